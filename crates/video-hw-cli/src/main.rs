@@ -1,0 +1,5 @@
+//! The `video-hw` command-line tool.
+
+fn main() {
+    println!("video-hw");
+}

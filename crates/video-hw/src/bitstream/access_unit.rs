@@ -1,0 +1,387 @@
+//! Access-unit assembly: groups NAL units into access units (one coded picture each,
+//! with its parameter sets, SEI and delimiters), per H.264 7.4.1.2.3 and HEVC 7.4.2.4.4.
+//!
+//! The codec-specific knowledge (which NAL unit starts a new access unit, what the
+//! picture is) lives behind [`CodecParser`], implemented by [`super::h264::H264Parser`]
+//! and [`super::hevc::HevcParser`]; this file is the codec-neutral grouping.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use super::annexb::{AnnexBSplitter, NalRef};
+use crate::codec::{Codec, ColorInfo, Dimensions};
+use crate::error::{Error, Result};
+
+/// What kind of NAL unit a parser saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NalKind {
+    /// A slice (segment) of a coded picture.
+    Vcl,
+    /// VPS, SPS, PPS or an extension of them.
+    ParameterSet,
+    /// Access unit delimiter.
+    Delimiter,
+    /// Supplemental enhancement information.
+    Sei,
+    /// End of sequence.
+    EndOfSequence,
+    /// End of stream / bitstream.
+    EndOfStream,
+    /// Filler data.
+    Filler,
+    /// Anything else (reserved, unspecified, extension layers).
+    Other,
+}
+
+/// How a coded picture covers the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PictureStructure {
+    /// A whole frame (progressive, or MBAFF/PAFF frame picture).
+    #[default]
+    Frame,
+    /// The top field only (H.264 field picture).
+    TopField,
+    /// The bottom field only (H.264 field picture).
+    BottomField,
+}
+
+/// Facts about a coded picture, reported with its first VCL NAL unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PictureInfo {
+    /// H.264 IDR picture, or HEVC IDR picture.
+    pub idr: bool,
+    /// Random access point: IDR (H.264), or IRAP (HEVC IDR, CRA, BLA).
+    pub irap: bool,
+    /// Frame, top field or bottom field.
+    pub structure: PictureStructure,
+    /// True when this field completes a field pair whose first field came just before,
+    /// so it adds no new output frame.
+    pub second_field: bool,
+    /// Whether a conforming decoder started at the beginning of this stream outputs the
+    /// picture (false for RASL pictures after a CRA that starts decoding, for
+    /// `pic_output_flag = 0`, …).
+    pub output: bool,
+    /// Picture order count, where the parser derives it.
+    pub poc: Option<i32>,
+    /// Id of the SPS the picture uses.
+    pub sps_id: u8,
+}
+
+/// What one NAL unit means for access-unit assembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NalInfo {
+    /// The NAL unit's kind.
+    pub kind: NalKind,
+    /// True when this NAL unit is the first of a new access unit.
+    pub starts_access_unit: bool,
+    /// Set on the first VCL NAL unit of each new primary coded picture.
+    pub picture: Option<PictureInfo>,
+}
+
+/// Stream-level facts from the active sequence parameter set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    /// H.264 or HEVC.
+    pub codec: Codec,
+    /// Profile name as the standards spell it ("High", "Main 10", …).
+    pub profile: String,
+    /// `profile_idc` (H.264) or `general_profile_idc` (HEVC).
+    pub profile_idc: u8,
+    /// Level as written by people ("4.1", "1b", "5.1").
+    pub level: String,
+    /// `level_idc` (H.264) or `general_level_idc` (HEVC).
+    pub level_idc: u8,
+    /// Coded size and cropping.
+    pub dimensions: Dimensions,
+    /// Luma bit depth.
+    pub bit_depth_luma: u8,
+    /// Chroma bit depth.
+    pub bit_depth_chroma: u8,
+    /// 0 = 4:0:0, 1 = 4:2:0, 2 = 4:2:2, 3 = 4:4:4.
+    pub chroma_format_idc: u8,
+    /// Colour description from the VUI (defaults when absent).
+    pub color: ColorInfo,
+    /// Frame rate from VUI timing info, when present.
+    pub frame_rate: Option<crate::codec::Rational>,
+    /// Decoded picture buffer size the stream needs (frames).
+    pub max_dec_frame_buffering: u32,
+    /// Frames a decoder must hold back before output (reorder depth).
+    pub num_reorder_frames: u32,
+    /// True when pictures may be coded as fields (H.264 `frame_mbs_only_flag = 0`).
+    pub interlaced: bool,
+}
+
+impl StreamInfo {
+    /// "4:2:0" and friends.
+    pub fn chroma_format_name(&self) -> &'static str {
+        match self.chroma_format_idc {
+            0 => "4:0:0",
+            1 => "4:2:0",
+            2 => "4:2:2",
+            _ => "4:4:4",
+        }
+    }
+}
+
+/// Codec-specific NAL unit classification, fed one NAL unit at a time in stream order.
+pub trait CodecParser: Send {
+    /// The codec this parser reads.
+    fn codec(&self) -> Codec;
+
+    /// Parses what is needed of `nal` (header included, emulation prevention in place):
+    /// parameter sets are stored, slice headers are read far enough to find picture
+    /// boundaries. An error offset is relative to the start of `nal`.
+    fn inspect(&mut self, nal: &[u8]) -> Result<NalInfo>;
+
+    /// The active SPS's facts (of the last picture seen, or else the last SPS parsed).
+    fn stream_info(&self) -> Option<StreamInfo>;
+
+    /// Forgets the picture-boundary state (keeps parameter sets), e.g. after a seek.
+    fn reset(&mut self);
+}
+
+/// A coded picture with everything that belongs to it, ready for a decoder.
+#[derive(Debug, Clone, Default)]
+pub struct AccessUnit {
+    /// The NAL units in Annex-B form, each after a 4-byte start code `00 00 00 01`
+    /// (empty when the assembler was told not to collect data).
+    pub data: Vec<u8>,
+    /// Where each NAL unit (without its start code) lies in `data`.
+    pub nals: Vec<Range<usize>>,
+    /// Stream offset of the access unit's first NAL unit.
+    pub offset: u64,
+    /// Timestamp carried from the input chunk the access unit started in.
+    pub pts: Option<i64>,
+    /// The primary coded picture; `None` for a trailing unit with no picture
+    /// (parameter sets or end-of-stream only).
+    pub picture: Option<PictureInfo>,
+    /// Number of NAL units, also when `data` is not collected.
+    pub nal_count: usize,
+    /// True when an end-of-sequence or end-of-stream NAL unit closes this unit.
+    pub ends_sequence: bool,
+}
+
+impl AccessUnit {
+    /// True for random access points (H.264 IDR, HEVC IRAP).
+    pub fn is_keyframe(&self) -> bool {
+        self.picture.is_some_and(|p| p.irap)
+    }
+
+    /// The NAL units (without start codes).
+    pub fn nal_units(&self) -> impl Iterator<Item = &[u8]> {
+        self.nals.iter().map(|r| &self.data[r.clone()])
+    }
+}
+
+/// Limits that keep a damaged stream from growing an access unit without bound.
+#[derive(Debug, Clone, Copy)]
+pub struct AssemblerLimits {
+    /// Largest access unit in bytes.
+    pub max_au_bytes: usize,
+    /// Most NAL units in one access unit.
+    pub max_au_nals: usize,
+}
+
+impl Default for AssemblerLimits {
+    fn default() -> Self {
+        AssemblerLimits { max_au_bytes: 256 << 20, max_au_nals: 200_000 }
+    }
+}
+
+/// The codec parser for a NAL-based codec; `Unsupported` for the others.
+pub fn parser_for(codec: Codec) -> Result<Box<dyn CodecParser>> {
+    match codec {
+        Codec::H264 => Ok(Box::new(super::h264::H264Parser::new())),
+        Codec::Hevc => Ok(Box::new(super::hevc::HevcParser::new())),
+        other => Err(Error::unsupported(
+            format!("access-unit assembly for {other}"),
+            "only H.264 and HEVC are NAL-unit streams",
+        )),
+    }
+}
+
+/// Groups NAL units into [`AccessUnit`]s, from Annex-B bytes split anywhere or from
+/// NAL units handed in one by one.
+///
+/// ```no_run
+/// use video_hw::bitstream::access_unit::AccessUnitAssembler;
+/// use video_hw::Codec;
+/// let stream = std::fs::read("clip.h264").unwrap();
+/// let mut asm = AccessUnitAssembler::new(Codec::H264)?;
+/// asm.push_annexb(&stream, Some(0));
+/// asm.finish();
+/// while let Some(item) = asm.pop() {
+///     match item {
+///         Ok(au) => println!("AU at {} with {} NAL units", au.offset, au.nal_count),
+///         Err(e) => eprintln!("skipped: {e}"),
+///     }
+/// }
+/// # Ok::<(), video_hw::Error>(())
+/// ```
+pub struct AccessUnitAssembler {
+    splitter: AnnexBSplitter,
+    grouper: Grouper,
+}
+
+/// The NAL-unit-to-access-unit half of the assembler (kept apart from the splitter so
+/// the splitter can lend NAL units straight into it).
+struct Grouper {
+    parser: Box<dyn CodecParser>,
+    limits: AssemblerLimits,
+    collect_data: bool,
+    current: Option<AccessUnit>,
+    /// Timestamp of a chunk whose first NAL unit did not start an access unit.
+    carried_pts: Option<i64>,
+    out: VecDeque<Result<AccessUnit>>,
+    /// Set while an oversized access unit is being dropped.
+    overflowed: bool,
+}
+
+impl AccessUnitAssembler {
+    /// An assembler for `codec` that collects NAL data; `Unsupported` unless the codec
+    /// is H.264 or HEVC.
+    pub fn new(codec: Codec) -> Result<Self> {
+        Ok(Self::with_parser(parser_for(codec)?))
+    }
+
+    /// An assembler around a given parser.
+    pub fn with_parser(parser: Box<dyn CodecParser>) -> Self {
+        AccessUnitAssembler {
+            splitter: AnnexBSplitter::new(),
+            grouper: Grouper {
+                parser,
+                limits: AssemblerLimits::default(),
+                collect_data: true,
+                current: None,
+                carried_pts: None,
+                out: VecDeque::new(),
+                overflowed: false,
+            },
+        }
+    }
+
+    /// When false, access units carry only metadata (no NAL bytes): what `info` needs.
+    pub fn collect_data(mut self, collect: bool) -> Self {
+        self.grouper.collect_data = collect;
+        self
+    }
+
+    /// Replaces the size limits.
+    pub fn limits(mut self, limits: AssemblerLimits) -> Self {
+        self.grouper.limits = limits;
+        self
+    }
+
+    /// The codec-specific parser (for stream facts).
+    pub fn parser(&self) -> &dyn CodecParser {
+        self.grouper.parser.as_ref()
+    }
+
+    /// Feeds Annex-B bytes; `pts` belongs to the first access unit starting in them.
+    pub fn push_annexb(&mut self, chunk: &[u8], pts: Option<i64>) {
+        let grouper = &mut self.grouper;
+        if let Err(e) = self.splitter.push(chunk, pts, |nal| grouper.push_nal(nal)) {
+            grouper.out.push_back(Err(e));
+        }
+    }
+
+    /// Feeds one NAL unit (no start code). Use this for length-prefixed input.
+    pub fn push_nal(&mut self, nal: NalRef<'_>) {
+        self.grouper.push_nal(nal);
+    }
+
+    /// Ends the input: the last access unit becomes available.
+    pub fn finish(&mut self) {
+        let grouper = &mut self.grouper;
+        self.splitter.finish(|nal| grouper.push_nal(nal));
+        grouper.close_current();
+    }
+
+    /// The next finished access unit, or an error for a NAL unit that was dropped.
+    pub fn pop(&mut self) -> Option<Result<AccessUnit>> {
+        self.grouper.out.pop_front()
+    }
+
+    /// Number of finished items waiting in [`pop`](Self::pop).
+    pub fn ready(&self) -> usize {
+        self.grouper.out.len()
+    }
+}
+
+impl Grouper {
+    fn push_nal(&mut self, nal: NalRef<'_>) {
+        let info = match self.parser.inspect(nal.data) {
+            Ok(info) => info,
+            Err(e) => {
+                // The unit cannot be placed (e.g. a slice whose PPS never came): drop it,
+                // say where, and go on with the next one.
+                self.out.push_back(Err(e.at_offset(nal.offset)));
+                if nal.pts.is_some() {
+                    self.carried_pts = nal.pts;
+                }
+                return;
+            }
+        };
+        if info.starts_access_unit {
+            self.close_current();
+            self.current = Some(AccessUnit {
+                offset: nal.offset,
+                pts: nal.pts.or(self.carried_pts.take()),
+                ..AccessUnit::default()
+            });
+            self.carried_pts = None;
+            self.overflowed = false;
+        } else if nal.pts.is_some() {
+            self.carried_pts = nal.pts;
+        }
+        let au = self.current.get_or_insert_with(|| AccessUnit { offset: nal.offset, ..AccessUnit::default() });
+        if let Some(p) = info.picture {
+            if au.picture.is_none() {
+                au.picture = Some(p);
+            }
+        }
+        if self.overflowed {
+            return;
+        }
+        if au.data.len() + nal.data.len() + 4 > self.limits.max_au_bytes || au.nal_count >= self.limits.max_au_nals {
+            self.overflowed = true;
+            let off = au.offset;
+            self.current = None;
+            self.out.push_back(Err(Error::invalid_bitstream(
+                off,
+                format!(
+                    "access unit exceeds {} bytes or {} NAL units; dropped",
+                    self.limits.max_au_bytes, self.limits.max_au_nals
+                ),
+            )));
+            return;
+        }
+        au.nal_count += 1;
+        if self.collect_data {
+            au.data.extend_from_slice(&[0, 0, 0, 1]);
+            let start = au.data.len();
+            au.data.extend_from_slice(nal.data);
+            au.nals.push(start..au.data.len());
+        }
+        if matches!(info.kind, NalKind::EndOfSequence | NalKind::EndOfStream) {
+            au.ends_sequence = true;
+            self.close_current();
+        }
+    }
+
+    fn close_current(&mut self) {
+        if let Some(au) = self.current.take() {
+            if au.nal_count > 0 {
+                self.out.push_back(Ok(au));
+            }
+        }
+    }
+
+}
+
+impl Iterator for AccessUnitAssembler {
+    type Item = Result<AccessUnit>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.pop()
+    }
+}

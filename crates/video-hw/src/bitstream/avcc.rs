@@ -1,0 +1,1 @@
+//! AVCC/HVCC (stub, filled in below).

@@ -1,0 +1,1 @@
+//! Codec detection from content (stub, filled in below).

@@ -1,0 +1,130 @@
+//! The one error type of the crate.
+//!
+//! Every fallible call returns [`Error`]; each variant is a typed cause a caller can
+//! match on (retry on [`Error::Backpressure`], fall back on [`Error::Unsupported`],
+//! report the byte offset of an [`Error::InvalidBitstream`], …).
+
+use std::fmt;
+
+/// Shorthand for `Result<T, video_hw::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way a video-hw call can fail.
+///
+/// ```
+/// use video_hw::Error;
+/// let e = Error::invalid_bitstream(1234, "SPS: pic_width_in_mbs_minus1 too large");
+/// assert_eq!(e.to_string(), "invalid bitstream at byte 1234: SPS: pic_width_in_mbs_minus1 too large");
+/// assert_eq!(e.exit_code(), 4);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The asked operation cannot be done by this engine or build: `what` names the
+    /// feature or setting, `why` the reason (missing library, hardware limit, …).
+    #[error("unsupported: {what}: {why}")]
+    Unsupported {
+        /// The feature, setting or engine that is not available.
+        what: String,
+        /// Why it is not available.
+        why: String,
+    },
+
+    /// The caller passed something that makes no sense (a zero size, an odd pixel
+    /// format for the codec, a frame of the wrong size, …).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The bitstream is malformed; `offset` is the byte offset in the stream the
+    /// session was fed (counted from the first byte ever submitted).
+    #[error("invalid bitstream at byte {offset}: {reason}")]
+    InvalidBitstream {
+        /// Byte offset of the offending syntax element or NAL unit.
+        offset: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+
+    /// The session cannot take more input until output is reaped.
+    #[error("backpressure: {0}")]
+    Backpressure(String),
+
+    /// The device went away (GPU reset, Xid error, driver unloaded).
+    #[error("device lost: {0}")]
+    DeviceLost(String),
+
+    /// The engine refused another session (consumer GPUs cap NVENC sessions, …).
+    #[error("session limit reached: {0}")]
+    SessionLimit(String),
+
+    /// The installed driver is older than the API version this build needs.
+    #[error("driver too old: requires {required}, found {found}")]
+    DriverTooOld {
+        /// The version this build needs.
+        required: String,
+        /// The version found on the machine.
+        found: String,
+    },
+
+    /// An engine-specific failure with the engine's own status code.
+    #[error("{engine} error {code}: {message}")]
+    Backend {
+        /// The engine that failed (e.g. `nvdec`, `openh264`).
+        engine: String,
+        /// The engine's status code, by name where it has one (e.g. `CUDA_ERROR_OUT_OF_MEMORY`).
+        code: String,
+        /// What the call was doing.
+        message: String,
+    },
+
+    /// Reading or writing a file or stream failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// A wait ran out of time (every wait on a device has a timeout).
+    #[error("timed out after {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl Error {
+    /// Builds [`Error::Unsupported`].
+    pub fn unsupported(what: impl fmt::Display, why: impl fmt::Display) -> Self {
+        Error::Unsupported { what: what.to_string(), why: why.to_string() }
+    }
+
+    /// Builds [`Error::InvalidBitstream`].
+    pub fn invalid_bitstream(offset: u64, reason: impl fmt::Display) -> Self {
+        Error::InvalidBitstream { offset, reason: reason.to_string() }
+    }
+
+    /// Builds [`Error::InvalidInput`].
+    pub fn invalid_input(reason: impl fmt::Display) -> Self {
+        Error::InvalidInput(reason.to_string())
+    }
+
+    /// Builds [`Error::Backend`].
+    pub fn backend(engine: impl fmt::Display, code: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::Backend { engine: engine.to_string(), code: code.to_string(), message: message.to_string() }
+    }
+
+    /// The process exit status the `video-hw` CLI uses for this error:
+    /// 3 unsupported, 4 invalid input or bitstream, 1 anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Unsupported { .. } | Error::DriverTooOld { .. } => 3,
+            Error::InvalidInput(_) | Error::InvalidBitstream { .. } => 4,
+            _ => 1,
+        }
+    }
+
+    /// Adds `base` to the offset of an [`Error::InvalidBitstream`], so an error found
+    /// inside a NAL unit reports its position in the whole stream. Other errors pass through.
+    pub fn at_offset(self, base: u64) -> Self {
+        match self {
+            Error::InvalidBitstream { offset, reason } => {
+                Error::InvalidBitstream { offset: offset.saturating_add(base), reason }
+            }
+            other => other,
+        }
+    }
+}
