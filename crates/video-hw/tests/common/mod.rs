@@ -1,0 +1,129 @@
+//! Shared helpers for tests that read the shared test corpus (`../shared/testdata/corpus`,
+//! beside the checkout) or the project's own fixtures (`testdata/`).
+//!
+//! Tests that need the shared corpus have `corpus` in their name. Where the corpus is
+//! absent they print why and pass, unless `VIDEO_HW_REQUIRE_CORPUS=1` is set (CI sets it),
+//! in which case they fail.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The project's own fixtures folder.
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("testdata")
+}
+
+/// `../shared/testdata/corpus` beside the checkout (or `$VIDEO_HW_CORPUS`), if present.
+/// Panics when absent and `VIDEO_HW_REQUIRE_CORPUS=1`.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VIDEO_HW_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/testdata/corpus"));
+    if dir.join("metadata.json").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("VIDEO_HW_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!("VIDEO_HW_REQUIRE_CORPUS=1 but no corpus at {}", dir.display());
+    }
+    eprintln!("note: shared corpus not found at {}; corpus test passes without checking", dir.display());
+    None
+}
+
+/// One stream of the corpus, as `metadata.json` describes it.
+#[derive(Debug, Clone)]
+pub struct CorpusStream {
+    /// Path relative to the corpus root, e.g. `openh264/BA1_FT_C.264`.
+    pub rel: String,
+    /// Absolute path.
+    pub path: PathBuf,
+    /// "h264" or "hevc" (None for streams ffprobe could not read).
+    pub codec: Option<String>,
+    /// ffprobe's profile name.
+    pub profile: Option<String>,
+    /// Display size.
+    pub width: u32,
+    /// Display size.
+    pub height: u32,
+    /// Bit depth (8 or 10).
+    pub bit_depth: u32,
+    /// ffprobe's level (H.264: level_idc; HEVC: general_level_idc).
+    pub level: i64,
+    /// Under `bad/`.
+    pub bad: bool,
+    /// "progressive", "tt", "bb", … (H.264 only).
+    pub field_order: Option<String>,
+    /// Reference decode: framemd5 file for yuv420p / yuv420p10le output.
+    pub yuv_framemd5: Option<PathBuf>,
+    /// Reference decode: framemd5 for nv12 / p010le output.
+    pub nv12_framemd5: Option<PathBuf>,
+}
+
+impl CorpusStream {
+    /// Number of frames in the reference decode.
+    pub fn reference_frames(&self) -> Option<usize> {
+        let f = self.yuv_framemd5.as_ref()?;
+        Some(read_framemd5(f).len())
+    }
+
+    /// True for an interlaced H.264 stream (MBAFF or PAFF).
+    pub fn interlaced(&self) -> bool {
+        matches!(self.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt"))
+    }
+}
+
+/// Every stream listed in the corpus metadata.
+pub fn corpus_streams(dir: &Path) -> Vec<CorpusStream> {
+    let text = std::fs::read_to_string(dir.join("metadata.json")).expect("metadata.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("metadata.json parses");
+    let mut out = Vec::new();
+    for e in v.as_array().expect("array") {
+        let rel = e["path"].as_str().unwrap().to_string();
+        let reference = |tag: &str| e["refs"][tag]["file"].as_str().map(|f| dir.join(f)).filter(|p| p.is_file());
+        out.push(CorpusStream {
+            path: dir.join(&rel),
+            rel,
+            codec: e["codec"].as_str().map(str::to_string),
+            profile: e["profile"].as_str().map(str::to_string),
+            width: e["width"].as_u64().unwrap_or(0) as u32,
+            height: e["height"].as_u64().unwrap_or(0) as u32,
+            bit_depth: e["bit_depth"].as_u64().unwrap_or(0) as u32,
+            level: e["level"].as_i64().unwrap_or(0),
+            bad: e["bad"].as_bool().unwrap_or(false),
+            field_order: e["field_order"].as_str().map(str::to_string),
+            yuv_framemd5: reference("yuv"),
+            nv12_framemd5: reference("nv12"),
+        });
+    }
+    out
+}
+
+/// The clean (not `bad/`) streams of one codec ("h264" or "hevc").
+pub fn clean_streams(dir: &Path, codec: &str) -> Vec<CorpusStream> {
+    corpus_streams(dir).into_iter().filter(|s| !s.bad && s.codec.as_deref() == Some(codec)).collect()
+}
+
+/// One line of a framemd5 file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameMd5 {
+    /// Frame size in bytes (column 5).
+    pub size: usize,
+    /// MD5 of the frame's planes, lower-case hex (column 6).
+    pub md5: String,
+}
+
+/// The frame lines of a framemd5 file (comments skipped).
+pub fn read_framemd5(path: &Path) -> Vec<FrameMd5> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').map(str::trim).collect();
+            FrameMd5 { size: cols[4].parse().expect("size column"), md5: cols[5].to_string() }
+        })
+        .collect()
+}
