@@ -1,15 +1,53 @@
 //! # video-hw
 //!
-//! Hardware video decode and encode behind one backend-neutral API.
-#![forbid(unsafe_op_in_unsafe_fn)]
+//! Hardware video decode and encode behind one backend-neutral API: NVIDIA NVDEC/NVENC
+//! driven directly through the Video Codec SDK, Apple VideoToolbox, FFmpeg's libavcodec
+//! (optional feature) and OpenH264 as the software default that builds anywhere. The best
+//! engine on the machine is picked at run time; a fallback is logged (one WARN line) and
+//! counted (`video_hw_fallback_total`); `require_hardware` or an explicit engine refuses
+//! to fall back.
+//!
+//! ```no_run
+//! use video_hw::{Codec, Decoder, DecoderConfig, Input, Output};
+//!
+//! let mut dec = Decoder::open(DecoderConfig::new(Codec::Hevc).output(Output::HOST_NV12))?;
+//! let stream = std::fs::read("clip.h265")?;
+//! for chunk in stream.chunks(1 << 16) {
+//!     dec.submit(Input::annexb(chunk, None))?; // any byte split is fine
+//!     while let Some(frame) = dec.try_reap()? {
+//!         println!("frame {}x{} pts {:?}", frame.width, frame.height, frame.pts);
+//!     }
+//! }
+//! let rest = dec.flush()?;
+//! eprintln!("{} frames by {}", dec.stats().frames_out, dec.backend());
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+//!
+//! The bitstream layer ([`bitstream`]) is usable on its own: an incremental Annex-B
+//! splitter, H.264/HEVC parameter-set and slice-header parsing, access-unit assembly and
+//! AVCC/HVCC conversion, all in safe Rust.
 #![warn(missing_docs)]
 
+mod backend;
 pub mod bitstream;
 pub mod codec;
+pub mod config;
+pub mod decoder;
+pub mod encoder;
+pub mod engine;
 pub mod error;
+pub mod frame;
+pub mod packet;
+pub mod registry;
 
 pub use codec::{
     Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients, PixelFormat, Rational,
     TransferCharacteristics,
 };
+pub use config::{DecoderConfig, EncoderConfig, FrameOptions, Output, Preset, RateControl, SwitchMode, Tuning};
+pub use decoder::{Decoder, DecoderStats, Input};
+pub use encoder::{Encoder, EncoderStats};
+pub use engine::{Direction, Engine, EnginePreference};
 pub use error::{Error, Result};
+pub use frame::{CudaFrame, Frame, FrameData, HostFrame};
+pub use packet::{Packet, PacketLayout};

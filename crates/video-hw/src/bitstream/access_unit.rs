@@ -297,6 +297,22 @@ impl AccessUnitAssembler {
         grouper.close_current();
     }
 
+    /// Declares the access unit being collected complete (for input that arrives in
+    /// whole access units), so it is available at once instead of when the next starts.
+    pub fn end_access_unit(&mut self) {
+        self.grouper.close_current();
+    }
+
+    /// Forgets the position in the stream (splitter state, picture-boundary state) but
+    /// keeps the parameter sets: for a new stream after [`finish`](Self::finish) or a seek.
+    pub fn reset_stream(&mut self) {
+        self.splitter.reset();
+        self.grouper.current = None;
+        self.grouper.carried_pts = None;
+        self.grouper.overflowed = false;
+        self.grouper.parser.reset();
+    }
+
     /// The next finished access unit, or an error for a NAL unit that was dropped.
     pub fn pop(&mut self) -> Option<Result<AccessUnit>> {
         self.grouper.out.pop_front()

@@ -172,6 +172,16 @@ impl AnnexBSplitter {
         self.tail_zeros = 0;
     }
 
+    /// Drops any partial NAL unit and waits for a start code again; the byte count
+    /// (and so the offsets of later NAL units) goes on.
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        self.in_nal = false;
+        self.tail_zeros = 0;
+        self.nal_pts = None;
+        self.discarding = false;
+    }
+
     /// Starts a new NAL unit whose first byte is at stream offset `offset`.
     fn open_nal(&mut self, offset: u64, pts: &mut Option<i64>) {
         self.in_nal = true;

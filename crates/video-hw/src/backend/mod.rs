@@ -1,0 +1,81 @@
+//! The engines behind the sessions. Everything here is crate-private: the public
+//! sessions ([`crate::Decoder`], [`crate::Encoder`]) own a boxed backend and the
+//! fallback policy; [`crate::registry`] knows which backends exist.
+//!
+//! A backend is a file or folder that can be deleted without touching the others,
+//! except for its line in `registry.rs`.
+
+use std::time::Duration;
+
+use crate::EncoderConfig;
+use crate::bitstream::access_unit::AccessUnit;
+use crate::config::FrameOptions;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::frame::Frame;
+use crate::packet::Packet;
+
+/// A decode engine fed with whole access units (Annex-B, 4-byte start codes).
+pub(crate) trait DecoderBackend: Send {
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// Human-readable description of what runs, e.g. "nvdec (GPU 0: NVIDIA H200)".
+    fn describe(&self) -> String;
+
+    /// Decodes one access unit.
+    fn decode(&mut self, au: &AccessUnit) -> Result<()>;
+
+    /// A decoded frame if one is ready, without waiting.
+    fn try_reap(&mut self) -> Result<Option<Frame>>;
+
+    /// Waits up to `timeout` for a decoded frame.
+    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Frame>> {
+        let _ = timeout;
+        self.try_reap()
+    }
+
+    /// Ends the stream: every frame still held is returned, in output order.
+    fn flush(&mut self) -> Result<Vec<Frame>>;
+}
+
+/// An encode engine.
+pub(crate) trait EncoderBackend: Send {
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// Human-readable description of what runs.
+    fn describe(&self) -> String;
+
+    /// Encodes one frame; packets it produces carry `generation`.
+    fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()>;
+
+    /// An encoded packet if one is ready, without waiting.
+    fn try_reap(&mut self) -> Result<Option<Packet>>;
+
+    /// Waits up to `timeout` for a packet.
+    fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Packet>> {
+        let _ = timeout;
+        self.try_reap()
+    }
+
+    /// Ends the stream: every packet still held is returned.
+    fn flush(&mut self) -> Result<Vec<Packet>>;
+
+    /// Applies `config` in place if the engine can (bitrate, frame rate, GOP); returns
+    /// false when it cannot, so the session drains and opens a new backend instead.
+    fn reconfigure(&mut self, config: &EncoderConfig) -> Result<bool> {
+        let _ = config;
+        Ok(false)
+    }
+
+    /// Parameter sets for a decoder configuration record (length-prefixed output).
+    fn parameter_sets(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+
+    /// The keyframe interval the engine actually uses, when it knows it.
+    fn gop_length(&self) -> Option<u32> {
+        None
+    }
+}

@@ -1,0 +1,506 @@
+//! Session configuration, validated once when a session opens.
+
+use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
+use crate::engine::{Engine, EnginePreference};
+use crate::error::{Error, Result};
+use crate::packet::PacketLayout;
+
+/// What a decoder hands back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// Frame metadata only (timestamps, sizes, keyframe flags), no pixels.
+    Metadata,
+    /// Pixels in host memory in this format: `Nv12`, `Yuv420p`, `Rgb24`, `RgbPlanar` or
+    /// `Bgra`. For 10-bit streams `Nv12` becomes `P010` and `Yuv420p` becomes `Yuv420p10`.
+    Host(PixelFormat),
+    /// Pixels in CUDA device memory: `Nv12` (`P010` for 10-bit), `Rgb24` or `RgbPlanar`.
+    Cuda(PixelFormat),
+}
+
+impl Output {
+    /// Host NV12 (P010 for 10-bit streams).
+    pub const HOST_NV12: Output = Output::Host(PixelFormat::Nv12);
+    /// Host planar YUV 4:2:0.
+    pub const HOST_YUV420P: Output = Output::Host(PixelFormat::Yuv420p);
+    /// Host packed RGB.
+    pub const HOST_RGB24: Output = Output::Host(PixelFormat::Rgb24);
+    /// CUDA NV12 (P010 for 10-bit streams).
+    pub const CUDA_NV12: Output = Output::Cuda(PixelFormat::Nv12);
+    /// CUDA packed RGB.
+    pub const CUDA_RGB24: Output = Output::Cuda(PixelFormat::Rgb24);
+
+    /// The pixel format frames will have for a stream of `bit_depth` (None for metadata).
+    pub fn format_for_depth(self, bit_depth: u8) -> Option<PixelFormat> {
+        let f = match self {
+            Output::Metadata => return None,
+            Output::Host(f) | Output::Cuda(f) => f,
+        };
+        Some(match (f, bit_depth > 8) {
+            (PixelFormat::Nv12, true) => PixelFormat::P010,
+            (PixelFormat::Yuv420p, true) => PixelFormat::Yuv420p10,
+            (f, _) => f,
+        })
+    }
+
+    fn validate(self) -> Result<()> {
+        use PixelFormat as P;
+        match self {
+            Output::Metadata => Ok(()),
+            Output::Host(P::Nv12 | P::Yuv420p | P::Rgb24 | P::RgbPlanar | P::Bgra) => Ok(()),
+            Output::Cuda(P::Nv12 | P::Rgb24 | P::RgbPlanar) => Ok(()),
+            Output::Host(f) => Err(Error::invalid_input(format!(
+                "host output format {f}: ask for nv12 or yuv420p (10-bit streams give p010 / yuv420p10), rgb24, gbrp or bgra"
+            ))),
+            Output::Cuda(f) => Err(Error::invalid_input(format!("CUDA output format {f}: use nv12, rgb24 or gbrp"))),
+        }
+    }
+}
+
+/// How to open a [`crate::Decoder`].
+///
+/// ```
+/// use video_hw::{Codec, DecoderConfig, Output};
+/// let cfg = DecoderConfig::new(Codec::Hevc).output(Output::HOST_NV12).low_latency(true);
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// The stream's codec.
+    pub codec: Codec,
+    /// What frames to hand back.
+    pub output: Output,
+    /// Hand frames back as soon as they are decodable (no reordering delay beyond what
+    /// the stream needs; engines that support it skip display-delay buffering).
+    pub low_latency: bool,
+    /// Most frames an engine may hold before output, where it has such a knob.
+    pub max_display_delay: Option<u32>,
+    /// Which engine to use.
+    pub engine: EnginePreference,
+    /// Refuse software engines (error instead of falling back).
+    pub require_hardware: bool,
+    /// GPU index for device engines.
+    pub device_index: u32,
+    /// Timebase of the timestamps given to `submit` and returned on frames.
+    pub timebase: Rational,
+}
+
+impl DecoderConfig {
+    /// Defaults: host NV12 output, automatic engine, GPU 0, 90 kHz timebase.
+    pub fn new(codec: Codec) -> Self {
+        DecoderConfig {
+            codec,
+            output: Output::HOST_NV12,
+            low_latency: false,
+            max_display_delay: None,
+            engine: EnginePreference::Auto,
+            require_hardware: false,
+            device_index: 0,
+            timebase: Rational::MPEG_90K,
+        }
+    }
+
+    /// Sets the output.
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Sets low-latency mode.
+    pub fn low_latency(mut self, on: bool) -> Self {
+        self.low_latency = on;
+        self
+    }
+
+    /// Sets the maximum display delay.
+    pub fn max_display_delay(mut self, frames: u32) -> Self {
+        self.max_display_delay = Some(frames);
+        self
+    }
+
+    /// Sets the engine preference.
+    pub fn engine(mut self, engine: EnginePreference) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// Requires a hardware engine.
+    pub fn require_hardware(mut self, on: bool) -> Self {
+        self.require_hardware = on;
+        self
+    }
+
+    /// Sets the GPU index.
+    pub fn device_index(mut self, index: u32) -> Self {
+        self.device_index = index;
+        self
+    }
+
+    /// Sets the timestamp timebase.
+    pub fn timebase(mut self, tb: Rational) -> Self {
+        self.timebase = tb;
+        self
+    }
+
+    /// Checks the configuration; every session does this once when it opens.
+    pub fn validate(&self) -> Result<()> {
+        self.output.validate()?;
+        check_timebase(self.timebase)?;
+        if let EnginePreference::Only(e) = self.engine {
+            if !e.handles(crate::Direction::Decode) {
+                return Err(Error::invalid_input(format!("engine {e} does not decode")));
+            }
+            if self.require_hardware && !e.is_hardware() {
+                return Err(Error::invalid_input(format!("engine {e} is software but hardware is required")));
+            }
+        }
+        if matches!(self.output, Output::Cuda(_))
+            && matches!(self.engine, EnginePreference::Only(e) if e != Engine::Nvdec)
+        {
+            return Err(Error::invalid_input("CUDA output needs the nvdec engine"));
+        }
+        Ok(())
+    }
+}
+
+fn check_timebase(tb: Rational) -> Result<()> {
+    if tb.num <= 0 || tb.den <= 0 {
+        return Err(Error::invalid_input(format!("timebase {tb} must be positive")));
+    }
+    Ok(())
+}
+
+/// Rate control of an encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateControl {
+    /// Constant bitrate, bits per second.
+    Cbr {
+        /// Target bitrate (bit/s).
+        bitrate: u64,
+    },
+    /// Variable bitrate with an average and a peak, bits per second.
+    Vbr {
+        /// Average bitrate (bit/s).
+        avg: u64,
+        /// Peak bitrate (bit/s), ≥ avg.
+        max: u64,
+    },
+    /// Constant quantiser per picture type (0..=51).
+    ConstQp {
+        /// QP of I pictures.
+        i: u8,
+        /// QP of P pictures.
+        p: u8,
+        /// QP of B pictures.
+        b: u8,
+    },
+    /// Constant quality (CRF-like, 0 best ..= 51 worst), the engine's own quality mode.
+    ConstQuality {
+        /// Quality target.
+        q: u8,
+    },
+}
+
+/// Speed/quality trade-off, mapped per engine (NVENC P1–P7, x264 presets, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Preset {
+    /// Fastest.
+    Fastest,
+    /// Faster.
+    Faster,
+    /// Fast.
+    Fast,
+    /// Balanced (the default).
+    #[default]
+    Medium,
+    /// Slow.
+    Slow,
+    /// Slower.
+    Slower,
+    /// Slowest, best compression.
+    Slowest,
+}
+
+impl Preset {
+    /// Every preset, fastest first.
+    pub const ALL: [Preset; 7] =
+        [Preset::Fastest, Preset::Faster, Preset::Fast, Preset::Medium, Preset::Slow, Preset::Slower, Preset::Slowest];
+
+    /// 0 for fastest ..= 6 for slowest.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "fastest" | "ultrafast" | "p1" => Preset::Fastest,
+            "faster" | "superfast" | "veryfast" | "p2" => Preset::Faster,
+            "fast" | "faster-medium" | "p3" => Preset::Fast,
+            "medium" | "p4" => Preset::Medium,
+            "slow" | "p5" => Preset::Slow,
+            "slower" | "p6" => Preset::Slower,
+            "slowest" | "veryslow" | "placebo" | "p7" => Preset::Slowest,
+            other => return Err(Error::invalid_input(format!("unknown preset '{other}' (fastest … slowest)"))),
+        })
+    }
+}
+
+/// What the encoder optimises for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Tuning {
+    /// Best quality for the bitrate (the default).
+    #[default]
+    HighQuality,
+    /// Low latency: no B-frames or look-ahead beyond what is asked.
+    LowLatency,
+    /// Ultra low latency: also no reordering delay anywhere.
+    UltraLowLatency,
+    /// Mathematically lossless.
+    Lossless,
+}
+
+impl std::str::FromStr for Tuning {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "hq" | "high-quality" | "quality" => Tuning::HighQuality,
+            "ll" | "low-latency" => Tuning::LowLatency,
+            "ull" | "ultra-low-latency" => Tuning::UltraLowLatency,
+            "lossless" => Tuning::Lossless,
+            other => {
+                return Err(Error::invalid_input(format!(
+                    "unknown tuning '{other}' (hq, low-latency, ultra-low-latency, lossless)"
+                )));
+            }
+        })
+    }
+}
+
+/// How to open a [`crate::Encoder`].
+///
+/// ```
+/// use video_hw::{Codec, EncoderConfig, RateControl};
+/// let cfg = EncoderConfig::new(Codec::H264, 1920, 1080)
+///     .fps(30, 1)
+///     .rate_control(RateControl::Cbr { bitrate: 8_000_000 })
+///     .gop(60)
+///     .b_frames(2);
+/// assert!(cfg.validate().is_ok());
+/// assert!(EncoderConfig::new(Codec::H264, 0, 1080).validate().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncoderConfig {
+    /// Output codec.
+    pub codec: Codec,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// Frame rate as a rational (30000/1001 for NTSC).
+    pub fps: Rational,
+    /// Pixel format of the submitted frames.
+    pub input_format: PixelFormat,
+    /// Rate control.
+    pub rate_control: RateControl,
+    /// Frames between keyframes (IDR); `None` for the engine's default.
+    pub gop: Option<u32>,
+    /// Consecutive B-frames (0 = none).
+    pub b_frames: u32,
+    /// Speed/quality trade-off.
+    pub preset: Preset,
+    /// What to optimise for.
+    pub tuning: Tuning,
+    /// Repeat SPS/PPS (and VPS) before every IDR.
+    pub repeat_parameter_sets: bool,
+    /// Annex-B or length-prefixed output.
+    pub layout: PacketLayout,
+    /// Colour description written to the VUI.
+    pub color: ColorInfo,
+    /// Look-ahead depth in frames, where the engine has one.
+    pub lookahead: Option<u32>,
+    /// Smallest and largest QP the rate control may use.
+    pub qp_range: Option<(u8, u8)>,
+    /// Frames the engine may hold in flight before `submit` pushes back.
+    pub frames_in_flight: u32,
+    /// Which engine to use.
+    pub engine: EnginePreference,
+    /// Refuse software engines.
+    pub require_hardware: bool,
+    /// GPU index for device engines.
+    pub device_index: u32,
+    /// Timebase of the frames' timestamps and of the packets'.
+    pub timebase: Rational,
+}
+
+impl EncoderConfig {
+    /// Defaults: 30 fps, I420 input, CBR 4 Mb/s, engine GOP, no B-frames, medium preset,
+    /// high-quality tuning, parameter sets repeated on IDR, Annex-B, automatic engine.
+    pub fn new(codec: Codec, width: u32, height: u32) -> Self {
+        EncoderConfig {
+            codec,
+            width,
+            height,
+            fps: Rational::new(30, 1),
+            input_format: PixelFormat::Yuv420p,
+            rate_control: RateControl::Cbr { bitrate: 4_000_000 },
+            gop: None,
+            b_frames: 0,
+            preset: Preset::Medium,
+            tuning: Tuning::HighQuality,
+            repeat_parameter_sets: true,
+            layout: PacketLayout::AnnexB,
+            color: ColorInfo::default(),
+            lookahead: None,
+            qp_range: None,
+            frames_in_flight: 4,
+            engine: EnginePreference::Auto,
+            require_hardware: false,
+            device_index: 0,
+            timebase: Rational::MPEG_90K,
+        }
+    }
+
+    /// Sets the frame rate `num/den`.
+    pub fn fps(mut self, num: i64, den: i64) -> Self {
+        self.fps = Rational::new(num, den);
+        self
+    }
+
+    /// Sets the input pixel format.
+    pub fn input_format(mut self, f: PixelFormat) -> Self {
+        self.input_format = f;
+        self
+    }
+
+    /// Sets the rate control.
+    pub fn rate_control(mut self, rc: RateControl) -> Self {
+        self.rate_control = rc;
+        self
+    }
+
+    /// Sets the GOP length.
+    pub fn gop(mut self, frames: u32) -> Self {
+        self.gop = Some(frames);
+        self
+    }
+
+    /// Sets the number of consecutive B-frames.
+    pub fn b_frames(mut self, n: u32) -> Self {
+        self.b_frames = n;
+        self
+    }
+
+    /// Sets the preset.
+    pub fn preset(mut self, p: Preset) -> Self {
+        self.preset = p;
+        self
+    }
+
+    /// Sets the tuning.
+    pub fn tuning(mut self, t: Tuning) -> Self {
+        self.tuning = t;
+        self
+    }
+
+    /// Sets the output layout.
+    pub fn layout(mut self, l: PacketLayout) -> Self {
+        self.layout = l;
+        self
+    }
+
+    /// Sets the engine preference.
+    pub fn engine(mut self, e: EnginePreference) -> Self {
+        self.engine = e;
+        self
+    }
+
+    /// Requires a hardware engine.
+    pub fn require_hardware(mut self, on: bool) -> Self {
+        self.require_hardware = on;
+        self
+    }
+
+    /// Checks the configuration; every session does this once when it opens.
+    pub fn validate(&self) -> Result<()> {
+        const MAX_DIM: u32 = 16384;
+        if self.width == 0 || self.height == 0 || self.width > MAX_DIM || self.height > MAX_DIM {
+            return Err(Error::invalid_input(format!("size {}x{} (each side 1..={MAX_DIM})", self.width, self.height)));
+        }
+        if self.fps.num <= 0 || self.fps.den <= 0 || self.fps.as_f64() > 1000.0 {
+            return Err(Error::invalid_input(format!("frame rate {} (positive, at most 1000)", self.fps)));
+        }
+        check_timebase(self.timebase)?;
+        if matches!(
+            self.input_format,
+            PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::Yuv420p10 | PixelFormat::P010
+        ) && (self.width % 2 != 0 || self.height % 2 != 0)
+        {
+            return Err(Error::invalid_input(format!(
+                "4:2:0 input needs even width and height, got {}x{}",
+                self.width, self.height
+            )));
+        }
+        match self.rate_control {
+            RateControl::Cbr { bitrate: 0 } => return Err(Error::invalid_input("CBR bitrate 0")),
+            RateControl::Vbr { avg, max } if avg == 0 || max < avg => {
+                return Err(Error::invalid_input(format!("VBR average {avg} / maximum {max}: need 0 < avg ≤ max")));
+            }
+            RateControl::ConstQp { i, p, b } if i > 51 || p > 51 || b > 51 => {
+                return Err(Error::invalid_input("constant QP values must be 0..=51"));
+            }
+            RateControl::ConstQuality { q } if q > 51 => {
+                return Err(Error::invalid_input("constant quality must be 0..=51"));
+            }
+            _ => {}
+        }
+        if let Some((lo, hi)) = self.qp_range {
+            if lo > hi || hi > 51 {
+                return Err(Error::invalid_input(format!("QP range {lo}..{hi} (0 ≤ min ≤ max ≤ 51)")));
+            }
+        }
+        if self.gop == Some(0) {
+            return Err(Error::invalid_input("GOP length 0 (use 1 for all-intra)"));
+        }
+        if self.b_frames > 16 {
+            return Err(Error::invalid_input(format!("{} B-frames (at most 16)", self.b_frames)));
+        }
+        if self.frames_in_flight == 0 || self.frames_in_flight > 64 {
+            return Err(Error::invalid_input("frames in flight must be 1..=64"));
+        }
+        if matches!(self.tuning, Tuning::LowLatency | Tuning::UltraLowLatency) && self.b_frames > 0 {
+            return Err(Error::invalid_input("low-latency tunings take no B-frames"));
+        }
+        if let EnginePreference::Only(e) = self.engine {
+            if !e.handles(crate::Direction::Encode) {
+                return Err(Error::invalid_input(format!("engine {e} does not encode")));
+            }
+            if self.require_hardware && !e.is_hardware() {
+                return Err(Error::invalid_input(format!("engine {e} is software but hardware is required")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-frame options for [`crate::Encoder::submit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameOptions {
+    /// Presentation timestamp, in the encoder's timebase.
+    pub pts: Option<i64>,
+    /// Make this frame an IDR.
+    pub force_keyframe: bool,
+}
+
+/// When a [`crate::Encoder::reconfigure`] takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SwitchMode {
+    /// On the next submitted frame (in place where the engine can).
+    #[default]
+    Immediate,
+    /// At the next keyframe (forced by the caller or made by the GOP).
+    OnNextKeyframe,
+    /// Drain the current session, then open a new one (any change, size included).
+    DrainThenSwap,
+}

@@ -1,0 +1,301 @@
+//! The decode session: bytes in, frames out, on whichever engine the registry picked.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::DecoderBackend;
+use crate::bitstream::access_unit::{AccessUnit, AccessUnitAssembler};
+use crate::bitstream::annexb::NalRef;
+use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
+use crate::config::DecoderConfig;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::registry::Registry;
+
+/// What can be submitted to a [`Decoder`].
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// Annex-B bytes, split anywhere (inside a NAL unit or a start code too).
+    AnnexB {
+        /// The bytes.
+        data: &'a [u8],
+        /// Timestamp of the first access unit that starts in these bytes.
+        pts: Option<i64>,
+    },
+    /// One whole access unit as raw NAL units (no start codes, no length prefixes).
+    AccessUnit {
+        /// The NAL units, headers included.
+        nals: &'a [&'a [u8]],
+        /// The access unit's timestamp.
+        pts: Option<i64>,
+    },
+    /// One length-prefixed sample (MP4 style) and its decoder configuration record.
+    /// The record's parameter sets are sent before the first sample and again whenever
+    /// the record changes.
+    LengthPrefixed {
+        /// The sample.
+        sample: &'a [u8],
+        /// Its `avcC` / `hvcC` record.
+        record: &'a DecoderConfigRecord,
+        /// The sample's timestamp.
+        pts: Option<i64>,
+    },
+}
+
+impl<'a> Input<'a> {
+    /// Annex-B bytes with an optional timestamp.
+    pub fn annexb(data: &'a [u8], pts: impl Into<Option<i64>>) -> Self {
+        Input::AnnexB { data, pts: pts.into() }
+    }
+
+    /// One access unit of raw NAL units.
+    pub fn access_unit(nals: &'a [&'a [u8]], pts: impl Into<Option<i64>>) -> Self {
+        Input::AccessUnit { nals, pts: pts.into() }
+    }
+
+    /// One length-prefixed sample.
+    pub fn length_prefixed(sample: &'a [u8], record: &'a DecoderConfigRecord, pts: impl Into<Option<i64>>) -> Self {
+        Input::LengthPrefixed { sample, record, pts: pts.into() }
+    }
+}
+
+/// Counters of a decode session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecoderStats {
+    /// Bytes submitted.
+    pub bytes_in: u64,
+    /// Access units handed to the engine.
+    pub access_units: u64,
+    /// Frames returned.
+    pub frames_out: u64,
+    /// NAL units or access units dropped because they were damaged or undecodable.
+    pub dropped: u64,
+    /// The last bitstream error seen, if any.
+    pub last_error: Option<String>,
+    /// Time spent inside the engine's decode calls.
+    pub engine_time: Duration,
+    /// When the session was opened → when its first frame came out.
+    pub time_to_first_frame: Option<Duration>,
+}
+
+/// A decode session.
+///
+/// ```no_run
+/// use video_hw::{Codec, Decoder, DecoderConfig, Input, Output};
+/// let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P))?;
+/// let stream = std::fs::read("clip.h264")?;
+/// for (i, chunk) in stream.chunks(64 * 1024).enumerate() {
+///     dec.submit(Input::annexb(chunk, i as i64))?;
+///     while let Some(frame) = dec.try_reap()? {
+///         println!("{}x{} pts {:?}", frame.width, frame.height, frame.pts);
+///     }
+/// }
+/// for frame in dec.flush()? {
+///     println!("{}x{}", frame.width, frame.height);
+/// }
+/// eprintln!("decoded by {}", dec.backend());
+/// # Ok::<(), video_hw::Error>(())
+/// ```
+pub struct Decoder {
+    config: DecoderConfig,
+    backend: Box<dyn DecoderBackend>,
+    description: String,
+    assembler: AccessUnitAssembler,
+    last_record: Option<DecoderConfigRecord>,
+    stats: DecoderStats,
+    opened: Instant,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder").field("config", &self.config).field("backend", &self.description).finish()
+    }
+}
+
+impl Decoder {
+    /// Validates `config` and opens the best engine it allows (see [`crate::registry`]).
+    pub fn open(config: DecoderConfig) -> Result<Self> {
+        config.validate()?;
+        let assembler = AccessUnitAssembler::new(config.codec)?;
+        let backend = Registry::global().open_decoder(&config)?;
+        Ok(Self::with_backend(config, backend, assembler))
+    }
+
+    pub(crate) fn with_backend(
+        config: DecoderConfig,
+        backend: Box<dyn DecoderBackend>,
+        assembler: AccessUnitAssembler,
+    ) -> Self {
+        let description = backend.describe();
+        tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "decoder opened: {description}");
+        Decoder {
+            config,
+            backend,
+            description,
+            assembler,
+            last_record: None,
+            stats: DecoderStats::default(),
+            opened: Instant::now(),
+        }
+    }
+
+    /// Feeds input. Access units completed by it go to the engine at once.
+    ///
+    /// A damaged part of the input is dropped and reported as the returned
+    /// [`Error::InvalidBitstream`] (the first one, with its byte offset, counted from the
+    /// session's first byte); the rest of the input is still decoded and the session
+    /// stays usable, recovering at the next random access point. Engine failures
+    /// (device lost, …) are returned as they are.
+    pub fn submit(&mut self, input: Input<'_>) -> Result<()> {
+        let base = self.stats.bytes_in;
+        match input {
+            Input::AnnexB { data, pts } => {
+                self.stats.bytes_in += data.len() as u64;
+                self.assembler.push_annexb(data, pts);
+            }
+            Input::AccessUnit { nals, pts } => {
+                let mut offset = base;
+                for (i, nal) in nals.iter().enumerate() {
+                    let pts = if i == 0 { pts } else { None };
+                    self.assembler.push_nal(NalRef { data: nal, offset, pts });
+                    offset += nal.len() as u64;
+                }
+                self.stats.bytes_in = offset;
+                self.assembler.end_access_unit();
+            }
+            Input::LengthPrefixed { sample, record, pts } => {
+                if record.codec != self.config.codec {
+                    return Err(Error::invalid_input(format!(
+                        "{} configuration record for a {} decoder",
+                        record.codec, self.config.codec
+                    )));
+                }
+                let mut first_error = None;
+                let mut pts = pts;
+                if self.last_record.as_ref() != Some(record) {
+                    for ps in &record.parameter_sets {
+                        self.assembler.push_nal(NalRef { data: ps, offset: base, pts: pts.take() });
+                    }
+                    self.last_record = Some(record.clone());
+                }
+                for nal in LengthPrefixedNals::new(sample, record.length_size) {
+                    match nal {
+                        Ok(nal) => {
+                            let offset = base + (nal.as_ptr() as usize - sample.as_ptr() as usize) as u64;
+                            self.assembler.push_nal(NalRef { data: nal, offset, pts: pts.take() });
+                        }
+                        Err(e) => first_error = Some(e.at_offset(base)),
+                    }
+                }
+                self.stats.bytes_in += sample.len() as u64;
+                self.assembler.end_access_unit();
+                if let Some(e) = first_error {
+                    self.note_error(&e);
+                    self.drain_assembler()?;
+                    return Err(e);
+                }
+            }
+        }
+        self.drain_assembler()
+    }
+
+    /// Hands every finished access unit to the engine; returns the first bitstream
+    /// error among them after all were processed.
+    fn drain_assembler(&mut self) -> Result<()> {
+        let mut first_error = None;
+        while let Some(item) = self.assembler.pop() {
+            match item {
+                Ok(au) => self.decode_au(&au)?,
+                Err(e) => {
+                    self.note_error(&e);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {
+        let start = Instant::now();
+        let r = self.backend.decode(au);
+        self.stats.engine_time += start.elapsed();
+        self.stats.access_units += 1;
+        match r {
+            Err(e @ Error::InvalidBitstream { .. }) => {
+                self.note_error(&e);
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    fn note_error(&mut self, e: &Error) {
+        self.stats.dropped += 1;
+        self.stats.last_error = Some(e.to_string());
+        tracing::debug!(error = %e, "decoder dropped damaged input");
+    }
+
+    fn count(&mut self, frame: Option<Frame>) -> Option<Frame> {
+        if frame.is_some() {
+            if self.stats.frames_out == 0 {
+                self.stats.time_to_first_frame = Some(self.opened.elapsed());
+            }
+            self.stats.frames_out += 1;
+        }
+        frame
+    }
+
+    /// A decoded frame if one is ready, without waiting.
+    pub fn try_reap(&mut self) -> Result<Option<Frame>> {
+        let f = self.backend.try_reap()?;
+        Ok(self.count(f))
+    }
+
+    /// Waits up to `timeout` for a decoded frame.
+    pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Frame>> {
+        let f = self.backend.reap_timeout(timeout)?;
+        Ok(self.count(f))
+    }
+
+    /// Ends the stream: decodes what is still buffered and returns every remaining
+    /// frame in output order. The session can take a new stream afterwards.
+    pub fn flush(&mut self) -> Result<Vec<Frame>> {
+        self.assembler.finish();
+        let pending = self.drain_assembler();
+        let frames = self.backend.flush()?;
+        self.assembler.reset_stream();
+        self.stats.frames_out += frames.len() as u64;
+        if self.stats.time_to_first_frame.is_none() && !frames.is_empty() {
+            self.stats.time_to_first_frame = Some(self.opened.elapsed());
+        }
+        match pending {
+            Err(e) if frames.is_empty() => Err(e),
+            _ => Ok(frames),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> DecoderStats {
+        self.stats.clone()
+    }
+
+    /// The engine that actually runs, described (e.g. "openh264 2.4.1 (software)").
+    pub fn backend(&self) -> &str {
+        &self.description
+    }
+
+    /// The engine that actually runs.
+    pub fn engine(&self) -> Engine {
+        self.backend.engine()
+    }
+
+    /// The configuration the session was opened with.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.config
+    }
+
+    /// Stream facts from the active sequence parameter set, once one was seen.
+    pub fn stream_info(&self) -> Option<crate::bitstream::access_unit::StreamInfo> {
+        self.assembler.parser().stream_info()
+    }
+}

@@ -1,0 +1,128 @@
+//! Names of the engines (backends) and the choice a caller makes among them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Decode or encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Bitstream to pictures.
+    Decode,
+    /// Pictures to bitstream.
+    Encode,
+}
+
+impl Direction {
+    /// "decode" or "encode".
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Decode => "decode",
+            Direction::Encode => "encode",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A decode or encode engine.
+///
+/// The priority order, best first, is the order of [`Engine::ALL`]: NVIDIA hardware,
+/// Intel QSV, VA-API, VideoToolbox, then software (FFmpeg's libavcodec / x264 / x265
+/// when the `ffmpeg` feature is built, else OpenH264).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Engine {
+    /// NVIDIA NVDEC, through the Video Codec SDK (decode).
+    Nvdec,
+    /// NVIDIA NVENC, through the Video Codec SDK (encode).
+    Nvenc,
+    /// Intel Quick Sync Video through FFmpeg.
+    Qsv,
+    /// VA-API (Intel/AMD on Linux) through FFmpeg.
+    Vaapi,
+    /// Apple VideoToolbox.
+    VideoToolbox,
+    /// FFmpeg's software codecs (libavcodec decoders, libx264, libx265, SVT-AV1).
+    Ffmpeg,
+    /// Cisco OpenH264, built in: the software default.
+    OpenH264,
+}
+
+impl Engine {
+    /// Every engine, best first.
+    pub const ALL: [Engine; 7] = [
+        Engine::Nvdec,
+        Engine::Nvenc,
+        Engine::Qsv,
+        Engine::Vaapi,
+        Engine::VideoToolbox,
+        Engine::Ffmpeg,
+        Engine::OpenH264,
+    ];
+
+    /// The lower-case name used on the command line, in logs and in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Nvdec => "nvdec",
+            Engine::Nvenc => "nvenc",
+            Engine::Qsv => "qsv",
+            Engine::Vaapi => "vaapi",
+            Engine::VideoToolbox => "videotoolbox",
+            Engine::Ffmpeg => "ffmpeg",
+            Engine::OpenH264 => "openh264",
+        }
+    }
+
+    /// Whether the engine runs on dedicated hardware.
+    pub fn is_hardware(self) -> bool {
+        !matches!(self, Engine::Ffmpeg | Engine::OpenH264)
+    }
+
+    /// Whether the engine works in this direction at all.
+    pub fn handles(self, direction: Direction) -> bool {
+        match self {
+            Engine::Nvdec => direction == Direction::Decode,
+            Engine::Nvenc => direction == Direction::Encode,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Engine {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.to_ascii_lowercase();
+        Engine::ALL.into_iter().find(|e| e.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+            Error::invalid_input(format!("unknown engine '{s}' (auto, {})", names.join(", ")))
+        })
+    }
+}
+
+/// Which engine a session may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EnginePreference {
+    /// The best available engine; falling back is allowed and logged.
+    #[default]
+    Auto,
+    /// Exactly this engine; never falls back.
+    Only(Engine),
+}
+
+impl FromStr for EnginePreference {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") { Ok(EnginePreference::Auto) } else { Ok(EnginePreference::Only(s.parse()?)) }
+    }
+}

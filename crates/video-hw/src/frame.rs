@@ -1,0 +1,303 @@
+//! Decoded pictures and pictures to encode, in host memory or in device (CUDA) memory.
+
+use std::fmt;
+
+use crate::codec::{ColorInfo, PixelFormat};
+use crate::error::{Error, Result};
+
+/// One picture: its format, size, timestamp and where its pixels are.
+#[derive(Debug)]
+pub struct Frame {
+    /// Pixel layout.
+    pub format: PixelFormat,
+    /// Displayed width (cropping applied).
+    pub width: u32,
+    /// Displayed height (cropping applied).
+    pub height: u32,
+    /// Presentation timestamp in the session's timebase, when known.
+    pub pts: Option<i64>,
+    /// True for a random access point (IDR / IRAP).
+    pub keyframe: bool,
+    /// Colour description.
+    pub color: ColorInfo,
+    /// The pixels.
+    pub data: FrameData,
+}
+
+/// Where a frame's pixels live.
+#[non_exhaustive]
+pub enum FrameData {
+    /// In host memory.
+    Host(HostFrame),
+    /// In CUDA device memory (decoder output with [`crate::Output::Cuda`]).
+    Cuda(CudaFrame),
+    /// No pixels: the session was opened with [`crate::Output::Metadata`].
+    None,
+}
+
+impl fmt::Debug for FrameData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameData::Host(h) => f.debug_tuple("Host").field(&h.planes).finish(),
+            FrameData::Cuda(c) => f.debug_tuple("Cuda").field(c).finish(),
+            FrameData::None => f.write_str("None"),
+        }
+    }
+}
+
+/// Layout of one plane inside a [`HostFrame`]'s buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlaneLayout {
+    /// Byte offset of the plane's first row.
+    pub offset: usize,
+    /// Bytes from one row to the next (≥ `row_bytes`).
+    pub stride: usize,
+    /// Bytes of picture data in one row.
+    pub row_bytes: usize,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+/// Pixels in host memory: one buffer and up to three planes in it.
+///
+/// ```
+/// use video_hw::{frame::HostFrame, PixelFormat};
+/// let f = HostFrame::new_packed(PixelFormat::Yuv420p, 4, 2);
+/// assert_eq!(f.planes().len(), 3);
+/// assert_eq!(f.plane(1).row_bytes, 2);
+/// assert_eq!(f.as_bytes().len(), 4 * 2 + 2 * 1 * 2);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostFrame {
+    buffer: Vec<u8>,
+    planes: Vec<PlaneLayout>,
+}
+
+impl fmt::Debug for HostFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostFrame").field("bytes", &self.buffer.len()).field("planes", &self.planes).finish()
+    }
+}
+
+impl HostFrame {
+    /// A zeroed, tightly packed picture of `format` and size.
+    pub fn new_packed(format: PixelFormat, width: u32, height: u32) -> Self {
+        let mut planes = Vec::with_capacity(3);
+        let mut offset = 0;
+        for i in 0..format.plane_count() {
+            let (row_bytes, rows) = format.plane_size(i, width, height);
+            planes.push(PlaneLayout { offset, stride: row_bytes, row_bytes, rows });
+            offset += row_bytes * rows;
+        }
+        HostFrame { buffer: vec![0; offset], planes }
+    }
+
+    /// Wraps an existing tightly packed buffer; fails when its length is not exactly one
+    /// picture of `format` and size.
+    pub fn from_packed(format: PixelFormat, width: u32, height: u32, buffer: Vec<u8>) -> Result<Self> {
+        let want = format.frame_size(width, height);
+        if buffer.len() != want {
+            return Err(Error::invalid_input(format!(
+                "{format} {width}x{height} needs {want} bytes, got {}",
+                buffer.len()
+            )));
+        }
+        let mut f = HostFrame::new_packed(format, width, height);
+        f.buffer = buffer;
+        Ok(f)
+    }
+
+    /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it.
+    pub fn from_planes(buffer: Vec<u8>, planes: Vec<PlaneLayout>) -> Result<Self> {
+        for (i, p) in planes.iter().enumerate() {
+            let end = p
+                .rows
+                .checked_sub(1)
+                .map(|r| r.checked_mul(p.stride).and_then(|x| x.checked_add(p.offset + p.row_bytes)))
+                .unwrap_or(Some(p.offset));
+            if p.stride < p.row_bytes || end.is_none_or(|e| e > buffer.len()) {
+                return Err(Error::invalid_input(format!("plane {i} does not fit its {} byte buffer", buffer.len())));
+            }
+        }
+        Ok(HostFrame { buffer, planes })
+    }
+
+    /// The plane layouts.
+    pub fn planes(&self) -> &[PlaneLayout] {
+        &self.planes
+    }
+
+    /// Layout of plane `i`.
+    ///
+    /// # Panics
+    /// When `i` is not a plane of this frame.
+    pub fn plane(&self, i: usize) -> PlaneLayout {
+        self.planes[i]
+    }
+
+    /// Rows of plane `i` (without stride padding).
+    pub fn rows(&self, i: usize) -> impl Iterator<Item = &[u8]> {
+        let p = self.planes.get(i).copied().unwrap_or_default();
+        (0..p.rows).map(move |r| &self.buffer[p.offset + r * p.stride..][..p.row_bytes])
+    }
+
+    /// Mutable row `row` of plane `plane`.
+    pub fn row_mut(&mut self, plane: usize, row: usize) -> &mut [u8] {
+        let p = self.planes[plane];
+        &mut self.buffer[p.offset + row * p.stride..][..p.row_bytes]
+    }
+
+    /// The whole buffer (planes with their stride padding).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// The whole buffer, mutable.
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer
+    }
+
+    /// True when every plane is tightly packed and follows the previous one, so
+    /// [`as_bytes`](Self::as_bytes) is the packed picture.
+    pub fn is_packed(&self) -> bool {
+        let mut offset = 0;
+        for p in &self.planes {
+            if p.offset != offset || p.stride != p.row_bytes {
+                return false;
+            }
+            offset += p.row_bytes * p.rows;
+        }
+        offset == self.buffer.len()
+    }
+
+    /// Appends the tightly packed picture (rows without padding, planes in order) to `out`.
+    pub fn write_packed(&self, out: &mut Vec<u8>) {
+        if self.is_packed() {
+            out.extend_from_slice(&self.buffer);
+            return;
+        }
+        for i in 0..self.planes.len() {
+            for row in self.rows(i) {
+                out.extend_from_slice(row);
+            }
+        }
+    }
+
+    /// Gives the buffer back (for reuse).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buffer
+    }
+}
+
+/// What a device-memory frame needs from the engine that owns its memory.
+pub(crate) trait DeviceFrameOwner: Send + Sync {
+    /// Copies the frame to host memory (tightly packed).
+    fn download(&self, frame: &CudaFrame) -> Result<HostFrame>;
+}
+
+/// A picture in CUDA device memory, lent from the decoder's pool: it goes back to the
+/// pool when dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
+/// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream.
+pub struct CudaFrame {
+    pub(crate) device_index: u32,
+    pub(crate) device_ptr: u64,
+    pub(crate) pitch: usize,
+    pub(crate) plane_offsets: [usize; 3],
+    pub(crate) plane_count: usize,
+    pub(crate) stream: usize,
+    pub(crate) event: usize,
+    pub(crate) format: PixelFormat,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) owner: std::sync::Arc<dyn DeviceFrameOwner>,
+    /// Returned to the pool on drop.
+    #[allow(dead_code)]
+    pub(crate) lease: Option<Box<dyn Send + Sync>>,
+}
+
+impl fmt::Debug for CudaFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CudaFrame")
+            .field("device", &self.device_index)
+            .field("ptr", &format_args!("{:#x}", self.device_ptr))
+            .field("pitch", &self.pitch)
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+impl CudaFrame {
+    /// Index of the GPU the memory is on.
+    pub fn device_index(&self) -> u32 {
+        self.device_index
+    }
+
+    /// Device pointer (`CUdeviceptr`) of plane `i`.
+    pub fn plane_ptr(&self, i: usize) -> Option<u64> {
+        (i < self.plane_count).then(|| self.device_ptr + self.plane_offsets[i] as u64)
+    }
+
+    /// Bytes from one row to the next, for every plane.
+    pub fn pitch(&self) -> usize {
+        self.pitch
+    }
+
+    /// The `CUstream` the frame was produced on, as a raw handle.
+    pub fn cuda_stream(&self) -> usize {
+        self.stream
+    }
+
+    /// A `CUevent` recorded after the frame was written, as a raw handle (0 when the
+    /// frame was complete before it was handed out).
+    pub fn ready_event(&self) -> usize {
+        self.event
+    }
+
+    /// Pixel layout of the device memory.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Copies the picture to host memory (tightly packed).
+    pub fn download(&self) -> Result<HostFrame> {
+        self.owner.download(self)
+    }
+
+    /// Width and height of the picture.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+}
+
+impl Frame {
+    /// A host frame.
+    pub fn host(format: PixelFormat, width: u32, height: u32, data: HostFrame) -> Self {
+        Frame {
+            format,
+            width,
+            height,
+            pts: None,
+            keyframe: false,
+            color: ColorInfo::default(),
+            data: FrameData::Host(data),
+        }
+    }
+
+    /// The host pixels, if the frame is in host memory.
+    pub fn host_data(&self) -> Option<&HostFrame> {
+        match &self.data {
+            FrameData::Host(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The pixels in host memory: borrowed when already there, downloaded from the
+    /// device otherwise; `InvalidInput` for a metadata-only frame.
+    pub fn to_host(&self) -> Result<std::borrow::Cow<'_, HostFrame>> {
+        match &self.data {
+            FrameData::Host(h) => Ok(std::borrow::Cow::Borrowed(h)),
+            FrameData::Cuda(c) => Ok(std::borrow::Cow::Owned(c.download()?)),
+            FrameData::None => Err(Error::invalid_input("frame carries no pixels (metadata-only output)")),
+        }
+    }
+}

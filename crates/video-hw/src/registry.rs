@@ -1,0 +1,389 @@
+//! Which engines exist, whether each can run here (a real probe, cached per process,
+//! with a timeout), and the choice among them with visible fallback.
+//!
+//! Selection, for each codec and direction, walks the engines best first
+//! ([`Engine::ALL`] order). `Auto` takes the first that is built, passes its probe and
+//! opens; when that is not the best built engine, one WARN line (tracing) names
+//! from / to / reason and `video_hw_fallback_total{from,to,reason}` is incremented.
+//! An explicit engine or `require_hardware` never falls back: it fails with the reason.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::backend::{DecoderBackend, EncoderBackend};
+use crate::codec::Codec;
+use crate::config::{DecoderConfig, EncoderConfig};
+use crate::engine::{Direction, Engine, EnginePreference};
+use crate::error::{Error, Result};
+
+/// How long a probe may take before its engine is declared unavailable.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a successful probe learnt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeInfo {
+    /// Device the engine runs on ("GPU 0: NVIDIA H200"), if any.
+    pub device: Option<String>,
+    /// Driver or library version, where relevant.
+    pub driver: Option<String>,
+    /// Caveats a user should know (e.g. "not bit-exact on B-frames").
+    pub notes: Vec<String>,
+}
+
+type ProbeFn = fn(Codec, Direction, u32) -> Result<ProbeInfo>;
+type OpenDecoderFn = fn(&DecoderConfig) -> Result<Box<dyn DecoderBackend>>;
+type OpenEncoderFn = fn(&EncoderConfig) -> Result<Box<dyn EncoderBackend>>;
+
+/// One engine as the registry knows it.
+#[derive(Clone)]
+pub(crate) struct EngineEntry {
+    pub engine: Engine,
+    /// `Err(reason)` when this build cannot run the engine at all.
+    pub built: std::result::Result<(), String>,
+    pub probe: ProbeFn,
+    pub open_decoder: Option<OpenDecoderFn>,
+    pub open_encoder: Option<OpenEncoderFn>,
+}
+
+impl EngineEntry {
+    /// An engine this build does not contain, with the reason.
+    pub fn not_built(engine: Engine, reason: impl Into<String>) -> Self {
+        EngineEntry {
+            engine,
+            built: Err(reason.into()),
+            probe: |_, _, _| Err(Error::unsupported("engine", "not built")),
+            open_decoder: None,
+            open_encoder: None,
+        }
+    }
+}
+
+/// The engines of this build, best first.
+fn builtin_entries() -> Vec<EngineEntry> {
+    let later = |issue: &str| format!("not implemented in this version of video-hw ({issue})");
+    vec![
+        EngineEntry::not_built(Engine::Nvdec, later("NVDEC engine")),
+        EngineEntry::not_built(Engine::Nvenc, later("NVENC engine")),
+        EngineEntry::not_built(Engine::Qsv, "not compiled in (needs the `ffmpeg` feature)"),
+        EngineEntry::not_built(Engine::Vaapi, "not compiled in (needs the `ffmpeg` feature)"),
+        EngineEntry::not_built(
+            Engine::VideoToolbox,
+            if cfg!(target_os = "macos") { "not compiled in (needs the `ffmpeg` feature)" } else { "only on macOS" },
+        ),
+        EngineEntry::not_built(Engine::Ffmpeg, "not compiled in (needs the `ffmpeg` feature)"),
+        EngineEntry::not_built(Engine::OpenH264, later("OpenH264 engine")),
+    ]
+}
+
+/// One line of `video-hw probe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    /// The engine.
+    pub engine: Engine,
+    /// The codec.
+    pub codec: Codec,
+    /// Decode or encode.
+    pub direction: Direction,
+    /// Whether a session can be opened.
+    pub available: bool,
+    /// Why not (or caveats when available).
+    pub reason: String,
+    /// What the probe learnt.
+    pub info: ProbeInfo,
+}
+
+/// Probe results by engine, codec, direction and device index.
+type ProbeCache = HashMap<(Engine, Codec, Direction, u32), Arc<Result<ProbeInfo, String>>>;
+
+/// Engines, their probe cache, and selection.
+pub(crate) struct Registry {
+    entries: Vec<EngineEntry>,
+    cache: Mutex<ProbeCache>,
+    timeout: Duration,
+}
+
+impl Registry {
+    pub fn new(entries: Vec<EngineEntry>, timeout: Duration) -> Self {
+        Registry { entries, cache: Mutex::new(HashMap::new()), timeout }
+    }
+
+    /// The process-wide registry of this build's engines.
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(|| Registry::new(builtin_entries(), PROBE_TIMEOUT))
+    }
+
+    fn candidates(&self, direction: Direction) -> impl Iterator<Item = &EngineEntry> {
+        self.entries.iter().filter(move |e| e.engine.handles(direction))
+    }
+
+    /// Probes (once per process) whether `entry` can do `codec` in `direction`.
+    fn probe(&self, entry: &EngineEntry, codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo, String> {
+        if let Err(reason) = &entry.built {
+            return Err(reason.clone());
+        }
+        let key = (entry.engine, codec, direction, device);
+        if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return (**hit).clone();
+        }
+        let result = Arc::new(run_probe(entry.probe, codec, direction, device, self.timeout));
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, result.clone());
+        (*result).clone()
+    }
+
+    /// Every engine × codec × direction with its availability.
+    pub fn probe_all(&self, device: u32) -> Vec<ProbeReport> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            for direction in [Direction::Decode, Direction::Encode] {
+                if !entry.engine.handles(direction) {
+                    continue;
+                }
+                for codec in Codec::ALL {
+                    let (available, reason, info) = match self.probe(entry, codec, direction, device) {
+                        Ok(info) => (true, info.notes.join("; "), info),
+                        Err(reason) => (false, reason, ProbeInfo::default()),
+                    };
+                    out.push(ProbeReport { engine: entry.engine, codec, direction, available, reason, info });
+                }
+            }
+        }
+        out
+    }
+
+    /// Opens the engine a decoder configuration asks for.
+    pub fn open_decoder(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
+        self.select(config.codec, Direction::Decode, config.engine, config.require_hardware, config.device_index, |e| {
+            e.open_decoder.map(|open| open(config))
+        })
+    }
+
+    /// Opens the engine an encoder configuration asks for.
+    pub fn open_encoder(&self, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
+        self.select(config.codec, Direction::Encode, config.engine, config.require_hardware, config.device_index, |e| {
+            e.open_encoder.map(|open| open(config))
+        })
+    }
+
+    fn select<B>(
+        &self,
+        codec: Codec,
+        direction: Direction,
+        preference: EnginePreference,
+        require_hardware: bool,
+        device: u32,
+        open: impl Fn(&EngineEntry) -> Option<Result<B>>,
+    ) -> Result<B> {
+        let job = format!("{codec} {direction}");
+        if let EnginePreference::Only(engine) = preference {
+            let entry = self.candidates(direction).find(|e| e.engine == engine).ok_or_else(|| {
+                Error::unsupported(format!("{job} with {engine}"), format!("{engine} cannot {direction}"))
+            })?;
+            self.probe(entry, codec, direction, device)
+                .map_err(|why| Error::unsupported(format!("{job} with {engine}"), why))?;
+            return open(entry).unwrap_or_else(|| {
+                Err(Error::unsupported(format!("{job} with {engine}"), format!("{engine} cannot {direction}")))
+            });
+        }
+
+        let mut reasons: Vec<String> = Vec::new();
+        // The best engine this build has: the one a fallback is "from".
+        let mut best: Option<(Engine, String)> = None;
+        for entry in self.candidates(direction) {
+            let engine = entry.engine;
+            if require_hardware && !engine.is_hardware() {
+                reasons.push(format!("{engine}: software, but hardware is required"));
+                continue;
+            }
+            if let Err(why) = &entry.built {
+                reasons.push(format!("{engine}: {why}"));
+                continue;
+            }
+            let attempt = match self.probe(entry, codec, direction, device) {
+                Err(why) => Err((why, "unavailable")),
+                Ok(_) => match open(entry) {
+                    None => Err((format!("cannot {direction}"), "unsupported")),
+                    Some(Err(e)) => Err((e.to_string(), "open_failed")),
+                    Some(Ok(backend)) => Ok(backend),
+                },
+            };
+            match attempt {
+                Ok(backend) => {
+                    if let Some((from, why)) = &best {
+                        report_fallback(*from, engine, why, &job);
+                    }
+                    return Ok(backend);
+                }
+                Err((why, code)) => {
+                    reasons.push(format!("{engine}: {why}"));
+                    if best.is_none() {
+                        best = Some((engine, format!("{code}: {why}")));
+                    }
+                }
+            }
+        }
+        Err(Error::unsupported(job, format!("no engine can do it — {}", reasons.join("; "))))
+    }
+}
+
+/// One WARN line and one metric increment for a fallback.
+fn report_fallback(from: Engine, to: Engine, why: &str, job: &str) {
+    let code = why.split(':').next().unwrap_or("unavailable").to_string();
+    tracing::warn!(from = from.name(), to = to.name(), reason = why, "{job}: falling back from {from} to {to}: {why}");
+    metrics::counter!("video_hw_fallback_total", "from" => from.name(), "to" => to.name(), "reason" => code)
+        .increment(1);
+}
+
+/// Runs a probe on its own thread so that a hanging or panicking probe cannot take the
+/// caller down: a panic becomes an error, a hang becomes "timed out" (the thread is
+/// left to finish on its own).
+fn run_probe(
+    probe: ProbeFn,
+    codec: Codec,
+    direction: Direction,
+    device: u32,
+    timeout: Duration,
+) -> Result<ProbeInfo, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("video-hw-probe".into()).spawn(move || {
+        let r = std::panic::catch_unwind(|| probe(codec, direction, device));
+        let _ = tx.send(r);
+    });
+    if let Err(e) = spawned {
+        return Err(format!("could not start probe thread: {e}"));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(Ok(info))) => Ok(info),
+        Ok(Ok(Err(e))) => Err(match e {
+            Error::Unsupported { why, .. } => why,
+            other => other.to_string(),
+        }),
+        Ok(Err(_panic)) => Err("probe panicked".to_string()),
+        Err(_) => Err(format!("probe timed out after {timeout:?}")),
+    }
+}
+
+/// Every engine × codec × direction of this build with its availability (the data of
+/// `video-hw probe`). Probes run once per process and are cached.
+pub fn probe_all(device_index: u32) -> Vec<ProbeReport> {
+    Registry::global().probe_all(device_index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::DecoderBackend;
+    use crate::bitstream::access_unit::AccessUnit;
+    use crate::frame::Frame;
+
+    struct NullDecoder(Engine);
+    impl DecoderBackend for NullDecoder {
+        fn engine(&self) -> Engine {
+            self.0
+        }
+        fn describe(&self) -> String {
+            format!("{} (test)", self.0)
+        }
+        fn decode(&mut self, _: &AccessUnit) -> Result<()> {
+            Ok(())
+        }
+        fn try_reap(&mut self) -> Result<Option<Frame>> {
+            Ok(None)
+        }
+        fn flush(&mut self) -> Result<Vec<Frame>> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn entry(engine: Engine, probe: ProbeFn) -> EngineEntry {
+        EngineEntry {
+            engine,
+            built: Ok(()),
+            probe,
+            open_decoder: Some(match engine {
+                Engine::Nvdec => |_| Ok(Box::new(NullDecoder(Engine::Nvdec)) as Box<dyn DecoderBackend>),
+                _ => |_| Ok(Box::new(NullDecoder(Engine::OpenH264)) as Box<dyn DecoderBackend>),
+            }),
+            open_encoder: None,
+        }
+    }
+
+    fn ok_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+        Ok(ProbeInfo::default())
+    }
+    fn failing_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+        Err(Error::unsupported("nvdec", "libcuda.so.1 not found"))
+    }
+    fn panicking_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+        panic!("probe bug")
+    }
+    fn hanging_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+        std::thread::sleep(Duration::from_secs(5));
+        Ok(ProbeInfo::default())
+    }
+
+    #[test]
+    fn auto_falls_back_past_failing_probe() {
+        let r =
+            Registry::new(vec![entry(Engine::Nvdec, failing_probe), entry(Engine::OpenH264, ok_probe)], PROBE_TIMEOUT);
+        let b = r.open_decoder(&DecoderConfig::new(Codec::H264)).unwrap();
+        assert_eq!(b.engine(), Engine::OpenH264);
+    }
+
+    #[test]
+    fn explicit_engine_never_falls_back() {
+        let r =
+            Registry::new(vec![entry(Engine::Nvdec, failing_probe), entry(Engine::OpenH264, ok_probe)], PROBE_TIMEOUT);
+        let cfg = DecoderConfig::new(Codec::H264).engine(EnginePreference::Only(Engine::Nvdec));
+        let e = r.open_decoder(&cfg).err().unwrap();
+        assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+        assert!(e.to_string().contains("libcuda.so.1 not found"), "{e}");
+    }
+
+    #[test]
+    fn require_hardware_never_falls_back_to_software() {
+        let r =
+            Registry::new(vec![entry(Engine::Nvdec, failing_probe), entry(Engine::OpenH264, ok_probe)], PROBE_TIMEOUT);
+        let e = r.open_decoder(&DecoderConfig::new(Codec::H264).require_hardware(true)).err().unwrap();
+        let msg = e.to_string();
+        assert!(msg.contains("nvdec: libcuda.so.1 not found") && msg.contains("hardware is required"), "{msg}");
+    }
+
+    #[test]
+    fn not_built_engines_are_named_with_their_reason() {
+        let r = Registry::new(vec![EngineEntry::not_built(Engine::Ffmpeg, "not compiled in")], PROBE_TIMEOUT);
+        let e = r.open_decoder(&DecoderConfig::new(Codec::Hevc)).err().unwrap();
+        assert!(e.to_string().contains("ffmpeg: not compiled in"), "{e}");
+        let reports = r.probe_all(0);
+        assert!(reports.iter().all(|p| !p.available && p.reason == "not compiled in"));
+    }
+
+    #[test]
+    fn panicking_and_hanging_probes_do_not_take_the_process_down() {
+        let r = Registry::new(
+            vec![entry(Engine::Nvdec, panicking_probe), entry(Engine::OpenH264, hanging_probe)],
+            Duration::from_millis(200),
+        );
+        let reports = r.probe_all(0);
+        let nv = reports.iter().find(|p| p.engine == Engine::Nvdec).unwrap();
+        assert_eq!(nv.reason, "probe panicked");
+        let sw = reports.iter().find(|p| p.engine == Engine::OpenH264).unwrap();
+        assert!(sw.reason.contains("timed out"), "{}", sw.reason);
+    }
+
+    #[test]
+    fn probes_are_cached() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn counting(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+            CALLS.fetch_add(1, Ordering::SeqCst);
+            Ok(ProbeInfo::default())
+        }
+        let r = Registry::new(vec![entry(Engine::OpenH264, counting)], PROBE_TIMEOUT);
+        for _ in 0..3 {
+            r.open_decoder(&DecoderConfig::new(Codec::H264)).unwrap();
+        }
+        assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    }
+}
