@@ -12,3 +12,4 @@ pub mod h264;
 pub mod hevc;
 pub mod nal;
 pub mod rbsp;
+pub mod summary;
