@@ -1,0 +1,38 @@
+//! Any split of a byte stream gives the same NAL units (content and offsets) as the
+//! whole stream fed at once, and never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use video_hw::bitstream::annexb::AnnexBSplitter;
+
+fn split(chunks: &[&[u8]]) -> Vec<(Vec<u8>, u64)> {
+    let mut out = Vec::new();
+    let mut s = AnnexBSplitter::new();
+    for c in chunks {
+        s.push(c, None, |n| out.push((n.data.to_vec(), n.offset))).expect("no size cap reached");
+    }
+    s.finish(|n| out.push((n.data.to_vec(), n.offset)));
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 2 {
+        return;
+    }
+    // The first two bytes choose the chunk sizes (1..=256), the rest is the stream.
+    let (a, b) = (data[0] as usize + 1, data[1] as usize + 1);
+    let stream = &data[2..];
+    let mut chunks = Vec::new();
+    let mut pos = 0;
+    let mut turn = 0;
+    while pos < stream.len() {
+        let n = if turn % 2 == 0 { a } else { b }.min(stream.len() - pos);
+        chunks.push(&stream[pos..pos + n]);
+        pos += n;
+        turn += 1;
+    }
+    let whole = split(&[stream]);
+    assert_eq!(split(&chunks), whole);
+    let all: Vec<Vec<u8>> = video_hw::bitstream::annexb::split_all(stream).into_iter().map(<[u8]>::to_vec).collect();
+    assert_eq!(all, whole.into_iter().map(|x| x.0).collect::<Vec<_>>());
+});

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: `video-hw info FILE` against `ffmpeg -f FMT -i FILE -c copy -f null -` on the
+# same file, interleaved in the same run (1 warm-up + N repeats each), printing median,
+# p95, min, max and the ratio as a markdown table, also written to bench/results/.
+#
+# usage: scripts/bench-info.sh [FILE] [REPEATS]
+#   FILE defaults to bench/inputs/bench-200M.h265 (scripts/make-bench-inputs.sh makes it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+file=${1:-bench/inputs/bench-200M.h265}
+repeats=${2:-7}
+[[ -f $file ]] || { echo "no $file: run scripts/make-bench-inputs.sh first" >&2; exit 2; }
+command -v ffmpeg >/dev/null || { echo "ffmpeg not found: apt-get install ffmpeg" >&2; exit 2; }
+cargo build --release -q -p video-hw-cli
+bin=target/release/video-hw
+case $file in *.h264|*.264|*.jsv) fmt=h264 ;; *) fmt=hevc ;; esac
+mkdir -p bench/results
+out=bench/results/info-vs-ffmpeg.md
+python3 - "$bin" "$file" "$fmt" "$repeats" "$out" <<'PY'
+import json, os, platform, statistics, subprocess, sys, time
+bin, path, fmt, repeats, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+cmds = {
+    "video-hw info": [bin, "info", "--json", path],
+    "ffmpeg -c copy -f null": ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", fmt, "-i", path,
+                               "-c", "copy", "-f", "null", "-"],
+}
+times = {k: [] for k in cmds}
+outputs = {}
+for rep in range(repeats + 1):          # repetition 0 is the warm-up
+    for name, cmd in cmds.items():      # interleaved
+        t = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t
+        if r.returncode != 0:
+            sys.exit(f"{name} failed: {r.stderr.decode()[-500:]}")
+        if rep > 0:
+            times[name].append(dt)
+        outputs[name] = r.stdout
+frames = json.loads(outputs["video-hw info"])["frames"]
+def p95(v):
+    v = sorted(v); return v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
+size = os.path.getsize(path)
+base = statistics.median(times["ffmpeg -c copy -f null"])
+lines = [f"# video-hw info vs ffmpeg stream copy", "",
+         f"file `{path}` ({size / 1e6:.1f} MB, {frames} frames), {repeats} repeats after 1 warm-up, interleaved; "
+         f"machine: {platform.node()} {os.cpu_count()} cores, {platform.processor() or platform.machine()}", "",
+         "| command | median s | p95 s | min s | max s | MB/s (median) | ratio vs ffmpeg |",
+         "|---|---|---|---|---|---|---|"]
+for name, v in times.items():
+    m = statistics.median(v)
+    lines.append(f"| {name} | {m:.3f} | {p95(v):.3f} | {min(v):.3f} | {max(v):.3f} | {size / 1e6 / m:.0f} | {m / base:.3f} |")
+text = "\n".join(lines) + "\n"
+print(text)
+open(out, "w").write(text)
+PY
