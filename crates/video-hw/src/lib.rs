@@ -4,6 +4,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod backend;
 pub mod bitstream;
 pub mod codec;
 pub mod error;

@@ -1,0 +1,3 @@
+//! Hardware engines behind the backend-neutral API.
+
+pub(crate) mod nvidia;
