@@ -961,4 +961,48 @@ mod tests {
             Err(e) => panic!("unexpected error kind: {e}"),
         }
     }
+
+    /// Exercises context, memory, copies, streams and events on GPU 0 when a driver
+    /// is present; returns at once otherwise.
+    #[test]
+    fn gpu_smoke_when_available() {
+        let Ok(driver) = CudaDriver::get() else { return };
+        if driver.device_count().unwrap_or(0) == 0 {
+            return;
+        }
+        let device = driver.device(0).expect("cuDeviceGet");
+        let ctx = device.primary_context().expect("primary context");
+        let info = ctx.mem_info().expect("mem_info");
+        assert!(info.free > 0 && info.free <= info.total, "{info:?}");
+
+        let (width, height) = (100usize, 7usize);
+        let buf = DeviceBuffer::alloc_pitched(&ctx, width, height).expect("cuMemAllocPitch");
+        assert!(buf.pitch() >= width);
+        let pattern: Vec<u8> = (0..buf.pitch() * height).map(|i| (i % 251) as u8).collect();
+        {
+            let _current = ctx.push().expect("push");
+            // SAFETY: `buf` holds `pitch * height` bytes, exactly `pattern.len()`.
+            let r = unsafe { (driver.api().cuMemcpyHtoD_v2)(buf.ptr(), pattern.as_ptr().cast(), pattern.len()) };
+            check(r, "cuMemcpyHtoD").expect("upload");
+        }
+        let expected: Vec<u8> = (0..height).flat_map(|y| pattern[y * buf.pitch()..][..width].to_vec()).collect();
+
+        let mut host = vec![0u8; width * height];
+        buf.copy_to_host(&mut host, width).expect("cuMemcpy2D");
+        assert_eq!(host, expected);
+
+        let stream = Stream::new(&ctx).expect("stream");
+        let event = Event::new(&ctx).expect("event");
+        let mut pinned = PinnedHostBuffer::new(&ctx, width * height + 3).expect("pinned");
+        // SAFETY: `pinned` is not touched until the stream is synchronised below.
+        unsafe { stream.copy_to_host_async(buf.region(), &mut pinned, 3, width) }.expect("cuMemcpy2DAsync");
+        event.record(&stream).expect("record");
+        stream.wait_event(&event).expect("wait_event");
+        event.synchronize().expect("event sync");
+        assert!(event.is_complete().expect("query"));
+        stream.synchronize().expect("stream sync");
+        assert_eq!(&pinned.as_slice()[3..], &expected[..]);
+        ctx.synchronize().expect("ctx sync");
+        eprintln!("GPU 0 {}: {info:?}, pitch {}", device.name().unwrap_or_default(), buf.pitch());
+    }
 }

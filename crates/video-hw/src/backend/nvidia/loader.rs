@@ -254,4 +254,28 @@ mod tests {
         let e = open("nvdec", "libvideo-hw-does-not-exist.so.1").unwrap_err();
         assert!(e.to_string().starts_with("unsupported: nvdec: libvideo-hw-does-not-exist.so.1 not found"), "{e}");
     }
+
+    /// Where `libnvidia-encode.so.1` exists, its entry points answer and fill a
+    /// function list of the version this build declares.
+    #[test]
+    fn nvenc_entry_points_when_available() {
+        use super::super::sys::nvenc::{NV_ENC_SUCCESS, NV_ENCODE_API_FUNCTION_LIST};
+        use super::super::sys::nvenc_versions::{NV_ENCODE_API_FUNCTION_LIST_VER, NVENCAPI_VERSION};
+        let Ok(api) = NvencApi::get() else { return };
+        let mut max = 0u32;
+        // SAFETY: the out-pointer is a live local.
+        let r = unsafe { (api.NvEncodeAPIGetMaxSupportedVersion)(&mut max) };
+        assert_eq!(r, NV_ENC_SUCCESS);
+        // `max` is (major << 4) | minor; this build speaks NVENCAPI_VERSION (major | minor << 24).
+        let ours = ((NVENCAPI_VERSION & 0xff) << 4) | (NVENCAPI_VERSION >> 24);
+        eprintln!("NVENC max supported API {}.{}, built for {}.{}", max >> 4, max & 0xf, ours >> 4, ours & 0xf);
+        if max < ours {
+            return;
+        }
+        let mut list = NV_ENCODE_API_FUNCTION_LIST { version: NV_ENCODE_API_FUNCTION_LIST_VER, ..Default::default() };
+        // SAFETY: `list` is a zeroed function list whose `version` is set, as required.
+        let r = unsafe { (api.NvEncodeAPICreateInstance)(&mut list) };
+        assert_eq!(r, NV_ENC_SUCCESS);
+        assert!(list.nvEncOpenEncodeSessionEx.is_some() && list.nvEncEncodePicture.is_some());
+    }
 }
