@@ -152,19 +152,21 @@ pub(crate) fn decode_caps(device: Device) -> Result<Vec<DecodeCaps>> {
 
 /// One `cuvidGetDecoderCaps` call; needs a current context.
 fn query(cuvid: &CuvidApi, codec: Codec, bit_depth: u8, chroma_format: cudaVideoChromaFormat) -> Result<DecodeCaps> {
-    let mut caps = CUVIDDECODECAPS {
+    let request = CUVIDDECODECAPS {
         eCodecType: cuvid_codec(codec),
         eChromaFormat: chroma_format,
         nBitDepthMinus8: u32::from(bit_depth.saturating_sub(8)),
         ..CUVIDDECODECAPS::default()
     };
+    let mut caps = request;
     // SAFETY: `caps` is a live, fully initialised CUVIDDECODECAPS (layout checked by
     // the sys layout test) that the driver fills in; the caller made a context current.
     let r = unsafe { (cuvid.cuvidGetDecoderCaps)(&mut caps) };
     match check_cuvid(r, "cuvidGetDecoderCaps") {
         Ok(()) => {}
-        // Some drivers refuse a codec they do not know instead of answering "0".
-        Err(Error::Unsupported { .. }) => caps.bIsSupported = 0,
+        // Some drivers refuse a codec they do not know instead of answering "0":
+        // report it as unsupported, with all limits 0 as the driver does.
+        Err(Error::Unsupported { .. }) => caps = request,
         Err(e) => return Err(e),
     }
     Ok(DecodeCaps {
