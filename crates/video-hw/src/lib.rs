@@ -33,6 +33,7 @@ pub mod bitstream;
 pub mod codec;
 pub mod config;
 pub mod decoder;
+pub mod diagnostics;
 pub mod encoder;
 pub mod engine;
 pub mod error;
