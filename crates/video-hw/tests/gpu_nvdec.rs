@@ -103,6 +103,33 @@ fn gpu_corpus_nvdec_bitexact_every_output_path() {
 }
 
 #[test]
+fn gpu_nvdec_fixtures_bitexact_every_output_path() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut passes = 0;
+    for f in common::fixtures() {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let case = Case { name: f.rel.clone(), path: f.path.clone(), codec, bit_depth: f.bit_depth };
+        if codec == Codec::H264 && f.bit_depth > 8 {
+            // NVDEC has no H.264 High 10: opening must say so, not decode garbage.
+            match common::decode_md5s(&f.path, nvdec(codec, Output::HOST_NV12), 1 << 16) {
+                Err(video_hw::Error::Unsupported { .. }) => passes += 1,
+                other => failures.push(format!("{}: expected Unsupported, got {:?}", f.rel, other.map(|o| o.0.len()))),
+            }
+            continue;
+        }
+        check_case(&case, &mut failures, &mut passes);
+    }
+    eprintln!("nvdec fixtures: {passes} checks passed, {} failed", failures.len());
+    for f in &failures {
+        eprintln!("  FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+}
+
+#[test]
 fn gpu_nvdec_bad_streams_do_not_leak() {
     if !common::gpu_tests_enabled() {
         return;

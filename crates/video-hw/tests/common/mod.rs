@@ -174,3 +174,55 @@ pub fn decode_md5s(
     }
     Ok((out, errors))
 }
+
+/// One elementary-stream fixture of `testdata/fixtures.json`.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// Path relative to `testdata/`.
+    pub rel: String,
+    /// Absolute path.
+    pub path: PathBuf,
+    /// "h264" or "hevc".
+    pub codec: String,
+    /// ffprobe's profile name.
+    pub profile: String,
+    /// Display size.
+    pub width: u32,
+    /// Display size.
+    pub height: u32,
+    /// 8 or 10.
+    pub bit_depth: u32,
+    /// Frames a software decoder outputs.
+    pub frames: u64,
+    /// IDR (H.264) / IRAP (HEVC) pictures.
+    pub keyframes: u64,
+    /// Interlaced (MBAFF/PAFF).
+    pub interlaced: bool,
+}
+
+/// The project's own elementary-stream fixtures.
+pub fn fixtures() -> Vec<Fixture> {
+    let dir = fixtures_dir();
+    let text = std::fs::read_to_string(dir.join("fixtures.json")).expect("testdata/fixtures.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("fixtures.json parses");
+    v["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|e| {
+            let rel = e["path"].as_str().unwrap().to_string();
+            Fixture {
+                path: dir.join(&rel),
+                rel,
+                codec: e["codec"].as_str().unwrap().to_string(),
+                profile: e["profile"].as_str().unwrap_or_default().to_string(),
+                width: e["width"].as_u64().unwrap() as u32,
+                height: e["height"].as_u64().unwrap() as u32,
+                bit_depth: e["bit_depth"].as_u64().unwrap() as u32,
+                frames: e["frames"].as_u64().unwrap(),
+                keyframes: e["keyframes"].as_u64().unwrap(),
+                interlaced: e["interlaced"].as_bool().unwrap_or(false),
+            }
+        })
+        .collect()
+}
