@@ -4,14 +4,14 @@
 //! [`super::rbsp::BitReader`]); error offsets are byte offsets inside the NAL unit, header
 //! included. Each syntax structure of H.265 lives in its own file:
 //!
-//! * [`ptl`]: `profile_tier_level()`, profile and level names;
-//! * [`hrd`]: `hrd_parameters()` (read past, not kept);
-//! * [`vui`]: `vui_parameters()`;
-//! * [`scaling`]: `scaling_list_data()`;
-//! * [`rps`]: `st_ref_pic_set()`;
-//! * [`vps`], [`sps`], [`pps`]: the parameter sets;
-//! * [`slice`]: the start of `slice_segment_header()`;
-//! * [`parser`]: [`HevcParser`], which finds access units and pictures and derives POC and output.
+//! * [`ptl`] reads `profile_tier_level()` and names profiles and levels;
+//! * [`hrd`] reads past `hrd_parameters()`;
+//! * [`vui`] reads `vui_parameters()`;
+//! * [`scaling`] reads `scaling_list_data()`;
+//! * [`rps`] reads `st_ref_pic_set()`;
+//! * [`vps`], [`sps`] and [`pps`] read the parameter sets;
+//! * [`slice`] reads the start of `slice_segment_header()`;
+//! * [`parser`] holds [`HevcParser`], which finds access units and pictures and derives POC and output.
 
 pub mod hrd;
 pub mod parser;

@@ -336,3 +336,295 @@ impl CodecParser for HevcParser {
         self.max_ra = MaxRa::Start;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::hevc::testutil::*;
+
+    const LSB: u32 = 4;
+
+    /// One NAL unit through the parser: (starts_access_unit, picture).
+    fn feed(p: &mut HevcParser, nal: &[u8]) -> (bool, Option<PictureInfo>) {
+        let info = p.inspect(nal).unwrap_or_else(|e| panic!("{e}"));
+        (info.starts_access_unit, info.picture)
+    }
+
+    fn setup() -> HevcParser {
+        let mut p = HevcParser::new();
+        assert!(feed(&mut p, &VPS_64).0);
+        assert!(!feed(&mut p, &SpsSpec::default().nal()).0);
+        assert!(!feed(&mut p, &pps_nal(0, 0, false)).0);
+        p
+    }
+
+    /// A picture of one slice: returns (starts, output, poc).
+    fn pic(p: &mut HevcParser, nal_type: u8, tid: u8, lsb: u32) -> (bool, bool, i32) {
+        let slice_type = if (16..=23).contains(&nal_type) { 2 } else { 1 };
+        let (starts, picture) = feed(p, &slice_nal(nal_type, tid, true, slice_type, lsb, LSB));
+        let picture = picture.expect("picture");
+        (starts, picture.output, picture.poc.unwrap())
+    }
+
+    #[test]
+    fn real_stream_start() {
+        let mut p = HevcParser::new();
+        for nal in [&VPS_64[..], &SPS_64, &PPS_64] {
+            p.inspect(nal).unwrap();
+        }
+        let (starts, idr) = feed(&mut p, &SLICE_64_IDR);
+        assert!(!starts);
+        let idr = idr.unwrap();
+        assert!(idr.idr && idr.irap && idr.output && !idr.second_field);
+        assert_eq!((idr.poc, idr.structure, idr.sps_id), (Some(0), PictureStructure::Frame, 0));
+        let (starts, pic) = feed(&mut p, &SLICE_64_P);
+        assert!(starts);
+        assert_eq!(pic.unwrap().poc, Some(2));
+        let (starts, pic) = feed(&mut p, &SLICE_64_B);
+        assert!(starts);
+        assert_eq!(pic.unwrap().poc, Some(1));
+        let info = p.stream_info().unwrap();
+        assert_eq!((info.profile.as_str(), info.level.as_str()), ("Main", "2.1"));
+        assert_eq!((info.max_dec_frame_buffering, info.num_reorder_frames), (4, 1));
+        assert_eq!(info.frame_rate, Some(crate::Rational::new(30, 1)));
+    }
+
+    #[test]
+    fn access_unit_boundaries() {
+        let mut p = setup();
+        let sei = [0x4e, 0x01, 0x05, 0x01, 0x00, 0x80];
+        let suffix_sei = [0x50, 0x01, 0x05, 0x01, 0x00, 0x80];
+        let aud = [0x46, 0x01, 0x50];
+        assert!(!feed(&mut p, &sei).0);
+        assert!(!pic(&mut p, 20, 0, 0).0);
+        // A second slice segment of the same picture.
+        let (starts, picture) = feed(&mut p, &slice_nal(20, 0, false, 2, 0, LSB));
+        assert!(!starts && picture.is_none());
+        assert!(!feed(&mut p, &suffix_sei).0);
+        assert!(!feed(&mut p, &[0x4c, 0x01, 0xff]).0); // filler data
+        assert!(!feed(&mut p, &[0x7c, 0x01, 0x08, 0x09]).0); // NAL type 62 (Dolby Vision RPU)
+        // The AUD starts the next access unit; the slice after it does not.
+        assert!(feed(&mut p, &aud).0);
+        assert!(!pic(&mut p, 1, 0, 1).0);
+        // A first slice right after a picture starts one.
+        assert!(pic(&mut p, 1, 0, 2).0);
+        // A prefix SEI after the picture starts one, the VPS after it does not.
+        assert!(feed(&mut p, &sei).0);
+        assert!(!feed(&mut p, &VPS_64).0);
+        assert!(!pic(&mut p, 1, 0, 3).0);
+        // Reserved types 41..=44 and unspecified 48..=55 start an access unit; 45..=47 and 56..=63 do not.
+        for (t, starts) in [(41u8, true), (45, false), (48, true), (56, false)] {
+            let _ = pic(&mut p, 1, 0, 4 + t as u32 % 3);
+            assert_eq!(feed(&mut p, &[t << 1, 1, 0x80]).0, starts, "type {t}");
+        }
+    }
+
+    #[test]
+    fn other_layers_stay_in_the_base_access_unit() {
+        let mut p = setup();
+        assert!(!pic(&mut p, 20, 0, 0).0);
+        // MV-HEVC layer 1: a CRA slice, a PPS and an EOS of layer 1.
+        let mut layer1 = slice_nal(21, 0, true, 2, 0, LSB);
+        layer1[1] |= 1 << 3;
+        let info = p.inspect(&layer1).unwrap();
+        assert!(!info.starts_access_unit && info.picture.is_none() && info.kind == NalKind::Vcl);
+        let mut pps1 = pps_nal(1, 0, false);
+        pps1[1] |= 1 << 3;
+        assert!(!p.inspect(&pps1).unwrap().starts_access_unit);
+        assert!(p.pps(1).is_none());
+        let info = p.inspect(&[0x48, 0x09]).unwrap();
+        assert_eq!(info.kind, NalKind::Other);
+        assert!(pic(&mut p, 1, 0, 1).0);
+    }
+
+    #[test]
+    fn rasl_after_starting_cra_are_skipped() {
+        let mut p = setup();
+        let (_, out, poc) = pic(&mut p, hevc_type::CRA_NUT, 0, 8);
+        assert!(out);
+        assert_eq!(poc, 8);
+        assert!(!pic(&mut p, hevc_type::RASL_R, 0, 6).1);
+        assert!(!pic(&mut p, hevc_type::RASL_N, 0, 5).1);
+        assert!(pic(&mut p, hevc_type::RADL_N, 0, 7).1);
+        assert!(pic(&mut p, hevc_type::TRAIL_R, 0, 12).1);
+        // A later CRA does not restart: its RASL pictures are output.
+        assert!(pic(&mut p, hevc_type::CRA_NUT, 0, 0).1);
+        assert!(pic(&mut p, hevc_type::RASL_N, 0, 14).1);
+    }
+
+    #[test]
+    fn rasl_r_after_max_ra_stops_skipping() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::CRA_NUT, 0, 4);
+        // A RASL_R with a POC beyond the CRA (not a real leading picture) ends the skipping.
+        assert!(pic(&mut p, hevc_type::RASL_R, 0, 6).1);
+        assert!(pic(&mut p, hevc_type::RASL_N, 0, 3).1);
+    }
+
+    #[test]
+    fn idr_start_outputs_all_rasl() {
+        let mut p = setup();
+        assert_eq!(pic(&mut p, hevc_type::IDR_W_RADL, 0, 0), (false, true, 0));
+        pic(&mut p, hevc_type::TRAIL_R, 0, 4);
+        pic(&mut p, hevc_type::CRA_NUT, 0, 8);
+        assert!(pic(&mut p, hevc_type::RASL_N, 0, 6).1);
+    }
+
+    #[test]
+    fn eos_restarts_decoding() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::IDR_N_LP, 0, 0);
+        pic(&mut p, hevc_type::TRAIL_R, 0, 1);
+        let info = p.inspect(&[0x48, 0x01]).unwrap();
+        assert_eq!(info.kind, NalKind::EndOfSequence);
+        assert!(!info.starts_access_unit);
+        // After EOS the CRA starts decoding again: its RASL pictures are dropped.
+        let (starts, out, poc) = pic(&mut p, hevc_type::CRA_NUT, 0, 9);
+        assert!(starts && out);
+        assert_eq!(poc, 9);
+        assert!(!pic(&mut p, hevc_type::RASL_N, 0, 7).1);
+        assert!(pic(&mut p, hevc_type::TRAIL_N, 0, 10).1);
+        // EOB likewise.
+        assert_eq!(p.inspect(&[0x4a, 0x01]).unwrap().kind, NalKind::EndOfStream);
+        pic(&mut p, hevc_type::CRA_NUT, 0, 12);
+        assert!(!pic(&mut p, hevc_type::RASL_R, 0, 11).1);
+    }
+
+    #[test]
+    fn bla_resets_poc_msb_and_skips_rasl() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::IDR_N_LP, 0, 0);
+        for lsb in [4, 8, 12, 0, 4] {
+            pic(&mut p, hevc_type::TRAIL_R, 0, lsb);
+        }
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 8).2, 24);
+        let (_, out, poc) = pic(&mut p, hevc_type::BLA_W_LP, 0, 12);
+        assert_eq!((out, poc), (true, 12));
+        assert!(!pic(&mut p, hevc_type::RASL_N, 0, 10).1);
+    }
+
+    #[test]
+    fn poc_follows_tid0_pictures() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::IDR_N_LP, 0, 0);
+        // lsb wraps at 16: 14 right after 0 is -2.
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 14).2, -2);
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 6).2, 6);
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 13).2, 13);
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 3).2, 19);
+        // Non-reference, leading and TemporalId > 0 pictures do not move prevTid0 (19) ...
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_N, 0, 7).2, 23);
+        assert_eq!(pic(&mut p, hevc_type::RADL_R, 0, 7).2, 23);
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 1, 8).2, 24);
+        // ... so lsb 13 is still measured from 19 (13), not from 24 (29).
+        assert_eq!(pic(&mut p, hevc_type::TRAIL_R, 0, 13).2, 13);
+    }
+
+    #[test]
+    fn pic_output_flag_zero_is_not_output() {
+        let mut p = setup();
+        p.inspect(&pps_nal(0, 0, true)).unwrap();
+        let (_, picture) = feed(&mut p, &slice_nal_ext(20, 0, true, 2, 0, LSB, Some(false)));
+        assert!(!picture.unwrap().output);
+        let (_, picture) = feed(&mut p, &slice_nal_ext(1, 0, true, 1, 1, LSB, Some(true)));
+        assert!(picture.unwrap().output);
+    }
+
+    #[test]
+    fn missing_parameter_sets_are_errors() {
+        let mut p = HevcParser::new();
+        let e = p.inspect(&SLICE_64_IDR).unwrap_err().to_string();
+        assert!(e.contains("PPS 0"), "{e}");
+        // The next segment of that picture is dropped too.
+        let e = p.inspect(&slice_nal(20, 0, false, 2, 0, LSB)).unwrap_err().to_string();
+        assert!(e.contains("first slice segment"), "{e}");
+        p.inspect(&pps_nal(0, 3, false)).unwrap();
+        let e = p.inspect(&SLICE_64_IDR).unwrap_err().to_string();
+        assert!(e.contains("SPS 3"), "{e}");
+        assert!(p.stream_info().is_none());
+        // A prefix NAL unit after the dropped picture starts an access unit.
+        assert!(p.inspect(&VPS_64).unwrap().starts_access_unit);
+    }
+
+    #[test]
+    fn pps_change_inside_a_picture_is_an_error() {
+        let mut p = setup();
+        p.inspect(&pps_nal(1, 0, false)).unwrap();
+        pic(&mut p, 20, 0, 0);
+        let mut w = BitWriter::new();
+        w.flag(false).ue(1).ue(2).u(8, 0xff);
+        assert!(p.inspect(&w.nal(20)).is_err());
+    }
+
+    #[test]
+    fn new_sps_restarts_and_identical_sps_does_not() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::IDR_N_LP, 0, 0);
+        pic(&mut p, hevc_type::TRAIL_R, 0, 4);
+        // The same SPS again: a CRA is an ordinary picture, its RASL are output.
+        p.inspect(&SpsSpec::default().nal()).unwrap();
+        pic(&mut p, hevc_type::CRA_NUT, 0, 8);
+        assert!(pic(&mut p, hevc_type::RASL_N, 0, 6).1);
+        // A different SPS (same id) starts a new sequence: RASL are skipped.
+        p.inspect(&SpsSpec { width: 128, ..SpsSpec::default() }.nal()).unwrap();
+        let info = p.stream_info().unwrap();
+        assert_eq!(info.dimensions.width(), 64, "stream info follows the active SPS until a picture uses the new one");
+        pic(&mut p, hevc_type::CRA_NUT, 0, 12);
+        assert!(!pic(&mut p, hevc_type::RASL_N, 0, 10).1);
+        assert_eq!(p.stream_info().unwrap().dimensions.width(), 128);
+    }
+
+    #[test]
+    fn stream_info_before_any_picture() {
+        let mut p = HevcParser::new();
+        assert!(p.stream_info().is_none());
+        p.inspect(&SPS_BEAR).unwrap();
+        let info = p.stream_info().unwrap();
+        assert_eq!((info.dimensions.width(), info.dimensions.height()), (320, 180));
+        assert_eq!(info.frame_rate, Some(crate::Rational::new(2997, 100)));
+        assert_eq!(p.codec(), Codec::Hevc);
+    }
+
+    #[test]
+    fn vps_timing_wins_over_vui_timing() {
+        let mut p = HevcParser::new();
+        let mut w = BitWriter::new();
+        w.u(4, 0).flag(true).flag(true).u(6, 0).u(3, 0).flag(true).u(16, 0xffff);
+        ptl_main(&mut w);
+        w.flag(true).ue(4).ue(2).ue(0).u(6, 0).ue(0);
+        w.flag(true).u(32, 1).u(32, 24).flag(false).ue(0).flag(false);
+        p.inspect(&w.nal(32)).unwrap();
+        p.inspect(&SPS_BEAR).unwrap();
+        assert_eq!(p.stream_info().unwrap().frame_rate, Some(crate::Rational::new(24, 1)));
+    }
+
+    #[test]
+    fn reset_restarts_rasl_skipping() {
+        let mut p = setup();
+        pic(&mut p, hevc_type::IDR_N_LP, 0, 0);
+        p.reset();
+        assert!(p.inspect(&VPS_64).unwrap().starts_access_unit);
+        assert!(p.sps(0).is_some() && p.vps(0).is_some() && p.active_sps().is_some());
+        pic(&mut p, hevc_type::CRA_NUT, 0, 4);
+        assert!(!pic(&mut p, hevc_type::RASL_N, 0, 2).1);
+    }
+
+    #[test]
+    fn compute_poc_wraps_both_ways() {
+        assert_eq!(compute_poc(4, 0, 15, hevc_type::TRAIL_R), -1);
+        assert_eq!(compute_poc(4, 14, 1, hevc_type::TRAIL_R), 17);
+        assert_eq!(compute_poc(4, 30, 1, hevc_type::BLA_N_LP), 1);
+        assert_eq!(compute_poc(16, -5, 65535, hevc_type::TRAIL_R), -1);
+        // Extreme values wrap instead of overflowing.
+        let _ = compute_poc(16, i32::MAX, 0, hevc_type::TRAIL_R);
+        let _ = compute_poc(16, i32::MIN, 65535, hevc_type::TRAIL_R);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let mut p = setup();
+        for nal in [&[][..], &[0x80, 0x01], &[0x40], &[0x42, 0x01], &[0x44, 0x01, 0x00], &[0x02, 0x01]] {
+            assert!(p.inspect(nal).is_err(), "{nal:?}");
+        }
+    }
+}

@@ -320,3 +320,109 @@ fn parse_range_extension(r: &mut BitReader<'_>, transform_skip_enabled_flag: boo
     ext.log2_sao_offset_scale_chroma = r.ue_max("log2_sao_offset_scale_chroma", 6)? as u8;
     Ok(ext)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::hevc::sps::parse_sps;
+    use crate::bitstream::hevc::testutil::*;
+
+    #[test]
+    fn real_pps() {
+        let pps = parse_pps(&PPS_64).unwrap();
+        assert_eq!((pps.id, pps.sps_id), (0, 0));
+        assert!(pps.sign_data_hiding_enabled_flag && pps.weighted_pred_flag);
+        assert!(!pps.output_flag_present_flag && !pps.dependent_slice_segments_enabled_flag);
+        assert_eq!(pps.num_extra_slice_header_bits, 0);
+        pps.check_against(&parse_sps(&SPS_64).unwrap(), 0).unwrap();
+        for len in 0..PPS_64.len() - 1 {
+            assert!(parse_pps(&PPS_64[..len]).is_err());
+        }
+    }
+
+    /// A PPS with tiles, deblocking control, scaling lists and the range extension.
+    fn full_pps(columns: u32, explicit_width: u32) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.ue(63).ue(15).flag(true).flag(true).u(3, 5);
+        w.flag(true).flag(true).ue(14).ue(3).se(-30);
+        w.flag(true).flag(true).flag(true).ue(2).se(-12).se(12);
+        w.flag(true).flag(true).flag(true).flag(true).flag(true).flag(true);
+        // tiles: columns x 2 rows, explicit sizes
+        w.ue(columns - 1).ue(1).flag(false);
+        for _ in 0..columns - 1 {
+            w.ue(explicit_width - 1);
+        }
+        w.ue(3).flag(true);
+        w.flag(false); // loop filter across slices
+        w.flag(true).flag(true).flag(false).se(-6).se(6); // deblocking control
+        w.flag(true); // scaling list data: all predicted from defaults
+        for size_id in 0..4 {
+            for _ in 0..if size_id == 3 { 2 } else { 6 } {
+                w.flag(false).ue(0);
+            }
+        }
+        w.flag(true).ue(4).flag(true);
+        w.flag(true).flag(true).flag(false).flag(false).flag(false).u(4, 0); // range extension only
+        w.ue(3).flag(true).flag(true).ue(1).ue(1).se(-12).se(12).se(3).se(-3).ue(2).ue(1);
+        w.nal(34)
+    }
+
+    #[test]
+    fn hand_made_pps_with_everything() {
+        let pps = parse_pps(&full_pps(3, 2)).unwrap();
+        assert_eq!((pps.id, pps.sps_id, pps.num_extra_slice_header_bits), (63, 15, 5));
+        assert_eq!((pps.num_ref_idx_l0_default_active_minus1, pps.init_qp_minus26), (14, -30));
+        assert_eq!((pps.diff_cu_qp_delta_depth, pps.cb_qp_offset, pps.cr_qp_offset), (2, -12, 12));
+        let t = pps.tiles.unwrap();
+        assert_eq!((t.num_tile_columns_minus1, t.num_tile_rows_minus1, t.uniform_spacing_flag), (2, 1, false));
+        assert_eq!((&t.column_width_minus1[..2], t.row_height_minus1[0]), (&[1, 1][..], 3));
+        assert!(t.loop_filter_across_tiles_enabled_flag);
+        assert_eq!(
+            pps.deblocking,
+            Some(DeblockingControl {
+                override_enabled_flag: true,
+                disabled_flag: false,
+                beta_offset_div2: -6,
+                tc_offset_div2: 6
+            })
+        );
+        assert!(pps.scaling_list.is_some() && pps.lists_modification_present_flag);
+        assert_eq!(pps.log2_parallel_merge_level, 6);
+        let ext = pps.range_extension.unwrap();
+        assert_eq!(ext.log2_max_transform_skip_block_size_minus2, 3);
+        assert_eq!(
+            (ext.chroma_qp_offset_list_len_minus1, ext.cb_qp_offset_list[1], ext.cr_qp_offset_list[1]),
+            (1, 3, -3)
+        );
+        assert_eq!((ext.log2_sao_offset_scale_luma, ext.log2_sao_offset_scale_chroma), (2, 1));
+    }
+
+    #[test]
+    fn checks_against_the_sps() {
+        // 1920x1088 with 64x64 CTBs: 30 x 17 CTBs.
+        let sps = parse_sps(&SpsSpec { id: 15, width: 1920, height: 1088, bit_depth: 10, ..SpsSpec::default() }.nal())
+            .unwrap();
+        let pps = parse_pps(&full_pps(3, 2)).unwrap();
+        // init_qp_minus26 = -30 needs QpBdOffsetY >= 4 (10-bit: 12), merge level 6 fits CTB 64.
+        pps.check_against(&sps, 9).unwrap();
+        let e = parse_pps(&full_pps(3, 15)).unwrap().check_against(&sps, 9).unwrap_err().to_string();
+        assert!(e.contains("tile sizes") && e.contains("byte 9"), "{e}");
+        assert!(parse_pps(&full_pps(31, 1)).unwrap().check_against(&sps, 0).is_err());
+        let sps8 = parse_sps(&SpsSpec { id: 15, width: 1920, height: 1088, ..SpsSpec::default() }.nal()).unwrap();
+        assert!(pps.check_against(&sps8, 0).is_err());
+        let other = parse_sps(&SpsSpec { id: 1, ..SpsSpec::default() }.nal()).unwrap();
+        assert!(pps.check_against(&other, 0).is_err());
+    }
+
+    #[test]
+    fn rejects_out_of_range_values() {
+        let mut w = BitWriter::new();
+        w.ue(64);
+        assert!(parse_pps(&w.nal(34)).is_err());
+        let mut w = BitWriter::new();
+        w.ue(0).ue(16);
+        assert!(parse_pps(&w.nal(34)).is_err());
+        assert!(parse_pps(&full_pps(65, 1)).is_err());
+        assert!(parse_pps(&SPS_64).is_err());
+    }
+}

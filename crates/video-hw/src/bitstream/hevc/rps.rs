@@ -101,7 +101,8 @@ impl ShortTermRps {
         }
 
         // Equations 7-61 and 7-62: the reference set shifted by deltaRps, plus the
-        // reference picture itself, split into pictures before and after.
+        // reference picture itself (index n), split into pictures before and after,
+        // each in the order the standard lists them.
         let ref_neg = reference.num_negative_pics as usize;
         let mut s0: [(i32, bool); 2 * MAX_PICS_PER_DIRECTION + 1] = [(0, false); 2 * MAX_PICS_PER_DIRECTION + 1];
         let mut s1 = s0;
@@ -110,34 +111,19 @@ impl ShortTermRps {
             list[*count] = (d, used_by_curr[j]);
             *count += 1;
         };
-        for j in (0..reference.num_positive_pics as usize).rev() {
-            let d = reference.delta_poc[ref_neg + j] + delta_rps;
-            if d < 0 && use_delta[ref_neg + j] {
-                push(&mut s0, &mut n0, d, ref_neg + j);
-            }
-        }
-        if delta_rps < 0 && use_delta[n] {
-            push(&mut s0, &mut n0, delta_rps, n);
-        }
-        for j in 0..ref_neg {
-            let d = reference.delta_poc[j] + delta_rps;
+        let shifted = |j: usize| if j == n { delta_rps } else { reference.delta_poc[j] + delta_rps };
+        let s0_order = (ref_neg..n).rev().chain(std::iter::once(n)).chain(0..ref_neg);
+        for j in s0_order {
+            let d = shifted(j);
             if d < 0 && use_delta[j] {
                 push(&mut s0, &mut n0, d, j);
             }
         }
-        for j in (0..ref_neg).rev() {
-            let d = reference.delta_poc[j] + delta_rps;
+        let s1_order = (0..ref_neg).rev().chain(std::iter::once(n)).chain(ref_neg..n);
+        for j in s1_order {
+            let d = shifted(j);
             if d > 0 && use_delta[j] {
                 push(&mut s1, &mut n1, d, j);
-            }
-        }
-        if delta_rps > 0 && use_delta[n] {
-            push(&mut s1, &mut n1, delta_rps, n);
-        }
-        for j in 0..reference.num_positive_pics as usize {
-            let d = reference.delta_poc[ref_neg + j] + delta_rps;
-            if d > 0 && use_delta[ref_neg + j] {
-                push(&mut s1, &mut n1, d, ref_neg + j);
             }
         }
         if n0 > MAX_PICS_PER_DIRECTION || n1 > MAX_PICS_PER_DIRECTION {

@@ -118,3 +118,71 @@ pub fn parse_slice_header<'p>(
     }
     Ok(sh)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::hevc::pps::parse_pps;
+    use crate::bitstream::hevc::sps::parse_sps;
+    use crate::bitstream::hevc::testutil::*;
+
+    fn parse_with(nal: &[u8], pps: &Pps, sps: &Sps) -> Result<SliceHeader> {
+        parse_slice_header(nal, |_, _| Ok((pps, sps)))
+    }
+
+    #[test]
+    fn real_slices() {
+        let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
+        let idr = parse_with(&SLICE_64_IDR, &pps, &sps).unwrap();
+        assert!(idr.first_slice_segment_in_pic_flag && !idr.no_output_of_prior_pics_flag);
+        assert_eq!((idr.slice_type, idr.pic_order_cnt_lsb, idr.pps_id), (Some(SliceType::I), 0, 0));
+        let p = parse_with(&SLICE_64_P, &pps, &sps).unwrap();
+        assert_eq!((p.slice_type, p.pic_order_cnt_lsb), (Some(SliceType::P), 2));
+        let b = parse_with(&SLICE_64_B, &pps, &sps).unwrap();
+        assert_eq!((b.slice_type, b.pic_order_cnt_lsb, b.pic_output_flag), (Some(SliceType::B), 1, true));
+    }
+
+    #[test]
+    fn lookup_error_is_reported_at_the_pps_id() {
+        let e = parse_slice_header(&SLICE_64_P, |id, off| {
+            assert_eq!(id, 0);
+            Err(Error::invalid_bitstream(off, "no PPS"))
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("invalid bitstream at byte 2: no PPS"), "{e}");
+    }
+
+    #[test]
+    fn later_slice_segments() {
+        // 1920x1088 in 64x64 CTBs: 510 CTBs, a 9-bit address.
+        let sps = parse_sps(&SpsSpec { width: 1920, height: 1088, ..SpsSpec::default() }.nal()).unwrap();
+        let mut pps = parse_pps(&pps_nal(0, 0, true)).unwrap();
+        pps.dependent_slice_segments_enabled_flag = true;
+        pps.num_extra_slice_header_bits = 2;
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(true).u(9, 300); // dependent segment at CTB 300
+        let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
+        assert!(sh.dependent_slice_segment_flag);
+        assert_eq!((sh.slice_segment_address, sh.slice_type), (300, None));
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(false).u(9, 17).u(2, 3).ue(1).flag(false).u(4, 9);
+        let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
+        assert_eq!((sh.slice_segment_address, sh.slice_type), (17, Some(SliceType::P)));
+        assert_eq!((sh.pic_output_flag, sh.pic_order_cnt_lsb), (false, 9));
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(false).u(9, 510);
+        let e = parse_with(&w.nal(1), &pps, &sps).unwrap_err().to_string();
+        assert!(e.contains("slice_segment_address"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_slice_types() {
+        let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
+        assert!(parse_with(&slice_nal(1, 0, true, 3, 0, 8), &pps, &sps).is_err());
+        // An inter slice in a CRA picture.
+        assert!(parse_with(&slice_nal(21, 0, true, 1, 0, 8), &pps, &sps).is_err());
+        assert!(parse_with(&slice_nal(21, 0, true, 2, 0, 8), &pps, &sps).is_ok());
+        assert!(parse_with(&PPS_64, &pps, &sps).is_err());
+        assert!(parse_with(&SLICE_64_P[..3], &pps, &sps).is_err());
+    }
+}

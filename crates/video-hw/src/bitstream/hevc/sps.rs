@@ -346,8 +346,8 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
     let mut used_by_curr_pic_lt_sps = 0u32;
     if long_term_ref_pics_present_flag {
         num_long_term_ref_pics_sps = r.ue_max("num_long_term_ref_pics_sps", MAX_LONG_TERM_REF_PICS_SPS as u32)? as u8;
-        for i in 0..num_long_term_ref_pics_sps as usize {
-            lt_ref_pic_poc_lsb_sps[i] = r.bits(log2_max_pic_order_cnt_lsb as u32, "lt_ref_pic_poc_lsb_sps")? as u16;
+        for (i, lsb) in lt_ref_pic_poc_lsb_sps.iter_mut().take(num_long_term_ref_pics_sps as usize).enumerate() {
+            *lsb = r.bits(log2_max_pic_order_cnt_lsb as u32, "lt_ref_pic_poc_lsb_sps")? as u16;
             if r.flag("used_by_curr_pic_lt_sps_flag")? {
                 used_by_curr_pic_lt_sps |= 1 << i;
             }
@@ -465,4 +465,132 @@ fn parse_range_extension(r: &mut BitReader<'_>) -> Result<SpsRangeExtension> {
         persistent_rice_adaptation_enabled_flag: r.flag("persistent_rice_adaptation_enabled_flag")?,
         cabac_bypass_alignment_enabled_flag: r.flag("cabac_bypass_alignment_enabled_flag")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::hevc::testutil::*;
+    use crate::codec::{ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
+
+    #[test]
+    fn real_sps_64x64() {
+        let sps = parse_sps(&SPS_64).unwrap();
+        assert_eq!((sps.id, sps.vps_id, sps.chroma_format_idc), (0, 0, 1));
+        assert_eq!(sps.dimensions(), Dimensions::new(64, 64));
+        assert_eq!(sps.log2_max_pic_order_cnt_lsb, 8);
+        assert_eq!((sps.max_dec_pic_buffering(), sps.num_reorder_pics()), (4, 1));
+        assert_eq!(sps.ctb_log2_size(), 6);
+        assert_eq!(sps.pic_size_in_ctbs(), 1);
+        assert_eq!((sps.profile_name(), sps.level_name().as_str()), ("Main", "2.1"));
+        assert_eq!(sps.color_info().primaries, ColorPrimaries::SMPTE170M);
+        assert_eq!(sps.frame_rate(), Some(Rational::new(30, 1)));
+        assert!(sps.sample_adaptive_offset_enabled_flag);
+        let info = sps.stream_info(None);
+        assert_eq!((info.profile_idc, info.level_idc, info.chroma_format_idc), (1, 63, 1));
+        assert_eq!(info.chroma_format_name(), "4:2:0");
+    }
+
+    #[test]
+    fn real_sps_with_conformance_window() {
+        let sps = parse_sps(&SPS_BEAR).unwrap();
+        let d = sps.dimensions();
+        assert_eq!((d.coded_width, d.coded_height, d.width(), d.height()), (320, 184, 320, 180));
+        assert_eq!(d.crop, Crop { bottom: 4, ..Crop::default() });
+        assert_eq!(sps.frame_rate(), Some(Rational::new(2997, 100)));
+        assert_eq!(sps.level_name(), "2.0");
+    }
+
+    #[test]
+    fn real_sps_main10_hdr() {
+        let sps = parse_sps(&SPS_HDR10).unwrap();
+        assert_eq!(sps.profile_name(), "Main 10");
+        assert_eq!((sps.bit_depth_luma, sps.bit_depth_chroma), (10, 10));
+        assert_eq!(sps.level_name(), "3.1");
+        assert_eq!(
+            sps.color_info(),
+            ColorInfo {
+                primaries: ColorPrimaries::BT2020,
+                transfer: TransferCharacteristics::PQ,
+                matrix: MatrixCoefficients::BT2020_NCL,
+                range: ColorRange::Limited,
+            }
+        );
+        assert_eq!(sps.frame_rate(), Some(Rational::new(30000, 1001)));
+        assert!(sps.amp_enabled_flag);
+    }
+
+    #[test]
+    fn real_sps_rext_and_scaling_lists() {
+        let sps = parse_sps(&SPS_REXT).unwrap();
+        assert_eq!((sps.ptl.profile_idc(), sps.profile_name()), (4, "Rext"));
+        assert_eq!(sps.bit_depth_luma, 10);
+        let sps = parse_sps(&SPS_DV84).unwrap();
+        assert_eq!(sps.dimensions().height(), 1080);
+        assert!(sps.scaling_list_enabled_flag && !sps.scaling_list_data_present_flag);
+        assert_eq!(sps.scaling_list.as_deref(), Some(&ScalingList::default()));
+        assert_eq!(sps.color_info().transfer, TransferCharacteristics::HLG);
+        assert_eq!(sps.level_name(), "4.0");
+    }
+
+    #[test]
+    fn hand_made_sps() {
+        let spec = SpsSpec { id: 7, width: 1928, height: 1088, conf_win: Some([4, 0, 0, 4]), ..SpsSpec::default() };
+        let sps = parse_sps(&spec.nal()).unwrap();
+        assert_eq!(sps.id, 7);
+        let d = sps.dimensions();
+        assert_eq!((d.width(), d.height()), (1920, 1080));
+        assert_eq!(d.crop, Crop { left: 8, right: 0, top: 0, bottom: 8 });
+        assert_eq!(sps.short_term_ref_pic_sets.len(), 1);
+        assert_eq!(sps.short_term_ref_pic_sets[0].s0().collect::<Vec<_>>(), vec![(-1, true)]);
+        assert_eq!(sps.pic_width_in_ctbs(), 31);
+        assert_eq!(sps.pic_height_in_ctbs(), 17);
+        // 4:2:2 crops vertically in luma rows, 4:4:4 in samples.
+        let sps = parse_sps(&SpsSpec { chroma_format_idc: 2, conf_win: Some([1, 1, 1, 1]), ..spec }.nal()).unwrap();
+        assert_eq!(sps.conformance_crop(), Crop { left: 2, right: 2, top: 1, bottom: 1 });
+        let sps = parse_sps(&SpsSpec { chroma_format_idc: 3, conf_win: Some([1, 1, 1, 1]), ..spec }.nal()).unwrap();
+        assert_eq!(sps.conformance_crop(), Crop { left: 1, right: 1, top: 1, bottom: 1 });
+    }
+
+    #[test]
+    fn window_cropping_everything_is_ignored() {
+        let spec = SpsSpec { conf_win: Some([16, 16, 0, 0]), ..SpsSpec::default() };
+        let sps = parse_sps(&spec.nal()).unwrap();
+        assert_eq!(sps.conformance_window, None);
+        assert_eq!(sps.dimensions(), Dimensions::new(64, 64));
+    }
+
+    #[test]
+    fn rejects_absurd_values() {
+        let too_wide = SpsSpec { width: 16896, ..SpsSpec::default() }.nal();
+        let e = parse_sps(&too_wide).unwrap_err().to_string();
+        assert!(e.contains("pic_width_in_luma_samples"), "{e}");
+        assert!(parse_sps(&SpsSpec { width: 0, ..SpsSpec::default() }.nal()).is_err());
+        assert!(parse_sps(&SpsSpec { width: 60, ..SpsSpec::default() }.nal()).is_err()); // not a multiple of 8
+        assert!(parse_sps(&SpsSpec { id: 16, ..SpsSpec::default() }.nal()).is_err());
+        assert!(parse_sps(&SpsSpec { chroma_format_idc: 4, ..SpsSpec::default() }.nal()).is_err());
+        assert!(parse_sps(&SpsSpec { bit_depth: 17, ..SpsSpec::default() }.nal()).is_err());
+        assert!(parse_sps(&SpsSpec { log2_max_poc_lsb: 17, ..SpsSpec::default() }.nal()).is_err());
+        assert!(parse_sps(&SpsSpec { bit_depth: 16, log2_max_poc_lsb: 16, ..SpsSpec::default() }.nal()).is_ok());
+    }
+
+    #[test]
+    fn truncation_anywhere_is_an_error() {
+        for nal in [&SPS_64[..], &SPS_BEAR, &SPS_HDR10, &SPS_REXT, &SPS_DV84] {
+            for len in 0..nal.len() - 1 {
+                assert!(parse_sps(&nal[..len]).is_err(), "accepted {len} of {} bytes", nal.len());
+            }
+        }
+    }
+
+    #[test]
+    fn error_offsets_point_into_the_nal() {
+        let nal = SpsSpec { width: 20000, ..SpsSpec::default() }.nal();
+        match parse_sps(&nal) {
+            Err(Error::InvalidBitstream { offset, .. }) => {
+                assert!((15..nal.len() as u64).contains(&offset), "{offset}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -29,7 +29,7 @@ impl SubLayerOrdering {
         let mut out = [SubLayerOrdering::default(); MAX_SUB_LAYERS];
         let last = (max_sub_layers_minus1 as usize).min(MAX_SUB_LAYERS - 1);
         let first = if present { 0 } else { last };
-        for i in first..=last {
+        for slot in &mut out[first..=last] {
             let off = r.byte_offset();
             let mut dpb = r.ue_max("max_dec_pic_buffering_minus1", 15)?;
             let reorder = r.ue("max_num_reorder_pics")?;
@@ -44,14 +44,15 @@ impl SubLayerOrdering {
                 dpb = reorder;
             }
             let latency = r.ue("max_latency_increase_plus1")?;
-            out[i] = SubLayerOrdering {
+            *slot = SubLayerOrdering {
                 max_dec_pic_buffering_minus1: dpb as u8,
                 max_num_reorder_pics: reorder as u8,
                 max_latency_increase_plus1: latency,
             };
         }
-        for i in 0..first {
-            out[i] = out[last];
+        let top = out[last];
+        for slot in &mut out[..first] {
+            *slot = top;
         }
         Ok(out)
     }
@@ -145,13 +146,7 @@ pub fn parse_vps(nal: &[u8]) -> Result<Vps> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bitstream::hevc::testutil::BitWriter;
-
-    /// The VPS of cros-codecs/64x64-I.h265 (x265, Main, level 2.1).
-    pub(crate) const VPS_64X64: [u8; 24] = [
-        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
-        0x03, 0x00, 0x3f, 0x95, 0x98, 0x09,
-    ];
+    use crate::bitstream::hevc::testutil::{BitWriter, VPS_64 as VPS_64X64};
 
     #[test]
     fn parses_real_vps() {
