@@ -6,29 +6,36 @@ mod common;
 use std::path::Path;
 
 use video_hw::Codec;
-use video_hw::bitstream::access_unit::{AccessUnit, AccessUnitAssembler, StreamInfo};
+use video_hw::bitstream::access_unit::{AccessUnit, AccessUnitAssembler, CodecParser, StreamInfo};
+use video_hw::bitstream::annexb::split_all;
+use video_hw::bitstream::hevc::HevcParser;
 
 /// What one pass of the assembler over a file gives.
 struct Parsed {
     aus: Vec<AccessUnit>,
     errors: Vec<String>,
-    /// Stream facts as seen right after the first picture.
-    first_info: Option<StreamInfo>,
+}
+
+/// Stream facts as the parser reports them right after the first picture's first slice
+/// (or after the whole stream when it has no picture).
+fn first_picture_info(data: &[u8]) -> Option<StreamInfo> {
+    let mut parser = HevcParser::new();
+    for nal in split_all(data) {
+        if parser.inspect(nal).is_ok_and(|info| info.picture.is_some()) {
+            return parser.stream_info();
+        }
+    }
+    parser.stream_info()
 }
 
 /// Runs the assembler over `data`, in chunks of `chunk` bytes.
 fn assemble(data: &[u8], chunk: usize) -> Parsed {
     let mut asm = AccessUnitAssembler::new(Codec::Hevc).expect("hevc assembler").collect_data(false);
-    let mut parsed = Parsed { aus: Vec::new(), errors: Vec::new(), first_info: None };
+    let mut parsed = Parsed { aus: Vec::new(), errors: Vec::new() };
     let drain = |asm: &mut AccessUnitAssembler, parsed: &mut Parsed| {
         while let Some(item) = asm.pop() {
             match item {
-                Ok(au) => {
-                    if au.picture.is_some() && parsed.first_info.is_none() {
-                        parsed.first_info = asm.parser().stream_info();
-                    }
-                    parsed.aus.push(au);
-                }
+                Ok(au) => parsed.aus.push(au),
                 Err(e) => parsed.errors.push(e.to_string()),
             }
         }
@@ -39,9 +46,6 @@ fn assemble(data: &[u8], chunk: usize) -> Parsed {
     }
     asm.finish();
     drain(&mut asm, &mut parsed);
-    if parsed.first_info.is_none() {
-        parsed.first_info = asm.parser().stream_info();
-    }
     parsed
 }
 
@@ -62,7 +66,7 @@ fn corpus_hevc_streams_match_reference() {
         let pictures = parsed.aus.iter().filter(|au| au.picture.is_some()).count();
         let outputs = output_count(&parsed.aus);
         let reference = s.reference_frames();
-        let info = parsed.first_info.clone();
+        let info = first_picture_info(&data);
         let mut problems = Vec::new();
         if Some(outputs) != reference {
             problems.push(format!("output pictures {outputs} (of {pictures}), reference {reference:?}"));
@@ -159,6 +163,7 @@ fn corpus_hevc_damaged_streams_do_not_panic() {
         let parsed = assemble(&data, data.len());
         assert!(parsed.aus.len() <= data.len());
         assemble(&data, 1 + rng.below(700));
+        first_picture_info(&data);
         // Truncated at random points.
         for _ in 0..4 {
             let cut = rng.below(data.len() + 1);

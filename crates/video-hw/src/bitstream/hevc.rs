@@ -10,7 +10,7 @@
 //! * [`scaling`] reads `scaling_list_data()`;
 //! * [`rps`] reads `st_ref_pic_set()`;
 //! * [`vps`], [`sps`] and [`pps`] read the parameter sets;
-//! * [`slice`] reads the start of `slice_segment_header()`;
+//! * [`slice`](mod@slice) reads the start of `slice_segment_header()`;
 //! * [`parser`] holds [`HevcParser`], which finds access units and pictures and derives POC and output.
 
 pub mod hrd;

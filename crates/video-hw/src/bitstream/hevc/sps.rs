@@ -162,27 +162,37 @@ impl Sps {
         self.log2_min_luma_coding_block_size as u32 + self.log2_diff_max_min_luma_coding_block_size as u32
     }
 
+    /// `CtbSizeY`.
+    pub fn ctb_size(&self) -> u32 {
+        1 << self.ctb_log2_size().min(31)
+    }
+
     /// `PicWidthInCtbsY`.
     pub fn pic_width_in_ctbs(&self) -> u32 {
-        self.pic_width_in_luma_samples.div_ceil(1 << self.ctb_log2_size())
+        self.pic_width_in_luma_samples.div_ceil(self.ctb_size())
     }
 
     /// `PicHeightInCtbsY`.
     pub fn pic_height_in_ctbs(&self) -> u32 {
-        self.pic_height_in_luma_samples.div_ceil(1 << self.ctb_log2_size())
+        self.pic_height_in_luma_samples.div_ceil(self.ctb_size())
     }
 
     /// `PicSizeInCtbsY`.
     pub fn pic_size_in_ctbs(&self) -> u32 {
-        self.pic_width_in_ctbs() * self.pic_height_in_ctbs()
+        self.pic_width_in_ctbs().saturating_mul(self.pic_height_in_ctbs())
     }
 
     /// The conformance window in luma samples.
     pub fn conformance_crop(&self) -> Crop {
         let Some(w) = self.conformance_window else { return Crop::default() };
         let (sw, sh) = (self.sub_width_c(), self.sub_height_c());
-        // Window::parse values were checked to fit the picture, so these cannot overflow.
-        Crop { left: w.left * sw, right: w.right * sw, top: w.top * sh, bottom: w.bottom * sh }
+        // parse_sps keeps only windows that fit the picture; saturate for hand-made values.
+        Crop {
+            left: w.left.saturating_mul(sw),
+            right: w.right.saturating_mul(sw),
+            top: w.top.saturating_mul(sh),
+            bottom: w.bottom.saturating_mul(sh),
+        }
     }
 
     /// Coded size and the conformance-window crop (the default display window is not
