@@ -64,7 +64,7 @@ impl ScalingList {
                 if !r.flag("scaling_list_pred_mode_flag")? {
                     let delta = r.ue("scaling_list_pred_matrix_id_delta")? as usize;
                     if delta == 0 {
-                        sl.set_default(size_id, matrix_id);
+                        sl.set_entry(size_id, matrix_id, ScalingList::default().entry(size_id, matrix_id));
                     } else {
                         let delta = delta.saturating_mul(step);
                         if delta > matrix_id {
@@ -73,7 +73,7 @@ impl ScalingList {
                                 format!("scaling_list_pred_matrix_id_delta points before matrix 0 (sizeId {size_id})"),
                             ));
                         }
-                        sl.copy(size_id, matrix_id, matrix_id - delta);
+                        sl.set_entry(size_id, matrix_id, sl.entry(size_id, matrix_id - delta));
                     }
                 } else {
                     let coef_num = if size_id == 0 { 16 } else { 64 };
@@ -109,44 +109,38 @@ impl ScalingList {
         }
     }
 
+    fn list(&self, size_id: usize, matrix_id: usize) -> &[u8] {
+        match size_id {
+            0 => &self.list_4x4[matrix_id],
+            1 => &self.list_8x8[matrix_id],
+            2 => &self.list_16x16[matrix_id],
+            _ => &self.list_32x32[matrix_id],
+        }
+    }
+
     fn dc_mut(&mut self, size_id: usize) -> &mut [u8; 6] {
         if size_id == 2 { &mut self.dc_16x16 } else { &mut self.dc_32x32 }
     }
 
-    fn set_default(&mut self, size_id: usize, matrix_id: usize) {
-        let d = ScalingList::default();
-        self.copy_from(&d, size_id, matrix_id, matrix_id);
+    /// List `matrix_id` of `size_id` (padded to 64 values) and its DC value (16 for sizes without one).
+    fn entry(&self, size_id: usize, matrix_id: usize) -> ([u8; 64], u8) {
+        let mut values = [0u8; 64];
+        let src = self.list(size_id, matrix_id);
+        values[..src.len()].copy_from_slice(src);
+        let dc = match size_id {
+            2 => self.dc_16x16[matrix_id],
+            3 => self.dc_32x32[matrix_id],
+            _ => 16,
+        };
+        (values, dc)
     }
 
-    fn copy(&mut self, size_id: usize, to: usize, from: usize) {
-        let src = self.clone_entry(size_id, from);
-        self.list_mut(size_id, to).copy_from_slice(&src.0[..src.1]);
+    fn set_entry(&mut self, size_id: usize, matrix_id: usize, (values, dc): ([u8; 64], u8)) {
+        let dst = self.list_mut(size_id, matrix_id);
+        let n = dst.len();
+        dst.copy_from_slice(&values[..n]);
         if size_id > 1 {
-            let dc = self.dc_mut(size_id);
-            dc[to] = dc[from];
-        }
-    }
-
-    fn copy_from(&mut self, other: &ScalingList, size_id: usize, to: usize, from: usize) {
-        let src = other.clone_entry(size_id, from);
-        self.list_mut(size_id, to).copy_from_slice(&src.0[..src.1]);
-        if size_id > 1 {
-            let v = if size_id == 2 { other.dc_16x16[from] } else { other.dc_32x32[from] };
-            self.dc_mut(size_id)[to] = v;
-        }
-    }
-
-    /// A copy of one list (values, length).
-    fn clone_entry(&self, size_id: usize, matrix_id: usize) -> ([u8; 64], usize) {
-        let mut out = [0u8; 64];
-        match size_id {
-            0 => {
-                out[..16].copy_from_slice(&self.list_4x4[matrix_id]);
-                (out, 16)
-            }
-            1 => (self.list_8x8[matrix_id], 64),
-            2 => (self.list_16x16[matrix_id], 64),
-            _ => (self.list_32x32[matrix_id], 64),
+            self.dc_mut(size_id)[matrix_id] = dc;
         }
     }
 }

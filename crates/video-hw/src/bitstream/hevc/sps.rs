@@ -149,12 +149,12 @@ impl Sps {
 
     /// `SubWidthC` (Table 6-1).
     pub fn sub_width_c(&self) -> u32 {
-        if matches!(self.chroma_array_type(), 1 | 2) { 2 } else { 1 }
+        chroma_subsampling(self.chroma_array_type()).0
     }
 
     /// `SubHeightC` (Table 6-1).
     pub fn sub_height_c(&self) -> u32 {
-        if self.chroma_array_type() == 1 { 2 } else { 1 }
+        chroma_subsampling(self.chroma_array_type()).1
     }
 
     /// `CtbLog2SizeY` (4..=6).
@@ -439,6 +439,15 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
         extension_3d_flag,
         scc_extension_flag,
     })
+}
+
+/// (`SubWidthC`, `SubHeightC`) for a `ChromaArrayType` (Table 6-1).
+fn chroma_subsampling(chroma_array_type: u8) -> (u32, u32) {
+    match chroma_array_type {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    }
 }
 
 fn parse_pcm(r: &mut BitReader<'_>, bit_depth_luma: u8, bit_depth_chroma: u8, ctb: u32) -> Result<PcmInfo> {

@@ -5,7 +5,8 @@ use super::ptl::{MAX_SUB_LAYERS, ProfileTierLevel};
 use super::vui::TimingInfo;
 use super::{err_at, payload_reader};
 use crate::bitstream::nal::hevc_type;
-use crate::error::Result;
+use crate::bitstream::rbsp::BitReader;
+use crate::error::{Error, Result};
 
 /// Decoded picture buffer needs of one temporal sub-layer (VPS or SPS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,7 +23,7 @@ impl SubLayerOrdering {
     /// Reads the ordering info for sub-layers `0..=max_sub_layers_minus1`; when
     /// `present` is false only the highest is coded and it applies to all.
     pub(crate) fn parse_all(
-        r: &mut crate::bitstream::rbsp::BitReader<'_>,
+        r: &mut BitReader<'_>,
         max_sub_layers_minus1: u8,
         present: bool,
     ) -> Result<[SubLayerOrdering; MAX_SUB_LAYERS]> {
@@ -36,7 +37,7 @@ impl SubLayerOrdering {
             if reorder > dpb {
                 // ffmpeg accepts this and grows the DPB to fit the reorder depth.
                 if reorder > 15 {
-                    return Err(crate::Error::invalid_bitstream(
+                    return Err(Error::invalid_bitstream(
                         off,
                         format!("max_num_reorder_pics = {reorder} is out of range (max 15)"),
                     ));
@@ -100,7 +101,7 @@ pub fn parse_vps(nal: &[u8]) -> Result<Vps> {
     let off = r.byte_offset();
     let max_sub_layers_minus1 = r.bits(3, "vps_max_sub_layers_minus1")? as u8;
     if max_sub_layers_minus1 > 6 {
-        return Err(crate::Error::invalid_bitstream(off, "vps_max_sub_layers_minus1 = 7 is out of range (max 6)"));
+        return Err(Error::invalid_bitstream(off, "vps_max_sub_layers_minus1 = 7 is out of range (max 6)"));
     }
     let temporal_id_nesting_flag = r.flag("vps_temporal_id_nesting_flag")?;
     if r.bits(16, "vps_reserved_0xffff_16bits")? != 0xffff {

@@ -206,27 +206,47 @@ impl Vui {
         v.neutral_chroma_indication_flag = r.flag("neutral_chroma_indication_flag")?;
         v.field_seq_flag = r.flag("field_seq_flag")?;
         v.frame_field_info_present_flag = r.flag("frame_field_info_present_flag")?;
-        if r.flag("default_display_window_flag")? {
+        // Some old encoders wrote the VUI without default_display_window_flag; ffmpeg
+        // recognises that layout by the heuristics below and so do we.
+        let backup = (r.clone(), v);
+        if has_bits(r, 68) && peek(r, 21) == Some(0x10_0000) {
+            // A "window flag" followed by 20 zero bits is really timing info with a
+            // num_units_in_tick below 2^12: leave the bit for the timing flag.
+        } else if r.flag("default_display_window_flag")? {
             v.default_display_window = Some(Window::parse(r)?);
         }
-        if r.flag("vui_timing_info_present_flag")? {
-            v.timing = Some(TimingInfo::parse(r)?);
-            v.hrd_parameters_present_flag = r.flag("vui_hrd_parameters_present_flag")?;
-            if v.hrd_parameters_present_flag {
-                skip_hrd_parameters(r, true, max_sub_layers_minus1)?;
+        let mut alternative = false;
+        loop {
+            if r.flag("vui_timing_info_present_flag")? {
+                if !alternative && !has_bits(r, 66) {
+                    (*r, v) = backup.clone();
+                    alternative = true;
+                    continue;
+                }
+                v.timing = Some(TimingInfo::parse(r)?);
+                v.hrd_parameters_present_flag = r.flag("vui_hrd_parameters_present_flag")?;
+                if v.hrd_parameters_present_flag {
+                    skip_hrd_parameters(r, true, max_sub_layers_minus1)?;
+                }
             }
-        }
-        if r.flag("bitstream_restriction_flag")? {
-            v.bitstream_restriction = Some(BitstreamRestriction {
-                tiles_fixed_structure_flag: r.flag("tiles_fixed_structure_flag")?,
-                motion_vectors_over_pic_boundaries_flag: r.flag("motion_vectors_over_pic_boundaries_flag")?,
-                restricted_ref_pic_lists_flag: r.flag("restricted_ref_pic_lists_flag")?,
-                min_spatial_segmentation_idc: r.ue("min_spatial_segmentation_idc")?,
-                max_bytes_per_pic_denom: r.ue("max_bytes_per_pic_denom")?,
-                max_bits_per_min_cu_denom: r.ue("max_bits_per_min_cu_denom")?,
-                log2_max_mv_length_horizontal: r.ue("log2_max_mv_length_horizontal")?,
-                log2_max_mv_length_vertical: r.ue("log2_max_mv_length_vertical")?,
-            });
+            if r.flag("bitstream_restriction_flag")? {
+                if !alternative && !has_bits(r, 8) {
+                    (*r, v) = backup.clone();
+                    alternative = true;
+                    continue;
+                }
+                v.bitstream_restriction = Some(BitstreamRestriction {
+                    tiles_fixed_structure_flag: r.flag("tiles_fixed_structure_flag")?,
+                    motion_vectors_over_pic_boundaries_flag: r.flag("motion_vectors_over_pic_boundaries_flag")?,
+                    restricted_ref_pic_lists_flag: r.flag("restricted_ref_pic_lists_flag")?,
+                    min_spatial_segmentation_idc: r.ue("min_spatial_segmentation_idc")?,
+                    max_bytes_per_pic_denom: r.ue("max_bytes_per_pic_denom")?,
+                    max_bits_per_min_cu_denom: r.ue("max_bits_per_min_cu_denom")?,
+                    log2_max_mv_length_horizontal: r.ue("log2_max_mv_length_horizontal")?,
+                    log2_max_mv_length_vertical: r.ue("log2_max_mv_length_vertical")?,
+                });
+            }
+            break;
         }
         Ok(v)
     }
@@ -252,10 +272,57 @@ impl Vui {
     }
 }
 
+/// True when at least `n` more bits can be read.
+fn has_bits(r: &BitReader<'_>, n: u64) -> bool {
+    r.clone().skip(n, "").is_ok()
+}
+
+/// The next `n` bits, without consuming them.
+fn peek(r: &BitReader<'_>, n: u32) -> Option<u32> {
+    r.clone().bits(n, "").ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bitstream::hevc::testutil::BitWriter;
+
+    /// The VUI start shared by the layout tests: nothing signalled up to the window flag.
+    fn plain_start(w: &mut BitWriter) {
+        w.u(7, 0);
+    }
+
+    #[test]
+    fn vui_without_display_window_flag_is_recognised() {
+        // Timing info where default_display_window_flag should be: num_units_in_tick = 1001
+        // starts with 20 zero bits after the timing flag.
+        let mut w = BitWriter::new();
+        plain_start(&mut w);
+        w.flag(true).u(32, 1001).u(32, 24000).flag(false).flag(false); // timing, no hrd
+        w.flag(false); // no bitstream restriction
+        w.flag(false); // (sps_extension_present_flag)
+        let data = crate::bitstream::rbsp::escape(&w.finish());
+        let v = Vui::parse(&mut BitReader::new(&data), 0).unwrap();
+        assert_eq!(v.default_display_window, None);
+        assert_eq!(v.timing.unwrap().frame_rate(), Some(Rational::new(24000, 1001)));
+    }
+
+    #[test]
+    fn short_timing_falls_back_to_the_alternative_layout() {
+        // default_display_window_flag = 0, then a timing flag with too few bits after it:
+        // re-read from the window flag as the timing flag (ffmpeg's "Strange VUI timing").
+        let mut w = BitWriter::new();
+        plain_start(&mut w);
+        w.flag(false).flag(true); // window flag 0, timing flag 1 ...
+        w.u(3, 0).u(5, 0b11111); // ... but only 8 bits left: a bitstream restriction
+        let len = w.len();
+        let data = w.finish();
+        let mut r = BitReader::new(&data);
+        let v = Vui::parse(&mut r, 0).unwrap();
+        assert_eq!(r.bit_position() as usize, len);
+        assert_eq!(v.timing, None);
+        assert_eq!(v.bitstream_restriction, Some(BitstreamRestriction::default()));
+    }
 
     #[test]
     fn empty_vui_is_defaults() {
