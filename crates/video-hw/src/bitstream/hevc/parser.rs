@@ -27,8 +27,16 @@ enum MaxRa {
 ///
 /// Only the base layer (`nuh_layer_id == 0`) is interpreted; NAL units of other layers
 /// (MV-HEVC, SHVC) stay in the access unit of the base-layer picture they follow.
-/// Picture order counts and `output` follow ffmpeg's HEVC decoder, so counting the
-/// pictures with `output` set gives the number of frames it outputs.
+/// Picture order counts and `output` follow ffmpeg's HEVC decoder (`pocTid0`, `max_ra`,
+/// `pic_output_flag`), so counting the pictures with `output` set gives the number of
+/// frames it outputs. One case is out of reach of a per-picture decision: when an IRAP
+/// picture with NoOutputOfPriorPicsFlag (a CRA after an end of sequence, or
+/// `no_output_of_prior_pics_flag = 1`) arrives, ffmpeg drops the earlier pictures still
+/// waiting in its reorder buffer, which were already reported with `output` set.
+///
+/// A few ffmpeg habits are not copied: it refuses an SPS whose VPS has not arrived, and
+/// forgets the PPSs of an SPS (and the SPSs of a VPS) whose content changes; here those
+/// parameter sets stay usable, as the standard has it.
 #[derive(Debug)]
 pub struct HevcParser {
     vps: Vec<Option<Arc<Vps>>>,
