@@ -376,7 +376,6 @@ impl Grouper {
             }
         }
     }
-
 }
 
 impl Iterator for AccessUnitAssembler {

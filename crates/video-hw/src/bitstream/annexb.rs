@@ -282,10 +282,7 @@ mod tests {
     fn three_and_four_byte_start_codes_and_trailing_zeros() {
         let s = [0, 0, 0, 1, 0x67, 1, 0, 0, 0, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 3, 0, 0];
         let got = split_chunks(&[&s]);
-        assert_eq!(
-            got,
-            vec![(vec![0x67, 1], 4), (vec![0x68, 2], 12), (vec![0x65, 3], 17)]
-        );
+        assert_eq!(got, vec![(vec![0x67, 1], 4), (vec![0x68, 2], 12), (vec![0x65, 3], 17)]);
     }
 
     #[test]
