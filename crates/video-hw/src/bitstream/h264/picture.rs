@@ -41,9 +41,9 @@ impl PocState {
                 }
                 let max_lsb = 1i64 << sps.log2_max_pic_order_cnt_lsb;
                 let lsb = sh.pic_order_cnt_lsb as i64;
-                let msb = if lsb < self.prev_lsb && self.prev_lsb - lsb >= max_lsb / 2 {
+                let msb = if lsb < self.prev_lsb && self.prev_lsb.wrapping_sub(lsb) >= max_lsb / 2 {
                     self.prev_msb.wrapping_add(max_lsb)
-                } else if lsb > self.prev_lsb && lsb - self.prev_lsb > max_lsb / 2 {
+                } else if lsb > self.prev_lsb && lsb.wrapping_sub(self.prev_lsb) > max_lsb / 2 {
                     self.prev_msb.wrapping_sub(max_lsb)
                 } else {
                     self.prev_msb
@@ -61,7 +61,7 @@ impl PocState {
                         // keeps its distance from the bottom one).
                         self.prev_msb = 0;
                         self.prev_lsb = match structure {
-                            PictureStructure::Frame => top - top.min(bottom),
+                            PictureStructure::Frame => top.wrapping_sub(top.min(bottom)),
                             _ => 0,
                         };
                     } else {
@@ -111,7 +111,7 @@ impl PocState {
                     0
                 } else {
                     let t = frame_num_offset.wrapping_add(frame_num).wrapping_mul(2);
-                    if reference { t } else { t - 1 }
+                    if reference { t } else { t.wrapping_sub(1) }
                 };
                 (temp, temp)
             }
@@ -162,7 +162,7 @@ impl FieldPairing {
         if self.first_field {
             if !field || structure == self.last_structure {
                 // The previous field stays unpaired.
-                self.missing_fields += 1;
+                self.missing_fields = self.missing_fields.saturating_add(1);
                 self.first_field = field;
             } else {
                 self.missing_fields = 0;
