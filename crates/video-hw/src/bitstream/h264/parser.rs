@@ -386,3 +386,334 @@ impl CodecParser for H264Parser {
         self.current_output = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::access_unit::PictureStructure;
+    use crate::bitstream::h264::test_util::BitWriter;
+
+    /// Main profile 176x144 (or field-capable 176x144 when `fields`), POC type 0 with
+    /// 8-bit lsb, log2_max_frame_num 4.
+    fn sps(id: u32, fields: bool, width_mbs: u32) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.bits(0x67, 8);
+        w.bits(77, 8);
+        w.bits(0, 8);
+        w.bits(30, 8);
+        w.ue(id);
+        w.ue(0);
+        w.ue(0);
+        w.ue(4);
+        w.ue(2);
+        w.flag(false);
+        w.ue(width_mbs - 1);
+        w.ue(if fields { 4 } else { 8 });
+        w.flag(!fields);
+        if fields {
+            w.flag(false);
+        }
+        w.flag(true);
+        w.flag(false);
+        w.flag(false);
+        w.trailing();
+        w.finish()
+    }
+
+    fn pps(id: u32, sps_id: u32, redundant: bool) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.bits(0x68, 8);
+        w.ue(id);
+        w.ue(sps_id);
+        w.flag(false);
+        w.flag(false);
+        w.ue(0);
+        w.ue(0);
+        w.ue(0);
+        w.flag(false);
+        w.bits(0, 2);
+        w.se(0);
+        w.se(0);
+        w.se(0);
+        w.flag(true);
+        w.flag(false);
+        w.flag(redundant);
+        w.trailing();
+        w.finish()
+    }
+
+    #[derive(Clone, Copy)]
+    struct S {
+        header: u8,
+        first_mb: u32,
+        slice_type: u32,
+        pps: u32,
+        frame_num: u32,
+        field: Option<bool>,
+        idr_pic_id: u32,
+        lsb: u32,
+        redundant: Option<u32>,
+    }
+
+    const IDR: S = S {
+        header: 0x65,
+        first_mb: 0,
+        slice_type: 7,
+        pps: 0,
+        frame_num: 0,
+        field: None,
+        idr_pic_id: 0,
+        lsb: 0,
+        redundant: None,
+    };
+    const P: S = S { header: 0x41, slice_type: 5, ..IDR };
+
+    fn slice(s: S) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.bits(s.header as u32, 8);
+        w.ue(s.first_mb);
+        w.ue(s.slice_type);
+        w.ue(s.pps);
+        w.bits(s.frame_num, 4);
+        if let Some(bottom) = s.field {
+            w.flag(true);
+            w.flag(bottom);
+        }
+        if s.header & 0x1f == 5 {
+            w.ue(s.idr_pic_id);
+        }
+        w.bits(s.lsb, 8);
+        if let Some(r) = s.redundant {
+            w.ue(r);
+        }
+        // num_ref_idx_active_override_flag = 0 for P slices, no list modification,
+        // adaptive marking off (or the IDR flags), then some slice data.
+        if s.slice_type % 5 == 0 {
+            w.flag(false);
+            w.flag(false);
+        }
+        if s.header & 0x60 != 0 {
+            w.flag(false);
+            if s.header & 0x1f == 5 {
+                w.flag(false);
+            }
+        }
+        w.bits(0xabcd, 16);
+        w.trailing();
+        w.finish()
+    }
+
+    fn run(p: &mut H264Parser, nals: &[Vec<u8>]) -> Vec<NalInfo> {
+        nals.iter().map(|n| p.inspect(n).unwrap_or_else(|e| panic!("{e}"))).collect()
+    }
+
+    #[test]
+    fn access_unit_starts_follow_7_4_1_2_3() {
+        let mut p = H264Parser::new();
+        let aud = vec![0x09, 0xf0];
+        let sei = vec![0x06, 0x05, 0x01, 0x00, 0x80];
+        let nals = vec![
+            aud.clone(),
+            sps(0, false, 11),
+            pps(0, 0, false),
+            sei.clone(),
+            slice(IDR),
+            slice(S { first_mb: 50, ..IDR }),
+            vec![0x0c, 0xff, 0xff, 0x80], // filler stays
+            sei.clone(),                  // SEI after the picture starts the next unit
+            slice(S { frame_num: 1, lsb: 2, ..P }),
+            slice(S { frame_num: 1, lsb: 2, first_mb: 40, ..P }),
+            slice(S { frame_num: 2, lsb: 4, ..P }), // a new picture without any prefix
+            vec![0x0a],                             // end of sequence belongs to it
+            vec![0x0b],                             // end of stream opens a unit of its own
+            sps(0, false, 11),
+        ];
+        let info = run(&mut p, &nals);
+        let starts: Vec<bool> = info.iter().map(|i| i.starts_access_unit).collect();
+        assert_eq!(
+            starts,
+            [true, false, false, false, false, false, false, true, false, false, true, false, true, true]
+        );
+        let kinds: Vec<NalKind> = info.iter().map(|i| i.kind).collect();
+        use NalKind::*;
+        assert_eq!(
+            kinds,
+            [
+                Delimiter,
+                ParameterSet,
+                ParameterSet,
+                Sei,
+                Vcl,
+                Vcl,
+                Filler,
+                Sei,
+                Vcl,
+                Vcl,
+                Vcl,
+                EndOfSequence,
+                EndOfStream,
+                ParameterSet
+            ]
+        );
+        let pictures: Vec<usize> =
+            info.iter().enumerate().filter(|(_, i)| i.picture.is_some()).map(|(n, _)| n).collect();
+        assert_eq!(pictures, [4, 8, 10]);
+        let idr = info[4].picture.unwrap();
+        assert!(idr.idr && idr.irap && idr.output);
+        assert_eq!((idr.poc, idr.structure, idr.sps_id), (Some(0), PictureStructure::Frame, 0));
+        assert_eq!(info[8].picture.unwrap().poc, Some(2));
+        assert!(!info[8].picture.unwrap().irap);
+    }
+
+    #[test]
+    fn parameter_sets_and_aud_after_a_slice_start_a_unit() {
+        for prefix in [sps(0, false, 11), pps(0, 0, false), vec![0x09, 0xf0], vec![0x0f, 0x42], vec![0x10]] {
+            let mut p = H264Parser::new();
+            run(&mut p, &[sps(0, false, 11), pps(0, 0, false), slice(IDR)]);
+            assert!(p.inspect(&prefix).unwrap().starts_access_unit, "{prefix:02x?}");
+            // The next slice joins that unit.
+            let next = p.inspect(&slice(S { frame_num: 1, lsb: 2, ..P })).unwrap();
+            assert!(!next.starts_access_unit && next.picture.is_some());
+        }
+    }
+
+    #[test]
+    fn missing_parameter_sets_are_errors_that_change_nothing() {
+        let mut p = H264Parser::new();
+        let e = p.inspect(&slice(IDR)).unwrap_err();
+        assert!(e.to_string().contains("PPS 0"), "{e}");
+        run(&mut p, &[sps(0, false, 11)]);
+        assert!(p.inspect(&slice(IDR)).is_err());
+        // A PPS whose SPS is unknown is kept, but its slices still fail.
+        run(&mut p, &[pps(3, 5, false)]);
+        assert!(p.pps(3).is_some());
+        assert!(p.inspect(&slice(S { pps: 3, ..IDR })).is_err());
+        let info = run(&mut p, &[pps(0, 0, false), slice(IDR)]);
+        assert!(info[1].picture.is_some());
+        assert!(p.inspect(&[]).is_err());
+        assert!(p.inspect(&[0x80]).is_err());
+    }
+
+    #[test]
+    fn redundant_slices_never_start_a_picture() {
+        let mut p = H264Parser::new();
+        let info = run(
+            &mut p,
+            &[
+                sps(0, false, 11),
+                pps(0, 0, true),
+                slice(S { redundant: Some(0), ..IDR }),
+                slice(S { redundant: Some(1), ..IDR }),
+                slice(S { redundant: Some(1), frame_num: 1, lsb: 2, ..P }),
+                slice(S { redundant: Some(0), frame_num: 1, lsb: 2, ..P }),
+            ],
+        );
+        assert!(info[2].picture.is_some());
+        assert!(info[3].picture.is_none() && !info[3].starts_access_unit);
+        assert!(info[4].picture.is_none() && !info[4].starts_access_unit);
+        assert!(info[5].picture.is_some() && info[5].starts_access_unit);
+    }
+
+    #[test]
+    fn field_pairs_are_two_units_and_one_frame() {
+        let mut p = H264Parser::new();
+        let top = S { field: Some(false), ..IDR };
+        let info = run(
+            &mut p,
+            &[
+                sps(0, true, 11),
+                pps(0, 0, false),
+                slice(top),
+                slice(S { field: Some(true), header: 0x41, slice_type: 5, lsb: 1, ..top }),
+                slice(S { field: Some(false), frame_num: 1, lsb: 4, ..P }),
+                slice(S { field: Some(true), frame_num: 1, lsb: 5, ..P }),
+                // A lone bottom field with a new frame_num, then a frame.
+                slice(S { field: Some(true), frame_num: 2, lsb: 9, ..P }),
+                slice(S { frame_num: 3, lsb: 12, ..P }),
+            ],
+        );
+        let pics: Vec<PictureInfo> = info.iter().filter_map(|i| i.picture).collect();
+        let second: Vec<bool> = pics.iter().map(|p| p.second_field).collect();
+        assert_eq!(second, [false, true, false, true, false, false]);
+        assert_eq!(pics[0].structure, PictureStructure::TopField);
+        assert_eq!(pics[1].structure, PictureStructure::BottomField);
+        assert_eq!(pics[1].poc, Some(1));
+        assert!(pics.iter().all(|p| p.output));
+        assert!(info[3..].iter().all(|i| i.starts_access_unit));
+        assert!(p.stream_info().unwrap().interlaced);
+    }
+
+    #[test]
+    fn pictures_before_the_first_idr_are_not_output() {
+        let mut p = H264Parser::new();
+        let info = run(
+            &mut p,
+            &[
+                sps(0, false, 11),
+                pps(0, 0, false),
+                slice(S { frame_num: 5, lsb: 10, ..P }),
+                slice(S { frame_num: 6, lsb: 12, ..P }),
+                slice(IDR),
+                slice(S { frame_num: 1, lsb: 2, ..P }),
+            ],
+        );
+        let out: Vec<bool> = info.iter().filter_map(|i| i.picture).map(|p| p.output).collect();
+        assert_eq!(out, [false, false, true, true]);
+    }
+
+    #[test]
+    fn mvc_prefix_units_stay_with_the_base_picture() {
+        let mut p = H264Parser::new();
+        run(&mut p, &[sps(0, false, 11), pps(0, 0, false)]);
+        let prefix = vec![0x0e, 0x80, 0x00, 0x00, 0x80];
+        let ext = vec![0x14, 0x80, 0x00, 0x00, 0x88, 0x80];
+        let info = run(
+            &mut p,
+            &[
+                prefix.clone(),
+                slice(IDR),
+                prefix.clone(),
+                slice(S { first_mb: 50, ..IDR }),
+                ext.clone(),
+                prefix.clone(),
+                slice(S { frame_num: 1, lsb: 2, ..P }),
+            ],
+        );
+        let starts: Vec<bool> = info.iter().map(|i| i.starts_access_unit).collect();
+        // The SPS opened the first unit; the prefix after the extension slice opens the next.
+        assert_eq!(starts, [false, false, false, false, false, true, false]);
+        assert_eq!(info[4].kind, NalKind::Other);
+        assert!(info[6].picture.is_some());
+    }
+
+    #[test]
+    fn data_partitions_b_and_c_follow_a() {
+        let mut p = H264Parser::new();
+        run(&mut p, &[sps(0, false, 11), pps(0, 0, false), slice(IDR)]);
+        let dpa = slice(S { header: 0x42, frame_num: 1, lsb: 2, slice_type: 0, ..IDR });
+        let info = run(&mut p, &[dpa, vec![0x43, 0x80], vec![0x44, 0x80]]);
+        assert!(info[0].starts_access_unit && info[0].picture.is_some());
+        assert!(info[1..].iter().all(|i| !i.starts_access_unit && i.kind == NalKind::Vcl && i.picture.is_none()));
+    }
+
+    #[test]
+    fn stream_info_follows_the_active_sps() {
+        let mut p = H264Parser::new();
+        assert!(p.stream_info().is_none());
+        run(&mut p, &[sps(0, false, 11)]);
+        assert_eq!(p.stream_info().unwrap().dimensions.coded_width, 176);
+        run(&mut p, &[pps(0, 0, false), slice(IDR)]);
+        // A new SPS with the same id does not change the facts of the running picture...
+        run(&mut p, &[sps(0, false, 20)]);
+        assert_eq!(p.stream_info().unwrap().dimensions.coded_width, 176);
+        assert_eq!(p.sps(0).unwrap().pic_width_in_mbs, 20);
+        // ...until a picture uses it.
+        run(&mut p, &[slice(S { idr_pic_id: 1, ..IDR })]);
+        let info = p.stream_info().unwrap();
+        assert_eq!((info.dimensions.coded_width, info.profile.as_str(), info.level.as_str()), (320, "Main", "3.0"));
+        // reset() keeps parameter sets and the facts.
+        p.reset();
+        assert!(p.stream_info().is_some() && p.pps(0).is_some());
+        assert!(p.inspect(&slice(S { frame_num: 1, lsb: 2, ..P })).unwrap().starts_access_unit);
+    }
+}
