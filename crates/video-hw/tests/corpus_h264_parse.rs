@@ -183,11 +183,15 @@ fn corpus_h264_bad_and_damaged_streams_do_not_panic() {
     // How the bad streams compare with ffmpeg (informational: ffmpeg conceals, we only count).
     let meta = common::corpus_streams(&dir);
     let mut report = Vec::new();
+    let mut differing = Vec::new();
     for p in &bad {
         let data = std::fs::read(p).unwrap();
         let sum = assemble(&data, 65536);
         let rel = p.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
         let reference = meta.iter().find(|m| m.rel == rel).and_then(|m| m.reference_frames());
+        if reference.is_some_and(|n| n != sum.output_frames) {
+            differing.push(rel.clone());
+        }
         report.push(format!(
             "| {rel} | {} | {} | {reference:?} | {} |",
             sum.pictures,
@@ -196,6 +200,9 @@ fn corpus_h264_bad_and_damaged_streams_do_not_panic() {
         ));
     }
     eprintln!("| bad stream | pictures | output | ffmpeg | errors |\n|---|---|---|---|---|\n{}", report.join("\n"));
+    // The output model follows ffmpeg on every bad stream that has a reference decode;
+    // a change here is a change of behaviour worth a look.
+    assert!(differing.is_empty(), "bad streams whose output count differs from ffmpeg: {differing:?}");
 
     // Truncated and damaged variants of bad and clean streams.
     let mut sources = bad.clone();
