@@ -26,16 +26,30 @@ const MAX_RECOVERY_FRAME_CNT: u32 = 1 << 16;
 /// Tracks H.264 parameter sets and finds where each primary coded picture starts.
 ///
 /// Parameter sets are kept by id (32 SPS, 256 PPS). Slice NAL units are read only up to
-/// the fields that tell pictures apart, and the first slice of each picture a little
-/// further, to `dec_ref_pic_marking()`, for picture order counts. Nothing is allocated
-/// per slice.
+/// the fields that tell pictures apart (7.4.1.2.4), and the first slice of each picture
+/// a little further, to `dec_ref_pic_marking()`, for its picture order count. Nothing is
+/// allocated per slice.
 ///
-/// [`PictureInfo::output`] models ffmpeg's h264 decoder with default flags: pictures
-/// before the first IDR picture are not output, unless a recovery point SEI or ffmpeg's
-/// "I picture with few references" heuristic says the stream has recovered; pictures
-/// decoded after such a recovery point but displayed before it are not output either.
-/// A first field is reported as output when the frame it starts will be (an unpaired
-/// field that ffmpeg drops cannot be told apart until the next picture).
+/// Access units start per 7.4.1.2.3: at the first AUD, SPS, PPS, SEI, subset SPS or
+/// reserved type 16..=18 after a picture's slices, or at the first slice of a new
+/// primary picture. Redundant slices, data partitions B and C, filler, SPS extensions,
+/// auxiliary and MVC/SVC extension slices stay in the unit they are in; a prefix NAL
+/// unit (type 14) starts a unit only after extension slices, since it also comes
+/// before every base-layer slice of a picture. End of sequence and end of stream close
+/// the unit they end.
+///
+/// [`PictureInfo::output`] models ffmpeg's h264 decoder with default flags, so that
+/// counting output pictures gives the frame count ffmpeg decodes:
+/// * nothing is output before the stream recovers: at an IDR picture, at the frame a
+///   recovery point SEI names, or at an I picture ffmpeg's heuristic takes for a random
+///   access point; pictures decoded after such a point but displayed before it are not
+///   output either (ffmpeg also forgets the SEI of the picture it initialises on);
+/// * ffmpeg's output queue (`has_b_frames`, POC order) is followed, so a picture it drops
+///   as out of order when a new SPS raises the reorder depth mid-stream is not output;
+/// * of a field pair only the first field counts: the second has
+///   [`PictureInfo::second_field`] set and repeats the first field's `output`. A first
+///   field is reported as output when the frame it starts is; that it stays unpaired
+///   (ffmpeg then drops it) is only known at the next picture.
 ///
 /// [`PictureInfo::irap`] is set for IDR pictures and for intra pictures that carry a
 /// recovery point SEI with `recovery_frame_cnt` 0: both are clean places to start decoding.
@@ -694,6 +708,38 @@ mod tests {
         let info = run(&mut p, &[dpa, vec![0x43, 0x80], vec![0x44, 0x80]]);
         assert!(info[0].starts_access_unit && info[0].picture.is_some());
         assert!(info[1..].iter().all(|i| !i.starts_access_unit && i.kind == NalKind::Vcl && i.picture.is_none()));
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn real_stream_with_a_b_picture() {
+        // cros-codecs/64x64-I-P-B-P-high.h264 (x264 High), SEI left out, slices cut short.
+        let nals = [
+            "0910",
+            "67640014ace4109b016a0c0c0d4a000003000200000300791e285224",
+            "68ebecb22c",
+            "6588840067ffec74c8135c5101a230e3c6752cbfe720c773",
+            "0930",
+            "419a29b105bffeb52cd506add220ee000242ac6ad1c6d7e0",
+            "0950",
+            "019e45e416ff0146e51b18d25934bed507ecef0577f35513",
+        ];
+        let mut p = H264Parser::new();
+        let info = run(&mut p, &nals.map(hex));
+        let starts: Vec<bool> = info.iter().map(|i| i.starts_access_unit).collect();
+        assert_eq!(starts, [true, false, false, false, true, false, true, false]);
+        let pics: Vec<PictureInfo> = info.iter().filter_map(|i| i.picture).collect();
+        assert_eq!(pics.len(), 3);
+        assert!(pics[0].idr && !pics[1].idr && !pics[2].idr);
+        assert!(pics.iter().all(|p| p.output && !p.second_field && p.structure == PictureStructure::Frame));
+        // Decoding order I, P, B; display order I, B, P.
+        let poc: Vec<i32> = pics.iter().map(|p| p.poc.unwrap()).collect();
+        assert!(poc[0] < poc[2] && poc[2] < poc[1], "{poc:?}");
+        let si = p.stream_info().unwrap();
+        assert_eq!((si.profile.as_str(), si.level.as_str(), si.num_reorder_frames), ("High", "2.0", 1));
     }
 
     #[test]

@@ -397,11 +397,15 @@ impl Sps {
         self.max_dpb_frames().max(self.max_num_ref_frames as u32).clamp(1, 16)
     }
 
-    /// `max_num_reorder_frames`: signalled, or else inferred per H.264 E.2.1
-    /// (equal to the inferred `max_dec_frame_buffering`).
+    /// `max_num_reorder_frames`: signalled, or else inferred per H.264 E.2.1 (equal to
+    /// the inferred `max_dec_frame_buffering`), except that POC type 2 means output
+    /// order is decoding order (8.2.1.3), so nothing is reordered.
     pub fn num_reorder_frames(&self) -> u32 {
         if let Some(br) = self.restriction() {
             return br.max_num_reorder_frames;
+        }
+        if self.pic_order_cnt_type == 2 {
+            return 0;
         }
         self.max_dec_frame_buffering()
     }
@@ -701,6 +705,54 @@ mod tests {
         assert!(parse_sps(&nal).is_err());
         assert!(parse_sps(&[0x68, 0x42]).is_err());
         assert!(parse_sps(&[]).is_err());
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn real_sps_from_the_corpus() {
+        // openh264/CVFC1_Sony_C.jsv: Baseline, no VUI, cropped on all four sides.
+        let sps = parse_sps(&hex("2742e01f8d8d302c12e38707c3e8")).unwrap();
+        let d = sps.dimensions();
+        assert_eq!((d.coded_width, d.coded_height, d.width(), d.height()), (352, 288, 300, 168));
+        assert_eq!(d.crop, Crop { left: 26, right: 26, top: 60, bottom: 60 });
+        assert_eq!(sps.vui, None);
+        // Level 3.1: 18000 / 396 MBs, capped at 16.
+        assert_eq!((sps.max_dec_frame_buffering(), sps.num_reorder_frames()), (16, 16));
+
+        // fate-suite/direct-bff.h264: High MBAFF, 720x484 in 720x512, 16 reference frames.
+        let sps = parse_sps(&hex("67640029ac720440b420fc442000007d20001d4c13e2c5b08c")).unwrap();
+        assert!(!sps.frame_mbs_only && sps.mb_adaptive_frame_field);
+        assert_eq!((sps.dimensions().width(), sps.dimensions().height()), (720, 484));
+        assert_eq!(sps.dimensions().coded_height, 512);
+        assert_eq!(sps.max_num_ref_frames, 16);
+        assert_eq!(sps.frame_rate(), Some(Rational::new(30000, 1001)));
+        assert_eq!(sps.num_reorder_frames(), 2);
+        assert!(sps.stream_info().interlaced);
+
+        // openh264/VID_1920x1080_cabac_temporal_direct.264: full-range 1080p.
+        let sps = parse_sps(&hex("67640028acd940780227e59b20000003002000000641e30632c0")).unwrap();
+        assert_eq!(sps.color_info().range, ColorRange::Full);
+        assert_eq!((sps.dimensions().height(), sps.frame_rate()), (1080, Some(Rational::new(25, 1))));
+
+        // openh264/BAMQ1_JVC_C.264: POC type 1.
+        let sps = parse_sps(&hex("2742e014953498589c80")).unwrap();
+        assert_eq!((sps.pic_order_cnt_type, sps.max_num_ref_frames), (1, 2));
+
+        // bad/fate-suite/brokensps.h264: its VUI runs into the trailing bits (ffmpeg:
+        // "Overread VUI by 2 bits"); the SPS is kept, as ffmpeg keeps it.
+        let sps = parse_sps(&hex("6742001eab41827600a0c037e31c601bf18e3da1226a")).unwrap();
+        assert_eq!((sps.dimensions().width(), sps.dimensions().height()), (192, 144));
+        assert_eq!(sps.profile_name(), "Baseline");
+        // POC type 0 here: the bitstream restriction says no reordering.
+        assert_eq!(sps.num_reorder_frames(), 0);
+
+        // cros-codecs 64x64: POC type 2 and a restriction of 0 frames.
+        let mut sps = parse_sps(CB_64X64).unwrap();
+        sps.vui = None;
+        assert_eq!((sps.max_dec_frame_buffering(), sps.num_reorder_frames()), (16, 0));
     }
 
     #[test]
