@@ -232,8 +232,10 @@ impl H264Parser {
             }
         }
         let second_field = pairing.second;
-        let mut recovery_cnt = self.pending_recovery.take();
+        let sei_recovery_cnt = self.pending_recovery.take();
+        let irap = sh.is_idr() || (sei_recovery_cnt == Some(0) && sh.is_intra());
         if !second_field {
+            let mut recovery_cnt = sei_recovery_cnt;
             // ffmpeg (re)initialises its decoder on the first picture and on a change of
             // picture format; that flush also forgets the SEI that came with the picture.
             if self.active_sps.as_deref().is_none_or(|a| !same_picture_format(a, sps)) {
@@ -274,7 +276,6 @@ impl H264Parser {
         } else {
             self.waiting_field = None;
         }
-        let irap = sh.is_idr() || (recovery_cnt == Some(0) && sh.is_intra());
         let sps_id = sps.sps_id;
 
         let sps_arc = &self.sps[pps.sps_id as usize];

@@ -477,6 +477,81 @@ impl OutputQueue {
 mod tests {
     use super::*;
 
+    fn sps(poc_type: u8) -> Sps {
+        let mut sps = crate::bitstream::h264::parse_sps(&[
+            0x67, 0x42, 0xc0, 0x15, 0xd9, 0x04, 0x26, 0xc0, 0x5a, 0x83, 0x03, 0x03, 0x52, 0x80, 0x00, 0x00, 0x03, 0x00,
+            0x80, 0x00, 0x00, 0x1e, 0x47, 0x8b, 0x17, 0x24,
+        ])
+        .unwrap();
+        sps.pic_order_cnt_type = poc_type;
+        sps.log2_max_frame_num = 4;
+        sps.log2_max_pic_order_cnt_lsb = 4;
+        sps.offset_for_non_ref_pic = -1;
+        sps.offset_for_top_to_bottom_field = 1;
+        sps.offset_for_ref_frame = vec![2, 4];
+        sps
+    }
+
+    fn pic(idr: bool, reference: bool, frame_num: u16, lsb: u16) -> SliceHeader {
+        SliceHeader {
+            nal_unit_type: if idr { 5 } else { 1 },
+            nal_ref_idc: reference as u8,
+            frame_num,
+            pic_order_cnt_lsb: lsb,
+            ..SliceHeader::default()
+        }
+    }
+
+    #[test]
+    fn poc_type_0_follows_lsb_wraps_and_mmco5() {
+        let sps = sps(0);
+        let mut s = PocState::default();
+        let pocs: Vec<i32> = [(true, 0), (false, 4), (false, 8), (false, 12), (false, 0), (false, 6), (false, 2)]
+            .iter()
+            .enumerate()
+            .map(|(n, &(idr, lsb))| s.compute(&pic(idr, true, n as u16, lsb), &sps, false))
+            .collect();
+        assert_eq!(pocs, [0, 4, 8, 12, 16, 22, 18]);
+        // Field picture and bottom delta.
+        let bottom = SliceHeader { field_pic: true, bottom_field: true, ..pic(false, true, 7, 3) };
+        assert_eq!(s.compute(&bottom, &sps, false), 19);
+        let frame = SliceHeader { delta_pic_order_cnt_bottom: -1, ..pic(false, true, 8, 8) };
+        assert_eq!(s.compute(&frame, &sps, true), 23);
+        // After mmco 5 the next picture counts from 0 again.
+        assert_eq!(s.compute(&pic(false, true, 1, 2), &sps, false), 2);
+    }
+
+    #[test]
+    fn poc_type_1_uses_the_cycle() {
+        let sps = sps(1);
+        let mut s = PocState::default();
+        let mut poc = |idr, r, f, d0| {
+            let sh = SliceHeader { delta_pic_order_cnt: [d0, 0], ..pic(idr, r, f, 0) };
+            s.compute(&sh, &sps, false)
+        };
+        // Frames: top = expected + d0, bottom = top + 1; the frame POC is the top.
+        assert_eq!(poc(true, true, 0, 0), 0);
+        assert_eq!(poc(false, true, 1, 0), 2);
+        assert_eq!(poc(false, true, 2, 0), 6);
+        assert_eq!(poc(false, true, 3, 0), 8);
+        // Non-reference: one frame back in the cycle, plus offset_for_non_ref_pic.
+        assert_eq!(poc(false, false, 4, 0), 7);
+        assert_eq!(poc(false, true, 4, -2), 10);
+    }
+
+    #[test]
+    fn poc_type_2_doubles_frame_num_across_wraps() {
+        let sps = sps(2);
+        let mut s = PocState::default();
+        assert_eq!(s.compute(&pic(true, true, 0, 0), &sps, false), 0);
+        assert_eq!(s.compute(&pic(false, true, 15, 0), &sps, false), 30);
+        assert_eq!(s.compute(&pic(false, false, 0, 0), &sps, false), 31);
+        assert_eq!(s.compute(&pic(false, true, 1, 0), &sps, false), 34);
+        // mmco 5 resets FrameNumOffset and prevFrameNum.
+        assert_eq!(s.compute(&pic(false, true, 2, 0), &sps, true), 36);
+        assert_eq!(s.compute(&pic(false, true, 1, 0), &sps, false), 2);
+    }
+
     #[test]
     fn pairs_opposite_fields_with_the_same_frame_num() {
         use PictureStructure::*;
