@@ -354,6 +354,10 @@ pub(super) mod tests {
             let matching = got.iter().zip(&refs).filter(|(a, b)| a == b).count();
             let first_bad = got.iter().zip(&refs).position(|(a, b)| a != b);
             let pts_sorted = frames.windows(2).filter(|w| w[0].pts > w[1].pts).count();
+            let anywhere = got.iter().filter(|g| refs.contains(g)).count();
+            let bad: Vec<usize> = got.iter().zip(&refs).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect();
+            let bad: Vec<usize> = bad.into_iter().take(12).collect();
+            println!("{rel}:   in-ref-anywhere {anywhere} bad {bad:?}");
             println!(
                 "{rel}: frames {}/{} match {matching} first_bad {first_bad:?} errors {errors} pts_inversions {pts_sorted} {:?}",
                 got.len(),

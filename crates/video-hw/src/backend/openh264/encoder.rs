@@ -28,8 +28,9 @@
 //! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::convert`] |
 //! | input P010 / Yuv420p10 | `Unsupported` ("openh264 encodes 8-bit 4:2:0 only") |
 //!
-//! Threads: one per slice, up to 4 (and the CPU count); each thread codes a fixed slice
-//! of the picture (load balancing off, so output is reproducible on a given machine).
+//! Threads: one per slice, up to 4 (and the CPU count, and `VIDEO_HW_OPENH264_THREADS`
+//! when set); each thread codes a fixed slice of the picture (load balancing off, so
+//! output is reproducible on a given machine).
 //! `reconfigure` changes bitrate (same rate-control kind), frame rate and GOP in place.
 
 use std::collections::VecDeque;
@@ -123,9 +124,14 @@ fn is_rgb(f: PixelFormat) -> bool {
     matches!(f, PixelFormat::Bgra | PixelFormat::Rgb24 | PixelFormat::RgbPlanar)
 }
 
-/// Encoder threads (= slices) for a picture of `height` lines.
+/// Encoder threads (= slices) for a picture of `height` lines: up to 4 and the CPU
+/// count, at least four macroblock rows per slice; `VIDEO_HW_OPENH264_THREADS=N` caps it
+/// (e.g. 1 for single-threaded benchmarks).
 fn thread_count(height: u32) -> u32 {
-    let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+    let mut cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+    if let Some(cap) = std::env::var("VIDEO_HW_OPENH264_THREADS").ok().and_then(|v| v.parse::<u32>().ok()) {
+        cpus = cpus.min(cap.max(1));
+    }
     // At least four macroblock rows per slice.
     let by_rows = (height.div_ceil(16) / 4).max(1);
     cpus.min(4).min(by_rows).max(1)
@@ -476,5 +482,161 @@ impl EncoderBackend for OpenH264Encoder {
 
     fn gop_length(&self) -> Option<u32> {
         self.config.gop
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::openh264::decoder::tests::decode_stream;
+    use crate::config::Output;
+    use crate::frame::HostFrame;
+
+    fn cars() -> Option<Vec<Frame>> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/corpus/libvpl/cars_320x240.h264");
+        let data = std::fs::read(path).ok()?;
+        Some(decode_stream(&data, Output::HOST_YUV420P).0)
+    }
+
+    fn psnr(a: &[u8], b: &[u8]) -> f64 {
+        let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
+        if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
+    }
+
+    fn encode_all(config: &EncoderConfig, frames: &[Frame]) -> Vec<Packet> {
+        let mut enc = OpenH264Encoder::open(config).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            enc.submit(f, FrameOptions { pts: Some(i as i64 * 3000), force_keyframe: false }, 0).unwrap();
+        }
+        enc.flush().unwrap()
+    }
+
+    #[test]
+    fn default_config_round_trip() {
+        let Some(frames) = cars() else { return };
+        let config = EncoderConfig::new(Codec::H264, 320, 240);
+        let packets = encode_all(&config, &frames);
+        assert_eq!(packets.len(), frames.len());
+        assert!(packets[0].keyframe);
+        let stream: Vec<u8> = packets.iter().flat_map(|p| p.data.iter().copied()).collect();
+        let (decoded, errors) = decode_stream(&stream, Output::HOST_YUV420P);
+        assert_eq!(errors, 0);
+        assert_eq!(decoded.len(), frames.len());
+        let mut total = 0.0;
+        for (a, b) in frames.iter().zip(&decoded) {
+            total += psnr(&a.host_data().unwrap().as_bytes()[..320 * 240], &b.host_data().unwrap().as_bytes()[..320 * 240]);
+        }
+        let avg = total / frames.len() as f64;
+        println!("average Y-PSNR {avg:.2} dB, {} bytes", stream.len());
+        assert!(avg >= 35.0, "{avg}");
+    }
+
+    #[test]
+    fn unsupported_settings_are_named() {
+        let base = EncoderConfig::new(Codec::H264, 64, 64);
+        let cases = [
+            (base.clone().b_frames(2), "B-frames"),
+            (base.clone().tuning(Tuning::Lossless), "lossless"),
+            (EncoderConfig::new(Codec::Hevc, 64, 64), "H.264 only"),
+            (base.clone().input_format(PixelFormat::P010), "8-bit 4:2:0 only"),
+            (base.clone().input_format(PixelFormat::Yuv420p10), "8-bit 4:2:0 only"),
+        ];
+        for (config, needle) in cases {
+            match OpenH264Encoder::open(&config) {
+                Err(e @ Error::Unsupported { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+                Err(e) => panic!("{needle}: {e}"),
+                Ok(_) => panic!("{needle}: opened"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_rate_control_and_preset_opens_and_encodes() {
+        let mut pixels = HostFrame::new_packed(PixelFormat::Yuv420p, 64, 48);
+        for (i, b) in pixels.as_bytes_mut().iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        let frames: Vec<Frame> =
+            (0..4).map(|_| Frame::host(PixelFormat::Yuv420p, 64, 48, pixels.clone())).collect();
+        let rcs = [
+            RateControl::Cbr { bitrate: 500_000 },
+            RateControl::Vbr { avg: 300_000, max: 900_000 },
+            RateControl::ConstQp { i: 20, p: 24, b: 26 },
+            RateControl::ConstQuality { q: 28 },
+        ];
+        for rc in rcs {
+            for preset in Preset::ALL {
+                for tuning in [Tuning::HighQuality, Tuning::LowLatency, Tuning::UltraLowLatency] {
+                    let config =
+                        EncoderConfig::new(Codec::H264, 64, 48).rate_control(rc).preset(preset).tuning(tuning).gop(3);
+                    let packets = encode_all(&config, &frames);
+                    assert_eq!(packets.len(), 4, "{rc:?} {preset:?} {tuning:?}");
+                    let keys: Vec<bool> = packets.iter().map(|p| p.keyframe).collect();
+                    assert_eq!(keys, [true, false, false, true], "{rc:?} {preset:?} {tuning:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rgb_nv12_inputs_and_layouts() {
+        let (w, h) = (48u32, 32u32);
+        for format in [PixelFormat::Nv12, PixelFormat::Bgra, PixelFormat::Rgb24, PixelFormat::RgbPlanar] {
+            let mut pixels = HostFrame::new_packed(format, w, h);
+            for (i, b) in pixels.as_bytes_mut().iter_mut().enumerate() {
+                *b = (i % 200) as u8;
+            }
+            let frame = Frame::host(format, w, h, pixels);
+            for layout in [PacketLayout::AnnexB, PacketLayout::LengthPrefixed] {
+                let config = EncoderConfig::new(Codec::H264, w, h).input_format(format).layout(layout);
+                let mut enc = OpenH264Encoder::open(&config).unwrap();
+                assert_eq!(enc.parameter_sets().len(), 2, "SPS and PPS known at open");
+                enc.submit(&frame, FrameOptions::default(), 7).unwrap();
+                enc.submit(&frame, FrameOptions { pts: None, force_keyframe: true }, 7).unwrap();
+                let packets = enc.flush().unwrap();
+                assert_eq!(packets.len(), 2);
+                assert!(packets.iter().all(|p| p.keyframe && p.generation == 7 && p.layout == layout));
+                let types: Vec<u8> = match layout {
+                    PacketLayout::AnnexB => crate::bitstream::annexb::split_all(&packets[1].data).iter().map(|n| n[0] & 0x1f).collect(),
+                    PacketLayout::LengthPrefixed => crate::bitstream::avcc::LengthPrefixedNals::new(&packets[1].data, 4)
+                        .map(|n| n.unwrap()[0] & 0x1f)
+                        .collect(),
+                };
+                match layout {
+                    PacketLayout::AnnexB => assert_eq!(&types[..2], &[7, 8], "{format}: SPS/PPS repeated on IDR"),
+                    PacketLayout::LengthPrefixed => assert!(types.iter().all(|&t| t == 5), "{format}: {types:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parameter_sets_only_once_when_not_repeated() {
+        let mut config = EncoderConfig::new(Codec::H264, 32, 32);
+        config.repeat_parameter_sets = false;
+        let frame = Frame::host(PixelFormat::Yuv420p, 32, 32, HostFrame::new_packed(PixelFormat::Yuv420p, 32, 32));
+        let mut enc = OpenH264Encoder::open(&config).unwrap();
+        for _ in 0..2 {
+            enc.submit(&frame, FrameOptions { pts: None, force_keyframe: true }, 0).unwrap();
+        }
+        let packets = enc.flush().unwrap();
+        let count_ps = |p: &Packet| {
+            crate::bitstream::annexb::split_all(&p.data).iter().filter(|n| matches!(n[0] & 0x1f, 7 | 8)).count()
+        };
+        assert_eq!(count_ps(&packets[0]), 2);
+        assert_eq!(count_ps(&packets[1]), 0);
+        assert!(packets[1].keyframe);
+    }
+
+    #[test]
+    fn reconfigure_in_place_for_bitrate_fps_gop_only() {
+        let config = EncoderConfig::new(Codec::H264, 32, 32);
+        let mut enc = OpenH264Encoder::open(&config).unwrap();
+        let faster = config.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 }).fps(60, 1).gop(30);
+        assert!(enc.reconfigure(&faster).unwrap());
+        assert_eq!(enc.gop_length(), Some(30));
+        assert!(!enc.reconfigure(&faster.clone().rate_control(RateControl::ConstQp { i: 20, p: 20, b: 20 })).unwrap());
+        assert!(!enc.reconfigure(&faster.clone().preset(Preset::Slow)).unwrap());
     }
 }
