@@ -4,10 +4,10 @@
 # p95, min, max and the ratio as a markdown table, also written to bench/results/.
 #
 # usage: scripts/bench-info.sh [FILE] [REPEATS]
-#   FILE defaults to bench/inputs/bench-200M.h265 (scripts/make-bench-inputs.sh makes it).
+#   FILE defaults to bench/inputs/hevc-1080p-big.h265 (scripts/make-bench-inputs.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-file=${1:-bench/inputs/bench-200M.h265}
+file=${1:-bench/inputs/hevc-1080p-big.h265}
 repeats=${2:-7}
 [[ -f $file ]] || { echo "no $file: run scripts/make-bench-inputs.sh first" >&2; exit 2; }
 command -v ffmpeg >/dev/null || { echo "ffmpeg not found: apt-get install ffmpeg" >&2; exit 2; }

@@ -2,7 +2,7 @@
 //! and splitting + access-unit assembly (headers only, as `video-hw info` does).
 //!
 //! Input: `$VIDEO_HW_BENCH_INPUT` (an .h264/.h265 file), else
-//! `bench/inputs/bench-200M.h265` (made by scripts/make-bench-inputs.sh), else an
+//! `bench/inputs/hevc-1080p-big.h265` (made by scripts/make-bench-inputs.sh), else an
 //! in-memory stream built by repeating a committed fixture until it is ≥ 100 MB
 //! (concatenated IDR-started streams are valid streams).
 
@@ -22,7 +22,7 @@ fn load_input() -> (String, Codec, Vec<u8>) {
     let candidates: Vec<PathBuf> = std::env::var_os("VIDEO_HW_BENCH_INPUT")
         .map(PathBuf::from)
         .into_iter()
-        .chain([root.join("bench/inputs/bench-200M.h265")])
+        .chain([root.join("bench/inputs/hevc-1080p-big.h265")])
         .collect();
     for path in candidates {
         if let Ok(data) = std::fs::read(&path) {

@@ -34,6 +34,7 @@ pub mod codec;
 pub mod config;
 pub mod convert;
 pub mod decoder;
+pub mod diagnostics;
 pub mod encoder;
 pub mod engine;
 pub mod error;

@@ -63,7 +63,13 @@ impl EngineEntry {
 fn builtin_entries() -> Vec<EngineEntry> {
     let later = |issue: &str| format!("not implemented in this version of video-hw ({issue})");
     vec![
-        EngineEntry::not_built(Engine::Nvdec, later("NVDEC engine")),
+        EngineEntry {
+            engine: Engine::Nvdec,
+            built: Ok(()),
+            probe: crate::backend::nvidia::nvdec::probe,
+            open_decoder: Some(crate::backend::nvidia::nvdec::open),
+            open_encoder: None,
+        },
         EngineEntry::not_built(Engine::Nvenc, later("NVENC engine")),
         EngineEntry::not_built(Engine::Qsv, "not compiled in (needs the `ffmpeg` feature)"),
         EngineEntry::not_built(Engine::Vaapi, "not compiled in (needs the `ffmpeg` feature)"),

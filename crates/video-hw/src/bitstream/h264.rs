@@ -1,29 +1,26 @@
 //! H.264 parameter sets, slice-header essentials and picture-boundary detection.
+//!
+//! * [`parse_sps`] / [`Sps`]: sequence parameter set with VUI, and the stream facts it gives.
+//! * [`parse_pps`] / [`Pps`]: picture parameter set.
+//! * [`parse_slice_header`] / [`SliceHeader`]: the start of a slice header, as far as
+//!   picture boundaries need.
+//! * [`H264Parser`]: the [`CodecParser`](super::access_unit::CodecParser) that groups
+//!   NAL units into access units and describes each picture.
+//!
+//! Every reader works on the NAL unit as it is in the stream (emulation prevention in
+//! place); error offsets are byte offsets inside the NAL unit.
 
-use super::access_unit::{CodecParser, NalInfo, StreamInfo};
-use crate::codec::Codec;
-use crate::error::Result;
+mod parser;
+mod picture;
+mod pps;
+mod slice;
+mod sps;
+#[cfg(test)]
+mod test_util;
+mod vui;
 
-/// Tracks H.264 parameter sets and finds where each primary coded picture starts.
-#[derive(Debug, Default)]
-pub struct H264Parser {}
-
-impl H264Parser {
-    /// A parser with no parameter sets yet.
-    pub fn new() -> Self {
-        H264Parser {}
-    }
-}
-
-impl CodecParser for H264Parser {
-    fn codec(&self) -> Codec {
-        Codec::H264
-    }
-    fn inspect(&mut self, _nal: &[u8]) -> Result<NalInfo> {
-        todo!("H.264 parser")
-    }
-    fn stream_info(&self) -> Option<StreamInfo> {
-        None
-    }
-    fn reset(&mut self) {}
-}
+pub use parser::H264Parser;
+pub use pps::{Pps, parse_pps};
+pub use slice::{SliceHeader, SliceType, parse_slice_header};
+pub use sps::{MAX_PICTURE_SIDE, MAX_REF_FRAMES_IN_POC_CYCLE, Sps, parse_sps};
+pub use vui::{BitstreamRestriction, ColourDescription, Hrd, TimingInfo, Vui};

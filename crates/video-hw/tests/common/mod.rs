@@ -127,3 +127,102 @@ pub fn read_framemd5(path: &Path) -> Vec<FrameMd5> {
         })
         .collect()
 }
+
+/// True when GPU tests were asked for (`VIDEO_HW_TEST_GPU=1`). GPU tests return early
+/// (pass, with a note) otherwise; when asked for they must fail without a GPU.
+pub fn gpu_tests_enabled() -> bool {
+    let on = std::env::var("VIDEO_HW_TEST_GPU").as_deref() == Ok("1");
+    if !on {
+        eprintln!("note: GPU test not run (set VIDEO_HW_TEST_GPU=1 on a machine with an NVIDIA GPU)");
+    }
+    on
+}
+
+/// MD5 (lower-case hex) of a frame's tightly packed planes, as ffmpeg's framemd5 hashes it.
+pub fn frame_md5(frame: &video_hw::Frame) -> (usize, String) {
+    use md5::{Digest, Md5};
+    let host = frame.to_host().expect("frame pixels");
+    let mut packed = Vec::new();
+    host.write_packed(&mut packed);
+    let digest = Md5::digest(&packed);
+    (packed.len(), digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Decodes a whole Annex-B file with `config`, feeding it in `chunk`-byte pieces, and
+/// returns every frame's (size, md5), plus the bitstream errors `submit` reported.
+pub fn decode_md5s(
+    path: &Path,
+    config: video_hw::DecoderConfig,
+    chunk: usize,
+) -> video_hw::Result<(Vec<(usize, String)>, usize)> {
+    let data = std::fs::read(path)?;
+    let mut dec = video_hw::Decoder::open(config)?;
+    let mut out = Vec::new();
+    let mut errors = 0;
+    for (i, piece) in data.chunks(chunk.max(1)).enumerate() {
+        match dec.submit(video_hw::Input::annexb(piece, i as i64)) {
+            Ok(()) => {}
+            Err(video_hw::Error::InvalidBitstream { .. }) => errors += 1,
+            Err(e) => return Err(e),
+        }
+        while let Some(f) = dec.try_reap()? {
+            out.push(frame_md5(&f));
+        }
+    }
+    for f in dec.flush()? {
+        out.push(frame_md5(&f));
+    }
+    Ok((out, errors))
+}
+
+/// One elementary-stream fixture of `testdata/fixtures.json`.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// Path relative to `testdata/`.
+    pub rel: String,
+    /// Absolute path.
+    pub path: PathBuf,
+    /// "h264" or "hevc".
+    pub codec: String,
+    /// ffprobe's profile name.
+    pub profile: String,
+    /// Display size.
+    pub width: u32,
+    /// Display size.
+    pub height: u32,
+    /// 8 or 10.
+    pub bit_depth: u32,
+    /// Frames a software decoder outputs.
+    pub frames: u64,
+    /// IDR (H.264) / IRAP (HEVC) pictures.
+    pub keyframes: u64,
+    /// Interlaced (MBAFF/PAFF).
+    pub interlaced: bool,
+}
+
+/// The project's own elementary-stream fixtures.
+pub fn fixtures() -> Vec<Fixture> {
+    let dir = fixtures_dir();
+    let text = std::fs::read_to_string(dir.join("fixtures.json")).expect("testdata/fixtures.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("fixtures.json parses");
+    v["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|e| {
+            let rel = e["path"].as_str().unwrap().to_string();
+            Fixture {
+                path: dir.join(&rel),
+                rel,
+                codec: e["codec"].as_str().unwrap().to_string(),
+                profile: e["profile"].as_str().unwrap_or_default().to_string(),
+                width: e["width"].as_u64().unwrap() as u32,
+                height: e["height"].as_u64().unwrap() as u32,
+                bit_depth: e["bit_depth"].as_u64().unwrap() as u32,
+                frames: e["frames"].as_u64().unwrap(),
+                keyframes: e["keyframes"].as_u64().unwrap(),
+                interlaced: e["interlaced"].as_bool().unwrap_or(false),
+            }
+        })
+        .collect()
+}

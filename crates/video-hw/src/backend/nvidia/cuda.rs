@@ -580,6 +580,43 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Queues a 2-D device-to-device copy of `src` into `dst` (same row size and count)
+    /// on this stream and returns at once.
+    ///
+    /// # Safety
+    ///
+    /// Both regions must be device memory of this stream's context that stays allocated
+    /// until the copy has finished, and `dst` must not be in use by other work meanwhile.
+    pub(crate) unsafe fn copy_device_async(&self, src: DeviceRegion, dst: DeviceRegion) -> Result<()> {
+        if src.width_bytes != dst.width_bytes
+            || src.height != dst.height
+            || src.width_bytes > src.pitch
+            || dst.width_bytes > dst.pitch
+        {
+            return Err(Error::invalid_input(format!(
+                "device copy of {}x{} into {}x{} (pitches {} / {})",
+                src.width_bytes, src.height, dst.width_bytes, dst.height, src.pitch, dst.pitch
+            )));
+        }
+        let desc = CUDA_MEMCPY2D {
+            srcMemoryType: CU_MEMORYTYPE_DEVICE,
+            srcDevice: src.ptr,
+            srcPitch: src.pitch,
+            dstMemoryType: CU_MEMORYTYPE_DEVICE,
+            dstDevice: dst.ptr,
+            dstPitch: dst.pitch,
+            WidthInBytes: src.width_bytes,
+            Height: src.height,
+            ..CUDA_MEMCPY2D::default()
+        };
+        let _current = self.ctx.push()?;
+        // SAFETY: the descriptor is fully initialised with sizes checked above; the
+        // caller guarantees both regions are live device memory of this context.
+        check(unsafe { (self.ctx.api().cuMemcpy2DAsync_v2)(&desc, self.raw) }, "cuMemcpy2DAsync")
+    }
+}
+
 impl Drop for Stream {
     fn drop(&mut self) {
         let (api, raw) = (self.ctx.api(), self.raw);
@@ -634,6 +671,28 @@ impl Event {
         let _current = self.ctx.push()?;
         // SAFETY: the event is live.
         check(unsafe { (self.ctx.api().cuEventSynchronize)(self.raw) }, "cuEventSynchronize")
+    }
+
+    /// Waits at most `timeout` for the work before the last `record`: spins briefly
+    /// (copies take microseconds), then sleeps in short steps. `Error::Timeout` when the
+    /// device does not finish in time, so no wait on the GPU can hang the caller.
+    pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if self.is_complete()? {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Timeout(timeout));
+            }
+            spins += 1;
+            if spins < 64 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
     }
 
     /// Whether the work before the last `record` is done, without blocking.

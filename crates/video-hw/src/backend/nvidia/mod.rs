@@ -11,5 +11,6 @@
 
 pub(crate) mod cuda;
 pub(crate) mod loader;
+pub(crate) mod nvdec;
 pub(crate) mod probe;
 pub(crate) mod sys;

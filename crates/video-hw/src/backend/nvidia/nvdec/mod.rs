@@ -1,0 +1,57 @@
+//! The NVDEC decode engine: registry glue (probe, open) over [`session`].
+
+mod hw;
+mod output;
+mod session;
+
+use std::sync::atomic::Ordering;
+
+use super::probe::probe_gpus;
+use crate::backend::DecoderBackend;
+use crate::codec::Codec;
+use crate::config::DecoderConfig;
+use crate::engine::Direction;
+use crate::error::{Error, Result};
+use crate::registry::ProbeInfo;
+
+/// NVDEC decoder objects alive in this process.
+pub(crate) fn live_decoders() -> usize {
+    hw::LIVE_DECODERS.load(Ordering::SeqCst)
+}
+
+/// Whether GPU `device` can decode `codec` (8-bit 4:2:0), with what it learnt.
+pub(crate) fn probe(codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo> {
+    if direction != Direction::Decode {
+        return Err(Error::unsupported("nvdec", "nvdec only decodes"));
+    }
+    let gpus = probe_gpus()?;
+    let n = gpus.len();
+    let gpu = gpus
+        .into_iter()
+        .find(|g| g.index == device)
+        .ok_or_else(|| Error::unsupported("nvdec", format!("no GPU {device} (this machine has {n})")))?;
+    let label = format!("GPU {}: {}", gpu.index, gpu.name);
+    let caps = gpu.decode.map_err(|e| match e {
+        Error::Unsupported { why, .. } => Error::unsupported("nvdec", format!("{label}: {why}")),
+        other => other,
+    })?;
+    let at = |depth: u8| caps.iter().find(|c| c.codec == codec && c.bit_depth == depth && c.supported);
+    let Some(c8) = at(8) else {
+        return Err(Error::unsupported("nvdec", format!("{label}: NVDEC has no {codec} decode")));
+    };
+    let mut notes = vec![format!("{} NVDEC engine(s); 8-bit up to {}x{}", c8.num_engines, c8.max_width, c8.max_height)];
+    match at(10) {
+        Some(c10) => notes.push(format!("10-bit up to {}x{}", c10.max_width, c10.max_height)),
+        None => notes.push("no 10-bit".into()),
+    }
+    let driver = match &gpu.kernel_driver {
+        Some(k) => format!("{k} (CUDA {})", gpu.driver_version),
+        None => format!("CUDA {}", gpu.driver_version),
+    };
+    Ok(ProbeInfo { device: Some(label), driver: Some(driver), notes })
+}
+
+/// Opens an NVDEC session for `config`.
+pub(crate) fn open(config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
+    Ok(Box::new(session::NvdecDecoder::open(config)?))
+}

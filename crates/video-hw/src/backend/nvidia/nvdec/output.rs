@@ -1,0 +1,339 @@
+//! Copy-out of a mapped NVDEC surface into the frame the caller asked for: host NV12 /
+//! YUV420P (8 or 10 bit) through page-locked staging, or CUDA NV12/P010 frames lent
+//! from a pool that takes them back when dropped. Cropping is applied here, exactly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host};
+use crate::codec::PixelFormat;
+use crate::config::Output;
+use crate::error::{Error, Result};
+use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
+
+/// The longest a copy-out may take before the device is declared stuck.
+pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most CUDA frames a caller may hold at once per session before `Backpressure`.
+const MAX_LENT_FRAMES: usize = 64;
+
+/// The visible rectangle of a mapped surface.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Crop {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A mapped surface: luma at `ptr`, interleaved chroma at `ptr + chroma_offset`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Surface {
+    pub ptr: u64,
+    pub pitch: usize,
+    pub chroma_offset: usize,
+    /// Bytes per sample (1 for NV12, 2 for P016).
+    pub bytes_per_sample: usize,
+}
+
+impl Surface {
+    fn luma(&self, c: Crop) -> DeviceRegion {
+        DeviceRegion {
+            ptr: self.ptr + (c.top as usize * self.pitch + c.left as usize * self.bytes_per_sample) as u64,
+            pitch: self.pitch,
+            width_bytes: c.width as usize * self.bytes_per_sample,
+            height: c.height as usize,
+        }
+    }
+
+    fn chroma(&self, c: Crop) -> DeviceRegion {
+        let base = self.ptr + self.chroma_offset as u64;
+        DeviceRegion {
+            // 4:2:0: one interleaved UV row per two luma rows; `left` is even, and a
+            // pair of U,V samples covers two luma columns, so the byte offset is `left`.
+            ptr: base + ((c.top / 2) as usize * self.pitch + c.left as usize * self.bytes_per_sample) as u64,
+            pitch: self.pitch,
+            width_bytes: c.width.div_ceil(2) as usize * 2 * self.bytes_per_sample,
+            height: c.height.div_ceil(2) as usize,
+        }
+    }
+}
+
+/// Device buffers for CUDA output, reused across frames.
+pub(crate) struct DevicePool {
+    ctx: Context,
+    free: Mutex<Vec<DeviceBuffer>>,
+    lent: std::sync::atomic::AtomicUsize,
+}
+
+impl DevicePool {
+    pub fn new(ctx: &Context) -> Arc<DevicePool> {
+        Arc::new(DevicePool { ctx: ctx.clone(), free: Mutex::new(Vec::new()), lent: 0.into() })
+    }
+
+    /// A buffer of at least `width_bytes` x `rows`; buffers of another size are freed.
+    fn take(&self, width_bytes: usize, rows: usize) -> Result<DeviceBuffer> {
+        use std::sync::atomic::Ordering;
+        if self.lent.load(Ordering::SeqCst) >= MAX_LENT_FRAMES {
+            return Err(Error::Backpressure(format!(
+                "{MAX_LENT_FRAMES} CUDA frames are still held by the caller; drop some to continue"
+            )));
+        }
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        free.retain(|b| b.width_bytes() == width_bytes && b.height() == rows);
+        let buf = match free.pop() {
+            Some(b) => b,
+            None => {
+                drop(free);
+                DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?
+            }
+        };
+        self.lent.fetch_add(1, Ordering::SeqCst);
+        Ok(buf)
+    }
+
+    fn give_back(&self, buf: DeviceBuffer) {
+        self.lent.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        if free.len() < MAX_LENT_FRAMES {
+            free.push(buf);
+        }
+    }
+}
+
+/// Returns a CUDA frame's buffer to its pool when the frame is dropped.
+struct Lease {
+    pool: Arc<DevicePool>,
+    buf: Option<DeviceBuffer>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(b) = self.buf.take() {
+            self.pool.give_back(b);
+        }
+    }
+}
+
+/// Downloads CUDA frames to host memory.
+struct Downloader {
+    ctx: Context,
+}
+
+impl DeviceFrameOwner for Downloader {
+    fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
+        let (w, h) = frame.size();
+        let format = frame.format();
+        let mut host = HostFrame::new_packed(format, w, h);
+        for i in 0..format.plane_count() {
+            let layout = host.plane(i);
+            let src = DeviceRegion {
+                ptr: frame.plane_ptr(i).unwrap_or(0),
+                pitch: frame.pitch(),
+                width_bytes: layout.row_bytes,
+                height: layout.rows,
+            };
+            let dst = &mut host.as_bytes_mut()[layout.offset..layout.offset + layout.row_bytes * layout.rows];
+            copy_to_host(&self.ctx, src, dst, layout.row_bytes)?;
+        }
+        Ok(host)
+    }
+}
+
+/// Turns mapped surfaces into frames of one output kind.
+pub(crate) struct CopyOut {
+    ctx: Context,
+    stream: Stream,
+    done: Event,
+    staging: Option<PinnedHostBuffer>,
+    pool: Arc<DevicePool>,
+    owner: Arc<dyn DeviceFrameOwner>,
+    device_index: u32,
+}
+
+impl CopyOut {
+    pub fn new(ctx: &Context, device_index: u32) -> Result<CopyOut> {
+        Ok(CopyOut {
+            ctx: ctx.clone(),
+            stream: Stream::new(ctx)?,
+            done: Event::new(ctx)?,
+            staging: None,
+            pool: DevicePool::new(ctx),
+            owner: Arc::new(Downloader { ctx: ctx.clone() }),
+            device_index,
+        })
+    }
+
+    /// The stream mapping and copies run on (`output_stream` of the map call).
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// Copies `surface`'s visible rectangle into a new frame's data. Returns once the
+    /// copies finished, so the surface may be unmapped right after.
+    pub fn copy(
+        &mut self,
+        surface: Surface,
+        crop: Crop,
+        output: Output,
+        bit_depth: u8,
+    ) -> Result<(PixelFormat, FrameData)> {
+        let format = output.format_for_depth(bit_depth);
+        match (output, format) {
+            (Output::Metadata, _) | (_, None) => Ok((PixelFormat::Nv12, FrameData::None)),
+            (Output::Cuda(_), Some(f @ (PixelFormat::Nv12 | PixelFormat::P010))) => {
+                Ok((f, FrameData::Cuda(self.copy_to_device(surface, crop, f)?)))
+            }
+            (
+                Output::Host(_),
+                Some(f @ (PixelFormat::Nv12 | PixelFormat::P010 | PixelFormat::Yuv420p | PixelFormat::Yuv420p10)),
+            ) => Ok((f, FrameData::Host(self.copy_to_host(surface, crop, f, bit_depth)?))),
+            (_, Some(f)) => Err(Error::unsupported(
+                format!("nvdec output {f}"),
+                "RGB output from NVDEC is not implemented yet; ask for nv12 or yuv420p",
+            )),
+        }
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.done.record(&self.stream)?;
+        self.done.wait_timeout(COPY_TIMEOUT)
+    }
+
+    fn copy_to_device(&mut self, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
+        let luma = s.luma(c);
+        let chroma = s.chroma(c);
+        let buf = self.pool.take(luma.width_bytes.max(chroma.width_bytes), luma.height + chroma.height)?;
+        let pitch = buf.pitch();
+        let dst_luma = DeviceRegion { ptr: buf.ptr(), pitch, width_bytes: luma.width_bytes, height: luma.height };
+        let chroma_at = pitch * luma.height;
+        let dst_chroma = DeviceRegion {
+            ptr: buf.ptr() + chroma_at as u64,
+            pitch,
+            width_bytes: chroma.width_bytes,
+            height: chroma.height,
+        };
+        let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
+        // SAFETY: source regions lie inside the mapped surface (crop within the coded
+        // size); destinations inside `buf`, which the lease keeps alive; `wait` below
+        // returns only after both copies finished.
+        unsafe {
+            self.stream.copy_device_async(luma, dst_luma)?;
+        }
+        // SAFETY: as above.
+        unsafe {
+            self.stream.copy_device_async(chroma, dst_chroma)?;
+        }
+        self.wait()?;
+        let base = lease.buf.as_ref().map_or(0, DeviceBuffer::ptr);
+        Ok(CudaFrame {
+            device_index: self.device_index,
+            device_ptr: base,
+            pitch,
+            plane_offsets: [0, chroma_at, 0],
+            plane_count: 2,
+            stream: self.stream.raw() as usize,
+            event: 0,
+            format,
+            width: c.width,
+            height: c.height,
+            owner: self.owner.clone(),
+            lease: Some(Box::new(lease)),
+        })
+    }
+
+    fn copy_to_host(&mut self, s: Surface, c: Crop, format: PixelFormat, bit_depth: u8) -> Result<HostFrame> {
+        let luma = s.luma(c);
+        let chroma = s.chroma(c);
+        let luma_bytes = luma.width_bytes * luma.height;
+        let need = luma_bytes + chroma.width_bytes * chroma.height;
+        if self.staging.as_ref().is_none_or(|b| b.len() < need) {
+            self.staging = Some(PinnedHostBuffer::new(&self.ctx, need)?);
+        }
+        let staging = self.staging.as_mut().expect("allocated above");
+        // SAFETY: both copies write inside `staging` (bounds-checked by the wrapper) and
+        // nothing touches it until `wait` returns, after both finished.
+        unsafe {
+            self.stream.copy_to_host_async(luma, staging, 0, luma.width_bytes)?;
+        }
+        // SAFETY: as above.
+        unsafe {
+            self.stream.copy_to_host_async(chroma, staging, luma_bytes, chroma.width_bytes)?;
+        }
+        self.wait()?;
+        let staged = &self.staging.as_ref().expect("allocated above").as_slice()[..need];
+        Ok(repack_nv12(staged, c.width, c.height, format, bit_depth))
+    }
+}
+
+/// Builds a tightly packed host frame of `format` from tightly packed NV12/P016 bytes
+/// (luma rows then interleaved chroma rows).
+pub(crate) fn repack_nv12(nv12: &[u8], width: u32, height: u32, format: PixelFormat, bit_depth: u8) -> HostFrame {
+    let bps = if bit_depth > 8 { 2 } else { 1 };
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let luma_bytes = w * h * bps;
+    let (luma, chroma) = nv12.split_at(luma_bytes);
+    match format {
+        PixelFormat::Nv12 | PixelFormat::P010 => HostFrame::from_packed(format, width, height, nv12.to_vec())
+            .unwrap_or_else(|_| HostFrame::new_packed(format, width, height)),
+        PixelFormat::Yuv420p => {
+            let mut out = Vec::with_capacity(luma_bytes + 2 * cw * ch);
+            out.extend_from_slice(luma);
+            out.extend(chroma.iter().step_by(2));
+            out.extend(chroma.iter().skip(1).step_by(2));
+            let layout = planar_layout(w, h, 1);
+            HostFrame::from_planes(out, layout).unwrap_or_else(|_| HostFrame::new_packed(format, width, height))
+        }
+        _ => {
+            // 10-bit: P016 words hold the value in the high bits; yuv420p10le wants it low.
+            let shift = 16 - u32::from(bit_depth.clamp(9, 16));
+            let word = |b: &[u8]| u16::from_le_bytes([b[0], b[1]]) >> shift;
+            let mut out = Vec::with_capacity(luma_bytes + 2 * cw * ch * 2);
+            for px in luma.chunks_exact(2) {
+                out.extend_from_slice(&word(px).to_le_bytes());
+            }
+            for k in 0..2 {
+                for pair in chroma.chunks_exact(4) {
+                    out.extend_from_slice(&word(&pair[2 * k..2 * k + 2]).to_le_bytes());
+                }
+            }
+            let layout = planar_layout(w, h, 2);
+            HostFrame::from_planes(out, layout).unwrap_or_else(|_| HostFrame::new_packed(format, width, height))
+        }
+    }
+}
+
+fn planar_layout(w: usize, h: usize, bps: usize) -> Vec<PlaneLayout> {
+    let (cw, ch) = (w.div_ceil(2) * bps, h.div_ceil(2));
+    let y = PlaneLayout { offset: 0, stride: w * bps, row_bytes: w * bps, rows: h };
+    let u = PlaneLayout { offset: w * bps * h, stride: cw, row_bytes: cw, rows: ch };
+    let v = PlaneLayout { offset: u.offset + cw * ch, ..u };
+    vec![y, u, v]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repack_8bit_deinterleaves() {
+        // 2x2 picture: Y 1 2 3 4, UV 5 6
+        let f = repack_nv12(&[1, 2, 3, 4, 5, 6], 2, 2, PixelFormat::Yuv420p, 8);
+        assert_eq!(f.as_bytes(), &[1, 2, 3, 4, 5, 6]);
+        let f = repack_nv12(&[1, 2, 3, 4, 5, 6], 2, 2, PixelFormat::Nv12, 8);
+        assert_eq!(f.as_bytes(), &[1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn repack_10bit_shifts_down() {
+        // 2x2, every luma word 0x0040 << 6 (= value 1), U = 2, V = 3 (high-bit aligned)
+        let mut p016 = Vec::new();
+        for v in [1u16, 1, 1, 1, 2, 3] {
+            p016.extend_from_slice(&(v << 6).to_le_bytes());
+        }
+        let f = repack_nv12(&p016, 2, 2, PixelFormat::Yuv420p10, 10);
+        let words: Vec<u16> = f.as_bytes().chunks(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+        assert_eq!(words, [1, 1, 1, 1, 2, 3]);
+    }
+}

@@ -1,0 +1,432 @@
+//! The NVDEC decode session: NVIDIA's parser (`cuvidCreateVideoParser`) fed one whole
+//! access unit per packet (`CUVID_PKT_ENDOFPICTURE`), its three callbacks, and the
+//! `DecoderBackend` the public `Decoder` drives.
+//!
+//! Why NVIDIA's parser rather than our own slice-level feeding of `cuvidDecodePicture`:
+//! the picture parameters NVDEC needs (reference lists, DPB state, weighted prediction
+//! tables, scaling lists for every codec) are exactly what that parser computes; our own
+//! assembler already finds access-unit boundaries, so the parser gets whole pictures and
+//! never waits for the next start code, which keeps latency at one access unit.
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+use super::hw::{HwDecoder, Shape};
+use super::output::{CopyOut, Crop, Surface};
+use crate::backend::DecoderBackend;
+use crate::backend::nvidia::cuda::{Context, CudaDriver, check_cuvid};
+use crate::backend::nvidia::loader::CuvidApi;
+use crate::backend::nvidia::probe::{cuvid_codec, decode_caps};
+use crate::backend::nvidia::sys::cuvid::*;
+use crate::bitstream::access_unit::AccessUnit;
+use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
+use crate::config::{DecoderConfig, Output};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+
+/// Extra decode surfaces beyond the parser's minimum: room for the display delay and
+/// for the copy-out of one picture while the next decodes.
+const EXTRA_SURFACES: u32 = 4;
+/// NVDEC's limit on decode surfaces.
+const MAX_SURFACES: u32 = 32;
+/// Timestamps remembered for pictures not displayed yet; older ones are forgotten
+/// (a picture is displayed at most a DPB's worth of access units after it came in).
+const PTS_WINDOW: i64 = 256;
+
+/// Everything the parser callbacks touch. Lives in a `Box` whose raw pointer is the
+/// parser's user data; Rust code touches it only while no parser call is running.
+struct State {
+    ctx: Context,
+    device_index: u32,
+    device_name: String,
+    codec: crate::Codec,
+    output: Output,
+    decoder: Option<HwDecoder>,
+    /// Visible rectangle, bit depth and colour of the current sequence.
+    crop: Crop,
+    bit_depth: u8,
+    color: ColorInfo,
+    copy: CopyOut,
+    ready: VecDeque<Frame>,
+    /// Parser timestamp → (pts, keyframe) of the access unit it came with.
+    pts: HashMap<i64, (Option<i64>, bool)>,
+    /// The first error raised inside a callback (callbacks can only return 0).
+    error: Option<Error>,
+    /// Pictures the hardware reported as damaged (concealed).
+    damaged: u64,
+}
+
+impl State {
+    /// Sequence callback: a new or changed sequence. Returns the decode surfaces to use.
+    fn on_sequence(&mut self, f: &CUVIDEOFORMAT) -> Result<u32> {
+        let bit_depth = 8 + f.bit_depth_luma_minus8;
+        let caps = decode_caps(self.ctx.device())?.into_iter().find(|c| {
+            c.codec == self.codec && c.bit_depth == bit_depth && f.chroma_format == cudaVideoChromaFormat_420
+        });
+        let gpu = format!("GPU {} ({})", self.device_index, self.device_name);
+        let Some(caps) = caps.filter(|c| c.supported) else {
+            return Err(Error::unsupported(
+                format!("nvdec {} {bit_depth}-bit {}", self.codec, chroma_name(f.chroma_format)),
+                format!("{gpu} NVDEC cannot decode it"),
+            ));
+        };
+        let (w, h) = (f.coded_width, f.coded_height);
+        let mbs = (w.div_ceil(16) * h.div_ceil(16)) as u64;
+        if w > caps.max_width
+            || h > caps.max_height
+            || mbs > caps.max_mb_count as u64
+            || w < caps.min_width as u32
+            || h < caps.min_height as u32
+        {
+            return Err(Error::unsupported(
+                format!("nvdec {} {bit_depth}-bit at {w}x{h}", self.codec),
+                format!(
+                    "{gpu} decodes {} {bit_depth}-bit from {}x{} up to {}x{} ({} macroblocks)",
+                    self.codec, caps.min_width, caps.min_height, caps.max_width, caps.max_height, caps.max_mb_count
+                ),
+            ));
+        }
+        let surface_format = if bit_depth > 8 { cudaVideoSurfaceFormat_P016 } else { cudaVideoSurfaceFormat_NV12 };
+        let shape = Shape {
+            codec: f.codec,
+            chroma: f.chroma_format,
+            bit_depth_minus8: f.bit_depth_luma_minus8.into(),
+            surface_format,
+        };
+        let surfaces = (u32::from(f.min_num_decode_surfaces) + EXTRA_SURFACES).min(MAX_SURFACES);
+
+        self.bit_depth = bit_depth;
+        let da = f.display_area;
+        let left = da.left.clamp(0, w as i32) as u32;
+        let top = da.top.clamp(0, h as i32) as u32;
+        let right = (da.right.clamp(0, w as i32) as u32).max(left);
+        let bottom = (da.bottom.clamp(0, h as i32) as u32).max(top);
+        self.crop = Crop { left, top, width: right - left, height: bottom - top };
+        let vsd = f.video_signal_description;
+        self.color = ColorInfo {
+            primaries: ColorPrimaries(vsd.color_primaries),
+            transfer: TransferCharacteristics(vsd.transfer_characteristics),
+            matrix: MatrixCoefficients(vsd.matrix_coefficients),
+            range: if vsd.video_full_range_flag() != 0 { ColorRange::Full } else { ColorRange::Limited },
+        };
+
+        if let Some(dec) = &mut self.decoder {
+            if dec.shape == shape && surfaces <= dec.surfaces {
+                if (dec.width, dec.height) == (w, h) {
+                    return Ok(dec.surfaces);
+                }
+                if w <= dec.max_width && h <= dec.max_height && dec.reconfigure(w, h)? {
+                    return Ok(dec.surfaces);
+                }
+            }
+        }
+        // Shape changed or grew past the maximum: a new decoder object.
+        self.decoder = None;
+        let dec = HwDecoder::create(&self.ctx, shape, w, h, surfaces)?;
+        let n = dec.surfaces;
+        self.decoder = Some(dec);
+        Ok(n)
+    }
+
+    /// Decode callback: one picture's parameters, in decode order.
+    fn on_decode(&mut self, params: *mut CUVIDPICPARAMS) -> Result<()> {
+        let dec =
+            self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
+        // SAFETY: `params` is the pointer the parser passed to this callback.
+        unsafe { dec.decode(params) }
+    }
+
+    /// Display callback: one picture in display order; copied out right away so the
+    /// surface returns to the decoder.
+    fn on_display(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<()> {
+        let dec =
+            self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "display before sequence"))?;
+        let mut proc_params = CUVIDPROCPARAMS {
+            progressive_frame: info.progressive_frame,
+            second_field: info.repeat_first_field + 1,
+            top_field_first: info.top_field_first,
+            unpaired_field: c_int::from(info.repeat_first_field < 0),
+            output_stream: self.copy.stream().raw(),
+            ..CUVIDPROCPARAMS::default()
+        };
+        if dec.had_errors(info.picture_index) {
+            self.damaged += 1;
+        }
+        let mapped = dec.map(info.picture_index, &mut proc_params)?;
+        let surface = Surface {
+            ptr: mapped.ptr,
+            pitch: mapped.pitch,
+            chroma_offset: dec.chroma_offset(mapped.pitch),
+            bytes_per_sample: if self.bit_depth > 8 { 2 } else { 1 },
+        };
+        let copied = self.copy.copy(surface, self.crop, self.output, self.bit_depth);
+        drop(mapped);
+        let (format, data) = copied?;
+        let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
+        self.pts.retain(|&ts, _| ts > info.timestamp - PTS_WINDOW);
+        self.ready.push_back(Frame {
+            format,
+            width: self.crop.width,
+            height: self.crop.height,
+            pts,
+            keyframe,
+            color: self.color,
+            data,
+        });
+        Ok(())
+    }
+
+    fn fail(&mut self, e: Error) -> c_int {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        0
+    }
+}
+
+fn chroma_name(c: cudaVideoChromaFormat) -> &'static str {
+    ["4:0:0", "4:2:0", "4:2:2", "4:4:4"].get(c as usize).copied().unwrap_or("unknown chroma format")
+}
+
+/// Runs `f` on the state behind a callback's user-data pointer, turning errors and
+/// panics into the callback's failure return (a panic must not unwind into C).
+fn with_state(user: *mut c_void, f: impl FnOnce(&mut State) -> Result<c_int>) -> c_int {
+    if user.is_null() {
+        return 0;
+    }
+    // SAFETY: `user` is the `Box<State>` pointer given to the parser at creation; the
+    // parser calls back only from inside `cuvidParseVideoData`, during which no Rust
+    // reference to the state exists (the session touches it only between calls).
+    let state = unsafe { &mut *user.cast::<State>() };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(state))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => state.fail(e),
+        Err(_) => state.fail(Error::backend("nvdec", "panic", "panic inside a parser callback")),
+    }
+}
+
+unsafe extern "C" fn sequence_callback(user: *mut c_void, format: *mut CUVIDEOFORMAT) -> c_int {
+    with_state(user, |s| {
+        // SAFETY: the parser passes a valid format for the duration of the callback.
+        let f = unsafe { format.as_ref() }.ok_or_else(|| Error::backend("nvdec", "null", "null sequence format"))?;
+        s.on_sequence(f).map(|n| n as c_int)
+    })
+}
+
+unsafe extern "C" fn decode_callback(user: *mut c_void, params: *mut CUVIDPICPARAMS) -> c_int {
+    with_state(user, |s| s.on_decode(params).map(|()| 1))
+}
+
+unsafe extern "C" fn display_callback(user: *mut c_void, info: *mut CUVIDPARSERDISPINFO) -> c_int {
+    with_state(user, |s| {
+        // SAFETY: the parser passes a valid display info, or null at end of stream.
+        match unsafe { info.as_ref() } {
+            Some(info) => s.on_display(info).map(|()| 1),
+            None => Ok(1),
+        }
+    })
+}
+
+/// The NVDEC backend of a `Decoder`.
+pub(crate) struct NvdecDecoder {
+    cuvid: &'static CuvidApi,
+    ctx: Context,
+    parser: CUvideoparser,
+    /// Owned; freed in `Drop` after the parser is destroyed.
+    state: *mut State,
+    next_ts: i64,
+    description: String,
+    display_delay: u32,
+}
+
+// SAFETY: the parser handle and the state pointer are owned exclusively by this value and
+// used only through `&mut self`; the driver allows using a parser from any thread.
+unsafe impl Send for NvdecDecoder {}
+
+impl NvdecDecoder {
+    /// Opens a session on `config.device_index` for `config.codec`.
+    pub fn open(config: &DecoderConfig) -> Result<NvdecDecoder> {
+        let driver = CudaDriver::get()?;
+        let count = driver.device_count()?;
+        if config.device_index >= count {
+            return Err(Error::unsupported(
+                format!("nvdec on GPU {}", config.device_index),
+                format!("this machine has {count} GPU(s)"),
+            ));
+        }
+        let device = driver.device(config.device_index)?;
+        let name = device.name()?;
+        let caps = decode_caps(device)?;
+        if !caps.iter().any(|c| c.codec == config.codec && c.supported) {
+            return Err(Error::unsupported(
+                format!("nvdec {}", config.codec),
+                format!("GPU {} ({name}) NVDEC cannot decode {}", config.device_index, config.codec),
+            ));
+        }
+        let cuvid = CuvidApi::get()?;
+        let ctx = device.primary_context()?;
+        let copy = CopyOut::new(&ctx, config.device_index)?;
+        let state = Box::new(State {
+            ctx: ctx.clone(),
+            device_index: config.device_index,
+            device_name: name.clone(),
+            codec: config.codec,
+            output: config.output,
+            decoder: None,
+            crop: Crop { left: 0, top: 0, width: 0, height: 0 },
+            bit_depth: 8,
+            color: ColorInfo::default(),
+            copy,
+            ready: VecDeque::new(),
+            pts: HashMap::new(),
+            error: None,
+            damaged: 0,
+        });
+        let display_delay = if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(1).min(4) };
+        let mut dec = NvdecDecoder {
+            cuvid,
+            ctx,
+            parser: ptr::null_mut(),
+            state: Box::into_raw(state),
+            next_ts: 0,
+            description: format!("nvdec (GPU {}: {name})", config.device_index),
+            display_delay,
+        };
+        dec.create_parser()?;
+        Ok(dec)
+    }
+
+    fn create_parser(&mut self) -> Result<()> {
+        // SAFETY: no parser call is running; the state is ours.
+        let codec = unsafe { &*self.state }.codec;
+        let mut params = CUVIDPARSERPARAMS {
+            CodecType: cuvid_codec(codec),
+            ulMaxNumDecodeSurfaces: 1,
+            ulClockRate: 0,
+            // Decode even damaged pictures: NVDEC conceals, and the stream recovers at
+            // the next random access point instead of stalling.
+            ulErrorThreshold: 100,
+            ulMaxDisplayDelay: self.display_delay,
+            pUserData: self.state.cast(),
+            pfnSequenceCallback: Some(sequence_callback),
+            pfnDecodePicture: Some(decode_callback),
+            pfnDisplayPicture: Some(display_callback),
+            ..CUVIDPARSERPARAMS::default()
+        };
+        let mut parser: CUvideoparser = ptr::null_mut();
+        // SAFETY: `params` is fully initialised; the callbacks match the C signatures;
+        // the user data outlives the parser (freed only after it is destroyed).
+        let r = unsafe { (self.cuvid.cuvidCreateVideoParser)(&mut parser, &mut params) };
+        check_cuvid(r, "cuvidCreateVideoParser")?;
+        self.parser = parser;
+        Ok(())
+    }
+
+    fn destroy_parser(&mut self) {
+        if self.parser.is_null() {
+            return;
+        }
+        // SAFETY: the parser is live and destroyed once; no parse call is running.
+        let r = unsafe { (self.cuvid.cuvidDestroyVideoParser)(self.parser) };
+        if let Err(e) = check_cuvid(r, "cuvidDestroyVideoParser") {
+            tracing::warn!("{e}");
+        }
+        self.parser = ptr::null_mut();
+    }
+
+    fn state(&mut self) -> &mut State {
+        // SAFETY: the state is owned by `self` and no parser call is running now (the
+        // only other user), so this is the only reference.
+        unsafe { &mut *self.state }
+    }
+
+    /// Feeds one packet to the parser (callbacks run inside) and surfaces any error a
+    /// callback raised.
+    fn parse(&mut self, packet: &mut CUVIDSOURCEDATAPACKET) -> Result<()> {
+        let ctx = self.ctx.clone();
+        let current = ctx.push()?;
+        // SAFETY: the parser is live; `packet` and its payload are valid for the call;
+        // callbacks reach the state through the user-data pointer only during the call.
+        let r = unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) };
+        drop(current);
+        if let Some(e) = self.state().error.take() {
+            return Err(e);
+        }
+        check_cuvid(r, "cuvidParseVideoData").map_err(|e| match e {
+            // The parser rejects malformed data with an error code: that is the
+            // stream's fault, not the device's.
+            Error::Backend { code, message, .. } => {
+                Error::invalid_bitstream(0, format!("NVDEC parser rejected the data ({code}: {message})"))
+            }
+            other => other,
+        })
+    }
+
+    /// Pictures reported damaged by the hardware so far.
+    pub fn damaged(&mut self) -> u64 {
+        self.state().damaged
+    }
+}
+
+impl DecoderBackend for NvdecDecoder {
+    fn engine(&self) -> Engine {
+        Engine::Nvdec
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn decode(&mut self, au: &AccessUnit) -> Result<()> {
+        if au.data.is_empty() {
+            return Ok(());
+        }
+        if self.parser.is_null() {
+            self.create_parser()?;
+        }
+        let ts = self.next_ts;
+        self.next_ts += 1;
+        let keyframe = au.is_keyframe();
+        self.state().pts.insert(ts, (au.pts, keyframe));
+        let mut packet = CUVIDSOURCEDATAPACKET {
+            flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
+            payload_size: au.data.len() as _,
+            payload: au.data.as_ptr(),
+            timestamp: ts,
+        };
+        let r = self.parse(&mut packet);
+        if let Err(Error::InvalidBitstream { reason, .. }) = r {
+            return Err(Error::invalid_bitstream(au.offset, reason));
+        }
+        r
+    }
+
+    fn try_reap(&mut self) -> Result<Option<Frame>> {
+        Ok(self.state().ready.pop_front())
+    }
+
+    fn flush(&mut self) -> Result<Vec<Frame>> {
+        if !self.parser.is_null() {
+            let mut packet =
+                CUVIDSOURCEDATAPACKET { flags: CUVID_PKT_ENDOFSTREAM.into(), ..CUVIDSOURCEDATAPACKET::default() };
+            let r = self.parse(&mut packet);
+            // A fresh parser for the next stream; the decoder object is kept and reused
+            // when the next sequence has the same shape.
+            self.destroy_parser();
+            r?;
+        }
+        self.state().pts.clear();
+        Ok(self.state().ready.drain(..).collect())
+    }
+}
+
+impl Drop for NvdecDecoder {
+    fn drop(&mut self) {
+        self.destroy_parser();
+        // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
+        // is destroyed, and it is freed exactly once.
+        drop(unsafe { Box::from_raw(self.state) });
+    }
+}

@@ -1,0 +1,188 @@
+//! The start of `slice_segment_header()` (H.265 7.3.6.1): what picture boundaries, POC
+//! and output decisions need, and no more (the rest of the header is not read).
+
+use super::ceil_log2;
+use super::pps::Pps;
+use super::sps::Sps;
+use crate::bitstream::nal::HevcNalHeader;
+use crate::bitstream::rbsp::BitReader;
+use crate::error::{Error, Result};
+
+/// `slice_type` (Table 7-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceType {
+    /// Bi-predictive (0).
+    B,
+    /// Predictive (1).
+    P,
+    /// Intra (2).
+    I,
+}
+
+/// The leading fields of a slice segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceHeader {
+    /// `first_slice_segment_in_pic_flag`.
+    pub first_slice_segment_in_pic_flag: bool,
+    /// `no_output_of_prior_pics_flag` (IRAP pictures only; false otherwise).
+    pub no_output_of_prior_pics_flag: bool,
+    /// `slice_pic_parameter_set_id`.
+    pub pps_id: u8,
+    /// `dependent_slice_segment_flag`.
+    pub dependent_slice_segment_flag: bool,
+    /// `slice_segment_address` (0 for the first slice segment).
+    pub slice_segment_address: u32,
+    /// `slice_type`; `None` for a dependent slice segment, which takes it (and the fields
+    /// below) from the preceding independent slice segment.
+    pub slice_type: Option<SliceType>,
+    /// `pic_output_flag` (true when absent).
+    pub pic_output_flag: bool,
+    /// `colour_plane_id` (separate colour planes only).
+    pub colour_plane_id: u8,
+    /// `slice_pic_order_cnt_lsb` (0 for IDR pictures, which do not code it).
+    pub pic_order_cnt_lsb: u32,
+}
+
+/// Parses the start of the slice segment header of VCL NAL unit `nal` (header included,
+/// emulation prevention in place). `lookup(pps_id, offset)` gives the PPS and its SPS,
+/// or the error to report (at `offset`) when either is missing.
+///
+/// Checks what ffmpeg checks in these fields: a slice segment address inside the
+/// picture, a known slice type, and intra slices only in IRAP pictures.
+pub fn parse_slice_header<'p>(
+    nal: &[u8],
+    lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>,
+) -> Result<SliceHeader> {
+    let header = HevcNalHeader::parse(nal)?;
+    if !header.is_vcl() {
+        return Err(Error::invalid_bitstream(
+            0,
+            format!("slice header: NAL unit type {} is not a slice", header.nal_unit_type),
+        ));
+    }
+    let mut r = BitReader::new(nal);
+    r.skip(16, "nal_unit_header")?;
+    let first_slice_segment_in_pic_flag = r.flag("first_slice_segment_in_pic_flag")?;
+    let no_output_of_prior_pics_flag = header.is_irap() && r.flag("no_output_of_prior_pics_flag")?;
+    let off = r.byte_offset();
+    let pps_id = r.ue_max("slice_pic_parameter_set_id", 63)? as u8;
+    let (pps, sps) = lookup(pps_id, off)?;
+
+    let mut sh = SliceHeader {
+        first_slice_segment_in_pic_flag,
+        no_output_of_prior_pics_flag,
+        pps_id,
+        dependent_slice_segment_flag: false,
+        slice_segment_address: 0,
+        slice_type: None,
+        pic_output_flag: true,
+        colour_plane_id: 0,
+        pic_order_cnt_lsb: 0,
+    };
+    if !first_slice_segment_in_pic_flag {
+        if pps.dependent_slice_segments_enabled_flag {
+            sh.dependent_slice_segment_flag = r.flag("dependent_slice_segment_flag")?;
+        }
+        let size = sps.pic_size_in_ctbs();
+        let off = r.byte_offset();
+        sh.slice_segment_address = r.bits(ceil_log2(size), "slice_segment_address")?;
+        if sh.slice_segment_address >= size {
+            return Err(Error::invalid_bitstream(
+                off,
+                format!("slice_segment_address = {} is outside the picture ({size} CTBs)", sh.slice_segment_address),
+            ));
+        }
+        if sh.dependent_slice_segment_flag {
+            return Ok(sh);
+        }
+    }
+    r.skip(pps.num_extra_slice_header_bits as u64, "slice_reserved_flag")?;
+    let off = r.byte_offset();
+    sh.slice_type = Some(match r.ue("slice_type")? {
+        0 => SliceType::B,
+        1 => SliceType::P,
+        2 => SliceType::I,
+        t => return Err(Error::invalid_bitstream(off, format!("slice_type = {t} is out of range (0..=2)"))),
+    });
+    if header.is_irap() && sh.slice_type != Some(SliceType::I) {
+        return Err(Error::invalid_bitstream(off, "inter slice in an IRAP picture"));
+    }
+    if pps.output_flag_present_flag {
+        sh.pic_output_flag = r.flag("pic_output_flag")?;
+    }
+    if sps.separate_colour_plane_flag {
+        sh.colour_plane_id = r.bits(2, "colour_plane_id")? as u8;
+    }
+    if !header.is_idr() {
+        sh.pic_order_cnt_lsb = r.bits(sps.log2_max_pic_order_cnt_lsb as u32, "slice_pic_order_cnt_lsb")?;
+    }
+    Ok(sh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitstream::hevc::pps::parse_pps;
+    use crate::bitstream::hevc::sps::parse_sps;
+    use crate::bitstream::hevc::testutil::*;
+
+    fn parse_with(nal: &[u8], pps: &Pps, sps: &Sps) -> Result<SliceHeader> {
+        parse_slice_header(nal, |_, _| Ok((pps, sps)))
+    }
+
+    #[test]
+    fn real_slices() {
+        let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
+        let idr = parse_with(&SLICE_64_IDR, &pps, &sps).unwrap();
+        assert!(idr.first_slice_segment_in_pic_flag && !idr.no_output_of_prior_pics_flag);
+        assert_eq!((idr.slice_type, idr.pic_order_cnt_lsb, idr.pps_id), (Some(SliceType::I), 0, 0));
+        let p = parse_with(&SLICE_64_P, &pps, &sps).unwrap();
+        assert_eq!((p.slice_type, p.pic_order_cnt_lsb), (Some(SliceType::P), 2));
+        let b = parse_with(&SLICE_64_B, &pps, &sps).unwrap();
+        assert_eq!((b.slice_type, b.pic_order_cnt_lsb, b.pic_output_flag), (Some(SliceType::B), 1, true));
+    }
+
+    #[test]
+    fn lookup_error_is_reported_at_the_pps_id() {
+        let e = parse_slice_header(&SLICE_64_P, |id, off| {
+            assert_eq!(id, 0);
+            Err(Error::invalid_bitstream(off, "no PPS"))
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("invalid bitstream at byte 2: no PPS"), "{e}");
+    }
+
+    #[test]
+    fn later_slice_segments() {
+        // 1920x1088 in 64x64 CTBs: 510 CTBs, a 9-bit address.
+        let sps = parse_sps(&SpsSpec { width: 1920, height: 1088, ..SpsSpec::default() }.nal()).unwrap();
+        let mut pps = parse_pps(&pps_nal(0, 0, true)).unwrap();
+        pps.dependent_slice_segments_enabled_flag = true;
+        pps.num_extra_slice_header_bits = 2;
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(true).u(9, 300); // dependent segment at CTB 300
+        let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
+        assert!(sh.dependent_slice_segment_flag);
+        assert_eq!((sh.slice_segment_address, sh.slice_type), (300, None));
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(false).u(9, 17).u(2, 3).ue(1).flag(false).u(4, 9);
+        let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
+        assert_eq!((sh.slice_segment_address, sh.slice_type), (17, Some(SliceType::P)));
+        assert_eq!((sh.pic_output_flag, sh.pic_order_cnt_lsb), (false, 9));
+        let mut w = BitWriter::new();
+        w.flag(false).ue(0).flag(false).u(9, 510);
+        let e = parse_with(&w.nal(1), &pps, &sps).unwrap_err().to_string();
+        assert!(e.contains("slice_segment_address"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_slice_types() {
+        let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
+        assert!(parse_with(&slice_nal(1, 0, true, 3, 0, 8), &pps, &sps).is_err());
+        // An inter slice in a CRA picture.
+        assert!(parse_with(&slice_nal(21, 0, true, 1, 0, 8), &pps, &sps).is_err());
+        assert!(parse_with(&slice_nal(21, 0, true, 2, 0, 8), &pps, &sps).is_ok());
+        assert!(parse_with(&PPS_64, &pps, &sps).is_err());
+        assert!(parse_with(&SLICE_64_P[..3], &pps, &sps).is_err());
+    }
+}
