@@ -38,7 +38,8 @@ fn load_frames(width: u32, height: u32) -> (Vec<Vec<u8>>, String) {
     }
     let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/corpus/libvpl/cars_320x240.h264");
     if clip.is_file() {
-        let out: PathBuf = std::env::temp_dir().join(format!("video-hw-bench-{}-{width}x{height}.yuv", std::process::id()));
+        let out: PathBuf =
+            std::env::temp_dir().join(format!("video-hw-bench-{}-{width}x{height}.yuv", std::process::id()));
         let status = Command::new("ffmpeg")
             .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
             .arg(&clip)

@@ -241,7 +241,7 @@ impl YuvMatrix {
 
     /// One pixel to (R, G, B).
     #[inline(always)]
-    fn to_rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    fn rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
         let (yo, co) = self.offsets();
         let yy = (y as i32 - yo) * self.y_mul + HALF;
         if self.identity {
@@ -358,7 +358,7 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
                 let ur = src.u.row(r / 2, cw);
                 let vr = src.v.row(r / 2, cw);
                 for (x, px) in out_row.chunks_exact_mut(bpp).enumerate() {
-                    let [red, green, blue] = matrix.to_rgb(yr[x], ur[x / 2], vr[x / 2]);
+                    let [red, green, blue] = matrix.rgb(yr[x], ur[x / 2], vr[x / 2]);
                     if bgra {
                         px.copy_from_slice(&[blue, green, red, 255]);
                     } else {
@@ -378,7 +378,7 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
                 let ur = src.u.row(r / 2, cw);
                 let vr = src.v.row(r / 2, cw);
                 for x in 0..w {
-                    let [red, green, blue] = matrix.to_rgb(yr[x], ur[x / 2], vr[x / 2]);
+                    let [red, green, blue] = matrix.rgb(yr[x], ur[x / 2], vr[x / 2]);
                     rp[r * w + x] = red;
                     gp[r * w + x] = green;
                     bp[r * w + x] = blue;
@@ -501,23 +501,23 @@ mod tests {
     #[test]
     fn limited_range_black_white_and_primaries() {
         let m = bt(1, ColorRange::Limited);
-        assert_eq!(m.to_rgb(16, 128, 128), [0, 0, 0]);
-        assert_eq!(m.to_rgb(235, 128, 128), [255, 255, 255]);
+        assert_eq!(m.rgb(16, 128, 128), [0, 0, 0]);
+        assert_eq!(m.rgb(235, 128, 128), [255, 255, 255]);
         // BT.709 red: Y=63, Cb=102, Cr=240 (limited).
-        let [r, g, b] = m.to_rgb(63, 102, 240);
+        let [r, g, b] = m.rgb(63, 102, 240);
         assert!(r >= 253 && g <= 2 && b <= 2, "{r} {g} {b}");
         let m = bt(6, ColorRange::Limited);
         // BT.601 red: Y=81, Cb=90, Cr=240.
-        let [r, g, b] = m.to_rgb(81, 90, 240);
+        let [r, g, b] = m.rgb(81, 90, 240);
         assert!(r >= 253 && g <= 2 && b <= 2, "{r} {g} {b}");
     }
 
     #[test]
     fn full_range_is_unscaled() {
         let m = bt(5, ColorRange::Full);
-        assert_eq!(m.to_rgb(0, 128, 128), [0, 0, 0]);
-        assert_eq!(m.to_rgb(255, 128, 128), [255, 255, 255]);
-        assert_eq!(m.to_rgb(77, 128, 128), [77, 77, 77]);
+        assert_eq!(m.rgb(0, 128, 128), [0, 0, 0]);
+        assert_eq!(m.rgb(255, 128, 128), [255, 255, 255]);
+        assert_eq!(m.rgb(77, 128, 128), [77, 77, 77]);
     }
 
     #[test]
@@ -528,7 +528,7 @@ mod tests {
                 for &(r, g, b) in &[(255, 0, 0), (0, 255, 0), (0, 0, 255), (200, 100, 50), (12, 240, 128)] {
                     let y = m.luma(r, g, b);
                     let (u, v) = m.chroma(r, g, b, 1);
-                    let back = m.to_rgb(y, u, v);
+                    let back = m.rgb(y, u, v);
                     for (got, want) in back.iter().zip([r, g, b]) {
                         assert!((*got as i32 - want).abs() <= 3, "matrix {code} {range:?}: {back:?} vs {r},{g},{b}");
                     }
@@ -540,7 +540,7 @@ mod tests {
     #[test]
     fn identity_matrix_maps_planes() {
         let m = bt(0, ColorRange::Full);
-        assert_eq!(m.to_rgb(10, 20, 30), [30, 10, 20]);
+        assert_eq!(m.rgb(10, 20, 30), [30, 10, 20]);
         assert_eq!(m.luma(30, 10, 20), 10);
         assert_eq!(m.chroma(30, 10, 20, 1), (20, 30));
     }

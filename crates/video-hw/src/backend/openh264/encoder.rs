@@ -525,7 +525,8 @@ mod tests {
         assert_eq!(decoded.len(), frames.len());
         let mut total = 0.0;
         for (a, b) in frames.iter().zip(&decoded) {
-            total += psnr(&a.host_data().unwrap().as_bytes()[..320 * 240], &b.host_data().unwrap().as_bytes()[..320 * 240]);
+            total +=
+                psnr(&a.host_data().unwrap().as_bytes()[..320 * 240], &b.host_data().unwrap().as_bytes()[..320 * 240]);
         }
         let avg = total / frames.len() as f64;
         println!("average Y-PSNR {avg:.2} dB, {} bytes", stream.len());
@@ -557,8 +558,7 @@ mod tests {
         for (i, b) in pixels.as_bytes_mut().iter_mut().enumerate() {
             *b = (i * 7 % 251) as u8;
         }
-        let frames: Vec<Frame> =
-            (0..4).map(|_| Frame::host(PixelFormat::Yuv420p, 64, 48, pixels.clone())).collect();
+        let frames: Vec<Frame> = (0..4).map(|_| Frame::host(PixelFormat::Yuv420p, 64, 48, pixels.clone())).collect();
         let rcs = [
             RateControl::Cbr { bitrate: 500_000 },
             RateControl::Vbr { avg: 300_000, max: 900_000 },
@@ -598,10 +598,14 @@ mod tests {
                 assert_eq!(packets.len(), 2);
                 assert!(packets.iter().all(|p| p.keyframe && p.generation == 7 && p.layout == layout));
                 let types: Vec<u8> = match layout {
-                    PacketLayout::AnnexB => crate::bitstream::annexb::split_all(&packets[1].data).iter().map(|n| n[0] & 0x1f).collect(),
-                    PacketLayout::LengthPrefixed => crate::bitstream::avcc::LengthPrefixedNals::new(&packets[1].data, 4)
-                        .map(|n| n.unwrap()[0] & 0x1f)
-                        .collect(),
+                    PacketLayout::AnnexB => {
+                        crate::bitstream::annexb::split_all(&packets[1].data).iter().map(|n| n[0] & 0x1f).collect()
+                    }
+                    PacketLayout::LengthPrefixed => {
+                        crate::bitstream::avcc::LengthPrefixedNals::new(&packets[1].data, 4)
+                            .map(|n| n.unwrap()[0] & 0x1f)
+                            .collect()
+                    }
                 };
                 match layout {
                     PacketLayout::AnnexB => assert_eq!(&types[..2], &[7, 8], "{format}: SPS/PPS repeated on IDR"),
@@ -633,7 +637,8 @@ mod tests {
     fn reconfigure_in_place_for_bitrate_fps_gop_only() {
         let config = EncoderConfig::new(Codec::H264, 32, 32);
         let mut enc = OpenH264Encoder::open(&config).unwrap();
-        let faster = config.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 }).fps(60, 1).gop(30);
+        let faster =
+            config.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 }).fps(60, 1).gop(30);
         assert!(enc.reconfigure(&faster).unwrap());
         assert_eq!(enc.gop_length(), Some(30));
         assert!(!enc.reconfigure(&faster.clone().rate_control(RateControl::ConstQp { i: 20, p: 20, b: 20 })).unwrap());

@@ -97,10 +97,14 @@ impl RawDecoder {
             )
         };
         check(rc as c_int, "SetOption(TRACE_CALLBACK)")?;
-        let mut param = sys::SDecodingParam::default();
-        param.eEcActiveIdc = sys::ERROR_CON_DISABLE;
-        param.sVideoProperty.size = std::mem::size_of::<sys::SVideoProperty>() as u32;
-        param.sVideoProperty.eVideoBsType = sys::VIDEO_BITSTREAM_AVC;
+        let param = sys::SDecodingParam {
+            eEcActiveIdc: sys::ERROR_CON_DISABLE,
+            sVideoProperty: sys::SVideoProperty {
+                size: std::mem::size_of::<sys::SVideoProperty>() as u32,
+                eVideoBsType: sys::VIDEO_BITSTREAM_AVC,
+            },
+            ..Default::default()
+        };
         // SAFETY: `param` is a fully initialised `SDecodingParam` that outlives the call
         // (OpenH264 copies what it needs); `dec.ptr` is a live decoder.
         let rc = unsafe { (dec.vtbl().Initialize.ok_or_else(missing)?)(dec.ptr, &param) };
@@ -158,7 +162,7 @@ impl RawDecoder {
             None => (ptr::null(), 0),
         };
         let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];
-        let mut info = sys::SBufferInfo { uiInBsTimeStamp: timestamp as _, ..Default::default() };
+        let mut info = sys::SBufferInfo { uiInBsTimeStamp: timestamp, ..Default::default() };
         // SAFETY: `src` is null with length 0 or points to `len` readable bytes that
         // outlive the call (OpenH264 copies the bitstream into its own buffer); `dst`
         // and `info` are valid out-parameters.
@@ -214,7 +218,7 @@ impl RawDecoder {
             uv_stride: uvs,
             width: w as u32,
             height: h as u32,
-            timestamp: info.uiOutYuvTimeStamp as u64,
+            timestamp: info.uiOutYuvTimeStamp,
         })
     }
 }
