@@ -7,7 +7,8 @@
 #   OpenH264: cargo bench --bench openh264_encode (default EncoderConfig: CBR 4 Mb/s, medium
 #             preset), default threads and VIDEO_HW_OPENH264_THREADS=1
 #
-# Prints a markdown table of frames per second and OpenH264/x264 ratios. Speed only: the
+# Prints a markdown table of frames per second and OpenH264/x264 ratios, also written to
+# bench/results/openh264-vs-x264.md. Speed only: the
 # encoders run at their own default quality settings (x264 CRF 23, OpenH264 CBR 4 Mb/s).
 # Needs ffmpeg with libx264 and the shared corpus beside the checkout (or CORPUS=...).
 set -euo pipefail
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 CORPUS=${CORPUS:-../shared/testdata/corpus}
 CLIP="$CORPUS/libvpl/cars_320x240.h264"
-FRAMES=${FRAMES:-60}
+FRAMES=${FRAMES:-150}
 SIZES=("640x360" "1280x720")
 [[ -f "$CLIP" ]] || { echo "no input clip at $CLIP (set CORPUS=...)" >&2; exit 2; }
 command -v ffmpeg >/dev/null || { echo "ffmpeg not found" >&2; exit 2; }
@@ -58,7 +59,8 @@ while read -r s v; do OH["$s,default"]=$v; done < <(openh264_fps "")
 while read -r s v; do OH["$s,1"]=$v; done < <(openh264_fps 1)
 
 cpus=$(nproc)
-echo
+mkdir -p bench/results
+{
 echo "Encode speed, frames/s ($FRAMES frames of cars_320x240 scaled; $cpus CPU cores; $(ffmpeg -version | head -1 | cut -d' ' -f1-3))"
 echo
 echo "| size | threads | OpenH264 (medium, CBR 4 Mb/s) | x264 ultrafast | x264 medium | OpenH264 / x264 ultrafast | OpenH264 / x264 medium |"
@@ -72,3 +74,7 @@ for s in "${SIZES[@]}"; do
       printf "| %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f |\n", s, t, oh, uf, md, oh / uf, oh / md }'
   done
 done
+echo
+echo "OpenH264 built without nasm (C code paths); x264 with its assembly. Load on the machine"
+echo "at the time affects both; rerun for stable numbers."
+} | tee bench/results/openh264-vs-x264.md

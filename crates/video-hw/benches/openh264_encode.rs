@@ -6,7 +6,7 @@
 //!    `scripts/bench-openh264-vs-x264.sh` prepares them, so x264 and OpenH264 see the
 //!    same frames;
 //! 2. the shared corpus clip `libvpl/cars_320x240.h264` (real camera content), scaled
-//!    and looped to 60 frames with ffmpeg into a temporary folder;
+//!    and looped to 60 frames (the script uses 150) with ffmpeg into a temporary folder;
 //! 3. a synthetic moving pattern.
 //!
 //! Run: `cargo bench --bench openh264_encode`. `VIDEO_HW_OPENH264_THREADS=1` runs the

@@ -9,8 +9,8 @@ mod common;
 use md5::{Digest, Md5};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output};
 
-/// Streams whose B-pictures OpenH264 decodes differently from the reference (implicit
-/// weighted bi-prediction, `weighted_bipred_idc = 2`): the frame count must still match.
+/// Streams whose B-pictures OpenH264 decodes differently from the reference (its loop
+/// filter on B-slices; see the doc): the frame count must still match.
 const KNOWN_BFRAME_MISMATCHES: &[&str] = &[
     "openh264/VID_1920x1080_cabac_temporal_direct.264",
     "openh264/VID_1280x720_cavlc_temporal_direct.264",
@@ -129,8 +129,8 @@ fn corpus_openh264_bitexact() {
     assert!(exact.len() >= 30, "only {} streams bit-exact", exact.len());
 }
 
-/// Fixtures whose pictures OpenH264 decodes differently from the reference (implicit
-/// weighted bi-prediction): the frame count must still match.
+/// Fixtures whose B-pictures OpenH264 decodes differently from the reference (its loop
+/// filter on B-slices): the frame count must still match.
 const FIXTURE_BFRAME_MISMATCHES: &[&str] = &[
     "h264/main-cabac-bframes-testsrc2-320x240.h264",
     "h264/high-bpyramid-8x8-wp-cars-320x240.h264",
