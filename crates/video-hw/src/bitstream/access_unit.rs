@@ -235,6 +235,9 @@ struct Grouper {
     out: VecDeque<Result<AccessUnit>>,
     /// Set while an oversized access unit is being dropped.
     overflowed: bool,
+    /// The stream facts in force at the first picture (captured when its first slice is
+    /// parsed, before later parameter sets can replace them).
+    first_info: Option<StreamInfo>,
 }
 
 impl AccessUnitAssembler {
@@ -256,6 +259,7 @@ impl AccessUnitAssembler {
                 carried_pts: None,
                 out: VecDeque::new(),
                 overflowed: false,
+                first_info: None,
             },
         }
     }
@@ -270,6 +274,12 @@ impl AccessUnitAssembler {
     pub fn limits(mut self, limits: AssemblerLimits) -> Self {
         self.grouper.limits = limits;
         self
+    }
+
+    /// The stream facts of the first picture's sequence parameter set, once a picture
+    /// was seen (unaffected by parameter sets that come later).
+    pub fn first_stream_info(&self) -> Option<&StreamInfo> {
+        self.grouper.first_info.as_ref()
     }
 
     /// The codec-specific parser (for stream facts).
@@ -349,6 +359,9 @@ impl Grouper {
             self.overflowed = false;
         } else if nal.pts.is_some() {
             self.carried_pts = nal.pts;
+        }
+        if info.picture.is_some() && self.first_info.is_none() {
+            self.first_info = self.parser.stream_info();
         }
         let au = self.current.get_or_insert_with(|| AccessUnit { offset: nal.offset, ..AccessUnit::default() });
         if let Some(p) = info.picture {

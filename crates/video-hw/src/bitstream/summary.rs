@@ -70,6 +70,7 @@ pub fn summarize(mut reader: impl Read, codec: Option<Codec>) -> Result<StreamSu
     }
     asm.finish();
     drain(&mut asm, &mut s);
+    s.info = asm.first_stream_info().cloned();
     if s.access_units == 0 && s.errors == 0 {
         return Err(Error::invalid_bitstream(0, format!("no {codec} NAL units found")));
     }
@@ -88,9 +89,6 @@ fn drain(asm: &mut AccessUnitAssembler, s: &mut StreamSummary) {
             Ok(au) => {
                 s.access_units += 1;
                 let Some(p) = au.picture else { continue };
-                if s.info.is_none() {
-                    s.info = asm.parser().stream_info();
-                }
                 if p.output && !p.second_field {
                     s.frames += 1;
                     if p.irap {

@@ -194,10 +194,26 @@ pub struct Fixture {
     pub bit_depth: u32,
     /// Frames a software decoder outputs.
     pub frames: u64,
-    /// IDR (H.264) / IRAP (HEVC) pictures.
+    /// Random access points: IDR pictures plus intra pictures carrying a recovery-point
+    /// SEI (H.264; not the P pictures of intra refresh), IRAP pictures (HEVC).
     pub keyframes: u64,
     /// Interlaced (MBAFF/PAFF).
     pub interlaced: bool,
+}
+
+/// `keyframes` of fixtures.json counts IDR pictures only; an H.264 recovery point on an
+/// I picture (open GOP) is a clean random access point too. The fixtures put recovery
+/// points either on every non-IDR I picture (open GOP) or on P pictures (intra refresh),
+/// so the I-picture recovery points are min(recovery points, I pictures - IDRs).
+fn random_access_points(e: &serde_json::Value) -> u64 {
+    let idr = e["keyframes"].as_u64().unwrap();
+    if e["codec"] != "h264" {
+        return idr;
+    }
+    let recovery = e["recovery_points"].as_u64().unwrap_or(0);
+    let slices = e["slices_per_picture"].as_u64().unwrap_or(1).max(1);
+    let i_pictures = e["slice_types"]["I"].as_u64().unwrap_or(0) / slices;
+    idr + recovery.min(i_pictures.saturating_sub(idr))
 }
 
 /// The project's own elementary-stream fixtures.
@@ -220,7 +236,7 @@ pub fn fixtures() -> Vec<Fixture> {
                 height: e["height"].as_u64().unwrap() as u32,
                 bit_depth: e["bit_depth"].as_u64().unwrap() as u32,
                 frames: e["frames"].as_u64().unwrap(),
-                keyframes: e["keyframes"].as_u64().unwrap(),
+                keyframes: random_access_points(e),
                 interlaced: e["interlaced"].as_bool().unwrap_or(false),
             }
         })
