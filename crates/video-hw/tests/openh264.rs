@@ -283,3 +283,69 @@ fn encode_decode_round_trip_psnr_at_default_settings() {
     eprintln!("OpenH264 round trip at default settings: average Y-PSNR {avg:.2} dB, {} bytes", stream.len());
     assert!(avg >= 35.0, "average Y-PSNR {avg:.2} dB");
 }
+
+fn yuv_frame(w: u32, h: u32, raw: &[u8]) -> Frame {
+    Frame::host(PixelFormat::Yuv420p, w, h, HostFrame::from_packed(PixelFormat::Yuv420p, w, h, raw.to_vec()).unwrap())
+}
+
+#[test]
+fn length_prefixed_output_decodes_with_its_config_record() {
+    use video_hw::PacketLayout;
+    let (w, h, input) = real_frames();
+    let config = EncoderConfig::new(Codec::H264, w, h).engine(ONLY).layout(PacketLayout::LengthPrefixed);
+    let mut enc = Encoder::open(config).unwrap();
+    let record = enc.config_record().expect("parameter sets known at open");
+    assert_eq!(record.parameter_sets.len(), 2);
+    for raw in &input {
+        enc.submit(&yuv_frame(w, h, raw), FrameOptions::default()).unwrap();
+    }
+    let mut packets = Vec::new();
+    while let Some(p) = enc.try_reap().unwrap() {
+        packets.push(p);
+    }
+    packets.extend(enc.flush().unwrap());
+    assert_eq!(packets.len(), input.len());
+    assert!(packets.iter().all(|p| p.layout == PacketLayout::LengthPrefixed));
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(ONLY)).unwrap();
+    let mut frames = 0;
+    for (i, p) in packets.iter().enumerate() {
+        dec.submit(Input::length_prefixed(&p.data, &record, i as i64)).unwrap();
+        while dec.try_reap().unwrap().is_some() {
+            frames += 1;
+        }
+    }
+    frames += dec.flush().unwrap().len();
+    assert_eq!(frames, input.len());
+}
+
+#[test]
+fn reconfigure_in_place_and_forced_keyframes_through_the_session() {
+    use video_hw::{RateControl, SwitchMode};
+    let (w, h, input) = real_frames();
+    let config = EncoderConfig::new(Codec::H264, w, h).engine(ONLY).gop(4);
+    let mut enc = Encoder::open(config.clone()).unwrap();
+    let mut packets = Vec::new();
+    for (i, raw) in input.iter().enumerate() {
+        if i == 3 {
+            let g = enc
+                .reconfigure(config.clone().rate_control(RateControl::Cbr { bitrate: 300_000 }), SwitchMode::Immediate)
+                .unwrap();
+            assert_eq!(g, 1);
+        }
+        enc.submit(&yuv_frame(w, h, raw), FrameOptions { pts: None, force_keyframe: i == 2 }).unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().unwrap());
+    assert!(enc.backend().starts_with("openh264 2.") && enc.backend().ends_with("(software)"), "{}", enc.backend());
+    let keys: Vec<bool> = packets.iter().map(|p| p.keyframe).collect();
+    // IDR at 0, forced at 2, then the GOP of 4 counts on from the forced one.
+    assert_eq!(keys, [true, false, true, false, false, false, true, false]);
+    let generations: Vec<u64> = packets.iter().map(|p| p.generation).collect();
+    assert_eq!(&generations[..3], &[0, 0, 0]);
+    assert!(generations[3..].iter().all(|&g| g == 1), "{generations:?}");
+    // Timestamps were filled in by the session: one frame duration apart, pts == dts.
+    assert!(packets.iter().all(|p| p.pts.is_some() && p.pts == p.dts));
+    assert!(packets.windows(2).all(|w| w[0].pts < w[1].pts));
+}
