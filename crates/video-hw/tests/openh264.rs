@@ -349,3 +349,30 @@ fn reconfigure_in_place_and_forced_keyframes_through_the_session() {
     assert!(packets.iter().all(|p| p.pts.is_some() && p.pts == p.dts));
     assert!(packets.windows(2).all(|w| w[0].pts < w[1].pts));
 }
+
+#[test]
+fn corpus_colour_description_reaches_frames_and_rgb() {
+    use video_hw::{ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
+    let Some(dir) = common::corpus_dir() else { return };
+    // A Canon camera IDR: full range, BT.601 matrix on a 1920x1088 picture (so the height
+    // rule would have picked BT.709), BT.709 primaries and transfer.
+    let stream = std::fs::read(dir.join("fate-suite/crop-to-container-dims-canon.h264")).unwrap();
+    let yuv = decode_all(&stream, Output::HOST_YUV420P).unwrap();
+    let rgb = decode_all(&stream, Output::HOST_RGB24).unwrap();
+    assert_eq!((yuv.len(), rgb.len()), (1, 1));
+    let color = rgb[0].color;
+    assert_eq!(color.range, ColorRange::Full);
+    assert_eq!(color.matrix, MatrixCoefficients::SMPTE170M);
+    assert_eq!(color.primaries, ColorPrimaries::BT709);
+    assert_eq!(color.transfer, TransferCharacteristics::BT709);
+    let (w, h) = (yuv[0].width, yuv[0].height);
+    assert_eq!((w, h), (1920, 1088));
+    let bytes = yuv[0].host_data().unwrap().as_bytes();
+    let (y, rest) = bytes.split_at((w * h) as usize);
+    let (u, v) = rest.split_at((w * h / 4) as usize);
+    let src = I420Ref::packed(y, u, v, w, h).unwrap();
+    let want =
+        i420_to_host(&src, PixelFormat::Rgb24, &YuvMatrix::new(MatrixCoefficients(6), ColorRange::Full).unwrap())
+            .unwrap();
+    assert_eq!(rgb[0].host_data().unwrap().as_bytes(), want.as_bytes());
+}
