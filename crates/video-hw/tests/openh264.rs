@@ -376,3 +376,23 @@ fn corpus_colour_description_reaches_frames_and_rgb() {
             .unwrap();
     assert_eq!(rgb[0].host_data().unwrap().as_bytes(), want.as_bytes());
 }
+
+#[test]
+fn flush_then_the_same_stream_again_gives_the_same_frames() {
+    let stream = bframe_stream();
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(ONLY)).unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let mut md5s = Vec::new();
+        for chunk in stream.chunks(4096) {
+            dec.submit(Input::annexb(chunk, None)).unwrap();
+            while let Some(f) = dec.try_reap().unwrap() {
+                md5s.push(common::frame_md5(&f).1);
+            }
+        }
+        md5s.extend(dec.flush().unwrap().iter().map(|f| common::frame_md5(f).1));
+        runs.push(md5s);
+    }
+    assert_eq!(runs[0].len(), BFRAME_STREAM_FRAMES);
+    assert_eq!(runs[0], runs[1]);
+}
