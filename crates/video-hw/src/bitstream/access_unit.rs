@@ -159,6 +159,10 @@ pub struct AccessUnit {
     pub nal_count: usize,
     /// True when an end-of-sequence or end-of-stream NAL unit closes this unit.
     pub ends_sequence: bool,
+    /// Facts of the sequence parameter set the picture uses (coded size, crop, bit depth,
+    /// colour), shared between access units of one sequence. Set when the assembler
+    /// collects data (the decode path), `None` in headers-only mode.
+    pub stream: Option<std::sync::Arc<StreamInfo>>,
 }
 
 impl AccessUnit {
@@ -238,6 +242,8 @@ struct Grouper {
     /// The stream facts in force at the first picture (captured when its first slice is
     /// parsed, before later parameter sets can replace them).
     first_info: Option<StreamInfo>,
+    /// The facts of the latest picture's SPS, shared by the access units that use it.
+    current_info: Option<std::sync::Arc<StreamInfo>>,
 }
 
 impl AccessUnitAssembler {
@@ -260,6 +266,7 @@ impl AccessUnitAssembler {
                 out: VecDeque::new(),
                 overflowed: false,
                 first_info: None,
+                current_info: None,
             },
         }
     }
@@ -360,13 +367,23 @@ impl Grouper {
         } else if nal.pts.is_some() {
             self.carried_pts = nal.pts;
         }
-        if info.picture.is_some() && self.first_info.is_none() {
-            self.first_info = self.parser.stream_info();
+        if info.picture.is_some() {
+            if self.first_info.is_none() {
+                self.first_info = self.parser.stream_info();
+            }
+            if self.collect_data {
+                // Read now, while the parser's active SPS is this picture's.
+                let now = self.parser.stream_info();
+                if now.as_ref() != self.current_info.as_deref() {
+                    self.current_info = now.map(std::sync::Arc::new);
+                }
+            }
         }
         let au = self.current.get_or_insert_with(|| AccessUnit { offset: nal.offset, ..AccessUnit::default() });
         if let Some(p) = info.picture {
             if au.picture.is_none() {
                 au.picture = Some(p);
+                au.stream = self.current_info.clone();
             }
         }
         if self.overflowed {

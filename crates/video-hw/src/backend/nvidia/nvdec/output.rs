@@ -14,8 +14,11 @@ use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayou
 /// The longest a copy-out may take before the device is declared stuck.
 pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Most CUDA frames a caller may hold at once per session before `Backpressure`.
-const MAX_LENT_FRAMES: usize = 64;
+/// Device memory the CUDA frames a caller holds may take per session before decoding
+/// answers `Backpressure` (frames waiting to be reaped count too).
+const MAX_LENT_BYTES: usize = 4 << 30;
+/// Free buffers kept for reuse.
+const MAX_FREE_BUFFERS: usize = 16;
 
 /// The visible rectangle of a mapped surface.
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +66,7 @@ impl Surface {
 pub(crate) struct DevicePool {
     ctx: Context,
     free: Mutex<Vec<DeviceBuffer>>,
+    /// Bytes of the buffers now lent out.
     lent: std::sync::atomic::AtomicUsize,
 }
 
@@ -74,9 +78,10 @@ impl DevicePool {
     /// A buffer of at least `width_bytes` x `rows`; buffers of another size are freed.
     fn take(&self, width_bytes: usize, rows: usize) -> Result<DeviceBuffer> {
         use std::sync::atomic::Ordering;
-        if self.lent.load(Ordering::SeqCst) >= MAX_LENT_FRAMES {
+        if self.lent.load(Ordering::SeqCst) + width_bytes * rows > MAX_LENT_BYTES {
             return Err(Error::Backpressure(format!(
-                "{MAX_LENT_FRAMES} CUDA frames are still held by the caller; drop some to continue"
+                "CUDA frames held by the caller (reaped or not) use {} MiB; drop some to continue",
+                MAX_LENT_BYTES >> 20
             )));
         }
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
@@ -88,14 +93,14 @@ impl DevicePool {
                 DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?
             }
         };
-        self.lent.fetch_add(1, Ordering::SeqCst);
+        self.lent.fetch_add(buf.pitch() * buf.height(), Ordering::SeqCst);
         Ok(buf)
     }
 
     fn give_back(&self, buf: DeviceBuffer) {
-        self.lent.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.lent.fetch_sub(buf.pitch() * buf.height(), std::sync::atomic::Ordering::SeqCst);
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        if free.len() < MAX_LENT_FRAMES {
+        if free.len() < MAX_FREE_BUFFERS {
             free.push(buf);
         }
     }

@@ -35,6 +35,16 @@ const MAX_SURFACES: u32 = 32;
 /// (a picture is displayed at most a DPB's worth of access units after it came in).
 const PTS_WINDOW: i64 = 256;
 
+/// What was known about a picture when it was handed to the hardware: which decoder
+/// object (generation) holds it, and its visible rectangle.
+#[derive(Clone, Copy, Debug)]
+struct PicRecord {
+    generation: u64,
+    crop: Crop,
+    bit_depth: u8,
+    color: ColorInfo,
+}
+
 /// Everything the parser callbacks touch. Lives in a `Box` whose raw pointer is the
 /// parser's user data; Rust code touches it only while no parser call is running.
 struct State {
@@ -44,7 +54,16 @@ struct State {
     codec: crate::Codec,
     output: Output,
     decoder: Option<HwDecoder>,
-    /// Visible rectangle, bit depth and colour of the current sequence.
+    /// Bumped whenever a new decoder object replaces the current one.
+    generation: u64,
+    /// Replaced decoder objects that still hold pictures waiting for display.
+    retired: Vec<(u64, HwDecoder)>,
+    /// Per parser picture index: the picture decoded into it and not displayed yet.
+    pictures: Vec<Option<PicRecord>>,
+    /// The visible rectangle our own SPS parse gives for the access unit being parsed
+    /// (the NVIDIA parser's display area drops an unaligned left crop).
+    au_crop: Option<Crop>,
+    /// Visible rectangle, bit depth and colour of the current sequence (parser's view).
     crop: Crop,
     bit_depth: u8,
     color: ColorInfo,
@@ -112,21 +131,30 @@ impl State {
             range: if vsd.video_full_range_flag() != 0 { ColorRange::Full } else { ColorRange::Limited },
         };
 
+        let pending = self.pictures.iter().flatten().any(|p| p.generation == self.generation);
         if let Some(dec) = &mut self.decoder {
             if dec.shape == shape && surfaces <= dec.surfaces {
                 if (dec.width, dec.height) == (w, h) {
                     return Ok(dec.surfaces);
                 }
-                if w <= dec.max_width && h <= dec.max_height && dec.reconfigure(w, h)? {
+                // Reconfigure in place only when no picture of the old size waits for
+                // display: its surface would change under it.
+                if !pending && w <= dec.max_width && h <= dec.max_height && dec.reconfigure(w, h)? {
                     return Ok(dec.surfaces);
                 }
             }
         }
-        // Shape changed or grew past the maximum: a new decoder object.
-        self.decoder = None;
+        // Shape changed or grew past the maximum: a new decoder object. The old one is
+        // kept until the pictures it holds have been displayed.
+        if let Some(old) = self.decoder.take() {
+            if pending {
+                self.retired.push((self.generation, old));
+            }
+        }
         let dec = HwDecoder::create(&self.ctx, shape, w, h, surfaces)?;
         let n = dec.surfaces;
         self.decoder = Some(dec);
+        self.generation += 1;
         Ok(n)
     }
 
@@ -134,6 +162,17 @@ impl State {
     fn on_decode(&mut self, params: *mut CUVIDPICPARAMS) -> Result<()> {
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
+        // SAFETY: the parser passes valid parameters for the duration of the callback.
+        let index = unsafe { params.as_ref() }.map_or(-1, |p| p.CurrPicIdx);
+        // Our SPS's crop when it fits this decoder's coded size, else the parser's.
+        let crop = self
+            .au_crop
+            .filter(|c| c.left + c.width <= dec.width && c.top + c.height <= dec.height && c.width > 0 && c.height > 0)
+            .unwrap_or(self.crop);
+        let record = PicRecord { generation: self.generation, crop, bit_depth: self.bit_depth, color: self.color };
+        if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
+            *slot = Some(record);
+        }
         // SAFETY: `params` is the pointer the parser passed to this callback.
         unsafe { dec.decode(params) }
     }
@@ -141,8 +180,19 @@ impl State {
     /// Display callback: one picture in display order; copied out right away so the
     /// surface returns to the decoder.
     fn on_display(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<()> {
-        let dec =
-            self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "display before sequence"))?;
+        let slot = usize::try_from(info.picture_index).ok().and_then(|i| self.pictures.get_mut(i));
+        let record = slot.and_then(Option::take).unwrap_or(PicRecord {
+            generation: self.generation,
+            crop: self.crop,
+            bit_depth: self.bit_depth,
+            color: self.color,
+        });
+        let dec = if record.generation == self.generation {
+            self.decoder.as_ref()
+        } else {
+            self.retired.iter().find(|(g, _)| *g == record.generation).map(|(_, d)| d)
+        }
+        .ok_or_else(|| Error::backend("nvdec", "no decoder", "display of a picture whose decoder is gone"))?;
         let mut proc_params = CUVIDPROCPARAMS {
             progressive_frame: info.progressive_frame,
             second_field: info.repeat_first_field + 1,
@@ -159,20 +209,22 @@ impl State {
             ptr: mapped.ptr,
             pitch: mapped.pitch,
             chroma_offset: dec.chroma_offset(mapped.pitch),
-            bytes_per_sample: if self.bit_depth > 8 { 2 } else { 1 },
+            bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = self.copy.copy(surface, self.crop, self.output, self.bit_depth);
+        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth);
         drop(mapped);
         let (format, data) = copied?;
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
         self.pts.retain(|&ts, _| ts > info.timestamp - PTS_WINDOW);
+        let pictures = &self.pictures;
+        self.retired.retain(|(g, _)| pictures.iter().flatten().any(|p| p.generation == *g));
         self.ready.push_back(Frame {
             format,
-            width: self.crop.width,
-            height: self.crop.height,
+            width: record.crop.width,
+            height: record.crop.height,
             pts,
             keyframe,
-            color: self.color,
+            color: record.color,
             data,
         });
         Ok(())
@@ -275,6 +327,10 @@ impl NvdecDecoder {
             codec: config.codec,
             output: config.output,
             decoder: None,
+            generation: 0,
+            retired: Vec::new(),
+            pictures: vec![None; 64],
+            au_crop: None,
             crop: Crop { left: 0, top: 0, width: 0, height: 0 },
             bit_depth: 8,
             color: ColorInfo::default(),
@@ -389,18 +445,28 @@ impl DecoderBackend for NvdecDecoder {
         let ts = self.next_ts;
         self.next_ts += 1;
         let keyframe = au.is_keyframe();
-        self.state().pts.insert(ts, (au.pts, keyframe));
+        let au_crop = au.stream.as_deref().map(|s| {
+            let d = s.dimensions;
+            Crop { left: d.crop.left, top: d.crop.top, width: d.width(), height: d.height() }
+        });
+        let state = self.state();
+        state.pts.insert(ts, (au.pts, keyframe));
+        state.au_crop = au_crop;
         let mut packet = CUVIDSOURCEDATAPACKET {
             flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
             payload_size: au.data.len() as _,
             payload: au.data.as_ptr(),
             timestamp: ts,
         };
-        let r = self.parse(&mut packet);
-        if let Err(Error::InvalidBitstream { reason, .. }) = r {
-            return Err(Error::invalid_bitstream(au.offset, reason));
+        match self.parse(&mut packet) {
+            Err(Error::InvalidBitstream { reason, .. }) => Err(Error::invalid_bitstream(au.offset, reason)),
+            Err(Error::Backend { engine, code, message }) => Err(Error::Backend {
+                engine,
+                code,
+                message: format!("{message} (access unit at byte {} with {} NAL units)", au.offset, au.nal_count),
+            }),
+            other => other,
         }
-        r
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
@@ -417,8 +483,11 @@ impl DecoderBackend for NvdecDecoder {
             self.destroy_parser();
             r?;
         }
-        self.state().pts.clear();
-        Ok(self.state().ready.drain(..).collect())
+        let state = self.state();
+        state.pts.clear();
+        state.retired.clear();
+        state.pictures.iter_mut().for_each(|p| *p = None);
+        Ok(state.ready.drain(..).collect())
     }
 }
 
