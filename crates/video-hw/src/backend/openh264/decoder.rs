@@ -5,7 +5,9 @@
 //! order itself for streams with B-slices; each access unit carries a sequence number
 //! as OpenH264's input timestamp, so every picture that comes out is matched with its
 //! own access unit's pts, keyframe flag and colour description. Pictures are copied
-//! (and converted) out of OpenH264's buffers at once.
+//! (and converted) out of OpenH264's buffers at once. The stream facts (colour, and
+//! what OpenH264 cannot decode) come from the crate's own SPS parse, which the
+//! assembler attaches to each access unit.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
@@ -14,8 +16,7 @@ use openh264_sys2 as sys;
 
 use super::ffi::{DecodedPicture, RawDecoder};
 use crate::backend::DecoderBackend;
-use crate::bitstream::access_unit::{AccessUnit, CodecParser, StreamInfo};
-use crate::bitstream::h264::H264Parser;
+use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::codec::{Codec, ColorInfo, PixelFormat};
 use crate::config::{DecoderConfig, Output};
 use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
@@ -39,9 +40,6 @@ struct AuMeta {
 pub(crate) struct OpenH264Decoder {
     raw: RawDecoder,
     output: Output,
-    /// Reads the parameter sets and slice headers of each access unit for the stream
-    /// facts OpenH264 does not report (colour, and what it cannot decode).
-    parser: H264Parser,
     next_id: u64,
     pending: HashMap<u64, AuMeta>,
     ready: VecDeque<Frame>,
@@ -54,26 +52,10 @@ impl OpenH264Decoder {
         Ok(OpenH264Decoder {
             raw: RawDecoder::new()?,
             output: config.output,
-            parser: H264Parser::new(),
             next_id: 1,
             pending: HashMap::new(),
             ready: VecDeque::new(),
         })
-    }
-
-    /// Reads the access unit's parameter sets and slice headers; refuses what OpenH264
-    /// cannot decode. Returns the active stream facts.
-    fn inspect(&mut self, au: &AccessUnit) -> Result<Option<StreamInfo>> {
-        for nal in au.nal_units() {
-            // Damaged or dangling units are OpenH264's to judge; the parser only has to
-            // keep up with the parameter sets.
-            let _ = self.parser.inspect(nal);
-        }
-        let info = self.parser.stream_info();
-        if let Some(info) = &info {
-            check_stream(info)?;
-        }
-        Ok(info)
     }
 
     fn decode_call(&mut self, data: Option<&[u8]>, id: u64) -> Result<c_int> {
@@ -197,8 +179,11 @@ impl DecoderBackend for OpenH264Decoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        let info = self.inspect(au)?;
-        self.decode_with(au, info)
+        let info = au.stream.as_deref();
+        if let Some(info) = info {
+            check_stream(info)?;
+        }
+        self.decode_with(au, info.map(|i| i.color).unwrap_or_default())
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
@@ -217,17 +202,15 @@ impl DecoderBackend for OpenH264Decoder {
             self.ready.push_back(frame);
         }
         self.pending.clear();
-        self.parser.reset();
         Ok(self.ready.drain(..).collect())
     }
 }
 
 impl OpenH264Decoder {
-    /// Decodes an access unit whose stream facts are `info`.
-    fn decode_with(&mut self, au: &AccessUnit, info: Option<StreamInfo>) -> Result<()> {
+    /// Decodes an access unit whose pictures have the colour description `color`.
+    fn decode_with(&mut self, au: &AccessUnit, color: ColorInfo) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
-        let color = info.map(|i| i.color).unwrap_or_default();
         self.pending.insert(id, AuMeta { pts: au.pts, keyframe: au.is_keyframe(), color });
         let mut state = self.decode_call(Some(&au.data), id)?;
         // The empty call tells OpenH264 the access unit is complete.
@@ -302,7 +285,7 @@ pub(super) mod tests {
         let mut frames = Vec::new();
         let mut errors = 0;
         for au in simple_access_units(stream) {
-            if dec.decode_with(&au, None).is_err() {
+            if dec.decode_with(&au, ColorInfo::default()).is_err() {
                 errors += 1;
             }
             while let Some(f) = dec.try_reap().unwrap() {

@@ -80,6 +80,7 @@ pub(super) fn probe_access_unit() -> AccessUnit {
         pts: Some(0),
         picture: Some(PictureInfo { idr: true, irap: true, output: true, ..PictureInfo::default() }),
         ends_sequence: false,
+        stream: None,
     }
 }
 
