@@ -183,3 +183,41 @@ fn fixtures_openh264_bitexact() {
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(exact >= 3, "only {exact} fixtures bit-exact");
 }
+
+/// The corpus's damaged and unusual streams (`bad/`): no panic, typed errors only; the
+/// stream missing its first IDR recovers at the next IDR exactly as the reference does,
+/// the one with a mid-stream resolution change (brokensps: 192x144 → 320x240) is
+/// bit-exact, and a lost P-picture drops the pictures up to the next IDR.
+#[test]
+fn corpus_openh264_bad_streams() {
+    let Some(dir) = common::corpus_dir() else { return };
+    let mut checked = 0;
+    for s in common::corpus_streams(&dir) {
+        if !s.bad || !(s.rel.ends_with(".h264") || s.rel.ends_with(".264")) {
+            continue;
+        }
+        let got = decode(&std::fs::read(&s.path).unwrap());
+        checked += 1;
+        let reference = s.yuv_framemd5.as_ref().map(|p| common::read_framemd5(p)).unwrap_or_default();
+        let differing = got.md5s.iter().zip(&reference).filter(|(g, r)| **g != r.md5).count();
+        eprintln!(
+            "{}: {} frames (reference {}), {differing} differ, {} errors, unsupported {:?}",
+            s.rel,
+            got.md5s.len(),
+            reference.len(),
+            got.errors,
+            got.unsupported
+        );
+        let want: Vec<&str> = reference.iter().map(|r| r.md5.as_str()).collect();
+        if s.rel.ends_with("brokensps.h264") || s.rel.ends_with("BA_MW_D_IDR_LOST.264") {
+            assert_eq!(got.md5s, want, "{}", s.rel);
+        }
+        if s.rel.ends_with("BA_MW_D_P_LOST.264") {
+            // Frame 0, then nothing until the IDR 30 frames on (no error concealment).
+            assert_eq!(got.md5s.len(), 71, "{}", s.rel);
+            assert_eq!(got.md5s[0], want[0]);
+            assert!(got.errors > 0);
+        }
+    }
+    assert!(checked >= 8, "{checked}");
+}

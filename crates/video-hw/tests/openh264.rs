@@ -396,3 +396,23 @@ fn flush_then_the_same_stream_again_gives_the_same_frames() {
     assert_eq!(runs[0].len(), BFRAME_STREAM_FRAMES);
     assert_eq!(runs[0], runs[1]);
 }
+
+#[test]
+fn damage_in_one_big_submit_does_not_lose_the_rest_of_it() {
+    // The whole stream in one submit, with a hole in the second GOP: the submit reports
+    // the damage, and every GOP after it still decodes (recovery at the next IDR).
+    let stream = bframe_stream();
+    let mut holed = stream.clone();
+    let at = holed.len() * 3 / 8;
+    holed.drain(at..at + 2000);
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::Metadata).engine(ONLY)).unwrap();
+    let r = dec.submit(Input::annexb(&holed, None));
+    assert!(matches!(r, Err(Error::InvalidBitstream { .. })), "{r:?}");
+    let mut frames = 0;
+    while dec.try_reap().unwrap().is_some() {
+        frames += 1;
+    }
+    frames += dec.flush().unwrap().len();
+    assert!((36..BFRAME_STREAM_FRAMES).contains(&frames), "{frames}");
+    assert!(dec.stats().dropped > 0);
+}
