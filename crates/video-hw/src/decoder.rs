@@ -200,12 +200,20 @@ impl Decoder {
     }
 
     /// Hands every finished access unit to the engine; returns the first bitstream
-    /// error among them after all were processed.
+    /// error among them (the assembler's or the engine's) after all were processed.
+    /// Other engine errors (unsupported stream, device lost, …) stop at once.
     fn drain_assembler(&mut self) -> Result<()> {
         let mut first_error = None;
         while let Some(item) = self.assembler.pop() {
             match item {
-                Ok(au) => self.decode_au(&au)?,
+                Ok(au) => match self.decode_au(&au) {
+                    Ok(()) => {}
+                    // A damaged access unit is dropped (and counted); the rest still decode.
+                    Err(e @ Error::InvalidBitstream { .. }) => {
+                        first_error.get_or_insert(e);
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(e) => {
                     self.note_error(&e);
                     first_error.get_or_insert(e);

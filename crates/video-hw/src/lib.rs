@@ -32,6 +32,7 @@ mod backend;
 pub mod bitstream;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod decoder;
 pub mod diagnostics;
 pub mod encoder;

@@ -78,7 +78,13 @@ fn builtin_entries() -> Vec<EngineEntry> {
             if cfg!(target_os = "macos") { "not compiled in (needs the `ffmpeg` feature)" } else { "only on macOS" },
         ),
         EngineEntry::not_built(Engine::Ffmpeg, "not compiled in (needs the `ffmpeg` feature)"),
-        EngineEntry::not_built(Engine::OpenH264, later("OpenH264 engine")),
+        EngineEntry {
+            engine: Engine::OpenH264,
+            built: Ok(()),
+            probe: crate::backend::openh264::probe,
+            open_decoder: Some(crate::backend::openh264::open_decoder),
+            open_encoder: Some(crate::backend::openh264::open_encoder),
+        },
     ]
 }
 

@@ -6,6 +6,7 @@
 //! except for its line in `registry.rs`.
 
 pub(crate) mod nvidia;
+pub(crate) mod openh264;
 
 use std::time::Duration;
 
