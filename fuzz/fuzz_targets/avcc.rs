@@ -4,23 +4,26 @@
 
 use libfuzzer_sys::fuzz_target;
 use video_hw::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals, length_prefixed_to_annexb};
+use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(rec) = DecoderConfigRecord::parse_avcc(data) {
-        if let Ok(bytes) = rec.to_avcc() {
-            let again = DecoderConfigRecord::parse_avcc(&bytes).expect("written avcC parses");
-            assert_eq!(again.length_size, rec.length_size);
+    bounded_allocations(data.len(), || {
+        if let Ok(rec) = DecoderConfigRecord::parse_avcc(data) {
+            if let Ok(bytes) = rec.to_avcc() {
+                let again = DecoderConfigRecord::parse_avcc(&bytes).expect("written avcC parses");
+                assert_eq!(again.length_size, rec.length_size);
+            }
         }
-    }
-    if let Ok(rec) = DecoderConfigRecord::parse_hvcc(data) {
-        let _ = rec.to_hvcc();
-    }
-    for ls in [1u8, 2, 4] {
-        for nal in LengthPrefixedNals::new(data, ls) {
-            let _ = nal;
+        if let Ok(rec) = DecoderConfigRecord::parse_hvcc(data) {
+            let _ = rec.to_hvcc();
         }
-        let mut out = Vec::new();
-        let _ = length_prefixed_to_annexb(data, ls, &mut out);
-        assert!(out.len() <= data.len() * 4 + 16, "output bounded by a small multiple of the input");
-    }
+        for ls in [1u8, 2, 4] {
+            for nal in LengthPrefixedNals::new(data, ls) {
+                let _ = nal;
+            }
+            let mut out = Vec::new();
+            let _ = length_prefixed_to_annexb(data, ls, &mut out);
+            assert!(out.len() <= data.len() * 4 + 16, "output bounded by a small multiple of the input");
+        }
+    });
 });

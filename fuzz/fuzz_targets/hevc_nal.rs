@@ -1,16 +1,19 @@
 //! The HEVC parser never panics, whatever NAL units it is fed (parameter sets, slice
-//! headers, SEI, in any order).
+//! headers, SEI, in any order). Input: an Annex-B stream (real streams are seeds).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use video_hw::bitstream::access_unit::CodecParser;
+use video_hw::bitstream::annexb::split_all;
 use video_hw::bitstream::hevc::HevcParser;
+use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {
-    let mut p = HevcParser::new();
-    // Split on 0xff bytes so the fuzzer can build several NAL units in one input.
-    for nal in data.split(|&b| b == 0xff) {
-        let _ = p.inspect(nal);
-        let _ = p.stream_info();
-    }
+    bounded_allocations(data.len(), || {
+        let mut p = HevcParser::new();
+        for nal in split_all(data) {
+            let _ = p.inspect(nal);
+            let _ = p.stream_info();
+        }
+    });
 });

@@ -3,15 +3,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::annexb::AnnexBSplitter;
+use video_hw::bitstream::annexb::{AnnexBSplitter, split_all};
+use video_hw_fuzz::{bounded_allocations, uncounted};
 
 fn split(chunks: &[&[u8]]) -> Vec<(Vec<u8>, u64)> {
     let mut out = Vec::new();
     let mut s = AnnexBSplitter::new();
     for c in chunks {
-        s.push(c, None, |n| out.push((n.data.to_vec(), n.offset))).expect("no size cap reached");
+        s.push(c, None, |n| uncounted(|| out.push((n.data.to_vec(), n.offset)))).expect("no size cap reached");
     }
-    s.finish(|n| out.push((n.data.to_vec(), n.offset)));
+    s.finish(|n| uncounted(|| out.push((n.data.to_vec(), n.offset))));
     out
 }
 
@@ -31,8 +32,8 @@ fuzz_target!(|data: &[u8]| {
         pos += n;
         turn += 1;
     }
-    let whole = split(&[stream]);
-    assert_eq!(split(&chunks), whole);
-    let all: Vec<Vec<u8>> = video_hw::bitstream::annexb::split_all(stream).into_iter().map(<[u8]>::to_vec).collect();
-    assert_eq!(all, whole.into_iter().map(|x| x.0).collect::<Vec<_>>());
+    let whole = bounded_allocations(data.len(), || split(&[stream]));
+    assert_eq!(bounded_allocations(data.len(), || split(&chunks)), whole);
+    let all = bounded_allocations(data.len(), || split_all(stream));
+    assert!(all.iter().map(|n| n.to_vec()).eq(whole.into_iter().map(|x| x.0)));
 });

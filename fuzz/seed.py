@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets from real streams (run by fuzz/seed.sh).
+
+Reads every Annex-B stream under the given folders (.h264/.264/.jsv are H.264,
+.h265/.265 HEVC) and every .mp4, and writes one file per seed, named by its SHA-1, into
+OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
+
+  h264_sps, h264_pps, hevc_vps, hevc_sps, hevc_pps   one parameter-set NAL unit
+  h264_slice_header, hevc_slice_header               framed: the stream's SPS and PPS in
+                                                     force, then the slice (cut short)
+  h264_nal, hevc_nal                                 Annex-B, slices cut short
+  au_assembler                                       [codec, chunk] + Annex-B
+  split_consistency                                  [chunk a, chunk b] + Annex-B head
+  avcc                                               avcC/hvcC records, length-prefixed samples
+"""
+
+import hashlib
+import os
+import struct
+import sys
+
+H264_EXT = (".h264", ".264", ".jsv", ".26l")
+HEVC_EXT = (".h265", ".265", ".hevc")
+
+MAX_PS = 1024  # -max_len of the parameter-set targets
+SLICE_CUT = 96  # bytes kept of a slice: far more than its header
+NAL_WINDOW = 12 << 10  # h264_nal / hevc_nal / au_assembler seed size
+MAX_WINDOWS = 6  # windows per stream
+MAX_SLICES = 24  # slice-header seeds per stream
+HEAD = 6 << 10  # split_consistency seed size
+
+
+def split_annexb(data):
+    """NAL units of an Annex-B stream (no start codes, trailing zeros stripped)."""
+    out, start, i = [], None, 0
+    while True:
+        j = data.find(b"\x00\x00\x01", i)
+        if j < 0:
+            break
+        if start is not None:
+            nal = data[start:j].rstrip(b"\x00")
+            if nal:
+                out.append(nal)
+        start = j + 3
+        i = j + 3
+    if start is not None:
+        nal = data[start:].rstrip(b"\x00")
+        if nal:
+            out.append(nal)
+    return out
+
+
+def nal_type(nal, hevc):
+    return (nal[0] >> 1) & 0x3F if hevc else nal[0] & 0x1F
+
+
+def is_vcl(t, hevc):
+    return t <= 31 if hevc else t in (1, 2, 3, 4, 5, 20, 21)
+
+
+def framed(sps, pps, rest):
+    return struct.pack(">H", len(sps)) + sps + struct.pack(">H", len(pps)) + pps + rest
+
+
+class Seeds:
+    def __init__(self, out):
+        self.out = out
+        self.count = {}
+
+    def add(self, target, data):
+        if not data:
+            return
+        d = os.path.join(self.out, target)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, hashlib.sha1(data).hexdigest())
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.write(data)
+            self.count[target] = self.count.get(target, 0) + 1
+
+
+def annexb(nals):
+    return b"".join(b"\x00\x00\x00\x01" + n for n in nals)
+
+
+def stream_seeds(seeds, data, hevc):
+    nals = split_annexb(data)
+    if not nals:
+        return
+    ps = {7: "h264_sps", 8: "h264_pps"} if not hevc else {32: "hevc_vps", 33: "hevc_sps", 34: "hevc_pps"}
+    sps_type, pps_type = (33, 34) if hevc else (7, 8)
+    sh_target = "hevc_slice_header" if hevc else "h264_slice_header"
+    sps = pps = None
+    slices = 0
+    short = []
+    for n in nals:
+        t = nal_type(n, hevc)
+        if t in ps and len(n) <= MAX_PS:
+            seeds.add(ps[t], n)
+        if t == sps_type:
+            sps = n
+        elif t == pps_type:
+            pps = n
+        vcl = is_vcl(t, hevc)
+        if vcl and sps is not None and pps is not None and slices < MAX_SLICES:
+            if len(sps) + len(pps) + 4 <= 2 * MAX_PS:
+                seeds.add(sh_target, framed(sps, pps, n[:SLICE_CUT]))
+                slices += 1
+        short.append(n[:SLICE_CUT] if vcl else n)
+
+    # Whole-stream targets: consecutive windows of the stream with slices cut short.
+    nal_target = "hevc_nal" if hevc else "h264_nal"
+    codec = b"\x01" if hevc else b"\x00"
+    windows, cur = [], []
+    size = 0
+    for n in short:
+        if size + len(n) + 4 > NAL_WINDOW and cur:
+            windows.append(cur)
+            cur, size = [], 0
+        cur.append(n)
+        size += len(n) + 4
+    if cur:
+        windows.append(cur)
+    if len(windows) > MAX_WINDOWS:
+        step = len(windows) / MAX_WINDOWS
+        windows = [windows[int(i * step)] for i in range(MAX_WINDOWS)]
+    for i, w in enumerate(windows):
+        if i > 0:
+            # Later windows need the parameter sets: put the stream's first ones in front.
+            head = [n for n in short[:16] if not is_vcl(nal_type(n, hevc), hevc)]
+            w = head + w
+        body = annexb(w)[:NAL_WINDOW]
+        seeds.add(nal_target, body)
+        seeds.add("au_assembler", codec + bytes([(len(body) * 7 + i * 31) % 256]) + body)
+    seeds.add("split_consistency", bytes([len(data) % 256, 0x0F]) + data[:HEAD])
+
+    # Length-prefixed samples for the avcc target: one access unit's NAL units, 4-byte lengths.
+    sample = b"".join(struct.pack(">I", len(n)) + n for n in short[:8])
+    seeds.add("avcc", sample[:4096])
+
+
+def mp4_boxes(data, names):
+    """Payloads of boxes with one of these four-character names, found anywhere."""
+    out = []
+    for name in names:
+        i = 0
+        while True:
+            j = data.find(name, i)
+            if j < 4:
+                break
+            size = struct.unpack(">I", data[j - 4 : j])[0]
+            if 8 <= size <= 1 << 16 and j - 4 + size <= len(data):
+                out.append(data[j + 4 : j - 4 + size])
+            i = j + 4
+    return out
+
+
+def main():
+    out, dirs = sys.argv[1], sys.argv[2:]
+    seeds = Seeds(out)
+    streams = 0
+    for top in dirs:
+        for root, _, files in os.walk(top):
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                low = name.lower()
+                if low.endswith(H264_EXT) or low.endswith(HEVC_EXT):
+                    with open(path, "rb") as f:
+                        stream_seeds(seeds, f.read(), low.endswith(HEVC_EXT))
+                    streams += 1
+                elif low.endswith(".mp4"):
+                    with open(path, "rb") as f:
+                        for rec in mp4_boxes(f.read(), [b"avcC", b"hvcC"]):
+                            seeds.add("avcc", rec)
+    print(f"{streams} streams read; new seeds per target:")
+    for t in sorted(seeds.count):
+        print(f"  {t:20} {seeds.count[t]}")
+
+
+if __name__ == "__main__":
+    main()
