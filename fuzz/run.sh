@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs fuzz targets one after another for a given time each, with the options used for
+# docs/fuzzing.md, and prints libFuzzer's final statistics. Logs go to fuzz/logs/ and
+# crashes to fuzz/artifacts/<target>/ (both git-ignored).
+#
+# usage: fuzz/run.sh SECONDS TARGET...     (fuzz/seed.sh first, for the seed corpora)
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=$1
+shift
+mkdir -p logs
+for t in "$@"; do
+    case $t in
+        h264_sps | h264_pps | hevc_vps | hevc_sps | hevc_pps) max_len=1024 ;;
+        h264_slice_header | hevc_slice_header) max_len=2048 ;;
+        avcc) max_len=4096 ;;
+        split_consistency) max_len=8192 ;;
+        *) max_len=16384 ;;
+    esac
+    mkdir -p "corpus/$t"
+    echo "== $t: ${secs}s, max_len $max_len" >&2
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
+        -max_len="$max_len" -timeout=5 -print_final_stats=1 >"logs/$t.log" 2>&1 || {
+        echo "$t stopped: see fuzz/logs/$t.log and fuzz/artifacts/$t/" >&2
+        continue
+    }
+    grep -E '^#[0-9]+ +DONE|^Done|stat::number_of_executed_units|stat::peak_rss_mb' "logs/$t.log" >&2 || true
+done
