@@ -7,6 +7,7 @@
 pub mod access_unit;
 pub mod annexb;
 pub mod avcc;
+mod common;
 pub mod detect;
 pub mod h264;
 pub mod hevc;

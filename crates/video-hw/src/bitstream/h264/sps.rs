@@ -2,6 +2,7 @@
 
 use super::vui::{Vui, parse_vui};
 use crate::bitstream::access_unit::StreamInfo;
+use crate::bitstream::common::reduced_ratio;
 use crate::bitstream::nal::{H264NalHeader, h264_type};
 use crate::bitstream::rbsp::BitReader;
 use crate::codec::TransferCharacteristics;
@@ -73,26 +74,6 @@ pub struct Sps {
     /// Video usability information, when present (and as far as it could be read).
     pub vui: Option<Vui>,
 }
-
-/// Sample aspect ratios of `aspect_ratio_idc` 1..=16 (H.264 Table E-1).
-pub(super) const SAR_TABLE: [(u16, u16); 16] = [
-    (1, 1),
-    (12, 11),
-    (10, 11),
-    (16, 11),
-    (40, 33),
-    (24, 11),
-    (20, 11),
-    (32, 11),
-    (80, 33),
-    (18, 11),
-    (15, 11),
-    (64, 33),
-    (160, 99),
-    (4, 3),
-    (3, 2),
-    (2, 1),
-];
 
 /// Parses an SPS NAL unit (`nal` starts with the one-byte NAL header).
 ///
@@ -413,13 +394,7 @@ impl Sps {
     /// Frame rate from VUI timing info: `time_scale / (2 * num_units_in_tick)`, reduced.
     pub fn frame_rate(&self) -> Option<Rational> {
         let t = self.vui.as_ref()?.timing?;
-        if t.num_units_in_tick == 0 || t.time_scale == 0 {
-            return None;
-        }
-        let num = t.time_scale as i64;
-        let den = 2 * t.num_units_in_tick as i64;
-        let g = gcd(num, den);
-        Some(Rational::new(num / g, den / g))
+        reduced_ratio(t.time_scale as u64, 2 * t.num_units_in_tick as u64)
     }
 
     /// Colour description from the VUI (unspecified, limited range when absent).
@@ -457,13 +432,6 @@ impl Sps {
             interlaced: !self.frame_mbs_only,
         }
     }
-}
-
-fn gcd(mut a: i64, mut b: i64) -> i64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a.max(1)
 }
 
 #[cfg(test)]

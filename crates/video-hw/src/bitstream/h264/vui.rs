@@ -1,6 +1,6 @@
 //! Video usability information of the SPS (H.264 Annex E.1.1).
 
-use super::sps::SAR_TABLE;
+use crate::bitstream::common::predefined_sar;
 use crate::bitstream::rbsp::BitReader;
 use crate::error::Result;
 
@@ -119,8 +119,7 @@ pub(super) fn parse_vui(r: &mut BitReader<'_>, vui: &mut Vui) -> Result<()> {
                 let h = r.bits(16, "sar_height")? as u16;
                 (w != 0 && h != 0).then_some((w, h))
             }
-            1..=16 => Some(SAR_TABLE[idc as usize - 1]),
-            _ => None,
+            _ => predefined_sar(idc),
         };
         vui.aspect_ratio_idc = idc;
         vui.sar = sar;

@@ -1,6 +1,7 @@
 //! `vui_parameters()` (H.265 E.2.1): aspect ratio, colour description, timing.
 
 use super::hrd::skip_hrd_parameters;
+use crate::bitstream::common::{predefined_sar, reduced_ratio};
 use crate::bitstream::rbsp::BitReader;
 use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, Rational, TransferCharacteristics};
 use crate::error::Result;
@@ -37,14 +38,7 @@ impl TimingInfo {
     /// assert_eq!(t.frame_rate(), Some(video_hw::Rational::new(60000, 1001)));
     /// ```
     pub fn frame_rate(&self) -> Option<Rational> {
-        if self.num_units_in_tick == 0 || self.time_scale == 0 {
-            return None;
-        }
-        let (mut a, mut b) = (self.time_scale as u64, self.num_units_in_tick as u64);
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        Some(Rational::new((self.time_scale as u64 / a) as i64, (self.num_units_in_tick as u64 / a) as i64))
+        reduced_ratio(self.time_scale as u64, self.num_units_in_tick as u64)
     }
 }
 
@@ -153,26 +147,6 @@ impl Default for Vui {
     }
 }
 
-/// Sample aspect ratios of `aspect_ratio_idc` 1..=16 (Table E-1).
-const SAR_TABLE: [(u16, u16); 16] = [
-    (1, 1),
-    (12, 11),
-    (10, 11),
-    (16, 11),
-    (40, 33),
-    (24, 11),
-    (20, 11),
-    (32, 11),
-    (80, 33),
-    (18, 11),
-    (15, 11),
-    (64, 33),
-    (160, 99),
-    (4, 3),
-    (3, 2),
-    (2, 1),
-];
-
 impl Vui {
     /// Parses `vui_parameters()` of an SPS with `sps_max_sub_layers_minus1`.
     pub fn parse(r: &mut BitReader<'_>, max_sub_layers_minus1: u8) -> Result<Self> {
@@ -255,8 +229,7 @@ impl Vui {
     pub fn sample_aspect_ratio(&self) -> Option<Rational> {
         let (w, h) = match self.aspect_ratio_idc? {
             255 => self.sar_extended?,
-            idc @ 1..=16 => SAR_TABLE[idc as usize - 1],
-            _ => return None,
+            idc => predefined_sar(idc)?,
         };
         if w == 0 || h == 0 { None } else { Some(Rational::new(w as i64, h as i64)) }
     }
