@@ -114,12 +114,7 @@ pub struct StreamInfo {
 impl StreamInfo {
     /// "4:2:0" and friends.
     pub fn chroma_format_name(&self) -> &'static str {
-        match self.chroma_format_idc {
-            0 => "4:0:0",
-            1 => "4:2:0",
-            2 => "4:2:2",
-            _ => "4:4:4",
-        }
+        super::common::chroma_format_name(self.chroma_format_idc)
     }
 }
 

@@ -41,6 +41,16 @@ pub(crate) fn reduced_ratio(num: u64, den: u64) -> Option<Rational> {
     Some(Rational::new((num / a) as i64, (den / a) as i64))
 }
 
+/// The chroma format of `chroma_format_idc` as "4:2:0" and friends.
+pub(crate) fn chroma_format_name(chroma_format_idc: u8) -> &'static str {
+    match chroma_format_idc {
+        0 => "4:0:0",
+        1 => "4:2:0",
+        2 => "4:2:2",
+        _ => "4:4:4",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,12 +242,7 @@ impl Sps {
 
     /// The chroma format as "4:2:0" and friends.
     pub fn chroma_format_name(&self) -> &'static str {
-        match self.chroma_format_idc {
-            0 => "4:0:0",
-            1 => "4:2:0",
-            2 => "4:2:2",
-            _ => "4:4:4",
-        }
+        crate::bitstream::common::chroma_format_name(self.chroma_format_idc)
     }
 
     /// Stream facts from this SPS; the frame rate comes from the VPS timing information
