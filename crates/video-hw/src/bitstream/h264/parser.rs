@@ -406,7 +406,7 @@ impl CodecParser for H264Parser {
 mod tests {
     use super::*;
     use crate::bitstream::access_unit::PictureStructure;
-    use crate::bitstream::h264::test_util::BitWriter;
+    use crate::bitstream::h264::test_util::{BitWriter, hex};
 
     /// Main profile 176x144 (or field-capable 176x144 when `fields`), POC type 0 with
     /// 8-bit lsb, log2_max_frame_num 4.
@@ -709,10 +709,6 @@ mod tests {
         let info = run(&mut p, &[dpa, vec![0x43, 0x80], vec![0x44, 0x80]]);
         assert!(info[0].starts_access_unit && info[0].picture.is_some());
         assert!(info[1..].iter().all(|i| !i.starts_access_unit && i.kind == NalKind::Vcl && i.picture.is_none()));
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]

@@ -437,7 +437,7 @@ impl Sps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bitstream::h264::test_util::BitWriter;
+    use crate::bitstream::h264::test_util::{BitWriter, hex};
 
     /// The SPS of cros-codecs/64x64-I.h264 (x264, Constrained Baseline, level 2.1).
     const CB_64X64: &[u8] = &[
@@ -673,10 +673,6 @@ mod tests {
         assert!(parse_sps(&nal).is_err());
         assert!(parse_sps(&[0x68, 0x42]).is_err());
         assert!(parse_sps(&[]).is_err());
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]

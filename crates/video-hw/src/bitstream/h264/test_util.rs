@@ -1,4 +1,4 @@
-//! A bit writer for building NAL units in unit tests.
+//! A bit writer for building NAL units in unit tests, and hex input for real ones.
 
 /// Writes bits MSB first and escapes the result into NAL form.
 pub(crate) struct BitWriter {
@@ -57,4 +57,9 @@ impl BitWriter {
         }
         crate::bitstream::rbsp::escape(&self.bytes)
     }
+}
+
+/// Bytes from a hex string ("6764001f…").
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
