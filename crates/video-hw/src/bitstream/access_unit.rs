@@ -199,8 +199,21 @@ pub fn parser_for(codec: Codec) -> Result<Box<dyn CodecParser>> {
     }
 }
 
+/// Finished items the assembler queues at most before it pauses splitting Annex-B input.
+///
+/// An access unit can be as short as 4 input bytes (a run of end-of-stream NAL units,
+/// say) while a queued one takes over 100 bytes, so a queue that took every access unit
+/// of a chunk at once could need some 30 times the chunk's size in memory. Past this
+/// many, the rest of the chunk waits (copied, at most the chunk's size) and is split as
+/// [`AccessUnitAssembler::pop`] drains the queue; what comes out is the same.
+const MAX_READY: usize = 256;
+
 /// Groups NAL units into [`AccessUnit`]s, from Annex-B bytes split anywhere or from
 /// NAL units handed in one by one.
+///
+/// Splitting pauses while 256 items wait in the queue, so memory stays in proportion to
+/// the input however short its access units are; [`pop`](Self::pop) goes on splitting
+/// as the queue drains.
 ///
 /// ```no_run
 /// use video_hw::bitstream::access_unit::AccessUnitAssembler;
@@ -220,6 +233,18 @@ pub fn parser_for(codec: Codec) -> Result<Box<dyn CodecParser>> {
 pub struct AccessUnitAssembler {
     splitter: AnnexBSplitter,
     grouper: Grouper,
+    /// Input not split yet because the queue was full, in order.
+    deferred: VecDeque<Deferred>,
+    /// Queue length at which splitting pauses ([`MAX_READY`]; smaller in tests).
+    max_ready: usize,
+}
+
+/// Input held back while the queue is full.
+enum Deferred {
+    /// Annex-B bytes from `pos` on, with the timestamp of their chunk (if still owed).
+    Bytes { data: Vec<u8>, pos: usize, pts: Option<i64> },
+    /// [`AccessUnitAssembler::finish`] was called after them.
+    Finish,
 }
 
 /// The NAL-unit-to-access-unit half of the assembler (kept apart from the splitter so
@@ -263,7 +288,16 @@ impl AccessUnitAssembler {
                 first_info: None,
                 current_info: None,
             },
+            deferred: VecDeque::new(),
+            max_ready: MAX_READY,
         }
+    }
+
+    /// Pauses splitting at `n` queued items instead of [`MAX_READY`].
+    #[cfg(test)]
+    fn max_ready(mut self, n: usize) -> Self {
+        self.max_ready = n;
+        self
     }
 
     /// When false, access units carry only metadata (no NAL bytes): what `info` needs.
@@ -279,7 +313,9 @@ impl AccessUnitAssembler {
     }
 
     /// The stream facts of the first picture's sequence parameter set, once a picture
-    /// was seen (unaffected by parameter sets that come later).
+    /// was seen (unaffected by parameter sets that come later). Like [`parser`](Self::parser),
+    /// it knows the input as far as it was split: all of it once [`pop`](Self::pop) has
+    /// returned `None`.
     pub fn first_stream_info(&self) -> Option<&StreamInfo> {
         self.grouper.first_info.as_ref()
     }
@@ -291,19 +327,32 @@ impl AccessUnitAssembler {
 
     /// Feeds Annex-B bytes; `pts` belongs to the first access unit starting in them.
     pub fn push_annexb(&mut self, chunk: &[u8], pts: Option<i64>) {
-        let grouper = &mut self.grouper;
-        if let Err(e) = self.splitter.push(chunk, pts, |nal| grouper.push_nal(nal)) {
-            grouper.out.push_back(Err(e));
+        if !self.deferred.is_empty() {
+            self.deferred.push_back(Deferred::Bytes { data: chunk.to_vec(), pos: 0, pts });
+            return;
+        }
+        let taken = split_some(&mut self.splitter, &mut self.grouper, self.max_ready, chunk, pts);
+        if taken < chunk.len() {
+            self.deferred.push_back(Deferred::Bytes { data: chunk[taken..].to_vec(), pos: 0, pts: None });
         }
     }
 
     /// Feeds one NAL unit (no start code). Use this for length-prefixed input.
     pub fn push_nal(&mut self, nal: NalRef<'_>) {
+        self.split_deferred();
         self.grouper.push_nal(nal);
     }
 
     /// Ends the input: the last access unit becomes available.
     pub fn finish(&mut self) {
+        if self.deferred.is_empty() {
+            self.finish_now();
+        } else {
+            self.deferred.push_back(Deferred::Finish);
+        }
+    }
+
+    fn finish_now(&mut self) {
         let grouper = &mut self.grouper;
         self.splitter.finish(|nal| grouper.push_nal(nal));
         grouper.close_current();
@@ -312,12 +361,15 @@ impl AccessUnitAssembler {
     /// Declares the access unit being collected complete (for input that arrives in
     /// whole access units), so it is available at once instead of when the next starts.
     pub fn end_access_unit(&mut self) {
+        self.split_deferred();
         self.grouper.close_current();
     }
 
     /// Forgets the position in the stream (splitter state, picture-boundary state) but
     /// keeps the parameter sets: for a new stream after [`finish`](Self::finish) or a seek.
+    /// Access units still waiting in [`pop`](Self::pop) stay there.
     pub fn reset_stream(&mut self) {
+        self.split_deferred();
         self.splitter.reset();
         self.grouper.current = None;
         self.grouper.carried_pts = None;
@@ -327,13 +379,73 @@ impl AccessUnitAssembler {
 
     /// The next finished access unit, or an error for a NAL unit that was dropped.
     pub fn pop(&mut self) -> Option<Result<AccessUnit>> {
-        self.grouper.out.pop_front()
+        loop {
+            if let Some(item) = self.grouper.out.pop_front() {
+                return Some(item);
+            }
+            if !self.resume() {
+                return None;
+            }
+        }
     }
 
-    /// Number of finished items waiting in [`pop`](Self::pop).
+    /// Number of finished items waiting in [`pop`](Self::pop) (input held back while
+    /// the queue was full is not counted: `pop` splits it as the queue drains).
     pub fn ready(&self) -> usize {
         self.grouper.out.len()
     }
+
+    /// Splits held-back input until the queue is full again or nothing is held back;
+    /// false when nothing was.
+    fn resume(&mut self) -> bool {
+        let Some(front) = self.deferred.front_mut() else {
+            return false;
+        };
+        match front {
+            Deferred::Bytes { data, pos, pts } => {
+                *pos += split_some(&mut self.splitter, &mut self.grouper, self.max_ready, &data[*pos..], pts.take());
+                if *pos == data.len() {
+                    self.deferred.pop_front();
+                }
+            }
+            Deferred::Finish => {
+                self.deferred.pop_front();
+                self.finish_now();
+            }
+        }
+        true
+    }
+
+    /// Splits all held-back input at once (before input of another kind, which must
+    /// come after it).
+    fn split_deferred(&mut self) {
+        while let Some(d) = self.deferred.pop_front() {
+            match d {
+                Deferred::Bytes { data, pos, pts } => {
+                    split_some(&mut self.splitter, &mut self.grouper, usize::MAX, &data[pos..], pts);
+                }
+                Deferred::Finish => self.finish_now(),
+            }
+        }
+    }
+}
+
+/// Splits `chunk` into `grouper` until `max_ready` items are queued; returns the bytes taken.
+fn split_some(
+    splitter: &mut AnnexBSplitter,
+    grouper: &mut Grouper,
+    max_ready: usize,
+    chunk: &[u8],
+    pts: Option<i64>,
+) -> usize {
+    let (result, taken) = splitter.push_until(chunk, pts, |nal| {
+        grouper.push_nal(nal);
+        grouper.out.len() < max_ready
+    });
+    if let Err(e) = result {
+        grouper.out.push_back(Err(e));
+    }
+    taken
 }
 
 impl Grouper {
@@ -423,5 +535,105 @@ impl Iterator for AccessUnitAssembler {
     type Item = Result<AccessUnit>;
     fn next(&mut self) -> Option<Self::Item> {
         self.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Unit = (u64, Option<i64>, usize, Vec<u8>, Option<PictureInfo>, bool);
+
+    /// Pushes `chunks` (each with a timestamp), popping after every push when `pop_each`,
+    /// and returns every item (errors as their message) and the first picture's facts.
+    fn run(
+        codec: Codec,
+        max_ready: usize,
+        chunks: &[&[u8]],
+        pop_each: bool,
+    ) -> (Vec<std::result::Result<Unit, String>>, Option<StreamInfo>) {
+        let mut asm = AccessUnitAssembler::new(codec).unwrap().max_ready(max_ready);
+        let mut out = Vec::new();
+        let mut take = |asm: &mut AccessUnitAssembler| {
+            while let Some(item) = asm.pop() {
+                out.push(
+                    item.map(|au| (au.offset, au.pts, au.nal_count, au.data, au.picture, au.ends_sequence))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        };
+        for (i, c) in chunks.iter().enumerate() {
+            asm.push_annexb(c, Some(i as i64));
+            if pop_each {
+                take(&mut asm);
+            }
+        }
+        asm.finish();
+        take(&mut asm);
+        (out, asm.first_stream_info().cloned())
+    }
+
+    #[test]
+    fn a_run_of_tiny_access_units_keeps_the_queue_short() {
+        // Regression (fuzz allocation check): 4000 end-of-stream NAL units are 4000 access
+        // units of 4 bytes each; queued at once they took one 458752-byte allocation for a
+        // 16000-byte input.
+        for (codec, eos) in [(Codec::H264, &[0u8, 0, 1, 0x0b][..]), (Codec::Hevc, &[0, 0, 1, 0x4a, 0x01][..])] {
+            let stream = eos.repeat(4000);
+            let mut asm = AccessUnitAssembler::new(codec).unwrap();
+            asm.push_annexb(&stream, None);
+            assert!(asm.ready() <= MAX_READY + 2, "{} items queued", asm.ready());
+            asm.finish();
+            let mut n = 0;
+            while let Some(item) = asm.pop() {
+                let au = item.unwrap();
+                assert_eq!((au.offset, au.nal_count), ((n * eos.len() + 3) as u64, 1), "{codec}");
+                assert!(asm.ready() <= MAX_READY + 2);
+                n += 1;
+            }
+            assert_eq!(n, 4000);
+        }
+    }
+
+    #[test]
+    fn paused_splitting_gives_the_same_units() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let files = [
+            (Codec::H264, "h264/mbaff-tff-testsrc2-320x240.h264"),
+            (Codec::H264, "h264/high-slices4-mandelbrot-320x240.h264"),
+            (Codec::Hevc, "hevc/open-gop-cra-rasl-cars-320x240.h265"),
+            (Codec::Hevc, "hevc/slices2-testsrc2-320x240.h265"),
+        ];
+        for (codec, name) in files {
+            let stream = std::fs::read(root.join(name)).unwrap();
+            let whole = run(codec, usize::MAX, &[&stream], true);
+            assert!(whole.0.len() > 10, "{name}");
+            for size in [100, 4096, 65536] {
+                let chunks: Vec<&[u8]> = stream.chunks(size).collect();
+                let unpaused = run(codec, usize::MAX, &chunks, true);
+                for max_ready in [1, 3] {
+                    for pop_each in [true, false] {
+                        assert_eq!(run(codec, max_ready, &chunks, pop_each), unpaused, "{name} {size} {max_ready}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn held_back_input_comes_before_later_nal_units() {
+        let stream = [0u8, 0, 1, 0x0b].repeat(10);
+        let mut asm = AccessUnitAssembler::new(Codec::H264).unwrap().max_ready(2);
+        asm.push_annexb(&stream, None);
+        asm.push_annexb(&[0, 0, 1, 0x0b], Some(7));
+        asm.push_nal(NalRef { data: &[0x0a], offset: 1000, pts: None });
+        asm.end_access_unit();
+        // The last end-of-stream unit is still open in the splitter (no start code after
+        // it) until `finish`, as without held-back input.
+        asm.finish();
+        let units: Vec<(u64, Option<i64>)> = asm.map(|au| au.map(|au| (au.offset, au.pts)).unwrap()).collect();
+        let mut expected: Vec<(u64, Option<i64>)> = (0..10).map(|i| (i * 4 + 3, None)).collect();
+        expected.extend([(1000, None), (43, Some(7))]);
+        assert_eq!(units, expected);
     }
 }

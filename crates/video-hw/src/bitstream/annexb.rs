@@ -104,6 +104,50 @@ impl AnnexBSplitter {
     /// Fails only when a NAL unit grows past the size cap; the oversized unit is
     /// dropped and splitting resumes at the next start code, so the caller may go on.
     pub fn push(&mut self, chunk: &[u8], pts: Option<i64>, mut emit: impl FnMut(NalRef<'_>)) -> Result<()> {
+        self.push_until(chunk, pts, |nal| {
+            emit(nal);
+            true
+        })
+        .0
+    }
+
+    /// Like [`push`](Self::push), but `emit` may ask to pause by returning false: the
+    /// splitter then stops at the next start code and returns how many bytes of `chunk`
+    /// it took (all of them when it did not pause). The rest, `chunk[taken..]`, must be
+    /// pushed next (as a chunk of its own, with no timestamp) to go on as if nothing had
+    /// happened. [`AccessUnitAssembler`](super::access_unit::AccessUnitAssembler) pauses
+    /// this way while its queue is full.
+    ///
+    /// ```
+    /// use video_hw::bitstream::annexb::AnnexBSplitter;
+    /// let stream = [0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0xaa, 0, 0, 1, 0x68, 0xbb];
+    /// let mut s = AnnexBSplitter::new();
+    /// let mut nals = Vec::new();
+    /// // Take one NAL unit at a time.
+    /// let mut rest = &stream[..];
+    /// while !rest.is_empty() {
+    ///     let (result, taken) = s.push_until(rest, None, |n| {
+    ///         nals.push(n.data.to_vec());
+    ///         false
+    ///     });
+    ///     result.unwrap();
+    ///     rest = &rest[taken..];
+    /// }
+    /// s.finish(|n| nals.push(n.data.to_vec()));
+    /// assert_eq!(nals, vec![vec![0x09, 0xf0], vec![0x67, 0xaa], vec![0x68, 0xbb]]);
+    /// ```
+    pub fn push_until(
+        &mut self,
+        chunk: &[u8],
+        pts: Option<i64>,
+        mut emit: impl FnMut(NalRef<'_>) -> bool,
+    ) -> (Result<()>, usize) {
+        let go_on = std::cell::Cell::new(true);
+        let mut emit = |nal: NalRef<'_>| {
+            if !emit(nal) {
+                go_on.set(false);
+            }
+        };
         let base = self.offset;
         self.offset += chunk.len() as u64;
         let mut pts = pts;
@@ -149,6 +193,13 @@ impl AnnexBSplitter {
             pos = sc + 3;
             from = pos;
             self.open_nal(base + pos as u64, &mut pts);
+            if !go_on.get() && pos < chunk.len() {
+                // Pause here: a NAL unit has just opened, nothing is pending, and what
+                // was taken ends in `00 00 01`, so no start code straddles the cut.
+                self.offset = base + pos as u64;
+                self.tail_zeros = 0;
+                return (result, pos);
+            }
         }
 
         // The rest of the chunk belongs to the open NAL unit.
@@ -162,7 +213,7 @@ impl AnnexBSplitter {
         }
         self.tail_zeros = trailing_zero_count(chunk, self.tail_zeros);
         // A timestamp whose chunk started no NAL unit is dropped, as ffmpeg's parsers do.
-        result
+        (result, chunk.len())
     }
 
     /// Ends the stream: hands out the last open NAL unit, if any.
@@ -349,6 +400,32 @@ mod tests {
         s.push(&[0x11, 0, 0, 1, 0x68], Some(20), |n| got.push(n.pts)).unwrap();
         s.finish(|n| got.push(n.pts));
         assert_eq!(got, vec![Some(10), None, Some(20)]);
+    }
+
+    #[test]
+    fn pausing_and_resuming_gives_the_same_nals() {
+        let s = [9u8, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 0, 0, 3, 2, 0, 0, 1, 0, 0, 1, 0x65, 3, 0, 0];
+        let whole = split_chunks(&[&s]);
+        for pause_after in 0..4 {
+            let mut s2 = AnnexBSplitter::new();
+            let mut got = Vec::new();
+            let mut rest: &[u8] = &s;
+            let mut pts = Some(5);
+            loop {
+                let (r, taken) = s2.push_until(rest, pts.take(), |n| {
+                    got.push((n.data.to_vec(), n.offset));
+                    got.len() != pause_after
+                });
+                r.unwrap();
+                rest = &rest[taken..];
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            s2.finish(|n| got.push((n.data.to_vec(), n.offset)));
+            assert_eq!(got, whole, "pause after {pause_after}");
+            assert_eq!(s2.bytes_seen(), s.len() as u64);
+        }
     }
 
     #[test]
