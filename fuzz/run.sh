@@ -4,10 +4,17 @@
 # crashes to fuzz/artifacts/<target>/ (both git-ignored).
 #
 # usage: fuzz/run.sh SECONDS TARGET...     (fuzz/seed.sh first, for the seed corpora)
+#
+# The targets are built once (`cargo fuzz build`) and then run directly, which is what
+# `cargo fuzz run TARGET corpus/TARGET -- OPTIONS` does, except that it builds before
+# every run. FUZZ_NO_BUILD=1 skips the build (to keep fuzzing the binaries already built
+# while the sources change).
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=$1
 shift
+[[ ${FUZZ_NO_BUILD:-} == 1 ]] || RUSTC_BOOTSTRAP=1 cargo fuzz build
+bin=target/x86_64-unknown-linux-gnu/release
 mkdir -p logs
 for t in "$@"; do
     case $t in
@@ -17,10 +24,10 @@ for t in "$@"; do
         split_consistency) max_len=8192 ;;
         *) max_len=16384 ;;
     esac
-    mkdir -p "corpus/$t"
+    mkdir -p "corpus/$t" "artifacts/$t"
     echo "== $t: ${secs}s, max_len $max_len" >&2
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
-        -max_len="$max_len" -timeout=5 -print_final_stats=1 >"logs/$t.log" 2>&1 || {
+    "$bin/$t" -artifact_prefix="artifacts/$t/" -max_total_time="$secs" -rss_limit_mb=2048 \
+        -max_len="$max_len" -timeout=5 -print_final_stats=1 "corpus/$t" >"logs/$t.log" 2>&1 || {
         echo "$t stopped: see fuzz/logs/$t.log and fuzz/artifacts/$t/" >&2
         continue
     }

@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         // Without the SPS only the scaling lists and what follows them can be missing.
         if let Ok(p) = &with {
             let q = without.as_ref().expect("a PPS that parses with its SPS parses without it");
-            assert_eq!((p.pps_id, p.sps_id, p.num_ref_idx_l0_default_active), (q.pps_id, q.sps_id, q.num_ref_idx_l0_default_active));
+            assert_eq!(
+                (p.pps_id, p.sps_id, p.num_ref_idx_l0_default_active),
+                (q.pps_id, q.sps_id, q.num_ref_idx_l0_default_active)
+            );
         }
     });
 });

@@ -2,7 +2,8 @@
 //! input format of the slice-header targets, and preloaded real parameter sets.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// The system allocator, remembering the largest single allocation made while counting.
 pub struct CountingAlloc;
@@ -61,8 +62,35 @@ pub fn bounded_allocations<R>(input_len: usize, f: impl FnOnce() -> R) -> R {
     COUNTING.store(false, Ordering::Relaxed);
     let largest = LARGEST.load(Ordering::Relaxed);
     let limit = ALLOC_FACTOR * input_len + ALLOC_SLACK;
+    if *REPORT {
+        report(input_len, largest);
+    }
     assert!(largest <= limit, "one allocation of {largest} bytes for a {input_len}-byte input (limit {limit})");
     r
+}
+
+/// With `FUZZ_ALLOC_REPORT=1` in the environment, every input that needs a new record
+/// single allocation, absolute or per input byte, is reported on stderr (run a target over
+/// its corpus with `-runs=0` to see how close the corpus comes to the limit).
+static REPORT: LazyLock<bool> = LazyLock::new(|| uncounted(|| std::env::var_os("FUZZ_ALLOC_REPORT").is_some()));
+static MAX_BYTES: AtomicUsize = AtomicUsize::new(0);
+static MAX_RATIO_MILLI: AtomicU64 = AtomicU64::new(0);
+
+fn report(input_len: usize, largest: usize) {
+    let ratio_milli = (largest as u64 * 1000) / input_len.max(1) as u64;
+    let bytes_record = largest > MAX_BYTES.fetch_max(largest, Ordering::Relaxed);
+    // The ratio only means something above the slack.
+    let ratio_record =
+        largest > ALLOC_SLACK / 16 && ratio_milli > MAX_RATIO_MILLI.fetch_max(ratio_milli, Ordering::Relaxed);
+    if bytes_record || ratio_record {
+        uncounted(|| {
+            eprintln!(
+                "alloc report: largest single allocation {largest} B for a {input_len} B input ({}.{:03} x)",
+                ratio_milli / 1000,
+                ratio_milli % 1000
+            )
+        });
+    }
 }
 
 /// Runs `f` (the harness's own bookkeeping) without counting its allocations.
