@@ -50,7 +50,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .device_index(args.engine.device)
         .timebase(src.timebase());
     let mut dec = decode_loop::open_decoder(&src, cfg)?;
-    let mut sink = FrameSink::create(&args.output, args.framemd5)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
     let container_rate = src.frame_rate();
     let mut progress = Progress::new(quiet, "bytes");
     let (mut frames, mut bytes, mut size, mut tb) = (0u64, 0u64, None, None);

@@ -7,13 +7,13 @@ use std::io::Write;
 use md5::{Digest, Md5};
 use video_hw::{Rational, Result};
 
-/// The header lines for one video stream.
-pub fn header(width: u32, height: u32, tb: Rational) -> String {
+/// The header lines for one video stream; `sar` is the sample aspect ratio (`0/1` unknown).
+pub fn header(width: u32, height: u32, tb: Rational, sar: Rational) -> String {
     format!(
         "#format: frame checksums\n#version: 2\n#hash: MD5\n#tb 0: {}/{}\n#media_type 0: video\n\
-         #codec_id 0: rawvideo\n#dimensions 0: {width}x{height}\n#sar 0: 0/1\n\
+         #codec_id 0: rawvideo\n#dimensions 0: {width}x{height}\n#sar 0: {}/{}\n\
          #stream#, dts,        pts, duration,     size, hash\n",
-        tb.num, tb.den
+        tb.num, tb.den, sar.num, sar.den
     )
 }
 
@@ -30,14 +30,15 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 /// Writes frame checksums; the header goes out with the first frame (or at the end).
 pub struct FrameMd5Writer<W: Write> {
     out: W,
+    sar: Rational,
     frames: u64,
     header_done: bool,
 }
 
 impl<W: Write> FrameMd5Writer<W> {
-    /// A writer onto `out`.
-    pub fn new(out: W) -> Self {
-        FrameMd5Writer { out, frames: 0, header_done: false }
+    /// A writer onto `out`; `sar` goes into the header (`0/1` when unknown).
+    pub fn new(out: W, sar: Rational) -> Self {
+        FrameMd5Writer { out, sar, frames: 0, header_done: false }
     }
 
     /// Writes the header unless it was written; `tb` is the timebase (1/frame rate).
@@ -46,7 +47,7 @@ impl<W: Write> FrameMd5Writer<W> {
         if self.header_done {
             return Ok(0);
         }
-        let text = header(width, height, tb);
+        let text = header(width, height, tb, self.sar);
         self.out.write_all(text.as_bytes())?;
         self.header_done = true;
         Ok(text.len() as u64)

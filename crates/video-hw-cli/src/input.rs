@@ -39,6 +39,23 @@ pub struct Source {
     codec: Codec,
     position: u64,
     total: Option<u64>,
+    sar: Option<Rational>,
+}
+
+/// The sample aspect ratio of the first H.264 SPS among `nals` (VUI), if it gives one.
+fn h264_sar<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Option<Rational> {
+    let sps = nals.into_iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
+    let (w, h) = video_hw::bitstream::h264::parse_sps(sps).ok()?.vui?.sar?;
+    (w > 0 && h > 0).then(|| crate::mp4in::reduce(Rational::new(w as i64, h as i64)))
+}
+
+/// The NAL units of an Annex-B prefix (the last one may be cut short).
+fn annexb_nals(prefix: &[u8]) -> Vec<Vec<u8>> {
+    let mut nals = Vec::new();
+    let mut splitter = video_hw::bitstream::annexb::AnnexBSplitter::new();
+    let _ = splitter.push(prefix, None, |n| nals.push(n.data.to_vec()));
+    splitter.finish(|n| nals.push(n.data.to_vec()));
+    nals
 }
 
 fn is_mp4_name(path: &Path) -> bool {
@@ -78,8 +95,9 @@ impl Source {
             let len = file.metadata()?.len();
             let track = mp4in::read_track(&mut file)?;
             let codec = track.codec;
+            let sar = (codec == Codec::H264).then(|| h264_sar(track.record.parameter_sets.iter().map(|p| &p[..])));
             let kind = Kind::Mp4 { file, len, track: Box::new(track), next: 0, buf: Vec::new() };
-            return Ok(Source { kind, codec, position: 0, total: Some(len) });
+            return Ok(Source { kind, codec, position: 0, total: Some(len), sar: sar.flatten() });
         }
         if is_mp4_name(path) {
             return Err(Error::invalid_input(format!("{}: not an MP4 file", path.display())).into());
@@ -92,8 +110,9 @@ impl Source {
             .into());
         };
         let codec = codec_from_extension(path).unwrap_or(found);
+        let sar = (codec == Codec::H264).then(|| h264_sar(annexb_nals(&first).iter().map(|n| &n[..]))).flatten();
         let path = (!stdin).then(|| path.to_path_buf());
-        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total })
+        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
     }
 
     /// The stream's codec.
@@ -124,6 +143,11 @@ impl Source {
             Kind::Mp4 { track, .. } => track.frame_rate(),
             Kind::AnnexB { .. } => None,
         }
+    }
+
+    /// The sample aspect ratio the stream states (H.264 VUI), if any.
+    pub fn sar(&self) -> Option<Rational> {
+        self.sar
     }
 
     /// Bytes (Annex-B) or file position (MP4) consumed so far, and the total if known.

@@ -47,10 +47,14 @@ pub enum FrameSink {
 }
 
 impl FrameSink {
-    /// Raw frames or checksums to `path`.
-    pub fn create(path: &Path, framemd5: bool) -> Result<Self> {
+    /// Raw frames or checksums to `path`; `sar` is the framemd5 sample aspect ratio.
+    pub fn create(path: &Path, framemd5: bool, sar: Option<Rational>) -> Result<Self> {
         let out = create(path)?;
-        Ok(if framemd5 { FrameSink::Md5(FrameMd5Writer::new(out)) } else { FrameSink::Raw { out, buf: Vec::new() } })
+        Ok(if framemd5 {
+            FrameSink::Md5(FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))))
+        } else {
+            FrameSink::Raw { out, buf: Vec::new() }
+        })
     }
 
     /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written.
