@@ -13,7 +13,7 @@ use crate::exit::{CliResult, usage};
 use crate::mp4in::{self, Mp4Track};
 
 /// Bytes of Annex-B handed to the decoder at a time.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 
 /// What one [`Source::feed`] did.
 #[derive(Debug)]

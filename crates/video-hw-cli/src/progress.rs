@@ -29,8 +29,10 @@ impl Progress {
             return;
         }
         let unit = self.unit;
+        let started = self.started;
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr()).with_elapsed(started.elapsed());
             let template = match (total.is_some(), unit) {
                 (true, "bytes") => "{bar:30} {percent:>3}% {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
                 (true, _) => "{bar:30} {pos}/{len} frames {msg} [{elapsed_precise}, eta {eta}]",
