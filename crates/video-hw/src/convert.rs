@@ -235,6 +235,16 @@ impl YuvMatrix {
         YuvMatrix::new(color.effective_matrix(height), color.range)
     }
 
+    /// The YUV → RGB coefficients as the GPU kernel takes them: luma offset, luma scale,
+    /// Cr→R, Cb→G, Cr→G, Cb→B, all × 2^14 (None for the identity matrix, which the kernel
+    /// does not handle).
+    pub(crate) fn fixed_point(&self) -> Option<[i32; 6]> {
+        if self.identity {
+            return None;
+        }
+        Some([self.offsets().0, self.y_mul, self.r_cr, self.g_cb, self.g_cr, self.b_cb])
+    }
+
     fn offsets(&self) -> (i32, i32) {
         if self.full_range { (0, 128) } else { (16, 128) }
     }

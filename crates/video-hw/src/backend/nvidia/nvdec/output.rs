@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host};
-use crate::codec::PixelFormat;
+use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
+use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
+use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
 
@@ -182,10 +184,25 @@ impl CopyOut {
         crop: Crop,
         output: Output,
         bit_depth: u8,
+        color: &ColorInfo,
     ) -> Result<(PixelFormat, FrameData)> {
         let format = output.format_for_depth(bit_depth);
         match (output, format) {
             (Output::Metadata, _) | (_, None) => Ok((PixelFormat::Nv12, FrameData::None)),
+            (Output::Cuda(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
+                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
+                Ok((f, FrameData::Cuda(self.lend(buf, pitch, rows, crop, f))))
+            }
+            (Output::Host(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
+                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
+                let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
+                let device = lease.buf.as_ref().map(DeviceBuffer::region).expect("leased");
+                let row_bytes = f.plane_size(0, crop.width, crop.height).0;
+                let mut host = HostFrame::new_packed(f, crop.width, crop.height);
+                let src = DeviceRegion { ptr: device.ptr, pitch, width_bytes: row_bytes, height: rows };
+                copy_to_host(&self.ctx, src, host.as_bytes_mut(), row_bytes)?;
+                Ok((f, FrameData::Host(host)))
+            }
             (Output::Cuda(_), Some(f @ (PixelFormat::Nv12 | PixelFormat::P010))) => {
                 Ok((f, FrameData::Cuda(self.copy_to_device(surface, crop, f)?)))
             }
@@ -193,10 +210,81 @@ impl CopyOut {
                 Output::Host(_),
                 Some(f @ (PixelFormat::Nv12 | PixelFormat::P010 | PixelFormat::Yuv420p | PixelFormat::Yuv420p10)),
             ) => Ok((f, FrameData::Host(self.copy_to_host(surface, crop, f, bit_depth)?))),
-            (_, Some(f)) => Err(Error::unsupported(
-                format!("nvdec output {f}"),
-                "RGB output from NVDEC is not implemented yet; ask for nv12 or yuv420p",
-            )),
+            (_, Some(f)) => {
+                Err(Error::unsupported(format!("nvdec output {f}"), "ask for nv12, yuv420p, rgb24, gbrp or bgra"))
+            }
+        }
+    }
+
+    /// Converts the visible rectangle to RGB in a pooled device buffer (rows of the
+    /// packed pixels, or three planes one under the other). Waits for the kernel.
+    fn rgb_on_device(
+        &mut self,
+        s: Surface,
+        c: Crop,
+        format: PixelFormat,
+        color: &ColorInfo,
+    ) -> Result<(DeviceBuffer, usize, usize)> {
+        let [y_off, y_mul, r_cr, g_cb, g_cr, b_cb] =
+            YuvMatrix::for_color(color, c.height)?.fixed_point().ok_or_else(|| {
+                Error::unsupported("nvdec RGB output of identity-matrix (GBR) streams", "not implemented")
+            })?;
+        let coefficients = YuvToRgb { y_off, y_mul, r_cr, g_cb, g_cr, b_cb };
+        let (layout, row_bytes, rows) = match format {
+            PixelFormat::Rgb24 => (RgbLayout::Packed, c.width as usize * 3, c.height as usize),
+            PixelFormat::Bgra => (RgbLayout::Bgra, c.width as usize * 4, c.height as usize),
+            _ => (RgbLayout::Planar, c.width as usize, 3 * c.height as usize),
+        };
+        let kernels = Kernels::get(&self.ctx)?;
+        let buf = self.pool.take(row_bytes, rows)?;
+        let pitch = buf.pitch();
+        let luma = s.luma(c);
+        let chroma = s.chroma(c);
+        // SAFETY: luma/chroma lie inside the mapped surface (the crop is within the coded
+        // size); the output is `buf` (rows x pitch, planes `pitch * height` apart), alive
+        // until `wait` below returns after the kernel ran.
+        let launched = unsafe {
+            kernels.nv12_to_rgb(
+                &self.stream,
+                (luma.ptr, luma.pitch),
+                (chroma.ptr, chroma.pitch),
+                (buf.ptr(), pitch, pitch * c.height as usize),
+                (c.width, c.height),
+                coefficients,
+                layout,
+                s.bytes_per_sample == 2,
+            )
+        };
+        if let Err(e) = launched {
+            self.pool.give_back(buf);
+            return Err(e);
+        }
+        if let Err(e) = self.wait() {
+            self.pool.give_back(buf);
+            return Err(e);
+        }
+        Ok((buf, pitch, rows))
+    }
+
+    /// Wraps a pooled buffer holding a finished picture as a CUDA frame.
+    fn lend(&self, buf: DeviceBuffer, pitch: usize, rows: usize, c: Crop, format: PixelFormat) -> CudaFrame {
+        let base = buf.ptr();
+        let planes = format.plane_count();
+        let plane_rows = rows / planes.max(1);
+        let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
+        CudaFrame {
+            device_index: self.device_index,
+            device_ptr: base,
+            pitch,
+            plane_offsets: [0, pitch * plane_rows, 2 * pitch * plane_rows],
+            plane_count: planes,
+            stream: self.stream.raw() as usize,
+            event: 0,
+            format,
+            width: c.width,
+            height: c.height,
+            owner: self.owner.clone(),
+            lease: Some(Box::new(lease)),
         }
     }
 

@@ -211,7 +211,7 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth);
+        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color);
         drop(mapped);
         let (format, data) = copied?;
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
