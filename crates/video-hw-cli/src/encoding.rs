@@ -16,11 +16,12 @@ use crate::output::{PacketSink, layout_for};
 /// A timebase for MP4 output in which one frame is a whole number of ticks: 90 kHz when
 /// it can be, else a multiple of the rate's numerator (at least 1000 ticks per second).
 pub fn mp4_timebase(fps: Rational) -> Rational {
-    if fps.num > 0 && (90_000 * fps.den) % fps.num == 0 {
+    let num = fps.num.clamp(1, u32::MAX as i64);
+    if fps.den.checked_mul(90_000).is_some_and(|t| t % num == 0) {
         return Rational::MPEG_90K;
     }
-    let k = (999 + fps.num.max(1)) / fps.num.max(1);
-    Rational::new(1, fps.num.max(1) * k)
+    let k = (999 + num) / num;
+    Rational::new(1, num.saturating_mul(k).min(u32::MAX as i64))
 }
 
 /// An encode into one output.
@@ -157,4 +158,19 @@ fn conform(frame: &Frame, want: PixelFormat, scratch: &mut Vec<u8>) -> Result<Op
     out.pts = frame.pts;
     out.color = frame.color;
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mp4_timebases_hold_whole_frames() {
+        assert_eq!(mp4_timebase(Rational::new(25, 1)), Rational::MPEG_90K);
+        assert_eq!(mp4_timebase(Rational::new(30000, 1001)), Rational::MPEG_90K);
+        assert_eq!(mp4_timebase(Rational::new(24000, 1001)), Rational::new(1, 24000));
+        assert_eq!(mp4_timebase(Rational::new(7, 1)), Rational::new(1, 1001));
+        let odd = mp4_timebase(Rational::new(4_000_000_000, 4_000_000_001));
+        assert!(odd.den > 0 && odd.den <= u32::MAX as i64);
+    }
 }

@@ -9,9 +9,11 @@ pub fn report(e: &video_hw::Error) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
-/// Collapses any newlines so an error is always one line.
+/// Collapses whitespace and escapes control characters (which may come from the input,
+/// e.g. a Y4M header token) so an error is always one printable line.
 pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words.chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect()
 }
 
 /// Opens an input file, naming it in the error (an input that cannot be opened is

@@ -99,14 +99,14 @@ impl Mp4Writer {
         let prev = self.samples.last().map(|s| s.dts);
         let next = prev.map_or(0, |p| p.saturating_add(self.frame_delta as i64));
         let dts = match (dts.or(pts), prev) {
-            (Some(d), Some(p)) if d <= p => p + 1,
+            (Some(d), Some(p)) if d <= p => p.saturating_add(1),
             (Some(d), _) => d,
             (None, _) => next,
         };
         let pts = pts.unwrap_or(dts);
         self.file.write_all(data)?;
         self.samples.push(MuxSample { offset: self.pos, size, dts, pts, sync });
-        self.pos += size as u64;
+        self.pos = self.pos.saturating_add(size as u64);
         Ok(())
     }
 
@@ -130,17 +130,17 @@ impl Mp4Writer {
     fn moov(&self, record: &DecoderConfigRecord) -> Result<Moov> {
         let n = self.samples.len();
         let base = self.samples.first().map_or(0, |s| s.dts);
-        let dts: Vec<i64> = self.samples.iter().map(|s| s.dts - base).collect();
+        let dts: Vec<i64> = self.samples.iter().map(|s| s.dts.saturating_sub(base)).collect();
         let delta = |i: usize| -> u32 {
             match dts.get(i + 1) {
-                Some(&next) => u32::try_from(next - dts[i]).unwrap_or(u32::MAX),
+                Some(&next) => u32::try_from(next.saturating_sub(dts[i])).unwrap_or(u32::MAX),
                 None => self.frame_delta,
             }
         };
         let stts = Stts {
             entries: runs((0..n).map(delta)).map(|(c, d)| SttsEntry { sample_count: c, sample_delta: d }).collect(),
         };
-        let offsets: Vec<i64> = self.samples.iter().map(|s| s.pts - s.dts).collect();
+        let offsets: Vec<i64> = self.samples.iter().map(|s| s.pts.saturating_sub(s.dts)).collect();
         let ctts = offsets.iter().any(|&o| o != 0).then(|| Ctts {
             entries: runs(offsets.iter().copied())
                 .map(|(c, o)| CttsEntry { sample_count: c, sample_offset: o })
@@ -156,9 +156,14 @@ impl Mp4Writer {
             (None, Some(Co64 { entries: self.samples.iter().map(|s| s.offset).collect() }))
         };
         // Presentation: from the earliest pts to the end of the latest picture.
-        let first_pts = self.samples.iter().map(|s| s.pts - base).min().unwrap_or(0);
-        let end = self.samples.iter().map(|s| s.pts - base + self.frame_delta as i64).max().unwrap_or(0);
-        let duration = (end - first_pts).max(0) as u64;
+        let first_pts = self.samples.iter().map(|s| s.pts.saturating_sub(base)).min().unwrap_or(0);
+        let end = self
+            .samples
+            .iter()
+            .map(|s| s.pts.saturating_sub(base).saturating_add(self.frame_delta as i64))
+            .max()
+            .unwrap_or(0);
+        let duration = end.saturating_sub(first_pts).max(0) as u64;
         let edts = (first_pts != 0).then(|| Edts {
             elst: Some(Elst {
                 entries: vec![ElstEntry {

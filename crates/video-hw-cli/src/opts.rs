@@ -144,6 +144,9 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// Largest numerator or denominator of a frame rate.
+pub const MAX_RATE_TERM: i64 = 1 << 30;
+
 /// `--fps`: `25`, `29.97`, `30000/1001`; positive, at most 1000.
 pub fn parse_fps(s: &str) -> Result<Rational, String> {
     let bad = || format!("'{s}' is not a frame rate (25, 29.97 or 30000/1001)");
@@ -160,7 +163,7 @@ pub fn parse_fps(s: &str) -> Result<Rational, String> {
     } else {
         Rational::new(s.trim().parse().map_err(|_| bad())?, 1)
     };
-    if r.num <= 0 || r.den <= 0 || r.as_f64() > 1000.0 {
+    if r.num <= 0 || r.den <= 0 || r.num > MAX_RATE_TERM || r.den > MAX_RATE_TERM || r.as_f64() > 1000.0 {
         return Err(format!("{s}: the frame rate must be positive and at most 1000"));
     }
     Ok(r)
@@ -224,7 +227,7 @@ mod tests {
         assert_eq!(parse_fps("25"), Ok(Rational::new(25, 1)));
         assert_eq!(parse_fps("30000/1001"), Ok(Rational::new(30000, 1001)));
         assert_eq!(parse_fps("29.97"), Ok(Rational::new(2997, 100)));
-        for bad in ["0", "-1", "0/1", "1/0", "x", "1e9", "2000", "1.2.3"] {
+        for bad in ["0", "-1", "0/1", "1/0", "x", "1e9", "2000", "1.2.3", "1/9223372036854775807"] {
             assert!(parse_fps(bad).is_err(), "{bad}");
         }
     }

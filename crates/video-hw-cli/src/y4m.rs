@@ -116,6 +116,9 @@ pub fn parse_header(line: &[u8]) -> Result<Y4mHeader> {
     }
     let (mut width, mut height, mut fps, mut format) = (None, None, None, PixelFormat::Yuv420p);
     for token in tokens.filter(|t| !t.is_empty()) {
+        if !token.as_bytes()[0].is_ascii() {
+            return Err(bad(format!("unknown header field '{token}'")));
+        }
         let (tag, value) = token.split_at(1);
         match tag {
             "W" | "H" => {
@@ -128,7 +131,8 @@ pub fn parse_header(line: &[u8]) -> Result<Y4mHeader> {
             "F" => {
                 let (n, d) = parse_ratio(value).ok_or_else(|| bad(format!("bad frame rate '{token}'")))?;
                 let r = Rational::new(n, d);
-                if n <= 0 || d <= 0 || r.as_f64() > 1000.0 {
+                let max = crate::opts::MAX_RATE_TERM;
+                if n <= 0 || d <= 0 || n > max || d > max || r.as_f64() > 1000.0 {
                     return Err(bad(format!("frame rate '{token}' (positive, at most 1000)")));
                 }
                 fps = Some(r);
@@ -228,6 +232,8 @@ mod tests {
             b"YUV4MPEG2 W4 H2 F0:1\n",
             b"YUV4MPEG2 W4 H2\n",
             b"YUV4MPEG2 W4 H2 F25:1 Q7\n",
+            "YUV4MPEG2 W4 H2 F25:1 \u{e9}\n".as_bytes(),
+            b"YUV4MPEG2 W4 H2 F25:1 W\xff\n",
             b"YUV4MPEG W4 H2 F25:1\n",
             b"YUV4MPEG2 W4 H2 F25:1",
             b"",

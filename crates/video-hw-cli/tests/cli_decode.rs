@@ -201,6 +201,13 @@ fn bad_inputs_exit_4_with_one_line() {
 }
 
 #[test]
+fn an_output_that_cannot_be_written_exits_1() {
+    let input = testdata(BIT_EXACT[0]);
+    let e = expect_exit(&run(&["decode", s(&input), "-o", "/nonexistent-dir/out.yuv"]), 1, "unwritable");
+    assert!(e.contains("cannot create /nonexistent-dir/out.yuv"), "{e}");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let input = testdata(BIT_EXACT[0]);
     let i = s(&input);
