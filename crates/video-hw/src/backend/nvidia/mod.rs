@@ -1,4 +1,4 @@
-//! The NVIDIA engine: NVDEC decoding (NVENC encoding later) through the CUDA driver API.
+//! The NVIDIA engines: NVDEC decoding and NVENC encoding through the CUDA driver API.
 //!
 //! Nothing links against the NVIDIA libraries: [`loader`] opens `libcuda.so.1`,
 //! `libnvcuvid.so.1` and `libnvidia-encode.so.1` at run time, so the crate builds and
@@ -13,5 +13,6 @@ pub(crate) mod cuda;
 pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;
+pub(crate) mod nvenc;
 pub(crate) mod probe;
 pub(crate) mod sys;

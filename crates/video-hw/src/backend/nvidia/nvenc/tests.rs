@@ -1,0 +1,1 @@
+//! The session state machine driven by the FAKE NVENC of `fake.rs`.
