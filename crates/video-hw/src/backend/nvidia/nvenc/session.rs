@@ -347,6 +347,9 @@ impl NvencEncoder {
                 if !sets.is_empty() {
                     self.parameter_sets = sets;
                 }
+                if data.is_empty() {
+                    return None;
+                }
                 data
             }
         };
@@ -651,6 +654,12 @@ impl EncoderBackend for NvencEncoder {
         match status {
             NV_ENC_SUCCESS | NV_ENC_ERR_NEED_MORE_INPUT => {
                 self.metas.insert(seq, Meta { pts: options.pts, generation });
+                // Entries of pictures lost to a failed lock are never claimed: forget them
+                // once they are far behind anything NVENC can still return.
+                let horizon = 4 * self.slots.len() as u64;
+                if self.metas.len() as u64 > horizon {
+                    self.metas.retain(|&s, _| s + horizon > seq);
+                }
                 self.dts.push_back(options.pts);
                 self.next_seq += 1;
                 self.accepted += 1;
