@@ -65,13 +65,6 @@ struct NvConfig(NV_ENC_CONFIG);
 // always null and never dereferenced.
 unsafe impl Send for NvConfig {}
 
-/// `NV_ENC_INITIALIZE_PARAMS` with a null `encodeConfig`, movable across threads.
-#[derive(Clone, Copy)]
-struct NvInit(NV_ENC_INITIALIZE_PARAMS);
-// SAFETY: kept with `encodeConfig` and `privData` null and `reserved2` null; the config
-// pointer is set on a copy right before each call that needs it.
-unsafe impl Send for NvInit {}
-
 /// One input/output buffer pair.
 struct Slot {
     input: Handle,
@@ -113,7 +106,6 @@ pub(crate) struct NvencEncoder {
     caps: Caps,
     /// What the preset gave; every configuration is built from it.
     preset: NvConfig,
-    init: NvInit,
     nv: NvConfig,
     host_format: NV_ENC_BUFFER_FORMAT,
     slots: Vec<Slot>,
@@ -239,7 +231,6 @@ impl NvencEncoder {
             config: config.clone(),
             caps: Caps::none(config.codec),
             preset: NvConfig(NV_ENC_CONFIG::default()),
-            init: NvInit(NV_ENC_INITIALIZE_PARAMS::default()),
             nv: NvConfig(NV_ENC_CONFIG::default()),
             host_format,
             slots: Vec::new(),
@@ -273,7 +264,6 @@ impl NvencEncoder {
         let mut params = init;
         params.encodeConfig = &mut nv.0;
         api.initialize(encoder, &mut params).map_err(|f| enc.fail(f))?;
-        enc.init = NvInit(init);
         enc.nv = nv;
         for i in 0..pool_size(&enc.nv.0, config.frames_in_flight) {
             let input = api.create_input_buffer(encoder, config.width, config.height, host_format);
@@ -353,7 +343,7 @@ impl NvencEncoder {
                 data
             }
         };
-        let shift = i64::from(b_frames(&self.nv.0)) * self.frame_ticks();
+        let shift = i64::from(b_frames(&self.nv.0)).saturating_mul(self.frame_ticks());
         Some(Packet {
             codec,
             layout: self.config.layout,
@@ -793,10 +783,15 @@ impl EncoderBackend for NvencEncoder {
             Err(f) => return Err(self.fail(f)),
         }
         self.config = config.clone();
-        self.init = NvInit(init);
         self.nv = nv;
         match self.config.layout {
-            PacketLayout::LengthPrefixed => self.refresh_parameter_sets()?,
+            PacketLayout::LengthPrefixed => {
+                // The reconfiguration took effect: a failure here only leaves the previous
+                // sets, so it is not reported as a failed reconfiguration.
+                if let Err(e) = self.refresh_parameter_sets() {
+                    tracing::warn!("parameter sets after reconfiguring: {e}");
+                }
+            }
             PacketLayout::AnnexB => self.sets_next = reset && !self.config.repeat_parameter_sets,
         }
         Ok(true)
