@@ -134,6 +134,11 @@ impl Encoder {
     }
 
     /// Submits a frame. Packets become available through [`try_reap`](Self::try_reap).
+    ///
+    /// An engine that keeps frames in flight (NVENC) returns [`Error::Backpressure`] when
+    /// `frames_in_flight` frames (plus those it holds for B-frames and look-ahead) wait in it
+    /// unreaped; the frame is then not taken: reap ([`reap_timeout`](Self::reap_timeout))
+    /// and submit it again.
     pub fn submit(&mut self, frame: &Frame, options: FrameOptions) -> Result<()> {
         self.check_frame(frame)?;
         let mut options = options;
