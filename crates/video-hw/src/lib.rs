@@ -39,7 +39,9 @@ pub mod encoder;
 pub mod engine;
 pub mod error;
 pub mod frame;
+pub mod metrics;
 pub mod packet;
+pub mod pipeline;
 pub mod registry;
 
 pub use codec::{
