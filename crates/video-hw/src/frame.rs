@@ -70,7 +70,7 @@ pub struct PlaneLayout {
 #[derive(Clone, PartialEq, Eq)]
 pub struct HostFrame {
     buffer: Storage,
-    planes: Vec<PlaneLayout>,
+    planes: Planes,
 }
 
 impl fmt::Debug for HostFrame {
@@ -80,6 +80,38 @@ impl fmt::Debug for HostFrame {
             .field("pooled", &self.is_pooled())
             .field("planes", &self.planes)
             .finish()
+    }
+}
+
+/// Up to [`MAX_PLANES`] plane layouts, kept inline (no allocation per frame).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+struct Planes {
+    list: [PlaneLayout; MAX_PLANES],
+    len: usize,
+}
+
+/// The most planes a [`HostFrame`] has.
+pub const MAX_PLANES: usize = 4;
+
+impl Planes {
+    fn push(&mut self, p: PlaneLayout) {
+        if let Some(slot) = self.list.get_mut(self.len) {
+            *slot = p;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Planes {
+    type Target = [PlaneLayout];
+    fn deref(&self) -> &[PlaneLayout] {
+        &self.list[..self.len]
+    }
+}
+
+impl fmt::Debug for Planes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -193,8 +225,12 @@ impl HostFrame {
         Ok(f)
     }
 
-    /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it.
+    /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it
+    /// or there are more than [`MAX_PLANES`].
     pub fn from_planes(buffer: Vec<u8>, planes: Vec<PlaneLayout>) -> Result<Self> {
+        if planes.len() > MAX_PLANES {
+            return Err(Error::invalid_input(format!("{} planes (at most {MAX_PLANES})", planes.len())));
+        }
         for (i, p) in planes.iter().enumerate() {
             let end = p
                 .rows
@@ -205,7 +241,11 @@ impl HostFrame {
                 return Err(Error::invalid_input(format!("plane {i} does not fit its {} byte buffer", buffer.len())));
             }
         }
-        Ok(HostFrame { buffer: Storage::Owned(buffer), planes })
+        let mut list = Planes::default();
+        for p in planes {
+            list.push(p);
+        }
+        Ok(HostFrame { buffer: Storage::Owned(buffer), planes: list })
     }
 
     /// A tightly packed picture in a ring slot (the slot holds at least its bytes).
@@ -272,7 +312,7 @@ impl HostFrame {
     /// [`as_bytes`](Self::as_bytes) is the packed picture.
     pub fn is_packed(&self) -> bool {
         let mut offset = 0;
-        for p in &self.planes {
+        for p in self.planes.iter() {
             if p.offset != offset || p.stride != p.row_bytes {
                 return false;
             }
@@ -305,8 +345,8 @@ impl HostFrame {
 }
 
 /// The planes of a tightly packed picture and its size in bytes.
-fn packed_planes(format: PixelFormat, width: u32, height: u32) -> (Vec<PlaneLayout>, usize) {
-    let mut planes = Vec::with_capacity(3);
+fn packed_planes(format: PixelFormat, width: u32, height: u32) -> (Planes, usize) {
+    let mut planes = Planes::default();
     let mut offset = 0;
     for i in 0..format.plane_count() {
         let (row_bytes, rows) = format.plane_size(i, width, height);
