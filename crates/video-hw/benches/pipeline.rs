@@ -169,7 +169,6 @@ fn direct(input: &[u8]) -> usize {
     for f in dec.flush().expect("flush") {
         encode(f, &mut bytes);
     }
-    drop(encode);
     bytes + enc.map_or(0, |mut e| e.flush().expect("flush").iter().map(|p| p.data.len()).sum())
 }
 

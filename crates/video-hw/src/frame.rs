@@ -267,6 +267,15 @@ impl HostFrame {
         matches!(self.buffer, Storage::Slot(_))
     }
 
+    /// The page-locked buffer under this frame, when it is a pinned ring slot whose
+    /// buffer holds exactly the frame's bytes from its start (for DMA straight into it).
+    pub(crate) fn pinned_mut(&mut self) -> Option<&mut crate::backend::nvidia::cuda::PinnedHostBuffer> {
+        match &mut self.buffer {
+            Storage::Slot(s) => s.pinned_mut(),
+            Storage::Owned(_) => None,
+        }
+    }
+
     /// True when the bytes are page-locked host memory (a ring slot allocated through
     /// the CUDA driver), which a GPU reads and writes by DMA without a staging copy.
     pub fn is_pinned(&self) -> bool {

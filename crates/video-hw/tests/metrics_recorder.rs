@@ -117,7 +117,7 @@ fn sessions_and_pipelines_emit_labelled_metrics() {
     let stage = capture
         .find("video_hw_stage_seconds", &["stage=decode", "backend=openh264", "direction=decode"])
         .expect("decode stage histogram");
-    assert!(stage.samples.lock().unwrap().iter().all(|&s| s >= 0.0 && s < 10.0));
+    assert!(stage.samples.lock().unwrap().iter().all(|&s| (0.0..10.0).contains(&s)));
     assert!(capture.find("video_hw_stage_seconds", &["stage=encode", "backend=openh264"]).is_some());
     assert!(capture.find("video_hw_queue_depth", &["queue=decode_out", "backend=openh264"]).is_some());
     assert!(capture.find("video_hw_queue_depth", &["queue=encode_in", "direction=encode"]).is_some());

@@ -49,6 +49,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -199,6 +200,28 @@ pub(crate) struct Queue<T> {
     not_empty: Condvar,
     not_full: Condvar,
     depth_gauge: OnceLock<::metrics::Gauge>,
+    /// Items queued, or `usize::MAX` once closed or cancelled: read without the lock by
+    /// a thread about to wait, which spins briefly on it first (a wake-up through the
+    /// kernel costs more than the other side usually takes).
+    hint: AtomicUsize,
+}
+
+/// Brief busy-waiting before blocking: `SPINS` pause instructions, then `YIELDS` yields.
+const SPINS: u32 = 64;
+const YIELDS: u32 = 4;
+
+/// Spins until `ready()` or the budget is spent.
+fn spin_until(ready: impl Fn() -> bool) {
+    for i in 0..SPINS + YIELDS {
+        if ready() {
+            return;
+        }
+        if i < SPINS {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
 }
 
 /// Waits on `cv` until `deadline` (forever for `None`); false when the deadline passed.
@@ -236,6 +259,7 @@ impl<T> Queue<T> {
             not_empty: Condvar::new(),
             not_full: Condvar::new(),
             depth_gauge: OnceLock::new(),
+            hint: AtomicUsize::new(0),
         }
     }
 
@@ -257,6 +281,9 @@ impl<T> Queue<T> {
     /// Appends `item`, waiting while the queue is full. On failure the item is handed
     /// back (so the caller drops it outside the lock, or retries).
     pub(crate) fn push(&self, item: T, timeout: Option<Duration>) -> std::result::Result<(), (Error, T)> {
+        if self.hint.load(Ordering::Relaxed) == self.capacity && timeout != Some(Duration::ZERO) {
+            spin_until(|| self.hint.load(Ordering::Relaxed) != self.capacity);
+        }
         let mut s = self.state.lock();
         if s.items.len() >= self.capacity && s.end == End::Open {
             let start = Instant::now();
@@ -276,6 +303,7 @@ impl<T> Queue<T> {
         s.items.push_back(item);
         s.pushed += 1;
         let depth = s.items.len();
+        self.hint.store(depth, Ordering::Relaxed);
         s.peak = s.peak.max(depth);
         drop(s);
         self.not_empty.notify_one();
@@ -286,6 +314,9 @@ impl<T> Queue<T> {
     /// Takes the oldest item, waiting while the queue is empty. `Ok(None)`: closed and
     /// drained. `Err(Closed)`: cancelled. `Err(Timeout)`: nothing came in time.
     pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<T>> {
+        if self.hint.load(Ordering::Relaxed) == 0 && timeout != Some(Duration::ZERO) {
+            spin_until(|| self.hint.load(Ordering::Relaxed) != 0);
+        }
         let mut s = self.state.lock();
         if s.items.is_empty() && s.end == End::Open {
             let start = Instant::now();
@@ -303,6 +334,9 @@ impl<T> Queue<T> {
             Some(item) => {
                 s.popped += 1;
                 let depth = s.items.len();
+                if s.end == End::Open {
+                    self.hint.store(depth, Ordering::Relaxed);
+                }
                 drop(s);
                 self.not_full.notify_one();
                 self.report_depth(depth);
@@ -320,6 +354,7 @@ impl<T> Queue<T> {
         if s.end == End::Open {
             s.end = End::Closed;
         }
+        self.hint.store(usize::MAX, Ordering::Relaxed);
         drop(s);
         self.not_empty.notify_all();
         self.not_full.notify_all();
@@ -330,6 +365,7 @@ impl<T> Queue<T> {
     pub(crate) fn cancel(&self) -> Vec<T> {
         let mut s = self.state.lock();
         s.end = End::Cancelled;
+        self.hint.store(usize::MAX, Ordering::Relaxed);
         let items: Vec<T> = s.items.drain(..).collect();
         drop(s);
         self.not_empty.notify_all();
@@ -414,6 +450,14 @@ impl Slot {
 
     pub(crate) fn is_pinned(&self) -> bool {
         self.buf.as_ref().is_some_and(HostBuffer::is_pinned)
+    }
+
+    /// The whole page-locked buffer (at least the slot's bytes), if it is one.
+    pub(crate) fn pinned_mut(&mut self) -> Option<&mut crate::backend::nvidia::cuda::PinnedHostBuffer> {
+        match self.buf.as_mut() {
+            Some(HostBuffer::Pinned(p)) => Some(p),
+            _ => None,
+        }
     }
 }
 

@@ -346,6 +346,30 @@ impl CopyOut {
         let chroma = s.chroma(c);
         let luma_bytes = luma.width_bytes * luma.height;
         let need = luma_bytes + chroma.width_bytes * chroma.height;
+        if matches!(format, PixelFormat::Nv12 | PixelFormat::P010) {
+            // A pipeline's page-locked ring slot: DMA straight into it, no staging copy.
+            let mut out = HostFrame::for_output(format, c.width, c.height);
+            if out.as_bytes().len() == need {
+                if let Some(dst) = out.pinned_mut() {
+                    // SAFETY: both copies write inside `dst` (bounds-checked by the wrapper),
+                    // within its first `need` bytes, which are this frame's; nothing reads or
+                    // frees `dst` before `wait` below says the copies finished.
+                    let queued = unsafe { self.stream.copy_to_host_async(luma, dst, 0, luma.width_bytes) };
+                    let queued = queued.and_then(|()| {
+                        // SAFETY: as above.
+                        unsafe { self.stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes) }
+                    });
+                    if let Err(e) = self.wait() {
+                        // The copies may still be running: never give this buffer back.
+                        std::mem::forget(out);
+                        return Err(e);
+                    }
+                    queued?;
+                    downloaded(start, need);
+                    return Ok(out);
+                }
+            }
+        }
         if self.staging.as_ref().is_none_or(|b| b.len() < need) {
             self.staging = Some(PinnedHostBuffer::new(&self.ctx, need)?);
         }
