@@ -507,3 +507,52 @@ mod parking_lot_free {
         }
     }
 }
+
+#[test]
+fn damaged_input_is_reported_not_fatal() {
+    let mut holed = stream();
+    let at = holed.len() * 3 / 8;
+    holed.drain(at..at + 2000);
+    let source = chunks(&holed).into_iter().map(Ok);
+    let p = DecodePipeline::open_with_source(decoder_config(), PipelineOptions::default(), source).unwrap();
+    let frames = p.frames().collect::<Result<Vec<_>, _>>().unwrap().len();
+    assert!((36..STREAM_FRAMES).contains(&frames), "{frames}");
+    assert!(p.stream_info().is_some_and(|i| i.dimensions.width() == 320));
+    let damage = p.take_bitstream_error().expect("damage reported");
+    assert!(matches!(damage, Error::InvalidBitstream { .. }), "{damage}");
+    assert!(p.take_bitstream_error().is_none());
+    let report = p.shutdown(Shutdown::Drain).unwrap();
+    assert!(report.stats.bitstream_error.is_some());
+    assert!(report.stats.decoder.is_some_and(|d| d.dropped > 0));
+}
+
+#[test]
+fn a_source_error_still_delivers_the_frames_before_it() {
+    let stream = stream();
+    let inputs = chunks(&stream);
+    let half = inputs.len() / 2;
+    let source = inputs
+        .into_iter()
+        .take(half)
+        .map(Ok)
+        .chain(std::iter::once(Err(Error::Io(std::io::Error::other("cable unplugged")))));
+    let p = DecodePipeline::open_with_source(decoder_config(), PipelineOptions::default(), source).unwrap();
+    let mut frames = 0;
+    let err = loop {
+        match p.recv() {
+            Ok(Some(_)) => frames += 1,
+            Ok(None) => panic!("the source error was lost"),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.to_string().contains("cable unplugged") && err.to_string().contains("reading input"), "{err}");
+    // Everything in the first half decoded, the decoder flushed before the error.
+    let mut dec = Decoder::open(decoder_config()).unwrap();
+    dec.submit(Input::annexb(&stream[..half * 4096], None)).unwrap();
+    let mut want = 0;
+    while dec.try_reap().unwrap().is_some() {
+        want += 1;
+    }
+    want += dec.flush().unwrap().len();
+    assert_eq!(frames, want);
+}

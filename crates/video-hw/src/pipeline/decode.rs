@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 use super::ring::{OutputScope, Queue, RingConfig};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
+use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::config::DecoderConfig;
 use crate::decoder::{Decoder, DecoderStats, Input};
@@ -137,6 +138,7 @@ pub(crate) struct Shared {
     pub(crate) status: Status,
     telemetry: Arc<Telemetry>,
     final_stats: Mutex<Option<DecoderStats>>,
+    stream_info: Mutex<Option<StreamInfo>>,
 }
 
 /// A [`Decoder`] running on its own thread; decoded frames wait in a [`FrameRing`]
@@ -241,8 +243,12 @@ impl DecodePipeline {
         let description = decoder.backend().to_string();
         let engine = decoder.engine();
         let sampler = super::gpu_sampler(engine, decoder.config().device_index);
-        let shared =
-            Arc::new(Shared { status: Status::new("decode pipeline"), telemetry, final_stats: Mutex::new(None) });
+        let shared = Arc::new(Shared {
+            status: Status::new("decode pipeline"),
+            telemetry,
+            final_stats: Mutex::new(None),
+            stream_info: Mutex::new(None),
+        });
         let worker = {
             let (shared, shared_done) = (shared.clone(), shared.clone());
             let (ring, ring_done) = (ring.clone(), ring.clone());
@@ -252,7 +258,7 @@ impl DecodePipeline {
                 move || {
                     let mut decoder = decoder;
                     let mut source = source;
-                    let r = run(&mut decoder, &mut source, &ring, &shared.status);
+                    let r = run(&mut decoder, &mut source, &ring, &shared);
                     *shared.final_stats.lock() = Some(decoder.stats());
                     r
                 },
@@ -261,7 +267,7 @@ impl DecodePipeline {
                         shared_done.status.fail(e);
                     }
                     // Error first, then the end: the consumer drains, then sees the error.
-                    shared_done.status.running.store(false, std::sync::atomic::Ordering::SeqCst);
+                    shared_done.status.finish();
                     ring_done.close();
                     if let Some(q) = input_done {
                         drop(q.cancel());
@@ -335,6 +341,18 @@ impl DecodePipeline {
             failed = matches!(r, Some(Err(_)));
             r
         })
+    }
+
+    /// Stream facts from the active sequence parameter set, once the decoder has seen one
+    /// (set before the first frame of that stream is delivered).
+    pub fn stream_info(&self) -> Option<StreamInfo> {
+        self.shared.stream_info.lock().clone()
+    }
+
+    /// The first damaged-input error the decoder dropped and went on after, if any (taken:
+    /// a second call returns `None`; [`PipelineStats::bitstream_error`] keeps its text).
+    pub fn take_bitstream_error(&self) -> Option<Error> {
+        self.shared.status.damage.lock().take()
     }
 
     /// The ring the frames wait in.
@@ -426,24 +444,35 @@ pub(crate) fn rate(frames: u64, elapsed: Duration) -> f64 {
 }
 
 /// The worker: input → decoder → ring, then flush. Returns quietly when cancelled or
-/// when the ring's consumer went away.
-fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, status: &Status) -> Result<()> {
+/// when the ring's consumer went away. A source error still flushes the decoder (the
+/// frames before the break come out) and is returned after.
+fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Shared) -> Result<()> {
+    let status = &shared.status;
     // Engines build host frames in the ring's free buffers.
     let _output = OutputScope::enter(ring);
     let mut inputs: u64 = 0;
-    let context = |inputs: u64, frames: u64| format!("decode pipeline, input #{inputs} (after {frames} frames)");
+    let context = |inputs: u64| format!("decode pipeline, input #{inputs} (after {} frames)", ring.stats().pushed);
+    let mut broken = None;
     loop {
         if status.is_cancelled() {
             return Ok(());
         }
-        let Some(input) = source.next()? else { break };
+        let input = match source.next() {
+            Ok(Some(input)) => input,
+            Ok(None) => break,
+            Err(e) => {
+                broken = Some(e);
+                break;
+            }
+        };
         inputs += 1;
         match input.submit_to(decoder) {
             Ok(()) => {}
-            Err(e @ Error::InvalidBitstream { .. }) => status.note_bitstream_error(&e),
-            Err(e) => return Err(e.context(context(inputs, ring.stats().pushed))),
+            Err(e @ Error::InvalidBitstream { .. }) => status.note_bitstream_error(e),
+            Err(e) => return Err(e.context(context(inputs))),
         }
-        while let Some(frame) = decoder.try_reap().map_err(|e| e.context(context(inputs, ring.stats().pushed)))? {
+        publish_stream_info(decoder, shared);
+        while let Some(frame) = decoder.try_reap().map_err(|e| e.context(context(inputs)))? {
             if !deliver(ring, frame)? {
                 return Ok(());
             }
@@ -455,17 +484,27 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, status: &St
     let frames = match decoder.flush() {
         Ok(frames) => frames,
         Err(e @ Error::InvalidBitstream { .. }) => {
-            status.note_bitstream_error(&e);
+            status.note_bitstream_error(e);
             Vec::new()
         }
         Err(e) => return Err(e.context(format!("decode pipeline, flush after {inputs} inputs"))),
     };
+    publish_stream_info(decoder, shared);
     for frame in frames {
         if !deliver(ring, frame)? {
             return Ok(());
         }
     }
-    Ok(())
+    broken.map_or(Ok(()), Err)
+}
+
+/// Makes the decoder's stream facts visible to the caller (before the frames they describe).
+fn publish_stream_info(decoder: &Decoder, shared: &Shared) {
+    let info = decoder.stream_info();
+    let mut published = shared.stream_info.lock();
+    if info.is_some() && *published != info {
+        *published = info;
+    }
 }
 
 /// Pushes a frame; `Ok(false)` when the consumer cancelled the ring.

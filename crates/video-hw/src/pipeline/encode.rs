@@ -198,7 +198,7 @@ impl EncodePipeline {
                     if let Err(e) = r {
                         shared_done.status.fail(e);
                     }
-                    shared_done.status.running.store(false, std::sync::atomic::Ordering::SeqCst);
+                    shared_done.status.finish();
                     if failed {
                         // Producers blocked on the ring get `Closed` (mapped to the error).
                         ring_done.cancel();

@@ -138,7 +138,7 @@ pub struct PipelineStats {
     pub backend: String,
     /// Frames that went through the ring to its consumer.
     pub frames: u64,
-    /// Since the pipeline started.
+    /// Since the pipeline started (until its worker finished).
     pub elapsed: Duration,
     /// `frames / elapsed`.
     pub fps: f64,
@@ -206,10 +206,13 @@ pub(crate) struct Status {
     name: &'static str,
     started: Instant,
     cancelled: AtomicBool,
-    running: AtomicBool,
+    /// When the worker finished (`None` while it runs).
+    finished: Mutex<Option<Instant>>,
     outcome: Mutex<Outcome>,
     arrivals: Mutex<Arrivals>,
     bitstream_error: Mutex<Option<String>>,
+    /// The first damaged-input error itself, until taken.
+    damage: Mutex<Option<Error>>,
 }
 
 impl Status {
@@ -218,15 +221,21 @@ impl Status {
             name,
             started: Instant::now(),
             cancelled: AtomicBool::new(false),
-            running: AtomicBool::new(true),
+            finished: Mutex::new(None),
             outcome: Mutex::new(Outcome::default()),
             arrivals: Mutex::new(Arrivals::new()),
             bitstream_error: Mutex::new(None),
+            damage: Mutex::new(None),
         }
     }
 
     fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Notes that the worker has finished (its figures stop moving).
+    fn finish(&self) {
+        self.finished.lock().get_or_insert_with(Instant::now);
     }
 
     fn is_cancelled(&self) -> bool {
@@ -241,8 +250,12 @@ impl Status {
         }
     }
 
-    fn note_bitstream_error(&self, e: &Error) {
-        self.bitstream_error.lock().get_or_insert_with(|| e.to_string());
+    fn note_bitstream_error(&self, e: Error) {
+        let mut text = self.bitstream_error.lock();
+        if text.is_none() {
+            *text = Some(e.to_string());
+            *self.damage.lock() = Some(e);
+        }
     }
 
     /// The worker's error: the error itself the first time, `Closed` naming it later.
@@ -260,8 +273,9 @@ impl Status {
     }
 
     fn fill(&self, stats: &mut PipelineStats) {
-        stats.elapsed = self.started.elapsed();
-        stats.running = self.running.load(Ordering::SeqCst);
+        let finished = *self.finished.lock();
+        stats.elapsed = finished.unwrap_or_else(Instant::now).duration_since(self.started);
+        stats.running = finished.is_none();
         let a = self.arrivals.lock();
         stats.interval = a.intervals.clone();
         stats.jitter = Duration::from_nanos(a.jitter_ns as u64);
