@@ -6,6 +6,7 @@
 mod cmd_info;
 mod cmd_probe;
 mod exit;
+mod metrics_http;
 
 use std::process::ExitCode;
 
