@@ -235,7 +235,7 @@ impl Registry {
                 }
             }
         }
-        Err(Error::unsupported(job, format!("no engine can do it — {}", reasons.join("; "))))
+        Err(Error::unsupported(job, format!("no engine can {direction} {codec} here — {}", reasons.join("; "))))
     }
 }
 
