@@ -556,3 +556,28 @@ fn a_source_error_still_delivers_the_frames_before_it() {
     want += dec.flush().unwrap().len();
     assert_eq!(frames, want);
 }
+
+#[test]
+fn one_thread_submits_and_drains_without_wedging() {
+    let cfg = EncoderConfig::new(Codec::H264, 64, 64).engine(ONLY);
+    let opts = PipelineOptions::default().queue_depth(1).timeout(LIMIT).follow_size_changes(true);
+    let p = EncodePipeline::open(cfg, opts).unwrap();
+    let mut packets = Vec::new();
+    for i in 0..80 {
+        // A size change halfway: the worker reopens the encoder at the new size.
+        let side = if i < 40 { 64 } else { 48 };
+        let pixels = HostFrame::new_packed(PixelFormat::Yuv420p, side, side);
+        let frame = Frame::host(PixelFormat::Yuv420p, side, side, pixels);
+        p.submit_and_drain(frame, FrameOptions { pts: Some(i), force_keyframe: false }, |pk| {
+            packets.push(pk);
+            Ok(())
+        })
+        .unwrap();
+    }
+    let report = p.shutdown(Shutdown::Drain).unwrap();
+    packets.extend(report.items);
+    assert_eq!(packets.len(), 80);
+    assert_eq!(packets.iter().map(|p| p.pts).collect::<Vec<_>>(), (0..80).map(Some).collect::<Vec<_>>());
+    assert_eq!(packets[40].generation, 1, "the size change starts a new generation");
+    assert!(packets[40].keyframe);
+}

@@ -7,7 +7,8 @@ use parking_lot::Mutex;
 
 use super::ring::{Queue, RingConfig};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
-use crate::config::{EncoderConfig, FrameOptions};
+use crate::bitstream::avcc::DecoderConfigRecord;
+use crate::config::{EncoderConfig, FrameOptions, SwitchMode};
 use crate::encoder::{Encoder, EncoderStats};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
@@ -50,6 +51,8 @@ struct Shared {
     telemetry: Mutex<Option<Arc<Telemetry>>>,
     description: Mutex<String>,
     final_stats: Mutex<Option<EncoderStats>>,
+    final_record: Mutex<Option<DecoderConfigRecord>>,
+    follow_size_changes: bool,
 }
 
 /// An [`Encoder`] running on its own thread, fed through a [`FrameRing`]: take a
@@ -175,6 +178,8 @@ impl EncodePipeline {
             telemetry: Mutex::new(telemetry),
             description: Mutex::new(description),
             final_stats: Mutex::new(None),
+            final_record: Mutex::new(None),
+            follow_size_changes: options.follow_size_changes,
         });
         let acquire_config = config.clone();
         let worker = {
@@ -191,6 +196,7 @@ impl EncodePipeline {
                     let mut sink = sink;
                     let r = run(&mut encoder, &config, &ring, &mut sink, &shared);
                     *shared.final_stats.lock() = encoder.as_ref().map(Encoder::stats);
+                    *shared.final_record.lock() = encoder.as_ref().and_then(Encoder::config_record);
                     r
                 },
                 move |r| {
@@ -234,6 +240,45 @@ impl EncodePipeline {
     /// recycled when the encoder is done with them.
     pub fn submit(&self, frame: Frame, options: FrameOptions) -> Result<()> {
         self.input.push_with(frame, options, self.timeout).map_err(|e| self.closed(e))
+    }
+
+    /// Like [`submit`](Self::submit), for a caller that also reads the packets on this
+    /// thread: packets ready now, and those that come while waiting for room in the
+    /// ring, go to `on_packet` (so a full packet queue can never wedge the two threads).
+    /// `InvalidInput` for a pipeline with a sink.
+    pub fn submit_and_drain(
+        &self,
+        frame: Frame,
+        options: FrameOptions,
+        mut on_packet: impl FnMut(Packet) -> Result<()>,
+    ) -> Result<()> {
+        let packets =
+            self.packets.as_ref().ok_or_else(|| Error::invalid_input("this encode pipeline has a packet sink"))?;
+        let deadline = self.timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut item = (frame, options);
+        loop {
+            while let Some(p) = self.try_recv_packet()? {
+                on_packet(p)?;
+            }
+            match self.input.queue().push(item, Some(Duration::from_millis(5))) {
+                Ok(()) => break,
+                Err((Error::Timeout(_), back)) => {
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        return Err(Error::Timeout(self.timeout.unwrap_or_default()));
+                    }
+                    item = back;
+                    // Wait a little for a packet rather than spinning.
+                    if let Ok(Some(p)) = packets.pop(Some(Duration::from_millis(5))) {
+                        on_packet(p)?;
+                    }
+                }
+                Err((e, _)) => return Err(self.closed(e)),
+            }
+        }
+        while let Some(p) = self.try_recv_packet()? {
+            on_packet(p)?;
+        }
+        Ok(())
     }
 
     fn closed(&self, e: Error) -> Error {
@@ -293,6 +338,7 @@ impl EncodePipeline {
             queue: self.input.stats(),
             timings: telemetry.map(|t| t.timings()).unwrap_or_default(),
             encoder: self.shared.final_stats.lock().clone(),
+            config_record: self.shared.final_record.lock().clone(),
             ..PipelineStats::default()
         };
         self.shared.status.fill(&mut stats);
@@ -396,7 +442,29 @@ fn run(
             }
         };
         let options = FrameOptions { pts: options.pts.or(frame.pts), ..options };
-        enc.submit(&frame, options).map_err(|e| e.context(format!("encode pipeline, frame #{frames}")))?;
+        let context = |e: Error| e.context(format!("encode pipeline, frame #{frames}"));
+        if shared.follow_size_changes && (frame.width, frame.height) != (enc.config().width, enc.config().height) {
+            let mut c = enc.config().clone();
+            (c.width, c.height) = (frame.width, frame.height);
+            tracing::debug!("encode pipeline: frame size {}x{}: reopening the encoder", c.width, c.height);
+            enc.reconfigure(c, SwitchMode::DrainThenSwap).map_err(context)?;
+        }
+        // An engine that is full answers `Backpressure`: take its output, then try again.
+        let mut waits = 0;
+        loop {
+            match enc.submit(&frame, options) {
+                Ok(()) => break,
+                Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES && !status.is_cancelled() => {
+                    waits += 1;
+                    if let Some(p) = enc.reap_timeout(Duration::from_millis(10)).map_err(context)? {
+                        if !sink.send(p)? {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(e) => return Err(context(e)),
+            }
+        }
         // The frame's buffer goes back to the ring now.
         drop(frame);
         while let Some(p) = enc.try_reap().map_err(|e| e.context(format!("encode pipeline, frame #{frames}")))? {
@@ -417,6 +485,10 @@ fn run(
     }
     Ok(())
 }
+
+/// How many times a frame is offered again to an engine that answers `Backpressure`
+/// (10 ms of waiting for output each time) before the error is passed on.
+const BACKPRESSURE_RETRIES: u32 = 1000;
 
 /// Opens an encoder for `config` with `frame`'s size and pixel format.
 fn open_for(config: &EncoderConfig, frame: &Frame) -> Result<Encoder> {

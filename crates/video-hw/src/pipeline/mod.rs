@@ -67,6 +67,10 @@ pub struct PipelineOptions {
     pub input_depth: usize,
     /// Memory of the ring's buffers.
     pub memory: HostMemory,
+    /// Encode: when a frame's size differs from the encoder's, drain the encoder and
+    /// reopen it at the new size (`SwitchMode::DrainThenSwap`) instead of failing.
+    /// Default false.
+    pub follow_size_changes: bool,
     /// How long a blocking call of the caller's may wait (`None`: until the pipeline
     /// ends). The worker itself waits as long as it takes, unless cancelled.
     pub timeout: Option<Duration>,
@@ -74,7 +78,13 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        PipelineOptions { queue_depth: 8, input_depth: 16, memory: HostMemory::Auto, timeout: None }
+        PipelineOptions {
+            queue_depth: 8,
+            input_depth: 16,
+            memory: HostMemory::Auto,
+            follow_size_changes: false,
+            timeout: None,
+        }
     }
 }
 
@@ -94,6 +104,12 @@ impl PipelineOptions {
     /// Sets the ring's buffer memory.
     pub fn memory(mut self, memory: HostMemory) -> Self {
         self.memory = memory;
+        self
+    }
+
+    /// Sets whether an encode pipeline follows frame size changes.
+    pub fn follow_size_changes(mut self, on: bool) -> Self {
+        self.follow_size_changes = on;
         self
     }
 
@@ -159,6 +175,9 @@ pub struct PipelineStats {
     pub decoder: Option<DecoderStats>,
     /// The encoder's counters once the worker has finished.
     pub encoder: Option<EncoderStats>,
+    /// Encode: the decoder configuration record (`avcC`/`hvcC`) of length-prefixed output,
+    /// once the worker has finished.
+    pub config_record: Option<crate::bitstream::avcc::DecoderConfigRecord>,
 }
 
 // ---------------------------------------------------------------------------------------
