@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
+use crate::fallbacks::FallbackRecorder;
+
 /// Bucket bounds of `video_hw_stage_seconds` (10 µs … 1 s).
-const STAGE_BUCKETS: &[f64] =
-    &[0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0];
+const STAGE_BUCKETS: &[f64] = &[0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0];
 /// How often histograms are folded even when nobody scrapes.
 const UPKEEP: Duration = Duration::from_secs(5);
 
@@ -47,10 +49,9 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 /// The Prometheus recorder with the library's bucket layout, and its handle.
 pub fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
     let builder = PrometheusBuilder::new();
-    let builder = match builder.set_buckets_for_metric(
-        Matcher::Full(video_hw::metrics::STAGE_SECONDS.to_string()),
-        STAGE_BUCKETS,
-    ) {
+    let builder = match builder
+        .set_buckets_for_metric(Matcher::Full(video_hw::metrics::STAGE_SECONDS.to_string()), STAGE_BUCKETS)
+    {
         Ok(b) => b,
         // Only an empty bucket list is refused; ours is not.
         Err(_) => PrometheusBuilder::new(),
@@ -58,6 +59,84 @@ pub fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     (recorder, handle)
+}
+
+/// Everything `--metrics-addr` keeps alive while the job runs: the endpoint and, where
+/// NVML is present, the GPU utilisation sampler.
+pub struct Served {
+    server: MetricsServer,
+    _sampler: Option<video_hw::metrics::GpuSampler>,
+}
+
+impl Served {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+}
+
+/// Installs the Prometheus recorder (alongside the summary's fallback counter) for the
+/// process, starts the endpoint on `addr` and samples GPU `device`'s utilisation.
+pub fn serve(addr: SocketAddr, device: u32) -> std::io::Result<Served> {
+    let (prometheus, handle) = recorder();
+    let server = MetricsServer::start(addr, handle)?;
+    metrics::set_global_recorder(Fanout { prometheus, fallbacks: FallbackRecorder })
+        .map_err(|e| std::io::Error::other(format!("metrics recorder: {e}")))?;
+    video_hw::metrics::describe();
+    let sampler = video_hw::metrics::GpuSampler::start(device, Duration::from_secs(1));
+    Ok(Served { server, _sampler: sampler })
+}
+
+/// Sends every metric to Prometheus, and the fallback counter to the summary's recorder too.
+struct Fanout {
+    prometheus: PrometheusRecorder,
+    fallbacks: FallbackRecorder,
+}
+
+/// One counter feeding two recorders.
+struct Both(Counter, Counter);
+
+impl CounterFn for Both {
+    fn increment(&self, value: u64) {
+        self.0.increment(value);
+        self.1.increment(value);
+    }
+
+    fn absolute(&self, value: u64) {
+        self.0.absolute(value);
+        self.1.absolute(value);
+    }
+}
+
+impl Recorder for Fanout {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.prometheus.describe_counter(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.prometheus.describe_gauge(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.prometheus.describe_histogram(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        let counter = self.prometheus.register_counter(key, metadata);
+        if key.name() == video_hw::metrics::FALLBACK_TOTAL {
+            let kept = self.fallbacks.register_counter(key, metadata);
+            return Counter::from_arc(Arc::new(Both(counter, kept)));
+        }
+        counter
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.prometheus.register_gauge(key, metadata)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.prometheus.register_histogram(key, metadata)
+    }
 }
 
 /// The HTTP endpoint; stops and joins its thread when dropped.
@@ -80,7 +159,7 @@ impl MetricsServer {
             while !flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let _ = serve(stream, &handle);
+                        let _ = answer(stream, &handle);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(20));
@@ -115,7 +194,7 @@ impl Drop for MetricsServer {
 }
 
 /// Answers one request and closes the connection.
-fn serve(mut stream: TcpStream, handle: &PrometheusHandle) -> std::io::Result<()> {
+fn answer(mut stream: TcpStream, handle: &PrometheusHandle) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
