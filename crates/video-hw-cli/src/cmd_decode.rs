@@ -42,38 +42,43 @@ pub struct DecodeArgs {
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
-    let mut src = Source::open(&args.input)?;
+    let src = Source::open(&args.input)?;
     let cfg = DecoderConfig::new(src.codec())
         .output(Output::Host(args.pix_fmt))
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    let mut dec = decode_loop::open_decoder(&src, cfg)?;
+    let dec = decode_loop::open_decoder(&src, cfg)?;
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
     let container_rate = src.frame_rate();
+    let codec_in = src.codec();
+    // The source is read and decoded on the pipeline's thread; this one writes.
+    let decoding = decode_loop::Decoding::start(src, dec)?;
     let mut progress = Progress::new(quiet, "bytes");
     let (mut frames, mut bytes, mut size, mut tb) = (0u64, 0u64, None, None);
-    let end = decode_loop::run(&mut src, &mut dec, &mut progress, |dec, frame| {
-        let tb = *tb.get_or_insert_with(|| decode_loop::frame_timebase(dec, container_rate));
+    let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+        let tb = *tb.get_or_insert_with(|| decode_loop::frame_timebase(d.stream_info(), container_rate));
         size.get_or_insert((frame.width, frame.height));
         bytes += sink.write(&frame, tb)?;
         frames += 1;
         Ok(())
     })?;
-    let (w, h) =
-        size.or_else(|| dec.stream_info().map(|i| (i.dimensions.width(), i.dimensions.height()))).unwrap_or((0, 0));
-    sink.finish(w, h, tb.unwrap_or_else(|| decode_loop::frame_timebase(&dec, container_rate)))?;
-    let stats = dec.stats();
+    let info = decoding.stream_info();
+    let (w, h) = size.or_else(|| info.clone().map(|i| (i.dimensions.width(), i.dimensions.height()))).unwrap_or((0, 0));
+    sink.finish(w, h, tb.unwrap_or_else(|| decode_loop::frame_timebase(info, container_rate)))?;
+    let decoder = decoding.backend().to_string();
+    let (pipeline, stats) = decoding.finish()?;
+    crate::stage_table::emit(&[("decode", &pipeline)]);
     let summary = Summary {
         job: "decode",
         input: args.input.display().to_string(),
         output: args.output.display().to_string(),
-        codec_in: Some(src.codec().to_string()),
+        codec_in: Some(codec_in.to_string()),
         size,
         frames,
         elapsed: started.elapsed(),
-        decoder: Some(dec.backend().to_string()),
+        decoder: Some(decoder),
         dropped: stats.dropped,
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),

@@ -61,12 +61,15 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let mut job = EncodeJob::new(cfg, &args.output, None);
     let mut progress = Progress::new(quiet, "frames");
     while let Some(frame) = src.next_frame()? {
-        job.push(&frame)?;
+        job.push(frame)?;
         progress.update(src.frames_read(), src.total, src.frames_read());
     }
     progress.finish();
     let (frames, encoder) = (job.frames(), job.backend());
     let bytes = job.finish()?;
+    if let Some(stats) = job.stats() {
+        crate::stage_table::emit(&[("encode", stats)]);
+    }
     Summary {
         job: "encode",
         input: match &args.input {

@@ -45,45 +45,55 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
-    let mut src = Source::open(&args.input)?;
+    let src = Source::open(&args.input)?;
     let dec_cfg = DecoderConfig::new(src.codec())
         .output(Output::Host(PixelFormat::Yuv420p))
         .engine(args.decoder_backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    let mut dec = decode_loop::open_decoder(&src, dec_cfg)?;
+    let dec = decode_loop::open_decoder(&src, dec_cfg)?;
     let container_rate = src.frame_rate();
+    let codec_in = src.codec();
     // Timestamps travel from an MP4 input to the output; Annex-B input has none.
     let timebase = (src.container() == "mp4").then(|| src.timebase());
+    // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
+    // the two overlap; this thread converts pictures where needed and writes packets.
+    let decoding = decode_loop::Decoding::start(src, dec)?;
     let mut job: Option<EncodeJob> = None;
     let mut progress = Progress::new(quiet, "bytes");
     let mut size = None;
-    let end = decode_loop::run(&mut src, &mut dec, &mut progress, |dec, frame| {
+    let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
         let job = job.get_or_insert_with(|| {
-            let fps = args.fps.or_else(|| dec.stream_info().and_then(|i| i.frame_rate)).or(container_rate);
+            let fps = args.fps.or_else(|| d.stream_info().and_then(|i| i.frame_rate)).or(container_rate);
             cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
             EncodeJob::new(cfg.clone(), &args.output, timebase)
         });
         size.get_or_insert((frame.width, frame.height));
-        job.push(&frame)?;
+        job.push(frame)?;
         Ok(())
     })?;
-    let stats = dec.stats();
-    let (frames, encoder, bytes) = match job {
+    let decoder = decoding.backend().to_string();
+    let (decode_stats, stats) = decoding.finish()?;
+    let (frames, encoder, bytes) = match job.as_mut() {
         Some(job) => (job.frames(), job.backend(), job.finish()?),
         None => (0, None, 0),
     };
+    let mut tables = vec![("decode", &decode_stats)];
+    if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
+        tables.push(("encode", encode_stats));
+    }
+    crate::stage_table::emit(&tables);
     Summary {
         job: "transcode",
         input: args.input.display().to_string(),
         output: args.output.display().to_string(),
-        codec_in: Some(src.codec().to_string()),
+        codec_in: Some(codec_in.to_string()),
         codec_out: Some(codec.to_string()),
         size,
         frames,
         elapsed: started.elapsed(),
-        decoder: Some(dec.backend().to_string()),
+        decoder: Some(decoder),
         encoder,
         dropped: stats.dropped,
         bytes_out: bytes,

@@ -1,11 +1,17 @@
-//! Running a decoder over a [`Source`]: feed, reap, flush, and keep account of damage, so
-//! that a stream that breaks midway still yields every frame before the break and the
-//! job ends with exit 4 saying what was lost.
+//! Running a decoder over a [`Source`] in a decode pipeline (the source is read and
+//! decoded on the pipeline's thread while this one writes or encodes the frames), and
+//! keeping account of damage, so that a stream that breaks midway still yields every
+//! frame before the break and the job ends with exit 4 saying what was lost.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use video_hw::bitstream::access_unit::StreamInfo;
+use video_hw::pipeline::{DecodePipeline, PipelineOptions, PipelineStats, Shutdown};
 use video_hw::{Decoder, DecoderConfig, DecoderStats, Error, Frame, Rational};
 
 use crate::exit::{CliResult, Failure, usage};
-use crate::input::{Feed, Source};
+use crate::input::{HeaderCheck, Source};
 use crate::progress::Progress;
 
 /// How the input ended.
@@ -34,8 +40,12 @@ pub fn open_decoder(src: &Source, cfg: DecoderConfig) -> CliResult<Decoder> {
 /// When an engine refuses the stream (`Unsupported`) but the stream's headers are broken
 /// anyway, the input is the problem: its error (exit 4) is reported, the refusal noted.
 fn prefer_input_error(src: &Source, e: Error) -> Error {
+    prefer_input_error_of(&src.header_check(), e)
+}
+
+fn prefer_input_error_of(headers: &HeaderCheck, e: Error) -> Error {
     let Error::Unsupported { what, .. } = &e else { return e };
-    match src.header_error() {
+    match headers.header_error() {
         Some(bad) => with_note(bad, &format!("also unsupported here: {what}")),
         None => e,
     }
@@ -50,46 +60,69 @@ pub fn with_note(e: Error, note: &str) -> Error {
     }
 }
 
-/// Decodes the whole source, handing every frame to `on_frame` in output order.
-pub fn run(
-    src: &mut Source,
-    dec: &mut Decoder,
-    progress: &mut Progress,
-    mut on_frame: impl FnMut(&Decoder, Frame) -> CliResult<()>,
-) -> CliResult<DecodeEnd> {
-    let mut end = DecodeEnd::default();
-    loop {
-        let fed = src.feed(dec).map_err(|e| prefer_input_error(src, e))?;
-        match fed {
-            Feed::More => {}
-            Feed::End => break,
-            Feed::Damaged(e) => {
-                end.damage.get_or_insert(e);
-            }
-            Feed::Broken(e) => {
-                end.broken = Some(e);
-                break;
-            }
-        }
-        while let Some(frame) = dec.try_reap()? {
-            on_frame(dec, frame)?;
-        }
+/// A decode running in a pipeline.
+pub struct Decoding {
+    pipeline: DecodePipeline,
+    position: Arc<AtomicU64>,
+    total: Option<u64>,
+    broken: Arc<Mutex<Option<Error>>>,
+    headers: HeaderCheck,
+}
+
+impl Decoding {
+    /// Hands the source to a decode pipeline around `dec`.
+    pub fn start(src: Source, dec: Decoder) -> CliResult<Decoding> {
+        let headers = src.header_check();
         let (done, total) = src.progress();
-        progress.update(done, total, dec.stats().frames_out);
+        let position = Arc::new(AtomicU64::new(done));
+        let broken = Arc::new(Mutex::new(None));
+        let inputs = src.into_inputs(position.clone(), broken.clone());
+        let pipeline = DecodePipeline::spawn(dec, PipelineOptions::default(), Some(Box::new(inputs)))?;
+        Ok(Decoding { pipeline, position, total, broken, headers })
     }
-    match dec.flush() {
-        Ok(frames) => {
-            for frame in frames {
-                on_frame(dec, frame)?;
+
+    /// The engine that runs, described.
+    pub fn backend(&self) -> &str {
+        self.pipeline.backend()
+    }
+
+    /// Stream facts from the decoder, once it has seen a sequence header.
+    pub fn stream_info(&self) -> Option<StreamInfo> {
+        self.pipeline.stream_info()
+    }
+
+    /// Ends the pipeline (everything was received) and returns its figures; the
+    /// decoder's counters are in `decoder`.
+    pub fn finish(self) -> CliResult<(PipelineStats, DecoderStats)> {
+        let report = self.pipeline.shutdown(Shutdown::Drain)?;
+        let stats = report.stats.decoder.clone().unwrap_or_default();
+        Ok((report.stats, stats))
+    }
+}
+
+/// Receives every frame of the decode in output order and hands it to `on_frame`.
+pub fn run(
+    d: &Decoding,
+    progress: &mut Progress,
+    mut on_frame: impl FnMut(&Decoding, Frame) -> CliResult<()>,
+) -> CliResult<DecodeEnd> {
+    let mut frames = 0;
+    loop {
+        match d.pipeline.recv() {
+            Ok(Some(frame)) => {
+                on_frame(d, frame)?;
+                frames += 1;
+                progress.update(d.position.load(Ordering::Relaxed), d.total, frames);
             }
+            Ok(None) => break,
+            Err(e) => return Err(prefer_input_error_of(&d.headers, e).into()),
         }
-        Err(e @ Error::InvalidBitstream { .. }) => {
-            end.damage.get_or_insert(e);
-        }
-        Err(e) => return Err(e.into()),
     }
     progress.finish();
-    Ok(end)
+    Ok(DecodeEnd {
+        damage: d.pipeline.take_bitstream_error(),
+        broken: d.broken.lock().unwrap_or_else(|p| p.into_inner()).take(),
+    })
 }
 
 /// The job's result from how the input ended: an error (exit 4) when it broke, when parts
@@ -111,9 +144,8 @@ pub fn verdict(end: DecodeEnd, stats: &DecoderStats, frames: u64) -> CliResult<(
 
 /// The framemd5 timebase: 1/frame rate from the stream's VUI, else from the container,
 /// else 1/25 (what ffmpeg assumes for raw streams).
-pub fn frame_timebase(dec: &Decoder, container_rate: Option<Rational>) -> Rational {
-    dec.stream_info()
-        .and_then(|i| i.frame_rate)
+pub fn frame_timebase(info: Option<StreamInfo>, container_rate: Option<Rational>) -> Rational {
+    info.and_then(|i| i.frame_rate)
         .or(container_rate)
         .filter(|r| r.num > 0 && r.den > 0)
         .map(|r| crate::mp4in::reduce(Rational::new(r.den, r.num)))

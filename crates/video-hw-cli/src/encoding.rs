@@ -1,15 +1,15 @@
 //! An encoder and its output, opened at the first picture (its size and format decide the
-//! session), fed picture by picture, drained into the output as packets come out.
-//! Pictures in another format than the first are converted with `video_hw::convert`.
+//! session). The encoder runs in an encode pipeline on its own thread; this thread
+//! converts pictures where needed, queues them (waiting while the pipeline's ring is full)
+//! and writes packets to the output as they come out. Pictures in another format than
+//! the first are converted with `video_hw::convert`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use video_hw::convert::{YuvMatrix, host_to_i420};
 use video_hw::frame::HostFrame;
-use video_hw::{
-    Encoder, EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result, SwitchMode,
-};
+use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, Shutdown};
+use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
 
 use crate::output::{PacketSink, layout_for};
 
@@ -24,15 +24,24 @@ pub fn mp4_timebase(fps: Rational) -> Rational {
     Rational::new(1, num.saturating_mul(k).min(u32::MAX as i64))
 }
 
+/// The open side of a job: the pipeline, the output, and the pictures' size and format.
+struct Open {
+    pipeline: EncodePipeline,
+    sink: PacketSink,
+    size: (u32, u32),
+    format: PixelFormat,
+}
+
 /// An encode into one output.
 pub struct EncodeJob {
     template: EncoderConfig,
     output: PathBuf,
     timebase: Option<Rational>,
-    open: Option<(Encoder, PacketSink)>,
+    open: Option<Open>,
     frames: u64,
     bytes: u64,
     scratch: Vec<u8>,
+    stats: Option<PipelineStats>,
 }
 
 impl EncodeJob {
@@ -47,10 +56,11 @@ impl EncodeJob {
             frames: 0,
             bytes: 0,
             scratch: Vec::new(),
+            stats: None,
         }
     }
 
-    /// Opens the encoder for pictures like `frame`, then the output.
+    /// Opens the encoder pipeline for pictures like `frame`, then the output.
     fn open(&mut self, frame: &Frame) -> Result<()> {
         let mut cfg = self.template.clone();
         cfg.width = frame.width;
@@ -62,60 +72,43 @@ impl EncodeJob {
             (None, true) => mp4_timebase(cfg.fps),
             (None, false) => Rational::MPEG_90K,
         };
-        let enc = Encoder::open(cfg.clone())?;
+        // A size change mid-stream reopens the encoder (Annex-B output; MP4 refuses it below).
+        let options = PipelineOptions::default().follow_size_changes(true);
+        let pipeline = EncodePipeline::open(cfg.clone(), options)?;
         let sink = PacketSink::create(&self.output, cfg.codec, cfg.width, cfg.height, cfg.timebase, cfg.fps)?;
-        self.open = Some((enc, sink));
+        self.open = Some(Open { pipeline, sink, size: (cfg.width, cfg.height), format: cfg.input_format });
         Ok(())
     }
 
-    /// Encodes one picture.
-    pub fn push(&mut self, frame: &Frame) -> Result<()> {
+    /// Encodes one picture (queued to the encoder's thread; packets ready by then are written).
+    pub fn push(&mut self, frame: Frame) -> Result<()> {
         if self.open.is_none() {
-            self.open(frame)?;
+            self.open(&frame)?;
         }
-        let Some((enc, sink)) = self.open.as_mut() else { return Ok(()) };
-        if (frame.width, frame.height) != (enc.config().width, enc.config().height) {
-            if crate::output::is_mp4(&self.output) {
-                return Err(Error::unsupported(
-                    format!("a picture size change ({}x{}) in MP4 output", frame.width, frame.height),
-                    "one sample description per file; write .h264/.h265 instead",
-                ));
-            }
-            let mut cfg = enc.config().clone();
-            cfg.width = frame.width;
-            cfg.height = frame.height;
-            enc.reconfigure(cfg, SwitchMode::DrainThenSwap)?;
+        let Some(open) = self.open.as_mut() else { return Ok(()) };
+        if (frame.width, frame.height) != open.size && crate::output::is_mp4(&self.output) {
+            return Err(Error::unsupported(
+                format!("a picture size change ({}x{}) in MP4 output", frame.width, frame.height),
+                "one sample description per file; write .h264/.h265 instead",
+            ));
         }
-        let want = enc.config().input_format;
-        let converted = conform(frame, want, &mut self.scratch)?;
-        let frame = converted.as_ref().unwrap_or(frame);
+        let frame = match conform(&frame, open.format, &mut self.scratch)? {
+            Some(converted) => converted,
+            None => frame,
+        };
         let options = FrameOptions { pts: frame.pts, force_keyframe: false };
-        let mut waited = 0;
-        loop {
-            match enc.submit(frame, options) {
-                Ok(()) => break,
-                Err(Error::Backpressure(why)) if waited < 100 => {
-                    waited += 1;
-                    if let Some(p) = enc.reap_timeout(Duration::from_millis(100))? {
-                        self.bytes += p.data.len() as u64;
-                        sink.write(&p)?;
-                    }
-                    tracing::debug!("encoder busy: {why}");
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (sink, bytes) = (&mut open.sink, &mut self.bytes);
+        open.pipeline.submit_and_drain(frame, options, |p| {
+            *bytes += p.data.len() as u64;
+            sink.write(&p)
+        })?;
         self.frames += 1;
-        while let Some(p) = enc.try_reap()? {
-            self.bytes += p.data.len() as u64;
-            sink.write(&p)?;
-        }
         Ok(())
     }
 
     /// The engine that runs, once open.
     pub fn backend(&self) -> Option<String> {
-        self.open.as_ref().map(|(enc, _)| enc.backend().to_string())
+        self.open.as_ref().map(|o| o.pipeline.backend())
     }
 
     /// Pictures encoded.
@@ -123,14 +116,21 @@ impl EncodeJob {
         self.frames
     }
 
+    /// The encode pipeline's figures, once finished.
+    pub fn stats(&self) -> Option<&PipelineStats> {
+        self.stats.as_ref()
+    }
+
     /// Drains the encoder and finishes the output; returns the bytes written (packets).
-    pub fn finish(mut self) -> Result<u64> {
-        let Some((mut enc, mut sink)) = self.open.take() else { return Ok(0) };
-        for p in enc.flush()? {
+    pub fn finish(&mut self) -> Result<u64> {
+        let Some(Open { pipeline, mut sink, .. }) = self.open.take() else { return Ok(0) };
+        let drained = pipeline.shutdown(Shutdown::Drain)?;
+        for p in &drained.items {
             self.bytes += p.data.len() as u64;
-            sink.write(&p)?;
+            sink.write(p)?;
         }
-        sink.finish(enc.config_record())?;
+        sink.finish(drained.stats.config_record.clone())?;
+        self.stats = Some(drained.stats);
         Ok(self.bytes)
     }
 }

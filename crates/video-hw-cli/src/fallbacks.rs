@@ -32,7 +32,8 @@ impl CounterFn for FallbackCounter {
     fn absolute(&self, _value: u64) {}
 }
 
-struct FallbackRecorder;
+/// The recorder that keeps fallbacks (everything else is dropped).
+pub struct FallbackRecorder;
 
 impl Recorder for FallbackRecorder {
     fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}

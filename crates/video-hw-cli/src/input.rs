@@ -1,13 +1,18 @@
 //! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
 //! from the content) read in chunks, or the video track of an MP4/MOV file fed sample by
-//! sample with its `avcC`/`hvcC` record. `-` reads Annex-B from standard input.
+//! sample with its `avcC`/`hvcC` record. `-` reads Annex-B from standard input. The
+//! source becomes the input of a decode pipeline ([`Source::into_inputs`]), read on the
+//! pipeline's thread.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
-use video_hw::{Codec, Decoder, Error, Input, Rational, Result};
+use video_hw::pipeline::DecodeInput;
+use video_hw::{Codec, Error, Rational, Result};
 
 use crate::exit::{CliResult, usage};
 use crate::mp4in::{self, Mp4Track};
@@ -15,21 +20,8 @@ use crate::mp4in::{self, Mp4Track};
 /// Bytes of Annex-B handed to the decoder at a time.
 const CHUNK: usize = 256 << 10;
 
-/// What one [`Source::feed`] did.
-#[derive(Debug)]
-pub enum Feed {
-    /// Input was submitted; there is more.
-    More,
-    /// The input is exhausted.
-    End,
-    /// Input was submitted and the decoder dropped a damaged part of it (it goes on).
-    Damaged(Error),
-    /// The input itself broke (truncated MP4, read error): nothing more can be read.
-    Broken(Error),
-}
-
 enum Kind {
-    AnnexB { reader: Box<dyn Read>, first: Option<Vec<u8>>, path: Option<PathBuf> },
+    AnnexB { reader: Box<dyn Read + Send>, first: Option<Vec<u8>>, path: Option<PathBuf> },
     Mp4 { file: File, len: u64, track: Box<Mp4Track>, next: usize, buf: Vec<u8> },
 }
 
@@ -75,7 +67,7 @@ impl Source {
     /// Opens `path` (`-` for stdin) and finds out what it holds.
     pub fn open(path: &Path) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";
-        let (mut reader, total): (Box<dyn Read>, Option<u64>) = if stdin {
+        let (mut reader, total): (Box<dyn Read + Send>, Option<u64>) = if stdin {
             (Box::new(std::io::stdin()), None)
         } else {
             let f = crate::exit::open_input(path)?;
@@ -155,49 +147,82 @@ impl Source {
         (self.position, self.total)
     }
 
-    /// When no engine can decode the stream, whether its headers are broken anyway
-    /// (then the input, not the machine, is the problem: exit 4 rather than 3). Reads the
-    /// file again, headers only; Annex-B files only.
-    pub fn header_error(&self) -> Option<Error> {
-        let Kind::AnnexB { path: Some(path), .. } = &self.kind else { return None };
-        let file = File::open(path).ok()?;
-        match video_hw::bitstream::summary::summarize(file, Some(self.codec)) {
-            Ok(s) => s.first_error,
-            Err(e) => Some(e),
-        }
+    /// What it takes to tell, when no engine can decode the stream, whether its headers
+    /// are broken anyway ([`HeaderCheck::header_error`]), kept once the source has gone
+    /// to a pipeline.
+    pub fn header_check(&self) -> HeaderCheck {
+        let path = match &self.kind {
+            Kind::AnnexB { path, .. } => path.clone(),
+            Kind::Mp4 { .. } => None,
+        };
+        HeaderCheck { path, codec: self.codec }
     }
 
-    /// Feeds the next piece of input to `dec`.
-    pub fn feed(&mut self, dec: &mut Decoder) -> Result<Feed> {
-        let submitted = match &mut self.kind {
+    /// The input as a decode pipeline's source: Annex-B chunks, or MP4 samples with their
+    /// record. `position` follows the bytes (Annex-B) or file position (MP4) consumed;
+    /// when the input itself breaks (truncated MP4, read error) the error goes to
+    /// `broken` and the stream ends there, so the frames before it are still decoded.
+    pub fn into_inputs(
+        self,
+        position: Arc<AtomicU64>,
+        broken: Arc<Mutex<Option<Error>>>,
+    ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
+        let mut kind = self.kind;
+        let record = match &kind {
+            Kind::Mp4 { track, .. } => Some(Arc::new(track.record.clone())),
+            Kind::AnnexB { .. } => None,
+        };
+        let mut consumed = self.position;
+        let stop = move |e: Error| {
+            *broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            None
+        };
+        std::iter::from_fn(move || match &mut kind {
             Kind::AnnexB { reader, first, .. } => {
                 let chunk = match first.take() {
                     Some(c) => c,
                     None => match read_chunk(&mut **reader, CHUNK) {
                         Ok(c) => c,
-                        Err(e) => return Ok(Feed::Broken(e.into())),
+                        Err(e) => return stop(e.into()),
                     },
                 };
                 if chunk.is_empty() {
-                    return Ok(Feed::End);
+                    return None;
                 }
-                self.position += chunk.len() as u64;
-                dec.submit(Input::annexb(&chunk, None))
+                consumed += chunk.len() as u64;
+                position.store(consumed, Ordering::Relaxed);
+                Some(Ok(DecodeInput::annexb(chunk, None)))
             }
             Kind::Mp4 { file, len, track, next, buf } => {
-                let Some(sample) = track.samples.get(*next).copied() else { return Ok(Feed::End) };
+                let sample = track.samples.get(*next).copied()?;
                 if let Err(e) = mp4in::read_sample(file, *len, *next, &sample, buf) {
-                    return Ok(Feed::Broken(e));
+                    return stop(e);
                 }
                 *next += 1;
-                self.position = sample.offset + sample.size as u64;
-                dec.submit(Input::length_prefixed(buf, &track.record, sample.pts))
+                position.store(sample.offset + sample.size as u64, Ordering::Relaxed);
+                let record = record.clone()?;
+                Some(Ok(DecodeInput::LengthPrefixed { sample: buf.clone(), record, pts: Some(sample.pts) }))
             }
-        };
-        match submitted {
-            Ok(()) => Ok(Feed::More),
-            Err(e @ Error::InvalidBitstream { .. }) => Ok(Feed::Damaged(e)),
-            Err(e) => Err(e),
+        })
+    }
+}
+
+/// The path and codec of an Annex-B file, to re-read its headers after an engine refused it.
+#[derive(Debug, Clone)]
+pub struct HeaderCheck {
+    path: Option<PathBuf>,
+    codec: Codec,
+}
+
+impl HeaderCheck {
+    /// When no engine can decode the stream, whether its headers are broken anyway (then
+    /// the input, not the machine, is the problem: exit 4 rather than 3). Reads the file
+    /// again, headers only; Annex-B files only.
+    pub fn header_error(&self) -> Option<Error> {
+        let file = File::open(self.path.as_ref()?).ok()?;
+        match video_hw::bitstream::summary::summarize(file, Some(self.codec)) {
+            Ok(s) => s.first_error,
+            Err(e) => Some(e),
         }
     }
 }

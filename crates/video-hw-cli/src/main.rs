@@ -15,11 +15,13 @@ mod fallbacks;
 mod framemd5;
 mod frames_in;
 mod input;
+mod metrics_http;
 mod mp4in;
 mod mp4out;
 mod opts;
 mod output;
 mod progress;
+mod stage_table;
 mod summary;
 mod synthetic;
 mod y4m;
@@ -39,6 +41,17 @@ struct Cli {
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     log_level: String,
+
+    /// Serve the library's metrics (frames, fps, queue depth, stage times, bytes copied,
+    /// fallbacks, GPU utilisation) in the Prometheus text format at http://ADDR/metrics
+    /// while the job runs. A port alone means 127.0.0.1:PORT; port 0 picks a free one.
+    #[arg(long, global = true, value_name = "ADDR", value_parser = metrics_http::parse_addr)]
+    metrics_addr: Option<std::net::SocketAddr>,
+
+    /// Print a table of the pipelines' figures at the end (decode, encode, transcode):
+    /// per-stage calls and p50/p95/p99 times, queue depth and peak, fps, jitter, bytes copied.
+    #[arg(long, global = true)]
+    stats: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -64,7 +77,29 @@ fn main() -> ExitCode {
         Err(e) => return clap_error(e),
     };
     init_logging(&cli.log_level, cli.quiet);
-    fallbacks::install();
+    // The metrics endpoint lives until the job is over (dropped at the end of `main`).
+    let _metrics = match cli.metrics_addr {
+        Some(addr) => match metrics_http::serve(addr, 0) {
+            Ok(served) => {
+                if !cli.quiet {
+                    eprintln!("video-hw: metrics at http://{}/metrics", served.local_addr());
+                }
+                Some(served)
+            }
+            Err(e) => {
+                let e =
+                    video_hw::Error::Io(std::io::Error::new(e.kind(), format!("cannot serve metrics on {addr}: {e}")));
+                return exit::report(&e);
+            }
+        },
+        None => {
+            fallbacks::install();
+            None
+        }
+    };
+    if cli.stats {
+        stage_table::enable();
+    }
     exit::quiet_panics();
     let run = std::panic::catch_unwind(|| match &cli.command {
         Command::Probe(args) => cmd_probe::run(args).map_err(exit::Failure::from),

@@ -344,7 +344,9 @@ pub fn deinterleave_uv(uv: PlaneRef<'_>, cw: usize, ch: usize, u: &mut [u8], v: 
 pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) -> Result<HostFrame> {
     let (w, h) = src.luma_size();
     let (cw, ch) = src.chroma_size();
-    let mut out = HostFrame::new_packed(format, src.width, src.height);
+    // In a decode pipeline's worker this is a free slot of the pipeline's frame ring
+    // (every byte is written below), so decoding allocates nothing per frame.
+    let mut out = HostFrame::for_output(format, src.width, src.height);
     let planes: Vec<_> = out.planes().to_vec();
     let buf = out.as_bytes_mut();
     match format {

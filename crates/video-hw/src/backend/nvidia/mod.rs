@@ -10,9 +10,11 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
 pub(crate) mod cuda;
+pub(crate) mod host_mem;
 pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;
 pub(crate) mod nvenc;
+pub(crate) mod nvml;
 pub(crate) mod probe;
 pub(crate) mod sys;

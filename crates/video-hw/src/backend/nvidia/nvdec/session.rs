@@ -210,7 +210,9 @@ impl State {
         if dec.had_errors(info.picture_index) {
             self.damaged += 1;
         }
+        let map_start = std::time::Instant::now();
         let mapped = dec.map(info.picture_index, &mut proc_params)?;
+        crate::metrics::record_stage(crate::metrics::Stage::Map, map_start.elapsed());
         let surface = Surface {
             ptr: mapped.ptr,
             pitch: mapped.pitch,
