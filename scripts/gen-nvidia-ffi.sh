@@ -242,7 +242,7 @@ print <<'C';
 
 static void guids(void) {
 C
-for my $g ($headers =~ /static const GUID (\w+)\s*=/g) {
+for my $g ($headers =~ /static const GUID\s+(\w+)\s*=/g) {
     print "    RUST_GUID($g);\n";
 }
 print "}\n\nstatic void versions(void) {\n";

@@ -235,6 +235,16 @@ impl YuvMatrix {
         YuvMatrix::new(color.effective_matrix(height), color.range)
     }
 
+    /// The YUV → RGB coefficients as the GPU kernel takes them: luma offset, luma scale,
+    /// Cr→R, Cb→G, Cr→G, Cb→B, all × 2^14 (None for the identity matrix, which the kernel
+    /// does not handle).
+    pub(crate) fn fixed_point(&self) -> Option<[i32; 6]> {
+        if self.identity {
+            return None;
+        }
+        Some([self.offsets().0, self.y_mul, self.r_cr, self.g_cb, self.g_cr, self.b_cb])
+    }
+
     fn offsets(&self) -> (i32, i32) {
         if self.full_range { (0, 128) } else { (16, 128) }
     }
@@ -334,7 +344,9 @@ pub fn deinterleave_uv(uv: PlaneRef<'_>, cw: usize, ch: usize, u: &mut [u8], v: 
 pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) -> Result<HostFrame> {
     let (w, h) = src.luma_size();
     let (cw, ch) = src.chroma_size();
-    let mut out = HostFrame::new_packed(format, src.width, src.height);
+    // In a decode pipeline's worker this is a free slot of the pipeline's frame ring
+    // (every byte is written below), so decoding allocates nothing per frame.
+    let mut out = HostFrame::for_output(format, src.width, src.height);
     let planes: Vec<_> = out.planes().to_vec();
     let buf = out.as_bytes_mut();
     match format {

@@ -1,5 +1,6 @@
 //! The decode session: bytes in, frames out, on whichever engine the registry picked.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::DecoderBackend;
@@ -10,6 +11,7 @@ use crate::config::DecoderConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::registry::Registry;
 
 /// What can be submitted to a [`Decoder`].
@@ -76,6 +78,9 @@ pub struct DecoderStats {
     pub engine_time: Duration,
     /// When the session was opened → when its first frame came out.
     pub time_to_first_frame: Option<Duration>,
+    /// Per-stage times (decode, reap, map, download), fps and bytes copied between host
+    /// and device.
+    pub timings: Timings,
 }
 
 /// A decode session.
@@ -104,6 +109,7 @@ pub struct Decoder {
     last_record: Option<DecoderConfigRecord>,
     stats: DecoderStats,
     opened: Instant,
+    telemetry: Arc<Telemetry>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -128,7 +134,9 @@ impl Decoder {
     ) -> Self {
         let description = backend.describe();
         tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "decoder opened: {description}");
+        let telemetry = Telemetry::new(crate::Direction::Decode, config.codec, backend.engine());
         Decoder {
+            telemetry,
             config,
             backend,
             description,
@@ -147,6 +155,7 @@ impl Decoder {
     /// stays usable, recovering at the next random access point. Engine failures
     /// (device lost, …) are returned as they are.
     pub fn submit(&mut self, input: Input<'_>) -> Result<()> {
+        self.telemetry.started();
         let base = self.stats.bytes_in;
         match input {
             Input::AnnexB { data, pts } => {
@@ -224,9 +233,12 @@ impl Decoder {
     }
 
     fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {
+        let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
         let r = self.backend.decode(au);
-        self.stats.engine_time += start.elapsed();
+        let took = start.elapsed();
+        self.stats.engine_time += took;
+        self.telemetry.stage(Stage::Decode, took);
         self.stats.access_units += 1;
         match r {
             Err(e @ Error::InvalidBitstream { .. }) => {
@@ -243,36 +255,47 @@ impl Decoder {
         tracing::debug!(error = %e, "decoder dropped damaged input");
     }
 
-    fn count(&mut self, frame: Option<Frame>) -> Option<Frame> {
+    fn count(&mut self, frame: Option<Frame>, start: Instant) -> Option<Frame> {
         if frame.is_some() {
+            self.telemetry.stage(Stage::Reap, start.elapsed());
             if self.stats.frames_out == 0 {
                 self.stats.time_to_first_frame = Some(self.opened.elapsed());
             }
             self.stats.frames_out += 1;
+            self.telemetry.frames(1);
         }
         frame
     }
 
     /// A decoded frame if one is ready, without waiting.
     pub fn try_reap(&mut self) -> Result<Option<Frame>> {
+        let _scope = Scope::enter(&self.telemetry);
+        let start = Instant::now();
         let f = self.backend.try_reap()?;
-        Ok(self.count(f))
+        Ok(self.count(f, start))
     }
 
     /// Waits up to `timeout` for a decoded frame.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Frame>> {
+        let _scope = Scope::enter(&self.telemetry);
+        let start = Instant::now();
         let f = self.backend.reap_timeout(timeout)?;
-        Ok(self.count(f))
+        Ok(self.count(f, start))
     }
 
     /// Ends the stream: decodes what is still buffered and returns every remaining
     /// frame in output order. The session can take a new stream afterwards.
     pub fn flush(&mut self) -> Result<Vec<Frame>> {
+        self.telemetry.started();
         self.assembler.finish();
         let pending = self.drain_assembler();
-        let frames = self.backend.flush()?;
+        let frames = {
+            let _scope = Scope::enter(&self.telemetry);
+            self.backend.flush()?
+        };
         self.assembler.reset_stream();
         self.stats.frames_out += frames.len() as u64;
+        self.telemetry.frames(frames.len() as u64);
         if self.stats.time_to_first_frame.is_none() && !frames.is_empty() {
             self.stats.time_to_first_frame = Some(self.opened.elapsed());
         }
@@ -282,9 +305,13 @@ impl Decoder {
         }
     }
 
-    /// Counters so far.
+    /// Counters and timings so far.
     pub fn stats(&self) -> DecoderStats {
-        self.stats.clone()
+        DecoderStats { timings: self.telemetry.timings(), ..self.stats.clone() }
+    }
+
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// The engine that actually runs, described (e.g. "openh264 2.4.1 (software)").

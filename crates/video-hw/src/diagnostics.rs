@@ -15,3 +15,81 @@ pub fn gpu_memory(device: u32) -> Result<(u64, u64)> {
     let m = ctx.mem_info()?;
     Ok((m.free, m.total))
 }
+
+/// What NVDEC can do for one codec and bit depth on one GPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NvdecCodecCaps {
+    /// The codec.
+    pub codec: crate::Codec,
+    /// 8 or 10.
+    pub bit_depth: u8,
+    /// Whether the hardware decodes it (4:2:0).
+    pub supported: bool,
+    /// NVDEC engines that can.
+    pub engines: u8,
+    /// Smallest coded size.
+    pub min_size: (u32, u32),
+    /// Largest coded size.
+    pub max_size: (u32, u32),
+}
+
+/// One NVIDIA GPU as `video-hw probe --gpus` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuSummary {
+    /// CUDA device index.
+    pub index: u32,
+    /// Marketing name.
+    pub name: String,
+    /// Device memory in bytes.
+    pub memory: u64,
+    /// Compute capability (major, minor).
+    pub compute_capability: (u32, u32),
+    /// Kernel driver release, where readable, and the CUDA version the driver implements.
+    pub driver: String,
+    /// NVDEC engines (the most any codec reports).
+    pub nvdec_engines: u8,
+    /// Per-codec NVDEC limits (empty with the reason in `nvdec_error` when NVDEC is unusable).
+    pub nvdec: Vec<NvdecCodecCaps>,
+    /// Why NVDEC cannot be used on this GPU, if it cannot.
+    pub nvdec_error: Option<String>,
+}
+
+/// Every NVIDIA GPU with its NVDEC limits; `Unsupported` without the driver.
+pub fn gpus() -> Result<Vec<GpuSummary>> {
+    let gpus = crate::backend::nvidia::probe::probe_gpus()?;
+    Ok(gpus
+        .into_iter()
+        .map(|g| {
+            let driver = match &g.kernel_driver {
+                Some(k) => format!("{k} (CUDA {})", g.driver_version),
+                None => format!("CUDA {}", g.driver_version),
+            };
+            let (nvdec, nvdec_error) = match g.decode {
+                Ok(caps) => (
+                    caps.iter()
+                        .map(|c| NvdecCodecCaps {
+                            codec: c.codec,
+                            bit_depth: c.bit_depth,
+                            supported: c.supported,
+                            engines: c.num_engines,
+                            min_size: (u32::from(c.min_width), u32::from(c.min_height)),
+                            max_size: (c.max_width, c.max_height),
+                        })
+                        .collect::<Vec<_>>(),
+                    None,
+                ),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            GpuSummary {
+                index: g.index,
+                name: g.name,
+                memory: g.total_memory,
+                compute_capability: g.compute_capability,
+                driver,
+                nvdec_engines: nvdec.iter().map(|c| c.engines).max().unwrap_or(0),
+                nvdec,
+                nvdec_error,
+            }
+        })
+        .collect())
+}

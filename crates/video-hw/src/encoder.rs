@@ -1,6 +1,7 @@
 //! The encode session: frames in, packets out, with live reconfiguration.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::EncoderBackend;
@@ -9,6 +10,7 @@ use crate::config::{EncoderConfig, FrameOptions, SwitchMode};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
+use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::packet::{Packet, PacketLayout};
 use crate::registry::Registry;
 
@@ -27,6 +29,9 @@ pub struct EncoderStats {
     pub engine_time: Duration,
     /// Configuration generation now in force.
     pub generation: u64,
+    /// Per-stage times (encode, reap, upload, map), fps and bytes copied between host
+    /// and device.
+    pub timings: Timings,
 }
 
 /// A reconfiguration waiting for the next keyframe.
@@ -69,6 +74,7 @@ pub struct Encoder {
     drained: VecDeque<Packet>,
     frames_since_keyframe: u64,
     stats: EncoderStats,
+    telemetry: Arc<Telemetry>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -88,7 +94,9 @@ impl Encoder {
     pub(crate) fn with_backend(config: EncoderConfig, backend: Box<dyn EncoderBackend>) -> Self {
         let description = backend.describe();
         tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "encoder opened: {description}");
+        let telemetry = Telemetry::new(crate::Direction::Encode, config.codec, backend.engine());
         Encoder {
+            telemetry,
             config,
             backend,
             description,
@@ -134,6 +142,11 @@ impl Encoder {
     }
 
     /// Submits a frame. Packets become available through [`try_reap`](Self::try_reap).
+    ///
+    /// An engine that keeps frames in flight (NVENC) returns [`Error::Backpressure`] when
+    /// `frames_in_flight` frames (plus those it holds for B-frames and look-ahead) wait in it
+    /// unreaped; the frame is then not taken: reap ([`reap_timeout`](Self::reap_timeout))
+    /// and submit it again.
     pub fn submit(&mut self, frame: &Frame, options: FrameOptions) -> Result<()> {
         self.check_frame(frame)?;
         let mut options = options;
@@ -153,10 +166,15 @@ impl Encoder {
             self.apply_now(switch.config, switch.generation)?;
             options.force_keyframe = true;
         }
+        self.telemetry.started();
+        let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
         self.backend.submit(frame, options, self.generation)?;
-        self.stats.engine_time += start.elapsed();
+        let took = start.elapsed();
+        self.stats.engine_time += took;
+        self.telemetry.stage(Stage::Encode, took);
         self.stats.frames_in += 1;
+        self.telemetry.frames(1);
         self.frames_since_keyframe = if options.force_keyframe || gop_due || self.stats.frames_in == 1 {
             1
         } else {
@@ -165,8 +183,9 @@ impl Encoder {
         Ok(())
     }
 
-    fn count(&mut self, p: Option<Packet>) -> Option<Packet> {
+    fn count(&mut self, p: Option<Packet>, start: Instant) -> Option<Packet> {
         if let Some(p) = &p {
+            self.telemetry.stage(Stage::Reap, start.elapsed());
             self.stats.packets_out += 1;
             self.stats.bytes_out += p.data.len() as u64;
             self.stats.keyframes += p.keyframe as u64;
@@ -176,26 +195,33 @@ impl Encoder {
 
     /// A packet if one is ready, without waiting.
     pub fn try_reap(&mut self) -> Result<Option<Packet>> {
+        let start = Instant::now();
         if let Some(p) = self.drained.pop_front() {
-            return Ok(self.count(Some(p)));
+            return Ok(self.count(Some(p), start));
         }
+        let _scope = Scope::enter(&self.telemetry);
         let p = self.backend.try_reap()?;
-        Ok(self.count(p))
+        Ok(self.count(p, start))
     }
 
     /// Waits up to `timeout` for a packet.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Packet>> {
+        let start = Instant::now();
         if let Some(p) = self.drained.pop_front() {
-            return Ok(self.count(Some(p)));
+            return Ok(self.count(Some(p), start));
         }
+        let _scope = Scope::enter(&self.telemetry);
         let p = self.backend.reap_timeout(timeout)?;
-        Ok(self.count(p))
+        Ok(self.count(p, start))
     }
 
     /// Ends the stream: returns every packet still held, in order.
     pub fn flush(&mut self) -> Result<Vec<Packet>> {
         let mut out: Vec<Packet> = self.drained.drain(..).collect();
-        out.extend(self.backend.flush()?);
+        {
+            let _scope = Scope::enter(&self.telemetry);
+            out.extend(self.backend.flush()?);
+        }
         for p in &out {
             self.stats.packets_out += 1;
             self.stats.bytes_out += p.data.len() as u64;
@@ -284,9 +310,13 @@ impl Encoder {
         Some(DecoderConfigRecord { codec: self.config.codec, length_size: 4, parameter_sets: sets })
     }
 
-    /// Counters so far.
+    /// Counters and timings so far.
     pub fn stats(&self) -> EncoderStats {
-        self.stats.clone()
+        EncoderStats { timings: self.telemetry.timings(), ..self.stats.clone() }
+    }
+
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// The engine that actually runs, described.

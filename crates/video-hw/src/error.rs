@@ -84,6 +84,16 @@ pub enum Error {
     /// A wait ran out of time (every wait on a device has a timeout).
     #[error("timed out after {0:?}")]
     Timeout(std::time::Duration),
+
+    /// The queue, ring or pipeline was closed (shut down, cancelled, or its other end
+    /// went away) while the call waited on it or before it was made.
+    #[error("closed: {0}")]
+    Closed(String),
+
+    /// A worker thread panicked; the panic was caught and turned into this error (the
+    /// process is not aborted and the session behind the worker is gone).
+    #[error("panicked: {0}")]
+    Panicked(String),
 }
 
 impl Error {
@@ -114,6 +124,31 @@ impl Error {
             Error::Unsupported { .. } | Error::DriverTooOld { .. } => 3,
             Error::InvalidInput(_) | Error::InvalidBitstream { .. } => 4,
             _ => 1,
+        }
+    }
+
+    /// Puts `context` in front of the message, keeping the variant (so a caller can
+    /// still match on the cause): `DeviceLost("x")` becomes `DeviceLost("context: x")`.
+    ///
+    /// ```
+    /// use video_hw::Error;
+    /// let e = Error::DeviceLost("Xid 79".into()).context("decode pipeline, frame 12");
+    /// assert_eq!(e.to_string(), "device lost: decode pipeline, frame 12: Xid 79");
+    /// ```
+    pub fn context(self, context: impl fmt::Display) -> Self {
+        let add = |m: String| format!("{context}: {m}");
+        match self {
+            Error::Unsupported { what, why } => Error::Unsupported { what: add(what), why },
+            Error::InvalidInput(m) => Error::InvalidInput(add(m)),
+            Error::InvalidBitstream { offset, reason } => Error::InvalidBitstream { offset, reason: add(reason) },
+            Error::Backpressure(m) => Error::Backpressure(add(m)),
+            Error::DeviceLost(m) => Error::DeviceLost(add(m)),
+            Error::SessionLimit(m) => Error::SessionLimit(add(m)),
+            Error::Backend { engine, code, message } => Error::Backend { engine, code, message: add(message) },
+            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), add(e.to_string()))),
+            Error::Closed(m) => Error::Closed(add(m)),
+            Error::Panicked(m) => Error::Panicked(add(m)),
+            other @ (Error::DriverTooOld { .. } | Error::Timeout(_)) => other,
         }
     }
 

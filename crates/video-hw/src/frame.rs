@@ -69,27 +69,145 @@ pub struct PlaneLayout {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct HostFrame {
-    buffer: Vec<u8>,
-    planes: Vec<PlaneLayout>,
+    buffer: Storage,
+    planes: Planes,
 }
 
 impl fmt::Debug for HostFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostFrame").field("bytes", &self.buffer.len()).field("planes", &self.planes).finish()
+        f.debug_struct("HostFrame")
+            .field("bytes", &self.buffer.len())
+            .field("pooled", &self.is_pooled())
+            .field("planes", &self.planes)
+            .finish()
     }
 }
+
+/// Up to [`MAX_PLANES`] plane layouts, kept inline (no allocation per frame).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+struct Planes {
+    list: [PlaneLayout; MAX_PLANES],
+    len: usize,
+}
+
+/// The most planes a [`HostFrame`] has.
+pub const MAX_PLANES: usize = 4;
+
+impl Planes {
+    fn push(&mut self, p: PlaneLayout) {
+        if let Some(slot) = self.list.get_mut(self.len) {
+            *slot = p;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Planes {
+    type Target = [PlaneLayout];
+    fn deref(&self) -> &[PlaneLayout] {
+        &self.list[..self.len]
+    }
+}
+
+impl fmt::Debug for Planes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Host memory for pixels: ordinary or page-locked (pinned by the CUDA driver).
+pub(crate) enum HostBuffer {
+    /// Ordinary memory.
+    Heap(Box<[u8]>),
+    /// Page-locked memory (DMA to and from a GPU without a staging copy).
+    Pinned(crate::backend::nvidia::cuda::PinnedHostBuffer),
+}
+
+impl HostBuffer {
+    /// `len` zeroed bytes: page-locked when `pinned` is asked and a CUDA driver gives
+    /// it, ordinary otherwise.
+    pub(crate) fn zeroed(len: usize, pinned: bool) -> HostBuffer {
+        if pinned && len > 0 {
+            if let Some(p) = crate::backend::nvidia::host_mem::alloc(len) {
+                return HostBuffer::Pinned(p);
+            }
+        }
+        HostBuffer::Heap(vec![0; len].into_boxed_slice())
+    }
+
+    /// Whether the memory is page-locked.
+    pub(crate) fn is_pinned(&self) -> bool {
+        matches!(self, HostBuffer::Pinned(_))
+    }
+
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            HostBuffer::Heap(b) => b,
+            HostBuffer::Pinned(p) => p.as_slice(),
+        }
+    }
+
+    /// The bytes, mutably.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            HostBuffer::Heap(b) => b,
+            HostBuffer::Pinned(p) => p.as_mut_slice(),
+        }
+    }
+
+    /// Capacity in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+}
+
+/// Where a [`HostFrame`]'s bytes live: its own vector, or a slot lent by a
+/// [`crate::pipeline::FrameRing`] (given back when the frame is dropped).
+enum Storage {
+    Owned(Vec<u8>),
+    Slot(crate::pipeline::ring::Slot),
+}
+
+impl std::ops::Deref for Storage {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Storage::Owned(v) => v,
+            Storage::Slot(s) => s.bytes(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Storage {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Storage::Owned(v) => v,
+            Storage::Slot(s) => s.bytes_mut(),
+        }
+    }
+}
+
+impl Clone for Storage {
+    /// A clone owns its bytes (a ring slot is never shared).
+    fn clone(&self) -> Self {
+        Storage::Owned(self.to_vec())
+    }
+}
+
+impl PartialEq for Storage {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Storage {}
 
 impl HostFrame {
     /// A zeroed, tightly packed picture of `format` and size.
     pub fn new_packed(format: PixelFormat, width: u32, height: u32) -> Self {
-        let mut planes = Vec::with_capacity(3);
-        let mut offset = 0;
-        for i in 0..format.plane_count() {
-            let (row_bytes, rows) = format.plane_size(i, width, height);
-            planes.push(PlaneLayout { offset, stride: row_bytes, row_bytes, rows });
-            offset += row_bytes * rows;
-        }
-        HostFrame { buffer: vec![0; offset], planes }
+        let (planes, bytes) = packed_planes(format, width, height);
+        HostFrame { buffer: Storage::Owned(vec![0; bytes]), planes }
     }
 
     /// Wraps an existing tightly packed buffer; fails when its length is not exactly one
@@ -103,12 +221,16 @@ impl HostFrame {
             )));
         }
         let mut f = HostFrame::new_packed(format, width, height);
-        f.buffer = buffer;
+        f.buffer = Storage::Owned(buffer);
         Ok(f)
     }
 
-    /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it.
+    /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it
+    /// or there are more than [`MAX_PLANES`].
     pub fn from_planes(buffer: Vec<u8>, planes: Vec<PlaneLayout>) -> Result<Self> {
+        if planes.len() > MAX_PLANES {
+            return Err(Error::invalid_input(format!("{} planes (at most {MAX_PLANES})", planes.len())));
+        }
         for (i, p) in planes.iter().enumerate() {
             let end = p
                 .rows
@@ -119,7 +241,45 @@ impl HostFrame {
                 return Err(Error::invalid_input(format!("plane {i} does not fit its {} byte buffer", buffer.len())));
             }
         }
-        Ok(HostFrame { buffer, planes })
+        let mut list = Planes::default();
+        for p in planes {
+            list.push(p);
+        }
+        Ok(HostFrame { buffer: Storage::Owned(buffer), planes: list })
+    }
+
+    /// A tightly packed picture in a ring slot (the slot holds at least its bytes).
+    pub(crate) fn in_slot(format: PixelFormat, width: u32, height: u32, slot: crate::pipeline::ring::Slot) -> Self {
+        let (planes, _) = packed_planes(format, width, height);
+        HostFrame { buffer: Storage::Slot(slot), planes }
+    }
+
+    /// An output picture for an engine to fill: a slot of the frame ring the current
+    /// thread produces into (see [`crate::pipeline`]) when one is free, else new memory.
+    pub(crate) fn for_output(format: PixelFormat, width: u32, height: u32) -> Self {
+        crate::pipeline::ring::take_output_slot(format, width, height)
+            .unwrap_or_else(|| HostFrame::new_packed(format, width, height))
+    }
+
+    /// True when the bytes are a slot lent by a [`crate::pipeline::FrameRing`]: the
+    /// slot goes back to the ring when the frame is dropped (a clone owns its bytes).
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.buffer, Storage::Slot(_))
+    }
+
+    /// The page-locked buffer under this frame, when it is a pinned ring slot whose
+    /// buffer holds exactly the frame's bytes from its start (for DMA straight into it).
+    pub(crate) fn pinned_mut(&mut self) -> Option<&mut crate::backend::nvidia::cuda::PinnedHostBuffer> {
+        match &mut self.buffer {
+            Storage::Slot(s) => s.pinned_mut(),
+            Storage::Owned(_) => None,
+        }
+    }
+
+    /// True when the bytes are page-locked host memory (a ring slot allocated through
+    /// the CUDA driver), which a GPU reads and writes by DMA without a staging copy.
+    pub fn is_pinned(&self) -> bool {
+        matches!(&self.buffer, Storage::Slot(s) if s.is_pinned())
     }
 
     /// The plane layouts.
@@ -161,7 +321,7 @@ impl HostFrame {
     /// [`as_bytes`](Self::as_bytes) is the packed picture.
     pub fn is_packed(&self) -> bool {
         let mut offset = 0;
-        for p in &self.planes {
+        for p in self.planes.iter() {
             if p.offset != offset || p.stride != p.row_bytes {
                 return false;
             }
@@ -183,10 +343,26 @@ impl HostFrame {
         }
     }
 
-    /// Gives the buffer back (for reuse).
+    /// Gives the buffer back (for reuse). A ring-backed frame ([`is_pooled`](Self::is_pooled))
+    /// is copied out and its slot goes back to the ring.
     pub fn into_buffer(self) -> Vec<u8> {
-        self.buffer
+        match self.buffer {
+            Storage::Owned(v) => v,
+            Storage::Slot(s) => s.bytes().to_vec(),
+        }
     }
+}
+
+/// The planes of a tightly packed picture and its size in bytes.
+fn packed_planes(format: PixelFormat, width: u32, height: u32) -> (Planes, usize) {
+    let mut planes = Planes::default();
+    let mut offset = 0;
+    for i in 0..format.plane_count() {
+        let (row_bytes, rows) = format.plane_size(i, width, height);
+        planes.push(PlaneLayout { offset, stride: row_bytes, row_bytes, rows });
+        offset += row_bytes * rows;
+    }
+    (planes, offset)
 }
 
 /// What a device-memory frame needs from the engine that owns its memory.

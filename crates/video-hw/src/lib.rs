@@ -23,6 +23,10 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 //!
+//! [`pipeline`] runs sessions on their own threads behind a ring of reusable frame buffers
+//! (decode, encode, and a transcode where both overlap); [`metrics`] lists what the
+//! sessions emit through the `metrics` facade and keeps the same figures for `stats()`.
+//!
 //! The bitstream layer ([`bitstream`]) is usable on its own: an incremental Annex-B
 //! splitter, H.264/HEVC parameter-set and slice-header parsing, access-unit assembly and
 //! AVCC/HVCC conversion, all in safe Rust.
@@ -39,7 +43,9 @@ pub mod encoder;
 pub mod engine;
 pub mod error;
 pub mod frame;
+pub mod metrics;
 pub mod packet;
+pub mod pipeline;
 pub mod registry;
 
 pub use codec::{

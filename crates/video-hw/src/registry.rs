@@ -61,7 +61,6 @@ impl EngineEntry {
 
 /// The engines of this build, best first.
 fn builtin_entries() -> Vec<EngineEntry> {
-    let later = |issue: &str| format!("not implemented in this version of video-hw ({issue})");
     vec![
         EngineEntry {
             engine: Engine::Nvdec,
@@ -70,7 +69,13 @@ fn builtin_entries() -> Vec<EngineEntry> {
             open_decoder: Some(crate::backend::nvidia::nvdec::open),
             open_encoder: None,
         },
-        EngineEntry::not_built(Engine::Nvenc, later("NVENC engine")),
+        EngineEntry {
+            engine: Engine::Nvenc,
+            built: Ok(()),
+            probe: crate::backend::nvidia::nvenc::probe,
+            open_decoder: None,
+            open_encoder: Some(crate::backend::nvidia::nvenc::open),
+        },
         EngineEntry::not_built(Engine::Qsv, "not compiled in (needs the `ffmpeg` feature)"),
         EngineEntry::not_built(Engine::Vaapi, "not compiled in (needs the `ffmpeg` feature)"),
         EngineEntry::not_built(
@@ -235,7 +240,7 @@ impl Registry {
                 }
             }
         }
-        Err(Error::unsupported(job, format!("no engine can do it — {}", reasons.join("; "))))
+        Err(Error::unsupported(job, format!("no engine can {direction} {codec} here — {}", reasons.join("; "))))
     }
 }
 

@@ -289,3 +289,52 @@ fn gpu_probe_lists_nvdec() {
     assert!(nv(Codec::H264).available, "{}", nv(Codec::H264).reason);
     assert!(nv(Codec::Hevc).available, "{}", nv(Codec::Hevc).reason);
 }
+
+/// Decodes `path` to host frames of `output` (all in memory).
+fn decode_all(path: &Path, codec: Codec, output: Output) -> Vec<video_hw::Frame> {
+    let data = std::fs::read(path).unwrap();
+    let mut dec = video_hw::Decoder::open(nvdec(codec, output)).expect("nvdec opens");
+    let mut frames = Vec::new();
+    dec.submit(video_hw::Input::annexb(&data, None)).expect("decodes");
+    while let Some(f) = dec.try_reap().unwrap() {
+        frames.push(f);
+    }
+    frames.extend(dec.flush().unwrap());
+    frames
+}
+
+#[test]
+fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host};
+    let mut checked = 0;
+    for f in common::fixtures().into_iter().filter(|f| f.bit_depth == 8 && f.rel.contains("cars")) {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let yuv = decode_all(&f.path, codec, Output::HOST_YUV420P);
+        for (out, format) in [
+            (Output::Cuda(PixelFormat::Rgb24), PixelFormat::Rgb24),
+            (Output::Host(PixelFormat::Rgb24), PixelFormat::Rgb24),
+            (Output::Host(PixelFormat::RgbPlanar), PixelFormat::RgbPlanar),
+            (Output::Host(PixelFormat::Bgra), PixelFormat::Bgra),
+        ] {
+            let rgb = decode_all(&f.path, codec, out);
+            assert_eq!(rgb.len(), yuv.len(), "{}", f.rel);
+            for (i, (g, c)) in rgb.iter().zip(&yuv).enumerate() {
+                let host = c.host_data().unwrap();
+                let src = I420Ref::from_host(host, c.width, c.height).unwrap();
+                let m = YuvMatrix::for_color(&c.color, c.height).unwrap();
+                let want = i420_to_host(&src, format, &m).unwrap();
+                let got = g.to_host().unwrap();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                got.write_packed(&mut a);
+                want.write_packed(&mut b);
+                assert!(a == b, "{} frame {i} {out:?}: GPU RGB differs from the CPU conversion", f.rel);
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("nvdec RGB kernels: {checked} frames identical to the CPU conversion");
+    assert!(checked > 100);
+}

@@ -363,9 +363,24 @@ impl Device {
         Ok((major.max(0).unsigned_abs(), minor.max(0).unsigned_abs()))
     }
 
-    /// Retains the device's primary context (the one the CUDA runtime and other
-    /// libraries in the process share); released when the last clone is dropped.
+    /// The device's primary context (the one the CUDA runtime and other libraries in the
+    /// process share), retained once per process and kept: creating a context costs
+    /// hundreds of milliseconds, and releasing the last retain would destroy it between
+    /// sessions (a probe, then the session that follows, would each pay for one).
     pub(crate) fn primary_context(&self) -> Result<Context> {
+        static RETAINED: OnceLock<std::sync::Mutex<Vec<(CUdevice, Context)>>> = OnceLock::new();
+        let cache = RETAINED.get_or_init(|| std::sync::Mutex::new(Vec::new()));
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, ctx)) = cache.iter().find(|(d, _)| *d == self.raw) {
+            return Ok(ctx.clone());
+        }
+        let ctx = self.retain_primary_context()?;
+        cache.push((self.raw, ctx.clone()));
+        Ok(ctx)
+    }
+
+    /// Retains the primary context; released when the last clone is dropped.
+    fn retain_primary_context(&self) -> Result<Context> {
         let mut raw: CUcontext = ptr::null_mut();
         // SAFETY: the out-pointer is a live local.
         check(unsafe { (self.api.cuDevicePrimaryCtxRetain)(&mut raw, self.raw) }, "cuDevicePrimaryCtxRetain")?;
@@ -678,7 +693,8 @@ impl Event {
     /// device does not finish in time, so no wait on the GPU can hang the caller.
     pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Result<()> {
         let start = std::time::Instant::now();
-        let mut spins = 0u32;
+        let mut nap = std::time::Duration::from_micros(5);
+        let mut polls = 0u32;
         loop {
             if self.is_complete()? {
                 return Ok(());
@@ -686,11 +702,14 @@ impl Event {
             if start.elapsed() >= timeout {
                 return Err(Error::Timeout(timeout));
             }
-            spins += 1;
-            if spins < 64 {
+            polls += 1;
+            if polls < 4 {
                 std::thread::yield_now();
             } else {
-                std::thread::sleep(std::time::Duration::from_micros(50));
+                // Back off: short copies finish within the first naps; long waits cost
+                // little CPU (at most one poll per millisecond).
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(std::time::Duration::from_millis(1));
             }
         }
     }

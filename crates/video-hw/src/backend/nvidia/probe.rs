@@ -142,8 +142,25 @@ pub(crate) fn probe_gpus() -> Result<Vec<GpuInfo>> {
     Ok(gpus)
 }
 
-/// Asks `cuvidGetDecoderCaps` about every combination of [`PROBED`] on `device`.
+/// Decode capabilities per device ordinal.
+type CapsByDevice = Vec<(u32, Vec<DecodeCaps>)>;
+
+/// Asks `cuvidGetDecoderCaps` about every combination of [`PROBED`] on `device`, once per
+/// process and device (the answers do not change; each query costs a driver round trip).
 pub(crate) fn decode_caps(device: Device) -> Result<Vec<DecodeCaps>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<CapsByDevice>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| std::sync::Mutex::new(Vec::new()));
+    if let Some((_, caps)) =
+        cache.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(d, _)| *d == device.ordinal())
+    {
+        return Ok(caps.clone());
+    }
+    let caps = query_decode_caps(device)?;
+    cache.lock().unwrap_or_else(|p| p.into_inner()).push((device.ordinal(), caps.clone()));
+    Ok(caps)
+}
+
+fn query_decode_caps(device: Device) -> Result<Vec<DecodeCaps>> {
     let cuvid = CuvidApi::get()?;
     let ctx = device.primary_context()?;
     let _current = ctx.push()?;

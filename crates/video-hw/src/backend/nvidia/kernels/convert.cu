@@ -2,17 +2,18 @@
 // a machine with the CUDA toolkit) and committed as convert.ptx; the driver JIT-compiles
 // the PTX at run time, so no CUDA toolkit or NVRTC is needed where video-hw runs.
 //
-// Every kernel works on one 2x2 block of luma samples (one chroma sample of 4:2:0) per
-// thread. Inputs are NVDEC surfaces: NV12 (8-bit) or P016 (16-bit words, 10-bit value in
-// the high bits). The YUV -> RGB math matches src/convert.rs (the CPU path) exactly:
-// fixed-point with 16 fractional bits, round half up, clamp to 0..255.
+// nv12_to_rgb works on one 2x2 block of luma samples (one chroma sample of 4:2:0) per
+// thread; the others on one sample per thread. Inputs are NVDEC surfaces: NV12 (8-bit)
+// or P016 (16-bit words, value in the high bits). The YUV -> RGB math is exactly the CPU
+// path's (src/convert.rs, YuvMatrix::rgb): 14 fractional bits, nearest chroma sample,
+// round half up, clamp to 0..255 -- so GPU and CPU RGB are bit-identical for 8-bit input.
 
 #include <stdint.h>
 
 struct YuvToRgb {
-    // RGB = ((Y - y_off) * y_mul + (C - 128) * c_mul + 2^15) >> 16, per channel.
-    int y_off, y_mul;
-    int rv, gu, gv, bu;  // coefficient * 65536 for Cr->R, Cb->G, Cr->G, Cb->B
+    int y_off;   // 16 (limited range) or 0 (full range)
+    int y_mul;   // luma scale x 2^14
+    int r_cr, g_cb, g_cr, b_cb;  // chroma coefficients x 2^14
 };
 
 __device__ __forceinline__ uint8_t clamp8(int v) {
@@ -20,23 +21,30 @@ __device__ __forceinline__ uint8_t clamp8(int v) {
 }
 
 __device__ __forceinline__ void yuv_px(int y, int u, int v, const YuvToRgb& m, uint8_t* r, uint8_t* g, uint8_t* b) {
-    int yy = (y - m.y_off) * m.y_mul;
+    int yy = (y - m.y_off) * m.y_mul + 8192;
     int cu = u - 128, cv = v - 128;
-    *r = clamp8((yy + m.rv * cv + 32768) >> 16);
-    *g = clamp8((yy - m.gu * cu - m.gv * cv + 32768) >> 16);
-    *b = clamp8((yy + m.bu * cu + 32768) >> 16);
+    *r = clamp8((yy + m.r_cr * cv) >> 14);
+    *g = clamp8((yy - m.g_cb * cu - m.g_cr * cv) >> 14);
+    *b = clamp8((yy + m.b_cb * cu) >> 14);
 }
 
-// layout: 0 = packed RGB24, 1 = planar R,G,B (three planes, dst_pitch each, plane_stride apart), 2 = BGRA
+__device__ __forceinline__ int sample(const uint8_t* base, long long offset, int wide) {
+    // 16-bit input keeps its 8 most significant bits.
+    return wide ? (int)(((const uint16_t*)(base + offset))[0] >> 8) : (int)base[offset];
+}
+
+// layout: 0 = packed RGB24, 1 = planar R,G,B (planes plane_stride bytes apart), 2 = BGRA.
+// wide: 0 for NV12 input, 1 for P016 input (byte offsets below are in samples * (1+wide)).
 extern "C" __global__ void nv12_to_rgb(const uint8_t* __restrict__ luma, int luma_pitch,
                                        const uint8_t* __restrict__ chroma, int chroma_pitch,
                                        uint8_t* __restrict__ dst, int dst_pitch, long long plane_stride,
-                                       int width, int height, YuvToRgb m, int layout) {
+                                       int width, int height, YuvToRgb m, int layout, int wide) {
     int cx = blockIdx.x * blockDim.x + threadIdx.x;
     int cy = blockIdx.y * blockDim.y + threadIdx.y;
     if (2 * cx >= width || 2 * cy >= height) return;
-    int u = chroma[cy * chroma_pitch + 2 * cx];
-    int v = chroma[cy * chroma_pitch + 2 * cx + 1];
+    int bps = 1 + wide;
+    int u = sample(chroma, (long long)cy * chroma_pitch + (2 * cx) * bps, wide);
+    int v = sample(chroma, (long long)cy * chroma_pitch + (2 * cx + 1) * bps, wide);
     for (int dy = 0; dy < 2; dy++) {
         int y = 2 * cy + dy;
         if (y >= height) break;
@@ -44,7 +52,7 @@ extern "C" __global__ void nv12_to_rgb(const uint8_t* __restrict__ luma, int lum
             int x = 2 * cx + dx;
             if (x >= width) break;
             uint8_t r, g, b;
-            yuv_px(luma[y * luma_pitch + x], u, v, m, &r, &g, &b);
+            yuv_px(sample(luma, (long long)y * luma_pitch + x * bps, wide), u, v, m, &r, &g, &b);
             if (layout == 0) {
                 uint8_t* p = dst + (long long)y * dst_pitch + 3 * x;
                 p[0] = r; p[1] = g; p[2] = b;

@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host};
-use crate::codec::PixelFormat;
+use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
+use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
+use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
+use crate::metrics::{CopyDirection, Stage, record_copy, record_stage};
 
 /// The longest a copy-out may take before the device is declared stuck.
 pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,6 +132,7 @@ impl DeviceFrameOwner for Downloader {
     fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
         let (w, h) = frame.size();
         let format = frame.format();
+        let start = std::time::Instant::now();
         let mut host = HostFrame::new_packed(format, w, h);
         for i in 0..format.plane_count() {
             let layout = host.plane(i);
@@ -141,6 +145,7 @@ impl DeviceFrameOwner for Downloader {
             let dst = &mut host.as_bytes_mut()[layout.offset..layout.offset + layout.row_bytes * layout.rows];
             copy_to_host(&self.ctx, src, dst, layout.row_bytes)?;
         }
+        downloaded(start, host.as_bytes().len());
         Ok(host)
     }
 }
@@ -182,10 +187,27 @@ impl CopyOut {
         crop: Crop,
         output: Output,
         bit_depth: u8,
+        color: &ColorInfo,
     ) -> Result<(PixelFormat, FrameData)> {
         let format = output.format_for_depth(bit_depth);
         match (output, format) {
             (Output::Metadata, _) | (_, None) => Ok((PixelFormat::Nv12, FrameData::None)),
+            (Output::Cuda(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
+                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
+                Ok((f, FrameData::Cuda(self.lend(buf, pitch, rows, crop, f))))
+            }
+            (Output::Host(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
+                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
+                let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
+                let device = lease.buf.as_ref().map(DeviceBuffer::region).expect("leased");
+                let row_bytes = f.plane_size(0, crop.width, crop.height).0;
+                let start = std::time::Instant::now();
+                let mut host = HostFrame::for_output(f, crop.width, crop.height);
+                let src = DeviceRegion { ptr: device.ptr, pitch, width_bytes: row_bytes, height: rows };
+                copy_to_host(&self.ctx, src, host.as_bytes_mut(), row_bytes)?;
+                downloaded(start, row_bytes * rows);
+                Ok((f, FrameData::Host(host)))
+            }
             (Output::Cuda(_), Some(f @ (PixelFormat::Nv12 | PixelFormat::P010))) => {
                 Ok((f, FrameData::Cuda(self.copy_to_device(surface, crop, f)?)))
             }
@@ -193,10 +215,81 @@ impl CopyOut {
                 Output::Host(_),
                 Some(f @ (PixelFormat::Nv12 | PixelFormat::P010 | PixelFormat::Yuv420p | PixelFormat::Yuv420p10)),
             ) => Ok((f, FrameData::Host(self.copy_to_host(surface, crop, f, bit_depth)?))),
-            (_, Some(f)) => Err(Error::unsupported(
-                format!("nvdec output {f}"),
-                "RGB output from NVDEC is not implemented yet; ask for nv12 or yuv420p",
-            )),
+            (_, Some(f)) => {
+                Err(Error::unsupported(format!("nvdec output {f}"), "ask for nv12, yuv420p, rgb24, gbrp or bgra"))
+            }
+        }
+    }
+
+    /// Converts the visible rectangle to RGB in a pooled device buffer (rows of the
+    /// packed pixels, or three planes one under the other). Waits for the kernel.
+    fn rgb_on_device(
+        &mut self,
+        s: Surface,
+        c: Crop,
+        format: PixelFormat,
+        color: &ColorInfo,
+    ) -> Result<(DeviceBuffer, usize, usize)> {
+        let [y_off, y_mul, r_cr, g_cb, g_cr, b_cb] =
+            YuvMatrix::for_color(color, c.height)?.fixed_point().ok_or_else(|| {
+                Error::unsupported("nvdec RGB output of identity-matrix (GBR) streams", "not implemented")
+            })?;
+        let coefficients = YuvToRgb { y_off, y_mul, r_cr, g_cb, g_cr, b_cb };
+        let (layout, row_bytes, rows) = match format {
+            PixelFormat::Rgb24 => (RgbLayout::Packed, c.width as usize * 3, c.height as usize),
+            PixelFormat::Bgra => (RgbLayout::Bgra, c.width as usize * 4, c.height as usize),
+            _ => (RgbLayout::Planar, c.width as usize, 3 * c.height as usize),
+        };
+        let kernels = Kernels::get(&self.ctx)?;
+        let buf = self.pool.take(row_bytes, rows)?;
+        let pitch = buf.pitch();
+        let luma = s.luma(c);
+        let chroma = s.chroma(c);
+        // SAFETY: luma/chroma lie inside the mapped surface (the crop is within the coded
+        // size); the output is `buf` (rows x pitch, planes `pitch * height` apart), alive
+        // until `wait` below returns after the kernel ran.
+        let launched = unsafe {
+            kernels.nv12_to_rgb(
+                &self.stream,
+                (luma.ptr, luma.pitch),
+                (chroma.ptr, chroma.pitch),
+                (buf.ptr(), pitch, pitch * c.height as usize),
+                (c.width, c.height),
+                coefficients,
+                layout,
+                s.bytes_per_sample == 2,
+            )
+        };
+        if let Err(e) = launched {
+            self.pool.give_back(buf);
+            return Err(e);
+        }
+        if let Err(e) = self.wait() {
+            self.pool.give_back(buf);
+            return Err(e);
+        }
+        Ok((buf, pitch, rows))
+    }
+
+    /// Wraps a pooled buffer holding a finished picture as a CUDA frame.
+    fn lend(&self, buf: DeviceBuffer, pitch: usize, rows: usize, c: Crop, format: PixelFormat) -> CudaFrame {
+        let base = buf.ptr();
+        let planes = format.plane_count();
+        let plane_rows = rows / planes.max(1);
+        let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
+        CudaFrame {
+            device_index: self.device_index,
+            device_ptr: base,
+            pitch,
+            plane_offsets: [0, pitch * plane_rows, 2 * pitch * plane_rows],
+            plane_count: planes,
+            stream: self.stream.raw() as usize,
+            event: 0,
+            format,
+            width: c.width,
+            height: c.height,
+            owner: self.owner.clone(),
+            lease: Some(Box::new(lease)),
         }
     }
 
@@ -248,10 +341,35 @@ impl CopyOut {
     }
 
     fn copy_to_host(&mut self, s: Surface, c: Crop, format: PixelFormat, bit_depth: u8) -> Result<HostFrame> {
+        let start = std::time::Instant::now();
         let luma = s.luma(c);
         let chroma = s.chroma(c);
         let luma_bytes = luma.width_bytes * luma.height;
         let need = luma_bytes + chroma.width_bytes * chroma.height;
+        if matches!(format, PixelFormat::Nv12 | PixelFormat::P010) {
+            // A pipeline's page-locked ring slot: DMA straight into it, no staging copy.
+            let mut out = HostFrame::for_output(format, c.width, c.height);
+            if out.as_bytes().len() == need {
+                if let Some(dst) = out.pinned_mut() {
+                    // SAFETY: both copies write inside `dst` (bounds-checked by the wrapper),
+                    // within its first `need` bytes, which are this frame's; nothing reads or
+                    // frees `dst` before `wait` below says the copies finished.
+                    let queued = unsafe { self.stream.copy_to_host_async(luma, dst, 0, luma.width_bytes) };
+                    let queued = queued.and_then(|()| {
+                        // SAFETY: as above.
+                        unsafe { self.stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes) }
+                    });
+                    if let Err(e) = self.wait() {
+                        // The copies may still be running: never give this buffer back.
+                        std::mem::forget(out);
+                        return Err(e);
+                    }
+                    queued?;
+                    downloaded(start, need);
+                    return Ok(out);
+                }
+            }
+        }
         if self.staging.as_ref().is_none_or(|b| b.len() < need) {
             self.staging = Some(PinnedHostBuffer::new(&self.ctx, need)?);
         }
@@ -267,8 +385,17 @@ impl CopyOut {
         }
         self.wait()?;
         let staged = &self.staging.as_ref().expect("allocated above").as_slice()[..need];
-        Ok(repack_nv12(staged, c.width, c.height, format, bit_depth))
+        let frame = repack_nv12(staged, c.width, c.height, format, bit_depth);
+        downloaded(start, need);
+        Ok(frame)
     }
+}
+
+/// Reports a device-to-host copy of `bytes` that began at `start` (the `download` stage
+/// and `video_hw_bytes_copied_total{direction="d2h"}` of the session on this thread).
+fn downloaded(start: std::time::Instant, bytes: usize) {
+    record_stage(Stage::Download, start.elapsed());
+    record_copy(CopyDirection::DeviceToHost, bytes as u64);
 }
 
 /// Builds a tightly packed host frame of `format` from tightly packed NV12/P016 bytes
@@ -280,8 +407,15 @@ pub(crate) fn repack_nv12(nv12: &[u8], width: u32, height: u32, format: PixelFor
     let luma_bytes = w * h * bps;
     let (luma, chroma) = nv12.split_at(luma_bytes);
     match format {
-        PixelFormat::Nv12 | PixelFormat::P010 => HostFrame::from_packed(format, width, height, nv12.to_vec())
-            .unwrap_or_else(|_| HostFrame::new_packed(format, width, height)),
+        PixelFormat::Nv12 | PixelFormat::P010 => {
+            // Straight into a slot of the pipeline ring this thread produces into, if any.
+            let mut out = HostFrame::for_output(format, width, height);
+            let dst = out.as_bytes_mut();
+            if dst.len() == nv12.len() {
+                dst.copy_from_slice(nv12);
+            }
+            out
+        }
         PixelFormat::Yuv420p => {
             let mut out = Vec::with_capacity(luma_bytes + 2 * cw * ch);
             out.extend_from_slice(luma);

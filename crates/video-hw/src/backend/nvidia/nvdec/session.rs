@@ -26,9 +26,13 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
-/// Extra decode surfaces beyond the parser's minimum: room for the display delay and
-/// for the copy-out of one picture while the next decodes.
-const EXTRA_SURFACES: u32 = 4;
+/// Extra decode surfaces beyond the parser's minimum and the display delay: room for
+/// the copy-out of one picture while the next ones decode.
+const EXTRA_SURFACES: u32 = 2;
+/// Pictures the parser holds back before display when the caller did not ask for low
+/// latency: the copy-out of picture N then maps a surface decoded long ago instead of
+/// waiting for the hardware, so decode and copy-out overlap (NVIDIA suggests 2..4).
+const DEFAULT_DISPLAY_DELAY: u32 = 4;
 /// NVDEC's limit on decode surfaces.
 const MAX_SURFACES: u32 = 32;
 /// Timestamps remembered for pictures not displayed yet; older ones are forgotten
@@ -75,6 +79,8 @@ struct State {
     error: Option<Error>,
     /// Pictures the hardware reported as damaged (concealed).
     damaged: u64,
+    /// The parser's display delay (surfaces are added for it).
+    display_delay: u32,
 }
 
 impl State {
@@ -114,7 +120,7 @@ impl State {
             bit_depth_minus8: f.bit_depth_luma_minus8.into(),
             surface_format,
         };
-        let surfaces = (u32::from(f.min_num_decode_surfaces) + EXTRA_SURFACES).min(MAX_SURFACES);
+        let surfaces = (u32::from(f.min_num_decode_surfaces) + self.display_delay + EXTRA_SURFACES).min(MAX_SURFACES);
 
         self.bit_depth = bit_depth;
         let da = f.display_area;
@@ -204,14 +210,16 @@ impl State {
         if dec.had_errors(info.picture_index) {
             self.damaged += 1;
         }
+        let map_start = std::time::Instant::now();
         let mapped = dec.map(info.picture_index, &mut proc_params)?;
+        crate::metrics::record_stage(crate::metrics::Stage::Map, map_start.elapsed());
         let surface = Surface {
             ptr: mapped.ptr,
             pitch: mapped.pitch,
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth);
+        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color);
         drop(mapped);
         let (format, data) = copied?;
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
@@ -320,6 +328,8 @@ impl NvdecDecoder {
         let cuvid = CuvidApi::get()?;
         let ctx = device.primary_context()?;
         let copy = CopyOut::new(&ctx, config.device_index)?;
+        let display_delay =
+            if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(DEFAULT_DISPLAY_DELAY).min(8) };
         let state = Box::new(State {
             ctx: ctx.clone(),
             device_index: config.device_index,
@@ -339,8 +349,8 @@ impl NvdecDecoder {
             pts: HashMap::new(),
             error: None,
             damaged: 0,
+            display_delay,
         });
-        let display_delay = if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(1).min(4) };
         let mut dec = NvdecDecoder {
             cuvid,
             ctx,

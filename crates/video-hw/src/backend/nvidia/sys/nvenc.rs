@@ -7145,9 +7145,18 @@ pub const NV_ENC_CODEC_HEVC_GUID: GUID =
 /// `{BFD6F8E7-233C-4341-8B3E-4818523803F4}`
 pub const NV_ENC_CODEC_PROFILE_AUTOSELECT_GUID: GUID =
     GUID { Data1: 0xbfd6f8e7, Data2: 0x233c, Data3: 0x4341, Data4: [0x8b, 0x3e, 0x48, 0x18, 0x52, 0x38, 0x03, 0xf4] };
+/// `{0727BCAA-78C4-4C83-8C2F-EF3DFF267C6A}`
+pub const NV_ENC_H264_PROFILE_BASELINE_GUID: GUID =
+    GUID { Data1: 0x0727bcaa, Data2: 0x78c4, Data3: 0x4c83, Data4: [0x8c, 0x2f, 0xef, 0x3d, 0xff, 0x26, 0x7c, 0x6a] };
+/// `{60B5C1D4-67FE-4790-94D5-C4726D7B6E6D}`
+pub const NV_ENC_H264_PROFILE_MAIN_GUID: GUID =
+    GUID { Data1: 0x60b5c1d4, Data2: 0x67fe, Data3: 0x4790, Data4: [0x94, 0xd5, 0xc4, 0x72, 0x6d, 0x7b, 0x6e, 0x6d] };
 /// `{E7CBC309-4F7A-4B89-AF2A-D537C92BE310}`
 pub const NV_ENC_H264_PROFILE_HIGH_GUID: GUID =
     GUID { Data1: 0xe7cbc309, Data2: 0x4f7a, Data3: 0x4b89, Data4: [0xaf, 0x2a, 0xd5, 0x37, 0xc9, 0x2b, 0xe3, 0x10] };
+/// `{7AC663CB-A598-4960-B844-339B261A7D52}`
+pub const NV_ENC_H264_PROFILE_HIGH_444_GUID: GUID =
+    GUID { Data1: 0x7ac663cb, Data2: 0xa598, Data3: 0x4960, Data4: [0xb8, 0x44, 0x33, 0x9b, 0x26, 0x1a, 0x7d, 0x52] };
 /// `{40847BF5-33F7-4601-9084-E8FE3C1DB8B7}`
 pub const NV_ENC_H264_PROFILE_STEREO_GUID: GUID =
     GUID { Data1: 0x40847bf5, Data2: 0x33f7, Data3: 0x4601, Data4: [0x90, 0x84, 0xe8, 0xfe, 0x3c, 0x1d, 0xb8, 0xb7] };

@@ -1,0 +1,90 @@
+//! `video-hw decode IN -o OUT`: a raw Annex-B stream or an MP4 to raw frames (or to
+//! ffmpeg-style frame checksums with `--framemd5`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use video_hw::{DecoderConfig, Output, PixelFormat};
+
+use crate::decode_loop;
+use crate::exit::CliResult;
+use crate::input::Source;
+use crate::opts::{EngineOpts, parse_output_format};
+use crate::output::FrameSink;
+use crate::progress::Progress;
+use crate::summary::Summary;
+
+/// Arguments of `decode`.
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
+    /// recognised from their content) or an MP4/MOV file. `-` reads Annex-B from stdin.
+    input: PathBuf,
+    /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Pixel format of the output: yuv420p, nv12, rgb24, bgra or gbrp (10-bit streams give
+    /// yuv420p10le for yuv420p and p010le for nv12).
+    #[arg(long, default_value = "yuv420p", value_parser = parse_output_format)]
+    pix_fmt: PixelFormat,
+    /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
+    #[arg(long)]
+    framemd5: bool,
+    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineOpts,
+}
+
+/// Runs `decode`.
+pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
+    let started = Instant::now();
+    let src = Source::open(&args.input)?;
+    let cfg = DecoderConfig::new(src.codec())
+        .output(Output::Host(args.pix_fmt))
+        .engine(args.engine.backend)
+        .require_hardware(args.engine.require_hardware)
+        .device_index(args.engine.device)
+        .timebase(src.timebase());
+    let dec = decode_loop::open_decoder(&src, cfg)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
+    let container_rate = src.frame_rate();
+    let codec_in = src.codec();
+    // The source is read and decoded on the pipeline's thread; this one writes.
+    let decoding = decode_loop::Decoding::start(src, dec)?;
+    let mut progress = Progress::new(quiet, "bytes");
+    let (mut frames, mut bytes, mut size, mut tb) = (0u64, 0u64, None, None);
+    let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+        let tb = *tb.get_or_insert_with(|| decode_loop::frame_timebase(d.stream_info(), container_rate));
+        size.get_or_insert((frame.width, frame.height));
+        bytes += sink.write(&frame, tb)?;
+        frames += 1;
+        Ok(())
+    })?;
+    let info = decoding.stream_info();
+    let (w, h) = size.or_else(|| info.clone().map(|i| (i.dimensions.width(), i.dimensions.height()))).unwrap_or((0, 0));
+    sink.finish(w, h, tb.unwrap_or_else(|| decode_loop::frame_timebase(info, container_rate)))?;
+    let decoder = decoding.backend().to_string();
+    let (pipeline, stats) = decoding.finish()?;
+    crate::stage_table::emit(&[("decode", &pipeline)]);
+    let summary = Summary {
+        job: "decode",
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        codec_in: Some(codec_in.to_string()),
+        size,
+        frames,
+        elapsed: started.elapsed(),
+        decoder: Some(decoder),
+        dropped: stats.dropped,
+        bytes_out: bytes,
+        damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
+        ..Default::default()
+    };
+    summary.emit(args.json, quiet);
+    decode_loop::verdict(end, &stats, frames)?;
+    Ok(ExitCode::SUCCESS)
+}

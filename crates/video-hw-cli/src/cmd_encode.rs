@@ -1,0 +1,90 @@
+//! `video-hw encode IN -o OUT`: pictures (Y4M, raw YUV, or the synthetic pattern) to an
+//! H.264/HEVC stream (`.h264`/`.h265`, or `-` for stdout) or an MP4 file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use video_hw::{PixelFormat, Rational};
+
+use crate::encoding::EncodeJob;
+use crate::exit::CliResult;
+use crate::frames_in::{FrameSource, FrameSourceSpec};
+use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
+use crate::progress::Progress;
+use crate::summary::Summary;
+
+/// Arguments of `encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Input: a .y4m file, or headerless raw frames (give --size and --fps); `-` reads stdin.
+    #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    input: Option<PathBuf>,
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Encode N frames of a moving test pattern made in-process instead of reading input.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    synthetic: Option<u64>,
+    /// Picture size of raw input or of the synthetic pattern (default 640x360).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    /// Frame rate (raw input needs it; overrides a y4m header's; synthetic default 30).
+    #[arg(long, value_parser = parse_fps)]
+    fps: Option<Rational>,
+    /// Pixel format of raw input: yuv420p (default), nv12, rgb24 or bgra.
+    #[arg(long, value_parser = parse_input_format)]
+    pix_fmt: Option<PixelFormat>,
+    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    encode: EncodeOpts,
+    #[command(flatten)]
+    engine: EngineOpts,
+}
+
+/// Runs `encode`.
+pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
+    let started = Instant::now();
+    let codec = args.encode.codec_for(&args.output)?;
+    let mut cfg = args.encode.config(codec, &args.engine)?;
+    let mut src = FrameSource::open(&FrameSourceSpec {
+        path: args.input.as_deref(),
+        synthetic: args.synthetic,
+        size: args.size,
+        fps: args.fps,
+        format: args.pix_fmt,
+    })?;
+    cfg.fps = src.fps;
+    let mut job = EncodeJob::new(cfg, &args.output, None);
+    let mut progress = Progress::new(quiet, "frames");
+    while let Some(frame) = src.next_frame()? {
+        job.push(frame)?;
+        progress.update(src.frames_read(), src.total, src.frames_read());
+    }
+    progress.finish();
+    let (frames, encoder) = (job.frames(), job.backend());
+    let bytes = job.finish()?;
+    if let Some(stats) = job.stats() {
+        crate::stage_table::emit(&[("encode", stats)]);
+    }
+    Summary {
+        job: "encode",
+        input: match &args.input {
+            Some(p) => p.display().to_string(),
+            None => "synthetic".into(),
+        },
+        output: args.output.display().to_string(),
+        codec_out: Some(codec.to_string()),
+        size: Some((src.width, src.height)),
+        frames,
+        elapsed: started.elapsed(),
+        encoder,
+        bytes_out: bytes,
+        ..Default::default()
+    }
+    .emit(args.json, quiet);
+    Ok(ExitCode::SUCCESS)
+}

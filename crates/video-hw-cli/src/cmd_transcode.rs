@@ -1,0 +1,105 @@
+//! `video-hw transcode IN -o OUT`: decode and encode in one pass (pictures converted as
+//! needed), from Annex-B or MP4 to Annex-B or MP4.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat, Rational};
+
+use crate::decode_loop;
+use crate::encoding::EncodeJob;
+use crate::exit::CliResult;
+use crate::input::Source;
+use crate::opts::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
+use crate::progress::Progress;
+use crate::summary::Summary;
+
+/// Arguments of `transcode`.
+#[derive(Args, Debug)]
+pub struct TranscodeArgs {
+    /// Input: a raw H.264/HEVC Annex-B stream or an MP4/MOV file; `-` reads Annex-B from stdin.
+    input: PathBuf,
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Frame rate for rate control and timestamps (default: the stream's, else 25).
+    #[arg(long, value_parser = parse_fps)]
+    fps: Option<Rational>,
+    /// Decoder engine (auto, nvdec, openh264, …); --backend picks the encoder's.
+    #[arg(long, default_value = "auto", value_name = "ENGINE", value_parser = parse_engine)]
+    decoder_backend: EnginePreference,
+    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    encode: EncodeOpts,
+    /// Encoder engine choice; --require-hardware and --device apply to both engines.
+    #[command(flatten)]
+    engine: EngineOpts,
+}
+
+/// Runs `transcode`.
+pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
+    let started = Instant::now();
+    let codec = args.encode.codec_for(&args.output)?;
+    let mut cfg = args.encode.config(codec, &args.engine)?;
+    let src = Source::open(&args.input)?;
+    let dec_cfg = DecoderConfig::new(src.codec())
+        .output(Output::Host(PixelFormat::Yuv420p))
+        .engine(args.decoder_backend)
+        .require_hardware(args.engine.require_hardware)
+        .device_index(args.engine.device)
+        .timebase(src.timebase());
+    let dec = decode_loop::open_decoder(&src, dec_cfg)?;
+    let container_rate = src.frame_rate();
+    let codec_in = src.codec();
+    // Timestamps travel from an MP4 input to the output; Annex-B input has none.
+    let timebase = (src.container() == "mp4").then(|| src.timebase());
+    // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
+    // the two overlap; this thread converts pictures where needed and writes packets.
+    let decoding = decode_loop::Decoding::start(src, dec)?;
+    let mut job: Option<EncodeJob> = None;
+    let mut progress = Progress::new(quiet, "bytes");
+    let mut size = None;
+    let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+        let job = job.get_or_insert_with(|| {
+            let fps = args.fps.or_else(|| d.stream_info().and_then(|i| i.frame_rate)).or(container_rate);
+            cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
+            EncodeJob::new(cfg.clone(), &args.output, timebase)
+        });
+        size.get_or_insert((frame.width, frame.height));
+        job.push(frame)?;
+        Ok(())
+    })?;
+    let decoder = decoding.backend().to_string();
+    let (decode_stats, stats) = decoding.finish()?;
+    let (frames, encoder, bytes) = match job.as_mut() {
+        Some(job) => (job.frames(), job.backend(), job.finish()?),
+        None => (0, None, 0),
+    };
+    let mut tables = vec![("decode", &decode_stats)];
+    if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
+        tables.push(("encode", encode_stats));
+    }
+    crate::stage_table::emit(&tables);
+    Summary {
+        job: "transcode",
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        codec_in: Some(codec_in.to_string()),
+        codec_out: Some(codec.to_string()),
+        size,
+        frames,
+        elapsed: started.elapsed(),
+        decoder: Some(decoder),
+        encoder,
+        dropped: stats.dropped,
+        bytes_out: bytes,
+        damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
+    }
+    .emit(args.json, quiet);
+    decode_loop::verdict(end, &stats, frames)?;
+    Ok(ExitCode::SUCCESS)
+}

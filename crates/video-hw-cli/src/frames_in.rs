@@ -1,0 +1,155 @@
+//! Pictures to encode: a Y4M file, a headerless raw file (size, rate and pixel format
+//! from the options), or the synthetic pattern. `-` reads standard input.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use video_hw::frame::HostFrame;
+use video_hw::{Error, Frame, PixelFormat, Rational, Result};
+
+use crate::exit::{CliResult, usage};
+use crate::synthetic;
+use crate::y4m::Y4mReader;
+
+/// Where pictures come from.
+enum Kind {
+    Y4m(Y4mReader<Box<dyn BufRead>>),
+    Raw(Box<dyn BufRead>),
+    Synthetic,
+}
+
+/// A source of pictures of one size, rate and format.
+pub struct FrameSource {
+    kind: Kind,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// Frame rate.
+    pub fps: Rational,
+    /// Pixel format of the pictures.
+    pub format: PixelFormat,
+    /// Number of pictures, when known in advance.
+    pub total: Option<u64>,
+    read: u64,
+    buf: Vec<u8>,
+}
+
+/// What the options say about the input.
+pub struct FrameSourceSpec<'a> {
+    /// The input file (`-` for stdin); `None` with `synthetic`.
+    pub path: Option<&'a Path>,
+    /// `--synthetic N`.
+    pub synthetic: Option<u64>,
+    /// `--size`.
+    pub size: Option<(u32, u32)>,
+    /// `--fps`.
+    pub fps: Option<Rational>,
+    /// `--pix-fmt` (raw input).
+    pub format: Option<PixelFormat>,
+}
+
+impl FrameSource {
+    /// Opens the input the options describe.
+    pub fn open(spec: &FrameSourceSpec<'_>) -> CliResult<Self> {
+        let fps = spec.fps;
+        if let Some(n) = spec.synthetic {
+            if spec.format.is_some() {
+                return Err(usage("--pix-fmt describes raw input; the synthetic pattern is yuv420p"));
+            }
+            let (width, height) = spec.size.unwrap_or((640, 360));
+            return Ok(Self::new(
+                Kind::Synthetic,
+                width,
+                height,
+                fps.unwrap_or(Rational::new(30, 1)),
+                PixelFormat::Yuv420p,
+                Some(n),
+            ));
+        }
+        let path = spec.path.ok_or_else(|| usage("give an input file or --synthetic N"))?;
+        let (mut reader, len): (Box<dyn BufRead>, Option<u64>) = if path.as_os_str() == "-" {
+            (Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None)
+        } else {
+            let file = crate::exit::open_input(path)?;
+            let len = file.metadata().ok().map(|m| m.len());
+            (Box::new(BufReader::with_capacity(1 << 20, file)), len)
+        };
+        let is_y4m = reader.fill_buf()?.starts_with(b"YUV4MPEG2");
+        let named_y4m = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
+        if named_y4m && !is_y4m {
+            return Err(Error::invalid_input(format!("{}: not a YUV4MPEG2 file", path.display())).into());
+        }
+        if is_y4m {
+            if spec.size.is_some() || spec.format.is_some() {
+                return Err(usage("a y4m input carries its own size and pixel format (drop --size/--pix-fmt)"));
+            }
+            let y4m = Y4mReader::open(reader)?;
+            let h = y4m.header;
+            let total = len.map(|l| l / (y4m.frame_size() as u64 + 6).max(1));
+            return Ok(Self::new(Kind::Y4m(y4m), h.width, h.height, fps.unwrap_or(h.fps), h.format, total));
+        }
+        let (Some((width, height)), Some(fps)) = (spec.size, fps) else {
+            return Err(usage(format!("raw input {} needs --size WxH and --fps N", path.display())));
+        };
+        let format = spec.format.unwrap_or(PixelFormat::Yuv420p);
+        let frame = format.frame_size(width, height) as u64;
+        let mut total = None;
+        if let Some(len) = len {
+            if len == 0 || len % frame != 0 {
+                return Err(Error::invalid_input(format!(
+                    "{}: {len} bytes is not a whole number of {width}x{height} {format} frames ({frame} bytes each)",
+                    path.display()
+                ))
+                .into());
+            }
+            total = Some(len / frame);
+        }
+        Ok(Self::new(Kind::Raw(reader), width, height, fps, format, total))
+    }
+
+    fn new(kind: Kind, width: u32, height: u32, fps: Rational, format: PixelFormat, total: Option<u64>) -> Self {
+        FrameSource { kind, width, height, fps, format, total, read: 0, buf: Vec::new() }
+    }
+
+    /// Pictures read so far.
+    pub fn frames_read(&self) -> u64 {
+        self.read
+    }
+
+    /// The next picture, or `None` at the end of the input.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        let (w, h, format) = (self.width, self.height, self.format);
+        let more = match &mut self.kind {
+            Kind::Synthetic => {
+                if Some(self.read) == self.total {
+                    return Ok(None);
+                }
+                self.read += 1;
+                return Ok(Some(synthetic::frame(w, h, self.read - 1)));
+            }
+            Kind::Y4m(r) => r.read_frame(&mut self.buf)?,
+            Kind::Raw(r) => {
+                let size = format.frame_size(w, h);
+                self.buf.clear();
+                let n = r.take(size as u64).read_to_end(&mut self.buf)?;
+                if n != 0 && n != size {
+                    return Err(Error::invalid_input(format!(
+                        "raw input ends inside frame {}: {n} of {size} bytes ({w}x{h} {format})",
+                        self.read
+                    )));
+                }
+                n == size
+            }
+        };
+        if !more {
+            if self.read == 0 {
+                return Err(Error::invalid_input("the input holds no frames"));
+            }
+            return Ok(None);
+        }
+        self.read += 1;
+        let pixels = HostFrame::from_packed(format, w, h, std::mem::take(&mut self.buf))?;
+        Ok(Some(Frame::host(format, w, h, pixels)))
+    }
+}

@@ -1,0 +1,228 @@
+//! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
+//! from the content) read in chunks, or the video track of an MP4/MOV file fed sample by
+//! sample with its `avcC`/`hvcC` record. `-` reads Annex-B from standard input. The
+//! source becomes the input of a decode pipeline ([`Source::into_inputs`]), read on the
+//! pipeline's thread.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
+use video_hw::pipeline::DecodeInput;
+use video_hw::{Codec, Error, Rational, Result};
+
+use crate::exit::{CliResult, usage};
+use crate::mp4in::{self, Mp4Track};
+
+/// Bytes of Annex-B handed to the decoder at a time.
+const CHUNK: usize = 256 << 10;
+
+enum Kind {
+    AnnexB { reader: Box<dyn Read + Send>, first: Option<Vec<u8>>, path: Option<PathBuf> },
+    Mp4 { file: File, len: u64, track: Box<Mp4Track>, next: usize, buf: Vec<u8> },
+}
+
+/// A stream to decode.
+pub struct Source {
+    kind: Kind,
+    codec: Codec,
+    position: u64,
+    total: Option<u64>,
+    sar: Option<Rational>,
+}
+
+/// The sample aspect ratio of the first H.264 SPS among `nals` (VUI), if it gives one.
+fn h264_sar<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Option<Rational> {
+    let sps = nals.into_iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
+    let (w, h) = video_hw::bitstream::h264::parse_sps(sps).ok()?.vui?.sar?;
+    (w > 0 && h > 0).then(|| crate::mp4in::reduce(Rational::new(w as i64, h as i64)))
+}
+
+/// The NAL units of an Annex-B prefix (the last one may be cut short).
+fn annexb_nals(prefix: &[u8]) -> Vec<Vec<u8>> {
+    let mut nals = Vec::new();
+    let mut splitter = video_hw::bitstream::annexb::AnnexBSplitter::new();
+    let _ = splitter.push(prefix, None, |n| nals.push(n.data.to_vec()));
+    splitter.finish(|n| nals.push(n.data.to_vec()));
+    nals
+}
+
+fn is_mp4_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "mov" | "m4v" | "3gp"))
+}
+
+/// Reads up to `n` bytes (fewer only at the end of the input).
+fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+impl Source {
+    /// Opens `path` (`-` for stdin) and finds out what it holds.
+    pub fn open(path: &Path) -> CliResult<Source> {
+        let stdin = path.as_os_str() == "-";
+        let (mut reader, total): (Box<dyn Read + Send>, Option<u64>) = if stdin {
+            (Box::new(std::io::stdin()), None)
+        } else {
+            let f = crate::exit::open_input(path)?;
+            let len = f.metadata().ok().map(|m| m.len());
+            (Box::new(f), len)
+        };
+        let first = read_chunk(&mut *reader, CHUNK)?;
+        if first.is_empty() {
+            return Err(Error::invalid_input(format!("{}: empty input", path.display())).into());
+        }
+        if mp4in::looks_like_mp4(&first) {
+            if stdin {
+                return Err(usage("MP4 input must be a file (it is read out of order), not stdin"));
+            }
+            drop(reader);
+            let mut file = crate::exit::open_input(path)?;
+            let len = file.metadata()?.len();
+            let track = mp4in::read_track(&mut file)?;
+            let codec = track.codec;
+            let sar = (codec == Codec::H264).then(|| h264_sar(track.record.parameter_sets.iter().map(|p| &p[..])));
+            let kind = Kind::Mp4 { file, len, track: Box::new(track), next: 0, buf: Vec::new() };
+            return Ok(Source { kind, codec, position: 0, total: Some(len), sar: sar.flatten() });
+        }
+        if is_mp4_name(path) {
+            return Err(Error::invalid_input(format!("{}: not an MP4 file", path.display())).into());
+        }
+        let Some(found) = detect_codec(&first) else {
+            return Err(Error::invalid_bitstream(
+                0,
+                format!("{}: no H.264 or HEVC NAL units in the first {} bytes", path.display(), first.len()),
+            )
+            .into());
+        };
+        let codec = codec_from_extension(path).unwrap_or(found);
+        let sar = (codec == Codec::H264).then(|| h264_sar(annexb_nals(&first).iter().map(|n| &n[..]))).flatten();
+        let path = (!stdin).then(|| path.to_path_buf());
+        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
+    }
+
+    /// The stream's codec.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// "mp4" or "annexb".
+    pub fn container(&self) -> &'static str {
+        match self.kind {
+            Kind::Mp4 { .. } => "mp4",
+            Kind::AnnexB { .. } => "annexb",
+        }
+    }
+
+    /// Timebase of the timestamps fed with the input (an MP4 track's timescale; Annex-B
+    /// carries none, so 90 kHz).
+    pub fn timebase(&self) -> Rational {
+        match &self.kind {
+            Kind::Mp4 { track, .. } => Rational::new(1, track.timescale as i64),
+            Kind::AnnexB { .. } => Rational::MPEG_90K,
+        }
+    }
+
+    /// The frame rate the container states (MP4 sample durations), if any.
+    pub fn frame_rate(&self) -> Option<Rational> {
+        match &self.kind {
+            Kind::Mp4 { track, .. } => track.frame_rate(),
+            Kind::AnnexB { .. } => None,
+        }
+    }
+
+    /// The sample aspect ratio the stream states (H.264 VUI), if any.
+    pub fn sar(&self) -> Option<Rational> {
+        self.sar
+    }
+
+    /// Bytes (Annex-B) or file position (MP4) consumed so far, and the total if known.
+    pub fn progress(&self) -> (u64, Option<u64>) {
+        (self.position, self.total)
+    }
+
+    /// What it takes to tell, when no engine can decode the stream, whether its headers
+    /// are broken anyway ([`HeaderCheck::header_error`]), kept once the source has gone
+    /// to a pipeline.
+    pub fn header_check(&self) -> HeaderCheck {
+        let path = match &self.kind {
+            Kind::AnnexB { path, .. } => path.clone(),
+            Kind::Mp4 { .. } => None,
+        };
+        HeaderCheck { path, codec: self.codec }
+    }
+
+    /// The input as a decode pipeline's source: Annex-B chunks, or MP4 samples with their
+    /// record. `position` follows the bytes (Annex-B) or file position (MP4) consumed;
+    /// when the input itself breaks (truncated MP4, read error) the error goes to
+    /// `broken` and the stream ends there, so the frames before it are still decoded.
+    pub fn into_inputs(
+        self,
+        position: Arc<AtomicU64>,
+        broken: Arc<Mutex<Option<Error>>>,
+    ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
+        let mut kind = self.kind;
+        let record = match &kind {
+            Kind::Mp4 { track, .. } => Some(Arc::new(track.record.clone())),
+            Kind::AnnexB { .. } => None,
+        };
+        let mut consumed = self.position;
+        let stop = move |e: Error| {
+            *broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            None
+        };
+        std::iter::from_fn(move || match &mut kind {
+            Kind::AnnexB { reader, first, .. } => {
+                let chunk = match first.take() {
+                    Some(c) => c,
+                    None => match read_chunk(&mut **reader, CHUNK) {
+                        Ok(c) => c,
+                        Err(e) => return stop(e.into()),
+                    },
+                };
+                if chunk.is_empty() {
+                    return None;
+                }
+                consumed += chunk.len() as u64;
+                position.store(consumed, Ordering::Relaxed);
+                Some(Ok(DecodeInput::annexb(chunk, None)))
+            }
+            Kind::Mp4 { file, len, track, next, buf } => {
+                let sample = track.samples.get(*next).copied()?;
+                if let Err(e) = mp4in::read_sample(file, *len, *next, &sample, buf) {
+                    return stop(e);
+                }
+                *next += 1;
+                position.store(sample.offset + sample.size as u64, Ordering::Relaxed);
+                let record = record.clone()?;
+                Some(Ok(DecodeInput::LengthPrefixed { sample: buf.clone(), record, pts: Some(sample.pts) }))
+            }
+        })
+    }
+}
+
+/// The path and codec of an Annex-B file, to re-read its headers after an engine refused it.
+#[derive(Debug, Clone)]
+pub struct HeaderCheck {
+    path: Option<PathBuf>,
+    codec: Codec,
+}
+
+impl HeaderCheck {
+    /// When no engine can decode the stream, whether its headers are broken anyway (then
+    /// the input, not the machine, is the problem: exit 4 rather than 3). Reads the file
+    /// again, headers only; Annex-B files only.
+    pub fn header_error(&self) -> Option<Error> {
+        let file = File::open(self.path.as_ref()?).ok()?;
+        match video_hw::bitstream::summary::summarize(file, Some(self.codec)) {
+            Ok(s) => s.first_error,
+            Err(e) => Some(e),
+        }
+    }
+}

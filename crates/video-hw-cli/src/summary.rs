@@ -1,0 +1,118 @@
+//! The line a job ends with: frames, speed, the engines that ran, fallbacks, and the
+//! damaged parts of the input that were dropped. One line on stderr, or a JSON object
+//! (`--json`) on stdout — on stderr when stdout carries the output itself.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::fallbacks::{self, Fallback};
+
+/// What a job did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// "decode", "encode" or "transcode".
+    pub job: &'static str,
+    /// The input (a path, `-`, or "synthetic").
+    pub input: String,
+    /// The output path (`-` for stdout).
+    pub output: String,
+    /// Input codec (decode, transcode).
+    pub codec_in: Option<String>,
+    /// Output codec (encode, transcode).
+    pub codec_out: Option<String>,
+    /// Picture size.
+    pub size: Option<(u32, u32)>,
+    /// Frames written (decode) or encoded.
+    pub frames: u64,
+    /// Wall time of the job.
+    pub elapsed: Duration,
+    /// The decoder engine that ran (`Decoder::backend`).
+    pub decoder: Option<String>,
+    /// The encoder engine that ran (`Encoder::backend`).
+    pub encoder: Option<String>,
+    /// Damaged parts of the input dropped by the decoder (`DecoderStats::dropped`).
+    pub dropped: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Why the input stopped early or was damaged, when it was.
+    pub damage: Option<String>,
+}
+
+impl Summary {
+    fn fps(&self) -> f64 {
+        self.frames as f64 / self.elapsed.as_secs_f64().max(1e-6)
+    }
+
+    /// The one-line text form.
+    pub fn line(&self, fallbacks: &[Fallback]) -> String {
+        let verb = match self.job {
+            "decode" => "decoded",
+            "encode" => "encoded",
+            _ => "transcoded",
+        };
+        let mut parts = vec![format!(
+            "{verb} {} frames{} in {:.2} s ({:.1} fps)",
+            self.frames,
+            self.size.map(|(w, h)| format!(" of {w}x{h}")).unwrap_or_default(),
+            self.elapsed.as_secs_f64(),
+            self.fps()
+        )];
+        if let Some(d) = &self.decoder {
+            parts.push(format!("decoder {d}"));
+        }
+        if let Some(e) = &self.encoder {
+            parts.push(format!("encoder {e}"));
+        }
+        if fallbacks.is_empty() {
+            parts.push("no fallback".into());
+        } else {
+            let list: Vec<String> =
+                fallbacks.iter().map(|f| format!("{} -> {} ({})", f.from, f.to, f.reason)).collect();
+            parts.push(format!("fallback {}", list.join(", ")));
+        }
+        if self.job != "encode" {
+            parts.push(format!("{} damaged part(s) dropped", self.dropped));
+        }
+        parts.push(format!("{} bytes to {}", self.bytes_out, if self.output == "-" { "stdout" } else { &self.output }));
+        format!("video-hw: {}", parts.join("; "))
+    }
+
+    /// The JSON form.
+    pub fn json(&self, fallbacks: &[Fallback]) -> serde_json::Value {
+        json!({
+            "job": self.job,
+            "input": self.input,
+            "output": self.output,
+            "codec_in": self.codec_in,
+            "codec_out": self.codec_out,
+            "width": self.size.map(|s| s.0),
+            "height": self.size.map(|s| s.1),
+            "frames": self.frames,
+            "seconds": self.elapsed.as_secs_f64(),
+            "fps": self.fps(),
+            "decoder": self.decoder,
+            "encoder": self.encoder,
+            "fallbacks": fallbacks.iter().map(|f| json!({"from": f.from, "to": f.to, "reason": f.reason})).collect::<Vec<_>>(),
+            "dropped": self.dropped,
+            "bytes_out": self.bytes_out,
+            "damage": self.damage,
+        })
+    }
+
+    /// Prints the summary: JSON with `json` (stdout, or stderr when the output is
+    /// stdout), else one line on stderr unless `quiet`.
+    pub fn emit(&self, json: bool, quiet: bool) {
+        let fallbacks = fallbacks::seen();
+        if json {
+            let text = serde_json::to_string_pretty(&self.json(&fallbacks)).unwrap_or_default();
+            if self.output == "-" {
+                eprintln!("{text}");
+            } else {
+                println!("{text}");
+            }
+        } else if !quiet {
+            eprintln!("{}", self.line(&fallbacks));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `video-hw transcode` end to end: MP4 and Annex-B in, Annex-B and MP4 out (timestamps
+//! carried from an MP4 input, checked with ffprobe where installed), the README's main
+//! job, damage, and exit statuses.
+
+mod util;
+
+use util::{any_available, expect_exit, ffprobe, ffprobe_json, run, s, testdata, tmpdir};
+
+const MP4: &str = "mp4/high-bpyramid-8x8-wp-cars-320x240.mp4";
+const ANNEXB: &str = "h264/cbp-cavlc-cars-320x240.h264";
+
+fn frames_of(path: &std::path::Path) -> u64 {
+    let o = run(&["decode", s(path), "-o", "/dev/null", "--json", "-q"]);
+    expect_exit(&o, 0, "decode back");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["frames"].as_u64().unwrap()
+}
+
+#[test]
+fn readme_main_job_works_and_says_what_it_did() {
+    let dir = tmpdir("mainjob");
+    let out = dir.join("out.h264");
+    let o = run(&["transcode", s(&testdata(MP4)), "-o", s(&out), "--codec", "h264"]);
+    let stderr = expect_exit(&o, 0, "main job");
+    let line = stderr.lines().find(|l| l.starts_with("video-hw: transcoded")).expect("summary line");
+    assert!(line.contains("transcoded 30 frames of 320x240"), "{line}");
+    assert!(line.contains("decoder ") && line.contains("encoder "), "{line}");
+    assert!(line.contains("0 damaged part(s) dropped"), "{line}");
+    assert_eq!(frames_of(&out), 30);
+}
+
+#[test]
+fn mp4_to_mp4_keeps_the_timestamps() {
+    let dir = tmpdir("mp4mp4");
+    let out = dir.join("out.mp4");
+    let o = run(&["transcode", s(&testdata(MP4)), "-o", s(&out), "--gop", "10", "--json", "-q"]);
+    expect_exit(&o, 0, "mp4 → mp4");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["job"].as_str(), v["frames"].as_u64()), (Some("transcode"), Some(30)));
+    assert_eq!(frames_of(&out), 30);
+    if !ffprobe() {
+        return;
+    }
+    let pts = |f: &std::path::Path| {
+        let p = ffprobe_json(f, &["-show_entries", "packet=pts_time,flags"]);
+        let mut t: Vec<String> =
+            p["packets"].as_array().unwrap().iter().map(|p| p["pts_time"].as_str().unwrap().to_string()).collect();
+        t.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap()));
+        let keys =
+            p["packets"].as_array().unwrap().iter().filter(|p| p["flags"].as_str().unwrap().starts_with('K')).count();
+        (t, keys)
+    };
+    let (src, _) = pts(&testdata(MP4));
+    let (got, keys) = pts(&out);
+    assert_eq!(got, src, "every picture keeps its presentation time");
+    assert_eq!(keys, 3, "--gop 10 over 30 frames");
+    let st = &ffprobe_json(&out, &["-count_frames", "-show_streams"])["streams"][0];
+    assert_eq!(st["nb_read_frames"], "30", "{st}");
+}
+
+#[test]
+fn annexb_to_mp4_and_annexb() {
+    let dir = tmpdir("annexb");
+    for name in ["out.mp4", "out.h264"] {
+        let out = dir.join(name);
+        expect_exit(&run(&["transcode", s(&testdata(ANNEXB)), "-o", s(&out), "--bitrate", "300k", "-q"]), 0, name);
+        assert_eq!(frames_of(&out), 30, "{name}");
+    }
+    let o = run(&["transcode", s(&testdata(ANNEXB)), "-o", "-", "-q"]);
+    expect_exit(&o, 0, "to stdout");
+    assert!(o.stdout.starts_with(&[0, 0, 0, 1]), "Annex-B on stdout");
+    if ffprobe() {
+        let st = &ffprobe_json(&dir.join("out.mp4"), &["-count_frames", "-show_streams"])["streams"][0];
+        assert_eq!((st["codec_tag_string"].as_str(), st["nb_read_frames"].as_str()), (Some("avc1"), Some("30")));
+        assert_eq!(st["r_frame_rate"], "25/1", "the stream's VUI rate");
+    }
+}
+
+#[test]
+fn damaged_input_still_gives_the_frames_before() {
+    let dir = tmpdir("tdamage");
+    let mut data = std::fs::read(testdata(ANNEXB)).unwrap();
+    let at = data.len() / 2;
+    data[at..at + 2000].fill(0x5a);
+    let input = dir.join("damaged.h264");
+    std::fs::write(&input, data).unwrap();
+    let out = dir.join("out.h264");
+    let e = expect_exit(&run(&["transcode", s(&input), "-o", s(&out)]), 4, "damaged");
+    assert!(e.contains("damaged part(s) dropped"), "{e}");
+    let n = frames_of(&out);
+    assert!((5..30).contains(&n), "{n} frames before the damage");
+}
+
+#[test]
+fn exit_statuses() {
+    let dir = tmpdir("tstatus");
+    let out = dir.join("o.h264");
+    let o = s(&out);
+    let mp4 = testdata(MP4);
+    for args in [
+        vec!["transcode", s(&mp4), "-o", o, "--decoder-backend", "nvenc"],
+        vec!["transcode", s(&mp4), "-o", o, "--backend", "nvdec"],
+        vec!["transcode", s(&mp4), "-o", "/tmp/x.h265", "--codec", "h264"],
+        vec!["transcode", s(&mp4), "-o", o, "--fps", "0"],
+        vec!["transcode", s(&mp4)],
+    ] {
+        expect_exit(&run(&args), 2, &args.join(" "));
+    }
+    if !any_available("hevc", "decode") {
+        let hevc = testdata("mp4/main-bframes-cars-320x240.mp4");
+        let e = expect_exit(&run(&["transcode", s(&hevc), "-o", o]), 3, "hevc in");
+        assert!(e.contains("no engine can decode hevc"), "{e}");
+    }
+    if !any_available("hevc", "encode") {
+        let e = expect_exit(&run(&["transcode", s(&mp4), "-o", s(&dir.join("o.h265"))]), 3, "hevc out");
+        assert!(e.contains("no engine can encode hevc"), "{e}");
+    }
+    let garbage = dir.join("garbage.mp4");
+    std::fs::write(&garbage, [9u8; 4000]).unwrap();
+    expect_exit(&run(&["transcode", s(&garbage), "-o", o]), 4, "garbage");
+}

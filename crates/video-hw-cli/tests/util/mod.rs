@@ -1,0 +1,135 @@
+//! Helpers for the CLI tests: run the built binary, temporary files, fixtures, framemd5
+//! lines, and whether optional things (ffprobe, a GPU engine) are here.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository's `testdata/`.
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel)
+}
+
+/// The shared corpus, if present (`VIDEO_HW_CORPUS` or `../shared/testdata/corpus`);
+/// panics when absent and `VIDEO_HW_REQUIRE_CORPUS=1`.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VIDEO_HW_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/corpus"));
+    if dir.join("metadata.json").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("VIDEO_HW_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!("VIDEO_HW_REQUIRE_CORPUS=1 but no corpus at {}", dir.display());
+    }
+    eprintln!("note: shared corpus not found at {}; corpus test passes without checking", dir.display());
+    None
+}
+
+/// Runs `video-hw` with `args`; the log filter is left to the binary's defaults.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_video-hw")).args(args).env_remove("VIDEO_HW_LOG").output().expect("run video-hw")
+}
+
+/// Runs `video-hw` with `stdin` as its standard input.
+pub fn run_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .env_remove("VIDEO_HW_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn video-hw");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait");
+    let _ = feeder.join();
+    out
+}
+
+/// Exit status, stdout as text, stderr as text.
+pub fn parts(out: &Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts the exit status, that stderr holds at most one `error:` line, and no panic.
+#[track_caller]
+pub fn expect_exit(out: &Output, code: i32, what: &str) -> String {
+    let (got, _, stderr) = parts(out);
+    assert_eq!(got, code, "{what}: exit {got}, stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    let errors = stderr.lines().filter(|l| l.contains("error")).count();
+    if code != 0 {
+        assert_eq!(errors, 1, "{what}: one error line expected: {stderr:?}");
+        let line = stderr.lines().find(|l| l.contains("error")).unwrap();
+        assert!(line.starts_with("video-hw: error: "), "{what}: {line}");
+    }
+    stderr
+}
+
+/// A fresh temporary directory for one test.
+pub fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("video-hw-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Path as &str.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The frame lines of framemd5 text: (size, md5) per frame.
+pub fn frame_lines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').map(str::trim).collect();
+            (cols[4].to_string(), cols[5].to_string())
+        })
+        .collect()
+}
+
+/// True when ffprobe runs here (tests that use it say so and pass without it).
+pub fn ffprobe() -> bool {
+    let ok = Command::new("ffprobe").arg("-version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("note: ffprobe not found; the MP4 check with ffprobe is skipped");
+    }
+    ok
+}
+
+/// ffprobe's JSON for `args` on `file`.
+pub fn ffprobe_json(file: &Path, args: &[&str]) -> serde_json::Value {
+    let out =
+        Command::new("ffprobe").args(["-v", "error", "-of", "json"]).args(args).arg(file).output().expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("ffprobe JSON")
+}
+
+/// Whether `engine` can do `codec` in `direction` here (from `video-hw probe --json`).
+pub fn available(engine: &str, codec: &str, direction: &str) -> bool {
+    let out = run(&["probe", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("probe JSON");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["engine"] == engine && r["codec"] == codec && r["direction"] == direction && r["available"] == true)
+}
+
+/// Whether any engine can do `codec` in `direction` here.
+pub fn any_available(codec: &str, direction: &str) -> bool {
+    let out = run(&["probe", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("probe JSON");
+    v.as_array().unwrap().iter().any(|r| r["codec"] == codec && r["direction"] == direction && r["available"] == true)
+}
