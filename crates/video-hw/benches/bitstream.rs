@@ -1,10 +1,12 @@
-//! Throughput of the bitstream layer on a ≥ 100 MB stream: Annex-B splitting alone,
-//! and splitting + access-unit assembly (headers only, as `video-hw info` does).
+//! Throughput of the bitstream layer on ≥ 100 MB streams: Annex-B splitting alone, and
+//! splitting + access-unit assembly (headers only, as `video-hw info` does), fed in 4 MiB
+//! chunks as `info` reads them.
 //!
-//! Input: `$VIDEO_HW_BENCH_INPUT` (an .h264/.h265 file), else
-//! `bench/inputs/hevc-1080p-big.h265` (made by scripts/make-bench-inputs.sh), else an
-//! in-memory stream built by repeating a committed fixture until it is ≥ 100 MB
-//! (concatenated IDR-started streams are valid streams).
+//! Inputs: `$VIDEO_HW_BENCH_INPUT` (an .h264/.h265 file; several separated by `:`), else
+//! `bench/inputs/hevc-1080p-big.h265` and `bench/inputs/h264-1080p-big.h264` (made by
+//! scripts/make-bench-inputs.sh), each benchmarked as its own group; else an in-memory
+//! stream built by repeating a committed fixture until it is ≥ 100 MB (concatenated
+//! IDR-started streams are valid streams).
 
 use std::path::{Path, PathBuf};
 
@@ -17,19 +19,29 @@ use video_hw::bitstream::detect::codec_from_extension;
 const MIN_BYTES: usize = 100 << 20;
 const CHUNK: usize = 4 << 20;
 
-fn load_input() -> (String, Codec, Vec<u8>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidates: Vec<PathBuf> = std::env::var_os("VIDEO_HW_BENCH_INPUT")
-        .map(PathBuf::from)
+/// The benchmark inputs as (label, path); empty when none exists.
+fn input_paths(root: &Path) -> Vec<(String, PathBuf)> {
+    let paths: Vec<PathBuf> = match std::env::var_os("VIDEO_HW_BENCH_INPUT") {
+        Some(v) => std::env::split_paths(&v).collect(),
+        None => ["bench/inputs/hevc-1080p-big.h265", "bench/inputs/h264-1080p-big.h264"]
+            .iter()
+            .map(|p| root.join(p))
+            .collect(),
+    };
+    paths
         .into_iter()
-        .chain([root.join("bench/inputs/hevc-1080p-big.h265")])
-        .collect();
-    for path in candidates {
-        if let Ok(data) = std::fs::read(&path) {
-            let codec = codec_from_extension(&path).unwrap_or(Codec::Hevc);
-            return (path.display().to_string(), codec, data);
-        }
-    }
+        .filter(|p| p.is_file())
+        .map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p))
+        .collect()
+}
+
+fn load(path: &Path) -> (String, Codec, Vec<u8>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let codec = codec_from_extension(path).unwrap_or(Codec::Hevc);
+    (path.display().to_string(), codec, data)
+}
+
+fn repeated_fixture(root: &Path) -> (String, Codec, Vec<u8>) {
     // Fall back to the largest committed HEVC fixture, repeated.
     let dir = root.join("testdata");
     let mut best: Option<(PathBuf, u64)> = None;
@@ -62,9 +74,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn bench(c: &mut Criterion) {
-    let (name, codec, data) = load_input();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let inputs = input_paths(&root);
+    if inputs.is_empty() {
+        bench_input(c, "repeated-fixture", repeated_fixture(&root));
+    }
+    for (label, path) in inputs {
+        bench_input(c, &label, load(&path));
+    }
+}
+
+fn bench_input(c: &mut Criterion, label: &str, (name, codec, data): (String, Codec, Vec<u8>)) {
     eprintln!("bitstream bench input: {name}, {} MB, {codec}", data.len() >> 20);
-    let mut g = c.benchmark_group("bitstream");
+    let mut g = c.benchmark_group(format!("bitstream/{label}"));
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
     g.bench_function("annexb_split", |b| {
