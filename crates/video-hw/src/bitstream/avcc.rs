@@ -28,6 +28,15 @@ pub struct DecoderConfigRecord {
     pub parameter_sets: Vec<Vec<u8>>,
 }
 
+/// Keeps a parameter set from a record; an empty entry holds no NAL unit and is skipped
+/// (kept, a record of 2-byte empty entries would grow a 24-byte `Vec` per entry: 12 times
+/// its size, found by the fuzz allocation check).
+fn push_nonempty(parameter_sets: &mut Vec<Vec<u8>>, nal: &[u8]) {
+    if !nal.is_empty() {
+        parameter_sets.push(nal.to_vec());
+    }
+}
+
 /// Reads big-endian fields out of a record, with the byte offset for errors.
 struct Cursor<'a> {
     data: &'a [u8],
@@ -85,7 +94,8 @@ impl DecoderConfigRecord {
         }
     }
 
-    /// Parses an `avcC` box payload (AVCDecoderConfigurationRecord).
+    /// Parses an `avcC` box payload (AVCDecoderConfigurationRecord). Empty parameter-set
+    /// entries are skipped.
     pub fn parse_avcc(record: &[u8]) -> Result<Self> {
         let mut c = Cursor { data: record, pos: 0, what: "avcC" };
         let version = c.u8("configurationVersion")?;
@@ -101,19 +111,20 @@ impl DecoderConfigRecord {
         let num_sps = c.u8("numOfSequenceParameterSets")? & 0x1f;
         for _ in 0..num_sps {
             let len = c.u16("sequenceParameterSetLength")? as usize;
-            parameter_sets.push(c.take(len, "sequenceParameterSetNALUnit")?.to_vec());
+            push_nonempty(&mut parameter_sets, c.take(len, "sequenceParameterSetNALUnit")?);
         }
         let num_pps = c.u8("numOfPictureParameterSets")?;
         for _ in 0..num_pps {
             let len = c.u16("pictureParameterSetLength")? as usize;
-            parameter_sets.push(c.take(len, "pictureParameterSetNALUnit")?.to_vec());
+            push_nonempty(&mut parameter_sets, c.take(len, "pictureParameterSetNALUnit")?);
         }
         // The High-profile extension (chroma format, bit depth, SPS extensions) may follow;
         // decoders read those from the SPS itself, so it is not needed here.
         Ok(DecoderConfigRecord { codec: Codec::H264, length_size, parameter_sets })
     }
 
-    /// Parses an `hvcC` box payload (HEVCDecoderConfigurationRecord).
+    /// Parses an `hvcC` box payload (HEVCDecoderConfigurationRecord). Empty NAL unit
+    /// entries are skipped.
     pub fn parse_hvcc(record: &[u8]) -> Result<Self> {
         let mut c = Cursor { data: record, pos: 0, what: "hvcC" };
         let version = c.u8("configurationVersion")?;
@@ -133,7 +144,7 @@ impl DecoderConfigRecord {
             let n = c.u16("numNalus")?;
             for _ in 0..n {
                 let len = c.u16("nalUnitLength")? as usize;
-                parameter_sets.push(c.take(len, "nalUnit")?.to_vec());
+                push_nonempty(&mut parameter_sets, c.take(len, "nalUnit")?);
             }
         }
         Ok(DecoderConfigRecord { codec: Codec::Hevc, length_size, parameter_sets })
@@ -373,6 +384,26 @@ mod tests {
         assert_eq!(bytes[1], 0x01); // profile idc 1
         assert_eq!(bytes[12], 0x5d); // level 93
         assert_eq!(DecoderConfigRecord::parse_hvcc(&bytes).unwrap(), rec);
+    }
+
+    #[test]
+    fn empty_record_entries_are_skipped() {
+        // Regression (fuzz allocation check): 32769 empty entries in a 65564-byte hvcC
+        // took one 1572864-byte allocation.
+        let n = 32769u16;
+        let mut hvcc = vec![1u8];
+        hvcc.extend_from_slice(&[0; 20]);
+        hvcc.extend_from_slice(&[0xff, 2, 0x20]);
+        hvcc.extend_from_slice(&n.to_be_bytes());
+        hvcc.extend(std::iter::repeat_n(0u8, 2 * n as usize));
+        hvcc.extend_from_slice(&[0x21, 0, 2, 0, 0, 0, 3, 0x42, 0x01, 0x01]);
+        let rec = DecoderConfigRecord::parse_hvcc(&hvcc).unwrap();
+        assert_eq!(rec.parameter_sets, vec![vec![0x42, 0x01, 0x01]]);
+        assert!(rec.parameter_sets.capacity() < 16);
+        // avcC: an empty SPS entry, then an SPS and a PPS.
+        let avcc = [1, 0x64, 0, 0x1f, 0xff, 0xe2, 0, 0, 0, 2, 0x67, 0x64, 1, 0, 1, 0x68];
+        let rec = DecoderConfigRecord::parse_avcc(&avcc).unwrap();
+        assert_eq!(rec.parameter_sets, vec![vec![0x67, 0x64], vec![0x68]]);
     }
 
     #[test]
