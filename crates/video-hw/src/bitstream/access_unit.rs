@@ -199,21 +199,26 @@ pub fn parser_for(codec: Codec) -> Result<Box<dyn CodecParser>> {
     }
 }
 
-/// Finished items the assembler queues at most before it pauses splitting Annex-B input.
+/// Finished items the assembler queues before it pauses splitting Annex-B input: this
+/// many, or one per [`BYTES_PER_READY`] bytes of the chunk being split if that is more.
 ///
 /// An access unit can be as short as 4 input bytes (a run of end-of-stream NAL units,
 /// say) while a queued one takes over 100 bytes, so a queue that took every access unit
-/// of a chunk at once could need some 30 times the chunk's size in memory. Past this
-/// many, the rest of the chunk waits (copied, at most the chunk's size) and is split as
-/// [`AccessUnitAssembler::pop`] drains the queue; what comes out is the same.
+/// of a chunk at once could need some 30 times the chunk's size in memory. Past the
+/// limit, the rest of the chunk waits (copied, at most the chunk's size) and is split as
+/// [`AccessUnitAssembler::pop`] drains the queue; what comes out is the same. Real
+/// streams, whose access units are far longer than 32 bytes, never pause.
 const MAX_READY: usize = 256;
+
+/// See [`MAX_READY`]: the queue may hold one item (~112 bytes) per this many input bytes.
+const BYTES_PER_READY: usize = 32;
 
 /// Groups NAL units into [`AccessUnit`]s, from Annex-B bytes split anywhere or from
 /// NAL units handed in one by one.
 ///
-/// Splitting pauses while 256 items wait in the queue, so memory stays in proportion to
-/// the input however short its access units are; [`pop`](Self::pop) goes on splitting
-/// as the queue drains.
+/// Splitting pauses while 256 items, or one per 32 bytes of the chunk if that is more,
+/// wait in the queue, so memory stays in proportion to the input however short its access
+/// units are; [`pop`](Self::pop) goes on splitting as the queue drains.
 ///
 /// ```no_run
 /// use video_hw::bitstream::access_unit::AccessUnitAssembler;
@@ -235,8 +240,10 @@ pub struct AccessUnitAssembler {
     grouper: Grouper,
     /// Input not split yet because the queue was full, in order.
     deferred: VecDeque<Deferred>,
-    /// Queue length at which splitting pauses ([`MAX_READY`]; smaller in tests).
+    /// Queue length at which splitting pauses: [`MAX_READY`], or one item per
+    /// `bytes_per_ready` bytes of the chunk if that is more (other values in tests).
     max_ready: usize,
+    bytes_per_ready: usize,
 }
 
 /// Input held back while the queue is full.
@@ -290,14 +297,21 @@ impl AccessUnitAssembler {
             },
             deferred: VecDeque::new(),
             max_ready: MAX_READY,
+            bytes_per_ready: BYTES_PER_READY,
         }
     }
 
-    /// Pauses splitting at `n` queued items instead of [`MAX_READY`].
+    /// Pauses splitting at `n` queued items, whatever the chunk size.
     #[cfg(test)]
     fn max_ready(mut self, n: usize) -> Self {
         self.max_ready = n;
+        self.bytes_per_ready = usize::MAX;
         self
+    }
+
+    /// The queue length at which splitting a chunk of `len` bytes pauses.
+    fn ready_limit(&self, len: usize) -> usize {
+        self.max_ready.max(len / self.bytes_per_ready)
     }
 
     /// When false, access units carry only metadata (no NAL bytes): what `info` needs.
@@ -331,7 +345,8 @@ impl AccessUnitAssembler {
             self.deferred.push_back(Deferred::Bytes { data: chunk.to_vec(), pos: 0, pts });
             return;
         }
-        let taken = split_some(&mut self.splitter, &mut self.grouper, self.max_ready, chunk, pts);
+        let limit = self.ready_limit(chunk.len());
+        let taken = split_some(&mut self.splitter, &mut self.grouper, limit, chunk, pts);
         if taken < chunk.len() {
             self.deferred.push_back(Deferred::Bytes { data: chunk[taken..].to_vec(), pos: 0, pts: None });
         }
@@ -398,12 +413,17 @@ impl AccessUnitAssembler {
     /// Splits held-back input until the queue is full again or nothing is held back;
     /// false when nothing was.
     fn resume(&mut self) -> bool {
+        let limit = match self.deferred.front() {
+            None => return false,
+            Some(Deferred::Bytes { data, .. }) => self.ready_limit(data.len()),
+            Some(Deferred::Finish) => 0,
+        };
         let Some(front) = self.deferred.front_mut() else {
             return false;
         };
         match front {
             Deferred::Bytes { data, pos, pts } => {
-                *pos += split_some(&mut self.splitter, &mut self.grouper, self.max_ready, &data[*pos..], pts.take());
+                *pos += split_some(&mut self.splitter, &mut self.grouper, limit, &data[*pos..], pts.take());
                 if *pos == data.len() {
                     self.deferred.pop_front();
                 }
@@ -580,15 +600,16 @@ mod tests {
         // 16000-byte input.
         for (codec, eos) in [(Codec::H264, &[0u8, 0, 1, 0x0b][..]), (Codec::Hevc, &[0, 0, 1, 0x4a, 0x01][..])] {
             let stream = eos.repeat(4000);
+            let limit = MAX_READY.max(stream.len() / BYTES_PER_READY) + 2;
             let mut asm = AccessUnitAssembler::new(codec).unwrap();
             asm.push_annexb(&stream, None);
-            assert!(asm.ready() <= MAX_READY + 2, "{} items queued", asm.ready());
+            assert!(asm.ready() <= limit, "{} items queued", asm.ready());
             asm.finish();
             let mut n = 0;
             while let Some(item) = asm.pop() {
                 let au = item.unwrap();
                 assert_eq!((au.offset, au.nal_count), ((n * eos.len() + 3) as u64, 1), "{codec}");
-                assert!(asm.ready() <= MAX_READY + 2);
+                assert!(asm.ready() <= limit);
                 n += 1;
             }
             assert_eq!(n, 4000);
