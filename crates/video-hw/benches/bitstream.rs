@@ -3,8 +3,10 @@
 //! chunks as `info` reads them.
 //!
 //! Inputs: `$VIDEO_HW_BENCH_INPUT` (an .h264/.h265 file; several separated by `:`), else
-//! `bench/inputs/hevc-1080p-big.h265` and `bench/inputs/h264-1080p-big.h264` (made by
-//! scripts/make-bench-inputs.sh), each benchmarked as its own group; else an in-memory
+//! those of `bench/inputs/hevc-1080p-big.h265`, `bench/inputs/h264-1080p-big.h264` (made by
+//! scripts/make-bench-inputs.sh; few, large NAL units) and `bench/inputs/hevc-sample10s-x50.h265`
+//! (the corpus's 3 Mb/s `video-hw/sample-10s.h265` 50 times: 15,150 pictures, so the
+//! parsers' share shows) that exist, each benchmarked as its own group; else an in-memory
 //! stream built by repeating a committed fixture until it is ≥ 100 MB (concatenated
 //! IDR-started streams are valid streams).
 
@@ -23,10 +25,14 @@ const CHUNK: usize = 4 << 20;
 fn input_paths(root: &Path) -> Vec<(String, PathBuf)> {
     let paths: Vec<PathBuf> = match std::env::var_os("VIDEO_HW_BENCH_INPUT") {
         Some(v) => std::env::split_paths(&v).collect(),
-        None => ["bench/inputs/hevc-1080p-big.h265", "bench/inputs/h264-1080p-big.h264"]
-            .iter()
-            .map(|p| root.join(p))
-            .collect(),
+        None => [
+            "bench/inputs/hevc-1080p-big.h265",
+            "bench/inputs/h264-1080p-big.h264",
+            "bench/inputs/hevc-sample10s-x50.h265",
+        ]
+        .iter()
+        .map(|p| root.join(p))
+        .collect(),
     };
     paths
         .into_iter()
