@@ -8,11 +8,11 @@ use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {
     bounded_allocations(data.len(), || {
-        if let Ok(rec) = DecoderConfigRecord::parse_avcc(data) {
-            if let Ok(bytes) = rec.to_avcc() {
-                let again = DecoderConfigRecord::parse_avcc(&bytes).expect("written avcC parses");
-                assert_eq!(again.length_size, rec.length_size);
-            }
+        if let Ok(rec) = DecoderConfigRecord::parse_avcc(data)
+            && let Ok(bytes) = rec.to_avcc()
+        {
+            let again = DecoderConfigRecord::parse_avcc(&bytes).expect("written avcC parses");
+            assert_eq!(again.length_size, rec.length_size);
         }
         if let Ok(rec) = DecoderConfigRecord::parse_hvcc(data) {
             let _ = rec.to_hvcc();
