@@ -416,3 +416,29 @@ fn damage_in_one_big_submit_does_not_lose_the_rest_of_it() {
     assert!((36..BFRAME_STREAM_FRAMES).contains(&frames), "{frames}");
     assert!(dec.stats().dropped > 0);
 }
+
+/// One session decodes several streams in a row, each ended by `flush` (a third stream
+/// after two flushes used to fail with dsOutOfMemory).
+#[test]
+fn one_session_decodes_stream_after_stream() {
+    let stream = bframe_stream();
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(ONLY)).unwrap();
+    let mut first_pass: Vec<Vec<u8>> = Vec::new();
+    for pass in 0..4 {
+        let mut frames = Vec::new();
+        for chunk in stream.chunks(4096) {
+            dec.submit(Input::annexb(chunk, None)).unwrap_or_else(|e| panic!("pass {pass}: {e}"));
+            while let Some(f) = dec.try_reap().unwrap() {
+                frames.push(f);
+            }
+        }
+        frames.extend(dec.flush().unwrap());
+        assert_eq!(frames.len(), BFRAME_STREAM_FRAMES, "pass {pass}");
+        let pixels: Vec<Vec<u8>> = frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect();
+        if pass == 0 {
+            first_pass = pixels;
+        } else {
+            assert!(pixels == first_pass, "pass {pass} decoded other pixels than pass 0");
+        }
+    }
+}

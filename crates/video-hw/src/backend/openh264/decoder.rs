@@ -202,6 +202,9 @@ impl DecoderBackend for OpenH264Decoder {
             self.ready.push_back(frame);
         }
         self.pending.clear();
+        // A drained OpenH264 decoder is not reliably reusable: a third stream after two
+        // flushes failed with dsOutOfMemory. Start the next stream on a fresh decoder.
+        self.raw = RawDecoder::new()?;
         Ok(self.ready.drain(..).collect())
     }
 }
