@@ -260,11 +260,8 @@ impl CopyOut {
                 s.bytes_per_sample == 2,
             )
         };
-        if let Err(e) = launched {
-            self.pool.give_back(buf);
-            return Err(e);
-        }
-        if let Err(e) = self.wait() {
+        // The buffer goes back to the pool unless the kernel ran and finished.
+        if let Err(e) = launched.and_then(|()| self.wait()) {
             self.pool.give_back(buf);
             return Err(e);
         }
