@@ -33,7 +33,7 @@ impl fmt::Display for Direction {
 /// A decode or encode engine.
 ///
 /// The priority order, best first, is the order of [`Engine::ALL`]: NVIDIA hardware,
-/// Intel QSV, VA-API, VideoToolbox, then software (FFmpeg's libavcodec / x264 / x265
+/// Intel QSV, VA-API, VideoToolbox, AMD AMF, then software (FFmpeg's libavcodec / x264 / x265
 /// when the `ffmpeg` feature is built, else OpenH264).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Engine {
@@ -47,6 +47,8 @@ pub enum Engine {
     Vaapi,
     /// Apple VideoToolbox.
     VideoToolbox,
+    /// AMD AMF (Advanced Media Framework) through FFmpeg (encode).
+    Amf,
     /// FFmpeg's software codecs (libavcodec decoders, libx264, libx265, SVT-AV1).
     Ffmpeg,
     /// Cisco OpenH264, built in: the software default.
@@ -55,12 +57,13 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, best first.
-    pub const ALL: [Engine; 7] = [
+    pub const ALL: [Engine; 8] = [
         Engine::Nvdec,
         Engine::Nvenc,
         Engine::Qsv,
         Engine::Vaapi,
         Engine::VideoToolbox,
+        Engine::Amf,
         Engine::Ffmpeg,
         Engine::OpenH264,
     ];
@@ -73,6 +76,7 @@ impl Engine {
             Engine::Qsv => "qsv",
             Engine::Vaapi => "vaapi",
             Engine::VideoToolbox => "videotoolbox",
+            Engine::Amf => "amf",
             Engine::Ffmpeg => "ffmpeg",
             Engine::OpenH264 => "openh264",
         }
@@ -87,7 +91,7 @@ impl Engine {
     pub fn handles(self, direction: Direction) -> bool {
         match self {
             Engine::Nvdec => direction == Direction::Decode,
-            Engine::Nvenc => direction == Direction::Encode,
+            Engine::Nvenc | Engine::Amf => direction == Direction::Encode,
             _ => true,
         }
     }

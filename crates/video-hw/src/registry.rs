@@ -59,6 +59,10 @@ impl EngineEntry {
     }
 }
 
+/// Why the FFmpeg-based engines are missing from a default build.
+#[cfg(not(feature = "ffmpeg"))]
+const NOT_BUILT_FFMPEG: &str = "not compiled in (needs the `ffmpeg` feature)";
+
 /// The engines of this build, best first.
 fn builtin_entries() -> Vec<EngineEntry> {
     vec![
@@ -76,13 +80,58 @@ fn builtin_entries() -> Vec<EngineEntry> {
             open_decoder: None,
             open_encoder: Some(crate::backend::nvidia::nvenc::open),
         },
-        EngineEntry::not_built(Engine::Qsv, "not compiled in (needs the `ffmpeg` feature)"),
-        EngineEntry::not_built(Engine::Vaapi, "not compiled in (needs the `ffmpeg` feature)"),
-        EngineEntry::not_built(
-            Engine::VideoToolbox,
-            if cfg!(target_os = "macos") { "not compiled in (needs the `ffmpeg` feature)" } else { "only on macOS" },
-        ),
-        EngineEntry::not_built(Engine::Ffmpeg, "not compiled in (needs the `ffmpeg` feature)"),
+        #[cfg(feature = "ffmpeg")]
+        EngineEntry {
+            engine: Engine::Qsv,
+            built: Ok(()),
+            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Qsv, c, d, i),
+            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Qsv, c)),
+            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Qsv, c)),
+        },
+        #[cfg(feature = "ffmpeg")]
+        EngineEntry {
+            engine: Engine::Vaapi,
+            built: Ok(()),
+            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Vaapi, c, d, i),
+            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Vaapi, c)),
+            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Vaapi, c)),
+        },
+        #[cfg(all(feature = "ffmpeg", target_os = "macos"))]
+        EngineEntry {
+            engine: Engine::VideoToolbox,
+            built: Ok(()),
+            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::VideoToolbox, c, d, i),
+            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::VideoToolbox, c)),
+            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::VideoToolbox, c)),
+        },
+        #[cfg(feature = "ffmpeg")]
+        EngineEntry {
+            engine: Engine::Amf,
+            built: Ok(()),
+            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Amf, c, d, i),
+            open_decoder: None,
+            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Amf, c)),
+        },
+        #[cfg(feature = "ffmpeg")]
+        EngineEntry {
+            engine: Engine::Ffmpeg,
+            built: Ok(()),
+            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Ffmpeg, c, d, i),
+            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Ffmpeg, c)),
+            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Ffmpeg, c)),
+        },
+        #[cfg(not(feature = "ffmpeg"))]
+        EngineEntry::not_built(Engine::Qsv, NOT_BUILT_FFMPEG),
+        #[cfg(not(feature = "ffmpeg"))]
+        EngineEntry::not_built(Engine::Vaapi, NOT_BUILT_FFMPEG),
+        #[cfg(not(target_os = "macos"))]
+        EngineEntry::not_built(Engine::VideoToolbox, "only on macOS"),
+        #[cfg(all(not(feature = "ffmpeg"), target_os = "macos"))]
+        EngineEntry::not_built(Engine::VideoToolbox, NOT_BUILT_FFMPEG),
+        #[cfg(not(feature = "ffmpeg"))]
+        EngineEntry::not_built(Engine::Amf, NOT_BUILT_FFMPEG),
+        #[cfg(not(feature = "ffmpeg"))]
+        EngineEntry::not_built(Engine::Ffmpeg, NOT_BUILT_FFMPEG),
         EngineEntry {
             engine: Engine::OpenH264,
             built: Ok(()),

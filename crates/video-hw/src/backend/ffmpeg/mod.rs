@@ -1,0 +1,25 @@
+//! The FFmpeg engine (feature `ffmpeg`): the system's libavcodec in process.
+//!
+//! One module serves several registry engines: [`Engine::Ffmpeg`] (software: libavcodec's
+//! h264/hevc/av1 decoders, libx264, libx265, libsvtav1), and the hardware families FFmpeg
+//! reaches — [`Engine::Qsv`], [`Engine::Vaapi`], [`Engine::VideoToolbox`], [`Engine::Amf`].
+//! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
+//!
+//! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
+//! - `encoder.rs`: encoding, with the neutral-config → encoder-options table.
+
+pub(crate) mod decoder;
+pub(crate) mod encoder;
+
+use crate::codec::Codec;
+use crate::engine::{Direction, Engine};
+use crate::error::Result;
+use crate::registry::ProbeInfo;
+
+/// Probes `engine` (one of the FFmpeg families) for `codec` in `direction`.
+pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo> {
+    match direction {
+        Direction::Decode => decoder::probe(engine, codec, device),
+        Direction::Encode => encoder::probe(engine, codec, device),
+    }
+}
