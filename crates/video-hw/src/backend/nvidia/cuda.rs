@@ -387,7 +387,27 @@ impl Device {
         if raw.is_null() {
             return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuDevicePrimaryCtxRetain returned null"));
         }
-        Ok(Context(Arc::new(ContextInner { device: *self, raw })))
+        Ok(Context(Arc::new(ContextInner { device: *self, raw, primary: true })))
+    }
+
+    /// Creates a context of this session's own (not the primary one); destroyed when the
+    /// last clone is dropped. Costs the creation time and memory of a context per session
+    /// (what each ffmpeg process pays); measured against the shared primary context in
+    /// scripts/nvdec-ablation.sh.
+    pub(crate) fn own_context(&self) -> Result<Context> {
+        let mut raw: CUcontext = std::ptr::null_mut();
+        // SAFETY: out-pointer to a live local; `self.raw` is a valid device; flags 0 =
+        // automatic scheduling.
+        check(unsafe { (self.api.cuCtxCreate_v2)(&mut raw, 0, self.raw) }, "cuCtxCreate")?;
+        if raw.is_null() {
+            return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuCtxCreate returned null"));
+        }
+        let ctx = Context(Arc::new(ContextInner { device: *self, raw, primary: false }));
+        let mut popped: CUcontext = std::ptr::null_mut();
+        // SAFETY: cuCtxCreate made the new context current on this thread; pop it so the
+        // thread's context stack is as before (it is pushed around each use).
+        check(unsafe { (self.api.cuCtxPopCurrent_v2)(&mut popped) }, "cuCtxPopCurrent")?;
+        Ok(ctx)
     }
 }
 
@@ -397,6 +417,8 @@ impl Device {
 struct ContextInner {
     device: Device,
     raw: CUcontext,
+    /// The device's primary context (released on drop) or one of our own (destroyed).
+    primary: bool,
 }
 
 // SAFETY: a CUDA context is a driver object usable from any thread (the driver API is
@@ -408,10 +430,16 @@ unsafe impl Sync for ContextInner {}
 
 impl Drop for ContextInner {
     fn drop(&mut self) {
-        // SAFETY: balances the retain in `Device::primary_context`; every resource
-        // created in the context holds a clone, so none outlives this release.
-        let r = unsafe { (self.device.api.cuDevicePrimaryCtxRelease)(self.device.raw) };
-        if let Err(e) = check(r, "cuDevicePrimaryCtxRelease") {
+        let r = if self.primary {
+            // SAFETY: balances the retain in `Device::primary_context`; every resource
+            // created in the context holds a clone, so none outlives this release.
+            unsafe { (self.device.api.cuDevicePrimaryCtxRelease)(self.device.raw) }
+        } else {
+            // SAFETY: created by `Device::own_context` and destroyed once, after every
+            // resource made in it (each holds a clone).
+            unsafe { (self.device.api.cuCtxDestroy_v2)(self.raw) }
+        };
+        if let Err(e) = check(r, "releasing a CUDA context") {
             tracing::warn!("{e}");
         }
     }

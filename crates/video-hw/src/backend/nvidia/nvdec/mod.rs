@@ -1,5 +1,6 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
+mod call_times;
 mod hw;
 mod output;
 mod session;
@@ -17,6 +18,11 @@ use crate::registry::ProbeInfo;
 /// NVDEC decoder objects alive in this process.
 pub(crate) fn live_decoders() -> usize {
     hw::LIVE_DECODERS.load(Ordering::SeqCst)
+}
+
+/// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
+pub(crate) fn call_times() -> crate::diagnostics::NvdecCallTimes {
+    call_times::snapshot()
 }
 
 /// Whether GPU `device` can decode `codec` (8-bit 4:2:0), with what it learnt.

@@ -219,7 +219,8 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color);
+        let copied = super::call_times::COPY
+            .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
         drop(mapped);
         let (format, data) = copied?;
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
@@ -326,7 +327,14 @@ impl NvdecDecoder {
             ));
         }
         let cuvid = CuvidApi::get()?;
-        let ctx = device.primary_context()?;
+        // One shared (primary) context per GPU. A context per session
+        // (`VIDEO_HW_NVDEC_CONTEXT=own`, for measurements: scripts/nvdec-ablation.sh) was
+        // measured at 0.71x the throughput with 7 sessions and 0.57x with 14, and adds
+        // ~100 ms of creation to every open (bench/results/nvdec-ablation.md).
+        let ctx = match std::env::var("VIDEO_HW_NVDEC_CONTEXT").as_deref() {
+            Ok("own") => device.own_context()?,
+            _ => device.primary_context()?,
+        };
         let copy = CopyOut::new(&ctx, config.device_index)?;
         let display_delay =
             if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(DEFAULT_DISPLAY_DELAY).min(8) };
@@ -415,7 +423,7 @@ impl NvdecDecoder {
         let current = ctx.push()?;
         // SAFETY: the parser is live; `packet` and its payload are valid for the call;
         // callbacks reach the state through the user-data pointer only during the call.
-        let r = unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) };
+        let r = super::call_times::PARSE.time(|| unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) });
         drop(current);
         if let Some(e) = self.state().error.take() {
             return Err(e);
