@@ -9,10 +9,19 @@
 //! allocated per frame: the ring owns at most [`slots`](FrameRing::slots) buffers and
 //! reuses them (a buffer too small for a new frame size is replaced, once).
 //!
-//! Buffers are page-locked host memory when a CUDA driver is installed
-//! ([`HostMemory::Auto`]), so a GPU engine can copy them by DMA; ordinary memory
-//! otherwise. (Device-memory slots for CUDA frames are not offered yet: CUDA frames
-//! already come from the decoder's own device pool and pass through the queue as they are.)
+//! What the buffers are ([`RingConfig::memory`]):
+//!
+//! - [`RingMemory::Auto`] (the default): page-locked host memory when a CUDA driver is
+//!   installed, so a GPU engine can copy them by DMA; ordinary memory otherwise.
+//!   [`RingMemory::Pageable`]: always ordinary memory. Taken with [`FrameRing::acquire`].
+//! - [`RingMemory::Cuda`]: device memory of one GPU, pitched allocations in its primary
+//!   context (the one NVDEC and NVENC sessions use). Taken with
+//!   [`FrameRing::acquire_cuda`] as a [`Frame`] in CUDA memory whose drop gives the
+//!   buffer back; the same waiting, timeouts, closing, reuse and figures as host
+//!   buffers. A [`DecodePipeline`](super::DecodePipeline) with NVDEC CUDA output uses
+//!   such a ring and NVDEC writes its slots directly, so the device memory decoded frames
+//!   wait in is bounded by the ring. Without a CUDA driver or that GPU the ring is not
+//!   made: [`Error::Unsupported`], with the reason.
 //!
 //! ```
 //! use std::time::Duration;
@@ -42,6 +51,32 @@
 //! assert!(ring.stats().allocations <= ring.slots() as u64);
 //! # Ok::<(), video_hw::Error>(())
 //! ```
+//!
+//! A device-memory ring between a producer and a consumer of CUDA frames:
+//!
+//! ```no_run
+//! use video_hw::frame::HostFrame;
+//! use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+//! use video_hw::PixelFormat;
+//!
+//! let ring = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Cuda { device: 0 }))?;
+//! let picture = HostFrame::new_packed(PixelFormat::Nv12, 1920, 1080); // or a kernel of yours writes the slot
+//! for i in 0..100 {
+//!     let mut frame = ring.acquire_cuda(PixelFormat::Nv12, 1920, 1080, None)?; // waits while all 6 are lent
+//!     frame.cuda_data_mut().expect("device memory").upload(&picture)?;
+//!     frame.pts = Some(i);
+//!     ring.push(frame, None)?;
+//!     let frame = ring.pop(None)?.expect("a frame"); // elsewhere: a consumer thread, an encode pipeline
+//!     let cuda = frame.cuda_data().expect("device memory");
+//!     let _ = (cuda.plane_ptr(0), cuda.pitch()); // read it on the GPU; dropping it gives the slot back
+//! }
+//! assert!(ring.stats().allocations <= ring.slots() as u64); // no cuMemAlloc per frame
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+//!
+//! The ring logic does not know which memory it lends: a pool of at most `slots`
+//! buffers, generic over the slot memory; device buffers come from a small allocator
+//! trait (the CUDA driver in `backend/nvidia/device_frames.rs`, a fake in the tests).
 //!
 //! Locking is `parking_lot`'s `Mutex` and `Condvar`: one short critical section per
 //! operation, timed waits, and no poisoning (a panicking thread cannot wedge the other
