@@ -820,6 +820,43 @@ pub(crate) fn copy_to_host(ctx: &Context, src: DeviceRegion, dst: &mut [u8], dst
     check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
 }
 
+/// Copies host `src` (rows of `dst.width_bytes`, `src_pitch` apart) into device `dst`
+/// and waits for the copy. The host side is bounds-checked here; device addresses are
+/// the driver's to validate.
+pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<()> {
+    if dst.width_bytes > dst.pitch || dst.width_bytes > src_pitch {
+        return Err(Error::invalid_input(format!(
+            "2-D copy of {}-byte rows with source pitch {src_pitch} and destination pitch {}",
+            dst.width_bytes, dst.pitch
+        )));
+    }
+    let needed = match dst.height {
+        0 => 0,
+        h => (h - 1)
+            .checked_mul(src_pitch)
+            .and_then(|n| n.checked_add(dst.width_bytes))
+            .ok_or_else(|| Error::invalid_input("2-D copy size overflows"))?,
+    };
+    if needed > src.len() {
+        return Err(Error::invalid_input(format!("2-D copy needs {needed} bytes, the host buffer has {}", src.len())));
+    }
+    let desc = CUDA_MEMCPY2D {
+        srcMemoryType: CU_MEMORYTYPE_HOST,
+        srcHost: src.as_ptr().cast::<c_void>(),
+        srcPitch: src_pitch,
+        dstMemoryType: CU_MEMORYTYPE_DEVICE,
+        dstDevice: dst.ptr,
+        dstPitch: dst.pitch,
+        WidthInBytes: dst.width_bytes,
+        Height: dst.height,
+        ..CUDA_MEMCPY2D::default()
+    };
+    let _current = ctx.push()?;
+    // SAFETY: `desc` reads only inside `src` (checked above), which the borrow keeps
+    // alive for this synchronous call.
+    check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
+}
+
 /// Device memory: `height` rows of at least `width_bytes`, `pitch` bytes apart (a
 /// linear allocation is one row). Freed on drop.
 pub(crate) struct DeviceBuffer {
@@ -871,6 +908,11 @@ impl DeviceBuffer {
     /// The device address.
     pub(crate) fn ptr(&self) -> CUdeviceptr {
         self.ptr
+    }
+
+    /// The context the memory was allocated in.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// Bytes between rows.
