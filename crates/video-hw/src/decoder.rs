@@ -74,6 +74,9 @@ pub struct DecoderStats {
     pub dropped: u64,
     /// The last bitstream error seen, if any.
     pub last_error: Option<String>,
+    /// Pictures the engine found damaged and output concealed (its own repair, e.g.
+    /// NVDEC copies the reference picture): they differ from a software decoder's.
+    pub concealed: u64,
     /// Time spent inside the engine's decode calls.
     pub engine_time: Duration,
     /// When the session was opened → when its first frame came out.
@@ -307,7 +310,7 @@ impl Decoder {
 
     /// Counters and timings so far.
     pub fn stats(&self) -> DecoderStats {
-        DecoderStats { timings: self.telemetry.timings(), ..self.stats.clone() }
+        DecoderStats { timings: self.telemetry.timings(), concealed: self.backend.concealed(), ..self.stats.clone() }
     }
 
     pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {

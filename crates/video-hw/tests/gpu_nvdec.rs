@@ -45,9 +45,11 @@ fn known_difference(name: &str) -> Option<(&'static str, Allow)> {
         // Slices are missing on purpose: ffmpeg conceals 5 of the 6 frames ("concealing
         // 264 DC, 264 AC, 264 MV errors"), NVDEC conceals differently. Same frame count.
         "openh264/Error_I_P.264" => Some(("missing slices; concealment differs from ffmpeg's", Allow::SameCount)),
-        // A broadcast capture cut mid-GOP: ffmpeg and libde265 agree on the last picture
-        // in display order, NVDEC does not (cause not yet found). Same frame count.
-        "fate-suite/loewe.h265" => Some(("last picture of a mid-GOP capture differs (open)", Allow::SameCount)),
+        // A broadcast capture whose last picture (POC 32933, a P picture) NVDEC's decode
+        // status reports as damaged: the hardware conceals it by copying its reference
+        // (POC 32929), while ffmpeg and libde265 decode the data without a complaint.
+        // Checked exactly by `gpu_corpus_nvdec_conceals_the_damaged_last_picture_of_loewe`.
+        "fate-suite/loewe.h265" => Some(("last picture reported damaged by NVDEC and concealed", Allow::SameCount)),
         _ => None,
     }
 }
@@ -191,6 +193,35 @@ fn gpu_corpus_nvdec_bitexact_every_output_path() {
     // Only streams below NVDEC's minimum size may be unsupported (HEVC under 144x144 here).
     assert!(t.unsupported.iter().all(|u| u.contains(" from ")), "unexpected Unsupported");
     assert!(t.failures.is_empty(), "{} failures", t.failures.len());
+}
+
+/// The one picture of the corpus NVDEC reports damaged: `DecoderStats::concealed` counts it,
+/// the frame count and every other frame match the reference, and the concealed picture is
+/// the hardware's copy of its reference (the previous frame in display order).
+#[test]
+fn gpu_corpus_nvdec_conceals_the_damaged_last_picture_of_loewe() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    let dir = common::corpus_dir().expect("GPU tests need the shared corpus (../shared/testdata/corpus)");
+    let path = dir.join("fate-suite/loewe.h265");
+    let want = common::read_framemd5(&dir.join("fate-suite/loewe.h265.yuv.framemd5"));
+    let data = std::fs::read(&path).unwrap();
+    let mut dec = video_hw::Decoder::open(nvdec(Codec::Hevc, Output::Host(PixelFormat::Yuv420p))).unwrap();
+    dec.submit(video_hw::Input::annexb(&data, 0)).unwrap();
+    let mut got: Vec<String> = Vec::new();
+    while let Some(f) = dec.try_reap().unwrap() {
+        got.push(common::frame_md5(&f).1);
+    }
+    got.extend(dec.flush().unwrap().iter().map(|f| common::frame_md5(f).1));
+    assert_eq!(got.len(), want.len());
+    let n = got.len();
+    for i in 0..n - 1 {
+        assert_eq!(got[i], want[i].md5, "frame {i}");
+    }
+    assert_ne!(got[n - 1], want[n - 1].md5, "the last picture now matches: drop the known difference");
+    assert_eq!(got[n - 1], got[n - 2], "NVDEC's concealment copies the reference picture");
+    assert_eq!(dec.stats().concealed, 1, "NVDEC reports exactly one concealed picture");
 }
 
 #[test]

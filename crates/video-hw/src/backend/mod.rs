@@ -42,6 +42,12 @@ pub(crate) trait DecoderBackend: Send {
 
     /// Ends the stream: every frame still held is returned, in output order.
     fn flush(&mut self) -> Result<Vec<Frame>>;
+
+    /// Pictures the engine reported as damaged and concealed (output anyway, with
+    /// its own repair) so far.
+    fn concealed(&self) -> u64 {
+        0
+    }
 }
 
 /// An encode engine.

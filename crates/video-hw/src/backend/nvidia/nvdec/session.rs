@@ -169,7 +169,40 @@ impl State {
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         // SAFETY: the parser passes valid parameters for the duration of the callback.
-        let index = unsafe { params.as_ref() }.map_or(-1, |p| p.CurrPicIdx);
+        let pic = unsafe { params.as_ref() };
+        let index = pic.map_or(-1, |p| p.CurrPicIdx);
+        if tracing::enabled!(tracing::Level::TRACE) {
+            if let Some(p) = pic.filter(|_| self.codec == crate::Codec::Hevc) {
+                // SAFETY: for HEVC the parser fills the `hevc` member of the union.
+                let h = unsafe { &p.CodecSpecific.hevc };
+                let refs: Vec<(i32, i32)> = h
+                    .RefPicIdx
+                    .iter()
+                    .zip(h.PicOrderCntVal.iter())
+                    .filter(|(i, _)| **i >= 0)
+                    .map(|(i, o)| (*i, *o))
+                    .collect();
+                tracing::trace!(
+                    index,
+                    poc = h.CurrPicOrderCntVal,
+                    ref_pic = p.ref_pic_flag,
+                    intra = p.intra_pic_flag,
+                    slices = p.nNumSlices,
+                    bytes = p.nBitstreamDataLen,
+                    ?refs,
+                    "nvdec decode callback"
+                );
+            } else if let Some(p) = pic {
+                tracing::trace!(
+                    index,
+                    ref_pic = p.ref_pic_flag,
+                    intra = p.intra_pic_flag,
+                    slices = p.nNumSlices,
+                    bytes = p.nBitstreamDataLen,
+                    "nvdec decode callback"
+                );
+            }
+        }
         // Our SPS's crop when it fits this decoder's coded size, else the parser's.
         let crop = self
             .au_crop
@@ -186,6 +219,7 @@ impl State {
     /// Display callback: one picture in display order; copied out right away so the
     /// surface returns to the decoder.
     fn on_display(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<()> {
+        tracing::trace!(index = info.picture_index, timestamp = info.timestamp, "nvdec display callback");
         let slot = usize::try_from(info.picture_index).ok().and_then(|i| self.pictures.get_mut(i));
         let record = slot.and_then(Option::take).unwrap_or(PicRecord {
             generation: self.generation,
@@ -207,8 +241,10 @@ impl State {
             output_stream: self.copy.stream().raw(),
             ..CUVIDPROCPARAMS::default()
         };
-        if dec.had_errors(info.picture_index) {
+        let damaged = dec.had_errors(info.picture_index);
+        if damaged {
             self.damaged += 1;
+            tracing::debug!(index = info.picture_index, "NVDEC reports the picture damaged and concealed");
         }
         let map_start = std::time::Instant::now();
         let mapped = dec.map(info.picture_index, &mut proc_params)?;
@@ -437,11 +473,6 @@ impl NvdecDecoder {
             other => other,
         })
     }
-
-    /// Pictures reported damaged by the hardware so far.
-    pub fn damaged(&mut self) -> u64 {
-        self.state().damaged
-    }
 }
 
 impl DecoderBackend for NvdecDecoder {
@@ -485,6 +516,12 @@ impl DecoderBackend for NvdecDecoder {
             }),
             other => other,
         }
+    }
+
+    fn concealed(&self) -> u64 {
+        // SAFETY: no parser call runs while `self` is borrowed (they need `&mut self`),
+        // so nothing writes the state now.
+        unsafe { &*self.state }.damaged
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
