@@ -123,8 +123,13 @@ impl std::fmt::Debug for Decoder {
 
 impl Decoder {
     /// Validates `config` and opens the best engine it allows (see [`crate::registry`]).
-    pub fn open(config: DecoderConfig) -> Result<Self> {
+    pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
+        if config.spread_over_gpus {
+            if let Some(gpu) = crate::backend::nvidia::nvdec::least_busy_gpu(config.codec) {
+                config.device_index = gpu;
+            }
+        }
         let assembler = AccessUnitAssembler::new(config.codec)?;
         let backend = Registry::global().open_decoder(&config)?;
         Ok(Self::with_backend(config, backend, assembler))

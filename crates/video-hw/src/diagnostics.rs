@@ -50,6 +50,12 @@ pub fn nvdec_call_times() -> NvdecCallTimes {
     crate::backend::nvidia::nvdec::call_times()
 }
 
+/// NVDEC sessions this process has open on GPU `device` (what
+/// [`DecoderConfig::spread_over_gpus`](crate::DecoderConfig::spread_over_gpus) balances).
+pub fn nvdec_sessions_on(device: u32) -> usize {
+    crate::backend::nvidia::nvdec::sessions_on(device)
+}
+
 /// Free and total memory of GPU `device`, in bytes (needs the NVIDIA driver).
 pub fn gpu_memory(device: u32) -> Result<(u64, u64)> {
     let driver = crate::backend::nvidia::cuda::CudaDriver::get()?;

@@ -369,3 +369,32 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
     eprintln!("nvdec RGB kernels: {checked} frames identical to the CPU conversion");
     assert!(checked > 100);
 }
+
+/// `spread_over_gpus`: sessions land on GPUs that decode the codec, spread by the number of
+/// NVDEC sessions open on each (the choice itself is unit-tested; other tests of this binary
+/// may open sessions at the same time, so the counts here are lower bounds).
+#[test]
+fn gpu_nvdec_spread_over_gpus_counts_sessions_per_gpu() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    let gpus = video_hw::diagnostics::gpus().expect("GPU tests need an NVIDIA GPU");
+    let n = 2 * gpus.len() + 1;
+    let sessions: Vec<video_hw::Decoder> = (0..n)
+        .map(|_| video_hw::Decoder::open(nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12)).spread_over_gpus(true)))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut per_gpu = vec![0usize; gpus.len()];
+    for s in &sessions {
+        let g = gpus
+            .iter()
+            .position(|g| s.backend().contains(&format!("GPU {}:", g.index)))
+            .unwrap_or_else(|| panic!("{} names no GPU", s.backend()));
+        per_gpu[g] += 1;
+    }
+    for (g, mine) in gpus.iter().zip(&per_gpu) {
+        assert!(video_hw::diagnostics::nvdec_sessions_on(g.index) >= *mine, "GPU {} undercounted", g.index);
+    }
+    assert!(per_gpu.iter().all(|&k| k >= 1), "every GPU got a session: {per_gpu:?}");
+    eprintln!("spread of {n} sessions over {} GPU(s): {per_gpu:?}", gpus.len());
+}

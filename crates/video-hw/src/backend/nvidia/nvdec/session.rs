@@ -326,6 +326,15 @@ unsafe extern "C" fn display_callback(user: *mut c_void, info: *mut CUVIDPARSERD
     })
 }
 
+/// NVDEC sessions open in this process, per GPU ordinal (GPUs past the table are not
+/// counted: 64 is more than any machine has).
+static SESSIONS_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
+
+/// NVDEC sessions open in this process on GPU `device`.
+pub(crate) fn sessions_on(device: u32) -> usize {
+    SESSIONS_PER_GPU.get(device as usize).map_or(0, |n| n.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// The NVDEC backend of a `Decoder`.
 pub(crate) struct NvdecDecoder {
     cuvid: &'static CuvidApi,
@@ -336,6 +345,7 @@ pub(crate) struct NvdecDecoder {
     next_ts: i64,
     description: String,
     display_delay: u32,
+    device_index: u32,
 }
 
 // SAFETY: the parser handle and the state pointer are owned exclusively by this value and
@@ -403,7 +413,11 @@ impl NvdecDecoder {
             next_ts: 0,
             description: format!("nvdec (GPU {}: {name})", config.device_index),
             display_delay,
+            device_index: config.device_index,
         };
+        if let Some(n) = SESSIONS_PER_GPU.get(config.device_index as usize) {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         dec.create_parser()?;
         Ok(dec)
     }
@@ -548,6 +562,9 @@ impl DecoderBackend for NvdecDecoder {
 
 impl Drop for NvdecDecoder {
     fn drop(&mut self) {
+        if let Some(n) = SESSIONS_PER_GPU.get(self.device_index as usize) {
+            n.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.destroy_parser();
         // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
         // is destroyed, and it is freed exactly once.
