@@ -257,7 +257,9 @@ fn x265_round_trip_through_ffmpeg_cli() {
 fn cbr_bitrate_is_honoured() {
     let frames = clip(150);
     let seconds = frames.len() as f64 / 30.0;
-    for (codec, bitrate) in [(Codec::H264, 400_000u64), (Codec::Hevc, 300_000)] {
+    for (codec, bitrate) in
+        [(Codec::H264, 400_000u64), (Codec::H264, 1_500_000), (Codec::Hevc, 300_000), (Codec::Hevc, 1_000_000)]
+    {
         let cfg = EncoderConfig::new(codec, W, H).engine(FFMPEG).rate_control(RateControl::Cbr { bitrate }).gop(60);
         let (packets, _) = encode(&cfg, &frames, &[]);
         let bits = stream(&packets).len() as f64 * 8.0;
@@ -388,18 +390,18 @@ fn length_prefixed_output_with_parameter_sets_out_of_band() {
 }
 
 #[test]
-fn x264_vbr_reconfigures_in_place_and_cbr_drains_and_swaps() {
+fn x264_bitrate_reconfigures_in_place_and_preset_drains_and_swaps() {
     let frames = clip(120);
     let high = EncoderConfig::new(Codec::H264, W, H)
         .engine(FFMPEG)
         .gop(240)
-        .rate_control(RateControl::Vbr { avg: 2_000_000, max: 2_000_000 });
+        .rate_control(RateControl::Cbr { bitrate: 2_000_000 });
     let mut enc = Encoder::open(high.clone()).unwrap();
     let mut packets = Vec::new();
     let mut generation = 0;
     for (i, f) in frames.iter().enumerate() {
         if i == 60 {
-            let low = high.clone().rate_control(RateControl::Vbr { avg: 150_000, max: 150_000 });
+            let low = high.clone().rate_control(RateControl::Vbr { avg: 150_000, max: 300_000 });
             generation = enc.reconfigure(low, SwitchMode::Immediate).unwrap();
         }
         enc.submit(
@@ -416,19 +418,18 @@ fn x264_vbr_reconfigures_in_place_and_cbr_drains_and_swaps() {
     assert_eq!(enc.engine(), Engine::Ffmpeg);
     let bytes = |g: u64| packets.iter().filter(|p| p.generation == g).map(|p| p.data.len()).sum::<usize>();
     let (before, after) = (bytes(0), bytes(1));
-    println!("VBR 2 Mb/s → 150 kb/s in place: {before} bytes before, {after} after");
+    println!("CBR 2 Mb/s → VBR 150 kb/s in place: {before} bytes before, {after} after");
     assert!(after * 4 < before, "the lower rate took effect: {before} → {after}");
     assert_eq!(packets.iter().filter(|p| p.keyframe).count(), 1, "in place: no new IDR");
 
-    // CBR uses NAL HRD, which x264 cannot change in place: the session drains and swaps.
+    // A preset cannot change in place: the session drains and opens a new encoder.
     let cbr =
         EncoderConfig::new(Codec::H264, W, H).engine(FFMPEG).rate_control(RateControl::Cbr { bitrate: 1_000_000 });
     let mut enc = Encoder::open(cbr.clone()).unwrap();
     let mut packets = Vec::new();
     for (i, f) in frames[..20].iter().enumerate() {
         if i == 10 {
-            enc.reconfigure(cbr.clone().rate_control(RateControl::Cbr { bitrate: 300_000 }), SwitchMode::Immediate)
-                .unwrap();
+            enc.reconfigure(cbr.clone().preset(video_hw::Preset::Fastest), SwitchMode::Immediate).unwrap();
         }
         enc.submit(
             &frame_of(f, PixelFormat::Yuv420p),

@@ -13,11 +13,12 @@
 //!   or only out of band with length-prefixed output).
 //! - Encoding is synchronous: after each frame every ready packet is drained into a
 //!   queue, so `avcodec_send_frame` never answers `EAGAIN`.
-//! - `reconfigure` in place: libx264 only, and only the rate-control values within VBR or
-//!   within constant quality (FFmpeg 5.1's libx264 wrapper calls `x264_encoder_reconfig`
-//!   when `bit_rate`/`rc_max_rate`/`rc_buffer_size`/`crf` change between frames). CBR uses
-//!   NAL HRD, whose VBV x264 refuses to change, so CBR changes and everything else
-//!   answer `Ok(false)` (the session drains and reopens).
+//! - `reconfigure` in place: libx264 only, and only the rate-control values within the
+//!   bitrate modes (CBR ↔ VBR) or within constant quality: FFmpeg 5.1's libx264 wrapper
+//!   calls `x264_encoder_reconfig` when `bit_rate`/`rc_max_rate`/`rc_buffer_size`/`crf`
+//!   change between frames (checked by a test: the bitrate drops from the next frames
+//!   on, without a new IDR). Every other change, and every other encoder, answers
+//!   `Ok(false)`: the session drains and opens a new encoder.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{CString, c_void};
@@ -570,7 +571,12 @@ impl EncoderBackend for FfmpegEncoder {
             return Ok(false);
         }
         let updates: Vec<(&str, String)> = match (old.rate_control, config.rate_control) {
-            (RateControl::Vbr { .. }, RateControl::Vbr { avg, max }) => {
+            (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Cbr { bitrate: avg })
+            | (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Vbr { avg, .. }) => {
+                let max = match config.rate_control {
+                    RateControl::Vbr { max, .. } => max,
+                    _ => avg,
+                };
                 vec![("b", avg.to_string()), ("maxrate", max.to_string()), ("bufsize", max.to_string())]
             }
             (RateControl::ConstQuality { .. }, RateControl::ConstQuality { q }) => vec![("crf", q.to_string())],

@@ -11,7 +11,7 @@
 //!
 //! | setting | libx264 | libx265 | libsvtav1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
 //! |---|---|---|---|---|---|---|---|
-//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b, `nal-hrd cbr` (filler data) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1` | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
+//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b (ABR held by a one-second VBV at the same rate) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1` | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
 //! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max | same, through x265 | `b`=avg, `rc=1`; max → Unsupported unless max = avg | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
 //! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
 //! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
@@ -427,7 +427,6 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 F::X264 => {
                     b.opt("rate_control", "maxrate", bitrate);
                     b.opt("rate_control", "bufsize", bitrate);
-                    b.opt("rate_control", "nal-hrd", "cbr");
                 }
                 F::X265 => {
                     b.opt("rate_control", "maxrate", bitrate);
@@ -603,7 +602,6 @@ mod tests {
             ("b", "8000000"),
             ("maxrate", "8000000"),
             ("bufsize", "8000000"),
-            ("nal-hrd", "cbr"),
             ("g", "60"),
             ("keyint_min", "60"),
             ("sc_threshold", "0"),
@@ -654,7 +652,7 @@ mod tests {
         assert_eq!(plan(spec_named("h264_vaapi"), &ll).unwrap().get("async_depth"), Some("1"));
         let lossless = EncoderConfig::new(Codec::H264, 64, 64).tuning(Tuning::Lossless);
         let p = plan(spec_named("libx264"), &lossless).unwrap();
-        assert_eq!((p.get("qp"), p.get("b"), p.get("nal-hrd")), (Some("0"), None, None));
+        assert_eq!((p.get("qp"), p.get("b"), p.get("maxrate")), (Some("0"), None, None));
         for name in ["libsvtav1", "h264_qsv", "h264_vaapi", "h264_videotoolbox", "h264_amf"] {
             let codec = spec_named(name).codec;
             let s = unsupported(name, &EncoderConfig::new(codec, 64, 64).tuning(Tuning::Lossless));
