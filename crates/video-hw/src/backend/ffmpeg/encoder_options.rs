@@ -25,7 +25,7 @@
 //! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
 //! | `tuning` Lossless | `qp 0` (rate control not used) | `lossless=1` | Unsupported | Unsupported | Unsupported | Unsupported | Unsupported |
 //! | `lookahead: Some(n)` | `rc-lookahead`=n | `rc-lookahead`=n | `lookahead`=n | h264: `look_ahead 1`, `look_ahead_depth`=n; n = 0 nothing; HEVC/AV1 n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported |
-//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I | `pict_type` I |
+//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
 //! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | |
 //! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same |
 //! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | — | — | — | — |
@@ -377,7 +377,8 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
             b.opt("force keyframe", "forced_idr", 1);
             ForceKeyframe::PictTypeI
         }
-        F::Vaapi | F::VideoToolbox | F::Amf => ForceKeyframe::PictTypeI,
+        F::Vaapi | F::VideoToolbox => ForceKeyframe::PictTypeI,
+        F::Amf => ForceKeyframe::Unsupported("FFmpeg 5.1's amfenc ignores pict_type (keyframes follow the GOP only)"),
         F::SvtAv1 => ForceKeyframe::Unsupported(
             "FFmpeg 5.1's libsvtav1 wrapper ignores pict_type (keyframes follow the GOP only)",
         ),
@@ -697,6 +698,10 @@ mod tests {
         let p = plan(spec_named("libsvtav1"), &cbr).unwrap();
         assert_eq!(p.get("svtav1-params"), Some("rc=2:pred-struct=1"));
         assert!(matches!(p.force_keyframe, ForceKeyframe::Unsupported(_)));
+        let amf = plan(spec_named("h264_amf"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
+        assert!(matches!(amf.force_keyframe, ForceKeyframe::Unsupported(_)));
+        let vaapi = plan(spec_named("h264_vaapi"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
+        assert_eq!(vaapi.force_keyframe, ForceKeyframe::PictTypeI);
     }
 
     #[test]
