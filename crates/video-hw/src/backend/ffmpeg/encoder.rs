@@ -1,19 +1,814 @@
-//! Encoding through libavcodec.
+//! Encoding through libavcodec: libx264, libx265, libsvtav1 (engine `ffmpeg`) and the
+//! hardware encoders FFmpeg reaches (QSV, VA-API, VideoToolbox, AMF).
+//!
+//! - Which encoder, and how the neutral [`EncoderConfig`] becomes its options:
+//!   [`super::encoder_options`] (one table).
+//! - Frames: converted into the encoder's software format, and for VA-API uploaded into
+//!   a surface of the encoder's `hw_frames_ctx` ([`super::frame_upload`]). QSV takes
+//!   system-memory NV12/P010 frames (qsvenc copies them into its surfaces) on a device
+//!   opened on the render node (`hw_device_ctx`).
+//! - Packets: every encoder opens with `AV_CODEC_FLAG_GLOBAL_HEADER`; parameter sets come
+//!   from `extradata` and from any the encoder still writes in band, and the
+//!   [`Packetizer`] writes them where the configuration asks (before keyframes, once,
+//!   or only out of band with length-prefixed output).
+//! - Encoding is synchronous: after each frame every ready packet is drained into a
+//!   queue, so `avcodec_send_frame` never answers `EAGAIN`.
+//! - `reconfigure` in place: libx264 only, and only the rate-control values within the
+//!   bitrate modes (CBR ↔ VBR) or within constant quality: FFmpeg 5.1's libx264 wrapper
+//!   calls `x264_encoder_reconfig` when `bit_rate`/`rc_max_rate`/`rc_buffer_size`/`crf`
+//!   change between frames (checked by a test: the bitrate drops from the next frames
+//!   on, without a new IDR). Every other change, and every other encoder, answers
+//!   `Ok(false)`: the session drains and opens a new encoder.
 
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{CString, c_void};
+
+use ff::ffi;
+use ffmpeg_next as ff;
+
+use super::common::{self, av_error};
+use super::encoder_options::{self, EncoderSpec, ForceKeyframe, FrameInput, Plan};
+use super::frame_upload::{self, FrameWriter, HwDevice, HwFrames};
 use crate::backend::EncoderBackend;
-use crate::codec::Codec;
-use crate::config::EncoderConfig;
-use crate::engine::Engine;
+use crate::bitstream::annexb;
+use crate::codec::{Codec, PixelFormat, Rational};
+use crate::config::{EncoderConfig, FrameOptions, RateControl};
+use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
+use crate::frame::{Frame, HostFrame};
+use crate::packet::{Packet, PacketLayout};
 use crate::registry::ProbeInfo;
 
-/// Whether `engine` can encode `codec` here.
+/// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
+/// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
-    let _ = device;
-    Err(Error::unsupported(format!("{engine} {codec} encode"), "not implemented yet"))
+    common::init()?;
+    let spec = encoder_options::encoder_for(engine, codec)?;
+    let mut config = EncoderConfig::new(codec, 320, 240)
+        .engine(EnginePreference::Only(engine))
+        .rate_control(RateControl::Cbr { bitrate: 1_000_000 })
+        .input_format(if spec.input == FrameInput::VaapiSurfaces { PixelFormat::Nv12 } else { PixelFormat::Yuv420p });
+    config.device_index = device;
+    let mut enc = FfmpegEncoder::open_spec(engine, spec, &config)?;
+    let mut pixels = HostFrame::new_packed(config.input_format, 320, 240);
+    pixels.as_bytes_mut().fill(128);
+    let frame = Frame::host(config.input_format, 320, 240, pixels);
+    enc.submit(&frame, FrameOptions { pts: Some(0), force_keyframe: false }, 0)?;
+    let packets = enc.flush()?;
+    match packets.first() {
+        Some(p) if p.keyframe && !p.data.is_empty() => {}
+        _ => {
+            return Err(Error::backend(engine, "probe", format!("{}: one frame gave no keyframe", spec.name)));
+        }
+    }
+    let mut notes = vec![format!("encoder {}", spec.name)];
+    if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
+        notes.push(format!("no forced keyframes: {why}"));
+    }
+    Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(common::libavcodec_version()), notes })
 }
 
-/// Opens an encoder of the `engine` family.
+/// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
-    Err(Error::unsupported(format!("{engine} {} encode", config.codec), "not implemented yet"))
+    common::init()?;
+    let spec = encoder_options::encoder_for(engine, config.codec)?;
+    Ok(Box::new(FfmpegEncoder::open_spec(engine, spec, config)?))
+}
+
+/// Sets one `AVOption` on a codec context (its own options and its encoder's private ones).
+fn set_option(ctx: &mut ff::codec::Context, name: &str, value: &str) -> std::result::Result<(), ff::Error> {
+    let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else {
+        return Err(ff::Error::Other { errno: ff::util::error::EINVAL });
+    };
+    // SAFETY: the context pointer is valid for the life of `ctx`; both strings are
+    // NUL-terminated and outlive the call; av_opt_set copies what it keeps.
+    let r = unsafe {
+        ffi::av_opt_set(ctx.as_mut_ptr() as *mut c_void, n.as_ptr(), v.as_ptr(), ffi::AV_OPT_SEARCH_CHILDREN)
+    };
+    if r < 0 { Err(ff::Error::from(r)) } else { Ok(()) }
+}
+
+/// The encoder's `extradata` (parameter sets with `AV_CODEC_FLAG_GLOBAL_HEADER`).
+fn extradata(ctx: &ff::codec::Context) -> Vec<u8> {
+    // SAFETY: after avcodec_open2, extradata is null or points to extradata_size bytes
+    // owned by the context, which outlives this borrow.
+    unsafe {
+        let c = ctx.as_ptr();
+        if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
+            return Vec::new();
+        }
+        std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize).to_vec()
+    }
+}
+
+/// Whether the shared library `name` can be loaded here.
+fn library_loads(name: &str) -> bool {
+    // SAFETY: loading a vendor runtime runs its initialisers; these are the libraries
+    // FFmpeg itself would load for the same encoder. The handle is closed at once.
+    unsafe { libloading::Library::new(name) }.is_ok()
+}
+
+/// What an engine needs besides the encoder being built in, checked before opening.
+fn check_runtime(engine: Engine, config: &EncoderConfig) -> Result<Option<String>> {
+    let what = format!("{} encode with {engine}", config.codec);
+    match engine {
+        Engine::Qsv => {
+            let node = if cfg!(target_os = "linux") {
+                Some(frame_upload::render_node(engine, config.device_index)?)
+            } else {
+                None
+            };
+            let runtimes: &[&str] = if cfg!(windows) {
+                &["libmfxhw64.dll", "libvpl.dll"]
+            } else {
+                &["libmfxhw64.so.1", "libmfx-gen.so.1.2", "libvpl.so.2"]
+            };
+            if !runtimes.iter().any(|r| library_loads(r)) {
+                return Err(Error::unsupported(
+                    what,
+                    format!("QSV runtime missing (none of {} loads)", runtimes.join(", ")),
+                ));
+            }
+            Ok(node)
+        }
+        Engine::Vaapi => Ok(Some(frame_upload::render_node(engine, config.device_index)?)),
+        Engine::Amf => {
+            let runtime = if cfg!(windows) { "amfrt64.dll" } else { "libamfrt64.so.1" };
+            if !library_loads(runtime) {
+                return Err(Error::unsupported(
+                    what,
+                    format!("AMF runtime {runtime} not found (AMD's driver package provides it)"),
+                ));
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Writes packets the way the configuration asks: parameter sets (SPS/PPS/VPS, or the AV1
+/// sequence header) taken out of the encoder's output and put back before keyframes
+/// (every keyframe, or the first only), or kept out of band (length-prefixed output).
+pub(crate) struct Packetizer {
+    codec: Codec,
+    layout: PacketLayout,
+    repeat: bool,
+    /// The parameter sets now in force: NAL units without start codes, or AV1 sequence
+    /// header OBUs.
+    parameter_sets: Vec<Vec<u8>>,
+    sent: bool,
+}
+
+/// Splits a low-overhead AV1 temporal unit into OBUs (header and payload), or `None`
+/// when it is not one.
+fn split_obus(mut data: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let header = data[0];
+        let ext = (header >> 2) & 1;
+        let has_size = (header >> 1) & 1 == 1;
+        let mut at = 1 + ext as usize;
+        let size = if has_size {
+            let mut v: u64 = 0;
+            let mut i = 0;
+            loop {
+                let b = *data.get(at)?;
+                v |= ((b & 0x7f) as u64) << (7 * i);
+                at += 1;
+                i += 1;
+                if b & 0x80 == 0 || i == 8 {
+                    break;
+                }
+            }
+            usize::try_from(v).ok()?
+        } else {
+            data.len().checked_sub(at)?
+        };
+        let end = at.checked_add(size).filter(|&e| e <= data.len())?;
+        out.push(&data[..end]);
+        data = &data[end..];
+    }
+    Some(out)
+}
+
+impl Packetizer {
+    /// A packetizer for `config`, with the parameter sets of the encoder's `extradata`.
+    pub fn new(config: &EncoderConfig, extradata: &[u8]) -> Self {
+        let mut p = Packetizer {
+            codec: config.codec,
+            layout: config.layout,
+            repeat: config.repeat_parameter_sets,
+            parameter_sets: Vec::new(),
+            sent: false,
+        };
+        if !extradata.is_empty() {
+            p.parameter_sets =
+                p.units(extradata).into_iter().filter(|u| p.is_parameter_set(u)).map(<[u8]>::to_vec).collect();
+            if p.parameter_sets.is_empty() && config.codec.is_nal_based() && extradata[0] == 1 {
+                // avcC / hvcC rather than Annex-B.
+                if let Ok(rec) = crate::bitstream::avcc::DecoderConfigRecord::parse(config.codec, extradata) {
+                    p.parameter_sets = rec.parameter_sets.into_iter().filter(|u| p.is_parameter_set(u)).collect();
+                }
+            }
+        }
+        p
+    }
+
+    /// The NAL units (or OBUs) of an encoder packet.
+    fn units<'a>(&self, data: &'a [u8]) -> Vec<&'a [u8]> {
+        match self.codec {
+            Codec::Av1 => split_obus(data).unwrap_or_else(|| vec![data]),
+            _ => annexb::split_all(data),
+        }
+    }
+
+    fn unit_type(&self, unit: &[u8]) -> u8 {
+        let b = unit.first().copied().unwrap_or(0);
+        match self.codec {
+            Codec::H264 => b & 0x1f,
+            Codec::Hevc => (b >> 1) & 0x3f,
+            Codec::Av1 | Codec::Vp9 => (b >> 3) & 0x0f,
+        }
+    }
+
+    fn is_parameter_set(&self, unit: &[u8]) -> bool {
+        let t = self.unit_type(unit);
+        match self.codec {
+            Codec::H264 => matches!(t, 7 | 8),
+            Codec::Hevc => matches!(t, 32..=34),
+            Codec::Av1 => t == 1,
+            Codec::Vp9 => false,
+        }
+    }
+
+    /// Access unit delimiter / temporal delimiter: stays first.
+    fn is_delimiter(&self, unit: &[u8]) -> bool {
+        let t = self.unit_type(unit);
+        match self.codec {
+            Codec::H264 => t == 9,
+            Codec::Hevc => t == 35,
+            Codec::Av1 => t == 2,
+            Codec::Vp9 => false,
+        }
+    }
+
+    fn write_unit(&self, out: &mut Vec<u8>, unit: &[u8]) {
+        match (self.codec, self.layout) {
+            (Codec::Av1 | Codec::Vp9, _) => out.extend_from_slice(unit),
+            (_, PacketLayout::AnnexB) => {
+                out.extend_from_slice(&[0, 0, 0, 1]);
+                out.extend_from_slice(unit);
+            }
+            (_, PacketLayout::LengthPrefixed) => {
+                out.extend_from_slice(&(unit.len() as u32).to_be_bytes());
+                out.extend_from_slice(unit);
+            }
+        }
+    }
+
+    /// One encoder packet, rewritten.
+    pub fn packet(&mut self, data: &[u8], keyframe: bool) -> Vec<u8> {
+        let units = self.units(data);
+        let in_band: Vec<Vec<u8>> = units.iter().filter(|u| self.is_parameter_set(u)).map(|u| u.to_vec()).collect();
+        if !in_band.is_empty() {
+            self.parameter_sets = in_band;
+        }
+        let insert = keyframe
+            && self.layout == PacketLayout::AnnexB
+            && (self.repeat || !self.sent)
+            && !self.parameter_sets.is_empty();
+        let mut out = Vec::with_capacity(data.len() + 64);
+        let mut inserted = false;
+        for unit in units.iter().filter(|u| !self.is_parameter_set(u)) {
+            if insert && !inserted && !self.is_delimiter(unit) {
+                for ps in &self.parameter_sets {
+                    self.write_unit(&mut out, ps);
+                }
+                inserted = true;
+            }
+            self.write_unit(&mut out, unit);
+        }
+        if insert && !inserted {
+            for ps in &self.parameter_sets {
+                self.write_unit(&mut out, ps);
+            }
+            inserted = true;
+        }
+        if inserted {
+            self.sent = true;
+        }
+        out
+    }
+
+    /// The parameter sets now in force.
+    pub fn parameter_sets(&self) -> &[Vec<u8>] {
+        &self.parameter_sets
+    }
+}
+
+/// One opened libavcodec encoder with its frame path.
+struct Session {
+    enc: ff::codec::encoder::video::Encoder,
+    writer: FrameWriter,
+    hw_frames: Option<HwFrames>,
+    extradata: Vec<u8>,
+}
+
+impl Session {
+    fn open(
+        engine: Engine,
+        spec: &EncoderSpec,
+        plan: &Plan,
+        config: &EncoderConfig,
+        device: Option<&HwDevice>,
+        node: Option<&str>,
+    ) -> Result<Session> {
+        let name = spec.name;
+        let codec = ff::encoder::find_by_name(name).ok_or_else(|| {
+            Error::unsupported(
+                format!("{} encode with {engine}", config.codec),
+                format!("encoder {name} not in this FFmpeg build ({})", common::libavcodec_version()),
+            )
+        })?;
+        let supported: Vec<ff::format::Pixel> =
+            codec.video().ok().and_then(|v| v.formats()).map(|f| f.collect()).unwrap_or_default();
+        let mut ctx = ff::codec::Context::new_with_codec(codec);
+        let (hw_frames, target) = match spec.input {
+            FrameInput::VaapiSurfaces => {
+                let node = node.ok_or_else(|| Error::unsupported(format!("{name} encode"), "no render node"))?;
+                let sw = frame_upload::surface_format(config.input_format);
+                let frames = HwFrames::vaapi(node, sw, config.width, config.height)?;
+                frames.attach(&mut ctx)?;
+                (Some(frames), sw)
+            }
+            FrameInput::Software => {
+                let target = frame_upload::choose_format(name, config.input_format, &supported)?;
+                if let Some(d) = device {
+                    d.attach(engine, &mut ctx)?;
+                }
+                (None, target)
+            }
+        };
+        for o in &plan.options {
+            set_option(&mut ctx, o.name, &o.value).map_err(|e| match e {
+                ff::Error::OptionNotFound => Error::unsupported(
+                    format!("{} with {name}", o.from),
+                    format!("option '{}' is not in this FFmpeg build ({})", o.name, common::libavcodec_version()),
+                ),
+                e => Error::unsupported(
+                    format!("{} with {name}", o.from),
+                    format!("option '{}' rejects '{}': {e}", o.name, o.value),
+                ),
+            })?;
+        }
+        let mut video = ctx.encoder().video().map_err(|e| av_error(engine, name, e))?;
+        video.set_width(config.width);
+        video.set_height(config.height);
+        if hw_frames.is_none() {
+            video.set_format(target);
+        }
+        video.set_time_base(ff::Rational::new(config.timebase.num as i32, config.timebase.den as i32));
+        video.set_frame_rate(Some(ff::Rational::new(config.fps.num as i32, config.fps.den as i32)));
+        let enc = video.open().map_err(|e| {
+            av_error(engine, &format!("avcodec_open2 {}x{} with {}", config.width, config.height, plan.cli_args()), e)
+        })?;
+        let extradata = extradata(&enc);
+        let writer = FrameWriter::new(config.input_format, target, config.width, config.height, &config.color)?;
+        Ok(Session { enc, writer, hw_frames, extradata })
+    }
+}
+
+/// The FFmpeg encode engine.
+pub(crate) struct FfmpegEncoder {
+    engine: Engine,
+    spec: &'static EncoderSpec,
+    plan: Plan,
+    config: EncoderConfig,
+    session: Session,
+    /// QSV: the device the encoder runs on.
+    hw_device: Option<HwDevice>,
+    /// Where it runs ("software", a render node).
+    device: String,
+    packetizer: Packetizer,
+    packets: VecDeque<Packet>,
+    /// Generation of each frame in flight, by pts.
+    generations: HashMap<i64, u64>,
+    last_generation: u64,
+    frames: u64,
+    last_pts: Option<i64>,
+    /// The session was flushed: the next frame opens a new one.
+    flushed: bool,
+    pkt: ff::Packet,
+}
+
+impl FfmpegEncoder {
+    fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
+        let plan = encoder_options::plan(spec, config)?;
+        if ff::encoder::find_by_name(spec.name).is_none() {
+            return Err(Error::unsupported(
+                format!("{} encode with {engine}", config.codec),
+                format!("encoder {} not in this FFmpeg build ({})", spec.name, common::libavcodec_version()),
+            ));
+        }
+        let node = check_runtime(engine, config)?;
+        let hw_device = match (engine, node.as_deref()) {
+            (Engine::Qsv, node) => Some(HwDevice::open(
+                engine,
+                ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_QSV,
+                None,
+                &node.map(|n| vec![("child_device", n)]).unwrap_or_default(),
+                node.unwrap_or("the default adapter"),
+            )?),
+            _ => None,
+        };
+        let session = Session::open(engine, spec, &plan, config, hw_device.as_ref(), node.as_deref())?;
+        let device = match &node {
+            Some(n) => n.clone(),
+            None if engine == Engine::Ffmpeg => "software".to_string(),
+            None => engine.name().to_string(),
+        };
+        tracing::debug!(encoder = spec.name, "ffmpeg encoder options: {}", plan.cli_args());
+        let packetizer = Packetizer::new(config, &session.extradata);
+        Ok(FfmpegEncoder {
+            engine,
+            spec,
+            plan,
+            config: config.clone(),
+            session,
+            hw_device,
+            device,
+            packetizer,
+            packets: VecDeque::new(),
+            generations: HashMap::new(),
+            last_generation: 0,
+            frames: 0,
+            last_pts: None,
+            flushed: false,
+            pkt: ff::Packet::empty(),
+        })
+    }
+
+    /// Moves every packet the encoder has ready into the queue.
+    fn drain(&mut self) -> Result<()> {
+        loop {
+            match self.session.enc.receive_packet(&mut self.pkt) {
+                Ok(()) => {
+                    let data = self.pkt.data().unwrap_or(&[]);
+                    let keyframe = self.pkt.is_key();
+                    let pts = self.pkt.pts();
+                    let out = self.packetizer.packet(data, keyframe);
+                    let generation = pts.and_then(|p| self.generations.remove(&p)).unwrap_or(self.last_generation);
+                    self.packets.push_back(Packet {
+                        codec: self.config.codec,
+                        layout: self.config.layout,
+                        data: out,
+                        pts,
+                        dts: self.pkt.dts(),
+                        keyframe,
+                        generation,
+                    });
+                }
+                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(e) => return Err(av_error(self.engine, &format!("{} receive_packet", self.spec.name), e)),
+            }
+        }
+    }
+
+    /// Opens a fresh encoder after a flush (the stream goes on with a keyframe).
+    fn reopen(&mut self) -> Result<()> {
+        let node = (self.spec.input == FrameInput::VaapiSurfaces).then_some(self.device.as_str());
+        self.session = Session::open(self.engine, self.spec, &self.plan, &self.config, self.hw_device.as_ref(), node)?;
+        self.frames = 0;
+        self.flushed = false;
+        Ok(())
+    }
+
+    /// One frame duration in the configured timebase.
+    fn frame_ticks(&self) -> i64 {
+        self.config.timebase.rescale(1, Rational::new(self.config.fps.den, self.config.fps.num)).max(1)
+    }
+}
+
+impl EncoderBackend for FfmpegEncoder {
+    fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    fn describe(&self) -> String {
+        format!("{} {} ({}, {})", self.engine, self.spec.name, self.device, common::libavcodec_version())
+    }
+
+    fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
+        if frame.format != self.config.input_format
+            || (frame.width, frame.height) != (self.config.width, self.config.height)
+        {
+            return Err(Error::invalid_input(format!(
+                "frame is {} {}x{}, the {} encoder was opened for {} {}x{}",
+                frame.format,
+                frame.width,
+                frame.height,
+                self.spec.name,
+                self.config.input_format,
+                self.config.width,
+                self.config.height
+            )));
+        }
+        if self.flushed {
+            self.reopen()?;
+        }
+        let force = options.force_keyframe && self.frames > 0;
+        if force {
+            if let ForceKeyframe::Unsupported(why) = &self.plan.force_keyframe {
+                return Err(Error::unsupported(format!("a forced keyframe with {}", self.spec.name), why));
+            }
+        }
+        let host = frame.to_host()?;
+        let pts = options.pts.unwrap_or_else(|| self.last_pts.map_or(0, |p| p + self.frame_ticks()));
+        let av = self.session.writer.write(&host)?;
+        av.set_pts(Some(pts));
+        av.set_kind(if force { ff::picture::Type::I } else { ff::picture::Type::None });
+        let sent = match &self.session.hw_frames {
+            Some(hw) => {
+                let surface = hw.upload(av)?;
+                self.session.enc.send_frame(&surface)
+            }
+            None => self.session.enc.send_frame(av),
+        };
+        sent.map_err(|e| av_error(self.engine, &format!("{} send_frame (pts {pts})", self.spec.name), e))?;
+        self.generations.insert(pts, generation);
+        self.last_generation = generation;
+        self.last_pts = Some(pts);
+        self.frames += 1;
+        self.drain()
+    }
+
+    fn try_reap(&mut self) -> Result<Option<Packet>> {
+        Ok(self.packets.pop_front())
+    }
+
+    fn flush(&mut self) -> Result<Vec<Packet>> {
+        if !self.flushed && self.frames > 0 {
+            self.session
+                .enc
+                .send_eof()
+                .map_err(|e| av_error(self.engine, &format!("{} send_eof", self.spec.name), e))?;
+            self.drain()?;
+            self.flushed = true;
+        }
+        self.generations.clear();
+        Ok(self.packets.drain(..).collect())
+    }
+
+    fn reconfigure(&mut self, config: &EncoderConfig) -> Result<bool> {
+        if self.spec.family != encoder_options::Family::X264 || self.flushed {
+            return Ok(false);
+        }
+        let old = &self.config;
+        let mut rest = config.clone();
+        rest.rate_control = old.rate_control;
+        if rest != *old {
+            return Ok(false);
+        }
+        let updates: Vec<(&str, String)> = match (old.rate_control, config.rate_control) {
+            (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Cbr { bitrate: avg })
+            | (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Vbr { avg, .. }) => {
+                let max = match config.rate_control {
+                    RateControl::Vbr { max, .. } => max,
+                    _ => avg,
+                };
+                vec![("b", avg.to_string()), ("maxrate", max.to_string()), ("bufsize", max.to_string())]
+            }
+            (RateControl::ConstQuality { .. }, RateControl::ConstQuality { q }) => vec![("crf", q.to_string())],
+            _ => return Ok(false),
+        };
+        let ctx: &mut ff::codec::Context = self.session.enc.as_mut();
+        for (name, value) in &updates {
+            if let Err(e) = set_option(ctx, name, value) {
+                tracing::debug!(error = %e, "libx264 could not change {name} in place");
+                return Ok(false);
+            }
+        }
+        self.config = config.clone();
+        self.plan = encoder_options::plan(self.spec, config)?;
+        Ok(true)
+    }
+
+    fn parameter_sets(&self) -> Vec<Vec<u8>> {
+        self.packetizer.parameter_sets().to_vec()
+    }
+
+    fn gop_length(&self) -> Option<u32> {
+        self.config.gop
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annexb(units: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for u in units {
+            v.extend_from_slice(&[0, 0, 0, 1]);
+            v.extend_from_slice(u);
+        }
+        v
+    }
+
+    #[test]
+    fn parameter_sets_are_reinserted_before_keyframes() {
+        let (sps, pps, idr, p, aud) = ([0x67u8, 1, 2], [0x68u8, 3], [0x65u8, 9, 9], [0x41u8, 7], [0x09u8, 0xf0]);
+        let extradata = annexb(&[&sps, &pps]);
+        let cfg = EncoderConfig::new(Codec::H264, 64, 64);
+        let mut pk = Packetizer::new(&cfg, &extradata);
+        assert_eq!(pk.parameter_sets(), &[sps.to_vec(), pps.to_vec()]);
+        // AUD stays first, then SPS/PPS, then the slice.
+        assert_eq!(pk.packet(&annexb(&[&aud, &idr]), true), annexb(&[&aud, &sps, &pps, &idr]));
+        assert_eq!(pk.packet(&annexb(&[&p]), false), annexb(&[&p]));
+        // In-band parameter sets are not doubled.
+        assert_eq!(pk.packet(&annexb(&[&sps, &pps, &idr]), true), annexb(&[&sps, &pps, &idr]));
+
+        let mut once = cfg.clone();
+        once.repeat_parameter_sets = false;
+        let mut pk = Packetizer::new(&once, &extradata);
+        assert_eq!(pk.packet(&annexb(&[&idr]), true), annexb(&[&sps, &pps, &idr]));
+        assert_eq!(pk.packet(&annexb(&[&sps, &pps, &idr]), true), annexb(&[&idr]));
+
+        let lp = cfg.layout(PacketLayout::LengthPrefixed);
+        let mut pk = Packetizer::new(&lp, &extradata);
+        assert_eq!(pk.packet(&annexb(&[&sps, &pps, &idr]), true), [&[0, 0, 0, 3][..], &idr].concat());
+    }
+
+    #[test]
+    fn av1_sequence_headers_are_obus() {
+        // Temporal delimiter, sequence header (3 bytes), frame (2 bytes), all with sizes.
+        let td = [0x12u8, 0x00];
+        let seq = [0x0au8, 0x03, 1, 2, 3];
+        let frame = [0x32u8, 0x02, 7, 7];
+        let tu = [&td[..], &seq, &frame].concat();
+        assert_eq!(split_obus(&tu).unwrap(), vec![&td[..], &seq[..], &frame[..]]);
+        let mut cfg = EncoderConfig::new(Codec::Av1, 64, 64);
+        cfg.repeat_parameter_sets = false;
+        let mut pk = Packetizer::new(&cfg, &[]);
+        assert_eq!(pk.packet(&tu, true), tu);
+        assert_eq!(pk.packet(&tu, true), [&td[..], &frame].concat());
+        assert_eq!(pk.parameter_sets(), &[seq.to_vec()]);
+        assert!(split_obus(&[0x0a, 0x09, 1]).is_none());
+    }
+
+    /// Every option the table sets, for every rate control, preset, tuning and the other
+    /// knobs, exists in this FFmpeg build and takes its value, for each encoder the build
+    /// has (hardware ones included: options are set on an unopened context, no device
+    /// needed). Encoders the build lacks (AMF, VideoToolbox off macOS) are named and skipped.
+    #[test]
+    fn every_planned_option_is_accepted_by_this_ffmpeg_build() {
+        use crate::config::{Preset, Tuning};
+        common::init().unwrap();
+        let rcs = [
+            RateControl::Cbr { bitrate: 2_000_000 },
+            RateControl::Vbr { avg: 1_000_000, max: 1_000_000 },
+            RateControl::Vbr { avg: 1_000_000, max: 3_000_000 },
+            RateControl::ConstQp { i: 20, p: 24, b: 28 },
+            RateControl::ConstQuality { q: 23 },
+        ];
+        let tunings = [Tuning::HighQuality, Tuning::LowLatency, Tuning::UltraLowLatency, Tuning::Lossless];
+        let mut checked = 0;
+        for spec in encoder_options::ENCODERS {
+            let Some(codec) = ff::encoder::find_by_name(spec.name) else {
+                eprintln!("note: {} is not in this FFmpeg build; its rows are checked as data only", spec.name);
+                continue;
+            };
+            for rc in rcs {
+                for preset in Preset::ALL {
+                    for tuning in tunings {
+                        let mut cfg =
+                            EncoderConfig::new(spec.codec, 320, 240).rate_control(rc).preset(preset).tuning(tuning);
+                        cfg.gop = Some(30);
+                        cfg.qp_range = Some((10, 45));
+                        cfg.lookahead =
+                            Some(if spec.engine == Engine::Ffmpeg || spec.name == "h264_qsv" { 8 } else { 0 });
+                        if tuning == Tuning::HighQuality && spec.family != encoder_options::Family::SvtAv1 {
+                            cfg.b_frames = if spec.name == "hevc_amf" { 0 } else { 2 };
+                        }
+                        let Ok(plan) = encoder_options::plan(spec, &cfg) else { continue };
+                        let mut ctx = ff::codec::Context::new_with_codec(codec);
+                        for o in &plan.options {
+                            set_option(&mut ctx, o.name, &o.value)
+                                .unwrap_or_else(|e| panic!("{}: -{} {} ({}): {e}", spec.name, o.name, o.value, o.from));
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 0);
+    }
+
+    /// A registry where VA-API and QSV come first (as on a machine built with them):
+    /// `Auto` falls back from VA-API to libx264 with one WARN line and one
+    /// `video_hw_fallback_total{from="vaapi",to="ffmpeg"}`; an explicit VA-API refuses
+    /// with the reason and reports no fallback.
+    #[test]
+    fn fallback_from_unavailable_vaapi_and_qsv_to_libx264_is_visible() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::{Arc, Mutex};
+
+        use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
+        use crate::registry::{EngineEntry, PROBE_TIMEOUT, Registry};
+
+        if !frame_upload::render_nodes().is_empty() {
+            return; // A render node here might make VA-API available.
+        }
+        #[derive(Default)]
+        struct Rec(Mutex<Vec<(String, Arc<AtomicU64>)>>);
+        struct Cnt(Arc<AtomicU64>);
+        impl CounterFn for Cnt {
+            fn increment(&self, v: u64) {
+                self.0.fetch_add(v, Ordering::SeqCst);
+            }
+            fn absolute(&self, v: u64) {
+                self.0.store(v, Ordering::SeqCst);
+            }
+        }
+        impl Recorder for Rec {
+            fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+                let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+                labels.sort();
+                let cell = Arc::new(AtomicU64::new(0));
+                self.0.lock().unwrap().push((format!("{}{{{}}}", key.name(), labels.join(",")), cell.clone()));
+                Counter::from_arc(Arc::new(Cnt(cell)))
+            }
+            fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+                Gauge::noop()
+            }
+            fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+                Histogram::noop()
+            }
+        }
+        #[derive(Clone, Default)]
+        struct Log(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Log {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        fn observe<T>(f: impl FnOnce() -> T) -> (T, Vec<(String, u64)>, Vec<String>) {
+            let rec = Rec::default();
+            let log = Log::default();
+            let w = log.clone();
+            let sub = tracing_subscriber::fmt()
+                .with_writer(move || w.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::WARN)
+                .finish();
+            let out = metrics::with_local_recorder(&rec, || tracing::subscriber::with_default(sub, f));
+            let counters = rec.0.lock().unwrap().iter().map(|(k, c)| (k.clone(), c.load(Ordering::SeqCst))).collect();
+            let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+            (out, counters, text.lines().map(str::to_string).collect())
+        }
+        let entry = |engine: Engine| EngineEntry {
+            engine,
+            built: Ok(()),
+            probe: match engine {
+                Engine::Vaapi => |c, d, i| super::super::probe(Engine::Vaapi, c, d, i),
+                Engine::Qsv => |c, d, i| super::super::probe(Engine::Qsv, c, d, i),
+                _ => |c, d, i| super::super::probe(Engine::Ffmpeg, c, d, i),
+            },
+            open_decoder: None,
+            open_encoder: Some(match engine {
+                Engine::Vaapi => |c| open(Engine::Vaapi, c),
+                Engine::Qsv => |c| open(Engine::Qsv, c),
+                _ => |c| open(Engine::Ffmpeg, c),
+            }),
+        };
+        let registry =
+            Registry::new(vec![entry(Engine::Vaapi), entry(Engine::Qsv), entry(Engine::Ffmpeg)], PROBE_TIMEOUT);
+        let cfg = EncoderConfig::new(Codec::H264, 320, 240);
+        let (engine, counters, lines) = observe(|| registry.open_encoder(&cfg).map(|b| b.engine()));
+        assert_eq!(engine.unwrap(), Engine::Ffmpeg);
+        let fired: Vec<_> = counters.iter().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(fired, vec![&("video_hw_fallback_total{from=vaapi,reason=unavailable,to=ffmpeg}".to_string(), 1)]);
+        let warns: Vec<_> = lines.iter().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warns.len(), 1, "{lines:?}");
+        assert!(
+            warns[0].contains("falling back from vaapi to ffmpeg") && warns[0].contains("no /dev/dri/renderD*"),
+            "{}",
+            warns[0]
+        );
+
+        let explicit = cfg.engine(EnginePreference::Only(Engine::Vaapi));
+        let (result, counters, lines) = observe(|| registry.open_encoder(&explicit).map(|b| b.engine()));
+        let e = result.expect_err("VA-API is not here");
+        assert!(e.to_string().contains("no /dev/dri/renderD* device"), "{e}");
+        assert!(counters.iter().all(|(_, n)| *n == 0) && lines.iter().all(|l| !l.contains("WARN")), "{lines:?}");
+    }
 }

@@ -6,10 +6,15 @@
 //! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
 //!
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
-//! - `encoder.rs`: encoding, with the neutral-config → encoder-options table.
+//! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
+//!   table; `frame_upload.rs`: host frames into the encoder's format (and VA-API surfaces).
+//! - `common.rs`: FFmpeg set-up once per process, `AVERROR` → [`crate::Error`].
 
+pub(crate) mod common;
 pub(crate) mod decoder;
 pub(crate) mod encoder;
+pub(crate) mod encoder_options;
+pub(crate) mod frame_upload;
 
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};

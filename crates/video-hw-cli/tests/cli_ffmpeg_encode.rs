@@ -1,0 +1,137 @@
+//! `video-hw encode` and `transcode` with the FFmpeg engine (`--features ffmpeg`):
+//! libx264 and libx265 through `--backend ffmpeg`, B-frames into MP4, and an explicit
+//! `--backend vaapi` that refuses with its reason instead of falling back.
+#![cfg(feature = "ffmpeg")]
+
+mod util;
+
+use std::path::Path;
+use std::process::Command;
+
+use util::{expect_exit, ffprobe, ffprobe_json, run, s, testdata, tmpdir};
+
+const W: usize = 320;
+const H: usize = 240;
+
+/// The y4m fixture's 8 frames, without headers.
+fn source_frames() -> Vec<u8> {
+    std::fs::read(testdata("real/cars-320x240-25fps.yuv")).unwrap()
+}
+
+fn luma_psnr(a: &[u8], b: &[u8]) -> f64 {
+    let frame = W * H * 3 / 2;
+    assert_eq!(a.len(), b.len(), "same number of frames");
+    let (mut se, mut n) = (0f64, 0f64);
+    for (fa, fb) in a.chunks(frame).zip(b.chunks(frame)) {
+        for (x, y) in fa[..W * H].iter().zip(&fb[..W * H]) {
+            se += (*x as f64 - *y as f64).powi(2);
+            n += 1.0;
+        }
+    }
+    10.0 * (255.0f64 * 255.0 / (se / n).max(1e-9)).log10()
+}
+
+/// Decodes `path` to raw yuv420p with the ffmpeg CLI, when it is installed.
+fn ffmpeg_decode(path: &Path) -> Option<Vec<u8>> {
+    let out = path.with_extension("ffmpeg.yuv");
+    let o = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .output()
+        .ok()?;
+    assert!(o.status.success(), "ffmpeg decode: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read(out).ok()
+}
+
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("JSON summary")
+}
+
+#[test]
+fn encode_with_libx264_decodes_back() {
+    let dir = tmpdir("ffx264");
+    let out = dir.join("cars.h264");
+    let y4m = testdata("real/cars-320x240.y4m");
+    let o = run(&["encode", s(&y4m), "-o", s(&out), "--backend", "ffmpeg", "--quality", "18", "--gop", "4", "--json"]);
+    expect_exit(&o, 0, "libx264");
+    let v = summary(&o);
+    assert!(v["encoder"].as_str().is_some_and(|e| e.contains("libx264")), "{v}");
+    let decoded = dir.join("back.yuv");
+    expect_exit(&run(&["decode", s(&out), "-o", s(&decoded), "-q"]), 0, "decode back");
+    let db = luma_psnr(&std::fs::read(&decoded).unwrap(), &source_frames());
+    assert!(db > 38.0, "CRF 18 gives a close copy: {db:.1} dB");
+}
+
+#[test]
+fn encode_with_libx265_and_bframes_into_mp4() {
+    let dir = tmpdir("ffx265");
+    let y4m = testdata("real/cars-320x240.y4m");
+    let h265 = dir.join("cars.h265");
+    let o = run(&["encode", s(&y4m), "-o", s(&h265), "--backend", "ffmpeg", "--quality", "20", "--json"]);
+    expect_exit(&o, 0, "libx265");
+    assert!(summary(&o)["encoder"].as_str().is_some_and(|e| e.contains("libx265")));
+    let mp4 = dir.join("cars.mp4");
+    let o = run(&[
+        "encode",
+        s(&y4m),
+        "-o",
+        s(&mp4),
+        "--backend",
+        "ffmpeg",
+        "--codec",
+        "hevc",
+        "--bframes",
+        "2",
+        "--gop",
+        "8",
+        "-q",
+    ]);
+    expect_exit(&o, 0, "libx265 into MP4");
+    if !ffprobe() {
+        eprintln!("note: ffprobe not found; skipping the stream checks (CI installs it)");
+        return;
+    }
+    let v = ffprobe_json(&mp4, &["-count_frames", "-show_streams"]);
+    let st = &v["streams"][0];
+    assert_eq!(st["codec_name"], "hevc");
+    assert_eq!(st["nb_read_frames"], "8", "{st}");
+    let packets = ffprobe_json(&mp4, &["-show_packets"]);
+    let reordered = packets["packets"].as_array().unwrap().iter().any(|p| p["pts"] != p["dts"]);
+    assert!(reordered, "B-frames: some dts differ from pts");
+    for path in [&h265, &mp4] {
+        if let Some(raw) = ffmpeg_decode(path) {
+            let db = luma_psnr(&raw, &source_frames());
+            assert!(db > 36.0, "{}: {db:.1} dB", path.display());
+        }
+    }
+}
+
+#[test]
+fn transcode_encodes_with_the_ffmpeg_engine() {
+    let dir = tmpdir("fftranscode");
+    let out = dir.join("out.h265");
+    let input = testdata("h264/cbp-cavlc-cars-320x240.h264");
+    let o = run(&["transcode", s(&input), "-o", s(&out), "--backend", "ffmpeg", "--json", "-q"]);
+    expect_exit(&o, 0, "transcode to HEVC with libx265");
+    let v = summary(&o);
+    assert!(v["encoder"].as_str().is_some_and(|e| e.contains("libx265")), "{v}");
+    assert!(v["frames"].as_u64().is_some_and(|n| n > 0), "{v}");
+}
+
+#[test]
+fn explicit_vaapi_refuses_with_the_reason() {
+    if Path::new("/dev/dri").exists() {
+        eprintln!("note: /dev/dri exists here; the refusal is checked where it does not");
+        return;
+    }
+    let dir = tmpdir("ffvaapi");
+    let out = dir.join("o.h264");
+    for engine in ["vaapi", "qsv"] {
+        let o = run(&["encode", "--synthetic", "2", "--backend", engine, "-o", s(&out)]);
+        let err = expect_exit(&o, 3, engine);
+        assert!(err.contains("no /dev/dri/renderD* device"), "{engine}: {err}");
+        assert!(!err.contains("falling back"), "an explicit engine never falls back: {err}");
+    }
+}

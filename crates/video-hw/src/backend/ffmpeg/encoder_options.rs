@@ -1,0 +1,717 @@
+//! The one table of the FFmpeg encode engine: which libavcodec encoder serves each
+//! engine and codec ([`ENCODERS`]), and how every neutral [`EncoderConfig`] setting
+//! becomes that encoder's `AVCodecContext` options and private `AVOptions` ([`plan`]),
+//! or a typed [`Error::Unsupported`] naming the encoder and the setting.
+//!
+//! Everything is expressed as FFmpeg option names and values, exactly what `ffmpeg
+//! -c:v <encoder> -<name> <value>` would set (`b` is `-b:v`), so a [`Plan`] reads as an
+//! ffmpeg command line ([`Plan::cli_args`]). The encoder sets them with `av_opt_set`
+//! before `avcodec_open2`; an option this FFmpeg build lacks fails the open with
+//! `Unsupported` ("option 'forced_idr' (force keyframe) is not in this FFmpeg build").
+//!
+//! | setting | libx264 | libx265 | libsvtav1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
+//! |---|---|---|---|---|---|---|---|
+//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b (ABR held by a one-second VBV at the same rate) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1` | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
+//! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max | same, through x265 | `b`=avg, `rc=1`; max → Unsupported unless max = avg | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
+//! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
+//! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
+//! | `qp_range (lo, hi)` | `qmin`, `qmax` | `qpmin`, `qpmax` | `min-qp`, `max-qp` scaled to 0..63 | `qmin`, `qmax` | `qmin`, `qmax` | Unsupported | `qmin`, `qmax` |
+//! | `gop: Some(n)` | `g`=n, `keyint_min`=n, `sc_threshold 0` (an IDR exactly every n frames) | `g`, `keyint_min`, `scenecut=0` | `g`=n | `g`=n, `idr_interval 0` | `g`=n, `idr_interval 0` | `g`=n | `g`=n |
+//! | `gop: None` | x264's default (250, scene cuts on) | x265's (250) | SVT's | the runtime's | FFmpeg's (120) | VideoToolbox's | AMF's |
+//! | always (keyframes are IDR) | closed GOP (x264 default) | `open-gop=0` | SVT default (key frames) | — | — | — | — |
+//! | `b_frames` n | `bf`=n | `bf`=n | n > 0 → Unsupported (no reordering exposed) | `bf`=n | `bf`=n | `bf`=n | H.264 `bf`=n; HEVC n > 0 → Unsupported |
+//! | `preset` Fastest … Slowest | `preset` ultrafast, veryfast, fast, medium, slow, slower, veryslow | same names | `preset` 12, 11, 10, 8, 6, 4, 2 | `preset` veryfast, faster, fast, medium, slow, slower, veryslow | `compression_level` 7 … 1 (driver quality level) | Fastest/Faster/Fast `realtime 1`, else default | `quality` speed, speed, balanced, balanced, quality, quality, quality |
+//! | `tuning` HighQuality | — | — | — | — | — | — | `usage transcoding` |
+//! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
+//! | `tuning` Lossless | `qp 0` (rate control not used) | `lossless=1` | Unsupported | Unsupported | Unsupported | Unsupported | Unsupported |
+//! | `lookahead: Some(n)` | `rc-lookahead`=n | `rc-lookahead`=n | `lookahead`=n | h264: `look_ahead 1`, `look_ahead_depth`=n; n = 0 nothing; HEVC/AV1 n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported |
+//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
+//! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | |
+//! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same |
+//! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | — | — | — | — |
+//! | `fps`, `timebase` | `AVCodecContext.framerate`, `.time_base` (fields, not options) | | | | | | |
+//! | `frames_in_flight` | not used: encoding is synchronous, packets are drained after each frame | | | | | | |
+//! | `device_index` | — | — | — | `/dev/dri/renderD(128+i)` as the QSV child device | `/dev/dri/renderD(128+i)` | — | — |
+//!
+//! x265 settings marked "through x265" go into one `x265-params` option (with
+//! `log-level=error`), SVT-AV1's into `svtav1-params`.
+
+use std::fmt;
+
+use crate::codec::{Codec, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
+use crate::config::{EncoderConfig, Preset, RateControl, Tuning};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::packet::PacketLayout;
+
+/// The family of an encoder: encoders of one family share their option names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// libx264.
+    X264,
+    /// libx265.
+    X265,
+    /// libsvtav1 (SVT-AV1).
+    SvtAv1,
+    /// Intel Quick Sync Video (qsvenc).
+    Qsv,
+    /// VA-API (vaapi_encode).
+    Vaapi,
+    /// Apple VideoToolbox (videotoolboxenc).
+    VideoToolbox,
+    /// AMD AMF (amfenc).
+    Amf,
+}
+
+/// How frames reach an encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameInput {
+    /// Host frames in one of the encoder's software pixel formats.
+    Software,
+    /// Uploaded into a VA-API surface pool (`hw_frames_ctx`, NV12 or P010).
+    VaapiSurfaces,
+}
+
+/// One libavcodec encoder the engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EncoderSpec {
+    /// libavcodec's name of the encoder.
+    pub name: &'static str,
+    /// The registry engine it serves.
+    pub engine: Engine,
+    /// The codec it makes.
+    pub codec: Codec,
+    /// Its option family.
+    pub family: Family,
+    /// How frames reach it.
+    pub input: FrameInput,
+    /// Whether it takes 10-bit input.
+    pub ten_bit: bool,
+}
+
+const fn spec(name: &'static str, engine: Engine, codec: Codec, family: Family, ten_bit: bool) -> EncoderSpec {
+    let input = if matches!(family, Family::Vaapi) { FrameInput::VaapiSurfaces } else { FrameInput::Software };
+    EncoderSpec { name, engine, codec, family, input, ten_bit }
+}
+
+/// Every encoder the engine knows, per engine and codec.
+pub(crate) const ENCODERS: &[EncoderSpec] = &[
+    spec("libx264", Engine::Ffmpeg, Codec::H264, Family::X264, true),
+    spec("libx265", Engine::Ffmpeg, Codec::Hevc, Family::X265, true),
+    spec("libsvtav1", Engine::Ffmpeg, Codec::Av1, Family::SvtAv1, true),
+    spec("h264_qsv", Engine::Qsv, Codec::H264, Family::Qsv, false),
+    spec("hevc_qsv", Engine::Qsv, Codec::Hevc, Family::Qsv, true),
+    spec("av1_qsv", Engine::Qsv, Codec::Av1, Family::Qsv, true),
+    spec("h264_vaapi", Engine::Vaapi, Codec::H264, Family::Vaapi, false),
+    spec("hevc_vaapi", Engine::Vaapi, Codec::Hevc, Family::Vaapi, true),
+    spec("h264_videotoolbox", Engine::VideoToolbox, Codec::H264, Family::VideoToolbox, false),
+    spec("hevc_videotoolbox", Engine::VideoToolbox, Codec::Hevc, Family::VideoToolbox, true),
+    spec("h264_amf", Engine::Amf, Codec::H264, Family::Amf, false),
+    spec("hevc_amf", Engine::Amf, Codec::Hevc, Family::Amf, false),
+];
+
+/// The encoder of `engine` for `codec`, or why there is none.
+pub(crate) fn encoder_for(engine: Engine, codec: Codec) -> Result<&'static EncoderSpec> {
+    ENCODERS.iter().find(|s| s.engine == engine && s.codec == codec).ok_or_else(|| {
+        let known: Vec<&str> = ENCODERS.iter().filter(|s| s.engine == engine).map(|s| s.name).collect();
+        Error::unsupported(
+            format!("{codec} encode with {engine}"),
+            if known.is_empty() {
+                format!("{engine} has no FFmpeg encoder")
+            } else {
+                format!("video-hw drives no {codec} encoder of {engine} (it has {})", known.join(", "))
+            },
+        )
+    })
+}
+
+/// One option to set before `avcodec_open2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Opt {
+    /// The `AVOption` name (codec context or the encoder's private class).
+    pub name: &'static str,
+    /// Its value, as text (`av_opt_set` parses it).
+    pub value: String,
+    /// The neutral setting it comes from, for error messages.
+    pub from: &'static str,
+}
+
+/// How the encoder is asked for a keyframe on a given frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ForceKeyframe {
+    /// `AVFrame.pict_type = AV_PICTURE_TYPE_I` (with the plan's forced-IDR option).
+    PictTypeI,
+    /// Not possible: the reason.
+    Unsupported(&'static str),
+}
+
+/// Everything an encoder is opened with, from one [`EncoderConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The encoder.
+    pub spec: EncoderSpec,
+    /// Options, in the order they are set.
+    pub options: Vec<Opt>,
+    /// How a forced keyframe is made.
+    pub force_keyframe: ForceKeyframe,
+}
+
+impl Plan {
+    /// The options as an ffmpeg command line fragment (`-preset medium -b:v 4000000 …`),
+    /// the same settings the ffmpeg CLI would need for the same encode.
+    pub fn cli_args(&self) -> String {
+        let mut out = format!("-c:v {}", self.spec.name);
+        for o in &self.options {
+            let name = if o.name == "b" { "b:v" } else { o.name };
+            let value = if o.value.is_empty() || o.value.contains([' ', ':', '+']) && o.name != "flags" {
+                format!("'{}'", o.value)
+            } else {
+                o.value.clone()
+            };
+            out.push_str(&format!(" -{name} {value}"));
+        }
+        out
+    }
+
+    /// The value of option `name`, if the plan sets it.
+    #[cfg(test)]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.options.iter().find(|o| o.name == name).map(|o| o.value.as_str())
+    }
+}
+
+/// Collects options, x265/SVT parameter lists and flags while the table is walked.
+struct Builder {
+    spec: EncoderSpec,
+    options: Vec<Opt>,
+    /// `key=value` pairs of `x265-params` / `svtav1-params`.
+    params: Vec<(&'static str, String, &'static str)>,
+    flags: Vec<&'static str>,
+}
+
+impl Builder {
+    fn opt(&mut self, from: &'static str, name: &'static str, value: impl fmt::Display) {
+        self.options.push(Opt { name, value: value.to_string(), from });
+    }
+
+    fn param(&mut self, from: &'static str, key: &'static str, value: impl fmt::Display) {
+        self.params.push((key, value.to_string(), from));
+    }
+
+    fn unsupported(&self, setting: impl fmt::Display, why: impl fmt::Display) -> Error {
+        Error::unsupported(format!("{setting} with {}", self.spec.name), why)
+    }
+}
+
+/// x264/x265 preset names for Fastest … Slowest.
+const X26X_PRESETS: [&str; 7] = ["ultrafast", "veryfast", "fast", "medium", "slow", "slower", "veryslow"];
+/// SVT-AV1 presets (0 slowest … 13 fastest) for Fastest … Slowest.
+const SVT_PRESETS: [u8; 7] = [12, 11, 10, 8, 6, 4, 2];
+/// qsvenc preset names for Fastest … Slowest.
+const QSV_PRESETS: [&str; 7] = ["veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+/// VA-API quality levels (`compression_level`, 1 best … 7 fastest on Intel) for Fastest … Slowest.
+const VAAPI_LEVELS: [u8; 7] = [7, 6, 5, 4, 3, 2, 1];
+/// AMF `quality` for Fastest … Slowest.
+const AMF_QUALITY: [&str; 7] = ["speed", "speed", "balanced", "balanced", "quality", "quality", "quality"];
+/// `FF_QP2LAMBDA`: `global_quality` is a QP times this.
+const QP2LAMBDA: u32 = 118;
+
+/// An H.264-scale QP (0..=51) on AV1's 0..=63 scale.
+fn av1_q(q: u8) -> u32 {
+    (q as u32 * 63 + 25) / 51
+}
+
+/// The QP ratio x264/x265 derive an offset of `delta` QP from (6 QP = factor 2).
+fn qp_ratio(delta: i32) -> String {
+    format!("{:.6}", 2f64.powf(delta as f64 / 6.0))
+}
+
+/// Encoder threads: `auto` (0), or `VIDEO_HW_FFMPEG_THREADS` when set.
+pub(crate) fn software_threads() -> String {
+    std::env::var("VIDEO_HW_FFMPEG_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map_or_else(|| "0".to_string(), |n| n.to_string())
+}
+
+/// Maps `config` onto the options of `spec` (see the module table); `Unsupported`
+/// names the encoder and the setting it cannot honour.
+pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
+    use Family as F;
+    let fam = spec.family;
+    let mut b = Builder { spec: *spec, options: Vec::new(), params: Vec::new(), flags: vec!["global_header"] };
+    let name = spec.name;
+    let preset = config.preset.index();
+    let lossless = config.tuning == Tuning::Lossless;
+
+    // Input depth.
+    if config.input_format.bit_depth() > 8 && !spec.ten_bit {
+        return Err(b.unsupported(format!("{} input", config.input_format), format!("{name} encodes 8-bit only")));
+    }
+
+    // Preset.
+    match fam {
+        F::X264 | F::X265 => b.opt("preset", "preset", X26X_PRESETS[preset]),
+        F::SvtAv1 => b.opt("preset", "preset", SVT_PRESETS[preset]),
+        F::Qsv => b.opt("preset", "preset", QSV_PRESETS[preset]),
+        F::Vaapi => b.opt("preset", "compression_level", VAAPI_LEVELS[preset]),
+        F::VideoToolbox => {
+            if config.preset <= Preset::Fast {
+                b.opt("preset", "realtime", 1);
+            }
+        }
+        F::Amf => b.opt("preset", "quality", AMF_QUALITY[preset]),
+    }
+
+    // Tuning.
+    match (config.tuning, fam) {
+        (Tuning::HighQuality, F::Amf) => b.opt("tuning", "usage", "transcoding"),
+        (Tuning::HighQuality, _) => {}
+        (Tuning::LowLatency | Tuning::UltraLowLatency, F::X264 | F::X265) => b.opt("tuning", "tune", "zerolatency"),
+        (Tuning::LowLatency | Tuning::UltraLowLatency, F::SvtAv1) => b.param("tuning", "pred-struct", 1),
+        (Tuning::LowLatency | Tuning::UltraLowLatency, F::Qsv | F::Vaapi) => b.opt("tuning", "async_depth", 1),
+        (Tuning::LowLatency | Tuning::UltraLowLatency, F::VideoToolbox) => {
+            if config.preset > Preset::Fast {
+                b.opt("tuning", "realtime", 1);
+            }
+        }
+        (Tuning::LowLatency, F::Amf) => b.opt("tuning", "usage", "lowlatency"),
+        (Tuning::UltraLowLatency, F::Amf) => b.opt("tuning", "usage", "ultralowlatency"),
+        (Tuning::Lossless, F::X264) => b.opt("tuning", "qp", 0),
+        (Tuning::Lossless, F::X265) => b.param("tuning", "lossless", 1),
+        (Tuning::Lossless, F::SvtAv1 | F::Qsv | F::Vaapi | F::VideoToolbox | F::Amf) => {
+            return Err(b.unsupported("lossless tuning", format!("{name} has no lossless mode in FFmpeg 5.1")));
+        }
+    }
+
+    // Rate control (not used with lossless, which fixes QP 0).
+    if !lossless {
+        rate_control(&mut b, config)?;
+    }
+
+    // QP range.
+    if let Some((lo, hi)) = config.qp_range {
+        match fam {
+            F::X264 | F::Qsv | F::Vaapi | F::Amf => {
+                b.opt("qp_range", "qmin", lo);
+                b.opt("qp_range", "qmax", hi);
+            }
+            F::X265 => {
+                b.param("qp_range", "qpmin", lo);
+                b.param("qp_range", "qpmax", hi);
+            }
+            F::SvtAv1 => {
+                b.param("qp_range", "min-qp", av1_q(lo).max(1));
+                b.param("qp_range", "max-qp", av1_q(hi).max(1));
+            }
+            F::VideoToolbox => {
+                return Err(b.unsupported("a QP range", "videotoolbox takes no QP limits in FFmpeg 5.1"));
+            }
+        }
+    }
+
+    // GOP and keyframes.
+    match (config.gop, fam) {
+        (Some(n), F::X264) => {
+            b.opt("gop", "g", n);
+            b.opt("gop", "keyint_min", n);
+            b.opt("gop", "sc_threshold", 0);
+        }
+        (Some(n), F::X265) => {
+            b.opt("gop", "g", n);
+            b.opt("gop", "keyint_min", n);
+            b.param("gop", "scenecut", 0);
+        }
+        (Some(n), F::Qsv | F::Vaapi) => {
+            b.opt("gop", "g", n);
+            b.opt("gop", "idr_interval", 0);
+        }
+        (Some(n), F::SvtAv1 | F::VideoToolbox | F::Amf) => b.opt("gop", "g", n),
+        (None, _) => {}
+    }
+    if fam == F::X265 {
+        b.param("gop", "open-gop", 0);
+    }
+
+    // B-frames.
+    match fam {
+        F::SvtAv1 if config.b_frames > 0 => {
+            return Err(b.unsupported(
+                format!("{} B-frames", config.b_frames),
+                "AV1 has no B-frames; SVT-AV1 reorders inside its temporal units (use b_frames 0)",
+            ));
+        }
+        F::SvtAv1 => {}
+        F::Amf if spec.codec == Codec::Hevc && config.b_frames > 0 => {
+            return Err(
+                b.unsupported(format!("{} B-frames", config.b_frames), "hevc_amf has no B-frames in FFmpeg 5.1")
+            );
+        }
+        F::Amf if spec.codec == Codec::Hevc => {}
+        _ => b.opt("b_frames", "bf", config.b_frames),
+    }
+
+    // Look-ahead.
+    match (config.lookahead, fam) {
+        (None, _) => {}
+        (Some(n), F::X264) => b.opt("lookahead", "rc-lookahead", n),
+        (Some(n), F::X265) => b.param("lookahead", "rc-lookahead", n),
+        (Some(n), F::SvtAv1) => b.param("lookahead", "lookahead", n),
+        (Some(0), F::Qsv | F::Vaapi | F::VideoToolbox | F::Amf) => {}
+        (Some(n), F::Qsv) if spec.codec == Codec::H264 => {
+            b.opt("lookahead", "look_ahead", 1);
+            b.opt("lookahead", "look_ahead_depth", n);
+        }
+        (Some(n), _) => {
+            return Err(b.unsupported(format!("{n} frames of look-ahead"), format!("{name} has no look-ahead setting")));
+        }
+    }
+
+    // Forced keyframes.
+    let force_keyframe = match fam {
+        F::X264 | F::X265 => {
+            b.opt("force keyframe", "forced-idr", 1);
+            ForceKeyframe::PictTypeI
+        }
+        F::Qsv => {
+            b.opt("force keyframe", "forced_idr", 1);
+            ForceKeyframe::PictTypeI
+        }
+        F::Vaapi | F::VideoToolbox => ForceKeyframe::PictTypeI,
+        F::Amf => ForceKeyframe::Unsupported("FFmpeg 5.1's amfenc ignores pict_type (keyframes follow the GOP only)"),
+        F::SvtAv1 => ForceKeyframe::Unsupported(
+            "FFmpeg 5.1's libsvtav1 wrapper ignores pict_type (keyframes follow the GOP only)",
+        ),
+    };
+
+    // Layout (parameter sets are handled by the packetizer; see the module table).
+    if config.layout == PacketLayout::LengthPrefixed && !spec.codec.is_nal_based() {
+        return Err(b.unsupported("length-prefixed output", format!("{} packets are OBUs, not NAL units", spec.codec)));
+    }
+
+    // Colour description.
+    color(&mut b, &config.color);
+
+    // Threads (software encoders).
+    if matches!(fam, F::X264 | F::X265 | F::SvtAv1) {
+        b.opt("threads", "threads", software_threads());
+    }
+
+    // Parameter lists and flags, last.
+    if fam == F::X265 {
+        b.param("logging", "log-level", "error");
+    }
+    if !b.params.is_empty() {
+        let joined: Vec<String> = b.params.iter().map(|(k, v, _)| format!("{k}={v}")).collect();
+        let opt = if fam == F::X265 { "x265-params" } else { "svtav1-params" };
+        b.opt("encoder parameters", opt, joined.join(":"));
+    }
+    let flags: String = b.flags.iter().map(|f| format!("+{f}")).collect();
+    b.opt("layout", "flags", flags);
+    Ok(Plan { spec: *spec, options: b.options, force_keyframe })
+}
+
+/// The rate-control rows of the table.
+fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
+    use Family as F;
+    let fam = b.spec.family;
+    let name = b.spec.name;
+    match config.rate_control {
+        RateControl::Cbr { bitrate } => {
+            match fam {
+                F::Vaapi => b.opt("rate_control", "rc_mode", "CBR"),
+                F::Amf => b.opt("rate_control", "rc", "cbr"),
+                _ => {}
+            }
+            b.opt("rate_control", "b", bitrate);
+            match fam {
+                F::X264 => {
+                    b.opt("rate_control", "maxrate", bitrate);
+                    b.opt("rate_control", "bufsize", bitrate);
+                }
+                F::X265 => {
+                    b.opt("rate_control", "maxrate", bitrate);
+                    b.opt("rate_control", "bufsize", bitrate);
+                    b.param("rate_control", "strict-cbr", 1);
+                }
+                F::SvtAv1 => {
+                    b.param("rate_control", "rc", 2);
+                    b.param("rate_control", "pred-struct", 1);
+                }
+                F::Qsv | F::Vaapi => {
+                    b.opt("rate_control", "maxrate", bitrate);
+                    b.opt("rate_control", "bufsize", bitrate);
+                }
+                F::VideoToolbox => b.opt("rate_control", "maxrate", bitrate),
+                F::Amf => {
+                    b.opt("rate_control", "maxrate", bitrate);
+                    b.opt("rate_control", "bufsize", bitrate);
+                    b.opt("rate_control", "filler_data", 1);
+                }
+            }
+        }
+        RateControl::Vbr { avg, max } => {
+            match fam {
+                F::Vaapi => b.opt("rate_control", "rc_mode", "VBR"),
+                F::Amf => b.opt("rate_control", "rc", "vbr_peak"),
+                _ => {}
+            }
+            b.opt("rate_control", "b", avg);
+            match fam {
+                F::SvtAv1 => {
+                    if max != avg {
+                        return Err(b.unsupported(
+                            format!("a VBR peak ({max} bit/s) above the average"),
+                            "SVT-AV1 1.x caps the peak only in capped-CRF mode",
+                        ));
+                    }
+                    b.param("rate_control", "rc", 1);
+                }
+                F::VideoToolbox => b.opt("rate_control", "maxrate", max),
+                _ => {
+                    b.opt("rate_control", "maxrate", max);
+                    b.opt("rate_control", "bufsize", max);
+                }
+            }
+        }
+        RateControl::ConstQp { i, p, b: qb } => {
+            let (di, db) = (i as i32 - p as i32, qb as i32 - p as i32);
+            match fam {
+                F::X264 => {
+                    b.opt("rate_control", "qp", p);
+                    b.opt("rate_control", "i_qfactor", qp_ratio(di));
+                    b.opt("rate_control", "b_qfactor", qp_ratio(db));
+                }
+                F::X265 => {
+                    b.opt("rate_control", "qp", p);
+                    // ipratio: I QP = P QP − 6·log2(ipratio); pbratio: B QP = P QP + 6·log2(pbratio).
+                    b.param("rate_control", "ipratio", qp_ratio(-di));
+                    b.param("rate_control", "pbratio", qp_ratio(db));
+                }
+                F::Qsv | F::Vaapi => {
+                    if fam == F::Qsv {
+                        b.flags.push("qscale");
+                        b.opt("rate_control", "global_quality", p as u32 * QP2LAMBDA);
+                    } else {
+                        b.opt("rate_control", "rc_mode", "CQP");
+                        b.opt("rate_control", "qp", p);
+                    }
+                    b.opt("rate_control", "i_qfactor", "1.0");
+                    b.opt("rate_control", "i_qoffset", di);
+                    b.opt("rate_control", "b_qfactor", "1.0");
+                    b.opt("rate_control", "b_qoffset", db);
+                }
+                F::Amf => {
+                    b.opt("rate_control", "rc", "cqp");
+                    b.opt("rate_control", "qp_i", i);
+                    b.opt("rate_control", "qp_p", p);
+                    if b.spec.codec == Codec::H264 {
+                        b.opt("rate_control", "qp_b", qb);
+                    }
+                }
+                F::SvtAv1 => {
+                    return Err(b.unsupported(
+                        "constant QP",
+                        "SVT-AV1 varies the QP over its prediction hierarchy; use constant quality (crf)",
+                    ));
+                }
+                F::VideoToolbox => {
+                    return Err(b.unsupported("constant QP", "videotoolbox has no constant-QP mode in FFmpeg 5.1"));
+                }
+            }
+        }
+        RateControl::ConstQuality { q } => match fam {
+            F::X264 | F::X265 => b.opt("rate_control", "crf", q),
+            F::SvtAv1 => b.opt("rate_control", "crf", av1_q(q)),
+            F::Qsv => b.opt("rate_control", "global_quality", q.max(1)),
+            F::Vaapi => {
+                b.opt("rate_control", "rc_mode", "ICQ");
+                b.opt("rate_control", "global_quality", q.max(1));
+            }
+            F::VideoToolbox => {
+                b.flags.push("qscale");
+                let quality = 100 - (q as u32 * 100 / 51);
+                b.opt("rate_control", "global_quality", quality * QP2LAMBDA);
+            }
+            F::Amf => {
+                return Err(b.unsupported("constant quality", format!("{name} has no quality mode in FFmpeg 5.1")));
+            }
+        },
+    }
+    Ok(())
+}
+
+/// The colour rows: H.273 code points, only what is specified.
+fn color(b: &mut Builder, color: &ColorInfo) {
+    if color.primaries != ColorPrimaries::UNSPECIFIED {
+        b.opt("color", "color_primaries", color.primaries.0);
+    }
+    if color.transfer != TransferCharacteristics::UNSPECIFIED {
+        b.opt("color", "color_trc", color.transfer.0);
+    }
+    if color.matrix != MatrixCoefficients::UNSPECIFIED {
+        b.opt("color", "colorspace", color.matrix.0);
+    }
+    if color.range == ColorRange::Full {
+        b.opt("color", "color_range", 2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::PixelFormat;
+
+    fn spec_named(name: &str) -> &'static EncoderSpec {
+        ENCODERS.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn unsupported(name: &str, config: &EncoderConfig) -> String {
+        match plan(spec_named(name), config) {
+            Err(e @ Error::Unsupported { .. }) => {
+                let s = e.to_string();
+                assert!(s.contains(name), "the error names the encoder: {s}");
+                s
+            }
+            other => panic!("{name}: expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_engine_codec_pair_has_at_most_one_encoder() {
+        for (i, a) in ENCODERS.iter().enumerate() {
+            for b in &ENCODERS[i + 1..] {
+                assert!((a.engine, a.codec) != (b.engine, b.codec), "{} and {}", a.name, b.name);
+            }
+        }
+        assert_eq!(encoder_for(Engine::Ffmpeg, Codec::H264).unwrap().name, "libx264");
+        let e = encoder_for(Engine::Ffmpeg, Codec::Vp9).unwrap_err();
+        assert!(e.to_string().contains("libx264, libx265, libsvtav1"), "{e}");
+        assert!(encoder_for(Engine::Nvenc, Codec::H264).is_err());
+    }
+
+    #[test]
+    fn x264_cbr_gop_bframes_preset() {
+        let cfg = EncoderConfig::new(Codec::H264, 1920, 1080)
+            .rate_control(RateControl::Cbr { bitrate: 8_000_000 })
+            .gop(60)
+            .b_frames(2)
+            .preset(Preset::Fast);
+        let p = plan(spec_named("libx264"), &cfg).unwrap();
+        for (k, v) in [
+            ("preset", "fast"),
+            ("b", "8000000"),
+            ("maxrate", "8000000"),
+            ("bufsize", "8000000"),
+            ("g", "60"),
+            ("keyint_min", "60"),
+            ("sc_threshold", "0"),
+            ("bf", "2"),
+            ("forced-idr", "1"),
+            ("flags", "+global_header"),
+        ] {
+            assert_eq!(p.get(k), Some(v), "{k}: {}", p.cli_args());
+        }
+        assert_eq!(p.force_keyframe, ForceKeyframe::PictTypeI);
+        assert!(p.cli_args().starts_with("-c:v libx264 -preset fast "), "{}", p.cli_args());
+        assert!(p.cli_args().contains(" -b:v 8000000 "), "{}", p.cli_args());
+    }
+
+    #[test]
+    fn constant_qp_offsets_become_ratios() {
+        let cfg = EncoderConfig::new(Codec::H264, 64, 64).rate_control(RateControl::ConstQp { i: 20, p: 26, b: 32 });
+        let p = plan(spec_named("libx264"), &cfg).unwrap();
+        assert_eq!(
+            (p.get("qp"), p.get("i_qfactor"), p.get("b_qfactor")),
+            (Some("26"), Some("0.500000"), Some("2.000000"))
+        );
+        let p = plan(spec_named("libx265"), &cfg.clone().tuning(Tuning::HighQuality)).unwrap();
+        let params = p.get("x265-params").unwrap();
+        assert!(params.contains("ipratio=2.000000") && params.contains("pbratio=2.000000"), "{params}");
+        let p = plan(spec_named("h264_vaapi"), &cfg).unwrap();
+        assert_eq!((p.get("rc_mode"), p.get("i_qoffset"), p.get("b_qoffset")), (Some("CQP"), Some("-6"), Some("6")));
+        let p = plan(spec_named("h264_qsv"), &cfg).unwrap();
+        assert_eq!((p.get("global_quality"), p.get("flags")), (Some("3068"), Some("+global_header+qscale")));
+        let p = plan(spec_named("h264_amf"), &cfg).unwrap();
+        assert_eq!((p.get("qp_i"), p.get("qp_p"), p.get("qp_b")), (Some("20"), Some("26"), Some("32")));
+    }
+
+    #[test]
+    fn x265_parameters_are_collected() {
+        let cfg = EncoderConfig::new(Codec::Hevc, 64, 64).gop(30).rate_control(RateControl::ConstQuality { q: 28 });
+        let p = plan(spec_named("libx265"), &cfg).unwrap();
+        assert_eq!(p.get("crf"), Some("28"));
+        assert_eq!(p.get("x265-params"), Some("scenecut=0:open-gop=0:log-level=error"));
+        assert_eq!(p.get("keyint_min"), Some("30"));
+    }
+
+    #[test]
+    fn low_latency_and_lossless() {
+        let ll = EncoderConfig::new(Codec::H264, 64, 64).tuning(Tuning::LowLatency);
+        assert_eq!(plan(spec_named("libx264"), &ll).unwrap().get("tune"), Some("zerolatency"));
+        assert_eq!(plan(spec_named("h264_amf"), &ll).unwrap().get("usage"), Some("lowlatency"));
+        assert_eq!(plan(spec_named("h264_vaapi"), &ll).unwrap().get("async_depth"), Some("1"));
+        let lossless = EncoderConfig::new(Codec::H264, 64, 64).tuning(Tuning::Lossless);
+        let p = plan(spec_named("libx264"), &lossless).unwrap();
+        assert_eq!((p.get("qp"), p.get("b"), p.get("maxrate")), (Some("0"), None, None));
+        for name in ["libsvtav1", "h264_qsv", "h264_vaapi", "h264_videotoolbox", "h264_amf"] {
+            let codec = spec_named(name).codec;
+            let s = unsupported(name, &EncoderConfig::new(codec, 64, 64).tuning(Tuning::Lossless));
+            assert!(s.contains("lossless"), "{s}");
+        }
+    }
+
+    #[test]
+    fn unsupported_settings_are_named() {
+        let av1 = EncoderConfig::new(Codec::Av1, 64, 64);
+        assert!(unsupported("libsvtav1", &av1.clone().b_frames(2)).contains("B-frames"));
+        assert!(
+            unsupported("libsvtav1", &av1.clone().layout(PacketLayout::LengthPrefixed)).contains("length-prefixed")
+        );
+        let cqp = RateControl::ConstQp { i: 20, p: 20, b: 20 };
+        assert!(unsupported("libsvtav1", &av1.clone().rate_control(cqp)).contains("constant QP"));
+        assert!(
+            unsupported("h264_videotoolbox", &EncoderConfig::new(Codec::H264, 64, 64).rate_control(cqp))
+                .contains("constant QP")
+        );
+        let cq = RateControl::ConstQuality { q: 20 };
+        assert!(unsupported("h264_amf", &EncoderConfig::new(Codec::H264, 64, 64).rate_control(cq)).contains("quality"));
+        let mut la = EncoderConfig::new(Codec::Hevc, 64, 64);
+        la.lookahead = Some(8);
+        assert!(unsupported("hevc_vaapi", &la).contains("look-ahead"));
+        assert!(unsupported("hevc_qsv", &la).contains("look-ahead"));
+        assert!(unsupported("hevc_amf", &EncoderConfig::new(Codec::Hevc, 64, 64).b_frames(1)).contains("B-frames"));
+        let ten = EncoderConfig::new(Codec::H264, 64, 64).input_format(PixelFormat::P010);
+        assert!(unsupported("h264_vaapi", &ten).contains("8-bit only"));
+        let mut qr = EncoderConfig::new(Codec::H264, 64, 64);
+        qr.qp_range = Some((10, 40));
+        assert!(unsupported("h264_videotoolbox", &qr).contains("QP"));
+        let vbr = RateControl::Vbr { avg: 1_000_000, max: 2_000_000 };
+        assert!(unsupported("libsvtav1", &av1.rate_control(vbr)).contains("peak"));
+    }
+
+    #[test]
+    fn svt_av1_rate_control_and_quality_scale() {
+        let cfg = EncoderConfig::new(Codec::Av1, 64, 64).rate_control(RateControl::ConstQuality { q: 51 });
+        assert_eq!(plan(spec_named("libsvtav1"), &cfg).unwrap().get("crf"), Some("63"));
+        let cbr = EncoderConfig::new(Codec::Av1, 64, 64);
+        let p = plan(spec_named("libsvtav1"), &cbr).unwrap();
+        assert_eq!(p.get("svtav1-params"), Some("rc=2:pred-struct=1"));
+        assert!(matches!(p.force_keyframe, ForceKeyframe::Unsupported(_)));
+        let amf = plan(spec_named("h264_amf"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
+        assert!(matches!(amf.force_keyframe, ForceKeyframe::Unsupported(_)));
+        let vaapi = plan(spec_named("h264_vaapi"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
+        assert_eq!(vaapi.force_keyframe, ForceKeyframe::PictTypeI);
+    }
+
+    #[test]
+    fn every_encoder_plans_the_default_config() {
+        for s in ENCODERS {
+            let p = plan(s, &EncoderConfig::new(s.codec, 320, 240)).unwrap();
+            assert_eq!(p.options.last().map(|o| o.name), Some("flags"), "{}", s.name);
+            for preset in Preset::ALL {
+                plan(s, &EncoderConfig::new(s.codec, 320, 240).preset(preset)).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,630 @@
+//! The FFmpeg encode engine through the public API (feature `ffmpeg`): libx264 and
+//! libx265 round trips with PSNR, rate control, GOP and forced keyframes, B-frames,
+//! parameter sets and length-prefixed output, in-place and drain-and-swap
+//! reconfiguration, fallback visibility and explicit-engine refusals.
+//!
+//! x264 output is decoded with the built-in OpenH264 decoder; x265 and SVT-AV1 output
+//! with the `ffmpeg` command-line tool (those tests print why and pass where it is not
+//! installed; CI installs it).
+#![cfg(feature = "ffmpeg")]
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use video_hw::bitstream::annexb::split_all;
+use video_hw::bitstream::avcc::LengthPrefixedNals;
+use video_hw::frame::HostFrame;
+use video_hw::registry::probe_all;
+use video_hw::{
+    Codec, Decoder, DecoderConfig, Direction, Encoder, EncoderConfig, Engine, EnginePreference, Error, Frame,
+    FrameOptions, Input, Output, Packet, PacketLayout, PixelFormat, RateControl, SwitchMode,
+};
+
+const FFMPEG: EnginePreference = EnginePreference::Only(Engine::Ffmpeg);
+const W: u32 = 320;
+const H: u32 = 240;
+/// 90 kHz ticks per frame at 30 fps.
+const TICKS: i64 = 3000;
+
+/// The committed real clip (cars, 320x240) decoded to I420, played forward then
+/// backward, looped to `n` frames: real camera motion without a hard cut.
+fn clip(n: usize) -> Vec<Vec<u8>> {
+    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let base = FRAMES.get_or_init(|| {
+        let data = std::fs::read(common::fixtures_dir().join("real/cars-320x240.h264")).expect("fixture");
+        let cfg = DecoderConfig::new(Codec::H264)
+            .output(Output::HOST_YUV420P)
+            .engine(EnginePreference::Only(Engine::OpenH264));
+        let mut dec = Decoder::open(cfg).unwrap();
+        dec.submit(Input::annexb(&data, None)).unwrap();
+        let mut frames: Vec<Frame> = Vec::new();
+        while let Some(f) = dec.try_reap().unwrap() {
+            frames.push(f);
+        }
+        frames.extend(dec.flush().unwrap());
+        frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect()
+    });
+    let mut order: Vec<usize> = (0..base.len()).collect();
+    order.extend((1..base.len() - 1).rev());
+    (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
+}
+
+fn frame_of(i420: &[u8], format: PixelFormat) -> Frame {
+    let host = match format {
+        PixelFormat::Yuv420p => HostFrame::from_packed(format, W, H, i420.to_vec()).unwrap(),
+        PixelFormat::Nv12 => {
+            let (y, uv) = i420.split_at((W * H) as usize);
+            let (u, v) = uv.split_at(uv.len() / 2);
+            let mut out = y.to_vec();
+            for (a, b) in u.iter().zip(v) {
+                out.extend_from_slice(&[*a, *b]);
+            }
+            HostFrame::from_packed(format, W, H, out).unwrap()
+        }
+        PixelFormat::P010 => {
+            let (y, uv) = i420.split_at((W * H) as usize);
+            let (u, v) = uv.split_at(uv.len() / 2);
+            let mut out: Vec<u8> = y.iter().flat_map(|&s| ((s as u16) << 8).to_le_bytes()).collect();
+            for (a, b) in u.iter().zip(v) {
+                out.extend_from_slice(&((*a as u16) << 8).to_le_bytes());
+                out.extend_from_slice(&((*b as u16) << 8).to_le_bytes());
+            }
+            HostFrame::from_packed(format, W, H, out).unwrap()
+        }
+        other => panic!("{other}"),
+    };
+    Frame::host(format, W, H, host)
+}
+
+/// Encodes `frames` with `config`, forcing keyframes on the frames in `force`.
+fn encode(config: &EncoderConfig, frames: &[Vec<u8>], force: &[usize]) -> (Vec<Packet>, Encoder) {
+    let mut enc = Encoder::open(config.clone()).unwrap_or_else(|e| panic!("{config:?}: {e}"));
+    let mut packets = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let frame = frame_of(f, config.input_format);
+        enc.submit(&frame, FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: force.contains(&i) }).unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().unwrap());
+    (packets, enc)
+}
+
+fn stream(packets: &[Packet]) -> Vec<u8> {
+    packets.iter().flat_map(|p| p.data.iter().copied()).collect()
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
+    if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
+}
+
+/// Average luma PSNR of decoded I420 frames against the sources.
+fn luma_psnr(sources: &[Vec<u8>], decoded: &[Vec<u8>]) -> f64 {
+    assert_eq!(sources.len(), decoded.len(), "frame count");
+    let y = (W * H) as usize;
+    sources.iter().zip(decoded).map(|(a, b)| psnr(&a[..y], &b[..y])).sum::<f64>() / sources.len() as f64
+}
+
+fn openh264_decode(annexb: &[u8]) -> Vec<Vec<u8>> {
+    let cfg =
+        DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::OpenH264));
+    let mut dec = Decoder::open(cfg).unwrap();
+    dec.submit(Input::annexb(annexb, None)).unwrap();
+    let mut out = Vec::new();
+    while let Some(f) = dec.try_reap().unwrap() {
+        out.push(f.host_data().unwrap().as_bytes().to_vec());
+    }
+    out.extend(dec.flush().unwrap().iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()));
+    out
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("video-hw-ffmpeg-encode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Whether the `ffmpeg` CLI is here; prints why a check is skipped when not.
+fn ffmpeg_cli(why: &str) -> bool {
+    let ok = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("note: ffmpeg CLI not found; skipping {why} (CI installs it)");
+    }
+    ok
+}
+
+/// Decodes an elementary stream with the ffmpeg CLI to raw `pix_fmt` frames.
+fn ffmpeg_decode(data: &[u8], name: &str, demuxer: &str, pix_fmt: &str) -> Vec<u8> {
+    let input = tmp(name);
+    std::fs::write(&input, data).unwrap();
+    let out = input.with_extension("yuv");
+    let o = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", demuxer, "-i"])
+        .arg(&input)
+        .args(["-f", "rawvideo", "-pix_fmt", pix_fmt])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ffmpeg decode of {name}: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read(out).unwrap()
+}
+
+fn h264_types(annexb: &[u8]) -> Vec<u8> {
+    split_all(annexb).iter().map(|n| n[0] & 0x1f).collect()
+}
+
+fn hevc_types(annexb: &[u8]) -> Vec<u8> {
+    split_all(annexb).iter().map(|n| (n[0] >> 1) & 0x3f).collect()
+}
+
+fn keyframe_indices(packets: &[Packet]) -> Vec<i64> {
+    let mut keys: Vec<i64> = packets.iter().filter(|p| p.keyframe).map(|p| p.pts.unwrap() / TICKS).collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn probe_lists_the_software_encoders_with_libavcodec_version() {
+    let reports = probe_all(0);
+    let find = |codec: Codec| {
+        reports.iter().find(|r| r.engine == Engine::Ffmpeg && r.codec == codec && r.direction == Direction::Encode)
+    };
+    for (codec, name) in [(Codec::H264, "libx264"), (Codec::Hevc, "libx265")] {
+        let r = find(codec).unwrap();
+        assert!(r.available, "{codec}: {}", r.reason);
+        assert!(r.info.driver.as_deref().is_some_and(|d| d.starts_with("libavcodec ")), "{:?}", r.info);
+        assert!(r.info.notes.iter().any(|n| n == &format!("encoder {name}")), "{:?}", r.info.notes);
+    }
+    // Hardware families report a reason, never a bare "no".
+    for engine in [Engine::Qsv, Engine::Vaapi, Engine::Amf] {
+        for r in reports.iter().filter(|r| r.engine == engine && r.direction == Direction::Encode && !r.available) {
+            assert!(!r.reason.is_empty(), "{engine} {}: no reason", r.codec);
+        }
+    }
+}
+
+#[test]
+fn x264_round_trip_through_openh264() {
+    let frames = clip(60);
+    let cfg = EncoderConfig::new(Codec::H264, W, H)
+        .engine(FFMPEG)
+        .rate_control(RateControl::Cbr { bitrate: 600_000 })
+        .gop(30);
+    let (packets, enc) = encode(&cfg, &frames, &[]);
+    assert!(enc.backend().contains("libx264"), "{}", enc.backend());
+    assert_eq!(packets.len(), 60);
+    assert!(packets.iter().all(|p| p.dts == p.pts), "no B-frames: dts = pts");
+    let decoded = openh264_decode(&stream(&packets));
+    let db = luma_psnr(&frames, &decoded);
+    println!("x264 CBR 600 kb/s 320x240: Y-PSNR {db:.2} dB");
+    assert!(db >= 35.0, "{db}");
+
+    // NV12 input is converted for x264 (which takes it natively too).
+    let nv12 = cfg.clone().input_format(PixelFormat::Nv12);
+    let (packets, _) = encode(&nv12, &frames[..10], &[]);
+    let db = luma_psnr(&frames[..10], &openh264_decode(&stream(&packets)));
+    assert!(db >= 35.0, "NV12 input: {db}");
+}
+
+#[test]
+fn x265_round_trip_through_ffmpeg_cli() {
+    if !ffmpeg_cli("the x265 round trip") {
+        return;
+    }
+    let frames = clip(40);
+    // NV12 input: x265 takes planar only, so this also checks the conversion.
+    let cfg = EncoderConfig::new(Codec::Hevc, W, H)
+        .engine(FFMPEG)
+        .input_format(PixelFormat::Nv12)
+        .rate_control(RateControl::Cbr { bitrate: 500_000 })
+        .gop(20);
+    let (packets, enc) = encode(&cfg, &frames, &[]);
+    assert!(enc.backend().contains("libx265"), "{}", enc.backend());
+    assert_eq!(packets.len(), 40);
+    let raw = ffmpeg_decode(&stream(&packets), "x265.h265", "hevc", "yuv420p");
+    let decoded: Vec<Vec<u8>> = raw.chunks((W * H * 3 / 2) as usize).map(<[u8]>::to_vec).collect();
+    let db = luma_psnr(&frames, &decoded);
+    println!("x265 CBR 500 kb/s 320x240 (NV12 in): Y-PSNR {db:.2} dB");
+    assert!(db >= 35.0, "{db}");
+
+    // 10-bit (P010 in) gives Main 10 and decodes close to the 8-bit source.
+    let ten = cfg.clone().input_format(PixelFormat::P010).rate_control(RateControl::ConstQuality { q: 22 });
+    let (packets, _) = encode(&ten, &frames[..8], &[]);
+    let raw = ffmpeg_decode(&stream(&packets), "x265-10.h265", "hevc", "yuv420p");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=profile,pix_fmt", "-of", "csv=p=0"])
+        .arg(tmp("x265-10.h265"))
+        .output()
+        .unwrap();
+    let probe = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.contains("Main 10") && probe.contains("yuv420p10le"), "{probe}");
+    let decoded: Vec<Vec<u8>> = raw.chunks((W * H * 3 / 2) as usize).map(<[u8]>::to_vec).collect();
+    let db = luma_psnr(&frames[..8], &decoded);
+    println!("x265 Main 10 CRF 22 (P010 in): Y-PSNR {db:.2} dB");
+    assert!(db >= 35.0, "{db}");
+}
+
+/// CBR on the real clip: 5 s at 30 fps; the stream's size is within ±15% of the target.
+#[test]
+fn cbr_bitrate_is_honoured() {
+    let frames = clip(150);
+    let seconds = frames.len() as f64 / 30.0;
+    for (codec, bitrate) in
+        [(Codec::H264, 400_000u64), (Codec::H264, 1_500_000), (Codec::Hevc, 300_000), (Codec::Hevc, 1_000_000)]
+    {
+        let cfg = EncoderConfig::new(codec, W, H).engine(FFMPEG).rate_control(RateControl::Cbr { bitrate }).gop(60);
+        let (packets, _) = encode(&cfg, &frames, &[]);
+        let bits = stream(&packets).len() as f64 * 8.0;
+        let ratio = bits / seconds / bitrate as f64;
+        println!("{codec} CBR {bitrate} bit/s: {:.0} bit/s ({:+.1}%)", bits / seconds, (ratio - 1.0) * 100.0);
+        assert!((0.85..=1.15).contains(&ratio), "{codec}: {ratio:.3} of the target");
+    }
+}
+
+#[test]
+fn gop_and_forced_keyframes_are_idrs_where_asked() {
+    let frames = clip(35);
+    for codec in [Codec::H264, Codec::Hevc] {
+        let cfg =
+            EncoderConfig::new(codec, W, H).engine(FFMPEG).gop(10).rate_control(RateControl::ConstQuality { q: 26 });
+        let (packets, _) = encode(&cfg, &frames, &[17]);
+        // An IDR every 10 frames, and the forced one restarts the count.
+        assert_eq!(keyframe_indices(&packets), [0, 10, 17, 27], "{codec}");
+        for p in packets.iter().filter(|p| p.keyframe) {
+            let idr = match codec {
+                Codec::H264 => h264_types(&p.data).contains(&5),
+                _ => hevc_types(&p.data).iter().any(|t| matches!(t, 19 | 20)),
+            };
+            assert!(idr, "{codec}: keyframe at {:?} is an IDR", p.pts);
+        }
+    }
+}
+
+#[test]
+fn b_frames_show_in_timestamps() {
+    let frames = clip(30);
+    for codec in [Codec::H264, Codec::Hevc] {
+        let base =
+            EncoderConfig::new(codec, W, H).engine(FFMPEG).gop(30).rate_control(RateControl::ConstQuality { q: 26 });
+        let (with_b, _) = encode(&base.clone().b_frames(2), &frames, &[]);
+        assert!(with_b.iter().any(|p| p.dts != p.pts), "{codec}: B-frames reorder (dts != pts)");
+        let dts: Vec<i64> = with_b.iter().map(|p| p.dts.unwrap()).collect();
+        assert!(dts.windows(2).all(|w| w[0] < w[1]), "{codec}: dts increase: {dts:?}");
+        assert!(with_b.iter().all(|p| p.dts <= p.pts), "{codec}: dts ≤ pts");
+        let mut pts: Vec<i64> = with_b.iter().map(|p| p.pts.unwrap()).collect();
+        pts.sort();
+        assert_eq!(pts, (0..30).map(|i| i * TICKS).collect::<Vec<_>>(), "{codec}: every frame once");
+        let (without, _) = encode(&base.b_frames(0), &frames, &[]);
+        assert!(without.iter().all(|p| p.dts == p.pts), "{codec}: no B-frames, no reordering");
+    }
+    // B-frame x264 output decodes (OpenH264 reorders it back to display order).
+    let cfg = EncoderConfig::new(Codec::H264, W, H)
+        .engine(FFMPEG)
+        .b_frames(2)
+        .rate_control(RateControl::ConstQuality { q: 20 });
+    let (packets, _) = encode(&cfg, &frames, &[]);
+    let db = luma_psnr(&frames, &openh264_decode(&stream(&packets)));
+    assert!(db >= 35.0, "x264 with B-frames: {db}");
+}
+
+#[test]
+fn parameter_sets_repeated_or_once() {
+    let frames = clip(25);
+    for (codec, ps_types, idr) in [(Codec::H264, &[7u8, 8][..], 5u8), (Codec::Hevc, &[32, 33, 34][..], 19)] {
+        let types = |p: &Packet| if codec == Codec::H264 { h264_types(&p.data) } else { hevc_types(&p.data) };
+        for repeat in [true, false] {
+            let mut cfg = EncoderConfig::new(codec, W, H)
+                .engine(FFMPEG)
+                .gop(10)
+                .rate_control(RateControl::ConstQuality { q: 30 });
+            cfg.repeat_parameter_sets = repeat;
+            let (packets, _) = encode(&cfg, &frames, &[]);
+            let keys: Vec<&Packet> = packets.iter().filter(|p| p.keyframe).collect();
+            assert_eq!(keys.len(), 3, "{codec}");
+            for (i, k) in keys.iter().enumerate() {
+                let t = types(k);
+                let has_ps = ps_types.iter().all(|ps| t.contains(ps));
+                assert_eq!(has_ps, repeat || i == 0, "{codec} repeat={repeat} keyframe {i}: {t:?}");
+                let first_vcl = t.iter().position(|&x| x == idr || x == idr + 1).unwrap();
+                assert!(
+                    t[..first_vcl].iter().filter(|x| ps_types.contains(x)).count()
+                        == t.iter().filter(|x| ps_types.contains(x)).count(),
+                    "parameter sets before the slices: {t:?}"
+                );
+            }
+            assert!(packets.iter().filter(|p| !p.keyframe).all(|p| !types(p).iter().any(|t| ps_types.contains(t))));
+        }
+    }
+}
+
+#[test]
+fn length_prefixed_output_with_parameter_sets_out_of_band() {
+    let frames = clip(20);
+    let cfg = EncoderConfig::new(Codec::H264, W, H)
+        .engine(FFMPEG)
+        .gop(10)
+        .layout(PacketLayout::LengthPrefixed)
+        .rate_control(RateControl::ConstQuality { q: 24 });
+    let (packets, enc) = encode(&cfg, &frames, &[]);
+    let record = enc.config_record().expect("avcC known");
+    let kinds: Vec<u8> = record.parameter_sets.iter().map(|s| s[0] & 0x1f).collect();
+    assert_eq!(kinds, [7, 8], "SPS and PPS in the record");
+    record.to_avcc().expect("a valid avcC");
+    let mut dec = Decoder::open(
+        DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::OpenH264)),
+    )
+    .unwrap();
+    let mut decoded = Vec::new();
+    for p in &packets {
+        assert_eq!(p.layout, PacketLayout::LengthPrefixed);
+        let types: Vec<u8> = LengthPrefixedNals::new(&p.data, 4).map(|n| n.unwrap()[0] & 0x1f).collect();
+        assert!(!types.contains(&7) && !types.contains(&8), "no parameter sets in band: {types:?}");
+        dec.submit(Input::length_prefixed(&p.data, &record, p.pts)).unwrap();
+        while let Some(f) = dec.try_reap().unwrap() {
+            decoded.push(f.host_data().unwrap().as_bytes().to_vec());
+        }
+    }
+    decoded.extend(dec.flush().unwrap().iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()));
+    let db = luma_psnr(&frames, &decoded);
+    assert!(db >= 35.0, "{db}");
+
+    // HEVC: VPS, SPS and PPS in the hvcC.
+    let hevc = EncoderConfig::new(Codec::Hevc, W, H).engine(FFMPEG).layout(PacketLayout::LengthPrefixed);
+    let (packets, enc) = encode(&hevc, &frames[..5], &[]);
+    let record = enc.config_record().expect("hvcC known");
+    let kinds: Vec<u8> = record.parameter_sets.iter().map(|s| (s[0] >> 1) & 0x3f).collect();
+    assert_eq!(kinds, [32, 33, 34]);
+    record.to_hvcc().expect("a valid hvcC");
+    for p in &packets {
+        let types: Vec<u8> = LengthPrefixedNals::new(&p.data, 4).map(|n| (n.unwrap()[0] >> 1) & 0x3f).collect();
+        assert!(types.iter().all(|t| !(32..=34).contains(t)), "{types:?}");
+    }
+}
+
+#[test]
+fn x264_bitrate_reconfigures_in_place_and_preset_drains_and_swaps() {
+    let frames = clip(120);
+    let high = EncoderConfig::new(Codec::H264, W, H)
+        .engine(FFMPEG)
+        .gop(240)
+        .rate_control(RateControl::Cbr { bitrate: 2_000_000 });
+    let mut enc = Encoder::open(high.clone()).unwrap();
+    let mut packets = Vec::new();
+    let mut generation = 0;
+    for (i, f) in frames.iter().enumerate() {
+        if i == 60 {
+            let low = high.clone().rate_control(RateControl::Vbr { avg: 150_000, max: 300_000 });
+            generation = enc.reconfigure(low, SwitchMode::Immediate).unwrap();
+        }
+        enc.submit(
+            &frame_of(f, PixelFormat::Yuv420p),
+            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: false },
+        )
+        .unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().unwrap());
+    assert_eq!(generation, 1);
+    assert_eq!(enc.engine(), Engine::Ffmpeg);
+    let bytes = |g: u64| packets.iter().filter(|p| p.generation == g).map(|p| p.data.len()).sum::<usize>();
+    let (before, after) = (bytes(0), bytes(1));
+    println!("CBR 2 Mb/s → VBR 150 kb/s in place: {before} bytes before, {after} after");
+    assert!(after * 4 < before, "the lower rate took effect: {before} → {after}");
+    assert_eq!(packets.iter().filter(|p| p.keyframe).count(), 1, "in place: no new IDR");
+
+    // A preset cannot change in place: the session drains and opens a new encoder.
+    let cbr =
+        EncoderConfig::new(Codec::H264, W, H).engine(FFMPEG).rate_control(RateControl::Cbr { bitrate: 1_000_000 });
+    let mut enc = Encoder::open(cbr.clone()).unwrap();
+    let mut packets = Vec::new();
+    for (i, f) in frames[..20].iter().enumerate() {
+        if i == 10 {
+            enc.reconfigure(cbr.clone().preset(video_hw::Preset::Fastest), SwitchMode::Immediate).unwrap();
+        }
+        enc.submit(
+            &frame_of(f, PixelFormat::Yuv420p),
+            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: false },
+        )
+        .unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().unwrap());
+    assert_eq!(packets.len(), 20);
+    let first_new = packets.iter().find(|p| p.generation == 1).unwrap();
+    assert!(first_new.keyframe && first_new.pts == Some(10 * TICKS), "the new session starts with an IDR");
+    assert_eq!(enc.engine(), Engine::Ffmpeg);
+}
+
+#[test]
+fn svt_av1_encodes_and_refuses_forced_keyframes() {
+    let frames = clip(12);
+    let cfg =
+        EncoderConfig::new(Codec::Av1, W, H).engine(FFMPEG).rate_control(RateControl::ConstQuality { q: 30 }).gop(6);
+    let mut enc = match Encoder::open(cfg.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            // Debian's FFmpeg has libsvtav1; other builds may not: the reason says so.
+            assert!(e.to_string().contains("libsvtav1 not in this FFmpeg build"), "{e}");
+            return;
+        }
+    };
+    let mut packets = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        enc.submit(
+            &frame_of(f, PixelFormat::Yuv420p),
+            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: i == 0 },
+        )
+        .unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    let e = enc
+        .submit(
+            &frame_of(&frames[0], PixelFormat::Yuv420p),
+            FrameOptions { pts: Some(12 * TICKS), force_keyframe: true },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }) && e.to_string().contains("libsvtav1"), "{e}");
+    packets.extend(enc.flush().unwrap());
+    assert_eq!(packets.len(), 12);
+    assert_eq!(keyframe_indices(&packets), [0, 6]);
+    if ffmpeg_cli("the AV1 decode check") {
+        let raw = ffmpeg_decode(&stream(&packets), "svt.obu", "obu", "yuv420p");
+        let decoded: Vec<Vec<u8>> = raw.chunks((W * H * 3 / 2) as usize).map(<[u8]>::to_vec).collect();
+        let db = luma_psnr(&frames, &decoded);
+        println!("SVT-AV1 CRF 37 320x240: Y-PSNR {db:.2} dB");
+        assert!(db >= 33.0, "{db}");
+    }
+}
+
+#[test]
+fn unsupported_settings_fail_at_open_with_the_encoder_named() {
+    let cases = [
+        (EncoderConfig::new(Codec::Av1, W, H).engine(FFMPEG).b_frames(2), "B-frames with libsvtav1"),
+        (
+            EncoderConfig::new(Codec::Av1, W, H).engine(FFMPEG).layout(PacketLayout::LengthPrefixed),
+            "length-prefixed output with libsvtav1",
+        ),
+        (EncoderConfig::new(Codec::Vp9, W, H).engine(FFMPEG), "no vp9 encoder"),
+    ];
+    for (cfg, needle) in cases {
+        match Encoder::open(cfg) {
+            Err(e @ Error::Unsupported { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+            Err(e) => panic!("{needle}: {e}"),
+            Ok(_) => panic!("{needle}: opened"),
+        }
+    }
+}
+
+// ---- fallback visibility -------------------------------------------------------------
+
+#[derive(Default)]
+struct TestRecorder {
+    counters: Mutex<Vec<(String, Arc<AtomicU64>)>>,
+}
+
+struct Count(Arc<AtomicU64>);
+impl CounterFn for Count {
+    fn increment(&self, v: u64) {
+        self.0.fetch_add(v, Ordering::SeqCst);
+    }
+    fn absolute(&self, v: u64) {
+        self.0.store(v, Ordering::SeqCst);
+    }
+}
+
+impl Recorder for TestRecorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+        labels.sort();
+        let text = format!("{}{{{}}}", key.name(), labels.join(","));
+        let mut counters = self.counters.lock().unwrap();
+        let cell = match counters.iter().find(|(k, _)| *k == text) {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = Arc::new(AtomicU64::new(0));
+                counters.push((text, c.clone()));
+                c
+            }
+        };
+        Counter::from_arc(Arc::new(Count(cell)))
+    }
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` with a test metrics recorder and a WARN-level subscriber on this thread.
+fn observe<T>(f: impl FnOnce() -> T) -> (T, Vec<(String, u64)>, Vec<String>) {
+    let recorder = TestRecorder::default();
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let out = metrics::with_local_recorder(&recorder, || tracing::subscriber::with_default(subscriber, f));
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let counters =
+        recorder.counters.lock().unwrap().iter().map(|(k, c)| (k.clone(), c.load(Ordering::SeqCst))).collect();
+    (out, counters, text.lines().map(str::to_string).collect())
+}
+
+fn hardware_encoder_available() -> bool {
+    probe_all(0).iter().any(|r| {
+        r.direction == Direction::Encode
+            && r.codec == Codec::H264
+            && r.available
+            && matches!(r.engine, Engine::Nvenc | Engine::Qsv | Engine::Vaapi | Engine::VideoToolbox | Engine::Amf)
+    })
+}
+
+/// Auto H.264 encode on a machine without hardware encoders: libx264, with one WARN line
+/// and one `video_hw_fallback_total` increment from the best engine (NVENC).
+#[test]
+fn auto_encoder_falls_back_to_libx264_visibly() {
+    if hardware_encoder_available() {
+        eprintln!("note: a hardware H.264 encoder is available here; no fallback to check");
+        return;
+    }
+    let (engine, counters, lines) = observe(|| Encoder::open(EncoderConfig::new(Codec::H264, W, H)).unwrap().engine());
+    assert_eq!(engine, Engine::Ffmpeg, "libx264 comes before OpenH264");
+    let fallbacks: Vec<_> =
+        counters.iter().filter(|(k, n)| k.starts_with("video_hw_fallback_total") && *n > 0).collect();
+    assert_eq!(fallbacks, vec![&("video_hw_fallback_total{from=nvenc,reason=unavailable,to=ffmpeg}".to_string(), 1)]);
+    let warns: Vec<_> = lines.iter().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warns.len(), 1, "{lines:?}");
+    assert!(warns[0].contains("falling back from nvenc to ffmpeg"), "{}", warns[0]);
+}
+
+/// An explicit VA-API (or QSV) encoder on a machine without a render node refuses with
+/// the reason, and nothing falls back.
+#[test]
+fn explicit_hardware_encoder_refuses_with_reason_and_never_falls_back() {
+    if Path::new("/dev/dri").exists() {
+        eprintln!("note: /dev/dri exists here; the refusal is checked on machines without it");
+        return;
+    }
+    for engine in [Engine::Vaapi, Engine::Qsv] {
+        let cfg = EncoderConfig::new(Codec::H264, W, H).engine(EnginePreference::Only(engine));
+        let (result, counters, lines) = observe(|| Encoder::open(cfg).map(|e| e.engine()));
+        let e = result.expect_err("no render node");
+        assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+        assert!(e.to_string().contains("no /dev/dri/renderD* device"), "{e}");
+        assert_eq!(e.exit_code(), 3);
+        assert!(counters.iter().all(|(_, n)| *n == 0), "{counters:?}");
+        assert!(lines.iter().all(|l| !l.contains("WARN")), "{lines:?}");
+    }
+}
