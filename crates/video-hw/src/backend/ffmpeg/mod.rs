@@ -5,11 +5,18 @@
 //! reaches — [`Engine::Qsv`], [`Engine::Vaapi`], [`Engine::VideoToolbox`], [`Engine::Amf`].
 //! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
 //!
+//! - `common.rs`: one-time initialisation, FFmpeg errors as this crate's errors, versions.
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
+//! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
+//!   pictures to this crate's frames; `probe_streams.rs`: the one-frame probe keyframes.
 //! - `encoder.rs`: encoding, with the neutral-config → encoder-options table.
 
+pub(crate) mod common;
+mod decode_hw;
 pub(crate) mod decoder;
 pub(crate) mod encoder;
+mod frame_convert;
+mod probe_streams;
 
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
