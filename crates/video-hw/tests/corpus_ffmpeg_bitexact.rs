@@ -109,6 +109,9 @@ fn check_stream(rel: &str, path: &Path, bit_depth: u32) -> Vec<String> {
         let differing: Vec<usize> =
             got.md5s.iter().zip(&want).enumerate().filter(|(_, (g, w))| g != w).map(|(i, _)| i).collect();
         let extra = REFERENCE_DROPS_FRAMES.iter().find(|(r, _)| *r == rel).map_or(0, |(_, n)| *n);
+        if got.errors > 0 {
+            problems.push(format!("{rel} ({tag}): {} bitstream errors on a clean stream", got.errors));
+        }
         if got.md5s.len() != want.len() + extra || !differing.is_empty() {
             problems.push(format!(
                 "{rel} ({tag}): {} frames (reference {}), {} differ, first {:?}, {} bitstream errors",

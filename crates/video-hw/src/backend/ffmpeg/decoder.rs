@@ -9,12 +9,23 @@
 //! Each access unit (Annex-B bytes for H.264/HEVC, a temporal unit for AV1, a frame for
 //! VP9) becomes one `AVPacket`. Its pts field carries a sequence number, so every
 //! picture that comes out, in display order, is matched with its own access unit's
-//! timestamp and keyframe flag. Software decoders use frame and slice threads (slice
+//! timestamp and keyframe flag.
+//!
+//! libavcodec conceals damage and skips what it cannot decode, mostly without an error
+//! code. So besides its error codes (`AVERROR_INVALIDDATA` → [`Error::InvalidBitstream`]
+//! at the access unit's offset), two signals become bitstream errors: a picture output
+//! with `decode_error_flags` (concealed), and a picture the stream says is output (the
+//! parser's `PictureInfo::output`, first fields and frames) that never came out. Both are
+//! found after the access unit was accepted, so they are returned by the next `decode`
+//! (or after the flush, through `take_stream_error`), with the offending unit's offset.
+//! The concealed pictures themselves are still returned, as the ffmpeg tool shows them.
+//!
+//! Software decoders use frame and slice threads (slice
 //! threads only in low-latency mode, which adds no frame delay). Cropping is applied
 //! here, to the exact sample (libavcodec's own cropping keeps pointers aligned and
 //! may crop less on the left).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use ffmpeg_next as av;
 use ffmpeg_next::ffi;
@@ -30,9 +41,10 @@ use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::registry::ProbeInfo;
 
-/// Access units whose picture did not come out after this many later access units are
-/// forgotten (the decoder dropped them, e.g. RASL pictures or damaged input).
-const PENDING_LIMIT: i64 = 512;
+/// An access unit whose picture has not come out after this many later access units
+/// never will: libavcodec holds at most 16 reordered pictures plus one per frame thread
+/// (at most 16), and a field pair spans two access units. The picture was skipped.
+const LOST_AFTER: i64 = 128;
 
 /// The largest picture a stream may declare (8192 x 8192 luma samples): a damaged
 /// header cannot make libavcodec allocate more.
@@ -147,6 +159,11 @@ fn probe_access_unit(codec: Codec) -> AccessUnit {
 struct AuMeta {
     pts: Option<i64>,
     keyframe: bool,
+    /// Stream offset of the access unit, for errors found later.
+    offset: u64,
+    /// The stream says a picture comes out of this unit (a frame or a first field that a
+    /// decoder started at the stream's beginning outputs).
+    expect_output: bool,
 }
 
 /// A libavcodec decode session.
@@ -161,7 +178,10 @@ pub(crate) struct FfmpegDecoder {
     device_label: String,
     output: Output,
     next_id: i64,
-    pending: HashMap<i64, AuMeta>,
+    /// Access units sent whose picture has not come out yet, by packet id.
+    pending: BTreeMap<i64, AuMeta>,
+    /// The first damage found after its access unit was accepted, not reported yet.
+    damage: Option<Error>,
     ready: VecDeque<Frame>,
     /// Reused: the decoder's picture, and its download from hardware.
     picture: av::frame::Video,
@@ -235,7 +255,8 @@ impl FfmpegDecoder {
             device_label: hw.as_ref().map_or_else(|| "software".to_string(), |d| d.label.clone()),
             output: config.output,
             next_id: 0,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
+            damage: None,
             ready: VecDeque::new(),
             picture: av::frame::Video::empty(),
             downloaded: av::frame::Video::empty(),
@@ -276,6 +297,40 @@ impl FfmpegDecoder {
         }
     }
 
+    /// Records damage found after its access unit was accepted (the first is kept).
+    fn note_damage(&mut self, offset: u64, reason: String) {
+        if self.damage.is_none() {
+            self.damage = Some(Error::invalid_bitstream(offset, format!("{} {}: {reason}", self.engine, self.name)));
+        }
+    }
+
+    /// Forgets the access units sent before packet `before` whose picture has not come
+    /// out; those that should have given one count as damage.
+    fn forget_lost(&mut self, before: i64) {
+        let mut lost = 0u64;
+        let mut first = None;
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() >= before {
+                break;
+            }
+            let meta = entry.remove();
+            if meta.expect_output {
+                lost += 1;
+                first.get_or_insert(meta.offset);
+            }
+        }
+        if let Some(offset) = first {
+            let (what, it) =
+                if lost == 1 { ("a picture".to_string(), "it") } else { (format!("{lost} pictures"), "them") };
+            self.note_damage(
+                offset,
+                format!(
+                    "{what} never came out: libavcodec skipped {it} (damaged, or missing parameter sets or references)"
+                ),
+            );
+        }
+    }
+
     /// Sends one packet, receiving pictures first whenever the decoder asks for it.
     fn send(&mut self, packet: &av::Packet, offset: u64) -> Result<()> {
         for _ in 0..3 {
@@ -312,6 +367,18 @@ impl FfmpegDecoder {
     /// Converts the decoder's current picture into a [`Frame`].
     fn take_picture(&mut self) -> Result<Frame> {
         let meta = self.picture.pts().and_then(|id| self.pending.remove(&id));
+        // SAFETY: `picture` holds a decoded frame; these are plain integer fields.
+        let (error_flags, flags) = unsafe {
+            let f = &*self.picture.as_ptr();
+            (f.decode_error_flags, f.flags)
+        };
+        if error_flags != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
+            let offset = meta.map_or(0, |m| m.offset);
+            self.note_damage(
+                offset,
+                format!("picture decoded with errors, concealed (decode_error_flags {error_flags:#x})"),
+            );
+        }
         let vis = frame_convert::visible(&self.picture);
         let color = frame_convert::color_of(&self.picture);
         // SAFETY: `picture` holds a decoded frame; `format` is a plain integer.
@@ -369,17 +436,23 @@ impl DecoderBackend for FfmpegDecoder {
         let id = self.next_id;
         self.next_id += 1;
         let keyframe = au.is_keyframe();
-        self.pending.insert(id, AuMeta { pts: au.pts, keyframe });
-        if self.pending.len() as i64 > PENDING_LIMIT {
-            let oldest = id - PENDING_LIMIT;
-            self.pending.retain(|&k, _| k > oldest);
+        if let Some(picture) = au.picture {
+            let expect_output = picture.output && !picture.second_field;
+            self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
         }
         let mut packet = av::Packet::copy(&au.data);
         packet.set_pts(Some(id));
         if keyframe {
             packet.set_flags(av::packet::Flags::KEY);
         }
-        self.send(&packet, au.offset)
+        let sent = self.send(&packet, au.offset);
+        self.forget_lost(id - LOST_AFTER);
+        sent?;
+        self.damage.take().map_or(Ok(()), Err)
+    }
+
+    fn take_stream_error(&mut self) -> Option<Error> {
+        self.damage.take()
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
@@ -413,9 +486,10 @@ impl DecoderBackend for FfmpegDecoder {
                 }
             }
         }
-        // Back to the initial state: the session may start a new stream.
+        // Back to the initial state: the session may start a new stream. What did not
+        // come out now never will.
         self.decoder.flush();
-        self.pending.clear();
+        self.forget_lost(i64::MAX);
         match failure {
             // A damaged last picture loses that picture only; the others are returned.
             Some(e) if !matches!(e, Error::InvalidBitstream { .. }) => {
