@@ -167,6 +167,22 @@ fn fixtures_ffmpeg_bitexact() {
     eprintln!("{} fixtures bit-exact", seen.len());
 }
 
+/// Low-latency mode (slice threads only) still outputs every picture of a B-frame
+/// stream, bit-exact and in display order.
+#[test]
+fn low_latency_keeps_every_picture() {
+    for rel in ["h264/main-cabac-bframes-testsrc2-320x240.h264", "hevc/main-bframes-cars-320x240.h265"] {
+        let path = common::fixtures_dir().join(rel);
+        let config = DecoderConfig::new(codec_of(&path))
+            .output(Output::HOST_YUV420P)
+            .low_latency(true)
+            .engine(EnginePreference::Only(Engine::Ffmpeg));
+        let (md5s, errors) = common::decode_md5s(&path, config, 4096).unwrap();
+        assert_eq!(errors, 0, "{rel}");
+        assert_eq!(md5s, reference(&path, "yuv").unwrap(), "{rel}");
+    }
+}
+
 /// Timestamps follow the pictures through reordering: each access unit is submitted on
 /// its own with pts = its decode-order index, and every picture comes out with its own
 /// access unit's pts, in display order (a permutation, not the identity, for a stream

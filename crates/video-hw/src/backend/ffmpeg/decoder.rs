@@ -20,10 +20,12 @@
 //! (or after the flush, through `take_stream_error`), with the offending unit's offset.
 //! The concealed pictures themselves are still returned, as the ffmpeg tool shows them.
 //!
-//! Software decoders use frame and slice threads (slice
-//! threads only in low-latency mode, which adds no frame delay). Cropping is applied
-//! here, to the exact sample (libavcodec's own cropping keeps pointers aligned and
-//! may crop less on the left).
+//! Software decoders use frame and slice threads; low-latency mode uses slice threads
+//! only (frame threads hold one picture per thread), and still reorders as the stream
+//! needs (libavcodec's `LOW_DELAY` flag would drop B-pictures instead).
+//! `max_display_delay` has no libavcodec counterpart and is ignored. Cropping is applied
+//! here, to the exact sample (libavcodec's own cropping keeps pointers aligned and may
+//! crop less on the left).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -206,9 +208,6 @@ impl FfmpegDecoder {
             _ => Some(HwDevice::open(engine, &codec, config.device_index)?),
         };
         let mut ctx = av::codec::Context::new_with_codec(codec);
-        if config.low_latency {
-            ctx.set_flags(av::codec::Flags::LOW_DELAY);
-        }
         // SAFETY: `ctx` is a freshly allocated, unopened context; these are plain fields
         // libavcodec reads when it opens the decoder.
         unsafe {
@@ -221,9 +220,9 @@ impl FfmpegDecoder {
             // buffer when a picture comes out of order and dropping that picture; the
             // ffmpeg tool hides this by pre-decoding frames when it probes the stream.
             // Strict compliance makes the h264 decoder assume the level's DPB size, so
-            // every picture comes out in order (at the cost of that delay). Low-latency
-            // mode keeps the guess.
-            if config.codec == Codec::H264 && !config.low_latency {
+            // every picture comes out in order (at the cost of that delay, for such
+            // streams only).
+            if config.codec == Codec::H264 {
                 (*p).strict_std_compliance = ffi::FF_COMPLIANCE_STRICT;
             }
             match &hw {
