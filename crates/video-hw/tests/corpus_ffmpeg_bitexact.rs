@@ -267,6 +267,54 @@ fn corpus_ffmpeg_bad_streams() {
     assert!(checked >= 12, "{checked}");
 }
 
+/// Every fixture with bytes flipped, cut or duplicated at pseudo-random places: no panic,
+/// only bitstream errors, and the session keeps going to the end. Four manglings per
+/// fixture; `VIDEO_HW_MANGLE_ROUNDS=N` runs more.
+#[test]
+fn mangled_fixtures_give_typed_errors_only() {
+    let rounds: usize = std::env::var("VIDEO_HW_MANGLE_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut errors = 0;
+    for f in common::fixtures() {
+        let clean = std::fs::read(&f.path).unwrap();
+        for round in 0..rounds {
+            let mut data = clean.clone();
+            match round % 4 {
+                // Flip bits all over.
+                0 | 1 => {
+                    for _ in 0..1 + data.len() / 500 {
+                        let at = next() as usize % data.len();
+                        data[at] ^= 1 << (next() % 8);
+                    }
+                }
+                // Cut a piece out.
+                2 => {
+                    let at = next() as usize % data.len();
+                    let len = (next() as usize % 2000).min(data.len() - at);
+                    data.drain(at..at + len);
+                }
+                // Repeat a piece.
+                _ => {
+                    let at = next() as usize % data.len();
+                    let piece = data[at..(at + 1500).min(data.len())].to_vec();
+                    let to = next() as usize % data.len();
+                    data.splice(to..to, piece);
+                }
+            }
+            let got = decode(&data, codec_of(&f.path), Output::HOST_NV12);
+            assert!(got.failure.is_none(), "{} round {round}: {:?}", f.rel, got.failure);
+            errors += got.errors;
+        }
+    }
+    assert!(errors > 0, "damage that no test reports");
+}
+
 /// With no NVIDIA GPU, VA-API or QSV device, Auto decodes HEVC (and H.264) with FFmpeg,
 /// not OpenH264.
 #[test]
