@@ -80,6 +80,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         elapsed: started.elapsed(),
         decoder: Some(decoder),
         dropped: stats.dropped,
+        concealed: stats.concealed,
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
         ..Default::default()

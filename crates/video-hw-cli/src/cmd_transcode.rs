@@ -96,6 +96,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         decoder: Some(decoder),
         encoder,
         dropped: stats.dropped,
+        concealed: stats.concealed,
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
     }

@@ -51,7 +51,11 @@ pub fn render(name: &str, s: &PipelineStats) -> String {
         q.capacity,
         q.peak,
         q.slots,
-        if q.pinned { "page-locked" } else { "pageable" },
+        match q.device {
+            Some(gpu) => format!("device memory of GPU {gpu}, {} frames copied in", q.adopted),
+            None if q.pinned => "page-locked".to_string(),
+            None => "pageable".to_string(),
+        },
         q.allocations,
         q.producer_waits,
         ms(q.producer_wait),
@@ -105,5 +109,8 @@ mod tests {
         for part in ["stats: decode (not opened)", "queue:", "frame interval:", "copied:", "p99 us"] {
             assert!(text.contains(part), "{part}: {text}");
         }
+        let mut device = PipelineStats::default();
+        (device.queue.device, device.queue.adopted) = (Some(1), 3);
+        assert!(render("decode", &device).contains("device memory of GPU 1, 3 frames copied in"));
     }
 }

@@ -33,6 +33,8 @@ pub struct Summary {
     pub encoder: Option<String>,
     /// Damaged parts of the input dropped by the decoder (`DecoderStats::dropped`).
     pub dropped: u64,
+    /// Pictures the decoder engine output concealed (`DecoderStats::concealed`).
+    pub concealed: u64,
     /// Bytes written.
     pub bytes_out: u64,
     /// Why the input stopped early or was damaged, when it was.
@@ -73,6 +75,9 @@ impl Summary {
         }
         if self.job != "encode" {
             parts.push(format!("{} damaged part(s) dropped", self.dropped));
+            if self.concealed > 0 {
+                parts.push(format!("{} damaged picture(s) concealed by the decoder", self.concealed));
+            }
         }
         parts.push(format!("{} bytes to {}", self.bytes_out, if self.output == "-" { "stdout" } else { &self.output }));
         format!("video-hw: {}", parts.join("; "))
@@ -95,6 +100,7 @@ impl Summary {
             "encoder": self.encoder,
             "fallbacks": fallbacks.iter().map(|f| json!({"from": f.from, "to": f.to, "reason": f.reason})).collect::<Vec<_>>(),
             "dropped": self.dropped,
+            "concealed": self.concealed,
             "bytes_out": self.bytes_out,
             "damage": self.damage,
         })

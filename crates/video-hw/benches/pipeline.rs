@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use video_hw::frame::HostFrame;
-use video_hw::pipeline::{DecodeInput, FrameRing, HostMemory, PipelineOptions, RingConfig, Transcode};
+use video_hw::pipeline::{DecodeInput, FrameRing, PipelineOptions, RingConfig, RingMemory, Transcode};
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input,
     Output, PixelFormat,
@@ -33,7 +33,7 @@ const W: u32 = 1920;
 const H: u32 = 1080;
 
 fn ring() -> FrameRing {
-    let ring = FrameRing::with_config(RingConfig::new(8).memory(HostMemory::Auto).name("bench")).expect("ring");
+    let ring = FrameRing::with_config(RingConfig::new(8).memory(RingMemory::Auto).name("bench")).expect("ring");
     // Allocate every buffer before timing.
     let held: Vec<_> = (0..ring.slots()).map(|_| ring.acquire(PixelFormat::Nv12, W, H, None).expect("slot")).collect();
     drop(held);

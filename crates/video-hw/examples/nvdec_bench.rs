@@ -48,6 +48,11 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --max-frames N        stop each session after N frames (1: time to first frame) [0 = all]
     --flush-each-pass     flush after every pass (default: passes form one continuous stream)
     --low-latency         no display delay
+    --display-delay N     the parser's display delay (0..=8; default 4)
+    --warm                open and close one session before the timer (CUDA context and
+                          libraries loaded: the time to first frame of a service's later
+                          sessions)
+    --stagger-ms N        session i opens i*N ms after the start (counted in its time)
     --no-mem              do not sample device memory
     --duration S          soak length in seconds [120]
     --seed N              soak random seed [1]
@@ -98,6 +103,9 @@ struct Args {
     max_frames: u64,
     flush_each_pass: bool,
     low_latency: bool,
+    display_delay: Option<u32>,
+    warm: bool,
+    stagger_ms: u64,
     measure_mem: bool,
     duration: Duration,
     seed: u64,
@@ -125,6 +133,9 @@ impl Default for Args {
             max_frames: 0,
             flush_each_pass: false,
             low_latency: false,
+            display_delay: None,
+            warm: false,
+            stagger_ms: 0,
             measure_mem: true,
             duration: Duration::from_secs(120),
             seed: 1,
@@ -153,11 +164,15 @@ impl Args {
     }
 
     fn config(&self, codec: Codec) -> DecoderConfig {
-        DecoderConfig::new(codec)
+        let c = DecoderConfig::new(codec)
             .engine(self.engine)
             .output(self.output)
             .device_index(self.device)
-            .low_latency(self.low_latency)
+            .low_latency(self.low_latency);
+        match self.display_delay {
+            Some(d) => c.max_display_delay(d),
+            None => c,
+        }
     }
 }
 
@@ -230,6 +245,9 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
             "--max-frames" => a.max_frames = num(&arg, value(&arg)?)?,
             "--flush-each-pass" => a.flush_each_pass = true,
             "--low-latency" => a.low_latency = true,
+            "--display-delay" => a.display_delay = Some(num(&arg, value(&arg)?)?.min(8) as u32),
+            "--warm" => a.warm = true,
+            "--stagger-ms" => a.stagger_ms = num(&arg, value(&arg)?)?.min(10_000),
             "--no-mem" => a.measure_mem = false,
             "--duration" => {
                 let v = value(&arg)?;
@@ -450,9 +468,13 @@ impl Tally {
 
 /// Decodes `passes` passes over `data` in one session. `start` releases all sessions at
 /// once; the session's clock starts there, before `Decoder::open`.
-fn run_session(a: &Args, input: &InputFile, start: &Barrier) -> SessionResult {
+fn run_session(a: &Args, input: &InputFile, start: &Barrier, index: usize) -> SessionResult {
     start.wait();
+    // The session's clock starts at the barrier, so a stagger counts against it.
     let t0 = Instant::now();
+    if a.stagger_ms > 0 {
+        std::thread::sleep(Duration::from_millis(a.stagger_ms * index as u64));
+    }
     let mut r = SessionResult::default();
     let mut dec = match Decoder::open(a.config(input.codec)) {
         Ok(d) => d,
@@ -553,19 +575,24 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let start = Barrier::new(n + 1);
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
+    if a.warm {
+        let warm = Decoder::open(a.config(inputs[0].codec)).map_err(|e| format!("warm-up session: {e}"))?;
+        drop(warm);
+    }
 
-    let (results, wall, cpu0, cpu1, min_free, free_after) = std::thread::scope(|s| {
+    let (results, wall, cpu0, cpu1, min_free, free_after, calls) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .map(|i| {
                 let start = &start;
                 let input = session_input(i);
                 std::thread::Builder::new()
                     .name(format!("session-{i}"))
-                    .spawn_scoped(s, move || run_session(a, input, start))
+                    .spawn_scoped(s, move || run_session(a, input, start, i))
                     .expect("spawn session thread")
             })
             .collect();
         let cpu0 = process_cpu();
+        let calls0 = video_hw::diagnostics::nvdec_call_times();
         start.wait();
         let t0 = Instant::now();
         // A session without input keeps the CUDA context alive after the others end, so that
@@ -577,7 +604,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         };
         let monitor = keeper.as_ref().map(|_| {
             let stop = &stop;
-            s.spawn(move || sample_min_free(a.device, stop, Duration::from_millis(20)))
+            s.spawn(move || sample_min_free(a.device, stop, Duration::from_millis(100)))
         });
         let results: Vec<SessionResult> = handles
             .into_iter()
@@ -590,11 +617,12 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             .collect();
         let wall = t0.elapsed();
         let cpu1 = process_cpu();
+        let calls1 = video_hw::diagnostics::nvdec_call_times();
         stop.store(true, Ordering::SeqCst);
         let min_free = monitor.and_then(|m| m.join().ok().flatten());
         let free_after = keeper.as_ref().and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok()).map(|m| m.0);
         drop(keeper);
-        (results, wall, cpu0, cpu1, min_free, free_after)
+        (results, wall, cpu0, cpu1, min_free, free_after, (calls0, calls1))
     });
 
     // After the timed part (a probe before it would warm the registry's cache): what the
@@ -626,6 +654,20 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         _ => None,
     };
     let ok = fatal.is_empty() && frames_ok;
+    // Where the sessions' time went: driver calls per frame (summed over threads).
+    let call = |f: fn(&video_hw::diagnostics::NvdecCallTimes) -> video_hw::diagnostics::CallTime| {
+        let (a, b) = (f(&calls.0), f(&calls.1));
+        let (n_calls, total) = (b.calls - a.calls, b.total.saturating_sub(a.total));
+        json!({"calls": n_calls,
+               "us_per_call": if n_calls > 0 { round3(total.as_secs_f64() * 1e6 / n_calls as f64) } else { 0.0 },
+               "us_per_frame": if frames > 0 { round3(total.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 }})
+    };
+    let driver_calls = json!({
+        "parse": call(|t| t.parse),
+        "decode_picture": call(|t| t.decode_picture),
+        "map": call(|t| t.map),
+        "copy": call(|t| t.copy),
+    });
     let report = json!({
         "tool": "video-hw",
         "mode": "run",
@@ -659,6 +701,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "mem_free_min_mib": min_free.map(mib),
         "bitstream_errors": results.iter().map(|r| r.bitstream_errors).sum::<u64>(),
         "first_bitstream_error": results.iter().find_map(|r| r.first_error.clone()),
+        "driver_calls": driver_calls,
         "errors": fatal,
         "ok": ok,
     });
@@ -825,7 +868,7 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
     let mut warm = Vec::new();
     for input in &inputs {
         let one = Args { repeat_input: 1, max_frames: 0, ..a.clone() };
-        let r = run_session(&one, input, &Barrier::new(1));
+        let r = run_session(&one, input, &Barrier::new(1), 0);
         if let Some(f) = &r.fatal {
             failures.push(format!("warm-up {}: {f}", input.path.display()));
         } else if r.frames != input.frames {

@@ -80,6 +80,11 @@ pub struct DecoderConfig {
     pub require_hardware: bool,
     /// GPU index for device engines.
     pub device_index: u32,
+    /// Let the session take the least busy GPU instead of `device_index`: among the GPUs
+    /// whose NVDEC decodes the codec, the one with the fewest NVDEC sessions open in this
+    /// process (lowest index on a tie). Sessions opened one after another this way spread
+    /// over every GPU; within a GPU the driver spreads them over its NVDEC engines.
+    pub spread_over_gpus: bool,
     /// Timebase of the timestamps given to `submit` and returned on frames.
     pub timebase: Rational,
 }
@@ -95,6 +100,7 @@ impl DecoderConfig {
             engine: EnginePreference::Auto,
             require_hardware: false,
             device_index: 0,
+            spread_over_gpus: false,
             timebase: Rational::MPEG_90K,
         }
     }
@@ -132,6 +138,21 @@ impl DecoderConfig {
     /// Sets the GPU index.
     pub fn device_index(mut self, index: u32) -> Self {
         self.device_index = index;
+        self
+    }
+
+    /// Picks the least busy GPU at open (see [`DecoderConfig::spread_over_gpus`]).
+    ///
+    /// ```no_run
+    /// use video_hw::{Codec, Decoder, DecoderConfig, Output};
+    /// // One session per camera, spread over every GPU of the machine.
+    /// let sessions: Vec<Decoder> = (0..16)
+    ///     .map(|_| Decoder::open(DecoderConfig::new(Codec::Hevc).output(Output::CUDA_NV12).spread_over_gpus(true)))
+    ///     .collect::<Result<_, _>>()?;
+    /// # Ok::<(), video_hw::Error>(())
+    /// ```
+    pub fn spread_over_gpus(mut self, on: bool) -> Self {
+        self.spread_over_gpus = on;
         self
     }
 

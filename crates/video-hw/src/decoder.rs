@@ -74,6 +74,9 @@ pub struct DecoderStats {
     pub dropped: u64,
     /// The last bitstream error seen, if any.
     pub last_error: Option<String>,
+    /// Pictures the engine found damaged and output concealed (its own repair, e.g.
+    /// NVDEC copies the reference picture): they differ from a software decoder's.
+    pub concealed: u64,
     /// Time spent inside the engine's decode calls.
     pub engine_time: Duration,
     /// When the session was opened → when its first frame came out.
@@ -120,8 +123,13 @@ impl std::fmt::Debug for Decoder {
 
 impl Decoder {
     /// Validates `config` and opens the best engine it allows (see [`crate::registry`]).
-    pub fn open(config: DecoderConfig) -> Result<Self> {
+    pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
+        if config.spread_over_gpus {
+            if let Some(gpu) = crate::backend::nvidia::nvdec::least_busy_gpu(config.codec) {
+                config.device_index = gpu;
+            }
+        }
         let assembler = AccessUnitAssembler::new(config.codec)?;
         let backend = Registry::global().open_decoder(&config)?;
         Ok(Self::with_backend(config, backend, assembler))
@@ -315,7 +323,7 @@ impl Decoder {
 
     /// Counters and timings so far.
     pub fn stats(&self) -> DecoderStats {
-        DecoderStats { timings: self.telemetry.timings(), ..self.stats.clone() }
+        DecoderStats { timings: self.telemetry.timings(), concealed: self.backend.concealed(), ..self.stats.clone() }
     }
 
     pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {

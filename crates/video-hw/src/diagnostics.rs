@@ -1,11 +1,59 @@
 //! Process-wide figures for leak checks and reports: live engine sessions and device
 //! memory.
 
+use std::time::Duration;
+
 use crate::error::Result;
 
 /// NVDEC decoder objects alive in this process.
 pub fn nvdec_sessions() -> usize {
     crate::backend::nvidia::nvdec::live_decoders()
+}
+
+/// Calls of one kind and the time spent in them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallTime {
+    /// Number of calls.
+    pub calls: u64,
+    /// Time spent in them, summed over threads.
+    pub total: Duration,
+}
+
+impl CallTime {
+    /// Mean time per call (zero when there were none).
+    pub fn mean(&self) -> Duration {
+        if self.calls == 0 { Duration::ZERO } else { self.total / self.calls as u32 }
+    }
+}
+
+/// Time this process spent in the NVDEC driver calls that bound decode throughput,
+/// summed over sessions since the process started (subtract two readings for a span).
+///
+/// ```
+/// let t = video_hw::diagnostics::nvdec_call_times();
+/// println!("cuvidDecodePicture: {} calls, mean {:?}", t.decode_picture.calls, t.decode_picture.mean());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NvdecCallTimes {
+    /// `cuvidParseVideoData`, the parser's callbacks included.
+    pub parse: CallTime,
+    /// `cuvidDecodePicture` (handing one picture to the engine).
+    pub decode_picture: CallTime,
+    /// `cuvidMapVideoFrame` (waiting for a decoded picture and its post-processing).
+    pub map: CallTime,
+    /// Copying a mapped picture into the output frame, waited for.
+    pub copy: CallTime,
+}
+
+/// The NVDEC call times of this process so far (all zero before any NVDEC session).
+pub fn nvdec_call_times() -> NvdecCallTimes {
+    crate::backend::nvidia::nvdec::call_times()
+}
+
+/// NVDEC sessions this process has open on GPU `device` (what
+/// [`DecoderConfig::spread_over_gpus`](crate::DecoderConfig::spread_over_gpus) balances).
+pub fn nvdec_sessions_on(device: u32) -> usize {
+    crate::backend::nvidia::nvdec::sessions_on(device)
 }
 
 /// Free and total memory of GPU `device`, in bytes (needs the NVIDIA driver).

@@ -369,11 +369,33 @@ fn packed_planes(format: PixelFormat, width: u32, height: u32) -> (Planes, usize
 pub(crate) trait DeviceFrameOwner: Send + Sync {
     /// Copies the frame to host memory (tightly packed).
     fn download(&self, frame: &CudaFrame) -> Result<HostFrame>;
+
+    /// Copies `host` (planes of the frame's format and size, checked) into the frame.
+    fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
+        let _ = (frame, host);
+        Err(Error::unsupported("uploading into this CUDA frame", "its memory is read-only here"))
+    }
 }
 
-/// A picture in CUDA device memory, lent from the decoder's pool: it goes back to the
-/// pool when dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
+/// Checks that `host`'s planes are those of `format` at `width` x `height`.
+pub(crate) fn check_host_planes(host: &HostFrame, format: PixelFormat, width: u32, height: u32) -> Result<()> {
+    let planes = host.planes();
+    let ok = planes.len() == format.plane_count()
+        && planes.iter().enumerate().all(|(i, p)| (p.row_bytes, p.rows) == format.plane_size(i, width, height));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!("host frame planes are not those of {format} {width}x{height}")))
+    }
+}
+
+/// A picture in CUDA device memory, lent from the decoder's pool or from a slot of a
+/// device-memory [`FrameRing`](crate::pipeline::FrameRing): it goes back where it came
+/// from when dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
 /// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream.
+///
+/// The planes share one pitch; a frame of this crate's making has them one under the
+/// other in a single allocation (luma, then chroma right below it).
 pub struct CudaFrame {
     pub(crate) device_index: u32,
     pub(crate) device_ptr: u64,
@@ -386,9 +408,8 @@ pub struct CudaFrame {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) owner: std::sync::Arc<dyn DeviceFrameOwner>,
-    /// Returned to the pool on drop.
-    #[allow(dead_code)]
-    pub(crate) lease: Option<Box<dyn Send + Sync>>,
+    /// Returned to the pool (or the ring) on drop.
+    pub(crate) lease: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl fmt::Debug for CudaFrame {
@@ -403,6 +424,48 @@ impl fmt::Debug for CudaFrame {
 }
 
 impl CudaFrame {
+    /// A `format` picture in a device slot of a ring (planes one under the other, as
+    /// [`DeviceLayout`](crate::pipeline::ring::DeviceLayout) says), produced on `stream`
+    /// (0: complete when handed out). The slot goes back to its ring when the frame drops.
+    pub(crate) fn in_slot(
+        slot: crate::pipeline::ring::DeviceSlot,
+        device_index: u32,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        owner: std::sync::Arc<dyn DeviceFrameOwner>,
+        stream: usize,
+    ) -> CudaFrame {
+        let layout = crate::pipeline::ring::DeviceLayout::of(format, width, height);
+        let (ptr, pitch) = slot.memory().map_or((0, 0), |b| (b.ptr, b.pitch));
+        CudaFrame {
+            device_index,
+            device_ptr: ptr,
+            pitch,
+            plane_offsets: layout.plane_rows.map(|r| r * pitch),
+            plane_count: layout.planes,
+            stream,
+            event: 0,
+            format,
+            width,
+            height,
+            owner,
+            lease: Some(Box::new(slot)),
+        }
+    }
+
+    /// The ring slot the frame lies in, if it is one.
+    pub(crate) fn slot(&self) -> Option<&crate::pipeline::ring::DeviceSlot> {
+        self.lease.as_ref()?.downcast_ref()
+    }
+
+    /// True when the memory is a slot lent by a device-memory
+    /// [`FrameRing`](crate::pipeline::FrameRing): it goes back to the ring when the frame
+    /// is dropped.
+    pub fn is_pooled(&self) -> bool {
+        self.slot().is_some()
+    }
+
     /// Index of the GPU the memory is on.
     pub fn device_index(&self) -> u32 {
         self.device_index
@@ -439,6 +502,29 @@ impl CudaFrame {
         self.owner.download(self)
     }
 
+    /// Copies a host picture of this frame's format and size (any plane strides) into
+    /// the device memory, and waits until it is there: how a producer with pixels in
+    /// host memory fills a slot of a device-memory ring
+    /// ([`FrameRing::acquire_cuda`](crate::pipeline::FrameRing::acquire_cuda)).
+    /// `InvalidInput` when the planes do not match.
+    ///
+    /// ```no_run
+    /// use video_hw::frame::HostFrame;
+    /// use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+    /// use video_hw::PixelFormat;
+    ///
+    /// let ring = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Cuda { device: 0 }))?;
+    /// let pixels = HostFrame::new_packed(PixelFormat::Nv12, 64, 32);
+    /// let mut frame = ring.acquire_cuda(PixelFormat::Nv12, 64, 32, None)?;
+    /// frame.cuda_data_mut().expect("device memory").upload(&pixels)?;
+    /// assert_eq!(frame.to_host()?.as_bytes(), pixels.as_bytes());
+    /// # Ok::<(), video_hw::Error>(())
+    /// ```
+    pub fn upload(&mut self, host: &HostFrame) -> Result<()> {
+        check_host_planes(host, self.format, self.width, self.height)?;
+        self.owner.upload(self, host)
+    }
+
     /// Width and height of the picture.
     pub fn size(&self) -> (u32, u32) {
         (self.width, self.height)
@@ -456,6 +542,35 @@ impl Frame {
             keyframe: false,
             color: ColorInfo::default(),
             data: FrameData::Host(data),
+        }
+    }
+
+    /// A frame in device memory.
+    pub(crate) fn cuda(format: PixelFormat, width: u32, height: u32, data: CudaFrame) -> Self {
+        Frame {
+            format,
+            width,
+            height,
+            pts: None,
+            keyframe: false,
+            color: ColorInfo::default(),
+            data: FrameData::Cuda(data),
+        }
+    }
+
+    /// The device pixels, if the frame is in CUDA memory.
+    pub fn cuda_data(&self) -> Option<&CudaFrame> {
+        match &self.data {
+            FrameData::Cuda(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The device pixels, mutably (to [`upload`](CudaFrame::upload) into them).
+    pub fn cuda_data_mut(&mut self) -> Option<&mut CudaFrame> {
+        match &mut self.data {
+            FrameData::Cuda(c) => Some(c),
+            _ => None,
         }
     }
 

@@ -69,7 +69,8 @@ pub enum Stage {
     Decode,
     /// Taking a finished frame or packet out of a session (counted when one came out).
     Reap,
-    /// Copying a frame from host to device memory for an encoder.
+    /// Copying a host frame into a GPU encoder's input (NVENC with host frames); engines
+    /// that encode from host memory (OpenH264) have no such stage.
     Upload,
     /// Handing a frame to an encoder (`Encoder::submit`).
     Encode,
@@ -334,7 +335,9 @@ pub struct Timings {
     pub stages: Vec<StageStats>,
     /// Frames per second from the first call into the session to the last frame.
     pub fps: f64,
-    /// Bytes copied from host to device memory.
+    /// Bytes copied from host to device memory: host frames an NVENC session uploaded
+    /// (0 for engines that work in host memory, and for CUDA input, which is copied
+    /// device to device).
     pub bytes_h2d: u64,
     /// Bytes copied from device to host memory.
     pub bytes_d2h: u64,

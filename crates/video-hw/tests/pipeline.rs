@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{
-    DecodeInput, DecodePipeline, EncodePipeline, FrameRing, HostMemory, PipelineOptions, RingConfig, Shutdown,
+    DecodeInput, DecodePipeline, EncodePipeline, FrameRing, PipelineOptions, RingConfig, RingMemory, Shutdown,
     Transcode,
 };
 use video_hw::{
@@ -63,7 +63,7 @@ fn stamp_of(f: &Frame) -> i64 {
 #[test]
 fn ring_stress_with_random_delays_keeps_every_frame_once_in_order() {
     const N: i64 = 3000;
-    let ring = FrameRing::with_config(RingConfig::new(4).memory(HostMemory::Pageable)).unwrap();
+    let ring = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Pageable)).unwrap();
     let start = Instant::now();
     let producer = {
         let ring = ring.clone();
@@ -438,6 +438,50 @@ fn transcode_overlaps_and_round_trips() {
     let frames = decode_directly(&out);
     assert_eq!(frames.len(), STREAM_FRAMES);
     assert_eq!(frames[0].1.len(), 320 * 240 * 3 / 2);
+}
+
+/// Only an engine that copies host frames to a GPU (NVENC) reports the `upload` stage and
+/// `h2d` bytes: host-only engines (OpenH264 here) and the pipelines around them never do.
+#[test]
+fn host_only_engines_upload_nothing() {
+    use video_hw::metrics::Stage;
+    let no_upload = |what: &str, t: &video_hw::metrics::Timings| {
+        assert_eq!(t.bytes_h2d, 0, "{what}: {t:?}");
+        assert_eq!(t.bytes_d2h, 0, "{what}: {t:?}");
+        assert!(t.stage(Stage::Upload).is_none(), "{what}: {t:?}");
+    };
+    // Encode pipeline, in page-locked ring buffers where a driver is present.
+    let p = EncodePipeline::open(EncoderConfig::new(Codec::H264, 160, 96).engine(ONLY), PipelineOptions::default())
+        .unwrap();
+    for (i, px) in test_frames(5).iter().enumerate() {
+        let mut pixels = p.acquire().unwrap();
+        pixels.as_bytes_mut().copy_from_slice(px);
+        p.submit(
+            Frame::host(PixelFormat::Yuv420p, 160, 96, pixels),
+            FrameOptions { pts: Some(i as i64), force_keyframe: false },
+        )
+        .unwrap();
+    }
+    let report = p.shutdown(Shutdown::Drain).unwrap();
+    assert_eq!(report.stats.encoder.as_ref().map(|e| e.frames_in), Some(5));
+    no_upload("encode pipeline", &report.stats.timings);
+    no_upload("encoder", &report.stats.encoder.unwrap().timings);
+
+    // Transcode: both sides.
+    let stream = stream();
+    let job = Transcode::start(
+        decoder_config(),
+        EncoderConfig::new(Codec::H264, 2, 2).engine(ONLY),
+        PipelineOptions::default().queue_depth(4),
+        chunks(&stream).into_iter().map(Ok),
+        |_| Ok(()),
+    )
+    .unwrap();
+    let stats = job.wait().unwrap();
+    assert_eq!(stats.frames, STREAM_FRAMES as u64);
+    no_upload("transcode decoder", &stats.decode.timings);
+    no_upload("transcode encoder", &stats.encode.timings);
+    assert!(stats.encode.timings.stage(Stage::Encode).is_some_and(|s| s.count == STREAM_FRAMES as u64));
 }
 
 #[test]

@@ -48,6 +48,12 @@ pub(crate) trait DecoderBackend: Send {
     fn take_stream_error(&mut self) -> Option<crate::error::Error> {
         None
     }
+
+    /// Pictures the engine reported as damaged and concealed (output anyway, with
+    /// its own repair) so far.
+    fn concealed(&self) -> u64 {
+        0
+    }
 }
 
 /// An encode engine.

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::ring::{OutputScope, Queue, RingConfig};
+use super::ring::{OutputScope, Queue, RingConfig, RingMemory};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
-use crate::config::DecoderConfig;
+use crate::config::{DecoderConfig, Output};
 use crate::decoder::{Decoder, DecoderStats, Input};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -148,6 +148,13 @@ pub(crate) struct Shared {
 ///
 /// Host frames are built by the engine straight in the ring's reusable buffers where it
 /// can (OpenH264, NVDEC host NV12), so steady-state decoding allocates no frame memory.
+/// With CUDA output on NVDEC (and [`RingMemory::Auto`]) the ring's buffers are device
+/// memory of the decoder's GPU: NVDEC's copy out of its surface writes a free slot
+/// directly, and a frame it had to put in its own buffer (every slot lent out, in the
+/// middle of a call) is copied into a slot before it is queued (counted in
+/// [`RingStats::adopted`](super::RingStats::adopted)). So the device memory decoded
+/// frames wait in is the ring's `slots`, however long the consumer keeps them: with
+/// every slot held, the worker waits.
 ///
 /// ```no_run
 /// use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, Shutdown};
@@ -215,9 +222,9 @@ impl DecodePipeline {
         source: Option<Box<dyn Iterator<Item = Result<DecodeInput>> + Send>>,
     ) -> Result<Self> {
         options.validate()?;
-        let ring = FrameRing::with_config(
-            RingConfig::new(options.queue_depth).memory(options.memory).name("decode pipeline output"),
-        )?;
+        let memory = output_memory(options.memory, &decoder);
+        let ring =
+            FrameRing::with_config(RingConfig::new(options.queue_depth).memory(memory).name("decode pipeline output"))?;
         DecodePipeline::spawn_into(decoder, options, source, ring)
     }
 
@@ -438,6 +445,16 @@ impl Drop for DecodePipeline {
     }
 }
 
+/// The memory of the ring a `decoder` delivers into: for [`RingMemory::Auto`], device
+/// memory of its GPU when it is NVDEC with CUDA output; `memory` otherwise.
+pub(crate) fn output_memory(memory: RingMemory, decoder: &Decoder) -> RingMemory {
+    let cuda_output = matches!(decoder.config().output, Output::Cuda(_)) && decoder.engine() == Engine::Nvdec;
+    match memory {
+        RingMemory::Auto if cuda_output => RingMemory::Cuda { device: decoder.config().device_index },
+        other => other,
+    }
+}
+
 pub(crate) fn rate(frames: u64, elapsed: Duration) -> f64 {
     let s = elapsed.as_secs_f64();
     if s > 0.0 { frames as f64 / s } else { 0.0 }
@@ -507,8 +524,14 @@ fn publish_stream_info(decoder: &Decoder, shared: &Shared) {
     }
 }
 
-/// Pushes a frame; `Ok(false)` when the consumer cancelled the ring.
+/// Pushes a frame (a CUDA frame outside a device ring's slots moved into one first);
+/// `Ok(false)` when the consumer cancelled the ring.
 fn deliver(ring: &FrameRing, frame: Frame) -> Result<bool> {
+    let frame = match ring.adopt(frame, None) {
+        Ok(frame) => frame,
+        Err(Error::Closed(_)) => return Ok(false),
+        Err(e) => return Err(e.context("decode pipeline, copying a CUDA frame into a ring slot")),
+    };
     match ring.push(frame, None) {
         Ok(()) => Ok(true),
         Err(Error::Closed(_)) => Ok(false),

@@ -234,6 +234,18 @@ impl EncodePipeline {
         self.input.acquire(c.input_format, c.width, c.height, self.timeout).map_err(|e| self.closed(e))
     }
 
+    /// For a pipeline whose ring is device memory ([`RingMemory::Cuda`](super::RingMemory::Cuda)
+    /// in [`PipelineOptions::memory`]): a reusable device buffer for one input picture in
+    /// the encoder's input format and size, as a CUDA frame (see
+    /// [`FrameRing::acquire_cuda`]), waiting (up to the pipeline's timeout) while all are
+    /// in use. Write it from your own CUDA code, finish that work, then
+    /// [`submit`](Self::submit) it: NVENC copies it, device to device, into a surface of
+    /// its own, so nothing crosses the PCIe bus. `InvalidInput` for a host ring.
+    pub fn acquire_cuda(&self) -> Result<Frame> {
+        let c = &self.config;
+        self.input.acquire_cuda(c.input_format, c.width, c.height, self.timeout).map_err(|e| self.closed(e))
+    }
+
     /// Queues `frame` for encoding with `options`, waiting (up to the pipeline's timeout)
     /// while the ring is full. Fails with the worker's error once it has stopped on one.
     /// Any host frame may be submitted; buffers from [`acquire`](Self::acquire) are

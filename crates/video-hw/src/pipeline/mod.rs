@@ -41,7 +41,7 @@ use parking_lot::Mutex;
 
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
-pub use ring::{FrameRing, HostMemory, RingConfig, RingStats};
+pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
 pub use transcode::{Transcode, TranscodeStats};
 
 use crate::decoder::DecoderStats;
@@ -65,8 +65,11 @@ pub struct PipelineOptions {
     /// the worker waits for the caller to read them (at least `queue_depth + 4`).
     /// Default 16.
     pub input_depth: usize,
-    /// Memory of the ring's buffers.
-    pub memory: HostMemory,
+    /// Memory of the ring's buffers. [`RingMemory::Auto`] (the default): device memory
+    /// of the decoder's GPU for a decode pipeline (or transcode) whose NVDEC decoder
+    /// outputs CUDA frames, so the device memory decoded frames wait in is bounded by the
+    /// ring; page-locked host memory where a CUDA driver is present otherwise.
+    pub memory: RingMemory,
     /// Encode: when a frame's size differs from the encoder's, drain the encoder and
     /// reopen it at the new size (`SwitchMode::DrainThenSwap`) instead of failing.
     /// Default false.
@@ -81,7 +84,7 @@ impl Default for PipelineOptions {
         PipelineOptions {
             queue_depth: 8,
             input_depth: 16,
-            memory: HostMemory::Auto,
+            memory: RingMemory::Auto,
             follow_size_changes: false,
             timeout: None,
         }
@@ -102,7 +105,7 @@ impl PipelineOptions {
     }
 
     /// Sets the ring's buffer memory.
-    pub fn memory(mut self, memory: HostMemory) -> Self {
+    pub fn memory(mut self, memory: RingMemory) -> Self {
         self.memory = memory;
         self
     }

@@ -9,10 +9,19 @@
 //! allocated per frame: the ring owns at most [`slots`](FrameRing::slots) buffers and
 //! reuses them (a buffer too small for a new frame size is replaced, once).
 //!
-//! Buffers are page-locked host memory when a CUDA driver is installed
-//! ([`HostMemory::Auto`]), so a GPU engine can copy them by DMA; ordinary memory
-//! otherwise. (Device-memory slots for CUDA frames are not offered yet: CUDA frames
-//! already come from the decoder's own device pool and pass through the queue as they are.)
+//! What the buffers are ([`RingConfig::memory`]):
+//!
+//! - [`RingMemory::Auto`] (the default): page-locked host memory when a CUDA driver is
+//!   installed, so a GPU engine can copy them by DMA; ordinary memory otherwise.
+//!   [`RingMemory::Pageable`]: always ordinary memory. Taken with [`FrameRing::acquire`].
+//! - [`RingMemory::Cuda`]: device memory of one GPU, pitched allocations in its primary
+//!   context (the one NVDEC and NVENC sessions use). Taken with
+//!   [`FrameRing::acquire_cuda`] as a [`Frame`] in CUDA memory whose drop gives the
+//!   buffer back; the same waiting, timeouts, closing, reuse and figures as host
+//!   buffers. A [`DecodePipeline`](super::DecodePipeline) with NVDEC CUDA output uses
+//!   such a ring and NVDEC writes its slots directly, so the device memory decoded frames
+//!   wait in is bounded by the ring. Without a CUDA driver or that GPU the ring is not
+//!   made: [`Error::Unsupported`], with the reason.
 //!
 //! ```
 //! use std::time::Duration;
@@ -43,13 +52,39 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 //!
+//! A device-memory ring between a producer and a consumer of CUDA frames:
+//!
+//! ```no_run
+//! use video_hw::frame::HostFrame;
+//! use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+//! use video_hw::PixelFormat;
+//!
+//! let ring = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Cuda { device: 0 }))?;
+//! let picture = HostFrame::new_packed(PixelFormat::Nv12, 1920, 1080); // or a kernel of yours writes the slot
+//! for i in 0..100 {
+//!     let mut frame = ring.acquire_cuda(PixelFormat::Nv12, 1920, 1080, None)?; // waits while all 6 are lent
+//!     frame.cuda_data_mut().expect("device memory").upload(&picture)?;
+//!     frame.pts = Some(i);
+//!     ring.push(frame, None)?;
+//!     let frame = ring.pop(None)?.expect("a frame"); // elsewhere: a consumer thread, an encode pipeline
+//!     let cuda = frame.cuda_data().expect("device memory");
+//!     let _ = (cuda.plane_ptr(0), cuda.pitch()); // read it on the GPU; dropping it gives the slot back
+//! }
+//! assert!(ring.stats().allocations <= ring.slots() as u64); // no cuMemAlloc per frame
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+//!
+//! The ring logic does not know which memory it lends: a pool of at most `slots`
+//! buffers, generic over the slot memory; device buffers come from a small allocator
+//! trait (the CUDA driver in `backend/nvidia/device_frames.rs`, a fake in the tests).
+//!
 //! Locking is `parking_lot`'s `Mutex` and `Condvar`: one short critical section per
 //! operation, timed waits, and no poisoning (a panicking thread cannot wedge the other
 //! end of the ring).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -58,27 +93,52 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::codec::PixelFormat;
 use crate::config::FrameOptions;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, HostBuffer, HostFrame};
+use crate::frame::{CudaFrame, DeviceFrameOwner, Frame, FrameData, HostBuffer, HostFrame};
 
 /// The most frames a ring may queue.
 pub const MAX_CAPACITY: usize = 1024;
 
 /// What memory a ring's buffers are.
+///
+/// ```
+/// use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+/// // Host memory: frames come from `acquire`.
+/// let host = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Pageable))?;
+/// assert_eq!(host.memory(), RingMemory::Pageable);
+/// // Device memory needs a CUDA driver and the GPU: without them, a typed error.
+/// match FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Cuda { device: 0 })) {
+///     Ok(ring) => assert_eq!(ring.stats().device, Some(0)),
+///     Err(e) => assert!(matches!(e, video_hw::Error::Unsupported { .. }), "{e}"),
+/// }
+/// # Ok::<(), video_hw::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HostMemory {
-    /// Page-locked (pinned) host memory when a CUDA driver and GPU are present, ordinary
-    /// memory otherwise.
+pub enum RingMemory {
+    /// Host memory: page-locked (pinned) when a CUDA driver and GPU are present, ordinary
+    /// memory otherwise. In [`PipelineOptions`](super::PipelineOptions), `Auto` also
+    /// means: device memory ([`Cuda`](Self::Cuda)) for a decode pipeline whose NVDEC
+    /// decoder outputs CUDA frames.
     #[default]
     Auto,
-    /// Always ordinary (pageable) memory.
+    /// Host memory, always ordinary (pageable).
     Pageable,
+    /// Device memory of CUDA GPU `device` (pitched allocations in its primary context,
+    /// the one the NVIDIA engines use): the ring lends CUDA frames
+    /// ([`FrameRing::acquire_cuda`]) instead of host buffers.
+    Cuda {
+        /// CUDA device index.
+        device: u32,
+    },
 }
+
+/// The former name of [`RingMemory`], from when a ring only had host memory.
+pub type HostMemory = RingMemory;
 
 /// How to build a [`FrameRing`].
 ///
 /// ```
-/// use video_hw::pipeline::{FrameRing, HostMemory, RingConfig};
-/// let ring = FrameRing::with_config(RingConfig::new(8).slots(12).memory(HostMemory::Pageable).name("capture"))?;
+/// use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+/// let ring = FrameRing::with_config(RingConfig::new(8).slots(12).memory(RingMemory::Pageable).name("capture"))?;
 /// assert_eq!((ring.capacity(), ring.slots()), (8, 12));
 /// # Ok::<(), video_hw::Error>(())
 /// ```
@@ -90,15 +150,15 @@ pub struct RingConfig {
     /// producer and one held by the consumer while the queue is full.
     pub slots: usize,
     /// What memory the buffers are.
-    pub memory: HostMemory,
+    pub memory: RingMemory,
     /// Name in errors, logs and the `queue` label of `video_hw_queue_depth`.
     pub name: String,
 }
 
 impl RingConfig {
-    /// A ring of `capacity` frames, `capacity + 2` buffers, [`HostMemory::Auto`].
+    /// A ring of `capacity` frames, `capacity + 2` buffers, [`RingMemory::Auto`].
     pub fn new(capacity: usize) -> Self {
-        RingConfig { capacity, slots: capacity.saturating_add(2), memory: HostMemory::Auto, name: "ring".into() }
+        RingConfig { capacity, slots: capacity.saturating_add(2), memory: RingMemory::Auto, name: "ring".into() }
     }
 
     /// Sets the number of reusable buffers.
@@ -108,7 +168,7 @@ impl RingConfig {
     }
 
     /// Sets the buffer memory.
-    pub fn memory(mut self, memory: HostMemory) -> Self {
+    pub fn memory(mut self, memory: RingMemory) -> Self {
         self.memory = memory;
         self
     }
@@ -156,6 +216,13 @@ pub struct RingStats {
     pub allocations: u64,
     /// Whether the buffers are page-locked host memory.
     pub pinned: bool,
+    /// The GPU whose memory the buffers are, for a device-memory ring
+    /// ([`RingMemory::Cuda`]).
+    pub device: Option<u32>,
+    /// Device-memory rings: CUDA frames made elsewhere (an engine's own buffer, taken
+    /// while every slot was lent) that a pipeline copied into a slot on their way in,
+    /// device to device, so that what waits in the ring is always ring memory.
+    pub adopted: u64,
     /// Times the producer had to wait (full queue or no free buffer), and for how long.
     pub producer_waits: u64,
     /// Total time the producer waited.
@@ -412,39 +479,72 @@ impl<T> Queue<T> {
 // ---------------------------------------------------------------------------------------
 // The buffer pool
 
-struct PoolState {
-    free: Vec<HostBuffer>,
+/// Memory a ring lends: host bytes ([`HostBuffer`]) or a device allocation
+/// ([`DeviceBlock`]). The pool logic (waiting, closing, reuse, counting) is the same
+/// for both.
+pub(crate) trait SlotMemory: Send + Sync + Sized + 'static {
+    /// What a lease asks for: a byte count (host) or row bytes and rows (device).
+    type Size: Copy + Send + Sync + 'static;
+
+    /// Whether this buffer holds a lease of `size`.
+    fn fits(&self, size: Self::Size) -> bool;
+}
+
+impl SlotMemory for HostBuffer {
+    type Size = usize;
+
+    fn fits(&self, bytes: usize) -> bool {
+        self.len() >= bytes
+    }
+}
+
+struct PoolState<M> {
+    free: Vec<M>,
     /// Buffers lent out.
     leased: usize,
     allocations: u64,
     waits: u64,
     wait: Duration,
     closed: bool,
-    pinned: bool,
 }
 
-struct Pool {
+/// At most `slots` buffers of memory `M`, lent out one at a time.
+pub(crate) struct Pool<M: SlotMemory> {
     name: String,
     slots: usize,
-    pinned: bool,
-    state: Mutex<PoolState>,
+    state: Mutex<PoolState<M>>,
     freed: Condvar,
 }
 
-/// One buffer lent by a ring: `len` bytes of it belong to a frame. Given back on drop.
-pub(crate) struct Slot {
-    buf: Option<HostBuffer>,
-    len: usize,
-    pool: Arc<Pool>,
+/// One buffer lent by a ring; `size` of it belongs to a frame. Given back on drop.
+pub(crate) struct Lease<M: SlotMemory> {
+    buf: Option<M>,
+    size: M::Size,
+    pool: Arc<Pool<M>>,
 }
 
-impl Slot {
+/// A host buffer lent by a ring: `size` bytes of it belong to a frame.
+pub(crate) type Slot = Lease<HostBuffer>;
+
+impl<M: SlotMemory> Lease<M> {
+    /// The buffer.
+    pub(crate) fn memory(&self) -> Option<&M> {
+        self.buf.as_ref()
+    }
+
+    /// Whether this lease comes from `pool`.
+    fn is_from(&self, pool: &Arc<Pool<M>>) -> bool {
+        Arc::ptr_eq(&self.pool, pool)
+    }
+}
+
+impl Lease<HostBuffer> {
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.buf.as_ref().map_or(&[][..], |b| &b.as_slice()[..self.len])
+        self.buf.as_ref().map_or(&[][..], |b| &b.as_slice()[..self.size])
     }
 
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
+        let len = self.size;
         self.buf.as_mut().map_or(&mut [][..], |b| &mut b.as_mut_slice()[..len])
     }
 
@@ -461,7 +561,7 @@ impl Slot {
     }
 }
 
-impl Drop for Slot {
+impl<M: SlotMemory> Drop for Lease<M> {
     fn drop(&mut self) {
         if let Some(buf) = self.buf.take() {
             let mut s = self.pool.state.lock();
@@ -473,10 +573,33 @@ impl Drop for Slot {
     }
 }
 
-impl Pool {
-    /// Lends a buffer of at least `bytes`, waiting while all are lent out (`wait`
-    /// false: `Ok(None)` instead of waiting).
-    fn take(self: &Arc<Self>, bytes: usize, wait_for: Option<Option<Duration>>) -> Result<Option<Slot>> {
+impl<M: SlotMemory> Pool<M> {
+    fn new(name: &str, slots: usize) -> Arc<Self> {
+        Arc::new(Pool {
+            name: name.to_string(),
+            slots,
+            state: Mutex::new(PoolState {
+                free: Vec::with_capacity(slots),
+                leased: 0,
+                allocations: 0,
+                waits: 0,
+                wait: Duration::ZERO,
+                closed: false,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Lends a buffer that fits `size`, waiting while all are lent out (`wait_for`
+    /// `None`: `Ok(None)` instead of waiting; `Some(timeout)`: up to `timeout`, forever
+    /// for `None`). A free buffer too small is replaced by one from `alloc`, as is a slot
+    /// never used yet; `alloc` runs outside the lock.
+    fn take(
+        self: &Arc<Self>,
+        size: M::Size,
+        wait_for: Option<Option<Duration>>,
+        alloc: impl FnOnce() -> Result<M>,
+    ) -> Result<Option<Lease<M>>> {
         let mut s = self.state.lock();
         let mut waited: Option<Instant> = None;
         let until = wait_for.and_then(deadline);
@@ -504,43 +627,179 @@ impl Pool {
             s.wait += start.elapsed();
         }
         s.leased += 1;
-        let fits = reused.as_ref().is_some_and(|b| b.len() >= bytes);
-        if !fits {
-            s.allocations += 1;
-        }
         drop(s);
         let buf = match reused {
-            Some(b) if b.len() >= bytes => b,
-            // A new buffer (the first use of this slot, or one outgrown by a size change);
-            // allocated outside the lock.
-            _ => {
-                let b = HostBuffer::zeroed(bytes, self.pinned);
-                if b.is_pinned() {
-                    self.state.lock().pinned = true;
+            Some(b) if b.fits(size) => b,
+            // A new buffer (the first use of this slot, or one outgrown by a size change),
+            // allocated outside the lock; the outgrown one is freed first.
+            outgrown => {
+                drop(outgrown);
+                match alloc() {
+                    Ok(b) => {
+                        self.state.lock().allocations += 1;
+                        b
+                    }
+                    Err(e) => {
+                        self.state.lock().leased -= 1;
+                        self.freed.notify_one();
+                        return Err(e);
+                    }
                 }
-                b
             }
         };
-        Ok(Some(Slot { buf: Some(buf), len: bytes, pool: self.clone() }))
+        Ok(Some(Lease { buf: Some(buf), size, pool: self.clone() }))
     }
 
     fn close(&self) {
         self.state.lock().closed = true;
         self.freed.notify_all();
     }
+
+    /// Fills the buffer part of `stats`.
+    fn fill(&self, stats: &mut RingStats) {
+        let p = self.state.lock();
+        stats.slots = self.slots;
+        stats.in_use = p.leased;
+        stats.allocations = p.allocations;
+        stats.producer_waits += p.waits;
+        stats.producer_wait += p.wait;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Device memory
+
+/// One device allocation a ring lends: `rows` rows of at least `width_bytes` bytes,
+/// `pitch` bytes apart, at device address `ptr`.
+pub(crate) struct DeviceBlock {
+    /// Device address (`CUdeviceptr`).
+    pub(crate) ptr: u64,
+    /// Bytes between rows.
+    pub(crate) pitch: usize,
+    /// Bytes per row asked for.
+    pub(crate) width_bytes: usize,
+    /// Rows.
+    pub(crate) rows: usize,
+    /// The CUDA allocation, freed with the block; `None` only for the fake device memory
+    /// of the tests (whose `ptr` is no device address: engines never write to it).
+    pub(crate) buffer: Option<crate::backend::nvidia::cuda::DeviceBuffer>,
+}
+
+impl SlotMemory for DeviceBlock {
+    type Size = (usize, usize);
+
+    fn fits(&self, (width_bytes, rows): (usize, usize)) -> bool {
+        self.width_bytes >= width_bytes && self.rows >= rows
+    }
+}
+
+/// A device allocation lent by a ring (the lease of a ring-backed [`CudaFrame`]).
+pub(crate) type DeviceSlot = Lease<DeviceBlock>;
+
+/// Where a device-memory ring's buffers come from, and what it does with them: a trait so
+/// that the ring logic is tested without a GPU (a fake in the tests; CUDA in
+/// `backend/nvidia/device_frames.rs`).
+pub(crate) trait DeviceAllocator: Send + Sync {
+    /// The GPU the memory is on.
+    fn device_index(&self) -> u32;
+
+    /// `rows` rows of at least `width_bytes`, pitched.
+    fn alloc(&self, width_bytes: usize, rows: usize) -> Result<DeviceBlock>;
+
+    /// What downloads frames in this memory.
+    fn owner(&self) -> Arc<dyn DeviceFrameOwner>;
+
+    /// Copies the picture of `src` (a CUDA frame on the same GPU) into `dst` (same
+    /// format and size), device to device, and waits until it is done (after the
+    /// frame's ready event, if it has one). `Error::Timeout`: the copy may still run.
+    fn copy_frame(&self, src: &CudaFrame, dst: &CudaFrame) -> Result<()>;
+}
+
+/// How a `format` picture lies in one pitched device allocation: its planes one under
+/// the other, sharing the pitch (NVDEC's NV12 layout: chroma right below luma).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeviceLayout {
+    /// The widest row of any plane, in bytes.
+    pub(crate) width_bytes: usize,
+    /// Rows of all planes together.
+    pub(crate) rows: usize,
+    /// First row of each plane.
+    pub(crate) plane_rows: [usize; 3],
+    /// Planes.
+    pub(crate) planes: usize,
+}
+
+impl DeviceLayout {
+    pub(crate) fn of(format: PixelFormat, width: u32, height: u32) -> DeviceLayout {
+        let planes = format.plane_count().min(3);
+        let mut layout = DeviceLayout { width_bytes: 0, rows: 0, plane_rows: [0; 3], planes };
+        for i in 0..planes {
+            let (row_bytes, rows) = format.plane_size(i, width, height);
+            layout.plane_rows[i] = layout.rows;
+            layout.rows += rows;
+            layout.width_bytes = layout.width_bytes.max(row_bytes);
+        }
+        layout
+    }
+}
+
+/// A device-memory ring's parts.
+struct DeviceSlots {
+    pool: Arc<Pool<DeviceBlock>>,
+    alloc: Arc<dyn DeviceAllocator>,
+    owner: Arc<dyn DeviceFrameOwner>,
+    adopted: AtomicU64,
+}
+
+impl DeviceSlots {
+    /// Lends a slot for a `format` picture (`wait_for` as in [`Pool::take`]) and wraps it
+    /// as a CUDA frame.
+    fn lease(
+        &self,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        wait_for: Option<Option<Duration>>,
+    ) -> Result<Option<CudaFrame>> {
+        frame_bytes(format, width, height)?;
+        let layout = DeviceLayout::of(format, width, height);
+        let size = (layout.width_bytes, layout.rows);
+        let slot = self.pool.take(size, wait_for, || self.alloc.alloc(size.0, size.1))?;
+        let index = self.alloc.device_index();
+        Ok(slot.map(|slot| CudaFrame::in_slot(slot, index, format, width, height, self.owner.clone(), 0)))
+    }
+
+    /// Whether `frame` is in one of this ring's slots.
+    fn owns(&self, frame: &CudaFrame) -> bool {
+        frame.slot().is_some_and(|s| s.is_from(&self.pool))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
 // The ring
 
-struct RingInner {
-    queue: Queue<(Frame, FrameOptions)>,
-    pool: Arc<Pool>,
+/// The buffers of a ring.
+enum Slots {
+    Host {
+        pool: Arc<Pool<HostBuffer>>,
+        /// Whether to ask for page-locked memory.
+        pin: bool,
+        /// Whether some buffer is page-locked.
+        pinned: AtomicBool,
+    },
+    Device(DeviceSlots),
 }
 
-/// A bounded queue of frames with a fixed set of reusable (page-locked where possible)
-/// buffers; see the [module documentation](self). Cloning gives another handle to the
-/// same ring (one for the producer, one for the consumer).
+struct RingInner {
+    queue: Queue<(Frame, FrameOptions)>,
+    memory: RingMemory,
+    slots: Slots,
+}
+
+/// A bounded queue of frames with a fixed set of reusable buffers (page-locked host
+/// memory where possible, or device memory); see the [module documentation](self).
+/// Cloning gives another handle to the same ring (one for the producer, one for the
+/// consumer).
 #[derive(Clone)]
 pub struct FrameRing {
     inner: Arc<RingInner>,
@@ -550,6 +809,7 @@ impl std::fmt::Debug for FrameRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrameRing")
             .field("name", &self.inner.queue.name)
+            .field("memory", &self.inner.memory)
             .field("capacity", &self.capacity())
             .field("slots", &self.slots())
             .field("depth", &self.depth())
@@ -564,24 +824,72 @@ impl FrameRing {
     }
 
     /// A ring as `config` says. Buffers are allocated on first use, at the size asked for.
+    ///
+    /// Errors: [`Error::InvalidInput`] for a bad capacity or slot count;
+    /// for [`RingMemory::Cuda`], [`Error::Unsupported`] (with the reason) when there is
+    /// no CUDA driver or no such GPU.
     pub fn with_config(config: RingConfig) -> Result<FrameRing> {
         config.validate()?;
-        let pool = Arc::new(Pool {
-            name: config.name.clone(),
-            slots: config.slots,
-            pinned: config.memory == HostMemory::Auto,
-            state: Mutex::new(PoolState {
-                free: Vec::with_capacity(config.slots),
-                leased: 0,
-                allocations: 0,
-                waits: 0,
-                wait: Duration::ZERO,
-                closed: false,
-                pinned: false,
-            }),
-            freed: Condvar::new(),
+        if let RingMemory::Cuda { device } = config.memory {
+            let alloc = crate::backend::nvidia::device_frames::ring_allocator(device)?;
+            return FrameRing::with_allocator(config, alloc);
+        }
+        let slots = Slots::Host {
+            pool: Pool::new(&config.name, config.slots),
+            pin: config.memory == RingMemory::Auto,
+            pinned: AtomicBool::new(false),
+        };
+        Ok(FrameRing::build(config, slots))
+    }
+
+    /// A device-memory ring whose buffers come from `alloc` (the CUDA allocator, or a
+    /// fake one in tests).
+    pub(crate) fn with_allocator(config: RingConfig, alloc: Arc<dyn DeviceAllocator>) -> Result<FrameRing> {
+        config.validate()?;
+        let config = RingConfig { memory: RingMemory::Cuda { device: alloc.device_index() }, ..config };
+        let slots = Slots::Device(DeviceSlots {
+            pool: Pool::new(&config.name, config.slots),
+            owner: alloc.owner(),
+            alloc,
+            adopted: AtomicU64::new(0),
         });
-        Ok(FrameRing { inner: Arc::new(RingInner { queue: Queue::new(config.name, config.capacity), pool }) })
+        Ok(FrameRing::build(config, slots))
+    }
+
+    fn build(config: RingConfig, slots: Slots) -> FrameRing {
+        FrameRing {
+            inner: Arc::new(RingInner {
+                queue: Queue::new(config.name, config.capacity),
+                memory: config.memory,
+                slots,
+            }),
+        }
+    }
+
+    fn host_slot(&self, bytes: usize, wait_for: Option<Option<Duration>>) -> Result<Option<Slot>> {
+        match &self.inner.slots {
+            Slots::Host { pool, pin, pinned } => pool.take(bytes, wait_for, || {
+                let b = HostBuffer::zeroed(bytes, *pin);
+                if b.is_pinned() {
+                    pinned.store(true, Ordering::Relaxed);
+                }
+                Ok(b)
+            }),
+            Slots::Device(_) => Err(Error::invalid_input(format!(
+                "{} lends device memory: take its buffers with acquire_cuda",
+                self.inner.queue.name
+            ))),
+        }
+    }
+
+    fn device_slots(&self) -> Result<&DeviceSlots> {
+        match &self.inner.slots {
+            Slots::Device(d) => Ok(d),
+            Slots::Host { .. } => Err(Error::invalid_input(format!(
+                "{} lends host memory: take its buffers with acquire (or open it with RingMemory::Cuda)",
+                self.inner.queue.name
+            ))),
+        }
     }
 
     /// A buffer for a tightly packed `format` picture of `width` x `height`, waiting up
@@ -590,7 +898,8 @@ impl FrameRing {
     /// [`push`](Self::push) it; dropping it instead gives the buffer back.
     ///
     /// Errors: [`Error::Timeout`], [`Error::Closed`] once the ring is closed or
-    /// cancelled, [`Error::InvalidInput`] for a zero or absurd size.
+    /// cancelled, [`Error::InvalidInput`] for a zero or absurd size, or for a
+    /// device-memory ring (use [`acquire_cuda`](Self::acquire_cuda)).
     pub fn acquire(
         &self,
         format: PixelFormat,
@@ -599,7 +908,7 @@ impl FrameRing {
         timeout: Option<Duration>,
     ) -> Result<HostFrame> {
         let bytes = frame_bytes(format, width, height)?;
-        let slot = self.inner.pool.take(bytes, Some(timeout))?.ok_or(Error::Timeout(Duration::ZERO))?;
+        let slot = self.host_slot(bytes, Some(timeout))?.ok_or(Error::Timeout(Duration::ZERO))?;
         Ok(HostFrame::in_slot(format, width, height, slot))
     }
 
@@ -607,7 +916,93 @@ impl FrameRing {
     /// lent out.
     pub fn try_acquire(&self, format: PixelFormat, width: u32, height: u32) -> Result<Option<HostFrame>> {
         let bytes = frame_bytes(format, width, height)?;
-        Ok(self.inner.pool.take(bytes, None)?.map(|slot| HostFrame::in_slot(format, width, height, slot)))
+        Ok(self.host_slot(bytes, None)?.map(|slot| HostFrame::in_slot(format, width, height, slot)))
+    }
+
+    /// A device buffer of a [`RingMemory::Cuda`] ring for a `format` picture of `width` x
+    /// `height`, as a frame in CUDA memory ([`Frame::cuda_data`]), waiting up to
+    /// `timeout` (forever for `None`) while every buffer is lent out.
+    ///
+    /// The planes lie one under the other in one pitched allocation
+    /// ([`CudaFrame::plane_ptr`], [`CudaFrame::pitch`]); their contents are unspecified
+    /// (an earlier frame's pixels). Write them from CUDA code of your own, finish that
+    /// work (synchronise your stream), set the frame's `pts`, and
+    /// [`push`](Self::push) it. Dropping the frame — here, or after whoever pops it is
+    /// done — gives the buffer back; nothing is allocated per frame in steady state.
+    ///
+    /// Errors: as [`acquire`](Self::acquire); [`Error::InvalidInput`] for a host ring;
+    /// the driver's error when a first allocation fails.
+    ///
+    /// ```no_run
+    /// use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+    /// use video_hw::PixelFormat;
+    ///
+    /// let ring = FrameRing::with_config(RingConfig::new(4).memory(RingMemory::Cuda { device: 0 }))?;
+    /// let mut frame = ring.acquire_cuda(PixelFormat::Nv12, 1920, 1080, None)?;
+    /// let cuda = frame.cuda_data().expect("device memory");
+    /// let (luma, chroma, pitch) = (cuda.plane_ptr(0).unwrap(), cuda.plane_ptr(1).unwrap(), cuda.pitch());
+    /// // … a kernel of yours writes the picture at `luma` / `chroma`, `pitch` bytes a row …
+    /// # let _ = (luma, chroma, pitch);
+    /// frame.pts = Some(0);
+    /// ring.push(frame, None)?;
+    /// # Ok::<(), video_hw::Error>(())
+    /// ```
+    pub fn acquire_cuda(
+        &self,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        timeout: Option<Duration>,
+    ) -> Result<Frame> {
+        let cuda = self.device_slots()?.lease(format, width, height, Some(timeout))?;
+        let cuda = cuda.ok_or(Error::Timeout(Duration::ZERO))?;
+        Ok(Frame::cuda(format, width, height, cuda))
+    }
+
+    /// Like [`acquire_cuda`](Self::acquire_cuda) but never waits: `Ok(None)` when every
+    /// buffer is lent out.
+    pub fn try_acquire_cuda(&self, format: PixelFormat, width: u32, height: u32) -> Result<Option<Frame>> {
+        let cuda = self.device_slots()?.lease(format, width, height, None)?;
+        Ok(cuda.map(|c| Frame::cuda(format, width, height, c)))
+    }
+
+    /// A free device slot of at least `width_bytes` x `rows` for an engine on GPU
+    /// `device`, without waiting: `None` for a host ring, another GPU, every slot lent
+    /// out, or a failed allocation (the engine then uses memory of its own).
+    pub(crate) fn lease_device(&self, device: u32, width_bytes: usize, rows: usize) -> Option<DeviceSlot> {
+        let Slots::Device(d) = &self.inner.slots else { return None };
+        if d.alloc.device_index() != device {
+            return None;
+        }
+        d.pool.take((width_bytes, rows), None, || d.alloc.alloc(width_bytes, rows)).ok().flatten()
+    }
+
+    /// `frame`, in a slot of this ring: a CUDA frame on this device-memory ring's GPU
+    /// that is not in one of its slots is copied (device to device) into one, waiting up
+    /// to `timeout` for a free slot, and its own buffer is dropped. Any other frame is
+    /// returned as it is. Pipelines pass what an engine made outside the ring (while
+    /// every slot was lent) through this, so the device memory frames wait in is bounded
+    /// by the ring.
+    pub(crate) fn adopt(&self, frame: Frame, timeout: Option<Duration>) -> Result<Frame> {
+        let Slots::Device(d) = &self.inner.slots else { return Ok(frame) };
+        let FrameData::Cuda(src) = &frame.data else { return Ok(frame) };
+        if src.device_index() != d.alloc.device_index() || d.owns(src) {
+            return Ok(frame);
+        }
+        let (width, height) = src.size();
+        let format = src.format();
+        let copy = d.lease(format, width, height, Some(timeout))?.ok_or(Error::Timeout(Duration::ZERO))?;
+        match d.alloc.copy_frame(src, &copy) {
+            Ok(()) => {}
+            Err(e @ Error::Timeout(_)) => {
+                // The copy may still be writing the slot: never lend it again.
+                std::mem::forget(copy);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+        d.adopted.fetch_add(1, Ordering::Relaxed);
+        Ok(Frame { data: FrameData::Cuda(copy), ..frame })
     }
 
     /// Queues `frame`, waiting up to `timeout` (forever for `None`) while the queue is
@@ -638,17 +1033,24 @@ impl FrameRing {
         self.inner.queue.pop(timeout)
     }
 
+    fn close_pool(&self) {
+        match &self.inner.slots {
+            Slots::Host { pool, .. } => pool.close(),
+            Slots::Device(d) => d.pool.close(),
+        }
+    }
+
     /// Ends the stream: `push` and `acquire` fail from now on, `pop` returns what is
     /// queued and then `None`.
     pub fn close(&self) {
-        self.inner.pool.close();
+        self.close_pool();
         self.inner.queue.close();
     }
 
     /// Stops the ring: every blocked or later `push`, `pop` or `acquire` fails with
     /// [`Error::Closed`]; queued frames are dropped (their buffers come back).
     pub fn cancel(&self) {
-        self.inner.pool.close();
+        self.close_pool();
         drop(self.inner.queue.cancel());
     }
 
@@ -674,20 +1076,32 @@ impl FrameRing {
 
     /// Reusable buffers.
     pub fn slots(&self) -> usize {
-        self.inner.pool.slots
+        match &self.inner.slots {
+            Slots::Host { pool, .. } => pool.slots,
+            Slots::Device(d) => d.pool.slots,
+        }
+    }
+
+    /// What memory the buffers are ([`RingMemory::Cuda`] for a device-memory ring).
+    pub fn memory(&self) -> RingMemory {
+        self.inner.memory
     }
 
     /// Everything at once.
     pub fn stats(&self) -> RingStats {
         let mut stats = RingStats::default();
         self.inner.queue.fill(&mut stats);
-        let p = self.inner.pool.state.lock();
-        stats.slots = self.inner.pool.slots;
-        stats.in_use = p.leased;
-        stats.allocations = p.allocations;
-        stats.pinned = p.pinned;
-        stats.producer_waits += p.waits;
-        stats.producer_wait += p.wait;
+        match &self.inner.slots {
+            Slots::Host { pool, pinned, .. } => {
+                pool.fill(&mut stats);
+                stats.pinned = pinned.load(Ordering::Relaxed);
+            }
+            Slots::Device(d) => {
+                d.pool.fill(&mut stats);
+                stats.device = Some(d.alloc.device_index());
+                stats.adopted = d.adopted.load(Ordering::Relaxed);
+            }
+        }
         stats
     }
 
@@ -733,11 +1147,19 @@ impl Drop for OutputScope {
 }
 
 /// A free slot of the current thread's output ring as a packed `format` picture, or
-/// `None` (no ring, or every slot lent out: the engine then allocates, so a slow
-/// consumer never blocks an engine in the middle of a call).
+/// `None` (no ring, a device-memory ring, or every slot lent out: the engine then
+/// allocates, so a slow consumer never blocks an engine in the middle of a call).
 pub(crate) fn take_output_slot(format: PixelFormat, width: u32, height: u32) -> Option<HostFrame> {
     let ring = OUTPUT.with(|o| o.borrow().clone())?;
     ring.try_acquire(format, width, height).ok().flatten()
+}
+
+/// A free device slot of at least `width_bytes` x `rows` of the current thread's output
+/// ring, for an engine on GPU `device`; `None` as in [`FrameRing::lease_device`] (the
+/// engine then uses a buffer of its own, which the pipeline copies into a slot later).
+pub(crate) fn take_output_device_slot(device: u32, width_bytes: usize, rows: usize) -> Option<DeviceSlot> {
+    let ring = OUTPUT.with(|o| o.borrow().clone())?;
+    ring.lease_device(device, width_bytes, rows)
 }
 
 #[cfg(test)]
@@ -761,7 +1183,7 @@ mod tests {
 
     #[test]
     fn acquire_blocks_when_all_slots_are_lent_and_times_out() {
-        let ring = FrameRing::with_config(RingConfig::new(1).slots(2).memory(HostMemory::Pageable)).unwrap();
+        let ring = FrameRing::with_config(RingConfig::new(1).slots(2).memory(RingMemory::Pageable)).unwrap();
         let a = ring.acquire(PixelFormat::Nv12, 16, 16, None).unwrap();
         let _b = ring.acquire(PixelFormat::Nv12, 16, 16, None).unwrap();
         assert!(ring.try_acquire(PixelFormat::Nv12, 16, 16).unwrap().is_none());
@@ -830,7 +1252,7 @@ mod tests {
 
     #[test]
     fn buffers_are_reused_and_regrown_on_size_change() {
-        let ring = FrameRing::with_config(RingConfig::new(2).memory(HostMemory::Pageable)).unwrap();
+        let ring = FrameRing::with_config(RingConfig::new(2).memory(RingMemory::Pageable)).unwrap();
         for i in 0..100 {
             ring.push(frame(&ring, i), None).unwrap();
             drop(ring.pop(None).unwrap());
@@ -868,5 +1290,443 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.into_buffer(), vec![9; 12]);
         assert_eq!(ring.stats().in_use, 0);
+    }
+    // -----------------------------------------------------------------------------------
+    // Device-memory rings, on the fake device of `fake`
+
+    use super::fake::FakeDevice;
+
+    fn device_ring(fake: &Arc<FakeDevice>, config: RingConfig) -> FrameRing {
+        FrameRing::with_allocator(config, fake.clone()).unwrap()
+    }
+
+    fn pattern(len: usize, seed: u64) -> Vec<u8> {
+        (0..len).map(|i| ((i as u64 * 7 + seed * 13) % 251) as u8).collect()
+    }
+
+    #[test]
+    fn device_slots_are_cuda_frames_with_planes_one_under_the_other() {
+        let fake = FakeDevice::new(3);
+        let ring = device_ring(&fake, RingConfig::new(2));
+        assert_eq!(ring.memory(), RingMemory::Cuda { device: 3 });
+        let frame = ring.acquire_cuda(PixelFormat::Nv12, 33, 17, None).unwrap();
+        assert_eq!((frame.format, frame.width, frame.height, frame.pts), (PixelFormat::Nv12, 33, 17, None));
+        let c = frame.cuda_data().expect("device memory");
+        assert!(c.is_pooled());
+        assert_eq!((c.device_index(), c.format(), c.size()), (3, PixelFormat::Nv12, (33, 17)));
+        // Rows of 34 bytes (chroma of an odd width) padded to the fake's 64-byte pitch.
+        assert_eq!(c.pitch(), 64);
+        assert_eq!(c.plane_ptr(1).unwrap() - c.plane_ptr(0).unwrap(), 64 * 17);
+        assert_eq!(c.plane_ptr(2), None);
+        let pixels = pattern(PixelFormat::Nv12.frame_size(33, 17), 1);
+        fake.fill(c, &pixels);
+        assert_eq!(c.download().unwrap().as_bytes(), &pixels[..]);
+        assert_eq!(frame.to_host().unwrap().as_bytes(), &pixels[..]);
+        let s = ring.stats();
+        assert_eq!((s.device, s.pinned, s.in_use, s.allocations), (Some(3), false, 1, 1));
+        drop(frame);
+        assert_eq!(ring.stats().in_use, 0);
+    }
+
+    #[test]
+    fn device_slots_are_reused_and_regrown_once_on_size_change() {
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(2));
+        let first = ring.acquire_cuda(PixelFormat::Nv12, 64, 32, None).unwrap().cuda_data().unwrap().plane_ptr(0);
+        for _ in 0..100 {
+            let f = ring.acquire_cuda(PixelFormat::Nv12, 64, 32, None).unwrap();
+            assert_eq!(f.cuda_data().unwrap().plane_ptr(0), first, "the same buffer again");
+            ring.push(f, None).unwrap();
+            drop(ring.pop(None).unwrap());
+        }
+        assert_eq!((ring.stats().allocations, fake.allocs.load(Ordering::SeqCst)), (1, 1));
+        let big = ring.acquire_cuda(PixelFormat::P010, 128, 64, None).unwrap();
+        assert_eq!(big.cuda_data().unwrap().pitch(), 256);
+        drop(big);
+        assert_eq!(ring.stats().allocations, 2, "outgrown: replaced once");
+        // Smaller pictures and other formats fit the grown buffer.
+        for format in [PixelFormat::Nv12, PixelFormat::Yuv420p, PixelFormat::RgbPlanar, PixelFormat::Bgra] {
+            let f = ring.acquire_cuda(format, 64, 32, None).unwrap();
+            let c = f.cuda_data().unwrap();
+            assert_eq!(c.format(), format);
+            let pixels = pattern(format.frame_size(64, 32), 5);
+            fake.fill(c, &pixels);
+            assert_eq!(c.download().unwrap().as_bytes(), &pixels[..], "{format}");
+        }
+        assert_eq!((ring.stats().allocations, fake.allocs.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    #[test]
+    fn device_acquire_blocks_times_out_and_wakes_on_cancel() {
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(1).slots(2));
+        let a = ring.acquire_cuda(PixelFormat::Nv12, 16, 16, None).unwrap();
+        let _b = ring.try_acquire_cuda(PixelFormat::Nv12, 16, 16).unwrap().expect("a second slot");
+        assert!(ring.try_acquire_cuda(PixelFormat::Nv12, 16, 16).unwrap().is_none());
+        let t = Instant::now();
+        let e = ring.acquire_cuda(PixelFormat::Nv12, 16, 16, Some(Duration::from_millis(30))).unwrap_err();
+        assert!(matches!(e, Error::Timeout(_)), "{e}");
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        // A waiting producer gets the slot a consumer gives back.
+        let waiter = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.acquire_cuda(PixelFormat::Nv12, 16, 16, Some(Duration::from_secs(5))))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        drop(a);
+        let _c = waiter.join().unwrap().unwrap();
+        // And a cancel wakes one at once.
+        let blocked = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.acquire_cuda(PixelFormat::Nv12, 16, 16, None).map(|_| ()))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        ring.cancel();
+        assert!(matches!(blocked.join().unwrap(), Err(Error::Closed(_))));
+        assert!(matches!(ring.try_acquire_cuda(PixelFormat::Nv12, 16, 16), Err(Error::Closed(_))));
+        let s = ring.stats();
+        assert!(s.producer_waits >= 3, "{s:?}");
+        assert_eq!((s.allocations, s.in_use), (2, 2));
+    }
+
+    #[test]
+    fn device_and_host_rings_refuse_each_others_acquire() {
+        let fake = FakeDevice::new(0);
+        let device = device_ring(&fake, RingConfig::new(1));
+        assert!(matches!(device.acquire(PixelFormat::Nv12, 16, 16, None), Err(Error::InvalidInput(_))));
+        assert!(matches!(device.try_acquire(PixelFormat::Nv12, 16, 16), Err(Error::InvalidInput(_))));
+        assert!(matches!(device.acquire_cuda(PixelFormat::Nv12, 0, 16, None), Err(Error::InvalidInput(_))));
+        let host = FrameRing::with_config(RingConfig::new(1).memory(RingMemory::Pageable)).unwrap();
+        assert!(matches!(host.acquire_cuda(PixelFormat::Nv12, 16, 16, None), Err(Error::InvalidInput(_))));
+        assert!(host.lease_device(0, 16, 24).is_none());
+        assert_eq!(host.stats().device, None);
+        assert_eq!(fake.allocs.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_failed_device_allocation_is_an_error_and_frees_the_slot() {
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(1).slots(1));
+        fake.fail.store(true, Ordering::SeqCst);
+        let e = ring.acquire_cuda(PixelFormat::Nv12, 16, 16, Some(Duration::from_millis(10))).unwrap_err();
+        assert!(matches!(e, Error::Backend { .. }), "{e}");
+        assert_eq!((ring.stats().in_use, ring.stats().allocations), (0, 0));
+        fake.fail.store(false, Ordering::SeqCst);
+        assert!(ring.acquire_cuda(PixelFormat::Nv12, 16, 16, Some(Duration::from_millis(10))).is_ok());
+        assert_eq!(ring.stats().allocations, 1);
+    }
+
+    #[test]
+    fn cuda_rings_without_a_driver_or_gpu_are_unsupported() {
+        let e = FrameRing::with_config(RingConfig::new(2).memory(RingMemory::Cuda { device: 999 })).unwrap_err();
+        match e {
+            Error::Unsupported { what, why } => {
+                assert!(what.contains("GPU 999"), "{what}");
+                assert!(!why.is_empty());
+            }
+            e => panic!("{e}"),
+        }
+        // Bad sizes are refused before any driver is asked.
+        assert!(matches!(
+            FrameRing::with_config(RingConfig::new(0).memory(RingMemory::Cuda { device: 0 })),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn device_ring_producer_consumer_stress_loses_nothing() {
+        const FRAMES: i64 = 400;
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(3).slots(4));
+        let (w, h) = (24, 10);
+        let bytes = PixelFormat::Nv12.frame_size(w, h);
+        let consumer = {
+            let (ring, fake) = (ring.clone(), fake.clone());
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while let Some(frame) = ring.pop(Some(Duration::from_secs(10))).unwrap() {
+                    let pts = frame.pts.unwrap();
+                    assert_eq!(pts, next, "in order, none lost or repeated");
+                    let c = frame.cuda_data().unwrap();
+                    assert!(c.is_pooled());
+                    assert_eq!(fake.read(c), pattern(bytes, pts as u64), "frame {pts} intact");
+                    if pts % 7 == 0 {
+                        std::thread::sleep(Duration::from_micros(200)); // a slow consumer now and then
+                    }
+                    next += 1;
+                }
+                next
+            })
+        };
+        for i in 0..FRAMES {
+            let mut frame = ring.acquire_cuda(PixelFormat::Nv12, w, h, Some(Duration::from_secs(10))).unwrap();
+            fake.fill(frame.cuda_data().unwrap(), &pattern(bytes, i as u64));
+            frame.pts = Some(i);
+            ring.push(frame, Some(Duration::from_secs(10))).unwrap();
+        }
+        ring.close();
+        assert_eq!(consumer.join().unwrap(), FRAMES);
+        let s = ring.stats();
+        assert_eq!((s.pushed, s.popped, s.in_use, s.depth), (FRAMES as u64, FRAMES as u64, 0, 0));
+        assert!(s.allocations <= s.slots as u64 && s.peak <= 3, "{s:?}");
+        assert_eq!(fake.allocs.load(Ordering::SeqCst) as u64, s.allocations);
+    }
+
+    #[test]
+    fn adopt_copies_loose_cuda_frames_into_slots() {
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(1).slots(2));
+        let (w, h) = (20, 8);
+        let pixels = pattern(PixelFormat::Nv12.frame_size(w, h), 9);
+        let loose = fake.loose_frame(PixelFormat::Nv12, w, h);
+        fake.fill(&loose, &pixels);
+        let mut frame = Frame::cuda(PixelFormat::Nv12, w, h, loose);
+        (frame.pts, frame.keyframe) = (Some(42), true);
+        let adopted = ring.adopt(frame, None).unwrap();
+        assert_eq!((adopted.pts, adopted.keyframe, adopted.width), (Some(42), true, w));
+        let c = adopted.cuda_data().unwrap();
+        assert!(c.is_pooled());
+        assert_eq!(fake.read(c), pixels);
+        assert_eq!((ring.stats().adopted, fake.copies.load(Ordering::SeqCst)), (1, 1));
+        // A frame already in a slot of this ring, and host frames, pass as they are.
+        let ptr = c.plane_ptr(0);
+        let again = ring.adopt(adopted, None).unwrap();
+        assert_eq!(again.cuda_data().unwrap().plane_ptr(0), ptr);
+        let host = Frame::host(PixelFormat::Nv12, 2, 2, HostFrame::new_packed(PixelFormat::Nv12, 2, 2));
+        assert!(ring.adopt(host, None).unwrap().host_data().is_some());
+        // So do CUDA frames of another GPU.
+        let other = FakeDevice::new(1);
+        let far = Frame::cuda(PixelFormat::Nv12, w, h, other.loose_frame(PixelFormat::Nv12, w, h));
+        assert!(!ring.adopt(far, None).unwrap().cuda_data().unwrap().is_pooled());
+        assert_eq!(ring.stats().adopted, 1);
+        // With every slot held, adopting waits (here: times out), and a cancel ends it.
+        let _held = ring.acquire_cuda(PixelFormat::Nv12, w, h, None).unwrap();
+        let loose = Frame::cuda(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
+        let e = ring.adopt(loose, Some(Duration::from_millis(20))).unwrap_err();
+        assert!(matches!(e, Error::Timeout(_)), "{e}");
+        let blocked = {
+            let (ring, fake) = (ring.clone(), fake.clone());
+            std::thread::spawn(move || {
+                let loose = Frame::cuda(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
+                ring.adopt(loose, None).map(|_| ())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        ring.cancel();
+        assert!(matches!(blocked.join().unwrap(), Err(Error::Closed(_))));
+        drop(again);
+        assert!(ring.stats().allocations <= 2);
+    }
+
+    #[test]
+    fn engines_take_device_slots_of_their_threads_ring_without_waiting() {
+        let fake = FakeDevice::new(2);
+        let ring = device_ring(&fake, RingConfig::new(1).slots(1));
+        assert!(take_output_device_slot(2, 64, 48).is_none(), "no output ring on this thread");
+        let _scope = OutputScope::enter(&ring);
+        assert!(take_output_slot(PixelFormat::Nv12, 8, 8).is_none(), "no host slots in a device ring");
+        assert!(take_output_device_slot(0, 64, 48).is_none(), "another GPU");
+        let slot = take_output_device_slot(2, 64, 48).expect("a free slot");
+        assert!(slot.memory().is_some_and(|b| b.width_bytes >= 64 && b.rows >= 48));
+        assert!(take_output_device_slot(2, 64, 48).is_none(), "every slot lent: no wait");
+        drop(slot);
+        assert!(take_output_device_slot(2, 32, 24).is_some());
+        assert_eq!(ring.stats().allocations, 1);
+    }
+
+    #[test]
+    fn host_pictures_upload_into_device_slots() {
+        let fake = FakeDevice::new(0);
+        let ring = device_ring(&fake, RingConfig::new(1));
+        let (w, h) = (6, 4);
+        // A strided YUV420P picture: 2 bytes of padding after every row.
+        let mut planes = Vec::new();
+        let mut buffer = Vec::new();
+        for i in 0..3 {
+            let (row_bytes, rows) = PixelFormat::Yuv420p.plane_size(i, w, h);
+            planes.push(crate::frame::PlaneLayout { offset: buffer.len(), stride: row_bytes + 2, row_bytes, rows });
+            for r in 0..rows {
+                buffer.extend((0..row_bytes).map(|x| (i * 50 + r * 10 + x) as u8));
+                buffer.extend([0xee, 0xee]);
+            }
+        }
+        let host = HostFrame::from_planes(buffer, planes).unwrap();
+        let mut packed = Vec::new();
+        host.write_packed(&mut packed);
+        let mut frame = ring.acquire_cuda(PixelFormat::Yuv420p, w, h, None).unwrap();
+        frame.cuda_data_mut().unwrap().upload(&host).unwrap();
+        assert_eq!(frame.to_host().unwrap().as_bytes(), &packed[..]);
+        // Planes of another size or format are refused.
+        let wrong = HostFrame::new_packed(PixelFormat::Nv12, w, h);
+        let e = frame.cuda_data_mut().unwrap().upload(&wrong).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput(_)), "{e}");
+    }
+
+    #[test]
+    fn device_layouts_stack_planes() {
+        let l = DeviceLayout::of(PixelFormat::Nv12, 33, 17);
+        assert_eq!((l.width_bytes, l.rows, l.plane_rows, l.planes), (34, 17 + 9, [0, 17, 0], 2));
+        let l = DeviceLayout::of(PixelFormat::P010, 32, 16);
+        assert_eq!((l.width_bytes, l.rows, l.plane_rows), (64, 24, [0, 16, 0]));
+        let l = DeviceLayout::of(PixelFormat::RgbPlanar, 10, 4);
+        assert_eq!((l.width_bytes, l.rows, l.plane_rows, l.planes), (10, 12, [0, 4, 8], 3));
+        let l = DeviceLayout::of(PixelFormat::Yuv420p, 10, 5);
+        assert_eq!((l.width_bytes, l.rows, l.plane_rows), (10, 5 + 3 + 3, [0, 5, 8]));
+        let l = DeviceLayout::of(PixelFormat::Bgra, 10, 4);
+        assert_eq!((l.width_bytes, l.rows, l.planes), (40, 4, 1));
+    }
+}
+
+/// Device memory without a GPU, for the tests of device-memory rings: "device
+/// addresses" name host byte vectors, which copies and downloads read and write.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::{DeviceAllocator, DeviceBlock, DeviceLayout};
+    use crate::codec::PixelFormat;
+    use crate::error::{Error, Result};
+    use crate::frame::{CudaFrame, DeviceFrameOwner, HostFrame};
+
+    /// Allocations by base address.
+    type Memory = Arc<Mutex<BTreeMap<u64, Vec<u8>>>>;
+
+    /// A fake GPU.
+    pub(crate) struct FakeDevice {
+        index: u32,
+        memory: Memory,
+        next: AtomicU64,
+        /// Allocations made.
+        pub(crate) allocs: AtomicUsize,
+        /// Frames copied device to device.
+        pub(crate) copies: AtomicUsize,
+        /// Makes the next allocations fail.
+        pub(crate) fail: AtomicBool,
+    }
+
+    /// Reads or writes `rows` rows of `width` bytes, `pitch` apart, at `ptr`.
+    fn access(memory: &Memory, ptr: u64, pitch: usize, width: usize, rows: usize, mut f: impl FnMut(usize, &mut [u8])) {
+        let mut m = memory.lock().unwrap();
+        let (&base, bytes) = m.range_mut(..=ptr).next_back().expect("a fake allocation");
+        let at = (ptr - base) as usize;
+        for r in 0..rows {
+            f(r, &mut bytes[at + r * pitch..][..width]);
+        }
+    }
+
+    impl FakeDevice {
+        pub(crate) fn new(index: u32) -> Arc<FakeDevice> {
+            Arc::new(FakeDevice {
+                index,
+                memory: Arc::default(),
+                next: AtomicU64::new(0x7000_0000),
+                allocs: AtomicUsize::new(0),
+                copies: AtomicUsize::new(0),
+                fail: AtomicBool::new(false),
+            })
+        }
+
+        /// Writes the packed picture `pixels` into `frame`'s planes.
+        pub(crate) fn fill(&self, frame: &CudaFrame, pixels: &[u8]) {
+            let (w, h) = frame.size();
+            let mut at = 0;
+            for i in 0..frame.format().plane_count() {
+                let (width, rows) = frame.format().plane_size(i, w, h);
+                let ptr = frame.plane_ptr(i).unwrap();
+                access(&self.memory, ptr, frame.pitch(), width, rows, |r, row| {
+                    row.copy_from_slice(&pixels[at + r * width..][..width]);
+                });
+                at += width * rows;
+            }
+        }
+
+        /// `frame`'s planes, packed.
+        pub(crate) fn read(&self, frame: &CudaFrame) -> Vec<u8> {
+            read(&self.memory, frame)
+        }
+
+        /// A frame in fake device memory of no ring's (as an engine's own pool lends).
+        pub(crate) fn loose_frame(self: &Arc<Self>, format: PixelFormat, width: u32, height: u32) -> CudaFrame {
+            let layout = DeviceLayout::of(format, width, height);
+            let block = self.alloc(layout.width_bytes, layout.rows).unwrap();
+            let pitch = block.pitch;
+            CudaFrame {
+                device_index: self.index,
+                device_ptr: block.ptr,
+                pitch,
+                plane_offsets: layout.plane_rows.map(|r| r * pitch),
+                plane_count: layout.planes,
+                stream: 0,
+                event: 0,
+                format,
+                width,
+                height,
+                owner: self.owner(),
+                lease: Some(Box::new(block)),
+            }
+        }
+    }
+
+    fn read(memory: &Memory, frame: &CudaFrame) -> Vec<u8> {
+        let (w, h) = frame.size();
+        let mut out = Vec::new();
+        for i in 0..frame.format().plane_count() {
+            let (width, rows) = frame.format().plane_size(i, w, h);
+            access(memory, frame.plane_ptr(i).unwrap(), frame.pitch(), width, rows, |_, row| {
+                out.extend_from_slice(row);
+            });
+        }
+        out
+    }
+
+    struct Downloads(Memory);
+
+    impl DeviceFrameOwner for Downloads {
+        fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
+            let (w, h) = frame.size();
+            HostFrame::from_packed(frame.format(), w, h, read(&self.0, frame))
+        }
+
+        fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
+            for (i, plane) in host.planes().iter().enumerate() {
+                let rows: Vec<&[u8]> = host.rows(i).collect();
+                access(&self.0, frame.plane_ptr(i).unwrap(), frame.pitch(), plane.row_bytes, plane.rows, |r, row| {
+                    row.copy_from_slice(rows[r]);
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl DeviceAllocator for FakeDevice {
+        fn device_index(&self) -> u32 {
+            self.index
+        }
+
+        fn alloc(&self, width_bytes: usize, rows: usize) -> Result<DeviceBlock> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::backend("cuda", "CUDA_ERROR_OUT_OF_MEMORY", "fake"));
+            }
+            self.allocs.fetch_add(1, Ordering::SeqCst);
+            let pitch = width_bytes.next_multiple_of(64);
+            let len = pitch * rows;
+            let ptr = self.next.fetch_add(len.next_multiple_of(4096) as u64 + 4096, Ordering::SeqCst);
+            self.memory.lock().unwrap().insert(ptr, vec![0; len]);
+            Ok(DeviceBlock { ptr, pitch, width_bytes, rows, buffer: None })
+        }
+
+        fn owner(&self) -> Arc<dyn DeviceFrameOwner> {
+            Arc::new(Downloads(self.memory.clone()))
+        }
+
+        fn copy_frame(&self, src: &CudaFrame, dst: &CudaFrame) -> Result<()> {
+            assert_eq!((src.format(), src.size()), (dst.format(), dst.size()));
+            let pixels = self.read(src);
+            self.fill(dst, &pixels);
+            self.copies.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
     }
 }

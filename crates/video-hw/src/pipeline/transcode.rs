@@ -74,8 +74,8 @@ impl Transcode {
     {
         options.validate()?;
         let decoder = Decoder::open(decoder)?;
-        let ring =
-            FrameRing::with_config(RingConfig::new(options.queue_depth).memory(options.memory).name("transcode ring"))?;
+        let memory = super::decode::output_memory(options.memory, &decoder);
+        let ring = FrameRing::with_config(RingConfig::new(options.queue_depth).memory(memory).name("transcode ring"))?;
         let encode = EncodePipeline::spawn(
             Session::SizedByFirstFrame(encoder),
             options.clone(),

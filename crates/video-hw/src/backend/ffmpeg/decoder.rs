@@ -184,6 +184,8 @@ pub(crate) struct FfmpegDecoder {
     pending: BTreeMap<i64, AuMeta>,
     /// The first damage found after its access unit was accepted, not reported yet.
     damage: Option<Error>,
+    /// Pictures output with concealed errors so far.
+    concealed: u64,
     ready: VecDeque<Frame>,
     /// Reused: the decoder's picture, and its download from hardware.
     picture: av::frame::Video,
@@ -256,6 +258,7 @@ impl FfmpegDecoder {
             next_id: 0,
             pending: BTreeMap::new(),
             damage: None,
+            concealed: 0,
             ready: VecDeque::new(),
             picture: av::frame::Video::empty(),
             downloaded: av::frame::Video::empty(),
@@ -372,6 +375,7 @@ impl FfmpegDecoder {
             (f.decode_error_flags, f.flags)
         };
         if error_flags != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
+            self.concealed += 1;
             let offset = meta.map_or(0, |m| m.offset);
             self.note_damage(
                 offset,
@@ -452,6 +456,10 @@ impl DecoderBackend for FfmpegDecoder {
 
     fn take_stream_error(&mut self) -> Option<Error> {
         self.damage.take()
+    }
+
+    fn concealed(&self) -> u64 {
+        self.concealed
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {

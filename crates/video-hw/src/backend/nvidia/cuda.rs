@@ -387,7 +387,27 @@ impl Device {
         if raw.is_null() {
             return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuDevicePrimaryCtxRetain returned null"));
         }
-        Ok(Context(Arc::new(ContextInner { device: *self, raw })))
+        Ok(Context(Arc::new(ContextInner { device: *self, raw, primary: true })))
+    }
+
+    /// Creates a context of this session's own (not the primary one); destroyed when the
+    /// last clone is dropped. Costs the creation time and memory of a context per session
+    /// (what each ffmpeg process pays); measured against the shared primary context in
+    /// scripts/nvdec-ablation.sh.
+    pub(crate) fn own_context(&self) -> Result<Context> {
+        let mut raw: CUcontext = std::ptr::null_mut();
+        // SAFETY: out-pointer to a live local; `self.raw` is a valid device; flags 0 =
+        // automatic scheduling.
+        check(unsafe { (self.api.cuCtxCreate_v2)(&mut raw, 0, self.raw) }, "cuCtxCreate")?;
+        if raw.is_null() {
+            return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuCtxCreate returned null"));
+        }
+        let ctx = Context(Arc::new(ContextInner { device: *self, raw, primary: false }));
+        let mut popped: CUcontext = std::ptr::null_mut();
+        // SAFETY: cuCtxCreate made the new context current on this thread; pop it so the
+        // thread's context stack is as before (it is pushed around each use).
+        check(unsafe { (self.api.cuCtxPopCurrent_v2)(&mut popped) }, "cuCtxPopCurrent")?;
+        Ok(ctx)
     }
 }
 
@@ -397,6 +417,8 @@ impl Device {
 struct ContextInner {
     device: Device,
     raw: CUcontext,
+    /// The device's primary context (released on drop) or one of our own (destroyed).
+    primary: bool,
 }
 
 // SAFETY: a CUDA context is a driver object usable from any thread (the driver API is
@@ -408,10 +430,16 @@ unsafe impl Sync for ContextInner {}
 
 impl Drop for ContextInner {
     fn drop(&mut self) {
-        // SAFETY: balances the retain in `Device::primary_context`; every resource
-        // created in the context holds a clone, so none outlives this release.
-        let r = unsafe { (self.device.api.cuDevicePrimaryCtxRelease)(self.device.raw) };
-        if let Err(e) = check(r, "cuDevicePrimaryCtxRelease") {
+        let r = if self.primary {
+            // SAFETY: balances the retain in `Device::primary_context`; every resource
+            // created in the context holds a clone, so none outlives this release.
+            unsafe { (self.device.api.cuDevicePrimaryCtxRelease)(self.device.raw) }
+        } else {
+            // SAFETY: created by `Device::own_context` and destroyed once, after every
+            // resource made in it (each holds a clone).
+            unsafe { (self.device.api.cuCtxDestroy_v2)(self.raw) }
+        };
+        if let Err(e) = check(r, "releasing a CUDA context") {
             tracing::warn!("{e}");
         }
     }
@@ -792,6 +820,43 @@ pub(crate) fn copy_to_host(ctx: &Context, src: DeviceRegion, dst: &mut [u8], dst
     check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
 }
 
+/// Copies host `src` (rows of `dst.width_bytes`, `src_pitch` apart) into device `dst`
+/// and waits for the copy. The host side is bounds-checked here; device addresses are
+/// the driver's to validate.
+pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<()> {
+    if dst.width_bytes > dst.pitch || dst.width_bytes > src_pitch {
+        return Err(Error::invalid_input(format!(
+            "2-D copy of {}-byte rows with source pitch {src_pitch} and destination pitch {}",
+            dst.width_bytes, dst.pitch
+        )));
+    }
+    let needed = match dst.height {
+        0 => 0,
+        h => (h - 1)
+            .checked_mul(src_pitch)
+            .and_then(|n| n.checked_add(dst.width_bytes))
+            .ok_or_else(|| Error::invalid_input("2-D copy size overflows"))?,
+    };
+    if needed > src.len() {
+        return Err(Error::invalid_input(format!("2-D copy needs {needed} bytes, the host buffer has {}", src.len())));
+    }
+    let desc = CUDA_MEMCPY2D {
+        srcMemoryType: CU_MEMORYTYPE_HOST,
+        srcHost: src.as_ptr().cast::<c_void>(),
+        srcPitch: src_pitch,
+        dstMemoryType: CU_MEMORYTYPE_DEVICE,
+        dstDevice: dst.ptr,
+        dstPitch: dst.pitch,
+        WidthInBytes: dst.width_bytes,
+        Height: dst.height,
+        ..CUDA_MEMCPY2D::default()
+    };
+    let _current = ctx.push()?;
+    // SAFETY: `desc` reads only inside `src` (checked above), which the borrow keeps
+    // alive for this synchronous call.
+    check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
+}
+
 /// Device memory: `height` rows of at least `width_bytes`, `pitch` bytes apart (a
 /// linear allocation is one row). Freed on drop.
 pub(crate) struct DeviceBuffer {
@@ -843,6 +908,11 @@ impl DeviceBuffer {
     /// The device address.
     pub(crate) fn ptr(&self) -> CUdeviceptr {
         self.ptr
+    }
+
+    /// The context the memory was allocated in.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// Bytes between rows.

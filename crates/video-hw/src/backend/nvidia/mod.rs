@@ -10,6 +10,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
 pub(crate) mod cuda;
+pub(crate) mod device_frames;
 pub(crate) mod host_mem;
 pub(crate) mod kernels;
 pub(crate) mod loader;

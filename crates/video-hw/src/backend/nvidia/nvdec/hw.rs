@@ -141,7 +141,7 @@ impl HwDecoder {
     /// callback (they point into the parser's own buffers, valid during the callback).
     pub unsafe fn decode(&self, params: *mut CUVIDPICPARAMS) -> Result<()> {
         // SAFETY: `raw` is live and the caller passes the parser's own, valid parameters.
-        let r = unsafe { (self.cuvid.cuvidDecodePicture)(self.raw, params) };
+        let r = super::call_times::DECODE_PICTURE.time(|| unsafe { (self.cuvid.cuvidDecodePicture)(self.raw, params) });
         check_cuvid(r, "cuvidDecodePicture")
     }
 
@@ -150,7 +150,8 @@ impl HwDecoder {
         let (mut ptr, mut pitch) = (0u64, 0u32);
         // SAFETY: `raw` is live; out-pointers are live locals; `proc_params` is a fully
         // initialised struct the driver reads; an out-of-range index is an error return.
-        let r = unsafe { (self.cuvid.cuvidMapVideoFrame64)(self.raw, index, &mut ptr, &mut pitch, proc_params) };
+        let r = super::call_times::MAP
+            .time(|| unsafe { (self.cuvid.cuvidMapVideoFrame64)(self.raw, index, &mut ptr, &mut pitch, proc_params) });
         check_cuvid(r, "cuvidMapVideoFrame64")?;
         Ok(Mapped { dec: self, ptr, pitch: pitch as usize })
     }

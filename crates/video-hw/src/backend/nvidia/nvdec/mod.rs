@@ -1,5 +1,6 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
+mod call_times;
 mod hw;
 mod output;
 mod session;
@@ -17,6 +18,33 @@ use crate::registry::ProbeInfo;
 /// NVDEC decoder objects alive in this process.
 pub(crate) fn live_decoders() -> usize {
     hw::LIVE_DECODERS.load(Ordering::SeqCst)
+}
+
+/// NVDEC sessions open in this process on GPU `device`.
+pub(crate) fn sessions_on(device: u32) -> usize {
+    session::sessions_on(device)
+}
+
+/// The GPU whose NVDEC decodes `codec` with the fewest sessions of this process, or `None`
+/// without a usable GPU.
+pub(crate) fn least_busy_gpu(codec: Codec) -> Option<u32> {
+    let gpus = probe_gpus().ok()?;
+    let candidates: Vec<(u32, usize)> = gpus
+        .iter()
+        .filter(|g| g.decode.as_ref().is_ok_and(|caps| caps.iter().any(|c| c.codec == codec && c.supported)))
+        .map(|g| (g.index, sessions_on(g.index)))
+        .collect();
+    least_busy(&candidates)
+}
+
+/// Of `(gpu, sessions)`, the GPU with the fewest sessions, the lowest index on a tie.
+fn least_busy(candidates: &[(u32, usize)]) -> Option<u32> {
+    candidates.iter().min_by_key(|(gpu, n)| (*n, *gpu)).map(|(gpu, _)| *gpu)
+}
+
+/// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
+pub(crate) fn call_times() -> crate::diagnostics::NvdecCallTimes {
+    call_times::snapshot()
 }
 
 /// Whether GPU `device` can decode `codec` (8-bit 4:2:0), with what it learnt.
@@ -54,4 +82,23 @@ pub(crate) fn probe(codec: Codec, direction: Direction, device: u32) -> Result<P
 /// Opens an NVDEC session for `config`.
 pub(crate) fn open(config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
     Ok(Box::new(session::NvdecDecoder::open(config)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::least_busy;
+
+    #[test]
+    fn the_least_busy_gpu_wins_and_ties_go_to_the_lowest_index() {
+        assert_eq!(least_busy(&[]), None);
+        assert_eq!(least_busy(&[(0, 3), (1, 1), (2, 2)]), Some(1));
+        assert_eq!(least_busy(&[(2, 0), (0, 0), (1, 4)]), Some(0));
+        // Opening one session at a time on the winner spreads 7 sessions 3/2/2 over 3 GPUs.
+        let mut counts = [(0u32, 0usize), (1, 0), (2, 0)];
+        for _ in 0..7 {
+            let g = least_busy(&counts).unwrap() as usize;
+            counts[g].1 += 1;
+        }
+        assert_eq!(counts.map(|c| c.1), [3, 2, 2]);
+    }
 }

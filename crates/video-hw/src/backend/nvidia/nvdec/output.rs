@@ -1,18 +1,24 @@
 //! Copy-out of a mapped NVDEC surface into the frame the caller asked for: host NV12 /
-//! YUV420P (8 or 10 bit) through page-locked staging, or CUDA NV12/P010 frames lent
-//! from a pool that takes them back when dropped. Cropping is applied here, exactly.
+//! YUV420P (8 or 10 bit) through page-locked staging, or CUDA NV12/P010/RGB frames.
+//! Cropping is applied here, exactly.
+//!
+//! Where a CUDA frame goes: a free device slot of the frame ring the current thread
+//! produces into (a [`crate::pipeline::DecodePipeline`] with a device-memory ring), so the
+//! one copy out of the mapped surface writes the ring's memory directly; otherwise a
+//! buffer of this session's pool, which takes it back when the frame is dropped.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host};
+use super::super::device_frames::{Downloader, downloaded};
 use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
-use crate::metrics::{CopyDirection, Stage, record_copy, record_stage};
+use crate::pipeline::ring::{DeviceLayout, DeviceSlot, take_output_device_slot};
 
 /// The longest a copy-out may take before the device is declared stuck.
 pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,6 +106,11 @@ impl DevicePool {
         Ok(buf)
     }
 
+    /// Whether some buffer is lent out now.
+    fn any_lent(&self) -> bool {
+        self.lent.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
     fn give_back(&self, buf: DeviceBuffer) {
         self.lent.fetch_sub(buf.pitch() * buf.height(), std::sync::atomic::Ordering::SeqCst);
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,30 +134,22 @@ impl Drop for Lease {
     }
 }
 
-/// Downloads CUDA frames to host memory.
-struct Downloader {
-    ctx: Context,
+/// Device memory for one CUDA output picture.
+enum Target {
+    /// A slot of the pipeline ring this thread produces into.
+    Ring(DeviceSlot),
+    /// A buffer of the session's pool.
+    Pool(Lease),
 }
 
-impl DeviceFrameOwner for Downloader {
-    fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
-        let (w, h) = frame.size();
-        let format = frame.format();
-        let start = std::time::Instant::now();
-        let mut host = HostFrame::new_packed(format, w, h);
-        for i in 0..format.plane_count() {
-            let layout = host.plane(i);
-            let src = DeviceRegion {
-                ptr: frame.plane_ptr(i).unwrap_or(0),
-                pitch: frame.pitch(),
-                width_bytes: layout.row_bytes,
-                height: layout.rows,
-            };
-            let dst = &mut host.as_bytes_mut()[layout.offset..layout.offset + layout.row_bytes * layout.rows];
-            copy_to_host(&self.ctx, src, dst, layout.row_bytes)?;
-        }
-        downloaded(start, host.as_bytes().len());
-        Ok(host)
+impl Target {
+    /// The allocation: device address and pitch.
+    fn memory(&self) -> (u64, usize) {
+        let buf = match self {
+            Target::Ring(slot) => slot.memory().and_then(|b| b.buffer.as_ref()),
+            Target::Pool(lease) => lease.buf.as_ref(),
+        };
+        buf.map_or((0, 0), |b| (b.ptr(), b.pitch()))
     }
 }
 
@@ -169,7 +172,7 @@ impl CopyOut {
             done: Event::new(ctx)?,
             staging: None,
             pool: DevicePool::new(ctx),
-            owner: Arc::new(Downloader { ctx: ctx.clone() }),
+            owner: Arc::new(Downloader::new(ctx)),
             device_index,
         })
     }
@@ -193,17 +196,20 @@ impl CopyOut {
         match (output, format) {
             (Output::Metadata, _) | (_, None) => Ok((PixelFormat::Nv12, FrameData::None)),
             (Output::Cuda(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
-                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
-                Ok((f, FrameData::Cuda(self.lend(buf, pitch, rows, crop, f))))
+                let target = self.target(f, crop, true)?;
+                let target = settle(target, |(ptr, pitch)| self.rgb_on_device(surface, crop, f, color, ptr, pitch))?;
+                Ok((f, FrameData::Cuda(self.lend(target, crop, f))))
             }
             (Output::Host(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
-                let (buf, pitch, rows) = self.rgb_on_device(surface, crop, f, color)?;
-                let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
-                let device = lease.buf.as_ref().map(DeviceBuffer::region).expect("leased");
-                let row_bytes = f.plane_size(0, crop.width, crop.height).0;
+                // Scratch device memory of the session's own (the frame goes to the host).
+                let target = self.target(f, crop, false)?;
+                let target = settle(target, |(ptr, pitch)| self.rgb_on_device(surface, crop, f, color, ptr, pitch))?;
+                let (ptr, pitch) = target.memory();
+                let (row_bytes, rows) =
+                    (f.plane_size(0, crop.width, crop.height).0, DeviceLayout::of(f, crop.width, crop.height).rows);
                 let start = std::time::Instant::now();
                 let mut host = HostFrame::for_output(f, crop.width, crop.height);
-                let src = DeviceRegion { ptr: device.ptr, pitch, width_bytes: row_bytes, height: rows };
+                let src = DeviceRegion { ptr, pitch, width_bytes: row_bytes, height: rows };
                 copy_to_host(&self.ctx, src, host.as_bytes_mut(), row_bytes)?;
                 downloaded(start, row_bytes * rows);
                 Ok((f, FrameData::Host(host)))
@@ -221,72 +227,105 @@ impl CopyOut {
         }
     }
 
-    /// Converts the visible rectangle to RGB in a pooled device buffer (rows of the
-    /// packed pixels, or three planes one under the other). Waits for the kernel.
+    /// Device memory for a `format` picture of the crop's size, planes one under the
+    /// other ([`DeviceLayout`]): a free slot of the current thread's output ring when
+    /// `ring` is asked and one is free on this session's context, else a pool buffer.
+    ///
+    /// Once a frame went to the pool (every slot was lent), the frames after it go there
+    /// too until the pipeline has copied it into a slot and dropped it: frames wait in
+    /// the session in display order, and one holding a slot behind one waiting for a
+    /// slot would keep from the consumer a slot it could otherwise have.
+    fn target(&self, format: PixelFormat, c: Crop, ring: bool) -> Result<Target> {
+        let layout = DeviceLayout::of(format, c.width, c.height);
+        if ring && !self.pool.any_lent() {
+            if let Some(slot) = take_output_device_slot(self.device_index, layout.width_bytes, layout.rows) {
+                // Only CUDA memory of this session's context (the primary context of its
+                // GPU, as ring slots are) is written by the copies and kernels below.
+                let ours = slot.memory().and_then(|b| b.buffer.as_ref()).is_some_and(|b| {
+                    b.context().raw() == self.ctx.raw()
+                        && b.width_bytes() >= layout.width_bytes
+                        && b.height() >= layout.rows
+                });
+                if ours {
+                    return Ok(Target::Ring(slot));
+                }
+            }
+        }
+        let buf = self.pool.take(layout.width_bytes, layout.rows)?;
+        Ok(Target::Pool(Lease { pool: self.pool.clone(), buf: Some(buf) }))
+    }
+
+    /// Converts the visible rectangle to RGB into device memory at `ptr` (rows of the
+    /// packed pixels, or three planes one under the other, `pitch` bytes a row; at least
+    /// the format's [`DeviceLayout`] of the crop). Waits for the kernel.
     fn rgb_on_device(
-        &mut self,
+        &self,
         s: Surface,
         c: Crop,
         format: PixelFormat,
         color: &ColorInfo,
-    ) -> Result<(DeviceBuffer, usize, usize)> {
+        ptr: u64,
+        pitch: usize,
+    ) -> Result<()> {
         let [y_off, y_mul, r_cr, g_cb, g_cr, b_cb] =
             YuvMatrix::for_color(color, c.height)?.fixed_point().ok_or_else(|| {
                 Error::unsupported("nvdec RGB output of identity-matrix (GBR) streams", "not implemented")
             })?;
         let coefficients = YuvToRgb { y_off, y_mul, r_cr, g_cb, g_cr, b_cb };
-        let (layout, row_bytes, rows) = match format {
-            PixelFormat::Rgb24 => (RgbLayout::Packed, c.width as usize * 3, c.height as usize),
-            PixelFormat::Bgra => (RgbLayout::Bgra, c.width as usize * 4, c.height as usize),
-            _ => (RgbLayout::Planar, c.width as usize, 3 * c.height as usize),
+        let layout = match format {
+            PixelFormat::Rgb24 => RgbLayout::Packed,
+            PixelFormat::Bgra => RgbLayout::Bgra,
+            _ => RgbLayout::Planar,
         };
         let kernels = Kernels::get(&self.ctx)?;
-        let buf = self.pool.take(row_bytes, rows)?;
-        let pitch = buf.pitch();
         let luma = s.luma(c);
         let chroma = s.chroma(c);
         // SAFETY: luma/chroma lie inside the mapped surface (the crop is within the coded
-        // size); the output is `buf` (rows x pitch, planes `pitch * height` apart), alive
-        // until `wait` below returns after the kernel ran.
+        // size); the output is device memory of this context (a pool buffer or a ring
+        // slot checked by `target`) of at least the format's layout of the crop (rows x
+        // pitch, planes `pitch * height` apart), which the caller keeps alive, and gives
+        // to no one, until `wait` below returns after the kernel ran (or never, when the
+        // wait times out).
         let launched = unsafe {
             kernels.nv12_to_rgb(
                 &self.stream,
                 (luma.ptr, luma.pitch),
                 (chroma.ptr, chroma.pitch),
-                (buf.ptr(), pitch, pitch * c.height as usize),
+                (ptr, pitch, pitch * c.height as usize),
                 (c.width, c.height),
                 coefficients,
                 layout,
                 s.bytes_per_sample == 2,
             )
         };
-        // The buffer goes back to the pool unless the kernel ran and finished.
-        if let Err(e) = launched.and_then(|()| self.wait()) {
-            self.pool.give_back(buf);
-            return Err(e);
-        }
-        Ok((buf, pitch, rows))
+        launched.and_then(|()| self.wait())
     }
 
-    /// Wraps a pooled buffer holding a finished picture as a CUDA frame.
-    fn lend(&self, buf: DeviceBuffer, pitch: usize, rows: usize, c: Crop, format: PixelFormat) -> CudaFrame {
-        let base = buf.ptr();
-        let planes = format.plane_count();
-        let plane_rows = rows / planes.max(1);
-        let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
-        CudaFrame {
-            device_index: self.device_index,
-            device_ptr: base,
-            pitch,
-            plane_offsets: [0, pitch * plane_rows, 2 * pitch * plane_rows],
-            plane_count: planes,
-            stream: self.stream.raw() as usize,
-            event: 0,
-            format,
-            width: c.width,
-            height: c.height,
-            owner: self.owner.clone(),
-            lease: Some(Box::new(lease)),
+    /// Wraps device memory holding a finished `format` picture as a CUDA frame.
+    fn lend(&self, target: Target, c: Crop, format: PixelFormat) -> CudaFrame {
+        let stream = self.stream.raw() as usize;
+        match target {
+            Target::Ring(slot) => {
+                CudaFrame::in_slot(slot, self.device_index, format, c.width, c.height, self.owner.clone(), stream)
+            }
+            Target::Pool(lease) => {
+                let (base, pitch) = lease.buf.as_ref().map_or((0, 0), |b| (b.ptr(), b.pitch()));
+                let layout = DeviceLayout::of(format, c.width, c.height);
+                CudaFrame {
+                    device_index: self.device_index,
+                    device_ptr: base,
+                    pitch,
+                    plane_offsets: layout.plane_rows.map(|r| r * pitch),
+                    plane_count: layout.planes,
+                    stream,
+                    event: 0,
+                    format,
+                    width: c.width,
+                    height: c.height,
+                    owner: self.owner.clone(),
+                    lease: Some(Box::new(lease)),
+                }
+            }
         }
     }
 
@@ -295,46 +334,37 @@ impl CopyOut {
         self.done.wait_timeout(COPY_TIMEOUT)
     }
 
+    /// Copies the visible rectangle into a ring slot or a pool buffer, luma with chroma
+    /// right below it, and waits: one device-to-device copy of the picture's bytes.
     fn copy_to_device(&mut self, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
         let luma = s.luma(c);
         let chroma = s.chroma(c);
-        let buf = self.pool.take(luma.width_bytes.max(chroma.width_bytes), luma.height + chroma.height)?;
-        let pitch = buf.pitch();
-        let dst_luma = DeviceRegion { ptr: buf.ptr(), pitch, width_bytes: luma.width_bytes, height: luma.height };
-        let chroma_at = pitch * luma.height;
-        let dst_chroma = DeviceRegion {
-            ptr: buf.ptr() + chroma_at as u64,
-            pitch,
-            width_bytes: chroma.width_bytes,
-            height: chroma.height,
-        };
-        let lease = Lease { pool: self.pool.clone(), buf: Some(buf) };
-        // SAFETY: source regions lie inside the mapped surface (crop within the coded
-        // size); destinations inside `buf`, which the lease keeps alive; `wait` below
-        // returns only after both copies finished.
-        unsafe {
-            self.stream.copy_device_async(luma, dst_luma)?;
-        }
-        // SAFETY: as above.
-        unsafe {
-            self.stream.copy_device_async(chroma, dst_chroma)?;
-        }
-        self.wait()?;
-        let base = lease.buf.as_ref().map_or(0, DeviceBuffer::ptr);
-        Ok(CudaFrame {
-            device_index: self.device_index,
-            device_ptr: base,
-            pitch,
-            plane_offsets: [0, chroma_at, 0],
-            plane_count: 2,
-            stream: self.stream.raw() as usize,
-            event: 0,
-            format,
-            width: c.width,
-            height: c.height,
-            owner: self.owner.clone(),
-            lease: Some(Box::new(lease)),
-        })
+        let target = self.target(format, c, true)?;
+        let target = settle(target, |(ptr, pitch)| {
+            let dst_luma = DeviceRegion { ptr, pitch, width_bytes: luma.width_bytes, height: luma.height };
+            let dst_chroma = DeviceRegion {
+                ptr: ptr + (pitch * luma.height) as u64,
+                pitch,
+                width_bytes: chroma.width_bytes,
+                height: chroma.height,
+            };
+            // SAFETY: source regions lie inside the mapped surface (crop within the coded
+            // size); destinations inside the target (at least the format's layout of the
+            // crop: luma rows, then chroma rows, at its pitch), device memory of this
+            // context (a pool buffer, or a ring slot checked by `target`) that the caller
+            // keeps, and lends to no one, until `wait` below says both copies finished.
+            let queued = unsafe { self.stream.copy_device_async(luma, dst_luma) };
+            let queued = queued.and_then(|()| {
+                // SAFETY: as above.
+                unsafe { self.stream.copy_device_async(chroma, dst_chroma) }
+            });
+            // Wait even when the second copy was refused: the first may be running.
+            match (queued, self.wait()) {
+                (_, Err(e @ Error::Timeout(_))) | (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+                (Ok(()), Ok(())) => Ok(()),
+            }
+        })?;
+        Ok(self.lend(target, c, format))
     }
 
     fn copy_to_host(&mut self, s: Surface, c: Crop, format: PixelFormat, bit_depth: u8) -> Result<HostFrame> {
@@ -388,11 +418,19 @@ impl CopyOut {
     }
 }
 
-/// Reports a device-to-host copy of `bytes` that began at `start` (the `download` stage
-/// and `video_hw_bytes_copied_total{direction="d2h"}` of the session on this thread).
-fn downloaded(start: std::time::Instant, bytes: usize) {
-    record_stage(Stage::Download, start.elapsed());
-    record_copy(CopyDirection::DeviceToHost, bytes as u64);
+/// Runs `write`, device work that fills `target` (given its address and pitch) and
+/// waits for it, and hands the target back once written. On an error the target is
+/// dropped (back to its ring or pool), except after a timeout: the work may still be
+/// writing it then, so it is never lent again.
+fn settle(target: Target, write: impl FnOnce((u64, usize)) -> Result<()>) -> Result<Target> {
+    match write(target.memory()) {
+        Ok(()) => Ok(target),
+        Err(e @ Error::Timeout(_)) => {
+            std::mem::forget(target);
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Builds a tightly packed host frame of `format` from tightly packed NV12/P016 bytes

@@ -169,7 +169,40 @@ impl State {
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         // SAFETY: the parser passes valid parameters for the duration of the callback.
-        let index = unsafe { params.as_ref() }.map_or(-1, |p| p.CurrPicIdx);
+        let pic = unsafe { params.as_ref() };
+        let index = pic.map_or(-1, |p| p.CurrPicIdx);
+        if tracing::enabled!(tracing::Level::TRACE) {
+            if let Some(p) = pic.filter(|_| self.codec == crate::Codec::Hevc) {
+                // SAFETY: for HEVC the parser fills the `hevc` member of the union.
+                let h = unsafe { &p.CodecSpecific.hevc };
+                let refs: Vec<(i32, i32)> = h
+                    .RefPicIdx
+                    .iter()
+                    .zip(h.PicOrderCntVal.iter())
+                    .filter(|(i, _)| **i >= 0)
+                    .map(|(i, o)| (*i, *o))
+                    .collect();
+                tracing::trace!(
+                    index,
+                    poc = h.CurrPicOrderCntVal,
+                    ref_pic = p.ref_pic_flag,
+                    intra = p.intra_pic_flag,
+                    slices = p.nNumSlices,
+                    bytes = p.nBitstreamDataLen,
+                    ?refs,
+                    "nvdec decode callback"
+                );
+            } else if let Some(p) = pic {
+                tracing::trace!(
+                    index,
+                    ref_pic = p.ref_pic_flag,
+                    intra = p.intra_pic_flag,
+                    slices = p.nNumSlices,
+                    bytes = p.nBitstreamDataLen,
+                    "nvdec decode callback"
+                );
+            }
+        }
         // Our SPS's crop when it fits this decoder's coded size, else the parser's.
         let crop = self
             .au_crop
@@ -186,6 +219,7 @@ impl State {
     /// Display callback: one picture in display order; copied out right away so the
     /// surface returns to the decoder.
     fn on_display(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<()> {
+        tracing::trace!(index = info.picture_index, timestamp = info.timestamp, "nvdec display callback");
         let slot = usize::try_from(info.picture_index).ok().and_then(|i| self.pictures.get_mut(i));
         let record = slot.and_then(Option::take).unwrap_or(PicRecord {
             generation: self.generation,
@@ -207,8 +241,10 @@ impl State {
             output_stream: self.copy.stream().raw(),
             ..CUVIDPROCPARAMS::default()
         };
-        if dec.had_errors(info.picture_index) {
+        let damaged = dec.had_errors(info.picture_index);
+        if damaged {
             self.damaged += 1;
+            tracing::debug!(index = info.picture_index, "NVDEC reports the picture damaged and concealed");
         }
         let map_start = std::time::Instant::now();
         let mapped = dec.map(info.picture_index, &mut proc_params)?;
@@ -219,7 +255,8 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color);
+        let copied = super::call_times::COPY
+            .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
         drop(mapped);
         let (format, data) = copied?;
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
@@ -289,6 +326,15 @@ unsafe extern "C" fn display_callback(user: *mut c_void, info: *mut CUVIDPARSERD
     })
 }
 
+/// NVDEC sessions open in this process, per GPU ordinal (GPUs past the table are not
+/// counted: 64 is more than any machine has).
+static SESSIONS_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
+
+/// NVDEC sessions open in this process on GPU `device`.
+pub(crate) fn sessions_on(device: u32) -> usize {
+    SESSIONS_PER_GPU.get(device as usize).map_or(0, |n| n.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// The NVDEC backend of a `Decoder`.
 pub(crate) struct NvdecDecoder {
     cuvid: &'static CuvidApi,
@@ -299,6 +345,7 @@ pub(crate) struct NvdecDecoder {
     next_ts: i64,
     description: String,
     display_delay: u32,
+    device_index: u32,
 }
 
 // SAFETY: the parser handle and the state pointer are owned exclusively by this value and
@@ -326,7 +373,14 @@ impl NvdecDecoder {
             ));
         }
         let cuvid = CuvidApi::get()?;
-        let ctx = device.primary_context()?;
+        // One shared (primary) context per GPU. A context per session
+        // (`VIDEO_HW_NVDEC_CONTEXT=own`, for measurements: scripts/nvdec-ablation.sh) was
+        // measured at 0.71x the throughput with 7 sessions and 0.57x with 14, and adds
+        // ~100 ms of creation to every open (bench/results/nvdec-ablation.md).
+        let ctx = match std::env::var("VIDEO_HW_NVDEC_CONTEXT").as_deref() {
+            Ok("own") => device.own_context()?,
+            _ => device.primary_context()?,
+        };
         let copy = CopyOut::new(&ctx, config.device_index)?;
         let display_delay =
             if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(DEFAULT_DISPLAY_DELAY).min(8) };
@@ -359,7 +413,11 @@ impl NvdecDecoder {
             next_ts: 0,
             description: format!("nvdec (GPU {}: {name})", config.device_index),
             display_delay,
+            device_index: config.device_index,
         };
+        if let Some(n) = SESSIONS_PER_GPU.get(config.device_index as usize) {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         dec.create_parser()?;
         Ok(dec)
     }
@@ -415,7 +473,7 @@ impl NvdecDecoder {
         let current = ctx.push()?;
         // SAFETY: the parser is live; `packet` and its payload are valid for the call;
         // callbacks reach the state through the user-data pointer only during the call.
-        let r = unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) };
+        let r = super::call_times::PARSE.time(|| unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) });
         drop(current);
         if let Some(e) = self.state().error.take() {
             return Err(e);
@@ -428,11 +486,6 @@ impl NvdecDecoder {
             }
             other => other,
         })
-    }
-
-    /// Pictures reported damaged by the hardware so far.
-    pub fn damaged(&mut self) -> u64 {
-        self.state().damaged
     }
 }
 
@@ -479,6 +532,12 @@ impl DecoderBackend for NvdecDecoder {
         }
     }
 
+    fn concealed(&self) -> u64 {
+        // SAFETY: no parser call runs while `self` is borrowed (they need `&mut self`),
+        // so nothing writes the state now.
+        unsafe { &*self.state }.damaged
+    }
+
     fn try_reap(&mut self) -> Result<Option<Frame>> {
         Ok(self.state().ready.pop_front())
     }
@@ -503,6 +562,9 @@ impl DecoderBackend for NvdecDecoder {
 
 impl Drop for NvdecDecoder {
     fn drop(&mut self) {
+        if let Some(n) = SESSIONS_PER_GPU.get(self.device_index as usize) {
+            n.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.destroy_parser();
         // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
         // is destroyed, and it is freed exactly once.

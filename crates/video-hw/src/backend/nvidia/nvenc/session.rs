@@ -445,8 +445,11 @@ impl NvencEncoder {
         Ok(())
     }
 
-    /// Copies a host frame into the slot's input buffer: `(input, format, pitch)`.
+    /// Copies a host frame into the slot's input buffer: `(input, format, pitch)`. This is
+    /// the session's upload (host memory to the GPU's encoder): timed as the `upload`
+    /// stage, its bytes counted as `h2d`.
     fn fill_host(&mut self, slot: usize, host: &HostFrame) -> Result<(Handle, NV_ENC_BUFFER_FORMAT, u32)> {
+        let start = std::time::Instant::now();
         let input = self.slots[slot].input;
         let (ptr, pitch) = self.api.lock_input(self.encoder, input).map_err(|f| self.fail(f))?;
         let len = locked_len(self.config.input_format, pitch, self.config.height);
@@ -461,6 +464,9 @@ impl NvencEncoder {
         written?;
         unlocked?;
         let pitch = u32::try_from(pitch).map_err(|_| Error::invalid_input("input pitch above 4 GiB"))?;
+        crate::metrics::record_stage(crate::metrics::Stage::Upload, start.elapsed());
+        let bytes: usize = host.planes().iter().map(|p| p.row_bytes * p.rows).sum();
+        crate::metrics::record_copy(crate::metrics::CopyDirection::HostToDevice, bytes as u64);
         Ok((input, self.host_format, pitch))
     }
 

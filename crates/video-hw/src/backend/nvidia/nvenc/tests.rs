@@ -521,6 +521,38 @@ fn host_frames_are_copied_with_the_buffer_pitch() {
     }
 }
 
+#[test]
+fn host_frames_are_uploads_and_cuda_frames_are_not() {
+    use crate::engine::{Direction, Engine};
+    use crate::metrics::{Scope, Stage, Telemetry};
+    let fake = fake_with(Script::default());
+    let mut enc = open(&fake, &config(Codec::H264)).unwrap();
+    let telemetry = Telemetry::new(Direction::Encode, Codec::H264, Engine::Nvenc);
+    {
+        let _scope = Scope::enter(&telemetry);
+        for i in 0..3 {
+            enc.submit(&host_frame(PixelFormat::Nv12, i), opts(i), 0).unwrap();
+        }
+    }
+    let t = telemetry.timings();
+    assert_eq!(t.stage(Stage::Upload).map(|s| s.count), Some(3), "{t:?}");
+    assert_eq!(t.bytes_h2d, 3 * PixelFormat::Nv12.frame_size(W, H) as u64);
+    assert_eq!(t.bytes_d2h, 0);
+    enc.flush().unwrap();
+
+    // CUDA input is copied device to device: no upload.
+    let fake = fake_with(Script::default());
+    let mut enc = open(&fake, &config(Codec::H264)).unwrap();
+    let telemetry = Telemetry::new(Direction::Encode, Codec::H264, Engine::Nvenc);
+    {
+        let _scope = Scope::enter(&telemetry);
+        enc.submit(&cuda_frame(PixelFormat::Nv12, 0x5000_0000, 0), opts(0), 0).unwrap();
+    }
+    let t = telemetry.timings();
+    assert_eq!((t.stage(Stage::Upload).is_none(), t.bytes_h2d), (true, 0), "{t:?}");
+    enc.flush().unwrap();
+}
+
 /// A CUDA frame's owner for tests (never downloaded).
 struct NoDownload;
 impl DeviceFrameOwner for NoDownload {
