@@ -296,11 +296,19 @@ impl Decoder {
     pub fn flush(&mut self) -> Result<Vec<Frame>> {
         self.telemetry.started();
         self.assembler.finish();
-        let pending = self.drain_assembler();
+        let mut pending = self.drain_assembler();
         let frames = {
             let _scope = Scope::enter(&self.telemetry);
             self.backend.flush()?
         };
+        // Damage the engine saw only at the end (pictures it never output) counts as a
+        // dropped part; it is returned only when no frame is, like the others.
+        if let Some(e) = self.backend.take_stream_error() {
+            self.note_error(&e);
+            if pending.is_ok() {
+                pending = Err(e);
+            }
+        }
         self.assembler.reset_stream();
         self.stats.frames_out += frames.len() as u64;
         self.telemetry.frames(frames.len() as u64);

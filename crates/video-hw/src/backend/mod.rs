@@ -43,6 +43,12 @@ pub(crate) trait DecoderBackend: Send {
     /// Ends the stream: every frame still held is returned, in output order.
     fn flush(&mut self) -> Result<Vec<Frame>>;
 
+    /// Damage the engine noticed only at the end of the stream (e.g. pictures it never
+    /// output), taken once; the session reports it after `flush`'s frames.
+    fn take_stream_error(&mut self) -> Option<crate::error::Error> {
+        None
+    }
+
     /// Pictures the engine reported as damaged and concealed (output anyway, with
     /// its own repair) so far.
     fn concealed(&self) -> u64 {

@@ -1,19 +1,575 @@
-//! Decoding through libavcodec.
+//! Decoding through libavcodec, in process.
+//!
+//! [`Engine::Ffmpeg`] runs libavcodec's software decoders: `h264`, `hevc`, `vp9`, and
+//! for AV1 `libdav1d` (else `libaom-av1`; libavcodec's own `av1` decoder only drives
+//! hardware accelerators). [`Engine::Vaapi`], [`Engine::Qsv`] and
+//! [`Engine::VideoToolbox`] decode on hardware through a `hw_device_ctx` (see
+//! `decode_hw.rs`) and download every picture to host memory.
+//!
+//! Each access unit (Annex-B bytes for H.264/HEVC, a temporal unit for AV1, a frame for
+//! VP9) becomes one `AVPacket`. Its pts field carries a sequence number, so every
+//! picture that comes out, in display order, is matched with its own access unit's
+//! timestamp and keyframe flag.
+//!
+//! libavcodec conceals damage and skips what it cannot decode, mostly without an error
+//! code. So besides its error codes (`AVERROR_INVALIDDATA` → [`Error::InvalidBitstream`]
+//! at the access unit's offset), two signals become bitstream errors: a picture output
+//! with `decode_error_flags` (concealed), and a picture the stream says is output (the
+//! parser's `PictureInfo::output`, first fields and frames) that never came out. Both are
+//! found after the access unit was accepted, so they are returned by the next `decode`
+//! (or after the flush, through `take_stream_error`), with the offending unit's offset.
+//! The concealed pictures themselves are still returned, as the ffmpeg tool shows them.
+//!
+//! Software decoders use frame and slice threads; low-latency mode uses slice threads
+//! only (frame threads hold one picture per thread), and still reorders as the stream
+//! needs (libavcodec's `LOW_DELAY` flag would drop B-pictures instead).
+//! `max_display_delay` has no libavcodec counterpart and is ignored. Cropping is applied
+//! here, to the exact sample (libavcodec's own cropping keeps pointers aligned and may
+//! crop less on the left).
 
+use std::collections::{BTreeMap, VecDeque};
+
+use ffmpeg_next as av;
+use ffmpeg_next::ffi;
+
+use super::decode_hw::{self, HwDevice};
+use super::{common, frame_convert, probe_streams};
 use crate::backend::DecoderBackend;
+use crate::bitstream::access_unit::{AccessUnit, PictureInfo};
 use crate::codec::Codec;
-use crate::config::DecoderConfig;
+use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameData};
 use crate::registry::ProbeInfo;
 
-/// Whether `engine` can decode `codec` here.
+/// An access unit whose picture has not come out after this many later access units
+/// never will: libavcodec holds at most 16 reordered pictures plus one per frame thread
+/// (at most 16), and a field pair spans two access units. The picture was skipped.
+const LOST_AFTER: i64 = 128;
+
+/// The largest picture a stream may declare (8192 x 8192 luma samples): a damaged
+/// header cannot make libavcodec allocate more.
+const MAX_PIXELS: i64 = 8192 * 8192;
+
+/// Whether `engine` can decode `codec` here: a real one-frame decode of a tiny embedded
+/// keyframe (`probe_streams.rs`) with the decoder (and device) a session would use.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
-    let _ = device;
-    Err(Error::unsupported(format!("{engine} {codec} decode"), "not implemented yet"))
+    common::init();
+    let mut reasons = Vec::new();
+    for name in candidates(engine, codec)? {
+        match probe_decoder(engine, codec, name, device) {
+            Ok(info) => return Ok(info),
+            Err(Error::Unsupported { why, .. }) => reasons.push(why),
+            Err(e) => reasons.push(format!("{name}: {e}")),
+        }
+    }
+    Err(Error::unsupported(format!("{engine} {codec} decode"), reasons.join("; ")))
 }
 
-/// Opens a decoder of the `engine` family.
+/// Opens a decoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
-    Err(Error::unsupported(format!("{engine} {} decode", config.codec), "not implemented yet"))
+    common::init();
+    let names = candidates(engine, config.codec)?;
+    let mut reasons = Vec::new();
+    for name in names {
+        if av::decoder::find_by_name(name).is_none() {
+            reasons.push(not_in_build(name));
+            continue;
+        }
+        return Ok(Box::new(FfmpegDecoder::open(engine, name, config)?));
+    }
+    Err(Error::unsupported(format!("{engine} {} decode", config.codec), reasons.join("; ")))
+}
+
+/// The libavcodec decoders `engine` may use for `codec`, preferred first.
+fn candidates(engine: Engine, codec: Codec) -> Result<Vec<&'static str>> {
+    Ok(match (engine, codec) {
+        (Engine::Ffmpeg, Codec::H264) => vec!["h264"],
+        (Engine::Ffmpeg, Codec::Hevc) => vec!["hevc"],
+        (Engine::Ffmpeg, Codec::Vp9) => vec!["vp9"],
+        // libavcodec's native av1 decoder needs a hardware accelerator.
+        (Engine::Ffmpeg, Codec::Av1) => vec!["libdav1d", "libaom-av1"],
+        (Engine::Vaapi | Engine::Qsv | Engine::VideoToolbox, c) => vec![decode_hw::decoder_name(engine, c)],
+        (other, _) => {
+            return Err(Error::unsupported(format!("{other} decode"), format!("{other} does not decode")));
+        }
+    })
+}
+
+fn not_in_build(name: &str) -> String {
+    format!("decoder {name} not in this FFmpeg build")
+}
+
+/// Decodes the embedded keyframe of `codec` with decoder `name` and checks the picture.
+fn probe_decoder(engine: Engine, codec: Codec, name: &'static str, device: u32) -> Result<ProbeInfo> {
+    if av::decoder::find_by_name(name).is_none() {
+        let mut why = not_in_build(name);
+        if name == "libaom-av1" {
+            why.push_str(" (and libavcodec's native av1 decoder needs a hardware accelerator)");
+        }
+        return Err(Error::unsupported(format!("{engine} {codec} decode"), why));
+    }
+    let config = DecoderConfig::new(codec).output(Output::HOST_YUV420P).device_index(device);
+    let mut dec = FfmpegDecoder::open(engine, name, &config)?;
+    dec.decode(&probe_access_unit(codec))?;
+    let mut frames: Vec<Frame> = dec.ready.drain(..).collect();
+    frames.extend(dec.flush()?);
+    let wrong = |why: &str| Error::backend(engine.name(), "probe", format!("{name}: the probe keyframe {why}"));
+    let frame = frames.first().ok_or_else(|| wrong("gave no picture"))?;
+    let host = frame.host_data().ok_or_else(|| wrong("gave no pixels"))?;
+    let size = probe_streams::SIZE as usize;
+    let [y, u, v] = probe_streams::YUV;
+    let bytes = host.as_bytes();
+    let (luma, chroma) = (size * size, size * size / 4);
+    // Exact for software decoders; hardware ones may round the flat picture by one.
+    let near = |s: &[u8], want: u8| s.iter().all(|&x| x.abs_diff(want) <= 1);
+    if frame.width != probe_streams::SIZE
+        || frame.height != probe_streams::SIZE
+        || bytes.len() != luma + 2 * chroma
+        || !near(&bytes[..luma], y)
+        || !near(&bytes[luma..luma + chroma], u)
+        || !near(&bytes[luma + chroma..], v)
+    {
+        return Err(wrong("decoded to the wrong picture"));
+    }
+    let mut notes = vec![format!("libavcodec decoder {name}{}", dec.threads_note())];
+    if !codec.is_nal_based() {
+        notes.push("the Decoder session feeds NAL-unit streams (H.264, HEVC) only; no AV1/VP9 input yet".into());
+    }
+    Ok(ProbeInfo { device: Some(dec.device_label()), driver: Some(common::version_string()), notes })
+}
+
+/// The probe keyframe of `codec` as one access unit.
+fn probe_access_unit(codec: Codec) -> AccessUnit {
+    let data: &[u8] = match codec {
+        Codec::H264 => &probe_streams::H264,
+        Codec::Hevc => &probe_streams::HEVC,
+        Codec::Av1 => &probe_streams::AV1,
+        Codec::Vp9 => &probe_streams::VP9,
+    };
+    AccessUnit {
+        data: data.to_vec(),
+        pts: Some(0),
+        picture: Some(PictureInfo { idr: true, irap: true, output: true, ..PictureInfo::default() }),
+        ..AccessUnit::default()
+    }
+}
+
+/// What the session knows about an access unit until its picture comes out.
+#[derive(Debug, Clone, Copy)]
+struct AuMeta {
+    pts: Option<i64>,
+    keyframe: bool,
+    /// Stream offset of the access unit, for errors found later.
+    offset: u64,
+    /// The stream says a picture comes out of this unit (a frame or a first field that a
+    /// decoder started at the stream's beginning outputs).
+    expect_output: bool,
+}
+
+/// A libavcodec decode session.
+pub(crate) struct FfmpegDecoder {
+    engine: Engine,
+    /// The libavcodec decoder's name ("hevc", "libdav1d", "hevc_qsv", …).
+    name: &'static str,
+    decoder: av::decoder::Video,
+    /// The hardware surface format, for hardware engines.
+    hw_format: Option<ffi::AVPixelFormat>,
+    /// "software" or the device opened.
+    device_label: String,
+    output: Output,
+    next_id: i64,
+    /// Access units sent whose picture has not come out yet, by packet id.
+    pending: BTreeMap<i64, AuMeta>,
+    /// The first damage found after its access unit was accepted, not reported yet.
+    damage: Option<Error>,
+    /// Pictures output with concealed errors so far.
+    concealed: u64,
+    ready: VecDeque<Frame>,
+    /// Reused: the decoder's picture, and its download from hardware.
+    picture: av::frame::Video,
+    downloaded: av::frame::Video,
+}
+
+impl FfmpegDecoder {
+    /// Opens libavcodec's decoder `name` for `config` (on the engine's device for the
+    /// hardware engines).
+    pub(crate) fn open(engine: Engine, name: &'static str, config: &DecoderConfig) -> Result<Self> {
+        common::init();
+        if let Output::Cuda(f) = config.output {
+            return Err(Error::unsupported(
+                format!("CUDA {f} output with {engine}"),
+                format!("{engine} decodes to host memory only"),
+            ));
+        }
+        let codec = av::decoder::find_by_name(name)
+            .ok_or_else(|| Error::unsupported(format!("{engine} {} decode", config.codec), not_in_build(name)))?;
+        let hw = match engine {
+            Engine::Ffmpeg => None,
+            _ => Some(HwDevice::open(engine, &codec, config.device_index)?),
+        };
+        let mut ctx = av::codec::Context::new_with_codec(codec);
+        // SAFETY: `ctx` is a freshly allocated, unopened context; these are plain fields
+        // libavcodec reads when it opens the decoder.
+        unsafe {
+            let p = ctx.as_mut_ptr();
+            // Cropping is done in frame_convert, to the exact sample.
+            (*p).apply_cropping = 0;
+            (*p).max_pixels = MAX_PIXELS;
+            // An H.264 stream without VUI bitstream_restriction does not say how many
+            // pictures it reorders. By default libavcodec guesses, growing its reorder
+            // buffer when a picture comes out of order and dropping that picture; the
+            // ffmpeg tool hides this by pre-decoding frames when it probes the stream.
+            // Strict compliance makes the h264 decoder assume the level's DPB size, so
+            // every picture comes out in order (at the cost of that delay, for such
+            // streams only).
+            if config.codec == Codec::H264 {
+                (*p).strict_std_compliance = ffi::FF_COMPLIANCE_STRICT;
+            }
+            match &hw {
+                Some(dev) => {
+                    dev.attach(p);
+                    (*p).thread_count = 1;
+                }
+                None => {
+                    // 0: as many threads as cores (libavcodec caps it at 16).
+                    (*p).thread_count = 0;
+                    (*p).thread_type = if config.low_latency {
+                        ffi::FF_THREAD_SLICE
+                    } else {
+                        ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE
+                    };
+                }
+            }
+        }
+        let decoder = ctx
+            .decoder()
+            .open_as(codec)
+            .and_then(|d| d.video())
+            .map_err(|e| common::backend_error(engine, &format!("opening libavcodec decoder {name}"), e))?;
+        Ok(FfmpegDecoder {
+            engine,
+            name,
+            decoder,
+            hw_format: hw.as_ref().map(HwDevice::pix_fmt),
+            device_label: hw.as_ref().map_or_else(|| "software".to_string(), |d| d.label.clone()),
+            output: config.output,
+            next_id: 0,
+            pending: BTreeMap::new(),
+            damage: None,
+            concealed: 0,
+            ready: VecDeque::new(),
+            picture: av::frame::Video::empty(),
+            downloaded: av::frame::Video::empty(),
+        })
+    }
+
+    /// "software" or the device the decoder runs on.
+    fn device_label(&self) -> String {
+        self.device_label.clone()
+    }
+
+    /// ", 3 frame threads" (empty for one thread).
+    fn threads_note(&self) -> String {
+        let t = self.decoder.threading();
+        match (t.kind, t.count) {
+            (_, 0 | 1) | (av::codec::threading::Type::None, _) => String::new(),
+            (av::codec::threading::Type::Frame, n) => format!(", {n} frame threads"),
+            (av::codec::threading::Type::Slice, n) => format!(", {n} slice threads"),
+        }
+    }
+
+    /// Turns a libavcodec failure on the access unit at `offset` into a typed error:
+    /// damaged or unsupported input is a bitstream error (the session drops the unit
+    /// and goes on), anything else a backend error.
+    fn error(&self, e: av::Error, offset: u64) -> Error {
+        match e {
+            av::Error::InvalidData => {
+                Error::invalid_bitstream(offset, format!("{} {}: {e} (AVERROR_INVALIDDATA)", self.engine, self.name))
+            }
+            av::Error::PatchWelcome => Error::invalid_bitstream(
+                offset,
+                format!(
+                    "{} {}: a feature libavcodec does not implement (AVERROR_PATCHWELCOME)",
+                    self.engine, self.name
+                ),
+            ),
+            other => common::backend_error(self.engine, &format!("{} decoding", self.name), other),
+        }
+    }
+
+    /// Records damage found after its access unit was accepted (the first is kept).
+    fn note_damage(&mut self, offset: u64, reason: String) {
+        if self.damage.is_none() {
+            self.damage = Some(Error::invalid_bitstream(offset, format!("{} {}: {reason}", self.engine, self.name)));
+        }
+    }
+
+    /// Forgets the access units sent before packet `before` whose picture has not come
+    /// out; those that should have given one count as damage.
+    fn forget_lost(&mut self, before: i64) {
+        let mut lost = 0u64;
+        let mut first = None;
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() >= before {
+                break;
+            }
+            let meta = entry.remove();
+            if meta.expect_output {
+                lost += 1;
+                first.get_or_insert(meta.offset);
+            }
+        }
+        if let Some(offset) = first {
+            let (what, it) =
+                if lost == 1 { ("a picture".to_string(), "it") } else { (format!("{lost} pictures"), "them") };
+            self.note_damage(
+                offset,
+                format!(
+                    "{what} never came out: libavcodec skipped {it} (damaged, or missing parameter sets or references)"
+                ),
+            );
+        }
+    }
+
+    /// Sends one packet, receiving pictures first whenever the decoder asks for it.
+    fn send(&mut self, packet: &av::Packet, offset: u64) -> Result<()> {
+        for _ in 0..3 {
+            match self.decoder.send_packet(packet) {
+                Ok(()) => return self.receive_all(offset),
+                Err(av::Error::Other { errno: av::error::EAGAIN }) => self.receive_all(offset)?,
+                Err(e) => {
+                    let err = self.error(e, offset);
+                    // Pictures finished before the failure are still good.
+                    let _ = self.receive_all(offset);
+                    return Err(err);
+                }
+            }
+        }
+        Err(Error::backend(self.engine.name(), "AVERROR(EAGAIN)", "the decoder takes no input although drained"))
+    }
+
+    /// Takes every picture the decoder has ready.
+    fn receive_all(&mut self, offset: u64) -> Result<()> {
+        loop {
+            match self.decoder.receive_frame(&mut self.picture) {
+                Ok(()) => {
+                    let frame = self.take_picture();
+                    // SAFETY: the picture was copied out; this releases the decoder's buffer.
+                    unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
+                    self.ready.push_back(frame?);
+                }
+                Err(av::Error::Other { errno: av::error::EAGAIN }) | Err(av::Error::Eof) => return Ok(()),
+                Err(e) => return Err(self.error(e, offset)),
+            }
+        }
+    }
+
+    /// Converts the decoder's current picture into a [`Frame`].
+    fn take_picture(&mut self) -> Result<Frame> {
+        let meta = self.picture.pts().and_then(|id| self.pending.remove(&id));
+        // SAFETY: `picture` holds a decoded frame; these are plain integer fields.
+        let (error_flags, flags) = unsafe {
+            let f = &*self.picture.as_ptr();
+            (f.decode_error_flags, f.flags)
+        };
+        if error_flags != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
+            self.concealed += 1;
+            let offset = meta.map_or(0, |m| m.offset);
+            self.note_damage(
+                offset,
+                format!("picture decoded with errors, concealed (decode_error_flags {error_flags:#x})"),
+            );
+        }
+        let vis = frame_convert::visible(&self.picture);
+        let color = frame_convert::color_of(&self.picture);
+        // SAFETY: `picture` holds a decoded frame; `format` is a plain integer.
+        let raw_format = unsafe { (*self.picture.as_ptr()).format };
+        let (format, data) = match self.hw_format {
+            Some(hw) if raw_format == hw as i32 => match self.output {
+                Output::Metadata => {
+                    // SAFETY: the context is open; `sw_pix_fmt` is a plain field.
+                    let sw = unsafe { (*self.decoder.as_ptr()).sw_pix_fmt };
+                    let depth = frame_convert::depth_of(av::format::Pixel::from(sw));
+                    (frame_convert::metadata_format(depth), FrameData::None)
+                }
+                output => {
+                    decode_hw::download(self.engine, &self.picture, &mut self.downloaded)?;
+                    frame_convert::to_output(&self.downloaded, vis, output, &color)?
+                }
+            },
+            _ => frame_convert::to_output(&self.picture, vis, self.output, &color)?,
+        };
+        Ok(Frame {
+            format,
+            width: vis.width,
+            height: vis.height,
+            pts: meta.and_then(|m| m.pts),
+            keyframe: meta.map_or_else(|| self.picture.is_key(), |m| m.keyframe),
+            color,
+            data,
+        })
+    }
+}
+
+impl DecoderBackend for FfmpegDecoder {
+    fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    fn describe(&self) -> String {
+        let v = av::codec::version();
+        format!(
+            "{} {} (libavcodec {}.{}.{}, {}{})",
+            self.engine,
+            self.name,
+            v >> 16,
+            (v >> 8) & 0xff,
+            v & 0xff,
+            self.device_label,
+            self.threads_note()
+        )
+    }
+
+    fn decode(&mut self, au: &AccessUnit) -> Result<()> {
+        if au.data.is_empty() {
+            return Ok(());
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let keyframe = au.is_keyframe();
+        if let Some(picture) = au.picture {
+            let expect_output = picture.output && !picture.second_field;
+            self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
+        }
+        let mut packet = av::Packet::copy(&au.data);
+        packet.set_pts(Some(id));
+        if keyframe {
+            packet.set_flags(av::packet::Flags::KEY);
+        }
+        let sent = self.send(&packet, au.offset);
+        self.forget_lost(id - LOST_AFTER);
+        sent?;
+        self.damage.take().map_or(Ok(()), Err)
+    }
+
+    fn take_stream_error(&mut self) -> Option<Error> {
+        self.damage.take()
+    }
+
+    fn concealed(&self) -> u64 {
+        self.concealed
+    }
+
+    fn try_reap(&mut self) -> Result<Option<Frame>> {
+        Ok(self.ready.pop_front())
+    }
+
+    fn flush(&mut self) -> Result<Vec<Frame>> {
+        let mut failure = None;
+        match self.decoder.send_eof() {
+            Ok(()) | Err(av::Error::Eof) => {}
+            Err(e) => failure = Some(self.error(e, 0)),
+        }
+        // Drain: each call returns a picture, an error for one picture, or the end.
+        // Bounded so that a decoder stuck in an error state cannot hang the flush.
+        for _ in 0..4096 {
+            match self.decoder.receive_frame(&mut self.picture) {
+                Ok(()) => {
+                    let frame = self.take_picture();
+                    // SAFETY: the picture was copied out; this releases the decoder's buffer.
+                    unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
+                    match frame {
+                        Ok(f) => self.ready.push_back(f),
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                        }
+                    }
+                }
+                Err(av::Error::Eof) | Err(av::Error::Other { errno: av::error::EAGAIN }) => break,
+                Err(e) => {
+                    failure.get_or_insert(self.error(e, 0));
+                }
+            }
+        }
+        // Back to the initial state: the session may start a new stream. What did not
+        // come out now never will.
+        self.decoder.flush();
+        self.forget_lost(i64::MAX);
+        match failure {
+            // A damaged last picture loses that picture only; the others are returned.
+            Some(e) if !matches!(e, Error::InvalidBitstream { .. }) => {
+                self.ready.clear();
+                Err(e)
+            }
+            _ => Ok(self.ready.drain(..).collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn software(codec: Codec, output: Output) -> FfmpegDecoder {
+        common::init();
+        let name = candidates(Engine::Ffmpeg, codec).unwrap()[0];
+        FfmpegDecoder::open(Engine::Ffmpeg, name, &DecoderConfig::new(codec).output(output)).unwrap()
+    }
+
+    #[test]
+    fn every_codec_probes_with_a_real_decode() {
+        for codec in Codec::ALL {
+            let info = probe(Engine::Ffmpeg, codec, 0).unwrap_or_else(|e| panic!("{codec}: {e}"));
+            assert_eq!(info.device.as_deref(), Some("software"));
+            assert!(info.driver.as_deref().is_some_and(|d| d.contains("libavcodec")), "{info:?}");
+        }
+    }
+
+    #[test]
+    fn probe_frame_keeps_its_pts_and_keyframe_flag() {
+        let mut dec = software(Codec::Hevc, Output::HOST_NV12);
+        let mut au = probe_access_unit(Codec::Hevc);
+        au.pts = Some(1234);
+        dec.decode(&au).unwrap();
+        let mut frames: Vec<Frame> = dec.ready.drain(..).collect();
+        frames.extend(dec.flush().unwrap());
+        assert_eq!(frames.len(), 1);
+        let f = &frames[0];
+        assert_eq!((f.pts, f.keyframe, f.format), (Some(1234), true, crate::codec::PixelFormat::Nv12));
+        assert_eq!((f.width, f.height), (64, 64));
+        // The session can take a new stream after a flush.
+        dec.decode(&au).unwrap();
+        assert_eq!(dec.flush().unwrap().len() + dec.ready.len(), 1);
+    }
+
+    #[test]
+    fn garbage_is_a_typed_error_not_a_panic() {
+        let mut dec = software(Codec::H264, Output::HOST_YUV420P);
+        let mut state = 0x1234_5678_u32;
+        for i in 0..200u64 {
+            let mut data = vec![0, 0, 0, 1];
+            data.extend((0..(i as usize * 7) % 500).map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            }));
+            let au = AccessUnit { data, offset: i * 1000, ..AccessUnit::default() };
+            match dec.decode(&au) {
+                Ok(()) | Err(Error::InvalidBitstream { .. }) => {}
+                Err(e) => panic!("unexpected error {e}"),
+            }
+        }
+        dec.flush().unwrap();
+    }
+
+    #[test]
+    fn cuda_output_is_refused() {
+        common::init();
+        let cfg = DecoderConfig::new(Codec::Hevc).output(Output::CUDA_NV12);
+        let e = FfmpegDecoder::open(Engine::Ffmpeg, "hevc", &cfg).err().unwrap();
+        assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    }
 }

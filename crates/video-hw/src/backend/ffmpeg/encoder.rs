@@ -42,7 +42,7 @@ use crate::registry::ProbeInfo;
 /// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
-    common::init()?;
+    common::init();
     let spec = encoder_options::encoder_for(engine, codec)?;
     let mut config = EncoderConfig::new(codec, 320, 240)
         .engine(EnginePreference::Only(engine))
@@ -65,12 +65,12 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
     if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
         notes.push(format!("no forced keyframes: {why}"));
     }
-    Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(common::libavcodec_version()), notes })
+    Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(common::version_string()), notes })
 }
 
 /// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
-    common::init()?;
+    common::init();
     let spec = encoder_options::encoder_for(engine, config.codec)?;
     Ok(Box::new(FfmpegEncoder::open_spec(engine, spec, config)?))
 }
@@ -664,7 +664,7 @@ mod tests {
     #[test]
     fn every_planned_option_is_accepted_by_this_ffmpeg_build() {
         use crate::config::{Preset, Tuning};
-        common::init().unwrap();
+        common::init();
         let rcs = [
             RateControl::Cbr { bitrate: 2_000_000 },
             RateControl::Vbr { avg: 1_000_000, max: 1_000_000 },

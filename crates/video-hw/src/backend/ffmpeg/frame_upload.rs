@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        super::super::common::init().unwrap();
+        super::super::common::init();
         let (w, h) = (18u32, 10u32);
         let (cw, ch) = (9usize, 5usize);
         // NV12 → I420 and I420 → NV12 give each other's layouts.
@@ -487,7 +487,7 @@ mod tests {
 
     #[test]
     fn rgb_is_converted_like_the_crate_converter() {
-        super::super::common::init().unwrap();
+        super::super::common::init();
         let (w, h) = (8u32, 6u32);
         let rgb = host(PixelFormat::Rgb24, w, h);
         let color = ColorInfo::default();

@@ -5,16 +5,21 @@
 //! reaches — [`Engine::Qsv`], [`Engine::Vaapi`], [`Engine::VideoToolbox`], [`Engine::Amf`].
 //! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
 //!
+//! - `common.rs`: one-time initialisation, FFmpeg errors as this crate's errors, versions.
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
+//! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
+//!   pictures to this crate's frames; `probe_streams.rs`: the one-frame probe keyframes.
 //! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
 //!   table; `frame_upload.rs`: host frames into the encoder's format (and VA-API surfaces).
-//! - `common.rs`: FFmpeg set-up once per process, `AVERROR` → [`crate::Error`].
 
 pub(crate) mod common;
+mod decode_hw;
 pub(crate) mod decoder;
 pub(crate) mod encoder;
 pub(crate) mod encoder_options;
+mod frame_convert;
 pub(crate) mod frame_upload;
+mod probe_streams;
 
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};

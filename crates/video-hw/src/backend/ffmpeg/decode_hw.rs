@@ -1,0 +1,268 @@
+//! Hardware decoding through FFmpeg's `hw_device_ctx`: VA-API (Linux render nodes),
+//! Intel Quick Sync (the `*_qsv` decoders) and VideoToolbox (macOS). libavcodec decodes
+//! into device surfaces; each picture is downloaded to host memory with
+//! `av_hwframe_transfer_data` (NV12, or P010 for 10-bit) and converted like a software
+//! picture.
+//!
+//! Before any device is opened the reasons it cannot work are checked in order, so a
+//! refusal names the first missing piece: the decoder is not in this FFmpeg build, the
+//! decoder has no such hardware path, there is no `/dev/dri/renderD*` node, the QSV
+//! runtime is not installed, or FFmpeg could not open the device (with its error).
+
+use std::ffi::CString;
+use std::path::PathBuf;
+use std::ptr;
+
+use ffmpeg_next as av;
+use ffmpeg_next::ffi;
+
+use super::common;
+use crate::codec::Codec;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+/// FFmpeg's device type for a hardware engine.
+fn device_type(engine: Engine) -> Option<ffi::AVHWDeviceType> {
+    use ffi::AVHWDeviceType as T;
+    Some(match engine {
+        Engine::Vaapi => T::AV_HWDEVICE_TYPE_VAAPI,
+        Engine::Qsv => T::AV_HWDEVICE_TYPE_QSV,
+        Engine::VideoToolbox => T::AV_HWDEVICE_TYPE_VIDEOTOOLBOX,
+        _ => return None,
+    })
+}
+
+/// The libavcodec decoder a hardware engine runs for `codec`: the native decoders with
+/// a hardware accelerator (VA-API, VideoToolbox), or the `*_qsv` wrappers.
+pub(super) fn decoder_name(engine: Engine, codec: Codec) -> &'static str {
+    match (engine, codec) {
+        (Engine::Qsv, Codec::H264) => "h264_qsv",
+        (Engine::Qsv, Codec::Hevc) => "hevc_qsv",
+        (Engine::Qsv, Codec::Av1) => "av1_qsv",
+        (Engine::Qsv, Codec::Vp9) => "vp9_qsv",
+        (_, Codec::H264) => "h264",
+        (_, Codec::Hevc) => "hevc",
+        (_, Codec::Av1) => "av1",
+        (_, Codec::Vp9) => "vp9",
+    }
+}
+
+/// An opened hardware device and the surface format the decoder will produce on it.
+pub(super) struct HwDevice {
+    /// Our reference to the `AVHWDeviceContext`.
+    device: *mut ffi::AVBufferRef,
+    /// The hardware pixel format (`AV_PIX_FMT_VAAPI`, …).
+    pix_fmt: ffi::AVPixelFormat,
+    /// What was opened, e.g. "/dev/dri/renderD128".
+    pub label: String,
+}
+
+impl Drop for HwDevice {
+    fn drop(&mut self) {
+        // SAFETY: `device` is the reference av_hwdevice_ctx_create gave us, released once.
+        unsafe { ffi::av_buffer_unref(&mut self.device) };
+    }
+}
+
+impl HwDevice {
+    /// Checks everything `engine` needs for `codec` with the libavcodec decoder `codec_ref`
+    /// and opens device `index`.
+    pub(super) fn open(engine: Engine, codec_ref: &av::Codec, index: u32) -> Result<HwDevice> {
+        let Some(kind) = device_type(engine) else {
+            return Err(Error::unsupported(format!("{engine} decode"), "not a hardware engine"));
+        };
+        let pix_fmt = hw_pix_fmt(codec_ref, kind).ok_or_else(|| {
+            Error::unsupported(
+                format!("{engine} decode"),
+                format!("FFmpeg's {} decoder has no {engine} path in this build", codec_ref.name()),
+            )
+        })?;
+        let (device, child, label) = match engine {
+            Engine::Vaapi => {
+                let node = render_node(index)?.display().to_string();
+                (Some(node.clone()), None, node)
+            }
+            Engine::Qsv => {
+                let node = render_node(index)?.display().to_string();
+                check_qsv_runtime()?;
+                // "hw": Intel's hardware implementation only, never its software one;
+                // the render node is its VA-API child device.
+                (Some("hw".to_string()), Some(node.clone()), format!("Intel QSV on {node}"))
+            }
+            Engine::VideoToolbox => {
+                if !cfg!(target_os = "macos") {
+                    return Err(Error::unsupported("videotoolbox decode", "VideoToolbox exists on macOS only"));
+                }
+                (None, None, "VideoToolbox".to_string())
+            }
+            _ => unreachable!("device_type() only knows hardware engines"),
+        };
+        let mut buf: *mut ffi::AVBufferRef = ptr::null_mut();
+        let device_c = device.as_deref().map(|d| CString::new(d).expect("no NUL in device names"));
+        let mut opts: *mut ffi::AVDictionary = ptr::null_mut();
+        if let Some(child) = child {
+            let (k, v) = (CString::new("child_device").expect("literal"), CString::new(child).expect("path"));
+            // SAFETY: both strings are NUL-terminated and outlive the call; av_dict_set
+            // copies them into a dictionary it allocates in `opts`.
+            unsafe { ffi::av_dict_set(&mut opts, k.as_ptr(), v.as_ptr(), 0) };
+        }
+        // SAFETY: `buf` receives a new reference on success; the device string and the
+        // options are valid for the call; the options dictionary is freed right after.
+        let rc = unsafe {
+            let rc = ffi::av_hwdevice_ctx_create(
+                &mut buf,
+                kind,
+                device_c.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
+                opts,
+                0,
+            );
+            ffi::av_dict_free(&mut opts);
+            rc
+        };
+        if rc < 0 || buf.is_null() {
+            let e = av::Error::from(rc);
+            return Err(Error::unsupported(
+                format!("{engine} decode"),
+                format!(
+                    "FFmpeg could not open {label}: {e} ({}); set {}=verbose for the driver's reason",
+                    common::error_name(e),
+                    common::LOG_ENV
+                ),
+            ));
+        }
+        Ok(HwDevice { device: buf, pix_fmt, label })
+    }
+
+    /// Makes `ctx` (not yet opened) decode on this device.
+    ///
+    /// # Safety
+    /// `ctx` must be a valid, unopened codec context.
+    pub(super) unsafe fn attach(&self, ctx: *mut ffi::AVCodecContext) {
+        // SAFETY: the caller guarantees `ctx`; the context gets its own device reference
+        // (freed by avcodec_free_context) and the wanted format in `opaque`, which only
+        // `get_hw_format` reads.
+        unsafe {
+            (*ctx).hw_device_ctx = ffi::av_buffer_ref(self.device);
+            (*ctx).opaque = self.pix_fmt as i32 as isize as *mut std::ffi::c_void;
+            (*ctx).get_format = Some(get_hw_format);
+        }
+    }
+
+    /// The hardware surface format.
+    pub(super) fn pix_fmt(&self) -> ffi::AVPixelFormat {
+        self.pix_fmt
+    }
+}
+
+/// The surface format `codec` decodes to on devices of `kind`, if it can.
+fn hw_pix_fmt(codec: &av::Codec, kind: ffi::AVHWDeviceType) -> Option<ffi::AVPixelFormat> {
+    for i in 0.. {
+        // SAFETY: the codec pointer is valid (a registered codec); avcodec_get_hw_config
+        // returns null past the last configuration.
+        let config = unsafe { ffi::avcodec_get_hw_config(codec.as_ptr(), i) };
+        // SAFETY: non-null configurations point into the codec's static table.
+        let config = unsafe { config.as_ref() }?;
+        let by_device = config.methods & ffi::AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX as i32 != 0;
+        if by_device && config.device_type == kind {
+            return Some(config.pix_fmt);
+        }
+    }
+    None
+}
+
+/// Picks the hardware format stored in the context's `opaque`; refuses (no software
+/// fallback inside a hardware engine) when the decoder does not offer it, e.g. for a
+/// profile the hardware cannot decode.
+unsafe extern "C" fn get_hw_format(
+    ctx: *mut ffi::AVCodecContext,
+    formats: *const ffi::AVPixelFormat,
+) -> ffi::AVPixelFormat {
+    // SAFETY: libavcodec calls this with its context (whose `opaque` we set in `attach`)
+    // and a list terminated by AV_PIX_FMT_NONE.
+    unsafe {
+        let want = (*ctx).opaque as isize as i32;
+        let mut p = formats;
+        while *p != ffi::AVPixelFormat::AV_PIX_FMT_NONE {
+            if *p as i32 == want {
+                return *p;
+            }
+            p = p.add(1);
+        }
+    }
+    ffi::AVPixelFormat::AV_PIX_FMT_NONE
+}
+
+/// Downloads a hardware picture into `sw` (host memory, NV12 or P010).
+pub(super) fn download(engine: Engine, hw: &av::frame::Video, sw: &mut av::frame::Video) -> Result<()> {
+    // SAFETY: both frames are valid; `sw` is unreferenced first so the transfer
+    // allocates it afresh in the device's preferred host format.
+    let rc = unsafe {
+        ffi::av_frame_unref(sw.as_mut_ptr());
+        ffi::av_hwframe_transfer_data(sw.as_mut_ptr(), hw.as_ptr(), 0)
+    };
+    if rc < 0 {
+        return Err(common::backend_error_code(engine, "downloading a decoded picture", rc));
+    }
+    Ok(())
+}
+
+/// The VA-API / QSV render node number `index` (in name order), or why there is none.
+fn render_node(index: u32) -> Result<PathBuf> {
+    let mut nodes: Vec<PathBuf> = std::fs::read_dir("/dev/dri")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("renderD")))
+                .collect()
+        })
+        .unwrap_or_default();
+    nodes.sort();
+    match nodes.get(index as usize) {
+        Some(node) => Ok(node.clone()),
+        None if nodes.is_empty() => Err(Error::unsupported("hardware decode", "no /dev/dri/renderD* device")),
+        None => Err(Error::unsupported(
+            "hardware decode",
+            format!("no render node {index} (this machine has {}: {})", nodes.len(), nodes[0].display()),
+        )),
+    }
+}
+
+/// Whether an Intel QSV runtime is installed (the Media SDK's `libmfxhw64` or oneVPL's
+/// `libmfx-gen`), which FFmpeg's dispatcher loads.
+fn check_qsv_runtime() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        const RUNTIMES: [&str; 3] = ["libmfx-gen.so.1.2", "libmfxhw64.so.1", "libmfxhw64.so"];
+        // SAFETY: loading a QSV runtime runs only its initialisers, which have no
+        // preconditions; the handle is closed at once.
+        let found = RUNTIMES.iter().any(|name| unsafe { libloading::Library::new(name) }.is_ok());
+        if !found {
+            return Err(Error::unsupported(
+                "qsv decode",
+                "QSV runtime (libmfx-gen / libmfxhw64 from oneVPL or the Media SDK) not found",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_missing_piece() {
+        common::init();
+        let h264 = av::decoder::find_by_name("h264").expect("h264 decoder");
+        let has_dri = std::path::Path::new("/dev/dri").is_dir();
+        match HwDevice::open(Engine::Vaapi, &h264, 0) {
+            Ok(dev) => assert!(dev.label.starts_with("/dev/dri/renderD")),
+            Err(Error::Unsupported { why, .. }) if !has_dri => assert_eq!(why, "no /dev/dri/renderD* device"),
+            Err(e) => assert!(has_dri, "{e}"),
+        }
+        // The native decoder has no QSV path (QSV decodes through h264_qsv).
+        let e = HwDevice::open(Engine::Qsv, &h264, 0).err().expect("h264 is not a QSV decoder");
+        assert!(e.to_string().contains("no qsv path"), "{e}");
+        assert!(HwDevice::open(Engine::Ffmpeg, &h264, 0).is_err());
+    }
+}
