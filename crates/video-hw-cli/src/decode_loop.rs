@@ -136,6 +136,14 @@ pub fn verdict(end: DecodeEnd, stats: &DecoderStats, frames: u64) -> CliResult<(
         let note = format!("{} damaged part(s) dropped; {frames} frame(s) written", stats.dropped.max(1));
         return Err(with_note(e, &note).into());
     }
+    if stats.concealed > 0 {
+        // The engine found damage it repaired itself (NVDEC copies the reference
+        // picture): every frame was written, but the input is damaged all the same.
+        let e = Error::invalid_bitstream(0, "damaged input");
+        let note =
+            format!("{} damaged picture(s) concealed by the decoder; {frames} frame(s) written", stats.concealed);
+        return Err(with_note(e, &note).into());
+    }
     if frames == 0 {
         return Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into());
     }

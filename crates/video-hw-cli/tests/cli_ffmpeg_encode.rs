@@ -120,6 +120,44 @@ fn transcode_encodes_with_the_ffmpeg_engine() {
     assert!(v["frames"].as_u64().is_some_and(|n| n > 0), "{v}");
 }
 
+/// HEVC in, HEVC out, end to end in the CLI: libavcodec decodes (no GPU here), libx265
+/// encodes; the output decodes back (ffmpeg CLI) with every frame and a sane PSNR against
+/// the input's own decode.
+#[test]
+fn hevc_transcode_end_to_end_with_ffmpeg_decode_and_libx265() {
+    let dir = tmpdir("ffhevc2hevc");
+    // A copy, so that decoding it back writes beside it in the temporary folder.
+    let input = dir.join("in.h265");
+    std::fs::copy(testdata("hevc/main-bframes-cars-320x240.h265"), &input).unwrap();
+    let out = dir.join("out.h265");
+    let o = run(&[
+        "transcode",
+        s(&input),
+        "-o",
+        s(&out),
+        "--decoder-backend",
+        "ffmpeg",
+        "--backend",
+        "ffmpeg",
+        "--bitrate",
+        "800k",
+        "--json",
+        "-q",
+    ]);
+    expect_exit(&o, 0, "HEVC -> HEVC transcode through the FFmpeg engine");
+    let v = summary(&o);
+    assert!(v["decoder"].as_str().is_some_and(|d| d.contains("ffmpeg")), "{v}");
+    assert!(v["encoder"].as_str().is_some_and(|e| e.contains("libx265")), "{v}");
+    let (Some(src), Some(dst)) = (ffmpeg_decode(&input), ffmpeg_decode(&out)) else {
+        eprintln!("note: ffmpeg CLI not found; output not decoded back");
+        return;
+    };
+    assert_eq!(src.len(), dst.len(), "same number of frames of the same size");
+    assert_eq!(v["frames"].as_u64().unwrap() as usize * 320 * 240 * 3 / 2, dst.len(), "{v}");
+    let db = luma_psnr(&src, &dst);
+    assert!(db > 34.0, "HEVC transcode PSNR {db:.1} dB");
+}
+
 #[test]
 fn explicit_vaapi_refuses_with_the_reason() {
     if Path::new("/dev/dri").exists() {

@@ -75,7 +75,11 @@ pub struct DecoderStats {
     /// The last bitstream error seen, if any.
     pub last_error: Option<String>,
     /// Pictures the engine found damaged and output concealed (its own repair, e.g.
-    /// NVDEC copies the reference picture): they differ from a software decoder's.
+    /// NVDEC copies the reference picture): they differ from a software decoder's. Both
+    /// NVDEC (`cuvidGetDecodeStatus`) and FFmpeg (`decode_error_flags`) count them; FFmpeg
+    /// also returns `InvalidBitstream` for the access unit, NVDEC learns of the damage
+    /// only when the picture is displayed, so it counts it here alone. The CLI exits with
+    /// status 4 (damaged input) when this is not zero.
     pub concealed: u64,
     /// Time spent inside the engine's decode calls.
     pub engine_time: Duration,

@@ -180,7 +180,7 @@ fn probe_lists_the_software_encoders_with_libavcodec_version() {
     for (codec, name) in [(Codec::H264, "libx264"), (Codec::Hevc, "libx265")] {
         let r = find(codec).unwrap();
         assert!(r.available, "{codec}: {}", r.reason);
-        assert!(r.info.driver.as_deref().is_some_and(|d| d.starts_with("libavcodec ")), "{:?}", r.info);
+        assert!(r.info.driver.as_deref().is_some_and(|d| d.contains("libavcodec ")), "{:?}", r.info);
         assert!(r.info.notes.iter().any(|n| n == &format!("encoder {name}")), "{:?}", r.info.notes);
     }
     // Hardware families report a reason, never a bare "no".
