@@ -47,6 +47,9 @@ pub mod metrics;
 pub mod packet;
 pub mod pipeline;
 pub mod registry;
+// Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
+#[cfg(all(test, feature = "ffmpeg"))]
+pub(crate) mod test_observe;
 
 pub use codec::{
     Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients, PixelFormat, Rational,

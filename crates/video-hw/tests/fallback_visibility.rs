@@ -4,95 +4,11 @@
 //! Where NVDEC is available (a GPU machine) it is picked and no fallback is reported.
 //! An explicit engine never reports a fallback.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+mod common;
 
-use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use common::observe::observe;
 use video_hw::registry::probe_all;
 use video_hw::{Codec, Decoder, DecoderConfig, Direction, Engine, EnginePreference};
-
-/// Counters by name and labels, as `name{k=v,...}`.
-#[derive(Default)]
-struct TestRecorder {
-    counters: Mutex<Vec<(String, Arc<AtomicU64>)>>,
-}
-
-struct Count(Arc<AtomicU64>);
-impl CounterFn for Count {
-    fn increment(&self, v: u64) {
-        self.0.fetch_add(v, Ordering::SeqCst);
-    }
-    fn absolute(&self, v: u64) {
-        self.0.store(v, Ordering::SeqCst);
-    }
-}
-
-fn key_text(key: &Key) -> String {
-    let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
-    labels.sort();
-    format!("{}{{{}}}", key.name(), labels.join(","))
-}
-
-impl Recorder for TestRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let text = key_text(key);
-        let mut counters = self.counters.lock().unwrap();
-        let cell = match counters.iter().find(|(k, _)| *k == text) {
-            Some((_, c)) => c.clone(),
-            None => {
-                let c = Arc::new(AtomicU64::new(0));
-                counters.push((text, c.clone()));
-                c
-            }
-        };
-        Counter::from_arc(Arc::new(Count(cell)))
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
-
-impl TestRecorder {
-    fn snapshot(&self) -> Vec<(String, u64)> {
-        self.counters.lock().unwrap().iter().map(|(k, c)| (k.clone(), c.load(Ordering::SeqCst))).collect()
-    }
-}
-
-/// A `Write` into a shared buffer, for the tracing subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `f` with a test metrics recorder and a WARN-level tracing subscriber installed
-/// on this thread; returns its result, the counters and the log lines.
-fn observe<T>(f: impl FnOnce() -> T) -> (T, Vec<(String, u64)>, Vec<String>) {
-    let recorder = TestRecorder::default();
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let out = metrics::with_local_recorder(&recorder, || tracing::subscriber::with_default(subscriber, f));
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    (out, recorder.snapshot(), text.lines().map(str::to_string).collect())
-}
 
 fn nvdec_available(codec: Codec) -> bool {
     probe_all(0)

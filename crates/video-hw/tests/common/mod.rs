@@ -8,6 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+/// Metrics recorder + WARN log capture (the same file the unit tests use).
+#[path = "../../src/test_observe.rs"]
+pub mod observe;
+
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")

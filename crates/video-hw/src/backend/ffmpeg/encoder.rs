@@ -711,69 +711,11 @@ mod tests {
     /// with the reason and reports no fallback.
     #[test]
     fn fallback_from_unavailable_vaapi_and_qsv_to_libx264_is_visible() {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        use std::sync::{Arc, Mutex};
-
-        use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-
         use crate::registry::{EngineEntry, PROBE_TIMEOUT, Registry};
+        use crate::test_observe::observe;
 
         if !frame_upload::render_nodes().is_empty() {
             return; // A render node here might make VA-API available.
-        }
-        #[derive(Default)]
-        struct Rec(Mutex<Vec<(String, Arc<AtomicU64>)>>);
-        struct Cnt(Arc<AtomicU64>);
-        impl CounterFn for Cnt {
-            fn increment(&self, v: u64) {
-                self.0.fetch_add(v, Ordering::SeqCst);
-            }
-            fn absolute(&self, v: u64) {
-                self.0.store(v, Ordering::SeqCst);
-            }
-        }
-        impl Recorder for Rec {
-            fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-            fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-            fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-            fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-                let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
-                labels.sort();
-                let cell = Arc::new(AtomicU64::new(0));
-                self.0.lock().unwrap().push((format!("{}{{{}}}", key.name(), labels.join(",")), cell.clone()));
-                Counter::from_arc(Arc::new(Cnt(cell)))
-            }
-            fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-                Gauge::noop()
-            }
-            fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-                Histogram::noop()
-            }
-        }
-        #[derive(Clone, Default)]
-        struct Log(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Log {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        fn observe<T>(f: impl FnOnce() -> T) -> (T, Vec<(String, u64)>, Vec<String>) {
-            let rec = Rec::default();
-            let log = Log::default();
-            let w = log.clone();
-            let sub = tracing_subscriber::fmt()
-                .with_writer(move || w.clone())
-                .with_ansi(false)
-                .with_max_level(tracing::Level::WARN)
-                .finish();
-            let out = metrics::with_local_recorder(&rec, || tracing::subscriber::with_default(sub, f));
-            let counters = rec.0.lock().unwrap().iter().map(|(k, c)| (k.clone(), c.load(Ordering::SeqCst))).collect();
-            let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-            (out, counters, text.lines().map(str::to_string).collect())
         }
         let entry = |engine: Engine| EngineEntry {
             engine,
