@@ -26,8 +26,11 @@ pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Device memory the CUDA frames a caller holds may take per session before decoding
 /// answers `Backpressure` (frames waiting to be reaped count too).
 const MAX_LENT_BYTES: usize = 4 << 30;
-/// Free buffers kept for reuse.
-const MAX_FREE_BUFFERS: usize = 16;
+/// Free buffers kept for reuse at least; more when the caller has held more at once (a
+/// submit of megabytes yields hundreds of frames before they are reaped): the free list
+/// then keeps up to that peak, so the next burst allocates nothing. Bounded in bytes by
+/// `MAX_LENT_BYTES`, as the lent frames are.
+const MIN_FREE_BUFFERS: usize = 16;
 
 /// The visible rectangle of a mapped surface.
 #[derive(Clone, Copy, Debug)]
@@ -77,11 +80,20 @@ pub(crate) struct DevicePool {
     free: Mutex<Vec<DeviceBuffer>>,
     /// Bytes of the buffers now lent out.
     lent: std::sync::atomic::AtomicUsize,
+    /// Buffers lent out now, and the most lent out at once so far.
+    lent_count: std::sync::atomic::AtomicUsize,
+    peak_count: std::sync::atomic::AtomicUsize,
 }
 
 impl DevicePool {
     pub fn new(ctx: &Context) -> Arc<DevicePool> {
-        Arc::new(DevicePool { ctx: ctx.clone(), free: Mutex::new(Vec::new()), lent: 0.into() })
+        Arc::new(DevicePool {
+            ctx: ctx.clone(),
+            free: Mutex::new(Vec::new()),
+            lent: 0.into(),
+            lent_count: 0.into(),
+            peak_count: 0.into(),
+        })
     }
 
     /// A buffer of at least `width_bytes` x `rows`; buffers of another size are freed.
@@ -103,6 +115,8 @@ impl DevicePool {
             }
         };
         self.lent.fetch_add(buf.pitch() * buf.height(), Ordering::SeqCst);
+        let now = self.lent_count.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_count.fetch_max(now, Ordering::SeqCst);
         Ok(buf)
     }
 
@@ -112,9 +126,12 @@ impl DevicePool {
     }
 
     fn give_back(&self, buf: DeviceBuffer) {
-        self.lent.fetch_sub(buf.pitch() * buf.height(), std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering;
+        self.lent.fetch_sub(buf.pitch() * buf.height(), Ordering::SeqCst);
+        self.lent_count.fetch_sub(1, Ordering::SeqCst);
+        let keep = self.peak_count.load(Ordering::SeqCst).max(MIN_FREE_BUFFERS);
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        if free.len() < MAX_FREE_BUFFERS {
+        if free.len() < keep {
             free.push(buf);
         }
     }
