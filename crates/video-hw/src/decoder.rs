@@ -321,9 +321,7 @@ impl Decoder {
     /// Other engine errors (unsupported stream, device lost, …) stop at once.
     fn drain_assembler(&mut self) -> Result<()> {
         let mut first_error = None;
-        loop {
-            let Framing::Nal(assembler) = &mut self.framing else { break };
-            let Some(item) = assembler.pop() else { break };
+        while let Some(item) = self.next_assembled() {
             match item {
                 Ok(au) => match self.decode_au(&au) {
                     Ok(()) => {}
@@ -340,6 +338,15 @@ impl Decoder {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// The assembler's next finished item (never any for AV1/VP9: their packets are
+    /// decoded as they come).
+    fn next_assembled(&mut self) -> Option<Result<AccessUnit>> {
+        match &mut self.framing {
+            Framing::Nal(assembler) => assembler.pop(),
+            Framing::Packets(_) => None,
+        }
     }
 
     fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {

@@ -178,7 +178,7 @@ fn superframe(data: &[u8]) -> Option<Vec<&[u8]>> {
 fn vp9_frame(frame: &[u8]) -> Option<(bool, bool)> {
     let bit = |n: usize| frame.get(n / 8).map(|b| (b >> (7 - n % 8)) & 1 == 1);
     // frame_marker must be 0b10.
-    if !(bit(0)? && !bit(1)?) {
+    if (bit(0)?, bit(1)?) != (true, false) {
         return None;
     }
     let profile = u8::from(bit(2)?) | u8::from(bit(3)?) << 1;
