@@ -11,7 +11,8 @@ MANIFEST_TSV has one line per file, tab-separated:
 
     kind  path  codec  source  exercises  curated-features  expectations
 
-kind is "stream" (an Annex-B elementary stream with framemd5 references), "container"
+kind is "stream" (an Annex-B elementary stream with framemd5 references), "packets" (an
+AV1/VP9 IVF file with framemd5 references; measured by ffprobe only), "container"
 (an MP4 made from one of the streams; codec column = the stream it was copied from) or
 "input" (a raw encode input; codec column = "y4m" or "yuv:WxH:fps:pixfmt").
 curated-features is a comma-separated list; expectations is "key=value;key=value"
@@ -455,9 +456,49 @@ def stream_entry(td, path, codec, source, exercises, curated, errors):
     return entry
 
 
+def packets_entry(td, path, codec, source, exercises, curated, errors):
+    """An AV1/VP9 IVF file: ffprobe's view of it, and its references."""
+    full = os.path.join(td, path)
+    probe, key_packets = ffprobe_stream(full, "ivf")
+    if probe.get("codec_name") != codec:
+        errors.append(f"{path}: ffprobe says codec {probe.get('codec_name')}, expected {codec}")
+    refs, frame_counts = {}, []
+    for tag, pix in (("nv12", "nv12"), ("yuv", "yuv420p")):
+        ref = path + "." + tag + ".framemd5"
+        rows = framemd5_lines(os.path.join(td, ref))
+        sizes = sorted(set(r[0] for r in rows))
+        refs[tag] = {"file": ref, "pix_fmt": pix, "frames": len(rows), "frame_bytes": sizes}
+        frame_counts.append(len(rows))
+        if sizes != [probe["width"] * probe["height"] * 3 // 2]:
+            errors.append(f"{ref}: frame sizes {sizes}")
+    frames = frame_counts[0]
+    if len(set(frame_counts)) != 1:
+        errors.append(f"{path}: framemd5 frame counts differ: {frame_counts}")
+    if int(probe.get("nb_read_frames", -1)) != frames:
+        errors.append(f"{path}: ffprobe -count_frames says {probe.get('nb_read_frames')}, framemd5 {frames}")
+    return {
+        "path": path,
+        "container": "ivf",
+        "codec": codec,
+        "profile": probe.get("profile"),
+        "width": probe["width"],
+        "height": probe["height"],
+        "pix_fmt": probe.get("pix_fmt"),
+        "frames": frames,
+        "packets": int(probe.get("nb_read_packets", -1)),
+        "keyframes": key_packets,
+        "features": [c for c in curated.split(",") if c],
+        "size": os.path.getsize(full),
+        "md5": md5_of(full),
+        "source": source,
+        "exercises": exercises,
+        "refs": refs,
+    }
+
+
 def main():
     td, manifest = sys.argv[1], sys.argv[2]
-    streams, containers, inputs, errors = [], [], [], []
+    streams, packet_streams, containers, inputs, errors = [], [], [], [], []
     with open(manifest) as f:
         rows = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
     for kind, path, codec, source, exercises, curated, expect in rows:
@@ -466,6 +507,10 @@ def main():
             e = stream_entry(td, path, codec, source, exercises, curated, errors)
             check(e, parse_expect(expect), errors)
             streams.append(e)
+        elif kind == "packets":
+            e = packets_entry(td, path, codec, source, exercises, curated, errors)
+            check(e, parse_expect(expect), errors)
+            packet_streams.append(e)
         elif kind == "container":
             out, _ = run(["ffprobe", "-v", "error", "-threads", "1", "-i", full, "-select_streams", "v:0",
                           "-count_packets", "-show_streams", "-show_format", "-of", "json"])
@@ -503,6 +548,10 @@ def main():
                              "-f framemd5 FILE.TAG.framemd5",
         "reference_tags": {"nv12": "nv12 (8-bit)", "p010": "p010le (10-bit)", "yuv": "yuv420p (8-bit) / yuv420p10le (10-bit)"},
         "streams": streams,
+        "packet_streams": packet_streams,
+        "packet_reference_command": "ffmpeg -threads 1 -flags unaligned -c:v {libdav1d|vp9} -f ivf -i FILE -map 0:v:0 "
+                                    "-fps_mode passthrough -autoscale 0 -vf scale=in_range=full:out_range=full,format=PIXFMT "
+                                    "-fflags +bitexact -f framemd5 FILE.TAG.framemd5",
         "containers": containers,
         "encode_inputs": inputs,
     }

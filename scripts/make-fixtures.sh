@@ -5,8 +5,8 @@
 #   scripts/make-fixtures.sh --check   verify testdata/ against testdata/SHA256SUMS (no regeneration)
 #   scripts/make-fixtures.sh --sums    only rewrite SHA256SUMS (after editing testdata/README.md)
 #
-# Needs ffmpeg + ffprobe built with libx264 and libx265 (Debian/Ubuntu: apt-get install ffmpeg)
-# and python3. Deterministic: single-threaded x264/x265/ffmpeg, -bitexact muxing, fixed noise
+# Needs ffmpeg + ffprobe built with libx264, libx265, libsvtav1, libvpx and libdav1d
+# (Debian/Ubuntu: apt-get install ffmpeg) and python3. Deterministic: single-threaded x264/x265/ffmpeg, -bitexact muxing, fixed noise
 # seeds; running it twice with the same ffmpeg/x264/x265 gives byte-identical files (a different
 # x264/x265 version gives different, equally valid, streams: then commit the new files together
 # with their new references and sums).
@@ -57,14 +57,15 @@ case "${1:-}" in
 esac
 
 # --- tools --------------------------------------------------------------------------------------
-install_hint="install it with: apt-get install ffmpeg   (Debian/Ubuntu; ffmpeg 5.1 or newer, built with --enable-libx264 --enable-libx265)"
+install_hint="install it with: apt-get install ffmpeg   (Debian/Ubuntu; ffmpeg 5.1 or newer, built with --enable-libx264 --enable-libx265 --enable-libsvtav1 --enable-libvpx --enable-libdav1d)"
 command -v ffmpeg >/dev/null || die "ffmpeg not found; $install_hint"
 command -v ffprobe >/dev/null || die "ffprobe not found; $install_hint"
 command -v python3 >/dev/null || die "python3 not found (apt-get install python3)"
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
-for lib in libx264 libx265; do
+for lib in libx264 libx265 libsvtav1 libvpx-vp9; do
     grep -q " $lib " <<<"$encoders" || die "this ffmpeg has no $lib encoder; $install_hint"
 done
+grep -q " libdav1d " <<<"$(ffmpeg -hide_banner -decoders 2>/dev/null)" || die "this ffmpeg has no libdav1d decoder; $install_hint"
 grep -q 'yuv420p10le' <<<"$(ffmpeg -hide_banner -h encoder=libx264 2>/dev/null)" \
     || die "this ffmpeg's libx264 has no 10-bit support (needed for the High 10 fixture); $install_hint"
 grep -qx 'trace_headers' <<<"$(ffmpeg -hide_banner -bsfs 2>/dev/null)" \
@@ -86,7 +87,7 @@ START=$SECONDS
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 OUT=$WORK/testdata
-mkdir -p "$OUT"/{h264,hevc,mp4,real}
+mkdir -p "$OUT"/{h264,hevc,mp4,real,av1,vp9}
 MANIFEST=$WORK/manifest.tsv
 : > "$MANIFEST"
 
@@ -229,6 +230,24 @@ manifest stream hevc/open-gop-cra-rasl-cars-320x240.h265 hevc "cars clip, forwar
     "Open GOP: IDR then a CRA every 12 frames, each followed by RASL pictures (leading pictures that reference the previous GOP; dropped when decoding starts at that CRA); VPS/SPS/PPS repeated before every IRAP (repeat-headers) so decoding can start at any CRA" \
     "open-GOP,repeat-headers" "profile=Main;keyframes=4;frames=48;cra=3;has=CRA_NUTx3|RASL_N|VPS/SPS/PPS repeated"
 
+# ---- AV1, VP9 (IVF files: one packet per AV1 temporal unit / VP9 frame) ------------------------
+# Single-threaded, deterministic encoders (SVT-AV1 lp=1, libvpx threads=1 without row-mt); the
+# first 10 frames of the cars clip, a key frame every 8 frames. SVT-AV1's hierarchical
+# structure gives hidden frames shown later by 5-byte show_existing_frame temporal units;
+# libvpx's alt-ref frames give superframes (a hidden ARF + a shown frame in one packet).
+SVT_LOG=1 "${FF[@]}" -threads 1 -i "$WORK/cars.y4m" -map 0:v:0 -an -map_metadata -1 -frames:v 10 -pix_fmt yuv420p \
+    -c:v libsvtav1 -preset 8 -crf 45 -g 8 -svtav1-params lp=1 -flags:v +bitexact -fflags +bitexact \
+    -f ivf "$OUT/av1/svtav1-cars-320x240.ivf"
+manifest packets av1/svtav1-cars-320x240.ivf av1 "cars clip (libvpl, MIT), frames 0-9, re-encoded (SVT-AV1)" \
+    "AV1 Main in IVF: temporal units with temporal delimiter, sequence header and frame OBUs; hidden frames shown later by show_existing_frame (5-byte temporal units); 2 key frames (-g 8)" \
+    "IVF,show_existing_frame" "frames=10;keyframes=2;packets=10"
+"${FF[@]}" -threads 1 -i "$WORK/cars.y4m" -map 0:v:0 -an -map_metadata -1 -frames:v 10 -pix_fmt yuv420p \
+    -c:v libvpx-vp9 -threads 1 -row-mt 0 -crf 40 -b:v 0 -deadline good -cpu-used 4 -g 8 -auto-alt-ref 1 \
+    -lag-in-frames 8 -flags:v +bitexact -fflags +bitexact -f ivf "$OUT/vp9/libvpx-cars-320x240.ivf"
+manifest packets vp9/libvpx-cars-320x240.ivf vp9 "cars clip (libvpl, MIT), frames 0-9, re-encoded (libvpx)" \
+    "VP9 Profile 0 in IVF: superframes (hidden alt-ref frame + shown frame in one packet); 2 key frames (-g 8)" \
+    "IVF,superframe" "frames=10;keyframes=2;packets=10"
+
 # ---- MP4 (the same packets as two of the above, muxed by the same ffmpeg run; see encode) ----
 manifest container mp4/high-bpyramid-8x8-wp-cars-320x240.mp4 h264/high-bpyramid-8x8-wp-cars-320x240.h264 \
     "same packets as the .h264 (one libx264 run, tee muxer: raw h264 + mp4 -movflags +faststart)" \
@@ -272,6 +291,17 @@ while IFS=$'\t' read -r kind path codec _; do
         reference "$f" "$fmt" yuv yuv420p
     fi
 done < "$MANIFEST"
+# AV1 by libdav1d, VP9 by libavcodec's vp9: the software decoders the FFmpeg engine runs.
+reference_ivf() { # FILE DECODER TAG PIXFMT
+    "${FF[@]}" -threads 1 -flags unaligned -c:v "$2" -f ivf -i "$1" -map 0:v:0 -fps_mode passthrough -autoscale 0 \
+        -vf "scale=in_range=full:out_range=full,format=$4" -fflags +bitexact -f framemd5 "$1.$3.framemd5"
+}
+while IFS=$'\t' read -r kind path codec _; do
+    [[ $kind == packets ]] || continue
+    decoder=$([[ $codec == av1 ]] && echo libdav1d || echo vp9)
+    reference_ivf "$OUT/$path" "$decoder" nv12 nv12
+    reference_ivf "$OUT/$path" "$decoder" yuv yuv420p
+done < "$MANIFEST"
 
 # Cross-check: the y4m/yuv encode inputs are frames 0-7 of the cars reference decode.
 "${FF[@]}" -i "$OUT/real/cars-320x240.y4m" -fflags +bitexact -f framemd5 "$WORK/y4m.framemd5"
@@ -297,7 +327,7 @@ done < "$MANIFEST"
 python3 "$ROOT/scripts/fixture-info.py" "$OUT" "$MANIFEST"
 
 mkdir -p "$TD"
-for d in h264 hevc mp4 real; do
+for d in h264 hevc mp4 real av1 vp9; do
     rm -rf "${TD:?}/$d"
     cp -r "$OUT/$d" "$TD/$d"
 done

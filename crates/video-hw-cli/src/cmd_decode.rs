@@ -1,4 +1,4 @@
-//! `video-hw decode IN -o OUT`: a raw Annex-B stream or an MP4 to raw frames (or to
+//! `video-hw decode IN -o OUT`: a raw Annex-B stream, an MP4 or an IVF file to raw frames (or to
 //! ffmpeg-style frame checksums with `--framemd5`).
 
 use std::path::PathBuf;
@@ -20,7 +20,8 @@ use crate::summary::Summary;
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
     /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
-    /// recognised from their content) or an MP4/MOV file. `-` reads Annex-B from stdin.
+    /// recognised from their content), an MP4/MOV file, or an IVF file (AV1, VP9; from its
+    /// `DKIF` signature). `-` reads Annex-B or IVF from stdin.
     input: PathBuf,
     /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]

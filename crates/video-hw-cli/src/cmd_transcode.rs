@@ -19,7 +19,8 @@ use crate::summary::Summary;
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
-    /// Input: a raw H.264/HEVC Annex-B stream or an MP4/MOV file; `-` reads Annex-B from stdin.
+    /// Input: a raw H.264/HEVC Annex-B stream, an MP4/MOV file or an IVF file (AV1, VP9);
+    /// `-` reads Annex-B or IVF from stdin.
     input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
     #[arg(short, long, value_name = "OUT")]
@@ -55,8 +56,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let dec = decode_loop::open_decoder(&src, dec_cfg)?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
-    // Timestamps travel from an MP4 input to the output; Annex-B input has none.
-    let timebase = (src.container() == "mp4").then(|| src.timebase());
+    // Timestamps travel from an MP4 or IVF input to the output; Annex-B input has none.
+    let timebase = (src.container() != "annexb").then(|| src.timebase());
     // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
     // the two overlap; this thread converts pictures where needed and writes packets.
     let decoding = decode_loop::Decoding::start(src, dec)?;

@@ -1,6 +1,7 @@
 //! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
-//! from the content) read in chunks, or the video track of an MP4/MOV file fed sample by
-//! sample with its `avcC`/`hvcC` record. `-` reads Annex-B from standard input. The
+//! from the content) read in chunks, the video track of an MP4/MOV file fed sample by
+//! sample with its `avcC`/`hvcC` record, or an IVF file (AV1, VP9; recognised by its
+//! `DKIF` signature) fed packet by packet. `-` reads Annex-B or IVF from standard input. The
 //! source becomes the input of a decode pipeline ([`Source::into_inputs`]), read on the
 //! pipeline's thread.
 
@@ -15,6 +16,7 @@ use video_hw::pipeline::DecodeInput;
 use video_hw::{Codec, Error, Rational, Result};
 
 use crate::exit::{CliResult, usage};
+use crate::ivfin;
 use crate::mp4in::{self, Mp4Track};
 
 /// Bytes of Annex-B handed to the decoder at a time.
@@ -23,6 +25,7 @@ const CHUNK: usize = 256 << 10;
 enum Kind {
     AnnexB { reader: Box<dyn Read + Send>, first: Option<Vec<u8>>, path: Option<PathBuf> },
     Mp4 { file: File, len: u64, track: Box<Mp4Track>, next: usize, buf: Vec<u8> },
+    Ivf { reader: Box<dyn Read + Send>, timebase: Rational },
 }
 
 /// A stream to decode.
@@ -91,6 +94,17 @@ impl Source {
             let kind = Kind::Mp4 { file, len, track: Box::new(track), next: 0, buf: Vec::new() };
             return Ok(Source { kind, codec, position: 0, total: Some(len), sar: sar.flatten() });
         }
+        if ivfin::looks_like_ivf(&first) {
+            let header = ivfin::parse_header(&first)?;
+            let skip = header.header_len.min(first.len());
+            let rest = first[skip..].to_vec();
+            let reader = Box::new(std::io::Cursor::new(rest).chain(reader));
+            let kind = Kind::Ivf { reader, timebase: header.timebase };
+            // AV1 states no aspect ratio; libdav1d derives it from the render size, 1:1
+            // unless the render size differs from the frame size (rare; not read here).
+            let sar = (header.codec == Codec::Av1).then(|| Rational::new(1, 1));
+            return Ok(Source { kind, codec: header.codec, position: skip as u64, total, sar });
+        }
         if is_mp4_name(path) {
             return Err(Error::invalid_input(format!("{}: not an MP4 file", path.display())).into());
         }
@@ -112,19 +126,21 @@ impl Source {
         self.codec
     }
 
-    /// "mp4" or "annexb".
+    /// "mp4", "ivf" or "annexb".
     pub fn container(&self) -> &'static str {
         match self.kind {
             Kind::Mp4 { .. } => "mp4",
+            Kind::Ivf { .. } => "ivf",
             Kind::AnnexB { .. } => "annexb",
         }
     }
 
-    /// Timebase of the timestamps fed with the input (an MP4 track's timescale; Annex-B
-    /// carries none, so 90 kHz).
+    /// Timebase of the timestamps fed with the input (an MP4 track's timescale, the IVF
+    /// header's; Annex-B carries none, so 90 kHz).
     pub fn timebase(&self) -> Rational {
         match &self.kind {
             Kind::Mp4 { track, .. } => Rational::new(1, track.timescale as i64),
+            Kind::Ivf { timebase, .. } => *timebase,
             Kind::AnnexB { .. } => Rational::MPEG_90K,
         }
     }
@@ -133,11 +149,11 @@ impl Source {
     pub fn frame_rate(&self) -> Option<Rational> {
         match &self.kind {
             Kind::Mp4 { track, .. } => track.frame_rate(),
-            Kind::AnnexB { .. } => None,
+            Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
         }
     }
 
-    /// The sample aspect ratio the stream states (H.264 VUI), if any.
+    /// The sample aspect ratio the stream states (H.264 VUI; 1:1 for AV1), if any.
     pub fn sar(&self) -> Option<Rational> {
         self.sar
     }
@@ -153,13 +169,13 @@ impl Source {
     pub fn header_check(&self) -> HeaderCheck {
         let path = match &self.kind {
             Kind::AnnexB { path, .. } => path.clone(),
-            Kind::Mp4 { .. } => None,
+            Kind::Mp4 { .. } | Kind::Ivf { .. } => None,
         };
         HeaderCheck { path, codec: self.codec }
     }
 
-    /// The input as a decode pipeline's source: Annex-B chunks, or MP4 samples with their
-    /// record. `position` follows the bytes (Annex-B) or file position (MP4) consumed;
+    /// The input as a decode pipeline's source: Annex-B chunks, MP4 samples with their
+    /// record, or IVF packets. `position` follows the bytes (Annex-B) or file position (MP4) consumed;
     /// when the input itself breaks (truncated MP4, read error) the error goes to
     /// `broken` and the stream ends there, so the frames before it are still decoded.
     pub fn into_inputs(
@@ -170,7 +186,7 @@ impl Source {
         let mut kind = self.kind;
         let record = match &kind {
             Kind::Mp4 { track, .. } => Some(Arc::new(track.record.clone())),
-            Kind::AnnexB { .. } => None,
+            Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
         };
         let mut consumed = self.position;
         let stop = move |e: Error| {
@@ -202,6 +218,18 @@ impl Source {
                 position.store(sample.offset + sample.size as u64, Ordering::Relaxed);
                 let record = record.clone()?;
                 Some(Ok(DecodeInput::LengthPrefixed { sample: buf.clone(), record, pts: Some(sample.pts) }))
+            }
+            Kind::Ivf { reader, .. } => {
+                let mut data = Vec::new();
+                match ivfin::read_packet(&mut **reader, &mut data) {
+                    Ok(None) => None,
+                    Err(e) => stop(e),
+                    Ok(Some((pts, bytes))) => {
+                        consumed += bytes;
+                        position.store(consumed, Ordering::Relaxed);
+                        Some(Ok(DecodeInput::Packet { data, pts: Some(pts) }))
+                    }
+                }
             }
         })
     }

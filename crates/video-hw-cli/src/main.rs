@@ -15,6 +15,7 @@ mod fallbacks;
 mod framemd5;
 mod frames_in;
 mod input;
+mod ivfin;
 mod metrics_http;
 mod mp4in;
 mod mp4out;

@@ -1,6 +1,6 @@
 //! `video-hw decode` and `video-hw probe` with the FFmpeg engine compiled in (feature
 //! `ffmpeg`): HEVC decodes end to end with no GPU, bit-exact with the ffmpeg references
-//! of the fixtures, from Annex-B and from MP4, 8- and 10-bit.
+//! of the fixtures, from Annex-B and from MP4, 8- and 10-bit; AV1 and VP9 from IVF.
 #![cfg(feature = "ffmpeg")]
 
 mod util;
@@ -86,4 +86,35 @@ fn probe_lists_the_ffmpeg_decoders() {
         assert_eq!(r["available"], false);
         assert_eq!(r["reason"], "no /dev/dri/renderD* device", "{r}");
     }
+}
+
+#[test]
+fn ivf_av1_and_vp9_decode_bit_exact() {
+    for (rel, decoder) in [("av1/svtav1-cars-320x240.ivf", "libdav1d"), ("vp9/libvpx-cars-320x240.ivf", "vp9")] {
+        for (fmt, tag) in [("yuv420p", "yuv"), ("nv12", "nv12")] {
+            let name = format!("{}-{tag}", rel.replace('/', "_"));
+            let (got, stderr) = framemd5(rel, &name, &["--pix-fmt", fmt]);
+            let want = std::fs::read_to_string(testdata(&format!("{rel}.{tag}.framemd5"))).unwrap();
+            // The whole file: header (IVF timebase 1/25, size) and every frame.
+            assert_eq!(got, want, "{rel} as {fmt}");
+            assert!(stderr.contains(&format!("decoder ffmpeg {decoder}")), "{stderr}");
+            assert!(stderr.contains("decoded 10 frames"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn truncated_ivf_keeps_the_frames_before_the_break() {
+    let data = std::fs::read(testdata("vp9/libvpx-cars-320x240.ivf")).unwrap();
+    let dir = tmpdir("ivf-truncated");
+    let input = dir.join("cut.ivf");
+    // Cut inside the last packet.
+    std::fs::write(&input, &data[..data.len() - 20]).unwrap();
+    let out = dir.join("out.framemd5");
+    let o = run(&["decode", s(&input), "-o", s(&out), "--framemd5"]);
+    let stderr = expect_exit(&o, 4, "truncated IVF");
+    assert!(stderr.contains("truncated IVF"), "{stderr}");
+    let want = std::fs::read_to_string(testdata("vp9/libvpx-cars-320x240.ivf.yuv.framemd5")).unwrap();
+    let got = frame_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(got[..], frame_lines(&want)[..9]);
 }

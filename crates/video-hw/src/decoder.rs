@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::DecoderBackend;
-use crate::bitstream::access_unit::{AccessUnit, AccessUnitAssembler};
-use crate::bitstream::annexb::NalRef;
+use crate::bitstream::access_unit::{AccessUnit, AccessUnitAssembler, PictureInfo};
+use crate::bitstream::annexb::{NalRef, split_all};
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
+use crate::bitstream::packet::PacketPeek;
+use crate::codec::Codec;
 use crate::config::DecoderConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -15,9 +17,13 @@ use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::registry::Registry;
 
 /// What can be submitted to a [`Decoder`].
+///
+/// H.264 and HEVC take every form. AV1 and VP9 have no Annex-B form: they take
+/// [`Input::Packet`] only (the others give [`Error::InvalidInput`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     /// Annex-B bytes, split anywhere (inside a NAL unit or a start code too).
+    /// H.264 and HEVC only.
     AnnexB {
         /// The bytes.
         data: &'a [u8],
@@ -25,6 +31,7 @@ pub enum Input<'a> {
         pts: Option<i64>,
     },
     /// One whole access unit as raw NAL units (no start codes, no length prefixes).
+    /// H.264 and HEVC only.
     AccessUnit {
         /// The NAL units, headers included.
         nals: &'a [&'a [u8]],
@@ -33,13 +40,28 @@ pub enum Input<'a> {
     },
     /// One length-prefixed sample (MP4 style) and its decoder configuration record.
     /// The record's parameter sets are sent before the first sample and again whenever
-    /// the record changes.
+    /// the record changes. H.264 and HEVC only.
     LengthPrefixed {
         /// The sample.
         sample: &'a [u8],
         /// Its `avcC` / `hvcC` record.
         record: &'a DecoderConfigRecord,
         /// The sample's timestamp.
+        pts: Option<i64>,
+    },
+    /// One complete coded unit as a container (MP4, Matroska, IVF) gives it: an AV1
+    /// temporal unit (OBUs in the low-overhead format, with or without a temporal
+    /// delimiter), a VP9 frame (a superframe too), or one whole H.264/HEVC access unit
+    /// in Annex-B form (start codes).
+    ///
+    /// AV1 and VP9 packets go to the engine as they are: the session reads only the
+    /// frame headers' first bits, for the output frames' keyframe flag
+    /// ([`crate::bitstream::packet`]). Damage is the engine's to find, reported as
+    /// [`Error::InvalidBitstream`] at the packet's offset.
+    Packet {
+        /// The packet.
+        data: &'a [u8],
+        /// Its timestamp (carried to the frame it shows).
         pts: Option<i64>,
     },
 }
@@ -59,6 +81,29 @@ impl<'a> Input<'a> {
     pub fn length_prefixed(sample: &'a [u8], record: &'a DecoderConfigRecord, pts: impl Into<Option<i64>>) -> Self {
         Input::LengthPrefixed { sample, record, pts: pts.into() }
     }
+
+    /// One complete packet (AV1 temporal unit, VP9 frame, or an Annex-B access unit).
+    pub fn packet(data: &'a [u8], pts: impl Into<Option<i64>>) -> Self {
+        Input::Packet { data, pts: pts.into() }
+    }
+}
+
+/// How the session turns input into access units.
+enum Framing {
+    /// H.264, HEVC: NAL units grouped by the access-unit assembler.
+    Nal(Box<AccessUnitAssembler>),
+    /// AV1, VP9: each packet is one access unit.
+    Packets(PacketPeek),
+}
+
+impl Framing {
+    fn for_codec(codec: Codec) -> Result<Self> {
+        Ok(if codec.is_nal_based() {
+            Framing::Nal(Box::new(AccessUnitAssembler::new(codec)?))
+        } else {
+            Framing::Packets(PacketPeek::new(codec))
+        })
+    }
 }
 
 /// Counters of a decode session.
@@ -66,7 +111,7 @@ impl<'a> Input<'a> {
 pub struct DecoderStats {
     /// Bytes submitted.
     pub bytes_in: u64,
-    /// Access units handed to the engine.
+    /// Access units (AV1/VP9: packets) handed to the engine.
     pub access_units: u64,
     /// Frames returned.
     pub frames_out: u64,
@@ -92,6 +137,9 @@ pub struct DecoderStats {
 
 /// A decode session.
 ///
+/// H.264 and HEVC streams may come in any [`Input`] form; AV1 and VP9 come packet by
+/// packet ([`Input::packet`]), as a container's demuxer gives them.
+///
 /// ```no_run
 /// use video_hw::{Codec, Decoder, DecoderConfig, Input, Output};
 /// let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P))?;
@@ -112,7 +160,7 @@ pub struct Decoder {
     config: DecoderConfig,
     backend: Box<dyn DecoderBackend>,
     description: String,
-    assembler: AccessUnitAssembler,
+    framing: Framing,
     last_record: Option<DecoderConfigRecord>,
     stats: DecoderStats,
     opened: Instant,
@@ -134,16 +182,12 @@ impl Decoder {
                 config.device_index = gpu;
             }
         }
-        let assembler = AccessUnitAssembler::new(config.codec)?;
+        let framing = Framing::for_codec(config.codec)?;
         let backend = Registry::global().open_decoder(&config)?;
-        Ok(Self::with_backend(config, backend, assembler))
+        Ok(Self::with_backend(config, backend, framing))
     }
 
-    pub(crate) fn with_backend(
-        config: DecoderConfig,
-        backend: Box<dyn DecoderBackend>,
-        assembler: AccessUnitAssembler,
-    ) -> Self {
+    fn with_backend(config: DecoderConfig, backend: Box<dyn DecoderBackend>, framing: Framing) -> Self {
         let description = backend.describe();
         tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "decoder opened: {description}");
         let telemetry = Telemetry::new(crate::Direction::Decode, config.codec, backend.engine());
@@ -152,7 +196,7 @@ impl Decoder {
             config,
             backend,
             description,
-            assembler,
+            framing,
             last_record: None,
             stats: DecoderStats::default(),
             opened: Instant::now(),
@@ -169,20 +213,72 @@ impl Decoder {
     pub fn submit(&mut self, input: Input<'_>) -> Result<()> {
         self.telemetry.started();
         let base = self.stats.bytes_in;
+        let assembler = match &mut self.framing {
+            Framing::Nal(assembler) => assembler,
+            Framing::Packets(peek) => {
+                let Input::Packet { data, pts } = input else {
+                    return Err(Error::invalid_input(format!(
+                        "{} has no Annex-B or NAL-unit form: submit each {} with Input::packet",
+                        self.config.codec,
+                        if self.config.codec == Codec::Av1 { "temporal unit" } else { "frame" }
+                    )));
+                };
+                self.stats.bytes_in += data.len() as u64;
+                if data.is_empty() {
+                    return Ok(());
+                }
+                let info = peek.inspect(data);
+                let au = AccessUnit {
+                    data: data.to_vec(),
+                    nals: Vec::new(),
+                    offset: base,
+                    pts,
+                    // Unreadable headers: the engine judges the packet; one that shows
+                    // nothing counts as damage.
+                    picture: Some(PictureInfo {
+                        idr: info.is_some_and(|i| i.keyframe),
+                        irap: info.is_some_and(|i| i.keyframe),
+                        output: info.is_none_or(|i| i.shown),
+                        ..PictureInfo::default()
+                    }),
+                    nal_count: info.map_or(1, |i| i.units),
+                    ends_sequence: false,
+                    stream: None,
+                };
+                // A damaged packet was counted by decode_au; other errors stop.
+                return self.decode_au(&au);
+            }
+        };
         match input {
             Input::AnnexB { data, pts } => {
                 self.stats.bytes_in += data.len() as u64;
-                self.assembler.push_annexb(data, pts);
+                assembler.push_annexb(data, pts);
+            }
+            Input::Packet { data, pts } => {
+                let nals = split_all(data);
+                if nals.is_empty() {
+                    self.stats.bytes_in += data.len() as u64;
+                    let e = Error::invalid_bitstream(base, "packet holds no Annex-B NAL unit (no start code)");
+                    self.note_error(&e);
+                    return Err(e);
+                }
+                let mut pts = pts;
+                for nal in nals {
+                    let offset = base + (nal.as_ptr() as usize - data.as_ptr() as usize) as u64;
+                    assembler.push_nal(NalRef { data: nal, offset, pts: pts.take() });
+                }
+                self.stats.bytes_in += data.len() as u64;
+                assembler.end_access_unit();
             }
             Input::AccessUnit { nals, pts } => {
                 let mut offset = base;
                 for (i, nal) in nals.iter().enumerate() {
                     let pts = if i == 0 { pts } else { None };
-                    self.assembler.push_nal(NalRef { data: nal, offset, pts });
+                    assembler.push_nal(NalRef { data: nal, offset, pts });
                     offset += nal.len() as u64;
                 }
                 self.stats.bytes_in = offset;
-                self.assembler.end_access_unit();
+                assembler.end_access_unit();
             }
             Input::LengthPrefixed { sample, record, pts } => {
                 if record.codec != self.config.codec {
@@ -195,7 +291,7 @@ impl Decoder {
                 let mut pts = pts;
                 if self.last_record.as_ref() != Some(record) {
                     for ps in &record.parameter_sets {
-                        self.assembler.push_nal(NalRef { data: ps, offset: base, pts: pts.take() });
+                        assembler.push_nal(NalRef { data: ps, offset: base, pts: pts.take() });
                     }
                     self.last_record = Some(record.clone());
                 }
@@ -203,13 +299,13 @@ impl Decoder {
                     match nal {
                         Ok(nal) => {
                             let offset = base + (nal.as_ptr() as usize - sample.as_ptr() as usize) as u64;
-                            self.assembler.push_nal(NalRef { data: nal, offset, pts: pts.take() });
+                            assembler.push_nal(NalRef { data: nal, offset, pts: pts.take() });
                         }
                         Err(e) => first_error = Some(e.at_offset(base)),
                     }
                 }
                 self.stats.bytes_in += sample.len() as u64;
-                self.assembler.end_access_unit();
+                assembler.end_access_unit();
                 if let Some(e) = first_error {
                     self.note_error(&e);
                     self.drain_assembler()?;
@@ -225,7 +321,7 @@ impl Decoder {
     /// Other engine errors (unsupported stream, device lost, …) stop at once.
     fn drain_assembler(&mut self) -> Result<()> {
         let mut first_error = None;
-        while let Some(item) = self.assembler.pop() {
+        while let Some(item) = self.next_assembled() {
             match item {
                 Ok(au) => match self.decode_au(&au) {
                     Ok(()) => {}
@@ -242,6 +338,15 @@ impl Decoder {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// The assembler's next finished item (never any for AV1/VP9: their packets are
+    /// decoded as they come).
+    fn next_assembled(&mut self) -> Option<Result<AccessUnit>> {
+        match &mut self.framing {
+            Framing::Nal(assembler) => assembler.pop(),
+            Framing::Packets(_) => None,
+        }
     }
 
     fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {
@@ -299,7 +404,9 @@ impl Decoder {
     /// frame in output order. The session can take a new stream afterwards.
     pub fn flush(&mut self) -> Result<Vec<Frame>> {
         self.telemetry.started();
-        self.assembler.finish();
+        if let Framing::Nal(assembler) = &mut self.framing {
+            assembler.finish();
+        }
         let mut pending = self.drain_assembler();
         let frames = {
             let _scope = Scope::enter(&self.telemetry);
@@ -313,7 +420,9 @@ impl Decoder {
                 pending = Err(e);
             }
         }
-        self.assembler.reset_stream();
+        if let Framing::Nal(assembler) = &mut self.framing {
+            assembler.reset_stream();
+        }
         self.stats.frames_out += frames.len() as u64;
         self.telemetry.frames(frames.len() as u64);
         if self.stats.time_to_first_frame.is_none() && !frames.is_empty() {
@@ -349,8 +458,12 @@ impl Decoder {
         &self.config
     }
 
-    /// Stream facts from the active sequence parameter set, once one was seen.
+    /// Stream facts from the active sequence parameter set, once one was seen
+    /// (H.264 and HEVC; `None` for AV1 and VP9, whose headers the session does not parse).
     pub fn stream_info(&self) -> Option<crate::bitstream::access_unit::StreamInfo> {
-        self.assembler.parser().stream_info()
+        match &self.framing {
+            Framing::Nal(assembler) => assembler.parser().stream_info(),
+            Framing::Packets(_) => None,
+        }
     }
 }

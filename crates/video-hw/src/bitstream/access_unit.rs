@@ -136,12 +136,17 @@ pub trait CodecParser: Send {
 }
 
 /// A coded picture with everything that belongs to it, ready for a decoder.
+///
+/// For AV1 and VP9 the decode session builds one per packet, without the assembler:
+/// `data` is the packet as submitted (a temporal unit, a frame or superframe), `nals` is
+/// empty, `nal_count` counts OBUs (AV1) or frames (VP9), and `picture` carries only
+/// `irap`/`idr` (a shown key frame) and `output` (the packet shows a picture).
 #[derive(Debug, Clone, Default)]
 pub struct AccessUnit {
     /// The NAL units in Annex-B form, each after a 4-byte start code `00 00 00 01`
-    /// (empty when the assembler was told not to collect data).
+    /// (empty when the assembler was told not to collect data); for AV1/VP9, the packet.
     pub data: Vec<u8>,
-    /// Where each NAL unit (without its start code) lies in `data`.
+    /// Where each NAL unit (without its start code) lies in `data` (empty for AV1/VP9).
     pub nals: Vec<Range<usize>>,
     /// Stream offset of the access unit's first NAL unit.
     pub offset: u64,
@@ -161,7 +166,7 @@ pub struct AccessUnit {
 }
 
 impl AccessUnit {
-    /// True for random access points (H.264 IDR, HEVC IRAP).
+    /// True for random access points (H.264 IDR, HEVC IRAP, AV1/VP9 shown key frames).
     pub fn is_keyframe(&self) -> bool {
         self.picture.is_some_and(|p| p.irap)
     }

@@ -3,6 +3,8 @@
 //! Bytes flow one way: [`annexb`] splits a byte stream into NAL units, [`h264`] and
 //! [`hevc`] read parameter sets and slice headers, [`access_unit`] groups NAL units into
 //! access units, and [`avcc`] converts between length-prefixed samples and Annex-B.
+//! AV1 and VP9 have no NAL units: their packets go to the engine whole, [`packet`] reads
+//! just their key-frame and show flags.
 
 pub mod access_unit;
 pub mod annexb;
@@ -12,5 +14,6 @@ pub mod detect;
 pub mod h264;
 pub mod hevc;
 pub mod nal;
+pub mod packet;
 pub mod rbsp;
 pub mod summary;

@@ -50,6 +50,14 @@ pub enum DecodeInput {
         /// The sample's timestamp.
         pts: Option<i64>,
     },
+    /// One complete packet: an AV1 temporal unit, a VP9 frame, or one Annex-B access
+    /// unit (see [`Input::Packet`]).
+    Packet {
+        /// The packet.
+        data: Vec<u8>,
+        /// Its timestamp.
+        pts: Option<i64>,
+    },
 }
 
 impl DecodeInput {
@@ -108,6 +116,7 @@ impl DecodeInput {
             DecodeInput::LengthPrefixed { sample, record, pts } => {
                 decoder.submit(Input::length_prefixed(sample, record, *pts))
             }
+            DecodeInput::Packet { data, pts } => decoder.submit(Input::packet(data, *pts)),
         }
     }
 }

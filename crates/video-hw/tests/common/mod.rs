@@ -246,3 +246,25 @@ pub fn fixtures() -> Vec<Fixture> {
         })
         .collect()
 }
+
+/// The packets of an IVF file (AV1/VP9 fixtures): its FourCC (`AV01`, `VP90`) and each
+/// packet with its timestamp. IVF: a 32-byte file header (`DKIF`, version, header size,
+/// FourCC, size, rate, frame count), then per packet a 12-byte header (32-bit
+/// little-endian size, 64-bit timestamp) and the packet.
+pub fn read_ivf(path: &Path) -> ([u8; 4], Vec<(i64, Vec<u8>)>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&data[..4], b"DKIF", "{}: not an IVF file", path.display());
+    let header_len = u16::from_le_bytes([data[6], data[7]]) as usize;
+    let fourcc = [data[8], data[9], data[10], data[11]];
+    let mut packets = Vec::new();
+    let mut at = header_len;
+    while at + 12 <= data.len() {
+        let size = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        let pts = i64::from_le_bytes(data[at + 4..at + 12].try_into().unwrap());
+        let start = at + 12;
+        assert!(start + size <= data.len(), "{}: truncated packet at byte {at}", path.display());
+        packets.push((pts, data[start..start + size].to_vec()));
+        at = start + size;
+    }
+    (fourcc, packets)
+}

@@ -135,7 +135,7 @@ fn probe_decoder(engine: Engine, codec: Codec, name: &'static str, device: u32) 
     }
     let mut notes = vec![format!("libavcodec decoder {name}{}", dec.threads_note())];
     if !codec.is_nal_based() {
-        notes.push("the Decoder session feeds NAL-unit streams (H.264, HEVC) only; no AV1/VP9 input yet".into());
+        notes.push(format!("{codec} input: one packet at a time (Input::packet)"));
     }
     Ok(ProbeInfo { device: Some(dec.device_label()), driver: Some(common::version_string()), notes })
 }
