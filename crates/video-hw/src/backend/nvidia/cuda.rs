@@ -411,6 +411,14 @@ impl Device {
     }
 }
 
+/// The next nap for [`Event::wait_after_nap`]: shorter by a tenth when the last one was
+/// long enough (the work may finish sooner than we slept), 10 µs longer when it was not;
+/// so it settles just under the work's usual duration. At most 2 ms.
+pub(crate) fn next_nap(nap: std::time::Duration, long_enough: bool) -> std::time::Duration {
+    let next = if long_enough { nap.mul_f32(0.9) } else { nap + std::time::Duration::from_micros(10) };
+    next.min(std::time::Duration::from_millis(2))
+}
+
 // ---------------------------------------------------------------------------------------
 // Context
 
@@ -742,6 +750,28 @@ impl Event {
         }
     }
 
+    /// Like [`Event::wait_timeout`], for work that usually takes about `nap`: if the
+    /// first poll finds it running, sleeps `nap` at once, then polls with short naps. A
+    /// copy that takes ~80 µs then costs one or two wake-ups instead of six or seven (each
+    /// a syscall and a context switch: CPU time per decoded frame). Returns whether the
+    /// work was done by the first poll after the nap (the nap was long enough), so the
+    /// caller can tune it ([`next_nap`]).
+    pub(crate) fn wait_after_nap(&self, timeout: std::time::Duration, nap: std::time::Duration) -> Result<bool> {
+        if self.is_complete()? {
+            return Ok(true);
+        }
+        if nap.is_zero() {
+            self.wait_timeout(timeout)?;
+            return Ok(false);
+        }
+        std::thread::sleep(nap);
+        if self.is_complete()? {
+            return Ok(true);
+        }
+        self.wait_timeout(timeout.saturating_sub(nap))?;
+        Ok(false)
+    }
+
     /// Whether the work before the last `record` is done, without blocking.
     pub(crate) fn is_complete(&self) -> Result<bool> {
         let _current = self.ctx.push()?;
@@ -1022,6 +1052,24 @@ impl Drop for PinnedHostBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_nap_settles_just_under_the_work_time() {
+        use std::time::Duration;
+        // Work that takes 70 µs: the nap grows while too short, shrinks once long enough.
+        let mut nap = Duration::ZERO;
+        let mut naps = Vec::new();
+        for _ in 0..60 {
+            nap = next_nap(nap, nap >= Duration::from_micros(70));
+            naps.push(nap);
+        }
+        let settled = &naps[40..];
+        assert!(
+            settled.iter().all(|n| *n >= Duration::from_micros(55) && *n <= Duration::from_micros(90)),
+            "{settled:?}"
+        );
+        assert_eq!(next_nap(Duration::from_secs(1), false), Duration::from_millis(2), "capped");
+    }
 
     #[test]
     fn classification() {

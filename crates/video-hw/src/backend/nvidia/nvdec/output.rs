@@ -10,7 +10,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host};
+use super::super::cuda::{
+    Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host, next_nap,
+};
 use super::super::device_frames::{Downloader, downloaded};
 use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
 use crate::codec::{ColorInfo, PixelFormat};
@@ -179,6 +181,8 @@ pub(crate) struct CopyOut {
     pool: Arc<DevicePool>,
     owner: Arc<dyn DeviceFrameOwner>,
     device_index: u32,
+    /// The nap before polling a copy-out, in nanoseconds (learnt, see `next_nap`).
+    nap_ns: std::sync::atomic::AtomicU64,
 }
 
 impl CopyOut {
@@ -191,6 +195,7 @@ impl CopyOut {
             pool: DevicePool::new(ctx),
             owner: Arc::new(Downloader::new(ctx)),
             device_index,
+            nap_ns: 0.into(),
         })
     }
 
@@ -346,9 +351,15 @@ impl CopyOut {
         }
     }
 
+    /// Waits for the copies queued so far: sleeps a learnt nap first (see
+    /// [`Event::wait_after_nap`]), so a wait costs few wake-ups.
     fn wait(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
         self.done.record(&self.stream)?;
-        self.done.wait_timeout(COPY_TIMEOUT)
+        let nap = Duration::from_nanos(self.nap_ns.load(Ordering::Relaxed));
+        let long_enough = self.done.wait_after_nap(COPY_TIMEOUT, nap)?;
+        self.nap_ns.store(next_nap(nap, long_enough).as_nanos() as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Copies the visible rectangle into a ring slot or a pool buffer, luma with chroma
