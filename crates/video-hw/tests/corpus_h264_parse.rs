@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::XorShift;
+
 use std::path::Path;
 
 use video_hw::Codec;
@@ -158,21 +160,6 @@ fn h264_bad_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
-}
-
-/// A small deterministic generator for damaging streams.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::XorShift;
+
 use std::path::Path;
 
 use video_hw::Codec;
@@ -128,20 +130,6 @@ fn corpus_hevc_streams_match_reference() {
     );
 }
 
-/// Deterministic pseudo-random numbers (xorshift), so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn hevc_files(dir: &Path) -> Vec<std::path::PathBuf> {
     common::corpus_streams(dir)
         .into_iter()
@@ -156,7 +144,7 @@ fn corpus_hevc_damaged_streams_do_not_panic() {
     let Some(dir) = common::corpus_dir() else { return };
     let files = hevc_files(&dir);
     assert!(files.iter().any(|p| p.to_string_lossy().contains("/bad/")), "no bad/ HEVC stream found");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for path in &files {
         let data = std::fs::read(path).expect("read");
         // As is (bad/ streams are damaged already), and in small chunks.

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::XorShift;
+
 use std::path::PathBuf;
 
 use video_hw::bitstream::access_unit::AccessUnitAssembler;
@@ -95,29 +97,13 @@ fn only_packets_are_taken_for_av1_and_vp9() {
     }
 }
 
-/// A tiny xorshift generator: the mutations are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 #[test]
 fn damaged_packets_give_typed_errors_not_panics() {
     let mut total_errors = 0;
     for clip in clips() {
         let (_, packets) = common::read_ivf(&clip.path);
         for seed in 1..=12u64 {
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
+            let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ seed);
             let mut damaged = packets.clone();
             for _ in 0..1 + rng.below(3) {
                 let i = rng.below(damaged.len());

@@ -268,3 +268,22 @@ pub fn read_ivf(path: &Path) -> ([u8; 4], Vec<(i64, Vec<u8>)>) {
     }
     (fourcc, packets)
 }
+
+/// Deterministic pseudo-random numbers (xorshift64) for damaging streams in tests: the same
+/// seed gives the same mutations on every run, so a failure reproduces.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
