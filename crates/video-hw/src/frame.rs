@@ -436,8 +436,23 @@ impl CudaFrame {
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
     ) -> CudaFrame {
+        let memory = slot.memory().map_or((0, 0), |b| (b.ptr, b.pitch));
+        CudaFrame::stacked(Box::new(slot), memory, device_index, format, (width, height), owner, stream)
+    }
+
+    /// A `format` picture at `ptr` with rows of `pitch` bytes, planes one under the other
+    /// (as [`DeviceLayout`](crate::pipeline::ring::DeviceLayout) says), produced on
+    /// `stream`; `lease` is dropped (its memory given back) when the frame drops.
+    pub(crate) fn stacked(
+        lease: Box<dyn std::any::Any + Send + Sync>,
+        (ptr, pitch): (u64, usize),
+        device_index: u32,
+        format: PixelFormat,
+        (width, height): (u32, u32),
+        owner: std::sync::Arc<dyn DeviceFrameOwner>,
+        stream: usize,
+    ) -> CudaFrame {
         let layout = crate::pipeline::ring::DeviceLayout::of(format, width, height);
-        let (ptr, pitch) = slot.memory().map_or((0, 0), |b| (b.ptr, b.pitch));
         CudaFrame {
             device_index,
             device_ptr: ptr,
@@ -450,7 +465,7 @@ impl CudaFrame {
             width,
             height,
             owner,
-            lease: Some(Box::new(slot)),
+            lease: Some(lease),
         }
     }
 
@@ -534,28 +549,17 @@ impl CudaFrame {
 impl Frame {
     /// A host frame.
     pub fn host(format: PixelFormat, width: u32, height: u32, data: HostFrame) -> Self {
-        Frame {
-            format,
-            width,
-            height,
-            pts: None,
-            keyframe: false,
-            color: ColorInfo::default(),
-            data: FrameData::Host(data),
-        }
+        Frame::with_data(format, width, height, FrameData::Host(data))
     }
 
     /// A frame in device memory.
     pub(crate) fn cuda(format: PixelFormat, width: u32, height: u32, data: CudaFrame) -> Self {
-        Frame {
-            format,
-            width,
-            height,
-            pts: None,
-            keyframe: false,
-            color: ColorInfo::default(),
-            data: FrameData::Cuda(data),
-        }
+        Frame::with_data(format, width, height, FrameData::Cuda(data))
+    }
+
+    /// A frame of `data` without timestamp, keyframe flag or colour information.
+    fn with_data(format: PixelFormat, width: u32, height: u32, data: FrameData) -> Self {
+        Frame { format, width, height, pts: None, keyframe: false, color: ColorInfo::default(), data }
     }
 
     /// The device pixels, if the frame is in CUDA memory.

@@ -1651,21 +1651,8 @@ pub(crate) mod fake {
         pub(crate) fn loose_frame(self: &Arc<Self>, format: PixelFormat, width: u32, height: u32) -> CudaFrame {
             let layout = DeviceLayout::of(format, width, height);
             let block = self.alloc(layout.width_bytes, layout.rows).unwrap();
-            let pitch = block.pitch;
-            CudaFrame {
-                device_index: self.index,
-                device_ptr: block.ptr,
-                pitch,
-                plane_offsets: layout.plane_rows.map(|r| r * pitch),
-                plane_count: layout.planes,
-                stream: 0,
-                event: 0,
-                format,
-                width,
-                height,
-                owner: self.owner(),
-                lease: Some(Box::new(block)),
-            }
+            let memory = (block.ptr, block.pitch);
+            CudaFrame::stacked(Box::new(block), memory, self.index, format, (width, height), self.owner(), 0)
         }
     }
 

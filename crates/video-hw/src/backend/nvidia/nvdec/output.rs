@@ -331,22 +331,9 @@ impl CopyOut {
                 CudaFrame::in_slot(slot, self.device_index, format, c.width, c.height, self.owner.clone(), stream)
             }
             Target::Pool(lease) => {
-                let (base, pitch) = lease.buf.as_ref().map_or((0, 0), |b| (b.ptr(), b.pitch()));
-                let layout = DeviceLayout::of(format, c.width, c.height);
-                CudaFrame {
-                    device_index: self.device_index,
-                    device_ptr: base,
-                    pitch,
-                    plane_offsets: layout.plane_rows.map(|r| r * pitch),
-                    plane_count: layout.planes,
-                    stream,
-                    event: 0,
-                    format,
-                    width: c.width,
-                    height: c.height,
-                    owner: self.owner.clone(),
-                    lease: Some(Box::new(lease)),
-                }
+                let memory = lease.buf.as_ref().map_or((0, 0), |b| (b.ptr(), b.pitch()));
+                let (size, owner) = ((c.width, c.height), self.owner.clone());
+                CudaFrame::stacked(Box::new(lease), memory, self.device_index, format, size, owner, stream)
             }
         }
     }

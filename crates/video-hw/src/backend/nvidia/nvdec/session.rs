@@ -171,37 +171,23 @@ impl State {
         // SAFETY: the parser passes valid parameters for the duration of the callback.
         let pic = unsafe { params.as_ref() };
         let index = pic.map_or(-1, |p| p.CurrPicIdx);
-        if tracing::enabled!(tracing::Level::TRACE) {
-            if let Some(p) = pic.filter(|_| self.codec == crate::Codec::Hevc) {
-                // SAFETY: for HEVC the parser fills the `hevc` member of the union.
-                let h = unsafe { &p.CodecSpecific.hevc };
-                let refs: Vec<(i32, i32)> = h
-                    .RefPicIdx
-                    .iter()
-                    .zip(h.PicOrderCntVal.iter())
-                    .filter(|(i, _)| **i >= 0)
-                    .map(|(i, o)| (*i, *o))
-                    .collect();
-                tracing::trace!(
-                    index,
-                    poc = h.CurrPicOrderCntVal,
-                    ref_pic = p.ref_pic_flag,
-                    intra = p.intra_pic_flag,
-                    slices = p.nNumSlices,
-                    bytes = p.nBitstreamDataLen,
-                    ?refs,
-                    "nvdec decode callback"
-                );
-            } else if let Some(p) = pic {
-                tracing::trace!(
-                    index,
-                    ref_pic = p.ref_pic_flag,
-                    intra = p.intra_pic_flag,
-                    slices = p.nNumSlices,
-                    bytes = p.nBitstreamDataLen,
-                    "nvdec decode callback"
-                );
-            }
+        if let Some(p) = pic.filter(|_| tracing::enabled!(tracing::Level::TRACE)) {
+            // SAFETY: for HEVC the parser fills the `hevc` member of the union.
+            let hevc = if self.codec == crate::Codec::Hevc { Some(unsafe { &p.CodecSpecific.hevc }) } else { None };
+            let poc = hevc.map(|h| h.CurrPicOrderCntVal);
+            let refs: Vec<(i32, i32)> = hevc.map_or_else(Vec::new, |h| {
+                h.RefPicIdx.iter().zip(&h.PicOrderCntVal).filter(|(i, _)| **i >= 0).map(|(i, o)| (*i, *o)).collect()
+            });
+            tracing::trace!(
+                index,
+                ?poc,
+                ref_pic = p.ref_pic_flag,
+                intra = p.intra_pic_flag,
+                slices = p.nNumSlices,
+                bytes = p.nBitstreamDataLen,
+                ?refs,
+                "nvdec decode callback"
+            );
         }
         // Our SPS's crop when it fits this decoder's coded size, else the parser's.
         let crop = self
