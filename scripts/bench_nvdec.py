@@ -410,6 +410,17 @@ class Bench:
         if max_frames:
             cmd += ["--max-frames", str(max_frames)]
         cmd += self.a.vh_args.split()
+
+        def error(j, res):
+            return "; ".join(j.get("errors") or []) or ("frames_ok=false" if not j.get("frames_ok") else tail(res["stderr"]))
+
+        return self.run_reporting(cmd, timeout, streams, error,
+                                  lambda j: {"mem_per_session_mib": j.get("mem_per_session_mib"), "backend": j.get("backend")})
+
+    def run_reporting(self, cmd, timeout, streams, error, extra=lambda j: {}):
+        """Runs one contender process that prints its own JSON report (nvdec_bench, the
+        PyNvVideoCodec script): frames, in-process wall time, time to first frame, CPU per
+        frame, plus `extra(report)`; `error(report, result)` says why a run is not ok."""
         t0 = time.time()
         (res,), wall = run_procs([cmd], timeout)
         t1 = time.time()
@@ -419,10 +430,9 @@ class Bench:
             r.update(ok=False, error=res["error"] or "exit %s, no JSON: %s" % (res["rc"], tail(res["stderr"])))
             return r
         r.update(ok=bool(j.get("ok")) and res["rc"] == 0, frames=j.get("frames_total"), wall_s=j.get("wall_s"),
-                 ttff_ms=j.get("ttff_ms_median"), cpu_ms_per_frame=j.get("cpu_ms_per_frame"),
-                 mem_per_session_mib=j.get("mem_per_session_mib"), backend=j.get("backend"), raw=j)
+                 ttff_ms=j.get("ttff_ms_median"), cpu_ms_per_frame=j.get("cpu_ms_per_frame"), **extra(j), raw=j)
         if not r["ok"]:
-            r["error"] = "; ".join(j.get("errors") or []) or ("frames_ok=false" if not j.get("frames_ok") else tail(res["stderr"]))
+            r["error"] = error(j, res)
         return self.annotate(r, t0, t1, streams)
 
     def ffmpeg_cmd(self, path, max_frames):
@@ -469,19 +479,7 @@ class Bench:
                "--passes", "1", "--gpu", str(self.a.device)]
         if max_frames:
             cmd += ["--max-frames", str(max_frames)]
-        t0 = time.time()
-        (res,), wall = run_procs([cmd], timeout)
-        t1 = time.time()
-        j = last_json(res["stdout"])
-        r = {"cmd": " ".join(cmd), "outer_wall_s": wall, "process_cpu_s": res["cpu_s"]}
-        if not j:
-            r.update(ok=False, error=res["error"] or "exit %s, no JSON: %s" % (res["rc"], tail(res["stderr"])))
-            return r
-        r.update(ok=bool(j.get("ok")) and res["rc"] == 0, frames=j.get("frames_total"), wall_s=j.get("wall_s"),
-                 ttff_ms=j.get("ttff_ms_median"), cpu_ms_per_frame=j.get("cpu_ms_per_frame"), raw=j)
-        if not r["ok"]:
-            r["error"] = "; ".join(j.get("errors") or []) or tail(res["stderr"])
-        return self.annotate(r, t0, t1, streams)
+        return self.run_reporting(cmd, timeout, streams, lambda j, res: "; ".join(j.get("errors") or []) or tail(res["stderr"]))
 
     def repeated(self, inp, passes):
         """A file holding `passes` copies of the input, for the peers (made once, outside any
