@@ -84,16 +84,30 @@ fn frame_of(i420: &[u8], format: PixelFormat) -> Frame {
 /// Encodes `frames` with `config`, forcing keyframes on the frames in `force`.
 fn encode(config: &EncoderConfig, frames: &[Vec<u8>], force: &[usize]) -> (Vec<Packet>, Encoder) {
     let mut enc = Encoder::open(config.clone()).unwrap_or_else(|e| panic!("{config:?}: {e}"));
+    let mut packets = feed(&mut enc, frames, config.input_format, force, |_, _| {});
+    packets.extend(enc.flush().unwrap());
+    (packets, enc)
+}
+
+/// Submits `frames` (as `format`, frame `i` at pts `i`, keyframes forced on `force`) and
+/// reaps what comes out, without flushing; `before(i, enc)` runs before frame `i`.
+fn feed(
+    enc: &mut Encoder,
+    frames: &[Vec<u8>],
+    format: PixelFormat,
+    force: &[usize],
+    mut before: impl FnMut(usize, &mut Encoder),
+) -> Vec<Packet> {
     let mut packets = Vec::new();
     for (i, f) in frames.iter().enumerate() {
-        let frame = frame_of(f, config.input_format);
-        enc.submit(&frame, FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: force.contains(&i) }).unwrap();
+        before(i, enc);
+        let options = FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: force.contains(&i) };
+        enc.submit(&frame_of(f, format), options).unwrap();
         while let Some(p) = enc.try_reap().unwrap() {
             packets.push(p);
         }
     }
-    packets.extend(enc.flush().unwrap());
-    (packets, enc)
+    packets
 }
 
 fn stream(packets: &[Packet]) -> Vec<u8> {
@@ -396,22 +410,13 @@ fn x264_bitrate_reconfigures_in_place_and_preset_drains_and_swaps() {
         .gop(240)
         .rate_control(RateControl::Cbr { bitrate: 2_000_000 });
     let mut enc = Encoder::open(high.clone()).unwrap();
-    let mut packets = Vec::new();
     let mut generation = 0;
-    for (i, f) in frames.iter().enumerate() {
+    let mut packets = feed(&mut enc, &frames, PixelFormat::Yuv420p, &[], |i, enc| {
         if i == 60 {
             let low = high.clone().rate_control(RateControl::Vbr { avg: 150_000, max: 300_000 });
             generation = enc.reconfigure(low, SwitchMode::Immediate).unwrap();
         }
-        enc.submit(
-            &frame_of(f, PixelFormat::Yuv420p),
-            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: false },
-        )
-        .unwrap();
-        while let Some(p) = enc.try_reap().unwrap() {
-            packets.push(p);
-        }
-    }
+    });
     packets.extend(enc.flush().unwrap());
     assert_eq!(generation, 1);
     assert_eq!(enc.engine(), Engine::Ffmpeg);
@@ -425,20 +430,11 @@ fn x264_bitrate_reconfigures_in_place_and_preset_drains_and_swaps() {
     let cbr =
         EncoderConfig::new(Codec::H264, W, H).engine(FFMPEG).rate_control(RateControl::Cbr { bitrate: 1_000_000 });
     let mut enc = Encoder::open(cbr.clone()).unwrap();
-    let mut packets = Vec::new();
-    for (i, f) in frames[..20].iter().enumerate() {
+    let mut packets = feed(&mut enc, &frames[..20], PixelFormat::Yuv420p, &[], |i, enc| {
         if i == 10 {
             enc.reconfigure(cbr.clone().preset(video_hw::Preset::Fastest), SwitchMode::Immediate).unwrap();
         }
-        enc.submit(
-            &frame_of(f, PixelFormat::Yuv420p),
-            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: false },
-        )
-        .unwrap();
-        while let Some(p) = enc.try_reap().unwrap() {
-            packets.push(p);
-        }
-    }
+    });
     packets.extend(enc.flush().unwrap());
     assert_eq!(packets.len(), 20);
     let first_new = packets.iter().find(|p| p.generation == 1).unwrap();
@@ -459,17 +455,7 @@ fn svt_av1_encodes_and_refuses_forced_keyframes() {
             return;
         }
     };
-    let mut packets = Vec::new();
-    for (i, f) in frames.iter().enumerate() {
-        enc.submit(
-            &frame_of(f, PixelFormat::Yuv420p),
-            FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: i == 0 },
-        )
-        .unwrap();
-        while let Some(p) = enc.try_reap().unwrap() {
-            packets.push(p);
-        }
-    }
+    let mut packets = feed(&mut enc, &frames, PixelFormat::Yuv420p, &[0], |_, _| {});
     let e = enc
         .submit(
             &frame_of(&frames[0], PixelFormat::Yuv420p),
