@@ -16,4 +16,5 @@ pub mod hevc;
 pub mod nal;
 pub mod packet;
 pub mod rbsp;
+pub mod segments;
 pub mod summary;

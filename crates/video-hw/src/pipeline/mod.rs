@@ -32,6 +32,7 @@
 mod decode;
 mod encode;
 pub mod ring;
+mod segmented;
 mod transcode;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,7 @@ use parking_lot::Mutex;
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
+pub use segmented::{SegmentedDecode, SegmentedStats, SegmentedStreamStats};
 pub use transcode::{Transcode, TranscodeStats};
 
 use crate::decoder::DecoderStats;
