@@ -15,7 +15,8 @@
 //! use video_hw::bitstream::segments::split_at_random_access;
 //! use video_hw::Codec;
 //!
-//! let stream = std::fs::read("testdata/h264/gop12-idr-cars-320x240.h264")?;
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/h264/gop12-idr-cars-320x240.h264");
+//! let stream = std::fs::read(path)?; // 48 pictures
 //! let segments = split_at_random_access(&stream, Codec::H264, 1)?;
 //! assert_eq!(segments.len(), 4); // an IDR every 12 frames
 //! assert_eq!(segments.iter().map(|s| s.pictures).sum::<usize>(), 48);

@@ -43,10 +43,10 @@ pub const MAX_SESSIONS: usize = 64;
 ///
 /// ```no_run
 /// use video_hw::pipeline::SegmentedDecode;
-/// use video_hw::{Codec, DecoderConfig, Output};
+/// use video_hw::{Codec, DecoderConfig, Output, PixelFormat};
 ///
 /// let clip = std::fs::read("clip.h265")?;
-/// let decode = SegmentedDecode::new(DecoderConfig::new(Codec::Hevc).output(Output::Cuda)).sessions(7);
+/// let decode = SegmentedDecode::new(DecoderConfig::new(Codec::Hevc).output(Output::Cuda(PixelFormat::Nv12))).sessions(7);
 /// let stats = decode.run(&[&clip[..]], |stream, frame| {
 ///     // frames of stream 0 in display order, decoded by up to 7 sessions at once
 ///     let _ = (stream, frame.width);
