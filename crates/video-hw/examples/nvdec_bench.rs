@@ -53,6 +53,12 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
                           libraries loaded: the time to first frame of a service's later
                           sessions)
     --stagger-ms N        session i opens i*N ms after the start (counted in its time)
+    --segmented N         decode the --streams streams (each --repeat-input passes of the input,
+                          one byte buffer) with SegmentedDecode: N sessions take segments cut at
+                          random access points, frames in each stream's order
+    --min-segment P       segmented: fewest pictures per segment [60]
+    --unordered           segmented: frames handed out as sessions output them (run_unordered:
+                          nothing waits for an earlier segment), not in each stream's order
     --no-mem              do not sample device memory
     --duration S          soak length in seconds [120]
     --seed N              soak random seed [1]
@@ -106,6 +112,10 @@ struct Args {
     display_delay: Option<u32>,
     warm: bool,
     stagger_ms: u64,
+    /// Sessions of a `SegmentedDecode` instead of a session per stream.
+    segmented: Option<usize>,
+    min_segment: usize,
+    unordered: bool,
     measure_mem: bool,
     duration: Duration,
     seed: u64,
@@ -136,6 +146,9 @@ impl Default for Args {
             display_delay: None,
             warm: false,
             stagger_ms: 0,
+            segmented: None,
+            min_segment: 60,
+            unordered: false,
             measure_mem: true,
             duration: Duration::from_secs(120),
             seed: 1,
@@ -248,6 +261,9 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
             "--display-delay" => a.display_delay = Some(num(&arg, value(&arg)?)?.min(8) as u32),
             "--warm" => a.warm = true,
             "--stagger-ms" => a.stagger_ms = num(&arg, value(&arg)?)?.min(10_000),
+            "--segmented" => a.segmented = Some(num(&arg, value(&arg)?)?.clamp(1, 64) as usize),
+            "--min-segment" => a.min_segment = num(&arg, value(&arg)?)?.max(1) as usize,
+            "--unordered" => a.unordered = true,
             "--no-mem" => a.measure_mem = false,
             "--duration" => {
                 let v = value(&arg)?;
@@ -275,6 +291,9 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
     }
     if a.inputs.is_empty() {
         return Err("no input (--input FILE)".into());
+    }
+    if a.segmented.is_some() && (a.max_frames > 0 || a.flush_each_pass || a.stagger_ms > 0) {
+        return Err("--segmented decodes whole streams: no --max-frames, --flush-each-pass or --stagger-ms".into());
     }
     if a.mode == Mode::Cut && a.out.is_none() {
         return Err("cut needs --out FILE".into());
@@ -543,6 +562,64 @@ fn run_session(a: &Args, input: &InputFile, start: &Barrier, index: usize) -> Se
     r
 }
 
+/// Decodes every stream with one `SegmentedDecode` of `sessions` sessions; one result
+/// per stream (all with the run's wall time), plus the run's segment figures.
+fn run_segmented(
+    a: &Args,
+    streams: &[Vec<u8>],
+    codec: Codec,
+    sessions: usize,
+    start: &Barrier,
+) -> (Vec<SessionResult>, Value) {
+    start.wait();
+    let t0 = Instant::now();
+    let mut tallies: Vec<Tally> = streams.iter().map(|_| Tally { start: t0, frames: 0, first: None }).collect();
+    let decode = video_hw::pipeline::SegmentedDecode::new(a.config(codec))
+        .sessions(sessions)
+        .min_segment_pictures(a.min_segment)
+        .chunk_size(a.chunk);
+    let outcome = if a.unordered {
+        decode.run_unordered(streams, |f| {
+            tallies[f.stream].take(f.frame);
+            Ok(())
+        })
+    } else {
+        decode.run(streams, |stream, frame| {
+            tallies[stream].take(frame);
+            Ok(())
+        })
+    };
+    let wall = t0.elapsed();
+    match outcome {
+        Ok(stats) => {
+            let results = tallies
+                .iter()
+                .zip(&stats.streams)
+                .map(|(t, s)| SessionResult {
+                    frames: t.frames,
+                    ttff: t.first,
+                    wall,
+                    bitstream_errors: s.dropped,
+                    first_error: s.first_error.clone(),
+                    backend: stats.backend.clone(),
+                    ..SessionResult::default()
+                })
+                .collect();
+            let facts = json!({"sessions": sessions, "sessions_opened": stats.sessions, "segments": stats.segments,
+                               "segments_per_stream": stats.streams.iter().map(|s| s.segments).collect::<Vec<_>>(),
+                               "min_segment_pictures": a.min_segment, "ordered": !a.unordered,
+                               "split_ms": round3(stats.split_time.as_secs_f64() * 1e3),
+                               "peak_buffered_frames": stats.peak_buffered_frames});
+            (results, facts)
+        }
+        Err(e) => {
+            let failed =
+                SessionResult { fatal: Some(format!("segmented decode: {e}")), wall, ..SessionResult::default() };
+            (vec![failed; streams.len()], Value::Null)
+        }
+    }
+}
+
 /// The NVDEC probe's view of GPU `device` for `codec`: device name, driver, notes (engine
 /// count, size limits), or why it is unavailable.
 fn nvdec_facts(device: u32, codec: Codec) -> Value {
@@ -572,7 +649,6 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let inputs: Vec<InputFile> = a.inputs.iter().map(|p| load_input(p)).collect::<Result<_, _>>()?;
     let n = a.streams();
     let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Cuda(_));
-    let start = Barrier::new(n + 1);
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
     if a.warm {
@@ -580,14 +656,29 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         drop(warm);
     }
 
+    // Segmented: each stream is its passes over the input in one buffer, made before the clock.
+    let whole_streams: Vec<Vec<u8>> = match a.segmented {
+        Some(_) => (0..n).map(|i| session_input(i).data.repeat(a.repeat_input as usize)).collect(),
+        None => Vec::new(),
+    };
+    let threads = if a.segmented.is_some() { 1 } else { n };
+    let start = Barrier::new(threads + 1);
+    let segment_facts = Mutex::new(Value::Null);
     let (results, wall, cpu0, cpu1, min_free, free_after, calls) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
+        let handles: Vec<_> = (0..threads)
             .map(|i| {
-                let start = &start;
+                let (start, streams, segment_facts) = (&start, &whole_streams, &segment_facts);
                 let input = session_input(i);
                 std::thread::Builder::new()
                     .name(format!("session-{i}"))
-                    .spawn_scoped(s, move || run_session(a, input, start, i))
+                    .spawn_scoped(s, move || match a.segmented {
+                        Some(sessions) => {
+                            let (results, facts) = run_segmented(a, streams, input.codec, sessions, start);
+                            *segment_facts.lock().unwrap_or_else(|p| p.into_inner()) = facts;
+                            results
+                        }
+                        None => vec![run_session(a, input, start, i)],
+                    })
                     .expect("spawn session thread")
             })
             .collect();
@@ -608,10 +699,9 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         });
         let results: Vec<SessionResult> = handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| SessionResult {
-                    fatal: Some("session thread panicked".into()),
-                    ..Default::default()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![SessionResult { fatal: Some("session thread panicked".into()), ..Default::default() }]
                 })
             })
             .collect();
@@ -649,8 +739,9 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         (Some(c0), Some(c1)) => Some(c1.0 - c0.0),
         _ => None,
     };
+    let decode_sessions = a.segmented.unwrap_or(n);
     let mem_per_session = match (free_after, min_free) {
-        (Some(after), Some(min)) => Some(mib(after.saturating_sub(min)) / n as f64),
+        (Some(after), Some(min)) => Some(mib(after.saturating_sub(min)) / decode_sessions as f64),
         _ => None,
     };
     let ok = fatal.is_empty() && frames_ok;
@@ -676,6 +767,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "nvdec": nvdec,
         "inputs": inputs.iter().map(|i| i.facts.clone()).collect::<Vec<_>>(),
         "streams": n,
+        "sessions": decode_sessions,
+        "segmented": segment_facts.into_inner().unwrap_or_else(|p| p.into_inner()),
         "repeat_input": a.repeat_input,
         "loop": if a.flush_each_pass { "flush-each-pass" } else { "continuous" },
         "chunk": a.chunk,

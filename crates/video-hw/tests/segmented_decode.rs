@@ -9,7 +9,7 @@
 mod common;
 
 use video_hw::pipeline::SegmentedDecode;
-use video_hw::{Codec, Decoder, DecoderConfig, Error, Input};
+use video_hw::{Codec, DecoderConfig, Error};
 
 fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(common::fixtures_dir().join(rel)).unwrap()
@@ -17,35 +17,14 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 /// Every frame's (size, md5) from one session fed the whole stream.
 fn sequential(stream: &[u8], config: &DecoderConfig) -> Vec<(usize, String)> {
-    let mut dec = Decoder::open(config.clone()).unwrap();
-    let mut out = Vec::new();
-    for piece in stream.chunks(64 << 10) {
-        match dec.submit(Input::annexb(piece, None)) {
-            Ok(()) | Err(Error::InvalidBitstream { .. }) => {}
-            Err(e) => panic!("{e}"),
-        }
-        while let Some(f) = dec.try_reap().unwrap() {
-            out.push(common::frame_md5(&f));
-        }
-    }
-    out.extend(dec.flush().unwrap_or_default().iter().map(common::frame_md5));
-    out
+    common::decode_bytes_md5s(stream, config.clone(), 64 << 10).unwrap().0
 }
 
-/// Per stream, its frames' (size, md5) in the order they were handed out.
-type StreamMd5s = Vec<Vec<(usize, String)>>;
-
-/// Every stream's frames' (size, md5), in the order they were handed out.
 fn segmented(
     streams: &[Vec<u8>],
     decode: &SegmentedDecode,
-) -> video_hw::Result<(StreamMd5s, video_hw::pipeline::SegmentedStats)> {
-    let mut got = vec![Vec::new(); streams.len()];
-    let stats = decode.run(streams, |stream, frame| {
-        got[stream].push(common::frame_md5(&frame));
-        Ok(())
-    })?;
-    Ok((got, stats))
+) -> video_hw::Result<(common::StreamMd5s, video_hw::pipeline::SegmentedStats)> {
+    common::segmented_md5s(streams, decode)
 }
 
 fn repeat(stream: &[u8], times: usize) -> Vec<u8> {
@@ -230,5 +209,30 @@ fn hevc_streams_cut_at_idr_and_clean_cra_give_the_frames_of_one_session() {
             got[0].len(),
             want.len()
         );
+    }
+}
+
+#[test]
+fn unordered_frames_carry_their_place_and_nothing_is_held_back() {
+    let config = DecoderConfig::new(Codec::H264);
+    let streams: Vec<Vec<u8>> = ["h264/gop12-idr-cars-320x240.h264", "h264/high-bpyramid-8x8-wp-cars-320x240.h264"]
+        .iter()
+        .map(|rel| repeat(&fixture(rel), 3))
+        .collect();
+    let want: Vec<_> = streams.iter().map(|s| sequential(s, &config)).collect();
+    let mut got: Vec<Vec<(usize, usize, (usize, String))>> = vec![Vec::new(); streams.len()];
+    // Four sessions on two streams: segments of a stream run side by side.
+    let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1);
+    let stats = decode
+        .run_unordered(&streams, |f| {
+            got[f.stream].push((f.segment, f.index, common::frame_md5(&f.frame)));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(stats.peak_buffered_frames, 0);
+    for (i, (mut g, w)) in got.into_iter().zip(&want).enumerate() {
+        g.sort_by_key(|(segment, index, _)| (*segment, *index));
+        let frames: Vec<_> = g.into_iter().map(|(_, _, md5)| md5).collect();
+        assert!(&frames == w, "stream {i}: {} frames vs {}, or different pixels", frames.len(), w.len());
     }
 }

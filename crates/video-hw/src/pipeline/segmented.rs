@@ -150,6 +150,43 @@ impl SegmentedDecode {
         streams: &[S],
         mut sink: impl FnMut(usize, Frame) -> Result<()>,
     ) -> Result<SegmentedStats> {
+        self.run_with(streams, true, &mut |f: SegmentFrame| sink(f.stream, f.frame))
+    }
+
+    /// Like [`run`](Self::run), but hands every frame out as soon as its session outputs
+    /// it, with where it belongs: nothing waits for an earlier segment, so no frames are
+    /// held back (no extra memory, however many sessions per stream). Within a segment
+    /// frames come in output order; ordering by (`segment`, `index`) gives the stream's.
+    ///
+    /// ```no_run
+    /// use video_hw::pipeline::SegmentedDecode;
+    /// use video_hw::{Codec, DecoderConfig};
+    ///
+    /// let clip = std::fs::read("clip.h264")?;
+    /// let mut firsts = Vec::new();
+    /// SegmentedDecode::new(DecoderConfig::new(Codec::H264)).sessions(7).run_unordered(&[&clip[..]], |f| {
+    ///     if f.index == 0 {
+    ///         firsts.push((f.segment, f.frame)); // the first frame of every segment
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// firsts.sort_by_key(|(segment, _)| *segment);
+    /// # Ok::<(), video_hw::Error>(())
+    /// ```
+    pub fn run_unordered<S: AsRef<[u8]> + Sync>(
+        &self,
+        streams: &[S],
+        mut sink: impl FnMut(SegmentFrame) -> Result<()>,
+    ) -> Result<SegmentedStats> {
+        self.run_with(streams, false, &mut sink)
+    }
+
+    fn run_with<S: AsRef<[u8]> + Sync>(
+        &self,
+        streams: &[S],
+        ordered: bool,
+        sink: &mut dyn FnMut(SegmentFrame) -> Result<()>,
+    ) -> Result<SegmentedStats> {
         let start = Instant::now();
         if !(1..=MAX_SESSIONS).contains(&self.sessions) {
             return Err(Error::invalid_input(format!("{} sessions (1..={MAX_SESSIONS})", self.sessions)));
@@ -196,8 +233,8 @@ impl SegmentedDecode {
                 });
             }
             drop(tx);
-            let mut delivery = Delivery::new(&jobs, cuts.len());
-            deliver(&rx, workers, &shared, &mut delivery, &mut stats, &mut sink)
+            let mut delivery = Delivery::new(&jobs, cuts.len(), ordered);
+            deliver(&rx, workers, &shared, &mut delivery, &mut stats, sink)
         });
         result?;
         stats.elapsed = start.elapsed();
@@ -206,9 +243,24 @@ impl SegmentedDecode {
     }
 }
 
+/// A frame of [`SegmentedDecode::run_unordered`] and where it belongs in its stream.
+#[derive(Debug)]
+pub struct SegmentFrame {
+    /// Index of the input stream.
+    pub stream: usize,
+    /// Which segment of the stream (0 = the first).
+    pub segment: usize,
+    /// Position of the frame within its segment, in output order.
+    pub index: usize,
+    /// The frame.
+    pub frame: Frame,
+}
+
 /// One segment to decode.
 struct Job<'a> {
     stream: usize,
+    /// Its index among the stream's segments.
+    nth: usize,
     segment: &'a Segment,
 }
 
@@ -282,7 +334,9 @@ fn interleave(cuts: &[Vec<Segment>]) -> Vec<Job<'_>> {
     let longest = cuts.iter().map(Vec::len).max().unwrap_or(0);
     (0..longest)
         .flat_map(|k| {
-            cuts.iter().enumerate().filter_map(move |(stream, c)| c.get(k).map(|segment| Job { stream, segment }))
+            cuts.iter()
+                .enumerate()
+                .filter_map(move |(stream, c)| c.get(k).map(|segment| Job { stream, nth: k, segment }))
         })
         .collect()
 }
@@ -368,10 +422,15 @@ impl Worker<'_> {
     }
 }
 
-/// Puts frames back into each stream's order.
+/// Hands frames to the caller: in each stream's order (frames of a segment that is not
+/// next wait), or as they come.
 struct Delivery {
-    /// Per job: its stream, frames waiting for their turn, whether its session is done.
+    ordered: bool,
+    /// Per job: its stream, its index among the stream's segments, frames handed out,
+    /// frames waiting for their turn, whether its session is done, whether it is all out.
     stream_of: Vec<usize>,
+    nth: Vec<usize>,
+    handed: Vec<usize>,
     waiting: Vec<VecDeque<Frame>>,
     done: Vec<bool>,
     delivered: Vec<bool>,
@@ -382,13 +441,16 @@ struct Delivery {
 }
 
 impl Delivery {
-    fn new(jobs: &[Job<'_>], streams: usize) -> Self {
+    fn new(jobs: &[Job<'_>], streams: usize, ordered: bool) -> Self {
         let mut order = vec![Vec::new(); streams];
         for (j, job) in jobs.iter().enumerate() {
             order[job.stream].push(j);
         }
         Delivery {
+            ordered,
             stream_of: jobs.iter().map(|j| j.stream).collect(),
+            nth: jobs.iter().map(|j| j.nth).collect(),
+            handed: vec![0; jobs.len()],
             waiting: (0..jobs.len()).map(|_| VecDeque::new()).collect(),
             done: vec![false; jobs.len()],
             delivered: vec![false; jobs.len()],
@@ -402,6 +464,11 @@ impl Delivery {
     fn current(&self, stream: usize) -> Option<usize> {
         self.order[stream].get(self.head[stream]).copied()
     }
+
+    /// Whether a frame of `job` may go out now.
+    fn may_hand_out(&self, job: usize) -> bool {
+        !self.ordered || self.current(self.stream_of[job]) == Some(job)
+    }
 }
 
 /// The delivering side of [`SegmentedDecode::run`] (the caller's thread).
@@ -411,7 +478,7 @@ fn deliver(
     shared: &Shared,
     d: &mut Delivery,
     stats: &mut SegmentedStats,
-    sink: &mut impl FnMut(usize, Frame) -> Result<()>,
+    sink: &mut dyn FnMut(SegmentFrame) -> Result<()>,
 ) -> Result<()> {
     let mut failure: Option<Error> = None;
     let mut exited = 0;
@@ -431,9 +498,8 @@ fn deliver(
                 Ok(())
             }
             Message::Frame { job, frame } => {
-                let stream = d.stream_of[job];
-                if d.current(stream) == Some(job) {
-                    hand_out(stats, sink, stream, frame)
+                if d.may_hand_out(job) {
+                    hand_out(d, stats, sink, job, frame)
                 } else {
                     d.waiting[job].push_back(frame);
                     d.held += 1;
@@ -450,6 +516,9 @@ fn deliver(
                     s.first_error = first_error.map(|e| e.to_string());
                 }
                 d.done[job] = true;
+                if !d.ordered {
+                    d.delivered[job] = true;
+                }
                 advance(d, stats, sink, stream, shared)
             }
             Message::Failed(e) => {
@@ -470,29 +539,34 @@ fn deliver(
 }
 
 fn hand_out(
+    d: &mut Delivery,
     stats: &mut SegmentedStats,
-    sink: &mut impl FnMut(usize, Frame) -> Result<()>,
-    stream: usize,
+    sink: &mut dyn FnMut(SegmentFrame) -> Result<()>,
+    job: usize,
     frame: Frame,
 ) -> Result<()> {
+    let stream = d.stream_of[job];
+    let index = d.handed[job];
+    d.handed[job] += 1;
     stats.frames += 1;
     stats.streams[stream].frames += 1;
-    sink(stream, frame)
+    sink(SegmentFrame { stream, segment: d.nth[job], index, frame })
 }
 
-/// After a job of `stream` finished: moves the stream's turn past every finished job,
-/// handing out the frames that waited, and lets workers start further jobs.
+/// After a job of `stream` finished: (in order) moves the stream's turn past every
+/// finished job, handing out the frames that waited; then lets workers start further
+/// jobs.
 fn advance(
     d: &mut Delivery,
     stats: &mut SegmentedStats,
-    sink: &mut impl FnMut(usize, Frame) -> Result<()>,
+    sink: &mut dyn FnMut(SegmentFrame) -> Result<()>,
     stream: usize,
     shared: &Shared,
 ) -> Result<()> {
-    while let Some(job) = d.current(stream) {
+    while let Some(job) = d.current(stream).filter(|_| d.ordered) {
         while let Some(frame) = d.waiting[job].pop_front() {
             d.held -= 1;
-            hand_out(stats, sink, stream, frame)?;
+            hand_out(d, stats, sink, job, frame)?;
         }
         if !d.done[job] {
             break;

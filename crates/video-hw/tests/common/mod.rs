@@ -159,7 +159,15 @@ pub fn decode_md5s(
     config: video_hw::DecoderConfig,
     chunk: usize,
 ) -> video_hw::Result<(Vec<(usize, String)>, usize)> {
-    let data = std::fs::read(path)?;
+    decode_bytes_md5s(&std::fs::read(path)?, config, chunk)
+}
+
+/// [`decode_md5s`] of a stream in memory.
+pub fn decode_bytes_md5s(
+    data: &[u8],
+    config: video_hw::DecoderConfig,
+    chunk: usize,
+) -> video_hw::Result<(Vec<(usize, String)>, usize)> {
     let mut dec = video_hw::Decoder::open(config)?;
     let mut out = Vec::new();
     let mut errors = 0;
@@ -177,6 +185,23 @@ pub fn decode_md5s(
         out.push(frame_md5(&f));
     }
     Ok((out, errors))
+}
+
+/// Per stream, its frames' (size, md5) in the order they were handed out.
+pub type StreamMd5s = Vec<Vec<(usize, String)>>;
+
+/// Runs `decode` over `streams` and returns every stream's frames' (size, md5) in the
+/// order they were handed out, and the run's figures.
+pub fn segmented_md5s<S: AsRef<[u8]> + Sync>(
+    streams: &[S],
+    decode: &video_hw::pipeline::SegmentedDecode,
+) -> video_hw::Result<(StreamMd5s, video_hw::pipeline::SegmentedStats)> {
+    let mut got = vec![Vec::new(); streams.len()];
+    let stats = decode.run(streams, |stream, frame| {
+        got[stream].push(frame_md5(&frame));
+        Ok(())
+    })?;
+    Ok((got, stats))
 }
 
 /// One elementary-stream fixture of `testdata/fixtures.json`.

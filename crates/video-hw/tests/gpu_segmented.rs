@@ -1,0 +1,105 @@
+//! `SegmentedDecode` on NVDEC: streams cut at random access points and decoded by several
+//! NVDEC sessions at once give the frames one NVDEC session gives (device and host
+//! output), many streams share seven sessions, and sessions and device memory are back
+//! where they were afterwards. Run with `VIDEO_HW_TEST_GPU=1 cargo test --test
+//! gpu_segmented`; without that variable these tests only print a note; with it and no
+//! GPU they fail.
+
+mod common;
+
+use video_hw::pipeline::SegmentedDecode;
+use video_hw::{Codec, DecoderConfig, Engine, EnginePreference, Output, PixelFormat};
+
+fn nvdec(codec: Codec, output: Output) -> DecoderConfig {
+    DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output)
+}
+
+/// Fixtures (320x240, above NVDEC's minimum size) and how many times each is repeated.
+const STREAMS: &[(&str, Codec, usize)] = &[
+    ("h264/gop12-idr-cars-320x240.h264", Codec::H264, 3),
+    ("h264/high-bpyramid-8x8-wp-cars-320x240.h264", Codec::H264, 3),
+    ("h264/main-cabac-bframes-testsrc2-320x240.h264", Codec::H264, 3),
+    ("h264/open-gop-cars-320x240.h264", Codec::H264, 3),
+    ("h264/mbaff-tff-testsrc2-320x240.h264", Codec::H264, 3),
+    ("hevc/main-bframes-cars-320x240.h265", Codec::Hevc, 3),
+    ("hevc/open-gop-cra-rasl-cars-320x240.h265", Codec::Hevc, 3),
+    ("hevc/main10-mandelbrot-320x240.h265", Codec::Hevc, 3),
+    ("hevc/slices2-testsrc2-320x240.h265", Codec::Hevc, 3),
+];
+
+fn stream(rel: &str, copies: usize) -> Vec<u8> {
+    std::fs::read(common::fixtures_dir().join(rel)).unwrap().repeat(copies)
+}
+
+#[test]
+fn gpu_segmented_nvdec_gives_the_frames_of_one_session() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    let mut checked = 0;
+    for &(rel, codec, copies) in STREAMS {
+        let data = stream(rel, copies);
+        for output in [Output::Cuda(PixelFormat::Nv12), Output::Host(PixelFormat::Yuv420p)] {
+            let config = nvdec(codec, output);
+            let (want, _) = common::decode_bytes_md5s(&data, config.clone(), 64 << 10).expect("one NVDEC session");
+            let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1);
+            let (got, stats) = common::segmented_md5s(std::slice::from_ref(&data), &decode).expect("segmented");
+            eprintln!(
+                "{rel} x{copies} {output:?}: {} frames, {} segments over {} sessions ({})",
+                got[0].len(),
+                stats.segments,
+                stats.sessions,
+                stats.backend
+            );
+            assert!(stats.backend.contains("nvdec"), "{}", stats.backend);
+            assert!(stats.segments >= copies, "{rel}: {} segments", stats.segments);
+            assert_eq!(got[0].len(), want.len(), "{rel} {output:?}: frame count");
+            assert!(got[0] == want, "{rel} {output:?}: frames differ from one session's");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2 * STREAMS.len());
+}
+
+#[test]
+fn gpu_segmented_many_streams_over_seven_sessions_release_everything() {
+    if !common::gpu_tests_enabled() {
+        return;
+    }
+    // Warm up: the first session creates the context and the driver's own pools.
+    drop(video_hw::Decoder::open(nvdec(Codec::H264, Output::CUDA_NV12)).expect("nvdec opens"));
+    let (free_before, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
+    let sessions_before = video_hw::diagnostics::nvdec_sessions();
+    for codec in [Codec::H264, Codec::Hevc] {
+        let picks: Vec<_> = STREAMS.iter().filter(|s| s.1 == codec).collect();
+        let streams: Vec<Vec<u8>> = (0..14).map(|i| stream(picks[i % picks.len()].0, 2 + i % 3)).collect();
+        let want: Vec<_> = streams
+            .iter()
+            .map(|s| common::decode_bytes_md5s(s, nvdec(codec, Output::CUDA_NV12), 64 << 10).unwrap().0)
+            .collect();
+        let decode = SegmentedDecode::new(nvdec(codec, Output::CUDA_NV12)).sessions(7).min_segment_pictures(1);
+        let (got, stats) = common::segmented_md5s(&streams, &decode).expect("segmented");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                g == w,
+                "{codec} stream {i}: {} frames vs {} from one session, or different pixels",
+                g.len(),
+                w.len()
+            );
+        }
+        eprintln!(
+            "{codec}: 14 streams, {} segments over {} sessions, {} frames, peak {} frames held back",
+            stats.segments, stats.sessions, stats.frames, stats.peak_buffered_frames
+        );
+        assert_eq!(stats.sessions, 7);
+    }
+    let (free_after, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
+    let sessions_after = video_hw::diagnostics::nvdec_sessions();
+    eprintln!(
+        "NVDEC sessions {sessions_before} -> {sessions_after}; free device memory {} -> {} MiB",
+        free_before >> 20,
+        free_after >> 20
+    );
+    assert_eq!(sessions_after, sessions_before, "NVDEC sessions leaked");
+    assert!(free_after + (64 << 20) >= free_before, "device memory leaked: {free_before} -> {free_after}");
+}
