@@ -220,7 +220,9 @@ fn unordered_frames_carry_their_place_and_nothing_is_held_back() {
         .map(|rel| repeat(&fixture(rel), 3))
         .collect();
     let want: Vec<_> = streams.iter().map(|s| sequential(s, &config)).collect();
-    let mut got: Vec<Vec<(usize, usize, (usize, String))>> = vec![Vec::new(); streams.len()];
+    // Per stream: (segment, index, frame md5) as handed out.
+    type Placed = (usize, usize, (usize, String));
+    let mut got: Vec<Vec<Placed>> = vec![Vec::new(); streams.len()];
     // Four sessions on two streams: segments of a stream run side by side.
     let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1);
     let stats = decode
