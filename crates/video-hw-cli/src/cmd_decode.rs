@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::{DecoderConfig, Output, PixelFormat};
+use video_hw::pipeline::SegmentedDecode;
+use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
 
 use crate::decode_loop;
 use crate::exit::CliResult;
@@ -36,6 +37,12 @@ pub struct DecodeArgs {
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     json: bool,
+    /// Decode with N sessions at once: the stream (raw Annex-B only) is read into memory,
+    /// cut at its IDR pictures (and HEVC CRAs without RASL pictures) and the pieces decoded
+    /// side by side, frames written in order. With NVDEC one stream then uses several
+    /// decode engines (7 on an H200).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    sessions: u16,
     #[command(flatten)]
     engine: EngineOpts,
 }
@@ -50,7 +57,10 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    let dec = decode_loop::open_decoder(&src, cfg)?;
+    let dec = decode_loop::open_decoder(&src, cfg.clone())?;
+    if args.sessions > 1 {
+        return run_segmented(args, quiet, started, src, cfg, dec);
+    }
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
@@ -88,5 +98,61 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     };
     summary.emit(args.json, quiet);
     decode_loop::verdict(end, &stats, frames)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `decode --sessions N`: the whole stream through a [`SegmentedDecode`] of N sessions of
+/// the engine `probe` opened (so every piece is decoded by the same engine).
+fn run_segmented(
+    args: &DecodeArgs,
+    quiet: bool,
+    started: Instant,
+    src: Source,
+    cfg: DecoderConfig,
+    probe: video_hw::Decoder,
+) -> CliResult<ExitCode> {
+    let engine = probe.engine();
+    drop(probe);
+    let codec_in = src.codec();
+    let sar = src.sar();
+    let data = src.into_annexb_bytes()?;
+    let info = video_hw::bitstream::summary::summarize(&data[..], Some(codec_in)).ok().and_then(|s| s.info);
+    let tb = decode_loop::frame_timebase(info.clone(), None);
+    let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
+    let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
+    let decode = SegmentedDecode::new(cfg.engine(EnginePreference::Only(engine))).sessions(usize::from(args.sessions));
+    let stats = decode.run(&[&data[..]], |_, frame| {
+        size.get_or_insert((frame.width, frame.height));
+        bytes += sink.write(&frame, tb)?;
+        frames += 1;
+        Ok(())
+    })?;
+    let (w, h) = size.or_else(|| info.map(|i| (i.dimensions.width(), i.dimensions.height()))).unwrap_or((0, 0));
+    sink.finish(w, h, tb)?;
+    let stream = stats.streams.first().cloned().unwrap_or_default();
+    let summary = Summary {
+        job: "decode",
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        codec_in: Some(codec_in.to_string()),
+        size,
+        frames,
+        elapsed: started.elapsed(),
+        decoder: Some(format!("{}, {} segment(s) over {} session(s)", stats.backend, stats.segments, stats.sessions)),
+        dropped: stream.dropped,
+        concealed: stream.concealed,
+        bytes_out: bytes,
+        damage: stream.first_error.clone(),
+        ..Default::default()
+    };
+    summary.emit(args.json, quiet);
+    let decoder_stats = video_hw::DecoderStats {
+        dropped: stream.dropped,
+        concealed: stream.concealed,
+        last_error: stream.first_error,
+        ..Default::default()
+    };
+    let end = decode_loop::DecodeEnd { damage: None, broken: None };
+    decode_loop::verdict(end, &decoder_stats, frames)?;
     Ok(ExitCode::SUCCESS)
 }

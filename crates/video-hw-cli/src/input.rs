@@ -67,6 +67,21 @@ fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
 }
 
 impl Source {
+    /// The whole Annex-B stream in memory (what is left of it), for decoders that need
+    /// all of it at once; a usage error for MP4 and IVF input.
+    pub fn into_annexb_bytes(self) -> CliResult<Vec<u8>> {
+        match self.kind {
+            Kind::AnnexB { mut reader, first, .. } => {
+                let mut data = first.unwrap_or_default();
+                reader.read_to_end(&mut data).map_err(Error::from)?;
+                Ok(data)
+            }
+            Kind::Mp4 { .. } | Kind::Ivf { .. } => {
+                Err(usage("--sessions needs a raw H.264/HEVC Annex-B stream (not MP4 or IVF)"))
+            }
+        }
+    }
+
     /// Opens `path` (`-` for stdin) and finds out what it holds.
     pub fn open(path: &Path) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";

@@ -279,3 +279,40 @@ fn corpus_bad_streams_exit_4() {
     }
     assert!(checked >= 12, "{checked} bad streams");
 }
+
+#[test]
+fn sessions_decode_the_same_frames_in_order() {
+    let dir = tmpdir("sessions");
+    // Six copies of a stream with an IDR every 12 frames: cut into segments of >= 60.
+    let one = std::fs::read(testdata("h264/gop12-idr-cars-320x240.h264")).unwrap();
+    let input = dir.join("six.h264");
+    std::fs::write(&input, one.repeat(6)).unwrap();
+    let (a, b) = (dir.join("one.framemd5"), dir.join("three.framemd5"));
+    expect_exit(&run(&["decode", s(&input), "-o", s(&a), "--framemd5", "-q"]), 0, "one session");
+    let o = run(&["decode", s(&input), "-o", s(&b), "--framemd5", "--sessions", "3"]);
+    expect_exit(&o, 0, "three sessions");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("segment(s) over 3 session(s)") && err.contains("288 frames"), "{err}");
+
+    // Damage in one segment (NAL headers with the forbidden bit set): exit 4 as with one
+    // session, and the same frames written.
+    let mut damaged = one.repeat(6);
+    let mid = damaged.len() / 2;
+    for p in mid..mid + 3000 {
+        if damaged[p..p + 3] == [0, 0, 1] {
+            damaged[p + 3] |= 0x80;
+        }
+    }
+    let bad = dir.join("bad.h264");
+    std::fs::write(&bad, damaged).unwrap();
+    let (x, y) = (dir.join("bad1.yuv"), dir.join("bad3.yuv"));
+    expect_exit(&run(&["decode", s(&bad), "-o", s(&x), "-q"]), 4, "damaged, one session");
+    expect_exit(&run(&["decode", s(&bad), "-o", s(&y), "--sessions", "3", "-q"]), 4, "damaged, three sessions");
+    assert!(std::fs::read(&x).unwrap() == std::fs::read(&y).unwrap(), "damaged: different frames with three sessions");
+
+    // Only raw Annex-B can be cut: MP4 and IVF are usage errors; 0 sessions too.
+    let mp4 = testdata("mp4/high-bpyramid-8x8-wp-cars-320x240.mp4");
+    expect_exit(&run(&["decode", s(&mp4), "-o", s(&dir.join("x.yuv")), "--sessions", "2"]), 2, "mp4");
+    expect_exit(&run(&["decode", s(&input), "-o", s(&dir.join("x.yuv")), "--sessions", "0"]), 2, "0 sessions");
+}

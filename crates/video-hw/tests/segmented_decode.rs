@@ -238,3 +238,23 @@ fn unordered_frames_carry_their_place_and_nothing_is_held_back() {
         assert!(&frames == w, "stream {i}: {} frames vs {}, or different pixels", frames.len(), w.len());
     }
 }
+
+#[test]
+fn frames_held_back_stay_under_the_limit_and_the_run_still_finishes() {
+    let config = DecoderConfig::new(Codec::H264);
+    // One stream of 16 segments over 4 sessions: the later segments' sessions pause.
+    let stream = repeat(&fixture("h264/gop12-idr-cars-320x240.h264"), 4);
+    let want = sequential(&stream, &config);
+    let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1).max_held_frames(5);
+    let (got, stats) = segmented(std::slice::from_ref(&stream), &decode).unwrap();
+    assert!(got[0] == want, "{} frames vs {}", got[0].len(), want.len());
+    // The limit plus what can be in transit (four per session).
+    assert!(stats.peak_buffered_frames <= 5 + 4 * 4, "held back {} frames", stats.peak_buffered_frames);
+    // Without a limit the same run holds more back.
+    let loose = SegmentedDecode::new(DecoderConfig::new(Codec::H264)).sessions(4).min_segment_pictures(1);
+    let (_, free) = segmented(std::slice::from_ref(&stream), &loose).unwrap();
+    eprintln!(
+        "held back: {} with a limit of 5, {} with the default",
+        stats.peak_buffered_frames, free.peak_buffered_frames
+    );
+}

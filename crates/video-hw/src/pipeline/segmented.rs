@@ -24,6 +24,11 @@ use crate::frame::Frame;
 
 /// Most sessions one [`SegmentedDecode`] runs.
 pub const MAX_SESSIONS: usize = 64;
+/// Frames allowed to wait for an earlier segment before sessions pause (see
+/// [`SegmentedDecode::max_held_frames`]).
+pub const DEFAULT_MAX_HELD_FRAMES: usize = 1024;
+/// Messages (frames) each session may have on their way to the delivering thread.
+const IN_TRANSIT_PER_SESSION: usize = 4;
 
 /// Decodes whole H.264/HEVC Annex-B streams held in memory on several decode sessions
 /// at once, cutting each stream at its IDR access units (and HEVC CRA/BLA ones without
@@ -38,8 +43,10 @@ pub const MAX_SESSIONS: usize = 64;
 /// before an IDR is not honoured across a cut.
 ///
 /// Memory: frames of a segment that is not next in its stream's order wait until it is;
-/// at most `segments_ahead` segments past the oldest one not yet delivered are decoded
-/// (default twice the sessions), which bounds the frames held to about that many segments.
+/// at most `max_held_frames` of them (default 1,024) before the sessions decoding later
+/// segments pause, and at most `segments_ahead` segments past the oldest one not yet
+/// delivered are started (default twice the sessions). [`run_unordered`](Self::run_unordered)
+/// holds no frame back.
 ///
 /// ```no_run
 /// use video_hw::pipeline::SegmentedDecode;
@@ -61,6 +68,7 @@ pub struct SegmentedDecode {
     sessions: usize,
     min_segment_pictures: usize,
     segments_ahead: Option<usize>,
+    max_held_frames: usize,
     chunk: usize,
 }
 
@@ -108,7 +116,14 @@ impl SegmentedDecode {
     /// Segmented decoding with sessions opened from `config` (its codec must be H.264 or
     /// HEVC); 4 sessions, segments of at least 60 pictures, 64 KiB per submit.
     pub fn new(config: DecoderConfig) -> Self {
-        SegmentedDecode { config, sessions: 4, min_segment_pictures: 60, segments_ahead: None, chunk: 64 << 10 }
+        SegmentedDecode {
+            config,
+            sessions: 4,
+            min_segment_pictures: 60,
+            segments_ahead: None,
+            max_held_frames: DEFAULT_MAX_HELD_FRAMES,
+            chunk: 64 << 10,
+        }
     }
 
     /// Sets how many sessions decode at once (1..=64). For NVDEC, the GPU's number of
@@ -130,6 +145,15 @@ impl SegmentedDecode {
     /// (at least the sessions; default twice the sessions).
     pub fn segments_ahead(mut self, n: usize) -> Self {
         self.segments_ahead = Some(n);
+        self
+    }
+
+    /// Sets how many frames may wait for an earlier segment of their stream (in-order
+    /// [`run`](Self::run)) before the sessions decoding later segments pause; the next
+    /// segment of each stream never pauses. Default 1,024 (about 3 GiB of 1080p NV12); up to
+    /// four frames per session more can be on their way when the limit is reached.
+    pub fn max_held_frames(mut self, n: usize) -> Self {
+        self.max_held_frames = n;
         self
     }
 
@@ -215,8 +239,13 @@ impl SegmentedDecode {
             delivered_below: Mutex::new(0),
             advanced: Condvar::new(),
             ahead: self.segments_ahead.unwrap_or(2 * self.sessions).max(self.sessions),
+            held: AtomicUsize::new(0),
+            max_held: self.max_held_frames,
+            heads: jobs.iter().map(|j| AtomicBool::new(!ordered || j.nth == 0)).collect(),
         };
-        let (tx, rx) = sync_channel::<Message>(workers * 32);
+        // A few messages per session in transit: frames counted against `max_held_frames`
+        // only once received, so this is what the limit may be exceeded by.
+        let (tx, rx) = sync_channel::<Message>(workers * IN_TRANSIT_PER_SESSION);
         let result = std::thread::scope(|scope| {
             for _ in 0..workers {
                 let tx = tx.clone();
@@ -279,8 +308,16 @@ struct Shared {
     stop: AtomicBool,
     /// Every job below this index has been handed to the caller whole.
     delivered_below: Mutex<usize>,
+    /// Signalled when `delivered_below`, `held` or `heads` change, and on a stop.
     advanced: Condvar,
     ahead: usize,
+    /// Frames waiting for an earlier segment now, and the most allowed before the
+    /// sessions of segments that are not next pause.
+    held: AtomicUsize,
+    max_held: usize,
+    /// Per job: whether its frames go out as they come (the next segment of its stream,
+    /// or every job when unordered).
+    heads: Vec<AtomicBool>,
 }
 
 impl Shared {
@@ -291,6 +328,24 @@ impl Shared {
             self.advanced.wait_for(&mut below, Duration::from_millis(100));
         }
         !self.stop.load(Ordering::Acquire)
+    }
+
+    /// Waits, before a frame of `job` is sent, while that frame would have to wait and
+    /// the frames already waiting reach the limit: the session pauses instead of piling
+    /// up frames. Never waits for the next segment of a stream, so the run goes on.
+    fn wait_to_send(&self, job: usize) {
+        let may_send = || {
+            self.stop.load(Ordering::Acquire)
+                || self.heads[job].load(Ordering::Acquire)
+                || self.held.load(Ordering::Acquire) < self.max_held
+        };
+        if may_send() {
+            return;
+        }
+        let mut below = self.delivered_below.lock();
+        while !may_send() {
+            self.advanced.wait_for(&mut below, Duration::from_millis(100));
+        }
     }
 
     fn halt(&self) {
@@ -396,13 +451,13 @@ impl Worker<'_> {
             }
             note(dec.submit(Input::annexb(piece, None)))?;
             while let Some(frame) = dec.try_reap()? {
-                self.send(Message::Frame { job, frame })?;
+                self.send_frame(job, frame)?;
             }
         }
         match dec.flush() {
             Ok(frames) => {
                 for frame in frames {
-                    self.send(Message::Frame { job, frame })?;
+                    self.send_frame(job, frame)?;
                 }
             }
             Err(e) => note(Err(e))?,
@@ -414,6 +469,11 @@ impl Worker<'_> {
             concealed: after.concealed.saturating_sub(before.concealed),
             first_error,
         })
+    }
+
+    fn send_frame(&self, job: usize, frame: Frame) -> Result<()> {
+        self.shared.wait_to_send(job);
+        self.send(Message::Frame { job, frame })
     }
 
     fn send(&self, m: Message) -> Result<()> {
@@ -503,6 +563,7 @@ fn deliver(
                 } else {
                     d.waiting[job].push_back(frame);
                     d.held += 1;
+                    shared.held.store(d.held, Ordering::Release);
                     stats.peak_buffered_frames = stats.peak_buffered_frames.max(d.held);
                     Ok(())
                 }
@@ -573,14 +634,15 @@ fn advance(
         }
         d.delivered[job] = true;
         d.head[stream] += 1;
+        if let Some(next) = d.current(stream) {
+            shared.heads[next].store(true, Ordering::Release);
+        }
     }
+    shared.held.store(d.held, Ordering::Release);
     let mut below = shared.delivered_below.lock();
-    let before = *below;
     while d.delivered.get(*below).copied().unwrap_or(false) {
         *below += 1;
     }
-    if *below != before {
-        shared.advanced.notify_all();
-    }
+    shared.advanced.notify_all();
     Ok(())
 }
