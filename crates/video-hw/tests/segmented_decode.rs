@@ -245,7 +245,8 @@ fn frames_held_back_stay_under_the_limit_and_the_run_still_finishes() {
     // One stream of 16 segments over 4 sessions: the later segments' sessions pause.
     let stream = repeat(&fixture("h264/gop12-idr-cars-320x240.h264"), 4);
     let want = sequential(&stream, &config);
-    let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1).max_held_frames(5);
+    // 320x240 YUV420P is 115,200 bytes a frame: a limit of five frames.
+    let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1).max_held_bytes(5 * 115_200);
     let (got, stats) = segmented(std::slice::from_ref(&stream), &decode).unwrap();
     assert!(got[0] == want, "{} frames vs {}", got[0].len(), want.len());
     // The limit plus what can be in transit (four per session).

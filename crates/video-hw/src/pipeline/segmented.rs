@@ -24,9 +24,9 @@ use crate::frame::Frame;
 
 /// Most sessions one [`SegmentedDecode`] runs.
 pub const MAX_SESSIONS: usize = 64;
-/// Frames allowed to wait for an earlier segment before sessions pause (see
-/// [`SegmentedDecode::max_held_frames`]).
-pub const DEFAULT_MAX_HELD_FRAMES: usize = 1024;
+/// Bytes of frames allowed to wait for an earlier segment before sessions pause (see
+/// [`SegmentedDecode::max_held_bytes`]): 4 GiB, about 1,380 frames of 1080p NV12.
+pub const DEFAULT_MAX_HELD_BYTES: usize = 4 << 30;
 /// Messages (frames) each session may have on their way to the delivering thread.
 const IN_TRANSIT_PER_SESSION: usize = 4;
 
@@ -43,7 +43,7 @@ const IN_TRANSIT_PER_SESSION: usize = 4;
 /// before an IDR is not honoured across a cut.
 ///
 /// Memory: frames of a segment that is not next in its stream's order wait until it is;
-/// at most `max_held_frames` of them (default 1,024) before the sessions decoding later
+/// at most `max_held_bytes` of them (default 4 GiB) before the sessions decoding later
 /// segments pause, and at most `segments_ahead` segments past the oldest one not yet
 /// delivered are started (default twice the sessions). [`run_unordered`](Self::run_unordered)
 /// holds no frame back.
@@ -68,7 +68,7 @@ pub struct SegmentedDecode {
     sessions: usize,
     min_segment_pictures: usize,
     segments_ahead: Option<usize>,
-    max_held_frames: usize,
+    max_held_bytes: usize,
     chunk: usize,
 }
 
@@ -121,7 +121,7 @@ impl SegmentedDecode {
             sessions: 4,
             min_segment_pictures: 60,
             segments_ahead: None,
-            max_held_frames: DEFAULT_MAX_HELD_FRAMES,
+            max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             chunk: 64 << 10,
         }
     }
@@ -148,12 +148,14 @@ impl SegmentedDecode {
         self
     }
 
-    /// Sets how many frames may wait for an earlier segment of their stream (in-order
-    /// [`run`](Self::run)) before the sessions decoding later segments pause; the next
-    /// segment of each stream never pauses. Default 1,024 (about 3 GiB of 1080p NV12); up to
-    /// four frames per session more can be on their way when the limit is reached.
-    pub fn max_held_frames(mut self, n: usize) -> Self {
-        self.max_held_frames = n;
+    /// Sets how many bytes of frames (their packed size) may wait for an earlier segment
+    /// of their stream (in-order [`run`](Self::run)) before the sessions decoding later
+    /// segments pause; the next segment of each stream never pauses. Default 4 GiB (about
+    /// 1,380 frames of 1080p NV12, 340 of 2160p); up to four frames per session more can be
+    /// on their way when the limit is reached. Smaller saves memory and costs speed when
+    /// one stream is spread over several sessions.
+    pub fn max_held_bytes(mut self, bytes: usize) -> Self {
+        self.max_held_bytes = bytes;
         self
     }
 
@@ -239,11 +241,11 @@ impl SegmentedDecode {
             delivered_below: Mutex::new(0),
             advanced: Condvar::new(),
             ahead: self.segments_ahead.unwrap_or(2 * self.sessions).max(self.sessions),
-            held: AtomicUsize::new(0),
-            max_held: self.max_held_frames,
+            held_bytes: AtomicUsize::new(0),
+            max_held_bytes: self.max_held_bytes,
             heads: jobs.iter().map(|j| AtomicBool::new(!ordered || j.nth == 0)).collect(),
         };
-        // A few messages per session in transit: frames counted against `max_held_frames`
+        // A few messages per session in transit: frames counted against `max_held_bytes`
         // only once received, so this is what the limit may be exceeded by.
         let (tx, rx) = sync_channel::<Message>(workers * IN_TRANSIT_PER_SESSION);
         let result = std::thread::scope(|scope| {
@@ -311,10 +313,10 @@ struct Shared {
     /// Signalled when `delivered_below`, `held` or `heads` change, and on a stop.
     advanced: Condvar,
     ahead: usize,
-    /// Frames waiting for an earlier segment now, and the most allowed before the
-    /// sessions of segments that are not next pause.
-    held: AtomicUsize,
-    max_held: usize,
+    /// Bytes of frames waiting for an earlier segment now, and the most allowed before
+    /// the sessions of segments that are not next pause.
+    held_bytes: AtomicUsize,
+    max_held_bytes: usize,
     /// Per job: whether its frames go out as they come (the next segment of its stream,
     /// or every job when unordered).
     heads: Vec<AtomicBool>,
@@ -337,7 +339,7 @@ impl Shared {
         let may_send = || {
             self.stop.load(Ordering::Acquire)
                 || self.heads[job].load(Ordering::Acquire)
-                || self.held.load(Ordering::Acquire) < self.max_held
+                || self.held_bytes.load(Ordering::Acquire) < self.max_held_bytes
         };
         if may_send() {
             return;
@@ -497,7 +499,9 @@ struct Delivery {
     /// Per stream: its jobs in order and the index of the one being delivered.
     order: Vec<Vec<usize>>,
     head: Vec<usize>,
+    /// Frames waiting, and their packed bytes.
     held: usize,
+    held_bytes: usize,
 }
 
 impl Delivery {
@@ -517,6 +521,7 @@ impl Delivery {
             order,
             head: vec![0; streams],
             held: 0,
+            held_bytes: 0,
         }
     }
 
@@ -561,9 +566,10 @@ fn deliver(
                 if d.may_hand_out(job) {
                     hand_out(d, stats, sink, job, frame)
                 } else {
+                    d.held_bytes += packed_size(&frame);
                     d.waiting[job].push_back(frame);
                     d.held += 1;
-                    shared.held.store(d.held, Ordering::Release);
+                    shared.held_bytes.store(d.held_bytes, Ordering::Release);
                     stats.peak_buffered_frames = stats.peak_buffered_frames.max(d.held);
                     Ok(())
                 }
@@ -627,6 +633,7 @@ fn advance(
     while let Some(job) = d.current(stream).filter(|_| d.ordered) {
         while let Some(frame) = d.waiting[job].pop_front() {
             d.held -= 1;
+            d.held_bytes -= packed_size(&frame);
             hand_out(d, stats, sink, job, frame)?;
         }
         if !d.done[job] {
@@ -638,11 +645,16 @@ fn advance(
             shared.heads[next].store(true, Ordering::Release);
         }
     }
-    shared.held.store(d.held, Ordering::Release);
+    shared.held_bytes.store(d.held_bytes, Ordering::Release);
     let mut below = shared.delivered_below.lock();
     while d.delivered.get(*below).copied().unwrap_or(false) {
         *below += 1;
     }
     shared.advanced.notify_all();
     Ok(())
+}
+
+/// What a frame counts against [`SegmentedDecode::max_held_bytes`].
+fn packed_size(frame: &Frame) -> usize {
+    frame.format.frame_size(frame.width, frame.height)
 }
