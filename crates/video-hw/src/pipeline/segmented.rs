@@ -4,10 +4,10 @@
 //! stream's output order.
 //!
 //! Why: one decode session is paced by one hardware engine (one NVDEC of the seven an H200
-//! has), so a single stream decodes no faster than one engine however idle the others are;
-//! and when many streams run one session each, the engines of the streams that finish
-//! first sit idle until the slowest is done. Segments spread one stream over every engine
-//! and keep all of them busy until the last segment.
+//! has), so a single stream decodes no faster than one engine however idle the others are.
+//! Segments spread one stream over several engines. (With many streams the engines of the
+//! streams that finish first no longer idle at the end either, but on the H200 that gained
+//! nothing measurable: the chip's total caps them; docs/nvdec-many-streams.md.)
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,7 +26,8 @@ use crate::frame::Frame;
 pub const MAX_SESSIONS: usize = 64;
 /// Bytes of frames allowed to wait for an earlier segment before sessions pause (see
 /// [`SegmentedDecode::max_held_bytes`]): 4 GiB, about 1,380 frames of 1080p NV12.
-pub const DEFAULT_MAX_HELD_BYTES: usize = 4 << 30;
+pub const DEFAULT_MAX_HELD_BYTES: usize =
+    if (usize::MAX as u64) < (4u64 << 30) { usize::MAX } else { (4u64 << 30) as usize };
 /// Messages (frames) each session may have on their way to the delivering thread.
 const IN_TRANSIT_PER_SESSION: usize = 4;
 
@@ -36,8 +37,9 @@ const IN_TRANSIT_PER_SESSION: usize = 4;
 ///
 /// Use it when the whole input is at hand (a file, a downloaded segment, a batch of clips
 /// for training data) and throughput matters: with NVDEC, one stream uses as many of the
-/// GPU's decode engines as it has segments, and many streams keep every engine busy to the
-/// end instead of leaving those of the streams that finished first idle. The frames are
+/// GPU's decode engines as it has segments in flight (on an H200, 1.5-2.2x one session's
+/// speed); many streams get what a session per stream gets, as the chip caps their total.
+/// The frames are
 /// the ones a single session gives for the whole stream (bit for bit on the corpus),
 /// except that a picture whose `no_output_of_prior_pics_flag` asks to drop the pictures
 /// before an IDR is not honoured across a cut.
@@ -151,7 +153,7 @@ impl SegmentedDecode {
     /// Sets how many bytes of frames (their packed size) may wait for an earlier segment
     /// of their stream (in-order [`run`](Self::run)) before the sessions decoding later
     /// segments pause; the next segment of each stream never pauses. Default 4 GiB (about
-    /// 1,380 frames of 1080p NV12, 340 of 2160p); up to four frames per session more can be
+    /// 1,380 frames of 1080p NV12, 340 of 2160p); up to five frames per session more can be
     /// on their way when the limit is reached. Smaller saves memory and costs speed when
     /// one stream is spread over several sessions.
     pub fn max_held_bytes(mut self, bytes: usize) -> Self {
@@ -245,8 +247,9 @@ impl SegmentedDecode {
             max_held_bytes: self.max_held_bytes,
             heads: jobs.iter().map(|j| AtomicBool::new(!ordered || j.nth == 0)).collect(),
         };
-        // A few messages per session in transit: frames counted against `max_held_bytes`
-        // only once received, so this is what the limit may be exceeded by.
+        // A few messages per session in transit: frames count against `max_held_bytes` only
+        // once received, so the limit may be exceeded by these (plus one frame from each
+        // session that checked the limit just before it was reached).
         let (tx, rx) = sync_channel::<Message>(workers * IN_TRANSIT_PER_SESSION);
         let result = std::thread::scope(|scope| {
             for _ in 0..workers {
