@@ -31,9 +31,11 @@ pub struct ProbeInfo {
     pub notes: Vec<String>,
 }
 
-type ProbeFn = fn(Codec, Direction, u32) -> Result<ProbeInfo>;
-type OpenDecoderFn = fn(&DecoderConfig) -> Result<Box<dyn DecoderBackend>>;
-type OpenEncoderFn = fn(&EncoderConfig) -> Result<Box<dyn EncoderBackend>>;
+/// The functions of an entry get the entry's engine, so that one function can serve
+/// several engines (the FFmpeg families).
+type ProbeFn = fn(Engine, Codec, Direction, u32) -> Result<ProbeInfo>;
+type OpenDecoderFn = fn(Engine, &DecoderConfig) -> Result<Box<dyn DecoderBackend>>;
+type OpenEncoderFn = fn(Engine, &EncoderConfig) -> Result<Box<dyn EncoderBackend>>;
 
 /// One engine as the registry knows it.
 #[derive(Clone)]
@@ -52,7 +54,7 @@ impl EngineEntry {
         EngineEntry {
             engine,
             built: Err(reason.into()),
-            probe: |_, _, _| Err(Error::unsupported("engine", "not built")),
+            probe: |_, _, _, _| Err(Error::unsupported("engine", "not built")),
             open_decoder: None,
             open_encoder: None,
         }
@@ -63,63 +65,46 @@ impl EngineEntry {
 #[cfg(not(feature = "ffmpeg"))]
 const NOT_BUILT_FFMPEG: &str = "not compiled in (needs the `ffmpeg` feature)";
 
+/// An FFmpeg-based engine: libavcodec through `engine`'s hardware (or software for
+/// [`Engine::Ffmpeg`]); `decodes` is false for the encode-only families (AMF).
+#[cfg(feature = "ffmpeg")]
+pub(crate) fn ffmpeg_entry(engine: Engine, decodes: bool) -> EngineEntry {
+    EngineEntry {
+        engine,
+        built: Ok(()),
+        probe: crate::backend::ffmpeg::probe,
+        open_decoder: decodes.then_some(crate::backend::ffmpeg::decoder::open as OpenDecoderFn),
+        open_encoder: Some(crate::backend::ffmpeg::encoder::open),
+    }
+}
+
 /// The engines of this build, best first.
 fn builtin_entries() -> Vec<EngineEntry> {
     vec![
         EngineEntry {
             engine: Engine::Nvdec,
             built: Ok(()),
-            probe: crate::backend::nvidia::nvdec::probe,
-            open_decoder: Some(crate::backend::nvidia::nvdec::open),
+            probe: |_, c, d, i| crate::backend::nvidia::nvdec::probe(c, d, i),
+            open_decoder: Some(|_, c| crate::backend::nvidia::nvdec::open(c)),
             open_encoder: None,
         },
         EngineEntry {
             engine: Engine::Nvenc,
             built: Ok(()),
-            probe: crate::backend::nvidia::nvenc::probe,
+            probe: |_, c, d, i| crate::backend::nvidia::nvenc::probe(c, d, i),
             open_decoder: None,
-            open_encoder: Some(crate::backend::nvidia::nvenc::open),
+            open_encoder: Some(|_, c| crate::backend::nvidia::nvenc::open(c)),
         },
         #[cfg(feature = "ffmpeg")]
-        EngineEntry {
-            engine: Engine::Qsv,
-            built: Ok(()),
-            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Qsv, c, d, i),
-            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Qsv, c)),
-            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Qsv, c)),
-        },
+        ffmpeg_entry(Engine::Qsv, true),
         #[cfg(feature = "ffmpeg")]
-        EngineEntry {
-            engine: Engine::Vaapi,
-            built: Ok(()),
-            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Vaapi, c, d, i),
-            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Vaapi, c)),
-            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Vaapi, c)),
-        },
+        ffmpeg_entry(Engine::Vaapi, true),
         #[cfg(all(feature = "ffmpeg", target_os = "macos"))]
-        EngineEntry {
-            engine: Engine::VideoToolbox,
-            built: Ok(()),
-            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::VideoToolbox, c, d, i),
-            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::VideoToolbox, c)),
-            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::VideoToolbox, c)),
-        },
+        ffmpeg_entry(Engine::VideoToolbox, true),
         #[cfg(feature = "ffmpeg")]
-        EngineEntry {
-            engine: Engine::Amf,
-            built: Ok(()),
-            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Amf, c, d, i),
-            open_decoder: None,
-            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Amf, c)),
-        },
+        ffmpeg_entry(Engine::Amf, false),
         #[cfg(feature = "ffmpeg")]
-        EngineEntry {
-            engine: Engine::Ffmpeg,
-            built: Ok(()),
-            probe: |c, d, i| crate::backend::ffmpeg::probe(Engine::Ffmpeg, c, d, i),
-            open_decoder: Some(|c| crate::backend::ffmpeg::decoder::open(Engine::Ffmpeg, c)),
-            open_encoder: Some(|c| crate::backend::ffmpeg::encoder::open(Engine::Ffmpeg, c)),
-        },
+        ffmpeg_entry(Engine::Ffmpeg, true),
         #[cfg(not(feature = "ffmpeg"))]
         EngineEntry::not_built(Engine::Qsv, NOT_BUILT_FFMPEG),
         #[cfg(not(feature = "ffmpeg"))]
@@ -135,9 +120,9 @@ fn builtin_entries() -> Vec<EngineEntry> {
         EngineEntry {
             engine: Engine::OpenH264,
             built: Ok(()),
-            probe: crate::backend::openh264::probe,
-            open_decoder: Some(crate::backend::openh264::open_decoder),
-            open_encoder: Some(crate::backend::openh264::open_encoder),
+            probe: |_, c, d, i| crate::backend::openh264::probe(c, d, i),
+            open_decoder: Some(|_, c| crate::backend::openh264::open_decoder(c)),
+            open_encoder: Some(|_, c| crate::backend::openh264::open_encoder(c)),
         },
     ]
 }
@@ -193,7 +178,7 @@ impl Registry {
         if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return (**hit).clone();
         }
-        let result = Arc::new(run_probe(entry.probe, codec, direction, device, self.timeout));
+        let result = Arc::new(run_probe(entry.probe, entry.engine, codec, direction, device, self.timeout));
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, result.clone());
         (*result).clone()
     }
@@ -221,14 +206,14 @@ impl Registry {
     /// Opens the engine a decoder configuration asks for.
     pub fn open_decoder(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
         self.select(config.codec, Direction::Decode, config.engine, config.require_hardware, config.device_index, |e| {
-            e.open_decoder.map(|open| open(config))
+            e.open_decoder.map(|open| open(e.engine, config))
         })
     }
 
     /// Opens the engine an encoder configuration asks for.
     pub fn open_encoder(&self, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
         self.select(config.codec, Direction::Encode, config.engine, config.require_hardware, config.device_index, |e| {
-            e.open_encoder.map(|open| open(config))
+            e.open_encoder.map(|open| open(e.engine, config))
         })
     }
 
@@ -306,6 +291,7 @@ fn report_fallback(from: Engine, to: Engine, why: &str, job: &str) {
 /// left to finish on its own).
 fn run_probe(
     probe: ProbeFn,
+    engine: Engine,
     codec: Codec,
     direction: Direction,
     device: u32,
@@ -313,7 +299,7 @@ fn run_probe(
 ) -> Result<ProbeInfo, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new().name("video-hw-probe".into()).spawn(move || {
-        let r = std::panic::catch_unwind(|| probe(codec, direction, device));
+        let r = std::panic::catch_unwind(|| probe(engine, codec, direction, device));
         let _ = tx.send(r);
     });
     if let Err(e) = spawned {
@@ -367,24 +353,21 @@ mod tests {
             engine,
             built: Ok(()),
             probe,
-            open_decoder: Some(match engine {
-                Engine::Nvdec => |_| Ok(Box::new(NullDecoder(Engine::Nvdec)) as Box<dyn DecoderBackend>),
-                _ => |_| Ok(Box::new(NullDecoder(Engine::OpenH264)) as Box<dyn DecoderBackend>),
-            }),
+            open_decoder: Some(|engine, _| Ok(Box::new(NullDecoder(engine)) as Box<dyn DecoderBackend>)),
             open_encoder: None,
         }
     }
 
-    fn ok_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+    fn ok_probe(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
         Ok(ProbeInfo::default())
     }
-    fn failing_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+    fn failing_probe(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
         Err(Error::unsupported("nvdec", "libcuda.so.1 not found"))
     }
-    fn panicking_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+    fn panicking_probe(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
         panic!("probe bug")
     }
-    fn hanging_probe(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+    fn hanging_probe(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
         std::thread::sleep(Duration::from_secs(5));
         Ok(ProbeInfo::default())
     }
@@ -444,7 +427,7 @@ mod tests {
     fn probes_are_cached() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static CALLS: AtomicUsize = AtomicUsize::new(0);
-        fn counting(_: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+        fn counting(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
             CALLS.fetch_add(1, Ordering::SeqCst);
             Ok(ProbeInfo::default())
         }

@@ -711,27 +711,13 @@ mod tests {
     /// with the reason and reports no fallback.
     #[test]
     fn fallback_from_unavailable_vaapi_and_qsv_to_libx264_is_visible() {
-        use crate::registry::{EngineEntry, PROBE_TIMEOUT, Registry};
+        use crate::registry::{PROBE_TIMEOUT, Registry};
         use crate::test_observe::observe;
 
         if !frame_upload::render_nodes().is_empty() {
             return; // A render node here might make VA-API available.
         }
-        let entry = |engine: Engine| EngineEntry {
-            engine,
-            built: Ok(()),
-            probe: match engine {
-                Engine::Vaapi => |c, d, i| super::super::probe(Engine::Vaapi, c, d, i),
-                Engine::Qsv => |c, d, i| super::super::probe(Engine::Qsv, c, d, i),
-                _ => |c, d, i| super::super::probe(Engine::Ffmpeg, c, d, i),
-            },
-            open_decoder: None,
-            open_encoder: Some(match engine {
-                Engine::Vaapi => |c| open(Engine::Vaapi, c),
-                Engine::Qsv => |c| open(Engine::Qsv, c),
-                _ => |c| open(Engine::Ffmpeg, c),
-            }),
-        };
+        let entry = |engine: Engine| crate::registry::ffmpeg_entry(engine, false);
         let registry =
             Registry::new(vec![entry(Engine::Vaapi), entry(Engine::Qsv), entry(Engine::Ffmpeg)], PROBE_TIMEOUT);
         let cfg = EncoderConfig::new(Codec::H264, 320, 240);
