@@ -47,6 +47,20 @@ pub struct DecodeArgs {
     engine: EngineOpts,
 }
 
+impl DecodeArgs {
+    /// The summary's fields that come from the arguments and the clock.
+    fn summary(&self, codec_in: video_hw::Codec, started: Instant) -> Summary {
+        Summary {
+            job: "decode",
+            input: self.input.display().to_string(),
+            output: self.output.display().to_string(),
+            codec_in: Some(codec_in.to_string()),
+            elapsed: started.elapsed(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
@@ -82,19 +96,14 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let (pipeline, stats) = decoding.finish()?;
     crate::stage_table::emit(&[("decode", &pipeline)]);
     let summary = Summary {
-        job: "decode",
-        input: args.input.display().to_string(),
-        output: args.output.display().to_string(),
-        codec_in: Some(codec_in.to_string()),
         size,
         frames,
-        elapsed: started.elapsed(),
         decoder: Some(decoder),
         dropped: stats.dropped,
         concealed: stats.concealed,
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
-        ..Default::default()
+        ..args.summary(codec_in, started)
     };
     summary.emit(args.json, quiet);
     decode_loop::verdict(end, &stats, frames)?;
@@ -131,19 +140,14 @@ fn run_segmented(
     sink.finish(w, h, tb)?;
     let stream = stats.streams.first().cloned().unwrap_or_default();
     let summary = Summary {
-        job: "decode",
-        input: args.input.display().to_string(),
-        output: args.output.display().to_string(),
-        codec_in: Some(codec_in.to_string()),
         size,
         frames,
-        elapsed: started.elapsed(),
         decoder: Some(format!("{}, {} segment(s) over {} session(s)", stats.backend, stats.segments, stats.sessions)),
         dropped: stream.dropped,
         concealed: stream.concealed,
         bytes_out: bytes,
         damage: stream.first_error.clone(),
-        ..Default::default()
+        ..args.summary(codec_in, started)
     };
     summary.emit(args.json, quiet);
     let decoder_stats = video_hw::DecoderStats {

@@ -109,6 +109,13 @@ fn parameter_sets_sent_only_at_the_start_still_reach_every_segment() {
         stripped.extend_from_slice(&[0, 0, 0, 1]);
         stripped.extend_from_slice(nal);
     }
+    // Every segment but the first starts without them and carries them in its prefix.
+    let pieces = video_hw::bitstream::segments::split_at_random_access(&stripped, Codec::H264, 1).unwrap();
+    assert_eq!(pieces.len(), 8);
+    for piece in &pieces[1..] {
+        let sets = video_hw::bitstream::annexb::split_all(&piece.prefix);
+        assert_eq!(sets.iter().map(|n| n[0] & 0x1f).collect::<Vec<_>>(), vec![7, 8]);
+    }
     let config = DecoderConfig::new(Codec::H264);
     let want = sequential(&stream, &config);
     let decode = SegmentedDecode::new(config).sessions(4).min_segment_pictures(1);
