@@ -116,14 +116,7 @@ impl Worker<'_> {
     }
 
     /// Feeds one segment and flushes; frames go out as they come.
-    fn decode_segment(
-        &self,
-        dec: &mut Decoder,
-        job: usize,
-        prefix: &[u8],
-        data: &[u8],
-        at: usize,
-    ) -> Result<()> {
+    fn decode_segment(&self, dec: &mut Decoder, job: usize, prefix: &[u8], data: &[u8], at: usize) -> Result<()> {
         let before = dec.stats();
         let data_base = before.bytes_in + prefix.len() as u64;
         let mut first_error: Option<Error> = None;
