@@ -10,7 +10,7 @@ use video_hw::pipeline::SegmentedDecode;
 use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
 
 use crate::decode_loop;
-use crate::exit::CliResult;
+use crate::exit::{CliResult, usage};
 use crate::input::Source;
 use crate::opts::{EngineOpts, parse_output_format};
 use crate::output::FrameSink;
@@ -37,7 +37,7 @@ pub struct DecodeArgs {
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     json: bool,
-    /// Decode with N sessions at once: the stream (raw Annex-B only) is read into memory,
+    /// Decode with N sessions at once: the stream (raw Annex-B or MP4) is read into memory,
     /// cut at its IDR pictures (and HEVC CRAs without RASL pictures) and the pieces decoded
     /// side by side, frames written in order. With NVDEC one stream then uses several
     /// decode engines (7 on an H200).
@@ -71,6 +71,9 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
+    if args.sessions > 1 && src.container() == "ivf" {
+        return Err(usage("--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF"));
+    }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
     if args.sessions > 1 {
         return run_segmented(args, quiet, started, src, cfg, dec);
@@ -124,7 +127,7 @@ fn run_segmented(
     drop(probe);
     let codec_in = src.codec();
     let sar = src.sar();
-    let data = src.into_annexb_bytes()?;
+    let (data, broken) = src.into_annexb_bytes()?;
     let info = video_hw::bitstream::summary::summarize(&data[..], Some(codec_in)).ok().and_then(|s| s.info);
     let tb = decode_loop::frame_timebase(info.clone(), None);
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
@@ -146,7 +149,7 @@ fn run_segmented(
         dropped: stream.dropped,
         concealed: stream.concealed,
         bytes_out: bytes,
-        damage: stream.first_error.clone(),
+        damage: broken.as_ref().map(|e| e.to_string()).or(stream.first_error.clone()),
         ..args.summary(codec_in, started)
     };
     summary.emit(args.json, quiet);
@@ -156,7 +159,7 @@ fn run_segmented(
         last_error: stream.first_error,
         ..Default::default()
     };
-    let end = decode_loop::DecodeEnd { damage: None, broken: None };
+    let end = decode_loop::DecodeEnd { damage: None, broken };
     decode_loop::verdict(end, &decoder_stats, frames)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -67,18 +67,30 @@ fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
 }
 
 impl Source {
-    /// The whole Annex-B stream in memory (what is left of it), for decoders that need
-    /// all of it at once; a usage error for MP4 and IVF input.
-    pub fn into_annexb_bytes(self) -> CliResult<Vec<u8>> {
+    /// The whole stream in memory as Annex-B (what is left of it), for decoders that need
+    /// all of it at once: a raw stream as it is, an MP4 track's parameter sets and samples
+    /// converted. A sample that cannot be read or converted ends the stream there and is
+    /// returned as the second value (the stream broke); IVF input is a usage error.
+    pub fn into_annexb_bytes(self) -> CliResult<(Vec<u8>, Option<Error>)> {
         match self.kind {
             Kind::AnnexB { mut reader, first, .. } => {
                 let mut data = first.unwrap_or_default();
                 reader.read_to_end(&mut data).map_err(Error::from)?;
-                Ok(data)
+                Ok((data, None))
             }
-            Kind::Mp4 { .. } | Kind::Ivf { .. } => {
-                Err(usage("--sessions needs a raw H.264/HEVC Annex-B stream (not MP4 or IVF)"))
+            Kind::Mp4 { mut file, len, track, mut buf, .. } => {
+                let mut data = track.record.parameter_sets_annexb();
+                for (i, sample) in track.samples.iter().enumerate() {
+                    let converted = mp4in::read_sample(&mut file, len, i, sample, &mut buf).and_then(|()| {
+                        video_hw::bitstream::avcc::length_prefixed_to_annexb(&buf, track.record.length_size, &mut data)
+                    });
+                    if let Err(e) = converted {
+                        return Ok((data, Some(e)));
+                    }
+                }
+                Ok((data, None))
             }
+            Kind::Ivf { .. } => Err(usage("--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF")),
         }
     }
 
