@@ -55,20 +55,14 @@ fn decode(data: &[u8], codec: Codec, output: Output) -> Decoded {
         out.pts.push(f.pts);
         out.md5s.push(common::frame_md5(&f));
     };
-    let mut at = 0;
-    for (i, size) in CHUNKS.iter().cycle().enumerate() {
-        if at >= data.len() {
-            break;
-        }
-        let end = (at + size).min(data.len());
-        match dec.submit(Input::annexb(&data[at..end], i as i64)) {
+    for (i, piece) in common::uneven_chunks(data, &CHUNKS) {
+        match dec.submit(Input::annexb(piece, i as i64)) {
             Ok(()) => {}
             Err(Error::InvalidBitstream { .. }) => out.errors += 1,
             Err(e) => {
                 out.failure.get_or_insert(e.to_string());
             }
         }
-        at = end;
         while let Some(f) = dec.try_reap().expect("reap") {
             take(f, &mut out);
         }

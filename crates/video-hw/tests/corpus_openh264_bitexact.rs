@@ -6,7 +6,6 @@
 
 mod common;
 
-use md5::{Digest, Md5};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output};
 
 /// Streams whose B-pictures OpenH264 decodes differently from the reference (its loop
@@ -37,18 +36,9 @@ fn decode(data: &[u8]) -> Decoded {
         DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::OpenH264));
     let mut dec = Decoder::open(config).expect("openh264 decoder");
     let mut out = Decoded { md5s: Vec::new(), unsupported: None, errors: 0 };
-    let take = |f: video_hw::Frame, md5s: &mut Vec<String>| {
-        let mut packed = Vec::new();
-        f.host_data().expect("host frame").write_packed(&mut packed);
-        md5s.push(Md5::digest(&packed).iter().map(|b| format!("{b:02x}")).collect());
-    };
-    let mut at = 0;
-    for (i, size) in CHUNKS.iter().cycle().enumerate() {
-        if at >= data.len() {
-            break;
-        }
-        let end = (at + size).min(data.len());
-        match dec.submit(Input::annexb(&data[at..end], i as i64)) {
+    let take = |f: video_hw::Frame, md5s: &mut Vec<String>| md5s.push(common::frame_md5(&f).1);
+    for (i, piece) in common::uneven_chunks(data, &CHUNKS) {
+        match dec.submit(Input::annexb(piece, i as i64)) {
             Ok(()) => {}
             Err(Error::Unsupported { what, why }) => {
                 out.unsupported = Some(format!("{what}: {why}"));
@@ -56,7 +46,6 @@ fn decode(data: &[u8]) -> Decoded {
             }
             Err(_) => out.errors += 1,
         }
-        at = end;
         while let Some(f) = dec.try_reap().unwrap() {
             take(f, &mut out.md5s);
         }

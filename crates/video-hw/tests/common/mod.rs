@@ -152,6 +152,24 @@ pub fn frame_md5(frame: &video_hw::Frame) -> (usize, String) {
     (packed.len(), digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// `data` cut into pieces whose sizes cycle through `sizes` (the last piece may be
+/// shorter), each with its number: feeding uneven chunks exercises splits anywhere.
+pub fn uneven_chunks<'a>(data: &'a [u8], sizes: &'a [usize]) -> impl Iterator<Item = (usize, &'a [u8])> + 'a {
+    let mut at = 0;
+    sizes
+        .iter()
+        .cycle()
+        .map_while(move |&size| {
+            (at < data.len()).then(|| {
+                let end = (at + size.max(1)).min(data.len());
+                let piece = &data[at..end];
+                at = end;
+                piece
+            })
+        })
+        .enumerate()
+}
+
 /// Decodes a whole Annex-B file with `config`, feeding it in `chunk`-byte pieces, and
 /// returns every frame's (size, md5), plus the bitstream errors `submit` reported.
 pub fn decode_md5s(
