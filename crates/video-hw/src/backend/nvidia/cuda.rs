@@ -808,25 +808,33 @@ pub(crate) struct DeviceRegion {
     pub(crate) height: usize,
 }
 
+/// Checks a 2-D copy between `device` and a host buffer of `host_len` bytes whose rows
+/// are `host_pitch` apart: each row fits both pitches (`(source, destination)` pitch, for
+/// the message) and every row lies inside the host buffer.
+fn check_host_rows(device: &DeviceRegion, host_len: usize, host_pitch: usize, pitches: (usize, usize)) -> Result<()> {
+    if device.width_bytes > device.pitch || device.width_bytes > host_pitch {
+        return Err(Error::invalid_input(format!(
+            "2-D copy of {}-byte rows with source pitch {} and destination pitch {}",
+            device.width_bytes, pitches.0, pitches.1
+        )));
+    }
+    let needed = match device.height {
+        0 => 0,
+        h => (h - 1)
+            .checked_mul(host_pitch)
+            .and_then(|n| n.checked_add(device.width_bytes))
+            .ok_or_else(|| Error::invalid_input("2-D copy size overflows"))?,
+    };
+    if needed > host_len {
+        return Err(Error::invalid_input(format!("2-D copy needs {needed} bytes, the host buffer has {host_len}")));
+    }
+    Ok(())
+}
+
 /// A `CUDA_MEMCPY2D` from device `src` into host `dst` after checking that the rows fit
 /// inside `dst`.
 fn copy_desc(src: DeviceRegion, dst: &mut [u8], dst_pitch: usize) -> Result<CUDA_MEMCPY2D> {
-    if src.width_bytes > src.pitch || src.width_bytes > dst_pitch {
-        return Err(Error::invalid_input(format!(
-            "2-D copy of {}-byte rows with source pitch {} and destination pitch {dst_pitch}",
-            src.width_bytes, src.pitch
-        )));
-    }
-    let needed = match src.height {
-        0 => 0,
-        h => (h - 1)
-            .checked_mul(dst_pitch)
-            .and_then(|n| n.checked_add(src.width_bytes))
-            .ok_or_else(|| Error::invalid_input("2-D copy size overflows"))?,
-    };
-    if needed > dst.len() {
-        return Err(Error::invalid_input(format!("2-D copy needs {needed} bytes, the host buffer has {}", dst.len())));
-    }
+    check_host_rows(&src, dst.len(), dst_pitch, (src.pitch, dst_pitch))?;
     Ok(CUDA_MEMCPY2D {
         srcMemoryType: CU_MEMORYTYPE_DEVICE,
         srcDevice: src.ptr,
@@ -854,22 +862,7 @@ pub(crate) fn copy_to_host(ctx: &Context, src: DeviceRegion, dst: &mut [u8], dst
 /// and waits for the copy. The host side is bounds-checked here; device addresses are
 /// the driver's to validate.
 pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<()> {
-    if dst.width_bytes > dst.pitch || dst.width_bytes > src_pitch {
-        return Err(Error::invalid_input(format!(
-            "2-D copy of {}-byte rows with source pitch {src_pitch} and destination pitch {}",
-            dst.width_bytes, dst.pitch
-        )));
-    }
-    let needed = match dst.height {
-        0 => 0,
-        h => (h - 1)
-            .checked_mul(src_pitch)
-            .and_then(|n| n.checked_add(dst.width_bytes))
-            .ok_or_else(|| Error::invalid_input("2-D copy size overflows"))?,
-    };
-    if needed > src.len() {
-        return Err(Error::invalid_input(format!("2-D copy needs {needed} bytes, the host buffer has {}", src.len())));
-    }
+    check_host_rows(&dst, src.len(), src_pitch, (src_pitch, dst.pitch))?;
     let desc = CUDA_MEMCPY2D {
         srcMemoryType: CU_MEMORYTYPE_HOST,
         srcHost: src.as_ptr().cast::<c_void>(),
