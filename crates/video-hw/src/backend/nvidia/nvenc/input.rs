@@ -40,18 +40,6 @@ fn copy_rows<'a>(src: impl Iterator<Item = &'a [u8]>, dst: &mut [u8], offset: us
     Ok(())
 }
 
-/// Checks that `frame`'s planes are those of a `width` x `height` picture of `format`.
-fn check_planes(frame: &HostFrame, format: PixelFormat, width: u32, height: u32) -> Result<()> {
-    let planes = frame.planes();
-    let ok = planes.len() == format.plane_count()
-        && planes.iter().enumerate().all(|(i, p)| (p.row_bytes, p.rows) == format.plane_size(i, width, height));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!("frame planes are not those of {format} {width}x{height}")))
-    }
-}
-
 /// Writes `frame` (`format`, `width` x `height`) into `dst`, a locked input buffer of
 /// `height` rows with `pitch` (see the module table). `Yuv420p10` (value in the low bits,
 /// planar) becomes P010 (value in the high bits, chroma interleaved) on the way.
@@ -63,7 +51,7 @@ pub(crate) fn write_host_frame(
     dst: &mut [u8],
     pitch: usize,
 ) -> Result<()> {
-    check_planes(frame, format, width, height)?;
+    crate::frame::check_host_planes(frame, format, width, height)?;
     let h = height as usize;
     let luma_end = pitch * h;
     if dst.len() < locked_len(format, pitch, height) {
