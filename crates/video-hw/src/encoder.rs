@@ -124,16 +124,7 @@ impl Encoder {
             )));
         }
         if let FrameData::Host(h) = &frame.data {
-            let planes = frame.format.plane_count();
-            let ok = h.planes().len() == planes
-                && (0..planes).all(|i| {
-                    let (row_bytes, rows) = frame.format.plane_size(i, frame.width, frame.height);
-                    let p = h.plane(i);
-                    p.row_bytes == row_bytes && p.rows == rows
-                });
-            if !ok {
-                return Err(Error::invalid_input("frame planes do not match its format and size"));
-            }
+            crate::frame::check_host_planes(h, frame.format, frame.width, frame.height)?;
         }
         if matches!(frame.data, FrameData::None) {
             return Err(Error::invalid_input("frame carries no pixels"));
