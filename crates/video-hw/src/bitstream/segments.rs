@@ -174,6 +174,8 @@ struct ParameterSets {
     /// (stream offset of its start code, the NAL unit).
     sets: Vec<(usize, Vec<u8>)>,
     bytes: usize,
+    /// More sets than a prefix carries came: no later cut can rebuild the state.
+    overflowed: bool,
 }
 
 impl ParameterSets {
@@ -186,13 +188,12 @@ impl ParameterSets {
             self.bytes += nal.len();
             self.sets.push((at, nal.to_vec()));
         } else {
-            // Too many to carry: remember that much, so no later cut is made.
-            self.bytes = usize::MAX / 2;
+            self.overflowed = true;
         }
     }
 
     fn fits(&self) -> bool {
-        self.sets.len() < MAX_PREFIX_SETS && self.bytes < MAX_PREFIX_BYTES
+        !self.overflowed && self.sets.len() < MAX_PREFIX_SETS && self.bytes < MAX_PREFIX_BYTES
     }
 
     /// The sets sent before stream offset `at`, in Annex-B form.
