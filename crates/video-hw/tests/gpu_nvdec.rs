@@ -259,8 +259,7 @@ fn gpu_nvdec_bad_streams_do_not_leak() {
     // Warm up: the first session creates the context and the driver's own pools.
     let warm = DecoderConfig::new(Codec::H264).engine(EnginePreference::Only(Engine::Nvdec));
     drop(video_hw::Decoder::open(warm).expect("nvdec opens"));
-    let (free_before, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
-    let sessions_before = video_hw::diagnostics::nvdec_sessions();
+    let baseline = common::GpuBaseline::take();
     let started = std::time::Instant::now();
     for round in 0..20 {
         for s in &bad {
@@ -290,16 +289,8 @@ fn gpu_nvdec_bad_streams_do_not_leak() {
             }
         }
     }
-    let (free_after, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
-    let sessions_after = video_hw::diagnostics::nvdec_sessions();
     eprintln!("bad set x20 (whole, truncated, bit-flipped) in {:?}", started.elapsed());
-    eprintln!(
-        "bad set x20: NVDEC sessions {sessions_before} -> {sessions_after}; free device memory {} -> {} MiB",
-        free_before >> 20,
-        free_after >> 20
-    );
-    assert_eq!(sessions_after, sessions_before, "NVDEC sessions leaked");
-    assert!(free_after + (64 << 20) >= free_before, "device memory leaked: {free_before} -> {free_after}");
+    baseline.assert_restored("bad set x20");
 }
 
 #[test]

@@ -68,8 +68,7 @@ fn gpu_segmented_many_streams_over_seven_sessions_release_everything() {
     }
     // Warm up: the first session creates the context and the driver's own pools.
     drop(video_hw::Decoder::open(nvdec(Codec::H264, Output::CUDA_NV12)).expect("nvdec opens"));
-    let (free_before, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
-    let sessions_before = video_hw::diagnostics::nvdec_sessions();
+    let baseline = common::GpuBaseline::take();
     for codec in [Codec::H264, Codec::Hevc] {
         let picks: Vec<_> = STREAMS.iter().filter(|s| s.1 == codec).collect();
         let streams: Vec<Vec<u8>> = (0..14).map(|i| stream(picks[i % picks.len()].0, 2 + i % 3)).collect();
@@ -93,13 +92,5 @@ fn gpu_segmented_many_streams_over_seven_sessions_release_everything() {
         );
         assert_eq!(stats.sessions, 7);
     }
-    let (free_after, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
-    let sessions_after = video_hw::diagnostics::nvdec_sessions();
-    eprintln!(
-        "NVDEC sessions {sessions_before} -> {sessions_after}; free device memory {} -> {} MiB",
-        free_before >> 20,
-        free_after >> 20
-    );
-    assert_eq!(sessions_after, sessions_before, "NVDEC sessions leaked");
-    assert!(free_after + (64 << 20) >= free_before, "device memory leaked: {free_before} -> {free_after}");
+    baseline.assert_restored("segmented");
 }

@@ -142,6 +142,36 @@ pub fn gpu_tests_enabled() -> bool {
     on
 }
 
+/// NVDEC sessions and free memory of GPU 0 before a test's work, to check afterwards that
+/// it left none behind.
+pub struct GpuBaseline {
+    free: u64,
+    sessions: usize,
+}
+
+impl GpuBaseline {
+    /// Reads GPU 0's free memory and this process's NVDEC sessions now.
+    pub fn take() -> Self {
+        let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
+        GpuBaseline { free, sessions: video_hw::diagnostics::nvdec_sessions() }
+    }
+
+    /// Prints the change since [`take`](Self::take) (`label: …`) and fails unless the
+    /// sessions are back and no more than 64 MiB of device memory is missing.
+    pub fn assert_restored(&self, label: &str) {
+        let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
+        let sessions = video_hw::diagnostics::nvdec_sessions();
+        eprintln!(
+            "{label}: NVDEC sessions {} -> {sessions}; free device memory {} -> {} MiB",
+            self.sessions,
+            self.free >> 20,
+            free >> 20
+        );
+        assert_eq!(sessions, self.sessions, "NVDEC sessions leaked");
+        assert!(free + (64 << 20) >= self.free, "device memory leaked: {} -> {free}", self.free);
+    }
+}
+
 /// MD5 (lower-case hex) of a frame's tightly packed planes, as ffmpeg's framemd5 hashes it.
 pub fn frame_md5(frame: &video_hw::Frame) -> (usize, String) {
     use md5::{Digest, Md5};
