@@ -353,13 +353,48 @@ def capture(cmd, timeout=30):
         return None
 
 
+STARTUP_STEPS = (("cuda_load_ms", "load libcuda"), ("cuda_init_ms", "cuInit"), ("context", "primary context"),
+                 ("cuvid_load_ms", "load libnvcuvid"), ("decoder_caps", "decoder caps"),
+                 ("session_setup", "stream+event"), ("create_parser", "parser"), ("create_decoder", "decoder"),
+                 ("alloc", "output alloc"))  # summed in this order: none includes another
+
+
+def startup_breakdown(cell):
+    """One line: where video-hw's cold open→first frame went (medians over the measured runs of
+    `nvdec_bench`'s `startup` report), the rest being the first pictures' decode and copy-out."""
+    runs = [r for r in cell["runs"].get("video-hw", []) if r.get("ok") and (r.get("raw") or {}).get("startup")]
+    if not runs:
+        return None
+    parts, total = [], 0.0
+    for key, label in STARTUP_STEPS:
+        vals = []
+        for r in runs:
+            v = r["raw"]["startup"].get(key)
+            vals.append(v.get("ms") if isinstance(v, dict) else v)
+        m = median([v for v in vals if v is not None])
+        if m is not None:
+            parts.append("%s %.1f" % (label, m))
+            total += m
+    # decoder_caps used to include the context retain it triggered; now both are separate.
+    ttff = median([r.get("ttff_ms") for r in runs])
+    close = median([((r["raw"]["startup"].get("close") or {}).get("ms")) for r in runs])
+    if ttff is not None:
+        parts.append("the rest (first pictures decoded and copied out, our code) %.1f" % max(0.0, ttff - total))
+    tail = "; closing the session after it: %.1f ms" % close if close is not None else ""
+    return ("Where video-hw's cold open→first frame goes on %s (ms, medians of its measured runs; "
+            "`diagnostics::nvdec_setup_times`): %s%s." % (cell["input"], ", ".join(parts), tail))
+
+
 def gpu_info(device):
     info = {}
-    q = capture(["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.video,pci.bus_id",
-                 "--format=csv,noheader", "-i", str(device)])
-    if q:
-        parts = [p.strip() for p in q.splitlines()[0].split(",")]
-        info.update(dict(zip(["name", "driver", "memory_total", "video_clock_max", "pci"], parts)))
+    # One field per query: nvidia-smi refuses the whole query when one field is unknown to
+    # this driver (clocks.max.video is missing on some), which lost the name and driver too.
+    for key, field in (("name", "name"), ("driver", "driver_version"), ("memory_total", "memory.total"),
+                       ("video_clock_max", "clocks.max.video"), ("pci", "pci.bus_id")):
+        q = capture(["nvidia-smi", "--query-gpu=" + field, "--format=csv,noheader", "-i", str(device)])
+        value = q.splitlines()[0].strip() if q else ""
+        if value and "not supported" not in value.lower() and "[n/a]" not in value.lower():
+            info[key] = value
     h = capture(["nvidia-smi"])
     if h:
         m = re.search(r"CUDA Version:\s*([\d.]+)", h)
@@ -409,6 +444,10 @@ class Bench:
     def run_video_hw(self, inp, streams, passes, max_frames, timeout, warm=False, segmented=False):
         cmd = [self.nvdec_bench, "--input", inp["path"], "--streams", str(streams), "--repeat-input", str(passes),
                "--device", str(self.a.device)]
+        if max_frames == 1:
+            # Time to first frame: no memory sampling. Its keeper session and sampler thread
+            # would open beside the timed session and compete with its start-up.
+            cmd.append("--no-mem")
         if warm:
             cmd.append("--warm")
         if segmented:
@@ -703,6 +742,10 @@ def report_markdown(meta, cells, soak, contenders):
                  "timer, so the CUDA context exists (video-hw shares one per GPU): what every session after the "
                  "first costs in a long-running service; ffmpeg pays a context per process every time.")
         L.append("")
+        for c in st:
+            line = startup_breakdown(c)
+            if line:
+                L += [line, ""]
     L += targets_section(cells, contenders, meta)
     if soak is not None:
         L += ["## Soak", ""]

@@ -715,6 +715,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         (results, wall, cpu0, cpu1, min_free, free_after, (calls0, calls1))
     });
 
+    // Read before the probe below, which asks NVDEC more than the sessions did.
+    let setup_times = video_hw::diagnostics::nvdec_setup_times();
     // After the timed part (a probe before it would warm the registry's cache): what the
     // NVDEC probe says about the GPU, for the report.
     let nvdec = (a.engine == EnginePreference::Only(Engine::Nvdec)).then(|| nvdec_facts(a.device, inputs[0].codec));
@@ -759,6 +761,28 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "map": call(|t| t.map),
         "copy": call(|t| t.copy),
     });
+    // Where start-up went (process-wide: with --warm the warm-up session paid the one-time steps;
+    // the keeper session of the memory reading is included).
+    let startup = {
+        let t = setup_times;
+        let ms = |d: Duration| round3(d.as_secs_f64() * 1e3);
+        let once = |d: Option<Duration>| d.map(ms);
+        let each = |c: video_hw::diagnostics::CallTime| json!({"calls": c.calls, "ms": ms(c.total)});
+        json!({
+            "cuda_load_ms": once(t.cuda_load),
+            "cuda_init_ms": once(t.cuda_init),
+            "cuvid_load_ms": once(t.cuvid_load),
+            "context": each(t.context),
+            "decoder_caps": each(t.decoder_caps),
+            "session_setup": each(t.session_setup),
+            "create_parser": each(t.create_parser),
+            "create_decoder": each(t.create_decoder),
+            "alloc": each(t.alloc),
+            "destroy_parser": each(t.destroy_parser),
+            "destroy_decoder": each(t.destroy_decoder),
+            "close": each(t.close),
+        })
+    };
     let report = json!({
         "tool": "video-hw",
         "mode": "run",
@@ -795,6 +819,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "bitstream_errors": results.iter().map(|r| r.bitstream_errors).sum::<u64>(),
         "first_bitstream_error": results.iter().find_map(|r| r.first_error.clone()),
         "driver_calls": driver_calls,
+        "startup": startup,
         "errors": fatal,
         "ok": ok,
     });

@@ -50,6 +50,52 @@ pub fn nvdec_call_times() -> NvdecCallTimes {
     crate::backend::nvidia::nvdec::call_times()
 }
 
+/// What opening and closing NVDEC sessions cost this process: the one-time steps of the
+/// first open (loading the driver libraries, `cuInit`), the calls every open and close
+/// makes, summed since the process started. `None` / zero for what has not happened yet.
+///
+/// A cold open is mostly the CUDA driver's own start-up (`cuInit` and the context); a
+/// later session on the same GPU pays only the parser, the decoder and its stream.
+///
+/// ```
+/// let t = video_hw::diagnostics::nvdec_setup_times();
+/// if let Some(init) = t.cuda_init {
+///     println!("cuInit {init:?}, context {:?}, decoder {:?}", t.context.total, t.create_decoder.total);
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NvdecSetupTimes {
+    /// Opening `libcuda.so.1` and resolving its entry points (once per process).
+    pub cuda_load: Option<Duration>,
+    /// `cuInit` (once per process).
+    pub cuda_init: Option<Duration>,
+    /// Opening `libnvcuvid.so.1` and resolving its entry points (once per process).
+    pub cuvid_load: Option<Duration>,
+    /// Retaining a GPU's primary context (once per GPU), or creating a session's own.
+    pub context: CallTime,
+    /// Asking NVDEC what it decodes (`cuvidGetDecoderCaps`, once per GPU).
+    pub decoder_caps: CallTime,
+    /// A session's CUDA stream and event for copying frames out.
+    pub session_setup: CallTime,
+    /// `cuvidCreateVideoParser`.
+    pub create_parser: CallTime,
+    /// `cuvidCreateDecoder` (at a session's first sequence, and when the stream's format changes).
+    pub create_decoder: CallTime,
+    /// `cuMemAllocPitch` for output frames the pool did not have.
+    pub alloc: CallTime,
+    /// `cuvidDestroyVideoParser` (at every flush and close).
+    pub destroy_parser: CallTime,
+    /// `cuvidDestroyDecoder`.
+    pub destroy_decoder: CallTime,
+    /// Closing sessions, all of it (parser, decoder, stream, event, frame pool).
+    pub close: CallTime,
+}
+
+/// The NVDEC set-up and tear-down times of this process so far (see [`NvdecSetupTimes`]).
+pub fn nvdec_setup_times() -> NvdecSetupTimes {
+    crate::backend::nvidia::call_times::setup()
+}
+
 /// NVDEC sessions this process has open on GPU `device` (what
 /// [`DecoderConfig::spread_over_gpus`](crate::DecoderConfig::spread_over_gpus) balances).
 pub fn nvdec_sessions_on(device: u32) -> usize {

@@ -268,7 +268,7 @@ impl CudaDriver {
         let r = DRIVER.get_or_init(|| {
             let api = CudaApi::get()?;
             // SAFETY: cuInit takes a flags word (must be 0) and no pointers.
-            check(unsafe { (api.cuInit)(0) }, "cuInit")?;
+            check(super::call_times::CUDA_INIT.time(|| unsafe { (api.cuInit)(0) }), "cuInit")?;
             Ok(CudaDriver { api })
         });
         r.as_ref().map_err(replay)
@@ -383,7 +383,8 @@ impl Device {
     fn retain_primary_context(&self) -> Result<Context> {
         let mut raw: CUcontext = ptr::null_mut();
         // SAFETY: the out-pointer is a live local.
-        check(unsafe { (self.api.cuDevicePrimaryCtxRetain)(&mut raw, self.raw) }, "cuDevicePrimaryCtxRetain")?;
+        let r = super::call_times::CONTEXT.time(|| unsafe { (self.api.cuDevicePrimaryCtxRetain)(&mut raw, self.raw) });
+        check(r, "cuDevicePrimaryCtxRetain")?;
         if raw.is_null() {
             return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuDevicePrimaryCtxRetain returned null"));
         }
@@ -398,7 +399,8 @@ impl Device {
         let mut raw: CUcontext = std::ptr::null_mut();
         // SAFETY: out-pointer to a live local; `self.raw` is a valid device; flags 0 =
         // automatic scheduling.
-        check(unsafe { (self.api.cuCtxCreate_v2)(&mut raw, 0, self.raw) }, "cuCtxCreate")?;
+        let r = super::call_times::CONTEXT.time(|| unsafe { (self.api.cuCtxCreate_v2)(&mut raw, 0, self.raw) });
+        check(r, "cuCtxCreate")?;
         if raw.is_null() {
             return Err(Error::backend("cuda", "CUDA_ERROR_INVALID_CONTEXT", "cuCtxCreate returned null"));
         }
@@ -923,7 +925,8 @@ impl DeviceBuffer {
         let (mut ptr, mut pitch): (CUdeviceptr, usize) = (0, 0);
         // SAFETY: both out-pointers are live locals; 16 is a valid element size (the
         // largest access the kernels make), which sets the pitch alignment.
-        let r = unsafe { (ctx.api().cuMemAllocPitch_v2)(&mut ptr, &mut pitch, width_bytes, height, 16) };
+        let r = super::call_times::ALLOC
+            .time(|| unsafe { (ctx.api().cuMemAllocPitch_v2)(&mut ptr, &mut pitch, width_bytes, height, 16) });
         check(r, "cuMemAllocPitch")?;
         Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch, width_bytes, height })
     }

@@ -115,13 +115,29 @@ macro_rules! entry_points {
             /// the library is not searched for again.
             pub(crate) fn get() -> Result<&'static Self> {
                 static CELL: OnceLock<std::result::Result<$name, String>> = OnceLock::new();
-                match CELL.get_or_init(|| Self::load().map_err(|e| match e {
-                    Error::Unsupported { why, .. } => why,
-                    other => other.to_string(),
-                })) {
+                match CELL.get_or_init(|| {
+                    let start = std::time::Instant::now();
+                    let loaded = Self::load();
+                    let _ = Self::load_cell().set(start.elapsed());
+                    loaded.map_err(|e| match e {
+                        Error::Unsupported { why, .. } => why,
+                        other => other.to_string(),
+                    })
+                }) {
                     Ok(api) => Ok(api),
                     Err(why) => Err(Error::unsupported($what, why)),
                 }
+            }
+
+            /// How long opening the library and resolving its entry points took, once
+            /// [`Self::get`] has tried (a start-up figure for reports).
+            pub(crate) fn load_time() -> Option<std::time::Duration> {
+                Self::load_cell().get().copied()
+            }
+
+            fn load_cell() -> &'static OnceLock<std::time::Duration> {
+                static LOAD_TIME: OnceLock<std::time::Duration> = OnceLock::new();
+                &LOAD_TIME
             }
         }
 

@@ -142,29 +142,60 @@ pub(crate) fn probe_gpus() -> Result<Vec<GpuInfo>> {
     Ok(gpus)
 }
 
-/// Decode capabilities per device ordinal.
-type CapsByDevice = Vec<(u32, Vec<DecodeCaps>)>;
+/// Answers of `cuvidGetDecoderCaps` per (device ordinal, codec, bit depth).
+type CapsCache = Vec<(u32, Codec, u8, DecodeCaps)>;
 
-/// Asks `cuvidGetDecoderCaps` about every combination of [`PROBED`] on `device`, once per
-/// process and device (the answers do not change; each query costs a driver round trip).
+/// Asks `cuvidGetDecoderCaps` about every combination of [`PROBED`] on `device` (for
+/// listings: `video-hw probe --gpus`). Opening a session asks only what it needs
+/// ([`decode_caps_of`]): each query is a driver round trip of ~8 ms on an H200.
 pub(crate) fn decode_caps(device: Device) -> Result<Vec<DecodeCaps>> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<CapsByDevice>> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(|| std::sync::Mutex::new(Vec::new()));
-    if let Some((_, caps)) =
-        cache.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(d, _)| *d == device.ordinal())
-    {
-        return Ok(caps.clone());
-    }
-    let caps = query_decode_caps(device)?;
-    cache.lock().unwrap_or_else(|p| p.into_inner()).push((device.ordinal(), caps.clone()));
-    Ok(caps)
+    PROBED.iter().map(|&(codec, bit_depth)| decode_caps_of(device, codec, bit_depth)).collect()
 }
 
-fn query_decode_caps(device: Device) -> Result<Vec<DecodeCaps>> {
+/// What NVDEC on `device` can do for `codec` at `bit_depth`, 4:2:0; asked once per
+/// process and combination (the answers do not change). A combination outside
+/// [`PROBED`] (12-bit, …) is answered "not supported" without asking.
+pub(crate) fn decode_caps_of(device: Device, codec: Codec, bit_depth: u8) -> Result<DecodeCaps> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<CapsCache>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| std::sync::Mutex::new(Vec::new()));
+    let key = (device.ordinal(), codec, bit_depth);
+    let cached = |cache: &CapsCache| cache.iter().find(|(d, c, b, _)| (*d, *c, *b) == key).map(|e| e.3.clone());
+    if let Some(caps) = cached(&cache.lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(caps);
+    }
+    if !PROBED.contains(&(codec, bit_depth)) {
+        return Ok(unsupported(codec, bit_depth));
+    }
+    // One query at a time: sessions opened together would otherwise all miss the cache and
+    // ask at once, and concurrent queries slow each other (7 at once: ~130 ms each).
+    static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _asking = ASKING.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(caps) = cached(&cache.lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(caps);
+    }
     let cuvid = CuvidApi::get()?;
     let ctx = device.primary_context()?;
     let _current = ctx.push()?;
-    PROBED.iter().map(|&(codec, bit_depth)| query(cuvid, codec, bit_depth, cudaVideoChromaFormat_420)).collect()
+    let caps = super::call_times::DECODER_CAPS.time(|| query(cuvid, codec, bit_depth, cudaVideoChromaFormat_420))?;
+    cache.lock().unwrap_or_else(|p| p.into_inner()).push((key.0, codec, bit_depth, caps.clone()));
+    Ok(caps)
+}
+
+/// The record of a combination NVDEC does not decode (all limits 0, as the driver says).
+fn unsupported(codec: Codec, bit_depth: u8) -> DecodeCaps {
+    DecodeCaps {
+        codec,
+        bit_depth,
+        chroma_format: cudaVideoChromaFormat_420,
+        supported: false,
+        num_engines: 0,
+        max_width: 0,
+        max_height: 0,
+        min_width: 0,
+        min_height: 0,
+        max_mb_count: 0,
+        output_formats: OutputFormats(0),
+    }
 }
 
 /// One `cuvidGetDecoderCaps` call; needs a current context.
@@ -203,7 +234,7 @@ fn query(cuvid: &CuvidApi, codec: Codec, bit_depth: u8, chroma_format: cudaVideo
 
 /// `550.54.14` out of `/proc/driver/nvidia/version`
 /// ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 …").
-fn kernel_driver_version() -> Option<String> {
+pub(crate) fn kernel_driver_version() -> Option<String> {
     let text = std::fs::read_to_string("/proc/driver/nvidia/version").ok()?;
     parse_kernel_driver_version(&text)
 }

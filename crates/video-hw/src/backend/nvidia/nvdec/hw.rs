@@ -2,6 +2,7 @@
 //! sequence format, reconfiguration on a resolution change, picture decode, and
 //! mapping decoded surfaces for copy-out.
 
+use crate::backend::nvidia::call_times;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -91,7 +92,7 @@ impl HwDecoder {
         let mut raw: CUvideodecoder = ptr::null_mut();
         // SAFETY: `info` is a fully initialised create-info (layout checked by the sys
         // layout test); the out-pointer is a live local; the context is current.
-        let r = unsafe { (cuvid.cuvidCreateDecoder)(&mut raw, &mut info) };
+        let r = call_times::CREATE_DECODER.time(|| unsafe { (cuvid.cuvidCreateDecoder)(&mut raw, &mut info) });
         check_cuvid(r, "cuvidCreateDecoder")?;
         if raw.is_null() {
             return Err(Error::backend("nvdec", "null decoder", "cuvidCreateDecoder returned no decoder"));
@@ -141,7 +142,7 @@ impl HwDecoder {
     /// callback (they point into the parser's own buffers, valid during the callback).
     pub unsafe fn decode(&self, params: *mut CUVIDPICPARAMS) -> Result<()> {
         // SAFETY: `raw` is live and the caller passes the parser's own, valid parameters.
-        let r = super::call_times::DECODE_PICTURE.time(|| unsafe { (self.cuvid.cuvidDecodePicture)(self.raw, params) });
+        let r = call_times::DECODE_PICTURE.time(|| unsafe { (self.cuvid.cuvidDecodePicture)(self.raw, params) });
         check_cuvid(r, "cuvidDecodePicture")
     }
 
@@ -150,7 +151,7 @@ impl HwDecoder {
         let (mut ptr, mut pitch) = (0u64, 0u32);
         // SAFETY: `raw` is live; out-pointers are live locals; `proc_params` is a fully
         // initialised struct the driver reads; an out-of-range index is an error return.
-        let r = super::call_times::MAP
+        let r = call_times::MAP
             .time(|| unsafe { (self.cuvid.cuvidMapVideoFrame64)(self.raw, index, &mut ptr, &mut pitch, proc_params) });
         check_cuvid(r, "cuvidMapVideoFrame64")?;
         Ok(Mapped { dec: self, ptr, pitch: pitch as usize })
@@ -181,7 +182,7 @@ impl Drop for HwDecoder {
         }
         // SAFETY: `raw` is live and destroyed exactly once; no mapping outlives `self`
         // (a `Mapped` borrows it).
-        let r = unsafe { (self.cuvid.cuvidDestroyDecoder)(self.raw) };
+        let r = call_times::DESTROY_DECODER.time(|| unsafe { (self.cuvid.cuvidDestroyDecoder)(self.raw) });
         if let Err(e) = check_cuvid(r, "cuvidDestroyDecoder") {
             tracing::warn!("{e}");
         }

@@ -1,13 +1,13 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
-mod call_times;
 mod hw;
 mod output;
 mod session;
 
 use std::sync::atomic::Ordering;
 
-use super::probe::probe_gpus;
+use super::cuda::CudaDriver;
+use super::probe::{decode_caps_of, kernel_driver_version};
 use crate::backend::DecoderBackend;
 use crate::codec::Codec;
 use crate::config::DecoderConfig;
@@ -28,11 +28,10 @@ pub(crate) fn sessions_on(device: u32) -> usize {
 /// The GPU whose NVDEC decodes `codec` with the fewest sessions of this process, or `None`
 /// without a usable GPU.
 pub(crate) fn least_busy_gpu(codec: Codec) -> Option<u32> {
-    let gpus = probe_gpus().ok()?;
-    let candidates: Vec<(u32, usize)> = gpus
-        .iter()
-        .filter(|g| g.decode.as_ref().is_ok_and(|caps| caps.iter().any(|c| c.codec == codec && c.supported)))
-        .map(|g| (g.index, sessions_on(g.index)))
+    let driver = CudaDriver::get().ok()?;
+    let candidates: Vec<(u32, usize)> = (0..driver.device_count().ok()?)
+        .filter(|&i| driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).is_ok_and(|c| c.supported))
+        .map(|i| (i, sessions_on(i)))
         .collect();
     least_busy(&candidates)
 }
@@ -44,7 +43,7 @@ fn least_busy(candidates: &[(u32, usize)]) -> Option<u32> {
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
 pub(crate) fn call_times() -> crate::diagnostics::NvdecCallTimes {
-    call_times::snapshot()
+    super::call_times::snapshot()
 }
 
 /// Whether GPU `device` can decode `codec` (8-bit 4:2:0), with what it learnt.
@@ -52,29 +51,30 @@ pub(crate) fn probe(codec: Codec, direction: Direction, device: u32) -> Result<P
     if direction != Direction::Decode {
         return Err(Error::unsupported("nvdec", "nvdec only decodes"));
     }
-    let gpus = probe_gpus()?;
-    let n = gpus.len();
-    let gpu = gpus
-        .into_iter()
-        .find(|g| g.index == device)
-        .ok_or_else(|| Error::unsupported("nvdec", format!("no GPU {device} (this machine has {n})")))?;
-    let label = format!("GPU {}: {}", gpu.index, gpu.name);
-    let caps = gpu.decode.map_err(|e| match e {
+    let driver = CudaDriver::get()?;
+    let count = driver.device_count()?;
+    if device >= count {
+        return Err(Error::unsupported("nvdec", format!("no GPU {device} (this machine has {count})")));
+    }
+    let gpu = driver.device(device)?;
+    let label = format!("GPU {device}: {}", gpu.name()?);
+    // Only what opening needs is asked (each query costs ~8 ms of a cold open); every
+    // codec and bit depth: `video-hw probe --gpus`.
+    let c8 = decode_caps_of(gpu, codec, 8).map_err(|e| match e {
         Error::Unsupported { why, .. } => Error::unsupported("nvdec", format!("{label}: {why}")),
         other => other,
     })?;
-    let at = |depth: u8| caps.iter().find(|c| c.codec == codec && c.bit_depth == depth && c.supported);
-    let Some(c8) = at(8) else {
+    if !c8.supported {
         return Err(Error::unsupported("nvdec", format!("{label}: NVDEC has no {codec} decode")));
-    };
-    let mut notes = vec![format!("{} NVDEC engine(s); 8-bit up to {}x{}", c8.num_engines, c8.max_width, c8.max_height)];
-    match at(10) {
-        Some(c10) => notes.push(format!("10-bit up to {}x{}", c10.max_width, c10.max_height)),
-        None => notes.push("no 10-bit".into()),
     }
-    let driver = match &gpu.kernel_driver {
-        Some(k) => format!("{k} (CUDA {})", gpu.driver_version),
-        None => format!("CUDA {}", gpu.driver_version),
+    let notes = vec![format!(
+        "{} NVDEC engine(s); 8-bit up to {}x{} (10-bit and other codecs: `video-hw probe --gpus`)",
+        c8.num_engines, c8.max_width, c8.max_height
+    )];
+    let driver_version = driver.version()?;
+    let driver = match kernel_driver_version() {
+        Some(k) => format!("{k} (CUDA {driver_version})"),
+        None => format!("CUDA {driver_version}"),
     };
     Ok(ProbeInfo { device: Some(label), driver: Some(driver), notes })
 }

@@ -8,6 +8,7 @@
 //! assembler already finds access-unit boundaries, so the parser gets whole pictures and
 //! never waits for the next start code, which keeps latency at one access unit.
 
+use crate::backend::nvidia::call_times;
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_int, c_void};
 use std::ptr;
@@ -17,7 +18,7 @@ use super::output::{CopyOut, Crop, Surface};
 use crate::backend::DecoderBackend;
 use crate::backend::nvidia::cuda::{Context, CudaDriver, check_cuvid};
 use crate::backend::nvidia::loader::CuvidApi;
-use crate::backend::nvidia::probe::{cuvid_codec, decode_caps};
+use crate::backend::nvidia::probe::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::sys::cuvid::*;
 use crate::bitstream::access_unit::AccessUnit;
 use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
@@ -87,9 +88,11 @@ impl State {
     /// Sequence callback: a new or changed sequence. Returns the decode surfaces to use.
     fn on_sequence(&mut self, f: &CUVIDEOFORMAT) -> Result<u32> {
         let bit_depth = 8 + f.bit_depth_luma_minus8;
-        let caps = decode_caps(self.ctx.device())?.into_iter().find(|c| {
-            c.codec == self.codec && c.bit_depth == bit_depth && f.chroma_format == cudaVideoChromaFormat_420
-        });
+        let caps = if f.chroma_format == cudaVideoChromaFormat_420 {
+            Some(decode_caps_of(self.ctx.device(), self.codec, bit_depth)?)
+        } else {
+            None
+        };
         let gpu = format!("GPU {} ({})", self.device_index, self.device_name);
         let Some(caps) = caps.filter(|c| c.supported) else {
             return Err(Error::unsupported(
@@ -241,7 +244,7 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = super::call_times::COPY
+        let copied = call_times::COPY
             .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
         drop(mapped);
         let (format, data) = copied?;
@@ -351,8 +354,9 @@ impl NvdecDecoder {
         }
         let device = driver.device(config.device_index)?;
         let name = device.name()?;
-        let caps = decode_caps(device)?;
-        if !caps.iter().any(|c| c.codec == config.codec && c.supported) {
+        // 8-bit 4:2:0 stands for the codec (every NVDEC that decodes 10-bit decodes 8-bit);
+        // the stream's own format is checked at its first sequence header.
+        if !decode_caps_of(device, config.codec, 8)?.supported {
             return Err(Error::unsupported(
                 format!("nvdec {}", config.codec),
                 format!("GPU {} ({name}) NVDEC cannot decode {}", config.device_index, config.codec),
@@ -367,7 +371,7 @@ impl NvdecDecoder {
             Ok("own") => device.own_context()?,
             _ => device.primary_context()?,
         };
-        let copy = CopyOut::new(&ctx, config.device_index)?;
+        let copy = call_times::SESSION_SETUP.time(|| CopyOut::new(&ctx, config.device_index))?;
         let display_delay =
             if config.low_latency { 0 } else { config.max_display_delay.unwrap_or(DEFAULT_DISPLAY_DELAY).min(8) };
         let state = Box::new(State {
@@ -428,7 +432,8 @@ impl NvdecDecoder {
         let mut parser: CUvideoparser = ptr::null_mut();
         // SAFETY: `params` is fully initialised; the callbacks match the C signatures;
         // the user data outlives the parser (freed only after it is destroyed).
-        let r = unsafe { (self.cuvid.cuvidCreateVideoParser)(&mut parser, &mut params) };
+        let r =
+            call_times::CREATE_PARSER.time(|| unsafe { (self.cuvid.cuvidCreateVideoParser)(&mut parser, &mut params) });
         check_cuvid(r, "cuvidCreateVideoParser")?;
         self.parser = parser;
         Ok(())
@@ -439,7 +444,7 @@ impl NvdecDecoder {
             return;
         }
         // SAFETY: the parser is live and destroyed once; no parse call is running.
-        let r = unsafe { (self.cuvid.cuvidDestroyVideoParser)(self.parser) };
+        let r = call_times::DESTROY_PARSER.time(|| unsafe { (self.cuvid.cuvidDestroyVideoParser)(self.parser) });
         if let Err(e) = check_cuvid(r, "cuvidDestroyVideoParser") {
             tracing::warn!("{e}");
         }
@@ -459,7 +464,7 @@ impl NvdecDecoder {
         let current = ctx.push()?;
         // SAFETY: the parser is live; `packet` and its payload are valid for the call;
         // callbacks reach the state through the user-data pointer only during the call.
-        let r = super::call_times::PARSE.time(|| unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) });
+        let r = call_times::PARSE.time(|| unsafe { (self.cuvid.cuvidParseVideoData)(self.parser, packet) });
         drop(current);
         if let Some(e) = self.state().error.take() {
             return Err(e);
@@ -551,9 +556,12 @@ impl Drop for NvdecDecoder {
         if let Some(n) = SESSIONS_PER_GPU.get(self.device_index as usize) {
             n.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
-        self.destroy_parser();
-        // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
-        // is destroyed, and it is freed exactly once.
-        drop(unsafe { Box::from_raw(self.state) });
+        call_times::CLOSE.time(|| {
+            self.destroy_parser();
+            // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
+            // is destroyed, and it is freed exactly once.
+            let state = unsafe { Box::from_raw(self.state) };
+            drop(state);
+        });
     }
 }

@@ -1,0 +1,115 @@
+//! Process-wide time spent in the NVIDIA driver calls that bound throughput, start-up and tear-down,
+//! so a benchmark can show where a session's time goes (`diagnostics::nvdec_call_times`,
+//! `diagnostics::nvdec_setup_times`). Two clock reads per call: noise next to the calls
+//! themselves (tens of microseconds and more).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Calls and nanoseconds of one kind of call.
+pub(crate) struct Counter {
+    calls: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Counter {
+    const fn new() -> Counter {
+        Counter { calls: AtomicU64::new(0), nanos: AtomicU64::new(0) }
+    }
+
+    /// Runs `f`, adding its duration to this counter.
+    pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let r = f();
+        self.nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+
+    fn read(&self) -> crate::diagnostics::CallTime {
+        crate::diagnostics::CallTime {
+            calls: self.calls.load(Ordering::Relaxed),
+            total: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// A one-time step of the process (loading a library, `cuInit`): how long it took, once.
+pub(crate) struct Once(OnceLock<Duration>);
+
+impl Once {
+    const fn new() -> Once {
+        Once(OnceLock::new())
+    }
+
+    /// Runs `f`, recording its duration unless one was recorded already.
+    pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let r = f();
+        let _ = self.0.set(start.elapsed());
+        r
+    }
+
+    fn read(&self) -> Option<Duration> {
+        self.0.get().copied()
+    }
+}
+
+/// `cuvidParseVideoData`, callbacks included (the whole feeding call).
+pub(crate) static PARSE: Counter = Counter::new();
+/// `cuvidDecodePicture` (inside the decode callback).
+pub(crate) static DECODE_PICTURE: Counter = Counter::new();
+/// `cuvidMapVideoFrame64` (waits for the picture and its post-processing).
+pub(crate) static MAP: Counter = Counter::new();
+/// Copy of a mapped picture into the output frame, waited for.
+pub(crate) static COPY: Counter = Counter::new();
+
+/// `cuInit`.
+pub(crate) static CUDA_INIT: Once = Once::new();
+/// Retaining a primary context or creating a context of a session's own.
+pub(crate) static CONTEXT: Counter = Counter::new();
+/// `cuvidGetDecoderCaps` queries of one device (all codecs and bit depths asked at once).
+pub(crate) static DECODER_CAPS: Counter = Counter::new();
+/// A session's CUDA stream and event for the copy-out.
+pub(crate) static SESSION_SETUP: Counter = Counter::new();
+/// `cuvidCreateVideoParser`.
+pub(crate) static CREATE_PARSER: Counter = Counter::new();
+/// `cuvidCreateDecoder`.
+pub(crate) static CREATE_DECODER: Counter = Counter::new();
+/// `cuMemAllocPitch` (output frames the pool did not have).
+pub(crate) static ALLOC: Counter = Counter::new();
+/// `cuvidDestroyVideoParser` (at a flush and when a session closes).
+pub(crate) static DESTROY_PARSER: Counter = Counter::new();
+/// `cuvidDestroyDecoder`.
+pub(crate) static DESTROY_DECODER: Counter = Counter::new();
+/// Closing a session: parser, decoder, stream, event and frame pool released.
+pub(crate) static CLOSE: Counter = Counter::new();
+
+/// The throughput counters now.
+pub(crate) fn snapshot() -> crate::diagnostics::NvdecCallTimes {
+    crate::diagnostics::NvdecCallTimes {
+        parse: PARSE.read(),
+        decode_picture: DECODE_PICTURE.read(),
+        map: MAP.read(),
+        copy: COPY.read(),
+    }
+}
+
+/// The set-up and tear-down counters now.
+pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
+    crate::diagnostics::NvdecSetupTimes {
+        cuda_load: super::loader::CudaApi::load_time(),
+        cuda_init: CUDA_INIT.read(),
+        cuvid_load: super::loader::CuvidApi::load_time(),
+        context: CONTEXT.read(),
+        decoder_caps: DECODER_CAPS.read(),
+        session_setup: SESSION_SETUP.read(),
+        create_parser: CREATE_PARSER.read(),
+        create_decoder: CREATE_DECODER.read(),
+        alloc: ALLOC.read(),
+        destroy_parser: DESTROY_PARSER.read(),
+        destroy_decoder: DESTROY_DECODER.read(),
+        close: CLOSE.read(),
+    }
+}
