@@ -178,9 +178,9 @@ fn corpus_cases(dir: &Path) -> Vec<Case> {
 
 #[test]
 fn gpu_corpus_nvdec_bitexact_every_output_path() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let dir = common::corpus_dir().expect("GPU tests need the shared corpus (../shared/testdata/corpus)");
     let cases = corpus_cases(&dir);
     assert!(cases.len() >= 60, "only {} corpus streams", cases.len());
@@ -200,9 +200,9 @@ fn gpu_corpus_nvdec_bitexact_every_output_path() {
 /// the hardware's copy of its reference (the previous frame in display order).
 #[test]
 fn gpu_corpus_nvdec_conceals_the_damaged_last_picture_of_loewe() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let dir = common::corpus_dir().expect("GPU tests need the shared corpus (../shared/testdata/corpus)");
     let path = dir.join("fate-suite/loewe.h265");
     let want = common::read_framemd5(&dir.join("fate-suite/loewe.h265.yuv.framemd5"));
@@ -226,9 +226,9 @@ fn gpu_corpus_nvdec_conceals_the_damaged_last_picture_of_loewe() {
 
 #[test]
 fn gpu_nvdec_fixtures_bitexact_every_output_path() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let mut t = Tally::default();
     for f in common::fixtures() {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
@@ -251,9 +251,9 @@ fn gpu_nvdec_fixtures_bitexact_every_output_path() {
 
 #[test]
 fn gpu_nvdec_bad_streams_do_not_leak() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let dir = common::corpus_dir().expect("GPU tests need the shared corpus");
     let bad: Vec<_> = common::corpus_streams(&dir).into_iter().filter(|s| s.bad).collect();
     // Warm up: the first session creates the context and the driver's own pools.
@@ -295,9 +295,9 @@ fn gpu_nvdec_bad_streams_do_not_leak() {
 
 #[test]
 fn gpu_probe_lists_nvdec() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let reports = video_hw::registry::probe_all(0);
     let nv = |c: Codec| reports.iter().find(|r| r.engine == Engine::Nvdec && r.codec == c).unwrap();
     for r in &reports {
@@ -327,9 +327,9 @@ fn decode_all(path: &Path, codec: Codec, output: Output) -> Vec<video_hw::Frame>
 
 #[test]
 fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host};
     let mut checked = 0;
     for f in common::fixtures().into_iter().filter(|f| f.bit_depth == 8 && f.rel.contains("cars")) {
@@ -366,9 +366,9 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
 /// may open sessions at the same time, so the counts here are lower bounds).
 #[test]
 fn gpu_nvdec_spread_over_gpus_counts_sessions_per_gpu() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let gpus = video_hw::diagnostics::gpus().expect("GPU tests need an NVIDIA GPU");
     let n = 2 * gpus.len() + 1;
     let sessions: Vec<video_hw::Decoder> = (0..n)
@@ -395,9 +395,9 @@ fn gpu_nvdec_spread_over_gpus_counts_sessions_per_gpu() {
 /// them. Every frame must equal the libavcodec reference, with its packet's timestamp.
 #[test]
 fn gpu_nvdec_ivf_packets_bitexact() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let td = common::fixtures_dir();
     for (codec, rel) in [(Codec::Vp9, "vp9/libvpx-cars-320x240.ivf"), (Codec::Av1, "av1/svtav1-cars-320x240.ivf")] {
         let path = td.join(rel);

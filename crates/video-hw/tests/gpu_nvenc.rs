@@ -100,9 +100,9 @@ fn decode(codec: Codec, stream: &[u8], engine: Engine, output: Output) -> Vec<Fr
 
 #[test]
 fn gpu_nvenc_probe_reports_the_gpu_or_its_absence() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     for codec in Codec::ALL {
         let r = nvenc_report(codec);
         eprintln!("nvenc {codec}: available {} — {} {:?}", r.available, r.reason, r.info);
@@ -125,9 +125,9 @@ fn gpu_nvenc_probe_reports_the_gpu_or_its_absence() {
 
 #[test]
 fn gpu_nvenc_explicit_engine_refuses_or_encodes_and_auto_falls_back() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let available = nvenc_report(Codec::H264).available;
     let cfg = EncoderConfig::new(Codec::H264, W, H).input_format(PixelFormat::Nv12);
     let explicit = Encoder::open(cfg.clone().engine(EnginePreference::Only(Engine::Nvenc)));
@@ -152,9 +152,9 @@ fn gpu_nvenc_explicit_engine_refuses_or_encodes_and_auto_falls_back() {
 
 #[test]
 fn gpu_nvenc_round_trip_with_b_frames_and_reconfigure() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     if !nvenc_report(Codec::H264).available {
         eprintln!("note: this GPU has no NVENC; round trip not run");
         return;
@@ -191,9 +191,9 @@ fn gpu_nvenc_round_trip_with_b_frames_and_reconfigure() {
 
 #[test]
 fn gpu_nvenc_encodes_cuda_frames_from_nvdec() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     if !nvenc_report(Codec::H264).available {
         eprintln!("note: this GPU has no NVENC; CUDA transcode not run");
         return;

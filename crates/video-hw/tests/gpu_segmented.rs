@@ -33,9 +33,9 @@ fn stream(rel: &str, copies: usize) -> Vec<u8> {
 
 #[test]
 fn gpu_segmented_nvdec_gives_the_frames_of_one_session() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let mut checked = 0;
     for &(rel, codec, copies) in STREAMS {
         let data = stream(rel, copies);
@@ -63,9 +63,9 @@ fn gpu_segmented_nvdec_gives_the_frames_of_one_session() {
 
 #[test]
 fn gpu_segmented_many_streams_over_seven_sessions_release_everything() {
-    if !common::gpu_tests_enabled() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     // Warm up: the first session creates the context and the driver's own pools.
     drop(video_hw::Decoder::open(nvdec(Codec::H264, Output::CUDA_NV12)).expect("nvdec opens"));
     let baseline = common::GpuBaseline::take();

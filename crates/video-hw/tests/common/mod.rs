@@ -132,6 +132,15 @@ pub fn read_framemd5(path: &Path) -> Vec<FrameMd5> {
         .collect()
 }
 
+/// A GPU test's turn, held for the whole test: the GPU tests of one binary run one at a
+/// time, so that a leak check's session and memory counts never include the sessions of
+/// another test running beside it. `None` (the test returns, passing with a note) unless
+/// GPU tests were asked for (see [`gpu_tests_enabled`]).
+pub fn gpu_test() -> Option<std::sync::MutexGuard<'static, ()>> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    gpu_tests_enabled().then(|| TURN.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// True when GPU tests were asked for (`VIDEO_HW_TEST_GPU=1`). GPU tests return early
 /// (pass, with a note) otherwise; when asked for they must fail without a GPU.
 pub fn gpu_tests_enabled() -> bool {
