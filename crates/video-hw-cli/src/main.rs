@@ -109,9 +109,6 @@ fn main() -> ExitCode {
         Command::Encode(args) => cmd_encode::run(args, cli.quiet),
         Command::Transcode(args) => cmd_transcode::run(args, cli.quiet),
     });
-    // Decoders dropped at the end are destroyed on a closer thread: let that finish before
-    // the process exits (the driver is torn down at exit).
-    video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(5));
     match run {
         Ok(Ok(code)) => code,
         Ok(Err(f)) => exit::report_failure(&f),

@@ -190,9 +190,6 @@ impl Args {
 }
 
 /// `1234`, `64k`, `1m`, `2MiB` → bytes.
-/// How long to wait for dropped NVDEC sessions to be destroyed before a leak or memory reading.
-const CLOSE_WAIT: Duration = Duration::from_secs(20);
-
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.trim_end_matches("ib").trim_end_matches('b');
@@ -713,12 +710,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         let calls1 = video_hw::diagnostics::nvdec_call_times();
         stop.store(true, Ordering::SeqCst);
         let min_free = monitor.and_then(|m| m.join().ok().flatten());
-        // The sessions' decoders are destroyed on the closer thread: wait before reading.
-        let free_after = keeper
-            .as_ref()
-            .filter(|_| video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT))
-            .and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok())
-            .map(|m| m.0);
+        let free_after = keeper.as_ref().and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok()).map(|m| m.0);
         drop(keeper);
         (results, wall, cpu0, cpu1, min_free, free_after, (calls0, calls1))
     });
@@ -1017,9 +1009,6 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         }
         video_hw::diagnostics::gpu_memory(a.device).map(|m| Some(m.0)).map_err(|e| format!("{what}: {e}"))
     };
-    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
-        failures.push("the warm-up sessions were not destroyed in time".into());
-    }
     let sessions_start = video_hw::diagnostics::nvdec_sessions();
     let free_start = mem("device memory at start");
     if !a.quiet {
@@ -1099,9 +1088,6 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         out
     });
     let elapsed = started.elapsed();
-    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
-        failures.push("the soak's sessions were not destroyed in time".into());
-    }
     let sessions_end = video_hw::diagnostics::nvdec_sessions();
     let free_end = mem("device memory at end");
     drop(keeper);
@@ -1287,8 +1273,6 @@ fn main() {
         Mode::Probe => probe(&args),
         Mode::Cut => cut(&args),
     };
-    // Outside every timer: sessions dropped last are destroyed on the closer thread.
-    video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
     match result {
         Ok((report, ok)) => {
             println!("{report}");

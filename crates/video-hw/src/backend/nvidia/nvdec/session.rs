@@ -561,9 +561,7 @@ impl Drop for NvdecDecoder {
             // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
             // is destroyed, and it is freed exactly once.
             let state = unsafe { Box::from_raw(self.state) };
-            // Decoder, stream, event and frames are destroyed on the closer thread: the
-            // caller does not wait 25-230 ms for cuvidDestroyDecoder.
-            super::closer::close(state);
+            drop(state);
         });
     }
 }
