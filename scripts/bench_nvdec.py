@@ -1072,6 +1072,11 @@ def self_test():
         "pynvc": [run(1, 0.2, ttff_ms=t, outer_wall_s=0.9) for t in (100.0, 110.0, 90.0, 105.0, 99.0)],
     }}
     srows, _ = startup_rows(startup, list(CONTENDERS))
+    assert startup_breakdown(startup) is None  # no nvdec_bench start-up report in these runs
+    for r, ms in zip(startup["runs"]["video-hw"], (10.0, 12.0, 11.0, 13.0, 14.0)):
+        r["raw"] = {"startup": {"cuda_init_ms": ms, "context": {"calls": 1, "ms": 20.0}, "close": {"calls": 1, "ms": 1.5}}}
+    line = startup_breakdown(startup)
+    assert "cuInit 12.0, primary context 20.0, the rest (first pictures" in line and " 10.0; closing" in line, line
     assert srows[0][2] == "42.0" and srows[0][6] == "0.21x" and srows[0][7] == "0.42x" and srows[0][8] == "300", srows[0]
     meta = {"date": "2026-01-01 00:00", "host": "h", "cpus": 16, "device": 0, "warmup": 1, "repeats": 5,
             "smi_period_ms": 200, "gpu": {"name": "NVIDIA H200", "driver": "580.00", "cuda": "13.0"},
