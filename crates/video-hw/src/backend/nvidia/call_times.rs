@@ -35,11 +35,11 @@ impl Counter {
     }
 }
 
-/// A one-time step of the process (loading a library, `cuInit`): how long it took, once.
+/// A one-time step of the process (loading a driver library, `cuInit`): how long it took.
 pub(crate) struct Once(OnceLock<Duration>);
 
 impl Once {
-    const fn new() -> Once {
+    pub(crate) const fn new() -> Once {
         Once(OnceLock::new())
     }
 
@@ -51,7 +51,7 @@ impl Once {
         r
     }
 
-    fn read(&self) -> Option<Duration> {
+    pub(crate) fn read(&self) -> Option<Duration> {
         self.0.get().copied()
     }
 }
@@ -69,7 +69,7 @@ pub(crate) static COPY: Counter = Counter::new();
 pub(crate) static CUDA_INIT: Once = Once::new();
 /// Retaining a primary context or creating a context of a session's own.
 pub(crate) static CONTEXT: Counter = Counter::new();
-/// `cuvidGetDecoderCaps` queries of one device (all codecs and bit depths asked at once).
+/// `cuvidGetDecoderCaps` queries (one per GPU, codec and bit depth; answers are cached).
 pub(crate) static DECODER_CAPS: Counter = Counter::new();
 /// A session's CUDA stream and event for the copy-out.
 pub(crate) static SESSION_SETUP: Counter = Counter::new();

@@ -116,10 +116,7 @@ macro_rules! entry_points {
             pub(crate) fn get() -> Result<&'static Self> {
                 static CELL: OnceLock<std::result::Result<$name, String>> = OnceLock::new();
                 match CELL.get_or_init(|| {
-                    let start = std::time::Instant::now();
-                    let loaded = Self::load();
-                    let _ = Self::load_cell().set(start.elapsed());
-                    loaded.map_err(|e| match e {
+                    Self::load_timer().time(Self::load).map_err(|e| match e {
                         Error::Unsupported { why, .. } => why,
                         other => other.to_string(),
                     })
@@ -132,11 +129,11 @@ macro_rules! entry_points {
             /// How long opening the library and resolving its entry points took, once
             /// [`Self::get`] has tried (a start-up figure for reports).
             pub(crate) fn load_time() -> Option<std::time::Duration> {
-                Self::load_cell().get().copied()
+                Self::load_timer().read()
             }
 
-            fn load_cell() -> &'static OnceLock<std::time::Duration> {
-                static LOAD_TIME: OnceLock<std::time::Duration> = OnceLock::new();
+            fn load_timer() -> &'static super::call_times::Once {
+                static LOAD_TIME: super::call_times::Once = super::call_times::Once::new();
                 &LOAD_TIME
             }
         }
