@@ -183,19 +183,7 @@ pub(crate) fn decode_caps_of(device: Device, codec: Codec, bit_depth: u8) -> Res
 
 /// The record of a combination NVDEC does not decode (all limits 0, as the driver says).
 fn unsupported(codec: Codec, bit_depth: u8) -> DecodeCaps {
-    DecodeCaps {
-        codec,
-        bit_depth,
-        chroma_format: cudaVideoChromaFormat_420,
-        supported: false,
-        num_engines: 0,
-        max_width: 0,
-        max_height: 0,
-        min_width: 0,
-        min_height: 0,
-        max_mb_count: 0,
-        output_formats: OutputFormats(0),
-    }
+    DecodeCaps::from_driver(codec, bit_depth, cudaVideoChromaFormat_420, &CUVIDDECODECAPS::default())
 }
 
 /// One `cuvidGetDecoderCaps` call; needs a current context.
@@ -217,19 +205,26 @@ fn query(cuvid: &CuvidApi, codec: Codec, bit_depth: u8, chroma_format: cudaVideo
         Err(Error::Unsupported { .. }) => caps = request,
         Err(e) => return Err(e),
     }
-    Ok(DecodeCaps {
-        codec,
-        bit_depth,
-        chroma_format,
-        supported: caps.bIsSupported != 0,
-        num_engines: caps.nNumNVDECs,
-        max_width: caps.nMaxWidth,
-        max_height: caps.nMaxHeight,
-        min_width: caps.nMinWidth,
-        min_height: caps.nMinHeight,
-        max_mb_count: caps.nMaxMBCount,
-        output_formats: OutputFormats(caps.nOutputFormatMask),
-    })
+    Ok(DecodeCaps::from_driver(codec, bit_depth, chroma_format, &caps))
+}
+
+impl DecodeCaps {
+    /// The driver's answer `caps` about (`codec`, `bit_depth`, `chroma_format`).
+    fn from_driver(codec: Codec, bit_depth: u8, chroma_format: cudaVideoChromaFormat, caps: &CUVIDDECODECAPS) -> Self {
+        DecodeCaps {
+            codec,
+            bit_depth,
+            chroma_format,
+            supported: caps.bIsSupported != 0,
+            num_engines: caps.nNumNVDECs,
+            max_width: caps.nMaxWidth,
+            max_height: caps.nMaxHeight,
+            min_width: caps.nMinWidth,
+            min_height: caps.nMinHeight,
+            max_mb_count: caps.nMaxMBCount,
+            output_formats: OutputFormats(caps.nOutputFormatMask),
+        }
+    }
 }
 
 /// `550.54.14` out of `/proc/driver/nvidia/version`
@@ -287,6 +282,15 @@ mod tests {
         let t = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\nGCC version: gcc 12\n";
         assert_eq!(parse_kernel_driver_version(t).as_deref(), Some("550.54.14"));
         assert_eq!(parse_kernel_driver_version("nothing"), None);
+    }
+
+    #[test]
+    fn an_unprobed_combination_is_unsupported_with_zero_limits() {
+        let c = unsupported(Codec::Hevc, 12);
+        assert_eq!((c.codec, c.bit_depth, c.chroma_format), (Codec::Hevc, 12, cudaVideoChromaFormat_420));
+        assert!(!c.supported);
+        assert_eq!((c.num_engines, c.max_width, c.max_height, c.max_mb_count), (0, 0, 0, 0));
+        assert_eq!(c.output_formats, OutputFormats(0));
     }
 
     #[test]

@@ -560,8 +560,7 @@ impl Drop for NvdecDecoder {
             self.destroy_parser();
             // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
             // is destroyed, and it is freed exactly once.
-            let state = unsafe { Box::from_raw(self.state) };
-            drop(state);
+            drop(unsafe { Box::from_raw(self.state) });
         });
     }
 }
