@@ -13,19 +13,11 @@ use video_hw::metrics::{GpuSampler, Stage, gpu_utilization};
 use video_hw::pipeline::{DecodeInput, DecodePipeline, FrameRing, PipelineOptions, RingConfig, RingMemory, Shutdown};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output, PixelFormat};
 
-fn gpu_wanted() -> bool {
-    let on = std::env::var("VIDEO_HW_TEST_GPU").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!("note: VIDEO_HW_TEST_GPU=1 not set; GPU pipeline test skipped");
-    }
-    on
-}
-
 #[test]
 fn ring_buffers_are_page_locked_with_a_driver() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let ring = FrameRing::new(2).unwrap();
     let f = ring.acquire(PixelFormat::Nv12, 1920, 1080, None).unwrap();
     assert!(f.is_pooled() && f.is_pinned(), "{f:?}");
@@ -34,9 +26,9 @@ fn ring_buffers_are_page_locked_with_a_driver() {
 
 #[test]
 fn nvml_reports_utilisation() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let u = gpu_utilization(0).expect("NVML on a GPU machine");
     eprintln!("GPU 0 utilisation: {u:?}");
     assert!(u.sm.is_some() && u.decoder.is_some() && u.encoder.is_some(), "{u:?}");
@@ -48,9 +40,9 @@ fn nvml_reports_utilisation() {
 
 #[test]
 fn nvdec_pipeline_fills_pinned_slots_and_times_map_and_download() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let stream = std::fs::read(common::fixtures_dir().join("h264/gop12-idr-cars-320x240.h264")).unwrap();
     let cfg = DecoderConfig::new(Codec::H264).engine(EnginePreference::Only(Engine::Nvdec)).output(Output::HOST_NV12);
 
@@ -139,9 +131,9 @@ fn pattern(i: u64, w: u32, h: u32) -> HostFrame {
 /// reordered; one size change; never more buffers than slots (twice, across the change).
 #[test]
 fn cuda_ring_stress_round_trips_every_frame_once_in_order() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     const N: u64 = 400;
     let limit = Some(Duration::from_secs(30));
     let ring = FrameRing::with_config(RingConfig::new(3).slots(4).memory(RingMemory::Cuda { device: 0 })).unwrap();
@@ -195,9 +187,9 @@ fn cuda_ring_stress_round_trips_every_frame_once_in_order() {
 /// across PCIe on the worker.
 #[test]
 fn cuda_ring_nvdec_pipeline_is_bit_identical_to_the_decoder() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let want = direct_md5s();
     assert_eq!(want.len(), FIXTURE_FRAMES);
     let p =
@@ -229,9 +221,9 @@ fn cuda_ring_nvdec_pipeline_is_bit_identical_to_the_decoder() {
 /// rest of the stream comes, still bit-identical.
 #[test]
 fn cuda_ring_bounds_device_memory_while_the_consumer_holds_frames() {
-    if !gpu_wanted() {
+    let Some(_turn) = common::gpu_test() else {
         return;
-    }
+    };
     let want = direct_md5s();
     let p =
         DecodePipeline::open_with_source(nvdec_cuda(), PipelineOptions::default().queue_depth(2), source()).unwrap();
