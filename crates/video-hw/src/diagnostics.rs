@@ -73,7 +73,7 @@ pub struct NvdecSetupTimes {
     pub cuvid_load: Option<Duration>,
     /// Retaining a GPU's primary context (once per GPU), or creating a session's own.
     pub context: CallTime,
-    /// Asking NVDEC what it decodes (`cuvidGetDecoderCaps`, once per GPU).
+    /// Asking NVDEC what it decodes (`cuvidGetDecoderCaps`, once per GPU, codec and bit depth).
     pub decoder_caps: CallTime,
     /// A session's CUDA stream and event for copying frames out.
     pub session_setup: CallTime,
