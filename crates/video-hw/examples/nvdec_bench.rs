@@ -189,6 +189,9 @@ impl Args {
     }
 }
 
+/// How long to wait for dropped NVDEC sessions to be destroyed before a leak or memory reading.
+const CLOSE_WAIT: Duration = Duration::from_secs(20);
+
 /// `1234`, `64k`, `1m`, `2MiB` → bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim().to_ascii_lowercase();
@@ -706,14 +709,23 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             })
             .collect();
         let wall = t0.elapsed();
+        // The sessions' decoders are destroyed on the closer thread after their drop
+        // returned: how long until the last one is gone (reported next to the wall time;
+        // CPU read after it, so the destroys' CPU counts).
+        let closed = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT).then(|| t0.elapsed());
         let cpu1 = process_cpu();
         let calls1 = video_hw::diagnostics::nvdec_call_times();
         stop.store(true, Ordering::SeqCst);
         let min_free = monitor.and_then(|m| m.join().ok().flatten());
-        let free_after = keeper.as_ref().and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok()).map(|m| m.0);
+        let free_after = keeper
+            .as_ref()
+            .filter(|_| closed.is_some())
+            .and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok())
+            .map(|m| m.0);
         drop(keeper);
-        (results, wall, cpu0, cpu1, min_free, free_after, (calls0, calls1))
+        (results, (wall, closed), cpu0, cpu1, min_free, free_after, (calls0, calls1))
     });
+    let (wall, closed) = wall;
 
     // Read before the probe below, which asks NVDEC more than the sessions did.
     let setup_times = video_hw::diagnostics::nvdec_setup_times();
@@ -805,6 +817,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "frames_ok": frames_ok,
         "wall_s": round3(secs),
         "fps": if secs > 0.0 { round3(frames as f64 / secs) } else { 0.0 },
+        "closes_done_s": closed.map(|d| round3(d.as_secs_f64())),
         "session_fps": session_fps,
         "ttff_ms_median": median(&ttff_ms).map(round3),
         "ttff_ms_max": ttff_ms.iter().copied().reduce(f64::max).map(round3),
@@ -1009,6 +1022,9 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         }
         video_hw::diagnostics::gpu_memory(a.device).map(|m| Some(m.0)).map_err(|e| format!("{what}: {e}"))
     };
+    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
+        failures.push("the warm-up sessions were not destroyed in time".into());
+    }
     let sessions_start = video_hw::diagnostics::nvdec_sessions();
     let free_start = mem("device memory at start");
     if !a.quiet {
@@ -1088,6 +1104,9 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         out
     });
     let elapsed = started.elapsed();
+    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
+        failures.push("the soak's sessions were not destroyed in time".into());
+    }
     let sessions_end = video_hw::diagnostics::nvdec_sessions();
     let free_end = mem("device memory at end");
     drop(keeper);

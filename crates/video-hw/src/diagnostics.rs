@@ -5,9 +5,27 @@ use std::time::Duration;
 
 use crate::error::Result;
 
-/// NVDEC decoder objects alive in this process.
+/// NVDEC decoder objects alive in this process, those of dropped sessions not yet
+/// destroyed included (see [`wait_for_nvdec_closes`]).
 pub fn nvdec_sessions() -> usize {
     crate::backend::nvidia::nvdec::live_decoders()
+}
+
+/// Waits until every NVDEC session already dropped is destroyed, at most `timeout`;
+/// whether it got there.
+///
+/// Dropping a [`Decoder`](crate::Decoder) on NVDEC returns at once: its decoder object,
+/// stream and frames are destroyed on a closer thread (`cuvidDestroyDecoder` takes 25-230
+/// ms). Call this before a leak check ([`nvdec_sessions`], [`gpu_memory`]) or when the
+/// device memory they held is needed at once. A process exiting waits for them by itself
+/// (at most 10 s, from a C `atexit` handler), so the driver is not torn down under one.
+///
+/// ```
+/// // ... decoders dropped ...
+/// assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(5)));
+/// ```
+pub fn wait_for_nvdec_closes(timeout: Duration) -> bool {
+    crate::backend::nvidia::nvdec::closer::wait_idle(timeout)
 }
 
 /// Calls of one kind and the time spent in them.
@@ -85,9 +103,10 @@ pub struct NvdecSetupTimes {
     pub alloc: CallTime,
     /// `cuvidDestroyVideoParser` (at every flush and close).
     pub destroy_parser: CallTime,
-    /// `cuvidDestroyDecoder`.
+    /// `cuvidDestroyDecoder` (on the closer thread, off the caller's path).
     pub destroy_decoder: CallTime,
-    /// Closing sessions, all of it (parser, decoder, stream, event, frame pool).
+    /// Dropping sessions, as the dropping thread waits for it: the parser destroyed, the
+    /// rest handed to the closer thread (see [`wait_for_nvdec_closes`]).
     pub close: CallTime,
 }
 

@@ -83,7 +83,8 @@ pub(crate) static ALLOC: Counter = Counter::new();
 pub(crate) static DESTROY_PARSER: Counter = Counter::new();
 /// `cuvidDestroyDecoder`.
 pub(crate) static DESTROY_DECODER: Counter = Counter::new();
-/// Closing a session: parser, decoder, stream, event and frame pool released.
+/// Dropping a session, as the dropping thread waits for it (parser destroyed, the rest
+/// handed to the closer thread).
 pub(crate) static CLOSE: Counter = Counter::new();
 
 /// The throughput counters now.

@@ -1,5 +1,6 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
+pub(crate) mod closer;
 mod hw;
 mod output;
 mod session;

@@ -230,14 +230,15 @@ impl State {
             output_stream: self.copy.stream().raw(),
             ..CUVIDPROCPARAMS::default()
         };
-        let damaged = dec.had_errors(info.picture_index);
-        if damaged {
-            self.damaged += 1;
-            tracing::debug!(index = info.picture_index, "NVDEC reports the picture damaged and concealed");
-        }
         let map_start = std::time::Instant::now();
         let mapped = dec.map(info.picture_index, &mut proc_params)?;
         crate::metrics::record_stage(crate::metrics::Stage::Map, map_start.elapsed());
+        // Asked after the map, which waits for the picture: before it, a picture still being
+        // decoded reports "in progress", not its errors.
+        if dec.had_errors(info.picture_index) {
+            self.damaged += 1;
+            tracing::debug!(index = info.picture_index, "NVDEC reports the picture damaged and concealed");
+        }
         let surface = Surface {
             ptr: mapped.ptr,
             pitch: mapped.pitch,
@@ -560,7 +561,10 @@ impl Drop for NvdecDecoder {
             self.destroy_parser();
             // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
             // is destroyed, and it is freed exactly once.
-            drop(unsafe { Box::from_raw(self.state) });
+            let state = unsafe { Box::from_raw(self.state) };
+            // Decoder, stream, event and frames are destroyed on the closer thread: the
+            // caller does not wait 25-230 ms for cuvidDestroyDecoder.
+            super::closer::close(state);
         });
     }
 }

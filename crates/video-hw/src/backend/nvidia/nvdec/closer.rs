@@ -1,0 +1,163 @@
+//! Closing NVDEC sessions off the caller's thread.
+//!
+//! `cuvidDestroyDecoder` takes ~25 ms once a stream has been flushed, and 160–230 ms when a
+//! session is dropped with pictures still in the decoder (an H200, driver 580; waiting for
+//! those pictures to finish first does not shorten it: bench/results/nvdec-ablation.md). A
+//! caller dropping a `Decoder` (a stream that ended, a client that went away) should not
+//! stall for that, so the session's remains go to one closer thread that destroys them.
+//!
+//! Bounded: while [`MAX_PENDING`] closes wait, the next one runs on the dropping thread
+//! (each pending close holds its decoder's surfaces in device memory). Leak checks call
+//! [`wait_idle`] (`diagnostics::wait_for_nvdec_closes`) before counting sessions and memory.
+//!
+//! At process exit the CUDA driver tears itself down; a destroy still running on the closer
+//! thread then can deadlock with it (a test binary on an H200 hung at exit that way). So
+//! the thread's start also registers a C `atexit` handler that waits for pending closes
+//! (at most [`EXIT_WAIT`]). It is registered after the driver's own exit handlers (the
+//! driver is initialised before any decoder exists), and C runs exit handlers in reverse
+//! order of registration, so ours runs first.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Closes that may wait at once before dropping closes inline.
+pub(crate) const MAX_PENDING: usize = 16;
+
+/// The longest the process's exit waits for pending closes (16 × 230 ms at most, when
+/// every pending session was dropped with pictures in flight, is under 4 s).
+pub(crate) const EXIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Closes handed over and not finished.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// What is left of a session to destroy.
+type Remains = Box<dyn Send>;
+
+/// The closer thread's queue; `None` when the thread could not be started.
+fn queue() -> Option<&'static Mutex<Sender<Remains>>> {
+    static QUEUE: OnceLock<Option<Mutex<Sender<Remains>>>> = OnceLock::new();
+    QUEUE
+        .get_or_init(|| {
+            let (tx, rx) = channel::<Remains>();
+            let spawned = std::thread::Builder::new().name("video-hw-nvdec-close".into()).spawn(move || {
+                for remains in rx {
+                    drop(remains);
+                    PENDING.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+            match spawned {
+                Ok(_) => {
+                    wait_at_exit();
+                    Some(Mutex::new(tx))
+                }
+                Err(e) => {
+                    tracing::warn!("NVDEC sessions close on the caller's thread: no closer thread ({e})");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+unsafe extern "C" {
+    /// C's `atexit` (every C runtime has it; Rust's std links one).
+    fn atexit(handler: extern "C" fn()) -> std::os::raw::c_int;
+}
+
+extern "C" fn wait_for_closes_at_exit() {
+    if !wait_idle(EXIT_WAIT) {
+        // Nothing else to do: exiting anyway may hang in the driver, waiting longer would too.
+        eprintln!("video-hw: {} NVDEC session(s) still closing at exit", pending());
+    }
+}
+
+/// Registers [`wait_for_closes_at_exit`] with the C runtime (once, with the closer thread).
+fn wait_at_exit() {
+    // SAFETY: `atexit` only stores the pointer of a handler with the C signature it expects;
+    // the handler is a plain function that lives as long as the program.
+    let r = unsafe { atexit(wait_for_closes_at_exit) };
+    if r != 0 {
+        tracing::warn!(
+            "could not register the NVDEC exit wait (atexit returned {r}); exit right after dropping a decoder may hang in the driver"
+        );
+    }
+}
+
+/// Drops `remains` (a session's state once its parser is gone: decoder, stream, frames)
+/// on the closer thread, or here when [`MAX_PENDING`] closes wait or there is no closer.
+pub(crate) fn close(remains: Remains) {
+    let reserved = PENDING.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < MAX_PENDING).then_some(n + 1));
+    if reserved.is_err() {
+        drop(remains);
+        return;
+    }
+    let Some(queue) = queue() else {
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        drop(remains);
+        return;
+    };
+    let sent = queue.lock().unwrap_or_else(|p| p.into_inner()).send(remains);
+    if let Err(returned) = sent {
+        // The closer thread is gone (it has no way to fail but a driver crash, which ends
+        // the process): close here.
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        drop(returned.0);
+    }
+}
+
+/// Closes waiting or running on the closer thread.
+pub(crate) fn pending() -> usize {
+    PENDING.load(Ordering::SeqCst)
+}
+
+/// Waits until every session handed to the closer is destroyed, at most `timeout`;
+/// whether it got there.
+pub(crate) fn wait_idle(timeout: Duration) -> bool {
+    let start = Instant::now();
+    while pending() > 0 {
+        if start.elapsed() >= timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    /// Something whose drop takes a while and says when it happened.
+    struct Slow(Arc<AtomicBool>, Duration);
+
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            std::thread::sleep(self.1);
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// One test (the closer is process-wide): off the caller, waited for, then bounded.
+    #[test]
+    fn closes_run_off_the_caller_are_bounded_and_can_be_waited_for() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
+        close(Box::new(Slow(dropped.clone(), Duration::from_millis(50))));
+        assert!(start.elapsed() < Duration::from_millis(40), "the caller waited for the close");
+        assert!(wait_idle(Duration::from_secs(5)));
+        assert!(dropped.load(Ordering::SeqCst));
+
+        let flags: Vec<_> = (0..MAX_PENDING * 2).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        for f in &flags {
+            close(Box::new(Slow(f.clone(), Duration::from_millis(5))));
+            assert!(pending() <= MAX_PENDING);
+        }
+        assert!(wait_idle(Duration::from_secs(10)));
+        assert!(flags.iter().all(|f| f.load(Ordering::SeqCst)));
+        assert_eq!(pending(), 0);
+    }
+}
