@@ -858,8 +858,10 @@ def soak_lines(s):
             j.get("opens"), j.get("interrupted_passes"), fmt(j.get("frames")),
             "%s→%s (%s)" % (j.get("sessions_start"), j.get("sessions_end"), j.get("sessions_peak")),
             "%s→%s (%s)" % (fmt(j.get("free_start_mib"), 0), fmt(j.get("free_end_mib"), 0), fmt(j.get("free_min_mib"), 0)),
-            "#%s: %s bit flips, %s frames, %s damaged-input reports, %s other errors" % (
-                c.get("session"), c.get("bit_flips"), c.get("frames"), c.get("bitstream_errors"), c.get("other_errors")),
+            "#%s: %s bit flips, %s frames, %s damaged-input reports, %s units dropped as damaged, %s pictures "
+            "concealed, %s other errors" % (
+                c.get("session"), c.get("bit_flips"), c.get("frames"), c.get("bitstream_errors"),
+                c.get("dropped_units", "?"), c.get("concealed", "?"), c.get("other_errors")),
         ]]))
         for f in j.get("failures") or []:
             L.append("- FAIL: %s" % f)
@@ -1117,14 +1119,16 @@ def self_test():
         "streams": 14, "duration_s": 120.0, "passes_checked": 900, "passes_mismatched": 0, "opens": 400,
         "interrupted_passes": 150, "frames": 300000, "sessions_start": 0, "sessions_end": 0, "sessions_peak": 14,
         "free_start_mib": 140000.0, "free_end_mib": 139990.0, "free_min_mib": 139000.0,
-        "corrupt": {"session": 13, "bit_flips": 10000, "frames": 5000, "bitstream_errors": 300, "other_errors": 2},
+        "corrupt": {"session": 13, "bit_flips": 10000, "frames": 5000, "bitstream_errors": 300, "other_errors": 2,
+                    "dropped_units": 40, "concealed": 700},
         "failures": []}}
     md = report_markdown(meta, [startup, cell, multi], soak, list(CONTENDERS))
     for want in ("## Throughput", "## Time to first frame", "## Soak", "**PASS**", "NVIDIA H200", "| hevc-1080p.h265 | 7 |",
                  "frame counts differ", "## The issue's targets",
                  "x7: video-hw's clock stopped at 3.000 s (median), when the last session's drop returned; its "
                  "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps)", "segmented over 7 sessions: 98% of",
-                 "video-hw, segmented**", "ceiling", "a note", "0.21x ffmpeg's (target ≤ 0.50x) **met**"):
+                 "video-hw, segmented**", "ceiling", "a note",
+                 "300 damaged-input reports, 40 units dropped as damaged, 700 pictures concealed, 2 other errors", "0.21x ffmpeg's (target ≤ 0.50x) **met**"):
         assert want in md, (want, md)
     # the multi row: 21000 / 3.0 = 7000 fps = 92% of the HEVC ceiling
     assert "| 92% |" in md, md

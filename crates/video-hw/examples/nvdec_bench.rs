@@ -869,6 +869,10 @@ struct SoakSession {
     interrupted: u64,
     frames: u64,
     bitstream_errors: u64,
+    /// NAL or access units the decoder dropped as damaged, and pictures NVDEC concealed
+    /// (`DecoderStats`), summed over the session's lives.
+    dropped_units: u64,
+    concealed: u64,
     /// Errors other than damaged input (for the corrupt session: reopened after them).
     other_errors: Vec<String>,
     other_error_count: u64,
@@ -905,82 +909,91 @@ fn soak_session(a: &Args, idx: usize, input: &InputFile, data: &[u8], corrupt: b
             }
         };
         st.opens += 1;
-        let chunk = SOAK_CHUNKS[rng.below(SOAK_CHUNKS.len() as u64) as usize];
-        let chunks_per_pass = data.len().div_ceil(chunk) as u64;
-        // Half the lives end at a random chunk (mid-pass, usually); the others after 1..=4
-        // whole passes.
-        let restart_at = rng.chance(1, 2).then(|| rng.range(1, 2 * chunks_per_pass));
-        let passes = rng.range(1, 4);
-        let mut submitted = 0u64;
-        for _ in 0..passes {
-            let mut frames = 0u64;
-            for piece in data.chunks(chunk) {
-                if Instant::now() >= sh.deadline {
-                    break 'life;
+        let mut out_of_time = false;
+        // One life of the session; every way out ends here, so the decoder's own counters
+        // are added up once.
+        'body: {
+            let chunk = SOAK_CHUNKS[rng.below(SOAK_CHUNKS.len() as u64) as usize];
+            let chunks_per_pass = data.len().div_ceil(chunk) as u64;
+            // Half the lives end at a random chunk (mid-pass, usually); the others after 1..=4
+            // whole passes.
+            let restart_at = rng.chance(1, 2).then(|| rng.range(1, 2 * chunks_per_pass));
+            let passes = rng.range(1, 4);
+            let mut submitted = 0u64;
+            for _ in 0..passes {
+                let mut frames = 0u64;
+                for piece in data.chunks(chunk) {
+                    if Instant::now() >= sh.deadline {
+                        out_of_time = true;
+                        break 'body;
+                    }
+                    match dec.submit(Input::annexb(piece, None)) {
+                        Ok(()) => {}
+                        Err(e @ Error::InvalidBitstream { .. }) => {
+                            st.bitstream_errors += 1;
+                            if !corrupt {
+                                st.note(format!("clean stream reported {e}"));
+                            }
+                        }
+                        Err(e) => {
+                            st.note(format!("submit: {e}"));
+                            break 'body;
+                        }
+                    }
+                    loop {
+                        match dec.try_reap() {
+                            Ok(Some(f)) => {
+                                frames += 1;
+                                drop(f);
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                st.note(format!("reap: {e}"));
+                                break 'body;
+                            }
+                        }
+                    }
+                    submitted += 1;
+                    if restart_at == Some(submitted) {
+                        st.interrupted += 1;
+                        st.frames += frames;
+                        break 'body; // drops the session mid-pass
+                    }
                 }
-                match dec.submit(Input::annexb(piece, None)) {
-                    Ok(()) => {}
+                match dec.flush() {
+                    Ok(rest) => frames += rest.len() as u64,
                     Err(e @ Error::InvalidBitstream { .. }) => {
                         st.bitstream_errors += 1;
                         if !corrupt {
-                            st.note(format!("clean stream reported {e}"));
+                            st.note(format!("clean stream reported {e} at flush"));
                         }
                     }
                     Err(e) => {
-                        st.note(format!("submit: {e}"));
-                        sh.restarts.fetch_add(1, Ordering::Relaxed);
-                        continue 'life;
+                        st.note(format!("flush: {e}"));
+                        break 'body;
                     }
                 }
-                loop {
-                    match dec.try_reap() {
-                        Ok(Some(f)) => {
-                            frames += 1;
-                            drop(f);
+                st.frames += frames;
+                sh.frames.fetch_add(frames, Ordering::Relaxed);
+                sh.passes.fetch_add(1, Ordering::Relaxed);
+                if !corrupt {
+                    st.passes_checked += 1;
+                    if frames != expected {
+                        st.passes_mismatched += 1;
+                        if st.mismatches.len() < 8 {
+                            st.mismatches.push(format!("{chunk}-byte chunks: {frames} frames, expected {expected}"));
                         }
-                        Ok(None) => break,
-                        Err(e) => {
-                            st.note(format!("reap: {e}"));
-                            sh.restarts.fetch_add(1, Ordering::Relaxed);
-                            continue 'life;
-                        }
-                    }
-                }
-                submitted += 1;
-                if restart_at == Some(submitted) {
-                    st.interrupted += 1;
-                    st.frames += frames;
-                    sh.restarts.fetch_add(1, Ordering::Relaxed);
-                    continue 'life; // drops the session mid-pass
-                }
-            }
-            match dec.flush() {
-                Ok(rest) => frames += rest.len() as u64,
-                Err(e @ Error::InvalidBitstream { .. }) => {
-                    st.bitstream_errors += 1;
-                    if !corrupt {
-                        st.note(format!("clean stream reported {e} at flush"));
-                    }
-                }
-                Err(e) => {
-                    st.note(format!("flush: {e}"));
-                    sh.restarts.fetch_add(1, Ordering::Relaxed);
-                    continue 'life;
-                }
-            }
-            st.frames += frames;
-            sh.frames.fetch_add(frames, Ordering::Relaxed);
-            sh.passes.fetch_add(1, Ordering::Relaxed);
-            if !corrupt {
-                st.passes_checked += 1;
-                if frames != expected {
-                    st.passes_mismatched += 1;
-                    if st.mismatches.len() < 8 {
-                        st.mismatches.push(format!("{chunk}-byte chunks: {frames} frames, expected {expected}"));
                     }
                 }
             }
         }
+        let stats = dec.stats();
+        st.dropped_units += stats.dropped;
+        st.concealed += stats.concealed;
+        if out_of_time {
+            break 'life;
+        }
+        // Every other way out (error, planned restart, passes done) reopens the session.
         sh.restarts.fetch_add(1, Ordering::Relaxed);
     }
     st
@@ -1134,6 +1147,13 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         if st.other_error_count > 0 {
             failures.push(format!("session {i}: {} errors: {:?}", st.other_error_count, st.other_errors));
         }
+        // The corrupt stream must not disturb the clean ones: nothing dropped or concealed.
+        if st.dropped_units > 0 || st.concealed > 0 {
+            failures.push(format!(
+                "session {i} (clean): {} units dropped as damaged, {} pictures concealed",
+                st.dropped_units, st.concealed
+            ));
+        }
     }
     if sessions_end != sessions_start {
         failures.push(format!("NVDEC sessions {sessions_start} at start, {sessions_end} at end"));
@@ -1152,6 +1172,7 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
     let corrupt_stats = sessions.iter().enumerate().find(|(_, s)| s.corrupt).map(|(i, s)| {
         json!({"session": i, "input": inputs[i % inputs.len()].path.display().to_string(), "bit_flips": flips,
                "opens": s.opens, "frames": s.frames, "bitstream_errors": s.bitstream_errors,
+               "dropped_units": s.dropped_units, "concealed": s.concealed,
                "other_errors": s.other_error_count, "first_other_errors": s.other_errors})
     });
     let report = json!({
@@ -1180,7 +1201,8 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         "corrupt": corrupt_stats,
         "per_session": sessions.iter().map(|s| json!({"corrupt": s.corrupt, "opens": s.opens,
             "passes_checked": s.passes_checked, "interrupted": s.interrupted, "frames": s.frames,
-            "bitstream_errors": s.bitstream_errors, "other_errors": s.other_error_count})).collect::<Vec<_>>(),
+            "bitstream_errors": s.bitstream_errors, "dropped_units": s.dropped_units, "concealed": s.concealed,
+            "other_errors": s.other_error_count})).collect::<Vec<_>>(),
     });
     if !a.quiet {
         eprintln!(
