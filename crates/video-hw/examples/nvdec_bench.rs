@@ -52,6 +52,9 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --warm                open and close one session before the timer (CUDA context and
                           libraries loaded: the time to first frame of a service's later
                           sessions)
+    --warm-decode         as --warm, but the warm-up session decodes the first input and is
+                          flushed: its decoder object is parked and the timed session reuses it
+                          (a service's stream restart)
     --stagger-ms N        session i opens i*N ms after the start (counted in its time)
     --segmented N         decode the --streams streams (each --repeat-input passes of the input,
                           one byte buffer) with SegmentedDecode: N sessions take segments cut at
@@ -111,6 +114,9 @@ struct Args {
     low_latency: bool,
     display_delay: Option<u32>,
     warm: bool,
+    /// The warm-up session also decodes the input's first pass and flushes (its decoder
+    /// object is then parked and reused by the timed session).
+    warm_decode: bool,
     stagger_ms: u64,
     /// Sessions of a `SegmentedDecode` instead of a session per stream.
     segmented: Option<usize>,
@@ -145,6 +151,7 @@ impl Default for Args {
             low_latency: false,
             display_delay: None,
             warm: false,
+            warm_decode: false,
             stagger_ms: 0,
             segmented: None,
             min_segment: 60,
@@ -263,6 +270,7 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
             "--low-latency" => a.low_latency = true,
             "--display-delay" => a.display_delay = Some(num(&arg, value(&arg)?)?.min(8) as u32),
             "--warm" => a.warm = true,
+            "--warm-decode" => a.warm_decode = true,
             "--stagger-ms" => a.stagger_ms = num(&arg, value(&arg)?)?.min(10_000),
             "--segmented" => a.segmented = Some(num(&arg, value(&arg)?)?.clamp(1, 64) as usize),
             "--min-segment" => a.min_segment = num(&arg, value(&arg)?)?.max(1) as usize,
@@ -654,9 +662,17 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Cuda(_));
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
-    if a.warm {
-        let warm = Decoder::open(a.config(inputs[0].codec)).map_err(|e| format!("warm-up session: {e}"))?;
+    if a.warm || a.warm_decode {
+        let mut warm = Decoder::open(a.config(inputs[0].codec)).map_err(|e| format!("warm-up session: {e}"))?;
+        if a.warm_decode {
+            // A whole pass, flushed: the session ends cleanly, so its decoder object is
+            // parked for the timed session (as when a service's stream restarts).
+            warm.submit(Input::annexb(&inputs[0].data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
+            warm.flush().map_err(|e| format!("warm-up flush: {e}"))?;
+        }
         drop(warm);
+        // Let the closer thread park it before the clock starts.
+        video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
     }
 
     // Segmented: each stream is its passes over the input in one buffer, made before the clock.
@@ -713,6 +729,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         // returned: how long until the last one is gone (reported next to the wall time;
         // CPU read after it, so the destroys' CPU counts).
         let closed = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT).then(|| t0.elapsed());
+        // The memory left after the sessions is read without the decoders they parked.
+        video_hw::diagnostics::release_parked_nvdec_decoders();
         let cpu1 = process_cpu();
         let calls1 = video_hw::diagnostics::nvdec_call_times();
         stop.store(true, Ordering::SeqCst);
@@ -789,6 +807,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             "session_setup": each(t.session_setup),
             "create_parser": each(t.create_parser),
             "create_decoder": each(t.create_decoder),
+            "reuse_decoder": each(t.reuse_decoder),
             "alloc": each(t.alloc),
             "destroy_parser": each(t.destroy_parser),
             "destroy_decoder": each(t.destroy_decoder),
@@ -1035,7 +1054,9 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         }
         video_hw::diagnostics::gpu_memory(a.device).map(|m| Some(m.0)).map_err(|e| format!("{what}: {e}"))
     };
-    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
+    let closes_done = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
+    video_hw::diagnostics::release_parked_nvdec_decoders();
+    if !closes_done {
         failures.push("the warm-up sessions were not destroyed in time".into());
     }
     let sessions_start = video_hw::diagnostics::nvdec_sessions();
@@ -1117,7 +1138,9 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         out
     });
     let elapsed = started.elapsed();
-    if !video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT) {
+    let closes_done = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
+    video_hw::diagnostics::release_parked_nvdec_decoders();
+    if !closes_done {
         failures.push("the soak's sessions were not destroyed in time".into());
     }
     let sessions_end = video_hw::diagnostics::nvdec_sessions();
@@ -1199,6 +1222,8 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         "opens": sessions.iter().map(|s| s.opens).sum::<u64>(),
         "frames": sessions.iter().map(|s| s.frames).sum::<u64>(),
         "corrupt": corrupt_stats,
+        "decoders_created": video_hw::diagnostics::nvdec_setup_times().create_decoder.calls,
+        "decoders_reused": video_hw::diagnostics::nvdec_setup_times().reuse_decoder.calls,
         "per_session": sessions.iter().map(|s| json!({"corrupt": s.corrupt, "opens": s.opens,
             "passes_checked": s.passes_checked, "interrupted": s.interrupted, "frames": s.frames,
             "bitstream_errors": s.bitstream_errors, "dropped_units": s.dropped_units, "concealed": s.concealed,

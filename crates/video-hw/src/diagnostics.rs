@@ -5,27 +5,40 @@ use std::time::Duration;
 
 use crate::error::Result;
 
-/// NVDEC decoder objects alive in this process, those of dropped sessions not yet
-/// destroyed included (see [`wait_for_nvdec_closes`]).
+/// NVDEC decoder objects alive in this process: those of open sessions, of dropped
+/// sessions not yet destroyed, and those kept for reuse (see [`wait_for_nvdec_closes`]).
 pub fn nvdec_sessions() -> usize {
     crate::backend::nvidia::nvdec::live_decoders()
 }
 
-/// Waits until every NVDEC session already dropped is destroyed, at most `timeout`;
-/// whether it got there.
+/// Waits until every NVDEC session already dropped is destroyed (or its decoder object
+/// parked for reuse), at most `timeout`; whether it got there.
 ///
 /// Dropping a [`Decoder`](crate::Decoder) on NVDEC returns at once: its decoder object,
 /// stream and frames are destroyed on a closer thread (`cuvidDestroyDecoder` takes 25-230
-/// ms). Call this before a leak check ([`nvdec_sessions`], [`gpu_memory`]) or when the
-/// device memory they held is needed at once. A process exiting waits for them by itself
-/// (at most 10 s, from a C `atexit` handler), so the driver is not torn down under one.
+/// ms). A session that ended cleanly (flushed) instead leaves its decoder object parked
+/// for a few seconds, at most 4 per GPU (`VIDEO_HW_NVDEC_KEEP=N` changes it, 0 turns it
+/// off), and the next session of the same codec and bit depth, no larger, takes it instead
+/// of creating one (~40 ms saved per open). Before a leak check ([`nvdec_sessions`],
+/// [`gpu_memory`]) call this and [`release_parked_nvdec_decoders`]. A process exiting
+/// waits for pending destroys by itself (at most 10 s, from a C `atexit` handler), so the
+/// driver is not torn down under one.
 ///
 /// ```
 /// // ... decoders dropped ...
 /// assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(5)));
+/// video_hw::diagnostics::release_parked_nvdec_decoders();
+/// // now nvdec_sessions() counts only open sessions
 /// ```
 pub fn wait_for_nvdec_closes(timeout: Duration) -> bool {
     crate::backend::nvidia::nvdec::closer::wait_idle(timeout)
+}
+
+/// Destroys the NVDEC decoder objects kept for reuse (see [`wait_for_nvdec_closes`]) on
+/// this thread; how many there were. Frees their device memory at once (~100 MiB each at
+/// 1080p); otherwise each goes after 5 s unused.
+pub fn release_parked_nvdec_decoders() -> usize {
+    crate::backend::nvidia::nvdec::parking::release_all()
 }
 
 /// Calls of one kind and the time spent in them.
@@ -99,6 +112,9 @@ pub struct NvdecSetupTimes {
     pub create_parser: CallTime,
     /// `cuvidCreateDecoder` (at a session's first sequence, and when the stream's format changes).
     pub create_decoder: CallTime,
+    /// Decoder objects of closed sessions reused instead of created (parked for a few
+    /// seconds after a clean close; reconfigured when the new stream's size differs).
+    pub reuse_decoder: CallTime,
     /// `cuMemAllocPitch` for output frames the pool did not have.
     pub alloc: CallTime,
     /// `cuvidDestroyVideoParser` (at every flush and close).

@@ -429,3 +429,54 @@ fn gpu_nvdec_ivf_packets_bitexact() {
         }
     }
 }
+
+/// A session that ended cleanly (flushed) parks its decoder object; the next session of the
+/// same codec and bit depth, on a stream of the same size or smaller (then reconfigured),
+/// takes it instead of creating one — and decodes bit-exact on it.
+#[test]
+fn gpu_nvdec_reuses_parked_decoders_bitexact() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    // Per codec, largest first, so each later stream fits a decoder parked before it.
+    let mut fixtures: Vec<_> = common::fixtures().into_iter().filter(|f| f.bit_depth == 8).collect();
+    fixtures.sort_by_key(|f| (f.codec.clone(), std::cmp::Reverse(f.width * f.height), f.rel.clone()));
+    assert!(fixtures.len() >= 4, "only {} 8-bit fixtures", fixtures.len());
+    let times = video_hw::diagnostics::nvdec_setup_times;
+    let (reused0, created0) = (times().reuse_decoder.calls, times().create_decoder.calls);
+    let mut failures = Vec::new();
+    for f in &fixtures {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let reference =
+            f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
+        let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect();
+        let reused_before = times().reuse_decoder.calls;
+        let (got, _) = common::decode_md5s(&f.path, nvdec(codec, Output::Cuda(PixelFormat::Nv12)), 65_537).unwrap();
+        let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
+        let reused = times().reuse_decoder.calls > reused_before;
+        eprintln!(
+            "{} ({}x{}): {} frames, decoder {}",
+            f.rel,
+            f.width,
+            f.height,
+            got.len(),
+            if reused { "reused" } else { "created" }
+        );
+        if got != want {
+            failures.push(format!(
+                "{} (decoder reused: {reused}): {} frames vs {} reference",
+                f.rel,
+                got.len(),
+                want.len()
+            ));
+        }
+        // The closer thread parks the session's decoder: let it, so the next open finds it.
+        assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
+    }
+    let (reused, created) = (times().reuse_decoder.calls - reused0, times().create_decoder.calls - created0);
+    eprintln!("{} streams: {reused} decoders reused, {created} created", fixtures.len());
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(reused >= 2, "only {reused} of {} sessions reused a parked decoder", fixtures.len());
+    base.assert_restored("decoder reuse");
+}

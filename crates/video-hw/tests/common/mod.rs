@@ -167,6 +167,7 @@ impl GpuBaseline {
     pub fn take() -> Self {
         // Sessions dropped before are destroyed on the closer thread: let them finish.
         assert!(video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT), "NVDEC closes still pending");
+        video_hw::diagnostics::release_parked_nvdec_decoders();
         let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
         GpuBaseline { free, sessions: video_hw::diagnostics::nvdec_sessions() }
     }
@@ -175,6 +176,7 @@ impl GpuBaseline {
     /// sessions are back and no more than 64 MiB of device memory is missing.
     pub fn assert_restored(&self, label: &str) {
         assert!(video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT), "{label}: NVDEC closes still pending");
+        video_hw::diagnostics::release_parked_nvdec_decoders();
         let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
         let sessions = video_hw::diagnostics::nvdec_sessions();
         eprintln!(

@@ -77,6 +77,8 @@ pub(crate) static SESSION_SETUP: Counter = Counter::new();
 pub(crate) static CREATE_PARSER: Counter = Counter::new();
 /// `cuvidCreateDecoder`.
 pub(crate) static CREATE_DECODER: Counter = Counter::new();
+/// A parked decoder taken for a new session (and reconfigured when the size differs).
+pub(crate) static REUSE_DECODER: Counter = Counter::new();
 /// `cuMemAllocPitch` (output frames the pool did not have).
 pub(crate) static ALLOC: Counter = Counter::new();
 /// `cuvidDestroyVideoParser` (at a flush and when a session closes).
@@ -108,6 +110,7 @@ pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
         session_setup: SESSION_SETUP.read(),
         create_parser: CREATE_PARSER.read(),
         create_decoder: CREATE_DECODER.read(),
+        reuse_decoder: REUSE_DECODER.read(),
         alloc: ALLOC.read(),
         destroy_parser: DESTROY_PARSER.read(),
         destroy_decoder: DESTROY_DECODER.read(),

@@ -16,9 +16,13 @@
 //! (at most [`EXIT_WAIT`]). It is registered after the driver's own exit handlers (the
 //! driver is initialised before any decoder exists), and C runs exit handlers in reverse
 //! order of registration, so ours runs first.
+//!
+//! The thread also destroys, once a second, the decoders parked for reuse that waited too
+//! long (`parking`).
 
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +36,32 @@ pub(crate) const EXIT_WAIT: Duration = Duration::from_secs(10);
 /// Closes handed over and not finished.
 static PENDING: AtomicUsize = AtomicUsize::new(0);
 
+/// Set by the exit handler: the closer starts no more destroys of its own.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// How often the closer thread destroys parked decoders that waited too long.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Destroys the parked decoders that waited [`super::parking::IDLE`], counted as pending so
+/// that the exit handler waits for them, and never once the process is exiting.
+fn release_expired_parked() {
+    if super::parking::parked() == 0 {
+        return;
+    }
+    // Counted before the exit flag is read: either the exit handler sees this destroy
+    // pending and waits, or this sees the flag and starts none.
+    PENDING.fetch_add(1, Ordering::SeqCst);
+    if !EXITING.load(Ordering::SeqCst) {
+        super::parking::release_expired();
+    }
+    PENDING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Starts the closer thread if it is not running (it also retires parked decoders).
+pub(crate) fn start_ticking() {
+    let _ = queue();
+}
+
 /// What is left of a session to destroy.
 type Remains = Box<dyn Send>;
 
@@ -42,9 +72,16 @@ fn queue() -> Option<&'static Mutex<Sender<Remains>>> {
         .get_or_init(|| {
             let (tx, rx) = channel::<Remains>();
             let spawned = std::thread::Builder::new().name("video-hw-nvdec-close".into()).spawn(move || {
-                for remains in rx {
-                    drop(remains);
-                    PENDING.fetch_sub(1, Ordering::SeqCst);
+                loop {
+                    match rx.recv_timeout(TICK) {
+                        Ok(remains) => {
+                            drop(remains);
+                            PENDING.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    release_expired_parked();
                 }
             });
             match spawned {
@@ -67,6 +104,7 @@ unsafe extern "C" {
 }
 
 extern "C" fn wait_for_closes_at_exit() {
+    EXITING.store(true, Ordering::SeqCst);
     if !wait_idle(EXIT_WAIT) {
         // Nothing else to do: exiting anyway may hang in the driver, waiting longer would too.
         eprintln!("video-hw: {} NVDEC session(s) still closing at exit", pending());
@@ -129,7 +167,6 @@ pub(crate) fn wait_idle(timeout: Duration) -> bool {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
 
     /// Something whose drop takes a while and says when it happened.
     struct Slow(Arc<AtomicBool>, Duration);

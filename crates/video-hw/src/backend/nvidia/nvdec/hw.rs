@@ -169,6 +169,11 @@ impl HwDecoder {
         r == 0 && (st == cuvidDecodeStatus_Error || st == cuvidDecodeStatus_Error_Concealed)
     }
 
+    /// The CUDA context the decoder lives in.
+    pub fn ctx(&self) -> &Context {
+        &self.ctx
+    }
+
     /// Byte offset of the chroma plane in a mapped surface of this decoder.
     pub fn chroma_offset(&self, pitch: usize) -> usize {
         pitch * (self.height as usize).next_multiple_of(2)

@@ -3,6 +3,7 @@
 pub(crate) mod closer;
 mod hw;
 mod output;
+pub(crate) mod parking;
 mod session;
 
 use std::sync::atomic::Ordering;
@@ -16,7 +17,7 @@ use crate::engine::Direction;
 use crate::error::{Error, Result};
 use crate::registry::ProbeInfo;
 
-/// NVDEC decoder objects alive in this process.
+/// NVDEC decoder objects alive in this process (those parked for reuse included).
 pub(crate) fn live_decoders() -> usize {
     hw::LIVE_DECODERS.load(Ordering::SeqCst)
 }

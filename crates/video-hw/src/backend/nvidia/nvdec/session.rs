@@ -15,6 +15,7 @@ use std::ptr;
 
 use super::hw::{HwDecoder, Shape};
 use super::output::{CopyOut, Crop, Surface};
+use super::parking;
 use crate::backend::DecoderBackend;
 use crate::backend::nvidia::cuda::{Context, CudaDriver, check_cuvid};
 use crate::backend::nvidia::loader::CuvidApi;
@@ -82,6 +83,17 @@ struct State {
     damaged: u64,
     /// The parser's display delay (surfaces are added for it).
     display_delay: u32,
+}
+
+impl Drop for State {
+    /// A session that ended cleanly — every picture it decoded was displayed — leaves its
+    /// decoder object for the next session (`parking`); anything else is destroyed.
+    fn drop(&mut self) {
+        let clean = self.pictures.iter().all(Option::is_none);
+        if let Some(dec) = self.decoder.take().filter(|_| clean && parking::kept_per_gpu() > 0) {
+            parking::park(dec);
+        }
+    }
 }
 
 impl State {
@@ -160,11 +172,35 @@ impl State {
                 self.retired.push((self.generation, old));
             }
         }
-        let dec = HwDecoder::create(&self.ctx, shape, w, h, surfaces)?;
+        let dec = match self.reuse_parked(shape, w, h, surfaces) {
+            Some(dec) => dec,
+            None => HwDecoder::create(&self.ctx, shape, w, h, surfaces)?,
+        };
         let n = dec.surfaces;
         self.decoder = Some(dec);
         self.generation += 1;
         Ok(n)
+    }
+
+    /// A decoder another session of this GPU and context parked (see `parking`) that fits
+    /// a sequence of `shape` at `w` x `h`, moved to that size.
+    fn reuse_parked(&self, shape: Shape, w: u32, h: u32, surfaces: u32) -> Option<HwDecoder> {
+        let home = (self.ctx.device().ordinal(), self.ctx.raw() as usize);
+        let mut dec = parking::take(home, shape, w, h, surfaces)?;
+        call_times::REUSE_DECODER.time(|| {
+            if (dec.width, dec.height) == (w, h) {
+                return Some(());
+            }
+            match dec.reconfigure(w, h) {
+                Ok(true) => Some(()),
+                Ok(false) => None,
+                Err(e) => {
+                    tracing::debug!("parked NVDEC decoder not reused: {e}");
+                    None
+                }
+            }
+        })?;
+        Some(dec)
     }
 
     /// Decode callback: one picture's parameters, in decode order.

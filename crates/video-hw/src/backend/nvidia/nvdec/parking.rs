@@ -1,0 +1,225 @@
+//! NVDEC decoder objects kept for reuse after their session closed.
+//!
+//! Creating a `CUvideodecoder` takes ~37 ms on an H200 (~49 ms while other sessions decode,
+//! and the driver creates one at a time) and destroying one ~25 ms: most of a warm open's
+//! 41 ms to first frame, and a cost a service pays again at every stream restart. A session
+//! that ends cleanly (every picture it decoded was displayed) parks its decoder here; the
+//! next session on the same GPU and context whose stream has the same codec, chroma format
+//! and bit depth, fits the decoder's maximum size and needs no more surfaces takes it and,
+//! if the size differs, moves it there with `cuvidReconfigureDecoder` (what NVIDIA's
+//! `AppDecMultiFiles` sample does to decode many files with one decoder).
+//!
+//! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`, default 4; 0
+//! turns parking off), each destroyed after [`IDLE`] unused (the closer thread checks every
+//! second), and all of them by `diagnostics::wait_for_nvdec_closes`, so leak checks read
+//! sessions and memory as with nothing open.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::hw::{HwDecoder, Shape};
+
+/// How long a parked decoder waits for a new session before it is destroyed.
+pub(crate) const IDLE: Duration = Duration::from_secs(5);
+
+/// What a parked item offers to a new session.
+pub(crate) trait Reusable {
+    /// The GPU and CUDA context (raw handle as an integer) it belongs to.
+    fn home(&self) -> (u32, usize);
+    /// Whether it can decode a sequence of `shape` at `width` x `height` with `surfaces`
+    /// decode surfaces.
+    fn fits(&self, shape: Shape, width: u32, height: u32, surfaces: u32) -> bool;
+}
+
+impl Reusable for HwDecoder {
+    fn home(&self) -> (u32, usize) {
+        (self.ctx().device().ordinal(), self.ctx().raw() as usize)
+    }
+
+    fn fits(&self, shape: Shape, width: u32, height: u32, surfaces: u32) -> bool {
+        self.shape == shape && width <= self.max_width && height <= self.max_height && surfaces <= self.surfaces
+    }
+}
+
+/// Parked items, most recently parked last.
+pub(crate) struct Pool<T> {
+    parked: Vec<(Instant, T)>,
+}
+
+impl<T: Reusable> Pool<T> {
+    pub(crate) const fn new() -> Self {
+        Pool { parked: Vec::new() }
+    }
+
+    /// Parks `item` unless its GPU already has `limit` parked; gives it back then.
+    pub(crate) fn park(&mut self, item: T, limit: usize, now: Instant) -> Option<T> {
+        let gpu = item.home().0;
+        if self.parked.iter().filter(|(_, p)| p.home().0 == gpu).count() >= limit {
+            return Some(item);
+        }
+        self.parked.push((now, item));
+        None
+    }
+
+    /// The most recently parked item of `home` that fits, taken out.
+    pub(crate) fn take(
+        &mut self,
+        home: (u32, usize),
+        shape: Shape,
+        width: u32,
+        height: u32,
+        surfaces: u32,
+    ) -> Option<T> {
+        let i = self.parked.iter().rposition(|(_, p)| p.home() == home && p.fits(shape, width, height, surfaces))?;
+        Some(self.parked.remove(i).1)
+    }
+
+    /// Takes out the items parked for `idle` or longer at `now`.
+    pub(crate) fn expired(&mut self, now: Instant, idle: Duration) -> Vec<T> {
+        let (old, young): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.parked).into_iter().partition(|(t, _)| now.saturating_duration_since(*t) >= idle);
+        self.parked = young;
+        old.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Takes out every item.
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.parked).into_iter().map(|(_, p)| p).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.parked.len()
+    }
+}
+
+static PARKED: Mutex<Pool<HwDecoder>> = Mutex::new(Pool::new());
+
+fn pool() -> std::sync::MutexGuard<'static, Pool<HwDecoder>> {
+    PARKED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Decoders kept per GPU: `VIDEO_HW_NVDEC_KEEP` (0 turns parking off), default 4.
+pub(crate) fn kept_per_gpu() -> usize {
+    static KEEP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *KEEP.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4))
+}
+
+/// Parks `dec` for a later session, or destroys it (here) when its GPU has enough parked.
+pub(crate) fn park(dec: HwDecoder) {
+    let refused = pool().park(dec, kept_per_gpu(), Instant::now());
+    // Dropped after the lock is released: a destroy takes ~25 ms.
+    drop(refused);
+    super::closer::start_ticking();
+}
+
+/// A parked decoder for a sequence of `shape` at `width` x `height` needing `surfaces`
+/// decode surfaces on the GPU and context `home`, if one fits.
+pub(crate) fn take(home: (u32, usize), shape: Shape, width: u32, height: u32, surfaces: u32) -> Option<HwDecoder> {
+    pool().take(home, shape, width, height, surfaces)
+}
+
+/// Destroys the decoders parked for [`IDLE`] or longer (called by the closer thread).
+pub(crate) fn release_expired() {
+    let expired = pool().expired(Instant::now(), IDLE);
+    drop(expired);
+}
+
+/// Destroys every parked decoder; how many there were.
+pub(crate) fn release_all() -> usize {
+    let all = pool().drain();
+    let n = all.len();
+    drop(all);
+    n
+}
+
+/// Decoders parked now.
+pub(crate) fn parked() -> usize {
+    pool().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::nvidia::sys::cuvid::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Fake {
+        gpu: u32,
+        ctx: usize,
+        shape: Shape,
+        max: (u32, u32),
+        surfaces: u32,
+        id: u32,
+    }
+
+    impl Reusable for Fake {
+        fn home(&self) -> (u32, usize) {
+            (self.gpu, self.ctx)
+        }
+        fn fits(&self, shape: Shape, width: u32, height: u32, surfaces: u32) -> bool {
+            self.shape == shape && width <= self.max.0 && height <= self.max.1 && surfaces <= self.surfaces
+        }
+    }
+
+    fn shape(codec: cudaVideoCodec, depth: u32) -> Shape {
+        Shape {
+            codec,
+            chroma: cudaVideoChromaFormat_420,
+            bit_depth_minus8: depth - 8,
+            surface_format: if depth > 8 { cudaVideoSurfaceFormat_P016 } else { cudaVideoSurfaceFormat_NV12 },
+        }
+    }
+
+    fn fake(gpu: u32, id: u32) -> Fake {
+        Fake { gpu, ctx: 7, shape: shape(cudaVideoCodec_HEVC, 8), max: (1920, 1088), surfaces: 12, id }
+    }
+
+    #[test]
+    fn takes_the_latest_fitting_decoder_of_the_same_gpu_and_context() {
+        let mut pool = Pool::new();
+        let t = Instant::now();
+        assert!(pool.park(fake(0, 1), 4, t).is_none());
+        assert!(pool.park(fake(0, 2), 4, t).is_none());
+        assert!(pool.park(fake(1, 3), 4, t).is_none());
+        let hevc = shape(cudaVideoCodec_HEVC, 8);
+        // Other codec, bit depth, context, larger size, more surfaces: nothing fits.
+        assert!(pool.take((0, 7), shape(cudaVideoCodec_H264, 8), 1920, 1080, 10).is_none());
+        assert!(pool.take((0, 7), shape(cudaVideoCodec_HEVC, 10), 1920, 1080, 10).is_none());
+        assert!(pool.take((0, 8), hevc, 1920, 1080, 10).is_none());
+        assert!(pool.take((0, 7), hevc, 3840, 2160, 10).is_none());
+        assert!(pool.take((0, 7), hevc, 1920, 1080, 13).is_none());
+        // Smaller fits (reconfigured down); the most recently parked first.
+        assert_eq!(pool.take((0, 7), hevc, 1280, 720, 12).map(|f| f.id), Some(2));
+        assert_eq!(pool.take((0, 7), hevc, 1920, 1080, 8).map(|f| f.id), Some(1));
+        assert!(pool.take((0, 7), hevc, 1920, 1080, 8).is_none());
+        assert_eq!(pool.take((1, 7), hevc, 1920, 1080, 8).map(|f| f.id), Some(3));
+        assert_eq!(pool.len(), 0);
+    }
+
+    #[test]
+    fn parks_at_most_the_limit_per_gpu_and_gives_the_rest_back() {
+        let mut pool = Pool::new();
+        let t = Instant::now();
+        assert!(pool.park(fake(0, 1), 2, t).is_none());
+        assert!(pool.park(fake(0, 2), 2, t).is_none());
+        assert_eq!(pool.park(fake(0, 3), 2, t).map(|f| f.id), Some(3));
+        assert!(pool.park(fake(1, 4), 2, t).is_none(), "another GPU has its own room");
+        assert_eq!(pool.park(fake(0, 5), 0, t).map(|f| f.id), Some(5), "limit 0: parking off");
+        assert_eq!(pool.len(), 3);
+        assert_eq!(pool.drain().len(), 3);
+        assert_eq!(pool.len(), 0);
+    }
+
+    #[test]
+    fn releases_what_waited_too_long() {
+        let mut pool = Pool::new();
+        let t0 = Instant::now();
+        assert!(pool.park(fake(0, 1), 4, t0).is_none());
+        assert!(pool.park(fake(0, 2), 4, t0 + Duration::from_secs(3)).is_none());
+        assert!(pool.expired(t0 + Duration::from_secs(4), IDLE).is_empty());
+        let gone: Vec<u32> = pool.expired(t0 + Duration::from_secs(6), IDLE).into_iter().map(|f| f.id).collect();
+        assert_eq!(gone, vec![1]);
+        assert_eq!(pool.expired(t0 + Duration::from_secs(9), IDLE).len(), 1);
+        assert_eq!(pool.len(), 0);
+    }
+}
