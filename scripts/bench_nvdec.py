@@ -395,7 +395,7 @@ def closes_note(cell):
     library's closer thread (nvdec_bench's `closes_done_s`, from the same clock start)."""
     runs = [r for r in cell["runs"].get("video-hw", []) if r.get("ok") and r.get("closes_done_s") is not None]
     done, wall = median([r["closes_done_s"] for r in runs]), median([r.get("wall_s") for r in runs])
-    if done is None or wall is None:
+    if not done or wall is None:
         return None
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
             "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps)." % (

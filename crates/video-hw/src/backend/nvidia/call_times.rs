@@ -27,6 +27,12 @@ impl Counter {
         r
     }
 
+    /// Counts one call that took `took` (timed by the caller: only calls that succeeded).
+    pub(crate) fn add(&self, took: Duration) {
+        self.nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn read(&self) -> crate::diagnostics::CallTime {
         crate::diagnostics::CallTime {
             calls: self.calls.load(Ordering::Relaxed),
@@ -77,7 +83,8 @@ pub(crate) static SESSION_SETUP: Counter = Counter::new();
 pub(crate) static CREATE_PARSER: Counter = Counter::new();
 /// `cuvidCreateDecoder`.
 pub(crate) static CREATE_DECODER: Counter = Counter::new();
-/// A parked decoder taken for a new session (and reconfigured when the size differs).
+/// A parked decoder taken for a new session (and reconfigured when the size differs);
+/// counted only when it was reused.
 pub(crate) static REUSE_DECODER: Counter = Counter::new();
 /// `cuMemAllocPitch` (output frames the pool did not have).
 pub(crate) static ALLOC: Counter = Counter::new();

@@ -8,7 +8,8 @@
 //!
 //! Bounded: while [`MAX_PENDING`] closes wait, the next one runs on the dropping thread
 //! (each pending close holds its decoder's surfaces in device memory). Leak checks call
-//! [`wait_idle`] (`diagnostics::wait_for_nvdec_closes`) before counting sessions and memory.
+//! [`wait_idle`] (`diagnostics::wait_for_nvdec_closes`), then release the parked decoders
+//! (`diagnostics::release_parked_nvdec_decoders`), before counting sessions and memory.
 //!
 //! At process exit the CUDA driver tears itself down; a destroy still running on the closer
 //! thread then can deadlock with it (a test binary on an H200 hung at exit that way). So
@@ -57,9 +58,9 @@ fn release_expired_parked() {
     PENDING.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Starts the closer thread if it is not running (it also retires parked decoders).
-pub(crate) fn start_ticking() {
-    let _ = queue();
+/// Whether the closer thread runs (started on first use; it also retires parked decoders).
+pub(crate) fn running() -> bool {
+    queue().is_some()
 }
 
 /// What is left of a session to destroy.
@@ -129,6 +130,15 @@ pub(crate) fn close(remains: Remains) {
     let reserved = PENDING.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < MAX_PENDING).then_some(n + 1));
     if reserved.is_err() {
         drop(remains);
+        return;
+    }
+    // Reserved before the flag is read, as in `release_expired_parked`: either the exit
+    // handler waits for this close, or this sees the flag. Once the process is exiting, a
+    // destroy (here or on the closer) would run beside the driver's teardown: the driver
+    // frees what the process leaves instead.
+    if EXITING.load(Ordering::SeqCst) {
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        std::mem::forget(remains);
         return;
     }
     let Some(queue) = queue() else {

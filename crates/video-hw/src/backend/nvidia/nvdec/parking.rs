@@ -10,9 +10,10 @@
 //! `AppDecMultiFiles` sample does to decode many files with one decoder).
 //!
 //! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`, default 4; 0
-//! turns parking off), each destroyed after [`IDLE`] unused (the closer thread checks every
-//! second), and all of them by `diagnostics::wait_for_nvdec_closes`, so leak checks read
-//! sessions and memory as with nothing open.
+//! turns parking off, as does a closer thread that could not be started), each destroyed
+//! after [`IDLE`] unused (the closer thread checks every second), and all of them by
+//! `diagnostics::release_parked_nvdec_decoders`, so leak checks read sessions and memory as
+//! with nothing open.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -98,18 +99,21 @@ fn pool() -> std::sync::MutexGuard<'static, Pool<HwDecoder>> {
     PARKED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Decoders kept per GPU: `VIDEO_HW_NVDEC_KEEP` (0 turns parking off), default 4.
+/// Decoders kept per GPU: `VIDEO_HW_NVDEC_KEEP` (0 turns parking off), default 4; 0 when
+/// there is no closer thread to retire them.
 pub(crate) fn kept_per_gpu() -> usize {
     static KEEP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *KEEP.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4))
+    let keep = *KEEP
+        .get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4));
+    if super::closer::running() { keep } else { 0 }
 }
 
 /// Parks `dec` for a later session, or destroys it (here) when its GPU has enough parked.
 pub(crate) fn park(dec: HwDecoder) {
-    let refused = pool().park(dec, kept_per_gpu(), Instant::now());
+    let limit = kept_per_gpu();
+    let refused = pool().park(dec, limit, Instant::now());
     // Dropped after the lock is released: a destroy takes ~25 ms.
     drop(refused);
-    super::closer::start_ticking();
 }
 
 /// A parked decoder for a sequence of `shape` at `width` x `height` needing `surfaces`
@@ -118,14 +122,24 @@ pub(crate) fn take(home: (u32, usize), shape: Shape, width: u32, height: u32, su
     pool().take(home, shape, width, height, surfaces)
 }
 
+/// Held while parked decoders are being destroyed, so that [`release_all`] returns only
+/// once an expiry running beside it has finished too (leak checks count right after it).
+static RELEASING: Mutex<()> = Mutex::new(());
+
+fn releasing() -> std::sync::MutexGuard<'static, ()> {
+    RELEASING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Destroys the decoders parked for [`IDLE`] or longer (called by the closer thread).
 pub(crate) fn release_expired() {
+    let _releasing = releasing();
     let expired = pool().expired(Instant::now(), IDLE);
     drop(expired);
 }
 
-/// Destroys every parked decoder; how many there were.
+/// Destroys every parked decoder (after any expiry under way); how many there were.
 pub(crate) fn release_all() -> usize {
+    let _releasing = releasing();
     let all = pool().drain();
     let n = all.len();
     drop(all);

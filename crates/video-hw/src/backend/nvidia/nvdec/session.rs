@@ -83,13 +83,17 @@ struct State {
     damaged: u64,
     /// The parser's display delay (surfaces are added for it).
     display_delay: u32,
+    /// A call failed in this session (decode, map, copy, parse): its decoder object is not
+    /// handed to another session.
+    poisoned: bool,
 }
 
 impl Drop for State {
-    /// A session that ended cleanly — every picture it decoded was displayed — leaves its
-    /// decoder object for the next session (`parking`); anything else is destroyed.
+    /// A session that ended cleanly — no call failed and every picture it decoded was
+    /// displayed — leaves its decoder object for the next session (`parking`); anything
+    /// else is destroyed.
     fn drop(&mut self) {
-        let clean = self.pictures.iter().all(Option::is_none);
+        let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
         if let Some(dec) = self.decoder.take().filter(|_| clean && parking::kept_per_gpu() > 0) {
             parking::park(dec);
         }
@@ -186,20 +190,19 @@ impl State {
     /// a sequence of `shape` at `w` x `h`, moved to that size.
     fn reuse_parked(&self, shape: Shape, w: u32, h: u32, surfaces: u32) -> Option<HwDecoder> {
         let home = (self.ctx.device().ordinal(), self.ctx.raw() as usize);
+        let started = std::time::Instant::now();
         let mut dec = parking::take(home, shape, w, h, surfaces)?;
-        call_times::REUSE_DECODER.time(|| {
-            if (dec.width, dec.height) == (w, h) {
-                return Some(());
-            }
+        if (dec.width, dec.height) != (w, h) {
             match dec.reconfigure(w, h) {
-                Ok(true) => Some(()),
-                Ok(false) => None,
+                Ok(true) => {}
+                Ok(false) => return None,
                 Err(e) => {
                     tracing::debug!("parked NVDEC decoder not reused: {e}");
-                    None
+                    return None;
                 }
             }
-        })?;
+        }
+        call_times::REUSE_DECODER.add(started.elapsed());
         Some(dec)
     }
 
@@ -302,6 +305,7 @@ impl State {
     }
 
     fn fail(&mut self, e: Error) -> c_int {
+        self.poisoned = true;
         if self.error.is_none() {
             self.error = Some(e);
         }
@@ -431,6 +435,7 @@ impl NvdecDecoder {
             error: None,
             damaged: 0,
             display_delay,
+            poisoned: false,
         });
         let mut dec = NvdecDecoder {
             cuvid,
@@ -505,6 +510,9 @@ impl NvdecDecoder {
         drop(current);
         if let Some(e) = self.state().error.take() {
             return Err(e);
+        }
+        if r != crate::backend::nvidia::sys::cuda::CUDA_SUCCESS {
+            self.state().poisoned = true;
         }
         check_cuvid(r, "cuvidParseVideoData").map_err(|e| match e {
             // The parser rejects malformed data with an error code: that is the
