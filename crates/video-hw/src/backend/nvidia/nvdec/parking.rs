@@ -3,7 +3,7 @@
 //! Creating a `CUvideodecoder` takes ~37 ms on an H200 (~49 ms while other sessions decode,
 //! and the driver creates one at a time) and destroying one ~25 ms: most of a warm open's
 //! 41 ms to first frame, and a cost a service pays again at every stream restart. A session
-//! that ends cleanly (every picture it decoded was displayed) parks its decoder here; the
+//! that ends cleanly (no call failed, every picture it decoded was displayed) parks its decoder here; the
 //! next session on the same GPU and context whose stream has the same codec, chroma format
 //! and bit depth, fits the decoder's maximum size and needs no more surfaces takes it and,
 //! if the size differs, moves it there with `cuvidReconfigureDecoder` (what NVIDIA's
