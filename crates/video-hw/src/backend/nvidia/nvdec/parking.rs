@@ -2,12 +2,13 @@
 //!
 //! Creating a `CUvideodecoder` takes ~37 ms on an H200 (~49 ms while other sessions decode,
 //! and the driver creates one at a time) and destroying one ~25 ms: most of a warm open's
-//! 41 ms to first frame, and a cost a service pays again at every stream restart. A session
-//! that ends cleanly (no call failed, every picture it decoded was displayed) parks its decoder here; the
-//! next session on the same GPU and context whose stream has the same codec, chroma format
-//! and bit depth, fits the decoder's maximum size and needs no more surfaces takes it and,
-//! if the size differs, moves it there with `cuvidReconfigureDecoder` (what NVIDIA's
-//! `AppDecMultiFiles` sample does to decode many files with one decoder).
+//! 41 ms to first frame, and a cost a service pays again at every stream restart. A
+//! session that ends cleanly (no call failed, every picture it decoded was displayed)
+//! parks its decoder here; the next session on the same GPU and context whose stream has
+//! the same codec, chroma format and bit depth, fits the decoder's maximum size and needs
+//! no more surfaces takes it and, if the size differs, moves it there with
+//! `cuvidReconfigureDecoder` (what NVIDIA's `AppDecMultiFiles` sample does to decode many
+//! files with one decoder).
 //!
 //! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`, default 4; 0
 //! turns parking off, as does a closer thread that could not be started), each destroyed
