@@ -19,6 +19,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::super::cuda::Context;
 use super::hw::{HwDecoder, Shape};
 
 /// How long a parked decoder waits for a new session before it is destroyed.
@@ -33,9 +34,15 @@ pub(crate) trait Reusable {
     fn fits(&self, shape: Shape, width: u32, height: u32, surfaces: u32) -> bool;
 }
 
+/// The GPU ordinal and context handle (as an integer) that identify where a decoder of
+/// `ctx` can be reused.
+pub(crate) fn home_of(ctx: &Context) -> (u32, usize) {
+    (ctx.device().ordinal(), ctx.raw() as usize)
+}
+
 impl Reusable for HwDecoder {
     fn home(&self) -> (u32, usize) {
-        (self.ctx().device().ordinal(), self.ctx().raw() as usize)
+        home_of(self.ctx())
     }
 
     fn fits(&self, shape: Shape, width: u32, height: u32, surfaces: u32) -> bool {
@@ -109,7 +116,8 @@ pub(crate) fn kept_per_gpu() -> usize {
     if super::closer::running() { keep } else { 0 }
 }
 
-/// Parks `dec` for a later session, or destroys it (here) when its GPU has enough parked.
+/// Parks `dec` for a later session, or destroys it (here) when its GPU has enough parked
+/// (or parking is off).
 pub(crate) fn park(dec: HwDecoder) {
     let limit = kept_per_gpu();
     let refused = pool().park(dec, limit, Instant::now());

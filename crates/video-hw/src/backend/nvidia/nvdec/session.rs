@@ -94,7 +94,7 @@ impl Drop for State {
     /// else is destroyed.
     fn drop(&mut self) {
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
-        if let Some(dec) = self.decoder.take().filter(|_| clean && parking::kept_per_gpu() > 0) {
+        if let Some(dec) = self.decoder.take().filter(|_| clean) {
             parking::park(dec);
         }
     }
@@ -189,9 +189,8 @@ impl State {
     /// A decoder another session of this GPU and context parked (see `parking`) that fits
     /// a sequence of `shape` at `w` x `h`, moved to that size.
     fn reuse_parked(&self, shape: Shape, w: u32, h: u32, surfaces: u32) -> Option<HwDecoder> {
-        let home = (self.ctx.device().ordinal(), self.ctx.raw() as usize);
         let started = std::time::Instant::now();
-        let mut dec = parking::take(home, shape, w, h, surfaces)?;
+        let mut dec = parking::take(parking::home_of(&self.ctx), shape, w, h, surfaces)?;
         if (dec.width, dec.height) != (w, h) {
             match dec.reconfigure(w, h) {
                 Ok(true) => {}
