@@ -393,18 +393,15 @@ def closes_note(cell):
     """One line for a throughput cell: when video-hw's decoders were all destroyed. Its clock
     stops when the last session's drop returns; `cuvidDestroyDecoder` runs after that on the
     library's closer thread (nvdec_bench's `closes_done_s`, from the same clock start)."""
-    runs = [r for r in cell["runs"].get("video-hw", []) if r.get("ok") and r.get("closes_done_s") is not None]
-    done, wall = median([r["closes_done_s"] for r in runs]), median([r.get("wall_s") for r in runs])
-    if not done or wall is None:
+    runs = cell["runs"].get("video-hw", [])
+    s = summarize_runs(runs)
+    done = median([r.get("closes_done_s") for r in runs if r.get("ok")])
+    if not done or s["wall_median"] is None:
         return None
+    frames = s["frames"][0] if len(s["frames"]) == 1 else None
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
             "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps)." % (
-                cell["input"], cell["streams"], wall, done, fmt(cell_frames(runs) / done, 0) if cell_frames(runs) else "–"))
-
-
-def cell_frames(runs):
-    frames = sorted(set(r.get("frames") for r in runs if r.get("frames")))
-    return frames[0] if len(frames) == 1 else None
+                cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–"))
 
 
 def gpu_info(device):

@@ -199,6 +199,14 @@ impl Args {
 /// How long to wait for dropped NVDEC sessions to be destroyed before a leak or memory reading.
 const CLOSE_WAIT: Duration = Duration::from_secs(20);
 
+/// Waits for the dropped sessions' closes and destroys the decoders parked for reuse, so
+/// that sessions and device memory read as with nothing open; whether the closes finished.
+fn settle_nvdec() -> bool {
+    let closed = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
+    video_hw::diagnostics::release_parked_nvdec_decoders();
+    closed
+}
+
 /// `1234`, `64k`, `1m`, `2MiB` → bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim().to_ascii_lowercase();
@@ -1054,9 +1062,7 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         }
         video_hw::diagnostics::gpu_memory(a.device).map(|m| Some(m.0)).map_err(|e| format!("{what}: {e}"))
     };
-    let closes_done = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
-    video_hw::diagnostics::release_parked_nvdec_decoders();
-    if !closes_done {
+    if !settle_nvdec() {
         failures.push("the warm-up sessions were not destroyed in time".into());
     }
     let sessions_start = video_hw::diagnostics::nvdec_sessions();
@@ -1138,9 +1144,7 @@ fn soak(a: &Args) -> Result<(Value, bool), String> {
         out
     });
     let elapsed = started.elapsed();
-    let closes_done = video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
-    video_hw::diagnostics::release_parked_nvdec_decoders();
-    if !closes_done {
+    if !settle_nvdec() {
         failures.push("the soak's sessions were not destroyed in time".into());
     }
     let sessions_end = video_hw::diagnostics::nvdec_sessions();

@@ -155,6 +155,14 @@ pub fn gpu_tests_enabled() -> bool {
 /// 25-230 ms on the closer thread).
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// Lets the closer thread destroy the sessions dropped so far (failing the test if it
+/// cannot in time) and destroys the decoders parked for reuse, so that sessions and memory
+/// read as with nothing open.
+fn settle_nvdec(label: &str) {
+    assert!(video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT), "{label}: NVDEC closes still pending");
+    video_hw::diagnostics::release_parked_nvdec_decoders();
+}
+
 /// NVDEC sessions and free memory of GPU 0 before a test's work, to check afterwards that
 /// it left none behind.
 pub struct GpuBaseline {
@@ -165,9 +173,7 @@ pub struct GpuBaseline {
 impl GpuBaseline {
     /// Reads GPU 0's free memory and this process's NVDEC sessions now.
     pub fn take() -> Self {
-        // Sessions dropped before are destroyed on the closer thread: let them finish.
-        assert!(video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT), "NVDEC closes still pending");
-        video_hw::diagnostics::release_parked_nvdec_decoders();
+        settle_nvdec("baseline");
         let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
         GpuBaseline { free, sessions: video_hw::diagnostics::nvdec_sessions() }
     }
@@ -175,8 +181,7 @@ impl GpuBaseline {
     /// Prints the change since [`take`](Self::take) (`label: …`) and fails unless the
     /// sessions are back and no more than 64 MiB of device memory is missing.
     pub fn assert_restored(&self, label: &str) {
-        assert!(video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT), "{label}: NVDEC closes still pending");
-        video_hw::diagnostics::release_parked_nvdec_decoders();
+        settle_nvdec(label);
         let (free, _) = video_hw::diagnostics::gpu_memory(0).expect("GPU memory");
         let sessions = video_hw::diagnostics::nvdec_sessions();
         eprintln!(
