@@ -22,8 +22,7 @@ impl Counter {
     pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let r = f();
-        self.nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.add(start.elapsed());
         r
     }
 
