@@ -72,7 +72,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .device_index(args.engine.device)
         .timebase(src.timebase());
     if args.sessions > 1 && src.container() == "ivf" {
-        return Err(usage("--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF"));
+        return Err(usage(crate::input::NOT_NAL_STREAM));
     }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
     if args.sessions > 1 {

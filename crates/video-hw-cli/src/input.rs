@@ -66,6 +66,10 @@ fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Why an IVF input cannot go through `decode --sessions` (checked before a decoder is
+/// opened, and again where the stream is read whole).
+pub const NOT_NAL_STREAM: &str = "--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF";
+
 impl Source {
     /// The whole stream in memory as Annex-B (what is left of it), for decoders that need
     /// all of it at once: a raw stream as it is, an MP4 track's parameter sets and samples
@@ -90,7 +94,7 @@ impl Source {
                 }
                 Ok((data, None))
             }
-            Kind::Ivf { .. } => Err(usage("--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF")),
+            Kind::Ivf { .. } => Err(usage(NOT_NAL_STREAM)),
         }
     }
 
