@@ -8,6 +8,7 @@
 #   h264-1080p-big.h264    >= 100 MB  H.264 High (x264 veryfast, ~100 Mb/s), copies of one encode
 #   hevc-1080p-big.h265    >= 200 MB  HEVC Main (x265 ultrafast, ~80 Mb/s), copies of one encode
 #   h264-1080p-10s.h264    ~10 s      H.264 High, 12 Mb/s    (GPU decode benchmarks)
+#   h264-1080p-6m-10s.h264 ~10 s      H.264 High, 6 Mb/s, B-frames (the issue's H.264 peer setting)
 #   hevc-1080p-10s.h265    ~10 s      HEVC Main, 8 Mb/s
 #   h264-2160p-10s.h264    ~10 s      H.264 High (level 5.1), 40 Mb/s
 #   hevc-2160p-10s.h265    ~10 s      HEVC Main, 25 Mb/s
@@ -99,7 +100,7 @@ big264=h264-1080p-big.h264 big265=hevc-1080p-big.h265
 specs=()
 need $big264 && specs+=("$big264.seed=$(x264 100M 100M)")
 need $big265 && specs+=("$big265.seed=$(x265 80M 80M)")
-specs+=("h264-1080p-10s.h264=$(x264 12M 24M)" "hevc-1080p-10s.h265=$(x265 8M 16M)")
+specs+=("h264-1080p-10s.h264=$(x264 12M 24M)" "hevc-1080p-10s.h265=$(x265 8M 16M)" "h264-1080p-6m-10s.h264=$(x264 6M 12M)")
 encode_set 1920 1080 "${specs[@]}"
 [[ -s $OUTDIR/$big264.seed ]] && concat_to $big264 $big264.seed $((100 * MB))
 [[ -s $OUTDIR/$big265.seed ]] && concat_to $big265 $big265.seed $((200 * MB))
@@ -110,7 +111,8 @@ encode_set 3840 2160 "h264-2160p-10s.h264=$(x264 40M 80M)" "hevc-2160p-10s.h265=
 {
     echo "# made by scripts/make-bench-inputs.sh ($(ffmpeg -hide_banner -version | sed -n 1p))"
     printf '%-22s %12s %6s %10s %9s %-8s %s\n' name bytes frames size Mbit/s profile md5
-    for f in h264-1080p-big.h264 hevc-1080p-big.h265 h264-1080p-10s.h264 hevc-1080p-10s.h265 h264-2160p-10s.h264 hevc-2160p-10s.h265; do
+    for f in h264-1080p-big.h264 hevc-1080p-big.h265 h264-1080p-10s.h264 h264-1080p-6m-10s.h264 hevc-1080p-10s.h265 \
+        h264-2160p-10s.h264 hevc-2160p-10s.h265; do
         [[ -f $OUTDIR/$f ]] || continue
         fmt=h264; [[ $f == *.h265 ]] && fmt=hevc
         bytes=$(stat -c %s "$OUTDIR/$f")
