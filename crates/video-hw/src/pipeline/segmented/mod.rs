@@ -6,9 +6,9 @@
 //! Why: one decode session is paced by one hardware engine (one NVDEC of the seven an H200
 //! has), so a single stream decodes no faster than one engine however idle the others are.
 //! Segments spread one stream over several engines. With many streams, the sessions can
-//! outnumber the streams: at 4K two sessions per engine fill the gaps one leaves (H.264
-//! 2160p on an H200: +27 %); at 1080p the chip's total caps them and more sessions gain
-//! nothing (docs/nvdec-many-streams.md).
+//! outnumber the streams: two sessions per engine fill the gaps one leaves (on an H200,
+//! H.264 2160p +27 %, H.264 1080p and HEVC 2160p +5 %); for 1080p HEVC the chip's total
+//! caps them and more sessions gain nothing (docs/nvdec-many-streams.md).
 
 mod delivery;
 mod worker;
@@ -132,11 +132,12 @@ impl SegmentedDecode {
         }
     }
 
-    /// Sets how many sessions decode at once (1..=64). For NVDEC, the GPU's number of
-    /// decode engines (7 on an H100/H200, `nvidia-smi -q` lists them) at 1080p; twice
-    /// that for 4K, where one session leaves its engine idle between pictures (H.264
-    /// 2160p, 7 streams on an H200: 852 fps with 14 sessions, 670 with one per stream;
-    /// 1080p HEVC gains nothing from more: docs/nvdec-many-streams.md).
+    /// Sets how many sessions decode at once (1..=64). For NVDEC, twice the GPU's number
+    /// of decode engines (7 on an H100/H200, `nvidia-smi -q` lists them): one session
+    /// leaves its engine idle between pictures and a second fills the gaps (7 streams on
+    /// an H200: H.264 2160p 852 fps with 14 sessions, 670 with one per stream; H.264 1080p
+    /// and HEVC 2160p +5 %). 1080p HEVC is the exception: the chip's total caps it and
+    /// more sessions than engines only add segment drains (docs/nvdec-many-streams.md).
     pub fn sessions(mut self, n: usize) -> Self {
         self.sessions = n;
         self
