@@ -712,7 +712,7 @@ def report_markdown(meta, cells, soak, contenders):
     if WARM in contenders or PYNVC_WARM in contenders:
         L.append("")
         L.append("**warm process** (throughput rows): the process brought CUDA up before the clock — video-hw "
-                 "`nvdec_bench --warm` (one session opened and closed: driver loaded, primary context made), "
+                 "`nvdec_bench --warm` (`Decoder::prepare`: driver loaded, primary context made), "
                  "PyNvVideoCodec `pynvc_decode.py --warm` (one decoder decoded a frame and stays alive, idle) — so "
                  "the timed sessions pay only their own set-up, as a long-running service's sessions do. The "
                  "warm video-hw row's PyNvVideoCodec ratio is taken against PyNvVideoCodec's warm row; ffmpeg has "
@@ -792,7 +792,7 @@ def report_markdown(meta, cells, soak, contenders):
                  "(after its demuxer is made) to the first frame Decode returns; ffmpeg: -benchmark rtime of the "
                  "1-frame run (hw device and decoder open, first frame, decoder close). Process start→exit: the "
                  "whole command, as a user waits for it (Python interpreter start and imports included). "
-                 "\"video-hw, warm process\": `nvdec_bench --warm`, one session opened and closed before the "
+                 "\"video-hw, warm process\": `nvdec_bench --warm`, `Decoder::prepare` before the "
                  "timer, so the CUDA context exists (video-hw shares one per GPU): what every session after the "
                  "first costs in a long-running service; ffmpeg pays a context per process every time. "
                  "\"decoder reused\": `nvdec_bench --warm-decode`, the warm-up session decodes the input and "

@@ -49,9 +49,8 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --flush-each-pass     flush after every pass (default: passes form one continuous stream)
     --low-latency         no display delay
     --display-delay N     the parser's display delay (0..=8; default 4)
-    --warm                open and close one session before the timer (CUDA context and
-                          libraries loaded: the time to first frame of a service's later
-                          sessions)
+    --warm                Decoder::prepare before the timer (CUDA context and libraries
+                          loaded: the time to first frame of a service's later sessions)
     --warm-decode         as --warm, but the warm-up session decodes the first input and is
                           flushed: its decoder object is parked and the timed session reuses it
                           (a service's stream restart)
@@ -670,17 +669,18 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Cuda(_));
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
-    if a.warm || a.warm_decode {
+    if a.warm_decode {
         let mut warm = Decoder::open(a.config(inputs[0].codec)).map_err(|e| format!("warm-up session: {e}"))?;
-        if a.warm_decode {
-            // A whole pass, flushed: the session ends cleanly, so its decoder object is
-            // parked for the timed session (as when a service's stream restarts).
-            warm.submit(Input::annexb(&inputs[0].data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
-            warm.flush().map_err(|e| format!("warm-up flush: {e}"))?;
-        }
+        // A whole pass, flushed: the session ends cleanly, so its decoder object is
+        // parked for the timed session (as when a service's stream restarts).
+        warm.submit(Input::annexb(&inputs[0].data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
+        warm.flush().map_err(|e| format!("warm-up flush: {e}"))?;
         drop(warm);
         // Let the closer thread park it before the clock starts.
         video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
+    } else if a.warm {
+        // What a service does at start-up: the process's one-time CUDA set-up, no stream.
+        Decoder::prepare(&a.config(inputs[0].codec)).map_err(|e| format!("warm-up (Decoder::prepare): {e}"))?;
     }
 
     // Segmented: each stream is its passes over the input in one buffer, made before the clock.

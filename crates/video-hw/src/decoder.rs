@@ -187,6 +187,32 @@ impl Decoder {
         Ok(Self::with_backend(config, backend, framing))
     }
 
+    /// Does now the once-per-process set-up that a process's first [`open`](Self::open) of
+    /// a session like `config` would otherwise pay: loading the engine's libraries,
+    /// initialising its driver, making the GPU context (kept for the process's life) and
+    /// asking the engine what it decodes. It opens one session without a stream (so no
+    /// decoder object is made) and closes it; returns the engine that session got
+    /// ([`backend`](Self::backend)), and a fallback is logged and counted as for any open.
+    ///
+    /// Call it when a service starts (on a thread of its own if the start must not wait),
+    /// so that the first stream opens as fast as later ones. With NVDEC on an H200 a
+    /// process's first session reaches its first frame after ~244 ms, ~190 ms of which is
+    /// the CUDA driver's start-up; after `prepare`, 42 ms (docs/nvdec-many-streams.md,
+    /// "warm process").
+    ///
+    /// ```no_run
+    /// use video_hw::{Codec, Decoder, DecoderConfig, Output};
+    /// let config = DecoderConfig::new(Codec::Hevc).output(Output::CUDA_NV12);
+    /// let engine = Decoder::prepare(&config)?;
+    /// eprintln!("HEVC sessions will run on {engine}");
+    /// // ... later, per stream: Decoder::open(config.clone())
+    /// # Ok::<(), video_hw::Error>(())
+    /// ```
+    pub fn prepare(config: &DecoderConfig) -> Result<String> {
+        let session = Decoder::open(config.clone())?;
+        Ok(session.backend().to_owned())
+    }
+
     fn with_backend(config: DecoderConfig, backend: Box<dyn DecoderBackend>, framing: Framing) -> Self {
         let description = backend.describe();
         tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "decoder opened: {description}");

@@ -62,3 +62,15 @@ fn require_hardware_without_gpu_fails_without_fallback() {
     assert!(counters.iter().all(|(_, n)| *n == 0), "{counters:?}");
     assert!(lines.iter().all(|l| !l.contains("WARN")), "{lines:?}");
 }
+
+#[test]
+fn prepare_names_the_engine_later_sessions_get() {
+    let cfg = DecoderConfig::new(Codec::H264).engine(EnginePreference::Only(Engine::OpenH264));
+    let engine = Decoder::prepare(&cfg).expect("openh264 prepares");
+    assert!(engine.starts_with("openh264"), "{engine}");
+    let session = Decoder::open(cfg).expect("openh264 opens after prepare");
+    assert_eq!(session.backend(), engine);
+    // A configuration no engine can serve fails in prepare, as its open would.
+    let av1 = DecoderConfig::new(Codec::Av1).engine(EnginePreference::Only(Engine::OpenH264));
+    assert!(Decoder::prepare(&av1).is_err(), "OpenH264 does not decode AV1");
+}

@@ -480,3 +480,28 @@ fn gpu_nvdec_reuses_parked_decoders_bitexact() {
     assert!(reused >= 2, "only {reused} of {} sessions reused a parked decoder", fixtures.len());
     base.assert_restored("decoder reuse");
 }
+
+#[test]
+fn gpu_nvdec_prepare_sets_up_cuda_without_a_decoder_and_sessions_decode_after_it() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    let times = video_hw::diagnostics::nvdec_setup_times;
+    let created_before = times().create_decoder.calls;
+    let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
+    let engine = video_hw::Decoder::prepare(&config).expect("NVDEC prepares");
+    assert!(engine.starts_with("nvdec"), "{engine}");
+    let after = times();
+    assert!(after.cuda_init.is_some() && after.context.calls >= 1, "CUDA set up: {after:?}");
+    assert!(after.decoder_caps.calls >= 1, "NVDEC asked what it decodes: {after:?}");
+    assert_eq!(after.create_decoder.calls, created_before, "no decoder object made without a stream");
+    // A session opened after it decodes as usual, bit for bit.
+    let f = common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an HEVC fixture");
+    let reference = f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
+    let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect();
+    let (got, _) = common::decode_md5s(&f.path, config, 65_537).unwrap();
+    let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
+    assert_eq!(got, want, "{}", f.rel);
+    base.assert_restored("prepare");
+}
