@@ -505,3 +505,46 @@ fn gpu_nvdec_prepare_sets_up_cuda_without_a_decoder_and_sessions_decode_after_it
     assert_eq!(got, want, "{}", f.rel);
     base.assert_restored("prepare");
 }
+
+/// A service's batch: as many sessions as the GPU has NVDEC engines end cleanly together,
+/// and the next batch of the same streams finds a parked decoder for every session.
+#[test]
+fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    let engines = video_hw::diagnostics::gpus().expect("GPUs")[0].nvdec_engines as usize;
+    assert!(engines >= 1, "no NVDEC engine on GPU 0");
+    let f = common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an HEVC fixture");
+    let data = std::fs::read(&f.path).unwrap();
+    let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
+    let times = video_hw::diagnostics::nvdec_setup_times;
+    let batch = || -> Vec<usize> {
+        // All open at once, each fed and flushed, then all dropped together.
+        let mut sessions: Vec<_> =
+            (0..engines).map(|_| video_hw::Decoder::open(config.clone()).expect("nvdec opens")).collect();
+        let frames = sessions
+            .iter_mut()
+            .map(|d| {
+                d.submit(video_hw::Input::annexb(&data, None)).expect("decodes");
+                let mut n = 0;
+                while d.try_reap().unwrap().is_some() {
+                    n += 1;
+                }
+                n + d.flush().unwrap().len()
+            })
+            .collect();
+        drop(sessions);
+        assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
+        frames
+    };
+    let first = batch();
+    let reused_before = times().reuse_decoder.calls;
+    let second = batch();
+    let reused = (times().reuse_decoder.calls - reused_before) as usize;
+    eprintln!("{engines} engines: batch frames {first:?} then {second:?}; second batch reused {reused} decoders");
+    assert_eq!(first, second, "{}", f.rel);
+    assert_eq!(reused, engines, "every session of the second batch should take a parked decoder");
+    base.assert_restored("batch reuse");
+}

@@ -10,8 +10,9 @@
 //! `cuvidReconfigureDecoder` (what NVIDIA's `AppDecMultiFiles` sample does to decode many
 //! files with one decoder).
 //!
-//! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`, default 4; 0
-//! turns parking off, as does a closer thread that could not be started), each destroyed
+//! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`; by default as
+//! many as the GPU has NVDEC engines, at least 4; 0 turns parking off, as does a closer
+//! thread that could not be started), each destroyed
 //! after [`IDLE`] unused (the closer thread checks every second), and all of them by
 //! `diagnostics::release_parked_nvdec_decoders`, so leak checks read sessions and memory as
 //! with nothing open.
@@ -107,19 +108,27 @@ fn pool() -> std::sync::MutexGuard<'static, Pool<HwDecoder>> {
     PARKED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Decoders kept per GPU: `VIDEO_HW_NVDEC_KEEP` (0 turns parking off), default 4; 0 when
-/// there is no closer thread to retire them.
-pub(crate) fn kept_per_gpu() -> usize {
-    static KEEP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let keep = *KEEP
-        .get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(4));
-    if super::closer::running() { keep } else { 0 }
+/// Decoders kept per GPU with `engines` NVDEC engines: `VIDEO_HW_NVDEC_KEEP` when set (0
+/// turns parking off), else one per engine and at least 4 — so that a service restarting
+/// as many streams as the GPU has engines finds a decoder for each (on an H200, 7: a
+/// 1080p decoder holds ~60-100 MiB, for at most [`IDLE`]); 0 when there is no closer
+/// thread to retire them.
+pub(crate) fn kept_per_gpu(engines: u8) -> usize {
+    static KEEP: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let set = *KEEP.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()));
+    if !super::closer::running() {
+        return 0;
+    }
+    set.unwrap_or_else(|| usize::from(engines).max(DEFAULT_KEEP))
 }
 
-/// Parks `dec` for a later session, or destroys it (here) when its GPU has enough parked
-/// (or parking is off).
-pub(crate) fn park(dec: HwDecoder) {
-    let limit = kept_per_gpu();
+/// Fewest decoders kept per GPU by default (GPUs with fewer NVDEC engines).
+const DEFAULT_KEEP: usize = 4;
+
+/// Parks `dec` for a later session, or destroys it (here) when its GPU, which has
+/// `engines` NVDEC engines, has enough parked (or parking is off).
+pub(crate) fn park(dec: HwDecoder, engines: u8) {
+    let limit = kept_per_gpu(engines);
     let refused = pool().park(dec, limit, Instant::now());
     // Dropped after the lock is released: a destroy takes ~25 ms.
     drop(refused);

@@ -95,7 +95,9 @@ impl Drop for State {
     fn drop(&mut self) {
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
         if let Some(dec) = self.decoder.take().filter(|_| clean) {
-            parking::park(dec);
+            // Cached since the session's open asked it; an error reads as "few engines".
+            let engines = decode_caps_of(self.ctx.device(), self.codec, 8).map_or(0, |c| c.num_engines);
+            parking::park(dec, engines);
         }
     }
 }
