@@ -40,11 +40,13 @@ WARM = "video-hw-warm"
 # PyNvVideoCodec with the same head start (`pynvc_decode.py --warm`: one decoder decoded a
 # frame before the clock and stays alive).
 PYNVC_WARM = "pynvc-warm"
-# Optional contenders, named in --contenders.
-OPTIONAL = (WARM, PYNVC_WARM)
-# Startup only: video-hw after one session decoded the input and closed cleanly, so its
-# decoder object is parked and the timed session reuses it (a service's stream restart).
+# video-hw after one warm-up session per timed session decoded the input and closed
+# cleanly, so their decoder objects are parked and the timed sessions reuse them (a
+# service's stream restart, or its next batch of streams). Always in the startup section;
+# in the throughput sections when named in --contenders.
 REUSE = "video-hw-reuse"
+# Optional contenders, named in --contenders.
+OPTIONAL = (WARM, PYNVC_WARM, REUSE)
 SECTIONS = ("startup", "single", "multi", "soak")
 PIXELS_1080P = 1920 * 1080
 # Chip ceilings the issue measured (frames/s, 1080p, other content): shown for orientation.
@@ -164,7 +166,7 @@ def summarize_runs(runs):
 def peer_of(contender, peer, stats):
     """The peer a video-hw row is compared with: the warm one for a warm row when it was run
     (PyNvVideoCodec), else the cold one (ffmpeg has no warm process)."""
-    if contender == WARM and peer == "pynvc" and stats.get(PYNVC_WARM, {}).get("ok_runs"):
+    if contender in (WARM, REUSE) and peer == "pynvc" and stats.get(PYNVC_WARM, {}).get("ok_runs"):
         return stats[PYNVC_WARM]
     return stats.get(peer)
 
@@ -717,6 +719,13 @@ def report_markdown(meta, cells, soak, contenders):
                  "the timed sessions pay only their own set-up, as a long-running service's sessions do. The "
                  "warm video-hw row's PyNvVideoCodec ratio is taken against PyNvVideoCodec's warm row; ffmpeg has "
                  "no warm process (each of its processes starts CUDA), so that ratio is against its usual run.")
+    if REUSE in contenders:
+        L.append("")
+        L.append("**warm process, decoders reused** (throughput rows): `nvdec_bench --warm-decode` — before the "
+                 "clock one warm-up session per timed session decodes the input and closes cleanly, so each timed "
+                 "session takes a parked decoder object instead of creating one (video-hw keeps one per NVDEC "
+                 "engine): a service's next batch of streams. Its PyNvVideoCodec ratio is against PyNvVideoCodec's "
+                 "warm row (PyNvVideoCodec does not reuse decoders across sessions).")
     if SEGMENTED in contenders:
         L.append("")
         L.append("**video-hw, segmented**: the same bytes through `SegmentedDecode` (`nvdec_bench --segmented %d`): "
@@ -832,6 +841,10 @@ def targets_section(cells, contenders, meta):
         py_warm = stats.get(PYNVC_WARM)
         py_warm = py_warm if py_warm and py_warm["ok_runs"] else None
         warm_label = "warm process (CUDA up before the clock%s)" % (", PyNvVideoCodec likewise" if py_warm else "")
+        reuse = stats.get(REUSE)
+        reuse = reuse if reuse and reuse["ok_runs"] and c["kind"] != "startup" else None
+        reuse_label = "warm process, decoders reused (a service's next batch%s)" % (
+            "; PyNvVideoCodec warm, it has no reuse" if py_warm else "")
         if c["kind"] == "single":
             rp = ratio(vh["fps"], py and py["fps"])
             rf = ratio(vh["fps"], ff and ff["fps"])
@@ -851,7 +864,8 @@ def targets_section(cells, contenders, meta):
         elif c["kind"] == "multi":
             inp = next((i for i in meta["inputs"] if i["name"] == c["input"]), {})
             ceiling = ISSUE_CEILING.get(inp.get("codec")) if inp.get("height") == 1080 else None
-            for label, s, pyv in (("", vh, py), (", " + seg_label, seg, py), (", " + warm_label, warm, py_warm or py)):
+            for label, s, pyv in (("", vh, py), (", " + seg_label, seg, py), (", " + warm_label, warm, py_warm or py),
+                                  (", " + reuse_label, reuse, py_warm or py)):
                 if not s:
                     continue
                 if ceiling and c["streams"] >= 7:
@@ -1188,7 +1202,12 @@ def self_test():
     rows, _, equal = cell_rows(warm, order, 7650)
     assert equal and rows[4][2] == "video-hw, warm process" and rows[4][9:11] == ["1.61x", "1.25x"], rows[4]
     assert rows[5][2] == "PyNvVideoCodec, warm process" and rows[5][9] == "", rows[5]
+    warm["runs"][REUSE] = [run(21000, 2.75)] * 5
+    rows, _, _ = cell_rows(warm, order, 7650)
+    assert rows[6][2] == "video-hw, warm process, decoder reused" and rows[6][10] == "1.27x", rows[6]
     md = report_markdown(meta, [warm], None, order)
+    assert ("decoders reused (a service's next batch; PyNvVideoCodec warm, it has no reuse): 99.8% of the issue's "
+            "7650 ceiling" in md and "**warm process, decoders reused**" in md), md
     assert ("x7, warm process (CUDA up before the clock, PyNvVideoCodec likewise): 98.0% of the issue's 7650 ceiling"
             in md and "fps 1.25x PyNvVideoCodec threads (target ≥ 1.15x) **met**, 1.61x ffmpeg" in md), md
     print("bench_nvdec self-test: ok")

@@ -51,9 +51,9 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --display-delay N     the parser's display delay (0..=8; default 4)
     --warm                Decoder::prepare before the timer (CUDA context and libraries
                           loaded: the time to first frame of a service's later sessions)
-    --warm-decode         as --warm, but the warm-up session decodes the first input and is
-                          flushed: its decoder object is parked and the timed session reuses it
-                          (a service's stream restart)
+    --warm-decode         as --warm, but one warm-up session per --streams decodes the input
+                          and is flushed: their decoder objects are parked and the timed
+                          sessions reuse them (a service's stream restart or next batch)
     --stagger-ms N        session i opens i*N ms after the start (counted in its time)
     --segmented N         decode the --streams streams (each --repeat-input passes of the input,
                           one byte buffer) with SegmentedDecode: N sessions take segments cut at
@@ -670,13 +670,19 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
     if a.warm_decode {
-        let mut warm = Decoder::open(a.config(inputs[0].codec)).map_err(|e| format!("warm-up session: {e}"))?;
-        // A whole pass, flushed: the session ends cleanly, so its decoder object is
-        // parked for the timed session (as when a service's stream restarts).
-        warm.submit(Input::annexb(&inputs[0].data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
-        warm.flush().map_err(|e| format!("warm-up flush: {e}"))?;
+        // One warm-up session per timed session, all open at once, each fed a whole pass
+        // and flushed: they end cleanly, so their decoder objects are parked for the timed
+        // sessions (as when a service's streams restart, or its next batch starts).
+        let mut warm = Vec::new();
+        for i in 0..n {
+            let input = &inputs[i % inputs.len()];
+            let mut session = Decoder::open(a.config(input.codec)).map_err(|e| format!("warm-up session: {e}"))?;
+            session.submit(Input::annexb(&input.data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
+            session.flush().map_err(|e| format!("warm-up flush: {e}"))?;
+            warm.push(session);
+        }
         drop(warm);
-        // Let the closer thread park it before the clock starts.
+        // Let the closer thread park them before the clock starts.
         video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
     } else if a.warm {
         // What a service does at start-up: the process's one-time CUDA set-up, no stream.
