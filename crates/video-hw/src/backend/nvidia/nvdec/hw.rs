@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::super::cuda::{Context, check_cuvid};
 use super::super::loader::CuvidApi;
 use super::super::sys::cuvid::*;
+use super::creations;
 use crate::error::{Error, Result};
 
 /// NVDEC decoder objects alive in this process (for leak checks).
@@ -89,7 +90,9 @@ impl HwDecoder {
         info.display_area.right = clamp_short(width);
         info.display_area.bottom = clamp_short(height);
         let _current = ctx.push()?;
-        let _turn = creation_turn(ctx.device().ordinal());
+        let device = ctx.device().ordinal();
+        let _pending = creations::pending(device);
+        let _turn = creations::turn(device);
         let mut raw: CUvideodecoder = ptr::null_mut();
         // SAFETY: `info` is a fully initialised create-info (layout checked by the sys
         // layout test); the out-pointer is a live local; the context is current.
@@ -194,19 +197,6 @@ impl Drop for HwDecoder {
         }
         LIVE_DECODERS.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// One `cuvidCreateDecoder` at a time per GPU in this process.
-///
-/// The driver time-slices concurrent creations: on an H200 one alone takes ~40-48 ms, 7
-/// at once ~280 ms each and 14 at once ~590 ms each, so every session of a burst got its
-/// first frame late. In turn, the first sessions decode while the later ones are created:
-/// 14 streams 6,530-6,570 fps instead of 6,030-6,080 (7 at a time: 6,060-6,080), 7 streams
-/// unchanged (bench/results/nvdec-ablation.md).
-fn creation_turn(device: u32) -> std::sync::MutexGuard<'static, ()> {
-    const GPUS: usize = 16;
-    static TURN: [std::sync::Mutex<()>; GPUS] = [const { std::sync::Mutex::new(()) }; GPUS];
-    TURN[device as usize % GPUS].lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn clamp_short(v: u32) -> i16 {

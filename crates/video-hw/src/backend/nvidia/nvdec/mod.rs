@@ -1,6 +1,7 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
 pub(crate) mod closer;
+mod creations;
 mod hw;
 mod output;
 pub(crate) mod parking;

@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_int, c_void};
 use std::ptr;
 
+use super::creations;
 use super::hw::{HwDecoder, Shape};
 use super::output::{CopyOut, Crop, Surface};
 use super::parking;
@@ -86,6 +87,8 @@ struct State {
     /// A call failed in this session (decode, map, copy, parse): its decoder object is not
     /// handed to another session.
     poisoned: bool,
+    /// The first picture was submitted (past the creation barrier, see `creations`).
+    passed_barrier: bool,
 }
 
 impl Drop for State {
@@ -209,6 +212,14 @@ impl State {
 
     /// Decode callback: one picture's parameters, in decode order.
     fn on_decode(&mut self, params: *mut CUVIDPICPARAMS) -> Result<()> {
+        if !self.passed_barrier {
+            self.passed_barrier = true;
+            if creations::barrier_enabled()
+                && !creations::wait_until_none_pending(self.device_index, creations::BARRIER_WAIT)
+            {
+                tracing::debug!("nvdec: decoder creations still under way after {:?}", creations::BARRIER_WAIT);
+            }
+        }
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         // SAFETY: the parser passes valid parameters for the duration of the callback.
@@ -437,6 +448,7 @@ impl NvdecDecoder {
             damaged: 0,
             display_delay,
             poisoned: false,
+            passed_barrier: false,
         });
         let mut dec = NvdecDecoder {
             cuvid,
