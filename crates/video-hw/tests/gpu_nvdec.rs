@@ -448,9 +448,7 @@ fn gpu_nvdec_reuses_parked_decoders_bitexact() {
     let mut failures = Vec::new();
     for f in &fixtures {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
-        let reference =
-            f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
-        let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect();
+        let want = nv12_reference_md5s(f);
         let reused_before = times().reuse_decoder.calls;
         let (got, _) = common::decode_md5s(&f.path, nvdec(codec, Output::Cuda(PixelFormat::Nv12)), 65_537).unwrap();
         let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
@@ -497,9 +495,8 @@ fn gpu_nvdec_prepare_sets_up_cuda_without_a_decoder_and_sessions_decode_after_it
     assert!(after.decoder_caps.calls >= 1, "NVDEC asked what it decodes: {after:?}");
     assert_eq!(after.create_decoder.calls, created_before, "no decoder object made without a stream");
     // A session opened after it decodes as usual, bit for bit.
-    let f = common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an HEVC fixture");
-    let reference = f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
-    let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect();
+    let f = an_8bit_hevc_fixture();
+    let want = nv12_reference_md5s(&f);
     let (got, _) = common::decode_md5s(&f.path, config, 65_537).unwrap();
     let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
     assert_eq!(got, want, "{}", f.rel);
@@ -516,7 +513,7 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
     let base = common::GpuBaseline::take();
     let engines = video_hw::diagnostics::gpus().expect("GPUs")[0].nvdec_engines as usize;
     assert!(engines >= 1, "no NVDEC engine on GPU 0");
-    let f = common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an HEVC fixture");
+    let f = an_8bit_hevc_fixture();
     let data = std::fs::read(&f.path).unwrap();
     let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
     let times = video_hw::diagnostics::nvdec_setup_times;
@@ -547,4 +544,15 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
     assert_eq!(first, second, "{}", f.rel);
     assert_eq!(reused, engines, "every session of the second batch should take a parked decoder");
     base.assert_restored("batch reuse");
+}
+
+/// The first 8-bit HEVC fixture of `testdata/`.
+fn an_8bit_hevc_fixture() -> common::Fixture {
+    common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an 8-bit HEVC fixture")
+}
+
+/// The per-frame MD5s of a fixture's NV12 reference (`<name>.nv12.framemd5` beside it).
+fn nv12_reference_md5s(f: &common::Fixture) -> Vec<String> {
+    let reference = f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
+    common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect()
 }
