@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::pipeline::SegmentedDecode;
+use video_hw::pipeline::{SegmentedDecode, recommended_sessions};
 use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
 
 use crate::decode_loop;
@@ -37,14 +37,41 @@ pub struct DecodeArgs {
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     json: bool,
-    /// Decode with N sessions at once: the stream (raw Annex-B or MP4) is read into memory,
-    /// cut at its IDR pictures (and HEVC CRAs without RASL pictures) and the pieces decoded
-    /// side by side, frames written in order. With NVDEC one stream then uses several
-    /// decode engines (7 on an H200).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    sessions: u16,
+    /// Decode with N sessions at once (1-64, or `auto`): the stream (raw Annex-B or MP4) is
+    /// read into memory, cut at its IDR pictures (and HEVC CRAs without RASL pictures) and
+    /// the pieces decoded side by side, frames written in order. With NVDEC one stream then
+    /// uses several decode engines (7 on an H200). `auto`: the measured best for the engine,
+    /// codec and size (NVDEC: one or two per engine; software: one per CPU thread).
+    #[arg(long, value_name = "N|auto", default_value = "1", value_parser = parse_sessions)]
+    sessions: Sessions,
     #[command(flatten)]
     engine: EngineOpts,
+}
+
+/// `--sessions`: a count, or `auto` (decided once the engine and the stream's size are known).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sessions {
+    /// This many sessions (1-64).
+    Count(u16),
+    /// [`video_hw::pipeline::recommended_sessions`] for the engine, codec and size.
+    Auto,
+}
+
+impl Sessions {
+    /// Whether the stream is cut and decoded by several sessions (`auto` always is).
+    fn segmented(self) -> bool {
+        self != Sessions::Count(1)
+    }
+}
+
+fn parse_sessions(s: &str) -> Result<Sessions, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Sessions::Auto);
+    }
+    match s.parse::<u16>() {
+        Ok(n @ 1..=64) => Ok(Sessions::Count(n)),
+        _ => Err(format!("'{s}': a number of sessions from 1 to 64, or auto")),
+    }
 }
 
 impl DecodeArgs {
@@ -71,11 +98,11 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    if args.sessions > 1 && src.container() == "ivf" {
+    if args.sessions.segmented() && src.container() == "ivf" {
         return Err(usage(crate::input::NOT_NAL_STREAM));
     }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
-    if args.sessions > 1 {
+    if args.sessions.segmented() {
         return run_segmented(args, quiet, started, src, cfg, dec);
     }
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
@@ -132,7 +159,14 @@ fn run_segmented(
     let tb = decode_loop::frame_timebase(info.clone(), None);
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
-    let decode = SegmentedDecode::new(cfg.engine(EnginePreference::Only(engine))).sessions(usize::from(args.sessions));
+    let sessions = match args.sessions {
+        Sessions::Count(n) => usize::from(n),
+        Sessions::Auto => {
+            let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));
+            recommended_sessions(engine, codec_in, w, h, args.engine.device)
+        }
+    };
+    let decode = SegmentedDecode::new(cfg.engine(EnginePreference::Only(engine))).sessions(sessions);
     let stats = decode.run(&[&data[..]], |_, frame| {
         size.get_or_insert((frame.width, frame.height));
         bytes += sink.write(&frame, tb)?;

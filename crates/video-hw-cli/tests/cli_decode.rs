@@ -322,4 +322,17 @@ fn sessions_decode_the_same_frames_in_order() {
     let ivf = testdata("av1/svtav1-cars-320x240.ivf");
     expect_exit(&run(&["decode", s(&ivf), "-o", s(&dir.join("x.yuv")), "--sessions", "2"]), 2, "ivf");
     expect_exit(&run(&["decode", s(&input), "-o", s(&dir.join("x.yuv")), "--sessions", "0"]), 2, "0 sessions");
+    expect_exit(&run(&["decode", s(&input), "-o", s(&dir.join("x.yuv")), "--sessions", "65"]), 2, "65 sessions");
+    expect_exit(&run(&["decode", s(&input), "-o", s(&dir.join("x.yuv")), "--sessions", "many"]), 2, "not a number");
+
+    // auto: the library's recommendation for the engine that runs (without a GPU: one
+    // session per CPU thread), the same frames.
+    let c = dir.join("auto.framemd5");
+    let o = run(&["decode", s(&input), "-o", s(&c), "--framemd5", "--sessions", "auto"]);
+    expect_exit(&o, 0, "auto sessions");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&c).unwrap(), "auto: other frames");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from).min(64);
+    let want = if err.contains("nvdec") { "session(s)".to_string() } else { format!("over {cpus} session(s)") };
+    assert!(err.contains(&want), "{err}");
 }

@@ -43,7 +43,7 @@ use parking_lot::Mutex;
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
-pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats};
+pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
 pub use transcode::{Transcode, TranscodeStats};
 
 use crate::decoder::DecoderStats;

@@ -11,6 +11,7 @@
 //! caps them and more sessions gain nothing (docs/nvdec-many-streams.md).
 
 mod delivery;
+mod sessions;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -24,6 +25,7 @@ use crate::config::DecoderConfig;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use delivery::{Delivery, deliver};
+pub use sessions::recommended_sessions;
 use worker::{Job, Message, Shared, Worker};
 
 /// Most sessions one [`SegmentedDecode`] runs.
@@ -132,12 +134,13 @@ impl SegmentedDecode {
         }
     }
 
-    /// Sets how many sessions decode at once (1..=64). For NVDEC, twice the GPU's number
+    /// Sets how many sessions decode at once (1..=64); [`recommended_sessions`] gives the
+    /// measured best for an engine, codec and size. For NVDEC, twice the GPU's number
     /// of decode engines (7 on an H100/H200, `nvidia-smi -q` lists them): one session
     /// leaves its engine idle between pictures and a second fills the gaps (7 streams on
     /// an H200: H.264 2160p 852 fps with 14 sessions, 670 with one per stream; H.264 1080p
-    /// and HEVC 2160p +5 %). 1080p HEVC is the exception: the chip's total caps it and
-    /// more sessions than engines only add segment drains (docs/nvdec-many-streams.md).
+    /// and HEVC 2160p +5 %). 1080p HEVC is the exception: more sessions than engines only
+    /// add segment drains (docs/nvdec-many-streams.md).
     pub fn sessions(mut self, n: usize) -> Self {
         self.sessions = n;
         self

@@ -28,6 +28,13 @@ pub(crate) fn sessions_on(device: u32) -> usize {
     session::sessions_on(device)
 }
 
+/// NVDEC engines of GPU `device` that decode 8-bit `codec`; 0 when the GPU, its driver or
+/// NVDEC cannot be reached (the answer is cached per GPU and codec).
+pub(crate) fn engines_on(device: u32, codec: Codec) -> u8 {
+    let Ok(driver) = CudaDriver::get() else { return 0 };
+    driver.device(device).and_then(|d| decode_caps_of(d, codec, 8)).map_or(0, |c| c.num_engines)
+}
+
 /// The GPU whose NVDEC decodes `codec` with the fewest sessions of this process, or `None`
 /// without a usable GPU.
 pub(crate) fn least_busy_gpu(codec: Codec) -> Option<u32> {
