@@ -164,11 +164,19 @@ def summarize_runs(runs):
 
 
 def peer_of(contender, peer, stats):
-    """The peer a video-hw row is compared with: the warm one for a warm row when it was run
-    (PyNvVideoCodec), else the cold one (ffmpeg has no warm process)."""
+    """The peer a video-hw row is compared with, or None: the warm one for a warm row when it
+    was run (PyNvVideoCodec), else the cold one (ffmpeg has no warm process)."""
     if contender in (WARM, REUSE) and peer == "pynvc" and stats.get(PYNVC_WARM, {}).get("ok_runs"):
         return stats[PYNVC_WARM]
     return stats.get(peer)
+
+
+def peer_ratio(contender, peer, stats, key):
+    """video-hw row ÷ its peer (see peer_of) for `key`, formatted; blank for peer rows."""
+    if not contender.startswith("video-hw"):
+        return ""
+    p = peer_of(contender, peer, stats)
+    return fmt_ratio(ratio(stats[contender][key], p and p[key])) if p else ""
 
 
 def cell_rows(cell, contenders, ceiling=None):
@@ -198,8 +206,8 @@ def cell_rows(cell, contenders, ceiling=None):
             frames + mark,
             fmt(s["wall_median"], 3), fmt(s["wall_p95"], 3), fmt(s["wall_min"], 3), fmt(s["wall_max"], 3),
             fmt(s["fps"], 0),
-            fmt_ratio(ratio(s["fps"], stats["ffmpeg"]["fps"])) if is_vh and "ffmpeg" in stats else "",
-            fmt_ratio(ratio(s["fps"], peer_of(c, "pynvc", stats)["fps"])) if is_vh and "pynvc" in stats else "",
+            peer_ratio(c, "ffmpeg", stats, "fps"),
+            peer_ratio(c, "pynvc", stats, "fps"),
             ("%.0f%%" % (100 * s["fps"] / ceiling)) if (ceiling and s["fps"]) else "–",
             fmt(s["cpu_ms_per_frame"], 3),
             fmt(s["mem_per_session_mib"] if is_vh and s["mem_per_session_mib"] is not None else s["smi_mem_per_session_mib"], 1),
@@ -230,12 +238,11 @@ def startup_rows(cell, contenders):
             why = s["failed"][0] if s["failed"] else cell.get("skipped") or "no runs"
             rows.append([cell["input"], LABEL[c], "failed: " + str(why)[:160]])
             continue
-        is_vh = c.startswith("video-hw")
         rows.append([
             cell["input"], LABEL[c], fmt(s["ttff_ms"], 1), fmt(s["ttff_ms_p95"], 1), fmt(s["ttff_ms_min"], 1),
             fmt(s["ttff_ms_max"], 1),
-            fmt_ratio(ratio(s["ttff_ms"], stats["ffmpeg"]["ttff_ms"])) if is_vh and "ffmpeg" in stats else "",
-            fmt_ratio(ratio(s["ttff_ms"], peer_of(c, "pynvc", stats)["ttff_ms"])) if is_vh and "pynvc" in stats else "",
+            peer_ratio(c, "ffmpeg", stats, "ttff_ms"),
+            peer_ratio(c, "pynvc", stats, "ttff_ms"),
             fmt(s["outer_wall_median"] * 1e3 if s["outer_wall_median"] else None, 0),
         ])
     return rows, stats
@@ -716,16 +723,21 @@ def report_markdown(meta, cells, soak, contenders):
         L.append("**warm process** (throughput rows): the process brought CUDA up before the clock — video-hw "
                  "`nvdec_bench --warm` (`Decoder::prepare`: driver loaded, primary context made), "
                  "PyNvVideoCodec `pynvc_decode.py --warm` (one decoder decoded a frame and stays alive, idle) — so "
-                 "the timed sessions pay only their own set-up, as a long-running service's sessions do. The "
-                 "warm video-hw row's PyNvVideoCodec ratio is taken against PyNvVideoCodec's warm row; ffmpeg has "
-                 "no warm process (each of its processes starts CUDA), so that ratio is against its usual run.")
+                 "the timed sessions pay only their own set-up, as a long-running service's sessions do. " + (
+                     "The warm video-hw row's PyNvVideoCodec ratio is taken against PyNvVideoCodec's warm row (whose "
+                     "memory figure includes the idle warm-up decoder); " if PYNVC_WARM in contenders else
+                     "PyNvVideoCodec's warm row was not run, so ratios are against its usual run; ") +
+                 "ffmpeg has no warm process (each of its processes starts CUDA), so that ratio is against its "
+                 "usual run.")
     if REUSE in contenders:
         L.append("")
         L.append("**warm process, decoders reused** (throughput rows): `nvdec_bench --warm-decode` — before the "
                  "clock one warm-up session per timed session decodes the input and closes cleanly, so each timed "
                  "session takes a parked decoder object instead of creating one (video-hw keeps one per NVDEC "
-                 "engine): a service's next batch of streams. Its PyNvVideoCodec ratio is against PyNvVideoCodec's "
-                 "warm row (PyNvVideoCodec does not reuse decoders across sessions).")
+                 "engine): a service's next batch of streams. " + (
+                     "Its PyNvVideoCodec ratio is against PyNvVideoCodec's warm row (PyNvVideoCodec does not reuse "
+                     "decoders across sessions)." if PYNVC_WARM in contenders else
+                     "Its PyNvVideoCodec ratio is against PyNvVideoCodec's usual run."))
     if SEGMENTED in contenders:
         L.append("")
         L.append("**video-hw, segmented**: the same bytes through `SegmentedDecode` (`nvdec_bench --segmented %d`): "

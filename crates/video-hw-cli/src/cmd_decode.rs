@@ -58,9 +58,14 @@ pub enum Sessions {
 }
 
 impl Sessions {
-    /// Whether the stream is cut and decoded by several sessions (`auto` always is).
-    fn segmented(self) -> bool {
-        self != Sessions::Count(1)
+    /// Whether a stream in `container` is cut and decoded by several sessions: a count
+    /// above 1 asks for it (and is refused for IVF, whose AV1/VP9 cannot be cut here);
+    /// `auto` does it where it can and decodes IVF with one session.
+    fn segmented(self, container: &str) -> bool {
+        match self {
+            Sessions::Count(n) => n > 1,
+            Sessions::Auto => container != "ivf",
+        }
     }
 }
 
@@ -98,11 +103,11 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    if args.sessions.segmented() && src.container() == "ivf" {
+    if matches!(args.sessions, Sessions::Count(n) if n > 1) && src.container() == "ivf" {
         return Err(usage(crate::input::NOT_NAL_STREAM));
     }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
-    if args.sessions.segmented() {
+    if args.sessions.segmented(src.container()) {
         return run_segmented(args, quiet, started, src, cfg, dec);
     }
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;

@@ -332,7 +332,8 @@ fn sessions_decode_the_same_frames_in_order() {
     expect_exit(&o, 0, "auto sessions");
     assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&c).unwrap(), "auto: other frames");
     let err = String::from_utf8_lossy(&o.stderr);
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from).min(64);
-    let want = if err.contains("nvdec") { "session(s)".to_string() } else { format!("over {cpus} session(s)") };
-    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("segment(s) over ") && err.contains("288 frames"), "{err}");
+    // IVF cannot be cut: auto decodes it with one session (where an engine for it is built in).
+    let av1 = run(&["decode", s(&ivf), "-o", s(&dir.join("auto.yuv")), "--sessions", "auto", "-q"]);
+    assert_ne!(av1.status.code(), Some(2), "auto on IVF is no usage error: {}", String::from_utf8_lossy(&av1.stderr));
 }

@@ -674,7 +674,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         // and flushed: they end cleanly, so their decoder objects are parked for the timed
         // sessions (as when a service's streams restart, or its next batch starts).
         let mut warm = Vec::new();
-        for i in 0..n {
+        for i in 0..a.segmented.unwrap_or(n) {
             let input = &inputs[i % inputs.len()];
             let mut session = Decoder::open(a.config(input.codec)).map_err(|e| format!("warm-up session: {e}"))?;
             session.submit(Input::annexb(&input.data, None)).map_err(|e| format!("warm-up decode: {e}"))?;

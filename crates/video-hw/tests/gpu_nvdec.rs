@@ -511,8 +511,13 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
         return;
     };
     let base = common::GpuBaseline::take();
-    let engines = video_hw::diagnostics::gpus().expect("GPUs")[0].nvdec_engines as usize;
-    assert!(engines >= 1, "no NVDEC engine on GPU 0");
+    let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
+    let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
+    let engines = usize::from(hevc.engines);
+    assert!(engines >= 1, "no NVDEC engine of GPU 0 decodes HEVC");
+    // The default keeps one decoder per engine (at least 4); a set limit changes what to expect.
+    let kept: usize =
+        std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(engines.max(4));
     let f = an_8bit_hevc_fixture();
     let data = std::fs::read(&f.path).unwrap();
     let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
@@ -542,7 +547,7 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
     let reused = (times().reuse_decoder.calls - reused_before) as usize;
     eprintln!("{engines} engines: batch frames {first:?} then {second:?}; second batch reused {reused} decoders");
     assert_eq!(first, second, "{}", f.rel);
-    assert_eq!(reused, engines, "every session of the second batch should take a parked decoder");
+    assert_eq!(reused, engines.min(kept), "every session of the second batch should take a parked decoder");
     base.assert_restored("batch reuse");
 }
 

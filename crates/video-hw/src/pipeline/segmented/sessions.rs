@@ -17,9 +17,10 @@ fn sessions_per_nvdec_engine(codec: Codec, width: u32, height: u32) -> usize {
 
 /// The sessions to give a [`SegmentedDecode`](super::SegmentedDecode) of `codec` streams
 /// of `width` x `height` whose sessions run on `engine`, on GPU `device_index` for NVDEC:
-/// one or two per NVDEC engine of that GPU (see `sessions_per_nvdec_engine`), one per CPU
-/// thread for a software engine (a software session decodes on one thread), and 4 when the
-/// GPU's engines cannot be counted. Always within `1..=MAX_SESSIONS`.
+/// one or two per NVDEC engine of that GPU (see `sessions_per_nvdec_engine`); for OpenH264,
+/// whose session decodes on one thread, one per CPU thread; for FFmpeg's software decoders,
+/// which thread each session over up to 16 CPU threads, one per 16; 4 for other hardware
+/// engines and when the GPU's engines cannot be counted. Always within `1..=MAX_SESSIONS`.
 ///
 /// ```
 /// use video_hw::pipeline::{SegmentedDecode, recommended_sessions};
@@ -37,6 +38,10 @@ pub fn recommended_sessions(engine: Engine, codec: Codec, width: u32, height: u3
     sessions_for(engine, nvdec_engines, cpus, codec, width, height)
 }
 
+/// CPU threads an FFmpeg software decoder of this crate uses at most (frame threading with
+/// libavcodec's automatic count, which stops at 16).
+const FFMPEG_THREADS_PER_SESSION: usize = 16;
+
 /// [`recommended_sessions`] with the GPU's engine count and the CPU count given.
 fn sessions_for(engine: Engine, nvdec_engines: u8, cpus: usize, codec: Codec, width: u32, height: u32) -> usize {
     let n = match engine {
@@ -44,8 +49,9 @@ fn sessions_for(engine: Engine, nvdec_engines: u8, cpus: usize, codec: Codec, wi
             usize::from(nvdec_engines) * sessions_per_nvdec_engine(codec, width, height)
         }
         Engine::Nvdec => 4,
-        _ if engine.is_hardware() => 4,
-        _ => cpus,
+        Engine::OpenH264 => cpus,
+        Engine::Ffmpeg => cpus / FFMPEG_THREADS_PER_SESSION.min(cpus.max(1)),
+        _ => 4,
     };
     n.clamp(1, MAX_SESSIONS)
 }
@@ -71,5 +77,14 @@ mod tests {
         assert_eq!(sessions_for(Engine::OpenH264, 0, 0, Codec::H264, 1920, 1080), 1);
         assert_eq!(sessions_for(Engine::OpenH264, 0, 500, Codec::H264, 1920, 1080), MAX_SESSIONS);
         assert_eq!(sessions_for(Engine::Nvdec, 200, 2, Codec::H264, 3840, 2160), MAX_SESSIONS);
+    }
+
+    #[test]
+    fn ffmpeg_sessions_leave_each_its_threads() {
+        assert_eq!(sessions_for(Engine::Ffmpeg, 0, 2, Codec::H264, 1920, 1080), 1);
+        assert_eq!(sessions_for(Engine::Ffmpeg, 0, 16, Codec::H264, 1920, 1080), 1);
+        assert_eq!(sessions_for(Engine::Ffmpeg, 0, 64, Codec::H264, 1920, 1080), 4);
+        assert_eq!(sessions_for(Engine::Ffmpeg, 0, 0, Codec::H264, 1920, 1080), 1);
+        assert_eq!(sessions_for(Engine::VideoToolbox, 0, 64, Codec::H264, 1920, 1080), 4);
     }
 }

@@ -5,9 +5,12 @@
 //! Why the barrier: on an H200, 7 sessions that take decoder objects created beforehand
 //! decode the benchmark clip at 8,878 fps, while 7 that create theirs as their streams start
 //! reach 7,300 in a warm process — and stay slower after the last creation, not only by the
-//! ~0.35 s the serialised creations take (docs/nvdec-many-streams.md). With the barrier, the
-//! sessions of a burst submit their first picture only once no creation is pending on
-//! their GPU, so every decoder of the burst is created while none decodes.
+//! ~0.35 s the serialised creations take (docs/nvdec-many-streams.md). With the barrier, a
+//! session submits its first picture only once no creation already under way on its GPU
+//! (waiting for its turn or running) is left, or after [`BARRIER_WAIT`]. Sessions opened
+//! together reach their creation within a few milliseconds of each other, so a burst's
+//! decoders are all created before any of them decodes; a session that parses its first
+//! sequence later, and sessions already decoding, are not held.
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
