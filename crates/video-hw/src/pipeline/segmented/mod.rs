@@ -89,7 +89,7 @@ pub struct SegmentedStreamStats {
     pub segments: usize,
     /// Coded pictures the split found (a field pair counts once).
     pub pictures: usize,
-    /// Damaged parts the sessions dropped (see [`Decoder::submit`]).
+    /// Damaged parts the sessions dropped (see [`Decoder::submit`](crate::Decoder::submit)).
     pub dropped: u64,
     /// Pictures the engine reported damaged and concealed.
     pub concealed: u64,
@@ -172,7 +172,7 @@ impl SegmentedDecode {
         self
     }
 
-    /// Sets the bytes handed to a session per [`Decoder::submit`] call.
+    /// Sets the bytes handed to a session per [`Decoder::submit`](crate::Decoder::submit) call.
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk = bytes.max(1);
         self
