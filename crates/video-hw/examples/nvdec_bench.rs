@@ -54,6 +54,9 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --warm-decode         as --warm, but one warm-up session per --streams decodes the input
                           and is flushed: their decoder objects are parked and the timed
                           sessions reuse them (a service's stream restart or next batch)
+    --warm-parallel       as --warm-decode, the warm-up sessions decoding at once on threads
+                          of their own (so each decoder is created while others decode):
+                          tells whether a decoder created under load stays slower
     --stagger-ms N        session i opens i*N ms after the start (counted in its time)
     --segmented N         decode the --streams streams (each --repeat-input passes of the input,
                           one byte buffer) with SegmentedDecode: N sessions take segments cut at
@@ -116,6 +119,9 @@ struct Args {
     /// The warm-up session also decodes the input's first pass and flushes (its decoder
     /// object is then parked and reused by the timed session).
     warm_decode: bool,
+    /// The warm-up sessions of `warm_decode` run at once, each on its thread (their
+    /// decoders are then created while the others decode), instead of one after another.
+    warm_parallel: bool,
     stagger_ms: u64,
     /// Sessions of a `SegmentedDecode` instead of a session per stream.
     segmented: Option<usize>,
@@ -151,6 +157,7 @@ impl Default for Args {
             display_delay: None,
             warm: false,
             warm_decode: false,
+            warm_parallel: false,
             stagger_ms: 0,
             segmented: None,
             min_segment: 60,
@@ -278,6 +285,10 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
             "--display-delay" => a.display_delay = Some(num(&arg, value(&arg)?)?.min(8) as u32),
             "--warm" => a.warm = true,
             "--warm-decode" => a.warm_decode = true,
+            "--warm-parallel" => {
+                a.warm_decode = true;
+                a.warm_parallel = true;
+            }
             "--stagger-ms" => a.stagger_ms = num(&arg, value(&arg)?)?.min(10_000),
             "--segmented" => a.segmented = Some(num(&arg, value(&arg)?)?.clamp(1, 64) as usize),
             "--min-segment" => a.min_segment = num(&arg, value(&arg)?)?.max(1) as usize,
@@ -673,14 +684,26 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         // One warm-up session per timed session, all open at once, each fed a whole pass
         // and flushed: they end cleanly, so their decoder objects are parked for the timed
         // sessions (as when a service's streams restart, or its next batch starts).
-        let mut warm = Vec::new();
-        for i in 0..a.segmented.unwrap_or(n) {
-            let input = &inputs[i % inputs.len()];
+        let warm_up = |input: &InputFile| -> Result<Decoder, String> {
             let mut session = Decoder::open(a.config(input.codec)).map_err(|e| format!("warm-up session: {e}"))?;
             session.submit(Input::annexb(&input.data, None)).map_err(|e| format!("warm-up decode: {e}"))?;
             session.flush().map_err(|e| format!("warm-up flush: {e}"))?;
-            warm.push(session);
-        }
+            Ok(session)
+        };
+        let count = a.segmented.unwrap_or(n);
+        // Every warm-up session stays open until all are done, so none is parked and taken
+        // by another warm-up session.
+        let warm: Vec<Decoder> = if a.warm_parallel {
+            std::thread::scope(|s| {
+                let threads: Vec<_> = (0..count).map(|i| s.spawn(move || warm_up(session_input(i)))).collect();
+                threads
+                    .into_iter()
+                    .map(|t| t.join().unwrap_or_else(|_| Err("warm-up thread panicked".into())))
+                    .collect::<Result<Vec<_>, String>>()
+            })?
+        } else {
+            (0..count).map(|i| warm_up(session_input(i))).collect::<Result<_, _>>()?
+        };
         drop(warm);
         // Let the closer thread park them before the clock starts.
         video_hw::diagnostics::wait_for_nvdec_closes(CLOSE_WAIT);
