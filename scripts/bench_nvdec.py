@@ -839,36 +839,35 @@ def targets_section(cells, contenders, meta):
     L = []
     items = []
     for c in cells:
-        stats = {k: summarize_runs(c["runs"].get(k, [])) for k in contenders}
-        vh = stats.get("video-hw")
-        if not vh or not vh["ok_runs"]:
+        # Every contender of the cell: the startup cell also runs the warm and reuse rows.
+        stats = {k: summarize_runs(c["runs"].get(k, [])) for k in set(contenders) | set(c["runs"])}
+
+        def ran(key):
+            return stats[key] if key in stats and stats[key]["ok_runs"] else None
+
+        vh = ran("video-hw")
+        if not vh:
             continue
         ff, py = stats.get("ffmpeg"), stats.get("pynvc")
         name = "%s x%d" % (c["input"], c["streams"])
-        seg = stats.get(SEGMENTED)
-        seg = seg if seg and seg["ok_runs"] else None
         seg_label = "segmented over %d sessions" % meta.get("seg_sessions", 7)
-        warm = stats.get(WARM)
-        warm = warm if warm and warm["ok_runs"] else None
-        py_warm = stats.get(PYNVC_WARM)
-        py_warm = py_warm if py_warm and py_warm["ok_runs"] else None
+        py_warm = ran(PYNVC_WARM)
         warm_label = "warm process (CUDA up before the clock%s)" % (", PyNvVideoCodec likewise" if py_warm else "")
-        reuse = stats.get(REUSE)
-        reuse = reuse if reuse and reuse["ok_runs"] and c["kind"] != "startup" else None
         reuse_label = "warm process, decoders reused (a service's next batch%s)" % (
             "; PyNvVideoCodec warm, it has no reuse" if py_warm else "")
         if c["kind"] == "single":
-            rp = ratio(vh["fps"], py and py["fps"])
-            rf = ratio(vh["fps"], ff and ff["fps"])
-            items.append("%s: fps %s PyNvVideoCodec (target ≥ 1.00x) %s; %s ffmpeg (target ≥ 1.05x) %s" % (
-                name, fmt_ratio(rp), verdict(rp, 1.0, True), fmt_ratio(rf), verdict(rf, 1.05, True)))
-            if seg:
-                rp = ratio(seg["fps"], py and py["fps"])
-                rf = ratio(seg["fps"], ff and ff["fps"])
-                items.append("%s, %s: fps %s PyNvVideoCodec (target ≥ 1.00x) %s; %s ffmpeg (target ≥ 1.05x) %s" % (
-                    name, seg_label, fmt_ratio(rp), verdict(rp, 1.0, True), fmt_ratio(rf), verdict(rf, 1.05, True)))
+            for label, key in (("", "video-hw"), (", " + seg_label, SEGMENTED)):
+                s = ran(key)
+                if not s:
+                    continue
+                rp = ratio(s["fps"], py and py["fps"])
+                rf = ratio(s["fps"], ff and ff["fps"])
+                items.append("%s%s: fps %s PyNvVideoCodec (target ≥ 1.00x) %s; %s ffmpeg (target ≥ 1.05x) %s" % (
+                    name, label, fmt_ratio(rp), verdict(rp, 1.0, True), fmt_ratio(rf), verdict(rf, 1.05, True)))
+            warm = ran(WARM)
             if warm:
-                rp = ratio(warm["fps"], (py_warm or py or {}).get("fps"))
+                pyv = peer_of(WARM, "pynvc", stats)
+                rp = ratio(warm["fps"], pyv and pyv["fps"])
                 items.append("%s, %s: fps %s PyNvVideoCodec (target ≥ 1.00x) %s" % (
                     name, warm_label, fmt_ratio(rp), verdict(rp, 1.0, True)))
             rc = ratio(vh["cpu_ms_per_frame"], ff and ff["cpu_ms_per_frame"])
@@ -876,33 +875,30 @@ def targets_section(cells, contenders, meta):
         elif c["kind"] == "multi":
             inp = next((i for i in meta["inputs"] if i["name"] == c["input"]), {})
             ceiling = ISSUE_CEILING.get(inp.get("codec")) if inp.get("height") == 1080 else None
-            for label, s, pyv in (("", vh, py), (", " + seg_label, seg, py), (", " + warm_label, warm, py_warm or py),
-                                  (", " + reuse_label, reuse, py_warm or py)):
+            for label, key in (("", "video-hw"), (", " + seg_label, SEGMENTED), (", " + warm_label, WARM),
+                               (", " + reuse_label, REUSE)):
+                s = ran(key)
                 if not s:
                     continue
                 if ceiling and c["streams"] >= 7:
                     r = ratio(s["fps"], ceiling)
                     items.append("%s%s: %s of the issue's %s ceiling (target ≥ 95%%; ceiling measured on other content) %s" % (
                         name, label, "–" if r is None else "%.1f%%" % (100 * r), ceiling, verdict(r, 0.95, True)))
+                pyv = peer_of(key, "pynvc", stats)
                 rp = ratio(s["fps"], pyv and pyv["fps"])
+                rf = ratio(s["fps"], ff and ff["fps"])
                 items.append("%s%s: fps %s PyNvVideoCodec threads (target ≥ 1.15x) %s, %s ffmpeg processes (target ≥ 1.40x) %s" % (
-                    name, label, fmt_ratio(rp), verdict(rp, 1.15, True), fmt_ratio(ratio(s["fps"], ff and ff["fps"])),
-                    verdict(ratio(s["fps"], ff and ff["fps"]), 1.4, True)))
+                    name, label, fmt_ratio(rp), verdict(rp, 1.15, True), fmt_ratio(rf), verdict(rf, 1.4, True)))
             if vh["mem_per_session_mib"] is not None:
                 items.append("%s: device memory per session %.1f MiB" % (name, vh["mem_per_session_mib"]))
         elif c["kind"] == "startup":
-            r = ratio(vh["ttff_ms"], ff and ff["ttff_ms"])
-            items.append("%s: open→first frame, cold process: %s ffmpeg's (target ≤ 0.50x) %s" % (c["input"], fmt_ratio(r), verdict(r, 0.5, False)))
-            warm = summarize_runs(c["runs"].get(WARM, []))
-            if warm["ok_runs"]:
-                rw = ratio(warm["ttff_ms"], ff and ff["ttff_ms"])
-                items.append("%s: open→first frame, warm process (later sessions of a service): %s ffmpeg's "
-                             "(target ≤ 0.50x) %s" % (c["input"], fmt_ratio(rw), verdict(rw, 0.5, False)))
-            reuse = summarize_runs(c["runs"].get(REUSE, []))
-            if reuse["ok_runs"]:
-                rr = ratio(reuse["ttff_ms"], ff and ff["ttff_ms"])
-                items.append("%s: open→first frame, warm process with a parked decoder (a stream restart): %s "
-                             "ffmpeg's (target ≤ 0.50x) %s" % (c["input"], fmt_ratio(rr), verdict(rr, 0.5, False)))
+            for key, what in (("video-hw", "cold process"), (WARM, "warm process (later sessions of a service)"),
+                              (REUSE, "warm process with a parked decoder (a stream restart)")):
+                s = ran(key)
+                if s:
+                    r = ratio(s["ttff_ms"], ff and ff["ttff_ms"])
+                    items.append("%s: open→first frame, %s: %s ffmpeg's (target ≤ 0.50x) %s" % (
+                        c["input"], what, fmt_ratio(r), verdict(r, 0.5, False)))
     if items:
         L += ["## The issue's targets", ""] + ["- " + i for i in items] + [""]
     return L
