@@ -89,6 +89,8 @@ struct State {
     poisoned: bool,
     /// The first picture was submitted (past the creation barrier, see `creations`).
     passed_barrier: bool,
+    /// NVDEC engines of the GPU that decode the codec (how many decoders `parking` keeps).
+    engines: u8,
 }
 
 impl Drop for State {
@@ -98,9 +100,7 @@ impl Drop for State {
     fn drop(&mut self) {
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
         if let Some(dec) = self.decoder.take().filter(|_| clean) {
-            // Cached since the session's open asked it; an error reads as "few engines".
-            let engines = decode_caps_of(self.ctx.device(), self.codec, 8).map_or(0, |c| c.num_engines);
-            parking::park(dec, engines);
+            parking::park(dec, self.engines);
         }
     }
 }
@@ -409,7 +409,8 @@ impl NvdecDecoder {
         let name = device.name()?;
         // 8-bit 4:2:0 stands for the codec (every NVDEC that decodes 10-bit decodes 8-bit);
         // the stream's own format is checked at its first sequence header.
-        if !decode_caps_of(device, config.codec, 8)?.supported {
+        let caps = decode_caps_of(device, config.codec, 8)?;
+        if !caps.supported {
             return Err(Error::unsupported(
                 format!("nvdec {}", config.codec),
                 format!("GPU {} ({name}) NVDEC cannot decode {}", config.device_index, config.codec),
@@ -449,6 +450,7 @@ impl NvdecDecoder {
             display_delay,
             poisoned: false,
             passed_barrier: false,
+            engines: caps.num_engines,
         });
         let mut dec = NvdecDecoder {
             cuvid,
