@@ -190,10 +190,10 @@ impl Decoder {
     /// Does now the once-per-process set-up that a process's first [`open`](Self::open) of
     /// a session like `config` would otherwise pay: loading the engine's libraries,
     /// initialising its driver, making the GPU context (NVDEC: the shared primary context,
-    /// kept for the process's life) and
-    /// asking the engine what it decodes. It opens one session without a stream (so no
-    /// decoder object is made) and closes it; returns the engine that session got
-    /// ([`backend`](Self::backend)), and a fallback is logged and counted as for any open.
+    /// kept for the process's life) and asking the engine what it decodes. It opens one
+    /// session without a stream (so no decoder object is made) and closes it; returns the
+    /// engine that session got ([`backend`](Self::backend)), and a fallback is logged and
+    /// counted as for any open.
     ///
     /// Call it when a service starts (on a thread of its own if the start must not wait),
     /// so that the first stream opens as fast as later ones. With NVDEC on an H200 a

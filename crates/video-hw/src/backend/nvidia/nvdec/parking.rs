@@ -12,8 +12,8 @@
 //!
 //! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`; by default as
 //! many as the GPU has NVDEC engines, at least 4; 0 turns parking off, as does a closer
-//! thread that could not be started), each destroyed
-//! after [`IDLE`] unused (the closer thread checks every second), and all of them by
+//! thread that could not be started), each destroyed after [`IDLE`] unused (the closer
+//! thread checks every second), and all of them by
 //! `diagnostics::release_parked_nvdec_decoders`, so leak checks read sessions and memory as
 //! with nothing open.
 
