@@ -1,16 +1,19 @@
-//! Decoder creations per GPU: one `cuvidCreateDecoder` at a time, and a count of those
-//! under way that a burst of sessions can wait on before decoding (an experiment, off by
-//! default: `VIDEO_HW_NVDEC_CREATE_BARRIER=1`).
+//! Decoder creations per GPU: one `cuvidCreateDecoder` at a time, and the creation
+//! barrier — a burst of sessions no larger than the GPU's NVDEC engines starts decoding
+//! together, once its decoders exist (on by default; `VIDEO_HW_NVDEC_CREATE_BARRIER=0`
+//! turns it off).
 //!
-//! Why the barrier: on an H200, 7 sessions that take decoder objects created beforehand
-//! decode the benchmark clip at 8,878 fps, while 7 that create theirs as their streams start
-//! reach 7,300 in a warm process — and stay slower after the last creation, not only by the
-//! ~0.35 s the serialised creations take (docs/nvdec-many-streams.md). With the barrier, a
-//! session submits its first picture only once no creation already under way on its GPU
-//! (waiting for its turn or running) is left, or after [`BARRIER_WAIT`]. Sessions opened
-//! together reach their creation within a few milliseconds of each other, so a burst's
-//! decoders are all created before any of them decodes; a session that parses its first
-//! sequence later, and sessions already decoding, are not held.
+//! Why: decoders created while others decode slow those down. On an H200, 7 sessions
+//! opened together on the benchmark clip, each creating its decoder as its stream starts,
+//! decode at 6,700-6,800 fps (cold process; the sessions end at their own times, 960-1,070
+//! fps each), and at 7,260-7,420 when each submits its first picture only once the burst's
+//! creations are done (they end together at 1,040-1,060 fps). With more sessions than
+//! engines the barrier costs more than it saves (14 streams: 6,450 fps when every session
+//! waited for every creation, 6,740-6,830 when the first 7 went once created, 7,000-7,070
+//! without it), so a session waits only while creations are under way on its GPU and the
+//! sessions decoding, waiting and being created there fit its engines — and at most
+//! [`BARRIER_WAIT`]. A session created while nothing else is, and sessions already
+//! decoding, are never held (bench/results/nvdec-ablation.md, session 7).
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -40,65 +43,112 @@ pub(crate) fn pending(device: u32) -> PendingGuard {
     PENDING.enter(device as usize % GPUS)
 }
 
-/// Whether sessions wait at the barrier (`VIDEO_HW_NVDEC_CREATE_BARRIER=1`).
+/// Whether sessions wait at the barrier: yes unless `VIDEO_HW_NVDEC_CREATE_BARRIER=0`.
 pub(crate) fn barrier_enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").is_ok_and(|v| v.trim() == "1"))
+    *ON.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").map_or(true, |v| v.trim() != "0"))
 }
 
-/// Waits (at most `limit`) until no creation is under way on `device`; false on timeout.
-pub(crate) fn wait_until_none_pending(device: u32, limit: Duration) -> bool {
-    PENDING.wait_idle(device as usize % GPUS, limit)
+/// Called before a session's first picture on `device`, whose codec has `engines` NVDEC
+/// engines: waits at the barrier (see the module's comment; with it on), then counts the
+/// session as decoding there until the returned guard drops.
+pub(crate) fn start_decoding(device: u32, engines: u8, limit: Duration) -> DecodingGuard {
+    let (guard, in_time) = PENDING.start(device as usize % GPUS, usize::from(engines.max(1)), barrier_enabled(), limit);
+    if !in_time {
+        tracing::debug!("nvdec: decoder creations still under way after {limit:?}");
+    }
+    guard
 }
 
 static PENDING: Pending = Pending::new();
 
-/// Counts of work under way per slot, with a wait for a slot to reach zero.
+/// Per GPU: creations under way, and sessions decoding or waiting for those creations.
 struct Pending {
-    counts: Mutex<[usize; GPUS]>,
-    idle: Condvar,
+    slots: Mutex<[Slot; GPUS]>,
+    changed: Condvar,
 }
 
-/// Ends one [`Pending::enter`] when dropped.
+/// One GPU's creations under way and its sessions decoding or waiting at the barrier.
+#[derive(Clone, Copy)]
+struct Slot {
+    pending: usize,
+    decoding: usize,
+    waiting: usize,
+}
+
+impl Slot {
+    /// Whether a session waiting (counted in `waiting`) goes on: nothing left to wait for,
+    /// or a burst larger than the engines (waiting would leave engines idle).
+    fn may_go(&self, engines: usize) -> bool {
+        self.pending == 0 || self.decoding + self.waiting + self.pending > engines
+    }
+}
+
+/// Ends one [`pending`] when dropped.
 pub(crate) struct PendingGuard {
-    pending: &'static Pending,
+    of: &'static Pending,
+    slot: usize,
+}
+
+/// Ends one [`start_decoding`] when dropped.
+pub(crate) struct DecodingGuard {
+    of: &'static Pending,
     slot: usize,
 }
 
 impl Pending {
     const fn new() -> Pending {
-        Pending { counts: Mutex::new([0; GPUS]), idle: Condvar::new() }
+        const IDLE: Slot = Slot { pending: 0, decoding: 0, waiting: 0 };
+        Pending { slots: Mutex::new([IDLE; GPUS]), changed: Condvar::new() }
     }
 
-    fn counts(&self) -> MutexGuard<'_, [usize; GPUS]> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    fn slots(&self) -> MutexGuard<'_, [Slot; GPUS]> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn enter(&'static self, slot: usize) -> PendingGuard {
-        self.counts()[slot] += 1;
-        PendingGuard { pending: self, slot }
+        self.slots()[slot].pending += 1;
+        // A larger burst releases the sessions waiting for a smaller one.
+        self.changed.notify_all();
+        PendingGuard { of: self, slot }
     }
 
-    fn wait_idle(&self, slot: usize, limit: Duration) -> bool {
+    /// The barrier (when `wait`), then the session counted as decoding; the flag is false
+    /// when `limit` ended the wait. A session leaves the waiting count and enters the
+    /// decoding count at once, so the others see the same burst size.
+    fn start(&'static self, slot: usize, engines: usize, wait: bool, limit: Duration) -> (DecodingGuard, bool) {
         let deadline = Instant::now() + limit;
-        let mut counts = self.counts();
-        while counts[slot] > 0 {
+        let mut slots = self.slots();
+        let mut in_time = true;
+        slots[slot].waiting += 1;
+        while wait && !slots[slot].may_go(engines) {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
-                return false;
+                in_time = false;
+                break;
             };
-            counts = self.idle.wait_timeout(counts, left).unwrap_or_else(|p| p.into_inner()).0;
+            slots = self.changed.wait_timeout(slots, left).unwrap_or_else(|p| p.into_inner()).0;
         }
-        true
+        slots[slot].waiting -= 1;
+        slots[slot].decoding += 1;
+        (DecodingGuard { of: self, slot }, in_time)
     }
 }
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        let mut counts = self.pending.counts();
-        counts[self.slot] = counts[self.slot].saturating_sub(1);
-        if counts[self.slot] == 0 {
-            self.pending.idle.notify_all();
+        let mut slots = self.of.slots();
+        let slot = &mut slots[self.slot];
+        slot.pending = slot.pending.saturating_sub(1);
+        if slot.pending == 0 {
+            self.of.changed.notify_all();
         }
+    }
+}
+
+impl Drop for DecodingGuard {
+    fn drop(&mut self) {
+        let mut slots = self.of.slots();
+        slots[self.slot].decoding = slots[self.slot].decoding.saturating_sub(1);
     }
 }
 
@@ -106,29 +156,65 @@ impl Drop for PendingGuard {
 mod tests {
     use super::*;
 
-    #[test]
-    fn wait_idle_returns_at_once_with_nothing_pending_and_times_out_while_something_is() {
-        static P: Pending = Pending::new();
-        assert!(P.wait_idle(3, Duration::ZERO));
-        let guard = P.enter(3);
-        let started = Instant::now();
-        assert!(!P.wait_idle(3, Duration::from_millis(30)), "a creation is pending");
-        assert!(started.elapsed() >= Duration::from_millis(30));
-        assert!(P.wait_idle(4, Duration::ZERO), "other GPUs are not affected");
-        drop(guard);
-        assert!(P.wait_idle(3, Duration::ZERO));
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn counts(p: &Pending, slot: usize) -> (usize, usize, usize) {
+        let s = p.slots()[slot];
+        (s.pending, s.decoding, s.waiting)
     }
 
     #[test]
-    fn waiters_wake_when_the_last_pending_creation_ends() {
+    fn a_session_goes_at_once_with_nothing_pending_and_waits_at_most_the_limit_otherwise() {
+        static P: Pending = Pending::new();
+        assert!(P.start(3, 7, true, Duration::ZERO).1);
+        let creating = P.enter(3);
+        let started = Instant::now();
+        let (decoding, in_time) = P.start(3, 7, true, Duration::from_millis(30));
+        assert!(!in_time, "a creation is pending");
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(counts(&P, 3), (1, 1, 0), "counted as decoding after the time-out");
+        assert!(P.start(4, 7, true, Duration::ZERO).1, "other GPUs are not affected");
+        assert!(P.start(3, 7, false, Duration::ZERO).1, "barrier off: no wait");
+        drop((creating, decoding));
+    }
+
+    #[test]
+    fn waiters_go_when_the_last_pending_creation_ends() {
         static P: Pending = Pending::new();
         let (a, b) = (P.enter(0), P.enter(0));
-        let waiter = std::thread::spawn(|| P.wait_idle(0, Duration::from_secs(10)));
+        let waiter = std::thread::spawn(|| P.start(0, 7, true, 10 * SECOND).1);
         std::thread::sleep(Duration::from_millis(20));
         drop(a);
         std::thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished(), "one creation is still pending");
         drop(b);
         assert!(waiter.join().unwrap(), "woken before the time limit");
+        assert_eq!(counts(&P, 0), (0, 0, 0), "the waiter's decoding guard dropped with its thread");
+    }
+
+    #[test]
+    fn a_burst_larger_than_the_engines_does_not_wait() {
+        static P: Pending = Pending::new();
+        let creating: Vec<_> = (0..2).map(|_| P.enter(1)).collect();
+        let first = std::thread::spawn(|| P.start(1, 3, true, 10 * SECOND).1);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!first.is_finished(), "1 waiting + 2 being created fit 3 engines");
+        let third = P.enter(1);
+        assert!(first.join().unwrap(), "a fourth creation releases it");
+        let (_decoding, in_time) = P.start(1, 3, true, Duration::ZERO);
+        assert!(in_time, "1 decoding + 1 starting + 3 pending exceed 3 engines");
+        drop((creating, third));
+    }
+
+    #[test]
+    fn sessions_decoding_count_towards_the_engines() {
+        static P: Pending = Pending::new();
+        let creating = P.enter(2);
+        let busy: Vec<_> = (0..2).map(|_| P.start(2, 3, true, Duration::ZERO).0).collect();
+        assert_eq!(counts(&P, 2), (1, 2, 0));
+        assert!(P.start(2, 3, true, Duration::ZERO).1, "2 decoding + 1 starting + 1 pending exceed 3");
+        drop(busy);
+        assert!(!P.start(2, 3, true, Duration::from_millis(10)).1, "engines free again: it waits");
+        drop(creating);
     }
 }

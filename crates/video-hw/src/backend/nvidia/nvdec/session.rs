@@ -87,8 +87,9 @@ struct State {
     /// A call failed in this session (decode, map, copy, parse): its decoder object is not
     /// handed to another session.
     poisoned: bool,
-    /// The first picture was submitted (past the creation barrier, see `creations`).
-    passed_barrier: bool,
+    /// Counts the session as decoding on its GPU from its first picture (it waited at the
+    /// creation barrier before it, see `creations`).
+    decoding: Option<creations::DecodingGuard>,
     /// NVDEC engines of the GPU that decode the codec (how many decoders `parking` keeps).
     engines: u8,
 }
@@ -212,13 +213,8 @@ impl State {
 
     /// Decode callback: one picture's parameters, in decode order.
     fn on_decode(&mut self, params: *mut CUVIDPICPARAMS) -> Result<()> {
-        if !self.passed_barrier {
-            self.passed_barrier = true;
-            if creations::barrier_enabled()
-                && !creations::wait_until_none_pending(self.device_index, creations::BARRIER_WAIT)
-            {
-                tracing::debug!("nvdec: decoder creations still under way after {:?}", creations::BARRIER_WAIT);
-            }
+        if self.decoding.is_none() {
+            self.decoding = Some(creations::start_decoding(self.device_index, self.engines, creations::BARRIER_WAIT));
         }
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
@@ -449,7 +445,7 @@ impl NvdecDecoder {
             damaged: 0,
             display_delay,
             poisoned: false,
-            passed_barrier: false,
+            decoding: None,
             engines: caps.num_engines,
         });
         let mut dec = NvdecDecoder {
