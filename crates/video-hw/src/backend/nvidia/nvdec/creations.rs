@@ -12,8 +12,10 @@
 //! waited for every creation, 6,740-6,830 when the first 7 went once created, 7,000-7,070
 //! without it), so a session waits only while creations are under way on its GPU and the
 //! sessions decoding, waiting and being created there fit its engines — and at most
-//! [`BARRIER_WAIT`]. A session created while nothing else is, and sessions already
-//! decoding, are never held (bench/results/nvdec-ablation.md, session 7).
+//! [`BARRIER_WAIT`]. A session that reaches its first picture while no creation is under
+//! way on its GPU, and sessions already decoding, are never held; a session counts as
+//! decoding from its first picture until its stream is flushed or it is dropped
+//! (bench/results/nvdec-ablation.md, session 7).
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -121,6 +123,8 @@ impl Pending {
         let mut slots = self.slots();
         let mut in_time = true;
         slots[slot].waiting += 1;
+        // One more session can make the burst larger than the engines: the others go too.
+        self.changed.notify_all();
         while wait && !slots[slot].may_go(engines) {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
                 in_time = false;
@@ -202,8 +206,26 @@ mod tests {
         let third = P.enter(1);
         assert!(first.join().unwrap(), "a fourth creation releases it");
         let (_decoding, in_time) = P.start(1, 3, true, Duration::ZERO);
-        assert!(in_time, "1 decoding + 1 starting + 3 pending exceed 3 engines");
+        assert!(in_time, "1 starting + 3 pending exceed 3 engines");
         drop((creating, third));
+    }
+
+    #[test]
+    fn a_session_arriving_without_a_creation_releases_the_waiters_of_a_burst_it_overfills() {
+        static P: Pending = Pending::new();
+        let creating: Vec<_> = (0..2).map(|_| P.enter(5)).collect();
+        let waiter = std::thread::spawn(|| {
+            let started = Instant::now();
+            (P.start(5, 3, true, 10 * SECOND).1, started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!waiter.is_finished(), "1 waiting + 2 being created fit 3 engines");
+        // A session that took a parked decoder: no creation of its own, but 2 + 2 > 3.
+        let (_reused, in_time) = P.start(5, 3, true, Duration::ZERO);
+        assert!(in_time);
+        let (went, waited) = waiter.join().unwrap();
+        assert!(went && waited < 5 * SECOND, "woken by the arrival, not by its time limit");
+        drop(creating);
     }
 
     #[test]

@@ -88,7 +88,8 @@ struct State {
     /// handed to another session.
     poisoned: bool,
     /// Counts the session as decoding on its GPU from its first picture (it waited at the
-    /// creation barrier before it, see `creations`).
+    /// creation barrier before it, see `creations`) until the stream is flushed or the
+    /// session dropped.
     decoding: Option<creations::DecodingGuard>,
     /// NVDEC engines of the GPU that decode the codec (how many decoders `parking` keeps).
     engines: u8,
@@ -213,11 +214,11 @@ impl State {
 
     /// Decode callback: one picture's parameters, in decode order.
     fn on_decode(&mut self, params: *mut CUVIDPICPARAMS) -> Result<()> {
+        let dec =
+            self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         if self.decoding.is_none() {
             self.decoding = Some(creations::start_decoding(self.device_index, self.engines, creations::BARRIER_WAIT));
         }
-        let dec =
-            self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         // SAFETY: the parser passes valid parameters for the duration of the callback.
         let pic = unsafe { params.as_ref() };
         let index = pic.map_or(-1, |p| p.CurrPicIdx);
@@ -600,6 +601,8 @@ impl DecoderBackend for NvdecDecoder {
             r?;
         }
         let state = self.state();
+        // The next stream, if any, is a new start (it may wait at the creation barrier).
+        state.decoding = None;
         state.pts.clear();
         state.retired.clear();
         state.pictures.iter_mut().for_each(|p| *p = None);
@@ -616,7 +619,9 @@ impl Drop for NvdecDecoder {
             self.destroy_parser();
             // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
             // is destroyed, and it is freed exactly once.
-            let state = unsafe { Box::from_raw(self.state) };
+            let mut state = unsafe { Box::from_raw(self.state) };
+            // Not decoding any more, whenever the closer gets to the rest.
+            state.decoding = None;
             // Decoder, stream, event and frames are destroyed on the closer thread: the
             // caller does not wait 25-230 ms for cuvidDestroyDecoder.
             super::closer::close(state);
