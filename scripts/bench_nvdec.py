@@ -983,8 +983,14 @@ def parse_args(argv=None):
 
 
 def git_rev():
+    """The commit the tree is at, with "+changes" when tracked files differ from it (the
+    staged binaries are built from the working tree, so a report must not pass an edited
+    tree off as the commit)."""
     r = capture(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
-    return r or "?"
+    if not r:
+        return "?"
+    dirty = capture(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+    return r + ("+changes" if dirty else "")
 
 
 def main(argv=None):
