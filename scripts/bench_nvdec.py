@@ -423,9 +423,15 @@ def closes_note(cell):
     if not done or s["wall_median"] is None:
         return None
     frames = s["frames"][0] if len(s["frames"]) == 1 else None
+    barrier = [((r.get("raw") or {}).get("startup") or {}).get("creation_barrier") or {} for r in runs if r.get("ok")]
+    waited = median([b.get("calls") for b in barrier if b.get("calls")])
+    wait_ms = median([b["ms"] / b["calls"] for b in barrier if b.get("calls")])
+    barrier_note = (" %s of its %d sessions waited at the creation barrier, %.1f ms each (medians)." % (
+        fmt(waited, 0), cell["streams"], wait_ms) if waited else "")
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
-            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps)." % (
-                cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–"))
+            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s" % (
+                cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–",
+                barrier_note))
 
 
 def gpu_info(device):
@@ -1189,7 +1195,9 @@ def self_test():
                                                       "frames": 300, "bytes": 1e6, "mbps": 1.0}],
             "notes": ["a note"]}
     multi = dict(cell, kind="multi", streams=7, expected_frames=21000, runs={
-        "video-hw": [run(21000, 3.0, mem_per_session_mib=45.0, closes_done_s=3.5)] * 5, "ffmpeg": [run(21000, 4.5)] * 5,
+        "video-hw": [dict(run(21000, 3.0, mem_per_session_mib=45.0, closes_done_s=3.5),
+                          raw={"startup": {"creation_barrier": {"calls": 6, "ms": 1500.0}}})] * 5,
+        "ffmpeg": [run(21000, 4.5)] * 5,
         "pynvc": [run(21000, 3.6)] * 5, "video-hw-seg": [run(21000, 2.8, mem_per_session_mib=60.0)] * 5})
     soak = {"pass": True, "cmd": "nvdec_bench soak", "outer_wall_s": 125.0, "report": {
         "streams": 14, "duration_s": 120.0, "passes_checked": 900, "passes_mismatched": 0, "opens": 400,
@@ -1202,7 +1210,8 @@ def self_test():
     for want in ("## Throughput", "## Time to first frame", "## Soak", "**PASS**", "NVIDIA H200", "| hevc-1080p.h265 | 7 |",
                  "frame counts differ", "## The issue's targets",
                  "x7: video-hw's clock stopped at 3.000 s (median), when the last session's drop returned; its "
-                 "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps)", "segmented over 7 sessions: 98.0% of",
+                 "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps). 6 of its 7 "
+                 "sessions waited at the creation barrier, 250.0 ms each (medians).", "segmented over 7 sessions: 98.0% of",
                  "video-hw, segmented**", "ceiling", "a note",
                  "300 damaged-input reports, 40 units dropped as damaged, 700 pictures concealed, 2 other errors",
                  "| x | video-hw, warm process, decoder reused | 5.2 |",

@@ -3,8 +3,9 @@
 # peers) over a grid of settings — environment knobs (VIDEO_HW_NVDEC_CONTEXT=own: a CUDA
 # context per session instead of the shared primary one), display delay, stream count —
 # and prints one line per run with fps, CPU/frame, the time per frame / per call spent in
-# and prints one line per run with fps, CPU/frame, the time per frame / per call spent in
-# and video clock nvidia-smi saw during it.
+# cuvidDecodePicture, cuvidMapVideoFrame and the copy-out, the mean cuvidCreateDecoder time
+# and count, the mean wait at the creation barrier and the sessions that waited, and the
+# mean NVDEC utilisation and video clock nvidia-smi saw during it.
 # Not the benchmark of record (that is scripts/bench-nvdec.sh, with the peers): this finds
 # which knob matters, in few device minutes.
 #
@@ -42,7 +43,7 @@ mean() { awk -F, '{v+=$1; u+=$2; n++} END {if (n) printf "%.0f MHz %.0f%%", v/n,
 {
   echo "# nvdec ablation $(date -u +%FT%TZ)"
   nvidia-smi --query-gpu=name,driver_version,clocks.max.video --format=csv,noheader 2>/dev/null || true
-  printf '%-22s %-30s %-5s %-7s %-4s %9s %8s %7s %-32s %-22s %-14s %s\n' input setting delay streams rep frames fps cpu_ms "driver us/frame (dec map copy)" "session fps" "create ms/n" clock/util
+  printf '%-22s %-30s %-5s %-7s %-4s %9s %8s %7s %-32s %-22s %-22s %s\n' input setting delay streams rep frames fps cpu_ms "driver us/frame (dec map copy)" "session fps" "create/barrier ms/n" clock/util
   for input in "${inputs[@]}"; do
     per=$("$bench" probe "$input" | python3 -c 'import json,sys; print(json.load(sys.stdin)["inputs"][0]["frames"])' 2>/dev/null || echo 300)
     for n in $streams; do
@@ -66,9 +67,11 @@ us = " ".join(f"{(d.get(k) or {}).get('us_per_frame', 0):.0f}/{(d.get(k) or {}).
 mode = mode.replace("VIDEO_HW_NVDEC_", "")
 sf = j.get("session_fps") or [0]
 spread = f"{min(sf):.0f}-{max(sf):.0f} sum {sum(sf):.0f}"
-c = (j.get("startup") or {}).get("create_decoder") or {}
-create = f"{c.get('ms', 0) / max(c.get('calls', 0), 1):.1f}/{c.get('calls', 0)}"
-print(f"{name[:22]:<22} {mode[:30]:<30} {delay:<5} {n:<7} {r:<4} {j.get('frames_total', 0):>9} {j.get('fps', 0):>8.0f} {j.get('cpu_ms_per_frame') or 0:>7.3f} {us:<32} {spread:<22} {create:<14} {smi}{'' if j.get('ok') else '  FAILED: ' + str(j.get('errors') or j)[:200]}")
+def per_call(key):
+    c = (j.get("startup") or {}).get(key) or {}
+    return f"{c.get('ms', 0) / max(c.get('calls', 0), 1):.1f}/{c.get('calls', 0)}"
+create = per_call("create_decoder") + " " + per_call("creation_barrier")
+print(f"{name[:22]:<22} {mode[:30]:<30} {delay:<5} {n:<7} {r:<4} {j.get('frames_total', 0):>9} {j.get('fps', 0):>8.0f} {j.get('cpu_ms_per_frame') or 0:>7.3f} {us:<32} {spread:<22} {create:<22} {smi}{'' if j.get('ok') else '  FAILED: ' + str(j.get('errors') or j)[:200]}")
 PY
             rm -f "$tmp"
           done

@@ -845,6 +845,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             "create_parser": each(t.create_parser),
             "create_decoder": each(t.create_decoder),
             "reuse_decoder": each(t.reuse_decoder),
+            "creation_barrier": each(t.creation_barrier),
             "alloc": each(t.alloc),
             "destroy_parser": each(t.destroy_parser),
             "destroy_decoder": each(t.destroy_decoder),

@@ -115,6 +115,10 @@ pub struct NvdecSetupTimes {
     /// Decoder objects of closed sessions reused instead of created (parked for a few
     /// seconds after a clean close; reconfigured when the new stream's size differs).
     pub reuse_decoder: CallTime,
+    /// Sessions that waited at the creation barrier before their first picture, and the
+    /// time they waited (sessions opened together wait for each other's decoder
+    /// creations; see [`Decoder::open`](crate::Decoder::open)).
+    pub creation_barrier: CallTime,
     /// `cuMemAllocPitch` for output frames the pool did not have.
     pub alloc: CallTime,
     /// `cuvidDestroyVideoParser` (at every flush and close).

@@ -85,6 +85,9 @@ pub(crate) static CREATE_DECODER: Counter = Counter::new();
 /// A parked decoder taken for a new session (and reconfigured when the size differs);
 /// counted only when it was reused.
 pub(crate) static REUSE_DECODER: Counter = Counter::new();
+/// Waits at the creation barrier before a session's first picture (counted only when
+/// the session waited).
+pub(crate) static CREATION_BARRIER: Counter = Counter::new();
 /// `cuMemAllocPitch` (output frames the pool did not have).
 pub(crate) static ALLOC: Counter = Counter::new();
 /// `cuvidDestroyVideoParser` (at a flush and when a session closes).
@@ -117,6 +120,7 @@ pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
         create_parser: CREATE_PARSER.read(),
         create_decoder: CREATE_DECODER.read(),
         reuse_decoder: REUSE_DECODER.read(),
+        creation_barrier: CREATION_BARRIER.read(),
         alloc: ALLOC.read(),
         destroy_parser: DESTROY_PARSER.read(),
         destroy_decoder: DESTROY_DECODER.read(),

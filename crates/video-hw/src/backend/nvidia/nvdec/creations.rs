@@ -55,11 +55,26 @@ pub(crate) fn barrier_enabled() -> bool {
 /// engines: waits at the barrier (see the module's comment; with it on), then counts the
 /// session as decoding there until the returned guard drops.
 pub(crate) fn start_decoding(device: u32, engines: u8, limit: Duration) -> DecodingGuard {
-    let (guard, in_time) = PENDING.start(device as usize % GPUS, usize::from(engines.max(1)), barrier_enabled(), limit);
-    if !in_time {
+    let started = Instant::now();
+    let (guard, wait) = PENDING.start(device as usize % GPUS, usize::from(engines.max(1)), barrier_enabled(), limit);
+    if wait != Wait::None {
+        super::super::call_times::CREATION_BARRIER.add(started.elapsed());
+    }
+    if wait == Wait::TimedOut {
         tracing::debug!("nvdec: decoder creations still under way after {limit:?}");
     }
     guard
+}
+
+/// How a session passed the barrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// It did not wait.
+    None,
+    /// It waited until it could go.
+    Done,
+    /// It waited until the limit.
+    TimedOut,
 }
 
 static PENDING: Pending = Pending::new();
@@ -115,26 +130,27 @@ impl Pending {
         PendingGuard { of: self, slot }
     }
 
-    /// The barrier (when `wait`), then the session counted as decoding; the flag is false
-    /// when `limit` ended the wait. A session leaves the waiting count and enters the
-    /// decoding count at once, so the others see the same burst size.
-    fn start(&'static self, slot: usize, engines: usize, wait: bool, limit: Duration) -> (DecodingGuard, bool) {
+    /// The barrier (when `wait`), then the session counted as decoding. A session leaves
+    /// the waiting count and enters the decoding count at once, so the others see the same
+    /// burst size.
+    fn start(&'static self, slot: usize, engines: usize, wait: bool, limit: Duration) -> (DecodingGuard, Wait) {
         let deadline = Instant::now() + limit;
         let mut slots = self.slots();
-        let mut in_time = true;
+        let mut how = Wait::None;
         slots[slot].waiting += 1;
         // One more session can make the burst larger than the engines: the others go too.
         self.changed.notify_all();
         while wait && !slots[slot].may_go(engines) {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
-                in_time = false;
+                how = Wait::TimedOut;
                 break;
             };
+            how = Wait::Done;
             slots = self.changed.wait_timeout(slots, left).unwrap_or_else(|p| p.into_inner()).0;
         }
         slots[slot].waiting -= 1;
         slots[slot].decoding += 1;
-        (DecodingGuard { of: self, slot }, in_time)
+        (DecodingGuard { of: self, slot }, how)
     }
 }
 
@@ -170,15 +186,15 @@ mod tests {
     #[test]
     fn a_session_goes_at_once_with_nothing_pending_and_waits_at_most_the_limit_otherwise() {
         static P: Pending = Pending::new();
-        assert!(P.start(3, 7, true, Duration::ZERO).1);
+        assert_eq!(P.start(3, 7, true, Duration::ZERO).1, Wait::None);
         let creating = P.enter(3);
         let started = Instant::now();
-        let (decoding, in_time) = P.start(3, 7, true, Duration::from_millis(30));
-        assert!(!in_time, "a creation is pending");
+        let (decoding, wait) = P.start(3, 7, true, Duration::from_millis(30));
+        assert_eq!(wait, Wait::TimedOut, "a creation is pending");
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(counts(&P, 3), (1, 1, 0), "counted as decoding after the time-out");
-        assert!(P.start(4, 7, true, Duration::ZERO).1, "other GPUs are not affected");
-        assert!(P.start(3, 7, false, Duration::ZERO).1, "barrier off: no wait");
+        assert_eq!(P.start(4, 7, true, Duration::ZERO).1, Wait::None, "other GPUs are not affected");
+        assert_eq!(P.start(3, 7, false, Duration::ZERO).1, Wait::None, "barrier off: no wait");
         drop((creating, decoding));
     }
 
@@ -192,7 +208,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         assert!(!waiter.is_finished(), "one creation is still pending");
         drop(b);
-        assert!(waiter.join().unwrap(), "woken before the time limit");
+        assert_eq!(waiter.join().unwrap(), Wait::Done, "woken before the time limit");
         assert_eq!(counts(&P, 0), (0, 0, 0), "the waiter's decoding guard dropped with its thread");
     }
 
@@ -204,9 +220,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert!(!first.is_finished(), "1 waiting + 2 being created fit 3 engines");
         let third = P.enter(1);
-        assert!(first.join().unwrap(), "a fourth creation releases it");
-        let (_decoding, in_time) = P.start(1, 3, true, Duration::ZERO);
-        assert!(in_time, "1 starting + 3 pending exceed 3 engines");
+        assert_eq!(first.join().unwrap(), Wait::Done, "a fourth creation releases it");
+        let (_decoding, wait) = P.start(1, 3, true, Duration::ZERO);
+        assert_eq!(wait, Wait::None, "1 starting + 3 pending exceed 3 engines");
         drop((creating, third));
     }
 
@@ -221,10 +237,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert!(!waiter.is_finished(), "1 waiting + 2 being created fit 3 engines");
         // A session that took a parked decoder: no creation of its own, but 2 + 2 > 3.
-        let (_reused, in_time) = P.start(5, 3, true, Duration::ZERO);
-        assert!(in_time);
-        let (went, waited) = waiter.join().unwrap();
-        assert!(went && waited < 5 * SECOND, "woken by the arrival, not by its time limit");
+        let (_reused, wait) = P.start(5, 3, true, Duration::ZERO);
+        assert_eq!(wait, Wait::None);
+        let (wait, waited) = waiter.join().unwrap();
+        assert!(wait == Wait::Done && waited < 5 * SECOND, "woken by the arrival, not by its time limit");
         drop(creating);
     }
 
@@ -234,9 +250,9 @@ mod tests {
         let creating = P.enter(2);
         let busy: Vec<_> = (0..2).map(|_| P.start(2, 3, true, Duration::ZERO).0).collect();
         assert_eq!(counts(&P, 2), (1, 2, 0));
-        assert!(P.start(2, 3, true, Duration::ZERO).1, "2 decoding + 1 starting + 1 pending exceed 3");
+        assert_eq!(P.start(2, 3, true, Duration::ZERO).1, Wait::None, "2 decoding + 1 starting + 1 pending exceed 3");
         drop(busy);
-        assert!(!P.start(2, 3, true, Duration::from_millis(10)).1, "engines free again: it waits");
+        assert_eq!(P.start(2, 3, true, Duration::from_millis(10)).1, Wait::TimedOut, "engines free again: it waits");
         drop(creating);
     }
 }
