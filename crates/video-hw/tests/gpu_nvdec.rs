@@ -551,6 +551,52 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
     base.assert_restored("batch reuse");
 }
 
+#[test]
+fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decodes_bitexact() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    // Parked decoders would be reused instead of created: no creation for the barrier.
+    video_hw::diagnostics::release_parked_nvdec_decoders();
+    let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
+    let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
+    let engines = usize::from(hevc.engines);
+    let f = an_8bit_hevc_fixture();
+    let want = nv12_reference_md5s(&f);
+    let times = video_hw::diagnostics::nvdec_setup_times;
+    let before = times().creation_barrier;
+    let start = std::sync::Barrier::new(engines);
+    let started = std::time::Instant::now();
+    let results: Vec<Vec<String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..engines)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
+                    let (got, _) = common::decode_md5s(&f.path, config, 65_537).unwrap();
+                    got.into_iter().map(|g| g.1).collect()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("session thread")).collect()
+    });
+    let wall = started.elapsed();
+    let after = times().creation_barrier;
+    let (waited, waited_for) = (after.calls - before.calls, after.total.saturating_sub(before.total));
+    eprintln!("{engines} sessions at once: {wall:?}; {waited} waited at the creation barrier, {waited_for:?} in all");
+    for (i, got) in results.iter().enumerate() {
+        assert_eq!(got, &want, "session {i} of the burst: {}", f.rel);
+    }
+    // Sessions wait for each other's creations (~40 ms each), never for the 2 s limit.
+    assert!(
+        waited == 0 || waited_for < std::time::Duration::from_millis(1_500) * waited as u32,
+        "{waited} sessions waited {waited_for:?}: the barrier's limit, not the creations, ended the waits"
+    );
+    assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
+    base.assert_restored("creation barrier burst");
+}
+
 /// The first 8-bit HEVC fixture of `testdata/`.
 fn an_8bit_hevc_fixture() -> common::Fixture {
     common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an 8-bit HEVC fixture")
