@@ -423,15 +423,27 @@ def closes_note(cell):
     if not done or s["wall_median"] is None:
         return None
     frames = s["frames"][0] if len(s["frames"]) == 1 else None
-    barrier = [((r.get("raw") or {}).get("startup") or {}).get("creation_barrier") or {} for r in runs if r.get("ok")]
-    waited = median([b.get("calls") for b in barrier if b.get("calls")])
-    wait_ms = median([b["ms"] / b["calls"] for b in barrier if b.get("calls")])
+    startups = [((r.get("raw") or {}).get("startup") or {}) for r in runs if r.get("ok")]
+
+    def per_call(key):
+        """Median calls and median ms per call of one start-up counter over the runs."""
+        c = [st.get(key) or {} for st in startups]
+        return (median([x.get("calls") for x in c if x.get("calls")]),
+                median([x["ms"] / x["calls"] for x in c if x.get("calls")]))
+    init = median([st["cuda_init_ms"] + ((st.get("context") or {}).get("ms") or 0.0)
+                   for st in startups if st.get("cuda_init_ms") is not None])
+    created, create_ms = per_call("create_decoder")
+    waited, wait_ms = per_call("creation_barrier")
+    start_note = ""
+    if init is not None and created:
+        start_note = " Inside its time: `cuInit` + context %.0f ms, %s decoders created at %.1f ms each, one at a time." % (
+            init, fmt(created, 0), create_ms)
     barrier_note = (" %s of its %d sessions waited at the creation barrier, %.1f ms each (medians)." % (
         fmt(waited, 0), cell["streams"], wait_ms) if waited else "")
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
-            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s" % (
+            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s%s" % (
                 cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–",
-                barrier_note))
+                start_note, barrier_note))
 
 
 def gpu_info(device):
@@ -1196,7 +1208,9 @@ def self_test():
             "notes": ["a note"]}
     multi = dict(cell, kind="multi", streams=7, expected_frames=21000, runs={
         "video-hw": [dict(run(21000, 3.0, mem_per_session_mib=45.0, closes_done_s=3.5),
-                          raw={"startup": {"creation_barrier": {"calls": 6, "ms": 1500.0}}})] * 5,
+                          raw={"startup": {"creation_barrier": {"calls": 6, "ms": 1500.0}, "cuda_init_ms": 100.0,
+                                           "context": {"calls": 1, "ms": 110.0},
+                                           "create_decoder": {"calls": 7, "ms": 301.0}}})] * 5,
         "ffmpeg": [run(21000, 4.5)] * 5,
         "pynvc": [run(21000, 3.6)] * 5, "video-hw-seg": [run(21000, 2.8, mem_per_session_mib=60.0)] * 5})
     soak = {"pass": True, "cmd": "nvdec_bench soak", "outer_wall_s": 125.0, "report": {
@@ -1210,7 +1224,8 @@ def self_test():
     for want in ("## Throughput", "## Time to first frame", "## Soak", "**PASS**", "NVIDIA H200", "| hevc-1080p.h265 | 7 |",
                  "frame counts differ", "## The issue's targets",
                  "x7: video-hw's clock stopped at 3.000 s (median), when the last session's drop returned; its "
-                 "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps). 6 of its 7 "
+                 "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps). Inside its "
+                 "time: `cuInit` + context 210 ms, 7 decoders created at 43.0 ms each, one at a time. 6 of its 7 "
                  "sessions waited at the creation barrier, 250.0 ms each (medians).", "segmented over 7 sessions: 98.0% of",
                  "video-hw, segmented**", "ceiling", "a note",
                  "300 damaged-input reports, 40 units dropped as damaged, 700 pictures concealed, 2 other errors",
