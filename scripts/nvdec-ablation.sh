@@ -16,7 +16,8 @@
 #   library reads for this: VIDEO_HW_NVDEC_CONTEXT=own (a context per session),
 #   VIDEO_HW_NVDEC_KEEP=N (decoders parked for reuse per GPU), VIDEO_HW_NVDEC_CREATE_BARRIER=0
 #   (turns off the creation barrier: a burst of sessions that fits the GPU's engines decodes
-#   only once none of its decoder creations is under way).
+#   only once none of its decoder creations is under way), VIDEO_HW_NVDEC_EXTRA_SURFACES=N
+#   (decode surfaces beyond the parser's minimum and the display delay; default 2).
 # On the GPU machine: bash .gpu/run.sh bash scripts/nvdec-ablation.sh .gpu/data/...
 set -euo pipefail
 reps=2 frames=3000 streams="1 7 14" envs="-" delays="4" ttff=0 extra=""

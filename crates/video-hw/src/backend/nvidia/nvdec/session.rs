@@ -32,6 +32,18 @@ use crate::frame::Frame;
 /// Extra decode surfaces beyond the parser's minimum and the display delay: room for
 /// the copy-out of one picture while the next ones decode.
 const EXTRA_SURFACES: u32 = 2;
+
+/// [`EXTRA_SURFACES`], or `VIDEO_HW_NVDEC_EXTRA_SURFACES` (0..=8) for measuring what the
+/// surface count costs (a decoder's memory and creation time; scripts/nvdec-ablation.sh).
+fn extra_surfaces() -> u32 {
+    static EXTRA: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EXTRA.get_or_init(|| {
+        std::env::var("VIDEO_HW_NVDEC_EXTRA_SURFACES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(EXTRA_SURFACES, |n| n.min(8))
+    })
+}
 /// Pictures the parser holds back before display when the caller did not ask for low
 /// latency: the copy-out of picture N then maps a surface decoded long ago instead of
 /// waiting for the hardware, so decode and copy-out overlap (NVIDIA suggests 2..4).
@@ -146,7 +158,7 @@ impl State {
             bit_depth_minus8: f.bit_depth_luma_minus8.into(),
             surface_format,
         };
-        let surfaces = (u32::from(f.min_num_decode_surfaces) + self.display_delay + EXTRA_SURFACES).min(MAX_SURFACES);
+        let surfaces = (u32::from(f.min_num_decode_surfaces) + self.display_delay + extra_surfaces()).min(MAX_SURFACES);
 
         self.bit_depth = bit_depth;
         let da = f.display_area;
