@@ -44,6 +44,7 @@ fn extra_surfaces() -> u32 {
             .map_or(EXTRA_SURFACES, |n| n.min(8))
     })
 }
+
 /// Pictures the parser holds back before display when the caller did not ask for low
 /// latency: the copy-out of picture N then maps a surface decoded long ago instead of
 /// waiting for the hardware, so decode and copy-out overlap (NVIDIA suggests 2..4).
