@@ -426,10 +426,11 @@ def closes_note(cell):
     startups = [((r.get("raw") or {}).get("startup") or {}) for r in runs if r.get("ok")]
 
     def per_call(key):
-        """Median calls and median ms per call of one start-up counter over the runs."""
+        """Median calls over the runs (0 where a run has none) and median ms per call over
+        the runs with calls, of one start-up counter."""
         c = [st.get(key) or {} for st in startups]
-        return (median([x.get("calls") for x in c if x.get("calls")]),
-                median([x["ms"] / x["calls"] for x in c if x.get("calls")]))
+        return (median([x.get("calls") or 0 for x in c]),
+                median([(x.get("ms") or 0.0) / x["calls"] for x in c if x.get("calls")]))
     init = median([st["cuda_init_ms"] + ((st.get("context") or {}).get("ms") or 0.0)
                    for st in startups if st.get("cuda_init_ms") is not None])
     created, create_ms = per_call("create_decoder")
@@ -438,8 +439,8 @@ def closes_note(cell):
     if init is not None and created:
         start_note = " Inside its time: `cuInit` + context %.0f ms, %s decoders created at %.1f ms each, one at a time." % (
             init, fmt(created, 0), create_ms)
-    barrier_note = (" %s of its %d sessions waited at the creation barrier, %.1f ms each (medians)." % (
-        fmt(waited, 0), cell["streams"], wait_ms) if waited else "")
+    barrier_note = (" %s stream starts of its %d sessions waited at the creation barrier, %.1f ms each (medians)."
+                    % (fmt(waited, 0), cell["streams"], wait_ms) if waited else "")
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
             "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s%s" % (
                 cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–",
@@ -1220,13 +1221,17 @@ def self_test():
         "corrupt": {"session": 13, "bit_flips": 10000, "frames": 5000, "bitstream_errors": 300, "other_errors": 2,
                     "dropped_units": 40, "concealed": 700},
         "failures": []}}
+    # One run of five with barrier waits: the median run had none, so no barrier sentence.
+    mixed = dict(multi, runs=dict(multi["runs"], **{"video-hw": [multi["runs"]["video-hw"][0]] + [
+        dict(run(21000, 3.0, closes_done_s=3.5), raw={"startup": {"creation_barrier": {"calls": 0, "ms": 0.0}}})] * 4}))
+    assert "creation barrier" not in closes_note(mixed), closes_note(mixed)
     md = report_markdown(meta, [startup, cell, multi], soak, list(CONTENDERS))
     for want in ("## Throughput", "## Time to first frame", "## Soak", "**PASS**", "NVIDIA H200", "| hevc-1080p.h265 | 7 |",
                  "frame counts differ", "## The issue's targets",
                  "x7: video-hw's clock stopped at 3.000 s (median), when the last session's drop returned; its "
                  "decoders, destroyed on the closer thread, were all gone at 3.500 s (counting that, 6,000 fps). Inside its "
-                 "time: `cuInit` + context 210 ms, 7 decoders created at 43.0 ms each, one at a time. 6 of its 7 "
-                 "sessions waited at the creation barrier, 250.0 ms each (medians).", "segmented over 7 sessions: 98.0% of",
+                 "time: `cuInit` + context 210 ms, 7 decoders created at 43.0 ms each, one at a time. 6 stream starts "
+                 "of its 7 sessions waited at the creation barrier, 250.0 ms each (medians).", "segmented over 7 sessions: 98.0% of",
                  "video-hw, segmented**", "ceiling", "a note",
                  "300 damaged-input reports, 40 units dropped as damaged, 700 pictures concealed, 2 other errors",
                  "| x | video-hw, warm process, decoder reused | 5.2 |",

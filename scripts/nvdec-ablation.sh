@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --delays) delays=$2; shift 2 ;;
     --ttff) ttff=1; shift ;;
     --bench-args) extra=$2; shift 2 ;;
-    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) inputs+=("$1"); shift ;;
   esac
 done

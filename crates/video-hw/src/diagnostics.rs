@@ -115,10 +115,14 @@ pub struct NvdecSetupTimes {
     /// Decoder objects of closed sessions reused instead of created (parked for a few
     /// seconds after a clean close; reconfigured when the new stream's size differs).
     pub reuse_decoder: CallTime,
-    /// Sessions that waited at the creation barrier before their first picture, and the
-    /// time they waited (sessions opened together wait for each other's decoder
-    /// creations; see [`Decoder::open`](crate::Decoder::open)).
+    /// Streams that waited at the creation barrier before their first picture (a session's
+    /// first stream, and each stream after a flush), and the time they waited: sessions
+    /// opened together wait for each other's decoder creations (see
+    /// [`Decoder::open`](crate::Decoder::open)).
     pub creation_barrier: CallTime,
+    /// Of those waits, the ones the barrier's time limit (2 s) ended rather than the
+    /// creations: 0 unless a creation hung or failed slowly.
+    pub creation_barrier_timeouts: u64,
     /// `cuMemAllocPitch` for output frames the pool did not have.
     pub alloc: CallTime,
     /// `cuvidDestroyVideoParser` (at every flush and close).

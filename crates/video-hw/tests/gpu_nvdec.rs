@@ -562,19 +562,22 @@ fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decod
     let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
     let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
     let engines = usize::from(hevc.engines);
+    assert!(engines >= 1, "no NVDEC engine of GPU 0 decodes HEVC");
     let f = an_8bit_hevc_fixture();
     let want = nv12_reference_md5s(&f);
     let times = video_hw::diagnostics::nvdec_setup_times;
-    let before = times().creation_barrier;
+    let (before, timeouts_before) = (times().creation_barrier, times().creation_barrier_timeouts);
     let start = std::sync::Barrier::new(engines);
     let started = std::time::Instant::now();
     let results: Vec<Vec<String>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..engines)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|i| {
+                let (start, f) = (&start, &f);
+                s.spawn(move || {
                     start.wait();
                     let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
-                    let (got, _) = common::decode_md5s(&f.path, config, 65_537).unwrap();
+                    let (got, _) = common::decode_md5s(&f.path, config, 65_537)
+                        .unwrap_or_else(|e| panic!("session {i} of the burst: {e}"));
                     got.into_iter().map(|g| g.1).collect()
                 })
             })
@@ -584,15 +587,25 @@ fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decod
     let wall = started.elapsed();
     let after = times().creation_barrier;
     let (waited, waited_for) = (after.calls - before.calls, after.total.saturating_sub(before.total));
-    eprintln!("{engines} sessions at once: {wall:?}; {waited} waited at the creation barrier, {waited_for:?} in all");
+    let timeouts = times().creation_barrier_timeouts - timeouts_before;
+    eprintln!(
+        "{engines} sessions at once: {wall:?}; {waited} waited at the creation barrier, {waited_for:?} in all, \
+         {timeouts} until its limit"
+    );
     for (i, got) in results.iter().enumerate() {
         assert_eq!(got, &want, "session {i} of the burst: {}", f.rel);
     }
     // Sessions wait for each other's creations (~40 ms each), never for the 2 s limit.
-    assert!(
-        waited == 0 || waited_for < std::time::Duration::from_millis(1_500) * waited as u32,
-        "{waited} sessions waited {waited_for:?}: the barrier's limit, not the creations, ended the waits"
-    );
+    assert_eq!(timeouts, 0, "the barrier's limit, not the creations, ended {timeouts} waits");
+    // Started together, every session but the last one created finds creations under way
+    // (the burst fits the engines); the last finds none.
+    let barrier_on = std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").map_or(true, |v| v.trim() != "0");
+    if barrier_on && engines >= 2 {
+        assert!(
+            (1..engines as u64).contains(&waited),
+            "{waited} of {engines} sessions waited at the creation barrier (expected 1..{engines})"
+        );
+    }
     assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
     base.assert_restored("creation barrier burst");
 }

@@ -61,6 +61,7 @@ pub(crate) fn start_decoding(device: u32, engines: u8, limit: Duration) -> Decod
         super::super::call_times::CREATION_BARRIER.add(started.elapsed());
     }
     if wait == Wait::TimedOut {
+        super::super::call_times::CREATION_BARRIER_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!("nvdec: decoder creations still under way after {limit:?}");
     }
     guard
