@@ -178,10 +178,10 @@ impl Decoder {
     ///
     /// NVDEC: sessions opened together, no more of them than the GPU has NVDEC engines,
     /// submit their first picture only once no decoder object is still being created on
-    /// the GPU (at most 2 s, inside `submit`), because a creation slows the sessions already decoding (7
-    /// streams on an H200: ~7,300 fps instead of ~6,750). A session's first frame can thus
-    /// come up to a few hundred milliseconds later in a burst; `VIDEO_HW_NVDEC_CREATE_BARRIER=0`
-    /// turns this off (docs/nvdec-many-streams.md).
+    /// the GPU (at most 2 s, inside `submit`), because a creation slows the sessions
+    /// already decoding (7 streams on an H200: ~7,300 fps instead of ~6,750). A session's
+    /// first frame can thus come up to a few hundred milliseconds later in a burst;
+    /// `VIDEO_HW_NVDEC_CREATE_BARRIER=0` turns this off (docs/nvdec-many-streams.md).
     pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
         if config.spread_over_gpus {

@@ -450,8 +450,7 @@ fn gpu_nvdec_reuses_parked_decoders_bitexact() {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
         let want = nv12_reference_md5s(f);
         let reused_before = times().reuse_decoder.calls;
-        let (got, _) = common::decode_md5s(&f.path, nvdec(codec, Output::Cuda(PixelFormat::Nv12)), 65_537).unwrap();
-        let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
+        let got = nv12_md5s(f, nvdec(codec, Output::Cuda(PixelFormat::Nv12))).unwrap();
         let reused = times().reuse_decoder.calls > reused_before;
         eprintln!(
             "{} ({}x{}): {} frames, decoder {}",
@@ -497,8 +496,7 @@ fn gpu_nvdec_prepare_sets_up_cuda_without_a_decoder_and_sessions_decode_after_it
     // A session opened after it decodes as usual, bit for bit.
     let f = an_8bit_hevc_fixture();
     let want = nv12_reference_md5s(&f);
-    let (got, _) = common::decode_md5s(&f.path, config, 65_537).unwrap();
-    let got: Vec<String> = got.into_iter().map(|g| g.1).collect();
+    let got = nv12_md5s(&f, config).unwrap();
     assert_eq!(got, want, "{}", f.rel);
     base.assert_restored("prepare");
 }
@@ -511,10 +509,7 @@ fn gpu_nvdec_a_batch_of_one_session_per_engine_reuses_every_decoder() {
         return;
     };
     let base = common::GpuBaseline::take();
-    let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
-    let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
-    let engines = usize::from(hevc.engines);
-    assert!(engines >= 1, "no NVDEC engine of GPU 0 decodes HEVC");
+    let engines = hevc_engines_of_gpu0();
     // The default keeps one decoder per engine (at least 4); a set limit changes what to expect.
     let kept: usize =
         std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(engines.max(4));
@@ -556,13 +551,9 @@ fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decod
     let Some(_turn) = common::gpu_test() else {
         return;
     };
+    // The baseline releases parked decoders: each session of the burst creates its own.
     let base = common::GpuBaseline::take();
-    // Parked decoders would be reused instead of created: no creation for the barrier.
-    video_hw::diagnostics::release_parked_nvdec_decoders();
-    let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
-    let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
-    let engines = usize::from(hevc.engines);
-    assert!(engines >= 1, "no NVDEC engine of GPU 0 decodes HEVC");
+    let engines = hevc_engines_of_gpu0();
     let f = an_8bit_hevc_fixture();
     let want = nv12_reference_md5s(&f);
     let times = video_hw::diagnostics::nvdec_setup_times;
@@ -576,9 +567,7 @@ fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decod
                 s.spawn(move || {
                     start.wait();
                     let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
-                    let (got, _) = common::decode_md5s(&f.path, config, 65_537)
-                        .unwrap_or_else(|e| panic!("session {i} of the burst: {e}"));
-                    got.into_iter().map(|g| g.1).collect()
+                    nv12_md5s(f, config).unwrap_or_else(|e| panic!("session {i} of the burst: {e}"))
                 })
             })
             .collect();
@@ -606,13 +595,26 @@ fn gpu_nvdec_a_burst_of_one_session_per_engine_waits_for_its_creations_and_decod
             "{waited} of {engines} sessions waited at the creation barrier (expected 1..{engines})"
         );
     }
-    assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
     base.assert_restored("creation barrier burst");
 }
 
 /// The first 8-bit HEVC fixture of `testdata/`.
 fn an_8bit_hevc_fixture() -> common::Fixture {
     common::fixtures().into_iter().find(|f| f.codec == "hevc" && f.bit_depth == 8).expect("an 8-bit HEVC fixture")
+}
+
+/// NVDEC engines of GPU 0 that decode 8-bit HEVC (at least one, or the test fails).
+fn hevc_engines_of_gpu0() -> usize {
+    let gpu = video_hw::diagnostics::gpus().expect("GPUs").into_iter().next().expect("GPU 0");
+    let hevc = gpu.nvdec.iter().find(|c| c.codec == Codec::Hevc && c.bit_depth == 8).expect("HEVC 8-bit caps");
+    let engines = usize::from(hevc.engines);
+    assert!(engines >= 1, "no NVDEC engine of GPU 0 decodes HEVC");
+    engines
+}
+
+/// The per-frame MD5s of fixture `f` decoded with `config` (64 KiB + 1 submits).
+fn nv12_md5s(f: &common::Fixture, config: DecoderConfig) -> video_hw::Result<Vec<String>> {
+    Ok(common::decode_md5s(&f.path, config, 65_537)?.0.into_iter().map(|g| g.1).collect())
 }
 
 /// The per-frame MD5s of a fixture's NV12 reference (`<name>.nv12.framemd5` beside it).
