@@ -413,16 +413,10 @@ def startup_breakdown(cell):
             "`diagnostics::nvdec_setup_times`): %s%s." % (cell["input"], ", ".join(parts), tail))
 
 
-def closes_note(cell):
-    """One line for a throughput cell: when video-hw's decoders were all destroyed. Its clock
-    stops when the last session's drop returns; `cuvidDestroyDecoder` runs after that on the
-    library's closer thread (nvdec_bench's `closes_done_s`, from the same clock start)."""
-    runs = cell["runs"].get("video-hw", [])
-    s = summarize_runs(runs)
-    done = median([r.get("closes_done_s") for r in runs if r.get("ok")])
-    if not done or s["wall_median"] is None:
-        return None
-    frames = s["frames"][0] if len(s["frames"]) == 1 else None
+def setup_note(runs, streams):
+    """Where a throughput cell's video-hw runs spent time before decoding, from nvdec_bench's
+    start-up counters (medians): `cuInit` + context, the decoder creations (one at a time),
+    the waits at the creation barrier; "" when the runs have no start-up report."""
     startups = [((r.get("raw") or {}).get("startup") or {}) for r in runs if r.get("ok")]
 
     def per_call(key):
@@ -435,16 +429,31 @@ def closes_note(cell):
                    for st in startups if st.get("cuda_init_ms") is not None])
     created, create_ms = per_call("create_decoder")
     waited, wait_ms = per_call("creation_barrier")
-    start_note = ""
+    note = ""
     if init is not None and created:
-        start_note = " Inside its time: `cuInit` + context %.0f ms, %s decoders created at %.1f ms each, one at a time." % (
+        note += " Inside its time: `cuInit` + context %.0f ms, %s decoders created at %.1f ms each, one at a time." % (
             init, fmt(created, 0), create_ms)
-    barrier_note = (" %s stream starts of its %d sessions waited at the creation barrier, %.1f ms each (medians)."
-                    % (fmt(waited, 0), cell["streams"], wait_ms) if waited else "")
+    if waited:
+        note += " %s stream starts of its %d sessions waited at the creation barrier, %.1f ms each (medians)." % (
+            fmt(waited, 0), streams, wait_ms)
+    return note
+
+
+def closes_note(cell):
+    """One line for a throughput cell: when video-hw's decoders were all destroyed. Its clock
+    stops when the last session's drop returns; `cuvidDestroyDecoder` runs after that on the
+    library's closer thread (nvdec_bench's `closes_done_s`, from the same clock start). Then
+    the cell's setup_note."""
+    runs = cell["runs"].get("video-hw", [])
+    s = summarize_runs(runs)
+    done = median([r.get("closes_done_s") for r in runs if r.get("ok")])
+    if not done or s["wall_median"] is None:
+        return None
+    frames = s["frames"][0] if len(s["frames"]) == 1 else None
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
-            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s%s" % (
+            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s" % (
                 cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–",
-                start_note, barrier_note))
+                setup_note(runs, cell["streams"])))
 
 
 def gpu_info(device):
