@@ -65,6 +65,9 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --unordered           segmented: frames handed out as sessions output them (run_unordered:
                           nothing waits for an earlier segment), not in each stream's order
     --no-mem              do not sample device memory
+    --cpu-split           also time the CPU spent in each NVDEC call and per session thread
+                          (report's cpu_split: NVIDIA's parser, decode, map, copy-out, start-up,
+                          threads other than the sessions'); adds ~1 us of CPU per call
     --duration S          soak length in seconds [120]
     --seed N              soak random seed [1]
     --corrupt I|none      soak: index of the session fed a corrupted copy [last]
@@ -122,6 +125,7 @@ struct Args {
     /// The warm-up sessions of `warm_decode` run at once, each on its thread (their
     /// decoders are then created while the others decode), instead of one after another.
     warm_parallel: bool,
+    cpu_split: bool,
     stagger_ms: u64,
     /// Sessions of a `SegmentedDecode` instead of a session per stream.
     segmented: Option<usize>,
@@ -158,6 +162,7 @@ impl Default for Args {
             warm: false,
             warm_decode: false,
             warm_parallel: false,
+            cpu_split: false,
             stagger_ms: 0,
             segmented: None,
             min_segment: 60,
@@ -289,6 +294,7 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
                 a.warm_decode = true;
                 a.warm_parallel = true;
             }
+            "--cpu-split" => a.cpu_split = true,
             "--stagger-ms" => a.stagger_ms = num(&arg, value(&arg)?)?.min(10_000),
             "--segmented" => a.segmented = Some(num(&arg, value(&arg)?)?.clamp(1, 64) as usize),
             "--min-segment" => a.min_segment = num(&arg, value(&arg)?)?.max(1) as usize,
@@ -495,6 +501,8 @@ struct SessionResult {
     first_error: Option<String>,
     fatal: Option<String>,
     backend: String,
+    /// CPU time of the session's thread from its start to after its drop (`--cpu-split`).
+    cpu: Option<Duration>,
 }
 
 /// Counts frames as they come out, dropping them at once.
@@ -520,6 +528,7 @@ fn run_session(a: &Args, input: &InputFile, start: &Barrier, index: usize) -> Se
     start.wait();
     // The session's clock starts at the barrier, so a stagger counts against it.
     let t0 = Instant::now();
+    let cpu0 = video_hw::diagnostics::thread_cpu_time().filter(|_| a.cpu_split);
     if a.stagger_ms > 0 {
         std::thread::sleep(Duration::from_millis(a.stagger_ms * index as u64));
     }
@@ -588,6 +597,7 @@ fn run_session(a: &Args, input: &InputFile, start: &Barrier, index: usize) -> Se
     r.ttff = t.first;
     drop(dec);
     r.wall = t0.elapsed();
+    r.cpu = cpu0.zip(video_hw::diagnostics::thread_cpu_time()).map(|(c0, c1)| c1.saturating_sub(c0));
     r
 }
 
@@ -680,6 +690,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Cuda(_));
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
+    video_hw::diagnostics::set_nvdec_cpu_timing(a.cpu_split);
     if a.warm_decode {
         // One warm-up session per timed session, all open at once, each fed a whole pass
         // and flushed: they end cleanly, so their decoder objects are parked for the timed
@@ -720,7 +731,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
     let threads = if a.segmented.is_some() { 1 } else { n };
     let start = Barrier::new(threads + 1);
     let segment_facts = Mutex::new(Value::Null);
-    let (results, wall, cpu0, cpu1, min_free, free_after, calls) = std::thread::scope(|s| {
+    let (results, wall, cpu0, cpu1, min_free, free_after, calls, setup0) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|i| {
                 let (start, streams, segment_facts) = (&start, &whole_streams, &segment_facts);
@@ -740,6 +751,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             .collect();
         let cpu0 = process_cpu();
         let calls0 = video_hw::diagnostics::nvdec_call_times();
+        let setup0 = video_hw::diagnostics::nvdec_setup_times();
         start.wait();
         let t0 = Instant::now();
         // A session without input keeps the CUDA context alive after the others end, so that
@@ -778,7 +790,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             .and_then(|_| video_hw::diagnostics::gpu_memory(a.device).ok())
             .map(|m| m.0);
         drop(keeper);
-        (results, (wall, closed), cpu0, cpu1, min_free, free_after, (calls0, calls1))
+        (results, (wall, closed), cpu0, cpu1, min_free, free_after, (calls0, calls1), setup0)
     });
     let (wall, closed) = wall;
 
@@ -827,7 +839,11 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "decode_picture": call(|t| t.decode_picture),
         "map": call(|t| t.map),
         "copy": call(|t| t.copy),
+        "copy_wait": call(|t| t.copy_wait),
+        "unmap": call(|t| t.unmap),
+        "decode_status": call(|t| t.decode_status),
     });
+    let cpu_split = a.cpu_split.then(|| cpu_split(&results, &calls, &(setup0, setup_times), cpu_s, frames));
     // Where start-up went (process-wide: with --warm the warm-up session paid the one-time steps;
     // the keeper session of the memory reading is included).
     let startup = {
@@ -889,6 +905,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "bitstream_errors": results.iter().map(|r| r.bitstream_errors).sum::<u64>(),
         "first_bitstream_error": results.iter().find_map(|r| r.first_error.clone()),
         "driver_calls": driver_calls,
+        "cpu_split": cpu_split,
         "startup": startup,
         "errors": fatal,
         "ok": ok,
@@ -904,8 +921,90 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
             report["mem_per_session_mib"],
             if ok { "ok".to_string() } else { format!("NOT OK (frames_ok {frames_ok}, {} fatal)", report["errors"]) },
         );
+        if let Some(split) = report["cpu_split"].as_object() {
+            for (group, values) in split {
+                let parts: Vec<String> =
+                    values.as_object().into_iter().flatten().map(|(k, v)| format!("{k} {v}")).collect();
+                eprintln!("nvdec_bench: cpu split, {group}: {}", parts.join(", "));
+            }
+        }
     }
     Ok((report, ok))
+}
+
+/// Where the run's CPU went (`--cpu-split`), from the call counters' CPU side and the
+/// session threads' CPU clocks, read before and after the timed part. Per frame (µs): NVIDIA's
+/// parser (the parse call less the calls its callbacks make — decode, map, copy-out, unmap,
+/// status, decoder creation — so our callbacks' bookkeeping counts here), those calls, the
+/// rest of the session threads (our bitstream layer, the frame hand-off), and the process's
+/// other threads less the one-time steps that ran there (the driver's own threads, the
+/// closer). One-time steps (ms): `cuInit`, contexts and `cuvidGetDecoderCaps` (on the
+/// engine probe's thread), decoder creations (in the parse call) and destroys (on the closer
+/// thread, or the main thread releasing parked decoders).
+fn cpu_split(
+    results: &[SessionResult],
+    calls: &(video_hw::diagnostics::NvdecCallTimes, video_hw::diagnostics::NvdecCallTimes),
+    setup: &(video_hw::diagnostics::NvdecSetupTimes, video_hw::diagnostics::NvdecSetupTimes),
+    process_cpu_s: Option<f64>,
+    frames: u64,
+) -> Value {
+    use video_hw::diagnostics::{CallTime, NvdecCallTimes, NvdecSetupTimes};
+    let per_frame = |d: Duration| if frames > 0 { round3(d.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 };
+    let ms = |d: Duration| round3(d.as_secs_f64() * 1e3);
+    let cpu = |f: fn(&NvdecCallTimes) -> CallTime| f(&calls.1).cpu.saturating_sub(f(&calls.0).cpu);
+    let once = |f: fn(&NvdecSetupTimes) -> CallTime| f(&setup.1).cpu.saturating_sub(f(&setup.0).cpu);
+    let cuda_init =
+        if setup.0.cuda_init.is_none() { setup.1.cuda_init_cpu.unwrap_or_default() } else { Duration::ZERO };
+    let (context, caps) = (once(|t| t.context), once(|t| t.decoder_caps));
+    let (created, destroyed) = (once(|t| t.create_decoder), once(|t| t.destroy_decoder));
+    let parse = cpu(|t| t.parse);
+    let (decode, map, copy, copy_wait) =
+        (cpu(|t| t.decode_picture), cpu(|t| t.map), cpu(|t| t.copy), cpu(|t| t.copy_wait));
+    let (unmap, status) = (cpu(|t| t.unmap), cpu(|t| t.decode_status));
+    let parser_only = parse.saturating_sub(decode + map + copy + unmap + status + created);
+    let sessions: Option<Duration> = results.iter().map(|r| r.cpu).sum();
+    let session_other = sessions.map(|s| s.saturating_sub(parse));
+    let other_threads = sessions
+        .zip(process_cpu_s)
+        .map(|(s, p)| Duration::from_secs_f64(p).saturating_sub(s + cuda_init + context + caps + destroyed));
+    json!({
+        "us_per_frame": {
+            "parser": per_frame(parser_only),
+            "decode_picture": per_frame(decode),
+            "map": per_frame(map),
+            "copy_out": per_frame(copy),
+            "of_which_copy_wait": per_frame(copy_wait),
+            "unmap": per_frame(unmap),
+            "decode_status": per_frame(status),
+            "session_other": session_other.map(per_frame),
+            "other_threads": other_threads.map(per_frame),
+            "session_threads": sessions.map(per_frame),
+        },
+        "live_threads_ms": live_thread_cpu_ms(),
+        "one_time_ms": {
+            "cuda_init": ms(cuda_init),
+            "contexts": ms(context),
+            "decoder_caps": ms(caps),
+            "decoder_creations": ms(created),
+            "decoder_destroys": ms(destroyed),
+        },
+    })
+}
+
+/// CPU of this process's threads still alive (the driver's own among them), in ms since
+/// each started, by thread name, those over 5 ms (Linux: /proc/self/task; 10 ms ticks).
+fn live_thread_cpu_ms() -> Value {
+    let mut by_name = serde_json::Map::new();
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        if let Some((cpu_s, _)) = parse_proc_cpu(&stat, "") {
+            let ms = by_name.get(&name).and_then(Value::as_f64).unwrap_or(0.0) + cpu_s * 1e3;
+            by_name.insert(name, json!(round3(ms)));
+        }
+    }
+    by_name.retain(|_, v| v.as_f64().is_some_and(|ms| ms > 5.0));
+    Value::Object(by_name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1407,6 +1506,51 @@ mod tests {
         let d = args("x.h264").unwrap();
         assert_eq!((d.streams(), d.repeat_input, d.chunk, d.output), (1, 1, 65536, Output::CUDA_NV12));
         assert!(d.measure_mem && !d.flush_each_pass);
+    }
+
+    #[test]
+    fn cpu_split_takes_the_callbacks_calls_out_of_the_parser_and_startup_out_of_other_threads() {
+        use video_hw::diagnostics::{CallTime, NvdecCallTimes, NvdecSetupTimes};
+        let ms = Duration::from_millis;
+        let cpu = |m: u64| CallTime { calls: 1, total: ms(m), cpu: ms(m) };
+        let after = NvdecCallTimes {
+            parse: cpu(500),
+            decode_picture: cpu(100),
+            map: cpu(80),
+            copy: cpu(90),
+            copy_wait: cpu(30),
+            unmap: cpu(5),
+            decode_status: cpu(5),
+        };
+        let setup1 = NvdecSetupTimes {
+            cuda_init: Some(ms(100)),
+            cuda_init_cpu: Some(ms(100)),
+            context: cpu(100),
+            create_decoder: cpu(40),
+            destroy_decoder: cpu(20),
+            ..NvdecSetupTimes::default()
+        };
+        let session = SessionResult { cpu: Some(ms(600)), ..SessionResult::default() };
+        // 1,000 frames; the process used 900 ms, the session thread 600 ms of it.
+        let split = cpu_split(
+            &[session],
+            &(NvdecCallTimes::default(), after),
+            &(NvdecSetupTimes::default(), setup1),
+            Some(0.9),
+            1000,
+        );
+        let per_frame = &split["us_per_frame"];
+        // 500 - (100 + 80 + 90 + 5 + 5 + 40 created in the sequence callback) = 180 ms.
+        assert_eq!(per_frame["parser"], json!(180.0));
+        assert_eq!(per_frame["session_other"], json!(100.0));
+        // 900 - 600 - (100 cuInit + 100 context + 20 destroy) = 80 ms.
+        assert_eq!(per_frame["other_threads"], json!(80.0));
+        assert_eq!(split["one_time_ms"]["cuda_init"], json!(100.0));
+        // A warm run: cuInit was before the clock, so it is not this run's; a session
+        // without a CPU reading (segmented) leaves the session figures out.
+        let warm = cpu_split(&[SessionResult::default()], &(after, after), &(setup1, setup1), None, 1000);
+        assert_eq!(warm["one_time_ms"]["cuda_init"], json!(0.0));
+        assert_eq!(warm["us_per_frame"]["session_other"], Value::Null);
     }
 
     #[test]

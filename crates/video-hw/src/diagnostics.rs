@@ -48,6 +48,10 @@ pub struct CallTime {
     pub calls: u64,
     /// Time spent in them, summed over threads.
     pub total: Duration,
+    /// CPU time the calling threads spent in them, counted only while
+    /// [`set_nvdec_cpu_timing`] is on (zero otherwise). For a call with callbacks
+    /// (`cuvidParseVideoData`) the callbacks' calls are inside it.
+    pub cpu: Duration,
 }
 
 impl CallTime {
@@ -74,11 +78,58 @@ pub struct NvdecCallTimes {
     pub map: CallTime,
     /// Copying a mapped picture into the output frame, waited for.
     pub copy: CallTime,
+    /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
+    pub copy_wait: CallTime,
+    /// `cuvidUnmapVideoFrame` (handing the picture's surface back after the copy).
+    pub unmap: CallTime,
+    /// `cuvidGetDecodeStatus` (asked after each map whether NVDEC concealed errors).
+    pub decode_status: CallTime,
 }
 
 /// The NVDEC call times of this process so far (all zero before any NVDEC session).
 pub fn nvdec_call_times() -> NvdecCallTimes {
     crate::backend::nvidia::nvdec::call_times()
+}
+
+/// Also counts the CPU time spent in the NVDEC calls ([`CallTime::cpu`], and
+/// [`NvdecSetupTimes::cuda_init_cpu`]) from now on, or stops. Off by default: it reads the
+/// thread's CPU clock around every timed call, two system calls (~1 µs) per call.
+/// Benchmarks turn it on to split a session's CPU time between NVIDIA's parser, the
+/// decode and map calls and the copy-out.
+///
+/// ```
+/// video_hw::diagnostics::set_nvdec_cpu_timing(true);
+/// // ... decode ...
+/// let t = video_hw::diagnostics::nvdec_call_times();
+/// let parser_only = t.parse.cpu.saturating_sub(t.decode_picture.cpu + t.map.cpu + t.copy.cpu);
+/// println!("NVIDIA's parser: {parser_only:?} of CPU");
+/// ```
+pub fn set_nvdec_cpu_timing(on: bool) {
+    crate::backend::nvidia::call_times::set_cpu_timing(on);
+}
+
+/// CPU time (user + system) the calling thread has used so far, to the nanosecond;
+/// `None` where the platform has no thread CPU clock (not Unix).
+///
+/// ```
+/// if let Some(before) = video_hw::diagnostics::thread_cpu_time() {
+///     let _v: u64 = (0..1_000_000u64).sum();
+///     assert!(video_hw::diagnostics::thread_cpu_time().unwrap() >= before);
+/// }
+/// ```
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is a clock id
+        // every supported Unix (Linux, macOS) knows; the call writes only `ts`.
+        let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (r == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// What opening and closing NVDEC sessions cost this process: the one-time steps of the
@@ -100,6 +151,8 @@ pub struct NvdecSetupTimes {
     pub cuda_load: Option<Duration>,
     /// `cuInit` (once per process).
     pub cuda_init: Option<Duration>,
+    /// CPU time of `cuInit`, when [`set_nvdec_cpu_timing`] was on before it ran.
+    pub cuda_init_cpu: Option<Duration>,
     /// Opening `libnvcuvid.so.1` and resolving its entry points (once per process).
     pub cuvid_load: Option<Duration>,
     /// Retaining a GPU's primary context (once per GPU), or creating a session's own.

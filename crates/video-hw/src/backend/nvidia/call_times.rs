@@ -1,28 +1,49 @@
 //! Process-wide time spent in the NVIDIA driver calls that bound throughput, start-up and tear-down,
 //! so a benchmark can show where a session's time goes (`diagnostics::nvdec_call_times`,
 //! `diagnostics::nvdec_setup_times`). Two clock reads per call: noise next to the calls
-//! themselves (tens of microseconds and more).
+//! themselves (tens of microseconds and more). The calling thread's CPU time is read too
+//! only while CPU timing is on ([`set_cpu_timing`]): those are system calls, and the
+//! benchmark that wants the split asks for it.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Calls and nanoseconds of one kind of call.
+/// Whether [`Counter::time`] also reads the thread's CPU clock.
+static CPU_TIMING: AtomicBool = AtomicBool::new(false);
+
+/// Turns the CPU side of the call timing on or off (`diagnostics::set_nvdec_cpu_timing`).
+pub(crate) fn set_cpu_timing(on: bool) {
+    CPU_TIMING.store(on, Ordering::Relaxed);
+}
+
+/// The calling thread's CPU time when CPU timing is on.
+fn cpu_now() -> Option<Duration> {
+    if CPU_TIMING.load(Ordering::Relaxed) { crate::diagnostics::thread_cpu_time() } else { None }
+}
+
+/// Calls, nanoseconds and CPU nanoseconds (while CPU timing is on) of one kind of call.
 pub(crate) struct Counter {
     calls: AtomicU64,
     nanos: AtomicU64,
+    cpu_nanos: AtomicU64,
 }
 
 impl Counter {
     const fn new() -> Counter {
-        Counter { calls: AtomicU64::new(0), nanos: AtomicU64::new(0) }
+        Counter { calls: AtomicU64::new(0), nanos: AtomicU64::new(0), cpu_nanos: AtomicU64::new(0) }
     }
 
-    /// Runs `f`, adding its duration to this counter.
+    /// Runs `f`, adding its duration (and, while CPU timing is on, the CPU time the
+    /// calling thread spent in it) to this counter.
     pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let cpu0 = cpu_now();
         let start = Instant::now();
         let r = f();
         self.add(start.elapsed());
+        if let (Some(a), Some(b)) = (cpu0, cpu_now()) {
+            self.cpu_nanos.fetch_add(b.saturating_sub(a).as_nanos() as u64, Ordering::Relaxed);
+        }
         r
     }
 
@@ -36,12 +57,14 @@ impl Counter {
         crate::diagnostics::CallTime {
             calls: self.calls.load(Ordering::Relaxed),
             total: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+            cpu: Duration::from_nanos(self.cpu_nanos.load(Ordering::Relaxed)),
         }
     }
 }
 
-/// A one-time step of the process (loading a driver library, `cuInit`): how long it took.
-pub(crate) struct Once(OnceLock<Duration>);
+/// A one-time step of the process (loading a driver library, `cuInit`): how long it took
+/// and, while CPU timing was on, the CPU time the calling thread spent in it.
+pub(crate) struct Once(OnceLock<(Duration, Option<Duration>)>);
 
 impl Once {
     pub(crate) const fn new() -> Once {
@@ -50,14 +73,21 @@ impl Once {
 
     /// Runs `f`, recording its duration unless one was recorded already.
     pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let cpu0 = cpu_now();
         let start = Instant::now();
         let r = f();
-        let _ = self.0.set(start.elapsed());
+        let took = start.elapsed();
+        let cpu = cpu0.zip(cpu_now()).map(|(a, b)| b.saturating_sub(a));
+        let _ = self.0.set((took, cpu));
         r
     }
 
     pub(crate) fn read(&self) -> Option<Duration> {
-        self.0.get().copied()
+        self.0.get().map(|t| t.0)
+    }
+
+    pub(crate) fn read_cpu(&self) -> Option<Duration> {
+        self.0.get().and_then(|t| t.1)
     }
 }
 
@@ -69,6 +99,12 @@ pub(crate) static DECODE_PICTURE: Counter = Counter::new();
 pub(crate) static MAP: Counter = Counter::new();
 /// Copy of a mapped picture into the output frame, waited for.
 pub(crate) static COPY: Counter = Counter::new();
+/// The copy-out's wait for its copies (part of [`COPY`]).
+pub(crate) static COPY_WAIT: Counter = Counter::new();
+/// `cuvidUnmapVideoFrame64`.
+pub(crate) static UNMAP: Counter = Counter::new();
+/// `cuvidGetDecodeStatus` (after each map: was the picture concealed?).
+pub(crate) static DECODE_STATUS: Counter = Counter::new();
 
 /// `cuInit`.
 pub(crate) static CUDA_INIT: Once = Once::new();
@@ -107,6 +143,9 @@ pub(crate) fn snapshot() -> crate::diagnostics::NvdecCallTimes {
         decode_picture: DECODE_PICTURE.read(),
         map: MAP.read(),
         copy: COPY.read(),
+        copy_wait: COPY_WAIT.read(),
+        unmap: UNMAP.read(),
+        decode_status: DECODE_STATUS.read(),
     }
 }
 
@@ -115,6 +154,7 @@ pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
     crate::diagnostics::NvdecSetupTimes {
         cuda_load: super::loader::CudaApi::load_time(),
         cuda_init: CUDA_INIT.read(),
+        cuda_init_cpu: CUDA_INIT.read_cpu(),
         cuvid_load: super::loader::CuvidApi::load_time(),
         context: CONTEXT.read(),
         decoder_caps: DECODER_CAPS.read(),

@@ -57,7 +57,7 @@ impl Drop for Mapped<'_> {
     fn drop(&mut self) {
         // SAFETY: `ptr` came from cuvidMapVideoFrame64 on this live decoder and is unmapped
         // exactly once; the caller waited for every copy from it before dropping.
-        let r = unsafe { (self.dec.cuvid.cuvidUnmapVideoFrame64)(self.dec.raw, self.ptr) };
+        let r = call_times::UNMAP.time(|| unsafe { (self.dec.cuvid.cuvidUnmapVideoFrame64)(self.dec.raw, self.ptr) });
         if let Err(e) = check_cuvid(r, "cuvidUnmapVideoFrame64") {
             tracing::warn!("{e}");
         }
@@ -167,7 +167,7 @@ impl HwDecoder {
         let Some(status_fn) = self.cuvid.cuvidGetDecodeStatus else { return false };
         let mut status = CUVIDGETDECODESTATUS::default();
         // SAFETY: `raw` is live; `status` is a live, zeroed out-struct.
-        let r = unsafe { status_fn(self.raw, index, &mut status) };
+        let r = call_times::DECODE_STATUS.time(|| unsafe { status_fn(self.raw, index, &mut status) });
         let st = status.decodeStatus;
         r == 0 && (st == cuvidDecodeStatus_Error || st == cuvidDecodeStatus_Error_Concealed)
     }

@@ -10,6 +10,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::backend::nvidia::call_times;
+
 use super::super::cuda::{
     Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream, copy_to_host, next_nap,
 };
@@ -344,7 +346,7 @@ impl CopyOut {
         use std::sync::atomic::Ordering;
         self.done.record(&self.stream)?;
         let nap = Duration::from_nanos(self.nap_ns.load(Ordering::Relaxed));
-        let long_enough = self.done.wait_after_nap(COPY_TIMEOUT, nap)?;
+        let long_enough = call_times::COPY_WAIT.time(|| self.done.wait_after_nap(COPY_TIMEOUT, nap))?;
         self.nap_ns.store(next_nap(nap, long_enough).as_nanos() as u64, Ordering::Relaxed);
         Ok(())
     }
