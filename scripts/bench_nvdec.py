@@ -471,12 +471,35 @@ def gpu_info(device):
         m = re.search(r"CUDA Version:\s*([\d.]+)", h)
         if m:
             info["cuda"] = m.group(1)
+    if "video_clock_max" not in info:
+        # Drivers without the clocks.max.video query field (580) still print it in -q.
+        clocks = capture(["nvidia-smi", "-q", "-d", "CLOCK", "-i", str(device)])
+        if clocks:
+            info.update(max_video_clock(clocks))
     p = capture(["video-hw", "probe"]) if shutil.which("video-hw") else None
     if p:
         m = re.search(r"(\d+) NVDEC engine", p)
         if m:
             info["nvdec_engines"] = int(m.group(1))
     return info
+
+
+def max_video_clock(smi_clock_text):
+    """{"video_clock_max": "1860 MHz"} from `nvidia-smi -q -d CLOCK` (its "Max Clocks" section), or {}."""
+    section = re.search(r"^\s*Max Clocks\s*\n((?:\s+\S.*\n?)+?)(?=^\s*\S[^:\n]*\n|\Z)", smi_clock_text, re.M)
+    m = section and re.search(r"Video\s*:\s*(\d+\s*MHz)", section.group(1))
+    return {"video_clock_max": m.group(1)} if m else {}
+
+
+def engines_from_runs(cells):
+    """The NVDEC engine count video-hw's own runs reported (their probe notes), or None."""
+    for cell in cells:
+        for r in cell.get("runs", {}).get("video-hw", []):
+            for note in ((r.get("raw") or {}).get("nvdec") or {}).get("notes") or []:
+                m = re.search(r"(\d+) NVDEC engine", note)
+                if m:
+                    return int(m.group(1))
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -737,7 +760,9 @@ def ffmpeg_version(ffmpeg):
 
 def report_markdown(meta, cells, soak, contenders):
     L = ["# NVDEC decode: video-hw vs ffmpeg vs PyNvVideoCodec", ""]
-    g = meta.get("gpu", {})
+    g = dict(meta.get("gpu", {}))
+    if "nvdec_engines" not in g and engines_from_runs(cells) is not None:
+        g["nvdec_engines"] = engines_from_runs(cells)
     L.append("%s; GPU %s: %s, driver %s, CUDA %s, %s NVDEC engines, max video clock %s; host %s, %s CPUs." % (
         meta["date"], meta["device"], g.get("name", "?"), g.get("driver", "?"), g.get("cuda", "?"),
         g.get("nvdec_engines", "?"), g.get("video_clock_max", "?"), meta["host"], meta["cpus"]))
@@ -1162,6 +1187,15 @@ def self_test():
     assert repeats_for(300, 3840, 2160, 3000) == 2
     assert repeats_for(300, 1920, 1080, 1500) == 5
     assert repeats_for(0, 1920, 1080, 3000) == 1
+    smi_clocks = ("    Clocks\n        Video                             : 765 MHz\n"
+                  "    Max Clocks\n        Graphics                          : 1980 MHz\n"
+                  "        Video                             : 1860 MHz\n"
+                  "    Max Customer Boost Clocks\n        Graphics                          : 1980 MHz\n")
+    assert max_video_clock(smi_clocks) == {"video_clock_max": "1860 MHz"}, max_video_clock(smi_clocks)
+    assert max_video_clock("    Clocks\n        Video : 765 MHz\n") == {}
+    engine_note = {"nvdec": {"notes": ["7 NVDEC engine(s); 8-bit up to 8192x8192"]}}
+    assert engines_from_runs([{"runs": {"video-hw": [{"raw": engine_note}]}}]) == 7
+    assert engines_from_runs([{"runs": {"ffmpeg": [{}]}}]) is None
     ff = ("frame=  100 fps=0.0 q=-0.0 size=N/A time=00:00:03.33 bitrate=N/A speed=6.6x\r"
           "frame= 3000 fps=1010 q=-0.0 Lsize=N/A time=00:01:40.00 bitrate=N/A speed=33.7x\n"
           "video:1406kB audio:0kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: unknown\n"
