@@ -761,8 +761,9 @@ def ffmpeg_version(ffmpeg):
 def report_markdown(meta, cells, soak, contenders):
     L = ["# NVDEC decode: video-hw vs ffmpeg vs PyNvVideoCodec", ""]
     g = dict(meta.get("gpu", {}))
-    if "nvdec_engines" not in g and engines_from_runs(cells) is not None:
-        g["nvdec_engines"] = engines_from_runs(cells)
+    engines = engines_from_runs(cells)
+    if "nvdec_engines" not in g and engines is not None:
+        g["nvdec_engines"] = engines
     L.append("%s; GPU %s: %s, driver %s, CUDA %s, %s NVDEC engines, max video clock %s; host %s, %s CPUs." % (
         meta["date"], meta["device"], g.get("name", "?"), g.get("driver", "?"), g.get("cuda", "?"),
         g.get("nvdec_engines", "?"), g.get("video_clock_max", "?"), meta["host"], meta["cpus"]))

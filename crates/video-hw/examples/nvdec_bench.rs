@@ -935,12 +935,16 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
 /// Where the run's CPU went (`--cpu-split`), from the call counters' CPU side and the
 /// session threads' CPU clocks, read before and after the timed part. Per frame (µs): NVIDIA's
 /// parser (the parse call less the calls its callbacks make — decode, map, copy-out, unmap,
-/// status, decoder creation — so our callbacks' bookkeeping counts here), those calls, the
-/// rest of the session threads (our bitstream layer, the frame hand-off), and the process's
-/// other threads less the one-time steps that ran there (the driver's own threads, the
-/// closer). One-time steps (ms): `cuInit`, contexts and `cuvidGetDecoderCaps` (on the
-/// engine probe's thread), decoder creations (in the parse call) and destroys (on the closer
-/// thread, or the main thread releasing parked decoders).
+/// status, decoder creation — so our callbacks' bookkeeping, a parked decoder's reuse and the
+/// split's own clock reads of those calls count here), those calls, the rest of the session
+/// threads (our bitstream layer, the frame hand-off, the session's open and close), and the
+/// process's other threads less the one-time steps that ran there (the driver's own threads,
+/// the closer). One-time steps (ms): `cuInit`, the primary context and `cuvidGetDecoderCaps`
+/// (on the engine probe's thread; a context of a session's own, `VIDEO_HW_NVDEC_CONTEXT=own`,
+/// on the session's thread), decoder creations (in the parse call) and destroys (on the closer
+/// thread, or the main thread releasing parked decoders). A 10-bit stream's caps query and a
+/// decoder replaced at a format change run inside the parse call: such runs overstate
+/// `parser` and understate `other_threads` by them. The process CPU has 10 ms resolution.
 fn cpu_split(
     results: &[SessionResult],
     calls: &(video_hw::diagnostics::NvdecCallTimes, video_hw::diagnostics::NvdecCallTimes),
@@ -964,9 +968,13 @@ fn cpu_split(
     let parser_only = parse.saturating_sub(decode + map + copy + unmap + status + created);
     let sessions: Option<Duration> = results.iter().map(|r| r.cpu).sum();
     let session_other = sessions.map(|s| s.saturating_sub(parse));
-    let other_threads = sessions
-        .zip(process_cpu_s)
-        .map(|(s, p)| Duration::from_secs_f64(p).saturating_sub(s + cuda_init + context + caps + destroyed));
+    // Contexts of the sessions' own are made on their threads, not the probe's.
+    let off_session_context =
+        if std::env::var("VIDEO_HW_NVDEC_CONTEXT").as_deref() == Ok("own") { Duration::ZERO } else { context };
+    let off_session_steps = cuda_init + off_session_context + caps + destroyed;
+    let other_threads = sessions.zip(process_cpu_s).map(|(s, p)| {
+        Duration::try_from_secs_f64(p.max(0.0)).unwrap_or_default().saturating_sub(s + off_session_steps)
+    });
     json!({
         "us_per_frame": {
             "parser": per_frame(parser_only),

@@ -80,7 +80,7 @@ pub struct NvdecCallTimes {
     pub copy: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
-    /// `cuvidUnmapVideoFrame` (handing the picture's surface back after the copy).
+    /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).
     pub unmap: CallTime,
     /// `cuvidGetDecodeStatus` (asked after each map whether NVDEC concealed errors).
     pub decode_status: CallTime,
@@ -95,20 +95,24 @@ pub fn nvdec_call_times() -> NvdecCallTimes {
 /// [`NvdecSetupTimes::cuda_init_cpu`]) from now on, or stops. Off by default: it reads the
 /// thread's CPU clock around every timed call, two system calls (~1 µs) per call.
 /// Benchmarks turn it on to split a session's CPU time between NVIDIA's parser, the
-/// decode and map calls and the copy-out.
+/// decode and map calls and the copy-out; the clock reads of the calls made inside the
+/// parse call's callbacks then count in the parse call's CPU (a few µs per frame).
 ///
 /// ```
 /// video_hw::diagnostics::set_nvdec_cpu_timing(true);
 /// // ... decode ...
 /// let t = video_hw::diagnostics::nvdec_call_times();
-/// let parser_only = t.parse.cpu.saturating_sub(t.decode_picture.cpu + t.map.cpu + t.copy.cpu);
+/// // The parse call runs the callbacks, which make the other calls (and, at a stream's
+/// // first sequence, create the decoder: `nvdec_setup_times().create_decoder.cpu`).
+/// let callbacks = t.decode_picture.cpu + t.map.cpu + t.copy.cpu + t.unmap.cpu + t.decode_status.cpu;
+/// let parser_only = t.parse.cpu.saturating_sub(callbacks);
 /// println!("NVIDIA's parser: {parser_only:?} of CPU");
 /// ```
 pub fn set_nvdec_cpu_timing(on: bool) {
     crate::backend::nvidia::call_times::set_cpu_timing(on);
 }
 
-/// CPU time (user + system) the calling thread has used so far, to the nanosecond;
+/// CPU time (user + system) the calling thread has used so far, in nanosecond units;
 /// `None` where the platform has no thread CPU clock (not Unix).
 ///
 /// ```
@@ -120,7 +124,9 @@ pub fn set_nvdec_cpu_timing(on: bool) {
 pub fn thread_cpu_time() -> Option<Duration> {
     #[cfg(unix)]
     {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: timespec is plain integers (and, on some targets, private padding), for
+        // which all-zero bytes are a valid value.
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
         // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is a clock id
         // every supported Unix (Linux, macOS) knows; the call writes only `ts`.
         let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
