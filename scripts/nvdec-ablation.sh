@@ -43,7 +43,8 @@ mean() { awk -F, '{v+=$1; u+=$2; n++} END {if (n) printf "%.0f MHz %.0f%%", v/n,
 
 {
   echo "# nvdec ablation $(date -u +%FT%TZ)"
-  nvidia-smi --query-gpu=name,driver_version,clocks.max.video --format=csv,noheader 2>/dev/null || true
+  # No clocks.max.video: drivers without that field (580) refuse the whole query.
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || true
   printf '%-22s %-30s %-5s %-7s %-4s %9s %8s %7s %-32s %-22s %-22s %s\n' input setting delay streams rep frames fps cpu_ms "driver us/frame (dec map copy)" "session fps" "create/barrier ms/n" clock/util
   for input in "${inputs[@]}"; do
     per=$("$bench" probe "$input" | python3 -c 'import json,sys; print(json.load(sys.stdin)["inputs"][0]["frames"])' 2>/dev/null || echo 300)

@@ -22,6 +22,16 @@ fn cpu_now() -> Option<Duration> {
     if CPU_TIMING.load(Ordering::Relaxed) { crate::diagnostics::thread_cpu_time() } else { None }
 }
 
+/// Runs `f`: its result, how long it took and, while CPU timing is on, the CPU time the
+/// calling thread spent in it.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
+    let cpu0 = cpu_now();
+    let start = Instant::now();
+    let r = f();
+    let took = start.elapsed();
+    (r, took, cpu0.zip(cpu_now()).map(|(a, b)| b.saturating_sub(a)))
+}
+
 /// Calls, nanoseconds and CPU nanoseconds (while CPU timing is on) of one kind of call.
 pub(crate) struct Counter {
     calls: AtomicU64,
@@ -37,12 +47,10 @@ impl Counter {
     /// Runs `f`, adding its duration (and, while CPU timing is on, the CPU time the
     /// calling thread spent in it) to this counter.
     pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
-        let cpu0 = cpu_now();
-        let start = Instant::now();
-        let r = f();
-        self.add(start.elapsed());
-        if let (Some(a), Some(b)) = (cpu0, cpu_now()) {
-            self.cpu_nanos.fetch_add(b.saturating_sub(a).as_nanos() as u64, Ordering::Relaxed);
+        let (r, took, cpu) = timed(f);
+        self.add(took);
+        if let Some(cpu) = cpu {
+            self.cpu_nanos.fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
         }
         r
     }
@@ -73,11 +81,7 @@ impl Once {
 
     /// Runs `f`, recording its duration unless one was recorded already.
     pub(crate) fn time<T>(&self, f: impl FnOnce() -> T) -> T {
-        let cpu0 = cpu_now();
-        let start = Instant::now();
-        let r = f();
-        let took = start.elapsed();
-        let cpu = cpu0.zip(cpu_now()).map(|(a, b)| b.saturating_sub(a));
+        let (r, took, cpu) = timed(f);
         let _ = self.0.set((took, cpu));
         r
     }
