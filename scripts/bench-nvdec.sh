@@ -13,7 +13,7 @@
 #   bash .gpu/run.sh bash scripts/bench-nvdec.sh --only soak --input ... --input ...
 # Sections (--only, comma list): startup, single, multi, soak [all]. Other options:
 #   --input FILE (repeatable) [every *.h264/*.h265 under .gpu/data/bench/inputs and bench/inputs]
-#   --streams 7,14  --repeats 5  --warmup 1  --frames 3000  --multi-frames 21000  --device 0
+#   --streams 7,14  --repeats 5  --warmup 1  --frames 3000  --stream-frames 3000 (or --multi-frames TOTAL)  --device 0
 #   --contenders video-hw,ffmpeg,pynvc  --deadline 450  --run-timeout 120  --soak-seconds 120
 #   --soak-streams 14  --vh-args '...'  --tag NAME  --out-dir DIR  --self-test
 # No new run starts after --deadline seconds (the rest is reported as skipped), so one call

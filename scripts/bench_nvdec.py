@@ -1005,8 +1005,12 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--frames", type=int, default=3000, help="frames per single-stream run, 1080p-equivalent [3000]")
-    p.add_argument("--multi-frames", type=int, default=21000,
-                   help="total frames per multi-stream run, 1080p-equivalent, split over the streams [21000]")
+    p.add_argument("--stream-frames", type=int, default=3000,
+                   help="frames per stream in a multi-stream run, 1080p-equivalent: the issue's peer figures are "
+                        "for 3,030 frames per stream and process [3000]")
+    p.add_argument("--multi-frames", type=int, default=0,
+                   help="instead of --stream-frames: total frames per multi-stream run, 1080p-equivalent, split "
+                        "over the streams (sessions 1-8 used 21000: 1,500 per stream at 14 streams)")
     p.add_argument("--device", type=int, default=0)
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--deadline", type=float, default=450, help="start no run after this many seconds [450]")
@@ -1115,7 +1119,8 @@ def main(argv=None):
                 cells.append(b.cell("single", inp, 1, k, 0, a.contender_list, unavailable, k * inp["frames"] * px / 500))
             if "multi" in a.sections:
                 for n in a.stream_counts:
-                    k = repeats_for(inp["frames"], inp["width"], inp["height"], a.multi_frames / n)
+                    per_stream = a.multi_frames / n if a.multi_frames > 0 else a.stream_frames
+                    k = repeats_for(inp["frames"], inp["width"], inp["height"], per_stream)
                     b.log("multi %s x%d: %d passes per stream" % (name, n, k))
                     cells.append(b.cell("multi", inp, n, k, 0, a.contender_list, unavailable,
                                         n * k * inp["frames"] * px / 2500))

@@ -4,7 +4,8 @@
 # context per session instead of the shared primary one), display delay, stream count —
 # and prints one line per run with fps, CPU/frame, the time per frame / per call spent in
 # cuvidDecodePicture, cuvidMapVideoFrame and the copy-out, the mean cuvidCreateDecoder time
-# and count, the mean wait at the creation barrier and the sessions that waited, and the
+# and count, the mean wait at the creation barrier and the sessions that waited, the decode /
+# map / copy / unmap calls that took over 5 ms (count, ms, longest), and the
 # mean NVDEC utilisation and video clock nvidia-smi saw during it.
 # Not the benchmark of record (that is scripts/bench-nvdec.sh, with the peers): this finds
 # which knob matters, in few device minutes.
@@ -16,7 +17,8 @@
 #   library reads for this: VIDEO_HW_NVDEC_CONTEXT=own (a context per session),
 #   VIDEO_HW_NVDEC_KEEP=N (decoders parked for reuse per GPU), VIDEO_HW_NVDEC_CREATE_BARRIER=0
 #   (turns off the creation barrier: a burst of sessions that fits the GPU's engines decodes
-#   only once none of its decoder creations is under way), VIDEO_HW_NVDEC_EXTRA_SURFACES=N
+#   only once none of its decoder creations is under way; =all makes every session wait
+#   for every creation under way, whatever the burst's size), VIDEO_HW_NVDEC_EXTRA_SURFACES=N
 #   (decode surfaces beyond the parser's minimum and the display delay; default 2).
 # On the GPU machine: bash .gpu/run.sh bash scripts/nvdec-ablation.sh .gpu/data/...
 set -euo pipefail
@@ -45,7 +47,7 @@ mean() { awk -F, '{v+=$1; u+=$2; n++} END {if (n) printf "%.0f MHz %.0f%%", v/n,
   echo "# nvdec ablation $(date -u +%FT%TZ)"
   # No clocks.max.video: drivers without that field (580) refuse the whole query.
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || true
-  printf '%-22s %-30s %-5s %-7s %-4s %9s %8s %7s %-32s %-22s %-22s %s\n' input setting delay streams rep frames fps cpu_ms "driver us/frame (dec map copy)" "session fps" "create/barrier ms/n" clock/util
+  printf '%-22s %-30s %-5s %-7s %-4s %9s %8s %7s %-32s %-22s %-22s %-20s %s\n' input setting delay streams rep frames fps cpu_ms "driver us/frame (dec map copy)" "session fps" "create/barrier ms/n" "stalls n/ms/max" clock/util
   for input in "${inputs[@]}"; do
     per=$("$bench" probe "$input" | python3 -c 'import json,sys; print(json.load(sys.stdin)["inputs"][0]["frames"])' 2>/dev/null || echo 300)
     for n in $streams; do
@@ -73,7 +75,10 @@ def per_call(key):
     c = (j.get("startup") or {}).get(key) or {}
     return f"{c.get('ms', 0) / max(c.get('calls', 0), 1):.1f}/{c.get('calls', 0)}"
 create = per_call("create_decoder") + " " + per_call("creation_barrier")
-print(f"{name[:22]:<22} {mode[:30]:<30} {delay:<5} {n:<7} {r:<4} {j.get('frames_total', 0):>9} {j.get('fps', 0):>8.0f} {j.get('cpu_ms_per_frame') or 0:>7.3f} {us:<32} {spread:<22} {create:<22} {smi}{'' if j.get('ok') else '  FAILED: ' + str(j.get('errors') or j)[:200]}")
+# Calls of another session that stalled (over 5 ms: behind a decoder creation, say).
+held = [d.get(k) or {} for k in ("decode_picture", "map", "copy", "unmap")]
+stalls = f"{sum(c.get('long_calls', 0) for c in held)}/{sum(c.get('long_ms', 0) for c in held):.0f}/{max([c.get('longest_ms', 0) for c in held]):.0f}"
+print(f"{name[:22]:<22} {mode[:30]:<30} {delay:<5} {n:<7} {r:<4} {j.get('frames_total', 0):>9} {j.get('fps', 0):>8.0f} {j.get('cpu_ms_per_frame') or 0:>7.3f} {us:<32} {spread:<22} {create:<22} {stalls:<20} {smi}{'' if j.get('ok') else '  FAILED: ' + str(j.get('errors') or j)[:200]}")
 PY
             rm -f "$tmp"
           done

@@ -832,7 +832,11 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         let (n_calls, total) = (b.calls - a.calls, b.total.saturating_sub(a.total));
         json!({"calls": n_calls,
                "us_per_call": if n_calls > 0 { round3(total.as_secs_f64() * 1e6 / n_calls as f64) } else { 0.0 },
-               "us_per_frame": if frames > 0 { round3(total.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 }})
+               "us_per_frame": if frames > 0 { round3(total.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 },
+               // Stalls: calls over CallTime::LONG in the span, and the process's longest call.
+               "long_calls": b.long_calls - a.long_calls,
+               "long_ms": round3(b.long_total.saturating_sub(a.long_total).as_secs_f64() * 1e3),
+               "longest_ms": round3(b.longest.as_secs_f64() * 1e3)})
     };
     let driver_calls = json!({
         "parse": call(|t| t.parse),
@@ -1520,7 +1524,7 @@ mod tests {
     fn cpu_split_takes_the_callbacks_calls_out_of_the_parser_and_startup_out_of_other_threads() {
         use video_hw::diagnostics::{CallTime, NvdecCallTimes, NvdecSetupTimes};
         let ms = Duration::from_millis;
-        let cpu = |m: u64| CallTime { calls: 1, total: ms(m), cpu: ms(m) };
+        let cpu = |m: u64| CallTime { calls: 1, total: ms(m), cpu: ms(m), ..CallTime::default() };
         let after = NvdecCallTimes {
             parse: cpu(500),
             decode_picture: cpu(100),

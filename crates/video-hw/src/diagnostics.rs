@@ -52,9 +52,21 @@ pub struct CallTime {
     /// [`set_nvdec_cpu_timing`] is on (zero otherwise). For a call with callbacks
     /// (`cuvidParseVideoData`) the callbacks' calls are inside it.
     pub cpu: Duration,
+    /// The longest single call since the process started (a high-water mark: not made
+    /// smaller by subtracting an earlier reading).
+    pub longest: Duration,
+    /// Calls that took longer than [`CallTime::LONG`]: a call stalled behind another
+    /// thread's driver work (a decoder creation) shows up here.
+    pub long_calls: u64,
+    /// Time spent in those long calls.
+    pub long_total: Duration,
 }
 
 impl CallTime {
+    /// What counts as a long call for [`long_calls`](Self::long_calls): far above any
+    /// NVDEC call's usual tens of microseconds, below a decoder creation's tens of ms.
+    pub const LONG: Duration = Duration::from_millis(5);
+
     /// Mean time per call (zero when there were none).
     pub fn mean(&self) -> Duration {
         if self.calls == 0 { Duration::ZERO } else { self.total / self.calls as u32 }

@@ -37,11 +37,21 @@ pub(crate) struct Counter {
     calls: AtomicU64,
     nanos: AtomicU64,
     cpu_nanos: AtomicU64,
+    longest_nanos: AtomicU64,
+    long_calls: AtomicU64,
+    long_nanos: AtomicU64,
 }
 
 impl Counter {
     const fn new() -> Counter {
-        Counter { calls: AtomicU64::new(0), nanos: AtomicU64::new(0), cpu_nanos: AtomicU64::new(0) }
+        Counter {
+            calls: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+            cpu_nanos: AtomicU64::new(0),
+            longest_nanos: AtomicU64::new(0),
+            long_calls: AtomicU64::new(0),
+            long_nanos: AtomicU64::new(0),
+        }
     }
 
     /// Runs `f`, adding its duration (and, while CPU timing is on, the CPU time the
@@ -57,8 +67,14 @@ impl Counter {
 
     /// Counts one call that took `took` (timed by the caller: only calls that succeeded).
     pub(crate) fn add(&self, took: Duration) {
-        self.nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        let nanos = took.as_nanos() as u64;
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.longest_nanos.fetch_max(nanos, Ordering::Relaxed);
+        if took > crate::diagnostics::CallTime::LONG {
+            self.long_calls.fetch_add(1, Ordering::Relaxed);
+            self.long_nanos.fetch_add(nanos, Ordering::Relaxed);
+        }
     }
 
     fn read(&self) -> crate::diagnostics::CallTime {
@@ -66,6 +82,9 @@ impl Counter {
             calls: self.calls.load(Ordering::Relaxed),
             total: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
             cpu: Duration::from_nanos(self.cpu_nanos.load(Ordering::Relaxed)),
+            longest: Duration::from_nanos(self.longest_nanos.load(Ordering::Relaxed)),
+            long_calls: self.long_calls.load(Ordering::Relaxed),
+            long_total: Duration::from_nanos(self.long_nanos.load(Ordering::Relaxed)),
         }
     }
 }
@@ -172,5 +191,24 @@ pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
         destroy_parser: DESTROY_PARSER.read(),
         destroy_decoder: DESTROY_DECODER.read(),
         close: CLOSE.read(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_keeps_its_longest_call_and_the_calls_over_the_long_mark() {
+        let c = Counter::new();
+        let long = crate::diagnostics::CallTime::LONG;
+        c.add(Duration::from_micros(30));
+        c.add(long * 3);
+        c.add(long);
+        c.add(Duration::from_micros(50));
+        let t = c.read();
+        assert_eq!(t.calls, 4);
+        assert_eq!(t.longest, long * 3);
+        assert_eq!((t.long_calls, t.long_total), (1, long * 3), "only calls over the mark count as long");
     }
 }

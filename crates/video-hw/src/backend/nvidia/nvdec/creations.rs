@@ -1,7 +1,8 @@
 //! Decoder creations per GPU: one `cuvidCreateDecoder` at a time, and the creation
 //! barrier — a burst of sessions no larger than the GPU's NVDEC engines starts decoding
 //! together, once its decoders exist (on by default; `VIDEO_HW_NVDEC_CREATE_BARRIER=0`
-//! turns it off).
+//! turns it off, `=all` holds every session while any creation is under way, for
+//! measurements: [`BarrierRule`]).
 //!
 //! Why: decoders created while others decode slow those down. On an H200, 7 sessions
 //! opened together on the benchmark clip, each creating its decoder as its stream starts,
@@ -45,10 +46,28 @@ pub(crate) fn pending(device: u32) -> PendingGuard {
     PENDING.enter(device as usize % GPUS)
 }
 
-/// Whether sessions wait at the barrier: yes unless `VIDEO_HW_NVDEC_CREATE_BARRIER=0`.
-pub(crate) fn barrier_enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").map_or(true, |v| v.trim() != "0"))
+/// Which sessions wait at the barrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BarrierRule {
+    /// None (`VIDEO_HW_NVDEC_CREATE_BARRIER=0`).
+    Off,
+    /// A session waits while creations are under way and the sessions decoding, waiting
+    /// and being created fit the engines (the default).
+    FitsEngines,
+    /// Every session waits while any creation is under way on its GPU, however many
+    /// (`VIDEO_HW_NVDEC_CREATE_BARRIER=all`; for measuring large bursts).
+    All,
+}
+
+/// The barrier rule in force: [`BarrierRule::FitsEngines`] unless
+/// `VIDEO_HW_NVDEC_CREATE_BARRIER` says `0` or `all`.
+pub(crate) fn barrier_rule() -> BarrierRule {
+    static RULE: OnceLock<BarrierRule> = OnceLock::new();
+    *RULE.get_or_init(|| match std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").as_deref().map(str::trim) {
+        Ok("0") => BarrierRule::Off,
+        Ok("all") => BarrierRule::All,
+        _ => BarrierRule::FitsEngines,
+    })
 }
 
 /// Called before a session's first picture on `device`, whose codec has `engines` NVDEC
@@ -56,7 +75,7 @@ pub(crate) fn barrier_enabled() -> bool {
 /// session as decoding there until the returned guard drops.
 pub(crate) fn start_decoding(device: u32, engines: u8, limit: Duration) -> DecodingGuard {
     let started = Instant::now();
-    let (guard, wait) = PENDING.start(device as usize % GPUS, usize::from(engines.max(1)), barrier_enabled(), limit);
+    let (guard, wait) = PENDING.start(device as usize % GPUS, usize::from(engines.max(1)), barrier_rule(), limit);
     if wait != Wait::None {
         super::super::call_times::CREATION_BARRIER.add(started.elapsed());
     }
@@ -95,10 +114,15 @@ struct Slot {
 }
 
 impl Slot {
-    /// Whether a session waiting (counted in `waiting`) goes on: nothing left to wait for,
-    /// or a burst larger than the engines (waiting would leave engines idle).
-    fn may_go(&self, engines: usize) -> bool {
-        self.pending == 0 || self.decoding + self.waiting + self.pending > engines
+    /// Whether a session waiting (counted in `waiting`) goes on under `rule`: nothing left
+    /// to wait for, or (the default rule) a burst larger than the engines (waiting would
+    /// leave engines idle).
+    fn may_go(&self, engines: usize, rule: BarrierRule) -> bool {
+        match rule {
+            BarrierRule::Off => true,
+            BarrierRule::All => self.pending == 0,
+            BarrierRule::FitsEngines => self.pending == 0 || self.decoding + self.waiting + self.pending > engines,
+        }
     }
 }
 
@@ -131,17 +155,17 @@ impl Pending {
         PendingGuard { of: self, slot }
     }
 
-    /// The barrier (when `wait`), then the session counted as decoding. A session leaves
+    /// The barrier (under `rule`), then the session counted as decoding. A session leaves
     /// the waiting count and enters the decoding count at once, so the others see the same
     /// burst size.
-    fn start(&'static self, slot: usize, engines: usize, wait: bool, limit: Duration) -> (DecodingGuard, Wait) {
+    fn start(&'static self, slot: usize, engines: usize, rule: BarrierRule, limit: Duration) -> (DecodingGuard, Wait) {
         let deadline = Instant::now() + limit;
         let mut slots = self.slots();
         let mut how = Wait::None;
         slots[slot].waiting += 1;
         // One more session can make the burst larger than the engines: the others go too.
         self.changed.notify_all();
-        while wait && !slots[slot].may_go(engines) {
+        while !slots[slot].may_go(engines, rule) {
             let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
                 how = Wait::TimedOut;
                 break;
@@ -187,15 +211,19 @@ mod tests {
     #[test]
     fn a_session_goes_at_once_with_nothing_pending_and_waits_at_most_the_limit_otherwise() {
         static P: Pending = Pending::new();
-        assert_eq!(P.start(3, 7, true, Duration::ZERO).1, Wait::None);
+        assert_eq!(P.start(3, 7, BarrierRule::FitsEngines, Duration::ZERO).1, Wait::None);
         let creating = P.enter(3);
         let started = Instant::now();
-        let (decoding, wait) = P.start(3, 7, true, Duration::from_millis(30));
+        let (decoding, wait) = P.start(3, 7, BarrierRule::FitsEngines, Duration::from_millis(30));
         assert_eq!(wait, Wait::TimedOut, "a creation is pending");
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(counts(&P, 3), (1, 1, 0), "counted as decoding after the time-out");
-        assert_eq!(P.start(4, 7, true, Duration::ZERO).1, Wait::None, "other GPUs are not affected");
-        assert_eq!(P.start(3, 7, false, Duration::ZERO).1, Wait::None, "barrier off: no wait");
+        assert_eq!(
+            P.start(4, 7, BarrierRule::FitsEngines, Duration::ZERO).1,
+            Wait::None,
+            "other GPUs are not affected"
+        );
+        assert_eq!(P.start(3, 7, BarrierRule::Off, Duration::ZERO).1, Wait::None, "barrier off: no wait");
         drop((creating, decoding));
     }
 
@@ -203,7 +231,7 @@ mod tests {
     fn waiters_go_when_the_last_pending_creation_ends() {
         static P: Pending = Pending::new();
         let (a, b) = (P.enter(0), P.enter(0));
-        let waiter = std::thread::spawn(|| P.start(0, 7, true, 10 * SECOND).1);
+        let waiter = std::thread::spawn(|| P.start(0, 7, BarrierRule::FitsEngines, 10 * SECOND).1);
         std::thread::sleep(Duration::from_millis(20));
         drop(a);
         std::thread::sleep(Duration::from_millis(20));
@@ -217,12 +245,12 @@ mod tests {
     fn a_burst_larger_than_the_engines_does_not_wait() {
         static P: Pending = Pending::new();
         let creating: Vec<_> = (0..2).map(|_| P.enter(1)).collect();
-        let first = std::thread::spawn(|| P.start(1, 3, true, 10 * SECOND).1);
+        let first = std::thread::spawn(|| P.start(1, 3, BarrierRule::FitsEngines, 10 * SECOND).1);
         std::thread::sleep(Duration::from_millis(30));
         assert!(!first.is_finished(), "1 waiting + 2 being created fit 3 engines");
         let third = P.enter(1);
         assert_eq!(first.join().unwrap(), Wait::Done, "a fourth creation releases it");
-        let (_decoding, wait) = P.start(1, 3, true, Duration::ZERO);
+        let (_decoding, wait) = P.start(1, 3, BarrierRule::FitsEngines, Duration::ZERO);
         assert_eq!(wait, Wait::None, "1 starting + 3 pending exceed 3 engines");
         drop((creating, third));
     }
@@ -233,12 +261,12 @@ mod tests {
         let creating: Vec<_> = (0..2).map(|_| P.enter(5)).collect();
         let waiter = std::thread::spawn(|| {
             let started = Instant::now();
-            (P.start(5, 3, true, 10 * SECOND).1, started.elapsed())
+            (P.start(5, 3, BarrierRule::FitsEngines, 10 * SECOND).1, started.elapsed())
         });
         std::thread::sleep(Duration::from_millis(30));
         assert!(!waiter.is_finished(), "1 waiting + 2 being created fit 3 engines");
         // A session that took a parked decoder: no creation of its own, but 2 + 2 > 3.
-        let (_reused, wait) = P.start(5, 3, true, Duration::ZERO);
+        let (_reused, wait) = P.start(5, 3, BarrierRule::FitsEngines, Duration::ZERO);
         assert_eq!(wait, Wait::None);
         let (wait, waited) = waiter.join().unwrap();
         assert!(wait == Wait::Done && waited < 5 * SECOND, "woken by the arrival, not by its time limit");
@@ -246,14 +274,32 @@ mod tests {
     }
 
     #[test]
+    fn under_the_all_rule_a_burst_larger_than_the_engines_waits_too() {
+        static P: Pending = Pending::new();
+        let creating: Vec<_> = (0..4).map(|_| P.enter(6)).collect();
+        let (_decoding, wait) = P.start(6, 3, BarrierRule::All, Duration::from_millis(10));
+        assert_eq!(wait, Wait::TimedOut, "4 creations pending: it waits, however many engines");
+        drop(creating);
+        assert_eq!(P.start(6, 3, BarrierRule::All, Duration::ZERO).1, Wait::None, "none pending");
+    }
+
+    #[test]
     fn sessions_decoding_count_towards_the_engines() {
         static P: Pending = Pending::new();
         let creating = P.enter(2);
-        let busy: Vec<_> = (0..2).map(|_| P.start(2, 3, true, Duration::ZERO).0).collect();
+        let busy: Vec<_> = (0..2).map(|_| P.start(2, 3, BarrierRule::FitsEngines, Duration::ZERO).0).collect();
         assert_eq!(counts(&P, 2), (1, 2, 0));
-        assert_eq!(P.start(2, 3, true, Duration::ZERO).1, Wait::None, "2 decoding + 1 starting + 1 pending exceed 3");
+        assert_eq!(
+            P.start(2, 3, BarrierRule::FitsEngines, Duration::ZERO).1,
+            Wait::None,
+            "2 decoding + 1 starting + 1 pending exceed 3"
+        );
         drop(busy);
-        assert_eq!(P.start(2, 3, true, Duration::from_millis(10)).1, Wait::TimedOut, "engines free again: it waits");
+        assert_eq!(
+            P.start(2, 3, BarrierRule::FitsEngines, Duration::from_millis(10)).1,
+            Wait::TimedOut,
+            "engines free again: it waits"
+        );
         drop(creating);
     }
 }
