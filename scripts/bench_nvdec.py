@@ -943,8 +943,8 @@ def targets_section(cells, contenders, meta):
                 rf = ratio(s["fps"], ff and ff["fps"])
                 items.append("%s%s: fps %s PyNvVideoCodec threads (target ≥ 1.15x) %s, %s ffmpeg processes (target ≥ 1.40x) %s" % (
                     name, label, fmt_ratio(rp), verdict(rp, 1.15, True), fmt_ratio(rf), verdict(rf, 1.4, True)))
-            seven = seven_stream_peers(cells, c)
-            if seven and c["streams"] > 7:
+            seven = seven_stream_peers(cells, c) if c["streams"] > 7 else None
+            if seven:
                 # The issue states the ratios against the peers' 7 threads / 7 processes ("≥ 95% of
                 # the ceiling, which is ≥ 1.15x PyNvVideoCodec's 7 threads and ≥ 1.4x ffmpeg's 7
                 # processes"); the line above is the stricter same-count comparison.

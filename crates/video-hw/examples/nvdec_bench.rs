@@ -365,6 +365,11 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// `total` spread over `n` (calls, frames) in µs, rounded; 0 when there were none.
+fn us_each(total: Duration, n: u64) -> f64 {
+    if n > 0 { round3(total.as_secs_f64() * 1e6 / n as f64) } else { 0.0 }
+}
+
 /// xorshift64* — small, seeded, good enough to pick restart points.
 #[derive(Debug, Clone)]
 struct XorShift(u64);
@@ -831,8 +836,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         let (a, b) = (f(&calls.0), f(&calls.1));
         let (n_calls, total) = (b.calls - a.calls, b.total.saturating_sub(a.total));
         json!({"calls": n_calls,
-               "us_per_call": if n_calls > 0 { round3(total.as_secs_f64() * 1e6 / n_calls as f64) } else { 0.0 },
-               "us_per_frame": if frames > 0 { round3(total.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 },
+               "us_per_call": us_each(total, n_calls),
+               "us_per_frame": us_each(total, frames),
                // Stalls: calls over CallTime::LONG in the span, and the process's longest call.
                "long_calls": b.long_calls - a.long_calls,
                "long_ms": round3(b.long_total.saturating_sub(a.long_total).as_secs_f64() * 1e3),
@@ -957,7 +962,7 @@ fn cpu_split(
     frames: u64,
 ) -> Value {
     use video_hw::diagnostics::{CallTime, NvdecCallTimes, NvdecSetupTimes};
-    let per_frame = |d: Duration| if frames > 0 { round3(d.as_secs_f64() * 1e6 / frames as f64) } else { 0.0 };
+    let per_frame = |d: Duration| us_each(d, frames);
     let ms = |d: Duration| round3(d.as_secs_f64() * 1e3);
     let cpu = |f: fn(&NvdecCallTimes) -> CallTime| f(&calls.1).cpu.saturating_sub(f(&calls.0).cpu);
     let once = |f: fn(&NvdecSetupTimes) -> CallTime| f(&setup.1).cpu.saturating_sub(f(&setup.0).cpu);

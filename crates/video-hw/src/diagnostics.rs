@@ -19,10 +19,11 @@ pub fn nvdec_sessions() -> usize {
 /// ms). A session that ended cleanly (flushed, no error) instead leaves its decoder object
 /// parked for a few seconds, at most one per NVDEC engine of the GPU and at least 4
 /// (`VIDEO_HW_NVDEC_KEEP=N` changes it, 0 turns it off), and the next session of the same
-/// codec and bit depth, no larger, takes it instead of creating one (~40 ms saved per open). Before a leak check ([`nvdec_sessions`],
-/// [`gpu_memory`]) call this and [`release_parked_nvdec_decoders`]. A process exiting
-/// waits for pending destroys by itself (at most 10 s, from a C `atexit` handler), so the
-/// driver is not torn down under one.
+/// codec and bit depth, no larger, takes it instead of creating one (~40 ms saved per
+/// open). Before a leak check ([`nvdec_sessions`], [`gpu_memory`]) call this and
+/// [`release_parked_nvdec_decoders`]. A process exiting waits for pending destroys by
+/// itself (at most 10 s, from a C `atexit` handler), so the driver is not torn down under
+/// one.
 ///
 /// ```
 /// // ... decoders dropped ...

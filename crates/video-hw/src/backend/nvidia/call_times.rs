@@ -148,7 +148,7 @@ pub(crate) static REUSE_DECODER: Counter = Counter::new();
 /// the session waited).
 pub(crate) static CREATION_BARRIER: Counter = Counter::new();
 /// Waits at the creation barrier that its time limit ended.
-pub(crate) static CREATION_BARRIER_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub(crate) static CREATION_BARRIER_TIMEOUTS: AtomicU64 = AtomicU64::new(0);
 /// `cuMemAllocPitch` (output frames the pool did not have).
 pub(crate) static ALLOC: Counter = Counter::new();
 /// `cuvidDestroyVideoParser` (at a flush and when a session closes).
@@ -186,7 +186,7 @@ pub(crate) fn setup() -> crate::diagnostics::NvdecSetupTimes {
         create_decoder: CREATE_DECODER.read(),
         reuse_decoder: REUSE_DECODER.read(),
         creation_barrier: CREATION_BARRIER.read(),
-        creation_barrier_timeouts: CREATION_BARRIER_TIMEOUTS.load(std::sync::atomic::Ordering::Relaxed),
+        creation_barrier_timeouts: CREATION_BARRIER_TIMEOUTS.load(Ordering::Relaxed),
         alloc: ALLOC.read(),
         destroy_parser: DESTROY_PARSER.read(),
         destroy_decoder: DESTROY_DECODER.read(),
