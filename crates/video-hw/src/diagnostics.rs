@@ -89,8 +89,13 @@ pub struct NvdecCallTimes {
     pub decode_picture: CallTime,
     /// `cuvidMapVideoFrame` (waiting for a decoded picture and its post-processing).
     pub map: CallTime,
-    /// Copying a mapped picture into the output frame, waited for.
+    /// Handing a mapped picture out, waited for: copied into the output frame, or (see
+    /// [`lent`](Self::lent)) a CUDA frame that is the decoder's output surface itself.
     pub copy: CallTime,
+    /// Of [`copy`](Self::copy), the CUDA NV12/P010 frames handed out in the decoder's own
+    /// output surface, without a copy (unmapped when the caller drops the frame; a
+    /// caller holding several frames gets copies beyond the decoder's spare surfaces).
+    pub lent: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).

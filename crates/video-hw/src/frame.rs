@@ -395,7 +395,9 @@ pub(crate) fn check_host_planes(host: &HostFrame, format: PixelFormat, width: u3
 /// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream.
 ///
 /// The planes share one pitch; a frame of this crate's making has them one under the
-/// other in a single allocation (luma, then chroma right below it).
+/// other in a single allocation, luma first. Chroma is right below luma, except in a
+/// frame NVDEC lends in its own output surface, where the rows up to the coded height lie
+/// between them: find each plane with [`plane_ptr`](Self::plane_ptr).
 pub struct CudaFrame {
     pub(crate) device_index: u32,
     pub(crate) device_ptr: u64,
@@ -459,6 +461,34 @@ impl CudaFrame {
             pitch,
             plane_offsets: layout.plane_rows.map(|r| r * pitch),
             plane_count: layout.planes,
+            stream,
+            event: 0,
+            format,
+            width,
+            height,
+            owner,
+            lease: Some(lease),
+        }
+    }
+
+    /// A two-plane 4:2:0 `format` picture (NV12, P010) with luma at `ptr` and chroma
+    /// `chroma_offset` bytes after it, rows of `pitch` bytes, produced on `stream`;
+    /// `lease` is dropped (the memory given back) when the frame drops.
+    pub(crate) fn two_planes(
+        lease: Box<dyn std::any::Any + Send + Sync>,
+        (ptr, pitch, chroma_offset): (u64, usize, usize),
+        device_index: u32,
+        format: PixelFormat,
+        (width, height): (u32, u32),
+        owner: std::sync::Arc<dyn DeviceFrameOwner>,
+        stream: usize,
+    ) -> CudaFrame {
+        CudaFrame {
+            device_index,
+            device_ptr: ptr,
+            pitch,
+            plane_offsets: [0, chroma_offset, 0],
+            plane_count: 2,
             stream,
             event: 0,
             format,

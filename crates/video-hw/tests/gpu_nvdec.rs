@@ -622,3 +622,71 @@ fn nv12_reference_md5s(f: &common::Fixture) -> Vec<String> {
     let reference = f.path.with_file_name(format!("{}.nv12.framemd5", f.path.file_name().unwrap().to_string_lossy()));
     common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect()
 }
+
+/// CUDA frames are lent in the decoder's own output surfaces while the caller holds few
+/// (copies beyond the spare ones): frames held across every later picture, past the
+/// decoder's drop, and frames dropped on another thread while the session maps the next
+/// pictures, all keep their pixels; the decoder object goes once its last frame does.
+#[test]
+fn gpu_nvdec_cuda_frames_lent_in_output_surfaces_stay_bitexact_while_held() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    let lent_calls = || video_hw::diagnostics::nvdec_call_times().lent.calls;
+    let mut fixtures: Vec<_> = common::fixtures();
+    // NVDEC decodes 8-bit H.264 and 8/10-bit HEVC (P010 frames).
+    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
+    assert!(fixtures.len() >= 3, "only {} fixtures", fixtures.len());
+    for f in &fixtures {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let tag = if f.bit_depth > 8 { "p010" } else { "nv12" };
+        let reference =
+            f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy()));
+        let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect();
+        let data = std::fs::read(&f.path).unwrap();
+        let config = nvdec(codec, Output::Cuda(PixelFormat::Nv12));
+
+        // Every frame held until the end, read only after the decoder was dropped.
+        let lent_before = lent_calls();
+        let mut dec = video_hw::Decoder::open(config.clone()).expect("nvdec opens");
+        let mut held = Vec::new();
+        for piece in data.chunks(65_537) {
+            dec.submit(video_hw::Input::annexb(piece, None)).expect("decodes");
+            while let Some(frame) = dec.try_reap().unwrap() {
+                held.push(frame);
+            }
+        }
+        held.extend(dec.flush().unwrap());
+        drop(dec);
+        assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
+        let lent = lent_calls() - lent_before;
+        let got: Vec<String> = held.iter().map(|frame| common::frame_md5(frame).1).collect();
+        assert_eq!(got, want, "{}: frames held to the end ({lent} of {} lent)", f.rel, held.len());
+        assert!(lent >= 1, "{}: no frame was lent in an output surface", f.rel);
+        assert!((lent as usize) < held.len().max(4), "{}: {lent} lent while all {} were held", f.rel, held.len());
+        drop(held);
+
+        // Frames dropped on a consumer thread while the session maps the next pictures.
+        let lent_before = lent_calls();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<video_hw::Frame>(2);
+        let consumer = std::thread::spawn(move || rx.iter().map(|frame| common::frame_md5(&frame).1).collect());
+        let mut dec = video_hw::Decoder::open(config).expect("nvdec opens");
+        for piece in data.chunks(65_537) {
+            dec.submit(video_hw::Input::annexb(piece, None)).expect("decodes");
+            while let Some(frame) = dec.try_reap().unwrap() {
+                tx.send(frame).unwrap();
+            }
+        }
+        for frame in dec.flush().unwrap() {
+            tx.send(frame).unwrap();
+        }
+        drop(tx);
+        let got: Vec<String> = consumer.join().expect("consumer thread");
+        let lent = lent_calls() - lent_before;
+        assert_eq!(got, want, "{}: frames dropped on another thread ({lent} lent)", f.rel);
+        assert!(lent >= 1, "{}: no frame was lent", f.rel);
+        eprintln!("{}: {} frames, {lent} lent with a consumer thread", f.rel, got.len());
+    }
+    base.assert_restored("lent frames");
+}

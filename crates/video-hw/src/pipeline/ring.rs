@@ -1154,6 +1154,12 @@ pub(crate) fn take_output_slot(format: PixelFormat, width: u32, height: u32) -> 
     ring.try_acquire(format, width, height).ok().flatten()
 }
 
+/// Whether the current thread produces into a frame ring (engines then write their
+/// frames into its slots).
+pub(crate) fn has_output_ring() -> bool {
+    OUTPUT.with(|o| o.borrow().is_some())
+}
+
 /// A free device slot of at least `width_bytes` x `rows` of the current thread's output
 /// ring, for an engine on GPU `device`; `None` as in [`FrameRing::lease_device`] (the
 /// engine then uses a buffer of its own, which the pipeline copies into a slot later).

@@ -122,6 +122,8 @@ pub(crate) static DECODE_PICTURE: Counter = Counter::new();
 pub(crate) static MAP: Counter = Counter::new();
 /// Copy of a mapped picture into the output frame, waited for.
 pub(crate) static COPY: Counter = Counter::new();
+/// Of [`COPY`], the pictures lent in the decoder's output surface instead of copied.
+pub(crate) static LENT: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
@@ -166,6 +168,7 @@ pub(crate) fn snapshot() -> crate::diagnostics::NvdecCallTimes {
         decode_picture: DECODE_PICTURE.read(),
         map: MAP.read(),
         copy: COPY.read(),
+        lent: LENT.read(),
         copy_wait: COPY_WAIT.read(),
         unmap: UNMAP.read(),
         decode_status: DECODE_STATUS.read(),

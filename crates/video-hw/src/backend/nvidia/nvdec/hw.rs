@@ -1,10 +1,11 @@
 //! One NVDEC decoder object (`CUvideodecoder`): creation sized from the parser's
 //! sequence format, reconfiguration on a resolution change, picture decode, and
-//! mapping decoded surfaces for copy-out.
+//! mapping decoded surfaces for copy-out or for lending to the caller (`lent`).
 
 use crate::backend::nvidia::call_times;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::super::cuda::{Context, check_cuvid};
 use super::super::loader::CuvidApi;
@@ -14,6 +15,22 @@ use crate::error::{Error, Result};
 
 /// NVDEC decoder objects alive in this process (for leak checks).
 pub(crate) static LIVE_DECODERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Device memory the output surfaces a decoder may lend to the caller take at most
+/// (`lent`): 7 surfaces of an 8-bit 1080p picture (3 MiB each), 2 at 4K.
+const LENDABLE_BYTES: u64 = 24 << 20;
+/// The most output surfaces a decoder lends at once.
+const MAX_LENDABLE: u64 = 7;
+
+/// Output surfaces of a decoder for `width` x `height` pictures of `bit_depth_minus8`:
+/// how many mapped pictures may exist at once. One is always kept for the copy-out; the
+/// others may be lent to the caller as CUDA frames (`lent`), so that a caller that holds a
+/// few frames (a 64 KiB submit of a 1080p stream gives ~5) costs no copies.
+fn output_surfaces(width: u32, height: u32, bit_depth_minus8: u32) -> u32 {
+    let bytes_per_sample = if bit_depth_minus8 > 0 { 2 } else { 1 };
+    let picture = (u64::from(width) * u64::from(height) * 3 / 2 * bytes_per_sample).max(1);
+    1 + (LENDABLE_BYTES / picture).clamp(1, MAX_LENDABLE) as u32
+}
 
 /// What a decoder object was created for; a new sequence with the same shape and a
 /// size within `max_*` is served by `cuvidReconfigureDecoder`.
@@ -25,11 +42,86 @@ pub(crate) struct Shape {
     pub surface_format: cudaVideoSurfaceFormat,
 }
 
-/// A live `CUvideodecoder`. Destroyed on drop (with its context current).
-pub(crate) struct HwDecoder {
+/// The driver's decoder handle, shared by the [`HwDecoder`] that decodes with it and the
+/// frames lent from its output surfaces (`lent::LentSurface`): destroyed (with its context
+/// current) once the last of them is gone, so a lent frame never outlives its surface.
+pub(crate) struct DecoderObject {
     raw: CUvideodecoder,
     cuvid: &'static CuvidApi,
     ctx: Context,
+    /// Held around map and unmap: a lent frame may be dropped (unmapped) on any thread
+    /// while the session's thread maps the next picture.
+    mapping: Mutex<()>,
+    /// Output surfaces lent to the caller now.
+    lent: AtomicU32,
+    /// Output surfaces the decoder was created with.
+    output_surfaces: u32,
+}
+
+// SAFETY: the handle is an opaque driver object. Decode calls on it are made only by the
+// one session that owns the `HwDecoder` (through `&mut self`, or while its single thread
+// runs the parser); map and unmap, which lent frames make from other threads, hold
+// `mapping`; the driver allows calls from any thread with the context current.
+unsafe impl Send for DecoderObject {}
+// SAFETY: as above: the only calls made through `&DecoderObject` from several threads
+// (map, unmap) are serialised by `mapping`; the counters are atomics.
+unsafe impl Sync for DecoderObject {}
+
+impl DecoderObject {
+    /// The CUDA context the decoder lives in.
+    pub fn ctx(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Output surfaces lent to the caller now.
+    pub fn lent(&self) -> u32 {
+        self.lent.load(Ordering::SeqCst)
+    }
+
+    /// Counts a surface lent out (`lent::LentSurface::new`).
+    pub fn add_lent(&self) {
+        self.lent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts a lent surface back (`lent::LentSurface`'s drop, after the unmap).
+    pub fn remove_lent(&self) {
+        self.lent.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Unmaps a surface `cuvidMapVideoFrame64` gave for this decoder; logs a failure (it
+    /// runs from drops).
+    pub fn unmap(&self, ptr: u64) {
+        let _current = self.ctx.push();
+        let _mapping = self.mapping.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: `ptr` came from cuvidMapVideoFrame64 on this live decoder and is unmapped
+        // exactly once (its owner calls this from its drop); every copy from it finished.
+        let r = call_times::UNMAP.time(|| unsafe { (self.cuvid.cuvidUnmapVideoFrame64)(self.raw, ptr) });
+        if let Err(e) = check_cuvid(r, "cuvidUnmapVideoFrame64") {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+impl Drop for DecoderObject {
+    fn drop(&mut self) {
+        let guard = self.ctx.push();
+        if let Err(e) = &guard {
+            tracing::warn!("destroying NVDEC decoder: {e}");
+        }
+        // SAFETY: `raw` is live and destroyed exactly once; no mapping outlives `self`
+        // (a `Mapped` borrows its decoder, a lent surface holds this object).
+        let r = call_times::DESTROY_DECODER.time(|| unsafe { (self.cuvid.cuvidDestroyDecoder)(self.raw) });
+        if let Err(e) = check_cuvid(r, "cuvidDestroyDecoder") {
+            tracing::warn!("{e}");
+        }
+        LIVE_DECODERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A live `CUvideodecoder` and what it was made for. The handle is destroyed when this
+/// and every frame lent from it are gone.
+pub(crate) struct HwDecoder {
+    obj: Arc<DecoderObject>,
     pub shape: Shape,
     /// Coded size now in force (= the surfaces' target size).
     pub width: u32,
@@ -41,26 +133,26 @@ pub(crate) struct HwDecoder {
     pub surfaces: u32,
 }
 
-// SAFETY: the handle is an opaque driver object; NVDEC calls on it are made only through
-// `&mut self` or while the owning session's single thread runs the parser, so there is no
-// concurrent use, and the driver allows use from any thread with the context current.
-unsafe impl Send for HwDecoder {}
-
-/// A decoded surface mapped for reading; unmapped on drop.
+/// A decoded surface mapped for reading; unmapped on drop unless lent ([`Mapped::lend`]).
 pub(crate) struct Mapped<'a> {
     dec: &'a HwDecoder,
     pub ptr: u64,
     pub pitch: usize,
 }
 
+impl Mapped<'_> {
+    /// Hands the mapping to a frame: the surface stays mapped, and its decoder alive,
+    /// until the returned lease is dropped.
+    pub fn lend(self) -> super::lent::LentSurface {
+        let lease = super::lent::LentSurface::new(self.dec.obj.clone(), self.ptr);
+        std::mem::forget(self);
+        lease
+    }
+}
+
 impl Drop for Mapped<'_> {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from cuvidMapVideoFrame64 on this live decoder and is unmapped
-        // exactly once; the caller waited for every copy from it before dropping.
-        let r = call_times::UNMAP.time(|| unsafe { (self.dec.cuvid.cuvidUnmapVideoFrame64)(self.dec.raw, self.ptr) });
-        if let Err(e) = check_cuvid(r, "cuvidUnmapVideoFrame64") {
-            tracing::warn!("{e}");
-        }
+        self.dec.obj.unmap(self.ptr);
     }
 }
 
@@ -69,6 +161,7 @@ impl HwDecoder {
     /// (cropping is applied when copying out, exactly, by the caller).
     pub fn create(ctx: &Context, shape: Shape, width: u32, height: u32, surfaces: u32) -> Result<HwDecoder> {
         let cuvid = CuvidApi::get()?;
+        let output_surfaces = output_surfaces(width, height, shape.bit_depth_minus8);
         let mut info = CUVIDDECODECREATEINFO {
             ulWidth: width.into(),
             ulHeight: height.into(),
@@ -84,7 +177,7 @@ impl HwDecoder {
             DeinterlaceMode: cudaVideoDeinterlaceMode_Weave,
             ulTargetWidth: width.into(),
             ulTargetHeight: height.into(),
-            ulNumOutputSurfaces: 2,
+            ulNumOutputSurfaces: output_surfaces.into(),
             ..CUVIDDECODECREATEINFO::default()
         };
         info.display_area.right = clamp_short(width);
@@ -102,23 +195,25 @@ impl HwDecoder {
             return Err(Error::backend("nvdec", "null decoder", "cuvidCreateDecoder returned no decoder"));
         }
         LIVE_DECODERS.fetch_add(1, Ordering::SeqCst);
-        Ok(HwDecoder {
+        let obj = DecoderObject {
             raw,
             cuvid,
             ctx: ctx.clone(),
-            shape,
-            width,
-            height,
-            max_width: width,
-            max_height: height,
-            surfaces,
-        })
+            mapping: Mutex::new(()),
+            lent: AtomicU32::new(0),
+            output_surfaces,
+        };
+        Ok(HwDecoder { obj: Arc::new(obj), shape, width, height, max_width: width, max_height: height, surfaces })
     }
 
     /// Moves the decoder to a new coded size within its maximum (resolution change
-    /// without destroying it). Returns false when the driver has no reconfigure call.
+    /// without destroying it). Returns false when the driver has no reconfigure call, or
+    /// when frames lent from its output surfaces are still held (the surfaces are resized).
     pub fn reconfigure(&mut self, width: u32, height: u32) -> Result<bool> {
-        let Some(reconfigure) = self.cuvid.cuvidReconfigureDecoder else { return Ok(false) };
+        let Some(reconfigure) = self.obj.cuvid.cuvidReconfigureDecoder else { return Ok(false) };
+        if self.obj.lent() > 0 {
+            return Ok(false);
+        }
         let mut info = CUVIDRECONFIGUREDECODERINFO {
             ulWidth: width,
             ulHeight: height,
@@ -129,9 +224,9 @@ impl HwDecoder {
         };
         info.display_area.right = clamp_short(width);
         info.display_area.bottom = clamp_short(height);
-        let _current = self.ctx.push()?;
+        let _current = self.obj.ctx.push()?;
         // SAFETY: `raw` is live; `info` is fully initialised; the context is current.
-        let r = unsafe { reconfigure(self.raw, &mut info) };
+        let r = unsafe { reconfigure(self.obj.raw, &mut info) };
         check_cuvid(r, "cuvidReconfigureDecoder")?;
         self.width = width;
         self.height = height;
@@ -145,18 +240,21 @@ impl HwDecoder {
     /// `params` must be the picture parameters the NVIDIA parser handed to the decode
     /// callback (they point into the parser's own buffers, valid during the callback).
     pub unsafe fn decode(&self, params: *mut CUVIDPICPARAMS) -> Result<()> {
+        let obj = &self.obj;
         // SAFETY: `raw` is live and the caller passes the parser's own, valid parameters.
-        let r = call_times::DECODE_PICTURE.time(|| unsafe { (self.cuvid.cuvidDecodePicture)(self.raw, params) });
+        let r = call_times::DECODE_PICTURE.time(|| unsafe { (obj.cuvid.cuvidDecodePicture)(obj.raw, params) });
         check_cuvid(r, "cuvidDecodePicture")
     }
 
     /// Maps decoded picture `index` for reading (post-processing queued on `stream`).
     pub fn map(&self, index: i32, proc_params: &mut CUVIDPROCPARAMS) -> Result<Mapped<'_>> {
         let (mut ptr, mut pitch) = (0u64, 0u32);
+        let obj = &self.obj;
+        let _mapping = obj.mapping.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: `raw` is live; out-pointers are live locals; `proc_params` is a fully
         // initialised struct the driver reads; an out-of-range index is an error return.
         let r = call_times::MAP
-            .time(|| unsafe { (self.cuvid.cuvidMapVideoFrame64)(self.raw, index, &mut ptr, &mut pitch, proc_params) });
+            .time(|| unsafe { (obj.cuvid.cuvidMapVideoFrame64)(obj.raw, index, &mut ptr, &mut pitch, proc_params) });
         check_cuvid(r, "cuvidMapVideoFrame64")?;
         Ok(Mapped { dec: self, ptr, pitch: pitch as usize })
     }
@@ -164,17 +262,23 @@ impl HwDecoder {
     /// Whether the hardware reported picture `index` as decoded with errors (concealed
     /// or not); false when the driver cannot tell.
     pub fn had_errors(&self, index: i32) -> bool {
-        let Some(status_fn) = self.cuvid.cuvidGetDecodeStatus else { return false };
+        let Some(status_fn) = self.obj.cuvid.cuvidGetDecodeStatus else { return false };
         let mut status = CUVIDGETDECODESTATUS::default();
         // SAFETY: `raw` is live; `status` is a live, zeroed out-struct.
-        let r = call_times::DECODE_STATUS.time(|| unsafe { status_fn(self.raw, index, &mut status) });
+        let r = call_times::DECODE_STATUS.time(|| unsafe { status_fn(self.obj.raw, index, &mut status) });
         let st = status.decodeStatus;
         r == 0 && (st == cuvidDecodeStatus_Error || st == cuvidDecodeStatus_Error_Concealed)
     }
 
     /// The CUDA context the decoder lives in.
     pub fn ctx(&self) -> &Context {
-        &self.ctx
+        &self.obj.ctx
+    }
+
+    /// Whether a mapped picture may be lent to the caller: an output surface stays free
+    /// for the copy-out of the pictures after it.
+    pub fn can_lend(&self) -> bool {
+        self.obj.lent() + 1 < self.obj.output_surfaces
     }
 
     /// Byte offset of the chroma plane in a mapped surface of this decoder.
@@ -183,22 +287,20 @@ impl HwDecoder {
     }
 }
 
-impl Drop for HwDecoder {
-    fn drop(&mut self) {
-        let guard = self.ctx.push();
-        if let Err(e) = &guard {
-            tracing::warn!("destroying NVDEC decoder: {e}");
-        }
-        // SAFETY: `raw` is live and destroyed exactly once; no mapping outlives `self`
-        // (a `Mapped` borrows it).
-        let r = call_times::DESTROY_DECODER.time(|| unsafe { (self.cuvid.cuvidDestroyDecoder)(self.raw) });
-        if let Err(e) = check_cuvid(r, "cuvidDestroyDecoder") {
-            tracing::warn!("{e}");
-        }
-        LIVE_DECODERS.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn clamp_short(v: u32) -> i16 {
     v.min(i16::MAX as u32) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::output_surfaces;
+
+    #[test]
+    fn output_surfaces_lend_a_few_pictures_within_the_memory_budget() {
+        assert_eq!(output_surfaces(1920, 1088, 0), 8, "7 lendable 8-bit 1080p pictures of ~3 MiB");
+        assert_eq!(output_surfaces(1920, 1088, 2), 5, "10-bit pictures take twice the bytes: 4 to lend");
+        assert_eq!(output_surfaces(3840, 2160, 0), 3, "two 4K pictures of ~12 MiB to lend");
+        assert_eq!(output_surfaces(8192, 8192, 2), 2, "never fewer than two");
+        assert_eq!(output_surfaces(320, 240, 0), 8, "never more than 7 to lend");
+    }
 }

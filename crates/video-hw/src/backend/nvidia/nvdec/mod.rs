@@ -3,6 +3,7 @@
 pub(crate) mod closer;
 mod creations;
 mod hw;
+mod lent;
 mod output;
 pub(crate) mod parking;
 mod session;

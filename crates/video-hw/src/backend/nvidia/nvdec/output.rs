@@ -17,6 +17,7 @@ use super::super::cuda::{
 };
 use super::super::device_frames::{Downloader, downloaded};
 use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
+use super::lent::LentSurface;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::convert::YuvMatrix;
@@ -249,6 +250,32 @@ impl CopyOut {
                 Err(Error::unsupported(format!("nvdec output {f}"), "ask for nv12, yuv420p, rgb24, gbrp or bgra"))
             }
         }
+    }
+
+    /// Whether `output` of a `bit_depth` picture may be the mapped surface itself (a
+    /// [`LentSurface`]) rather than a copy: CUDA NV12/P010 frames, unless the current
+    /// thread produces into a pipeline's frame ring (the frame is copied into a slot then).
+    pub fn may_lend(output: Output, bit_depth: u8) -> bool {
+        matches!(output, Output::Cuda(_))
+            && matches!(output.format_for_depth(bit_depth), Some(PixelFormat::Nv12 | PixelFormat::P010))
+            && !crate::pipeline::ring::has_output_ring()
+    }
+
+    /// A CUDA frame in the mapped surface itself: waits for the map's post-processing
+    /// (queued on [`stream`](Self::stream)), as for a copy-out, so the frame is complete
+    /// when handed out; the surface is unmapped when the frame drops.
+    pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
+        if let Err(e) = self.wait() {
+            if matches!(e, Error::Timeout(_)) {
+                // The post-processing may still write the surface: never unmap it.
+                std::mem::forget(lease);
+            }
+            return Err(e);
+        }
+        let (luma, chroma) = (s.luma(c), s.chroma(c));
+        let planes = (luma.ptr, s.pitch, (chroma.ptr - luma.ptr) as usize);
+        let (stream, size) = (self.stream.raw() as usize, (c.width, c.height));
+        Ok(CudaFrame::two_planes(Box::new(lease), planes, self.device_index, format, size, self.owner.clone(), stream))
     }
 
     /// Device memory for a `format` picture of the crop's size, planes one under the

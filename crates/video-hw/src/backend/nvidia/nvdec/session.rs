@@ -15,6 +15,7 @@ use std::ptr;
 
 use super::creations;
 use super::hw::{HwDecoder, Shape};
+use super::lent;
 use super::output::{CopyOut, Crop, Surface};
 use super::parking;
 use crate::backend::DecoderBackend;
@@ -27,7 +28,7 @@ use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, Tr
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameData};
 
 /// Extra decode surfaces beyond the parser's minimum and the display delay: room for
 /// the copy-out of one picture while the next ones decode.
@@ -306,10 +307,23 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let copied = call_times::COPY
-            .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
-        drop(mapped);
-        let (format, data) = copied?;
+        let lend = lent::lending_enabled() && dec.can_lend() && CopyOut::may_lend(self.output, record.bit_depth);
+        let (format, data) = match self.output.format_for_depth(record.bit_depth).filter(|_| lend) {
+            // The frame is the mapped surface itself, unmapped when the caller drops it.
+            Some(format) => {
+                let lend = || {
+                    call_times::LENT.time(|| self.copy.frame_in_surface(mapped.lend(), surface, record.crop, format))
+                };
+                let frame = call_times::COPY.time(lend)?;
+                (format, FrameData::Cuda(frame))
+            }
+            None => {
+                let copied = call_times::COPY
+                    .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
+                drop(mapped);
+                copied?
+            }
+        };
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
         self.pts.retain(|&ts, _| ts > info.timestamp - PTS_WINDOW);
         let pictures = &self.pictures;

@@ -1,0 +1,56 @@
+//! Decoded pictures lent to the caller in the decoder's own output surface.
+//!
+//! `cuvidMapVideoFrame64` post-processes a decoded picture into one of the decoder's output
+//! surfaces (pitch-linear NV12/P016, apart from the decode surfaces the hardware decodes
+//! into and predicts from), which stays the caller's until `cuvidUnmapVideoFrame64`. A CUDA
+//! NV12/P010 frame can therefore be that surface itself rather than a copy of it: the
+//! session maps the picture, waits for the post-processing as it waits for a copy-out,
+//! and hands the frame out; dropping the frame unmaps the surface. That saves the two
+//! device-to-device copies (luma, chroma) and their driver calls: ~15 µs of CPU per frame
+//! lent on an H200 (bench/results/gpu/cpu-split-lend-session10-20261121.txt).
+//!
+//! The decoder has a few output surfaces (8 at 1080p, 3 at 4K: `hw::output_surfaces`);
+//! one always stays free for the copy-out, so a caller holding more frames than the others
+//! gets copies for the rest instead of a stalled decoder. A frame keeps the decoder object
+//! alive: the handle is destroyed once its session and every frame lent from it are gone
+//! (on the closer thread when the last frame goes).
+
+use std::sync::Arc;
+
+use super::closer;
+use super::hw::DecoderObject;
+
+/// Whether CUDA frames may be lent in the decoder's output surfaces: on unless
+/// `VIDEO_HW_NVDEC_LEND=0`, which copies every picture out (for measuring what lending
+/// saves, scripts/nvdec-ablation.sh).
+pub(crate) fn lending_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_LEND").map_or(true, |v| v.trim() != "0"))
+}
+
+/// A mapped output surface lent to a CUDA frame; unmapped when dropped.
+pub(crate) struct LentSurface {
+    obj: Option<Arc<DecoderObject>>,
+    ptr: u64,
+}
+
+impl LentSurface {
+    /// Takes over the mapping of `ptr` (from `cuvidMapVideoFrame64` on `obj`).
+    pub fn new(obj: Arc<DecoderObject>, ptr: u64) -> LentSurface {
+        obj.add_lent();
+        LentSurface { obj: Some(obj), ptr }
+    }
+}
+
+impl Drop for LentSurface {
+    fn drop(&mut self) {
+        let Some(obj) = self.obj.take() else { return };
+        obj.unmap(self.ptr);
+        obj.remove_lent();
+        // The last holder of the decoder: its destroy (25-50 ms) runs on the closer
+        // thread, not on the caller's thread that dropped the frame.
+        if let Ok(last) = Arc::try_unwrap(obj) {
+            closer::close(Box::new(last));
+        }
+    }
+}
