@@ -8,6 +8,7 @@ mod cmd_encode;
 mod cmd_info;
 mod cmd_probe;
 mod cmd_transcode;
+mod cuda_env;
 mod decode_loop;
 mod encoding;
 mod exit;
@@ -73,6 +74,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    cuda_env::set_cuda_connections();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
