@@ -479,24 +479,13 @@ impl CudaFrame {
         (ptr, pitch, chroma_offset): (u64, usize, usize),
         device_index: u32,
         format: PixelFormat,
-        (width, height): (u32, u32),
+        size: (u32, u32),
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
     ) -> CudaFrame {
-        CudaFrame {
-            device_index,
-            device_ptr: ptr,
-            pitch,
-            plane_offsets: [0, chroma_offset, 0],
-            plane_count: 2,
-            stream,
-            event: 0,
-            format,
-            width,
-            height,
-            owner,
-            lease: Some(lease),
-        }
+        let mut frame = CudaFrame::stacked(lease, (ptr, pitch), device_index, format, size, owner, stream);
+        frame.plane_offsets = [0, chroma_offset, 0];
+        frame
     }
 
     /// The ring slot the frame lies in, if it is one.
