@@ -392,7 +392,8 @@ pub(crate) fn check_host_planes(host: &HostFrame, format: PixelFormat, width: u3
 /// A picture in CUDA device memory, lent from the decoder's pool or from a slot of a
 /// device-memory [`FrameRing`](crate::pipeline::FrameRing): it goes back where it came
 /// from when dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
-/// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream.
+/// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream, and let your
+/// own GPU work on it finish before dropping it: its memory is reused at once.
 ///
 /// The planes share one pitch; a frame of this crate's making has them one under the
 /// other in a single allocation, luma first. Chroma is right below luma, except in a
@@ -515,7 +516,8 @@ impl CudaFrame {
         self.pitch
     }
 
-    /// The `CUstream` the frame was produced on, as a raw handle.
+    /// The `CUstream` the frame was produced on, as a raw handle (a decoder's: valid while
+    /// that decoder is open).
     pub fn cuda_stream(&self) -> usize {
         self.stream
     }

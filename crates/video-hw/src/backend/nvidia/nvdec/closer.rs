@@ -155,6 +155,11 @@ pub(crate) fn close(remains: Remains) {
     }
 }
 
+/// Whether the process is exiting (the exit handler ran): no driver call should start now.
+pub(crate) fn exiting() -> bool {
+    EXITING.load(Ordering::SeqCst)
+}
+
 /// Closes waiting or running on the closer thread.
 pub(crate) fn pending() -> usize {
     PENDING.load(Ordering::SeqCst)

@@ -58,10 +58,14 @@ pub(crate) struct DecoderObject {
     output_surfaces: u32,
 }
 
-// SAFETY: the handle is an opaque driver object. Decode calls on it are made only by the
-// one session that owns the `HwDecoder` (through `&mut self`, or while its single thread
-// runs the parser); map and unmap, which lent frames make from other threads, hold
-// `mapping`; the driver allows calls from any thread with the context current.
+// SAFETY: the handle is an opaque driver object. Decode, status and map calls on it are made
+// only by the one session that owns the `HwDecoder` (through `&mut self`, or while its single
+// thread runs the parser); map and unmap, which lent frames make from other threads, hold
+// `mapping`. An unmap on another thread may thus run beside that session's
+// `cuvidDecodePicture` or `cuvidGetDecodeStatus`: the design relies on the driver allowing
+// calls on one decoder from several threads with the context current, as FFmpeg's NVDEC
+// hwaccel does when it unmaps from a frame's free callback (GPU tests and the 14-stream soak
+// exercise it).
 unsafe impl Send for DecoderObject {}
 // SAFETY: as above: the only calls made through `&DecoderObject` from several threads
 // (map, unmap) are serialised by `mapping`; the counters are atomics.
@@ -94,7 +98,11 @@ impl DecoderObject {
         let _current = self.ctx.push();
         let _mapping = self.mapping.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: `ptr` came from cuvidMapVideoFrame64 on this live decoder and is unmapped
-        // exactly once (its owner calls this from its drop); every copy from it finished.
+        // exactly once (its owner calls this from its drop). Our copies from it finished (a
+        // timed-out one leaks the mapping instead); a lent frame's caller finished its own GPU
+        // reads before dropping the frame, as `CudaFrame`'s documentation asks. The stream the
+        // surface was mapped on may be gone by now (its session closed): the unmap does not
+        // use it.
         let r = call_times::UNMAP.time(|| unsafe { (self.cuvid.cuvidUnmapVideoFrame64)(self.raw, ptr) });
         if let Err(e) = check_cuvid(r, "cuvidUnmapVideoFrame64") {
             tracing::warn!("{e}");

@@ -13,7 +13,13 @@
 //! one always stays free for the copy-out, so a caller holding more frames than the others
 //! gets copies for the rest instead of a stalled decoder. A frame keeps the decoder object
 //! alive: the handle is destroyed once its session and every frame lent from it are gone
-//! (on the closer thread when the last frame goes).
+//! (on the closer thread when the last frame goes). So a frame held after its session closed,
+//! or across a resolution change (a decoder with frames lent is not reconfigured: a new one
+//! is made), keeps that decoder's surfaces (60-100 MiB at 1080p) until it is dropped.
+//!
+//! The caller's own GPU work on a lent frame must be finished (its stream synchronised)
+//! before the frame is dropped: the surface is unmapped at once and the next picture's
+//! post-processing may write it — as a pool buffer given back is reused at once.
 
 use std::sync::Arc;
 
@@ -45,11 +51,18 @@ impl LentSurface {
 impl Drop for LentSurface {
     fn drop(&mut self) {
         let Some(obj) = self.obj.take() else { return };
+        if closer::exiting() {
+            // A driver call beside the driver's own teardown can hang (see `closer`): the
+            // driver frees what the process leaves.
+            std::mem::forget(obj);
+            return;
+        }
         obj.unmap(self.ptr);
         obj.remove_lent();
-        // The last holder of the decoder: its destroy (25-50 ms) runs on the closer
-        // thread, not on the caller's thread that dropped the frame.
-        if let Ok(last) = Arc::try_unwrap(obj) {
+        // The last holder of the decoder: its destroy (25-50 ms) runs on the closer thread,
+        // not on the caller's thread that dropped the frame. `into_inner`, not `try_unwrap`:
+        // of frames dropped at once on several threads, exactly one gets the object.
+        if let Some(last) = Arc::into_inner(obj) {
             closer::close(Box::new(last));
         }
     }

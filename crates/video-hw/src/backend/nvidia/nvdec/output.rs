@@ -267,7 +267,8 @@ impl CopyOut {
     pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
         if let Err(e) = self.wait() {
             if matches!(e, Error::Timeout(_)) {
-                // The post-processing may still write the surface: never unmap it.
+                // The post-processing may still write the surface: never unmap it. This leaks
+                // the decoder object too (the device is stuck; its memory goes with the process).
                 std::mem::forget(lease);
             }
             return Err(e);

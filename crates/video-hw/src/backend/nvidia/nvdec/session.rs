@@ -320,7 +320,12 @@ impl State {
             None => {
                 let copied = call_times::COPY
                     .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
-                drop(mapped);
+                if matches!(copied, Err(Error::Timeout(_))) {
+                    // The copies may still read the surface: never unmap it (the device is stuck).
+                    std::mem::forget(mapped);
+                } else {
+                    drop(mapped);
+                }
                 copied?
             }
         };
