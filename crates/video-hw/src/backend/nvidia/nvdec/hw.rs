@@ -72,11 +72,6 @@ unsafe impl Send for DecoderObject {}
 unsafe impl Sync for DecoderObject {}
 
 impl DecoderObject {
-    /// The CUDA context the decoder lives in.
-    pub fn ctx(&self) -> &Context {
-        &self.ctx
-    }
-
     /// Output surfaces lent to the caller now.
     pub fn lent(&self) -> u32 {
         self.lent.load(Ordering::SeqCst)

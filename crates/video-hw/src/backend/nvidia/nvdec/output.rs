@@ -252,27 +252,23 @@ impl CopyOut {
         }
     }
 
-    /// Whether `output` of a `bit_depth` picture may be the mapped surface itself (a
-    /// [`LentSurface`]) rather than a copy: CUDA NV12/P010 frames, unless the current
-    /// thread produces into a pipeline's frame ring (the frame is copied into a slot then).
-    pub fn may_lend(output: Output, bit_depth: u8) -> bool {
-        matches!(output, Output::Cuda(_))
-            && matches!(output.format_for_depth(bit_depth), Some(PixelFormat::Nv12 | PixelFormat::P010))
-            && !crate::pipeline::ring::has_output_ring()
+    /// The format in which `output` of a `bit_depth` picture may be the mapped surface
+    /// itself (a [`LentSurface`]) rather than a copy: CUDA NV12/P010 frames, unless the
+    /// current thread produces into a pipeline's frame ring (the frame is copied into a
+    /// slot then).
+    pub fn lend_format(output: Output, bit_depth: u8) -> Option<PixelFormat> {
+        let format = output.format_for_depth(bit_depth)?;
+        let lendable = matches!(output, Output::Cuda(_)) && matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
+        (lendable && !crate::pipeline::ring::has_output_ring()).then_some(format)
     }
 
     /// A CUDA frame in the mapped surface itself: waits for the map's post-processing
     /// (queued on [`stream`](Self::stream)), as for a copy-out, so the frame is complete
     /// when handed out; the surface is unmapped when the frame drops.
     pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
-        if let Err(e) = self.wait() {
-            if matches!(e, Error::Timeout(_)) {
-                // The post-processing may still write the surface: never unmap it. This leaks
-                // the decoder object too (the device is stuck; its memory goes with the process).
-                std::mem::forget(lease);
-            }
-            return Err(e);
-        }
+        // After a timeout the post-processing may still write the surface: it is never
+        // unmapped, which leaks the decoder object too (the device is stuck).
+        let lease = kept_unless_timed_out(lease, self.wait())?;
         let (luma, chroma) = (s.luma(c), s.chroma(c));
         let planes = (luma.ptr, s.pitch, (chroma.ptr - luma.ptr) as usize);
         let (stream, size) = (self.stream.raw() as usize, (c.width, c.height));
@@ -464,14 +460,21 @@ impl CopyOut {
 }
 
 /// Runs `write`, device work that fills `target` (given its address and pitch) and
-/// waits for it, and hands the target back once written. On an error the target is
-/// dropped (back to its ring or pool), except after a timeout: the work may still be
-/// writing it then, so it is never lent again.
+/// waits for it, and hands the target back once written (see [`kept_unless_timed_out`]:
+/// on an error the target goes back to its ring or pool, unless the work timed out).
 fn settle(target: Target, write: impl FnOnce((u64, usize)) -> Result<()>) -> Result<Target> {
-    match write(target.memory()) {
-        Ok(()) => Ok(target),
+    let written = write(target.memory());
+    kept_unless_timed_out(target, written)
+}
+
+/// Hands `held` (memory that device work used) back once that work, waited for, is `done`.
+/// On an error `held` is dropped (released for reuse), except after a timeout: the work
+/// may still be using it then, so it is leaked and never reused.
+fn kept_unless_timed_out<T>(held: T, done: Result<()>) -> Result<T> {
+    match done {
+        Ok(()) => Ok(held),
         Err(e @ Error::Timeout(_)) => {
-            std::mem::forget(target);
+            std::mem::forget(held);
             Err(e)
         }
         Err(e) => Err(e),

@@ -307,15 +307,15 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let lend = lent::lending_enabled() && dec.can_lend() && CopyOut::may_lend(self.output, record.bit_depth);
-        let (format, data) = match self.output.format_for_depth(record.bit_depth).filter(|_| lend) {
+        let lend_as =
+            CopyOut::lend_format(self.output, record.bit_depth).filter(|_| lent::lending_enabled() && dec.can_lend());
+        let (format, data) = match lend_as {
             // The frame is the mapped surface itself, unmapped when the caller drops it.
             Some(format) => {
-                let lend = || {
+                let in_surface = || {
                     call_times::LENT.time(|| self.copy.frame_in_surface(mapped.lend(), surface, record.crop, format))
                 };
-                let frame = call_times::COPY.time(lend)?;
-                (format, FrameData::Cuda(frame))
+                (format, FrameData::Cuda(call_times::COPY.time(in_surface)?))
             }
             None => {
                 let copied = call_times::COPY
