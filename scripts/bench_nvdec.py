@@ -74,6 +74,27 @@ def p95(v):
     return v[k - 1]
 
 
+def parse_env_overrides(items):
+    """`VAR=VALUE` strings (--env) as an ordered dict; raises ValueError on a malformed one."""
+    env = {}
+    for item in items:
+        var, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise ValueError("--env wants VAR=VALUE, got %r" % item)
+        env[var] = value
+    return env
+
+
+def contender_env(overrides):
+    """The environment of a contender's process: ours plus --env (None when there is none to
+    add, so the child inherits ours unchanged)."""
+    if not overrides:
+        return None
+    env = dict(os.environ)
+    env.update(overrides)
+    return env
+
+
 def fmt(x, digits=1, unit=""):
     if x is None:
         return "–"
@@ -564,7 +585,7 @@ class Bench:
         PyNvVideoCodec script): frames, in-process wall time, time to first frame, CPU per
         frame, plus `extra(report)`; `error(report, result)` says why a run is not ok."""
         t0 = time.time()
-        (res,), wall = run_procs([cmd], timeout)
+        (res,), wall = run_procs([cmd], timeout, env=contender_env(getattr(self.a, "env_overrides", None)))
         t1 = time.time()
         j = last_json(res["stdout"])
         r = {"cmd": " ".join(cmd), "outer_wall_s": wall, "process_cpu_s": res["cpu_s"]}
@@ -592,7 +613,7 @@ class Bench:
             return {"ok": False, "error": "ffmpeg not on PATH"}
         cmd = self.ffmpeg_cmd(self.repeated(inp, passes), max_frames)
         t0 = time.time()
-        res, wall = run_procs([cmd] * streams, timeout)
+        res, wall = run_procs([cmd] * streams, timeout, env=contender_env(getattr(self.a, "env_overrides", None)))
         t1 = time.time()
         frames, rtimes, cpus, errors = 0, [], [], []
         for i, x in enumerate(res):
@@ -772,6 +793,10 @@ def report_markdown(meta, cells, soak, contenders):
              "(`scripts/peers/pynvc_decode.py`: CreateDemuxer + CreateDecoder(usedevicememory=True), one thread "
              "per stream)." % (meta.get("video_hw_rev", "?"), meta.get("vh_desc", ""), meta.get("ffmpeg_version") or "–",
                                meta.get("ffmpeg_cmd", ""), meta.get("pynvc_version") or "–"))
+    if meta.get("env"):
+        L.append("")
+        L.append("Environment set for every contender's process, peers included: %s." % ", ".join(
+            "`%s=%s`" % kv for kv in meta["env"].items()))
     if WARM in contenders or PYNVC_WARM in contenders:
         L.append("")
         L.append("**warm process** (throughput rows): the process brought CUDA up before the clock — video-hw "
@@ -1044,6 +1069,9 @@ def parse_args(argv=None):
     p.add_argument("--tag", default="", help="added to the result file names")
     p.add_argument("--seg-sessions", type=int, default=7, help="sessions of the segmented contender [7]")
     p.add_argument("--vh-args", default="", help="extra nvdec_bench arguments (e.g. '--chunk 1m')")
+    p.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                   help="set in every contender's environment, peers included (repeatable), e.g. "
+                        "CUDA_DEVICE_MAX_CONNECTIONS=2: a setting is compared on equal terms or not at all")
     p.add_argument("--ffmpeg-hwaccel", default="cuda", help="cuda, or none (software decode: only to try the harness without a GPU)")
     p.add_argument("--smi-period-ms", type=int, default=200)
     p.add_argument("--self-test", action="store_true", help="run the harness's own tests and exit")
@@ -1057,6 +1085,10 @@ def parse_args(argv=None):
     if badc or "video-hw" not in a.contender_list:
         p.error("contenders: video-hw plus any of %s" % ", ".join(CONTENDERS[1:] + OPTIONAL))
     a.stream_counts = [int(x) for x in a.streams.split(",") if x.strip()]
+    try:
+        a.env_overrides = parse_env_overrides(a.env)
+    except ValueError as e:
+        p.error(str(e))
     if a.repeats < 1 or a.warmup < 0:
         p.error("--repeats >= 1, --warmup >= 0")
     return a
@@ -1107,7 +1139,7 @@ def main(argv=None):
                 ", extra args `%s`" % a.vh_args if a.vh_args else ""),
             "ffmpeg_cmd": " ".join(["ffmpeg -benchmark", "-hwaccel", a.ffmpeg_hwaccel, "-hwaccel_output_format", a.ffmpeg_hwaccel,
                                     "-i IN", "-f null -"]) if a.ffmpeg_hwaccel != "none" else "ffmpeg -benchmark -i IN -f null - (software decode)",
-            "sections": a.sections, "notes": b.notes, "seg_sessions": a.seg_sessions}
+            "sections": a.sections, "notes": b.notes, "seg_sessions": a.seg_sessions, "env": a.env_overrides}
     b.log("GPU info, peers")
     meta["gpu"] = gpu_info(a.device)
     unavailable = {}
@@ -1198,7 +1230,7 @@ def run_soak(b, inputs):
         cmd += ["--input", i["path"]]
     cmd += a.vh_args.split()
     b.log("soak: %s" % " ".join(cmd))
-    (res,), wall = run_procs([cmd], a.soak_seconds + 180)
+    (res,), wall = run_procs([cmd], a.soak_seconds + 180, env=contender_env(a.env_overrides))
     j = last_json(res["stdout"])
     sys.stderr.write(res["stderr"][-4000:])
     out = {"cmd": " ".join(os.path.basename(c) if c == b.nvdec_bench else c for c in cmd), "outer_wall_s": wall,
@@ -1219,6 +1251,15 @@ def self_test():
     assert fmt(None) == "–" and fmt(1234) == "1,234" and fmt(1.23456, 2) == "1.23"
     assert fmt_ratio(ratio(3.0, 2.0)) == "1.50x" and ratio(1, 0) is None
     assert repeats_for(300, 1920, 1080, 3000) == 10
+    assert parse_env_overrides(["CUDA_DEVICE_MAX_CONNECTIONS=2", "A_B="]) == {"CUDA_DEVICE_MAX_CONNECTIONS": "2", "A_B": ""}
+    for bad in ("NOEQUALS", "=1", "1X=2", "A B=1"):
+        try:
+            parse_env_overrides([bad])
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("accepted %r" % bad)
+    assert contender_env({}) is None and contender_env({"X_TEST_VAR": "1"})["X_TEST_VAR"] == "1"
     assert repeats_for(303, 1920, 1080, 3000) == 10
     assert repeats_for(300, 3840, 2160, 3000) == 2
     assert repeats_for(300, 1920, 1080, 1500) == 5
@@ -1305,6 +1346,9 @@ def self_test():
         dict(run(21000, 3.0, closes_done_s=3.5), raw={"startup": {"creation_barrier": {"calls": 0, "ms": 0.0}}})] * 4}))
     assert "creation barrier" not in closes_note(mixed), closes_note(mixed)
     md = report_markdown(meta, [startup, cell, multi], soak, list(CONTENDERS))
+    assert "peers included" not in md, md
+    assert "peers included: `CUDA_DEVICE_MAX_CONNECTIONS=2`." in report_markdown(
+        dict(meta, env={"CUDA_DEVICE_MAX_CONNECTIONS": "2"}), [cell], None, list(CONTENDERS))
     for want in ("## Throughput", "## Time to first frame", "## Soak", "**PASS**", "NVIDIA H200", "| hevc-1080p.h265 | 7 |",
                  "frame counts differ", "## The issue's targets",
                  "x7: video-hw's clock stopped at 3.000 s (median), when the last session's drop returned; its "
