@@ -21,8 +21,7 @@
 #   for every creation under way, whatever the burst's size), VIDEO_HW_NVDEC_EXTRA_SURFACES=N
 #   (decode surfaces beyond the parser's minimum and the display delay; default 2),
 #   VIDEO_HW_NVDEC_LEND=0 (copies every CUDA frame out instead of lending the decoder's
-#   output surface), VIDEO_HW_NVDEC_LEND=wait (lends it only once the map's post-processing
-#   is done, instead of at once with a ready event).
+#   output surface).
 # On the GPU machine: bash .gpu/run.sh bash scripts/nvdec-ablation.sh .gpu/data/...
 set -euo pipefail
 reps=2 frames=3000 streams="1 7 14" envs="-" delays="4" ttff=0 extra=""

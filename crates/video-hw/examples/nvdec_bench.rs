@@ -850,7 +850,6 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "copy": call(|t| t.copy),
         "lent": call(|t| t.lent),
         "copy_wait": call(|t| t.copy_wait),
-        "post_processing_wait": call(|t| t.post_processing_wait),
         "unmap": call(|t| t.unmap),
         "decode_status": call(|t| t.decode_status),
     });
@@ -975,8 +974,8 @@ fn cpu_split(
     let parse = cpu(|t| t.parse);
     let (decode, map, copy, copy_wait) =
         (cpu(|t| t.decode_picture), cpu(|t| t.map), cpu(|t| t.copy), cpu(|t| t.copy_wait));
-    let (unmap, status, pp_wait) = (cpu(|t| t.unmap), cpu(|t| t.decode_status), cpu(|t| t.post_processing_wait));
-    let parser_only = parse.saturating_sub(decode + map + copy + unmap + status + pp_wait + created);
+    let (unmap, status) = (cpu(|t| t.unmap), cpu(|t| t.decode_status));
+    let parser_only = parse.saturating_sub(decode + map + copy + unmap + status + created);
     let sessions: Option<Duration> = results.iter().map(|r| r.cpu).sum();
     let session_other = sessions.map(|s| s.saturating_sub(parse));
     // Contexts of the sessions' own are made on their threads, not the probe's.
@@ -993,7 +992,6 @@ fn cpu_split(
             "map": per_frame(map),
             "copy_out": per_frame(copy),
             "of_which_copy_wait": per_frame(copy_wait),
-            "post_processing_wait": per_frame(pp_wait),
             "unmap": per_frame(unmap),
             "decode_status": per_frame(status),
             "session_other": session_other.map(per_frame),
@@ -1540,7 +1538,6 @@ mod tests {
             copy: cpu(90),
             lent: CallTime::default(),
             copy_wait: cpu(30),
-            post_processing_wait: CallTime::default(),
             unmap: cpu(5),
             decode_status: cpu(5),
         };

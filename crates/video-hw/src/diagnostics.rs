@@ -97,12 +97,7 @@ pub struct NvdecCallTimes {
     /// caller holding several frames gets copies beyond the decoder's spare surfaces).
     pub lent: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
-    /// A lent frame is handed out without one: its [`ready_event`](crate::CudaFrame::ready_event)
-    /// says when the map's post-processing is done.
     pub copy_wait: CallTime,
-    /// In the decode callback, before a picture is decoded into a surface: the wait for the
-    /// post-processing of the last frame lent from that surface (usually one query, long done).
-    pub post_processing_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).
     pub unmap: CallTime,
     /// `cuvidGetDecodeStatus` (asked after each map whether NVDEC concealed errors).

@@ -523,13 +523,7 @@ impl CudaFrame {
     }
 
     /// A `CUevent` recorded after the frame was written, as a raw handle (0 when the
-    /// frame was complete before it was handed out). NVDEC's CUDA NV12/P010 frames lent in
-    /// the decoder's output surface carry one: the post-processing that fills the surface
-    /// may still run when the frame arrives. Make your stream wait on it
-    /// (`cuStreamWaitEvent`) before reading the frame there, or `cuEventSynchronize` it
-    /// before reading on the legacy default stream; [`download`](Self::download) and the
-    /// crate's own copies and encoders wait on it themselves. The handle stays valid while
-    /// the frame lives.
+    /// frame was complete before it was handed out).
     pub fn ready_event(&self) -> usize {
         self.event
     }

@@ -664,12 +664,6 @@ fn gpu_nvdec_cuda_frames_lent_in_output_surfaces_stay_bitexact_while_held() {
         let got: Vec<String> = held.iter().map(|frame| common::frame_md5(frame).1).collect();
         assert_eq!(got, want, "{}: frames held to the end ({lent} of {} lent)", f.rel, held.len());
         assert!(lent >= 1, "{}: no frame was lent in an output surface", f.rel);
-        // Lent frames arrive before their post-processing is waited for: each carries the
-        // event to wait on (and `download`, used by frame_md5 above, waited on it).
-        let with_event = held.iter().filter(|frame| frame.cuda_data().is_some_and(|c| c.ready_event() != 0)).count();
-        if std::env::var_os("VIDEO_HW_NVDEC_LEND").is_none() {
-            assert_eq!(with_event as u64, lent, "{}: lent frames with a ready event", f.rel);
-        }
         assert!((lent as usize) < held.len().max(4), "{}: {lent} lent while all {} were held", f.rel, held.len());
         drop(held);
 

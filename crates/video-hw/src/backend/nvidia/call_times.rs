@@ -126,9 +126,6 @@ pub(crate) static COPY: Counter = Counter::new();
 pub(crate) static LENT: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
-/// The wait, before a picture is decoded into a surface, for the post-processing of the
-/// last picture lent from it (usually one event query: long done).
-pub(crate) static POST_PROCESSING_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
 pub(crate) static UNMAP: Counter = Counter::new();
 /// `cuvidGetDecodeStatus` (after each map: was the picture concealed?).
@@ -173,7 +170,6 @@ pub(crate) fn snapshot() -> crate::diagnostics::NvdecCallTimes {
         copy: COPY.read(),
         lent: LENT.read(),
         copy_wait: COPY_WAIT.read(),
-        post_processing_wait: POST_PROCESSING_WAIT.read(),
         unmap: UNMAP.read(),
         decode_status: DECODE_STATUS.read(),
     }

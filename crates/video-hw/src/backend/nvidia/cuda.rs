@@ -726,10 +726,30 @@ impl Event {
         check(unsafe { (self.ctx.api().cuEventSynchronize)(self.raw) }, "cuEventSynchronize")
     }
 
-    /// Waits at most `timeout` for the work before the last `record` (see
-    /// [`wait_for_event`]).
+    /// Waits at most `timeout` for the work before the last `record`: spins briefly
+    /// (copies take microseconds), then sleeps in short steps. `Error::Timeout` when the
+    /// device does not finish in time, so no wait on the GPU can hang the caller.
     pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Result<()> {
-        wait_for_event(&self.ctx, self.raw, timeout)
+        let start = std::time::Instant::now();
+        let mut nap = std::time::Duration::from_micros(5);
+        let mut polls = 0u32;
+        loop {
+            if self.is_complete()? {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Timeout(timeout));
+            }
+            polls += 1;
+            if polls < 4 {
+                std::thread::yield_now();
+            } else {
+                // Back off: short copies finish within the first naps; long waits cost
+                // little CPU (at most one poll per millisecond).
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(std::time::Duration::from_millis(1));
+            }
+        }
     }
 
     /// Like [`Event::wait_timeout`], for work that usually takes about `nap`: if the
@@ -756,47 +776,13 @@ impl Event {
 
     /// Whether the work before the last `record` is done, without blocking.
     pub(crate) fn is_complete(&self) -> Result<bool> {
-        event_complete(&self.ctx, self.raw)
-    }
-}
-
-/// Whether the work before event `raw`'s last record is done, without blocking. `raw`
-/// must be a live event of `ctx` (ours, or one a frame carries as its `ready_event`).
-pub(crate) fn event_complete(ctx: &Context, raw: CUevent) -> Result<bool> {
-    let _current = ctx.push()?;
-    // SAFETY: the caller passes a live event (the type's own, or a frame's, kept alive by
-    // the frame it borrows).
-    let r = unsafe { (ctx.api().cuEventQuery)(raw) };
-    if r == CUDA_ERROR_NOT_READY {
-        return Ok(false);
-    }
-    check(r, "cuEventQuery").map(|()| true)
-}
-
-/// Waits at most `timeout` for the work before event `raw`'s last record: spins briefly
-/// (copies take microseconds), then sleeps in short steps. `Error::Timeout` when the
-/// device does not finish in time, so no wait on the GPU can hang the caller. `raw` as
-/// for [`event_complete`].
-pub(crate) fn wait_for_event(ctx: &Context, raw: CUevent, timeout: std::time::Duration) -> Result<()> {
-    let start = std::time::Instant::now();
-    let mut nap = std::time::Duration::from_micros(5);
-    let mut polls = 0u32;
-    loop {
-        if event_complete(ctx, raw)? {
-            return Ok(());
+        let _current = self.ctx.push()?;
+        // SAFETY: the event is live.
+        let r = unsafe { (self.ctx.api().cuEventQuery)(self.raw) };
+        if r == CUDA_ERROR_NOT_READY {
+            return Ok(false);
         }
-        if start.elapsed() >= timeout {
-            return Err(Error::Timeout(timeout));
-        }
-        polls += 1;
-        if polls < 4 {
-            std::thread::yield_now();
-        } else {
-            // Back off: short copies finish within the first naps; long waits cost
-            // little CPU (at most one poll per millisecond).
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(std::time::Duration::from_millis(1));
-        }
+        check(r, "cuEventQuery").map(|()| true)
     }
 }
 

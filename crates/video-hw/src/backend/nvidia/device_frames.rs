@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::cuda::{
-    Context, CudaDriver, DeviceBuffer, DeviceRegion, Event, Stream, check, copy_from_host, copy_to_host, wait_for_event,
+    Context, CudaDriver, DeviceBuffer, DeviceRegion, Event, Stream, check, copy_from_host, copy_to_host,
 };
 use super::sys::cuda::CUevent;
 use crate::error::{Error, Result};
@@ -39,19 +39,8 @@ impl Downloader {
     }
 }
 
-/// Waits until `frame` is written (its [`ready_event`](CudaFrame::ready_event), if any):
-/// the synchronous copies below run on the legacy stream, which does not wait for the
-/// non-blocking stream the frame was produced on.
-fn wait_until_written(ctx: &Context, frame: &CudaFrame) -> Result<()> {
-    match frame.ready_event() {
-        0 => Ok(()),
-        event => wait_for_event(ctx, event as CUevent, COPY_TIMEOUT),
-    }
-}
-
 impl DeviceFrameOwner for Downloader {
     fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
-        wait_until_written(&self.ctx, frame)?;
         let (w, h) = frame.size();
         let format = frame.format();
         let start = Instant::now();
@@ -72,7 +61,6 @@ impl DeviceFrameOwner for Downloader {
     }
 
     fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
-        wait_until_written(&self.ctx, frame)?;
         let (w, h) = frame.size();
         let format = frame.format();
         for (i, plane) in host.planes().iter().enumerate() {

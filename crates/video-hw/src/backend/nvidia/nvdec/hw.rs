@@ -7,7 +7,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::super::cuda::{Context, Event, Stream, check_cuvid};
+use super::super::cuda::{Context, check_cuvid};
 use super::super::loader::CuvidApi;
 use super::super::sys::cuvid::*;
 use super::creations;
@@ -30,19 +30,6 @@ fn output_surfaces(width: u32, height: u32, bit_depth_minus8: u32) -> u32 {
     let bytes_per_sample = if bit_depth_minus8 > 0 { 2 } else { 1 };
     let picture = (u64::from(width) * u64::from(height) * 3 / 2 * bytes_per_sample).max(1);
     1 + (LENDABLE_BYTES / picture).clamp(1, MAX_LENDABLE) as u32
-}
-
-/// The longest the post-processing of one mapped picture may take (a lent frame's,
-/// waited for before its decode surface is decoded into again).
-const POST_PROCESSING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The post-processing of the last picture a decode surface held that was lent without
-/// waiting for it (`HwDecoder::lend_post_processing`).
-struct PostProcessing {
-    /// Recorded on the mapping stream after the map; the lent frame's `ready_event`.
-    event: Event,
-    /// Recorded and not yet seen complete.
-    pending: bool,
 }
 
 /// What a decoder object was created for; a new sequence with the same shape and a
@@ -69,10 +56,6 @@ pub(crate) struct DecoderObject {
     lent: AtomicU32,
     /// Output surfaces the decoder was created with.
     output_surfaces: u32,
-    /// Per decode surface (picture index), the post-processing of its last lent picture:
-    /// that surface is not decoded into again before it finished (`wait_post_processing`).
-    /// The events live as long as the object, so as long as any frame lent from it.
-    post_processing: Mutex<Vec<Option<PostProcessing>>>,
 }
 
 // SAFETY: the handle is an opaque driver object. Decode, status and map calls on it are made
@@ -104,16 +87,6 @@ impl DecoderObject {
         self.lent.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Waits for every lent picture's post-processing that is not yet seen complete.
-    fn wait_all_post_processing(&self) -> Result<()> {
-        let mut slots = self.post_processing.lock().unwrap_or_else(|p| p.into_inner());
-        for slot in slots.iter_mut().flatten().filter(|s| s.pending) {
-            slot.event.wait_timeout(POST_PROCESSING_TIMEOUT)?;
-            slot.pending = false;
-        }
-        Ok(())
-    }
-
     /// Unmaps a surface `cuvidMapVideoFrame64` gave for this decoder; logs a failure (it
     /// runs from drops).
     pub fn unmap(&self, ptr: u64) {
@@ -136,10 +109,6 @@ impl Drop for DecoderObject {
     fn drop(&mut self) {
         let guard = self.ctx.push();
         if let Err(e) = &guard {
-            tracing::warn!("destroying NVDEC decoder: {e}");
-        }
-        // Not while the post-processing of a lent picture may still read its surfaces.
-        if let Err(e) = self.wait_all_post_processing() {
             tracing::warn!("destroying NVDEC decoder: {e}");
         }
         // SAFETY: `raw` is live and destroyed exactly once; no mapping outlives `self`
@@ -236,7 +205,6 @@ impl HwDecoder {
             mapping: Mutex::new(()),
             lent: AtomicU32::new(0),
             output_surfaces,
-            post_processing: Mutex::new(Vec::new()),
         };
         Ok(HwDecoder { obj: Arc::new(obj), shape, width, height, max_width: width, max_height: height, surfaces })
     }
@@ -249,8 +217,6 @@ impl HwDecoder {
         if self.obj.lent() > 0 {
             return Ok(false);
         }
-        // The surfaces are resized: not under a lent picture's post-processing.
-        self.obj.wait_all_post_processing()?;
         let mut info = CUVIDRECONFIGUREDECODERINFO {
             ulWidth: width,
             ulHeight: height,
@@ -268,54 +234,6 @@ impl HwDecoder {
         self.width = width;
         self.height = height;
         Ok(true)
-    }
-
-    /// Records, on `stream` after the map of picture `index` (queued there), the event that
-    /// says its post-processing is done, and returns it as a raw handle for the lent frame's
-    /// `ready_event`. The session does not wait for it; the surface is not decoded into
-    /// again before it completes ([`wait_post_processing`](Self::wait_post_processing)).
-    ///
-    /// The event is the surface's, re-recorded when a later picture decoded into it is
-    /// lent: a consumer waiting on the frame's event after that waits for the later
-    /// picture's post-processing, queued on the same stream after this one, so the frame
-    /// is still complete when the wait returns.
-    pub fn lend_post_processing(&self, index: i32, stream: &Stream) -> Result<usize> {
-        // The parser's indices stay below the decode surfaces (at most 64): a larger one
-        // would have failed the map already; refused here too rather than grow the table.
-        let i = usize::try_from(index)
-            .ok()
-            .filter(|&i| i < 64)
-            .ok_or_else(|| Error::backend("nvdec", "picture index", format!("picture index {index} out of range")))?;
-        let mut slots = self.obj.post_processing.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.len() <= i {
-            slots.resize_with(i + 1, || None);
-        }
-        let slot = match &mut slots[i] {
-            Some(slot) => slot,
-            empty => empty.insert(PostProcessing { event: Event::new(&self.obj.ctx)?, pending: false }),
-        };
-        slot.event.record(stream)?;
-        slot.pending = true;
-        Ok(slot.event.raw() as usize)
-    }
-
-    /// Waits until the post-processing of the last picture lent from decode surface
-    /// `index` is done, before a new picture is decoded into that surface (the map reads
-    /// it). Usually done long before: one event query.
-    pub fn wait_post_processing(&self, index: i32) -> Result<()> {
-        let Ok(i) = usize::try_from(index) else { return Ok(()) };
-        let mut slots = self.obj.post_processing.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(Some(slot)) = slots.get_mut(i).filter(|s| s.as_ref().is_some_and(|s| s.pending)) {
-            call_times::POST_PROCESSING_WAIT.time(|| slot.event.wait_timeout(POST_PROCESSING_TIMEOUT))?;
-            slot.pending = false;
-        }
-        Ok(())
-    }
-
-    /// Waits for the post-processing of every picture lent without waiting (before the
-    /// decoder is handed to another session, whose maps run on another stream).
-    pub fn settle_post_processing(&self) -> Result<()> {
-        self.obj.wait_all_post_processing()
     }
 
     /// Kicks off decoding of one picture (called from the parser's decode callback).

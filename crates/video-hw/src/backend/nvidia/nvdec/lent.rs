@@ -4,20 +4,10 @@
 //! surfaces (pitch-linear NV12/P016, apart from the decode surfaces the hardware decodes
 //! into and predicts from), which stays the caller's until `cuvidUnmapVideoFrame64`. A CUDA
 //! NV12/P010 frame can therefore be that surface itself rather than a copy of it: the
-//! session maps the picture and hands the frame out; dropping the frame unmaps the
-//! surface. That saves the two device-to-device copies (luma, chroma) and their driver
-//! calls: ~15 µs of CPU per frame lent on an H200
-//! (bench/results/gpu/cpu-split-lend-session10-20261121.txt).
-//!
-//! The map's post-processing (decode surface → output surface) is queued on the session's
-//! stream and not waited for: the frame's `ready_event` is recorded after it, as
-//! `CudaFrame` documents for any frame (the library's own readers — downloads, copies into
-//! ring slots, NVENC — wait on it). What the session must still guarantee is that the
-//! decode surface the post-processing reads is not decoded into before it finished; that
-//! wait moved to the decode callback of the next picture decoded into that surface
-//! (`HwDecoder::wait_post_processing`), usually many pictures later, when one event query
-//! finds it done. `VIDEO_HW_NVDEC_LEND=wait` waits before handing the frame out instead
-//! (ready_event 0), as before; `=0` copies every picture out.
+//! session maps the picture, waits for the post-processing as it waits for a copy-out,
+//! and hands the frame out; dropping the frame unmaps the surface. That saves the two
+//! device-to-device copies (luma, chroma) and their driver calls: ~15 µs of CPU per frame
+//! lent on an H200 (bench/results/gpu/cpu-split-lend-session10-20261121.txt).
 //!
 //! The decoder has a few output surfaces (8 at 1080p, 3 at 4K: `hw::output_surfaces`);
 //! one always stays free for the copy-out, so a caller holding more frames than the others
@@ -36,31 +26,12 @@ use std::sync::Arc;
 use super::closer;
 use super::hw::DecoderObject;
 
-/// How CUDA NV12/P010 frames are handed out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Lending {
-    /// Copied out of the mapped surface, waited for (`VIDEO_HW_NVDEC_LEND=0`).
-    Off,
-    /// Lent once the map's post-processing is done (`VIDEO_HW_NVDEC_LEND=wait`).
-    Waited,
-    /// Lent at once, with the post-processing's event as the frame's `ready_event`
-    /// (the default).
-    WithEvent,
-}
-
-/// The lending mode of this process, from `VIDEO_HW_NVDEC_LEND` (for measuring what each
-/// step saves, scripts/nvdec-ablation.sh).
-pub(crate) fn lending() -> Lending {
-    static MODE: std::sync::OnceLock<Lending> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| lending_for(std::env::var("VIDEO_HW_NVDEC_LEND").ok().as_deref()))
-}
-
-fn lending_for(setting: Option<&str>) -> Lending {
-    match setting.map(str::trim) {
-        Some("0") => Lending::Off,
-        Some("wait") => Lending::Waited,
-        _ => Lending::WithEvent,
-    }
+/// Whether CUDA frames may be lent in the decoder's output surfaces: on unless
+/// `VIDEO_HW_NVDEC_LEND=0`, which copies every picture out (for measuring what lending
+/// saves, scripts/nvdec-ablation.sh).
+pub(crate) fn lending_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_LEND").map_or(true, |v| v.trim() != "0"))
 }
 
 /// A mapped output surface lent to a CUDA frame; unmapped when dropped.
@@ -94,18 +65,5 @@ impl Drop for LentSurface {
         if let Some(last) = Arc::into_inner(obj) {
             closer::close(Box::new(last));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Lending, lending_for};
-
-    #[test]
-    fn lending_defaults_to_frames_with_their_event_and_the_setting_picks_the_others() {
-        assert_eq!(lending_for(None), Lending::WithEvent);
-        assert_eq!(lending_for(Some("1")), Lending::WithEvent);
-        assert_eq!(lending_for(Some(" wait ")), Lending::Waited);
-        assert_eq!(lending_for(Some("0")), Lending::Off);
     }
 }

@@ -262,29 +262,17 @@ impl CopyOut {
         (lendable && !crate::pipeline::ring::has_output_ring()).then_some(format)
     }
 
-    /// A CUDA frame in the mapped surface itself; the surface is unmapped when the frame
-    /// drops. With `ready_event` (recorded on [`stream`](Self::stream) after the map, see
-    /// `HwDecoder::lend_post_processing`) the frame is handed out at once and carries it;
-    /// without, this waits for the map's post-processing, as for a copy-out, so the frame
-    /// is complete when handed out.
-    pub fn frame_in_surface(
-        &self,
-        lease: LentSurface,
-        s: Surface,
-        c: Crop,
-        format: PixelFormat,
-        ready_event: Option<usize>,
-    ) -> Result<CudaFrame> {
+    /// A CUDA frame in the mapped surface itself: waits for the map's post-processing
+    /// (queued on [`stream`](Self::stream)), as for a copy-out, so the frame is complete
+    /// when handed out; the surface is unmapped when the frame drops.
+    pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
         // After a timeout the post-processing may still write the surface: it is never
         // unmapped, which leaks the decoder object too (the device is stuck).
-        let lease = if ready_event.is_some() { lease } else { kept_unless_timed_out(lease, self.wait())? };
+        let lease = kept_unless_timed_out(lease, self.wait())?;
         let (luma, chroma) = (s.luma(c), s.chroma(c));
         let planes = (luma.ptr, s.pitch, (chroma.ptr - luma.ptr) as usize);
         let (stream, size) = (self.stream.raw() as usize, (c.width, c.height));
-        let owner = self.owner.clone();
-        let mut frame = CudaFrame::two_planes(Box::new(lease), planes, self.device_index, format, size, owner, stream);
-        frame.event = ready_event.unwrap_or(0);
-        Ok(frame)
+        Ok(CudaFrame::two_planes(Box::new(lease), planes, self.device_index, format, size, self.owner.clone(), stream))
     }
 
     /// Device memory for a `format` picture of the crop's size, planes one under the

@@ -115,10 +115,7 @@ impl Drop for State {
     /// else is destroyed.
     fn drop(&mut self) {
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
-        // The next session maps on a stream of its own: nothing of this one's may still be
-        // post-processed into the surfaces it will map.
-        let settled = |dec: &HwDecoder| dec.settle_post_processing().is_ok();
-        if let Some(dec) = self.decoder.take().filter(|d| clean && settled(d)) {
+        if let Some(dec) = self.decoder.take().filter(|_| clean) {
             parking::park(dec, self.engines);
         }
     }
@@ -266,8 +263,6 @@ impl State {
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
             *slot = Some(record);
         }
-        // A frame lent from this surface's last picture may still be post-processed from it.
-        dec.wait_post_processing(index)?;
         // SAFETY: `params` is the pointer the parser passed to this callback.
         unsafe { dec.decode(params) }
     }
@@ -312,23 +307,15 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let lending = lent::lending();
-        let lend_as = CopyOut::lend_format(self.output, record.bit_depth)
-            .filter(|_| lending != lent::Lending::Off && dec.can_lend());
+        let lend_as =
+            CopyOut::lend_format(self.output, record.bit_depth).filter(|_| lent::lending_enabled() && dec.can_lend());
         let (format, data) = match lend_as {
             // The frame is the mapped surface itself, unmapped when the caller drops it.
             Some(format) => {
                 let in_surface = || {
-                    let ready_event = match lending {
-                        lent::Lending::WithEvent => {
-                            Some(dec.lend_post_processing(info.picture_index, self.copy.stream())?)
-                        }
-                        _ => None,
-                    };
-                    let crop = record.crop;
-                    self.copy.frame_in_surface(mapped.lend(), surface, crop, format, ready_event)
+                    call_times::LENT.time(|| self.copy.frame_in_surface(mapped.lend(), surface, record.crop, format))
                 };
-                (format, FrameData::Cuda(call_times::COPY.time(|| call_times::LENT.time(in_surface))?))
+                (format, FrameData::Cuda(call_times::COPY.time(in_surface)?))
             }
             None => {
                 let copied = call_times::COPY
