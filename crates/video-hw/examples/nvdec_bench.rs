@@ -43,6 +43,9 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --repeat-input K      passes over the input per session [1]
     --chunk BYTES         bytes per submit call, suffixes k/m allowed [64k]
     --device N            GPU index [0]
+    --spread-over-gpus    each session opens on the GPU with the fewest NVDEC sessions of the
+                          process (DecoderConfig::spread_over_gpus; --device is then ignored;
+                          the report counts the sessions per GPU; no memory reading)
     --output KIND         cuda-nv12 | host-nv12 | host-yuv420p | metadata [cuda-nv12]
     --engine NAME         nvdec | auto | openh264 ... [nvdec]
     --max-frames N        stop each session after N frames (1: time to first frame) [0 = all]
@@ -112,6 +115,7 @@ struct Args {
     repeat_input: u32,
     chunk: usize,
     device: u32,
+    spread_over_gpus: bool,
     output: Output,
     engine: EnginePreference,
     max_frames: u64,
@@ -153,6 +157,7 @@ impl Default for Args {
             repeat_input: 1,
             chunk: 64 << 10,
             device: 0,
+            spread_over_gpus: false,
             output: Output::CUDA_NV12,
             engine: EnginePreference::Only(Engine::Nvdec),
             max_frames: 0,
@@ -199,12 +204,23 @@ impl Args {
             .engine(self.engine)
             .output(self.output)
             .device_index(self.device)
+            .spread_over_gpus(self.spread_over_gpus)
             .low_latency(self.low_latency);
         match self.display_delay {
             Some(d) => c.max_display_delay(d),
             None => c,
         }
     }
+}
+
+/// How many sessions ran on each backend ("nvdec (GPU 1: ...)"): where `--spread-over-gpus`
+/// put them.
+fn sessions_per_backend<'a>(backends: impl Iterator<Item = &'a str>) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for b in backends.filter(|b| !b.is_empty()) {
+        *counts.entry(b.to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// How long to wait for dropped NVDEC sessions to be destroyed before a leak or memory reading.
@@ -282,6 +298,7 @@ fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
             }
             "--chunk" => a.chunk = parse_size(&value(&arg)?)?,
             "--device" | "--gpu" => a.device = num(&arg, value(&arg)?)? as u32,
+            "--spread-over-gpus" => a.spread_over_gpus = true,
             "--output" => a.output = parse_output(&value(&arg)?)?,
             "--engine" => a.engine = value(&arg)?.parse().map_err(|e: Error| e.to_string())?,
             "--max-frames" => a.max_frames = num(&arg, value(&arg)?)?,
@@ -761,7 +778,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         let t0 = Instant::now();
         // A session without input keeps the CUDA context alive after the others end, so that
         // the memory left after them (the baseline) can be read without recreating it.
-        let keeper = if a.measure_mem && uses_gpu {
+        // The reading is of one GPU's free memory: meaningless once sessions spread.
+        let keeper = if a.measure_mem && uses_gpu && !a.spread_over_gpus {
             Decoder::open(a.config(inputs[0].codec).engine(EnginePreference::Only(Engine::Nvdec))).ok()
         } else {
             None
@@ -883,6 +901,7 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         "mode": "run",
         "version": env!("CARGO_PKG_VERSION"),
         "backend": results.iter().find(|r| !r.backend.is_empty()).map(|r| r.backend.clone()),
+        "sessions_per_backend": sessions_per_backend(results.iter().map(|r| r.backend.as_str())),
         "nvdec": nvdec,
         "inputs": inputs.iter().map(|i| i.facts.clone()).collect::<Vec<_>>(),
         "streams": n,
@@ -1643,6 +1662,16 @@ mod tests {
             let (cpu, rss) = process_cpu().unwrap();
             assert!(cpu >= 0.0 && rss > 0);
         }
+    }
+
+    #[test]
+    fn sessions_are_counted_per_backend_and_the_spread_flag_parses() {
+        let counts = sessions_per_backend(["nvdec (GPU 0: a)", "", "nvdec (GPU 1: a)", "nvdec (GPU 0: a)"].into_iter());
+        assert_eq!(counts.get("nvdec (GPU 0: a)"), Some(&2));
+        assert_eq!(counts.get("nvdec (GPU 1: a)"), Some(&1));
+        assert_eq!(counts.len(), 2);
+        assert!(args("--input a.h265 --spread-over-gpus").unwrap().spread_over_gpus);
+        assert!(!args("--input a.h265").unwrap().spread_over_gpus);
     }
 
     #[test]
