@@ -184,13 +184,15 @@ impl Decoder {
     /// `VIDEO_HW_NVDEC_CREATE_BARRIER=0` turns this off (docs/nvdec-many-streams.md).
     pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
-        if config.spread_over_gpus {
-            if let Some(gpu) = crate::backend::nvidia::nvdec::least_busy_gpu(config.codec) {
-                config.device_index = gpu;
-            }
+        // Held until the open returned: the session then counts itself on its GPU.
+        let claim = config.spread_over_gpus.then(|| crate::backend::nvidia::nvdec::claim_least_busy_gpu(config.codec));
+        if let Some(gpu) = claim.as_ref().and_then(|c| c.as_ref().map(|c| c.gpu())) {
+            config.device_index = gpu;
         }
         let framing = Framing::for_codec(config.codec)?;
-        let backend = Registry::global().open_decoder(&config)?;
+        let backend = Registry::global().open_decoder(&config);
+        drop(claim);
+        let backend = backend?;
         Ok(Self::with_backend(config, backend, framing))
     }
 

@@ -388,6 +388,34 @@ fn gpu_nvdec_spread_over_gpus_counts_sessions_per_gpu() {
     }
     assert!(per_gpu.iter().all(|&k| k >= 1), "every GPU got a session: {per_gpu:?}");
     eprintln!("spread of {n} sessions over {} GPU(s): {per_gpu:?}", gpus.len());
+    drop(sessions);
+
+    // Opened at once on threads of their own, as a batch of streams is: still even (the
+    // choice and the claim on the chosen GPU are one step).
+    let n = 7 * gpus.len();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let opened: Vec<String> = (0..n)
+        .map(|_| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12)).spread_over_gpus(true);
+                let dec = video_hw::Decoder::open(config).expect("nvdec opens");
+                let backend = dec.backend().to_string();
+                // Held until every thread opened, so no session's close frees a place early.
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                backend
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("opening thread"))
+        .collect();
+    let per_gpu: Vec<usize> =
+        gpus.iter().map(|g| opened.iter().filter(|b| b.contains(&format!("GPU {}:", g.index))).count()).collect();
+    let (most, least) = (per_gpu.iter().max().copied().unwrap_or(0), per_gpu.iter().min().copied().unwrap_or(0));
+    assert!(most - least <= 1, "{n} sessions opened at once spread unevenly: {per_gpu:?}");
+    eprintln!("spread of {n} sessions opened at once over {} GPU(s): {per_gpu:?}", gpus.len());
 }
 
 /// VP9 (and AV1 where the GPU's NVDEC has it) fed packet by packet: NVIDIA's parser

@@ -36,15 +36,49 @@ pub(crate) fn engines_on(device: u32, codec: Codec) -> u8 {
     driver.device(device).and_then(|d| decode_caps_of(d, codec, 8)).map_or(0, |c| c.num_engines)
 }
 
-/// The GPU whose NVDEC decodes `codec` with the fewest sessions of this process, or `None`
-/// without a usable GPU.
-pub(crate) fn least_busy_gpu(codec: Codec) -> Option<u32> {
+/// Sessions placed on each GPU by [`claim_least_busy_gpu`] whose open has not finished
+/// yet (their [`GpuClaim`] is alive): counted with the open sessions, so that sessions
+/// opened at once on several threads spread as if opened one after another.
+static CLAIMED_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
+
+/// A session placed on a GPU and not yet counted there by its open; drop it once the open
+/// returned (the open session then counts itself, or failed).
+pub(crate) struct GpuClaim {
+    gpu: u32,
+}
+
+impl GpuClaim {
+    /// The GPU the session goes to.
+    pub(crate) fn gpu(&self) -> u32 {
+        self.gpu
+    }
+}
+
+impl Drop for GpuClaim {
+    fn drop(&mut self) {
+        if let Some(n) = CLAIMED_PER_GPU.get(self.gpu as usize) {
+            n.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Places a session on the GPU whose NVDEC decodes `codec` with the fewest sessions of this
+/// process (open, or placed and still opening), and claims a place there; `None` without a
+/// usable GPU. Choice and claim happen under one lock: threads opening together (a batch of
+/// streams) would otherwise all see the same counts and pick the same GPU — measured on two
+/// H200s before this: 7 sessions opened at once all went to GPU 0, 14 split 10/4.
+pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
+    static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let driver = CudaDriver::get().ok()?;
+    let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
+    let load = |i: u32| sessions_on(i) + CLAIMED_PER_GPU.get(i as usize).map_or(0, |n| n.load(Ordering::SeqCst));
     let candidates: Vec<(u32, usize)> = (0..driver.device_count().ok()?)
         .filter(|&i| driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).is_ok_and(|c| c.supported))
-        .map(|i| (i, sessions_on(i)))
+        .map(|i| (i, load(i)))
         .collect();
-    least_busy(&candidates)
+    let gpu = least_busy(&candidates)?;
+    CLAIMED_PER_GPU.get(gpu as usize)?.fetch_add(1, Ordering::SeqCst);
+    Some(GpuClaim { gpu })
 }
 
 /// Of `(gpu, sessions)`, the GPU with the fewest sessions, the lowest index on a tie.
