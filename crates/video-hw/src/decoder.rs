@@ -210,6 +210,10 @@ impl Decoder {
     /// the CUDA driver's start-up; after `prepare`, 42 ms (docs/nvdec-many-streams.md,
     /// "warm process").
     ///
+    /// With [`spread_over_gpus`](DecoderConfig::spread_over_gpus) the sessions may go to any
+    /// GPU whose NVDEC decodes the codec, so every such GPU is set up (at once, a thread
+    /// each), and the engines are returned joined by `", "`.
+    ///
     /// ```no_run
     /// use video_hw::{Codec, Decoder, DecoderConfig, Output};
     /// let config = DecoderConfig::new(Codec::Hevc).output(Output::CUDA_NV12);
@@ -219,8 +223,26 @@ impl Decoder {
     /// # Ok::<(), video_hw::Error>(())
     /// ```
     pub fn prepare(config: &DecoderConfig) -> Result<String> {
-        let session = Decoder::open(config.clone())?;
-        Ok(session.backend().to_owned())
+        let gpus =
+            if config.spread_over_gpus { crate::backend::nvidia::nvdec::gpus_decoding(config.codec) } else { vec![] };
+        if gpus.len() < 2 {
+            let session = Decoder::open(config.clone())?;
+            return Ok(session.backend().to_owned());
+        }
+        let engines: Vec<Result<String>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = gpus
+                .iter()
+                .map(|&gpu| {
+                    let config = config.clone().spread_over_gpus(false).device_index(gpu);
+                    scope.spawn(move || Decoder::open(config).map(|s| s.backend().to_owned()))
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(Error::backend("nvdec", "panic", "preparing a GPU panicked"))))
+                .collect()
+        });
+        Ok(engines.into_iter().collect::<Result<Vec<_>>>()?.join(", "))
     }
 
     fn with_backend(config: DecoderConfig, backend: Box<dyn DecoderBackend>, framing: Framing) -> Self {

@@ -41,10 +41,36 @@ pub(crate) fn engines_on(device: u32, codec: Codec) -> u8 {
 /// opened at once on several threads spread as if opened one after another.
 static CLAIMED_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
 
+std::thread_local! {
+    /// The GPU this thread placed a session on whose open has not counted it there yet.
+    static PENDING_CLAIM: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
 /// A session placed on a GPU and not yet counted there by its open; drop it once the open
-/// returned (the open session then counts itself, or failed).
+/// returned. The open, on the same thread, takes the claim over when it counts the session
+/// ([`session_counted`]), so no moment counts the session twice; a failed open leaves it
+/// to the drop.
 pub(crate) struct GpuClaim {
     gpu: u32,
+    /// Bound to the thread whose open it is for (the hand-over is thread-local).
+    _thread: std::marker::PhantomData<*const ()>,
+}
+
+/// Releases this thread's claim on `gpu`, if it holds one: `claimed` by `GpuClaim`'s drop,
+/// or counted by the session's open.
+fn release_claim(gpu: u32) {
+    if PENDING_CLAIM.with(|c| c.get() == Some(gpu)) {
+        PENDING_CLAIM.with(|c| c.set(None));
+        if let Some(n) = CLAIMED_PER_GPU.get(gpu as usize) {
+            n.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Called by a session's open as it counts itself on `gpu`: the place this thread claimed
+/// there (if any) is now the session's.
+pub(crate) fn session_counted(gpu: u32) {
+    release_claim(gpu);
 }
 
 impl GpuClaim {
@@ -56,10 +82,17 @@ impl GpuClaim {
 
 impl Drop for GpuClaim {
     fn drop(&mut self) {
-        if let Some(n) = CLAIMED_PER_GPU.get(self.gpu as usize) {
-            n.fetch_sub(1, Ordering::SeqCst);
-        }
+        release_claim(self.gpu);
     }
+}
+
+/// The GPUs whose NVDEC decodes 8-bit `codec` (empty without a usable driver).
+pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
+    let Ok(driver) = CudaDriver::get() else { return Vec::new() };
+    let count = driver.device_count().unwrap_or(0);
+    (0..count)
+        .filter(|&i| driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).is_ok_and(|c| c.supported))
+        .collect()
 }
 
 /// Places a session on the GPU whose NVDEC decodes `codec` with the fewest sessions of this
@@ -69,16 +102,15 @@ impl Drop for GpuClaim {
 /// H200s before this: 7 sessions opened at once all went to GPU 0, 14 split 10/4.
 pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let driver = CudaDriver::get().ok()?;
     let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
     let load = |i: u32| sessions_on(i) + CLAIMED_PER_GPU.get(i as usize).map_or(0, |n| n.load(Ordering::SeqCst));
-    let candidates: Vec<(u32, usize)> = (0..driver.device_count().ok()?)
-        .filter(|&i| driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).is_ok_and(|c| c.supported))
-        .map(|i| (i, load(i)))
-        .collect();
+    let candidates: Vec<(u32, usize)> = gpus_decoding(codec).into_iter().map(|i| (i, load(i))).collect();
     let gpu = least_busy(&candidates)?;
     CLAIMED_PER_GPU.get(gpu as usize)?.fetch_add(1, Ordering::SeqCst);
-    Some(GpuClaim { gpu })
+    // A claim left pending by an earlier open of this thread cannot exist (each is released
+    // by its drop before `Decoder::open` returns), so this replaces nothing.
+    PENDING_CLAIM.with(|c| c.set(Some(gpu)));
+    Some(GpuClaim { gpu, _thread: std::marker::PhantomData })
 }
 
 /// Of `(gpu, sessions)`, the GPU with the fewest sessions, the lowest index on a tie.

@@ -492,8 +492,9 @@ impl NvdecDecoder {
             device_index: config.device_index,
         };
         if let Some(n) = SESSIONS_PER_GPU.get(config.device_index as usize) {
-            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
+        super::session_counted(config.device_index);
         dec.create_parser()?;
         Ok(dec)
     }
