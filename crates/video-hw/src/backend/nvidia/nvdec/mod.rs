@@ -56,8 +56,8 @@ pub(crate) struct GpuClaim {
     _thread: std::marker::PhantomData<*const ()>,
 }
 
-/// Releases this thread's claim on `gpu`, if it holds one: `claimed` by `GpuClaim`'s drop,
-/// or counted by the session's open.
+/// Releases this thread's pending claim on `gpu`, if it holds one: from `GpuClaim`'s drop,
+/// or when the session's open counts itself.
 fn release_claim(gpu: u32) {
     if PENDING_CLAIM.with(|c| c.get() == Some(gpu)) {
         PENDING_CLAIM.with(|c| c.set(None));
@@ -102,6 +102,8 @@ pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
 /// H200s before this: 7 sessions opened at once all went to GPU 0, 14 split 10/4.
 pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // The process's first placement asks every GPU's NVDEC for its capabilities (making each
+    // GPU's context, ~0.1-0.2 s apiece) under the lock; later ones read cached answers.
     let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
     let load = |i: u32| sessions_on(i) + CLAIMED_PER_GPU.get(i as usize).map_or(0, |n| n.load(Ordering::SeqCst));
     let candidates: Vec<(u32, usize)> = gpus_decoding(codec).into_iter().map(|i| (i, load(i))).collect();
