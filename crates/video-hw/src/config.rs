@@ -81,9 +81,10 @@ pub struct DecoderConfig {
     /// GPU index for device engines.
     pub device_index: u32,
     /// Let the session take the least busy GPU instead of `device_index`: among the GPUs
-    /// whose NVDEC decodes the codec, the one with the fewest NVDEC sessions open in this
-    /// process (lowest index on a tie). Sessions opened one after another this way spread
-    /// over every GPU; within a GPU the driver spreads them over its NVDEC engines.
+    /// whose NVDEC decodes the codec, the one with the fewest NVDEC sessions of this process
+    /// per NVDEC engine once it takes this one (lowest index on a tie). Sessions, whether
+    /// opened one after another or at once on many threads, thus spread over every GPU in
+    /// proportion to its engines; within a GPU the driver spreads them over its engines.
     pub spread_over_gpus: bool,
     /// Timebase of the timestamps given to `submit` and returned on frames.
     pub timebase: Rational,

@@ -86,18 +86,27 @@ impl Drop for GpuClaim {
     }
 }
 
-/// The GPUs whose NVDEC decodes 8-bit `codec` (empty without a usable driver).
-pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
+/// The GPUs whose NVDEC decodes 8-bit `codec`, with their NVDEC engines (at least 1 each;
+/// empty without a usable driver).
+fn gpus_and_engines(codec: Codec) -> Vec<(u32, u8)> {
     let Ok(driver) = CudaDriver::get() else { return Vec::new() };
     let count = driver.device_count().unwrap_or(0);
     (0..count)
-        .filter(|&i| driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).is_ok_and(|c| c.supported))
+        .filter_map(|i| {
+            let caps = driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).ok()?;
+            caps.supported.then_some((i, caps.num_engines.max(1)))
+        })
         .collect()
 }
 
+/// The GPUs whose NVDEC decodes 8-bit `codec` (empty without a usable driver).
+pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
+    gpus_and_engines(codec).into_iter().map(|(gpu, _)| gpu).collect()
+}
+
 /// Places a session on the GPU whose NVDEC decodes `codec` with the fewest sessions of this
-/// process (open, or placed and still opening), and claims a place there; `None` without a
-/// usable GPU. Choice and claim happen under one lock: threads opening together (a batch of
+/// process (open, or placed and still opening) per NVDEC engine, and claims a place there;
+/// `None` without a usable GPU. Choice and claim happen under one lock: threads opening together (a batch of
 /// streams) would otherwise all see the same counts and pick the same GPU — measured on two
 /// H200s before this: 7 sessions opened at once all went to GPU 0, 14 split 10/4.
 pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
@@ -106,7 +115,10 @@ pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     // GPU's context, ~0.1-0.2 s apiece) under the lock; later ones read cached answers.
     let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
     let load = |i: u32| sessions_on(i) + CLAIMED_PER_GPU.get(i as usize).map_or(0, |n| n.load(Ordering::SeqCst));
-    let candidates: Vec<(u32, usize)> = gpus_decoding(codec).into_iter().map(|i| (i, load(i))).collect();
+    let candidates: Vec<GpuLoad> = gpus_and_engines(codec)
+        .into_iter()
+        .map(|(gpu, engines)| GpuLoad { gpu, sessions: load(gpu), engines })
+        .collect();
     let gpu = least_busy(&candidates)?;
     CLAIMED_PER_GPU.get(gpu as usize)?.fetch_add(1, Ordering::SeqCst);
     // A claim left pending by an earlier open of this thread cannot exist (each is released
@@ -115,9 +127,27 @@ pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     Some(GpuClaim { gpu, _thread: std::marker::PhantomData })
 }
 
-/// Of `(gpu, sessions)`, the GPU with the fewest sessions, the lowest index on a tie.
-fn least_busy(candidates: &[(u32, usize)]) -> Option<u32> {
-    candidates.iter().min_by_key(|(gpu, n)| (*n, *gpu)).map(|(gpu, _)| *gpu)
+/// A GPU a session may go to: its sessions now and its NVDEC engines.
+#[derive(Clone, Copy, Debug)]
+struct GpuLoad {
+    gpu: u32,
+    sessions: usize,
+    engines: u8,
+}
+
+/// The GPU that is least loaded once it takes one more session: fewest sessions per NVDEC
+/// engine, (sessions + 1) / engines, the lowest index on a tie. GPUs alike thus take
+/// sessions in turn; a GPU with 7 engines takes 7 of every 11 beside one with 4.
+fn least_busy(candidates: &[GpuLoad]) -> Option<u32> {
+    let after = |c: &GpuLoad| (c.sessions as u64 + 1, u64::from(c.engines.max(1)));
+    candidates
+        .iter()
+        .min_by(|a, b| {
+            let ((na, ea), (nb, eb)) = (after(a), after(b));
+            // na/ea against nb/eb without division.
+            (na * eb).cmp(&(nb * ea)).then(a.gpu.cmp(&b.gpu))
+        })
+        .map(|c| c.gpu)
 }
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
@@ -165,19 +195,36 @@ pub(crate) fn open(config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
 
 #[cfg(test)]
 mod tests {
-    use super::least_busy;
+    use super::{GpuLoad, least_busy};
+
+    fn gpus(loads: &[(u32, usize, u8)]) -> Vec<GpuLoad> {
+        loads.iter().map(|&(gpu, sessions, engines)| GpuLoad { gpu, sessions, engines }).collect()
+    }
+
+    /// Places `n` sessions one after another on the winner; the sessions each GPU got.
+    fn place(mut loads: Vec<GpuLoad>, n: usize) -> Vec<usize> {
+        for _ in 0..n {
+            let g = least_busy(&loads).unwrap();
+            loads.iter_mut().find(|l| l.gpu == g).unwrap().sessions += 1;
+        }
+        loads.iter().map(|l| l.sessions).collect()
+    }
 
     #[test]
     fn the_least_busy_gpu_wins_and_ties_go_to_the_lowest_index() {
         assert_eq!(least_busy(&[]), None);
-        assert_eq!(least_busy(&[(0, 3), (1, 1), (2, 2)]), Some(1));
-        assert_eq!(least_busy(&[(2, 0), (0, 0), (1, 4)]), Some(0));
-        // Opening one session at a time on the winner spreads 7 sessions 3/2/2 over 3 GPUs.
-        let mut counts = [(0u32, 0usize), (1, 0), (2, 0)];
-        for _ in 0..7 {
-            let g = least_busy(&counts).unwrap() as usize;
-            counts[g].1 += 1;
-        }
-        assert_eq!(counts.map(|c| c.1), [3, 2, 2]);
+        assert_eq!(least_busy(&gpus(&[(0, 3, 7), (1, 1, 7), (2, 2, 7)])), Some(1));
+        assert_eq!(least_busy(&gpus(&[(2, 0, 7), (0, 0, 7), (1, 4, 7)])), Some(0));
+        // GPUs alike take sessions in turn: 7 spread 3/2/2 over 3.
+        assert_eq!(place(gpus(&[(0, 0, 7), (1, 0, 7), (2, 0, 7)]), 7), [3, 2, 2]);
+    }
+
+    #[test]
+    fn gpus_with_more_engines_take_more_sessions() {
+        // 7 engines beside 4: 11 sessions split 7/4, 22 split 14/8.
+        assert_eq!(place(gpus(&[(0, 0, 4), (1, 0, 7)]), 11), [4, 7]);
+        assert_eq!(place(gpus(&[(0, 0, 4), (1, 0, 7)]), 22), [8, 14]);
+        // A GPU reporting no engine counts as one, never as a division by zero.
+        assert_eq!(place(gpus(&[(0, 0, 0), (1, 0, 1)]), 4), [2, 2]);
     }
 }
