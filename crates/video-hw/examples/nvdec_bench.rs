@@ -44,7 +44,8 @@ usage: nvdec_bench [run|soak|probe|cut] [options] [FILE...]
     --chunk BYTES         bytes per submit call, suffixes k/m allowed [64k]
     --device N            GPU index [0]
     --spread-over-gpus    each session opens on the GPU with the fewest NVDEC sessions of the
-                          process (DecoderConfig::spread_over_gpus; --device is then ignored;
+                          process per NVDEC engine (DecoderConfig::spread_over_gpus; --device
+                          is then ignored;
                           the report counts the sessions per GPU; no memory reading)
     --output KIND         cuda-nv12 | host-nv12 | host-yuv420p | metadata [cuda-nv12]
     --engine NAME         nvdec | auto | openh264 ... [nvdec]

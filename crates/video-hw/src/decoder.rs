@@ -211,8 +211,10 @@ impl Decoder {
     /// "warm process").
     ///
     /// With [`spread_over_gpus`](DecoderConfig::spread_over_gpus) the sessions may go to any
-    /// GPU whose NVDEC decodes the codec, so every such GPU is set up (at once, a thread
-    /// each), and the engines are returned joined by `", "`.
+    /// GPU whose NVDEC decodes the codec, so every such GPU is set up, one after another
+    /// (finding them asks each GPU's NVDEC, which makes its context; the driver's
+    /// capability queries run one at a time anyway), and the engines are returned joined
+    /// by `", "`.
     ///
     /// ```no_run
     /// use video_hw::{Codec, Decoder, DecoderConfig, Output};
@@ -229,20 +231,11 @@ impl Decoder {
             let session = Decoder::open(config.clone())?;
             return Ok(session.backend().to_owned());
         }
-        let engines: Vec<Result<String>> = std::thread::scope(|scope| {
-            let threads: Vec<_> = gpus
-                .iter()
-                .map(|&gpu| {
-                    let config = config.clone().spread_over_gpus(false).device_index(gpu);
-                    scope.spawn(move || Decoder::open(config).map(|s| s.backend().to_owned()))
-                })
-                .collect();
-            threads
-                .into_iter()
-                .map(|t| t.join().unwrap_or_else(|_| Err(Error::backend("nvdec", "panic", "preparing a GPU panicked"))))
-                .collect()
+        let engines = gpus.into_iter().map(|gpu| {
+            let session = Decoder::open(config.clone().spread_over_gpus(false).device_index(gpu))?;
+            Ok(session.backend().to_owned())
         });
-        Ok(engines.into_iter().collect::<Result<Vec<_>>>()?.join(", "))
+        Ok(engines.collect::<Result<Vec<String>>>()?.join(", "))
     }
 
     fn with_backend(config: DecoderConfig, backend: Box<dyn DecoderBackend>, framing: Framing) -> Self {

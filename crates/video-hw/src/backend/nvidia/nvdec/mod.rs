@@ -59,11 +59,9 @@ pub(crate) struct GpuClaim {
 /// Releases this thread's pending claim on `gpu`, if it holds one: from `GpuClaim`'s drop,
 /// or when the session's open counts itself.
 fn release_claim(gpu: u32) {
-    if PENDING_CLAIM.with(|c| c.get() == Some(gpu)) {
-        PENDING_CLAIM.with(|c| c.set(None));
-        if let Some(n) = CLAIMED_PER_GPU.get(gpu as usize) {
-            n.fetch_sub(1, Ordering::SeqCst);
-        }
+    let held = PENDING_CLAIM.with(|c| c.get() == Some(gpu) && c.take().is_some());
+    if let Some(n) = CLAIMED_PER_GPU.get(gpu as usize).filter(|_| held) {
+        n.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -86,15 +84,15 @@ impl Drop for GpuClaim {
     }
 }
 
-/// The GPUs whose NVDEC decodes 8-bit `codec`, with their NVDEC engines (at least 1 each;
-/// empty without a usable driver).
+/// The GPUs whose NVDEC decodes 8-bit `codec`, with their NVDEC engines (empty without a
+/// usable driver).
 fn gpus_and_engines(codec: Codec) -> Vec<(u32, u8)> {
     let Ok(driver) = CudaDriver::get() else { return Vec::new() };
     let count = driver.device_count().unwrap_or(0);
     (0..count)
         .filter_map(|i| {
             let caps = driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).ok()?;
-            caps.supported.then_some((i, caps.num_engines.max(1)))
+            caps.supported.then_some((i, caps.num_engines))
         })
         .collect()
 }
@@ -106,9 +104,10 @@ pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
 
 /// Places a session on the GPU whose NVDEC decodes `codec` with the fewest sessions of this
 /// process (open, or placed and still opening) per NVDEC engine, and claims a place there;
-/// `None` without a usable GPU. Choice and claim happen under one lock: threads opening together (a batch of
-/// streams) would otherwise all see the same counts and pick the same GPU — measured on two
-/// H200s before this: 7 sessions opened at once all went to GPU 0, 14 split 10/4.
+/// `None` without a usable GPU. Choice and claim happen under one lock: threads opening
+/// together (a batch of streams) would otherwise all see the same counts and pick the same
+/// GPU — measured on two H200s before this: 7 sessions opened at once all went to GPU 0,
+/// 14 split 10/4.
 pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     // The process's first placement asks every GPU's NVDEC for its capabilities (making each
