@@ -219,6 +219,28 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_is_released_once_by_the_open_that_counts_its_session_or_by_its_drop() {
+        use super::{CLAIMED_PER_GPU, GpuClaim, PENDING_CLAIM, session_counted};
+        use std::sync::atomic::Ordering;
+        // GPU 63 of the table: no other test places sessions there.
+        let claimed = || CLAIMED_PER_GPU[63].load(Ordering::SeqCst);
+        let claim = |gpu| {
+            CLAIMED_PER_GPU[gpu as usize].fetch_add(1, Ordering::SeqCst);
+            PENDING_CLAIM.with(|c| c.set(Some(gpu)));
+            GpuClaim { gpu, _thread: std::marker::PhantomData }
+        };
+        let placed = claim(63);
+        session_counted(62);
+        assert_eq!(claimed(), 1, "a session counted on another GPU takes nothing over");
+        session_counted(63);
+        assert_eq!(claimed(), 0, "the open took the claim over");
+        drop(placed);
+        assert_eq!(claimed(), 0, "nor does the drop release it a second time");
+        drop(claim(63));
+        assert_eq!(claimed(), 0, "a failed open's claim goes with its drop");
+    }
+
+    #[test]
     fn gpus_with_more_engines_take_more_sessions() {
         // 7 engines beside 4: 11 sessions split 7/4, 22 split 14/8.
         assert_eq!(place(gpus(&[(0, 0, 4), (1, 0, 7)]), 11), [4, 7]);
