@@ -472,9 +472,24 @@ def closes_note(cell):
         return None
     frames = s["frames"][0] if len(s["frames"]) == 1 else None
     return ("%s x%d: video-hw's clock stopped at %.3f s (median), when the last session's drop returned; its "
-            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s" % (
+            "decoders, destroyed on the closer thread, were all gone at %.3f s (counting that, %s fps).%s%s" % (
                 cell["input"], cell["streams"], s["wall_median"], done, fmt(frames / done, 0) if frames else "–",
-                setup_note(runs, cell["streams"])))
+                setup_note(runs, cell["streams"]), parked_cpu_note(runs)))
+
+
+def parked_cpu_note(runs):
+    """A sentence on video-hw's CPU without destroying the decoders its sessions parked for
+    reuse (nvdec_bench's `cpu_ms_per_frame_before_parked_release`; the table's figure counts
+    that destroy), or "" when the runs do not report it. ffmpeg's `-benchmark` window closes
+    before its cleanup (its decoder and CUDA teardown), so its figure leaves that out."""
+    ok = [r for r in runs if r.get("ok")]
+    before = median([(r.get("raw") or {}).get("cpu_ms_per_frame_before_parked_release") for r in ok])
+    counted = median([r.get("cpu_ms_per_frame") for r in ok])
+    if before is None or counted is None:
+        return ""
+    return (" CPU %.3f ms a frame counting the destroy of the decoders its sessions parked (the table's figure), "
+            "%.3f without it; ffmpeg's `-benchmark` window ends before its cleanup, which frees its decoder and "
+            "CUDA device (~95 ms of CPU after the window: scripts/peers/ffmpeg_window.py)." % (counted, before))
 
 
 def gpu_info(device):
@@ -1345,6 +1360,10 @@ def self_test():
     mixed = dict(multi, runs=dict(multi["runs"], **{"video-hw": [multi["runs"]["video-hw"][0]] + [
         dict(run(21000, 3.0, closes_done_s=3.5), raw={"startup": {"creation_barrier": {"calls": 0, "ms": 0.0}}})] * 4}))
     assert "creation barrier" not in closes_note(mixed), closes_note(mixed)
+    assert "CPU" not in closes_note(mixed), closes_note(mixed)
+    parked = [dict(run(3000, 2.5, closes_done_s=2.6), raw={"cpu_ms_per_frame_before_parked_release": 0.093})] * 5
+    assert "CPU 0.100 ms a frame counting the destroy of the decoders its sessions parked (the table's figure), " \
+        "0.093 without it" in closes_note(dict(cell, runs={"video-hw": parked})), closes_note(dict(cell, runs={"video-hw": parked}))
     md = report_markdown(meta, [startup, cell, multi], soak, list(CONTENDERS))
     assert "peers included" not in md, md
     assert "peers included: `CUDA_DEVICE_MAX_CONNECTIONS=2`." in report_markdown(
