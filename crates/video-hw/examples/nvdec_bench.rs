@@ -687,12 +687,11 @@ fn run_segmented(
 /// The NVDEC probe's view of GPU `device` for `codec`: device name, driver, notes (engine
 /// count, size limits), or why it is unavailable.
 fn nvdec_facts(device: u32, codec: Codec) -> Value {
-    let reports = video_hw::registry::probe_all(device);
-    match reports.iter().find(|r| r.engine == Engine::Nvdec && r.codec == codec && r.direction.name() == "decode") {
-        Some(r) => json!({"available": r.available, "device": r.info.device, "driver": r.info.driver,
-                          "notes": r.info.notes, "reason": r.reason}),
-        None => Value::Null,
-    }
+    // NVDEC alone: the report needs nothing else, and probing every engine (NVENC on a GPU
+    // without it among them) runs after the timed part but lengthens every process.
+    let r = video_hw::registry::probe(Engine::Nvdec, codec, video_hw::Direction::Decode, device);
+    json!({"available": r.available, "device": r.info.device, "driver": r.info.driver,
+           "notes": r.info.notes, "reason": r.reason})
 }
 
 /// Samples free device memory until told to stop; returns the smallest value seen.

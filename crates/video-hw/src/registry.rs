@@ -192,15 +192,34 @@ impl Registry {
                     continue;
                 }
                 for codec in Codec::ALL {
-                    let (available, reason, info) = match self.probe(entry, codec, direction, device) {
-                        Ok(info) => (true, info.notes.join("; "), info),
-                        Err(reason) => (false, reason, ProbeInfo::default()),
-                    };
-                    out.push(ProbeReport { engine: entry.engine, codec, direction, available, reason, info });
+                    out.push(self.report(entry, codec, direction, device));
                 }
             }
         }
         out
+    }
+
+    /// One engine × codec × direction with its availability.
+    pub fn probe_one(&self, engine: Engine, codec: Codec, direction: Direction, device: u32) -> ProbeReport {
+        match self.entries.iter().find(|e| e.engine == engine && e.engine.handles(direction)) {
+            Some(entry) => self.report(entry, codec, direction, device),
+            None => ProbeReport {
+                engine,
+                codec,
+                direction,
+                available: false,
+                reason: format!("{engine} cannot {direction}"),
+                info: ProbeInfo::default(),
+            },
+        }
+    }
+
+    fn report(&self, entry: &EngineEntry, codec: Codec, direction: Direction, device: u32) -> ProbeReport {
+        let (available, reason, info) = match self.probe(entry, codec, direction, device) {
+            Ok(info) => (true, info.notes.join("; "), info),
+            Err(reason) => (false, reason, ProbeInfo::default()),
+        };
+        ProbeReport { engine: entry.engine, codec, direction, available, reason, info }
     }
 
     /// Opens the engine a decoder configuration asks for.
@@ -322,6 +341,23 @@ pub fn probe_all(device_index: u32) -> Vec<ProbeReport> {
     Registry::global().probe_all(device_index)
 }
 
+/// Whether one engine can do one codec in one direction here, without probing the other
+/// engines ([`probe_all`] asks every engine, which takes a while where an engine's library
+/// is present but its hardware is not). Cached per process like [`probe_all`].
+///
+/// ```no_run
+/// use video_hw::registry::probe;
+/// use video_hw::{Codec, Direction, Engine};
+///
+/// let nvdec = probe(Engine::Nvdec, Codec::Hevc, Direction::Decode, 0);
+/// if !nvdec.available {
+///     eprintln!("no NVDEC HEVC decode on GPU 0: {}", nvdec.reason);
+/// }
+/// ```
+pub fn probe(engine: Engine, codec: Codec, direction: Direction, device_index: u32) -> ProbeReport {
+    Registry::global().probe_one(engine, codec, direction, device_index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +457,27 @@ mod tests {
         let reports = r.probe_all(0);
         let sw = reports.iter().find(|p| p.engine == Engine::OpenH264).unwrap();
         assert!(sw.reason.contains("timed out"), "{}", sw.reason);
+    }
+
+    #[test]
+    fn probe_one_asks_only_the_engine_named() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static OTHER: AtomicUsize = AtomicUsize::new(0);
+        fn other(_: Engine, _: Codec, _: Direction, _: u32) -> Result<ProbeInfo> {
+            OTHER.fetch_add(1, Ordering::SeqCst);
+            Ok(ProbeInfo::default())
+        }
+        let r = Registry::new(vec![entry(Engine::Nvdec, failing_probe), entry(Engine::OpenH264, other)], PROBE_TIMEOUT);
+        let nvdec = r.probe_one(Engine::Nvdec, Codec::Hevc, Direction::Decode, 0);
+        assert!(!nvdec.available && nvdec.reason == "libcuda.so.1 not found", "{nvdec:?}");
+        assert_eq!((nvdec.engine, nvdec.codec, nvdec.direction), (Engine::Nvdec, Codec::Hevc, Direction::Decode));
+        assert_eq!(OTHER.load(Ordering::SeqCst), 0);
+        assert!(r.probe_one(Engine::OpenH264, Codec::H264, Direction::Decode, 0).available);
+        // An engine this registry does not have, or a direction the engine does not handle.
+        let missing = r.probe_one(Engine::Amf, Codec::H264, Direction::Decode, 0);
+        assert!(!missing.available && missing.reason == "amf cannot decode", "{missing:?}");
+        let nvdec_encode = r.probe_one(Engine::Nvdec, Codec::H264, Direction::Encode, 0);
+        assert!(!nvdec_encode.available, "{nvdec_encode:?}");
     }
 
     #[test]
