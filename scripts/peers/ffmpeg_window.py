@@ -13,7 +13,6 @@ usage: python3 scripts/peers/ffmpeg_window.py [--runs N] [--gpu N] INPUT
 """
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -66,5 +65,4 @@ def main():
 
 
 if __name__ == "__main__":
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     main()
