@@ -41,7 +41,7 @@ pub struct DecodeArgs {
     /// read into memory, cut at its IDR pictures (and HEVC CRAs without RASL pictures) and
     /// the pieces decoded side by side, frames written in order. With NVDEC one stream then
     /// uses several decode engines (7 on an H200). `auto`: the measured best for the engine,
-    /// codec and size (NVDEC: one or two per engine; software: one per CPU thread).
+    /// codec and size (NVDEC: one per engine; software: one per CPU thread).
     #[arg(long, value_name = "N|auto", default_value = "1", value_parser = parse_sessions)]
     sessions: Sessions,
     #[command(flatten)]

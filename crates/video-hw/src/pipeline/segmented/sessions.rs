@@ -6,18 +6,20 @@ use crate::engine::Engine;
 
 use super::MAX_SESSIONS;
 
-/// Sessions per NVDEC engine that decode fastest, measured on an H200 with 7 streams:
-/// two for 4K and for H.264 (one session leaves its engine idle between pictures; a second
-/// fills the gaps: H.264 2160p +27 %, H.264 1080p and HEVC 2160p +5 %), one for HEVC up to
-/// 1080p (more sessions only add segment drains: 14 over 7 streams was 3-9 % slower).
-fn sessions_per_nvdec_engine(codec: Codec, width: u32, height: u32) -> usize {
-    let up_to_1080p = u64::from(width) * u64::from(height) <= 1920 * 1088;
-    if codec == Codec::Hevc && up_to_1080p { 1 } else { 2 }
+/// Sessions per NVDEC engine that decode fastest, measured on an H200 (session 12, with CUDA
+/// frames lent in the decoder's output surfaces): one, for every codec and size. One stream
+/// over 7 sessions against 14: H.264 1080p 2,012-2,369 fps against 1,763-1,889, H.264 2160p
+/// 426-506 against 277-380, HEVC 2160p 479-484 against 486-490; 7 streams a session each
+/// against 14 sessions over them: H.264 1080p 4,301-4,331 against 3,978-4,018, H.264 2160p
+/// 981-985 against 845-865, HEVC 2160p 1,261-1,272 against 1,061-1,098. (Before lending, a
+/// second session per engine filled the gaps its copies left: H.264 2160p +27 %.)
+fn sessions_per_nvdec_engine(_codec: Codec, _width: u32, _height: u32) -> usize {
+    1
 }
 
 /// The sessions to give a [`SegmentedDecode`](super::SegmentedDecode) of `codec` streams
 /// of `width` x `height` whose sessions run on `engine`, on GPU `device_index` for NVDEC:
-/// one or two per NVDEC engine of that GPU (see `sessions_per_nvdec_engine`); for OpenH264,
+/// one per NVDEC engine of that GPU (see `sessions_per_nvdec_engine`); for OpenH264,
 /// whose session decodes on one thread, one per CPU thread; for FFmpeg's software decoders,
 /// which thread each session over up to 16 CPU threads, one per 16; 4 for other hardware
 /// engines and when the GPU's engines cannot be counted. Always within `1..=MAX_SESSIONS`.
@@ -61,13 +63,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nvdec_gets_one_session_per_engine_for_1080p_hevc_and_two_otherwise() {
+    fn nvdec_gets_one_session_per_engine() {
         assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::Hevc, 1920, 1080), 7);
         assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::Hevc, 1280, 720), 7);
-        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::Hevc, 3840, 2160), 14);
-        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::H264, 1920, 1080), 14);
-        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::H264, 3840, 2160), 14);
-        assert_eq!(sessions_for(Engine::Nvdec, 1, 64, Codec::H264, 3840, 2160), 2);
+        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::Hevc, 3840, 2160), 7);
+        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::H264, 1920, 1080), 7);
+        assert_eq!(sessions_for(Engine::Nvdec, 7, 2, Codec::H264, 3840, 2160), 7);
+        assert_eq!(sessions_for(Engine::Nvdec, 1, 64, Codec::H264, 3840, 2160), 1);
     }
 
     #[test]
