@@ -135,12 +135,10 @@ impl SegmentedDecode {
     }
 
     /// Sets how many sessions decode at once (1..=64); [`recommended_sessions`] gives the
-    /// measured best for an engine, codec and size. For NVDEC, twice the GPU's number
-    /// of decode engines (7 on an H100/H200, `nvidia-smi -q` lists them): one session
-    /// leaves its engine idle between pictures and a second fills the gaps (7 streams on
-    /// an H200: H.264 2160p 852 fps with 14 sessions, 670 with one per stream; H.264 1080p
-    /// and HEVC 2160p +5 %). 1080p HEVC is the exception: more sessions than engines only
-    /// add segment drains (docs/nvdec-many-streams.md).
+    /// measured best for an engine, codec and size. For NVDEC, the GPU's number of decode
+    /// engines (7 on an H100/H200, `nvidia-smi -q` lists them): a second session per engine
+    /// was slower for every codec and size measured on an H200 (one H.264 2160p stream 426-506
+    /// fps over 7 sessions against 277-380 over 14; docs/nvdec-many-streams.md).
     pub fn sessions(mut self, n: usize) -> Self {
         self.sessions = n;
         self
