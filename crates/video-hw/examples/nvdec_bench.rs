@@ -845,14 +845,8 @@ fn run(a: &Args) -> Result<(Value, bool), String> {
         .iter()
         .map(|r| if r.wall.is_zero() { 0.0 } else { round3(r.frames as f64 / r.wall.as_secs_f64()) })
         .collect();
-    let cpu_s = match (cpu0, cpu1) {
-        (Some(c0), Some(c1)) => Some(c1.0 - c0.0),
-        _ => None,
-    };
-    let cpu_before_parked_release_s = match (cpu0, cpu_parked) {
-        (Some(c0), Some(c1)) => Some(c1.0 - c0.0),
-        _ => None,
-    };
+    let cpu_since_start = |c: Option<(f64, u64)>| cpu0.zip(c).map(|(c0, c1)| c1.0 - c0.0);
+    let (cpu_s, cpu_before_parked_release_s) = (cpu_since_start(cpu1), cpu_since_start(cpu_parked));
     let decode_sessions = a.segmented.unwrap_or(n);
     let mem_per_session = match (free_after, min_free) {
         (Some(after), Some(min)) => Some(mib(after.saturating_sub(min)) / decode_sessions as f64),

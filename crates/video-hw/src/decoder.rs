@@ -185,9 +185,12 @@ impl Decoder {
     pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
         // Held until the open returned: the session then counts itself on its GPU.
-        let claim = config.spread_over_gpus.then(|| crate::backend::nvidia::nvdec::claim_least_busy_gpu(config.codec));
-        if let Some(gpu) = claim.as_ref().and_then(|c| c.as_ref().map(|c| c.gpu())) {
-            config.device_index = gpu;
+        let claim = config
+            .spread_over_gpus
+            .then(|| crate::backend::nvidia::nvdec::claim_least_busy_gpu(config.codec))
+            .flatten();
+        if let Some(claim) = &claim {
+            config.device_index = claim.gpu();
         }
         let framing = Framing::for_codec(config.codec)?;
         let backend = Registry::global().open_decoder(&config);

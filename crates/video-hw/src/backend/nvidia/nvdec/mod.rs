@@ -118,7 +118,11 @@ pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
         .into_iter()
         .map(|(gpu, engines)| GpuLoad { gpu, sessions: load(gpu), engines })
         .collect();
-    let gpu = least_busy(&candidates)?;
+    claim_on(least_busy(&candidates)?)
+}
+
+/// Claims a place for this thread's next session on `gpu` (`None` past the table's GPUs).
+fn claim_on(gpu: u32) -> Option<GpuClaim> {
     CLAIMED_PER_GPU.get(gpu as usize)?.fetch_add(1, Ordering::SeqCst);
     // A claim left pending by an earlier open of this thread cannot exist (each is released
     // by its drop before `Decoder::open` returns), so this replaces nothing.
@@ -220,15 +224,11 @@ mod tests {
 
     #[test]
     fn a_claim_is_released_once_by_the_open_that_counts_its_session_or_by_its_drop() {
-        use super::{CLAIMED_PER_GPU, GpuClaim, PENDING_CLAIM, session_counted};
+        use super::{CLAIMED_PER_GPU, claim_on, session_counted};
         use std::sync::atomic::Ordering;
         // GPU 63 of the table: no other test places sessions there.
         let claimed = || CLAIMED_PER_GPU[63].load(Ordering::SeqCst);
-        let claim = |gpu| {
-            CLAIMED_PER_GPU[gpu as usize].fetch_add(1, Ordering::SeqCst);
-            PENDING_CLAIM.with(|c| c.set(Some(gpu)));
-            GpuClaim { gpu, _thread: std::marker::PhantomData }
-        };
+        let claim = |gpu| claim_on(gpu).expect("GPU 63 is in the table");
         let placed = claim(63);
         session_counted(62);
         assert_eq!(claimed(), 1, "a session counted on another GPU takes nothing over");

@@ -268,7 +268,7 @@ impl CopyOut {
     pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
         // After a timeout the post-processing may still write the surface: it is never
         // unmapped, which leaks the decoder object too (the device is stuck).
-        let lease = kept_unless_timed_out(lease, self.wait())?;
+        let (lease, ()) = kept_unless_timed_out(lease, self.wait())?;
         let (luma, chroma) = (s.luma(c), s.chroma(c));
         let planes = (luma.ptr, s.pitch, (chroma.ptr - luma.ptr) as usize);
         let (stream, size) = (self.stream.raw() as usize, (c.width, c.height));
@@ -464,15 +464,15 @@ impl CopyOut {
 /// on an error the target goes back to its ring or pool, unless the work timed out).
 fn settle(target: Target, write: impl FnOnce((u64, usize)) -> Result<()>) -> Result<Target> {
     let written = write(target.memory());
-    kept_unless_timed_out(target, written)
+    kept_unless_timed_out(target, written).map(|(target, ())| target)
 }
 
-/// Hands `held` (memory that device work used) back once that work, waited for, is `done`.
-/// On an error `held` is dropped (released for reuse), except after a timeout: the work
-/// may still be using it then, so it is leaked and never reused.
-fn kept_unless_timed_out<T>(held: T, done: Result<()>) -> Result<T> {
+/// Hands `held` (memory that device work used) back with the work's result once that work,
+/// waited for, is `done`. On an error `held` is dropped (released for reuse), except after a
+/// timeout: the work may still be using it then, so it is leaked and never reused.
+pub(crate) fn kept_unless_timed_out<T, R>(held: T, done: Result<R>) -> Result<(T, R)> {
     match done {
-        Ok(()) => Ok(held),
+        Ok(r) => Ok((held, r)),
         Err(e @ Error::Timeout(_)) => {
             std::mem::forget(held);
             Err(e)

@@ -16,7 +16,7 @@ use std::ptr;
 use super::creations;
 use super::hw::{HwDecoder, Shape};
 use super::lent;
-use super::output::{CopyOut, Crop, Surface};
+use super::output::{CopyOut, Crop, Surface, kept_unless_timed_out};
 use super::parking;
 use crate::backend::DecoderBackend;
 use crate::backend::nvidia::cuda::{Context, CudaDriver, check_cuvid};
@@ -320,13 +320,11 @@ impl State {
             None => {
                 let copied = call_times::COPY
                     .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
-                if matches!(copied, Err(Error::Timeout(_))) {
-                    // The copies may still read the surface: never unmap it (the device is stuck).
-                    std::mem::forget(mapped);
-                } else {
-                    drop(mapped);
-                }
-                copied?
+                // After a timeout the copies may still read the surface: it is never unmapped
+                // (the device is stuck); otherwise it is unmapped here.
+                let (mapped, copied) = kept_unless_timed_out(mapped, copied)?;
+                drop(mapped);
+                copied
             }
         };
         let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
