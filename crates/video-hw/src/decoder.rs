@@ -184,7 +184,8 @@ impl Decoder {
     /// `VIDEO_HW_NVDEC_CREATE_BARRIER=0` turns this off (docs/nvdec-many-streams.md).
     pub fn open(mut config: DecoderConfig) -> Result<Self> {
         config.validate()?;
-        // Held until the open returned: the session then counts itself on its GPU.
+        // Held until this function returns: by then the session counts itself on its GPU
+        // (or the open failed and the place is given back).
         let claim = config
             .spread_over_gpus
             .then(|| crate::backend::nvidia::nvdec::claim_least_busy_gpu(config.codec))
@@ -193,9 +194,7 @@ impl Decoder {
             config.device_index = claim.gpu();
         }
         let framing = Framing::for_codec(config.codec)?;
-        let backend = Registry::global().open_decoder(&config);
-        drop(claim);
-        let backend = backend?;
+        let backend = Registry::global().open_decoder(&config)?;
         Ok(Self::with_backend(config, backend, framing))
     }
 
