@@ -13,6 +13,7 @@ use crate::config::DecoderConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::media::{CodecConfig, MediaPacket, Track};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::registry::Registry;
 
@@ -85,6 +86,19 @@ impl<'a> Input<'a> {
     /// One complete packet (AV1 temporal unit, VP9 frame, or an Annex-B access unit).
     pub fn packet(data: &'a [u8], pts: impl Into<Option<i64>>) -> Self {
         Input::Packet { data, pts: pts.into() }
+    }
+
+    /// A demuxed packet of `track` in the form its container gives it: a length-prefixed
+    /// sample with the track's `avcC`/`hvcC` record (MP4, Matroska), or a whole packet
+    /// (an Annex-B access unit from MPEG-TS or a raw stream, an AV1 temporal unit, a VP9
+    /// frame). The packet's pts goes with it.
+    pub fn from_media(track: &'a Track, packet: &'a MediaPacket) -> Self {
+        match (&track.config, track.codec.video()) {
+            (CodecConfig::Nal(record), Some(Codec::H264 | Codec::Hevc)) => {
+                Input::LengthPrefixed { sample: &packet.data, record, pts: packet.pts }
+            }
+            _ => Input::Packet { data: &packet.data, pts: packet.pts },
+        }
     }
 }
 

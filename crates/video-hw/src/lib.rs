@@ -43,6 +43,7 @@ pub mod encoder;
 pub mod engine;
 pub mod error;
 pub mod frame;
+pub mod media;
 pub mod metrics;
 pub mod packet;
 pub mod pipeline;

@@ -1,0 +1,161 @@
+//! Which container a file is, from its first bytes (never from its name).
+
+use super::types::Container;
+use crate::bitstream::detect::detect_codec;
+
+/// Bytes [`detect`] looks at (at most; fewer for short files).
+pub const DETECT_BYTES: usize = 64 << 10;
+
+/// Top-level ISO-BMFF boxes a file may start with.
+const MP4_FIRST_BOXES: [&[u8; 4]; 12] =
+    [b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"styp", b"sidx", b"moof", b"pnot", b"uuid", b"junk"];
+
+/// The container `prefix` (a file's first bytes) starts like, or `None`.
+///
+/// Order matters where signatures could collide: the fixed magic numbers (IVF, EBML)
+/// first, then ISO-BMFF box types, then the transport-stream sync pattern (which needs
+/// several packets to agree), and raw Annex-B H.264/HEVC last (any file has start-code
+/// like bytes somewhere, so it needs plausible NAL units).
+///
+/// ```
+/// use video_hw::media::{Container, detect};
+/// assert_eq!(detect(b"DKIF\0\0\x20\0AV01"), Some(Container::Ivf));
+/// assert_eq!(detect(&[0x1a, 0x45, 0xdf, 0xa3, 0x80]), Some(Container::Matroska));
+/// assert_eq!(detect(b"\0\0\0\x18ftypisom"), Some(Container::Mp4));
+/// assert_eq!(detect(b"hello"), None);
+/// ```
+pub fn detect(prefix: &[u8]) -> Option<Container> {
+    if prefix.starts_with(b"DKIF") {
+        return Some(Container::Ivf);
+    }
+    if prefix.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return Some(if ebml_doc_type(prefix).as_deref() == Some(b"webm") {
+            Container::WebM
+        } else {
+            Container::Matroska
+        });
+    }
+    if prefix.len() >= 8 && MP4_FIRST_BOXES.iter().any(|b| &prefix[4..8] == *b) {
+        return Some(Container::Mp4);
+    }
+    if ts_packet_size(prefix).is_some() {
+        return Some(Container::MpegTs);
+    }
+    if detect_codec(prefix).is_some() {
+        return Some(Container::AnnexB);
+    }
+    None
+}
+
+/// The transport packet size (188, or 192 for M2TS) when `prefix` holds sync bytes
+/// (0x47) at that stride: at least 3 packets in a row agree, or every whole packet of a
+/// shorter file. Finds the first sync too when the file starts mid-packet (a cut
+/// capture): the offset of the first sync is `start`.
+pub fn ts_packet_size(prefix: &[u8]) -> Option<usize> {
+    ts_sync(prefix).map(|(size, _)| size)
+}
+
+/// Packet size and the offset of the first packet's sync byte (see [`ts_packet_size`]).
+pub(crate) fn ts_sync(prefix: &[u8]) -> Option<(usize, usize)> {
+    for (size, sync_at) in [(188usize, 0usize), (192, 4)] {
+        // Look for the first sync among the first packet's bytes.
+        for start in 0..size.min(prefix.len()) {
+            let first = start + sync_at;
+            if prefix.get(first) != Some(&0x47) {
+                continue;
+            }
+            let whole = (prefix.len() - start) / size;
+            let need = whole.clamp(1, 3);
+            if whole == 0 {
+                break;
+            }
+            if (0..need).all(|k| prefix.get(first + k * size) == Some(&0x47)) && (need >= 3 || whole == need) {
+                return Some((size, start));
+            }
+        }
+    }
+    None
+}
+
+/// The `DocType` string of an EBML header at the start of `prefix`, if it can be read.
+fn ebml_doc_type(prefix: &[u8]) -> Option<Vec<u8>> {
+    let id_len = 4;
+    let (size, size_len) = vint(prefix.get(4..)?)?;
+    let body = prefix.get(id_len + size_len..)?;
+    let body = &body[..(size as usize).min(body.len())];
+    let mut at = 0;
+    while at + 3 <= body.len() {
+        // DocType is the 2-byte ID 0x4282.
+        let (id, idl) = element_id(&body[at..])?;
+        let (len, lenl) = vint(&body[at + idl..])?;
+        let start = at + idl + lenl;
+        let end = start.checked_add(len as usize)?;
+        if id == 0x4282 {
+            return body.get(start..end.min(body.len())).map(|d| d.iter().copied().take_while(|&b| b != 0).collect());
+        }
+        at = end;
+    }
+    None
+}
+
+/// An EBML variable-length integer (marker bit removed): (value, length in bytes).
+fn vint(b: &[u8]) -> Option<(u64, usize)> {
+    let first = *b.first()?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 8 || b.len() < len {
+        return None;
+    }
+    let mut v = u64::from(first) & (0xff >> len);
+    for &x in &b[1..len] {
+        v = (v << 8) | u64::from(x);
+    }
+    Some((v, len))
+}
+
+/// An EBML element ID (marker bit kept): (id, length).
+fn element_id(b: &[u8]) -> Option<(u32, usize)> {
+    let first = *b.first()?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 4 || b.len() < len {
+        return None;
+    }
+    Some((b[..len].iter().fold(0u32, |v, &x| (v << 8) | u32::from(x)), len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(size: usize, packets: usize, skew: usize) -> Vec<u8> {
+        let mut v = vec![0u8; skew];
+        for _ in 0..packets {
+            let mut p = vec![0xffu8; size];
+            p[size - 188] = 0x47;
+            v.extend(p);
+        }
+        v
+    }
+
+    #[test]
+    fn transport_streams() {
+        assert_eq!(ts_sync(&ts(188, 5, 0)), Some((188, 0)));
+        assert_eq!(ts_sync(&ts(192, 5, 0)), Some((192, 0)));
+        assert_eq!(ts_sync(&ts(188, 5, 17)), Some((188, 17)));
+        assert_eq!(ts_sync(&ts(188, 1, 0)), Some((188, 0)));
+        assert_eq!(detect(&ts(188, 4, 0)), Some(Container::MpegTs));
+        // A lone 0x47 in a longer file is not a transport stream.
+        let mut v = vec![0u8; 1000];
+        v[0] = 0x47;
+        assert_eq!(ts_sync(&v), None);
+    }
+
+    #[test]
+    fn webm_doc_type() {
+        // EBML header with DocType "webm".
+        let mut h = vec![0x1a, 0x45, 0xdf, 0xa3, 0x87, 0x42, 0x82, 0x84];
+        h.extend(b"webm");
+        assert_eq!(detect(&h), Some(Container::WebM));
+        h[8..12].copy_from_slice(b"mat\0");
+        assert_eq!(detect(&h), Some(Container::Matroska));
+    }
+}

@@ -1,0 +1,275 @@
+//! Reading a container's bytes: a buffered, position-tracking reader over any
+//! `Read + Seek`, whose every read is checked against the file's length before anything
+//! is allocated, so a size a file claims can never make us reserve more than it holds.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::error::{Error, Result};
+
+/// What a demuxer reads from: a file, a cursor over bytes, any `Read + Seek`.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+/// Bytes read ahead at a time: large enough that sequential parsing (Matroska element
+/// headers, transport packets) costs one system call per many elements.
+const BUFFER: usize = 256 << 10;
+
+/// A buffered reader that knows the input's length and where it is.
+pub struct ByteSource {
+    inner: Box<dyn ReadSeek>,
+    len: u64,
+    /// File offset of `buf[0]`.
+    buf_start: u64,
+    buf: Vec<u8>,
+    /// Read position inside `buf`.
+    at: usize,
+    /// Where `inner`'s own cursor is (so a seek that lands there costs nothing).
+    inner_pos: u64,
+}
+
+impl std::fmt::Debug for ByteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteSource").field("len", &self.len).field("pos", &self.position()).finish()
+    }
+}
+
+impl ByteSource {
+    /// Wraps `inner`; finds its length by seeking to its end.
+    pub fn new(mut inner: Box<dyn ReadSeek>) -> Result<Self> {
+        let len = inner.seek(SeekFrom::End(0))?;
+        inner.seek(SeekFrom::Start(0))?;
+        Ok(ByteSource { inner, len, buf_start: 0, buf: Vec::new(), at: 0, inner_pos: 0 })
+    }
+
+    /// The input's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty input.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset the next read starts at.
+    pub fn position(&self) -> u64 {
+        self.buf_start + self.at as u64
+    }
+
+    /// Bytes from the position to the end of the input.
+    pub fn remaining(&self) -> u64 {
+        self.len.saturating_sub(self.position())
+    }
+
+    /// Moves the read position to `pos` (kept inside the buffer when it lies there).
+    pub fn seek(&mut self, pos: u64) {
+        let end = self.buf_start + self.buf.len() as u64;
+        if pos >= self.buf_start && pos <= end {
+            self.at = (pos - self.buf_start) as usize;
+        } else {
+            self.buf.clear();
+            self.buf_start = pos;
+            self.at = 0;
+        }
+    }
+
+    /// Skips `n` bytes (may go past the end; the next read then fails).
+    pub fn skip(&mut self, n: u64) {
+        self.seek(self.position().saturating_add(n));
+    }
+
+    /// Refills the buffer from the current position; false at the end of the input.
+    fn fill(&mut self) -> Result<bool> {
+        let pos = self.position();
+        if pos >= self.len {
+            return Ok(false);
+        }
+        if self.inner_pos != pos {
+            self.inner.seek(SeekFrom::Start(pos))?;
+            self.inner_pos = pos;
+        }
+        let want = (self.len - pos).min(BUFFER as u64) as usize;
+        self.buf.resize(want, 0);
+        let mut got = 0;
+        while got < want {
+            match self.inner.read(&mut self.buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.clear();
+                    self.buf_start = pos;
+                    self.at = 0;
+                    return Err(e.into());
+                }
+            }
+        }
+        self.buf.truncate(got);
+        self.buf_start = pos;
+        self.at = 0;
+        self.inner_pos = pos + got as u64;
+        if got == 0 {
+            // The input is shorter than it said (it shrank while open): believe the read.
+            self.len = pos;
+        }
+        Ok(got > 0)
+    }
+
+    /// Up to `n` bytes at the position without moving it (fewer only at the end of the
+    /// input; at most the buffer's size).
+    pub fn peek(&mut self, n: usize) -> Result<&[u8]> {
+        let n = n.min(BUFFER);
+        if self.buf.len() - self.at < n && self.remaining() > (self.buf.len() - self.at) as u64 {
+            // Move what is left to the front, then read more behind it.
+            let pos = self.position();
+            let keep = self.buf.split_off(self.at);
+            self.buf = keep;
+            self.buf_start = pos;
+            self.at = 0;
+            let have = self.buf.len();
+            let want = ((self.len - pos).min(BUFFER as u64) as usize).max(have);
+            if self.inner_pos != pos + have as u64 {
+                self.inner.seek(SeekFrom::Start(pos + have as u64))?;
+                self.inner_pos = pos + have as u64;
+            }
+            self.buf.resize(want, 0);
+            let mut got = have;
+            while got < want {
+                match self.inner.read(&mut self.buf[got..]) {
+                    Ok(0) => break,
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.buf.truncate(have);
+                        return Err(e.into());
+                    }
+                }
+            }
+            self.buf.truncate(got);
+            self.inner_pos = pos + got as u64;
+        }
+        let end = (self.at + n).min(self.buf.len());
+        Ok(&self.buf[self.at..end])
+    }
+
+    /// Fills `out` from the position, or fails with `InvalidBitstream` at the position
+    /// when the input ends first (`what` names what was being read).
+    pub fn read_exact(&mut self, out: &mut [u8], what: &str) -> Result<()> {
+        let start = self.position();
+        if (out.len() as u64) > self.remaining() {
+            return Err(truncated(start, what, out.len() as u64, self.remaining()));
+        }
+        let mut done = 0;
+        while done < out.len() {
+            if self.at == self.buf.len() {
+                // Large reads go straight into `out`, past the buffer.
+                let left = out.len() - done;
+                if left >= BUFFER {
+                    let pos = self.position();
+                    if self.inner_pos != pos {
+                        self.inner.seek(SeekFrom::Start(pos))?;
+                    }
+                    self.inner.read_exact(&mut out[done..]).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof => truncated(start, what, out.len() as u64, 0),
+                        _ => e.into(),
+                    })?;
+                    let end = pos + left as u64;
+                    self.inner_pos = end;
+                    self.buf.clear();
+                    self.buf_start = end;
+                    self.at = 0;
+                    return Ok(());
+                }
+                if !self.fill()? {
+                    return Err(truncated(start, what, out.len() as u64, done as u64));
+                }
+            }
+            let n = (self.buf.len() - self.at).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&self.buf[self.at..self.at + n]);
+            self.at += n;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads `n` bytes into a new vector; fails before allocating when fewer remain.
+    pub fn read_vec(&mut self, n: u64, what: &str) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.read_into(n, &mut v, what)?;
+        Ok(v)
+    }
+
+    /// Reads `n` bytes into `out` (replacing its contents); fails before allocating when
+    /// fewer remain.
+    pub fn read_into(&mut self, n: u64, out: &mut Vec<u8>, what: &str) -> Result<()> {
+        if n > self.remaining() {
+            return Err(truncated(self.position(), what, n, self.remaining()));
+        }
+        out.clear();
+        out.resize(n as usize, 0);
+        self.read_exact(out, what)
+    }
+
+    /// Reads `n` bytes at `offset` into `out` (the position ends after them).
+    pub fn read_at(&mut self, offset: u64, n: u64, out: &mut Vec<u8>, what: &str) -> Result<()> {
+        self.seek(offset);
+        self.read_into(n, out, what)
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, what: &str) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.read_exact(&mut b, what)?;
+        Ok(b[0])
+    }
+}
+
+/// The error for an input that ends inside something.
+pub fn truncated(offset: u64, what: &str, wanted: u64, had: u64) -> Error {
+    Error::invalid_bitstream(offset, format!("truncated: {what} needs {wanted} bytes, the input holds {had} more"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(bytes: Vec<u8>) -> ByteSource {
+        ByteSource::new(Box::new(std::io::Cursor::new(bytes))).unwrap()
+    }
+
+    #[test]
+    fn reads_across_buffer_refills() {
+        let data: Vec<u8> = (0..(BUFFER * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        let mut s = source(data.clone());
+        let mut out = vec![0u8; 1000];
+        s.seek(BUFFER as u64 - 10);
+        s.read_exact(&mut out, "x").unwrap();
+        assert_eq!(out, &data[BUFFER - 10..BUFFER + 990]);
+        let big = s.read_vec(BUFFER as u64 * 2, "big").unwrap();
+        assert_eq!(big, &data[BUFFER + 990..BUFFER * 3 + 990]);
+        assert_eq!(s.position(), BUFFER as u64 * 3 + 990);
+        assert_eq!(s.peek(100).unwrap().len(), 17 - (990 - BUFFER * 0) as usize % 1 + 0 - 0);
+    }
+
+    #[test]
+    fn claims_beyond_the_end_fail_without_allocating() {
+        let mut s = source(vec![1, 2, 3]);
+        let e = s.read_vec(u64::MAX / 2, "a box").unwrap_err();
+        assert!(matches!(e, Error::InvalidBitstream { offset: 0, .. }), "{e}");
+        s.seek(2);
+        let mut b = [0u8; 2];
+        let e = s.read_exact(&mut b, "a field").unwrap_err();
+        assert!(e.to_string().contains("a field needs 2 bytes, the input holds 1 more"), "{e}");
+    }
+
+    #[test]
+    fn peek_does_not_move() {
+        let mut s = source((0..100u8).collect());
+        s.seek(10);
+        assert_eq!(s.peek(3).unwrap(), &[10, 11, 12]);
+        assert_eq!(s.position(), 10);
+        assert_eq!(s.u8("b").unwrap(), 10);
+        s.seek(98);
+        assert_eq!(s.peek(10).unwrap(), &[98, 99]);
+    }
+}

@@ -1,0 +1,187 @@
+//! Containers: open a file or any `Read + Seek`, find its tracks, read its packets.
+//!
+//! The container is found from the content, never the name ([`detect`]): MP4/MOV
+//! (fragmented too), Matroska and WebM, MPEG-TS and M2TS, IVF, and raw H.264/HEVC
+//! Annex-B streams. A [`Demuxer`] gives the [`Track`]s (codec, configuration, time base,
+//! duration, frame rate, size, rotation, language) and the [`MediaPacket`]s of every
+//! track in file order, each with its timestamps as the container has them (B-frames:
+//! `dts` ≠ `pts`; MP4 edit lists applied; MPEG-TS 33-bit wraps unwrapped).
+//!
+//! ```no_run
+//! use video_hw::media::Demuxer;
+//! use video_hw::{Decoder, DecoderConfig, Input};
+//!
+//! let mut demuxer = Demuxer::open("clip.mkv")?;
+//! let track = demuxer.video_track().expect("a video track").clone();
+//! let mut decoder = Decoder::open(DecoderConfig::new(track.codec.video().unwrap()))?;
+//! while let Some(packet) = demuxer.next_packet()? {
+//!     if packet.track == track.index {
+//!         decoder.submit(Input::from_media(&track, &packet))?;
+//!         while let Some(frame) = decoder.try_reap()? { /* … */ }
+//!     }
+//! }
+//! for frame in decoder.flush()? { /* … */ }
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+//!
+//! Damage: a demuxer returns every packet before the damage, then an
+//! [`Error::InvalidBitstream`] with the byte offset where it is (MPEG-TS resynchronises
+//! and goes on). Every size or count a file claims is checked against what the file
+//! holds before anything is allocated, and nothing a file says can make a demuxer loop
+//! without reading.
+//!
+//! Everything here is safe Rust over the bitstream layer; the sessions sit above it.
+
+mod detect;
+pub mod io;
+mod mp4;
+mod types;
+
+pub use detect::{DETECT_BYTES, detect, ts_packet_size};
+pub use types::{
+    AudioCodec, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
+};
+
+use std::io::{Read, Seek};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use io::{ByteSource, ReadSeek};
+
+/// A track's packets in decode order, without their bytes, as far as the file could be
+/// read: the container's tables where it has them (MP4 sample tables and fragments,
+/// IVF), otherwise a scan of the file that reads headers and skips payloads.
+#[derive(Debug, Default)]
+pub struct PacketTable {
+    /// The packets, in decode order.
+    pub entries: Vec<PacketEntry>,
+    /// The damage that ended the table early, if any (the entries before it stand).
+    pub damage: Option<Error>,
+}
+
+/// What every container's demuxer does (one implementation per container).
+pub(crate) trait ContainerDemuxer: Send {
+    /// The container.
+    fn container(&self) -> Container;
+    /// The tracks, in the container's order.
+    fn tracks(&self) -> &[Track];
+    /// The next packet of any track, in file order; `Ok(None)` at the end.
+    fn next_packet(&mut self) -> Result<Option<MediaPacket>>;
+    /// Positions reading so that the next packet of `track` is `entry`'s.
+    fn seek_to(&mut self, track: usize, entry: &PacketEntry) -> Result<()>;
+    /// Back to the first packet.
+    fn rewind(&mut self) -> Result<()>;
+    /// `track`'s packets in decode order; reading restarts from the first packet after.
+    fn packet_table(&mut self, track: usize) -> Result<PacketTable>;
+}
+
+/// Reads a container: its tracks and its packets.
+///
+/// Open a path ([`open`](Self::open)) or any reader ([`from_reader`](Self::from_reader)),
+/// then read packets of every track in file order ([`next_packet`](Self::next_packet)),
+/// list a track's packets without reading them ([`packet_table`](Self::packet_table)),
+/// or jump to one ([`seek_to`](Self::seek_to)).
+pub struct Demuxer {
+    inner: Box<dyn ContainerDemuxer>,
+}
+
+impl std::fmt::Debug for Demuxer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demuxer").field("container", &self.container()).field("tracks", &self.tracks()).finish()
+    }
+}
+
+impl Demuxer {
+    /// Opens the file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
+        Self::from_reader(file)
+    }
+
+    /// Opens a container held by `reader` (a file, `Cursor<Vec<u8>>`, …).
+    pub fn from_reader<R: Read + Seek + Send + 'static>(reader: R) -> Result<Self> {
+        Self::from_source(ByteSource::new(Box::new(reader) as Box<dyn ReadSeek>)?)
+    }
+
+    /// Opens a container held in memory.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Result<Self> {
+        Self::from_reader(std::io::Cursor::new(bytes.into()))
+    }
+
+    fn from_source(mut source: ByteSource) -> Result<Self> {
+        if source.is_empty() {
+            return Err(Error::invalid_input("empty input"));
+        }
+        let prefix = source.peek(DETECT_BYTES)?.to_vec();
+        let Some(container) = detect(&prefix) else {
+            return Err(Error::invalid_bitstream(
+                0,
+                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B)",
+            ));
+        };
+        source.seek(0);
+        let inner: Box<dyn ContainerDemuxer> = match container {
+            Container::Mp4 => Box::new(mp4::Mp4Demuxer::open(source)?),
+            other => {
+                return Err(Error::unsupported(format!("{other} demuxing"), "not built yet"));
+            }
+        };
+        Ok(Demuxer { inner })
+    }
+
+    /// The container.
+    pub fn container(&self) -> Container {
+        self.inner.container()
+    }
+
+    /// Every track, in the container's order (`tracks()[i].index == i`).
+    pub fn tracks(&self) -> &[Track] {
+        self.inner.tracks()
+    }
+
+    /// Track `index`.
+    pub fn track(&self, index: usize) -> Option<&Track> {
+        self.inner.tracks().get(index)
+    }
+
+    /// The first video track whose codec the decoders know (H.264, HEVC, AV1, VP9).
+    pub fn video_track(&self) -> Option<&Track> {
+        self.tracks().iter().find(|t| t.kind == TrackKind::Video && t.codec.video().is_some())
+    }
+
+    /// The next packet of any track, in file order; `Ok(None)` at the end.
+    ///
+    /// Damage ends the packets with an [`Error::InvalidBitstream`] at its byte offset
+    /// (after which `Ok(None)`); MPEG-TS skips the damage and goes on.
+    pub fn next_packet(&mut self) -> Result<Option<MediaPacket>> {
+        self.inner.next_packet()
+    }
+
+    /// Positions reading so that the next packet of `track` that
+    /// [`next_packet`](Self::next_packet) returns is the one `entry` describes (an entry
+    /// of [`packet_table`](Self::packet_table), or [`MediaPacket::entry`]); packets of
+    /// other tracks from around that point come too.
+    pub fn seek_to(&mut self, track: usize, entry: &PacketEntry) -> Result<()> {
+        if track >= self.tracks().len() {
+            return Err(Error::invalid_input(format!("no track {track} (the file has {})", self.tracks().len())));
+        }
+        self.inner.seek_to(track, entry)
+    }
+
+    /// Back to the first packet.
+    pub fn rewind(&mut self) -> Result<()> {
+        self.inner.rewind()
+    }
+
+    /// `track`'s packets in decode order, without their bytes, from the container's
+    /// tables where it has them or a scan that skips payloads; reading restarts from the
+    /// first packet afterwards. Damage ends the table early ([`PacketTable::damage`]).
+    pub fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
+        if track >= self.tracks().len() {
+            return Err(Error::invalid_input(format!("no track {track} (the file has {})", self.tracks().len())));
+        }
+        self.inner.packet_table(track)
+    }
+}

@@ -1,0 +1,321 @@
+//! The plain data of the media layer: containers, tracks, packets and packet tables.
+
+use std::fmt;
+
+use crate::bitstream::avcc::DecoderConfigRecord;
+use crate::codec::{Codec, Rational};
+
+/// The container a file is, found from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// ISO base media (MP4, MOV, fragmented MP4).
+    Mp4,
+    /// Matroska.
+    Matroska,
+    /// WebM (Matroska with the `webm` doc type).
+    WebM,
+    /// MPEG transport stream, 188-byte packets, or M2TS (192-byte packets with a
+    /// 4-byte timestamp before each).
+    MpegTs,
+    /// IVF (AV1, VP9 and VP8 packets with a 12-byte header each).
+    Ivf,
+    /// A raw H.264 or HEVC elementary stream in Annex-B form (start codes).
+    AnnexB,
+}
+
+impl Container {
+    /// The short name used in JSON and on the command line: `mp4`, `matroska`, `webm`,
+    /// `mpegts`, `ivf`, `annexb`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Mp4 => "mp4",
+            Container::Matroska => "matroska",
+            Container::WebM => "webm",
+            Container::MpegTs => "mpegts",
+            Container::Ivf => "ivf",
+            Container::AnnexB => "annexb",
+        }
+    }
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// Pictures.
+    Video,
+    /// Sound.
+    Audio,
+    /// Subtitles or captions.
+    Subtitle,
+    /// Anything else (timed metadata, hint tracks, private data).
+    Data,
+}
+
+impl TrackKind {
+    /// `video`, `audio`, `subtitle` or `data`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackKind::Video => "video",
+            TrackKind::Audio => "audio",
+            TrackKind::Subtitle => "subtitle",
+            TrackKind::Data => "data",
+        }
+    }
+}
+
+/// Audio codecs the containers name. Audio is never decoded by this crate; it is
+/// copied from one container to another as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AudioCodec {
+    /// AAC (any profile). MP4/Matroska carry raw frames with an AudioSpecificConfig;
+    /// MPEG-TS carries ADTS frames.
+    Aac,
+    /// Opus.
+    Opus,
+    /// MPEG-1/2 Layer III.
+    Mp3,
+    /// MPEG-1/2 Layer I or II.
+    Mp2,
+    /// Dolby Digital.
+    Ac3,
+    /// Dolby Digital Plus.
+    Eac3,
+    /// FLAC.
+    Flac,
+    /// Vorbis.
+    Vorbis,
+    /// Uncompressed PCM (any layout).
+    Pcm,
+}
+
+impl AudioCodec {
+    /// The short lower-case name (`aac`, `opus`, …), as ffprobe says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioCodec::Aac => "aac",
+            AudioCodec::Opus => "opus",
+            AudioCodec::Mp3 => "mp3",
+            AudioCodec::Mp2 => "mp2",
+            AudioCodec::Ac3 => "ac3",
+            AudioCodec::Eac3 => "eac3",
+            AudioCodec::Flac => "flac",
+            AudioCodec::Vorbis => "vorbis",
+            AudioCodec::Pcm => "pcm",
+        }
+    }
+}
+
+/// The codec of a track.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrackCodec {
+    /// A video codec the decoders know.
+    Video(Codec),
+    /// An audio codec (copied, never decoded).
+    Audio(AudioCodec),
+    /// Anything else, by the container's own name for it (an MP4 sample entry's
+    /// four-character code, a Matroska CodecID, `ts-0xNN` for an MPEG-TS stream type).
+    Other(String),
+}
+
+impl TrackCodec {
+    /// The short name: `h264`, `hevc`, `av1`, `vp9`, `aac`, `opus`, … or the
+    /// container's own name for codecs this crate does not know.
+    pub fn name(&self) -> &str {
+        match self {
+            TrackCodec::Video(c) => c.name(),
+            TrackCodec::Audio(a) => a.name(),
+            TrackCodec::Other(s) => s,
+        }
+    }
+
+    /// The video codec, if this is one the decoders know.
+    pub fn video(&self) -> Option<Codec> {
+        match self {
+            TrackCodec::Video(c) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TrackCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The out-of-band codec configuration a container keeps for a track.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CodecConfig {
+    /// None given (MPEG-TS, raw streams and IVF carry their configuration in band).
+    #[default]
+    None,
+    /// H.264 `avcC` or HEVC `hvcC`, parsed; its packets are length-prefixed.
+    Nal(DecoderConfigRecord),
+    /// AV1 `av1C`: the record's bytes (4 bytes of flags, then configuration OBUs).
+    Av1C(Vec<u8>),
+    /// VP8/VP9 `vpcC`: the record's bytes (profile, level, bit depth, colour).
+    VpcC(Vec<u8>),
+    /// AAC AudioSpecificConfig bytes (MP4 `esds` decoder-specific info, Matroska
+    /// CodecPrivate of `A_AAC`).
+    AudioSpecificConfig(Vec<u8>),
+    /// Opus identification header (`OpusHead`, as Matroska's CodecPrivate holds it;
+    /// MP4's `dOps` box is converted to this form).
+    OpusHead(Vec<u8>),
+    /// Other bytes the container gives (Matroska CodecPrivate of another codec).
+    Raw(Vec<u8>),
+}
+
+impl CodecConfig {
+    /// The `avcC`/`hvcC` record, for H.264 and HEVC tracks that have one.
+    pub fn record(&self) -> Option<&DecoderConfigRecord> {
+        match self {
+            CodecConfig::Nal(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Facts of a video track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VideoInfo {
+    /// Width in pixels as the container states it (display size before rotation).
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Clockwise rotation to apply for display, in degrees: 0, 90, 180 or 270 (MP4
+    /// display matrix; Matroska's projection pose yaw is not read).
+    pub rotation: u16,
+    /// Sample (pixel) aspect ratio, when the container states one.
+    pub sample_aspect: Option<Rational>,
+}
+
+/// Facts of an audio track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AudioInfo {
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u16,
+}
+
+/// One track of a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// Position of the track in [`Demuxer::tracks`](super::Demuxer::tracks), the
+    /// number packets carry in [`MediaPacket::track`].
+    pub index: usize,
+    /// The container's own number for it: MP4 `track_ID`, Matroska `TrackNumber`,
+    /// MPEG-TS PID; 0 for IVF and raw streams.
+    pub id: u64,
+    /// Video, audio, subtitle or data.
+    pub kind: TrackKind,
+    /// The codec.
+    pub codec: TrackCodec,
+    /// Out-of-band configuration.
+    pub config: CodecConfig,
+    /// Unit of every timestamp of this track's packets.
+    pub time_base: Rational,
+    /// Duration in `time_base` units, when the container states or implies one.
+    pub duration: Option<i64>,
+    /// Packets the container's tables list, when it has tables (MP4 sample count,
+    /// IVF header); `None` where only a scan can tell (Matroska, MPEG-TS, raw).
+    pub packets: Option<u64>,
+    /// Average frame rate (frames per second), from the tables where they give it
+    /// (MP4: samples over the media duration; Matroska `DefaultDuration`; IVF header;
+    /// raw H.264/HEVC: VUI timing).
+    pub frame_rate: Option<Rational>,
+    /// Video facts (video tracks only).
+    pub video: Option<VideoInfo>,
+    /// Audio facts (audio tracks only).
+    pub audio: Option<AudioInfo>,
+    /// ISO 639-2 language code (`eng`, `fra`) or BCP 47 tag, when stated and not
+    /// "undetermined".
+    pub language: Option<String>,
+    /// Presentation window: frames whose timestamp is outside `[start, end)` are
+    /// decoded (others may need them) but not shown. Set by MP4 edit lists that skip
+    /// pre-roll or cut the end; the packets' timestamps already have the edit applied.
+    pub window: Option<(i64, Option<i64>)>,
+}
+
+impl Track {
+    /// Seconds of a timestamp in this track's time base.
+    pub fn seconds(&self, ts: i64) -> f64 {
+        ts as f64 * self.time_base.as_f64()
+    }
+
+    /// True when a frame with timestamp `pts` is shown (inside [`window`](Self::window)).
+    pub fn shows(&self, pts: i64) -> bool {
+        match self.window {
+            None => true,
+            Some((start, end)) => pts >= start && end.is_none_or(|e| pts < e),
+        }
+    }
+}
+
+/// One coded packet of a track, as the container stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPacket {
+    /// The track it belongs to (an index into the demuxer's tracks).
+    pub track: usize,
+    /// The bytes: a length-prefixed H.264/HEVC sample (MP4, Matroska), an Annex-B access
+    /// unit (MPEG-TS, raw), an AV1 temporal unit, a VP9 frame, an audio frame (ADTS in
+    /// MPEG-TS, raw elsewhere).
+    pub data: Vec<u8>,
+    /// Presentation timestamp in the track's time base (edit lists applied; MPEG-TS
+    /// 33-bit wraps unwrapped). `None` where the container has none (raw streams).
+    pub pts: Option<i64>,
+    /// Decode timestamp (differs from `pts` with B-frames).
+    pub dts: Option<i64>,
+    /// Duration, where the container states or implies it.
+    pub duration: Option<i64>,
+    /// A random access point: decoding may start here.
+    pub keyframe: bool,
+    /// Byte offset in the file where the packet (its first byte of data, or the
+    /// container unit that carries it) lies.
+    pub pos: u64,
+    /// Where a demuxer seeks to read this packet again ([`PacketEntry::seek`]).
+    pub(crate) seek: u64,
+}
+
+impl MediaPacket {
+    /// The packet's entry, for [`Demuxer::seek_to`](super::Demuxer::seek_to).
+    pub fn entry(&self) -> PacketEntry {
+        PacketEntry {
+            pts: self.pts,
+            dts: self.dts,
+            duration: self.duration,
+            keyframe: self.keyframe,
+            pos: self.pos,
+            size: self.data.len() as u32,
+            seek: self.seek,
+        }
+    }
+}
+
+/// One packet of a track's table in decode order: where it is and its timestamps,
+/// without its bytes ([`Demuxer::packet_table`](super::Demuxer::packet_table)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketEntry {
+    /// Presentation timestamp (see [`MediaPacket::pts`]).
+    pub pts: Option<i64>,
+    /// Decode timestamp.
+    pub dts: Option<i64>,
+    /// Duration.
+    pub duration: Option<i64>,
+    /// A random access point.
+    pub keyframe: bool,
+    /// Byte offset in the file (see [`MediaPacket::pos`]).
+    pub pos: u64,
+    /// Size of the packet's data.
+    pub size: u32,
+    /// Container-private: what the demuxer needs to read the packet again (MP4: the
+    /// sample's number in its track; Matroska: the offset of the cluster holding it;
+    /// MPEG-TS: the offset of the transport packet where its PES starts).
+    pub(crate) seek: u64,
+}
