@@ -234,7 +234,7 @@ manifest stream hevc/open-gop-cra-rasl-cars-320x240.h265 hevc "cars clip, forwar
 # Single-threaded, deterministic encoders (SVT-AV1 lp=1, libvpx threads=1 without row-mt); the
 # first 10 frames of the cars clip, a key frame every 8 frames. SVT-AV1's hierarchical
 # structure gives hidden frames shown later by 5-byte show_existing_frame temporal units;
-# libvpx's alt-ref frames give superframes (a hidden ARF + a shown frame in one packet).
+# one-pass libvpx makes no alt-ref frames here, so no superframes (media/vp9-opus.webm, two-pass, has them).
 SVT_LOG=1 "${FF[@]}" -threads 1 -i "$WORK/cars.y4m" -map 0:v:0 -an -map_metadata -1 -frames:v 10 -pix_fmt yuv420p \
     -c:v libsvtav1 -preset 8 -crf 45 -g 8 -svtav1-params lp=1 -flags:v +bitexact -fflags +bitexact \
     -f ivf "$OUT/av1/svtav1-cars-320x240.ivf"
@@ -245,8 +245,8 @@ manifest packets av1/svtav1-cars-320x240.ivf av1 "cars clip (libvpl, MIT), frame
     -c:v libvpx-vp9 -threads 1 -row-mt 0 -crf 40 -b:v 0 -deadline good -cpu-used 4 -g 8 -auto-alt-ref 1 \
     -lag-in-frames 8 -flags:v +bitexact -fflags +bitexact -f ivf "$OUT/vp9/libvpx-cars-320x240.ivf"
 manifest packets vp9/libvpx-cars-320x240.ivf vp9 "cars clip (libvpl, MIT), frames 0-9, re-encoded (libvpx)" \
-    "VP9 Profile 0 in IVF: superframes (hidden alt-ref frame + shown frame in one packet); 2 key frames (-g 8)" \
-    "IVF,superframe" "frames=10;keyframes=2;packets=10"
+    "VP9 Profile 0 in IVF: one frame per packet; 2 key frames (-g 8)" \
+    "IVF" "frames=10;keyframes=2;packets=10"
 
 # ---- MP4 (the same packets as two of the above, muxed by the same ffmpeg run; see encode) ----
 manifest container mp4/high-bpyramid-8x8-wp-cars-320x240.mp4 h264/high-bpyramid-8x8-wp-cars-320x240.h264 \
