@@ -15,6 +15,7 @@ pub mod h264;
 pub mod hevc;
 pub mod nal;
 pub mod packet;
+pub mod param_sets;
 pub mod rbsp;
 pub mod segments;
 pub mod summary;

@@ -1,6 +1,26 @@
 //! NAL unit headers of H.264 (one byte) and HEVC (two bytes, with layer and temporal id).
 
+use crate::codec::Codec;
 use crate::error::{Error, Result};
+
+/// True for a parameter-set NAL unit: H.264 SPS, PPS, SPS extension or subset SPS; HEVC
+/// VPS, SPS or PPS. `nal` starts with its header (no start code).
+///
+/// ```
+/// use video_hw::bitstream::nal::is_parameter_set;
+/// use video_hw::Codec;
+/// assert!(is_parameter_set(Codec::H264, &[0x67, 0x64]));
+/// assert!(is_parameter_set(Codec::Hevc, &[0x42, 0x01]));
+/// assert!(!is_parameter_set(Codec::Hevc, &[0x26, 0x01]));
+/// ```
+pub fn is_parameter_set(codec: Codec, nal: &[u8]) -> bool {
+    let Some(&first) = nal.first() else { return false };
+    match codec {
+        Codec::H264 => matches!(first & 0x1f, 7 | 8 | 13 | 15),
+        Codec::Hevc => matches!((first >> 1) & 0x3f, 32..=34),
+        _ => false,
+    }
+}
 
 /// The one-byte H.264 NAL unit header (H.264 7.3.1).
 ///

@@ -28,14 +28,9 @@ use std::ops::Range;
 use super::access_unit::{NalKind, parser_for};
 use super::annexb::split_all;
 use super::nal::{HevcNalHeader, hevc_type};
+use super::param_sets::ParameterSetLog;
 use crate::codec::Codec;
 use crate::error::Result;
-
-/// Parameter sets carried in one segment's prefix at most; past this (a stream that keeps
-/// sending new ones) no further cut is made, so prefixes stay small.
-const MAX_PREFIX_SETS: usize = 256;
-/// Bytes of parameter sets carried in one segment's prefix at most.
-const MAX_PREFIX_BYTES: usize = 1 << 20;
 
 /// A piece of an Annex-B stream that decodes on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +63,7 @@ struct Candidate {
 pub fn split_at_random_access(stream: &[u8], codec: Codec, min_pictures: usize) -> Result<Vec<Segment>> {
     let mut parser = parser_for(codec)?;
     let base = stream.as_ptr() as usize;
-    let mut sets = ParameterSets::default();
+    let mut sets = ParameterSetLog::default();
     let mut cuts: Vec<(usize, Vec<u8>)> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     let mut pictures = 0usize;
@@ -85,7 +80,7 @@ pub fn split_at_random_access(stream: &[u8], codec: Codec, min_pictures: usize) 
             au_start = nal_start;
         }
         if info.kind == NalKind::ParameterSet {
-            sets.note(nal_start, nal);
+            sets.note(nal_start as u64, nal);
             continue;
         }
         let Some(picture) = info.picture else { continue };
@@ -149,7 +144,7 @@ pub fn split_at_random_access(stream: &[u8], codec: Codec, min_pictures: usize) 
 fn commit(
     cuts: &mut Vec<(usize, Vec<u8>)>,
     counts: &mut Vec<usize>,
-    sets: &ParameterSets,
+    sets: &ParameterSetLog,
     c: Candidate,
     last_cut_pictures: &mut usize,
     min_pictures: usize,
@@ -157,54 +152,13 @@ fn commit(
     if c.pictures_before - *last_cut_pictures < min_pictures.max(1) {
         return;
     }
-    cuts.push((c.at, sets.before(c.at)));
+    cuts.push((c.at, sets.before(c.at as u64)));
     counts.push(c.pictures_before);
     *last_cut_pictures = c.pictures_before;
 }
 
 fn hevc_header(nal: &[u8]) -> Option<HevcNalHeader> {
     HevcNalHeader::parse(nal).ok()
-}
-
-/// Every distinct parameter set seen, in the order of their last appearance: replaying
-/// them rebuilds the decoder's parameter-set state at any later point (a later set with
-/// the same id replaces an earlier one, as in the stream).
-#[derive(Default)]
-struct ParameterSets {
-    /// (stream offset of its start code, the NAL unit).
-    sets: Vec<(usize, Vec<u8>)>,
-    bytes: usize,
-    /// More sets than a prefix carries came: no later cut can rebuild the state.
-    overflowed: bool,
-}
-
-impl ParameterSets {
-    fn note(&mut self, at: usize, nal: &[u8]) {
-        if let Some(i) = self.sets.iter().position(|(_, n)| n == nal) {
-            let (_, old) = self.sets.remove(i);
-            self.bytes -= old.len();
-        }
-        if self.fits() {
-            self.bytes += nal.len();
-            self.sets.push((at, nal.to_vec()));
-        } else {
-            self.overflowed = true;
-        }
-    }
-
-    fn fits(&self) -> bool {
-        !self.overflowed && self.sets.len() < MAX_PREFIX_SETS && self.bytes < MAX_PREFIX_BYTES
-    }
-
-    /// The sets sent before stream offset `at`, in Annex-B form.
-    fn before(&self, at: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (_, nal) in self.sets.iter().filter(|(offset, _)| *offset < at) {
-            out.extend_from_slice(&[0, 0, 0, 1]);
-            out.extend_from_slice(nal);
-        }
-        out
-    }
 }
 
 #[cfg(test)]

@@ -245,10 +245,12 @@ mod tests {
         s.seek(BUFFER as u64 - 10);
         s.read_exact(&mut out, "x").unwrap();
         assert_eq!(out, &data[BUFFER - 10..BUFFER + 990]);
-        let big = s.read_vec(BUFFER as u64 * 2, "big").unwrap();
-        assert_eq!(big, &data[BUFFER + 990..BUFFER * 3 + 990]);
-        assert_eq!(s.position(), BUFFER as u64 * 3 + 990);
-        assert_eq!(s.peek(100).unwrap().len(), 17 - (990 - BUFFER * 0) as usize % 1 + 0 - 0);
+        let big = s.read_vec(BUFFER as u64 + 5, "big").unwrap();
+        assert_eq!(big, &data[BUFFER + 990..2 * BUFFER + 995]);
+        assert_eq!(s.position(), 2 * BUFFER as u64 + 995);
+        // 17 + BUFFER - 995 bytes are left; a peek sees as many as it may.
+        assert_eq!(s.peek(100).unwrap(), &data[2 * BUFFER + 995..2 * BUFFER + 1095]);
+        assert!(s.read_vec(BUFFER as u64 * 2, "too much").is_err());
     }
 
     #[test]

@@ -32,8 +32,10 @@
 //!
 //! Everything here is safe Rust over the bitstream layer; the sessions sit above it.
 
+mod annexb;
 mod detect;
 pub mod io;
+mod ivf;
 mod mp4;
 mod types;
 
@@ -124,6 +126,8 @@ impl Demuxer {
         source.seek(0);
         let inner: Box<dyn ContainerDemuxer> = match container {
             Container::Mp4 => Box::new(mp4::Mp4Demuxer::open(source)?),
+            Container::Ivf => Box::new(ivf::IvfDemuxer::open(source)?),
+            Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             other => {
                 return Err(Error::unsupported(format!("{other} demuxing"), "not built yet"));
             }

@@ -73,8 +73,8 @@ impl TrackKind {
 /// copied from one container to another as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AudioCodec {
-    /// AAC (any profile). MP4/Matroska carry raw frames with an AudioSpecificConfig;
-    /// MPEG-TS carries ADTS frames.
+    /// AAC (any profile): raw frames with an AudioSpecificConfig (MPEG-TS's ADTS headers
+    /// are stripped by its demuxer and turned into the config).
     Aac,
     /// Opus.
     Opus,
@@ -264,8 +264,9 @@ pub struct MediaPacket {
     /// The track it belongs to (an index into the demuxer's tracks).
     pub track: usize,
     /// The bytes: a length-prefixed H.264/HEVC sample (MP4, Matroska), an Annex-B access
-    /// unit (MPEG-TS, raw), an AV1 temporal unit, a VP9 frame, an audio frame (ADTS in
-    /// MPEG-TS, raw elsewhere).
+    /// unit (MPEG-TS, raw), an AV1 temporal unit, a VP9 frame, an audio frame (AAC
+    /// without ADTS headers in every container: MPEG-TS's are stripped, so packets copy
+    /// from one container to another as they are).
     pub data: Vec<u8>,
     /// Presentation timestamp in the track's time base (edit lists applied; MPEG-TS
     /// 33-bit wraps unwrapped). `None` where the container has none (raw streams).

@@ -362,7 +362,7 @@ mod tests {
     fn edit_lists() {
         let s: Vec<Sample> = (0..10).map(|i| sample(1024 + i * 512, 512)).collect();
         // ffmpeg's B-frame shift: media starts at the first pts, nothing hidden.
-        let e = [EditEntry { segment_duration: 5000, media_time: Some(1024), rate: 1 }];
+        let e = [EditEntry { segment_duration: 5120, media_time: Some(1024), rate: 1 }];
         assert_eq!(edit(&e, 1000, 1000, &s), (-1024, None));
         // Pre-roll: the edit starts 1.5 frames in.
         let e = [EditEntry { segment_duration: 0, media_time: Some(1024 + 768), rate: 1 }];

@@ -216,13 +216,15 @@ fn language(packed: u16) -> Option<String> {
     (code.chars().all(|c| c.is_ascii_lowercase()) && code != "und").then_some(code)
 }
 
-/// Clockwise rotation of a display matrix, to the nearest quarter turn.
+/// Clockwise rotation of a display matrix, to the nearest quarter turn, as ffmpeg reads
+/// it: `rotate=90` is written as `{a, b, c, d} = {0, -1, 1, 0}` (x' = y, y' = -x in the
+/// file's row-vector convention).
 fn rotation(m: &[i32; 9]) -> u16 {
     let (a, b) = (f64::from(m[0]), f64::from(m[1]));
     if a == 0.0 && b == 0.0 {
         return 0;
     }
-    let deg = b.atan2(a).to_degrees();
+    let deg = -b.atan2(a).to_degrees();
     (((deg / 90.0).round() as i64).rem_euclid(4) * 90) as u16
 }
 
@@ -250,8 +252,8 @@ mod tests {
     fn rotations() {
         let one = 1 << 16;
         assert_eq!(rotation(&[one, 0, 0, 0, one, 0, 0, 0, 1 << 30]), 0);
-        assert_eq!(rotation(&[0, one, 0, -one, 0, 0, 0, 0, 1 << 30]), 90);
+        assert_eq!(rotation(&[0, -one, 0, one, 0, 0, 0, 0, 1 << 30]), 90);
         assert_eq!(rotation(&[-one, 0, 0, 0, -one, 0, 0, 0, 1 << 30]), 180);
-        assert_eq!(rotation(&[0, -one, 0, one, 0, 0, 0, 0, 1 << 30]), 270);
+        assert_eq!(rotation(&[0, one, 0, -one, 0, 0, 0, 0, 1 << 30]), 270);
     }
 }

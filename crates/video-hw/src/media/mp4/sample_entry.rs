@@ -261,12 +261,12 @@ mod tests {
     #[test]
     fn aac_esds() {
         // ES_Descriptor(ES_ID 1) > DecoderConfigDescriptor(0x40, audio) > DSI [0x11, 0x90].
-        let esds = [
+        let bytes = [
             0, 0, 0, 0, 0x03, 0x19, 0, 1, 0, 0x04, 0x11, 0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0x02, 0x11,
             0x90, 0x06, 0x01, 0x02,
         ];
         let (mut codec, mut config) = (TrackCodec::Other("mp4a".into()), CodecConfig::None);
-        esds(Reader::new(&esds, 0), &mut codec, &mut config).unwrap();
+        esds(Reader::new(&bytes, 0), &mut codec, &mut config).unwrap();
         assert_eq!(codec, TrackCodec::Audio(AudioCodec::Aac));
         assert_eq!(config, CodecConfig::AudioSpecificConfig(vec![0x11, 0x90]));
     }
