@@ -490,6 +490,10 @@ impl Decoder {
         if let Framing::Nal(assembler) = &mut self.framing {
             assembler.reset_stream();
         }
+        // An engine may forget the stream's parameter sets when flushed (OpenH264 does):
+        // a length-prefixed stream's record goes again before the next sample, so a
+        // stream continued after a flush (a seek) still decodes.
+        self.last_record = None;
         self.stats.frames_out += frames.len() as u64;
         self.telemetry.frames(frames.len() as u64);
         if self.stats.time_to_first_frame.is_none() && !frames.is_empty() {

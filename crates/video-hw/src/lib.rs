@@ -47,6 +47,7 @@ pub mod media;
 pub mod metrics;
 pub mod packet;
 pub mod pipeline;
+pub mod reader;
 pub mod registry;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(all(test, feature = "ffmpeg"))]

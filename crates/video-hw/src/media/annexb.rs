@@ -237,6 +237,10 @@ impl ContainerDemuxer for AnnexBDemuxer {
         Ok(())
     }
 
+    fn source(&mut self) -> &mut ByteSource {
+        &mut self.src
+    }
+
     fn packet_table(&mut self, _track: usize) -> Result<PacketTable> {
         self.rewind()?;
         let mut table = PacketTable::default();

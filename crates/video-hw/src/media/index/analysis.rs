@@ -1,0 +1,139 @@
+//! What the bitstream says of each packet of an H.264/HEVC track: whether a decoder
+//! started at the stream's beginning outputs its picture, the picture order count, whether
+//! decoding can start there, and the parameter sets in force at each such point.
+
+use std::sync::Arc;
+
+use crate::bitstream::access_unit::AccessUnitAssembler;
+use crate::bitstream::annexb::{NalRef, split_all};
+use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
+use crate::bitstream::nal::is_parameter_set;
+use crate::bitstream::param_sets::ParameterSetLog;
+use crate::codec::Codec;
+use crate::error::Result;
+
+/// One packet's picture, as the bitstream layer reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacketPicture {
+    /// A decoder started at the beginning outputs a new frame for this packet (false for
+    /// RASL pictures of a CRA that starts the stream, the leading pictures of a recovery
+    /// point that starts it, `pic_output_flag = 0`, second fields, packets without a
+    /// picture).
+    pub shows: bool,
+    /// The picture starts a new coded video sequence (an IDR, or the first picture):
+    /// order counts restart.
+    pub new_sequence: bool,
+    /// Picture order count.
+    pub poc: i32,
+    /// Decoding can start here (H.264 IDR or recovery point, HEVC IRAP).
+    pub random_access: bool,
+    /// An IDR picture (some engines can start only there).
+    pub idr: bool,
+}
+
+/// Whether a length-prefixed H.264/HEVC packet's first picture is an IDR, from the NAL
+/// unit headers in its first bytes (`None` when no picture starts within them).
+pub fn starts_with_idr(codec: Codec, length_size: u8, head: &[u8]) -> Option<bool> {
+    let n = usize::from(length_size);
+    let mut at = 0usize;
+    while at + n < head.len() {
+        let len = head[at..at + n].iter().fold(0usize, |v, &b| (v << 8) | usize::from(b));
+        let header = *head.get(at + n)?;
+        match codec {
+            Codec::H264 => match header & 0x1f {
+                5 => return Some(true),
+                1..=4 => return Some(false),
+                _ => {}
+            },
+            _ => match (header >> 1) & 0x3f {
+                19 | 20 => return Some(true),
+                0..=31 => return Some(false),
+                _ => {}
+            },
+        }
+        at = at.checked_add(n)?.checked_add(len)?;
+    }
+    None
+}
+
+/// Reads packets one by one, in decode order.
+pub struct Analyzer {
+    codec: Codec,
+    asm: AccessUnitAssembler,
+    record: Option<DecoderConfigRecord>,
+    sets: ParameterSetLog,
+    last_snapshot: Option<Arc<Vec<u8>>>,
+    first: bool,
+}
+
+impl Analyzer {
+    /// An analyzer for `codec`; `record` for length-prefixed packets (MP4, Matroska),
+    /// `None` for Annex-B packets (MPEG-TS, raw).
+    pub fn new(codec: Codec, record: Option<&DecoderConfigRecord>) -> Result<Self> {
+        let mut asm = AccessUnitAssembler::new(codec)?.collect_data(false);
+        let mut sets = ParameterSetLog::default();
+        if let Some(r) = record {
+            for ps in &r.parameter_sets {
+                asm.push_nal(NalRef { data: ps, offset: 0, pts: None });
+                sets.note(0, ps);
+            }
+        }
+        Ok(Analyzer { codec, asm, record: record.cloned(), sets, last_snapshot: None, first: true })
+    }
+
+    /// The picture of the next packet; `None` when it holds none that could be read.
+    pub fn packet(&mut self, data: &[u8]) -> Option<PacketPicture> {
+        match &self.record {
+            Some(r) => {
+                for nal in LengthPrefixedNals::new(data, r.length_size).map_while(|n| n.ok()) {
+                    self.asm.push_nal(NalRef { data: nal, offset: 0, pts: None });
+                }
+            }
+            None => {
+                // A whole access unit: its NAL units go in one by one, so the last one is
+                // not held back waiting for a start code that only the next packet brings.
+                for nal in split_all(data) {
+                    if is_parameter_set(self.codec, nal) {
+                        self.sets.note(0, nal);
+                    }
+                    self.asm.push_nal(NalRef { data: nal, offset: 0, pts: None });
+                }
+            }
+        }
+        self.asm.end_access_unit();
+        let mut out = PacketPicture::default();
+        let mut seen = false;
+        while let Some(item) = self.asm.pop() {
+            let Ok(au) = item else { continue };
+            let Some(p) = au.picture else { continue };
+            if !seen {
+                seen = true;
+                out.poc = p.poc.unwrap_or(0);
+                out.random_access = p.irap;
+                out.idr = p.idr;
+                out.new_sequence = p.idr || self.first;
+                self.first = false;
+            }
+            out.shows |= p.output && !p.second_field;
+        }
+        seen.then_some(out)
+    }
+
+    /// The parameter sets in force now, in Annex-B form (for a decoder that starts at the
+    /// packet just read); shared between points where they did not change. `None` when
+    /// the stream sent more than the log keeps.
+    pub fn parameter_sets(&mut self) -> Option<Arc<Vec<u8>>> {
+        if !self.sets.fits() {
+            return None;
+        }
+        let now = self.sets.all();
+        match &self.last_snapshot {
+            Some(s) if s.as_slice() == now.as_slice() => Some(s.clone()),
+            _ => {
+                let s = Arc::new(now);
+                self.last_snapshot = Some(s.clone());
+                Some(s)
+            }
+        }
+    }
+}

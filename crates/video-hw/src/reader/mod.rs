@@ -1,0 +1,412 @@
+//! Exact random access to the frames of a video file: by presentation index, by time, by
+//! range, or sequentially from any point.
+//!
+//! A [`FrameReader`] holds a file's [`FrameIndex`] and a few decode sessions. Asked for
+//! frames, it plans the decode ([`plan`]): each frame needs the packets from the random
+//! access point it depends on up to its own, the ranges that touch are merged, and every
+//! GOP is decoded once however many of its frames are wanted. Runs that do not touch are
+//! independent, so with several sessions they decode at once — on NVDEC, one file then
+//! uses several of the GPU's engines. The frames are those of a straight decode of the
+//! whole file, bit for bit: the runs start only at clean random access points (never at a
+//! frame's leading pictures' key), and each frame is matched to its packet, not counted.
+//!
+//! ```no_run
+//! use video_hw::reader::FrameReader;
+//! use video_hw::{Output, PixelFormat};
+//!
+//! let mut reader = FrameReader::open("clip.mp4", Output::Host(PixelFormat::Nv12))?;
+//! println!("{} frames, {} key frames", reader.len(), reader.index().keyframes());
+//! let frames = reader.frames_at(&[250, 3, 99, 3])?; // in the order asked, repeats allowed
+//! let at_2s = reader.frame_played_at(2.0)?;
+//! for frame in reader.frames_from(10.0)?.take(30) {
+//!     let frame = frame?;
+//! }
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+
+pub mod plan;
+mod run;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+
+use crate::config::{DecoderConfig, Output};
+use crate::decoder::Decoder;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::media::{Demuxer, FrameIndex};
+use plan::{Run, plan};
+use run::{Feed, Packets, decode_run, missing, read_run};
+
+/// Most sessions one reader runs.
+pub const MAX_SESSIONS: usize = 64;
+/// Runs read ahead per session while they decode.
+const RUNS_AHEAD_PER_SESSION: usize = 2;
+
+/// What a [`FrameReader`] has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderStats {
+    /// Runs decoded (each from a random access point).
+    pub runs: u64,
+    /// Packets fed to decoders.
+    pub packets_decoded: u64,
+    /// Frames handed out (a frame asked for twice in one call counts once).
+    pub frames_returned: u64,
+    /// Sessions opened.
+    pub sessions: usize,
+}
+
+/// Exact random access to one video track of a file (see the module docs).
+pub struct FrameReader {
+    demuxer: Demuxer,
+    index: FrameIndex,
+    config: DecoderConfig,
+    feed: Feed,
+    sessions: usize,
+    decoders: Vec<Decoder>,
+    /// The engine can start decoding only at IDR pictures (OpenH264), not at every
+    /// random access point.
+    idr_only: bool,
+    stats: ReaderStats,
+}
+
+impl std::fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("frames", &self.index.len())
+            .field("sessions", &self.sessions)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl FrameReader {
+    /// Opens the first video track of the file at `path`, with sessions that give `output`
+    /// frames (the best engine for the track's codec).
+    pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
+        let demuxer = Demuxer::open(path)?;
+        let track = demuxer
+            .video_track()
+            .ok_or_else(|| Error::unsupported("a file without a video track", "nothing to decode"))?;
+        let codec = track.codec.video().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
+        let track = track.index;
+        Self::new(demuxer, track, DecoderConfig::new(codec).output(output))
+    }
+
+    /// Reads track `track` of `demuxer` with sessions opened from `config` (its codec is
+    /// replaced by the track's). Builds the track's index (see [`FrameIndex::build`]).
+    pub fn new(mut demuxer: Demuxer, track: usize, mut config: DecoderConfig) -> Result<Self> {
+        let index = FrameIndex::build(&mut demuxer, track)?;
+        config.codec = index
+            .track()
+            .codec
+            .video()
+            .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
+        let feed = Feed::new(&index);
+        Ok(FrameReader {
+            demuxer,
+            index,
+            config,
+            feed,
+            sessions: 1,
+            decoders: Vec::new(),
+            idr_only: false,
+            stats: ReaderStats::default(),
+        })
+    }
+
+    /// Decodes independent runs on up to `n` sessions at once (default 1). With NVDEC, one
+    /// per engine spreads a file's GOPs over the GPU
+    /// ([`recommended_sessions`](crate::pipeline::recommended_sessions) gives the measured
+    /// best).
+    pub fn sessions(mut self, n: usize) -> Self {
+        self.sessions = n.clamp(1, MAX_SESSIONS);
+        self
+    }
+
+    /// The track's index.
+    pub fn index(&self) -> &FrameIndex {
+        &self.index
+    }
+
+    /// Frames in the track.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when the track has no frame.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// What was done so far.
+    pub fn stats(&self) -> ReaderStats {
+        self.stats
+    }
+
+    /// The engine of the first session, described (after a first decode).
+    pub fn backend(&self) -> Option<&str> {
+        self.decoders.first().map(Decoder::backend)
+    }
+
+    /// The frames at presentation indices `frames`, in the order asked (a repeated index
+    /// gives the same frame again). Each frame's `pts` is its container timestamp.
+    ///
+    /// `InvalidInput` for an index past the end; `InvalidBitstream` (with the byte offset
+    /// of its packet) for a frame the decoder could not give because the file is damaged
+    /// there.
+    pub fn frames_at(&mut self, frames: &[usize]) -> Result<Vec<Arc<Frame>>> {
+        if let Some(&bad) = frames.iter().find(|&&f| f >= self.index.len()) {
+            return Err(Error::invalid_input(format!("frame {bad} of a track of {} frames", self.index.len())));
+        }
+        self.ensure_sessions(1)?;
+        let index = &self.index;
+        let runs = plan(frames, |f| self.start_of(f), |f| index.frames()[f].packet as usize);
+        let got = self.decode(&runs)?;
+        let mut by_frame: HashMap<usize, Arc<Frame>> = got.into_iter().map(|(f, frame)| (f, Arc::new(frame))).collect();
+        self.stats.frames_returned += by_frame.len() as u64;
+        let mut out = Vec::with_capacity(frames.len());
+        for &f in frames {
+            match by_frame.get(&f) {
+                Some(frame) => out.push(frame.clone()),
+                None => return Err(missing(&self.index, f)),
+            }
+        }
+        by_frame.clear();
+        Ok(out)
+    }
+
+    /// The frame shown at `seconds` (the one whose `[pts, pts + duration)` holds it).
+    /// `InvalidInput` before the first frame or after the last one ends.
+    pub fn frame_played_at(&mut self, seconds: f64) -> Result<Arc<Frame>> {
+        let f = self.frame_number_at(seconds)?;
+        Ok(self.frames_at(&[f])?.remove(0))
+    }
+
+    /// The frames shown at each of `seconds`, in the order asked.
+    pub fn frames_played_at(&mut self, seconds: &[f64]) -> Result<Vec<Arc<Frame>>> {
+        let frames = seconds.iter().map(|&s| self.frame_number_at(s)).collect::<Result<Vec<_>>>()?;
+        self.frames_at(&frames)
+    }
+
+    /// Frames `start, start + step, …` below `stop` (presentation indices; `stop` clamped
+    /// to the length).
+    pub fn frames_in_range(&mut self, start: usize, stop: usize, step: usize) -> Result<Vec<Arc<Frame>>> {
+        if step == 0 {
+            return Err(Error::invalid_input("a range step of 0"));
+        }
+        let frames: Vec<usize> = (start..stop.min(self.index.len())).step_by(step).collect();
+        self.frames_at(&frames)
+    }
+
+    /// Every frame from the one shown at `seconds` to the end, decoded in order on one
+    /// session as it is iterated.
+    pub fn frames_from(&mut self, seconds: f64) -> Result<FramesFrom<'_>> {
+        let first = self.frame_number_at(seconds)?;
+        self.frames_from_index(first)
+    }
+
+    /// Every frame from presentation index `first` to the end (see [`frames_from`](Self::frames_from)).
+    pub fn frames_from_index(&mut self, first: usize) -> Result<FramesFrom<'_>> {
+        if first >= self.index.len() {
+            return Err(Error::invalid_input(format!("frame {first} of a track of {} frames", self.index.len())));
+        }
+        self.ensure_sessions(1)?;
+        let start = self.start_of(first);
+        Ok(FramesFrom {
+            reader: self,
+            first,
+            next_packet: start,
+            start,
+            ready: Default::default(),
+            positioned: false,
+            flushed: false,
+        })
+    }
+
+    fn frame_number_at(&self, seconds: f64) -> Result<usize> {
+        self.index.frame_at_seconds(seconds).ok_or_else(|| {
+            let last = self.index.frames().last();
+            Error::invalid_input(format!(
+                "no frame is shown at {seconds} s (the track shows frames from {:.6} s to {:.6} s)",
+                self.index.frames().first().map_or(0.0, |f| self.index.seconds(f.pts)),
+                last.map_or(0.0, |f| self.index.seconds(f.pts + f.duration)),
+            ))
+        })
+    }
+
+    fn ensure_sessions(&mut self, n: usize) -> Result<()> {
+        while self.decoders.len() < n {
+            let decoder = Decoder::open(self.config.clone())?;
+            // OpenH264 outputs nothing when decoding starts at an H.264 recovery point.
+            self.idr_only |= decoder.engine() == Engine::OpenH264;
+            self.decoders.push(decoder);
+            self.stats.sessions = self.decoders.len();
+        }
+        Ok(())
+    }
+
+    /// The packet decoding starts at for frame `f` on this reader's engine.
+    fn start_of(&self, f: usize) -> usize {
+        if self.idr_only { self.index.start_packet_at_idr(f) } else { self.index.start_packet(f) }
+    }
+
+    /// Decodes `runs`, on several sessions when there are several runs.
+    fn decode(&mut self, runs: &[Run]) -> Result<Vec<(usize, Frame)>> {
+        let sessions = self.sessions.min(runs.len()).max(1);
+        self.ensure_sessions(sessions)?;
+        self.stats.runs += runs.len() as u64;
+        self.stats.packets_decoded += runs.iter().map(|r| r.packets() as u64).sum::<u64>();
+        let (demuxer, index, feed) = (&mut self.demuxer, &self.index, &self.feed);
+        if sessions == 1 {
+            let decoder = &mut self.decoders[0];
+            let mut out = Vec::new();
+            for run in runs {
+                let packets = read_run(demuxer, index, run)?;
+                out.extend(decode_run(decoder, feed, index, &packets, &run.frames)?);
+            }
+            return Ok(out);
+        }
+        // The file is read here, in decode order; the sessions decode on their threads.
+        let (job_tx, job_rx) = sync_channel::<(Packets, &[usize])>(sessions * RUNS_AHEAD_PER_SESSION);
+        let job_rx = std::sync::Mutex::new(job_rx);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = self.decoders[..sessions]
+                .iter_mut()
+                .map(|decoder| {
+                    let job_rx = &job_rx;
+                    scope.spawn(move || -> Result<Vec<(usize, Frame)>> {
+                        let mut out = Vec::new();
+                        loop {
+                            let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                            let Ok((packets, wanted)) = job else { return Ok(out) };
+                            out.extend(decode_run(decoder, feed, index, &packets, wanted)?);
+                        }
+                    })
+                })
+                .collect();
+            let mut read_error = None;
+            for run in runs {
+                match read_run(demuxer, index, run) {
+                    Ok(packets) => {
+                        if job_tx.send((packets, &run.frames[..])).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(job_tx);
+            let mut out = Vec::new();
+            let mut first_error = read_error;
+            for w in workers {
+                match w.join() {
+                    Ok(Ok(frames)) => out.extend(frames),
+                    Ok(Err(e)) => {
+                        first_error.get_or_insert(e);
+                    }
+                    Err(_) => {
+                        first_error.get_or_insert(Error::Panicked("a frame reader session".into()));
+                    }
+                }
+            }
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        })
+    }
+}
+
+/// Frames in presentation order from a starting frame to the end of the track
+/// ([`FrameReader::frames_from`]).
+pub struct FramesFrom<'a> {
+    reader: &'a mut FrameReader,
+    first: usize,
+    /// The next packet to feed (decode order).
+    next_packet: usize,
+    /// Where decoding started (its parameter sets go in front of it).
+    start: usize,
+    ready: std::collections::VecDeque<Frame>,
+    /// Reading is positioned at `next_packet`.
+    positioned: bool,
+    flushed: bool,
+}
+
+impl FramesFrom<'_> {
+    fn take(&mut self, frame: Frame) {
+        let index = &self.reader.index;
+        if let Some(f) = frame.pts.and_then(|t| index.frame_of_packet(t as usize)) {
+            if f >= self.first {
+                let mut frame = frame;
+                frame.pts = Some(index.frames()[f].pts);
+                self.ready.push_back(frame);
+            }
+        }
+    }
+
+    /// Feeds packets until a frame is ready or the track ends.
+    fn fill(&mut self) -> Result<()> {
+        let track = self.reader.index.track().index;
+        let total = self.reader.index.packets().len();
+        let mut errors = 0;
+        while self.ready.is_empty() && !self.flushed {
+            if !self.positioned {
+                let entry = self.reader.index.packets()[self.start];
+                self.reader.demuxer.seek_to(track, &entry)?;
+                self.positioned = true;
+            }
+            let packet = if self.next_packet < total { self.reader.demuxer.next_packet() } else { Ok(None) };
+            let data = match packet {
+                Ok(Some(p)) if p.track == track => p.data,
+                Ok(Some(_)) => continue,
+                Err(_) if errors < 1000 => {
+                    errors += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(None) => {
+                    for frame in self.reader.decoders[0].flush()? {
+                        self.take(frame);
+                    }
+                    self.flushed = true;
+                    break;
+                }
+            };
+            let k = self.next_packet;
+            self.next_packet += 1;
+            let reader = &mut *self.reader;
+            let data = match reader.index.parameter_sets_at(k).filter(|_| k == self.start) {
+                Some(sets) => [&sets[..], &data[..]].concat(),
+                None => data,
+            };
+            reader.stats.packets_decoded += 1;
+            reader.feed.submit(&mut reader.decoders[0], k, &data)?;
+            while let Some(frame) = self.reader.decoders[0].try_reap()? {
+                self.take(frame);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for FramesFrom<'_> {
+    type Item = Result<Frame>;
+
+    fn next(&mut self) -> Option<Result<Frame>> {
+        if let Err(e) = self.fill() {
+            self.flushed = true;
+            self.ready.clear();
+            return Some(Err(e));
+        }
+        let frame = self.ready.pop_front()?;
+        self.reader.stats.frames_returned += 1;
+        Some(Ok(frame))
+    }
+}
