@@ -17,35 +17,48 @@ use crate::output::FrameSink;
 use crate::progress::Progress;
 use crate::summary::Summary;
 
-/// Arguments of `decode`.
+/// Arguments of `decode` (also read by [`crate::decode_select`]).
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
     /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
     /// recognised from their content), an MP4/MOV file, or an IVF file (AV1, VP9; from its
     /// `DKIF` signature). `-` reads Annex-B or IVF from stdin.
-    input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
+    pub(crate) output: PathBuf,
     /// Pixel format of the output: yuv420p, nv12, rgb24, bgra or gbrp (10-bit streams give
     /// yuv420p10le for yuv420p and p010le for nv12).
     #[arg(long, default_value = "yuv420p", value_parser = parse_output_format)]
-    pix_fmt: PixelFormat,
+    pub(crate) pix_fmt: PixelFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]
-    framemd5: bool,
+    pub(crate) framemd5: bool,
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Decode with N sessions at once (1-64, or `auto`): the stream (raw Annex-B or MP4) is
     /// read into memory, cut at its IDR pictures (and HEVC CRAs without RASL pictures) and
     /// the pieces decoded side by side, frames written in order. With NVDEC one stream then
     /// uses several decode engines (7 on an H200). `auto`: the measured best for the engine,
     /// codec and size (NVDEC: one per engine; software: one per CPU thread).
     #[arg(long, value_name = "N|auto", default_value = "1", value_parser = parse_sessions)]
-    sessions: Sessions,
+    pub(crate) sessions: Sessions,
+    /// Output only these frames, by presentation index (0 is the first frame shown), in
+    /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
+    /// from the random access point it depends on; a GOP is decoded once however many of
+    /// its frames are asked for. Needs a file (not stdin).
+    #[arg(long, value_name = "I,J,…", value_delimiter = ',', conflicts_with = "start")]
+    pub(crate) indices: Option<Vec<usize>>,
+    /// Start at the frame shown at this time (seconds from the start of the timeline the
+    /// container gives), decoding from the random access point it depends on. Needs a file.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) start: Option<f64>,
+    /// Stop after N frames.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
     #[command(flatten)]
-    engine: EngineOpts,
+    pub(crate) engine: EngineOpts,
 }
 
 /// `--sessions`: a count, or `auto` (decided once the engine and the stream's size are known).
@@ -58,13 +71,13 @@ pub enum Sessions {
 }
 
 impl Sessions {
-    /// Whether a stream in `container` is cut and decoded by several sessions: a count
-    /// above 1 asks for it (and is refused for IVF, whose AV1/VP9 cannot be cut here);
-    /// `auto` does it where it can and decodes IVF with one session.
-    fn segmented(self, container: &str) -> bool {
+    /// Whether a stream of `codec` is cut and decoded by several sessions: a count above 1
+    /// asks for it (and is refused for AV1/VP9, which cannot be cut here); `auto` does it
+    /// where it can and decodes AV1/VP9 with one session.
+    fn segmented(self, codec: video_hw::Codec) -> bool {
         match self {
             Sessions::Count(n) => n > 1,
-            Sessions::Auto => container != "ivf",
+            Sessions::Auto => codec.is_nal_based(),
         }
     }
 }
@@ -81,7 +94,7 @@ fn parse_sessions(s: &str) -> Result<Sessions, String> {
 
 impl DecodeArgs {
     /// The summary's fields that come from the arguments and the clock.
-    fn summary(&self, codec_in: video_hw::Codec, started: Instant) -> Summary {
+    pub(crate) fn summary(&self, codec_in: video_hw::Codec, started: Instant) -> Summary {
         Summary {
             job: "decode",
             input: self.input.display().to_string(),
@@ -96,6 +109,9 @@ impl DecodeArgs {
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
+    if args.indices.is_some() || args.start.is_some() || args.count.is_some() {
+        return crate::decode_select::run(args, quiet, started);
+    }
     let src = Source::open(&args.input)?;
     let cfg = DecoderConfig::new(src.codec())
         .output(Output::Host(args.pix_fmt))
@@ -103,21 +119,26 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    if matches!(args.sessions, Sessions::Count(n) if n > 1) && src.container() == "ivf" {
+    if matches!(args.sessions, Sessions::Count(n) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));
     }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
-    if args.sessions.segmented(src.container()) {
+    if args.sessions.segmented(src.codec()) {
         return run_segmented(args, quiet, started, src, cfg, dec);
     }
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
+    let shown = src.window();
     // The source is read and decoded on the pipeline's thread; this one writes.
     let decoding = decode_loop::Decoding::start(src, dec)?;
     let mut progress = Progress::new(quiet, "bytes");
     let (mut frames, mut bytes, mut size, mut tb) = (0u64, 0u64, None, None);
     let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+        // Pre-roll an MP4 edit list skips is decoded (later pictures need it), not output.
+        if !shown.shows(frame.pts) {
+            return Ok(());
+        }
         let tb = *tb.get_or_insert_with(|| decode_loop::frame_timebase(d.stream_info(), container_rate));
         size.get_or_insert((frame.width, frame.height));
         bytes += sink.write(&frame, tb)?;

@@ -1,5 +1,8 @@
-//! `video-hw info FILE`: stream facts from headers only.
+//! `video-hw info FILE`: what a file holds, from headers and container tables only (no
+//! decoding): the container, every track, and for the first video track the stream facts
+//! of its parameter sets and its frame and key frame counts (the frame index).
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,14 +10,16 @@ use clap::Args;
 use serde_json::json;
 use video_hw::Codec;
 use video_hw::bitstream::summary::{StreamSummary, summarize};
+use video_hw::media::Container;
 
 use crate::exit;
 
 /// Arguments of `info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// A raw H.264 or HEVC Annex-B file (.h264/.264/.jsv/.h265/.hevc/.265; other names
-    /// are recognised from their content). `-` reads standard input.
+    /// A container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or a raw
+    /// H.264/HEVC Annex-B stream, recognised from its content. `-` reads a raw stream from
+    /// standard input.
     file: PathBuf,
     /// Print JSON.
     #[arg(long)]
@@ -34,6 +39,14 @@ fn parse_codec(s: &str) -> Result<Codec, String> {
 
 /// Runs `info`.
 pub fn run(args: &InfoArgs) -> video_hw::Result<ExitCode> {
+    if args.file.as_os_str() != "-" {
+        let mut head = Vec::new();
+        exit::open_input(&args.file)?.take(video_hw::media::DETECT_BYTES as u64).read_to_end(&mut head)?;
+        match video_hw::media::detect(&head) {
+            Some(c) if c != Container::AnnexB => return crate::info_media::run(&args.file, args.json),
+            _ => {}
+        }
+    }
     let codec = args.codec.or_else(|| video_hw::bitstream::detect::codec_from_extension(&args.file));
     let summary = if args.file.as_os_str() == "-" {
         summarize(std::io::stdin().lock(), codec)?
@@ -55,10 +68,21 @@ pub fn run(args: &InfoArgs) -> video_hw::Result<ExitCode> {
     }
 }
 
+/// The JSON of a stream's parameter-set facts (shared with container inputs).
+pub fn color_json(c: &video_hw::ColorInfo) -> serde_json::Value {
+    json!({
+        "primaries": c.primaries.0,
+        "transfer": c.transfer.0,
+        "matrix": c.matrix.0,
+        "range": if c.range == video_hw::ColorRange::Full { "full" } else { "limited" },
+    })
+}
+
 fn print_summary(s: &StreamSummary, as_json: bool) {
     let info = s.info.as_ref();
     if as_json {
         let v = json!({
+            "container": "annexb",
             "codec": s.codec.name(),
             "profile": info.map(|i| i.profile.clone()),
             "level": info.map(|i| i.level.clone()),
@@ -70,21 +94,28 @@ fn print_summary(s: &StreamSummary, as_json: bool) {
             "chroma_format": info.map(|i| i.chroma_format_name()),
             "interlaced": info.map(|i| i.interlaced),
             "frame_rate": info.and_then(|i| i.frame_rate).map(|r| r.as_f64()),
-            "color": info.map(|i| json!({
-                "primaries": i.color.primaries.0,
-                "transfer": i.color.transfer.0,
-                "matrix": i.color.matrix.0,
-                "range": if i.color.range == video_hw::ColorRange::Full { "full" } else { "limited" },
-            })),
+            "color": info.map(|i| color_json(&i.color)),
             "frames": s.frames,
             "keyframes": s.keyframes,
             "access_units": s.access_units,
             "bytes": s.bytes,
             "errors": s.errors,
+            "tracks": [{
+                "index": 0,
+                "kind": "video",
+                "codec": s.codec.name(),
+                "width": info.map(|i| i.dimensions.width()),
+                "height": info.map(|i| i.dimensions.height()),
+                "frames": s.frames,
+                "keyframes": s.keyframes,
+                "frame_rate": info.and_then(|i| i.frame_rate).map(|r| r.as_f64()),
+                "duration": info.and_then(|i| i.frame_rate).filter(|r| r.num > 0).map(|r| s.frames as f64 * r.den as f64 / r.num as f64),
+            }],
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
+    println!("container:     annexb (raw elementary stream)");
     println!("codec:         {}", s.codec);
     if let Some(i) = info {
         println!("profile:       {} (level {})", i.profile, i.level);

@@ -1,9 +1,9 @@
 //! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
-//! from the content) read in chunks, the video track of an MP4/MOV file fed sample by
-//! sample with its `avcC`/`hvcC` record, or an IVF file (AV1, VP9; recognised by its
-//! `DKIF` signature) fed packet by packet. `-` reads Annex-B or IVF from standard input. The
-//! source becomes the input of a decode pipeline ([`Source::into_inputs`]), read on the
-//! pipeline's thread.
+//! from the content) read in chunks, or the first video track of a container the library
+//! reads (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF; found from the
+//! content) fed packet by packet as the container gives it. `-` reads Annex-B or IVF from
+//! standard input (a container needs a file: it is read out of order). The source becomes
+//! the input of a decode pipeline ([`Source::into_inputs`]), read on the pipeline's thread.
 
 use std::fs::File;
 use std::io::Read;
@@ -11,21 +11,34 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use video_hw::bitstream::avcc::DecoderConfigRecord;
 use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
+use video_hw::media::{Container, Demuxer, Track};
 use video_hw::pipeline::DecodeInput;
 use video_hw::{Codec, Error, Rational, Result};
 
 use crate::exit::{CliResult, usage};
 use crate::ivfin;
-use crate::mp4in::{self, Mp4Track};
 
 /// Bytes of Annex-B handed to the decoder at a time.
 const CHUNK: usize = 256 << 10;
 
 enum Kind {
-    AnnexB { reader: Box<dyn Read + Send>, first: Option<Vec<u8>>, path: Option<PathBuf> },
-    Mp4 { file: File, len: u64, track: Box<Mp4Track>, next: usize, buf: Vec<u8> },
-    Ivf { reader: Box<dyn Read + Send>, timebase: Rational },
+    AnnexB {
+        reader: Box<dyn Read + Send>,
+        first: Option<Vec<u8>>,
+        path: Option<PathBuf>,
+    },
+    /// A container read by the library's demuxer: its first video track.
+    Media {
+        demuxer: Box<Demuxer>,
+        track: Box<Track>,
+    },
+    /// IVF from standard input (files go through the demuxer).
+    Ivf {
+        reader: Box<dyn Read + Send>,
+        timebase: Rational,
+    },
 }
 
 /// A stream to decode.
@@ -41,7 +54,7 @@ pub struct Source {
 fn h264_sar<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Option<Rational> {
     let sps = nals.into_iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
     let (w, h) = video_hw::bitstream::h264::parse_sps(sps).ok()?.vui?.sar?;
-    (w > 0 && h > 0).then(|| crate::mp4in::reduce(Rational::new(w as i64, h as i64)))
+    (w > 0 && h > 0).then(|| reduce(Rational::new(w as i64, h as i64)))
 }
 
 /// The NAL units of an Annex-B prefix (the last one may be cut short).
@@ -51,6 +64,15 @@ fn annexb_nals(prefix: &[u8]) -> Vec<Vec<u8>> {
     let _ = splitter.push(prefix, None, |n| nals.push(n.data.to_vec()));
     splitter.finish(|n| nals.push(n.data.to_vec()));
     nals
+}
+
+/// `num/den` in lowest terms.
+pub fn reduce(r: Rational) -> Rational {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 { a.abs().max(1) } else { gcd(b, a % b) }
+    }
+    let g = gcd(r.num, r.den);
+    Rational::new(r.num / g, r.den / g)
 }
 
 fn is_mp4_name(path: &Path) -> bool {
@@ -66,9 +88,9 @@ fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Why an IVF input cannot go through `decode --sessions` (checked before a decoder is
-/// opened, and again where the stream is read whole).
-pub const NOT_NAL_STREAM: &str = "--sessions needs an H.264/HEVC stream (raw Annex-B or MP4), not IVF";
+/// Why an AV1/VP9 input cannot go through `decode --sessions` (checked before a decoder
+/// is opened, and again where the stream is read whole).
+pub const NOT_NAL_STREAM: &str = "--sessions needs an H.264/HEVC stream, not AV1 or VP9";
 
 impl Source {
     /// The whole stream in memory as Annex-B (what is left of it), for decoders that need
@@ -82,18 +104,33 @@ impl Source {
                 reader.read_to_end(&mut data).map_err(Error::from)?;
                 Ok((data, None))
             }
-            Kind::Mp4 { mut file, len, track, mut buf, .. } => {
-                let mut data = track.record.parameter_sets_annexb();
-                for (i, sample) in track.samples.iter().enumerate() {
-                    let converted = mp4in::read_sample(&mut file, len, i, sample, &mut buf).and_then(|()| {
-                        video_hw::bitstream::avcc::length_prefixed_to_annexb(&buf, track.record.length_size, &mut data)
-                    });
+            Kind::Media { mut demuxer, track } if track.codec.video().is_some_and(Codec::is_nal_based) => {
+                let record = track.config.record();
+                let mut data = record.map(DecoderConfigRecord::parameter_sets_annexb).unwrap_or_default();
+                loop {
+                    let packet = match demuxer.next_packet() {
+                        Ok(Some(p)) => p,
+                        Ok(None) => return Ok((data, None)),
+                        Err(e) => return Ok((data, Some(e))),
+                    };
+                    if packet.track != track.index {
+                        continue;
+                    }
+                    let converted = match record {
+                        Some(r) => {
+                            video_hw::bitstream::avcc::length_prefixed_to_annexb(&packet.data, r.length_size, &mut data)
+                        }
+                        None => {
+                            data.extend_from_slice(&packet.data);
+                            Ok(())
+                        }
+                    };
                     if let Err(e) = converted {
                         return Ok((data, Some(e)));
                     }
                 }
-                Ok((data, None))
             }
+            Kind::Media { .. } => Err(usage(NOT_NAL_STREAM)),
             Kind::Ivf { .. } => Err(usage(NOT_NAL_STREAM)),
         }
     }
@@ -112,29 +149,26 @@ impl Source {
         if first.is_empty() {
             return Err(Error::invalid_input(format!("{}: empty input", path.display())).into());
         }
-        if mp4in::looks_like_mp4(&first) {
-            if stdin {
-                return Err(usage("MP4 input must be a file (it is read out of order), not stdin"));
+        match video_hw::media::detect(&first) {
+            Some(Container::Ivf) if stdin => {
+                let header = ivfin::parse_header(&first)?;
+                let skip = header.header_len.min(first.len());
+                let rest = first[skip..].to_vec();
+                let reader = Box::new(std::io::Cursor::new(rest).chain(reader));
+                let kind = Kind::Ivf { reader, timebase: header.timebase };
+                // AV1 states no aspect ratio; libdav1d derives it from the render size, 1:1
+                // unless the render size differs from the frame size (rare; not read here).
+                let sar = (header.codec == Codec::Av1).then(|| Rational::new(1, 1));
+                return Ok(Source { kind, codec: header.codec, position: skip as u64, total, sar });
             }
-            drop(reader);
-            let mut file = crate::exit::open_input(path)?;
-            let len = file.metadata()?.len();
-            let track = mp4in::read_track(&mut file)?;
-            let codec = track.codec;
-            let sar = (codec == Codec::H264).then(|| h264_sar(track.record.parameter_sets.iter().map(|p| &p[..])));
-            let kind = Kind::Mp4 { file, len, track: Box::new(track), next: 0, buf: Vec::new() };
-            return Ok(Source { kind, codec, position: 0, total: Some(len), sar: sar.flatten() });
-        }
-        if ivfin::looks_like_ivf(&first) {
-            let header = ivfin::parse_header(&first)?;
-            let skip = header.header_len.min(first.len());
-            let rest = first[skip..].to_vec();
-            let reader = Box::new(std::io::Cursor::new(rest).chain(reader));
-            let kind = Kind::Ivf { reader, timebase: header.timebase };
-            // AV1 states no aspect ratio; libdav1d derives it from the render size, 1:1
-            // unless the render size differs from the frame size (rare; not read here).
-            let sar = (header.codec == Codec::Av1).then(|| Rational::new(1, 1));
-            return Ok(Source { kind, codec: header.codec, position: skip as u64, total, sar });
+            Some(c) if stdin && c != Container::AnnexB => {
+                return Err(usage(format!("{c} input must be a file (it is read out of order), not stdin")));
+            }
+            Some(c) if c != Container::AnnexB => {
+                drop(reader);
+                return Self::open_media(path, total);
+            }
+            _ => {}
         }
         if is_mp4_name(path) {
             return Err(Error::invalid_input(format!("{}: not an MP4 file", path.display())).into());
@@ -152,35 +186,72 @@ impl Source {
         Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
     }
 
+    /// Opens a container file and picks its first video track the decoders know.
+    fn open_media(path: &Path, total: Option<u64>) -> CliResult<Source> {
+        let demuxer = Demuxer::open(path).map_err(|e| e.context(path.display()))?;
+        let Some(track) = demuxer.video_track().cloned() else {
+            let what = demuxer.tracks().iter().map(|t| format!("{} {}", t.kind.name(), t.codec)).collect::<Vec<_>>();
+            return Err(Error::unsupported(
+                format!("{}: no H.264, HEVC, AV1 or VP9 video track", path.display()),
+                format!(
+                    "the {} holds {}",
+                    demuxer.container(),
+                    if what.is_empty() { "no track".into() } else { what.join(", ") }
+                ),
+            )
+            .into());
+        };
+        let codec = track.codec.video().unwrap_or(Codec::H264);
+        let stated = track.video.and_then(|v| v.sample_aspect).map(reduce);
+        let sar = match codec {
+            Codec::H264 => {
+                stated.or_else(|| track.config.record().and_then(|r| h264_sar(r.parameter_sets.iter().map(|p| &p[..]))))
+            }
+            Codec::Av1 => Some(Rational::new(1, 1)),
+            _ => stated,
+        };
+        let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track) };
+        Ok(Source { kind, codec, position: 0, total, sar })
+    }
+
     /// The stream's codec.
     pub fn codec(&self) -> Codec {
         self.codec
     }
 
-    /// "mp4", "ivf" or "annexb".
+    /// The container: `mp4`, `matroska`, `webm`, `mpegts`, `ivf` or `annexb`.
     pub fn container(&self) -> &'static str {
-        match self.kind {
-            Kind::Mp4 { .. } => "mp4",
+        match &self.kind {
+            Kind::Media { demuxer, .. } => demuxer.container().name(),
             Kind::Ivf { .. } => "ivf",
             Kind::AnnexB { .. } => "annexb",
         }
     }
 
-    /// Timebase of the timestamps fed with the input (an MP4 track's timescale, the IVF
-    /// header's; Annex-B carries none, so 90 kHz).
+    /// Timebase of the timestamps fed with the input (the container track's; Annex-B
+    /// carries none, so 90 kHz).
     pub fn timebase(&self) -> Rational {
         match &self.kind {
-            Kind::Mp4 { track, .. } => Rational::new(1, track.timescale as i64),
+            Kind::Media { track, .. } => track.time_base,
             Kind::Ivf { timebase, .. } => *timebase,
             Kind::AnnexB { .. } => Rational::MPEG_90K,
         }
     }
 
-    /// The frame rate the container states (MP4 sample durations), if any.
+    /// The frame rate the container states (MP4 sample durations, Matroska default
+    /// durations), if any.
     pub fn frame_rate(&self) -> Option<Rational> {
         match &self.kind {
-            Kind::Mp4 { track, .. } => track.frame_rate(),
+            Kind::Media { track, .. } => track.frame_rate,
             Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
+        }
+    }
+
+    /// Which frames are shown (kept once the source has gone to a pipeline).
+    pub fn window(&self) -> Window {
+        match &self.kind {
+            Kind::Media { track, .. } => Window(track.window),
+            _ => Window(None),
         }
     }
 
@@ -200,15 +271,17 @@ impl Source {
     pub fn header_check(&self) -> HeaderCheck {
         let path = match &self.kind {
             Kind::AnnexB { path, .. } => path.clone(),
-            Kind::Mp4 { .. } | Kind::Ivf { .. } => None,
+            Kind::Media { .. } | Kind::Ivf { .. } => None,
         };
         HeaderCheck { path, codec: self.codec }
     }
 
-    /// The input as a decode pipeline's source: Annex-B chunks, MP4 samples with their
-    /// record, or IVF packets. `position` follows the bytes (Annex-B) or file position (MP4) consumed;
-    /// when the input itself breaks (truncated MP4, read error) the error goes to
-    /// `broken` and the stream ends there, so the frames before it are still decoded.
+    /// The input as a decode pipeline's source: Annex-B chunks, or the video track's
+    /// packets (length-prefixed samples with their record, Annex-B access units, AV1/VP9
+    /// packets). `position` follows the bytes (Annex-B) or file position (containers)
+    /// consumed; when the input itself breaks (truncated file, read error) the error goes
+    /// to `broken` and the stream ends there, so the frames before it are still decoded
+    /// (MPEG-TS goes on after damage: the first is kept in `broken`).
     pub fn into_inputs(
         self,
         position: Arc<AtomicU64>,
@@ -216,12 +289,14 @@ impl Source {
     ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
         let mut kind = self.kind;
         let record = match &kind {
-            Kind::Mp4 { track, .. } => Some(Arc::new(track.record.clone())),
+            Kind::Media { track, .. } => track.config.record().cloned().map(Arc::new),
             Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
         };
+        let mut errors = 0u32;
         let mut consumed = self.position;
+        let broken_at = broken.clone();
         let stop = move |e: Error| {
-            *broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            *broken_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             None
         };
         std::iter::from_fn(move || match &mut kind {
@@ -240,16 +315,35 @@ impl Source {
                 position.store(consumed, Ordering::Relaxed);
                 Some(Ok(DecodeInput::annexb(chunk, None)))
             }
-            Kind::Mp4 { file, len, track, next, buf } => {
-                let sample = track.samples.get(*next).copied()?;
-                if let Err(e) = mp4in::read_sample(file, *len, *next, &sample, buf) {
-                    return stop(e);
+            Kind::Media { demuxer, track } => loop {
+                let packet = match demuxer.next_packet() {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return None,
+                    Err(e) => {
+                        // MPEG-TS resynchronises after damage: go on, keeping the first error.
+                        let goes_on = demuxer.container() == Container::MpegTs && errors < 100_000;
+                        errors += 1;
+                        let mut slot = broken.lock().unwrap_or_else(|p| p.into_inner());
+                        if slot.is_none() {
+                            *slot = Some(e);
+                        }
+                        if goes_on {
+                            continue;
+                        }
+                        return None;
+                    }
+                };
+                if packet.track != track.index {
+                    continue;
                 }
-                *next += 1;
-                position.store(sample.offset + sample.size as u64, Ordering::Relaxed);
-                let record = record.clone()?;
-                Some(Ok(DecodeInput::LengthPrefixed { sample: buf.clone(), record, pts: Some(sample.pts) }))
-            }
+                position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
+                return Some(Ok(match &record {
+                    Some(record) => {
+                        DecodeInput::LengthPrefixed { sample: packet.data, record: record.clone(), pts: packet.pts }
+                    }
+                    None => DecodeInput::Packet { data: packet.data, pts: packet.pts },
+                }));
+            },
             Kind::Ivf { reader, .. } => {
                 let mut data = Vec::new();
                 match ivfin::read_packet(&mut **reader, &mut data) {
@@ -263,6 +357,22 @@ impl Source {
                 }
             }
         })
+    }
+}
+
+/// The presentation window of a container's video track: an MP4 edit list hides the
+/// pre-roll it skips (decoded, later pictures need it, but not output), as players and
+/// ffmpeg do.
+#[derive(Debug, Clone, Copy)]
+pub struct Window(Option<(i64, Option<i64>)>);
+
+impl Window {
+    /// Whether a frame with timestamp `pts` is shown.
+    pub fn shows(&self, pts: Option<i64>) -> bool {
+        match (self.0, pts) {
+            (Some((start, end)), Some(t)) => t >= start && end.is_none_or(|e| t < e),
+            _ => true,
+        }
     }
 }
 

@@ -262,36 +262,42 @@ fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> impl Iterator<I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mp4in::{read_sample, read_track};
+    use video_hw::media::{Demuxer, MediaPacket};
 
     fn fixture(rel: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel)
+    }
+
+    fn packets(path: &Path) -> (video_hw::media::Track, Vec<MediaPacket>) {
+        let mut d = Demuxer::open(path).unwrap();
+        let track = d.video_track().unwrap().clone();
+        let packets = std::iter::from_fn(|| d.next_packet().unwrap()).collect();
+        (track, packets)
     }
 
     /// Copies every sample of an MP4 fixture through the writer and reads the copy back:
     /// the same record, sizes, timestamps (B-frames: ctts and an edit list) and keyframes.
     fn remux(rel: &str) {
         let src = fixture(rel);
-        let mut file = File::open(&src).unwrap();
-        let len = file.metadata().unwrap().len();
-        let track = read_track(&mut file).unwrap();
-        assert!(track.samples.iter().any(|s| s.pts != s.dts), "{rel} has B-frames");
-        let out = std::env::temp_dir().join(format!("video-hw-remux-{}-{}.mp4", std::process::id(), track.codec));
-        let delta = (track.samples[1].dts - track.samples[0].dts) as u32;
-        let mut w = Mp4Writer::create(&out, track.codec, 320, 240, track.timescale, delta).unwrap();
-        let mut buf = Vec::new();
-        for (i, s) in track.samples.iter().enumerate() {
-            read_sample(&mut file, len, i, s, &mut buf).unwrap();
-            w.write_sample(&buf, Some(s.dts), Some(s.pts), s.sync).unwrap();
+        let (track, samples) = packets(&src);
+        assert!(samples.iter().any(|s| s.pts != s.dts), "{rel} has B-frames");
+        let codec = track.codec.video().unwrap();
+        let record = track.config.record().unwrap().clone();
+        let out = std::env::temp_dir().join(format!("video-hw-remux-{}-{codec}.mp4", std::process::id()));
+        let delta = (samples[1].dts.unwrap() - samples[0].dts.unwrap()) as u32;
+        let timescale = track.time_base.den as u32;
+        let mut w = Mp4Writer::create(&out, codec, 320, 240, timescale, delta).unwrap();
+        for s in &samples {
+            w.write_sample(&s.data, s.dts, s.pts, s.keyframe).unwrap();
         }
-        w.finish(&track.record).unwrap();
-        let copy = read_track(&mut File::open(&out).unwrap()).unwrap();
-        assert_eq!(copy.record, track.record);
-        assert_eq!(copy.timescale, track.timescale);
-        let shape = |t: &crate::mp4in::Mp4Track| -> Vec<(u32, i64, i64, bool)> {
-            t.samples.iter().map(|s| (s.size, s.dts - t.samples[0].dts, s.pts - t.samples[0].dts, s.sync)).collect()
+        w.finish(&record).unwrap();
+        let (copy_track, copy) = packets(&out);
+        assert_eq!(copy_track.config.record(), Some(&record));
+        assert_eq!(copy_track.time_base, track.time_base);
+        let shape = |t: &[MediaPacket]| -> Vec<(usize, Option<i64>, Option<i64>, bool)> {
+            t.iter().map(|s| (s.data.len(), s.dts, s.pts, s.keyframe)).collect()
         };
-        assert_eq!(shape(&copy), shape(&track));
+        assert_eq!(shape(&copy), shape(&samples));
         // ffprobe (where installed) agrees on every packet's timestamps and key flag.
         if std::process::Command::new("ffprobe").arg("-version").output().is_ok_and(|o| o.status.success()) {
             let probe = |p: &Path| {

@@ -151,7 +151,7 @@ fn a_truncated_mp4_keeps_the_frames_before() {
     let out = dir.join("out.framemd5");
     let o = run(&["decode", s(&input), "-o", s(&out), "--framemd5", "-q"]);
     let stderr = expect_exit(&o, 4, "truncated mp4");
-    assert!(stderr.contains("runs past the end of the file"), "{stderr}");
+    assert!(stderr.contains("lies past the end of the file"), "{stderr}");
     let frames = frame_lines(&std::fs::read_to_string(&out).unwrap()).len();
     assert!(frames > 10 && frames < 30, "{frames} frames before the cut");
 }

@@ -38,6 +38,12 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     if prefix.len() >= 8 && MP4_FIRST_BOXES.iter().any(|b| &prefix[4..8] == *b) {
         return Some(Container::Mp4);
     }
+    // A stream that opens with a start code is an elementary stream, whatever 0x47 bytes
+    // its payload happens to hold at a 188-byte stride.
+    let start_code = prefix.starts_with(&[0, 0, 1]) || prefix.starts_with(&[0, 0, 0, 1]);
+    if start_code && detect_codec(prefix).is_some() {
+        return Some(Container::AnnexB);
+    }
     if ts_packet_size(prefix).is_some() {
         return Some(Container::MpegTs);
     }
@@ -48,9 +54,8 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
 }
 
 /// The transport packet size (188, or 192 for M2TS) when `prefix` holds sync bytes
-/// (0x47) at that stride: at least 3 packets in a row agree, or every whole packet of a
-/// shorter file. Finds the first sync too when the file starts mid-packet (a cut
-/// capture): the offset of the first sync is `start`.
+/// (0x47) at that stride: from the first byte, 3 packets in a row agree (or every whole
+/// packet of a shorter file); a file that starts mid-packet (a cut capture) needs 5.
 pub fn ts_packet_size(prefix: &[u8]) -> Option<usize> {
     ts_sync(prefix).map(|(size, _)| size)
 }
@@ -65,11 +70,11 @@ pub(crate) fn ts_sync(prefix: &[u8]) -> Option<(usize, usize)> {
                 continue;
             }
             let whole = (prefix.len() - start) / size;
-            let need = whole.clamp(1, 3);
             if whole == 0 {
                 break;
             }
-            if (0..need).all(|k| prefix.get(first + k * size) == Some(&0x47)) && (need >= 3 || whole == need) {
+            let need = if start == 0 { whole.min(3) } else { 5 };
+            if whole >= need && (0..need).all(|k| prefix.get(first + k * size) == Some(&0x47)) {
                 return Some((size, start));
             }
         }
@@ -141,6 +146,7 @@ mod tests {
         assert_eq!(ts_sync(&ts(188, 5, 0)), Some((188, 0)));
         assert_eq!(ts_sync(&ts(192, 5, 0)), Some((192, 0)));
         assert_eq!(ts_sync(&ts(188, 5, 17)), Some((188, 17)));
+        assert_eq!(ts_sync(&ts(188, 4, 17)), None, "mid-packet start needs 5 packets");
         assert_eq!(ts_sync(&ts(188, 1, 0)), Some((188, 0)));
         assert_eq!(detect(&ts(188, 4, 0)), Some(Container::MpegTs));
         // A lone 0x47 in a longer file is not a transport stream.

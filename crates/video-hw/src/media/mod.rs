@@ -34,6 +34,7 @@
 
 mod annexb;
 mod detect;
+mod facts;
 pub mod index;
 pub mod io;
 mod ivf;

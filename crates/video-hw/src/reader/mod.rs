@@ -216,6 +216,7 @@ impl FrameReader {
         }
         self.ensure_sessions(1)?;
         let start = self.start_of(first);
+        self.stats.runs += 1;
         Ok(FramesFrom {
             reader: self,
             first,

@@ -1,0 +1,132 @@
+//! `video-hw decode --indices I,J,… | --start SECONDS [--count N]`: chosen frames of a file,
+//! exactly, through the library's frame index and random access reader
+//! ([`video_hw::reader::FrameReader`]): each frame is decoded from the random access point
+//! it depends on, and each GOP once however many of its frames are asked for.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use video_hw::media::Demuxer;
+use video_hw::pipeline::recommended_sessions;
+use video_hw::reader::FrameReader;
+use video_hw::{Codec, DecoderConfig, Error, Output, Rational};
+
+use crate::cmd_decode::{DecodeArgs, Sessions};
+use crate::exit::{CliResult, Failure, usage};
+use crate::output::FrameSink;
+use crate::summary::Summary;
+
+/// Runs `decode` with `--indices`, `--start` or `--count`.
+pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCode> {
+    if args.input.as_os_str() == "-" {
+        return Err(usage("--indices, --start and --count need a file (it is read out of order), not stdin"));
+    }
+    if args.start.is_some_and(|s| !s.is_finite() || s < 0.0) {
+        return Err(usage("--start takes a time in seconds, 0 or more"));
+    }
+    let demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
+    let track = demuxer.video_track().cloned().ok_or_else(|| {
+        Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
+    })?;
+    let codec = track.codec.video().unwrap_or(Codec::H264);
+    let cfg = DecoderConfig::new(codec)
+        .output(Output::Host(args.pix_fmt))
+        .engine(args.engine.backend)
+        .require_hardware(args.engine.require_hardware)
+        .device_index(args.engine.device)
+        .timebase(track.time_base);
+    cfg.validate().map_err(|e| match e {
+        Error::InvalidInput(why) => usage(why),
+        other => Failure::Video(other),
+    })?;
+    let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
+    let sessions = match args.sessions {
+        Sessions::Count(n) => usize::from(n),
+        Sessions::Auto => {
+            let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
+            let engine = video_hw::Decoder::open(
+                DecoderConfig::new(codec).engine(args.engine.backend).device_index(args.engine.device),
+            )?
+            .engine();
+            recommended_sessions(engine, codec, w, h, args.engine.device)
+        }
+    };
+    reader = reader.sessions(sessions);
+    let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
+    let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
+    let tb = track
+        .frame_rate
+        .filter(|r| r.num > 0 && r.den > 0)
+        .map(|r| crate::input::reduce(Rational::new(r.den, r.num)))
+        .unwrap_or(Rational::new(1, 25));
+    let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
+    let mut write = |frame: &video_hw::Frame| -> video_hw::Result<()> {
+        size.get_or_insert((frame.width, frame.height));
+        bytes += sink.write(frame, tb)?;
+        frames += 1;
+        Ok(())
+    };
+    let limit = args.count.unwrap_or(u64::MAX);
+    let damage = match &args.indices {
+        Some(indices) => {
+            let wanted: Vec<usize> = indices.iter().copied().take(limit.min(usize::MAX as u64) as usize).collect();
+            match reader.frames_at(&wanted) {
+                Ok(got) => {
+                    for frame in got {
+                        write(&frame)?;
+                    }
+                    None
+                }
+                Err(e @ Error::InvalidInput(_)) => return Err(usage(e.to_string())),
+                Err(e) => Some(e),
+            }
+        }
+        None => {
+            let mut damage = None;
+            let iter = match args.start {
+                Some(s) => reader.frames_from(s).map_err(|e| match e {
+                    Error::InvalidInput(why) => usage(why),
+                    other => Failure::Video(other),
+                })?,
+                None if reader.is_empty() => {
+                    return Err(Error::invalid_bitstream(0, "the video track has no frame").into());
+                }
+                None => reader.frames_from_index(0)?,
+            };
+            for frame in iter.take(limit.min(usize::MAX as u64) as usize) {
+                match frame {
+                    Ok(f) => write(&f)?,
+                    Err(e) => {
+                        damage = Some(e);
+                        break;
+                    }
+                }
+            }
+            damage
+        }
+    };
+    let (w, h) = size.unwrap_or((0, 0));
+    sink.finish(w, h, tb)?;
+    let stats = reader.stats();
+    let summary = Summary {
+        size,
+        frames,
+        decoder: reader.backend().map(|b| {
+            format!(
+                "{b}, {} run(s), {} packet(s) decoded over {} session(s)",
+                stats.runs, stats.packets_decoded, stats.sessions
+            )
+        }),
+        bytes_out: bytes,
+        damage: damage.as_ref().map(|e| e.to_string()),
+        ..args.summary(codec, started)
+    };
+    summary.emit(args.json, quiet);
+    match damage {
+        Some(e) => Err(e.into()),
+        None if frames == 0 && args.count != Some(0) => {
+            Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into())
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,60 @@
+//! Stream facts of an H.264/HEVC track from its parameter sets: profile, level, coded
+//! size and crop, bit depth, chroma format, colour, VUI frame rate — what `info` prints.
+
+use super::types::CodecConfig;
+use super::{Demuxer, TrackKind};
+use crate::bitstream::access_unit::{AccessUnitAssembler, StreamInfo};
+use crate::bitstream::annexb::{NalRef, split_all};
+use crate::bitstream::avcc::LengthPrefixedNals;
+use crate::codec::Codec;
+use crate::error::Result;
+
+/// Packets read at most to find the first picture.
+const MAX_PACKETS: usize = 256;
+
+impl Demuxer {
+    /// The facts of H.264/HEVC track `track` from the sequence parameter set of its first
+    /// picture (`None` for other codecs, or when no picture is found in its first packets).
+    /// Reading restarts from the first packet afterwards.
+    pub fn stream_info(&mut self, track: usize) -> Result<Option<StreamInfo>> {
+        let Some(t) = self.track(track).cloned() else { return Ok(None) };
+        let codec = match t.codec.video() {
+            Some(c @ (Codec::H264 | Codec::Hevc)) if t.kind == TrackKind::Video => c,
+            _ => return Ok(None),
+        };
+        let mut asm = AccessUnitAssembler::new(codec)?.collect_data(false);
+        if let CodecConfig::Nal(record) = &t.config {
+            for ps in &record.parameter_sets {
+                asm.push_nal(NalRef { data: ps, offset: 0, pts: None });
+            }
+        }
+        self.rewind()?;
+        let mut seen = 0;
+        while seen < MAX_PACKETS && asm.first_stream_info().is_none() {
+            let packet = match self.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(_) => break,
+            };
+            if packet.track != track {
+                continue;
+            }
+            seen += 1;
+            match t.config.record() {
+                Some(r) => {
+                    for nal in LengthPrefixedNals::new(&packet.data, r.length_size).map_while(|n| n.ok()) {
+                        asm.push_nal(NalRef { data: nal, offset: 0, pts: None });
+                    }
+                }
+                None => {
+                    for nal in split_all(&packet.data) {
+                        asm.push_nal(NalRef { data: nal, offset: 0, pts: None });
+                    }
+                }
+            }
+            asm.end_access_unit();
+            while asm.pop().is_some() {}
+        }
+        self.rewind()?;
+        Ok(asm.first_stream_info().cloned())
+    }
+}
