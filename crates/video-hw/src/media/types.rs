@@ -285,6 +285,18 @@ pub struct MediaPacket {
 }
 
 impl MediaPacket {
+    /// A packet made outside a demuxer (an encoder's output, for a
+    /// [`Muxer`](super::mux::Muxer)): no duration, no file position.
+    pub fn new(track: usize, data: Vec<u8>, pts: Option<i64>, dts: Option<i64>, keyframe: bool) -> Self {
+        MediaPacket { track, data, pts, dts, duration: None, keyframe, pos: 0, seek: 0 }
+    }
+
+    /// The same packet with `duration`.
+    pub fn with_duration(mut self, duration: Option<i64>) -> Self {
+        self.duration = duration;
+        self
+    }
+
     /// The packet's entry, for [`Demuxer::seek_to`](super::Demuxer::seek_to).
     pub fn entry(&self) -> PacketEntry {
         PacketEntry {
