@@ -51,8 +51,10 @@
 //! ```
 
 mod config;
+mod ebml;
 mod fmp4;
 mod interleave;
+mod mkv;
 mod mp4;
 mod mp4_boxes;
 mod prepare;
@@ -313,7 +315,7 @@ impl Muxer {
             MuxFormat::Mp4 => Box::new(mp4::Mp4Writer::new(tracks.len())),
             MuxFormat::FragmentedMp4 => Box::new(fmp4::FragmentWriter::new(tracks.len())),
             MuxFormat::Matroska | MuxFormat::WebM => {
-                return Err(Error::unsupported(format!("{format} output"), "not built yet"));
+                Box::new(mkv::MkvWriter::new(format == MuxFormat::WebM, tracks.len()))
             }
         };
         let inputs = tracks

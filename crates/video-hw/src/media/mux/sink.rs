@@ -36,6 +36,11 @@ impl Sink {
         Sink { out: Output::Stream(BufWriter::with_capacity(1 << 16, w)), base: 0, pos: 0 }
     }
 
+    /// True when headers can be patched.
+    pub fn is_seekable(&self) -> bool {
+        matches!(self.out, Output::Seekable(_))
+    }
+
     /// Position of the next byte.
     pub fn pos(&self) -> u64 {
         self.pos
