@@ -28,8 +28,8 @@
 //! [`Muxer::write`]). Time zero of the output is the earliest
 //! presentation start of any track, where a track's start is its
 //! [`window`](Track::window) start when it has one, else its earliest `pts` (0 for audio
-//! whose first `pts` is negative: encoder priming stays hidden); offsets between tracks
-//! are kept. MP4 edit lists then show each track from its start: B-frame delay, an edit
+//! whose first `pts` is negative while no other track's is: encoder priming stays
+//! hidden); offsets between tracks are kept. MP4 edit lists then show each track from its start: B-frame delay, an edit
 //! list's hidden pre-roll, audio priming, a track starting late (an empty edit).
 //!
 //! Packets are interleaved by decode time across tracks, holding at most about 2 s (and
@@ -192,16 +192,31 @@ impl OutTrack {
     pub fn primary_video(tracks: &[OutTrack]) -> Option<usize> {
         tracks.iter().position(|t| t.kind == TrackKind::Video)
     }
+}
 
-    /// Where the track's presentation starts, given the `pts` of its packets: its window
-    /// start, else the earliest `pts` (0 for audio starting before 0: priming).
-    pub fn presentation_start(&self, pts: impl Iterator<Item = i64>) -> Option<i64> {
-        if let Some((start, _)) = self.window {
-            return Some(start);
-        }
-        let first = pts.min()?;
-        Some(if self.kind == TrackKind::Audio && first < 0 { 0 } else { first })
-    }
+/// Where each track's presentation starts, from what is known of it: `(its window start,
+/// its earliest pts)`, in one unit per track. A track with packets starts at its window
+/// start where it has one, else at its earliest `pts`; but audio beginning before 0 while
+/// no other track does starts at 0 (encoder priming, the source's edit list for it lost).
+/// An MPEG-TS that starts just before a 33-bit wrap has every track before 0, and
+/// nothing is hidden.
+pub(crate) fn presentation_starts(tracks: &[OutTrack], seen: &[(Option<i64>, Option<i64>)]) -> Vec<Option<i64>> {
+    let others_before_zero = tracks
+        .iter()
+        .zip(seen)
+        .any(|(t, &(window, first))| t.kind != TrackKind::Audio && window.or(first).is_some_and(|p| p < 0));
+    tracks
+        .iter()
+        .zip(seen)
+        .map(|(t, &(window, first))| {
+            let first = first?;
+            Some(match window {
+                Some(start) => start,
+                None if t.kind == TrackKind::Audio && first < 0 && !others_before_zero => 0,
+                None => first,
+            })
+        })
+        .collect()
 }
 
 /// Time zero of the output: `value` ticks of `time_base`.
@@ -447,14 +462,16 @@ impl Muxer {
                 )));
             }
         }
-        let mut starts = Vec::with_capacity(self.tracks.len());
+        let mut first_dts = Vec::with_capacity(self.tracks.len());
+        let mut seen = Vec::with_capacity(self.tracks.len());
         for (slot, t) in self.tracks.iter().enumerate() {
             let first = first.filter(|e| e.packet.slot == slot).map(|e| &e.packet);
             let mut queued = first.into_iter().chain(self.interleaver.queued(slot)).peekable();
-            let first_dts = queued.peek().map(|p| p.dts);
-            let presentation = t.presentation_start(queued.map(|p| p.pts));
-            starts.push(first_dts.zip(presentation));
+            first_dts.push(queued.peek().map(|p| p.dts));
+            seen.push((t.window.map(|w| w.0), queued.map(|p| p.pts).min()));
         }
+        let presentation = presentation_starts(&self.tracks, &seen);
+        let starts: Vec<Option<(i64, i64)>> = first_dts.into_iter().zip(presentation).map(|(d, p)| d.zip(p)).collect();
         let origin =
             Origin::earliest(self.tracks.iter().zip(&starts).filter_map(|(t, s)| s.map(|(_, p)| (p, t.time_base))));
         self.started = true;
@@ -620,4 +637,42 @@ fn resolve(format: MuxFormat, tracks: &[Track]) -> Result<Vec<(OutTrack, Option<
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(kind: TrackKind) -> OutTrack {
+        OutTrack {
+            index: 0,
+            number: 1,
+            kind,
+            codec: if kind == TrackKind::Audio { OutCodec::Aac } else { OutCodec::H264 },
+            config: OutConfig::Missing,
+            time_base: Rational::new(1, 1000),
+            video: VideoInfo::default(),
+            audio: AudioInfo::default(),
+            language: None,
+            window: None,
+        }
+    }
+
+    #[test]
+    fn audio_priming_is_hidden_unless_everything_starts_before_zero() {
+        let tracks = [track(TrackKind::Video), track(TrackKind::Audio)];
+        // Encoder priming: audio from -21 ms, video from 0.
+        assert_eq!(presentation_starts(&tracks, &[(None, Some(0)), (None, Some(-21))]), [Some(0), Some(0)]);
+        // A stream just before a 33-bit wrap: both negative, nothing hidden.
+        assert_eq!(
+            presentation_starts(&tracks, &[(None, Some(-2080)), (None, Some(-2100))]),
+            [Some(-2080), Some(-2100)]
+        );
+        // A window wins; a track without packets has no start.
+        assert_eq!(presentation_starts(&tracks, &[(Some(280), Some(0)), (None, None)]), [Some(280), None]);
+        // Audio alone.
+        assert_eq!(presentation_starts(&tracks[1..], &[(None, Some(-21))]), [Some(0)]);
+        let origin = Origin::earliest([(3, Rational::new(1, 25)), (5000, Rational::new(1, 48000))].into_iter());
+        assert_eq!((origin.value, origin.in_base(Rational::new(1, 1000))), (5000, 104));
+    }
 }

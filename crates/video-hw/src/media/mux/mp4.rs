@@ -12,14 +12,14 @@
 //! Tables: `stts` from the decode timestamps, `ctts` (version 1 when an offset is
 //! negative), `stss` unless every sample is a sync sample, `stsz`, `stsc` with a chunk per
 //! run of consecutive samples of one track. Each track's edit list shows it from its
-//! presentation start (see [`OutTrack::presentation_start`]): an empty edit for the time
+//! presentation start (see [`presentation_starts`]): an empty edit for the time
 //! it starts after the output's time zero, then its media from that start for its
 //! duration (to its window's end when the source cut it there).
 
 use super::interleave::Emitted;
 use super::mp4_boxes::{Bw, Edit, MOVIE_TIMESCALE, TrakHead, brands, ftyp, mvhd, runs, trak};
 use super::sink::Sink;
-use super::{ContainerWriter, Origin, OutTrack, Start};
+use super::{ContainerWriter, Origin, OutTrack, Start, presentation_starts};
 use crate::codec::Rational;
 use crate::error::{Error, Result};
 
@@ -111,12 +111,16 @@ impl ContainerWriter for Mp4Writer {
     fn finish(&mut self, sink: &mut Sink, tracks: &[OutTrack]) -> Result<()> {
         let mdat_end = sink.pos();
         sink.patch(self.mdat_at + 8, &(mdat_end - self.mdat_at).to_be_bytes())?;
-        let plans: Vec<TrackPlan> = tracks
+        let mut plans: Vec<TrackPlan> = tracks
             .iter()
             .zip(&self.samples)
             .zip(&self.last_duration)
             .map(|((t, s), d)| TrackPlan::new(t, s, *d))
             .collect();
+        let seen: Vec<(Option<i64>, Option<i64>)> = plans.iter().map(|p| (p.window_start, p.first_pts)).collect();
+        for (plan, start) in plans.iter_mut().zip(presentation_starts(tracks, &seen)) {
+            plan.start = start;
+        }
         let origin = Origin::earliest(
             plans
                 .iter()
@@ -145,7 +149,11 @@ impl ContainerWriter for Mp4Writer {
 /// What a track's tables and edits come to.
 #[derive(Debug, Clone)]
 struct TrackPlan {
-    /// Presentation start (media timescale).
+    /// Window start (media timescale).
+    window_start: Option<i64>,
+    /// Earliest `pts`.
+    first_pts: Option<i64>,
+    /// Presentation start.
     start: Option<i64>,
     /// Presentation end.
     end: Option<i64>,
@@ -161,17 +169,11 @@ impl TrackPlan {
         if !samples.is_empty() {
             durations.push(last.map_or(0, |d| d.clamp(0, i64::from(u32::MAX)) as u32));
         }
-        let pts = samples.iter().map(|s| s.dts + i64::from(s.cts));
+        let first_pts = samples.iter().map(|s| s.dts + i64::from(s.cts)).min();
         let window = t.window.map(|(s, e)| (s.saturating_mul(mult), e.map(|e| e.saturating_mul(mult))));
-        let start = if samples.is_empty() {
-            None
-        } else {
-            let scaled = OutTrack { window, ..t.clone() };
-            scaled.presentation_start(pts)
-        };
         let last_end = samples.iter().zip(&durations).map(|(s, d)| s.dts + i64::from(s.cts) + i64::from(*d)).max();
         let end = window.and_then(|(_, e)| e).or(last_end);
-        TrackPlan { start, end, durations }
+        TrackPlan { window_start: window.map(|w| w.0), first_pts, start: None, end, durations }
     }
 }
 
