@@ -375,6 +375,17 @@ fn h264_rotate90_and_hevc_open_gop_mp4() {
     fixture("media/hevc-opengop.mp4");
 }
 
+#[test]
+fn open_gop_mkv_vfr_mkv_and_transport_streams() {
+    fixture("media/h264-opengop.mkv");
+    fixture("media/h264-vfr.mkv");
+    // M2TS (HEVC), a 33-bit PTS wrap, and a resolution change with new parameter sets
+    // in band (the record holds the first ones).
+    fixture("media/hevc-aac.m2ts");
+    fixture("media/h264-wrap.ts");
+    fixture("media/h264-reschange.ts");
+}
+
 /// IVF and raw streams carry no configuration record: the muxer builds the `vpcC` and
 /// `av1C` from the frames, and the `avcC` from the Annex-B parameter sets.
 #[test]
