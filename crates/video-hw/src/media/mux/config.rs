@@ -337,6 +337,38 @@ pub fn record_from_annexb(codec: Codec, access_unit: &[u8]) -> Option<DecoderCon
     })
 }
 
+/// The `avcC`/`hvcC` bytes of a record, with what [`DecoderConfigRecord::to_bytes`] leaves
+/// generic filled in from the SPS: `avcC`'s High-profile extension (chroma format and bit
+/// depths, which ISO/IEC 14496-15 asks for with profiles 100, 110, 122 and 144) and
+/// `hvcC`'s chroma format and bit depths (written as 4:2:0 8-bit otherwise). An SPS that
+/// does not parse leaves the record as it is.
+pub(crate) fn nal_record_bytes(record: &DecoderConfigRecord) -> Result<Vec<u8>> {
+    let mut out = record.to_bytes()?;
+    match record.codec {
+        Codec::H264 => {
+            let sps = record.parameter_sets.iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7));
+            if let Some(Ok(sps)) = sps.map(|n| crate::bitstream::h264::parse_sps(n)) {
+                if matches!(sps.profile_idc, 100 | 110 | 122 | 144) {
+                    out.push(0xfc | sps.chroma_format_idc);
+                    out.push(0xf8 | sps.bit_depth_luma.saturating_sub(8));
+                    out.push(0xf8 | sps.bit_depth_chroma.saturating_sub(8));
+                    out.push(0); // no SPS extensions
+                }
+            }
+        }
+        Codec::Hevc => {
+            let sps = record.parameter_sets.iter().find(|n| n.first().is_some_and(|b| (b >> 1) & 0x3f == 33));
+            if let (Some(Ok(sps)), true) = (sps.map(|n| crate::bitstream::hevc::parse_sps(n)), out.len() > 18) {
+                out[16] = 0xfc | sps.chroma_format_idc;
+                out[17] = 0xf8 | sps.bit_depth_luma.saturating_sub(8);
+                out[18] = 0xf8 | sps.bit_depth_chroma.saturating_sub(8);
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
 /// Sample rate and channels an AAC AudioSpecificConfig states (ISO/IEC 14496-3 1.6.2.1),
 /// when it states them plainly (an explicit rate or a rate index; channel configuration
 /// 1 to 7).

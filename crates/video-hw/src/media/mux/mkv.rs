@@ -19,6 +19,7 @@
 //! as negative offsets from a Cluster at 0. Opus gets CodecDelay (its pre-skip) and
 //! SeekPreRoll (80 ms), as the Matroska Opus mapping asks.
 
+use super::config::nal_record_bytes;
 use super::ebml::*;
 use super::interleave::Emitted;
 use super::sink::Sink;
@@ -143,8 +144,8 @@ impl MkvWriter {
 
 fn track_entry(e: &mut Ebml, t: &OutTrack) -> Result<()> {
     let (codec_id, private): (&str, Option<Vec<u8>>) = match (&t.config, t.codec) {
-        (OutConfig::Nal(r), OutCodec::H264) => ("V_MPEG4/ISO/AVC", Some(r.to_avcc()?)),
-        (OutConfig::Nal(r), OutCodec::Hevc) => ("V_MPEGH/ISO/HEVC", Some(r.to_hvcc()?)),
+        (OutConfig::Nal(r), OutCodec::H264) => ("V_MPEG4/ISO/AVC", Some(nal_record_bytes(r)?)),
+        (OutConfig::Nal(r), OutCodec::Hevc) => ("V_MPEGH/ISO/HEVC", Some(nal_record_bytes(r)?)),
         (OutConfig::Av1C(c), OutCodec::Av1) => ("V_AV1", Some(c.clone())),
         (_, OutCodec::Vp9) => ("V_VP9", None),
         (OutConfig::Aac(asc), OutCodec::Aac) => ("A_AAC", Some(asc.clone())),

@@ -8,7 +8,7 @@
 //! The handful of boxes a muxer writes are plain big-endian fields, and writing them here
 //! keeps every size checked and every failure an error.
 
-use super::config::esds_body;
+use super::config::{esds_body, nal_record_bytes};
 use super::{OutCodec, OutConfig, OutTrack};
 use crate::error::{Error, Result};
 use crate::media::types::TrackKind;
@@ -313,14 +313,14 @@ fn sample_entry(b: &mut Bw, t: &OutTrack, rates: (u32, u32, u32)) -> Result<()> 
             b.u16(0xffff);
             match (&t.config, t.codec) {
                 (OutConfig::Nal(r), OutCodec::H264) => {
-                    let avcc = r.to_avcc()?;
+                    let avcc = nal_record_bytes(r)?;
                     b.boxed(b"avcC", |b| {
                         b.bytes(&avcc);
                         Ok(())
                     })?;
                 }
                 (OutConfig::Nal(r), OutCodec::Hevc) => {
-                    let hvcc = r.to_hvcc()?;
+                    let hvcc = nal_record_bytes(r)?;
                     b.boxed(b"hvcC", |b| {
                         b.bytes(&hvcc);
                         Ok(())
