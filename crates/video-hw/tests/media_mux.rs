@@ -232,6 +232,9 @@ fn compare(what: &str, src: &Media, out: &Media, tolerance: f64) {
     let mut offset: Option<f64> = None;
     for (s, o) in src.tracks.iter().zip(&out.tracks) {
         assert_eq!(o.codec, s.codec, "{what}: codec of track {}", s.index);
+        if !matches!(s.config, CodecConfig::None) && s.codec != TrackCodec::Video(Codec::Vp9) {
+            assert_eq!(o.config, s.config, "{what}: configuration of track {}", s.index);
+        }
         assert_eq!(o.language, s.language, "{what}: language of track {}", s.index);
         let (sp, op) = (src.of(s.index), out.of(o.index));
         assert_eq!(op.len(), sp.len(), "{what}: packets of track {}", s.index);
@@ -332,6 +335,17 @@ fn fixture(name: &str) {
 #[test]
 fn h264_aac_mp4() {
     fixture("media/h264-aac.mp4");
+    // The avcC is ffmpeg's, byte for byte (with the High-profile chroma and bit depths).
+    let Some(src) = read(&media("media/h264-aac.mp4")) else { return };
+    let path = temp("avcc.mp4");
+    mux_to_file(&av_only(src), MuxFormat::Mp4, &path).unwrap();
+    let avcc = |bytes: &[u8]| {
+        let at = bytes.windows(4).position(|w| w == b"avcC").unwrap();
+        let size = u32::from_be_bytes(bytes[at - 4..at].try_into().unwrap()) as usize;
+        bytes[at + 4..at - 4 + size].to_vec()
+    };
+    assert_eq!(avcc(&std::fs::read(&path).unwrap()), avcc(&std::fs::read(media("media/h264-aac.mp4")).unwrap()));
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
