@@ -411,6 +411,41 @@ fn configuration_records_built_from_the_stream() {
     round_trip("raw-h264", raw);
 }
 
+/// An encoder's output: Annex-B access units with timestamps, a track made with
+/// `Track::video` (no record: the muxer takes the parameter sets from the stream). The
+/// stream has no B-frames, so pts = dts.
+#[test]
+fn encoder_output() {
+    let Some(raw) = read(&media("h264/cbp-cavlc-cars-320x240.h264")) else { return };
+    let mut track = Track::video(7, Codec::H264, Rational::new(1, 90_000), 320, 240);
+    track.language = Some("eng".into());
+    let packets: Vec<MediaPacket> = raw
+        .packets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| MediaPacket::new(7, p.data.clone(), Some(i as i64 * 3600), Some(i as i64 * 3600), p.keyframe))
+        .collect();
+    let src = Media { tracks: vec![track], packets };
+    for format in [MuxFormat::Mp4, MuxFormat::FragmentedMp4, MuxFormat::Matroska] {
+        let path = temp(&format!("encoder.{}", extension(format)));
+        mux_to_file(&src, format, &path).unwrap();
+        if let Some(back) = read(&path) {
+            assert_eq!(back.packets.len(), 30);
+            assert_eq!(back.packets.iter().filter(|p| p.keyframe).count(), 1);
+            let last = back.tracks[0].seconds(back.packets[29].pts.unwrap());
+            assert!((last - 1.16).abs() < 1e-9, "last frame at {last} s");
+            assert_eq!(back.tracks[0].language.as_deref(), Some("eng"));
+        }
+        if has_ffprobe() {
+            let mut expect = src.clone();
+            expect.tracks[0].index = 0;
+            expect.packets.iter_mut().for_each(|p| p.track = 0);
+            probe_output(&format!("encoder output {format}"), &path, format, &expect);
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
 /// A `Write` that keeps what it is given (and cannot seek).
 #[derive(Clone, Default)]
 struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -462,25 +497,13 @@ fn streaming_outputs_demux() {
 }
 
 fn video_track(index: usize) -> Track {
-    Track {
-        index,
-        id: 0,
-        kind: TrackKind::Video,
-        codec: TrackCodec::Video(Codec::H264),
-        config: CodecConfig::Nal(DecoderConfigRecord::h264(
-            4,
-            vec![vec![0x67, 0x42, 0xc0, 0x1e, 0xda]],
-            vec![vec![0x68, 0xce, 0x3c, 0x80]],
-        )),
-        time_base: Rational::new(1, 1000),
-        duration: None,
-        packets: None,
-        frame_rate: None,
-        video: Some(VideoInfo { width: 320, height: 240, rotation: 0, sample_aspect: None }),
-        audio: None,
-        language: None,
-        window: None,
-    }
+    let mut t = Track::video(index, Codec::H264, Rational::new(1, 1000), 320, 240);
+    t.config = CodecConfig::Nal(DecoderConfigRecord::h264(
+        4,
+        vec![vec![0x67, 0x42, 0xc0, 0x1e, 0xda]],
+        vec![vec![0x68, 0xce, 0x3c, 0x80]],
+    ));
+    t
 }
 
 #[test]
@@ -501,12 +524,7 @@ fn bad_inputs_are_typed_errors() {
     subtitle.kind = TrackKind::Subtitle;
     subtitle.codec = TrackCodec::Other("S_TEXT/UTF8".into());
     assert!(matches!(Muxer::create(&path, MuxFormat::Matroska, &[subtitle]).unwrap_err(), Error::Unsupported { .. }));
-    let mut aac = video_track(0);
-    aac.kind = TrackKind::Audio;
-    aac.codec = TrackCodec::Audio(AudioCodec::Aac);
-    aac.config = CodecConfig::None;
-    aac.video = None;
-    aac.audio = Some(AudioInfo { sample_rate: 48000, channels: 2 });
+    let aac = Track::audio(0, AudioCodec::Aac, CodecConfig::None, Rational::new(1, 48000), 48000, 2);
     assert!(matches!(Muxer::create(&path, MuxFormat::Mp4, &[aac]).unwrap_err(), Error::InvalidInput(_)));
     assert!(matches!(Muxer::create(&path, MuxFormat::Mp4, &[]).unwrap_err(), Error::InvalidInput(_)));
     assert!(Muxer::create(&path, MuxFormat::Mp4, &[video_track(1), video_track(1)]).is_err());
