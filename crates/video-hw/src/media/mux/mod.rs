@@ -287,9 +287,11 @@ impl std::fmt::Debug for Muxer {
 }
 
 impl Muxer {
-    /// Creates (or truncates) the file at `path` and writes `format` into it.
+    /// Creates (or truncates) the file at `path` and writes `format` into it. The tracks
+    /// are checked first: a muxer refused leaves no file behind.
     pub fn create(path: impl AsRef<Path>, format: MuxFormat, tracks: &[Track]) -> Result<Self> {
         let path = path.as_ref();
+        let tracks = resolve(format, tracks)?;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -297,7 +299,7 @@ impl Muxer {
             .truncate(true)
             .open(path)
             .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
-        Self::new(Box::new(file), format, tracks)
+        Self::build(Sink::seekable(Box::new(file))?, format, tracks)
     }
 
     /// Writes `format` into a seekable output, from its current position.
