@@ -39,6 +39,7 @@ pub mod index;
 pub mod io;
 mod ivf;
 mod mp4;
+pub mod mux;
 mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};

@@ -244,6 +244,56 @@ pub struct Track {
 }
 
 impl Track {
+    /// A video track to give a [`Muxer`](super::mux::Muxer) for an encoder's output: no
+    /// configuration (H.264/HEVC packets are then Annex-B access units and the muxer
+    /// builds the `avcC`/`hvcC` from their parameter sets; AV1's `av1C` and VP9's `vpcC`
+    /// come from the stream too). Set [`frame_rate`](Self::frame_rate) when packets
+    /// come without timestamps, [`language`](Self::language) and the rest as needed.
+    pub fn video(index: usize, codec: Codec, time_base: Rational, width: u32, height: u32) -> Track {
+        Track {
+            index,
+            id: 0,
+            kind: TrackKind::Video,
+            codec: TrackCodec::Video(codec),
+            config: CodecConfig::None,
+            time_base,
+            duration: None,
+            packets: None,
+            frame_rate: None,
+            video: Some(VideoInfo { width, height, rotation: 0, sample_aspect: None }),
+            audio: None,
+            language: None,
+            window: None,
+        }
+    }
+
+    /// An audio track to give a [`Muxer`](super::mux::Muxer): AAC needs
+    /// [`CodecConfig::AudioSpecificConfig`], Opus [`CodecConfig::OpusHead`].
+    pub fn audio(
+        index: usize,
+        codec: AudioCodec,
+        config: CodecConfig,
+        time_base: Rational,
+        sample_rate: u32,
+        channels: u16,
+    ) -> Track {
+        Track {
+            index,
+            id: 0,
+            kind: TrackKind::Audio,
+            codec: TrackCodec::Audio(codec),
+            config,
+            time_base,
+            duration: None,
+            packets: None,
+            frame_rate: None,
+            video: None,
+            audio: Some(AudioInfo { sample_rate, channels }),
+            language: None,
+            window: None,
+        }
+    }
+
     /// Seconds of a timestamp in this track's time base.
     pub fn seconds(&self, ts: i64) -> f64 {
         ts as f64 * self.time_base.as_f64()
@@ -285,6 +335,18 @@ pub struct MediaPacket {
 }
 
 impl MediaPacket {
+    /// A packet made outside a demuxer (an encoder's output, for a
+    /// [`Muxer`](super::mux::Muxer)): no duration, no file position.
+    pub fn new(track: usize, data: Vec<u8>, pts: Option<i64>, dts: Option<i64>, keyframe: bool) -> Self {
+        MediaPacket { track, data, pts, dts, duration: None, keyframe, pos: 0, seek: 0 }
+    }
+
+    /// The same packet with `duration`.
+    pub fn with_duration(mut self, duration: Option<i64>) -> Self {
+        self.duration = duration;
+        self
+    }
+
     /// The packet's entry, for [`Demuxer::seek_to`](super::Demuxer::seek_to).
     pub fn entry(&self) -> PacketEntry {
         PacketEntry {
