@@ -1,5 +1,6 @@
 //! `video-hw transcode IN -o OUT`: decode and encode in one pass (pictures converted as
-//! needed), from Annex-B or MP4 to Annex-B or MP4.
+//! needed), from any container or raw stream to Annex-B or a container (MP4, Matroska,
+//! WebM) that keeps the source's audio tracks, copied untouched.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,12 +20,17 @@ use crate::summary::Summary;
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
-    /// Input: a raw H.264/HEVC Annex-B stream, an MP4/MOV file or an IVF file (AV1, VP9);
-    /// `-` reads Annex-B or IVF from stdin.
+    /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
+    /// a raw H.264/HEVC Annex-B stream; `-` reads Annex-B or IVF from stdin.
     input: PathBuf,
-    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
+    /// .webm (WebM: VP9/AV1 with Opus), or `-` (Annex-B on stdout). A container output keeps
+    /// every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
+    /// Leave the input's audio out of a container output.
+    #[arg(long)]
+    no_audio: bool,
     /// Frame rate for rate control and timestamps (default: the stream's, else 25).
     #[arg(long, value_parser = parse_fps)]
     fps: Option<Rational>,
@@ -56,19 +62,41 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let dec = decode_loop::open_decoder(&src, dec_cfg)?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
-    // Timestamps travel from an MP4 or IVF input to the output; Annex-B input has none.
+    let shown = src.window();
+    // Timestamps travel from a container input to the output; Annex-B input has none.
     let timebase = (src.container() != "annexb").then(|| src.timebase());
+    // The input's audio goes into a container output, copied; it is read with the video.
+    let audio_tracks = if args.no_audio || crate::output::container_for(&args.output).is_none() {
+        Vec::new()
+    } else {
+        src.audio_tracks()
+    };
+    let (tap, audio_rx) = if audio_tracks.is_empty() {
+        (None, None)
+    } else {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (Some(crate::input::AudioTap { tracks: audio_tracks.iter().map(|t| t.index).collect(), packets: tx }), Some(rx))
+    };
+    let mut audio = audio_rx.map(|rx| (audio_tracks, rx));
     // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
     // the two overlap; this thread converts pictures where needed and writes packets.
-    let decoding = decode_loop::Decoding::start(src, dec)?;
+    let decoding = decode_loop::Decoding::start_with_audio(src, dec, tap)?;
     let mut job: Option<EncodeJob> = None;
     let mut progress = Progress::new(quiet, "bytes");
     let mut size = None;
     let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+        // Pre-roll an MP4 edit list skips is decoded, not encoded.
+        if !shown.shows(frame.pts) {
+            return Ok(());
+        }
         let job = job.get_or_insert_with(|| {
             let fps = args.fps.or_else(|| d.stream_info().and_then(|i| i.frame_rate)).or(container_rate);
             cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-            EncodeJob::new(cfg.clone(), &args.output, timebase)
+            let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
+            match audio.take() {
+                Some((tracks, rx)) => job.with_audio(tracks, rx),
+                None => job,
+            }
         });
         size.get_or_insert((frame.width, frame.height));
         job.push(frame)?;

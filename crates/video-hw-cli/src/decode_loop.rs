@@ -72,11 +72,16 @@ pub struct Decoding {
 impl Decoding {
     /// Hands the source to a decode pipeline around `dec`.
     pub fn start(src: Source, dec: Decoder) -> CliResult<Decoding> {
+        Self::start_with_audio(src, dec, None)
+    }
+
+    /// [`start`](Self::start), sending the packets of `audio`'s tracks there as they are read.
+    pub fn start_with_audio(src: Source, dec: Decoder, audio: Option<crate::input::AudioTap>) -> CliResult<Decoding> {
         let headers = src.header_check();
         let (done, total) = src.progress();
         let position = Arc::new(AtomicU64::new(done));
         let broken = Arc::new(Mutex::new(None));
-        let inputs = src.into_inputs(position.clone(), broken.clone());
+        let inputs = src.into_inputs(position.clone(), broken.clone(), audio);
         let pipeline = DecodePipeline::spawn(dec, PipelineOptions::default(), Some(Box::new(inputs)))?;
         Ok(Decoding { pipeline, position, total, broken, headers })
     }

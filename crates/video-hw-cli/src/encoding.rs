@@ -11,9 +11,13 @@ use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, Shutdown};
 use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
 
-use crate::output::{PacketSink, layout_for};
+use std::sync::mpsc::Receiver;
 
-/// A timebase for MP4 output in which one frame is a whole number of ticks: 90 kHz when
+use video_hw::media::{MediaPacket, Track};
+
+use crate::output::{PacketSink, container_for, layout_for};
+
+/// A timebase for container output in which one frame is a whole number of ticks: 90 kHz when
 /// it can be, else a multiple of the rate's numerator (at least 1000 ticks per second).
 pub fn mp4_timebase(fps: Rational) -> Rational {
     let num = fps.num.clamp(1, u32::MAX as i64);
@@ -42,6 +46,8 @@ pub struct EncodeJob {
     bytes: u64,
     scratch: Vec<u8>,
     stats: Option<PipelineStats>,
+    /// The source's audio to copy into a container output.
+    audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
 }
 
 impl EncodeJob {
@@ -57,7 +63,15 @@ impl EncodeJob {
             bytes: 0,
             scratch: Vec::new(),
             stats: None,
+            audio: None,
         }
+    }
+
+    /// Copies `tracks` of the source (their packets arrive on `packets`) into the output,
+    /// after the video, when the output is a container.
+    pub fn with_audio(mut self, tracks: Vec<Track>, packets: Receiver<MediaPacket>) -> Self {
+        self.audio = Some((tracks, packets));
+        self
     }
 
     /// Opens the encoder pipeline for pictures like `frame`, then the output.
@@ -67,7 +81,7 @@ impl EncodeJob {
         cfg.height = frame.height;
         cfg.input_format = frame.format;
         cfg.layout = layout_for(&self.output);
-        cfg.timebase = match (self.timebase, crate::output::is_mp4(&self.output)) {
+        cfg.timebase = match (self.timebase, container_for(&self.output).is_some()) {
             (Some(tb), _) => tb,
             (None, true) => mp4_timebase(cfg.fps),
             (None, false) => Rational::MPEG_90K,
@@ -75,7 +89,8 @@ impl EncodeJob {
         // A size change mid-stream reopens the encoder (Annex-B output; MP4 refuses it below).
         let options = PipelineOptions::default().follow_size_changes(true);
         let pipeline = EncodePipeline::open(cfg.clone(), options)?;
-        let sink = PacketSink::create(&self.output, cfg.codec, cfg.width, cfg.height, cfg.timebase, cfg.fps)?;
+        let audio = self.audio.take();
+        let sink = PacketSink::create(&self.output, cfg.codec, (cfg.width, cfg.height), cfg.timebase, cfg.fps, audio)?;
         self.open = Some(Open { pipeline, sink, size: (cfg.width, cfg.height), format: cfg.input_format });
         Ok(())
     }
@@ -86,10 +101,10 @@ impl EncodeJob {
             self.open(&frame)?;
         }
         let Some(open) = self.open.as_mut() else { return Ok(()) };
-        if (frame.width, frame.height) != open.size && crate::output::is_mp4(&self.output) {
+        if (frame.width, frame.height) != open.size && container_for(&self.output).is_some() {
             return Err(Error::unsupported(
-                format!("a picture size change ({}x{}) in MP4 output", frame.width, frame.height),
-                "one sample description per file; write .h264/.h265 instead",
+                format!("a picture size change ({}x{}) in container output", frame.width, frame.height),
+                "one video size per file; write .h264/.h265 instead",
             ));
         }
         let frame = match conform(&frame, open.format, &mut self.scratch)? {
@@ -129,7 +144,7 @@ impl EncodeJob {
             self.bytes += p.data.len() as u64;
             sink.write(p)?;
         }
-        sink.finish(drained.stats.config_record.clone())?;
+        sink.finish()?;
         self.stats = Some(drained.stats);
         Ok(self.bytes)
     }

@@ -247,6 +247,16 @@ impl Source {
         }
     }
 
+    /// The audio tracks of a container input.
+    pub fn audio_tracks(&self) -> Vec<Track> {
+        match &self.kind {
+            Kind::Media { demuxer, .. } => {
+                demuxer.tracks().iter().filter(|t| t.kind == video_hw::media::TrackKind::Audio).cloned().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Which frames are shown (kept once the source has gone to a pipeline).
     pub fn window(&self) -> Window {
         match &self.kind {
@@ -286,6 +296,7 @@ impl Source {
         self,
         position: Arc<AtomicU64>,
         broken: Arc<Mutex<Option<Error>>>,
+        audio: Option<AudioTap>,
     ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
         let mut kind = self.kind;
         let record = match &kind {
@@ -334,6 +345,10 @@ impl Source {
                     }
                 };
                 if packet.track != track.index {
+                    if let Some(tap) = audio.as_ref().filter(|t| t.tracks.contains(&packet.track)) {
+                        // The reader of the other end may be gone (an output failed): fine.
+                        let _ = tap.packets.send(packet);
+                    }
                     continue;
                 }
                 position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
@@ -358,6 +373,15 @@ impl Source {
             }
         })
     }
+}
+
+/// Where the packets of some of a container's other tracks go while its video is read
+/// (a transcode copies the audio).
+pub struct AudioTap {
+    /// The source tracks whose packets are sent.
+    pub tracks: Vec<usize>,
+    /// Where they go.
+    pub packets: std::sync::mpsc::Sender<video_hw::media::MediaPacket>,
 }
 
 /// The presentation window of a container's video track: an MP4 edit list hides the

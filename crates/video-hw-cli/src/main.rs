@@ -20,7 +20,6 @@ mod info_media;
 mod input;
 mod ivfin;
 mod metrics_http;
-mod mp4out;
 mod opts;
 mod output;
 mod progress;

@@ -1,26 +1,28 @@
 //! Where results go: decoded frames (raw, or as frame checksums) and encoded packets
-//! (Annex-B, or an MP4 file). `-` is standard output.
+//! (Annex-B, or a container written by the library's muxer: MP4, Matroska, WebM, with the
+//! source's audio copied in). `-` is standard output.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use video_hw::bitstream::avcc::DecoderConfigRecord;
+use std::sync::mpsc::Receiver;
+
+use video_hw::media::mux::{MuxFormat, Muxer};
+use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::framemd5::FrameMd5Writer;
-use crate::mp4out::Mp4Writer;
 
 /// True for `-`.
 pub fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// True when the name asks for an MP4 file (`.mp4`, `.mov`, `.m4v`).
-pub fn is_mp4(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "mov" | "m4v"))
+/// The container the name asks for (`.mp4`/`.mov`/`.m4v` MP4, `.mkv` Matroska, `.webm`
+/// WebM); `None` for Annex-B output.
+pub fn container_for(path: &Path) -> Option<MuxFormat> {
+    if is_stdout(path) { None } else { MuxFormat::from_path(path) }
 }
 
 /// Opens `path` for writing (`-` is stdout), buffered.
@@ -92,50 +94,95 @@ impl FrameSink {
 pub enum PacketSink {
     /// Annex-B bytes, packet after packet.
     AnnexB(Box<dyn Write>),
-    /// An MP4 file.
-    Mp4(Mp4Writer),
+    /// A container: the encoded video (track 0) and the audio copied from the source.
+    Mux {
+        /// The muxer.
+        muxer: Box<Muxer>,
+        /// Audio packets from the source, with their output track numbers.
+        audio: Option<AudioFeed>,
+    },
 }
 
-/// How the output wants the packets laid out.
-pub fn layout_for(path: &Path) -> PacketLayout {
-    if is_mp4(path) { PacketLayout::LengthPrefixed } else { PacketLayout::AnnexB }
+/// The source's audio packets on their way to the output (they are read on the decode
+/// pipeline's thread, with the video).
+pub struct AudioFeed {
+    /// Packets from the source, numbered as the source's tracks.
+    pub packets: Receiver<MediaPacket>,
+    /// (source track, output track) for each track copied.
+    pub tracks: Vec<(usize, usize)>,
+}
+
+impl AudioFeed {
+    /// The packets waiting now, renumbered for the output.
+    fn ready(&self) -> Vec<MediaPacket> {
+        let mut out = Vec::new();
+        while let Ok(mut p) = self.packets.try_recv() {
+            if let Some(&(_, to)) = self.tracks.iter().find(|(from, _)| *from == p.track) {
+                p.track = to;
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// How the encoder lays out packets for `path`: Annex-B always (a container's muxer turns
+/// them into length-prefixed samples with the record from their parameter sets).
+pub fn layout_for(_path: &Path) -> PacketLayout {
+    PacketLayout::AnnexB
 }
 
 impl PacketSink {
-    /// The sink for `path`: an MP4 writer for `.mp4`/`.mov`/`.m4v`, Annex-B otherwise.
+    /// The sink for `path`: a container for `.mp4`/`.mov`/`.m4v`/`.mkv`/`.webm` (the video as
+    /// track 0, then `audio`'s tracks copied from the source), Annex-B otherwise.
     pub fn create(
         path: &Path,
         codec: Codec,
-        width: u32,
-        height: u32,
+        (width, height): (u32, u32),
         timebase: Rational,
         fps: Rational,
+        audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
     ) -> Result<Self> {
-        if is_mp4(path) {
-            let timescale = u32::try_from(timebase.den).unwrap_or(90_000);
-            let delta = timebase.rescale(1, Rational::new(fps.den, fps.num)).clamp(1, u32::MAX as i64) as u32;
-            return Ok(PacketSink::Mp4(Mp4Writer::create(path, codec, width, height, timescale, delta)?));
-        }
-        Ok(PacketSink::AnnexB(create(path)?))
+        let Some(format) = container_for(path) else { return Ok(PacketSink::AnnexB(create(path)?)) };
+        let mut video = Track::video(0, codec, timebase, width, height);
+        video.frame_rate = Some(fps);
+        let mut tracks = vec![video];
+        let feed = audio.map(|(source_tracks, packets)| {
+            let mut map = Vec::new();
+            for t in source_tracks {
+                let to = tracks.len();
+                map.push((t.index, to));
+                tracks.push(Track { index: to, ..t });
+            }
+            AudioFeed { packets, tracks: map }
+        });
+        let muxer = Muxer::create(path, format, &tracks)?;
+        Ok(PacketSink::Mux { muxer: Box::new(muxer), audio: feed })
     }
 
-    /// Writes one packet.
+    /// Writes one packet (and the source's audio that came meanwhile).
     pub fn write(&mut self, p: &Packet) -> Result<()> {
         match self {
             PacketSink::AnnexB(out) => Ok(out.write_all(&p.data)?),
-            PacketSink::Mp4(m) => m.write_sample(&p.data, p.dts, p.pts, p.keyframe),
+            PacketSink::Mux { muxer, audio } => {
+                muxer.write(MediaPacket::new(0, p.data.clone(), p.pts, p.dts, p.keyframe))?;
+                for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
+                    muxer.write(a)?;
+                }
+                Ok(())
+            }
         }
     }
 
-    /// Finishes the file; an MP4 needs the decoder configuration record.
-    pub fn finish(self, record: Option<DecoderConfigRecord>) -> Result<()> {
+    /// Finishes the output: the rest of the audio, then the container's indexes.
+    pub fn finish(self) -> Result<()> {
         match self {
             PacketSink::AnnexB(mut out) => Ok(out.flush()?),
-            PacketSink::Mp4(m) => {
-                let record = record.ok_or_else(|| {
-                    video_hw::Error::backend("encoder", "no-parameter-sets", "no SPS/PPS for the MP4 sample entry")
-                })?;
-                m.finish(&record).map(|_| ())
+            PacketSink::Mux { mut muxer, audio } => {
+                for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
+                    muxer.write(a)?;
+                }
+                muxer.finish().map(|_| ())
             }
         }
     }
