@@ -146,9 +146,7 @@ fn init_logging(level: &str, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::fmt::format::debug_fn;
     let level = if quiet { "error" } else { level };
-    // mp4-atom warns about every box it does not know; those are not the user's business.
-    let filter =
-        EnvFilter::try_from_env("VIDEO_HW_LOG").unwrap_or_else(|_| EnvFilter::new(level.to_string()));
+    let filter = EnvFilter::try_from_env("VIDEO_HW_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
