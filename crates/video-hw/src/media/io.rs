@@ -18,7 +18,8 @@ const BUFFER: usize = 256 << 10;
 /// over payloads (a Matroska scan, MP4 top-level boxes) looks at a few header bytes at
 /// each landing place; reading a whole buffer there would cost a copy of 256 KiB for a
 /// dozen bytes. Each further refill in sequence reads four times more, up to [`BUFFER`],
-/// so sequential reading soon goes at full size again.
+/// so sequential reading soon goes at full size again; a hop forward shorter than the
+/// next refill counts as reading in sequence (skipping small payloads).
 const FIRST_READ: usize = 4 << 10;
 
 /// A buffered reader that knows the input's length and where it is.
@@ -76,10 +77,14 @@ impl ByteSource {
         if pos >= self.buf_start && pos <= end {
             self.at = (pos - self.buf_start) as usize;
         } else {
+            // A short hop forward (less than the next refill would have read anyway) is
+            // still reading in sequence; anything else starts small again.
+            if pos < end || pos - end >= self.readahead as u64 {
+                self.readahead = FIRST_READ;
+            }
             self.buf.clear();
             self.buf_start = pos;
             self.at = 0;
-            self.readahead = FIRST_READ;
         }
     }
 
