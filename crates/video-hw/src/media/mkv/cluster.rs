@@ -4,13 +4,19 @@
 //! without reading the frames' bytes. Reading packets and building packet tables both
 //! drive it; the first reads the frames afterwards, the second never does.
 
-use super::ebml::{self, Header, is_upper_level, malformed, name, read_header, uint, vint_value};
+use super::ebml::{
+    self, Header, header_cut, is_upper_level, malformed, name, parse_header, read_header, uint, vint_value,
+};
 use crate::error::{Error, Result};
 use crate::media::io::ByteSource;
 
 /// The longest block header with its lace sizes read (Xiph lacing of 256 large frames
 /// needs a few hundred bytes per megabyte of frames; more than this is not a real file).
 const MAX_BLOCK_HEAD: u64 = 256 << 10;
+
+/// Bytes looked at for an element header (12 at most) and the track number of a block
+/// behind it (8 at most).
+const HEADER_WINDOW: usize = 20;
 
 /// Bytes looked at first for a block's header: the track number, timestamp, flags and
 /// the lace sizes of a typical laced audio block.
@@ -137,7 +143,17 @@ impl Scanner {
                     _ => Ok(None),
                 };
             }
-            let h = read_header(src, self.pos)?;
+            // The header, and the track number of a block right behind it: a scan for
+            // one track skips the others' blocks without looking at them again.
+            src.seek(self.pos);
+            let window = src.peek(HEADER_WINDOW)?;
+            let Some(h) = parse_header(window, self.pos)? else {
+                return Err(header_cut(self.pos, src.len()));
+            };
+            let block_track = match vint_value(&window[usize::from(h.header_len)..]) {
+                Ok(Some((track, len))) if h.size.is_some_and(|s| s >= len as u64) => Some(track),
+                _ => None,
+            };
             let Some(c) = self.cluster else {
                 if h.id == ebml::EBML || h.id == ebml::SEGMENT {
                     // A second Segment (a chained file) is not read.
@@ -184,6 +200,7 @@ impl Scanner {
                     let ts = i64::try_from(t).unwrap_or(i64::MAX);
                     self.cluster = Some(ClusterState { timestamp: ts, ..c });
                 }
+                ebml::SIMPLE_BLOCK if block_track.is_some_and(|t| !want(t)) => {}
                 ebml::SIMPLE_BLOCK => {
                     if let Some((track, timecode, flags)) = self.block(src, &h, want)? {
                         return Ok(Some(BlockInfo {

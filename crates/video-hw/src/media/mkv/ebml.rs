@@ -214,8 +214,14 @@ pub fn read_header(src: &mut ByteSource, pos: u64) -> Result<Header> {
     let b = src.peek(12)?;
     match parse_header(b, pos)? {
         Some(h) => Ok(h),
-        None => Err(malformed(pos, format!("truncated: an element header at {pos}, the file ends at {}", src.len()))),
+        None => Err(header_cut(pos, src.len())),
     }
+}
+
+/// The error for an element header at `pos` that the end of the file (at `file_len`)
+/// cuts.
+pub fn header_cut(pos: u64, file_len: u64) -> Error {
+    malformed(pos, format!("truncated: an element header at {pos}, the file ends at {file_len}"))
 }
 
 /// An unsigned integer element's value (0 to 8 bytes, big-endian).
