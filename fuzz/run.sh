@@ -22,6 +22,7 @@ for t in "$@"; do
         h264_slice_header | hevc_slice_header) max_len=2048 ;;
         avcc) max_len=4096 ;;
         split_consistency) max_len=8192 ;;
+        demux_mkv) max_len=65536 ;;
         *) max_len=16384 ;;
     esac
     mkdir -p "corpus/$t" "artifacts/$t"

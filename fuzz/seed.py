@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets from real streams (run by fuzz/seed.sh).
 
 Reads every Annex-B stream under the given folders (.h264/.264/.jsv are H.264,
-.h265/.265 HEVC) and every .mp4, and writes one file per seed, named by its SHA-1, into
+.h265/.265 HEVC), every .mp4 and every .mkv/.webm, and writes one file per seed, named by its SHA-1, into
 OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
 
   h264_sps, h264_pps, hevc_vps, hevc_sps, hevc_pps   one parameter-set NAL unit
@@ -12,6 +12,7 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
   au_assembler                                       [codec, chunk] + Annex-B
   split_consistency                                  [chunk a, chunk b] + Annex-B head
   avcc                                               avcC/hvcC records, length-prefixed samples
+  demux_mkv                                          a Matroska/WebM file's first 64 KiB
 """
 
 import hashlib
@@ -168,6 +169,11 @@ def main():
                     with open(path, "rb") as f:
                         stream_seeds(seeds, f.read(), low.endswith(HEVC_EXT))
                     streams += 1
+                elif low.endswith((".mkv", ".webm")):
+                    # The file's first 64 KiB (the fuzzing length): the headers and the
+                    # first clusters; damaged files too.
+                    with open(path, "rb") as f:
+                        seeds.add("demux_mkv", f.read(1 << 16))
                 elif low.endswith(".mp4"):
                     with open(path, "rb") as f:
                         for rec in mp4_boxes(f.read(), [b"avcC", b"hvcC"]):

@@ -14,6 +14,14 @@ impl<T: Read + Seek + Send> ReadSeek for T {}
 /// headers, transport packets) costs one system call per many elements.
 const BUFFER: usize = 256 << 10;
 
+/// Bytes the first refill after a seek away from the buffer reads. A demuxer that jumps
+/// over payloads (a Matroska scan, MP4 top-level boxes) looks at a few header bytes at
+/// each landing place; reading a whole buffer there would cost a copy of 256 KiB for a
+/// dozen bytes. Each further refill in sequence reads four times more, up to [`BUFFER`],
+/// so sequential reading soon goes at full size again; a hop forward shorter than the
+/// next refill counts as reading in sequence (skipping small payloads).
+const FIRST_READ: usize = 4 << 10;
+
 /// A buffered reader that knows the input's length and where it is.
 pub struct ByteSource {
     inner: Box<dyn ReadSeek>,
@@ -25,6 +33,8 @@ pub struct ByteSource {
     at: usize,
     /// Where `inner`'s own cursor is (so a seek that lands there costs nothing).
     inner_pos: u64,
+    /// Bytes the next refill reads (see [`FIRST_READ`]).
+    readahead: usize,
 }
 
 impl std::fmt::Debug for ByteSource {
@@ -38,7 +48,7 @@ impl ByteSource {
     pub fn new(mut inner: Box<dyn ReadSeek>) -> Result<Self> {
         let len = inner.seek(SeekFrom::End(0))?;
         inner.seek(SeekFrom::Start(0))?;
-        Ok(ByteSource { inner, len, buf_start: 0, buf: Vec::new(), at: 0, inner_pos: 0 })
+        Ok(ByteSource { inner, len, buf_start: 0, buf: Vec::new(), at: 0, inner_pos: 0, readahead: BUFFER })
     }
 
     /// The input's length in bytes.
@@ -67,6 +77,11 @@ impl ByteSource {
         if pos >= self.buf_start && pos <= end {
             self.at = (pos - self.buf_start) as usize;
         } else {
+            // A short hop forward (less than the next refill would have read anyway) is
+            // still reading in sequence; anything else starts small again.
+            if pos < end || pos - end >= self.readahead as u64 {
+                self.readahead = FIRST_READ;
+            }
             self.buf.clear();
             self.buf_start = pos;
             self.at = 0;
@@ -78,8 +93,17 @@ impl ByteSource {
         self.seek(self.position().saturating_add(n));
     }
 
-    /// Refills the buffer from the current position; false at the end of the input.
-    fn fill(&mut self) -> Result<bool> {
+    /// The size of the next refill when at least `need` bytes are wanted, and the one
+    /// after it.
+    fn next_read(&mut self, need: usize) -> usize {
+        let n = self.readahead.max(need).min(BUFFER);
+        self.readahead = (self.readahead * 4).min(BUFFER);
+        n
+    }
+
+    /// Refills the buffer from the current position, reading at least `need` bytes
+    /// where the input has them; false at the end of the input.
+    fn fill(&mut self, need: usize) -> Result<bool> {
         let pos = self.position();
         if pos >= self.len {
             return Ok(false);
@@ -88,7 +112,7 @@ impl ByteSource {
             self.inner.seek(SeekFrom::Start(pos))?;
             self.inner_pos = pos;
         }
-        let want = (self.len - pos).min(BUFFER as u64) as usize;
+        let want = (self.len - pos).min(self.next_read(need) as u64) as usize;
         self.buf.resize(want, 0);
         let mut got = 0;
         while got < want {
@@ -122,12 +146,15 @@ impl ByteSource {
         if self.buf.len() - self.at < n && self.remaining() > (self.buf.len() - self.at) as u64 {
             // Move what is left to the front, then read more behind it.
             let pos = self.position();
-            let keep = self.buf.split_off(self.at);
-            self.buf = keep;
+            self.buf.copy_within(self.at.., 0);
+            self.buf.truncate(self.buf.len() - self.at);
             self.buf_start = pos;
             self.at = 0;
             let have = self.buf.len();
-            let want = ((self.len - pos).min(BUFFER as u64) as usize).max(have);
+            let read = self.next_read(n - have);
+            // `n` at least, more when the read-ahead allows, never past the input's end
+            // (which lies past `have`: more remains than the buffer holds).
+            let want = (have + read).max(n).min(BUFFER).min((self.len - pos) as usize);
             if self.inner_pos != pos + have as u64 {
                 self.inner.seek(SeekFrom::Start(pos + have as u64))?;
                 self.inner_pos = pos + have as u64;
@@ -180,7 +207,7 @@ impl ByteSource {
                     self.at = 0;
                     return Ok(());
                 }
-                if !self.fill()? {
+                if !self.fill(left)? {
                     return Err(truncated(start, what, out.len() as u64, done as u64));
                 }
             }
@@ -273,5 +300,51 @@ mod tests {
         assert_eq!(s.u8("b").unwrap(), 10);
         s.seek(98);
         assert_eq!(s.peek(10).unwrap(), &[98, 99]);
+    }
+
+    /// Counts the bytes read from the inner reader.
+    struct Counting {
+        inner: std::io::Cursor<Vec<u8>>,
+        read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+
+    impl Seek for Counting {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn a_far_seek_reads_little_then_more_in_sequence() {
+        let data: Vec<u8> = (0..(4 * BUFFER)).map(|i| (i % 253) as u8).collect();
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counting = Counting { inner: std::io::Cursor::new(data.clone()), read: read.clone() };
+        let mut s = ByteSource::new(Box::new(counting)).unwrap();
+        let taken = || read.load(std::sync::atomic::Ordering::Relaxed);
+        // Jumping from header to header reads a few KiB at each.
+        for k in 1..4u64 {
+            let before = taken();
+            s.seek(k * BUFFER as u64 + 7);
+            assert_eq!(s.peek(12).unwrap(), &data[k as usize * BUFFER + 7..k as usize * BUFFER + 19]);
+            assert_eq!(taken() - before, FIRST_READ);
+        }
+        // Reading on from there grows the reads back to the whole buffer.
+        s.seek(BUFFER as u64);
+        let mut out = vec![0u8; 2 * BUFFER];
+        s.read_exact(&mut out, "x").unwrap();
+        assert_eq!(out, &data[BUFFER..3 * BUFFER]);
+        // A large read after a far seek is one read, not a ramp.
+        let before = taken();
+        s.seek(100);
+        assert_eq!(s.read_vec(100_000, "y").unwrap(), &data[100..100_100]);
+        assert_eq!(taken() - before, 100_000);
     }
 }

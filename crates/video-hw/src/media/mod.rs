@@ -38,6 +38,7 @@ mod facts;
 pub mod index;
 pub mod io;
 mod ivf;
+mod mkv;
 mod mp4;
 pub mod mux;
 mod types;
@@ -135,6 +136,7 @@ impl Demuxer {
             Container::Mp4 => Box::new(mp4::Mp4Demuxer::open(source)?),
             Container::Ivf => Box::new(ivf::IvfDemuxer::open(source)?),
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
+            Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             other => {
                 return Err(Error::unsupported(format!("{other} demuxing"), "not built yet"));
             }
