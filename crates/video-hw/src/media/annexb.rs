@@ -237,10 +237,6 @@ impl ContainerDemuxer for AnnexBDemuxer {
         Ok(())
     }
 
-    fn source(&mut self) -> &mut ByteSource {
-        &mut self.src
-    }
-
     fn packet_table(&mut self, _track: usize) -> Result<PacketTable> {
         self.rewind()?;
         let mut table = PacketTable::default();

@@ -133,10 +133,6 @@ impl ContainerDemuxer for IvfDemuxer {
         Ok(())
     }
 
-    fn source(&mut self) -> &mut ByteSource {
-        &mut self.src
-    }
-
     fn packet_table(&mut self, _track: usize) -> Result<PacketTable> {
         self.rewind()?;
         let mut table = PacketTable::default();

@@ -80,9 +80,6 @@ pub(crate) trait ContainerDemuxer: Send {
     fn rewind(&mut self) -> Result<()>;
     /// `track`'s packets in decode order; reading restarts from the first packet after.
     fn packet_table(&mut self, track: usize) -> Result<PacketTable>;
-    /// The bytes of the file (for reads by position; reading packets continues where it
-    /// was only after [`seek_to`](Self::seek_to) or [`rewind`](Self::rewind)).
-    fn source(&mut self) -> &mut ByteSource;
 }
 
 /// Reads a container: its tracks and its packets.
@@ -186,13 +183,6 @@ impl Demuxer {
     /// Back to the first packet.
     pub fn rewind(&mut self) -> Result<()> {
         self.inner.rewind()
-    }
-
-    /// Reads `len` bytes of the file at `pos` into `out` (the first bytes of a packet whose
-    /// data lies in one piece: MP4, Matroska, IVF). Reading packets afterwards needs a
-    /// [`seek_to`](Self::seek_to) or [`rewind`](Self::rewind).
-    pub(crate) fn read_at(&mut self, pos: u64, len: u64, out: &mut Vec<u8>) -> Result<()> {
-        self.inner.source().read_at(pos, len, out, "packet data")
     }
 
     /// `track`'s packets in decode order, without their bytes, from the container's

@@ -94,7 +94,9 @@ impl FrameIndex {
         };
         let idr = match (scan, codec, t.config.record()) {
             (true, _, _) => pictures.iter().map(|p| p.idr).collect(),
-            (false, Some(c @ (Codec::H264 | Codec::Hevc)), Some(record)) => key_idr_flags(demuxer, c, record, &table)?,
+            (false, Some(c @ (Codec::H264 | Codec::Hevc)), Some(record)) => {
+                key_idr_flags(demuxer, track, c, record, &table)?
+            }
             _ => table.entries.iter().map(|e| e.keyframe).collect(),
         };
         demuxer.rewind()?;
@@ -368,31 +370,26 @@ fn first_gop(
     Ok(pictures)
 }
 
-/// Per packet, whether it is an IDR: read from the first bytes of each random access
-/// packet of a length-prefixed track (non-key packets are not IDRs).
+/// Per packet, whether it is an IDR: read from each random access packet of a
+/// length-prefixed track (non-key packets are not IDRs).
 fn key_idr_flags(
     demuxer: &mut Demuxer,
+    track: usize,
     codec: Codec,
     record: &crate::bitstream::avcc::DecoderConfigRecord,
     table: &PacketTable,
 ) -> Result<Vec<bool>> {
-    /// Enough for the NAL units before the first slice (AUD, parameter sets, x264's SEI).
-    const HEAD: u64 = 4096;
     let mut out = vec![false; table.entries.len()];
-    let mut buf = Vec::new();
     for (i, e) in table.entries.iter().enumerate().filter(|(_, e)| e.keyframe) {
-        let mut len = HEAD.min(u64::from(e.size));
+        demuxer.seek_to(track, e)?;
         loop {
-            if demuxer.read_at(e.pos, len, &mut buf).is_err() {
-                break;
-            }
-            match starts_with_idr(codec, record.length_size, &buf) {
-                Some(idr) => {
-                    out[i] = idr;
+            match demuxer.next_packet() {
+                Ok(Some(p)) if p.track == track => {
+                    out[i] = starts_with_idr(codec, record.length_size, &p.data).unwrap_or(false);
                     break;
                 }
-                None if len < u64::from(e.size) => len = u64::from(e.size),
-                None => break,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
             }
         }
     }

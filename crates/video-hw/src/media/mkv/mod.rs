@@ -416,10 +416,6 @@ impl ContainerDemuxer for MkvDemuxer {
         Ok(())
     }
 
-    fn source(&mut self) -> &mut ByteSource {
-        &mut self.src
-    }
-
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
         if let Some(e) = self.unsupported(track) {
             return Err(e);

@@ -343,10 +343,6 @@ impl ContainerDemuxer for Mp4Demuxer {
         Ok(())
     }
 
-    fn source(&mut self) -> &mut ByteSource {
-        &mut self.src
-    }
-
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
         self.rewind()?;
         let entries = (0..self.samples[track].len()).map(|i| self.entry(track, i)).collect();
