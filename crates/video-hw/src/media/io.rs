@@ -179,6 +179,17 @@ impl ByteSource {
         Ok(&self.buf[self.at..end])
     }
 
+    /// Up to `n` bytes at the position (fewer only at the end of the input; at most the
+    /// buffer's size), moving the position past them: what [`peek`](Self::peek) gives,
+    /// consumed. Lets a parser of small fixed-size units (transport packets) read each
+    /// one straight out of the buffer without copying it.
+    pub fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let len = self.peek(n)?.len();
+        let start = self.at;
+        self.at += len;
+        Ok(&self.buf[start..start + len])
+    }
+
     /// Fills `out` from the position, or fails with `InvalidBitstream` at the position
     /// when the input ends first (`what` names what was being read).
     pub fn read_exact(&mut self, out: &mut [u8], what: &str) -> Result<()> {
@@ -346,5 +357,20 @@ mod tests {
         s.seek(100);
         assert_eq!(s.read_vec(100_000, "y").unwrap(), &data[100..100_100]);
         assert_eq!(taken() - before, 100_000);
+    }
+
+    #[test]
+    fn take_consumes_across_refills() {
+        let data: Vec<u8> = (0..(BUFFER * 2 + 100)).map(|i| (i % 253) as u8).collect();
+        let mut s = source(data.clone());
+        let mut at = 0;
+        while at < data.len() {
+            let got = s.take(188).unwrap().to_vec();
+            let end = (at + 188).min(data.len());
+            assert_eq!(got, &data[at..end]);
+            at = end;
+            assert_eq!(s.position(), at as u64);
+        }
+        assert!(s.take(188).unwrap().is_empty());
     }
 }
