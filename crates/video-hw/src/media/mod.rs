@@ -41,6 +41,7 @@ mod ivf;
 mod mkv;
 mod mp4;
 pub mod mux;
+mod ts;
 mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
@@ -134,9 +135,7 @@ impl Demuxer {
             Container::Ivf => Box::new(ivf::IvfDemuxer::open(source)?),
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
-            other => {
-                return Err(Error::unsupported(format!("{other} demuxing"), "not built yet"));
-            }
+            Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),
         };
         Ok(Demuxer { inner })
     }

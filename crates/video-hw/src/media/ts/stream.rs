@@ -1,0 +1,400 @@
+//! From transport packets to media packets: per PID, continuity checks, PES assembly,
+//! timestamps unwrapped past their 33-bit wraps, and each PES turned into packets (one
+//! per access unit for video; one per AAC frame, ADTS header stripped, for AAC; one per
+//! PES otherwise) handed to a queue or, for packet tables, to a list of entries.
+
+use std::collections::VecDeque;
+
+use tracing::debug;
+
+use super::adts::{self, AdtsHeader};
+use super::es;
+use super::packet::{TS_PACKET, parse_header};
+use super::pes::{Fed, MAX_PES, Pes, WRAP, unwrap};
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::media::types::{MediaPacket, PacketEntry};
+
+/// The longest ADTS frame (13-bit `frame_length`): the most carried from one PES to the
+/// next.
+const MAX_CARRY: usize = 1 << 13;
+
+/// How a stream's PES become packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// H.264/HEVC: one packet per PES (an Annex-B access unit), keyframes from NAL types.
+    Nal(Codec),
+    /// AAC in ADTS: one packet per frame, headers stripped.
+    Adts,
+    /// Anything else: one packet per PES.
+    Whole {
+        /// Every packet is a random access point (audio, subtitles); otherwise the
+        /// adaptation field's `random_access_indicator` says.
+        always_key: bool,
+    },
+}
+
+/// Timing and place of a packet being made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Meta {
+    pts: Option<i64>,
+    dts: Option<i64>,
+    duration: Option<i64>,
+    keyframe: bool,
+    pos: u64,
+}
+
+/// One elementary stream being demuxed.
+#[derive(Debug)]
+pub struct Stream {
+    /// Its track.
+    pub track: usize,
+    /// How its PES become packets.
+    pub form: Form,
+    pes: Pes,
+    /// A PES is being gathered (a start was seen since the last reset).
+    open: bool,
+    /// The last continuity counter of a packet with payload.
+    cc: Option<u8>,
+    /// The last timestamp given out (unwrapped): where the next is unwrapped from.
+    reference: Option<i64>,
+    /// The start of an ADTS frame the last PES ended inside, and the frame's timing.
+    carry: Vec<u8>,
+    carry_meta: Meta,
+    /// The PTS the next ADTS frame has when its PES carries none.
+    next_pts: Option<i64>,
+    /// The first ADTS header seen (the track's configuration).
+    pub first_adts: Option<AdtsHeader>,
+}
+
+impl Stream {
+    /// A stream of `track` whose PES become packets as `form` says.
+    pub fn new(track: usize, form: Form) -> Self {
+        Stream {
+            track,
+            form,
+            pes: Pes::default(),
+            open: false,
+            cc: None,
+            reference: None,
+            carry: Vec::new(),
+            carry_meta: Meta::default(),
+            next_pts: None,
+            first_adts: None,
+        }
+    }
+
+    /// Forgets everything about where reading was; timestamps are unwrapped from
+    /// `reference` next (from the file's first timestamp when `None`).
+    fn reset(&mut self, reference: Option<i64>) {
+        self.open = false;
+        self.cc = None;
+        self.reference = reference;
+        self.carry.clear();
+        self.next_pts = None;
+    }
+}
+
+/// What the demuxer hands out: a packet, or the damage before the packets after it.
+#[derive(Debug)]
+pub enum Item {
+    /// A packet.
+    Packet(MediaPacket),
+    /// Damage found; reading goes on after it.
+    Damage(Error),
+}
+
+/// Packets of a track to pass over after a seek: those before the one sought.
+#[derive(Debug, Clone, Copy)]
+pub struct Skip {
+    /// The track sought in.
+    pub track: usize,
+    /// The sought packet's [`MediaPacket::pos`].
+    pub pos: u64,
+    /// Its PTS (tells the AAC frames of one PES apart).
+    pub pts: Option<i64>,
+}
+
+/// Where made packets go.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Packets and damage for `next_packet`.
+    pub queue: VecDeque<Item>,
+    /// When making a packet table: its entries (packets are not queued then).
+    pub table: Option<Vec<PacketEntry>>,
+    /// After a seek: the packet to start the sought track at.
+    pub skip: Option<Skip>,
+}
+
+/// A packet's bytes: owned (moved into the packet) or borrowed (copied if needed).
+enum Bytes<'a> {
+    Owned(Vec<u8>),
+    Slice(&'a [u8]),
+}
+
+impl Output {
+    /// Hands out a packet of `track` whose data is `size` bytes (`data` may hold fewer
+    /// when making a table: only what was kept).
+    fn emit(&mut self, track: usize, m: Meta, size: usize, data: Bytes<'_>) {
+        if let Some(s) = self.skip {
+            if track == s.track {
+                let before = m.pos < s.pos || (m.pos == s.pos && m.pts.zip(s.pts).is_some_and(|(a, b)| a < b));
+                if before {
+                    return;
+                }
+                self.skip = None;
+            }
+        }
+        if let Some(table) = &mut self.table {
+            table.push(PacketEntry {
+                pts: m.pts,
+                dts: m.dts,
+                duration: m.duration,
+                keyframe: m.keyframe,
+                pos: m.pos,
+                size: size as u32,
+                seek: m.pos,
+            });
+            return;
+        }
+        let data = match data {
+            Bytes::Owned(v) => v,
+            Bytes::Slice(s) => s.to_vec(),
+        };
+        self.queue.push_back(Item::Packet(MediaPacket {
+            track,
+            data,
+            pts: m.pts,
+            dts: m.dts,
+            duration: m.duration,
+            keyframe: m.keyframe,
+            pos: m.pos,
+            seek: m.pos,
+        }));
+    }
+}
+
+/// Every stream, by PID, and where their packets go.
+#[derive(Debug)]
+pub struct Streams {
+    /// The streams, in track order.
+    pub list: Vec<Stream>,
+    /// PID → index into `list` + 1 (0: not a track's PID).
+    by_pid: Vec<u16>,
+    /// The file's first timestamp: unwrapping starts from it.
+    pub origin: Option<i64>,
+    /// Where packets go.
+    pub out: Output,
+    /// When making a packet table: the one stream read.
+    pub only: Option<usize>,
+    /// ADTS frames found in the PES being split (kept to reuse its allocation).
+    frames: Vec<adts::Frame>,
+}
+
+/// Payload bytes of a video PES kept when making a packet table: enough for the NAL
+/// units before the first slice, which say whether it is a keyframe.
+pub const TABLE_KEEP: usize = 64 << 10;
+
+impl Streams {
+    /// The streams of `(pid, stream)` pairs.
+    pub fn new(streams: Vec<(u16, Stream)>) -> Self {
+        let mut by_pid = vec![0u16; 1 << 13];
+        let mut list = Vec::new();
+        for (pid, s) in streams {
+            by_pid[usize::from(pid & 0x1fff)] = (list.len() + 1) as u16;
+            list.push(s);
+        }
+        Streams { list, by_pid, origin: None, out: Output::default(), only: None, frames: Vec::new() }
+    }
+
+    /// The stream of `track`.
+    pub fn of_track(&self, track: usize) -> Option<usize> {
+        self.list.iter().position(|s| s.track == track)
+    }
+
+    /// Forgets every PES being gathered and every queued packet; timestamps are
+    /// unwrapped from `reference` next (from the file's first one when `None`).
+    pub fn reset(&mut self, reference: Option<i64>) {
+        for s in &mut self.list {
+            s.reset(reference);
+        }
+        self.out.queue.clear();
+        self.out.skip = None;
+    }
+
+    /// Takes one transport packet (its 188 bytes) whose unit starts at `pos`.
+    pub fn packet(&mut self, pos: u64, p: &[u8]) {
+        let pid = (usize::from(p[1] & 0x1f) << 8) | usize::from(p[2]);
+        let slot = usize::from(self.by_pid[pid]);
+        if slot == 0 || self.only.is_some_and(|o| o + 1 != slot) {
+            return;
+        }
+        let i = slot - 1;
+        let h = match parse_header(p) {
+            Ok(h) => h,
+            Err(why) => {
+                debug!(pos, pid, "MPEG-TS: packet dropped: {why}");
+                self.list[i].pes.damaged = true;
+                return;
+            }
+        };
+        let st = &mut self.list[i];
+        if h.error {
+            debug!(pos, pid, "MPEG-TS: transport_error_indicator set; payload kept");
+            st.pes.damaged = true;
+        }
+        if !h.has_payload {
+            return;
+        }
+        if let Some(last) = st.cc {
+            if !h.discontinuity {
+                if h.cc == last {
+                    debug!(pos, pid, "MPEG-TS: duplicate packet dropped");
+                    return;
+                }
+                if h.cc != (last + 1) & 0x0f {
+                    // The PES still goes out whole as far as it came: decoders conceal.
+                    debug!(pos, pid, expected = (last + 1) & 0x0f, got = h.cc, "MPEG-TS: continuity gap");
+                    st.pes.damaged = true;
+                }
+            }
+        }
+        st.cc = Some(h.cc);
+        let payload = &p[h.payload_start..TS_PACKET];
+        if h.unit_start {
+            if st.open {
+                self.finish(i);
+            }
+            let table = self.out.table.is_some();
+            let st = &mut self.list[i];
+            let keep = match (st.form, table) {
+                (_, false) | (Form::Adts, true) => usize::MAX,
+                (Form::Nal(_), true) => TABLE_KEEP,
+                (Form::Whole { .. }, true) => 0,
+            };
+            st.pes.start(pos, h.random_access, keep);
+            st.open = true;
+        } else if !st.open {
+            return; // the rest of a PES whose start was not seen
+        }
+        let st = &mut self.list[i];
+        match st.pes.feed(payload) {
+            Fed::Open => {}
+            Fed::Full => self.finish(i),
+            Fed::Bad(why) => {
+                st.open = false;
+                let at = st.pes.pos;
+                if st.pes.payload + payload.len() > MAX_PES {
+                    self.out.queue.push_back(Item::Damage(super::malformed(
+                        at,
+                        format!("PES of PID {pid} starting at byte {at} is larger than 64 MiB; dropped"),
+                    )));
+                } else {
+                    debug!(pos = at, pid, "MPEG-TS: PES dropped: {why}");
+                }
+            }
+        }
+    }
+
+    /// Gives out every PES still being gathered (at the end of the input).
+    pub fn flush(&mut self) {
+        for i in 0..self.list.len() {
+            if self.list[i].open {
+                self.finish(i);
+            }
+            let st = &mut self.list[i];
+            if !st.carry.is_empty() {
+                debug!(pos = st.carry_meta.pos, "MPEG-TS: ADTS frame cut off by the end dropped");
+                st.carry.clear();
+            }
+        }
+    }
+
+    /// The 33-bit `raw` timestamp of stream `i` unwrapped, next to its last one.
+    fn unwrap_ts(&mut self, i: usize, raw: u64) -> i64 {
+        let st = &mut self.list[i];
+        let reference = st.reference.or(self.origin).unwrap_or((raw as i64) & (WRAP - 1));
+        let v = unwrap(raw, reference);
+        self.origin.get_or_insert(v);
+        st.reference = Some(v);
+        v
+    }
+
+    /// Turns stream `i`'s gathered PES into packets.
+    fn finish(&mut self, i: usize) {
+        self.list[i].open = false;
+        let Some(h) = self.list[i].pes.header else {
+            debug!(pos = self.list[i].pes.pos, "MPEG-TS: PES without a whole header dropped");
+            return;
+        };
+        if h.payload_len.is_some_and(|l| l != self.list[i].pes.payload) {
+            debug!(pos = self.list[i].pes.pos, "MPEG-TS: PES shorter than its PES_packet_length");
+        }
+        let dts = h.dts.or(h.pts).map(|raw| self.unwrap_ts(i, raw));
+        let pts = match (h.pts, dts) {
+            (Some(raw), Some(d)) => Some(unwrap(raw, d)),
+            _ => None,
+        };
+        let st = &mut self.list[i];
+        let (track, pos, size) = (st.track, st.pes.pos, st.pes.payload);
+        let mut m = Meta { pts, dts, duration: None, keyframe: true, pos };
+        match st.form {
+            Form::Nal(codec) => {
+                m.keyframe = es::is_keyframe(codec, &st.pes.data);
+                let data = if self.out.table.is_some() {
+                    Bytes::Slice(&st.pes.data)
+                } else {
+                    Bytes::Owned(std::mem::take(&mut st.pes.data))
+                };
+                self.out.emit(track, m, size, data);
+            }
+            Form::Whole { always_key } => {
+                m.keyframe = always_key || st.pes.random_access;
+                let data = if self.out.table.is_some() {
+                    Bytes::Slice(&[])
+                } else {
+                    Bytes::Owned(std::mem::take(&mut st.pes.data))
+                };
+                self.out.emit(track, m, size, data);
+            }
+            Form::Adts => self.split_adts(i, m),
+        }
+    }
+
+    /// Gives out each ADTS frame of stream `i`'s PES (after what the last PES left).
+    fn split_adts(&mut self, i: usize, m: Meta) {
+        let st = &mut self.list[i];
+        let carried = st.carry.len();
+        let mut joined = Vec::new();
+        let buf: &[u8] = if carried > 0 {
+            std::mem::swap(&mut joined, &mut st.carry);
+            joined.extend_from_slice(&st.pes.data);
+            &joined
+        } else {
+            &st.pes.data
+        };
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.clear();
+        let rest = adts::split(buf, |f| frames.push(f));
+        let mut carry_pts = st.carry_meta.pts;
+        let mut pts = m.pts.or(st.next_pts);
+        for f in &frames {
+            let h = f.header;
+            st.first_adts.get_or_insert(h);
+            let dur = h.duration_90k();
+            let (at, t) = if f.start < carried { (st.carry_meta.pos, &mut carry_pts) } else { (m.pos, &mut pts) };
+            let fm = Meta { pts: *t, dts: *t, duration: Some(dur), keyframe: true, pos: at };
+            st.next_pts = t.map(|p| p + dur);
+            *t = st.next_pts;
+            let body = &buf[f.start + h.header_len..f.start + h.frame_len];
+            self.out.emit(st.track, fm, body.len(), Bytes::Slice(body));
+        }
+        // What is left is the start of a frame that goes on in the next PES.
+        st.carry.clear();
+        if buf.len() - rest <= MAX_CARRY && rest < buf.len() {
+            st.carry.extend_from_slice(&buf[rest..]);
+            st.carry_meta = if rest < carried { Meta { pts: carry_pts, ..st.carry_meta } } else { Meta { pts, ..m } };
+        }
+        self.frames = frames;
+    }
+}
