@@ -29,27 +29,39 @@ fn nal_units(au: &[u8]) -> impl Iterator<Item = &[u8]> {
 ///   an open GOP, or the start of a gradual decoding refresh).
 /// * HEVC: an IRAP picture (NAL unit types 16..=23: BLA, IDR, CRA and the reserved IRAP
 ///   types, as ffmpeg's HEVC parser has it).
-pub fn is_keyframe(codec: Codec, au: &[u8]) -> bool {
+///
+/// `None` when `au` holds no slice (a prefix cut before it).
+pub fn is_keyframe(codec: Codec, au: &[u8]) -> Option<bool> {
+    let finder = memmem::Finder::new(&[0u8, 0, 1]);
     let mut recovery = false;
-    for nal in nal_units(au) {
-        let Some(&b0) = nal.first() else { continue };
+    let mut at = 0;
+    // Only the NAL unit types are looked at, so the search for the next start code runs
+    // over SEI alone (where the end is needed), never over slice data.
+    while let Some(k) = finder.find(&au[at..]) {
+        let start = at + k + 3;
+        let Some(&b0) = au.get(start) else { break };
+        at = start;
         match codec {
             Codec::H264 => match b0 & 0x1f {
-                5 => return true,
-                1..=4 => return recovery,
-                6 => recovery |= has_recovery_point(&nal[1..]),
+                5 => return Some(true),
+                1..=4 => return Some(recovery),
+                6 => {
+                    let end = finder.find(&au[start..]).map_or(au.len(), |e| start + e);
+                    recovery |= has_recovery_point(&au[start + 1..end]);
+                    at = end;
+                }
                 _ => {}
             },
             Codec::Hevc => {
                 let t = (b0 >> 1) & 0x3f;
                 if t < 32 {
-                    return (16..=23).contains(&t);
+                    return Some((16..=23).contains(&t));
                 }
             }
-            _ => return false,
+            _ => return None,
         }
     }
-    false
+    None
 }
 
 /// True when an H.264 SEI payload (after the NAL header) holds a recovery point message
@@ -189,31 +201,37 @@ pub fn sniff_private(data: &[u8]) -> Option<AudioCodec> {
 mod tests {
     use super::*;
 
+    fn key(codec: Codec, au: &[u8]) -> bool {
+        is_keyframe(codec, au).unwrap_or(false)
+    }
+
     #[test]
     fn h264_keyframes() {
         // AUD, SPS-less IDR.
-        assert!(is_keyframe(Codec::H264, &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x65, 0x88]));
+        assert!(key(Codec::H264, &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x65, 0x88]));
         // Non-IDR slice alone.
-        assert!(!is_keyframe(Codec::H264, &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x41, 0x9a]));
+        assert!(!key(Codec::H264, &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x41, 0x9a]));
         // Recovery point SEI (type 6, size 1, recovery_frame_cnt 0), then a non-IDR slice.
-        assert!(is_keyframe(Codec::H264, &[0, 0, 1, 0x06, 0x06, 0x01, 0x80, 0x80, 0, 0, 1, 0x01, 0x88]));
+        assert!(key(Codec::H264, &[0, 0, 1, 0x06, 0x06, 0x01, 0x80, 0x80, 0, 0, 1, 0x01, 0x88]));
         // Another SEI (user data unregistered, type 5) first, then the recovery point.
         let au = [0, 0, 1, 0x06, 0x05, 0x02, 0xaa, 0xbb, 0x06, 0x01, 0x80, 0x80, 0, 0, 1, 0x21, 0x88];
-        assert!(is_keyframe(Codec::H264, &au));
+        assert!(key(Codec::H264, &au));
         // An SEI that is not a recovery point.
-        assert!(!is_keyframe(Codec::H264, &[0, 0, 1, 0x06, 0x05, 0x01, 0xaa, 0x80, 0, 0, 1, 0x01, 0x88]));
+        assert!(!key(Codec::H264, &[0, 0, 1, 0x06, 0x05, 0x01, 0xaa, 0x80, 0, 0, 1, 0x01, 0x88]));
         // Damaged SEI sizes, empty input, no start code.
-        assert!(!is_keyframe(Codec::H264, &[0, 0, 1, 0x06, 0xff, 0xff, 0, 0, 1, 0x01]));
-        assert!(!is_keyframe(Codec::H264, &[]));
-        assert!(!is_keyframe(Codec::H264, &[0x65, 0x88]));
+        assert!(!key(Codec::H264, &[0, 0, 1, 0x06, 0xff, 0xff, 0, 0, 1, 0x01]));
+        assert!(!key(Codec::H264, &[]));
+        assert!(!key(Codec::H264, &[0x65, 0x88]));
+        // A prefix cut before the first slice cannot tell.
+        assert_eq!(is_keyframe(Codec::H264, &[0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x06, 0x05]), None);
     }
 
     #[test]
     fn hevc_keyframes() {
         // VPS, then a CRA (21) slice; a TRAIL_R (1) slice; an IDR_N_LP (20).
-        assert!(is_keyframe(Codec::Hevc, &[0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 1, 0x2a, 0x01, 0xaf]));
-        assert!(!is_keyframe(Codec::Hevc, &[0, 0, 1, 0x02, 0x01, 0xd0]));
-        assert!(is_keyframe(Codec::Hevc, &[0, 0, 1, 0x28, 0x01, 0xaf]));
+        assert!(key(Codec::Hevc, &[0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 1, 0x2a, 0x01, 0xaf]));
+        assert!(!key(Codec::Hevc, &[0, 0, 1, 0x02, 0x01, 0xd0]));
+        assert!(key(Codec::Hevc, &[0, 0, 1, 0x28, 0x01, 0xaf]));
     }
 
     #[test]

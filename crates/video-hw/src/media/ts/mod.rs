@@ -30,10 +30,11 @@
 //!   from the first ADTS (or MPEG audio) header, read from the first [`STREAM_PROBE`]
 //!   bytes at open; each track's duration from its first PTS there and its last PTS in
 //!   the last [`TAIL_PROBE`] bytes (as ffmpeg estimates it).
-//! * **Packet tables**: a scan that gathers only the track's PID and keeps only the
-//!   first [`stream::TABLE_KEEP`] bytes of each video PES (for the keyframe test).
-//!   Damage does not end a table: the scan goes on and [`PacketTable::damage`] holds
-//!   the first damage met.
+//! * **Packet tables**: one scan of the file makes every track's table (reading the
+//!   packets costs the same for one track as for all), kept for later calls; it keeps
+//!   only the first [`stream::TABLE_KEEP`] bytes of each video PES (for the keyframe
+//!   test). Damage does not end a table: the scan goes on and [`PacketTable::damage`]
+//!   holds the first damage met in the file.
 //!
 //! Memory: a PES is dropped (and reported) past 64 MiB; every buffer holds bytes read
 //! from the file, so memory stays within a small multiple of the file's size.
@@ -82,6 +83,8 @@ pub(crate) struct TsDemuxer {
     streams: Streams,
     /// The end was reached and everything before it given out.
     ended: bool,
+    /// Every track's packet table, once one was asked for.
+    tables: Option<Tables>,
 }
 
 impl TsDemuxer {
@@ -124,7 +127,7 @@ impl TsDemuxer {
             });
             list.push((s.pid, Stream::new(index, form)));
         }
-        let mut d = TsDemuxer { framer, first, tracks, streams: Streams::new(list), ended: false };
+        let mut d = TsDemuxer { framer, first, tracks, streams: Streams::new(list), ended: false, tables: None };
         let first_pts = d.probe()?;
         d.durations(&first_pts)?;
         d.rewind()?;
@@ -299,6 +302,41 @@ impl TsDemuxer {
     }
 }
 
+/// Every track's packet table, from one scan of the file.
+struct Tables {
+    entries: Vec<Vec<PacketEntry>>,
+    /// The first damage met: offset and reason.
+    damage: Option<(u64, String)>,
+}
+
+impl TsDemuxer {
+    /// Scans the whole file once for the packet tables of every track (one read costs the
+    /// same for one track as for all: the packets are read either way), then restarts.
+    fn scan_tables(&mut self) -> Result<Tables> {
+        self.restart(self.first, None);
+        self.streams.out.table = Some(vec![Vec::new(); self.tracks.len()]);
+        let mut damage = None;
+        let result = loop {
+            match self.next_item() {
+                Ok(Some(Item::Damage(e))) => {
+                    if damage.is_none() {
+                        damage = Some(match e {
+                            Error::InvalidBitstream { offset, reason } => (offset, reason),
+                            other => (0, other.to_string()),
+                        });
+                    }
+                }
+                Ok(Some(Item::Packet(_))) => {}
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        let entries = self.streams.out.table.take().unwrap_or_default();
+        self.restart(self.first, None);
+        result.map(|()| Tables { entries, damage })
+    }
+}
+
 /// `num/den` in lowest terms.
 fn reduce(num: i64, den: i64) -> Rational {
     fn gcd(a: i64, b: i64) -> i64 {
@@ -391,26 +429,13 @@ impl ContainerDemuxer for TsDemuxer {
     }
 
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
-        let Some(only) = self.streams.of_track(track) else {
-            return Ok(PacketTable::default());
-        };
-        self.restart(self.first, None);
-        self.streams.only = Some(only);
-        self.streams.out.table = Some(Vec::new());
-        let mut damage = None;
-        let result = loop {
-            match self.next_item() {
-                Ok(Some(Item::Damage(e))) => {
-                    damage.get_or_insert(e);
-                }
-                Ok(Some(Item::Packet(_))) => {}
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        let entries = self.streams.out.table.take().unwrap_or_default();
-        self.streams.only = None;
-        self.restart(self.first, None);
-        result.map(|()| PacketTable { entries, damage })
+        if self.tables.is_none() {
+            self.tables = Some(self.scan_tables()?);
+        }
+        let Some(t) = &self.tables else { return Ok(PacketTable::default()) };
+        Ok(PacketTable {
+            entries: t.entries.get(track).cloned().unwrap_or_default(),
+            damage: t.damage.as_ref().map(|(offset, reason)| Error::invalid_bitstream(*offset, reason)),
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! From transport packets to media packets: per PID, continuity checks, PES assembly,
 //! timestamps unwrapped past their 33-bit wraps, and each PES turned into packets (one
 //! per access unit for video; one per AAC frame, ADTS header stripped, for AAC; one per
-//! PES otherwise) handed to a queue or, for packet tables, to a list of entries.
+//! PES otherwise) handed to a queue or, for packet tables, to lists of entries.
 
 use std::collections::VecDeque;
 
@@ -120,8 +120,8 @@ pub struct Skip {
 pub struct Output {
     /// Packets and damage for `next_packet`.
     pub queue: VecDeque<Item>,
-    /// When making a packet table: its entries (packets are not queued then).
-    pub table: Option<Vec<PacketEntry>>,
+    /// When making packet tables: every track's entries (packets are not queued then).
+    pub table: Option<Vec<Vec<PacketEntry>>>,
     /// After a seek: the packet to start the sought track at.
     pub skip: Option<Skip>,
 }
@@ -145,7 +145,7 @@ impl Output {
                 self.skip = None;
             }
         }
-        if let Some(table) = &mut self.table {
+        if let Some(table) = self.table.as_mut().and_then(|t| t.get_mut(track)) {
             table.push(PacketEntry {
                 pts: m.pts,
                 dts: m.dts,
@@ -185,15 +185,13 @@ pub struct Streams {
     pub origin: Option<i64>,
     /// Where packets go.
     pub out: Output,
-    /// When making a packet table: the one stream read.
-    pub only: Option<usize>,
     /// ADTS frames found in the PES being split (kept to reuse its allocation).
     frames: Vec<adts::Frame>,
 }
 
 /// Payload bytes of a video PES kept when making a packet table: enough for the NAL
 /// units before the first slice, which say whether it is a keyframe.
-pub const TABLE_KEEP: usize = 64 << 10;
+pub const TABLE_KEEP: usize = 16 << 10;
 
 impl Streams {
     /// The streams of `(pid, stream)` pairs.
@@ -204,7 +202,7 @@ impl Streams {
             by_pid[usize::from(pid & 0x1fff)] = (list.len() + 1) as u16;
             list.push(s);
         }
-        Streams { list, by_pid, origin: None, out: Output::default(), only: None, frames: Vec::new() }
+        Streams { list, by_pid, origin: None, out: Output::default(), frames: Vec::new() }
     }
 
     /// The stream of `track`.
@@ -226,7 +224,7 @@ impl Streams {
     pub fn packet(&mut self, pos: u64, p: &[u8]) {
         let pid = (usize::from(p[1] & 0x1f) << 8) | usize::from(p[2]);
         let slot = usize::from(self.by_pid[pid]);
-        if slot == 0 || self.only.is_some_and(|o| o + 1 != slot) {
+        if slot == 0 {
             return;
         }
         let i = slot - 1;
@@ -340,7 +338,9 @@ impl Streams {
         let mut m = Meta { pts, dts, duration: None, keyframe: true, pos };
         match st.form {
             Form::Nal(codec) => {
-                m.keyframe = es::is_keyframe(codec, &st.pes.data);
+                // A table keeps only the PES's first bytes: when they end before the first
+                // slice, the adaptation field's flag says.
+                m.keyframe = es::is_keyframe(codec, &st.pes.data).unwrap_or(st.pes.random_access);
                 let data = if self.out.table.is_some() {
                     Bytes::Slice(&st.pes.data)
                 } else {
