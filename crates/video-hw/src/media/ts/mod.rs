@@ -439,3 +439,6 @@ impl ContainerDemuxer for TsDemuxer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
