@@ -23,6 +23,7 @@ for t in "$@"; do
         avcc) max_len=4096 ;;
         split_consistency) max_len=8192 ;;
         demux_mkv) max_len=65536 ;;
+        demux_ts) max_len=65536 ;;
         *) max_len=16384 ;;
     esac
     mkdir -p "corpus/$t" "artifacts/$t"

@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets from real streams (run by fuzz/seed.sh).
 
 Reads every Annex-B stream under the given folders (.h264/.264/.jsv are H.264,
-.h265/.265 HEVC), every .mp4 and every .mkv/.webm, and writes one file per seed, named by its SHA-1, into
+.h265/.265 HEVC), every .mp4, every .mkv/.webm and every .ts/.m2ts, and writes one file per seed, named by its SHA-1, into
 OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
 
   h264_sps, h264_pps, hevc_vps, hevc_sps, hevc_pps   one parameter-set NAL unit
@@ -13,6 +13,9 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
   split_consistency                                  [chunk a, chunk b] + Annex-B head
   avcc                                               avcC/hvcC records, length-prefixed samples
   demux_mkv                                          a Matroska/WebM file's first 64 KiB
+  demux_ts                                           windows of .ts/.m2ts files (heads with
+                                                     the PAT and PMT, and windows that start
+                                                     mid-packet)
 """
 
 import hashlib
@@ -29,6 +32,8 @@ NAL_WINDOW = 12 << 10  # h264_nal / hevc_nal / au_assembler seed size
 MAX_WINDOWS = 6  # windows per stream
 MAX_SLICES = 24  # slice-header seeds per stream
 HEAD = 6 << 10  # split_consistency seed size
+TS_WINDOW = 64 << 10  # demux_ts seed size (its -max_len)
+TS_EXT = (".ts", ".m2ts", ".mts")
 
 
 def split_annexb(data):
@@ -156,6 +161,16 @@ def mp4_boxes(data, names):
     return out
 
 
+def ts_seeds(seeds, data):
+    """Transport-stream windows: the head at a few sizes, then windows every 24 KiB (which
+    start mid-packet; the muxers repeat the PAT and PMT often enough for each to hold
+    them)."""
+    for size in (4 << 10, 16 << 10, TS_WINDOW):
+        seeds.add("demux_ts", data[:size])
+    for start in range(24 << 10, max(len(data) - (8 << 10), 0), 24 << 10):
+        seeds.add("demux_ts", data[start : start + TS_WINDOW // 2])
+
+
 def main():
     out, dirs = sys.argv[1], sys.argv[2:]
     seeds = Seeds(out)
@@ -174,6 +189,9 @@ def main():
                     # first clusters; damaged files too.
                     with open(path, "rb") as f:
                         seeds.add("demux_mkv", f.read(1 << 16))
+                elif low.endswith(TS_EXT):
+                    with open(path, "rb") as f:
+                        ts_seeds(seeds, f.read())
                 elif low.endswith(".mp4"):
                     with open(path, "rb") as f:
                         for rec in mp4_boxes(f.read(), [b"avcC", b"hvcC"]):
