@@ -121,24 +121,37 @@ pub struct Frame {
     pub header: AdtsHeader,
 }
 
+/// The next whole ADTS frame of `b` at or after `*at` (bytes that are no frame are
+/// skipped), moving `*at` past it. `None` when no whole frame is left; `*at` is then where
+/// a frame cut off by the end of `b` starts, or `b.len()`.
+pub fn next_frame(b: &[u8], at: &mut usize) -> Option<Frame> {
+    if *at >= b.len() {
+        *at = b.len();
+        return None;
+    }
+    if AdtsHeader::parse(&b[*at..]).is_none() {
+        *at = find_sync(b, *at);
+    }
+    match b.get(*at..).and_then(AdtsHeader::parse) {
+        Some(h) if h.frame_len <= b.len() - *at => {
+            let f = Frame { start: *at, header: h };
+            *at += h.frame_len;
+            Some(f)
+        }
+        // Cut off by the end of the buffer (or nothing left).
+        _ => None,
+    }
+}
+
 /// The whole ADTS frames of `b` in order, and where the part of a frame cut off by the
 /// end of `b` starts (`b.len()` when none is). Bytes that are no frame are skipped.
+#[cfg(test)]
 pub fn split(b: &[u8], mut out: impl FnMut(Frame)) -> usize {
-    let mut i = find_sync(b, 0);
-    while i < b.len() {
-        match AdtsHeader::parse(&b[i..]) {
-            Some(h) if h.frame_len <= b.len() - i => {
-                out(Frame { start: i, header: h });
-                i += h.frame_len;
-                if i < b.len() && AdtsHeader::parse(&b[i..]).is_none() {
-                    i = find_sync(b, i);
-                }
-            }
-            // Cut off by the end of the buffer.
-            _ => return i,
-        }
+    let mut at = 0;
+    while let Some(f) = next_frame(b, &mut at) {
+        out(f);
     }
-    b.len()
+    at
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ use crate::error::{Error, Result};
 use packet::{Framer, Step};
 use pes::WRAP;
 use psi::{Pmt, SectionBuffer};
-use stream::{Form, Item, Skip, Stream, Streams};
+use stream::{Form, Item, Queued, Skip, Stream, Streams};
 
 /// Bytes read from the first packet to find the PAT and the first program's PMT.
 pub const PSI_PROBE: u64 = 8 << 20;
@@ -137,8 +137,17 @@ impl TsDemuxer {
     /// The next packet or damage, in file order; `None` at the end.
     fn next_item(&mut self) -> Result<Option<Item>> {
         loop {
-            if let Some(item) = self.streams.out.queue.pop_front() {
-                return Ok(Some(item));
+            match self.streams.out.queue.pop_front() {
+                Some(Queued::Item(item)) => return Ok(Some(item)),
+                Some(Queued::Frames(mut run)) => {
+                    let Some(p) = run.next_packet() else { continue };
+                    self.streams.out.queue.push_front(Queued::Frames(run));
+                    if !self.streams.out.skips(p.track, p.pos, p.pts) {
+                        return Ok(Some(Item::Packet(p)));
+                    }
+                    continue;
+                }
+                None => {}
             }
             if self.ended {
                 return Ok(None);
@@ -149,7 +158,7 @@ impl TsDemuxer {
                 Step::End => {
                     self.streams.flush();
                     if let Some(e) = self.framer.take_tail_damage() {
-                        self.streams.out.queue.push_back(Item::Damage(e));
+                        self.streams.out.queue.push_back(Queued::Item(Item::Damage(e)));
                     }
                     self.ended = true;
                 }

@@ -104,6 +104,55 @@ pub enum Item {
     Damage(Error),
 }
 
+/// What waits to be handed out.
+#[derive(Debug)]
+pub enum Queued {
+    /// An item.
+    Item(Item),
+    /// AAC frames of one PES, made into packets one at a time as they are asked for (a PES
+    /// of many tiny frames never becomes as many packets at once).
+    Frames(FrameRun),
+}
+
+/// The AAC frames of one PES not yet handed out.
+#[derive(Debug)]
+pub struct FrameRun {
+    track: usize,
+    /// The PES payload, after what the PES before left of a frame.
+    buf: Vec<u8>,
+    /// Where the next frame is looked for.
+    at: usize,
+    /// Where the whole frames end.
+    end: usize,
+    /// Bytes at the start of `buf` carried over from the PES before: frames that start
+    /// there take their timing from `carry_meta`.
+    carried: usize,
+    carry_meta: Meta,
+    meta: Meta,
+}
+
+impl FrameRun {
+    /// The next frame as a packet (ADTS header stripped), or `None` when all are out.
+    pub fn next_packet(&mut self) -> Option<MediaPacket> {
+        let f = adts::next_frame(&self.buf[..self.end], &mut self.at)?;
+        let h = f.header;
+        let dur = h.duration_90k();
+        let m = if f.start < self.carried { &mut self.carry_meta } else { &mut self.meta };
+        let pts = m.pts;
+        m.pts = pts.map(|p| p + dur);
+        Some(MediaPacket {
+            track: self.track,
+            data: self.buf[f.start + h.header_len..f.start + h.frame_len].to_vec(),
+            pts,
+            dts: pts,
+            duration: Some(dur),
+            keyframe: true,
+            pos: m.pos,
+            seek: m.pos,
+        })
+    }
+}
+
 /// Packets of a track to pass over after a seek: those before the one sought.
 #[derive(Debug, Clone, Copy)]
 pub struct Skip {
@@ -119,7 +168,7 @@ pub struct Skip {
 #[derive(Debug, Default)]
 pub struct Output {
     /// Packets and damage for `next_packet`.
-    pub queue: VecDeque<Item>,
+    pub queue: VecDeque<Queued>,
     /// When making packet tables: every track's entries (packets are not queued then).
     pub table: Option<Vec<Vec<PacketEntry>>>,
     /// After a seek: the packet to start the sought track at.
@@ -136,14 +185,8 @@ impl Output {
     /// Hands out a packet of `track` whose data is `size` bytes (`data` may hold fewer
     /// when making a table: only what was kept).
     fn emit(&mut self, track: usize, m: Meta, size: usize, data: Bytes<'_>) {
-        if let Some(s) = self.skip {
-            if track == s.track {
-                let before = m.pos < s.pos || (m.pos == s.pos && m.pts.zip(s.pts).is_some_and(|(a, b)| a < b));
-                if before {
-                    return;
-                }
-                self.skip = None;
-            }
+        if self.skips(track, m.pos, m.pts) {
+            return;
         }
         if let Some(table) = self.table.as_mut().and_then(|t| t.get_mut(track)) {
             table.push(PacketEntry {
@@ -161,7 +204,7 @@ impl Output {
             Bytes::Owned(v) => v,
             Bytes::Slice(s) => s.to_vec(),
         };
-        self.queue.push_back(Item::Packet(MediaPacket {
+        self.queue.push_back(Queued::Item(Item::Packet(MediaPacket {
             track,
             data,
             pts: m.pts,
@@ -170,7 +213,21 @@ impl Output {
             keyframe: m.keyframe,
             pos: m.pos,
             seek: m.pos,
-        }));
+        })));
+    }
+
+    /// True for a packet of the track sought in that comes before the one sought (after a
+    /// seek); the sought one ends the skipping.
+    pub fn skips(&mut self, track: usize, pos: u64, pts: Option<i64>) -> bool {
+        let Some(s) = self.skip else { return false };
+        if track != s.track {
+            return false;
+        }
+        let before = pos < s.pos || (pos == s.pos && pts.zip(s.pts).is_some_and(|(a, b)| a < b));
+        if !before {
+            self.skip = None;
+        }
+        before
     }
 }
 
@@ -185,8 +242,6 @@ pub struct Streams {
     pub origin: Option<i64>,
     /// Where packets go.
     pub out: Output,
-    /// ADTS frames found in the PES being split (kept to reuse its allocation).
-    frames: Vec<adts::Frame>,
 }
 
 /// Payload bytes of a video PES kept when making a packet table: enough for the NAL
@@ -202,7 +257,7 @@ impl Streams {
             by_pid[usize::from(pid & 0x1fff)] = (list.len() + 1) as u16;
             list.push(s);
         }
-        Streams { list, by_pid, origin: None, out: Output::default(), frames: Vec::new() }
+        Streams { list, by_pid, origin: None, out: Output::default() }
     }
 
     /// The stream of `track`.
@@ -283,10 +338,10 @@ impl Streams {
                 st.open = false;
                 let at = st.pes.pos;
                 if st.pes.payload + payload.len() > MAX_PES {
-                    self.out.queue.push_back(Item::Damage(super::malformed(
+                    self.out.queue.push_back(Queued::Item(Item::Damage(super::malformed(
                         at,
                         format!("PES of PID {pid} starting at byte {at} is larger than 64 MiB; dropped"),
-                    )));
+                    ))));
                 } else {
                     debug!(pos = at, pid, "MPEG-TS: PES dropped: {why}");
                 }
@@ -361,40 +416,52 @@ impl Streams {
         }
     }
 
-    /// Gives out each ADTS frame of stream `i`'s PES (after what the last PES left).
+    /// Gives out each ADTS frame of stream `i`'s PES (after what the last PES left):
+    /// table entries at once, packets as a [`FrameRun`].
     fn split_adts(&mut self, i: usize, m: Meta) {
         let st = &mut self.list[i];
         let carried = st.carry.len();
-        let mut joined = Vec::new();
-        let buf: &[u8] = if carried > 0 {
-            std::mem::swap(&mut joined, &mut st.carry);
+        let buf = if carried > 0 {
+            let mut joined = std::mem::take(&mut st.carry);
             joined.extend_from_slice(&st.pes.data);
-            &joined
+            joined
         } else {
-            &st.pes.data
+            std::mem::take(&mut st.pes.data)
         };
-        let mut frames = std::mem::take(&mut self.frames);
-        frames.clear();
-        let rest = adts::split(buf, |f| frames.push(f));
-        let mut carry_pts = st.carry_meta.pts;
-        let mut pts = m.pts.or(st.next_pts);
-        for f in &frames {
+        let carry_meta = st.carry_meta;
+        let meta = Meta { pts: m.pts.or(st.next_pts), ..m };
+        // Where the frames end, the timing after them and the first header, without
+        // making packets (a table takes its entries here).
+        let (mut carry_end, mut end_meta) = (carry_meta, meta);
+        let mut at = 0;
+        let mut frames = 0usize;
+        while let Some(f) = adts::next_frame(&buf, &mut at) {
             let h = f.header;
             st.first_adts.get_or_insert(h);
             let dur = h.duration_90k();
-            let (at, t) = if f.start < carried { (st.carry_meta.pos, &mut carry_pts) } else { (m.pos, &mut pts) };
-            let fm = Meta { pts: *t, dts: *t, duration: Some(dur), keyframe: true, pos: at };
-            st.next_pts = t.map(|p| p + dur);
-            *t = st.next_pts;
-            let body = &buf[f.start + h.header_len..f.start + h.frame_len];
-            self.out.emit(st.track, fm, body.len(), Bytes::Slice(body));
+            let fm = if f.start < carried { &mut carry_end } else { &mut end_meta };
+            let pts = fm.pts;
+            fm.pts = pts.map(|p| p + dur);
+            st.next_pts = fm.pts;
+            frames += 1;
+            if self.out.table.is_some() {
+                let e = Meta { pts, dts: pts, duration: Some(dur), keyframe: true, pos: fm.pos };
+                self.out.emit(st.track, e, h.frame_len - h.header_len, Bytes::Slice(&[]));
+            }
         }
         // What is left is the start of a frame that goes on in the next PES.
+        let rest = at;
         st.carry.clear();
         if buf.len() - rest <= MAX_CARRY && rest < buf.len() {
             st.carry.extend_from_slice(&buf[rest..]);
-            st.carry_meta = if rest < carried { Meta { pts: carry_pts, ..st.carry_meta } } else { Meta { pts, ..m } };
+            st.carry_meta = if rest < carried { carry_end } else { end_meta };
         }
-        self.frames = frames;
+        if self.out.table.is_none() && frames > 0 {
+            let run = FrameRun { track: st.track, buf, at: 0, end: rest, carried, carry_meta, meta };
+            self.out.queue.push_back(Queued::Frames(run));
+        } else if carried == 0 {
+            // Keep the allocation for the next PES.
+            st.pes.data = buf;
+        }
     }
 }

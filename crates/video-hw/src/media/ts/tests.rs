@@ -328,3 +328,25 @@ fn absurd_pes_headers_never_panic() {
     assert_eq!(packets.len(), 1);
     assert_eq!(packets[0].data, access_unit(true, 300));
 }
+
+#[test]
+fn tiny_aac_frames_are_made_one_at_a_time() {
+    use crate::media::ContainerDemuxer;
+    use crate::media::io::ByteSource;
+    // 3000 frames of one byte (8 bytes each) in one unbounded PES.
+    let mut m = Mux::default();
+    m.tables(&[(0x0f, AUDIO, &[])]);
+    let frames: Vec<u8> = (0..3000).flat_map(|i| adts(&[i as u8])).collect();
+    m.pes(AUDIO, 0, None, &frames, false, false);
+    let src = ByteSource::new(Box::new(std::io::Cursor::new(m.out))).unwrap();
+    let mut d = super::TsDemuxer::open(src).unwrap();
+    let mut n = 0;
+    while let Some(p) = d.next_packet().unwrap() {
+        assert_eq!((p.data.len(), p.pts), (1, Some(n * 1920)));
+        n += 1;
+        // Only the PES's run waits, never 3000 packets.
+        assert!(d.streams.out.queue.len() <= 1);
+    }
+    assert_eq!(n, 3000);
+    assert_eq!(d.packet_table(0).unwrap().entries.len(), 3000);
+}
