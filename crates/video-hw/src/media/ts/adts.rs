@@ -112,7 +112,7 @@ pub fn find_sync(b: &[u8], from: usize) -> usize {
     b.len()
 }
 
-/// One frame found by [`split`].
+/// One frame found by [`next_frame`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame {
     /// Where the frame starts in the buffer split.

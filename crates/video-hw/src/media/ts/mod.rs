@@ -14,9 +14,11 @@
 //!   receivers do. A cut last packet is reported after the packets before it.
 //! * **Programs** ([`psi`]): the PAT, then the PMT of the *first* program the PAT lists
 //!   (other programs are not read); its elementary streams become the tracks, in PMT
-//!   order, with the PID as [`Track::id`]. The PMT must appear in the first
-//!   [`PSI_PROBE`] bytes. Later PMT versions are not followed: the tracks are fixed at
-//!   open.
+//!   order, with the PID as [`Track::id`], the codec from the stream type (private data,
+//!   0x06, from its descriptors, else from what its first PES holds, as ffmpeg probes
+//!   it: Blu-ray muxers write AAC so) and never an error (`ts-0xNN` for a type this crate
+//!   does not know). The PMT must appear in the first [`PSI_PROBE`] bytes. Later PMT
+//!   versions are not followed: the tracks are fixed at open.
 //! * **Streams** ([`stream`], [`pes`]): PES reassembled per PID; a continuity gap does not
 //!   drop the PES (decoders conceal), it is logged at debug level. PTS/DTS are in
 //!   1/90000 s, 33-bit wraps unwrapped per track starting from the file's first
@@ -35,9 +37,16 @@
 //!   only the first [`stream::TABLE_KEEP`] bytes of each video PES (for the keyframe
 //!   test). Damage does not end a table: the scan goes on and [`PacketTable::damage`]
 //!   holds the first damage met in the file.
+//! * **Seeking** to a packet entry goes to the transport packet its PES starts in,
+//!   forgets every PES being gathered, and passes over the sought track's packets before
+//!   the entry's (the AAC frames of the same PES before it). Every track's timestamps are
+//!   unwrapped from the entry's there. An AAC frame that began in the PES before the
+//!   sought one is not read again: in a well-formed stream the sought PES's frames are
+//!   found as in a full read; in damaged data they may be found at other places.
 //!
 //! Memory: a PES is dropped (and reported) past 64 MiB; every buffer holds bytes read
-//! from the file, so memory stays within a small multiple of the file's size.
+//! from the file, and the AAC frames of a PES become packets one at a time as they are
+//! asked for, so memory stays within a small multiple of the file's size.
 
 mod adts;
 mod es;
