@@ -33,7 +33,7 @@
 //!   bytes at open; each track's duration from its first PTS there and its last PTS in
 //!   the last [`TAIL_PROBE`] bytes (as ffmpeg estimates it).
 //! * **Packet tables**: one scan of the file makes every track's table (reading the
-//!   packets costs the same for one track as for all), kept for later calls; it keeps
+//!   packets costs the same for one track as for all), each kept until asked for; it keeps
 //!   only the first [`stream::TABLE_KEEP`] bytes of each video PES (for the keyframe
 //!   test). Damage does not end a table: the scan goes on and [`PacketTable::damage`]
 //!   holds the first damage met in the file.
@@ -320,9 +320,10 @@ impl TsDemuxer {
     }
 }
 
-/// Every track's packet table, from one scan of the file.
+/// Every track's packet table, from one scan of the file, until it is asked for.
 struct Tables {
-    entries: Vec<Vec<PacketEntry>>,
+    /// By track; `None` once handed out (a second call for it scans again).
+    entries: Vec<Option<Vec<PacketEntry>>>,
     /// The first damage met: offset and reason.
     damage: Option<(u64, String)>,
 }
@@ -351,6 +352,13 @@ impl TsDemuxer {
         };
         let entries = self.streams.out.table.take().unwrap_or_default();
         self.restart(self.first, None);
+        let entries = entries
+            .into_iter()
+            .map(|mut e| {
+                e.shrink_to_fit();
+                Some(e)
+            })
+            .collect();
         result.map(|()| Tables { entries, damage })
     }
 }
@@ -447,12 +455,14 @@ impl ContainerDemuxer for TsDemuxer {
     }
 
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
-        if self.tables.is_none() {
+        // Each table is handed out once (moved, not copied: a table of millions of
+        // packets is large); asking again for a track scans again.
+        if self.tables.as_ref().is_none_or(|t| t.entries.get(track).is_none_or(Option::is_none)) {
             self.tables = Some(self.scan_tables()?);
         }
-        let Some(t) = &self.tables else { return Ok(PacketTable::default()) };
+        let Some(t) = &mut self.tables else { return Ok(PacketTable::default()) };
         Ok(PacketTable {
-            entries: t.entries.get(track).cloned().unwrap_or_default(),
+            entries: t.entries.get_mut(track).and_then(Option::take).unwrap_or_default(),
             damage: t.damage.as_ref().map(|(offset, reason)| Error::invalid_bitstream(*offset, reason)),
         })
     }

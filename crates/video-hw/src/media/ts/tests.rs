@@ -177,6 +177,10 @@ fn tracks_packets_and_adts_frames() {
     assert_eq!((audio[2].pts, audio[3].pts), (Some(90_000 + 3600), Some(90_000 + 3600 + 1920)));
     assert_eq!(audio[3].duration, Some(1920));
     assert_eq!(audio[2].pos, audio[3].pos);
+    // Tables, asked for twice (the second call scans again), list what reading gives.
+    let read: Vec<_> = audio.iter().map(|p| p.entry()).collect();
+    assert_eq!(d.packet_table(1).unwrap().entries, read);
+    assert_eq!(d.packet_table(1).unwrap().entries, read);
     // Seek to the second frame of a PES.
     d.seek_to(1, &audio[7].entry()).unwrap();
     let next = std::iter::from_fn(|| d.next_packet().unwrap()).find(|p| p.track == 1).unwrap();
