@@ -25,7 +25,9 @@
 //!   timestamp (so after a wrap they go on past 2^33); DTS is the PTS when a PES has
 //!   none. H.264/HEVC PES become one packet each (an Annex-B access unit; keyframes from
 //!   NAL unit types, see [`es::is_keyframe`]); AAC in ADTS becomes one packet per frame
-//!   with the header stripped and an AudioSpecificConfig on the track ([`adts`]); any
+//!   with the header stripped and an AudioSpecificConfig on the track ([`adts`]); Opus
+//!   one packet per access unit with its control header stripped and an `OpusHead`
+//!   built from the PMT's channel configuration ([`opus`]; trims are not applied); any
 //!   other stream one packet per PES (random access from the adaptation field for
 //!   video and data, every packet for audio and subtitles).
 //! * **Facts**: picture size and frame rate from the first SPS, sample rate and channels
@@ -50,6 +52,7 @@
 
 mod adts;
 mod es;
+mod opus;
 mod packet;
 mod pes;
 mod psi;
@@ -116,21 +119,32 @@ impl TsDemuxer {
             let form = match (&codec, kind) {
                 (TrackCodec::Video(c @ (Codec::H264 | Codec::Hevc)), _) => Form::Nal(*c),
                 (TrackCodec::Audio(AudioCodec::Aac), _) => Form::Adts,
+                (TrackCodec::Audio(AudioCodec::Opus), _) => Form::Opus,
                 (_, k) => Form::Whole { always_key: matches!(k, TrackKind::Audio | TrackKind::Subtitle) },
             };
             let index = tracks.len();
+            // Opus: the identification header from the PMT's channel configuration.
+            let opus_head =
+                (codec == TrackCodec::Audio(AudioCodec::Opus)).then(|| s.opus_channels.and_then(opus::opus_head));
+            let (config, audio) = match opus_head.flatten() {
+                Some(head) => {
+                    let info = AudioInfo { sample_rate: 48_000, channels: u16::from(head[9]) };
+                    (CodecConfig::OpusHead(head), Some(info))
+                }
+                None => (CodecConfig::None, None),
+            };
             tracks.push(Track {
                 index,
                 id: u64::from(s.pid),
                 kind,
                 codec,
-                config: CodecConfig::None,
+                config,
                 time_base: Rational::MPEG_90K,
                 duration: None,
                 packets: None,
                 frame_rate: None,
                 video: None,
-                audio: None,
+                audio,
                 language: s.language.clone(),
                 window: None,
             });

@@ -165,6 +165,8 @@ pub struct Stream {
     pub registration: Option<[u8; 4]>,
     /// The ISO 639 language descriptor's (tag 0x0A) code, unless "und".
     pub language: Option<String>,
+    /// The extension descriptor's (tag 0x7F, extension 0x80) Opus `channel_config_code`.
+    pub opus_channels: Option<u8>,
     /// Tags of every descriptor of the stream, in order.
     pub tags: Vec<u8>,
 }
@@ -209,12 +211,14 @@ pub fn parse_pmt(s: &[u8]) -> Result<Pmt, String> {
         let Some(es_info) = rest.get(5..5 + es_len) else {
             return Err(format!("ES_info_length {es_len} of PID {pid} overruns the section"));
         };
-        let mut st = Stream { stream_type, pid, registration: None, language: None, tags: Vec::new() };
+        let mut st =
+            Stream { stream_type, pid, registration: None, language: None, opus_channels: None, tags: Vec::new() };
         for (tag, d) in descriptors(es_info) {
             st.tags.push(tag);
             match tag {
                 0x05 if d.len() >= 4 => st.registration = Some([d[0], d[1], d[2], d[3]]),
                 0x0a if d.len() >= 3 => st.language = language(&d[..3]),
+                0x7f if d.len() >= 2 && d[0] == 0x80 => st.opus_channels = Some(d[1]),
                 _ => {}
             }
         }
@@ -324,7 +328,7 @@ mod tests {
         let mut body = vec![0xe1, 0x00, 0xf0, 0x00];
         body.extend([0x1b, 0xe1, 0x00, 0xf0, 0x00]);
         body.extend([0x0f, 0xe1, 0x01, 0xf0, 0x06, 0x0a, 0x04, b'e', b'n', b'g', 0]);
-        body.extend([0x06, 0xe1, 0x02, 0xf0, 0x06, 0x05, 0x04, b'O', b'p', b'u', b's']);
+        body.extend([0x06, 0xe1, 0x02, 0xf0, 0x0a, 0x05, 0x04, b'O', b'p', b'u', b's', 0x7f, 0x02, 0x80, 0x02]);
         body.extend([0x06, 0xe1, 0x03, 0xf0, 0x03, 0x6a, 0x01, 0x00]);
         body.extend([0x06, 0xe1, 0x04, 0xf0, 0x06, 0x0a, 0x04, b'u', b'n', b'd', 0]);
         body.extend([0x99, 0xe1, 0x05, 0xf0, 0x00]);
@@ -335,6 +339,7 @@ mod tests {
         assert_eq!(got, want.map(|(p, n)| (p, n.to_string())));
         assert_eq!(pmt.streams[1].language.as_deref(), Some("eng"));
         assert_eq!(pmt.streams[4].language, None);
+        assert_eq!(pmt.streams[2].opus_channels, Some(2));
     }
 
     #[test]

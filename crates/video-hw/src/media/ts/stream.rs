@@ -9,6 +9,7 @@ use tracing::debug;
 
 use super::adts::{self, AdtsHeader};
 use super::es;
+use super::opus;
 use super::packet::{TS_PACKET, parse_header};
 use super::pes::{Fed, MAX_PES, Pes, WRAP, unwrap};
 use crate::codec::Codec;
@@ -26,6 +27,8 @@ pub enum Form {
     Nal(Codec),
     /// AAC in ADTS: one packet per frame, headers stripped.
     Adts,
+    /// Opus: one packet per access unit, control headers stripped.
+    Opus,
     /// Anything else: one packet per PES.
     Whole {
         /// Every packet is a random access point (audio, subtitles); otherwise the
@@ -109,15 +112,31 @@ pub enum Item {
 pub enum Queued {
     /// An item.
     Item(Item),
-    /// AAC frames of one PES, made into packets one at a time as they are asked for (a PES
-    /// of many tiny frames never becomes as many packets at once).
+    /// Audio frames of one PES, made into packets one at a time as they are asked for (a
+    /// PES of many tiny frames never becomes as many packets at once).
     Frames(FrameRun),
 }
 
-/// The AAC frames of one PES not yet handed out.
+/// One frame of a PES that holds several: where it starts (its header), where its data
+/// lies, and its duration in 90 kHz ticks.
+fn next_unit(adts_frames: bool, b: &[u8], at: &mut usize) -> Option<(usize, std::ops::Range<usize>, i64)> {
+    if adts_frames {
+        let f = adts::next_frame(b, at)?;
+        let h = f.header;
+        Some((f.start, f.start + h.header_len..f.start + h.frame_len, h.duration_90k()))
+    } else {
+        let u = opus::next_unit(b, at)?;
+        let body = u.body..u.body + u.len;
+        Some((u.start, body.clone(), opus::duration_90k(&b[body])))
+    }
+}
+
+/// The frames of one PES (AAC or Opus) not yet handed out.
 #[derive(Debug)]
 pub struct FrameRun {
     track: usize,
+    /// ADTS frames (else Opus access units).
+    adts: bool,
     /// The PES payload, after what the PES before left of a frame.
     buf: Vec<u8>,
     /// Where the next frame is looked for.
@@ -134,15 +153,13 @@ pub struct FrameRun {
 impl FrameRun {
     /// The next frame as a packet (ADTS header stripped), or `None` when all are out.
     pub fn next_packet(&mut self) -> Option<MediaPacket> {
-        let f = adts::next_frame(&self.buf[..self.end], &mut self.at)?;
-        let h = f.header;
-        let dur = h.duration_90k();
-        let m = if f.start < self.carried { &mut self.carry_meta } else { &mut self.meta };
+        let (start, body, dur) = next_unit(self.adts, &self.buf[..self.end], &mut self.at)?;
+        let m = if start < self.carried { &mut self.carry_meta } else { &mut self.meta };
         let pts = m.pts;
         m.pts = pts.map(|p| p + dur);
         Some(MediaPacket {
             track: self.track,
-            data: self.buf[f.start + h.header_len..f.start + h.frame_len].to_vec(),
+            data: self.buf[body].to_vec(),
             pts,
             dts: pts,
             duration: Some(dur),
@@ -321,7 +338,7 @@ impl Streams {
             let table = self.out.table.is_some();
             let st = &mut self.list[i];
             let keep = match (st.form, table) {
-                (_, false) | (Form::Adts, true) => usize::MAX,
+                (_, false) | (Form::Adts | Form::Opus, true) => usize::MAX,
                 (Form::Nal(_), true) => TABLE_KEEP,
                 (Form::Whole { .. }, true) => 0,
             };
@@ -412,13 +429,14 @@ impl Streams {
                 };
                 self.out.emit(track, m, size, data);
             }
-            Form::Adts => self.split_adts(i, m),
+            Form::Adts => self.split_frames(i, m, true),
+            Form::Opus => self.split_frames(i, m, false),
         }
     }
 
-    /// Gives out each ADTS frame of stream `i`'s PES (after what the last PES left):
-    /// table entries at once, packets as a [`FrameRun`].
-    fn split_adts(&mut self, i: usize, m: Meta) {
+    /// Gives out each frame of stream `i`'s PES (ADTS frames after what the last PES left
+    /// of one; Opus access units): table entries at once, packets as a [`FrameRun`].
+    fn split_frames(&mut self, i: usize, m: Meta, adts_frames: bool) {
         let st = &mut self.list[i];
         let carried = st.carry.len();
         let buf = if carried > 0 {
@@ -435,29 +453,30 @@ impl Streams {
         let (mut carry_end, mut end_meta) = (carry_meta, meta);
         let mut at = 0;
         let mut frames = 0usize;
-        while let Some(f) = adts::next_frame(&buf, &mut at) {
-            let h = f.header;
-            st.first_adts.get_or_insert(h);
-            let dur = h.duration_90k();
-            let fm = if f.start < carried { &mut carry_end } else { &mut end_meta };
+        while let Some((start, body, dur)) = next_unit(adts_frames, &buf, &mut at) {
+            if adts_frames && st.first_adts.is_none() {
+                st.first_adts = AdtsHeader::parse(&buf[start..]);
+            }
+            let fm = if start < carried { &mut carry_end } else { &mut end_meta };
             let pts = fm.pts;
             fm.pts = pts.map(|p| p + dur);
             st.next_pts = fm.pts;
             frames += 1;
             if self.out.table.is_some() {
                 let e = Meta { pts, dts: pts, duration: Some(dur), keyframe: true, pos: fm.pos };
-                self.out.emit(st.track, e, h.frame_len - h.header_len, Bytes::Slice(&[]));
+                self.out.emit(st.track, e, body.len(), Bytes::Slice(&[]));
             }
         }
-        // What is left is the start of a frame that goes on in the next PES.
+        // What is left of ADTS is the start of a frame that goes on in the next PES (Opus
+        // access units do not span PES).
         let rest = at;
         st.carry.clear();
-        if buf.len() - rest <= MAX_CARRY && rest < buf.len() {
+        if adts_frames && buf.len() - rest <= MAX_CARRY && rest < buf.len() {
             st.carry.extend_from_slice(&buf[rest..]);
             st.carry_meta = if rest < carried { carry_end } else { end_meta };
         }
         if self.out.table.is_none() && frames > 0 {
-            let run = FrameRun { track: st.track, buf, at: 0, end: rest, carried, carry_meta, meta };
+            let run = FrameRun { track: st.track, adts: adts_frames, buf, at: 0, end: rest, carried, carry_meta, meta };
             self.out.queue.push_back(Queued::Frames(run));
         } else if carried == 0 {
             // Keep the allocation for the next PES.

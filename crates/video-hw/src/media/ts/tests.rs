@@ -354,3 +354,35 @@ fn tiny_aac_frames_are_made_one_at_a_time() {
     assert_eq!(n, 3000);
     assert_eq!(d.packet_table(0).unwrap().entries.len(), 3000);
 }
+
+#[test]
+fn opus_access_units() {
+    // Private data registered as Opus, stereo; PES of three 20 ms CELT packets, each after a
+    // control header (the third with start trim).
+    let mut m = Mux::default();
+    m.tables(&[(0x06, AUDIO, &[0x05, 4, b'O', b'p', b'u', b's', 0x7f, 2, 0x80, 2])]);
+    let mut pes = Vec::new();
+    for (k, len) in [(0u8, 300usize), (1, 20), (2, 255)] {
+        pes.extend([0x7f, if k == 2 { 0xf0 } else { 0xe0 }]);
+        pes.extend(std::iter::repeat_n(0xff, len / 255));
+        pes.push((len % 255) as u8);
+        if k == 2 {
+            pes.extend([0, 120]);
+        }
+        pes.push(0xfc);
+        pes.extend(std::iter::repeat_n(k, len - 1));
+    }
+    m.pes(AUDIO, 9000, None, &pes, true, false);
+    m.pes(AUDIO, 9000 + 3 * 1800, None, &pes[..310], true, false);
+    let mut d = Demuxer::from_bytes(m.out).unwrap();
+    let t = d.tracks()[0].clone();
+    assert_eq!(t.codec, TrackCodec::Audio(AudioCodec::Opus));
+    let CodecConfig::OpusHead(head) = &t.config else { panic!("{:?}", t.config) };
+    assert_eq!(&head[..10], b"OpusHead\x01\x02");
+    assert_eq!(t.audio.map(|a| (a.sample_rate, a.channels)), Some((48_000, 2)));
+    let (packets, errors) = read_all(&mut d);
+    assert!(errors.is_empty());
+    let got: Vec<(Option<i64>, usize, u8)> = packets.iter().map(|p| (p.pts, p.data.len(), p.data[1])).collect();
+    assert_eq!(got, vec![(Some(9000), 300, 0), (Some(10_800), 20, 1), (Some(12_600), 255, 2), (Some(14_400), 300, 0)]);
+    assert!(packets.iter().all(|p| p.data[0] == 0xfc && p.duration == Some(1800)));
+}
