@@ -64,6 +64,11 @@ pub struct Analyzer {
     sets: ParameterSetLog,
     last_snapshot: Option<Arc<Vec<u8>>>,
     first: bool,
+    /// H.264 that starts without an IDR: the order count of the random access point it
+    /// starts at, until an IDR comes (see [`Analyzer::packet`]).
+    started_at: Option<i32>,
+    /// An IDR or a random access point was seen: pictures can be shown.
+    started: bool,
 }
 
 impl Analyzer {
@@ -78,7 +83,16 @@ impl Analyzer {
                 sets.note(0, ps);
             }
         }
-        Ok(Analyzer { codec, asm, record: record.cloned(), sets, last_snapshot: None, first: true })
+        Ok(Analyzer {
+            codec,
+            asm,
+            record: record.cloned(),
+            sets,
+            last_snapshot: None,
+            first: true,
+            started_at: None,
+            started: false,
+        })
     }
 
     /// The picture of the next packet; `None` when it holds none that could be read.
@@ -103,6 +117,8 @@ impl Analyzer {
         self.asm.end_access_unit();
         let mut out = PacketPicture::default();
         let mut seen = false;
+        // A packet holding only the second field of a pair adds no frame.
+        let mut new_frame = false;
         while let Some(item) = self.asm.pop() {
             let Ok(au) = item else { continue };
             let Some(p) = au.picture else { continue };
@@ -115,8 +131,39 @@ impl Analyzer {
                 self.first = false;
             }
             out.shows |= p.output && !p.second_field;
+            new_frame |= !p.second_field;
+        }
+        if seen && self.codec == Codec::H264 {
+            self.h264_start(&mut out, new_frame);
         }
         seen.then_some(out)
+    }
+
+    /// H.264 that starts at a recovery point rather than an IDR (a cut transport stream):
+    /// decoders output that picture and what follows it, except its leading pictures
+    /// (decoded after it, shown before it, referring to pictures the stream lacks). The
+    /// bitstream layer's output rule follows ffmpeg's raw-stream decoder, which forgets the
+    /// first picture's recovery point and waits for the next one; ffmpeg's demuxers and the
+    /// hardware decoders do not, so the index follows them.
+    fn h264_start(&mut self, p: &mut PacketPicture, new_frame: bool) {
+        if p.idr {
+            self.started = true;
+            self.started_at = None;
+            return;
+        }
+        if !self.started {
+            if p.random_access {
+                self.started = true;
+                self.started_at = Some(p.poc);
+                p.shows = new_frame;
+            } else {
+                p.shows = false;
+            }
+            return;
+        }
+        if let Some(first) = self.started_at {
+            p.shows = new_frame && p.poc > first;
+        }
     }
 
     /// The parameter sets in force now, in Annex-B form (for a decoder that starts at the

@@ -13,8 +13,9 @@
 //! BlockDuration, so the file's end is known without a guess. Cues point at the first
 //! video track's key frames (without video: at each Cluster's first block).
 //!
-//! Block timestamps are the packets' `pts` in milliseconds from the output's time zero
-//! (plus the track's CodecDelay, which readers subtract).
+//! Block timestamps are the packets' `pts` in milliseconds from the output's time zero, as
+//! FFmpeg writes and reads them: its 5.1 demuxer does not subtract CodecDelay, so adding it
+//! here would shift Opus by its pre-skip on every round trip through FFmpeg or our demuxer.
 //! Packets before zero (audio priming, hidden pre-roll) keep negative timestamps, written
 //! as negative offsets from a Cluster at 0. Opus gets CodecDelay (its pre-skip) and
 //! SeekPreRoll (80 ms), as the Matroska Opus mapping asks.
@@ -71,8 +72,6 @@ pub(crate) struct MkvWriter {
     video: Option<usize>,
     last_ts: Vec<Option<i64>>,
     last_duration: Vec<Option<i64>>,
-    /// Each track's CodecDelay in milliseconds, added to its block timestamps.
-    delay_ms: Vec<i64>,
 }
 
 impl MkvWriter {
@@ -91,7 +90,6 @@ impl MkvWriter {
             video: None,
             last_ts: vec![None; tracks],
             last_duration: vec![None; tracks],
-            delay_ms: vec![0; tracks],
         }
     }
 
@@ -198,13 +196,6 @@ fn track_entry(e: &mut Ebml, t: &OutTrack) -> Result<()> {
 impl ContainerWriter for MkvWriter {
     fn begin(&mut self, sink: &mut Sink, tracks: &[OutTrack], start: &Start) -> Result<()> {
         self.origin_ms = start.origin.in_base(MS);
-        self.delay_ms = tracks
-            .iter()
-            .map(|t| match &t.config {
-                OutConfig::Opus(_, head) => MS.rescale(codec_delay_ns(head), Rational::new(1, 1_000_000_000)),
-                _ => 0,
-            })
-            .collect();
         self.video = OutTrack::primary_video(tracks);
         let mut head = Ebml::default();
         head.master(EBML, |e| {
@@ -254,8 +245,7 @@ impl ContainerWriter for MkvWriter {
     fn packet(&mut self, sink: &mut Sink, tracks: &[OutTrack], e: Emitted) -> Result<()> {
         let slot = e.packet.slot;
         let t = &tracks[slot];
-        // A CodecDelay is part of the block timestamps (readers subtract it).
-        let ts = MS.rescale(e.packet.pts, t.time_base) - self.origin_ms + self.delay_ms[slot];
+        let ts = MS.rescale(e.packet.pts, t.time_base) - self.origin_ms;
         let is_video_key = self.video == Some(slot) && e.packet.keyframe;
         let mut cluster = match self.cluster {
             Some(c)
@@ -315,7 +305,7 @@ impl ContainerWriter for MkvWriter {
         cluster.blocks += 1;
         self.cluster = Some(cluster);
         self.last_ts[slot] = Some(ts);
-        self.end_ms = self.end_ms.max(ts - self.delay_ms[slot] + duration_ms.unwrap_or(0));
+        self.end_ms = self.end_ms.max(ts + duration_ms.unwrap_or(0));
         Ok(())
     }
 

@@ -1,0 +1,83 @@
+//! NVDEC behind the container demuxers and the frame reader, on a real GPU: every
+//! container fixture (`testdata/media/`: MP4, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS;
+//! H.264, HEVC, VP9) decoded straight through and by random access (frames out of order,
+//! repeated, around every key frame, on one session and on several) gives ffmpeg's
+//! reference frames bit for bit (`FILE.framemd5`, yuv420p), with the right timestamps.
+//! AV1 is skipped where the GPU has no AV1 decoder (the H200's NVDEC has none).
+//!
+//! Run with `VIDEO_HW_TEST_GPU=1 cargo test --test gpu_reader`; without that variable the
+//! tests only print a note; with it and no GPU they fail.
+
+mod common;
+
+use std::path::PathBuf;
+
+use video_hw::media::Demuxer;
+use video_hw::reader::FrameReader;
+use video_hw::{Codec, DecoderConfig, Direction, Engine, EnginePreference, Output, PixelFormat};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = common::repo_root().join("testdata/media");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| p.with_extension(""))
+        .collect();
+    v.sort();
+    v
+}
+
+fn nvdec_decodes(codec: Codec) -> bool {
+    video_hw::registry::probe(Engine::Nvdec, codec, Direction::Decode, 0).available
+}
+
+fn reader(path: &PathBuf, sessions: usize) -> Option<FrameReader> {
+    let d = Demuxer::open(path).unwrap();
+    let t = d.video_track().unwrap();
+    let codec = t.codec.video().unwrap();
+    if !nvdec_decodes(codec) {
+        eprintln!("note: {}: this GPU's NVDEC does not decode {codec}", path.display());
+        return None;
+    }
+    let track = t.index;
+    let config = DecoderConfig::new(codec)
+        .output(Output::Host(PixelFormat::Yuv420p))
+        .engine(EnginePreference::Only(Engine::Nvdec));
+    Some(FrameReader::new(d, track, config).unwrap().sessions(sessions))
+}
+
+#[test]
+fn gpu_reader_matches_the_references() {
+    let Some(_gpu) = common::gpu_test() else { return };
+    let mut checked = 0;
+    for path in fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(mut r) = reader(&path, 1) else { continue };
+        let want: Vec<String> = common::read_framemd5(&PathBuf::from(format!("{}.framemd5", path.display())))
+            .into_iter()
+            .map(|f| f.md5)
+            .collect();
+        let straight: Vec<String> = r.frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect();
+        assert_eq!(straight, want, "{name}: straight decode against ffmpeg's reference");
+        let n = r.len();
+        let mut asked = vec![n - 1, 0, n / 2, n / 2, 1];
+        for (k, f) in r.index().frames().iter().enumerate() {
+            if f.keyframe && k > 0 {
+                asked.extend([k - 1, k, k + 1]);
+            }
+        }
+        asked.retain(|&k| k < n);
+        for sessions in [1, 4] {
+            let mut r = reader(&path, sessions).unwrap();
+            let frames = r.frames_at(&asked).unwrap();
+            for (&k, f) in asked.iter().zip(&frames) {
+                assert_eq!(common::frame_md5(f).1, want[k], "{name}: frame {k} by random access ({sessions} sessions)");
+                assert_eq!(f.pts, Some(r.index().frames()[k].pts), "{name}: pts of frame {k}");
+            }
+        }
+        checked += 1;
+    }
+    eprintln!("{checked} container fixtures bit-exact through NVDEC, straight and by random access");
+    assert!(checked >= 14, "only {checked} fixtures decoded");
+}
