@@ -67,8 +67,8 @@ pub struct FrameReader {
     feed: Feed,
     sessions: usize,
     decoders: Vec<Decoder>,
-    /// The engine can start decoding only at IDR pictures (OpenH264), not at every
-    /// random access point.
+    /// The engine can start H.264 decoding only at IDR pictures (the software engines),
+    /// not at every random access point.
     idr_only: bool,
     stats: ReaderStats,
 }
@@ -242,8 +242,11 @@ impl FrameReader {
     fn ensure_sessions(&mut self, n: usize) -> Result<()> {
         while self.decoders.len() < n {
             let decoder = Decoder::open(self.config.clone())?;
-            // OpenH264 outputs nothing when decoding starts at an H.264 recovery point.
-            self.idr_only |= decoder.engine() == Engine::OpenH264;
+            // The software engines output nothing when decoding starts at an H.264 recovery
+            // point rather than an IDR (OpenH264 waits for an IDR; FFmpeg's h264 decoder,
+            // flushed, waits for the next recovery point): they start at IDRs. NVDEC's
+            // parser starts at any I picture (tests/gpu_reader.rs).
+            self.idr_only |= self.config.codec == crate::codec::Codec::H264 && decoder.engine() != Engine::Nvdec;
             self.decoders.push(decoder);
             self.stats.sessions = self.decoders.len();
         }
