@@ -9,7 +9,7 @@
 //! never waits for the next start code, which keeps latency at one access unit.
 
 use crate::backend::nvidia::call_times;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::{c_int, c_void};
 use std::ptr;
 
@@ -52,18 +52,18 @@ fn extra_surfaces() -> u32 {
 const DEFAULT_DISPLAY_DELAY: u32 = 4;
 /// NVDEC's limit on decode surfaces.
 const MAX_SURFACES: u32 = 32;
-/// Timestamps remembered for pictures not displayed yet; older ones are forgotten
-/// (a picture is displayed at most a DPB's worth of access units after it came in).
-const PTS_WINDOW: i64 = 256;
 
 /// What was known about a picture when it was handed to the hardware: which decoder
-/// object (generation) holds it, and its visible rectangle.
+/// object (generation) holds it, its visible rectangle, and the timestamp of its access unit.
 #[derive(Clone, Copy, Debug)]
 struct PicRecord {
     generation: u64,
     crop: Crop,
     bit_depth: u8,
     color: ColorInfo,
+    /// The pts and keyframe flag of the access unit that coded the picture.
+    pts: Option<i64>,
+    keyframe: bool,
 }
 
 /// Everything the parser callbacks touch. Lives in a `Box` whose raw pointer is the
@@ -90,8 +90,12 @@ struct State {
     color: ColorInfo,
     copy: CopyOut,
     ready: VecDeque<Frame>,
-    /// Parser timestamp → (pts, keyframe) of the access unit it came with.
-    pts: HashMap<i64, (Option<i64>, bool)>,
+    /// The pts and keyframe flag of the access unit being parsed: its picture's decode
+    /// callback comes while it is parsed (each packet ends a picture) and files them with
+    /// the picture's surface, so the display callback gives each picture its own pts.
+    /// (The parser's own timestamps come back sorted, in display order, not per picture:
+    /// with B-frames they would give a picture another access unit's pts.)
+    current: (Option<i64>, bool),
     /// The first error raised inside a callback (callbacks can only return 0).
     error: Option<Error>,
     /// Pictures the hardware reported as damaged (concealed).
@@ -259,8 +263,22 @@ impl State {
             .au_crop
             .filter(|c| c.left + c.width <= dec.width && c.top + c.height <= dec.height && c.width > 0 && c.height > 0)
             .unwrap_or(self.crop);
-        let record = PicRecord { generation: self.generation, crop, bit_depth: self.bit_depth, color: self.color };
+        let (pts, keyframe) = self.current;
+        let mut record = PicRecord {
+            generation: self.generation,
+            crop,
+            bit_depth: self.bit_depth,
+            color: self.color,
+            pts,
+            keyframe,
+        };
+        let second_field = pic.is_some_and(|p| p.field_pic_flag != 0 && p.second_field != 0);
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
+            // A frame's second field keeps the first field's timestamp.
+            if let Some(first) = slot.as_ref().filter(|_| second_field) {
+                record.pts = first.pts;
+                record.keyframe = first.keyframe;
+            }
             *slot = Some(record);
         }
         // SAFETY: `params` is the pointer the parser passed to this callback.
@@ -277,6 +295,8 @@ impl State {
             crop: self.crop,
             bit_depth: self.bit_depth,
             color: self.color,
+            pts: None,
+            keyframe: false,
         });
         let dec = if record.generation == self.generation {
             self.decoder.as_ref()
@@ -327,8 +347,7 @@ impl State {
                 copied
             }
         };
-        let (pts, keyframe) = self.pts.remove(&info.timestamp).unwrap_or((None, false));
-        self.pts.retain(|&ts, _| ts > info.timestamp - PTS_WINDOW);
+        let (pts, keyframe) = (record.pts, record.keyframe);
         let pictures = &self.pictures;
         self.retired.retain(|(g, _)| pictures.iter().flatten().any(|p| p.generation == *g));
         self.ready.push_back(Frame {
@@ -471,7 +490,7 @@ impl NvdecDecoder {
             color: ColorInfo::default(),
             copy,
             ready: VecDeque::new(),
-            pts: HashMap::new(),
+            current: (None, false),
             error: None,
             damaged: 0,
             display_delay,
@@ -592,7 +611,7 @@ impl DecoderBackend for NvdecDecoder {
             Crop { left: d.crop.left, top: d.crop.top, width: d.width(), height: d.height() }
         });
         let state = self.state();
-        state.pts.insert(ts, (au.pts, keyframe));
+        state.current = (au.pts, keyframe);
         state.au_crop = au_crop;
         let mut packet = CUVIDSOURCEDATAPACKET {
             flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
@@ -634,7 +653,6 @@ impl DecoderBackend for NvdecDecoder {
         let state = self.state();
         // The next stream, if any, is a new start (it may wait at the creation barrier).
         state.decoding = None;
-        state.pts.clear();
         state.retired.clear();
         state.pictures.iter_mut().for_each(|p| *p = None);
         Ok(state.ready.drain(..).collect())
