@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
 use plan::{Run, plan};
-use run::{Feed, Packets, decode_run, missing, read_run};
+use run::{Feed, Packets, Skipper, decode_run, missing, read_run};
 
 /// Most sessions one reader runs.
 pub const MAX_SESSIONS: usize = 64;
@@ -65,6 +65,7 @@ pub struct FrameReader {
     index: FrameIndex,
     config: DecoderConfig,
     feed: Feed,
+    skip: Skipper,
     sessions: usize,
     decoders: Vec<Decoder>,
     /// The engine can start H.264 decoding only at IDR pictures (the software engines),
@@ -106,11 +107,13 @@ impl FrameReader {
             .video()
             .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
         let feed = Feed::new(&index);
+        let skip = Skipper::new(&index);
         Ok(FrameReader {
             demuxer,
             index,
             config,
             feed,
+            skip,
             sessions: 1,
             decoders: Vec::new(),
             idr_only: false,
@@ -263,13 +266,14 @@ impl FrameReader {
         let sessions = self.sessions.min(runs.len()).max(1);
         self.ensure_sessions(sessions)?;
         self.stats.runs += runs.len() as u64;
-        self.stats.packets_decoded += runs.iter().map(|r| r.packets() as u64).sum::<u64>();
-        let (demuxer, index, feed) = (&mut self.demuxer, &self.index, &self.feed);
+        let (demuxer, index, feed, skip) = (&mut self.demuxer, &self.index, &self.feed, &self.skip);
+        let fed = &mut self.stats.packets_decoded;
         if sessions == 1 {
             let decoder = &mut self.decoders[0];
             let mut out = Vec::new();
             for run in runs {
-                let packets = read_run(demuxer, index, run)?;
+                let packets = read_run(demuxer, index, run, skip)?;
+                *fed += packets.len() as u64;
                 out.extend(decode_run(decoder, feed, index, &packets, &run.frames)?);
             }
             return Ok(out);
@@ -294,8 +298,9 @@ impl FrameReader {
                 .collect();
             let mut read_error = None;
             for run in runs {
-                match read_run(demuxer, index, run) {
+                match read_run(demuxer, index, run, skip) {
                     Ok(packets) => {
+                        *fed += packets.len() as u64;
                         if job_tx.send((packets, &run.frames[..])).is_err() {
                             break;
                         }
