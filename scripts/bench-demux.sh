@@ -55,7 +55,7 @@ for ext in mp4 mkv ts; do
   mo=$(echo "${ours[@]}" | median)
   mt=$(echo "${theirs[@]}" | median)
   frames=$("$BIN" info --json "$f" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['frames'])")
-  packets=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$f")
+  packets=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$f" | head -1)
   size=$(du -h "$f" | cut -f1)
   echo "| $(basename "$f") | $size | $mo | $mt | $(python3 -c "print(f'{$mo / $mt:.3f}x')") | $frames / $packets |"
 done
