@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{rational, read_all};
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -35,30 +37,12 @@ fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn rational(s: &str) -> Rational {
-    let (n, d) = s.split_once('/').unwrap();
-    Rational::new(n.parse().unwrap(), d.parse().unwrap())
-}
-
 fn reduce(r: Rational) -> (i64, i64) {
     fn gcd(a: i64, b: i64) -> i64 {
         if b == 0 { a.abs() } else { gcd(b, a % b) }
     }
     let g = gcd(r.num, r.den).max(1);
     (r.num / g, r.den / g)
-}
-
-/// Reads every packet; continues after damage (MPEG-TS goes on), with a cap.
-fn all_packets(d: &mut Demuxer) -> (Vec<MediaPacket>, Vec<Error>) {
-    let (mut packets, mut errors) = (Vec::new(), Vec::new());
-    for _ in 0..1_000_000 {
-        match d.next_packet() {
-            Ok(Some(p)) => packets.push(p),
-            Ok(None) => return (packets, errors),
-            Err(e) => errors.push(e),
-        }
-    }
-    panic!("demuxer did not end");
 }
 
 #[test]
@@ -110,7 +94,7 @@ fn video_packets_match_ffprobe() {
     for (path, facts) in fixtures() {
         let mut d = Demuxer::open(&path).unwrap();
         let video = facts["video"]["stream_index"].as_u64().unwrap() as usize;
-        let (packets, errors) = all_packets(&mut d);
+        let (packets, errors) = read_all(&mut d);
         assert!(errors.is_empty(), "{}: {errors:?}", name(&path));
         for (t, s) in facts["streams"].as_array().unwrap().iter().enumerate() {
             let n = packets.iter().filter(|p| p.track == t).count() as u64;
@@ -163,7 +147,7 @@ fn packet_tables_and_seeks_agree_with_reading() {
     for (path, facts) in fixtures() {
         let mut d = Demuxer::open(&path).unwrap();
         let video = facts["video"]["stream_index"].as_u64().unwrap() as usize;
-        let (packets, _) = all_packets(&mut d);
+        let (packets, _) = read_all(&mut d);
         let ours: Vec<MediaPacket> = packets.into_iter().filter(|p| p.track == video).collect();
         let table = d.packet_table(video).unwrap();
         assert!(table.damage.is_none(), "{}: {:?}", name(&path), table.damage);
@@ -214,7 +198,7 @@ fn damaged_files_give_typed_errors() {
                 continue;
             }
         };
-        let (packets, errors) = all_packets(&mut d);
+        let (packets, errors) = read_all(&mut d);
         for e in &errors {
             assert!(matches!(e, Error::InvalidBitstream { offset, .. } if *offset <= len), "{file}: {e}");
         }

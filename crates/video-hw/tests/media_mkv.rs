@@ -6,41 +6,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use serde_json::Value;
 use video_hw::media::{Container, Demuxer, MediaPacket, TrackKind};
-use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output, Rational};
+use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output};
 
 const GOOD: [&str; 5] = ["hevc-aac.mkv", "vp9-opus.webm", "av1-opus.webm", "h264-vfr.mkv", "h264-opengop.mkv"];
 
-fn media(name: &str) -> PathBuf {
-    common::repo_root().join("testdata/media").join(name)
-}
+use common::{media, media_facts as facts, rational};
 
-fn facts(name: &str) -> Value {
-    let path = media(&format!("{name}.json"));
-    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
-}
-
-/// Every packet, then the damage that ended them (after which only `Ok(None)`).
+/// Every packet, then the damage that ended them (Matroska ends at its damage).
 fn read_all(d: &mut Demuxer) -> (Vec<MediaPacket>, Option<Error>) {
-    let mut out = Vec::new();
-    loop {
-        match d.next_packet() {
-            Ok(Some(p)) => out.push(p),
-            Ok(None) => return (out, None),
-            Err(e) => {
-                assert!(d.next_packet().unwrap().is_none(), "damage is the end");
-                return (out, Some(e));
-            }
-        }
-    }
-}
-
-fn rational(s: &str) -> Rational {
-    let (n, d) = s.split_once('/').unwrap();
-    Rational::new(n.parse().unwrap(), d.parse().unwrap())
+    let (packets, mut errors) = common::read_all(d);
+    assert!(errors.len() <= 1, "damage is the end");
+    (packets, errors.pop())
 }
 
 #[test]

@@ -9,35 +9,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use video_hw::media::{AudioCodec, CodecConfig, Container, Demuxer, MediaPacket, TrackCodec, TrackKind};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output, Rational};
 
 const WRAP: i64 = 1 << 33;
 
-fn media(name: &str) -> PathBuf {
-    common::fixtures_dir().join("media").join(name)
-}
-
-fn facts(name: &str) -> Value {
-    let p = media(&format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
-
-/// Every packet, and the damage errors met on the way.
-fn read_all(d: &mut Demuxer) -> (Vec<MediaPacket>, Vec<Error>) {
-    let (mut packets, mut errors) = (Vec::new(), Vec::new());
-    for _ in 0..1_000_000 {
-        match d.next_packet() {
-            Ok(Some(p)) => packets.push(p),
-            Ok(None) => return (packets, errors),
-            Err(e) => errors.push(e),
-        }
-    }
-    panic!("no end after a million packets");
-}
+use common::{media, media_facts as facts, read_all};
 
 /// Checks the video packets of track `t` against ffprobe's list: count, pts and dts
 /// (modulo 2^33), keyframe flags, positions, sizes.

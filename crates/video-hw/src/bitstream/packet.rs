@@ -119,7 +119,7 @@ impl PacketPeek {
 }
 
 /// An unsigned LEB128 number (at most 8 bytes, as AV1 allows) and its length.
-fn leb128(data: &[u8]) -> Option<(u64, usize)> {
+pub(crate) fn leb128(data: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for (i, &b) in data.iter().take(8).enumerate() {
         value |= u64::from(b & 0x7f) << (7 * i);

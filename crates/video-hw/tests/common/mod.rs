@@ -383,3 +383,34 @@ impl XorShift {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// A container fixture of `testdata/media/`.
+pub fn media(name: &str) -> PathBuf {
+    repo_root().join("testdata/media").join(name)
+}
+
+/// The ffprobe facts of a container fixture (`testdata/media/NAME.json`).
+pub fn media_facts(name: &str) -> serde_json::Value {
+    let path = media(&format!("{name}.json"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// Every packet of a demuxer, and the damage errors met on the way (MPEG-TS goes on after
+/// damage; the others end there), with a cap against a demuxer that never ends.
+pub fn read_all(d: &mut video_hw::media::Demuxer) -> (Vec<video_hw::media::MediaPacket>, Vec<video_hw::Error>) {
+    let (mut packets, mut errors) = (Vec::new(), Vec::new());
+    for _ in 0..1_000_000 {
+        match d.next_packet() {
+            Ok(Some(p)) => packets.push(p),
+            Ok(None) => return (packets, errors),
+            Err(e) => errors.push(e),
+        }
+    }
+    panic!("no end after a million packets");
+}
+
+/// `"num/den"` as ffprobe writes a time base or rate.
+pub fn rational(s: &str) -> video_hw::Rational {
+    let (n, d) = s.split_once('/').unwrap();
+    video_hw::Rational::new(n.parse().unwrap(), d.parse().unwrap())
+}

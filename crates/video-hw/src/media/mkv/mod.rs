@@ -27,6 +27,7 @@
 
 mod cluster;
 mod ebml;
+pub(crate) mod ids;
 mod tracks;
 
 use std::collections::{HashMap, HashSet};

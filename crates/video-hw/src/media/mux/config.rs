@@ -7,6 +7,7 @@
 use crate::bitstream::annexb::split_all;
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::bitstream::nal::is_parameter_set;
+use crate::bitstream::packet::leb128;
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 
@@ -50,18 +51,6 @@ impl<'a> Bits<'a> {
         }
         self.read(zeros, field).map(drop)
     }
-}
-
-/// An unsigned LEB128 number (at most 8 bytes) and its length.
-fn leb128(data: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, &b) in data.iter().take(8).enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 /// The sequence header OBU of an AV1 temporal unit, whole (header and payload) with its
