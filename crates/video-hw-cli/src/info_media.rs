@@ -24,11 +24,13 @@ struct Counted {
 
 fn count(demuxer: &mut Demuxer, t: &Track) -> video_hw::Result<Counted> {
     let index = FrameIndex::build(demuxer, t.index)?;
-    let duration =
-        match (index.frames().iter().map(|f| f.pts).min(), index.frames().iter().map(|f| f.pts + f.duration).max()) {
-            (Some(a), Some(b)) if b > a => Some(t.seconds(b - a)),
-            _ => None,
-        };
+    let duration = match (
+        index.frames().iter().map(|f| f.pts).min(),
+        index.frames().iter().map(|f| f.pts.saturating_add(f.duration)).max(),
+    ) {
+        (Some(a), Some(b)) if b > a => Some(t.seconds(b - a)),
+        _ => None,
+    };
     Ok(Counted {
         frames: index.len(),
         keyframes: index.keyframes(),

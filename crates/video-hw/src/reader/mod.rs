@@ -237,7 +237,7 @@ impl FrameReader {
             Error::invalid_input(format!(
                 "no frame is shown at {seconds} s (the track shows frames from {:.6} s to {:.6} s)",
                 self.index.frames().first().map_or(0.0, |f| self.index.seconds(f.pts)),
-                last.map_or(0.0, |f| self.index.seconds(f.pts + f.duration)),
+                last.map_or(0.0, |f| self.index.seconds(f.pts.saturating_add(f.duration))),
             ))
         })
     }

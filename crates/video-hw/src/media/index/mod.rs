@@ -149,7 +149,7 @@ impl FrameIndex {
             .collect();
         for k in 0..frames.len() {
             let own = packets[frames[k].packet as usize].duration.filter(|d| *d > 0);
-            let next = frames.get(k + 1).map(|f| f.pts - frames[k].pts).filter(|d| *d > 0);
+            let next = frames.get(k + 1).and_then(|f| f.pts.checked_sub(frames[k].pts)).filter(|d| *d > 0);
             let prev = k.checked_sub(1).map(|j| frames[j].duration).filter(|d| *d > 0);
             // The gap to the next frame in presentation order is how long a frame shows
             // (a packet's own duration is a decode-time delta with B-frames, and Matroska

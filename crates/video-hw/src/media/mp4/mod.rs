@@ -198,12 +198,16 @@ impl Mp4Demuxer {
             let time_base = Rational::new(1, i64::from(trak.timescale));
             let shown: Vec<&Sample> = list
                 .iter()
-                .filter(|x| window.is_none_or(|(a, b)| x.pts() + s >= a && b.is_none_or(|b| x.pts() + s < b)))
+                .filter(|x| {
+                    window.is_none_or(|(a, b)| {
+                        x.pts().saturating_add(s) >= a && b.is_none_or(|b| x.pts().saturating_add(s) < b)
+                    })
+                })
                 .collect();
-            let first = shown.iter().map(|x| x.pts() + s).min();
-            let last = shown.iter().map(|x| x.pts() + s + i64::from(x.duration)).max();
+            let first = shown.iter().map(|x| x.pts().saturating_add(s)).min();
+            let last = shown.iter().map(|x| x.pts().saturating_add(s).saturating_add(i64::from(x.duration))).max();
             let duration = match (first, last) {
-                (Some(a), Some(b)) if b > a => Some(b - a),
+                (Some(a), Some(b)) if b > a => Some(b.saturating_sub(a)),
                 _ => (trak.duration > 0).then_some(trak.duration as i64),
             };
             let frame_rate = match (trak.kind, duration) {
@@ -242,8 +246,8 @@ impl Mp4Demuxer {
         let s = &self.samples[track][i];
         let shift = self.shift[track];
         PacketEntry {
-            pts: Some(s.pts() + shift),
-            dts: Some(s.dts + shift),
+            pts: Some(s.pts().saturating_add(shift)),
+            dts: Some(s.dts.saturating_add(shift)),
             duration: Some(i64::from(s.duration)),
             keyframe: s.sync,
             pos: s.offset,
@@ -266,7 +270,8 @@ fn reduce(r: Rational) -> Rational {
 /// Handles what writers produce: leading empty edits, then one media edit at normal
 /// rate. Further edits (rare: a cut-up track) are not applied past the first.
 fn edit(edits: &[EditEntry], movie_ts: u32, media_ts: u32, samples: &[Sample]) -> (i64, Option<(i64, Option<i64>)>) {
-    let empty: u64 = edits.iter().take_while(|e| e.media_time.is_none()).map(|e| e.segment_duration).sum();
+    let empty =
+        edits.iter().take_while(|e| e.media_time.is_none()).fold(0u64, |a, e| a.saturating_add(e.segment_duration));
     let start = movie_to_media(empty, movie_ts, media_ts);
     let Some(first) = edits.iter().find(|e| e.media_time.is_some()) else {
         return (start, None);
@@ -274,10 +279,11 @@ fn edit(edits: &[EditEntry], movie_ts: u32, media_ts: u32, samples: &[Sample]) -
     if first.rate != 1 {
         return (start, None);
     }
-    let shift = start - first.media_time.unwrap_or(0);
-    let min_pts = samples.iter().map(|s| s.pts() + shift).min();
-    let max_end = samples.iter().map(|s| s.pts() + shift + i64::from(s.duration)).max();
-    let end = (first.segment_duration > 0).then(|| start + movie_to_media(first.segment_duration, movie_ts, media_ts));
+    let shift = start.saturating_sub(first.media_time.unwrap_or(0));
+    let min_pts = samples.iter().map(|s| s.pts().saturating_add(shift)).min();
+    let max_end = samples.iter().map(|s| s.pts().saturating_add(shift).saturating_add(i64::from(s.duration))).max();
+    let end = (first.segment_duration > 0)
+        .then(|| start.saturating_add(movie_to_media(first.segment_duration, movie_ts, media_ts)));
     let cuts_start = min_pts.is_some_and(|p| p < start);
     let cuts_end = match (end, max_end) {
         (Some(e), Some(m)) => e < m,
@@ -356,6 +362,17 @@ mod tests {
 
     fn sample(pts: i64, duration: u32) -> Sample {
         Sample { dts: pts, duration, ..Sample::default() }
+    }
+
+    #[test]
+    fn extreme_times_saturate() {
+        // A fragment's tfdt near 2^63 (found by fuzzing): no overflow anywhere.
+        let s = Sample { dts: i64::MAX - 1, cts: 10, duration: u32::MAX, ..Sample::default() };
+        assert_eq!(s.pts(), i64::MAX);
+        let e = [EditEntry { segment_duration: u64::MAX, media_time: Some(i64::MAX), rate: 1 }];
+        let _ = edit(&e, 1, u32::MAX, &[s]);
+        let e = [EditEntry { segment_duration: u64::MAX, media_time: None, rate: 1 }; 3];
+        let _ = edit(&e, 1, u32::MAX, &[s]);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct Sample {
 impl Sample {
     /// Presentation time, before any edit list.
     pub fn pts(&self) -> i64 {
-        self.dts + i64::from(self.cts)
+        self.dts.saturating_add(i64::from(self.cts))
     }
 }
 
