@@ -16,6 +16,9 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
   demux_ts                                           windows of .ts/.m2ts files (heads with
                                                      the PAT and PMT, and windows that start
                                                      mid-packet)
+  demux_mp4                                          whole MP4 files up to 128 KiB
+  demux_raw                                          IVF files' first 32 KiB, raw streams'
+                                                     first 32 KiB
 """
 
 import hashlib
@@ -182,7 +185,9 @@ def main():
                 low = name.lower()
                 if low.endswith(H264_EXT) or low.endswith(HEVC_EXT):
                     with open(path, "rb") as f:
-                        stream_seeds(seeds, f.read(), low.endswith(HEVC_EXT))
+                        data = f.read()
+                    stream_seeds(seeds, data, low.endswith(HEVC_EXT))
+                    seeds.add("demux_raw", data[: 32 << 10])
                     streams += 1
                 elif low.endswith((".mkv", ".webm")):
                     # The file's first 64 KiB (the fuzzing length): the headers and the
@@ -194,8 +199,15 @@ def main():
                         ts_seeds(seeds, f.read())
                 elif low.endswith(".mp4"):
                     with open(path, "rb") as f:
-                        for rec in mp4_boxes(f.read(), [b"avcC", b"hvcC"]):
-                            seeds.add("avcc", rec)
+                        data = f.read()
+                    for rec in mp4_boxes(data, [b"avcC", b"hvcC"]):
+                        seeds.add("avcc", rec)
+                    # Whole small files (the fixtures are under 128 KiB, the fuzzing length).
+                    if len(data) <= 128 << 10:
+                        seeds.add("demux_mp4", data)
+                elif low.endswith(".ivf"):
+                    with open(path, "rb") as f:
+                        seeds.add("demux_raw", f.read(32 << 10))
     print(f"{streams} streams read; new seeds per target:")
     for t in sorted(seeds.count):
         print(f"  {t:20} {seeds.count[t]}")
