@@ -158,6 +158,25 @@ fn non_reference_pictures_are_not_decoded() {
     assert!(decoded * 10 <= span * 7, "{decoded} of the {span} packets from the key frame decoded");
 }
 
+/// Sequential reading keeps its place when random access uses the session in between.
+#[test]
+fn sequential_reading_survives_random_access() {
+    let path = common::repo_root().join("testdata/media/h264-aac.mp4");
+    let mut r = reader(&path);
+    let straight: Vec<String> = r.frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+    let mut r = reader(&path);
+    r.seek_frame(10).unwrap();
+    let mut got: Vec<String> = (0..5).map(|_| md5(&r.next_frame().unwrap().unwrap())).collect();
+    let picked = r.frames_at(&[80, 2]).unwrap();
+    assert_eq!((md5(&picked[0]), md5(&picked[1])), (straight[80].clone(), straight[2].clone()));
+    got.extend((0..5).map(|_| md5(&r.next_frame().unwrap().unwrap())));
+    assert_eq!(got, straight[10..20].to_vec());
+    r.seek_frame(98).unwrap();
+    assert_eq!(md5(&r.next_frame().unwrap().unwrap()), straight[98]);
+    assert_eq!(md5(&r.next_frame().unwrap().unwrap()), straight[99]);
+    assert!(r.next_frame().unwrap().is_none());
+}
+
 #[test]
 fn by_time_and_ranges() {
     for path in inputs() {

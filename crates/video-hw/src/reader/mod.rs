@@ -26,6 +26,7 @@
 
 pub mod plan;
 mod run;
+mod sequential;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -40,6 +41,8 @@ use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
 use plan::{Run, plan};
 use run::{Feed, Packets, Skipper, decode_run, missing, read_run};
+use sequential::Cursor;
+pub use sequential::FramesFrom;
 
 /// Most sessions one reader runs.
 pub const MAX_SESSIONS: usize = 64;
@@ -71,6 +74,8 @@ pub struct FrameReader {
     /// The engine can start H.264 decoding only at IDR pictures (the software engines),
     /// not at every random access point.
     idr_only: bool,
+    /// Where sequential reading ([`next_frame`](Self::next_frame)) is.
+    cursor: Option<Cursor>,
     stats: ReaderStats,
 }
 
@@ -117,6 +122,7 @@ impl FrameReader {
             sessions: 1,
             decoders: Vec::new(),
             idr_only: false,
+            cursor: None,
             stats: ReaderStats::default(),
         })
     }
@@ -166,6 +172,10 @@ impl FrameReader {
             return Err(Error::invalid_input(format!("frame {bad} of a track of {} frames", self.index.len())));
         }
         self.ensure_sessions(1)?;
+        // The first session is flushed between runs: sequential reading restarts where it was.
+        if let Some(c) = &mut self.cursor {
+            c.interrupted();
+        }
         let index = &self.index;
         let runs = plan(frames, |f| self.start_of(f), |f| index.frames()[f].packet as usize);
         let got = self.decode(&runs)?;
@@ -214,21 +224,8 @@ impl FrameReader {
 
     /// Every frame from presentation index `first` to the end (see [`frames_from`](Self::frames_from)).
     pub fn frames_from_index(&mut self, first: usize) -> Result<FramesFrom<'_>> {
-        if first >= self.index.len() {
-            return Err(Error::invalid_input(format!("frame {first} of a track of {} frames", self.index.len())));
-        }
-        self.ensure_sessions(1)?;
-        let start = self.start_of(first);
-        self.stats.runs += 1;
-        Ok(FramesFrom {
-            reader: self,
-            first,
-            next_packet: start,
-            start,
-            ready: Default::default(),
-            positioned: false,
-            flushed: false,
-        })
+        self.seek_frame(first)?;
+        Ok(FramesFrom { reader: self })
     }
 
     fn frame_number_at(&self, seconds: f64) -> Result<usize> {
@@ -242,7 +239,7 @@ impl FrameReader {
         })
     }
 
-    fn ensure_sessions(&mut self, n: usize) -> Result<()> {
+    pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
         while self.decoders.len() < n {
             let decoder = Decoder::open(self.config.clone())?;
             // The software engines output nothing when decoding starts at an H.264 recovery
@@ -257,7 +254,7 @@ impl FrameReader {
     }
 
     /// The packet decoding starts at for frame `f` on this reader's engine.
-    fn start_of(&self, f: usize) -> usize {
+    pub(crate) fn start_of(&self, f: usize) -> usize {
         if self.idr_only { self.index.start_packet_at_idr(f) } else { self.index.start_packet(f) }
     }
 
@@ -330,92 +327,5 @@ impl FrameReader {
                 None => Ok(out),
             }
         })
-    }
-}
-
-/// Frames in presentation order from a starting frame to the end of the track
-/// ([`FrameReader::frames_from`]).
-pub struct FramesFrom<'a> {
-    reader: &'a mut FrameReader,
-    first: usize,
-    /// The next packet to feed (decode order).
-    next_packet: usize,
-    /// Where decoding started (its parameter sets go in front of it).
-    start: usize,
-    ready: std::collections::VecDeque<Frame>,
-    /// Reading is positioned at `next_packet`.
-    positioned: bool,
-    flushed: bool,
-}
-
-impl FramesFrom<'_> {
-    fn take(&mut self, frame: Frame) {
-        let index = &self.reader.index;
-        if let Some(f) = frame.pts.and_then(|t| index.frame_of_packet(t as usize)) {
-            if f >= self.first {
-                let mut frame = frame;
-                frame.pts = Some(index.frames()[f].pts);
-                self.ready.push_back(frame);
-            }
-        }
-    }
-
-    /// Feeds packets until a frame is ready or the track ends.
-    fn fill(&mut self) -> Result<()> {
-        let track = self.reader.index.track().index;
-        let total = self.reader.index.packets().len();
-        let mut errors = 0;
-        while self.ready.is_empty() && !self.flushed {
-            if !self.positioned {
-                let entry = self.reader.index.packets()[self.start];
-                self.reader.demuxer.seek_to(track, &entry)?;
-                self.positioned = true;
-            }
-            let packet = if self.next_packet < total { self.reader.demuxer.next_packet() } else { Ok(None) };
-            let data = match packet {
-                Ok(Some(p)) if p.track == track => p.data,
-                Ok(Some(_)) => continue,
-                Err(_) if errors < 1000 => {
-                    errors += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-                Ok(None) => {
-                    for frame in self.reader.decoders[0].flush()? {
-                        self.take(frame);
-                    }
-                    self.flushed = true;
-                    break;
-                }
-            };
-            let k = self.next_packet;
-            self.next_packet += 1;
-            let reader = &mut *self.reader;
-            let data = match reader.index.parameter_sets_at(k).filter(|_| k == self.start) {
-                Some(sets) => [&sets[..], &data[..]].concat(),
-                None => data,
-            };
-            reader.stats.packets_decoded += 1;
-            reader.feed.submit(&mut reader.decoders[0], k, &data)?;
-            while let Some(frame) = self.reader.decoders[0].try_reap()? {
-                self.take(frame);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Iterator for FramesFrom<'_> {
-    type Item = Result<Frame>;
-
-    fn next(&mut self) -> Option<Result<Frame>> {
-        if let Err(e) = self.fill() {
-            self.flushed = true;
-            self.ready.clear();
-            return Some(Err(e));
-        }
-        let frame = self.ready.pop_front()?;
-        self.reader.stats.frames_returned += 1;
-        Some(Ok(frame))
     }
 }
