@@ -38,6 +38,7 @@ pub mod codec;
 pub mod config;
 pub mod convert;
 pub mod decoder;
+pub mod device_array;
 pub mod diagnostics;
 pub mod encoder;
 pub mod engine;

@@ -156,9 +156,18 @@ impl FrameReader {
         self.stats
     }
 
-    /// The engine of the first session, described (after a first decode).
+    /// The engine of the first session, described (after a first decode or
+    /// [`prepare`](Self::prepare)).
     pub fn backend(&self) -> Option<&str> {
         self.decoders.first().map(Decoder::backend)
+    }
+
+    /// Opens the first session now (it is otherwise opened by the first decode) and
+    /// returns its engine: for choosing the number of sessions by engine
+    /// ([`recommended_sessions`](crate::pipeline::recommended_sessions)).
+    pub fn prepare(&mut self) -> Result<Engine> {
+        self.ensure_sessions(1)?;
+        Ok(self.decoders[0].engine())
     }
 
     /// The frames at presentation indices `frames`, in the order asked (a repeated index
@@ -168,6 +177,15 @@ impl FrameReader {
     /// of its packet) for a frame the decoder could not give because the file is damaged
     /// there.
     pub fn frames_at(&mut self, frames: &[usize]) -> Result<Vec<Arc<Frame>>> {
+        let got = self.frames_at_or_missing(frames)?;
+        frames.iter().zip(got).map(|(&f, frame)| frame.ok_or_else(|| missing(&self.index, f))).collect()
+    }
+
+    /// [`frames_at`](Self::frames_at), with `None` for each frame the decoder could not
+    /// give (the file is damaged there) instead of an error: for callers that skip
+    /// damage. Errors that are not about the file (an index past the end, a device
+    /// failure) are still returned.
+    pub fn frames_at_or_missing(&mut self, frames: &[usize]) -> Result<Vec<Option<Arc<Frame>>>> {
         if let Some(&bad) = frames.iter().find(|&&f| f >= self.index.len()) {
             return Err(Error::invalid_input(format!("frame {bad} of a track of {} frames", self.index.len())));
         }
@@ -179,17 +197,9 @@ impl FrameReader {
         let index = &self.index;
         let runs = plan(frames, |f| self.start_of(f), |f| index.frames()[f].packet as usize);
         let got = self.decode(&runs)?;
-        let mut by_frame: HashMap<usize, Arc<Frame>> = got.into_iter().map(|(f, frame)| (f, Arc::new(frame))).collect();
+        let by_frame: HashMap<usize, Arc<Frame>> = got.into_iter().map(|(f, frame)| (f, Arc::new(frame))).collect();
         self.stats.frames_returned += by_frame.len() as u64;
-        let mut out = Vec::with_capacity(frames.len());
-        for &f in frames {
-            match by_frame.get(&f) {
-                Some(frame) => out.push(frame.clone()),
-                None => return Err(missing(&self.index, f)),
-            }
-        }
-        by_frame.clear();
-        Ok(out)
+        Ok(frames.iter().map(|f| by_frame.get(f).cloned()).collect())
     }
 
     /// The frame shown at `seconds` (the one whose `[pts, pts + duration)` holds it).

@@ -882,6 +882,35 @@ pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: D
     check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
 }
 
+/// Copies device `src` into device `dst` (the same row count and row bytes) and waits
+/// for the copy. Addresses are the driver's to validate; the regions' shapes are checked.
+pub(crate) fn copy_device(ctx: &Context, src: DeviceRegion, dst: DeviceRegion) -> Result<()> {
+    if src.width_bytes != dst.width_bytes
+        || src.height != dst.height
+        || src.width_bytes > src.pitch
+        || dst.width_bytes > dst.pitch
+    {
+        return Err(Error::invalid_input(format!(
+            "2-D device copy of {}x{} into {}x{} (pitches {} and {})",
+            src.width_bytes, src.height, dst.width_bytes, dst.height, src.pitch, dst.pitch
+        )));
+    }
+    let desc = CUDA_MEMCPY2D {
+        srcMemoryType: CU_MEMORYTYPE_DEVICE,
+        srcDevice: src.ptr,
+        srcPitch: src.pitch,
+        dstMemoryType: CU_MEMORYTYPE_DEVICE,
+        dstDevice: dst.ptr,
+        dstPitch: dst.pitch,
+        WidthInBytes: src.width_bytes,
+        Height: src.height,
+        ..CUDA_MEMCPY2D::default()
+    };
+    let _current = ctx.push()?;
+    // SAFETY: device to device; the driver validates both ranges against its allocations.
+    check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
+}
+
 /// Device memory: `height` rows of at least `width_bytes`, `pitch` bytes apart (a
 /// linear allocation is one row). Freed on drop.
 pub(crate) struct DeviceBuffer {

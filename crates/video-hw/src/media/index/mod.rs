@@ -63,6 +63,7 @@ pub struct FrameIndex {
     /// force at each random access packet, by packet number.
     parameter_sets: SetsAtPackets,
     damage: Option<String>,
+    damage_offset: Option<u64>,
 }
 
 impl FrameIndex {
@@ -101,7 +102,12 @@ impl FrameIndex {
         };
         demuxer.rewind()?;
         let damage = table.damage.as_ref().map(|e| e.to_string());
+        let damage_offset = match &table.damage {
+            Some(Error::InvalidBitstream { offset, .. }) => Some(*offset),
+            _ => None,
+        };
         let mut index = Self::assemble(t, container, table.entries, &pictures, parameter_sets, damage, scan);
+        index.damage_offset = damage_offset;
         index.idr = idr;
         Ok(index)
     }
@@ -170,6 +176,7 @@ impl FrameIndex {
             frames,
             parameter_sets,
             damage,
+            damage_offset: None,
         }
     }
 
@@ -226,6 +233,11 @@ impl FrameIndex {
     /// Why the index ends early, if the file is damaged.
     pub fn damage(&self) -> Option<&str> {
         self.damage.as_deref()
+    }
+
+    /// The byte offset of the damage that ends the index early, where known.
+    pub fn damage_offset(&self) -> Option<u64> {
+        self.damage_offset
     }
 
     /// The frame shown at time `t` (track time base): the one whose `[pts, pts + duration)`

@@ -1,0 +1,260 @@
+//! `Frame` and `FrameBatch`: decoded pictures with their times, their pixels an [`Array`].
+//!
+//! Shapes (the pixel format and dimension order the decoder was opened with):
+//! - `nv12`, `yuv420p`: one `(H*3/2, W)` plane (luma rows, then the chroma rows), uint8
+//!   (uint16 for 10-bit); 1-D when the size is odd and the planes cannot stack that way;
+//! - `rgb24`: `(H, W, 3)` (NHWC) or `(3, H, W)` (NCHW); `bgra`: `(H, W, 4)`.
+//!
+//! Batches add a first dimension `N`.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::array::{Array, Owner, Place, compact_strides};
+use video_hw::{FrameData, PixelFormat};
+
+/// The shape of one frame's pixels, and the element size.
+pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: usize) -> (Vec<i64>, u8) {
+    let (w, h) = (i64::from(width), i64::from(height));
+    let item: u8 = if format.bit_depth() > 8 { 2 } else { 1 };
+    let elements = (total_bytes / usize::from(item)) as i64;
+    let shape = match format {
+        PixelFormat::Rgb24 => vec![h, w, 3],
+        PixelFormat::Bgra => vec![h, w, 4],
+        PixelFormat::RgbPlanar => vec![3, h, w],
+        // Luma rows then chroma rows, stacked as one plane when they are as wide.
+        _ if w > 0 && elements % w == 0 && width % 2 == 0 => vec![elements / w, w],
+        _ => vec![elements],
+    };
+    (shape, item)
+}
+
+/// A frame's pixels as an array over its own memory when they are packed, else over a
+/// packed copy. Host frames only; GPU frames go through [`crate::decoder`]'s batch path.
+pub fn host_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
+    let FrameData::Host(host) = &frame.data else {
+        return Err(PyValueError::new_err("not a host frame"));
+    };
+    let (shape, item) = frame_shape(frame.format, frame.width, frame.height, host.as_bytes().len());
+    if host.is_packed() {
+        let ptr = host.as_bytes().as_ptr() as u64;
+        let strides = compact_strides(&shape);
+        return Ok(Array::new(Owner::Frame(frame.clone()), ptr, shape, strides, item, Place::Cpu));
+    }
+    let mut packed = Vec::new();
+    host.write_packed(&mut packed);
+    let (shape, item) = frame_shape(frame.format, frame.width, frame.height, packed.len());
+    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, item))
+}
+
+/// One decoded frame.
+#[pyclass(frozen, module = "video_hw._video_hw")]
+pub struct Frame {
+    /// The pixels.
+    #[pyo3(get)]
+    pub data: Py<Array>,
+    /// Presentation time in seconds.
+    #[pyo3(get)]
+    pub pts_seconds: f64,
+    /// How long it is shown, in seconds.
+    #[pyo3(get)]
+    pub duration_seconds: f64,
+    /// Its presentation index in the file.
+    #[pyo3(get)]
+    pub index: usize,
+    /// Decoding can start at it (IDR / IRAP / key frame).
+    #[pyo3(get)]
+    pub key_frame: bool,
+}
+
+#[pymethods]
+impl Frame {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Frame(index={}, pts_seconds={:.6}, duration_seconds={:.6}, data={})",
+            self.index,
+            self.pts_seconds,
+            self.duration_seconds,
+            self.data.borrow(py).__repr__()
+        )
+    }
+
+    /// DLPack export of the pixels (see `Array.__dlpack__`).
+    #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<Bound<'py, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(u32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.data
+            .bind(py)
+            .call_method("__dlpack__", (), Some(&kwargs(py, stream, max_version, dl_device, copy)?))
+            .map(Bound::unbind)
+    }
+
+    /// Where the pixels are (see `Array.__dlpack_device__`).
+    fn __dlpack_device__(&self, py: Python<'_>) -> PyResult<(i32, i32)> {
+        self.data.bind(py).call_method0("__dlpack_device__")?.extract()
+    }
+}
+
+/// Frames decoded together, their pixels in one array with a first dimension N.
+#[pyclass(frozen, module = "video_hw._video_hw")]
+pub struct FrameBatch {
+    /// The pixels: `(N, …)`.
+    #[pyo3(get)]
+    pub data: Py<Array>,
+    /// Presentation times in seconds.
+    #[pyo3(get)]
+    pub pts_seconds: Py<PyList>,
+    /// Durations in seconds.
+    #[pyo3(get)]
+    pub duration_seconds: Py<PyList>,
+    /// Presentation indices in the file.
+    #[pyo3(get)]
+    pub indices: Py<PyList>,
+    pub len: usize,
+}
+
+#[pymethods]
+impl FrameBatch {
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("FrameBatch({} frames, data={})", self.len, self.data.borrow(py).__repr__())
+    }
+
+    /// DLPack export of the pixels (see `Array.__dlpack__`).
+    #[pyo3(signature = (*, stream = None, max_version = None, dl_device = None, copy = None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<Bound<'py, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(u32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.data
+            .bind(py)
+            .call_method("__dlpack__", (), Some(&kwargs(py, stream, max_version, dl_device, copy)?))
+            .map(Bound::unbind)
+    }
+
+    /// Where the pixels are (see `Array.__dlpack_device__`).
+    fn __dlpack_device__(&self, py: Python<'_>) -> PyResult<(i32, i32)> {
+        self.data.bind(py).call_method0("__dlpack_device__")?.extract()
+    }
+}
+
+fn kwargs<'py>(
+    py: Python<'py>,
+    stream: Option<Bound<'py, PyAny>>,
+    max_version: Option<(u32, u32)>,
+    dl_device: Option<(u32, i32)>,
+    copy: Option<bool>,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    let d = pyo3::types::PyDict::new(py);
+    if let Some(s) = stream {
+        d.set_item("stream", s)?;
+    }
+    if let Some(v) = max_version {
+        d.set_item("max_version", v)?;
+    }
+    if let Some(v) = dl_device {
+        d.set_item("dl_device", v)?;
+    }
+    if let Some(v) = copy {
+        d.set_item("copy", v)?;
+    }
+    Ok(d)
+}
+
+/// Stacks host frames (all of one format and size) into one array `(N, …)`.
+pub fn host_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
+    let Some(first) = frames.first() else {
+        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], 1));
+    };
+    let mut packed = Vec::new();
+    let mut one = Vec::new();
+    for f in frames {
+        if (f.format, f.width, f.height) != (first.format, first.width, first.height) {
+            return Err(PyValueError::new_err(format!(
+                "frames of different sizes or formats ({}x{} {} and {}x{} {}) cannot form one batch: ask for them apart",
+                first.width, first.height, first.format, f.width, f.height, f.format
+            )));
+        }
+        let host = f.to_host().map_err(crate::errors::to_py)?;
+        one.clear();
+        host.write_packed(&mut one);
+        packed.extend_from_slice(&one);
+    }
+    let (mut shape, item) = frame_shape(first.format, first.width, first.height, one.len());
+    shape.insert(0, frames.len() as i64);
+    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, item))
+}
+
+/// A GPU frame's pixels: over the frame's own memory where its planes lie as the shape
+/// says (RGB rows; NV12 chroma right under the luma), else over a packed copy in new
+/// device memory.
+pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
+    let FrameData::Cuda(cuda) = &frame.data else {
+        return Err(PyValueError::new_err("not a GPU frame"));
+    };
+    let (w, h) = (i64::from(frame.width), i64::from(frame.height));
+    let item: i64 = if frame.format.bit_depth() > 8 { 2 } else { 1 };
+    let pitch = cuda.pitch() as i64;
+    let p0 = cuda.plane_ptr(0).unwrap_or(0);
+    let stacked = |i: usize, rows: i64| cuda.plane_ptr(i) == Some(p0 + (pitch * rows) as u64);
+    let device = Place::Cuda(cuda.device_index());
+    let own = |shape: Vec<i64>, strides: Vec<i64>| {
+        Array::new(Owner::Frame(frame.clone()), p0, shape, strides, item as u8, device)
+    };
+    match frame.format {
+        PixelFormat::Rgb24 => return Ok(own(vec![h, w, 3], vec![pitch, 3, 1])),
+        PixelFormat::Bgra => return Ok(own(vec![h, w, 4], vec![pitch, 4, 1])),
+        PixelFormat::RgbPlanar if stacked(1, h) && stacked(2, 2 * h) => {
+            return Ok(own(vec![3, h, w], vec![pitch * h, pitch, 1]));
+        }
+        PixelFormat::Nv12 | PixelFormat::P010 if stacked(1, h) && frame.width % 2 == 0 && pitch % item == 0 => {
+            return Ok(own(vec![h + (h + 1) / 2, w], vec![pitch / item, 1]));
+        }
+        _ => {}
+    }
+    device_batch(std::slice::from_ref(&frame)).map(|a| a.squeeze_first())
+}
+
+/// Stacks GPU frames (all of one format, size and GPU) into one new device array `(N, …)`.
+pub fn device_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
+    use video_hw::device_array::DeviceArray;
+    let Some(first) = frames.first() else {
+        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], 1));
+    };
+    let FrameData::Cuda(c0) = &first.data else {
+        return Err(PyValueError::new_err("not a GPU frame"));
+    };
+    let one = DeviceArray::packed_size(first);
+    let array = DeviceArray::new(c0.device_index(), one * frames.len()).map_err(crate::errors::to_py)?;
+    for (i, f) in frames.iter().enumerate() {
+        if (f.format, f.width, f.height) != (first.format, first.width, first.height) {
+            return Err(PyValueError::new_err(format!(
+                "frames of different sizes or formats ({}x{} {} and {}x{} {}) cannot form one batch: ask for them apart",
+                first.width, first.height, first.format, f.width, f.height, f.format
+            )));
+        }
+        array.put_packed(i * one, f).map_err(crate::errors::to_py)?;
+    }
+    let (mut shape, item) = frame_shape(first.format, first.width, first.height, one);
+    shape.insert(0, frames.len() as i64);
+    let strides = compact_strides(&shape);
+    let ptr = array.ptr();
+    let device = Place::Cuda(array.device_index());
+    Ok(Array::new(Owner::Device(Arc::new(array)), ptr, shape, strides, item, device))
+}

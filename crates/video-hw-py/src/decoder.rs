@@ -1,0 +1,341 @@
+//! `NativeDecoder`: one video track of a file, bytes or file object, with exact random
+//! access through the library's frame index and [`FrameReader`]; the Python class
+//! `video_hw.VideoDecoder` wraps it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use video_hw::media::{Demuxer, FrameIndex};
+use video_hw::pipeline::recommended_sessions;
+use video_hw::reader::FrameReader;
+use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
+
+use crate::array::Place;
+use crate::batch::{Frame, FrameBatch, host_array, host_batch};
+use crate::errors::{IntoPy, to_py};
+
+/// The decoder behind `video_hw.VideoDecoder`.
+#[pyclass(module = "video_hw._video_hw")]
+pub struct NativeDecoder {
+    reader: Mutex<FrameReader>,
+    index: Arc<FrameIndex>,
+    metadata: Py<PyDict>,
+    place: Place,
+    /// `on_error="skip"`: frames the damage keeps from decoding are left out.
+    skip: bool,
+}
+
+/// The output format for a pixel format name and dimension order.
+fn pixel_format(name: &str, order: &str) -> PyResult<PixelFormat> {
+    let planar = match order {
+        "NCHW" => true,
+        "NHWC" => false,
+        other => return Err(PyValueError::new_err(format!("dimension_order '{other}': NCHW or NHWC"))),
+    };
+    Ok(match name {
+        "rgb24" | "rgb" if planar => PixelFormat::RgbPlanar,
+        "rgb24" | "rgb" => PixelFormat::Rgb24,
+        "nv12" => PixelFormat::Nv12,
+        "yuv420p" => PixelFormat::Yuv420p,
+        "bgra" if !planar => PixelFormat::Bgra,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "pixel_format '{other}': rgb24, nv12 or yuv420p (bgra with NHWC)"
+            )));
+        }
+    })
+}
+
+/// `"cpu"`, `"cuda"` or `"cuda:N"`.
+fn place(device: &str) -> PyResult<Place> {
+    match device {
+        "cpu" => Ok(Place::Cpu),
+        "cuda" => Ok(Place::Cuda(0)),
+        d => d
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(Place::Cuda)
+            .ok_or_else(|| PyValueError::new_err(format!("device '{d}': cpu, cuda or cuda:N"))),
+    }
+}
+
+/// What `source` is: a path, bytes in memory, or a file object read whole.
+enum Source {
+    Path(std::path::PathBuf),
+    Bytes(Vec<u8>),
+}
+
+fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Source::Bytes(b.as_bytes().to_vec()));
+    }
+    if obj.hasattr("read")? {
+        // A file object: its bytes are read once, whole (the demuxers read out of order).
+        let data = obj.call_method0("read")?;
+        return Ok(Source::Bytes(data.extract::<Vec<u8>>()?));
+    }
+    if let Ok(b) = obj.extract::<Vec<u8>>() {
+        if !obj.is_instance_of::<pyo3::types::PyString>() {
+            return Ok(Source::Bytes(b));
+        }
+    }
+    let os = obj.py().import("os")?;
+    match os.call_method1("fspath", (obj,)) {
+        Ok(p) => Ok(Source::Path(p.extract::<std::path::PathBuf>()?)),
+        Err(_) => Err(PyTypeError::new_err("source: a path, bytes, or a binary file object")),
+    }
+}
+
+impl NativeDecoder {
+    fn lock(&self) -> MutexGuard<'_, FrameReader> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `i` as an index into the frames (negative counts from the end). Past the end of a
+    /// file damaged part-way, the damage is the error (with its offset).
+    fn frame_number(&self, i: i64) -> PyResult<usize> {
+        let n = self.index.len() as i64;
+        let k = if i < 0 { i + n } else { i };
+        if k < 0 || k >= n {
+            if let (true, Some(d)) = (k >= n, self.index.damage()) {
+                let offset = self.index.damage_offset().unwrap_or(0);
+                return Err(to_py(video_hw::Error::invalid_bitstream(
+                    offset,
+                    format!("frame {i}: the file is damaged after frame {} ({d})", n - 1),
+                )));
+            }
+            return Err(PyIndexError::new_err(format!("frame {i} of a video of {n} frames")));
+        }
+        Ok(k as usize)
+    }
+
+    fn frame_at_seconds(&self, t: f64) -> PyResult<usize> {
+        self.index.frame_at_seconds(t).ok_or_else(|| {
+            let first = self.index.frames().first().map_or(0.0, |f| self.index.seconds(f.pts));
+            let last = self.index.frames().last().map_or(0.0, |f| self.index.seconds(f.pts.saturating_add(f.duration)));
+            PyIndexError::new_err(format!(
+                "no frame is shown at {t} s (frames are shown from {first:.6} s to {last:.6} s)"
+            ))
+        })
+    }
+
+    fn frame(&self, py: Python<'_>, f: usize, frame: Arc<video_hw::Frame>) -> PyResult<Frame> {
+        let e = self.index.frames()[f];
+        let data = match self.place {
+            Place::Cpu => host_array(frame)?,
+            Place::Cuda(_) => crate::batch::device_array(frame)?,
+        };
+        Ok(Frame {
+            data: Py::new(py, data)?,
+            pts_seconds: self.index.seconds(e.pts),
+            duration_seconds: self.index.seconds(e.duration),
+            index: f,
+            key_frame: e.keyframe,
+        })
+    }
+
+    /// Decodes `frames` (with the GIL released) and stacks them into a batch.
+    fn batch(&self, py: Python<'_>, frames: Vec<usize>) -> PyResult<FrameBatch> {
+        let skip = self.skip;
+        let got = py
+            .detach(|| {
+                let mut r = self.lock();
+                if skip {
+                    r.frames_at_or_missing(&frames)
+                } else {
+                    r.frames_at(&frames).map(|v| v.into_iter().map(Some).collect())
+                }
+            })
+            .py_err()?;
+        let kept: Vec<(usize, Arc<video_hw::Frame>)> =
+            frames.iter().zip(got).filter_map(|(&f, frame)| frame.map(|x| (f, x))).collect();
+        let pixels: Vec<Arc<video_hw::Frame>> = kept.iter().map(|(_, x)| x.clone()).collect();
+        let data = match self.place {
+            Place::Cpu => py.detach(|| host_batch(&pixels))?,
+            Place::Cuda(_) => py.detach(|| crate::batch::device_batch(&pixels))?,
+        };
+        let times = |g: &dyn Fn(usize) -> f64| PyList::new(py, kept.iter().map(|(f, _)| g(*f)));
+        Ok(FrameBatch {
+            data: Py::new(py, data)?,
+            pts_seconds: times(&|f| self.index.seconds(self.index.frames()[f].pts))?.unbind(),
+            duration_seconds: times(&|f| self.index.seconds(self.index.frames()[f].duration))?.unbind(),
+            indices: PyList::new(py, kept.iter().map(|(f, _)| *f))?.unbind(),
+            len: kept.len(),
+        })
+    }
+}
+
+#[pymethods]
+impl NativeDecoder {
+    /// Opens the first video track (or track `stream_index`) of `source`.
+    #[new]
+    #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
+        seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        device: &str,
+        pixel_format: &str,
+        dimension_order: &str,
+        seek_mode: &str,
+        sessions: Option<usize>,
+        engine: &str,
+        on_error: &str,
+        stream_index: Option<usize>,
+    ) -> PyResult<Self> {
+        let format = self::pixel_format(pixel_format, dimension_order)?;
+        let place = self::place(device)?;
+        if seek_mode != "exact" && seek_mode != "approximate" {
+            return Err(PyValueError::new_err(format!("seek_mode '{seek_mode}': exact or approximate")));
+        }
+        let skip = match on_error {
+            "raise" => false,
+            "skip" => true,
+            other => return Err(PyValueError::new_err(format!("on_error '{other}': raise or skip"))),
+        };
+        let preference: EnginePreference = engine.parse().py_err()?;
+        let src = self::source(source)?;
+        let (reader, container, info) = py
+            .detach(|| -> video_hw::Result<_> {
+                let mut demuxer = match src {
+                    Source::Path(p) => Demuxer::open(p)?,
+                    Source::Bytes(b) => Demuxer::from_bytes(b)?,
+                };
+                let track = match stream_index {
+                    Some(i) => i,
+                    None => demuxer.video_track().map(|t| t.index).ok_or_else(|| {
+                        video_hw::Error::unsupported("a source without a video track", "nothing to decode")
+                    })?,
+                };
+                let codec = demuxer.track(track).and_then(|t| t.codec.video()).ok_or_else(|| {
+                    video_hw::Error::invalid_input(format!("stream {track} is not a video stream the decoders know"))
+                })?;
+                let info = demuxer.stream_info(track)?;
+                let container = demuxer.container();
+                let output = match place {
+                    Place::Cpu => Output::Host(format),
+                    Place::Cuda(_) => Output::Cuda(format),
+                };
+                let mut config = DecoderConfig::new(codec).output(output).engine(preference);
+                if let Place::Cuda(n) = place {
+                    config = config.device_index(n);
+                }
+                let mut reader = FrameReader::new(demuxer, track, config)?;
+                let engine = reader.prepare()?;
+                let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));
+                let n = sessions.unwrap_or_else(|| recommended_sessions(engine, codec, w, h, 0).max(1));
+                Ok((reader.sessions(n), container, info))
+            })
+            .py_err()?;
+        let index = Arc::new(reader.index().clone());
+        let metadata = crate::metadata::metadata(py, container, &index, info.as_ref())?;
+        metadata.set_item("seek_mode", seek_mode)?;
+        Ok(NativeDecoder { reader: Mutex::new(reader), index, metadata: metadata.unbind(), place, skip })
+    }
+
+    fn __len__(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The video's metadata (a dict; `video_hw.VideoMetadata` on the Python side).
+    #[getter]
+    fn metadata(&self, py: Python<'_>) -> Py<PyDict> {
+        self.metadata.clone_ref(py)
+    }
+
+    /// The engine that decodes, described.
+    #[getter]
+    fn backend(&self) -> Option<String> {
+        self.lock().backend().map(str::to_string)
+    }
+
+    /// What the decoder did so far: runs, packets decoded, frames returned, sessions.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.lock().stats();
+        let d = PyDict::new(py);
+        d.set_item("runs", s.runs)?;
+        d.set_item("packets_decoded", s.packets_decoded)?;
+        d.set_item("frames_returned", s.frames_returned)?;
+        d.set_item("sessions", s.sessions)?;
+        Ok(d)
+    }
+
+    /// The frame at presentation index `index` (negative counts from the end).
+    fn get_frame_at(&self, py: Python<'_>, index: i64) -> PyResult<Frame> {
+        let f = self.frame_number(index)?;
+        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
+        self.frame(py, f, got[0].clone())
+    }
+
+    /// The frames at `indices`, in the order given (repeats allowed), as one batch.
+    fn get_frames_at(&self, py: Python<'_>, indices: Vec<i64>) -> PyResult<FrameBatch> {
+        let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;
+        self.batch(py, frames)
+    }
+
+    /// The frame shown at `seconds`.
+    fn get_frame_played_at(&self, py: Python<'_>, seconds: f64) -> PyResult<Frame> {
+        let f = self.frame_at_seconds(seconds)?;
+        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
+        self.frame(py, f, got[0].clone())
+    }
+
+    /// The frames shown at each of `seconds`, in the order given.
+    fn get_frames_played_at(&self, py: Python<'_>, seconds: Vec<f64>) -> PyResult<FrameBatch> {
+        let frames = seconds.into_iter().map(|t| self.frame_at_seconds(t)).collect::<PyResult<Vec<_>>>()?;
+        self.batch(py, frames)
+    }
+
+    /// Frames `start, start + step, …` below `stop`.
+    #[pyo3(signature = (start, stop, step = 1))]
+    fn get_frames_in_range(&self, py: Python<'_>, start: i64, stop: i64, step: i64) -> PyResult<FrameBatch> {
+        if step <= 0 {
+            return Err(PyValueError::new_err("step must be positive"));
+        }
+        let n = self.index.len() as i64;
+        let (start, stop) = (start.clamp(0, n), stop.clamp(0, n));
+        self.batch(py, (start..stop).step_by(step as usize).map(|i| i as usize).collect())
+    }
+
+    /// Positions sequential reading (`next_frame`) at presentation index `index`.
+    fn seek(&self, py: Python<'_>, index: i64) -> PyResult<()> {
+        let f = self.frame_number(index)?;
+        py.detach(|| self.lock().seek_frame(f)).py_err()
+    }
+
+    /// The next frame of sequential reading, or None after the last.
+    fn next_frame(&self, py: Python<'_>) -> PyResult<Option<Frame>> {
+        let next = py
+            .detach(|| -> video_hw::Result<_> {
+                let mut r = self.lock();
+                let frame = r.next_frame()?;
+                Ok(frame.map(|f| {
+                    let n = f.pts.and_then(|t| r.index().frame_at(t)).unwrap_or(0);
+                    (n, Arc::new(f))
+                }))
+            })
+            .map_err(to_py)?;
+        next.map(|(n, f)| self.frame(py, n, f)).transpose()
+    }
+}
+
+/// Every engine × codec × direction: whether a session can be opened here, and why not.
+#[pyfunction]
+pub fn engines<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    let reports = py.detach(|| video_hw::registry::probe_all(0));
+    let list = PyList::empty(py);
+    for r in reports {
+        let d = PyDict::new(py);
+        d.set_item("engine", r.engine.name())?;
+        d.set_item("codec", r.codec.name())?;
+        d.set_item("direction", format!("{:?}", r.direction).to_lowercase())?;
+        d.set_item("available", r.available)?;
+        d.set_item("reason", r.reason)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}

@@ -1,0 +1,28 @@
+//! The native half of the `video_hw` Python package (`video_hw._video_hw`): decoders with
+//! frame-accurate random access over the library's frame index and reader, frames and
+//! batches that lend their pixels through DLPack and the array interfaces, and the typed
+//! exceptions. The Python half (`python/video_hw/`) adds slicing, iteration and types.
+//!
+//! Every call that decodes releases the GIL; the objects may be used from several
+//! threads (each decoder serialises its own calls).
+
+mod array;
+mod batch;
+mod decoder;
+mod errors;
+mod metadata;
+
+use pyo3::prelude::*;
+
+/// The module `video_hw._video_hw`.
+#[pymodule]
+fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<array::Array>()?;
+    m.add_class::<batch::Frame>()?;
+    m.add_class::<batch::FrameBatch>()?;
+    m.add_class::<decoder::NativeDecoder>()?;
+    m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
+    errors::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+"""video_hw: hardware video decode (NVDEC) and the embedded software default, with
+frame-accurate random access and frames lent without copying (DLPack, the array
+interfaces).
+
+    >>> import video_hw, numpy as np
+    >>> dec = video_hw.VideoDecoder("clip.mp4", pixel_format="rgb24", dimension_order="NHWC")
+    >>> len(dec), dec.metadata.average_fps
+    >>> batch = dec.get_frames_at([250, 3, 99])      # exact frames, in the order asked
+    >>> pixels = np.from_dlpack(batch.data)          # (3, H, W, 3) uint8, no copy
+
+On a GPU, ``device="cuda"`` keeps the frames in GPU memory: ``torch.from_dlpack`` and
+CuPy take them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Optional, Sequence, Union
+
+from ._video_hw import (
+    Array,
+    DecodeTimeoutError,
+    DeviceLostError,
+    EngineError,
+    Frame,
+    FrameBatch,
+    InvalidBitstreamError,
+    InvalidInputError,
+    NativeDecoder,
+    UnsupportedError,
+    VideoHwError,
+    __version__,
+    engines,
+)
+
+__all__ = [
+    "Array",
+    "DecodeTimeoutError",
+    "DeviceLostError",
+    "EngineError",
+    "Frame",
+    "FrameBatch",
+    "InvalidBitstreamError",
+    "InvalidInputError",
+    "UnsupportedError",
+    "VideoDecoder",
+    "VideoHwError",
+    "VideoMetadata",
+    "__version__",
+    "decode_many",
+    "engines",
+]
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]
+
+
+@dataclass(frozen=True)
+class VideoMetadata:
+    """What the container and the stream say of the video track, and what its frame
+    index counts (frames are counted as a decoder outputs them). ``damage`` says where a
+    file damaged part-way stops being readable (every frame before it is counted and
+    decodes); asking for a frame past it raises ``InvalidBitstreamError``."""
+
+    container: str
+    codec: str
+    stream_index: int
+    width: Optional[int]
+    height: Optional[int]
+    num_frames: int
+    num_key_frames: int
+    average_fps: Optional[float]
+    duration_seconds: Optional[float]
+    begin_stream_seconds: Optional[float]
+    end_stream_seconds: Optional[float]
+    bit_depth: Optional[int]
+    rotation: Optional[int]
+    profile: Optional[str]
+    color: Optional[dict]
+    damage: Optional[str]
+    seek_mode: str
+
+
+class VideoDecoder:
+    """One video track of a file, bytes or binary file object, with exact random access.
+
+    Args:
+        source: a path, ``bytes`` (or ``bytearray``/``memoryview``), or a binary file
+            object (read whole). MP4/MOV (fragmented too), Matroska, WebM, MPEG-TS,
+            M2TS, IVF, or a raw H.264/HEVC stream; the container is found from the
+            content.
+        device: where frames land: ``"cpu"`` (host memory) or ``"cuda"``/``"cuda:N"``
+            (GPU memory; decoded by NVDEC).
+        pixel_format: ``"rgb24"``, ``"nv12"`` or ``"yuv420p"`` (10-bit video gives 16-bit
+            samples). NV12 and YUV420P are one ``(H*3/2, W)`` plane per frame.
+        dimension_order: ``"NCHW"`` or ``"NHWC"`` for RGB: ``(3, H, W)`` or ``(H, W, 3)``.
+        seek_mode: ``"exact"`` or ``"approximate"``. Both use the file's frame index (from
+            the container's tables where it has them; MPEG-TS and raw streams are
+            scanned), so both are exact.
+        sessions: decode sessions for random access (independent GOPs decode at once;
+            with NVDEC one per engine is best). Default: the measured best for the engine.
+        engine: ``"auto"`` (the best on the machine, NVDEC where there is a GPU),
+            ``"nvdec"``, ``"ffmpeg"`` or ``"openh264"``.
+        on_error: ``"raise"``: a frame the file's damage keeps from decoding raises
+            ``InvalidBitstreamError`` (with ``offset``); ``"skip"``: such frames are left
+            out of batches.
+        stream_index: the track to decode (default: the first video track).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        device: str = "cpu",
+        pixel_format: str = "rgb24",
+        dimension_order: str = "NCHW",
+        seek_mode: str = "exact",
+        sessions: Optional[int] = None,
+        engine: str = "auto",
+        on_error: str = "raise",
+        stream_index: Optional[int] = None,
+    ) -> None:
+        if isinstance(source, (bytearray, memoryview)):
+            source = bytes(source)
+        self._native = NativeDecoder(
+            source,
+            device=device,
+            pixel_format=pixel_format,
+            dimension_order=dimension_order,
+            seek_mode=seek_mode,
+            sessions=sessions,
+            engine=engine,
+            on_error=on_error,
+            stream_index=stream_index,
+        )
+        self.metadata = VideoMetadata(**self._native.metadata)
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __getitem__(self, key: Union[int, slice]) -> Array:
+        """The pixels of frame ``key`` (an ``Array``), or of a slice of frames (a batch
+        ``Array`` with a first dimension N)."""
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step < 0:
+                return self._native.get_frames_at(list(range(start, stop, step))).data
+            return self._native.get_frames_in_range(start, stop, step).data
+        return self._native.get_frame_at(int(key)).data
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Every frame in presentation order, decoded as iterated."""
+        self._native.seek(0)
+        while True:
+            frame = self._native.next_frame()
+            if frame is None:
+                return
+            yield frame
+
+    @property
+    def backend(self) -> Optional[str]:
+        """The engine that decodes, described."""
+        return self._native.backend
+
+    @property
+    def stats(self) -> dict:
+        """What the decoder did: runs, packets decoded, frames returned, sessions."""
+        return self._native.stats
+
+    def get_frame_at(self, index: int) -> Frame:
+        """The frame at presentation index ``index`` (negative counts from the end)."""
+        return self._native.get_frame_at(index)
+
+    def get_frames_at(self, indices: Sequence[int]) -> FrameBatch:
+        """The frames at ``indices``, in the order given (repeats allowed). Each GOP is
+        decoded once, from the random access point the frames need."""
+        return self._native.get_frames_at([int(i) for i in indices])
+
+    def get_frame_played_at(self, seconds: float) -> Frame:
+        """The frame shown at ``seconds`` (its ``[pts, pts + duration)`` holds it)."""
+        return self._native.get_frame_played_at(float(seconds))
+
+    def get_frames_played_at(self, seconds: Sequence[float]) -> FrameBatch:
+        """The frames shown at each of ``seconds``, in the order given."""
+        return self._native.get_frames_played_at([float(s) for s in seconds])
+
+    def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
+        """Frames ``start, start + step, ...`` below ``stop``."""
+        return self._native.get_frames_in_range(start, stop, step)
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
+
+
+def decode_many(
+    sources: Sequence[Source],
+    indices: Optional[Sequence[Sequence[int]]] = None,
+    *,
+    workers: Optional[int] = None,
+    **decoder_args: Any,
+) -> List[FrameBatch]:
+    """Decodes frames of many files at once and returns one batch per source, in order.
+
+    ``indices[i]`` are the frames of ``sources[i]`` (every frame when ``indices`` is None).
+    The files are decoded on ``workers`` threads at once (default: 2 per CPU core, at
+    least 7 so NVDEC's engines all work); decoding releases the GIL. ``decoder_args`` go to
+    each ``VideoDecoder``; with ``on_error="skip"`` a file that cannot be opened (missing,
+    damaged beyond reading, unsupported) gives ``None`` in its place instead of an error.
+    """
+    if indices is not None and len(indices) != len(sources):
+        raise ValueError("indices needs one list of frames per source")
+    skip = decoder_args.get("on_error") == "skip"
+
+    def one(i: int) -> FrameBatch:
+        try:
+            dec = VideoDecoder(sources[i], **decoder_args)
+        except (VideoHwError, OSError):
+            if skip:
+                return None  # type: ignore[return-value]
+            raise
+        wanted = range(len(dec)) if indices is None else indices[i]
+        return dec.get_frames_at(list(wanted))
+
+    n = workers or max(7, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=min(n, max(1, len(sources)))) as pool:
+        return list(pool.map(one, range(len(sources))))
