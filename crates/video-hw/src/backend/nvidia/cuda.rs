@@ -228,6 +228,8 @@ fn replay(e: &Error) -> Error {
 /// The CUDA driver, loaded and initialised (`cuInit`) once per process.
 pub(crate) struct CudaDriver {
     api: &'static CudaApi,
+    /// The process that initialised the driver: a child forked after that cannot use it.
+    pid: u32,
 }
 
 impl fmt::Debug for CudaDriver {
@@ -269,9 +271,18 @@ impl CudaDriver {
             let api = CudaApi::get()?;
             // SAFETY: cuInit takes a flags word (must be 0) and no pointers.
             check(super::call_times::CUDA_INIT.time(|| unsafe { (api.cuInit)(0) }), "cuInit")?;
-            Ok(CudaDriver { api })
+            Ok(CudaDriver { api, pid: std::process::id() })
         });
-        r.as_ref().map_err(replay)
+        let driver = r.as_ref().map_err(replay)?;
+        // CUDA does not survive fork(): in the child every call fails (or worse), so say why
+        // once, here, rather than let a data loader's worker fail on an obscure driver code.
+        if driver.pid != std::process::id() {
+            return Err(Error::unsupported(
+                "CUDA in a process forked after its parent used the GPU",
+                "start workers with the 'spawn' or 'forkserver' method, or open no GPU decoder before forking",
+            ));
+        }
+        Ok(driver)
     }
 
     /// The raw entry points, for calls without a wrapper here.

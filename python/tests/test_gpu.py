@@ -1,0 +1,262 @@
+"""The package on an NVIDIA GPU: frames decoded by NVDEC into GPU memory, checked bit for
+bit against ffmpeg's references after an independent copy to the host (the CUDA driver
+called through ctypes, not the package's own copy).
+
+These run when ``VIDEO_HW_TEST_GPU=1`` and then fail, not skip, without a usable GPU:
+
+    VIDEO_HW_TEST_GPU=1 python -m pytest python/tests/test_gpu.py
+"""
+
+import ctypes
+import hashlib
+import os
+import pathlib
+import threading
+
+import numpy as np
+import pytest
+
+import video_hw
+
+pytestmark = pytest.mark.skipif(os.environ.get("VIDEO_HW_TEST_GPU") != "1", reason="VIDEO_HW_TEST_GPU=1 runs these")
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MEDIA = ROOT / "testdata" / "media"
+# Every H.264/HEVC fixture with ffmpeg's per-frame MD5s (yuv420p).
+FIXTURES = sorted(
+    p.name[: -len(".framemd5")]
+    for p in MEDIA.glob("*.framemd5")
+    if p.name.startswith(("h264-", "hevc-"))
+)
+
+
+class Cuda:
+    """Just enough of the CUDA driver API to copy device memory to the host, in the
+    primary context of GPU 0 (where the package's frames are)."""
+
+    def __init__(self, device=0):
+        self.lib = ctypes.CDLL("libcuda.so.1")
+        self.check(self.lib.cuInit(0), "cuInit")
+        dev = ctypes.c_int()
+        self.check(self.lib.cuDeviceGet(ctypes.byref(dev), device), "cuDeviceGet")
+        self.ctx = ctypes.c_void_p()
+        self.check(self.lib.cuDevicePrimaryCtxRetain(ctypes.byref(self.ctx), dev), "cuDevicePrimaryCtxRetain")
+
+    @staticmethod
+    def check(rc, what):
+        if rc != 0:
+            raise RuntimeError(f"{what} failed: CUDA error {rc}")
+
+    def to_host(self, obj):
+        """The array behind ``obj.__cuda_array_interface__``, copied to a numpy array."""
+        cai = obj.__cuda_array_interface__
+        shape, typestr = tuple(cai["shape"]), cai["typestr"]
+        ptr, _read_only = cai["data"]
+        dtype = np.dtype(typestr)
+        strides = cai.get("strides") or tuple(np.empty(shape, dtype).strides)
+        span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else 0
+        raw = np.empty(span, np.uint8)
+        self.check(self.lib.cuCtxPushCurrent_v2(self.ctx), "cuCtxPushCurrent")
+        try:
+            if span:
+                rc = self.lib.cuMemcpyDtoH_v2(
+                    raw.ctypes.data_as(ctypes.c_void_p), ctypes.c_uint64(ptr), ctypes.c_size_t(span)
+                )
+                self.check(rc, "cuMemcpyDtoH")
+        finally:
+            self.check(self.lib.cuCtxPopCurrent_v2(ctypes.byref(ctypes.c_void_p())), "cuCtxPopCurrent")
+        return np.lib.stride_tricks.as_strided(raw.view(dtype), shape, strides).copy()
+
+
+@pytest.fixture(scope="module")
+def cuda():
+    return Cuda()
+
+
+def references(name):
+    lines = (MEDIA / f"{name}.framemd5").read_text().splitlines()
+    return [line.split(",")[5].strip() for line in lines if line and not line.startswith("#")]
+
+
+def md5(a):
+    return hashlib.md5(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def nv12_to_yuv420p(plane, width, height):
+    """One NV12 frame (luma rows, then interleaved chroma rows) as I420 bytes."""
+    luma = plane[:height]
+    chroma = plane[height : height + (height + 1) // 2, : 2 * ((width + 1) // 2)]
+    return np.concatenate([luma.ravel(), chroma[:, 0::2].ravel(), chroma[:, 1::2].ravel()])
+
+
+def test_a_gpu_is_there():
+    usable = [e for e in video_hw.engines() if e["engine"] == "nvdec" and e["direction"] == "decode" and e["available"]]
+    assert usable, f"VIDEO_HW_TEST_GPU=1 but NVDEC cannot decode here: {video_hw.engines()}"
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_frame_in_gpu_memory_matches_ffmpeg(cuda, name):
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+    assert "nvdec" in (dec.backend or "").lower(), dec.backend
+    got = []
+    for frame in dec:
+        assert frame.data.device == "cuda:0" and frame.__dlpack_device__() == (2, 0)
+        plane = cuda.to_host(frame.data)
+        height = plane.shape[0] * 2 // 3
+        got.append(md5(nv12_to_yuv420p(plane, plane.shape[1], height)))
+    want = references(name)
+    assert len(got) == len(want) == len(dec)
+    assert got == want
+
+
+@pytest.mark.parametrize("name", ["h264-opengop.mkv", "hevc-opengop.mp4", "h264-editlist.mp4", "h264-vfr.mkv"])
+def test_random_access_batches_on_the_gpu(cuda, name):
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12", sessions=3)
+    want = references(name)
+    n = len(dec)
+    asked = [n - 1, 0, n // 2, 7, n // 2, n - 2, 1]
+    batch = dec.get_frames_at(asked)
+    assert batch.data.device == "cuda:0" and list(batch.indices) == asked
+    data = cuda.to_host(batch.data)
+    assert data.shape[0] == len(asked)
+    h, w = data.shape[1] * 2 // 3, data.shape[2]
+    assert [md5(nv12_to_yuv420p(data[i], w, h)) for i in range(len(asked))] == [want[k] for k in asked]
+
+
+def test_rgb_on_the_gpu_equals_rgb_copied_to_the_host(cuda):
+    name = "h264-opengop.mkv"
+    idx = [0, 5, 40, 99]
+    host = video_hw.VideoDecoder(MEDIA / name, engine="nvdec", pixel_format="rgb24", dimension_order="NHWC")
+    expect = np.from_dlpack(host.get_frames_at(idx).data)
+    for order, perm in (("NHWC", None), ("NCHW", (0, 3, 1, 2))):
+        dev = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="rgb24", dimension_order=order)
+        batch = cuda.to_host(dev.get_frames_at(idx).data)
+        assert np.array_equal(batch, expect if perm is None else np.transpose(expect, perm))
+        one = cuda.to_host(dev.get_frame_at(40).data)
+        assert np.array_equal(one, batch[2])
+
+
+def test_frames_outlive_their_decoder_and_many_can_be_held(cuda):
+    name = "h264-aac.mp4"
+    want = references(name)
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+    # More frames held than the decoder has output surfaces: the rest are copies, and the
+    # decoder goes on instead of stalling.
+    held = [dec.get_frame_at(k) for k in range(0, 60, 2)]
+    del dec
+    for k, frame in zip(range(0, 60, 2), held):
+        plane = cuda.to_host(frame.data)
+        assert md5(nv12_to_yuv420p(plane, 320, 240)) == want[k]
+
+
+def test_damaged_file_on_the_gpu():
+    bad = MEDIA / "bad" / "truncated.mp4"
+    dec = video_hw.VideoDecoder(bad, device="cuda", pixel_format="nv12")
+    assert dec.metadata.damage
+    dec.get_frame_at(len(dec) - 1)
+    with pytest.raises(video_hw.InvalidBitstreamError) as e:
+        dec.get_frame_at(90)
+    assert e.value.offset and e.value.offset > 0
+    skip = video_hw.VideoDecoder(bad, device="cuda", pixel_format="nv12", on_error="skip")
+    assert len(skip.get_frames_at(list(range(len(skip))))) == len(skip)
+
+
+def test_threads_share_the_engines(cuda):
+    names = [n for n in FIXTURES if n.endswith((".mp4", ".mkv"))] * 2
+    out = {}
+
+    def work(i, name):
+        dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+        batch = dec.get_frames_at([0, len(dec) - 1])
+        out[i] = (name, cuda.to_host(batch.data))
+
+    threads = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == len(names)
+    for name, data in out.values():
+        want = references(name)
+        h, w = data.shape[1] * 2 // 3, data.shape[2]
+        assert [md5(nv12_to_yuv420p(data[i], w, h)) for i in range(2)] == [want[0], want[-1]]
+
+
+def test_decode_many_on_the_gpu(cuda):
+    names = ["h264-aac.mp4", "hevc-aac.mkv", "h264-aac.ts"]
+    batches = video_hw.decode_many([MEDIA / n for n in names], [[1, 2], [50], [99]], device="cuda", pixel_format="nv12")
+    for name, idx, b in zip(names, [[1, 2], [50], [99]], batches):
+        data = cuda.to_host(b.data)
+        want = references(name)
+        assert [md5(nv12_to_yuv420p(data[i], 320, 240)) for i in range(len(idx))] == [want[k] for k in idx]
+
+
+def test_dlpack_capsule_is_a_cuda_tensor():
+    dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="rgb24")
+    batch = dec.get_frames_at([3])
+    capsule = batch.data.__dlpack__(stream=None)
+    assert type(capsule).__name__ == "PyCapsule"
+    assert batch.data.__dlpack_device__() == (2, 0)
+    # numpy takes host memory only: a GPU array must say so, not crash.
+    with pytest.raises((RuntimeError, BufferError, TypeError, ValueError)):
+        np.from_dlpack(batch.data)
+
+
+def _forked_child(q):
+    out = {}
+    try:
+        video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="nv12")
+        out["cuda"] = "opened"
+    except video_hw.UnsupportedError as e:
+        out["cuda"] = str(e)
+    # Host frames still decode in the child (on an engine that needs no CUDA).
+    dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", pixel_format="yuv420p")
+    out["cpu"] = md5(np.asarray(dec[0]))
+    q.put(out)
+
+
+def _spawned_child(q):
+    dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="nv12")
+    q.put(md5(nv12_to_yuv420p(Cuda().to_host(dec[0]), 320, 240)))
+
+
+def test_workers_after_the_parent_used_the_gpu():
+    import multiprocessing
+
+    # The parent has decoded on the GPU before its workers start, as a training script
+    # that looks at a sample first does.
+    video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="nv12").get_frame_at(0)
+    want = references("h264-aac.mp4")[0]
+    fork = multiprocessing.get_context("fork")
+    q = fork.Queue()
+    p = fork.Process(target=_forked_child, args=(q,))
+    p.start()
+    p.join(120)
+    assert p.exitcode == 0
+    out = q.get(timeout=5)
+    # A forked child cannot use CUDA: a clear error that names the way out, not a hang.
+    assert "spawn" in out["cuda"], out
+    assert out["cpu"] == want
+    spawn = multiprocessing.get_context("spawn")
+    q = spawn.Queue()
+    p = spawn.Process(target=_spawned_child, args=(q,))
+    p.start()
+    p.join(120)
+    assert p.exitcode == 0
+    assert q.get(timeout=5) == want
+
+
+def test_torch_takes_gpu_frames_without_a_copy_if_installed(cuda):
+    torch = pytest.importorskip("torch")
+    name = "hevc-opengop.mp4"
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="rgb24")
+    batch = dec.get_frames_at([0, 33])
+    t = torch.from_dlpack(batch.data)
+    assert t.is_cuda and tuple(t.shape) == (2, 3, 240, 320) and t.dtype == torch.uint8
+    # The tensor is the batch's memory itself, not a copy.
+    assert t.data_ptr() == batch.data.__cuda_array_interface__["data"][0]
+    assert np.array_equal(t.cpu().numpy(), cuda.to_host(batch.data))
+    nv12 = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+    frame = torch.from_dlpack(nv12.get_frame_at(33).data)
+    want = references(name)[33]
+    assert md5(nv12_to_yuv420p(frame.cpu().numpy(), 320, 240)) == want
