@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+mod nvml;
+
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
 
@@ -538,7 +540,7 @@ pub struct GpuUtilization {
 /// }
 /// ```
 pub fn gpu_utilization(device: u32) -> Option<GpuUtilization> {
-    let u = crate::backend::nvidia::nvml::utilization(device)?;
+    let u = nvml::utilization(device)?;
     let device_label = device.to_string();
     for (kind, value) in [("decoder", u.decoder), ("encoder", u.encoder), ("sm", u.sm)] {
         if let Some(v) = value {
