@@ -5,6 +5,13 @@ use std::fmt;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::error::{Error, Result};
 
+pub(crate) mod memory;
+pub(crate) mod output;
+pub(crate) mod pool;
+
+use memory::DeviceLayout;
+use pool::{DeviceSlot, Slot};
+
 /// One picture: its format, size, timestamp and where its pixels are.
 #[derive(Debug)]
 pub struct Frame {
@@ -115,58 +122,11 @@ impl fmt::Debug for Planes {
     }
 }
 
-/// Host memory for pixels: ordinary or page-locked (pinned by the CUDA driver).
-pub(crate) enum HostBuffer {
-    /// Ordinary memory.
-    Heap(Box<[u8]>),
-    /// Page-locked memory (DMA to and from a GPU without a staging copy).
-    Pinned(crate::backend::nvidia::cuda::PinnedHostBuffer),
-}
-
-impl HostBuffer {
-    /// `len` zeroed bytes: page-locked when `pinned` is asked and a CUDA driver gives
-    /// it, ordinary otherwise.
-    pub(crate) fn zeroed(len: usize, pinned: bool) -> HostBuffer {
-        if pinned && len > 0 {
-            if let Some(p) = crate::backend::nvidia::host_mem::alloc(len) {
-                return HostBuffer::Pinned(p);
-            }
-        }
-        HostBuffer::Heap(vec![0; len].into_boxed_slice())
-    }
-
-    /// Whether the memory is page-locked.
-    pub(crate) fn is_pinned(&self) -> bool {
-        matches!(self, HostBuffer::Pinned(_))
-    }
-
-    /// The bytes.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match self {
-            HostBuffer::Heap(b) => b,
-            HostBuffer::Pinned(p) => p.as_slice(),
-        }
-    }
-
-    /// The bytes, mutably.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        match self {
-            HostBuffer::Heap(b) => b,
-            HostBuffer::Pinned(p) => p.as_mut_slice(),
-        }
-    }
-
-    /// Capacity in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-}
-
 /// Where a [`HostFrame`]'s bytes live: its own vector, or a slot lent by a
 /// [`crate::pipeline::FrameRing`] (given back when the frame is dropped).
 enum Storage {
     Owned(Vec<u8>),
-    Slot(crate::pipeline::ring::Slot),
+    Slot(Slot),
 }
 
 impl std::ops::Deref for Storage {
@@ -249,7 +209,7 @@ impl HostFrame {
     }
 
     /// A tightly packed picture in a ring slot (the slot holds at least its bytes).
-    pub(crate) fn in_slot(format: PixelFormat, width: u32, height: u32, slot: crate::pipeline::ring::Slot) -> Self {
+    pub(crate) fn in_slot(format: PixelFormat, width: u32, height: u32, slot: Slot) -> Self {
         let (planes, _) = packed_planes(format, width, height);
         HostFrame { buffer: Storage::Slot(slot), planes }
     }
@@ -257,8 +217,7 @@ impl HostFrame {
     /// An output picture for an engine to fill: a slot of the frame ring the current
     /// thread produces into (see [`crate::pipeline`]) when one is free, else new memory.
     pub(crate) fn for_output(format: PixelFormat, width: u32, height: u32) -> Self {
-        crate::pipeline::ring::take_output_slot(format, width, height)
-            .unwrap_or_else(|| HostFrame::new_packed(format, width, height))
+        output::take_output_slot(format, width, height).unwrap_or_else(|| HostFrame::new_packed(format, width, height))
     }
 
     /// True when the bytes are a slot lent by a [`crate::pipeline::FrameRing`]: the
@@ -267,9 +226,10 @@ impl HostFrame {
         matches!(self.buffer, Storage::Slot(_))
     }
 
-    /// The page-locked buffer under this frame, when it is a pinned ring slot whose
-    /// buffer holds exactly the frame's bytes from its start (for DMA straight into it).
-    pub(crate) fn pinned_mut(&mut self) -> Option<&mut crate::backend::nvidia::cuda::PinnedHostBuffer> {
+    /// The page-locked buffer under this frame as the type its engine made (`T`), when it
+    /// is a pinned ring slot whose buffer holds the frame's bytes from its start (for DMA
+    /// straight into it).
+    pub(crate) fn pinned_mut<T: 'static>(&mut self) -> Option<&mut T> {
         match &mut self.buffer {
             Storage::Slot(s) => s.pinned_mut(),
             Storage::Owned(_) => None,
@@ -428,10 +388,10 @@ impl fmt::Debug for CudaFrame {
 
 impl CudaFrame {
     /// A `format` picture in a device slot of a ring (planes one under the other, as
-    /// [`DeviceLayout`](crate::pipeline::ring::DeviceLayout) says), produced on `stream`
+    /// [`DeviceLayout`] says), produced on `stream`
     /// (0: complete when handed out). The slot goes back to its ring when the frame drops.
     pub(crate) fn in_slot(
-        slot: crate::pipeline::ring::DeviceSlot,
+        slot: DeviceSlot,
         device_index: u32,
         format: PixelFormat,
         width: u32,
@@ -444,7 +404,7 @@ impl CudaFrame {
     }
 
     /// A `format` picture at `ptr` with rows of `pitch` bytes, planes one under the other
-    /// (as [`DeviceLayout`](crate::pipeline::ring::DeviceLayout) says), produced on
+    /// (as [`DeviceLayout`] says), produced on
     /// `stream`; `lease` is dropped (its memory given back) when the frame drops.
     pub(crate) fn stacked(
         lease: Box<dyn std::any::Any + Send + Sync>,
@@ -455,7 +415,7 @@ impl CudaFrame {
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
     ) -> CudaFrame {
-        let layout = crate::pipeline::ring::DeviceLayout::of(format, width, height);
+        let layout = DeviceLayout::of(format, width, height);
         CudaFrame {
             device_index,
             device_ptr: ptr,
@@ -490,7 +450,7 @@ impl CudaFrame {
     }
 
     /// The ring slot the frame lies in, if it is one.
-    pub(crate) fn slot(&self) -> Option<&crate::pipeline::ring::DeviceSlot> {
+    pub(crate) fn slot(&self) -> Option<&DeviceSlot> {
         self.lease.as_ref()?.downcast_ref()
     }
 
