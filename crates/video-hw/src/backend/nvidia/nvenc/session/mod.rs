@@ -26,10 +26,14 @@
 //! session gave the frame (a sequence number). Each packet carries its own frame's pts and
 //! generation; with B-frames, dts is the pts of the k-th submitted frame minus `b_frames`
 //! frame durations (monotonic, and not above pts for a constant frame rate).
+//!
+//! Here: the session, opening, submit, flush and reconfigure. The input side (a frame into
+//! a slot, the picture parameters) is in `fill.rs`, the output side (the reaper thread,
+//! packets, slots given back) in `reap.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,17 +41,21 @@ use super::super::sys::nvenc::*;
 use super::super::sys::nvenc_versions::*;
 use super::api::{Api, Bitstream, Failure, Handle, Phase};
 use super::caps::{Caps, codec_guid};
-use super::config::{b_frames, buffer_format, build_config, pool_size, preset_guid, tuning_info};
-use super::device::{Device, Surface, check_cuda_frame};
-use super::input::{locked_len, write_host_frame};
+use super::config::{buffer_format, build_config, pool_size, preset_guid, tuning_info};
+use super::device::{Device, Surface};
 use crate::backend::EncoderBackend;
 use crate::bitstream::annexb;
-use crate::codec::{Codec, PixelFormat, Rational};
+use crate::codec::{Codec, Rational};
 use crate::config::{EncoderConfig, FrameOptions, RateControl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{CudaFrame, Frame, FrameData, HostFrame};
+use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
+
+mod fill;
+mod reap;
+
+use reap::reaper;
 
 /// Extra `nvEncEncodePicture` attempts after `NV_ENC_ERR_ENCODER_BUSY`.
 const BUSY_RETRIES: u32 = 3;
@@ -147,41 +155,6 @@ fn is_parameter_set(codec: Codec, nal: &[u8]) -> bool {
         (Codec::Hevc, Some(b)) => matches!((b >> 1) & 0x3f, 32..=34),
         _ => false,
     }
-}
-
-/// The NVENC buffer format a CUDA frame of `f` is registered as.
-fn device_format(f: PixelFormat) -> Option<NV_ENC_BUFFER_FORMAT> {
-    match f {
-        PixelFormat::Nv12 => Some(NV_ENC_BUFFER_FORMAT_NV12),
-        PixelFormat::P010 => Some(NV_ENC_BUFFER_FORMAT_YUV420_10BIT),
-        PixelFormat::Bgra => Some(NV_ENC_BUFFER_FORMAT_ARGB),
-        _ => None,
-    }
-}
-
-/// Locks output buffers in order on its own thread (with the CUDA context current).
-fn reaper(
-    api: &'static Api,
-    device: Arc<Device>,
-    encoder: Handle,
-    gpu: String,
-    jobs: Receiver<Job>,
-    done: Sender<Done>,
-) {
-    let entered = device.enter();
-    let context_error = entered.as_ref().err().map(|e| e.to_string());
-    for job in jobs {
-        let result = match &context_error {
-            Some(e) => Err(Error::backend("nvenc", "context", format!("reaper thread: {e}"))),
-            None => api
-                .read_bitstream(encoder, job.output)
-                .map_err(|f| f.into_error(&gpu, api.driver_version(), Phase::Run)),
-        };
-        if done.send(Done { slot: job.slot, result }).is_err() {
-            break;
-        }
-    }
-    drop(entered);
 }
 
 /// Opens a session on `device` and lists what it can do for `codec`, then closes it
@@ -312,241 +285,6 @@ impl NvencEncoder {
         self.config.timebase.rescale(1, Rational::new(self.config.fps.den, self.config.fps.num))
     }
 
-    /// Turns one locked output into a packet.
-    fn packetize(&mut self, out: Bitstream, submitted_pts: Option<i64>) -> Option<Packet> {
-        let meta = self.metas.remove(&out.timestamp);
-        if meta.is_none() {
-            tracing::warn!(timestamp = out.timestamp, "nvenc returned a picture the session did not submit");
-        }
-        let meta = meta.unwrap_or(Meta { pts: None, generation: self.last_generation });
-        if out.data.is_empty() {
-            return None;
-        }
-        let codec = self.config.codec;
-        let data = match self.config.layout {
-            PacketLayout::AnnexB => out.data,
-            PacketLayout::LengthPrefixed => {
-                let nals = annexb::split_all(&out.data);
-                let sets: Vec<Vec<u8>> =
-                    nals.iter().filter(|n| is_parameter_set(codec, n)).map(|n| n.to_vec()).collect();
-                let mut data = Vec::with_capacity(out.data.len() + 4 * nals.len());
-                for nal in nals.iter().filter(|n| !is_parameter_set(codec, n)) {
-                    data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                    data.extend_from_slice(nal);
-                }
-                if !sets.is_empty() {
-                    self.parameter_sets = sets;
-                }
-                if data.is_empty() {
-                    return None;
-                }
-                data
-            }
-        };
-        let shift = i64::from(b_frames(&self.nv.0)).saturating_mul(self.frame_ticks());
-        Some(Packet {
-            codec,
-            layout: self.config.layout,
-            data,
-            pts: meta.pts,
-            dts: submitted_pts.map(|p| p.saturating_sub(shift)),
-            keyframe: matches!(out.picture_type, NV_ENC_PIC_TYPE_IDR | NV_ENC_PIC_TYPE_I),
-            generation: meta.generation,
-        })
-    }
-
-    /// Takes back one slot from the reaper. Needs the context current.
-    fn take_done(&mut self, d: Done) -> Result<()> {
-        self.in_reaper = self.in_reaper.saturating_sub(1);
-        let unmapped = self.release(d.slot);
-        let submitted_pts = self.dts.pop_front().flatten();
-        let result = d.result.map(|out| {
-            if let Some(p) = self.packetize(out, submitted_pts) {
-                self.ready.push_back(p);
-            }
-        });
-        result.and(unmapped)
-    }
-
-    /// Unmaps a slot's surface (if mapped) and returns the slot to the pool.
-    fn release(&mut self, slot: usize) -> Result<()> {
-        let mut r = Ok(());
-        if let Some(m) = self.slots.get_mut(slot).and_then(|s| s.mapped.take()) {
-            r = self.api.unmap(self.encoder, m).map_err(|f| self.fail(f));
-        }
-        if slot < self.slots.len() {
-            self.free.push_back(slot);
-        }
-        r
-    }
-
-    /// Takes back every finished slot without waiting; returns the first error.
-    fn collect_now(&mut self) -> Result<()> {
-        let mut first = Ok(());
-        loop {
-            let msg = match &self.done {
-                Some(rx) => rx.try_recv(),
-                None => Err(TryRecvError::Disconnected),
-            };
-            match msg {
-                Ok(d) => {
-                    let r = self.take_done(d);
-                    if first.is_ok() {
-                        first = r;
-                    }
-                }
-                Err(TryRecvError::Empty) => return first,
-                Err(TryRecvError::Disconnected) => {
-                    if self.in_reaper > 0 && first.is_ok() {
-                        first = Err(self.reaper_gone());
-                    }
-                    self.in_reaper = 0;
-                    return first;
-                }
-            }
-        }
-    }
-
-    /// Waits up to `timeout` for one slot to come back. `Ok(false)` on timeout.
-    fn wait_one(&mut self, timeout: Duration) -> Result<bool> {
-        let msg = match &self.done {
-            Some(rx) => rx.recv_timeout(timeout),
-            None => Err(RecvTimeoutError::Disconnected),
-        };
-        match msg {
-            Ok(d) => self.take_done(d).map(|()| true),
-            Err(RecvTimeoutError::Timeout) => Ok(false),
-            Err(RecvTimeoutError::Disconnected) => {
-                let e = self.reaper_gone();
-                self.in_reaper = 0;
-                Err(e)
-            }
-        }
-    }
-
-    fn reaper_gone(&self) -> Error {
-        Error::backend(
-            "nvenc",
-            "reaper",
-            format!("the output thread ended with {} picture(s) in flight", self.in_reaper),
-        )
-    }
-
-    /// Hands every pending slot to the reaper, in submission order.
-    fn dispatch_pending(&mut self) -> Result<()> {
-        let Some(jobs) = &self.jobs else { return Err(self.reaper_gone()) };
-        for slot in self.pending.drain(..) {
-            let output = self.slots[slot].output;
-            if jobs.send(Job { slot, output }).is_err() {
-                return Err(Error::backend("nvenc", "reaper", "the output thread ended"));
-            }
-            self.in_reaper += 1;
-        }
-        Ok(())
-    }
-
-    /// Copies a host frame into the slot's input buffer: `(input, format, pitch)`. This is
-    /// the session's upload (host memory to the GPU's encoder): timed as the `upload`
-    /// stage, its bytes counted as `h2d`.
-    fn fill_host(&mut self, slot: usize, host: &HostFrame) -> Result<(Handle, NV_ENC_BUFFER_FORMAT, u32)> {
-        let start = std::time::Instant::now();
-        let input = self.slots[slot].input;
-        let (ptr, pitch) = self.api.lock_input(self.encoder, input).map_err(|f| self.fail(f))?;
-        let len = locked_len(self.config.input_format, pitch, self.config.height);
-        // SAFETY: NVENC locked an input buffer it created for `host_format` at the
-        // session's width x height; in that format's layout (input.rs) a buffer of this
-        // pitch spans `len` bytes from `ptr`. It is ours until the unlock below, and no
-        // other view of it exists.
-        let dst = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
-        let (w, h) = (self.config.width, self.config.height);
-        let written = write_host_frame(host, self.config.input_format, w, h, dst, pitch);
-        let unlocked = self.api.unlock_input(self.encoder, input).map_err(|f| self.fail(f));
-        written?;
-        unlocked?;
-        let pitch = u32::try_from(pitch).map_err(|_| Error::invalid_input("input pitch above 4 GiB"))?;
-        crate::metrics::record_stage(crate::metrics::Stage::Upload, start.elapsed());
-        let bytes: usize = host.planes().iter().map(|p| p.row_bytes * p.rows).sum();
-        crate::metrics::record_copy(crate::metrics::CopyDirection::HostToDevice, bytes as u64);
-        Ok((input, self.host_format, pitch))
-    }
-
-    /// Stages a CUDA frame in the slot's surface and maps it: `(mapped, format, pitch)`.
-    fn fill_device(&mut self, slot: usize, frame: &CudaFrame) -> Result<(Handle, NV_ENC_BUFFER_FORMAT, u32)> {
-        let format = frame.format();
-        let Some(nv_format) = device_format(format) else {
-            return Err(Error::unsupported(
-                format!("CUDA {format} input with nvenc"),
-                "NVENC takes CUDA frames in nv12, p010 or bgra",
-            ));
-        };
-        check_cuda_frame(frame, self.device.index())?;
-        let (w, h) = (self.config.width, self.config.height);
-        if self.slots[slot].surface.is_none() {
-            self.slots[slot].surface = Some(self.device.alloc(format, w, h)?);
-        }
-        let (ptr, pitch) = match &self.slots[slot].surface {
-            Some(s) => (s.ptr, s.pitch),
-            None => return Err(Error::backend("nvenc", "surface", "no device surface")),
-        };
-        let pitch = u32::try_from(pitch).map_err(|_| Error::invalid_input("surface pitch above 4 GiB"))?;
-        let registered = match self.registered.get(&ptr) {
-            Some(r) => *r,
-            None => {
-                let mut reg = NV_ENC_REGISTER_RESOURCE {
-                    version: NV_ENC_REGISTER_RESOURCE_VER,
-                    resourceType: NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR,
-                    width: w,
-                    height: h,
-                    pitch,
-                    resourceToRegister: ptr as *mut std::ffi::c_void,
-                    bufferFormat: nv_format,
-                    bufferUsage: NV_ENC_INPUT_IMAGE,
-                    ..Default::default()
-                };
-                let r = self.api.register(self.encoder, &mut reg).map_err(|f| self.fail(f))?;
-                self.registered.insert(ptr, r);
-                r
-            }
-        };
-        if let Some(surface) = &self.slots[slot].surface {
-            self.device.stage(frame, surface)?;
-        }
-        let (mapped, mapped_format) = self.api.map(self.encoder, registered).map_err(|f| self.fail(f))?;
-        self.slots[slot].mapped = Some(mapped);
-        Ok((mapped, mapped_format, pitch))
-    }
-
-    /// `nvEncEncodePicture` with a few retries while the encoder is busy.
-    fn encode_with_retries(&self, pic: &mut NV_ENC_PIC_PARAMS) -> NVENCSTATUS {
-        let mut status = self.api.encode(self.encoder, pic);
-        for _ in 0..BUSY_RETRIES {
-            if status != NV_ENC_ERR_ENCODER_BUSY {
-                break;
-            }
-            std::thread::sleep(BUSY_PAUSE);
-            status = self.api.encode(self.encoder, pic);
-        }
-        status
-    }
-
-    /// Fills the codec part of the picture parameters (the config's slicing).
-    fn codec_pic_params(&self, pic: &mut NV_ENC_PIC_PARAMS) {
-        match self.config.codec {
-            Codec::H264 => {
-                let h = super::config::h264(&self.nv.0);
-                let mut p = NV_ENC_PIC_PARAMS_H264 { sliceMode: h.sliceMode, ..Default::default() };
-                p.sliceModeData = h.sliceModeData;
-                pic.codecPicParams.h264PicParams = p;
-            }
-            _ => {
-                let h = super::config::hevc(&self.nv.0);
-                let mut p = NV_ENC_PIC_PARAMS_HEVC { sliceMode: h.sliceMode, ..Default::default() };
-                p.sliceModeData = h.sliceModeData;
-                pic.codecPicParams.hevcPicParams = p;
-            }
-        }
-    }
-
     /// A fresh NVENC session with the same configuration, after an EOS.
     fn restart(&mut self) -> Result<()> {
         // Close first: consumer GPUs allow few sessions at a time.
@@ -558,22 +296,6 @@ impl NvencEncoder {
         self.ready = ready;
         self.last_generation = generation;
         Ok(())
-    }
-
-    /// Waits for every picture with the reaper, up to `DRAIN_TIMEOUT`.
-    fn drain_reaper(&mut self) -> Result<()> {
-        let deadline = Instant::now() + DRAIN_TIMEOUT;
-        let mut first = Ok(());
-        while self.in_reaper > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::Timeout(DRAIN_TIMEOUT));
-            }
-            if let Err(e) = self.wait_one(left) {
-                first = first.and(Err(e));
-            }
-        }
-        first
     }
 }
 
