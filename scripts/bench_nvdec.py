@@ -19,7 +19,7 @@ import time
 
 from nvdec_harness.common import (
     CONTENDERS, OPTIONAL, PIXELS_1080P, PYNVC_WARM, REUSE, ROOT, SECTIONS, SEGMENTED, WARM, contender_env,
-    last_json, median, parse_env_overrides, repeats_for,
+    last_json, median, parse_env_overrides, repeats_for, result_paths,
 )
 from nvdec_harness.procs import Smi, capture, gpu_info, run_procs, tail
 from nvdec_harness.contenders import Bench, discover_inputs, ffmpeg_version, probe, pynvc_available
@@ -42,7 +42,7 @@ def parse_args(argv=None):
                         "for 3,030 frames per stream and process [3000]")
     p.add_argument("--multi-frames", type=int, default=0,
                    help="instead of --stream-frames: total frames per multi-stream run, 1080p-equivalent, split "
-                        "over the streams (sessions 1-8 used 21000: 1,500 per stream at 14 streams)")
+                        "over the streams (runs before 75a5f53 used 21000: 1,500 per stream at 14 streams)")
     p.add_argument("--device", type=int, default=0)
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--deadline", type=float, default=450, help="start no run after this many seconds [450]")
@@ -180,11 +180,9 @@ def main(argv=None):
         b.drop_copies()
         if b.workdir:
             shutil.rmtree(b.workdir, ignore_errors=True)
-    stamp = now.strftime("%Y%m%d-%H%M%S") + ("-" + a.tag if a.tag else "")
     os.makedirs(a.out_dir, exist_ok=True)
     md = report_markdown(meta, cells, soak, a.contender_list)
-    md_path = os.path.join(a.out_dir, "nvdec-%s.md" % stamp)
-    js_path = os.path.join(a.out_dir, "nvdec-%s.json" % stamp)
+    md_path, js_path = result_paths(a.out_dir, a.tag, now, meta["video_hw_rev"])
     with open(md_path, "w") as f:
         f.write(md + "\n")
     raw = {"meta": meta, "cells": cells, "soak": soak,

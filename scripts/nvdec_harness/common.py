@@ -250,3 +250,16 @@ def startup_rows(cell, contenders):
             fmt(s["outer_wall_median"] * 1e3 if s["outer_wall_median"] else None, 0),
         ])
     return rows, stats
+
+
+def result_paths(out_dir, tag, now, rev):
+    """`nvdec[-TAG]-YYYYMMDD-COMMIT.{md,json}` in `out_dir` (a tree with changes on top of the
+    commit: `COMMIT-changes`), with `-2`, `-3`, … when a run of the same name is there already:
+    runs are named by what, the date and the commit measured."""
+    rev = re.sub(r"[^0-9A-Za-z]+", "-", rev.replace("+changes", "-changes")).strip("-") or "unknown"
+    base = "nvdec%s-%s-%s" % ("-" + tag if tag else "", now.strftime("%Y%m%d"), rev)
+    name, n = base, 1
+    while os.path.exists(os.path.join(out_dir, name + ".md")) or os.path.exists(os.path.join(out_dir, name + ".json")):
+        n += 1
+        name = "%s-%d" % (base, n)
+    return os.path.join(out_dir, name + ".md"), os.path.join(out_dir, name + ".json")

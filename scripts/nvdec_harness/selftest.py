@@ -1,9 +1,12 @@
 """The harness's self-test (no GPU): the pure parts and the report on made-up runs.
 """
+import datetime
+import os
+import tempfile
 
 from .common import (
     CONTENDERS, OPTIONAL, PYNVC_WARM, REUSE, WARM, cell_rows, contender_env, fmt, fmt_ratio, last_json,
-    md_table, median, p95, parse_env_overrides, parse_ffmpeg, ratio, repeats_for, startup_rows,
+    md_table, median, p95, parse_env_overrides, parse_ffmpeg, ratio, repeats_for, result_paths, startup_rows,
 )
 from .procs import closes_note, engines_from_runs, max_video_clock, startup_breakdown
 from .report import report_markdown
@@ -151,5 +154,12 @@ def self_test():
             "(target ≥ 1.40x) **met** (the issue's reference rows, same run)" in md), md
     assert "x14: fps 1.09x PyNvVideoCodec threads (target ≥ 1.15x) **not met**" in md, md
     assert "x7: fps 1.20x PyNvVideoCodec's 7 threads" not in md and "x7: fps" in md, md
+    with tempfile.TemporaryDirectory() as d:
+        when = datetime.datetime(2026, 11, 21, 19, 38, 59)
+        md, js = result_paths(d, "h264-6m", when, "9cfede2")
+        assert os.path.basename(md) == "nvdec-h264-6m-20261121-9cfede2.md" and js.endswith("9cfede2.json"), md
+        open(md, "w").close()
+        assert os.path.basename(result_paths(d, "h264-6m", when, "9cfede2")[0]) == "nvdec-h264-6m-20261121-9cfede2-2.md"
+        assert os.path.basename(result_paths(d, "", when, "9cfede2+changes")[1]) == "nvdec-20261121-9cfede2-changes.json"
     print("bench_nvdec self-test: ok")
     return 0
