@@ -4,7 +4,7 @@
 # stream, device output), same inputs, interleaved, 1 warm-up + 5 repeats; prints a markdown
 # table (median, p95, min, max, ratios, frames check, time to first frame, CPU/frame, device
 # memory, video clock and NVDEC utilisation from nvidia-smi) and writes it with every run's raw
-# data to bench/results/nvdec-<date>.{md,json} (copied to $OUT when set). Plus the soak:
+# data to bench/results/nvdec[-TAG]-YYYYMMDD-COMMIT.{md,json} (copied to $OUT when set). Plus the soak:
 # 14 sessions, >= 2 minutes, random restarts, one corrupt stream, leak checks (PASS/FAIL).
 #
 # Runs ON the GPU machine (no cargo there): stage and run as bench/README.md says, e.g.

@@ -5,7 +5,7 @@
 //! by default (`CUDA_DEVICE_MAX_CONNECTIONS`), and making them is most of the context's
 //! set-up; with 2 the context takes ~70 ms instead of 100-150 ms on an H200 (driver 580),
 //! so a decode's first frame comes ~40 ms sooner, and 1 and 7 NVDEC streams decode as fast
-//! or faster (bench/results/gpu/nvdec-ablation-20261121-170856-connections-session10.txt).
+//! or faster (its raw log is in git history: commit c4c440b added it under bench/results/gpu/).
 //! Two queues, not one, so that two CUDA streams of the process (a transcode's decode
 //! copy-out and encode upload) still run side by side. A value the user set is kept.
 

@@ -48,8 +48,10 @@ pub mod media;
 pub mod metrics;
 pub mod packet;
 pub mod pipeline;
+mod probe;
 pub mod reader;
 pub mod registry;
+mod timing;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(all(test, feature = "ffmpeg"))]
 pub(crate) mod test_observe;

@@ -16,20 +16,10 @@ use crate::codec::Codec;
 use crate::config::{DecoderConfig, EncoderConfig};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
+pub use crate::probe::ProbeInfo;
 
 /// How long a probe may take before its engine is declared unavailable.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What a successful probe learnt.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProbeInfo {
-    /// Device the engine runs on ("GPU 0: NVIDIA H200"), if any.
-    pub device: Option<String>,
-    /// Driver or library version, where relevant.
-    pub driver: Option<String>,
-    /// Caveats a user should know (e.g. "not bit-exact on B-frames").
-    pub notes: Vec<String>,
-}
 
 /// The functions of an entry get the entry's engine, so that one function can serve
 /// several engines (the FFmpeg families).

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::ring::{OutputScope, Queue, RingConfig, RingMemory};
+use super::ring::{Queue, RingConfig, RingMemory};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
@@ -15,6 +15,7 @@ use crate::decoder::{Decoder, DecoderStats, Input};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::frame::output::OutputScope;
 use crate::metrics::Telemetry;
 
 /// Input of a [`DecodePipeline`]: what [`Input`] describes, owned, so it can cross to
@@ -475,7 +476,7 @@ pub(crate) fn rate(frames: u64, elapsed: Duration) -> f64 {
 fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Shared) -> Result<()> {
     let status = &shared.status;
     // Engines build host frames in the ring's free buffers.
-    let _output = OutputScope::enter(ring);
+    let _output = OutputScope::enter(ring.frame_slots());
     let mut inputs: u64 = 0;
     let context = |inputs: u64| format!("decode pipeline, input #{inputs} (after {} frames)", ring.stats().pushed);
     let mut broken = None;

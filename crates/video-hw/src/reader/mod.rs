@@ -2,7 +2,7 @@
 //! range, or sequentially from any point.
 //!
 //! A [`FrameReader`] holds a file's [`FrameIndex`] and a few decode sessions. Asked for
-//! frames, it plans the decode ([`plan`]): each frame needs the packets from the random
+//! frames, it plans the decode ([`plan`](mod@plan)): each frame needs the packets from the random
 //! access point it depends on up to its own, the ranges that touch are merged, and every
 //! GOP is decoded once however many of its frames are wanted. Runs that do not touch are
 //! independent, so with several sessions they decode at once — on NVDEC, one file then

@@ -37,7 +37,7 @@ use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 use crate::packet::{Packet, PacketLayout};
-use crate::registry::ProbeInfo;
+use crate::probe::ProbeInfo;
 
 /// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.

@@ -24,7 +24,7 @@ mod probe_streams;
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
 use crate::error::Result;
-use crate::registry::ProbeInfo;
+use crate::probe::ProbeInfo;
 
 /// Probes `engine` (one of the FFmpeg families) for `codec` in `direction`.
 pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo> {

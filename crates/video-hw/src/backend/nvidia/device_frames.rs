@@ -14,9 +14,9 @@ use super::cuda::{
 };
 use super::sys::cuda::CUevent;
 use crate::error::{Error, Result};
+use crate::frame::memory::{DeviceAllocator, DeviceBlock};
 use crate::frame::{CudaFrame, DeviceFrameOwner, HostFrame};
 use crate::metrics::{CopyDirection, Stage, record_copy, record_stage};
-use crate::pipeline::ring::{DeviceAllocator, DeviceBlock};
 
 /// The longest a device-to-device copy of one frame may take.
 const COPY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -110,7 +110,7 @@ impl DeviceAllocator for RingAllocator {
 
     fn alloc(&self, width_bytes: usize, rows: usize) -> Result<DeviceBlock> {
         let buf = DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?;
-        Ok(DeviceBlock { ptr: buf.ptr(), pitch: buf.pitch(), width_bytes, rows, buffer: Some(buf) })
+        Ok(DeviceBlock { ptr: buf.ptr(), pitch: buf.pitch(), width_bytes, rows, buffer: Some(Box::new(buf)) })
     }
 
     fn owner(&self) -> Arc<dyn DeviceFrameOwner> {

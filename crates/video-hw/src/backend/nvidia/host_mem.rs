@@ -1,7 +1,7 @@
-//! The allocator hook behind [`crate::pipeline::FrameRing`]: page-locked host memory from
-//! the CUDA driver where one is installed, so that frames in a ring can be copied to and
-//! from a GPU by DMA without a staging copy; `None` without a driver (the caller then
-//! uses ordinary memory).
+//! The allocator the frame ring hands its pool ([`crate::pipeline::FrameRing`]):
+//! page-locked host memory from the CUDA driver where one is installed, so that frames in
+//! a ring can be copied to and from a GPU by DMA without a staging copy; `None` without a
+//! driver (the caller then uses ordinary memory).
 //!
 //! The memory belongs to the primary context of GPU 0 (retained for as long as any
 //! buffer lives). It is page-locked for every context of that GPU; other GPUs see it as
@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 use super::cuda::{Context, CudaDriver, PinnedHostBuffer};
+use crate::frame::memory::PinnedMemory;
 
 /// The context pinned buffers are allocated in, or why there is none (remembered, so a
 /// machine without a driver pays for the lookup once).
@@ -46,6 +47,22 @@ pub(crate) fn alloc(len: usize) -> Option<PinnedHostBuffer> {
             tracing::debug!(error = %e, len, "page-locked allocation failed; using ordinary memory");
             None
         }
+    }
+}
+
+/// How a ring slot's frame sees the buffer (its bytes), and how the NVDEC copy-out gets
+/// it back as a `PinnedHostBuffer` to copy into by DMA.
+impl PinnedMemory for PinnedHostBuffer {
+    fn as_slice(&self) -> &[u8] {
+        PinnedHostBuffer::as_slice(self)
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        PinnedHostBuffer::as_mut_slice(self)
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }
 

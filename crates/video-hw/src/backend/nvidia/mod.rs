@@ -17,6 +17,5 @@ pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;
 pub(crate) mod nvenc;
-pub(crate) mod nvml;
 pub(crate) mod probe;
 pub(crate) mod sys;

@@ -16,7 +16,7 @@
 //! [`BARRIER_WAIT`]. A session that reaches its first picture while no creation is under
 //! way on its GPU, and sessions already decoding, are never held; a session counts as
 //! decoding from its first picture until its stream is flushed or it is dropped
-//! (bench/results/nvdec-ablation.md, session 7).
+//! (bench/results/nvdec-ablation.md, section e248a5b).
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};

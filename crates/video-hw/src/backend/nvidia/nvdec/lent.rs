@@ -7,7 +7,7 @@
 //! session maps the picture, waits for the post-processing as it waits for a copy-out,
 //! and hands the frame out; dropping the frame unmaps the surface. That saves the two
 //! device-to-device copies (luma, chroma) and their driver calls: ~15 µs of CPU per frame
-//! lent on an H200 (bench/results/gpu/cpu-split-lend-session10-20261121.txt).
+//! lent on an H200 (its raw log is in git history: commit 6f7ea57 added it under bench/results/gpu/).
 //!
 //! The decoder has a few output surfaces (8 at 1080p, 3 at 4K: `hw::output_surfaces`);
 //! one always stays free for the copy-out, so a caller holding more frames than the others

@@ -17,7 +17,7 @@ use crate::codec::Codec;
 use crate::config::DecoderConfig;
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::registry::ProbeInfo;
+use crate::probe::ProbeInfo;
 
 /// NVDEC decoder objects alive in this process (those parked for reuse included).
 pub(crate) fn live_decoders() -> usize {
@@ -154,7 +154,7 @@ fn least_busy(candidates: &[GpuLoad]) -> Option<u32> {
 }
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
-pub(crate) fn call_times() -> crate::diagnostics::NvdecCallTimes {
+pub(crate) fn call_times() -> crate::timing::NvdecCallTimes {
     super::call_times::snapshot()
 }
 

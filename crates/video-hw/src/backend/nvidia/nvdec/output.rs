@@ -22,8 +22,10 @@ use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
+use crate::frame::memory::DeviceLayout;
+use crate::frame::output::{has_output_ring, take_output_device_slot};
+use crate::frame::pool::DeviceSlot;
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
-use crate::pipeline::ring::{DeviceLayout, DeviceSlot, take_output_device_slot};
 
 /// The longest a copy-out may take before the device is declared stuck.
 pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -168,7 +170,7 @@ impl Target {
     /// The allocation: device address and pitch.
     fn memory(&self) -> (u64, usize) {
         let buf = match self {
-            Target::Ring(slot) => slot.memory().and_then(|b| b.buffer.as_ref()),
+            Target::Ring(slot) => slot.memory().and_then(|b| b.allocation::<DeviceBuffer>()),
             Target::Pool(lease) => lease.buf.as_ref(),
         };
         buf.map_or((0, 0), |b| (b.ptr(), b.pitch()))
@@ -259,7 +261,7 @@ impl CopyOut {
     pub fn lend_format(output: Output, bit_depth: u8) -> Option<PixelFormat> {
         let format = output.format_for_depth(bit_depth)?;
         let lendable = matches!(output, Output::Cuda(_)) && matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
-        (lendable && !crate::pipeline::ring::has_output_ring()).then_some(format)
+        (lendable && !has_output_ring()).then_some(format)
     }
 
     /// A CUDA frame in the mapped surface itself: waits for the map's post-processing
@@ -289,7 +291,7 @@ impl CopyOut {
             if let Some(slot) = take_output_device_slot(self.device_index, layout.width_bytes, layout.rows) {
                 // Only CUDA memory of this session's context (the primary context of its
                 // GPU, as ring slots are) is written by the copies and kernels below.
-                let ours = slot.memory().and_then(|b| b.buffer.as_ref()).is_some_and(|b| {
+                let ours = slot.memory().and_then(|b| b.allocation::<DeviceBuffer>()).is_some_and(|b| {
                     b.context().raw() == self.ctx.raw()
                         && b.width_bytes() >= layout.width_bytes
                         && b.height() >= layout.rows
@@ -418,7 +420,7 @@ impl CopyOut {
             // A pipeline's page-locked ring slot: DMA straight into it, no staging copy.
             let mut out = HostFrame::for_output(format, c.width, c.height);
             if out.as_bytes().len() == need {
-                if let Some(dst) = out.pinned_mut() {
+                if let Some(dst) = out.pinned_mut::<PinnedHostBuffer>() {
                     // SAFETY: both copies write inside `dst` (bounds-checked by the wrapper),
                     // within its first `need` bytes, which are this frame's; nothing reads or
                     // frees `dst` before `wait` below says the copies finished.
