@@ -236,3 +236,21 @@ def test_torch_takes_the_frames_if_installed():
     t = torch.from_dlpack(batch.data)
     assert tuple(t.shape) == (2, 3, 240, 320) and t.dtype == torch.uint8
     assert md5(t[1].numpy()) == md5(np.asarray(dec[2]))
+
+
+def test_iteration_on_several_sessions_and_damage():
+    # Several sessions decode the GOPs ahead while iterating: the same frames as one.
+    for name in ("h264-opengop.mkv", "h264-aac.ts"):
+        one = [md5(np.from_dlpack(f.data)) for f in decoder(name, sessions=1)]
+        many = [md5(np.from_dlpack(f.data)) for f in decoder(name, sessions=3, read_ahead_bytes=1 << 20)]
+        assert len(one) == len(decoder(name)) and many == one
+    # A file with damage inside: the lost frames raise (with on_error="raise"), or are
+    # passed over (on_error="skip"); the frames that decode are the same either way.
+    bad = MEDIA / "bad" / "badsync.ts"
+    dec = video_hw.VideoDecoder(bad, pixel_format="yuv420p", sessions=2)
+    with pytest.raises(video_hw.InvalidBitstreamError) as e:
+        list(dec)
+    assert e.value.offset
+    skip = video_hw.VideoDecoder(bad, pixel_format="yuv420p", sessions=2, on_error="skip")
+    got = sum(1 for _ in skip)
+    assert 0 < got < len(skip)

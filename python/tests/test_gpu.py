@@ -94,9 +94,12 @@ def test_a_gpu_is_there():
     assert usable, f"VIDEO_HW_TEST_GPU=1 but NVDEC cannot decode here: {video_hw.engines()}"
 
 
+@pytest.mark.parametrize("sessions", [1, None], ids=["one-session", "read-ahead"])
 @pytest.mark.parametrize("name", FIXTURES)
-def test_every_frame_in_gpu_memory_matches_ffmpeg(cuda, name):
-    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+def test_every_frame_in_gpu_memory_matches_ffmpeg(cuda, name, sessions):
+    # One session decodes as the frames are taken; the default (one per engine) decodes
+    # the GOPs ahead at once.
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12", sessions=sessions)
     assert "nvdec" in (dec.backend or "").lower(), dec.backend
     got = []
     for frame in dec:

@@ -25,6 +25,8 @@ pub struct NativeDecoder {
     place: Place,
     /// `on_error="skip"`: frames the damage keeps from decoding are left out.
     skip: bool,
+    /// Sessions the reader may use at once.
+    sessions: usize,
 }
 
 /// The output format for a pixel format name and dimension order.
@@ -172,7 +174,8 @@ impl NativeDecoder {
     /// Opens the first video track (or track `stream_index`) of `source`.
     #[new]
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
-        seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None))]
+        seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
+        read_ahead_bytes = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -185,6 +188,7 @@ impl NativeDecoder {
         engine: &str,
         on_error: &str,
         stream_index: Option<usize>,
+        read_ahead_bytes: Option<usize>,
     ) -> PyResult<Self> {
         let format = self::pixel_format(pixel_format, dimension_order)?;
         let place = self::place(device)?;
@@ -226,14 +230,21 @@ impl NativeDecoder {
                 let mut reader = FrameReader::new(demuxer, track, config)?;
                 let engine = reader.prepare()?;
                 let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));
-                let n = sessions.unwrap_or_else(|| recommended_sessions(engine, codec, w, h, 0).max(1));
-                Ok((reader.sessions(n), container, info))
+                let gpu = if let Place::Cuda(n) = place { n } else { 0 };
+                let n = sessions.unwrap_or_else(|| recommended_sessions(engine, codec, w, h, gpu).max(1));
+                let reader = reader.sessions(n);
+                let reader = match read_ahead_bytes {
+                    Some(b) => reader.read_ahead(b),
+                    None => reader,
+                };
+                Ok((reader, container, info))
             })
             .py_err()?;
         let index = Arc::new(reader.index().clone());
         let metadata = crate::metadata::metadata(py, container, &index, info.as_ref())?;
         metadata.set_item("seek_mode", seek_mode)?;
-        Ok(NativeDecoder { reader: Mutex::new(reader), index, metadata: metadata.unbind(), place, skip })
+        let sessions = reader.max_sessions();
+        Ok(NativeDecoder { reader: Mutex::new(reader), index, metadata: metadata.unbind(), place, skip, sessions })
     }
 
     fn __len__(&self) -> usize {
@@ -250,6 +261,12 @@ impl NativeDecoder {
     #[getter]
     fn backend(&self) -> Option<String> {
         self.lock().backend().map(str::to_string)
+    }
+
+    /// Sessions the decoder may run at once (GOPs decoding in parallel).
+    #[getter]
+    fn max_sessions(&self) -> usize {
+        self.sessions
     }
 
     /// What the decoder did so far: runs, packets decoded, frames returned, sessions.
@@ -307,12 +324,20 @@ impl NativeDecoder {
         py.detach(|| self.lock().seek_frame(f)).py_err()
     }
 
-    /// The next frame of sequential reading, or None after the last.
+    /// The next frame of sequential reading, or None after the last. A frame the file's
+    /// damage kept from decoding raises `InvalidBitstreamError` (reading goes on after it),
+    /// or with `on_error="skip"` is passed over.
     fn next_frame(&self, py: Python<'_>) -> PyResult<Option<Frame>> {
+        let skip = self.skip;
         let next = py
             .detach(|| -> video_hw::Result<_> {
                 let mut r = self.lock();
-                let frame = r.next_frame()?;
+                let frame = loop {
+                    match r.next_frame() {
+                        Err(video_hw::Error::InvalidBitstream { .. }) if skip => continue,
+                        other => break other?,
+                    }
+                };
                 Ok(frame.map(|f| {
                     let n = f.pts.and_then(|t| r.index().frame_at(t)).unwrap_or(0);
                     (n, Arc::new(f))

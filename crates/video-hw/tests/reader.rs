@@ -209,3 +209,105 @@ fn by_time_and_ranges() {
         assert!(r.frames_at(&[n]).is_err());
     }
 }
+
+/// Sequential reading on several sessions (the GOPs ahead decoding at once) gives the
+/// frames of one session, in order, with their timestamps, from the start or any frame.
+#[test]
+fn sequential_reading_on_several_sessions_is_exact() {
+    for path in inputs() {
+        if skip(&path) {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut one = reader(&path);
+        let straight: Vec<(String, Option<i64>)> =
+            one.frames_from_index(0).unwrap().map(|f| f.unwrap()).map(|f| (md5(&f), f.pts)).collect();
+        for (sessions, budget) in [(3, video_hw::reader::DEFAULT_READ_AHEAD_BYTES), (4, 1)] {
+            let mut r = reader(&path).sessions(sessions).read_ahead(budget);
+            let got: Vec<(String, Option<i64>)> =
+                r.frames_from_index(0).unwrap().map(|f| f.unwrap()).map(|f| (md5(&f), f.pts)).collect();
+            assert_eq!(got, straight, "{name}: {sessions} sessions, {budget} bytes ahead");
+            let from = straight.len() / 3;
+            let rest: Vec<String> = r.frames_from_index(from).unwrap().map(|f| md5(&f.unwrap())).collect();
+            let want: Vec<String> = straight[from..].iter().map(|(m, _)| m.clone()).collect();
+            assert_eq!(rest, want, "{name}: from frame {from}");
+        }
+    }
+}
+
+/// Random access in the middle of reading ahead stops the sessions, uses them, and
+/// sequential reading goes on from where it was.
+#[test]
+fn reading_ahead_survives_random_access_and_drops() {
+    let path = common::repo_root().join("testdata/h264/gop12-idr-cars-320x240.h264");
+    let straight: Vec<String> = reader(&path).frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+    let n = straight.len();
+    let mut r = reader(&path).sessions(3);
+    let mut got: Vec<String> = (0..7).map(|_| md5(&r.next_frame().unwrap().unwrap())).collect();
+    let picked = r.frames_at(&[n - 1, 1, 30]).unwrap();
+    assert_eq!(
+        picked.iter().map(|f| md5(f)).collect::<Vec<_>>(),
+        vec![straight[n - 1].clone(), straight[1].clone(), straight[30].clone()]
+    );
+    while let Some(f) = r.next_frame().unwrap() {
+        got.push(md5(&f));
+    }
+    assert_eq!(got, straight);
+    assert!(r.stats().sessions >= 3);
+    // A reader dropped while its sessions decode ahead stops them (no hang, no leak).
+    for _ in 0..20 {
+        let mut r = reader(&path).sessions(4);
+        r.next_frame().unwrap().unwrap();
+        drop(r);
+    }
+}
+
+/// Damaged files: reading ahead hands out the frames one session gives, reports each frame
+/// lost to the damage as an `InvalidBitstream` error and goes on; nothing hangs.
+#[test]
+fn reading_ahead_reports_damage() {
+    let bad = common::repo_root().join("testdata/media/bad");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&bad)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "json"))
+        .collect();
+    names.sort();
+    let mut read = 0;
+    for path in names {
+        let Ok(d) = Demuxer::open(&path) else { continue };
+        let Some(t) = d.video_track() else { continue };
+        let codec = t.codec.video().unwrap();
+        if !decodable(codec) {
+            continue;
+        }
+        let track = t.index;
+        let config = DecoderConfig::new(codec)
+            .output(Output::Host(PixelFormat::Yuv420p))
+            .engine(EnginePreference::Only(engine()));
+        let Ok(one) = FrameReader::new(d, track, config.clone()) else { continue };
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let all = |mut r: FrameReader| {
+            let (mut got, mut errors) = (Vec::new(), 0);
+            for _ in 0..100_000 {
+                match r.next_frame() {
+                    Ok(Some(f)) => got.push(md5(&f)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        assert!(matches!(e, video_hw::Error::InvalidBitstream { .. }), "{name}: {e}");
+                        errors += 1;
+                    }
+                }
+            }
+            (got, errors, r.len())
+        };
+        let (single, single_errors, n) = all(one);
+        assert_eq!(single.len() + single_errors, n, "{name}: one session: every indexed frame is a frame or an error");
+        let ahead = FrameReader::new(Demuxer::open(&path).unwrap(), track, config).unwrap().sessions(3);
+        let (got, errors, _) = all(ahead);
+        assert_eq!(got, single, "{name}: the frames that decode");
+        assert_eq!(got.len() + errors, n, "{name}: every indexed frame is a frame or an error");
+        read += 1;
+    }
+    assert!(read >= 3, "damaged fixtures read: {read}");
+}

@@ -24,6 +24,7 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
+mod ahead;
 pub mod plan;
 mod run;
 mod sequential;
@@ -39,6 +40,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
+pub use ahead::DEFAULT_READ_AHEAD_BYTES;
 use plan::{Run, plan};
 use run::{Feed, Packets, Skipper, decode_run, missing, read_run};
 use sequential::Cursor;
@@ -76,6 +78,11 @@ pub struct FrameReader {
     idr_only: bool,
     /// Where sequential reading ([`next_frame`](Self::next_frame)) is.
     cursor: Option<Cursor>,
+    /// Bound on the frames decoded ahead of sequential reading on several sessions.
+    read_ahead_bytes: usize,
+    /// The first session's engine and its description (kept while the sessions work on
+    /// read-ahead threads).
+    engine: Option<(Engine, String)>,
     stats: ReaderStats,
 }
 
@@ -123,6 +130,8 @@ impl FrameReader {
             decoders: Vec::new(),
             idr_only: false,
             cursor: None,
+            read_ahead_bytes: DEFAULT_READ_AHEAD_BYTES,
+            engine: None,
             stats: ReaderStats::default(),
         })
     }
@@ -131,8 +140,26 @@ impl FrameReader {
     /// per engine spreads a file's GOPs over the GPU
     /// ([`recommended_sessions`](crate::pipeline::recommended_sessions) gives the measured
     /// best).
+    ///
+    /// Sequential reading ([`next_frame`](Self::next_frame), [`frames_from`](Self::frames_from))
+    /// with several sessions decodes the GOPs ahead at once, holding at most
+    /// [`read_ahead`](Self::read_ahead) bytes of frames the caller has not reached.
     pub fn sessions(mut self, n: usize) -> Self {
         self.sessions = n.clamp(1, MAX_SESSIONS);
+        self
+    }
+
+    /// Sessions it may run at once ([`sessions`](Self::sessions)).
+    pub fn max_sessions(&self) -> usize {
+        self.sessions
+    }
+
+    /// Bounds the frames sequential reading on several sessions decodes ahead of the caller
+    /// (estimated from the track's size and the output format; default
+    /// [`DEFAULT_READ_AHEAD_BYTES`], 4 GiB). The GOP being read always decodes, so a small
+    /// bound reads on one session at a time.
+    pub fn read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead_bytes = bytes;
         self
     }
 
@@ -159,15 +186,17 @@ impl FrameReader {
     /// The engine of the first session, described (after a first decode or
     /// [`prepare`](Self::prepare)).
     pub fn backend(&self) -> Option<&str> {
-        self.decoders.first().map(Decoder::backend)
+        self.engine.as_ref().map(|(_, b)| b.as_str())
     }
 
     /// Opens the first session now (it is otherwise opened by the first decode) and
     /// returns its engine: for choosing the number of sessions by engine
     /// ([`recommended_sessions`](crate::pipeline::recommended_sessions)).
     pub fn prepare(&mut self) -> Result<Engine> {
-        self.ensure_sessions(1)?;
-        Ok(self.decoders[0].engine())
+        if self.engine.is_none() {
+            self.ensure_sessions(1)?;
+        }
+        self.engine.as_ref().map(|(e, _)| *e).ok_or_else(|| Error::invalid_input("no session"))
     }
 
     /// The frames at presentation indices `frames`, in the order asked (a repeated index
@@ -250,6 +279,7 @@ impl FrameReader {
     }
 
     pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
+        self.stop_read_ahead()?;
         while self.decoders.len() < n {
             let decoder = Decoder::open(self.config.clone())?;
             // The software engines output nothing when decoding starts at an H.264 recovery
@@ -257,6 +287,7 @@ impl FrameReader {
             // flushed, waits for the next recovery point): they start at IDRs. NVDEC's
             // parser starts at any I picture (tests/gpu_reader.rs).
             self.idr_only |= self.config.codec == crate::codec::Codec::H264 && decoder.engine() != Engine::Nvdec;
+            self.engine.get_or_insert_with(|| (decoder.engine(), decoder.backend().to_string()));
             self.decoders.push(decoder);
             self.stats.sessions = self.decoders.len();
         }

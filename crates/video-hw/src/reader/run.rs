@@ -160,25 +160,47 @@ pub fn decode_run(
     wanted: &[usize],
 ) -> Result<Vec<(usize, Frame)>> {
     let mut out = Vec::with_capacity(wanted.len());
-    let keep = |frame: Frame, out: &mut Vec<(usize, Frame)>| {
-        if let Some(f) = frame.pts.and_then(|t| index.frame_of_packet(t as usize)) {
+    decode_run_with(decoder, feed, packets, |packet, frame| {
+        if let Some(f) = index.frame_of_packet(packet) {
             if wanted.binary_search(&f).is_ok() {
                 let mut frame = frame;
                 frame.pts = Some(index.frames()[f].pts);
                 out.push((f, frame));
             }
         }
+        true
+    })?;
+    Ok(out)
+}
+
+/// Decodes a run's `packets` on `decoder`, handing each frame with the decode-order
+/// number of the packet that coded it to `emit`, until the run ends or `emit` returns
+/// false (the rest is not fed). The session is flushed at the end either way.
+pub fn decode_run_with(
+    decoder: &mut Decoder,
+    feed: &Feed,
+    packets: &Packets,
+    mut emit: impl FnMut(usize, Frame) -> bool,
+) -> Result<()> {
+    let mut wanted = true;
+    let mut give = |frame: Frame, wanted: &mut bool| {
+        if let (true, Some(tag)) = (*wanted, frame.pts) {
+            *wanted = emit(tag as usize, frame);
+        }
     };
     for (k, data) in packets {
+        if !wanted {
+            break;
+        }
         feed.submit(decoder, *k, data)?;
         while let Some(frame) = decoder.try_reap()? {
-            keep(frame, &mut out);
+            give(frame, &mut wanted);
         }
     }
     for frame in decoder.flush()? {
-        keep(frame, &mut out);
+        give(frame, &mut wanted);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The error for frames a run should have given and did not.

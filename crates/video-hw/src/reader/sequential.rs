@@ -1,10 +1,14 @@
-//! Reading frames in presentation order from any frame on, one session, as they are asked
-//! for: the reader keeps its position between calls ([`FrameReader::next_frame`]), so a
-//! caller that cannot hold a borrow (a Python iterator) reads a file frame by frame.
+//! Reading frames in presentation order from any frame on, as they are asked for: the
+//! reader keeps its position between calls ([`FrameReader::next_frame`]), so a caller that
+//! cannot hold a borrow (a Python iterator) reads a file frame by frame. One session decodes
+//! as the frames are asked for; several decode the GOPs ahead at once ([`super::ahead`]).
 
 use std::collections::VecDeque;
 
 use super::FrameReader;
+use super::ahead::ReadAhead;
+use super::run::missing;
+use crate::config::Output;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -25,6 +29,8 @@ pub(super) struct Cursor {
     flushed: bool,
     /// Random access used the session meanwhile: decoding restarts at `next`.
     interrupted: bool,
+    /// The sessions decoding ahead, when the reader has several.
+    ahead: Option<ReadAhead>,
 }
 
 impl Cursor {
@@ -56,6 +62,7 @@ impl FrameReader {
             positioned: false,
             flushed: false,
             interrupted: false,
+            ahead: None,
         });
         Ok(())
     }
@@ -75,18 +82,99 @@ impl FrameReader {
             }
             Some(_) => {}
         }
+        if self.sessions > 1 {
+            return self.next_read_ahead();
+        }
         if let Err(e) = self.fill() {
+            // The session failed (not the file): reading ends here.
+            let len = self.index.len();
             if let Some(c) = &mut self.cursor {
                 c.flushed = true;
                 c.ready.clear();
+                c.next = len;
             }
             return Err(e);
         }
         let Some(c) = self.cursor.as_mut() else { return Ok(None) };
+        // A frame of the index that did not come out (the file is damaged there) is an
+        // error, once; reading goes on after it at the next call.
+        let lost = match c.ready.front() {
+            Some(&(f, _)) if f > c.next => Some(c.next),
+            Some(_) => None,
+            None if c.next < self.index.len() => Some(c.next),
+            None => return Ok(None),
+        };
+        if let Some(lost) = lost {
+            c.next = lost + 1;
+            return Err(missing(&self.index, lost));
+        }
         let Some((f, frame)) = c.ready.pop_front() else { return Ok(None) };
         c.next = f + 1;
         self.stats.frames_returned += 1;
         Ok(Some(frame))
+    }
+
+    /// [`next_frame`](Self::next_frame) with the GOPs ahead decoding on every session.
+    fn next_read_ahead(&mut self) -> Result<Option<Frame>> {
+        let Some(c) = self.cursor.as_ref() else { return Ok(None) };
+        if c.flushed || c.next >= self.index.len() {
+            return Ok(None);
+        }
+        if c.ahead.is_none() {
+            self.ensure_sessions(self.sessions)?;
+            let decoders = std::mem::take(&mut self.decoders);
+            let frame_bytes = self.frame_bytes();
+            let (budget, feed) = (self.read_ahead_bytes, &self.feed);
+            if let Some(c) = self.cursor.as_mut() {
+                c.ahead = Some(ReadAhead::start(decoders, feed, c.next, budget, frame_bytes));
+            }
+        }
+        let (index, idr_only) = (&self.index, self.idr_only);
+        let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
+        let Some(c) = self.cursor.as_mut() else { return Ok(None) };
+        let Some(ahead) = c.ahead.as_mut() else { return Ok(None) };
+        let got = ahead.next(&mut self.demuxer, index, &self.skip, &start_of, &mut self.stats.packets_decoded);
+        c.next = ahead.position(index.len());
+        match got {
+            Ok(Some((_, frame))) => {
+                self.stats.frames_returned += 1;
+                Ok(Some(frame))
+            }
+            Ok(None) => Ok(None),
+            // A frame lost to damage: reading goes on after it.
+            Err(e @ Error::InvalidBitstream { .. }) => Err(e),
+            Err(e) => {
+                c.flushed = true;
+                self.stop_read_ahead()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops decoding ahead (if it runs) and takes the sessions back; sequential reading
+    /// restarts where it was at its next call.
+    pub(super) fn stop_read_ahead(&mut self) -> Result<()> {
+        let Some(c) = self.cursor.as_mut() else { return Ok(()) };
+        let Some(ahead) = c.ahead.take() else { return Ok(()) };
+        c.interrupted();
+        let mut decoders = ahead.stop()?;
+        self.decoders.append(&mut decoders);
+        Ok(())
+    }
+
+    /// The bytes one output frame takes (estimated from the track's size).
+    fn frame_bytes(&self) -> usize {
+        let (w, h) = self.index.track().video.as_ref().map_or((1920, 1080), |v| (v.width, v.height));
+        let format = match self.config.output {
+            Output::Metadata => return 256,
+            Output::Host(f) | Output::Cuda(f) => f,
+        };
+        (0..format.plane_count())
+            .map(|i| {
+                let (row, rows) = format.plane_size(i, w, h);
+                row * rows
+            })
+            .sum()
     }
 
     /// Keeps a decoded frame that is at or after the cursor's next frame.
