@@ -1,7 +1,8 @@
 //! NVDEC behind the container demuxers and the frame reader, on a real GPU: every
 //! container fixture (`testdata/media/`: MP4, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS;
 //! H.264, HEVC, VP9) decoded straight through and by random access (frames out of order,
-//! repeated, around every key frame, on one session and on several) gives ffmpeg's
+//! repeated, around every key frame, on one session and on several; sequentially with the
+//! GOPs ahead decoding on several sessions) gives ffmpeg's
 //! reference frames bit for bit (`FILE.framemd5`, yuv420p), with the right timestamps.
 //! AV1 is skipped where the GPU has no AV1 decoder (the H200's NVDEC has none).
 //!
@@ -68,6 +69,10 @@ fn gpu_reader_matches_the_references() {
             }
         }
         asked.retain(|&k| k < n);
+        // Several sessions: sequential reading decodes the GOPs ahead at once.
+        let ahead: Vec<String> =
+            reader(&path, 4).unwrap().frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect();
+        assert_eq!(ahead, want, "{name}: sequential reading on 4 sessions against ffmpeg's reference");
         for sessions in [1, 4] {
             let mut r = reader(&path, sessions).unwrap();
             let frames = r.frames_at(&asked).unwrap();
