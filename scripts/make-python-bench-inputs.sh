@@ -6,8 +6,17 @@
 #   OUT/clips/     200 ten-second clips: the 60 ten-second pieces of long.mp4 (cut at its key
 #                  frames, one every 10 s), each under 3-4 names to make 200 files
 # usage: scripts/make-python-bench-inputs.sh SRC.mp4 OUT
+# SRC is made here first if it does not exist (needs ffmpeg with libx264: this machine's, not
+# the GPU machine's): 30 s of noisy test pattern, x264 veryfast at 2 Mb/s, keyint 250 without
+# scene cuts, 3 B-frames with B-pyramid.
 set -euo pipefail
 src=$1 out=$2
+if [[ ! -f $src ]]; then
+  mkdir -p "$(dirname "$src")"
+  ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=25,noise=alls=16:allf=t+u:all_seed=7" \
+    -t 30 -c:v libx264 -preset veryfast -b:v 2M -maxrate 2.5M -bufsize 4M -bf 3 -pix_fmt yuv420p \
+    -x264-params keyint=250:scenecut=0 -movflags +faststart "$src"
+fi
 mkdir -p "$out/clips" "$out/pieces"
 ffmpeg -v error -y -stream_loop 19 -i "$src" -c copy -an -movflags +faststart "$out/long.mp4"
 ffmpeg -v error -y -stream_loop 3 -i "$src" -c copy -an -movflags +faststart "$out/seq.mp4"
