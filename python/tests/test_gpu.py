@@ -263,3 +263,15 @@ def test_torch_takes_gpu_frames_without_a_copy_if_installed(cuda):
     frame = torch.from_dlpack(nv12.get_frame_at(33).data)
     want = references(name)[33]
     assert md5(nv12_to_yuv420p(frame.cpu().numpy(), 320, 240)) == want
+
+
+def test_encoder_takes_cuda_frames(tmp_path):
+    # NV12 frames in GPU memory (the decoder's, through __cuda_array_interface__) into the
+    # encoder of the machine (the H200 has no NVENC: the embedded engine, after a copy).
+    src = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="nv12")
+    out = tmp_path / "from-gpu.mkv"
+    with video_hw.Encoder(out, width=320, height=240, fps=25, pixel_format="nv12") as enc:
+        for frame in src:
+            enc.encode(frame.data)
+    back = video_hw.VideoDecoder(out, pixel_format="nv12")
+    assert len(back) == len(src)

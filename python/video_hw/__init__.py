@@ -14,10 +14,11 @@ CuPy take them as they are.
 
 from __future__ import annotations
 
+import fractions
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ._video_hw import (
     Array,
@@ -29,6 +30,8 @@ from ._video_hw import (
     InvalidBitstreamError,
     InvalidInputError,
     NativeDecoder,
+    NativeEncoder,
+    Packet,
     UnsupportedError,
     VideoHwError,
     __version__,
@@ -39,11 +42,13 @@ __all__ = [
     "Array",
     "DecodeTimeoutError",
     "DeviceLostError",
+    "Encoder",
     "EngineError",
     "Frame",
     "FrameBatch",
     "InvalidBitstreamError",
     "InvalidInputError",
+    "Packet",
     "UnsupportedError",
     "VideoDecoder",
     "VideoHwError",
@@ -204,6 +209,120 @@ class VideoDecoder:
     def __repr__(self) -> str:
         m = self.metadata
         return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
+
+
+def _rate(fps: Union[int, float, str, Tuple[int, int]]) -> Tuple[int, int]:
+    """A frame rate as (numerator, denominator): 25, 29.97 (30000/1001), "30000/1001", (24, 1)."""
+    if isinstance(fps, tuple):
+        return int(fps[0]), int(fps[1])
+    if isinstance(fps, str) and "/" in fps:
+        num, den = fps.split("/", 1)
+        return int(num), int(den)
+    f = float(fps)
+    for base in (24, 30, 48, 60, 120, 240):
+        if abs(f - base * 1000 / 1001) < 0.005:
+            return base * 1000, 1001
+    r = fractions.Fraction(f).limit_denominator(1001)
+    return r.numerator, r.denominator
+
+
+class Encoder:
+    """Encodes pictures into H.264/HEVC (or AV1/VP9 where an engine has them) packets, and
+    into a file when ``path`` is given: ``.mp4``/``.mov``/``.mkv``/``.webm`` through the
+    library's muxers, any other name as a raw Annex-B stream.
+
+        >>> with video_hw.Encoder("out.mp4", width=640, height=360, fps=30) as enc:
+        ...     for picture in pictures:             # (540, 640) uint8 I420 planes
+        ...         enc.encode(picture)
+
+    Args:
+        path: the output file, or None for packets only.
+        width, height: the picture size.
+        fps: frame rate (25, 29.97, "30000/1001" or (30000, 1001)).
+        codec: ``"h264"``, ``"hevc"``, ``"av1"`` (what the engines of the machine encode).
+        pixel_format: the pictures given: ``"yuv420p"`` (one ``(H*3/2, W)`` plane: Y, then
+            U, then V), ``"nv12"``, ``"rgb24"`` (``(H, W, 3)``), ``"bgra"`` (where the engine
+            takes it; the embedded engine converts RGB itself).
+        rate_control: ``"cbr"`` or ``"vbr"`` (``bitrate``, ``max_bitrate`` in bit/s) or
+            ``"cqp"`` (``qp``).
+        gop: frames between key frames; ``b_frames``: consecutive B-frames.
+        preset: ``"fastest"`` … ``"medium"`` … ``"slowest"``; ``tuning``: ``"hq"``,
+            ``"low-latency"``, ``"ultra-low-latency"``, ``"lossless"``.
+        engine: ``"auto"`` (NVENC where the GPU has it, else the embedded OpenH264),
+            ``"nvenc"``, ``"openh264"``, ``"ffmpeg"``.
+        device: ``"cpu"`` or ``"cuda:N"``: the GPU NVENC runs on and CUDA pictures come from.
+
+    ``encode`` takes a numpy array (any C-ordered uint8 buffer), a ``video_hw`` frame or
+    array, or a CUDA array (``__cuda_array_interface__``: CuPy, torch; copied from the GPU).
+    Every call returns the packets that became ready (``Packet``: ``data``,
+    ``pts_seconds``, ``dts_seconds``, ``key_frame``); ``close`` drains the encoder, returns
+    the last ones and finishes the file.
+    """
+
+    def __init__(
+        self,
+        path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        *,
+        width: int,
+        height: int,
+        fps: Union[int, float, str, Tuple[int, int]] = 30,
+        codec: str = "h264",
+        pixel_format: str = "yuv420p",
+        rate_control: str = "cbr",
+        bitrate: Optional[int] = None,
+        max_bitrate: Optional[int] = None,
+        qp: Optional[int] = None,
+        gop: Optional[int] = None,
+        b_frames: int = 0,
+        preset: str = "medium",
+        tuning: str = "hq",
+        engine: str = "auto",
+        device: str = "cpu",
+    ) -> None:
+        gpu = 0 if device in ("cpu", "cuda") else int(device.split(":", 1)[1])
+        self._native = NativeEncoder(
+            None if path is None else os.fspath(path),
+            codec=codec,
+            width=width,
+            height=height,
+            fps=_rate(fps),
+            pixel_format=pixel_format,
+            rate_control=rate_control,
+            bitrate=bitrate,
+            max_bitrate=max_bitrate,
+            qp=qp,
+            gop=gop,
+            b_frames=b_frames,
+            preset=preset,
+            tuning=tuning,
+            engine=engine,
+            device=gpu,
+        )
+
+    @property
+    def backend(self) -> str:
+        """The engine that encodes, described."""
+        return self._native.backend
+
+    @property
+    def stats(self) -> dict:
+        """Frames in, packets and bytes out, key frames."""
+        return self._native.stats
+
+    def encode(self, frame: Any, *, frame_number: Optional[int] = None, key_frame: bool = False) -> List[Packet]:
+        """Encodes one picture; ``frame_number`` (frames since the start) sets its time,
+        ``key_frame`` forces an IDR. Returns the packets ready now."""
+        return self._native.encode(frame, frame_number, key_frame)
+
+    def close(self) -> List[Packet]:
+        """Drains the encoder, finishes the file; returns the last packets."""
+        return self._native.close()
+
+    def __enter__(self) -> "Encoder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def decode_many(

@@ -103,5 +103,43 @@ class NativeDecoder:
     def seek(self, index: int) -> None: ...
     def next_frame(self) -> Optional[Frame]: ...
 
+class Packet:
+    """One encoded access unit (Annex-B)."""
+
+    data: bytes
+    pts_seconds: Optional[float]
+    dts_seconds: Optional[float]
+    key_frame: bool
+    def __bytes__(self) -> bytes: ...
+    def __len__(self) -> int: ...
+
+class NativeEncoder:
+    def __init__(
+        self,
+        path: Optional[str],
+        *,
+        codec: str,
+        width: int,
+        height: int,
+        fps: Tuple[int, int],
+        pixel_format: str,
+        rate_control: str,
+        bitrate: Optional[int],
+        max_bitrate: Optional[int],
+        qp: Optional[int],
+        gop: Optional[int],
+        b_frames: int,
+        preset: str,
+        tuning: str,
+        engine: str,
+        device: int,
+    ) -> None: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def stats(self) -> Dict[str, int]: ...
+    def encode(self, frame: Any, frame_number: Optional[int] = None, key_frame: bool = False) -> List[Packet]: ...
+    def close(self) -> List[Packet]: ...
+
 def engines() -> List[Dict[str, Any]]:
     """Every engine x codec x direction: whether it works here, and why not."""

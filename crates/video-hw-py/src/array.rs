@@ -61,6 +61,11 @@ impl Array {
     }
 
     /// The same memory without its first dimension (a batch of one as one frame).
+    /// Where the memory is.
+    pub fn place(&self) -> Place {
+        self.place
+    }
+
     pub fn squeeze_first(self) -> Array {
         let (shape, strides) = (self.shape[1..].to_vec(), self.strides[1..].to_vec());
         Array { shape, strides, ..self }
@@ -107,7 +112,7 @@ impl Array {
     }
 
     /// The array's bytes, row by row (host arrays only).
-    fn host_bytes(&self) -> PyResult<Vec<u8>> {
+    pub(crate) fn host_bytes(&self) -> PyResult<Vec<u8>> {
         if self.place != Place::Cpu {
             return Err(PyBufferError::new_err("the array is in GPU memory; copy it with the consumer's API"));
         }

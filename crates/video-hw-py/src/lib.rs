@@ -1,7 +1,7 @@
 //! The native half of the `video_hw` Python package (`video_hw._video_hw`): decoders with
 //! frame-accurate random access over the library's frame index and reader, frames and
-//! batches that lend their pixels through DLPack and the array interfaces, and the typed
-//! exceptions. The Python half (`python/video_hw/`) adds slicing, iteration and types.
+//! batches that lend their pixels through DLPack and the array interfaces, an encoder
+//! (arrays in, packets and files out), and the typed exceptions. The Python half (`python/video_hw/`) adds slicing, iteration and types.
 //!
 //! Every call that decodes releases the GIL; the objects may be used from several
 //! threads (each decoder serialises its own calls).
@@ -9,6 +9,7 @@
 mod array;
 mod batch;
 mod decoder;
+mod encoder;
 mod errors;
 mod metadata;
 
@@ -22,6 +23,8 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::Frame>()?;
     m.add_class::<batch::FrameBatch>()?;
     m.add_class::<decoder::NativeDecoder>()?;
+    m.add_class::<encoder::NativeEncoder>()?;
+    m.add_class::<encoder::Packet>()?;
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
     errors::register(m)?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Device memory a caller owns: a GPU buffer frames are packed into, one after another
 //! (a batch of decoded frames on the GPU, as the Python package hands them out).
 
-use crate::backend::nvidia::cuda::{CudaDriver, DeviceBuffer, DeviceRegion, copy_device};
+use crate::backend::nvidia::cuda::{CudaDriver, DeviceBuffer, DeviceRegion, copy_device, copy_to_host};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
@@ -88,4 +88,22 @@ impl DeviceArray {
         }
         Ok(need)
     }
+}
+
+/// Copies `rows` rows of `row_bytes` bytes, `pitch` bytes apart from device address `ptr`
+/// (memory of GPU `device`, such as another library's CUDA array), tightly packed into
+/// `out`, and waits for the copy. The driver checks the device range; `out` must hold
+/// `rows * row_bytes` bytes.
+pub fn download(device: u32, ptr: u64, pitch: usize, row_bytes: usize, rows: usize, out: &mut [u8]) -> Result<()> {
+    if row_bytes > pitch || out.len() < row_bytes.saturating_mul(rows) {
+        return Err(Error::invalid_input(format!(
+            "download of {rows} rows of {row_bytes} bytes ({pitch} apart) into {} bytes",
+            out.len()
+        )));
+    }
+    if rows == 0 || row_bytes == 0 {
+        return Ok(());
+    }
+    let ctx = CudaDriver::get()?.device(device)?.primary_context()?;
+    copy_to_host(&ctx, DeviceRegion { ptr, pitch, width_bytes: row_bytes, height: rows }, out, row_bytes)
 }
