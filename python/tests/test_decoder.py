@@ -225,6 +225,9 @@ def test_decode_many_in_order():
         assert list(b.indices) == idx
         got = np.from_dlpack(b.data)
         assert [md5(got[i]) for i in range(len(idx))] == [md5(np.asarray(d[k])) for k in idx]
+    # A list of devices: the files go to them in turn.
+    spread = video_hw.decode_many([MEDIA / n for n in names], want, device=["cpu", "cpu"], pixel_format="yuv420p")
+    assert [list(b.indices) for b in spread] == want
     skipped = video_hw.decode_many([MEDIA / "no-such.mp4", MEDIA / names[0]], [[0], [0]], on_error="skip", pixel_format="yuv420p")
     assert skipped[0] is None and len(skipped[1]) == 1
 

@@ -339,7 +339,9 @@ def decode_many(
     default is what the engine is measured to do best: on NVDEC two files per engine at a
     time (14 on an H200), each on one session; on software engines one per CPU core. Sessions
     are reused from file to file (no new decoder per file of the same codec and size).
-    ``decoder_args`` go to each ``VideoDecoder``; with ``on_error="skip"`` a file that cannot
+    ``device`` may be a list (``["cuda:0", "cuda:1"]``): the files go to the devices in turn,
+    with as many threads more. ``decoder_args`` go to each ``VideoDecoder``; with
+    ``on_error="skip"`` a file that cannot
     be opened (missing, damaged beyond reading, unsupported) gives ``None`` in its place
     instead of an error.
     """
@@ -348,11 +350,16 @@ def decode_many(
     if not sources:
         return []
     skip = decoder_args.get("on_error") == "skip"
-    cuda = str(decoder_args.get("device", "cpu")).startswith("cuda")
+    # Several devices: the files go to them in turn.
+    devices = decoder_args.pop("device", "cpu")
+    devices = [devices] if isinstance(devices, str) else list(devices)
+    if not devices:
+        raise ValueError("device: a device name or a list of them")
+    cuda = all(str(d).startswith("cuda") for d in devices)
 
     def open_one(i: int, sessions: Optional[int]) -> Optional[VideoDecoder]:
         try:
-            args = dict(decoder_args)
+            args = dict(decoder_args, device=devices[i % len(devices)])
             if sessions is not None:
                 args.setdefault("sessions", sessions)
             return VideoDecoder(sources[i], **args)
@@ -370,7 +377,7 @@ def decode_many(
     # The first file's decoder tells the engine's measured best session count.
     first = open_one(0, None)
     engine_sessions = first.max_sessions if first is not None else 1
-    n = workers or (2 * engine_sessions if cuda else engine_sessions)
+    n = workers or (2 * engine_sessions if cuda else engine_sessions) * len(devices)
     n = max(1, min(n, len(sources)))
     # Many files: the parallelism is across files, one session each.
     per_file = 1 if len(sources) > 1 else None
