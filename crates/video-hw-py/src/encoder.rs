@@ -81,52 +81,6 @@ fn parse<T: std::str::FromStr<Err = video_hw::Error>>(s: &str) -> PyResult<T> {
     s.parse::<T>().py_err()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn config(
-    codec: &str,
-    width: u32,
-    height: u32,
-    fps: (i64, i64),
-    pixel_format: &str,
-    rate_control: &str,
-    bitrate: Option<u64>,
-    max_bitrate: Option<u64>,
-    qp: Option<u8>,
-    gop: Option<u32>,
-    b_frames: u32,
-    preset: &str,
-    tuning: &str,
-    engine: &str,
-    device: u32,
-) -> PyResult<EncoderConfig> {
-    let codec: Codec = parse(codec)?;
-    if fps.0 <= 0 || fps.1 <= 0 {
-        return Err(PyValueError::new_err(format!("fps {}/{} must be positive", fps.0, fps.1)));
-    }
-    let mut c = EncoderConfig::new(codec, width, height);
-    c.fps = Rational::new(fps.0, fps.1);
-    c.input_format = parse::<PixelFormat>(pixel_format)?;
-    c.rate_control = match rate_control {
-        "cbr" => RateControl::Cbr { bitrate: bitrate.unwrap_or(4_000_000) },
-        "vbr" => {
-            let avg = bitrate.unwrap_or(4_000_000);
-            RateControl::Vbr { avg, max: max_bitrate.unwrap_or(avg.saturating_mul(3) / 2) }
-        }
-        "cqp" => {
-            let q = qp.unwrap_or(23);
-            RateControl::ConstQp { i: q.saturating_sub(2), p: q, b: q.saturating_add(2).min(51) }
-        }
-        other => return Err(PyValueError::new_err(format!("rate_control '{other}': cbr, vbr or cqp"))),
-    };
-    c.gop = gop;
-    c.b_frames = b_frames;
-    c.preset = parse::<Preset>(preset)?;
-    c.tuning = parse::<Tuning>(tuning)?;
-    c.engine = parse::<EnginePreference>(engine)?;
-    c.device_index = device;
-    Ok(c)
-}
-
 /// The bytes of one picture from `frame`: a buffer (numpy, bytes), a `video_hw.Array` or
 /// `Frame`, or an object with `__cuda_array_interface__` (copied from the GPU).
 fn pixels(py: Python<'_>, frame: &Bound<'_, PyAny>, device: u32) -> PyResult<Vec<u8>> {
@@ -243,23 +197,31 @@ impl NativeEncoder {
         engine: &str,
         device: u32,
     ) -> PyResult<Self> {
-        let mut config = config(
-            codec,
-            width,
-            height,
-            fps,
-            pixel_format,
-            rate_control,
-            bitrate,
-            max_bitrate,
-            qp,
-            gop,
-            b_frames,
-            preset,
-            tuning,
-            engine,
-            device,
-        )?;
+        let codec: Codec = parse(codec)?;
+        if fps.0 <= 0 || fps.1 <= 0 {
+            return Err(PyValueError::new_err(format!("fps {}/{} must be positive", fps.0, fps.1)));
+        }
+        let mut config = EncoderConfig::new(codec, width, height);
+        config.fps = Rational::new(fps.0, fps.1);
+        config.input_format = parse::<PixelFormat>(pixel_format)?;
+        config.rate_control = match rate_control {
+            "cbr" => RateControl::Cbr { bitrate: bitrate.unwrap_or(4_000_000) },
+            "vbr" => {
+                let avg = bitrate.unwrap_or(4_000_000);
+                RateControl::Vbr { avg, max: max_bitrate.unwrap_or(avg.saturating_mul(3) / 2) }
+            }
+            "cqp" => {
+                let q = qp.unwrap_or(23);
+                RateControl::ConstQp { i: q.saturating_sub(2), p: q, b: q.saturating_add(2).min(51) }
+            }
+            other => return Err(PyValueError::new_err(format!("rate_control '{other}': cbr, vbr or cqp"))),
+        };
+        config.gop = gop;
+        config.b_frames = b_frames;
+        config.preset = parse::<Preset>(preset)?;
+        config.tuning = parse::<Tuning>(tuning)?;
+        config.engine = parse::<EnginePreference>(engine)?;
+        config.device_index = device;
         // One tick a frame: packets' times are frame numbers over the rate.
         config.timebase = Rational::new(config.fps.den, config.fps.num);
         let open = py

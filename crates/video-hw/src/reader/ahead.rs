@@ -52,6 +52,17 @@ struct InFlight {
     bytes: usize,
 }
 
+/// What making jobs reads from: the reader's file, index and rules, and its packet count.
+pub(super) struct Source<'a> {
+    pub demuxer: &'a mut Demuxer,
+    pub index: &'a FrameIndex,
+    pub skip: &'a Skipper,
+    /// The packet decoding starts at for a frame (on the reader's engine).
+    pub start_of: &'a dyn Fn(usize) -> usize,
+    /// Packets fed so far (the reader's statistics).
+    pub fed: &'a mut u64,
+}
+
 /// The workers and the jobs in flight of one sequential read.
 pub(super) struct ReadAhead {
     jobs: Option<Sender<Job>>,
@@ -96,16 +107,10 @@ impl ReadAhead {
     /// The next frame in presentation order (frame number, frame), `Ok(None)` after the
     /// last. A frame the file's damage kept from decoding is an `InvalidBitstream` error;
     /// the reading goes on after it at the next call.
-    pub fn next(
-        &mut self,
-        demuxer: &mut Demuxer,
-        index: &FrameIndex,
-        skip: &Skipper,
-        start_of: &dyn Fn(usize) -> usize,
-        fed: &mut u64,
-    ) -> Result<Option<(usize, Frame)>> {
+    pub fn next(&mut self, src: &mut Source<'_>) -> Result<Option<(usize, Frame)>> {
+        let index = src.index;
         loop {
-            self.top_up(demuxer, index, skip, start_of, fed)?;
+            self.top_up(src)?;
             let Some(head) = self.in_flight.front_mut() else { return Ok(None) };
             let got = match head.pending.take() {
                 Some(p) => Ok(Ok(p)),
@@ -148,14 +153,8 @@ impl ReadAhead {
     }
 
     /// Makes jobs for the frames ahead while a worker could take one and they fit the budget.
-    fn top_up(
-        &mut self,
-        demuxer: &mut Demuxer,
-        index: &FrameIndex,
-        skip: &Skipper,
-        start_of: &dyn Fn(usize) -> usize,
-        fed: &mut u64,
-    ) -> Result<()> {
+    fn top_up(&mut self, src: &mut Source<'_>) -> Result<()> {
+        let (index, start_of) = (src.index, src.start_of);
         while self.next_job < index.len() && self.in_flight.len() <= self.sessions {
             let (frames, end) = job_frames(index, self.next_job, start_of);
             let bytes = frames.len().saturating_mul(self.frame_bytes);
@@ -165,8 +164,8 @@ impl ReadAhead {
             let runs = plan(&frames, start_of, |f| index.frames()[f].packet as usize);
             let mut job_runs = Vec::with_capacity(runs.len());
             for run in &runs {
-                let packets = read_run(demuxer, index, run, skip)?;
-                *fed += packets.len() as u64;
+                let packets = read_run(src.demuxer, index, run, src.skip)?;
+                *src.fed += packets.len() as u64;
                 let mut wanted: Vec<usize> = run.frames.iter().map(|&f| index.frames()[f].packet as usize).collect();
                 wanted.sort_unstable();
                 job_runs.push((packets, wanted));

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use super::FrameReader;
-use super::ahead::ReadAhead;
+use super::ahead::{ReadAhead, Source};
 use super::run::missing;
 use crate::config::Output;
 use crate::error::{Error, Result};
@@ -133,7 +133,14 @@ impl FrameReader {
         let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
         let Some(c) = self.cursor.as_mut() else { return Ok(None) };
         let Some(ahead) = c.ahead.as_mut() else { return Ok(None) };
-        let got = ahead.next(&mut self.demuxer, index, &self.skip, &start_of, &mut self.stats.packets_decoded);
+        let mut src = Source {
+            demuxer: &mut self.demuxer,
+            index,
+            skip: &self.skip,
+            start_of: &start_of,
+            fed: &mut self.stats.packets_decoded,
+        };
+        let got = ahead.next(&mut src);
         c.next = ahead.position(index.len());
         match got {
             Ok(Some((_, frame))) => {

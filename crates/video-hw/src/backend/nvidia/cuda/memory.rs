@@ -99,20 +99,20 @@ pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: D
     check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")
 }
 
-/// Copies device `src` into device `dst` (the same row count and row bytes) and waits
-/// for the copy. Addresses are the driver's to validate; the regions' shapes are checked.
-pub(crate) fn copy_device(ctx: &Context, src: DeviceRegion, dst: DeviceRegion) -> Result<()> {
+/// The descriptor of a 2-D device-to-device copy of `src` into `dst`, whose row size and
+/// count must agree (and fit their pitches).
+pub(crate) fn device_copy_desc(src: DeviceRegion, dst: DeviceRegion) -> Result<CUDA_MEMCPY2D> {
     if src.width_bytes != dst.width_bytes
         || src.height != dst.height
         || src.width_bytes > src.pitch
         || dst.width_bytes > dst.pitch
     {
         return Err(Error::invalid_input(format!(
-            "2-D device copy of {}x{} into {}x{} (pitches {} and {})",
+            "device copy of {}x{} into {}x{} (pitches {} / {})",
             src.width_bytes, src.height, dst.width_bytes, dst.height, src.pitch, dst.pitch
         )));
     }
-    let desc = CUDA_MEMCPY2D {
+    Ok(CUDA_MEMCPY2D {
         srcMemoryType: CU_MEMORYTYPE_DEVICE,
         srcDevice: src.ptr,
         srcPitch: src.pitch,
@@ -122,7 +122,13 @@ pub(crate) fn copy_device(ctx: &Context, src: DeviceRegion, dst: DeviceRegion) -
         WidthInBytes: src.width_bytes,
         Height: src.height,
         ..CUDA_MEMCPY2D::default()
-    };
+    })
+}
+
+/// Copies device `src` into device `dst` (the same row count and row bytes) and waits
+/// for the copy. Addresses are the driver's to validate; the regions' shapes are checked.
+pub(crate) fn copy_device(ctx: &Context, src: DeviceRegion, dst: DeviceRegion) -> Result<()> {
+    let desc = device_copy_desc(src, dst)?;
     let _current = ctx.push()?;
     // SAFETY: device to device; the driver validates both ranges against its allocations.
     check(unsafe { (ctx.api().cuMemcpy2D_v2)(&desc) }, "cuMemcpy2D")

@@ -4,8 +4,7 @@ use std::fmt;
 use std::ptr;
 
 use super::super::sys::cuda::{
-    CU_EVENT_DISABLE_TIMING, CU_MEMORYTYPE_DEVICE, CU_STREAM_NON_BLOCKING, CUDA_ERROR_NOT_READY, CUDA_MEMCPY2D,
-    CUevent, CUstream,
+    CU_EVENT_DISABLE_TIMING, CU_STREAM_NON_BLOCKING, CUDA_ERROR_NOT_READY, CUevent, CUstream,
 };
 use super::*;
 use crate::{Error, Result};
@@ -99,27 +98,7 @@ impl Stream {
     /// Both regions must be device memory of this stream's context that stays allocated
     /// until the copy has finished, and `dst` must not be in use by other work meanwhile.
     pub(crate) unsafe fn copy_device_async(&self, src: DeviceRegion, dst: DeviceRegion) -> Result<()> {
-        if src.width_bytes != dst.width_bytes
-            || src.height != dst.height
-            || src.width_bytes > src.pitch
-            || dst.width_bytes > dst.pitch
-        {
-            return Err(Error::invalid_input(format!(
-                "device copy of {}x{} into {}x{} (pitches {} / {})",
-                src.width_bytes, src.height, dst.width_bytes, dst.height, src.pitch, dst.pitch
-            )));
-        }
-        let desc = CUDA_MEMCPY2D {
-            srcMemoryType: CU_MEMORYTYPE_DEVICE,
-            srcDevice: src.ptr,
-            srcPitch: src.pitch,
-            dstMemoryType: CU_MEMORYTYPE_DEVICE,
-            dstDevice: dst.ptr,
-            dstPitch: dst.pitch,
-            WidthInBytes: src.width_bytes,
-            Height: src.height,
-            ..CUDA_MEMCPY2D::default()
-        };
+        let desc = device_copy_desc(src, dst)?;
         let _current = self.ctx.push()?;
         // SAFETY: the descriptor is fully initialised with sizes checked above; the
         // caller guarantees both regions are live device memory of this context.
