@@ -12,7 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
 use super::ffi::{DecodedPicture, RawDecoder};
 use crate::backend::DecoderBackend;

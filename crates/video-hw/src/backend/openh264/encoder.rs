@@ -36,7 +36,7 @@
 use std::collections::VecDeque;
 use std::ffi::c_int;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
 use super::ffi::{EncodedFrame, RawEncoder, SourcePicture};
 use crate::backend::EncoderBackend;

@@ -1,6 +1,7 @@
-//! The only place that talks to OpenH264's C++ API (through `openh264-sys2`, which
-//! compiles the bundled sources): small owned wrappers around `ISVCDecoder` and
-//! `ISVCEncoder` that the rest of the engine uses without `unsafe`.
+//! The only place that talks to OpenH264's C++ API (through the workspace crate
+//! `video-hw-openh264-sys`, which compiles OpenH264 with its patches): small owned
+//! wrappers around `ISVCDecoder` and `ISVCEncoder` that the rest of the engine uses
+//! without `unsafe`.
 //!
 //! The safe `openh264` crate is not used on purpose: its decoder drops the input
 //! timestamps (needed to match reordered output to access units) and decodes and
@@ -10,7 +11,7 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
 use crate::error::{Error, Result};
 
@@ -21,7 +22,7 @@ pub(super) fn version() -> (u32, u32, u32) {
     let mut v = sys::OpenH264Version::default();
     // SAFETY: `WelsGetCodecVersionEx` only writes the four integers of `v`, which is a
     // valid, exclusively borrowed `OpenH264Version`.
-    unsafe { sys::source::APILoader::WelsGetCodecVersionEx(&mut v) };
+    unsafe { sys::WelsGetCodecVersionEx(&mut v) };
     (v.uMajor, v.uMinor, v.uRevision)
 }
 
@@ -79,7 +80,7 @@ impl RawDecoder {
         let mut ptr: *mut sys::ISVCDecoder = ptr::null_mut();
         // SAFETY: `WelsCreateDecoder` writes a new decoder pointer into `ptr` (a valid
         // out-pointer) and returns non-zero on failure.
-        let rc = unsafe { sys::source::APILoader::WelsCreateDecoder(&mut ptr) };
+        let rc = unsafe { sys::WelsCreateDecoder(&mut ptr) };
         if rc != 0 || ptr.is_null() {
             return Err(Error::backend(ENGINE, rc, "WelsCreateDecoder failed"));
         }
@@ -231,7 +232,7 @@ impl Drop for RawDecoder {
             if let Some(uninit) = self.vtbl().Uninitialize {
                 uninit(self.ptr);
             }
-            sys::source::APILoader::WelsDestroyDecoder(self.ptr);
+            sys::WelsDestroyDecoder(self.ptr);
         }
     }
 }
@@ -291,7 +292,7 @@ impl RawEncoder {
         let mut ptr: *mut sys::ISVCEncoder = ptr::null_mut();
         // SAFETY: `WelsCreateSVCEncoder` writes a new encoder pointer into `ptr` (a valid
         // out-pointer) and returns non-zero on failure.
-        let rc = unsafe { sys::source::APILoader::WelsCreateSVCEncoder(&mut ptr) };
+        let rc = unsafe { sys::WelsCreateSVCEncoder(&mut ptr) };
         if rc != 0 || ptr.is_null() {
             return Err(Error::backend(ENGINE, rc, "WelsCreateSVCEncoder failed"));
         }
@@ -459,7 +460,7 @@ impl Drop for RawEncoder {
                     uninit(self.ptr);
                 }
             }
-            sys::source::APILoader::WelsDestroySVCEncoder(self.ptr);
+            sys::WelsDestroySVCEncoder(self.ptr);
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Cisco OpenH264, compiled from the bundled C++ sources (crate `openh264-sys2`): the
-//! software engine that builds anywhere. H.264 only: decode of 8-bit progressive 4:2:0
-//! streams (Baseline, Main, High), encode of 8-bit 4:2:0 without B-frames.
+//! Cisco OpenH264, compiled from the C++ sources bundled in `openh264-sys2`, patched, by
+//! the workspace crate `video-hw-openh264-sys`: the software engine that builds anywhere.
+//! H.264 only: decode of 8-bit progressive 4:2:0 streams (Baseline, Main, High), encode
+//! of 8-bit 4:2:0 without B-frames.
 //!
 //! Known limitation: OpenH264's decoded pictures differ slightly from the reference
 //! decoder on some streams with B-slices (see `docs/openh264-conformance.md`); the probe
