@@ -1,13 +1,18 @@
 //! H.264 decoding with OpenH264.
 //!
 //! Each access unit goes to OpenH264 in one call and is then closed with an empty call,
-//! so its picture is decoded at once. OpenH264 (2.x) reorders pictures into display
-//! order itself for streams with B-slices; each access unit carries a sequence number
-//! as OpenH264's input timestamp, so every picture that comes out is matched with its
-//! own access unit's pts, keyframe flag and colour description. Pictures are copied
-//! (and converted) out of OpenH264's buffers at once. The stream facts (colour, and
-//! what OpenH264 cannot decode) come from the crate's own SPS parse, which the
-//! assembler attaches to each access unit.
+//! so its picture is decoded at once; then every picture OpenH264 holds for reordering
+//! is taken out (`FlushFrame`), so pictures leave OpenH264 in decoding order, each
+//! during its own access unit's calls. They are copied (and converted) out of
+//! OpenH264's buffers at once and put in display order on this side (`reorder.rs`: its
+//! own reorder buffer loses pictures at a resolution change). Each access unit carries a
+//! sequence number as OpenH264's input timestamp, so every picture is matched with its
+//! own access unit's pts, keyframe flag, colour description and order count. An access
+//! unit whose picture the stream outputs (the parser's `PictureInfo::output`) but
+//! OpenH264 did not is reported as damaged ([`Error::InvalidBitstream`], counted as
+//! dropped), never skipped silently. The stream facts (colour, reorder depth, and what
+//! OpenH264 cannot decode) come from the crate's own SPS parse, which the assembler
+//! attaches to each access unit.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
@@ -15,6 +20,7 @@ use std::ffi::c_int;
 use video_hw_openh264_sys as sys;
 
 use super::ffi::{DecodedPicture, RawDecoder};
+use super::reorder::{Placement, Reorder};
 use crate::backend::DecoderBackend;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::codec::{Codec, ColorInfo, PixelFormat};
@@ -24,9 +30,12 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
-/// Pending access units older than this many access units are forgotten (their picture
-/// was dropped by OpenH264, e.g. after a bitstream error).
-const PENDING_LIMIT: u64 = 64;
+/// The reorder depth assumed when the stream's SPS is not known (H.264's largest DPB).
+const MAX_REORDER: usize = 16;
+
+/// At most this many pictures are taken out of OpenH264 after one access unit (it holds
+/// at most 16 for reordering).
+const MAX_DRAIN: usize = 64;
 
 /// What the session knows about an access unit until its picture comes out.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +43,9 @@ struct AuMeta {
     pts: Option<i64>,
     keyframe: bool,
     color: ColorInfo,
+    /// The stream outputs this access unit's picture.
+    output: bool,
+    place: Placement,
 }
 
 /// The OpenH264 decode engine.
@@ -42,6 +54,9 @@ pub(crate) struct OpenH264Decoder {
     output: Output,
     next_id: u64,
     pending: HashMap<u64, AuMeta>,
+    reorder: Reorder,
+    /// The previous picture held mmco 5: this one starts a new run of order counts.
+    after_memory_reset: bool,
     ready: VecDeque<Frame>,
 }
 
@@ -54,25 +69,52 @@ impl OpenH264Decoder {
             output: config.output,
             next_id: 1,
             pending: HashMap::new(),
+            reorder: Reorder::default(),
+            after_memory_reset: false,
             ready: VecDeque::new(),
         })
     }
 
     fn decode_call(&mut self, data: Option<&[u8]>, id: u64) -> Result<c_int> {
         let (state, pic) = self.raw.decode(data, id)?;
-        let frame = match pic {
-            Some(pic) => Some(picture_to_frame(&pic, take_meta(&mut self.pending, pic.timestamp), self.output)?),
-            None => None,
-        };
-        self.ready.extend(frame);
+        if let Some(pic) = pic {
+            take_picture(&pic, &mut self.pending, &mut self.reorder, &mut self.ready, self.output)?;
+        }
         Ok(state)
+    }
+
+    /// Takes out every picture OpenH264 holds for reordering (it needs the empty call
+    /// that ends an access unit first).
+    fn drain_engine(&mut self) -> Result<()> {
+        for _ in 0..MAX_DRAIN {
+            if self.raw.frames_in_buffer() == 0 {
+                break;
+            }
+            let Some(pic) = self.raw.flush_one()? else { break };
+            take_picture(&pic, &mut self.pending, &mut self.reorder, &mut self.ready, self.output)?;
+        }
+        Ok(())
     }
 }
 
-/// The metadata of the access unit a picture came from (defaults when unknown, e.g. a
-/// picture OpenH264 made up for a lost one).
-fn take_meta(pending: &mut HashMap<u64, AuMeta>, id: u64) -> AuMeta {
-    pending.remove(&id).unwrap_or(AuMeta { pts: None, keyframe: false, color: ColorInfo::default() })
+/// Copies a picture out of OpenH264 and hands it to the reorder buffer, if the stream
+/// outputs it (OpenH264 also outputs, e.g., the leading pictures of a recovery point
+/// that the reference decoder does not show).
+fn take_picture(
+    pic: &DecodedPicture<'_>,
+    pending: &mut HashMap<u64, AuMeta>,
+    reorder: &mut Reorder,
+    ready: &mut VecDeque<Frame>,
+    output: Output,
+) -> Result<()> {
+    let Some(meta) = pending.remove(&pic.timestamp) else {
+        tracing::debug!(target: "video_hw::openh264", id = pic.timestamp, "picture of an unknown access unit dropped");
+        return Ok(());
+    };
+    if meta.output {
+        reorder.push(picture_to_frame(pic, meta, output)?, meta.place, ready);
+    }
+    Ok(())
 }
 
 /// Refuses codecs and outputs OpenH264 cannot serve.
@@ -183,7 +225,7 @@ impl DecoderBackend for OpenH264Decoder {
         if let Some(info) = info {
             check_stream(info)?;
         }
-        self.decode_with(au, info.map(|i| i.color).unwrap_or_default())
+        self.decode_with(au, info)
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
@@ -191,37 +233,44 @@ impl DecoderBackend for OpenH264Decoder {
     }
 
     fn flush(&mut self) -> Result<Vec<Frame>> {
-        // OpenH264 holds pictures for reordering until told the stream ended.
-        let mut guard = 0;
-        while self.raw.frames_in_buffer() > 0 && guard < 64 {
-            guard += 1;
-            let frame = match self.raw.flush_one()? {
-                Some(pic) => picture_to_frame(&pic, take_meta(&mut self.pending, pic.timestamp), self.output)?,
-                None => break,
-            };
-            self.ready.push_back(frame);
-        }
+        // Pictures leave OpenH264 after each access unit; this finds any left over.
+        self.drain_engine()?;
+        self.reorder.drain(&mut self.ready);
         self.pending.clear();
-        // A drained OpenH264 decoder is not reliably reusable: a third stream after two
-        // flushes failed with dsOutOfMemory. Start the next stream on a fresh decoder.
+        self.after_memory_reset = false;
+        // The next stream starts on a fresh decoder: nothing of this one (parameter sets,
+        // references, error state) can leak into it.
         self.raw = RawDecoder::new()?;
         Ok(self.ready.drain(..).collect())
     }
 }
 
 impl OpenH264Decoder {
-    /// Decodes an access unit whose pictures have the colour description `color`.
-    fn decode_with(&mut self, au: &AccessUnit, color: ColorInfo) -> Result<()> {
+    /// Decodes an access unit of a stream described by `info` (its active SPS, when
+    /// known).
+    fn decode_with(&mut self, au: &AccessUnit, info: Option<&StreamInfo>) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
-        self.pending.insert(id, AuMeta { pts: au.pts, keyframe: au.is_keyframe(), color });
+        let picture = au.picture;
+        let memory_reset = picture.is_some_and(|p| p.memory_reset);
+        let place = Placement {
+            poc: picture.and_then(|p| p.poc),
+            barrier: picture.is_some_and(|p| p.idr || p.memory_reset) || self.after_memory_reset,
+            depth: info.map_or(MAX_REORDER, |i| (i.num_reorder_frames as usize).min(MAX_REORDER)),
+        };
+        if picture.is_some() {
+            self.after_memory_reset = memory_reset;
+        }
+        let output = picture.is_some_and(|p| p.output && !p.second_field);
+        let color = info.map(|i| i.color).unwrap_or_default();
+        self.pending.insert(id, AuMeta { pts: au.pts, keyframe: au.is_keyframe(), color, output, place });
         let mut state = self.decode_call(Some(&au.data), id)?;
         // The empty call tells OpenH264 the access unit is complete.
         state |= self.decode_call(None, id)?;
-        if self.pending.len() as u64 > PENDING_LIMIT {
-            let oldest = self.next_id.saturating_sub(PENDING_LIMIT);
-            self.pending.retain(|&k, _| k >= oldest);
-        }
+        self.drain_engine()?;
+        // Every picture leaves OpenH264 during its own access unit's calls: one still
+        // pending was not decoded (or not output) by OpenH264.
+        let missing = self.pending.drain().any(|(_, m)| m.output);
         if state & sys::dsOutOfMemory != 0 {
             return Err(Error::backend("openh264", "dsOutOfMemory", "decoder ran out of memory"));
         }
@@ -233,6 +282,12 @@ impl OpenH264Decoder {
             | sys::dsInvalidArgument;
         if state & damaged != 0 {
             return Err(Error::invalid_bitstream(au.offset, state_text(state)));
+        }
+        if missing {
+            return Err(Error::invalid_bitstream(
+                au.offset,
+                format!("openh264 output no picture for this access unit (state {state:#x})"),
+            ));
         }
         Ok(())
     }
@@ -288,7 +343,7 @@ pub(super) mod tests {
         let mut frames = Vec::new();
         let mut errors = 0;
         for au in simple_access_units(stream) {
-            if dec.decode_with(&au, ColorInfo::default()).is_err() {
+            if dec.decode_with(&au, None).is_err() {
                 errors += 1;
             }
             while let Some(f) = dec.try_reap().unwrap() {

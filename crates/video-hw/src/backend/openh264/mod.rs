@@ -11,6 +11,7 @@ mod decoder;
 mod encoder;
 mod ffi;
 mod probe;
+mod reorder;
 
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::config::{DecoderConfig, EncoderConfig};
