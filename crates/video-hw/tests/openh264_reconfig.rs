@@ -1,9 +1,10 @@
 //! The OpenH264 engine across reconfigurations: a resolution change mid-stream, a new SPS
 //! at the same size, an end-of-sequence NAL unit, an IDR with
-//! `no_output_of_prior_pics_flag`. Every picture the stream outputs comes out, in display
-//! order, and nothing is counted as dropped. (OpenH264's own reorder buffer lost the
-//! pictures it held when it reallocated its picture buffers; the engine now reorders on
-//! its side, see `backend/openh264/reorder.rs`.)
+//! `no_output_of_prior_pics_flag`, and a stream that starts at a recovery point instead
+//! of an IDR. Every picture the stream outputs comes out, in display order, and nothing
+//! is counted as dropped. (OpenH264's own reorder buffer lost the pictures it held when it
+//! reallocated its picture buffers, so the engine reorders on its side, see
+//! `backend/openh264/reorder.rs`; a start at a recovery point needs OpenH264 patch 0002.)
 
 mod common;
 
@@ -39,25 +40,37 @@ fn decode(stream: &[u8]) -> (Vec<(usize, String)>, u64) {
     (out, dec.stats().dropped)
 }
 
-#[test]
-fn resolution_change_in_mpeg_ts_loses_no_frame() {
-    // 320x240 → 160x120 → 320x240, each part an IDR with a new SPS/PPS and 2 B-frames.
-    let name = "h264-reschange.ts";
-    let reference = common::read_framemd5(&common::media(name).with_extension("ts.framemd5"));
+/// Decodes the video track of a container fixture packet by packet; returns the frames
+/// and the session's dropped count.
+fn decode_media(name: &str) -> (Vec<video_hw::Frame>, u64) {
     let mut d = Demuxer::open(common::media(name)).unwrap();
-    let track = d.video_track().unwrap().index;
+    let track = d.video_track().unwrap();
+    let (index, record) = (track.index, track.config.record().cloned());
     let mut dec = Decoder::open(config()).unwrap();
     let mut frames = Vec::new();
     let (packets, errors) = common::read_all(&mut d);
     assert!(errors.is_empty(), "{errors:?}");
-    for p in packets.iter().filter(|p| p.track == track) {
-        dec.submit(Input::packet(&p.data, p.pts)).unwrap();
+    for p in packets.iter().filter(|p| p.track == index) {
+        let input = match &record {
+            Some(record) => Input::LengthPrefixed { sample: &p.data, record, pts: p.pts },
+            None => Input::packet(&p.data, p.pts),
+        };
+        dec.submit(input).unwrap();
         while let Some(f) = dec.try_reap().unwrap() {
             frames.push(f);
         }
     }
     frames.extend(dec.flush().unwrap());
-    assert_eq!(dec.stats().dropped, 0);
+    (frames, dec.stats().dropped)
+}
+
+#[test]
+fn resolution_change_in_mpeg_ts_loses_no_frame() {
+    // 320x240 → 160x120 → 320x240, each part an IDR with a new SPS/PPS and 2 B-frames.
+    let name = "h264-reschange.ts";
+    let reference = common::read_framemd5(&common::media(name).with_extension("ts.framemd5"));
+    let (frames, dropped) = decode_media(name);
+    assert_eq!(dropped, 0);
     assert_eq!(frames.len(), reference.len(), "frames");
     let sizes: Vec<(u32, u32)> = frames.iter().map(|f| (f.width, f.height)).collect();
     let want: Vec<(u32, u32)> =
@@ -65,6 +78,20 @@ fn resolution_change_in_mpeg_ts_loses_no_frame() {
     assert_eq!(sizes, want);
     let pts: Vec<i64> = frames.iter().map(|f| f.pts.unwrap()).collect();
     assert!(pts.windows(2).all(|w| w[0] < w[1]), "display order: {pts:?}");
+}
+
+#[test]
+fn a_stream_cut_before_its_first_idr_starts_at_the_recovery_point() {
+    // h264-noidr.ts starts at a non-IDR I picture with a recovery point SEI (access unit
+    // 21 of h264-opengop.mkv); the reference decoder shows 75 frames, the recovery point
+    // and what follows it but not its 4 leading B-pictures: frames 25-99 of the open-GOP
+    // file, decoded from its start.
+    let (cut, dropped) = decode_media("h264-noidr.ts");
+    let (whole, _) = decode_media("h264-opengop.mkv");
+    assert_eq!(dropped, 0, "a clean start is no damage");
+    assert_eq!(cut.len(), 75);
+    let md5s = |f: &[video_hw::Frame]| f.iter().map(|f| common::frame_md5(f).1).collect::<Vec<_>>();
+    assert_eq!(md5s(&cut), md5s(&whole[25..]));
 }
 
 /// An end-of-sequence NAL unit.

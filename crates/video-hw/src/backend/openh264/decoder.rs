@@ -2,33 +2,38 @@
 //!
 //! Each access unit goes to OpenH264 in one call and is then closed with an empty call,
 //! so its picture is decoded at once; then every picture OpenH264 holds for reordering
-//! is taken out (`FlushFrame`), so pictures leave OpenH264 in decoding order, each
-//! during its own access unit's calls. They are copied (and converted) out of
-//! OpenH264's buffers at once and put in display order on this side (`reorder.rs`: its
-//! own reorder buffer loses pictures at a resolution change). Each access unit carries a
-//! sequence number as OpenH264's input timestamp, so every picture is matched with its
-//! own access unit's pts, keyframe flag, colour description and order count. An access
-//! unit whose picture the stream outputs (the parser's `PictureInfo::output`) but
-//! OpenH264 did not is reported as damaged ([`Error::InvalidBitstream`], counted as
-//! dropped), never skipped silently. The stream facts (colour, reorder depth, and what
-//! OpenH264 cannot decode) come from the crate's own SPS parse, which the assembler
+//! is taken out (`FlushFrame`), so pictures leave OpenH264 in decoding order. They are
+//! copied out of OpenH264's buffers at once and put in display order on this side
+//! (`reorder.rs`: OpenH264's own reorder queue loses pictures at a resolution change).
+//! Each access unit carries a sequence number as OpenH264's input timestamp, so every
+//! picture is matched with its own access unit's pts, keyframe flag, colour description
+//! and order count (`pictures.rs`).
+//!
+//! Error concealment is on, as in the reference decoder: a damaged picture is output
+//! concealed, counted ([`DecoderBackend::concealed`]) and reported as
+//! [`Error::InvalidBitstream`]. A picture the stream shows (the parser's
+//! `PictureInfo::output`, or the recovery point start rule of [`RecoveryStart`]) that
+//! OpenH264 did not output is reported the same way, never skipped silently; the error
+//! may come with the next access unit (OpenH264 completes a damaged picture when the
+//! next one starts) or after the flush. The stream facts (colour, reorder depth, and
+//! what OpenH264 cannot decode) come from the crate's own SPS parse, which the assembler
 //! attaches to each access unit.
 
-use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 
 use video_hw_openh264_sys as sys;
 
-use super::ffi::{DecodedPicture, RawDecoder};
-use super::reorder::{Placement, Reorder};
+use super::ffi::RawDecoder;
+use super::pictures::{AuMeta, Outbox};
+use super::reorder::Placement;
 use crate::backend::DecoderBackend;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
-use crate::codec::{Codec, ColorInfo, PixelFormat};
+use crate::bitstream::h264::RecoveryStart;
+use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameData};
+use crate::frame::Frame;
 
 /// The reorder depth assumed when the stream's SPS is not known (H.264's largest DPB).
 const MAX_REORDER: usize = 16;
@@ -37,27 +42,15 @@ const MAX_REORDER: usize = 16;
 /// at most 16 for reordering).
 const MAX_DRAIN: usize = 64;
 
-/// What the session knows about an access unit until its picture comes out.
-#[derive(Debug, Clone, Copy)]
-struct AuMeta {
-    pts: Option<i64>,
-    keyframe: bool,
-    color: ColorInfo,
-    /// The stream outputs this access unit's picture.
-    output: bool,
-    place: Placement,
-}
-
 /// The OpenH264 decode engine.
 pub(crate) struct OpenH264Decoder {
     raw: RawDecoder,
-    output: Output,
     next_id: u64,
-    pending: HashMap<u64, AuMeta>,
-    reorder: Reorder,
+    out: Outbox,
     /// The previous picture held mmco 5: this one starts a new run of order counts.
     after_memory_reset: bool,
-    ready: VecDeque<Frame>,
+    /// Which pictures are shown when the stream starts at a recovery point.
+    start: RecoveryStart,
 }
 
 impl OpenH264Decoder {
@@ -66,19 +59,20 @@ impl OpenH264Decoder {
         check_config(config.codec, config.output)?;
         Ok(OpenH264Decoder {
             raw: RawDecoder::new()?,
-            output: config.output,
             next_id: 1,
-            pending: HashMap::new(),
-            reorder: Reorder::default(),
+            out: Outbox::new(config.output),
             after_memory_reset: false,
-            ready: VecDeque::new(),
+            start: RecoveryStart::default(),
         })
     }
 
     fn decode_call(&mut self, data: Option<&[u8]>, id: u64) -> Result<c_int> {
-        let (state, pic) = self.raw.decode(data, id)?;
+        let (state, concealed, pic) = self.raw.decode(data, id)?;
+        if concealed {
+            self.out.completed_concealed();
+        }
         if let Some(pic) = pic {
-            take_picture(&pic, &mut self.pending, &mut self.reorder, &mut self.ready, self.output)?;
+            self.out.take(&pic)?;
         }
         Ok(state)
     }
@@ -91,30 +85,10 @@ impl OpenH264Decoder {
                 break;
             }
             let Some(pic) = self.raw.flush_one()? else { break };
-            take_picture(&pic, &mut self.pending, &mut self.reorder, &mut self.ready, self.output)?;
+            self.out.take(&pic)?;
         }
         Ok(())
     }
-}
-
-/// Copies a picture out of OpenH264 and hands it to the reorder buffer, if the stream
-/// outputs it (OpenH264 also outputs, e.g., the leading pictures of a recovery point
-/// that the reference decoder does not show).
-fn take_picture(
-    pic: &DecodedPicture<'_>,
-    pending: &mut HashMap<u64, AuMeta>,
-    reorder: &mut Reorder,
-    ready: &mut VecDeque<Frame>,
-    output: Output,
-) -> Result<()> {
-    let Some(meta) = pending.remove(&pic.timestamp) else {
-        tracing::debug!(target: "video_hw::openh264", id = pic.timestamp, "picture of an unknown access unit dropped");
-        return Ok(());
-    };
-    if meta.output {
-        reorder.push(picture_to_frame(pic, meta, output)?, meta.place, ready);
-    }
-    Ok(())
 }
 
 /// Refuses codecs and outputs OpenH264 cannot serve.
@@ -156,45 +130,6 @@ fn check_stream(info: &StreamInfo) -> Result<()> {
     Ok(())
 }
 
-/// Builds the output frame of `pic` in the session's output format.
-fn picture_to_frame(pic: &DecodedPicture<'_>, meta: AuMeta, output: Output) -> Result<Frame> {
-    let (format, data) = match output {
-        Output::Metadata => (PixelFormat::Yuv420p, FrameData::None),
-        Output::Host(format) => {
-            let src = I420Ref::new(
-                PlaneRef::new(pic.y, pic.y_stride),
-                PlaneRef::new(pic.u, pic.uv_stride),
-                PlaneRef::new(pic.v, pic.uv_stride),
-                pic.width,
-                pic.height,
-            )?;
-            let matrix = match format {
-                PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra => {
-                    YuvMatrix::for_color(&meta.color, pic.height)?
-                }
-                // Not used for YUV outputs.
-                _ => YuvMatrix::new(crate::codec::MatrixCoefficients::BT709, meta.color.range)?,
-            };
-            (format, FrameData::Host(convert::i420_to_host(&src, format, &matrix)?))
-        }
-        Output::Cuda(f) => {
-            return Err(Error::unsupported(
-                format!("CUDA {f} output with openh264"),
-                "openh264 decodes to host memory only",
-            ));
-        }
-    };
-    Ok(Frame {
-        format,
-        width: pic.width,
-        height: pic.height,
-        pts: meta.pts,
-        keyframe: meta.keyframe,
-        color: meta.color,
-        data,
-    })
-}
-
 /// Describes OpenH264's state flags.
 fn state_text(state: c_int) -> String {
     let names = [
@@ -229,19 +164,27 @@ impl DecoderBackend for OpenH264Decoder {
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
-        Ok(self.ready.pop_front())
+        Ok(self.out.ready.pop_front())
+    }
+
+    fn concealed(&self) -> u64 {
+        self.out.concealed
+    }
+
+    fn take_stream_error(&mut self) -> Option<Error> {
+        self.out.take_damage()
     }
 
     fn flush(&mut self) -> Result<Vec<Frame>> {
         // Pictures leave OpenH264 after each access unit; this finds any left over.
         self.drain_engine()?;
-        self.reorder.drain(&mut self.ready);
-        self.pending.clear();
+        self.out.finish();
         self.after_memory_reset = false;
+        self.start = RecoveryStart::default();
         // The next stream starts on a fresh decoder: nothing of this one (parameter sets,
         // references, error state) can leak into it.
         self.raw = RawDecoder::new()?;
-        Ok(self.ready.drain(..).collect())
+        Ok(self.out.ready.drain(..).collect())
     }
 }
 
@@ -261,35 +204,45 @@ impl OpenH264Decoder {
         if picture.is_some() {
             self.after_memory_reset = memory_reset;
         }
-        let output = picture.is_some_and(|p| p.output && !p.second_field);
+        let output = picture.is_some_and(|p| {
+            let new_frame = !p.second_field;
+            let poc = p.poc.unwrap_or(0);
+            self.start.shows(p.idr, p.irap, poc, p.output && new_frame, new_frame)
+        });
         let color = info.map(|i| i.color).unwrap_or_default();
-        self.pending.insert(id, AuMeta { pts: au.pts, keyframe: au.is_keyframe(), color, output, place });
+        let meta = AuMeta {
+            pts: au.pts,
+            keyframe: au.is_keyframe(),
+            color,
+            output,
+            place,
+            offset: au.offset,
+            concealed: false,
+        };
+        self.out.expect(id, meta);
         let mut state = self.decode_call(Some(&au.data), id)?;
         // The empty call tells OpenH264 the access unit is complete.
         state |= self.decode_call(None, id)?;
         self.drain_engine()?;
-        // Every picture leaves OpenH264 during its own access unit's calls: one still
-        // pending was not decoded (or not output) by OpenH264.
-        let missing = self.pending.drain().any(|(_, m)| m.output);
+        // This access unit's picture may still come with the next one (a damaged picture
+        // is completed when the next starts); earlier ones will not.
+        self.out.lose_before(id);
         if state & sys::dsOutOfMemory != 0 {
             return Err(Error::backend("openh264", "dsOutOfMemory", "decoder ran out of memory"));
         }
-        let damaged = sys::dsRefLost
-            | sys::dsBitstreamError
+        // A picture the stream does not show (before the first random access point, a
+        // leading picture of the recovery point it started at) has expected damage: its
+        // references are missing. A lost reference alone, with every macroblock decoded,
+        // is the intact picture of a recovery point that starts a stream.
+        let damaged = sys::dsBitstreamError
             | sys::dsDepLayerLost
             | sys::dsNoParamSets
             | sys::dsRefListNullPtrs
             | sys::dsInvalidArgument;
-        if state & damaged != 0 {
-            return Err(Error::invalid_bitstream(au.offset, state_text(state)));
+        if (picture.is_none() || output) && state & damaged != 0 {
+            self.out.note(Error::invalid_bitstream(au.offset, state_text(state)));
         }
-        if missing {
-            return Err(Error::invalid_bitstream(
-                au.offset,
-                format!("openh264 output no picture for this access unit (state {state:#x})"),
-            ));
-        }
-        Ok(())
+        self.out.take_damage().map_or(Ok(()), Err)
     }
 }
 

@@ -64,7 +64,11 @@ pub(super) struct DecodedPicture<'a> {
     pub timestamp: u64,
 }
 
-/// An owned, initialised OpenH264 decoder (single-threaded, error concealment off).
+/// OpenH264's error concealment: damaged or missing slices are filled by copying from
+/// the previous picture along the motion vectors; no output freeze at a size change.
+const CONCEALMENT: sys::ERROR_CON_IDC = sys::ERROR_CON_SLICE_MV_COPY_CROSS_IDR;
+
+/// An owned, initialised OpenH264 decoder (single-threaded, error concealment on).
 pub(super) struct RawDecoder {
     ptr: *mut sys::ISVCDecoder,
 }
@@ -99,7 +103,7 @@ impl RawDecoder {
         };
         check(rc as c_int, "SetOption(TRACE_CALLBACK)")?;
         let param = sys::SDecodingParam {
-            eEcActiveIdc: sys::ERROR_CON_DISABLE,
+            eEcActiveIdc: CONCEALMENT,
             sVideoProperty: sys::SVideoProperty {
                 size: std::mem::size_of::<sys::SVideoProperty>() as u32,
                 eVideoBsType: sys::VIDEO_BITSTREAM_AVC,
@@ -112,7 +116,7 @@ impl RawDecoder {
         check(rc as c_int, "Initialize")?;
         // Initialize resets the options; set them again.
         dec.set_option_int(sys::DECODER_OPTION_TRACE_LEVEL, sys::WELS_LOG_ERROR)?;
-        dec.set_option_int(sys::DECODER_OPTION_ERROR_CON_IDC, sys::ERROR_CON_DISABLE)?;
+        dec.set_option_int(sys::DECODER_OPTION_ERROR_CON_IDC, CONCEALMENT)?;
         dec.set_option_int(sys::DECODER_OPTION_NUM_OF_THREADS, 0)?;
         Ok(dec)
     }
@@ -150,10 +154,29 @@ impl RawDecoder {
         if rc != 0 { 0 } else { n.max(0) as usize }
     }
 
+    /// Pictures constructed so far with concealed macroblocks (OpenH264's statistics).
+    fn concealed_pictures(&self) -> u64 {
+        let mut stats = sys::SDecoderStatistics::default();
+        // SAFETY: GET_STATISTICS copies one `SDecoderStatistics` to the pointer, which
+        // points to a live local of that type.
+        let rc = unsafe {
+            match self.vtbl().GetOption {
+                Some(get) => get(
+                    self.ptr,
+                    sys::DECODER_OPTION_GET_STATISTICS,
+                    (&mut stats as *mut sys::SDecoderStatistics).cast(),
+                ),
+                None => return 0,
+            }
+        };
+        if rc != 0 { 0 } else { u64::from(stats.uiEcFrameNum) }
+    }
+
     /// Feeds `data` (one whole access unit, Annex-B; `None` ends the access unit so that
-    /// it is decoded at once) with `timestamp`; returns OpenH264's state flags and a
-    /// picture if one is ready for output.
-    pub fn decode(&mut self, data: Option<&[u8]>, timestamp: u64) -> Result<(c_int, Option<DecodedPicture<'_>>)> {
+    /// it is decoded at once) with `timestamp`; returns OpenH264's state flags, whether
+    /// the picture the call completed (if any) has concealed macroblocks, and a picture
+    /// if one is ready for output.
+    pub fn decode(&mut self, data: Option<&[u8]>, timestamp: u64) -> Result<(c_int, bool, Option<DecodedPicture<'_>>)> {
         let (src, len) = match data {
             Some(d) => {
                 let len = c_int::try_from(d.len())
@@ -164,12 +187,14 @@ impl RawDecoder {
         };
         let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];
         let mut info = sys::SBufferInfo { uiInBsTimeStamp: timestamp, ..Default::default() };
+        let concealed_before = self.concealed_pictures();
         // SAFETY: `src` is null with length 0 or points to `len` readable bytes that
         // outlive the call (OpenH264 copies the bitstream into its own buffer); `dst`
         // and `info` are valid out-parameters.
         let state =
             unsafe { (self.vtbl().DecodeFrame2.ok_or_else(missing)?)(self.ptr, src, len, dst.as_mut_ptr(), &mut info) };
-        Ok((state, self.picture(&dst, &info)))
+        let concealed = self.concealed_pictures() > concealed_before;
+        Ok((state, concealed, self.picture(&dst, &info)))
     }
 
     /// Takes one picture OpenH264 holds for reordering (after the stream ended).

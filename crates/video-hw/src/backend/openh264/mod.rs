@@ -10,6 +10,7 @@
 mod decoder;
 mod encoder;
 mod ffi;
+mod pictures;
 mod probe;
 mod reorder;
 
