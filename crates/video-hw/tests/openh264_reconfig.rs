@@ -78,6 +78,8 @@ fn resolution_change_in_mpeg_ts_loses_no_frame() {
     assert_eq!(sizes, want);
     let pts: Vec<i64> = frames.iter().map(|f| f.pts.unwrap()).collect();
     assert!(pts.windows(2).all(|w| w[0] < w[1]), "display order: {pts:?}");
+    let md5s: Vec<String> = frames.iter().map(|f| common::frame_md5(f).1).collect();
+    assert!(md5s.iter().zip(&reference).all(|(g, r)| *g == r.md5), "frames differ from the reference");
 }
 
 #[test]
@@ -92,6 +94,8 @@ fn a_stream_cut_before_its_first_idr_starts_at_the_recovery_point() {
     assert_eq!(cut.len(), 75);
     let md5s = |f: &[video_hw::Frame]| f.iter().map(|f| common::frame_md5(f).1).collect::<Vec<_>>();
     assert_eq!(md5s(&cut), md5s(&whole[25..]));
+    let reference = common::read_framemd5(&common::media("h264-noidr.ts.framemd5"));
+    assert_eq!(md5s(&cut), reference.into_iter().map(|r| r.md5).collect::<Vec<_>>(), "against the reference");
 }
 
 /// An end-of-sequence NAL unit.
