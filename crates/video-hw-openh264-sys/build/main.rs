@@ -92,20 +92,22 @@ fn build() -> Result<(), String> {
     }
     println!("cargo:rustc-env=VIDEO_HW_OPENH264_ASM={}", if with_asm { "x86" } else { "none" });
 
+    let header_dirs = patched_header_dirs(&replaced)?;
     for lib in &LIBRARIES {
         let mut b = cc::Build::new();
         b.cpp(true)
             .warnings(false)
             .pic(true)
             .define("NDEBUG", None)
-            .include(codec.join("api/wels"))
-            .include(codec.join("common/inc"))
             // Upstream sets these; without them the decoder crashes on Linux and macOS.
             .flag_if_supported("-fno-strict-aliasing")
             .flag_if_supported("-fno-common")
             .flag_if_supported("-fstack-protector-all");
-        for inc in lib.includes {
-            b.include(codec.join(inc));
+        // An include directory with a patched header is replaced by its patched copy, so
+        // that every source of the library sees the same definitions.
+        for inc in ["api/wels", "common/inc"].iter().chain(lib.includes) {
+            let dir = codec.join(inc);
+            b.include(header_dirs.get(&dir).unwrap_or(&dir));
         }
         if with_asm {
             for d in nasm.as_ref().map(|n| n.cpp_defines.as_slice()).unwrap_or_default() {
@@ -189,13 +191,31 @@ fn apply_patches(codec: &Path, dir: &Path) -> Result<(HashMap<PathBuf, PathBuf>,
         if let Some(parent) = copy.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        // Unchanged text keeps the copy's time stamp, so cc does not recompile it.
-        if std::fs::read_to_string(&copy).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&copy, text).map_err(|e| format!("{}: {e}", copy.display()))?;
-        }
+        std::fs::write(&copy, text).map_err(|e| format!("{}: {e}", copy.display()))?;
         replaced.insert(original, copy);
     }
     Ok((replaced, applied))
+}
+
+/// The directories holding a patched header: original → copy in `OUT_DIR`, a full copy of
+/// the original directory's headers (a header includes its neighbours from its own
+/// directory first, and they must see the patched ones too).
+fn patched_header_dirs(replaced: &HashMap<PathBuf, PathBuf>) -> Result<HashMap<PathBuf, PathBuf>, String> {
+    let mut dirs = HashMap::new();
+    for (original, copy) in replaced.iter().filter(|(original, _)| original.extension().is_some_and(|x| x == "h")) {
+        if let (Some(from), Some(to)) = (original.parent(), copy.parent()) {
+            dirs.insert(from.to_path_buf(), to.to_path_buf());
+        }
+    }
+    for (original, copy) in &dirs {
+        for header in find_files(original, "h", "") {
+            let target = copy.join(header.strip_prefix(original).map_err(|e| e.to_string())?);
+            if !replaced.contains_key(&header) {
+                std::fs::copy(&header, &target).map_err(|e| format!("{}: {e}", header.display()))?;
+            }
+        }
+    }
+    Ok(dirs)
 }
 
 /// Files under `dir` (recursively) with extension `ext`, except those named `except`,

@@ -354,14 +354,14 @@ impl RawEncoder {
         self.set_option(sys::ENCODER_OPTION_DATAFORMAT, sys::videoFormatI420)
     }
 
-    /// Sets an option whose value is one `int`, one `float` or one pointer-sized value
+    /// Sets an option whose value is one `int` or one pointer-sized value
     /// (as OpenH264 defines for `option`; callers in this module pass the matching type).
     fn set_option<T: Copy>(&mut self, option: sys::ENCODER_OPTION, value: T) -> Result<()> {
         let mut value = value;
         // SAFETY: OpenH264 reads one value of the option's type through the pointer; every
         // caller passes the type the option is defined with (`int` for levels, formats
-        // and intervals, `float` for frame rate, `SBitrateInfo` for bitrates, a function
-        // pointer for the trace callback). The pointee is a live local.
+        // and intervals, `SBitrateInfo` for bitrates, a function pointer for the trace
+        // callback). The pointee is a live local.
         let rc =
             unsafe { (self.vtbl().SetOption.ok_or_else(missing)?)(self.ptr, option, (&mut value as *mut T).cast()) };
         check(rc, "SetOption")
@@ -371,11 +371,6 @@ impl RawEncoder {
     pub fn set_bitrate(&mut self, bps: c_int, max: bool) -> Result<()> {
         let info = sys::SBitrateInfo { iLayer: sys::SPATIAL_LAYER_ALL, iBitrate: bps };
         self.set_option(if max { sys::ENCODER_OPTION_MAX_BITRATE } else { sys::ENCODER_OPTION_BITRATE }, info)
-    }
-
-    /// Changes the frame rate.
-    pub fn set_frame_rate(&mut self, fps: f32) -> Result<()> {
-        self.set_option(sys::ENCODER_OPTION_FRAME_RATE, fps)
     }
 
     /// Changes the IDR period (0 = first frame only).
