@@ -28,6 +28,14 @@ fn patch_list() -> String {
     if numbers.is_empty() { "none".to_string() } else { numbers.join(", ") }
 }
 
+/// Whether the build has OpenH264's assembly ("x86 assembly") or its C code only.
+fn assembly_note() -> String {
+    match video_hw_openh264_sys::ASSEMBLY {
+        "none" => "no assembly (C code paths; nasm missing or turned off at build time)".to_string(),
+        arch => format!("{arch} assembly"),
+    }
+}
+
 /// The probe of the registry entry.
 pub(crate) fn probe(codec: Codec, direction: Direction, _device: u32) -> Result<ProbeInfo> {
     if codec != Codec::H264 {
@@ -42,11 +50,13 @@ pub(crate) fn probe(codec: Codec, direction: Direction, _device: u32) -> Result<
         Direction::Decode => {
             probe_decode()?;
             notes.push(format!("patched: {}", patch_list()));
+            notes.push(assembly_note());
             notes.push("no interlaced (field/MBAFF), High 10, 4:2:2 or 4:4:4 streams".to_string());
         }
         Direction::Encode => {
             probe_encode()?;
             notes.push("no B-frames, no lossless; 8-bit 4:2:0 only".to_string());
+            notes.push(assembly_note());
         }
     }
     Ok(ProbeInfo {
