@@ -102,7 +102,7 @@ fn build() -> Result<(), String> {
             // Upstream sets these; without them the decoder crashes on Linux and macOS.
             .flag_if_supported("-fno-strict-aliasing")
             .flag_if_supported("-fno-common")
-            .flag_if_supported("-fstack-protector-all");
+            .flag_if_supported("-fstack-protector-strong");
         // An include directory with a patched header is replaced by its patched copy, so
         // that every source of the library sees the same definitions.
         for inc in ["api/wels", "common/inc"].iter().chain(lib.includes) {
