@@ -232,14 +232,16 @@ impl OpenH264Decoder {
         }
         // A picture the stream does not show (before the first random access point, a
         // leading picture of the recovery point it started at) has expected damage: its
-        // references are missing. A lost reference alone, with every macroblock decoded,
-        // is the intact picture of a recovery point that starts a stream.
+        // references are missing. Slices whose parameter sets never came are damage all
+        // the same. A lost reference alone, with every macroblock decoded, is the intact
+        // picture of a recovery point that starts a stream.
         let damaged = sys::dsBitstreamError
             | sys::dsDepLayerLost
             | sys::dsNoParamSets
             | sys::dsRefListNullPtrs
             | sys::dsInvalidArgument;
-        if (picture.is_none() || output) && state & damaged != 0 {
+        let expected = if picture.is_none() || output { 0 } else { damaged & !sys::dsNoParamSets };
+        if state & damaged & !expected != 0 {
             self.out.note(Error::invalid_bitstream(au.offset, state_text(state)));
         }
         self.out.take_damage().map_or(Ok(()), Err)
