@@ -8,7 +8,9 @@
 #             preset), default threads and VIDEO_HW_OPENH264_THREADS=1
 #
 # Prints a markdown table of frames per second and OpenH264/x264 ratios, also written to
-# bench/results/openh264-vs-x264.md. Speed only: the
+# bench/results/openh264-vs-x264-DATE-COMMIT.md (…-DATE-COMMIT-$TAG.md with TAG set). OpenH264
+# uses its x86 assembly when nasm is installed; VIDEO_HW_OPENH264_NO_ASM=1 measures the C
+# code paths (the benchmark is rebuilt either way). Speed only: the
 # encoders run at their own default quality settings (x264 CRF 23, OpenH264 CBR 4 Mb/s).
 # Needs ffmpeg with libx264 and the shared corpus beside the checkout (or CORPUS=...).
 set -euo pipefail
@@ -75,6 +77,10 @@ for s in "${SIZES[@]}"; do
   done
 done
 echo
-echo "OpenH264 built without nasm (C code paths); x264 with its assembly. Load on the machine"
-echo "at the time affects both; rerun for stable numbers."
-} | tee bench/results/openh264-vs-x264.md
+if [[ -n ${VIDEO_HW_OPENH264_NO_ASM:-} ]] || ! command -v nasm >/dev/null; then
+  echo "OpenH264 built without its assembly (C code paths); x264 with its assembly."
+else
+  echo "OpenH264 built with its x86 assembly (nasm); x264 with its assembly."
+fi
+echo "Load on the machine at the time affects both; rerun for stable numbers."
+} | tee "bench/results/openh264-vs-x264-$(date +%Y%m%d)-$(git rev-parse --short HEAD)${TAG:+-$TAG}.md"

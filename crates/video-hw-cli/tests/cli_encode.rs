@@ -36,6 +36,18 @@ fn y4m_frames() -> Vec<u8> {
 }
 
 #[test]
+fn encoded_h264_states_its_frame_rate() {
+    // OpenH264 writes the rate as VUI timing (patch 0005); `info` reads it back.
+    let dir = tmpdir("rate");
+    let out = dir.join("rate.h264");
+    let args = ["encode", "--synthetic", "4", "--fps", "30000/1001", "-o", s(&out), "-q", "--backend", "openh264"];
+    expect_exit(&run(&args), 0, "encode");
+    let i: serde_json::Value = serde_json::from_slice(&run(&["info", "--json", s(&out)]).stdout).unwrap();
+    let rate = i["frame_rate"].as_f64().expect("a frame rate");
+    assert!((rate - 30000.0 / 1001.0).abs() < 1e-6, "{rate}");
+}
+
+#[test]
 fn synthetic_pattern_to_annexb_and_back() {
     let dir = tmpdir("synthetic");
     let out = dir.join("pattern.h264");

@@ -542,3 +542,19 @@ fn explicit_hardware_encoder_refuses_with_reason_and_never_falls_back() {
         assert!(lines.iter().all(|l| !l.contains("WARN")), "{lines:?}");
     }
 }
+
+#[test]
+fn x264_sps_states_the_frame_rate_not_the_time_base() {
+    // The session's time base is 1/90000; without force-cfr x264's VUI said 90000 fps.
+    use video_hw::bitstream::h264::parse_sps;
+    for (num, den) in [(25, 1), (30000, 1001)] {
+        let config = EncoderConfig::new(Codec::H264, 64, 64)
+            .engine(FFMPEG)
+            .fps(num, den)
+            .layout(video_hw::PacketLayout::LengthPrefixed);
+        let enc = Encoder::open(config).unwrap();
+        let record = enc.config_record().expect("parameter sets known at open");
+        let sps = parse_sps(record.parameter_sets.iter().find(|p| p[0] & 0x1f == 7).unwrap()).unwrap();
+        assert_eq!(sps.frame_rate(), Some(video_hw::Rational::new(num, den)), "{num}/{den}");
+    }
+}

@@ -63,6 +63,10 @@ pub struct PictureInfo {
     pub output: bool,
     /// Picture order count, where the parser derives it.
     pub poc: Option<i32>,
+    /// H.264: the picture holds `memory_management_control_operation` 5, so order counts
+    /// restart after it (a decoder outputs every earlier picture before it, and it before
+    /// every later one). Always false for HEVC.
+    pub memory_reset: bool,
     /// Id of the SPS the picture uses.
     pub sps_id: u8,
 }

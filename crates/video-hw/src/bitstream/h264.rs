@@ -15,6 +15,7 @@ mod picture;
 mod pps;
 mod slice;
 mod sps;
+mod start;
 #[cfg(test)]
 mod test_util;
 mod vui;
@@ -23,4 +24,5 @@ pub use parser::H264Parser;
 pub use pps::{Pps, parse_pps};
 pub use slice::{SliceHeader, SliceType, parse_slice_header};
 pub use sps::{MAX_PICTURE_SIDE, MAX_REF_FRAMES_IN_POC_CYCLE, Sps, parse_sps};
+pub(crate) use start::RecoveryStart;
 pub use vui::{BitstreamRestriction, ColourDescription, Hrd, TimingInfo, Vui};

@@ -36,6 +36,7 @@ use super::decode_hw::{self, HwDevice};
 use super::{common, frame_convert, probe_streams};
 use crate::backend::DecoderBackend;
 use crate::bitstream::access_unit::{AccessUnit, PictureInfo};
+use crate::bitstream::h264::RecoveryStart;
 use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
@@ -164,7 +165,8 @@ struct AuMeta {
     /// Stream offset of the access unit, for errors found later.
     offset: u64,
     /// The stream says a picture comes out of this unit (a frame or a first field that a
-    /// decoder started at the stream's beginning outputs).
+    /// decoder started at the stream's beginning outputs). H.264 pictures it does not
+    /// show are not returned (see `FfmpegDecoder::start`).
     expect_output: bool,
 }
 
@@ -186,6 +188,13 @@ pub(crate) struct FfmpegDecoder {
     damage: Option<Error>,
     /// Pictures output with concealed errors so far.
     concealed: u64,
+    /// H.264: which pictures the reference decoder shows. The parser's
+    /// `PictureInfo::output` models it (with the recovery point start rule of the
+    /// demuxers), and pictures it does not show are dropped: strict compliance outputs
+    /// pictures the reference drops as out of order after a mid-stream SPS raises the
+    /// reorder depth (14 in `attachment631-small.h264`), and every engine returns the
+    /// reference's frames. `None` for other codecs.
+    start: Option<RecoveryStart>,
     ready: VecDeque<Frame>,
     /// Reused: the decoder's picture, and its download from hardware.
     picture: av::frame::Video,
@@ -259,6 +268,7 @@ impl FfmpegDecoder {
             pending: BTreeMap::new(),
             damage: None,
             concealed: 0,
+            start: (config.codec == Codec::H264).then(RecoveryStart::default),
             ready: VecDeque::new(),
             picture: av::frame::Video::empty(),
             downloaded: av::frame::Video::empty(),
@@ -358,7 +368,7 @@ impl FfmpegDecoder {
                     let frame = self.take_picture();
                     // SAFETY: the picture was copied out; this releases the decoder's buffer.
                     unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
-                    self.ready.push_back(frame?);
+                    self.ready.extend(frame?);
                 }
                 Err(av::Error::Other { errno: av::error::EAGAIN }) | Err(av::Error::Eof) => return Ok(()),
                 Err(e) => return Err(self.error(e, offset)),
@@ -366,9 +376,13 @@ impl FfmpegDecoder {
         }
     }
 
-    /// Converts the decoder's current picture into a [`Frame`].
-    fn take_picture(&mut self) -> Result<Frame> {
+    /// Converts the decoder's current picture into a [`Frame`]; `None` for an H.264
+    /// picture the stream does not show.
+    fn take_picture(&mut self) -> Result<Option<Frame>> {
         let meta = self.picture.pts().and_then(|id| self.pending.remove(&id));
+        if self.start.is_some() && meta.is_some_and(|m| !m.expect_output) {
+            return Ok(None);
+        }
         // SAFETY: `picture` holds a decoded frame; these are plain integer fields.
         let (error_flags, flags) = unsafe {
             let f = &*self.picture.as_ptr();
@@ -401,7 +415,7 @@ impl FfmpegDecoder {
             },
             _ => frame_convert::to_output(&self.picture, vis, self.output, &color)?,
         };
-        Ok(Frame {
+        Ok(Some(Frame {
             format,
             width: vis.width,
             height: vis.height,
@@ -409,7 +423,7 @@ impl FfmpegDecoder {
             keyframe: meta.map_or_else(|| self.picture.is_key(), |m| m.keyframe),
             color,
             data,
-        })
+        }))
     }
 }
 
@@ -439,8 +453,12 @@ impl DecoderBackend for FfmpegDecoder {
         let id = self.next_id;
         self.next_id += 1;
         let keyframe = au.is_keyframe();
-        if let Some(picture) = au.picture {
-            let expect_output = picture.output && !picture.second_field;
+        if let Some(p) = au.picture {
+            let new_frame = !p.second_field;
+            let expect_output = match &mut self.start {
+                Some(start) => start.shows(p.idr, p.irap, p.poc.unwrap_or(0), p.output && new_frame, new_frame),
+                None => p.output && new_frame,
+            };
             self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
         }
         let mut packet = av::Packet::copy(&au.data);
@@ -481,7 +499,7 @@ impl DecoderBackend for FfmpegDecoder {
                     // SAFETY: the picture was copied out; this releases the decoder's buffer.
                     unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
                     match frame {
-                        Ok(f) => self.ready.push_back(f),
+                        Ok(f) => self.ready.extend(f),
                         Err(e) => {
                             failure.get_or_insert(e);
                         }
@@ -497,6 +515,9 @@ impl DecoderBackend for FfmpegDecoder {
         // come out now never will.
         self.decoder.flush();
         self.forget_lost(i64::MAX);
+        if let Some(start) = &mut self.start {
+            *start = RecoveryStart::default();
+        }
         match failure {
             // A damaged last picture loses that picture only; the others are returned.
             Some(e) if !matches!(e, Error::InvalidBitstream { .. }) => {

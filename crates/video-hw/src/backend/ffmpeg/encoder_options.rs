@@ -29,12 +29,13 @@
 //! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | |
 //! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same |
 //! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | — | — | — | — |
-//! | `fps`, `timebase` | `AVCodecContext.framerate`, `.time_base` (fields, not options) | | | | | | |
+//! | `fps`, `timebase` | `AVCodecContext.framerate`, `.time_base` (fields, not options); x264 also `force-cfr=1`, so that its SPS's VUI timing states `fps` rather than the time base | | | | | | |
 //! | `frames_in_flight` | not used: encoding is synchronous, packets are drained after each frame | | | | | | |
 //! | `device_index` | — | — | — | `/dev/dri/renderD(128+i)` as the QSV child device | `/dev/dri/renderD(128+i)` | — | — |
 //!
 //! x265 settings marked "through x265" go into one `x265-params` option (with
-//! `log-level=error`), SVT-AV1's into `svtav1-params`.
+//! `log-level=error`), x264's `force-cfr` into `x264-params`, SVT-AV1's into
+//! `svtav1-params`.
 
 use std::fmt;
 
@@ -184,7 +185,7 @@ impl Plan {
 struct Builder {
     spec: EncoderSpec,
     options: Vec<Opt>,
-    /// `key=value` pairs of `x265-params` / `svtav1-params`.
+    /// `key=value` pairs of `x264-params` / `x265-params` / `svtav1-params`.
     params: Vec<(&'static str, String, &'static str)>,
     flags: Vec<&'static str>,
 }
@@ -401,9 +402,19 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
     if fam == F::X265 {
         b.param("logging", "log-level", "error");
     }
+    // x264 writes the SPS's VUI timing from its time base, the session's (1/90000 by
+    // default: "90000 fps"), unless its input is constant-rate: force-cfr makes it
+    // 1/`framerate` (timestamps still pass through, B-frame reordering included).
+    if fam == F::X264 {
+        b.param("fps", "force-cfr", 1);
+    }
     if !b.params.is_empty() {
         let joined: Vec<String> = b.params.iter().map(|(k, v, _)| format!("{k}={v}")).collect();
-        let opt = if fam == F::X265 { "x265-params" } else { "svtav1-params" };
+        let opt = match fam {
+            F::X264 => "x264-params",
+            F::X265 => "x265-params",
+            _ => "svtav1-params",
+        };
         b.opt("encoder parameters", opt, joined.join(":"));
     }
     let flags: String = b.flags.iter().map(|f| format!("+{f}")).collect();

@@ -1,48 +1,56 @@
 //! H.264 decoding with OpenH264.
 //!
 //! Each access unit goes to OpenH264 in one call and is then closed with an empty call,
-//! so its picture is decoded at once. OpenH264 (2.x) reorders pictures into display
-//! order itself for streams with B-slices; each access unit carries a sequence number
-//! as OpenH264's input timestamp, so every picture that comes out is matched with its
-//! own access unit's pts, keyframe flag and colour description. Pictures are copied
-//! (and converted) out of OpenH264's buffers at once. The stream facts (colour, and
-//! what OpenH264 cannot decode) come from the crate's own SPS parse, which the
-//! assembler attaches to each access unit.
+//! so its picture is decoded at once; then every picture OpenH264 holds for reordering
+//! is taken out (`FlushFrame`), so pictures leave OpenH264 in decoding order. They are
+//! copied out of OpenH264's buffers at once and put in display order on this side
+//! (`reorder.rs`: OpenH264's own reorder queue loses pictures at a resolution change).
+//! Each access unit carries a sequence number as OpenH264's input timestamp, so every
+//! picture is matched with its own access unit's pts, keyframe flag, colour description
+//! and order count (`pictures.rs`).
+//!
+//! Error concealment is on, as in the reference decoder: a damaged picture is output
+//! concealed, counted ([`DecoderBackend::concealed`]) and reported as
+//! [`Error::InvalidBitstream`]. A picture the stream shows (the parser's
+//! `PictureInfo::output`, or the recovery point start rule of [`RecoveryStart`]) that
+//! OpenH264 did not output is reported the same way, never skipped silently; the error
+//! may come with the next access unit (OpenH264 completes a damaged picture when the
+//! next one starts) or after the flush. The stream facts (colour, reorder depth, and
+//! what OpenH264 cannot decode) come from the crate's own SPS parse, which the assembler
+//! attaches to each access unit.
 
-use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
-use super::ffi::{DecodedPicture, RawDecoder};
+use super::ffi::RawDecoder;
+use super::pictures::{AuMeta, Outbox};
+use super::reorder::Placement;
 use crate::backend::DecoderBackend;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
-use crate::codec::{Codec, ColorInfo, PixelFormat};
+use crate::bitstream::h264::RecoveryStart;
+use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameData};
+use crate::frame::Frame;
 
-/// Pending access units older than this many access units are forgotten (their picture
-/// was dropped by OpenH264, e.g. after a bitstream error).
-const PENDING_LIMIT: u64 = 64;
+/// The reorder depth assumed when the stream's SPS is not known (H.264's largest DPB).
+const MAX_REORDER: usize = 16;
 
-/// What the session knows about an access unit until its picture comes out.
-#[derive(Debug, Clone, Copy)]
-struct AuMeta {
-    pts: Option<i64>,
-    keyframe: bool,
-    color: ColorInfo,
-}
+/// At most this many pictures are taken out of OpenH264 after one access unit (it holds
+/// at most 16 for reordering).
+const MAX_DRAIN: usize = 64;
 
 /// The OpenH264 decode engine.
 pub(crate) struct OpenH264Decoder {
     raw: RawDecoder,
-    output: Output,
     next_id: u64,
-    pending: HashMap<u64, AuMeta>,
-    ready: VecDeque<Frame>,
+    out: Outbox,
+    /// The previous picture held mmco 5: this one starts a new run of order counts.
+    after_memory_reset: bool,
+    /// Which pictures are shown when the stream starts at a recovery point.
+    start: RecoveryStart,
 }
 
 impl OpenH264Decoder {
@@ -51,28 +59,36 @@ impl OpenH264Decoder {
         check_config(config.codec, config.output)?;
         Ok(OpenH264Decoder {
             raw: RawDecoder::new()?,
-            output: config.output,
             next_id: 1,
-            pending: HashMap::new(),
-            ready: VecDeque::new(),
+            out: Outbox::new(config.output),
+            after_memory_reset: false,
+            start: RecoveryStart::default(),
         })
     }
 
     fn decode_call(&mut self, data: Option<&[u8]>, id: u64) -> Result<c_int> {
-        let (state, pic) = self.raw.decode(data, id)?;
-        let frame = match pic {
-            Some(pic) => Some(picture_to_frame(&pic, take_meta(&mut self.pending, pic.timestamp), self.output)?),
-            None => None,
-        };
-        self.ready.extend(frame);
+        let (state, concealed, pic) = self.raw.decode(data, id)?;
+        if concealed {
+            self.out.completed_concealed();
+        }
+        if let Some(pic) = pic {
+            self.out.take(&pic)?;
+        }
         Ok(state)
     }
-}
 
-/// The metadata of the access unit a picture came from (defaults when unknown, e.g. a
-/// picture OpenH264 made up for a lost one).
-fn take_meta(pending: &mut HashMap<u64, AuMeta>, id: u64) -> AuMeta {
-    pending.remove(&id).unwrap_or(AuMeta { pts: None, keyframe: false, color: ColorInfo::default() })
+    /// Takes out every picture OpenH264 holds for reordering (it needs the empty call
+    /// that ends an access unit first).
+    fn drain_engine(&mut self) -> Result<()> {
+        for _ in 0..MAX_DRAIN {
+            if self.raw.frames_in_buffer() == 0 {
+                break;
+            }
+            let Some(pic) = self.raw.flush_one()? else { break };
+            self.out.take(&pic)?;
+        }
+        Ok(())
+    }
 }
 
 /// Refuses codecs and outputs OpenH264 cannot serve.
@@ -114,45 +130,6 @@ fn check_stream(info: &StreamInfo) -> Result<()> {
     Ok(())
 }
 
-/// Builds the output frame of `pic` in the session's output format.
-fn picture_to_frame(pic: &DecodedPicture<'_>, meta: AuMeta, output: Output) -> Result<Frame> {
-    let (format, data) = match output {
-        Output::Metadata => (PixelFormat::Yuv420p, FrameData::None),
-        Output::Host(format) => {
-            let src = I420Ref::new(
-                PlaneRef::new(pic.y, pic.y_stride),
-                PlaneRef::new(pic.u, pic.uv_stride),
-                PlaneRef::new(pic.v, pic.uv_stride),
-                pic.width,
-                pic.height,
-            )?;
-            let matrix = match format {
-                PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra => {
-                    YuvMatrix::for_color(&meta.color, pic.height)?
-                }
-                // Not used for YUV outputs.
-                _ => YuvMatrix::new(crate::codec::MatrixCoefficients::BT709, meta.color.range)?,
-            };
-            (format, FrameData::Host(convert::i420_to_host(&src, format, &matrix)?))
-        }
-        Output::Cuda(f) => {
-            return Err(Error::unsupported(
-                format!("CUDA {f} output with openh264"),
-                "openh264 decodes to host memory only",
-            ));
-        }
-    };
-    Ok(Frame {
-        format,
-        width: pic.width,
-        height: pic.height,
-        pts: meta.pts,
-        keyframe: meta.keyframe,
-        color: meta.color,
-        data,
-    })
-}
-
 /// Describes OpenH264's state flags.
 fn state_text(state: c_int) -> String {
     let names = [
@@ -183,58 +160,91 @@ impl DecoderBackend for OpenH264Decoder {
         if let Some(info) = info {
             check_stream(info)?;
         }
-        self.decode_with(au, info.map(|i| i.color).unwrap_or_default())
+        self.decode_with(au, info)
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
-        Ok(self.ready.pop_front())
+        Ok(self.out.ready.pop_front())
+    }
+
+    fn concealed(&self) -> u64 {
+        self.out.concealed
+    }
+
+    fn take_stream_error(&mut self) -> Option<Error> {
+        self.out.take_damage()
     }
 
     fn flush(&mut self) -> Result<Vec<Frame>> {
-        // OpenH264 holds pictures for reordering until told the stream ended.
-        let mut guard = 0;
-        while self.raw.frames_in_buffer() > 0 && guard < 64 {
-            guard += 1;
-            let frame = match self.raw.flush_one()? {
-                Some(pic) => picture_to_frame(&pic, take_meta(&mut self.pending, pic.timestamp), self.output)?,
-                None => break,
-            };
-            self.ready.push_back(frame);
-        }
-        self.pending.clear();
-        // A drained OpenH264 decoder is not reliably reusable: a third stream after two
-        // flushes failed with dsOutOfMemory. Start the next stream on a fresh decoder.
+        // Pictures leave OpenH264 after each access unit; this finds any left over.
+        self.drain_engine()?;
+        self.out.finish();
+        self.after_memory_reset = false;
+        self.start = RecoveryStart::default();
+        // The next stream starts on a fresh decoder: nothing of this one (parameter sets,
+        // references, error state) can leak into it.
         self.raw = RawDecoder::new()?;
-        Ok(self.ready.drain(..).collect())
+        Ok(self.out.ready.drain(..).collect())
     }
 }
 
 impl OpenH264Decoder {
-    /// Decodes an access unit whose pictures have the colour description `color`.
-    fn decode_with(&mut self, au: &AccessUnit, color: ColorInfo) -> Result<()> {
+    /// Decodes an access unit of a stream described by `info` (its active SPS, when
+    /// known).
+    fn decode_with(&mut self, au: &AccessUnit, info: Option<&StreamInfo>) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
-        self.pending.insert(id, AuMeta { pts: au.pts, keyframe: au.is_keyframe(), color });
+        let picture = au.picture;
+        let memory_reset = picture.is_some_and(|p| p.memory_reset);
+        let place = Placement {
+            poc: picture.and_then(|p| p.poc),
+            barrier: picture.is_some_and(|p| p.idr || p.memory_reset) || self.after_memory_reset,
+            depth: info.map_or(MAX_REORDER, |i| (i.num_reorder_frames as usize).min(MAX_REORDER)),
+        };
+        if picture.is_some() {
+            self.after_memory_reset = memory_reset;
+        }
+        let output = picture.is_some_and(|p| {
+            let new_frame = !p.second_field;
+            let poc = p.poc.unwrap_or(0);
+            self.start.shows(p.idr, p.irap, poc, p.output && new_frame, new_frame)
+        });
+        let color = info.map(|i| i.color).unwrap_or_default();
+        let meta = AuMeta {
+            pts: au.pts,
+            keyframe: au.is_keyframe(),
+            color,
+            output,
+            place,
+            offset: au.offset,
+            concealed: false,
+        };
+        self.out.expect(id, meta);
         let mut state = self.decode_call(Some(&au.data), id)?;
         // The empty call tells OpenH264 the access unit is complete.
         state |= self.decode_call(None, id)?;
-        if self.pending.len() as u64 > PENDING_LIMIT {
-            let oldest = self.next_id.saturating_sub(PENDING_LIMIT);
-            self.pending.retain(|&k, _| k >= oldest);
-        }
+        self.drain_engine()?;
+        // This access unit's picture may still come with the next one (a damaged picture
+        // is completed when the next starts); earlier ones will not.
+        self.out.lose_before(id);
         if state & sys::dsOutOfMemory != 0 {
             return Err(Error::backend("openh264", "dsOutOfMemory", "decoder ran out of memory"));
         }
-        let damaged = sys::dsRefLost
-            | sys::dsBitstreamError
+        // A picture the stream does not show (before the first random access point, a
+        // leading picture of the recovery point it started at) has expected damage: its
+        // references are missing. Slices whose parameter sets never came are damage all
+        // the same. A lost reference alone, with every macroblock decoded, is the intact
+        // picture of a recovery point that starts a stream.
+        let damaged = sys::dsBitstreamError
             | sys::dsDepLayerLost
             | sys::dsNoParamSets
             | sys::dsRefListNullPtrs
             | sys::dsInvalidArgument;
-        if state & damaged != 0 {
-            return Err(Error::invalid_bitstream(au.offset, state_text(state)));
+        let expected = if picture.is_none() || output { 0 } else { damaged & !sys::dsNoParamSets };
+        if state & damaged & !expected != 0 {
+            self.out.note(Error::invalid_bitstream(au.offset, state_text(state)));
         }
-        Ok(())
+        self.out.take_damage().map_or(Ok(()), Err)
     }
 }
 
@@ -288,7 +298,7 @@ pub(super) mod tests {
         let mut frames = Vec::new();
         let mut errors = 0;
         for au in simple_access_units(stream) {
-            if dec.decode_with(&au, ColorInfo::default()).is_err() {
+            if dec.decode_with(&au, None).is_err() {
                 errors += 1;
             }
             while let Some(f) = dec.try_reap().unwrap() {

@@ -12,7 +12,7 @@
 //! | `gop: Some(n)` / `None` | `uiIntraPeriod = n` (an IDR every `n` frames) / 0 (IDR on the first frame, on scene changes and when forced) |
 //! | `FrameOptions::force_keyframe` | `ForceIntraFrame(true)` before the frame (an IDR) |
 //! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi` (else OpenH264's default 0..51, narrowed internally by its rate control) |
-//! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate` |
+//! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate`; the SPS's VUI timing (patch 0005) |
 //! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline) |
 //! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile) |
 //! | `preset` Fast, Medium | `MEDIUM_COMPLEXITY`, CABAC |
@@ -31,12 +31,13 @@
 //! Threads: one per slice, up to 4 (and the CPU count, and `VIDEO_HW_OPENH264_THREADS`
 //! when set); each thread codes a fixed slice of the picture (load balancing off, so
 //! output is reproducible on a given machine).
-//! `reconfigure` changes bitrate (same rate-control kind), frame rate and GOP in place.
+//! `reconfigure` changes bitrate (same rate-control kind) and GOP in place; a new frame
+//! rate reopens (the SPS's VUI timing changes).
 
 use std::collections::VecDeque;
 use std::ffi::c_int;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
 use super::ffi::{EncodedFrame, RawEncoder, SourcePicture};
 use crate::backend::EncoderBackend;
@@ -433,10 +434,11 @@ impl EncoderBackend for OpenH264Encoder {
 
     fn reconfigure(&mut self, config: &EncoderConfig) -> Result<bool> {
         let old = &self.config;
-        // Only bitrate (within the bitrate modes), frame rate and GOP change in place.
+        // Only bitrate (within the bitrate modes) and GOP change in place. A new frame
+        // rate needs a new SPS (its VUI timing says the rate; OpenH264 keeps the SPS it
+        // made at initialisation), so it reopens.
         let mut rest = config.clone();
         rest.rate_control = old.rate_control;
-        rest.fps = old.fps;
         rest.gop = old.gop;
         let bitrate_modes = matches!(
             (old.rate_control, config.rate_control),
@@ -455,9 +457,6 @@ impl EncoderBackend for OpenH264Encoder {
                 self.raw.set_bitrate(max, true)?;
                 self.raw.set_bitrate(target, false)?;
                 self.raw.set_bitrate(max, true)?;
-            }
-            if config.fps != old.fps {
-                self.raw.set_frame_rate(config.fps.as_f64().clamp(1.0, 1000.0) as f32)?;
             }
             if config.gop != old.gop {
                 self.raw.set_idr_interval(config.gop.unwrap_or(0).min(c_int::MAX as u32) as c_int)?;
@@ -634,13 +633,14 @@ mod tests {
     }
 
     #[test]
-    fn reconfigure_in_place_for_bitrate_fps_gop_only() {
+    fn reconfigure_in_place_for_bitrate_and_gop_only() {
         let config = EncoderConfig::new(Codec::H264, 32, 32);
         let mut enc = OpenH264Encoder::open(&config).unwrap();
-        let faster =
-            config.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 }).fps(60, 1).gop(30);
+        let faster = config.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 }).gop(30);
         assert!(enc.reconfigure(&faster).unwrap());
         assert_eq!(enc.gop_length(), Some(30));
+        // A new frame rate needs a new SPS (VUI timing).
+        assert!(!enc.reconfigure(&faster.clone().fps(60, 1)).unwrap());
         assert!(!enc.reconfigure(&faster.clone().rate_control(RateControl::ConstQp { i: 20, p: 20, b: 20 })).unwrap());
         assert!(!enc.reconfigure(&faster.clone().preset(Preset::Slow)).unwrap());
     }

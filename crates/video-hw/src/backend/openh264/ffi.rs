@@ -1,6 +1,7 @@
-//! The only place that talks to OpenH264's C++ API (through `openh264-sys2`, which
-//! compiles the bundled sources): small owned wrappers around `ISVCDecoder` and
-//! `ISVCEncoder` that the rest of the engine uses without `unsafe`.
+//! The only place that talks to OpenH264's C++ API (through the workspace crate
+//! `video-hw-openh264-sys`, which compiles OpenH264 with its patches): small owned
+//! wrappers around `ISVCDecoder` and `ISVCEncoder` that the rest of the engine uses
+//! without `unsafe`.
 //!
 //! The safe `openh264` crate is not used on purpose: its decoder drops the input
 //! timestamps (needed to match reordered output to access units) and decodes and
@@ -10,7 +11,7 @@
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 
-use openh264_sys2 as sys;
+use video_hw_openh264_sys as sys;
 
 use crate::error::{Error, Result};
 
@@ -21,7 +22,7 @@ pub(super) fn version() -> (u32, u32, u32) {
     let mut v = sys::OpenH264Version::default();
     // SAFETY: `WelsGetCodecVersionEx` only writes the four integers of `v`, which is a
     // valid, exclusively borrowed `OpenH264Version`.
-    unsafe { sys::source::APILoader::WelsGetCodecVersionEx(&mut v) };
+    unsafe { sys::WelsGetCodecVersionEx(&mut v) };
     (v.uMajor, v.uMinor, v.uRevision)
 }
 
@@ -63,7 +64,11 @@ pub(super) struct DecodedPicture<'a> {
     pub timestamp: u64,
 }
 
-/// An owned, initialised OpenH264 decoder (single-threaded, error concealment off).
+/// OpenH264's error concealment: damaged or missing slices are filled by copying from
+/// the previous picture along the motion vectors; no output freeze at a size change.
+const CONCEALMENT: sys::ERROR_CON_IDC = sys::ERROR_CON_SLICE_MV_COPY_CROSS_IDR;
+
+/// An owned, initialised OpenH264 decoder (single-threaded, error concealment on).
 pub(super) struct RawDecoder {
     ptr: *mut sys::ISVCDecoder,
 }
@@ -79,7 +84,7 @@ impl RawDecoder {
         let mut ptr: *mut sys::ISVCDecoder = ptr::null_mut();
         // SAFETY: `WelsCreateDecoder` writes a new decoder pointer into `ptr` (a valid
         // out-pointer) and returns non-zero on failure.
-        let rc = unsafe { sys::source::APILoader::WelsCreateDecoder(&mut ptr) };
+        let rc = unsafe { sys::WelsCreateDecoder(&mut ptr) };
         if rc != 0 || ptr.is_null() {
             return Err(Error::backend(ENGINE, rc, "WelsCreateDecoder failed"));
         }
@@ -98,7 +103,7 @@ impl RawDecoder {
         };
         check(rc as c_int, "SetOption(TRACE_CALLBACK)")?;
         let param = sys::SDecodingParam {
-            eEcActiveIdc: sys::ERROR_CON_DISABLE,
+            eEcActiveIdc: CONCEALMENT,
             sVideoProperty: sys::SVideoProperty {
                 size: std::mem::size_of::<sys::SVideoProperty>() as u32,
                 eVideoBsType: sys::VIDEO_BITSTREAM_AVC,
@@ -111,7 +116,7 @@ impl RawDecoder {
         check(rc as c_int, "Initialize")?;
         // Initialize resets the options; set them again.
         dec.set_option_int(sys::DECODER_OPTION_TRACE_LEVEL, sys::WELS_LOG_ERROR)?;
-        dec.set_option_int(sys::DECODER_OPTION_ERROR_CON_IDC, sys::ERROR_CON_DISABLE)?;
+        dec.set_option_int(sys::DECODER_OPTION_ERROR_CON_IDC, CONCEALMENT)?;
         dec.set_option_int(sys::DECODER_OPTION_NUM_OF_THREADS, 0)?;
         Ok(dec)
     }
@@ -149,10 +154,29 @@ impl RawDecoder {
         if rc != 0 { 0 } else { n.max(0) as usize }
     }
 
+    /// Pictures constructed so far with concealed macroblocks (OpenH264's statistics).
+    fn concealed_pictures(&self) -> u64 {
+        let mut stats = sys::SDecoderStatistics::default();
+        // SAFETY: GET_STATISTICS copies one `SDecoderStatistics` to the pointer, which
+        // points to a live local of that type.
+        let rc = unsafe {
+            match self.vtbl().GetOption {
+                Some(get) => get(
+                    self.ptr,
+                    sys::DECODER_OPTION_GET_STATISTICS,
+                    (&mut stats as *mut sys::SDecoderStatistics).cast(),
+                ),
+                None => return 0,
+            }
+        };
+        if rc != 0 { 0 } else { u64::from(stats.uiEcFrameNum) }
+    }
+
     /// Feeds `data` (one whole access unit, Annex-B; `None` ends the access unit so that
-    /// it is decoded at once) with `timestamp`; returns OpenH264's state flags and a
-    /// picture if one is ready for output.
-    pub fn decode(&mut self, data: Option<&[u8]>, timestamp: u64) -> Result<(c_int, Option<DecodedPicture<'_>>)> {
+    /// it is decoded at once) with `timestamp`; returns OpenH264's state flags, whether
+    /// the picture the call completed (if any) has concealed macroblocks, and a picture
+    /// if one is ready for output.
+    pub fn decode(&mut self, data: Option<&[u8]>, timestamp: u64) -> Result<(c_int, bool, Option<DecodedPicture<'_>>)> {
         let (src, len) = match data {
             Some(d) => {
                 let len = c_int::try_from(d.len())
@@ -163,12 +187,14 @@ impl RawDecoder {
         };
         let mut dst: [*mut u8; 3] = [ptr::null_mut(); 3];
         let mut info = sys::SBufferInfo { uiInBsTimeStamp: timestamp, ..Default::default() };
+        let concealed_before = self.concealed_pictures();
         // SAFETY: `src` is null with length 0 or points to `len` readable bytes that
         // outlive the call (OpenH264 copies the bitstream into its own buffer); `dst`
         // and `info` are valid out-parameters.
         let state =
             unsafe { (self.vtbl().DecodeFrame2.ok_or_else(missing)?)(self.ptr, src, len, dst.as_mut_ptr(), &mut info) };
-        Ok((state, self.picture(&dst, &info)))
+        let concealed = self.concealed_pictures() > concealed_before;
+        Ok((state, concealed, self.picture(&dst, &info)))
     }
 
     /// Takes one picture OpenH264 holds for reordering (after the stream ended).
@@ -231,7 +257,7 @@ impl Drop for RawDecoder {
             if let Some(uninit) = self.vtbl().Uninitialize {
                 uninit(self.ptr);
             }
-            sys::source::APILoader::WelsDestroyDecoder(self.ptr);
+            sys::WelsDestroyDecoder(self.ptr);
         }
     }
 }
@@ -291,7 +317,7 @@ impl RawEncoder {
         let mut ptr: *mut sys::ISVCEncoder = ptr::null_mut();
         // SAFETY: `WelsCreateSVCEncoder` writes a new encoder pointer into `ptr` (a valid
         // out-pointer) and returns non-zero on failure.
-        let rc = unsafe { sys::source::APILoader::WelsCreateSVCEncoder(&mut ptr) };
+        let rc = unsafe { sys::WelsCreateSVCEncoder(&mut ptr) };
         if rc != 0 || ptr.is_null() {
             return Err(Error::backend(ENGINE, rc, "WelsCreateSVCEncoder failed"));
         }
@@ -328,14 +354,14 @@ impl RawEncoder {
         self.set_option(sys::ENCODER_OPTION_DATAFORMAT, sys::videoFormatI420)
     }
 
-    /// Sets an option whose value is one `int`, one `float` or one pointer-sized value
+    /// Sets an option whose value is one `int` or one pointer-sized value
     /// (as OpenH264 defines for `option`; callers in this module pass the matching type).
     fn set_option<T: Copy>(&mut self, option: sys::ENCODER_OPTION, value: T) -> Result<()> {
         let mut value = value;
         // SAFETY: OpenH264 reads one value of the option's type through the pointer; every
         // caller passes the type the option is defined with (`int` for levels, formats
-        // and intervals, `float` for frame rate, `SBitrateInfo` for bitrates, a function
-        // pointer for the trace callback). The pointee is a live local.
+        // and intervals, `SBitrateInfo` for bitrates, a function pointer for the trace
+        // callback). The pointee is a live local.
         let rc =
             unsafe { (self.vtbl().SetOption.ok_or_else(missing)?)(self.ptr, option, (&mut value as *mut T).cast()) };
         check(rc, "SetOption")
@@ -345,11 +371,6 @@ impl RawEncoder {
     pub fn set_bitrate(&mut self, bps: c_int, max: bool) -> Result<()> {
         let info = sys::SBitrateInfo { iLayer: sys::SPATIAL_LAYER_ALL, iBitrate: bps };
         self.set_option(if max { sys::ENCODER_OPTION_MAX_BITRATE } else { sys::ENCODER_OPTION_BITRATE }, info)
-    }
-
-    /// Changes the frame rate.
-    pub fn set_frame_rate(&mut self, fps: f32) -> Result<()> {
-        self.set_option(sys::ENCODER_OPTION_FRAME_RATE, fps)
     }
 
     /// Changes the IDR period (0 = first frame only).
@@ -459,7 +480,7 @@ impl Drop for RawEncoder {
                     uninit(self.ptr);
                 }
             }
-            sys::source::APILoader::WelsDestroySVCEncoder(self.ptr);
+            sys::WelsDestroySVCEncoder(self.ptr);
         }
     }
 }

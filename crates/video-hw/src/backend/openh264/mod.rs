@@ -1,15 +1,19 @@
-//! Cisco OpenH264, compiled from the bundled C++ sources (crate `openh264-sys2`): the
-//! software engine that builds anywhere. H.264 only: decode of 8-bit progressive 4:2:0
-//! streams (Baseline, Main, High), encode of 8-bit 4:2:0 without B-frames.
+//! Cisco OpenH264, compiled from the C++ sources bundled in `openh264-sys2`, patched, by
+//! the workspace crate `video-hw-openh264-sys`: the software engine that builds anywhere.
+//! H.264 only: decode of 8-bit progressive 4:2:0 streams (Baseline, Main, High), encode
+//! of 8-bit 4:2:0 without B-frames.
 //!
-//! Known limitation: OpenH264's decoded pictures differ slightly from the reference
-//! decoder on some streams with B-slices (see `docs/openh264-conformance.md`); the probe
-//! says so in its notes.
+//! With the patches (`docs/openh264-patches.md`) decoding is bit-exact with the
+//! reference decoder on every progressive 8-bit corpus stream and fixture, B-slices
+//! included (`docs/openh264-conformance.md` lists the exceptions: one stream damaged by
+//! design, one B-picture of one fixture stream).
 
 mod decoder;
 mod encoder;
 mod ffi;
+mod pictures;
 mod probe;
+mod reorder;
 
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::config::{DecoderConfig, EncoderConfig};

@@ -18,9 +18,23 @@ pub(super) const PROBE_IDR: [u8; 57] = [
     0x65, 0x88, 0x84, 0x0a, 0xf1, 0x18, 0xa0, 0x00, 0x22, 0xbf, 0x1c, 0x00, 0x04, 0x2c, 0x23, 0x80, 0x00, 0x84, 0xae,
 ];
 
-/// The caveat every OpenH264 decode session carries.
-pub(super) const BFRAME_NOTE: &str =
-    "not bit-exact with the reference decoder on B-frame (Main/High with B-slices) streams";
+/// The OpenH264 patches built in, by number ("0001, 0002, …"; "none").
+fn patch_list() -> String {
+    let numbers: Vec<&str> = video_hw_openh264_sys::PATCHES
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('-').next().unwrap_or(p))
+        .collect();
+    if numbers.is_empty() { "none".to_string() } else { numbers.join(", ") }
+}
+
+/// Whether the build has OpenH264's assembly ("x86 assembly") or its C code only.
+fn assembly_note() -> String {
+    match video_hw_openh264_sys::ASSEMBLY {
+        "none" => "no assembly (C code paths; nasm missing or turned off at build time)".to_string(),
+        arch => format!("{arch} assembly"),
+    }
+}
 
 /// The probe of the registry entry.
 pub(crate) fn probe(codec: Codec, direction: Direction, _device: u32) -> Result<ProbeInfo> {
@@ -35,12 +49,14 @@ pub(crate) fn probe(codec: Codec, direction: Direction, _device: u32) -> Result<
     match direction {
         Direction::Decode => {
             probe_decode()?;
-            notes.push(BFRAME_NOTE.to_string());
+            notes.push(format!("patched: {}", patch_list()));
+            notes.push(assembly_note());
             notes.push("no interlaced (field/MBAFF), High 10, 4:2:2 or 4:4:4 streams".to_string());
         }
         Direction::Encode => {
             probe_encode()?;
             notes.push("no B-frames, no lossless; 8-bit 4:2:0 only".to_string());
+            notes.push(assembly_note());
         }
     }
     Ok(ProbeInfo {

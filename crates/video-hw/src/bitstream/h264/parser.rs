@@ -301,6 +301,7 @@ impl H264Parser {
                 second_field,
                 output: self.current_output,
                 poc: Some(poc),
+                memory_reset: mmco5,
                 sps_id,
             }),
         })

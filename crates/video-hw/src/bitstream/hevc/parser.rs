@@ -230,6 +230,7 @@ impl HevcParser {
             second_field: false,
             output: !skipped && sh.pic_output_flag,
             poc: Some(poc),
+            memory_reset: false,
             sps_id: sps.id,
         };
         Ok(NalInfo { kind: NalKind::Vcl, starts_access_unit: starts, picture: Some(picture) })

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::bitstream::access_unit::AccessUnitAssembler;
 use crate::bitstream::annexb::{NalRef, split_all};
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
+use crate::bitstream::h264::RecoveryStart;
 use crate::bitstream::nal::is_parameter_set;
 use crate::bitstream::param_sets::ParameterSetLog;
 use crate::codec::Codec;
@@ -64,11 +65,8 @@ pub struct Analyzer {
     sets: ParameterSetLog,
     last_snapshot: Option<Arc<Vec<u8>>>,
     first: bool,
-    /// H.264 that starts without an IDR: the order count of the random access point it
-    /// starts at, until an IDR comes (see [`Analyzer::packet`]).
-    started_at: Option<i32>,
-    /// An IDR or a random access point was seen: pictures can be shown.
-    started: bool,
+    /// H.264 that starts without an IDR (see [`RecoveryStart`]).
+    start: RecoveryStart,
 }
 
 impl Analyzer {
@@ -90,8 +88,7 @@ impl Analyzer {
             sets,
             last_snapshot: None,
             first: true,
-            started_at: None,
-            started: false,
+            start: RecoveryStart::default(),
         })
     }
 
@@ -134,36 +131,14 @@ impl Analyzer {
             new_frame |= !p.second_field;
         }
         if seen && self.codec == Codec::H264 {
-            self.h264_start(&mut out, new_frame);
+            // A stream cut before its first IDR (a transport stream) starts at a recovery
+            // point: decoders output that picture and what follows it, except its leading
+            // pictures. The parser's output rule follows ffmpeg's raw-stream decoder, which
+            // waits for the next recovery point; ffmpeg's demuxers and the hardware
+            // decoders do not, so the index follows them.
+            out.shows = self.start.shows(out.idr, out.random_access, out.poc, out.shows, new_frame);
         }
         seen.then_some(out)
-    }
-
-    /// H.264 that starts at a recovery point rather than an IDR (a cut transport stream):
-    /// decoders output that picture and what follows it, except its leading pictures
-    /// (decoded after it, shown before it, referring to pictures the stream lacks). The
-    /// bitstream layer's output rule follows ffmpeg's raw-stream decoder, which forgets the
-    /// first picture's recovery point and waits for the next one; ffmpeg's demuxers and the
-    /// hardware decoders do not, so the index follows them.
-    fn h264_start(&mut self, p: &mut PacketPicture, new_frame: bool) {
-        if p.idr {
-            self.started = true;
-            self.started_at = None;
-            return;
-        }
-        if !self.started {
-            if p.random_access {
-                self.started = true;
-                self.started_at = Some(p.poc);
-                p.shows = new_frame;
-            } else {
-                p.shows = false;
-            }
-            return;
-        }
-        if let Some(first) = self.started_at {
-            p.shows = new_frame && p.poc > first;
-        }
     }
 
     /// The parameter sets in force now, in Annex-B form (for a decoder that starts at the
