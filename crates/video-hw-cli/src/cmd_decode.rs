@@ -42,8 +42,13 @@ pub struct DecodeArgs {
     /// the pieces decoded side by side, frames written in order. With NVDEC one stream then
     /// uses several decode engines (7 on an H200). `auto`: the measured best for the engine,
     /// codec and size (NVDEC: one per engine; software: one per CPU thread).
-    #[arg(long, value_name = "N|auto", default_value = "1", value_parser = parse_sessions)]
-    pub(crate) sessions: Sessions,
+    ///
+    /// Without this option, an H.264/HEVC file (not stdin) that NVDEC decodes is read
+    /// through its frame index with the GOPs ahead decoding on `auto` sessions at once
+    /// (frames written in order, identical to one session's; the frames waiting bounded by
+    /// 4 GiB); anything else is decoded by one session.
+    #[arg(long, value_name = "N|auto", value_parser = parse_sessions)]
+    pub(crate) sessions: Option<Sessions>,
     /// Output only these frames, by presentation index (0 is the first frame shown), in
     /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
     /// from the random access point it depends on; a GOP is decoded once however many of
@@ -110,7 +115,7 @@ impl DecodeArgs {
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     if args.indices.is_some() || args.start.is_some() || args.count.is_some() {
-        return crate::decode_select::run(args, quiet, started);
+        return crate::decode_select::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
     let src = Source::open(&args.input)?;
     let cfg = DecoderConfig::new(src.codec())
@@ -119,12 +124,23 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
-    if matches!(args.sessions, Sessions::Count(n) if n > 1) && !src.codec().is_nal_based() {
+    if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));
     }
     let dec = decode_loop::open_decoder(&src, cfg.clone())?;
-    if args.sessions.segmented(src.codec()) {
-        return run_segmented(args, quiet, started, src, cfg, dec);
+    if args.sessions.is_none()
+        && args.input.as_os_str() != "-"
+        && src.codec().is_nal_based()
+        && dec.engine() == video_hw::Engine::Nvdec
+    {
+        // One NVDEC session is paced by one engine of several: a file read through its
+        // index decodes the GOPs ahead on the others (`FrameReader`'s read-ahead).
+        drop((dec, src));
+        return crate::decode_select::run(args, quiet, started, Sessions::Auto);
+    }
+    let sessions = args.sessions.unwrap_or(Sessions::Count(1));
+    if sessions.segmented(src.codec()) {
+        return run_segmented(args, quiet, started, src, cfg, dec, sessions);
     }
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
     let container_rate = src.frame_rate();
@@ -175,6 +191,7 @@ fn run_segmented(
     src: Source,
     cfg: DecoderConfig,
     probe: video_hw::Decoder,
+    sessions: Sessions,
 ) -> CliResult<ExitCode> {
     let engine = probe.engine();
     drop(probe);
@@ -185,7 +202,7 @@ fn run_segmented(
     let tb = decode_loop::frame_timebase(info.clone(), None);
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
-    let sessions = match args.sessions {
+    let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),
         Sessions::Auto => {
             let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));

@@ -1,7 +1,9 @@
 //! `video-hw decode --indices I,J,… | --start SECONDS [--count N]`: chosen frames of a file,
 //! exactly, through the library's frame index and random access reader
 //! ([`video_hw::reader::FrameReader`]): each frame is decoded from the random access point
-//! it depends on, and each GOP once however many of its frames are asked for.
+//! it depends on, and each GOP once however many of its frames are asked for. Also the
+//! default for a whole file NVDEC decodes: read front to back with the GOPs ahead decoding
+//! on several sessions (the reader's read-ahead), one per NVDEC engine.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,8 +18,9 @@ use crate::exit::{CliResult, Failure, usage};
 use crate::output::FrameSink;
 use crate::summary::Summary;
 
-/// Runs `decode` with `--indices`, `--start` or `--count`.
-pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCode> {
+/// Runs `decode` with `--indices`, `--start` or `--count`, or a whole file read ahead on
+/// several sessions (`sessions`).
+pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions) -> CliResult<ExitCode> {
     if args.input.as_os_str() == "-" {
         return Err(usage("--indices, --start and --count need a file (it is read out of order), not stdin"));
     }
@@ -40,15 +43,12 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCo
         other => Failure::Video(other),
     })?;
     let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
-    let sessions = match args.sessions {
+    let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),
         Sessions::Auto => {
             let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
-            let engine = video_hw::Decoder::open(
-                DecoderConfig::new(codec).engine(args.engine.backend).device_index(args.engine.device),
-            )?
-            .engine();
-            recommended_sessions(engine, codec, w, h, args.engine.device)
+            // The reader's first session tells the engine (and is kept for decoding).
+            recommended_sessions(reader.prepare()?, codec, w, h, args.engine.device)
         }
     };
     reader = reader.sessions(sessions);
@@ -67,6 +67,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCo
         Ok(())
     };
     let limit = args.count.unwrap_or(u64::MAX);
+    let mut lost = 0u64;
     let damage = match &args.indices {
         Some(indices) => {
             let wanted: Vec<usize> = indices.iter().copied().take(limit.min(usize::MAX as u64) as usize).collect();
@@ -93,14 +94,33 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCo
                 }
                 None => reader.frames_from_index(0)?,
             };
-            for frame in iter.take(limit.min(usize::MAX as u64) as usize) {
+            // A frame lost to damage is an error in its place; the frames after it still
+            // come (as a straight decode goes on after damage). Other errors end the job.
+            let mut written = 0u64;
+            for frame in iter {
+                if written >= limit {
+                    break;
+                }
                 match frame {
-                    Ok(f) => write(&f)?,
+                    Ok(f) => {
+                        write(&f)?;
+                        written += 1;
+                    }
+                    Err(e @ Error::InvalidBitstream { .. }) => {
+                        lost += 1;
+                        damage.get_or_insert(e);
+                    }
                     Err(e) => {
-                        damage = Some(e);
+                        damage.get_or_insert(e);
                         break;
                     }
                 }
+            }
+            // Read to the end of an index that ends early (a truncated or damaged file): the
+            // frames before the damage came out, and the damage is reported as a straight
+            // decode reports it.
+            if written < limit && damage.is_none() {
+                damage = reader.index().damage_error();
             }
             damage
         }
@@ -118,6 +138,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCo
             )
         }),
         bytes_out: bytes,
+        dropped: lost,
         damage: damage.as_ref().map(|e| e.to_string()),
         ..args.summary(codec, started)
     };

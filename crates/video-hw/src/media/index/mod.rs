@@ -64,6 +64,8 @@ pub struct FrameIndex {
     parameter_sets: SetsAtPackets,
     damage: Option<String>,
     damage_offset: Option<u64>,
+    /// The reason of an `InvalidBitstream` damage, without its offset.
+    damage_reason: Option<String>,
 }
 
 impl FrameIndex {
@@ -102,12 +104,13 @@ impl FrameIndex {
         };
         demuxer.rewind()?;
         let damage = table.damage.as_ref().map(|e| e.to_string());
-        let damage_offset = match &table.damage {
-            Some(Error::InvalidBitstream { offset, .. }) => Some(*offset),
-            _ => None,
+        let (damage_offset, damage_reason) = match &table.damage {
+            Some(Error::InvalidBitstream { offset, reason }) => (Some(*offset), Some(reason.clone())),
+            _ => (None, None),
         };
         let mut index = Self::assemble(t, container, table.entries, &pictures, parameter_sets, damage, scan);
         index.damage_offset = damage_offset;
+        index.damage_reason = damage_reason;
         index.idr = idr;
         Ok(index)
     }
@@ -177,6 +180,7 @@ impl FrameIndex {
             parameter_sets,
             damage,
             damage_offset: None,
+            damage_reason: None,
         }
     }
 
@@ -238,6 +242,13 @@ impl FrameIndex {
     /// The byte offset of the damage that ends the index early, where known.
     pub fn damage_offset(&self) -> Option<u64> {
         self.damage_offset
+    }
+
+    /// The damage that ends the index early as an [`Error::InvalidBitstream`] (offset 0
+    /// where it is not known): for reporting it after the frames before it were read.
+    pub fn damage_error(&self) -> Option<Error> {
+        let why = self.damage_reason.as_ref().or(self.damage.as_ref())?;
+        Some(Error::invalid_bitstream(self.damage_offset.unwrap_or(0), why.clone()))
     }
 
     /// The frame shown at time `t` (track time base): the one whose `[pts, pts + duration)`

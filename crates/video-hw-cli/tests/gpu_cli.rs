@@ -1,0 +1,131 @@
+//! `video-hw decode` on a real GPU: a file NVDEC decodes is read by default with the GOPs
+//! ahead decoding on several sessions; its output must be identical to one session's
+//! (`--sessions 1`), frame for frame, and equal to ffmpeg's references where the fixture
+//! has them; a damaged file still gives the frames before the damage and exits 4.
+//!
+//! Run with `VIDEO_HW_TEST_GPU=1 cargo test -p video-hw-cli --test gpu_cli`; without that
+//! variable the tests only print a note; with it and no GPU they fail.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The binary: the one cargo built, or `video-hw` on `PATH` where the test binary was
+/// carried to another machine without it (the GPU machine's staged copy).
+fn bin() -> PathBuf {
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_video-hw"));
+    if built.is_file() { built } else { PathBuf::from("video-hw") }
+}
+
+fn gpu_tests_enabled() -> bool {
+    let on = std::env::var("VIDEO_HW_TEST_GPU").as_deref() == Ok("1");
+    if !on {
+        eprintln!("note: GPU test not run (set VIDEO_HW_TEST_GPU=1 on a machine with an NVIDIA GPU)");
+    }
+    on
+}
+
+/// Runs `decode IN --framemd5 --json --backend nvdec [extra]`: exit code, the MD5 column of
+/// the framemd5 lines, and the summary.
+fn decode(input: &Path, extra: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
+    let out = std::env::temp_dir().join(format!("gpu-cli-{}-{}.framemd5", std::process::id(), extra.len()));
+    let result = Command::new(bin())
+        .arg("decode")
+        .arg(input)
+        .args(["-o", out.to_str().unwrap(), "--framemd5", "--json", "--backend", "nvdec", "-q"])
+        .args(extra)
+        .output()
+        .expect("run video-hw");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    let code = result.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    // No summary where the job did not run (exit 2 or 3): the error line instead.
+    let summary = if matches!(code, 0 | 4) {
+        serde_json::from_slice(&result.stdout)
+            .unwrap_or_else(|e| panic!("{}: summary: {e}; stderr: {stderr}", input.display()))
+    } else {
+        serde_json::json!({ "error": stderr })
+    };
+    (code, md5s(&text), summary)
+}
+
+/// The MD5 column of framemd5 text.
+fn md5s(text: &str) -> Vec<String> {
+    util::frame_lines(text).into_iter().map(|(_, md5)| md5).collect()
+}
+
+/// Sessions the summary's decoder line names ("… over N session(s)"), 1 when it names none.
+fn sessions(summary: &serde_json::Value) -> usize {
+    let d = summary["decoder"].as_str().unwrap_or_default();
+    d.split(" over ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(1)
+}
+
+fn inputs() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for dir in ["media", "mp4"] {
+        for e in std::fs::read_dir(util::testdata(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default().to_string();
+            if ["mp4", "mkv", "ts", "m2ts", "mov"].contains(&ext.as_str()) {
+                v.push(p);
+            }
+        }
+    }
+    if let Some(corpus) = util::corpus_dir() {
+        v.push(corpus.join("video-hw/sample-10s.h265"));
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn default_decode_reads_ahead_and_equals_one_session() {
+    if !gpu_tests_enabled() {
+        return;
+    }
+    let mut several = 0;
+    let mut checked = 0;
+    for input in inputs() {
+        let name = input.display().to_string();
+        let (code_one, one, s_one) = decode(&input, &["--sessions", "1"]);
+        if code_one == 3 {
+            // Not an H.264/HEVC stream NVDEC decodes here (AV1 on an H200, VP8).
+            eprintln!("note: {name}: NVDEC refuses it: {}", s_one["error"]);
+            continue;
+        }
+        assert_eq!(code_one, 0, "{name}: one session: {s_one}");
+        let (code, got, summary) = decode(&input, &[]);
+        assert_eq!(code, 0, "{name}: default: {summary}");
+        assert_eq!(got.len(), one.len(), "{name}: frame count, default against one session");
+        assert_eq!(got, one, "{name}: frames, default against one session");
+        let reference = PathBuf::from(format!("{name}.framemd5"));
+        if reference.is_file() {
+            let want = md5s(&std::fs::read_to_string(&reference).unwrap());
+            assert_eq!(got, want, "{name}: against ffmpeg's reference");
+        }
+        let n = sessions(&summary);
+        if n > 1 {
+            several += 1;
+        }
+        eprintln!("{name}: {} frames, default on {n} session(s): {}", got.len(), summary["decoder"]);
+        checked += 1;
+    }
+    assert!(checked >= 8, "inputs checked: {checked}");
+    assert!(several >= 1, "no input was read on several sessions by default");
+}
+
+#[test]
+fn default_decode_of_damaged_files_exits_4_with_the_frames_before() {
+    if !gpu_tests_enabled() {
+        return;
+    }
+    for name in ["truncated.mp4", "lying-size.mkv", "badsync.ts"] {
+        let input = util::testdata("media/bad").join(name);
+        let (code, got, summary) = decode(&input, &[]);
+        assert_eq!(code, 4, "{name}: {summary}");
+        assert!(!got.is_empty(), "{name}: the frames before the damage");
+        assert!(summary["damage"].is_string(), "{name}: {summary}");
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Frames to host memory: `video-hw decode` against `ffmpeg -hwaccel cuda`, whole process.
+
+For each input, pixel format (yuv420p, nv12) and destination (/dev/null, a pipe whose reader
+keeps up), runs, interleaved and rotating the order each round:
+
+  video-hw-1    video-hw decode IN -o DEST --pix-fmt P --backend nvdec --sessions 1
+  video-hw      video-hw decode IN -o DEST --pix-fmt P --backend nvdec   (the default:
+                a file read ahead on several sessions)
+  ffmpeg        ffmpeg -hwaccel cuda -i IN -pix_fmt P -f rawvideo DEST
+
+Clock: wall time of the whole process (time.perf_counter around spawn to exit). Also each
+process's CPU time (user+sys) and peak resident memory from os.wait4's rusage; for the pipe,
+the reader reads 8 MiB blocks and counts bytes. Medians over --runs after one warm-up round;
+ratios are ffmpeg's median over ours. Before timing, every contender's output of each input
+and format is checked equal (MD5 of the whole byte stream, through a pipe).
+
+  python3 scripts/bench_host.py --video-hw .gpu/bin/video-hw --input A.h265 --input B.h264 \
+      [--runs 3] [--repeat 10] [--out bench/results/host-DATE-COMMIT]
+
+--repeat K concatenates K copies of each (raw Annex-B) input first, in /tmp (a raw stream
+that starts with its parameter sets and an IDR may be repeated by concatenation).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BLOCK = 8 << 20
+
+
+def command(contender, exe, src, fmt, dest):
+    if contender.startswith("video-hw"):
+        cmd = [exe, "decode", src, "-o", dest, "--pix-fmt", fmt, "--backend", "nvdec", "-q"]
+        if contender == "video-hw-1":
+            cmd += ["--sessions", "1"]
+        return cmd
+    return ["ffmpeg", "-nostdin", "-v", "error", "-hwaccel", "cuda", "-i", src, "-pix_fmt", fmt, "-f", "rawvideo", "-y", dest]
+
+
+def run(cmd, to_pipe, digest=False):
+    """Runs cmd; returns (wall s, cpu s, peak RSS MiB, bytes, md5 or None)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    count, h = 0, hashlib.md5() if digest else None
+    if to_pipe:
+        while True:
+            block = proc.stdout.read(BLOCK)
+            if not block:
+                break
+            count += len(block)
+            if h:
+                h.update(block)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)}: exit {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, count, h.hexdigest() if h else None
+
+
+def frames_of(exe, src):
+    out = subprocess.run([exe, "info", src, "--json"], capture_output=True, check=True).stdout
+    return json.loads(out)["frames"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--video-hw", required=True)
+    ap.add_argument("--input", action="append", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--formats", default="yuv420p,nv12")
+    ap.add_argument("--dests", default="null,pipe")
+    ap.add_argument("--contenders", default="video-hw-1,video-hw,ffmpeg")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    contenders = a.contenders.split(",")
+    inputs = []
+    for src in a.input:
+        # Equality first, on the input itself.
+        for fmt in a.formats.split(","):
+            sums = {c: run(command(c, a.video_hw, src, fmt, "-"), True, digest=True)[4] for c in contenders}
+            if len(set(sums.values())) != 1:
+                sys.exit(f"{src} {fmt}: outputs differ: {sums}")
+            print(f"{os.path.basename(src)} {fmt}: every contender's output equal ({sums[contenders[0]]})", flush=True)
+        if a.repeat > 1:
+            big = f"/tmp/bench-host-{a.repeat}x-{os.path.basename(src)}"
+            with open(big, "wb") as out:
+                data = open(src, "rb").read()
+                for _ in range(a.repeat):
+                    out.write(data)
+            src = big
+        inputs.append(src)
+    cells = [(src, fmt, dest) for src in inputs for fmt in a.formats.split(",") for dest in a.dests.split(",")]
+    results = {}
+    for src, fmt, dest in cells:
+        frames = frames_of(a.video_hw, src)
+        samples = {c: [] for c in contenders}
+        for r in range(a.runs + 1):
+            order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
+            for c in order:
+                to_pipe = dest == "pipe"
+                got = run(command(c, a.video_hw, src, fmt, "-" if to_pipe else "/dev/null"), to_pipe)
+                if r > 0:
+                    samples[c].append(got)
+        row = {}
+        for c in contenders:
+            s = samples[c]
+            wall = statistics.median(x[0] for x in s)
+            row[c] = {
+                "wall_s": wall,
+                "walls": [round(x[0], 3) for x in s],
+                "fps": frames / wall,
+                "cpu_ms_per_frame": 1000 * statistics.median(x[1] for x in s) / frames,
+                "peak_rss_mib": max(x[2] for x in s),
+                "gb_per_s": (statistics.median(x[3] for x in s) / wall / 1e9) if dest == "pipe" else None,
+            }
+        results[(os.path.basename(src), fmt, dest)] = (frames, row)
+        base = row["ffmpeg"]["wall_s"] if "ffmpeg" in row else None
+        line = f"{os.path.basename(src)} {fmt} -> {dest}: {frames} frames; " + "; ".join(
+            f"{c} {row[c]['wall_s']:.3f} s ({row[c]['fps']:.0f} fps"
+            + (f", {base / row[c]['wall_s']:.2f}x ffmpeg" if base and c != "ffmpeg" else "")
+            + f", CPU {row[c]['cpu_ms_per_frame']:.2f} ms/frame, peak {row[c]['peak_rss_mib']:.0f} MiB)"
+            for c in contenders
+        )
+        print(line, flush=True)
+    if a.out:
+        with open(a.out + ".json", "w") as f:
+            json.dump([{"input": k[0], "format": k[1], "dest": k[2], "frames": v[0], "results": v[1]} for k, v in results.items()], f, indent=1)
+        with open(a.out + ".md", "w") as f:
+            f.write("| input | format | to | frames | " + " | ".join(f"{c} s (fps)" for c in contenders)
+                    + " | video-hw-1 vs ffmpeg | video-hw vs ffmpeg | CPU ms/frame (" + ", ".join(contenders)
+                    + ") | peak RSS MiB (" + ", ".join(contenders) + ") |\n")
+            f.write("|" + "---|" * (6 + len(contenders) + 2) + "\n")
+            for (name, fmt, dest), (frames, row) in results.items():
+                base = row["ffmpeg"]["wall_s"]
+                f.write(f"| {name} | {fmt} | {dest} | {frames} | "
+                        + " | ".join(f"{row[c]['wall_s']:.3f} ({row[c]['fps']:.0f})" for c in contenders)
+                        + f" | {base / row['video-hw-1']['wall_s']:.2f}x | {base / row['video-hw']['wall_s']:.2f}x | "
+                        + ", ".join(f"{row[c]['cpu_ms_per_frame']:.2f}" for c in contenders) + " | "
+                        + ", ".join(f"{row[c]['peak_rss_mib']:.0f}" for c in contenders) + " |\n")
+
+
+if __name__ == "__main__":
+    main()
