@@ -98,13 +98,17 @@ fn default_decode_reads_ahead_and_equals_one_session() {
         assert_eq!(code_one, 0, "{name}: one session: {s_one}");
         let (code, got, summary) = decode(&input, &[]);
         assert_eq!(code, 0, "{name}: default: {summary}");
-        assert_eq!(got.len(), one.len(), "{name}: frame count, default against one session");
-        assert_eq!(got, one, "{name}: frames, default against one session");
+        // Each path against ffmpeg's reference first, so that a failure names the path.
         let reference = PathBuf::from(format!("{name}.framemd5"));
         if reference.is_file() {
             let want = md5s(&std::fs::read_to_string(&reference).unwrap());
-            assert_eq!(got, want, "{name}: against ffmpeg's reference");
+            assert_eq!(got.len(), want.len(), "{name}: frame count, default (read ahead) against the reference");
+            assert_eq!(got, want, "{name}: frames, default (read ahead) against the reference");
+            assert_eq!(one.len(), want.len(), "{name}: frame count, --sessions 1 against the reference");
+            assert_eq!(one, want, "{name}: frames, --sessions 1 against the reference");
         }
+        assert_eq!(got.len(), one.len(), "{name}: frame count, default against one session");
+        assert_eq!(got, one, "{name}: frames, default against one session");
         let n = sessions(&summary);
         if n > 1 {
             several += 1;
