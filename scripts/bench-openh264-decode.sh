@@ -33,16 +33,9 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg not found" >&2; exit 2; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-graph() { # W H
-    local w=$1 h=$2 sw sh
-    sw=$((w * 6 / 5 / 2 * 2)); sh=$((sw * 3 / 4 / 2 * 2))
-    ((sh >= h)) || sh=$((h * 6 / 5 / 2 * 2))
-    printf '%s' "[0:v]split[a][b];[b]reverse,trim=start_frame=1:end_frame=29,setpts=PTS-STARTPTS[r];" \
-        "[a][r]concat=n=2:v=1,loop=loop=-1:size=58,setpts=N/(25*TB),fps=30,trim=end_frame=$FRAMES," \
-        "scale=${sw}:${sh}:flags=bicubic," \
-        "crop=${w}:${h}:x='(iw-ow)/2*(1+sin(2*PI*t/7))':y='(ih-oh)/2*(1+sin(2*PI*t/5))'," \
-        "noise=alls=20:allf=t+u,format=yuv420p[v]"
-}
+# shellcheck source=lib/bench-source.sh
+source scripts/lib/bench-source.sh
+graph() { printf '%s[v]' "$(bench_source_graph "$1" "$2" "$FRAMES")"; } # W H -> filtergraph ending in [v]
 
 declare -A RATE=([720p]=3M [1080p]=6M) SIZE=([720p]=1280x720 [1080p]=1920x1080)
 for name in 720p 1080p; do

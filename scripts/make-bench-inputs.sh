@@ -44,19 +44,10 @@ done
 mkdir -p "$OUTDIR"
 START=$SECONDS
 
-# Source filter graph for a WxH output: cars clip forward+backward (58 frames, no hard cut),
-# looped, retimed to 30 fps, upscaled 1.2x past the output size, a crop window panning
-# smoothly over it, then temporal+uniform noise.
-source_graph() { # W H -> filtergraph ending in [v]
-    local w=$1 h=$2 sw sh
-    sw=$((w * 6 / 5 / 2 * 2)); sh=$((sw * 3 / 4 / 2 * 2))
-    ((sh >= h)) || sh=$((h * 6 / 5 / 2 * 2))
-    printf '%s' "[0:v]split[a][b];[b]reverse,trim=start_frame=1:end_frame=29,setpts=PTS-STARTPTS[r];" \
-        "[a][r]concat=n=2:v=1,loop=loop=-1:size=58,setpts=N/(25*TB),fps=30,trim=end_frame=$((SECS * 30))," \
-        "scale=${sw}:${sh}:flags=bicubic," \
-        "crop=${w}:${h}:x='(iw-ow)/2*(1+sin(2*PI*t/7))':y='(ih-oh)/2*(1+sin(2*PI*t/5))'," \
-        "noise=alls=20:allf=t+u,format=yuv420p"
-}
+# Source filter graph for a WxH output (scripts/lib/bench-source.sh).
+# shellcheck source=lib/bench-source.sh
+source "$ROOT/scripts/lib/bench-source.sh"
+source_graph() { bench_source_graph "$1" "$2" $((SECS * 30)); } # W H -> filtergraph (no label)
 
 # need NAME -> true when NAME must be (re)made
 need() { [[ ${FORCE:-0} == 1 || ! -s $OUTDIR/$1 ]]; }
