@@ -17,7 +17,7 @@
 # .h264 to the same temporary folder; wall time of the whole process (start to exit) is
 # measured for each run. Runs alternate (ours first on odd rounds, ffmpeg first on even).
 # Prints a markdown table (medians, ratio ours / ffmpeg) and writes it to
-# bench/results/ffmpeg-x264.md. Needs ffmpeg with libx264 and cargo.
+# bench/results/ffmpeg-x264-DATE-COMMIT.md. Needs ffmpeg with libx264 and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -138,4 +138,4 @@ mkdir -p bench/results
   echo
   echo "Output sizes differ slightly run to run: libx264 with VBV and frame threads is not"
   echo "bit-exact between runs (the ffmpeg CLI neither)."
-} | tee bench/results/ffmpeg-x264.md
+} | tee "bench/results/ffmpeg-x264-$(date +%Y%m%d)-$(git rev-parse --short HEAD).md"

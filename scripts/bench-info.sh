@@ -5,7 +5,7 @@
 #
 # usage: scripts/bench-info.sh [FILE] [REPEATS] [OUTPUT]
 #   FILE defaults to bench/inputs/hevc-1080p-big.h265 (scripts/make-bench-inputs.sh makes it);
-#   OUTPUT defaults to bench/results/info-vs-ffmpeg-{hevc,h264}.md after FILE's codec.
+#   OUTPUT defaults to bench/results/info-vs-ffmpeg-{hevc,h264}-DATE-COMMIT.md after FILE's codec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=${1:-bench/inputs/hevc-1080p-big.h265}
@@ -15,7 +15,7 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg not found: apt-get install ffmpeg
 cargo build --release -q -p video-hw-cli
 bin=target/release/video-hw
 case $file in *.h264|*.264|*.jsv) fmt=h264 ;; *) fmt=hevc ;; esac
-out=${3:-bench/results/info-vs-ffmpeg-$fmt.md}
+out=${3:-bench/results/info-vs-ffmpeg-$fmt-$(date +%Y%m%d)-$(git rev-parse --short HEAD).md}
 mkdir -p "$(dirname "$out")"
 python3 - "$bin" "$file" "$fmt" "$repeats" "$out" <<'PY'
 import json, os, platform, resource, statistics, subprocess, sys, time

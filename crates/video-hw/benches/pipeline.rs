@@ -11,7 +11,7 @@
 //!
 //! After the criterion groups, a summary runs the two transcodes interleaved (same input,
 //! same run), prints both medians and their ratio, and writes
-//! `bench/results/pipeline.md`.
+//! `bench/results/pipeline-DATE-COMMIT.md` (named by the day and the checkout's commit).
 //!
 //! Run: `cargo bench -p video-hw --bench pipeline`.
 
@@ -256,7 +256,18 @@ fn summary(input: &Arc<Vec<u8>>) {
         mb.as_secs_f64() * 1e3,
     );
     println!("\n{table}");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results/pipeline.md");
+    // Runs of record are named by date and commit (`git` and `date` of the machine running it).
+    let out = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let name = format!("pipeline-{}-{}.md", out("date", &["+%Y%m%d"]), out("git", &["rev-parse", "--short", "HEAD"]));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results").join(name);
     if let Err(e) = std::fs::write(&path, &table) {
         eprintln!("could not write {}: {e}", path.display());
     }
