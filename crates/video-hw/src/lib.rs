@@ -32,6 +32,8 @@
 //! AVCC/HVCC conversion, all in safe Rust.
 #![warn(missing_docs)]
 
+#[cfg(feature = "async")]
+pub mod async_session;
 mod backend;
 pub mod bitstream;
 pub mod codec;

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sessions", &["decoder", "encoder", "device_array"]),
     ("pipelines", &["pipeline"]),
     ("reader", &["reader"]),
+    ("async sessions", &["async_session"]),
 ];
 
 /// Modules compiled only for tests (checked like test code: not at all).
