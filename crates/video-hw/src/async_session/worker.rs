@@ -35,14 +35,24 @@ pub(super) struct Ends<I, O> {
 impl<I, O> Ends<I, O> {
     /// The next input item; `None` once the sink side is closed or dropped.
     pub fn next_input(&mut self) -> Option<I> {
-        block_on(self.input.next())
+        // An item already queued is taken without parking the thread.
+        match self.input.try_recv() {
+            Ok(item) => Some(item),
+            Err(mpsc::TryRecvError::Closed) => None,
+            Err(mpsc::TryRecvError::Empty) => block_on(self.input.next()),
+        }
     }
 
     /// Hands an output item to the stream, waiting while the stream's buffer is full
     /// (that wait is the backpressure). False when the stream side is gone: the session
     /// should end.
     pub fn give(&mut self, item: Result<O>) -> bool {
-        block_on(self.output.send(item)).is_ok()
+        // Room in the buffer: no parking; full: wait for the consumer.
+        match self.output.try_send(item) {
+            Ok(()) => true,
+            Err(e) if e.is_full() => block_on(self.output.send(e.into_inner())).is_ok(),
+            Err(_) => false,
+        }
     }
 }
 
