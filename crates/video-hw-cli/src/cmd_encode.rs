@@ -9,7 +9,7 @@ use clap::Args;
 use video_hw::{PixelFormat, Rational};
 
 use crate::encoding::EncodeJob;
-use crate::exit::CliResult;
+use crate::exit::{CliResult, usage};
 use crate::frames_in::{FrameSource, FrameSourceSpec};
 use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
 use crate::progress::Progress;
@@ -18,12 +18,17 @@ use crate::summary::Summary;
 /// Arguments of `encode`.
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// Input: a .y4m file, or headerless raw frames (give --size and --fps); `-` reads stdin.
+    /// Input: a .y4m file, or headerless raw frames (give --size and --fps); `-` reads stdin,
+    /// `tcp://HOST:PORT` connects to a sender, `tcp-listen://HOST:PORT` waits for one.
     #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
     input: Option<PathBuf>,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
+    /// Write fragmented MP4: a fragment per key frame, each complete when written, so a
+    /// reader can play the file while it grows (and `-o -` streams it to stdout).
+    #[arg(long)]
+    fragmented: bool,
     /// Encode N frames of a moving test pattern made in-process instead of reading input.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     synthetic: Option<u64>,
@@ -58,10 +63,24 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         format: args.pix_fmt,
     })?;
     cfg.fps = src.fps;
-    let mut job = EncodeJob::new(cfg, &args.output, None);
+    if args.fragmented && !is_mp4_or_stdout(&args.output) {
+        return Err(usage("--fragmented writes MP4: name the output .mp4/.m4v/.mov, or - for stdout"));
+    }
+    let mut job = EncodeJob::new(cfg, &args.output, None).fragmented(args.fragmented);
     let mut progress = Progress::new(quiet, "frames");
-    while let Some(frame) = src.next_frame()? {
-        job.push(frame)?;
+    // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
+    // the frames before it are encoded and the output is closed properly; then exit 4.
+    let mut broken = None;
+    loop {
+        match src.next_frame() {
+            Ok(Some(frame)) => job.push(frame)?,
+            Ok(None) => break,
+            Err(e) if src.frames_read() > 0 => {
+                broken = Some(e);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
         progress.update(src.frames_read(), src.total, src.frames_read());
     }
     progress.finish();
@@ -83,8 +102,21 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         elapsed: started.elapsed(),
         encoder,
         bytes_out: bytes,
+        damage: broken.as_ref().map(|e| e.to_string()),
         ..Default::default()
     }
     .emit(args.json, quiet);
-    Ok(ExitCode::SUCCESS)
+    match broken {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Whether `--fragmented` can write to `path`: an MP4 name, or stdout.
+fn is_mp4_or_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+        || path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["mp4", "m4v", "mov"].contains(&e.to_ascii_lowercase().as_str()))
 }

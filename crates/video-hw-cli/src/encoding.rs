@@ -15,6 +15,8 @@ use std::sync::mpsc::Receiver;
 
 use video_hw::media::{MediaPacket, Track};
 
+use video_hw::media::mux::MuxFormat;
+
 use crate::output::{PacketSink, container_for, layout_for};
 
 /// A timebase for container output in which one frame is a whole number of ticks: 90 kHz when
@@ -48,6 +50,8 @@ pub struct EncodeJob {
     stats: Option<PipelineStats>,
     /// The source's audio to copy into a container output.
     audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
+    /// Write fragmented MP4 (to a file or to stdout) whatever the name says.
+    fragmented: bool,
 }
 
 impl EncodeJob {
@@ -64,7 +68,20 @@ impl EncodeJob {
             scratch: Vec::new(),
             stats: None,
             audio: None,
+            fragmented: false,
         }
+    }
+
+    /// Writes fragmented MP4 (a `moof`+`mdat` per key frame, playable while it grows; to
+    /// stdout too) instead of what the output's name asks for.
+    pub fn fragmented(mut self, yes: bool) -> Self {
+        self.fragmented = yes;
+        self
+    }
+
+    /// The container written, `None` for Annex-B.
+    fn container(&self) -> Option<MuxFormat> {
+        if self.fragmented { Some(MuxFormat::FragmentedMp4) } else { container_for(&self.output) }
     }
 
     /// Copies `tracks` of the source (their packets arrive on `packets`) into the output,
@@ -81,7 +98,7 @@ impl EncodeJob {
         cfg.height = frame.height;
         cfg.input_format = frame.format;
         cfg.layout = layout_for(&self.output);
-        cfg.timebase = match (self.timebase, container_for(&self.output).is_some()) {
+        cfg.timebase = match (self.timebase, self.container().is_some()) {
             (Some(tb), _) => tb,
             (None, true) => mp4_timebase(cfg.fps),
             (None, false) => Rational::MPEG_90K,
@@ -90,7 +107,16 @@ impl EncodeJob {
         let options = PipelineOptions::default().follow_size_changes(true);
         let pipeline = EncodePipeline::open(cfg.clone(), options)?;
         let audio = self.audio.take();
-        let sink = PacketSink::create(&self.output, cfg.codec, (cfg.width, cfg.height), cfg.timebase, cfg.fps, audio)?;
+        let container = self.container();
+        let sink = PacketSink::create(
+            &self.output,
+            container,
+            cfg.codec,
+            (cfg.width, cfg.height),
+            cfg.timebase,
+            cfg.fps,
+            audio,
+        )?;
         self.open = Some(Open { pipeline, sink, size: (cfg.width, cfg.height), format: cfg.input_format });
         Ok(())
     }
@@ -100,8 +126,9 @@ impl EncodeJob {
         if self.open.is_none() {
             self.open(&frame)?;
         }
+        let in_container = self.container().is_some();
         let Some(open) = self.open.as_mut() else { return Ok(()) };
-        if (frame.width, frame.height) != open.size && container_for(&self.output).is_some() {
+        if (frame.width, frame.height) != open.size && in_container {
             return Err(Error::unsupported(
                 format!("a picture size change ({}x{}) in container output", frame.width, frame.height),
                 "one video size per file; write .h264/.h265 instead",

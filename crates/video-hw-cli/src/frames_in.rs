@@ -70,6 +70,8 @@ impl FrameSource {
         let path = spec.path.ok_or_else(|| usage("give an input file or --synthetic N"))?;
         let (mut reader, len): (Box<dyn BufRead>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None)
+        } else if let Some(stream) = crate::net_in::open(path)? {
+            (Box::new(BufReader::with_capacity(1 << 20, stream)), None)
         } else {
             let file = crate::exit::open_input(path)?;
             let len = file.metadata().ok().map(|m| m.len());

@@ -20,6 +20,7 @@ mod info_media;
 mod input;
 mod ivfin;
 mod metrics_http;
+mod net_in;
 mod opts;
 mod output;
 mod progress;

@@ -133,17 +133,19 @@ pub fn layout_for(_path: &Path) -> PacketLayout {
 }
 
 impl PacketSink {
-    /// The sink for `path`: a container for `.mp4`/`.mov`/`.m4v`/`.mkv`/`.webm` (the video as
-    /// track 0, then `audio`'s tracks copied from the source), Annex-B otherwise.
+    /// The sink for `path` (`-` is stdout): `format` (see [`container_for`]; the video as
+    /// track 0, then `audio`'s tracks copied from the source), Annex-B for `None`. Only
+    /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards).
     pub fn create(
         path: &Path,
+        format: Option<MuxFormat>,
         codec: Codec,
         (width, height): (u32, u32),
         timebase: Rational,
         fps: Rational,
         audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
     ) -> Result<Self> {
-        let Some(format) = container_for(path) else { return Ok(PacketSink::AnnexB(create(path)?)) };
+        let Some(format) = format else { return Ok(PacketSink::AnnexB(create(path)?)) };
         let mut video = Track::video(0, codec, timebase, width, height);
         video.frame_rate = Some(fps);
         let mut tracks = vec![video];
@@ -156,7 +158,16 @@ impl PacketSink {
             }
             AudioFeed { packets, tracks: map }
         });
-        let muxer = Muxer::create(path, format, &tracks)?;
+        let muxer = if is_stdout(path) {
+            if format != MuxFormat::FragmentedMp4 {
+                return Err(video_hw::Error::invalid_input(format!(
+                    "{format} cannot be written to stdout (fragmented MP4 can)"
+                )));
+            }
+            Muxer::streaming(Box::new(std::io::stdout()), format, &tracks)?
+        } else {
+            Muxer::create(path, format, &tracks)?
+        };
         Ok(PacketSink::Mux { muxer: Box::new(muxer), audio: feed })
     }
 
