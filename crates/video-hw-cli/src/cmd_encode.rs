@@ -29,6 +29,10 @@ pub struct EncodeArgs {
     /// reader can play the file while it grows (and `-o -` streams it to stdout).
     #[arg(long)]
     fragmented: bool,
+    /// Frame timestamps: `input` (frame number / frame rate) or `arrival` (when each frame
+    /// arrived, from the first; for live input whose sender paces the frames).
+    #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
+    timestamps: String,
     /// Encode N frames of a moving test pattern made in-process instead of reading input.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     synthetic: Option<u64>,
@@ -66,14 +70,27 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if args.fragmented && !is_mp4_or_stdout(&args.output) {
         return Err(usage("--fragmented writes MP4: name the output .mp4/.m4v/.mov, or - for stdout"));
     }
-    let mut job = EncodeJob::new(cfg, &args.output, None).fragmented(args.fragmented);
+    // Arrival times are kept in 90 kHz ticks (MPEG's clock; whole milliseconds fit).
+    let arrival = args.timestamps == "arrival";
+    let timebase = arrival.then_some(Rational::MPEG_90K);
+    let mut job = EncodeJob::new(cfg, &args.output, timebase).fragmented(args.fragmented);
+    let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
     let mut progress = Progress::new(quiet, "frames");
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
     // the frames before it are encoded and the output is closed properly; then exit 4.
     let mut broken = None;
     loop {
         match src.next_frame() {
-            Ok(Some(frame)) => job.push(frame)?,
+            Ok(Some(mut frame)) => {
+                if arrival {
+                    let t0 = *first_arrival.get_or_insert_with(Instant::now);
+                    // Strictly increasing, whatever the clock's resolution.
+                    let ticks = (t0.elapsed().as_secs_f64() * 90_000.0) as i64;
+                    last_pts = ticks.max(last_pts + 1);
+                    frame.pts = Some(last_pts);
+                }
+                job.push(frame)?
+            }
             Ok(None) => break,
             Err(e) if src.frames_read() > 0 => {
                 broken = Some(e);

@@ -137,3 +137,39 @@ fn fragmented_mp4_streams_to_stdout() {
     let bad = run(&["encode", "tcp://no-port", "-o", s(&dir.join("x.mp4"))]);
     expect_exit(&bad, 2, "tcp:// without a port");
 }
+
+#[test]
+fn arrival_timestamps_follow_the_sender() {
+    let dir = tmpdir("live-arrival");
+    let out = dir.join("arrival.mp4");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The header says 100 fps (0.2 s for 20 frames); the sender sends one frame per 40 ms.
+    let (data, starts) = y4m(20);
+    let data = String::from_utf8_lossy(&data[..starts[0]])
+        .replace("F25:1", "F100:1")
+        .into_bytes()
+        .into_iter()
+        .chain(data[starts[0]..].iter().copied())
+        .collect::<Vec<u8>>();
+    let offset = data.len() - (starts[19] - starts[0]) - (starts[1] - starts[0]);
+    let sender = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        for i in 0..20 {
+            let from = if i == 0 { 0 } else { offset + (starts[i] - starts[0]) };
+            let to = if i == 19 { data.len() } else { offset + (starts[i + 1] - starts[0]) };
+            stream.write_all(&data[from..to]).unwrap();
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    });
+    let result =
+        run(&["encode", &format!("tcp://{addr}"), "-o", s(&out), "--fragmented", "--timestamps", "arrival", "-q"]);
+    sender.join().unwrap();
+    expect_exit(&result, 0, "arrival timestamps");
+    let info = run(&["info", s(&out), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let duration = v["tracks"][0]["duration"].as_f64().unwrap();
+    assert_eq!(v["frames"], 20);
+    // 19 gaps of about 40 ms, not 10.
+    assert!(duration > 0.5, "duration {duration} s: {v}");
+}
