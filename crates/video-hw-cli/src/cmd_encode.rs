@@ -33,6 +33,10 @@ pub struct EncodeArgs {
     /// arrived, from the first; for live input whose sender paces the frames).
     #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
     timestamps: String,
+    /// Frames the ring between the input and the encoder holds (default 8): the buffer that
+    /// absorbs a live sender's bursts. `--stats` shows its depth, peak and waits.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    ring_depth: Option<u32>,
     /// Encode N frames of a moving test pattern made in-process instead of reading input.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     synthetic: Option<u64>,
@@ -73,7 +77,9 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Arrival times are kept in 90 kHz ticks (MPEG's clock; whole milliseconds fit).
     let arrival = args.timestamps == "arrival";
     let timebase = arrival.then_some(Rational::MPEG_90K);
-    let mut job = EncodeJob::new(cfg, &args.output, timebase).fragmented(args.fragmented);
+    let mut job = EncodeJob::new(cfg, &args.output, timebase)
+        .fragmented(args.fragmented)
+        .ring_depth(args.ring_depth.map(|d| d as usize));
     let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
     let mut progress = Progress::new(quiet, "frames");
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after

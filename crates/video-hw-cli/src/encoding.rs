@@ -52,6 +52,8 @@ pub struct EncodeJob {
     audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
     /// Write fragmented MP4 (to a file or to stdout) whatever the name says.
     fragmented: bool,
+    /// Frames the ring between the reader and the encoder holds (`None`: the default, 8).
+    ring_depth: Option<usize>,
 }
 
 impl EncodeJob {
@@ -69,7 +71,15 @@ impl EncodeJob {
             stats: None,
             audio: None,
             fragmented: false,
+            ring_depth: None,
         }
+    }
+
+    /// Frames the ring between the caller and the encoder's thread holds: what absorbs a
+    /// live input's jitter (a burst waits there while the encoder catches up).
+    pub fn ring_depth(mut self, frames: Option<usize>) -> Self {
+        self.ring_depth = frames;
+        self
     }
 
     /// Writes fragmented MP4 (a `moof`+`mdat` per key frame, playable while it grows; to
@@ -104,7 +114,12 @@ impl EncodeJob {
             (None, false) => Rational::MPEG_90K,
         };
         // A size change mid-stream reopens the encoder (Annex-B output; MP4 refuses it below).
-        let options = PipelineOptions::default().follow_size_changes(true);
+        let mut options = PipelineOptions::default().follow_size_changes(true);
+        if let Some(depth) = self.ring_depth {
+            // The packet queue must exceed the ring (PipelineOptions::input_depth).
+            let packets = options.input_depth.max(depth + 4);
+            options = options.queue_depth(depth).input_depth(packets);
+        }
         let pipeline = EncodePipeline::open(cfg.clone(), options)?;
         let audio = self.audio.take();
         let container = self.container();

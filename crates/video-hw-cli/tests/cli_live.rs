@@ -63,10 +63,13 @@ fn tcp_sender_in_bursts_to_fragmented_mp4() {
         let (stream, _) = listener.accept().unwrap();
         send_in_bursts(stream, &data);
     });
-    let result = run(&["encode", &format!("tcp://{addr}"), "-o", s(&out), "--fragmented", "-q"]);
+    let result =
+        run(&["--stats", "encode", &format!("tcp://{addr}"), "-o", s(&out), "--fragmented", "--ring-depth", "5", "-q"]);
     sender.join().unwrap();
-    expect_exit(&result, 0, "encode from tcp://");
+    let stderr = expect_exit(&result, 0, "encode from tcp://");
     assert_eq!(frames_in(&out), 40);
+    // The ring that absorbs the bursts: its depth, peak and waits in --stats.
+    assert!(stderr.contains("queue: 5 deep, peak"), "{stderr}");
 }
 
 #[test]
