@@ -206,7 +206,7 @@ def targets_section(cells, contenders, meta):
                              "(target ≥ 1.40x) %s (the issue's reference rows, same run)" % (
                                  name, fmt_ratio(rp), verdict(rp, 1.15, True), fmt_ratio(rf), verdict(rf, 1.4, True)))
             if vh["mem_per_session_mib"] is not None:
-                items.append("%s: device memory per session %.1f MiB" % (name, vh["mem_per_session_mib"]))
+                items.append("%s: device memory %.1f MiB per session" % (name, vh["mem_per_session_mib"]))
         elif c["kind"] == "startup":
             for key, what in (("video-hw", "cold process"), (WARM, "warm process (later sessions of a service)"),
                               (REUSE, "warm process with a parked decoder (a stream restart)")):
