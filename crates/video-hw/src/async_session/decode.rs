@@ -1,19 +1,14 @@
-//! [`AsyncDecoder`]: a decode session as a [`Sink`] of [`AsyncInput`] and a [`Stream`] of
+//! [`AsyncDecoder`]: a decode session as a `Sink` of [`AsyncInput`] and a `Stream` of
 //! frames.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures::channel::mpsc;
-use futures::{Sink, Stream};
-
-use super::worker::{BACKPRESSURE_RETRIES, BACKPRESSURE_WAIT, Ends, session_gone, spawn};
+use super::session::{AsyncSession, SessionInput, SessionOutput};
+use super::worker::{BACKPRESSURE_RETRIES, BACKPRESSURE_WAIT, Ends, spawn};
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::Codec;
 use crate::config::DecoderConfig;
 use crate::decoder::{Decoder, Input};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CodecConfig, MediaPacket, Track};
@@ -91,33 +86,21 @@ impl AsyncInput {
     }
 }
 
-/// A decode session driven from async code: a [`Sink`] of [`AsyncInput`] and a [`Stream`]
-/// of frames (module docs: threads, backpressure, cancel safety). [`split`](Self::split)
-/// gives the two halves to two tasks.
-#[derive(Debug)]
-pub struct AsyncDecoder {
-    input: DecodeInput,
-    output: DecodeOutput,
-    engine: Engine,
-    backend: String,
-}
+/// A decode session driven from async code: a [`Sink`](futures::Sink) of [`AsyncInput`]
+/// and a [`Stream`](futures::Stream) of frames, or of the errors the session met
+/// (`InvalidBitstream` for damage, after which it goes on; an engine failure, after which the
+/// stream ends). Module docs: threads, backpressure, cancel safety.
+/// [`split`](AsyncSession::split) gives the two halves to two tasks.
+pub type AsyncDecoder = AsyncSession<AsyncInput, Frame>;
 
-/// The input half of an [`AsyncDecoder`]: a [`Sink`] of [`AsyncInput`]. Closing it drains
-/// the engine and ends the frame stream.
-#[derive(Debug)]
-pub struct DecodeInput {
-    tx: mpsc::Sender<AsyncInput>,
-}
+/// The input half of an [`AsyncDecoder`]: a [`Sink`](futures::Sink) of [`AsyncInput`].
+/// Closing it drains the engine and ends the frame stream.
+pub type DecodeInput = SessionInput<AsyncInput>;
 
-/// The output half of an [`AsyncDecoder`]: a [`Stream`] of frames, or of the errors the
-/// session met (`InvalidBitstream` for damage, after which it goes on; an engine failure,
-/// after which the stream ends).
-#[derive(Debug)]
-pub struct DecodeOutput {
-    rx: mpsc::Receiver<Result<Frame>>,
-}
+/// The output half of an [`AsyncDecoder`]: a [`Stream`](futures::Stream) of frames.
+pub type DecodeOutput = SessionOutput<Frame>;
 
-impl AsyncDecoder {
+impl AsyncSession<AsyncInput, Frame> {
     /// Opens a session for `config` (blocking: call it where blocking is allowed, e.g. in
     /// `spawn_blocking`, or before the runtime starts) with channels of `depth` items.
     pub fn open(config: DecoderConfig, depth: usize) -> Result<Self> {
@@ -130,27 +113,7 @@ impl AsyncDecoder {
         let engine = decoder.engine();
         let backend = decoder.backend().to_string();
         let handles = spawn("video-hw async decode", depth, move |ends| run(decoder, ends))?;
-        Ok(AsyncDecoder {
-            input: DecodeInput { tx: handles.input },
-            output: DecodeOutput { rx: handles.output },
-            engine,
-            backend,
-        })
-    }
-
-    /// The engine decoding.
-    pub fn engine(&self) -> Engine {
-        self.engine
-    }
-
-    /// The engine, described ([`Decoder::backend`]).
-    pub fn backend(&self) -> &str {
-        &self.backend
-    }
-
-    /// The two halves, for a feeding task and a consuming task.
-    pub fn split(self) -> (DecodeInput, DecodeOutput) {
-        (self.input, self.output)
+        Ok(AsyncSession::from_handles(handles, "decode", engine, backend))
     }
 }
 
@@ -222,61 +185,5 @@ fn drain(decoder: &mut Decoder, ends: &mut Ends<AsyncInput, Frame>) -> bool {
     match decoder.flush() {
         Ok(frames) => frames.into_iter().all(|f| ends.give(Ok(f))),
         Err(e) => ends.give(Err(e)),
-    }
-}
-
-impl Sink<AsyncInput> for DecodeInput {
-    type Error = Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_ready(cx).map_err(|_| session_gone("decode"))
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: AsyncInput) -> Result<()> {
-        Pin::new(&mut self.tx).start_send(item).map_err(|_| session_gone("decode"))
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_flush(cx).map_err(|_| session_gone("decode"))
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_close(cx).map_err(|_| session_gone("decode"))
-    }
-}
-
-impl Stream for DecodeOutput {
-    type Item = Result<Frame>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
-        Pin::new(&mut self.rx).poll_next(cx)
-    }
-}
-
-impl Sink<AsyncInput> for AsyncDecoder {
-    type Error = Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_ready(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: AsyncInput) -> Result<()> {
-        Pin::new(&mut self.input).start_send(item)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_close(cx)
-    }
-}
-
-impl Stream for AsyncDecoder {
-    type Item = Result<Frame>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
-        Pin::new(&mut self.output).poll_next(cx)
     }
 }

@@ -1,15 +1,9 @@
-//! [`AsyncEncoder`]: an encode session as a [`Sink`] of frames and a [`Stream`] of packets.
+//! [`AsyncEncoder`]: an encode session as a `Sink` of frames and a `Stream` of packets.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use futures::channel::mpsc;
-use futures::{Sink, Stream};
-
-use super::worker::{BACKPRESSURE_RETRIES, BACKPRESSURE_WAIT, Ends, session_gone, spawn};
+use super::session::{AsyncSession, SessionInput, SessionOutput};
+use super::worker::{BACKPRESSURE_RETRIES, BACKPRESSURE_WAIT, Ends, spawn};
 use crate::config::{EncoderConfig, FrameOptions};
 use crate::encoder::Encoder;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::packet::Packet;
@@ -29,31 +23,19 @@ impl From<Frame> for EncodeItem {
     }
 }
 
-/// An encode session driven from async code: a [`Sink`] of [`EncodeItem`] (frames) and a
-/// [`Stream`] of packets. Closing the sink drains the encoder: its last packets come out,
-/// then the stream ends (module docs: threads, backpressure, cancel safety).
-#[derive(Debug)]
-pub struct AsyncEncoder {
-    input: EncodeInput,
-    output: EncodeOutput,
-    engine: Engine,
-    backend: String,
-}
+/// An encode session driven from async code: a [`Sink`](futures::Sink) of [`EncodeItem`]
+/// (frames) and a [`Stream`](futures::Stream) of packets in decode order, or the error that
+/// ended the session. Closing the sink drains the encoder: its last packets come out, then
+/// the stream ends (module docs: threads, backpressure, cancel safety).
+pub type AsyncEncoder = AsyncSession<EncodeItem, Packet>;
 
-/// The input half of an [`AsyncEncoder`]: a [`Sink`] of [`EncodeItem`].
-#[derive(Debug)]
-pub struct EncodeInput {
-    tx: mpsc::Sender<EncodeItem>,
-}
+/// The input half of an [`AsyncEncoder`]: a [`Sink`](futures::Sink) of [`EncodeItem`].
+pub type EncodeInput = SessionInput<EncodeItem>;
 
-/// The output half of an [`AsyncEncoder`]: a [`Stream`] of packets in decode order, or the
-/// error that ended the session.
-#[derive(Debug)]
-pub struct EncodeOutput {
-    rx: mpsc::Receiver<Result<Packet>>,
-}
+/// The output half of an [`AsyncEncoder`]: a [`Stream`](futures::Stream) of packets.
+pub type EncodeOutput = SessionOutput<Packet>;
 
-impl AsyncEncoder {
+impl AsyncSession<EncodeItem, Packet> {
     /// Opens a session for `config` (blocking) with channels of `depth` items.
     pub fn open(config: EncoderConfig, depth: usize) -> Result<Self> {
         Self::new(Encoder::open(config)?, depth)
@@ -64,27 +46,7 @@ impl AsyncEncoder {
         let engine = encoder.engine();
         let backend = encoder.backend().to_string();
         let handles = spawn("video-hw async encode", depth, move |ends| run(encoder, ends))?;
-        Ok(AsyncEncoder {
-            input: EncodeInput { tx: handles.input },
-            output: EncodeOutput { rx: handles.output },
-            engine,
-            backend,
-        })
-    }
-
-    /// The engine encoding.
-    pub fn engine(&self) -> Engine {
-        self.engine
-    }
-
-    /// The engine, described ([`Encoder::backend`]).
-    pub fn backend(&self) -> &str {
-        &self.backend
-    }
-
-    /// The two halves, for a feeding task and a consuming task.
-    pub fn split(self) -> (EncodeInput, EncodeOutput) {
-        (self.input, self.output)
+        Ok(AsyncSession::from_handles(handles, "encode", engine, backend))
     }
 }
 
@@ -147,61 +109,5 @@ fn run(mut encoder: Encoder, mut ends: Ends<EncodeItem, Packet>) {
         Err(e) => {
             ends.give(Err(e));
         }
-    }
-}
-
-impl Sink<EncodeItem> for EncodeInput {
-    type Error = Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_ready(cx).map_err(|_| session_gone("encode"))
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: EncodeItem) -> Result<()> {
-        Pin::new(&mut self.tx).start_send(item).map_err(|_| session_gone("encode"))
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_flush(cx).map_err(|_| session_gone("encode"))
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.tx).poll_close(cx).map_err(|_| session_gone("encode"))
-    }
-}
-
-impl Stream for EncodeOutput {
-    type Item = Result<Packet>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Packet>>> {
-        Pin::new(&mut self.rx).poll_next(cx)
-    }
-}
-
-impl Sink<EncodeItem> for AsyncEncoder {
-    type Error = Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_ready(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: EncodeItem) -> Result<()> {
-        Pin::new(&mut self.input).start_send(item)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut self.input).poll_close(cx)
-    }
-}
-
-impl Stream for AsyncEncoder {
-    type Item = Result<Packet>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Packet>>> {
-        Pin::new(&mut self.output).poll_next(cx)
     }
 }

@@ -51,10 +51,12 @@
 
 mod decode;
 mod encode;
+mod session;
 mod worker;
 
 pub use decode::{AsyncDecoder, AsyncInput, DecodeInput, DecodeOutput};
 pub use encode::{AsyncEncoder, EncodeInput, EncodeItem, EncodeOutput};
+pub use session::{AsyncSession, SessionInput, SessionOutput};
 pub use worker::live_sessions;
 
 pub use futures::{Sink, Stream};
