@@ -9,6 +9,8 @@
 //! to read it against. Clock: `std::time::Instant` around each whole run. Written to
 //! `bench/results/async-overhead-DATE-COMMIT.md`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -111,27 +113,12 @@ fn main() {
         ma - mb
     );
     println!("{table}");
-    let out = |cmd: &str, args: &[&str]| {
-        std::process::Command::new(cmd)
-            .args(args)
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    let date = out("date", &["+%Y%m%d"]);
-    let commit = out("git", &["rev-parse", "--short", "HEAD"]);
+    let (date, commit) = common::date_and_commit();
     let text = format!(
         "# Async sessions against the blocking API ({date}, {commit}, {} CPU threads)\n\n\
          OpenH264 decoding the B-pyramid fixture (320x240) {REPEAT} times per run, {RUNS} runs each, alternating;\n\
          wall time per frame (`Instant`), medians. `cargo bench -p video-hw --features async --bench async_overhead`.\n\n{table}",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bench/results")
-        .join(format!("async-overhead-{date}-{commit}.md"));
-    if let Err(e) = std::fs::write(&path, text) {
-        eprintln!("could not write {}: {e}", path.display());
-    }
+    common::write_record("async-overhead", &date, &commit, &text);
 }

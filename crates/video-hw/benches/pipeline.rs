@@ -15,6 +15,8 @@
 //!
 //! Run: `cargo bench -p video-hw --bench pipeline`.
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -256,21 +258,8 @@ fn summary(input: &Arc<Vec<u8>>) {
         mb.as_secs_f64() * 1e3,
     );
     println!("\n{table}");
-    // Runs of record are named by date and commit (`git` and `date` of the machine running it).
-    let out = |cmd: &str, args: &[&str]| {
-        std::process::Command::new(cmd)
-            .args(args)
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    let name = format!("pipeline-{}-{}.md", out("date", &["+%Y%m%d"]), out("git", &["rev-parse", "--short", "HEAD"]));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/results").join(name);
-    if let Err(e) = std::fs::write(&path, &table) {
-        eprintln!("could not write {}: {e}", path.display());
-    }
+    let (date, commit) = common::date_and_commit();
+    common::write_record("pipeline", &date, &commit, &table);
 }
 
 fn main() {
