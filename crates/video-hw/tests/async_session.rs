@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use std::pin::Pin;
 
 use futures::{FutureExt, Sink, SinkExt, StreamExt};
-use video_hw::async_session::{AsyncDecoder, AsyncEncoder, AsyncInput, EncodeItem, live_sessions};
+use video_hw::async_session::{
+    AsyncDecoder, AsyncEncoder, AsyncInput, DecodeInput, DecodeOutput, EncodeItem, live_sessions,
+};
 use video_hw::media::Demuxer;
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
@@ -63,7 +65,13 @@ fn blocking_md5s(items: &[AsyncInput]) -> Vec<String> {
 
 /// Feeds `items` and closes, while taking every frame; returns their MD5s.
 async fn decode(depth: usize, items: Vec<AsyncInput>) -> Vec<String> {
-    let (mut input, mut frames) = AsyncDecoder::open(config(), depth).unwrap().split();
+    let (input, frames) = AsyncDecoder::open(config(), depth).unwrap().split();
+    feed_and_take(input, frames, items).await
+}
+
+/// Feeds `items` to `input` and closes it, while taking every frame of `frames`; returns
+/// their MD5s.
+async fn feed_and_take(mut input: DecodeInput, mut frames: DecodeOutput, items: Vec<AsyncInput>) -> Vec<String> {
     let feed = async move {
         for item in items {
             input.send(item).await.unwrap();
@@ -159,7 +167,7 @@ fn a_full_pipeline_makes_the_sink_pending_without_spinning() {
     let _turn = one_at_a_time();
     let items = packets();
     let want = blocking_md5s(&items);
-    let (mut input, mut frames) = AsyncDecoder::open(config(), 2).unwrap().split();
+    let (mut input, frames) = AsyncDecoder::open(config(), 2).unwrap().split();
     // Nobody takes frames: the sink accepts a bounded number of items, then is pending.
     let mut accepted = 0;
     let mut pending = None;
@@ -185,22 +193,8 @@ fn a_full_pipeline_makes_the_sink_pending_without_spinning() {
         assert!(used < Duration::from_millis(100), "{used:?} of CPU while stalled");
     }
     // The item whose send was pending was not accepted: send it and the rest while taking.
-    let got = futures::executor::block_on(async move {
-        let feed = async move {
-            for item in items.into_iter().skip(stalled_at) {
-                input.send(item).await.unwrap();
-            }
-            input.close().await.unwrap();
-        };
-        let take = async move {
-            let mut got = Vec::new();
-            while let Some(f) = frames.next().await {
-                got.push(common::frame_md5(&f.unwrap()).1);
-            }
-            got
-        };
-        futures::future::join(feed, take).await.1
-    });
+    let rest = items.into_iter().skip(stalled_at).collect();
+    let got = futures::executor::block_on(feed_and_take(input, frames, rest));
     assert_eq!(got, want);
     wait_for_sessions(0);
 }
