@@ -300,7 +300,7 @@ impl Source {
     ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
         let mut kind = self.kind;
         let record = match &kind {
-            Kind::Media { track, .. } => track.config.record().cloned().map(Arc::new),
+            Kind::Media { track, .. } => DecodeInput::track_record(track),
             Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
         };
         let mut errors = 0u32;
@@ -352,12 +352,7 @@ impl Source {
                     continue;
                 }
                 position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
-                return Some(Ok(match &record {
-                    Some(record) => {
-                        DecodeInput::LengthPrefixed { sample: packet.data, record: record.clone(), pts: packet.pts }
-                    }
-                    None => DecodeInput::Packet { data: packet.data, pts: packet.pts },
-                }));
+                return Some(Ok(DecodeInput::from_media(record.as_ref(), packet)));
             },
             Kind::Ivf { reader, .. } => {
                 let mut data = Vec::new();

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use video_hw::async_session::{AsyncDecoder, AsyncInput};
 use video_hw::media::Demuxer;
+use video_hw::pipeline::DecodeInput;
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Input, Output, PixelFormat};
 
 const REPEAT: usize = 20;
@@ -31,11 +32,11 @@ fn packets() -> Vec<AsyncInput> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4");
     let mut d = Demuxer::open(path).expect("fixture");
     let track = d.video_track().expect("video").clone();
-    let record = AsyncInput::track_record(&track);
+    let record = DecodeInput::track_record(&track);
     let mut out = Vec::new();
     while let Some(p) = d.next_packet().expect("packet") {
         if p.track == track.index {
-            out.push(AsyncInput::from_media(&track, record.as_ref(), p));
+            out.push(DecodeInput::from_media(record.as_ref(), p).into());
         }
     }
     out
@@ -47,7 +48,7 @@ fn blocking(items: &[AsyncInput]) -> (Duration, usize) {
     let mut frames = 0;
     for _ in 0..REPEAT {
         for item in items {
-            let AsyncInput::LengthPrefixed { sample, record, pts } = item else { unreachable!() };
+            let AsyncInput::Data(DecodeInput::LengthPrefixed { sample, record, pts }) = item else { unreachable!() };
             dec.submit(Input::length_prefixed(sample, record, *pts)).expect("submit");
             while dec.try_reap().expect("reap").is_some() {
                 frames += 1;

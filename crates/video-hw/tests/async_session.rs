@@ -14,9 +14,10 @@ use std::pin::Pin;
 
 use futures::{FutureExt, Sink, SinkExt, StreamExt};
 use video_hw::async_session::{
-    AsyncDecoder, AsyncEncoder, AsyncInput, DecodeInput, DecodeOutput, EncodeItem, live_sessions,
+    AsyncDecoder, AsyncEncoder, AsyncInput, DecodeSink, DecodeStream, EncodeItem, live_sessions,
 };
 use video_hw::media::Demuxer;
+use video_hw::pipeline::DecodeInput;
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
     Input, Output, PixelFormat,
@@ -38,11 +39,11 @@ fn config() -> DecoderConfig {
 fn packets() -> Vec<AsyncInput> {
     let mut d = Demuxer::open(common::repo_root().join("testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4")).unwrap();
     let track = d.video_track().unwrap().clone();
-    let record = AsyncInput::track_record(&track);
+    let record = DecodeInput::track_record(&track);
     let mut out = Vec::new();
     while let Some(p) = d.next_packet().unwrap() {
         if p.track == track.index {
-            out.push(AsyncInput::from_media(&track, record.as_ref(), p));
+            out.push(DecodeInput::from_media(record.as_ref(), p).into());
         }
     }
     out
@@ -53,7 +54,7 @@ fn blocking_md5s(items: &[AsyncInput]) -> Vec<String> {
     let mut dec = Decoder::open(config()).unwrap();
     let mut got = Vec::new();
     for item in items {
-        let AsyncInput::LengthPrefixed { sample, record, pts } = item else { panic!("MP4 samples") };
+        let AsyncInput::Data(DecodeInput::LengthPrefixed { sample, record, pts }) = item else { panic!("MP4 samples") };
         dec.submit(Input::length_prefixed(sample, record, *pts)).unwrap();
         while let Some(f) = dec.try_reap().unwrap() {
             got.push(common::frame_md5(&f).1);
@@ -71,7 +72,7 @@ async fn decode(depth: usize, items: Vec<AsyncInput>) -> Vec<String> {
 
 /// Feeds `items` to `input` and closes it, while taking every frame of `frames`; returns
 /// their MD5s.
-async fn feed_and_take(mut input: DecodeInput, mut frames: DecodeOutput, items: Vec<AsyncInput>) -> Vec<String> {
+async fn feed_and_take(mut input: DecodeSink, mut frames: DecodeStream, items: Vec<AsyncInput>) -> Vec<String> {
     let feed = async move {
         for item in items {
             input.send(item).await.unwrap();
@@ -267,7 +268,7 @@ fn real_frames(n: usize) -> (u32, u32, Vec<Frame>) {
     let mut dec = Decoder::open(config()).unwrap();
     let mut frames = Vec::new();
     for item in &items {
-        let AsyncInput::LengthPrefixed { sample, record, pts } = item else { panic!("MP4 samples") };
+        let AsyncInput::Data(DecodeInput::LengthPrefixed { sample, record, pts }) = item else { panic!("MP4 samples") };
         dec.submit(Input::length_prefixed(sample, record, *pts)).unwrap();
         while let Some(f) = dec.try_reap().unwrap() {
             frames.push(f);

@@ -30,10 +30,10 @@ impl From<Frame> for EncodeItem {
 pub type AsyncEncoder = AsyncSession<EncodeItem, Packet>;
 
 /// The input half of an [`AsyncEncoder`]: a [`Sink`](futures::Sink) of [`EncodeItem`].
-pub type EncodeInput = SessionInput<EncodeItem>;
+pub type EncodeSink = SessionInput<EncodeItem>;
 
 /// The output half of an [`AsyncEncoder`]: a [`Stream`](futures::Stream) of packets.
-pub type EncodeOutput = SessionOutput<Packet>;
+pub type EncodeStream = SessionOutput<Packet>;
 
 impl AsyncSession<EncodeItem, Packet> {
     /// Opens a session for `config` (blocking) with channels of `depth` items.

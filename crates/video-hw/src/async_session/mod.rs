@@ -54,8 +54,8 @@ mod encode;
 mod session;
 mod worker;
 
-pub use decode::{AsyncDecoder, AsyncInput, DecodeInput, DecodeOutput};
-pub use encode::{AsyncEncoder, EncodeInput, EncodeItem, EncodeOutput};
+pub use decode::{AsyncDecoder, AsyncInput, DecodeSink, DecodeStream};
+pub use encode::{AsyncEncoder, EncodeItem, EncodeSink, EncodeStream};
 pub use session::{AsyncSession, SessionInput, SessionOutput};
 pub use worker::live_sessions;
 

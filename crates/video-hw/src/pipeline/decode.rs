@@ -16,6 +16,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::frame::output::OutputScope;
+use crate::media::{MediaPacket, Track};
 use crate::metrics::Telemetry;
 
 /// Input of a [`DecodePipeline`]: what [`Input`] describes, owned, so it can cross to
@@ -67,6 +68,24 @@ impl DecodeInput {
         DecodeInput::AnnexB { data: data.into(), pts: pts.into() }
     }
 
+    /// The `avcC`/`hvcC` record of `track`, if it has one (H.264/HEVC from MP4 or
+    /// Matroska), shared between its packets: for [`DecodeInput::from_media`].
+    pub fn track_record(track: &Track) -> Option<Arc<DecoderConfigRecord>> {
+        track.config.record().cloned().map(Arc::new)
+    }
+
+    /// A demuxed packet in the form its container gives it (as [`Input::from_media`]): a
+    /// length-prefixed sample with its track's `record` ([`DecodeInput::track_record`]) where
+    /// the track has one, a whole packet otherwise.
+    pub fn from_media(record: Option<&Arc<DecoderConfigRecord>>, packet: MediaPacket) -> Self {
+        match record {
+            Some(record) => {
+                DecodeInput::LengthPrefixed { sample: packet.data, record: Arc::clone(record), pts: packet.pts }
+            }
+            None => DecodeInput::Packet { data: packet.data, pts: packet.pts },
+        }
+    }
+
     /// Reads Annex-B bytes from `reader` in chunks of `chunk_size` (at least 1 KiB), as
     /// a pipeline source. A read error ends the stream with that error.
     ///
@@ -107,7 +126,8 @@ impl DecodeInput {
         })
     }
 
-    fn submit_to(&self, decoder: &mut Decoder) -> Result<()> {
+    /// Feeds this input to `decoder`.
+    pub(crate) fn submit_to(&self, decoder: &mut Decoder) -> Result<()> {
         match self {
             DecodeInput::AnnexB { data, pts } => decoder.submit(Input::annexb(data, *pts)),
             DecodeInput::AccessUnit { nals, pts } => {
