@@ -4,7 +4,7 @@
 For each input, pixel format (yuv420p, nv12) and destination (/dev/null, a pipe whose reader
 keeps up), runs, interleaved and rotating the order each round:
 
-  video-hw-1    video-hw decode IN -o DEST --pix-fmt P --backend nvdec --sessions 1
+  video-hw-1    video-hw decode IN -o DEST --pix-fmt P --backend nvdec --sessions=1
   video-hw      video-hw decode IN -o DEST --pix-fmt P --backend nvdec   (the default:
                 a file read ahead on several sessions)
   ffmpeg        ffmpeg -hwaccel cuda -i IN -pix_fmt P -f rawvideo DEST

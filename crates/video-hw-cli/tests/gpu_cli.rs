@@ -1,6 +1,6 @@
 //! `video-hw decode` on a real GPU: a file NVDEC decodes is read by default with the GOPs
 //! ahead decoding on several sessions; its output must be identical to one session's
-//! (`--sessions 1`), frame for frame, and equal to ffmpeg's references where the fixture
+//! (`--sessions=1`), frame for frame, and equal to ffmpeg's references where the fixture
 //! has them; a damaged file still gives the frames before the damage and exits 4.
 //!
 //! Run with `VIDEO_HW_TEST_GPU=1 cargo test -p video-hw-cli --test gpu_cli`; without that
@@ -104,8 +104,8 @@ fn default_decode_reads_ahead_and_equals_one_session() {
             let want = md5s(&std::fs::read_to_string(&reference).unwrap());
             assert_eq!(got.len(), want.len(), "{name}: frame count, default (read ahead) against the reference");
             assert_eq!(got, want, "{name}: frames, default (read ahead) against the reference");
-            assert_eq!(one.len(), want.len(), "{name}: frame count, --sessions 1 against the reference");
-            assert_eq!(one, want, "{name}: frames, --sessions 1 against the reference");
+            assert_eq!(one.len(), want.len(), "{name}: frame count, --sessions=1 against the reference");
+            assert_eq!(one, want, "{name}: frames, --sessions=1 against the reference");
         }
         assert_eq!(got.len(), one.len(), "{name}: frame count, default against one session");
         assert_eq!(got, one, "{name}: frames, default against one session");
