@@ -107,10 +107,9 @@ fn info_matches_every_fixture() {
 #[test]
 fn info_text_output_and_codec_detection_without_extension() {
     let f = &common::fixtures()[0];
-    let tmp = std::env::temp_dir().join(format!("video-hw-info-{}.bin", std::process::id()));
+    let tmp = tempfile::Builder::new().suffix(".bin").tempfile().unwrap().into_temp_path();
     std::fs::copy(&f.path, &tmp).unwrap();
     let out = video_hw(&["info", tmp.to_str().unwrap()]);
-    let _ = std::fs::remove_file(&tmp);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("codec:         {}", f.codec)), "{text}");
@@ -119,8 +118,8 @@ fn info_text_output_and_codec_detection_without_extension() {
 
 #[test]
 fn info_bad_input_exits_4_with_one_line() {
-    let dir = std::env::temp_dir().join(format!("video-hw-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new().prefix("video-hw-bad-").tempdir().unwrap();
+    let dir = dir.path();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty.h264", vec![]),
         ("random.h264", (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
@@ -137,7 +136,6 @@ fn info_bad_input_exits_4_with_one_line() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: one line on stderr, got {stderr:?}");
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
     let out = video_hw(&["info", "/nonexistent/file.h264"]);
     assert_eq!(out.status.code(), Some(4));
     let out = video_hw(&["info"]);

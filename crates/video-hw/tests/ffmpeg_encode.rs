@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -139,10 +139,8 @@ fn openh264_decode(annexb: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("video-hw-ffmpeg-encode-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn tmp(name: &str) -> common::Scratch {
+    common::scratch_file(name)
 }
 
 /// Whether the `ffmpeg` CLI is here; prints why a check is skipped when not.
@@ -251,10 +249,13 @@ fn x265_round_trip_through_ffmpeg_cli() {
     // 10-bit (P010 in) gives Main 10 and decodes close to the 8-bit source.
     let ten = cfg.clone().input_format(PixelFormat::P010).rate_control(RateControl::ConstQuality { q: 22 });
     let (packets, _) = encode(&ten, &frames[..8], &[]);
-    let raw = ffmpeg_decode(&stream(&packets), "x265-10.h265", "hevc", "yuv420p");
+    let main10 = stream(&packets);
+    let raw = ffmpeg_decode(&main10, "x265-10.h265", "hevc", "yuv420p");
+    let file = tmp("x265-10.h265");
+    std::fs::write(&file, &main10).unwrap();
     let probe = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=profile,pix_fmt", "-of", "csv=p=0"])
-        .arg(tmp("x265-10.h265"))
+        .arg(&file)
         .output()
         .unwrap();
     let probe = String::from_utf8_lossy(&probe.stdout);

@@ -35,8 +35,8 @@ fn has_ffprobe() -> bool {
     ok("ffprobe") && ok("ffmpeg")
 }
 
-fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("video-hw-mux-{}-{name}", std::process::id()))
+fn temp(name: &str) -> common::Scratch {
+    common::scratch_file(name)
 }
 
 /// Tracks and packets of a file.

@@ -76,12 +76,14 @@ pub fn expect_exit(out: &Output, code: i32, what: &str) -> String {
     stderr
 }
 
-/// A fresh temporary directory for one test.
-pub fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("video-hw-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+#[path = "../../../video-hw/tests/common/scratch.rs"]
+mod scratch;
+#[allow(unused_imports)] // not every test binary names the type
+pub use scratch::Scratch;
+
+/// A fresh temporary directory for one test, removed when dropped; `name` shows in its path.
+pub fn tmpdir(name: &str) -> Scratch {
+    scratch::scratch_dir(&format!("cli-{name}"))
 }
 
 /// Path as &str.

@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 #[path = "../../src/test_observe.rs"]
 pub mod observe;
 
+/// Scratch folders and files that remove themselves.
+pub mod scratch;
+#[allow(unused_imports)] // not every test binary writes files
+pub use scratch::{Scratch, scratch_dir, scratch_file};
+
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
