@@ -254,7 +254,8 @@ fn corpus_bad_streams_exit_4() {
     let Some(dir) = util::corpus_dir() else { return };
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("metadata.json")).unwrap()).unwrap();
-    let out = tmpdir("corpus-bad").join("o.yuv");
+    let scratch = tmpdir("corpus-bad");
+    let out = scratch.join("o.yuv");
     let hevc_engine = any_available("hevc", "decode");
     let mut checked = 0;
     for e in meta.as_array().unwrap().iter().filter(|e| e["bad"] == true) {
