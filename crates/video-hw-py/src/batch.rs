@@ -19,15 +19,14 @@ use video_hw::{FrameData, PixelFormat};
 /// The shape of one frame's pixels, and the element size.
 pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: usize) -> (Vec<i64>, u8) {
     let (w, h) = (i64::from(width), i64::from(height));
-    let item: u8 = if format.bit_depth() > 8 { 2 } else { 1 };
+    let item = format.bytes_per_sample() as u8;
     let elements = (total_bytes / usize::from(item)) as i64;
-    let shape = match format {
-        PixelFormat::Rgb24 => vec![h, w, 3],
-        PixelFormat::Bgra => vec![h, w, 4],
-        PixelFormat::RgbPlanar => vec![3, h, w],
+    let shape = match format.rgb_layout() {
+        Some((channels, false)) => vec![h, w, channels.count() as i64],
+        Some((_, true)) => vec![3, h, w],
         // Luma rows then chroma rows, stacked as one plane when they are as wide.
-        _ if w > 0 && elements % w == 0 && width % 2 == 0 => vec![elements / w, w],
-        _ => vec![elements],
+        None if w > 0 && elements % w == 0 && width % 2 == 0 => vec![elements / w, w],
+        None => vec![elements],
     };
     (shape, item)
 }
@@ -209,7 +208,7 @@ pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
         return Err(PyValueError::new_err("not a GPU frame"));
     };
     let (w, h) = (i64::from(frame.width), i64::from(frame.height));
-    let item: i64 = if frame.format.bit_depth() > 8 { 2 } else { 1 };
+    let item = frame.format.bytes_per_sample() as i64;
     let pitch = cuda.pitch() as i64;
     let p0 = cuda.plane_ptr(0).unwrap_or(0);
     let stacked = |i: usize, rows: i64| cuda.plane_ptr(i) == Some(p0 + (pitch * rows) as u64);

@@ -63,6 +63,11 @@ impl FromStr for Codec {
 }
 
 /// The layout of decoded or to-be-encoded pixels.
+///
+/// The YUV formats are what engines decode to and encode from. The RGB formats are
+/// conversions of those: 8-bit ones from any engine's output, and 8-bit, float16 and
+/// float32 ones (planar or interleaved, RGB or BGR order) from a
+/// [`Transform`](crate::transform::Transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PixelFormat {
@@ -80,10 +85,113 @@ pub enum PixelFormat {
     Rgb24,
     /// 8-bit planar R, G, B (three full-size planes).
     RgbPlanar,
+    /// 8-bit packed B, G, R (OpenCV's order).
+    Bgr24,
+    /// 8-bit packed R, G, B, A.
+    Rgba,
+    /// 8-bit planar B, G, R (three full-size planes).
+    BgrPlanar,
+    /// float32 packed R, G, B (native byte order; height × width × 3).
+    RgbF32,
+    /// float32 packed B, G, R.
+    BgrF32,
+    /// float32 planar R, G, B (3 × height × width, the layout models take).
+    RgbPlanarF32,
+    /// float32 planar B, G, R.
+    BgrPlanarF32,
+    /// IEEE float16 packed R, G, B (native byte order).
+    RgbF16,
+    /// float16 packed B, G, R.
+    BgrF16,
+    /// float16 planar R, G, B.
+    RgbPlanarF16,
+    /// float16 planar B, G, R.
+    BgrPlanarF16,
+}
+
+/// The type of one sample of a [`PixelFormat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SampleType {
+    /// Unsigned 8-bit.
+    U8,
+    /// Unsigned 16-bit little-endian words (the 10-bit YUV formats).
+    U16,
+    /// IEEE 754 binary16, native byte order.
+    F16,
+    /// IEEE 754 binary32, native byte order.
+    F32,
+}
+
+impl SampleType {
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        match self {
+            SampleType::U8 => 1,
+            SampleType::U16 | SampleType::F16 => 2,
+            SampleType::F32 => 4,
+        }
+    }
+
+    /// The name NumPy and DLPack users know (`uint8`, `uint16`, `float16`, `float32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleType::U8 => "uint8",
+            SampleType::U16 => "uint16",
+            SampleType::F16 => "float16",
+            SampleType::F32 => "float32",
+        }
+    }
+}
+
+impl FromStr for SampleType {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "uint8" | "u8" => SampleType::U8,
+            "uint16" | "u16" => SampleType::U16,
+            "float16" | "f16" | "half" => SampleType::F16,
+            "float32" | "f32" | "float" => SampleType::F32,
+            other => {
+                return Err(crate::Error::invalid_input(format!("unknown dtype '{other}' (uint8, float16, float32)")));
+            }
+        })
+    }
+}
+
+/// The channel order of an RGB [`PixelFormat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channels {
+    /// Red, green, blue.
+    Rgb,
+    /// Blue, green, red.
+    Bgr,
+    /// Red, green, blue, alpha (alpha opaque).
+    Rgba,
+    /// Blue, green, red, alpha (alpha opaque).
+    Bgra,
+}
+
+impl Channels {
+    /// Number of channels (3 or 4).
+    pub fn count(self) -> usize {
+        match self {
+            Channels::Rgb | Channels::Bgr => 3,
+            Channels::Rgba | Channels::Bgra => 4,
+        }
+    }
+
+    /// Where red, green and blue sit among the channels.
+    pub fn rgb_positions(self) -> [usize; 3] {
+        match self {
+            Channels::Rgb | Channels::Rgba => [0, 1, 2],
+            Channels::Bgr | Channels::Bgra => [2, 1, 0],
+        }
+    }
 }
 
 impl PixelFormat {
-    /// The name ffmpeg uses for the same layout (`nv12`, `yuv420p10le`, …).
+    /// The name ffmpeg uses for the same layout (`nv12`, `yuv420p10le`, …); formats ffmpeg
+    /// lacks get a name in the same style (`bgrp`, `rgbpf16`, …).
     pub fn ffmpeg_name(self) -> &'static str {
         match self {
             PixelFormat::Nv12 => "nv12",
@@ -93,28 +201,99 @@ impl PixelFormat {
             PixelFormat::Bgra => "bgra",
             PixelFormat::Rgb24 => "rgb24",
             PixelFormat::RgbPlanar => "gbrp",
+            PixelFormat::Bgr24 => "bgr24",
+            PixelFormat::Rgba => "rgba",
+            PixelFormat::BgrPlanar => "bgrp",
+            PixelFormat::RgbF32 => "rgbf32",
+            PixelFormat::BgrF32 => "bgrf32",
+            PixelFormat::RgbPlanarF32 => "rgbpf32",
+            PixelFormat::BgrPlanarF32 => "bgrpf32",
+            PixelFormat::RgbF16 => "rgbf16",
+            PixelFormat::BgrF16 => "bgrf16",
+            PixelFormat::RgbPlanarF16 => "rgbpf16",
+            PixelFormat::BgrPlanarF16 => "bgrpf16",
         }
     }
 
-    /// Bits per sample (8 or 10).
+    /// The RGB format with these channels, planarity and sample type, if there is one
+    /// (alpha comes only packed and 8-bit).
+    pub fn rgb(channels: Channels, planar: bool, sample: SampleType) -> Option<PixelFormat> {
+        use {Channels as C, PixelFormat as P, SampleType as S};
+        Some(match (channels, planar, sample) {
+            (C::Rgb, false, S::U8) => P::Rgb24,
+            (C::Bgr, false, S::U8) => P::Bgr24,
+            (C::Rgba, false, S::U8) => P::Rgba,
+            (C::Bgra, false, S::U8) => P::Bgra,
+            (C::Rgb, true, S::U8) => P::RgbPlanar,
+            (C::Bgr, true, S::U8) => P::BgrPlanar,
+            (C::Rgb, false, S::F32) => P::RgbF32,
+            (C::Bgr, false, S::F32) => P::BgrF32,
+            (C::Rgb, true, S::F32) => P::RgbPlanarF32,
+            (C::Bgr, true, S::F32) => P::BgrPlanarF32,
+            (C::Rgb, false, S::F16) => P::RgbF16,
+            (C::Bgr, false, S::F16) => P::BgrF16,
+            (C::Rgb, true, S::F16) => P::RgbPlanarF16,
+            (C::Bgr, true, S::F16) => P::BgrPlanarF16,
+            _ => return None,
+        })
+    }
+
+    /// For an RGB format: its channels and whether it is planar; `None` for YUV.
+    pub fn rgb_layout(self) -> Option<(Channels, bool)> {
+        use {Channels as C, PixelFormat as P};
+        Some(match self {
+            P::Rgb24 | P::RgbF32 | P::RgbF16 => (C::Rgb, false),
+            P::Bgr24 | P::BgrF32 | P::BgrF16 => (C::Bgr, false),
+            P::Rgba => (C::Rgba, false),
+            P::Bgra => (C::Bgra, false),
+            P::RgbPlanar | P::RgbPlanarF32 | P::RgbPlanarF16 => (C::Rgb, true),
+            P::BgrPlanar | P::BgrPlanarF32 | P::BgrPlanarF16 => (C::Bgr, true),
+            P::Nv12 | P::P010 | P::Yuv420p | P::Yuv420p10 => return None,
+        })
+    }
+
+    /// True for the 4:2:0 YUV formats engines decode to and encode from.
+    pub fn is_yuv(self) -> bool {
+        self.rgb_layout().is_none()
+    }
+
+    /// The type of one sample.
+    pub fn sample_type(self) -> SampleType {
+        use PixelFormat as P;
+        match self {
+            P::P010 | P::Yuv420p10 => SampleType::U16,
+            P::RgbF32 | P::BgrF32 | P::RgbPlanarF32 | P::BgrPlanarF32 => SampleType::F32,
+            P::RgbF16 | P::BgrF16 | P::RgbPlanarF16 | P::BgrPlanarF16 => SampleType::F16,
+            _ => SampleType::U8,
+        }
+    }
+
+    /// Significant bits per sample: 8 or 10 for the integer formats, 16 or 32 for float.
     pub fn bit_depth(self) -> u8 {
         match self {
             PixelFormat::P010 | PixelFormat::Yuv420p10 => 10,
-            _ => 8,
+            f => match f.sample_type() {
+                SampleType::F16 => 16,
+                SampleType::F32 => 32,
+                _ => 8,
+            },
         }
     }
 
-    /// Bytes per sample in memory (1, or 2 for the 10-bit formats).
+    /// Bytes per sample in memory (1, 2 or 4).
     pub fn bytes_per_sample(self) -> usize {
-        if self.bit_depth() > 8 { 2 } else { 1 }
+        self.sample_type().size()
     }
 
     /// Number of planes.
     pub fn plane_count(self) -> usize {
         match self {
             PixelFormat::Nv12 | PixelFormat::P010 => 2,
-            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 | PixelFormat::RgbPlanar => 3,
-            PixelFormat::Bgra | PixelFormat::Rgb24 => 1,
+            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => 3,
+            f => match f.rgb_layout() {
+                Some((_, true)) => 3,
+                _ => 1,
+            },
         }
     }
 
@@ -135,10 +314,11 @@ impl PixelFormat {
             (PixelFormat::Nv12 | PixelFormat::P010, 1) => (cw * 2 * bps, ch),
             (PixelFormat::Yuv420p | PixelFormat::Yuv420p10, 0) => (w * bps, h),
             (PixelFormat::Yuv420p | PixelFormat::Yuv420p10, 1 | 2) => (cw * bps, ch),
-            (PixelFormat::RgbPlanar, 0..=2) => (w, h),
-            (PixelFormat::Bgra, 0) => (w * 4, h),
-            (PixelFormat::Rgb24, 0) => (w * 3, h),
-            _ => (0, 0),
+            (f, i) => match f.rgb_layout() {
+                Some((_, true)) if i < 3 => (w * bps, h),
+                Some((c, false)) if i == 0 => (w * c.count() * bps, h),
+                _ => (0, 0),
+            },
         }
     }
 
@@ -170,6 +350,17 @@ impl FromStr for PixelFormat {
             "bgra" => PixelFormat::Bgra,
             "rgb24" | "rgb" => PixelFormat::Rgb24,
             "gbrp" | "rgbp" | "planar-rgb" => PixelFormat::RgbPlanar,
+            "bgr24" | "bgr" => PixelFormat::Bgr24,
+            "rgba" => PixelFormat::Rgba,
+            "bgrp" => PixelFormat::BgrPlanar,
+            "rgbf32" => PixelFormat::RgbF32,
+            "bgrf32" => PixelFormat::BgrF32,
+            "rgbpf32" => PixelFormat::RgbPlanarF32,
+            "bgrpf32" => PixelFormat::BgrPlanarF32,
+            "rgbf16" => PixelFormat::RgbF16,
+            "bgrf16" => PixelFormat::BgrF16,
+            "rgbpf16" => PixelFormat::RgbPlanarF16,
+            "bgrpf16" => PixelFormat::BgrPlanarF16,
             other => return Err(crate::Error::invalid_input(format!("unknown pixel format '{other}'"))),
         })
     }
@@ -318,6 +509,71 @@ impl MatrixCoefficients {
     pub const SMPTE170M: Self = Self(6);
     /// BT.2020 non-constant luminance.
     pub const BT2020_NCL: Self = Self(9);
+
+    /// The luma weights (Kr, Kb) of this matrix (H.273 table 4): BT.709 (1), FCC (4),
+    /// BT.601 (5, 6), SMPTE 240M (7), BT.2020 (9, and 10, whose constant-luminance form is
+    /// treated as non-constant). `None` for identity, unspecified, reserved and the
+    /// matrices that are not a pair of weights (YCgCo, ICtCp, …).
+    pub fn kr_kb(self) -> Option<(f64, f64)> {
+        Some(match self.0 {
+            1 => (0.2126, 0.0722),
+            4 => (0.30, 0.11),
+            5 | 6 => (0.299, 0.114),
+            7 => (0.212, 0.087),
+            9 | 10 => (0.2627, 0.0593),
+            _ => return None,
+        })
+    }
+}
+
+/// Where chroma samples sit relative to luma in 4:2:0 (H.273 `chroma_sample_loc_type`,
+/// the VUI's `chroma_sample_loc_type_top_field`; ffmpeg's `AVChromaLocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ChromaLocation {
+    /// Not signalled: H.264 and HEVC then infer [`Left`](Self::Left) (type 0).
+    #[default]
+    Unspecified,
+    /// Type 0: co-sited with the left luma column, halfway between two rows (MPEG-2, the
+    /// default for H.264, HEVC and most video).
+    Left,
+    /// Type 1: in the centre of its 2×2 luma block (MPEG-1, JPEG).
+    Center,
+    /// Type 2: co-sited with the top-left luma sample (BT.2020's 4:2:0).
+    TopLeft,
+    /// Type 3: co-sited with the top row, halfway between two columns.
+    Top,
+    /// Type 4: co-sited with the bottom-left luma sample.
+    BottomLeft,
+    /// Type 5: co-sited with the bottom row, halfway between two columns.
+    Bottom,
+}
+
+impl ChromaLocation {
+    /// From a VUI `chroma_sample_loc_type` (0-5; anything else is unspecified).
+    pub fn from_h273(code: u32) -> Self {
+        match code {
+            0 => ChromaLocation::Left,
+            1 => ChromaLocation::Center,
+            2 => ChromaLocation::TopLeft,
+            3 => ChromaLocation::Top,
+            4 => ChromaLocation::BottomLeft,
+            5 => ChromaLocation::Bottom,
+            _ => ChromaLocation::Unspecified,
+        }
+    }
+
+    /// The position of chroma sample (0, 0) in luma sample units, from luma sample
+    /// (0, 0): x is 0 or 0.5, y is 0, 0.5 or 1. Unspecified is placed as `Left`.
+    pub fn offset(self) -> (f64, f64) {
+        match self {
+            ChromaLocation::Unspecified | ChromaLocation::Left => (0.0, 0.5),
+            ChromaLocation::Center => (0.5, 0.5),
+            ChromaLocation::TopLeft => (0.0, 0.0),
+            ChromaLocation::Top => (0.5, 0.0),
+            ChromaLocation::BottomLeft => (0.0, 1.0),
+            ChromaLocation::Bottom => (0.5, 1.0),
+        }
+    }
 }
 
 /// Whether samples use the limited (studio, 16–235) or full (0–255) range.
@@ -341,6 +597,8 @@ pub struct ColorInfo {
     pub matrix: MatrixCoefficients,
     /// Sample range.
     pub range: ColorRange,
+    /// Chroma siting of 4:2:0 pictures.
+    pub chroma_location: ChromaLocation,
 }
 
 impl Default for ColorInfo {
@@ -350,17 +608,19 @@ impl Default for ColorInfo {
             transfer: TransferCharacteristics::UNSPECIFIED,
             matrix: MatrixCoefficients::UNSPECIFIED,
             range: ColorRange::Limited,
+            chroma_location: ChromaLocation::Unspecified,
         }
     }
 }
 
 impl ColorInfo {
-    /// The matrix to use for YUV → RGB: the signalled one, or BT.709 for HD sizes and
-    /// BT.601 for SD sizes when the stream does not say (the usual convention).
+    /// The matrix to use for YUV → RGB: the signalled one; where the stream does not
+    /// say (unspecified or reserved), BT.709 for pictures 720 lines or taller and BT.601
+    /// below that, as ffmpeg's players and torchcodec assume.
     pub fn effective_matrix(&self, height: u32) -> MatrixCoefficients {
         match self.matrix {
             MatrixCoefficients::UNSPECIFIED | MatrixCoefficients(3) => {
-                if height > 576 {
+                if height >= 720 {
                     MatrixCoefficients::BT709
                 } else {
                     MatrixCoefficients::SMPTE170M

@@ -454,6 +454,15 @@ impl EncoderConfig {
             return Err(Error::invalid_input(format!("frame rate {} (positive, at most 1000)", self.fps)));
         }
         check_timebase(self.timebase)?;
+        // Engines take 4:2:0 YUV, and convert these 8-bit RGB layouts on the way in.
+        if !(self.input_format.is_yuv()
+            || matches!(self.input_format, PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar))
+        {
+            return Err(Error::unsupported(
+                format!("input_format {}", self.input_format),
+                "encoders take nv12, yuv420p, p010le, yuv420p10le, rgb24, bgra or gbrp",
+            ));
+        }
         if matches!(
             self.input_format,
             PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::Yuv420p10 | PixelFormat::P010

@@ -141,8 +141,8 @@ impl<'a> I420Ref<'a> {
 /// | BT.2020 NCL / CL (9, 10; CL treated as NCL) | 0.2627 | 0.0593 |
 /// | identity / GBR (0) | Y = G, Cb = B, Cr = R | |
 ///
-/// Unspecified (2) and reserved (3) become BT.709 for pictures taller than 576 lines
-/// and BT.601 otherwise ([`ColorInfo::effective_matrix`]); other code points (YCgCo,
+/// Unspecified (2) and reserved (3) become BT.709 for pictures 720 lines or taller
+/// and BT.601 below that ([`ColorInfo::effective_matrix`]); other code points (YCgCo,
 /// ICtCp, …) are `Unsupported`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YuvMatrix {
@@ -170,14 +170,10 @@ pub struct YuvMatrix {
 impl YuvMatrix {
     /// Coefficients for `matrix` (an explicit code point, not "unspecified") and `range`.
     pub fn new(matrix: MatrixCoefficients, range: ColorRange) -> Result<Self> {
-        let (kr, kb) = match matrix.0 {
-            0 => (0.0, 0.0),
-            1 => (0.2126, 0.0722),
-            4 => (0.30, 0.11),
-            5 | 6 => (0.299, 0.114),
-            7 => (0.212, 0.087),
-            9 | 10 => (0.2627, 0.0593),
-            other => {
+        let (kr, kb) = match (matrix.0, matrix.kr_kb()) {
+            (0, _) => (0.0, 0.0),
+            (_, Some(k)) => k,
+            (other, None) => {
                 return Err(Error::unsupported(
                     format!("matrix coefficients {other}"),
                     "YUV/RGB conversion knows BT.601, BT.709, BT.2020, FCC, SMPTE 240M and identity",
@@ -230,7 +226,7 @@ impl YuvMatrix {
     }
 
     /// Coefficients for a stream's colour description; an unspecified matrix is chosen
-    /// by picture height (BT.709 above 576 lines, else BT.601).
+    /// by picture height (BT.709 from 720 lines up, else BT.601).
     pub fn for_color(color: &ColorInfo, height: u32) -> Result<Self> {
         YuvMatrix::new(color.effective_matrix(height), color.range)
     }

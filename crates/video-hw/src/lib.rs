@@ -59,8 +59,8 @@ mod timing;
 pub(crate) mod test_observe;
 
 pub use codec::{
-    Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients, PixelFormat, Rational,
-    TransferCharacteristics,
+    Channels, ChromaLocation, Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients,
+    PixelFormat, Rational, SampleType, TransferCharacteristics,
 };
 pub use config::{DecoderConfig, EncoderConfig, FrameOptions, Output, Preset, RateControl, SwitchMode, Tuning};
 pub use decoder::{Decoder, DecoderStats, Input};

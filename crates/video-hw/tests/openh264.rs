@@ -451,6 +451,7 @@ fn sps_carries_the_frame_rate_and_colour_description() {
         transfer: TransferCharacteristics::BT709,
         matrix: MatrixCoefficients::BT709,
         range: ColorRange::Full,
+        ..ColorInfo::default()
     };
     for (num, den) in [(30, 1), (30000, 1001), (25, 2)] {
         let mut config = EncoderConfig::new(Codec::H264, 64, 64)

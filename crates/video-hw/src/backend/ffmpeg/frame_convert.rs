@@ -13,7 +13,7 @@ use ffmpeg_next as av;
 use ffmpeg_next::format::Pixel;
 
 use crate::codec::{
-    ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, MatrixCoefficients as M, PixelFormat,
+    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, MatrixCoefficients as M, PixelFormat,
     TransferCharacteristics,
 };
 use crate::config::Output;
@@ -55,9 +55,15 @@ pub(super) fn visible(frame: &av::frame::Video) -> Visible {
 /// H.273 code points this crate uses).
 pub(super) fn color_of(frame: &av::frame::Video) -> ColorInfo {
     // SAFETY: `frame` wraps a valid AVFrame; these fields are plain C enums.
-    let (pri, trc, space, range) = unsafe {
+    let (pri, trc, space, range, siting) = unsafe {
         let f = &*frame.as_ptr();
-        (f.color_primaries as i32, f.color_trc as i32, f.colorspace as i32, f.color_range as i32)
+        (
+            f.color_primaries as i32,
+            f.color_trc as i32,
+            f.colorspace as i32,
+            f.color_range as i32,
+            f.chroma_location as i32,
+        )
     };
     let code = |v: i32| u8::try_from(v).unwrap_or(2);
     let full = range == av::ffi::AVColorRange::AVCOL_RANGE_JPEG as i32 || frame.format() == Pixel::YUVJ420P;
@@ -66,6 +72,11 @@ pub(super) fn color_of(frame: &av::frame::Video) -> ColorInfo {
         transfer: TransferCharacteristics(code(trc)),
         matrix: MatrixCoefficients(code(space)),
         range: if full { ColorRange::Full } else { ColorRange::Limited },
+        // AVChromaLocation is the H.273 type plus one (0 is unspecified).
+        chroma_location: match siting {
+            1..=6 => ChromaLocation::from_h273(siting as u32 - 1),
+            _ => ChromaLocation::Unspecified,
+        },
     }
 }
 

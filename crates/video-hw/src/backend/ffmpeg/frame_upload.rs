@@ -19,12 +19,12 @@ use crate::frame::HostFrame;
 /// The software formats an encoder could be fed for `input`, best first.
 fn candidates(input: PixelFormat) -> [Pixel; 2] {
     match input {
-        PixelFormat::Yuv420p | PixelFormat::Bgra | PixelFormat::Rgb24 | PixelFormat::RgbPlanar => {
-            [Pixel::YUV420P, Pixel::NV12]
-        }
         PixelFormat::Nv12 => [Pixel::NV12, Pixel::YUV420P],
         PixelFormat::P010 => [Pixel::P010LE, Pixel::YUV420P10LE],
         PixelFormat::Yuv420p10 => [Pixel::YUV420P10LE, Pixel::P010LE],
+        // Yuv420p, and the RGB layouts that `EncoderConfig::validate` lets through
+        // (converted to I420 on the way in).
+        _ => [Pixel::YUV420P, Pixel::NV12],
     }
 }
 

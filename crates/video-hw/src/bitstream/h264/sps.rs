@@ -6,7 +6,9 @@ use crate::bitstream::common::reduced_ratio;
 use crate::bitstream::nal::{H264NalHeader, h264_type};
 use crate::bitstream::rbsp::BitReader;
 use crate::codec::TransferCharacteristics;
-use crate::codec::{Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients, Rational};
+use crate::codec::{
+    ChromaLocation, Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients, Rational,
+};
 use crate::error::{Error, Result};
 
 /// Largest picture width or height accepted, in luma samples (in macroblocks: 1024).
@@ -408,6 +410,9 @@ impl Sps {
             }
             if vui.video_full_range {
                 c.range = ColorRange::Full;
+            }
+            if let Some((top, _)) = vui.chroma_sample_loc {
+                c.chroma_location = ChromaLocation::from_h273(u32::from(top));
             }
         }
         c

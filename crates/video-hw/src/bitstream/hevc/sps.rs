@@ -528,6 +528,7 @@ mod tests {
                 transfer: TransferCharacteristics::PQ,
                 matrix: MatrixCoefficients::BT2020_NCL,
                 range: ColorRange::Limited,
+                ..ColorInfo::default()
             }
         );
         assert_eq!(sps.frame_rate(), Some(Rational::new(30000, 1001)));

@@ -3,7 +3,9 @@
 use super::hrd::skip_hrd_parameters;
 use crate::bitstream::common::{predefined_sar, reduced_ratio};
 use crate::bitstream::rbsp::BitReader;
-use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, Rational, TransferCharacteristics};
+use crate::codec::{
+    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, Rational, TransferCharacteristics,
+};
 use crate::error::Result;
 
 /// Timing information of a VPS or a VUI.
@@ -241,6 +243,9 @@ impl Vui {
             transfer: TransferCharacteristics(self.transfer_characteristics),
             matrix: MatrixCoefficients(self.matrix_coeffs),
             range: if self.video_full_range_flag { ColorRange::Full } else { ColorRange::Limited },
+            chroma_location: self
+                .chroma_sample_loc
+                .map_or(ChromaLocation::Unspecified, |(top, _)| ChromaLocation::from_h273(top)),
         }
     }
 }
@@ -335,7 +340,8 @@ mod tests {
                 primaries: ColorPrimaries::BT2020,
                 transfer: TransferCharacteristics::PQ,
                 matrix: MatrixCoefficients::BT2020_NCL,
-                range: ColorRange::Full
+                range: ColorRange::Full,
+                chroma_location: ChromaLocation::TopLeft,
             }
         );
         assert_eq!(v.chroma_sample_loc, Some((2, 2)));

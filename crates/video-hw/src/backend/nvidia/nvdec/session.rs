@@ -24,7 +24,9 @@ use crate::backend::nvidia::loader::CuvidApi;
 use crate::backend::nvidia::probe::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::sys::cuvid::*;
 use crate::bitstream::access_unit::AccessUnit;
-use crate::codec::{ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
+use crate::codec::{
+    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
+};
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -179,6 +181,8 @@ impl State {
             transfer: TransferCharacteristics(vsd.transfer_characteristics),
             matrix: MatrixCoefficients(vsd.matrix_coefficients),
             range: if vsd.video_full_range_flag() != 0 { ColorRange::Full } else { ColorRange::Limited },
+            // CUVIDEOFORMAT does not carry the siting; unspecified reads as the codecs' default.
+            chroma_location: ChromaLocation::Unspecified,
         };
 
         let pending = self.pictures.iter().flatten().any(|p| p.generation == self.generation);

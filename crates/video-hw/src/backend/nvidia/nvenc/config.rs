@@ -671,6 +671,7 @@ mod tests {
             transfer: TransferCharacteristics::PQ,
             matrix: MatrixCoefficients::BT2020_NCL,
             range: ColorRange::Limited,
+            ..ColorInfo::default()
         };
         let v = hevc(&build_config(&cfg, &caps, hevc_preset()).unwrap().1).hevcVUIParameters;
         assert_eq!((v.videoSignalTypePresentFlag, v.videoFormat, v.videoFullRangeFlag), (1, 5, 0));
