@@ -35,6 +35,17 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// A configuration option has a value that cannot work (a zero output size, a crop
+    /// outside the picture, normalisation asked of 8-bit output, …). Found when the
+    /// configuration is checked, before any frame.
+    #[error("invalid option {option}: {reason}")]
+    InvalidOption {
+        /// The option, as the API names it (`transform.crop`, `transform.size`, …).
+        option: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+
     /// The bitstream is malformed; `offset` is the byte offset in the stream the
     /// session was fed (counted from the first byte ever submitted).
     #[error("invalid bitstream at byte {offset}: {reason}")]
@@ -112,15 +123,22 @@ impl Error {
         Error::InvalidInput(reason.to_string())
     }
 
+    /// Builds [`Error::InvalidOption`].
+    pub fn invalid_option(option: impl fmt::Display, reason: impl fmt::Display) -> Self {
+        Error::InvalidOption { option: option.to_string(), reason: reason.to_string() }
+    }
+
     /// Builds [`Error::Backend`].
     pub fn backend(engine: impl fmt::Display, code: impl fmt::Display, message: impl fmt::Display) -> Self {
         Error::Backend { engine: engine.to_string(), code: code.to_string(), message: message.to_string() }
     }
 
     /// The process exit status the `video-hw` CLI uses for this error:
-    /// 3 unsupported, 4 invalid input or bitstream, 1 anything else.
+    /// 2 an option value that cannot work, 3 unsupported, 4 invalid input or bitstream,
+    /// 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::InvalidOption { .. } => 2,
             Error::Unsupported { .. } | Error::DriverTooOld { .. } => 3,
             Error::InvalidInput(_) | Error::InvalidBitstream { .. } => 4,
             _ => 1,
@@ -140,6 +158,7 @@ impl Error {
         match self {
             Error::Unsupported { what, why } => Error::Unsupported { what: add(what), why },
             Error::InvalidInput(m) => Error::InvalidInput(add(m)),
+            Error::InvalidOption { option, reason } => Error::InvalidOption { option, reason: add(reason) },
             Error::InvalidBitstream { offset, reason } => Error::InvalidBitstream { offset, reason: add(reason) },
             Error::Backpressure(m) => Error::Backpressure(add(m)),
             Error::DeviceLost(m) => Error::DeviceLost(add(m)),

@@ -54,6 +54,7 @@ mod probe;
 pub mod reader;
 pub mod registry;
 mod timing;
+pub mod transform;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(all(test, feature = "ffmpeg"))]
 pub(crate) mod test_observe;

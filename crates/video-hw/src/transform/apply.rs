@@ -1,0 +1,411 @@
+//! The CPU path: runs a [`Plan`] over a host frame in one pass per output row.
+//!
+//! Resampling is separable and horizontal first: each source row an output row needs is
+//! filtered along x once (kept in a small cache, since neighbouring output rows share
+//! source rows when upscaling), then the output row is the weighted sum of those rows.
+//! Shrinking 1080p to 224×224 with bilinear so touches 2 × 224 samples per source row
+//! read instead of whole rows. The colour conversion and output write follow per row.
+
+use half::f16;
+
+use super::Transform;
+use super::plan::{AxisTaps, Plan};
+use crate::codec::{ColorInfo, PixelFormat, SampleType};
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameData, HostFrame};
+
+/// How source samples are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    U8,
+    /// 16-bit little-endian words, value in the low bits (yuv420p10le).
+    U16Low,
+    /// 16-bit little-endian words, value in the high bits (p010le).
+    U16High,
+}
+
+/// One source plane: rows, and where along a row the samples of one component are.
+#[derive(Clone, Copy)]
+struct Src<'a> {
+    data: &'a [u8],
+    offset: usize,
+    stride: usize,
+    store: Store,
+    /// Samples of this component are `step` samples apart starting at `phase` (2 and
+    /// 0/1 for the interleaved UV plane of NV12/P010).
+    step: usize,
+    phase: usize,
+}
+
+impl Src<'_> {
+    fn row(&self, r: usize) -> &[u8] {
+        &self.data[self.offset + r * self.stride..]
+    }
+}
+
+/// Filters source row `r` of `src` along x with `taps` into `out` (one value per output column).
+fn hpass(src: &Src<'_>, r: usize, taps: &AxisTaps, out: &mut [f32]) {
+    let row = src.row(r);
+    let (step, phase) = (src.step, src.phase);
+    match src.store {
+        Store::U8 => hpass_with(taps, out, |i| f32::from(row[i * step + phase])),
+        Store::U16Low => hpass_with(taps, out, |i| {
+            let k = 2 * (i * step + phase);
+            f32::from(u16::from_le_bytes([row[k], row[k + 1]]))
+        }),
+        Store::U16High => hpass_with(taps, out, |i| {
+            let k = 2 * (i * step + phase);
+            f32::from(u16::from_le_bytes([row[k], row[k + 1]]) >> 6)
+        }),
+    }
+}
+
+#[inline(always)]
+fn hpass_with(taps: &AxisTaps, out: &mut [f32], at: impl Fn(usize) -> f32) {
+    for (j, o) in out.iter_mut().enumerate() {
+        let (idx, w) = taps.taps(j);
+        *o = idx.iter().zip(w).map(|(&i, &w)| w * at(i as usize)).sum();
+    }
+}
+
+/// Source rows filtered along x, kept while output rows still need them.
+struct RowCache {
+    rows: Vec<(usize, Vec<f32>)>,
+    width: usize,
+}
+
+impl RowCache {
+    fn new(capacity: usize, width: usize) -> Self {
+        RowCache { rows: Vec::with_capacity(capacity.max(1)), width }
+    }
+
+    /// Row `r` of `src` filtered along x; computed when not cached. Output rows move down
+    /// the source, so the row evicted is the one highest up.
+    fn get(&mut self, src: &Src<'_>, r: usize, taps: &AxisTaps) -> &[f32] {
+        if let Some(k) = self.rows.iter().position(|(row, _)| *row == r) {
+            return &self.rows[k].1;
+        }
+        let k = if self.rows.len() < self.rows.capacity() {
+            self.rows.push((r, vec![0.0; self.width]));
+            self.rows.len() - 1
+        } else {
+            let k = (0..self.rows.len()).min_by_key(|&k| self.rows[k].0).unwrap_or(0);
+            self.rows[k].0 = r;
+            k
+        };
+        hpass(src, r, taps, &mut self.rows[k].1);
+        &self.rows[k].1
+    }
+}
+
+/// Output row `i` of one component: the vertical taps over the x-filtered source rows.
+fn component_row(src: &Src<'_>, cache: &mut RowCache, x: &AxisTaps, y: &AxisTaps, i: usize, out: &mut [f32]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    let (rows, weights) = y.taps(i);
+    for (&r, &w) in rows.iter().zip(weights) {
+        let h = cache.get(src, r as usize, x);
+        for (o, v) in out.iter_mut().zip(h) {
+            *o += w * v;
+        }
+    }
+}
+
+/// The source planes of a host YUV frame: (Y, Cb, Cr).
+fn source_planes<'a>(format: PixelFormat, host: &'a HostFrame) -> Result<[Src<'a>; 3]> {
+    let data = host.as_bytes();
+    let store = match format {
+        PixelFormat::Nv12 | PixelFormat::Yuv420p => Store::U8,
+        PixelFormat::P010 => Store::U16High,
+        PixelFormat::Yuv420p10 => Store::U16Low,
+        other => return Err(Error::unsupported(format!("transform from {other}"), "transforms take 4:2:0 YUV frames")),
+    };
+    let plane = |i: usize, step: usize, phase: usize| {
+        let p = host.plane(i);
+        Src { data, offset: p.offset, stride: p.stride, store, step, phase }
+    };
+    Ok(match format {
+        PixelFormat::Nv12 | PixelFormat::P010 => [plane(0, 1, 0), plane(1, 2, 0), plane(1, 2, 1)],
+        _ => [plane(0, 1, 0), plane(1, 1, 0), plane(2, 1, 0)],
+    })
+}
+
+/// Checks that the frame's planes hold the rows and columns the plan reads.
+fn check_source(plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Result<()> {
+    let n = plan.source.plane_count();
+    if host.planes().len() != n {
+        return Err(Error::invalid_input(format!("a {} frame needs {n} planes", plan.source)));
+    }
+    for i in 0..n {
+        let (row_bytes, rows) = plan.source.plane_size(i, width, height);
+        let p = host.plane(i);
+        let need = p.offset + p.stride * rows.saturating_sub(1) + row_bytes;
+        if p.stride < row_bytes || need > host.as_bytes().len() {
+            return Err(Error::invalid_input(format!(
+                "{} plane {i}: {rows} rows of {row_bytes} bytes at stride {} do not fit in {} bytes",
+                plan.source,
+                p.stride,
+                host.as_bytes().len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes one output row of RGB values (each in [0, 1], clamped here) in the plan's format.
+struct RgbWriter {
+    format: PixelFormat,
+    channels: usize,
+    positions: [usize; 3],
+    planar: bool,
+    /// Float output: value = v01 · mul[c] + add[c] (channel c in R, G, B order).
+    mul: [f32; 3],
+    add: [f32; 3],
+}
+
+impl RgbWriter {
+    fn new(t: &Transform, plan: &Plan) -> Self {
+        let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
+        let (scale, mean, std) = t.normalization();
+        let mul = [0, 1, 2].map(|c| 255.0 * scale / std[c]);
+        let add = [0, 1, 2].map(|c| -mean[c] / std[c]);
+        RgbWriter {
+            format: plan.output,
+            channels: channels.count(),
+            positions: channels.rgb_positions(),
+            planar,
+            mul,
+            add,
+        }
+    }
+
+    /// Row `i` of a `width` × `height` output from clamped R, G, B rows.
+    fn write(&self, buf: &mut [u8], width: usize, height: usize, i: usize, rgb: [&[f32]; 3]) {
+        let size = self.format.bytes_per_sample();
+        for (c, values) in rgb.iter().enumerate() {
+            let pos = self.positions[c];
+            let (start, step) = if self.planar {
+                ((pos * height + i) * width * size, size)
+            } else {
+                ((i * width * self.channels + pos) * size, self.channels * size)
+            };
+            let (mul, add) = (self.mul[c], self.add[c]);
+            match self.format.sample_type() {
+                SampleType::U8 => {
+                    for (k, &v) in values.iter().enumerate() {
+                        buf[start + k * step] = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                    }
+                }
+                SampleType::F32 => {
+                    for (k, &v) in values.iter().enumerate() {
+                        let o = start + k * step;
+                        buf[o..o + 4].copy_from_slice(&(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes());
+                    }
+                }
+                SampleType::F16 => {
+                    for (k, &v) in values.iter().enumerate() {
+                        let o = start + k * step;
+                        buf[o..o + 2].copy_from_slice(&f16::from_f32(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes());
+                    }
+                }
+                SampleType::U16 => unreachable!("no 16-bit integer RGB format"),
+            }
+        }
+        if self.channels == 4 {
+            // Opaque alpha (8-bit packed only).
+            let row = &mut buf[i * width * 4..][..width * 4];
+            row.chunks_exact_mut(4).for_each(|px| px[3] = 255);
+        }
+    }
+}
+
+/// Runs `plan` (of `t`) over a host frame, into a new host frame.
+pub(super) fn run(t: &Transform, plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Result<HostFrame> {
+    check_source(plan, host, width, height)?;
+    let [y, cb, cr] = source_planes(plan.source, host)?;
+    let mut out = HostFrame::for_output(plan.output, plan.width, plan.height);
+    if plan.output.is_yuv() {
+        run_yuv(plan, [y, cb, cr], &mut out);
+    } else {
+        run_rgb(t, plan, [y, cb, cr], &mut out);
+    }
+    Ok(out)
+}
+
+fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
+    let (w, h) = (plan.width as usize, plan.height as usize);
+    let writer = RgbWriter::new(t, plan);
+    let c = plan.coeffs;
+    let (rv, gu, gv, bu) = c.rgb_factors();
+    let mut caches = [
+        RowCache::new(plan.luma.y.max_taps() + 1, w),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w),
+    ];
+    let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
+    let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
+    let buf = out.as_bytes_mut();
+    for i in 0..h {
+        let [ry, rcb, rcr] = &mut rows;
+        let in_picture = !plan.luma.y.taps(i).0.is_empty();
+        if in_picture {
+            component_row(&y, &mut caches[0], &plan.luma.x, &plan.luma.y, i, ry);
+            component_row(&cb, &mut caches[1], &plan.chroma.x, &plan.chroma.y, i, rcb);
+            component_row(&cr, &mut caches[2], &plan.chroma.x, &plan.chroma.y, i, rcr);
+        }
+        let [r, g, b] = &mut rgb;
+        for j in 0..w {
+            if !in_picture || plan.luma.x.taps(j).0.is_empty() {
+                (r[j], g[j], b[j]) = (plan.pad[0], plan.pad[1], plan.pad[2]);
+                continue;
+            }
+            let yy = (ry[j] - c.y_off) * c.y_scale;
+            if c.k.is_none() {
+                // Identity (GBR): every channel scaled as luma.
+                r[j] = (rcr[j] - c.y_off) * c.y_scale;
+                g[j] = yy;
+                b[j] = (rcb[j] - c.y_off) * c.y_scale;
+                continue;
+            }
+            let u = (rcb[j] - c.c_off) * c.c_scale;
+            let v = (rcr[j] - c.c_off) * c.c_scale;
+            r[j] = yy + rv * v;
+            g[j] = yy + gu * u + gv * v;
+            b[j] = yy + bu * u;
+        }
+        writer.write(buf, w, h, i, [r, g, b]);
+    }
+}
+
+fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
+    let (sd, od) = (plan.source.bit_depth(), plan.output.bit_depth());
+    // Bit depth changes by shifting, as ffmpeg's format conversions do.
+    let gain = 2f32.powi(i32::from(od) - i32::from(sd));
+    let max = ((1u32 << od) - 1) as f32;
+    // The letterbox fill in source code values (`store` converts the depth).
+    let pad = plan.coeffs.yuv_of(plan.pad).map(|v| v as f32);
+    let planes: Vec<_> = out.planes().to_vec();
+    let format = plan.output;
+    let buf = out.as_bytes_mut();
+    let store = |buf: &mut [u8], offset: usize, v: f32| {
+        let v = (v * gain + 0.5).clamp(0.0, max) as u16;
+        match format {
+            PixelFormat::Nv12 | PixelFormat::Yuv420p => buf[offset] = v as u8,
+            PixelFormat::P010 => buf[offset..offset + 2].copy_from_slice(&(v << 6).to_le_bytes()),
+            _ => buf[offset..offset + 2].copy_from_slice(&v.to_le_bytes()),
+        }
+    };
+    let size = format.bytes_per_sample();
+    let interleaved = matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
+    // (source, taps, output plane, padding value, samples apart, first sample) per component.
+    let jobs = [
+        (y, &plan.luma, planes[0], pad[0], 1, 0),
+        (cb, &plan.chroma, planes[1], pad[1], if interleaved { 2 } else { 1 }, 0),
+        (
+            cr,
+            &plan.chroma,
+            if interleaved { planes[1] } else { planes[2] },
+            pad[2],
+            if interleaved { 2 } else { 1 },
+            usize::from(interleaved),
+        ),
+    ];
+    for (src, taps, plane, pad_value, step, phase) in jobs {
+        let (w, h) = (taps.x.len(), taps.y.len());
+        let mut cache = RowCache::new(taps.y.max_taps() + 1, w);
+        let mut row = vec![0.0f32; w];
+        for i in 0..h {
+            let in_picture = !taps.y.taps(i).0.is_empty();
+            if in_picture {
+                component_row(&src, &mut cache, &taps.x, &taps.y, i, &mut row);
+            }
+            let base = plane.offset + i * plane.stride;
+            for (j, &v) in row.iter().enumerate() {
+                let o = base + (j * step + phase) * size;
+                if !in_picture || taps.x.taps(j).0.is_empty() {
+                    store(buf, o, pad_value);
+                } else {
+                    store(buf, o, v);
+                }
+            }
+        }
+    }
+}
+
+impl Transform {
+    /// Applies the transform to a host frame (4:2:0 YUV), returning a new frame in the
+    /// output format and size; `pts`, keyframe and colour description carry over. Plans
+    /// are computed per call: a session that transforms many frames keeps a
+    /// [`Transformer`], which reuses them.
+    pub fn apply(&self, frame: &Frame) -> Result<Frame> {
+        Transformer::new(self.clone())?.apply(frame)
+    }
+}
+
+/// Applies one transform to a stream of frames, reusing the plan while the source format,
+/// size and colour stay the same.
+#[derive(Debug)]
+pub struct Transformer {
+    transform: Transform,
+    plan: Option<(PixelFormat, u32, u32, ColorInfo, Plan)>,
+}
+
+impl Transformer {
+    /// A transformer for `transform` (validated here).
+    pub fn new(transform: Transform) -> Result<Self> {
+        transform.validate()?;
+        Ok(Transformer { transform, plan: None })
+    }
+
+    /// The transform this runs.
+    pub fn transform(&self) -> &Transform {
+        &self.transform
+    }
+
+    /// The plan for frames of this kind (computed when the kind changes).
+    pub fn plan_for(&mut self, format: PixelFormat, width: u32, height: u32, color: &ColorInfo) -> Result<&Plan> {
+        let fresh = self.plan.as_ref().is_some_and(|(f, w, h, c, _)| (*f, *w, *h, c) == (format, width, height, color));
+        if !fresh {
+            let plan = self.transform.plan(format, width, height, color)?;
+            self.plan = Some((format, width, height, *color, plan));
+        }
+        Ok(&self.plan.as_ref().expect("set above").4)
+    }
+
+    /// Transforms one host frame (see [`Transform::apply`]); a frame with no pixels
+    /// (metadata output) passes through.
+    pub fn apply(&mut self, frame: &Frame) -> Result<Frame> {
+        let host = match &frame.data {
+            FrameData::Host(h) => h,
+            FrameData::None => {
+                let (width, height) = self.transform.output_size(frame.width, frame.height)?;
+                return Ok(Frame {
+                    format: self.transform.output_format(frame.format),
+                    width,
+                    height,
+                    pts: frame.pts,
+                    keyframe: frame.keyframe,
+                    color: self.transform.color_for(&frame.color),
+                    data: FrameData::None,
+                });
+            }
+            _ => {
+                return Err(Error::unsupported(
+                    "transform of a device frame on the CPU",
+                    "download it first (host output), or use an engine with a GPU transform",
+                ));
+            }
+        };
+        self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
+        let plan = &self.plan.as_ref().expect("planned above").4;
+        let data = run(&self.transform, plan, host, frame.width, frame.height)?;
+        Ok(Frame {
+            format: plan.output,
+            width: plan.width,
+            height: plan.height,
+            pts: frame.pts,
+            keyframe: frame.keyframe,
+            color: plan.color,
+            data: FrameData::Host(data),
+        })
+    }
+}
