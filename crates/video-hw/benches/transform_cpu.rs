@@ -12,9 +12,9 @@ mod common;
 
 use std::time::Instant;
 
-use ffmpeg_next as av;
 use av::format::Pixel;
 use av::software::scaling::{Context, Flags};
+use ffmpeg_next as av;
 use video_hw::frame::HostFrame;
 use video_hw::transform::{Filter, Transform, Transformer};
 use video_hw::{Channels, ColorInfo, Frame, PixelFormat, SampleType};
@@ -103,10 +103,10 @@ fn main() {
             name: "1080p nv12 → 224×224 planar float32 normalised (peer: gbrpf32le)",
             format: PixelFormat::Nv12,
             size: (1920, 1080),
-            transform: Transform::new().resize(224, 224).rgb(Channels::Rgb, true, SampleType::F32).normalize(
-                [0.485, 0.456, 0.406],
-                [0.229, 0.224, 0.225],
-            ),
+            transform: Transform::new()
+                .resize(224, 224)
+                .rgb(Channels::Rgb, true, SampleType::F32)
+                .normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
             peer: (Pixel::GBRPF32LE, 224, 224, Flags::BILINEAR),
         },
         Case {
@@ -134,7 +134,7 @@ fn main() {
     );
     for case in cases {
         let (frame, av_frame) = picture(case.format, case.size.0, case.size.1);
-        let mut ours = Transformer::new(case.transform.clone()).expect("valid transform");
+        let mut ours = Transformer::new(case.transform).expect("valid transform");
         let (pix, w, h, flags) = case.peer;
         let mut scaler = Context::get(av_frame.format(), case.size.0, case.size.1, pix, w, h, flags).expect("swscale");
         let mut out = av::frame::Video::empty();

@@ -4,6 +4,7 @@ use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
 use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::packet::PacketLayout;
+use crate::transform::Transform;
 
 /// What a decoder hands back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +89,12 @@ pub struct DecoderConfig {
     pub spread_over_gpus: bool,
     /// Timebase of the timestamps given to `submit` and returned on frames.
     pub timebase: Rational,
+    /// Crop, resize, colour conversion and normalisation applied to every frame (see
+    /// [`crate::transform`]). Frames then come out in the transform's format, or where
+    /// it names none, in `output`'s: `output(Output::HOST_RGB24)` with a resize gives
+    /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
+    /// stay 10-bit). Host and metadata output only, for now.
+    pub transform: Option<Transform>,
 }
 
 impl DecoderConfig {
@@ -103,7 +110,14 @@ impl DecoderConfig {
             device_index: 0,
             spread_over_gpus: false,
             timebase: Rational::MPEG_90K,
+            transform: None,
         }
+    }
+
+    /// Applies `transform` to every frame (see [`DecoderConfig::transform`](Self#structfield.transform)).
+    pub fn transform(mut self, transform: Transform) -> Self {
+        self.transform = Some(transform);
+        self
     }
 
     /// Sets the output.
@@ -167,6 +181,15 @@ impl DecoderConfig {
     pub fn validate(&self) -> Result<()> {
         self.output.validate()?;
         check_timebase(self.timebase)?;
+        if let Some(t) = &self.transform {
+            t.validate()?;
+            if matches!(self.output, Output::Cuda(_)) {
+                return Err(Error::unsupported(
+                    "transform with CUDA output",
+                    "transforms run on host frames for now: ask for host output",
+                ));
+            }
+        }
         if let EnginePreference::Only(e) = self.engine {
             if !e.handles(crate::Direction::Decode) {
                 return Err(Error::invalid_input(format!("engine {e} does not decode")));

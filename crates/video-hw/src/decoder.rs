@@ -9,13 +9,14 @@ use crate::bitstream::annexb::{NalRef, split_all};
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
 use crate::bitstream::packet::PacketPeek;
 use crate::codec::Codec;
-use crate::config::DecoderConfig;
+use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CodecConfig, MediaPacket, Track};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::registry::Registry;
+use crate::transform::Transformer;
 
 /// What can be submitted to a [`Decoder`].
 ///
@@ -179,6 +180,8 @@ pub struct Decoder {
     stats: DecoderStats,
     opened: Instant,
     telemetry: Arc<Telemetry>,
+    /// The configuration's transform, run on each frame the engine outputs.
+    transformer: Option<Transformer>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -208,8 +211,11 @@ impl Decoder {
             config.device_index = claim.gpu();
         }
         let framing = Framing::for_codec(config.codec)?;
-        let backend = Registry::global().open_decoder(&config)?;
-        Ok(Self::with_backend(config, backend, framing))
+        let (engine_config, transformer) = split_transform(&config)?;
+        let backend = Registry::global().open_decoder(&engine_config)?;
+        let mut decoder = Self::with_backend(config, backend, framing);
+        decoder.transformer = transformer;
+        Ok(decoder)
     }
 
     /// Does now the once-per-process set-up that a process's first [`open`](Self::open) of
@@ -267,6 +273,7 @@ impl Decoder {
             last_record: None,
             stats: DecoderStats::default(),
             opened: Instant::now(),
+            transformer: None,
         }
     }
 
@@ -439,6 +446,14 @@ impl Decoder {
         tracing::debug!(error = %e, "decoder dropped damaged input");
     }
 
+    /// Runs the transform, if any, on a frame the engine output.
+    fn transform(&mut self, frame: Frame) -> Result<Frame> {
+        match &mut self.transformer {
+            Some(t) => t.apply(&frame),
+            None => Ok(frame),
+        }
+    }
+
     fn count(&mut self, frame: Option<Frame>, start: Instant) -> Option<Frame> {
         if frame.is_some() {
             self.telemetry.stage(Stage::Reap, start.elapsed());
@@ -455,7 +470,7 @@ impl Decoder {
     pub fn try_reap(&mut self) -> Result<Option<Frame>> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
-        let f = self.backend.try_reap()?;
+        let f = self.backend.try_reap()?.map(|f| self.transform(f)).transpose()?;
         Ok(self.count(f, start))
     }
 
@@ -463,7 +478,7 @@ impl Decoder {
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Frame>> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
-        let f = self.backend.reap_timeout(timeout)?;
+        let f = self.backend.reap_timeout(timeout)?.map(|f| self.transform(f)).transpose()?;
         Ok(self.count(f, start))
     }
 
@@ -479,6 +494,7 @@ impl Decoder {
             let _scope = Scope::enter(&self.telemetry);
             self.backend.flush()?
         };
+        let frames = frames.into_iter().map(|f| self.transform(f)).collect::<Result<Vec<_>>>()?;
         // Damage the engine saw only at the end (pictures it never output) counts as a
         // dropped part; it is returned only when no frame is, like the others.
         if let Some(e) = self.backend.take_stream_error() {
@@ -537,4 +553,26 @@ impl Decoder {
             Framing::Packets(_) => None,
         }
     }
+}
+
+/// The configuration the engine opens with, and the transformer for the caller's
+/// transform. The engine decodes to its native host YUV (NV12, P010 for 10-bit) when the
+/// transform makes RGB; to `output`'s YUV format when the transform resizes in YUV; and a
+/// host RGB `output` with a transform that names no format asks the transform for it.
+fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Transformer>)> {
+    let Some(mut transform) = config.transform else { return Ok((config.clone(), None)) };
+    let mut engine = config.clone();
+    engine.transform = None;
+    if let (None, Output::Host(f)) = (transform.format_choice(), config.output) {
+        if !f.is_yuv() {
+            transform = transform.format(f);
+        }
+    }
+    // Transforms read YUV: the engine converts nothing itself when RGB comes out.
+    if let Output::Host(f) = config.output {
+        if !f.is_yuv() || transform.format_choice().is_some_and(|f| !f.is_yuv()) {
+            engine.output = Output::HOST_NV12;
+        }
+    }
+    Ok((engine, Some(Transformer::new(transform)?)))
 }

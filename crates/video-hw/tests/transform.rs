@@ -520,3 +520,59 @@ fn bad_options_are_refused_at_configuration_by_name() {
     let rgb = Transform::new().plan(PixelFormat::Rgb24, 8, 8, &ColorInfo::default()).unwrap_err();
     assert!(matches!(rgb, Error::Unsupported { .. }), "{rgb}");
 }
+
+/// Decodes a whole Annex-B file with `config` into frames.
+fn decode_all(path: &std::path::Path, config: video_hw::DecoderConfig) -> Vec<Frame> {
+    let data = std::fs::read(path).unwrap();
+    let mut dec = video_hw::Decoder::open(config).unwrap();
+    let mut frames = Vec::new();
+    for chunk in data.chunks(64 * 1024) {
+        dec.submit(video_hw::Input::annexb(chunk, None)).unwrap();
+        while let Some(f) = dec.try_reap().unwrap() {
+            frames.push(f);
+        }
+    }
+    frames.extend(dec.flush().unwrap());
+    frames
+}
+
+fn bytes(f: &Frame) -> &[u8] {
+    let FrameData::Host(h) = &f.data else { panic!("host frame") };
+    h.as_bytes()
+}
+
+#[test]
+fn decoders_apply_the_configured_transform_to_every_frame() {
+    use video_hw::{Codec, DecoderConfig, EnginePreference, Output};
+    let fixture =
+        common::fixtures().into_iter().find(|f| f.codec == "h264" && f.bit_depth == 8).expect("an H.264 fixture");
+    let base = DecoderConfig::new(Codec::H264).engine(EnginePreference::Auto);
+    let plain = decode_all(&fixture.path, base.clone().output(Output::HOST_NV12));
+    assert_eq!(plain.len() as u64, fixture.frames);
+    let cases = [
+        // RGB from `output`, size from the transform.
+        (Output::HOST_RGB24, Transform::new().resize(64, 48), PixelFormat::Rgb24),
+        // The transform's own format wins.
+        (
+            Output::HOST_NV12,
+            Transform::new().resize(33, 17).rgb(Channels::Bgr, true, SampleType::F32),
+            PixelFormat::BgrPlanarF32,
+        ),
+        // A YUV rendition in `output`'s format.
+        (Output::HOST_YUV420P, Transform::new().crop(2, 2, 40, 30).resize(20, 14), PixelFormat::Yuv420p),
+    ];
+    for (output, t, want) in cases {
+        let got = decode_all(&fixture.path, base.clone().output(output).transform(t));
+        assert_eq!(got.len(), plain.len(), "{want}: every frame comes out");
+        for (g, p) in got.iter().zip(&plain) {
+            let expect = t.format(want).apply(p).unwrap();
+            assert_eq!((g.format, g.width, g.height, g.pts), (want, expect.width, expect.height, p.pts));
+            assert_eq!(bytes(g), bytes(&expect), "{want}: the same pixels as transforming the plain output");
+        }
+    }
+    // Refused at configuration: a bad option, and a transform with CUDA output.
+    let e = video_hw::Decoder::open(base.clone().transform(Transform::new().resize(0, 5))).unwrap_err();
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e}");
+    let e = base.output(Output::CUDA_NV12).transform(Transform::new().resize(8, 8)).validate().unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+}

@@ -337,7 +337,7 @@ impl Transform {
     /// are computed per call: a session that transforms many frames keeps a
     /// [`Transformer`], which reuses them.
     pub fn apply(&self, frame: &Frame) -> Result<Frame> {
-        Transformer::new(self.clone())?.apply(frame)
+        Transformer::new(*self)?.apply(frame)
     }
 }
 

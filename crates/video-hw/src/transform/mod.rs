@@ -82,7 +82,7 @@ pub enum Filter {
 
 /// A crop / resize / colour-conversion / normalisation chain for decoded frames. See the
 /// [module documentation](self) for what each step does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Transform {
     crop: Option<Rect>,
     size: Option<(u32, u32)>,
@@ -97,6 +97,43 @@ pub struct Transform {
     chroma_location: Option<ChromaLocation>,
     /// An RGB layout asked for that no pixel format has (kept so `validate` can name it).
     impossible_rgb: Option<(Channels, bool, SampleType)>,
+}
+
+impl Transform {
+    /// Every field, floats as their bit patterns (for equality and hashing).
+    #[allow(clippy::type_complexity, reason = "a private key, compared as a whole")]
+    fn key(
+        &self,
+    ) -> (
+        (Option<Rect>, Option<(u32, u32)>, Filter, Option<[u8; 3]>, Option<PixelFormat>),
+        (Option<u32>, Option<[u32; 3]>, Option<[u32; 3]>),
+        (Option<MatrixCoefficients>, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
+    ) {
+        (
+            (self.crop, self.size, self.filter, self.letterbox, self.format),
+            (
+                self.scale.map(f32::to_bits),
+                self.mean.map(|m| m.map(f32::to_bits)),
+                self.std.map(|s| s.map(f32::to_bits)),
+            ),
+            (self.matrix, self.range, self.chroma_location, self.impossible_rgb),
+        )
+    }
+}
+
+/// Equal when every option is (floats compared bit for bit).
+impl PartialEq for Transform {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Transform {}
+
+impl std::hash::Hash for Transform {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
 }
 
 impl Default for Transform {
@@ -221,6 +258,11 @@ impl Transform {
     /// True when the transform changes nothing for a `source` picture of any size.
     pub fn is_identity_for(&self, source: PixelFormat) -> bool {
         self.crop.is_none() && self.size.is_none() && self.format.is_none_or(|f| f == source)
+    }
+
+    /// The output format asked for, if any (else the source's).
+    pub fn format_choice(&self) -> Option<PixelFormat> {
+        self.format
     }
 
     /// The format frames come out in for a `source` format.
