@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 use video_hw::pipeline::{SegmentedDecode, recommended_sessions};
-use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
+use video_hw::{DecoderConfig, EnginePreference, PixelFormat};
 
 use crate::decode_loop;
 use crate::exit::{CliResult, usage};
@@ -16,6 +16,7 @@ use crate::opts::{EngineOpts, parse_output_format};
 use crate::output::FrameSink;
 use crate::progress::Progress;
 use crate::summary::Summary;
+use crate::transform_opts::TransformOpts;
 
 /// Arguments of `decode` (also read by [`crate::decode_select`]).
 #[derive(Args, Debug)]
@@ -27,8 +28,10 @@ pub struct DecodeArgs {
     /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
-    /// Pixel format of the output: yuv420p, nv12, rgb24, bgra or gbrp (10-bit streams give
-    /// yuv420p10le for yuv420p and p010le for nv12).
+    /// Pixel format of the output: yuv420p, nv12 (10-bit streams give yuv420p10le and
+    /// p010le), rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, or float RGB for
+    /// models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms (values
+    /// 0-1). RGB uses the stream's matrix, range and chroma siting.
     #[arg(long, default_value = "yuv420p", value_parser = parse_output_format)]
     pub(crate) pix_fmt: PixelFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
@@ -64,6 +67,8 @@ pub struct DecodeArgs {
     pub(crate) count: Option<u64>,
     #[command(flatten)]
     pub(crate) engine: EngineOpts,
+    #[command(flatten)]
+    pub(crate) transform: TransformOpts,
 }
 
 /// `--sessions`: a count, or `auto` (decided once the engine and the stream's size are known).
@@ -118,12 +123,15 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         return crate::decode_select::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
     let src = Source::open(&args.input)?;
-    let cfg = DecoderConfig::new(src.codec())
-        .output(Output::Host(args.pix_fmt))
+    let cfg = DecoderConfig::new(src.codec());
+    let cfg = args
+        .transform
+        .apply(cfg, args.pix_fmt)
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
+    crate::transform_opts::check_picture(&cfg, src.picture_size())?;
     if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));
     }

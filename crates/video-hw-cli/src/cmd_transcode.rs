@@ -7,15 +7,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat, Rational};
+use video_hw::{DecoderConfig, EnginePreference, PixelFormat, Rational};
 
 use crate::decode_loop;
 use crate::encoding::EncodeJob;
-use crate::exit::CliResult;
+use crate::exit::{CliResult, usage};
 use crate::input::Source;
 use crate::opts::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
 use crate::progress::Progress;
 use crate::summary::Summary;
+use crate::transform_opts::TransformOpts;
 
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
@@ -45,6 +46,9 @@ pub struct TranscodeArgs {
     /// Encoder engine choice; --require-hardware and --device apply to both engines.
     #[command(flatten)]
     engine: EngineOpts,
+    /// A resized (or cropped) rendition: --size WxH (even sides, as encoders take 4:2:0).
+    #[command(flatten)]
+    transform: TransformOpts,
 }
 
 /// Runs `transcode`.
@@ -53,12 +57,17 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
     let src = Source::open(&args.input)?;
-    let dec_cfg = DecoderConfig::new(src.codec())
-        .output(Output::Host(PixelFormat::Yuv420p))
+    if let Some((w, h)) = args.transform.size.filter(|(w, h)| w % 2 != 0 || h % 2 != 0) {
+        return Err(usage(format!("--size {w}x{h}: encoders take 4:2:0 pictures, with an even width and height")));
+    }
+    let dec_cfg = args
+        .transform
+        .apply(DecoderConfig::new(src.codec()), PixelFormat::Yuv420p)
         .engine(args.decoder_backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
         .timebase(src.timebase());
+    crate::transform_opts::check_picture(&dec_cfg, src.picture_size())?;
     let dec = decode_loop::open_decoder(&src, dec_cfg)?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();

@@ -11,7 +11,7 @@ use std::time::Instant;
 use video_hw::media::Demuxer;
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
-use video_hw::{Codec, DecoderConfig, Error, Output, Rational};
+use video_hw::{Codec, DecoderConfig, Error, Rational};
 
 use crate::cmd_decode::{DecodeArgs, Sessions};
 use crate::exit::{CliResult, Failure, usage};
@@ -32,8 +32,9 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
     })?;
     let codec = track.codec.video().unwrap_or(Codec::H264);
-    let cfg = DecoderConfig::new(codec)
-        .output(Output::Host(args.pix_fmt))
+    let cfg = args
+        .transform
+        .apply(DecoderConfig::new(codec), args.pix_fmt)
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
@@ -42,6 +43,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),
     })?;
+    crate::transform_opts::check_picture(&cfg, track.video.map(|v| (v.width, v.height)))?;
     let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
     let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),

@@ -265,6 +265,14 @@ impl Source {
         }
     }
 
+    /// The displayed picture size a container states for the video track, if any.
+    pub fn picture_size(&self) -> Option<(u32, u32)> {
+        match &self.kind {
+            Kind::Media { track, .. } => track.video.map(|v| (v.width, v.height)).filter(|&(w, h)| w > 0 && h > 0),
+            _ => None,
+        }
+    }
+
     /// The sample aspect ratio the stream states (H.264 VUI; 1:1 for AV1), if any.
     pub fn sar(&self) -> Option<Rational> {
         self.sar

@@ -1,0 +1,144 @@
+//! `--size`, `--crop`, `--scale-filter` and `--letterbox` of `decode` and `transcode`: the
+//! library's [`Transform`] applied to every decoded frame, and `--pix-fmt` values that only
+//! a transform makes (bgr24, rgba, the float layouts).
+
+use clap::Args;
+use video_hw::transform::{Filter, Transform};
+use video_hw::{DecoderConfig, Output, PixelFormat};
+
+/// The transform options.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TransformOpts {
+    /// Resize frames to WxH (1..=16384 each side) before writing them: bilinear with
+    /// half-pixel centres, or area averaging with --scale-filter area. Colour conversion
+    /// to an RGB --pix-fmt happens in the same pass.
+    #[arg(long = "size", value_name = "WxH", value_parser = parse_out_size)]
+    pub size: Option<(u32, u32)>,
+    /// Keep only the W×H rectangle at (X, Y) of each picture (before --size).
+    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_crop)]
+    pub crop: Option<(u32, u32, u32, u32)>,
+    /// Resize filter: bilinear (default) or area (box average when shrinking).
+    #[arg(long, value_name = "bilinear|area", value_parser = parse_filter)]
+    pub scale_filter: Option<Filter>,
+    /// With --size: keep the aspect ratio, centred, with black bars.
+    #[arg(long, requires = "size")]
+    pub letterbox: bool,
+}
+
+impl TransformOpts {
+    /// True when any option asks for a transform.
+    pub fn any(&self) -> bool {
+        self.size.is_some() || self.crop.is_some() || self.scale_filter.is_some() || self.letterbox
+    }
+
+    /// The transform these options ask for, if any (`None` keeps frames as decoded).
+    pub fn transform(&self) -> Option<Transform> {
+        if !self.any() {
+            return None;
+        }
+        let mut t = Transform::new().filter(self.scale_filter.unwrap_or_default());
+        if let Some((x, y, w, h)) = self.crop {
+            t = t.crop(x, y, w, h);
+        }
+        if let Some((w, h)) = self.size {
+            t = t.resize(w, h);
+        }
+        if self.letterbox {
+            t = t.letterbox([0, 0, 0]);
+        }
+        Some(t)
+    }
+
+    /// `cfg` with the output for `pix_fmt` and the transform: formats an engine outputs
+    /// itself go to [`Output::Host`], the others (bgr24, rgba, float layouts) through a
+    /// transform, which the options may also ask for.
+    pub fn apply(&self, cfg: DecoderConfig, pix_fmt: PixelFormat) -> DecoderConfig {
+        let engine_made = matches!(
+            pix_fmt,
+            PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar
+        );
+        let transform = match (self.transform(), engine_made) {
+            (None, true) => return cfg.output(Output::Host(pix_fmt)),
+            (None, false) => Transform::new().format(pix_fmt),
+            (Some(t), true) if pix_fmt.is_yuv() => t,
+            (Some(t), _) => t.format(pix_fmt),
+        };
+        // YUV output keeps the stream's depth (yuv420p → yuv420p10le for 10-bit): the
+        // engine decodes to `pix_fmt` and the transform keeps that format.
+        let output = if pix_fmt.is_yuv() { Output::Host(pix_fmt) } else { Output::HOST_NV12 };
+        cfg.output(output).transform(transform)
+    }
+}
+
+/// Refuses, before decoding, a crop that does not fit a picture of `size` (where the
+/// container states it; else the first frame is checked by the decoder).
+pub fn check_picture(cfg: &DecoderConfig, size: Option<(u32, u32)>) -> video_hw::Result<()> {
+    if let (Some(t), Some((w, h))) = (cfg.transform, size) {
+        t.output_size(w, h)?;
+    }
+    Ok(())
+}
+
+/// `--size` for output frames: 1..=16384 each side (odd sizes allowed).
+fn parse_out_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 224x224")?;
+    let side = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("'{v}' is not a whole number"));
+    let (w, h) = (side(w)?, side(h)?);
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        return Err(format!("{w}x{h}: each side must be 1..=16384"));
+    }
+    Ok((w, h))
+}
+
+/// `--crop X,Y,W,H`: W and H at least 1 (whether it fits is checked against the stream).
+fn parse_crop(s: &str) -> Result<(u32, u32, u32, u32), String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>().map_err(|_| format!("'{p}' is not a whole number")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [x, y, w, h] if w > 0 && h > 0 && w <= 16384 && h <= 16384 => Ok((x, y, w, h)),
+        [_, _, _, _] => Err(format!("{s}: the width and height must be 1..=16384")),
+        _ => Err(format!("{s}: expected X,Y,WIDTH,HEIGHT, e.g. 0,140,1920,800")),
+    }
+}
+
+fn parse_filter(s: &str) -> Result<Filter, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "bilinear" | "linear" => Ok(Filter::Bilinear),
+        "area" | "box" => Ok(Filter::Area),
+        other => Err(format!("unknown filter '{other}' (bilinear, area)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use video_hw::Codec;
+
+    #[test]
+    fn options_build_the_transform_and_output() {
+        let none = TransformOpts::default();
+        let cfg = none.apply(DecoderConfig::new(Codec::H264), PixelFormat::Yuv420p);
+        assert_eq!((cfg.output, cfg.transform), (Output::HOST_YUV420P, None));
+        // A format only a transform makes.
+        let cfg = none.apply(DecoderConfig::new(Codec::H264), PixelFormat::RgbPlanarF32);
+        assert_eq!(cfg.transform, Some(Transform::new().format(PixelFormat::RgbPlanarF32)));
+        let opts = TransformOpts { size: Some((224, 224)), crop: Some((0, 140, 1920, 800)), ..Default::default() };
+        let cfg = opts.apply(DecoderConfig::new(Codec::H264), PixelFormat::Rgb24);
+        let t = cfg.transform.unwrap();
+        assert_eq!((t.size(), t.output_format(PixelFormat::Nv12)), (Some((224, 224)), PixelFormat::Rgb24));
+        assert_eq!(cfg.output, Output::HOST_NV12);
+        let cfg = opts.apply(DecoderConfig::new(Codec::H264), PixelFormat::Yuv420p);
+        assert_eq!((cfg.output, cfg.transform.unwrap().format_choice()), (Output::HOST_YUV420P, None));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(parse_out_size("0x10").is_err());
+        assert!(parse_out_size("225x17").is_ok());
+        assert!(parse_crop("1,2,3").is_err());
+        assert!(parse_crop("1,2,0,4").is_err());
+        assert!(parse_filter("lanczos").is_err());
+    }
+}
