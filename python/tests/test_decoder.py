@@ -258,3 +258,42 @@ def test_iteration_on_several_sessions_and_damage():
     skip = video_hw.VideoDecoder(bad, pixel_format="yuv420p", sessions=2, on_error="skip", engine="openh264")
     got = sum(1 for _ in skip)
     assert 0 < got < len(skip)
+
+
+def test_transforms_resize_crop_dtype_and_normalisation():
+    name = "h264-aac.mp4"
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    u8 = np.asarray(decoder(name, pixel_format="rgb24", resize=(224, 224))[5])
+    assert u8.shape == (3, 224, 224) and u8.dtype == np.uint8
+    f32 = decoder(name, pixel_format="rgb24", resize=(224, 224), dtype="float32", mean=mean, std=std)[5]
+    f32 = np.from_dlpack(f32)
+    assert f32.shape == (3, 224, 224) and f32.dtype == np.float32
+    # The same pixels: float output undone is the uint8 output before rounding.
+    undone = f32 * np.array(std, np.float32)[:, None, None] + np.array(mean, np.float32)[:, None, None]
+    assert np.abs(undone * 255 - u8).max() <= 0.5 + 1e-3
+    f16 = np.asarray(decoder(name, pixel_format="rgb24", resize=(224, 224), dtype="float16")[5])
+    assert f16.dtype == np.float16 and np.abs(f16.astype(np.float32) * 255 - u8).max() <= 0.5 + 0.2
+    # Crop, area filter, NHWC; BGR is RGB reversed.
+    kw = dict(crop=(10, 20, 200, 150), resize=(64, 48), interpolation="area", dimension_order="NHWC")
+    rgb = np.asarray(decoder(name, pixel_format="rgb24", **kw)[7])
+    bgr = np.asarray(decoder(name, pixel_format="bgr24", **kw)[7])
+    assert rgb.shape == (48, 64, 3) and np.array_equal(rgb[..., ::-1], bgr)
+    # A YUV rendition, batches and every frame.
+    small = decoder(name, pixel_format="yuv420p", resize=(160, 120))
+    assert np.asarray(small[0:100]).shape == (100, 180, 160)
+
+
+def test_bad_transform_options_name_the_option():
+    name = "h264-aac.mp4"
+    cases = [
+        (dict(crop=(300, 0, 100, 10)), "transform.crop"),
+        (dict(pixel_format="rgb24", mean=[0.5] * 3), "transform.normalize"),
+        (dict(pixel_format="rgba", dtype="float32"), "transform.format"),
+        (dict(pixel_format="rgb24", resize=(0, 10)), "transform.size"),
+    ]
+    for kw, option in cases:
+        with pytest.raises(video_hw.InvalidInputError) as e:
+            decoder(name, **kw)
+        assert e.value.option == option, (kw, str(e.value))
+    with pytest.raises(ValueError):
+        decoder(name, interpolation="lanczos")

@@ -97,9 +97,21 @@ class VideoDecoder:
             content.
         device: where frames land: ``"cpu"`` (host memory) or ``"cuda"``/``"cuda:N"``
             (GPU memory; decoded by NVDEC).
-        pixel_format: ``"rgb24"``, ``"nv12"`` or ``"yuv420p"`` (10-bit video gives 16-bit
-            samples). NV12 and YUV420P are one ``(H*3/2, W)`` plane per frame.
+        pixel_format: ``"rgb24"``, ``"bgr24"``, ``"rgba"``, ``"bgra"``, ``"nv12"`` or
+            ``"yuv420p"`` (10-bit video gives 16-bit samples). NV12 and YUV420P are one
+            ``(H*3/2, W)`` plane per frame. RGB uses the stream's colour matrix, range and
+            chroma siting (BT.709 from 720 lines up where the stream does not say, else
+            BT.601).
         dimension_order: ``"NCHW"`` or ``"NHWC"`` for RGB: ``(3, H, W)`` or ``(H, W, 3)``.
+        dtype: ``"uint8"``, ``"float16"`` or ``"float32"`` (RGB). Floats are in [0, 1],
+            or normalised with ``mean`` and ``std``.
+        resize: ``(width, height)`` of the frames handed back: bilinear with half-pixel
+            centres, or area averaging (``interpolation="area"``), in the same pass as the
+            colour conversion.
+        crop: ``(x, y, width, height)`` kept of each picture, before ``resize``.
+        interpolation: ``"bilinear"`` or ``"area"`` (box average when shrinking).
+        mean, std: per-channel (R, G, B) normalisation of float output:
+            ``(value - mean) / std`` with values in [0, 1].
         seek_mode: ``"exact"`` or ``"approximate"``. Both use the file's frame index (from
             the container's tables where it has them; MPEG-TS and raw streams are
             scanned), so both are exact.
@@ -129,6 +141,12 @@ class VideoDecoder:
         on_error: str = "raise",
         stream_index: Optional[int] = None,
         read_ahead_bytes: Optional[int] = None,
+        dtype: str = "uint8",
+        resize: Optional[Tuple[int, int]] = None,
+        crop: Optional[Tuple[int, int, int, int]] = None,
+        interpolation: str = "bilinear",
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -143,6 +161,12 @@ class VideoDecoder:
             on_error=on_error,
             stream_index=stream_index,
             read_ahead_bytes=read_ahead_bytes,
+            dtype=dtype,
+            resize=None if resize is None else tuple(resize),
+            crop=None if crop is None else tuple(crop),
+            interpolation=interpolation,
+            mean=None if mean is None else [float(v) for v in mean],
+            std=None if std is None else [float(v) for v in std],
         )
         self.metadata = VideoMetadata(**self._native.metadata)
 

@@ -85,6 +85,12 @@ class NativeDecoder:
         on_error: str = ...,
         stream_index: Optional[int] = ...,
         read_ahead_bytes: Optional[int] = ...,
+        dtype: str = ...,
+        resize: Optional[Tuple[int, int]] = ...,
+        crop: Optional[Tuple[int, int, int, int]] = ...,
+        interpolation: str = ...,
+        mean: Optional[List[float]] = ...,
+        std: Optional[List[float]] = ...,
     ) -> None: ...
     def __len__(self) -> int: ...
     @property

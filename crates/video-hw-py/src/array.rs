@@ -18,6 +18,7 @@ use dlpark::{DlpackFlags, Managed, ManagedTensorBase};
 use pyo3::exceptions::{PyAttributeError, PyBufferError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
+use video_hw::SampleType;
 
 /// What keeps an array's memory alive.
 #[derive(Clone)]
@@ -39,8 +40,8 @@ pub enum Place {
     Cuda(u32),
 }
 
-/// An n-dimensional array of unsigned integers (uint8, or uint16 for 10-bit pictures)
-/// over memory the library owns.
+/// An n-dimensional array (uint8; uint16 for 10-bit pictures; float16 or float32 from a
+/// transform) over memory the library owns.
 #[pyclass(frozen, module = "video_hw._video_hw")]
 pub struct Array {
     owner: Owner,
@@ -48,16 +49,16 @@ pub struct Array {
     shape: Vec<i64>,
     /// In elements.
     strides: Vec<i64>,
-    /// Bytes per element (1 or 2).
-    item: u8,
+    /// The element type.
+    elem: SampleType,
     place: Place,
 }
 
 impl Array {
-    /// An array of `item`-byte elements at `ptr` with `shape` and `strides` (in elements)
+    /// An array of `elem` elements at `ptr` with `shape` and `strides` (in elements)
     /// whose memory `owner` keeps alive.
-    pub fn new(owner: Owner, ptr: u64, shape: Vec<i64>, strides: Vec<i64>, item: u8, place: Place) -> Array {
-        Array { owner, ptr, shape, strides, item, place }
+    pub fn new(owner: Owner, ptr: u64, shape: Vec<i64>, strides: Vec<i64>, elem: SampleType, place: Place) -> Array {
+        Array { owner, ptr, shape, strides, elem, place }
     }
 
     /// The same memory without its first dimension (a batch of one as one frame).
@@ -72,14 +73,24 @@ impl Array {
     }
 
     /// A compact row-major array over all of `bytes` (host memory).
-    pub fn from_bytes(bytes: Box<[u8]>, shape: Vec<i64>, item: u8) -> Array {
+    pub fn from_bytes(bytes: Box<[u8]>, shape: Vec<i64>, elem: SampleType) -> Array {
         let strides = compact_strides(&shape);
         let ptr = bytes.as_ptr() as u64;
-        Array::new(Owner::Bytes(Arc::new(bytes)), ptr, shape, strides, item, Place::Cpu)
+        Array::new(Owner::Bytes(Arc::new(bytes)), ptr, shape, strides, elem, Place::Cpu)
+    }
+
+    /// Bytes per element.
+    fn item(&self) -> i64 {
+        self.elem.size() as i64
     }
 
     fn dl_dtype(&self) -> DLDataType {
-        if self.item == 2 { DLDataType::U16 } else { DLDataType::U8 }
+        match self.elem {
+            SampleType::U8 => DLDataType::U8,
+            SampleType::U16 => DLDataType::U16,
+            SampleType::F16 => DLDataType::F16,
+            SampleType::F32 => DLDataType::F32,
+        }
     }
 
     fn dl_device(&self) -> DLDevice {
@@ -90,11 +101,18 @@ impl Array {
     }
 
     fn typestr(&self) -> &'static str {
-        if self.item == 2 { "<u2" } else { "|u1" }
+        match self.elem {
+            SampleType::U8 => "|u1",
+            SampleType::U16 => "<u2",
+            // The library writes floats in native order; the machines it runs on are
+            // little-endian.
+            SampleType::F16 => "<f2",
+            SampleType::F32 => "<f4",
+        }
     }
 
     fn byte_strides(&self) -> Vec<i64> {
-        self.strides.iter().map(|s| s * i64::from(self.item)).collect()
+        self.strides.iter().map(|s| s * self.item()).collect()
     }
 
     /// A DLPack managed tensor over the array, owning a reference to its memory.
@@ -116,9 +134,9 @@ impl Array {
         if self.place != Place::Cpu {
             return Err(PyBufferError::new_err("the array is in GPU memory; copy it with the consumer's API"));
         }
-        let total: i64 = self.shape.iter().product::<i64>() * i64::from(self.item);
+        let total: i64 = self.shape.iter().product::<i64>() * self.item();
         let mut out = Vec::with_capacity(total.max(0) as usize);
-        let item = usize::from(self.item);
+        let item = self.elem.size();
         // Walk every element in row-major order (the arrays here are at most 4-D).
         let n = self.shape.len();
         let mut idx = vec![0i64; n];
@@ -126,7 +144,7 @@ impl Array {
             return Ok(out);
         }
         loop {
-            let off: i64 = idx.iter().zip(&self.strides).map(|(i, s)| i * s).sum::<i64>() * i64::from(self.item);
+            let off: i64 = idx.iter().zip(&self.strides).map(|(i, s)| i * s).sum::<i64>() * self.item();
             // SAFETY: the offset lies inside the owner's memory (shape and strides were
             // built from its layout) and the owner is alive while `self` is.
             let px = unsafe { std::slice::from_raw_parts((self.ptr as i64 + off) as *const u8, item) };
@@ -196,7 +214,7 @@ impl Array {
     /// `"uint8"`, or `"uint16"` for 10-bit pictures.
     #[getter]
     fn dtype(&self) -> &'static str {
-        if self.item == 2 { "uint16" } else { "uint8" }
+        self.elem.name()
     }
 
     /// `"cpu"` or `"cuda:N"`.

@@ -14,13 +14,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::array::{Array, Owner, Place, compact_strides};
-use video_hw::{FrameData, PixelFormat};
+use video_hw::{FrameData, PixelFormat, SampleType};
 
 /// The shape of one frame's pixels, and the element size.
-pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: usize) -> (Vec<i64>, u8) {
+pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: usize) -> (Vec<i64>, SampleType) {
     let (w, h) = (i64::from(width), i64::from(height));
-    let item = format.bytes_per_sample() as u8;
-    let elements = (total_bytes / usize::from(item)) as i64;
+    let elem = format.sample_type();
+    let elements = (total_bytes / elem.size()) as i64;
     let shape = match format.rgb_layout() {
         Some((channels, false)) => vec![h, w, channels.count() as i64],
         Some((_, true)) => vec![3, h, w],
@@ -28,7 +28,7 @@ pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: us
         None if w > 0 && elements % w == 0 && width % 2 == 0 => vec![elements / w, w],
         None => vec![elements],
     };
-    (shape, item)
+    (shape, elem)
 }
 
 /// A frame's pixels as an array over its own memory when they are packed, else over a
@@ -37,16 +37,16 @@ pub fn host_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
     let FrameData::Host(host) = &frame.data else {
         return Err(PyValueError::new_err("not a host frame"));
     };
-    let (shape, item) = frame_shape(frame.format, frame.width, frame.height, host.as_bytes().len());
+    let (shape, elem) = frame_shape(frame.format, frame.width, frame.height, host.as_bytes().len());
     if host.is_packed() {
         let ptr = host.as_bytes().as_ptr() as u64;
         let strides = compact_strides(&shape);
-        return Ok(Array::new(Owner::Frame(frame.clone()), ptr, shape, strides, item, Place::Cpu));
+        return Ok(Array::new(Owner::Frame(frame.clone()), ptr, shape, strides, elem, Place::Cpu));
     }
     let mut packed = Vec::new();
     host.write_packed(&mut packed);
-    let (shape, item) = frame_shape(frame.format, frame.width, frame.height, packed.len());
-    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, item))
+    let (shape, elem) = frame_shape(frame.format, frame.width, frame.height, packed.len());
+    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, elem))
 }
 
 /// One decoded frame.
@@ -179,7 +179,7 @@ fn kwargs<'py>(
 /// Stacks host frames (all of one format and size) into one array `(N, …)`.
 pub fn host_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
     let Some(first) = frames.first() else {
-        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], 1));
+        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
     let mut packed = Vec::new();
     let mut one = Vec::new();
@@ -195,9 +195,9 @@ pub fn host_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
         host.write_packed(&mut one);
         packed.extend_from_slice(&one);
     }
-    let (mut shape, item) = frame_shape(first.format, first.width, first.height, one.len());
+    let (mut shape, elem) = frame_shape(first.format, first.width, first.height, one.len());
     shape.insert(0, frames.len() as i64);
-    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, item))
+    Ok(Array::from_bytes(packed.into_boxed_slice(), shape, elem))
 }
 
 /// A GPU frame's pixels: over the frame's own memory where its planes lie as the shape
@@ -214,7 +214,7 @@ pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
     let stacked = |i: usize, rows: i64| cuda.plane_ptr(i) == Some(p0 + (pitch * rows) as u64);
     let device = Place::Cuda(cuda.device_index());
     let own = |shape: Vec<i64>, strides: Vec<i64>| {
-        Array::new(Owner::Frame(frame.clone()), p0, shape, strides, item as u8, device)
+        Array::new(Owner::Frame(frame.clone()), p0, shape, strides, frame.format.sample_type(), device)
     };
     match frame.format {
         PixelFormat::Rgb24 => return Ok(own(vec![h, w, 3], vec![pitch, 3, 1])),
@@ -234,7 +234,7 @@ pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
 pub fn device_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
     use video_hw::device_array::DeviceArray;
     let Some(first) = frames.first() else {
-        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], 1));
+        return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
     let FrameData::Cuda(c0) = &first.data else {
         return Err(PyValueError::new_err("not a GPU frame"));
@@ -250,10 +250,10 @@ pub fn device_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
         }
         array.put_packed(i * one, f).map_err(crate::errors::to_py)?;
     }
-    let (mut shape, item) = frame_shape(first.format, first.width, first.height, one);
+    let (mut shape, elem) = frame_shape(first.format, first.width, first.height, one);
     shape.insert(0, frames.len() as i64);
     let strides = compact_strides(&shape);
     let ptr = array.ptr();
     let device = Place::Cuda(array.device_index());
-    Ok(Array::new(Owner::Device(Arc::new(array)), ptr, shape, strides, item, device))
+    Ok(Array::new(Owner::Device(Arc::new(array)), ptr, shape, strides, elem, device))
 }

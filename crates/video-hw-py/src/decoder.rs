@@ -10,7 +10,8 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use video_hw::media::{Demuxer, FrameIndex};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
-use video_hw::{DecoderConfig, EnginePreference, Output, PixelFormat};
+use video_hw::transform::{Filter, Transform};
+use video_hw::{Channels, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
 
 use crate::array::Place;
 use crate::batch::{Frame, FrameBatch, host_array, host_batch};
@@ -29,25 +30,94 @@ pub struct NativeDecoder {
     sessions: usize,
 }
 
-/// The output format for a pixel format name and dimension order.
-fn pixel_format(name: &str, order: &str) -> PyResult<PixelFormat> {
-    let planar = match order {
-        "NCHW" => true,
-        "NHWC" => false,
-        other => return Err(PyValueError::new_err(format!("dimension_order '{other}': NCHW or NHWC"))),
-    };
-    Ok(match name {
-        "rgb24" | "rgb" if planar => PixelFormat::RgbPlanar,
-        "rgb24" | "rgb" => PixelFormat::Rgb24,
-        "nv12" => PixelFormat::Nv12,
-        "yuv420p" => PixelFormat::Yuv420p,
-        "bgra" if !planar => PixelFormat::Bgra,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "pixel_format '{other}': rgb24, nv12 or yuv420p (bgra with NHWC)"
-            )));
+/// What `VideoDecoder` hands back: the output (pixel format) and the transform its
+/// options ask for.
+struct Shape {
+    format: PixelFormat,
+    transform: Option<Transform>,
+}
+
+/// The options that shape frames: `pixel_format`, `dimension_order`, `dtype`, `resize`,
+/// `crop`, `interpolation`, `mean`, `std`.
+struct ShapeOptions<'a> {
+    pixel_format: &'a str,
+    dimension_order: &'a str,
+    dtype: &'a str,
+    resize: Option<(u32, u32)>,
+    crop: Option<(u32, u32, u32, u32)>,
+    interpolation: &'a str,
+    mean: Option<[f32; 3]>,
+    std: Option<[f32; 3]>,
+}
+
+impl ShapeOptions<'_> {
+    /// The format and transform; a value no layout has is refused here (by name).
+    fn resolve(&self) -> PyResult<Shape> {
+        let planar = match self.dimension_order {
+            "NCHW" => true,
+            "NHWC" => false,
+            other => return Err(PyValueError::new_err(format!("dimension_order '{other}': NCHW or NHWC"))),
+        };
+        let sample: SampleType = self.dtype.parse().py_err()?;
+        let filter = match self.interpolation {
+            "bilinear" => Filter::Bilinear,
+            "area" => Filter::Area,
+            other => return Err(PyValueError::new_err(format!("interpolation '{other}': bilinear or area"))),
+        };
+        let channels = match self.pixel_format {
+            "rgb24" | "rgb" => Some(Channels::Rgb),
+            "bgr24" | "bgr" => Some(Channels::Bgr),
+            "rgba" => Some(Channels::Rgba),
+            "bgra" => Some(Channels::Bgra),
+            "nv12" | "yuv420p" => None,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "pixel_format '{other}': rgb24, bgr24, rgba, bgra, nv12 or yuv420p"
+                )));
+            }
+        };
+        let mut t = Transform::new().filter(filter);
+        if let Some((x, y, w, h)) = self.crop {
+            t = t.crop(x, y, w, h);
         }
-    })
+        if let Some((w, h)) = self.resize {
+            t = t.resize(w, h);
+        }
+        if self.mean.is_some() || self.std.is_some() {
+            t = t.normalize(self.mean.unwrap_or([0.0; 3]), self.std.unwrap_or([1.0; 3]));
+        }
+        let format = match channels {
+            Some(c) => {
+                t = t.rgb(c, planar, sample);
+                t.validate().py_err()?;
+                t.output_format(PixelFormat::Nv12)
+            }
+            None if sample != SampleType::U8 => {
+                return Err(PyValueError::new_err(format!(
+                    "dtype '{}': {} frames are uint8",
+                    self.dtype, self.pixel_format
+                )));
+            }
+            None => {
+                t.validate().py_err()?;
+                if self.pixel_format == "nv12" { PixelFormat::Nv12 } else { PixelFormat::Yuv420p }
+            }
+        };
+        // The engines make these themselves (on the GPU too); anything else is a transform.
+        let engine_made = matches!(
+            format,
+            PixelFormat::Nv12 | PixelFormat::Yuv420p | PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra
+        );
+        let plain = self.resize.is_none() && self.crop.is_none() && self.mean.is_none() && self.std.is_none();
+        let transform = if engine_made && plain {
+            None
+        } else if format.is_yuv() {
+            Some(t)
+        } else {
+            Some(t.format(format))
+        };
+        Ok(Shape { format, transform })
+    }
 }
 
 /// `"cpu"`, `"cuda"` or `"cuda:N"`.
@@ -175,7 +245,8 @@ impl NativeDecoder {
     #[new]
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
-        read_ahead_bytes = None))]
+        read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
+        mean = None, std = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -189,8 +260,16 @@ impl NativeDecoder {
         on_error: &str,
         stream_index: Option<usize>,
         read_ahead_bytes: Option<usize>,
+        dtype: &str,
+        resize: Option<(u32, u32)>,
+        crop: Option<(u32, u32, u32, u32)>,
+        interpolation: &str,
+        mean: Option<[f32; 3]>,
+        std: Option<[f32; 3]>,
     ) -> PyResult<Self> {
-        let format = self::pixel_format(pixel_format, dimension_order)?;
+        let shape =
+            ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }.resolve()?;
+        let format = shape.format;
         let place = self::place(device)?;
         if seek_mode != "exact" && seek_mode != "approximate" {
             return Err(PyValueError::new_err(format!("seek_mode '{seek_mode}': exact or approximate")));
@@ -224,6 +303,17 @@ impl NativeDecoder {
                     Place::Cuda(_) => Output::Cuda(format),
                 };
                 let mut config = DecoderConfig::new(codec).output(output).engine(preference);
+                if let Some(t) = shape.transform {
+                    // Host YUV in; the transform makes `format`.
+                    let yuv = if format.is_yuv() { format } else { PixelFormat::Nv12 };
+                    config = config.transform(t).output(match place {
+                        Place::Cpu => Output::Host(yuv),
+                        Place::Cuda(_) => Output::Cuda(yuv),
+                    });
+                    if let Some(v) = demuxer.track(track).and_then(|t| t.video) {
+                        t.output_size(v.width, v.height)?;
+                    }
+                }
                 if let Place::Cuda(n) = place {
                     config = config.device_index(n);
                 }

@@ -38,6 +38,7 @@ fn kind(e: &video_hw::Error) -> &'static str {
     match e {
         E::Unsupported { .. } => "unsupported",
         E::InvalidInput(_) => "invalid_input",
+        E::InvalidOption { .. } => "invalid_option",
         E::InvalidBitstream { .. } => "invalid_bitstream",
         E::Backpressure(_) => "backpressure",
         E::DeviceLost(_) => "device_lost",
@@ -59,7 +60,7 @@ pub fn to_py(e: video_hw::Error) -> PyErr {
     let message = e.to_string();
     let err = match &e {
         E::Unsupported { .. } | E::DriverTooOld { .. } | E::SessionLimit(_) => UnsupportedError::new_err(message),
-        E::InvalidInput(_) => InvalidInputError::new_err(message),
+        E::InvalidInput(_) | E::InvalidOption { .. } => InvalidInputError::new_err(message),
         E::InvalidBitstream { .. } => InvalidBitstreamError::new_err(message),
         E::DeviceLost(_) => DeviceLostError::new_err(message),
         E::Timeout(_) => DecodeTimeoutError::new_err(message),
@@ -81,6 +82,9 @@ pub fn to_py(e: video_hw::Error) -> PyErr {
         let _ = value.setattr("offset", offset);
         let _ = value.setattr("engine", engine);
         let _ = value.setattr("code", code);
+        // The option a configuration error names (`transform.crop`, …).
+        let option = if let E::InvalidOption { option, .. } = &e { Some(option.clone()) } else { None };
+        let _ = value.setattr("option", option);
     });
     err
 }
