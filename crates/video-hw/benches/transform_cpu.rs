@@ -128,7 +128,7 @@ fn main() {
     let mut table = format!(
         "# CPU transform against swscale ({date}, commit {commit})\n\n\
          `cargo bench -p video-hw --features ffmpeg --bench transform_cpu`; one thread, wall clock \
-         (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; FFmpeg {}.\n\n\
+         (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} (the system FFmpeg).\n\n\
          | conversion | ours (ms) | swscale (ms) | ours / swscale |\n|---|---|---|---|\n",
         av::util::version() >> 16
     );
