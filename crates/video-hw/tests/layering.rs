@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first, and the top-level modules of `src/` in each.
 const LAYERS: &[(&str, &[&str])] = &[
-    // Plain types: what every layer speaks (and the memory frames are lent from).
-    ("plain types", &["error", "codec", "engine", "probe", "timing", "packet", "config", "frame"]),
+    // Plain types: what every layer speaks (and the memory frames are lent from). The
+    // transform is one too (`DecoderConfig` carries it); its CPU path needs only frames.
+    ("plain types", &["error", "codec", "engine", "probe", "timing", "packet", "config", "frame", "transform"]),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
     // Pure-Rust services the engines call: pixel conversion, metrics.

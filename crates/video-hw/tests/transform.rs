@@ -154,26 +154,13 @@ fn sample(
 ) -> Option<f64> {
     let (cx, cy, cw, ch) = spec.content();
     let (x0, y0, w, h) = spec.crop;
-    let wx = weights(
-        osub * ox as f64 + ooff.0 + 0.5,
-        osub / 2.0,
-        (cx, cw),
-        (x0 as f64, w as f64),
-        sub,
-        off.0,
-        pw,
-        spec.area,
-    )?;
-    let wy = weights(
-        osub * oy as f64 + ooff.1 + 0.5,
-        osub / 2.0,
-        (cy, ch),
-        (y0 as f64, h as f64),
-        sub,
-        off.1,
-        ph,
-        spec.area,
-    )?;
+    // One axis: output sample `o` (siting `oo`) of the picture placed at `content`.
+    let axis = |o: usize, oo: f64, content: (f64, f64), crop: (usize, usize), off: f64, n: usize| {
+        let centre = osub * o as f64 + oo + 0.5;
+        weights(centre, osub / 2.0, content, (crop.0 as f64, crop.1 as f64), sub, off, n, spec.area)
+    };
+    let wx = axis(ox, ooff.0, (cx, cw), (x0, w), off.0, pw)?;
+    let wy = axis(oy, ooff.1, (cy, ch), (y0, h), off.1, ph)?;
     let mut v = 0.0;
     for &(j, b) in &wy {
         for &(i, a) in &wx {

@@ -62,10 +62,15 @@ fn hpass(src: &Src<'_>, r: usize, taps: &AxisTaps, out: &mut [f32]) {
 
 #[inline(always)]
 fn hpass_with(taps: &AxisTaps, out: &mut [f32], at: impl Fn(usize) -> f32) {
-    for (j, o) in out.iter_mut().enumerate() {
-        let (idx, w) = taps.taps(j);
-        *o = idx.iter().zip(w).map(|(&i, &w)| w * at(i as usize)).sum();
+    for (o, span) in out.iter_mut().zip(taps.offsets.windows(2)) {
+        let (a, b) = (span[0] as usize, span[1] as usize);
+        *o = taps.index[a..b].iter().zip(&taps.weight[a..b]).map(|(&i, &w)| w * at(i as usize)).sum();
     }
+}
+
+/// The output columns in letterbox bars (no taps).
+fn bars(taps: &AxisTaps) -> Vec<usize> {
+    taps.offsets.windows(2).enumerate().filter(|(_, s)| s[0] == s[1]).map(|(j, _)| j).collect()
 }
 
 /// Source rows filtered along x, kept while output rows still need them.
@@ -244,6 +249,8 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
     let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let buf = out.as_bytes_mut();
+    let mut bar = vec![false; w];
+    bars(&plan.luma.x).into_iter().for_each(|j| bar[j] = true);
     for i in 0..h {
         let [ry, rcb, rcr] = &mut rows;
         let in_picture = !plan.luma.y.taps(i).0.is_empty();
@@ -254,7 +261,7 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
         }
         let [r, g, b] = &mut rgb;
         for j in 0..w {
-            if !in_picture || plan.luma.x.taps(j).0.is_empty() {
+            if !in_picture || bar[j] {
                 (r[j], g[j], b[j]) = (plan.pad[0], plan.pad[1], plan.pad[2]);
                 continue;
             }
@@ -286,45 +293,40 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let planes: Vec<_> = out.planes().to_vec();
     let format = plan.output;
     let buf = out.as_bytes_mut();
-    let store = |buf: &mut [u8], offset: usize, v: f32| {
-        let v = (v * gain + 0.5).clamp(0.0, max) as u16;
-        match format {
-            PixelFormat::Nv12 | PixelFormat::Yuv420p => buf[offset] = v as u8,
-            PixelFormat::P010 => buf[offset..offset + 2].copy_from_slice(&(v << 6).to_le_bytes()),
-            _ => buf[offset..offset + 2].copy_from_slice(&v.to_le_bytes()),
-        }
-    };
-    let size = format.bytes_per_sample();
+    let quantise = |v: f32| (v * gain + 0.5).clamp(0.0, max) as u16;
     let interleaved = matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
-    // (source, taps, output plane, padding value, samples apart, first sample) per component.
+    let step = if interleaved { 2 } else { 1 };
+    // (source, taps, output plane, padding value, first sample) per component.
     let jobs = [
-        (y, &plan.luma, planes[0], pad[0], 1, 0),
-        (cb, &plan.chroma, planes[1], pad[1], if interleaved { 2 } else { 1 }, 0),
-        (
-            cr,
-            &plan.chroma,
-            if interleaved { planes[1] } else { planes[2] },
-            pad[2],
-            if interleaved { 2 } else { 1 },
-            usize::from(interleaved),
-        ),
+        (y, &plan.luma, planes[0], pad[0], 0, 1),
+        (cb, &plan.chroma, planes[1], pad[1], 0, step),
+        (cr, &plan.chroma, planes[if interleaved { 1 } else { 2 }], pad[2], usize::from(interleaved), step),
     ];
-    for (src, taps, plane, pad_value, step, phase) in jobs {
+    for (src, taps, plane, pad_value, phase, step) in jobs {
         let (w, h) = (taps.x.len(), taps.y.len());
         let mut cache = RowCache::new(taps.y.max_taps() + 1, w);
         let mut row = vec![0.0f32; w];
+        let bars_x = bars(&taps.x);
         for i in 0..h {
-            let in_picture = !taps.y.taps(i).0.is_empty();
-            if in_picture {
+            if taps.y.taps(i).0.is_empty() {
+                row.fill(pad_value);
+            } else {
                 component_row(&src, &mut cache, &taps.x, &taps.y, i, &mut row);
+                bars_x.iter().for_each(|&j| row[j] = pad_value);
             }
-            let base = plane.offset + i * plane.stride;
-            for (j, &v) in row.iter().enumerate() {
-                let o = base + (j * step + phase) * size;
-                if !in_picture || taps.x.taps(j).0.is_empty() {
-                    store(buf, o, pad_value);
-                } else {
-                    store(buf, o, v);
+            let out_row = &mut buf[plane.offset + i * plane.stride..];
+            match format {
+                PixelFormat::Nv12 | PixelFormat::Yuv420p => {
+                    for (o, &v) in out_row.iter_mut().skip(phase).step_by(step).zip(&row) {
+                        *o = quantise(v) as u8;
+                    }
+                }
+                _ => {
+                    // 16-bit words: P010 holds the value in the high bits.
+                    let shift = if format == PixelFormat::P010 { 6 } else { 0 };
+                    for (o, &v) in out_row.chunks_exact_mut(2).skip(phase).step_by(step).zip(&row) {
+                        o.copy_from_slice(&(quantise(v) << shift).to_le_bytes());
+                    }
                 }
             }
         }
