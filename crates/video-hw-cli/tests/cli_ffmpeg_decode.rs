@@ -10,7 +10,8 @@ use util::{expect_exit, frame_lines, run, s, testdata, tmpdir};
 /// Decodes `input` to framemd5 text with `args` added; `name` must be unique per call
 /// (tests run in parallel). Returns the text and stderr.
 fn framemd5(input: &str, name: &str, args: &[&str]) -> (String, String) {
-    let out = tmpdir(&format!("ffmpeg-{name}")).join("out.framemd5");
+    let scratch = tmpdir(&format!("ffmpeg-{name}"));
+    let out = scratch.join("out.framemd5");
     let input_path = testdata(input);
     let mut argv = vec!["decode", s(&input_path), "-o", s(&out), "--framemd5"];
     argv.extend_from_slice(args);
