@@ -255,11 +255,6 @@ impl Transform {
         self.filter
     }
 
-    /// True when the transform changes nothing for a `source` picture of any size.
-    pub fn is_identity_for(&self, source: PixelFormat) -> bool {
-        self.crop.is_none() && self.size.is_none() && self.format.is_none_or(|f| f == source)
-    }
-
     /// The output format asked for, if any (else the source's).
     pub fn format_choice(&self) -> Option<PixelFormat> {
         self.format

@@ -10,7 +10,7 @@
 //! area averages the source over the output sample's footprint.
 
 use super::{Filter, Rect, Transform};
-use crate::codec::{ColorInfo, PixelFormat, SampleType};
+use crate::codec::{ColorInfo, PixelFormat};
 use crate::error::{Error, Result};
 
 /// For each output sample along one axis: the source samples it reads and their weights
@@ -318,12 +318,5 @@ impl Transform {
             coeffs,
             pad,
         })
-    }
-}
-
-impl Plan {
-    /// True when this plan's output is float (normalisation applies).
-    pub fn float_output(&self) -> bool {
-        matches!(self.output.sample_type(), SampleType::F16 | SampleType::F32)
     }
 }
