@@ -43,7 +43,6 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),
     })?;
-    crate::transform_opts::check_picture(&cfg, track.video.map(|v| (v.width, v.height)))?;
     let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
     let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),

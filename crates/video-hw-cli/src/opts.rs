@@ -130,14 +130,20 @@ fn parse_tune(s: &str) -> Result<Tuning, String> {
     s.parse().map_err(|e: video_hw::Error| option_error(&e))
 }
 
-/// `--size WxH`: both sides even (4:2:0), 2..=16384.
-pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+/// `WxH`, each side 1..=16384 (odd sizes allowed: `decode --size`).
+pub fn parse_dimensions(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 640x360")?;
     let side = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("'{v}' is not a whole number"));
     let (w, h) = (side(w)?, side(h)?);
     if w == 0 || h == 0 || w > 16384 || h > 16384 {
         return Err(format!("{w}x{h}: each side must be 1..=16384"));
     }
+    Ok((w, h))
+}
+
+/// `--size WxH` of 4:2:0 input: both sides even, 2..=16384.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = parse_dimensions(s)?;
     if w % 2 != 0 || h % 2 != 0 {
         return Err(format!("{w}x{h}: 4:2:0 pictures need an even width and height"));
     }

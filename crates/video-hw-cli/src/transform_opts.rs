@@ -6,13 +6,15 @@ use clap::Args;
 use video_hw::transform::{Filter, Transform};
 use video_hw::{DecoderConfig, Output, PixelFormat};
 
+use crate::opts::parse_dimensions;
+
 /// The transform options.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TransformOpts {
     /// Resize frames to WxH (1..=16384 each side) before writing them: bilinear with
     /// half-pixel centres, or area averaging with --scale-filter area. Colour conversion
     /// to an RGB --pix-fmt happens in the same pass.
-    #[arg(long = "size", value_name = "WxH", value_parser = parse_out_size)]
+    #[arg(long = "size", value_name = "WxH", value_parser = parse_dimensions)]
     pub size: Option<(u32, u32)>,
     /// Keep only the W×H rectangle at (X, Y) of each picture (before --size).
     #[arg(long, value_name = "X,Y,W,H", value_parser = parse_crop)]
@@ -53,11 +55,7 @@ impl TransformOpts {
     /// itself go to [`Output::Host`], the others (bgr24, rgba, float layouts) through a
     /// transform, which the options may also ask for.
     pub fn apply(&self, cfg: DecoderConfig, pix_fmt: PixelFormat) -> DecoderConfig {
-        let engine_made = matches!(
-            pix_fmt,
-            PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar
-        );
-        let transform = match (self.transform(), engine_made) {
+        let transform = match (self.transform(), Output::engines_make_on_host(pix_fmt)) {
             (None, true) => return cfg.output(Output::Host(pix_fmt)),
             (None, false) => Transform::new().format(pix_fmt),
             (Some(t), true) if pix_fmt.is_yuv() => t,
@@ -77,17 +75,6 @@ pub fn check_picture(cfg: &DecoderConfig, size: Option<(u32, u32)>) -> video_hw:
         t.output_size(w, h)?;
     }
     Ok(())
-}
-
-/// `--size` for output frames: 1..=16384 each side (odd sizes allowed).
-fn parse_out_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 224x224")?;
-    let side = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("'{v}' is not a whole number"));
-    let (w, h) = (side(w)?, side(h)?);
-    if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        return Err(format!("{w}x{h}: each side must be 1..=16384"));
-    }
-    Ok((w, h))
 }
 
 /// `--crop X,Y,W,H`: W and H at least 1 (whether it fits is checked against the stream).
@@ -135,8 +122,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(parse_out_size("0x10").is_err());
-        assert!(parse_out_size("225x17").is_ok());
+        assert!(parse_dimensions("0x10").is_err());
+        assert!(parse_dimensions("225x17").is_ok());
         assert!(parse_crop("1,2,3").is_err());
         assert!(parse_crop("1,2,0,4").is_err());
         assert!(parse_filter("lanczos").is_err());

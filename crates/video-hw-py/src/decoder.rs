@@ -103,11 +103,8 @@ impl ShapeOptions<'_> {
                 if self.pixel_format == "nv12" { PixelFormat::Nv12 } else { PixelFormat::Yuv420p }
             }
         };
-        // The engines make these themselves (on the GPU too); anything else is a transform.
-        let engine_made = matches!(
-            format,
-            PixelFormat::Nv12 | PixelFormat::Yuv420p | PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra
-        );
+        // What the engines make themselves needs no transform; anything else is one.
+        let engine_made = Output::engines_make_on_host(format);
         let plain = self.resize.is_none() && self.crop.is_none() && self.mean.is_none() && self.std.is_none();
         let transform = if engine_made && plain {
             None
@@ -310,9 +307,6 @@ impl NativeDecoder {
                         Place::Cpu => Output::Host(yuv),
                         Place::Cuda(_) => Output::Cuda(yuv),
                     });
-                    if let Some(v) = demuxer.track(track).and_then(|t| t.video) {
-                        t.output_size(v.width, v.height)?;
-                    }
                 }
                 if let Place::Cuda(n) = place {
                     config = config.device_index(n);

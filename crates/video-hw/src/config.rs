@@ -43,11 +43,19 @@ impl Output {
         })
     }
 
+    /// Whether engines hand frames back in host memory in `format` themselves (NV12,
+    /// YUV420P, RGB24, planar RGB, BGRA); the other formats come from a
+    /// [`Transform`](crate::transform::Transform).
+    pub fn engines_make_on_host(format: PixelFormat) -> bool {
+        use PixelFormat as P;
+        matches!(format, P::Nv12 | P::Yuv420p | P::Rgb24 | P::RgbPlanar | P::Bgra)
+    }
+
     fn validate(self) -> Result<()> {
         use PixelFormat as P;
         match self {
             Output::Metadata => Ok(()),
-            Output::Host(P::Nv12 | P::Yuv420p | P::Rgb24 | P::RgbPlanar | P::Bgra) => Ok(()),
+            Output::Host(f) if Output::engines_make_on_host(f) => Ok(()),
             Output::Cuda(P::Nv12 | P::Rgb24 | P::RgbPlanar) => Ok(()),
             Output::Host(f) => Err(Error::invalid_input(format!(
                 "host output format {f}: ask for nv12 or yuv420p (10-bit streams give p010 / yuv420p10), rgb24, gbrp or bgra"

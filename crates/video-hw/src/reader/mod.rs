@@ -110,8 +110,14 @@ impl FrameReader {
     }
 
     /// Reads track `track` of `demuxer` with sessions opened from `config` (its codec is
-    /// replaced by the track's). Builds the track's index (see [`FrameIndex::build`]).
+    /// replaced by the track's). Builds the track's index (see [`FrameIndex::build`]). A
+    /// transform whose crop does not fit the picture the track states is refused first.
     pub fn new(mut demuxer: Demuxer, track: usize, mut config: DecoderConfig) -> Result<Self> {
+        // A crop outside the picture is refused now, before the file is indexed, where the
+        // container states the size.
+        if let (Some(t), Some(v)) = (config.transform, demuxer.track(track).and_then(|t| t.video)) {
+            t.output_size(v.width, v.height)?;
+        }
         let index = FrameIndex::build(&mut demuxer, track)?;
         config.codec = index
             .track()
