@@ -397,9 +397,9 @@ impl Transformer {
                 ));
             }
         };
-        self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
-        let plan = &self.plan.as_ref().expect("planned above").4;
-        let data = run(&self.transform, plan, host, frame.width, frame.height)?;
+        let transform = self.transform;
+        let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
+        let data = run(&transform, plan, host, frame.width, frame.height)?;
         Ok(Frame {
             format: plan.output,
             width: plan.width,
