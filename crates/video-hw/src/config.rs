@@ -45,7 +45,7 @@ impl Output {
 
     /// Whether engines hand frames back in host memory in `format` themselves (NV12,
     /// YUV420P, RGB24, planar RGB, BGRA); the other formats come from a
-    /// [`Transform`](crate::transform::Transform).
+    /// [`Transform`].
     pub fn engines_make_on_host(format: PixelFormat) -> bool {
         use PixelFormat as P;
         matches!(format, P::Nv12 | P::Yuv420p | P::Rgb24 | P::RgbPlanar | P::Bgra)
