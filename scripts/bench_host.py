@@ -8,6 +8,9 @@ keeps up), runs, interleaved and rotating the order each round:
   video-hw      video-hw decode IN -o DEST --pix-fmt P --backend nvdec   (the default:
                 a file read ahead on several sessions)
   ffmpeg        ffmpeg -hwaccel cuda -i IN -pix_fmt P -f rawvideo DEST
+  video-hw-1-wait, video-hw-wait   the same as video-hw-1 / video-hw with
+                VIDEO_HW_NVDEC_HOST_SLOTS=0: every frame copied while the session waits, as
+                before host copies overlapped decoding (what that change brings, same build)
 
 Clock: wall time of the whole process (time.perf_counter around spawn to exit). Also each
 process's CPU time (user+sys) and peak resident memory from os.wait4's rusage; for the pipe,
@@ -37,16 +40,20 @@ BLOCK = 8 << 20
 def command(contender, exe, src, fmt, dest):
     if contender.startswith("video-hw"):
         cmd = [exe, "decode", src, "-o", dest, "--pix-fmt", fmt, "--backend", "nvdec", "-q"]
-        if contender == "video-hw-1":
+        if contender.startswith("video-hw-1"):
             cmd += ["--sessions", "1"]
+        if contender.endswith("-wait"):
+            cmd[0] = "@wait:" + cmd[0]
         return cmd
     return ["ffmpeg", "-nostdin", "-v", "error", "-hwaccel", "cuda", "-i", src, "-pix_fmt", fmt, "-f", "rawvideo", "-y", dest]
 
 
 def run(cmd, to_pipe, digest=False):
     """Runs cmd; returns (wall s, cpu s, peak RSS MiB, bytes, md5 or None)."""
+    env = dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0") if cmd[0].startswith("@wait:") else None
+    cmd = [cmd[0].removeprefix("@wait:")] + cmd[1:]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     count, h = 0, hashlib.md5() if digest else None
     if to_pipe:
         while True:

@@ -43,6 +43,21 @@ pub fn release_parked_nvdec_decoders() -> usize {
     crate::backend::nvidia::nvdec::parking::release_all()
 }
 
+/// Sets how many page-locked host frames each NVDEC session opened from now on keeps for
+/// host YUV output (`None`, the default: 512 MiB's worth, 8 to 256 frames, or
+/// `VIDEO_HW_NVDEC_HOST_SLOTS=N`). While one is free, a session queues a frame's copy into
+/// it and decodes on, handing the frame out once the copy is done; frames beyond them
+/// (the caller holds them all) are copied while the session waits. `Some(0)` copies every
+/// frame that way: for measuring what the slots bring, and for tests.
+///
+/// ```
+/// video_hw::diagnostics::set_nvdec_host_slots(Some(0));
+/// video_hw::diagnostics::set_nvdec_host_slots(None);
+/// ```
+pub fn set_nvdec_host_slots(slots: Option<usize>) {
+    crate::backend::nvidia::nvdec::set_host_slots(slots);
+}
+
 /// The NVDEC call times of this process so far (all zero before any NVDEC session).
 pub fn nvdec_call_times() -> NvdecCallTimes {
     crate::backend::nvidia::nvdec::call_times()

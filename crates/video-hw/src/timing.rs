@@ -60,6 +60,10 @@ pub struct NvdecCallTimes {
     /// output surface, without a copy (unmapped when the caller drops the frame; a
     /// caller holding several frames gets copies beyond the decoder's spare surfaces).
     pub lent: CallTime,
+    /// Of [`copy`](Self::copy), the host YUV frames whose copies were queued without
+    /// waiting (into page-locked memory; the session decodes on while they run, and hands
+    /// each frame out once its copy finished).
+    pub host_async: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).

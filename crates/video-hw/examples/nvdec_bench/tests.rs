@@ -41,6 +41,7 @@ fn cpu_split_takes_the_callbacks_calls_out_of_the_parser_and_startup_out_of_othe
         map: cpu(80),
         copy: cpu(90),
         lent: CallTime::default(),
+        host_async: CallTime::default(),
         copy_wait: cpu(30),
         unmap: cpu(5),
         decode_status: cpu(5),

@@ -325,6 +325,32 @@ impl FrameSlots {
         Ok(self.host_slot(bytes, wait_for)?.map(|slot| HostFrame::in_slot(format, width, height, slot)))
     }
 
+    /// A host frame of `format` and size from these slots without waiting (`None` while
+    /// every slot is lent out), a new buffer coming from `alloc` (given its byte count)
+    /// instead of the allocator the slots were made with: for an engine that keeps slots of
+    /// memory it makes itself (page-locked in its own context). `InvalidInput` for a zero
+    /// or absurd size, or device slots.
+    pub(crate) fn try_acquire_host_from(
+        &self,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        alloc: impl FnOnce(usize) -> Result<HostBuffer>,
+    ) -> Result<Option<HostFrame>> {
+        let bytes = frame_bytes(format, width, height)?;
+        let FrameSlots::Host { pool, pinned, .. } = self else {
+            return Err(Error::invalid_input("device slots lend no host memory"));
+        };
+        let slot = pool.take(bytes, None, || {
+            let b = alloc(bytes)?;
+            if b.is_pinned() {
+                pinned.store(true, Ordering::Relaxed);
+            }
+            Ok(b)
+        })?;
+        Ok(slot.map(|slot| HostFrame::in_slot(format, width, height, slot)))
+    }
+
     /// The device slots; `InvalidInput` for host slots.
     pub(crate) fn device_slots(&self) -> Result<&DeviceSlots> {
         match self {

@@ -124,6 +124,8 @@ pub(crate) static MAP: Counter = Counter::new();
 pub(crate) static COPY: Counter = Counter::new();
 /// Of [`COPY`], the pictures lent in the decoder's output surface instead of copied.
 pub(crate) static LENT: Counter = Counter::new();
+/// Of [`COPY`], the host frames whose copies were queued without waiting.
+pub(crate) static HOST_ASYNC: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
@@ -169,6 +171,7 @@ pub(crate) fn snapshot() -> crate::timing::NvdecCallTimes {
         map: MAP.read(),
         copy: COPY.read(),
         lent: LENT.read(),
+        host_async: HOST_ASYNC.read(),
         copy_wait: COPY_WAIT.read(),
         unmap: UNMAP.read(),
         decode_status: DECODE_STATUS.read(),

@@ -43,7 +43,14 @@ pub(crate) struct Kernels {
     ctx: Context,
     module: CUmodule,
     nv12_to_rgb: CUfunction,
+    deinterleave_uv8: CUfunction,
+    deinterleave_uv16: CUfunction,
+    shift_luma16: CUfunction,
 }
+
+/// Threads of a block of the one-sample-per-thread kernels (32 x 8: a warp reads 32
+/// neighbouring samples of a row).
+const BLOCK: (u32, u32) = (32, 8);
 
 // SAFETY: module and function handles are driver objects usable from any thread with
 // their context current (every launch pushes it); they are never dereferenced in Rust.
@@ -92,8 +99,19 @@ impl Kernels {
         // SAFETY: `image` is a NUL-terminated PTX text that outlives the call; the
         // out-pointer is a live local; the context is current.
         check(unsafe { (api.cuModuleLoadData)(&mut module, image.as_ptr().cast()) }, "cuModuleLoadData (PTX JIT)")?;
-        let mut kernels = Kernels { ctx: ctx.clone(), module, nv12_to_rgb: ptr::null_mut() };
+        let null = ptr::null_mut();
+        let mut kernels = Kernels {
+            ctx: ctx.clone(),
+            module,
+            nv12_to_rgb: null,
+            deinterleave_uv8: null,
+            deinterleave_uv16: null,
+            shift_luma16: null,
+        };
         kernels.nv12_to_rgb = kernels.function(api, "nv12_to_rgb")?;
+        kernels.deinterleave_uv8 = kernels.function(api, "deinterleave_uv8")?;
+        kernels.deinterleave_uv16 = kernels.function(api, "deinterleave_uv16")?;
+        kernels.shift_luma16 = kernels.function(api, "shift_luma16")?;
         Ok(kernels)
     }
 
@@ -127,8 +145,6 @@ impl Kernels {
         layout: RgbLayout,
         wide: bool,
     ) -> Result<()> {
-        let api = CudaApi::get()?;
-        let to_i32 = |v: usize, what: &str| i32::try_from(v).map_err(|_| Error::invalid_input(format!("{what} {v}")));
         let (mut luma, mut chroma, mut dst) = (luma, chroma, dst);
         let mut luma_pitch = to_i32(luma_pitch, "pitch")?;
         let mut chroma_pitch = to_i32(chroma_pitch, "pitch")?;
@@ -154,18 +170,176 @@ impl Kernels {
             (&raw mut wide).cast(),
         ];
         let (bx, by) = (16u32, 8u32);
-        let grid_x = width.div_ceil(2).div_ceil(bx).max(1) as c_uint;
-        let grid_y = height.div_ceil(2).div_ceil(by).max(1) as c_uint;
-        let _current = self.ctx.push()?;
+        let grid_x = width.div_ceil(2).div_ceil(bx).max(1);
+        let grid_y = height.div_ceil(2).div_ceil(by).max(1);
         // SAFETY: `params` holds one pointer per kernel parameter, in order and of the
         // C types convert.cu declares (pointers as u64, ints as i32, long long as i64, the
         // #[repr(C)] struct by value), all live locals for the call; the caller
         // guarantees the memory the kernel reads and writes.
+        unsafe {
+            self.launch(
+                self.nv12_to_rgb,
+                "cuLaunchKernel(nv12_to_rgb)",
+                (grid_x, grid_y),
+                (bx, by),
+                stream,
+                &mut params,
+            )
+        }
+    }
+
+    /// Queues NV12 chroma (interleaved U,V bytes) → a U plane and a V plane of `cwidth` x
+    /// `cheight` bytes, `dst_pitch` bytes a row (YUV420P's chroma).
+    ///
+    /// # Safety
+    ///
+    /// `chroma` must hold `cheight` rows of `chroma_pitch` bytes with `2 * cwidth` bytes
+    /// each; `u` and `v` `cheight` rows of `dst_pitch` ≥ `cwidth` bytes; all device memory
+    /// of this context that stays allocated until the stream has run the kernel.
+    pub unsafe fn deinterleave_uv8(
+        &self,
+        stream: &Stream,
+        (chroma, chroma_pitch): (u64, usize),
+        (u, v, dst_pitch): (u64, u64, usize),
+        (cwidth, cheight): (u32, u32),
+    ) -> Result<()> {
+        let (mut chroma, mut u, mut v) = (chroma, u, v);
+        let (mut chroma_pitch, mut dst_pitch) = (to_i32(chroma_pitch, "pitch")?, to_i32(dst_pitch, "pitch")?);
+        let (mut w, mut h) = (to_i32(cwidth as usize, "width")?, to_i32(cheight as usize, "height")?);
+        let mut params: [*mut c_void; 7] = [
+            (&raw mut chroma).cast(),
+            (&raw mut chroma_pitch).cast(),
+            (&raw mut u).cast(),
+            (&raw mut v).cast(),
+            (&raw mut dst_pitch).cast(),
+            (&raw mut w).cast(),
+            (&raw mut h).cast(),
+        ];
+        // SAFETY: one pointer per parameter of `deinterleave_uv8`, in order and of its C
+        // types, all live locals; the caller guarantees the memory.
+        unsafe {
+            self.launch(
+                self.deinterleave_uv8,
+                "cuLaunchKernel(deinterleave_uv8)",
+                grid(cwidth, cheight),
+                BLOCK,
+                stream,
+                &mut params,
+            )
+        }
+    }
+
+    /// Queues P016 chroma (interleaved 16-bit U,V words, value in the high bits) → U and V
+    /// planes of 16-bit words shifted right by `shift` (yuv420p10le's chroma for
+    /// `shift = 16 - bit_depth`). Pitches are in bytes (even).
+    ///
+    /// # Safety
+    ///
+    /// As [`deinterleave_uv8`](Self::deinterleave_uv8), with two bytes a sample.
+    pub unsafe fn deinterleave_uv16(
+        &self,
+        stream: &Stream,
+        (chroma, chroma_pitch): (u64, usize),
+        (u, v, dst_pitch): (u64, u64, usize),
+        (cwidth, cheight): (u32, u32),
+        shift: u32,
+    ) -> Result<()> {
+        let (mut chroma, mut u, mut v) = (chroma, u, v);
+        let mut chroma_words = to_i32(chroma_pitch / 2, "pitch")?;
+        let mut dst_words = to_i32(dst_pitch / 2, "pitch")?;
+        let (mut w, mut h) = (to_i32(cwidth as usize, "width")?, to_i32(cheight as usize, "height")?);
+        let mut shift = to_i32(shift as usize, "shift")?;
+        let mut params: [*mut c_void; 8] = [
+            (&raw mut chroma).cast(),
+            (&raw mut chroma_words).cast(),
+            (&raw mut u).cast(),
+            (&raw mut v).cast(),
+            (&raw mut dst_words).cast(),
+            (&raw mut w).cast(),
+            (&raw mut h).cast(),
+            (&raw mut shift).cast(),
+        ];
+        // SAFETY: one pointer per parameter of `deinterleave_uv16`, in order and of its C
+        // types, all live locals; the caller guarantees the memory.
+        unsafe {
+            self.launch(
+                self.deinterleave_uv16,
+                "cuLaunchKernel(deinterleave_uv16)",
+                grid(cwidth, cheight),
+                BLOCK,
+                stream,
+                &mut params,
+            )
+        }
+    }
+
+    /// Queues P016 luma → 16-bit words shifted right by `shift` (yuv420p10le's luma).
+    /// Pitches are in bytes (even).
+    ///
+    /// # Safety
+    ///
+    /// `src` and `dst` must each hold `height` rows of their pitch with `2 * width` bytes
+    /// each, device memory of this context that stays allocated until the stream has run
+    /// the kernel.
+    pub unsafe fn shift_luma16(
+        &self,
+        stream: &Stream,
+        (src, src_pitch): (u64, usize),
+        (dst, dst_pitch): (u64, usize),
+        (width, height): (u32, u32),
+        shift: u32,
+    ) -> Result<()> {
+        let (mut src, mut dst) = (src, dst);
+        let (mut src_words, mut dst_words) = (to_i32(src_pitch / 2, "pitch")?, to_i32(dst_pitch / 2, "pitch")?);
+        let (mut w, mut h) = (to_i32(width as usize, "width")?, to_i32(height as usize, "height")?);
+        let mut shift = to_i32(shift as usize, "shift")?;
+        let mut params: [*mut c_void; 7] = [
+            (&raw mut src).cast(),
+            (&raw mut src_words).cast(),
+            (&raw mut dst).cast(),
+            (&raw mut dst_words).cast(),
+            (&raw mut w).cast(),
+            (&raw mut h).cast(),
+            (&raw mut shift).cast(),
+        ];
+        // SAFETY: one pointer per parameter of `shift_luma16`, in order and of its C
+        // types, all live locals; the caller guarantees the memory.
+        unsafe {
+            self.launch(
+                self.shift_luma16,
+                "cuLaunchKernel(shift_luma16)",
+                grid(width, height),
+                BLOCK,
+                stream,
+                &mut params,
+            )
+        }
+    }
+
+    /// Launches `f` on `stream` with this context current (`what` names the call in errors).
+    ///
+    /// # Safety
+    ///
+    /// `params` must hold one pointer per parameter of `f`, to values of its C types; the
+    /// memory the kernel touches must stay valid until the stream has run it.
+    unsafe fn launch(
+        &self,
+        f: CUfunction,
+        what: &str,
+        (grid_x, grid_y): (u32, u32),
+        (bx, by): (u32, u32),
+        stream: &Stream,
+        params: &mut [*mut c_void],
+    ) -> Result<()> {
+        let api = CudaApi::get()?;
+        let _current = self.ctx.push()?;
+        // SAFETY: `f` is a function of this module (loaded in this context, now current);
+        // the caller vouches for the parameters and the memory.
         let r = unsafe {
             (api.cuLaunchKernel)(
-                self.nv12_to_rgb,
-                grid_x,
-                grid_y,
+                f,
+                grid_x as c_uint,
+                grid_y as c_uint,
                 1,
                 bx,
                 by,
@@ -176,6 +350,16 @@ impl Kernels {
                 ptr::null_mut(),
             )
         };
-        check(r, "cuLaunchKernel(nv12_to_rgb)")
+        check(r, what)
     }
+}
+
+/// A kernel parameter as C `int`.
+fn to_i32(v: usize, what: &str) -> Result<i32> {
+    i32::try_from(v).map_err(|_| Error::invalid_input(format!("{what} {v}")))
+}
+
+/// Blocks of [`BLOCK`] covering `width` x `height` samples (at least one).
+fn grid(width: u32, height: u32) -> (u32, u32) {
+    (width.div_ceil(BLOCK.0).max(1), height.div_ceil(BLOCK.1).max(1))
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod closer;
 mod creations;
+mod host_copy;
 mod hw;
 mod lent;
 mod output;
@@ -151,6 +152,11 @@ fn least_busy(candidates: &[GpuLoad]) -> Option<u32> {
             (na * eb).cmp(&(nb * ea)).then(a.gpu.cmp(&b.gpu))
         })
         .map(|c| c.gpu)
+}
+
+/// Page-locked host frames of sessions opened from now on (see `diagnostics::set_nvdec_host_slots`).
+pub(crate) fn set_host_slots(slots: Option<usize>) {
+    host_copy::set_slots(slots);
 }
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).

@@ -59,7 +59,8 @@ pub(crate) struct Surface {
 }
 
 impl Surface {
-    fn luma(&self, c: Crop) -> DeviceRegion {
+    /// The crop's luma rows.
+    pub(crate) fn luma(&self, c: Crop) -> DeviceRegion {
         DeviceRegion {
             ptr: self.ptr + (c.top as usize * self.pitch + c.left as usize * self.bytes_per_sample) as u64,
             pitch: self.pitch,
@@ -68,7 +69,8 @@ impl Surface {
         }
     }
 
-    fn chroma(&self, c: Crop) -> DeviceRegion {
+    /// The crop's interleaved chroma rows.
+    pub(crate) fn chroma(&self, c: Crop) -> DeviceRegion {
         let base = self.ptr + self.chroma_offset as u64;
         DeviceRegion {
             // 4:2:0: one interleaved UV row per two luma rows; `left` is even, and a

@@ -14,6 +14,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 
 use super::creations;
+use super::host_copy::{HostCopies, InFlight};
 use super::hw::{HwDecoder, Shape};
 use super::lent;
 use super::output::{CopyOut, Crop, Surface, kept_unless_timed_out};
@@ -54,6 +55,9 @@ fn extra_surfaces() -> u32 {
 const DEFAULT_DISPLAY_DELAY: u32 = 4;
 /// NVDEC's limit on decode surfaces.
 const MAX_SURFACES: u32 = 32;
+/// Host frames whose copies may run at once while the session decodes on (each holds an
+/// output surface mapped until its copy is done; see `host_copy`).
+const MAX_IN_FLIGHT: usize = 3;
 
 /// What was known about a picture when it was handed to the hardware: which decoder
 /// object (generation) holds it, its visible rectangle, and the timestamp of its access unit.
@@ -91,7 +95,11 @@ struct State {
     bit_depth: u8,
     color: ColorInfo,
     copy: CopyOut,
+    host: HostCopies,
     ready: VecDeque<Frame>,
+    /// Frames behind a host copy still running, in display order: the copied frames with
+    /// their copy, and the frames displayed after one of them, which wait their turn.
+    in_flight: VecDeque<(Frame, Option<InFlight>)>,
     /// The pts and keyframe flag of the access unit being parsed: its picture's decode
     /// callback comes while it is parsed (each packet ends a picture) and files them with
     /// the picture's surface, so the display callback gives each picture its own pts.
@@ -120,6 +128,12 @@ impl Drop for State {
     /// displayed — leaves its decoder object for the next session (`parking`); anything
     /// else is destroyed.
     fn drop(&mut self) {
+        // Copies into host frames must finish before their memory and surfaces go.
+        for (frame, flight) in self.in_flight.drain(..) {
+            if let Some(Err(Error::Timeout(_))) = flight.map(|f| f.finish(&mut self.host)) {
+                std::mem::forget(frame);
+            }
+        }
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
         if let Some(dec) = self.decoder.take().filter(|_| clean) {
             parking::park(dec, self.engines);
@@ -293,6 +307,7 @@ impl State {
     /// surface returns to the decoder.
     fn on_display(&mut self, info: &CUVIDPARSERDISPINFO) -> Result<()> {
         tracing::trace!(index = info.picture_index, timestamp = info.timestamp, "nvdec display callback");
+        self.make_room()?;
         let slot = usize::try_from(info.picture_index).ok().and_then(|i| self.pictures.get_mut(i));
         let record = slot.and_then(Option::take).unwrap_or(PicRecord {
             generation: self.generation,
@@ -333,15 +348,39 @@ impl State {
         };
         let lend_as =
             CopyOut::lend_format(self.output, record.bit_depth).filter(|_| lent::lending_enabled() && dec.can_lend());
-        let (format, data) = match lend_as {
+        // Host YUV frames are copied without waiting, into page-locked memory, when the
+        // caller did not ask for low latency (a frame would wait for the next call).
+        let host_as = HostCopies::format(self.output, record.bit_depth).filter(|_| self.display_delay > 0);
+        let host_to = match host_as.filter(|_| lend_as.is_none() && dec.can_lend()) {
+            Some(f) => self.host.destination(f, record.crop.width, record.crop.height)?.map(|frame| (f, frame)),
+            None => None,
+        };
+        let mut flight = None;
+        let (format, data) = match (lend_as, host_to) {
             // The frame is the mapped surface itself, unmapped when the caller drops it.
-            Some(format) => {
+            (Some(format), _) => {
                 let in_surface = || {
                     call_times::LENT.time(|| self.copy.frame_in_surface(mapped.lend(), surface, record.crop, format))
                 };
                 (format, FrameData::Cuda(call_times::COPY.time(in_surface)?))
             }
-            None => {
+            (None, Some((format, mut frame))) => {
+                let (stream, crop, depth) = (self.copy.stream(), record.crop, record.bit_depth);
+                let start = || self.host.start(stream, (surface, mapped.lend()), crop, format, depth, &mut frame);
+                let started = call_times::COPY.time(|| call_times::HOST_ASYNC.time(start));
+                match started {
+                    Ok(f) => flight = Some(f),
+                    Err(e) => {
+                        if matches!(e, Error::Timeout(_)) {
+                            // The copies may still write it.
+                            std::mem::forget(frame);
+                        }
+                        return Err(e);
+                    }
+                }
+                (format, FrameData::Host(frame))
+            }
+            (None, None) => {
                 let copied = call_times::COPY
                     .time(|| self.copy.copy(surface, record.crop, self.output, record.bit_depth, &record.color));
                 // After a timeout the copies may still read the surface: it is never unmapped
@@ -354,7 +393,7 @@ impl State {
         let (pts, keyframe) = (record.pts, record.keyframe);
         let pictures = &self.pictures;
         self.retired.retain(|(g, _)| pictures.iter().flatten().any(|p| p.generation == *g));
-        self.ready.push_back(Frame {
+        let frame = Frame {
             format,
             width: record.crop.width,
             height: record.crop.height,
@@ -362,8 +401,54 @@ impl State {
             keyframe,
             color: record.color,
             data,
-        });
+        };
+        if flight.is_none() && self.in_flight.is_empty() {
+            self.ready.push_back(frame);
+        } else {
+            self.in_flight.push_back((frame, flight));
+        }
+        self.harvest(false)
+    }
+
+    /// Moves the frames whose copies finished (all of them, waiting, when `wait`) from
+    /// `in_flight` to `ready`, in order.
+    fn harvest(&mut self, wait: bool) -> Result<()> {
+        while let Some((_, flight)) = self.in_flight.front() {
+            if !wait && !flight.as_ref().map_or(Ok(true), InFlight::is_done)? {
+                return Ok(());
+            }
+            self.deliver_oldest()?;
+        }
         Ok(())
+    }
+
+    /// Waits for the oldest frame of `in_flight` and moves it to `ready`.
+    fn deliver_oldest(&mut self) -> Result<()> {
+        let Some((frame, flight)) = self.in_flight.pop_front() else { return Ok(()) };
+        if let Some(flight) = flight {
+            if let Err(e) = flight.finish(&mut self.host) {
+                if matches!(e, Error::Timeout(_)) {
+                    // The copies may still write it.
+                    std::mem::forget(frame);
+                }
+                return Err(e);
+            }
+        }
+        self.ready.push_back(frame);
+        Ok(())
+    }
+
+    /// Before a picture is mapped: at most `MAX_IN_FLIGHT - 1` copies running, and an
+    /// output surface to lend left, finishing the oldest copies if need be.
+    fn make_room(&mut self) -> Result<()> {
+        loop {
+            let running = self.in_flight.iter().filter(|(_, f)| f.is_some()).count();
+            let lendable = self.decoder.as_ref().is_none_or(HwDecoder::can_lend);
+            if running == 0 || (running < MAX_IN_FLIGHT && lendable) {
+                return Ok(());
+            }
+            self.deliver_oldest()?;
+        }
     }
 
     fn fail(&mut self, e: Error) -> c_int {
@@ -492,8 +577,10 @@ impl NvdecDecoder {
             crop: Crop { left: 0, top: 0, width: 0, height: 0 },
             bit_depth: 8,
             color: ColorInfo::default(),
+            host: HostCopies::new(&ctx),
             copy,
             ready: VecDeque::new(),
+            in_flight: VecDeque::new(),
             current: (None, false),
             error: None,
             damaged: 0,
@@ -641,7 +728,11 @@ impl DecoderBackend for NvdecDecoder {
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
-        Ok(self.state().ready.pop_front())
+        let state = self.state();
+        if state.ready.is_empty() {
+            state.harvest(false)?;
+        }
+        Ok(state.ready.pop_front())
     }
 
     fn flush(&mut self) -> Result<Vec<Frame>> {
@@ -655,6 +746,7 @@ impl DecoderBackend for NvdecDecoder {
             r?;
         }
         let state = self.state();
+        state.harvest(true)?;
         // The next stream, if any, is a new start (it may wait at the creation barrier).
         state.decoding = None;
         state.retired.clear();

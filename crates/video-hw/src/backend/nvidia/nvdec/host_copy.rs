@@ -1,0 +1,285 @@
+//! Host frames (NV12, P010, YUV420P, yuv420p10le) copied out of mapped surfaces without
+//! the decode thread waiting for the copy.
+//!
+//! Why: the copy-out used to run on the decode thread and wait — map, copy to a staging
+//! buffer, wait, reorder the chroma on the CPU into a fresh allocation — so the engine sat
+//! idle while the CPU worked, and one session delivered host frames at ~60% of the rate it
+//! decodes at with frames left on the GPU (bench/results/host-20261122-3d36a88.md).
+//!
+//! Here the bytes the caller receives are made on the GPU and copied once, by DMA, into
+//! page-locked memory that becomes the frame itself:
+//! - NV12 / P010: luma and chroma straight from the surface;
+//! - YUV420P: luma straight, chroma split into U and V by a kernel into device scratch
+//!   memory, then copied;
+//! - yuv420p10le: both planes shifted (P016 keeps the value in the high bits) by kernels
+//!   into scratch, then copied.
+//!
+//! The destination is a page-locked slot of the pipeline ring the decode thread produces
+//! into, else one of the session's own page-locked slots. The copies are queued on the
+//! session's copy stream with an event after them, the surface stays mapped (lent, as for
+//! CUDA frames) until the event completes, and the decode thread goes back to feeding the
+//! engine. The session hands the frame out once its event completed, in display order
+//! (see `session`). One stream orders everything, so one scratch buffer serves every
+//! frame: the next frame's kernels run after this frame's copy.
+//!
+//! The rest — no page-locked slot free (the caller holds them all), no output surface to
+//! spare — takes the copy-out that waits (`output::CopyOut::copy`), which is always correct.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream};
+use super::super::device_frames::downloaded;
+use super::super::kernels::Kernels;
+use super::lent::LentSurface;
+use super::output::{COPY_TIMEOUT, Crop, Surface};
+use crate::codec::PixelFormat;
+use crate::config::Output;
+use crate::error::{Error, Result};
+use crate::frame::HostFrame;
+use crate::frame::memory::HostBuffer;
+use crate::frame::output::take_output_slot;
+use crate::frame::pool::FrameSlots;
+
+/// Page-locked memory a session keeps for its own host frames: enough for the frames a
+/// reader holds ahead of its caller (a GOP or two per session), bounded in bytes.
+const SLOT_BYTES: usize = 512 << 20;
+/// Slots at least and at most, whatever the frame size.
+const MIN_SLOTS: usize = 8;
+const MAX_SLOTS: usize = 256;
+
+/// A slot count set by [`set_slots`] (`usize::MAX`: none).
+static SLOTS_SET: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Sets the page-locked slots of sessions opened from now on (`None`: sized by the frame,
+/// or `VIDEO_HW_NVDEC_HOST_SLOTS`). `Some(0)` turns the copies that do not wait off, so a
+/// benchmark can measure what they bring, and a test can exhaust the slots.
+pub(crate) fn set_slots(slots: Option<usize>) {
+    SLOTS_SET.store(slots.unwrap_or(usize::MAX), Ordering::Relaxed);
+}
+
+/// The slots a session keeps for frames of `frame_bytes`.
+fn slots_for(frame_bytes: usize) -> usize {
+    static FROM_ENV: OnceLock<Option<usize>> = OnceLock::new();
+    let set = SLOTS_SET.load(Ordering::Relaxed);
+    if set != usize::MAX {
+        return set;
+    }
+    let env = FROM_ENV.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_HOST_SLOTS").ok()?.trim().parse().ok());
+    env.unwrap_or_else(|| (SLOT_BYTES / frame_bytes.max(1)).clamp(MIN_SLOTS, MAX_SLOTS))
+}
+
+/// A frame whose bytes are still being copied: complete once `event` has; the surface it
+/// is copied from is unmapped then.
+pub(crate) struct InFlight {
+    event: Event,
+    surface: LentSurface,
+    start: Instant,
+    bytes: usize,
+}
+
+impl InFlight {
+    /// Whether the copies finished (without waiting).
+    pub fn is_done(&self) -> Result<bool> {
+        self.event.is_complete()
+    }
+
+    /// Waits for the copies, then unmaps the surface and gives the event back for reuse.
+    /// After a timeout the copies may still run: the surface stays mapped for good (the
+    /// device is stuck) and the caller must not release the frame's memory either.
+    pub fn finish(self, copies: &mut HostCopies) -> Result<()> {
+        let InFlight { event, surface, start, bytes } = self;
+        match event.wait_timeout(COPY_TIMEOUT) {
+            Ok(()) => {
+                drop(surface);
+                downloaded(start, bytes);
+                copies.spare_events.push(event);
+                Ok(())
+            }
+            Err(e @ Error::Timeout(_)) => {
+                std::mem::forget(surface);
+                std::mem::forget(event);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The session's means of copying host frames without waiting.
+pub(crate) struct HostCopies {
+    ctx: Context,
+    /// The session's own page-locked frames, made at the first frame that needs one.
+    slots: Option<FrameSlots>,
+    /// Device memory for the planar conversions.
+    scratch: Option<DeviceBuffer>,
+    /// Events of finished copies, for reuse.
+    spare_events: Vec<Event>,
+}
+
+impl HostCopies {
+    pub fn new(ctx: &Context) -> HostCopies {
+        HostCopies { ctx: ctx.clone(), slots: None, scratch: None, spare_events: Vec::new() }
+    }
+
+    /// The host format `output` gives for a `bit_depth` picture, when it is one these
+    /// copies make.
+    pub fn format(output: Output, bit_depth: u8) -> Option<PixelFormat> {
+        let Output::Host(_) = output else { return None };
+        output.format_for_depth(bit_depth).filter(|f| {
+            matches!(f, PixelFormat::Nv12 | PixelFormat::P010 | PixelFormat::Yuv420p | PixelFormat::Yuv420p10)
+        })
+    }
+
+    /// A page-locked frame of `format` and size to copy into, without waiting: a slot of
+    /// the pipeline ring this thread produces into, else one of the session's own; `None`
+    /// when neither is free.
+    pub fn destination(&mut self, format: PixelFormat, width: u32, height: u32) -> Result<Option<HostFrame>> {
+        if let Some(mut slot) = take_output_slot(format, width, height) {
+            if slot.pinned_mut::<PinnedHostBuffer>().is_some() {
+                return Ok(Some(slot));
+            }
+            // Ordinary memory: the waiting copy-out fills it through its staging buffer.
+            drop(slot);
+        }
+        let slots = self.slots.get_or_insert_with(|| {
+            FrameSlots::host("nvdec host frames", slots_for(format.frame_size(width, height)), None)
+        });
+        let ctx = &self.ctx;
+        let frame = slots.try_acquire_host_from(format, width, height, |bytes| {
+            Ok(HostBuffer::Pinned(Box::new(PinnedHostBuffer::new(ctx, bytes)?)))
+        })?;
+        Ok(frame)
+    }
+
+    /// Queues the copy of `crop` of `surface` (mapped, its post-processing queued on
+    /// `stream`) into `frame` (from [`destination`](Self::destination)) as `format`, and
+    /// returns without waiting. The surface must stay mapped, and `frame` untouched,
+    /// until the returned [`InFlight`] is finished.
+    pub fn start(
+        &mut self,
+        stream: &Stream,
+        (surface, lent): (Surface, LentSurface),
+        crop: Crop,
+        format: PixelFormat,
+        bit_depth: u8,
+        frame: &mut HostFrame,
+    ) -> Result<InFlight> {
+        let start = Instant::now();
+        let queued = self.queue(stream, surface, crop, format, bit_depth, frame);
+        let event = match self.spare_events.pop() {
+            Some(e) => Ok(e),
+            None => Event::new(&self.ctx),
+        };
+        let recorded = event.and_then(|event| event.record(stream).map(|()| event));
+        match (queued, recorded) {
+            (Ok(bytes), Ok(event)) => Ok(InFlight { event, surface: lent, start, bytes }),
+            (queued, recorded) => {
+                // Part of the work may be queued: it must finish before the surface is
+                // unmapped and the frame's memory reused. After a timeout both are kept.
+                let waited = match &recorded {
+                    Ok(event) => event.wait_timeout(COPY_TIMEOUT),
+                    Err(_) => stream.synchronize(),
+                };
+                if let Err(e @ Error::Timeout(_)) = waited {
+                    std::mem::forget(lent);
+                    return Err(e);
+                }
+                Err(queued
+                    .err()
+                    .or(recorded.err())
+                    .or(waited.err())
+                    .unwrap_or_else(|| Error::backend("nvdec", "copy-out", "a queued copy failed without an error")))
+            }
+        }
+    }
+
+    /// Queues the kernels and copies of [`start`](Self::start); returns the bytes copied.
+    fn queue(
+        &mut self,
+        stream: &Stream,
+        s: Surface,
+        c: Crop,
+        format: PixelFormat,
+        bit_depth: u8,
+        frame: &mut HostFrame,
+    ) -> Result<usize> {
+        let bps = s.bytes_per_sample;
+        let (w, h) = (c.width as usize, c.height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let luma = s.luma(c);
+        let chroma = s.chroma(c);
+        let luma_bytes = w * h * bps;
+        let total = frame.as_bytes().len();
+        let dst = frame
+            .pinned_mut::<PinnedHostBuffer>()
+            .ok_or_else(|| Error::backend("nvdec", "copy-out", "host frame is not page-locked"))?;
+        match format {
+            PixelFormat::Nv12 | PixelFormat::P010 => {
+                // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper),
+                // within the frame's bytes; the caller leaves `dst` alone until the event
+                // recorded after it completes. The source lies in the mapped surface.
+                unsafe { stream.copy_to_host_async(luma, dst, 0, luma.width_bytes)? };
+                // SAFETY: as above.
+                unsafe { stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes)? };
+            }
+            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => {
+                let kernels = Kernels::get(&self.ctx)?;
+                let wide = bit_depth > 8;
+                // Scratch: (10-bit only) the shifted luma, then the U rows, then the V rows.
+                let luma_rows = if wide { h } else { 0 };
+                let scratch = self.scratch(stream, w * bps, luma_rows + 2 * ch)?;
+                let (base, pitch) = (scratch.ptr(), scratch.pitch());
+                let u = base + (luma_rows * pitch) as u64;
+                let v = u + (ch * pitch) as u64;
+                let planes = DeviceRegion { ptr: u, pitch, width_bytes: cw * bps, height: 2 * ch };
+                let shift = 16 - u32::from(bit_depth.clamp(9, 16));
+                let csize = (cw as u32, ch as u32);
+                // The kernels read the mapped surface inside the crop and write the scratch
+                // buffer inside the rows sized above. Both stay allocated until the stream
+                // has run them: the surface stays mapped until the event after the copies;
+                // the scratch buffer lives with `self`, and the next frame's kernels are
+                // ordered after these copies on the same stream.
+                if wide {
+                    // SAFETY: see above.
+                    unsafe {
+                        kernels.shift_luma16(stream, (luma.ptr, s.pitch), (base, pitch), (c.width, c.height), shift)?
+                    };
+                    // SAFETY: see above.
+                    unsafe { kernels.deinterleave_uv16(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize, shift)? };
+                } else {
+                    // SAFETY: see above.
+                    unsafe { kernels.deinterleave_uv8(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize)? };
+                }
+                let luma_src =
+                    if wide { DeviceRegion { ptr: base, pitch, width_bytes: w * bps, height: h } } else { luma };
+                // SAFETY: as for NV12 above; the scratch rows were written by the kernels
+                // queued before on the same stream.
+                unsafe { stream.copy_to_host_async(luma_src, dst, 0, w * bps)? };
+                // SAFETY: as above.
+                unsafe { stream.copy_to_host_async(planes, dst, luma_bytes, cw * bps)? };
+            }
+            other => return Err(Error::unsupported(format!("nvdec host copy to {other}"), "not a YUV 4:2:0 format")),
+        }
+        Ok(total)
+    }
+
+    /// The scratch buffer, at least `width_bytes` x `rows` (grown, never shrunk).
+    fn scratch(&mut self, stream: &Stream, width_bytes: usize, rows: usize) -> Result<&DeviceBuffer> {
+        let fits = self.scratch.as_ref().is_some_and(|b| b.width_bytes() >= width_bytes && b.height() >= rows);
+        if !fits {
+            if let Some(old) = self.scratch.take() {
+                // Copies queued for earlier frames may still read it: free it after them.
+                let event = Event::new(&self.ctx)?;
+                event.record(stream)?;
+                if let Err(e) = event.wait_timeout(COPY_TIMEOUT) {
+                    std::mem::forget(old);
+                    return Err(e);
+                }
+            }
+            self.scratch = Some(DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?);
+        }
+        Ok(self.scratch.as_ref().expect("allocated above"))
+    }
+}

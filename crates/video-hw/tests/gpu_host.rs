@@ -1,0 +1,88 @@
+//! NVDEC host frames (NV12/P010, YUV420P/yuv420p10le) copied into page-locked memory while
+//! the session decodes on: bit-exact and in order whether the caller holds every frame
+//! (the session's slots run out and the rest are copied while it waits), drops them as
+//! they come, or the slots are off. Needs an NVIDIA GPU: `VIDEO_HW_TEST_GPU=1 cargo test
+//! -p video-hw --release --test gpu_host`.
+
+mod common;
+
+use video_hw::diagnostics::{nvdec_call_times, set_nvdec_host_slots};
+use video_hw::{Codec, DecoderConfig, Engine, EnginePreference, Output, PixelFormat};
+
+fn nvdec(codec: Codec, output: Output) -> DecoderConfig {
+    DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output)
+}
+
+/// The per-frame MD5s of a fixture's `<name>.<tag>.framemd5` reference.
+fn reference_md5s(f: &common::Fixture, tag: &str) -> Vec<String> {
+    let reference = f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy()));
+    common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect()
+}
+
+/// Decodes `data` in 64 KiB + 1 pieces; `hold`: every frame kept until the decoder is
+/// dropped, then hashed; else each hashed and dropped as it comes. The MD5s, and how many
+/// frames were copied without waiting.
+fn md5s(data: &[u8], config: DecoderConfig, hold: bool) -> (Vec<String>, u64) {
+    let before = nvdec_call_times().host_async.calls;
+    let mut dec = video_hw::Decoder::open(config).expect("nvdec opens");
+    let (mut held, mut sums) = (Vec::new(), Vec::new());
+    let mut take = |frame: video_hw::Frame| {
+        if hold {
+            held.push(frame);
+        } else {
+            sums.push(common::frame_md5(&frame).1);
+        }
+    };
+    for piece in data.chunks(65_537) {
+        dec.submit(video_hw::Input::annexb(piece, None)).expect("decodes");
+        while let Some(frame) = dec.try_reap().unwrap() {
+            take(frame);
+        }
+    }
+    dec.flush().unwrap().into_iter().for_each(&mut take);
+    drop(dec);
+    sums.extend(held.iter().map(|frame| common::frame_md5(frame).1));
+    (sums, nvdec_call_times().host_async.calls - before)
+}
+
+#[test]
+fn gpu_nvdec_host_frames_copied_while_decoding_on_are_bitexact_held_or_not() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    let mut fixtures: Vec<_> = common::fixtures();
+    // NVDEC decodes 8-bit H.264 and 8/10-bit HEVC.
+    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
+    assert!(fixtures.iter().any(|f| f.bit_depth > 8), "no 10-bit fixture");
+    for f in &fixtures {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let data = std::fs::read(&f.path).unwrap();
+        for (format, tag) in
+            [(PixelFormat::Nv12, if f.bit_depth > 8 { "p010" } else { "nv12" }), (PixelFormat::Yuv420p, "yuv")]
+        {
+            let want = reference_md5s(f, tag);
+            let n = want.len() as u64;
+            for (slots, hold) in [(None, true), (None, false), (Some(2), true), (Some(0), false)] {
+                set_nvdec_host_slots(slots);
+                let (got, copied) = md5s(&data, nvdec(codec, Output::Host(format)), hold);
+                set_nvdec_host_slots(None);
+                let what = format!(
+                    "{} {format} slots {slots:?} held {hold}: {copied} of {} copied while decoding on",
+                    f.rel,
+                    got.len()
+                );
+                assert_eq!(got, want, "{what}");
+                match slots {
+                    Some(0) => assert_eq!(copied, 0, "{what}"),
+                    // The two slots' frames, then the rest copied while waiting.
+                    Some(k) => assert_eq!(copied, k as u64, "{what}"),
+                    // Every frame but those that found no output surface to spare.
+                    None => assert!(copied * 2 >= n && copied <= n, "{what}"),
+                }
+                eprintln!("{what}");
+            }
+        }
+    }
+    base.assert_restored("host frames");
+}
