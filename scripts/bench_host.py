@@ -14,7 +14,7 @@ keeps up), runs, interleaved and rotating the order each round:
 
 Clock: wall time of the whole process (time.perf_counter around spawn to exit). Also each
 process's CPU time (user+sys) and peak resident memory from os.wait4's rusage; for the pipe,
-the reader reads 8 MiB blocks and counts bytes. Medians over --runs after one warm-up round;
+the reader reads into one reused 8 MiB buffer and counts bytes. Medians over --runs after one warm-up round;
 ratios are ffmpeg's median over ours. Before timing, every contender's output of each input
 and format is checked equal (MD5 of the whole byte stream, through a pipe).
 
@@ -53,16 +53,21 @@ def run(cmd, to_pipe, digest=False):
     env = dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0") if cmd[0].startswith("@wait:") else None
     cmd = [cmd[0].removeprefix("@wait:")] + cmd[1:]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env, bufsize=0)
     count, h = 0, hashlib.md5() if digest else None
     if to_pipe:
+        # One reused buffer, filled straight from the pipe (no allocation per read), so
+        # the reader keeps up with either writer; the pipe's own size is the writer's.
+        buf = bytearray(BLOCK)
+        view = memoryview(buf)
         while True:
-            block = proc.stdout.read(BLOCK)
-            if not block:
+            n = proc.stdout.readinto(view)
+            if not n:
                 break
-            count += len(block)
+            count += n
             if h:
-                h.update(block)
+                h.update(view[:n])
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start

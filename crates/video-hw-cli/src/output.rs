@@ -28,11 +28,33 @@ pub fn container_for(path: &Path) -> Option<MuxFormat> {
 /// Opens `path` for writing (`-` is stdout), buffered.
 pub fn create(path: &Path) -> Result<Box<dyn Write>> {
     if is_stdout(path) {
+        #[cfg(unix)]
+        return Ok(Box::new(BufWriter::with_capacity(1 << 20, stdout_file()?)));
+        #[cfg(not(unix))]
         return Ok(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())));
     }
     let f = File::create(path)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+}
+
+/// Standard output as a file of its own (a duplicate of descriptor 1), so frames of
+/// megabytes go to the kernel in one write each instead of through Rust's line-buffered
+/// `Stdout`; when it is a pipe, its buffer is raised to 1 MiB (Linux), so that a reader
+/// keeping up receives a 1080p frame in three wake-ups rather than fifty (a pipe holds
+/// 64 KiB by default, and each refill is a context switch on both sides).
+#[cfg(unix)]
+fn stdout_file() -> std::io::Result<File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor we own, with an int argument, as F_SETPIPE_SZ takes;
+        // on anything but a pipe, or past the user's limit, it fails and changes nothing.
+        let _ = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    }
+    Ok(File::from(fd))
 }
 
 /// Decoded frames out: raw planes, or framemd5 lines.

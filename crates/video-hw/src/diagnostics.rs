@@ -44,11 +44,12 @@ pub fn release_parked_nvdec_decoders() -> usize {
 }
 
 /// Sets how many page-locked host frames each NVDEC session opened from now on keeps for
-/// host YUV output (`None`, the default: 512 MiB's worth, 8 to 256 frames, or
-/// `VIDEO_HW_NVDEC_HOST_SLOTS=N`). While one is free, a session queues a frame's copy into
-/// it and decodes on, handing the frame out once the copy is done; frames beyond them
-/// (the caller holds them all) are copied while the session waits. `Some(0)` copies every
-/// frame that way: for measuring what the slots bring, and for tests.
+/// host YUV output (`None`, the default: 64 MiB's worth, 4 to 64 frames, or
+/// `VIDEO_HW_NVDEC_HOST_SLOTS=N`). A session queues each frame's copy and decodes on,
+/// handing the frame out once the copy is done: into one of these slots (the frame is
+/// that memory), or, while the caller holds them all, into a staging buffer from which
+/// the frame is filled. `Some(0)` turns that off: every frame is copied while the
+/// session waits (for measuring what it brings, and for tests).
 ///
 /// ```
 /// video_hw::diagnostics::set_nvdec_host_slots(Some(0));

@@ -64,6 +64,10 @@ pub struct NvdecCallTimes {
     /// waiting (into page-locked memory; the session decodes on while they run, and hands
     /// each frame out once its copy finished).
     pub host_async: CallTime,
+    /// Of [`host_async`](Self::host_async), the frames that went through a page-locked
+    /// staging buffer into new memory, the session's own page-locked frames being all held
+    /// by the caller (time from the copy's start to the frame filled).
+    pub host_staged: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).

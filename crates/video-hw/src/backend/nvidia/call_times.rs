@@ -126,6 +126,9 @@ pub(crate) static COPY: Counter = Counter::new();
 pub(crate) static LENT: Counter = Counter::new();
 /// Of [`COPY`], the host frames whose copies were queued without waiting.
 pub(crate) static HOST_ASYNC: Counter = Counter::new();
+/// Of [`HOST_ASYNC`], the frames copied through a staging buffer into new memory (from
+/// the start of the copy to the frame filled).
+pub(crate) static HOST_STAGED: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
@@ -172,6 +175,7 @@ pub(crate) fn snapshot() -> crate::timing::NvdecCallTimes {
         copy: COPY.read(),
         lent: LENT.read(),
         host_async: HOST_ASYNC.read(),
+        host_staged: HOST_STAGED.read(),
         copy_wait: COPY_WAIT.read(),
         unmap: UNMAP.read(),
         decode_status: DECODE_STATUS.read(),

@@ -15,20 +15,25 @@
 //!   into scratch, then copied.
 //!
 //! The destination is a page-locked slot of the pipeline ring the decode thread produces
-//! into, else one of the session's own page-locked slots. The copies are queued on the
+//! into, else one of the session's own page-locked slots. When the caller holds all of
+//! those (a reader decoding GOPs ahead holds hundreds of frames), the copy goes to a
+//! page-locked staging buffer and the frame is new memory filled from it once the copy is
+//! done: pinning memory for every frame held would cost more than it saves (page-locking
+//! runs at a few GB/s, and the reader's frames are not reused). The copies are queued on the
 //! session's copy stream with an event after them, the surface stays mapped (lent, as for
 //! CUDA frames) until the event completes, and the decode thread goes back to feeding the
 //! engine. The session hands the frame out once its event completed, in display order
 //! (see `session`). One stream orders everything, so one scratch buffer serves every
 //! frame: the next frame's kernels run after this frame's copy.
 //!
-//! The rest — no page-locked slot free (the caller holds them all), no output surface to
-//! spare — takes the copy-out that waits (`output::CopyOut::copy`), which is always correct.
+//! The rest — low latency, no output surface to spare, slots turned off — takes the
+//! copy-out that waits (`output::CopyOut::copy`).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use super::super::call_times;
 use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream};
 use super::super::device_frames::downloaded;
 use super::super::kernels::Kernels;
@@ -42,19 +47,19 @@ use crate::frame::memory::HostBuffer;
 use crate::frame::output::take_output_slot;
 use crate::frame::pool::FrameSlots;
 
-/// Page-locked memory a session keeps for its own host frames: enough for the frames a
-/// reader holds ahead of its caller (a GOP or two per session), bounded in bytes.
-const SLOT_BYTES: usize = 512 << 20;
+/// Page-locked memory a session keeps for its own host frames: enough for a consumer that
+/// drops frames as it goes, with a queue between (about 20 frames of 1080p YUV420P).
+const SLOT_BYTES: usize = 64 << 20;
 /// Slots at least and at most, whatever the frame size.
-const MIN_SLOTS: usize = 8;
-const MAX_SLOTS: usize = 256;
+const MIN_SLOTS: usize = 4;
+const MAX_SLOTS: usize = 64;
 
 /// A slot count set by [`set_slots`] (`usize::MAX`: none).
 static SLOTS_SET: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Sets the page-locked slots of sessions opened from now on (`None`: sized by the frame,
 /// or `VIDEO_HW_NVDEC_HOST_SLOTS`). `Some(0)` turns the copies that do not wait off, so a
-/// benchmark can measure what they bring, and a test can exhaust the slots.
+/// benchmark can measure what they bring; a small count makes a test reach the staging.
 pub(crate) fn set_slots(slots: Option<usize>) {
     SLOTS_SET.store(slots.unwrap_or(usize::MAX), Ordering::Relaxed);
 }
@@ -70,13 +75,32 @@ fn slots_for(frame_bytes: usize) -> usize {
     env.unwrap_or_else(|| (SLOT_BYTES / frame_bytes.max(1)).clamp(MIN_SLOTS, MAX_SLOTS))
 }
 
+/// Where a host frame's bytes are copied to.
+pub(crate) enum Dest {
+    /// Page-locked memory that is the frame itself.
+    Frame(HostFrame),
+    /// A staging buffer of the session; the frame is new memory filled from it.
+    Staging(PinnedHostBuffer),
+}
+
+impl Dest {
+    fn pinned(&mut self) -> Option<&mut PinnedHostBuffer> {
+        match self {
+            Dest::Frame(f) => f.pinned_mut::<PinnedHostBuffer>(),
+            Dest::Staging(b) => Some(b),
+        }
+    }
+}
+
 /// A frame whose bytes are still being copied: complete once `event` has; the surface it
 /// is copied from is unmapped then.
 pub(crate) struct InFlight {
     event: Event,
     surface: LentSurface,
+    dest: Dest,
+    format: PixelFormat,
+    size: (u32, u32),
     start: Instant,
-    bytes: usize,
 }
 
 impl InFlight {
@@ -85,25 +109,38 @@ impl InFlight {
         self.event.is_complete()
     }
 
-    /// Waits for the copies, then unmaps the surface and gives the event back for reuse.
-    /// After a timeout the copies may still run: the surface stays mapped for good (the
-    /// device is stuck) and the caller must not release the frame's memory either.
-    pub fn finish(self, copies: &mut HostCopies) -> Result<()> {
-        let InFlight { event, surface, start, bytes } = self;
-        match event.wait_timeout(COPY_TIMEOUT) {
-            Ok(()) => {
-                drop(surface);
-                downloaded(start, bytes);
-                copies.spare_events.push(event);
-                Ok(())
+    /// Waits for the copies, unmaps the surface, and returns the frame (filled from the
+    /// staging buffer, which goes back for reuse, when it went there). After a timeout the
+    /// copies may still run: the surface stays mapped and the memory is never released
+    /// (the device is stuck).
+    pub fn finish(self, copies: &mut HostCopies) -> Result<HostFrame> {
+        let InFlight { event, surface, dest, format, size: (w, h), start } = self;
+        if let Err(e) = event.wait_timeout(COPY_TIMEOUT) {
+            if matches!(e, Error::Timeout(_)) {
+                std::mem::forget((surface, dest, event));
             }
-            Err(e @ Error::Timeout(_)) => {
-                std::mem::forget(surface);
-                std::mem::forget(event);
-                Err(e)
-            }
-            Err(e) => Err(e),
+            return Err(e);
         }
+        drop(surface);
+        copies.spare_events.push(event);
+        let frame = match dest {
+            Dest::Frame(frame) => frame,
+            Dest::Staging(buf) => {
+                let bytes = &buf.as_slice()[..format.frame_size(w, h)];
+                let frame = match take_output_slot(format, w, h) {
+                    Some(mut slot) if slot.as_bytes().len() == bytes.len() => {
+                        slot.as_bytes_mut().copy_from_slice(bytes);
+                        slot
+                    }
+                    _ => HostFrame::from_packed(format, w, h, bytes.to_vec())?,
+                };
+                call_times::HOST_STAGED.add(start.elapsed());
+                copies.staging.push(buf);
+                frame
+            }
+        };
+        downloaded(start, frame.as_bytes().len());
+        Ok(frame)
     }
 }
 
@@ -114,13 +151,15 @@ pub(crate) struct HostCopies {
     slots: Option<FrameSlots>,
     /// Device memory for the planar conversions.
     scratch: Option<DeviceBuffer>,
+    /// Free page-locked staging buffers (one per copy running at most).
+    staging: Vec<PinnedHostBuffer>,
     /// Events of finished copies, for reuse.
     spare_events: Vec<Event>,
 }
 
 impl HostCopies {
     pub fn new(ctx: &Context) -> HostCopies {
-        HostCopies { ctx: ctx.clone(), slots: None, scratch: None, spare_events: Vec::new() }
+        HostCopies { ctx: ctx.clone(), slots: None, scratch: None, staging: Vec::new(), spare_events: Vec::new() }
     }
 
     /// The host format `output` gives for a `bit_depth` picture, when it is one these
@@ -132,58 +171,72 @@ impl HostCopies {
         })
     }
 
-    /// A page-locked frame of `format` and size to copy into, without waiting: a slot of
-    /// the pipeline ring this thread produces into, else one of the session's own; `None`
-    /// when neither is free.
-    pub fn destination(&mut self, format: PixelFormat, width: u32, height: u32) -> Result<Option<HostFrame>> {
+    /// Where to copy a frame of `format` and size, without waiting: a page-locked slot of
+    /// the pipeline ring this thread produces into, else one of the session's own, else a
+    /// staging buffer; `None` when the slots are turned off.
+    pub fn destination(&mut self, format: PixelFormat, width: u32, height: u32) -> Result<Option<Dest>> {
         if let Some(mut slot) = take_output_slot(format, width, height) {
             if slot.pinned_mut::<PinnedHostBuffer>().is_some() {
-                return Ok(Some(slot));
+                return Ok(Some(Dest::Frame(slot)));
             }
-            // Ordinary memory: the waiting copy-out fills it through its staging buffer.
+            // Ordinary memory: not a DMA target; the session's own memory is used instead.
             drop(slot);
         }
-        let slots = self.slots.get_or_insert_with(|| {
-            FrameSlots::host("nvdec host frames", slots_for(format.frame_size(width, height)), None)
-        });
+        let bytes = format.frame_size(width, height);
+        let slots = self.slots.get_or_insert_with(|| FrameSlots::host("nvdec host frames", slots_for(bytes), None));
+        if slots.slots() == 0 {
+            return Ok(None);
+        }
         let ctx = &self.ctx;
         let frame = slots.try_acquire_host_from(format, width, height, |bytes| {
             Ok(HostBuffer::Pinned(Box::new(PinnedHostBuffer::new(ctx, bytes)?)))
         })?;
-        Ok(frame)
+        if let Some(frame) = frame {
+            return Ok(Some(Dest::Frame(frame)));
+        }
+        self.staging.retain(|b| b.len() >= bytes);
+        let buf = match self.staging.pop() {
+            Some(b) => b,
+            None => PinnedHostBuffer::new(ctx, bytes)?,
+        };
+        Ok(Some(Dest::Staging(buf)))
     }
 
     /// Queues the copy of `crop` of `surface` (mapped, its post-processing queued on
-    /// `stream`) into `frame` (from [`destination`](Self::destination)) as `format`, and
-    /// returns without waiting. The surface must stay mapped, and `frame` untouched,
-    /// until the returned [`InFlight`] is finished.
+    /// `stream`) into `dest` (from [`destination`](Self::destination)) as `format`, and
+    /// returns without waiting; the surface stays mapped until the copy is done.
     pub fn start(
         &mut self,
         stream: &Stream,
         (surface, lent): (Surface, LentSurface),
         crop: Crop,
-        format: PixelFormat,
-        bit_depth: u8,
-        frame: &mut HostFrame,
+        (format, bit_depth): (PixelFormat, u8),
+        mut dest: Dest,
     ) -> Result<InFlight> {
         let start = Instant::now();
-        let queued = self.queue(stream, surface, crop, format, bit_depth, frame);
+        let queued = match dest.pinned() {
+            Some(dst) => self.queue(stream, surface, crop, format, bit_depth, dst),
+            None => Err(Error::backend("nvdec", "copy-out", "host frame is not page-locked")),
+        };
         let event = match self.spare_events.pop() {
             Some(e) => Ok(e),
             None => Event::new(&self.ctx),
         };
         let recorded = event.and_then(|event| event.record(stream).map(|()| event));
         match (queued, recorded) {
-            (Ok(bytes), Ok(event)) => Ok(InFlight { event, surface: lent, start, bytes }),
+            (Ok(()), Ok(event)) => {
+                let size = (crop.width, crop.height);
+                Ok(InFlight { event, surface: lent, dest, format, size, start })
+            }
             (queued, recorded) => {
                 // Part of the work may be queued: it must finish before the surface is
-                // unmapped and the frame's memory reused. After a timeout both are kept.
+                // unmapped and the memory reused. After a timeout both are kept.
                 let waited = match &recorded {
                     Ok(event) => event.wait_timeout(COPY_TIMEOUT),
                     Err(_) => stream.synchronize(),
                 };
                 if let Err(e @ Error::Timeout(_)) = waited {
-                    std::mem::forget(lent);
+                    std::mem::forget((lent, dest));
                     return Err(e);
                 }
                 Err(queued
@@ -195,7 +248,8 @@ impl HostCopies {
         }
     }
 
-    /// Queues the kernels and copies of [`start`](Self::start); returns the bytes copied.
+    /// Queues the kernels and copies of [`start`](Self::start) into `dst` (tightly
+    /// packed `format`).
     fn queue(
         &mut self,
         stream: &Stream,
@@ -203,18 +257,14 @@ impl HostCopies {
         c: Crop,
         format: PixelFormat,
         bit_depth: u8,
-        frame: &mut HostFrame,
-    ) -> Result<usize> {
+        dst: &mut PinnedHostBuffer,
+    ) -> Result<()> {
         let bps = s.bytes_per_sample;
         let (w, h) = (c.width as usize, c.height as usize);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let luma = s.luma(c);
         let chroma = s.chroma(c);
         let luma_bytes = w * h * bps;
-        let total = frame.as_bytes().len();
-        let dst = frame
-            .pinned_mut::<PinnedHostBuffer>()
-            .ok_or_else(|| Error::backend("nvdec", "copy-out", "host frame is not page-locked"))?;
         match format {
             PixelFormat::Nv12 | PixelFormat::P010 => {
                 // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper),
@@ -262,7 +312,7 @@ impl HostCopies {
             }
             other => return Err(Error::unsupported(format!("nvdec host copy to {other}"), "not a YUV 4:2:0 format")),
         }
-        Ok(total)
+        Ok(())
     }
 
     /// The scratch buffer, at least `width_bytes` x `rows` (grown, never shrunk).

@@ -129,9 +129,9 @@ impl Drop for State {
     /// else is destroyed.
     fn drop(&mut self) {
         // Copies into host frames must finish before their memory and surfaces go.
-        for (frame, flight) in self.in_flight.drain(..) {
-            if let Some(Err(Error::Timeout(_))) = flight.map(|f| f.finish(&mut self.host)) {
-                std::mem::forget(frame);
+        for (_, flight) in self.in_flight.drain(..) {
+            if let Some(Err(e)) = flight.map(|f| f.finish(&mut self.host)) {
+                tracing::debug!("host copy at session close: {e}");
             }
         }
         let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
@@ -352,7 +352,7 @@ impl State {
         // caller did not ask for low latency (a frame would wait for the next call).
         let host_as = HostCopies::format(self.output, record.bit_depth).filter(|_| self.display_delay > 0);
         let host_to = match host_as.filter(|_| lend_as.is_none() && dec.can_lend()) {
-            Some(f) => self.host.destination(f, record.crop.width, record.crop.height)?.map(|frame| (f, frame)),
+            Some(f) => self.host.destination(f, record.crop.width, record.crop.height)?.map(|dest| (f, dest)),
             None => None,
         };
         let mut flight = None;
@@ -364,21 +364,12 @@ impl State {
                 };
                 (format, FrameData::Cuda(call_times::COPY.time(in_surface)?))
             }
-            (None, Some((format, mut frame))) => {
+            (None, Some((format, dest))) => {
                 let (stream, crop, depth) = (self.copy.stream(), record.crop, record.bit_depth);
-                let start = || self.host.start(stream, (surface, mapped.lend()), crop, format, depth, &mut frame);
-                let started = call_times::COPY.time(|| call_times::HOST_ASYNC.time(start));
-                match started {
-                    Ok(f) => flight = Some(f),
-                    Err(e) => {
-                        if matches!(e, Error::Timeout(_)) {
-                            // The copies may still write it.
-                            std::mem::forget(frame);
-                        }
-                        return Err(e);
-                    }
-                }
-                (format, FrameData::Host(frame))
+                let start = || self.host.start(stream, (surface, mapped.lend()), crop, (format, depth), dest);
+                flight = Some(call_times::COPY.time(|| call_times::HOST_ASYNC.time(start))?);
+                // The frame's pixels come when the copy is done (`deliver_oldest`).
+                (format, FrameData::None)
             }
             (None, None) => {
                 let copied = call_times::COPY
@@ -424,15 +415,9 @@ impl State {
 
     /// Waits for the oldest frame of `in_flight` and moves it to `ready`.
     fn deliver_oldest(&mut self) -> Result<()> {
-        let Some((frame, flight)) = self.in_flight.pop_front() else { return Ok(()) };
+        let Some((mut frame, flight)) = self.in_flight.pop_front() else { return Ok(()) };
         if let Some(flight) = flight {
-            if let Err(e) = flight.finish(&mut self.host) {
-                if matches!(e, Error::Timeout(_)) {
-                    // The copies may still write it.
-                    std::mem::forget(frame);
-                }
-                return Err(e);
-            }
+            frame.data = FrameData::Host(flight.finish(&mut self.host)?);
         }
         self.ready.push_back(frame);
         Ok(())
