@@ -29,7 +29,11 @@ fn gpu_tests_enabled() -> bool {
 /// Runs `decode IN --framemd5 --json --backend nvdec [extra]`: exit code, the MD5 column of
 /// the framemd5 lines, and the summary.
 fn decode(input: &Path, extra: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
-    let out = std::env::temp_dir().join(format!("gpu-cli-{}-{}.framemd5", std::process::id(), extra.len()));
+    // A folder of its own per call: the tests run at once in one process (a name made of
+    // the process id and the argument count was shared by two of them, and one test read
+    // the file the other had just removed: 0 frames).
+    let dir = util::tmpdir("gpu-cli");
+    let out = dir.join("out.framemd5");
     let result = Command::new(bin())
         .arg("decode")
         .arg(input)
@@ -38,7 +42,6 @@ fn decode(input: &Path, extra: &[&str]) -> (i32, Vec<String>, serde_json::Value)
         .output()
         .expect("run video-hw");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
-    let _ = std::fs::remove_file(&out);
     let code = result.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
     // No summary where the job did not run (exit 2 or 3): the error line instead.

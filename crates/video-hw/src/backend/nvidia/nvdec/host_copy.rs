@@ -47,9 +47,11 @@ use crate::frame::memory::HostBuffer;
 use crate::frame::output::take_output_slot;
 use crate::frame::pool::FrameSlots;
 
-/// Page-locked memory a session keeps for its own host frames: enough for a consumer that
-/// drops frames as it goes, with a queue between (about 20 frames of 1080p YUV420P).
+/// Page-locked memory a session may keep for its own host frames: enough for a consumer
+/// that drops frames as it goes, with a queue between (about 20 frames of 1080p YUV420P).
 const SLOT_BYTES: usize = 64 << 20;
+/// Slots made before any has come back.
+const FIRST_SLOTS: usize = 2;
 /// Slots at least and at most, whatever the frame size.
 const MIN_SLOTS: usize = 4;
 const MAX_SLOTS: usize = 64;
@@ -153,13 +155,22 @@ pub(crate) struct HostCopies {
     scratch: Option<DeviceBuffer>,
     /// Free page-locked staging buffers (one per copy running at most).
     staging: Vec<PinnedHostBuffer>,
+    /// Slots that may be made so far (grows as slots come back; see `destination`).
+    allowed: usize,
     /// Events of finished copies, for reuse.
     spare_events: Vec<Event>,
 }
 
 impl HostCopies {
     pub fn new(ctx: &Context) -> HostCopies {
-        HostCopies { ctx: ctx.clone(), slots: None, scratch: None, staging: Vec::new(), spare_events: Vec::new() }
+        HostCopies {
+            ctx: ctx.clone(),
+            slots: None,
+            scratch: None,
+            staging: Vec::new(),
+            allowed: FIRST_SLOTS,
+            spare_events: Vec::new(),
+        }
     }
 
     /// The host format `output` gives for a `bit_depth` picture, when it is one these
@@ -187,13 +198,24 @@ impl HostCopies {
         if slots.slots() == 0 {
             return Ok(None);
         }
-        let ctx = &self.ctx;
-        let frame = slots.try_acquire_host_from(format, width, height, |bytes| {
-            Ok(HostBuffer::Pinned(Box::new(PinnedHostBuffer::new(ctx, bytes)?)))
-        })?;
-        if let Some(frame) = frame {
-            return Ok(Some(Dest::Frame(frame)));
+        // Slots are made only as frames come back: a caller that holds every frame (a
+        // reader decoding GOPs ahead) would otherwise make the session pin memory for
+        // frames it never reuses. Each slot found free again lets one more be made.
+        let f = slots.figures();
+        let returned = f.allocations as usize > f.in_use;
+        if returned || (f.allocations as usize) < self.allowed {
+            let ctx = &self.ctx;
+            let frame = slots.try_acquire_host_from(format, width, height, |bytes| {
+                Ok(HostBuffer::Pinned(Box::new(PinnedHostBuffer::new(ctx, bytes)?)))
+            })?;
+            if let Some(frame) = frame {
+                if returned {
+                    self.allowed = (self.allowed + 1).min(slots.slots());
+                }
+                return Ok(Some(Dest::Frame(frame)));
+            }
         }
+        let ctx = &self.ctx;
         self.staging.retain(|b| b.len() >= bytes);
         let buf = match self.staging.pop() {
             Some(b) => b,
