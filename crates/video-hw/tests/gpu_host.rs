@@ -79,14 +79,16 @@ fn gpu_nvdec_host_frames_copied_while_decoding_on_are_bitexact_held_or_not() {
                 );
                 assert_eq!(got, want, "{what}");
                 // Every frame but those that found no output surface to spare is copied
-                // without waiting; a caller holding them all gets the first slots' frames,
-                // then the staging buffer's (the session makes slots as they come back).
+                // without waiting. A caller holding them all gets the first slots' frames,
+                // then the staging buffer's (the session makes slots as they come back);
+                // one dropping them as it gets them may still get staged frames, as a
+                // submit decodes many pictures before it returns.
                 match slots {
                     Some(0) => assert_eq!((copied, staged), (0, 0), "{what}"),
                     _ if hold => {
                         assert!(copied * 2 >= n && copied <= n && staged + 2 >= copied && staged > 0, "{what}")
                     }
-                    _ => assert!(copied * 2 >= n && copied <= n && staged * 2 <= n, "{what}"),
+                    _ => assert!(copied * 2 >= n && copied <= n && staged <= copied, "{what}"),
                 }
                 eprintln!("{what}");
             }

@@ -25,6 +25,7 @@ use crate::backend::nvidia::loader::CuvidApi;
 use crate::backend::nvidia::probe::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::sys::cuvid::*;
 use crate::bitstream::access_unit::AccessUnit;
+use crate::bitstream::h264::RecoveryStart;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
 };
@@ -70,6 +71,9 @@ struct PicRecord {
     /// The pts and keyframe flag of the access unit that coded the picture.
     pts: Option<i64>,
     keyframe: bool,
+    /// Whether the reference decoder shows the picture (H.264: not the leading pictures of
+    /// the recovery point a stream starts at, see `RecoveryStart`); others are dropped.
+    show: bool,
 }
 
 /// Everything the parser callbacks touch. Lives in a `Box` whose raw pointer is the
@@ -100,12 +104,12 @@ struct State {
     /// Frames behind a host copy still running, in display order: the copied frames with
     /// their copy, and the frames displayed after one of them, which wait their turn.
     in_flight: VecDeque<(Frame, Option<InFlight>)>,
-    /// The pts and keyframe flag of the access unit being parsed: its picture's decode
-    /// callback comes while it is parsed (each packet ends a picture) and files them with
-    /// the picture's surface, so the display callback gives each picture its own pts.
+    /// The pts, keyframe flag and `show` of the access unit being parsed: its picture's
+    /// decode callback comes while it is parsed (each packet ends a picture) and files them
+    /// with the picture's surface, so the display callback gives each picture its own pts.
     /// (The parser's own timestamps come back sorted, in display order, not per picture:
     /// with B-frames they would give a picture another access unit's pts.)
-    current: (Option<i64>, bool),
+    current: (Option<i64>, bool, bool),
     /// The first error raised inside a callback (callbacks can only return 0).
     error: Option<Error>,
     /// Pictures the hardware reported as damaged (concealed).
@@ -281,7 +285,7 @@ impl State {
             .au_crop
             .filter(|c| c.left + c.width <= dec.width && c.top + c.height <= dec.height && c.width > 0 && c.height > 0)
             .unwrap_or(self.crop);
-        let (pts, keyframe) = self.current;
+        let (pts, keyframe, show) = self.current;
         let mut record = PicRecord {
             generation: self.generation,
             crop,
@@ -289,6 +293,7 @@ impl State {
             color: self.color,
             pts,
             keyframe,
+            show,
         };
         let second_field = pic.is_some_and(|p| p.field_pic_flag != 0 && p.second_field != 0);
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
@@ -296,6 +301,7 @@ impl State {
             if let Some(first) = slot.as_ref().filter(|_| second_field) {
                 record.pts = first.pts;
                 record.keyframe = first.keyframe;
+                record.show = first.show;
             }
             *slot = Some(record);
         }
@@ -316,7 +322,15 @@ impl State {
             color: self.color,
             pts: None,
             keyframe: false,
+            show: true,
         });
+        if !record.show {
+            tracing::trace!(
+                index = info.picture_index,
+                "not shown: a leading picture of the recovery point the stream starts at"
+            );
+            return Ok(());
+        }
         let dec = if record.generation == self.generation {
             self.decoder.as_ref()
         } else {
@@ -505,6 +519,8 @@ pub(crate) struct NvdecDecoder {
     /// Owned; freed in `Drop` after the parser is destroyed.
     state: *mut State,
     next_ts: i64,
+    /// H.264: which pictures the reference decoder shows (reset at each flush).
+    start: Option<RecoveryStart>,
     description: String,
     display_delay: u32,
     device_index: u32,
@@ -566,7 +582,7 @@ impl NvdecDecoder {
             copy,
             ready: VecDeque::new(),
             in_flight: VecDeque::new(),
-            current: (None, false),
+            current: (None, false, true),
             error: None,
             damaged: 0,
             display_delay,
@@ -580,6 +596,7 @@ impl NvdecDecoder {
             parser: ptr::null_mut(),
             state: Box::into_raw(state),
             next_ts: 0,
+            start: (config.codec == crate::Codec::H264).then(RecoveryStart::default),
             description: format!("nvdec (GPU {}: {name})", config.device_index),
             display_delay,
             device_index: config.device_index,
@@ -686,8 +703,18 @@ impl DecoderBackend for NvdecDecoder {
             let d = s.dimensions;
             Crop { left: d.crop.left, top: d.crop.top, width: d.width(), height: d.height() }
         });
+        // H.264: which pictures the reference decoder shows, as the other engines do (the
+        // NVIDIA parser shows a recovery point's leading pictures, which reference a GOP
+        // the stream does not have).
+        let show = match (&mut self.start, au.picture) {
+            (Some(start), Some(p)) => {
+                let new_frame = !p.second_field;
+                start.shows(p.idr, p.irap, p.poc.unwrap_or(0), p.output && new_frame, new_frame)
+            }
+            _ => true,
+        };
         let state = self.state();
-        state.current = (au.pts, keyframe);
+        state.current = (au.pts, keyframe, show);
         state.au_crop = au_crop;
         let mut packet = CUVIDSOURCEDATAPACKET {
             flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
@@ -729,6 +756,9 @@ impl DecoderBackend for NvdecDecoder {
             // when the next sequence has the same shape.
             self.destroy_parser();
             r?;
+        }
+        if let Some(start) = &mut self.start {
+            *start = RecoveryStart::default();
         }
         let state = self.state();
         state.harvest(true)?;
