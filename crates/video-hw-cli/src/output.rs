@@ -67,7 +67,22 @@ pub enum FrameSink {
         buf: Vec<u8>,
     },
     /// ffmpeg framemd5 lines.
-    Md5(FrameMd5Writer<Box<dyn Write>>),
+    Md5 {
+        /// The lines' writer.
+        md5: FrameMd5Writer<Box<dyn Write>>,
+        /// Scratch buffer for one packed frame.
+        buf: Vec<u8>,
+    },
+}
+
+/// `host`'s tightly packed bytes: its own memory when it is packed, else `buf` filled.
+fn packed<'a>(host: &'a video_hw::frame::HostFrame, buf: &'a mut Vec<u8>) -> &'a [u8] {
+    if host.is_packed() {
+        return host.as_bytes();
+    }
+    buf.clear();
+    host.write_packed(buf);
+    buf
 }
 
 impl FrameSink {
@@ -75,27 +90,26 @@ impl FrameSink {
     pub fn create(path: &Path, framemd5: bool, sar: Option<Rational>) -> Result<Self> {
         let out = create(path)?;
         Ok(if framemd5 {
-            FrameSink::Md5(FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))))
+            FrameSink::Md5 { md5: FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))), buf: Vec::new() }
         } else {
             FrameSink::Raw { out, buf: Vec::new() }
         })
     }
 
-    /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written.
+    /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written. A
+    /// tightly packed host frame (what engines give) is written or hashed straight from
+    /// its memory; others are packed into a scratch buffer first.
     pub fn write(&mut self, frame: &Frame, tb: Rational) -> Result<u64> {
         let host = frame.to_host()?;
         match self {
             FrameSink::Raw { out, buf } => {
-                buf.clear();
-                host.write_packed(buf);
-                out.write_all(buf)?;
-                Ok(buf.len() as u64)
+                let bytes = packed(&host, buf);
+                out.write_all(bytes)?;
+                Ok(bytes.len() as u64)
             }
-            FrameSink::Md5(w) => {
-                let header = w.ensure_header(frame.width, frame.height, tb)?;
-                let mut buf = Vec::new();
-                host.write_packed(&mut buf);
-                Ok(header + w.frame(&buf)?)
+            FrameSink::Md5 { md5, buf } => {
+                let header = md5.ensure_header(frame.width, frame.height, tb)?;
+                Ok(header + md5.frame(packed(&host, buf))?)
             }
         }
     }
@@ -104,7 +118,7 @@ impl FrameSink {
     pub fn finish(self, width: u32, height: u32, tb: Rational) -> Result<()> {
         match self {
             FrameSink::Raw { mut out, .. } => Ok(out.flush()?),
-            FrameSink::Md5(mut w) => {
+            FrameSink::Md5 { md5: mut w, .. } => {
                 w.ensure_header(width, height, tb)?;
                 w.finish()
             }

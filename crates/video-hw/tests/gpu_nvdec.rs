@@ -34,11 +34,6 @@ struct Case {
 /// decoded; the test checks the stated weaker property instead.
 fn known_difference(name: &str) -> Option<(&'static str, Allow)> {
     match name {
-        // ffmpeg 5.1 drops 15 frames when a mid-stream SPS raises the reorder depth; NVDEC
-        // (like the standard) outputs them. Every frame ffmpeg outputs matches.
-        "fate-suite/attachment631-small.h264" => {
-            Some(("ffmpeg drops 15 frames after a mid-stream SPS", Allow::ExtraFrames))
-        }
         // One picture of 8160 slices (one per macroblock): NVDEC's cuvidDecodePicture
         // refuses it; the error must be typed, not a crash.
         "openh264/jm_1080p_allslice.264" => Some(("NVDEC refuses a picture of 8160 slices", Allow::Error)),
