@@ -188,25 +188,33 @@ impl Kernels {
         }
     }
 
-    /// Queues NV12 chroma (interleaved U,V bytes) → a U plane and a V plane of `cwidth` x
-    /// `cheight` bytes, `dst_pitch` bytes a row (YUV420P's chroma).
+    /// Queues 4:2:0 interleaved chroma → a U plane and a V plane of `cwidth` x `cheight`
+    /// samples: NV12 bytes as they are (`shift` `None`: YUV420P's chroma), or P016 words
+    /// (value in the high bits) shifted right by `shift` (yuv420p10le's chroma for
+    /// `16 - bit_depth`). Pitches are in bytes.
     ///
     /// # Safety
     ///
-    /// `chroma` must hold `cheight` rows of `chroma_pitch` bytes with `2 * cwidth` bytes
-    /// each; `u` and `v` `cheight` rows of `dst_pitch` ≥ `cwidth` bytes; all device memory
-    /// of this context that stays allocated until the stream has run the kernel.
-    pub unsafe fn deinterleave_uv8(
+    /// `chroma` must hold `cheight` rows of `chroma_pitch` bytes with `2 * cwidth` samples
+    /// each; `u` and `v` `cheight` rows of `dst_pitch` bytes with `cwidth` samples each; all
+    /// device memory of this context that stays allocated until the stream has run the
+    /// kernel.
+    pub unsafe fn deinterleave_uv(
         &self,
         stream: &Stream,
         (chroma, chroma_pitch): (u64, usize),
         (u, v, dst_pitch): (u64, u64, usize),
         (cwidth, cheight): (u32, u32),
+        shift: Option<u32>,
     ) -> Result<()> {
         let (mut chroma, mut u, mut v) = (chroma, u, v);
-        let (mut chroma_pitch, mut dst_pitch) = (to_i32(chroma_pitch, "pitch")?, to_i32(dst_pitch, "pitch")?);
+        // The 16-bit kernel takes its pitches in words.
+        let unit = if shift.is_some() { 2 } else { 1 };
+        let mut chroma_pitch = to_i32(chroma_pitch / unit, "pitch")?;
+        let mut dst_pitch = to_i32(dst_pitch / unit, "pitch")?;
         let (mut w, mut h) = (to_i32(cwidth as usize, "width")?, to_i32(cheight as usize, "height")?);
-        let mut params: [*mut c_void; 7] = [
+        let mut bits = to_i32(shift.unwrap_or(0) as usize, "shift")?;
+        let mut params: [*mut c_void; 8] = [
             (&raw mut chroma).cast(),
             (&raw mut chroma_pitch).cast(),
             (&raw mut u).cast(),
@@ -214,63 +222,16 @@ impl Kernels {
             (&raw mut dst_pitch).cast(),
             (&raw mut w).cast(),
             (&raw mut h).cast(),
+            (&raw mut bits).cast(),
         ];
-        // SAFETY: one pointer per parameter of `deinterleave_uv8`, in order and of its C
-        // types, all live locals; the caller guarantees the memory.
-        unsafe {
-            self.launch(
-                self.deinterleave_uv8,
-                "cuLaunchKernel(deinterleave_uv8)",
-                grid(cwidth, cheight),
-                BLOCK,
-                stream,
-                &mut params,
-            )
-        }
-    }
-
-    /// Queues P016 chroma (interleaved 16-bit U,V words, value in the high bits) → U and V
-    /// planes of 16-bit words shifted right by `shift` (yuv420p10le's chroma for
-    /// `shift = 16 - bit_depth`). Pitches are in bytes (even).
-    ///
-    /// # Safety
-    ///
-    /// As [`deinterleave_uv8`](Self::deinterleave_uv8), with two bytes a sample.
-    pub unsafe fn deinterleave_uv16(
-        &self,
-        stream: &Stream,
-        (chroma, chroma_pitch): (u64, usize),
-        (u, v, dst_pitch): (u64, u64, usize),
-        (cwidth, cheight): (u32, u32),
-        shift: u32,
-    ) -> Result<()> {
-        let (mut chroma, mut u, mut v) = (chroma, u, v);
-        let mut chroma_words = to_i32(chroma_pitch / 2, "pitch")?;
-        let mut dst_words = to_i32(dst_pitch / 2, "pitch")?;
-        let (mut w, mut h) = (to_i32(cwidth as usize, "width")?, to_i32(cheight as usize, "height")?);
-        let mut shift = to_i32(shift as usize, "shift")?;
-        let mut params: [*mut c_void; 8] = [
-            (&raw mut chroma).cast(),
-            (&raw mut chroma_words).cast(),
-            (&raw mut u).cast(),
-            (&raw mut v).cast(),
-            (&raw mut dst_words).cast(),
-            (&raw mut w).cast(),
-            (&raw mut h).cast(),
-            (&raw mut shift).cast(),
-        ];
-        // SAFETY: one pointer per parameter of `deinterleave_uv16`, in order and of its C
-        // types, all live locals; the caller guarantees the memory.
-        unsafe {
-            self.launch(
-                self.deinterleave_uv16,
-                "cuLaunchKernel(deinterleave_uv16)",
-                grid(cwidth, cheight),
-                BLOCK,
-                stream,
-                &mut params,
-            )
-        }
+        let (f, what, count) = match shift {
+            None => (self.deinterleave_uv8, "cuLaunchKernel(deinterleave_uv8)", 7),
+            Some(_) => (self.deinterleave_uv16, "cuLaunchKernel(deinterleave_uv16)", 8),
+        };
+        // SAFETY: the first `count` pointers are one per parameter of the kernel chosen
+        // (`deinterleave_uv8` has no shift), in order and of its C types, all live locals;
+        // the caller guarantees the memory.
+        unsafe { self.launch(f, what, grid(cwidth, cheight), BLOCK, stream, &mut params[..count]) }
     }
 
     /// Queues P016 luma → 16-bit words shifted right by `shift` (yuv420p10le's luma).

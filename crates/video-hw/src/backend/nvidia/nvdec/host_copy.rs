@@ -319,10 +319,12 @@ impl HostCopies {
                         kernels.shift_luma16(stream, (luma.ptr, s.pitch), (base, pitch), (c.width, c.height), shift)?
                     };
                     // SAFETY: see above.
-                    unsafe { kernels.deinterleave_uv16(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize, shift)? };
+                    unsafe {
+                        kernels.deinterleave_uv(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize, Some(shift))?
+                    };
                 } else {
                     // SAFETY: see above.
-                    unsafe { kernels.deinterleave_uv8(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize)? };
+                    unsafe { kernels.deinterleave_uv(stream, (chroma.ptr, s.pitch), (u, v, pitch), csize, None)? };
                 }
                 let luma_src =
                     if wide { DeviceRegion { ptr: base, pitch, width_bytes: w * bps, height: h } } else { luma };
