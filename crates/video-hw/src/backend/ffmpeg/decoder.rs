@@ -454,10 +454,9 @@ impl DecoderBackend for FfmpegDecoder {
         self.next_id += 1;
         let keyframe = au.is_keyframe();
         if let Some(p) = au.picture {
-            let new_frame = !p.second_field;
             let expect_output = match &mut self.start {
-                Some(start) => start.shows(p.idr, p.irap, p.poc.unwrap_or(0), p.output && new_frame, new_frame),
-                None => p.output && new_frame,
+                Some(start) => start.shows_picture(&p),
+                None => p.output && !p.second_field,
             };
             self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
         }

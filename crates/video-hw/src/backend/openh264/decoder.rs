@@ -204,11 +204,7 @@ impl OpenH264Decoder {
         if picture.is_some() {
             self.after_memory_reset = memory_reset;
         }
-        let output = picture.is_some_and(|p| {
-            let new_frame = !p.second_field;
-            let poc = p.poc.unwrap_or(0);
-            self.start.shows(p.idr, p.irap, poc, p.output && new_frame, new_frame)
-        });
+        let output = picture.is_some_and(|p| self.start.shows_picture(&p));
         let color = info.map(|i| i.color).unwrap_or_default();
         let meta = AuMeta {
             pts: au.pts,

@@ -2,6 +2,8 @@
 //! non-IDR I picture with a recovery point SEI, as in a cut transport stream) rather than
 //! at an IDR picture.
 
+use crate::bitstream::access_unit::PictureInfo;
+
 /// The start rule of ffmpeg's demuxers and of the hardware decoders: the recovery point
 /// picture and what follows it are shown, except its leading pictures (decoded after it,
 /// shown before it: a lower order count) until the next IDR; nothing before the first
@@ -17,6 +19,13 @@ pub(crate) struct RecoveryStart {
 }
 
 impl RecoveryStart {
+    /// Whether `p`, the next picture in decoding order, is shown: [`shows`](Self::shows)
+    /// with the parser's facts of it (a frame's second field adds no frame).
+    pub(crate) fn shows_picture(&mut self, p: &PictureInfo) -> bool {
+        let new_frame = !p.second_field;
+        self.shows(p.idr, p.irap, p.poc.unwrap_or(0), p.output && new_frame, new_frame)
+    }
+
     /// Whether the next picture in decoding order is shown. `shows`: what the parser
     /// says; `random_access`: an IDR or recovery point; `new_frame`: not the second field
     /// of a pair.

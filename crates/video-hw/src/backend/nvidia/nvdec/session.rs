@@ -707,10 +707,7 @@ impl DecoderBackend for NvdecDecoder {
         // NVIDIA parser shows a recovery point's leading pictures, which reference a GOP
         // the stream does not have).
         let show = match (&mut self.start, au.picture) {
-            (Some(start), Some(p)) => {
-                let new_frame = !p.second_field;
-                start.shows(p.idr, p.irap, p.poc.unwrap_or(0), p.output && new_frame, new_frame)
-            }
+            (Some(start), Some(p)) => start.shows_picture(&p),
             _ => true,
         };
         let state = self.state();
