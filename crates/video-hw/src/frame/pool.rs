@@ -296,10 +296,17 @@ impl FrameSlots {
         })
     }
 
-    fn host_slot(&self, bytes: usize, wait_for: Option<Option<Duration>>) -> Result<Option<Slot>> {
+    /// A host slot of `bytes` (`wait_for` as in [`Pool::take`]), a new buffer coming from
+    /// `alloc` (given the byte count); marks the slots pinned when it gives page-locked memory.
+    fn host_slot(
+        &self,
+        bytes: usize,
+        wait_for: Option<Option<Duration>>,
+        alloc: impl FnOnce(usize) -> Result<HostBuffer>,
+    ) -> Result<Option<Slot>> {
         match self {
-            FrameSlots::Host { pool, pin, pinned } => pool.take(bytes, wait_for, || {
-                let b = HostBuffer::zeroed(bytes, *pin);
+            FrameSlots::Host { pool, pinned, .. } => pool.take(bytes, wait_for, || {
+                let b = alloc(bytes)?;
                 if b.is_pinned() {
                     pinned.store(true, Ordering::Relaxed);
                 }
@@ -322,7 +329,12 @@ impl FrameSlots {
         wait_for: Option<Option<Duration>>,
     ) -> Result<Option<HostFrame>> {
         let bytes = frame_bytes(format, width, height)?;
-        Ok(self.host_slot(bytes, wait_for)?.map(|slot| HostFrame::in_slot(format, width, height, slot)))
+        let pin = match self {
+            FrameSlots::Host { pin, .. } => *pin,
+            FrameSlots::Device(_) => None,
+        };
+        let slot = self.host_slot(bytes, wait_for, |n| Ok(HostBuffer::zeroed(n, pin)))?;
+        Ok(slot.map(|slot| HostFrame::in_slot(format, width, height, slot)))
     }
 
     /// A host frame of `format` and size from these slots without waiting (`None` while
@@ -338,16 +350,7 @@ impl FrameSlots {
         alloc: impl FnOnce(usize) -> Result<HostBuffer>,
     ) -> Result<Option<HostFrame>> {
         let bytes = frame_bytes(format, width, height)?;
-        let FrameSlots::Host { pool, pinned, .. } = self else {
-            return Err(Error::invalid_input("device slots lend no host memory"));
-        };
-        let slot = pool.take(bytes, None, || {
-            let b = alloc(bytes)?;
-            if b.is_pinned() {
-                pinned.store(true, Ordering::Relaxed);
-            }
-            Ok(b)
-        })?;
+        let slot = self.host_slot(bytes, None, alloc)?;
         Ok(slot.map(|slot| HostFrame::in_slot(format, width, height, slot)))
     }
 
