@@ -38,7 +38,7 @@ use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostB
 use super::super::device_frames::downloaded;
 use super::super::kernels::Kernels;
 use super::lent::LentSurface;
-use super::output::{COPY_TIMEOUT, Crop, Surface};
+use super::output::{COPY_TIMEOUT, Crop, Surface, packed_host_frame};
 use crate::codec::PixelFormat;
 use crate::config::Output;
 use crate::error::{Error, Result};
@@ -128,14 +128,7 @@ impl InFlight {
         let frame = match dest {
             Dest::Frame(frame) => frame,
             Dest::Staging(buf) => {
-                let bytes = &buf.as_slice()[..format.frame_size(w, h)];
-                let frame = match take_output_slot(format, w, h) {
-                    Some(mut slot) if slot.as_bytes().len() == bytes.len() => {
-                        slot.as_bytes_mut().copy_from_slice(bytes);
-                        slot
-                    }
-                    _ => HostFrame::from_packed(format, w, h, bytes.to_vec())?,
-                };
+                let frame = packed_host_frame(format, w, h, &buf.as_slice()[..format.frame_size(w, h)])?;
                 call_times::HOST_STAGED.add(start.elapsed());
                 copies.staging.push(buf);
                 frame
@@ -289,12 +282,9 @@ impl HostCopies {
         let luma_bytes = w * h * bps;
         match format {
             PixelFormat::Nv12 | PixelFormat::P010 => {
-                // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper),
-                // within the frame's bytes; the caller leaves `dst` alone until the event
-                // recorded after it completes. The source lies in the mapped surface.
-                unsafe { stream.copy_to_host_async(luma, dst, 0, luma.width_bytes)? };
-                // SAFETY: as above.
-                unsafe { stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes)? };
+                // SAFETY: the caller leaves `dst` alone, and the surface mapped, until the
+                // event recorded after the copies completes.
+                unsafe { s.queue_packed_to_host(c, stream, dst)? };
             }
             PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => {
                 let kernels = Kernels::get(&self.ctx)?;
@@ -328,8 +318,10 @@ impl HostCopies {
                 }
                 let luma_src =
                     if wide { DeviceRegion { ptr: base, pitch, width_bytes: w * bps, height: h } } else { luma };
-                // SAFETY: as for NV12 above; the scratch rows were written by the kernels
-                // queued before on the same stream.
+                // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper); the
+                // caller leaves it alone until the event recorded after the copies completes.
+                // The source is the mapped surface (8-bit luma) or scratch rows written by the
+                // kernels queued before on the same stream.
                 unsafe { stream.copy_to_host_async(luma_src, dst, 0, w * bps)? };
                 // SAFETY: as above.
                 unsafe { stream.copy_to_host_async(planes, dst, luma_bytes, cw * bps)? };

@@ -23,7 +23,7 @@ use crate::config::Output;
 use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
-use crate::frame::output::{has_output_ring, take_output_device_slot};
+use crate::frame::output::{has_output_ring, take_output_device_slot, take_output_slot};
 use crate::frame::pool::DeviceSlot;
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
 
@@ -80,6 +80,33 @@ impl Surface {
             width_bytes: c.width.div_ceil(2) as usize * 2 * self.bytes_per_sample,
             height: c.height.div_ceil(2) as usize,
         }
+    }
+}
+
+impl Surface {
+    /// Queues on `stream` the copy of the crop as tightly packed NV12/P016 (luma rows, then
+    /// the interleaved chroma rows) into the start of `dst`; returns its byte count. Stops
+    /// at the first copy refused (the luma may then be queued).
+    ///
+    /// # Safety
+    ///
+    /// The surface must stay mapped, and `dst` be neither read, written nor freed, until
+    /// the stream has run the copies (an event recorded after them says so).
+    pub(crate) unsafe fn queue_packed_to_host(
+        &self,
+        c: Crop,
+        stream: &Stream,
+        dst: &mut PinnedHostBuffer,
+    ) -> Result<usize> {
+        let (luma, chroma) = (self.luma(c), self.chroma(c));
+        let luma_bytes = luma.width_bytes * luma.height;
+        // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper); the source
+        // lies in the mapped surface (the crop is within the coded size); the caller keeps
+        // both until the copies ran.
+        unsafe { stream.copy_to_host_async(luma, dst, 0, luma.width_bytes)? };
+        // SAFETY: as above.
+        unsafe { stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes)? };
+        Ok(luma_bytes + chroma.width_bytes * chroma.height)
     }
 }
 
@@ -414,23 +441,16 @@ impl CopyOut {
 
     fn copy_to_host(&mut self, s: Surface, c: Crop, format: PixelFormat, bit_depth: u8) -> Result<HostFrame> {
         let start = std::time::Instant::now();
-        let luma = s.luma(c);
-        let chroma = s.chroma(c);
-        let luma_bytes = luma.width_bytes * luma.height;
-        let need = luma_bytes + chroma.width_bytes * chroma.height;
+        let (luma, chroma) = (s.luma(c), s.chroma(c));
+        let need = luma.width_bytes * luma.height + chroma.width_bytes * chroma.height;
         if matches!(format, PixelFormat::Nv12 | PixelFormat::P010) {
             // A pipeline's page-locked ring slot: DMA straight into it, no staging copy.
             let mut out = HostFrame::for_output(format, c.width, c.height);
             if out.as_bytes().len() == need {
                 if let Some(dst) = out.pinned_mut::<PinnedHostBuffer>() {
-                    // SAFETY: both copies write inside `dst` (bounds-checked by the wrapper),
-                    // within its first `need` bytes, which are this frame's; nothing reads or
-                    // frees `dst` before `wait` below says the copies finished.
-                    let queued = unsafe { self.stream.copy_to_host_async(luma, dst, 0, luma.width_bytes) };
-                    let queued = queued.and_then(|()| {
-                        // SAFETY: as above.
-                        unsafe { self.stream.copy_to_host_async(chroma, dst, luma_bytes, chroma.width_bytes) }
-                    });
+                    // SAFETY: the copies write the frame's first `need` bytes of `dst`;
+                    // nothing reads or frees `dst` before `wait` below says they finished.
+                    let queued = unsafe { s.queue_packed_to_host(c, &self.stream, dst) };
                     if let Err(e) = self.wait() {
                         // The copies may still be running: never give this buffer back.
                         std::mem::forget(out);
@@ -446,15 +466,8 @@ impl CopyOut {
             self.staging = Some(PinnedHostBuffer::new(&self.ctx, need)?);
         }
         let staging = self.staging.as_mut().expect("allocated above");
-        // SAFETY: both copies write inside `staging` (bounds-checked by the wrapper) and
-        // nothing touches it until `wait` returns, after both finished.
-        unsafe {
-            self.stream.copy_to_host_async(luma, staging, 0, luma.width_bytes)?;
-        }
-        // SAFETY: as above.
-        unsafe {
-            self.stream.copy_to_host_async(chroma, staging, luma_bytes, chroma.width_bytes)?;
-        }
+        // SAFETY: nothing touches `staging` until `wait` returns, after both copies finished.
+        unsafe { s.queue_packed_to_host(c, &self.stream, staging)? };
         self.wait()?;
         let staged = &self.staging.as_ref().expect("allocated above").as_slice()[..need];
         let frame = repack_nv12(staged, c.width, c.height, format, bit_depth);
@@ -485,6 +498,19 @@ pub(crate) fn kept_unless_timed_out<T, R>(held: T, done: Result<R>) -> Result<(T
     }
 }
 
+/// A host frame holding `bytes`, a tightly packed `format` picture: in a slot of the
+/// pipeline ring this thread produces into when one is free, else in new memory (copied
+/// once, not zeroed first). `InvalidInput` when `bytes` is not one such picture.
+pub(crate) fn packed_host_frame(format: PixelFormat, width: u32, height: u32, bytes: &[u8]) -> Result<HostFrame> {
+    match take_output_slot(format, width, height) {
+        Some(mut slot) if slot.as_bytes().len() == bytes.len() => {
+            slot.as_bytes_mut().copy_from_slice(bytes);
+            Ok(slot)
+        }
+        _ => HostFrame::from_packed(format, width, height, bytes.to_vec()),
+    }
+}
+
 /// Builds a tightly packed host frame of `format` from tightly packed NV12/P016 bytes
 /// (luma rows then interleaved chroma rows).
 pub(crate) fn repack_nv12(nv12: &[u8], width: u32, height: u32, format: PixelFormat, bit_depth: u8) -> HostFrame {
@@ -494,15 +520,8 @@ pub(crate) fn repack_nv12(nv12: &[u8], width: u32, height: u32, format: PixelFor
     let luma_bytes = w * h * bps;
     let (luma, chroma) = nv12.split_at(luma_bytes);
     match format {
-        PixelFormat::Nv12 | PixelFormat::P010 => {
-            // Straight into a slot of the pipeline ring this thread produces into, if any.
-            let mut out = HostFrame::for_output(format, width, height);
-            let dst = out.as_bytes_mut();
-            if dst.len() == nv12.len() {
-                dst.copy_from_slice(nv12);
-            }
-            out
-        }
+        PixelFormat::Nv12 | PixelFormat::P010 => packed_host_frame(format, width, height, nv12)
+            .unwrap_or_else(|_| HostFrame::new_packed(format, width, height)),
         PixelFormat::Yuv420p => {
             let mut out = Vec::with_capacity(luma_bytes + 2 * cw * ch);
             out.extend_from_slice(luma);
