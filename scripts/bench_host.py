@@ -42,16 +42,18 @@ def command(contender, exe, src, fmt, dest):
         cmd = [exe, "decode", src, "-o", dest, "--pix-fmt", fmt, "--backend", "nvdec", "-q"]
         if contender.startswith("video-hw-1"):
             cmd += ["--sessions", "1"]
-        if contender.endswith("-wait"):
-            cmd[0] = "@wait:" + cmd[0]
         return cmd
     return ["ffmpeg", "-nostdin", "-v", "error", "-hwaccel", "cuda", "-i", src, "-pix_fmt", fmt, "-f", "rawvideo", "-y", dest]
 
 
-def run(cmd, to_pipe, digest=False):
+def env_of(contender):
+    """The environment a contender runs in: the -wait ones turn NVDEC's copies that do not
+    wait off; the others inherit ours."""
+    return dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0") if contender.endswith("-wait") else None
+
+
+def run(cmd, to_pipe, digest=False, env=None):
     """Runs cmd; returns (wall s, cpu s, peak RSS MiB, bytes, md5 or None)."""
-    env = dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0") if cmd[0].startswith("@wait:") else None
-    cmd = [cmd[0].removeprefix("@wait:")] + cmd[1:]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if to_pipe else subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env, bufsize=0)
@@ -98,7 +100,7 @@ def main():
     for src in a.input:
         # Equality first, on the input itself.
         for fmt in a.formats.split(","):
-            sums = {c: run(command(c, a.video_hw, src, fmt, "-"), True, digest=True)[4] for c in contenders}
+            sums = {c: run(command(c, a.video_hw, src, fmt, "-"), True, digest=True, env=env_of(c))[4] for c in contenders}
             if len(set(sums.values())) != 1:
                 sys.exit(f"{src} {fmt}: outputs differ: {sums}")
             print(f"{os.path.basename(src)} {fmt}: every contender's output equal ({sums[contenders[0]]})", flush=True)
@@ -119,7 +121,7 @@ def main():
             order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
             for c in order:
                 to_pipe = dest == "pipe"
-                got = run(command(c, a.video_hw, src, fmt, "-" if to_pipe else "/dev/null"), to_pipe)
+                got = run(command(c, a.video_hw, src, fmt, "-" if to_pipe else "/dev/null"), to_pipe, env=env_of(c))
                 if r > 0:
                     samples[c].append(got)
         row = {}
