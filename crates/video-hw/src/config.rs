@@ -103,6 +103,14 @@ pub struct DecoderConfig {
     /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
     /// stay 10-bit). Host and metadata output only, for now.
     pub transform: Option<Transform>,
+    /// Start decoding as soon as this session's own decoder exists (NVDEC; other engines
+    /// ignore it). By default a burst of NVDEC sessions no larger than the GPU's engines
+    /// starts together once all their decoders exist: more frames a second for the burst,
+    /// but its first frames come only after every creation (~45 ms each, one at a time).
+    /// A caller that waits on this session's first frames wants them early instead, as
+    /// [`FrameReader`](crate::reader::FrameReader)'s read-ahead does (its first GOP gates
+    /// every frame after it).
+    pub start_at_once: bool,
 }
 
 impl DecoderConfig {
@@ -119,7 +127,14 @@ impl DecoderConfig {
             spread_over_gpus: false,
             timebase: Rational::MPEG_90K,
             transform: None,
+            start_at_once: false,
         }
+    }
+
+    /// Sets [`start_at_once`](Self#structfield.start_at_once).
+    pub fn start_at_once(mut self, yes: bool) -> Self {
+        self.start_at_once = yes;
+        self
     }
 
     /// Applies `transform` to every frame (see [`DecoderConfig::transform`](Self#structfield.transform)).

@@ -287,7 +287,9 @@ impl FrameReader {
     pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
         self.stop_read_ahead()?;
         while self.decoders.len() < n {
-            let decoder = Decoder::open(self.config.clone())?;
+            // The caller waits on these sessions' frames (the read-ahead's first GOP gates
+            // every frame after it): each starts once its own decoder exists.
+            let decoder = Decoder::open(self.config.clone().start_at_once(true))?;
             // The software engines output nothing when decoding starts at an H.264 recovery
             // point rather than an IDR (OpenH264 waits for an IDR; FFmpeg's h264 decoder,
             // flushed, waits for the next recovery point): they start at IDRs. NVDEC's

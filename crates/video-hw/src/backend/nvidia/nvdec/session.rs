@@ -125,6 +125,8 @@ struct State {
     decoding: Option<creations::DecodingGuard>,
     /// NVDEC engines of the GPU that decode the codec (how many decoders `parking` keeps).
     engines: u8,
+    /// The session does not wait at the creation barrier (`DecoderConfig::start_at_once`).
+    start_at_once: bool,
 }
 
 impl Drop for State {
@@ -257,7 +259,9 @@ impl State {
         let dec =
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         if self.decoding.is_none() {
-            self.decoding = Some(creations::start_decoding(self.device_index, self.engines, creations::BARRIER_WAIT));
+            let at_once = self.start_at_once;
+            self.decoding =
+                Some(creations::start_decoding(self.device_index, self.engines, creations::BARRIER_WAIT, at_once));
         }
         // SAFETY: the parser passes valid parameters for the duration of the callback.
         let pic = unsafe { params.as_ref() };
@@ -589,6 +593,7 @@ impl NvdecDecoder {
             poisoned: false,
             decoding: None,
             engines: caps.num_engines,
+            start_at_once: config.start_at_once,
         });
         let mut dec = NvdecDecoder {
             cuvid,
