@@ -101,7 +101,9 @@ pub struct DecoderConfig {
     /// [`crate::transform`]). Frames then come out in the transform's format, or where
     /// it names none, in `output`'s: `output(Output::HOST_RGB24)` with a resize gives
     /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
-    /// stay 10-bit). Host and metadata output only, for now.
+    /// stay 10-bit). With NVDEC, a transform that makes RGB runs on the GPU, from the
+    /// decoder's own surface, for host output and for CUDA output (frames of the
+    /// transform's format); a YUV rendition is made on the CPU, for host output only.
     pub transform: Option<Transform>,
     /// Start decoding as soon as this session's own decoder exists (NVDEC; other engines
     /// ignore it). By default a burst of NVDEC sessions no larger than the GPU's engines
@@ -206,11 +208,14 @@ impl DecoderConfig {
         check_timebase(self.timebase)?;
         if let Some(t) = &self.transform {
             t.validate()?;
-            if matches!(self.output, Output::Cuda(_)) {
-                return Err(Error::unsupported(
-                    "transform with CUDA output",
-                    "transforms run on host frames for now: ask for host output",
-                ));
+            if let Output::Cuda(f) = self.output {
+                // On the GPU a transform makes RGB (the kernel); a YUV rendition is the CPU's.
+                if t.format_choice().unwrap_or(f).is_yuv() {
+                    return Err(Error::unsupported(
+                        "transform to YUV with CUDA output",
+                        "the GPU transform makes RGB: name an RGB format, or ask for host output",
+                    ));
+                }
             }
         }
         if let EnginePreference::Only(e) = self.engine {

@@ -182,6 +182,9 @@ pub struct Decoder {
     telemetry: Arc<Telemetry>,
     /// The configuration's transform, run on each frame the engine outputs.
     transformer: Option<Transformer>,
+    /// The engine outputs CUDA frames only for the transform (on the GPU), and the caller
+    /// asked for host frames: each transformed frame is downloaded.
+    download_transformed: bool,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -212,9 +215,24 @@ impl Decoder {
         }
         let framing = Framing::for_codec(config.codec)?;
         let (engine_config, transformer) = split_transform(&config)?;
-        let backend = Registry::global().open_decoder(&engine_config)?;
+        let mut backend = Registry::global().open_decoder(&engine_config)?;
+        let mut download_transformed = false;
+        if let Some(on_gpu) = gpu_transform_config(&engine_config, transformer.as_ref(), backend.engine()) {
+            // NVDEC makes RGB for the transform on the GPU from its own surface (one kernel
+            // launch) instead of copying NV12 out for the CPU. The session has no decoder
+            // object yet (it makes one at the stream's first sequence), so reopening costs
+            // little; a failure keeps the CPU path.
+            match Registry::global().open_decoder(&on_gpu) {
+                Ok(b) => {
+                    backend = b;
+                    download_transformed = true;
+                }
+                Err(e) => tracing::debug!(error = %e, "GPU transform unavailable; transforming on the CPU"),
+            }
+        }
         let mut decoder = Self::with_backend(config, backend, framing);
         decoder.transformer = transformer;
+        decoder.download_transformed = download_transformed;
         Ok(decoder)
     }
 
@@ -274,6 +292,7 @@ impl Decoder {
             stats: DecoderStats::default(),
             opened: Instant::now(),
             transformer: None,
+            download_transformed: false,
         }
     }
 
@@ -448,10 +467,14 @@ impl Decoder {
 
     /// Runs the transform, if any, on a frame the engine output.
     fn transform(&mut self, frame: Frame) -> Result<Frame> {
-        match &mut self.transformer {
-            Some(t) => t.apply(&frame),
-            None => Ok(frame),
+        let Some(t) = &mut self.transformer else { return Ok(frame) };
+        let mut out = t.apply(&frame)?;
+        if self.download_transformed {
+            if let crate::frame::FrameData::Cuda(c) = &out.data {
+                out.data = crate::frame::FrameData::Host(c.download()?);
+            }
         }
+        Ok(out)
     }
 
     fn count(&mut self, frame: Option<Frame>, start: Instant) -> Option<Frame> {
@@ -574,5 +597,29 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
             engine.output = Output::HOST_NV12;
         }
     }
+    if let Output::Cuda(f) = config.output {
+        // CUDA output: the transform runs on the GPU (it makes RGB; `validate` refused YUV).
+        if transform.format_choice().is_none() {
+            transform = transform.format(f);
+        }
+        engine.output = Output::CUDA_NV12;
+    }
     Ok((engine, Some(Transformer::new(transform)?)))
+}
+
+/// The configuration that moves a transform making RGB from host frames onto the GPU,
+/// when `engine` (opened with `engine_config`) is NVDEC with host output.
+fn gpu_transform_config(
+    engine_config: &DecoderConfig,
+    t: Option<&Transformer>,
+    engine: Engine,
+) -> Option<DecoderConfig> {
+    let makes_rgb = t?.transform().format_choice().is_some_and(|f| !f.is_yuv());
+    if !makes_rgb || engine != Engine::Nvdec || !matches!(engine_config.output, Output::Host(_)) {
+        return None;
+    }
+    let mut cfg = engine_config.clone();
+    cfg.output = Output::CUDA_NV12;
+    cfg.engine = crate::engine::EnginePreference::Only(Engine::Nvdec);
+    Some(cfg)
 }

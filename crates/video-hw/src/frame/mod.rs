@@ -335,6 +335,17 @@ pub(crate) trait DeviceFrameOwner: Send + Sync {
         let _ = (frame, host);
         Err(Error::unsupported("uploading into this CUDA frame", "its memory is read-only here"))
     }
+
+    /// Runs `plan` (of `transform`) over the frame on its GPU, into new device memory.
+    fn transform(
+        &self,
+        frame: &CudaFrame,
+        transform: &crate::transform::Transform,
+        plan: &crate::transform::Plan,
+    ) -> Result<CudaFrame> {
+        let _ = (frame, transform, plan);
+        Err(Error::unsupported("transform of this CUDA frame", "its engine has no GPU transform"))
+    }
 }
 
 /// Checks that `host`'s planes are those of `format` at `width` x `height`.

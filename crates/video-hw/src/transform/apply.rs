@@ -390,11 +390,20 @@ impl Transformer {
                     data: FrameData::None,
                 });
             }
-            _ => {
-                return Err(Error::unsupported(
-                    "transform of a device frame on the CPU",
-                    "download it first (host output), or use an engine with a GPU transform",
-                ));
+            FrameData::Cuda(c) => {
+                // On the frame's GPU, by the engine that owns its memory.
+                let transform = self.transform;
+                let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
+                let out = c.owner.transform(c, &transform, plan)?;
+                return Ok(Frame {
+                    format: plan.output,
+                    width: plan.width,
+                    height: plan.height,
+                    pts: frame.pts,
+                    keyframe: frame.keyframe,
+                    color: plan.color,
+                    data: FrameData::Cuda(out),
+                });
             }
         };
         let transform = self.transform;

@@ -40,6 +40,17 @@ impl Downloader {
 }
 
 impl DeviceFrameOwner for Downloader {
+    fn transform(
+        &self,
+        frame: &CudaFrame,
+        transform: &crate::transform::Transform,
+        plan: &crate::transform::Plan,
+    ) -> Result<CudaFrame> {
+        let out = super::gpu_transform::for_context(&self.ctx)?.run(transform, plan, frame)?;
+        let owner: Arc<dyn DeviceFrameOwner> = Arc::new(Downloader::new(&self.ctx));
+        Ok(super::gpu_transform::output_frame(out, plan, frame.device_index(), owner))
+    }
+
     fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
         let (w, h) = frame.size();
         let format = frame.format();

@@ -1,5 +1,6 @@
-//! The conversion kernels of `kernels/convert.cu`, shipped as PTX (compiled offline by
-//! `scripts/build-ptx.sh`) and JIT-compiled by the driver when first used in a context.
+//! The conversion kernels of `kernels/convert.cu` and the transform kernel of
+//! `kernels/transform.cu`, shipped as PTX (compiled offline by `scripts/build-ptx.sh`) and
+//! JIT-compiled by the driver when first used in a context.
 //!
 //! PTX instead of NVRTC: the driver alone can load PTX, so no CUDA toolkit or NVRTC
 //! library is needed where video-hw runs. `VIDEO_HW_CUDA_PTX=/path/file.ptx` loads
@@ -17,6 +18,56 @@ use crate::error::{Error, Result};
 
 /// The committed PTX.
 const PTX: &str = include_str!("kernels/convert.ptx");
+/// The committed PTX of the transform kernel (clang-built: a module of its own).
+const TRANSFORM_PTX: &str = include_str!("kernels/transform.ptx");
+
+/// One axis's taps in device memory (`Taps` in transform.cu).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DeviceTaps {
+    /// `u32[n + 1]`: output sample `j` reads taps `off[j]..off[j + 1]`.
+    pub off: u64,
+    /// `u32[]`: source sample of each tap.
+    pub idx: u64,
+    /// `f32[]`: weight of each tap.
+    pub w: u64,
+}
+
+/// The parameters of `transform_rgb` (`Params` in transform.cu: same field order, same C
+/// layout, 240 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct TransformParams {
+    pub luma: u64,
+    pub chroma: u64,
+    pub dst: u64,
+    pub lx: DeviceTaps,
+    pub ly: DeviceTaps,
+    pub cx: DeviceTaps,
+    pub cy: DeviceTaps,
+    pub luma_pitch: i32,
+    pub chroma_pitch: i32,
+    pub wide: i32,
+    pub width: i32,
+    pub height: i32,
+    pub y_off: f32,
+    pub y_scale: f32,
+    pub c_off: f32,
+    pub c_scale: f32,
+    pub rv: f32,
+    pub gu: f32,
+    pub gv: f32,
+    pub bu: f32,
+    pub identity: i32,
+    pub pad: [f32; 3],
+    pub mul: [f32; 3],
+    pub add: [f32; 3],
+    pub sample: i32,
+    pub channels: i32,
+    pub pos: [i32; 3],
+    pub planar: i32,
+    pub dst_pitch: i32,
+}
 
 /// Coefficients of `YuvToRgb` in convert.cu (same field order, same C layout).
 #[repr(C)]
@@ -42,7 +93,9 @@ pub(crate) enum RgbLayout {
 pub(crate) struct Kernels {
     ctx: Context,
     module: CUmodule,
+    transform_module: CUmodule,
     nv12_to_rgb: CUfunction,
+    transform_rgb: CUfunction,
     deinterleave_uv8: CUfunction,
     deinterleave_uv16: CUfunction,
     shift_luma16: CUfunction,
@@ -62,11 +115,16 @@ impl Drop for Kernels {
     fn drop(&mut self) {
         let Ok(api) = CudaApi::get() else { return };
         let _current = self.ctx.push();
-        // SAFETY: the module is live and unloaded once; no launch can be running on a
-        // value being dropped (launches borrow it).
-        let r = unsafe { (api.cuModuleUnload)(self.module) };
-        if let Err(e) = check(r, "cuModuleUnload") {
-            tracing::warn!("{e}");
+        for module in [self.module, self.transform_module] {
+            if module.is_null() {
+                continue;
+            }
+            // SAFETY: the module is live and unloaded once; no launch can be running on a
+            // value being dropped (launches borrow it).
+            let r = unsafe { (api.cuModuleUnload)(module) };
+            if let Err(e) = check(r, "cuModuleUnload") {
+                tracing::warn!("{e}");
+            }
         }
     }
 }
@@ -93,17 +151,14 @@ impl Kernels {
                 .map_err(|e| Error::invalid_input(format!("VIDEO_HW_CUDA_PTX={}: {e}", path.to_string_lossy())))?,
             None => PTX.to_owned(),
         };
-        let image = CString::new(text).map_err(|_| Error::invalid_input("PTX text contains a NUL byte"))?;
         let _current = ctx.push()?;
-        let mut module: CUmodule = ptr::null_mut();
-        // SAFETY: `image` is a NUL-terminated PTX text that outlives the call; the
-        // out-pointer is a live local; the context is current.
-        check(unsafe { (api.cuModuleLoadData)(&mut module, image.as_ptr().cast()) }, "cuModuleLoadData (PTX JIT)")?;
         let null = ptr::null_mut();
         let mut kernels = Kernels {
             ctx: ctx.clone(),
-            module,
+            module: load_module(api, &text)?,
+            transform_module: ptr::null_mut(),
             nv12_to_rgb: null,
+            transform_rgb: null,
             deinterleave_uv8: null,
             deinterleave_uv16: null,
             shift_luma16: null,
@@ -112,16 +167,33 @@ impl Kernels {
         kernels.deinterleave_uv8 = kernels.function(api, "deinterleave_uv8")?;
         kernels.deinterleave_uv16 = kernels.function(api, "deinterleave_uv16")?;
         kernels.shift_luma16 = kernels.function(api, "shift_luma16")?;
+        kernels.transform_module = load_module(api, TRANSFORM_PTX)?;
+        kernels.transform_rgb = function_of(api, kernels.transform_module, "transform_rgb")?;
         Ok(kernels)
     }
 
     fn function(&self, api: &CudaApi, name: &str) -> Result<CUfunction> {
-        let cname = CString::new(name).map_err(|_| Error::invalid_input("kernel name"))?;
-        let mut f: CUfunction = ptr::null_mut();
-        // SAFETY: the module is live; the name is NUL-terminated; the out-pointer is a
-        // live local; the context is current (pushed by the caller).
-        check(unsafe { (api.cuModuleGetFunction)(&mut f, self.module, cname.as_ptr()) }, "cuModuleGetFunction")?;
-        Ok(f)
+        function_of(api, self.module, name)
+    }
+
+    /// Queues the transform `params` describes (one output pixel per thread) on `stream`.
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `params` must be device memory of this context that stays
+    /// allocated until the stream has run the kernel: the source planes hold the rows and
+    /// columns the taps read at their pitches, the tap tables hold the entries their
+    /// offsets name (an offsets table has `width + 1` / `height + 1` entries), and `dst`
+    /// holds the output (`height` rows of `dst_pitch`, three planes when planar).
+    pub unsafe fn transform_rgb(&self, stream: &Stream, params: &TransformParams) -> Result<()> {
+        let mut p = *params;
+        let mut args: [*mut c_void; 1] = [(&raw mut p).cast()];
+        let (w, h) = (params.width.max(0) as u32, params.height.max(0) as u32);
+        // SAFETY: one pointer to the kernel's one parameter, a live local of its C layout
+        // (`TransformParams`); the caller guarantees the memory it points at.
+        unsafe {
+            self.launch(self.transform_rgb, "cuLaunchKernel(transform_rgb)", grid(w, h), BLOCK, stream, &mut args)
+        }
     }
 
     /// Queues YUV 4:2:0 (NV12, or P016 when `wide`) → RGB on `stream`.
@@ -313,6 +385,26 @@ impl Kernels {
         };
         check(r, what)
     }
+}
+
+/// Loads a PTX module into the current context.
+fn load_module(api: &CudaApi, text: &str) -> Result<CUmodule> {
+    let image = CString::new(text).map_err(|_| Error::invalid_input("PTX text contains a NUL byte"))?;
+    let mut module: CUmodule = ptr::null_mut();
+    // SAFETY: `image` is a NUL-terminated PTX text that outlives the call; the out-pointer
+    // is a live local; the caller made the context current.
+    check(unsafe { (api.cuModuleLoadData)(&mut module, image.as_ptr().cast()) }, "cuModuleLoadData (PTX JIT)")?;
+    Ok(module)
+}
+
+/// The function `name` of `module` (its context current).
+fn function_of(api: &CudaApi, module: CUmodule, name: &str) -> Result<CUfunction> {
+    let cname = CString::new(name).map_err(|_| Error::invalid_input("kernel name"))?;
+    let mut f: CUfunction = ptr::null_mut();
+    // SAFETY: the module is live; the name is NUL-terminated; the out-pointer is a live
+    // local; the context is current (pushed by the caller).
+    check(unsafe { (api.cuModuleGetFunction)(&mut f, module, cname.as_ptr()) }, "cuModuleGetFunction")?;
+    Ok(f)
 }
 
 /// A kernel parameter as C `int`.

@@ -12,6 +12,7 @@
 pub(crate) mod call_times;
 pub(crate) mod cuda;
 pub(crate) mod device_frames;
+pub(crate) mod gpu_transform;
 pub(crate) mod host_mem;
 pub(crate) mod kernels;
 pub(crate) mod loader;

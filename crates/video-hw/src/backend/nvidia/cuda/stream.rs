@@ -54,6 +54,17 @@ impl Stream {
         check(unsafe { (self.ctx.api().cuStreamSynchronize)(self.raw) }, "cuStreamSynchronize")
     }
 
+    /// Makes later work on this stream wait for a raw event handle (a frame's ready event).
+    ///
+    /// # Safety
+    ///
+    /// `event` must be a live `CUevent` of this stream's context.
+    pub(crate) unsafe fn wait_raw_event(&self, event: CUevent) -> Result<()> {
+        let _current = self.ctx.push()?;
+        // SAFETY: the stream is live, the caller vouches for the event; flags must be 0.
+        check(unsafe { (self.ctx.api().cuStreamWaitEvent)(self.raw, event, 0) }, "cuStreamWaitEvent")
+    }
+
     /// Makes later work on this stream wait for `event` (recorded on any stream).
     pub(crate) fn wait_event(&self, event: &Event) -> Result<()> {
         let _current = self.ctx.push()?;

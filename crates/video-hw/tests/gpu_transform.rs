@@ -1,0 +1,236 @@
+//! The transform on the GPU (`transform_rgb`: one kernel launch per frame, reading the CUDA
+//! frame's NV12/P010 planes) against the same float64 reference as the CPU path
+//! (`tests/transform.rs`): within 1 LSB for uint8 and 1e-3 for float, for every matrix ×
+//! range × bit depth, odd sizes, crops, both filters, letterboxes, chroma sitings and
+//! channel orders; and decoders that run it on NVDEC's own frames, host or CUDA output.
+//! Needs an NVIDIA GPU: `VIDEO_HW_TEST_GPU=1 cargo test -p video-hw --release --test
+//! gpu_transform`.
+
+mod common;
+mod transform_ref;
+
+use transform_ref::*;
+use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+use video_hw::transform::{Filter, Transform};
+use video_hw::{
+    Channels, ChromaLocation, Codec, ColorInfo, ColorRange, DecoderConfig, Engine, EnginePreference, Frame, FrameData,
+    MatrixCoefficients, Output, PixelFormat, SampleType,
+};
+
+/// A device-memory ring to upload source frames into.
+fn ring() -> FrameRing {
+    FrameRing::with_config(RingConfig::new(2).memory(RingMemory::Cuda { device: 0 })).expect("a CUDA ring on GPU 0")
+}
+
+/// The host frame `f` copied into a CUDA slot of `ring` (same format, size, colour, pts).
+fn upload(ring: &FrameRing, f: Frame) -> Frame {
+    let FrameData::Host(h) = &f.data else { panic!("a host frame") };
+    let mut c = ring.acquire_cuda(f.format, f.width, f.height, None).expect("a free slot");
+    c.cuda_data_mut().expect("device memory").upload(h).expect("upload");
+    c.color = f.color;
+    c.pts = f.pts;
+    c
+}
+
+#[test]
+fn gpu_transform_every_matrix_range_and_depth_matches_the_reference() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let ring = ring();
+    let place = |f: Frame| upload(&ring, f);
+    // Odd source and output sizes; downscale on one axis, upscale on the other.
+    let (w, h) = (37, 23);
+    let spec = Spec { crop: (0, 0, w, h), out: (19, 31), area: false, letterbox: None };
+    let identity = ([0.0; 3], [1.0; 3], 1.0 / 255.0);
+    let mut worst = (0.0f64, 0.0f64);
+    for (format, depth) in [(PixelFormat::Nv12, 8), (PixelFormat::P010, 10)] {
+        let src = Source::new(w, h, depth, 7 + u64::from(depth));
+        for matrix in MATRICES {
+            for range in [ColorRange::Limited, ColorRange::Full] {
+                let color = ColorInfo { matrix: MatrixCoefficients(matrix), range, ..ColorInfo::default() };
+                let what = format!("GPU {format} matrix {matrix} {range:?}");
+                let t = Transform::new().resize(19, 31).rgb(Channels::Rgb, false, SampleType::U8);
+                worst.0 = worst.0.max(check_rgb_on(&place, &what, &src, format, color, &t, &spec, identity));
+                let t = Transform::new().resize(19, 31).rgb(Channels::Rgb, true, SampleType::F32);
+                worst.1 = worst.1.max(check_rgb_on(&place, &what, &src, format, color, &t, &spec, identity));
+            }
+        }
+    }
+    println!("largest difference: uint8 {} LSB, float32 {:.2e}", worst.0, worst.1);
+}
+
+#[test]
+fn gpu_transform_crop_area_letterbox_normalise_and_siting_match_the_reference() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let ring = ring();
+    let place = |f: Frame| upload(&ring, f);
+    let mean = [0.485f32, 0.456, 0.406];
+    let std = [0.229f32, 0.224, 0.225];
+    let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);
+    for (format, depth) in [(PixelFormat::Nv12, 8), (PixelFormat::P010, 10)] {
+        let src = Source::new(121, 67, depth, 3);
+        for siting in [ChromaLocation::Left, ChromaLocation::Center, ChromaLocation::TopLeft, ChromaLocation::Bottom] {
+            let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
+            for (area, out) in [(true, (24, 17)), (false, (24, 17)), (true, (150, 40))] {
+                let crop = (5, 3, 101, 61);
+                let what = format!("GPU {format} {siting:?} area {area} {out:?}");
+                let filter = if area { Filter::Area } else { Filter::Bilinear };
+                // Letterboxed, BGR packed float16, normalised.
+                let t = Transform::new()
+                    .crop(5, 3, 101, 61)
+                    .resize(out.0 as u32, out.1 as u32)
+                    .filter(filter)
+                    .letterbox([10, 20, 30])
+                    .rgb(Channels::Bgr, false, SampleType::F16)
+                    .normalize(mean, std);
+                let spec = Spec { crop, out, area, letterbox: Some([10, 20, 30]) };
+                check_rgb_on(&place, &what, &src, format, color, &t, &spec, norm);
+                // Stretched, planar BGR uint8.
+                let t = Transform::new().crop(5, 3, 101, 61).resize(out.0 as u32, out.1 as u32).filter(filter).rgb(
+                    Channels::Bgr,
+                    true,
+                    SampleType::U8,
+                );
+                let spec = Spec { crop, out, area, letterbox: None };
+                check_rgb_on(&place, &what, &src, format, color, &t, &spec, norm);
+            }
+        }
+    }
+    // What ML pipelines ask for: 1080p to 224×224, area, planar float32, normalised.
+    let src = Source::new(1920, 1080, 8, 11);
+    let t = Transform::new()
+        .resize(224, 224)
+        .filter(Filter::Area)
+        .rgb(Channels::Rgb, true, SampleType::F32)
+        .normalize(mean, std);
+    let spec = Spec { crop: (0, 0, 1920, 1080), out: (224, 224), area: true, letterbox: None };
+    let worst =
+        check_rgb_on(&place, "GPU 1080p -> 224x224", &src, PixelFormat::Nv12, ColorInfo::default(), &t, &spec, norm);
+    println!("1080p -> 224x224 area float32: largest difference {worst:.2e}");
+}
+
+#[test]
+fn gpu_transform_rgba_and_bgra_are_opaque() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let ring = ring();
+    let place = |f: Frame| upload(&ring, f);
+    let src = Source::new(16, 10, 8, 9);
+    for channels in [Channels::Rgba, Channels::Bgra] {
+        let t = Transform::new().rgb(channels, false, SampleType::U8);
+        let spec = Spec { crop: (0, 0, 16, 10), out: (16, 10), area: false, letterbox: None };
+        let norm = ([0.0; 3], [1.0; 3], 1.0);
+        check_rgb_on(
+            &place,
+            &format!("GPU {channels:?}"),
+            &src,
+            PixelFormat::Nv12,
+            ColorInfo::default(),
+            &t,
+            &spec,
+            norm,
+        );
+        let out = t.apply(&place(src.frame(PixelFormat::Nv12, ColorInfo::default()))).unwrap();
+        let FrameData::Cuda(c) = &out.data else { panic!("the GPU path gives a CUDA frame") };
+        assert!(c.download().unwrap().as_bytes().chunks_exact(4).all(|px| px[3] == 255));
+    }
+}
+
+/// Every frame of `data` decoded with `config` (NVDEC), in 64 KiB + 1 pieces.
+fn decode(data: &[u8], config: DecoderConfig) -> Vec<Frame> {
+    let mut dec = video_hw::Decoder::open(config).expect("nvdec opens");
+    let mut out = Vec::new();
+    for piece in data.chunks(65_537) {
+        dec.submit(video_hw::Input::annexb(piece, None)).expect("decodes");
+        while let Some(frame) = dec.try_reap().unwrap() {
+            out.push(frame);
+        }
+    }
+    out.extend(dec.flush().unwrap());
+    out
+}
+
+/// A frame's pixels in host memory.
+fn host_bytes(f: &Frame) -> Vec<u8> {
+    match &f.data {
+        FrameData::Host(h) => h.as_bytes().to_vec(),
+        FrameData::Cuda(c) => c.download().unwrap().as_bytes().to_vec(),
+        _ => panic!("a frame with pixels"),
+    }
+}
+
+/// Largest difference between two outputs of `format`, in output units.
+fn largest_difference(a: &[u8], b: &[u8], format: PixelFormat) -> f64 {
+    assert_eq!(a.len(), b.len());
+    match format.sample_type() {
+        SampleType::U8 => a.iter().zip(b).map(|(x, y)| f64::from(x.abs_diff(*y))).fold(0.0, f64::max),
+        SampleType::F32 => a
+            .chunks_exact(4)
+            .zip(b.chunks_exact(4))
+            .map(|(x, y)| {
+                let (x, y) = (f32::from_ne_bytes(x.try_into().unwrap()), f32::from_ne_bytes(y.try_into().unwrap()));
+                f64::from((x - y).abs())
+            })
+            .fold(0.0, f64::max),
+        other => panic!("compare {other:?}"),
+    }
+}
+
+#[test]
+fn gpu_decoders_transform_nvdec_frames_on_the_gpu_as_the_cpu_path_does() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let mut fixtures: Vec<_> = common::fixtures();
+    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
+    assert!(fixtures.iter().any(|f| f.bit_depth > 8), "no 10-bit fixture");
+    let mean = [0.485f32, 0.456, 0.406];
+    let std = [0.229f32, 0.224, 0.225];
+    let transforms = [
+        Transform::new()
+            .resize(224, 224)
+            .filter(Filter::Area)
+            .rgb(Channels::Rgb, true, SampleType::F32)
+            .normalize(mean, std),
+        Transform::new().crop(3, 5, 101, 77).resize(57, 33).rgb(Channels::Bgr, false, SampleType::U8),
+    ];
+    for f in &fixtures {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let data = std::fs::read(&f.path).unwrap();
+        let nvdec =
+            |output: Output| DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output);
+        // The CPU path's input: NVDEC's host NV12 (P010 for 10-bit).
+        let plain = decode(&data, nvdec(Output::HOST_NV12));
+        for t in &transforms {
+            let what = format!("{} {:?}", f.rel, t.format_choice());
+            let host = decode(&data, nvdec(Output::HOST_NV12).transform(*t));
+            let cuda = decode(&data, nvdec(Output::CUDA_NV12).transform(*t));
+            assert_eq!(host.len(), plain.len(), "{what}: frame count, host output");
+            assert_eq!(cuda.len(), plain.len(), "{what}: frame count, CUDA output");
+            for (k, ((p, h), c)) in plain.iter().zip(&host).zip(&cuda).enumerate() {
+                let cpu = t.apply(p).unwrap();
+                assert!(matches!(c.data, FrameData::Cuda(_)), "{what}: CUDA output stays on the GPU");
+                assert!(matches!(h.data, FrameData::Host(_)), "{what}: host output");
+                assert_eq!(
+                    (h.format, h.width, h.height, h.pts),
+                    (cpu.format, cpu.width, cpu.height, cpu.pts),
+                    "{what} #{k}"
+                );
+                assert_eq!(
+                    (c.format, c.width, c.height, c.pts),
+                    (cpu.format, cpu.width, cpu.height, cpu.pts),
+                    "{what} #{k}"
+                );
+                let (hb, cb, pb) = (host_bytes(h), host_bytes(c), host_bytes(&cpu));
+                assert_eq!(hb, cb, "{what} #{k}: host and CUDA output are the same kernel's");
+                let d = largest_difference(&hb, &pb, cpu.format);
+                let tolerance = if cpu.format.sample_type() == SampleType::U8 { 1.0 } else { 1e-3 };
+                assert!(d <= tolerance, "{what} #{k}: GPU and CPU paths differ by {d}");
+            }
+        }
+    }
+}
