@@ -65,6 +65,9 @@ pub(crate) struct Args {
     pub(crate) gops: Option<usize>,
     pub(crate) max_bytes: Option<usize>,
     pub(crate) quiet: bool,
+    /// `--resize WxH`: every frame through the ML transform (area resize, planar RGB
+    /// float32 normalised as ImageNet models expect), on the GPU with CUDA output.
+    pub(crate) resize: Option<(u32, u32)>,
 }
 
 impl Default for Args {
@@ -101,6 +104,7 @@ impl Default for Args {
             gops: None,
             max_bytes: None,
             quiet: false,
+            resize: None,
         }
     }
 }
@@ -125,6 +129,16 @@ impl Args {
             .device_index(self.device)
             .spread_over_gpus(self.spread_over_gpus)
             .low_latency(self.low_latency);
+        let c = match self.resize {
+            Some((w, h)) => c.transform(
+                video_hw::transform::Transform::new()
+                    .resize(w, h)
+                    .filter(video_hw::transform::Filter::Area)
+                    .rgb(video_hw::Channels::Rgb, true, video_hw::SampleType::F32)
+                    .normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+            ),
+            None => c,
+        };
         match self.display_delay {
             Some(d) => c.max_display_delay(d),
             None => c,
@@ -238,6 +252,12 @@ pub(crate) fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args
             "--min-segment" => a.min_segment = num(&arg, value(&arg)?)?.max(1) as usize,
             "--unordered" => a.unordered = true,
             "--no-mem" => a.measure_mem = false,
+            "--resize" => {
+                let v = value(&arg)?;
+                let (w, h) = v.split_once('x').ok_or_else(|| format!("--resize {v}: WxH"))?;
+                let n = |s: &str| s.parse::<u32>().map_err(|_| format!("--resize {v}: WxH"));
+                a.resize = Some((n(w)?, n(h)?));
+            }
             "--duration" => {
                 let v = value(&arg)?;
                 let s: f64 = v.parse().map_err(|_| format!("--duration: '{v}' is not a number of seconds"))?;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! nvdec_bench [run] --input FILE [--streams N] [--repeat-input K] [--chunk BYTES] [--device N]
-//!             [--output cuda-nv12|host-nv12|host-yuv420p|metadata] [--max-frames N] ...
+//!             [--output cuda-nv12|host-nv12|host-yuv420p|metadata] [--resize WxH] [--max-frames N] ...
 //! nvdec_bench soak  --input FILE [--input FILE...] [--streams 14] [--duration 120] [--seed 1] [--corrupt 13]
 //! nvdec_bench probe FILE...                 stream facts from headers (no GPU needed)
 //! nvdec_bench cut   IN --out OUT [--gops G] [--max-bytes B]   keep the first whole GOPs of IN
