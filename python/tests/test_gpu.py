@@ -139,6 +139,27 @@ def test_rgb_on_the_gpu_equals_rgb_copied_to_the_host(cuda):
         assert np.array_equal(one, batch[2])
 
 
+def test_transforms_on_the_gpu_equal_the_cpu_path(cuda):
+    # NVDEC runs a transform that makes RGB on the GPU (device="cuda" keeps the result
+    # there, "cpu" downloads it); OpenH264's frames take the CPU path. Within 1e-3 / 1 LSB.
+    name = "h264-opengop.mkv"
+    idx = [0, 5, 40, 99]
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    for opts, tolerance in (
+        (dict(pixel_format="rgb24", resize=(224, 224), interpolation="area", dtype="float32", mean=mean, std=std), 1e-3),
+        (dict(pixel_format="bgr24", crop=(3, 5, 101, 77), resize=(57, 33), dimension_order="NHWC"), 1),
+    ):
+        cpu = video_hw.VideoDecoder(MEDIA / name, engine="openh264", **opts)
+        expect = np.from_dlpack(cpu.get_frames_at(idx).data).astype(np.float64)
+        host = video_hw.VideoDecoder(MEDIA / name, engine="nvdec", **opts)
+        dev = video_hw.VideoDecoder(MEDIA / name, engine="nvdec", device="cuda", **opts)
+        got_host = np.from_dlpack(host.get_frames_at(idx).data)
+        got_dev = cuda.to_host(dev.get_frames_at(idx).data)
+        assert got_dev.shape == expect.shape and got_host.shape == expect.shape
+        assert np.array_equal(got_dev, got_host), "device and host output are the same kernel's"
+        assert np.abs(got_dev.astype(np.float64) - expect).max() <= tolerance
+
+
 def test_frames_outlive_their_decoder_and_many_can_be_held(cuda):
     name = "h264-aac.mp4"
     want = references(name)
