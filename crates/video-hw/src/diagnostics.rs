@@ -36,6 +36,12 @@ pub fn wait_for_nvdec_closes(timeout: Duration) -> bool {
     crate::backend::nvidia::nvdec::closer::wait_idle(timeout)
 }
 
+/// Frees the host frame buffers kept for the next frames (buffers of dropped frames that a
+/// decoder copies into, at most 512 MiB; `VIDEO_HW_HOST_RECYCLE=0` keeps none).
+pub fn release_recycled_host_buffers() {
+    crate::frame::recycle::release();
+}
+
 /// Destroys the NVDEC decoder objects kept for reuse (see [`wait_for_nvdec_closes`]) on
 /// this thread; how many there were. Frees their device memory at once (~100 MiB each at
 /// 1080p); otherwise each goes after 5 s unused.

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 pub(crate) mod memory;
 pub(crate) mod output;
 pub(crate) mod pool;
+pub(crate) mod recycle;
 
 use memory::DeviceLayout;
 use pool::{DeviceSlot, Slot};
@@ -122,10 +123,12 @@ impl fmt::Debug for Planes {
     }
 }
 
-/// Where a [`HostFrame`]'s bytes live: its own vector, or a slot lent by a
-/// [`crate::pipeline::FrameRing`] (given back when the frame is dropped).
+/// Where a [`HostFrame`]'s bytes live: its own vector, a recycled one (kept for the next
+/// frame when dropped, `recycle`), or a slot lent by a [`crate::pipeline::FrameRing`]
+/// (given back when the frame is dropped).
 enum Storage {
     Owned(Vec<u8>),
+    Recycled(recycle::Recycled),
     Slot(Slot),
 }
 
@@ -134,6 +137,7 @@ impl std::ops::Deref for Storage {
     fn deref(&self) -> &[u8] {
         match self {
             Storage::Owned(v) => v,
+            Storage::Recycled(r) => r.bytes(),
             Storage::Slot(s) => s.bytes(),
         }
     }
@@ -143,6 +147,7 @@ impl std::ops::DerefMut for Storage {
     fn deref_mut(&mut self) -> &mut [u8] {
         match self {
             Storage::Owned(v) => v,
+            Storage::Recycled(r) => r.bytes_mut(),
             Storage::Slot(s) => s.bytes_mut(),
         }
     }
@@ -168,6 +173,20 @@ impl HostFrame {
     pub fn new_packed(format: PixelFormat, width: u32, height: u32) -> Self {
         let (planes, bytes) = packed_planes(format, width, height);
         HostFrame { buffer: Storage::Owned(vec![0; bytes]), planes }
+    }
+
+    /// A copy of the tightly packed picture `bytes` (exactly one picture of `format` and
+    /// size) in a recycled buffer (`recycle`), or new memory.
+    pub(crate) fn copy_packed(format: PixelFormat, width: u32, height: u32, bytes: &[u8]) -> Result<Self> {
+        let want = format.frame_size(width, height);
+        if bytes.len() != want {
+            return Err(Error::invalid_input(format!(
+                "{format} {width}x{height} needs {want} bytes, got {}",
+                bytes.len()
+            )));
+        }
+        let (planes, _) = packed_planes(format, width, height);
+        Ok(HostFrame { buffer: Storage::Recycled(recycle::Recycled::copy_of(bytes)), planes })
     }
 
     /// Wraps an existing tightly packed buffer; fails when its length is not exactly one
@@ -232,7 +251,7 @@ impl HostFrame {
     pub(crate) fn pinned_mut<T: 'static>(&mut self) -> Option<&mut T> {
         match &mut self.buffer {
             Storage::Slot(s) => s.pinned_mut(),
-            Storage::Owned(_) => None,
+            Storage::Owned(_) | Storage::Recycled(_) => None,
         }
     }
 
@@ -308,6 +327,7 @@ impl HostFrame {
     pub fn into_buffer(self) -> Vec<u8> {
         match self.buffer {
             Storage::Owned(v) => v,
+            Storage::Recycled(r) => r.into_vec(),
             Storage::Slot(s) => s.bytes().to_vec(),
         }
     }

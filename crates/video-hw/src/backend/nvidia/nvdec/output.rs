@@ -507,7 +507,8 @@ pub(crate) fn packed_host_frame(format: PixelFormat, width: u32, height: u32, by
             slot.as_bytes_mut().copy_from_slice(bytes);
             Ok(slot)
         }
-        _ => HostFrame::from_packed(format, width, height, bytes.to_vec()),
+        // Recycled memory: no page faulted in again for every frame (`frame::recycle`).
+        _ => HostFrame::copy_packed(format, width, height, bytes),
     }
 }
 
