@@ -136,3 +136,38 @@ fn default_decode_of_damaged_files_exits_4_with_the_frames_before() {
         assert!(summary["damage"].is_string(), "{name}: {summary}");
     }
 }
+
+/// Runs `decode IN -o OUT.rgb --pix-fmt rgb24 --size 224x224 -q --backend B` and returns
+/// the raw output.
+fn resized_rgb(input: &Path, backend: &str, extra: &[&str]) -> Vec<u8> {
+    let dir = util::tmpdir("gpu-cli-size");
+    let out = dir.join("out.rgb");
+    let result = Command::new(bin())
+        .arg("decode")
+        .arg(input)
+        .args(["-o", out.to_str().unwrap(), "--pix-fmt", "rgb24", "--size", "224x224", "-q", "--backend", backend])
+        .args(extra)
+        .output()
+        .expect("run video-hw");
+    assert!(result.status.success(), "{backend}: {}", String::from_utf8_lossy(&result.stderr));
+    std::fs::read(&out).unwrap()
+}
+
+#[test]
+fn decode_size_on_nvdec_resizes_on_the_gpu_as_the_cpu_path_does() {
+    if !gpu_tests_enabled() {
+        return;
+    }
+    // NVDEC's frames go through the GPU transform (one session and the read-ahead default);
+    // OpenH264's through the CPU path. Both decoders are exact, so within 1 LSB.
+    let input = util::testdata("media").join("h264-opengop.mkv");
+    let cpu = resized_rgb(&input, "openh264", &[]);
+    assert_eq!(cpu.len() % (224 * 224 * 3), 0);
+    for extra in [&["--sessions", "1"][..], &[][..], &["--scale-filter", "area"][..]] {
+        let gpu = resized_rgb(&input, "nvdec", extra);
+        let cpu = if extra.contains(&"area") { resized_rgb(&input, "openh264", extra) } else { cpu.clone() };
+        assert_eq!(gpu.len(), cpu.len(), "{extra:?}: frame count");
+        let worst = gpu.iter().zip(&cpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+        assert!(worst <= 1, "{extra:?}: GPU and CPU paths differ by {worst}");
+    }
+}
