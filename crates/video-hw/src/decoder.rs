@@ -271,11 +271,21 @@ impl Decoder {
             let session = Decoder::open(config.clone())?;
             return Ok(session.backend().to_owned());
         }
-        let engines = gpus.into_iter().map(|gpu| {
-            let session = Decoder::open(config.clone().spread_over_gpus(false).device_index(gpu))?;
-            Ok(session.backend().to_owned())
+        // Every GPU at once (each makes its own context and asks its own NVDEC).
+        let engines = std::thread::scope(|s| {
+            let opening: Vec<_> = gpus
+                .into_iter()
+                .map(|gpu| {
+                    let config = config.clone().spread_over_gpus(false).device_index(gpu);
+                    s.spawn(move || Decoder::open(config).map(|session| session.backend().to_owned()))
+                })
+                .collect();
+            opening
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(Error::Panicked("opening a session on a GPU".into()))))
+                .collect::<Result<Vec<String>>>()
         });
-        Ok(engines.collect::<Result<Vec<String>>>()?.join(", "))
+        Ok(engines?.join(", "))
     }
 
     fn with_backend(config: DecoderConfig, backend: Box<dyn DecoderBackend>, framing: Framing) -> Self {

@@ -166,10 +166,11 @@ pub(crate) fn decode_caps_of(device: Device, codec: Codec, bit_depth: u8) -> Res
     if !PROBED.contains(&(codec, bit_depth)) {
         return Ok(unsupported(codec, bit_depth));
     }
-    // One query at a time: sessions opened together would otherwise all miss the cache and
-    // ask at once, and concurrent queries slow each other (7 at once: ~130 ms each).
-    static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _asking = ASKING.lock().unwrap_or_else(|p| p.into_inner());
+    // One query at a time per GPU: sessions opened together would otherwise all miss the
+    // cache and ask at once, and concurrent queries slow each other (7 at once: ~130 ms
+    // each). Different GPUs ask at once (the first query makes the GPU's context).
+    static ASKING: [std::sync::Mutex<()>; 16] = [const { std::sync::Mutex::new(()) }; 16];
+    let _asking = ASKING[device.ordinal() as usize % ASKING.len()].lock().unwrap_or_else(|p| p.into_inner());
     if let Some(caps) = cached(&cache.lock().unwrap_or_else(|p| p.into_inner())) {
         return Ok(caps);
     }

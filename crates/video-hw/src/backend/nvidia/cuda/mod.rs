@@ -186,15 +186,32 @@ impl Device {
     /// process share), retained once per process and kept: creating a context costs
     /// hundreds of milliseconds, and releasing the last retain would destroy it between
     /// sessions (a probe, then the session that follows, would each pay for one).
+    ///
+    /// Each device has its own slot, made under the cache's lock and filled outside it: a
+    /// process that starts on several GPUs at once makes their contexts at the same time
+    /// (one lock over the creation made a second GPU's first session wait for the first
+    /// GPU's context).
     pub(crate) fn primary_context(&self) -> Result<Context> {
-        static RETAINED: OnceLock<std::sync::Mutex<Vec<(CUdevice, Context)>>> = OnceLock::new();
-        let cache = RETAINED.get_or_init(|| std::sync::Mutex::new(Vec::new()));
-        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, ctx)) = cache.iter().find(|(d, _)| *d == self.raw) {
+        type Slot = Arc<std::sync::Mutex<Option<Context>>>;
+        static RETAINED: OnceLock<std::sync::Mutex<Vec<(CUdevice, Slot)>>> = OnceLock::new();
+        let slot = {
+            let cache = RETAINED.get_or_init(|| std::sync::Mutex::new(Vec::new()));
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.iter().find(|(d, _)| *d == self.raw) {
+                Some((_, slot)) => slot.clone(),
+                None => {
+                    let slot = Slot::default();
+                    cache.push((self.raw, slot.clone()));
+                    slot
+                }
+            }
+        };
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ctx) = slot.as_ref() {
             return Ok(ctx.clone());
         }
         let ctx = self.retain_primary_context()?;
-        cache.push((self.raw, ctx.clone()));
+        *slot = Some(ctx.clone());
         Ok(ctx)
     }
 

@@ -90,12 +90,19 @@ impl Drop for GpuClaim {
 fn gpus_and_engines(codec: Codec) -> Vec<(u32, u8)> {
     let Ok(driver) = CudaDriver::get() else { return Vec::new() };
     let count = driver.device_count().unwrap_or(0);
-    (0..count)
-        .filter_map(|i| {
-            let caps = driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).ok()?;
-            caps.supported.then_some((i, caps.num_engines))
-        })
-        .collect()
+    let ask = |i: u32| {
+        let caps = driver.device(i).and_then(|d| decode_caps_of(d, codec, 8)).ok()?;
+        caps.supported.then_some((i, caps.num_engines))
+    };
+    if count < 2 {
+        return (0..count).filter_map(ask).collect();
+    }
+    // Every GPU at once: the first question to a GPU makes its context (~0.1-0.5 s), and
+    // the GPUs' contexts are independent.
+    std::thread::scope(|s| {
+        let asked: Vec<_> = (0..count).map(|i| s.spawn(move || ask(i))).collect();
+        asked.into_iter().filter_map(|h| h.join().ok().flatten()).collect()
+    })
 }
 
 /// The GPUs whose NVDEC decodes 8-bit `codec` (empty without a usable driver).
@@ -111,8 +118,8 @@ pub(crate) fn gpus_decoding(codec: Codec) -> Vec<u32> {
 /// 14 split 10/4.
 pub(crate) fn claim_least_busy_gpu(codec: Codec) -> Option<GpuClaim> {
     static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    // The process's first placement asks every GPU's NVDEC for its capabilities (making each
-    // GPU's context, ~0.1-0.2 s apiece) under the lock; later ones read cached answers.
+    // The process's first placement asks every GPU's NVDEC for its capabilities (making
+    // every GPU's context, at once) under the lock; later ones read cached answers.
     let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
     let load = |i: u32| sessions_on(i) + CLAIMED_PER_GPU.get(i as usize).map_or(0, |n| n.load(Ordering::SeqCst));
     let candidates: Vec<GpuLoad> = gpus_and_engines(codec)
