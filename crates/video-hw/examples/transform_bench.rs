@@ -1,10 +1,11 @@
 //! Transform throughput: the GPU path (one kernel launch per frame on a CUDA frame) and the
 //! CPU path, on the same synthetic picture, for the issue's two cases:
 //! - `ml`: 1080p NV12 → 224×224 planar RGB float32, area, normalised (ImageNet mean/std);
-//! - `4k`: 2160p P010 → 1080p packed RGB24, bilinear.
+//! - `4k`: 2160p P010 → 1080p packed RGB24, bilinear;
+//! - `rendition`: 2160p NV12 → 1080p NV12, bilinear (a lower rendition to encode again).
 //!
 //! ```text
-//! transform_bench [--frames N] [--cpu-frames N] [--runs R] [--case ml|4k]...
+//! transform_bench [--frames N] [--cpu-frames N] [--runs R] [--case ml|4k|rendition]...
 //! ```
 //!
 //! Each GPU call is what a decoder does per frame: `Transformer::apply` allocates the
@@ -44,6 +45,12 @@ fn cases() -> Vec<Case> {
             format: PixelFormat::P010,
             size: (3840, 2160),
             transform: Transform::new().resize(1920, 1080).rgb(Channels::Rgb, false, SampleType::U8),
+        },
+        Case {
+            name: "rendition",
+            format: PixelFormat::Nv12,
+            size: (3840, 2160),
+            transform: Transform::new().resize(1920, 1080),
         },
     ]
 }

@@ -101,9 +101,9 @@ pub struct DecoderConfig {
     /// [`crate::transform`]). Frames then come out in the transform's format, or where
     /// it names none, in `output`'s: `output(Output::HOST_RGB24)` with a resize gives
     /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
-    /// stay 10-bit). With NVDEC, a transform that makes RGB runs on the GPU, from the
-    /// decoder's own surface, for host output and for CUDA output (frames of the
-    /// transform's format); a YUV rendition is made on the CPU, for host output only.
+    /// stay 10-bit). With NVDEC the transform runs on the GPU, from the decoder's own
+    /// surface, for host output and for CUDA output (frames of the transform's format:
+    /// RGB, or NV12/P010).
     pub transform: Option<Transform>,
     /// Start decoding as soon as this session's own decoder exists (NVDEC; other engines
     /// ignore it). By default a burst of NVDEC sessions no larger than the GPU's engines
@@ -208,12 +208,12 @@ impl DecoderConfig {
         check_timebase(self.timebase)?;
         if let Some(t) = &self.transform {
             t.validate()?;
-            if let Output::Cuda(f) = self.output {
-                // On the GPU a transform makes RGB (the kernel); a YUV rendition is the CPU's.
-                if t.format_choice().unwrap_or(f).is_yuv() {
+            if let (Output::Cuda(_), Some(f)) = (self.output, t.format_choice()) {
+                // CUDA output holds NV12/P010 or RGB frames (a planar YUV rendition is host only).
+                if f.is_yuv() && !matches!(f, crate::PixelFormat::Nv12 | crate::PixelFormat::P010) {
                     return Err(Error::unsupported(
-                        "transform to YUV with CUDA output",
-                        "the GPU transform makes RGB: name an RGB format, or ask for host output",
+                        format!("transform to {f} with CUDA output"),
+                        "CUDA frames are NV12, P010 or RGB: name one of those, or ask for host output",
                     ));
                 }
             }

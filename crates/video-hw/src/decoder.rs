@@ -217,7 +217,8 @@ impl Decoder {
         let (engine_config, transformer) = split_transform(&config)?;
         let mut backend = Registry::global().open_decoder(&engine_config)?;
         let mut download_transformed = false;
-        if let Some(on_gpu) = gpu_transform_config(&engine_config, transformer.as_ref(), backend.engine()) {
+        let mut transformer = transformer;
+        if let Some((on_gpu, planar)) = gpu_transform_config(&engine_config, transformer.as_ref(), backend.engine()) {
             // NVDEC makes RGB for the transform on the GPU from its own surface (one kernel
             // launch) instead of copying NV12 out for the CPU. The session has no decoder
             // object yet (it makes one at the stream's first sequence), so reopening costs
@@ -226,6 +227,9 @@ impl Decoder {
                 Ok(b) => {
                     backend = b;
                     download_transformed = true;
+                    if planar {
+                        transformer = transformer.map(Transformer::planar_like_source);
+                    }
                 }
                 Err(e) => tracing::debug!(error = %e, "GPU transform unavailable; transforming on the CPU"),
             }
@@ -608,8 +612,9 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
         }
     }
     if let Output::Cuda(f) = config.output {
-        // CUDA output: the transform runs on the GPU (it makes RGB; `validate` refused YUV).
-        if transform.format_choice().is_none() {
+        // CUDA output: the transform runs on the GPU. An RGB output format is the transform's;
+        // with NV12 it follows the source (NV12, or P010 for 10-bit).
+        if transform.format_choice().is_none() && !f.is_yuv() {
             transform = transform.format(f);
         }
         engine.output = Output::CUDA_NV12;
@@ -617,19 +622,28 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
     Ok((engine, Some(Transformer::new(transform)?)))
 }
 
-/// The configuration that moves a transform making RGB from host frames onto the GPU,
-/// when `engine` (opened with `engine_config`) is NVDEC with host output.
+/// The configuration that moves a transform from host frames onto the GPU, when `engine`
+/// (opened with `engine_config`) is NVDEC with host output; and whether the transformer
+/// must then make planar YUV of the source's depth (the caller asked for host YUV420P, which
+/// NVDEC made itself on the CPU path, and the transform names no format).
 fn gpu_transform_config(
     engine_config: &DecoderConfig,
     t: Option<&Transformer>,
     engine: Engine,
-) -> Option<DecoderConfig> {
-    let makes_rgb = t?.transform().format_choice().is_some_and(|f| !f.is_yuv());
-    if !makes_rgb || engine != Engine::Nvdec || !matches!(engine_config.output, Output::Host(_)) {
+) -> Option<(DecoderConfig, bool)> {
+    let Output::Host(host) = engine_config.output else { return None };
+    if engine != Engine::Nvdec {
         return None;
     }
+    let planar = match t?.transform().format_choice() {
+        Some(_) => false,
+        // NVDEC's host NV12 is NV12 or P010 by depth, as its CUDA frames are.
+        None if host == crate::codec::PixelFormat::Nv12 => false,
+        None if host == crate::codec::PixelFormat::Yuv420p => true,
+        None => return None,
+    };
     let mut cfg = engine_config.clone();
     cfg.output = Output::CUDA_NV12;
     cfg.engine = crate::engine::EnginePreference::Only(Engine::Nvdec);
-    Some(cfg)
+    Some((cfg, planar))
 }

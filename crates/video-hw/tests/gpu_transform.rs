@@ -234,3 +234,89 @@ fn gpu_decoders_transform_nvdec_frames_on_the_gpu_as_the_cpu_path_does() {
         }
     }
 }
+
+/// Largest difference between two 4:2:0 outputs of `format`, in code values.
+fn largest_code_difference(a: &[u8], b: &[u8], format: PixelFormat) -> u32 {
+    assert_eq!(a.len(), b.len());
+    if format.bytes_per_sample() == 1 {
+        return a.iter().zip(b).map(|(x, y)| u32::from(x.abs_diff(*y))).max().unwrap_or(0);
+    }
+    // 16-bit words; P010 holds the value in the high bits.
+    let shift = if format == PixelFormat::P010 { 6 } else { 0 };
+    let word = |c: &[u8]| u16::from_le_bytes([c[0], c[1]]) >> shift;
+    a.chunks_exact(2).zip(b.chunks_exact(2)).map(|(x, y)| u32::from(word(x).abs_diff(word(y)))).max().unwrap_or(0)
+}
+
+#[test]
+fn gpu_transform_yuv_renditions_equal_the_cpu_path() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let ring = ring();
+    // The CPU path is held to the float64 reference by tests/transform.rs; the GPU path sums
+    // the same taps in the same order, so the two may differ only where a value rounds at
+    // .5 (1 code value).
+    for (source, depth) in [(PixelFormat::Nv12, 8), (PixelFormat::P010, 10)] {
+        let src = Source::new(121, 67, depth, 5);
+        for output in [PixelFormat::Nv12, PixelFormat::Yuv420p, PixelFormat::P010, PixelFormat::Yuv420p10] {
+            for (k, t) in [
+                Transform::new().resize(57, 33),
+                Transform::new().crop(5, 3, 101, 61).resize(150, 40).filter(Filter::Area),
+                Transform::new().resize(64, 64).letterbox([200, 30, 90]).filter(Filter::Area),
+                Transform::new().crop(1, 1, 119, 65),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let what = format!("{source} -> {output} #{k}");
+                let t = t.format(output);
+                let host = src.frame(source, ColorInfo::default());
+                let cpu = t.apply(&host).unwrap_or_else(|e| panic!("{what}: CPU: {e}"));
+                let gpu = t.apply(&upload(&ring, host)).unwrap_or_else(|e| panic!("{what}: GPU: {e}"));
+                assert!(matches!(gpu.data, FrameData::Cuda(_)), "{what}: made on the GPU");
+                assert_eq!((gpu.format, gpu.width, gpu.height), (cpu.format, cpu.width, cpu.height), "{what}");
+                let d = largest_code_difference(&host_bytes(&gpu), &host_bytes(&cpu), output);
+                assert!(d <= 1, "{what}: GPU and CPU differ by {d} code values");
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_decoders_make_resized_yuv_on_the_gpu_as_the_cpu_path_does() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let mut fixtures: Vec<_> = common::fixtures();
+    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
+    for f in &fixtures {
+        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+        let data = std::fs::read(&f.path).unwrap();
+        let nvdec =
+            |output: Output| DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output);
+        let plain = decode(&data, nvdec(Output::HOST_NV12));
+        let t = Transform::new().resize(97, 55);
+        // Host YUV420P (planar, of the stream's depth), host NV12 (NV12/P010) and CUDA NV12.
+        for output in [Output::HOST_YUV420P, Output::HOST_NV12, Output::CUDA_NV12] {
+            let what = format!("{} {output:?}", f.rel);
+            let got = decode(&data, nvdec(output).transform(t));
+            assert_eq!(got.len(), plain.len(), "{what}: frame count");
+            for (k, (g, p)) in got.iter().zip(&plain).enumerate() {
+                let planar = match p.format {
+                    PixelFormat::P010 => PixelFormat::Yuv420p10,
+                    _ => PixelFormat::Yuv420p,
+                };
+                let want = if output == Output::HOST_YUV420P { t.format(planar) } else { t };
+                let cpu = want.apply(p).unwrap();
+                assert_eq!(matches!(g.data, FrameData::Cuda(_)), output == Output::CUDA_NV12, "{what} #{k}: where");
+                assert_eq!(
+                    (g.format, g.width, g.height, g.pts),
+                    (cpu.format, cpu.width, cpu.height, cpu.pts),
+                    "{what} #{k}"
+                );
+                let d = largest_code_difference(&host_bytes(g), &host_bytes(&cpu), cpu.format);
+                assert!(d <= 1, "{what} #{k}: GPU and CPU paths differ by {d} code values");
+            }
+        }
+    }
+}

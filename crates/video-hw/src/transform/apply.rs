@@ -349,13 +349,17 @@ impl Transform {
 pub struct Transformer {
     transform: Transform,
     plan: Option<(PixelFormat, u32, u32, ColorInfo, Plan)>,
+    /// With no format named: planar YUV of the source's depth (NV12 → YUV420P, P010 →
+    /// yuv420p10le) instead of the source's own layout. For frames that come semi-planar
+    /// (NVDEC's, for the GPU path) to a caller who asked for planar YUV.
+    planar_like_source: bool,
 }
 
 impl Transformer {
     /// A transformer for `transform` (validated here).
     pub fn new(transform: Transform) -> Result<Self> {
         transform.validate()?;
-        Ok(Transformer { transform, plan: None })
+        Ok(Transformer { transform, plan: None, planar_like_source: false })
     }
 
     /// The transform this runs.
@@ -363,11 +367,27 @@ impl Transformer {
         &self.transform
     }
 
+    /// Frames of a source in a semi-planar layout come out in planar YUV of its depth when
+    /// the transform names no format (see the field).
+    pub(crate) fn planar_like_source(mut self) -> Self {
+        self.planar_like_source = true;
+        self
+    }
+
+    /// The transform as run on frames of `source`'s format.
+    fn transform_for(&self, source: PixelFormat) -> Transform {
+        match (self.planar_like_source, self.transform.format_choice(), source) {
+            (true, None, PixelFormat::P010) => self.transform.format(PixelFormat::Yuv420p10),
+            (true, None, PixelFormat::Nv12) => self.transform.format(PixelFormat::Yuv420p),
+            _ => self.transform,
+        }
+    }
+
     /// The plan for frames of this kind (computed when the kind changes).
     pub fn plan_for(&mut self, format: PixelFormat, width: u32, height: u32, color: &ColorInfo) -> Result<&Plan> {
         let fresh = self.plan.as_ref().is_some_and(|(f, w, h, c, _)| (*f, *w, *h, c) == (format, width, height, color));
         if !fresh {
-            let plan = self.transform.plan(format, width, height, color)?;
+            let plan = self.transform_for(format).plan(format, width, height, color)?;
             self.plan = Some((format, width, height, *color, plan));
         }
         Ok(&self.plan.as_ref().expect("set above").4)
@@ -392,7 +412,7 @@ impl Transformer {
             }
             FrameData::Cuda(c) => {
                 // On the frame's GPU, by the engine that owns its memory.
-                let transform = self.transform;
+                let transform = self.transform_for(frame.format);
                 let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
                 let out = c.owner.transform(c, &transform, plan)?;
                 return Ok(Frame {

@@ -1,6 +1,8 @@
-//! The transform on the GPU: one launch of `transform_rgb` (kernels/transform.cu) per
-//! frame, reading the CUDA frame's NV12/P016 planes where they are (a frame NVDEC lends is
-//! its output surface) and writing the output into new device memory.
+//! The transform on the GPU: one launch of `transform_rgb` (RGB output) or `transform_yuv`
+//! (a resized 4:2:0 rendition) of kernels/transform.cu per frame, reading the CUDA frame's
+//! NV12/P016 planes where they are (a frame NVDEC lends is its output surface) and writing
+//! the output into pooled device memory, its planes one under the other at one pitch (as
+//! every CUDA frame of this crate's making).
 //!
 //! The kernel runs the CPU path's [`Plan`]: its tap tables go to device memory once per
 //! plan (they change only with the source's format, size or colour) and the kernel sums
@@ -19,6 +21,7 @@ use super::cuda::{Context, DeviceBuffer, Event, Stream, copy_from_host};
 use super::kernels::{DeviceTaps, Kernels, TransformParams};
 use crate::codec::{PixelFormat, SampleType};
 use crate::error::{Error, Result};
+use crate::frame::memory::DeviceLayout;
 use crate::frame::{CudaFrame, DeviceFrameOwner};
 use crate::transform::{AxisTaps, Plan, Transform};
 
@@ -139,19 +142,10 @@ impl GpuTransformer {
                 "it reads NV12 or P010 frames (the decoder's own output)",
             ));
         }
-        if plan.output.is_yuv() {
-            return Err(Error::unsupported(
-                format!("GPU transform to {}", plan.output),
-                "the GPU path makes RGB; a resized YUV rendition is made on the CPU (host output)",
-            ));
-        }
         let (luma, chroma) = (frame.plane_ptr(0).unwrap_or(0), frame.plane_ptr(1).unwrap_or(0));
         let pitch = i32::try_from(frame.pitch()).map_err(|_| Error::invalid_input("frame pitch"))?;
-        let size = plan.output.bytes_per_sample();
-        let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
-        let row_bytes = plan.width as usize * size * if planar { 1 } else { channels.count() };
-        let bytes = row_bytes * plan.height as usize * if planar { channels.count() } else { 1 };
-        let out = self.buffer(bytes)?;
+        let (row_bytes, rows) = output_layout(plan);
+        let out = self.buffer(row_bytes * rows)?;
         let fresh = w.last.as_ref().is_some_and(|u| u.plan == *plan && u.transform == *transform);
         if !fresh {
             w.last = None;
@@ -171,9 +165,16 @@ impl GpuTransformer {
             // its context, the one this transformer was made for.
             unsafe { w.stream.wait_raw_event(frame.ready_event() as _)? };
         }
-        // SAFETY: the planes are the frame's (borrowed until the kernel is waited for
-        // below), the tables stay in the worker (held here), `out` holds the whole output.
-        unsafe { self.kernels.transform_rgb(&w.stream, &params)? };
+        // SAFETY (both launches): the planes are the frame's (borrowed until the kernel is
+        // waited for below), the tables stay in the worker (held here), `out` holds the whole
+        // output (`output_layout`'s rows of `row_bytes`, the planes where `upload` put them).
+        if plan.output.is_yuv() {
+            // SAFETY: as above.
+            unsafe { self.kernels.transform_yuv(&w.stream, &params)? };
+        } else {
+            // SAFETY: as above.
+            unsafe { self.kernels.transform_rgb(&w.stream, &params)? };
+        }
         w.done.record(&w.stream)?;
         // A kernel takes tens of microseconds: poll without sleeping first, since the
         // shortest sleep costs ~60 µs of timer slack (1080p → 224×224 ran at 13,800
@@ -210,6 +211,20 @@ impl GpuTransformer {
         let (scale, mean, std) = transform.normalization();
         let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
         let positions = channels.rgb_positions();
+        // A YUV rendition: its planes one under the other at one pitch, its depth change
+        // and the letterbox fill in source code values, as the CPU path computes them.
+        let (row_bytes, _) = output_layout(plan);
+        let layout = DeviceLayout::of(plan.output, plan.width, plan.height);
+        let (sd, od) = (plan.source.bit_depth(), plan.output.bit_depth());
+        let yuv_store = match plan.output {
+            PixelFormat::Nv12 => 1,
+            PixelFormat::P010 => 3,
+            PixelFormat::Yuv420p10 => 2,
+            _ => 0,
+        };
+        let interleaved = matches!(plan.output, PixelFormat::Nv12 | PixelFormat::P010);
+        let offset = |plane: usize| layout.plane_rows[plane.min(2)] * row_bytes;
+        let pad = if plan.output.is_yuv() { plan.coeffs.yuv_of(plan.pad).map(|v| v as f32) } else { plan.pad };
         let params = TransformParams {
             lx: taps(at[0]),
             ly: taps(at[1]),
@@ -226,7 +241,7 @@ impl GpuTransformer {
             gv,
             bu,
             identity: i32::from(c.k.is_none()),
-            pad: plan.pad,
+            pad,
             mul: [0, 1, 2].map(|k| 255.0 * scale / std[k]),
             add: [0, 1, 2].map(|k| -mean[k] / std[k]),
             sample: match plan.output.sample_type() {
@@ -237,6 +252,14 @@ impl GpuTransformer {
             channels: channels.count() as i32,
             pos: positions.map(|p| p as i32),
             planar: i32::from(planar),
+            yuv_store,
+            chroma_width: plan.chroma.x.len() as i32,
+            chroma_height: plan.chroma.y.len() as i32,
+            chroma_pitch_out: row_bytes as i32,
+            u_offset: offset(1) as i32,
+            v_offset: offset(if interleaved { 1 } else { 2 }) as i32,
+            gain: 2f32.powi(i32::from(od) - i32::from(sd)),
+            max_code: ((1u32 << od) - 1) as f32,
             ..TransformParams::default()
         };
         Ok(Uploaded { plan: plan.clone(), transform: *transform, _tables: tables, params })
@@ -274,6 +297,12 @@ pub(crate) fn for_context(ctx: &Context) -> Result<Arc<GpuTransformer>> {
     Ok(t)
 }
 
+/// The output's rows: (bytes per row, rows of all planes), planes one under the other.
+fn output_layout(plan: &Plan) -> (usize, usize) {
+    let layout = DeviceLayout::of(plan.output, plan.width, plan.height);
+    (layout.width_bytes, layout.rows)
+}
+
 /// Wraps a transform's output buffer as a CUDA frame of `plan`'s format and size.
 pub(crate) fn output_frame(
     buffer: PooledBuffer,
@@ -282,8 +311,6 @@ pub(crate) fn output_frame(
     owner: Arc<dyn DeviceFrameOwner>,
 ) -> CudaFrame {
     let ptr = buffer.ptr();
-    let size = plan.output.bytes_per_sample();
-    let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
-    let pitch = plan.width as usize * size * if planar { 1 } else { channels.count() };
+    let (pitch, _) = output_layout(plan);
     CudaFrame::stacked(Box::new(buffer), (ptr, pitch), device_index, plan.output, (plan.width, plan.height), owner, 0)
 }

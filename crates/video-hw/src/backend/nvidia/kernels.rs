@@ -33,8 +33,8 @@ pub(crate) struct DeviceTaps {
     pub w: u64,
 }
 
-/// The parameters of `transform_rgb` (`Params` in transform.cu: same field order, same C
-/// layout, 240 bytes).
+/// The parameters of `transform_rgb` and `transform_yuv` (`Params` in transform.cu: same
+/// field order, same C layout, 272 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct TransformParams {
@@ -67,6 +67,14 @@ pub(crate) struct TransformParams {
     pub pos: [i32; 3],
     pub planar: i32,
     pub dst_pitch: i32,
+    pub yuv_store: i32,
+    pub chroma_width: i32,
+    pub chroma_height: i32,
+    pub chroma_pitch_out: i32,
+    pub u_offset: i32,
+    pub v_offset: i32,
+    pub gain: f32,
+    pub max_code: f32,
 }
 
 /// Coefficients of `YuvToRgb` in convert.cu (same field order, same C layout).
@@ -96,6 +104,7 @@ pub(crate) struct Kernels {
     transform_module: CUmodule,
     nv12_to_rgb: CUfunction,
     transform_rgb: CUfunction,
+    transform_yuv: CUfunction,
     deinterleave_uv8: CUfunction,
     deinterleave_uv16: CUfunction,
     shift_luma16: CUfunction,
@@ -159,6 +168,7 @@ impl Kernels {
             transform_module: ptr::null_mut(),
             nv12_to_rgb: null,
             transform_rgb: null,
+            transform_yuv: null,
             deinterleave_uv8: null,
             deinterleave_uv16: null,
             shift_luma16: null,
@@ -169,6 +179,7 @@ impl Kernels {
         kernels.shift_luma16 = kernels.function(api, "shift_luma16")?;
         kernels.transform_module = load_module(api, TRANSFORM_PTX)?;
         kernels.transform_rgb = function_of(api, kernels.transform_module, "transform_rgb")?;
+        kernels.transform_yuv = function_of(api, kernels.transform_module, "transform_yuv")?;
         Ok(kernels)
     }
 
@@ -193,6 +204,25 @@ impl Kernels {
         // (`TransformParams`); the caller guarantees the memory it points at.
         unsafe {
             self.launch(self.transform_rgb, "cuLaunchKernel(transform_rgb)", grid(w, h), BLOCK, stream, &mut args)
+        }
+    }
+
+    /// Queues the resized 4:2:0 rendition `params` describes (one output sample of one
+    /// plane per thread; the grid's third dimension is the component) on `stream`.
+    ///
+    /// # Safety
+    ///
+    /// As [`transform_rgb`](Self::transform_rgb); `dst` holds the output's planes at the
+    /// offsets and pitches `params` gives.
+    pub unsafe fn transform_yuv(&self, stream: &Stream, params: &TransformParams) -> Result<()> {
+        let mut p = *params;
+        let mut args: [*mut c_void; 1] = [(&raw mut p).cast()];
+        let (w, h) = (params.width.max(0) as u32, params.height.max(0) as u32);
+        let (gx, gy) = grid(w, h);
+        // SAFETY: one pointer to the kernel's one parameter, a live local of its C layout;
+        // the caller guarantees the memory it points at.
+        unsafe {
+            self.launch_grid(self.transform_yuv, "cuLaunchKernel(transform_yuv)", (gx, gy, 3), BLOCK, stream, &mut args)
         }
     }
 
@@ -360,6 +390,24 @@ impl Kernels {
         f: CUfunction,
         what: &str,
         (grid_x, grid_y): (u32, u32),
+        block: (u32, u32),
+        stream: &Stream,
+        params: &mut [*mut c_void],
+    ) -> Result<()> {
+        // SAFETY: as this function's own contract.
+        unsafe { self.launch_grid(f, what, (grid_x, grid_y, 1), block, stream, params) }
+    }
+
+    /// [`launch`](Self::launch) with a grid of three dimensions.
+    ///
+    /// # Safety
+    ///
+    /// As [`launch`](Self::launch).
+    unsafe fn launch_grid(
+        &self,
+        f: CUfunction,
+        what: &str,
+        (grid_x, grid_y, grid_z): (u32, u32, u32),
         (bx, by): (u32, u32),
         stream: &Stream,
         params: &mut [*mut c_void],
@@ -373,7 +421,7 @@ impl Kernels {
                 f,
                 grid_x as c_uint,
                 grid_y as c_uint,
-                1,
+                grid_z as c_uint,
                 bx,
                 by,
                 1,

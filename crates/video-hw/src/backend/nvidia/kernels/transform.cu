@@ -1,6 +1,8 @@
-// The transform kernel: crop, resize (the plan's taps: bilinear or area), letterbox, YUV 4:2:0
-// -> RGB with the stream's matrix and range, and the output's sample type and normalisation,
-// in one launch per frame, reading NV12 or P016 straight from the decoder's surface.
+// The transform kernels: crop, resize (the plan's taps: bilinear or area), letterbox, and
+// either YUV 4:2:0 -> RGB with the stream's matrix and range and the output's sample type and
+// normalisation (transform_rgb), or a resized 4:2:0 rendition at the output's depth
+// (transform_yuv); one launch per frame, reading NV12 or P016 straight from the decoder's
+// surface.
 //
 // It runs the CPU path's plan (src/transform/plan.rs, apply.rs): the same tap tables,
 // coefficients and order of sums, in f32, so GPU and CPU agree within float rounding (the
@@ -44,6 +46,14 @@ struct Params {
     int pos[3];                    // channel position of R, G, B
     int planar;
     int dst_pitch;                 // bytes per output row (of each plane when planar)
+    // transform_yuv only (pad above holds the letterbox Y, Cb, Cr in source code values):
+    int yuv_store;                 // 0 8-bit planar, 1 8-bit CbCr interleaved, 2 16-bit low bits planar,
+                                   // 3 16-bit high bits (<< 6) CbCr interleaved
+    int chroma_width, chroma_height;  // output chroma samples
+    int chroma_pitch_out;          // bytes per output chroma row
+    int u_offset, v_offset;        // bytes from dst to the Cb plane / the Cr plane (interleaved: v = u)
+    float gain;                    // depth change: 2^(output depth - source depth)
+    float max_code;                // largest output code value
 };
 
 DEVICE u32 tid_x() { return __nvvm_read_ptx_sreg_tid_x(); }
@@ -135,3 +145,41 @@ KERNEL void transform_rgb(struct Params p) {
         *(u8*)(p.dst + (u64)oy * (u64)p.dst_pitch + (u64)ox * 4 + 3) = 255;
     }
 }
+
+// One sample of a resized 4:2:0 rendition per thread: component blockIdx.z (0 Y, 1 Cb, 2 Cr)
+// at (ox, oy) of its plane, quantised as the CPU path does ((v * gain + 0.5), clamped).
+KERNEL void transform_yuv(struct Params p) {
+    int c = (int)__nvvm_read_ptx_sreg_ctaid_z();
+    int ox = (int)(cta_x() * ntid_x() + tid_x());
+    int oy = (int)(cta_y() * ntid_y() + tid_y());
+    int w = c == 0 ? p.width : p.chroma_width;
+    int h = c == 0 ? p.height : p.chroma_height;
+    if (ox >= w || oy >= h) {
+        return;
+    }
+    struct Taps x = c == 0 ? p.lx : p.cx;
+    struct Taps y = c == 0 ? p.ly : p.cy;
+    float v;
+    int in_picture = ld_u32(y.off, oy) != ld_u32(y.off, oy + 1) && ld_u32(x.off, ox) != ld_u32(x.off, ox + 1);
+    if (!in_picture) {
+        v = p.pad[c];
+    } else if (c == 0) {
+        v = component(p.luma, p.luma_pitch, p.wide, 1, 0, x, y, ox, oy);
+    } else {
+        v = component(p.chroma, p.chroma_pitch, p.wide, 2, c - 1, x, y, ox, oy);
+    }
+    float q = v * p.gain + 0.5f;
+    q = q < 0.0f ? 0.0f : (q > p.max_code ? p.max_code : q);
+    u32 code = (u32)q;
+    int interleaved = p.yuv_store == 1 || p.yuv_store == 3;
+    int wide_out = p.yuv_store >= 2;
+    u64 row = c == 0 ? p.dst + (u64)oy * (u64)p.dst_pitch
+                     : p.dst + (u64)(c == 2 && !interleaved ? p.v_offset : p.u_offset) + (u64)oy * (u64)p.chroma_pitch_out;
+    int col = (c == 0 || !interleaved) ? ox : 2 * ox + (c - 1);
+    if (wide_out) {
+        ((u16*)row)[col] = (u16)(p.yuv_store == 3 ? code << 6 : code);
+    } else {
+        ((u8*)row)[col] = (u8)code;
+    }
+}
+
