@@ -13,7 +13,7 @@ use transform_ref::*;
 use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
 use video_hw::transform::{Filter, Transform};
 use video_hw::{
-    Channels, ChromaLocation, Codec, ColorInfo, ColorRange, DecoderConfig, Engine, EnginePreference, Frame, FrameData,
+    Channels, Codec, ColorInfo, ColorRange, DecoderConfig, Engine, EnginePreference, Frame, FrameData,
     MatrixCoefficients, Output, PixelFormat, SampleType,
 };
 
@@ -72,32 +72,7 @@ fn gpu_transform_crop_area_letterbox_normalise_and_siting_match_the_reference() 
     let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);
     for (format, depth) in [(PixelFormat::Nv12, 8), (PixelFormat::P010, 10)] {
         let src = Source::new(121, 67, depth, 3);
-        for siting in [ChromaLocation::Left, ChromaLocation::Center, ChromaLocation::TopLeft, ChromaLocation::Bottom] {
-            let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
-            for (area, out) in [(true, (24, 17)), (false, (24, 17)), (true, (150, 40))] {
-                let crop = (5, 3, 101, 61);
-                let what = format!("GPU {format} {siting:?} area {area} {out:?}");
-                let filter = if area { Filter::Area } else { Filter::Bilinear };
-                // Letterboxed, BGR packed float16, normalised.
-                let t = Transform::new()
-                    .crop(5, 3, 101, 61)
-                    .resize(out.0 as u32, out.1 as u32)
-                    .filter(filter)
-                    .letterbox([10, 20, 30])
-                    .rgb(Channels::Bgr, false, SampleType::F16)
-                    .normalize(mean, std);
-                let spec = Spec { crop, out, area, letterbox: Some([10, 20, 30]) };
-                check_rgb_on(&place, &what, &src, format, color, &t, &spec, norm);
-                // Stretched, planar BGR uint8.
-                let t = Transform::new().crop(5, 3, 101, 61).resize(out.0 as u32, out.1 as u32).filter(filter).rgb(
-                    Channels::Bgr,
-                    true,
-                    SampleType::U8,
-                );
-                let spec = Spec { crop, out, area, letterbox: None };
-                check_rgb_on(&place, &what, &src, format, color, &t, &spec, norm);
-            }
-        }
+        crop_area_letterbox_and_siting(&place, &format!("GPU {format} "), &src, format, format);
     }
     // What ML pipelines ask for: 1080p to 224×224, area, planar float32, normalised.
     let src = Source::new(1920, 1080, 8, 11);

@@ -44,35 +44,7 @@ fn every_matrix_range_and_depth_matches_the_reference() {
 #[test]
 fn crop_area_letterbox_normalise_and_siting_match_the_reference() {
     let src = Source::new(121, 67, 8, 3);
-    let mean = [0.485f32, 0.456, 0.406];
-    let std = [0.229f32, 0.224, 0.225];
-    let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);
-    for siting in [ChromaLocation::Left, ChromaLocation::Center, ChromaLocation::TopLeft, ChromaLocation::Bottom] {
-        let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
-        for (area, out) in [(true, (24, 17)), (false, (24, 17)), (true, (150, 40))] {
-            let crop = (5, 3, 101, 61);
-            let what = format!("{siting:?} area {area} {out:?}");
-            let filter = if area { Filter::Area } else { Filter::Bilinear };
-            // Letterboxed, BGR packed float16, normalised.
-            let t = Transform::new()
-                .crop(5, 3, 101, 61)
-                .resize(out.0 as u32, out.1 as u32)
-                .filter(filter)
-                .letterbox([10, 20, 30])
-                .rgb(Channels::Bgr, false, SampleType::F16)
-                .normalize(mean, std);
-            let spec = Spec { crop, out, area, letterbox: Some([10, 20, 30]) };
-            check_rgb(&what, &src, PixelFormat::Yuv420p, color, &t, &spec, norm);
-            // Stretched, planar BGR uint8.
-            let t = Transform::new().crop(5, 3, 101, 61).resize(out.0 as u32, out.1 as u32).filter(filter).rgb(
-                Channels::Bgr,
-                true,
-                SampleType::U8,
-            );
-            let spec = Spec { crop, out, area, letterbox: None };
-            check_rgb(&what, &src, PixelFormat::Nv12, color, &t, &spec, norm);
-        }
-    }
+    crop_area_letterbox_and_siting(&|f| f, "", &src, PixelFormat::Yuv420p, PixelFormat::Nv12);
 }
 
 #[test]

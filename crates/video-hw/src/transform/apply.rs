@@ -393,42 +393,29 @@ impl Transformer {
         Ok(&self.plan.as_ref().expect("set above").4)
     }
 
-    /// Transforms one host frame (see [`Transform::apply`]); a frame with no pixels
+    /// Transforms one frame (see [`Transform::apply`]): a host frame on the CPU, a CUDA
+    /// frame on its GPU (by the engine that owns its memory); a frame with no pixels
     /// (metadata output) passes through.
     pub fn apply(&mut self, frame: &Frame) -> Result<Frame> {
-        let host = match &frame.data {
-            FrameData::Host(h) => h,
-            FrameData::None => {
-                let (width, height) = self.transform.output_size(frame.width, frame.height)?;
-                return Ok(Frame {
-                    format: self.transform.output_format(frame.format),
-                    width,
-                    height,
-                    pts: frame.pts,
-                    keyframe: frame.keyframe,
-                    color: self.transform.color_for(&frame.color),
-                    data: FrameData::None,
-                });
-            }
-            FrameData::Cuda(c) => {
-                // On the frame's GPU, by the engine that owns its memory.
-                let transform = self.transform_for(frame.format);
-                let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
-                let out = c.owner.transform(c, &transform, plan)?;
-                return Ok(Frame {
-                    format: plan.output,
-                    width: plan.width,
-                    height: plan.height,
-                    pts: frame.pts,
-                    keyframe: frame.keyframe,
-                    color: plan.color,
-                    data: FrameData::Cuda(out),
-                });
-            }
-        };
-        let transform = self.transform;
+        if let FrameData::None = &frame.data {
+            let (width, height) = self.transform.output_size(frame.width, frame.height)?;
+            return Ok(Frame {
+                format: self.transform.output_format(frame.format),
+                width,
+                height,
+                pts: frame.pts,
+                keyframe: frame.keyframe,
+                color: self.transform.color_for(&frame.color),
+                data: FrameData::None,
+            });
+        }
+        let transform = self.transform_for(frame.format);
         let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
-        let data = run(&transform, plan, host, frame.width, frame.height)?;
+        let data = match &frame.data {
+            FrameData::Host(host) => FrameData::Host(run(&transform, plan, host, frame.width, frame.height)?),
+            FrameData::Cuda(c) => FrameData::Cuda(c.owner.transform(c, &transform, plan)?),
+            FrameData::None => FrameData::None,
+        };
         Ok(Frame {
             format: plan.output,
             width: plan.width,
@@ -436,7 +423,7 @@ impl Transformer {
             pts: frame.pts,
             keyframe: frame.keyframe,
             color: plan.color,
-            data: FrameData::Host(data),
+            data,
         })
     }
 }

@@ -294,3 +294,44 @@ pub fn check_rgb_on(
 }
 
 pub const MATRICES: [u8; 8] = [0, 1, 4, 5, 6, 7, 9, 10];
+
+/// Crops, both filters, an upscale, letterboxes with normalised float16 BGR (source as
+/// `letterboxed`) and stretched planar uint8 BGR (source as `stretched`), for every chroma
+/// siting, each against the reference (`place` and `label` as in [`check_rgb_on`]).
+pub fn crop_area_letterbox_and_siting(
+    place: &dyn Fn(Frame) -> Frame,
+    label: &str,
+    src: &Source,
+    letterboxed: PixelFormat,
+    stretched: PixelFormat,
+) {
+    use video_hw::Channels;
+    use video_hw::transform::Filter;
+    let mean = [0.485f32, 0.456, 0.406];
+    let std = [0.229f32, 0.224, 0.225];
+    let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);
+    for siting in [ChromaLocation::Left, ChromaLocation::Center, ChromaLocation::TopLeft, ChromaLocation::Bottom] {
+        let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
+        for (area, out) in [(true, (24, 17)), (false, (24, 17)), (true, (150, 40))] {
+            let crop = (5, 3, 101, 61);
+            let what = format!("{label}{siting:?} area {area} {out:?}");
+            let filter = if area { Filter::Area } else { Filter::Bilinear };
+            let t = Transform::new()
+                .crop(5, 3, 101, 61)
+                .resize(out.0 as u32, out.1 as u32)
+                .filter(filter)
+                .letterbox([10, 20, 30])
+                .rgb(Channels::Bgr, false, SampleType::F16)
+                .normalize(mean, std);
+            let spec = Spec { crop, out, area, letterbox: Some([10, 20, 30]) };
+            check_rgb_on(place, &what, src, letterboxed, color, &t, &spec, norm);
+            let t = Transform::new().crop(5, 3, 101, 61).resize(out.0 as u32, out.1 as u32).filter(filter).rgb(
+                Channels::Bgr,
+                true,
+                SampleType::U8,
+            );
+            let spec = Spec { crop, out, area, letterbox: None };
+            check_rgb_on(place, &what, src, stretched, color, &t, &spec, norm);
+        }
+    }
+}
