@@ -56,10 +56,20 @@ fn stamp(p: &Packet) -> u64 {
     std::str::from_utf8(&p.data[at + 1..]).expect("digits").parse().expect("number")
 }
 
-/// Submits frames `range`, reaping whatever is ready after each.
+/// Submits frames `range`, reaping whatever is ready after each. A `Backpressure` answer
+/// (the session holds as many frames as it may: the fake's completions lag behind a loaded
+/// machine) is met as the error says: wait for a packet, then submit again.
 fn run(enc: &mut dyn EncoderBackend, range: std::ops::Range<u64>, generation: u64, out: &mut Vec<Packet>) {
     for i in range {
-        enc.submit(&host_frame(PixelFormat::Nv12, i), opts(i), generation).expect("submit");
+        let frame = host_frame(PixelFormat::Nv12, i);
+        let mut tries = 0;
+        while let Err(e) = enc.submit(&frame, opts(i), generation) {
+            tries += 1;
+            assert!(matches!(e, crate::Error::Backpressure(_)) && tries < 100, "submit: {e:?}");
+            if let Some(p) = enc.reap_timeout(std::time::Duration::from_millis(100)).expect("reap") {
+                out.push(p);
+            }
+        }
         while let Some(p) = enc.try_reap().expect("reap") {
             out.push(p);
         }
