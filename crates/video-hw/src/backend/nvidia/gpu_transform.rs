@@ -54,6 +54,10 @@ struct Worker {
     stream: Stream,
     done: Event,
     last: Option<Uploaded>,
+    /// A kernel it launched did not finish (or could not be waited for): the worker and
+    /// that frame's output are leaked, not reused or freed, since the kernel may still
+    /// read the tables and write the output (as the NVDEC copy-out does after a timeout).
+    stuck: bool,
 }
 
 /// Device buffers of finished outputs, by size.
@@ -107,7 +111,7 @@ impl GpuTransformer {
         if let Some(w) = self.workers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(w);
         }
-        Ok(Worker { stream: Stream::new(&self.ctx)?, done: Event::new(&self.ctx)?, last: None })
+        Ok(Worker { stream: Stream::new(&self.ctx)?, done: Event::new(&self.ctx)?, last: None, stuck: false })
     }
 
     /// An output buffer of `bytes`: a pooled one, or a new allocation.
@@ -125,8 +129,11 @@ impl GpuTransformer {
     pub(crate) fn run(&self, transform: &Transform, plan: &Plan, frame: &CudaFrame) -> Result<PooledBuffer> {
         let mut worker = self.worker()?;
         let out = self.run_on(&mut worker, transform, plan, frame);
-        // A worker whose stream failed is not reused (the next frame gets a fresh one).
-        if out.is_ok() {
+        if worker.stuck {
+            std::mem::forget(worker);
+        } else if out.is_ok() {
+            // A worker whose call failed before its launch is dropped (the next frame gets
+            // a fresh one).
             let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
             if workers.len() < KEPT_WORKERS {
                 workers.push(worker);
@@ -175,19 +182,14 @@ impl GpuTransformer {
             // SAFETY: as above.
             unsafe { self.kernels.transform_rgb(&w.stream, &params)? };
         }
-        w.done.record(&w.stream)?;
-        // A kernel takes tens of microseconds: poll without sleeping first, since the
-        // shortest sleep costs ~60 µs of timer slack (1080p → 224×224 ran at 13,800
-        // frames/s waiting with `wait_timeout` alone).
-        let spin_until = std::time::Instant::now() + SPIN;
-        while !w.done.is_complete()? {
-            if std::time::Instant::now() >= spin_until {
-                w.done.wait_timeout(TIMEOUT)?;
-                break;
+        match finish(w) {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                w.stuck = true;
+                std::mem::forget(out);
+                Err(e)
             }
-            std::hint::spin_loop();
         }
-        Ok(out)
     }
 
     /// Uploads `plan`'s tap tables and fills the parameters that do not change per frame.
@@ -264,6 +266,21 @@ impl GpuTransformer {
         };
         Ok(Uploaded { plan: plan.clone(), transform: *transform, _tables: tables, params })
     }
+}
+
+/// Waits for the worker's launched kernel. It takes tens of microseconds: poll without
+/// sleeping first, since the shortest sleep costs ~60 µs of timer slack (1080p → 224×224
+/// ran at 13,800 frames/s waiting with `wait_timeout` alone).
+fn finish(w: &Worker) -> Result<()> {
+    w.done.record(&w.stream)?;
+    let spin_until = std::time::Instant::now() + SPIN;
+    while !w.done.is_complete()? {
+        if std::time::Instant::now() >= spin_until {
+            return w.done.wait_timeout(TIMEOUT);
+        }
+        std::hint::spin_loop();
+    }
+    Ok(())
 }
 
 /// Appends one axis's offsets, indices and weights (4-byte words) to `bytes`; returns
