@@ -52,8 +52,9 @@ class DecodeVideos:
     """A ``map_batches`` callable: decodes the files named in a batch's ``path`` column.
 
     ``num_frames`` (or ``indices``, a function of the file's frame count giving the frame
-    numbers) chooses the frames; every other keyword goes to ``VideoDecoder`` (``device``,
-    ``engine``, ``pixel_format``, ``resize``, ``dtype``, ``mean``/``std``, …).
+    numbers) chooses the frames; every other keyword goes to ``VideoDecoder`` (``engine``,
+    ``pixel_format``, ``resize``, ``dtype``, ``mean``/``std``, …). The rows hold host
+    arrays, so ``device`` stays ``"cpu"``: on a worker with a GPU, NVDEC still decodes.
     """
 
     def __init__(

@@ -214,13 +214,12 @@ impl Decoder {
             config.device_index = claim.gpu();
         }
         let framing = Framing::for_codec(config.codec)?;
-        let (engine_config, transformer) = split_transform(&config)?;
+        let (engine_config, mut transformer) = split_transform(&config)?;
         let mut backend = Registry::global().open_decoder(&engine_config)?;
         let mut download_transformed = false;
-        let mut transformer = transformer;
         if let Some((on_gpu, planar)) = gpu_transform_config(&engine_config, transformer.as_ref(), backend.engine()) {
-            // NVDEC makes RGB for the transform on the GPU from its own surface (one kernel
-            // launch) instead of copying NV12 out for the CPU. The session has no decoder
+            // NVDEC runs the transform on the GPU from its own surface (one kernel launch)
+            // instead of copying NV12 out for the CPU. The session has no decoder
             // object yet (it makes one at the stream's first sequence), so reopening costs
             // little; a failure keeps the CPU path.
             match Registry::global().open_decoder(&on_gpu) {

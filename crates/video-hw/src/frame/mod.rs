@@ -178,13 +178,7 @@ impl HostFrame {
     /// A copy of the tightly packed picture `bytes` (exactly one picture of `format` and
     /// size) in a recycled buffer (`recycle`), or new memory.
     pub(crate) fn copy_packed(format: PixelFormat, width: u32, height: u32, bytes: &[u8]) -> Result<Self> {
-        let want = format.frame_size(width, height);
-        if bytes.len() != want {
-            return Err(Error::invalid_input(format!(
-                "{format} {width}x{height} needs {want} bytes, got {}",
-                bytes.len()
-            )));
-        }
+        check_packed_len(format, width, height, bytes.len())?;
         let (planes, _) = packed_planes(format, width, height);
         Ok(HostFrame { buffer: Storage::Recycled(recycle::Recycled::copy_of(bytes)), planes })
     }
@@ -192,13 +186,7 @@ impl HostFrame {
     /// Wraps an existing tightly packed buffer; fails when its length is not exactly one
     /// picture of `format` and size.
     pub fn from_packed(format: PixelFormat, width: u32, height: u32, buffer: Vec<u8>) -> Result<Self> {
-        let want = format.frame_size(width, height);
-        if buffer.len() != want {
-            return Err(Error::invalid_input(format!(
-                "{format} {width}x{height} needs {want} bytes, got {}",
-                buffer.len()
-            )));
-        }
+        check_packed_len(format, width, height, buffer.len())?;
         let mut f = HostFrame::new_packed(format, width, height);
         f.buffer = Storage::Owned(buffer);
         Ok(f)
@@ -331,6 +319,15 @@ impl HostFrame {
             Storage::Slot(s) => s.bytes().to_vec(),
         }
     }
+}
+
+/// `InvalidInput` unless `len` bytes are exactly one tightly packed `format` picture.
+fn check_packed_len(format: PixelFormat, width: u32, height: u32, len: usize) -> Result<()> {
+    let want = format.frame_size(width, height);
+    if len != want {
+        return Err(Error::invalid_input(format!("{format} {width}x{height} needs {want} bytes, got {len}")));
+    }
+    Ok(())
 }
 
 /// The planes of a tightly packed picture and its size in bytes.

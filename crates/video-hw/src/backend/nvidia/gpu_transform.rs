@@ -17,7 +17,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::cuda::{Context, DeviceBuffer, Event, Stream, copy_from_host};
+use super::cuda::{Context, DeviceBuffer, Event, PerContext, Stream, copy_from_host};
 use super::kernels::{DeviceTaps, Kernels, TransformParams};
 use crate::codec::{PixelFormat, SampleType};
 use crate::error::{Error, Result};
@@ -28,10 +28,21 @@ use crate::transform::{AxisTaps, Plan, Transform};
 /// The longest one frame's transform may take before it counts as a device failure.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What a plan is made from: the transform, and the source's format, size and colour as
+/// resolved (`Transform::plan` reads the stream's colour only through that resolution,
+/// which it keeps as `Plan::color`). Compared per frame instead of the plan itself, whose
+/// tap tables run to tens of thousands of entries for a 1080p output.
+#[derive(Clone, Copy, PartialEq)]
+struct PlanKey {
+    transform: Transform,
+    source: PixelFormat,
+    size: (u32, u32),
+    color: crate::codec::ColorInfo,
+}
+
 /// A plan's tap tables in device memory and the kernel parameters they give.
 struct Uploaded {
-    plan: Plan,
-    transform: Transform,
+    key: PlanKey,
     /// Keeps the tables allocated while `params` points into them.
     _tables: DeviceBuffer,
     params: TransformParams,
@@ -124,8 +135,9 @@ impl GpuTransformer {
         Ok(PooledBuffer { buffer: Some(buffer), pool: self.pool.clone() })
     }
 
-    /// Runs `plan` (of `transform`) over `frame` into device memory: the output picture
-    /// tightly packed (planes one after the other), complete when this returns.
+    /// Runs `plan` (of `transform`) over `frame` into device memory: the output picture,
+    /// its planes one under the other at one pitch (`output_layout`), complete when this
+    /// returns.
     pub(crate) fn run(&self, transform: &Transform, plan: &Plan, frame: &CudaFrame) -> Result<PooledBuffer> {
         let mut worker = self.worker()?;
         let out = self.run_on(&mut worker, transform, plan, frame);
@@ -153,10 +165,10 @@ impl GpuTransformer {
         let pitch = i32::try_from(frame.pitch()).map_err(|_| Error::invalid_input("frame pitch"))?;
         let (row_bytes, rows) = output_layout(plan);
         let out = self.buffer(row_bytes * rows)?;
-        let fresh = w.last.as_ref().is_some_and(|u| u.plan == *plan && u.transform == *transform);
-        if !fresh {
+        let key = PlanKey { transform: *transform, source: plan.source, size: frame.size(), color: plan.color };
+        if w.last.as_ref().is_none_or(|u| u.key != key) {
             w.last = None;
-            w.last = Some(self.upload(transform, plan)?);
+            w.last = Some(self.upload(key, plan)?);
         }
         let Some(up) = w.last.as_ref() else { return Err(Error::invalid_input("no transform plan")) };
         let mut params = up.params;
@@ -168,20 +180,13 @@ impl GpuTransformer {
         params.dst = out.ptr();
         params.dst_pitch = i32::try_from(row_bytes).map_err(|_| Error::invalid_input("output row"))?;
         if frame.ready_event() != 0 {
-            // SAFETY: the frame's event is live while the frame is (borrowed here), and of
-            // its context, the one this transformer was made for.
+            // SAFETY: the frame's event is live while the frame is (borrowed here).
             unsafe { w.stream.wait_raw_event(frame.ready_event() as _)? };
         }
-        // SAFETY (both launches): the planes are the frame's (borrowed until the kernel is
-        // waited for below), the tables stay in the worker (held here), `out` holds the whole
-        // output (`output_layout`'s rows of `row_bytes`, the planes where `upload` put them).
-        if plan.output.is_yuv() {
-            // SAFETY: as above.
-            unsafe { self.kernels.transform_yuv(&w.stream, &params)? };
-        } else {
-            // SAFETY: as above.
-            unsafe { self.kernels.transform_rgb(&w.stream, &params)? };
-        }
+        // SAFETY: the planes are the frame's (borrowed until the kernel is waited for
+        // below), the tables stay in the worker (held here), `out` holds the whole output
+        // (`output_layout`'s rows of `row_bytes`, the planes where `upload` put them).
+        unsafe { self.kernels.transform(&w.stream, &params, plan.output.is_yuv())? };
         match finish(w) {
             Ok(()) => Ok(out),
             Err(e) => {
@@ -193,7 +198,7 @@ impl GpuTransformer {
     }
 
     /// Uploads `plan`'s tap tables and fills the parameters that do not change per frame.
-    fn upload(&self, transform: &Transform, plan: &Plan) -> Result<Uploaded> {
+    fn upload(&self, key: PlanKey, plan: &Plan) -> Result<Uploaded> {
         let axes = [&plan.luma.x, &plan.luma.y, &plan.chroma.x, &plan.chroma.y];
         let mut bytes: Vec<u8> = Vec::new();
         let mut at = Vec::with_capacity(axes.len());
@@ -210,13 +215,13 @@ impl GpuTransformer {
         };
         let c = plan.coeffs;
         let (rv, gu, gv, bu) = c.rgb_factors();
-        let (scale, mean, std) = transform.normalization();
+        let (scale, mean, std) = key.transform.normalization();
         let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
         let positions = channels.rgb_positions();
         // A YUV rendition: its planes one under the other at one pitch, its depth change
         // and the letterbox fill in source code values, as the CPU path computes them.
-        let (row_bytes, _) = output_layout(plan);
         let layout = DeviceLayout::of(plan.output, plan.width, plan.height);
+        let row_bytes = layout.width_bytes;
         let (sd, od) = (plan.source.bit_depth(), plan.output.bit_depth());
         let yuv_store = match plan.output {
             PixelFormat::Nv12 => 1,
@@ -264,7 +269,7 @@ impl GpuTransformer {
             max_code: ((1u32 << od) - 1) as f32,
             ..TransformParams::default()
         };
-        Ok(Uploaded { plan: plan.clone(), transform: *transform, _tables: tables, params })
+        Ok(Uploaded { key, _tables: tables, params })
     }
 }
 
@@ -301,17 +306,8 @@ fn append_axis(bytes: &mut Vec<u8>, a: &AxisTaps) -> (usize, usize, usize) {
 
 /// The transformer of `ctx`'s GPU, made once per process and context.
 pub(crate) fn for_context(ctx: &Context) -> Result<Arc<GpuTransformer>> {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static MADE: OnceLock<Mutex<HashMap<usize, Arc<GpuTransformer>>>> = OnceLock::new();
-    let mut made = MADE.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|p| p.into_inner());
-    let key = ctx.raw() as usize;
-    if let Some(t) = made.get(&key) {
-        return Ok(t.clone());
-    }
-    let t = Arc::new(GpuTransformer::new(ctx)?);
-    made.insert(key, t.clone());
-    Ok(t)
+    static MADE: PerContext<GpuTransformer> = PerContext::new();
+    MADE.get_or_make(ctx, GpuTransformer::new)
 }
 
 /// The output's rows: (bytes per row, rows of all planes), planes one under the other.

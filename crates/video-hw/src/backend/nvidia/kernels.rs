@@ -6,12 +6,11 @@
 //! library is needed where video-hw runs. `VIDEO_HW_CUDA_PTX=/path/file.ptx` loads
 //! another build of the same kernels (for kernel development).
 
-use std::collections::HashMap;
 use std::ffi::{CString, c_uint, c_void};
 use std::ptr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use super::cuda::{Context, Stream, check};
+use super::cuda::{Context, PerContext, Stream, check};
 use super::loader::CudaApi;
 use super::sys::cuda::{CUfunction, CUmodule};
 use crate::error::{Error, Result};
@@ -141,16 +140,8 @@ impl Drop for Kernels {
 impl Kernels {
     /// The kernels of `ctx`, loaded once per context and process.
     pub fn get(ctx: &Context) -> Result<Arc<Kernels>> {
-        static LOADED: OnceLock<Mutex<HashMap<usize, Arc<Kernels>>>> = OnceLock::new();
-        let map = LOADED.get_or_init(|| Mutex::new(HashMap::new()));
-        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-        let key = ctx.raw() as usize;
-        if let Some(k) = map.get(&key) {
-            return Ok(k.clone());
-        }
-        let k = Arc::new(Kernels::load(ctx)?);
-        map.insert(key, k.clone());
-        Ok(k)
+        static LOADED: PerContext<Kernels> = PerContext::new();
+        LOADED.get_or_make(ctx, Kernels::load)
     }
 
     fn load(ctx: &Context) -> Result<Kernels> {
@@ -187,7 +178,9 @@ impl Kernels {
         function_of(api, self.module, name)
     }
 
-    /// Queues the transform `params` describes (one output pixel per thread) on `stream`.
+    /// Queues the transform `params` describes on `stream`: `transform_rgb` (one output
+    /// pixel per thread), or with `yuv` `transform_yuv` (one output sample of one plane per
+    /// thread; the grid's third dimension is the component).
     ///
     /// # Safety
     ///
@@ -195,35 +188,19 @@ impl Kernels {
     /// allocated until the stream has run the kernel: the source planes hold the rows and
     /// columns the taps read at their pitches, the tap tables hold the entries their
     /// offsets name (an offsets table has `width + 1` / `height + 1` entries), and `dst`
-    /// holds the output (`height` rows of `dst_pitch`, three planes when planar).
-    pub unsafe fn transform_rgb(&self, stream: &Stream, params: &TransformParams) -> Result<()> {
+    /// holds the output (its planes at the rows, offsets and pitches `params` gives).
+    pub unsafe fn transform(&self, stream: &Stream, params: &TransformParams, yuv: bool) -> Result<()> {
         let mut p = *params;
         let mut args: [*mut c_void; 1] = [(&raw mut p).cast()];
-        let (w, h) = (params.width.max(0) as u32, params.height.max(0) as u32);
+        let (gx, gy) = grid(params.width.max(0) as u32, params.height.max(0) as u32);
+        let (f, what, gz) = if yuv {
+            (self.transform_yuv, "cuLaunchKernel(transform_yuv)", 3)
+        } else {
+            (self.transform_rgb, "cuLaunchKernel(transform_rgb)", 1)
+        };
         // SAFETY: one pointer to the kernel's one parameter, a live local of its C layout
         // (`TransformParams`); the caller guarantees the memory it points at.
-        unsafe {
-            self.launch(self.transform_rgb, "cuLaunchKernel(transform_rgb)", grid(w, h), BLOCK, stream, &mut args)
-        }
-    }
-
-    /// Queues the resized 4:2:0 rendition `params` describes (one output sample of one
-    /// plane per thread; the grid's third dimension is the component) on `stream`.
-    ///
-    /// # Safety
-    ///
-    /// As [`transform_rgb`](Self::transform_rgb); `dst` holds the output's planes at the
-    /// offsets and pitches `params` gives.
-    pub unsafe fn transform_yuv(&self, stream: &Stream, params: &TransformParams) -> Result<()> {
-        let mut p = *params;
-        let mut args: [*mut c_void; 1] = [(&raw mut p).cast()];
-        let (w, h) = (params.width.max(0) as u32, params.height.max(0) as u32);
-        let (gx, gy) = grid(w, h);
-        // SAFETY: one pointer to the kernel's one parameter, a live local of its C layout;
-        // the caller guarantees the memory it points at.
-        unsafe {
-            self.launch_grid(self.transform_yuv, "cuLaunchKernel(transform_yuv)", (gx, gy, 3), BLOCK, stream, &mut args)
-        }
+        unsafe { self.launch_grid(f, what, (gx, gy, gz), BLOCK, stream, &mut args) }
     }
 
     /// Queues YUV 4:2:0 (NV12, or P016 when `wide`) → RGB on `stream`.

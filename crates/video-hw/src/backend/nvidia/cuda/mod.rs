@@ -292,6 +292,30 @@ impl Drop for ContextInner {
 #[derive(Clone)]
 pub(crate) struct Context(Arc<ContextInner>);
 
+/// A value made once per CUDA context and kept for the process (a context's loaded
+/// kernels, its transform workers): a `static` of this type caches it by context.
+pub(crate) struct PerContext<T>(OnceLock<std::sync::Mutex<std::collections::HashMap<usize, Arc<T>>>>);
+
+impl<T> PerContext<T> {
+    /// An empty cache (for a `static`).
+    pub(crate) const fn new() -> Self {
+        PerContext(OnceLock::new())
+    }
+
+    /// `ctx`'s value, made by `make` the first time it is asked for.
+    pub(crate) fn get_or_make(&self, ctx: &Context, make: impl FnOnce(&Context) -> Result<T>) -> Result<Arc<T>> {
+        let map = self.0.get_or_init(Default::default);
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        let key = ctx.raw() as usize;
+        if let Some(v) = map.get(&key) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(make(ctx)?);
+        map.insert(key, v.clone());
+        Ok(v)
+    }
+}
+
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context").field("device", &self.0.device.ordinal).finish()

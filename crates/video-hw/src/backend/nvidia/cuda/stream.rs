@@ -54,11 +54,12 @@ impl Stream {
         check(unsafe { (self.ctx.api().cuStreamSynchronize)(self.raw) }, "cuStreamSynchronize")
     }
 
-    /// Makes later work on this stream wait for a raw event handle (a frame's ready event).
+    /// Makes later work on this stream wait for a raw event handle (a frame's ready event,
+    /// recorded on any stream).
     ///
     /// # Safety
     ///
-    /// `event` must be a live `CUevent` of this stream's context.
+    /// `event` must be a live `CUevent`.
     pub(crate) unsafe fn wait_raw_event(&self, event: CUevent) -> Result<()> {
         let _current = self.ctx.push()?;
         // SAFETY: the stream is live, the caller vouches for the event; flags must be 0.
@@ -67,9 +68,8 @@ impl Stream {
 
     /// Makes later work on this stream wait for `event` (recorded on any stream).
     pub(crate) fn wait_event(&self, event: &Event) -> Result<()> {
-        let _current = self.ctx.push()?;
-        // SAFETY: both handles are live; flags must be 0.
-        check(unsafe { (self.ctx.api().cuStreamWaitEvent)(self.raw, event.raw, 0) }, "cuStreamWaitEvent")
+        // SAFETY: the event is live while borrowed.
+        unsafe { self.wait_raw_event(event.raw) }
     }
 
     /// Queues a 2-D copy of `src` into `dst` (rows of `src.width_bytes` bytes, `dst_pitch`
