@@ -1,12 +1,22 @@
-//! What the async sessions cost per frame over the blocking API (feature `async`):
+//! What the async surface costs per frame over the blocking API (feature `async`):
 //! `cargo bench -p video-hw --features async --bench async_overhead`.
 //!
-//! The same packets (the B-pyramid MP4 fixture, 30 frames of 320x240, repeated K times as
-//! separate streams with a drain between them) are decoded by OpenH264 through the blocking
-//! `Decoder` and through an `AsyncDecoder` fed and drained on one `futures::executor` thread
-//! (depth 8). Runs alternate; the table gives the median wall time per frame of each and
-//! the difference, with the spread of the blocking runs (their interquartile range per frame)
-//! to read it against. Clock: `std::time::Instant` around each whole run. Written to
+//! Two workloads, both OpenH264 to host yuv420p:
+//! - `64x64`: 600 frames the bench encodes itself (OpenH264, a moving pattern). A frame
+//!   decodes in tens of microseconds, so the cost of the hand-over between threads is
+//!   not lost in the engine's own time.
+//! - `320x240`: the B-pyramid MP4 fixture (30 frames) repeated as separate streams with a
+//!   drain between them, the engine's time dominating.
+//!
+//! Four ways, each fed the same packets and draining every frame:
+//! - `blocking`: `Decoder` on the calling thread (the reference);
+//! - `AsyncDecoder`: fed and drained by one `futures::executor` thread (depth 8);
+//! - `DecodePipeline`, blocking: `submit` from one thread, `recv` on another;
+//! - `DecodePipeline`, async: its sink fed and its stream drained on one executor thread.
+//!
+//! Runs alternate; the table gives, per frame, the median wall time (`Instant` around the
+//! whole run, session opening included) and the median CPU time of the process (user +
+//! system, `getrusage`), and their excess over the blocking decoder. Written to
 //! `bench/results/async-overhead-DATE-COMMIT.md`.
 
 mod common;
@@ -15,12 +25,23 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use video_hw::async_session::{AsyncDecoder, AsyncInput};
+use video_hw::frame::HostFrame;
 use video_hw::media::Demuxer;
-use video_hw::pipeline::DecodeInput;
-use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Input, Output, PixelFormat};
+use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, RingMemory};
+use video_hw::{
+    Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input,
+    Output, PixelFormat,
+};
 
-const REPEAT: usize = 20;
 const RUNS: usize = 15;
+const DEPTH: usize = 8;
+
+/// One workload: packets for one stream, how many times a run decodes it, and its name.
+struct Workload {
+    name: &'static str,
+    packets: Vec<DecodeInput>,
+    repeat: usize,
+}
 
 fn config() -> DecoderConfig {
     DecoderConfig::new(Codec::H264)
@@ -28,46 +49,103 @@ fn config() -> DecoderConfig {
         .engine(EnginePreference::Only(Engine::OpenH264))
 }
 
-fn packets() -> Vec<AsyncInput> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4");
-    let mut d = Demuxer::open(path).expect("fixture");
-    let track = d.video_track().expect("video").clone();
-    let record = DecodeInput::track_record(&track);
-    let mut out = Vec::new();
-    while let Some(p) = d.next_packet().expect("packet") {
-        if p.track == track.index {
-            out.push(DecodeInput::from_media(record.as_ref(), p).into());
+/// 600 frames of a moving pattern at 64x64, encoded by OpenH264 (Annex-B access units).
+fn tiny() -> Workload {
+    let (w, h) = (64u32, 64u32);
+    let cfg = EncoderConfig::new(Codec::H264, w, h).engine(EnginePreference::Only(Engine::OpenH264));
+    let mut enc = Encoder::open(cfg).expect("openh264 encoder");
+    let mut packets = Vec::new();
+    for t in 0..600usize {
+        let mut raw = vec![128u8; PixelFormat::Yuv420p.frame_size(w, h)];
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                raw[y * w as usize + x] = ((x + 2 * t) ^ (y + t)) as u8;
+            }
+        }
+        let pixels = HostFrame::from_packed(PixelFormat::Yuv420p, w, h, raw).expect("frame");
+        let frame = Frame::host(PixelFormat::Yuv420p, w, h, pixels);
+        enc.submit(&frame, FrameOptions { pts: Some(t as i64), force_keyframe: false }).expect("encode");
+        while let Some(p) = enc.try_reap().expect("packet") {
+            packets.push(DecodeInput::annexb(p.data, p.pts));
         }
     }
-    out
+    packets.extend(enc.flush().expect("flush").into_iter().map(|p| DecodeInput::annexb(p.data, p.pts)));
+    Workload { name: "64x64, 600 frames", packets, repeat: 1 }
 }
 
-fn blocking(items: &[AsyncInput]) -> (Duration, usize) {
-    let start = Instant::now();
+/// The B-pyramid MP4 fixture's 30 samples, as length-prefixed input.
+fn fixture() -> Workload {
+    // The checkout it was built in, else the current directory's (a copy of the repository
+    // on another machine).
+    let name = "testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4";
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name);
+    let path = if built.is_file() { built } else { std::path::PathBuf::from(name) };
+    let mut d = Demuxer::open(&path).expect("fixture");
+    let track = d.video_track().expect("video").clone();
+    let record = DecodeInput::track_record(&track);
+    let mut packets = Vec::new();
+    while let Some(p) = d.next_packet().expect("packet") {
+        if p.track == track.index {
+            packets.push(DecodeInput::from_media(record.as_ref(), p));
+        }
+    }
+    Workload { name: "320x240, 30 frames x 20", packets, repeat: 20 }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Blocking,
+    AsyncDecoder,
+    Pipeline,
+    PipelineAsync,
+}
+
+const WAYS: [(Way, &str); 4] = [
+    (Way::Blocking, "Decoder (blocking)"),
+    (Way::AsyncDecoder, "AsyncDecoder"),
+    (Way::Pipeline, "DecodePipeline, blocking"),
+    (Way::PipelineAsync, "DecodePipeline, async"),
+];
+
+fn blocking(w: &Workload) -> usize {
     let mut dec = Decoder::open(config()).expect("decoder");
     let mut frames = 0;
-    for _ in 0..REPEAT {
-        for item in items {
-            let AsyncInput::Data(DecodeInput::LengthPrefixed { sample, record, pts }) = item else { unreachable!() };
-            dec.submit(Input::length_prefixed(sample, record, *pts)).expect("submit");
+    for _ in 0..w.repeat {
+        for item in &w.packets {
+            let AsyncInput::Data(input) = AsyncInput::Data(item.clone()) else { unreachable!() };
+            submit(&mut dec, &input);
             while dec.try_reap().expect("reap").is_some() {
                 frames += 1;
             }
         }
         frames += dec.flush().expect("flush").len();
     }
-    (start.elapsed(), frames)
+    frames
 }
 
-fn asynchronous(items: &[AsyncInput]) -> (Duration, usize) {
-    let start = Instant::now();
-    let (mut input, output) = AsyncDecoder::open(config(), 8).expect("decoder").split();
-    let mut all = Vec::with_capacity(items.len() * REPEAT + REPEAT);
-    for _ in 0..REPEAT {
-        all.extend(items.iter().cloned());
+fn submit(dec: &mut Decoder, input: &DecodeInput) {
+    let r = match input {
+        DecodeInput::LengthPrefixed { sample, record, pts } => dec.submit(Input::length_prefixed(sample, record, *pts)),
+        DecodeInput::AnnexB { data, pts } => dec.submit(Input::annexb(data, *pts)),
+        _ => unreachable!("the bench makes only these"),
+    };
+    r.expect("submit");
+}
+
+/// The items an async run sends: the packets, a drain after each repetition.
+fn async_items(w: &Workload) -> Vec<AsyncInput> {
+    let mut all = Vec::with_capacity((w.packets.len() + 1) * w.repeat);
+    for _ in 0..w.repeat {
+        all.extend(w.packets.iter().cloned().map(AsyncInput::Data));
         all.push(AsyncInput::Flush);
     }
-    let frames = futures::executor::block_on(async move {
+    all
+}
+
+fn async_decoder(w: &Workload) -> usize {
+    let all = async_items(w);
+    let (mut input, output) = AsyncDecoder::open(config(), DEPTH).expect("decoder").split();
+    futures::executor::block_on(async move {
         let feed = async move {
             for item in all {
                 input.send(item).await.expect("send");
@@ -79,8 +157,77 @@ fn asynchronous(items: &[AsyncInput]) -> (Duration, usize) {
             n + 1
         });
         futures::future::join(feed, take).await.1
-    });
-    (start.elapsed(), frames)
+    })
+}
+
+/// The pipeline's input: one stream per repetition would need a drain marker it does not
+/// have, so a run is one stream of `repeat` copies (each copy starts with its own
+/// parameter sets and an IDR, so the frames are the same).
+fn pipeline_items(w: &Workload) -> Vec<DecodeInput> {
+    (0..w.repeat).flat_map(|_| w.packets.iter().cloned()).collect()
+}
+
+fn pipeline_options() -> PipelineOptions {
+    PipelineOptions::default().queue_depth(DEPTH).input_depth(DEPTH).memory(RingMemory::Pageable)
+}
+
+fn pipeline(w: &Workload) -> usize {
+    let items = pipeline_items(w);
+    let p = DecodePipeline::open(config(), pipeline_options()).expect("pipeline");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for item in items {
+                p.submit(item).expect("submit");
+            }
+            p.end_input();
+        });
+        p.frames().inspect(|f| assert!(f.is_ok(), "frame")).count()
+    })
+}
+
+fn pipeline_async(w: &Workload) -> usize {
+    let items = pipeline_items(w);
+    let p = DecodePipeline::open(config(), pipeline_options()).expect("pipeline");
+    let (mut input, frames) = (p.input_sink().expect("submit-fed"), p.frame_stream());
+    futures::executor::block_on(async move {
+        let feed = async move {
+            for item in items {
+                input.send(item).await.expect("send");
+            }
+            input.close().await.expect("close");
+        };
+        let take = frames.fold(0usize, |n, f| async move {
+            f.expect("frame");
+            n + 1
+        });
+        futures::future::join(feed, take).await.1
+    })
+}
+
+/// User + system CPU time of the whole process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: `getrusage` fills the zeroed `rusage` it is given and keeps no pointer to it.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Wall and CPU time per frame of one run, in µs, and its frame count.
+fn measure(way: Way, w: &Workload) -> (f64, f64, usize) {
+    let (cpu0, start) = (process_cpu(), Instant::now());
+    let frames = match way {
+        Way::Blocking => blocking(w),
+        Way::AsyncDecoder => async_decoder(w),
+        Way::Pipeline => pipeline(w),
+        Way::PipelineAsync => pipeline_async(w),
+    };
+    let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / frames as f64;
+    (per(wall), per(cpu), frames)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -89,36 +236,45 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let items = packets();
-    let (mut b, mut a) = (Vec::new(), Vec::new());
-    let mut frames = 0;
-    blocking(&items);
-    asynchronous(&items);
-    for run in 0..RUNS {
-        let (first, second) = if run % 2 == 0 { (true, false) } else { (false, true) };
-        for is_blocking in [first, second] {
-            let (t, n) = if is_blocking { blocking(&items) } else { asynchronous(&items) };
-            frames = n;
-            let per_frame = t.as_secs_f64() * 1e6 / n as f64;
-            if is_blocking { b.push(per_frame) } else { a.push(per_frame) }
+    let mut table = String::from(
+        "| workload | way | frames | wall µs/frame | CPU µs/frame | wall over blocking | CPU over blocking |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for w in [tiny(), fixture()] {
+        let mut results: Vec<(Vec<f64>, Vec<f64>, usize)> = WAYS.iter().map(|_| (Vec::new(), Vec::new(), 0)).collect();
+        for (way, _) in WAYS {
+            measure(way, &w); // warm-up
+        }
+        for run in 0..RUNS {
+            // Rotate the order so no way always runs first or after the same one.
+            for k in 0..WAYS.len() {
+                let i = (k + run) % WAYS.len();
+                let (wall, cpu, frames) = measure(WAYS[i].0, &w);
+                results[i].0.push(wall);
+                results[i].1.push(cpu);
+                results[i].2 = frames;
+            }
+        }
+        let medians: Vec<(f64, f64, usize)> =
+            results.into_iter().map(|(wall, cpu, n)| (median(wall), median(cpu), n)).collect();
+        let (base_wall, base_cpu, base_frames) = medians[0];
+        for ((_, name), (wall, cpu, frames)) in WAYS.iter().zip(&medians) {
+            assert_eq!(*frames, base_frames, "{name} gave another frame count");
+            table.push_str(&format!(
+                "| {} | {name} | {frames} | {wall:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
+                w.name,
+                wall - base_wall,
+                cpu - base_cpu
+            ));
         }
     }
-    let (mb, ma) = (median(b.clone()), median(a.clone()));
-    let mut sorted = b.clone();
-    sorted.sort_by(f64::total_cmp);
-    let iqr = sorted[sorted.len() * 3 / 4] - sorted[sorted.len() / 4];
-    let table = format!(
-        "| frames per run | blocking µs/frame (median) | async µs/frame (median) | async - blocking | blocking IQR |\n\
-         |---|---|---|---|---|\n\
-         | {frames} | {mb:.2} | {ma:.2} | {:.2} | {iqr:.2} |\n",
-        ma - mb
-    );
     println!("{table}");
     let (date, commit) = common::date_and_commit();
     let text = format!(
-        "# Async sessions against the blocking API ({date}, {commit}, {} CPU threads)\n\n\
-         OpenH264 decoding the B-pyramid fixture (320x240) {REPEAT} times per run, {RUNS} runs each, alternating;\n\
-         wall time per frame (`Instant`), medians. `cargo bench -p video-hw --features async --bench async_overhead`.\n\n{table}",
+        "# Async surface against the blocking API ({date}, {commit}, {} CPU threads)\n\n\
+         OpenH264 to host yuv420p; {RUNS} runs of each way, order rotated; medians per frame of the whole run's\n\
+         wall time (`Instant`) and of the process's CPU time (`getrusage`, user + system).\n\
+         `cargo bench -p video-hw --features async --bench async_overhead`.\n\n{table}",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     common::write_record("async-overhead", &date, &commit, &text);

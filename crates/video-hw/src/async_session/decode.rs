@@ -7,7 +7,10 @@ use crate::config::DecoderConfig;
 use crate::decoder::Decoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::pipeline::DecodeInput;
+use crate::frame::output::OutputScope;
+use crate::frame::pool::FrameSlots;
+use crate::pipeline::{DecodeInput, FrameRing, RingConfig, RingMemory, output_memory};
+use std::sync::Arc;
 
 /// An input item: input for the engine (the pipelines' owned [`DecodeInput`]: Annex-B
 /// bytes, an access unit, a length-prefixed sample with its record, a whole packet; see
@@ -55,18 +58,30 @@ impl AsyncSession<AsyncInput, Frame> {
         Self::new(Decoder::open(config)?, depth)
     }
 
-    /// Runs an open `decoder` on its own thread, with channels of `depth` items (at least 1):
+    /// Runs an open `decoder` on its own thread, with queues of `depth` items (at least 1):
     /// at most `depth` input items wait for the engine and `depth` frames for the consumer.
+    ///
+    /// As in a [`DecodePipeline`](crate::pipeline::DecodePipeline), the engine builds its
+    /// frames in `depth + 2` reusable buffers (page-locked host memory where a CUDA driver
+    /// is present, device memory for NVDEC's CUDA output) while the consumer gives them
+    /// back by dropping frames; when it holds them all, frames get memory of their own.
     pub fn new(decoder: Decoder, depth: usize) -> Result<Self> {
         let engine = decoder.engine();
         let backend = decoder.backend().to_string();
-        let handles = spawn("video-hw async decode", depth, move |ends| run(decoder, ends))?;
+        let depth = depth.max(1);
+        let memory = output_memory(RingMemory::Auto, &decoder);
+        // Only the ring's buffers are used; its queue stays empty.
+        let ring = FrameRing::with_config(RingConfig::new(depth).memory(memory).name("async decode output"))?;
+        let slots = ring.frame_slots().clone();
+        let handles = spawn("video-hw async decode", depth, move |ends| run(decoder, &slots, ends))?;
         Ok(AsyncSession::from_handles(handles, "decode", engine, backend))
     }
 }
 
-/// The session thread: input in order, frames out as the engine gives them.
-fn run(mut decoder: Decoder, mut ends: Ends<AsyncInput, Frame>) {
+/// The session thread: input in order, frames out as the engine gives them (built in
+/// `slots` where the engine can).
+fn run(mut decoder: Decoder, slots: &Arc<FrameSlots>, mut ends: Ends<AsyncInput, Frame>) {
+    let _output = OutputScope::enter(slots);
     while let Some(item) = ends.next_input() {
         let go_on = match &item {
             AsyncInput::Data(input) => submit(&mut decoder, input, &mut ends),

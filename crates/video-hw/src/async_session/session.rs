@@ -4,14 +4,15 @@
 //! are this type for their items.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::channel::mpsc;
 use futures::{Sink, Stream};
 
 use super::worker::{Handles, session_gone};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::pipeline::ring::Queue;
 
 /// A session running on its own thread: a [`Sink`] of `I` and a [`Stream`] of
 /// `Result<O>` (module docs: threads, backpressure, cancel safety).
@@ -23,28 +24,51 @@ pub struct AsyncSession<I, O> {
     backend: String,
 }
 
-/// The input half of an [`AsyncSession`]: a [`Sink`] of its items. Closing it drains the
-/// engine and ends the output stream.
-#[derive(Debug)]
+/// The input half of an [`AsyncSession`]: a [`Sink`] of its items. Closing it (or
+/// dropping it) drains the engine and ends the output stream.
 pub struct SessionInput<I> {
-    tx: mpsc::Sender<I>,
+    queue: Arc<Queue<I>>,
     /// What the session does ("decode", "encode"), for the error once it has ended.
     what: &'static str,
 }
 
 /// The output half of an [`AsyncSession`]: a [`Stream`] of its output, or of the errors
-/// the session met.
-#[derive(Debug)]
+/// the session met. Dropping it shuts the session down.
 pub struct SessionOutput<O> {
-    rx: mpsc::Receiver<Result<O>>,
+    queue: Arc<Queue<Result<O>>>,
+    /// The input queue, cancelled with this half: a session nobody reads stops taking input.
+    input: Arc<dyn Cancel>,
 }
 
-impl<I, O> AsyncSession<I, O> {
+/// The input queue as the output half sees it (it does not know the input type).
+trait Cancel: Send + Sync {
+    fn cancel_all(&self);
+}
+
+impl<I: Send> Cancel for Queue<I> {
+    fn cancel_all(&self) {
+        drop(self.cancel());
+    }
+}
+
+impl<I> std::fmt::Debug for SessionInput<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionInput").field("what", &self.what).field("queued", &self.queue.depth()).finish()
+    }
+}
+
+impl<O> std::fmt::Debug for SessionOutput<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOutput").field("queued", &self.queue.depth()).finish()
+    }
+}
+
+impl<I: Send + 'static, O> AsyncSession<I, O> {
     /// The async side of a session thread `spawn` started.
     pub(super) fn from_handles(handles: Handles<I, O>, what: &'static str, engine: Engine, backend: String) -> Self {
         AsyncSession {
-            input: SessionInput { tx: handles.input, what },
-            output: SessionOutput { rx: handles.output },
+            output: SessionOutput { queue: handles.output, input: handles.input.clone() },
+            input: SessionInput { queue: handles.input, what },
             engine,
             backend,
         }
@@ -69,37 +93,54 @@ impl<I, O> AsyncSession<I, O> {
 impl<I> Sink<I> for SessionInput<I> {
     type Error = Error;
 
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let what = self.what;
-        Pin::new(&mut self.tx).poll_ready(cx).map_err(|_| session_gone(what))
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.queue.poll_push_ready(cx).map_err(|_| session_gone(self.what))
     }
 
-    fn start_send(mut self: Pin<&mut Self>, item: I) -> Result<()> {
-        let what = self.what;
-        Pin::new(&mut self.tx).start_send(item).map_err(|_| session_gone(what))
+    fn start_send(self: Pin<&mut Self>, item: I) -> Result<()> {
+        // On failure the item is dropped here, on the caller's side.
+        self.queue.push_now(item).map_err(|_| session_gone(self.what))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let what = self.what;
-        Pin::new(&mut self.tx).poll_flush(cx).map_err(|_| session_gone(what))
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        // An accepted item is in the queue, which the session thread empties by itself.
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let what = self.what;
-        Pin::new(&mut self.tx).poll_close(cx).map_err(|_| session_gone(what))
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        // The thread drains what is queued, then the engine; the stream ends after that.
+        self.queue.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<I> Drop for SessionInput<I> {
+    fn drop(&mut self) {
+        // No more input can come: as `close`.
+        self.queue.close();
     }
 }
 
 impl<O> Stream for SessionOutput<O> {
     type Item = Result<O>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<O>>> {
-        Pin::new(&mut self.rx).poll_next(cx)
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<O>>> {
+        // The queue is only cancelled by this half's drop, so its errors cannot be seen here.
+        self.queue.poll_pop(cx).map(|r| r.ok().flatten())
+    }
+}
+
+impl<O> Drop for SessionOutput<O> {
+    fn drop(&mut self) {
+        // Nobody reads: the session thread's next hand-over fails and it ends, dropping
+        // the engine there; input it had not taken is dropped.
+        drop(self.queue.cancel());
+        self.input.cancel_all();
     }
 }
 
 // The whole session is both: its halves need no split for one task that feeds and takes.
-// (`mpsc::Sender` and `Receiver` are `Unpin`, so the halves are too.)
+// (The halves hold `Arc`s only, so they are `Unpin`.)
 impl<I, O> Sink<I> for AsyncSession<I, O> {
     type Error = Error;
 

@@ -1,14 +1,12 @@
 //! The session thread shared by the async decoder and encoder: its channels, its count,
 //! and the blocking sends and receives it makes.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::channel::mpsc;
-use futures::executor::block_on;
-use futures::{SinkExt, StreamExt};
-
 use crate::error::{Error, Result};
+use crate::pipeline::ring::Queue;
 
 /// Session threads running now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -26,71 +24,66 @@ pub(super) const BACKPRESSURE_RETRIES: u32 = 1000;
 /// The wait for output between two such offers.
 pub(super) const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 
-/// The thread's side of the two channels.
+/// The thread's side of the two queues (the pipelines' queue: the thread blocks on it,
+/// after a brief spin; the async side polls it).
 pub(super) struct Ends<I, O> {
-    input: mpsc::Receiver<I>,
-    output: mpsc::Sender<Result<O>>,
+    input: Arc<Queue<I>>,
+    output: Arc<Queue<Result<O>>>,
 }
 
 impl<I, O> Ends<I, O> {
-    /// The next input item; `None` once the sink side is closed or dropped.
+    /// The next input item; `None` once the sink side is closed (and drained) or the
+    /// session was dropped.
     pub fn next_input(&mut self) -> Option<I> {
-        // An item already queued is taken without parking the thread.
-        match self.input.try_recv() {
-            Ok(item) => Some(item),
-            Err(mpsc::TryRecvError::Closed) => None,
-            Err(mpsc::TryRecvError::Empty) => block_on(self.input.next()),
-        }
+        self.input.pop(None).ok().flatten()
     }
 
-    /// Hands an output item to the stream, waiting while the stream's buffer is full
+    /// Hands an output item to the stream, waiting while the stream's queue is full
     /// (that wait is the backpressure). False when the stream side is gone: the session
     /// should end.
     pub fn give(&mut self, item: Result<O>) -> bool {
-        // Room in the buffer: no parking; full: wait for the consumer.
-        match self.output.try_send(item) {
-            Ok(()) => true,
-            Err(e) if e.is_full() => block_on(self.output.send(e.into_inner())).is_ok(),
-            Err(_) => false,
-        }
+        self.output.push(item, None).is_ok()
     }
 }
 
-/// The caller's side of the two channels.
+/// The caller's side of the two queues.
 pub(super) struct Handles<I, O> {
-    pub input: mpsc::Sender<I>,
-    pub output: mpsc::Receiver<Result<O>>,
+    pub input: Arc<Queue<I>>,
+    pub output: Arc<Queue<Result<O>>>,
 }
 
-/// Starts `run` on a thread named `name` with channels of `depth` items each.
+/// Starts `run` on a thread named `name` with queues of `depth` items each.
 pub(super) fn spawn<I, O, F>(name: &str, depth: usize, run: F) -> Result<Handles<I, O>>
 where
     I: Send + 'static,
     O: Send + 'static,
     F: FnOnce(Ends<I, O>) + Send + 'static,
 {
-    // A channel holds its buffer plus one item per sender, so `depth - 1` makes `depth`.
-    let buffer = depth.max(1) - 1;
-    let (input_tx, input_rx) = mpsc::channel(buffer);
-    let (output_tx, output_rx) = mpsc::channel(buffer);
-    let ends = Ends { input: input_rx, output: output_tx };
+    let depth = depth.max(1);
+    let input = Arc::new(Queue::new(format!("{name} input"), depth));
+    let output = Arc::new(Queue::new(format!("{name} output"), depth));
+    let ends = Ends { input: input.clone(), output: output.clone() };
     LIVE.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
-        // Counted down however `run` ends (a panic included).
-        struct Live;
-        impl Drop for Live {
+        // However `run` ends (a panic included): the sink refuses more input (what is
+        // queued is dropped), the stream ends after what was handed out, and the count
+        // goes down.
+        struct Live<I, O>(Arc<Queue<I>>, Arc<Queue<Result<O>>>);
+        impl<I, O> Drop for Live<I, O> {
             fn drop(&mut self) {
+                drop(self.0.cancel());
+                self.1.close();
                 LIVE.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        let _live = Live;
+        let _live = Live(ends.input.clone(), ends.output.clone());
         run(ends);
     });
     if let Err(e) = spawned {
         LIVE.fetch_sub(1, Ordering::SeqCst);
         return Err(Error::from(e).context(format!("starting the {name} thread")));
     }
-    Ok(Handles { input: input_tx, output: output_rx })
+    Ok(Handles { input, output })
 }
 
 /// The error a sink gives once its session thread is gone.

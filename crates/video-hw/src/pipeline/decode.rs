@@ -457,6 +457,18 @@ impl DecodePipeline {
         &self.shared.status
     }
 
+    /// The input queue `submit` feeds (`None` for a pipeline reading its own source).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn input_queue(&self) -> Option<&Arc<Queue<DecodeInput>>> {
+        self.input.as_ref()
+    }
+
+    /// What the caller side and the worker share.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     fn cancel(&self) {
         self.shared.status.cancel();
         if let Some(q) = &self.input {

@@ -46,8 +46,8 @@ pub(crate) enum Session {
 }
 
 /// What the caller side and the worker share.
-struct Shared {
-    status: Status,
+pub(super) struct Shared {
+    pub(super) status: Status,
     telemetry: Mutex<Option<Arc<Telemetry>>>,
     description: Mutex<String>,
     final_stats: Mutex<Option<EncoderStats>>,
@@ -393,6 +393,18 @@ impl EncodePipeline {
 
     pub(crate) fn status(&self) -> &Status {
         &self.shared.status
+    }
+
+    /// The queue `recv_packet` reads (`None` for a pipeline with a packet sink).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn packet_queue(&self) -> Option<&Arc<Queue<Packet>>> {
+        self.packets.as_ref()
+    }
+
+    /// What the caller side and the worker share.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     fn cancel(&self) {

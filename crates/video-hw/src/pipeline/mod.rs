@@ -28,11 +28,72 @@
 //! println!("{} frames, {:.1} fps, queue peak {}", stats.frames, stats.fps, stats.queue.peak);
 //! # Ok::<(), video_hw::Error>(())
 //! ```
+//!
+//! # Async
+//!
+//! With the feature `async`, the pipelines have handles that poll their queues instead of
+//! blocking on them, so a task of any executor (tokio, async-std, smol,
+//! `futures::executor`) feeds a pipeline and takes its output while the engine runs on the
+//! pipeline's own thread:
+//!
+//! - `DecodePipeline::input_sink`: a `Sink` of [`DecodeInput`];
+//!   `DecodePipeline::frame_stream`: a `Stream` of frames.
+//! - `EncodePipeline::frame_sink`: a `Sink` of `(Frame, FrameOptions)`;
+//!   `EncodePipeline::packet_stream`: a `Stream` of packets.
+//! - `Transcode::finished`: a future that is ready when both sides have finished.
+//!
+//! The handles own what they poll (the pipeline's queues are shared), so they move into
+//! tasks of their own while the pipeline itself stays where its figures and
+//! [`shutdown`](DecodePipeline::shutdown) are wanted. They behave as the blocking calls:
+//!
+//! - Backpressure: a full queue makes `poll_ready` pending (the task is woken once the
+//!   queue has drained to half, not once per item taken); an empty one makes `poll_next`
+//!   pending. Nothing spins.
+//! - Cancel safety: an item a sink accepted (`start_send` returned) is in the pipeline's
+//!   queue, whatever becomes of the future that sent it. Closing the sink is
+//!   [`end_input`](DecodePipeline::end_input): the worker finishes what is queued, flushes
+//!   and ends the stream. Dropping a handle neither ends the input nor cancels the
+//!   pipeline; dropping (or shutting down) the pipeline does, and the handles then end.
+//! - Errors: the worker's error is the stream's last item, after the output made before
+//!   it; a sink fails with it once the worker has stopped on one.
+//!
+//! ```no_run
+//! # fn main() {}
+//! # #[cfg(feature = "async")]
+//! # async fn example(chunks: Vec<Vec<u8>>) -> video_hw::Result<()> {
+//! use futures::{SinkExt, StreamExt};
+//! use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, Shutdown};
+//! use video_hw::{Codec, DecoderConfig};
+//!
+//! let pipeline = DecodePipeline::open(DecoderConfig::new(Codec::H264), PipelineOptions::default())?;
+//! let (mut input, mut frames) = (pipeline.input_sink()?, pipeline.frame_stream());
+//! let feed = async move {
+//!     for chunk in chunks {
+//!         input.send(DecodeInput::annexb(chunk, None)).await?; // pending while the queue is full
+//!     }
+//!     input.close().await // end of input: the frame stream ends after the last frame
+//! };
+//! let take = async move {
+//!     let mut n = 0;
+//!     while let Some(frame) = frames.next().await {
+//!         frame?;
+//!         n += 1;
+//!     }
+//!     Ok::<_, video_hw::Error>(n)
+//! };
+//! let (fed, taken) = futures::future::join(feed, take).await;
+//! fed?;
+//! println!("{} frames, {:.1} fps", taken?, pipeline.stats().fps);
+//! pipeline.shutdown(Shutdown::Drain)?;
+//! # Ok(()) }
+//! ```
 
 mod decode;
 mod encode;
 pub mod ring;
 mod segmented;
+#[cfg(feature = "async")]
+mod stream;
 mod transcode;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,10 +101,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+#[cfg(feature = "async")]
+pub(crate) use decode::output_memory;
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
 pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
+#[cfg(feature = "async")]
+pub use stream::{FrameSink, FrameStream, InputSink, PacketStream, TranscodeFinished};
 pub use transcode::{Transcode, TranscodeStats};
 
 use crate::decoder::DecoderStats;
@@ -225,13 +290,20 @@ struct Outcome {
     message: Option<String>,
 }
 
+/// When a worker finished, and who waits for it.
+#[derive(Default)]
+struct Finish {
+    at: Option<Instant>,
+    wakers: Vec<std::task::Waker>,
+}
+
 /// State a pipeline's caller side and its worker share.
 pub(crate) struct Status {
     name: &'static str,
     started: Instant,
     cancelled: AtomicBool,
-    /// When the worker finished (`None` while it runs).
-    finished: Mutex<Option<Instant>>,
+    /// When the worker finished (`None` while it runs), and the tasks waiting for that.
+    finished: Mutex<Finish>,
     outcome: Mutex<Outcome>,
     arrivals: Mutex<Arrivals>,
     bitstream_error: Mutex<Option<String>>,
@@ -245,7 +317,7 @@ impl Status {
             name,
             started: Instant::now(),
             cancelled: AtomicBool::new(false),
-            finished: Mutex::new(None),
+            finished: Mutex::new(Finish::default()),
             outcome: Mutex::new(Outcome::default()),
             arrivals: Mutex::new(Arrivals::new()),
             bitstream_error: Mutex::new(None),
@@ -257,9 +329,27 @@ impl Status {
         self.cancelled.store(true, Ordering::SeqCst);
     }
 
-    /// Notes that the worker has finished (its figures stop moving).
+    /// Notes that the worker has finished (its figures stop moving) and wakes the tasks
+    /// waiting for that.
     fn finish(&self) {
-        self.finished.lock().get_or_insert_with(Instant::now);
+        let mut f = self.finished.lock();
+        f.at.get_or_insert_with(Instant::now);
+        let tasks = std::mem::take(&mut f.wakers);
+        drop(f);
+        tasks.into_iter().for_each(std::task::Waker::wake);
+    }
+
+    /// `Ready` once the worker has finished; else the task is woken when it does.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    fn poll_finished(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut f = self.finished.lock();
+        if f.at.is_some() {
+            return std::task::Poll::Ready(());
+        }
+        if !f.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            f.wakers.push(cx.waker().clone());
+        }
+        std::task::Poll::Pending
     }
 
     fn is_cancelled(&self) -> bool {
@@ -297,7 +387,7 @@ impl Status {
     }
 
     fn fill(&self, stats: &mut PipelineStats) {
-        let finished = *self.finished.lock();
+        let finished = self.finished.lock().at;
         stats.elapsed = finished.unwrap_or_else(Instant::now).duration_since(self.started);
         stats.running = finished.is_none();
         let a = self.arrivals.lock();

@@ -123,6 +123,18 @@ impl Transcode {
         self.encode.backend()
     }
 
+    /// The decode side's status (for [`finished`](Self::finished)).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(super) fn decode_status(&self) -> &super::Status {
+        self.decode.status()
+    }
+
+    /// The encode side's status.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(super) fn encode_status(&self) -> &super::Status {
+        self.encode.status()
+    }
+
     /// Stops both sides without finishing (queued frames and packets are dropped) and
     /// joins both threads.
     pub fn cancel(self) -> TranscodeStats {

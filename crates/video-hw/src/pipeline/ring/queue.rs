@@ -1,9 +1,17 @@
 //! The bounded queue of a frame ring: multi-producer, multi-consumer, with close,
-//! cancel, timeouts, a brief spin before blocking, and depth figures.
+//! cancel, timeouts, a brief spin before blocking, and depth figures. Threads block on
+//! it; async tasks poll it (`poll_pop`, `poll_push_ready`) and are woken by the other
+//! side, so the same queue joins a worker thread to async code.
+//!
+//! Wake-ups are what an async hand-over costs most (a futex wake and, on an idle core, an
+//! inter-processor interrupt: several microseconds on a virtual machine), so a producer
+//! task waiting for room is woken once the queue has drained to half, not for every item
+//! taken: it then refills half the queue in one go.
 
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -32,6 +40,54 @@ struct QueueState<T> {
     push_wait: Duration,
     pop_waits: u64,
     pop_wait: Duration,
+    /// Tasks waiting for an item (or the end).
+    pop_wakers: Vec<Waker>,
+    /// Tasks waiting for room (or the end).
+    push_wakers: Vec<Waker>,
+    /// Since when a task has been waiting for an item (for the consumer-wait figure).
+    pop_pending_since: Option<Instant>,
+    /// Since when a task has been waiting for room.
+    push_pending_since: Option<Instant>,
+}
+
+impl<T> QueueState<T> {
+    /// The producer tasks to wake after an item was taken: once the queue is down to
+    /// half (or ended), all of them.
+    fn producers_to_wake(&mut self, capacity: usize) -> Vec<Waker> {
+        if self.push_wakers.is_empty() || (self.items.len() > capacity / 2 && self.end == End::Open) {
+            return Vec::new();
+        }
+        if let Some(since) = self.push_pending_since.take() {
+            self.push_wait += since.elapsed();
+        }
+        std::mem::take(&mut self.push_wakers)
+    }
+
+    /// The consumer tasks to wake after an item came (or the queue ended).
+    fn consumers_to_wake(&mut self) -> Vec<Waker> {
+        if self.pop_wakers.is_empty() {
+            return Vec::new();
+        }
+        if let Some(since) = self.pop_pending_since.take() {
+            self.pop_wait += since.elapsed();
+        }
+        std::mem::take(&mut self.pop_wakers)
+    }
+}
+
+/// Keeps `waker` in `list` unless a waker of the same task is there already (a task
+/// polled again while it waits must not grow the list).
+fn register(list: &mut Vec<Waker>, waker: &Waker) {
+    if !list.iter().any(|w| w.will_wake(waker)) {
+        list.push(waker.clone());
+    }
+}
+
+/// Wakes tasks taken out of a queue's state (outside its lock).
+fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
 }
 
 /// A bounded multi-producer multi-consumer queue with close, cancel, timeouts and
@@ -82,6 +138,10 @@ impl<T> Queue<T> {
                 push_wait: Duration::ZERO,
                 pop_waits: 0,
                 pop_wait: Duration::ZERO,
+                pop_wakers: Vec::new(),
+                push_wakers: Vec::new(),
+                pop_pending_since: None,
+                push_pending_since: None,
             }),
             not_empty: Condvar::new(),
             not_full: Condvar::new(),
@@ -132,15 +192,23 @@ impl<T> Queue<T> {
         if s.end != End::Open {
             return Err((self.closed_error(), item));
         }
+        self.append(s, item);
+        Ok(())
+    }
+
+    /// Appends `item` to an open queue whose lock `s` is, then lets a waiting consumer
+    /// (thread or task) know.
+    fn append(&self, mut s: parking_lot::MutexGuard<'_, QueueState<T>>, item: T) {
         s.items.push_back(item);
         s.pushed += 1;
         let depth = s.items.len();
         self.hint.store(depth, Ordering::Relaxed);
         s.peak = s.peak.max(depth);
+        let tasks = s.consumers_to_wake();
         drop(s);
         self.not_empty.notify_one();
+        wake_all(tasks);
         self.report_depth(depth);
-        Ok(())
     }
 
     /// Takes the oldest item, waiting while the queue is empty. `Ok(None)`: closed and
@@ -162,6 +230,14 @@ impl<T> Queue<T> {
             }
             s.pop_wait += start.elapsed();
         }
+        self.take(s)
+    }
+
+    /// Takes the oldest item from the queue whose lock `s` is, then lets a waiting
+    /// producer know; or says why there is none (`Ok(None)`: closed and drained;
+    /// `Err(Closed)`: cancelled; `Ok(None)` too for an open empty queue, which callers
+    /// rule out first).
+    fn take(&self, mut s: parking_lot::MutexGuard<'_, QueueState<T>>) -> Result<Option<T>> {
         match s.items.pop_front() {
             Some(item) => {
                 s.popped += 1;
@@ -169,14 +245,66 @@ impl<T> Queue<T> {
                 if s.end == End::Open {
                     self.hint.store(depth, Ordering::Relaxed);
                 }
+                let tasks = s.producers_to_wake(self.capacity);
                 drop(s);
                 self.not_full.notify_one();
+                wake_all(tasks);
                 self.report_depth(depth);
                 Ok(Some(item))
             }
             None if s.end == End::Cancelled => Err(self.closed_error()),
             None => Ok(None),
         }
+    }
+
+    /// The async [`pop`](Self::pop): the oldest item, or `Pending` (the task is woken
+    /// when an item comes or the queue ends) while the queue is open and empty.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
+        let mut s = self.state.lock();
+        if s.items.is_empty() && s.end == End::Open {
+            if s.pop_pending_since.is_none() {
+                s.pop_waits += 1;
+                s.pop_pending_since = Some(Instant::now());
+            }
+            register(&mut s.pop_wakers, cx.waker());
+            return Poll::Pending;
+        }
+        Poll::Ready(self.take(s))
+    }
+
+    /// Whether an item can be pushed now without waiting: `Ready(Ok)` while the queue
+    /// has room, `Ready(Err(Closed))` once it is closed or cancelled, else `Pending`
+    /// (the task is woken once the queue has drained to half, or ends).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn poll_push_ready(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let mut s = self.state.lock();
+        if s.end != End::Open {
+            return Poll::Ready(Err(self.closed_error()));
+        }
+        if s.items.len() < self.capacity {
+            return Poll::Ready(Ok(()));
+        }
+        if s.push_pending_since.is_none() {
+            s.push_waits += 1;
+            s.push_pending_since = Some(Instant::now());
+        }
+        register(&mut s.push_wakers, cx.waker());
+        Poll::Pending
+    }
+
+    /// Appends `item` without waiting, after [`poll_push_ready`](Self::poll_push_ready)
+    /// said there was room (a blocking producer racing the task may have taken it: the
+    /// queue then holds one item over its capacity, which bounds it still). Fails with
+    /// `Closed` once the queue is closed or cancelled, handing the item back.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    pub(crate) fn push_now(&self, item: T) -> std::result::Result<(), (Error, T)> {
+        let s = self.state.lock();
+        if s.end != End::Open {
+            return Err((self.closed_error(), item));
+        }
+        self.append(s, item);
+        Ok(())
     }
 
     /// Ends the stream: pushes fail from now on; pops drain what is queued, then
@@ -187,9 +315,11 @@ impl<T> Queue<T> {
             s.end = End::Closed;
         }
         self.hint.store(usize::MAX, Ordering::Relaxed);
+        let tasks = [s.consumers_to_wake(), s.producers_to_wake(self.capacity)];
         drop(s);
         self.not_empty.notify_all();
         self.not_full.notify_all();
+        tasks.into_iter().for_each(wake_all);
     }
 
     /// Stops everything: pushes and pops fail from now on. Returns what was queued, so
@@ -199,9 +329,11 @@ impl<T> Queue<T> {
         s.end = End::Cancelled;
         self.hint.store(usize::MAX, Ordering::Relaxed);
         let items: Vec<T> = s.items.drain(..).collect();
+        let tasks = [s.consumers_to_wake(), s.producers_to_wake(self.capacity)];
         drop(s);
         self.not_empty.notify_all();
         self.not_full.notify_all();
+        tasks.into_iter().for_each(wake_all);
         self.report_depth(0);
         items
     }

@@ -417,3 +417,73 @@ fn device_layouts_stack_planes() {
     let l = DeviceLayout::of(PixelFormat::Bgra, 10, 4);
     assert_eq!((l.width_bytes, l.rows, l.planes), (40, 4, 1));
 }
+
+/// A waker that counts its wakes.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<CountingWaker>, std::task::Waker) {
+    let counter = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+    (counter.clone(), std::task::Waker::from(counter))
+}
+
+#[test]
+fn a_waiting_producer_task_is_woken_once_the_queue_has_drained_to_half() {
+    use std::task::Context;
+    let q = Queue::new("q", 8);
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    for i in 0..8 {
+        assert!(q.poll_push_ready(&mut cx).is_ready());
+        q.push_now(i).unwrap();
+    }
+    assert!(q.poll_push_ready(&mut cx).is_pending());
+    // Polled again while waiting: registered once.
+    assert!(q.poll_push_ready(&mut cx).is_pending());
+    for want in 0..3 {
+        assert_eq!(q.pop(None).unwrap(), Some(want));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken with {} queued", 7 - want);
+    }
+    assert_eq!(q.pop(None).unwrap(), Some(3));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once at half");
+    assert!(q.poll_push_ready(&mut cx).is_ready());
+    assert_eq!(q.stats().producer_waits, 1);
+}
+
+#[test]
+fn a_waiting_consumer_task_is_woken_by_a_push_and_by_the_end() {
+    use std::task::{Context, Poll};
+    let q = Queue::new("q", 2);
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(q.poll_pop(&mut cx).is_pending());
+    q.push(7, None).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Ok(Some(7)))));
+    assert!(q.poll_pop(&mut cx).is_pending());
+    q.close();
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Ok(None))));
+    // A closed queue refuses a task's push at once.
+    assert!(matches!(q.poll_push_ready(&mut cx), Poll::Ready(Err(Error::Closed(_)))));
+    assert!(q.push_now(8).is_err());
+}
+
+#[test]
+fn cancelling_wakes_a_waiting_producer_task_with_an_error() {
+    use std::task::{Context, Poll};
+    let q = Queue::new("q", 1);
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    q.push_now(1).unwrap();
+    assert!(q.poll_push_ready(&mut cx).is_pending());
+    drop(q.cancel());
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    assert!(matches!(q.poll_push_ready(&mut cx), Poll::Ready(Err(Error::Closed(_)))));
+    assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Err(Error::Closed(_)))));
+}
