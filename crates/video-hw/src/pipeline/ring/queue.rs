@@ -246,8 +246,14 @@ impl<T> Queue<T> {
                     self.hint.store(depth, Ordering::Relaxed);
                 }
                 let tasks = s.producers_to_wake(self.capacity);
+                // Blocked producer threads, like tasks, are woken once the queue is down to
+                // half (they then refill it in one go); one spinning on `hint` sees the room
+                // at once without a wake-up.
+                let wake_threads = depth <= self.capacity / 2;
                 drop(s);
-                self.not_full.notify_one();
+                if wake_threads {
+                    self.not_full.notify_all();
+                }
                 wake_all(tasks);
                 self.report_depth(depth);
                 Ok(Some(item))
