@@ -16,7 +16,6 @@ use futures::{FutureExt, Sink, SinkExt, StreamExt};
 use video_hw::async_session::{
     AsyncDecoder, AsyncEncoder, AsyncInput, DecodeSink, DecodeStream, EncodeItem, live_sessions,
 };
-use video_hw::media::Demuxer;
 use video_hw::pipeline::DecodeInput;
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
@@ -37,16 +36,7 @@ fn config() -> DecoderConfig {
 
 /// The packets of the B-pyramid MP4 fixture, as async input items.
 fn packets() -> Vec<AsyncInput> {
-    let mut d = Demuxer::open(common::repo_root().join("testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4")).unwrap();
-    let track = d.video_track().unwrap().clone();
-    let record = DecodeInput::track_record(&track);
-    let mut out = Vec::new();
-    while let Some(p) = d.next_packet().unwrap() {
-        if p.track == track.index {
-            out.push(DecodeInput::from_media(record.as_ref(), p).into());
-        }
-    }
-    out
+    common::bpyramid_mp4_samples().into_iter().map(AsyncInput::from).collect()
 }
 
 /// MD5s of the blocking decoder's frames for the same packets.
@@ -152,17 +142,6 @@ fn futures_executor_and_a_drain_between_two_streams() {
     wait_for_sessions(0);
 }
 
-/// Process CPU time (user + system), from /proc.
-#[cfg(target_os = "linux")]
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_millis(ticks * 1000 / hz)
-}
-
 #[test]
 fn a_full_pipeline_makes_the_sink_pending_without_spinning() {
     let _turn = one_at_a_time();
@@ -188,9 +167,9 @@ fn a_full_pipeline_makes_the_sink_pending_without_spinning() {
     #[cfg(target_os = "linux")]
     {
         std::thread::sleep(Duration::from_millis(50));
-        let before = process_cpu();
+        let before = common::process_cpu();
         std::thread::sleep(Duration::from_millis(400));
-        let used = process_cpu() - before;
+        let used = common::process_cpu() - before;
         assert!(used < Duration::from_millis(100), "{used:?} of CPU while stalled");
     }
     // The item whose send was pending was not accepted: send it and the rest while taking.

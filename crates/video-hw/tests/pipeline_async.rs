@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::{FutureExt, Sink, SinkExt, StreamExt};
-use video_hw::media::Demuxer;
 use video_hw::pipeline::{
     DecodeInput, DecodePipeline, EncodePipeline, FrameStream, InputSink, PipelineOptions, RingMemory, Shutdown,
     Transcode,
@@ -40,16 +39,7 @@ fn options(depth: usize) -> PipelineOptions {
 
 /// The B-pyramid MP4 fixture's samples (30 frames, reordered).
 fn packets() -> Vec<DecodeInput> {
-    let mut d = Demuxer::open(common::repo_root().join("testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4")).unwrap();
-    let track = d.video_track().unwrap().clone();
-    let record = DecodeInput::track_record(&track);
-    let mut out = Vec::new();
-    while let Some(p) = d.next_packet().unwrap() {
-        if p.track == track.index {
-            out.push(DecodeInput::from_media(record.as_ref(), p));
-        }
-    }
-    out
+    common::bpyramid_mp4_samples()
 }
 
 /// The blocking decoder's frames for `items`.
@@ -163,17 +153,6 @@ fn the_workers_error_is_the_streams_last_item_after_the_frames_before_it() {
     assert!(futures::executor::block_on(stream.next()).is_none(), "the stream stays ended");
 }
 
-/// Process CPU time (user + system), from /proc.
-#[cfg(target_os = "linux")]
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_millis(ticks * 1000 / hz)
-}
-
 #[test]
 fn a_full_pipeline_makes_the_sink_pending_without_spinning_then_resumes() {
     let _turn = one_at_a_time();
@@ -195,9 +174,9 @@ fn a_full_pipeline_makes_the_sink_pending_without_spinning_then_resumes() {
     #[cfg(target_os = "linux")]
     {
         std::thread::sleep(Duration::from_millis(50));
-        let before = process_cpu();
+        let before = common::process_cpu();
         std::thread::sleep(Duration::from_millis(400));
-        let used = process_cpu() - before;
+        let used = common::process_cpu() - before;
         assert!(used < Duration::from_millis(100), "{used:?} of CPU while stalled");
     }
     let stats = p.stats();

@@ -419,3 +419,31 @@ pub fn rational(s: &str) -> video_hw::Rational {
     let (n, d) = s.split_once('/').unwrap();
     video_hw::Rational::new(n.parse().unwrap(), d.parse().unwrap())
 }
+
+/// The B-pyramid MP4 fixture's samples (30 frames, reordered), as owned decode input.
+pub fn bpyramid_mp4_samples() -> Vec<video_hw::pipeline::DecodeInput> {
+    use video_hw::pipeline::DecodeInput;
+    let mut d = video_hw::media::Demuxer::open(repo_root().join("testdata/mp4/high-bpyramid-8x8-wp-cars-320x240.mp4"))
+        .expect("the B-pyramid MP4 fixture");
+    let track = d.video_track().expect("a video track").clone();
+    let record = DecodeInput::track_record(&track);
+    let mut out = Vec::new();
+    while let Some(p) = d.next_packet().expect("a packet") {
+        if p.track == track.index {
+            out.push(DecodeInput::from_media(record.as_ref(), p));
+        }
+    }
+    out
+}
+
+/// The process's CPU time (user + system), from /proc: for tests that check a stalled
+/// pipeline does not spin.
+#[cfg(target_os = "linux")]
+pub fn process_cpu() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a comm field") + 2..].split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    std::time::Duration::from_millis(ticks * 1000 / hz)
+}
