@@ -336,7 +336,7 @@ impl Status {
         f.at.get_or_insert_with(Instant::now);
         let tasks = std::mem::take(&mut f.wakers);
         drop(f);
-        tasks.into_iter().for_each(std::task::Waker::wake);
+        ring::wake_all(tasks);
     }
 
     /// `Ready` once the worker has finished; else the task is woken when it does.
@@ -346,9 +346,7 @@ impl Status {
         if f.at.is_some() {
             return std::task::Poll::Ready(());
         }
-        if !f.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            f.wakers.push(cx.waker().clone());
-        }
+        ring::register(&mut f.wakers, cx.waker());
         std::task::Poll::Pending
     }
 

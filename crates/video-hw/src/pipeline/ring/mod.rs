@@ -98,7 +98,7 @@ use crate::frame::pool::FrameSlots;
 use crate::frame::{Frame, FrameData, HostFrame};
 
 mod queue;
-pub(crate) use queue::Queue;
+pub(crate) use queue::{Queue, register, wake_all};
 
 #[cfg(test)]
 pub(crate) mod fake;

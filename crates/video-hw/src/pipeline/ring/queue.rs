@@ -77,14 +77,14 @@ impl<T> QueueState<T> {
 
 /// Keeps `waker` in `list` unless a waker of the same task is there already (a task
 /// polled again while it waits must not grow the list).
-fn register(list: &mut Vec<Waker>, waker: &Waker) {
+pub(crate) fn register(list: &mut Vec<Waker>, waker: &Waker) {
     if !list.iter().any(|w| w.will_wake(waker)) {
         list.push(waker.clone());
     }
 }
 
 /// Wakes tasks taken out of a queue's state (outside its lock).
-fn wake_all(wakers: Vec<Waker>) {
+pub(crate) fn wake_all(wakers: Vec<Waker>) {
     for w in wakers {
         w.wake();
     }
