@@ -44,7 +44,10 @@ const MAX_DRAIN: usize = 64;
 
 /// The OpenH264 decode engine.
 pub(crate) struct OpenH264Decoder {
-    raw: RawDecoder,
+    /// `None` between a flush and the next stream's first access unit: a decoder is made
+    /// when one is needed, not at every flush (making one costs up to a millisecond,
+    /// zeroing its buffers, which a stream that ends with the flush never uses).
+    raw: Option<RawDecoder>,
     next_id: u64,
     out: Outbox,
     /// The previous picture held mmco 5: this one starts a new run of order counts.
@@ -58,7 +61,8 @@ impl OpenH264Decoder {
     pub fn open(config: &DecoderConfig) -> Result<Self> {
         check_config(config.codec, config.output)?;
         Ok(OpenH264Decoder {
-            raw: RawDecoder::new()?,
+            // Made now, so that a library that cannot make one fails the open.
+            raw: Some(RawDecoder::new()?),
             next_id: 1,
             out: Outbox::new(config.output),
             after_memory_reset: false,
@@ -67,7 +71,11 @@ impl OpenH264Decoder {
     }
 
     fn decode_call(&mut self, data: Option<&[u8]>, id: u64) -> Result<c_int> {
-        let (state, concealed, pic) = self.raw.decode(data, id)?;
+        let raw = match &mut self.raw {
+            Some(raw) => raw,
+            raw => raw.insert(RawDecoder::new()?),
+        };
+        let (state, concealed, pic) = raw.decode(data, id)?;
         if concealed {
             self.out.completed_concealed();
         }
@@ -80,11 +88,12 @@ impl OpenH264Decoder {
     /// Takes out every picture OpenH264 holds for reordering (it needs the empty call
     /// that ends an access unit first).
     fn drain_engine(&mut self) -> Result<()> {
+        let Some(raw) = &mut self.raw else { return Ok(()) };
         for _ in 0..MAX_DRAIN {
-            if self.raw.frames_in_buffer() == 0 {
+            if raw.frames_in_buffer() == 0 {
                 break;
             }
-            let Some(pic) = self.raw.flush_one()? else { break };
+            let Some(pic) = raw.flush_one()? else { break };
             self.out.take(&pic)?;
         }
         Ok(())
@@ -181,9 +190,9 @@ impl DecoderBackend for OpenH264Decoder {
         self.out.finish();
         self.after_memory_reset = false;
         self.start = RecoveryStart::default();
-        // The next stream starts on a fresh decoder: nothing of this one (parameter sets,
-        // references, error state) can leak into it.
-        self.raw = RawDecoder::new()?;
+        // The next stream starts on a fresh decoder, made by its first access unit: nothing
+        // of this one (parameter sets, references, error state) can leak into it.
+        self.raw = None;
         Ok(self.out.ready.drain(..).collect())
     }
 }
