@@ -97,7 +97,9 @@ use crate::frame::memory::{DeviceAllocator, PinnedAlloc, PinnedMemory};
 use crate::frame::pool::FrameSlots;
 use crate::frame::{Frame, FrameData, HostFrame};
 
+mod coalesce;
 mod queue;
+pub(crate) use coalesce::Coalescer;
 pub(crate) use queue::{Queue, register, wake_all};
 
 #[cfg(test)]
@@ -427,6 +429,12 @@ impl FrameRing {
     pub fn push_with(&self, frame: Frame, options: FrameOptions, timeout: Option<Duration>) -> Result<()> {
         // The frame is dropped here, outside the queue's lock, when the push fails.
         self.inner.queue.push((frame, options), timeout).map_err(|(e, _item)| e)
+    }
+
+    /// [`push`](Self::push) without waking a waiting consumer while the queue is under half
+    /// full (see [`Queue::push_quiet`]): for a worker that wakes it itself.
+    pub(crate) fn push_quiet(&self, frame: Frame) -> Result<()> {
+        self.inner.queue.push_quiet((frame, FrameOptions::default()), None).map_err(|(e, _item)| e)
     }
 
     /// The oldest frame, waiting up to `timeout` (forever for `None`) while the queue is

@@ -173,11 +173,45 @@ impl<T> Queue<T> {
     /// Appends `item`, waiting while the queue is full. On failure the item is handed
     /// back (so the caller drops it outside the lock, or retries).
     pub(crate) fn push(&self, item: T, timeout: Option<Duration>) -> std::result::Result<(), (Error, T)> {
+        self.push_inner(item, timeout, false)
+    }
+
+    /// [`push`](Self::push) that leaves a waiting consumer (task or thread) asleep while
+    /// the queue is less than half full: a producer about to push more at once saves a
+    /// wake-up per item, and the consumer then takes several items per wake-up. The
+    /// producer must call [`wake_consumers`](Self::wake_consumers) (or make a plain push)
+    /// before it may stop pushing for long; a push that has to wait for room, `close` and
+    /// `cancel` wake them too.
+    pub(crate) fn push_quiet(&self, item: T, timeout: Option<Duration>) -> std::result::Result<(), (Error, T)> {
+        self.push_inner(item, timeout, true)
+    }
+
+    /// Wakes the consumers that wait while items are queued (after [`push_quiet`](Self::push_quiet)).
+    pub(crate) fn wake_consumers(&self) {
+        let mut s = self.state.lock();
+        if s.items.is_empty() {
+            return;
+        }
+        let tasks = s.consumers_to_wake();
+        drop(s);
+        self.not_empty.notify_all();
+        wake_all(tasks);
+    }
+
+    fn push_inner(&self, item: T, timeout: Option<Duration>, quiet: bool) -> std::result::Result<(), (Error, T)> {
         if self.hint.load(Ordering::Relaxed) == self.capacity && timeout != Some(Duration::ZERO) {
             spin_until(|| self.hint.load(Ordering::Relaxed) != self.capacity);
         }
         let mut s = self.state.lock();
         if s.items.len() >= self.capacity && s.end == End::Open {
+            // Consumers left asleep by quiet pushes must run for room to appear.
+            let tasks = s.consumers_to_wake();
+            if !tasks.is_empty() || quiet {
+                drop(s);
+                self.not_empty.notify_all();
+                wake_all(tasks);
+                s = self.state.lock();
+            }
             let start = Instant::now();
             let until = deadline(timeout);
             s.push_waits += 1;
@@ -192,21 +226,30 @@ impl<T> Queue<T> {
         if s.end != End::Open {
             return Err((self.closed_error(), item));
         }
-        self.append(s, item);
+        self.append(s, item, quiet);
         Ok(())
     }
 
-    /// Appends `item` to an open queue whose lock `s` is, then lets a waiting consumer
-    /// (thread or task) know.
-    fn append(&self, mut s: parking_lot::MutexGuard<'_, QueueState<T>>, item: T) {
+    /// Queues `item`; a quiet append wakes nobody until the queue is half full.
+    fn append(&self, mut s: parking_lot::MutexGuard<'_, QueueState<T>>, item: T, quiet: bool) {
         s.items.push_back(item);
         s.pushed += 1;
         let depth = s.items.len();
         self.hint.store(depth, Ordering::Relaxed);
         s.peak = s.peak.max(depth);
+        if quiet && depth < self.capacity.div_ceil(2) {
+            drop(s);
+            self.report_depth(depth);
+            return;
+        }
         let tasks = s.consumers_to_wake();
         drop(s);
-        self.not_empty.notify_one();
+        if quiet {
+            // Several items may be waiting for several threads.
+            self.not_empty.notify_all();
+        } else {
+            self.not_empty.notify_one();
+        }
         wake_all(tasks);
         self.report_depth(depth);
     }
@@ -309,7 +352,7 @@ impl<T> Queue<T> {
         if s.end != End::Open {
             return Err((self.closed_error(), item));
         }
-        self.append(s, item);
+        self.append(s, item, false);
         Ok(())
     }
 

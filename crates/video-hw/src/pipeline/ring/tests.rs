@@ -487,3 +487,92 @@ fn cancelling_wakes_a_waiting_producer_task_with_an_error() {
     assert!(matches!(q.poll_push_ready(&mut cx), Poll::Ready(Err(Error::Closed(_)))));
     assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Err(Error::Closed(_)))));
 }
+
+#[test]
+fn quiet_pushes_wake_a_waiting_consumer_at_half_full_or_when_told() {
+    use std::task::{Context, Poll};
+    let q = Queue::new("q", 8);
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(q.poll_pop(&mut cx).is_pending());
+    for i in 0..3 {
+        q.push_quiet(i, None).unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken with {} queued", i + 1);
+    }
+    q.push_quiet(3, None).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken at half full");
+    for want in 0..4 {
+        assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Ok(Some(v))) if v == want));
+    }
+    // Held back, then announced by the producer.
+    assert!(q.poll_pop(&mut cx).is_pending());
+    q.push_quiet(4, None).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    q.wake_consumers();
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    assert!(matches!(q.poll_pop(&mut cx), Poll::Ready(Ok(Some(4)))));
+    // Nothing queued: nothing to announce.
+    assert!(q.poll_pop(&mut cx).is_pending());
+    q.wake_consumers();
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    // A plain push wakes at once.
+    q.push(5, None).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_quiet_push_into_a_full_queue_wakes_the_consumer_thread_it_waits_for() {
+    // A consumer thread that sleeps on an empty queue is woken by the quiet push that makes
+    // it half full (the first item is held back), so a producer that outruns it and waits
+    // for room never waits for a consumer that sleeps: everything arrives, in order.
+    let q = Arc::new(Queue::new("q", 4));
+    let consumer = {
+        let q = q.clone();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Some(v) = q.pop(None).unwrap() {
+                got.push(v);
+                // Slow enough that the producer fills the queue.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            got
+        })
+    };
+    for i in 0..20 {
+        q.push_quiet(i, Some(Duration::from_secs(10))).unwrap();
+    }
+    q.wake_consumers();
+    q.close();
+    assert_eq!(consumer.join().unwrap(), (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_coalescer_pushes_quietly_only_with_more_input_queued_and_wakes_before_waiting_for_input() {
+    use super::Coalescer;
+    use std::task::Context;
+    let input = Queue::new("in", 8);
+    let output = Queue::new("out", 8);
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(output.poll_pop(&mut cx).is_pending());
+    let mut c = Coalescer::new();
+    // No input queued: output must be pushed plainly.
+    c.started();
+    assert!(!c.quiet(Some(&input)));
+    // Input queued and a quick item: quiet.
+    input.push(1, None).unwrap();
+    c.started();
+    assert!(c.quiet(Some(&input)));
+    output.push_quiet(10, None).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    // The next input is there: taking it does not wait, so nothing is announced yet.
+    c.before_input(Some(&input), &output);
+    assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    assert_eq!(input.pop(None).unwrap(), Some(1));
+    // The input is empty now: before waiting for more, the held output is announced.
+    c.before_input(Some(&input), &output);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    // An iterator source may block anywhere: never quiet.
+    input.push(2, None).unwrap();
+    assert!(!c.quiet(None::<&Queue<i32>>));
+}
