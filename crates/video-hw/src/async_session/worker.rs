@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::pipeline::ring::Queue;
+use crate::pipeline::ring::{Coalescer, Queue};
 
 /// Session threads running now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -26,23 +26,41 @@ pub(super) const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 
 /// The thread's side of the two queues (the pipelines' queue: the thread blocks on it,
 /// after a brief spin; the async side polls it).
+/// Output made while more input is queued may wait for the next few items before the
+/// stream is woken (see [`Coalescer`]).
 pub(super) struct Ends<I, O> {
     input: Arc<Queue<I>>,
     output: Arc<Queue<Result<O>>>,
+    coalescer: Coalescer,
 }
 
 impl<I, O> Ends<I, O> {
     /// The next input item; `None` once the sink side is closed (and drained) or the
     /// session was dropped.
     pub fn next_input(&mut self) -> Option<I> {
-        self.input.pop(None).ok().flatten()
+        self.coalescer.before_input(Some(&*self.input), &self.output);
+        let item = self.input.pop(None).ok().flatten();
+        self.coalescer.started();
+        item
     }
 
     /// Hands an output item to the stream, waiting while the stream's queue is full
     /// (that wait is the backpressure). False when the stream side is gone: the session
     /// should end.
     pub fn give(&mut self, item: Result<O>) -> bool {
-        self.output.push(item, None).is_ok()
+        let pushed = if self.coalescer.quiet(Some(&*self.input)) {
+            self.output.push_quiet(item, None)
+        } else {
+            self.output.push(item, None)
+        };
+        pushed.is_ok()
+    }
+}
+
+impl<I, O> Drop for Ends<I, O> {
+    fn drop(&mut self) {
+        // Nothing given may stay unannounced when the session ends.
+        self.coalescer.flush(&self.output);
     }
 }
 
@@ -62,7 +80,7 @@ where
     let depth = depth.max(1);
     let input = Arc::new(Queue::new(format!("{name} input"), depth));
     let output = Arc::new(Queue::new(format!("{name} output"), depth));
-    let ends = Ends { input: input.clone(), output: output.clone() };
+    let ends = Ends { input: input.clone(), output: output.clone(), coalescer: Coalescer::new() };
     LIVE.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
         // However `run` ends (a panic included): the sink refuses more input (what is

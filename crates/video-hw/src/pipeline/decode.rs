@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::ring::{Queue, RingConfig, RingMemory};
+use super::ring::{Coalescer, Queue, RingConfig, RingMemory};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
@@ -151,6 +151,14 @@ pub(crate) enum Source {
 }
 
 impl Source {
+    /// The queue the input comes from (`None` for an iterator, which may block anywhere).
+    fn queue(&self) -> Option<&Queue<DecodeInput>> {
+        match self {
+            Source::Queue(q) => Some(q),
+            Source::Iter(_) => None,
+        }
+    }
+
     /// The next input; `Ok(None)` at the end (or when cancelled).
     fn next(&mut self) -> Result<Option<DecodeInput>> {
         match self {
@@ -512,10 +520,15 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
     let mut inputs: u64 = 0;
     let context = |inputs: u64| format!("decode pipeline, input #{inputs} (after {} frames)", ring.stats().pushed);
     let mut broken = None;
+    // Frames of quick inputs with more input queued are pushed quietly (see Coalescer); the
+    // consumer is woken before the worker may wait, and by the plain pushes of the flush.
+    let mut coalescer = Coalescer::new();
+    let output = ring.queue();
     loop {
         if status.is_cancelled() {
             return Ok(());
         }
+        coalescer.before_input(source.queue(), output);
         let input = match source.next() {
             Ok(Some(input)) => input,
             Ok(None) => break,
@@ -525,6 +538,7 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
             }
         };
         inputs += 1;
+        coalescer.started();
         match input.submit_to(decoder) {
             Ok(()) => {}
             Err(e @ Error::InvalidBitstream { .. }) => status.note_bitstream_error(e),
@@ -532,11 +546,13 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
         }
         publish_stream_info(decoder, shared);
         while let Some(frame) = decoder.try_reap().map_err(|e| e.context(context(inputs)))? {
-            if !deliver(ring, frame)? {
+            let quiet = coalescer.quiet(source.queue());
+            if !deliver(ring, frame, quiet)? {
                 return Ok(());
             }
         }
     }
+    coalescer.flush(output);
     if status.is_cancelled() {
         return Ok(());
     }
@@ -550,7 +566,7 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
     };
     publish_stream_info(decoder, shared);
     for frame in frames {
-        if !deliver(ring, frame)? {
+        if !deliver(ring, frame, false)? {
             return Ok(());
         }
     }
@@ -566,15 +582,17 @@ fn publish_stream_info(decoder: &Decoder, shared: &Shared) {
     }
 }
 
-/// Pushes a frame (a CUDA frame outside a device ring's slots moved into one first);
-/// `Ok(false)` when the consumer cancelled the ring.
-fn deliver(ring: &FrameRing, frame: Frame) -> Result<bool> {
+/// Pushes a frame (a CUDA frame outside a device ring's slots moved into one first),
+/// quietly if `quiet` (the worker then wakes the consumer itself); `Ok(false)` when the
+/// consumer cancelled the ring.
+fn deliver(ring: &FrameRing, frame: Frame, quiet: bool) -> Result<bool> {
     let frame = match ring.adopt(frame, None) {
         Ok(frame) => frame,
         Err(Error::Closed(_)) => return Ok(false),
         Err(e) => return Err(e.context("decode pipeline, copying a CUDA frame into a ring slot")),
     };
-    match ring.push(frame, None) {
+    let pushed = if quiet { ring.push_quiet(frame) } else { ring.push(frame, None) };
+    match pushed {
         Ok(()) => Ok(true),
         Err(Error::Closed(_)) => Ok(false),
         Err(e) => Err(e),
