@@ -1,9 +1,9 @@
 //! `SegmentedDecode` on NVDEC: streams cut at random access points and decoded by several
 //! NVDEC sessions at once give the frames one NVDEC session gives (device and host
-//! output), many streams share seven sessions, and sessions and device memory are back
-//! where they were afterwards. Run with `VIDEO_HW_TEST_GPU=1 cargo test --test
-//! gpu_segmented`; without that variable these tests only print a note; with it and no
-//! GPU they fail.
+//! output), many streams share seven sessions, one stream spreads over every GPU, and
+//! sessions and device memory are back where they were afterwards. Run with
+//! `VIDEO_HW_TEST_GPU=1 cargo test --test gpu_segmented`; without that variable these tests
+//! only print a note; with it and no GPU they fail.
 
 mod common;
 
@@ -93,4 +93,41 @@ fn gpu_segmented_many_streams_over_seven_sessions_release_everything() {
         assert_eq!(stats.sessions, 7);
     }
     baseline.assert_restored("segmented");
+}
+
+/// One stream split over the NVDEC engines of every GPU (`spread_over_gpus`): its segments
+/// decode on sessions of each GPU and come out as one session gives them, host and CUDA
+/// output (CUDA frames then live on the GPU that decoded them). On a machine of one GPU
+/// this is the plain segmented decode; with several, every GPU must have had sessions.
+#[test]
+fn gpu_segmented_one_stream_over_every_gpu() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let gpus = video_hw::diagnostics::gpus().expect("GPU tests need an NVIDIA GPU");
+    for &(rel, codec) in
+        &[("hevc/main-bframes-cars-320x240.h265", Codec::Hevc), ("h264/gop12-idr-cars-320x240.h264", Codec::H264)]
+    {
+        let data = stream(rel, 6 * gpus.len());
+        for output in [Output::Cuda(PixelFormat::Nv12), Output::Host(PixelFormat::Yuv420p)] {
+            let (want, _) = common::decode_bytes_md5s(&data, nvdec(codec, output), 64 << 10).expect("one session");
+            let config = nvdec(codec, output).spread_over_gpus(true);
+            let decode = SegmentedDecode::new(config).sessions(3 * gpus.len()).min_segment_pictures(1);
+            let (got, stats) = common::segmented_md5s(std::slice::from_ref(&data), &decode).expect("segmented");
+            let per_gpu: Vec<usize> = gpus
+                .iter()
+                .map(|g| stats.session_backends.iter().filter(|b| b.contains(&format!("GPU {}:", g.index))).count())
+                .collect();
+            eprintln!(
+                "{rel} {output:?}: {} frames, {} segments over {} sessions, per GPU {per_gpu:?}",
+                got[0].len(),
+                stats.segments,
+                stats.sessions
+            );
+            assert_eq!(stats.session_backends.len(), stats.sessions);
+            assert!(per_gpu.iter().all(|&n| n >= 1), "{rel}: a GPU without sessions: {per_gpu:?}");
+            assert_eq!(got[0].len(), want.len(), "{rel} {output:?}: frame count");
+            assert!(got[0] == want, "{rel} {output:?}: frames differ from one session's");
+        }
+    }
 }

@@ -84,8 +84,9 @@ pub(super) fn deliver(
             Message::Opened(backend) => {
                 stats.sessions += 1;
                 if stats.backend.is_empty() {
-                    stats.backend = backend;
+                    stats.backend.clone_from(&backend);
                 }
+                stats.session_backends.push(backend);
                 Ok(())
             }
             Message::Frame { job, frame } => {

@@ -108,6 +108,10 @@ pub struct SegmentedStats {
     pub sessions: usize,
     /// The engine of the first session opened, described.
     pub backend: String,
+    /// Every session's engine, described, in the order they opened: with
+    /// [`spread_over_gpus`](crate::DecoderConfig::spread_over_gpus) it names the GPU each
+    /// session decodes on, so one stream's segments can be seen spread over several GPUs.
+    pub session_backends: Vec<String>,
     /// Frames handed to the caller, all streams together.
     pub frames: u64,
     /// Time spent cutting the streams (before any decoding).
