@@ -166,6 +166,7 @@ pub(crate) fn run_segmented(
                 })
                 .collect();
             let facts = json!({"sessions": sessions, "sessions_opened": stats.sessions, "segments": stats.segments,
+                               "sessions_per_backend": sessions_per_backend(stats.session_backends.iter().map(String::as_str)),
                                "segments_per_stream": stats.streams.iter().map(|s| s.segments).collect::<Vec<_>>(),
                                "min_segment_pictures": a.min_segment, "ordered": !a.unordered,
                                "split_ms": round3(stats.split_time.as_secs_f64() * 1e3),
@@ -341,6 +342,15 @@ pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
         .iter()
         .map(|r| if r.wall.is_zero() { 0.0 } else { round3(r.frames as f64 / r.wall.as_secs_f64()) })
         .collect();
+    // Each session's rate from its own first frame to its end, summed: the steady rate of the
+    // whole run, its start-up (contexts, decoder creations, first GOPs) left out.
+    let steady_fps: f64 = results
+        .iter()
+        .filter_map(|r| {
+            let after_first = r.wall.checked_sub(r.ttff?)?;
+            (!after_first.is_zero() && r.frames > 1).then(|| (r.frames - 1) as f64 / after_first.as_secs_f64())
+        })
+        .sum();
     let cpu_since_start = |c: Option<(f64, u64)>| cpu0.zip(c).map(|(c0, c1)| c1.0 - c0.0);
     let (cpu_s, cpu_before_parked_release_s) = (cpu_since_start(cpu1), cpu_since_start(cpu_parked));
     let decode_sessions = a.segmented.unwrap_or(n);
@@ -423,6 +433,7 @@ pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
         "fps": if secs > 0.0 { round3(frames as f64 / secs) } else { 0.0 },
         "closes_done_s": closed.map(|d| round3(d.as_secs_f64())),
         "session_fps": session_fps,
+        "steady_fps": round3(steady_fps),
         "ttff_ms_median": median(&ttff_ms).map(round3),
         "ttff_ms_max": ttff_ms.iter().copied().reduce(f64::max).map(round3),
         "open_ms_median": median(&open_ms).map(round3),
