@@ -74,3 +74,80 @@ def test_a_dataset_decodes_like_one_process_and_reports_bad_files(cluster):
         assert r["error"], f"{path}: an error row"
         assert said in r["error"], f"{path}: {r['error']}"
         assert r["frames"].size == 0
+
+
+def _decodes_like_one_process(row, name):
+    assert row["error"] is None, f"{name}: {row['error']}"
+    dec = video_hw.VideoDecoder(MEDIA / name, **ARGS)
+    batch = dec.get_frames_at(sample_indices(len(dec), 5))
+    assert np.array_equal(row["frames"], np.from_dlpack(batch.data)), f"{name}: frames as in one process"
+
+
+def _run(cls, paths, **kwargs):
+    ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=len(paths))
+    out = ds.map_batches(
+        cls,
+        fn_constructor_kwargs=dict(num_frames=5, **ARGS, **kwargs),
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=2),
+        batch_format="numpy",
+    )
+    return {r["path"]: r for r in out.iter_rows()}
+
+
+def test_a_worker_that_loses_its_gpu_is_replaced_and_the_file_decoded_again(cluster, tmp_path):
+    # The first worker to open the victim "loses its GPU" there (once: a marker file says so).
+    marker, victim = str(tmp_path / "lost"), str(MEDIA / GOOD[1])
+
+    class LosesItsGpuOnce(DecodeVideos):
+        def _open(self, path):
+            if path == victim:
+                try:
+                    fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    pass
+                else:
+                    os.write(fd, str(os.getpid()).encode())
+                    os.close(fd)
+                    raise video_hw.DeviceLostError("simulated: the worker's GPU fell off the bus")
+            return super()._open(path)
+
+    paths = [str(MEDIA / g) for g in GOOD]
+    rows = _run(LosesItsGpuOnce, paths)
+    assert os.path.exists(marker), "the GPU was lost once"
+    assert sorted(rows) == sorted(paths), "one row per file"
+    for g in GOOD:
+        _decodes_like_one_process(rows[str(MEDIA / g)], g)
+
+
+def test_a_file_whose_gpu_is_lost_every_time_is_reported_after_its_retries(cluster, tmp_path):
+    victim = str(MEDIA / GOOD[2])
+    opens = str(tmp_path / "opens")
+
+    class AlwaysLosesItsGpu(DecodeVideos):
+        def _open(self, path):
+            if path == victim:
+                with open(opens, "a") as f:
+                    f.write(f"{os.getpid()}\n")
+                raise video_hw.DeviceLostError("simulated: this GPU is gone for good")
+            return super()._open(path)
+
+    paths = [str(MEDIA / g) for g in GOOD]
+    rows = _run(AlwaysLosesItsGpu, paths, device_retries=1)
+    assert sorted(rows) == sorted(paths), "one row per file"
+    assert "DeviceLostError" in rows[victim]["error"] and rows[victim]["frames"].size == 0
+    pids = open(opens).read().split()
+    assert len(pids) == 2 and len(set(pids)) == 2, f"tried once and retried once, by two processes: {pids}"
+    for g in GOOD:
+        if str(MEDIA / g) != victim:
+            _decodes_like_one_process(rows[str(MEDIA / g)], g)
+
+
+def test_outside_ray_a_lost_gpu_is_the_files_error_row():
+    class LosesItsGpu(DecodeVideos):
+        def _open(self, path):
+            raise video_hw.DeviceLostError("simulated")
+
+    f = LosesItsGpu(num_frames=3, **ARGS)
+    out = f({"path": np.array([str(MEDIA / GOOD[0])])})
+    assert "DeviceLostError" in out["error"][0] and (f.files, f.failures) == (1, 1)
