@@ -9,7 +9,7 @@
 #   ttff_ms   the slowest stream's open -> first frame (cold start).
 # SCALE=K multiplies the inputs' repeat counts (1: ~26 s per run on one H200; 2: ~55 s).
 # ROUNDS=N rounds (default 2). GPUS=N uses the first N GPUs (default: all). MODES picks
-# "streams", "segmented" or both (default). On a machine of several GPUs, inputs staged with
+# "streams", "segmented" or both (default); INPUTS_LIST="file:repeats ..." the inputs. On a machine of several GPUs, inputs staged with
 # gpu-stage --data bench/inputs/host:
 #   bash .gpu/run.sh bash scripts/nvdec-sustained-gpus.sh
 d=${INPUTS:-.gpu/data/bench/inputs/host}
@@ -18,6 +18,7 @@ gpus=${GPUS:-$(nvidia-smi -L | wc -l)}
 scale=${SCALE:-1}
 rounds=${ROUNDS:-2}
 modes=${MODES:-streams segmented}
+inputs=${INPUTS_LIST:-"sample-10s.h265:100 h264-1080p-6m.h264:60"}
 nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader
 echo "# sustained NVDEC over 1 and $gpus GPUs $(date -u +%FT%TZ): nvdec_bench run --output cuda-nv12 --chunk 1m --no-mem, SCALE=$scale"
 echo "# streams: one GPU = 7 streams on GPU 0, all = $((7 * gpus)) streams with --spread-over-gpus"
@@ -29,11 +30,14 @@ j=json.load(sys.stdin); per={}
 seg=j.get('segmented') or {}
 for b,n in ((seg.get('sessions_per_backend') if seg else None) or j.get('sessions_per_backend') or {}).items():
     m=re.search(r'GPU (\d+)',b); per['GPU '+(m.group(1) if m else '?')]=n
-print('$1', '$2', '$4', '$3', 'streams', j.get('streams'), 'sessions', j.get('sessions'), 'fps %.0f'%j['fps'], 'steady %.0f'%j.get('steady_fps',0), 'wall_s %.2f'%j['wall_s'], 'ttff_ms_max', j.get('ttff_ms_max'), 'frames', j.get('frames_total'), 'ok', j.get('ok'), per, flush=True)"
+steady={}
+for b,f in (j.get('steady_fps_per_backend') or {}).items():
+    m=re.search(r'GPU (\d+)',b); steady['GPU '+(m.group(1) if m else '?')]=round(f)
+print('$1', '$2', '$4', '$3', 'streams', j.get('streams'), 'sessions', j.get('sessions'), 'fps %.0f'%j['fps'], 'steady %.0f'%j.get('steady_fps',0), 'wall_s %.2f'%j['wall_s'], 'ttff_ms_max', j.get('ttff_ms_max'), 'frames', j.get('frames_total'), 'ok', j.get('ok'), per, 'steady per GPU', steady, 'cpu_s', j.get('cpu_s'), flush=True)"
 }
 for rep in $(seq 1 "$rounds"); do
-for spec in "sample-10s.h265 100" "h264-1080p-6m.h264 60"; do
-  set -- $spec; f=$d/$1; k=$(($2 * scale))
+for spec in $inputs; do
+  set -- ${spec%%:*} ${spec##*:}; f=$d/$1; k=$(($2 * scale))
   for kind in $modes; do
     for mode in one all; do
       if [ $kind = streams ]; then

@@ -344,13 +344,16 @@ pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
         .collect();
     // Each session's rate from its own first frame to its end, summed: the steady rate of the
     // whole run, its start-up (contexts, decoder creations, first GOPs) left out.
-    let steady_fps: f64 = results
-        .iter()
-        .filter_map(|r| {
-            let after_first = r.wall.checked_sub(r.ttff?)?;
-            (!after_first.is_zero() && r.frames > 1).then(|| (r.frames - 1) as f64 / after_first.as_secs_f64())
-        })
-        .sum();
+    let steady_of = |r: &SessionResult| -> Option<f64> {
+        let after_first = r.wall.checked_sub(r.ttff?)?;
+        (!after_first.is_zero() && r.frames > 1).then(|| (r.frames - 1) as f64 / after_first.as_secs_f64())
+    };
+    let steady_fps: f64 = results.iter().filter_map(steady_of).sum();
+    // The same per engine (per GPU with --spread-over-gpus): whether one GPU lags.
+    let mut steady_per_backend = std::collections::BTreeMap::<String, f64>::new();
+    for r in results.iter().filter(|r| !r.backend.is_empty()) {
+        *steady_per_backend.entry(r.backend.clone()).or_default() += steady_of(r).unwrap_or(0.0);
+    }
     let cpu_since_start = |c: Option<(f64, u64)>| cpu0.zip(c).map(|(c0, c1)| c1.0 - c0.0);
     let (cpu_s, cpu_before_parked_release_s) = (cpu_since_start(cpu1), cpu_since_start(cpu_parked));
     let decode_sessions = a.segmented.unwrap_or(n);
@@ -434,6 +437,7 @@ pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
         "closes_done_s": closed.map(|d| round3(d.as_secs_f64())),
         "session_fps": session_fps,
         "steady_fps": round3(steady_fps),
+        "steady_fps_per_backend": steady_per_backend.into_iter().map(|(b, f)| (b, round3(f))).collect::<std::collections::BTreeMap<_, _>>(),
         "ttff_ms_median": median(&ttff_ms).map(round3),
         "ttff_ms_max": ttff_ms.iter().copied().reduce(f64::max).map(round3),
         "open_ms_median": median(&open_ms).map(round3),
