@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::ring::{Queue, RingConfig};
+use super::ring::{Coalescer, Queue, RingConfig};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::config::{EncoderConfig, FrameOptions, SwitchMode};
@@ -24,10 +24,19 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    /// Delivers a packet; `Ok(false)` when the caller cancelled.
-    fn send(&mut self, packet: Packet) -> Result<bool> {
+    /// The caller's queue, where packets go to one.
+    fn queue(&self) -> Option<&Queue<Packet>> {
         match self {
-            Sink::Queue(q) => match q.push(packet, None) {
+            Sink::Queue(q) => Some(q),
+            Sink::Call(_) => None,
+        }
+    }
+
+    /// Delivers a packet, to a queue quietly if `quiet` (see `Coalescer`); `Ok(false)` when
+    /// the caller cancelled.
+    fn send(&mut self, packet: Packet, quiet: bool) -> Result<bool> {
+        match self {
+            Sink::Queue(q) => match if quiet { q.push_quiet(packet, None) } else { q.push(packet, None) } {
                 Ok(()) => Ok(true),
                 Err((Error::Closed(_), _)) => Ok(false),
                 Err((e, _)) => Err(e),
@@ -442,9 +451,15 @@ fn run(
 ) -> Result<()> {
     let status = &shared.status;
     let mut frames: u64 = 0;
+    // Packets of quick frames with more frames queued go to the caller's queue quietly; it is
+    // woken before the worker may wait for a frame, and by the plain pushes of the flush.
+    let mut coalescer = Coalescer::new();
     loop {
         if status.is_cancelled() {
             return Ok(());
+        }
+        if let Some(q) = sink.queue() {
+            coalescer.before_input(Some(ring.queue()), q);
         }
         let (frame, options) = match ring.pop_with(None) {
             Ok(Some(item)) => item,
@@ -454,6 +469,7 @@ fn run(
             Err(e) => return Err(e),
         };
         status.arrivals.lock().tick();
+        coalescer.started();
         frames += 1;
         let enc = match encoder {
             Some(e) => e,
@@ -481,7 +497,7 @@ fn run(
                 Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES && !status.is_cancelled() => {
                     waits += 1;
                     if let Some(p) = enc.reap_timeout(Duration::from_millis(10)).map_err(context)? {
-                        if !sink.send(p)? {
+                        if !sink.send(p, false)? {
                             return Ok(());
                         }
                     }
@@ -492,17 +508,21 @@ fn run(
         // The frame's buffer goes back to the ring now.
         drop(frame);
         while let Some(p) = enc.try_reap().map_err(|e| e.context(format!("encode pipeline, frame #{frames}")))? {
-            if !sink.send(p)? {
+            let quiet = sink.queue().is_some() && coalescer.quiet(Some(ring.queue()));
+            if !sink.send(p, quiet)? {
                 return Ok(());
             }
         }
+    }
+    if let Some(q) = sink.queue() {
+        coalescer.flush(q);
     }
     if status.is_cancelled() {
         return Ok(());
     }
     if let Some(enc) = encoder {
         for p in enc.flush().map_err(|e| e.context(format!("encode pipeline, flush after {frames} frames")))? {
-            if !sink.send(p)? {
+            if !sink.send(p, false)? {
                 return Ok(());
             }
         }
