@@ -17,6 +17,9 @@
 //! - `DecodePipeline`, blocking: `submit` from one thread, `recv` on another;
 //! - `DecodePipeline`, async: its sink fed and its stream drained on one executor thread.
 //!
+//! And the encode side, OpenH264 encoding the 600 64x64 frames: the blocking `Encoder`,
+//! `AsyncEncoder`, and an `EncodePipeline` by threads and by its async handles.
+//!
 //! Runs alternate; the table gives, per frame, the median wall time (`Instant` around the
 //! whole run, session opening included) and the median CPU time of the process (user +
 //! system, `getrusage`), and their excess over the blocking decoder. Written to
@@ -27,10 +30,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use video_hw::async_session::{AsyncDecoder, AsyncInput};
+use video_hw::async_session::{AsyncDecoder, AsyncEncoder, AsyncInput, EncodeItem};
 use video_hw::frame::HostFrame;
 use video_hw::media::Demuxer;
-use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, RingMemory};
+use video_hw::pipeline::{DecodeInput, DecodePipeline, EncodePipeline, PipelineOptions, RingMemory};
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input,
     Output, PixelFormat,
@@ -52,22 +55,37 @@ fn config() -> DecoderConfig {
         .engine(EnginePreference::Only(Engine::OpenH264))
 }
 
-/// 600 frames of a moving pattern at 64x64, encoded by OpenH264 (Annex-B access units).
-fn tiny() -> Workload {
-    let (w, h) = (64u32, 64u32);
-    let cfg = EncoderConfig::new(Codec::H264, w, h).engine(EnginePreference::Only(Engine::OpenH264));
-    let mut enc = Encoder::open(cfg).expect("openh264 encoder");
-    let mut packets = Vec::new();
-    for t in 0..600usize {
-        let mut raw = vec![128u8; PixelFormat::Yuv420p.frame_size(w, h)];
-        for y in 0..h as usize {
-            for x in 0..w as usize {
-                raw[y * w as usize + x] = ((x + 2 * t) ^ (y + t)) as u8;
+const TINY: u32 = 64;
+
+fn encoder_config() -> EncoderConfig {
+    EncoderConfig::new(Codec::H264, TINY, TINY).engine(EnginePreference::Only(Engine::OpenH264))
+}
+
+/// 600 frames of a moving pattern at 64x64, with their timestamps.
+fn tiny_frames() -> Vec<Frame> {
+    let (w, h) = (TINY, TINY);
+    (0..600usize)
+        .map(|t| {
+            let mut raw = vec![128u8; PixelFormat::Yuv420p.frame_size(w, h)];
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    raw[y * w as usize + x] = ((x + 2 * t) ^ (y + t)) as u8;
+                }
             }
-        }
-        let pixels = HostFrame::from_packed(PixelFormat::Yuv420p, w, h, raw).expect("frame");
-        let frame = Frame::host(PixelFormat::Yuv420p, w, h, pixels);
-        enc.submit(&frame, FrameOptions { pts: Some(t as i64), force_keyframe: false }).expect("encode");
+            let pixels = HostFrame::from_packed(PixelFormat::Yuv420p, w, h, raw).expect("frame");
+            let mut frame = Frame::host(PixelFormat::Yuv420p, w, h, pixels);
+            frame.pts = Some(t as i64);
+            frame
+        })
+        .collect()
+}
+
+/// The 600 frames encoded by OpenH264 (Annex-B access units).
+fn tiny() -> Workload {
+    let mut enc = Encoder::open(encoder_config()).expect("openh264 encoder");
+    let mut packets = Vec::new();
+    for (t, frame) in tiny_frames().iter().enumerate() {
+        enc.submit(frame, FrameOptions { pts: Some(t as i64), force_keyframe: false }).expect("encode");
         while let Some(p) = enc.try_reap().expect("packet") {
             packets.push(DecodeInput::annexb(p.data, p.pts));
         }
@@ -207,6 +225,87 @@ fn pipeline_async(w: &Workload) -> usize {
     })
 }
 
+/// The encode ways, each encoding every frame and taking every packet; their packet count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EncodeWay {
+    Blocking,
+    AsyncEncoder,
+    Pipeline,
+    PipelineAsync,
+}
+
+const ENCODE_WAYS: [(EncodeWay, &str); 4] = [
+    (EncodeWay::Blocking, "Encoder (blocking)"),
+    (EncodeWay::AsyncEncoder, "AsyncEncoder"),
+    (EncodeWay::Pipeline, "EncodePipeline, blocking"),
+    (EncodeWay::PipelineAsync, "EncodePipeline, async"),
+];
+
+fn encode(way: EncodeWay, frames: Vec<Frame>) -> usize {
+    match way {
+        EncodeWay::Blocking => {
+            let mut enc = Encoder::open(encoder_config()).expect("encoder");
+            let mut packets = 0;
+            for f in &frames {
+                enc.submit(f, FrameOptions::default()).expect("encode");
+                while enc.try_reap().expect("reap").is_some() {
+                    packets += 1;
+                }
+            }
+            packets + enc.flush().expect("flush").len()
+        }
+        EncodeWay::AsyncEncoder => {
+            let (mut input, output) = AsyncEncoder::open(encoder_config(), DEPTH).expect("encoder").split();
+            futures::executor::block_on(async move {
+                let feed = async move {
+                    for f in frames {
+                        input.send(EncodeItem::from(f)).await.expect("send");
+                    }
+                    input.close().await.expect("close");
+                };
+                let take = output.fold(0usize, |n, p| async move {
+                    p.expect("packet");
+                    n + 1
+                });
+                futures::future::join(feed, take).await.1
+            })
+        }
+        EncodeWay::Pipeline => {
+            let p = EncodePipeline::open(encoder_config(), pipeline_options()).expect("pipeline");
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    for f in frames {
+                        p.submit(f, FrameOptions::default()).expect("submit");
+                    }
+                    p.end_input();
+                });
+                let mut packets = 0;
+                while p.recv_packet().expect("packet").is_some() {
+                    packets += 1;
+                }
+                packets
+            })
+        }
+        EncodeWay::PipelineAsync => {
+            let p = EncodePipeline::open(encoder_config(), pipeline_options()).expect("pipeline");
+            let (mut input, packets) = (p.frame_sink(), p.packet_stream().expect("packet queue"));
+            futures::executor::block_on(async move {
+                let feed = async move {
+                    for f in frames {
+                        input.send((f, FrameOptions::default())).await.expect("send");
+                    }
+                    input.close().await.expect("close");
+                };
+                let take = packets.fold(0usize, |n, p| async move {
+                    p.expect("packet");
+                    n + 1
+                });
+                futures::future::join(feed, take).await.1
+            })
+        }
+    }
+}
+
 /// User + system CPU time of the whole process so far.
 fn process_cpu() -> Duration {
     // SAFETY: `getrusage` fills the zeroed `rusage` it is given and keeps no pointer to it.
@@ -271,6 +370,38 @@ fn main() {
                 cpu - base_cpu
             ));
         }
+    }
+    // The encode side, as the decode side: 64x64 frames, order rotated, medians.
+    let n_frames = tiny_frames().len();
+    let mut results: Vec<(Vec<f64>, Vec<f64>, usize)> =
+        ENCODE_WAYS.iter().map(|_| (Vec::new(), Vec::new(), 0)).collect();
+    for (way, _) in ENCODE_WAYS {
+        encode(way, tiny_frames()); // warm-up
+    }
+    for run in 0..RUNS {
+        for k in 0..ENCODE_WAYS.len() {
+            let i = (k + run) % ENCODE_WAYS.len();
+            let frames = tiny_frames(); // made before the clocks start
+            let (cpu0, start) = (process_cpu(), Instant::now());
+            let packets = encode(ENCODE_WAYS[i].0, frames);
+            let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / n_frames as f64;
+            results[i].0.push(per(wall));
+            results[i].1.push(per(cpu));
+            results[i].2 = packets;
+        }
+    }
+    let medians: Vec<(f64, f64, usize)> =
+        results.into_iter().map(|(wall, cpu, n)| (median(wall), median(cpu), n)).collect();
+    let (base_wall, base_cpu, base_packets) = medians[0];
+    for ((_, name), (wall, cpu, packets)) in ENCODE_WAYS.iter().zip(&medians) {
+        assert_eq!(*packets, base_packets, "{name} gave another packet count");
+        table.push_str(&format!(
+            "| encode 64x64, 600 frames | {name} | {} | {wall:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
+            n_frames,
+            wall - base_wall,
+            cpu - base_cpu
+        ));
     }
     println!("{table}");
     let (date, commit) = common::date_and_commit();
