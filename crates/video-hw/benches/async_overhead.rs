@@ -163,22 +163,32 @@ fn async_items(w: &Workload) -> Vec<AsyncInput> {
     all
 }
 
-fn async_decoder(w: &Workload) -> usize {
-    let all = async_items(w);
-    let (mut input, output) = AsyncDecoder::open(config(), DEPTH).expect("decoder").split();
+/// Feeds `items` into `sink` and closes it, while taking everything `stream` gives, on one
+/// `futures` executor thread: how every async way is driven. Returns the count taken.
+fn drive<I, O, S, T>(mut sink: S, stream: T, items: Vec<I>) -> usize
+where
+    S: futures::Sink<I, Error = video_hw::Error> + Unpin,
+    T: futures::Stream<Item = video_hw::Result<O>> + Unpin,
+{
     futures::executor::block_on(async move {
         let feed = async move {
-            for item in all {
-                input.send(item).await.expect("send");
+            for item in items {
+                sink.send(item).await.expect("send");
             }
-            input.close().await.expect("close");
+            sink.close().await.expect("close");
         };
-        let take = output.fold(0usize, |n, f| async move {
-            f.expect("frame");
+        let take = stream.fold(0usize, |n, item| async move {
+            item.expect("output");
             n + 1
         });
         futures::future::join(feed, take).await.1
     })
+}
+
+fn async_decoder(w: &Workload) -> usize {
+    let all = async_items(w);
+    let (input, output) = AsyncDecoder::open(config(), DEPTH).expect("decoder").split();
+    drive(input, output, all)
 }
 
 /// The pipeline's input: one stream per repetition would need a drain marker it does not
@@ -209,20 +219,7 @@ fn pipeline(w: &Workload) -> usize {
 fn pipeline_async(w: &Workload) -> usize {
     let items = pipeline_items(w);
     let p = DecodePipeline::open(config(), pipeline_options()).expect("pipeline");
-    let (mut input, frames) = (p.input_sink().expect("submit-fed"), p.frame_stream());
-    futures::executor::block_on(async move {
-        let feed = async move {
-            for item in items {
-                input.send(item).await.expect("send");
-            }
-            input.close().await.expect("close");
-        };
-        let take = frames.fold(0usize, |n, f| async move {
-            f.expect("frame");
-            n + 1
-        });
-        futures::future::join(feed, take).await.1
-    })
+    drive(p.input_sink().expect("submit-fed"), p.frame_stream(), items)
 }
 
 /// The encode ways, each encoding every frame and taking every packet; their packet count.
@@ -255,20 +252,8 @@ fn encode(way: EncodeWay, frames: Vec<Frame>) -> usize {
             packets + enc.flush().expect("flush").len()
         }
         EncodeWay::AsyncEncoder => {
-            let (mut input, output) = AsyncEncoder::open(encoder_config(), DEPTH).expect("encoder").split();
-            futures::executor::block_on(async move {
-                let feed = async move {
-                    for f in frames {
-                        input.send(EncodeItem::from(f)).await.expect("send");
-                    }
-                    input.close().await.expect("close");
-                };
-                let take = output.fold(0usize, |n, p| async move {
-                    p.expect("packet");
-                    n + 1
-                });
-                futures::future::join(feed, take).await.1
-            })
+            let (input, output) = AsyncEncoder::open(encoder_config(), DEPTH).expect("encoder").split();
+            drive(input, output, frames.into_iter().map(EncodeItem::from).collect())
         }
         EncodeWay::Pipeline => {
             let p = EncodePipeline::open(encoder_config(), pipeline_options()).expect("pipeline");
@@ -288,20 +273,8 @@ fn encode(way: EncodeWay, frames: Vec<Frame>) -> usize {
         }
         EncodeWay::PipelineAsync => {
             let p = EncodePipeline::open(encoder_config(), pipeline_options()).expect("pipeline");
-            let (mut input, packets) = (p.frame_sink(), p.packet_stream().expect("packet queue"));
-            futures::executor::block_on(async move {
-                let feed = async move {
-                    for f in frames {
-                        input.send((f, FrameOptions::default())).await.expect("send");
-                    }
-                    input.close().await.expect("close");
-                };
-                let take = packets.fold(0usize, |n, p| async move {
-                    p.expect("packet");
-                    n + 1
-                });
-                futures::future::join(feed, take).await.1
-            })
+            let items = frames.into_iter().map(|f| (f, FrameOptions::default())).collect();
+            drive(p.frame_sink(), p.packet_stream().expect("packet queue"), items)
         }
     }
 }
