@@ -310,72 +310,58 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs each of `names.len()` ways once to warm up, then `RUNS` times in rotated order
+/// (no way always first, or always after the same one), and appends a row per way to
+/// `table`: `run(i)` runs way `i` once and gives its wall and CPU µs per frame and its
+/// output count, which must be the same for every way.
+fn compare(table: &mut String, workload: &str, names: &[&str], mut run: impl FnMut(usize) -> (f64, f64, usize)) {
+    let mut results: Vec<(Vec<f64>, Vec<f64>, usize)> = names.iter().map(|_| (Vec::new(), Vec::new(), 0)).collect();
+    for i in 0..names.len() {
+        run(i);
+    }
+    for round in 0..RUNS {
+        for k in 0..names.len() {
+            let i = (k + round) % names.len();
+            let (wall, cpu, count) = run(i);
+            results[i].0.push(wall);
+            results[i].1.push(cpu);
+            results[i].2 = count;
+        }
+    }
+    let medians: Vec<(f64, f64, usize)> =
+        results.into_iter().map(|(wall, cpu, n)| (median(wall), median(cpu), n)).collect();
+    let (base_wall, base_cpu, base_count) = medians[0];
+    for (name, (wall, cpu, count)) in names.iter().zip(&medians) {
+        assert_eq!(*count, base_count, "{name} gave another count");
+        table.push_str(&format!(
+            "| {workload} | {name} | {count} | {wall:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
+            wall - base_wall,
+            cpu - base_cpu
+        ));
+    }
+}
+
 fn main() {
     let mut table = String::from(
         "| workload | way | frames | wall µs/frame | CPU µs/frame | wall over blocking | CPU over blocking |\n\
          |---|---|---|---|---|---|---|\n",
     );
     let long = Workload { name: "64x64, 600 frames x 10", repeat: 10, ..tiny() };
+    let names: Vec<&str> = WAYS.iter().map(|w| w.1).collect();
     for w in [tiny(), long, fixture()] {
-        let mut results: Vec<(Vec<f64>, Vec<f64>, usize)> = WAYS.iter().map(|_| (Vec::new(), Vec::new(), 0)).collect();
-        for (way, _) in WAYS {
-            measure(way, &w); // warm-up
-        }
-        for run in 0..RUNS {
-            // Rotate the order so no way always runs first or after the same one.
-            for k in 0..WAYS.len() {
-                let i = (k + run) % WAYS.len();
-                let (wall, cpu, frames) = measure(WAYS[i].0, &w);
-                results[i].0.push(wall);
-                results[i].1.push(cpu);
-                results[i].2 = frames;
-            }
-        }
-        let medians: Vec<(f64, f64, usize)> =
-            results.into_iter().map(|(wall, cpu, n)| (median(wall), median(cpu), n)).collect();
-        let (base_wall, base_cpu, base_frames) = medians[0];
-        for ((_, name), (wall, cpu, frames)) in WAYS.iter().zip(&medians) {
-            assert_eq!(*frames, base_frames, "{name} gave another frame count");
-            table.push_str(&format!(
-                "| {} | {name} | {frames} | {wall:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
-                w.name,
-                wall - base_wall,
-                cpu - base_cpu
-            ));
-        }
+        compare(&mut table, w.name, &names, |i| measure(WAYS[i].0, &w));
     }
-    // The encode side, as the decode side: 64x64 frames, order rotated, medians.
-    let n_frames = tiny_frames().len();
-    let mut results: Vec<(Vec<f64>, Vec<f64>, usize)> =
-        ENCODE_WAYS.iter().map(|_| (Vec::new(), Vec::new(), 0)).collect();
-    for (way, _) in ENCODE_WAYS {
-        encode(way, tiny_frames()); // warm-up
-    }
-    for run in 0..RUNS {
-        for k in 0..ENCODE_WAYS.len() {
-            let i = (k + run) % ENCODE_WAYS.len();
-            let frames = tiny_frames(); // made before the clocks start
-            let (cpu0, start) = (process_cpu(), Instant::now());
-            let packets = encode(ENCODE_WAYS[i].0, frames);
-            let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
-            let per = |d: Duration| d.as_secs_f64() * 1e6 / n_frames as f64;
-            results[i].0.push(per(wall));
-            results[i].1.push(per(cpu));
-            results[i].2 = packets;
-        }
-    }
-    let medians: Vec<(f64, f64, usize)> =
-        results.into_iter().map(|(wall, cpu, n)| (median(wall), median(cpu), n)).collect();
-    let (base_wall, base_cpu, base_packets) = medians[0];
-    for ((_, name), (wall, cpu, packets)) in ENCODE_WAYS.iter().zip(&medians) {
-        assert_eq!(*packets, base_packets, "{name} gave another packet count");
-        table.push_str(&format!(
-            "| encode 64x64, 600 frames | {name} | {} | {wall:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
-            n_frames,
-            wall - base_wall,
-            cpu - base_cpu
-        ));
-    }
+    // The encode side: the 64x64 frames (the count column is then packets, one a frame).
+    let names: Vec<&str> = ENCODE_WAYS.iter().map(|w| w.1).collect();
+    compare(&mut table, "encode 64x64, 600 frames", &names, |i| {
+        let frames = tiny_frames(); // made before the clocks start
+        let n = frames.len() as f64;
+        let (cpu0, start) = (process_cpu(), Instant::now());
+        let packets = encode(ENCODE_WAYS[i].0, frames);
+        let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n;
+        (per(wall), per(cpu), packets)
+    });
     println!("{table}");
     let (date, commit) = common::date_and_commit();
     let text = format!(
