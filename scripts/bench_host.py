@@ -2,7 +2,8 @@
 """Frames to host memory: `video-hw decode` against `ffmpeg -hwaccel cuda`, whole process.
 
 For each input, pixel format (yuv420p, nv12) and destination (/dev/null, a pipe whose reader
-keeps up), runs, interleaved and rotating the order each round:
+keeps up, or with --dests file a file in --file-dir, removed after each run), runs, interleaved
+and rotating the order each round:
 
   video-hw-1    video-hw decode IN -o DEST --pix-fmt P --backend nvdec --sessions=1
   video-hw      video-hw decode IN -o DEST --pix-fmt P --backend nvdec   (the default:
@@ -91,7 +92,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--formats", default="yuv420p,nv12")
-    ap.add_argument("--dests", default="null,pipe")
+    ap.add_argument("--dests", default="null,pipe")  # and "file": a file in --file-dir, removed after each run
+    ap.add_argument("--file-dir", default="/tmp")
     ap.add_argument("--contenders", default="video-hw-1,video-hw,ffmpeg")
     ap.add_argument("--out")
     a = ap.parse_args()
@@ -121,7 +123,12 @@ def main():
             order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
             for c in order:
                 to_pipe = dest == "pipe"
-                got = run(command(c, a.video_hw, src, fmt, "-" if to_pipe else "/dev/null"), to_pipe, env=env_of(c))
+                out_path = {"pipe": "-", "null": "/dev/null"}.get(dest) or os.path.join(a.file_dir, "bench-host-out.raw")
+                got = run(command(c, a.video_hw, src, fmt, out_path), to_pipe, env=env_of(c))
+                if dest == "file":
+                    # The bytes the file holds, then it goes (the next run writes a new one).
+                    got = got[:3] + (os.path.getsize(out_path),) + got[4:]
+                    os.remove(out_path)
                 if r > 0:
                     samples[c].append(got)
         row = {}
@@ -134,7 +141,7 @@ def main():
                 "fps": frames / wall,
                 "cpu_ms_per_frame": 1000 * statistics.median(x[1] for x in s) / frames,
                 "peak_rss_mib": max(x[2] for x in s),
-                "gb_per_s": (statistics.median(x[3] for x in s) / wall / 1e9) if dest == "pipe" else None,
+                "gb_per_s": (statistics.median(x[3] for x in s) / wall / 1e9) if dest in ("pipe", "file") else None,
             }
         results[(os.path.basename(src), fmt, dest)] = (frames, row)
         base = row["ffmpeg"]["wall_s"] if "ffmpeg" in row else None
