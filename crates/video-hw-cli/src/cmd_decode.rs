@@ -23,7 +23,8 @@ use crate::transform_opts::TransformOpts;
 pub struct DecodeArgs {
     /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
     /// recognised from their content), an MP4/MOV file, or an IVF file (AV1, VP9; from its
-    /// `DKIF` signature). `-` reads Annex-B or IVF from stdin.
+    /// `DKIF` signature). `-` reads stdin: Annex-B and IVF as they come, a container
+    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
     pub(crate) input: PathBuf,
     /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]

@@ -22,7 +22,8 @@ use crate::transform_opts::TransformOpts;
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
     /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
-    /// a raw H.264/HEVC Annex-B stream; `-` reads Annex-B or IVF from stdin.
+    /// a raw H.264/HEVC Annex-B stream; `-` reads stdin: Annex-B and IVF as they come, a container
+    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
     input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
     /// .webm (WebM: VP9/AV1 with Opus), or `-` (Annex-B on stdout). A container output keeps

@@ -82,6 +82,20 @@ fn is_mp4_name(path: &Path) -> bool {
 }
 
 /// Reads up to `n` bytes (fewer only at the end of the input).
+/// Copies `first` and the rest of `rest` into an anonymous temporary file (removed when
+/// closed) and rewinds it; its length in bytes.
+fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64)> {
+    use std::io::{Seek, SeekFrom, Write};
+    let io = |e: std::io::Error| {
+        Error::Io(std::io::Error::new(e.kind(), format!("spooling stdin to a temporary file: {e}")))
+    };
+    let mut file = tempfile::tempfile().map_err(io)?;
+    file.write_all(&first).map_err(io)?;
+    let len = first.len() as u64 + std::io::copy(rest, &mut file).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok((file, len))
+}
+
 fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(n);
     r.take(n as u64).read_to_end(&mut buf)?;
@@ -162,11 +176,17 @@ impl Source {
                 return Ok(Source { kind, codec: header.codec, position: skip as u64, total, sar });
             }
             Some(c) if stdin && c != Container::AnnexB => {
-                return Err(usage(format!("{c} input must be a file (it is read out of order), not stdin")));
+                // A container is read out of order (an MP4's index may come last, after its
+                // samples), so stdin goes to an anonymous temporary file first: on disk, not
+                // in memory, and gone when the job ends.
+                let (spool, len) = spool(first, &mut *reader)?;
+                let demuxer = Demuxer::from_reader(spool).map_err(|e| e.context(format!("{c} from stdin")))?;
+                return Self::open_demuxer(demuxer, "stdin", Some(len));
             }
             Some(c) if c != Container::AnnexB => {
                 drop(reader);
-                return Self::open_media(path, total);
+                let demuxer = Demuxer::open(path).map_err(|e| e.context(path.display()))?;
+                return Self::open_demuxer(demuxer, &path.display().to_string(), total);
             }
             _ => {}
         }
@@ -186,13 +206,13 @@ impl Source {
         Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
     }
 
-    /// Opens a container file and picks its first video track the decoders know.
-    fn open_media(path: &Path, total: Option<u64>) -> CliResult<Source> {
-        let demuxer = Demuxer::open(path).map_err(|e| e.context(path.display()))?;
+    /// Picks the first video track the decoders know of an opened container (`name` says
+    /// where it came from, for messages).
+    fn open_demuxer(demuxer: Demuxer, name: &str, total: Option<u64>) -> CliResult<Source> {
         let Some(track) = demuxer.video_track().cloned() else {
             let what = demuxer.tracks().iter().map(|t| format!("{} {}", t.kind.name(), t.codec)).collect::<Vec<_>>();
             return Err(Error::unsupported(
-                format!("{}: no H.264, HEVC, AV1 or VP9 video track", path.display()),
+                format!("{name}: no H.264, HEVC, AV1 or VP9 video track"),
                 format!(
                     "the {} holds {}",
                     demuxer.container(),

@@ -173,3 +173,46 @@ fn transcode_keeps_the_audio() {
     let err = expect_exit(&o, 3, "h264 in webm");
     assert!(err.contains("WebM"), "{err}");
 }
+
+/// A container on stdin: spooled to a temporary file, then read as the file is (an MP4's
+/// index may come after its samples): the same frames, and the audio kept by `transcode`.
+#[test]
+fn containers_from_stdin_decode_as_their_files() {
+    let dir = tmpdir("media-stdin");
+    for name in
+        ["h264-aac.mp4", "h264-aac-frag.mp4", "h264-aac.ts", "h264-opengop.mkv", "h264-editlist.mp4", "hevc-aac.mkv"]
+    {
+        let f = facts(name);
+        let codec = f["streams"][0]["codec_name"].as_str().unwrap();
+        if !any_available(codec, "decode") {
+            eprintln!("note: no engine decodes {codec} here; {name} not decoded from stdin");
+            continue;
+        }
+        let from_file = dir.join("file.framemd5");
+        expect_exit(&run(&["decode", s(&media(name)), "-o", s(&from_file), "--framemd5", "-q"]), 0, name);
+        let o = run_stdin(&["decode", "-", "-o", "-", "--framemd5", "-q"], &std::fs::read(media(name)).unwrap());
+        expect_exit(&o, 0, &format!("{name} from stdin"));
+        let want = frame_lines(&std::fs::read_to_string(&from_file).unwrap());
+        let got = frame_lines(&String::from_utf8_lossy(&o.stdout));
+        assert_eq!(got.len(), want.len(), "{name} from stdin: frame count");
+        assert!(got == want, "{name} from stdin: frames differ from the file's");
+    }
+    if any_available("h264", "encode") {
+        let out = dir.join("from-stdin.mp4");
+        let o = run_stdin(
+            &["transcode", "-", "-o", s(&out), "--codec", "h264", "-q"],
+            &std::fs::read(media("h264-aac.ts")).unwrap(),
+        );
+        expect_exit(&o, 0, "transcode from stdin");
+        let v: serde_json::Value = serde_json::from_slice(&run(&["info", "--json", s(&out)]).stdout).unwrap();
+        let tracks = v["tracks"].as_array().unwrap();
+        assert_eq!(tracks.len(), 2, "video and the copied audio: {tracks:?}");
+        assert_eq!(tracks[0]["frames"], facts("h264-aac.ts")["streams"][0]["nb_read_frames"]);
+    }
+    // Damaged input fails on stdin as it does from the file.
+    let bad = testdata("media/bad/absurd-stsz.mp4");
+    let from_file = run(&["decode", s(&bad), "-o", "-", "-q"]);
+    let from_stdin = run_stdin(&["decode", "-", "-o", "-", "-q"], &std::fs::read(&bad).unwrap());
+    assert_eq!(from_stdin.status.code(), from_file.status.code(), "{}", String::from_utf8_lossy(&from_stdin.stderr));
+    assert_ne!(from_stdin.status.code(), Some(0));
+}
