@@ -244,8 +244,8 @@ impl<T> Queue<T> {
         }
         let tasks = s.consumers_to_wake();
         drop(s);
-        if quiet {
-            // Several items may be waiting for several threads.
+        if depth > 1 {
+            // Several items wait (some pushed quietly): every waiting thread may take one.
             self.not_empty.notify_all();
         } else {
             self.not_empty.notify_one();
