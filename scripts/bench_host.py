@@ -9,6 +9,7 @@ and rotating the order each round:
   video-hw      video-hw decode IN -o DEST --pix-fmt P --backend nvdec   (the default:
                 a file read ahead on several sessions)
   ffmpeg        ffmpeg -hwaccel cuda -i IN -pix_fmt P -f rawvideo DEST
+  video-hw+ra=SIZE   the default with --read-ahead SIZE (its bound on frames held ahead)
   video-hw-1-wait, video-hw-wait   the same as video-hw-1 / video-hw with
                 VIDEO_HW_NVDEC_HOST_SLOTS=0: every frame copied while the session waits, as
                 before host copies overlapped decoding (what that change brings, same build)
@@ -43,6 +44,8 @@ def command(contender, exe, src, fmt, dest):
         cmd = [exe, "decode", src, "-o", dest, "--pix-fmt", fmt, "--backend", "nvdec", "-q"]
         if contender.startswith("video-hw-1"):
             cmd += ["--sessions", "1"]
+        if "+ra=" in contender:  # e.g. video-hw+ra=16g: the default with --read-ahead 16g
+            cmd += ["--read-ahead", contender.split("+ra=", 1)[1]]
         return cmd
     return ["ffmpeg", "-nostdin", "-v", "error", "-hwaccel", "cuda", "-i", src, "-pix_fmt", fmt, "-f", "rawvideo", "-y", dest]
 

@@ -53,6 +53,11 @@ pub struct DecodeArgs {
     /// 4 GiB); anything else is decoded by one session.
     #[arg(long, value_name = "N|auto", value_parser = parse_sessions)]
     pub(crate) sessions: Option<Sessions>,
+    /// Bound on the frames that reading ahead (the default for a file NVDEC decodes) holds
+    /// decoded before they are written: `512m`, `16g` (default 4g). More lets more
+    /// sessions decode at once; the bound is counted in output frame bytes.
+    #[arg(long, value_name = "SIZE", value_parser = crate::opts::parse_bytes)]
+    pub(crate) read_ahead: Option<usize>,
     /// Output only these frames, by presentation index (0 is the first frame shown), in
     /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
     /// from the random access point it depends on; a GOP is decoded once however many of

@@ -53,6 +53,9 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         }
     };
     reader = reader.sessions(sessions);
+    if let Some(bytes) = args.read_ahead {
+        reader = reader.read_ahead(bytes);
+    }
     let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
     let tb = track

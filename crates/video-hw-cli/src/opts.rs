@@ -141,6 +141,21 @@ pub fn parse_dimensions(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// A byte count: `4096`, `512k`, `256m`, `16g` (binary multiples), at least 1.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix("ib").or_else(|| t.strip_suffix('b')).unwrap_or(&t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k')) => (&t[..i], 10),
+        Some((i, 'm')) => (&t[..i], 20),
+        Some((i, 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("'{s}' is not a size (4096, 512k, 256m, 16g)"))?;
+    let bytes = n.checked_mul(1 << shift).filter(|&b| b > 0 && b <= usize::MAX as u64);
+    bytes.map(|b| b as usize).ok_or_else(|| format!("{s}: the size must be at least 1 byte and fit in memory"))
+}
+
 /// `--size WxH` of 4:2:0 input: both sides even, 2..=16384.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = parse_dimensions(s)?;
@@ -217,6 +232,17 @@ pub fn parse_input_format(s: &str) -> Result<PixelFormat, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn byte_counts_with_binary_suffixes() {
+        assert_eq!(super::parse_bytes("4096"), Ok(4096));
+        assert_eq!(super::parse_bytes("512k"), Ok(512 << 10));
+        assert_eq!(super::parse_bytes("256M"), Ok(256 << 20));
+        assert_eq!(super::parse_bytes("16GiB"), Ok(16 << 30));
+        assert!(super::parse_bytes("0").is_err());
+        assert!(super::parse_bytes("lots").is_err());
+        assert!(super::parse_bytes("99999999999g").is_err());
+    }
+
     use super::*;
 
     #[test]

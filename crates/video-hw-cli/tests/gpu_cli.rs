@@ -112,6 +112,10 @@ fn default_decode_reads_ahead_and_equals_one_session() {
         }
         assert_eq!(got.len(), one.len(), "{name}: frame count, default against one session");
         assert_eq!(got, one, "{name}: frames, default against one session");
+        // A read-ahead bound of one byte: the GOP being read still decodes, one at a time.
+        let (code, tight, summary_tight) = decode(&input, &["--read-ahead", "1"]);
+        assert_eq!(code, 0, "{name}: --read-ahead 1: {summary_tight}");
+        assert_eq!(tight, one, "{name}: frames, --read-ahead 1 against one session");
         let n = sessions(&summary);
         if n > 1 {
             several += 1;
