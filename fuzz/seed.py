@@ -19,6 +19,8 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
   demux_mp4                                          whole MP4 files up to 128 KiB
   demux_raw                                          IVF files' first 32 KiB, raw streams'
                                                      first 32 KiB
+  openh264_decode                                    H.264 streams' first 256 KiB (whole
+                                                     pictures the decoder can reach)
 """
 
 import hashlib
@@ -188,6 +190,8 @@ def main():
                         data = f.read()
                     stream_seeds(seeds, data, low.endswith(HEVC_EXT))
                     seeds.add("demux_raw", data[: 32 << 10])
+                    if not low.endswith(HEVC_EXT):
+                        seeds.add("openh264_decode", data[: 256 << 10])
                     streams += 1
                 elif low.endswith((".mkv", ".webm")):
                     # The file's first 64 KiB (the fuzzing length): the headers and the
