@@ -6,6 +6,8 @@
 #![cfg(feature = "async")]
 
 mod common;
+#[path = "common/streams.rs"]
+mod streams;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,9 +15,7 @@ use std::time::{Duration, Instant};
 use std::pin::Pin;
 
 use futures::{FutureExt, Sink, SinkExt, StreamExt};
-use video_hw::async_session::{
-    AsyncDecoder, AsyncEncoder, AsyncInput, DecodeSink, DecodeStream, EncodeItem, live_sessions,
-};
+use video_hw::async_session::{AsyncDecoder, AsyncEncoder, AsyncInput, EncodeItem, live_sessions};
 use video_hw::pipeline::DecodeInput;
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
@@ -57,26 +57,7 @@ fn blocking_md5s(items: &[AsyncInput]) -> Vec<String> {
 /// Feeds `items` and closes, while taking every frame; returns their MD5s.
 async fn decode(depth: usize, items: Vec<AsyncInput>) -> Vec<String> {
     let (input, frames) = AsyncDecoder::open(config(), depth).unwrap().split();
-    feed_and_take(input, frames, items).await
-}
-
-/// Feeds `items` to `input` and closes it, while taking every frame of `frames`; returns
-/// their MD5s.
-async fn feed_and_take(mut input: DecodeSink, mut frames: DecodeStream, items: Vec<AsyncInput>) -> Vec<String> {
-    let feed = async move {
-        for item in items {
-            input.send(item).await.unwrap();
-        }
-        input.close().await.unwrap();
-    };
-    let take = async move {
-        let mut got = Vec::new();
-        while let Some(f) = frames.next().await {
-            got.push(common::frame_md5(&f.unwrap()).1);
-        }
-        got
-    };
-    futures::future::join(feed, take).await.1
+    streams::feed_and_take(input, frames, items, streams::md5_of).await
 }
 
 fn wait_for_sessions(n: usize) {
@@ -96,19 +77,8 @@ fn tokio_multi_thread_gives_the_blocking_frames() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     // Feeding and taking on two tasks of the runtime.
     let got = rt.block_on(async {
-        let (mut input, mut frames) = AsyncDecoder::open(config(), 4).unwrap().split();
-        let feeder = tokio::spawn(async move {
-            for item in items {
-                input.send(item).await.unwrap();
-            }
-            input.close().await.unwrap();
-        });
-        let mut got = Vec::new();
-        while let Some(f) = frames.next().await {
-            got.push(common::frame_md5(&f.unwrap()).1);
-        }
-        feeder.await.unwrap();
-        got
+        let (input, frames) = AsyncDecoder::open(config(), 4).unwrap().split();
+        streams::feed_on_a_task_and_take(input, frames, items, streams::md5_of).await
     });
     assert_eq!(got, want);
     wait_for_sessions(0);
@@ -174,7 +144,7 @@ fn a_full_pipeline_makes_the_sink_pending_without_spinning() {
     }
     // The item whose send was pending was not accepted: send it and the rest while taking.
     let rest = items.into_iter().skip(stalled_at).collect();
-    let got = futures::executor::block_on(feed_and_take(input, frames, rest));
+    let got = futures::executor::block_on(streams::feed_and_take(input, frames, rest, streams::md5_of));
     assert_eq!(got, want);
     wait_for_sessions(0);
 }
@@ -295,17 +265,9 @@ fn async_encoder_under_tokio_gives_every_frame_back() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let frames = Arc::new(Mutex::new(Some(frames)));
     let packets = rt.block_on(async move {
-        let (mut input, output) = AsyncEncoder::open(enc_config, 4).unwrap().split();
-        let frames = frames.lock().unwrap().take().unwrap();
-        let feeder = tokio::spawn(async move {
-            for f in frames {
-                input.send(EncodeItem::from(f)).await.unwrap();
-            }
-            input.close().await.unwrap();
-        });
-        let packets: Vec<_> = output.map(|p| p.unwrap()).collect().await;
-        feeder.await.unwrap();
-        packets
+        let (input, output) = AsyncEncoder::open(enc_config, 4).unwrap().split();
+        let items = frames.lock().unwrap().take().unwrap().into_iter().map(EncodeItem::from).collect();
+        streams::feed_on_a_task_and_take(input, output, items, |p| p).await
     });
     assert_eq!(packets.len(), want.len());
     for (i, (a, b)) in packets.iter().zip(&want).enumerate() {

@@ -6,8 +6,10 @@
 #![cfg(feature = "async")]
 
 mod common;
+#[path = "common/streams.rs"]
+mod streams;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use video_hw::async_session::{AsyncDecoder, AsyncInput};
 use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, Shutdown};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Frame, Input, Output};
@@ -56,24 +58,12 @@ fn async_decoder_on_nvdec_gives_the_blocking_frames_host_and_cuda() {
         let want = blocking(codec, &input);
         assert_eq!(want.len(), count, "{path}");
         for output in [Output::HOST_NV12, Output::CUDA_NV12] {
-            let (mut sink, mut frames) = AsyncDecoder::open(nvdec(codec, output), 4).unwrap().split();
+            let (sink, frames) = AsyncDecoder::open(nvdec(codec, output), 4).unwrap().split();
             let items: Vec<AsyncInput> = input.iter().cloned().map(AsyncInput::Data).collect();
-            let got = rt.block_on(async move {
-                let feeder = tokio::spawn(async move {
-                    for item in items {
-                        sink.send(item).await.unwrap();
-                    }
-                    sink.close().await.unwrap();
-                });
-                let mut got = Vec::new();
-                while let Some(f) = frames.next().await {
-                    let f = f.unwrap();
-                    assert_eq!(f.cuda_data().is_some(), output == Output::CUDA_NV12, "{path} {output:?}");
-                    got.push(common::frame_md5(&f).1);
-                }
-                feeder.await.unwrap();
-                got
-            });
+            let got = rt.block_on(streams::feed_on_a_task_and_take(sink, frames, items, |f| {
+                assert_eq!(f.cuda_data().is_some(), output == Output::CUDA_NV12, "{path} {output:?}");
+                common::frame_md5(&f).1
+            }));
             assert_eq!(got, want, "{path} {output:?}");
         }
     }
@@ -89,15 +79,10 @@ fn decode_pipeline_sink_and_stream_on_nvdec_give_the_blocking_frames() {
         let want = blocking(codec, &input);
         for output in [Output::HOST_NV12, Output::CUDA_NV12] {
             let p = DecodePipeline::open(nvdec(codec, output), PipelineOptions::default().queue_depth(3)).unwrap();
-            let (mut sink, frames) = (p.input_sink().unwrap(), p.frame_stream());
+            let (sink, frames) = (p.input_sink().unwrap(), p.frame_stream());
             let items = input.clone();
             let got = futures::executor::block_on(async move {
-                let feed = async move {
-                    for item in items {
-                        sink.send(item).await.unwrap();
-                    }
-                    sink.close().await.unwrap();
-                };
+                let feed = streams::feed(sink, items);
                 // Frames held a while (two at a time) so the ring's slots are lent and reused.
                 let take = frames.map(|f| f.unwrap()).chunks(2).fold(Vec::new(), |mut got, pair| async move {
                     got.extend(pair.iter().map(|f| common::frame_md5(f).1));

@@ -7,6 +7,8 @@
 #![cfg(feature = "async")]
 
 mod common;
+#[path = "common/streams.rs"]
+mod streams;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -62,15 +64,8 @@ fn md5s(frames: &[Frame]) -> Vec<String> {
 }
 
 /// Feeds `items` to `input` and closes it, while taking every frame; the frames' MD5s.
-async fn feed_and_take(mut input: InputSink, frames: FrameStream, items: Vec<DecodeInput>) -> Vec<String> {
-    let feed = async move {
-        for item in items {
-            input.send(item).await.unwrap();
-        }
-        input.close().await.unwrap();
-    };
-    let take = frames.map(|f| common::frame_md5(&f.unwrap()).1).collect::<Vec<_>>();
-    futures::future::join(feed, take).await.1
+async fn feed_and_take(input: InputSink, frames: FrameStream, items: Vec<DecodeInput>) -> Vec<String> {
+    streams::feed_and_take(input, frames, items, streams::md5_of).await
 }
 
 #[test]
@@ -81,22 +76,9 @@ fn decode_pipeline_under_tokio_multi_thread_gives_the_blocking_frames() {
     assert_eq!(want.len(), 30);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let pipeline = DecodePipeline::open(config(), options(4)).unwrap();
-    let (mut input, mut frames) = (pipeline.input_sink().unwrap(), pipeline.frame_stream());
-    let got = rt.block_on(async move {
-        // Feeding and taking on two tasks of the runtime.
-        let feeder = tokio::spawn(async move {
-            for item in items {
-                input.send(item).await.unwrap();
-            }
-            input.close().await.unwrap();
-        });
-        let mut got = Vec::new();
-        while let Some(f) = frames.next().await {
-            got.push(common::frame_md5(&f.unwrap()).1);
-        }
-        feeder.await.unwrap();
-        got
-    });
+    let (input, frames) = (pipeline.input_sink().unwrap(), pipeline.frame_stream());
+    // Feeding and taking on two tasks of the runtime.
+    let got = rt.block_on(streams::feed_on_a_task_and_take(input, frames, items, streams::md5_of));
     assert_eq!(got, want);
     let stats = pipeline.shutdown(Shutdown::Drain).unwrap().stats;
     assert_eq!(stats.frames, 30);
@@ -235,19 +217,15 @@ fn encode_pipeline_under_tokio_gives_the_blocking_packets() {
     want.extend(blocking.flush().unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let pipeline = EncodePipeline::open(enc, options(3)).unwrap();
-    let (mut input, output) = (pipeline.frame_sink(), pipeline.packet_stream().unwrap());
-    let packets = rt.block_on(async move {
-        let feeder = tokio::spawn(async move {
-            for f in frames {
-                let options = FrameOptions { pts: f.pts, ..FrameOptions::default() };
-                input.send((f, options)).await.unwrap();
-            }
-            input.close().await.unwrap();
-        });
-        let packets: Vec<_> = output.map(|p| p.unwrap()).collect().await;
-        feeder.await.unwrap();
-        packets
-    });
+    let (input, output) = (pipeline.frame_sink(), pipeline.packet_stream().unwrap());
+    let items = frames
+        .into_iter()
+        .map(|f| {
+            let options = FrameOptions { pts: f.pts, ..FrameOptions::default() };
+            (f, options)
+        })
+        .collect();
+    let packets = rt.block_on(streams::feed_on_a_task_and_take(input, output, items, |p| p));
     assert_eq!(packets.len(), want.len());
     for (i, (a, b)) in packets.iter().zip(&want).enumerate() {
         assert_eq!((a.pts, a.keyframe, &a.data), (b.pts, b.keyframe, &b.data), "packet {i}");
