@@ -155,14 +155,30 @@ fn largest_difference(a: &[u8], b: &[u8], format: PixelFormat) -> f64 {
     }
 }
 
+/// The fixtures NVDEC decodes (8-bit H.264, HEVC of both depths), with their codec and bytes.
+fn nvdec_fixtures() -> Vec<(common::Fixture, Codec, Vec<u8>)> {
+    common::fixtures()
+        .into_iter()
+        .filter(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc")
+        .map(|f| {
+            let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
+            let data = std::fs::read(&f.path).unwrap();
+            (f, codec, data)
+        })
+        .collect()
+}
+
+fn nvdec(codec: Codec, output: Output) -> DecoderConfig {
+    DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output)
+}
+
 #[test]
 fn gpu_decoders_transform_nvdec_frames_on_the_gpu_as_the_cpu_path_does() {
     let Some(_turn) = common::gpu_test() else {
         return;
     };
-    let mut fixtures: Vec<_> = common::fixtures();
-    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
-    assert!(fixtures.iter().any(|f| f.bit_depth > 8), "no 10-bit fixture");
+    let fixtures = nvdec_fixtures();
+    assert!(fixtures.iter().any(|(f, ..)| f.bit_depth > 8), "no 10-bit fixture");
     let mean = [0.485f32, 0.456, 0.406];
     let std = [0.229f32, 0.224, 0.225];
     let transforms = [
@@ -173,17 +189,14 @@ fn gpu_decoders_transform_nvdec_frames_on_the_gpu_as_the_cpu_path_does() {
             .normalize(mean, std),
         Transform::new().crop(3, 5, 101, 77).resize(57, 33).rgb(Channels::Bgr, false, SampleType::U8),
     ];
-    for f in &fixtures {
-        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
-        let data = std::fs::read(&f.path).unwrap();
-        let nvdec =
-            |output: Output| DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output);
+    for (f, codec, data) in &fixtures {
+        let nvdec = |output: Output| nvdec(*codec, output);
         // The CPU path's input: NVDEC's host NV12 (P010 for 10-bit).
-        let plain = decode(&data, nvdec(Output::HOST_NV12));
+        let plain = decode(data, nvdec(Output::HOST_NV12));
         for t in &transforms {
             let what = format!("{} {:?}", f.rel, t.format_choice());
-            let host = decode(&data, nvdec(Output::HOST_NV12).transform(*t));
-            let cuda = decode(&data, nvdec(Output::CUDA_NV12).transform(*t));
+            let host = decode(data, nvdec(Output::HOST_NV12).transform(*t));
+            let cuda = decode(data, nvdec(Output::CUDA_NV12).transform(*t));
             assert_eq!(host.len(), plain.len(), "{what}: frame count, host output");
             assert_eq!(cuda.len(), plain.len(), "{what}: frame count, CUDA output");
             for (k, ((p, h), c)) in plain.iter().zip(&host).zip(&cuda).enumerate() {
@@ -262,19 +275,14 @@ fn gpu_decoders_make_resized_yuv_on_the_gpu_as_the_cpu_path_does() {
     let Some(_turn) = common::gpu_test() else {
         return;
     };
-    let mut fixtures: Vec<_> = common::fixtures();
-    fixtures.retain(|f| (f.codec == "h264" && f.bit_depth == 8) || f.codec == "hevc");
-    for f in &fixtures {
-        let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
-        let data = std::fs::read(&f.path).unwrap();
-        let nvdec =
-            |output: Output| DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output);
-        let plain = decode(&data, nvdec(Output::HOST_NV12));
+    for (f, codec, data) in &nvdec_fixtures() {
+        let nvdec = |output: Output| nvdec(*codec, output);
+        let plain = decode(data, nvdec(Output::HOST_NV12));
         let t = Transform::new().resize(97, 55);
         // Host YUV420P (planar, of the stream's depth), host NV12 (NV12/P010) and CUDA NV12.
         for output in [Output::HOST_YUV420P, Output::HOST_NV12, Output::CUDA_NV12] {
             let what = format!("{} {output:?}", f.rel);
-            let got = decode(&data, nvdec(output).transform(t));
+            let got = decode(data, nvdec(output).transform(t));
             assert_eq!(got.len(), plain.len(), "{what}: frame count");
             for (k, (g, p)) in got.iter().zip(&plain).enumerate() {
                 let planar = match p.format {
