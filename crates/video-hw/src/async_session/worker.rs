@@ -26,6 +26,7 @@ pub(super) const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 
 /// The thread's side of the two queues (the pipelines' queue: the thread blocks on it,
 /// after a brief spin; the async side polls it).
+///
 /// Output made while more input is queued may wait for the next few items before the
 /// stream is woken (see [`Coalescer`]).
 pub(super) struct Ends<I, O> {
@@ -48,12 +49,7 @@ impl<I, O> Ends<I, O> {
     /// (that wait is the backpressure). False when the stream side is gone: the session
     /// should end.
     pub fn give(&mut self, item: Result<O>) -> bool {
-        let pushed = if self.coalescer.quiet(Some(&*self.input)) {
-            self.output.push_quiet(item, None)
-        } else {
-            self.output.push(item, None)
-        };
-        pushed.is_ok()
+        self.coalescer.push(Some(&*self.input), &self.output, item).is_ok()
     }
 }
 

@@ -10,7 +10,7 @@ use super::ring::{Coalescer, Queue, RingConfig, RingMemory};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
-use crate::config::{DecoderConfig, Output};
+use crate::config::{DecoderConfig, FrameOptions, Output};
 use crate::decoder::{Decoder, DecoderStats, Input};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -546,8 +546,7 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
         }
         publish_stream_info(decoder, shared);
         while let Some(frame) = decoder.try_reap().map_err(|e| e.context(context(inputs)))? {
-            let quiet = coalescer.quiet(source.queue());
-            if !deliver(ring, frame, quiet)? {
+            if !deliver(ring, frame, &mut coalescer, source.queue())? {
                 return Ok(());
             }
         }
@@ -566,7 +565,7 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
     };
     publish_stream_info(decoder, shared);
     for frame in frames {
-        if !deliver(ring, frame, false)? {
+        if !deliver(ring, frame, &mut coalescer, None)? {
             return Ok(());
         }
     }
@@ -583,16 +582,21 @@ fn publish_stream_info(decoder: &Decoder, shared: &Shared) {
 }
 
 /// Pushes a frame (a CUDA frame outside a device ring's slots moved into one first),
-/// quietly if `quiet` (the worker then wakes the consumer itself); `Ok(false)` when the
-/// consumer cancelled the ring.
-fn deliver(ring: &FrameRing, frame: Frame, quiet: bool) -> Result<bool> {
+/// quietly where `coalescer` allows it for `input` (the worker then wakes the consumer
+/// itself); `Ok(false)` when the consumer cancelled the ring.
+fn deliver(
+    ring: &FrameRing,
+    frame: Frame,
+    coalescer: &mut Coalescer,
+    input: Option<&Queue<DecodeInput>>,
+) -> Result<bool> {
     let frame = match ring.adopt(frame, None) {
         Ok(frame) => frame,
         Err(Error::Closed(_)) => return Ok(false),
         Err(e) => return Err(e.context("decode pipeline, copying a CUDA frame into a ring slot")),
     };
-    let pushed = if quiet { ring.push_quiet(frame) } else { ring.push(frame, None) };
-    match pushed {
+    // The frame is dropped here, outside the queue's lock, when the push fails.
+    match coalescer.push(input, ring.queue(), (frame, FrameOptions::default())).map_err(|(e, _item)| e) {
         Ok(()) => Ok(true),
         Err(Error::Closed(_)) => Ok(false),
         Err(e) => Err(e),

@@ -15,6 +15,9 @@ use crate::frame::{Frame, HostFrame};
 use crate::metrics::Telemetry;
 use crate::packet::Packet;
 
+/// The ring of frames an encode worker takes its input from.
+type FrameQueue = Queue<(Frame, FrameOptions)>;
+
 /// Where an encode worker's packets go.
 pub(crate) enum Sink {
     /// A queue the caller reads (`recv_packet`).
@@ -32,11 +35,11 @@ impl Sink {
         }
     }
 
-    /// Delivers a packet, to a queue quietly if `quiet` (see `Coalescer`); `Ok(false)` when
-    /// the caller cancelled.
-    fn send(&mut self, packet: Packet, quiet: bool) -> Result<bool> {
+    /// Delivers a packet, to a queue quietly where `coalescer` allows it for `input` (see
+    /// `Coalescer`); `Ok(false)` when the caller cancelled.
+    fn send(&mut self, packet: Packet, coalescer: &mut Coalescer, input: Option<&FrameQueue>) -> Result<bool> {
         match self {
-            Sink::Queue(q) => match if quiet { q.push_quiet(packet, None) } else { q.push(packet, None) } {
+            Sink::Queue(q) => match coalescer.push(input, q, packet) {
                 Ok(()) => Ok(true),
                 Err((Error::Closed(_), _)) => Ok(false),
                 Err((e, _)) => Err(e),
@@ -497,7 +500,7 @@ fn run(
                 Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES && !status.is_cancelled() => {
                     waits += 1;
                     if let Some(p) = enc.reap_timeout(Duration::from_millis(10)).map_err(context)? {
-                        if !sink.send(p, false)? {
+                        if !sink.send(p, &mut coalescer, None)? {
                             return Ok(());
                         }
                     }
@@ -508,8 +511,7 @@ fn run(
         // The frame's buffer goes back to the ring now.
         drop(frame);
         while let Some(p) = enc.try_reap().map_err(|e| e.context(format!("encode pipeline, frame #{frames}")))? {
-            let quiet = sink.queue().is_some() && coalescer.quiet(Some(ring.queue()));
-            if !sink.send(p, quiet)? {
+            if !sink.send(p, &mut coalescer, Some(ring.queue()))? {
                 return Ok(());
             }
         }
@@ -522,7 +524,7 @@ fn run(
     }
     if let Some(enc) = encoder {
         for p in enc.flush().map_err(|e| e.context(format!("encode pipeline, flush after {frames} frames")))? {
-            if !sink.send(p, false)? {
+            if !sink.send(p, &mut coalescer, None)? {
                 return Ok(());
             }
         }

@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use super::Queue;
+use crate::error::Error;
 
 /// Inputs that took longer than this have their output handed over at once (the next one
 /// may take as long, and the consumer should not wait for it).
@@ -50,6 +51,18 @@ impl Coalescer {
         let quiet = input.is_some_and(|q| q.depth() > 0) && self.started.elapsed() < FAST_INPUT;
         self.held |= quiet;
         quiet
+    }
+
+    /// Pushes `item` onto `output`, waiting while it is full: quietly where [`quiet`](Self::quiet)
+    /// allows it for `input` (`None`: output that must be announced at once, such as a
+    /// flush's). On failure the item is handed back, as by [`Queue::push`].
+    pub(crate) fn push<I, T>(
+        &mut self,
+        input: Option<&Queue<I>>,
+        output: &Queue<T>,
+        item: T,
+    ) -> Result<(), (Error, T)> {
+        if self.quiet(input) { output.push_quiet(item, None) } else { output.push(item, None) }
     }
 
     /// Wakes the consumers of `output` for anything pushed quietly (before the worker waits

@@ -431,12 +431,6 @@ impl FrameRing {
         self.inner.queue.push((frame, options), timeout).map_err(|(e, _item)| e)
     }
 
-    /// [`push`](Self::push) without waking a waiting consumer while the queue is under half
-    /// full (see [`Queue::push_quiet`]): for a worker that wakes it itself.
-    pub(crate) fn push_quiet(&self, frame: Frame) -> Result<()> {
-        self.inner.queue.push_quiet((frame, FrameOptions::default()), None).map_err(|(e, _item)| e)
-    }
-
     /// The oldest frame, waiting up to `timeout` (forever for `None`) while the queue is
     /// empty. `Ok(None)`: the ring was [closed](Self::close) and everything queued has
     /// been taken. Errors: [`Error::Timeout`]; [`Error::Closed`] after
