@@ -28,7 +28,8 @@ pub(super) const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 /// after a brief spin; the async side polls it).
 ///
 /// Output made while more input is queued may wait for the next few items before the
-/// stream is woken (see [`Coalescer`]).
+/// stream is woken (see [`Coalescer`]); when the thread ends, closing the output queue
+/// wakes the stream for whatever is left.
 pub(super) struct Ends<I, O> {
     input: Arc<Queue<I>>,
     output: Arc<Queue<Result<O>>>,
@@ -50,13 +51,6 @@ impl<I, O> Ends<I, O> {
     /// should end.
     pub fn give(&mut self, item: Result<O>) -> bool {
         self.coalescer.push(Some(&*self.input), &self.output, item).is_ok()
-    }
-}
-
-impl<I, O> Drop for Ends<I, O> {
-    fn drop(&mut self) {
-        // Nothing given may stay unannounced when the session ends.
-        self.coalescer.flush(&self.output);
     }
 }
 
