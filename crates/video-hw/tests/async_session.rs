@@ -18,8 +18,8 @@ use futures::{FutureExt, Sink, SinkExt, StreamExt};
 use video_hw::async_session::{AsyncDecoder, AsyncEncoder, AsyncInput, EncodeItem, live_sessions};
 use video_hw::pipeline::DecodeInput;
 use video_hw::{
-    Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
-    Input, Output, PixelFormat,
+    Codec, Decoder, DecoderConfig, EncoderConfig, Engine, EnginePreference, Frame, HostFrame, Input, Output,
+    PixelFormat,
 };
 
 /// The tests count session threads: one at a time.
@@ -252,16 +252,7 @@ fn async_encoder_under_tokio_gives_every_frame_back() {
     let (w, h, frames) = real_frames(30);
     let enc_config = EncoderConfig::new(Codec::H264, w, h).engine(EnginePreference::Only(Engine::OpenH264)).gop(10);
     // The blocking encoder's packets, for comparison.
-    let mut blocking = Encoder::open(enc_config.clone()).unwrap();
-    let mut want = Vec::new();
-    for f in &frames {
-        // As the async session does: the frame's own pts.
-        blocking.submit(f, FrameOptions { pts: f.pts, ..FrameOptions::default() }).unwrap();
-        while let Some(p) = blocking.try_reap().unwrap() {
-            want.push(p);
-        }
-    }
-    want.extend(blocking.flush().unwrap());
+    let want = common::encode_all(enc_config.clone(), &frames);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let frames = Arc::new(Mutex::new(Some(frames)));
     let packets = rt.block_on(async move {

@@ -19,8 +19,8 @@ use video_hw::pipeline::{
     Transcode,
 };
 use video_hw::{
-    Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Error, Frame, FrameOptions,
-    HostFrame, Input, Output, PixelFormat,
+    Codec, Decoder, DecoderConfig, EncoderConfig, Engine, EnginePreference, Error, Frame, FrameOptions, HostFrame,
+    Input, Output, PixelFormat,
 };
 
 /// One test at a time: the stall test measures the process's CPU time.
@@ -206,15 +206,7 @@ fn encode_pipeline_under_tokio_gives_the_blocking_packets() {
     let _turn = one_at_a_time();
     let (w, h, frames) = raw_frames();
     let enc = EncoderConfig::new(Codec::H264, w, h).engine(EnginePreference::Only(Engine::OpenH264)).gop(10);
-    let mut blocking = Encoder::open(enc.clone()).unwrap();
-    let mut want = Vec::new();
-    for f in &frames {
-        blocking.submit(f, FrameOptions { pts: f.pts, ..FrameOptions::default() }).unwrap();
-        while let Some(p) = blocking.try_reap().unwrap() {
-            want.push(p);
-        }
-    }
-    want.extend(blocking.flush().unwrap());
+    let want = common::encode_all(enc.clone(), &frames);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let pipeline = EncodePipeline::open(enc, options(3)).unwrap();
     let (input, output) = (pipeline.frame_sink(), pipeline.packet_stream().unwrap());

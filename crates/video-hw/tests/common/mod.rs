@@ -420,6 +420,21 @@ pub fn rational(s: &str) -> video_hw::Rational {
     video_hw::Rational::new(n.parse().unwrap(), d.parse().unwrap())
 }
 
+/// `frames` encoded by a blocking encoder opened from `config`, each with its own pts (as
+/// the async encoders submit them): every packet, the flush's included.
+pub fn encode_all(config: video_hw::EncoderConfig, frames: &[video_hw::Frame]) -> Vec<video_hw::Packet> {
+    let mut enc = video_hw::Encoder::open(config).expect("encoder");
+    let mut packets = Vec::new();
+    for f in frames {
+        enc.submit(f, video_hw::FrameOptions { pts: f.pts, ..Default::default() }).expect("encode");
+        while let Some(p) = enc.try_reap().expect("reap") {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().expect("flush"));
+    packets
+}
+
 /// The B-pyramid MP4 fixture's samples (30 frames, reordered), as owned decode input.
 pub fn bpyramid_mp4_samples() -> Vec<video_hw::pipeline::DecodeInput> {
     use video_hw::pipeline::DecodeInput;
