@@ -462,3 +462,16 @@ pub fn process_cpu() -> std::time::Duration {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     std::time::Duration::from_millis(ticks * 1000 / hz)
 }
+
+/// Asserts that the process, stalled, waits instead of spinning: under 100 ms of CPU in
+/// 400 ms (after 50 ms to settle). Linux only (the CPU clock is read from /proc).
+pub fn assert_not_spinning() {
+    #[cfg(target_os = "linux")]
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let before = process_cpu();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let used = process_cpu() - before;
+        assert!(used < std::time::Duration::from_millis(100), "{used:?} of CPU while stalled");
+    }
+}

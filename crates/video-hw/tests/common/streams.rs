@@ -4,7 +4,7 @@
 //! share `common` and have neither `futures` nor `tokio`.
 #![allow(dead_code)]
 
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 
 /// Sends every item into `sink`, then closes it; panics on an error.
 pub async fn feed<I, S: Sink<I, Error = video_hw::Error> + Unpin>(mut sink: S, items: Vec<I>) {
@@ -44,6 +44,22 @@ where
     let got = stream.map(|item| each(item.unwrap())).collect::<Vec<_>>().await;
     feeder.await.unwrap();
     got
+}
+
+/// Offers `items` to `sink` in order without waiting, while it is ready: the index of the
+/// first item it would not take (`None`: it took them all).
+pub fn fill_until_pending<I: Clone, S: Sink<I, Error = video_hw::Error> + Unpin>(
+    sink: &mut S,
+    items: &[I],
+) -> Option<usize> {
+    for (i, item) in items.iter().enumerate() {
+        let ready = futures::future::poll_fn(|cx| std::pin::Pin::new(&mut *sink).poll_ready(cx)).now_or_never();
+        if ready.is_none() {
+            return Some(i);
+        }
+        std::pin::Pin::new(&mut *sink).start_send(item.clone()).unwrap();
+    }
+    None
 }
 
 /// A frame's MD5 (of its packed pixels), for `each`.
