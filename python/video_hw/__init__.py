@@ -125,7 +125,8 @@ class VideoDecoder:
         stream_index: the track to decode (default: the first video track).
         read_ahead_bytes: iteration with several sessions decodes the GOPs ahead at once
             (on NVDEC, one file then uses every engine); this bounds the frames held ahead
-            of the reader (default 4 GiB; in GPU memory with ``device="cuda"``).
+            of the reader (default 4 GiB; in GPU memory with ``device="cuda"``, and for
+            ``nv12`` / ``yuv420p`` on NVDEC, copied to the host as they are taken).
     """
 
     def __init__(

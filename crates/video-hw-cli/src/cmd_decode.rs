@@ -50,7 +50,8 @@ pub struct DecodeArgs {
     /// Without this option, an H.264/HEVC file (not stdin) that NVDEC decodes is read
     /// through its frame index with the GOPs ahead decoding on `auto` sessions at once
     /// (frames written in order, identical to one session's; the frames waiting bounded by
-    /// 4 GiB); anything else is decoded by one session.
+    /// 4 GiB, or a GOP per session and two more where the frames wait in GPU memory);
+    /// anything else is decoded by one session.
     #[arg(long, value_name = "N|auto", value_parser = parse_sessions)]
     pub(crate) sessions: Option<Sessions>,
     /// Bound on the frames that reading ahead (the default for a file NVDEC decodes) holds

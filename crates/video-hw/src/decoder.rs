@@ -576,9 +576,29 @@ impl Decoder {
         self.backend.engine()
     }
 
-    /// The configuration the session was opened with.
+    /// The configuration the session was opened with (its output as last set).
     pub fn config(&self) -> &DecoderConfig {
         &self.config
+    }
+
+    /// Gives the frames the engine displays from now on as `output`: how a reader that
+    /// holds decoded frames ahead of its caller keeps them in device memory and copies
+    /// each to the host only when it is taken (`reader::ahead`). `bounded_by_caller`: the
+    /// caller bounds the frames it holds, and the engine's own bound is lifted until the
+    /// next call. Refused (`Unsupported`) by engines that give one kind of frame per
+    /// session, and for a session with a transform (its engine output was chosen for the
+    /// transform).
+    pub(crate) fn set_output(&mut self, output: Output, bounded_by_caller: bool) -> Result<()> {
+        if self.transformer.is_some() || self.download_transformed {
+            return Err(Error::unsupported(
+                "switching the output of a session with a transform",
+                "its engine output serves the transform",
+            ));
+        }
+        DecoderConfig { output, ..self.config.clone() }.validate()?;
+        self.backend.set_output(output, bounded_by_caller)?;
+        self.config.output = output;
+        Ok(())
     }
 
     /// Stream facts from the active sequence parameter set, once one was seen

@@ -34,6 +34,10 @@ fn nvdec_decodes(codec: Codec) -> bool {
 }
 
 fn reader(path: &PathBuf, sessions: usize) -> Option<FrameReader> {
+    reader_as(path, sessions, PixelFormat::Yuv420p)
+}
+
+fn reader_as(path: &PathBuf, sessions: usize, format: PixelFormat) -> Option<FrameReader> {
     let d = Demuxer::open(path).unwrap();
     let t = d.video_track().unwrap();
     let codec = t.codec.video().unwrap();
@@ -42,9 +46,7 @@ fn reader(path: &PathBuf, sessions: usize) -> Option<FrameReader> {
         return None;
     }
     let track = t.index;
-    let config = DecoderConfig::new(codec)
-        .output(Output::Host(PixelFormat::Yuv420p))
-        .engine(EnginePreference::Only(Engine::Nvdec));
+    let config = DecoderConfig::new(codec).output(Output::Host(format)).engine(EnginePreference::Only(Engine::Nvdec));
     Some(FrameReader::new(d, track, config).unwrap().sessions(sessions))
 }
 
@@ -59,9 +61,9 @@ fn gpu_reader_matches_the_references() {
             .into_iter()
             .map(|f| f.md5)
             .collect();
+        let n = r.len();
         let straight: Vec<String> = r.frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect();
         assert_eq!(straight, want, "{name}: straight decode against ffmpeg's reference");
-        let n = r.len();
         let mut asked = vec![n - 1, 0, n / 2, n / 2, 1];
         for (k, f) in r.index().frames().iter().enumerate() {
             if f.keyframe && k > 0 {
@@ -69,10 +71,30 @@ fn gpu_reader_matches_the_references() {
             }
         }
         asked.retain(|&k| k < n);
-        // Several sessions: sequential reading decodes the GOPs ahead at once.
-        let ahead: Vec<String> =
-            reader(&path, 4).unwrap().frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect();
+        // Several sessions: sequential reading decodes the GOPs ahead at once, holding the
+        // frames in device memory and copying each to the host as it is taken.
+        let mut r4 = reader(&path, 4).unwrap();
+        let ahead: Vec<String> = r4.frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect();
         assert_eq!(ahead, want, "{name}: sequential reading on 4 sessions against ffmpeg's reference");
+        assert_eq!(r4.stats().frames_staged, n as u64, "{name}: frames read ahead in device memory");
+        // Interrupted by random access halfway (frames queued for their host copies are
+        // dropped), then read on from where it was.
+        let mut r4 = reader(&path, 4).unwrap();
+        let mut resumed = Vec::new();
+        while resumed.len() < n / 2 {
+            resumed.push(common::frame_md5(&r4.next_frame().unwrap().unwrap()).1);
+        }
+        let _ = r4.frames_at(&[n - 1, 0]).unwrap();
+        while let Some(f) = r4.next_frame().unwrap() {
+            resumed.push(common::frame_md5(&f).1);
+        }
+        assert_eq!(resumed, want, "{name}: sequential reading on 4 sessions, interrupted halfway");
+        // NV12 (P010 for 10-bit): the same bytes as one session's.
+        let nv12 = |sessions| -> Vec<String> {
+            let mut r = reader_as(&path, sessions, PixelFormat::Nv12).unwrap();
+            r.frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect()
+        };
+        assert_eq!(nv12(4), nv12(1), "{name}: host NV12 on 4 sessions against one session's");
         for sessions in [1, 4] {
             let mut r = reader(&path, sessions).unwrap();
             let frames = r.frames_at(&asked).unwrap();

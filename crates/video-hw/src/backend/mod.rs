@@ -54,6 +54,19 @@ pub(crate) trait DecoderBackend: Send {
     fn concealed(&self) -> u64 {
         0
     }
+
+    /// Gives the frames displayed from now on as `output` (validated by the caller).
+    /// `bounded_by_caller`: the caller bounds the frames it holds itself, so the engine
+    /// lifts its own bound on them (NVDEC refuses more than 4 GiB of CUDA frames held per
+    /// session otherwise). Engines that cannot switch refuse (`Unsupported`); NVDEC
+    /// switches between host and CUDA frames, which come from the same decoder object.
+    fn set_output(&mut self, output: crate::config::Output, bounded_by_caller: bool) -> Result<()> {
+        let _ = bounded_by_caller;
+        Err(crate::error::Error::unsupported(
+            format!("switching {} to {output:?} frames", self.engine().name()),
+            "the engine gives one kind of frame per session",
+        ))
+    }
 }
 
 /// An encode engine.

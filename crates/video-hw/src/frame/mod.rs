@@ -9,6 +9,7 @@ pub(crate) mod memory;
 pub(crate) mod output;
 pub(crate) mod pool;
 pub(crate) mod recycle;
+pub(crate) mod staging;
 
 use memory::DeviceLayout;
 use pool::{DeviceSlot, Slot};
@@ -363,6 +364,14 @@ pub(crate) trait DeviceFrameOwner: Send + Sync {
         let _ = (frame, transform, plan);
         Err(Error::unsupported("transform of this CUDA frame", "its engine has no GPU transform"))
     }
+
+    /// A [`staging::HostStaging`] for frames of this owner's GPU.
+    fn host_staging(&self) -> Result<Box<dyn staging::HostStaging>> {
+        Err(Error::unsupported(
+            "copying this CUDA frame to host memory in the background",
+            "its engine has no copy queue",
+        ))
+    }
 }
 
 /// Checks that `host`'s planes are those of `format` at `width` x `height`.
@@ -524,6 +533,11 @@ impl CudaFrame {
     /// Copies the picture to host memory (tightly packed).
     pub fn download(&self) -> Result<HostFrame> {
         self.owner.download(self)
+    }
+
+    /// A copy queue to host memory for frames of this frame's GPU (see [`staging`]).
+    pub(crate) fn host_staging(&self) -> Result<Box<dyn staging::HostStaging>> {
+        self.owner.host_staging()
     }
 
     /// Copies a host picture of this frame's format and size (any plane strides) into

@@ -9,9 +9,17 @@
 //!
 //! Memory: a job's frames wait until the reader reaches them. Jobs are started only while
 //! the frames they may hold (the job's frame count times the output frame size) fit
-//! `read_ahead_bytes` together with the jobs in flight; the oldest job always runs. With
-//! 1080p NV12 (3.1 MB a frame) and GOPs of 250 frames, the default 4 GiB lets five GOPs
-//! decode at once.
+//! `read_ahead_bytes` together with the jobs in flight (at most two per session); the
+//! oldest job always runs. With frames in host memory and 1080p NV12 (3.1 MB a frame) in
+//! GOPs of 250 frames, the default 4 GiB lets five GOPs decode at once; with frames in
+//! device memory the default grows to one job per session and two more ([`device_held`]).
+//!
+//! Host frames from NVDEC are held in device memory: the sessions give CUDA frames while
+//! they read ahead, and each frame is copied to the host (by DMA, into page-locked buffers
+//! the caller gives back by dropping its frames) only when the reader takes it, with the
+//! copies of the next few frames already decoded running meanwhile ([`Staged`]). Held in
+//! host memory, every frame was copied twice and faulted in (~0.7 ms of CPU per 1080p
+//! frame), which bounded the rate below the engines' (bench/results/host-default-20261122-2581d58.md).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -20,9 +28,13 @@ use std::thread::JoinHandle;
 
 use super::plan::plan;
 use super::run::{Feed, Packets, Skipper, decode_run_with, missing, read_run};
+use crate::codec::PixelFormat;
+use crate::config::Output;
 use crate::decoder::Decoder;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::staging::HostStaging;
+use crate::frame::{Frame, FrameData};
 use crate::media::{Demuxer, FrameIndex};
 
 /// Default bound on the bytes of frames decoded ahead of the reader (4 GiB).
@@ -34,6 +46,14 @@ const MIN_JOB_FRAMES: usize = 48;
 
 /// A decoded frame of a job (its decode-order packet tag), or the job's failure.
 type Delivery = Result<(usize, Frame)>;
+
+/// The longest job whose frames are held in device memory: the oldest job always runs,
+/// whatever the bound, and device memory is scarcer than host memory (a file of one GOP
+/// is read with host frames, as before).
+const DEVICE_JOB_BYTES: usize = 1 << 30;
+/// Frames already decoded whose copies to the host are queued ahead of the one the
+/// caller takes.
+const STAGED_AHEAD: usize = 8;
 
 /// Runs of one job, each with the packets (decode order) of the frames it delivers.
 struct Job {
@@ -74,11 +94,143 @@ pub(super) struct ReadAhead {
     budget: usize,
     frame_bytes: usize,
     sessions: usize,
+    /// The host copies of frames held in device memory, when they are.
+    staged: Option<Staged>,
+}
+
+/// Host frames held in device memory while they wait for the reader: the sessions give
+/// CUDA frames, and each is copied to the host as the reader reaches it, the copies of
+/// the next few decoded frames queued behind it.
+struct Staged {
+    /// The host format the reader's caller asked for (`Nv12` or `Yuv420p`).
+    format: PixelFormat,
+    /// The copy queue, made at the first CUDA frame (for its GPU).
+    staging: Option<Box<dyn HostStaging>>,
+    /// Frames copied and handed out since [`ReadAhead::take_staged`] last asked.
+    handed_out: u64,
+    /// The sessions were switched to CUDA frames (and go back to host frames at the end).
+    switched: bool,
+    /// What the reader hands out next, in order: each with the frame reading was due at
+    /// when it was taken from the jobs.
+    queue: VecDeque<(usize, Next)>,
+}
+
+impl Staged {
+    /// Starts the copy of a CUDA frame (making the copy queue for its GPU at the first).
+    fn start(&mut self, frame: Frame) -> Result<()> {
+        if self.staging.is_none() {
+            if let FrameData::Cuda(cuda) = &frame.data {
+                self.staging = Some(cuda.host_staging()?);
+            }
+        }
+        match &mut self.staging {
+            Some(staging) => staging.start(frame, self.format),
+            None => Err(Error::invalid_input("a host copy of a frame that is not in CUDA memory")),
+        }
+    }
+}
+
+/// Gives `decoders` host frames in `format` again.
+fn restore_output(decoders: &mut [Decoder], format: PixelFormat) {
+    for d in decoders {
+        if let Err(e) = d.set_output(Output::Host(format), false) {
+            tracing::warn!(error = %e, "a read-ahead session keeps giving CUDA frames");
+        }
+    }
+}
+
+/// One thing the reader hands out.
+enum Next {
+    /// A frame whose copy is queued on the staging (the next one it finishes).
+    Copying(usize),
+    /// A frame, the end, or an error, as the jobs gave it (boxed: rare, and large).
+    Given(Box<Result<Option<(usize, Frame)>>>),
+}
+
+/// Frames held in device memory while reading ahead: the host format asked for, and the
+/// bound on bytes held that reading uses unless the caller set one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DeviceHeld {
+    pub format: PixelFormat,
+    pub default_budget: usize,
+}
+
+/// Whether the frames of a read of `index` with `decoders` are held in device memory (see
+/// [`Staged`]): the caller asked for host NV12 or YUV420P without a transform, every
+/// session is NVDEC's, and the longest job fits [`DEVICE_JOB_BYTES`].
+/// `VIDEO_HW_READ_AHEAD_DEVICE=0` holds them in host memory (for measuring the
+/// difference).
+///
+/// The default bound then lets every session hold a job and have one more queued (a worker
+/// that finished its job starts the next while the reader waits on the oldest: with 4 GiB,
+/// 1080p GOPs of 250 frames kept 5 of the H200's 7 engines busy), within a quarter of the
+/// GPU's free memory, and never below [`DEFAULT_READ_AHEAD_BYTES`] unless that quarter is.
+pub(super) fn device_held(
+    decoders: &[Decoder],
+    index: &FrameIndex,
+    start_of: &dyn Fn(usize) -> usize,
+    frame_bytes: usize,
+) -> Option<DeviceHeld> {
+    if std::env::var("VIDEO_HW_READ_AHEAD_DEVICE").is_ok_and(|v| v.trim() == "0") {
+        return None;
+    }
+    let config = decoders.first()?.config();
+    let format = match config.output {
+        Output::Host(f @ (PixelFormat::Nv12 | PixelFormat::Yuv420p)) if config.transform.is_none() => f,
+        _ => return None,
+    };
+    if !decoders.iter().all(|d| d.engine() == Engine::Nvdec) {
+        return None;
+    }
+    let job_bytes = longest_job(index, start_of).saturating_mul(frame_bytes);
+    if job_bytes > DEVICE_JOB_BYTES {
+        return None;
+    }
+    let wanted = job_bytes.saturating_mul(decoders.len() + 2).max(DEFAULT_READ_AHEAD_BYTES);
+    let free = crate::backend::nvidia::device_frames::free_memory(config.device_index).unwrap_or(0);
+    let quarter = usize::try_from(free / 4).unwrap_or(usize::MAX);
+    Some(DeviceHeld { format, default_budget: wanted.min(quarter) })
+}
+
+/// The most frames one job of `index` can have (its longest run of frames decoding from
+/// the same random access point, or [`MIN_JOB_FRAMES`] and a bit).
+fn longest_job(index: &FrameIndex, start_of: &dyn Fn(usize) -> usize) -> usize {
+    let (mut longest, mut from) = (0, 0);
+    while from < index.len() {
+        let (frames, end) = job_frames(index, from, start_of);
+        longest = longest.max(frames.len());
+        from = end;
+    }
+    longest
 }
 
 impl ReadAhead {
-    /// Starts a worker on each of `decoders`, reading from frame `first`.
-    pub fn start(decoders: Vec<Decoder>, feed: &Feed, first: usize, budget: usize, frame_bytes: usize) -> ReadAhead {
+    /// Starts a worker on each of `decoders`, reading from frame `first`. With
+    /// `device_held` (the format from [`device_held`]) the sessions give CUDA frames while
+    /// they read ahead, and the reader copies each to the host in that format as it takes it.
+    pub fn start(
+        mut decoders: Vec<Decoder>,
+        feed: &Feed,
+        first: usize,
+        budget: usize,
+        frame_bytes: usize,
+        device_held: Option<PixelFormat>,
+    ) -> ReadAhead {
+        let mut staged = None;
+        if let Some(format) = device_held {
+            // The budget bounds the frames held, so the sessions' own bound is lifted.
+            let switched = decoders.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(PixelFormat::Nv12), true));
+            match switched {
+                Ok(()) => {
+                    staged =
+                        Some(Staged { format, staging: None, handed_out: 0, switched: true, queue: VecDeque::new() })
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "read-ahead frames stay in host memory");
+                    restore_output(&mut decoders, format);
+                }
+            }
+        }
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let sessions = decoders.len();
@@ -101,6 +253,7 @@ impl ReadAhead {
             budget,
             frame_bytes: frame_bytes.max(1),
             sessions,
+            staged,
         }
     }
 
@@ -108,13 +261,91 @@ impl ReadAhead {
     /// last. A frame the file's damage kept from decoding is an `InvalidBitstream` error;
     /// the reading goes on after it at the next call.
     pub fn next(&mut self, src: &mut Source<'_>) -> Result<Option<(usize, Frame)>> {
+        if self.staged.is_none() {
+            return self.take(src, true).map_or(Ok(None), |got| got);
+        }
+        let len = src.index.len();
+        if self.staged.as_ref().is_some_and(|s| s.queue.is_empty()) {
+            let at = self.take_position(len);
+            let got = self.take(src, true).unwrap_or(Ok(None));
+            self.stage(at, got);
+        }
+        // Queue the copies of the frames already decoded behind this one, so they run
+        // while the caller works on it; an end or an error is handed out in its turn.
+        while self.staged.as_ref().is_some_and(|s| {
+            s.queue.len() < STAGED_AHEAD
+                && !matches!(s.queue.back(), Some((_, Next::Given(g))) if matches!(**g, Err(_) | Ok(None)))
+        }) {
+            let at = self.take_position(len);
+            match self.take(src, false) {
+                Some(got) => self.stage(at, got),
+                None => break,
+            }
+        }
+        let Some(staged) = self.staged.as_mut() else { return Ok(None) };
+        match staged.queue.pop_front() {
+            Some((_, Next::Copying(f))) => match staged.staging.as_mut().map(|s| s.finish()) {
+                Some(Ok(Some(frame))) => {
+                    staged.handed_out += 1;
+                    Ok(Some((f, frame)))
+                }
+                Some(Err(e)) => Err(e),
+                _ => Err(Error::backend("read-ahead", "host copy", "a queued copy is missing")),
+            },
+            Some((_, Next::Given(got))) => *got,
+            None => Ok(None),
+        }
+    }
+
+    /// Holds the frames read ahead through `staging` (a stand-in for the GPU's copies), for
+    /// testing the order in which they are handed out.
+    #[cfg(test)]
+    fn with_staging(mut self, staging: Box<dyn HostStaging>, format: PixelFormat) -> Self {
+        self.staged =
+            Some(Staged { format, staging: Some(staging), handed_out: 0, switched: false, queue: VecDeque::new() });
+        self
+    }
+
+    /// Queues what the jobs gave, taken when reading was due at frame `at`: a CUDA frame's
+    /// copy to the host is started.
+    fn stage(&mut self, at: usize, got: Result<Option<(usize, Frame)>>) {
+        let Some(staged) = self.staged.as_mut() else { return };
+        let next = match got {
+            // Once the staging exists every frame goes through it (the sessions all give
+            // CUDA frames then), so the order is the staging's.
+            Ok(Some((f, frame))) if staged.staging.is_some() || matches!(frame.data, FrameData::Cuda(_)) => {
+                match staged.start(frame) {
+                    Ok(()) => Next::Copying(f),
+                    Err(e) => Next::Given(Box::new(Err(e))),
+                }
+            }
+            other => Next::Given(Box::new(other)),
+        };
+        staged.queue.push_back((at, next));
+    }
+
+    /// Where reading is among the frames the jobs give (before any queued for copying).
+    fn take_position(&self, len: usize) -> usize {
+        self.in_flight.iter().find_map(|j| j.wanted.get(j.due).copied()).unwrap_or(self.next_job.min(len))
+    }
+
+    /// The next frame the jobs give, as [`next`](Self::next) describes it; `None` when
+    /// `wait` is false and it is still being decoded.
+    fn take(&mut self, src: &mut Source<'_>, wait: bool) -> Option<Result<Option<(usize, Frame)>>> {
         let index = src.index;
         loop {
-            self.top_up(src)?;
-            let Some(head) = self.in_flight.front_mut() else { return Ok(None) };
+            if let Err(e) = self.top_up(src) {
+                return Some(Err(e));
+            }
+            let Some(head) = self.in_flight.front_mut() else { return Some(Ok(None)) };
             let got = match head.pending.take() {
                 Some(p) => Ok(Ok(p)),
-                None => head.frames.recv(),
+                None if wait => head.frames.recv().map_err(|_| ()),
+                None => match head.frames.try_recv() {
+                    Ok(d) => Ok(d),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => Err(()),
+                },
             };
             match got {
                 Ok(Ok((packet, mut frame))) => {
@@ -126,19 +357,19 @@ impl ReadAhead {
                         let lost = head.wanted[head.due];
                         head.due += 1;
                         head.pending = Some((packet, frame));
-                        return Err(missing(index, lost));
+                        return Some(Err(missing(index, lost)));
                     }
                     head.due += 1;
                     frame.pts = Some(index.frames()[f].pts);
-                    return Ok(Some((f, frame)));
+                    return Some(Ok(Some((f, frame))));
                 }
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => return Some(Err(e)),
                 Err(_) => {
                     // The job is done: what it still owes was lost to damage.
                     if head.due < head.wanted.len() {
                         let lost = head.wanted[head.due];
                         head.due += 1;
-                        return Err(missing(index, lost));
+                        return Some(Err(missing(index, lost)));
                     }
                     let done = self.in_flight.pop_front().map_or(0, |j| j.bytes);
                     self.held -= done;
@@ -147,15 +378,24 @@ impl ReadAhead {
         }
     }
 
+    /// Frames held in device memory and copied to the host as they were handed out, since
+    /// the last call.
+    pub fn take_staged(&mut self) -> u64 {
+        self.staged.as_mut().map_or(0, |s| std::mem::take(&mut s.handed_out))
+    }
+
     /// The next frame reading is due to hand out (`len` at the end).
     pub fn position(&self, len: usize) -> usize {
-        self.in_flight.iter().find_map(|j| j.wanted.get(j.due).copied()).unwrap_or(self.next_job.min(len))
+        match self.staged.as_ref().and_then(|s| s.queue.front()) {
+            Some(&(at, _)) => at,
+            None => self.take_position(len),
+        }
     }
 
     /// Makes jobs for the frames ahead while a worker could take one and they fit the budget.
     fn top_up(&mut self, src: &mut Source<'_>) -> Result<()> {
         let (index, start_of) = (src.index, src.start_of);
-        while self.next_job < index.len() && self.in_flight.len() <= self.sessions {
+        while self.next_job < index.len() && self.in_flight.len() < 2 * self.sessions {
             let (frames, end) = job_frames(index, self.next_job, start_of);
             let bytes = frames.len().saturating_mul(self.frame_bytes);
             if !self.in_flight.is_empty() && self.held.saturating_add(bytes) > self.budget {
@@ -187,6 +427,7 @@ impl ReadAhead {
     pub fn stop(mut self) -> Result<Vec<Decoder>> {
         self.jobs = None;
         self.in_flight.clear();
+        let staged = self.staged.take();
         let mut decoders = Vec::with_capacity(self.workers.len());
         let mut lost = false;
         for w in self.workers.drain(..) {
@@ -197,6 +438,9 @@ impl ReadAhead {
         }
         if lost {
             return Err(Error::Panicked("a read-ahead session".into()));
+        }
+        if let Some(staged) = staged.filter(|s| s.switched) {
+            restore_output(&mut decoders, staged.format);
         }
         Ok(decoders)
     }
@@ -256,3 +500,7 @@ fn work(mut decoder: Decoder, feed: &Feed, jobs: &Mutex<Receiver<Job>>) -> Decod
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ahead_tests.rs"]
+mod tests;

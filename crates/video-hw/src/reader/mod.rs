@@ -62,6 +62,9 @@ pub struct ReaderStats {
     pub frames_returned: u64,
     /// Sessions opened.
     pub sessions: usize,
+    /// Frames of sequential reading on several sessions that were held in device memory
+    /// and copied to host memory as they were handed out (host NV12 / YUV420P on NVDEC).
+    pub frames_staged: u64,
 }
 
 /// Exact random access to one video track of a file (see the module docs).
@@ -78,8 +81,9 @@ pub struct FrameReader {
     idr_only: bool,
     /// Where sequential reading ([`next_frame`](Self::next_frame)) is.
     cursor: Option<Cursor>,
-    /// Bound on the frames decoded ahead of sequential reading on several sessions.
-    read_ahead_bytes: usize,
+    /// Bound on the frames decoded ahead of sequential reading on several sessions, when
+    /// the caller set one.
+    read_ahead_bytes: Option<usize>,
     /// The first session's engine and its description (kept while the sessions work on
     /// read-ahead threads).
     engine: Option<(Engine, String)>,
@@ -136,7 +140,7 @@ impl FrameReader {
             decoders: Vec::new(),
             idr_only: false,
             cursor: None,
-            read_ahead_bytes: DEFAULT_READ_AHEAD_BYTES,
+            read_ahead_bytes: None,
             engine: None,
             stats: ReaderStats::default(),
         })
@@ -161,11 +165,14 @@ impl FrameReader {
     }
 
     /// Bounds the frames sequential reading on several sessions decodes ahead of the caller
-    /// (estimated from the track's size and the output format; default
-    /// [`DEFAULT_READ_AHEAD_BYTES`], 4 GiB). The GOP being read always decodes, so a small
-    /// bound reads on one session at a time.
+    /// (estimated from the track's size and the output format). By default
+    /// [`DEFAULT_READ_AHEAD_BYTES`] (4 GiB); where the frames wait in device memory (host
+    /// NV12 / YUV420P from NVDEC: each is copied to the host as it is taken), enough for
+    /// every session to have its GOPs and one more queued, within a quarter of the GPU's
+    /// free memory. The GOP being read always decodes, so a small bound reads on one
+    /// session at a time.
     pub fn read_ahead(mut self, bytes: usize) -> Self {
-        self.read_ahead_bytes = bytes;
+        self.read_ahead_bytes = Some(bytes);
         self
     }
 

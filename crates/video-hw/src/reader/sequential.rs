@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use super::FrameReader;
-use super::ahead::{ReadAhead, Source};
+use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
 use super::run::missing;
 use crate::config::Output;
 use crate::error::{Error, Result};
@@ -124,9 +124,13 @@ impl FrameReader {
             self.ensure_sessions(self.sessions)?;
             let decoders = std::mem::take(&mut self.decoders);
             let frame_bytes = self.frame_bytes();
-            let (budget, feed) = (self.read_ahead_bytes, &self.feed);
+            let start_of = |f: usize| self.start_of(f);
+            let held = device_held(&decoders, &self.index, &start_of, frame_bytes);
+            let default_budget = held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget);
+            let budget = self.read_ahead_bytes.unwrap_or(default_budget);
+            let (feed, format) = (&self.feed, held.map(|h| h.format));
             if let Some(c) = self.cursor.as_mut() {
-                c.ahead = Some(ReadAhead::start(decoders, feed, c.next, budget, frame_bytes));
+                c.ahead = Some(ReadAhead::start(decoders, feed, c.next, budget, frame_bytes, format));
             }
         }
         let (index, idr_only) = (&self.index, self.idr_only);
@@ -142,6 +146,7 @@ impl FrameReader {
         };
         let got = ahead.next(&mut src);
         c.next = ahead.position(index.len());
+        self.stats.frames_staged += ahead.take_staged();
         match got {
             Ok(Some((_, frame))) => {
                 self.stats.frames_returned += 1;

@@ -71,6 +71,10 @@ impl DeviceFrameOwner for Downloader {
         Ok(host)
     }
 
+    fn host_staging(&self) -> Result<Box<dyn crate::frame::staging::HostStaging>> {
+        Ok(Box::new(super::nvdec::staging::Staging::new(&self.ctx)?))
+    }
+
     fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
         let (w, h) = frame.size();
         let format = frame.format();
@@ -85,6 +89,13 @@ impl DeviceFrameOwner for Downloader {
         }
         Ok(())
     }
+}
+
+/// Bytes of device memory free on GPU `device` now (`None` without a CUDA driver or that
+/// GPU): what a reader may hold frames in (`reader::ahead`).
+pub(crate) fn free_memory(device: u32) -> Option<u64> {
+    let ctx = CudaDriver::get().ok()?.device(device).ok()?.primary_context().ok()?;
+    ctx.mem_info().ok().map(|m| m.free)
 }
 
 /// Device memory of GPU `device` for the slots of a frame ring. Errors:

@@ -37,7 +37,6 @@ use super::super::call_times;
 use super::super::cuda::{Context, DeviceBuffer, DeviceRegion, Event, PinnedHostBuffer, Stream};
 use super::super::device_frames::downloaded;
 use super::super::kernels::Kernels;
-use super::lent::LentSurface;
 use super::output::{COPY_TIMEOUT, Crop, Surface, packed_host_frame};
 use crate::codec::PixelFormat;
 use crate::config::Output;
@@ -94,11 +93,15 @@ impl Dest {
     }
 }
 
+/// What a copy reads from, kept until the copy is done: a mapped surface (unmapped when
+/// dropped) or a CUDA frame (its memory given back when dropped).
+pub(crate) type CopySource = Box<dyn std::any::Any + Send>;
+
 /// A frame whose bytes are still being copied: complete once `event` has; the surface it
-/// is copied from is unmapped then.
+/// is copied from is unmapped (or the frame dropped) then.
 pub(crate) struct InFlight {
     event: Event,
-    surface: LentSurface,
+    surface: CopySource,
     dest: Dest,
     format: PixelFormat,
     size: (u32, u32),
@@ -208,13 +211,17 @@ impl HostCopies {
                 return Ok(Some(Dest::Frame(frame)));
             }
         }
-        let ctx = &self.ctx;
+        self.staging_buffer(bytes).map(Some)
+    }
+
+    /// A page-locked staging buffer of at least `bytes` (a free one, else a new one).
+    pub fn staging_buffer(&mut self, bytes: usize) -> Result<Dest> {
         self.staging.retain(|b| b.len() >= bytes);
         let buf = match self.staging.pop() {
             Some(b) => b,
-            None => PinnedHostBuffer::new(ctx, bytes)?,
+            None => PinnedHostBuffer::new(&self.ctx, bytes)?,
         };
-        Ok(Some(Dest::Staging(buf)))
+        Ok(Dest::Staging(buf))
     }
 
     /// Queues the copy of `crop` of `surface` (mapped, its post-processing queued on
@@ -223,7 +230,7 @@ impl HostCopies {
     pub fn start(
         &mut self,
         stream: &Stream,
-        (surface, lent): (Surface, LentSurface),
+        (surface, lent): (Surface, CopySource),
         crop: Crop,
         (format, bit_depth): (PixelFormat, u8),
         mut dest: Dest,

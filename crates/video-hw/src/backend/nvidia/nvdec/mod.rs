@@ -8,6 +8,7 @@ mod lent;
 mod output;
 pub(crate) mod parking;
 mod session;
+pub(crate) mod staging;
 
 use std::sync::atomic::Ordering;
 

@@ -119,6 +119,9 @@ pub(crate) struct DevicePool {
     /// Buffers lent out now, and the most lent out at once so far.
     lent_count: std::sync::atomic::AtomicUsize,
     peak_count: std::sync::atomic::AtomicUsize,
+    /// The caller bounds the frames it holds itself (a reader's read-ahead): no
+    /// `MAX_LENT_BYTES` bound here.
+    bounded_by_caller: std::sync::atomic::AtomicBool,
 }
 
 impl DevicePool {
@@ -129,13 +132,28 @@ impl DevicePool {
             lent: 0.into(),
             lent_count: 0.into(),
             peak_count: 0.into(),
+            bounded_by_caller: false.into(),
         })
+    }
+
+    /// Lifts (`true`) or restores the bound on buffers lent out. Restoring it also frees
+    /// the free buffers past [`MIN_FREE_BUFFERS`]: a read-ahead's peak is not the caller's.
+    fn set_bounded_by_caller(&self, on: bool) {
+        use std::sync::atomic::Ordering;
+        self.bounded_by_caller.store(on, Ordering::SeqCst);
+        if !on {
+            self.peak_count.store(self.lent_count.load(Ordering::SeqCst), Ordering::SeqCst);
+            let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+            free.truncate(MIN_FREE_BUFFERS);
+        }
     }
 
     /// A buffer of at least `width_bytes` x `rows`; buffers of another size are freed.
     fn take(&self, width_bytes: usize, rows: usize) -> Result<DeviceBuffer> {
         use std::sync::atomic::Ordering;
-        if self.lent.load(Ordering::SeqCst) + width_bytes * rows > MAX_LENT_BYTES {
+        if !self.bounded_by_caller.load(Ordering::SeqCst)
+            && self.lent.load(Ordering::SeqCst) + width_bytes * rows > MAX_LENT_BYTES
+        {
             return Err(Error::Backpressure(format!(
                 "CUDA frames held by the caller (reaped or not) use {} MiB; drop some to continue",
                 MAX_LENT_BYTES >> 20
@@ -231,6 +249,12 @@ impl CopyOut {
             device_index,
             nap_ns: 0.into(),
         })
+    }
+
+    /// Lifts (`true`) or restores the pool's bound on CUDA frames held by the caller (see
+    /// `DecoderBackend::set_output`).
+    pub fn set_bounded_by_caller(&self, on: bool) {
+        self.pool.set_bounded_by_caller(on);
     }
 
     /// The stream mapping and copies run on (`output_stream` of the map call).

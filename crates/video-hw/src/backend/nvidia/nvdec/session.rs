@@ -384,7 +384,7 @@ impl State {
             }
             (None, Some((format, dest))) => {
                 let (stream, crop, depth) = (self.copy.stream(), record.crop, record.bit_depth);
-                let start = || self.host.start(stream, (surface, mapped.lend()), crop, (format, depth), dest);
+                let start = || self.host.start(stream, (surface, Box::new(mapped.lend())), crop, (format, depth), dest);
                 flight = Some(call_times::COPY.time(|| call_times::HOST_ASYNC.time(start))?);
                 // The frame's pixels come when the copy is done (`deliver_oldest`).
                 (format, FrameData::None)
@@ -739,6 +739,17 @@ impl DecoderBackend for NvdecDecoder {
         // SAFETY: no parser call runs while `self` is borrowed (they need `&mut self`),
         // so nothing writes the state now.
         unsafe { &*self.state }.damaged
+    }
+
+    fn set_output(&mut self, output: Output, bounded_by_caller: bool) -> Result<()> {
+        // Host and CUDA frames come from the same decoder object (the surface format
+        // follows the stream's bit depth, not the output): only the copy-out of the
+        // pictures displayed from now on changes. Copies already running finish as they
+        // were queued.
+        let state = self.state();
+        state.output = output;
+        state.copy.set_bounded_by_caller(bounded_by_caller);
+        Ok(())
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {

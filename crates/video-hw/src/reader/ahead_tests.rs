@@ -1,0 +1,146 @@
+//! The read-ahead's hand-out order with its frames staged (held aside and copied to the
+//! host as they are taken), without a GPU: a staging that gives host frames back as they
+//! came, on the embedded engine's sessions, against the same read without staging.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use super::*;
+use crate::codec::PixelFormat;
+use crate::config::{DecoderConfig, Output};
+use crate::frame::staging::HostStaging;
+use crate::media::{Demuxer, FrameIndex};
+use crate::reader::run::{Feed, Skipper};
+
+/// Hands frames back unchanged, in the order queued.
+struct Fifo {
+    frames: VecDeque<Frame>,
+    format: PixelFormat,
+}
+
+impl HostStaging for Fifo {
+    fn start(&mut self, frame: Frame, format: PixelFormat) -> Result<()> {
+        assert_eq!(format, self.format, "the format asked for is passed on");
+        self.frames.push_back(frame);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Option<Frame>> {
+        Ok(self.frames.pop_front())
+    }
+}
+
+/// A file, its index and what reading it needs.
+struct Open {
+    demuxer: Demuxer,
+    index: FrameIndex,
+    feed: Feed,
+    skip: Skipper,
+}
+
+fn open(name: &str) -> Open {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media").join(name);
+    let mut demuxer = Demuxer::open(&path).unwrap();
+    let track = demuxer.video_track().unwrap().index;
+    let index = FrameIndex::build(&mut demuxer, track).unwrap();
+    let (feed, skip) = (Feed::new(&index), Skipper::new(&index));
+    Open { demuxer, index, feed, skip }
+}
+
+fn sessions(n: usize) -> Vec<Decoder> {
+    (0..n)
+        .map(|_| Decoder::open(DecoderConfig::new(crate::Codec::H264).output(Output::HOST_YUV420P)).unwrap())
+        .collect()
+}
+
+/// What reading hands out: each frame's number and pixels, or the error in its place.
+type Got = Vec<std::result::Result<(usize, Vec<u8>), String>>;
+
+/// Reads from frame `first` until the end or `stop_after` results; returns them, where
+/// reading was, and the sessions.
+fn read(
+    o: &mut Open,
+    decoders: Vec<Decoder>,
+    first: usize,
+    staged: bool,
+    stop_after: usize,
+) -> (Got, usize, u64, Vec<Decoder>) {
+    let format = PixelFormat::Yuv420p;
+    let mut ahead = ReadAhead::start(decoders, &o.feed, first, DEFAULT_READ_AHEAD_BYTES, 1 << 20, None);
+    if staged {
+        ahead = ahead.with_staging(Box::new(Fifo { frames: VecDeque::new(), format }), format);
+    }
+    let index = &o.index;
+    let start_of = |f: usize| index.start_packet_at_idr(f);
+    let mut fed = 0;
+    let mut src = Source { demuxer: &mut o.demuxer, index, skip: &o.skip, start_of: &start_of, fed: &mut fed };
+    let mut got = Got::new();
+    let mut copied = 0;
+    while got.len() < stop_after {
+        match ahead.next(&mut src) {
+            Ok(Some((f, frame))) => {
+                let host = frame.to_host().unwrap();
+                got.push(Ok((f, host.as_bytes().to_vec())));
+            }
+            Ok(None) => break,
+            Err(e) => got.push(Err(e.to_string())),
+        }
+        copied += ahead.take_staged();
+    }
+    let at = ahead.position(index.len());
+    (got, at, copied, ahead.stop().unwrap())
+}
+
+#[test]
+fn staged_frames_come_in_the_order_and_with_the_pixels_of_a_read_without_staging() {
+    for name in ["h264-aac.mp4", "h264-reschange.ts", "h264-vfr.mkv"] {
+        let mut o = open(name);
+        let n = o.index.len();
+        let (plain, _, none, _) = read(&mut o, sessions(3), 0, false, usize::MAX);
+        assert_eq!(none, 0, "{name}: nothing staged without a staging");
+        assert_eq!(plain.len(), n, "{name}: every frame of a read without staging");
+        let (staged, at, copied, _) = read(&mut o, sessions(3), 0, true, usize::MAX);
+        assert_eq!(staged, plain, "{name}: staged against plain");
+        assert_eq!(copied, n as u64, "{name}: every frame went through the staging");
+        assert_eq!(at, n, "{name}: position at the end");
+    }
+}
+
+#[test]
+fn a_staged_read_stopped_halfway_restarts_where_it_was_with_nothing_lost() {
+    let mut o = open("h264-reschange.ts");
+    let n = o.index.len();
+    let (all, _, _, _) = read(&mut o, sessions(3), 0, true, usize::MAX);
+    for stop in [1, n / 3, n / 2, n - 1] {
+        // Frames queued behind the one handed out (copies in flight) are dropped by the
+        // stop; the position says where reading goes on.
+        let (head, at, _, decoders) = read(&mut o, sessions(3), 0, true, stop);
+        assert_eq!(at, stop, "position after {stop} frames");
+        let (tail, end, _, _) = read(&mut o, decoders, at, true, usize::MAX);
+        assert_eq!(end, n);
+        let joined: Got = head.into_iter().chain(tail).collect();
+        assert_eq!(joined, all, "stopped after {stop} frames, then read on");
+    }
+}
+
+#[test]
+fn damaged_files_hand_out_their_errors_in_their_place_when_staged() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media/bad");
+    let mut with_errors = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("bad/{}", path.file_name().unwrap().to_string_lossy());
+        if path.extension().is_some_and(|e| e == "json") {
+            continue;
+        }
+        let Ok(mut demuxer) = Demuxer::open(&path) else { continue };
+        let h264 = demuxer.video_track().filter(|t| t.codec.video() == Some(crate::Codec::H264)).map(|t| t.index);
+        let Some(Ok(index)) = h264.map(|track| FrameIndex::build(&mut demuxer, track)) else { continue };
+        let mut o = Open { demuxer, feed: Feed::new(&index), skip: Skipper::new(&index), index };
+        let (plain, _, _, _) = read(&mut o, sessions(2), 0, false, usize::MAX);
+        let (staged, _, _, _) = read(&mut o, sessions(2), 0, true, usize::MAX);
+        assert_eq!(staged, plain, "{name}: staged against plain, errors in their place");
+        with_errors += usize::from(plain.iter().any(|g| g.is_err()));
+    }
+    assert!(with_errors >= 1, "no damaged file gave an error in place of a frame");
+}
