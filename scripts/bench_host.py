@@ -13,6 +13,10 @@ and rotating the order each round:
   video-hw-1-wait, video-hw-wait   the same as video-hw-1 / video-hw with
                 VIDEO_HW_NVDEC_HOST_SLOTS=0: every frame copied while the session waits, as
                 before host copies overlapped decoding (what that change brings, same build)
+  CONTENDER@VAR=VALUE   any of the above with VAR=VALUE in its environment
+  video-hw-hostheld   the default with VIDEO_HW_READ_AHEAD_DEVICE=0: the frames read ahead
+                held in host memory, as before they were held in device memory and copied
+                as the writer takes them (what that change brings, same build)
 
 Clock: wall time of the whole process (time.perf_counter around spawn to exit). Also each
 process's CPU time (user+sys) and peak resident memory from os.wait4's rusage; for the pipe,
@@ -52,8 +56,16 @@ def command(contender, exe, src, fmt, dest):
 
 def env_of(contender):
     """The environment a contender runs in: the -wait ones turn NVDEC's copies that do not
-    wait off; the others inherit ours."""
-    return dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0") if contender.endswith("-wait") else None
+    wait off, -hostheld holds the read-ahead's frames in host memory, NAME@VAR=VALUE sets
+    VAR; the others inherit ours."""
+    if "@" in contender:
+        var, value = contender.split("@", 1)[1].split("=", 1)
+        return dict(os.environ, **{var: value})
+    if contender.endswith("-wait"):
+        return dict(os.environ, VIDEO_HW_NVDEC_HOST_SLOTS="0")
+    if contender.endswith("-hostheld"):
+        return dict(os.environ, VIDEO_HW_READ_AHEAD_DEVICE="0")
+    return None
 
 
 def run(cmd, to_pipe, digest=False, env=None):
