@@ -126,7 +126,7 @@ class VideoDecoder:
         read_ahead_bytes: iteration with several sessions decodes the GOPs ahead at once
             (on NVDEC, one file then uses every engine); this bounds the frames held ahead
             of the reader (default 4 GiB; in GPU memory with ``device="cuda"``, and for
-            ``nv12`` / ``yuv420p`` on NVDEC, copied to the host as they are taken).
+            ``nv12``, ``yuv420p`` and ``rgb24`` on NVDEC, copied to the host as they are taken).
     """
 
     def __init__(

@@ -89,12 +89,24 @@ fn gpu_reader_matches_the_references() {
             resumed.push(common::frame_md5(&f).1);
         }
         assert_eq!(resumed, want, "{name}: sequential reading on 4 sessions, interrupted halfway");
-        // NV12 (P010 for 10-bit): the same bytes as one session's.
-        let nv12 = |sessions| -> Vec<String> {
-            let mut r = reader_as(&path, sessions, PixelFormat::Nv12).unwrap();
-            r.frames_from_index(0).unwrap().map(|f| common::frame_md5(&f.unwrap()).1).collect()
-        };
-        assert_eq!(nv12(4), nv12(1), "{name}: host NV12 on 4 sessions against one session's");
+        // NV12 (P010 for 10-bit), RGB24 and planar RGB: the same bytes as one session's,
+        // every frame staged (or the same refusal: NVDEC makes no RGB of GBR streams).
+        for format in [PixelFormat::Nv12, PixelFormat::Rgb24, PixelFormat::RgbPlanar] {
+            let read = |sessions| -> (Result<Vec<String>, String>, u64) {
+                let mut r = reader_as(&path, sessions, format).unwrap();
+                let md5s = r
+                    .frames_from_index(0)
+                    .unwrap()
+                    .map(|f| f.map(|f| common::frame_md5(&f).1).map_err(|e| e.to_string()))
+                    .collect();
+                (md5s, r.stats().frames_staged)
+            };
+            let ((ahead, staged), (one, _)) = (read(4), read(1));
+            assert_eq!(ahead, one, "{name}: host {format} on 4 sessions against one session's");
+            if one.is_ok() {
+                assert_eq!(staged, n as u64, "{name}: host {format} frames read ahead in device memory");
+            }
+        }
         for sessions in [1, 4] {
             let mut r = reader(&path, sessions).unwrap();
             let frames = r.frames_at(&asked).unwrap();

@@ -12,10 +12,10 @@ use crate::error::Result;
 
 /// Copies queued CUDA frames to host memory and gives them back in the order queued.
 pub(crate) trait HostStaging: Send {
-    /// Queues the copy of `frame` (CUDA NV12 or P010, from this staging's GPU) into host
-    /// memory as `format` (`Nv12` or `Yuv420p`; a P010 frame gives `P010` or
-    /// `Yuv420p10`), and returns without waiting. The frame's device memory is kept until
-    /// its copy is done.
+    /// Queues the copy of `frame` (CUDA, from this staging's GPU) into host memory as
+    /// `format`, and returns without waiting: NV12 or P010 as `Nv12` or `Yuv420p` (a P010
+    /// frame gives `P010` or `Yuv420p10`), RGB24 or planar RGB as itself. The frame's
+    /// device memory is kept until its copy is done.
     fn start(&mut self, frame: Frame, format: PixelFormat) -> Result<()>;
 
     /// Waits for the oldest queued copy and returns its frame, in host memory (`None`

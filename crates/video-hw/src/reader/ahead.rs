@@ -14,7 +14,7 @@
 //! GOPs of 250 frames, the default 4 GiB lets five GOPs decode at once; with frames in
 //! device memory the default grows to one job per session and two more ([`device_held`]).
 //!
-//! Host frames from NVDEC are held in device memory: the sessions give CUDA frames while
+//! Host frames from NVDEC (NV12, YUV420P, RGB) are held in device memory: the sessions give CUDA frames while
 //! they read ahead, and each frame is copied to the host (by DMA, into page-locked buffers
 //! the caller gives back by dropping its frames) only when the reader takes it, with the
 //! copies of the next few frames already decoded running meanwhile ([`Staged`]). Held in
@@ -47,10 +47,11 @@ const MIN_JOB_FRAMES: usize = 48;
 /// A decoded frame of a job (its decode-order packet tag), or the job's failure.
 type Delivery = Result<(usize, Frame)>;
 
-/// The longest job whose frames are held in device memory: the oldest job always runs,
-/// whatever the bound, and device memory is scarcer than host memory (a file of one GOP
-/// is read with host frames, as before).
-const DEVICE_JOB_BYTES: usize = 1 << 30;
+/// The longest job whose frames are held in device memory (and at most a quarter of the
+/// GPU's free memory): the oldest job always runs, whatever the bound, and device memory
+/// is scarcer than host memory (a file of one GOP is read with host frames, as before).
+/// 2 GiB holds a 250-frame GOP of 1080p RGB.
+const DEVICE_JOB_BYTES: usize = 2 << 30;
 /// Frames already decoded whose copies to the host are queued ahead of the one the
 /// caller takes.
 const STAGED_AHEAD: usize = 8;
@@ -102,7 +103,8 @@ pub(super) struct ReadAhead {
 /// CUDA frames, and each is copied to the host as the reader reaches it, the copies of
 /// the next few decoded frames queued behind it.
 struct Staged {
-    /// The host format the reader's caller asked for (`Nv12` or `Yuv420p`).
+    /// The host format the reader's caller asked for (`Nv12`, `Yuv420p`, `Rgb24` or
+    /// `RgbPlanar`).
     format: PixelFormat,
     /// The copy queue, made at the first CUDA frame (for its GPU).
     staging: Option<Box<dyn HostStaging>>,
@@ -156,8 +158,9 @@ pub(super) struct DeviceHeld {
 }
 
 /// Whether the frames of a read of `index` with `decoders` are held in device memory (see
-/// [`Staged`]): the caller asked for host NV12 or YUV420P without a transform, every
-/// session is NVDEC's, and the longest job fits [`DEVICE_JOB_BYTES`].
+/// [`Staged`]): the caller asked for host NV12, YUV420P, RGB24 or planar RGB without a
+/// transform, every session is NVDEC's, and the longest job fits [`DEVICE_JOB_BYTES`] and a
+/// quarter of the GPU's free memory.
 /// `VIDEO_HW_READ_AHEAD_DEVICE=0` holds them in host memory (for measuring the
 /// difference).
 ///
@@ -175,20 +178,23 @@ pub(super) fn device_held(
         return None;
     }
     let config = decoders.first()?.config();
-    let format = match config.output {
-        Output::Host(f @ (PixelFormat::Nv12 | PixelFormat::Yuv420p)) if config.transform.is_none() => f,
-        _ => return None,
-    };
+    let format =
+        match config.output {
+            Output::Host(
+                f @ (PixelFormat::Nv12 | PixelFormat::Yuv420p | PixelFormat::Rgb24 | PixelFormat::RgbPlanar),
+            ) if config.transform.is_none() => f,
+            _ => return None,
+        };
     if !decoders.iter().all(|d| d.engine() == Engine::Nvdec) {
         return None;
     }
     let job_bytes = longest_job(index, start_of).saturating_mul(frame_bytes);
-    if job_bytes > DEVICE_JOB_BYTES {
+    let free = crate::backend::nvidia::device_frames::free_memory(config.device_index).unwrap_or(0);
+    let quarter = usize::try_from(free / 4).unwrap_or(usize::MAX);
+    if job_bytes > DEVICE_JOB_BYTES.min(quarter) {
         return None;
     }
     let wanted = job_bytes.saturating_mul(decoders.len() + 2).max(DEFAULT_READ_AHEAD_BYTES);
-    let free = crate::backend::nvidia::device_frames::free_memory(config.device_index).unwrap_or(0);
-    let quarter = usize::try_from(free / 4).unwrap_or(usize::MAX);
     Some(DeviceHeld { format, default_budget: wanted.min(quarter) })
 }
 
@@ -219,7 +225,13 @@ impl ReadAhead {
         let mut staged = None;
         if let Some(format) = device_held {
             // The budget bounds the frames held, so the sessions' own bound is lifted.
-            let switched = decoders.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(PixelFormat::Nv12), true));
+            // RGB is made on the GPU either way; YUV comes as NV12 (P010) and is made
+            // planar, if asked, on its way to the host.
+            let on_gpu = match format {
+                PixelFormat::Rgb24 | PixelFormat::RgbPlanar => format,
+                _ => PixelFormat::Nv12,
+            };
+            let switched = decoders.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(on_gpu), true));
             match switched {
                 Ok(()) => {
                     staged =

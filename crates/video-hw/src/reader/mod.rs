@@ -63,7 +63,7 @@ pub struct ReaderStats {
     /// Sessions opened.
     pub sessions: usize,
     /// Frames of sequential reading on several sessions that were held in device memory
-    /// and copied to host memory as they were handed out (host NV12 / YUV420P on NVDEC).
+    /// and copied to host memory as they were handed out (host NV12, YUV420P and RGB on NVDEC).
     pub frames_staged: u64,
 }
 
@@ -167,7 +167,7 @@ impl FrameReader {
     /// Bounds the frames sequential reading on several sessions decodes ahead of the caller
     /// (estimated from the track's size and the output format). By default
     /// [`DEFAULT_READ_AHEAD_BYTES`] (4 GiB); where the frames wait in device memory (host
-    /// NV12 / YUV420P from NVDEC: each is copied to the host as it is taken), enough for
+    /// NV12, YUV420P or RGB from NVDEC: each is copied to the host as it is taken), enough for
     /// every session to have its GOPs and one more queued, within a quarter of the GPU's
     /// free memory. The GOP being read always decodes, so a small bound reads on one
     /// session at a time.

@@ -109,6 +109,11 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
+    /// The format the host frame will have.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
     /// Whether the copies finished (without waiting).
     pub fn is_done(&self) -> Result<bool> {
         self.event.is_complete()
@@ -240,16 +245,58 @@ impl HostCopies {
             Some(dst) => self.queue(stream, surface, crop, format, bit_depth, dst),
             None => Err(Error::backend("nvdec", "copy-out", "host frame is not page-locked")),
         };
+        self.in_flight(stream, queued, lent, dest, (format, (crop.width, crop.height)), start)
+    }
+
+    /// Queues the copy of a `format` picture's planes as they are (`planes`: each plane's
+    /// rows in device memory of this context, written one after the other, tightly
+    /// packed, into `dest`) on `stream`, and returns without waiting; `source` (which
+    /// owns the planes' memory) is kept until the copy is done. For pictures that need no
+    /// conversion on the way (RGB made on the GPU).
+    pub fn start_planes(
+        &mut self,
+        stream: &Stream,
+        source: CopySource,
+        planes: &[DeviceRegion],
+        shape: (PixelFormat, (u32, u32)),
+        mut dest: Dest,
+    ) -> Result<InFlight> {
+        let start = Instant::now();
+        let queued = match dest.pinned() {
+            Some(dst) => {
+                let mut at = 0;
+                planes.iter().try_for_each(|plane| {
+                    // SAFETY: the copy writes inside `dst` (bounds-checked by the wrapper);
+                    // the source lies in memory `source` keeps alive; `dst` is left alone
+                    // until the event recorded after the copies completes (`in_flight`).
+                    unsafe { stream.copy_to_host_async(*plane, dst, at, plane.width_bytes)? };
+                    at += plane.width_bytes * plane.height;
+                    Ok(())
+                })
+            }
+            None => Err(Error::backend("nvdec", "copy-out", "host frame is not page-locked")),
+        };
+        self.in_flight(stream, queued, source, dest, shape, start)
+    }
+
+    /// The copy queued on `stream` (`queued`: whether all of it was), with an event
+    /// recorded after it; on a failure, waits for what was queued and returns the error.
+    fn in_flight(
+        &mut self,
+        stream: &Stream,
+        queued: Result<()>,
+        source: CopySource,
+        dest: Dest,
+        (format, size): (PixelFormat, (u32, u32)),
+        start: Instant,
+    ) -> Result<InFlight> {
         let event = match self.spare_events.pop() {
             Some(e) => Ok(e),
             None => Event::new(&self.ctx),
         };
         let recorded = event.and_then(|event| event.record(stream).map(|()| event));
         match (queued, recorded) {
-            (Ok(()), Ok(event)) => {
-                let size = (crop.width, crop.height);
-                Ok(InFlight { event, surface: lent, dest, format, size, start })
-            }
+            (Ok(()), Ok(event)) => Ok(InFlight { event, surface: source, dest, format, size, start }),
             (queued, recorded) => {
                 // Part of the work may be queued: it must finish before the surface is
                 // unmapped and the memory reused. After a timeout both are kept.
@@ -258,7 +305,7 @@ impl HostCopies {
                     Err(_) => stream.synchronize(),
                 };
                 if let Err(e @ Error::Timeout(_)) = waited {
-                    std::mem::forget((lent, dest));
+                    std::mem::forget((source, dest));
                     return Err(e);
                 }
                 Err(queued

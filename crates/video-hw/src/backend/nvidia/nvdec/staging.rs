@@ -1,5 +1,5 @@
-//! [`HostStaging`] on NVIDIA GPUs: CUDA frames of this crate (NV12 / P010) copied to host
-//! memory by DMA on a stream of their own, with the planar conversions run on the GPU
+//! [`HostStaging`] on NVIDIA GPUs: CUDA frames of this crate (NV12 / P010, RGB) copied to
+//! host memory by DMA on a stream of their own, with the planar conversions run on the GPU
 //! first, into page-locked memory that becomes the host frame.
 //!
 //! Why: a reader that decodes GOPs ahead of its caller holds hundreds of frames. Held in
@@ -13,8 +13,8 @@
 
 use std::collections::VecDeque;
 
-use super::super::cuda::{Context, Stream};
-use super::host_copy::{HostCopies, InFlight};
+use super::super::cuda::{Context, DeviceRegion, Stream};
+use super::host_copy::{Dest, HostCopies, InFlight};
 use super::output::{Crop, Surface};
 use crate::codec::PixelFormat;
 use crate::config::Output;
@@ -33,6 +33,17 @@ pub(crate) struct Staging {
 impl Staging {
     pub(crate) fn new(ctx: &Context) -> Result<Staging> {
         Ok(Staging { stream: Stream::new(ctx)?, copies: HostCopies::new(ctx), queue: VecDeque::new() })
+    }
+}
+
+impl Staging {
+    /// A page-locked slot for the frame, else a staging buffer (slots turned off, a
+    /// measurement, still let the copy run without waiting).
+    fn destination(&mut self, format: PixelFormat, width: u32, height: u32) -> Result<Dest> {
+        match self.copies.destination(format, width, height)? {
+            Some(dest) => Ok(dest),
+            None => self.copies.staging_buffer(format.frame_size(width, height)),
+        }
     }
 }
 
@@ -59,25 +70,43 @@ impl HostStaging for Staging {
         let FrameData::Cuda(cuda) = std::mem::replace(&mut frame.data, FrameData::None) else {
             return Err(Error::invalid_input("staging a frame that is not in CUDA memory"));
         };
-        let surface = surface_of(&cuda)?;
-        let bit_depth = if surface.bytes_per_sample == 2 { 10 } else { 8 };
-        let format = HostCopies::format(Output::Host(format), bit_depth)
-            .ok_or_else(|| Error::unsupported(format!("staging to host {format}"), "nv12 and yuv420p are"))?;
         if cuda.ready_event() != 0 {
             // SAFETY: the event was recorded by the frame's producer and lives as long as
             // the frame, which the copy keeps until it is done.
             unsafe { self.stream.wait_raw_event(cuda.ready_event() as _)? };
         }
         let (width, height) = cuda.size();
-        let crop = Crop { left: 0, top: 0, width, height };
-        let dest = match self.copies.destination(format, width, height)? {
-            Some(dest) => dest,
-            // Slots turned off (a measurement): a staging buffer still lets the copy run
-            // without waiting.
-            None => self.copies.staging_buffer(format.frame_size(width, height))?,
+        let flight = match cuda.format() {
+            PixelFormat::Nv12 | PixelFormat::P010 => {
+                let surface = surface_of(&cuda)?;
+                let bit_depth = if surface.bytes_per_sample == 2 { 10 } else { 8 };
+                let format = HostCopies::format(Output::Host(format), bit_depth)
+                    .ok_or_else(|| Error::unsupported(format!("staging to host {format}"), "nv12 and yuv420p are"))?;
+                let dest = self.destination(format, width, height)?;
+                let crop = Crop { left: 0, top: 0, width, height };
+                self.copies.start(&self.stream, (surface, Box::new(cuda)), crop, (format, bit_depth), dest)?
+            }
+            // RGB made on the GPU: its planes as they are.
+            rgb @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar) if rgb == format => {
+                let planes = (0..rgb.plane_count())
+                    .map(|i| {
+                        let (width_bytes, rows) = rgb.plane_size(i, width, height);
+                        let ptr =
+                            cuda.plane_ptr(i).ok_or_else(|| Error::invalid_input("a CUDA frame without a plane"))?;
+                        Ok(DeviceRegion { ptr, pitch: cuda.pitch(), width_bytes, height: rows })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let dest = self.destination(rgb, width, height)?;
+                self.copies.start_planes(&self.stream, Box::new(cuda), &planes, (rgb, (width, height)), dest)?
+            }
+            other => {
+                return Err(Error::unsupported(
+                    format!("staging a CUDA {other} frame to host {format}"),
+                    "NV12 / P010 to nv12 or yuv420p, and RGB to the same RGB, are",
+                ));
+            }
         };
-        let flight = self.copies.start(&self.stream, (surface, Box::new(cuda)), crop, (format, bit_depth), dest)?;
-        frame.format = format;
+        frame.format = flight.format();
         self.queue.push_back((frame, flight));
         Ok(())
     }
