@@ -49,7 +49,14 @@ fn open(name: &str) -> Open {
 
 fn sessions(n: usize) -> Vec<Decoder> {
     (0..n)
-        .map(|_| Decoder::open(DecoderConfig::new(crate::Codec::H264).output(Output::HOST_YUV420P)).unwrap())
+        .map(|_| {
+            // The embedded engine whatever the build has (FFmpeg conceals damage that
+            // OpenH264 reports as lost frames, which the damage test needs).
+            let config = DecoderConfig::new(crate::Codec::H264)
+                .output(Output::HOST_YUV420P)
+                .engine(crate::EnginePreference::Only(crate::Engine::OpenH264));
+            Decoder::open(config).unwrap()
+        })
         .collect()
 }
 
