@@ -14,12 +14,13 @@
 //! GOPs of 250 frames, the default 4 GiB lets five GOPs decode at once; with frames in
 //! device memory the default grows to one job per session and two more ([`device_held`]).
 //!
-//! Host frames from NVDEC (NV12, YUV420P, RGB) are held in device memory: the sessions give CUDA frames while
-//! they read ahead, and each frame is copied to the host (by DMA, into page-locked buffers
-//! the caller gives back by dropping its frames) only when the reader takes it, with the
-//! copies of the next few frames already decoded running meanwhile ([`Staged`]). Held in
-//! host memory, every frame was copied twice and faulted in (~0.7 ms of CPU per 1080p
-//! frame), which bounded the rate below the engines' (bench/results/host-default-20261122-2581d58.md).
+//! Host frames from NVDEC (NV12, YUV420P, RGB) are held in device memory: the sessions give
+//! CUDA frames while they read ahead, and each frame is copied to the host (by DMA, into
+//! page-locked buffers the caller gives back by dropping its frames) only when the reader
+//! takes it, with the copies of the next few frames already decoded running meanwhile
+//! ([`Staged`]). Held in host memory, every frame was copied twice and faulted in (~0.7 ms
+//! of CPU per 1080p frame, gigabytes resident), which bounded the rate below the engines'
+//! (bench/results/host-default-20261122-2581d58.md, host-device-held-20261123-d2f3328.md).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, channel};
