@@ -101,7 +101,7 @@ pub(crate) type CopySource = Box<dyn std::any::Any + Send>;
 /// is copied from is unmapped (or the frame dropped) then.
 pub(crate) struct InFlight {
     event: Event,
-    surface: CopySource,
+    source: CopySource,
     dest: Dest,
     format: PixelFormat,
     size: (u32, u32),
@@ -124,14 +124,14 @@ impl InFlight {
     /// copies may still run: the surface stays mapped and the memory is never released
     /// (the device is stuck).
     pub fn finish(self, copies: &mut HostCopies) -> Result<HostFrame> {
-        let InFlight { event, surface, dest, format, size: (w, h), start } = self;
+        let InFlight { event, source, dest, format, size: (w, h), start } = self;
         if let Err(e) = event.wait_timeout(COPY_TIMEOUT) {
             if matches!(e, Error::Timeout(_)) {
-                std::mem::forget((surface, dest, event));
+                std::mem::forget((source, dest, event));
             }
             return Err(e);
         }
-        drop(surface);
+        drop(source);
         copies.spare_events.push(event);
         let frame = match dest {
             Dest::Frame(frame) => frame,
@@ -235,7 +235,7 @@ impl HostCopies {
     pub fn start(
         &mut self,
         stream: &Stream,
-        (surface, lent): (Surface, CopySource),
+        (surface, source): (Surface, CopySource),
         crop: Crop,
         (format, bit_depth): (PixelFormat, u8),
         mut dest: Dest,
@@ -245,7 +245,7 @@ impl HostCopies {
             Some(dst) => self.queue(stream, surface, crop, format, bit_depth, dst),
             None => Err(Error::backend("nvdec", "copy-out", "host frame is not page-locked")),
         };
-        self.in_flight(stream, queued, lent, dest, (format, (crop.width, crop.height)), start)
+        self.in_flight(stream, queued, source, dest, (format, (crop.width, crop.height)), start)
     }
 
     /// Queues the copy of a `format` picture's planes as they are (`planes`: each plane's
@@ -296,7 +296,7 @@ impl HostCopies {
         };
         let recorded = event.and_then(|event| event.record(stream).map(|()| event));
         match (queued, recorded) {
-            (Ok(()), Ok(event)) => Ok(InFlight { event, surface: source, dest, format, size, start }),
+            (Ok(()), Ok(event)) => Ok(InFlight { event, source, dest, format, size, start }),
             (queued, recorded) => {
                 // Part of the work may be queued: it must finish before the surface is
                 // unmapped and the memory reused. After a timeout both are kept.

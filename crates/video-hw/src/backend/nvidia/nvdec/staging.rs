@@ -34,9 +34,7 @@ impl Staging {
     pub(crate) fn new(ctx: &Context) -> Result<Staging> {
         Ok(Staging { stream: Stream::new(ctx)?, copies: HostCopies::new(ctx), queue: VecDeque::new() })
     }
-}
 
-impl Staging {
     /// A page-locked slot for the frame, else a staging buffer (slots turned off, a
     /// measurement, still let the copy run without waiting).
     fn destination(&mut self, format: PixelFormat, width: u32, height: u32) -> Result<Dest> {
