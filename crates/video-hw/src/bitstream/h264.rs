@@ -4,6 +4,7 @@
 //! * [`parse_pps`] / [`Pps`]: picture parameter set.
 //! * [`parse_slice_header`] / [`SliceHeader`]: the start of a slice header, as far as
 //!   picture boundaries need.
+//! * [`RefTracker`]: which earlier pictures each picture's reference lists hold.
 //! * [`H264Parser`]: the [`CodecParser`](super::access_unit::CodecParser) that groups
 //!   NAL units into access units and describes each picture.
 //!
@@ -13,6 +14,7 @@
 mod parser;
 mod picture;
 mod pps;
+mod refs;
 mod slice;
 mod sps;
 mod start;
@@ -22,6 +24,7 @@ mod vui;
 
 pub use parser::H264Parser;
 pub use pps::{Pps, parse_pps};
+pub use refs::{PictureRefs, RefTracker};
 pub use slice::{SliceHeader, SliceType, parse_slice_header};
 pub use sps::{MAX_PICTURE_SIDE, MAX_REF_FRAMES_IN_POC_CYCLE, Sps, parse_sps};
 pub(crate) use start::RecoveryStart;

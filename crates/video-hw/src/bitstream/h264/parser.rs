@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::picture::{FieldPairing, OutputQueue, PictureFacts, PocState, Recovery};
 use super::pps::{Pps, parse_pps};
-use super::slice::{SliceHeader, SliceType, read_has_mmco5, read_slice_header};
+use super::slice::{SliceHeader, SliceType, read_ref_syntax, read_slice_header};
 use super::sps::{Sps, parse_sps};
 use crate::bitstream::access_unit::{CodecParser, NalInfo, NalKind, PictureInfo, StreamInfo};
 use crate::bitstream::nal::{H264NalHeader, h264_type};
@@ -28,7 +28,8 @@ const MAX_RECOVERY_FRAME_CNT: u32 = 1 << 16;
 /// Parameter sets are kept by id (32 SPS, 256 PPS). Slice NAL units are read only up to
 /// the fields that tell pictures apart (7.4.1.2.4), and the first slice of each picture
 /// a little further, to `dec_ref_pic_marking()`, for its picture order count. Nothing is
-/// allocated per slice.
+/// allocated per slice, except for the list modifications and marking operations of a
+/// picture's first slice that has them.
 ///
 /// Access units start per 7.4.1.2.3: at the first AUD, SPS, PPS, SEI, subset SPS or
 /// reserved type 16..=18 after a picture's slices, or at the first slice of a new
@@ -223,7 +224,7 @@ impl H264Parser {
         }
 
         // The first slice of a new primary picture.
-        let mmco5 = read_has_mmco5(&mut r, &sh, pps, sps).unwrap_or(false);
+        let mmco5 = read_ref_syntax(&mut r, &sh, pps, sps).is_ok_and(|s| s.has_mmco5());
         let poc = self.poc.compute(&sh, sps, mmco5);
         let pairing = self.fields.next(sh.structure(), sh.frame_num, sh.is_idr(), sh.nal_ref_idc != 0);
         if pairing.previous_unpaired {

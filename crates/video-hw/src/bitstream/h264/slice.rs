@@ -202,10 +202,60 @@ pub(super) fn read_slice_header<'a>(
     Ok((sh, pps, sps))
 }
 
-/// Reads the rest of the slice header up to `dec_ref_pic_marking()` (7.3.3.1 – 7.3.3.3)
-/// and says whether it holds `memory_management_control_operation` 5, which resets
-/// frame numbers and picture order counts. `r` must be just after [`read_slice_header`].
-pub(super) fn read_has_mmco5(r: &mut BitReader<'_>, sh: &SliceHeader, pps: &Pps, sps: &Sps) -> Result<bool> {
+/// One `memory_management_control_operation` (7.3.3.3) with its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mmco {
+    /// 1: a short-term picture `difference_of_pic_nums_minus1 + 1` below the current one is
+    /// no longer a reference.
+    ForgetShort(u32),
+    /// 2: the long-term picture with this `long_term_pic_num` is no longer a reference.
+    ForgetLong(u32),
+    /// 3: a short-term picture (difference as for 1) becomes long-term with this index.
+    ShortToLong(u32, u32),
+    /// 4: `max_long_term_frame_idx_plus1`.
+    MaxLongIdx(u32),
+    /// 5: every reference is forgotten; frame numbers and counts start again.
+    Reset,
+    /// 6: the current picture becomes long-term with this index.
+    CurrentToLong(u32),
+}
+
+/// How a reference picture marks the pictures held for reference (7.3.3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Marking {
+    /// A non-reference picture: no marking.
+    #[default]
+    None,
+    /// An IDR picture, and whether it is itself long-term (`long_term_reference_flag`).
+    Idr { long_term: bool },
+    /// The sliding window (8.2.5.3).
+    SlidingWindow,
+    /// `adaptive_ref_pic_marking_mode_flag` with its operations, in order.
+    Adaptive(Vec<Mmco>),
+}
+
+/// The slice header's reference syntax after [`read_slice_header`]: active list sizes,
+/// list modifications (7.3.3.1) and reference marking (7.3.3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct RefSyntax {
+    /// `num_ref_idx_l0/l1_active_minus1 + 1` (0 for lists the slice type has not).
+    pub active: [u32; 2],
+    /// `modification_of_pic_nums_idc` (0..=2) with its value, per list.
+    pub modifications: [Vec<(u32, u32)>; 2],
+    /// Reference marking.
+    pub marking: Marking,
+}
+
+impl RefSyntax {
+    /// True when the marking holds `memory_management_control_operation` 5.
+    pub(crate) fn has_mmco5(&self) -> bool {
+        matches!(&self.marking, Marking::Adaptive(ops) if ops.contains(&Mmco::Reset))
+    }
+}
+
+/// Reads the rest of the slice header up to the end of `dec_ref_pic_marking()`
+/// (7.3.3.1 – 7.3.3.3). `r` must be just after [`read_slice_header`].
+pub(crate) fn read_ref_syntax(r: &mut BitReader<'_>, sh: &SliceHeader, pps: &Pps, sps: &Sps) -> Result<RefSyntax> {
     let kind = sh.kind();
     if kind == SliceType::B {
         r.flag("direct_spatial_mv_pred_flag")?;
@@ -222,14 +272,17 @@ pub(super) fn read_has_mmco5(r: &mut BitReader<'_>, sh: &SliceHeader, pps: &Pps,
         SliceType::B => 2,
         _ => 1,
     };
+    let mut syntax = RefSyntax::default();
+    syntax.active[..lists].copy_from_slice(&refs[..lists]);
     // ref_pic_list_modification()
-    for _ in 0..lists {
+    for list in 0..lists {
         if r.flag("ref_pic_list_modification_flag")? {
             let mut done = false;
             for _ in 0..=refs[0].max(refs[1]) + 1 {
                 match r.ue_max("modification_of_pic_nums_idc", 5)? {
-                    0..=2 => {
-                        r.ue("abs_diff_pic_num_minus1 or long_term_pic_num")?;
+                    idc @ 0..=2 => {
+                        let v = r.ue("abs_diff_pic_num_minus1 or long_term_pic_num")?;
+                        syntax.modifications[list].push((idc, v));
                     }
                     3 => {
                         done = true;
@@ -250,42 +303,39 @@ pub(super) fn read_has_mmco5(r: &mut BitReader<'_>, sh: &SliceHeader, pps: &Pps,
         skip_pred_weight_table(r, sps, &refs[..lists])?;
     }
     if sh.nal_ref_idc == 0 {
-        return Ok(false);
+        return Ok(syntax);
     }
     // dec_ref_pic_marking()
     if sh.is_idr() {
         r.flag("no_output_of_prior_pics_flag")?;
-        r.flag("long_term_reference_flag")?;
-        return Ok(false);
+        syntax.marking = Marking::Idr { long_term: r.flag("long_term_reference_flag")? };
+        return Ok(syntax);
     }
-    let mut mmco5 = false;
-    if r.flag("adaptive_ref_pic_marking_mode_flag")? {
-        // At most one operation per reference picture and kind, plus the end marker.
-        for _ in 0..100 {
-            match r.ue_max("memory_management_control_operation", 6)? {
-                0 => return Ok(mmco5),
-                1 => {
-                    r.ue("difference_of_pic_nums_minus1")?;
-                }
-                2 => {
-                    r.ue("long_term_pic_num")?;
-                }
-                3 => {
-                    r.ue("difference_of_pic_nums_minus1")?;
-                    r.ue("long_term_frame_idx")?;
-                }
-                4 => {
-                    r.ue("max_long_term_frame_idx_plus1")?;
-                }
-                5 => mmco5 = true,
-                _ => {
-                    r.ue("long_term_frame_idx")?;
-                }
+    if !r.flag("adaptive_ref_pic_marking_mode_flag")? {
+        syntax.marking = Marking::SlidingWindow;
+        return Ok(syntax);
+    }
+    let mut ops = Vec::new();
+    // At most one operation per reference picture and kind, plus the end marker.
+    for _ in 0..100 {
+        let op = match r.ue_max("memory_management_control_operation", 6)? {
+            0 => {
+                syntax.marking = Marking::Adaptive(ops);
+                return Ok(syntax);
             }
-        }
-        return Err(Error::invalid_bitstream(r.byte_offset(), "too many memory management operations"));
+            1 => Mmco::ForgetShort(r.ue("difference_of_pic_nums_minus1")?),
+            2 => Mmco::ForgetLong(r.ue("long_term_pic_num")?),
+            3 => {
+                let diff = r.ue("difference_of_pic_nums_minus1")?;
+                Mmco::ShortToLong(diff, r.ue("long_term_frame_idx")?)
+            }
+            4 => Mmco::MaxLongIdx(r.ue("max_long_term_frame_idx_plus1")?),
+            5 => Mmco::Reset,
+            _ => Mmco::CurrentToLong(r.ue("long_term_frame_idx")?),
+        };
+        ops.push(op);
     }
-    Ok(mmco5)
+    Err(Error::invalid_bitstream(r.byte_offset(), "too many memory management operations"))
 }
 
 /// Skips `pred_weight_table()` (7.3.3.2) for the active reference lists.
@@ -420,7 +470,9 @@ mod tests {
         let hdr = H264NalHeader::parse(&nal).unwrap();
         let (sh2, pps2, sps2) = read_slice_header(&mut r, hdr, |_| Ok((&pps, &sps))).unwrap();
         assert_eq!(sh, sh2);
-        assert!(read_has_mmco5(&mut r, &sh2, pps2, sps2).unwrap());
+        let syntax = read_ref_syntax(&mut r, &sh2, pps2, sps2).unwrap();
+        assert!(syntax.has_mmco5());
+        assert_eq!(syntax.marking, Marking::Adaptive(vec![Mmco::ForgetShort(0), Mmco::Reset]));
     }
 
     #[test]
