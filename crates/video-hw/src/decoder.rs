@@ -185,6 +185,8 @@ pub struct Decoder {
     /// The engine outputs CUDA frames only for the transform (on the GPU), and the caller
     /// asked for host frames: each transformed frame is downloaded.
     download_transformed: bool,
+    /// Set during [`Decoder::submit_headers_only`].
+    headers_only: bool,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -306,6 +308,7 @@ impl Decoder {
             opened: Instant::now(),
             transformer: None,
             download_transformed: false,
+            headers_only: false,
         }
     }
 
@@ -458,7 +461,7 @@ impl Decoder {
     fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
-        let r = self.backend.decode(au);
+        let r = if self.headers_only { self.backend.decode_headers_only(au) } else { self.backend.decode(au) };
         let took = start.elapsed();
         self.stats.engine_time += took;
         self.telemetry.stage(Stage::Decode, took);
@@ -470,6 +473,17 @@ impl Decoder {
             }
             other => other,
         }
+    }
+
+    /// Feeds one whole access unit (an [`Input::Packet`] or [`Input::LengthPrefixed`]
+    /// sample) whose picture the caller will not use and no picture it uses predicts from
+    /// (`reader::prune` works that out): the engine keeps its reference marking and may
+    /// leave the picture undecoded and unshown (NVDEC does; the others decode it).
+    pub(crate) fn submit_headers_only(&mut self, input: Input<'_>) -> Result<()> {
+        self.headers_only = true;
+        let r = self.submit(input);
+        self.headers_only = false;
+        r
     }
 
     fn note_error(&mut self, e: &Error) {

@@ -31,6 +31,14 @@ pub(crate) trait DecoderBackend: Send {
     /// Decodes one access unit.
     fn decode(&mut self, au: &AccessUnit) -> Result<()>;
 
+    /// Takes an access unit whose picture nothing will use or show: its headers must reach
+    /// the engine (they mark the pictures held for reference), its pixels need not be
+    /// decoded, and it need not be output. Engines that cannot leave the decoding out
+    /// decode it as usual (the caller drops what comes out); NVDEC leaves it out.
+    fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
+        self.decode(au)
+    }
+
     /// A decoded frame if one is ready, without waiting.
     fn try_reap(&mut self) -> Result<Option<Frame>>;
 

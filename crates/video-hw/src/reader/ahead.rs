@@ -28,7 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::plan::plan;
-use super::run::{Feed, Packets, Skipper, decode_run_with, missing, read_run};
+use super::prune::Skipper;
+use super::run::{Feed, Packets, decode_run_with, missing, read_run};
 use crate::codec::PixelFormat;
 use crate::config::Output;
 use crate::decoder::Decoder;
@@ -81,8 +82,8 @@ pub(super) struct Source<'a> {
     pub skip: &'a Skipper,
     /// The packet decoding starts at for a frame (on the reader's engine).
     pub start_of: &'a dyn Fn(usize) -> usize,
-    /// Packets fed so far (the reader's statistics).
-    pub fed: &'a mut u64,
+    /// The reader's statistics (packets fed are counted).
+    pub stats: &'a mut super::ReaderStats,
 }
 
 /// The workers and the jobs in flight of one sequential read.
@@ -418,7 +419,7 @@ impl ReadAhead {
             let mut job_runs = Vec::with_capacity(runs.len());
             for run in &runs {
                 let packets = read_run(src.demuxer, index, run, src.skip)?;
-                *src.fed += packets.len() as u64;
+                src.stats.count(&packets);
                 let mut wanted: Vec<usize> = run.frames.iter().map(|&f| index.frames()[f].packet as usize).collect();
                 wanted.sort_unstable();
                 job_runs.push((packets, wanted));

@@ -10,7 +10,8 @@ use crate::codec::PixelFormat;
 use crate::config::{DecoderConfig, Output};
 use crate::frame::staging::HostStaging;
 use crate::media::{Demuxer, FrameIndex};
-use crate::reader::run::{Feed, Skipper};
+use crate::reader::prune::Skipper;
+use crate::reader::run::Feed;
 
 /// Hands frames back unchanged, in the order queued.
 struct Fifo {
@@ -79,8 +80,8 @@ fn read(
     }
     let index = &o.index;
     let start_of = |f: usize| index.start_packet_at_idr(f);
-    let mut fed = 0;
-    let mut src = Source { demuxer: &mut o.demuxer, index, skip: &o.skip, start_of: &start_of, fed: &mut fed };
+    let mut stats = crate::reader::ReaderStats::default();
+    let mut src = Source { demuxer: &mut o.demuxer, index, skip: &o.skip, start_of: &start_of, stats: &mut stats };
     let mut got = Got::new();
     let mut copied = 0;
     while got.len() < stop_after {

@@ -26,6 +26,9 @@
 
 mod ahead;
 pub mod plan;
+mod prune;
+#[cfg(test)]
+mod prune_tests;
 mod run;
 mod sequential;
 
@@ -42,7 +45,8 @@ use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
 use plan::{Run, plan};
-use run::{Feed, Packets, Skipper, decode_run, missing, read_run};
+use prune::Skipper;
+use run::{Feed, Packets, decode_run, missing, read_run};
 use sequential::Cursor;
 pub use sequential::FramesFrom;
 
@@ -56,8 +60,11 @@ const RUNS_AHEAD_PER_SESSION: usize = 2;
 pub struct ReaderStats {
     /// Runs decoded (each from a random access point).
     pub runs: u64,
-    /// Packets fed to decoders.
+    /// Packets decoded.
     pub packets_decoded: u64,
+    /// Packets fed for their headers only: H.264 reference pictures that no frame asked
+    /// for depends on (NVDEC leaves their decoding out; the other engines decode them).
+    pub packets_headers_only: u64,
     /// Frames handed out (a frame asked for twice in one call counts once).
     pub frames_returned: u64,
     /// Sessions opened.
@@ -65,6 +72,15 @@ pub struct ReaderStats {
     /// Frames of sequential reading on several sessions that were held in device memory
     /// and copied to host memory as they were handed out (host NV12, YUV420P and RGB on NVDEC).
     pub frames_staged: u64,
+}
+
+impl ReaderStats {
+    /// Counts a run's packets as they are fed.
+    pub(crate) fn count(&mut self, packets: &Packets) {
+        let decoded = packets.iter().filter(|p| p.decode).count() as u64;
+        self.packets_decoded += decoded;
+        self.packets_headers_only += packets.len() as u64 - decoded;
+    }
 }
 
 /// Exact random access to one video track of a file (see the module docs).
@@ -212,6 +228,16 @@ impl FrameReader {
         self.engine.as_ref().map(|(e, _)| *e).ok_or_else(|| Error::invalid_input("no session"))
     }
 
+    /// How much decoding a call for `frames` takes, in packets read from their random
+    /// access points (the lengths of the runs planned, before the pictures nothing needs
+    /// are left out; indices past the end count nothing): a measure for ordering work
+    /// over many files, longest first.
+    pub fn decode_cost(&self, frames: &[usize]) -> usize {
+        let frames: Vec<usize> = frames.iter().copied().filter(|&f| f < self.index.len()).collect();
+        let runs = plan(&frames, |f| self.start_of(f), |f| self.index.frames()[f].packet as usize);
+        runs.iter().map(Run::packets).sum()
+    }
+
     /// The frames at presentation indices `frames`, in the order asked (a repeated index
     /// gives the same frame again). Each frame's `pts` is its container timestamp.
     ///
@@ -320,13 +346,13 @@ impl FrameReader {
         self.ensure_sessions(sessions)?;
         self.stats.runs += runs.len() as u64;
         let (demuxer, index, feed, skip) = (&mut self.demuxer, &self.index, &self.feed, &self.skip);
-        let fed = &mut self.stats.packets_decoded;
+        let stats = &mut self.stats;
         if sessions == 1 {
             let decoder = &mut self.decoders[0];
             let mut out = Vec::new();
             for run in runs {
                 let packets = read_run(demuxer, index, run, skip)?;
-                *fed += packets.len() as u64;
+                stats.count(&packets);
                 out.extend(decode_run(decoder, feed, index, &packets, &run.frames)?);
             }
             return Ok(out);
@@ -353,7 +379,7 @@ impl FrameReader {
             for run in runs {
                 match read_run(demuxer, index, run, skip) {
                     Ok(packets) => {
-                        *fed += packets.len() as u64;
+                        stats.count(&packets);
                         if job_tx.send((packets, &run.frames[..])).is_err() {
                             break;
                         }

@@ -137,13 +137,8 @@ impl FrameReader {
         let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
         let Some(c) = self.cursor.as_mut() else { return Ok(None) };
         let Some(ahead) = c.ahead.as_mut() else { return Ok(None) };
-        let mut src = Source {
-            demuxer: &mut self.demuxer,
-            index,
-            skip: &self.skip,
-            start_of: &start_of,
-            fed: &mut self.stats.packets_decoded,
-        };
+        let mut src =
+            Source { demuxer: &mut self.demuxer, index, skip: &self.skip, start_of: &start_of, stats: &mut self.stats };
         let got = ahead.next(&mut src);
         c.next = ahead.position(index.len());
         self.stats.frames_staged += ahead.take_staged();
@@ -244,7 +239,7 @@ impl FrameReader {
                 None => data,
             };
             self.stats.packets_decoded += 1;
-            self.feed.submit(&mut self.decoders[0], k, &data)?;
+            self.feed.submit(&mut self.decoders[0], k, &data, true)?;
             while let Some(frame) = self.decoders[0].try_reap()? {
                 self.keep(frame);
             }

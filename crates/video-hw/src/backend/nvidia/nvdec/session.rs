@@ -104,12 +104,14 @@ struct State {
     /// Frames behind a host copy still running, in display order: the copied frames with
     /// their copy, and the frames displayed after one of them, which wait their turn.
     in_flight: VecDeque<(Frame, Option<InFlight>)>,
-    /// The pts, keyframe flag and `show` of the access unit being parsed: its picture's
-    /// decode callback comes while it is parsed (each packet ends a picture) and files them
-    /// with the picture's surface, so the display callback gives each picture its own pts.
-    /// (The parser's own timestamps come back sorted, in display order, not per picture:
-    /// with B-frames they would give a picture another access unit's pts.)
-    current: (Option<i64>, bool, bool),
+    /// The pts, keyframe flag, `show` and `decode` of the access unit being parsed: its
+    /// picture's decode callback comes while it is parsed (each packet ends a picture) and
+    /// files them with the picture's surface, so the display callback gives each picture
+    /// its own pts. (The parser's own timestamps come back sorted, in display order, not
+    /// per picture: with B-frames they would give a picture another access unit's pts.)
+    /// `decode` false: the picture is parsed for its reference marking only, neither
+    /// decoded nor shown (`decode_headers_only`).
+    current: (Option<i64>, bool, bool, bool),
     /// The first error raised inside a callback (callbacks can only return 0).
     error: Option<Error>,
     /// Pictures the hardware reported as damaged (concealed).
@@ -289,7 +291,7 @@ impl State {
             .au_crop
             .filter(|c| c.left + c.width <= dec.width && c.top + c.height <= dec.height && c.width > 0 && c.height > 0)
             .unwrap_or(self.crop);
-        let (pts, keyframe, show) = self.current;
+        let (pts, keyframe, show, decode) = self.current;
         let mut record = PicRecord {
             generation: self.generation,
             crop,
@@ -297,7 +299,7 @@ impl State {
             color: self.color,
             pts,
             keyframe,
-            show,
+            show: show && decode,
         };
         let second_field = pic.is_some_and(|p| p.field_pic_flag != 0 && p.second_field != 0);
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
@@ -308,6 +310,11 @@ impl State {
                 record.show = first.show;
             }
             *slot = Some(record);
+        }
+        if !decode {
+            // Nothing uses this picture's pixels: the parser has taken its reference
+            // marking, and its surface is never mapped.
+            return Ok(());
         }
         // SAFETY: `params` is the pointer the parser passed to this callback.
         unsafe { dec.decode(params) }
@@ -535,6 +542,48 @@ pub(crate) struct NvdecDecoder {
 unsafe impl Send for NvdecDecoder {}
 
 impl NvdecDecoder {
+    /// Parses one access unit; `decode` false leaves its picture undecoded and unshown.
+    fn feed(&mut self, au: &AccessUnit, decode: bool) -> Result<()> {
+        if au.data.is_empty() {
+            return Ok(());
+        }
+        if self.parser.is_null() {
+            self.create_parser()?;
+        }
+        let ts = self.next_ts;
+        self.next_ts += 1;
+        let keyframe = au.is_keyframe();
+        let au_crop = au.stream.as_deref().map(|s| {
+            let d = s.dimensions;
+            Crop { left: d.crop.left, top: d.crop.top, width: d.width(), height: d.height() }
+        });
+        // H.264: which pictures the reference decoder shows, as the other engines do (the
+        // NVIDIA parser shows a recovery point's leading pictures, which reference a GOP
+        // the stream does not have).
+        let show = match (&mut self.start, au.picture) {
+            (Some(start), Some(p)) => start.shows_picture(&p),
+            _ => true,
+        };
+        let state = self.state();
+        state.current = (au.pts, keyframe, show, decode);
+        state.au_crop = au_crop;
+        let mut packet = CUVIDSOURCEDATAPACKET {
+            flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
+            payload_size: au.data.len() as _,
+            payload: au.data.as_ptr(),
+            timestamp: ts,
+        };
+        match self.parse(&mut packet) {
+            Err(Error::InvalidBitstream { reason, .. }) => Err(Error::invalid_bitstream(au.offset, reason)),
+            Err(Error::Backend { engine, code, message }) => Err(Error::Backend {
+                engine,
+                code,
+                message: format!("{message} (access unit at byte {} with {} NAL units)", au.offset, au.nal_count),
+            }),
+            other => other,
+        }
+    }
+
     /// Opens a session on `config.device_index` for `config.codec`.
     pub fn open(config: &DecoderConfig) -> Result<NvdecDecoder> {
         let driver = CudaDriver::get()?;
@@ -586,7 +635,7 @@ impl NvdecDecoder {
             copy,
             ready: VecDeque::new(),
             in_flight: VecDeque::new(),
-            current: (None, false, true),
+            current: (None, false, true, true),
             error: None,
             damaged: 0,
             display_delay,
@@ -695,44 +744,11 @@ impl DecoderBackend for NvdecDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        if au.data.is_empty() {
-            return Ok(());
-        }
-        if self.parser.is_null() {
-            self.create_parser()?;
-        }
-        let ts = self.next_ts;
-        self.next_ts += 1;
-        let keyframe = au.is_keyframe();
-        let au_crop = au.stream.as_deref().map(|s| {
-            let d = s.dimensions;
-            Crop { left: d.crop.left, top: d.crop.top, width: d.width(), height: d.height() }
-        });
-        // H.264: which pictures the reference decoder shows, as the other engines do (the
-        // NVIDIA parser shows a recovery point's leading pictures, which reference a GOP
-        // the stream does not have).
-        let show = match (&mut self.start, au.picture) {
-            (Some(start), Some(p)) => start.shows_picture(&p),
-            _ => true,
-        };
-        let state = self.state();
-        state.current = (au.pts, keyframe, show);
-        state.au_crop = au_crop;
-        let mut packet = CUVIDSOURCEDATAPACKET {
-            flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
-            payload_size: au.data.len() as _,
-            payload: au.data.as_ptr(),
-            timestamp: ts,
-        };
-        match self.parse(&mut packet) {
-            Err(Error::InvalidBitstream { reason, .. }) => Err(Error::invalid_bitstream(au.offset, reason)),
-            Err(Error::Backend { engine, code, message }) => Err(Error::Backend {
-                engine,
-                code,
-                message: format!("{message} (access unit at byte {} with {} NAL units)", au.offset, au.nal_count),
-            }),
-            other => other,
-        }
+        self.feed(au, true)
+    }
+
+    fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
+        self.feed(au, false)
     }
 
     fn concealed(&self) -> u64 {

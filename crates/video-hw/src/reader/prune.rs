@@ -1,0 +1,173 @@
+//! Which packets of a run the decoder must decode, which it needs to see only for their
+//! headers, and which it can go without.
+//!
+//! A run decodes from a random access point to the frames it delivers. Pictures no other
+//! picture refers to are left out unless delivered (H.264 `nal_ref_idc` 0; HEVC sub-layer
+//! non-reference pictures of a stream with one temporal sub-layer). For H.264 the
+//! reference lists of every slice are followed too ([`RefTracker`]): a reference picture
+//! that no delivered frame reaches through them (in an x264 B-pyramid stream, the B
+//! reference pictures of every mini-GOP before the frame asked for) is fed for its
+//! headers only, which keeps the decoder's reference marking that of the whole stream,
+//! and NVDEC leaves its decoding out. Where the tracker cannot follow the stream, every
+//! reference picture is decoded, as before.
+
+use crate::bitstream::annexb::split_all;
+use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
+use crate::bitstream::h264::{PictureRefs, RefTracker};
+use crate::codec::Codec;
+use crate::media::FrameIndex;
+
+/// False when `VIDEO_HW_READER_HEADERS_ONLY=0`: pictures are decoded rather than fed for
+/// their headers only (for measuring what leaving them undecoded gains).
+fn headers_only_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").map_or(true, |v| v.trim() != "0"))
+}
+
+/// What a run does with one of its packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Decoded: a frame the run delivers, or one they depend on.
+    Decode,
+    /// Fed for its headers only (`Decoder::submit_headers_only`).
+    HeadersOnly,
+    /// Not fed: a picture nothing refers to, not delivered.
+    Leave,
+}
+
+/// Decides the [`Use`] of each packet of a track's runs (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Skipper {
+    codec: Option<Codec>,
+    /// Length-prefixed packets' length size (MP4, Matroska); `None` for Annex-B packets.
+    length_size: Option<u8>,
+}
+
+impl Skipper {
+    /// For `index`'s track; leaves nothing out for codecs or streams where that is not
+    /// known to be safe (AV1, VP9, HEVC with temporal sub-layers or unknown ones).
+    pub fn new(index: &FrameIndex) -> Skipper {
+        let record = index.track().config.record();
+        let codec = match index.track().codec.video() {
+            Some(Codec::H264) => Some(Codec::H264),
+            Some(Codec::Hevc) => {
+                // A sub-layer non-reference picture may be referred to by pictures of higher
+                // sub-layers: only a stream of one sub-layer lets them go.
+                let in_band =
+                    index.parameter_sets_at(0).map(|s| split_all(s).into_iter().map(<[u8]>::to_vec).collect());
+                let sets: Vec<Vec<u8>> = record.map(|r| r.parameter_sets.clone()).or(in_band).unwrap_or_default();
+                let sps: Vec<_> = sets.iter().filter(|n| n.first().is_some_and(|b| (b >> 1) & 0x3f == 33)).collect();
+                let one_layer = !sps.is_empty()
+                    && sps
+                        .iter()
+                        .all(|n| crate::bitstream::hevc::parse_sps(n).is_ok_and(|s| s.max_sub_layers_minus1 == 0));
+                one_layer.then_some(Codec::Hevc)
+            }
+            _ => None,
+        };
+        Skipper { codec, length_size: record.map(|r| r.length_size) }
+    }
+
+    /// The use of each of a run's `packets` (decode order, the first a random access
+    /// point with the in-band parameter sets in front; `record` the track's `avcC` where
+    /// it has one) so that the packets numbered in `wanted` (ascending) decode to the
+    /// pictures they give in the whole stream.
+    pub fn uses(
+        &self,
+        record: Option<&DecoderConfigRecord>,
+        packets: &[(usize, Vec<u8>)],
+        wanted: &[usize],
+    ) -> Vec<Use> {
+        let is_wanted = |k: usize| wanted.binary_search(&k).is_ok();
+        if let Some(uses) = self.closure(record, packets, &is_wanted) {
+            if !headers_only_enabled() {
+                return uses.into_iter().map(|u| if u == Use::HeadersOnly { Use::Decode } else { u }).collect();
+            }
+            return uses;
+        }
+        let keep = |i: usize, k: usize, data: &[u8]| i == 0 || is_wanted(k) || !self.droppable(data);
+        packets.iter().enumerate().map(|(i, (k, d))| if keep(i, *k, d) { Use::Decode } else { Use::Leave }).collect()
+    }
+
+    /// H.264: the uses from the pictures the wanted ones reach through their reference
+    /// lists; `None` where the tracker cannot follow the stream or nothing is left out.
+    fn closure(
+        &self,
+        record: Option<&DecoderConfigRecord>,
+        packets: &[(usize, Vec<u8>)],
+        is_wanted: &impl Fn(usize) -> bool,
+    ) -> Option<Vec<Use>> {
+        if self.codec != Some(Codec::H264) || packets.iter().all(|(k, _)| is_wanted(*k)) {
+            return None;
+        }
+        let mut tracker = RefTracker::new();
+        if let Some(r) = record {
+            tracker.access_unit(r.parameter_sets.iter().map(Vec::as_slice)).ok()?;
+        }
+        let mut pictures: Vec<Option<PictureRefs>> = Vec::with_capacity(packets.len());
+        // The packet of each picture, by picture number.
+        let mut packet_of = Vec::with_capacity(packets.len());
+        for (i, (_, data)) in packets.iter().enumerate() {
+            let refs = match self.length_size {
+                Some(n) => {
+                    let nals: Vec<&[u8]> = LengthPrefixedNals::new(data, n).collect::<Result<_, _>>().ok()?;
+                    tracker.access_unit(nals)
+                }
+                None => tracker.access_unit(split_all(data)),
+            }
+            .ok()?;
+            if let Some(p) = &refs {
+                debug_assert_eq!(p.picture, packet_of.len());
+                packet_of.push(i);
+            }
+            pictures.push(refs);
+        }
+        // References point back in decode order: going backwards, a packet is settled
+        // before any it refers to is reached.
+        let mut needed = vec![false; packets.len()];
+        for i in (0..packets.len()).rev() {
+            needed[i] |= is_wanted(packets[i].0) || pictures[i].is_none();
+            if let (true, Some(p)) = (needed[i], &pictures[i]) {
+                for &r in &p.refs {
+                    needed[*packet_of.get(r)?] = true;
+                }
+            }
+        }
+        let uses = needed.iter().zip(&pictures).enumerate().map(|(i, (&needed, p))| match needed {
+            true => Use::Decode,
+            false if i == 0 || p.as_ref().is_some_and(|p| p.reference) => Use::HeadersOnly,
+            false => Use::Leave,
+        });
+        Some(uses.collect())
+    }
+
+    /// True when every picture NAL unit of the packet is a non-reference picture.
+    pub fn droppable(&self, data: &[u8]) -> bool {
+        let Some(codec) = self.codec else { return false };
+        let mut vcl = 0;
+        let mut check = |nal: &[u8]| -> bool {
+            let Some(&h) = nal.first() else { return true };
+            match codec {
+                Codec::H264 => match h & 0x1f {
+                    1..=5 => {
+                        vcl += 1;
+                        h & 0x60 == 0
+                    }
+                    _ => true,
+                },
+                _ => match (h >> 1) & 0x3f {
+                    t @ 0..=31 => {
+                        vcl += 1;
+                        t <= 14 && t % 2 == 0
+                    }
+                    _ => true,
+                },
+            }
+        };
+        let all = match self.length_size {
+            Some(n) => LengthPrefixedNals::new(data, n).all(|nal| nal.is_ok_and(&mut check)),
+            None => split_all(data).into_iter().all(&mut check),
+        };
+        all && vcl > 0
+    }
+}
