@@ -353,13 +353,15 @@ impl NativeDecoder {
         self.sessions
     }
 
-    /// What the decoder did so far: runs, packets decoded, frames returned, sessions.
+    /// What the decoder did so far: runs, packets decoded, packets parsed for their headers
+    /// only (H.264 reference pictures no frame asked for needs), frames returned, sessions.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.lock().stats();
         let d = PyDict::new(py);
         d.set_item("runs", s.runs)?;
         d.set_item("packets_decoded", s.packets_decoded)?;
+        d.set_item("packets_headers_only", s.packets_headers_only)?;
         d.set_item("frames_returned", s.frames_returned)?;
         d.set_item("sessions", s.sessions)?;
         Ok(d)
@@ -370,6 +372,13 @@ impl NativeDecoder {
         let f = self.frame_number(index)?;
         let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
         self.frame(py, f, got[0].clone())
+    }
+
+    /// Packets a `get_frames_at(indices)` decodes from random access points (before the
+    /// pictures nothing needs are left out): `decode_many` starts the longest files first.
+    fn _decode_cost(&self, indices: Vec<i64>) -> PyResult<usize> {
+        let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;
+        Ok(self.lock().decode_cost(&frames))
     }
 
     /// The frames at `indices`, in the order given (repeats allowed), as one batch.
