@@ -212,11 +212,6 @@ class VideoDecoder:
         frames returned, sessions."""
         return self._native.stats
 
-    def _decode_cost(self, indices: Sequence[int]) -> int:
-        """Packets ``get_frames_at(indices)`` decodes from random access points (before the
-        pictures nothing needs are left out): ``decode_many`` starts the longest files first."""
-        return self._native._decode_cost(list(indices))
-
     def get_frame_at(self, index: int) -> Frame:
         """The frame at presentation index ``index`` (negative counts from the end)."""
         return self._native.get_frame_at(index)
@@ -357,11 +352,6 @@ class Encoder:
         self.close()
 
 
-# decode_many opens at most this many files at once to order them longest first; more
-# are decoded in the order given, each opened when a thread takes it (file handles).
-_ORDERED_FILES = 256
-
-
 def decode_many(
     sources: Sequence[Source],
     indices: Optional[Sequence[Sequence[int]]] = None,
@@ -372,8 +362,7 @@ def decode_many(
     """Decodes frames of many files at once and returns one batch per source, in order.
 
     ``indices[i]`` are the frames of ``sources[i]`` (every frame when ``indices`` is None).
-    The files are decoded on ``workers`` threads at once, the ones with the most to decode
-    first (up to 256 files; more are taken in the order given); decoding releases the GIL. The
+    The files are decoded on ``workers`` threads at once; decoding releases the GIL. The
     default is what the engine is measured to do best: on NVDEC two files per engine at a
     time (14 on an H200), each on one session; on software engines one per CPU core. Sessions
     are reused from file to file (no new decoder per file of the same codec and size).
@@ -417,34 +406,11 @@ def decode_many(
     engine_sessions = first.max_sessions if first is not None else 1
     n = workers or (2 * engine_sessions if cuda else engine_sessions) * len(devices)
     n = max(1, min(n, len(sources)))
-    if len(sources) == 1:
-        return [frames(0, first)]
     # Many files: the parallelism is across files, one session each.
-    if len(sources) > _ORDERED_FILES:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(lambda i: frames(i, first if i == 0 else open_one(i, 1)), range(len(sources))))
-    # Opening a file reads its index, not its pictures (a millisecond or so for MP4), and
-    # starts no session: all are opened first, then they decode longest first, so that the
-    # last ones to start are short and the threads finish together (a batch of 32 clips
-    # otherwise waits on one long clip started last). Each decoder is dropped as soon as
-    # its frames are out: its session goes back to be reused by a file still to come.
-    decoders: List[Optional[VideoDecoder]] = [first] + [None] * (len(sources) - 1)
+    per_file = 1 if len(sources) > 1 else None
+
+    def one(i: int) -> Optional[FrameBatch]:
+        return frames(i, first if i == 0 else open_one(i, per_file))
+
     with ThreadPoolExecutor(max_workers=n) as pool:
-        decoders[1:] = pool.map(lambda i: open_one(i, 1), range(1, len(sources)))
-
-        def cost(i: int) -> int:
-            dec = decoders[i]
-            if dec is None:
-                return 0
-            return dec._decode_cost(list(range(len(dec)) if indices is None else indices[i]))
-
-        order = sorted(range(len(sources)), key=cost, reverse=True)
-        out: List[Optional[FrameBatch]] = [None] * len(sources)
-
-        def one(i: int) -> None:
-            dec, decoders[i] = decoders[i], None
-            out[i] = frames(i, dec)
-
-        for _ in pool.map(one, order):
-            pass
-        return out
+        return list(pool.map(one, range(len(sources))))

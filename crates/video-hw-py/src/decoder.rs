@@ -374,13 +374,6 @@ impl NativeDecoder {
         self.frame(py, f, got[0].clone())
     }
 
-    /// Packets a `get_frames_at(indices)` decodes from random access points (before the
-    /// pictures nothing needs are left out): `decode_many` starts the longest files first.
-    fn _decode_cost(&self, indices: Vec<i64>) -> PyResult<usize> {
-        let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;
-        Ok(self.lock().decode_cost(&frames))
-    }
-
     /// The frames at `indices`, in the order given (repeats allowed), as one batch.
     fn get_frames_at(&self, py: Python<'_>, indices: Vec<i64>) -> PyResult<FrameBatch> {
         let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;

@@ -228,16 +228,6 @@ impl FrameReader {
         self.engine.as_ref().map(|(e, _)| *e).ok_or_else(|| Error::invalid_input("no session"))
     }
 
-    /// How much decoding a call for `frames` takes, in packets read from their random
-    /// access points (the lengths of the runs planned, before the pictures nothing needs
-    /// are left out; indices past the end count nothing): a measure for ordering work
-    /// over many files, longest first.
-    pub fn decode_cost(&self, frames: &[usize]) -> usize {
-        let frames: Vec<usize> = frames.iter().copied().filter(|&f| f < self.index.len()).collect();
-        let runs = plan(&frames, |f| self.start_of(f), |f| self.index.frames()[f].packet as usize);
-        runs.iter().map(Run::packets).sum()
-    }
-
     /// The frames at presentation indices `frames`, in the order asked (a repeated index
     /// gives the same frame again). Each frame's `pts` is its container timestamp.
     ///
