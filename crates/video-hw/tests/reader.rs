@@ -340,3 +340,52 @@ fn reading_ahead_reports_damage() {
     }
     assert!(read >= 3, "damaged fixtures read: {read}");
 }
+
+/// The shared corpus's raw H.264 streams that the test engine decodes straight to ffmpeg's
+/// reference (`FILE.yuv.framemd5`): the last frame of each GOP and a few more, each asked
+/// for alone, equal the reference too. This checks the raw stream's frame index against
+/// ffmpeg's output order (MR2_TANDBERG_E.264 restarts its order counts with
+/// `memory_management_control_operation` 5, which the index once numbered wrongly).
+#[test]
+fn corpus_random_access_matches_the_references() {
+    let Some(dir) = common::corpus_dir() else { return };
+    let (mut checked, mut mmco5) = (0, false);
+    let mut failures = Vec::new();
+    for sub in std::fs::read_dir(&dir).unwrap() {
+        let sub = sub.unwrap().path();
+        if !sub.is_dir() || sub.ends_with("bad") {
+            continue;
+        }
+        for entry in std::fs::read_dir(&sub).unwrap() {
+            let path = entry.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_owned();
+            let reference = PathBuf::from(format!("{}.yuv.framemd5", path.display()));
+            if !matches!(ext.as_str(), "h264" | "264" | "jsv") || !reference.exists() {
+                continue;
+            }
+            let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|f| f.md5).collect();
+            let Ok(mut r) = std::panic::catch_unwind(|| reader(&path)) else { continue };
+            let straight: Vec<Option<String>> = match r.frames_from_index(0) {
+                Ok(frames) => frames.map(|f| f.ok().map(|f| md5(&f))).collect(),
+                Err(_) => continue,
+            };
+            if straight.len() != want.len() || straight.iter().zip(&want).any(|(s, w)| s.as_ref() != Some(w)) {
+                continue;
+            }
+            let n = r.len();
+            let ends: Vec<usize> = (1..n).filter(|&k| r.index().frames()[k].keyframe).map(|k| k - 1).collect();
+            for k in ends.into_iter().chain([n - 1, n / 2, n / 3, 1.min(n - 1)]) {
+                match r.frames_at(&[k]).map(|f| md5(&f[0])) {
+                    Ok(m) if m == want[k] => {}
+                    other => failures.push(format!("{}: frame {k} alone: {other:?}", path.display())),
+                }
+            }
+            mmco5 |= path.ends_with("MR2_TANDBERG_E.264");
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} corpus H.264 streams: random access equals the references");
+    assert!(failures.is_empty(), "{} frames differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked >= 20, "only {checked} corpus streams decode straight to their references");
+    assert!(mmco5, "MR2_TANDBERG_E.264 was not checked");
+}

@@ -415,7 +415,7 @@ impl ReadAhead {
             if !self.in_flight.is_empty() && self.held.saturating_add(bytes) > self.budget {
                 return Ok(());
             }
-            let runs = plan(&frames, start_of, |f| index.frames()[f].packet as usize);
+            let runs = plan(&frames, start_of, |f| index.last_packet(f));
             let mut job_runs = Vec::with_capacity(runs.len());
             for run in &runs {
                 let packets = read_run(src.demuxer, index, run, src.skip)?;

@@ -253,7 +253,7 @@ impl FrameReader {
             c.interrupted();
         }
         let index = &self.index;
-        let runs = plan(frames, |f| self.start_of(f), |f| index.frames()[f].packet as usize);
+        let runs = plan(frames, |f| self.start_of(f), |f| index.last_packet(f));
         let got = self.decode(&runs)?;
         let by_frame: HashMap<usize, Arc<Frame>> = got.into_iter().map(|(f, frame)| (f, Arc::new(frame))).collect();
         self.stats.frames_returned += by_frame.len() as u64;

@@ -94,7 +94,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
     let skip = Skipper::new(&index);
     let n = index.len();
     let start_of = |f: usize| index.start_packet_at_idr(f);
-    let packet_of = |f: usize| index.frames()[f].packet as usize;
+    let packet_of = |f: usize| index.last_packet(f);
     let every: Vec<usize> = (0..n).collect();
     let mut straight: Vec<Option<String>> = vec![None; n];
     for run in plan(&every, start_of, packet_of) {

@@ -31,8 +31,11 @@ pub type Packets = Vec<RunPacket>;
 /// their headers only. Damage the demuxer reports and goes on from (MPEG-TS) is skipped;
 /// the run ends early if the file does.
 pub fn read_run(demuxer: &mut Demuxer, index: &FrameIndex, run: &Run, skip: &Skipper) -> Result<Packets> {
-    let mut wanted: Vec<usize> = run.frames.iter().map(|&f| index.frames()[f].packet as usize).collect();
+    // A frame's packet, and its second field's where that is a packet of its own.
+    let mut wanted: Vec<usize> =
+        run.frames.iter().flat_map(|&f| index.frames()[f].packet as usize..=index.last_packet(f)).collect();
     wanted.sort_unstable();
+    wanted.dedup();
     let track = index.track().index;
     let entry = index.packets().get(run.start).ok_or_else(|| Error::invalid_input("run outside the index"))?;
     demuxer.seek_to(track, entry)?;

@@ -21,8 +21,8 @@ pub struct PacketPicture {
     /// point that starts it, `pic_output_flag = 0`, second fields, packets without a
     /// picture).
     pub shows: bool,
-    /// The picture starts a new coded video sequence (an IDR, or the first picture):
-    /// order counts restart.
+    /// Order counts restart at the picture: an IDR, the first picture, an H.264 picture
+    /// with `memory_management_control_operation` 5 and the one after it.
     pub new_sequence: bool,
     /// Picture order count.
     pub poc: i32,
@@ -30,6 +30,9 @@ pub struct PacketPicture {
     pub random_access: bool,
     /// An IDR picture (some engines can start only there).
     pub idr: bool,
+    /// The packet holds only the second field of a pair: the frame its first field's
+    /// packet starts is complete only with it.
+    pub second_field: bool,
 }
 
 /// Whether a length-prefixed H.264/HEVC packet's first picture is an IDR, from the NAL
@@ -65,6 +68,8 @@ pub struct Analyzer {
     sets: ParameterSetLog,
     last_snapshot: Option<Arc<Vec<u8>>>,
     first: bool,
+    /// The last picture held `memory_management_control_operation` 5.
+    after_reset: bool,
     /// H.264 that starts without an IDR (see [`RecoveryStart`]).
     start: RecoveryStart,
 }
@@ -88,6 +93,7 @@ impl Analyzer {
             sets,
             last_snapshot: None,
             first: true,
+            after_reset: false,
             start: RecoveryStart::default(),
         })
     }
@@ -124,12 +130,17 @@ impl Analyzer {
                 out.poc = p.poc.unwrap_or(0);
                 out.random_access = p.irap;
                 out.idr = p.idr;
-                out.new_sequence = p.idr || self.first;
+                // A decoder outputs every picture before an mmco 5 picture before it, and it
+                // before every picture after it, whose order counts start again: it is a
+                // sequence of its own.
+                out.new_sequence = p.idr || self.first || p.memory_reset || self.after_reset;
                 self.first = false;
+                self.after_reset = p.memory_reset;
             }
             out.shows |= p.output && !p.second_field;
             new_frame |= !p.second_field;
         }
+        out.second_field = seen && !new_frame;
         if seen && self.codec == Codec::H264 {
             // A stream cut before its first IDR (a transport stream) starts at a recovery
             // point: decoders output that picture and what follows it, except its leading

@@ -53,6 +53,9 @@ pub struct FrameIndex {
     packets: Vec<PacketEntry>,
     /// Per packet: the presentation number of the frame it codes, if it shows one.
     frame_of_packet: Vec<Option<u32>>,
+    /// Per frame: the last packet it needs (its own, or the packet of its second field
+    /// where a raw stream or MPEG-TS codes the two fields as two packets).
+    frame_end: Vec<u32>,
     /// Per packet: decoding can start there.
     random_access: Vec<bool>,
     /// Per packet: an IDR picture (H.264/HEVC random access points only; `true` for
@@ -169,11 +172,14 @@ impl FrameIndex {
         for (k, f) in frames.iter().enumerate() {
             frame_of_packet[f.packet as usize] = Some(k as u32);
         }
+        let second_field = |i: usize| pictures.get(i).is_some_and(|p| p.second_field);
+        let frame_end = frames.iter().map(|f| f.packet + u32::from(second_field(f.packet as usize + 1))).collect();
         FrameIndex {
             track,
             container,
             packets,
             frame_of_packet,
+            frame_end,
             random_access,
             idr: Vec::new(),
             frames,
@@ -277,6 +283,13 @@ impl FrameIndex {
     /// Seconds of a timestamp in the track's time base.
     pub fn seconds(&self, ts: i64) -> f64 {
         self.track.seconds(ts)
+    }
+
+    /// The last packet frame `frame` needs in decode order: its own packet, or the one
+    /// after it where that holds the frame's second field (a raw stream or MPEG-TS that
+    /// codes the fields of a frame as two access units).
+    pub fn last_packet(&self, frame: usize) -> usize {
+        self.frame_end.get(frame).map_or(self.frames[frame].packet, |&e| e) as usize
     }
 
     /// The packet where decoding starts to produce frame `frame` exactly: the last random
