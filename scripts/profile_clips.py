@@ -3,7 +3,8 @@
 machine: each clip of a batch decoded alone on one thread (open, then get_frames_at,
 synchronised), with the reader's statistics, then whole batches through decode_many.
 
-usage: python3 scripts/profile_clips.py CLIPS_DIR [nv12|rgb24]
+usage: python3 scripts/profile_clips.py CLIPS_DIR [nv12|rgb24] [WORKERS,...]
+(decode_many is timed with each number of threads given; default: its own choice)
 """
 import os
 import sys
@@ -17,6 +18,7 @@ def main():
     import video_hw
 
     clips, fmt = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "nv12"
+    workers = [int(w) for w in sys.argv[3].split(",")] if len(sys.argv) > 3 else [None]
     args = {"device": "cuda", "pixel_format": fmt, "dimension_order": "NHWC"}
 
     class A:
@@ -46,11 +48,12 @@ def main():
           f"{sum(r[2] for r in rows) / sum(r[1] for r in rows):.0f} decoded pictures/s on one session")
     for r in rows[:8]:
         print(f"  start {r[4]:3d}: open {r[0] * 1e3:5.1f} ms, frames {r[1] * 1e3:6.1f} ms, {r[2]} decoded, {r[3]} headers only")
-    for b in plan:
-        t0 = time.perf_counter()
-        video_hw.decode_many([p for p, _ in b], [i for _, i in b], **args)
-        cuda.sync()
-        print(f"decode_many of {len(b)} clips: {time.perf_counter() - t0:.3f} s")
+    for w in workers:
+        for b in plan:
+            t0 = time.perf_counter()
+            video_hw.decode_many([p for p, _ in b], [i for _, i in b], workers=w, **args)
+            cuda.sync()
+            print(f"decode_many of {len(b)} clips, workers {w or 'default'}: {time.perf_counter() - t0:.3f} s")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@
 //! files with one decoder).
 //!
 //! Bounded: at most [`kept_per_gpu`] decoders per GPU (`VIDEO_HW_NVDEC_KEEP`; by default as
-//! many as the GPU has NVDEC engines, at least 4; 0 turns parking off, as does a closer
-//! thread that could not be started), each destroyed after [`IDLE`] unused (the closer
+//! many as the most sessions open at once on the GPU so far, and at least one per NVDEC
+//! engine and 4; 0 turns parking off, as does a closer thread that could not be started),
+//! each destroyed after [`IDLE`] unused (the closer
 //! thread checks every second), and all of them by
 //! `diagnostics::release_parked_nvdec_decoders`, so leak checks read sessions and memory as
 //! with nothing open.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::super::cuda::Context;
@@ -108,18 +110,38 @@ fn pool() -> std::sync::MutexGuard<'static, Pool<HwDecoder>> {
     PARKED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Decoders kept per GPU with `engines` NVDEC engines: `VIDEO_HW_NVDEC_KEEP` when set (0
-/// turns parking off), else one per engine and at least 4 — so that a service restarting
-/// as many streams as the GPU has engines finds a decoder for each (on an H200, 7: a
-/// 1080p decoder holds ~60-100 MiB, for at most [`IDLE`]); 0 when there is no closer
-/// thread to retire them.
-pub(crate) fn kept_per_gpu(engines: u8) -> usize {
+/// The most NVDEC sessions seen open at once on each GPU (GPUs past the table are not
+/// counted: 64 is more than any machine has).
+static PEAK_SESSIONS: [AtomicUsize; 64] = [const { AtomicUsize::new(0) }; 64];
+
+/// Notes that `open` sessions are open on GPU `gpu` now (called as each session opens).
+pub(crate) fn note_open_sessions(gpu: u32, open: usize) {
+    if let Some(peak) = PEAK_SESSIONS.get(gpu as usize) {
+        peak.fetch_max(open, Ordering::Relaxed);
+    }
+}
+
+/// Decoders kept for GPU `gpu` with `engines` NVDEC engines: `VIDEO_HW_NVDEC_KEEP` when set
+/// (0 turns parking off); 0 when there is no closer thread to retire them; else
+/// [`default_keep`].
+pub(crate) fn kept_per_gpu(gpu: u32, engines: u8) -> usize {
     static KEEP: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
     let set = *KEEP.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()));
     if !super::closer::running() {
         return 0;
     }
-    set.unwrap_or_else(|| usize::from(engines).max(DEFAULT_KEEP))
+    let peak = PEAK_SESSIONS.get(gpu as usize).map_or(0, |p| p.load(Ordering::Relaxed));
+    set.unwrap_or_else(|| default_keep(engines, peak))
+}
+
+/// As many decoders as the most sessions open at once so far (`peak`): a caller that
+/// closes that many sessions and opens as many again (`decode_many`'s two files per engine,
+/// file after file) finds a decoder for each, where keeping fewer made every new file
+/// past them wait ~40 ms for a creation and slowed the sessions decoding. At least one
+/// per engine and [`DEFAULT_KEEP`], so that a service restarting as many streams as the GPU
+/// has engines finds one for each. A 1080p decoder holds ~60-100 MiB, for at most [`IDLE`].
+fn default_keep(engines: u8, peak: usize) -> usize {
+    usize::from(engines).max(DEFAULT_KEEP).max(peak)
 }
 
 /// Fewest decoders kept per GPU by default (GPUs with fewer NVDEC engines).
@@ -128,7 +150,7 @@ const DEFAULT_KEEP: usize = 4;
 /// Parks `dec` for a later session, or destroys it (here) when its GPU, which has
 /// `engines` NVDEC engines, has enough parked (or parking is off).
 pub(crate) fn park(dec: HwDecoder, engines: u8) {
-    let limit = kept_per_gpu(engines);
+    let limit = kept_per_gpu(dec.home().0, engines);
     let refused = pool().park(dec, limit, Instant::now());
     // Dropped after the lock is released: a destroy takes ~25 ms.
     drop(refused);
@@ -253,5 +275,12 @@ mod tests {
         assert_eq!(gone, vec![1]);
         assert_eq!(pool.expired(t0 + Duration::from_secs(9), IDLE).len(), 1);
         assert_eq!(pool.len(), 0);
+    }
+
+    #[test]
+    fn as_many_kept_as_sessions_were_open_at_once() {
+        assert_eq!(default_keep(7, 0), 7);
+        assert_eq!(default_keep(2, 1), DEFAULT_KEEP);
+        assert_eq!(default_keep(7, 14), 14, "two files per engine at once: fourteen kept");
     }
 }

@@ -656,7 +656,8 @@ impl NvdecDecoder {
             device_index: config.device_index,
         };
         if let Some(n) = SESSIONS_PER_GPU.get(config.device_index as usize) {
-            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let open = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            parking::note_open_sessions(config.device_index, open);
         }
         super::session_counted(config.device_index);
         dec.create_parser()?;
