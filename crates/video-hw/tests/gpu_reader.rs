@@ -181,41 +181,29 @@ fn gpu_corpus_random_access_decodes_only_what_the_frames_need() {
     let Some(dir) = common::corpus_dir() else { return };
     let (mut checked, mut headers_only) = (0, 0);
     let mut failures = Vec::new();
-    for sub in std::fs::read_dir(&dir).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() || sub.ends_with("bad") {
+    for (path, reference) in common::corpus_h264_with_references(&dir) {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if NOT_LIKE_THE_REFERENCE.contains(&file.as_str()) {
             continue;
         }
-        for entry in std::fs::read_dir(&sub).unwrap() {
-            let path = entry.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_owned();
-            let reference = PathBuf::from(format!("{}.yuv.framemd5", path.display()));
-            if !matches!(ext.as_str(), "h264" | "264" | "jsv") || !reference.exists() {
-                continue;
-            }
-            let file = path.file_name().unwrap().to_string_lossy().into_owned();
-            if NOT_LIKE_THE_REFERENCE.contains(&file.as_str()) {
-                continue;
-            }
-            let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|f| f.md5).collect();
-            let Some(mut r) = reader(&path, 1) else { continue };
-            let n = r.len();
-            if n != want.len() {
-                eprintln!("note: {}: {n} frames indexed, {} in the reference; not checked", path.display(), want.len());
-                continue;
-            }
-            let ends: Vec<usize> = (1..n).filter(|&k| r.index().frames()[k].keyframe).map(|k| k - 1).collect();
-            let asked: Vec<usize> = ends.into_iter().chain([n - 1, n / 2, n / 3, 1.min(n - 1)]).collect();
-            for &k in &asked {
-                let got = r.frames_at(&[k]).map(|f| f.iter().map(|f| common::frame_md5(f).1).collect::<Vec<_>>());
-                match got {
-                    Ok(md5s) if md5s == [want[k].clone()] => {}
-                    other => failures.push(format!("{}: frame {k} alone: {other:?}", path.display())),
-                }
-            }
-            headers_only += r.stats().packets_headers_only;
-            checked += 1;
+        let want: Vec<String> = common::read_framemd5(&reference).into_iter().map(|f| f.md5).collect();
+        let Some(mut r) = reader(&path, 1) else { continue };
+        let n = r.len();
+        if n != want.len() {
+            eprintln!("note: {}: {n} frames indexed, {} in the reference; not checked", path.display(), want.len());
+            continue;
         }
+        let ends: Vec<usize> = (1..n).filter(|&k| r.index().frames()[k].keyframe).map(|k| k - 1).collect();
+        let asked: Vec<usize> = ends.into_iter().chain([n - 1, n / 2, n / 3, 1.min(n - 1)]).collect();
+        for &k in &asked {
+            let got = r.frames_at(&[k]).map(|f| f.iter().map(|f| common::frame_md5(f).1).collect::<Vec<_>>());
+            match got {
+                Ok(md5s) if md5s == [want[k].clone()] => {}
+                other => failures.push(format!("{}: frame {k} alone: {other:?}", path.display())),
+            }
+        }
+        headers_only += r.stats().packets_headers_only;
+        checked += 1;
     }
     eprintln!("{checked} corpus H.264 streams by random access, {headers_only} pictures parsed without decoding");
     assert!(failures.is_empty(), "{} frames differ from the references:\n{}", failures.len(), failures.join("\n"));

@@ -475,3 +475,25 @@ pub fn assert_not_spinning() {
         assert!(used < std::time::Duration::from_millis(100), "{used:?} of CPU while stalled");
     }
 }
+
+/// The corpus's H.264 streams (`.h264`, `.264`, `.jsv`, outside `bad/`) that have an
+/// ffmpeg yuv420p reference (`FILE.yuv.framemd5`), with it, sorted.
+pub fn corpus_h264_with_references(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(dir).unwrap() {
+        let sub = sub.unwrap().path();
+        if !sub.is_dir() || sub.ends_with("bad") {
+            continue;
+        }
+        for entry in std::fs::read_dir(&sub).unwrap() {
+            let path = entry.unwrap().path();
+            let h264 = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "h264" | "264" | "jsv"));
+            let reference = PathBuf::from(format!("{}.yuv.framemd5", path.display()));
+            if h264 && reference.exists() {
+                out.push((path, reference));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::picture::{FieldPairing, OutputQueue, PictureFacts, PocState, Recovery};
 use super::pps::{Pps, parse_pps};
-use super::slice::{SliceHeader, SliceType, read_ref_syntax, read_slice_header};
+use super::slice::{SliceHeader, SliceType, read_ref_syntax, read_slice_header_in};
 use super::sps::{Sps, parse_sps};
 use crate::bitstream::access_unit::{CodecParser, NalInfo, NalKind, PictureInfo, StreamInfo};
 use crate::bitstream::nal::{H264NalHeader, h264_type};
@@ -202,12 +202,8 @@ impl H264Parser {
     fn inspect_slice(&mut self, nal: &[u8], header: H264NalHeader) -> Result<NalInfo> {
         let mut r = BitReader::new(nal);
         r.skip(8, "nal_unit_header")?;
-        let (sps_table, pps_table) = (&self.sps, &self.pps);
-        let (sh, pps, sps) = read_slice_header(&mut r, header, |id| {
-            let pps = pps_table[id as usize].as_deref().ok_or(id)?;
-            let sps = sps_table[pps.sps_id as usize].as_deref().ok_or(id)?;
-            Ok((pps, sps))
-        })?;
+        let (sh, pps, sps) = read_slice_header_in(&mut r, header, &self.sps, &self.pps)?;
+        let pps_table = &self.pps;
         // Redundant pictures never start a picture; they stay with the primary one.
         if sh.redundant_pic_cnt > 0 {
             return Ok(self.attach(NalKind::Vcl));

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::picture::PocState;
 use super::pps::{Pps, parse_pps};
-use super::slice::{Marking, Mmco, RefSyntax, SliceType, read_ref_syntax, read_slice_header};
+use super::slice::{Marking, Mmco, RefSyntax, SliceType, read_ref_syntax, read_slice_header_in};
 use super::sps::{Sps, parse_sps};
 use crate::bitstream::nal::{H264NalHeader, h264_type};
 use crate::bitstream::rbsp::BitReader;
@@ -42,7 +42,7 @@ pub struct PictureRefs {
 #[derive(Debug, Default)]
 pub struct RefTracker {
     sps: Vec<Option<Arc<Sps>>>,
-    pps: Vec<Option<Arc<Pps>>>,
+    pps: Vec<Option<Box<Pps>>>,
     poc: PocState,
     dpb: Dpb,
     pictures: usize,
@@ -72,7 +72,7 @@ impl RefTracker {
                     let sps = &self.sps;
                     let pps = parse_pps(nal, |id| sps.get(id as usize).and_then(|s| s.as_deref()))?;
                     let id = pps.pps_id as usize;
-                    self.pps[id] = Some(Arc::new(pps));
+                    self.pps[id] = Some(Box::new(pps));
                 }
                 h264_type::SLICE | h264_type::SLICE_DPA | h264_type::IDR => {
                     self.slice(nal, header, &mut picture)?;
@@ -92,12 +92,7 @@ impl RefTracker {
     fn slice(&mut self, nal: &[u8], header: H264NalHeader, picture: &mut Option<Current>) -> Result<()> {
         let mut r = BitReader::new(nal);
         r.skip(8, "nal_unit_header")?;
-        let (sps_table, pps_table) = (&self.sps, &self.pps);
-        let (sh, pps, sps) = read_slice_header(&mut r, header, |id| {
-            let pps = pps_table[id as usize].as_deref().ok_or(id)?;
-            let sps = sps_table[pps.sps_id as usize].as_deref().ok_or(id)?;
-            Ok((pps, sps))
-        })?;
+        let (sh, pps, sps) = read_slice_header_in(&mut r, header, &self.sps, &self.pps)?;
         if sh.redundant_pic_cnt > 0 {
             return Ok(());
         }

@@ -133,6 +133,20 @@ pub fn parse_slice_header<'a>(
     Ok(sh)
 }
 
+/// [`read_slice_header`] with the PPS and SPS looked up in tables indexed by id.
+pub(super) fn read_slice_header_in<'a>(
+    r: &mut BitReader<'_>,
+    header: H264NalHeader,
+    sps_table: &'a [Option<std::sync::Arc<Sps>>],
+    pps_table: &'a [Option<Box<Pps>>],
+) -> Result<(SliceHeader, &'a Pps, &'a Sps)> {
+    read_slice_header(r, header, |id| {
+        let pps = pps_table.get(id as usize).and_then(|p| p.as_deref()).ok_or(id)?;
+        let sps = sps_table.get(pps.sps_id as usize).and_then(|s| s.as_deref()).ok_or(id)?;
+        Ok((pps, sps))
+    })
+}
+
 /// Reads the slice header essentials from `r` (placed just after the NAL header) and
 /// returns them with the PPS and SPS they use. `lookup` fails with the PPS id when
 /// that PPS or its SPS is missing.
