@@ -26,9 +26,20 @@ pub(crate) fn live_decoders() -> usize {
     hw::LIVE_DECODERS.load(Ordering::SeqCst)
 }
 
+/// NVDEC sessions open in this process, per GPU ordinal (GPUs past the table are not
+/// counted: 64 is more than any machine has).
+static SESSIONS_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
+
 /// NVDEC sessions open in this process on GPU `device`.
 pub(crate) fn sessions_on(device: u32) -> usize {
-    session::sessions_on(device)
+    SESSIONS_PER_GPU.get(device as usize).map_or(0, |n| n.load(Ordering::Relaxed))
+}
+
+/// Counts a session of GPU `gpu` closed.
+fn session_closed(gpu: u32) {
+    if let Some(n) = SESSIONS_PER_GPU.get(gpu as usize) {
+        n.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// NVDEC engines of GPU `device` that decode 8-bit `codec`; 0 when the GPU, its driver or
@@ -67,9 +78,13 @@ fn release_claim(gpu: u32) {
     }
 }
 
-/// Called by a session's open as it counts itself on `gpu`: the place this thread claimed
-/// there (if any) is now the session's.
-pub(crate) fn session_counted(gpu: u32) {
+/// Counts a session opened on `gpu` (and tells `parking` how many are open at once); the
+/// place this thread claimed there (if any) is now the session's.
+fn session_counted(gpu: u32) {
+    if let Some(n) = SESSIONS_PER_GPU.get(gpu as usize) {
+        let open = n.fetch_add(1, Ordering::SeqCst) + 1;
+        parking::note_open_sessions(gpu, open);
+    }
     release_claim(gpu);
 }
 

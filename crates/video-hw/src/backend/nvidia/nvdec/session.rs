@@ -513,15 +513,6 @@ unsafe extern "C" fn display_callback(user: *mut c_void, info: *mut CUVIDPARSERD
     })
 }
 
-/// NVDEC sessions open in this process, per GPU ordinal (GPUs past the table are not
-/// counted: 64 is more than any machine has).
-static SESSIONS_PER_GPU: [std::sync::atomic::AtomicUsize; 64] = [const { std::sync::atomic::AtomicUsize::new(0) }; 64];
-
-/// NVDEC sessions open in this process on GPU `device`.
-pub(crate) fn sessions_on(device: u32) -> usize {
-    SESSIONS_PER_GPU.get(device as usize).map_or(0, |n| n.load(std::sync::atomic::Ordering::Relaxed))
-}
-
 /// The NVDEC backend of a `Decoder`.
 pub(crate) struct NvdecDecoder {
     cuvid: &'static CuvidApi,
@@ -655,10 +646,6 @@ impl NvdecDecoder {
             display_delay,
             device_index: config.device_index,
         };
-        if let Some(n) = SESSIONS_PER_GPU.get(config.device_index as usize) {
-            let open = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            parking::note_open_sessions(config.device_index, open);
-        }
         super::session_counted(config.device_index);
         dec.create_parser()?;
         Ok(dec)
@@ -802,9 +789,7 @@ impl DecoderBackend for NvdecDecoder {
 
 impl Drop for NvdecDecoder {
     fn drop(&mut self) {
-        if let Some(n) = SESSIONS_PER_GPU.get(self.device_index as usize) {
-            n.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        super::session_closed(self.device_index);
         call_times::CLOSE.time(|| {
             self.destroy_parser();
             // SAFETY: the pointer came from `Box::into_raw` in `open`, the parser that used it
