@@ -137,8 +137,8 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         frames,
         decoder: reader.backend().map(|b| {
             format!(
-                "{b}, {} run(s), {} packet(s) decoded over {} session(s)",
-                stats.runs, stats.packets_decoded, stats.sessions
+                "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
+                stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
             )
         }),
         bytes_out: bytes,
