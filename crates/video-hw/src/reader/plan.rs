@@ -27,11 +27,11 @@ impl Run {
 }
 
 /// Plans the decode of `frames` (presentation numbers, any order, repeats allowed):
-/// `start_of(f)` is the packet decoding must start at for frame `f`, `packet_of(f)` the
-/// last packet it needs (its own, or its second field's; `FrameIndex::last_packet`). Runs
-/// come in decode order.
-pub fn plan(frames: &[usize], start_of: impl Fn(usize) -> usize, packet_of: impl Fn(usize) -> usize) -> Vec<Run> {
-    let mut wanted: Vec<(usize, usize, usize)> = frames.iter().map(|&f| (start_of(f), packet_of(f), f)).collect();
+/// `start_of(f)` is the packet decoding must start at for frame `f`, `end_of(f)` the last
+/// packet it needs (its own, or its second field's; `FrameIndex::last_packet`). Runs come
+/// in decode order.
+pub fn plan(frames: &[usize], start_of: impl Fn(usize) -> usize, end_of: impl Fn(usize) -> usize) -> Vec<Run> {
+    let mut wanted: Vec<(usize, usize, usize)> = frames.iter().map(|&f| (start_of(f), end_of(f), f)).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let mut runs: Vec<Run> = Vec::new();

@@ -94,10 +94,10 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
     let skip = Skipper::new(&index);
     let n = index.len();
     let start_of = |f: usize| index.start_packet_at_idr(f);
-    let packet_of = |f: usize| index.last_packet(f);
+    let end_of = |f: usize| index.last_packet(f);
     let every: Vec<usize> = (0..n).collect();
     let mut straight: Vec<Option<String>> = vec![None; n];
-    for run in plan(&every, start_of, packet_of) {
+    for run in plan(&every, start_of, end_of) {
         let packets = read_run(&mut demuxer, &index, &run, &skip).unwrap();
         let Some(frames) = try_decode_all(&index, &packets, &run.frames) else { return false };
         for (k, md5) in frames {
@@ -115,7 +115,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
         singles.into_iter().map(|k| vec![k]).chain([vec![3, 40, 41], vec![n - 1, n / 2]]).collect();
     for ask in asks {
         let ask: Vec<usize> = ask.into_iter().filter(|&k| k < n && straight[k].is_some()).collect();
-        for run in plan(&ask, start_of, packet_of) {
+        for run in plan(&ask, start_of, end_of) {
             let packets = read_run(&mut demuxer, &index, &run, &skip).unwrap();
             let mut damaged: Packets = Vec::new();
             for p in &packets {
@@ -139,7 +139,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
             assert_eq!(got, plain, "{name}: frames {:?} asked for with {ask:?}", run.frames);
             // The control: damage the last decoded picture before the first frame's
             // packet, which that frame (or one it needs) predicts from.
-            let last = packet_of(run.frames[0]);
+            let last = end_of(run.frames[0]);
             if let Some(i) = packets.iter().rposition(|p| p.decode && p.number < last && p.number > run.start) {
                 let mut control: Packets = Vec::new();
                 for (j, p) in packets.iter().enumerate() {

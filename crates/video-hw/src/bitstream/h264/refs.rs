@@ -166,8 +166,6 @@ struct Held {
 #[derive(Debug, Default)]
 struct Dpb {
     held: Vec<Held>,
-    /// `MaxLongTermFrameIdx + 1` (0: no long-term index allowed).
-    max_long: u32,
     /// `PrevRefFrameNum`.
     prev_ref_frame_num: u32,
 }
@@ -175,7 +173,6 @@ struct Dpb {
 impl Dpb {
     fn clear(&mut self) {
         self.held.clear();
-        self.max_long = 0;
         self.prev_ref_frame_num = 0;
     }
 
@@ -304,7 +301,6 @@ impl Dpb {
             Marking::Idr { long_term } => {
                 self.held.clear();
                 this.long = long_term.then_some(0);
-                self.max_long = u32::from(*long_term);
             }
             Marking::SlidingWindow => self.slide(fnum, max, cur.max_refs)?,
             Marking::Adaptive(ops) => {
@@ -323,12 +319,10 @@ impl Dpb {
                             self.held[i].long = Some(idx);
                         }
                         Mmco::MaxLongIdx(plus1) => {
-                            self.max_long = plus1;
                             self.held.retain(|h| h.long.is_none_or(|l| l < plus1));
                         }
                         Mmco::Reset => {
                             self.held.clear();
-                            self.max_long = 0;
                             // The picture counts as frame 0 with order count 0 from now on.
                             this.frame_num = 0;
                             this.poc = 0;

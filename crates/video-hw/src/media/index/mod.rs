@@ -289,7 +289,7 @@ impl FrameIndex {
     /// after it where that holds the frame's second field (a raw stream or MPEG-TS that
     /// codes the fields of a frame as two access units).
     pub fn last_packet(&self, frame: usize) -> usize {
-        self.frame_end.get(frame).map_or(self.frames[frame].packet, |&e| e) as usize
+        self.frame_end[frame] as usize
     }
 
     /// The packet where decoding starts to produce frame `frame` exactly: the last random
