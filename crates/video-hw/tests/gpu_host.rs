@@ -13,12 +13,6 @@ fn nvdec(codec: Codec, output: Output) -> DecoderConfig {
     DecoderConfig::new(codec).engine(EnginePreference::Only(Engine::Nvdec)).output(output)
 }
 
-/// The per-frame MD5s of a fixture's `<name>.<tag>.framemd5` reference.
-fn reference_md5s(f: &common::Fixture, tag: &str) -> Vec<String> {
-    let reference = f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy()));
-    common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect()
-}
-
 /// Decodes `data` in 64 KiB + 1 pieces; `hold`: every frame kept until the decoder is
 /// dropped, then hashed; else each hashed and dropped as it comes. The MD5s, how many
 /// frames were copied without waiting, and how many of those through the staging buffer.
@@ -66,7 +60,7 @@ fn gpu_nvdec_host_frames_copied_while_decoding_on_are_bitexact_held_or_not() {
         for (format, tag) in
             [(PixelFormat::Nv12, if f.bit_depth > 8 { "p010" } else { "nv12" }), (PixelFormat::Yuv420p, "yuv")]
         {
-            let want = reference_md5s(f, tag);
+            let want = common::fixture_reference_md5s(f, tag);
             let n = want.len() as u64;
             for (slots, hold) in [(None, true), (None, false), (Some(2), true), (Some(0), false)] {
                 set_nvdec_host_slots(slots);

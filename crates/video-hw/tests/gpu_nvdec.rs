@@ -642,13 +642,7 @@ fn nv12_md5s(f: &common::Fixture, config: DecoderConfig) -> video_hw::Result<Vec
 
 /// The per-frame MD5s of a fixture's NV12 reference (`<name>.nv12.framemd5` beside it).
 fn nv12_reference_md5s(f: &common::Fixture) -> Vec<String> {
-    reference_md5s(f, "nv12")
-}
-
-/// The per-frame MD5s of a fixture's `<name>.<tag>.framemd5` reference (`nv12`, `p010`).
-fn reference_md5s(f: &common::Fixture, tag: &str) -> Vec<String> {
-    let reference = f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy()));
-    common::read_framemd5(&reference).into_iter().map(|w| w.md5).collect()
+    common::fixture_reference_md5s(f, "nv12")
 }
 
 /// CUDA frames are lent in the decoder's own output surfaces while the caller holds few
@@ -668,7 +662,7 @@ fn gpu_nvdec_cuda_frames_lent_in_output_surfaces_stay_bitexact_while_held() {
     assert!(fixtures.len() >= 3, "only {} fixtures", fixtures.len());
     for f in &fixtures {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
-        let want = reference_md5s(f, if f.bit_depth > 8 { "p010" } else { "nv12" });
+        let want = common::fixture_reference_md5s(f, if f.bit_depth > 8 { "p010" } else { "nv12" });
         let data = std::fs::read(&f.path).unwrap();
         let config = nvdec(codec, Output::Cuda(PixelFormat::Nv12));
 

@@ -137,6 +137,16 @@ pub fn read_framemd5(path: &Path) -> Vec<FrameMd5> {
         .collect()
 }
 
+/// The per-frame MD5s of a framemd5 file, in its order.
+pub fn framemd5_hashes(path: &Path) -> Vec<String> {
+    read_framemd5(path).into_iter().map(|f| f.md5).collect()
+}
+
+/// The per-frame MD5s of a fixture's `<name>.<tag>.framemd5` reference (`nv12`, `p010`, …).
+pub fn fixture_reference_md5s(f: &Fixture, tag: &str) -> Vec<String> {
+    framemd5_hashes(&f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy())))
+}
+
 /// A GPU test's turn, held for the whole test: the GPU tests of one binary run one at a
 /// time, so that a leak check's session and memory counts never include the sessions of
 /// another test running beside it. `None` (the test returns, passing with a note) unless
