@@ -230,6 +230,8 @@ def test_decode_many_in_order():
     assert [list(b.indices) for b in spread] == want
     skipped = video_hw.decode_many([MEDIA / "no-such.mp4", MEDIA / names[0]], [[0], [0]], on_error="skip", pixel_format="yuv420p")
     assert skipped[0] is None and len(skipped[1]) == 1
+    # Software engines keep no decoders: nothing to release.
+    assert video_hw.release_cached_decoders() == 0
 
 
 def test_torch_takes_the_frames_if_installed():

@@ -213,6 +213,12 @@ def test_decode_many_on_the_gpu(cuda):
         data = cuda.to_host(b.data)
         want = references(name)
         assert [md5(nv12_to_yuv420p(data[i], 320, 240)) for i in range(len(idx))] == [want[k] for k in idx]
+    # The sessions ended cleanly, so their decoders are kept for the next files; releasing
+    # them frees that memory now, and decoding afterwards creates new ones.
+    assert video_hw.release_cached_decoders() >= 1
+    assert video_hw.release_cached_decoders() == 0
+    again = video_hw.decode_many([MEDIA / names[0]], [[1]], device="cuda", pixel_format="nv12")
+    assert md5(nv12_to_yuv420p(cuda.to_host(again[0].data)[0], 320, 240)) == references(names[0])[1]
 
 
 def test_dlpack_capsule_is_a_cuda_tensor():

@@ -36,6 +36,7 @@ from ._video_hw import (
     VideoHwError,
     __version__,
     engines,
+    release_cached_decoders,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "__version__",
     "decode_many",
     "engines",
+    "release_cached_decoders",
 ]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]

@@ -26,6 +26,7 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoder::NativeEncoder>()?;
     m.add_class::<encoder::Packet>()?;
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
+    m.add_function(wrap_pyfunction!(decoder::release_cached_decoders, m)?)?;
     errors::register(m)?;
     Ok(())
 }
