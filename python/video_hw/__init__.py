@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fractions
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -354,6 +355,65 @@ class Encoder:
         self.close()
 
 
+class _Ramp:
+    """How many files ``decode_many`` decodes at once on NVDEC: one per engine until this
+    process has decoded ``RAMP_FILES`` files there, then two per engine.
+
+    A second file per engine keeps the engine busy while the other's session opens and
+    drains: on an H200, a batch of 32 1080p clips took 0.38-0.42 s with 14 files at a time
+    against 0.44-0.48 s with 7, ~1.6 ms less per file. But each of those 7 more decoders costs
+    the driver ~40 ms to create and ~23 ms to destroy, one at a time whoever asks: ~0.45 s
+    in all, which ~280 files earn back (bench/results/python-clips-timeline-20261123-ad4a874.md).
+    Adding them in a process's first call or its second cost the same. So a short job keeps
+    to one decoder per engine and a long one (a training run's loader) moves to two, in the
+    middle of a call if need be. ``VIDEO_HW_DECODE_MANY_RAMP=0`` starts at two (measuring).
+    """
+
+    RAMP_FILES = 256
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files = 0
+        # The gates of calls running below the threshold, and the permits each lacks.
+        self.narrow: List[Tuple[threading.Semaphore, int]] = []
+
+    def open(self, first: int, full: int) -> Tuple[threading.Semaphore, int]:
+        """A gate for one call: ``first`` files at once, ``full`` once ramped; and ``full``."""
+        with self.lock:
+            off = os.environ.get("VIDEO_HW_DECODE_MANY_RAMP", "").strip() == "0"
+            if off or self.files >= self.RAMP_FILES or full <= first:
+                return threading.Semaphore(full), full
+            entry = (threading.Semaphore(first), full - first)
+            self.narrow.append(entry)
+            return entry[0], full
+
+    def close(self, gate: threading.Semaphore) -> None:
+        """The call that had ``gate`` has ended."""
+        with self.lock:
+            self.narrow = [e for e in self.narrow if e[0] is not gate]
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock another thread of the parent held stays held there."""
+        self.lock = threading.Lock()
+        self.narrow = []
+
+    def file_done(self) -> None:
+        """Counts a file decoded; at the threshold, widens the gates of the calls running."""
+        with self.lock:
+            self.files += 1
+            if self.files < self.RAMP_FILES:
+                return
+            widen, self.narrow = self.narrow, []
+        for gate, more in widen:
+            for _ in range(more):
+                gate.release()
+
+
+_NVDEC_RAMP = _Ramp()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_NVDEC_RAMP.after_fork)
+
+
 def decode_many(
     sources: Sequence[Source],
     indices: Optional[Sequence[Sequence[int]]] = None,
@@ -365,9 +425,11 @@ def decode_many(
 
     ``indices[i]`` are the frames of ``sources[i]`` (every frame when ``indices`` is None).
     The files are decoded on ``workers`` threads at once; decoding releases the GIL. The
-    default is what the engine is measured to do best: on NVDEC two files per engine at a
-    time (14 on an H200), each on one session; on software engines one per CPU core. Sessions
-    are reused from file to file (no new decoder per file of the same codec and size).
+    default is what the engine is measured to do best: on NVDEC one file per engine at a
+    time (7 on an H200), two once the process has decoded 256 files there (each second
+    decoder costs ~65 ms of the driver's time to make and destroy, which a short job does
+    not earn back), each on one session; on software engines one per CPU core. Decoders are
+    reused from file to file (no new decoder per file of the same codec and size).
     ``device`` may be a list (``["cuda:0", "cuda:1"]``): the files go to the devices in turn,
     with as many threads more. ``decoder_args`` go to each ``VideoDecoder``; with
     ``on_error="skip"`` a file that cannot
@@ -406,13 +468,27 @@ def decode_many(
     # The first file's decoder tells the engine's measured best session count.
     first = open_one(0, None)
     engine_sessions = first.max_sessions if first is not None else 1
-    n = workers or (2 * engine_sessions if cuda else engine_sessions) * len(devices)
+    if workers:
+        n, gate = workers, None
+    elif cuda:
+        gate, n = _NVDEC_RAMP.open(engine_sessions * len(devices), 2 * engine_sessions * len(devices))
+    else:
+        n, gate = engine_sessions * len(devices), None
     n = max(1, min(n, len(sources)))
     # Many files: the parallelism is across files, one session each.
     per_file = 1 if len(sources) > 1 else None
 
     def one(i: int) -> Optional[FrameBatch]:
-        return frames(i, first if i == 0 else open_one(i, per_file))
+        if gate is None:
+            return frames(i, first if i == 0 else open_one(i, per_file))
+        with gate:
+            batch = frames(i, first if i == 0 else open_one(i, per_file))
+        _NVDEC_RAMP.file_done()
+        return batch
 
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, range(len(sources))))
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(one, range(len(sources))))
+    finally:
+        if gate is not None:
+            _NVDEC_RAMP.close(gate)
