@@ -8,7 +8,7 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
   h264_sps, h264_pps, hevc_vps, hevc_sps, hevc_pps   one parameter-set NAL unit
   h264_slice_header, hevc_slice_header               framed: the stream's SPS and PPS in
                                                      force, then the slice (cut short)
-  h264_nal, hevc_nal, h264_refs                      Annex-B, slices cut short
+  h264_nal, hevc_nal, h264_refs, hevc_refs           Annex-B, slices cut short
   au_assembler                                       [codec, chunk] + Annex-B
   split_consistency                                  [chunk a, chunk b] + Annex-B head
   avcc                                               avcC/hvcC records, length-prefixed samples
@@ -142,8 +142,7 @@ def stream_seeds(seeds, data, hevc):
             w = head + w
         body = annexb(w)[:NAL_WINDOW]
         seeds.add(nal_target, body)
-        if not hevc:
-            seeds.add("h264_refs", body)
+        seeds.add("hevc_refs" if hevc else "h264_refs", body)
         seeds.add("au_assembler", codec + bytes([(len(body) * 7 + i * 31) % 256]) + body)
     seeds.add("split_consistency", bytes([len(data) % 256, 0x0F]) + data[:HEAD])
 

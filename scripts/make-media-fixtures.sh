@@ -77,6 +77,9 @@ vid "$S/h264.nut" -c:v libx264 -profile:v high -x264-params "$X264_CLOSED"
 X264_FEW="threads=1:crf=30:keyint=50:min-keyint=50:scenecut=0:bframes=3:b-adapt=0"
 vid "$S/h264-ref1.nut" -c:v libx264 -profile:v high -x264-params "$X264_FEW:b-pyramid=normal:ref=1:weightp=2"
 vid "$S/h264-ref2.nut" -c:v libx264 -profile:v high -x264-params "$X264_FEW:b-pyramid=strict:ref=2:weightp=1"
+# The same for HEVC: x265 with one reference picture and a B-pyramid, closed GOPs of 50.
+vid "$S/hevc-ref1.nut" -c:v libx265 -profile:v main -x265-params \
+    "pools=1:frame-threads=1:log-level=error:crf=30:keyint=50:min-keyint=50:scenecut=0:open-gop=0:bframes=3:b-adapt=0:b-pyramid=1:ref=1"
 vid "$S/hevc.nut" -c:v libx265 -profile:v main -x265-params "$X265_CLOSED"
 vid "$S/hevc-open.nut" -c:v libx265 -profile:v main -x265-params "$X265_OPEN"
 vid "$S/h264-open.nut" -c:v libx264 -profile:v high -x264-params "$X264_OPEN"
@@ -167,6 +170,8 @@ WRAP_OFFSET=95440.24
 "${FF[@]}" -i "$S/h264-ref1.nut" -map 0:v -c copy "${MUX[@]}" -metadata:s:v:0 language=und "${MP4[@]}" \
     -movflags +faststart h264-ref1.mp4
 "${FF[@]}" -i "$S/h264-ref2.nut" -map 0:v -c copy "${MUX[@]}" -metadata:s:v:0 language=und h264-ref2.mkv
+"${FF[@]}" -i "$S/hevc-ref1.nut" -map 0:v -c copy "${MUX[@]}" -metadata:s:v:0 language=und "${MP4[@]}" \
+    -tag:v hvc1 -movflags +faststart hevc-ref1.mp4
 # 9. variable frame rate, B-frames
 "${FF[@]}" -i "$S/h264-vfr.nut" -map 0:v -c copy "${MUX[@]}" -metadata:s:v:0 language=und -movflags +faststart h264-vfr.mp4
 "${FF[@]}" -i "$S/h264-vfr.nut" -map 0:v -c copy "${MUX[@]}" -metadata:s:v:0 language=und h264-vfr.mkv
@@ -242,7 +247,8 @@ echo "make-media-fixtures: h264-noidr.ts starts at access unit $NOIDR_K of $NOID
 
 GOOD=(h264-aac.mp4 h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 hevc-aac.mkv vp9-opus.webm av1-opus.webm
       h264-aac.ts hevc-aac.m2ts h264-wrap.ts h264-vfr.mp4 h264-vfr.mkv h264-editlist.mp4 hevc-opengop.mp4
-      h264-opengop.mkv h264-rotate90.mp4 h264-reschange.ts h264-noidr.ts h264-ref1.mp4 h264-ref2.mkv)
+      h264-opengop.mkv h264-rotate90.mp4 h264-reschange.ts h264-noidr.ts h264-ref1.mp4 h264-ref2.mkv
+      hevc-ref1.mp4)
 
 # --- references and facts -----------------------------------------------------------------------
 # The same decode as reference() in scripts/make-fixtures.sh, of the first video stream, plus

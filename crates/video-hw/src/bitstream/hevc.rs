@@ -10,13 +10,15 @@
 //! * [`scaling`] reads `scaling_list_data()`;
 //! * [`rps`] reads `st_ref_pic_set()`;
 //! * [`vps`], [`sps`] and [`pps`] read the parameter sets;
-//! * [`slice`](mod@slice) reads the start of `slice_segment_header()`;
+//! * [`slice`](mod@slice) reads the start of `slice_segment_header()`, up to the reference picture set;
+//! * [`refs`] follows which pictures each picture predicts from ([`RefTracker`]);
 //! * [`parser`] holds [`HevcParser`], which finds access units and pictures and derives POC and output.
 
 pub mod hrd;
 pub mod parser;
 pub mod pps;
 pub mod ptl;
+pub mod refs;
 pub mod rps;
 pub mod scaling;
 pub mod slice;
@@ -30,7 +32,8 @@ mod testutil;
 pub use parser::HevcParser;
 pub use pps::{Pps, parse_pps};
 pub use ptl::ProfileTierLevel;
-pub use slice::{SliceHeader, SliceType, parse_slice_header};
+pub use refs::RefTracker;
+pub use slice::{SliceHeader, SliceRps, SliceType, parse_slice_header, parse_slice_rps};
 pub use sps::{Sps, parse_sps};
 pub use vps::{Vps, parse_vps};
 pub use vui::Vui;

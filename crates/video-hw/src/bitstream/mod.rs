@@ -17,5 +17,6 @@ pub mod nal;
 pub mod packet;
 pub mod param_sets;
 pub mod rbsp;
+pub mod refs;
 pub mod segments;
 pub mod summary;

@@ -3,25 +3,52 @@
 //!
 //! A run decodes from a random access point to the frames it delivers. Pictures no other
 //! picture refers to are left out unless delivered (H.264 `nal_ref_idc` 0; HEVC sub-layer
-//! non-reference pictures of a stream with one temporal sub-layer). For H.264 the
-//! reference lists of every slice are followed too ([`RefTracker`]): a reference picture
-//! that no delivered frame reaches through them (in an x264 B-pyramid stream, the B
-//! reference pictures of every mini-GOP before the frame asked for) is fed for its
-//! headers only, which keeps the decoder's reference marking that of the whole stream,
-//! and NVDEC leaves its decoding out. Where the tracker cannot follow the stream, every
-//! reference picture is decoded, as before.
+//! non-reference pictures of a stream with one temporal sub-layer). The pictures each
+//! picture predicts from are followed too: H.264 reference lists ([`RefTracker`]), HEVC
+//! reference picture sets ([`hevc::RefTracker`]). A reference picture that no delivered
+//! frame reaches through them (in an x264 B-pyramid stream, the B reference pictures of
+//! every mini-GOP before the frame asked for) is fed for its headers only, which keeps the
+//! decoder's reference marking that of the whole stream, and NVDEC leaves its decoding
+//! out (HEVC: only with `VIDEO_HW_READER_HEADERS_ONLY=all` for now, see
+//! [`headers_only_enabled`]). Where the tracker cannot follow the stream, every reference
+//! picture is decoded, as before.
 
 use crate::bitstream::annexb::split_all;
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
-use crate::bitstream::h264::{PictureRefs, RefTracker};
+use crate::bitstream::h264::RefTracker;
+use crate::bitstream::hevc;
+use crate::bitstream::refs::PictureRefs;
 use crate::codec::Codec;
 use crate::media::FrameIndex;
 
-/// False when `VIDEO_HW_READER_HEADERS_ONLY=0`: pictures are decoded rather than fed for
-/// their headers only (for measuring what leaving them undecoded gains).
-fn headers_only_enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").map_or(true, |v| v.trim() != "0"))
+/// Whether pictures of `codec` that no delivered frame reaches are fed for their headers
+/// only rather than decoded: H.264 unless `VIDEO_HW_READER_HEADERS_ONLY=0` (for measuring
+/// what leaving them undecoded gains); HEVC only with `VIDEO_HW_READER_HEADERS_ONLY=all`,
+/// until NVDEC has been seen to leave them out with the frames unchanged (the reference
+/// analysis itself is checked on the CPU, `prune_tests.rs`).
+fn headers_only_enabled(codec: Codec) -> bool {
+    static SETTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let setting = SETTING.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").unwrap_or_default());
+    match setting.trim() {
+        "0" => false,
+        "all" => true,
+        _ => codec == Codec::H264,
+    }
+}
+
+/// The reference tracker of a run's codec.
+enum Tracker {
+    H264(RefTracker),
+    Hevc(hevc::RefTracker),
+}
+
+impl Tracker {
+    fn access_unit<'a>(&mut self, nals: impl IntoIterator<Item = &'a [u8]>) -> crate::Result<Option<PictureRefs>> {
+        match self {
+            Tracker::H264(t) => t.access_unit(nals),
+            Tracker::Hevc(t) => t.access_unit(nals),
+        }
+    }
 }
 
 /// What a run does with one of its packets.
@@ -41,6 +68,8 @@ pub struct Skipper {
     codec: Option<Codec>,
     /// Length-prefixed packets' length size (MP4, Matroska); `None` for Annex-B packets.
     length_size: Option<u8>,
+    /// Pictures no delivered frame reaches are fed for their headers only (else decoded).
+    headers_only: bool,
 }
 
 impl Skipper {
@@ -65,7 +94,14 @@ impl Skipper {
             }
             _ => None,
         };
-        Skipper { codec, length_size: record.map(|r| r.length_size) }
+        let headers_only = codec.is_some_and(headers_only_enabled);
+        Skipper { codec, length_size: record.map(|r| r.length_size), headers_only }
+    }
+
+    /// The same with feeding for headers only turned on or off whatever the setting (tests).
+    #[cfg(test)]
+    pub(crate) fn with_headers_only(self, on: bool) -> Skipper {
+        Skipper { headers_only: on, ..self }
     }
 
     /// The use of each of a run's `packets` (decode order, the first a random access
@@ -80,7 +116,7 @@ impl Skipper {
     ) -> Vec<Use> {
         let is_wanted = |k: usize| wanted.binary_search(&k).is_ok();
         if let Some(uses) = self.closure(record, packets, &is_wanted) {
-            if !headers_only_enabled() {
+            if !self.headers_only {
                 return uses.into_iter().map(|u| if u == Use::HeadersOnly { Use::Decode } else { u }).collect();
             }
             return uses;
@@ -89,18 +125,23 @@ impl Skipper {
         packets.iter().enumerate().map(|(i, (k, d))| if keep(i, *k, d) { Use::Decode } else { Use::Leave }).collect()
     }
 
-    /// H.264: the uses from the pictures the wanted ones reach through their reference
-    /// lists; `None` where the tracker cannot follow the stream or nothing is left out.
+    /// The uses from the pictures the wanted ones reach through their reference lists
+    /// (H.264) or sets (HEVC); `None` where the tracker cannot follow the stream or nothing
+    /// is left out.
     fn closure(
         &self,
         record: Option<&DecoderConfigRecord>,
         packets: &[(usize, Vec<u8>)],
         is_wanted: &impl Fn(usize) -> bool,
     ) -> Option<Vec<Use>> {
-        if self.codec != Some(Codec::H264) || packets.iter().all(|(k, _)| is_wanted(*k)) {
+        if packets.iter().all(|(k, _)| is_wanted(*k)) {
             return None;
         }
-        let mut tracker = RefTracker::new();
+        let mut tracker = match self.codec? {
+            Codec::H264 => Tracker::H264(RefTracker::new()),
+            Codec::Hevc => Tracker::Hevc(hevc::RefTracker::new()),
+            _ => return None,
+        };
         if let Some(r) = record {
             tracker.access_unit(r.parameter_sets.iter().map(Vec::as_slice)).ok()?;
         }

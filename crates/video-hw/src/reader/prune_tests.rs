@@ -13,16 +13,27 @@ use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;
 use crate::media::{Demuxer, FrameIndex};
 
-fn session() -> Decoder {
-    let config = DecoderConfig::new(Codec::H264)
-        .output(Output::HOST_YUV420P)
-        .engine(crate::EnginePreference::Only(crate::Engine::OpenH264));
+/// A software session for `codec`: the embedded engine for H.264, FFmpeg for HEVC.
+fn session(codec: Codec) -> Decoder {
+    let engine = match codec {
+        Codec::H264 => crate::Engine::OpenH264,
+        _ => crate::Engine::Ffmpeg,
+    };
+    let config = DecoderConfig::new(codec).output(Output::HOST_YUV420P).engine(crate::EnginePreference::Only(engine));
     Decoder::open(config).unwrap()
+}
+
+/// True for a slice NAL unit of `codec` whose header byte is `h`.
+fn is_slice(codec: Codec, h: u8) -> bool {
+    match codec {
+        Codec::H264 => matches!(h & 0x1f, 1 | 5),
+        _ => (h >> 1) & 0x3f <= 31,
+    }
 }
 
 /// Overwrites the back half of every slice NAL unit in `data` (length-prefixed with
 /// `length_size` bytes, or Annex-B), leaving its header as it was.
-fn damage(data: &mut [u8], length_size: Option<u8>) {
+fn damage(codec: Codec, data: &mut [u8], length_size: Option<u8>) {
     let mut slices: Vec<std::ops::Range<usize>> = Vec::new();
     match length_size {
         Some(n) => {
@@ -43,7 +54,7 @@ fn damage(data: &mut [u8], length_size: Option<u8>) {
         }
     }
     for r in slices {
-        if data.get(r.start).is_some_and(|h| matches!(h & 0x1f, 1 | 5)) {
+        if data.get(r.start).is_some_and(|&h| is_slice(codec, h)) {
             let mid = r.start + r.len() / 2;
             data[mid..r.end].fill(0xff);
         }
@@ -54,7 +65,7 @@ fn damage(data: &mut [u8], length_size: Option<u8>) {
 /// where the engine fails the run.
 fn try_decode_all(index: &FrameIndex, packets: &Packets, wanted: &[usize]) -> Option<Vec<(usize, String)>> {
     let feed = Feed::new(index);
-    let mut decoder = session();
+    let mut decoder = session(index.track().codec.video().unwrap_or(Codec::H264));
     let mut all: Packets = Vec::new();
     for p in packets {
         all.push(RunPacket { number: p.number, data: p.data.clone(), decode: true });
@@ -81,7 +92,7 @@ struct Tally {
     unlike_straight: usize,
 }
 
-/// Asks frames of the H.264 file at `path` (every frame alone, or with `sample` the last
+/// Asks frames of the H.264 or HEVC file at `path` (every frame alone, or with `sample` the last
 /// of each GOP and a few more), then a few together: with the pictures fed for their
 /// headers only damaged, each frame equals the straight decode's. Returns false, checking
 /// nothing, where the engine cannot decode the file straight.
@@ -91,7 +102,8 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
     let track = demuxer.video_track().unwrap().index;
     let index = FrameIndex::build(&mut demuxer, track).unwrap();
     let length_size = index.track().config.record().map(|r| r.length_size);
-    let skip = Skipper::new(&index);
+    let codec = index.track().codec.video().unwrap_or(Codec::H264);
+    let skip = Skipper::new(&index).with_headers_only(true);
     let n = index.len();
     let start_of = |f: usize| index.start_packet_at_idr(f);
     let end_of = |f: usize| index.last_packet(f);
@@ -121,7 +133,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
             for p in &packets {
                 let mut data = p.data.clone();
                 if !p.decode {
-                    damage(&mut data, length_size);
+                    damage(codec, &mut data, length_size);
                     tally.headers_only += 1;
                 }
                 damaged.push(RunPacket { number: p.number, data, decode: true });
@@ -145,7 +157,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
                 for (j, p) in packets.iter().enumerate() {
                     let mut data = p.data.clone();
                     if j == i {
-                        damage(&mut data, length_size);
+                        damage(codec, &mut data, length_size);
                     }
                     control.push(RunPacket { number: p.number, data, decode: true });
                 }
@@ -169,6 +181,27 @@ fn pictures_fed_for_headers_only_change_no_frame_asked_for() {
     let Tally { headers_only, controls, bitten, unlike_straight } = tally;
     assert_eq!(unlike_straight, 0, "runs that differ from the straight decode without damage");
     assert!(headers_only > 1000, "only {headers_only} pictures were fed for their headers only");
+    assert!(
+        bitten * 10 >= controls * 9,
+        "damage to decoded pictures changed frames in only {bitten} of {controls} runs"
+    );
+}
+
+/// The same for HEVC reference picture sets, on FFmpeg's decoder.
+#[cfg(feature = "ffmpeg")]
+#[test]
+fn hevc_pictures_fed_for_headers_only_change_no_frame_asked_for() {
+    let mut tally = Tally::default();
+    for name in ["hevc-ref1.mp4", "hevc-aac.mkv", "hevc-aac.m2ts", "hevc-opengop.mp4"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media").join(name);
+        assert!(check(&path, false, &mut tally), "{name}: FFmpeg decodes it");
+    }
+    let Tally { headers_only, controls, bitten, unlike_straight } = tally;
+    eprintln!(
+        "hevc: {headers_only} fed for headers only; control damage changed frames in {bitten} of {controls} runs"
+    );
+    assert_eq!(unlike_straight, 0, "runs that differ from the straight decode without damage");
+    assert!(headers_only > 300, "only {headers_only} pictures were fed for their headers only");
     assert!(
         bitten * 10 >= controls * 9,
         "damage to decoded pictures changed frames in only {bitten} of {controls} runs"

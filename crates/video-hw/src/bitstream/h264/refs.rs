@@ -24,18 +24,8 @@ use super::slice::{Marking, Mmco, RefSyntax, SliceType, read_ref_syntax, read_sl
 use super::sps::{Sps, parse_sps};
 use crate::bitstream::nal::{H264NalHeader, h264_type};
 use crate::bitstream::rbsp::BitReader;
+pub use crate::bitstream::refs::PictureRefs;
 use crate::error::{Error, Result};
-
-/// What [`RefTracker::access_unit`] found of one picture.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PictureRefs {
-    /// The picture's number: pictures are counted from 0 in the order given.
-    pub picture: usize,
-    /// True when the picture is kept for reference (`nal_ref_idc` ≠ 0).
-    pub reference: bool,
-    /// The numbers of the pictures its slices' reference lists hold, ascending.
-    pub refs: Vec<usize>,
-}
 
 /// Follows the reference lists of a stretch of H.264 access units in decode order,
 /// starting at an IDR picture (see the module docs).

@@ -1,9 +1,11 @@
 //! The start of `slice_segment_header()` (H.265 7.3.6.1): what picture boundaries, POC
-//! and output decisions need, and no more (the rest of the header is not read).
+//! and output decisions need, and, for random access, the reference picture set (the rest
+//! of the header is not read).
 
-use super::ceil_log2;
 use super::pps::Pps;
+use super::rps::ShortTermRps;
 use super::sps::Sps;
+use super::{ceil_log2, err_at};
 use crate::bitstream::nal::HevcNalHeader;
 use crate::bitstream::rbsp::BitReader;
 use crate::error::{Error, Result};
@@ -53,6 +55,66 @@ pub fn parse_slice_header<'p>(
     nal: &[u8],
     lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>,
 ) -> Result<SliceHeader> {
+    let mut r = BitReader::new(nal);
+    read_slice_header_in(&mut r, nal, lookup).map(|(sh, _, _)| sh)
+}
+
+/// The short-term reference picture set of a slice segment and whether it names long-term
+/// pictures: which earlier pictures its picture keeps and predicts from (8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceRps {
+    /// The leading fields, as [`parse_slice_header`] gives them.
+    pub header: SliceHeader,
+    /// The short-term set: the SPS's (`short_term_ref_pic_set_idx`) or the slice's own;
+    /// empty for IDR pictures.
+    pub short_term: ShortTermRps,
+    /// `num_long_term_sps + num_long_term_pics`: long-term pictures named (their POCs are
+    /// not read).
+    pub long_term_pics: u32,
+}
+
+/// Parses the first slice segment header of a picture up to its reference picture set
+/// (7.3.6.1: `short_term_ref_pic_set_sps_flag` up to `num_long_term_pics`); `lookup` as
+/// in [`parse_slice_header`]. A dependent slice segment has no set of its own: an error.
+pub fn parse_slice_rps<'p>(nal: &[u8], lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>) -> Result<SliceRps> {
+    let mut r = BitReader::new(nal);
+    let (header, _pps, sps) = read_slice_header_in(&mut r, nal, lookup)?;
+    if header.slice_type.is_none() {
+        return Err(err_at(&r, "a dependent slice segment carries no reference picture set"));
+    }
+    let mut rps = SliceRps { header, short_term: ShortTermRps::default(), long_term_pics: 0 };
+    if HevcNalHeader::parse(nal)?.is_idr() {
+        return Ok(rps);
+    }
+    let sets = &sps.short_term_ref_pic_sets;
+    rps.short_term = if !r.flag("short_term_ref_pic_set_sps_flag")? {
+        ShortTermRps::parse(&mut r, sets.len(), sets.len(), sets)?
+    } else {
+        let idx = match sets.len() {
+            0 => return Err(err_at(&r, "short_term_ref_pic_set_sps_flag = 1 but the SPS has no set")),
+            1 => 0,
+            n => r.bits(ceil_log2(n as u32), "short_term_ref_pic_set_idx")? as usize,
+        };
+        *sets.get(idx).ok_or_else(|| err_at(&r, format!("short_term_ref_pic_set_idx = {idx} is out of range")))?
+    };
+    if sps.long_term_ref_pics_present_flag {
+        let from_sps = match sps.num_long_term_ref_pics_sps {
+            0 => 0,
+            n => r.ue_max("num_long_term_sps", n as u32)?,
+        };
+        rps.long_term_pics = from_sps + r.ue_max("num_long_term_pics", 32)?;
+    }
+    Ok(rps)
+}
+
+/// Reads the leading fields of a slice segment header from `r` (at the start of `nal`),
+/// and gives the PPS and SPS `lookup` found; `r` is left after `slice_pic_order_cnt_lsb`
+/// (or where a dependent slice segment's own fields end).
+fn read_slice_header_in<'p>(
+    r: &mut BitReader<'_>,
+    nal: &[u8],
+    lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>,
+) -> Result<(SliceHeader, &'p Pps, &'p Sps)> {
     let header = HevcNalHeader::parse(nal)?;
     if !header.is_vcl() {
         return Err(Error::invalid_bitstream(
@@ -60,7 +122,6 @@ pub fn parse_slice_header<'p>(
             format!("slice header: NAL unit type {} is not a slice", header.nal_unit_type),
         ));
     }
-    let mut r = BitReader::new(nal);
     r.skip(16, "nal_unit_header")?;
     let first_slice_segment_in_pic_flag = r.flag("first_slice_segment_in_pic_flag")?;
     let no_output_of_prior_pics_flag = header.is_irap() && r.flag("no_output_of_prior_pics_flag")?;
@@ -93,7 +154,7 @@ pub fn parse_slice_header<'p>(
             ));
         }
         if sh.dependent_slice_segment_flag {
-            return Ok(sh);
+            return Ok((sh, pps, sps));
         }
     }
     r.skip(pps.num_extra_slice_header_bits as u64, "slice_reserved_flag")?;
@@ -116,7 +177,7 @@ pub fn parse_slice_header<'p>(
     if !header.is_idr() {
         sh.pic_order_cnt_lsb = r.bits(sps.log2_max_pic_order_cnt_lsb as u32, "slice_pic_order_cnt_lsb")?;
     }
-    Ok(sh)
+    Ok((sh, pps, sps))
 }
 
 #[cfg(test)]
