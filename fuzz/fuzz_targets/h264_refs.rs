@@ -5,26 +5,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::annexb::split_all;
 use video_hw::bitstream::h264::RefTracker;
-use video_hw_fuzz::bounded_allocations;
+use video_hw_fuzz::{bounded_allocations, check_ref_tracker};
 
 fuzz_target!(|data: &[u8]| {
     bounded_allocations(data.len(), || {
         let mut tracker = RefTracker::new();
-        let mut pictures = 0;
-        for nal in split_all(data) {
-            match tracker.access_unit([nal]) {
-                Ok(Some(p)) => {
-                    assert_eq!(p.picture, pictures);
-                    assert!(p.refs.windows(2).all(|w| w[0] < w[1]));
-                    assert!(p.refs.iter().all(|&r| r < p.picture));
-                    pictures += 1;
-                }
-                Ok(None) => {}
-                // After an error the tracker is of no further use.
-                Err(_) => return,
-            }
-        }
+        check_ref_tracker(data, |nal| tracker.access_unit([nal]));
     });
 });

@@ -144,3 +144,27 @@ pub fn hex(s: &str) -> Vec<u8> {
 pub extern "C" fn __asan_default_options() -> *const std::ffi::c_char {
     c"detect_odr_violation=0".as_ptr()
 }
+
+/// Feeds every NAL unit of the Annex-B `data` to a reference tracker as an access unit of
+/// its own (`access_unit`: `h264::RefTracker` or `hevc::RefTracker`), until it fails, and
+/// checks what it reports: pictures numbered without gaps, each one's references earlier
+/// pictures, ascending.
+pub fn check_ref_tracker(
+    data: &[u8],
+    mut access_unit: impl FnMut(&[u8]) -> video_hw::Result<Option<video_hw::bitstream::refs::PictureRefs>>,
+) {
+    let mut pictures = 0;
+    for nal in video_hw::bitstream::annexb::split_all(data) {
+        match access_unit(nal) {
+            Ok(Some(p)) => {
+                assert_eq!(p.picture, pictures);
+                assert!(p.refs.windows(2).all(|w| w[0] < w[1]));
+                assert!(p.refs.iter().all(|&r| r < p.picture));
+                pictures += 1;
+            }
+            Ok(None) => {}
+            // After an error the tracker is of no further use.
+            Err(_) => return,
+        }
+    }
+}
