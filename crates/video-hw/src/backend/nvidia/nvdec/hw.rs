@@ -32,6 +32,32 @@ fn output_surfaces(width: u32, height: u32, bit_depth_minus8: u32) -> u32 {
     1 + (LENDABLE_BYTES / picture).clamp(1, MAX_LENDABLE) as u32
 }
 
+/// Extra decode surfaces beyond the parser's minimum and the display delay: room for
+/// the copy-out of one picture while the next ones decode.
+const EXTRA_SURFACES: u32 = 2;
+
+/// [`EXTRA_SURFACES`], or `VIDEO_HW_NVDEC_EXTRA_SURFACES` (0..=8) for measuring what the
+/// surface count costs (a decoder's memory and creation time; scripts/nvdec-ablation.sh).
+fn extra_surfaces() -> u32 {
+    static EXTRA: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EXTRA.get_or_init(|| {
+        std::env::var("VIDEO_HW_NVDEC_EXTRA_SURFACES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(EXTRA_SURFACES, |n| n.min(8))
+    })
+}
+
+/// NVDEC's limit on decode surfaces.
+const MAX_SURFACES: u32 = 32;
+
+/// Decode surfaces of a decoder whose parser asks for at least `min` and holds
+/// `display_delay` pictures back before display: both, [`extra_surfaces`] more, at most
+/// NVDEC's limit.
+pub(super) fn decode_surfaces(min: u32, display_delay: u32) -> u32 {
+    (min + display_delay + extra_surfaces()).min(MAX_SURFACES)
+}
+
 /// What a decoder object was created for; a new sequence with the same shape and a
 /// size within `max_*` is served by `cuvidReconfigureDecoder`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,7 +322,17 @@ fn clamp_short(v: u32) -> i16 {
 
 #[cfg(test)]
 mod tests {
-    use super::output_surfaces;
+    use super::{decode_surfaces, output_surfaces};
+
+    #[test]
+    fn decode_surfaces_add_the_display_delay_and_room_for_a_copy_within_nvdecs_limit() {
+        if std::env::var_os("VIDEO_HW_NVDEC_EXTRA_SURFACES").is_some() {
+            return; // the figures below are the default's
+        }
+        assert_eq!(decode_surfaces(6, 4), 12, "the parser's 6, 4 held back, 2 for the copy-out");
+        assert_eq!(decode_surfaces(17, 0), 19);
+        assert_eq!(decode_surfaces(30, 4), 32, "never over NVDEC's 32");
+    }
 
     #[test]
     fn output_surfaces_lend_a_few_pictures_within_the_memory_budget() {

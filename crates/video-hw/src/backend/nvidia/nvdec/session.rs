@@ -15,7 +15,7 @@ use std::ptr;
 
 use super::creations;
 use super::host_copy::{HostCopies, InFlight};
-use super::hw::{HwDecoder, Shape};
+use super::hw::{HwDecoder, Shape, decode_surfaces};
 use super::lent;
 use super::output::{CopyOut, Crop, Surface, kept_unless_timed_out};
 use super::parking;
@@ -34,28 +34,10 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
-/// Extra decode surfaces beyond the parser's minimum and the display delay: room for
-/// the copy-out of one picture while the next ones decode.
-const EXTRA_SURFACES: u32 = 2;
-
-/// [`EXTRA_SURFACES`], or `VIDEO_HW_NVDEC_EXTRA_SURFACES` (0..=8) for measuring what the
-/// surface count costs (a decoder's memory and creation time; scripts/nvdec-ablation.sh).
-fn extra_surfaces() -> u32 {
-    static EXTRA: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *EXTRA.get_or_init(|| {
-        std::env::var("VIDEO_HW_NVDEC_EXTRA_SURFACES")
-            .ok()
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .map_or(EXTRA_SURFACES, |n| n.min(8))
-    })
-}
-
 /// Pictures the parser holds back before display when the caller did not ask for low
 /// latency: the copy-out of picture N then maps a surface decoded long ago instead of
 /// waiting for the hardware, so decode and copy-out overlap (NVIDIA suggests 2..4).
 const DEFAULT_DISPLAY_DELAY: u32 = 4;
-/// NVDEC's limit on decode surfaces.
-const MAX_SURFACES: u32 = 32;
 /// Host frames whose copies may run at once while the session decodes on (each holds an
 /// output surface mapped until its copy is done; see `host_copy`).
 const MAX_IN_FLIGHT: usize = 3;
@@ -188,7 +170,7 @@ impl State {
             bit_depth_minus8: f.bit_depth_luma_minus8.into(),
             surface_format,
         };
-        let surfaces = (u32::from(f.min_num_decode_surfaces) + self.display_delay + extra_surfaces()).min(MAX_SURFACES);
+        let surfaces = decode_surfaces(f.min_num_decode_surfaces.into(), self.display_delay);
 
         self.bit_depth = bit_depth;
         let da = f.display_area;
