@@ -159,6 +159,47 @@ fn gpu_random_access_decodes_only_what_the_frames_need() {
     assert!(checked >= 10, "only {checked} H.264 fixtures checked");
 }
 
+/// The same for HEVC, with its reference pictures that no asked frame reaches fed for their
+/// headers only ([`FrameReader::headers_only`]; off for HEVC by default until this passes on
+/// a GPU): every frame of every HEVC fixture alone, and every third on 4 sessions.
+#[test]
+fn gpu_hevc_random_access_with_headers_only() {
+    let Some(_gpu) = common::gpu_test() else { return };
+    let mut checked = 0;
+    for path in fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(r) = reader(&path, 1) else { continue };
+        if r.index().track().codec.video() != Some(Codec::Hevc) {
+            continue;
+        }
+        let mut r = r.headers_only(true);
+        let want = common::framemd5_hashes(&PathBuf::from(format!("{}.framemd5", path.display())));
+        let n = r.len();
+        assert_eq!(n, want.len(), "{name}: frames indexed against the reference");
+        for (k, want) in want.iter().enumerate() {
+            let f = r.frames_at(&[k]).unwrap();
+            assert_eq!(f.len(), 1, "{name}: frame {k} alone");
+            assert_eq!(&common::frame_md5(&f[0]).1, want, "{name}: frame {k} alone");
+        }
+        let headers_only = r.stats().packets_headers_only;
+        if name.starts_with("hevc-ref") {
+            assert!(headers_only > n as u64, "{name}: only {headers_only} pictures parsed without decoding");
+        }
+        let mut asked: Vec<usize> = (0..n).step_by(3).rev().collect();
+        let half = asked.len() / 2;
+        asked.rotate_left(half);
+        let mut r4 = reader(&path, 4).unwrap().headers_only(true);
+        let frames = r4.frames_at(&asked).unwrap();
+        assert_eq!(frames.len(), asked.len(), "{name}: every third frame on 4 sessions");
+        for (&k, f) in asked.iter().zip(&frames) {
+            assert_eq!(common::frame_md5(f).1, want[k], "{name}: frame {k} among every third (4 sessions)");
+        }
+        eprintln!("{name}: {n} frames alone exact, {headers_only} pictures parsed without decoding");
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} HEVC fixtures checked");
+}
+
 /// Corpus streams NVDEC does not decode to ffmpeg's reference even straight through
 /// (`known_difference` in tests/gpu_nvdec.rs): a picture of 8,160 slices that
 /// `cuvidDecodePicture` refuses, and slices missing on purpose that NVDEC conceals its

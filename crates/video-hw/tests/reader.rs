@@ -150,6 +150,26 @@ fn non_reference_pictures_are_not_decoded() {
     assert!(decoded * 10 <= span * 7, "{decoded} of the {span} packets from the key frame decoded");
 }
 
+/// HEVC random access with the pictures no asked frame reaches fed for their headers only
+/// (`FrameReader::headers_only`): on FFmpeg's decoder, which decodes them anyway, every frame
+/// alone still equals the straight decode's, and the reader counts what NVDEC would skip.
+#[cfg(feature = "ffmpeg")]
+#[test]
+fn hevc_headers_only_pictures_are_counted_and_frames_unchanged() {
+    let path = common::repo_root().join("testdata/media/hevc-ref1.mp4");
+    let straight: Vec<String> = reader(&path).frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+    let mut r = reader(&path).headers_only(true);
+    for (k, want) in straight.iter().enumerate() {
+        assert_eq!(&md5(&r.frames_at(&[k]).unwrap()[0]), want, "frame {k} alone");
+    }
+    let s = r.stats();
+    assert!(s.packets_headers_only > straight.len() as u64, "{} fed for headers only", s.packets_headers_only);
+    // Off, as HEVC is by default: everything a frame refers to is decoded.
+    let mut off = reader(&path).headers_only(false);
+    off.frames_at(&[straight.len() - 1]).unwrap();
+    assert_eq!(off.stats().packets_headers_only, 0);
+}
+
 /// Sequential reading keeps its place when random access uses the session in between.
 #[test]
 fn sequential_reading_survives_random_access() {

@@ -10,7 +10,7 @@
 //! * [`scaling`] reads `scaling_list_data()`;
 //! * [`rps`] reads `st_ref_pic_set()`;
 //! * [`vps`], [`sps`] and [`pps`] read the parameter sets;
-//! * [`slice`](mod@slice) reads the start of `slice_segment_header()`, up to the reference picture set;
+//! * [`slice`](mod@slice) reads the start of `slice_segment_header()`, up to the reference picture lists;
 //! * [`refs`] follows which pictures each picture predicts from ([`RefTracker`]);
 //! * [`parser`] holds [`HevcParser`], which finds access units and pictures and derives POC and output.
 
@@ -33,7 +33,7 @@ pub use parser::HevcParser;
 pub use pps::{Pps, parse_pps};
 pub use ptl::ProfileTierLevel;
 pub use refs::RefTracker;
-pub use slice::{SliceHeader, SliceRps, SliceType, parse_slice_header, parse_slice_rps};
+pub use slice::{SliceHeader, SliceRefs, SliceType, parse_slice_header, parse_slice_refs};
 pub use sps::{Sps, parse_sps};
 pub use vps::{Vps, parse_vps};
 pub use vui::Vui;

@@ -175,6 +175,16 @@ impl FrameReader {
         self
     }
 
+    /// Whether a reference picture that no frame asked for reaches is fed to the decoder
+    /// for its headers only (NVDEC then leaves it undecoded; the software engines decode
+    /// it anyway) rather than decoded. By default on for H.264, and for HEVC only with
+    /// `VIDEO_HW_READER_HEADERS_ONLY=all` (not yet seen on NVDEC); `=0` turns it off for
+    /// both. See `docs/media.md`, random access.
+    pub fn headers_only(mut self, on: bool) -> Self {
+        self.skip = self.skip.with_headers_only(on);
+        self
+    }
+
     /// Sessions it may run at once ([`sessions`](Self::sessions)).
     pub fn max_sessions(&self) -> usize {
         self.sessions

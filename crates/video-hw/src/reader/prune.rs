@@ -98,8 +98,7 @@ impl Skipper {
         Skipper { codec, length_size: record.map(|r| r.length_size), headers_only }
     }
 
-    /// The same with feeding for headers only turned on or off whatever the setting (tests).
-    #[cfg(test)]
+    /// The same with feeding for headers only turned on or off whatever the setting.
     pub(crate) fn with_headers_only(self, on: bool) -> Skipper {
         Skipper { headers_only: on, ..self }
     }

@@ -212,27 +212,11 @@ fn hevc_pictures_fed_for_headers_only_change_no_frame_asked_for() {
 /// adaptive marking, list modifications, many slices), where the corpus is present.
 #[test]
 fn corpus_pictures_fed_for_headers_only_change_no_frame_asked_for() {
-    let dir = std::env::var_os("VIDEO_HW_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/corpus"));
-    if !dir.is_dir() {
-        assert_ne!(std::env::var("VIDEO_HW_REQUIRE_CORPUS").as_deref(), Ok("1"), "no corpus at {}", dir.display());
-        eprintln!("note: no corpus at {}; nothing checked", dir.display());
-        return;
-    }
+    let Some(dir) = corpus_dir() else { return };
     let mut tally = Tally::default();
     let mut files = 0;
-    for sub in std::fs::read_dir(&dir).unwrap() {
-        let sub = sub.unwrap().path();
-        if !sub.is_dir() || sub.ends_with("bad") {
-            continue;
-        }
-        for entry in std::fs::read_dir(&sub).unwrap() {
-            let path = entry.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if !matches!(ext, "h264" | "264" | "jsv") || !is_progressive_h264(&path) {
-                continue;
-            }
+    for path in corpus_files(&dir, &["h264", "264", "jsv"]) {
+        if is_progressive_h264(&path) {
             files += usize::from(check(&path, true, &mut tally));
         }
     }
@@ -240,6 +224,59 @@ fn corpus_pictures_fed_for_headers_only_change_no_frame_asked_for() {
     assert!(tally.headers_only > 0, "no picture of the corpus was fed for its headers only");
     // OpenH264 restarted at a key frame of a stream that changes size gives other frames.
     assert!(tally.unlike_straight <= 10, "{} runs differ from the straight decode", tally.unlike_straight);
+}
+
+/// The same over the shared corpus's HEVC streams (multi-slice pictures, list
+/// modifications, long-term pictures the tracker refuses, 10-bit, CRA with RASL), on
+/// FFmpeg's decoder, where the corpus is present.
+#[cfg(feature = "ffmpeg")]
+#[test]
+fn corpus_hevc_pictures_fed_for_headers_only_change_no_frame_asked_for() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut tally = Tally::default();
+    let mut files = 0;
+    for path in corpus_files(&dir, &["h265", "265", "hevc"]) {
+        files += usize::from(check(&path, true, &mut tally));
+    }
+    eprintln!(
+        "hevc corpus: {files} streams, {} fed for headers only, control damage changed frames in {} of {} runs, {} runs unlike the straight decode",
+        tally.headers_only, tally.bitten, tally.controls, tally.unlike_straight
+    );
+    assert!(files >= 15, "only {files} HEVC streams of the corpus decoded");
+    assert!(tally.headers_only > 0, "no picture of the corpus was fed for its headers only");
+    assert!(tally.unlike_straight <= 10, "{} runs differ from the straight decode", tally.unlike_straight);
+}
+
+/// The shared corpus, or `None` (with a note) where it is absent and not required.
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VIDEO_HW_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/corpus"));
+    if !dir.is_dir() {
+        assert_ne!(std::env::var("VIDEO_HW_REQUIRE_CORPUS").as_deref(), Ok("1"), "no corpus at {}", dir.display());
+        eprintln!("note: no corpus at {}; nothing checked", dir.display());
+        return None;
+    }
+    Some(dir)
+}
+
+/// The corpus's streams with one of `extensions`, outside `bad/`, sorted.
+fn corpus_files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for sub in std::fs::read_dir(dir).unwrap() {
+        let sub = sub.unwrap().path();
+        if !sub.is_dir() || sub.ends_with("bad") {
+            continue;
+        }
+        for entry in std::fs::read_dir(&sub).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e)) {
+                v.push(path);
+            }
+        }
+    }
+    v.sort();
+    v
 }
 
 /// True for an H.264 stream whose every SPS says frame_mbs_only (OpenH264 decodes no

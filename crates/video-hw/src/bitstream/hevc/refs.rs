@@ -1,13 +1,16 @@
-//! Which earlier pictures each HEVC picture predicts from: the pictures its reference
-//! picture set marks as used by the current picture (8.3.2), read from the first slice
-//! segment header of each picture.
+//! Which earlier pictures each HEVC picture predicts from: the pictures its slices'
+//! reference picture lists hold (8.3.4), drawn from those its reference picture set marks
+//! as used by the current picture (8.3.2), read from slice segment headers.
 //!
 //! As for H.264 (`h264::RefTracker`), a random access decodes from a random access point
 //! to the frames asked for, and of the pictures between only those the asked frames reach
 //! matter. HEVC states them outright: a picture's RPS lists every picture kept in the
-//! decoded picture buffer, and which of them (`UsedByCurrPic`) its slices may predict from
-//! (the collocated picture of temporal motion vector prediction is one of those). The
-//! buffer after a picture is the pictures of its RPS and the picture itself.
+//! decoded picture buffer, and which of them (`UsedByCurrPic`) its slices may predict from;
+//! each slice's lists take the first `num_ref_idx_active` of those, in a fixed order or as
+//! `list_entry` picks (x265 marks every picture of the set used and lists one or two: the
+//! lists are what narrows it). The collocated picture of temporal motion vector prediction
+//! is in the lists. The buffer after a picture is the pictures of its RPS and the picture
+//! itself.
 //!
 //! Picture order counts and the RASL pictures a decoder skips come from [`HevcParser`], as
 //! for the frame index. Long-term pictures, a picture the RPS uses that the buffer has not
@@ -15,7 +18,7 @@
 //! everything as before: a wrong answer would change pixels, a refusal only costs time.
 
 use super::parser::HevcParser;
-use super::slice::parse_slice_rps;
+use super::slice::{parse_slice_header, parse_slice_refs};
 use crate::bitstream::access_unit::CodecParser;
 use crate::bitstream::nal::HevcNalHeader;
 use crate::bitstream::refs::PictureRefs;
@@ -44,18 +47,23 @@ impl RefTracker {
     /// model stops (see the module docs) or a header is unreadable; the tracker is of no
     /// further use after an error.
     pub fn access_unit<'a>(&mut self, nals: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<PictureRefs>> {
-        let mut first_slice: Option<(&[u8], i32, bool)> = None;
+        let mut first: Option<(&[u8], i32, bool)> = None;
+        let mut slices: Vec<&[u8]> = Vec::new();
         for nal in nals {
             let info = self.parser.inspect(nal)?;
             if let Some(p) = info.picture {
-                if first_slice.is_some() {
+                if first.is_some() {
                     return Err(Error::invalid_bitstream(0, "two pictures in one access unit"));
                 }
                 let poc = p.poc.ok_or_else(|| Error::invalid_bitstream(0, "a picture without an order count"))?;
-                first_slice = Some((nal, poc, p.output));
+                first = Some((nal, poc, p.output));
+            }
+            let h = HevcNalHeader::parse(nal)?;
+            if h.nuh_layer_id == 0 && matches!(h.nal_unit_type, 0..=9 | 16..=21) {
+                slices.push(nal);
             }
         }
-        let Some((nal, poc, output)) = first_slice else { return Ok(None) };
+        let Some((nal, poc, output)) = first else { return Ok(None) };
         let header = HevcNalHeader::parse(nal)?;
         if self.pictures == 0 && !header.is_irap() {
             return Err(Error::invalid_bitstream(0, "the pictures do not start at a random access point"));
@@ -65,31 +73,33 @@ impl RefTracker {
             return Ok(None);
         }
         let parser = &self.parser;
-        let rps = parse_slice_rps(nal, |id, off| {
+        let lookup = |id: u8, off: u64| {
             let pps = parser.pps(id).ok_or_else(|| Error::invalid_bitstream(off, format!("no PPS {id}")))?;
             let sps = parser.sps(pps.sps_id).ok_or_else(|| Error::invalid_bitstream(off, "no SPS"))?;
             Ok((pps, sps))
-        })?;
-        if rps.long_term_pics > 0 {
+        };
+        let picture_refs = parse_slice_refs(nal, lookup)?;
+        if picture_refs.long_term_pics > 0 {
             return Err(Error::unsupported(
                 "tracking HEVC references",
                 "long-term reference pictures are not modelled",
             ));
         }
-        let st = &rps.short_term;
-        let mut refs = Vec::new();
+        let st = &picture_refs.short_term;
+        // The pictures it may predict from (StCurrBefore, StCurrAfter), and those kept.
+        let (mut before, mut after) = (Vec::new(), Vec::new());
         let mut kept = Vec::with_capacity(st.num_delta_pocs() + 1);
-        for (delta, used) in st.s0().chain(st.s1()) {
+        for (i, (delta, used)) in st.s0().chain(st.s1()).enumerate() {
             let want = poc.wrapping_add(delta);
             match self.dpb.iter().find(|(p, _)| *p == want) {
                 Some(&entry) => {
                     kept.push(entry);
                     if used {
-                        refs.push(entry.1);
+                        if i < st.num_negative_pics as usize { before.push(entry.1) } else { after.push(entry.1) }
                     }
                 }
                 // A picture kept only for later ones may be missing (8.3.2: "no reference
-                // picture"); one this picture predicts from may not.
+                // picture"); one this picture may predict from may not.
                 None if used => {
                     return Err(Error::invalid_bitstream(
                         0,
@@ -97,6 +107,36 @@ impl RefTracker {
                     ));
                 }
                 None => {}
+            }
+        }
+        // What the slices' reference picture lists hold (8.3.4), each slice its own lists.
+        let mut refs = Vec::new();
+        for &slice in &slices {
+            let s = if std::ptr::eq(slice, nal) {
+                picture_refs.clone()
+            } else {
+                if parse_slice_header(slice, lookup)?.dependent_slice_segment_flag {
+                    continue;
+                }
+                let s = parse_slice_refs(slice, lookup)?;
+                if s.short_term != picture_refs.short_term || s.long_term_pics > 0 {
+                    return Err(Error::invalid_bitstream(0, "slices of one picture with different reference sets"));
+                }
+                s
+            };
+            for (l, &count) in s.num_ref_idx.iter().enumerate() {
+                let order: Vec<usize> = if l == 0 {
+                    before.iter().chain(&after).copied().collect()
+                } else {
+                    after.iter().chain(&before).copied().collect()
+                };
+                if count == 0 || order.is_empty() {
+                    continue;
+                }
+                match &s.list_entry[l] {
+                    Some(entries) => refs.extend(entries.iter().map(|&e| order[e as usize % order.len()])),
+                    None => refs.extend((0..count as usize).map(|i| order[i % order.len()])),
+                }
             }
         }
         let picture = self.pictures;

@@ -59,52 +59,126 @@ pub fn parse_slice_header<'p>(
     read_slice_header_in(&mut r, nal, lookup).map(|(sh, _, _)| sh)
 }
 
-/// The short-term reference picture set of a slice segment and whether it names long-term
-/// pictures: which earlier pictures its picture keeps and predicts from (8.3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SliceRps {
+/// What a slice segment predicts from (8.3.2, 8.3.4): its picture's short-term reference
+/// picture set, whether it names long-term pictures, and how its reference picture lists
+/// are drawn from the set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SliceRefs {
     /// The leading fields, as [`parse_slice_header`] gives them.
     pub header: SliceHeader,
     /// The short-term set: the SPS's (`short_term_ref_pic_set_idx`) or the slice's own;
     /// empty for IDR pictures.
     pub short_term: ShortTermRps,
-    /// `num_long_term_sps + num_long_term_pics`: long-term pictures named (their POCs are
-    /// not read).
+    /// `num_long_term_sps + num_long_term_pics`: long-term pictures named. Their POCs, and
+    /// everything after them (the fields below), are not read when there are any.
     pub long_term_pics: u32,
+    /// `num_ref_idx_l0_active_minus1 + 1` and `num_ref_idx_l1_active_minus1 + 1` (0 for the
+    /// lists an I or P slice does not have).
+    pub num_ref_idx: [u32; 2],
+    /// `list_entry_l0` / `list_entry_l1` of `ref_pic_lists_modification()`, where present.
+    pub list_entry: [Option<Vec<u32>>; 2],
 }
 
-/// Parses the first slice segment header of a picture up to its reference picture set
-/// (7.3.6.1: `short_term_ref_pic_set_sps_flag` up to `num_long_term_pics`); `lookup` as
-/// in [`parse_slice_header`]. A dependent slice segment has no set of its own: an error.
-pub fn parse_slice_rps<'p>(nal: &[u8], lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>) -> Result<SliceRps> {
+impl SliceRefs {
+    /// `NumPicTotalCurr` without long-term pictures: the short-term pictures the current
+    /// picture may predict from.
+    pub fn num_pic_total_curr(&self) -> u32 {
+        self.short_term.s0().chain(self.short_term.s1()).filter(|&(_, used)| used).count() as u32
+    }
+}
+
+/// Parses an independent slice segment header up to its reference picture lists (7.3.6.1:
+/// `short_term_ref_pic_set_sps_flag` to `ref_pic_lists_modification()`); `lookup` as in
+/// [`parse_slice_header`]. A dependent slice segment has none of its own: an error; so are
+/// SPS/PPS extensions (multilayer, 3D, screen content) that change these fields.
+pub fn parse_slice_refs<'p>(
+    nal: &[u8],
+    lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>,
+) -> Result<SliceRefs> {
     let mut r = BitReader::new(nal);
-    let (header, _pps, sps) = read_slice_header_in(&mut r, nal, lookup)?;
-    if header.slice_type.is_none() {
+    let (header, pps, sps) = read_slice_header_in(&mut r, nal, lookup)?;
+    let Some(slice_type) = header.slice_type else {
         return Err(err_at(&r, "a dependent slice segment carries no reference picture set"));
-    }
-    let mut rps = SliceRps { header, short_term: ShortTermRps::default(), long_term_pics: 0 };
-    if HevcNalHeader::parse(nal)?.is_idr() {
-        return Ok(rps);
-    }
-    let sets = &sps.short_term_ref_pic_sets;
-    rps.short_term = if !r.flag("short_term_ref_pic_set_sps_flag")? {
-        ShortTermRps::parse(&mut r, sets.len(), sets.len(), sets)?
-    } else {
-        let idx = match sets.len() {
-            0 => return Err(err_at(&r, "short_term_ref_pic_set_sps_flag = 1 but the SPS has no set")),
-            1 => 0,
-            n => r.bits(ceil_log2(n as u32), "short_term_ref_pic_set_idx")? as usize,
-        };
-        *sets.get(idx).ok_or_else(|| err_at(&r, format!("short_term_ref_pic_set_idx = {idx} is out of range")))?
     };
-    if sps.long_term_ref_pics_present_flag {
-        let from_sps = match sps.num_long_term_ref_pics_sps {
-            0 => 0,
-            n => r.ue_max("num_long_term_sps", n as u32)?,
-        };
-        rps.long_term_pics = from_sps + r.ue_max("num_long_term_pics", 32)?;
+    if sps.multilayer_extension_flag || sps.extension_3d_flag || sps.scc_extension_flag || pps.scc_extension_flag {
+        return Err(err_at(&r, "reference lists of SPS/PPS extensions are not read"));
     }
-    Ok(rps)
+    let mut refs = SliceRefs {
+        header,
+        short_term: ShortTermRps::default(),
+        long_term_pics: 0,
+        num_ref_idx: [0, 0],
+        list_entry: [None, None],
+    };
+    if !HevcNalHeader::parse(nal)?.is_idr() {
+        let sets = &sps.short_term_ref_pic_sets;
+        refs.short_term = if !r.flag("short_term_ref_pic_set_sps_flag")? {
+            ShortTermRps::parse(&mut r, sets.len(), sets.len(), sets)?
+        } else {
+            let idx = match sets.len() {
+                0 => return Err(err_at(&r, "short_term_ref_pic_set_sps_flag = 1 but the SPS has no set")),
+                1 => 0,
+                n => r.bits(ceil_log2(n as u32), "short_term_ref_pic_set_idx")? as usize,
+            };
+            *sets.get(idx).ok_or_else(|| err_at(&r, format!("short_term_ref_pic_set_idx = {idx} is out of range")))?
+        };
+        if sps.long_term_ref_pics_present_flag {
+            let from_sps = match sps.num_long_term_ref_pics_sps {
+                0 => 0,
+                n => r.ue_max("num_long_term_sps", n as u32)?,
+            };
+            refs.long_term_pics = from_sps + r.ue_max("num_long_term_pics", 32)?;
+            if refs.long_term_pics > 0 {
+                return Ok(refs);
+            }
+        }
+        if sps.temporal_mvp_enabled_flag {
+            r.flag("slice_temporal_mvp_enabled_flag")?;
+        }
+    }
+    if sps.sample_adaptive_offset_enabled_flag {
+        r.flag("slice_sao_luma_flag")?;
+        let chroma_array_type = if sps.separate_colour_plane_flag { 0 } else { sps.chroma_format_idc };
+        if chroma_array_type != 0 {
+            r.flag("slice_sao_chroma_flag")?;
+        }
+    }
+    let lists = match slice_type {
+        SliceType::I => return Ok(refs),
+        SliceType::P => 1,
+        SliceType::B => 2,
+    };
+    refs.num_ref_idx = [
+        u32::from(pps.num_ref_idx_l0_default_active_minus1) + 1,
+        if lists == 2 { u32::from(pps.num_ref_idx_l1_default_active_minus1) + 1 } else { 0 },
+    ];
+    if r.flag("num_ref_idx_active_override_flag")? {
+        refs.num_ref_idx[0] = r.ue_max("num_ref_idx_l0_active_minus1", 14)? + 1;
+        if lists == 2 {
+            refs.num_ref_idx[1] = r.ue_max("num_ref_idx_l1_active_minus1", 14)? + 1;
+        }
+    }
+    let total = refs.num_pic_total_curr();
+    if total == 0 {
+        return Err(err_at(&r, "an inter slice of a picture that may predict from no picture"));
+    }
+    if pps.lists_modification_present_flag && total > 1 {
+        let bits = ceil_log2(total);
+        for (l, entries) in refs.list_entry.iter_mut().enumerate().take(lists) {
+            if r.flag("ref_pic_list_modification_flag")? {
+                let mut v = Vec::with_capacity(refs.num_ref_idx[l] as usize);
+                for _ in 0..refs.num_ref_idx[l] {
+                    let e = r.bits(bits, "list_entry")?;
+                    if e >= total {
+                        return Err(err_at(&r, format!("list_entry = {e} is past the {total} pictures")));
+                    }
+                    v.push(e);
+                }
+                *entries = Some(v);
+            }
+        }
+    }
+    Ok(refs)
 }
 
 /// Reads the leading fields of a slice segment header from `r` (at the start of `nal`),
