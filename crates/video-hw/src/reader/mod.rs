@@ -62,8 +62,9 @@ pub struct ReaderStats {
     pub runs: u64,
     /// Packets decoded.
     pub packets_decoded: u64,
-    /// Packets fed for their headers only: H.264 reference pictures that no frame asked
-    /// for depends on (NVDEC leaves their decoding out; the other engines decode them).
+    /// Packets fed for their headers only: reference pictures that no frame asked for
+    /// depends on (H.264; HEVC where [`FrameReader::headers_only`] turns it on). NVDEC
+    /// leaves their decoding out; the other engines decode them.
     pub packets_headers_only: u64,
     /// Frames handed out (a frame asked for twice in one call counts once).
     pub frames_returned: u64,
