@@ -311,6 +311,47 @@ mod tests {
     }
 
     #[test]
+    fn reference_lists_of_real_and_written_slices() {
+        let refs = |nal: &[u8], pps: &Pps, sps: &Sps| parse_slice_refs(nal, |_, _| Ok((pps, sps)));
+        let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
+        let idr = refs(&SLICE_64_IDR, &pps, &sps).unwrap();
+        assert_eq!((idr.num_ref_idx, idr.num_pic_total_curr(), idr.long_term_pics), ([0, 0], 0, 0));
+        let p = refs(&SLICE_64_P, &pps, &sps).unwrap();
+        assert!(p.num_ref_idx[0] >= 1 && p.num_ref_idx[1] == 0 && p.num_pic_total_curr() >= 1, "{p:?}");
+        let b = refs(&SLICE_64_B, &pps, &sps).unwrap();
+        assert!(b.num_ref_idx[0] >= 1 && b.num_ref_idx[1] >= 1, "{b:?}");
+
+        // A B slice with a set of its own (POC -1 and -3 before, +2 after, all used) and
+        // lists of 2 and 1 pictures, list 0 reordered by list_entry.
+        let sps = parse_sps(&SpsSpec::default().nal()).unwrap();
+        assert!(sps.short_term_ref_pic_sets.len() == 1 && !sps.long_term_ref_pics_present_flag);
+        let mut pps = parse_pps(&pps_nal(0, 0, false)).unwrap();
+        pps.lists_modification_present_flag = true;
+        let written = |entry: u64| {
+            let mut w = BitWriter::new();
+            w.flag(true).ue(0).ue(0); // first slice, PPS 0, B
+            w.u(sps.log2_max_pic_order_cnt_lsb as u32, 4).flag(false); // POC lsb; a set of its own,
+            w.flag(false).ue(2).ue(1).ue(0).flag(true).ue(1).flag(true).ue(1).flag(true); // not predicted
+            if sps.temporal_mvp_enabled_flag {
+                w.flag(true);
+            }
+            if sps.sample_adaptive_offset_enabled_flag {
+                w.flag(false).flag(false);
+            }
+            w.flag(true).ue(1).ue(0); // override: 2 and 1 pictures
+            w.flag(true).u(2, entry).u(2, 0).flag(false); // list_entry_l0 (2 bits for 3 pictures)
+            w.nal(1)
+        };
+        let s = refs(&written(2), &pps, &sps).unwrap();
+        assert_eq!(s.short_term.s0().collect::<Vec<_>>(), [(-1, true), (-3, true)]);
+        assert_eq!(s.short_term.s1().collect::<Vec<_>>(), [(2, true)]);
+        assert_eq!((s.num_ref_idx, s.num_pic_total_curr()), ([2, 1], 3));
+        assert_eq!(s.list_entry, [Some(vec![2, 0]), None]);
+        let e = refs(&written(3), &pps, &sps).unwrap_err().to_string();
+        assert!(e.contains("list_entry = 3"), "{e}");
+    }
+
+    #[test]
     fn rejects_bad_slice_types() {
         let (sps, pps) = (parse_sps(&SPS_64).unwrap(), parse_pps(&PPS_64).unwrap());
         assert!(parse_with(&slice_nal(1, 0, true, 3, 0, 8), &pps, &sps).is_err());
