@@ -356,8 +356,9 @@ class Encoder:
 
 
 class _Ramp:
-    """How many files ``decode_many`` decodes at once on NVDEC: one per engine until this
-    process has decoded ``RAMP_FILES`` files there, then two per engine.
+    """How many files a ``decode_many`` call decodes at once on NVDEC: one per engine until
+    this process has decoded ``RAMP_FILES`` files there through ``decode_many``'s default,
+    then two per engine (calls running side by side each have their own limit).
 
     A second file per engine keeps the engine busy while the other's session opens and
     drains: on an H200, a batch of 32 1080p clips took 0.38-0.42 s with 14 files at a time
@@ -465,28 +466,36 @@ def decode_many(
         wanted = range(len(dec)) if indices is None else indices[i]
         return dec.get_frames_at(list(wanted))
 
-    # The first file's decoder tells the engine's measured best session count.
-    first = open_one(0, None)
-    engine_sessions = first.max_sessions if first is not None else 1
+    # The first file tells the engine's measured best session count (opening reads its
+    # index; no decoder is made before it decodes).
+    probe = open_one(0, None)
+    engine_sessions = probe.max_sessions if probe is not None else 1
+    # Many files: the parallelism is across files, one session each, the first file's too
+    # (opened again: on its own it may take a session per engine).
+    per_file = 1 if len(sources) > 1 else None
+    first = [probe if per_file is None or probe is None else open_one(0, per_file)]
+    del probe
     if workers:
         n, gate = workers, None
     elif cuda:
         gate, n = _NVDEC_RAMP.open(engine_sessions * len(devices), 2 * engine_sessions * len(devices))
     else:
         n, gate = engine_sessions * len(devices), None
-    n = max(1, min(n, len(sources)))
-    # Many files: the parallelism is across files, one session each.
-    per_file = 1 if len(sources) > 1 else None
-
-    def one(i: int) -> Optional[FrameBatch]:
-        if gate is None:
-            return frames(i, first if i == 0 else open_one(i, per_file))
-        with gate:
-            batch = frames(i, first if i == 0 else open_one(i, per_file))
-        _NVDEC_RAMP.file_done()
-        return batch
-
     try:
+        n = max(1, min(n, len(sources)))
+
+        def one(i: int) -> Optional[FrameBatch]:
+            # The first file's decoder goes with its frames, so its sessions' decoders are
+            # kept for the files after it rather than held until every file is done.
+            dec = first.pop() if i == 0 else open_one(i, per_file)
+            if gate is None:
+                return frames(i, dec)
+            with gate:
+                batch = frames(i, dec)
+                del dec
+            _NVDEC_RAMP.file_done()
+            return batch
+
         with ThreadPoolExecutor(max_workers=n) as pool:
             return list(pool.map(one, range(len(sources))))
     finally:

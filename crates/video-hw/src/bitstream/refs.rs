@@ -6,10 +6,11 @@ pub struct PictureRefs {
     /// The picture's number: pictures are counted from 0 in the order given.
     pub picture: usize,
     /// True when later pictures may predict from it (H.264 `nal_ref_idc` ≠ 0; HEVC: not a
-    /// sub-layer non-reference picture).
+    /// sub-layer non-reference picture, which pictures of higher temporal sub-layers may
+    /// still predict from: exact for streams of one sub-layer, the only HEVC streams the
+    /// reader prunes).
     pub reference: bool,
     /// The numbers of the pictures it predicts from, ascending: those its slices'
-    /// reference lists hold (H.264), those its reference picture set marks as used by the
-    /// current picture (HEVC).
+    /// reference lists hold.
     pub refs: Vec<usize>,
 }

@@ -180,7 +180,8 @@ impl FrameReader {
     /// for its headers only (NVDEC then leaves it undecoded; the software engines decode
     /// it anyway) rather than decoded. By default on for H.264, and for HEVC only with
     /// `VIDEO_HW_READER_HEADERS_ONLY=all` (not yet seen on NVDEC); `=0` turns it off for
-    /// both. See `docs/media.md`, random access.
+    /// both. No effect on other codecs, nor on HEVC streams of several temporal sub-layers
+    /// (their pictures are all decoded). See `docs/media.md`, random access.
     pub fn headers_only(mut self, on: bool) -> Self {
         self.skip = self.skip.with_headers_only(on);
         self

@@ -4,8 +4,8 @@
 //! A run decodes from a random access point to the frames it delivers. Pictures no other
 //! picture refers to are left out unless delivered (H.264 `nal_ref_idc` 0; HEVC sub-layer
 //! non-reference pictures of a stream with one temporal sub-layer). The pictures each
-//! picture predicts from are followed too: H.264 reference lists ([`RefTracker`]), HEVC
-//! reference picture sets ([`hevc::RefTracker`]). A reference picture that no delivered
+//! picture predicts from are followed too, through every slice's reference lists (H.264:
+//! [`RefTracker`]; HEVC, drawn from the reference picture set: [`hevc::RefTracker`]). A reference picture that no delivered
 //! frame reaches through them (in an x264 B-pyramid stream, the B reference pictures of
 //! every mini-GOP before the frame asked for) is fed for its headers only, which keeps the
 //! decoder's reference marking that of the whole stream, and NVDEC leaves its decoding
@@ -114,19 +114,17 @@ impl Skipper {
         wanted: &[usize],
     ) -> Vec<Use> {
         let is_wanted = |k: usize| wanted.binary_search(&k).is_ok();
-        if let Some(uses) = self.closure(record, packets, &is_wanted) {
-            if !self.headers_only {
-                return uses.into_iter().map(|u| if u == Use::HeadersOnly { Use::Decode } else { u }).collect();
-            }
+        // Without feeding for headers only, the closure would decode every reference
+        // picture anyway: what `droppable` below gives, without reading the slice headers.
+        if let Some(uses) = self.headers_only.then(|| self.closure(record, packets, &is_wanted)).flatten() {
             return uses;
         }
         let keep = |i: usize, k: usize, data: &[u8]| i == 0 || is_wanted(k) || !self.droppable(data);
         packets.iter().enumerate().map(|(i, (k, d))| if keep(i, *k, d) { Use::Decode } else { Use::Leave }).collect()
     }
 
-    /// The uses from the pictures the wanted ones reach through their reference lists
-    /// (H.264) or sets (HEVC); `None` where the tracker cannot follow the stream or nothing
-    /// is left out.
+    /// The uses from the pictures the wanted ones reach through their slices' reference
+    /// lists; `None` where the tracker cannot follow the stream or nothing is left out.
     fn closure(
         &self,
         record: Option<&DecoderConfigRecord>,

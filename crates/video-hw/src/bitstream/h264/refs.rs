@@ -98,6 +98,14 @@ impl RefTracker {
                 c
             }
             None => {
+                // A packet holding the rest of a picture begun in the one before would be
+                // taken for a picture of its own, and the first part's lists for the whole.
+                if sh.first_mb_in_slice != 0 {
+                    return Err(Error::unsupported(
+                        "reference tracking of a picture split over packets (or in arbitrary slice order)",
+                        "each packet must start with its picture's first slice",
+                    ));
+                }
                 let max_frame_num = 1u32 << sps.log2_max_frame_num;
                 if sh.is_idr() {
                     self.dpb.clear();

@@ -55,6 +55,9 @@ impl RefTracker {
                 if first.is_some() {
                     return Err(Error::invalid_bitstream(0, "two pictures in one access unit"));
                 }
+                if !slices.is_empty() {
+                    return Err(split_picture());
+                }
                 let poc = p.poc.ok_or_else(|| Error::invalid_bitstream(0, "a picture without an order count"))?;
                 first = Some((nal, poc, p.output));
             }
@@ -63,7 +66,10 @@ impl RefTracker {
                 slices.push(nal);
             }
         }
-        let Some((nal, poc, output)) = first else { return Ok(None) };
+        let Some((nal, poc, output)) = first else {
+            // Slices of a picture begun in the packet before: its lists would go unread.
+            return if slices.is_empty() { Ok(None) } else { Err(split_picture()) };
+        };
         let header = HevcNalHeader::parse(nal)?;
         if self.pictures == 0 && !header.is_irap() {
             return Err(Error::invalid_bitstream(0, "the pictures do not start at a random access point"));
@@ -149,4 +155,12 @@ impl RefTracker {
         let reference = !(t <= 14 && t % 2 == 0);
         Ok(Some(PictureRefs { picture, reference, refs }))
     }
+}
+
+/// The refusal of a packet that does not start with its picture's first slice segment.
+fn split_picture() -> Error {
+    Error::unsupported(
+        "reference tracking of a picture split over packets",
+        "each packet must start with its picture's first slice segment",
+    )
 }

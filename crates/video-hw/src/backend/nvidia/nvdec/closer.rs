@@ -63,6 +63,15 @@ pub(crate) fn running() -> bool {
     queue().is_some()
 }
 
+/// The process the closer thread was started in.
+static CLOSER_PID: OnceLock<u32> = OnceLock::new();
+
+/// True in a child forked after the closer thread started: that thread, and the driver
+/// state behind pending closes and parked decoders, stayed with the parent.
+pub(crate) fn forked_child() -> bool {
+    CLOSER_PID.get().is_some_and(|&pid| pid != std::process::id())
+}
+
 /// What is left of a session to destroy.
 type Remains = Box<dyn Send>;
 
@@ -72,6 +81,7 @@ fn queue() -> Option<&'static Mutex<Sender<Remains>>> {
     QUEUE
         .get_or_init(|| {
             let (tx, rx) = channel::<Remains>();
+            CLOSER_PID.get_or_init(std::process::id);
             let spawned = std::thread::Builder::new().name("video-hw-nvdec-close".into()).spawn(move || {
                 loop {
                     match rx.recv_timeout(TICK) {
@@ -169,6 +179,11 @@ pub(crate) fn pending() -> usize {
 /// whether it got there.
 pub(crate) fn wait_idle(timeout: Duration) -> bool {
     let start = Instant::now();
+    // In a child forked while closes were pending, the closer thread did not come along:
+    // nothing will finish them.
+    if pending() > 0 && forked_child() {
+        return false;
+    }
     while pending() > 0 {
         if start.elapsed() >= timeout {
             return false;
