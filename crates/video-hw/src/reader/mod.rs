@@ -62,9 +62,8 @@ pub struct ReaderStats {
     pub runs: u64,
     /// Packets decoded.
     pub packets_decoded: u64,
-    /// Packets fed for their headers only: reference pictures that no frame asked for
-    /// depends on (H.264; HEVC where [`FrameReader::headers_only`] turns it on). NVDEC
-    /// leaves their decoding out; the other engines decode them.
+    /// Packets fed for their headers only: H.264 and HEVC reference pictures that no frame
+    /// asked for depends on. NVDEC leaves their decoding out; the other engines decode them.
     pub packets_headers_only: u64,
     /// Frames handed out (a frame asked for twice in one call counts once).
     pub frames_returned: u64,
@@ -178,10 +177,10 @@ impl FrameReader {
 
     /// Whether a reference picture that no frame asked for reaches is fed to the decoder
     /// for its headers only (NVDEC then leaves it undecoded; the software engines decode
-    /// it anyway) rather than decoded. By default on for H.264, and for HEVC only with
-    /// `VIDEO_HW_READER_HEADERS_ONLY=all` (not yet seen on NVDEC); `=0` turns it off for
-    /// both. No effect on other codecs, nor on HEVC streams of several temporal sub-layers
-    /// (their pictures are all decoded). See `docs/media.md`, random access.
+    /// it anyway) rather than decoded. On by default unless `VIDEO_HW_READER_HEADERS_ONLY=0`.
+    /// No effect on codecs other than H.264 and HEVC, nor on HEVC streams of several
+    /// temporal sub-layers (their pictures are all decoded). See `docs/media.md`, random
+    /// access.
     pub fn headers_only(mut self, on: bool) -> Self {
         self.skip = self.skip.with_headers_only(on);
         self

@@ -9,9 +9,8 @@
 //! frame reaches through them (in an x264 B-pyramid stream, the B reference pictures of
 //! every mini-GOP before the frame asked for) is fed for its headers only, which keeps the
 //! decoder's reference marking that of the whole stream, and NVDEC leaves its decoding
-//! out (HEVC: only with `VIDEO_HW_READER_HEADERS_ONLY=all` for now, see
-//! [`headers_only_enabled`]). Where the tracker cannot follow the stream, every reference
-//! picture is decoded, as before.
+//! out. Where the tracker cannot follow the stream, every reference picture is decoded, as
+//! before.
 
 use crate::bitstream::annexb::split_all;
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
@@ -21,19 +20,13 @@ use crate::bitstream::refs::PictureRefs;
 use crate::codec::Codec;
 use crate::media::FrameIndex;
 
-/// Whether pictures of `codec` that no delivered frame reaches are fed for their headers
-/// only rather than decoded: H.264 unless `VIDEO_HW_READER_HEADERS_ONLY=0` (for measuring
-/// what leaving them undecoded gains); HEVC only with `VIDEO_HW_READER_HEADERS_ONLY=all`,
-/// until NVDEC has been seen to leave them out with the frames unchanged (the reference
-/// analysis itself is checked on the CPU, `prune_tests.rs`).
+/// Whether pictures that no delivered frame reaches are fed for their headers only rather
+/// than decoded: yes (H.264 and HEVC, the codecs with a tracker) unless
+/// `VIDEO_HW_READER_HEADERS_ONLY=0`, for measuring what leaving them undecoded gains.
 fn headers_only_enabled(codec: Codec) -> bool {
-    static SETTING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let setting = SETTING.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").unwrap_or_default());
-    match setting.trim() {
-        "0" => false,
-        "all" => true,
-        _ => codec == Codec::H264,
-    }
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let on = *ON.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").map_or(true, |v| v.trim() != "0"));
+    on && matches!(codec, Codec::H264 | Codec::Hevc)
 }
 
 /// The reference tracker of a run's codec.

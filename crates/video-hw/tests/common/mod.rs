@@ -489,6 +489,12 @@ pub fn assert_not_spinning() {
 /// The corpus's H.264 streams (`.h264`, `.264`, `.jsv`, outside `bad/`) that have an
 /// ffmpeg yuv420p reference (`FILE.yuv.framemd5`), with it, sorted.
 pub fn corpus_h264_with_references(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    corpus_with_references(dir, &["h264", "264", "jsv"])
+}
+
+/// The corpus's streams with one of `extensions` (outside `bad/`) that have an ffmpeg
+/// yuv420p reference (`FILE.yuv.framemd5`), with it, sorted.
+pub fn corpus_with_references(dir: &Path, extensions: &[&str]) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for sub in std::fs::read_dir(dir).unwrap() {
         let sub = sub.unwrap().path();
@@ -497,9 +503,9 @@ pub fn corpus_h264_with_references(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
         }
         for entry in std::fs::read_dir(&sub).unwrap() {
             let path = entry.unwrap().path();
-            let h264 = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "h264" | "264" | "jsv"));
+            let wanted = path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e));
             let reference = PathBuf::from(format!("{}.yuv.framemd5", path.display()));
-            if h264 && reference.exists() {
+            if wanted && reference.exists() {
                 out.push((path, reference));
             }
         }
