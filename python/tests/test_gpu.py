@@ -221,6 +221,26 @@ def test_decode_many_on_the_gpu(cuda):
     assert md5(nv12_to_yuv420p(cuda.to_host(again[0].data)[0], 320, 240)) == references(names[0])[1]
 
 
+def test_decode_many_over_two_gpus():
+    """``device=["cuda:0", "cuda:1"]``: the files go to the GPUs in turn, each batch in its
+    GPU's memory, with the reference frames. Needs two GPUs (skipped with one)."""
+    lib = ctypes.CDLL("libcuda.so.1")
+    Cuda.check(lib.cuInit(0), "cuInit")
+    count = ctypes.c_int()
+    Cuda.check(lib.cuDeviceGetCount(ctypes.byref(count)), "cuDeviceGetCount")
+    if count.value < 2:
+        pytest.skip(f"{count.value} GPU here: decode_many over several devices needs two")
+    names = ["h264-aac.mp4", "hevc-aac.mkv", "h264-aac.ts", "h264-ref1.mp4"]
+    idx = [[1, 2], [50], [99], [10, 60]]
+    batches = video_hw.decode_many([MEDIA / n for n in names], idx, device=["cuda:0", "cuda:1"], pixel_format="nv12")
+    gpus = [Cuda(0), Cuda(1)]
+    for k, (name, i, b) in enumerate(zip(names, idx, batches)):
+        assert b.data.__dlpack_device__() == (2, k % 2), f"{name}: on GPU {k % 2}"
+        data = gpus[k % 2].to_host(b.data)
+        want = references(name)
+        assert [md5(nv12_to_yuv420p(data[j], 320, 240)) for j in range(len(i))] == [want[f] for f in i], name
+
+
 def test_dlpack_capsule_is_a_cuda_tensor():
     dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="rgb24")
     batch = dec.get_frames_at([3])
