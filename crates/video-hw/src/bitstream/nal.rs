@@ -164,6 +164,13 @@ impl HevcNalHeader {
     }
 }
 
+/// Sub-layer non-reference picture (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N and the reserved
+/// non-reference types up to 14): no picture of the same temporal sub-layer predicts from
+/// it, so in a stream of one sub-layer none does.
+pub fn hevc_is_sub_layer_non_reference(nal_unit_type: u8) -> bool {
+    nal_unit_type <= 14 && nal_unit_type % 2 == 0
+}
+
 /// HEVC `nal_unit_type` values (Table 7-1).
 pub mod hevc_type {
     /// Trailing picture, non-reference.

@@ -16,6 +16,7 @@ use crate::bitstream::annexb::split_all;
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
 use crate::bitstream::h264::RefTracker;
 use crate::bitstream::hevc;
+use crate::bitstream::nal::hevc_is_sub_layer_non_reference;
 use crate::bitstream::refs::PictureRefs;
 use crate::codec::Codec;
 use crate::media::FrameIndex;
@@ -189,7 +190,7 @@ impl Skipper {
                 _ => match (h >> 1) & 0x3f {
                     t @ 0..=31 => {
                         vcl += 1;
-                        t <= 14 && t % 2 == 0
+                        hevc_is_sub_layer_non_reference(t)
                     }
                     _ => true,
                 },

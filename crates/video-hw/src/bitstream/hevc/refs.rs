@@ -18,9 +18,9 @@
 //! everything as before: a wrong answer would change pixels, a refusal only costs time.
 
 use super::parser::HevcParser;
-use super::slice::{parse_slice_header, parse_slice_refs};
+use super::slice::parse_slice_refs;
 use crate::bitstream::access_unit::CodecParser;
-use crate::bitstream::nal::HevcNalHeader;
+use crate::bitstream::nal::{HevcNalHeader, hevc_is_sub_layer_non_reference};
 use crate::bitstream::refs::PictureRefs;
 use crate::error::{Error, Result};
 
@@ -47,7 +47,7 @@ impl RefTracker {
     /// model stops (see the module docs) or a header is unreadable; the tracker is of no
     /// further use after an error.
     pub fn access_unit<'a>(&mut self, nals: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<PictureRefs>> {
-        let mut first: Option<(&[u8], i32, bool)> = None;
+        let mut first: Option<(&[u8], HevcNalHeader, i32, bool)> = None;
         let mut slices: Vec<&[u8]> = Vec::new();
         for nal in nals {
             let info = self.parser.inspect(nal)?;
@@ -59,18 +59,17 @@ impl RefTracker {
                     return Err(split_picture());
                 }
                 let poc = p.poc.ok_or_else(|| Error::invalid_bitstream(0, "a picture without an order count"))?;
-                first = Some((nal, poc, p.output));
+                first = Some((nal, HevcNalHeader::parse(nal)?, poc, p.output));
             }
             let h = HevcNalHeader::parse(nal)?;
             if h.nuh_layer_id == 0 && matches!(h.nal_unit_type, 0..=9 | 16..=21) {
                 slices.push(nal);
             }
         }
-        let Some((nal, poc, output)) = first else {
+        let Some((nal, header, poc, output)) = first else {
             // Slices of a picture begun in the packet before: its lists would go unread.
             return if slices.is_empty() { Ok(None) } else { Err(split_picture()) };
         };
-        let header = HevcNalHeader::parse(nal)?;
         if self.pictures == 0 && !header.is_irap() {
             return Err(Error::invalid_bitstream(0, "the pictures do not start at a random access point"));
         }
@@ -115,31 +114,30 @@ impl RefTracker {
                 None => {}
             }
         }
-        // What the slices' reference picture lists hold (8.3.4), each slice its own lists.
+        // What the slices' reference picture lists hold (8.3.4), each slice its own lists,
+        // drawn in turn from these (RefPicListTemp0 and RefPicListTemp1).
+        let orders: [Vec<usize>; 2] =
+            [before.iter().chain(&after).copied().collect(), after.iter().chain(&before).copied().collect()];
         let mut refs = Vec::new();
         for &slice in &slices {
+            let other;
             let s = if std::ptr::eq(slice, nal) {
-                picture_refs.clone()
+                &picture_refs
             } else {
-                if parse_slice_header(slice, lookup)?.dependent_slice_segment_flag {
+                other = parse_slice_refs(slice, lookup)?;
+                if other.header.dependent_slice_segment_flag {
                     continue;
                 }
-                let s = parse_slice_refs(slice, lookup)?;
-                if s.short_term != picture_refs.short_term || s.long_term_pics > 0 {
+                if other.short_term != picture_refs.short_term || other.long_term_pics > 0 {
                     return Err(Error::invalid_bitstream(0, "slices of one picture with different reference sets"));
                 }
-                s
+                &other
             };
-            for (l, &count) in s.num_ref_idx.iter().enumerate() {
-                let order: Vec<usize> = if l == 0 {
-                    before.iter().chain(&after).copied().collect()
-                } else {
-                    after.iter().chain(&before).copied().collect()
-                };
+            for ((&count, order), entries) in s.num_ref_idx.iter().zip(&orders).zip(&s.list_entry) {
                 if count == 0 || order.is_empty() {
                     continue;
                 }
-                match &s.list_entry[l] {
+                match entries {
                     Some(entries) => refs.extend(entries.iter().map(|&e| order[e as usize % order.len()])),
                     None => refs.extend((0..count as usize).map(|i| order[i % order.len()])),
                 }
@@ -151,8 +149,7 @@ impl RefTracker {
         self.dpb = kept;
         refs.sort_unstable();
         refs.dedup();
-        let t = header.nal_unit_type;
-        let reference = !(t <= 14 && t % 2 == 0);
+        let reference = !hevc_is_sub_layer_non_reference(header.nal_unit_type);
         Ok(Some(PictureRefs { picture, reference, refs }))
     }
 }

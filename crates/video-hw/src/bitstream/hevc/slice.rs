@@ -89,20 +89,15 @@ impl SliceRefs {
 
 /// Parses an independent slice segment header up to its reference picture lists (7.3.6.1:
 /// `short_term_ref_pic_set_sps_flag` to `ref_pic_lists_modification()`); `lookup` as in
-/// [`parse_slice_header`]. A dependent slice segment has none of its own: an error; so are
-/// SPS/PPS extensions (multilayer, 3D, screen content) that change these fields.
+/// [`parse_slice_header`]. A dependent slice segment has none of its own: its header comes
+/// back (`dependent_slice_segment_flag` set) with the rest empty. SPS/PPS extensions
+/// (multilayer, 3D, screen content) that change these fields are an error.
 pub fn parse_slice_refs<'p>(
     nal: &[u8],
     lookup: impl FnOnce(u8, u64) -> Result<(&'p Pps, &'p Sps)>,
 ) -> Result<SliceRefs> {
     let mut r = BitReader::new(nal);
     let (header, pps, sps) = read_slice_header_in(&mut r, nal, lookup)?;
-    let Some(slice_type) = header.slice_type else {
-        return Err(err_at(&r, "a dependent slice segment carries no reference picture set"));
-    };
-    if sps.multilayer_extension_flag || sps.extension_3d_flag || sps.scc_extension_flag || pps.scc_extension_flag {
-        return Err(err_at(&r, "reference lists of SPS/PPS extensions are not read"));
-    }
     let mut refs = SliceRefs {
         header,
         short_term: ShortTermRps::default(),
@@ -110,6 +105,10 @@ pub fn parse_slice_refs<'p>(
         num_ref_idx: [0, 0],
         list_entry: [None, None],
     };
+    let Some(slice_type) = header.slice_type else { return Ok(refs) };
+    if sps.multilayer_extension_flag || sps.extension_3d_flag || sps.scc_extension_flag || pps.scc_extension_flag {
+        return Err(err_at(&r, "reference lists of SPS/PPS extensions are not read"));
+    }
     if !HevcNalHeader::parse(nal)?.is_idr() {
         let sets = &sps.short_term_ref_pic_sets;
         refs.short_term = if !r.flag("short_term_ref_pic_set_sps_flag")? {
@@ -296,9 +295,13 @@ mod tests {
         pps.num_extra_slice_header_bits = 2;
         let mut w = BitWriter::new();
         w.flag(false).ue(0).flag(true).u(9, 300); // dependent segment at CTB 300
-        let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
+        let dependent = w.nal(1);
+        let sh = parse_with(&dependent, &pps, &sps).unwrap();
         assert!(sh.dependent_slice_segment_flag);
         assert_eq!((sh.slice_segment_address, sh.slice_type), (300, None));
+        // It has no reference lists of its own: its header, the rest empty.
+        let refs = parse_slice_refs(&dependent, |_, _| Ok((&pps, &sps))).unwrap();
+        assert_eq!((refs.header, refs.num_ref_idx, refs.list_entry), (sh, [0, 0], [None, None]));
         let mut w = BitWriter::new();
         w.flag(false).ue(0).flag(false).u(9, 17).u(2, 3).ue(1).flag(false).u(4, 9);
         let sh = parse_with(&w.nal(1), &pps, &sps).unwrap();
