@@ -126,36 +126,7 @@ fn gpu_reader_matches_the_references() {
 #[test]
 fn gpu_random_access_decodes_only_what_the_frames_need() {
     let Some(_gpu) = common::gpu_test() else { return };
-    let mut checked = 0;
-    for path in fixtures() {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(mut r) = reader(&path, 1) else { continue };
-        if r.index().track().codec.video() != Some(Codec::H264) {
-            continue;
-        }
-        let want = common::framemd5_hashes(&PathBuf::from(format!("{}.framemd5", path.display())));
-        let n = r.len();
-        for (k, want) in want.iter().enumerate().take(n) {
-            let f = r.frames_at(&[k]).unwrap();
-            assert_eq!(f.len(), 1, "{name}: frame {k} alone");
-            assert_eq!(&common::frame_md5(&f[0]).1, want, "{name}: frame {k} alone");
-        }
-        let headers_only = r.stats().packets_headers_only;
-        if name.starts_with("h264-ref") {
-            assert!(headers_only > n as u64, "{name}: only {headers_only} pictures parsed without decoding");
-        }
-        let mut asked: Vec<usize> = (0..n).step_by(3).rev().collect();
-        let half = asked.len() / 2;
-        asked.rotate_left(half);
-        let mut r4 = reader(&path, 4).unwrap();
-        let frames = r4.frames_at(&asked).unwrap();
-        assert_eq!(frames.len(), asked.len(), "{name}: every third frame on 4 sessions");
-        for (&k, f) in asked.iter().zip(&frames) {
-            assert_eq!(common::frame_md5(f).1, want[k], "{name}: frame {k} among every third (4 sessions)");
-        }
-        eprintln!("{name}: {n} frames alone exact, {headers_only} pictures parsed without decoding");
-        checked += 1;
-    }
+    let checked = fixtures_random_access(Codec::H264, "h264-ref", |r| r);
     assert!(checked >= 10, "only {checked} H.264 fixtures checked");
 }
 
@@ -165,14 +136,23 @@ fn gpu_random_access_decodes_only_what_the_frames_need() {
 #[test]
 fn gpu_hevc_random_access_with_headers_only() {
     let Some(_gpu) = common::gpu_test() else { return };
+    let checked = fixtures_random_access(Codec::Hevc, "hevc-ref", |r| r.headers_only(true));
+    assert!(checked >= 4, "only {checked} HEVC fixtures checked");
+}
+
+/// Every frame of every `codec` fixture asked for alone, then every third at once on 4
+/// sessions, on readers `setup` adjusts: each equals ffmpeg's reference, and the fixtures
+/// named `few_refs…` have more pictures parsed without decoding than frames. Returns the
+/// fixtures checked.
+fn fixtures_random_access(codec: Codec, few_refs: &str, setup: impl Fn(FrameReader) -> FrameReader) -> usize {
     let mut checked = 0;
     for path in fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let Some(r) = reader(&path, 1) else { continue };
-        if r.index().track().codec.video() != Some(Codec::Hevc) {
+        if r.index().track().codec.video() != Some(codec) {
             continue;
         }
-        let mut r = r.headers_only(true);
+        let mut r = setup(r);
         let want = common::framemd5_hashes(&PathBuf::from(format!("{}.framemd5", path.display())));
         let n = r.len();
         assert_eq!(n, want.len(), "{name}: frames indexed against the reference");
@@ -182,13 +162,13 @@ fn gpu_hevc_random_access_with_headers_only() {
             assert_eq!(&common::frame_md5(&f[0]).1, want, "{name}: frame {k} alone");
         }
         let headers_only = r.stats().packets_headers_only;
-        if name.starts_with("hevc-ref") {
+        if name.starts_with(few_refs) {
             assert!(headers_only > n as u64, "{name}: only {headers_only} pictures parsed without decoding");
         }
         let mut asked: Vec<usize> = (0..n).step_by(3).rev().collect();
         let half = asked.len() / 2;
         asked.rotate_left(half);
-        let mut r4 = reader(&path, 4).unwrap().headers_only(true);
+        let mut r4 = setup(reader(&path, 4).unwrap());
         let frames = r4.frames_at(&asked).unwrap();
         assert_eq!(frames.len(), asked.len(), "{name}: every third frame on 4 sessions");
         for (&k, f) in asked.iter().zip(&frames) {
@@ -197,7 +177,7 @@ fn gpu_hevc_random_access_with_headers_only() {
         eprintln!("{name}: {n} frames alone exact, {headers_only} pictures parsed without decoding");
         checked += 1;
     }
-    assert!(checked >= 4, "only {checked} HEVC fixtures checked");
+    checked
 }
 
 /// Corpus streams NVDEC does not decode to ffmpeg's reference even straight through
