@@ -239,23 +239,22 @@ def test_decode_many_ramp_widens_running_calls_at_the_threshold(monkeypatch):
     monkeypatch.delenv("VIDEO_HW_DECODE_MANY_RAMP", raising=False)
     ramp = video_hw._Ramp()
     ramp.RAMP_FILES = 3
-    gate, full = ramp.open(2, 4)
-    assert full == 4
+    gate = ramp.open(2, 4)
     held = [gate.acquire(blocking=False) for _ in range(3)]
     assert held == [True, True, False], "one file per engine before the threshold"
     for _ in range(3):
         ramp.file_done()
     assert [gate.acquire(blocking=False) for _ in range(3)] == [True, True, False], "two more once widened"
     ramp.close(gate)
-    wide, _ = ramp.open(2, 4)
+    wide = ramp.open(2, 4)
     assert [wide.acquire(blocking=False) for _ in range(5)] == [True] * 4 + [False], "later calls start wide"
     # Calls that ended are not widened later; the switch turns the ramp off.
     ramp2 = video_hw._Ramp()
-    ended, _ = ramp2.open(1, 2)
+    ended = ramp2.open(1, 2)
     ramp2.close(ended)
     assert ramp2.narrow == []
     monkeypatch.setenv("VIDEO_HW_DECODE_MANY_RAMP", "0")
-    off, _ = ramp2.open(1, 2)
+    off = ramp2.open(1, 2)
     assert [off.acquire(blocking=False) for _ in range(3)] == [True, True, False]
 
 

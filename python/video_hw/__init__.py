@@ -378,15 +378,15 @@ class _Ramp:
         # The gates of calls running below the threshold, and the permits each lacks.
         self.narrow: List[Tuple[threading.Semaphore, int]] = []
 
-    def open(self, first: int, full: int) -> Tuple[threading.Semaphore, int]:
-        """A gate for one call: ``first`` files at once, ``full`` once ramped; and ``full``."""
+    def open(self, first: int, full: int) -> threading.Semaphore:
+        """A gate for one call: ``first`` files at once, ``full`` once ramped."""
         with self.lock:
             off = os.environ.get("VIDEO_HW_DECODE_MANY_RAMP", "").strip() == "0"
             if off or self.files >= self.RAMP_FILES or full <= first:
-                return threading.Semaphore(full), full
+                return threading.Semaphore(full)
             entry = (threading.Semaphore(first), full - first)
             self.narrow.append(entry)
-            return entry[0], full
+            return entry[0]
 
     def close(self, gate: threading.Semaphore) -> None:
         """The call that had ``gate`` has ended."""
@@ -478,7 +478,8 @@ def decode_many(
     if workers:
         n, gate = workers, None
     elif cuda:
-        gate, n = _NVDEC_RAMP.open(engine_sessions * len(devices), 2 * engine_sessions * len(devices))
+        n = 2 * engine_sessions * len(devices)
+        gate = _NVDEC_RAMP.open(engine_sessions * len(devices), n)
     else:
         n, gate = engine_sessions * len(devices), None
     try:

@@ -5,12 +5,12 @@
 //! picture refers to are left out unless delivered (H.264 `nal_ref_idc` 0; HEVC sub-layer
 //! non-reference pictures of a stream with one temporal sub-layer). The pictures each
 //! picture predicts from are followed too, through every slice's reference lists (H.264:
-//! [`RefTracker`]; HEVC, drawn from the reference picture set: [`hevc::RefTracker`]). A reference picture that no delivered
-//! frame reaches through them (in an x264 B-pyramid stream, the B reference pictures of
-//! every mini-GOP before the frame asked for) is fed for its headers only, which keeps the
-//! decoder's reference marking that of the whole stream, and NVDEC leaves its decoding
-//! out. Where the tracker cannot follow the stream, every reference picture is decoded, as
-//! before.
+//! [`RefTracker`]; HEVC, drawn from the reference picture set: [`hevc::RefTracker`]). A
+//! reference picture that no delivered frame reaches through them (in an x264 B-pyramid
+//! stream, the B reference pictures of every mini-GOP before the frame asked for) is fed
+//! for its headers only, which keeps the decoder's reference marking that of the whole
+//! stream, and NVDEC leaves its decoding out. Where the tracker cannot follow the stream,
+//! every reference picture is decoded, as before.
 
 use crate::bitstream::annexb::split_all;
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
