@@ -70,6 +70,10 @@ pub struct NvdecCallTimes {
     pub host_staged: CallTime,
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
+    /// The wait for a host frame's copies queued without waiting (see
+    /// [`host_async`](Self::host_async)) that had not finished when the frame was due:
+    /// handed out, or its output surface needed for the next picture.
+    pub host_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).
     pub unmap: CallTime,
     /// `cuvidGetDecodeStatus` (asked after each map whether NVDEC concealed errors).

@@ -383,6 +383,7 @@ pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
         "host_async": call(|t| t.host_async),
         "host_staged": call(|t| t.host_staged),
         "copy_wait": call(|t| t.copy_wait),
+        "host_wait": call(|t| t.host_wait),
         "unmap": call(|t| t.unmap),
         "decode_status": call(|t| t.decode_status),
     });

@@ -44,6 +44,7 @@ fn cpu_split_takes_the_callbacks_calls_out_of_the_parser_and_startup_out_of_othe
         host_async: CallTime::default(),
         host_staged: CallTime::default(),
         copy_wait: cpu(30),
+        host_wait: CallTime::default(),
         unmap: cpu(5),
         decode_status: cpu(5),
     };

@@ -131,6 +131,9 @@ pub(crate) static HOST_ASYNC: Counter = Counter::new();
 pub(crate) static HOST_STAGED: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
+/// Waiting for a host frame's copies that had not finished when the frame was due (handed
+/// out, or its output surface needed for the next picture).
+pub(crate) static HOST_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
 pub(crate) static UNMAP: Counter = Counter::new();
 /// `cuvidGetDecodeStatus` (after each map: was the picture concealed?).
@@ -177,6 +180,7 @@ pub(crate) fn snapshot() -> crate::timing::NvdecCallTimes {
         host_async: HOST_ASYNC.read(),
         host_staged: HOST_STAGED.read(),
         copy_wait: COPY_WAIT.read(),
+        host_wait: HOST_WAIT.read(),
         unmap: UNMAP.read(),
         decode_status: DECODE_STATUS.read(),
     }

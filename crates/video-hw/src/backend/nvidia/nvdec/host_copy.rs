@@ -125,7 +125,12 @@ impl InFlight {
     /// (the device is stuck).
     pub fn finish(self, copies: &mut HostCopies) -> Result<HostFrame> {
         let InFlight { event, source, dest, format, size: (w, h), start } = self;
-        if let Err(e) = event.wait_timeout(COPY_TIMEOUT) {
+        // Timed only when the copies are still running: what the session waits for them.
+        let waited = match event.is_complete() {
+            Ok(true) => Ok(()),
+            _ => call_times::HOST_WAIT.time(|| event.wait_timeout(COPY_TIMEOUT)),
+        };
+        if let Err(e) = waited {
             if matches!(e, Error::Timeout(_)) {
                 std::mem::forget((source, dest, event));
             }
