@@ -99,7 +99,7 @@ impl Sessions {
     }
 }
 
-fn parse_sessions(s: &str) -> Result<Sessions, String> {
+pub(crate) fn parse_sessions(s: &str) -> Result<Sessions, String> {
     if s.eq_ignore_ascii_case("auto") {
         return Ok(Sessions::Auto);
     }

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::{DecoderConfig, EnginePreference, PixelFormat, Rational};
+use video_hw::{DecoderConfig, Engine, EnginePreference, PixelFormat, Rational};
 
+use crate::cmd_decode::Sessions;
 use crate::decode_loop;
 use crate::encoding::EncodeJob;
 use crate::exit::{CliResult, usage};
@@ -24,29 +25,34 @@ pub struct TranscodeArgs {
     /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
     /// a raw H.264/HEVC Annex-B stream; `-` reads stdin: Annex-B and IVF as they come, a container
     /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
-    input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
     /// .webm (WebM: VP9/AV1 with Opus), or `-` (Annex-B on stdout). A container output keeps
     /// every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
+    pub(crate) output: PathBuf,
     /// Leave the input's audio out of a container output.
     #[arg(long)]
-    no_audio: bool,
+    pub(crate) no_audio: bool,
     /// Frame rate for rate control and timestamps (default: the stream's, else 25).
     #[arg(long, value_parser = parse_fps)]
-    fps: Option<Rational>,
+    pub(crate) fps: Option<Rational>,
+    /// Decoder sessions (1-64, or `auto`). Without it, an H.264/HEVC file (not stdin) that
+    /// NVDEC decodes is read through its frame index with the GOPs ahead decoding on `auto`
+    /// sessions, one per NVDEC engine, the frames encoded in order; `1` decodes on one.
+    #[arg(long, value_name = "N|auto", value_parser = crate::cmd_decode::parse_sessions)]
+    pub(crate) sessions: Option<Sessions>,
     /// Decoder engine (auto, nvdec, openh264, …); --backend picks the encoder's.
     #[arg(long, default_value = "auto", value_name = "ENGINE", value_parser = parse_engine)]
     decoder_backend: EnginePreference,
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
     encode: EncodeOpts,
     /// Encoder engine choice; --require-hardware and --device apply to both engines.
     #[command(flatten)]
-    engine: EngineOpts,
+    pub(crate) engine: EngineOpts,
     /// A resized (or cropped) rendition: --size WxH (even sides, as encoders take 4:2:0).
     #[command(flatten)]
     transform: TransformOpts,
@@ -69,7 +75,27 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .device_index(args.engine.device)
         .timebase(src.timebase());
     crate::transform_opts::check_picture(&dec_cfg, src.picture_size())?;
-    let dec = decode_loop::open_decoder(&src, dec_cfg)?;
+    if args.sessions.is_some_and(|s| s != Sessions::Count(1)) {
+        if args.input.as_os_str() == "-" {
+            return Err(usage("--sessions reads the input through its frame index: a file, not stdin"));
+        }
+        if !src.codec().is_nal_based() {
+            return Err(usage(crate::input::NOT_NAL_STREAM));
+        }
+    }
+    let dec = decode_loop::open_decoder(&src, dec_cfg.clone())?;
+    let read_ahead = match args.sessions {
+        Some(s) => s != Sessions::Count(1),
+        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && dec.engine() == Engine::Nvdec,
+    };
+    if read_ahead {
+        // One NVDEC session is paced by one engine of several: the file is read through its
+        // index with the GOPs ahead decoding on the others.
+        drop(dec);
+        let sessions = args.sessions.unwrap_or(Sessions::Auto);
+        let job = crate::transcode_ahead::Job { encoder: cfg, decoder: dec_cfg, sessions, codec_out: codec, started };
+        return crate::transcode_ahead::run(args, quiet, src, job);
+    }
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
     let shown = src.window();

@@ -27,6 +27,7 @@ mod progress;
 mod stage_table;
 mod summary;
 mod synthetic;
+mod transcode_ahead;
 mod transform_opts;
 mod y4m;
 

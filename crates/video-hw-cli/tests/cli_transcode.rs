@@ -126,3 +126,70 @@ fn exit_statuses() {
     std::fs::write(&garbage, [9u8; 4000]).unwrap();
     expect_exit(&run(&["transcode", s(&garbage), "-o", o]), 4, "garbage");
 }
+
+/// `--sessions N` (the default for a file NVDEC decodes): the input is read through its
+/// frame index with GOPs decoding on several sessions; the frames reach the encoder in
+/// order, so the output equals one session's, audio included; damage ends as it does on one.
+#[test]
+fn transcode_on_several_sessions_equals_one_session() {
+    if !any_available("h264", "encode") || !any_available("h264", "decode") {
+        eprintln!("note: no H.264 encoder or decoder here");
+        return;
+    }
+    let dir = tmpdir("transcode-sessions");
+    let decoded = |path: &std::path::Path| {
+        let o = run(&["decode", s(path), "-o", "-", "--framemd5", "-q"]);
+        expect_exit(&o, 0, "decode back");
+        util::frame_lines(&String::from_utf8_lossy(&o.stdout))
+    };
+    let media = |name: &str| testdata(&format!("media/{name}"));
+    for (input, out) in [
+        (testdata(MP4), "a.h264"),
+        (testdata(ANNEXB), "b.h264"),
+        (media("h264-aac.mp4"), "c.mkv"),
+        (media("h264-editlist.mp4"), "d.mp4"),
+        (media("h264-aac.ts"), "e.mp4"),
+        (media("h264-opengop.mkv"), "f.h264"),
+    ] {
+        let (one, many) = (dir.join(format!("1-{out}")), dir.join(format!("3-{out}")));
+        let what = format!("{} -> {out}", input.display());
+        for (path, sessions) in [(&one, "1"), (&many, "3")] {
+            let o = run(&["transcode", s(&input), "-o", s(path), "--codec", "h264", "--sessions", sessions, "--json"]);
+            expect_exit(&o, 0, &format!("{what} on {sessions} session(s)"));
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            if sessions == "3" {
+                let decoder = v["decoder"].as_str().unwrap_or_default();
+                assert!(decoder.contains("over 3 session(s)"), "{what}: {decoder}");
+            }
+        }
+        if out.ends_with(".h264") {
+            assert!(std::fs::read(&one).unwrap() == std::fs::read(&many).unwrap(), "{what}: the bytes differ");
+        }
+        let want = decoded(&one);
+        assert!(!want.is_empty(), "{what}");
+        assert_eq!(decoded(&many), want, "{what}: frames");
+        // Every track (the audio copied) with as many packets as on one session.
+        let tracks = |path: &std::path::Path| {
+            let o = run(&["info", "--json", s(path)]);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["tracks"].as_array().cloned().unwrap_or_default().iter().map(|t| t["frames"].clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(tracks(&many), tracks(&one), "{what}: tracks");
+    }
+    // Damage (a Matroska file cut short): the frames before it are encoded, exit 4, as on
+    // one session.
+    let whole = std::fs::read(media("h264-opengop.mkv")).unwrap();
+    let bad = dir.join("cut.mkv");
+    std::fs::write(&bad, &whole[..whole.len() * 7 / 10]).unwrap();
+    for sessions in ["1", "3"] {
+        let out = dir.join(format!("bad-{sessions}.h264"));
+        let o = run(&["transcode", s(&bad), "-o", s(&out), "--codec", "h264", "--sessions", sessions, "-q"]);
+        expect_exit(&o, 4, &format!("cut short, on {sessions} session(s)"));
+    }
+    let (one, many) = (decoded(&dir.join("bad-1.h264")), decoded(&dir.join("bad-3.h264")));
+    assert!(!one.is_empty() && many == one, "cut short: {} frames on one session, {} on three", one.len(), many.len());
+    // stdin cannot be read through an index.
+    let stream = std::fs::read(testdata(ANNEXB)).unwrap();
+    let o = util::run_stdin(&["transcode", "-", "-o", s(&dir.join("x.h264")), "--sessions", "3", "-q"], &stream);
+    expect_exit(&o, 2, "--sessions from stdin");
+}

@@ -1,4 +1,4 @@
-//! `video-hw decode` on a real GPU: a file NVDEC decodes is read by default with the GOPs
+//! `video-hw decode` (and `transcode`) on a real GPU: a file NVDEC decodes is read by default with the GOPs
 //! ahead decoding on several sessions; its output must be identical to one session's
 //! (`--sessions=1`), frame for frame, and equal to ffmpeg's references where the fixture
 //! has them; a damaged file still gives the frames before the damage and exits 4.
@@ -139,6 +139,64 @@ fn default_decode_of_damaged_files_exits_4_with_the_frames_before() {
         assert!(!got.is_empty(), "{name}: the frames before the damage");
         assert!(summary["damage"].is_string(), "{name}: {summary}");
     }
+}
+
+/// `transcode` of a file NVDEC decodes reads it ahead on several sessions by default (as
+/// `decode` does); the frames reach the encoder in order, so the encoded bytes equal those
+/// of `--sessions 1`; the audio of a container input is kept as on one session.
+#[test]
+fn default_transcode_reads_ahead_and_equals_one_session() {
+    if !gpu_tests_enabled() {
+        return;
+    }
+    let dir = util::tmpdir("gpu-cli-transcode");
+    let mut several = 0;
+    let mut inputs: Vec<PathBuf> = [
+        "media/h264-aac.mp4",
+        "media/hevc-aac.mkv",
+        "media/h264-opengop.mkv",
+        "mp4/high-bpyramid-8x8-wp-cars-320x240.mp4",
+    ]
+    .iter()
+    .map(|n| util::testdata(n))
+    .collect();
+    inputs.extend(util::corpus_dir().map(|c| c.join("video-hw/sample-10s.h265")));
+    for input in inputs {
+        let name = input.display().to_string();
+        let run = |extra: &[&str], out: &str| {
+            let out = dir.join(out);
+            let o = Command::new(bin())
+                .arg("transcode")
+                .arg(&input)
+                .args(["-o", out.to_str().unwrap(), "--codec", "h264", "--json", "-q"])
+                .args(extra)
+                .output()
+                .expect("run video-hw");
+            let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            assert_eq!(o.status.code(), Some(0), "{name} {extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+            (std::fs::read(&out).unwrap(), summary)
+        };
+        let (one, s_one) = run(&["--sessions", "1"], "one.h264");
+        let (default, s_default) = run(&[], "default.h264");
+        assert!(!one.is_empty(), "{name}");
+        assert!(default == one, "{name}: the default's bytes differ from one session's ({s_default} / {s_one})");
+        let n = sessions(&s_default);
+        several += usize::from(n > 1);
+        eprintln!("{name}: {} frames, default on {n} session(s): {}", s_default["frames"], s_default["decoder"]);
+        if name.ends_with(".mp4") || name.ends_with(".mkv") {
+            let tracks = |out: &str| {
+                let o = Command::new(bin()).arg("info").arg("--json").arg(dir.join(out)).output().unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+                v["tracks"].as_array().cloned().unwrap_or_default()
+            };
+            let (_, _) = (run(&["--sessions", "1"], "one.mkv"), run(&[], "default.mkv"));
+            let (a, b) = (tracks("one.mkv"), tracks("default.mkv"));
+            assert!(!a.is_empty(), "{name}: tracks");
+            let frames = |t: &[serde_json::Value]| t.iter().map(|t| t["frames"].clone()).collect::<Vec<_>>();
+            assert_eq!(frames(&b), frames(&a), "{name}: tracks (audio copied) against one session");
+        }
+    }
+    assert!(several >= 1, "no input was transcoded on several sessions by default");
 }
 
 /// Runs `decode IN -o OUT.rgb --pix-fmt rgb24 --size 224x224 -q --backend B` and returns

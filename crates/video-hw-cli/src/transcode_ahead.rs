@@ -1,0 +1,178 @@
+//! `video-hw transcode FILE` on NVDEC (and `--sessions N|auto` on any engine): the input is
+//! read through its frame index with the GOPs ahead decoding on several sessions at once
+//! (the library's [`FrameReader`] read-ahead, as `decode` does by default), and the frames,
+//! in order, go to the encoder. One NVDEC session is paced by one engine of several; with
+//! the read-ahead the decode side keeps up with an encoder that runs faster than one engine
+//! decodes.
+//!
+//! The input's audio is read by a second demuxer on a thread of its own and handed to the
+//! output through a bounded channel, so it stays a few seconds ahead of the video at most.
+
+use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+use video_hw::media::{Container, Demuxer, MediaPacket, Track};
+use video_hw::pipeline::recommended_sessions;
+use video_hw::reader::FrameReader;
+use video_hw::{Codec, DecoderConfig, EncoderConfig, Error, Rational};
+
+use crate::cmd_decode::Sessions;
+use crate::cmd_transcode::TranscodeArgs;
+use crate::encoding::EncodeJob;
+use crate::exit::CliResult;
+use crate::input::Source;
+use crate::summary::Summary;
+
+/// Audio packets read ahead of the output at most (AAC: about 5 seconds).
+const AUDIO_AHEAD: usize = 256;
+
+/// What [`run`] takes from the command's set-up.
+pub struct Job {
+    /// The encoder's configuration (its `fps` set here).
+    pub encoder: EncoderConfig,
+    /// The decoder's configuration (engine, output format, transform, time base).
+    pub decoder: DecoderConfig,
+    /// The sessions asked for.
+    pub sessions: Sessions,
+    /// The output's codec.
+    pub codec_out: Codec,
+    /// When the command started.
+    pub started: Instant,
+}
+
+/// Transcodes `args.input` (a file) with the read-ahead; `src` is the input as opened by
+/// the command (its facts: audio tracks, rates, time base), dropped before decoding.
+pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResult<ExitCode> {
+    let Job { encoder: mut cfg, decoder, sessions, codec_out, started } = job;
+    let codec_in = src.codec();
+    let container_rate = src.frame_rate();
+    let timebase = (src.container() != "annexb").then(|| src.timebase());
+    let audio_tracks = if args.no_audio { Vec::new() } else { src.audio_tracks() };
+    drop(src);
+
+    let mut demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
+    let track = demuxer.video_track().cloned().ok_or_else(|| {
+        Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
+    })?;
+    // The rate the one-session path takes: the stream's own (VUI), else the container's.
+    let stream_rate = demuxer.stream_info(track.index).ok().flatten().and_then(|i| i.frame_rate);
+    let mut reader = FrameReader::new(demuxer, track.index, decoder)?;
+    let sessions = match sessions {
+        Sessions::Count(n) => usize::from(n),
+        Sessions::Auto => {
+            let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
+            // The reader's first session tells the engine (and is kept for decoding).
+            recommended_sessions(reader.prepare()?, codec_in, w, h, args.engine.device)
+        }
+    };
+    reader = reader.sessions(sessions);
+
+    let audio = (!audio_tracks.is_empty()).then(|| {
+        let wanted: Vec<usize> = audio_tracks.iter().map(|t| t.index).collect();
+        let (tx, rx) = sync_channel(AUDIO_AHEAD);
+        let path = args.input.clone();
+        // Ends at the end of the file, at its first read error (the video side reports
+        // the damage), or when the output is gone.
+        std::thread::Builder::new()
+            .name("transcode-audio".into())
+            .spawn(move || read_audio(&path, &wanted, &tx))
+            .map(|_| (audio_tracks, rx))
+    });
+    let mut audio: Option<(Vec<Track>, Receiver<MediaPacket>)> = match audio {
+        Some(spawned) => Some(spawned?),
+        None => None,
+    };
+
+    let mut job: Option<EncodeJob> = None;
+    let (mut size, mut lost, mut damage) = (None, 0u64, None);
+    let frames_in = match reader.is_empty() {
+        true => return Err(Error::invalid_bitstream(0, "the video track has no frame").into()),
+        false => reader.frames_from_index(0)?,
+    };
+    // A frame lost to damage is an error in its place; the frames after it still come (as
+    // a straight decode goes on after damage). Other errors end the job.
+    for frame in frames_in {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e @ Error::InvalidBitstream { .. }) => {
+                lost += 1;
+                damage.get_or_insert(e);
+                continue;
+            }
+            Err(e) => {
+                damage.get_or_insert(e);
+                break;
+            }
+        };
+        let job = job.get_or_insert_with(|| {
+            let fps = args.fps.or(stream_rate).or(container_rate);
+            cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
+            let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
+            match audio.take() {
+                Some((tracks, rx)) => job.with_audio(tracks, rx),
+                None => job,
+            }
+        });
+        size.get_or_insert((frame.width, frame.height));
+        job.push(frame)?;
+    }
+    // An index that ends early (a truncated or damaged file): the frames before the damage
+    // were encoded, and the damage is reported as a straight decode reports it.
+    if damage.is_none() {
+        damage = reader.index().damage_error();
+    }
+    let (frames, encoder, bytes) = match job.as_mut() {
+        Some(job) => (job.frames(), job.backend(), job.finish()?),
+        None => (0, None, 0),
+    };
+    if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
+        crate::stage_table::emit(&[("encode", encode_stats)]);
+    }
+    let stats = reader.stats();
+    Summary {
+        job: "transcode",
+        input: args.input.display().to_string(),
+        output: args.output.display().to_string(),
+        codec_in: Some(codec_in.to_string()),
+        codec_out: Some(codec_out.to_string()),
+        size,
+        frames,
+        elapsed: started.elapsed(),
+        decoder: reader.backend().map(|b| {
+            format!(
+                "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
+                stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
+            )
+        }),
+        encoder,
+        dropped: lost,
+        concealed: 0,
+        bytes_out: bytes,
+        damage: damage.as_ref().map(|e| e.to_string()),
+    }
+    .emit(args.json, quiet);
+    match damage {
+        Some(e) => Err(e.into()),
+        None if frames == 0 => Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Sends the packets of the `wanted` tracks of the file at `path`, in file order, going on
+/// after damage where the container resynchronises (MPEG-TS), as the decode side does.
+fn read_audio(path: &std::path::Path, wanted: &[usize], tx: &SyncSender<MediaPacket>) {
+    let Ok(mut demuxer) = Demuxer::open(path) else { return };
+    let mut errors = 0u32;
+    loop {
+        match demuxer.next_packet() {
+            Ok(Some(packet)) => {
+                if wanted.contains(&packet.track) && tx.send(packet).is_err() {
+                    return;
+                }
+            }
+            Err(_) if demuxer.container() == Container::MpegTs && errors < 100_000 => errors += 1,
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
