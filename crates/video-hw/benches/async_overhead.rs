@@ -27,7 +27,10 @@
 //! (`Instant` around the whole run, session opening included), the median CPU time of the
 //! process (user + system, `getrusage`), and the excess over the blocking decoder: the
 //! median over rounds of each round's difference (every way runs once a round), which a
-//! machine whose speed drifts between runs disturbs less than a difference of medians.
+//! machine whose speed drifts between runs disturbs less than a difference of medians; and
+//! the threads' waits per frame (voluntary context switches of the process): a hand-over
+//! that finds its consumer asleep wakes it, and it counts one when it sleeps again. Unlike
+//! the times, that count does not depend on how busy the machine is.
 //! `ASYNC_BENCH_RUNS=N` sets the rounds (15), `ASYNC_BENCH_ONLY=320x240` keeps the decode
 //! workloads whose name has that in it and skips the encode side. Written to
 //! `bench/results/async-overhead-DATE-COMMIT.md`.
@@ -296,8 +299,9 @@ fn encode(way: EncodeWay, frames: Vec<Frame>) -> usize {
     }
 }
 
-/// User + system CPU time of the whole process so far.
-fn process_cpu() -> Duration {
+/// User + system CPU time of the whole process so far, and the times its threads gave up
+/// the CPU to wait (voluntary context switches: a thread that sleeps until it is woken).
+fn process_usage() -> (Duration, u64) {
     // SAFETY: `getrusage` fills the zeroed `rusage` it is given and keeps no pointer to it.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -305,22 +309,39 @@ fn process_cpu() -> Duration {
         usage
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_nvcsw.max(0) as u64)
 }
 
-/// Wall and CPU time per frame of one run, in µs, and its frame count.
-fn measure(way: Way, w: &Workload) -> (f64, f64, usize) {
-    let (cpu0, start) = (process_cpu(), Instant::now());
-    let frames = match way {
+/// One run of one way, per frame: wall and CPU time in µs and the threads' waits (each
+/// hand-over that found its consumer asleep costs one), with the run's output count.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+    waits: f64,
+    count: usize,
+}
+
+/// Times `f` (which gives its output count) per `per` items.
+fn sample(per: Option<f64>, f: impl FnOnce() -> usize) -> Sample {
+    let ((cpu0, waits0), start) = (process_usage(), Instant::now());
+    let count = f();
+    let wall = start.elapsed();
+    let (cpu, waits) = process_usage();
+    let n = per.unwrap_or(count as f64).max(1.0);
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / n;
+    Sample { wall: us(wall), cpu: us(cpu - cpu0), waits: (waits - waits0) as f64 / n, count }
+}
+
+/// One run of decode way `way` on `w`.
+fn measure(way: Way, w: &Workload) -> Sample {
+    sample(None, || match way {
         Way::Blocking => blocking(w),
         Way::BlockingOwnThread => std::thread::scope(|s| s.spawn(|| blocking(w)).join().expect("blocking thread")),
         Way::AsyncDecoder => async_decoder(w),
         Way::Pipeline => pipeline(w),
         Way::PipelineAsync => pipeline_async(w),
-    };
-    let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / frames as f64;
-    (per(wall), per(cpu), frames)
+    })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -330,45 +351,44 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs each of `names.len()` ways once to warm up, then [`runs`] rounds in which each
 /// runs once, in rotated order (no way always first, or always after the same one), and
-/// appends a row per way to `table`: `run(i)` runs way `i` once and gives its wall and CPU
-/// µs per frame and its output count, which must be the same for every way. The excess over
-/// way 0 is the median of the rounds' differences.
-fn compare(table: &mut String, workload: &str, names: &[&str], mut run: impl FnMut(usize) -> (f64, f64, usize)) {
+/// appends a row per way to `table`: `run(i)` runs way `i` once, and its output count must
+/// be the same for every way. The excess over way 0 is the median of the rounds' differences.
+fn compare(table: &mut String, workload: &str, names: &[&str], mut run: impl FnMut(usize) -> Sample) {
     if names.is_empty() {
         return;
     }
-    // Per way: each round's (wall, cpu), and the output count.
-    let mut results: Vec<(Vec<(f64, f64)>, usize)> = names.iter().map(|_| (Vec::new(), 0)).collect();
+    let mut results: Vec<Vec<Sample>> = names.iter().map(|_| Vec::new()).collect();
     for i in 0..names.len() {
         run(i);
     }
     for round in 0..runs() {
         for k in 0..names.len() {
             let i = (k + round) % names.len();
-            let (wall, cpu, count) = run(i);
-            results[i].0.push((wall, cpu));
-            results[i].1 = count;
+            results[i].push(run(i));
         }
     }
     let base = results[0].clone();
-    for (name, (rounds, count)) in names.iter().zip(&results) {
-        assert_eq!(*count, base.1, "{name} gave another count");
-        let wall = median(rounds.iter().map(|r| r.0).collect());
-        let least = rounds.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
-        let cpu = median(rounds.iter().map(|r| r.1).collect());
-        let over = |f: fn(&(f64, f64)) -> f64| median(rounds.iter().zip(&base.0).map(|(r, b)| f(r) - f(b)).collect());
+    for (name, rounds) in names.iter().zip(&results) {
+        let count = rounds[0].count;
+        assert!(rounds.iter().chain(&base).all(|r| r.count == count), "{name} gave another count");
+        let of = |f: fn(&Sample) -> f64| median(rounds.iter().map(f).collect());
+        let least = rounds.iter().map(|r| r.wall).fold(f64::INFINITY, f64::min);
+        let over = |f: fn(&Sample) -> f64| median(rounds.iter().zip(&base).map(|(r, b)| f(r) - f(b)).collect());
         table.push_str(&format!(
-            "| {workload} | {name} | {count} | {wall:.2} | {least:.2} | {cpu:.2} | {:+.2} | {:+.2} |\n",
-            over(|r| r.0),
-            over(|r| r.1)
+            "| {workload} | {name} | {count} | {:.2} | {least:.2} | {:.2} | {:+.2} | {:+.2} | {:.2} |\n",
+            of(|r| r.wall),
+            of(|r| r.cpu),
+            over(|r| r.wall),
+            over(|r| r.cpu),
+            of(|r| r.waits),
         ));
     }
 }
 
 fn main() {
     let mut table = String::from(
-        "| workload | way | frames | wall µs/frame | least wall | CPU µs/frame | wall over blocking | CPU over blocking |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| workload | way | frames | wall µs/frame | least wall | CPU µs/frame | wall over blocking | CPU over blocking | waits/frame |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     let long = Workload { name: "64x64, 600 frames x 10", repeat: 10, ..tiny() };
     let names: Vec<&str> = WAYS.iter().map(|w| w.1).collect();
@@ -381,11 +401,7 @@ fn main() {
     compare(&mut table, "encode 64x64, 600 frames", if encode_side { &names } else { &[] }, |i| {
         let frames = tiny_frames(); // made before the clocks start
         let n = frames.len() as f64;
-        let (cpu0, start) = (process_cpu(), Instant::now());
-        let packets = encode(ENCODE_WAYS[i].0, frames);
-        let (wall, cpu) = (start.elapsed(), process_cpu() - cpu0);
-        let per = |d: Duration| d.as_secs_f64() * 1e6 / n;
-        (per(wall), per(cpu), packets)
+        sample(Some(n), || encode(ENCODE_WAYS[i].0, frames))
     });
     println!("{table}");
     let (date, commit) = common::date_and_commit();
@@ -393,7 +409,8 @@ fn main() {
         "# Async surface against the blocking API ({date}, {commit}, {} CPU threads)\n\n\
          OpenH264 to host yuv420p; {} rounds of every way, order rotated; medians per frame of the whole run's\n\
          wall time (`Instant`) and of the process's CPU time (`getrusage`, user + system), the least wall time,\n\
-         and the median of each round's difference from the blocking decoder.\n\
+         the median of each round's difference from the blocking decoder, and the threads' waits per frame\n\
+         (voluntary context switches, `getrusage`: a hand-over that finds its consumer asleep costs one).\n\
          `cargo bench -p video-hw --features async --bench async_overhead`.\n\n{table}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         runs()

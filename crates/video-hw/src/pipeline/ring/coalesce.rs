@@ -6,36 +6,39 @@
 //! every one, so every frame costs one. A worker whose next input is already queued will
 //! push again soon without waiting, so it may leave the consumer asleep for a few frames
 //! ([`Queue::push_quiet`]; the queue wakes it at half full). It must wake it before it
-//! could wait for input, which [`Coalescer::before_input`] does, and quiet pushes are only
-//! chosen after an input that took little time, so a frame is held back for at most about
-//! that long once more.
+//! could wait for input, which [`Coalescer::before_input`] does. Quiet pushes are chosen
+//! only while the first output held back, had the next input take as long as this one,
+//! would be announced within [`HOLD`] of its push: no output waits much longer than that
+//! for its consumer to be woken.
 
 use std::time::{Duration, Instant};
 
 use super::Queue;
 use crate::error::Error;
 
-/// Inputs that took longer than this have their output handed over at once (the next one
-/// may take as long, and the consumer should not wait for it).
-const FAST_INPUT: Duration = Duration::from_micros(200);
+/// How long output may wait, pushed quietly, before its consumer is woken. A 320x240
+/// frame (~300 µs of decoding on one core) then wakes the consumer every third frame
+/// instead of every frame; a frame that takes longer than this is announced at once.
+const HOLD: Duration = Duration::from_millis(1);
 
 /// One worker's choice between quiet and waking pushes, input by input.
 #[derive(Debug)]
 pub(crate) struct Coalescer {
     started: Instant,
-    held: bool,
+    /// When the first output pushed quietly since the consumers were last woken was pushed.
+    held_since: Option<Instant>,
 }
 
 impl Coalescer {
     pub(crate) fn new() -> Self {
-        Coalescer { started: Instant::now(), held: false }
+        Coalescer { started: Instant::now(), held_since: None }
     }
 
     /// Call before taking the next input from `input` (the worker's own queue, which only it
     /// pops): if that may wait, the consumers of `output` are woken for what was pushed
     /// quietly.
     pub(crate) fn before_input<I, O>(&mut self, input: Option<&Queue<I>>, output: &Queue<O>) {
-        if self.held && input.is_none_or(|q| q.depth() == 0) {
+        if self.held_since.is_some() && input.is_none_or(|q| q.depth() == 0) {
             self.flush(output);
         }
     }
@@ -46,10 +49,15 @@ impl Coalescer {
     }
 
     /// Whether the output of the input now being processed may be pushed quietly: another
-    /// input is queued on `input` and this one took little time.
+    /// input is queued on `input`, and the output held back so far (this one included)
+    /// would still be announced within [`HOLD`] of the first's push were the next input to
+    /// take as long as this one. A push that is not quiet wakes the consumers for all.
     pub(crate) fn quiet<I>(&mut self, input: Option<&Queue<I>>) -> bool {
-        let quiet = input.is_some_and(|q| q.depth() > 0) && self.started.elapsed() < FAST_INPUT;
-        self.held |= quiet;
+        let now = Instant::now();
+        let took = now.saturating_duration_since(self.started);
+        let first = self.held_since.unwrap_or(now);
+        let quiet = input.is_some_and(|q| q.depth() > 0) && now.saturating_duration_since(first) + took < HOLD;
+        self.held_since = quiet.then_some(first);
         quiet
     }
 
@@ -68,7 +76,7 @@ impl Coalescer {
     /// Wakes the consumers of `output` for anything pushed quietly (before the worker waits
     /// or stops).
     pub(crate) fn flush<O>(&mut self, output: &Queue<O>) {
-        if std::mem::take(&mut self.held) {
+        if self.held_since.take().is_some() {
             output.wake_consumers();
         }
     }

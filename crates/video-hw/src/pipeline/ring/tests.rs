@@ -576,3 +576,27 @@ fn the_coalescer_pushes_quietly_only_with_more_input_queued_and_wakes_before_wai
     input.push(2, None).unwrap();
     assert!(!c.quiet(None::<&Queue<i32>>));
 }
+
+#[test]
+fn the_coalescer_holds_output_back_for_about_a_millisecond_at_most() {
+    use super::Coalescer;
+    use std::time::Duration;
+    let input = Queue::new("in", 8);
+    input.push(1, None).unwrap();
+    let mut c = Coalescer::new();
+    // An input slower than the hold: announced at once.
+    c.started();
+    std::thread::sleep(Duration::from_millis(2));
+    assert!(!c.quiet(Some(&input)));
+    // Quick inputs: quiet, until the first held output has waited about the hold.
+    c.started();
+    assert!(c.quiet(Some(&input)));
+    c.started();
+    assert!(c.quiet(Some(&input)));
+    std::thread::sleep(Duration::from_millis(2));
+    c.started();
+    assert!(!c.quiet(Some(&input)), "the first output was held back over 1 ms");
+    // That push woke the consumers: holding may start again.
+    c.started();
+    assert!(c.quiet(Some(&input)));
+}
