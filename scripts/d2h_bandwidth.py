@@ -16,22 +16,28 @@ import time
 FRAME = 1920 * 1080 * 3 // 2
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=2000)
-    ap.add_argument("--runs", type=int, default=3)
-    a = ap.parse_args()
+def check(rc, what):
+    if rc != 0:
+        raise RuntimeError(f"{what}: CUDA error {rc}")
+
+
+def open_gpu0():
+    """The CUDA driver (ctypes) with GPU 0's primary context current on this thread."""
     cu = ctypes.CDLL("libcuda.so.1")
-
-    def check(rc, what):
-        if rc != 0:
-            raise RuntimeError(f"{what}: CUDA error {rc}")
-
     check(cu.cuInit(0), "cuInit")
     dev, ctx = ctypes.c_int(), ctypes.c_void_p()
     check(cu.cuDeviceGet(ctypes.byref(dev), 0), "cuDeviceGet")
     check(cu.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
     check(cu.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+    return cu
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    cu = open_gpu0()
     slots = 16  # distinct source and destination blocks, reused in turn
     d = ctypes.c_uint64()
     check(cu.cuMemAlloc_v2(ctypes.byref(d), ctypes.c_size_t(FRAME * slots)), "cuMemAlloc")

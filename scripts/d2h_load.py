@@ -14,7 +14,7 @@ import argparse
 import ctypes
 import time
 
-FRAME = 1920 * 1080 * 3 // 2
+from d2h_bandwidth import FRAME, check, open_gpu0
 
 
 def main():
@@ -24,17 +24,7 @@ def main():
     ap.add_argument("--kind", choices=["d2h", "d2d"], default="d2h")
     ap.add_argument("--delay", type=float, default=0.0, help="seconds to wait before starting")
     a = ap.parse_args()
-    cu = ctypes.CDLL("libcuda.so.1")
-
-    def check(rc, what):
-        if rc != 0:
-            raise RuntimeError(f"{what}: CUDA error {rc}")
-
-    check(cu.cuInit(0), "cuInit")
-    dev, ctx = ctypes.c_int(), ctypes.c_void_p()
-    check(cu.cuDeviceGet(ctypes.byref(dev), 0), "cuDeviceGet")
-    check(cu.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
-    check(cu.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+    cu = open_gpu0()
     slots = 8
     src, dst_dev = ctypes.c_uint64(), ctypes.c_uint64()
     check(cu.cuMemAlloc_v2(ctypes.byref(src), ctypes.c_size_t(FRAME * slots)), "cuMemAlloc")

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::{DecoderConfig, Engine, EnginePreference, PixelFormat, Rational};
+use std::sync::mpsc::Receiver;
+
+use video_hw::media::{MediaPacket, Track};
+use video_hw::{DecoderConfig, EncoderConfig, Engine, EnginePreference, PixelFormat, Rational};
 
 use crate::cmd_decode::Sessions;
 use crate::decode_loop;
@@ -126,13 +129,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
             return Ok(());
         }
         let job = job.get_or_insert_with(|| {
-            let fps = args.fps.or_else(|| d.stream_info().and_then(|i| i.frame_rate)).or(container_rate);
-            cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-            let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
-            match audio.take() {
-                Some((tracks, rx)) => job.with_audio(tracks, rx),
-                None => job,
-            }
+            let rate = d.stream_info().and_then(|i| i.frame_rate).or(container_rate);
+            first_job(args, &mut cfg, rate, timebase, &mut audio)
         });
         size.get_or_insert((frame.width, frame.height));
         job.push(frame)?;
@@ -168,4 +166,25 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     .emit(args.json, quiet);
     decode_loop::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The input's audio tracks and where their packets arrive.
+pub(crate) type AudioIn = (Vec<Track>, Receiver<MediaPacket>);
+
+/// The encode job, opened at the first frame: at `--fps`, else `rate` (the stream's own,
+/// else the container's), else 25; copying the input's `audio` (taken) into a container.
+pub(crate) fn first_job(
+    args: &TranscodeArgs,
+    cfg: &mut EncoderConfig,
+    rate: Option<Rational>,
+    timebase: Option<Rational>,
+    audio: &mut Option<AudioIn>,
+) -> EncodeJob {
+    let fps = args.fps.or(rate);
+    cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
+    match audio.take() {
+        Some((tracks, rx)) => job.with_audio(tracks, rx),
+        None => job,
+    }
 }

@@ -9,16 +9,16 @@
 //! output through a bounded channel, so it stays a few seconds ahead of the video at most.
 
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
-use video_hw::media::{Container, Demuxer, MediaPacket, Track};
+use video_hw::media::{Container, Demuxer, MediaPacket};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
-use video_hw::{Codec, DecoderConfig, EncoderConfig, Error, Rational};
+use video_hw::{Codec, DecoderConfig, EncoderConfig, Error};
 
 use crate::cmd_decode::Sessions;
-use crate::cmd_transcode::TranscodeArgs;
+use crate::cmd_transcode::{AudioIn, TranscodeArgs, first_job};
 use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
 use crate::input::Source;
@@ -79,7 +79,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
             .spawn(move || read_audio(&path, &wanted, &tx))
             .map(|_| (audio_tracks, rx))
     });
-    let mut audio: Option<(Vec<Track>, Receiver<MediaPacket>)> = match audio {
+    let mut audio: Option<AudioIn> = match audio {
         Some(spawned) => Some(spawned?),
         None => None,
     };
@@ -105,15 +105,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
                 break;
             }
         };
-        let job = job.get_or_insert_with(|| {
-            let fps = args.fps.or(stream_rate).or(container_rate);
-            cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-            let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
-            match audio.take() {
-                Some((tracks, rx)) => job.with_audio(tracks, rx),
-                None => job,
-            }
-        });
+        let job =
+            job.get_or_insert_with(|| first_job(args, &mut cfg, stream_rate.or(container_rate), timebase, &mut audio));
         size.get_or_insert((frame.width, frame.height));
         job.push(frame)?;
     }
