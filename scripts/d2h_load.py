@@ -3,7 +3,7 @@
 to measure what the traffic of host frames costs NVDEC when the frames themselves stay on the
 GPU. Copies 1080p NV12-sized blocks (3,110,400 bytes) device-to-host into page-locked memory
 (`--kind d2h`) or device-to-device (`--kind d2d`), paced to `--gbps` (0: as fast as it goes),
-for `--seconds`, then prints the rate reached. Run it beside a decode, e.g.
+for `--seconds` or until SIGTERM, then prints the rate reached. Run it beside a decode, e.g.
 
     python3 scripts/d2h_load.py --gbps 25 --seconds 8 & .gpu/bin/nvdec_bench run ... ; wait
 
@@ -12,6 +12,7 @@ Clock: time.perf_counter.
 
 import argparse
 import ctypes
+import signal
 import time
 
 from d2h_bandwidth import FRAME, check, open_gpu0
@@ -38,10 +39,13 @@ def main():
         streams.append(s)
     cu.cuMemcpyDtoHAsync_v2.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_void_p]
     cu.cuMemcpyDtoDAsync_v2.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_void_p]
+    # SIGTERM ends the traffic early (a caller that stops it when its own run ends).
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     time.sleep(a.delay)
     t0 = time.perf_counter()
     i = 0
-    while True:
+    while not stop:
         now = time.perf_counter() - t0
         if now >= a.seconds:
             break

@@ -20,6 +20,7 @@ steady rate is each session's from its first frame, summed).
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,9 +45,15 @@ def run(args, output, env):
                                    "--seconds", str(args.load_seconds)], stdout=subprocess.PIPE, text=True)
     cmd = [args.bench, "run", "--input", args.input, "--streams", str(args.streams), "--repeat-input",
            str(args.repeat), "--chunk", args.chunk, "--output", output, "--no-mem"]
-    p = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=args.timeout)
+    try:
+        p = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=args.timeout)
+    finally:
+        if load and loader.poll() is None and sys.exc_info()[0] is not None:
+            loader.kill()
     if load:
-        print("   ", loader.communicate(timeout=args.timeout)[0].strip(), flush=True)
+        # The traffic ran from before the run's start to its end: stopped now.
+        loader.send_signal(signal.SIGTERM)
+        print("   ", loader.communicate(timeout=30)[0].strip(), flush=True)
     lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if not lines:
         sys.exit(f"{' '.join(cmd)}: no report (exit {p.returncode}): {p.stderr[-2000:]}")
@@ -66,7 +73,8 @@ def main():
     ap.add_argument("--chunk", default="64k")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--json", help="write every run's report here")
-    ap.add_argument("--load-seconds", type=float, default=5.0, help="how long a LOAD= contender's traffic runs")
+    ap.add_argument("--load-seconds", type=float, default=600.0,
+                    help="the longest a LOAD= contender's traffic runs (it is stopped when the run ends)")
     ap.add_argument("contenders", nargs="+", type=contender)
     args = ap.parse_args()
 

@@ -143,15 +143,31 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         }),
         bytes_out: bytes,
         dropped: lost,
+        concealed: stats.concealed,
         damage: damage.as_ref().map(|e| e.to_string()),
         ..args.summary(codec, started)
     };
     summary.emit(args.json, quiet);
-    match damage {
-        Some(e) => Err(e.into()),
-        None if frames == 0 && args.count != Some(0) => {
-            Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into())
-        }
-        None => Ok(ExitCode::SUCCESS),
+    if frames == 0 && args.count == Some(0) && damage.is_none() {
+        return Ok(ExitCode::SUCCESS);
     }
+    verdict(damage, stats.concealed, frames)
+}
+
+/// The end of a job read through the frame index: the first damage met (exit 4), else
+/// pictures the engine concealed (exit 4: every frame was written, the input is damaged
+/// all the same), else no frame at all (exit 4), else success.
+pub fn verdict(damage: Option<Error>, concealed: u64, frames: u64) -> CliResult<ExitCode> {
+    if let Some(e) = damage {
+        return Err(e.into());
+    }
+    if concealed > 0 {
+        let e = Error::invalid_bitstream(0, "damaged input");
+        let note = format!("{concealed} damaged picture(s) concealed by the decoder; {frames} frame(s) written");
+        return Err(crate::decode_loop::with_note(e, &note).into());
+    }
+    if frames == 0 {
+        return Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into());
+    }
+    Ok(ExitCode::SUCCESS)
 }

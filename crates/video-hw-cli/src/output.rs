@@ -139,8 +139,8 @@ pub enum PacketSink {
     },
 }
 
-/// The source's audio packets on their way to the output (they are read on the decode
-/// pipeline's thread, with the video).
+/// The source's audio packets on their way to the output (read on the decode pipeline's
+/// thread with the video, or by a reader of their own: `transcode_ahead`).
 pub struct AudioFeed {
     /// Packets from the source, numbered as the source's tracks.
     pub packets: Receiver<MediaPacket>,
@@ -153,6 +153,20 @@ impl AudioFeed {
     fn ready(&self) -> Vec<MediaPacket> {
         let mut out = Vec::new();
         while let Ok(mut p) = self.packets.try_recv() {
+            if let Some(&(_, to)) = self.tracks.iter().find(|(from, _)| *from == p.track) {
+                p.track = to;
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// Every packet still to come, renumbered for the output: waits until the sender is
+    /// gone (the end of the source's reading), so that none sent after the last video
+    /// packet is lost.
+    fn rest(&self) -> Vec<MediaPacket> {
+        let mut out = Vec::new();
+        for mut p in self.packets.iter() {
             if let Some(&(_, to)) = self.tracks.iter().find(|(from, _)| *from == p.track) {
                 p.track = to;
                 out.push(p);
@@ -221,12 +235,13 @@ impl PacketSink {
         }
     }
 
-    /// Finishes the output: the rest of the audio, then the container's indexes.
+    /// Finishes the output: the rest of the audio (waiting for its reader to end), then the
+    /// container's indexes.
     pub fn finish(self) -> Result<()> {
         match self {
             PacketSink::AnnexB(mut out) => Ok(out.flush()?),
             PacketSink::Mux { mut muxer, audio } => {
-                for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
+                for a in audio.as_ref().map(AudioFeed::rest).unwrap_or_default() {
                     muxer.write(a)?;
                 }
                 muxer.finish().map(|_| ())

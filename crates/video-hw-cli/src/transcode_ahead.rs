@@ -48,7 +48,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     let codec_in = src.codec();
     let container_rate = src.frame_rate();
     let timebase = (src.container() != "annexb").then(|| src.timebase());
-    let audio_tracks = if args.no_audio { Vec::new() } else { src.audio_tracks() };
+    let container_out = crate::output::container_for(&args.output).is_some();
+    let audio_tracks = if args.no_audio || !container_out { Vec::new() } else { src.audio_tracks() };
     drop(src);
 
     let mut demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
@@ -108,6 +109,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         let job =
             job.get_or_insert_with(|| first_job(args, &mut cfg, stream_rate.or(container_rate), timebase, &mut audio));
         size.get_or_insert((frame.width, frame.height));
+        let mut frame = frame;
+        if timebase.is_none() {
+            // A raw stream has no timestamps: the reader's are its index's own numbering,
+            // and the encoder spaces untimed frames at the rate, as on one session.
+            frame.pts = None;
+        }
         job.push(frame)?;
     }
     // An index that ends early (a truncated or damaged file): the frames before the damage
@@ -140,16 +147,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         }),
         encoder,
         dropped: lost,
-        concealed: 0,
+        concealed: stats.concealed,
         bytes_out: bytes,
         damage: damage.as_ref().map(|e| e.to_string()),
     }
     .emit(args.json, quiet);
-    match damage {
-        Some(e) => Err(e.into()),
-        None if frames == 0 => Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into()),
-        None => Ok(ExitCode::SUCCESS),
-    }
+    crate::decode_select::verdict(damage, stats.concealed, frames)
 }
 
 /// Sends the packets of the `wanted` tracks of the file at `path`, in file order, going on

@@ -29,8 +29,8 @@
 //! median over rounds of each round's difference (every way runs once a round), which a
 //! machine whose speed drifts between runs disturbs less than a difference of medians; and
 //! the threads' waits per frame (voluntary context switches of the process): a hand-over
-//! that finds its consumer asleep wakes it, and it counts one when it sleeps again. Unlike
-//! the times, that count does not depend on how busy the machine is.
+//! that finds its consumer asleep wakes it, and it counts one when it sleeps again. The
+//! machine's load moves that count far less than it moves the times.
 //! `ASYNC_BENCH_RUNS=N` sets the rounds (15), `ASYNC_BENCH_ONLY=320x240` keeps the decode
 //! workloads whose name has that in it and skips the encode side. Written to
 //! `bench/results/async-overhead-DATE-COMMIT.md`.

@@ -71,8 +71,9 @@ pub struct NvdecCallTimes {
     /// Of [`copy`](Self::copy), the wait for the copies to finish (a nap, then polling).
     pub copy_wait: CallTime,
     /// The wait for a host frame's copies queued without waiting (see
-    /// [`host_async`](Self::host_async)) that had not finished when the frame was due:
-    /// handed out, or its output surface needed for the next picture.
+    /// [`host_async`](Self::host_async)) that had not finished when the session needed
+    /// them: the frame due to be handed out, its output surface needed for the next
+    /// picture, or the session closing.
     pub host_wait: CallTime,
     /// `cuvidUnmapVideoFrame64` (handing the picture's surface back after the copy).
     pub unmap: CallTime,

@@ -103,6 +103,7 @@ fn submit(decoder: &mut Decoder, input: &DecodeInput, ends: &mut Ends<AsyncInput
             // Too many frames held: hand some out (waiting for the consumer), then retry.
             Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES => {
                 waits += 1;
+                ends.wake_consumer();
                 let handed = match decoder.reap_timeout(BACKPRESSURE_WAIT) {
                     Ok(Some(frame)) => ends.give(Ok(frame)),
                     Ok(None) => true,

@@ -62,6 +62,7 @@ fn run(mut encoder: Encoder, mut ends: Ends<EncodeItem, Packet>) {
                 Ok(()) => break,
                 Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES => {
                     waits += 1;
+                    ends.wake_consumer();
                     match encoder.reap_timeout(BACKPRESSURE_WAIT) {
                         Ok(Some(p)) => {
                             if !ends.give(Ok(p)) {

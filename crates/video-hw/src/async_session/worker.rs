@@ -46,6 +46,12 @@ impl<I, O> Ends<I, O> {
         item
     }
 
+    /// Wakes the stream for output held back, before the thread waits for something the
+    /// consumer may be the one to bring (an engine that holds too many of its frames).
+    pub fn wake_consumer(&mut self) {
+        self.coalescer.flush(&self.output);
+    }
+
     /// Hands an output item to the stream, waiting while the stream's queue is full
     /// (that wait is the backpressure). False when the stream side is gone: the session
     /// should end.

@@ -590,7 +590,7 @@ fn deliver(
     coalescer: &mut Coalescer,
     input: Option<&Queue<DecodeInput>>,
 ) -> Result<bool> {
-    let frame = match ring.adopt(frame, None) {
+    let frame = match ring.adopt_with(frame, None, || coalescer.flush(ring.queue())) {
         Ok(frame) => frame,
         Err(Error::Closed(_)) => return Ok(false),
         Err(e) => return Err(e.context("decode pipeline, copying a CUDA frame into a ring slot")),

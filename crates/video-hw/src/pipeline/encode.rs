@@ -499,6 +499,11 @@ fn run(
                 Ok(()) => break,
                 Err(Error::Backpressure(_)) if waits < BACKPRESSURE_RETRIES && !status.is_cancelled() => {
                     waits += 1;
+                    // Before waiting: the consumer, woken for what was held back, may be what
+                    // the engine waits for.
+                    if let Some(q) = sink.queue() {
+                        coalescer.flush(q);
+                    }
                     if let Some(p) = enc.reap_timeout(Duration::from_millis(10)).map_err(context)? {
                         if !sink.send(p, &mut coalescer, None)? {
                             return Ok(());

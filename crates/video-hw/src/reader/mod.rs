@@ -72,6 +72,9 @@ pub struct ReaderStats {
     /// Frames of sequential reading on several sessions that were held in device memory
     /// and copied to host memory as they were handed out (host NV12, YUV420P and RGB on NVDEC).
     pub frames_staged: u64,
+    /// Pictures the engines found damaged and concealed themselves (NVDEC), summed over the
+    /// sessions the reader holds (those of a read-ahead once it has stopped).
+    pub concealed: u64,
 }
 
 impl ReaderStats {
@@ -220,7 +223,7 @@ impl FrameReader {
 
     /// What was done so far.
     pub fn stats(&self) -> ReaderStats {
-        self.stats
+        ReaderStats { concealed: self.decoders.iter().map(|d| d.stats().concealed).sum(), ..self.stats }
     }
 
     /// The engine of the first session, described (after a first decode or

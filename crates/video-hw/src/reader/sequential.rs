@@ -147,7 +147,12 @@ impl FrameReader {
                 self.stats.frames_returned += 1;
                 Ok(Some(frame))
             }
-            Ok(None) => Ok(None),
+            // The end: the sessions come back (their counts, concealed pictures among
+            // them, are then in `stats`).
+            Ok(None) => {
+                self.stop_read_ahead()?;
+                Ok(None)
+            }
             // A frame lost to damage: reading goes on after it.
             Err(e @ Error::InvalidBitstream { .. }) => Err(e),
             Err(e) => {

@@ -131,8 +131,8 @@ pub(crate) static HOST_ASYNC: Counter = Counter::new();
 pub(crate) static HOST_STAGED: Counter = Counter::new();
 /// The copy-out's wait for its copies (part of [`COPY`]).
 pub(crate) static COPY_WAIT: Counter = Counter::new();
-/// Waiting for a host frame's copies that had not finished when the frame was due (handed
-/// out, or its output surface needed for the next picture).
+/// Waiting for a host frame's copies that had not finished when the session needed them
+/// (the frame handed out, its output surface needed for the next picture, the session closing).
 pub(crate) static HOST_WAIT: Counter = Counter::new();
 /// `cuvidUnmapVideoFrame64`.
 pub(crate) static UNMAP: Counter = Counter::new();

@@ -6,10 +6,10 @@
 //! every one, so every frame costs one. A worker whose next input is already queued will
 //! push again soon without waiting, so it may leave the consumer asleep for a few frames
 //! ([`Queue::push_quiet`]; the queue wakes it at half full). It must wake it before it
-//! could wait for input, which [`Coalescer::before_input`] does. Quiet pushes are chosen
-//! only while the first output held back, had the next input take as long as this one,
-//! would be announced within [`HOLD`] of its push: no output waits much longer than that
-//! for its consumer to be woken.
+//! could wait for input, which [`Coalescer::before_input`] does (and once held output has
+//! waited [`HOLD`]), and before any other wait ([`Coalescer::flush`]: the consumer may be
+//! the one to end it). Quiet pushes are chosen only while the first output held back, had
+//! the next input take as long as this one, would be announced within [`HOLD`] of its push.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ const HOLD: Duration = Duration::from_millis(1);
 /// One worker's choice between quiet and waking pushes, input by input.
 #[derive(Debug)]
 pub(crate) struct Coalescer {
+    hold: Duration,
     started: Instant,
     /// When the first output pushed quietly since the consumers were last woken was pushed.
     held_since: Option<Instant>,
@@ -31,14 +32,23 @@ pub(crate) struct Coalescer {
 
 impl Coalescer {
     pub(crate) fn new() -> Self {
-        Coalescer { started: Instant::now(), held_since: None }
+        Coalescer::with_hold(HOLD)
+    }
+
+    /// A coalescer that holds output back for `hold` at most (tests: a hold no preemption
+    /// of a busy machine reaches).
+    pub(crate) fn with_hold(hold: Duration) -> Self {
+        Coalescer { hold, started: Instant::now(), held_since: None }
     }
 
     /// Call before taking the next input from `input` (the worker's own queue, which only it
     /// pops): if that may wait, the consumers of `output` are woken for what was pushed
     /// quietly.
     pub(crate) fn before_input<I, O>(&mut self, input: Option<&Queue<I>>, output: &Queue<O>) {
-        if self.held_since.is_some() && input.is_none_or(|q| q.depth() == 0) {
+        // Also once the first held output has waited the hold: inputs that give no output
+        // (damage dropped, a decoder's first pictures) must not keep it back.
+        let overdue = self.held_since.is_some_and(|t| t.elapsed() >= self.hold);
+        if self.held_since.is_some() && (overdue || input.is_none_or(|q| q.depth() == 0)) {
             self.flush(output);
         }
     }
@@ -56,7 +66,7 @@ impl Coalescer {
         let now = Instant::now();
         let took = now.saturating_duration_since(self.started);
         let first = self.held_since.unwrap_or(now);
-        let quiet = input.is_some_and(|q| q.depth() > 0) && now.saturating_duration_since(first) + took < HOLD;
+        let quiet = input.is_some_and(|q| q.depth() > 0) && now.saturating_duration_since(first) + took < self.hold;
         self.held_since = quiet.then_some(first);
         quiet
     }

@@ -394,7 +394,15 @@ impl FrameRing {
     /// returned as it is. Pipelines pass what an engine made outside the ring (while
     /// every slot was lent) through this, so the device memory frames wait in is bounded
     /// by the ring.
-    pub(crate) fn adopt(&self, frame: Frame, timeout: Option<Duration>) -> Result<Frame> {
+    ///
+    /// `before_waiting` runs first if no slot is free at once (a worker holding output
+    /// back wakes its consumer then, who may be the one to free a slot).
+    pub(crate) fn adopt_with(
+        &self,
+        frame: Frame,
+        timeout: Option<Duration>,
+        before_waiting: impl FnOnce(),
+    ) -> Result<Frame> {
         let FrameSlots::Device(d) = &*self.inner.slots else { return Ok(frame) };
         let FrameData::Cuda(src) = &frame.data else { return Ok(frame) };
         if src.device_index() != d.alloc.device_index() || d.owns(src) {
@@ -402,7 +410,13 @@ impl FrameRing {
         }
         let (width, height) = src.size();
         let format = src.format();
-        let copy = d.lease(format, width, height, Some(timeout))?.ok_or(Error::Timeout(Duration::ZERO))?;
+        let copy = match d.lease(format, width, height, None)? {
+            Some(slot) => slot,
+            None => {
+                before_waiting();
+                d.lease(format, width, height, Some(timeout))?.ok_or(Error::Timeout(Duration::ZERO))?
+            }
+        };
         match d.alloc.copy_frame(src, &copy) {
             Ok(()) => {}
             Err(e @ Error::Timeout(_)) => {
@@ -414,6 +428,12 @@ impl FrameRing {
         }
         d.adopted.fetch_add(1, Ordering::Relaxed);
         Ok(Frame { data: FrameData::Cuda(copy), ..frame })
+    }
+
+    /// [`adopt_with`](Self::adopt_with) with nothing to do before waiting.
+    #[cfg(test)]
+    pub(crate) fn adopt(&self, frame: Frame, timeout: Option<Duration>) -> Result<Frame> {
+        self.adopt_with(frame, timeout, || {})
     }
 
     /// Queues `frame`, waiting up to `timeout` (forever for `None`) while the queue is

@@ -555,7 +555,7 @@ fn the_coalescer_pushes_quietly_only_with_more_input_queued_and_wakes_before_wai
     let (count, waker) = counting_waker();
     let mut cx = Context::from_waker(&waker);
     assert!(output.poll_pop(&mut cx).is_pending());
-    let mut c = Coalescer::new();
+    let mut c = Coalescer::with_hold(Duration::from_secs(60));
     // No input queued: output must be pushed plainly.
     c.started();
     assert!(!c.quiet(Some(&input)));
@@ -578,25 +578,37 @@ fn the_coalescer_pushes_quietly_only_with_more_input_queued_and_wakes_before_wai
 }
 
 #[test]
-fn the_coalescer_holds_output_back_for_about_a_millisecond_at_most() {
+fn the_coalescer_holds_output_back_for_its_hold_at_most() {
     use super::Coalescer;
-    use std::time::Duration;
+    use std::task::Context;
     let input = Queue::new("in", 8);
     input.push(1, None).unwrap();
-    let mut c = Coalescer::new();
     // An input slower than the hold: announced at once.
+    let mut c = Coalescer::with_hold(Duration::from_millis(1));
     c.started();
     std::thread::sleep(Duration::from_millis(2));
     assert!(!c.quiet(Some(&input)));
-    // Quick inputs: quiet, until the first held output has waited about the hold.
+    // Quick inputs: quiet, until the first held output has waited the hold.
+    let mut c = Coalescer::with_hold(Duration::from_millis(200));
     c.started();
     assert!(c.quiet(Some(&input)));
     c.started();
     assert!(c.quiet(Some(&input)));
-    std::thread::sleep(Duration::from_millis(2));
+    std::thread::sleep(Duration::from_millis(250));
     c.started();
-    assert!(!c.quiet(Some(&input)), "the first output was held back over 1 ms");
+    assert!(!c.quiet(Some(&input)), "the first output was held back over the hold");
     // That push woke the consumers: holding may start again.
     c.started();
     assert!(c.quiet(Some(&input)));
+    // Output held back is announced once it has waited the hold, even with input queued
+    // (inputs that give no output must not keep it back).
+    let output = Queue::new("out", 8);
+    let (count, waker) = counting_waker();
+    assert!(output.poll_pop(&mut Context::from_waker(&waker)).is_pending());
+    output.push_quiet(10, None).unwrap();
+    c.before_input(Some(&input), &output);
+    assert_eq!(count.0.load(Ordering::SeqCst), 0, "held, not overdue yet");
+    std::thread::sleep(Duration::from_millis(250));
+    c.before_input(Some(&input), &output);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "overdue: announced");
 }
