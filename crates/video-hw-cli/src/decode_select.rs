@@ -27,7 +27,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     if args.start.is_some_and(|s| !s.is_finite() || s < 0.0) {
         return Err(usage("--start takes a time in seconds, 0 or more"));
     }
-    let demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
+    let mut demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
     let track = demuxer.video_track().cloned().ok_or_else(|| {
         Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
     })?;
@@ -43,6 +43,8 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),
     })?;
+    // The framemd5 time base as one session gives it: the stream's own rate (VUI) first.
+    let stream_info = demuxer.stream_info(track.index).ok().flatten();
     let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
     let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),
@@ -58,11 +60,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     }
     let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
-    let tb = track
-        .frame_rate
-        .filter(|r| r.num > 0 && r.den > 0)
-        .map(|r| crate::input::reduce(Rational::new(r.den, r.num)))
-        .unwrap_or(Rational::new(1, 25));
+    let tb = crate::decode_loop::frame_timebase(stream_info, track.frame_rate);
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
     let mut write = |frame: &video_hw::Frame| -> video_hw::Result<()> {
         size.get_or_insert((frame.width, frame.height));

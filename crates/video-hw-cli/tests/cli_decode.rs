@@ -348,3 +348,22 @@ fn sessions_decode_the_same_frames_in_order() {
     let av1 = run(&["decode", s(&ivf), "-o", s(&dir.join("auto.yuv")), "--sessions", "auto", "-q"]);
     assert_ne!(av1.status.code(), Some(2), "auto on IVF is no usage error: {}", String::from_utf8_lossy(&av1.stderr));
 }
+
+/// A raw stream whose first access units cannot be read (slices before the first parameter
+/// sets): a straight decode skips them and goes on; reading through the frame index (the
+/// default on NVDEC, `--start` anywhere) gives the same frames and framemd5, not an empty track.
+#[test]
+fn index_reading_goes_on_past_a_raw_streams_unreadable_start() {
+    let Some(dir) = util::corpus_dir() else { return };
+    if !any_available("h264", "decode") {
+        return;
+    }
+    let input = dir.join("bad/fate-suite/mp4-init-nonkeyframe.h264");
+    let out = tmpdir("raw-start");
+    let (straight, indexed) = (out.join("straight.framemd5"), out.join("indexed.framemd5"));
+    expect_exit(&run(&["decode", s(&input), "-o", s(&straight), "--framemd5", "-q"]), 4, "straight");
+    expect_exit(&run(&["decode", s(&input), "-o", s(&indexed), "--framemd5", "--start", "0", "-q"]), 4, "indexed");
+    let (a, b) = (std::fs::read_to_string(&straight).unwrap(), std::fs::read_to_string(&indexed).unwrap());
+    assert_eq!(frame_lines(&a).len(), 29, "the frames after the first IDR");
+    assert_eq!(b, a, "framemd5 through the index against the straight decode");
+}

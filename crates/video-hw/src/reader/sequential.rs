@@ -118,6 +118,9 @@ impl FrameReader {
     fn next_read_ahead(&mut self) -> Result<Option<Frame>> {
         let Some(c) = self.cursor.as_ref() else { return Ok(None) };
         if c.flushed || c.next >= self.index.len() {
+            // The end: the sessions come back (their counts, concealed pictures among
+            // them, are then in `stats`).
+            self.stop_read_ahead()?;
             return Ok(None);
         }
         if c.ahead.is_none() {
@@ -147,8 +150,7 @@ impl FrameReader {
                 self.stats.frames_returned += 1;
                 Ok(Some(frame))
             }
-            // The end: the sessions come back (their counts, concealed pictures among
-            // them, are then in `stats`).
+            // The end (an index that ends early included): the sessions come back.
             Ok(None) => {
                 self.stop_read_ahead()?;
                 Ok(None)
