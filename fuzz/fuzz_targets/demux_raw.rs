@@ -1,7 +1,8 @@
 //! The IVF and raw H.264/HEVC (Annex-B) demuxers and the frame index on any bytes: opening,
 //! reading every packet, the packet table, seeks to table entries (a raw stream restarts
-//! its assembler there with the parameter sets in force) and the index never panic, never
-//! loop without reading, and allocate at most a bounded multiple of the input.
+//! its assembler there with the parameter sets in force), the stream facts and the index
+//! (both read on past damage in a raw stream) never panic, never loop without reading, and
+//! allocate at most a bounded multiple of the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -42,6 +43,8 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        // The stream facts read on past damage too (a bounded number of packets).
+        let _ = d.stream_info(0);
         if let Ok(index) = FrameIndex::build(&mut d, 0) {
             for k in 0..index.len().min(64) {
                 assert!(index.start_packet(k) <= index.frames()[k].packet as usize);
