@@ -360,7 +360,7 @@ impl Source {
                     Ok(None) => return None,
                     Err(e) => {
                         // MPEG-TS resynchronises after damage: go on, keeping the first error.
-                        let goes_on = demuxer.container() == Container::MpegTs && errors < 100_000;
+                        let goes_on = errors < demuxer.container().damage_skips();
                         errors += 1;
                         let mut slot = broken.lock().unwrap_or_else(|p| p.into_inner());
                         if slot.is_none() {

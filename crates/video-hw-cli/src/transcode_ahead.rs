@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
-use video_hw::media::{Container, Demuxer, MediaPacket};
+use video_hw::media::{Demuxer, MediaPacket};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, DecoderConfig, EncoderConfig, Error};
@@ -156,7 +156,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
 }
 
 /// Sends the packets of the `wanted` tracks of the file at `path`, in file order, going on
-/// after damage where the container resynchronises (MPEG-TS), as the decode side does.
+/// after damage where the container reads on (`Container::damage_skips`), as the decode
+/// side does.
 fn read_audio(path: &std::path::Path, wanted: &[usize], tx: &SyncSender<MediaPacket>) {
     let Ok(mut demuxer) = Demuxer::open(path) else { return };
     let mut errors = 0u32;
@@ -167,7 +168,7 @@ fn read_audio(path: &std::path::Path, wanted: &[usize], tx: &SyncSender<MediaPac
                     return;
                 }
             }
-            Err(_) if demuxer.container() == Container::MpegTs && errors < 100_000 => errors += 1,
+            Err(_) if errors < demuxer.container().damage_skips() => errors += 1,
             Ok(None) | Err(_) => return,
         }
     }

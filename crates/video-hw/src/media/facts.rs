@@ -30,9 +30,10 @@ impl Demuxer {
         }
         self.rewind()?;
         let mut seen = 0;
-        // Streams whose reader goes on after damage (a raw stream's slices before its first
-        // parameter sets, MPEG-TS) are read on past it; each error counts as a packet read.
-        let resyncs = matches!(self.container(), super::Container::MpegTs | super::Container::AnnexB);
+        // Streams whose reader goes on after damage (`Container::damage_skips`: a raw
+        // stream's slices before its first parameter sets) are read on past it; each error
+        // counts as a packet read.
+        let resyncs = self.container().damage_skips() > 0;
         while seen < MAX_PACKETS && asm.first_stream_info().is_none() {
             let packet = match self.next_packet() {
                 Ok(Some(p)) => p,

@@ -36,6 +36,18 @@ impl Container {
             Container::AnnexB => "annexb",
         }
     }
+
+    /// Read errors a reader may go on past in this container: its demuxer reads on after
+    /// damage (MPEG-TS resynchronises on the next packet, a raw stream skips an access unit
+    /// it cannot read, such as slices before the first parameter sets), as a decoder goes
+    /// on past damage; capped, so that a file of nothing but damage is not read forever.
+    /// 0 for the others, whose demuxers stop at their first error.
+    pub fn damage_skips(self) -> u32 {
+        match self {
+            Container::MpegTs | Container::AnnexB => 100_000,
+            Container::Mp4 | Container::Matroska | Container::WebM | Container::Ivf => 0,
+        }
+    }
 }
 
 impl fmt::Display for Container {

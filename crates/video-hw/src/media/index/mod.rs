@@ -345,10 +345,7 @@ fn scan_pictures(
     let mut table = PacketTable::default();
     let mut pictures = Vec::new();
     let mut sets = BTreeMap::new();
-    // Streams that continue after damage (MPEG-TS; a raw stream, whose reader skips an
-    // access unit it cannot read: slices before the first parameter sets, as a decoder
-    // does) report each; a cap stops a file of nothing but damage from being read forever.
-    let resyncs = matches!(demuxer.container(), Container::MpegTs | Container::AnnexB);
+    // Streams that continue after damage report each (`Container::damage_skips`).
     let mut errors = 0u32;
     loop {
         match demuxer.next_packet() {
@@ -368,7 +365,7 @@ fn scan_pictures(
             Err(e) => {
                 errors += 1;
                 table.damage.get_or_insert(e);
-                if errors > 100_000 || !resyncs {
+                if errors > demuxer.container().damage_skips() {
                     break;
                 }
             }
