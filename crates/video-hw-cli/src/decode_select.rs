@@ -5,13 +5,14 @@
 //! default for a whole file NVDEC decodes: read front to back with the GOPs ahead decoding
 //! on several sessions (the reader's read-ahead), one per NVDEC engine.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use video_hw::media::Demuxer;
+use video_hw::media::{Demuxer, Track};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
-use video_hw::{Codec, DecoderConfig, Error, Rational};
+use video_hw::{Codec, DecoderConfig, Error, Frame, Rational};
 
 use crate::cmd_decode::{DecodeArgs, Sessions};
 use crate::exit::{CliResult, Failure, usage};
@@ -27,10 +28,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     if args.start.is_some_and(|s| !s.is_finite() || s < 0.0) {
         return Err(usage("--start takes a time in seconds, 0 or more"));
     }
-    let mut demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
-    let track = demuxer.video_track().cloned().ok_or_else(|| {
-        Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
-    })?;
+    let (mut demuxer, track) = open_video(&args.input)?;
     let codec = track.codec.video().unwrap_or(Codec::H264);
     let cfg = args
         .transform
@@ -45,16 +43,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     })?;
     // The framemd5 time base as one session gives it: the stream's own rate (VUI) first.
     let stream_info = demuxer.stream_info(track.index).ok().flatten();
-    let mut reader = FrameReader::new(demuxer, track.index, cfg)?;
-    let sessions = match sessions {
-        Sessions::Count(n) => usize::from(n),
-        Sessions::Auto => {
-            let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
-            // The reader's first session tells the engine (and is kept for decoding).
-            recommended_sessions(reader.prepare()?, codec, w, h, args.engine.device)
-        }
-    };
-    reader = reader.sessions(sessions);
+    let mut reader = on_sessions(FrameReader::new(demuxer, track.index, cfg)?, sessions, &track, args.engine.device)?;
     if let Some(bytes) = args.read_ahead {
         reader = reader.read_ahead(bytes);
     }
@@ -85,7 +74,6 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
             }
         }
         None => {
-            let mut damage = None;
             let iter = match args.start {
                 Some(s) => reader.frames_from(s).map_err(|e| match e {
                     Error::InvalidInput(why) => usage(why),
@@ -96,28 +84,8 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
                 }
                 None => reader.frames_from_index(0)?,
             };
-            // A frame lost to damage is an error in its place; the frames after it still
-            // come (as a straight decode goes on after damage). Other errors end the job.
-            let mut written = 0u64;
-            for frame in iter {
-                if written >= limit {
-                    break;
-                }
-                match frame {
-                    Ok(f) => {
-                        write(&f)?;
-                        written += 1;
-                    }
-                    Err(e @ Error::InvalidBitstream { .. }) => {
-                        lost += 1;
-                        damage.get_or_insert(e);
-                    }
-                    Err(e) => {
-                        damage.get_or_insert(e);
-                        break;
-                    }
-                }
-            }
+            let (written, mut damage);
+            (written, lost, damage) = take_frames(iter, limit, |f| Ok(write(&f)?))?;
             // Read to the end of an index that ends early (a truncated or damaged file): the
             // frames before the damage came out, and the damage is reported as a straight
             // decode reports it.
@@ -133,12 +101,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     let summary = Summary {
         size,
         frames,
-        decoder: reader.backend().map(|b| {
-            format!(
-                "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
-                stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
-            )
-        }),
+        decoder: described(&reader),
         bytes_out: bytes,
         dropped: lost,
         concealed: stats.concealed,
@@ -168,4 +131,72 @@ pub fn verdict(damage: Option<Error>, concealed: u64, frames: u64) -> CliResult<
         return Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file at `path` opened, with its video track.
+pub fn open_video(path: &Path) -> CliResult<(Demuxer, Track)> {
+    let demuxer = Demuxer::open(path).map_err(|e| e.context(path.display()))?;
+    let track = demuxer
+        .video_track()
+        .cloned()
+        .ok_or_else(|| Error::unsupported(format!("{}: no video track to decode", path.display()), "none found"))?;
+    Ok((demuxer, track))
+}
+
+/// `reader` set to decode on `sessions` (`auto`: the measured best for its engine, the
+/// track's codec and size on GPU `device`).
+pub fn on_sessions(mut reader: FrameReader, sessions: Sessions, track: &Track, device: u32) -> CliResult<FrameReader> {
+    let n = match sessions {
+        Sessions::Count(n) => usize::from(n),
+        Sessions::Auto => {
+            let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
+            let codec = track.codec.video().unwrap_or(Codec::H264);
+            // The reader's first session tells the engine (and is kept for decoding).
+            recommended_sessions(reader.prepare()?, codec, w, h, device)
+        }
+    };
+    Ok(reader.sessions(n))
+}
+
+/// Hands the frames of `frames` to `take`, `limit` at most. A frame lost to damage is an
+/// error in its place and the frames after it still come (as a straight decode goes on
+/// after damage); other errors end the reading. Returns the frames taken, the frames lost
+/// and the first error.
+pub fn take_frames(
+    frames: impl Iterator<Item = video_hw::Result<Frame>>,
+    limit: u64,
+    mut take: impl FnMut(Frame) -> CliResult<()>,
+) -> CliResult<(u64, u64, Option<Error>)> {
+    let (mut taken, mut lost, mut damage) = (0u64, 0u64, None);
+    for frame in frames {
+        if taken >= limit {
+            break;
+        }
+        match frame {
+            Ok(f) => {
+                take(f)?;
+                taken += 1;
+            }
+            Err(e @ Error::InvalidBitstream { .. }) => {
+                lost += 1;
+                damage.get_or_insert(e);
+            }
+            Err(e) => {
+                damage.get_or_insert(e);
+                break;
+            }
+        }
+    }
+    Ok((taken, lost, damage))
+}
+
+/// The summary's decoder line for a job read through the frame index.
+pub fn described(reader: &FrameReader) -> Option<String> {
+    let stats = reader.stats();
+    reader.backend().map(|b| {
+        format!(
+            "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
+            stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
+        )
+    })
 }

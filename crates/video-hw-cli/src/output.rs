@@ -151,28 +151,21 @@ pub struct AudioFeed {
 impl AudioFeed {
     /// The packets waiting now, renumbered for the output.
     fn ready(&self) -> Vec<MediaPacket> {
-        let mut out = Vec::new();
-        while let Ok(mut p) = self.packets.try_recv() {
-            if let Some(&(_, to)) = self.tracks.iter().find(|(from, _)| *from == p.track) {
-                p.track = to;
-                out.push(p);
-            }
-        }
-        out
+        self.packets.try_iter().filter_map(|p| self.renumbered(p)).collect()
     }
 
     /// Every packet still to come, renumbered for the output: waits until the sender is
     /// gone (the end of the source's reading), so that none sent after the last video
     /// packet is lost.
     fn rest(&self) -> Vec<MediaPacket> {
-        let mut out = Vec::new();
-        for mut p in self.packets.iter() {
-            if let Some(&(_, to)) = self.tracks.iter().find(|(from, _)| *from == p.track) {
-                p.track = to;
-                out.push(p);
-            }
-        }
-        out
+        self.packets.iter().filter_map(|p| self.renumbered(p)).collect()
+    }
+
+    /// `p` numbered as the output's track it is copied to (`None`: a track not copied).
+    fn renumbered(&self, mut p: MediaPacket) -> Option<MediaPacket> {
+        let &(_, to) = self.tracks.iter().find(|(from, _)| *from == p.track)?;
+        p.track = to;
+        Some(p)
     }
 }
 

@@ -13,12 +13,12 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
 use video_hw::media::{Demuxer, MediaPacket};
-use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, DecoderConfig, EncoderConfig, Error};
 
 use crate::cmd_decode::Sessions;
 use crate::cmd_transcode::{AudioIn, TranscodeArgs, first_job};
+use crate::decode_select::{described, on_sessions, open_video, take_frames};
 use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
 use crate::input::Source;
@@ -52,22 +52,11 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     let audio_tracks = if args.no_audio || !container_out { Vec::new() } else { src.audio_tracks() };
     drop(src);
 
-    let mut demuxer = Demuxer::open(&args.input).map_err(|e| e.context(args.input.display()))?;
-    let track = demuxer.video_track().cloned().ok_or_else(|| {
-        Error::unsupported(format!("{}: no video track to decode", args.input.display()), "none found")
-    })?;
+    let (mut demuxer, track) = open_video(&args.input)?;
     // The rate the one-session path takes: the stream's own (VUI), else the container's.
     let stream_rate = demuxer.stream_info(track.index).ok().flatten().and_then(|i| i.frame_rate);
-    let mut reader = FrameReader::new(demuxer, track.index, decoder)?;
-    let sessions = match sessions {
-        Sessions::Count(n) => usize::from(n),
-        Sessions::Auto => {
-            let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
-            // The reader's first session tells the engine (and is kept for decoding).
-            recommended_sessions(reader.prepare()?, codec_in, w, h, args.engine.device)
-        }
-    };
-    reader = reader.sessions(sessions);
+    let mut reader =
+        on_sessions(FrameReader::new(demuxer, track.index, decoder)?, sessions, &track, args.engine.device)?;
 
     let audio = (!audio_tracks.is_empty()).then(|| {
         let wanted: Vec<usize> = audio_tracks.iter().map(|t| t.index).collect();
@@ -80,43 +69,24 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
             .spawn(move || read_audio(&path, &wanted, &tx))
             .map(|_| (audio_tracks, rx))
     });
-    let mut audio: Option<AudioIn> = match audio {
-        Some(spawned) => Some(spawned?),
-        None => None,
-    };
+    let mut audio: Option<AudioIn> = audio.transpose()?;
 
+    if reader.is_empty() {
+        return Err(Error::invalid_bitstream(0, "the video track has no frame").into());
+    }
     let mut job: Option<EncodeJob> = None;
-    let (mut size, mut lost, mut damage) = (None, 0u64, None);
-    let frames_in = match reader.is_empty() {
-        true => return Err(Error::invalid_bitstream(0, "the video track has no frame").into()),
-        false => reader.frames_from_index(0)?,
-    };
-    // A frame lost to damage is an error in its place; the frames after it still come (as
-    // a straight decode goes on after damage). Other errors end the job.
-    for frame in frames_in {
-        let frame = match frame {
-            Ok(f) => f,
-            Err(e @ Error::InvalidBitstream { .. }) => {
-                lost += 1;
-                damage.get_or_insert(e);
-                continue;
-            }
-            Err(e) => {
-                damage.get_or_insert(e);
-                break;
-            }
-        };
+    let mut size = None;
+    let (_, lost, mut damage) = take_frames(reader.frames_from_index(0)?, u64::MAX, |mut frame| {
         let job =
             job.get_or_insert_with(|| first_job(args, &mut cfg, stream_rate.or(container_rate), timebase, &mut audio));
         size.get_or_insert((frame.width, frame.height));
-        let mut frame = frame;
         if timebase.is_none() {
             // A raw stream has no timestamps: the reader's are its index's own numbering,
             // and the encoder spaces untimed frames at the rate, as on one session.
             frame.pts = None;
         }
-        job.push(frame)?;
-    }
+        Ok(job.push(frame)?)
+    })?;
     // An index that ends early (a truncated or damaged file): the frames before the damage
     // were encoded, and the damage is reported as a straight decode reports it.
     if damage.is_none() {
@@ -139,12 +109,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         size,
         frames,
         elapsed: started.elapsed(),
-        decoder: reader.backend().map(|b| {
-            format!(
-                "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
-                stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
-            )
-        }),
+        decoder: described(&reader),
         encoder,
         dropped: lost,
         concealed: stats.concealed,
