@@ -30,9 +30,12 @@
 //! machine whose speed drifts between runs disturbs less than a difference of medians; and
 //! the threads' waits per frame (voluntary context switches of the process): a hand-over
 //! that finds its consumer asleep wakes it, and it counts one when it sleeps again. The
-//! machine's load moves that count far less than it moves the times.
+//! machine's load moves that count far less than it moves the times. And the process's
+//! minor page faults per frame: what a session pays for memory first touched on its
+//! thread (a new thread's malloc arena), which the load does not move either.
 //! `ASYNC_BENCH_RUNS=N` sets the rounds (15), `ASYNC_BENCH_ONLY=320x240` keeps the decode
-//! workloads whose name has that in it and skips the encode side. Written to
+//! workloads whose name has that in it and skips the encode side; `ASYNC_BENCH_KEEP_THREADS=0`
+//! starts every session on a new thread (`worker_threads::configure(0, …)`), for comparison. Written to
 //! `bench/results/async-overhead-DATE-COMMIT.md`.
 
 mod common;
@@ -299,9 +302,10 @@ fn encode(way: EncodeWay, frames: Vec<Frame>) -> usize {
     }
 }
 
-/// User + system CPU time of the whole process so far, and the times its threads gave up
-/// the CPU to wait (voluntary context switches: a thread that sleeps until it is woken).
-fn process_usage() -> (Duration, u64) {
+/// User + system CPU time of the whole process so far, the times its threads gave up the
+/// CPU to wait (voluntary context switches: a thread that sleeps until it is woken), and
+/// its minor page faults (memory the kernel mapped and zeroed on first touch).
+fn process_usage() -> (Duration, u64, u64) {
     // SAFETY: `getrusage` fills the zeroed `rusage` it is given and keeps no pointer to it.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -309,28 +313,37 @@ fn process_usage() -> (Duration, u64) {
         usage
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_nvcsw.max(0) as u64)
+    (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_nvcsw.max(0) as u64, usage.ru_minflt.max(0) as u64)
 }
 
-/// One run of one way, per frame: wall and CPU time in µs and the threads' waits (each
-/// hand-over that found its consumer asleep costs one), with the run's output count.
+/// One run of one way, per frame: wall and CPU time in µs, the threads' waits (each
+/// hand-over that found its consumer asleep costs one) and the page faults, with the run's
+/// output count.
 #[derive(Clone, Copy)]
 struct Sample {
     wall: f64,
     cpu: f64,
     waits: f64,
+    faults: f64,
     count: usize,
 }
 
 /// Times `f` (which gives its output count) per `per` items.
 fn sample(per: Option<f64>, f: impl FnOnce() -> usize) -> Sample {
-    let ((cpu0, waits0), start) = (process_usage(), Instant::now());
+    let ((cpu0, waits0, faults0), start) = (process_usage(), Instant::now());
     let count = f();
     let wall = start.elapsed();
-    let (cpu, waits) = process_usage();
+    let (cpu, waits, faults) = process_usage();
     let n = per.unwrap_or(count as f64).max(1.0);
     let us = |d: Duration| d.as_secs_f64() * 1e6 / n;
-    Sample { wall: us(wall), cpu: us(cpu - cpu0), waits: (waits - waits0) as f64 / n, count }
+    let per_item = |a: u64, b: u64| a.saturating_sub(b) as f64 / n;
+    Sample {
+        wall: us(wall),
+        cpu: us(cpu - cpu0),
+        waits: per_item(waits, waits0),
+        faults: per_item(faults, faults0),
+        count,
+    }
 }
 
 /// One run of decode way `way` on `w`.
@@ -375,20 +388,25 @@ fn compare(table: &mut String, workload: &str, names: &[&str], mut run: impl FnM
         let least = rounds.iter().map(|r| r.wall).fold(f64::INFINITY, f64::min);
         let over = |f: fn(&Sample) -> f64| median(rounds.iter().zip(&base).map(|(r, b)| f(r) - f(b)).collect());
         table.push_str(&format!(
-            "| {workload} | {name} | {count} | {:.2} | {least:.2} | {:.2} | {:+.2} | {:+.2} | {:.2} |\n",
+            "| {workload} | {name} | {count} | {:.2} | {least:.2} | {:.2} | {:+.2} | {:+.2} | {:.2} | {:.2} |\n",
             of(|r| r.wall),
             of(|r| r.cpu),
             over(|r| r.wall),
             over(|r| r.cpu),
             of(|r| r.waits),
+            of(|r| r.faults),
         ));
     }
 }
 
 fn main() {
+    if std::env::var("ASYNC_BENCH_KEEP_THREADS").is_ok_and(|v| v.trim() == "0") {
+        // Every session on a new thread, as before threads were kept: for comparison.
+        video_hw::worker_threads::configure(0, Duration::ZERO);
+    }
     let mut table = String::from(
-        "| workload | way | frames | wall µs/frame | least wall | CPU µs/frame | wall over blocking | CPU over blocking | waits/frame |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| workload | way | frames | wall µs/frame | least wall | CPU µs/frame | wall over blocking | CPU over blocking | waits/frame | faults/frame |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     let long = Workload { name: "64x64, 600 frames x 10", repeat: 10, ..tiny() };
     let names: Vec<&str> = WAYS.iter().map(|w| w.1).collect();
@@ -410,10 +428,16 @@ fn main() {
          OpenH264 to host yuv420p; {} rounds of every way, order rotated; medians per frame of the whole run's\n\
          wall time (`Instant`) and of the process's CPU time (`getrusage`, user + system), the least wall time,\n\
          the median of each round's difference from the blocking decoder, and the threads' waits per frame\n\
-         (voluntary context switches, `getrusage`: a hand-over that finds its consumer asleep costs one).\n\
-         `cargo bench -p video-hw --features async --bench async_overhead`.\n\n{table}",
+         (voluntary context switches, `getrusage`: a hand-over that finds its consumer asleep costs one) and the\n\
+         process's minor page faults per frame (memory mapped and zeroed on first touch).\n\
+         `cargo bench -p video-hw --features async --bench async_overhead`{}.\n\n{table}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        runs()
+        runs(),
+        if video_hw::worker_threads::idle_limit() == 0 {
+            ", every session on a new thread (ASYNC_BENCH_KEEP_THREADS=0)"
+        } else {
+            ""
+        }
     );
     common::write_record("async-overhead", &date, &commit, &text);
 }

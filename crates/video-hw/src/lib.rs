@@ -55,6 +55,7 @@ pub mod reader;
 pub mod registry;
 mod timing;
 pub mod transform;
+pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(all(test, feature = "ffmpeg"))]
 pub(crate) mod test_observe;

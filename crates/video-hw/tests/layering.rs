@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // Plain types: what every layer speaks (and the memory frames are lent from). The
     // transform is one too (`DecoderConfig` carries it); its CPU path needs only frames.
-    ("plain types", &["error", "codec", "engine", "probe", "timing", "packet", "config", "frame", "transform"]),
+    (
+        "plain types",
+        &["error", "codec", "engine", "probe", "timing", "worker_threads", "packet", "config", "frame", "transform"],
+    ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
     // Pure-Rust services the engines call: pixel conversion, metrics.

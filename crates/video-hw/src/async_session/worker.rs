@@ -66,7 +66,8 @@ pub(super) struct Handles<I, O> {
     pub output: Arc<Queue<Result<O>>>,
 }
 
-/// Starts `run` on a thread named `name` with queues of `depth` items each.
+/// Starts `run` on a worker thread (named `name` while it runs) with queues of `depth`
+/// items each.
 pub(super) fn spawn<I, O, F>(name: &str, depth: usize, run: F) -> Result<Handles<I, O>>
 where
     I: Send + 'static,
@@ -78,7 +79,9 @@ where
     let output = Arc::new(Queue::new(format!("{name} output"), depth));
     let ends = Ends { input: input.clone(), output: output.clone(), coalescer: Coalescer::new() };
     LIVE.fetch_add(1, Ordering::SeqCst);
-    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+    // A kept thread if one waits: a session started soon after another ended finds the
+    // memory its engine needs already mapped there (crate::worker_threads).
+    let spawned = crate::worker_threads::spawn(name, move || {
         // However `run` ends (a panic included): the sink refuses more input (what is
         // queued is dropped), the stream ends after what was handed out, and the count
         // goes down.
@@ -95,7 +98,7 @@ where
     });
     if let Err(e) = spawned {
         LIVE.fetch_sub(1, Ordering::SeqCst);
-        return Err(Error::from(e).context(format!("starting the {name} thread")));
+        return Err(e);
     }
     Ok(Handles { input, output })
 }

@@ -221,7 +221,7 @@ pub struct DecodePipeline {
     input: Option<Arc<Queue<DecodeInput>>>,
     output: FrameRing,
     shared: Arc<Shared>,
-    worker: Option<std::thread::JoinHandle<()>>,
+    worker: Option<crate::worker_threads::Worker>,
     timeout: Option<Duration>,
     description: String,
     engine: Engine,

@@ -98,7 +98,7 @@ pub struct EncodePipeline {
     input: FrameRing,
     packets: Option<Arc<Queue<Packet>>>,
     shared: Arc<Shared>,
-    worker: Option<std::thread::JoinHandle<()>>,
+    worker: Option<crate::worker_threads::Worker>,
     config: EncoderConfig,
     timeout: Option<Duration>,
     _sampler: Option<crate::metrics::GpuSampler>,

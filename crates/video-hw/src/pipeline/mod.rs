@@ -115,6 +115,7 @@ use crate::decoder::DecoderStats;
 use crate::encoder::EncoderStats;
 use crate::error::{Error, Result};
 use crate::metrics::{LatencyHistogram, Timings};
+use crate::worker_threads::Worker;
 
 /// How a pipeline is set up.
 ///
@@ -407,27 +408,26 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Starts `body` on a named thread; a panic in it becomes [`Error::Panicked`]. `done`
-/// runs on the thread afterwards with the outcome (it must not panic).
+/// Starts `body` on a worker thread (a kept one if one waits, see
+/// [`crate::worker_threads`]; named `video-hw-NAME` while it runs); a panic in it becomes
+/// [`Error::Panicked`]. `done` runs on the thread afterwards with the outcome (it must not
+/// panic).
 fn spawn_worker(
     name: &'static str,
     body: impl FnOnce() -> Result<()> + Send + 'static,
     done: impl FnOnce(Result<()>) + Send + 'static,
-) -> Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(format!("video-hw-{name}"))
-        .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-                Err(Error::Panicked(format!("{name} worker: {}", panic_message(payload.as_ref()))))
-            });
-            done(r);
-        })
-        .map_err(Error::from)
+) -> Result<Worker> {
+    crate::worker_threads::spawn(&format!("video-hw-{name}"), move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+            Err(Error::Panicked(format!("{name} worker: {}", panic_message(payload.as_ref()))))
+        });
+        done(r);
+    })
 }
 
 /// Joins a worker; a panic that escaped `done` (never expected) becomes an error.
-fn join(name: &'static str, handle: Option<std::thread::JoinHandle<()>>) -> Result<()> {
-    match handle.map(std::thread::JoinHandle::join) {
+fn join(name: &'static str, handle: Option<Worker>) -> Result<()> {
+    match handle.map(Worker::join) {
         Some(Err(payload)) => Err(Error::Panicked(format!("{name} worker: {}", panic_message(payload.as_ref())))),
         _ => Ok(()),
     }

@@ -25,7 +25,6 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use super::plan::plan;
 use super::prune::Skipper;
@@ -38,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::frame::staging::HostStaging;
 use crate::frame::{Frame, FrameData};
 use crate::media::{Demuxer, FrameIndex};
+use crate::worker_threads::{self, Worker};
 
 /// Default bound on the bytes of frames decoded ahead of the reader (4 GiB).
 pub const DEFAULT_READ_AHEAD_BYTES: usize =
@@ -89,7 +89,7 @@ pub(super) struct Source<'a> {
 /// The workers and the jobs in flight of one sequential read.
 pub(super) struct ReadAhead {
     jobs: Option<Sender<Job>>,
-    workers: Vec<JoinHandle<Decoder>>,
+    workers: Vec<Worker<Decoder>>,
     in_flight: VecDeque<InFlight>,
     /// The first frame no job was made for yet.
     next_job: usize,
@@ -247,17 +247,19 @@ impl ReadAhead {
         }
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let sessions = decoders.len();
-        let workers = decoders
+        // Kept threads where they wait (crate::worker_threads). A session whose thread
+        // cannot start is dropped; with none started, the first job fails to queue and
+        // reading ends with that error.
+        let workers: Vec<Worker<Decoder>> = decoders
             .into_iter()
-            .map(|decoder| {
+            .filter_map(|decoder| {
                 let (rx, feed) = (rx.clone(), feed.clone());
-                std::thread::Builder::new()
-                    .name("video-hw-read-ahead".into())
-                    .spawn(move || work(decoder, &feed, &rx))
-                    .expect("spawning a read-ahead thread")
+                worker_threads::spawn("video-hw-read-ahead", move || work(decoder, &feed, &rx))
+                    .inspect_err(|e| tracing::warn!(error = %e, "a read-ahead session did not start"))
+                    .ok()
             })
             .collect();
+        let sessions = workers.len().max(1);
         ReadAhead {
             jobs: Some(tx),
             workers,
