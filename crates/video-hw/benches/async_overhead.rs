@@ -210,7 +210,10 @@ where
 
 fn async_decoder(w: &Workload) -> usize {
     let all = async_items(w);
-    let (input, output) = AsyncDecoder::open(config(), DEPTH).expect("decoder").split();
+    // Pageable buffers, as the pipelines' below: a driver's page-locking is no part of the
+    // async surface's cost.
+    let decoder = Decoder::open(config()).expect("decoder");
+    let (input, output) = AsyncDecoder::with_memory(decoder, DEPTH, RingMemory::Pageable).expect("decoder").split();
     drive(input, output, all)
 }
 

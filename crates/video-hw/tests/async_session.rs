@@ -2,7 +2,7 @@
 //! current-thread runtimes and `futures::executor`. Frames must equal the blocking API's,
 //! bit for bit and in number; a full pipeline must make the sink pending without spinning;
 //! items the sink accepted are decoded even when their send futures are dropped; dropped
-//! sessions end their threads.
+//! sessions end their threads, and a session after another runs on the thread kept from it.
 #![cfg(feature = "async")]
 
 mod common;
@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt, SinkExt, StreamExt};
 use video_hw::async_session::{AsyncDecoder, AsyncEncoder, AsyncInput, EncodeItem, live_sessions};
-use video_hw::pipeline::DecodeInput;
+use video_hw::pipeline::{DecodeInput, RingMemory};
+use video_hw::worker_threads;
 use video_hw::{
     Codec, Decoder, DecoderConfig, EncoderConfig, Engine, EnginePreference, Frame, HostFrame, Input, Output,
     PixelFormat,
@@ -107,6 +108,33 @@ fn futures_executor_and_a_drain_between_two_streams() {
     assert_eq!(got.len(), 2 * want.len());
     assert_eq!(got[..want.len()], want[..]);
     assert_eq!(got[want.len()..], want[..]);
+    wait_for_sessions(0);
+}
+
+#[test]
+fn a_session_after_another_runs_on_its_kept_thread_with_pageable_buffers() {
+    let _turn = one_at_a_time();
+    let items = packets();
+    let want = blocking_md5s(&items);
+    assert_eq!(futures::executor::block_on(decode(4, items.clone())), want);
+    wait_for_sessions(0);
+    // The ended session's thread waits for the next (once the count has settled: threads
+    // of earlier tests may still be parking).
+    let (mut kept, mut since) = (worker_threads::idle_threads(), Instant::now());
+    let start = Instant::now();
+    while kept == 0 || since.elapsed() < Duration::from_millis(100) {
+        assert!(start.elapsed() < Duration::from_secs(10), "no session thread was kept");
+        std::thread::sleep(Duration::from_millis(5));
+        let now = worker_threads::idle_threads();
+        if now != kept {
+            (kept, since) = (now, Instant::now());
+        }
+    }
+    let decoder = Decoder::open(config()).unwrap();
+    let (input, frames) = AsyncDecoder::with_memory(decoder, 4, RingMemory::Pageable).unwrap().split();
+    assert_eq!(worker_threads::idle_threads(), kept - 1, "the new session took a kept thread");
+    let got = futures::executor::block_on(streams::feed_and_take(input, frames, items, streams::md5_of));
+    assert_eq!(got, want);
     wait_for_sessions(0);
 }
 

@@ -66,10 +66,19 @@ impl AsyncSession<AsyncInput, Frame> {
     /// is present, device memory for NVDEC's CUDA output) while the consumer gives them
     /// back by dropping frames; when it holds them all, frames get memory of their own.
     pub fn new(decoder: Decoder, depth: usize) -> Result<Self> {
+        Self::with_memory(decoder, depth, RingMemory::Auto)
+    }
+
+    /// As [`new`](Self::new), with the output buffers in `memory`, as a pipeline's
+    /// [`PipelineOptions::memory`](crate::pipeline::PipelineOptions::memory) chooses them:
+    /// [`RingMemory::Pageable`] spares a session whose frames stay on the host the
+    /// page-locking of its buffers (a cost each new session pays where a driver is
+    /// present), `Auto` keeps it for frames that go on to the GPU.
+    pub fn with_memory(decoder: Decoder, depth: usize, memory: RingMemory) -> Result<Self> {
         let engine = decoder.engine();
         let backend = decoder.backend().to_string();
         let depth = depth.max(1);
-        let memory = output_memory(RingMemory::Auto, &decoder);
+        let memory = output_memory(memory, &decoder);
         // Only the ring's buffers are used; its queue stays empty.
         let ring = FrameRing::with_config(RingConfig::new(depth).memory(memory).name("async decode output"))?;
         let slots = ring.frame_slots().clone();
