@@ -419,6 +419,9 @@ fn spawn_worker(
 ) -> Result<Worker> {
     crate::worker_threads::spawn(&format!("video-hw-{name}"), move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+            // What the panicking code left on this thread is unknown: the thread ends
+            // rather than run the next pipeline.
+            crate::worker_threads::retire_this_thread();
             Err(Error::Panicked(format!("{name} worker: {}", panic_message(payload.as_ref()))))
         });
         done(r);

@@ -97,6 +97,8 @@ pub(super) struct ReadAhead {
     budget: usize,
     frame_bytes: usize,
     sessions: usize,
+    /// Why no session started, when none did: the error reading ends with.
+    start_error: Option<Error>,
     /// The host copies of frames held in device memory, when they are.
     staged: Option<Staged>,
 }
@@ -248,17 +250,20 @@ impl ReadAhead {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         // Kept threads where they wait (crate::worker_threads). A session whose thread
-        // cannot start is dropped; with none started, the first job fails to queue and
-        // reading ends with that error.
+        // cannot start is dropped; with none started, the first job cannot be queued and
+        // reading ends with the error that stopped them.
+        let mut start_error = None;
         let workers: Vec<Worker<Decoder>> = decoders
             .into_iter()
             .filter_map(|decoder| {
                 let (rx, feed) = (rx.clone(), feed.clone());
                 worker_threads::spawn("video-hw-read-ahead", move || work(decoder, &feed, &rx))
                     .inspect_err(|e| tracing::warn!(error = %e, "a read-ahead session did not start"))
+                    .map_err(|e| start_error = start_error.take().or(Some(e)))
                     .ok()
             })
             .collect();
+        let start_error = if workers.is_empty() { start_error } else { None };
         let sessions = workers.len().max(1);
         ReadAhead {
             jobs: Some(tx),
@@ -270,6 +275,7 @@ impl ReadAhead {
             frame_bytes: frame_bytes.max(1),
             sessions,
             staged,
+            start_error,
         }
     }
 
@@ -429,7 +435,10 @@ impl ReadAhead {
             let (out, frames_rx) = channel();
             let sent = self.jobs.as_ref().is_some_and(|jobs| jobs.send(Job { runs: job_runs, out }).is_ok());
             if !sent {
-                return Err(Error::Panicked("the read-ahead sessions".into()));
+                return Err(self
+                    .start_error
+                    .take()
+                    .unwrap_or_else(|| Error::Panicked("the read-ahead sessions".into())));
             }
             self.in_flight.push_back(InFlight { frames: frames_rx, pending: None, wanted: frames, due: 0, bytes });
             self.held += bytes;
