@@ -178,19 +178,23 @@ def test_threads_decode_at_once():
 
 def _child(q):
     d = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", pixel_format="yuv420p")
-    q.put(md5(np.asarray(d[42])))
+    # Reading on two sessions starts worker threads: the parent's kept ones do not exist here.
+    frames = [md5(np.from_dlpack(f.data)) for f in video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", pixel_format="yuv420p", sessions=2)]
+    q.put((md5(np.asarray(d[42])), len(frames)))
 
 
 def test_fork_like_a_dataloader_worker():
-    # The parent has used the package (engines probed, a decoder opened) before forking.
+    # The parent has used the package (engines probed, a decoder opened, read-ahead threads
+    # ended and kept for the next session) before forking.
     parent = md5(np.asarray(decoder("h264-aac.mp4")[42]))
+    assert len(list(video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", pixel_format="yuv420p", sessions=2))) == 100
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(q,))
     p.start()
     p.join(60)
     assert p.exitcode == 0
-    assert q.get(timeout=5) == parent
+    assert q.get(timeout=5) == (parent, 100)
 
 
 def rss_kib():
