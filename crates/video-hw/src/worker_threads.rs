@@ -415,6 +415,29 @@ mod tests {
     }
 
     #[test]
+    fn jobs_handed_over_while_kept_threads_time_out_all_run_once() {
+        // A keep-alive of 1 ms and callers that pause about as long: spawns keep meeting
+        // threads that are giving up (the slot taken off the list as its wait ends).
+        let pool = own_pool(4, Duration::from_millis(1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for caller in 0..4u64 {
+                let ran = ran.clone();
+                s.spawn(move || {
+                    for i in 0..150u64 {
+                        let ran = ran.clone();
+                        let w = pool.spawn("video-hw-test", move || ran.fetch_add(1, Ordering::SeqCst)).unwrap();
+                        w.join().unwrap();
+                        std::thread::sleep(Duration::from_micros((i * 7 + caller * 13) % 1500));
+                    }
+                });
+            }
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 600);
+        until_waiting(pool, 0);
+    }
+
+    #[test]
     fn the_process_pool_is_one_per_process() {
         assert!(std::ptr::eq(pool(), pool()));
         assert_eq!(pool().pid, std::process::id());
