@@ -138,10 +138,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     })?;
     let decoder = decoding.backend().to_string();
     let (decode_stats, stats) = decoding.finish()?;
-    let (frames, encoder, bytes) = match job.as_mut() {
-        Some(job) => (job.frames(), job.backend(), job.finish()?),
-        None => (0, None, 0),
-    };
+    let (frames, encoder, bytes) = crate::encoding::finish_job(job.as_mut())?;
     let mut tables = vec![("decode", &decode_stats)];
     if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
         tables.push(("encode", encode_stats));

@@ -192,6 +192,16 @@ impl EncodeJob {
     }
 }
 
+/// Finishes `job` if the output was started: its frames, its encoder's description and
+/// the bytes written; `(0, None, 0)` when no frame ever came.
+pub fn finish_job(job: Option<&mut EncodeJob>) -> Result<(u64, Option<String>, u64)> {
+    match job {
+        // Read before `finish`, which closes the encoder they describe.
+        Some(job) => Ok((job.frames(), job.backend(), job.finish()?)),
+        None => Ok((0, None, 0)),
+    }
+}
+
 /// `frame` in `want` (host memory), when it is not already: device frames are downloaded,
 /// 8-bit formats converted to I420 when the encoder takes I420. `None` when usable as is.
 fn conform(frame: &Frame, want: PixelFormat, scratch: &mut Vec<u8>) -> Result<Option<Frame>> {

@@ -92,10 +92,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     if damage.is_none() {
         damage = reader.index().damage_error();
     }
-    let (frames, encoder, bytes) = match job.as_mut() {
-        Some(job) => (job.frames(), job.backend(), job.finish()?),
-        None => (0, None, 0),
-    };
+    let (frames, encoder, bytes) = crate::encoding::finish_job(job.as_mut())?;
     if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
         crate::stage_table::emit(&[("encode", encode_stats)]);
     }
