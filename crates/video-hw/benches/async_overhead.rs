@@ -418,8 +418,8 @@ fn main() {
     }
     // The encode side: the 64x64 frames (the count column is then packets, one a frame).
     let names: Vec<&str> = ENCODE_WAYS.iter().map(|w| w.1).collect();
-    let encode_side = "encode 64x64, 600 frames";
-    compare(&mut table, encode_side, if wanted(encode_side) { &names } else { &[] }, |i| {
+    let encode_workload = "encode 64x64, 600 frames";
+    compare(&mut table, encode_workload, if wanted(encode_workload) { &names } else { &[] }, |i| {
         let frames = tiny_frames(); // made before the clocks start
         let n = frames.len() as f64;
         sample(Some(n), || encode(ENCODE_WAYS[i].0, frames))

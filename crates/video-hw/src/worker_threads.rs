@@ -61,7 +61,7 @@ impl Pool {
             pid,
             waiting: Mutex::new(Vec::new()),
             max_idle: AtomicUsize::new(max_idle),
-            keep_alive: AtomicU64::new(u64::try_from(keep_alive.as_millis()).unwrap_or(u64::MAX)),
+            keep_alive: AtomicU64::new(millis(keep_alive)),
         }
     }
 
@@ -76,7 +76,7 @@ impl Pool {
 
     fn configure(&self, max_idle: usize, keep_alive: Duration) {
         self.max_idle.store(max_idle, Ordering::Relaxed);
-        self.keep_alive.store(u64::try_from(keep_alive.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.keep_alive.store(millis(keep_alive), Ordering::Relaxed);
         let over: Vec<Arc<Slot>> = {
             let mut waiting = self.waiting();
             let over = waiting.len().saturating_sub(max_idle);
@@ -240,6 +240,9 @@ pub fn idle_threads() -> usize {
 type Outcome<T> = std::thread::Result<T>;
 
 /// A job started by [`spawn`]: wait for it with [`join`](Worker::join).
+///
+/// A lock and condition variable rather than a channel: pipelines holding one are shared
+/// between threads (`Sync`), which a channel's receiver is not.
 pub(crate) struct Worker<T = ()> {
     done: Arc<(Mutex<Option<Outcome<T>>>, Condvar)>,
 }
@@ -264,6 +267,11 @@ impl<T> Worker<T> {
 /// is `name` while the job runs (Linux).
 pub(crate) fn spawn<T: Send + 'static>(name: &str, job: impl FnOnce() -> T + Send + 'static) -> Result<Worker<T>> {
     pool().spawn(name, job)
+}
+
+/// `d` in whole milliseconds, `u64::MAX` for anything longer.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Hands `job` to the thread waiting on `slot` (taken off the list by the caller).

@@ -259,7 +259,9 @@ impl ReadAhead {
                 let (rx, feed) = (rx.clone(), feed.clone());
                 worker_threads::spawn("video-hw-read-ahead", move || work(decoder, &feed, &rx))
                     .inspect_err(|e| tracing::warn!(error = %e, "a read-ahead session did not start"))
-                    .map_err(|e| start_error = start_error.take().or(Some(e)))
+                    .map_err(|e| {
+                        start_error.get_or_insert(e);
+                    })
                     .ok()
             })
             .collect();
