@@ -98,6 +98,7 @@ pub fn run(args: &ProbeArgs) -> video_hw::Result<ExitCode> {
         return run_gpus(args.json);
     }
     let reports = probe_all(args.device);
+    let ffmpeg = video_hw::registry::ffmpeg_runtime();
     if args.json {
         let rows: Vec<_> = reports
             .iter()
@@ -111,11 +112,22 @@ pub fn run(args: &ProbeArgs) -> video_hw::Result<ExitCode> {
                     "device": r.info.device,
                     "driver": r.info.driver,
                     "hardware": r.engine.is_hardware(),
+                    // Where the FFmpeg-based engines' libraries came from (or why none).
+                    "ffmpeg": r.engine.uses_ffmpeg().then(|| json!({
+                        "loaded": ffmpeg.loaded,
+                        "summary": ffmpeg.summary,
+                        "tried": ffmpeg.tried,
+                    })),
                 })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
+        println!("FFmpeg: {}", ffmpeg.summary);
+        for place in &ffmpeg.tried {
+            println!("  searched {place}");
+        }
+        println!();
         println!("{:<13} {:<5} {:<7} {:<10} DETAILS", "ENGINE", "CODEC", "DIR", "AVAILABLE");
         for r in &reports {
             let mut details = Vec::new();

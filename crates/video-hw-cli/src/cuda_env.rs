@@ -23,3 +23,17 @@ pub(crate) fn set_cuda_connections() {
         unsafe { std::env::set_var(MAX_CONNECTIONS, CONNECTIONS) };
     }
 }
+
+/// SVT-AV1 (the AV1 encoder FFmpeg loads) prints its banner and configuration to stderr
+/// at every encoder it opens, `probe` included, unless `SVT_LOG` says otherwise.
+const SVT_LOG: &str = "SVT_LOG";
+
+/// Keeps SVT-AV1 to its errors (level 1) unless the user set `SVT_LOG`: every failure
+/// reaches the user as a typed error anyway.
+pub(crate) fn quiet_svt_av1() {
+    if std::env::var_os(SVT_LOG).is_none() {
+        // SAFETY: called at the start of `main`, before any other thread exists and before
+        // any library that reads the environment is loaded.
+        unsafe { std::env::set_var(SVT_LOG, "1") };
+    }
+}

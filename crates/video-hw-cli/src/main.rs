@@ -78,6 +78,7 @@ enum Command {
 
 fn main() -> ExitCode {
     cuda_env::set_cuda_connections();
+    cuda_env::quiet_svt_av1();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),

@@ -113,6 +113,10 @@ pub struct DecoderConfig {
     /// [`FrameReader`](crate::reader::FrameReader)'s read-ahead does (its first GOP gates
     /// every frame after it).
     pub start_at_once: bool,
+    /// Threads of a software engine's session (FFmpeg's frame and slice threads).
+    /// `None`: one session uses every core, and sessions open at once share them (see
+    /// docs/ffmpeg.md). Hardware engines and OpenH264 ignore it.
+    pub threads: Option<u32>,
 }
 
 impl DecoderConfig {
@@ -130,6 +134,7 @@ impl DecoderConfig {
             timebase: Rational::MPEG_90K,
             transform: None,
             start_at_once: false,
+            threads: None,
         }
     }
 
@@ -154,6 +159,12 @@ impl DecoderConfig {
     /// Sets low-latency mode.
     pub fn low_latency(mut self, on: bool) -> Self {
         self.low_latency = on;
+        self
+    }
+
+    /// Sets the threads of a software engine's session (see [`DecoderConfig::threads`]).
+    pub fn threads(mut self, threads: u32) -> Self {
+        self.threads = Some(threads);
         self
     }
 
@@ -405,6 +416,9 @@ pub struct EncoderConfig {
     pub device_index: u32,
     /// Timebase of the frames' timestamps and of the packets'.
     pub timebase: Rational,
+    /// Threads of a software encoder's session (libx264, libx265, SVT-AV1 through
+    /// FFmpeg). `None`: the encoder's own default, shared between sessions open at once.
+    pub threads: Option<u32>,
 }
 
 impl EncoderConfig {
@@ -432,6 +446,7 @@ impl EncoderConfig {
             require_hardware: false,
             device_index: 0,
             timebase: Rational::MPEG_90K,
+            threads: None,
         }
     }
 

@@ -87,6 +87,12 @@ impl Engine {
         !matches!(self, Engine::Ffmpeg | Engine::OpenH264)
     }
 
+    /// Whether the engine runs through FFmpeg's libraries (loaded at run time).
+    pub fn uses_ffmpeg(self) -> bool {
+        matches!(self, Engine::Ffmpeg | Engine::Qsv | Engine::Vaapi | Engine::Amf)
+            || (self == Engine::VideoToolbox && cfg!(target_vendor = "apple"))
+    }
+
     /// Whether the engine works in this direction at all.
     pub fn handles(self, direction: Direction) -> bool {
         match self {

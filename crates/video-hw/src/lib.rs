@@ -57,7 +57,7 @@ mod timing;
 pub mod transform;
 pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
-#[cfg(all(test, feature = "ffmpeg"))]
+#[cfg(test)]
 pub(crate) mod test_observe;
 
 pub use codec::{

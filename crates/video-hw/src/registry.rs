@@ -51,13 +51,9 @@ impl EngineEntry {
     }
 }
 
-/// Why the FFmpeg-based engines are missing from a default build.
-#[cfg(not(feature = "ffmpeg"))]
-const NOT_BUILT_FFMPEG: &str = "not compiled in (needs the `ffmpeg` feature)";
-
 /// An FFmpeg-based engine: libavcodec through `engine`'s hardware (or software for
-/// [`Engine::Ffmpeg`]); `decodes` is false for the encode-only families (AMF).
-#[cfg(feature = "ffmpeg")]
+/// [`Engine::Ffmpeg`]); `decodes` is false for the encode-only families (AMF). FFmpeg is
+/// loaded at run time: where it is missing, the probe says so.
 pub(crate) fn ffmpeg_entry(engine: Engine, decodes: bool) -> EngineEntry {
     EngineEntry {
         engine,
@@ -85,28 +81,14 @@ fn builtin_entries() -> Vec<EngineEntry> {
             open_decoder: None,
             open_encoder: Some(|_, c| crate::backend::nvidia::nvenc::open(c)),
         },
-        #[cfg(feature = "ffmpeg")]
         ffmpeg_entry(Engine::Qsv, true),
-        #[cfg(feature = "ffmpeg")]
         ffmpeg_entry(Engine::Vaapi, true),
-        #[cfg(all(feature = "ffmpeg", target_os = "macos"))]
+        #[cfg(target_os = "macos")]
         ffmpeg_entry(Engine::VideoToolbox, true),
-        #[cfg(feature = "ffmpeg")]
-        ffmpeg_entry(Engine::Amf, false),
-        #[cfg(feature = "ffmpeg")]
-        ffmpeg_entry(Engine::Ffmpeg, true),
-        #[cfg(not(feature = "ffmpeg"))]
-        EngineEntry::not_built(Engine::Qsv, NOT_BUILT_FFMPEG),
-        #[cfg(not(feature = "ffmpeg"))]
-        EngineEntry::not_built(Engine::Vaapi, NOT_BUILT_FFMPEG),
         #[cfg(not(target_os = "macos"))]
         EngineEntry::not_built(Engine::VideoToolbox, "only on macOS"),
-        #[cfg(all(not(feature = "ffmpeg"), target_os = "macos"))]
-        EngineEntry::not_built(Engine::VideoToolbox, NOT_BUILT_FFMPEG),
-        #[cfg(not(feature = "ffmpeg"))]
-        EngineEntry::not_built(Engine::Amf, NOT_BUILT_FFMPEG),
-        #[cfg(not(feature = "ffmpeg"))]
-        EngineEntry::not_built(Engine::Ffmpeg, NOT_BUILT_FFMPEG),
+        ffmpeg_entry(Engine::Amf, false),
+        ffmpeg_entry(Engine::Ffmpeg, true),
         EngineEntry {
             engine: Engine::OpenH264,
             built: Ok(()),
@@ -115,6 +97,33 @@ fn builtin_entries() -> Vec<EngineEntry> {
             open_encoder: Some(|_, c| crate::backend::openh264::open_encoder(c)),
         },
     ]
+}
+
+/// The FFmpeg the FFmpeg engines run with: where it was found, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FfmpegRuntime {
+    /// Whether an FFmpeg is loaded.
+    pub loaded: bool,
+    /// "FFmpeg 5.1.6-0+deb12u1, libavcodec 59.37.100 from libavcodec.so.59", or why none.
+    pub summary: String,
+    /// Each place searched, in order, and what came of it.
+    pub tried: Vec<String>,
+}
+
+/// Finds and loads FFmpeg (once per process) and says what was found. Searched in this
+/// order: `VIDEO_HW_FFMPEG_DIR` (`none` turns it off), the dynamic loader's search
+/// (`libavcodec.so.62` down to `.so.59`), then folders given to
+/// [`add_ffmpeg_search_dir`] (docs/ffmpeg.md).
+pub fn ffmpeg_runtime() -> FfmpegRuntime {
+    let s = crate::backend::ffmpeg::sys::status();
+    FfmpegRuntime { loaded: s.loaded, summary: s.summary, tried: s.tried }
+}
+
+/// Adds a folder to search for FFmpeg's libraries after the loader's own search (the
+/// Python package adds the one a PyAV wheel bundles). It counts only before the FFmpeg
+/// engines are first used in the process.
+pub fn add_ffmpeg_search_dir(dir: impl Into<std::path::PathBuf>) {
+    crate::backend::ffmpeg::sys::load::add_search_dir(dir.into());
 }
 
 /// One line of `video-hw probe`.

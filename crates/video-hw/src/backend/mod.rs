@@ -5,7 +5,6 @@
 //! A backend is a file or folder that can be deleted without touching the others,
 //! except for its line in `registry.rs`.
 
-#[cfg(feature = "ffmpeg")]
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;

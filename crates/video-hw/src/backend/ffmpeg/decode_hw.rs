@@ -9,25 +9,26 @@
 //! decoder has no such hardware path, there is no `/dev/dri/renderD*` node, the QSV
 //! runtime is not installed, or FFmpeg could not open the device (with its error).
 
-use std::ffi::CString;
+use std::ffi::{CString, c_int};
 use std::path::PathBuf;
 use std::ptr;
 
-use ffmpeg_next as av;
-use ffmpeg_next::ffi;
-
-use super::common;
+use super::common::{self, AvError};
+use super::sys::Ffmpeg;
+use super::sys::codec::{Codec as AvCodec, CodecContext, Dictionary, HW_CONFIG_METHOD_HW_DEVICE_CTX};
+use super::sys::fns::{AVBufferRef, AVCodecContext};
+use super::sys::frame::Frame as AvFrame;
 use crate::codec::Codec;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
-/// FFmpeg's device type for a hardware engine.
-fn device_type(engine: Engine) -> Option<ffi::AVHWDeviceType> {
-    use ffi::AVHWDeviceType as T;
-    Some(match engine {
-        Engine::Vaapi => T::AV_HWDEVICE_TYPE_VAAPI,
-        Engine::Qsv => T::AV_HWDEVICE_TYPE_QSV,
-        Engine::VideoToolbox => T::AV_HWDEVICE_TYPE_VIDEOTOOLBOX,
+/// FFmpeg's device type for a hardware engine (looked up by name: the numbers differ
+/// between majors).
+fn device_type(ff: &Ffmpeg, engine: Engine) -> Option<c_int> {
+    ff.hw_device_type(match engine {
+        Engine::Vaapi => "vaapi",
+        Engine::Qsv => "qsv",
+        Engine::VideoToolbox => "videotoolbox",
         _ => return None,
     })
 }
@@ -50,9 +51,10 @@ pub(super) fn decoder_name(engine: Engine, codec: Codec) -> &'static str {
 /// An opened hardware device and the surface format the decoder will produce on it.
 pub(super) struct HwDevice {
     /// Our reference to the `AVHWDeviceContext`.
-    device: *mut ffi::AVBufferRef,
+    device: *mut AVBufferRef,
     /// The hardware pixel format (`AV_PIX_FMT_VAAPI`, …).
-    pix_fmt: ffi::AVPixelFormat,
+    pix_fmt: c_int,
+    ff: &'static Ffmpeg,
     /// What was opened, e.g. "/dev/dri/renderD128".
     pub label: String,
 }
@@ -60,21 +62,26 @@ pub(super) struct HwDevice {
 impl Drop for HwDevice {
     fn drop(&mut self) {
         // SAFETY: `device` is the reference av_hwdevice_ctx_create gave us, released once.
-        unsafe { ffi::av_buffer_unref(&mut self.device) };
+        unsafe { (self.ff.fns.av_buffer_unref)(&mut self.device) };
     }
 }
+
+// SAFETY: the device reference is only released by its owner; FFmpeg's device contexts
+// are reference counted and usable from any thread.
+unsafe impl Send for HwDevice {}
 
 impl HwDevice {
     /// Checks everything `engine` needs for `codec` with the libavcodec decoder `codec_ref`
     /// and opens device `index`.
-    pub(super) fn open(engine: Engine, codec_ref: &av::Codec, index: u32) -> Result<HwDevice> {
-        let Some(kind) = device_type(engine) else {
+    pub(super) fn open(engine: Engine, codec_ref: &AvCodec, name: &str, index: u32) -> Result<HwDevice> {
+        let ff = common::ffmpeg(format!("{engine} decode"))?;
+        let Some(kind) = device_type(ff, engine) else {
             return Err(Error::unsupported(format!("{engine} decode"), "not a hardware engine"));
         };
         let pix_fmt = hw_pix_fmt(codec_ref, kind).ok_or_else(|| {
             Error::unsupported(
                 format!("{engine} decode"),
-                format!("FFmpeg's {} decoder has no {engine} path in this build", codec_ref.name()),
+                format!("FFmpeg's {name} decoder has no {engine} path in this build"),
             )
         })?;
         let (device, child, label) = match engine {
@@ -97,109 +104,87 @@ impl HwDevice {
             }
             _ => unreachable!("device_type() only knows hardware engines"),
         };
-        let mut buf: *mut ffi::AVBufferRef = ptr::null_mut();
+        let mut buf: *mut AVBufferRef = ptr::null_mut();
         let device_c = device.as_deref().map(|d| CString::new(d).expect("no NUL in device names"));
-        let mut opts: *mut ffi::AVDictionary = ptr::null_mut();
+        let mut opts = Dictionary::new(ff);
         if let Some(child) = child {
-            let (k, v) = (CString::new("child_device").expect("literal"), CString::new(child).expect("path"));
-            // SAFETY: both strings are NUL-terminated and outlive the call; av_dict_set
-            // copies them into a dictionary it allocates in `opts`.
-            unsafe { ffi::av_dict_set(&mut opts, k.as_ptr(), v.as_ptr(), 0) };
+            opts.set("child_device", &child).map_err(|e| common::backend_error(engine, "device options", e))?;
         }
         // SAFETY: `buf` receives a new reference on success; the device string and the
-        // options are valid for the call; the options dictionary is freed right after.
+        // options are valid for the call (the dictionary is freed when `opts` drops).
         let rc = unsafe {
-            let rc = ffi::av_hwdevice_ctx_create(
+            (ff.fns.av_hwdevice_ctx_create)(
                 &mut buf,
                 kind,
                 device_c.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-                opts,
+                opts.as_ptr(),
                 0,
-            );
-            ffi::av_dict_free(&mut opts);
-            rc
+            )
         };
         if rc < 0 || buf.is_null() {
-            let e = av::Error::from(rc);
+            let e = AvError(rc);
             return Err(Error::unsupported(
                 format!("{engine} decode"),
                 format!(
                     "FFmpeg could not open {label}: {e} ({}); set {}=verbose for the driver's reason",
-                    common::error_name(e),
+                    e.name(),
                     common::LOG_ENV
                 ),
             ));
         }
-        Ok(HwDevice { device: buf, pix_fmt, label })
+        Ok(HwDevice { device: buf, pix_fmt, ff, label })
     }
 
-    /// Makes `ctx` (not yet opened) decode on this device.
-    ///
-    /// # Safety
-    /// `ctx` must be a valid, unopened codec context.
-    pub(super) unsafe fn attach(&self, ctx: *mut ffi::AVCodecContext) {
-        // SAFETY: the caller guarantees `ctx`; the context gets its own device reference
-        // (freed by avcodec_free_context) and the wanted format in `opaque`, which only
-        // `get_hw_format` reads.
-        unsafe {
-            (*ctx).hw_device_ctx = ffi::av_buffer_ref(self.device);
-            (*ctx).opaque = self.pix_fmt as i32 as isize as *mut std::ffi::c_void;
-            (*ctx).get_format = Some(get_hw_format);
+    /// Makes `ctx` (not yet opened) decode on this device: its own reference to the
+    /// device, and the wanted format in `opaque`, which only `get_hw_format` reads.
+    pub(super) fn attach(&self, ctx: &mut CodecContext) -> Result<()> {
+        if !ctx.set_hw_device(self.device) {
+            return Err(Error::backend("ffmpeg", "AVERROR(ENOMEM)", "referencing the hardware device"));
         }
+        ctx.set_get_format(self.pix_fmt as isize as *mut std::ffi::c_void, get_hw_format);
+        Ok(())
     }
 
     /// The hardware surface format.
-    pub(super) fn pix_fmt(&self) -> ffi::AVPixelFormat {
+    pub(super) fn pix_fmt(&self) -> c_int {
         self.pix_fmt
     }
 }
 
 /// The surface format `codec` decodes to on devices of `kind`, if it can.
-fn hw_pix_fmt(codec: &av::Codec, kind: ffi::AVHWDeviceType) -> Option<ffi::AVPixelFormat> {
-    for i in 0.. {
-        // SAFETY: the codec pointer is valid (a registered codec); avcodec_get_hw_config
-        // returns null past the last configuration.
-        let config = unsafe { ffi::avcodec_get_hw_config(codec.as_ptr(), i) };
-        // SAFETY: non-null configurations point into the codec's static table.
-        let config = unsafe { config.as_ref() }?;
-        let by_device = config.methods & ffi::AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX as i32 != 0;
-        if by_device && config.device_type == kind {
-            return Some(config.pix_fmt);
-        }
-    }
-    None
+fn hw_pix_fmt(codec: &AvCodec, kind: c_int) -> Option<c_int> {
+    codec
+        .hw_configs()
+        .into_iter()
+        .find(|c| c.methods & HW_CONFIG_METHOD_HW_DEVICE_CTX != 0 && c.device_type == kind)
+        .map(|c| c.pix_fmt)
 }
 
 /// Picks the hardware format stored in the context's `opaque`; refuses (no software
 /// fallback inside a hardware engine) when the decoder does not offer it, e.g. for a
 /// profile the hardware cannot decode.
-unsafe extern "C" fn get_hw_format(
-    ctx: *mut ffi::AVCodecContext,
-    formats: *const ffi::AVPixelFormat,
-) -> ffi::AVPixelFormat {
+unsafe extern "C" fn get_hw_format(ctx: *mut AVCodecContext, formats: *const c_int) -> c_int {
     // SAFETY: libavcodec calls this with its context (whose `opaque` we set in `attach`)
-    // and a list terminated by AV_PIX_FMT_NONE.
+    // and a list terminated by AV_PIX_FMT_NONE (-1).
     unsafe {
-        let want = (*ctx).opaque as isize as i32;
+        let want = super::sys::codec::context_opaque(ctx) as isize as c_int;
         let mut p = formats;
-        while *p != ffi::AVPixelFormat::AV_PIX_FMT_NONE {
-            if *p as i32 == want {
+        while *p != -1 {
+            if *p == want {
                 return *p;
             }
             p = p.add(1);
         }
     }
-    ffi::AVPixelFormat::AV_PIX_FMT_NONE
+    -1
 }
 
 /// Downloads a hardware picture into `sw` (host memory, NV12 or P010).
-pub(super) fn download(engine: Engine, hw: &av::frame::Video, sw: &mut av::frame::Video) -> Result<()> {
-    // SAFETY: both frames are valid; `sw` is unreferenced first so the transfer
-    // allocates it afresh in the device's preferred host format.
-    let rc = unsafe {
-        ffi::av_frame_unref(sw.as_mut_ptr());
-        ffi::av_hwframe_transfer_data(sw.as_mut_ptr(), hw.as_ptr(), 0)
-    };
+pub(super) fn download(engine: Engine, hw: &AvFrame, sw: &mut AvFrame) -> Result<()> {
+    sw.unref();
+    // SAFETY: both frames are live; `sw` was unreferenced so the transfer allocates it
+    // afresh in the device's preferred host format.
+    let rc = unsafe { (hw.ffmpeg().fns.av_hwframe_transfer_data)(sw.as_mut_ptr(), hw.as_ptr(), 0) };
     if rc < 0 {
         return Err(common::backend_error_code(engine, "downloading a decoded picture", rc));
     }
@@ -252,17 +237,17 @@ mod tests {
 
     #[test]
     fn refusals_name_the_missing_piece() {
-        common::init();
-        let h264 = av::decoder::find_by_name("h264").expect("h264 decoder");
+        let Ok(ff) = common::ffmpeg("test") else { return };
+        let h264 = AvCodec::decoder(ff, "h264").expect("h264 decoder");
         let has_dri = std::path::Path::new("/dev/dri").is_dir();
-        match HwDevice::open(Engine::Vaapi, &h264, 0) {
+        match HwDevice::open(Engine::Vaapi, &h264, "h264", 0) {
             Ok(dev) => assert!(dev.label.starts_with("/dev/dri/renderD")),
             Err(Error::Unsupported { why, .. }) if !has_dri => assert_eq!(why, "no /dev/dri/renderD* device"),
             Err(e) => assert!(has_dri, "{e}"),
         }
         // The native decoder has no QSV path (QSV decodes through h264_qsv).
-        let e = HwDevice::open(Engine::Qsv, &h264, 0).err().expect("h264 is not a QSV decoder");
+        let e = HwDevice::open(Engine::Qsv, &h264, "h264", 0).err().expect("h264 is not a QSV decoder");
         assert!(e.to_string().contains("no qsv path"), "{e}");
-        assert!(HwDevice::open(Engine::Ffmpeg, &h264, 0).is_err());
+        assert!(HwDevice::open(Engine::Ffmpeg, &h264, "h264", 0).is_err());
     }
 }

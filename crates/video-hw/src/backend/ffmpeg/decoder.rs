@@ -29,11 +29,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use ffmpeg_next as av;
-use ffmpeg_next::ffi;
-
+use super::common::{self, AvError};
 use super::decode_hw::{self, HwDevice};
-use super::{common, frame_convert, probe_streams};
+use super::sys::Ffmpeg;
+use super::sys::codec::{Codec as AvCodec, CodecContext, CtxInt, PKT_FLAG_KEY, Packet as AvPacket};
+use super::sys::frame::{FLAG_CORRUPT, Frame as AvFrame, IntField};
+use super::{frame_convert, probe_streams, threads};
 use crate::backend::DecoderBackend;
 use crate::bitstream::access_unit::{AccessUnit, PictureInfo};
 use crate::bitstream::h264::RecoveryStart;
@@ -49,6 +50,11 @@ use crate::probe::ProbeInfo;
 /// (at most 16), and a field pair spans two access units. The picture was skipped.
 const LOST_AFTER: i64 = 128;
 
+/// `FF_THREAD_FRAME`: decode several pictures at once.
+const THREAD_FRAME: i32 = 1;
+/// `FF_THREAD_SLICE`: decode the slices of one picture at once.
+const THREAD_SLICE: i32 = 2;
+
 /// The largest picture a stream may declare (8192 x 8192 luma samples): a damaged
 /// header cannot make libavcodec allocate more.
 const MAX_PIXELS: i64 = 8192 * 8192;
@@ -56,10 +62,10 @@ const MAX_PIXELS: i64 = 8192 * 8192;
 /// Whether `engine` can decode `codec` here: a real one-frame decode of a tiny embedded
 /// keyframe (`probe_streams.rs`) with the decoder (and device) a session would use.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
-    common::init();
+    let ff = common::ffmpeg(format!("{engine} {codec} decode"))?;
     let mut reasons = Vec::new();
     for name in candidates(engine, codec)? {
-        match probe_decoder(engine, codec, name, device) {
+        match probe_decoder(ff, engine, codec, name, device) {
             Ok(info) => return Ok(info),
             Err(Error::Unsupported { why, .. }) => reasons.push(why),
             Err(e) => reasons.push(format!("{name}: {e}")),
@@ -70,11 +76,11 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
 
 /// Opens a decoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
-    common::init();
+    let ff = common::ffmpeg(format!("{engine} {} decode", config.codec))?;
     let names = candidates(engine, config.codec)?;
     let mut reasons = Vec::new();
     for name in names {
-        if av::decoder::find_by_name(name).is_none() {
+        if AvCodec::decoder(ff, name).is_none() {
             reasons.push(not_in_build(name));
             continue;
         }
@@ -103,8 +109,14 @@ fn not_in_build(name: &str) -> String {
 }
 
 /// Decodes the embedded keyframe of `codec` with decoder `name` and checks the picture.
-fn probe_decoder(engine: Engine, codec: Codec, name: &'static str, device: u32) -> Result<ProbeInfo> {
-    if av::decoder::find_by_name(name).is_none() {
+fn probe_decoder(
+    ff: &'static Ffmpeg,
+    engine: Engine,
+    codec: Codec,
+    name: &'static str,
+    device: u32,
+) -> Result<ProbeInfo> {
+    if AvCodec::decoder(ff, name).is_none() {
         let mut why = not_in_build(name);
         if name == "libaom-av1" {
             why.push_str(" (and libavcodec's native av1 decoder needs a hardware accelerator)");
@@ -138,7 +150,7 @@ fn probe_decoder(engine: Engine, codec: Codec, name: &'static str, device: u32) 
     if !codec.is_nal_based() {
         notes.push(format!("{codec} input: one packet at a time (Input::packet)"));
     }
-    Ok(ProbeInfo { device: Some(dec.device_label()), driver: Some(common::version_string()), notes })
+    Ok(ProbeInfo { device: Some(dec.device_label()), driver: Some(ff.version_string()), notes })
 }
 
 /// The probe keyframe of `codec` as one access unit.
@@ -175,9 +187,9 @@ pub(crate) struct FfmpegDecoder {
     engine: Engine,
     /// The libavcodec decoder's name ("hevc", "libdav1d", "hevc_qsv", …).
     name: &'static str,
-    decoder: av::decoder::Video,
+    decoder: CodecContext,
     /// The hardware surface format, for hardware engines.
-    hw_format: Option<ffi::AVPixelFormat>,
+    hw_format: Option<i32>,
     /// "software" or the device opened.
     device_label: String,
     output: Output,
@@ -197,35 +209,35 @@ pub(crate) struct FfmpegDecoder {
     start: Option<RecoveryStart>,
     ready: VecDeque<Frame>,
     /// Reused: the decoder's picture, and its download from hardware.
-    picture: av::frame::Video,
-    downloaded: av::frame::Video,
+    picture: AvFrame,
+    downloaded: AvFrame,
+    ff: &'static Ffmpeg,
+    /// Counts this session among those sharing the cores (software only matters).
+    _session: threads::Session,
 }
 
 impl FfmpegDecoder {
     /// Opens libavcodec's decoder `name` for `config` (on the engine's device for the
     /// hardware engines).
     pub(crate) fn open(engine: Engine, name: &'static str, config: &DecoderConfig) -> Result<Self> {
-        common::init();
+        let ff = common::ffmpeg(format!("{engine} {} decode", config.codec))?;
         if let Output::Cuda(f) = config.output {
             return Err(Error::unsupported(
                 format!("CUDA {f} output with {engine}"),
                 format!("{engine} decodes to host memory only"),
             ));
         }
-        let codec = av::decoder::find_by_name(name)
+        let codec = AvCodec::decoder(ff, name)
             .ok_or_else(|| Error::unsupported(format!("{engine} {} decode", config.codec), not_in_build(name)))?;
         let hw = match engine {
             Engine::Ffmpeg => None,
-            _ => Some(HwDevice::open(engine, &codec, config.device_index)?),
+            _ => Some(HwDevice::open(engine, &codec, name, config.device_index)?),
         };
-        let mut ctx = av::codec::Context::new_with_codec(codec);
-        // SAFETY: `ctx` is a freshly allocated, unopened context; these are plain fields
-        // libavcodec reads when it opens the decoder.
-        unsafe {
-            let p = ctx.as_mut_ptr();
+        let mut ctx = CodecContext::new(codec).map_err(|e| common::backend_error(engine, "allocating a decoder", e))?;
+        {
             // Cropping is done in frame_convert, to the exact sample.
-            (*p).apply_cropping = 0;
-            (*p).max_pixels = MAX_PIXELS;
+            ctx.set_int(CtxInt::ApplyCropping, 0);
+            ctx.set_max_pixels(MAX_PIXELS);
             // An H.264 stream without VUI bitstream_restriction does not say how many
             // pictures it reorders. By default libavcodec guesses, growing its reorder
             // buffer when a picture comes out of order and dropping that picture; the
@@ -234,29 +246,28 @@ impl FfmpegDecoder {
             // every picture comes out in order (at the cost of that delay, for such
             // streams only).
             if config.codec == Codec::H264 {
-                (*p).strict_std_compliance = ffi::FF_COMPLIANCE_STRICT;
+                // FF_COMPLIANCE_STRICT.
+                ctx.set_int(CtxInt::StrictStdCompliance, 1);
             }
             match &hw {
                 Some(dev) => {
-                    dev.attach(p);
-                    (*p).thread_count = 1;
+                    dev.attach(&mut ctx)?;
+                    ctx.set_int(CtxInt::ThreadCount, 1);
                 }
                 None => {
-                    // 0: as many threads as cores (libavcodec caps it at 16).
-                    (*p).thread_count = 0;
-                    (*p).thread_type = if config.low_latency {
-                        ffi::FF_THREAD_SLICE
-                    } else {
-                        ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE
-                    };
+                    ctx.set_int(CtxInt::ThreadCount, threads::session_threads(config.threads));
+                    ctx.set_int(
+                        CtxInt::ThreadType,
+                        if config.low_latency { THREAD_SLICE } else { THREAD_FRAME | THREAD_SLICE },
+                    );
                 }
             }
         }
-        let decoder = ctx
-            .decoder()
-            .open_as(codec)
-            .and_then(|d| d.video())
-            .map_err(|e| common::backend_error(engine, &format!("opening libavcodec decoder {name}"), e))?;
+        ctx.open().map_err(|e| common::backend_error(engine, &format!("opening libavcodec decoder {name}"), e))?;
+        let decoder = ctx;
+        let frame = |what: &str| {
+            AvFrame::empty(ff).map_err(|e| common::backend_error(engine, &format!("allocating the {what} frame"), e))
+        };
         Ok(FfmpegDecoder {
             engine,
             name,
@@ -270,8 +281,10 @@ impl FfmpegDecoder {
             concealed: 0,
             start: (config.codec == Codec::H264).then(RecoveryStart::default),
             ready: VecDeque::new(),
-            picture: av::frame::Video::empty(),
-            downloaded: av::frame::Video::empty(),
+            picture: frame("picture")?,
+            downloaded: frame("download")?,
+            ff,
+            _session: threads::Session::start(),
         })
     }
 
@@ -282,23 +295,24 @@ impl FfmpegDecoder {
 
     /// ", 3 frame threads" (empty for one thread).
     fn threads_note(&self) -> String {
-        let t = self.decoder.threading();
-        match (t.kind, t.count) {
-            (_, 0 | 1) | (av::codec::threading::Type::None, _) => String::new(),
-            (av::codec::threading::Type::Frame, n) => format!(", {n} frame threads"),
-            (av::codec::threading::Type::Slice, n) => format!(", {n} slice threads"),
+        let (kind, count) = (self.decoder.int(CtxInt::ActiveThreadType), self.decoder.int(CtxInt::ThreadCount));
+        match (kind, count) {
+            (_, 0 | 1) => String::new(),
+            (THREAD_FRAME, n) => format!(", {n} frame threads"),
+            (THREAD_SLICE, n) => format!(", {n} slice threads"),
+            _ => String::new(),
         }
     }
 
     /// Turns a libavcodec failure on the access unit at `offset` into a typed error:
     /// damaged or unsupported input is a bitstream error (the session drops the unit
     /// and goes on), anything else a backend error.
-    fn error(&self, e: av::Error, offset: u64) -> Error {
+    fn error(&self, e: AvError, offset: u64) -> Error {
         match e {
-            av::Error::InvalidData => {
+            AvError::INVALIDDATA => {
                 Error::invalid_bitstream(offset, format!("{} {}: {e} (AVERROR_INVALIDDATA)", self.engine, self.name))
             }
-            av::Error::PatchWelcome => Error::invalid_bitstream(
+            AvError::PATCHWELCOME => Error::invalid_bitstream(
                 offset,
                 format!(
                     "{} {}: a feature libavcodec does not implement (AVERROR_PATCHWELCOME)",
@@ -344,11 +358,11 @@ impl FfmpegDecoder {
     }
 
     /// Sends one packet, receiving pictures first whenever the decoder asks for it.
-    fn send(&mut self, packet: &av::Packet, offset: u64) -> Result<()> {
+    fn send(&mut self, packet: &AvPacket, offset: u64) -> Result<()> {
         for _ in 0..3 {
-            match self.decoder.send_packet(packet) {
+            match self.decoder.send_packet(Some(packet)) {
                 Ok(()) => return self.receive_all(offset),
-                Err(av::Error::Other { errno: av::error::EAGAIN }) => self.receive_all(offset)?,
+                Err(AvError::EAGAIN) => self.receive_all(offset)?,
                 Err(e) => {
                     let err = self.error(e, offset);
                     // Pictures finished before the failure are still good.
@@ -366,11 +380,11 @@ impl FfmpegDecoder {
             match self.decoder.receive_frame(&mut self.picture) {
                 Ok(()) => {
                     let frame = self.take_picture();
-                    // SAFETY: the picture was copied out; this releases the decoder's buffer.
-                    unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
+                    // The picture was copied out; this releases the decoder's buffer.
+                    self.picture.unref();
                     self.ready.extend(frame?);
                 }
-                Err(av::Error::Other { errno: av::error::EAGAIN }) | Err(av::Error::Eof) => return Ok(()),
+                Err(AvError::EAGAIN | AvError::EOF) => return Ok(()),
                 Err(e) => return Err(self.error(e, offset)),
             }
         }
@@ -383,12 +397,8 @@ impl FfmpegDecoder {
         if self.start.is_some() && meta.is_some_and(|m| !m.expect_output) {
             return Ok(None);
         }
-        // SAFETY: `picture` holds a decoded frame; these are plain integer fields.
-        let (error_flags, flags) = unsafe {
-            let f = &*self.picture.as_ptr();
-            (f.decode_error_flags, f.flags)
-        };
-        if error_flags != 0 || flags & ffi::AV_FRAME_FLAG_CORRUPT != 0 {
+        let (error_flags, flags) = (self.picture.int(IntField::DecodeErrorFlags), self.picture.int(IntField::Flags));
+        if error_flags != 0 || flags & FLAG_CORRUPT != 0 {
             self.concealed += 1;
             let offset = meta.map_or(0, |m| m.offset);
             self.note_damage(
@@ -398,14 +408,12 @@ impl FfmpegDecoder {
         }
         let vis = frame_convert::visible(&self.picture);
         let color = frame_convert::color_of(&self.picture);
-        // SAFETY: `picture` holds a decoded frame; `format` is a plain integer.
-        let raw_format = unsafe { (*self.picture.as_ptr()).format };
+        let raw_format = self.picture.format();
         let (format, data) = match self.hw_format {
-            Some(hw) if raw_format == hw as i32 => match self.output {
+            Some(hw) if raw_format == hw => match self.output {
                 Output::Metadata => {
-                    // SAFETY: the context is open; `sw_pix_fmt` is a plain field.
-                    let sw = unsafe { (*self.decoder.as_ptr()).sw_pix_fmt };
-                    let depth = frame_convert::depth_of(av::format::Pixel::from(sw));
+                    let sw = self.decoder.int(CtxInt::SwPixFmt);
+                    let depth = frame_convert::depth_of(self.ff, sw);
                     (frame_convert::metadata_format(depth), FrameData::None)
                 }
                 output => {
@@ -433,14 +441,11 @@ impl DecoderBackend for FfmpegDecoder {
     }
 
     fn describe(&self) -> String {
-        let v = av::codec::version();
         format!(
-            "{} {} (libavcodec {}.{}.{}, {}{})",
+            "{} {} ({}, {}{})",
             self.engine,
             self.name,
-            v >> 16,
-            (v >> 8) & 0xff,
-            v & 0xff,
+            self.ff.libavcodec_version(),
             self.device_label,
             self.threads_note()
         )
@@ -460,10 +465,11 @@ impl DecoderBackend for FfmpegDecoder {
             };
             self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
         }
-        let mut packet = av::Packet::copy(&au.data);
+        let mut packet = AvPacket::copy(self.ff, &au.data)
+            .map_err(|e| common::backend_error(self.engine, "allocating a packet", e))?;
         packet.set_pts(Some(id));
         if keyframe {
-            packet.set_flags(av::packet::Flags::KEY);
+            packet.set_flags(PKT_FLAG_KEY);
         }
         let sent = self.send(&packet, au.offset);
         self.forget_lost(id - LOST_AFTER);
@@ -485,8 +491,8 @@ impl DecoderBackend for FfmpegDecoder {
 
     fn flush(&mut self) -> Result<Vec<Frame>> {
         let mut failure = None;
-        match self.decoder.send_eof() {
-            Ok(()) | Err(av::Error::Eof) => {}
+        match self.decoder.send_packet(None) {
+            Ok(()) | Err(AvError::EOF) => {}
             Err(e) => failure = Some(self.error(e, 0)),
         }
         // Drain: each call returns a picture, an error for one picture, or the end.
@@ -495,8 +501,8 @@ impl DecoderBackend for FfmpegDecoder {
             match self.decoder.receive_frame(&mut self.picture) {
                 Ok(()) => {
                     let frame = self.take_picture();
-                    // SAFETY: the picture was copied out; this releases the decoder's buffer.
-                    unsafe { ffi::av_frame_unref(self.picture.as_mut_ptr()) };
+                    // The picture was copied out; this releases the decoder's buffer.
+                    self.picture.unref();
                     match frame {
                         Ok(f) => self.ready.extend(f),
                         Err(e) => {
@@ -504,7 +510,7 @@ impl DecoderBackend for FfmpegDecoder {
                         }
                     }
                 }
-                Err(av::Error::Eof) | Err(av::Error::Other { errno: av::error::EAGAIN }) => break,
+                Err(AvError::EOF | AvError::EAGAIN) => break,
                 Err(e) => {
                     failure.get_or_insert(self.error(e, 0));
                 }
@@ -533,7 +539,6 @@ mod tests {
     use super::*;
 
     fn software(codec: Codec, output: Output) -> FfmpegDecoder {
-        common::init();
         let name = candidates(Engine::Ffmpeg, codec).unwrap()[0];
         FfmpegDecoder::open(Engine::Ffmpeg, name, &DecoderConfig::new(codec).output(output)).unwrap()
     }
@@ -587,7 +592,6 @@ mod tests {
 
     #[test]
     fn cuda_output_is_refused() {
-        common::init();
         let cfg = DecoderConfig::new(Codec::Hevc).output(Output::CUDA_NV12);
         let e = FfmpegDecoder::open(Engine::Ffmpeg, "hevc", &cfg).err().unwrap();
         assert!(matches!(e, Error::Unsupported { .. }), "{e}");

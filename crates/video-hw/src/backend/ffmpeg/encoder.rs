@@ -21,14 +21,14 @@
 //!   `Ok(false)`: the session drains and opens a new encoder.
 
 use std::collections::{HashMap, VecDeque};
-use std::ffi::{CString, c_void};
 
-use ff::ffi;
-use ffmpeg_next as ff;
-
-use super::common::{self, av_error};
+use super::common::{self, AvError, av_error};
 use super::encoder_options::{self, EncoderSpec, ForceKeyframe, FrameInput, Plan};
-use super::frame_upload::{self, FrameWriter, HwDevice, HwFrames};
+use super::frame_upload::{self, FrameWriter, HwDevice, HwFrames, Pixel};
+use super::sys::Ffmpeg;
+use super::sys::codec::{Codec as AvCodec, CodecContext, CtxInt, PKT_FLAG_KEY, Packet as AvPacket};
+use super::sys::frame::IntField;
+use super::threads;
 use crate::backend::EncoderBackend;
 use crate::bitstream::annexb;
 use crate::codec::{Codec, PixelFormat, Rational};
@@ -42,7 +42,7 @@ use crate::probe::ProbeInfo;
 /// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
-    common::init();
+    let ff = common::ffmpeg(format!("{codec} encode with {engine}"))?;
     let spec = encoder_options::encoder_for(engine, codec)?;
     let mut config = EncoderConfig::new(codec, 320, 240)
         .engine(EnginePreference::Only(engine))
@@ -65,40 +65,14 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
     if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
         notes.push(format!("no forced keyframes: {why}"));
     }
-    Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(common::version_string()), notes })
+    Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(ff.version_string()), notes })
 }
 
 /// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
-    common::init();
+    common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
     let spec = encoder_options::encoder_for(engine, config.codec)?;
     Ok(Box::new(FfmpegEncoder::open_spec(engine, spec, config)?))
-}
-
-/// Sets one `AVOption` on a codec context (its own options and its encoder's private ones).
-fn set_option(ctx: &mut ff::codec::Context, name: &str, value: &str) -> std::result::Result<(), ff::Error> {
-    let (Ok(n), Ok(v)) = (CString::new(name), CString::new(value)) else {
-        return Err(ff::Error::Other { errno: ff::util::error::EINVAL });
-    };
-    // SAFETY: the context pointer is valid for the life of `ctx`; both strings are
-    // NUL-terminated and outlive the call; av_opt_set copies what it keeps.
-    let r = unsafe {
-        ffi::av_opt_set(ctx.as_mut_ptr() as *mut c_void, n.as_ptr(), v.as_ptr(), ffi::AV_OPT_SEARCH_CHILDREN)
-    };
-    if r < 0 { Err(ff::Error::from(r)) } else { Ok(()) }
-}
-
-/// The encoder's `extradata` (parameter sets with `AV_CODEC_FLAG_GLOBAL_HEADER`).
-fn extradata(ctx: &ff::codec::Context) -> Vec<u8> {
-    // SAFETY: after avcodec_open2, extradata is null or points to extradata_size bytes
-    // owned by the context, which outlives this borrow.
-    unsafe {
-        let c = ctx.as_ptr();
-        if (*c).extradata.is_null() || (*c).extradata_size <= 0 {
-            return Vec::new();
-        }
-        std::slice::from_raw_parts((*c).extradata, (*c).extradata_size as usize).to_vec()
-    }
 }
 
 /// Whether the shared library `name` can be loaded here.
@@ -308,7 +282,7 @@ impl Packetizer {
 
 /// One opened libavcodec encoder with its frame path.
 struct Session {
-    enc: ff::codec::encoder::video::Encoder,
+    enc: CodecContext,
     writer: FrameWriter,
     hw_frames: Option<HwFrames>,
     extradata: Vec<u8>,
@@ -324,15 +298,26 @@ impl Session {
         node: Option<&str>,
     ) -> Result<Session> {
         let name = spec.name;
-        let codec = ff::encoder::find_by_name(name).ok_or_else(|| {
+        let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
+        let codec = AvCodec::encoder(ff, name).ok_or_else(|| {
             Error::unsupported(
                 format!("{} encode with {engine}", config.codec),
-                format!("encoder {name} not in this FFmpeg build ({})", common::libavcodec_version()),
+                format!("encoder {name} not in this FFmpeg build ({})", ff.libavcodec_version()),
             )
         })?;
-        let supported: Vec<ff::format::Pixel> =
-            codec.video().ok().and_then(|v| v.formats()).map(|f| f.collect()).unwrap_or_default();
-        let mut ctx = ff::codec::Context::new_with_codec(codec);
+        // Formats FFmpeg names that frame_upload does not write are left out: the choice
+        // is among those it can.
+        let offered = codec.pix_fmts();
+        let supported: Vec<Pixel> = offered.iter().filter_map(|&f| Pixel::from_name(ff.pix_fmt_name(f))).collect();
+        if supported.is_empty() && !offered.is_empty() {
+            // Only formats this engine does not write (RGB, 4:4:4, …): refused by name.
+            let names: Vec<&str> = offered.iter().map(|&f| ff.pix_fmt_name(f)).collect();
+            return Err(Error::unsupported(
+                format!("{} input with {name}", config.input_format),
+                format!("{name} takes {}", names.join(", ")),
+            ));
+        }
+        let mut ctx = CodecContext::new(codec).map_err(|e| av_error(engine, name, e))?;
         let (hw_frames, target) = match spec.input {
             FrameInput::VaapiSurfaces => {
                 let node = node.ok_or_else(|| Error::unsupported(format!("{name} encode"), "no render node"))?;
@@ -350,10 +335,10 @@ impl Session {
             }
         };
         for o in &plan.options {
-            set_option(&mut ctx, o.name, &o.value).map_err(|e| match e {
-                ff::Error::OptionNotFound => Error::unsupported(
+            ctx.set_option(o.name, &o.value).map_err(|e| match e {
+                AvError::OPTION_NOT_FOUND => Error::unsupported(
                     format!("{} with {name}", o.from),
-                    format!("option '{}' is not in this FFmpeg build ({})", o.name, common::libavcodec_version()),
+                    format!("option '{}' is not in this FFmpeg build ({})", o.name, ff.libavcodec_version()),
                 ),
                 e => Error::unsupported(
                     format!("{} with {name}", o.from),
@@ -361,18 +346,24 @@ impl Session {
                 ),
             })?;
         }
-        let mut video = ctx.encoder().video().map_err(|e| av_error(engine, name, e))?;
-        video.set_width(config.width);
-        video.set_height(config.height);
+        ctx.set_int(CtxInt::Width, config.width as i32);
+        ctx.set_int(CtxInt::Height, config.height as i32);
         if hw_frames.is_none() {
-            video.set_format(target);
+            ctx.set_int(CtxInt::PixFmt, target.value(ff)?);
         }
-        video.set_time_base(ff::Rational::new(config.timebase.num as i32, config.timebase.den as i32));
-        video.set_frame_rate(Some(ff::Rational::new(config.fps.num as i32, config.fps.den as i32)));
-        let enc = video.open().map_err(|e| {
+        if spec.engine == Engine::Ffmpeg && !plan.options.iter().any(|o| o.name == "threads") {
+            let n = threads::session_threads(config.threads);
+            if n > 0 {
+                ctx.set_int(CtxInt::ThreadCount, n);
+            }
+        }
+        ctx.set_time_base(config.timebase.num as i32, config.timebase.den as i32);
+        ctx.set_framerate(config.fps.num as i32, config.fps.den as i32);
+        ctx.open().map_err(|e| {
             av_error(engine, &format!("avcodec_open2 {}x{} with {}", config.width, config.height, plan.cli_args()), e)
         })?;
-        let extradata = extradata(&enc);
+        let enc = ctx;
+        let extradata = enc.extradata();
         let writer = FrameWriter::new(config.input_format, target, config.width, config.height, &config.color)?;
         Ok(Session { enc, writer, hw_frames, extradata })
     }
@@ -398,23 +389,26 @@ pub(crate) struct FfmpegEncoder {
     last_pts: Option<i64>,
     /// The session was flushed: the next frame opens a new one.
     flushed: bool,
-    pkt: ff::Packet,
+    pkt: AvPacket,
+    /// Counts this session among those sharing the cores.
+    _session: threads::Session,
 }
 
 impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
         let plan = encoder_options::plan(spec, config)?;
-        if ff::encoder::find_by_name(spec.name).is_none() {
+        let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
+        if AvCodec::encoder(ff, spec.name).is_none() {
             return Err(Error::unsupported(
                 format!("{} encode with {engine}", config.codec),
-                format!("encoder {} not in this FFmpeg build ({})", spec.name, common::libavcodec_version()),
+                format!("encoder {} not in this FFmpeg build ({})", spec.name, ff.libavcodec_version()),
             ));
         }
         let node = check_runtime(engine, config)?;
         let hw_device = match (engine, node.as_deref()) {
             (Engine::Qsv, node) => Some(HwDevice::open(
                 engine,
-                ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_QSV,
+                "qsv",
                 None,
                 &node.map(|n| vec![("child_device", n)]).unwrap_or_default(),
                 node.unwrap_or("the default adapter"),
@@ -444,7 +438,8 @@ impl FfmpegEncoder {
             frames: 0,
             last_pts: None,
             flushed: false,
-            pkt: ff::Packet::empty(),
+            pkt: AvPacket::empty(ff).map_err(|e| av_error(engine, "av_packet_alloc", e))?,
+            _session: threads::Session::start(),
         })
     }
 
@@ -453,8 +448,8 @@ impl FfmpegEncoder {
         loop {
             match self.session.enc.receive_packet(&mut self.pkt) {
                 Ok(()) => {
-                    let data = self.pkt.data().unwrap_or(&[]);
-                    let keyframe = self.pkt.is_key();
+                    let data = self.pkt.data();
+                    let keyframe = self.pkt.flags() & PKT_FLAG_KEY != 0;
                     let pts = self.pkt.pts();
                     let out = self.packetizer.packet(data, keyframe);
                     let generation = pts.and_then(|p| self.generations.remove(&p)).unwrap_or(self.last_generation);
@@ -467,9 +462,9 @@ impl FfmpegEncoder {
                         keyframe,
                         generation,
                     });
+                    self.pkt.unref();
                 }
-                Err(ff::Error::Other { errno }) if errno == ff::util::error::EAGAIN => return Ok(()),
-                Err(ff::Error::Eof) => return Ok(()),
+                Err(AvError::EAGAIN | AvError::EOF) => return Ok(()),
                 Err(e) => return Err(av_error(self.engine, &format!("{} receive_packet", self.spec.name), e)),
             }
         }
@@ -496,7 +491,8 @@ impl EncoderBackend for FfmpegEncoder {
     }
 
     fn describe(&self) -> String {
-        format!("{} {} ({}, {})", self.engine, self.spec.name, self.device, common::libavcodec_version())
+        let version = super::sys::get().map(Ffmpeg::libavcodec_version).unwrap_or_default();
+        format!("{} {} ({}, {version})", self.engine, self.spec.name, self.device)
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
@@ -527,13 +523,14 @@ impl EncoderBackend for FfmpegEncoder {
         let pts = options.pts.unwrap_or_else(|| self.last_pts.map_or(0, |p| p + self.frame_ticks()));
         let av = self.session.writer.write(&host)?;
         av.set_pts(Some(pts));
-        av.set_kind(if force { ff::picture::Type::I } else { ff::picture::Type::None });
+        // AV_PICTURE_TYPE_I forces a keyframe; AV_PICTURE_TYPE_NONE (0) lets the encoder pick.
+        av.set_int(IntField::PictType, if force { 1 } else { 0 });
         let sent = match &self.session.hw_frames {
             Some(hw) => {
                 let surface = hw.upload(av)?;
-                self.session.enc.send_frame(&surface)
+                self.session.enc.send_frame(Some(&surface))
             }
-            None => self.session.enc.send_frame(av),
+            None => self.session.enc.send_frame(Some(av)),
         };
         sent.map_err(|e| av_error(self.engine, &format!("{} send_frame (pts {pts})", self.spec.name), e))?;
         self.generations.insert(pts, generation);
@@ -551,7 +548,7 @@ impl EncoderBackend for FfmpegEncoder {
         if !self.flushed && self.frames > 0 {
             self.session
                 .enc
-                .send_eof()
+                .send_frame(None)
                 .map_err(|e| av_error(self.engine, &format!("{} send_eof", self.spec.name), e))?;
             self.drain()?;
             self.flushed = true;
@@ -582,9 +579,9 @@ impl EncoderBackend for FfmpegEncoder {
             (RateControl::ConstQuality { .. }, RateControl::ConstQuality { q }) => vec![("crf", q.to_string())],
             _ => return Ok(false),
         };
-        let ctx: &mut ff::codec::Context = self.session.enc.as_mut();
+        let ctx = &mut self.session.enc;
         for (name, value) in &updates {
-            if let Err(e) = set_option(ctx, name, value) {
+            if let Err(e) = ctx.set_option(name, value) {
                 tracing::debug!(error = %e, "libx264 could not change {name} in place");
                 return Ok(false);
             }
@@ -664,7 +661,7 @@ mod tests {
     #[test]
     fn every_planned_option_is_accepted_by_this_ffmpeg_build() {
         use crate::config::{Preset, Tuning};
-        common::init();
+        let Some(ff) = crate::backend::ffmpeg::test_ffmpeg() else { return };
         let rcs = [
             RateControl::Cbr { bitrate: 2_000_000 },
             RateControl::Vbr { avg: 1_000_000, max: 1_000_000 },
@@ -675,7 +672,7 @@ mod tests {
         let tunings = [Tuning::HighQuality, Tuning::LowLatency, Tuning::UltraLowLatency, Tuning::Lossless];
         let mut checked = 0;
         for spec in encoder_options::ENCODERS {
-            let Some(codec) = ff::encoder::find_by_name(spec.name) else {
+            let Some(codec) = AvCodec::encoder(ff, spec.name) else {
                 eprintln!("note: {} is not in this FFmpeg build; its rows are checked as data only", spec.name);
                 continue;
             };
@@ -692,9 +689,9 @@ mod tests {
                             cfg.b_frames = if spec.name == "hevc_amf" { 0 } else { 2 };
                         }
                         let Ok(plan) = encoder_options::plan(spec, &cfg) else { continue };
-                        let mut ctx = ff::codec::Context::new_with_codec(codec);
+                        let mut ctx = CodecContext::new(codec).unwrap();
                         for o in &plan.options {
-                            set_option(&mut ctx, o.name, &o.value)
+                            ctx.set_option(o.name, &o.value)
                                 .unwrap_or_else(|e| panic!("{}: -{} {} ({}): {e}", spec.name, o.name, o.value, o.from));
                         }
                         checked += 1;

@@ -9,9 +9,8 @@
 //! `yuv420p10le` when deeper than 8 bits, first. RGB output of a 10-bit picture is
 //! made from its samples rounded to 8 bits.
 
-use ffmpeg_next as av;
-use ffmpeg_next::format::Pixel;
-
+use super::sys::Ffmpeg;
+use super::sys::frame::{Frame as AvFrame, IntField};
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, MatrixCoefficients as M, PixelFormat,
     TransferCharacteristics,
@@ -36,12 +35,8 @@ pub(super) struct Visible {
 
 /// The visible rectangle of `frame` from its crop fields (the whole picture when they
 /// do not fit it; libavcodec already resets such crops).
-pub(super) fn visible(frame: &av::frame::Video) -> Visible {
-    // SAFETY: `frame` wraps a valid AVFrame; the crop fields are plain integers.
-    let (l, r, t, b) = unsafe {
-        let f = &*frame.as_ptr();
-        (f.crop_left, f.crop_right, f.crop_top, f.crop_bottom)
-    };
+pub(super) fn visible(frame: &AvFrame) -> Visible {
+    let (l, r, t, b) = frame.crop();
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let fits = |a: usize, b: usize, size: usize| a.checked_add(b).is_some_and(|s| s < size);
     if fits(l, r, w) && fits(t, b, h) {
@@ -53,20 +48,17 @@ pub(super) fn visible(frame: &av::frame::Video) -> Visible {
 
 /// The colour description FFmpeg attached to `frame` (FFmpeg's enum values are the
 /// H.273 code points this crate uses).
-pub(super) fn color_of(frame: &av::frame::Video) -> ColorInfo {
-    // SAFETY: `frame` wraps a valid AVFrame; these fields are plain C enums.
-    let (pri, trc, space, range, siting) = unsafe {
-        let f = &*frame.as_ptr();
-        (
-            f.color_primaries as i32,
-            f.color_trc as i32,
-            f.colorspace as i32,
-            f.color_range as i32,
-            f.chroma_location as i32,
-        )
-    };
+pub(super) fn color_of(frame: &AvFrame) -> ColorInfo {
+    let (pri, trc, space, range, siting) = (
+        frame.int(IntField::ColorPrimaries),
+        frame.int(IntField::ColorTrc),
+        frame.int(IntField::Colorspace),
+        frame.int(IntField::ColorRange),
+        frame.int(IntField::ChromaLocation),
+    );
     let code = |v: i32| u8::try_from(v).unwrap_or(2);
-    let full = range == av::ffi::AVColorRange::AVCOL_RANGE_JPEG as i32 || frame.format() == Pixel::YUVJ420P;
+    // AVCOL_RANGE_JPEG = 2.
+    let full = range == 2 || frame.format_name() == "yuvj420p";
     ColorInfo {
         primaries: ColorPrimaries(code(pri)),
         transfer: TransferCharacteristics(code(trc)),
@@ -81,13 +73,8 @@ pub(super) fn color_of(frame: &av::frame::Video) -> ColorInfo {
 }
 
 /// Bits per sample of a pixel format (8 when unknown).
-pub(super) fn depth_of(format: Pixel) -> u8 {
-    format
-        .descriptor()
-        // SAFETY: a descriptor points at FFmpeg's static table entry for the format.
-        .map(|d| unsafe { (*d.as_ptr()).comp[0].depth })
-        .and_then(|d| u8::try_from(d).ok())
-        .unwrap_or(8)
+pub(super) fn depth_of(ff: &Ffmpeg, format: i32) -> u8 {
+    ff.pix_desc(format).map(|d| d.depth()).filter(|&d| d > 0).unwrap_or(8)
 }
 
 /// How the samples of a source picture lie in memory.
@@ -104,12 +91,13 @@ enum Layout {
 }
 
 impl Layout {
-    fn of(format: Pixel) -> Option<Layout> {
+    /// By FFmpeg's name of the format (the numbers differ between majors).
+    fn of(format: &str) -> Option<Layout> {
         Some(match format {
-            Pixel::YUV420P | Pixel::YUVJ420P => Layout::I420,
-            Pixel::YUV420P10LE => Layout::I420P10,
-            Pixel::NV12 => Layout::Nv12,
-            Pixel::P010LE => Layout::P010,
+            "yuv420p" | "yuvj420p" => Layout::I420,
+            "yuv420p10le" => Layout::I420P10,
+            "nv12" => Layout::Nv12,
+            "p010le" => Layout::P010,
             _ => return None,
         })
     }
@@ -146,13 +134,12 @@ struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    fn new(frame: &'a av::frame::Video, layout: Layout, vis: Visible) -> Result<Self> {
+    fn new(frame: &'a AvFrame, layout: Layout, vis: Visible) -> Result<Self> {
         let count = if matches!(layout, Layout::I420 | Layout::I420P10) { 3 } else { 2 };
         let bps = layout.bytes_per_sample();
         let mut planes = Vec::with_capacity(count);
         for i in 0..count {
-            // SAFETY: `frame` wraps a valid AVFrame; linesize is a plain array of ints.
-            let linesize = unsafe { (*frame.as_ptr()).linesize[i] };
+            let linesize = frame.linesize(i);
             if linesize <= 0 || frame.planes() <= i {
                 return Err(Error::backend("ffmpeg", "frame", format!("plane {i} missing or flipped ({linesize})")));
             }
@@ -223,26 +210,20 @@ impl<'a> Source<'a> {
 /// the picture's colour description (for RGB output). Returns the frame's format and
 /// data.
 pub(super) fn to_output(
-    frame: &av::frame::Video,
+    frame: &AvFrame,
     vis: Visible,
     output: Output,
     color: &ColorInfo,
 ) -> Result<(PixelFormat, FrameData)> {
-    let format = frame.format();
-    let Some(layout) = Layout::of(format) else {
+    let Some(layout) = Layout::of(frame.format_name()) else {
         // Anything else goes through swscale first (4:2:2, 4:4:4, 4:0:0, 12-bit, …).
-        let depth = depth_of(format);
+        let depth = depth_of(frame.ffmpeg(), frame.format());
         if let Output::Metadata = output {
             return Ok((metadata_format(depth), FrameData::None));
         }
         let mut converted = swscale_to_420(frame, depth)?;
-        // SAFETY: both wrap valid AVFrames; the crop fields are plain integers, and the
-        // converted picture has the same size as the decoded one.
-        unsafe {
-            let (src, dst) = (&*frame.as_ptr(), &mut *converted.as_mut_ptr());
-            (dst.crop_left, dst.crop_right, dst.crop_top, dst.crop_bottom) =
-                (src.crop_left, src.crop_right, src.crop_top, src.crop_bottom);
-        }
+        // The converted picture has the same size as the decoded one.
+        converted.set_crop(frame.crop());
         return to_output(&converted, vis, output, color);
     };
     let asked = match output {
@@ -349,50 +330,27 @@ fn pack10(y: &[u16], u: &[u16], v: &[u16], width: u32, height: u32, target: Pixe
 
 /// Converts a picture of any layout to `yuv420p` (8-bit) or `yuv420p10le` (deeper)
 /// with swscale, at the same size.
-fn swscale_to_420(frame: &av::frame::Video, depth: u8) -> Result<av::frame::Video> {
-    use av::software::scaling::{Context, Flags};
-    let dst = if depth > 8 { Pixel::YUV420P10LE } else { Pixel::YUV420P };
-    let (w, h) = (frame.width(), frame.height());
-    let name = frame.format().descriptor().map_or("?", |d| d.name());
-    let fail = |e: av::Error| {
-        Error::unsupported(format!("ffmpeg output from a {name} picture"), format!("swscale cannot convert it: {e}"))
-    };
-    // Bicubic, the flags of ffmpeg's `scale` filter, for the chroma resampling.
-    let mut scaler = Context::get(frame.format(), w, h, dst, w, h, Flags::BICUBIC).map_err(fail)?;
-    // Samples keep their values: no range conversion (gray and yuvj formats count as
-    // full range in swscale), as `scale=in_range=full:out_range=full` does.
-    // SAFETY: the context is valid; the getter fills the six out-parameters, which the
-    // setter takes back unchanged except for the two ranges.
-    unsafe {
-        let ctx = scaler.as_mut_ptr();
-        let (mut inv, mut table) = (std::ptr::null_mut(), std::ptr::null_mut());
-        let (mut src_range, mut dst_range, mut brightness, mut contrast, mut saturation) = (0, 0, 0, 0, 0);
-        let got = av::ffi::sws_getColorspaceDetails(
-            ctx,
-            &mut inv,
-            &mut src_range,
-            &mut table,
-            &mut dst_range,
-            &mut brightness,
-            &mut contrast,
-            &mut saturation,
-        );
-        if got >= 0 {
-            av::ffi::sws_setColorspaceDetails(ctx, inv, 1, table, 1, brightness, contrast, saturation);
-        }
-    }
-    let mut out = av::frame::Video::empty();
-    scaler.run(frame, &mut out).map_err(fail)?;
-    Ok(out)
+/// Bicubic chroma resampling (the flags of ffmpeg's `scale` filter); samples keep their
+/// values: no range conversion (gray and yuvj formats count as full range in swscale),
+/// as `scale=in_range=full:out_range=full` does.
+fn swscale_to_420(frame: &AvFrame, depth: u8) -> Result<AvFrame> {
+    let ff = frame.ffmpeg();
+    let name = frame.format_name();
+    let dst = ff.pix_fmt(if depth > 8 { "yuv420p10le" } else { "yuv420p" });
+    let fail = |why: String| Error::unsupported(format!("ffmpeg output from a {name} picture"), why);
+    let dst = dst.ok_or_else(|| fail("this FFmpeg lacks yuv420p".into()))?;
+    super::sys::scale::convert(frame, dst).map_err(fail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame(format: Pixel, w: u32, h: u32, fill: impl Fn(usize, usize, usize) -> u16) -> av::frame::Video {
-        let mut f = av::frame::Video::new(format, w, h);
-        let wide = depth_of(format) > 8;
+    fn frame(format: &str, w: u32, h: u32, fill: impl Fn(usize, usize, usize) -> u16) -> Option<AvFrame> {
+        let ff = crate::backend::ffmpeg::test_ffmpeg()?;
+        let format = ff.pix_fmt(format).unwrap();
+        let mut f = AvFrame::new_video(ff, format, w, h).unwrap();
+        let wide = depth_of(ff, format) > 8;
         for i in 0..f.planes() {
             let stride = f.stride(i);
             let rows = f.plane_height(i) as usize;
@@ -410,21 +368,20 @@ mod tests {
                 }
             }
         }
-        f
+        Some(f)
     }
 
-    fn set_crop(f: &mut av::frame::Video, l: usize, r: usize, t: usize, b: usize) {
-        // SAFETY: test frame owned here; plain integer fields.
-        unsafe {
-            let p = &mut *f.as_mut_ptr();
-            (p.crop_left, p.crop_right, p.crop_top, p.crop_bottom) = (l, r, t, b);
-        }
+    fn set_crop(f: &mut AvFrame, l: usize, r: usize, t: usize, b: usize) {
+        f.set_crop((l, r, t, b));
     }
 
     #[test]
     fn crop_takes_the_exact_rectangle() {
         // Y = 10 * row + column, chroma = 100 + plane.
-        let mut f = frame(Pixel::YUV420P, 8, 6, |p, x, r| if p == 0 { (10 * r + x) as u16 } else { 100 + p as u16 });
+        let Some(mut f) = frame("yuv420p", 8, 6, |p, x, r| if p == 0 { (10 * r + x) as u16 } else { 100 + p as u16 })
+        else {
+            return;
+        };
         set_crop(&mut f, 2, 1, 2, 0);
         let vis = visible(&f);
         assert_eq!(vis, Visible { left: 2, top: 2, width: 5, height: 4 });
@@ -439,14 +396,14 @@ mod tests {
 
     #[test]
     fn bad_crop_is_ignored() {
-        let mut f = frame(Pixel::YUV420P, 8, 6, |_, _, _| 0);
+        let Some(mut f) = frame("yuv420p", 8, 6, |_, _, _| 0) else { return };
         set_crop(&mut f, 5, 5, 0, 0);
         assert_eq!(visible(&f), Visible { left: 0, top: 0, width: 8, height: 6 });
     }
 
     #[test]
     fn ten_bit_becomes_p010_and_back() {
-        let f = frame(Pixel::YUV420P10LE, 4, 2, |p, x, _| (p * 300 + x) as u16);
+        let Some(f) = frame("yuv420p10le", 4, 2, |p, x, _| (p * 300 + x) as u16) else { return };
         let vis = visible(&f);
         let (fmt, data) = to_output(&f, vis, Output::HOST_NV12, &ColorInfo::default()).unwrap();
         assert_eq!(fmt, PixelFormat::P010);
@@ -464,7 +421,7 @@ mod tests {
 
     #[test]
     fn nv12_source_to_planar_and_rgb() {
-        let f = frame(Pixel::NV12, 4, 2, |p, x, _| {
+        let Some(f) = frame("nv12", 4, 2, |p, x, _| {
             if p == 0 {
                 100
             } else if x % 2 == 0 {
@@ -472,7 +429,9 @@ mod tests {
             } else {
                 120
             }
-        });
+        }) else {
+            return;
+        };
         let vis = visible(&f);
         let (_, data) = to_output(&f, vis, Output::HOST_YUV420P, &ColorInfo::default()).unwrap();
         let FrameData::Host(h) = data else { panic!() };
@@ -483,7 +442,7 @@ mod tests {
 
     #[test]
     fn other_layouts_go_through_swscale() {
-        let f = frame(Pixel::GRAY8, 4, 4, |_, _, _| 77);
+        let Some(f) = frame("gray", 4, 4, |_, _, _| 77) else { return };
         let (fmt, data) = to_output(&f, visible(&f), Output::HOST_YUV420P, &ColorInfo::default()).unwrap();
         assert_eq!(fmt, PixelFormat::Yuv420p);
         let FrameData::Host(h) = data else { panic!() };

@@ -2,19 +2,58 @@
 //! (copied, or converted: NV12 ↔ I420, P010 ↔ yuv420p10le, RGB → I420), and for VA-API
 //! one more step, an upload into a surface of the encoder's `hw_frames_ctx`.
 
-use std::ffi::CString;
+use std::ffi::{CString, c_int};
 use std::ptr;
 
-use ff::ffi;
-use ff::format::Pixel;
-use ffmpeg_next as ff;
-
-use super::common::av_error;
+use super::common::{self, AvError, av_error};
+use super::sys::Ffmpeg;
+use super::sys::codec::{CodecContext, CtxInt, Dictionary};
+use super::sys::fns::AVBufferRef;
+use super::sys::frame::Frame as AvFrame;
+use super::sys::layout::write;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
+
+/// The software pixel formats frames are handed to encoders in (FFmpeg's numbers for them
+/// differ between majors: [`Pixel::value`] looks them up by name).
+#[allow(clippy::upper_case_acronyms, reason = "FFmpeg's names of the formats")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pixel {
+    /// `yuv420p`.
+    YUV420P,
+    /// `nv12`.
+    NV12,
+    /// `p010le`.
+    P010LE,
+    /// `yuv420p10le`.
+    YUV420P10LE,
+}
+
+impl Pixel {
+    /// FFmpeg's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Pixel::YUV420P => "yuv420p",
+            Pixel::NV12 => "nv12",
+            Pixel::P010LE => "p010le",
+            Pixel::YUV420P10LE => "yuv420p10le",
+        }
+    }
+
+    /// The format of FFmpeg's `name`, if it is one of these.
+    pub(crate) fn from_name(name: &str) -> Option<Pixel> {
+        [Pixel::YUV420P, Pixel::NV12, Pixel::P010LE, Pixel::YUV420P10LE].into_iter().find(|p| p.name() == name)
+    }
+
+    /// The loaded FFmpeg's number for it.
+    pub(crate) fn value(self, ff: &Ffmpeg) -> Result<c_int> {
+        ff.pix_fmt(self.name())
+            .ok_or_else(|| Error::unsupported(format!("{} frames", self.name()), "this FFmpeg lacks the format"))
+    }
+}
 
 /// The software formats an encoder could be fed for `input`, best first.
 fn candidates(input: PixelFormat) -> [Pixel; 2] {
@@ -36,7 +75,7 @@ pub(crate) fn choose_format(encoder: &str, input: PixelFormat, supported: &[Pixe
         return Ok(c[0]);
     }
     c.into_iter().find(|p| supported.contains(p)).ok_or_else(|| {
-        let names: Vec<String> = supported.iter().map(|p| format!("{p:?}").to_lowercase()).collect();
+        let names: Vec<&str> = supported.iter().map(|p| p.name()).collect();
         Error::unsupported(format!("{input} input with {encoder}"), format!("{encoder} takes {}", names.join(", ")))
     })
 }
@@ -59,7 +98,8 @@ pub(crate) struct FrameWriter {
     target: Pixel,
     width: u32,
     height: u32,
-    frame: ff::frame::Video,
+    frame: AvFrame,
+    ff: &'static Ffmpeg,
     /// RGB input: the matrix it is converted with.
     matrix: Option<YuvMatrix>,
     scratch: Vec<u8>,
@@ -75,24 +115,17 @@ impl FrameWriter {
             }
             _ => None,
         };
-        Ok(FrameWriter {
-            input,
-            target,
-            width,
-            height,
-            frame: ff::frame::Video::new(target, width, height),
-            matrix,
-            scratch: Vec::new(),
-        })
+        let ff = common::ffmpeg(format!("{input} frames for an FFmpeg encoder"))?;
+        let frame = new_frame(ff, target, width, height)?;
+        Ok(FrameWriter { input, target, width, height, frame, ff, matrix, scratch: Vec::new() })
     }
 
     /// Writes `host` into the frame and returns it. When the encoder still holds the
     /// previous picture (its buffer is shared), a new buffer is taken instead of waiting.
-    pub fn write(&mut self, host: &HostFrame) -> Result<&mut ff::frame::Video> {
-        // SAFETY: `self.frame` owns a valid, allocated AVFrame for its whole life.
-        let writable = unsafe { ffi::av_frame_is_writable(self.frame.as_mut_ptr()) } > 0;
-        if !writable {
-            self.frame = ff::frame::Video::new(self.target, self.width, self.height);
+    pub fn write(&mut self, host: &HostFrame) -> Result<&mut AvFrame> {
+        // `make_writable` would copy the old picture first: a fresh frame is cheaper.
+        if !self.frame.is_writable() {
+            self.frame = new_frame(self.ff, self.target, self.width, self.height)?;
         }
         let (w, h) = (self.width as usize, self.height as usize);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
@@ -207,6 +240,12 @@ impl FrameWriter {
     }
 }
 
+/// A frame with buffers for a `target` picture.
+fn new_frame(ff: &'static Ffmpeg, target: Pixel, width: u32, height: u32) -> Result<AvFrame> {
+    AvFrame::new_video(ff, target.value(ff)?, width, height)
+        .map_err(|e| av_error(Engine::Ffmpeg, &format!("a {width}x{height} {} frame", target.name()), e))
+}
+
 /// Interleaves two chroma planes into an NV12 UV plane.
 #[allow(clippy::too_many_arguments)]
 fn interleave(u: &[u8], us: usize, v: &[u8], vs: usize, dst: &mut [u8], ds: usize, cw: usize, ch: usize) {
@@ -231,7 +270,7 @@ fn shift_row(src: &[u8], dst: &mut [u8], step: usize, offset: usize, shift: u32,
 }
 
 /// An owned `AVBufferRef` (a hardware device or frames context).
-struct BufferRef(*mut ffi::AVBufferRef);
+struct BufferRef(*mut AVBufferRef, &'static Ffmpeg);
 
 // SAFETY: an AVBufferRef is reference counted with atomic counts, and the hardware
 // contexts behind these refs are documented as usable from any thread (FFmpeg locks
@@ -242,7 +281,7 @@ impl Drop for BufferRef {
     fn drop(&mut self) {
         // SAFETY: the pointer came from av_hwdevice_ctx_create / av_hwframe_ctx_alloc and
         // is unreferenced exactly once, here.
-        unsafe { ffi::av_buffer_unref(&mut self.0) };
+        unsafe { (self.1.fns.av_buffer_unref)(&mut self.0) };
     }
 }
 
@@ -256,53 +295,47 @@ impl HwDevice {
     /// with `options` (e.g. QSV's `child_device`); `engine` and `node` name a failure.
     pub fn open(
         engine: Engine,
-        kind: ffi::AVHWDeviceType,
+        kind: &str,
         device: Option<&str>,
         options: &[(&str, &str)],
         node: &str,
     ) -> Result<Self> {
+        let ff = common::ffmpeg(format!("{engine} encode"))?;
+        let kind = ff.hw_device_type(kind).ok_or_else(|| {
+            Error::unsupported(format!("{engine} encode"), format!("this FFmpeg has no {kind} device type"))
+        })?;
         let c_device =
             device.map(CString::new).transpose().map_err(|_| Error::invalid_input("device path with a NUL byte"))?;
-        let mut dict = ff::Dictionary::new();
+        let mut dict = Dictionary::new(ff);
         for (k, v) in options {
-            dict.set(k, v);
+            dict.set(k, v).map_err(|e| av_error(engine, "device options", e))?;
         }
-        let mut buf: *mut ffi::AVBufferRef = ptr::null_mut();
+        let mut buf: *mut AVBufferRef = ptr::null_mut();
         // SAFETY: `buf` is a valid out pointer; the device string (or null) is a
-        // NUL-terminated C string that outlives the call; the options dictionary is
-        // disowned for the call (av_hwdevice_ctx_create only reads it) and owned again
-        // right after, so it is freed once.
+        // NUL-terminated C string that outlives the call; av_hwdevice_ctx_create only
+        // reads the options (freed when `dict` drops).
         let r = unsafe {
-            let opts = dict.disown();
-            let r = ffi::av_hwdevice_ctx_create(
+            (ff.fns.av_hwdevice_ctx_create)(
                 &mut buf,
                 kind,
                 c_device.as_ref().map_or(ptr::null(), |d| d.as_ptr()),
-                opts,
+                dict.as_ptr(),
                 0,
-            );
-            drop(ff::Dictionary::own(opts));
-            r
+            )
         };
         if r < 0 || buf.is_null() {
             return Err(Error::unsupported(
                 format!("{engine} encode on {node}"),
-                format!("{engine} device on {node} did not open: {}", ff::Error::from(r)),
+                format!("{engine} device on {node} did not open: {}", AvError(r)),
             ));
         }
-        Ok(HwDevice { buf: BufferRef(buf) })
+        Ok(HwDevice { buf: BufferRef(buf, ff) })
     }
 
     /// Gives the encoder context a reference to the device (before `avcodec_open2`).
-    pub fn attach(&self, engine: Engine, ctx: &mut ff::codec::Context) -> Result<()> {
-        // SAFETY: the context is allocated and not yet opened; it takes a new reference
-        // to the device, which it unreferences when freed.
-        unsafe {
-            let c = ctx.as_mut_ptr();
-            (*c).hw_device_ctx = ffi::av_buffer_ref(self.buf.0);
-            if (*c).hw_device_ctx.is_null() {
-                return Err(av_error(engine, "av_buffer_ref", ff::Error::Other { errno: ff::util::error::ENOMEM }));
-            }
+    pub fn attach(&self, engine: Engine, ctx: &mut CodecContext) -> Result<()> {
+        if !ctx.set_hw_device(self.buf.0) {
+            return Err(av_error(engine, "av_buffer_ref", AvError::ENOMEM));
         }
         Ok(())
     }
@@ -353,67 +386,73 @@ impl HwFrames {
     /// Opens the VA-API device on `node` and a surface pool of `sw_format` pictures.
     pub fn vaapi(node: &str, sw_format: Pixel, width: u32, height: u32) -> Result<Self> {
         let engine = Engine::Vaapi;
-        let device = HwDevice::open(engine, ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_VAAPI, Some(node), &[], node)?;
+        let device = HwDevice::open(engine, "vaapi", Some(node), &[], node)?;
+        let ff = device.buf.1;
+        let vaapi = ff
+            .pix_fmt("vaapi")
+            .ok_or_else(|| Error::unsupported("vaapi encode", "this FFmpeg lacks the vaapi pixel format"))?;
+        let l = ff.layout.hw_frames;
+        let (Some(f_format), Some(f_sw), Some(f_w), Some(f_h), Some(f_pool)) =
+            (l.format, l.sw_format, l.width, l.height, l.initial_pool_size)
+        else {
+            return Err(Error::unsupported("vaapi encode", "AVHWFramesContext's layout is not known for this FFmpeg"));
+        };
         // SAFETY: `device.buf.0` is a valid device context reference.
-        let frames = unsafe { ffi::av_hwframe_ctx_alloc(device.buf.0) };
+        let frames = unsafe { (ff.fns.av_hwframe_ctx_alloc)(device.buf.0) };
         if frames.is_null() {
-            return Err(av_error(engine, "av_hwframe_ctx_alloc", ff::Error::Other { errno: ff::util::error::ENOMEM }));
+            return Err(av_error(engine, "av_hwframe_ctx_alloc", AvError::ENOMEM));
         }
-        let frames = BufferRef(frames);
-        // SAFETY: `frames.0->data` is the AVHWFramesContext av_hwframe_ctx_alloc made; it is
-        // filled in before av_hwframe_ctx_init, as the API asks.
+        let frames = BufferRef(frames, ff);
+        let sw = sw_format.value(ff)?;
+        // SAFETY: `frames.0->data` (the first field of AVBufferRef is `AVBuffer *buffer`,
+        // the second `uint8_t *data`, in every major) is the AVHWFramesContext
+        // av_hwframe_ctx_alloc made; it is filled in before av_hwframe_ctx_init, as the
+        // API asks, through the loaded major's offsets.
         let r = unsafe {
-            let ctx = (*frames.0).data as *mut ffi::AVHWFramesContext;
-            (*ctx).format = ffi::AVPixelFormat::AV_PIX_FMT_VAAPI;
-            (*ctx).sw_format = sw_format.into();
-            (*ctx).width = width as i32;
-            (*ctx).height = height as i32;
-            (*ctx).initial_pool_size = 0;
-            ffi::av_hwframe_ctx_init(frames.0)
+            let ctx = *frames.0.cast::<*mut std::ffi::c_void>().add(1);
+            write::<c_int>(ctx, f_format, vaapi);
+            write::<c_int>(ctx, f_sw, sw);
+            write::<c_int>(ctx, f_w, width as c_int);
+            write::<c_int>(ctx, f_h, height as c_int);
+            write::<c_int>(ctx, f_pool, 0);
+            (ff.fns.av_hwframe_ctx_init)(frames.0)
         };
         if r < 0 {
-            return Err(av_error(engine, &format!("VA-API surface pool {width}x{height} on {node}"), r.into()));
+            return Err(av_error(engine, &format!("VA-API surface pool {width}x{height} on {node}"), AvError(r)));
         }
         Ok(HwFrames { device, frames, node: node.to_string() })
     }
 
     /// Sets the encoder context up for surfaces of this pool (before `avcodec_open2`).
-    pub fn attach(&self, ctx: &mut ff::codec::Context) -> Result<()> {
-        // SAFETY: the context is allocated and not yet opened; it takes a new reference
-        // to the frames context, which it unreferences when freed.
-        unsafe {
-            let c = ctx.as_mut_ptr();
-            (*c).pix_fmt = ffi::AVPixelFormat::AV_PIX_FMT_VAAPI;
-            (*c).hw_frames_ctx = ffi::av_buffer_ref(self.frames.0);
-            if (*c).hw_frames_ctx.is_null() {
-                return Err(av_error(
-                    Engine::Vaapi,
-                    "av_buffer_ref",
-                    ff::Error::Other { errno: ff::util::error::ENOMEM },
-                ));
-            }
+    pub fn attach(&self, ctx: &mut CodecContext) -> Result<()> {
+        let ff = self.frames.1;
+        let vaapi = ff.pix_fmt("vaapi").unwrap_or(-1);
+        ctx.set_int(CtxInt::PixFmt, vaapi);
+        if !ctx.set_hw_frames(self.frames.0) {
+            return Err(av_error(Engine::Vaapi, "av_buffer_ref", AvError::ENOMEM));
         }
         Ok(())
     }
 
     /// Uploads `sw` (NV12/P010) into a new surface of the pool, with its properties (pts,
     /// picture type).
-    pub fn upload(&self, sw: &ff::frame::Video) -> Result<ff::frame::Video> {
-        let mut hw = ff::frame::Video::empty();
+    pub fn upload(&self, sw: &AvFrame) -> Result<AvFrame> {
+        let ff = self.frames.1;
+        let mut hw = AvFrame::empty(ff).map_err(|e| av_error(Engine::Vaapi, "av_frame_alloc", e))?;
         // SAFETY: `hw` is an allocated empty AVFrame; av_hwframe_get_buffer fills it with a
         // surface of the pool; av_hwframe_transfer_data copies `sw` (a valid software frame
         // of the pool's sw_format and size) into it; av_frame_copy_props copies metadata.
         let r = unsafe {
-            let r = ffi::av_hwframe_get_buffer(self.frames.0, hw.as_mut_ptr(), 0);
+            let r = (ff.fns.av_hwframe_get_buffer)(self.frames.0, hw.as_mut_ptr(), 0);
             if r < 0 {
                 r
             } else {
-                let r = ffi::av_hwframe_transfer_data(hw.as_mut_ptr(), sw.as_ptr(), 0);
-                if r < 0 { r } else { ffi::av_frame_copy_props(hw.as_mut_ptr(), sw.as_ptr()) }
+                let r = (ff.fns.av_hwframe_transfer_data)(hw.as_mut_ptr(), sw.as_ptr(), 0);
+                if r < 0 { r } else { (ff.fns.av_frame_copy_props)(hw.as_mut_ptr(), sw.as_ptr()) }
             }
         };
         if r < 0 {
-            return Err(av_error(Engine::Vaapi, &format!("upload to a VA-API surface on {}", self.node), r.into()));
+            return Err(av_error(Engine::Vaapi, &format!("upload to a VA-API surface on {}", self.node), AvError(r)));
         }
         Ok(hw)
     }
@@ -440,7 +479,7 @@ mod tests {
     }
 
     /// The frame's planes, rows without padding.
-    fn packed(frame: &ff::frame::Video, rows: &[(usize, usize)]) -> Vec<u8> {
+    fn packed(frame: &AvFrame, rows: &[(usize, usize)]) -> Vec<u8> {
         let mut out = Vec::new();
         for (i, &(rb, n)) in rows.iter().enumerate() {
             for r in 0..n {
@@ -461,7 +500,9 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        super::super::common::init();
+        if crate::backend::ffmpeg::test_ffmpeg().is_none() {
+            return;
+        }
         let (w, h) = (18u32, 10u32);
         let (cw, ch) = (9usize, 5usize);
         // NV12 → I420 and I420 → NV12 give each other's layouts.
@@ -487,7 +528,9 @@ mod tests {
 
     #[test]
     fn rgb_is_converted_like_the_crate_converter() {
-        super::super::common::init();
+        if crate::backend::ffmpeg::test_ffmpeg().is_none() {
+            return;
+        }
         let (w, h) = (8u32, 6u32);
         let rgb = host(PixelFormat::Rgb24, w, h);
         let color = ColorInfo::default();

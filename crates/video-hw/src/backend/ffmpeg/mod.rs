@@ -1,11 +1,15 @@
-//! The FFmpeg engine (feature `ffmpeg`): the system's libavcodec in process.
+//! The FFmpeg engine: FFmpeg's libavcodec in process, loaded at run time (any of FFmpeg
+//! 5.1 to 8.x; see `sys/`), in every build. Where no FFmpeg is found its engines are
+//! unavailable, with the reason, and the others run as before.
 //!
 //! One module serves several registry engines: [`Engine::Ffmpeg`] (software: libavcodec's
 //! h264/hevc/av1 decoders, libx264, libx265, libsvtav1), and the hardware families FFmpeg
 //! reaches — [`Engine::Qsv`], [`Engine::Vaapi`], [`Engine::VideoToolbox`], [`Engine::Amf`].
 //! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
 //!
-//! - `common.rs`: one-time initialisation, FFmpeg errors as this crate's errors, versions.
+//! - `sys/`: finding and loading the libraries, their entry points and per-major layouts.
+//! - `common.rs`: the loaded FFmpeg or why there is none, FFmpeg errors as this crate's.
+//! - `threads.rs`: how many threads each session runs, so sessions share the cores.
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
 //! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
 //!   pictures to this crate's frames; `probe_streams.rs`: the one-frame probe keyframes.
@@ -20,6 +24,8 @@ pub(crate) mod encoder_options;
 mod frame_convert;
 pub(crate) mod frame_upload;
 mod probe_streams;
+pub(crate) mod sys;
+mod threads;
 
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
@@ -31,5 +37,22 @@ pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: 
     match direction {
         Direction::Decode => decoder::probe(engine, codec, device),
         Direction::Encode => encoder::probe(engine, codec, device),
+    }
+}
+
+/// The loaded FFmpeg for unit tests: `None` (the test then checks nothing) where none is
+/// found or `VIDEO_HW_FFMPEG_DIR=none` turns it off, unless `VIDEO_HW_REQUIRE_FFMPEG=1`
+/// (CI's runs with FFmpeg set it), which makes a missing FFmpeg a failure.
+#[cfg(test)]
+pub(crate) fn test_ffmpeg() -> Option<&'static sys::Ffmpeg> {
+    match sys::get() {
+        Ok(ff) => Some(ff),
+        Err(why) if std::env::var("VIDEO_HW_REQUIRE_FFMPEG").is_ok_and(|v| v == "1") => {
+            panic!("VIDEO_HW_REQUIRE_FFMPEG=1 but no FFmpeg: {why}")
+        }
+        Err(why) => {
+            eprintln!("note: no FFmpeg here ({why}); this test checks nothing");
+            None
+        }
     }
 }

@@ -1,0 +1,451 @@
+//! Finding and opening FFmpeg's libraries at run time.
+//!
+//! Where, in this order (the first set that loads wins; every place tried is reported by
+//! `video-hw probe`):
+//! 1. `VIDEO_HW_FFMPEG_DIR`: only that folder (`none` turns the FFmpeg engines off);
+//! 2. the dynamic loader's own search: `libavcodec.so.62` down to `.so.59`;
+//! 3. folders added by [`add_search_dir`]: the Python package adds the libraries a PyAV
+//!    wheel bundles (`site-packages/av.libs/`, names such as `libavcodec-1a2b3c4d.so.62`).
+//!
+//! A set is refused, with the reason, when its libavcodec major is not one of the layout
+//! tables, when libavutil of the matching major is missing, when a library reports
+//! another version than its file name says, or when loading it in a child process
+//! crashes or hangs (so a broken library is a refusal, never a crash of this process).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use libloading::Library;
+
+use super::layout::Layout;
+
+/// The environment variable naming the folder FFmpeg's libraries are taken from, or
+/// `none` to turn the FFmpeg engines off.
+pub const DIR_ENV: &str = "VIDEO_HW_FFMPEG_DIR";
+
+/// Folders searched after the loader's own search.
+static EXTRA_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Adds a folder to search for FFmpeg's libraries after the loader's own search; it
+/// counts only when added before the engine's first use in the process.
+pub fn add_search_dir(dir: PathBuf) {
+    let mut dirs = EXTRA_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.contains(&dir) {
+        dirs.push(dir);
+    }
+}
+
+/// The libavutil and libswscale majors released with each libavcodec major.
+pub(crate) fn companion_majors(avcodec: u32) -> Option<(u32, u32)> {
+    Some(match avcodec {
+        59 => (57, 6),
+        60 => (58, 7),
+        61 => (59, 8),
+        62 => (60, 9),
+        63 => (61, 10),
+        _ => return None,
+    })
+}
+
+/// The FFmpeg release of a libavcodec major, for messages.
+pub(crate) fn release_of(avcodec: u32) -> &'static str {
+    match avcodec {
+        58 => "4.x",
+        59 => "5.x",
+        60 => "6.x",
+        61 => "7.x",
+        62 => "8.x",
+        63 => "9.x",
+        _ => "unknown",
+    }
+}
+
+/// One library set found and opened.
+pub(crate) struct Opened {
+    /// libavcodec.
+    pub avcodec: Library,
+    /// libavutil.
+    pub avutil: Library,
+    /// libswscale, where present (only odd pixel layouts need it).
+    pub swscale: Option<Library>,
+    /// Where libavcodec was taken from (a path, or the soname the loader found).
+    pub avcodec_path: String,
+    /// Its major.
+    pub major: u32,
+    /// Where it was found: "VIDEO_HW_FFMPEG_DIR", "the loader's search path", "…".
+    pub place: String,
+}
+
+/// The outcome of the search: the set opened, or none, with every place tried.
+pub(crate) struct Search {
+    /// The set opened.
+    pub opened: Option<Opened>,
+    /// Each place tried and why it was not taken ("…: ok" for the one taken).
+    pub tried: Vec<String>,
+    /// Set when the search was turned off, with the reason.
+    pub disabled: Option<String>,
+}
+
+/// Runs the search (see the module's documentation).
+pub(crate) fn search() -> Search {
+    let mut tried = Vec::new();
+    if let Some(value) = std::env::var_os(DIR_ENV) {
+        let text = value.to_string_lossy().trim().to_string();
+        if text.eq_ignore_ascii_case("none") || text.eq_ignore_ascii_case("off") {
+            let why = format!("turned off by {DIR_ENV}={text}");
+            return Search { opened: None, tried: vec![why.clone()], disabled: Some(why) };
+        }
+        let place = format!("{DIR_ENV}={text}");
+        let opened = search_dir(Path::new(&value), &place, &mut tried);
+        if opened.is_none() && tried.is_empty() {
+            tried.push(format!("{place}: no libavcodec there"));
+        }
+        return Search { opened, tried, disabled: None };
+    }
+    let majors: Vec<u32> = Layout::known_majors().collect();
+    for &major in majors.iter().rev() {
+        let name = soname("avcodec", major);
+        let place = "the loader's search path".to_string();
+        // Only names the loader finds are tried; one it cannot find is not a refusal.
+        if !loader_finds(&name) {
+            continue;
+        }
+        let (util, scale) = companion_majors(major).expect("every known major has companions");
+        let set = Candidate {
+            avcodec: PathBuf::from(&name),
+            avutil: Some(PathBuf::from(soname("avutil", util))),
+            swscale: Some(PathBuf::from(soname("swscale", scale))),
+            major,
+        };
+        match open_set(&set, &place) {
+            Ok(opened) => {
+                tried.push(format!("{name} ({place}): ok"));
+                return Search { opened: Some(opened), tried, disabled: None };
+            }
+            Err(why) => tried.push(format!("{name} ({place}): {why}")),
+        }
+    }
+    if tried.is_empty() {
+        tried.push(format!(
+            "the loader's search path: no {} found",
+            majors.iter().rev().map(|&m| soname("avcodec", m)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let extra = EXTRA_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for dir in extra {
+        let place = dir.display().to_string();
+        let before = tried.len();
+        if let Some(opened) = search_dir(&dir, &place, &mut tried) {
+            return Search { opened: Some(opened), tried, disabled: None };
+        }
+        if tried.len() == before {
+            tried.push(format!("{place}: no libavcodec there"));
+        }
+    }
+    Search { opened: None, tried, disabled: None }
+}
+
+/// The platform's file name of library `lib` (without `lib`) of `major`.
+fn soname(lib: &str, major: u32) -> String {
+    if cfg!(target_os = "macos") {
+        format!("lib{lib}.{major}.dylib")
+    } else if cfg!(windows) {
+        format!("{lib}-{major}.dll")
+    } else {
+        format!("lib{lib}.so.{major}")
+    }
+}
+
+/// Whether the dynamic loader finds `name` (checked without running its initialisers
+/// in this process: the child that opens it does).
+fn loader_finds(name: &str) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // RTLD_NOLOAD first: already loaded (by the Python process, say) counts.
+        // SAFETY: RTLD_NOLOAD never loads or initialises a library; it only looks.
+        let loaded = unsafe {
+            let c = std::ffi::CString::new(name).unwrap_or_default();
+            let h = libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
+            if !h.is_null() {
+                libc::dlclose(h);
+            }
+            !h.is_null()
+        };
+        if loaded {
+            return true;
+        }
+        let dirs = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+        let mut places: Vec<PathBuf> = dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
+        places.extend(ld_cache_dirs());
+        places.iter().any(|d| d.join(name).exists())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = name;
+        true
+    }
+}
+
+/// The folders of the loader's cache and its default search (Debian's multiarch folders
+/// included), read from `ldconfig -p`'s file list where possible.
+#[cfg(target_os = "linux")]
+fn ld_cache_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(out) = std::process::Command::new("/sbin/ldconfig").arg("-p").output() {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some((_, path)) = line.rsplit_once("=> ") {
+                if let Some(parent) = Path::new(path.trim()).parent() {
+                    if !dirs.iter().any(|d| d == parent) {
+                        dirs.push(parent.to_path_buf());
+                    }
+                }
+            }
+        }
+    }
+    for d in ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"] {
+        let d = PathBuf::from(d);
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    let arch = std::env::consts::ARCH;
+    for d in [format!("/usr/lib/{arch}-linux-gnu"), format!("/lib/{arch}-linux-gnu")] {
+        let d = PathBuf::from(d);
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs
+}
+
+/// A library set to try.
+struct Candidate {
+    avcodec: PathBuf,
+    avutil: Option<PathBuf>,
+    swscale: Option<PathBuf>,
+    major: u32,
+}
+
+/// The major in a library file name: `libavcodec.so.61`, `libavcodec.so.61.19.100`,
+/// `libavcodec-1a2b3c4d.so.62.11.100` (a PyAV wheel), `libavcodec.61.dylib`,
+/// `avcodec-61.dll`.
+pub(crate) fn major_in_name(file: &str, lib: &str) -> Option<u32> {
+    let rest = file.strip_prefix("lib").unwrap_or(file).strip_prefix(lib)?;
+    let digits = |s: &str| -> Option<u32> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        s[..end].parse().ok()
+    };
+    if let Some(i) = rest.find(".so.") {
+        // Only `libavcodec.so.N` or `libavcodec-HASH.so.N` (not `libavcodec_foo`).
+        let head = &rest[..i];
+        if head.is_empty() || (head.starts_with('-') && head[1..].chars().all(|c| c.is_ascii_alphanumeric())) {
+            return digits(&rest[i + 4..]);
+        }
+        return None;
+    }
+    if let Some(v) = rest.strip_prefix('.').and_then(|r| r.strip_suffix(".dylib")) {
+        return digits(v);
+    }
+    if let Some(v) = rest.strip_prefix('-').and_then(|r| r.strip_suffix(".dll")) {
+        return digits(v);
+    }
+    None
+}
+
+/// Looks for a library set in `dir`; records each refusal in `tried`.
+fn search_dir(dir: &Path, place: &str, tried: &mut Vec<String>) -> Option<Opened> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            tried.push(format!("{place}: cannot read the folder: {e}"));
+            return None;
+        }
+    };
+    let mut files: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    files.sort();
+    let find = |lib: &str, major: u32| files.iter().find(|f| major_in_name(f, lib) == Some(major)).map(|f| dir.join(f));
+    // Newest major first; one file per major (the shortest name: the soname link).
+    let mut codecs: Vec<(u32, &String)> =
+        files.iter().filter_map(|f| major_in_name(f, "avcodec").map(|m| (m, f))).collect();
+    codecs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
+    codecs.dedup_by_key(|c| c.0);
+    for (major, file) in codecs {
+        let path = dir.join(file);
+        let Some((util, scale)) = companion_majors(major).filter(|_| Layout::for_major(major).is_some()) else {
+            tried.push(format!(
+                "{}: FFmpeg {} (libavcodec {major}) is not a major this build knows ({})",
+                path.display(),
+                release_of(major),
+                known_range()
+            ));
+            continue;
+        };
+        let Some(avutil) = find("avutil", util) else {
+            tried.push(format!("{}: no libavutil of major {util} beside it", path.display()));
+            continue;
+        };
+        let set = Candidate { avcodec: path.clone(), avutil: Some(avutil), swscale: find("swscale", scale), major };
+        match open_set(&set, place) {
+            Ok(opened) => {
+                tried.push(format!("{} ({place}): ok", path.display()));
+                return Some(opened);
+            }
+            Err(why) => tried.push(format!("{} ({place}): {why}", path.display())),
+        }
+    }
+    None
+}
+
+/// "libavcodec 59-62".
+pub(crate) fn known_range() -> String {
+    let majors: Vec<u32> = Layout::known_majors().collect();
+    match (majors.first(), majors.last()) {
+        (Some(a), Some(b)) => format!("libavcodec {a}-{b}, FFmpeg {}-{}", release_of(*a), release_of(*b)),
+        _ => "none".into(),
+    }
+}
+
+/// Opens one set: first in a child process (a crash or hang there refuses the set), then
+/// here.
+fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
+    let mut paths = vec![set.avcodec.clone()];
+    paths.extend(set.avutil.clone());
+    loads_in_child(&paths)?;
+    let open = |p: &Path| -> Result<Library, String> {
+        // SAFETY: loading runs the library's initialisers; a child process has just
+        // loaded the same files without crashing (`loads_in_child`), and FFmpeg's
+        // libraries are made to be loaded by applications.
+        unsafe { Library::new(p) }.map_err(|e| format!("does not load: {e}"))
+    };
+    let avcodec = open(&set.avcodec)?;
+    let avutil = match &set.avutil {
+        Some(p) => open(p)?,
+        None => return Err("no libavutil".into()),
+    };
+    // libswscale is optional: a failure only leaves odd pixel layouts unconverted.
+    let swscale = set.swscale.as_ref().and_then(|p| {
+        loads_in_child(std::slice::from_ref(p)).ok()?;
+        // SAFETY: as above; its child load succeeded.
+        unsafe { Library::new(p) }.ok()
+    });
+    Ok(Opened {
+        avcodec,
+        avutil,
+        swscale,
+        avcodec_path: set.avcodec.display().to_string(),
+        major: set.major,
+        place: place.to_string(),
+    })
+}
+
+/// How long a child may take to load a library set.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Loads `paths` in a child process (fork, dlopen, exit): `Err` when that crashes, hangs
+/// or fails. Unix only; elsewhere the set is trusted.
+fn loads_in_child(paths: &[PathBuf]) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::ffi::CString;
+        let names: Vec<CString> = paths
+            .iter()
+            .map(|p| CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| "a NUL in the path".to_string()))
+            .collect::<Result<_, _>>()?;
+        // SAFETY: the child only calls dlopen and _exit, then never returns into Rust;
+        // everything it touches was allocated before the fork. glibc makes malloc and the
+        // loader's locks usable in a forked child.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            // No child: trust the set rather than refuse a working FFmpeg.
+            return Ok(());
+        }
+        if pid == 0 {
+            for name in &names {
+                // SAFETY: see above; a crash here ends the child only.
+                let h = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+                if h.is_null() {
+                    // SAFETY: ends the child at once, running nothing of the parent's.
+                    unsafe { libc::_exit(3) };
+                }
+            }
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) };
+        }
+        let start = Instant::now();
+        loop {
+            let mut status = 0;
+            // SAFETY: waits for our own child; `status` is a valid out-pointer.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                    return Ok(());
+                }
+                if libc::WIFSIGNALED(status) {
+                    return Err(format!("crashed while loading (signal {}), refused", libc::WTERMSIG(status)));
+                }
+                return Err(match paths.iter().find_map(|p| unsafe_load_error(p)) {
+                    Some(e) => format!("does not load: {e}"),
+                    None => "does not load".into(),
+                });
+            }
+            if r < 0 {
+                // The child was reaped elsewhere (a SIGCHLD handler): no verdict.
+                return Ok(());
+            }
+            if start.elapsed() > CHILD_TIMEOUT {
+                // SAFETY: kills and reaps our own child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                return Err(format!("loading hung for {} s, refused", CHILD_TIMEOUT.as_secs()));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = paths;
+        Ok(())
+    }
+}
+
+/// The loader's message for `path`, found without loading it here: its missing
+/// dependencies, read the way `dlopen` reports them (`dlerror` in a child is lost).
+#[cfg(unix)]
+fn unsafe_load_error(path: &Path) -> Option<String> {
+    if path.is_absolute() && !path.exists() {
+        return Some(format!("{} does not exist", path.display()));
+    }
+    let out = std::process::Command::new("ldd").arg(path).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> =
+        text.lines().filter(|l| l.contains("not found")).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    (!missing.is_empty()).then(|| format!("{} needs {} (not found)", path.display(), missing.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn majors_are_read_from_every_kind_of_file_name() {
+        assert_eq!(major_in_name("libavcodec.so.59", "avcodec"), Some(59));
+        assert_eq!(major_in_name("libavcodec.so.61.19.100", "avcodec"), Some(61));
+        assert_eq!(major_in_name("libavcodec-0a1b2c3d.so.62.11.100", "avcodec"), Some(62));
+        assert_eq!(major_in_name("libavcodec.61.dylib", "avcodec"), Some(61));
+        assert_eq!(major_in_name("avcodec-60.dll", "avcodec"), Some(60));
+        assert_eq!(major_in_name("libavutil.so.57", "avutil"), Some(57));
+        assert_eq!(major_in_name("libavcodec.so", "avcodec"), None);
+        assert_eq!(major_in_name("libavcodec_extra.so.59", "avcodec"), None);
+        assert_eq!(major_in_name("libavutil.so.57", "avcodec"), None);
+    }
+
+    #[test]
+    fn every_known_major_has_companions() {
+        for m in Layout::known_majors() {
+            assert!(companion_majors(m).is_some(), "{m}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! How many threads each libavcodec session runs, so that several sessions share the
+//! cores instead of each starting one thread per core.
+//!
+//! A lone software session lets libavcodec choose (thread count 0: one thread per core
+//! plus one for frame threads, at most 16, exactly as the ffmpeg tool does). While `n`
+//! software sessions are open, a new one takes `cores / n` threads (at least one). A
+//! count the caller sets (`DecoderConfig::threads`, `EncoderConfig::threads`, the CLI's
+//! `--threads`, Python's `threads=`) is used as it is.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Software sessions open now.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// One open session, counted while it lives.
+#[derive(Debug)]
+pub(super) struct Session(());
+
+impl Session {
+    /// Counts a session until the value is dropped.
+    pub(super) fn start() -> Session {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Session(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The thread count to give a new session: `requested`, else libavcodec's own choice for
+/// a lone session (0), else the cores shared by the sessions open (this one included).
+pub(super) fn session_threads(requested: Option<u32>) -> i32 {
+    if let Some(n) = requested {
+        return i32::try_from(n.clamp(1, 64)).unwrap_or(1);
+    }
+    share(OPEN.load(Ordering::Relaxed) + 1, cores())
+}
+
+/// The share of `cores` for one of `sessions` sessions (0: libavcodec decides).
+fn share(sessions: usize, cores: usize) -> i32 {
+    if sessions <= 1 {
+        return 0;
+    }
+    i32::try_from((cores / sessions).max(1)).unwrap_or(1)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_share_the_cores() {
+        assert_eq!(share(1, 16), 0);
+        assert_eq!(share(2, 16), 8);
+        assert_eq!(share(3, 16), 5);
+        assert_eq!(share(32, 16), 1);
+        assert_eq!(session_threads(Some(3)), 3);
+        assert_eq!(session_threads(Some(0)), 1);
+    }
+}
