@@ -69,6 +69,8 @@ pub(crate) struct Opened {
     pub avutil: Library,
     /// libswscale, where present (only odd pixel layouts need it).
     pub swscale: Option<Library>,
+    /// Bundled libraries loaded before them (their dependencies from the same folder).
+    pub deps: Vec<Library>,
     /// Where libavcodec was taken from (a path, or the soname the loader found).
     pub avcodec_path: String,
     /// Its major.
@@ -116,6 +118,7 @@ pub(crate) fn search() -> Search {
             avcodec: PathBuf::from(&name),
             avutil: Some(PathBuf::from(soname("avutil", util))),
             swscale: Some(PathBuf::from(soname("swscale", scale))),
+            preload: Vec::new(),
             major,
         };
         match open_set(&set, &place) {
@@ -224,6 +227,9 @@ struct Candidate {
     avcodec: PathBuf,
     avutil: Option<PathBuf>,
     swscale: Option<PathBuf>,
+    /// Files of the same folder to load first, dependencies first (bundled libraries
+    /// carry no run path: each must be loaded before what needs it).
+    preload: Vec<PathBuf>,
     major: u32,
 }
 
@@ -285,7 +291,12 @@ fn search_dir(dir: &Path, place: &str, tried: &mut Vec<String>) -> Option<Opened
             tried.push(format!("{}: no libavutil of major {util} beside it", path.display()));
             continue;
         };
-        let set = Candidate { avcodec: path.clone(), avutil: Some(avutil), swscale: find("swscale", scale), major };
+        let swscale = find("swscale", scale);
+        // Everything libavcodec needs from this folder (libavutil among it), in order;
+        // libswscale's own needs come with it, later.
+        let preload: Vec<PathBuf> =
+            super::needed::load_order(dir, std::slice::from_ref(&path)).into_iter().filter(|p| *p != path).collect();
+        let set = Candidate { avcodec: path.clone(), avutil: Some(avutil), swscale, preload, major };
         match open_set(&set, place) {
             Ok(opened) => {
                 tried.push(format!("{} ({place}): ok", path.display()));
@@ -309,8 +320,9 @@ pub(crate) fn known_range() -> String {
 /// Opens one set: first in a child process (a crash or hang there refuses the set), then
 /// here.
 fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
-    let mut paths = vec![set.avcodec.clone()];
-    paths.extend(set.avutil.clone());
+    let mut paths = set.preload.clone();
+    paths.extend(set.avutil.clone().filter(|p| !set.preload.contains(p)));
+    paths.push(set.avcodec.clone());
     loads_in_child(&paths)?;
     let open = |p: &Path| -> Result<Library, String> {
         // SAFETY: loading runs the library's initialisers; a child process has just
@@ -318,14 +330,19 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
         // libraries are made to be loaded by applications.
         unsafe { Library::new(p) }.map_err(|e| format!("does not load: {e}"))
     };
-    let avcodec = open(&set.avcodec)?;
+    // Loaded in order: each one's needs are loaded before it (libavutil may be among them;
+    // opening it again below gives the same library).
+    let deps = set.preload.iter().map(|p| open(p)).collect::<Result<Vec<_>, _>>()?;
     let avutil = match &set.avutil {
         Some(p) => open(p)?,
         None => return Err("no libavutil".into()),
     };
+    let avcodec = open(&set.avcodec)?;
     // libswscale is optional: a failure only leaves odd pixel layouts unconverted.
     let swscale = set.swscale.as_ref().and_then(|p| {
-        loads_in_child(std::slice::from_ref(p)).ok()?;
+        let mut with_deps = set.preload.clone();
+        with_deps.push(p.clone());
+        loads_in_child(&with_deps).ok()?;
         // SAFETY: as above; its child load succeeded.
         unsafe { Library::new(p) }.ok()
     });
@@ -333,6 +350,7 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
         avcodec,
         avutil,
         swscale,
+        deps,
         avcodec_path: set.avcodec.display().to_string(),
         major: set.major,
         place: place.to_string(),
@@ -352,26 +370,60 @@ fn loads_in_child(paths: &[PathBuf]) -> Result<(), String> {
             .iter()
             .map(|p| CString::new(p.as_os_str().as_encoded_bytes()).map_err(|_| "a NUL in the path".to_string()))
             .collect::<Result<_, _>>()?;
-        // SAFETY: the child only calls dlopen and _exit, then never returns into Rust;
-        // everything it touches was allocated before the fork. glibc makes malloc and the
-        // loader's locks usable in a forked child.
+        // The child writes the loader's message (dlerror) here when a load fails.
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is a valid two-int array for pipe(2).
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Ok(());
+        }
+        let (read_fd, write_fd) = (fds[0], fds[1]);
+        // SAFETY: the child only calls dlopen, dlerror, write and _exit, then never
+        // returns into Rust; everything it touches was allocated before the fork. glibc
+        // makes malloc and the loader's locks usable in a forked child.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
+            // SAFETY: closes the pipe this function opened.
+            unsafe {
+                libc::close(read_fd);
+                libc::close(write_fd);
+            }
             // No child: trust the set rather than refuse a working FFmpeg.
             return Ok(());
         }
         if pid == 0 {
             for name in &names {
                 // SAFETY: see above; a crash here ends the child only.
-                let h = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+                let h = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
                 if h.is_null() {
-                    // SAFETY: ends the child at once, running nothing of the parent's.
-                    unsafe { libc::_exit(3) };
+                    // SAFETY: dlerror's text is NUL-terminated; write and _exit are
+                    // async-signal-safe; the child ends at once, running nothing of the
+                    // parent's.
+                    unsafe {
+                        let e = libc::dlerror();
+                        if !e.is_null() {
+                            libc::write(write_fd, e.cast(), libc::strlen(e));
+                        }
+                        libc::_exit(3);
+                    }
                 }
             }
             // SAFETY: as above.
             unsafe { libc::_exit(0) };
         }
+        // SAFETY: the parent's copy of the write end is not used.
+        unsafe { libc::close(write_fd) };
+        let message = |fd: libc::c_int| {
+            let mut buf = vec![0u8; 4096];
+            // SAFETY: reads at most the buffer's length into it; the child has exited, so
+            // the read ends at once; the read end is closed after.
+            let n = unsafe {
+                let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+                libc::close(fd);
+                n
+            };
+            buf.truncate(usize::try_from(n).unwrap_or(0));
+            String::from_utf8_lossy(&buf).into_owned()
+        };
         let start = Instant::now();
         loop {
             let mut status = 0;
@@ -379,18 +431,19 @@ fn loads_in_child(paths: &[PathBuf]) -> Result<(), String> {
             let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
             if r == pid {
                 if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                    message(read_fd);
                     return Ok(());
                 }
                 if libc::WIFSIGNALED(status) {
+                    message(read_fd);
                     return Err(format!("crashed while loading (signal {}), refused", libc::WTERMSIG(status)));
                 }
-                return Err(match paths.iter().find_map(|p| unsafe_load_error(p)) {
-                    Some(e) => format!("does not load: {e}"),
-                    None => "does not load".into(),
-                });
+                let why = message(read_fd);
+                return Err(if why.is_empty() { "does not load".into() } else { format!("does not load: {why}") });
             }
             if r < 0 {
                 // The child was reaped elsewhere (a SIGCHLD handler): no verdict.
+                message(read_fd);
                 return Ok(());
             }
             if start.elapsed() > CHILD_TIMEOUT {
@@ -399,6 +452,7 @@ fn loads_in_child(paths: &[PathBuf]) -> Result<(), String> {
                     libc::kill(pid, libc::SIGKILL);
                     libc::waitpid(pid, &mut status, 0);
                 }
+                message(read_fd);
                 return Err(format!("loading hung for {} s, refused", CHILD_TIMEOUT.as_secs()));
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -409,20 +463,6 @@ fn loads_in_child(paths: &[PathBuf]) -> Result<(), String> {
         let _ = paths;
         Ok(())
     }
-}
-
-/// The loader's message for `path`, found without loading it here: its missing
-/// dependencies, read the way `dlopen` reports them (`dlerror` in a child is lost).
-#[cfg(unix)]
-fn unsafe_load_error(path: &Path) -> Option<String> {
-    if path.is_absolute() && !path.exists() {
-        return Some(format!("{} does not exist", path.display()));
-    }
-    let out = std::process::Command::new("ldd").arg(path).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let missing: Vec<&str> =
-        text.lines().filter(|l| l.contains("not found")).map(|l| l.split_whitespace().next().unwrap_or("")).collect();
-    (!missing.is_empty()).then(|| format!("{} needs {} (not found)", path.display(), missing.join(", ")))
 }
 
 #[cfg(test)]

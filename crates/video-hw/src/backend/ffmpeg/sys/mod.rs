@@ -18,6 +18,7 @@ pub(crate) mod layout;
 #[rustfmt::skip]
 mod layouts;
 pub(crate) mod load;
+mod needed;
 pub(crate) mod scale;
 
 use std::ffi::{CStr, CString, c_int, c_void};
@@ -150,6 +151,7 @@ impl Ffmpeg {
             && fns.sws_setColorspaceDetails.is_some();
         let mut libs = vec![opened.avcodec, opened.avutil];
         libs.extend(opened.swscale);
+        libs.extend(opened.deps);
         let ff = Ffmpeg {
             fns,
             layout,
