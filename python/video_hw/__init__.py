@@ -36,9 +36,34 @@ from ._video_hw import (
     UnsupportedError,
     VideoHwError,
     __version__,
+    add_ffmpeg_search_dir,
     engines,
+    ffmpeg_info,
     release_cached_decoders,
 )
+
+
+def _pyav_libraries() -> Optional[str]:
+    """The folder of FFmpeg libraries an installed PyAV wheel bundles (``av.libs`` beside
+    the ``av`` package), found without importing PyAV; None if there is none."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("av")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        libs = os.path.join(os.path.dirname(location), "av.libs")
+        if os.path.isdir(libs):
+            return libs
+    return None
+
+
+# FFmpeg is searched for at run time (VIDEO_HW_FFMPEG_DIR, then the system's libraries);
+# `pip install av` is a one-line way to get it, so a PyAV wheel's libraries come last.
+_pyav = _pyav_libraries()
+if _pyav is not None:
+    add_ffmpeg_search_dir(_pyav)
 
 __all__ = [
     "Array",
@@ -58,6 +83,7 @@ __all__ = [
     "__version__",
     "decode_many",
     "engines",
+    "ffmpeg_info",
     "release_cached_decoders",
 ]
 

@@ -151,5 +151,13 @@ def release_cached_decoders() -> int:
     """Destroys the NVDEC decoders kept for reuse after their sessions closed (GPU memory
     freed now instead of after 5 s unused); how many there were."""
 
+def ffmpeg_info() -> Dict[str, Any]:
+    """The FFmpeg the FFmpeg engines run with: ``{"loaded", "summary", "tried"}``."""
+    ...
+
+def add_ffmpeg_search_dir(path: str) -> None:
+    """Adds a folder to search for FFmpeg's libraries (before FFmpeg is first used)."""
+    ...
+
 def engines() -> List[Dict[str, Any]]:
     """Every engine x codec x direction: whether it works here, and why not."""

@@ -445,6 +445,25 @@ pub fn release_cached_decoders(py: Python<'_>) -> usize {
     })
 }
 
+/// The FFmpeg the FFmpeg engines run with: `{"loaded", "summary", "tried"}` (loads it on
+/// the first call).
+#[pyfunction]
+pub fn ffmpeg_info<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let info = py.detach(video_hw::registry::ffmpeg_runtime);
+    let d = PyDict::new(py);
+    d.set_item("loaded", info.loaded)?;
+    d.set_item("summary", info.summary)?;
+    d.set_item("tried", info.tried)?;
+    Ok(d)
+}
+
+/// Adds a folder to search for FFmpeg's libraries after the loader's own search (before
+/// FFmpeg is first used in the process).
+#[pyfunction]
+pub fn add_ffmpeg_search_dir(path: std::path::PathBuf) {
+    video_hw::registry::add_ffmpeg_search_dir(path);
+}
+
 /// Every engine × codec × direction: whether a session can be opened here, and why not.
 #[pyfunction]
 pub fn engines<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

@@ -26,6 +26,8 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoder::NativeEncoder>()?;
     m.add_class::<encoder::Packet>()?;
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
+    m.add_function(wrap_pyfunction!(decoder::ffmpeg_info, m)?)?;
+    m.add_function(wrap_pyfunction!(decoder::add_ffmpeg_search_dir, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::release_cached_decoders, m)?)?;
     errors::register(m)?;
     Ok(())

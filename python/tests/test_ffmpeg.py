@@ -1,0 +1,64 @@
+"""The FFmpeg engines from Python: FFmpeg's libraries found at run time (the system's, or
+a PyAV wheel's), every container fixture of every codec decoded on the CPU to the
+reference frames (ffmpeg's framemd5), with the exact frame count.
+
+Without FFmpeg these tests skip, unless VIDEO_HW_REQUIRE_FFMPEG=1 (CI's runs with FFmpeg)
+makes that a failure. With VIDEO_HW_FFMPEG_DIR=none they check the refusal instead."""
+
+import hashlib
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+import video_hw
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MEDIA = ROOT / "testdata" / "media"
+FIXTURES = sorted(p.name[: -len(".framemd5")] for p in MEDIA.glob("*.framemd5"))
+
+
+def ffmpeg_loaded():
+    info = video_hw.ffmpeg_info()
+    if info["loaded"]:
+        return True
+    if os.environ.get("VIDEO_HW_REQUIRE_FFMPEG") == "1":
+        pytest.fail(f"VIDEO_HW_REQUIRE_FFMPEG=1 but no FFmpeg: {info['summary']}; tried {info['tried']}")
+    return False
+
+
+def reference(name):
+    lines = (MEDIA / f"{name}.framemd5").read_text().splitlines()
+    return [l.split(",")[5].strip() for l in lines if l and not l.startswith("#")]
+
+
+def test_ffmpeg_info_says_what_was_found():
+    info = video_hw.ffmpeg_info()
+    assert set(info) == {"loaded", "summary", "tried"}
+    if os.environ.get("VIDEO_HW_FFMPEG_DIR", "").lower() == "none":
+        assert not info["loaded"] and "VIDEO_HW_FFMPEG_DIR=none" in info["summary"]
+    elif info["loaded"]:
+        assert info["summary"].startswith("FFmpeg ") and "libavcodec" in info["summary"]
+        assert info["tried"][-1].endswith(": ok")
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_codec_decodes_to_the_reference_frames(name):
+    if not ffmpeg_loaded():
+        pytest.skip("no FFmpeg here")
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cpu", pixel_format="yuv420p", engine="ffmpeg")
+    want = reference(name)
+    got = [hashlib.md5(np.ascontiguousarray(np.from_dlpack(f.data)).tobytes()).hexdigest() for f in dec]
+    assert len(got) == len(want), f"{name}: {len(got)} frames, the reference has {len(want)}"
+    assert got == want
+
+
+def test_without_ffmpeg_hevc_is_refused_by_name():
+    if os.environ.get("VIDEO_HW_FFMPEG_DIR", "").lower() != "none":
+        pytest.skip("FFmpeg is not turned off in this run")
+    names = {e["engine"] for e in video_hw.engines() if e["codec"] == "hevc" and e["direction"] == "decode" and e["available"]}
+    if names:
+        pytest.skip(f"another engine decodes HEVC here: {names}")
+    with pytest.raises(video_hw.UnsupportedError, match="VIDEO_HW_FFMPEG_DIR=none"):
+        video_hw.VideoDecoder(MEDIA / "hevc-aac.mkv", device="cpu")
