@@ -156,6 +156,9 @@ class VideoDecoder:
             (on NVDEC, one file then uses every engine); this bounds the frames held ahead
             of the reader (default 4 GiB; in GPU memory with ``device="cuda"``, and for
             ``nv12``, ``yuv420p`` and ``rgb24`` on NVDEC, copied to the host as they are taken).
+        threads: threads of each software decode session (FFmpeg's frame and slice
+            threads, as ``ffmpeg -threads N``). Default: every core for one session, shared
+            by the sessions open at once.
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class VideoDecoder:
         interpolation: str = "bilinear",
         mean: Optional[Sequence[float]] = None,
         std: Optional[Sequence[float]] = None,
+        threads: Optional[int] = None,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -197,6 +201,7 @@ class VideoDecoder:
             interpolation=interpolation,
             mean=None if mean is None else [float(v) for v in mean],
             std=None if std is None else [float(v) for v in std],
+            threads=threads,
         )
         self.metadata = VideoMetadata(**self._native.metadata)
 

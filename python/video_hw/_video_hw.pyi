@@ -91,6 +91,7 @@ class NativeDecoder:
         interpolation: str = ...,
         mean: Optional[List[float]] = ...,
         std: Optional[List[float]] = ...,
+        threads: Optional[int] = ...,
     ) -> None: ...
     def __len__(self) -> int: ...
     @property

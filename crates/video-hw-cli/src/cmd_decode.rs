@@ -137,7 +137,8 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
-        .timebase(src.timebase());
+        .timebase(src.timebase())
+        .threads_opt(args.engine.threads);
     crate::transform_opts::check_picture(&cfg, src.picture_size())?;
     if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));

@@ -76,7 +76,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .engine(args.decoder_backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
-        .timebase(src.timebase());
+        .timebase(src.timebase())
+        .threads_opt(args.engine.threads);
     crate::transform_opts::check_picture(&dec_cfg, src.picture_size())?;
     if args.sessions.is_some_and(|s| s != Sessions::Count(1)) {
         if args.input.as_os_str() == "-" {

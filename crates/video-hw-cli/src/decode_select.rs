@@ -36,7 +36,8 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
-        .timebase(track.time_base);
+        .timebase(track.time_base)
+        .threads_opt(args.engine.threads);
     cfg.validate().map_err(|e| match e {
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),

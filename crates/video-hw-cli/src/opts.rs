@@ -20,6 +20,11 @@ pub struct EngineOpts {
     /// GPU index for hardware engines.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub device: u32,
+    /// Threads of each software session (FFmpeg's frame and slice threads, as
+    /// `ffmpeg -threads N`). Default: every core for one session, shared by sessions open
+    /// at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: Option<u32>,
 }
 
 /// Encoder settings.
@@ -77,6 +82,7 @@ impl EncodeOpts {
             .require_hardware(engine.require_hardware)
             .b_frames(self.bframes);
         cfg.device_index = engine.device;
+        cfg.threads = engine.threads;
         cfg.rate_control = match (self.bitrate, self.max_bitrate, self.qp, self.quality) {
             (Some(avg), Some(max), _, _) => {
                 if max < avg {

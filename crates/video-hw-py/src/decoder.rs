@@ -243,7 +243,7 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None))]
+        mean = None, std = None, threads = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -263,7 +263,11 @@ impl NativeDecoder {
         interpolation: &str,
         mean: Option<[f32; 3]>,
         std: Option<[f32; 3]>,
+        threads: Option<u32>,
     ) -> PyResult<Self> {
+        if threads == Some(0) {
+            return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
+        }
         let shape =
             ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }.resolve()?;
         let format = shape.format;
@@ -299,7 +303,7 @@ impl NativeDecoder {
                     Place::Cpu => Output::Host(format),
                     Place::Cuda(_) => Output::Cuda(format),
                 };
-                let mut config = DecoderConfig::new(codec).output(output).engine(preference);
+                let mut config = DecoderConfig::new(codec).output(output).engine(preference).threads_opt(threads);
                 if let Some(t) = shape.transform {
                     // Host YUV in; the transform makes `format`.
                     let yuv = if format.is_yuv() { format } else { PixelFormat::Nv12 };

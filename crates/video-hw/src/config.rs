@@ -168,6 +168,12 @@ impl DecoderConfig {
         self
     }
 
+    /// Sets or clears the threads of a software engine's session (`None`: the default).
+    pub fn threads_opt(mut self, threads: Option<u32>) -> Self {
+        self.threads = threads;
+        self
+    }
+
     /// Sets the maximum display delay.
     pub fn max_display_delay(mut self, frames: u32) -> Self {
         self.max_display_delay = Some(frames);
