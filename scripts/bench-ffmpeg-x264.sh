@@ -36,8 +36,8 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg not found (apt-get install ffmpeg
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
 grep -q ' libx264 ' <<<"$encoders" || { echo "this ffmpeg has no libx264" >&2; exit 2; }
 
-echo "building video-hw (release, --features ffmpeg)…" >&2
-cargo build -q --release -p video-hw-cli --features ffmpeg
+echo "building video-hw (release; FFmpeg is loaded at run time)…" >&2
+cargo build -q --release -p video-hw-cli
 VH=target/release/video-hw
 
 mkdir -p "$INPUTS"

@@ -351,10 +351,12 @@ impl Session {
         if hw_frames.is_none() {
             ctx.set_int(CtxInt::PixFmt, target.value(ff)?);
         }
-        if spec.engine == Engine::Ffmpeg && !plan.options.iter().any(|o| o.name == "threads") {
-            let n = threads::session_threads(config.threads);
+        // With no count asked for, a session opened while others run takes its share of
+        // the cores instead of the encoder's automatic one thread per core.
+        if plan.options.iter().any(|o| o.name == "threads" && o.value == "0") {
+            let n = threads::session_threads(None);
             if n > 0 {
-                ctx.set_int(CtxInt::ThreadCount, n);
+                ctx.set_option("threads", &n.to_string()).map_err(|e| av_error(engine, name, e))?;
             }
         }
         ctx.set_time_base(config.timebase.num as i32, config.timebase.den as i32);

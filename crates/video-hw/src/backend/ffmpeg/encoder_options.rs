@@ -227,11 +227,11 @@ fn qp_ratio(delta: i32) -> String {
     format!("{:.6}", 2f64.powf(delta as f64 / 6.0))
 }
 
-/// Encoder threads: `auto` (0), or `VIDEO_HW_FFMPEG_THREADS` when set.
-pub(crate) fn software_threads() -> String {
-    std::env::var("VIDEO_HW_FFMPEG_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
+/// Encoder threads: the configuration's count, else `VIDEO_HW_FFMPEG_THREADS` when set,
+/// else `auto` (0; the encoder shares the cores with other sessions, see `threads.rs`).
+pub(crate) fn software_threads(configured: Option<u32>) -> String {
+    configured
+        .or_else(|| std::env::var("VIDEO_HW_FFMPEG_THREADS").ok().and_then(|v| v.trim().parse::<u32>().ok()))
         .map_or_else(|| "0".to_string(), |n| n.to_string())
 }
 
@@ -395,7 +395,7 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
 
     // Threads (software encoders).
     if matches!(fam, F::X264 | F::X265 | F::SvtAv1) {
-        b.opt("threads", "threads", software_threads());
+        b.opt("threads", "threads", software_threads(config.threads));
     }
 
     // Parameter lists and flags, last.
