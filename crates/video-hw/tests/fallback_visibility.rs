@@ -1,6 +1,7 @@
 //! Fallback visibility: an `Auto` decoder on a machine where NVDEC cannot run falls back
-//! to OpenH264 with exactly one WARN line (tracing) and one increment of
-//! `video_hw_fallback_total{from="nvdec",to="openh264",reason="unavailable"}` (metrics).
+//! to the software engine (FFmpeg's where FFmpeg is loaded, else OpenH264) with exactly
+//! one WARN line (tracing) and one increment of
+//! `video_hw_fallback_total{from="nvdec",to=<that engine>,reason="unavailable"}` (metrics).
 //! Where NVDEC is available (a GPU machine) it is picked and no fallback is reported.
 //! An explicit engine never reports a fallback.
 
@@ -29,8 +30,8 @@ fn auto_decoder_fallback_is_logged_once_and_counted() {
         assert!(warns.is_empty(), "no WARN expected: {warns:?}");
         return;
     }
-    // The software engine: FFmpeg's when it is compiled in, else OpenH264.
-    let sw = if cfg!(feature = "ffmpeg") { Engine::Ffmpeg } else { Engine::OpenH264 };
+    // The software engine: FFmpeg's where FFmpeg is loaded, else OpenH264.
+    let sw = if common::ffmpeg_loaded() { Engine::Ffmpeg } else { Engine::OpenH264 };
     assert_eq!(engine, sw);
     assert_eq!(
         fallbacks,

@@ -1,5 +1,5 @@
-//! Every decode engine this build has (the probe's available engine × codec pairs:
-//! OpenH264 always, FFmpeg with the `ffmpeg` feature, NVDEC on a machine with a GPU)
+//! Every decode engine this machine has (the probe's available engine × codec pairs:
+//! OpenH264 always, FFmpeg where it is loaded at run time, NVDEC on a machine with a GPU)
 //! returns exactly the reference decoder's number of frames on every stream it supports:
 //! the clean streams of the shared corpus (not `bad/`) and every fixture of `testdata/`
 //! (elementary streams, IVF and container files). An engine may refuse a stream only

@@ -147,6 +147,29 @@ pub fn fixture_reference_md5s(f: &Fixture, tag: &str) -> Vec<String> {
     framemd5_hashes(&f.path.with_file_name(format!("{}.{tag}.framemd5", f.path.file_name().unwrap().to_string_lossy())))
 }
 
+/// Whether the FFmpeg engines found and loaded FFmpeg here (at run time; see
+/// `video_hw::registry::ffmpeg_runtime`). Panics where it is not loaded and
+/// `VIDEO_HW_REQUIRE_FFMPEG=1` (CI's runs with FFmpeg set it), so that no test that
+/// needs FFmpeg, or picks the engine it expects by it, passes without it there.
+pub fn ffmpeg_loaded() -> bool {
+    let rt = video_hw::registry::ffmpeg_runtime();
+    if !rt.loaded && std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() == Ok("1") {
+        panic!("VIDEO_HW_REQUIRE_FFMPEG=1 but no FFmpeg: {}; searched: {:?}", rt.summary, rt.tried);
+    }
+    rt.loaded
+}
+
+/// For a test that needs FFmpeg: true where it is loaded; false, with a note that the
+/// test checks nothing, where it is not (the test then returns and passes), unless
+/// `VIDEO_HW_REQUIRE_FFMPEG=1`, which makes that a failure.
+pub fn need_ffmpeg() -> bool {
+    let loaded = ffmpeg_loaded();
+    if !loaded {
+        eprintln!("note: no FFmpeg here ({}); this test checks nothing", video_hw::registry::ffmpeg_runtime().summary);
+    }
+    loaded
+}
+
 /// A GPU test's turn, held for the whole test: the GPU tests of one binary run one at a
 /// time, so that a leak check's session and memory counts never include the sessions of
 /// another test running beside it. `None` (the test returns, passing with a note) unless
