@@ -657,8 +657,8 @@ fn probe_lists_caps_and_closes_the_session() {
 }
 
 /// On this machine (whatever it has), asking for NVENC explicitly either works or fails
-/// with a typed reason, and `Auto` still encodes H.264 (falling back to libx264 with the
-/// `ffmpeg` feature, else OpenH264, when NVENC is unavailable).
+/// with a typed reason, and `Auto` still encodes H.264 (falling back to libx264 where
+/// FFmpeg is loaded, else OpenH264, when NVENC is unavailable).
 #[test]
 fn registry_without_nvenc_falls_back_or_refuses() {
     use crate::engine::{Engine, EnginePreference};
@@ -680,8 +680,8 @@ fn registry_without_nvenc_falls_back_or_refuses() {
     drop(explicit);
     let auto = Encoder::open(cfg.clone()).expect("OpenH264 is always there");
     if !nvenc_works {
-        // The best software engine: libx264 (FFmpeg) when built with it, else OpenH264.
-        let software = if cfg!(feature = "ffmpeg") { Engine::Ffmpeg } else { Engine::OpenH264 };
+        // The best software engine: libx264 (FFmpeg) where FFmpeg is loaded, else OpenH264.
+        let software = if crate::registry::ffmpeg_runtime().loaded { Engine::Ffmpeg } else { Engine::OpenH264 };
         assert_eq!(auto.engine(), software);
     }
     let e = Encoder::open(cfg.require_hardware(true).engine(EnginePreference::Auto));
