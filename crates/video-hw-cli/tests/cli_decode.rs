@@ -108,8 +108,8 @@ fn summary_names_engine_and_fallback() {
         assert!(decoder.contains("nvdec"), "{decoder}");
         assert_eq!(v["fallbacks"].as_array().unwrap().len(), 0);
     } else {
-        // The software engine: FFmpeg's when it is compiled in, else OpenH264.
-        let sw = if cfg!(feature = "ffmpeg") { "ffmpeg" } else { "openh264" };
+        // The software engine: FFmpeg's where FFmpeg is loaded, else OpenH264.
+        let sw = if util::ffmpeg_loaded() { "ffmpeg" } else { "openh264" };
         assert!(decoder.contains(sw), "{decoder}");
         assert_eq!(v["fallbacks"][0]["from"], "nvdec");
         assert_eq!(v["fallbacks"][0]["to"], sw);
@@ -263,6 +263,7 @@ fn corpus_bad_streams_exit_4() {
     let scratch = tmpdir("corpus-bad");
     let out = scratch.join("o.yuv");
     let hevc_engine = any_available("hevc", "decode");
+    let ffmpeg = util::ffmpeg_loaded();
     let mut checked = 0;
     for e in meta.as_array().unwrap().iter().filter(|e| e["bad"] == true) {
         let rel = e["path"].as_str().unwrap();
@@ -271,10 +272,10 @@ fn corpus_bad_streams_exit_4() {
         // brokensps.h264 has a malformed VUI/SEI that neither the parser nor OpenH264
         // objects to: every frame decodes (bit-exact), so there is nothing to report.
         // With an HEVC engine, the damaged HEVC streams are the engine's to judge.
-        // FFmpeg's h264 decoder (when compiled in) conceals a lost P-picture and waits
+        // FFmpeg's h264 decoder (where FFmpeg is loaded) conceals a lost P-picture and waits
         // for the IDR of a stream that lost its first one without any error signal, as
         // the ffmpeg tool does (docs/ffmpeg.md).
-        let concealed = cfg!(feature = "ffmpeg") && rel.contains("BA_MW_D_") && rel.ends_with("_LOST.264");
+        let concealed = ffmpeg && rel.contains("BA_MW_D_") && rel.ends_with("_LOST.264");
         // A stream whose first pictures come before any random access point (its IDR was
         // lost) looks like a transport stream cut anywhere: OpenH264 skips them as the
         // reference does, without an error, and outputs the reference's frames.

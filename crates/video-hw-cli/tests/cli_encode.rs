@@ -106,7 +106,7 @@ fn raw_yuv_needs_size_and_rate() {
     let dir = tmpdir("raw");
     let raw = testdata("real/cars-320x240-25fps.yuv");
     let out = dir.join("raw.h264");
-    // OpenH264 is deterministic (libx264, the Auto choice with the `ffmpeg` feature, is not
+    // OpenH264 is deterministic (libx264, the Auto choice where FFmpeg is loaded, is not
     // with VBV and threads), so the two runs can be compared byte for byte.
     let args = ["encode", s(&raw), "--size", "320x240", "--fps", "25", "-o", s(&out), "-q", "--backend", "openh264"];
     expect_exit(&run(&args), 0, "raw");

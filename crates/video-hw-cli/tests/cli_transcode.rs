@@ -85,11 +85,11 @@ fn damaged_input_still_gives_the_frames_before() {
     let input = dir.join("damaged.h264");
     std::fs::write(&input, data).unwrap();
     let out = dir.join("out.h264");
-    // FFmpeg's h264 decoder (when compiled in, Auto's software choice) conceals the
+    // FFmpeg's h264 decoder (where FFmpeg is loaded, Auto's software choice) conceals the
     // picture lost here (a frame_num gap) without any error signal (docs/ffmpeg.md);
     // OpenH264 reports it, which is what this test is about.
     let mut args = vec!["transcode", s(&input), "-o", s(&out)];
-    if cfg!(feature = "ffmpeg") {
+    if util::ffmpeg_loaded() {
         args.extend(["--decoder-backend", "openh264"]);
     }
     let e = expect_exit(&run(&args), 4, "damaged");

@@ -119,6 +119,30 @@ pub fn ffprobe_json(file: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("ffprobe JSON")
 }
 
+/// Whether FFmpeg loads here (at run time, as the binary under test, which runs with this
+/// process's environment, finds it; see `video_hw::registry::ffmpeg_runtime`). Panics
+/// where it is not loaded and `VIDEO_HW_REQUIRE_FFMPEG=1` (CI's runs with FFmpeg set it),
+/// so that no test that needs FFmpeg, or picks the engine it expects by it, passes
+/// without it there.
+pub fn ffmpeg_loaded() -> bool {
+    let rt = video_hw::registry::ffmpeg_runtime();
+    if !rt.loaded && std::env::var("VIDEO_HW_REQUIRE_FFMPEG").as_deref() == Ok("1") {
+        panic!("VIDEO_HW_REQUIRE_FFMPEG=1 but no FFmpeg: {}; searched: {:?}", rt.summary, rt.tried);
+    }
+    rt.loaded
+}
+
+/// For a test that needs FFmpeg: true where it is loaded; false, with a note that the
+/// test checks nothing, where it is not (the test then returns and passes), unless
+/// `VIDEO_HW_REQUIRE_FFMPEG=1`, which makes that a failure.
+pub fn need_ffmpeg() -> bool {
+    let loaded = ffmpeg_loaded();
+    if !loaded {
+        eprintln!("note: no FFmpeg here ({}); this test checks nothing", video_hw::registry::ffmpeg_runtime().summary);
+    }
+    loaded
+}
+
 /// Whether `engine` can do `codec` in `direction` here (from `video-hw probe --json`).
 pub fn available(engine: &str, codec: &str, direction: &str) -> bool {
     let out = run(&["probe", "--json"]);
