@@ -1,6 +1,11 @@
 //! The CPU transform against FFmpeg's swscale, in one run, on the same pictures.
 //!
-//! `cargo bench -p video-hw --features ffmpeg --bench transform_cpu`
+//! `cargo bench -p video-hw --bench transform_cpu`
+//!
+//! swscale is the libswscale the FFmpeg engines load at run time (the search of
+//! docs/ffmpeg.md: `VIDEO_HW_FFMPEG_DIR`, the loader's search, …), called through its C
+//! API. Where no FFmpeg (or no libswscale beside it) is loaded, the bench says so and
+//! measures nothing.
 //!
 //! Each case converts a 1080p (or 4K) picture many times with both, alternating rounds so
 //! both see the same machine state; the clock is `std::time::Instant` (monotonic wall time)
@@ -12,9 +17,6 @@ mod common;
 
 use std::time::Instant;
 
-use av::format::Pixel;
-use av::software::scaling::{Context, Flags};
-use ffmpeg_next as av;
 use video_hw::frame::HostFrame;
 use video_hw::transform::{Filter, Transform, Transformer};
 use video_hw::{Channels, ColorInfo, Frame, PixelFormat, SampleType};
@@ -22,8 +24,207 @@ use video_hw::{Channels, ColorInfo, Frame, PixelFormat, SampleType};
 const ROUNDS: usize = 15;
 const PER_ROUND: usize = 20;
 
-/// A textured picture (gradients and noise) in `format`.
-fn picture(format: PixelFormat, w: u32, h: u32) -> (Frame, av::frame::Video) {
+/// swscale's flags (libswscale/swscale.h; unchanged since FFmpeg 0.5).
+const SWS_BILINEAR: i32 = 2;
+const SWS_AREA: i32 = 0x20;
+
+/// libswscale and libavutil, as the FFmpeg engines loaded them, through their C API.
+mod sws {
+    use std::ffi::{CString, c_char, c_int, c_uint, c_void};
+    use std::path::PathBuf;
+
+    type GetContext = unsafe extern "C" fn(
+        c_int,
+        c_int,
+        c_int,
+        c_int,
+        c_int,
+        c_int,
+        c_int,
+        *mut c_void,
+        *mut c_void,
+        *const f64,
+    ) -> *mut c_void;
+    type Scale = unsafe extern "C" fn(
+        *mut c_void,
+        *const *const u8,
+        *const c_int,
+        c_int,
+        c_int,
+        *const *mut u8,
+        *const c_int,
+    ) -> c_int;
+    type FreeContext = unsafe extern "C" fn(*mut c_void);
+    type GetPixFmt = unsafe extern "C" fn(*const c_char) -> c_int;
+    type Version = unsafe extern "C" fn() -> c_uint;
+    type ImageAlloc = unsafe extern "C" fn(*mut *mut u8, *mut c_int, c_int, c_int, c_int, c_int) -> c_int;
+    type Freep = unsafe extern "C" fn(*mut c_void);
+
+    /// The functions the bench calls. The libraries stay loaded for the process.
+    pub struct Api {
+        get_context: GetContext,
+        scale: Scale,
+        free_context: FreeContext,
+        get_pix_fmt: GetPixFmt,
+        avutil_version: Version,
+        image_alloc: ImageAlloc,
+        freep: Freep,
+        /// Where libswscale was loaded from.
+        pub swscale: PathBuf,
+    }
+
+    /// The file of the mapped library whose name starts with `stem` (`libswscale`), from
+    /// this process's memory map.
+    #[cfg(target_os = "linux")]
+    fn mapped(stem: &str) -> Option<PathBuf> {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        maps.lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .map(PathBuf::from)
+            .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(stem) && n.contains(".so")))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn mapped(_stem: &str) -> Option<PathBuf> {
+        None
+    }
+
+    impl Api {
+        /// The libswscale and libavutil the FFmpeg engines loaded, or why there are none.
+        pub fn load() -> Result<Api, String> {
+            let rt = video_hw::registry::ffmpeg_runtime();
+            if !rt.loaded {
+                return Err(format!("no FFmpeg loaded: {}", rt.summary));
+            }
+            let swscale = mapped("libswscale").ok_or_else(|| format!("no libswscale loaded beside {}", rt.summary))?;
+            let avutil = mapped("libavutil").ok_or_else(|| format!("no libavutil mapped beside {}", rt.summary))?;
+            // SAFETY: both are already loaded in this process (by the FFmpeg engines); this
+            // takes another reference to each, and the symbols' types are the C API's.
+            unsafe {
+                let s = Box::leak(Box::new(libloading::Library::new(&swscale).map_err(|e| e.to_string())?));
+                let u = Box::leak(Box::new(libloading::Library::new(&avutil).map_err(|e| e.to_string())?));
+                let sym = |lib: &'static libloading::Library, name: &str| -> Result<*mut c_void, String> {
+                    lib.get::<*mut c_void>(name.as_bytes()).map(|f| *f).map_err(|e| format!("{name}: {e}"))
+                };
+                Ok(Api {
+                    get_context: std::mem::transmute::<*mut c_void, GetContext>(sym(s, "sws_getContext")?),
+                    scale: std::mem::transmute::<*mut c_void, Scale>(sym(s, "sws_scale")?),
+                    free_context: std::mem::transmute::<*mut c_void, FreeContext>(sym(s, "sws_freeContext")?),
+                    get_pix_fmt: std::mem::transmute::<*mut c_void, GetPixFmt>(sym(u, "av_get_pix_fmt")?),
+                    avutil_version: std::mem::transmute::<*mut c_void, Version>(sym(u, "avutil_version")?),
+                    image_alloc: std::mem::transmute::<*mut c_void, ImageAlloc>(sym(u, "av_image_alloc")?),
+                    freep: std::mem::transmute::<*mut c_void, Freep>(sym(u, "av_freep")?),
+                    swscale,
+                })
+            }
+        }
+
+        /// libavutil's major version.
+        pub fn avutil_major(&self) -> u32 {
+            // SAFETY: no arguments, returns a number.
+            unsafe { (self.avutil_version)() >> 16 }
+        }
+
+        /// The `AVPixelFormat` named `name` (as `ffmpeg -pix_fmts` lists it).
+        pub fn pix_fmt(&self, name: &str) -> c_int {
+            let c = CString::new(name).unwrap();
+            // SAFETY: a NUL-terminated string.
+            let f = unsafe { (self.get_pix_fmt)(c.as_ptr()) };
+            assert!(f >= 0, "no pixel format {name} in this libavutil");
+            f
+        }
+    }
+
+    /// A picture in buffers from `av_image_alloc` (aligned as `AVFrame`'s, 32 bytes).
+    pub struct Picture<'a> {
+        api: &'a Api,
+        pub data: [*mut u8; 4],
+        pub linesize: [c_int; 4],
+    }
+
+    impl<'a> Picture<'a> {
+        pub fn new(api: &'a Api, format: c_int, w: u32, h: u32) -> Picture<'a> {
+            let mut p = Picture { api, data: [std::ptr::null_mut(); 4], linesize: [0; 4] };
+            // SAFETY: four pointers and four line sizes, as av_image_alloc writes.
+            let r =
+                unsafe { (api.image_alloc)(p.data.as_mut_ptr(), p.linesize.as_mut_ptr(), w as _, h as _, format, 32) };
+            assert!(r >= 0, "av_image_alloc: {r}");
+            p
+        }
+
+        /// Row `r` of plane `i`, `len` bytes.
+        pub fn row_mut(&mut self, i: usize, r: usize, len: usize) -> &mut [u8] {
+            assert!(len <= self.linesize[i] as usize);
+            // SAFETY: the plane holds at least `r + 1` rows of `linesize[i]` bytes (the
+            // caller asks only for rows of the picture's plane).
+            unsafe { std::slice::from_raw_parts_mut(self.data[i].add(r * self.linesize[i] as usize), len) }
+        }
+    }
+
+    impl Drop for Picture<'_> {
+        fn drop(&mut self) {
+            // SAFETY: data[0] holds the one buffer av_image_alloc made.
+            unsafe { (self.api.freep)((&mut self.data[0]) as *mut *mut u8 as *mut c_void) }
+        }
+    }
+
+    /// One `SwsContext`.
+    pub struct Scaler<'a> {
+        api: &'a Api,
+        ctx: *mut c_void,
+        src_h: c_int,
+    }
+
+    impl<'a> Scaler<'a> {
+        pub fn new(api: &'a Api, src: (c_int, u32, u32), dst: (c_int, u32, u32), flags: c_int) -> Scaler<'a> {
+            // SAFETY: sizes and formats by value; no filters, no parameters.
+            let ctx = unsafe {
+                (api.get_context)(
+                    src.1 as _,
+                    src.2 as _,
+                    src.0,
+                    dst.1 as _,
+                    dst.2 as _,
+                    dst.0,
+                    flags,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                )
+            };
+            assert!(!ctx.is_null(), "sws_getContext refused the conversion");
+            Scaler { api, ctx, src_h: src.2 as _ }
+        }
+
+        /// Converts the whole of `src` into `dst`.
+        pub fn run(&mut self, src: &Picture, dst: &mut Picture) {
+            let planes = src.data.map(|p| p as *const u8);
+            // SAFETY: both pictures were allocated for the sizes and formats of the context.
+            let r = unsafe {
+                (self.api.scale)(
+                    self.ctx,
+                    planes.as_ptr(),
+                    src.linesize.as_ptr(),
+                    0,
+                    self.src_h,
+                    dst.data.as_ptr(),
+                    dst.linesize.as_ptr(),
+                )
+            };
+            assert!(r > 0, "sws_scale: {r}");
+        }
+    }
+
+    impl Drop for Scaler<'_> {
+        fn drop(&mut self) {
+            // SAFETY: made by sws_getContext, freed once.
+            unsafe { (self.api.free_context)(self.ctx) }
+        }
+    }
+}
+
+/// A textured picture (gradients and noise) in `format`, and the same in swscale's buffers.
+fn picture(api: &sws::Api, format: PixelFormat, w: u32, h: u32) -> (Frame, sws::Picture<'_>, i32) {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut noise = move || {
         seed ^= seed << 13;
@@ -49,23 +250,22 @@ fn picture(format: PixelFormat, w: u32, h: u32) -> (Frame, av::frame::Video) {
             }
         }
     }
-    let av_format = match format {
-        PixelFormat::Nv12 => Pixel::NV12,
-        PixelFormat::P010 => Pixel::P010LE,
-        PixelFormat::Yuv420p10 => Pixel::YUV420P10LE,
-        _ => Pixel::YUV420P,
-    };
-    let mut av_frame = av::frame::Video::new(av_format, w, h);
+    let av_format = api.pix_fmt(match format {
+        PixelFormat::Nv12 => "nv12",
+        PixelFormat::P010 => "p010le",
+        PixelFormat::Yuv420p10 => "yuv420p10le",
+        _ => "yuv420p",
+    });
+    let mut av_frame = sws::Picture::new(api, av_format, w, h);
+    let src = host.as_bytes();
     for (i, p) in planes.iter().enumerate() {
-        let stride = av_frame.stride(i);
-        let src = host.as_bytes();
-        let dst = av_frame.data_mut(i);
         for r in 0..p.rows {
-            dst[r * stride..r * stride + p.row_bytes]
+            av_frame
+                .row_mut(i, r, p.row_bytes)
                 .copy_from_slice(&src[p.offset + r * p.stride..p.offset + r * p.stride + p.row_bytes]);
         }
     }
-    (Frame::host(format, w, h, host), av_frame)
+    (Frame::host(format, w, h, host), av_frame, av_format)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -78,11 +278,18 @@ struct Case {
     format: PixelFormat,
     size: (u32, u32),
     transform: Transform,
-    peer: (Pixel, u32, u32, Flags),
+    /// swscale's output: pixel format name, size, flags.
+    peer: (&'static str, u32, u32, i32),
 }
 
 fn main() {
-    av::init().expect("ffmpeg init");
+    let api = match sws::Api::load() {
+        Ok(api) => api,
+        Err(why) => {
+            eprintln!("note: swscale is not here ({why}); nothing measured");
+            return;
+        }
+    };
     let rgb = |t: Transform| t.rgb(Channels::Rgb, false, SampleType::U8);
     let cases = vec![
         Case {
@@ -90,14 +297,14 @@ fn main() {
             format: PixelFormat::Yuv420p,
             size: (1920, 1080),
             transform: rgb(Transform::new().resize(224, 224)),
-            peer: (Pixel::RGB24, 224, 224, Flags::BILINEAR),
+            peer: ("rgb24", 224, 224, SWS_BILINEAR),
         },
         Case {
             name: "1080p yuv420p → 224×224 rgb24, area",
             format: PixelFormat::Yuv420p,
             size: (1920, 1080),
             transform: rgb(Transform::new().resize(224, 224).filter(Filter::Area)),
-            peer: (Pixel::RGB24, 224, 224, Flags::AREA),
+            peer: ("rgb24", 224, 224, SWS_AREA),
         },
         Case {
             name: "1080p nv12 → 224×224 planar float32 normalised (peer: gbrpf32le)",
@@ -107,37 +314,40 @@ fn main() {
                 .resize(224, 224)
                 .rgb(Channels::Rgb, true, SampleType::F32)
                 .normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-            peer: (Pixel::GBRPF32LE, 224, 224, Flags::BILINEAR),
+            peer: ("gbrpf32le", 224, 224, SWS_BILINEAR),
         },
         Case {
             name: "1080p nv12 → 1280×720 nv12, bilinear",
             format: PixelFormat::Nv12,
             size: (1920, 1080),
             transform: Transform::new().resize(1280, 720),
-            peer: (Pixel::NV12, 1280, 720, Flags::BILINEAR),
+            peer: ("nv12", 1280, 720, SWS_BILINEAR),
         },
         Case {
             name: "4K p010 → 1080p rgb24, bilinear",
             format: PixelFormat::P010,
             size: (3840, 2160),
             transform: rgb(Transform::new().resize(1920, 1080)),
-            peer: (Pixel::RGB24, 1920, 1080, Flags::BILINEAR),
+            peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
         },
     ];
     let (date, commit) = common::date_and_commit();
     let mut table = format!(
         "# CPU transform against swscale ({date}, commit {commit})\n\n\
-         `cargo bench -p video-hw --features ffmpeg --bench transform_cpu`; one thread, wall clock \
-         (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} (the system FFmpeg).\n\n\
+         `cargo bench -p video-hw --bench transform_cpu`; one thread, wall clock \
+         (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} \
+         ({}, as the FFmpeg engines load it).\n\n\
          | conversion | ours (ms) | swscale (ms) | ours / swscale |\n|---|---|---|---|\n",
-        av::util::version() >> 16
+        api.avutil_major(),
+        api.swscale.display()
     );
     for case in cases {
-        let (frame, av_frame) = picture(case.format, case.size.0, case.size.1);
+        let (frame, av_frame, av_format) = picture(&api, case.format, case.size.0, case.size.1);
         let mut ours = Transformer::new(case.transform).expect("valid transform");
         let (pix, w, h, flags) = case.peer;
-        let mut scaler = Context::get(av_frame.format(), case.size.0, case.size.1, pix, w, h, flags).expect("swscale");
-        let mut out = av::frame::Video::empty();
+        let pix = api.pix_fmt(pix);
+        let mut scaler = sws::Scaler::new(&api, (av_format, case.size.0, case.size.1), (pix, w, h), flags);
+        let mut out = sws::Picture::new(&api, pix, w, h);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             for _ in 0..PER_ROUND {
@@ -145,7 +355,7 @@ fn main() {
                 std::hint::black_box(ours.apply(&frame).expect("transform"));
                 a.push(t.elapsed().as_secs_f64() * 1e3);
                 let t = Instant::now();
-                scaler.run(&av_frame, &mut out).expect("swscale run");
+                scaler.run(&av_frame, &mut out);
                 std::hint::black_box(&out);
                 b.push(t.elapsed().as_secs_f64() * 1e3);
             }
