@@ -119,7 +119,8 @@ fn encoders_match_the_ffmpeg_tool_given_the_same_options() {
     // ffmpeg writes Matroska: with `+global_header` (which video-hw sets) the parameter
     // sets live in the container's codec private data, while video-hw repeats them before
     // each keyframe; so H.264 and HEVC compare their coded pictures (VCL NAL units) only.
-    for (codec, ext, encoder) in [("h264", "h264", "libx264"), ("hevc", "h265", "libx265"), ("av1", "ivf", "libsvtav1")] {
+    for (codec, ext, encoder) in [("h264", "h264", "libx264"), ("hevc", "h265", "libx265"), ("av1", "ivf", "libsvtav1")]
+    {
         let ours = dir.join(format!("ours.{ext}"));
         let o = Command::new(env!("CARGO_BIN_EXE_video-hw"))
             .args(["encode", s(&raw), "--size", "320x240", "--fps", "25", "--backend", "ffmpeg", "--codec", codec])
@@ -139,7 +140,9 @@ fn encoders_match_the_ffmpeg_tool_given_the_same_options() {
         assert_eq!(args[1], encoder, "{codec}: {line}");
         let theirs = dir.join(format!("theirs-{codec}.mkv"));
         let f = Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "320x240", "-r", "25"])
+            .args([
+                "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "320x240", "-r", "25",
+            ])
             .arg("-i")
             .arg(&raw)
             .args(&args)
