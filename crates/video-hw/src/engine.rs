@@ -34,7 +34,7 @@ impl fmt::Display for Direction {
 ///
 /// The priority order, best first, is the order of [`Engine::ALL`]: NVIDIA hardware,
 /// Intel QSV, VA-API, VideoToolbox, AMD AMF, then software (FFmpeg's libavcodec / x264 / x265
-/// when the `ffmpeg` feature is built, else OpenH264).
+/// where FFmpeg is found at run time, else OpenH264).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Engine {
     /// NVIDIA NVDEC, through the Video Codec SDK (decode).

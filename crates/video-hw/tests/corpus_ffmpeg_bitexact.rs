@@ -216,6 +216,15 @@ fn pts_follow_pictures_through_reordering() {
     assert_eq!(keyframes, units.iter().filter(|u| u.is_keyframe()).count());
 }
 
+/// The major and minor of the libavcodec the FFmpeg engines loaded ("… libavcodec
+/// 61.19.100 …").
+fn libavcodec_version() -> (u32, u32) {
+    let summary = video_hw::registry::ffmpeg_runtime().summary;
+    let mut parts = summary.split("libavcodec ").nth(1).unwrap_or("").split(['.', ' ', ',']);
+    let mut next = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (next(), next())
+}
+
 /// The corpus's damaged and unusual streams (`bad/`): no panic, no hang, typed errors
 /// only, and the session keeps decoding after each error. Where the damage is only a
 /// missing start (tune-in) or no damage at all, the frames are the reference's.
@@ -249,7 +258,16 @@ fn corpus_ffmpeg_bad_streams() {
         }
         // Undamaged or only cut at the start: the same frames as ffmpeg.
         let exact = ["brokensps.h264", "BA_MW_D_IDR_LOST.264", "H264_might_overflow.h264", "mp4-init-nonkeyframe.h264"];
-        if exact.iter().any(|e| s.rel.ends_with(e)) && (got.md5s.len() != want.len() || differing > 0) {
+        // H264_might_overflow.h264: the reference (ffmpeg 5.1) shows no picture, and neither
+        // do libavcodec 60.31 (FFmpeg 6.1) and 61.3 (7.0); 61.19 (7.1) and 62.28 (8.1)
+        // decode 3 from it, and so does that same library under PyAV (checked with PyAV
+        // 14.2's FFmpeg 7.1): the count follows the FFmpeg loaded.
+        let want_count = if s.rel.ends_with("H264_might_overflow.h264") && libavcodec_version() >= (61, 19) {
+            3
+        } else {
+            want.len()
+        };
+        if exact.iter().any(|e| s.rel.ends_with(e)) && (got.md5s.len() != want_count || differing > 0) {
             problems.push(format!("{}: {} frames, {differing} differ from the reference", s.rel, got.md5s.len()));
         }
         // Tune-in: the access units before the first CRA reference parameter sets never
@@ -367,7 +385,11 @@ fn probe_reports_ffmpeg_decoders_and_hardware_reasons() {
             for codec in [Codec::H264, Codec::Hevc] {
                 let r = find(engine, codec);
                 assert!(!r.available);
-                assert!(r.reason.contains("no /dev/dri/renderD* device"), "{engine} {codec}: {}", r.reason);
+                // Where the loaded FFmpeg was built without the path (PyAV's has no VA-API
+                // or QSV), that is the reason given first.
+                let without = r.reason.contains(&format!("no {engine} path in this build"))
+                    || r.reason.contains("not in this FFmpeg build");
+                assert!(r.reason.contains("no /dev/dri/renderD* device") || without, "{engine} {codec}: {}", r.reason);
             }
         }
     }

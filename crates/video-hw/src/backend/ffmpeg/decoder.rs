@@ -169,6 +169,24 @@ fn probe_access_unit(codec: Codec) -> AccessUnit {
     }
 }
 
+/// Whether an H.264/HEVC access unit holds nothing but delimiters and SEI: what is left of
+/// a unit whose slices the session dropped as damaged. Such a unit is not sent: it gives no
+/// picture, and libavcodec 61 (FFmpeg 7.x) counts any packet as the stream's start, so
+/// one before a stream's first CRA made it output that CRA's RASL pictures from missing
+/// references (`loewe_tunein.h265`: 9 frames where every other FFmpeg, and FFmpeg 7.1 on
+/// the file cut at its first parameter sets, gives 6).
+fn only_aud_and_sei(codec: Codec, data: &[u8]) -> bool {
+    let nals = crate::bitstream::annexb::split_all(data);
+    !nals.is_empty()
+        && nals.iter().all(|nal| match codec {
+            // 6 SEI, 9 access unit delimiter.
+            Codec::H264 => matches!(nal[0] & 0x1f, 6 | 9),
+            // 35 AUD, 39/40 prefix/suffix SEI.
+            Codec::Hevc => matches!((nal[0] >> 1) & 0x3f, 35 | 39 | 40),
+            _ => false,
+        })
+}
+
 /// What the session knows about an access unit until its picture comes out.
 #[derive(Debug, Clone, Copy)]
 struct AuMeta {
@@ -187,6 +205,8 @@ pub(crate) struct FfmpegDecoder {
     engine: Engine,
     /// The libavcodec decoder's name ("hevc", "libdav1d", "hevc_qsv", …).
     name: &'static str,
+    /// The codec decoded.
+    codec: Codec,
     decoder: CodecContext,
     /// The hardware surface format, for hardware engines.
     hw_format: Option<i32>,
@@ -271,6 +291,7 @@ impl FfmpegDecoder {
         Ok(FfmpegDecoder {
             engine,
             name,
+            codec: config.codec,
             decoder,
             hw_format: hw.as_ref().map(HwDevice::pix_fmt),
             device_label: hw.as_ref().map_or_else(|| "software".to_string(), |d| d.label.clone()),
@@ -452,7 +473,7 @@ impl DecoderBackend for FfmpegDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        if au.data.is_empty() {
+        if au.data.is_empty() || only_aud_and_sei(self.codec, &au.data) {
             return Ok(());
         }
         let id = self.next_id;

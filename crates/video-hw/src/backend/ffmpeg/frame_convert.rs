@@ -353,7 +353,7 @@ mod tests {
         let wide = depth_of(ff, format) > 8;
         for i in 0..f.planes() {
             let stride = f.stride(i);
-            let rows = f.plane_height(i) as usize;
+            let rows = f.plane_height(i);
             let data = f.data_mut(i);
             for r in 0..rows {
                 let row = &mut data[r * stride..(r + 1) * stride];
