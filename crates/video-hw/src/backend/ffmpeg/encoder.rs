@@ -729,16 +729,15 @@ mod tests {
         assert_eq!(fired, vec![&("video_hw_fallback_total{from=vaapi,reason=unavailable,to=ffmpeg}".to_string(), 1)]);
         let warns: Vec<_> = lines.iter().filter(|l| l.contains("WARN")).collect();
         assert_eq!(warns.len(), 1, "{lines:?}");
-        assert!(
-            warns[0].contains("falling back from vaapi to ffmpeg") && warns[0].contains("no /dev/dri/renderD*"),
-            "{}",
-            warns[0]
-        );
+        // The reason: no render node, or (an FFmpeg built without VA-API, as PyAV's) no encoder.
+        let no_vaapi =
+            |t: &str| t.contains("no /dev/dri/renderD*") || t.contains("h264_vaapi not in this FFmpeg build");
+        assert!(warns[0].contains("falling back from vaapi to ffmpeg") && no_vaapi(warns[0]), "{}", warns[0]);
 
         let explicit = cfg.engine(EnginePreference::Only(Engine::Vaapi));
         let (result, counters, lines) = observe(|| registry.open_encoder(&explicit).map(|b| b.engine()));
         let e = result.expect_err("VA-API is not here");
-        assert!(e.to_string().contains("no /dev/dri/renderD* device"), "{e}");
+        assert!(no_vaapi(&e.to_string()), "{e}");
         assert!(counters.iter().all(|(_, n)| *n == 0) && lines.iter().all(|l| !l.contains("WARN")), "{lines:?}");
     }
 }

@@ -16,7 +16,7 @@
 //! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
 //! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
 //! | `qp_range (lo, hi)` | `qmin`, `qmax` | `qpmin`, `qpmax` | `min-qp`, `max-qp` scaled to 0..63 | `qmin`, `qmax` | `qmin`, `qmax` | Unsupported | `qmin`, `qmax` |
-//! | `gop: Some(n)` | `g`=n, `keyint_min`=n, `sc_threshold 0` (an IDR exactly every n frames) | `g`, `keyint_min`, `scenecut=0` | `g`=n | `g`=n, `idr_interval 0` | `g`=n, `idr_interval 0` | `g`=n | `g`=n |
+//! | `gop: Some(n)` | `g`=n, `keyint_min`=n, `sc_threshold 0` (an IDR exactly every n frames) | `g`, `keyint_min`, `scenecut=0` | `g`=n | `g`=n, `idr_interval 0` (av1_qsv: `g` only) | `g`=n, `idr_interval 0` | `g`=n | `g`=n |
 //! | `gop: None` | x264's default (250, scene cuts on) | x265's (250) | SVT's | the runtime's | FFmpeg's (120) | VideoToolbox's | AMF's |
 //! | always (keyframes are IDR) | closed GOP (x264 default) | `open-gop=0` | SVT default (key frames) | — | — | — | — |
 //! | `b_frames` n | `bf`=n | `bf`=n | n > 0 → Unsupported (no reordering exposed) | `bf`=n | `bf`=n | `bf`=n | H.264 `bf`=n; HEVC n > 0 → Unsupported |
@@ -325,7 +325,11 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
         }
         (Some(n), F::Qsv | F::Vaapi) => {
             b.opt("gop", "g", n);
-            b.opt("gop", "idr_interval", 0);
+            // av1_qsv has no idr_interval (FFmpeg 8's, the first seen with it here): its
+            // key frames come every `g` frames already.
+            if spec.codec != Codec::Av1 {
+                b.opt("gop", "idr_interval", 0);
+            }
         }
         (Some(n), F::SvtAv1 | F::VideoToolbox | F::Amf) => b.opt("gop", "g", n),
         (None, _) => {}
