@@ -280,7 +280,11 @@ fn corpus_bad_streams_exit_4() {
         // lost) looks like a transport stream cut anywhere: OpenH264 skips them as the
         // reference does, without an error, and outputs the reference's frames.
         let cut = rel.ends_with("BA_MW_D_IDR_LOST.264");
-        let lenient = rel.ends_with("brokensps.h264") || (hevc_engine && rel.ends_with(".h265")) || concealed || cut;
+        // libavcodec 61.19 (FFmpeg 7.1) and later decode 3 frames of this one without an
+        // error (earlier ones none, with errors): the FFmpeg loaded judges it.
+        let overflow = ffmpeg && rel.ends_with("H264_might_overflow.h264") && util::libavcodec_version() >= (61, 19);
+        let lenient =
+            rel.ends_with("brokensps.h264") || (hevc_engine && rel.ends_with(".h265")) || concealed || cut || overflow;
         if lenient {
             assert!(matches!(code, Some(0 | 4)), "{rel}: {code:?} {}", String::from_utf8_lossy(&o.stderr));
             expect_exit(&o, code.unwrap(), rel);
@@ -319,8 +323,16 @@ fn sessions_decode_the_same_frames_in_order() {
     let bad = dir.join("bad.h264");
     std::fs::write(&bad, damaged).unwrap();
     let (x, y) = (dir.join("bad1.yuv"), dir.join("bad3.yuv"));
-    expect_exit(&run(&["decode", s(&bad), "-o", s(&x), "-q"]), 4, "damaged, one session");
-    expect_exit(&run(&["decode", s(&bad), "-o", s(&y), "--sessions", "3", "-q"]), 4, "damaged, three sessions");
+    // One thread per session on both sides: libavcodec 62's concealment of a damaged
+    // picture depends on its thread count (FFmpeg 8 conceals differently with 1 and 2
+    // frame threads, as `ffmpeg -threads N` does), and three sessions share the cores.
+    let one_thread = ["--threads", "1"];
+    expect_exit(&run(&[&["decode", s(&bad), "-o", s(&x), "-q"][..], &one_thread].concat()), 4, "damaged, one session");
+    expect_exit(
+        &run(&[&["decode", s(&bad), "-o", s(&y), "--sessions", "3", "-q"][..], &one_thread].concat()),
+        4,
+        "damaged, three sessions",
+    );
     assert!(std::fs::read(&x).unwrap() == std::fs::read(&y).unwrap(), "damaged: different frames with three sessions");
 
     // MP4: the track's samples as one Annex-B stream, the same frames.

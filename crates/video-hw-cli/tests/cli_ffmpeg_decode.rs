@@ -96,7 +96,9 @@ fn probe_lists_the_ffmpeg_decoders() {
     if !std::path::Path::new("/dev/dri").exists() {
         let r = line("vaapi", "hevc");
         assert_eq!(r["available"], false);
-        assert_eq!(r["reason"], "no /dev/dri/renderD* device", "{r}");
+        // An FFmpeg built without VA-API (a PyAV wheel's) says that first.
+        let reason = r["reason"].as_str().unwrap_or("");
+        assert!(reason == "no /dev/dri/renderD* device" || reason.contains("no vaapi path in this build"), "{r}");
     }
 }
 

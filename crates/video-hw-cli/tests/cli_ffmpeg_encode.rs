@@ -187,7 +187,8 @@ fn explicit_vaapi_refuses_with_the_reason() {
     for engine in ["vaapi", "qsv"] {
         let o = run(&["encode", "--synthetic", "2", "--backend", engine, "-o", s(&out)]);
         let err = expect_exit(&o, 3, engine);
-        assert!(err.contains(&reason), "{engine}: {err}");
+        // An FFmpeg built without the encoder (a PyAV wheel's) says that first.
+        assert!(err.contains(&reason) || err.contains("not in this FFmpeg build"), "{engine}: {err}");
         assert!(!err.contains("falling back"), "an explicit engine never falls back: {err}");
     }
 }

@@ -113,6 +113,11 @@ fn encoders_match_the_ffmpeg_tool_given_the_same_options() {
     if !util::need_ffmpeg() {
         return;
     }
+    if !util::ffmpeg_tool_matches_loaded() {
+        // Another FFmpeg (a PyAV wheel's, say) carries other encoder versions.
+        eprintln!("note: the ffmpeg tool runs another libavcodec than the one loaded; nothing to compare");
+        return;
+    }
     let raw = testdata("real/cars-320x240-25fps.yuv");
     let source = std::fs::read(&raw).unwrap();
     let dir = tmpdir("ffparity");

@@ -132,6 +132,26 @@ pub fn ffmpeg_loaded() -> bool {
     rt.loaded
 }
 
+/// The major and minor of the libavcodec the FFmpeg engines loaded ((0, 0): none).
+pub fn libavcodec_version() -> (u32, u32) {
+    let summary = video_hw::registry::ffmpeg_runtime().summary;
+    let mut parts = summary.split("libavcodec ").nth(1).unwrap_or("").split(['.', ' ', ',']);
+    let mut next = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (next(), next())
+}
+
+/// Whether the ffmpeg tool on the PATH runs the same libavcodec (major.minor) as the one
+/// the FFmpeg engines loaded: tests that compare the two need the same library.
+pub fn ffmpeg_tool_matches_loaded() -> bool {
+    let Ok(o) = std::process::Command::new("ffmpeg").arg("-version").output() else { return false };
+    let text = String::from_utf8_lossy(&o.stdout);
+    let Some(line) = text.lines().find(|l| l.trim_start().starts_with("libavcodec")) else { return false };
+    // "libavcodec     59. 37.100 / 59. 37.100": the run-time version is after the slash.
+    let runtime = line.rsplit('/').next().unwrap_or("");
+    let nums: Vec<u32> = runtime.split(['.', ' ']).filter_map(|p| p.trim().parse().ok()).collect();
+    nums.len() >= 2 && (nums[0], nums[1]) == libavcodec_version()
+}
+
 /// For a test that needs FFmpeg: true where it is loaded; false, with a note that the
 /// test checks nothing, where it is not (the test then returns and passes), unless
 /// `VIDEO_HW_REQUIRE_FFMPEG=1`, which makes that a failure.
