@@ -108,6 +108,9 @@ pub struct FfmpegRuntime {
     pub summary: String,
     /// Each place searched, in order, and what came of it.
     pub tried: Vec<String>,
+    /// The loaded libavcodec's version (major, minor, micro): libavcodec's behaviour on
+    /// damaged input differs between releases.
+    pub libavcodec: Option<(u32, u32, u32)>,
 }
 
 /// Finds and loads FFmpeg (once per process) and says what was found. Searched in this
@@ -116,7 +119,7 @@ pub struct FfmpegRuntime {
 /// [`add_ffmpeg_search_dir`] (docs/ffmpeg.md).
 pub fn ffmpeg_runtime() -> FfmpegRuntime {
     let s = crate::backend::ffmpeg::sys::status();
-    FfmpegRuntime { loaded: s.loaded, summary: s.summary, tried: s.tried }
+    FfmpegRuntime { loaded: s.loaded, summary: s.summary, tried: s.tried, libavcodec: s.libavcodec }
 }
 
 /// Adds a folder to search for FFmpeg's libraries after the loader's own search (the

@@ -134,10 +134,7 @@ pub fn ffmpeg_loaded() -> bool {
 
 /// The major and minor of the libavcodec the FFmpeg engines loaded ((0, 0): none).
 pub fn libavcodec_version() -> (u32, u32) {
-    let summary = video_hw::registry::ffmpeg_runtime().summary;
-    let mut parts = summary.split("libavcodec ").nth(1).unwrap_or("").split(['.', ' ', ',']);
-    let mut next = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (next(), next())
+    video_hw::registry::ffmpeg_runtime().libavcodec.map_or((0, 0), |(major, minor, _)| (major, minor))
 }
 
 /// Whether the ffmpeg tool on the PATH runs the same libavcodec (major.minor) as the one

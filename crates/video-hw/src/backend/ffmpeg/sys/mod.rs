@@ -61,6 +61,8 @@ pub(crate) struct Status {
     pub tried: Vec<String>,
     /// Whether an FFmpeg is loaded.
     pub loaded: bool,
+    /// The loaded libavcodec's version: major, minor, micro.
+    pub libavcodec: Option<(u32, u32, u32)>,
 }
 
 static LOADED: OnceLock<(Result<Ffmpeg, String>, Vec<String>)> = OnceLock::new();
@@ -88,7 +90,11 @@ pub(crate) fn status() -> Status {
         }
         Err(why) => why.clone(),
     };
-    Status { summary, tried: tried.clone(), loaded: result.is_ok() }
+    let libavcodec = result.as_ref().ok().map(|f| {
+        let v = f.avcodec_version;
+        (v >> 16, (v >> 8) & 0xff, v & 0xff)
+    });
+    Status { summary, tried: tried.clone(), loaded: result.is_ok(), libavcodec }
 }
 
 fn loaded() -> &'static (Result<Ffmpeg, String>, Vec<String>) {
