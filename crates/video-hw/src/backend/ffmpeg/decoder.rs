@@ -473,7 +473,8 @@ impl DecoderBackend for FfmpegDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        if au.data.is_empty() || only_aud_and_sei(self.codec, &au.data) {
+        // A unit with picture information has slices: only the others are looked into.
+        if au.data.is_empty() || (au.picture.is_none() && only_aud_and_sei(self.codec, &au.data)) {
             return Ok(());
         }
         let id = self.next_id;

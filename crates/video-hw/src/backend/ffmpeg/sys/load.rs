@@ -106,17 +106,19 @@ pub(crate) fn search() -> Search {
         return Search { opened, tried, disabled: None };
     }
     let majors: Vec<u32> = Layout::known_majors().collect();
+    // The loader's folders, read once (`ldconfig -p`) for every major, and only if needed.
+    let mut loader_dirs = None;
     for &major in majors.iter().rev() {
         let name = soname("avcodec", major);
         let place = "the loader's search path".to_string();
         // Only names the loader finds are tried; one it cannot find is not a refusal.
-        if !loader_finds(&name) {
+        if !loader_finds(&name, &mut loader_dirs) {
             continue;
         }
         let (util, scale) = companion_majors(major).expect("every known major has companions");
         let set = Candidate {
             avcodec: PathBuf::from(&name),
-            avutil: Some(PathBuf::from(soname("avutil", util))),
+            avutil: PathBuf::from(soname("avutil", util)),
             swscale: Some(PathBuf::from(soname("swscale", scale))),
             preload: Vec::new(),
             major,
@@ -161,8 +163,9 @@ fn soname(lib: &str, major: u32) -> String {
 }
 
 /// Whether the dynamic loader finds `name` (checked without running its initialisers
-/// in this process: the child that opens it does).
-fn loader_finds(name: &str) -> bool {
+/// in this process: the child that opens it does). `dirs` caches the loader's folders
+/// between calls.
+fn loader_finds(name: &str, dirs: &mut Option<Vec<PathBuf>>) -> bool {
     #[cfg(target_os = "linux")]
     {
         // RTLD_NOLOAD first: already loaded (by the Python process, say) counts.
@@ -178,14 +181,17 @@ fn loader_finds(name: &str) -> bool {
         if loaded {
             return true;
         }
-        let dirs = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-        let mut places: Vec<PathBuf> = dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
-        places.extend(ld_cache_dirs());
+        let places = dirs.get_or_insert_with(|| {
+            let paths = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+            let mut places: Vec<PathBuf> = paths.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
+            places.extend(ld_cache_dirs());
+            places
+        });
         places.iter().any(|d| d.join(name).exists())
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = name;
+        let _ = (name, dirs);
         true
     }
 }
@@ -225,7 +231,7 @@ fn ld_cache_dirs() -> Vec<PathBuf> {
 /// A library set to try.
 struct Candidate {
     avcodec: PathBuf,
-    avutil: Option<PathBuf>,
+    avutil: PathBuf,
     swscale: Option<PathBuf>,
     /// Files of the same folder to load first, dependencies first (bundled libraries
     /// carry no run path: each must be loaded before what needs it).
@@ -296,7 +302,7 @@ fn search_dir(dir: &Path, place: &str, tried: &mut Vec<String>) -> Option<Opened
         // libswscale's own needs come with it, later.
         let preload: Vec<PathBuf> =
             super::needed::load_order(dir, std::slice::from_ref(&path)).into_iter().filter(|p| *p != path).collect();
-        let set = Candidate { avcodec: path.clone(), avutil: Some(avutil), swscale, preload, major };
+        let set = Candidate { avcodec: path.clone(), avutil, swscale, preload, major };
         match open_set(&set, place) {
             Ok(opened) => {
                 tried.push(format!("{} ({place}): ok", path.display()));
@@ -321,7 +327,9 @@ pub(crate) fn known_range() -> String {
 /// here.
 fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
     let mut paths = set.preload.clone();
-    paths.extend(set.avutil.clone().filter(|p| !set.preload.contains(p)));
+    if !set.preload.contains(&set.avutil) {
+        paths.push(set.avutil.clone());
+    }
     paths.push(set.avcodec.clone());
     loads_in_child(&paths)?;
     let open = |p: &Path| -> Result<Library, String> {
@@ -333,10 +341,7 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
     // Loaded in order: each one's needs are loaded before it (libavutil may be among them;
     // opening it again below gives the same library).
     let deps = set.preload.iter().map(|p| open(p)).collect::<Result<Vec<_>, _>>()?;
-    let avutil = match &set.avutil {
-        Some(p) => open(p)?,
-        None => return Err("no libavutil".into()),
-    };
+    let avutil = open(&set.avutil)?;
     let avcodec = open(&set.avcodec)?;
     // libswscale is optional: a failure only leaves odd pixel layouts unconverted.
     let swscale = set.swscale.as_ref().and_then(|p| {
