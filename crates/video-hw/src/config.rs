@@ -117,6 +117,10 @@ pub struct DecoderConfig {
     /// `None`: one session uses every core, and sessions open at once share them (see
     /// docs/ffmpeg.md). Hardware engines and OpenH264 ignore it.
     pub threads: Option<u32>,
+    /// Apply AV1 film grain to output pictures, as the stream asks (default true). Off,
+    /// the pictures are the decoded ones before grain synthesis. The rav1d engine obeys
+    /// it; the others always apply the grain (libdav1d through FFmpeg, NVDEC).
+    pub film_grain: bool,
 }
 
 impl DecoderConfig {
@@ -135,7 +139,15 @@ impl DecoderConfig {
             transform: None,
             start_at_once: false,
             threads: None,
+            film_grain: true,
         }
+    }
+
+    /// Applies AV1 film grain (true, the default) or leaves it out (see
+    /// [`film_grain`](Self::film_grain)).
+    pub fn film_grain(mut self, on: bool) -> Self {
+        self.film_grain = on;
+        self
     }
 
     /// Sets [`start_at_once`](Self#structfield.start_at_once).

@@ -34,7 +34,8 @@ impl fmt::Display for Direction {
 ///
 /// The priority order, best first, is the order of [`Engine::ALL`]: NVIDIA hardware,
 /// Intel QSV, VA-API, VideoToolbox, AMD AMF, then software (FFmpeg's libavcodec / x264 / x265
-/// where FFmpeg is found at run time, else OpenH264).
+/// where FFmpeg is found at run time, else the built-in rav1d and rav1e for AV1 and
+/// OpenH264 for H.264).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Engine {
     /// NVIDIA NVDEC, through the Video Codec SDK (decode).
@@ -51,13 +52,17 @@ pub enum Engine {
     Amf,
     /// FFmpeg's software codecs (libavcodec decoders, libx264, libx265, SVT-AV1).
     Ffmpeg,
+    /// rav1d, the dav1d AV1 decoder in Rust, built in (decode).
+    Rav1d,
+    /// rav1e, the AV1 encoder in Rust, built in (encode).
+    Rav1e,
     /// Cisco OpenH264, built in: the software default.
     OpenH264,
 }
 
 impl Engine {
     /// Every engine, best first.
-    pub const ALL: [Engine; 8] = [
+    pub const ALL: [Engine; 10] = [
         Engine::Nvdec,
         Engine::Nvenc,
         Engine::Qsv,
@@ -65,6 +70,8 @@ impl Engine {
         Engine::VideoToolbox,
         Engine::Amf,
         Engine::Ffmpeg,
+        Engine::Rav1d,
+        Engine::Rav1e,
         Engine::OpenH264,
     ];
 
@@ -78,13 +85,15 @@ impl Engine {
             Engine::VideoToolbox => "videotoolbox",
             Engine::Amf => "amf",
             Engine::Ffmpeg => "ffmpeg",
+            Engine::Rav1d => "rav1d",
+            Engine::Rav1e => "rav1e",
             Engine::OpenH264 => "openh264",
         }
     }
 
     /// Whether the engine runs on dedicated hardware.
     pub fn is_hardware(self) -> bool {
-        !matches!(self, Engine::Ffmpeg | Engine::OpenH264)
+        !matches!(self, Engine::Ffmpeg | Engine::Rav1d | Engine::Rav1e | Engine::OpenH264)
     }
 
     /// Whether the engine runs through FFmpeg's libraries (loaded at run time).
@@ -96,8 +105,8 @@ impl Engine {
     /// Whether the engine works in this direction at all.
     pub fn handles(self, direction: Direction) -> bool {
         match self {
-            Engine::Nvdec => direction == Direction::Decode,
-            Engine::Nvenc | Engine::Amf => direction == Direction::Encode,
+            Engine::Nvdec | Engine::Rav1d => direction == Direction::Decode,
+            Engine::Nvenc | Engine::Amf | Engine::Rav1e => direction == Direction::Encode,
             _ => true,
         }
     }

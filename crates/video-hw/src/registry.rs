@@ -90,6 +90,14 @@ fn builtin_entries() -> Vec<EngineEntry> {
         ffmpeg_entry(Engine::Amf, false),
         ffmpeg_entry(Engine::Ffmpeg, true),
         EngineEntry {
+            engine: Engine::Rav1d,
+            built: Ok(()),
+            probe: |_, c, d, i| crate::backend::rav1d::probe(c, d, i),
+            open_decoder: Some(|_, c| crate::backend::rav1d::open_decoder(c)),
+            open_encoder: None,
+        },
+        EngineEntry::not_built(Engine::Rav1e, "not in this build yet"),
+        EngineEntry {
             engine: Engine::OpenH264,
             built: Ok(()),
             probe: |_, c, d, i| crate::backend::openh264::probe(c, d, i),

@@ -8,6 +8,10 @@
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;
+pub(crate) mod planar;
+pub(crate) mod probe_streams;
+pub(crate) mod rav1d;
+pub(crate) mod threads;
 
 use std::time::Duration;
 

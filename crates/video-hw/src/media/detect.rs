@@ -38,6 +38,10 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     if prefix.len() >= 8 && MP4_FIRST_BOXES.iter().any(|b| &prefix[4..8] == *b) {
         return Some(Container::Mp4);
     }
+    // A temporal delimiter then a sequence header: no start code, no 0x47 sync byte.
+    if super::obu::looks_like_obu_stream(prefix) {
+        return Some(Container::Obu);
+    }
     // A stream that opens with a start code is an elementary stream, whatever 0x47 bytes
     // its payload happens to hold at a 188-byte stride.
     let start_code = prefix.starts_with(&[0, 0, 1]) || prefix.starts_with(&[0, 0, 0, 1]);

@@ -41,6 +41,7 @@ mod ivf;
 mod mkv;
 mod mp4;
 pub mod mux;
+mod obu;
 mod ts;
 mod types;
 
@@ -126,13 +127,14 @@ impl Demuxer {
         let Some(container) = detect(&prefix) else {
             return Err(Error::invalid_bitstream(
                 0,
-                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B)",
+                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs)",
             ));
         };
         source.seek(0);
         let inner: Box<dyn ContainerDemuxer> = match container {
             Container::Mp4 => Box::new(mp4::Mp4Demuxer::open(source)?),
             Container::Ivf => Box::new(ivf::IvfDemuxer::open(source)?),
+            Container::Obu => Box::new(obu::ObuDemuxer::open(source)?),
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),

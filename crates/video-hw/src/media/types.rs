@@ -21,11 +21,13 @@ pub enum Container {
     Ivf,
     /// A raw H.264 or HEVC elementary stream in Annex-B form (start codes).
     AnnexB,
+    /// A raw AV1 stream of OBUs in the low-overhead format (section 5 of the spec).
+    Obu,
 }
 
 impl Container {
     /// The short name used in JSON and on the command line: `mp4`, `matroska`, `webm`,
-    /// `mpegts`, `ivf`, `annexb`.
+    /// `mpegts`, `ivf`, `annexb`, `obu`.
     pub fn name(self) -> &'static str {
         match self {
             Container::Mp4 => "mp4",
@@ -34,6 +36,7 @@ impl Container {
             Container::MpegTs => "mpegts",
             Container::Ivf => "ivf",
             Container::AnnexB => "annexb",
+            Container::Obu => "obu",
         }
     }
 
@@ -45,7 +48,7 @@ impl Container {
     pub fn damage_skips(self) -> u32 {
         match self {
             Container::MpegTs | Container::AnnexB => 100_000,
-            Container::Mp4 | Container::Matroska | Container::WebM | Container::Ivf => 0,
+            Container::Mp4 | Container::Matroska | Container::WebM | Container::Ivf | Container::Obu => 0,
         }
     }
 }

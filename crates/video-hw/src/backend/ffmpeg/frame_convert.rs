@@ -3,22 +3,23 @@
 //! `-flags unaligned` does), the pixel format the session asked for, and the colour
 //! description.
 //!
-//! Sources read directly: `yuv420p` / `yuvj420p` and `yuv420p10le` (libavcodec's
-//! software decoders), `nv12` and `p010le` (pictures downloaded from hardware). Any
-//! other layout (4:0:0, 4:2:2, 4:4:4, 12-bit, …) goes through swscale to `yuv420p`, or
-//! `yuv420p10le` when deeper than 8 bits, first. RGB output of a 10-bit picture is
-//! made from its samples rounded to 8 bits.
+//! Sources read directly (by `backend/planar.rs`, shared with rav1d): `yuv420p` /
+//! `yuvj420p` and `yuv420p10le` (libavcodec's software decoders), `nv12` and `p010le`
+//! (pictures downloaded from hardware). Any other layout (4:0:0, 4:2:2, 4:4:4, 12-bit,
+//! …) goes through swscale to `yuv420p`, or `yuv420p10le` when deeper than 8 bits,
+//! first.
 
 use super::sys::Ffmpeg;
 use super::sys::frame::{Frame as AvFrame, IntField};
+pub(super) use crate::backend::planar::metadata_format;
+use crate::backend::planar::{self, Layout, Source};
 use crate::codec::{
-    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, MatrixCoefficients as M, PixelFormat,
-    TransferCharacteristics,
+    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
 use crate::config::Output;
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
+use crate::convert::PlaneRef;
 use crate::error::{Error, Result};
-use crate::frame::{FrameData, HostFrame};
+use crate::frame::FrameData;
 
 /// The displayed part of a decoded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,133 +78,31 @@ pub(super) fn depth_of(ff: &Ffmpeg, format: i32) -> u8 {
     ff.pix_desc(format).map(|d| d.depth()).filter(|&d| d > 0).unwrap_or(8)
 }
 
-/// How the samples of a source picture lie in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    /// Three planes, 8-bit samples (yuv420p, yuvj420p).
-    I420,
-    /// Three planes, 16-bit little-endian words holding the value in the low 10 bits.
-    I420P10,
-    /// Y plane and interleaved UV plane, 8-bit (nv12).
-    Nv12,
-    /// Y plane and interleaved UV plane, 16-bit words with the value in the high 10 bits.
-    P010,
+/// The layout of an FFmpeg pixel format this module reads directly, by FFmpeg's name of
+/// the format (the numbers differ between majors).
+fn layout_of(format: &str) -> Option<Layout> {
+    Some(match format {
+        "yuv420p" | "yuvj420p" => Layout::I420,
+        "yuv420p10le" => Layout::I420P10,
+        "nv12" => Layout::Nv12,
+        "p010le" => Layout::P010,
+        _ => return None,
+    })
 }
 
-impl Layout {
-    /// By FFmpeg's name of the format (the numbers differ between majors).
-    fn of(format: &str) -> Option<Layout> {
-        Some(match format {
-            "yuv420p" | "yuvj420p" => Layout::I420,
-            "yuv420p10le" => Layout::I420P10,
-            "nv12" => Layout::Nv12,
-            "p010le" => Layout::P010,
-            _ => return None,
-        })
-    }
-
-    fn depth(self) -> u8 {
-        match self {
-            Layout::I420 | Layout::Nv12 => 8,
-            Layout::I420P10 | Layout::P010 => 10,
+/// The visible part of `frame`'s planes.
+fn source_of(frame: &AvFrame, layout: Layout, vis: Visible) -> Result<Source<'_>> {
+    let mut planes = Vec::with_capacity(layout.plane_count());
+    for i in 0..layout.plane_count() {
+        let linesize = frame.linesize(i);
+        if linesize <= 0 || frame.planes() <= i {
+            return Err(Error::backend("ffmpeg", "frame", format!("plane {i} missing or flipped ({linesize})")));
         }
+        let stride = linesize as usize;
+        let start = layout.offset(i, vis.left, vis.top, stride);
+        planes.push(PlaneRef::new(frame.data(i).get(start..).unwrap_or(&[]), stride));
     }
-
-    fn bytes_per_sample(self) -> usize {
-        if self.depth() > 8 { 2 } else { 1 }
-    }
-
-    /// This crate's name for the same memory layout.
-    fn pixel_format(self) -> PixelFormat {
-        match self {
-            Layout::I420 => PixelFormat::Yuv420p,
-            Layout::I420P10 => PixelFormat::Yuv420p10,
-            Layout::Nv12 => PixelFormat::Nv12,
-            Layout::P010 => PixelFormat::P010,
-        }
-    }
-}
-
-/// The visible part of a source picture: its planes from the first visible sample on.
-struct Source<'a> {
-    layout: Layout,
-    /// Y, then U and V (planar) or UV (semi-planar).
-    planes: Vec<PlaneRef<'a>>,
-    width: u32,
-    height: u32,
-}
-
-impl<'a> Source<'a> {
-    fn new(frame: &'a AvFrame, layout: Layout, vis: Visible) -> Result<Self> {
-        let count = if matches!(layout, Layout::I420 | Layout::I420P10) { 3 } else { 2 };
-        let bps = layout.bytes_per_sample();
-        let mut planes = Vec::with_capacity(count);
-        for i in 0..count {
-            let linesize = frame.linesize(i);
-            if linesize <= 0 || frame.planes() <= i {
-                return Err(Error::backend("ffmpeg", "frame", format!("plane {i} missing or flipped ({linesize})")));
-            }
-            let data = frame.data(i);
-            let stride = linesize as usize;
-            // Chroma planes: half the rows and (for planar) half the columns of luma;
-            // an interleaved UV pair is as wide as two luma samples.
-            let (x, y) = match i {
-                0 => (vis.left as usize * bps, vis.top as usize),
-                _ if count == 3 => ((vis.left as usize >> 1) * bps, vis.top as usize >> 1),
-                _ => ((vis.left as usize >> 1) * 2 * bps, vis.top as usize >> 1),
-            };
-            let start = y * stride + x;
-            planes.push(PlaneRef::new(data.get(start..).unwrap_or(&[]), stride));
-        }
-        Ok(Source { layout, planes, width: vis.width, height: vis.height })
-    }
-
-    fn luma_size(&self) -> (usize, usize) {
-        (self.width as usize, self.height as usize)
-    }
-
-    fn chroma_size(&self) -> (usize, usize) {
-        ((self.width as usize).div_ceil(2), (self.height as usize).div_ceil(2))
-    }
-
-    /// The 8-bit planar view (I420 sources only).
-    fn i420(&self) -> Result<I420Ref<'a>> {
-        I420Ref::new(self.planes[0], self.planes[1], self.planes[2], self.width, self.height)
-    }
-
-    /// Every sample as a 16-bit value (the sample value, not shifted), tightly packed:
-    /// Y, U, V.
-    fn unpack16(&self) -> Result<[Vec<u16>; 3]> {
-        let (w, h) = self.luma_size();
-        let (cw, ch) = self.chroma_size();
-        let read = |plane: PlaneRef<'_>, row_samples: usize, rows: usize, step: usize, first: usize, shift: u32| {
-            let row_bytes = row_samples * step * 2;
-            let mut out = Vec::with_capacity(row_samples * rows);
-            for r in 0..rows {
-                let row = plane
-                    .data
-                    .get(r * plane.stride..r * plane.stride + row_bytes)
-                    .ok_or_else(|| Error::backend("ffmpeg", "frame", "decoded plane smaller than its picture"))?;
-                out.extend(
-                    row.chunks_exact(2 * step).map(|s| u16::from_le_bytes([s[2 * first], s[2 * first + 1]]) >> shift),
-                );
-            }
-            Ok::<_, Error>(out)
-        };
-        match self.layout {
-            Layout::I420P10 => Ok([
-                read(self.planes[0], w, h, 1, 0, 0)?,
-                read(self.planes[1], cw, ch, 1, 0, 0)?,
-                read(self.planes[2], cw, ch, 1, 0, 0)?,
-            ]),
-            Layout::P010 => Ok([
-                read(self.planes[0], w, h, 1, 0, 6)?,
-                read(self.planes[1], cw, ch, 2, 0, 6)?,
-                read(self.planes[1], cw, ch, 2, 1, 6)?,
-            ]),
-            Layout::I420 | Layout::Nv12 => Err(Error::backend("ffmpeg", "frame", "not a 10-bit picture")),
-        }
-    }
+    Ok(Source { layout, planes, width: vis.width, height: vis.height })
 }
 
 /// Converts a decoded host-memory picture to the pixels `output` asks for; `color` is
@@ -215,7 +114,7 @@ pub(super) fn to_output(
     output: Output,
     color: &ColorInfo,
 ) -> Result<(PixelFormat, FrameData)> {
-    let Some(layout) = Layout::of(frame.format_name()) else {
+    let Some(layout) = layout_of(frame.format_name()) else {
         // Anything else goes through swscale first (4:2:2, 4:4:4, 4:0:0, 12-bit, …).
         let depth = depth_of(frame.ffmpeg(), frame.format());
         if let Output::Metadata = output {
@@ -226,106 +125,10 @@ pub(super) fn to_output(
         converted.set_crop(frame.crop());
         return to_output(&converted, vis, output, color);
     };
-    let asked = match output {
-        Output::Host(f) => f,
-        Output::Metadata => return Ok((metadata_format(layout.depth()), FrameData::None)),
-        Output::Cuda(_) => {
-            return Err(Error::unsupported(
-                format!("{output:?} output with ffmpeg"),
-                "ffmpeg decodes to host memory only",
-            ));
-        }
-    };
-    let target = output.format_for_depth(layout.depth()).unwrap_or(asked);
-    let src = Source::new(frame, layout, vis)?;
-    Ok((target, FrameData::Host(convert_source(&src, target, color)?)))
-}
-
-/// The format a metadata-only frame reports: libavcodec's planar layout at `depth`.
-pub(super) fn metadata_format(depth: u8) -> PixelFormat {
-    if depth > 8 { PixelFormat::Yuv420p10 } else { PixelFormat::Yuv420p }
-}
-
-/// Writes `src` as a tightly packed `target` picture.
-fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
-    let (w, h) = src.luma_size();
-    let (cw, ch) = src.chroma_size();
-    let bps = src.layout.bytes_per_sample();
-    let is_rgb = matches!(target, PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar);
-    let matrix = || {
-        if is_rgb {
-            YuvMatrix::for_color(color, src.height)
-        } else {
-            // Not used for YUV outputs.
-            YuvMatrix::new(M::BT709, color.range)
-        }
-    };
-
-    // Same layout: plain row copies.
-    if target == src.layout.pixel_format() {
-        let mut out = HostFrame::for_output(target, src.width, src.height);
-        let planes = out.planes().to_vec();
-        let buf = out.as_bytes_mut();
-        for (i, (p, dst)) in src.planes.iter().zip(&planes).enumerate() {
-            let (row_bytes, rows) = match (i, src.layout) {
-                (0, _) => (w * bps, h),
-                (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
-                _ => (cw * bps, ch),
-            };
-            convert::copy_plane(*p, row_bytes, rows, &mut buf[dst.offset..])?;
-        }
-        return Ok(out);
+    if let Output::Metadata = output {
+        return Ok((metadata_format(layout.depth()), FrameData::None));
     }
-
-    match src.layout {
-        // Software decoders' 8-bit output: every 8-bit target.
-        Layout::I420 => convert::i420_to_host(&src.i420()?, target, &matrix()?),
-        Layout::Nv12 => {
-            let mut planar = vec![0u8; w * h + 2 * cw * ch];
-            let (y, rest) = planar.split_at_mut(w * h);
-            let (u, v) = rest.split_at_mut(cw * ch);
-            convert::copy_plane(src.planes[0], w, h, y)?;
-            convert::deinterleave_uv(src.planes[1], cw, ch, u, v)?;
-            let (y, u, v) = (&planar[..w * h], &planar[w * h..w * h + cw * ch], &planar[w * h + cw * ch..]);
-            convert::i420_to_host(&I420Ref::packed(y, u, v, src.width, src.height)?, target, &matrix()?)
-        }
-        Layout::I420P10 | Layout::P010 => {
-            let [y, u, v] = src.unpack16()?;
-            match target {
-                PixelFormat::Yuv420p10 | PixelFormat::P010 => Ok(pack10(&y, &u, &v, src.width, src.height, target)),
-                _ => {
-                    // 8-bit targets (RGB): round the samples to 8 bits first.
-                    let to8 = |p: &[u16]| p.iter().map(|&s| ((s + 2) >> 2).min(255) as u8).collect::<Vec<u8>>();
-                    let (y, u, v) = (to8(&y), to8(&u), to8(&v));
-                    convert::i420_to_host(&I420Ref::packed(&y, &u, &v, src.width, src.height)?, target, &matrix()?)
-                }
-            }
-        }
-    }
-}
-
-/// Packs 10-bit sample values as `yuv420p10le` (value in the low bits) or `p010le`
-/// (interleaved chroma, value in the high bits).
-fn pack10(y: &[u16], u: &[u16], v: &[u16], width: u32, height: u32, target: PixelFormat) -> HostFrame {
-    let mut out = HostFrame::for_output(target, width, height);
-    let planes = out.planes().to_vec();
-    let buf = out.as_bytes_mut();
-    let put = |dst: &mut [u8], samples: &mut dyn Iterator<Item = u16>| {
-        for (pair, s) in dst.chunks_exact_mut(2).zip(samples) {
-            pair.copy_from_slice(&s.to_le_bytes());
-        }
-    };
-    let y_end = planes[0].offset + y.len() * 2;
-    if target == PixelFormat::P010 {
-        put(&mut buf[planes[0].offset..y_end], &mut y.iter().map(|&s| s << 6));
-        let uv = &mut buf[planes[1].offset..];
-        put(uv, &mut u.iter().zip(v).flat_map(|(&a, &b)| [a << 6, b << 6]));
-    } else {
-        put(&mut buf[planes[0].offset..y_end], &mut y.iter().copied());
-        put(&mut buf[planes[1].offset..], &mut u.iter().copied());
-        put(&mut buf[planes[2].offset..], &mut v.iter().copied());
-    }
-    out
+    planar::to_output(&source_of(frame, layout, vis)?, output, color, "ffmpeg")
 }
 
 /// Converts a picture of any layout to `yuv420p` (8-bit) or `yuv420p10le` (deeper)
@@ -399,45 +202,6 @@ mod tests {
         let Some(mut f) = frame("yuv420p", 8, 6, |_, _, _| 0) else { return };
         set_crop(&mut f, 5, 5, 0, 0);
         assert_eq!(visible(&f), Visible { left: 0, top: 0, width: 8, height: 6 });
-    }
-
-    #[test]
-    fn ten_bit_becomes_p010_and_back() {
-        let Some(f) = frame("yuv420p10le", 4, 2, |p, x, _| (p * 300 + x) as u16) else { return };
-        let vis = visible(&f);
-        let (fmt, data) = to_output(&f, vis, Output::HOST_NV12, &ColorInfo::default()).unwrap();
-        assert_eq!(fmt, PixelFormat::P010);
-        let FrameData::Host(h) = data else { panic!() };
-        let y: Vec<u16> = h.as_bytes()[..16].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        assert_eq!(y, [0, 64, 128, 192, 0, 64, 128, 192]);
-        let uv: Vec<u16> = h.as_bytes()[16..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]]) >> 6).collect();
-        assert_eq!(uv, [300, 600, 301, 601]);
-
-        let (fmt, data) = to_output(&f, vis, Output::HOST_YUV420P, &ColorInfo::default()).unwrap();
-        assert_eq!(fmt, PixelFormat::Yuv420p10);
-        let FrameData::Host(h) = data else { panic!() };
-        assert_eq!(h.as_bytes().len(), 2 * (8 + 2 + 2));
-    }
-
-    #[test]
-    fn nv12_source_to_planar_and_rgb() {
-        let Some(f) = frame("nv12", 4, 2, |p, x, _| {
-            if p == 0 {
-                100
-            } else if x % 2 == 0 {
-                110
-            } else {
-                120
-            }
-        }) else {
-            return;
-        };
-        let vis = visible(&f);
-        let (_, data) = to_output(&f, vis, Output::HOST_YUV420P, &ColorInfo::default()).unwrap();
-        let FrameData::Host(h) = data else { panic!() };
-        assert_eq!(h.as_bytes(), &[100, 100, 100, 100, 100, 100, 100, 100, 110, 110, 120, 120]);
-        let (fmt, _) = to_output(&f, vis, Output::HOST_RGB24, &ColorInfo::default()).unwrap();
-        assert_eq!(fmt, PixelFormat::Rgb24);
     }
 
     #[test]

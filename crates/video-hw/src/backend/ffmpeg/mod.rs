@@ -9,10 +9,13 @@
 //!
 //! - `sys/`: finding and loading the libraries, their entry points and per-major layouts.
 //! - `common.rs`: the loaded FFmpeg or why there is none, FFmpeg errors as this crate's.
-//! - `threads.rs`: how many threads each session runs, so sessions share the cores.
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
 //! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
-//!   pictures to this crate's frames; `probe_streams.rs`: the one-frame probe keyframes.
+//!   pictures to this crate's frames.
+//!
+//! Shared with the other software engines, in `backend/`: `threads.rs` (how many
+//! threads each session runs, so sessions share the cores), `probe_streams.rs` (the
+//! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
 //! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
 //!   table; `frame_upload.rs`: host frames into the encoder's format (and VA-API surfaces).
 
@@ -23,9 +26,7 @@ pub(crate) mod encoder;
 pub(crate) mod encoder_options;
 mod frame_convert;
 pub(crate) mod frame_upload;
-mod probe_streams;
 pub(crate) mod sys;
-mod threads;
 
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};

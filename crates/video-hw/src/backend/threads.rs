@@ -1,8 +1,9 @@
-//! How many threads each libavcodec session runs, so that several sessions share the
-//! cores instead of each starting one thread per core.
+//! How many threads each software session runs (libavcodec, rav1d, rav1e), so that
+//! several sessions share the cores instead of each starting one thread per core.
 //!
-//! A lone software session lets libavcodec choose (thread count 0: one thread per core
-//! plus one for frame threads, at most 16, exactly as the ffmpeg tool does). While `n`
+//! A lone software session lets its library choose (thread count 0: libavcodec takes one
+//! thread per core plus one for frame threads, at most 16, exactly as the ffmpeg tool
+//! does; dav1d one per core). While `n`
 //! software sessions are open, a new one takes `cores / n` threads (at least one). A
 //! count the caller sets (`DecoderConfig::threads`, `EncoderConfig::threads`, the CLI's
 //! `--threads`, Python's `threads=`) is used as it is.
@@ -14,11 +15,11 @@ static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// One open session, counted while it lives.
 #[derive(Debug)]
-pub(super) struct Session(());
+pub(crate) struct Session(());
 
 impl Session {
     /// Counts a session until the value is dropped.
-    pub(super) fn start() -> Session {
+    pub(crate) fn start() -> Session {
         OPEN.fetch_add(1, Ordering::Relaxed);
         Session(())
     }
@@ -32,7 +33,7 @@ impl Drop for Session {
 
 /// The thread count to give a new session: `requested`, else libavcodec's own choice for
 /// a lone session (0), else the cores shared by the sessions open (this one included).
-pub(super) fn session_threads(requested: Option<u32>) -> i32 {
+pub(crate) fn session_threads(requested: Option<u32>) -> i32 {
     if let Some(n) = requested {
         return i32::try_from(n.clamp(1, 64)).unwrap_or(1);
     }

@@ -1,0 +1,106 @@
+//! AV1 with FFmpeg turned off (`VIDEO_HW_FFMPEG_DIR=none`): the built-in rav1d decodes
+//! every AV1 fixture, in every container (IVF, MP4, fragmented MP4, Matroska, WebM, a raw
+//! OBU stream), to the libdav1d reference, frame for frame and count for count; random
+//! access gives a straight decode's frames; damaged files exit 4 with the frames before
+//! the damage.
+
+mod util;
+
+use std::process::{Command, Output};
+
+use util::{expect_exit, frame_lines, testdata};
+
+fn run_builtin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .env("VIDEO_HW_FFMPEG_DIR", "none")
+        .env_remove("VIDEO_HW_LOG")
+        .output()
+        .expect("run video-hw")
+}
+
+/// The md5 column of a framemd5 text.
+fn md5s(text: &str) -> Vec<String> {
+    frame_lines(text).into_iter().map(|(_, md5)| md5).collect()
+}
+
+fn reference(file: &str, tag: &str) -> Vec<String> {
+    md5s(&std::fs::read_to_string(testdata(&format!("{file}.{tag}.framemd5"))).unwrap())
+}
+
+#[test]
+fn every_container_decodes_exactly_with_rav1d() {
+    let files = [
+        "av1/libaom-kf8-cars-320x240.ivf",
+        "av1/libaom-kf8-cars-320x240.mp4",
+        "av1/libaom-kf8-cars-320x240-frag.mp4",
+        "av1/libaom-kf8-cars-320x240.mkv",
+        "av1/libaom-kf8-cars-320x240.webm",
+        "av1/libaom-kf8-cars-320x240.obu",
+        "av1/svtav1-10bit-cars-320x240.ivf",
+        "av1/svtav1-filmgrain-cars-320x240.ivf",
+        "av1/libaom-odd-317x179-cars.ivf",
+        "av1/svtav1-reschange-320x240-240x180-cars.ivf",
+    ];
+    for file in files {
+        for (pix_fmt, tag) in [("yuv420p", "yuv"), ("nv12", "nv12")] {
+            let tag = if file.contains("10bit") && tag == "nv12" { "p010" } else { tag };
+            let path = testdata(file);
+            let out = run_builtin(&["decode", util::s(&path), "--pix-fmt", pix_fmt, "--framemd5", "-o", "-"]);
+            let stderr = expect_exit(&out, 0, file);
+            assert!(stderr.contains("rav1d"), "{file}: {stderr}");
+            let got = md5s(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(got, reference(file, tag), "{file} {pix_fmt}");
+        }
+    }
+}
+
+#[test]
+fn random_access_gives_the_straight_decodes_frames() {
+    for file in
+        ["av1/libaom-kf8-cars-320x240.mkv", "av1/libaom-kf8-cars-320x240.obu", "av1/aomenc-fwdkf-cars-320x240.ivf"]
+    {
+        let all = reference(file, "yuv");
+        let picks = [all.len() - 1, 3, 9, 17, 3];
+        let list = picks.map(|i| i.to_string()).join(",");
+        let out = run_builtin(&["decode", util::s(&testdata(file)), "--indices", &list, "--framemd5", "-o", "-"]);
+        expect_exit(&out, 0, file);
+        let got = md5s(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(got, picks.map(|i| all[i].clone()), "{file} --indices {list}");
+    }
+}
+
+#[test]
+fn damaged_files_exit_4_with_the_frames_before() {
+    let good = reference("av1/libaom-kf8-cars-320x240.ivf", "yuv");
+    // Cut in the middle of temporal unit 9: its 9 frames before, then exit 4.
+    let out = run_builtin(&[
+        "decode",
+        util::s(&testdata("av1/bad/truncated-libaom-kf8-cars-320x240.ivf")),
+        "--framemd5",
+        "-o",
+        "-",
+    ]);
+    let stderr = expect_exit(&out, 4, "truncated");
+    assert!(stderr.contains("byte"), "{stderr}");
+    let got = md5s(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got, good[..9], "truncated: the frames before the cut");
+    // Bits flipped in the tile data of units 1 and 17: frame 0 intact, then damage.
+    let out = run_builtin(&[
+        "decode",
+        util::s(&testdata("av1/bad/bitflip-libaom-kf8-cars-320x240.ivf")),
+        "--framemd5",
+        "-o",
+        "-",
+    ]);
+    expect_exit(&out, 4, "bit-flipped");
+    let got = md5s(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got[0], good[0], "bit-flipped: the frame before the damage");
+}
+
+#[test]
+fn probe_lists_the_builtin_av1_engines() {
+    let out = run_builtin(&["probe"]);
+    let (_, stdout, _) = util::parts(&out);
+    assert!(stdout.lines().any(|l| l.starts_with("rav1d") && l.contains("av1") && l.contains("decode")), "{stdout}");
+}

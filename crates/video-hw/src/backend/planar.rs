@@ -1,0 +1,334 @@
+//! A decoded picture's planes in host memory, as a software decoder leaves them, to the
+//! pixels a session asked for ([`Output`]): shared by the engines that decode on the CPU
+//! (libavcodec, rav1d).
+//!
+//! Four source layouts are read directly: planar 8-bit (`yuv420p`), planar 16-bit words
+//! holding 10-bit values in their low bits (`yuv420p10le`, also dav1d's layout), and the
+//! semi-planar `nv12` / `p010le` that hardware decoders download. The caller points
+//! [`Source`] at the visible rectangle (crop applied). RGB output of a 10-bit picture is
+//! made from its samples rounded to 8 bits.
+
+use crate::codec::{ColorInfo, MatrixCoefficients as M, PixelFormat};
+use crate::config::Output;
+use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
+use crate::error::{Error, Result};
+use crate::frame::{FrameData, HostFrame};
+
+/// How the samples of a source picture lie in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Three planes, 8-bit samples (yuv420p, yuvj420p).
+    I420,
+    /// Three planes, 16-bit little-endian words holding the value in the low 10 bits.
+    I420P10,
+    /// Y plane and interleaved UV plane, 8-bit (nv12).
+    Nv12,
+    /// Y plane and interleaved UV plane, 16-bit words with the value in the high 10 bits.
+    P010,
+}
+
+impl Layout {
+    /// Bits per sample.
+    pub(crate) fn depth(self) -> u8 {
+        match self {
+            Layout::I420 | Layout::Nv12 => 8,
+            Layout::I420P10 | Layout::P010 => 10,
+        }
+    }
+
+    /// Bytes per sample in memory.
+    pub(crate) fn bytes_per_sample(self) -> usize {
+        if self.depth() > 8 { 2 } else { 1 }
+    }
+
+    /// Planes: three for planar layouts, two for semi-planar ones.
+    pub(crate) fn plane_count(self) -> usize {
+        if matches!(self, Layout::I420 | Layout::I420P10) { 3 } else { 2 }
+    }
+
+    /// This crate's name for the same memory layout.
+    fn pixel_format(self) -> PixelFormat {
+        match self {
+            Layout::I420 => PixelFormat::Yuv420p,
+            Layout::I420P10 => PixelFormat::Yuv420p10,
+            Layout::Nv12 => PixelFormat::Nv12,
+            Layout::P010 => PixelFormat::P010,
+        }
+    }
+
+    /// Byte offset of visible sample (`left`, `top`) in plane `i` with rows `stride` bytes
+    /// apart: chroma planes have half the rows and (planar) half the columns of luma; an
+    /// interleaved UV pair is as wide as two luma samples.
+    pub(crate) fn offset(self, i: usize, left: u32, top: u32, stride: usize) -> usize {
+        let bps = self.bytes_per_sample();
+        let (x, y) = match i {
+            0 => (left as usize * bps, top as usize),
+            _ if self.plane_count() == 3 => ((left as usize >> 1) * bps, top as usize >> 1),
+            _ => ((left as usize >> 1) * 2 * bps, top as usize >> 1),
+        };
+        y * stride + x
+    }
+}
+
+/// The visible part of a source picture: its planes from the first visible sample on.
+pub(crate) struct Source<'a> {
+    /// How the samples lie.
+    pub layout: Layout,
+    /// Y, then U and V (planar) or UV (semi-planar).
+    pub planes: Vec<PlaneRef<'a>>,
+    /// Visible width.
+    pub width: u32,
+    /// Visible height.
+    pub height: u32,
+}
+
+impl<'a> Source<'a> {
+    fn luma_size(&self) -> (usize, usize) {
+        (self.width as usize, self.height as usize)
+    }
+
+    fn chroma_size(&self) -> (usize, usize) {
+        ((self.width as usize).div_ceil(2), (self.height as usize).div_ceil(2))
+    }
+
+    /// The 8-bit planar view (I420 sources only).
+    fn i420(&self) -> Result<I420Ref<'a>> {
+        I420Ref::new(self.planes[0], self.planes[1], self.planes[2], self.width, self.height)
+    }
+
+    /// Every sample as a 16-bit value (the sample value, not shifted), tightly packed:
+    /// Y, U, V.
+    fn unpack16(&self) -> Result<[Vec<u16>; 3]> {
+        let (w, h) = self.luma_size();
+        let (cw, ch) = self.chroma_size();
+        let read = |plane: PlaneRef<'_>, row_samples: usize, rows: usize, step: usize, first: usize, shift: u32| {
+            let row_bytes = row_samples * step * 2;
+            let mut out = Vec::with_capacity(row_samples * rows);
+            for r in 0..rows {
+                let row = plane
+                    .data
+                    .get(r * plane.stride..r * plane.stride + row_bytes)
+                    .ok_or_else(|| Error::backend("decoder", "frame", "decoded plane smaller than its picture"))?;
+                out.extend(
+                    row.chunks_exact(2 * step).map(|s| u16::from_le_bytes([s[2 * first], s[2 * first + 1]]) >> shift),
+                );
+            }
+            Ok::<_, Error>(out)
+        };
+        match self.layout {
+            Layout::I420P10 => Ok([
+                read(self.planes[0], w, h, 1, 0, 0)?,
+                read(self.planes[1], cw, ch, 1, 0, 0)?,
+                read(self.planes[2], cw, ch, 1, 0, 0)?,
+            ]),
+            Layout::P010 => Ok([
+                read(self.planes[0], w, h, 1, 0, 6)?,
+                read(self.planes[1], cw, ch, 2, 0, 6)?,
+                read(self.planes[1], cw, ch, 2, 1, 6)?,
+            ]),
+            Layout::I420 | Layout::Nv12 => Err(Error::backend("decoder", "frame", "not a 10-bit picture")),
+        }
+    }
+}
+
+/// Converts `src` to the pixels `output` asks for; `color` is the picture's colour
+/// description (for RGB output), `engine` names the engine in refusals. Returns the
+/// frame's format and data.
+pub(crate) fn to_output(
+    src: &Source<'_>,
+    output: Output,
+    color: &ColorInfo,
+    engine: &str,
+) -> Result<(PixelFormat, FrameData)> {
+    let asked = match output {
+        Output::Host(f) => f,
+        Output::Metadata => return Ok((metadata_format(src.layout.depth()), FrameData::None)),
+        Output::Cuda(_) => {
+            return Err(Error::unsupported(
+                format!("{output:?} output with {engine}"),
+                format!("{engine} decodes to host memory only"),
+            ));
+        }
+    };
+    let target = output.format_for_depth(src.layout.depth()).unwrap_or(asked);
+    Ok((target, FrameData::Host(convert_source(src, target, color)?)))
+}
+
+/// The format a metadata-only frame reports: the planar layout at `depth`.
+pub(crate) fn metadata_format(depth: u8) -> PixelFormat {
+    if depth > 8 { PixelFormat::Yuv420p10 } else { PixelFormat::Yuv420p }
+}
+
+/// Writes `src` as a tightly packed `target` picture.
+fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+    let (w, h) = src.luma_size();
+    let (cw, ch) = src.chroma_size();
+    let bps = src.layout.bytes_per_sample();
+    let is_rgb = matches!(target, PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar);
+    let matrix = || {
+        if is_rgb {
+            YuvMatrix::for_color(color, src.height)
+        } else {
+            // Not used for YUV outputs.
+            YuvMatrix::new(M::BT709, color.range)
+        }
+    };
+
+    // Same layout: plain row copies.
+    if target == src.layout.pixel_format() {
+        let mut out = HostFrame::for_output(target, src.width, src.height);
+        let planes = out.planes().to_vec();
+        let buf = out.as_bytes_mut();
+        for (i, (p, dst)) in src.planes.iter().zip(&planes).enumerate() {
+            let (row_bytes, rows) = match (i, src.layout) {
+                (0, _) => (w * bps, h),
+                (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
+                _ => (cw * bps, ch),
+            };
+            convert::copy_plane(*p, row_bytes, rows, &mut buf[dst.offset..])?;
+        }
+        return Ok(out);
+    }
+
+    match src.layout {
+        // Software decoders' 8-bit output: every 8-bit target.
+        Layout::I420 => convert::i420_to_host(&src.i420()?, target, &matrix()?),
+        Layout::Nv12 => {
+            let mut planar = vec![0u8; w * h + 2 * cw * ch];
+            let (y, rest) = planar.split_at_mut(w * h);
+            let (u, v) = rest.split_at_mut(cw * ch);
+            convert::copy_plane(src.planes[0], w, h, y)?;
+            convert::deinterleave_uv(src.planes[1], cw, ch, u, v)?;
+            let (y, u, v) = (&planar[..w * h], &planar[w * h..w * h + cw * ch], &planar[w * h + cw * ch..]);
+            convert::i420_to_host(&I420Ref::packed(y, u, v, src.width, src.height)?, target, &matrix()?)
+        }
+        Layout::I420P10 | Layout::P010 => {
+            let [y, u, v] = src.unpack16()?;
+            match target {
+                PixelFormat::Yuv420p10 | PixelFormat::P010 => Ok(pack10(&y, &u, &v, src.width, src.height, target)),
+                _ => {
+                    // 8-bit targets (RGB): round the samples to 8 bits first.
+                    let to8 = |p: &[u16]| p.iter().map(|&s| ((s + 2) >> 2).min(255) as u8).collect::<Vec<u8>>();
+                    let (y, u, v) = (to8(&y), to8(&u), to8(&v));
+                    convert::i420_to_host(&I420Ref::packed(&y, &u, &v, src.width, src.height)?, target, &matrix()?)
+                }
+            }
+        }
+    }
+}
+
+/// Packs 10-bit sample values as `yuv420p10le` (value in the low bits) or `p010le`
+/// (interleaved chroma, value in the high bits).
+fn pack10(y: &[u16], u: &[u16], v: &[u16], width: u32, height: u32, target: PixelFormat) -> HostFrame {
+    let mut out = HostFrame::for_output(target, width, height);
+    let planes = out.planes().to_vec();
+    let buf = out.as_bytes_mut();
+    let put = |dst: &mut [u8], samples: &mut dyn Iterator<Item = u16>| {
+        for (pair, s) in dst.chunks_exact_mut(2).zip(samples) {
+            pair.copy_from_slice(&s.to_le_bytes());
+        }
+    };
+    let y_end = planes[0].offset + y.len() * 2;
+    if target == PixelFormat::P010 {
+        put(&mut buf[planes[0].offset..y_end], &mut y.iter().map(|&s| s << 6));
+        let uv = &mut buf[planes[1].offset..];
+        put(uv, &mut u.iter().zip(v).flat_map(|(&a, &b)| [a << 6, b << 6]));
+    } else {
+        put(&mut buf[planes[0].offset..y_end], &mut y.iter().copied());
+        put(&mut buf[planes[1].offset..], &mut u.iter().copied());
+        put(&mut buf[planes[2].offset..], &mut v.iter().copied());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tightly packed source of `layout`, `w` x `h`, from `fill(plane, x, row)`.
+    fn planes(layout: Layout, w: usize, h: usize, fill: impl Fn(usize, usize, usize) -> u16) -> Vec<Vec<u8>> {
+        let bps = layout.bytes_per_sample();
+        (0..layout.plane_count())
+            .map(|i| {
+                let (cols, rows) = match i {
+                    0 => (w, h),
+                    _ if layout.plane_count() == 3 => (w.div_ceil(2), h.div_ceil(2)),
+                    _ => (2 * w.div_ceil(2), h.div_ceil(2)),
+                };
+                let mut p = Vec::with_capacity(cols * rows * bps);
+                for r in 0..rows {
+                    for x in 0..cols {
+                        let v = fill(i, x, r);
+                        if bps == 2 { p.extend(v.to_le_bytes()) } else { p.push(v as u8) }
+                    }
+                }
+                p
+            })
+            .collect()
+    }
+
+    fn source<'a>(layout: Layout, data: &'a [Vec<u8>], w: u32, h: u32) -> Source<'a> {
+        let bps = layout.bytes_per_sample();
+        let planes = data
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let cols = match i {
+                    0 => w as usize,
+                    _ if layout.plane_count() == 3 => (w as usize).div_ceil(2),
+                    _ => 2 * (w as usize).div_ceil(2),
+                };
+                PlaneRef::new(p, cols * bps)
+            })
+            .collect();
+        Source { layout, planes, width: w, height: h }
+    }
+
+    #[test]
+    fn ten_bit_becomes_p010_and_back() {
+        let data = planes(Layout::I420P10, 4, 2, |p, x, _| (p * 300 + x) as u16);
+        let src = source(Layout::I420P10, &data, 4, 2);
+        let (fmt, data) = to_output(&src, Output::HOST_NV12, &ColorInfo::default(), "test").unwrap();
+        assert_eq!(fmt, PixelFormat::P010);
+        let FrameData::Host(h) = data else { panic!() };
+        let y: Vec<u16> = h.as_bytes()[..16].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(y, [0, 64, 128, 192, 0, 64, 128, 192]);
+        let uv: Vec<u16> = h.as_bytes()[16..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]]) >> 6).collect();
+        assert_eq!(uv, [300, 600, 301, 601]);
+
+        let (fmt, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), "test").unwrap();
+        assert_eq!(fmt, PixelFormat::Yuv420p10);
+        let FrameData::Host(h) = data else { panic!() };
+        assert_eq!(h.as_bytes().len(), 2 * (8 + 2 + 2));
+    }
+
+    #[test]
+    fn nv12_source_to_planar_and_rgb() {
+        let data = planes(Layout::Nv12, 4, 2, |p, x, _| match (p, x % 2) {
+            (0, _) => 100,
+            (_, 0) => 110,
+            _ => 120,
+        });
+        let src = source(Layout::Nv12, &data, 4, 2);
+        let (_, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), "test").unwrap();
+        let FrameData::Host(h) = data else { panic!() };
+        assert_eq!(h.as_bytes(), &[100, 100, 100, 100, 100, 100, 100, 100, 110, 110, 120, 120]);
+        let (fmt, _) = to_output(&src, Output::HOST_RGB24, &ColorInfo::default(), "test").unwrap();
+        assert_eq!(fmt, PixelFormat::Rgb24);
+    }
+
+    #[test]
+    fn offsets_point_at_the_visible_sample() {
+        assert_eq!(Layout::I420.offset(0, 3, 2, 100), 203);
+        assert_eq!(Layout::I420P10.offset(1, 4, 2, 100), 104);
+        assert_eq!(Layout::P010.offset(1, 4, 2, 100), 108);
+    }
+
+    #[test]
+    fn cuda_output_is_refused() {
+        let data = planes(Layout::I420, 2, 2, |_, _, _| 0);
+        let src = source(Layout::I420, &data, 2, 2);
+        let e = to_output(&src, Output::CUDA_NV12, &ColorInfo::default(), "rav1d").unwrap_err();
+        assert!(e.to_string().contains("rav1d decodes to host memory only"), "{e}");
+    }
+}

@@ -1,0 +1,247 @@
+//! Raw AV1 OBU streams in the low-overhead format (AV1 spec section 5; `ffmpeg -f obu`,
+//! `aomenc --obu`): OBUs one after the other, each with its size field. A temporal unit
+//! starts at each temporal delimiter OBU; one packet per temporal unit. The stream carries
+//! no timestamps: each packet's pts is its number (time base 1/1, one tick per unit).
+//!
+//! A stream is recognised by its first bytes: a temporal delimiter OBU (`12 00`, with or
+//! without an extension header) and then a sequence header OBU.
+
+use super::io::ByteSource;
+use super::types::{CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo};
+use super::{ContainerDemuxer, PacketTable};
+use crate::bitstream::packet::{PacketPeek, leb128};
+use crate::codec::{Codec, Rational};
+use crate::error::{Error, Result};
+
+/// OBU types this module looks at.
+const TEMPORAL_DELIMITER: u8 = 2;
+const SEQUENCE_HEADER: u8 = 1;
+
+/// The largest temporal unit read (as IVF's largest packet).
+const MAX_UNIT: u64 = 256 << 20;
+
+/// One OBU's header: its type and total length (header, size field and payload), or
+/// `None` when the bytes are not an OBU with a size field.
+fn obu_at(data: &[u8]) -> Option<(u8, usize)> {
+    let header = *data.first()?;
+    // obu_forbidden_bit, obu_has_size_field.
+    if header & 0x80 != 0 || header & 0x02 == 0 {
+        return None;
+    }
+    let at = 1 + usize::from(header & 0x04 != 0);
+    let (size, len) = leb128(data.get(at..)?)?;
+    let total = (at + len).checked_add(usize::try_from(size).ok()?)?;
+    Some(((header >> 3) & 0x0f, total))
+}
+
+/// Whether `prefix` starts like a low-overhead OBU stream: a temporal delimiter (empty
+/// payload), then a sequence header.
+pub(crate) fn looks_like_obu_stream(prefix: &[u8]) -> bool {
+    match obu_at(prefix) {
+        Some((TEMPORAL_DELIMITER, len)) if len <= 3 => {
+            prefix.get(len..).and_then(obu_at).is_some_and(|(t, _)| t == SEQUENCE_HEADER)
+        }
+        _ => false,
+    }
+}
+
+/// A raw AV1 OBU stream.
+pub(crate) struct ObuDemuxer {
+    src: ByteSource,
+    tracks: Vec<Track>,
+    peek: PacketPeek,
+    /// Number of the next temporal unit (its pts).
+    next: i64,
+    /// Set once the damage that ends the stream was reported.
+    done: bool,
+}
+
+impl ObuDemuxer {
+    /// Checks the stream's start.
+    pub fn open(mut src: ByteSource) -> Result<Self> {
+        src.seek(0);
+        let prefix = src.peek(64)?.to_vec();
+        if !looks_like_obu_stream(&prefix) {
+            return Err(Error::invalid_bitstream(
+                0,
+                "not an AV1 OBU stream (no temporal delimiter and sequence header)",
+            ));
+        }
+        let track = Track {
+            index: 0,
+            id: 0,
+            kind: TrackKind::Video,
+            codec: TrackCodec::Video(Codec::Av1),
+            config: CodecConfig::None,
+            // One tick per temporal unit: the stream has no timing of its own.
+            time_base: Rational::new(1, 1),
+            duration: None,
+            packets: None,
+            frame_rate: None,
+            video: Some(VideoInfo::default()),
+            audio: None,
+            language: None,
+            window: None,
+        };
+        Ok(ObuDemuxer { src, tracks: vec![track], peek: PacketPeek::new(Codec::Av1), next: 0, done: false })
+    }
+
+    /// Reads the temporal unit at the position; `Ok(None)` at the end.
+    fn read(&mut self) -> Result<Option<MediaPacket>> {
+        if self.done || self.src.remaining() == 0 {
+            return Ok(None);
+        }
+        let pos = self.src.position();
+        // OBUs up to the next temporal delimiter.
+        let end = self.src.len();
+        let mut len = 0u64;
+        while pos + len < end {
+            self.src.seek(pos + len);
+            // An OBU header, its extension and an 8-byte size field at most.
+            let head = self.src.peek(10)?.to_vec();
+            let Some((obu_type, obu_len)) = obu_at(&head) else {
+                self.done = true;
+                self.src.seek(pos);
+                return Err(Error::invalid_bitstream(pos + len, "AV1 OBU stream: not an OBU with a size field"));
+            };
+            if len > 0 && obu_type == TEMPORAL_DELIMITER {
+                break;
+            }
+            len += obu_len as u64;
+            if len > MAX_UNIT || pos + len > end {
+                self.done = true;
+                self.src.seek(pos);
+                return Err(Error::invalid_bitstream(
+                    pos,
+                    format!("AV1 OBU stream: temporal unit of {len} bytes runs past the end of the stream"),
+                ));
+            }
+        }
+        self.src.seek(pos);
+        let data = match self.src.read_vec(len, "an AV1 temporal unit") {
+            Ok(d) => d,
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        let keyframe = self.peek.inspect(&data).is_some_and(|i| i.keyframe);
+        let pts = self.next;
+        self.next += 1;
+        Ok(Some(MediaPacket {
+            track: 0,
+            data,
+            pts: Some(pts),
+            dts: Some(pts),
+            duration: Some(1),
+            keyframe,
+            pos,
+            seek: pos,
+        }))
+    }
+}
+
+impl ContainerDemuxer for ObuDemuxer {
+    fn container(&self) -> Container {
+        Container::Obu
+    }
+
+    fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    fn next_packet(&mut self) -> Result<Option<MediaPacket>> {
+        self.read()
+    }
+
+    fn seek_to(&mut self, _track: usize, entry: &PacketEntry) -> Result<()> {
+        if entry.seek >= self.src.len() {
+            return Err(Error::invalid_input(format!("no temporal unit at offset {}", entry.seek)));
+        }
+        self.src.seek(entry.seek);
+        self.next = entry.pts.unwrap_or(0);
+        self.done = false;
+        Ok(())
+    }
+
+    fn rewind(&mut self) -> Result<()> {
+        self.src.seek(0);
+        self.next = 0;
+        self.done = false;
+        Ok(())
+    }
+
+    fn packet_table(&mut self, _track: usize) -> Result<PacketTable> {
+        self.rewind()?;
+        let mut table = PacketTable::default();
+        loop {
+            match self.read() {
+                Ok(Some(p)) => table.entries.push(p.entry()),
+                Ok(None) => break,
+                Err(e) => {
+                    table.damage = Some(e);
+                    break;
+                }
+            }
+        }
+        self.rewind()?;
+        Ok(table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temporal delimiter, a sequence header (payload `0a 0b`), and a frame OBU.
+    fn unit(frame: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x12, 0x00, 0x0a, 0x02, 0x00, 0x00, 0x32, frame.len() as u8];
+        v.extend_from_slice(frame);
+        v
+    }
+
+    fn demux(bytes: Vec<u8>) -> (Vec<MediaPacket>, Option<Error>) {
+        let src = ByteSource::new(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut d = ObuDemuxer::open(src).unwrap();
+        let mut out = Vec::new();
+        loop {
+            match d.next_packet() {
+                Ok(Some(p)) => out.push(p),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn recognises_the_stream_start() {
+        assert!(looks_like_obu_stream(&unit(&[0x10])));
+        assert!(!looks_like_obu_stream(&[0x12, 0x00, 0x32, 0x00]));
+        assert!(!looks_like_obu_stream(b"\0\0\0\x01\x67"));
+        assert!(!looks_like_obu_stream(&[]));
+    }
+
+    #[test]
+    fn one_packet_per_temporal_unit() {
+        let mut s = unit(&[0x10, 1, 2]);
+        s.extend(unit(&[0x10, 3]));
+        let (packets, err) = demux(s.clone());
+        assert!(err.is_none());
+        assert_eq!(packets.len(), 2);
+        assert_eq!(packets[0].data, unit(&[0x10, 1, 2]));
+        assert_eq!((packets[1].pos, packets[1].pts), (11, Some(1)));
+    }
+
+    #[test]
+    fn damage_ends_the_stream_with_its_offset() {
+        let mut s = unit(&[0x10]);
+        s.extend([0x12, 0x00, 0x32, 0x7f, 0x00]);
+        let (packets, err) = demux(s);
+        assert_eq!(packets.len(), 1);
+        assert!(matches!(err, Some(Error::InvalidBitstream { offset: 9, .. })), "{err:?}");
+        let mut s = unit(&[0x10]);
+        s.push(0x80);
+        let (_, err) = demux(s);
+        assert!(matches!(err, Some(Error::InvalidBitstream { .. })), "{err:?}");
+    }
+}
