@@ -104,3 +104,52 @@ fn probe_lists_the_builtin_av1_engines() {
     let (_, stdout, _) = util::parts(&out);
     assert!(stdout.lines().any(|l| l.starts_with("rav1d") && l.contains("av1") && l.contains("decode")), "{stdout}");
 }
+
+/// Average luma PSNR of 320x240 I420 frames against the y4m fixture's frames.
+fn luma_psnr_cars(decoded: &[u8]) -> f64 {
+    let source = std::fs::read(testdata("real/cars-320x240-25fps.yuv")).unwrap();
+    let (y, frame) = (320 * 240, 320 * 240 * 3 / 2);
+    assert_eq!(decoded.len(), source.len(), "frame count");
+    let frames = source.len() / frame;
+    (0..frames)
+        .map(|i| {
+            let (a, b) = (&source[i * frame..][..y], &decoded[i * frame..][..y]);
+            let mse = a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>() / y as f64;
+            10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+        })
+        .sum::<f64>()
+        / frames as f64
+}
+
+#[test]
+fn encode_and_transcode_to_av1_with_rav1e_in_every_container() {
+    let dir = util::tmpdir("av1enc");
+    let y4m = testdata("real/cars-320x240.y4m");
+    for ext in ["mp4", "mkv", "webm", "ivf"] {
+        let out = dir.join(format!("cars.{ext}"));
+        // The fastest preset: a debug build of rav1e is slow.
+        let args =
+            ["encode", util::s(&y4m), "--codec", "av1", "--quality", "20", "--preset", "fastest", "-o", util::s(&out)];
+        let stderr = expect_exit(&run_builtin(&args), 0, ext);
+        assert!(stderr.contains("rav1e"), "{ext}: {stderr}");
+        // Decoded back by rav1d: every frame, close to the source.
+        let back = run_builtin(&["decode", util::s(&out), "-o", "-", "-q"]);
+        expect_exit(&back, 0, ext);
+        let db = luma_psnr_cars(&back.stdout);
+        assert!(db >= 35.0, "{ext}: {db:.2} dB");
+        if util::ffprobe() {
+            let v = util::ffprobe_json(&out, &["-count_frames", "-show_streams"]);
+            assert_eq!(v["streams"][0]["codec_name"], "av1", "{ext}");
+            assert_eq!(v["streams"][0]["nb_read_frames"], "8", "{ext}: ffmpeg decodes every frame");
+        }
+    }
+    // Transcode AV1 to AV1, FFmpeg off: rav1d in, rav1e out.
+    let out = dir.join("tx.mkv");
+    let src = testdata("av1/libaom-kf8-cars-320x240.webm");
+    let args = ["transcode", util::s(&src), "--codec", "av1", "--preset", "fastest", "-o", util::s(&out)];
+    let stderr = expect_exit(&run_builtin(&args), 0, "transcode");
+    assert!(stderr.contains("rav1d") && stderr.contains("rav1e"), "{stderr}");
+    let back = run_builtin(&["decode", util::s(&out), "--framemd5", "-o", "-"]);
+    expect_exit(&back, 0, "transcoded file");
+    assert_eq!(md5s(&String::from_utf8_lossy(&back.stdout)).len(), 24);
+}

@@ -96,7 +96,13 @@ fn builtin_entries() -> Vec<EngineEntry> {
             open_decoder: Some(|_, c| crate::backend::rav1d::open_decoder(c)),
             open_encoder: None,
         },
-        EngineEntry::not_built(Engine::Rav1e, "not in this build yet"),
+        EngineEntry {
+            engine: Engine::Rav1e,
+            built: Ok(()),
+            probe: |_, c, d, i| crate::backend::rav1e::probe(c, d, i),
+            open_decoder: None,
+            open_encoder: Some(|_, c| crate::backend::rav1e::open_encoder(c)),
+        },
         EngineEntry {
             engine: Engine::OpenH264,
             built: Ok(()),

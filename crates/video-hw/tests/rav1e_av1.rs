@@ -1,0 +1,212 @@
+//! The built-in AV1 encoder (rav1e) through the public [`Encoder`] API, with no FFmpeg
+//! needed: real footage (the committed cars clip) encoded and decoded again by the
+//! built-in rav1d, every frame back, at a sensible quality; rate control, GOP, forced
+//! key frames, 10-bit input, low latency and timestamps.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use video_hw::{
+    Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
+    Input, Output, Packet, PixelFormat, Preset, RateControl, Tuning,
+};
+
+const W: u32 = 320;
+const H: u32 = 240;
+/// 90 kHz ticks per frame at 25 fps.
+const TICKS: i64 = 3600;
+
+/// The committed real clip (cars, 320x240) decoded to I420, forward then backward.
+fn clip(n: usize) -> Vec<Vec<u8>> {
+    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let base = FRAMES.get_or_init(|| {
+        let data = std::fs::read(common::fixtures_dir().join("real/cars-320x240.h264")).expect("fixture");
+        let cfg = DecoderConfig::new(Codec::H264)
+            .output(Output::HOST_YUV420P)
+            .engine(EnginePreference::Only(Engine::OpenH264));
+        let mut dec = Decoder::open(cfg).unwrap();
+        dec.submit(Input::annexb(&data, None)).unwrap();
+        let mut frames: Vec<Frame> = Vec::new();
+        while let Some(f) = dec.try_reap().unwrap() {
+            frames.push(f);
+        }
+        frames.extend(dec.flush().unwrap());
+        frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect()
+    });
+    let mut order: Vec<usize> = (0..base.len()).collect();
+    order.extend((1..base.len() - 1).rev());
+    (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
+}
+
+fn rav1e(rc: RateControl) -> EncoderConfig {
+    EncoderConfig::new(Codec::Av1, W, H)
+        .fps(25, 1)
+        .rate_control(rc)
+        .preset(Preset::Faster)
+        .engine(EnginePreference::Only(Engine::Rav1e))
+}
+
+/// An I420 picture as a frame of `format` (P010 / 10-bit planar from 8-bit samples).
+fn frame_of(i420: &[u8], format: PixelFormat) -> Frame {
+    let (y, uv) = i420.split_at((W * H) as usize);
+    let (u, v) = uv.split_at(uv.len() / 2);
+    let wide = |s: &[u8]| -> Vec<u8> { s.iter().flat_map(|&x| (u16::from(x) << 2).to_le_bytes()).collect() };
+    let bytes = match format {
+        PixelFormat::Yuv420p => i420.to_vec(),
+        PixelFormat::Nv12 => {
+            let mut out = y.to_vec();
+            out.extend(u.iter().zip(v).flat_map(|(a, b)| [*a, *b]));
+            out
+        }
+        PixelFormat::Yuv420p10 => [wide(y), wide(u), wide(v)].concat(),
+        PixelFormat::P010 => {
+            let mut out: Vec<u8> = y.iter().flat_map(|&s| (u16::from(s) << 8).to_le_bytes()).collect();
+            out.extend(u.iter().zip(v).flat_map(|(a, b)| {
+                let (a, b) = ((u16::from(*a) << 8).to_le_bytes(), (u16::from(*b) << 8).to_le_bytes());
+                [a[0], a[1], b[0], b[1]]
+            }));
+            out
+        }
+        other => panic!("{other}"),
+    };
+    Frame::host(format, W, H, HostFrame::from_packed(format, W, H, bytes).unwrap())
+}
+
+fn encode(config: &EncoderConfig, frames: &[Vec<u8>], force: &[usize]) -> Vec<Packet> {
+    let mut enc = Encoder::open(config.clone()).unwrap_or_else(|e| panic!("{config:?}: {e}"));
+    assert_eq!(enc.engine(), Engine::Rav1e);
+    let mut packets = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let options = FrameOptions { pts: Some(i as i64 * TICKS), force_keyframe: force.contains(&i) };
+        enc.submit(&frame_of(f, config.input_format), options).unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    }
+    packets.extend(enc.flush().unwrap());
+    packets
+}
+
+/// Decodes the packets with rav1d to I420 (8-bit; 10-bit output rounded to 8 bits).
+fn decode(packets: &[Packet]) -> Vec<Vec<u8>> {
+    let cfg = DecoderConfig::new(Codec::Av1).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::Rav1d));
+    let mut dec = Decoder::open(cfg).unwrap();
+    let mut frames = Vec::new();
+    for p in packets {
+        dec.submit(Input::packet(&p.data, p.pts.unwrap_or(0))).unwrap();
+        while let Some(f) = dec.try_reap().unwrap() {
+            frames.push(f);
+        }
+    }
+    frames.extend(dec.flush().unwrap());
+    frames
+        .iter()
+        .map(|f| {
+            let b = f.host_data().unwrap().as_bytes();
+            if f.format == PixelFormat::Yuv420p10 {
+                b.chunks_exact(2).map(|s| ((u16::from_le_bytes([s[0], s[1]]) + 2) >> 2).min(255) as u8).collect()
+            } else {
+                b.to_vec()
+            }
+        })
+        .collect()
+}
+
+fn luma_psnr(sources: &[Vec<u8>], decoded: &[Vec<u8>]) -> f64 {
+    assert_eq!(sources.len(), decoded.len(), "frame count");
+    let y = (W * H) as usize;
+    let psnr = |a: &[u8], b: &[u8]| {
+        let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
+        if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
+    };
+    sources.iter().zip(decoded).map(|(a, b)| psnr(&a[..y], &b[..y])).sum::<f64>() / sources.len() as f64
+}
+
+fn kbps(packets: &[Packet], frames: usize) -> f64 {
+    let bits = packets.iter().map(|p| p.data.len() as f64 * 8.0).sum::<f64>();
+    bits / (frames as f64 / 25.0) / 1000.0
+}
+
+#[test]
+fn real_footage_round_trips_with_every_frame_and_good_quality() {
+    let frames = clip(30);
+    let packets = encode(&rav1e(RateControl::Cbr { bitrate: 800_000 }), &frames, &[]);
+    assert_eq!(packets.len(), frames.len(), "one temporal unit per frame");
+    // Packets come in display order, each with its frame's pts.
+    let pts: Vec<Option<i64>> = packets.iter().map(|p| p.pts).collect();
+    assert_eq!(pts, (0..30).map(|i| Some(i * TICKS)).collect::<Vec<_>>());
+    assert!(packets.iter().all(|p| p.dts == p.pts && p.codec == Codec::Av1));
+    assert!(packets[0].keyframe && packets[0].data.starts_with(&[0x12, 0x00]), "a temporal delimiter first");
+    let db = luma_psnr(&frames, &decode(&packets));
+    let rate = kbps(&packets, frames.len());
+    eprintln!("rav1e 800 kb/s CBR: {rate:.0} kb/s, {db:.2} dB");
+    assert!(db >= 35.0, "{db:.2} dB");
+}
+
+#[test]
+fn constant_quality_orders_size_and_quality() {
+    let frames = clip(12);
+    let mut last = (0usize, f64::MAX);
+    for q in [20u8, 35] {
+        let packets = encode(&rav1e(RateControl::ConstQuality { q }), &frames, &[]);
+        let size: usize = packets.iter().map(|p| p.data.len()).sum();
+        let db = luma_psnr(&frames, &decode(&packets));
+        eprintln!("rav1e q {q}: {size} bytes, {db:.2} dB");
+        if last.0 > 0 {
+            assert!(size < last.0 && db < last.1, "q {q}: {size} bytes {db:.2} dB after {last:?}");
+        }
+        last = (size, db);
+    }
+}
+
+#[test]
+fn gop_and_forced_key_frames() {
+    let frames = clip(20);
+    let mut cfg = rav1e(RateControl::ConstQuality { q: 30 });
+    cfg.gop = Some(8);
+    let packets = encode(&cfg, &frames, &[5]);
+    let keys: Vec<usize> = packets.iter().enumerate().filter(|(_, p)| p.keyframe).map(|(i, _)| i).collect();
+    // Forced at 5; the GOP counts on from the last key frame.
+    assert!(keys.starts_with(&[0, 5]), "{keys:?}");
+    assert!(keys.len() >= 3, "{keys:?}");
+    assert_eq!(decode(&packets).len(), frames.len());
+}
+
+#[test]
+fn ten_bit_and_nv12_input_and_low_latency() {
+    let frames = clip(10);
+    for (format, tuning) in [
+        (PixelFormat::Yuv420p10, Tuning::HighQuality),
+        (PixelFormat::P010, Tuning::UltraLowLatency),
+        (PixelFormat::Nv12, Tuning::LowLatency),
+    ] {
+        let mut cfg = rav1e(RateControl::ConstQuality { q: 25 }).input_format(format).tuning(tuning);
+        cfg.threads = Some(2);
+        let mut enc = Encoder::open(cfg.clone()).unwrap();
+        let mut packets = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            enc.submit(&frame_of(f, format), FrameOptions { pts: Some(i as i64), force_keyframe: false }).unwrap();
+            while let Some(p) = enc.try_reap().unwrap() {
+                packets.push(p);
+            }
+            if tuning == Tuning::UltraLowLatency {
+                // rav1e's shortest look-ahead: each packet four frames after its frame
+                // (scene-cut and rate look-ahead cannot be turned off).
+                assert!(packets.len() + 4 > i, "{format}: frame {i}, {} packets", packets.len());
+            }
+        }
+        packets.extend(enc.flush().unwrap());
+        let db = luma_psnr(&frames, &decode(&packets));
+        eprintln!("rav1e {format} {tuning:?}: {db:.2} dB");
+        assert!(db >= 35.0, "{format}: {db:.2} dB");
+    }
+}
+
+#[test]
+fn other_codecs_and_outputs_are_refused() {
+    let cfg = EncoderConfig::new(Codec::H264, W, H).engine(EnginePreference::Only(Engine::Rav1e));
+    assert!(Encoder::open(cfg).is_err());
+    let cfg = DecoderConfig::new(Codec::Av1).engine(EnginePreference::Only(Engine::Rav1e));
+    assert!(Decoder::open(cfg).is_err(), "rav1e does not decode");
+}
