@@ -147,7 +147,7 @@ class VideoDecoder:
         sessions: decode sessions for random access (independent GOPs decode at once;
             with NVDEC one per engine is best). Default: the measured best for the engine.
         engine: ``"auto"`` (the best on the machine, NVDEC where there is a GPU),
-            ``"nvdec"``, ``"ffmpeg"`` or ``"openh264"``.
+            ``"nvdec"``, ``"ffmpeg"``, ``"rav1d"`` (AV1, built in) or ``"openh264"``.
         on_error: ``"raise"``: a frame the file's damage keeps from decoding raises
             ``InvalidBitstreamError`` (with ``offset``); ``"skip"``: such frames are left
             out of batches.
@@ -157,8 +157,11 @@ class VideoDecoder:
             of the reader (default 4 GiB; in GPU memory with ``device="cuda"``, and for
             ``nv12``, ``yuv420p`` and ``rgb24`` on NVDEC, copied to the host as they are taken).
         threads: threads of each software decode session (FFmpeg's frame and slice
-            threads, as ``ffmpeg -threads N``). Default: every core for one session, shared
-            by the sessions open at once.
+            threads, as ``ffmpeg -threads N``; rav1d's workers). Default: every core for
+            one session, shared by the sessions open at once.
+        film_grain: apply AV1 film grain as the stream asks (default). ``False`` gives
+            the pictures before grain synthesis (the built-in rav1d engine; the others
+            always apply it).
     """
 
     def __init__(
@@ -181,6 +184,7 @@ class VideoDecoder:
         mean: Optional[Sequence[float]] = None,
         std: Optional[Sequence[float]] = None,
         threads: Optional[int] = None,
+        film_grain: bool = True,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -202,6 +206,7 @@ class VideoDecoder:
             mean=None if mean is None else [float(v) for v in mean],
             std=None if std is None else [float(v) for v in std],
             threads=threads,
+            film_grain=film_grain,
         )
         self.metadata = VideoMetadata(**self._native.metadata)
 

@@ -92,6 +92,7 @@ class NativeDecoder:
         mean: Optional[List[float]] = ...,
         std: Optional[List[float]] = ...,
         threads: Optional[int] = ...,
+        film_grain: bool = ...,
     ) -> None: ...
     def __len__(self) -> int: ...
     @property

@@ -243,7 +243,7 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None, threads = None))]
+        mean = None, std = None, threads = None, film_grain = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -264,6 +264,7 @@ impl NativeDecoder {
         mean: Option<[f32; 3]>,
         std: Option<[f32; 3]>,
         threads: Option<u32>,
+        film_grain: bool,
     ) -> PyResult<Self> {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
@@ -303,7 +304,11 @@ impl NativeDecoder {
                     Place::Cpu => Output::Host(format),
                     Place::Cuda(_) => Output::Cuda(format),
                 };
-                let mut config = DecoderConfig::new(codec).output(output).engine(preference).threads_opt(threads);
+                let mut config = DecoderConfig::new(codec)
+                    .output(output)
+                    .engine(preference)
+                    .threads_opt(threads)
+                    .film_grain(film_grain);
                 if let Some(t) = shape.transform {
                     // Host YUV in; the transform makes `format`.
                     let yuv = if format.is_yuv() { format } else { PixelFormat::Nv12 };
