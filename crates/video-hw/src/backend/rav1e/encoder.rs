@@ -4,14 +4,14 @@
 //!
 //! | setting | rav1e |
 //! |---|---|
-//! | `RateControl::Cbr { bitrate }` | `bitrate`, reservoir (rate buffer) of 12 frames, rav1e's shortest: the rate is held over half a second at 25 fps |
-//! | `RateControl::Vbr { avg, max }` | `bitrate = avg`, rav1e's default reservoir (up to 240 frames); rav1e has no peak rate, so `max` is not enforced |
+//! | `RateControl::Cbr { bitrate }` | `bitrate`, reservoir (rate buffer) of 12 frames, rav1e's shortest: the rate is held over half a second at 25 fps; `quantizer` 255 (in bitrate mode rav1e reads it as the highest quantiser allowed, 100 by default, which made it overshoot low targets several times over) |
+//! | `RateControl::Vbr { avg, max }` | `bitrate = avg`, rav1e's default reservoir (up to 240 frames), `quantizer` 255; rav1e has no peak rate, so `max` is not enforced |
 //! | `RateControl::ConstQp { i, p, .. }` | constant quantiser: `quantizer` = `p` on the 0-51 scale mapped to AV1's 0-255 (x5), `min_quantizer` = `i` mapped the same way (rav1e derives each frame type's quantiser from the base; B has no AV1 counterpart) |
 //! | `RateControl::ConstQuality { q }` | constant quantiser `q` x 5, rav1e's quality mode |
 //! | `tuning` Lossless | `quantizer` 0 (AV1 lossless) |
 //! | `gop: Some(n)` / `None` | key frames every `n` frames exactly (`min` = `max_key_frame_interval` = `n`) / rav1e's defaults (scene cuts from 12 frames apart, at most 240) |
 //! | `FrameOptions::force_keyframe` | `FrameTypeOverride::Key` |
-//! | `qp_range: Some((lo, _))` | `min_quantizer` = `lo` x 5 (rav1e has no maximum) |
+//! | `qp_range: Some((lo, hi))` | `min_quantizer` = `lo` x 5; in bitrate modes `quantizer` (the maximum there) = `hi` x 5 |
 //! | `preset` Fastest … Slowest | speed 10, 9, 8, 6 (rav1e's default), 5, 3, 1 |
 //! | `tuning` LowLatency | `low_latency`: no frame reordering (rav1e still looks ahead: the preset's 10-40 frames) |
 //! | `tuning` UltraLowLatency | `low_latency` and the shortest look-ahead rav1e has (one frame of RDO look-ahead; its scene-cut look-ahead stays): each packet comes four frames after its frame |
@@ -157,8 +157,12 @@ fn rav1e_config(config: &EncoderConfig) -> Result<Config> {
         RateControl::Cbr { bitrate } => {
             enc.bitrate = bitrate.min(i32::MAX as u64) as i32;
             enc.reservoir_frame_delay = Some(12);
+            enc.quantizer = 255;
         }
-        RateControl::Vbr { avg, .. } => enc.bitrate = avg.min(i32::MAX as u64) as i32,
+        RateControl::Vbr { avg, .. } => {
+            enc.bitrate = avg.min(i32::MAX as u64) as i32;
+            enc.quantizer = 255;
+        }
         RateControl::ConstQp { i, p, .. } => {
             enc.bitrate = 0;
             enc.quantizer = qindex(p);
@@ -174,8 +178,11 @@ fn rav1e_config(config: &EncoderConfig) -> Result<Config> {
         enc.quantizer = 0;
         enc.min_quantizer = 0;
     }
-    if let Some((lo, _)) = config.qp_range {
+    if let Some((lo, hi)) = config.qp_range {
         enc.min_quantizer = qindex(lo) as u8;
+        if enc.bitrate > 0 {
+            enc.quantizer = qindex(hi.max(lo));
+        }
     }
     let color = signalled_color(config);
     if color != ColorInfo::default() {
