@@ -22,7 +22,8 @@ pub struct EncodeArgs {
     /// `tcp://HOST:PORT` connects to a sender, `tcp-listen://HOST:PORT` waits for one.
     #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
     input: Option<PathBuf>,
-    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), or `-` (Annex-B on stdout).
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), .mkv (Matroska), .webm (WebM:
+    /// AV1), .ivf (IVF: AV1), .obu (raw AV1 OBUs), or `-` (the raw stream on stdout).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     /// Write fragmented MP4: a fragment per key frame, each complete when written, so a

@@ -30,7 +30,8 @@ pub struct TranscodeArgs {
     /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
     pub(crate) input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
-    /// .webm (WebM: VP9/AV1 with Opus), or `-` (Annex-B on stdout). A container output keeps
+    /// .webm (WebM: VP9/AV1 with Opus), .ivf (IVF: AV1, no audio), or `-` (the raw stream on
+    /// stdout). A container output keeps
     /// every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,

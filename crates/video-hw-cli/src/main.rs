@@ -70,7 +70,7 @@ enum Command {
     Info(cmd_info::InfoArgs),
     /// Decode a raw H.264/HEVC stream or an MP4 to raw frames (or frame checksums).
     Decode(cmd_decode::DecodeArgs),
-    /// Encode Y4M, raw YUV or a synthetic test pattern to H.264/HEVC (Annex-B or MP4).
+    /// Encode Y4M, raw YUV or a synthetic test pattern to H.264, HEVC or AV1 (raw or in a container).
     Encode(cmd_encode::EncodeArgs),
     /// Decode and re-encode in one pass.
     Transcode(cmd_transcode::TranscodeArgs),

@@ -30,7 +30,7 @@ pub struct EngineOpts {
 /// Encoder settings.
 #[derive(Args, Debug, Clone)]
 pub struct EncodeOpts {
-    /// Output codec (default: from the output name, `.h265`/`.hevc` → hevc, else h264).
+    /// Output codec (default: from the output name, `.h265`/`.hevc` → hevc, `.ivf`/`.obu`/`.webm` → av1, else h264).
     #[arg(long, value_parser = parse_codec)]
     pub codec: Option<Codec>,
     /// Target bitrate in bit/s (`800k`, `2.5M`); constant bitrate unless --max-bitrate is given.
@@ -60,7 +60,8 @@ pub struct EncodeOpts {
 }
 
 impl EncodeOpts {
-    /// The output codec: `--codec`, else the one the output name implies, else H.264. A
+    /// The output codec: `--codec`, else the one the output name implies (IVF, raw OBU
+    /// and WebM outputs: AV1, the one of them every build encodes), else H.264. A
     /// `--codec` that contradicts the output name is a usage error.
     pub fn codec_for(&self, output: &std::path::Path) -> CliResult<Codec> {
         let named = video_hw::bitstream::detect::codec_from_extension(output);
@@ -70,7 +71,10 @@ impl EncodeOpts {
             }
             (Some(c), _) => Ok(c),
             (None, Some(n)) => Ok(n),
-            (None, None) => Ok(Codec::H264),
+            (None, None) => {
+                let ext = output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+                Ok(if matches!(ext.as_deref(), Some("ivf" | "obu" | "webm")) { Codec::Av1 } else { Codec::H264 })
+            }
         }
     }
 

@@ -212,6 +212,7 @@ fn extension(format: MuxFormat) -> &'static str {
         MuxFormat::Mp4 | MuxFormat::FragmentedMp4 => "mp4",
         MuxFormat::Matroska => "mkv",
         MuxFormat::WebM => "webm",
+        MuxFormat::Ivf => "ivf",
     }
 }
 
@@ -614,4 +615,51 @@ fn audio_only_fragments() {
     assert!((2..=3).contains(&moofs), "{moofs} fragments for 4 s of audio");
     compare("audio-only fmp4", &audio, &read(&path).unwrap(), 0.0015);
     let _ = std::fs::remove_file(&path);
+}
+
+/// IVF: the AV1 track of a Matroska file (temporal units without delimiters) and a VP9
+/// IVF file, remuxed to IVF: the same packets (AV1 with a temporal delimiter put back
+/// first), timestamps, time base and size, and every frame decodes to the reference.
+/// An audio track or a second track is refused by name.
+#[test]
+fn ivf_holds_one_av1_or_vp9_track() {
+    for (name, delimiter) in [("av1/libaom-kf8-cars-320x240.mkv", true), ("vp9/libvpx-cars-320x240.ivf", false)] {
+        let src = common::fixtures_dir().join(name);
+        let mut d = Demuxer::open(&src).unwrap();
+        let track = d.video_track().unwrap().clone();
+        let (packets, errors) = common::read_all(&mut d);
+        assert!(errors.is_empty());
+        let out = common::scratch_file("remux.ivf");
+        let mut m = Muxer::create(&*out, MuxFormat::Ivf, std::slice::from_ref(&track)).unwrap();
+        for p in packets.iter().filter(|p| p.track == track.index) {
+            m.write(p.clone()).unwrap();
+        }
+        m.finish().unwrap();
+        let mut back = Demuxer::open(&*out).unwrap();
+        assert_eq!(back.container(), video_hw::media::Container::Ivf);
+        let t = back.video_track().unwrap().clone();
+        assert_eq!(t.codec, track.codec);
+        let v = t.video.unwrap();
+        assert_eq!((v.width, v.height), (320, 240));
+        let (again, errors) = common::read_all(&mut back);
+        assert!(errors.is_empty(), "{errors:?}");
+        let video: Vec<&MediaPacket> = packets.iter().filter(|p| p.track == track.index).collect();
+        assert_eq!(again.len(), video.len());
+        for (a, b) in again.iter().zip(&video) {
+            let want = if delimiter { [&[0x12u8, 0x00][..], &b.data].concat() } else { b.data.clone() };
+            assert_eq!(a.data, want);
+            assert_eq!(a.keyframe, b.keyframe);
+            assert_eq!(Some(track.time_base.rescale(a.pts.unwrap(), t.time_base)), b.pts);
+        }
+        // The frame count in the header.
+        let bytes = std::fs::read(&*out).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize, video.len());
+    }
+    let d = Demuxer::open(common::fixtures_dir().join("media/av1-opus.webm")).unwrap();
+    let out = common::scratch_file("two.ivf");
+    let e = Muxer::create(&*out, MuxFormat::Ivf, d.tracks()).unwrap_err();
+    assert!(e.to_string().contains("IVF holds one video track"), "{e}");
+    let d = Demuxer::open(common::fixtures_dir().join("mp4/main-bframes-cars-320x240.mp4")).unwrap();
+    let e = Muxer::create(&*out, MuxFormat::Ivf, &d.tracks()[..1]).unwrap_err();
+    assert!(e.to_string().ends_with("one AV1 or VP9 video track; use MP4 or Matroska"), "{e}");
 }

@@ -20,6 +20,7 @@
 //! | [`MuxFormat::Mp4`], [`MuxFormat::FragmentedMp4`] | `avc1`+`avcC` | `hvc1`+`hvcC` | `av01`+`av1C` | `vp09`+`vpcC` | `mp4a`+`esds` | `Opus`+`dOps` |
 //! | [`MuxFormat::Matroska`] | `V_MPEG4/ISO/AVC` | `V_MPEGH/ISO/HEVC` | `V_AV1` | `V_VP9` | `A_AAC` | `A_OPUS` |
 //! | [`MuxFormat::WebM`] | — | — | `V_AV1` | `V_VP9` | — | `A_OPUS` |
+//! | [`MuxFormat::Ivf`] (one track) | — | — | `AV01` | `VP90` | — | — |
 //!
 //! Anything else (other audio codecs, subtitles, data) is refused with
 //! [`Error::Unsupported`] when the muxer is made.
@@ -54,6 +55,7 @@ mod config;
 mod ebml;
 mod fmp4;
 mod interleave;
+mod ivf;
 mod mkv;
 mod mp4;
 mod mp4_boxes;
@@ -93,28 +95,32 @@ pub enum MuxFormat {
     Matroska,
     /// WebM: Matroska with the `webm` doc type, holding only VP9/AV1 and Opus.
     WebM,
+    /// IVF (`.ivf`): one AV1 or VP9 video track, no audio.
+    Ivf,
 }
 
 impl MuxFormat {
     /// The format a file name asks for: `.mp4`, `.m4v`, `.mov` → MP4, `.mkv` → Matroska,
-    /// `.webm` → WebM (case-insensitive).
+    /// `.webm` → WebM, `.ivf` → IVF (case-insensitive).
     pub fn from_path(path: impl AsRef<Path>) -> Option<Self> {
         let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "mp4" | "m4v" | "mov" => Some(MuxFormat::Mp4),
             "mkv" => Some(MuxFormat::Matroska),
             "webm" => Some(MuxFormat::WebM),
+            "ivf" => Some(MuxFormat::Ivf),
             _ => None,
         }
     }
 
-    /// `mp4`, `fmp4`, `matroska` or `webm`.
+    /// `mp4`, `fmp4`, `matroska`, `webm` or `ivf`.
     pub fn name(self) -> &'static str {
         match self {
             MuxFormat::Mp4 => "mp4",
             MuxFormat::FragmentedMp4 => "fmp4",
             MuxFormat::Matroska => "matroska",
             MuxFormat::WebM => "webm",
+            MuxFormat::Ivf => "ivf",
         }
     }
 }
@@ -334,6 +340,7 @@ impl Muxer {
             MuxFormat::Matroska | MuxFormat::WebM => {
                 Box::new(mkv::MkvWriter::new(format == MuxFormat::WebM, tracks.len()))
             }
+            MuxFormat::Ivf => Box::new(ivf::IvfWriter::new()),
         };
         let inputs = tracks
             .iter()
@@ -496,9 +503,9 @@ impl Muxer {
 }
 
 /// True when `format` cannot be written without the codec's configuration record
-/// (Matroska's VP9 has none; everything else needs one).
+/// (Matroska's VP9 has none, IVF none at all; everything else needs one).
 fn needs_config(codec: OutCodec, format: MuxFormat) -> bool {
-    !(codec == OutCodec::Vp9 && matches!(format, MuxFormat::Matroska | MuxFormat::WebM))
+    format != MuxFormat::Ivf && !(codec == OutCodec::Vp9 && matches!(format, MuxFormat::Matroska | MuxFormat::WebM))
 }
 
 fn codec_name(c: OutCodec) -> &'static str {
@@ -637,6 +644,9 @@ fn resolve(format: MuxFormat, tracks: &[Track]) -> Result<Vec<(OutTrack, Option<
             t.frame_rate,
             annexb,
         ));
+    }
+    if format == MuxFormat::Ivf {
+        ivf::check_tracks(&out.iter().map(|(t, _, _)| t.codec).collect::<Vec<_>>())?;
     }
     Ok(out)
 }
