@@ -26,14 +26,13 @@
 //! cannot change its settings): the session drains and opens a new encoder.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use num_traits::FromPrimitive;
-use rav1e::prelude::{
-    ChromaSampling, ColorDescription, ColorPrimaries, Config, Context, EncoderConfig as RaEncoderConfig, EncoderStatus,
-    FrameParameters, FrameType, FrameTypeOverride, MatrixCoefficients, Opaque, PixelRange, Rational, SpeedSettings,
-    TransferCharacteristics,
+use video_hw_rav1e::rav1e::prelude::{
+    ChromaSampling, ColorDescription, ColorPrimaries, Config, EncoderConfig as RaEncoderConfig, FrameParameters,
+    FrameTypeOverride, MatrixCoefficients, Opaque, PixelRange, Rational, SpeedSettings, TransferCharacteristics,
 };
+use video_hw_rav1e::{Encoder as Ctx, Received};
 
 use crate::backend::{EncoderBackend, threads};
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat};
@@ -51,12 +50,6 @@ const MAX_SIDE: u32 = 65_536;
 struct Meta {
     pts: Option<i64>,
     generation: u64,
-}
-
-/// A rav1e context of either sample size.
-enum Ctx {
-    Eight(Context<u8>),
-    Ten(Context<u16>),
 }
 
 /// The rav1e encode engine.
@@ -206,12 +199,7 @@ fn rav1e_config(config: &EncoderConfig) -> Result<Config> {
 
 fn open_ctx(config: &EncoderConfig) -> Result<Ctx> {
     let cfg = rav1e_config(config)?;
-    let refuse = |e: rav1e::prelude::InvalidConfig| Error::invalid_input(format!("rav1e: {e}"));
-    Ok(if ten_bit(config.input_format) {
-        Ctx::Ten(cfg.new_context().map_err(refuse)?)
-    } else {
-        Ctx::Eight(cfg.new_context().map_err(refuse)?)
-    })
+    Ctx::new(&cfg, ten_bit(config.input_format)).map_err(|e| Error::invalid_input(format!("rav1e: {e}")))
 }
 
 /// The sequence header OBU (type 1) of a temporal unit, if it has one.
@@ -255,33 +243,26 @@ impl Rav1eEncoder {
     /// Takes every packet rav1e has ready; `Ok(true)` once it has given its last.
     fn drain(&mut self) -> Result<bool> {
         loop {
-            let got = match &mut self.ctx {
-                Some(Ctx::Eight(c)) => c.receive_packet().map(|p| (p.data, p.frame_type, p.opaque)),
-                Some(Ctx::Ten(c)) => c.receive_packet().map(|p| (p.data, p.frame_type, p.opaque)),
-                None => return Ok(true),
-            };
-            match got {
-                Ok((data, frame_type, opaque)) => {
-                    let meta = opaque.and_then(|o| o.downcast::<Meta>().ok());
-                    let keyframe = frame_type == FrameType::KEY;
-                    if keyframe && self.sequence_header.is_none() {
-                        self.sequence_header = sequence_header_of(&data);
+            let Some(ctx) = &mut self.ctx else { return Ok(true) };
+            match ctx.receive().map_err(|e| Error::backend("rav1e", "receive_packet", e.to_string()))? {
+                Received::Packet(p) => {
+                    let meta = p.opaque.and_then(|o| o.downcast::<Meta>().ok());
+                    if p.keyframe && self.sequence_header.is_none() {
+                        self.sequence_header = sequence_header_of(&p.data);
                     }
                     let pts = meta.as_ref().and_then(|m| m.pts);
                     self.packets.push_back(Packet {
                         codec: Codec::Av1,
                         layout: self.config.layout,
-                        data,
+                        data: p.data,
                         pts,
                         dts: pts,
-                        keyframe,
+                        keyframe: p.keyframe,
                         generation: meta.map_or(0, |m| m.generation),
                     });
                 }
-                Err(EncoderStatus::Encoded) => continue,
-                Err(EncoderStatus::NeedMoreData) => return Ok(false),
-                Err(EncoderStatus::LimitReached) => return Ok(true),
-                Err(e) => return Err(Error::backend("rav1e", "receive_packet", e.to_string())),
+                Received::NeedMoreData => return Ok(false),
+                Received::Done => return Ok(true),
             }
         }
     }
@@ -333,25 +314,6 @@ impl Rav1eEncoder {
     }
 }
 
-/// Sends one picture (tightly packed planar samples, `bytes` per sample) to `ctx`.
-fn send<T: rav1e::prelude::Pixel>(
-    ctx: &mut Context<T>,
-    data: &[u8],
-    w: usize,
-    h: usize,
-    bytes: usize,
-    params: FrameParameters,
-) -> std::result::Result<(), EncoderStatus> {
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let mut frame = ctx.new_frame();
-    let (y, rest) = data.split_at(w * h * bytes);
-    let (u, v) = rest.split_at(cw * ch * bytes);
-    frame.planes[0].copy_from_raw_u8(y, w * bytes, bytes);
-    frame.planes[1].copy_from_raw_u8(u, cw * bytes, bytes);
-    frame.planes[2].copy_from_raw_u8(&v[..cw * ch * bytes], cw * bytes, bytes);
-    ctx.send_frame((Arc::new(frame), params))
-}
-
 impl EncoderBackend for Rav1eEncoder {
     fn engine(&self) -> Engine {
         Engine::Rav1e
@@ -389,12 +351,8 @@ impl EncoderBackend for Rav1eEncoder {
         };
         let format = frame.format;
         let data = self.planar(host, format, frame.width, frame.height)?.to_vec();
-        let sent = match &mut self.ctx {
-            Some(Ctx::Eight(c)) => send(c, &data, w, h, 1, params),
-            Some(Ctx::Ten(c)) => send(c, &data, w, h, 2, params),
-            None => unreachable!("opened above"),
-        };
-        sent.map_err(|e| Error::backend("rav1e", "send_frame", e.to_string()))?;
+        let ctx = self.ctx.as_mut().ok_or_else(|| Error::backend("rav1e", "send_frame", "no encoder"))?;
+        ctx.send(&data, w, h, params).map_err(|e| Error::backend("rav1e", "send_frame", e.to_string()))?;
         self.drain()?;
         Ok(())
     }
@@ -405,8 +363,7 @@ impl EncoderBackend for Rav1eEncoder {
 
     fn flush(&mut self) -> Result<Vec<Packet>> {
         match &mut self.ctx {
-            Some(Ctx::Eight(c)) => c.flush(),
-            Some(Ctx::Ten(c)) => c.flush(),
+            Some(ctx) => ctx.flush(),
             None => return Ok(self.packets.drain(..).collect()),
         }
         // rav1e gives its last packet, then LimitReached; a bound keeps a misbehaving
