@@ -607,3 +607,32 @@ fn x264_sps_states_the_frame_rate_not_the_time_base() {
         assert_eq!(sps.frame_rate(), Some(video_hw::Rational::new(num, den)), "{num}/{den}");
     }
 }
+
+/// An encoder given up before its end (no frame at all, or frames and no flush) closes:
+/// SVT-AV1 waits forever in `avcodec_free_context` for a stream that never ended, and a
+/// transcode whose output was refused after the encoder opened hung the process.
+#[test]
+fn encoders_dropped_without_flush_close() {
+    if !common::need_ffmpeg() {
+        return;
+    }
+    let frames = clip(3);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for codec in [Codec::Av1, Codec::H264, Codec::Hevc] {
+            for n in [0usize, 3] {
+                let cfg = EncoderConfig::new(codec, W, H).engine(FFMPEG);
+                let Ok(mut enc) = Encoder::open(cfg) else { continue };
+                if n > 0 {
+                    feed(&mut enc, &frames[..n], PixelFormat::Yuv420p, &[], |_, _| {});
+                }
+                drop(enc);
+            }
+        }
+        done_tx.send(()).unwrap();
+    });
+    assert!(
+        done_rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok(),
+        "dropping an unflushed FFmpeg encoder did not return within 120 s"
+    );
+}

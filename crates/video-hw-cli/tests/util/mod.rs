@@ -28,8 +28,53 @@ pub fn corpus_dir() -> Option<PathBuf> {
 }
 
 /// Runs `video-hw` with `args`; the log filter is left to the binary's defaults.
+/// A run that outlives [`RUN_LIMIT`] is killed and the test fails naming it.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_video-hw")).args(args).env_remove("VIDEO_HW_LOG").output().expect("run video-hw")
+    let child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .env_remove("VIDEO_HW_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn video-hw");
+    wait_bounded(child, args)
+}
+
+/// How long one `video-hw` run may take in a test. A hang fails that test at once
+/// instead of holding the whole suite (and CI) until its own limit; the slowest run in
+/// the suite takes seconds.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Waits for `child` at most [`RUN_LIMIT`], collecting its output; kills it and panics
+/// with the arguments where it runs longer.
+fn wait_bounded(mut child: std::process::Child, args: &[&str]) -> Output {
+    use std::io::Read;
+    let mut pipes = (child.stdout.take(), child.stderr.take());
+    let read = |p: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = read(pipes.0.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = read(pipes.1.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for video-hw") {
+            break status;
+        }
+        if start.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("video-hw {} ran past {} s: killed (a hang)", args.join(" "), RUN_LIMIT.as_secs());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
 }
 
 /// Runs `video-hw` with `stdin` as its standard input.
@@ -47,7 +92,7 @@ pub fn run_stdin(args: &[&str], stdin: &[u8]) -> Output {
     let feeder = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    let out = child.wait_with_output().expect("wait");
+    let out = wait_bounded(child, args);
     let _ = feeder.join();
     out
 }

@@ -286,6 +286,14 @@ struct Session {
     writer: FrameWriter,
     hw_frames: Option<HwFrames>,
     extradata: Vec<u8>,
+    /// The end of the stream was sent (`flush`): closing needs no drain.
+    eof_sent: bool,
+    /// Frames sent since the session opened.
+    sent: u64,
+    /// SVT-AV1 cannot end a stream that had no frame (see `drop`).
+    close_needs_a_frame: bool,
+    /// The input pictures (format and size), for the blank one `drop` may send.
+    input: (PixelFormat, u32, u32),
 }
 
 impl Session {
@@ -367,7 +375,57 @@ impl Session {
         let enc = ctx;
         let extradata = enc.extradata();
         let writer = FrameWriter::new(config.input_format, target, config.width, config.height, &config.color)?;
-        Ok(Session { enc, writer, hw_frames, extradata })
+        Ok(Session {
+            enc,
+            writer,
+            hw_frames,
+            extradata,
+            eof_sent: false,
+            sent: 0,
+            close_needs_a_frame: name == "libsvtav1",
+            input: (config.input_format, config.width, config.height),
+        })
+    }
+}
+
+impl Drop for Session {
+    /// Ends the stream before the context is freed. SVT-AV1 (FFmpeg's `libsvtav1`,
+    /// SVT-AV1 1.4) waits forever in `avcodec_free_context` for packets of a stream that
+    /// never got its end: a session opened and then given up (an output refused after the
+    /// encoder opened, an error mid-stream) would hang the process. It also waits forever
+    /// for the end of a stream that had no frame at all, so such a session gets one blank
+    /// picture first. What comes out is dropped: nobody asked for it.
+    fn drop(&mut self) {
+        if self.eof_sent {
+            return;
+        }
+        let Ok(ff) = super::sys::get() else { return };
+        let Ok(mut pkt) = AvPacket::empty(ff) else { return };
+        if self.sent == 0 && self.close_needs_a_frame && self.hw_frames.is_none() {
+            let (format, width, height) = self.input;
+            let blank = HostFrame::new_packed(format, width, height);
+            let sent = match self.writer.write(&blank) {
+                Ok(av) => {
+                    av.set_pts(Some(0));
+                    self.enc.send_frame(Some(av)).is_ok()
+                }
+                Err(_) => false,
+            };
+            if !sent {
+                // Not seen: a blank picture of the session's own format and size.
+                tracing::warn!("libsvtav1: a blank picture to close a session that never encoded was refused");
+            }
+        }
+        if self.enc.send_frame(None).is_err() {
+            return;
+        }
+        // Bounded: an encoder holds at most its look-ahead and delay, far below this.
+        for _ in 0..100_000 {
+            if self.enc.receive_packet(&mut pkt).is_err() {
+                break;
+            }
+            pkt.unref();
+        }
     }
 }
 
@@ -539,6 +597,7 @@ impl EncoderBackend for FfmpegEncoder {
         self.last_generation = generation;
         self.last_pts = Some(pts);
         self.frames += 1;
+        self.session.sent += 1;
         self.drain()
     }
 
@@ -552,6 +611,7 @@ impl EncoderBackend for FfmpegEncoder {
                 .enc
                 .send_frame(None)
                 .map_err(|e| av_error(self.engine, &format!("{} send_eof", self.spec.name), e))?;
+            self.session.eof_sent = true;
             self.drain()?;
             self.flushed = true;
         }
