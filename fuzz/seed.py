@@ -21,6 +21,16 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      first 32 KiB
   openh264_decode                                    H.264 streams' first 256 KiB (whole
                                                      pictures the decoder can reach)
+  av1_decode                                         [flags] + temporal units of AV1 IVF and
+                                                     OBU streams, each after a 2-byte
+                                                     little-endian length: the first unit,
+                                                     the first four, as many as fit in 16 KiB
+                                                     and in 64 KiB, and a window from the
+                                                     middle after the first unit
+  demux_obu                                          low-overhead OBU streams (.obu files,
+                                                     AV1 IVF packets concatenated): the first
+                                                     64 KiB (whole when shorter) and the
+                                                     first two temporal units
 """
 
 import hashlib
@@ -39,6 +49,7 @@ MAX_SLICES = 24  # slice-header seeds per stream
 HEAD = 6 << 10  # split_consistency seed size
 TS_WINDOW = 64 << 10  # demux_ts seed size (its -max_len)
 TS_EXT = (".ts", ".m2ts", ".mts")
+AV1_MAX = 64 << 10  # av1_decode and demux_obu seed size (their -max_len)
 
 
 def split_annexb(data):
@@ -177,6 +188,77 @@ def ts_seeds(seeds, data):
         seeds.add("demux_ts", data[start : start + TS_WINDOW // 2])
 
 
+def ivf_packets(data):
+    """The fourcc and packets of an IVF file (a truncated last packet is kept cut)."""
+    if len(data) < 32 or data[:4] != b"DKIF":
+        return None, []
+    header = struct.unpack("<H", data[6:8])[0]
+    fourcc, out, i = data[8:12], [], header
+    while i + 12 <= len(data):
+        size = struct.unpack("<I", data[i : i + 4])[0]
+        out.append(data[i + 12 : i + 12 + size])
+        i += 12 + size
+    return fourcc, [p for p in out if p]
+
+
+def obu_units(data):
+    """Temporal units of a low-overhead OBU stream (split before each temporal
+    delimiter; stops at the first OBU without a size field)."""
+    units, start, i = [], 0, 0
+    while i < len(data):
+        header = data[i]
+        if header & 0x82 != 0x02:
+            break
+        at = i + 1 + (1 if header & 0x04 else 0)
+        size, shift = 0, 0
+        while at < len(data) and shift < 56:
+            b = data[at]
+            at += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if b & 0x80 == 0:
+                break
+        if (header >> 3) & 0x0F == 2 and i > start:
+            units.append(data[start:i])
+            start = i
+        i = at + size
+    if start < min(i, len(data)):
+        units.append(data[start : min(i, len(data))])
+    return units
+
+
+def av1_seeds(seeds, name, units):
+    """av1_decode and demux_obu seeds from one stream's temporal units."""
+    # av1_decode: a flags byte (low latency, film grain off, output format; varied per
+    # stream so that every combination is seeded), then 2-byte little-endian lengths.
+    fit = [u for u in units if len(u) <= 0xFFFF]
+    salt = int(hashlib.sha1(name.encode()).hexdigest()[:2], 16)
+
+    def framed_units(flags, chosen, limit):
+        out = bytearray([flags & 0x0F])
+        for u in chosen:
+            if len(out) + 2 + len(u) > limit:
+                break
+            out += struct.pack("<H", len(u)) + u
+        return bytes(out) if len(out) > 1 else b""
+
+    if fit:
+        seeds.add("av1_decode", framed_units(salt, fit[:1], AV1_MAX))
+        seeds.add("av1_decode", framed_units(salt + 1, fit[:4], AV1_MAX))
+        seeds.add("av1_decode", framed_units(salt + 2, fit, 16 << 10))
+        seeds.add("av1_decode", framed_units(salt + 3, fit, AV1_MAX))
+        if len(fit) > 8:
+            # The first unit (sequence header, key frame) and then units from the middle.
+            mid = len(fit) // 2
+            seeds.add("av1_decode", framed_units(salt + 4, fit[:1] + fit[mid:], 16 << 10))
+    # demux_obu: the units back to back are a low-overhead OBU stream when each starts
+    # with a temporal delimiter (IVF packets of every AV1 fixture do).
+    stream = b"".join(units)
+    if stream[:2] == b"\x12\x00":
+        seeds.add("demux_obu", stream[:AV1_MAX])
+        seeds.add("demux_obu", b"".join(units[:2])[:AV1_MAX])
+
+
 def main():
     out, dirs = sys.argv[1], sys.argv[2:]
     seeds = Seeds(out)
@@ -212,7 +294,14 @@ def main():
                         seeds.add("demux_mp4", data)
                 elif low.endswith(".ivf"):
                     with open(path, "rb") as f:
-                        seeds.add("demux_raw", f.read(32 << 10))
+                        data = f.read()
+                    seeds.add("demux_raw", data[: 32 << 10])
+                    fourcc, packets = ivf_packets(data)
+                    if fourcc == b"AV01":
+                        av1_seeds(seeds, name, packets)
+                elif low.endswith(".obu"):
+                    with open(path, "rb") as f:
+                        av1_seeds(seeds, name, obu_units(f.read()))
     print(f"{streams} streams read; new seeds per target:")
     for t in sorted(seeds.count):
         print(f"  {t:20} {seeds.count[t]}")

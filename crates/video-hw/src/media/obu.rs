@@ -16,13 +16,15 @@ use crate::error::{Error, Result};
 /// OBU types this module looks at.
 const TEMPORAL_DELIMITER: u8 = 2;
 const SEQUENCE_HEADER: u8 = 1;
+const FRAME_HEADER: u8 = 3;
+const FRAME: u8 = 6;
 
 /// The largest temporal unit read (as IVF's largest packet).
 const MAX_UNIT: u64 = 256 << 20;
 
-/// One OBU's header: its type and total length (header, size field and payload), or
-/// `None` when the bytes are not an OBU with a size field.
-fn obu_at(data: &[u8]) -> Option<(u8, usize)> {
+/// One OBU's header: its type, total length (header, size field and payload) and
+/// payload size, or `None` when the bytes are not an OBU with a size field.
+fn obu_at(data: &[u8]) -> Option<(u8, usize, usize)> {
     let header = *data.first()?;
     // obu_forbidden_bit, obu_has_size_field.
     if header & 0x80 != 0 || header & 0x02 == 0 {
@@ -30,16 +32,17 @@ fn obu_at(data: &[u8]) -> Option<(u8, usize)> {
     }
     let at = 1 + usize::from(header & 0x04 != 0);
     let (size, len) = leb128(data.get(at..)?)?;
-    let total = (at + len).checked_add(usize::try_from(size).ok()?)?;
-    Some(((header >> 3) & 0x0f, total))
+    let size = usize::try_from(size).ok()?;
+    let total = (at + len).checked_add(size)?;
+    Some(((header >> 3) & 0x0f, total, size))
 }
 
 /// Whether `prefix` starts like a low-overhead OBU stream: a temporal delimiter (empty
 /// payload), then a sequence header.
 pub(crate) fn looks_like_obu_stream(prefix: &[u8]) -> bool {
     match obu_at(prefix) {
-        Some((TEMPORAL_DELIMITER, len)) if len <= 3 => {
-            prefix.get(len..).and_then(obu_at).is_some_and(|(t, _)| t == SEQUENCE_HEADER)
+        Some((TEMPORAL_DELIMITER, len, _)) if len <= 3 => {
+            prefix.get(len..).and_then(obu_at).is_some_and(|(t, _, _)| t == SEQUENCE_HEADER)
         }
         _ => false,
     }
@@ -86,38 +89,52 @@ impl ObuDemuxer {
         Ok(ObuDemuxer { src, tracks: vec![track], peek: PacketPeek::new(Codec::Av1), next: 0, done: false })
     }
 
-    /// Reads the temporal unit at the position; `Ok(None)` at the end.
-    fn read(&mut self) -> Result<Option<MediaPacket>> {
-        if self.done || self.src.remaining() == 0 {
-            return Ok(None);
-        }
-        let pos = self.src.position();
-        // OBUs up to the next temporal delimiter.
+    /// The length of the temporal unit at `pos`: its OBUs up to the next temporal
+    /// delimiter that follows a frame. A temporal unit holds a frame (spec section 7.5):
+    /// delimiters with none between them (a damaged or padded stream) start no unit of
+    /// their own but join the next, so that every packet, and every entry of the packet
+    /// table, stands for at least a frame header's bytes. Leaves the position anywhere.
+    fn unit_len(&mut self, pos: u64) -> Result<u64> {
         let end = self.src.len();
         let mut len = 0u64;
+        let mut has_frame = false;
         while pos + len < end {
             self.src.seek(pos + len);
             // An OBU header, its extension and an 8-byte size field at most.
             let head = self.src.peek(10)?.to_vec();
-            let Some((obu_type, obu_len)) = obu_at(&head) else {
-                self.done = true;
-                self.src.seek(pos);
+            let Some((obu_type, obu_len, payload)) = obu_at(&head) else {
                 return Err(Error::invalid_bitstream(pos + len, "AV1 OBU stream: not an OBU with a size field"));
             };
-            if len > 0 && obu_type == TEMPORAL_DELIMITER {
+            if has_frame && obu_type == TEMPORAL_DELIMITER {
                 break;
             }
+            has_frame |= matches!(obu_type, FRAME_HEADER | FRAME) && payload > 0;
             len += obu_len as u64;
             if len > MAX_UNIT || pos + len > end {
-                self.done = true;
-                self.src.seek(pos);
                 return Err(Error::invalid_bitstream(
                     pos,
                     format!("AV1 OBU stream: temporal unit of {len} bytes runs past the end of the stream"),
                 ));
             }
         }
+        Ok(len)
+    }
+
+    /// Reads the temporal unit at the position; `Ok(None)` at the end.
+    fn read(&mut self) -> Result<Option<MediaPacket>> {
+        if self.done || self.src.remaining() == 0 {
+            return Ok(None);
+        }
+        let pos = self.src.position();
+        let len = self.unit_len(pos);
         self.src.seek(pos);
+        let len = match len {
+            Ok(len) => len,
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
         let data = match self.src.read_vec(len, "an AV1 temporal unit") {
             Ok(d) => d,
             Err(e) => {
@@ -172,8 +189,23 @@ impl ContainerDemuxer for ObuDemuxer {
     }
 
     fn packet_table(&mut self, _track: usize) -> Result<PacketTable> {
+        // The units are counted first, without reading them, so that the table is
+        // allocated once at its size: at most one entry per 5 bytes of stream (a
+        // delimiter and a frame header OBU), not twice that as a growing vector can be.
+        let mut count = 0usize;
+        let mut pos = 0u64;
+        while pos < self.src.len() {
+            match self.unit_len(pos) {
+                Ok(len) => {
+                    count += 1;
+                    pos += len;
+                }
+                Err(_) => break,
+            }
+        }
         self.rewind()?;
         let mut table = PacketTable::default();
+        table.entries.reserve_exact(count);
         loop {
             match self.read() {
                 Ok(Some(p)) => table.entries.push(p.entry()),
@@ -230,6 +262,29 @@ mod tests {
         assert_eq!(packets.len(), 2);
         assert_eq!(packets[0].data, unit(&[0x10, 1, 2]));
         assert_eq!((packets[1].pos, packets[1].pts), (11, Some(1)));
+    }
+
+    #[test]
+    fn delimiters_without_a_frame_join_the_next_unit() {
+        // A stream start, then 2 048 lone delimiters and a unit: two packets, and a table
+        // of two entries (one entry per 2-byte delimiter was 36 times the stream's size).
+        let mut s = unit(&[0x10]);
+        let lone = [0x12, 0x00].repeat(2048);
+        s.extend(&lone);
+        s.extend(unit(&[0x10, 7]));
+        let (packets, err) = demux(s.clone());
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(packets.len(), 2);
+        assert_eq!(packets[1].data, [&lone[..], &unit(&[0x10, 7])].concat());
+        let src = ByteSource::new(Box::new(std::io::Cursor::new(s))).unwrap();
+        let table = ObuDemuxer::open(src).unwrap().packet_table(0).unwrap();
+        assert_eq!(table.entries.len(), 2);
+        assert_eq!(table.entries.capacity(), 2);
+        // An empty frame header is no frame either.
+        let mut s = unit(&[0x10]);
+        s.extend([0x12, 0x00, 0x1a, 0x00]);
+        s.extend(unit(&[0x10]));
+        assert_eq!(demux(s).0.len(), 2);
     }
 
     #[test]

@@ -38,6 +38,10 @@ const MAX_PIXELS: u32 = 8192 * 8192;
 /// (each round takes a picture out or consumes the data; a unit shows one picture).
 const MAX_ROUNDS: usize = 1024;
 
+/// The fewest threads (and, in low latency, the frame delay) a session opens with: rav1d
+/// with one frame context aborts on damage (see `open`).
+const MIN_THREADS: u32 = 2;
+
 /// What the session knows about a temporal unit until its picture comes out.
 #[derive(Debug, Clone, Copy)]
 struct UnitMeta {
@@ -58,6 +62,8 @@ pub(crate) struct Rav1dDecoder {
     ready: VecDeque<Frame>,
     /// Frame threads and workers, for `describe`.
     settings: Settings,
+    /// Each unit's picture leaves before `decode` returns.
+    low_latency: bool,
     /// Counts this session among those sharing the cores.
     _session: threads::Session,
 }
@@ -71,11 +77,19 @@ impl Rav1dDecoder {
         if let Output::Cuda(f) = config.output {
             return Err(Error::unsupported(format!("CUDA {f} output with rav1d"), "rav1d decodes to host memory only"));
         }
-        let threads = threads::session_threads(config.threads).max(0) as u32;
+        // rav1d 1.1.0 aborts the process on any frame decode error when it has one frame
+        // context (memorysafety/rav1d issue 1497: its error path unwraps a header its
+        // frame teardown already took, inside an `extern "C"` function). One frame context
+        // is what one thread, or a frame delay of 1, gives; so a session always has two
+        // threads or more and a delay of 0 (rav1d's choice: 2 or more contexts from 2
+        // threads) or 2.
+        let asked = threads::session_threads(config.threads);
+        let threads = if asked > 0 { asked as u32 } else { threads::cores() as u32 }.max(MIN_THREADS);
         let settings = Settings {
             threads,
-            // Low latency: one frame in flight, so each picture leaves with its unit.
-            max_frame_delay: u32::from(config.low_latency),
+            // Low latency: two contexts, but one unit in flight at a time (`decode`
+            // waits for each unit's picture), so each picture leaves with its unit.
+            max_frame_delay: if config.low_latency { MIN_THREADS } else { 0 },
             apply_grain: config.film_grain,
             frame_size_limit: MAX_PIXELS,
         };
@@ -89,6 +103,7 @@ impl Rav1dDecoder {
             damage: None,
             ready: VecDeque::new(),
             settings,
+            low_latency: config.low_latency,
             _session: threads::Session::start(),
         })
     }
@@ -119,6 +134,22 @@ impl Rav1dDecoder {
             return Error::backend("rav1d", "out of memory", what);
         }
         Error::invalid_bitstream(offset, format!("rav1d: {what}"))
+    }
+
+    /// Low latency: takes pictures until unit `id`'s has come out (or rav1d has none in
+    /// flight). With nothing more sent, rav1d's second call for a picture waits for the
+    /// oldest frame in flight, as at the end of a stream.
+    fn wait_for(&mut self, id: i64) -> Result<()> {
+        let mut misses = 0;
+        for _ in 0..MAX_ROUNDS {
+            if !self.pending.contains_key(&id) || misses == 2 {
+                break;
+            }
+            if !self.take_picture()? {
+                misses += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Takes one picture out if rav1d has one; a decode error it reports is noted
@@ -255,7 +286,14 @@ impl DecoderBackend for Rav1dDecoder {
             return self.damage.take().map_or(Ok(()), Err);
         }
         let meta = UnitMeta { pts: au.pts, keyframe: au.is_keyframe(), offset: au.offset };
-        let mut data = Data::new(&au.data, id, au.offset)
+        let cleaned = super::guard::without_fatal_metadata(&au.data);
+        let bytes = cleaned.as_deref().unwrap_or(&au.data);
+        if bytes.is_empty() {
+            // Nothing but metadata rav1d would abort on: a unit that shows no picture.
+            self.note(Error::invalid_bitstream(au.offset, "rav1d: temporal unit showed no picture"));
+            return self.damage.take().map_or(Ok(()), Err);
+        }
+        let mut data = Data::new(bytes, id, au.offset)
             .ok_or_else(|| Error::backend("rav1d", "dav1d_data_create", "out of memory"))?;
         self.pending.insert(id, meta);
         // dav1d's loop: offer the data; when the decoder holds output, take a picture and
@@ -264,6 +302,9 @@ impl DecoderBackend for Rav1dDecoder {
             match self.ctx.send(&mut data) {
                 Ok(Sent::Taken) if data.remaining() == 0 => {
                     self.take_picture()?;
+                    if self.low_latency {
+                        self.wait_for(id)?;
+                    }
                     return self.damage.take().map_or(Ok(()), Err);
                 }
                 Ok(Sent::Taken | Sent::Full) => {

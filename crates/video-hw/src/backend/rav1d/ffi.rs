@@ -4,8 +4,15 @@
 //! reference, a [`Data`] not consumed is released.
 //!
 //! A panic inside rav1d cannot unwind through its `extern "C"` functions: the process
-//! would abort. rav1d reports damaged input through error codes, not panics (it is
-//! fuzzed upstream, and `fuzz/fuzz_targets/av1_decode.rs` runs this path).
+//! aborts. rav1d 1.1.0 panics on two kinds of damage that dav1d reports as errors
+//! (`fuzz/fuzz_targets/av1_decode.rs` found both; docs/fuzzing.md, "AV1"): any frame
+//! decode error with one frame context (memorysafety/rav1d issue 1497), which
+//! `decoder.rs` avoids by never opening one, and an ITU-T T.35 metadata OBU too short
+//! for its header, which `guard.rs` takes out before rav1d sees it.
+//!
+//! rav1d's C API also leaks the metadata reference of the empty picture it writes back
+//! on `dav1d_picture_unref` and on `dav1d_get_picture` without a picture (48 bytes
+//! each time); [`release_empty`] frees it.
 
 use std::ffi::{CStr, c_int, c_uint};
 use std::mem::MaybeUninit;
@@ -172,8 +179,14 @@ impl Context {
         let r = unsafe { dav1d::dav1d_get_picture(Some(self.raw), Some(NonNull::from(&mut raw))) };
         match r.0 {
             0 => Ok(Some(Picture { raw })),
-            EAGAIN => Ok(None),
-            code => Err(code),
+            EAGAIN => {
+                release_empty(&mut raw);
+                Ok(None)
+            }
+            code => {
+                release_empty(&mut raw);
+                Err(code)
+            }
         }
     }
 
@@ -308,5 +321,26 @@ impl Drop for Picture {
     fn drop(&mut self) {
         // SAFETY: `raw` came from dav1d_get_picture and is released once here.
         unsafe { dav1d::dav1d_picture_unref(Some(NonNull::from(&mut self.raw))) };
+        release_empty(&mut self.raw);
+    }
+}
+
+/// Frees the metadata reference of an empty picture rav1d wrote into `raw` (after
+/// `dav1d_picture_unref`, or `dav1d_get_picture` with no picture to give). rav1d makes
+/// each empty picture with a freshly allocated, empty ITU-T T.35 list and hands its
+/// reference over with the picture; nothing else holds it, and dav1d's API has no call
+/// that frees it, so without this each picture leaks 48 bytes.
+fn release_empty(raw: &mut Dav1dPicture) {
+    // An empty picture: no planes. A real one's references belong to rav1d's unref.
+    if raw.data.iter().any(Option::is_some) {
+        return;
+    }
+    if let Some(r) = raw.itut_t35_ref.take() {
+        raw.itut_t35 = None;
+        raw.n_itut_t35 = 0;
+        // SAFETY: rav1d made this reference with `RawArc::from_arc` when it converted the
+        // empty picture for the C API, and gave it to `raw` alone; taken out of `raw`
+        // above, it is turned back into its `Arc` once and dropped.
+        drop(unsafe { r.into_arc() });
     }
 }

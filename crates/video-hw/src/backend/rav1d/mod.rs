@@ -6,9 +6,11 @@
 //! - `ffi.rs`: the calls into rav1d's dav1d-compatible C API, and owners of what it
 //!   hands out.
 //! - `decoder.rs`: the session: temporal units in, pictures out, damage reported.
+//! - `guard.rs`: input rav1d 1.1.0 would abort on, taken out before it sees it.
 
 mod decoder;
 mod ffi;
+mod guard;
 
 use crate::backend::DecoderBackend;
 use crate::backend::probe_streams;
