@@ -6,17 +6,12 @@
 
 mod util;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use util::{expect_exit, frame_lines, testdata};
 
 fn run_builtin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_video-hw"))
-        .args(args)
-        .env("VIDEO_HW_FFMPEG_DIR", "none")
-        .env_remove("VIDEO_HW_LOG")
-        .output()
-        .expect("run video-hw")
+    util::run_env(args, &[("VIDEO_HW_FFMPEG_DIR", "none")])
 }
 
 /// The md5 column of a framemd5 text.
@@ -152,4 +147,24 @@ fn encode_and_transcode_to_av1_with_rav1e_in_every_container() {
     let back = run_builtin(&["decode", util::s(&out), "--framemd5", "-o", "-"]);
     expect_exit(&back, 0, "transcoded file");
     assert_eq!(md5s(&String::from_utf8_lossy(&back.stdout)).len(), 24);
+}
+
+/// dav1d's feature stream in both raw OBU formats: the Annex B (length-delimited) file
+/// and its low-overhead twin are recognised and give the same frames (their md5 against
+/// dav1d's is checked in `crates/video-hw/tests/rav1d_av1.rs`).
+#[test]
+fn annexb_and_section5_obu_streams_decode_alike() {
+    let mut outs = Vec::new();
+    for name in ["annexb.obu", "section5.obu"] {
+        let path = testdata(&format!("av1/dav1d-features/{name}"));
+        let o = run_builtin(&["decode", path.to_str().unwrap(), "--framemd5", "-o", "-", "-q"]);
+        expect_exit(&o, 0, name);
+        let lines = md5s(&String::from_utf8_lossy(&o.stdout));
+        assert_eq!(lines.len(), 10, "{name}");
+        outs.push(lines);
+        let o = run_builtin(&["info", "--json", path.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["container"], "obu", "{name}: {v}");
+    }
+    assert_eq!(outs[0], outs[1]);
 }

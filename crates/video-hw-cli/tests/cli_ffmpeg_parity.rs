@@ -127,13 +127,29 @@ fn encoders_match_the_ffmpeg_tool_given_the_same_options() {
     for (codec, ext, encoder) in [("h264", "h264", "libx264"), ("hevc", "h265", "libx265"), ("av1", "ivf", "libsvtav1")]
     {
         let ours = dir.join(format!("ours.{ext}"));
-        let o = Command::new(env!("CARGO_BIN_EXE_video-hw"))
-            .args(["encode", s(&raw), "--size", "320x240", "--fps", "25", "--backend", "ffmpeg", "--codec", codec])
-            .args(["--bitrate", "400k", "--gop", "4", "--threads", "1", "-o", s(&ours)])
-            .env("VIDEO_HW_LOG", "video_hw=debug")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let o = util::run_env(
+            &[
+                "encode",
+                s(&raw),
+                "--size",
+                "320x240",
+                "--fps",
+                "25",
+                "--backend",
+                "ffmpeg",
+                "--codec",
+                codec,
+                "--bitrate",
+                "400k",
+                "--gop",
+                "4",
+                "--threads",
+                "1",
+                "-o",
+                s(&ours),
+            ],
+            &[("VIDEO_HW_LOG", "video_hw=debug"), ("NO_COLOR", "1")],
+        );
         let log = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{codec}: {log}");
         // The last such line: the registry's probe opens a small encoder first.

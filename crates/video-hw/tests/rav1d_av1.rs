@@ -364,3 +364,43 @@ fn inputs_rav1d_aborts_on_are_survived() {
         }
     }
 }
+
+/// dav1d's feature streams (`testdata/av1/dav1d-features/`, from dav1d-test-data), each
+/// with the md5 dav1d's test suite expects over all its output pictures (planar 8-bit,
+/// row by row, as `dav1d --muxer md5` hashes them): the same stream in the Annex B and
+/// the low-overhead (section 5) OBU formats, one carrying ITU-T T.35 metadata (which the
+/// guard against rav1d's short-T.35 abort must leave alone), and one with long leb128
+/// size fields. Read through the demuxer, as `video-hw decode` reads them.
+#[test]
+fn dav1d_feature_streams_match_dav1d_md5s() {
+    use md5::{Digest, Md5};
+    use video_hw::media::{Container, Demuxer};
+    let dir = common::fixtures_dir().join("av1/dav1d-features");
+    let mut counts = Vec::new();
+    for (name, container, want) in [
+        ("annexb.obu", Container::Obu, "f7f32af281ac5871d0b5de9de901588d"),
+        ("section5.obu", Container::Obu, "f7f32af281ac5871d0b5de9de901588d"),
+        ("itut_t35.ivf", Container::Ivf, "cde548be0cf63a965e3c1120c805caf9"),
+        ("long_leb.ivf", Container::Ivf, "d685b7961a77692eb4a1a4a22b3ab8ab"),
+    ] {
+        let mut demuxer = Demuxer::open(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(demuxer.container(), container, "{name}");
+        let mut dec = Decoder::open(rav1d(Output::HOST_YUV420P)).unwrap();
+        let mut packets = Vec::new();
+        while let Some(p) = demuxer.next_packet().unwrap_or_else(|e| panic!("{name}: {e}")) {
+            packets.push((p.pts.unwrap_or(0), p.data));
+        }
+        let frames = decode_all(&mut dec, &packets);
+        let mut md5 = Md5::new();
+        for f in &frames {
+            let mut packed = Vec::new();
+            f.host_data().unwrap().write_packed(&mut packed);
+            md5.update(&packed);
+        }
+        let got: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want, "{name}: {} frames from {} packets", frames.len(), packets.len());
+        assert_eq!(frames.len(), packets.len(), "{name}: one picture per temporal unit");
+        counts.push(frames.len());
+    }
+    assert_eq!(counts[0], counts[1], "the Annex B and section 5 streams hold the same pictures");
+}

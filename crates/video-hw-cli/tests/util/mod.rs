@@ -30,9 +30,16 @@ pub fn corpus_dir() -> Option<PathBuf> {
 /// Runs `video-hw` with `args`; the log filter is left to the binary's defaults.
 /// A run that outlives [`RUN_LIMIT`] is killed and the test fails naming it.
 pub fn run(args: &[&str]) -> Output {
+    run_env(args, &[])
+}
+
+/// Runs `video-hw` with `args` and the environment variables `env` (the log filter is
+/// the binary's default unless `env` sets `VIDEO_HW_LOG`), within [`RUN_LIMIT`].
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let child = Command::new(env!("CARGO_BIN_EXE_video-hw"))
         .args(args)
         .env_remove("VIDEO_HW_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

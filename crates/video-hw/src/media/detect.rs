@@ -39,7 +39,7 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
         return Some(Container::Mp4);
     }
     // A temporal delimiter then a sequence header: no start code, no 0x47 sync byte.
-    if super::obu::looks_like_obu_stream(prefix) {
+    if super::obu::looks_like_obu_stream(prefix) || super::obu_annexb::looks_like_annexb_stream(prefix) {
         return Some(Container::Obu);
     }
     // A stream that opens with a start code is an elementary stream, whatever 0x47 bytes

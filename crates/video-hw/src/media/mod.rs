@@ -42,6 +42,7 @@ mod mkv;
 mod mp4;
 pub mod mux;
 mod obu;
+mod obu_annexb;
 mod ts;
 mod types;
 

@@ -5,8 +5,14 @@
 //!
 //! A stream is recognised by its first bytes: a temporal delimiter OBU (`12 00`, with or
 //! without an extension header) and then a sequence header OBU.
+//!
+//! Streams in the length-delimited format of Annex B are read too (`obu_annexb.rs`
+//! recognises them and rewrites each temporal unit into the low-overhead format, which is
+//! what decoders take); their packets hold the rewritten unit, at the position of its
+//! size field.
 
 use super::io::ByteSource;
+use super::obu_annexb;
 use super::types::{CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo};
 use super::{ContainerDemuxer, PacketTable};
 use crate::bitstream::packet::{PacketPeek, leb128};
@@ -57,6 +63,8 @@ pub(crate) struct ObuDemuxer {
     next: i64,
     /// Set once the damage that ends the stream was reported.
     done: bool,
+    /// The length-delimited format of Annex B (else the low-overhead format).
+    annexb: bool,
 }
 
 impl ObuDemuxer {
@@ -64,7 +72,8 @@ impl ObuDemuxer {
     pub fn open(mut src: ByteSource) -> Result<Self> {
         src.seek(0);
         let prefix = src.peek(64)?.to_vec();
-        if !looks_like_obu_stream(&prefix) {
+        let annexb = !looks_like_obu_stream(&prefix);
+        if annexb && !obu_annexb::looks_like_annexb_stream(&prefix) {
             return Err(Error::invalid_bitstream(
                 0,
                 "not an AV1 OBU stream (no temporal delimiter and sequence header)",
@@ -86,7 +95,7 @@ impl ObuDemuxer {
             language: None,
             window: None,
         };
-        Ok(ObuDemuxer { src, tracks: vec![track], peek: PacketPeek::new(Codec::Av1), next: 0, done: false })
+        Ok(ObuDemuxer { src, tracks: vec![track], peek: PacketPeek::new(Codec::Av1), next: 0, done: false, annexb })
     }
 
     /// The length of the temporal unit at `pos`: its OBUs up to the next temporal
@@ -120,28 +129,66 @@ impl ObuDemuxer {
         Ok(len)
     }
 
+    /// Annex B: the temporal unit at `pos` (with the frame-less ones before the next
+    /// frame, as in `unit_len`), rewritten in the low-overhead format, and the bytes it
+    /// took in the stream. Leaves the position anywhere.
+    fn annexb_unit(&mut self, pos: u64) -> Result<(Vec<u8>, u64)> {
+        let end = self.src.len();
+        let mut data = Vec::new();
+        let mut len = 0u64;
+        while pos + len < end {
+            let at = pos + len;
+            self.src.seek(at);
+            let head = self.src.peek(8)?;
+            let Some((n, size)) = obu_annexb::temporal_unit_size(head) else {
+                return Err(Error::invalid_bitstream(at, "AV1 Annex B stream: temporal unit size cut short"));
+            };
+            let total = n as u64 + size;
+            if len + total > MAX_UNIT || at + total > end {
+                return Err(Error::invalid_bitstream(
+                    at,
+                    format!("AV1 Annex B stream: temporal unit of {total} bytes runs past the end of the stream"),
+                ));
+            }
+            self.src.seek(at + n as u64);
+            let unit = self.src.read_vec(size, "an AV1 temporal unit")?;
+            let (low, has_frame) =
+                obu_annexb::to_low_overhead(&unit).map_err(|d| obu_annexb::damage(at + n as u64, d))?;
+            data.extend(low);
+            len += total;
+            if has_frame {
+                break;
+            }
+        }
+        Ok((data, len))
+    }
+
+    /// The unit at `pos` as decoders take it, and the bytes it took in the stream.
+    /// Leaves the position anywhere.
+    fn unit_at(&mut self, pos: u64) -> Result<(Vec<u8>, u64)> {
+        if self.annexb {
+            return self.annexb_unit(pos);
+        }
+        let len = self.unit_len(pos)?;
+        self.src.seek(pos);
+        Ok((self.src.read_vec(len, "an AV1 temporal unit")?, len))
+    }
+
     /// Reads the temporal unit at the position; `Ok(None)` at the end.
     fn read(&mut self) -> Result<Option<MediaPacket>> {
         if self.done || self.src.remaining() == 0 {
             return Ok(None);
         }
         let pos = self.src.position();
-        let len = self.unit_len(pos);
-        self.src.seek(pos);
-        let len = match len {
-            Ok(len) => len,
+        let (data, len) = match self.unit_at(pos) {
+            Ok(unit) => unit,
             Err(e) => {
                 self.done = true;
+                self.src.seek(pos);
                 return Err(e);
             }
         };
-        let data = match self.src.read_vec(len, "an AV1 temporal unit") {
-            Ok(d) => d,
-            Err(e) => {
-                self.done = true;
-                return Err(e);
-            }
-        };
+        self.src.seek(pos + len);
         let keyframe = self.peek.inspect(&data).is_some_and(|i| i.keyframe);
         let pts = self.next;
         self.next += 1;
@@ -195,7 +242,8 @@ impl ContainerDemuxer for ObuDemuxer {
         let mut count = 0usize;
         let mut pos = 0u64;
         while pos < self.src.len() {
-            match self.unit_len(pos) {
+            let len = if self.annexb { self.annexb_unit(pos).map(|(_, len)| len) } else { self.unit_len(pos) };
+            match len {
                 Ok(len) => {
                     count += 1;
                     pos += len;

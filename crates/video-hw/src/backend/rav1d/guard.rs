@@ -8,6 +8,8 @@
 //! malformed and goes on without it, and so does this: the OBU is dropped from the
 //! temporal unit, the rest is decoded as dav1d decodes it.
 
+use crate::bitstream::packet::leb128;
+
 /// `OBU_METADATA` (AV1 spec 6.2.2).
 const OBU_METADATA: u8 = 5;
 /// `METADATA_TYPE_ITUT_T35` (AV1 spec 6.7.1).
@@ -74,18 +76,6 @@ fn t35_too_short(payload: &[u8]) -> bool {
     let significant = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let extension = rest.first() == Some(&0xff);
     significant < 2 + usize::from(extension)
-}
-
-/// A leb128 value (AV1 spec 4.10.5: at most 8 bytes) and the bytes it took.
-fn leb128(data: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, &b) in data.iter().take(8).enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
