@@ -27,7 +27,7 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      the first four, as many as fit in 16 KiB
                                                      and in 64 KiB, and a window from the
                                                      middle after the first unit
-  demux_obu                                          low-overhead OBU streams (.obu files,
+  demux_obu                                          OBU streams (.obu files, Annex B ones whole,
                                                      AV1 IVF packets concatenated): the first
                                                      64 KiB (whole when shorter) and the
                                                      first two temporal units
@@ -301,7 +301,13 @@ def main():
                         av1_seeds(seeds, name, packets)
                 elif low.endswith(".obu"):
                     with open(path, "rb") as f:
-                        av1_seeds(seeds, name, obu_units(f.read()))
+                        data = f.read()
+                    if data[:2] == b"\x12\x00":
+                        av1_seeds(seeds, name, obu_units(data))
+                    else:
+                        # Annex B (length-delimited): the file itself, and its start.
+                        seeds.add("demux_obu", data[:AV1_MAX])
+                        seeds.add("demux_obu", data[:4096])
     print(f"{streams} streams read; new seeds per target:")
     for t in sorted(seeds.count):
         print(f"  {t:20} {seeds.count[t]}")
