@@ -148,8 +148,18 @@ KF8=$OUT/libaom-kf8-cars-320x240
 "${FF[@]}" -i "$KF8.ivf" -map 0:v:0 -c copy "${BITEXACT[@]}" -f matroska "$KF8.mkv"
 "${FF[@]}" -i "$KF8.ivf" -map 0:v:0 -c copy "${BITEXACT[@]}" -f webm "$KF8.webm"
 "${FF[@]}" -i "$KF8.ivf" -map 0:v:0 -c copy "${BITEXACT[@]}" -f obu "$KF8.obu"
-# (MPEG-TS is left out: ffmpeg 5.1's mpegts muxer writes AV1 as stream_type 0x06 without the
-# 'AV01' registration descriptor, which ffmpeg itself reads back as a "bin_data" data stream.)
+# MPEG-TS, in both forms found in files. AOM's "Carriage of AV1 in MPEG-2 TS" (registration
+# descriptor 'AV01', start codes and emulation prevention; no muxer we can install writes it, so
+# scripts/av1-in-ts.py does): one PES per temporal unit with OBUs lacking their size fields; one
+# PES per access unit (a hidden frame in a PES of its own) with size fields and no temporal
+# delimiters, of this stream and of the forward-key-frame one. And ffmpeg's form (5.1 to 8.1: stream
+# type 0x06 with no descriptor, low-overhead units), which ffmpeg itself reads back as "bin_data".
+# These hold the IVF files' units, so the IVF files' references are theirs (no ffmpeg decodes
+# either form as video).
+python3 "$ROOT/scripts/av1-in-ts.py" "$KF8.ivf" "$KF8.ts"
+python3 "$ROOT/scripts/av1-in-ts.py" "$KF8.ivf" "$KF8-split.ts" --split --keep-sizes --no-delimiters
+python3 "$ROOT/scripts/av1-in-ts.py" "$OUT/aomenc-fwdkf-cars-320x240.ivf" "$OUT/aomenc-fwdkf-cars-320x240-split.ts" --split
+"${FF[@]}" -i "$KF8.ivf" -map 0:v:0 -c copy "${BITEXACT[@]}" -f mpegts "$KF8-ffmpeg.ts"
 
 # ---- 9. damaged copies of libaom-kf8-cars-320x240.ivf (python: IVF + OBU walk) ------------------
 python3 - "$KF8.ivf" "$OUT/bad" <<'EOF'
@@ -276,6 +286,13 @@ expect "superres: frame sizes" "$(sizes "$OUT/aomenc-superres-random-cars-320x24
 for f in "$KF8.mp4" "$KF8-frag.mp4" "$KF8.mkv" "$KF8.webm" "$KF8.obu"; do
     [[ $(hashes "$f.yuv.framemd5") == $(hashes "$KF8.ivf.yuv.framemd5") ]] || die "$f does not decode to the frames of $KF8.ivf"
 done
+# The MPEG-TS files as ffprobe reads their transport structure: one packet per PES (a PES per
+# temporal unit, or per access unit when split), the 'AV01' registration on the specification's form.
+ts_packets() { ffprobe -v error -i "$1" -select_streams 0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 | head -n1; }
+expect "$KF8.ts: PES" "$(ts_packets "$KF8.ts")" 24
+expect "$KF8-ffmpeg.ts: PES" "$(ts_packets "$KF8-ffmpeg.ts")" 24
+expect "$KF8-split.ts: PES" "$(ts_packets "$KF8-split.ts")" 33
+expect "$KF8.ts: registration" "$(ffprobe -v error -i "$KF8.ts" -show_entries stream=codec_tag_string -of csv=p=0 | head -n1)" AV01
 
 # ---- damaged files: what ffmpeg + libdav1d make of them (FILE.json) ----------------------------
 for f in "$OUT"/bad/*.ivf; do

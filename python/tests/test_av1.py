@@ -1,5 +1,5 @@
 """AV1 on the CPU with no FFmpeg needed: the built-in rav1d engine decodes every AV1
-container fixture to its libdav1d reference frames (ffmpeg's framemd5), with the exact
+container fixture (MPEG-TS included) to its libdav1d reference frames (ffmpeg's framemd5), with the exact
 frame count; random access gives a straight decode's frames; film grain can be left out.
 These run in every CI pass, FFmpeg or not (engine="rav1d" never falls back)."""
 
@@ -23,10 +23,24 @@ FILES = [
     "svtav1-10bit-cars-320x240.ivf",
     "libaom-odd-317x179-cars.ivf",
     "aomenc-fwdkf-cars-320x240.ivf",
+    # MPEG-TS, both forms: AOM's specification (a PES per temporal unit; per access unit)
+    # and ffmpeg's private data. They hold the IVF files' units (REFERENCE_OF).
+    "libaom-kf8-cars-320x240.ts",
+    "libaom-kf8-cars-320x240-split.ts",
+    "libaom-kf8-cars-320x240-ffmpeg.ts",
+    "aomenc-fwdkf-cars-320x240-split.ts",
 ]
+# No ffmpeg decodes AV1 in MPEG-TS as video: these files' references are the IVF files'.
+REFERENCE_OF = {
+    "libaom-kf8-cars-320x240.ts": "libaom-kf8-cars-320x240.ivf",
+    "libaom-kf8-cars-320x240-split.ts": "libaom-kf8-cars-320x240.ivf",
+    "libaom-kf8-cars-320x240-ffmpeg.ts": "libaom-kf8-cars-320x240.ivf",
+    "aomenc-fwdkf-cars-320x240-split.ts": "aomenc-fwdkf-cars-320x240.ivf",
+}
 
 
 def reference(name, tag="yuv"):
+    name = REFERENCE_OF.get(name, name)
     lines = (AV1 / f"{name}.{tag}.framemd5").read_text().splitlines()
     return [l.split(",")[5].strip() for l in lines if l and not l.startswith("#")]
 
@@ -45,7 +59,9 @@ def test_rav1d_decodes_every_container_exactly(name):
     assert got == want
 
 
-@pytest.mark.parametrize("name", ["libaom-kf8-cars-320x240.mkv", "aomenc-fwdkf-cars-320x240.ivf"])
+@pytest.mark.parametrize(
+    "name", ["libaom-kf8-cars-320x240.mkv", "aomenc-fwdkf-cars-320x240.ivf", "aomenc-fwdkf-cars-320x240-split.ts"]
+)
 def test_random_access_gives_the_straight_decodes_frames(name):
     want = reference(name)
     dec = video_hw.VideoDecoder(AV1 / name, device="cpu", pixel_format="yuv420p", engine="rav1d")

@@ -1,8 +1,8 @@
 //! AV1 with FFmpeg turned off (`VIDEO_HW_FFMPEG_DIR=none`): the built-in rav1d decodes
-//! every AV1 fixture, in every container (IVF, MP4, fragmented MP4, Matroska, WebM, a raw
-//! OBU stream), to the libdav1d reference, frame for frame and count for count; random
-//! access gives a straight decode's frames; damaged files exit 4 with the frames before
-//! the damage.
+//! every AV1 fixture, in every container (IVF, MP4, fragmented MP4, Matroska, WebM,
+//! MPEG-TS in both forms, a raw OBU stream), to the libdav1d reference, frame for frame
+//! and count for count; random access gives a straight decode's frames; damaged files
+//! exit 4 with the frames before the damage.
 
 mod util;
 
@@ -37,7 +37,15 @@ fn every_container_decodes_exactly_with_rav1d() {
         "av1/libaom-odd-317x179-cars.ivf",
         "av1/svtav1-reschange-320x240-240x180-cars.ivf",
     ];
-    for file in files {
+    // MPEG-TS files hold the IVF files' units: theirs are the references (no ffmpeg reads
+    // AV1 in MPEG-TS as video).
+    let in_ts = [
+        ("av1/libaom-kf8-cars-320x240.ts", "av1/libaom-kf8-cars-320x240.ivf"),
+        ("av1/libaom-kf8-cars-320x240-split.ts", "av1/libaom-kf8-cars-320x240.ivf"),
+        ("av1/libaom-kf8-cars-320x240-ffmpeg.ts", "av1/libaom-kf8-cars-320x240.ivf"),
+        ("av1/aomenc-fwdkf-cars-320x240-split.ts", "av1/aomenc-fwdkf-cars-320x240.ivf"),
+    ];
+    for (file, reference_of) in files.iter().map(|f| (*f, *f)).chain(in_ts) {
         for (pix_fmt, tag) in [("yuv420p", "yuv"), ("nv12", "nv12")] {
             let tag = if file.contains("10bit") && tag == "nv12" { "p010" } else { tag };
             let path = testdata(file);
@@ -45,9 +53,41 @@ fn every_container_decodes_exactly_with_rav1d() {
             let stderr = expect_exit(&out, 0, file);
             assert!(stderr.contains("rav1d"), "{file}: {stderr}");
             let got = md5s(&String::from_utf8_lossy(&out.stdout));
-            assert_eq!(got, reference(file, tag), "{file} {pix_fmt}");
+            assert_eq!(got, reference(reference_of, tag), "{file} {pix_fmt}");
         }
     }
+}
+
+/// AV1 in MPEG-TS on whatever engine Auto picks (FFmpeg's where it is loaded, else
+/// rav1d): the same frames, and random access gives a straight decode's; a file cut
+/// short exits 4 with the frames before the cut.
+#[test]
+fn av1_in_mpeg_ts_decodes_exactly_on_auto() {
+    for (file, reference_of) in [
+        ("av1/libaom-kf8-cars-320x240-split.ts", "av1/libaom-kf8-cars-320x240.ivf"),
+        ("av1/aomenc-fwdkf-cars-320x240-split.ts", "av1/aomenc-fwdkf-cars-320x240.ivf"),
+    ] {
+        let all = reference(reference_of, "yuv");
+        let out = util::run(&["decode", util::s(&testdata(file)), "--framemd5", "-o", "-"]);
+        expect_exit(&out, 0, file);
+        assert_eq!(md5s(&String::from_utf8_lossy(&out.stdout)), all, "{file}");
+        let picks = [all.len() - 1, 3, 9, 17, 3];
+        let list = picks.map(|i| i.to_string()).join(",");
+        let out = util::run(&["decode", util::s(&testdata(file)), "--indices", &list, "--framemd5", "-o", "-"]);
+        expect_exit(&out, 0, file);
+        assert_eq!(md5s(&String::from_utf8_lossy(&out.stdout)), picks.map(|i| all[i].clone()), "{file} {list}");
+    }
+    let file = "av1/libaom-kf8-cars-320x240.ts";
+    let bytes = std::fs::read(testdata(file)).unwrap();
+    let dir = util::tmpdir("av1-ts-cut");
+    let cut = dir.join("cut.ts");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let out = util::run(&["decode", util::s(&cut), "--framemd5", "-o", "-"]);
+    let stderr = expect_exit(&out, 4, "cut");
+    assert!(stderr.contains("byte"), "{stderr}");
+    let got = md5s(&String::from_utf8_lossy(&out.stdout));
+    let all = reference("av1/libaom-kf8-cars-320x240.ivf", "yuv");
+    assert!(!got.is_empty() && got[..] == all[..got.len()], "cut: {} frames, not the first ones", got.len());
 }
 
 #[test]

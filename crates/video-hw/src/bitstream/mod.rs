@@ -8,7 +8,9 @@
 
 pub mod access_unit;
 pub mod annexb;
+pub mod av1;
 pub mod avcc;
+pub(crate) mod bits;
 mod common;
 pub mod detect;
 pub mod h264;

@@ -79,6 +79,11 @@ impl ObuDemuxer {
                 "not an AV1 OBU stream (no temporal delimiter and sequence header)",
             ));
         }
+        let mut d =
+            ObuDemuxer { src, tracks: Vec::new(), peek: PacketPeek::new(Codec::Av1), next: 0, done: false, annexb };
+        // The picture size and frame rate from the first unit's sequence header.
+        let first = d.unit_at(0).ok().and_then(|(tu, _)| crate::bitstream::av1::sequence_header(&tu));
+        d.src.seek(0);
         let track = Track {
             index: 0,
             id: 0,
@@ -89,13 +94,16 @@ impl ObuDemuxer {
             time_base: Rational::new(1, 1),
             duration: None,
             packets: None,
-            frame_rate: None,
-            video: Some(VideoInfo::default()),
+            frame_rate: first
+                .and_then(|h| h.frame_rate)
+                .and_then(|(n, d)| Some(Rational::new(i64::from(n), i64::try_from(d).ok()?))),
+            video: Some(first.map_or_else(VideoInfo::default, |h| VideoInfo::of_av1(&h))),
             audio: None,
             language: None,
             window: None,
         };
-        Ok(ObuDemuxer { src, tracks: vec![track], peek: PacketPeek::new(Codec::Av1), next: 0, done: false, annexb })
+        d.tracks.push(track);
+        Ok(d)
     }
 
     /// The length of the temporal unit at `pos`: its OBUs up to the next temporal

@@ -82,7 +82,7 @@ pub(crate) fn to_low_overhead(unit: &[u8]) -> std::result::Result<(Vec<u8>, bool
 
 /// Appends `obu` with a size field; whether it is a frame (or frame header) with a
 /// payload.
-fn rewrite_obu(obu: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, &'static str> {
+pub(crate) fn rewrite_obu(obu: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, &'static str> {
     let header = obu[0];
     if header & 0x80 != 0 {
         return Err("OBU forbidden bit set");

@@ -210,6 +210,14 @@ pub struct VideoInfo {
     pub sample_aspect: Option<Rational>,
 }
 
+impl VideoInfo {
+    /// The largest picture an AV1 sequence header allows, for streams that state no size
+    /// of their own (raw OBU streams, MPEG-TS).
+    pub(crate) fn of_av1(h: &crate::bitstream::av1::SequenceHeader) -> Self {
+        VideoInfo { width: h.max_width, height: h.max_height, rotation: 0, sample_aspect: None }
+    }
+}
+
 /// Facts of an audio track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AudioInfo {

@@ -5,194 +5,30 @@
 //! `OpusHead` read for their rate and channels, `OpusHead` as MP4's `dOps`.
 
 use crate::bitstream::annexb::split_all;
+use crate::bitstream::av1;
 use crate::bitstream::avcc::DecoderConfigRecord;
+use crate::bitstream::bits::Bits;
 use crate::bitstream::nal::is_parameter_set;
-use crate::bitstream::packet::leb128;
 use crate::codec::Codec;
 use crate::error::{Error, Result};
-
-/// Reads bits most significant first from bytes with no emulation prevention (AV1 OBU
-/// payloads, VP9 headers: unlike H.264/HEVC, `00 00 03` is data there).
-struct Bits<'a> {
-    data: &'a [u8],
-    bit: usize,
-    what: &'static str,
-}
-
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8], what: &'static str) -> Self {
-        Bits { data, bit: 0, what }
-    }
-
-    fn read(&mut self, n: u32, field: &str) -> Result<u32> {
-        let mut v = 0u32;
-        for _ in 0..n {
-            let byte = self.data.get(self.bit / 8).ok_or_else(|| {
-                Error::invalid_bitstream((self.bit / 8) as u64, format!("{}: truncated reading {field}", self.what))
-            })?;
-            v = (v << 1) | u32::from((byte >> (7 - self.bit % 8)) & 1);
-            self.bit += 1;
-        }
-        Ok(v)
-    }
-
-    fn flag(&mut self, field: &str) -> Result<bool> {
-        Ok(self.read(1, field)? == 1)
-    }
-
-    /// AV1 `uvlc()` (4.10.3): leading zeros, then that many bits.
-    fn uvlc(&mut self, field: &str) -> Result<()> {
-        let mut zeros = 0;
-        while !self.flag(field)? {
-            zeros += 1;
-            if zeros >= 32 {
-                return Ok(());
-            }
-        }
-        self.read(zeros, field).map(drop)
-    }
-}
-
-/// The sequence header OBU of an AV1 temporal unit, whole (header and payload) with its
-/// payload's start, or `None` when the unit has none.
-fn sequence_header_obu(mut tu: &[u8]) -> Option<(&[u8], usize)> {
-    while !tu.is_empty() {
-        let header = tu[0];
-        let obu_type = (header >> 3) & 0x0f;
-        let mut at = 1 + usize::from(header & 0x04 != 0);
-        let size = if header & 0x02 != 0 {
-            let (size, len) = leb128(tu.get(at..)?)?;
-            at += len;
-            usize::try_from(size).ok()?
-        } else {
-            tu.len().checked_sub(at)?
-        };
-        let end = at.checked_add(size).filter(|&e| e <= tu.len())?;
-        if obu_type == 1 {
-            return Some((&tu[..end], at));
-        }
-        tu = &tu[end..];
-    }
-    None
-}
 
 /// Builds an `av1C` record (AV1-ISOBMFF 2.3) from the sequence header in an AV1 temporal
 /// unit (OBUs in the low-overhead format): profile, level, tier, bit depth and chroma
 /// fields from the header, which is then the record's configOBUs. `Ok(None)` when the
 /// unit has no sequence header (only key frames are sure to).
 pub fn av1c_from_temporal_unit(tu: &[u8]) -> Result<Option<Vec<u8>>> {
-    let Some((obu, payload_at)) = sequence_header_obu(tu) else { return Ok(None) };
-    let mut r = Bits::new(&obu[payload_at..], "AV1 sequence header");
-    let profile = r.read(3, "seq_profile")?;
-    r.flag("still_picture")?;
-    let reduced = r.flag("reduced_still_picture_header")?;
-    let (level, tier);
-    if reduced {
-        level = r.read(5, "seq_level_idx")?;
-        tier = 0;
-    } else {
-        let mut buffer_delay_bits = 0;
-        let timing = r.flag("timing_info_present_flag")?;
-        let mut decoder_model = false;
-        if timing {
-            r.read(32, "num_units_in_display_tick")?;
-            r.read(32, "time_scale")?;
-            if r.flag("equal_picture_interval")? {
-                r.uvlc("num_ticks_per_picture_minus_1")?;
-            }
-            decoder_model = r.flag("decoder_model_info_present_flag")?;
-            if decoder_model {
-                buffer_delay_bits = r.read(5, "buffer_delay_length_minus_1")? + 1;
-                r.read(32, "num_units_in_decoding_tick")?;
-                r.read(10, "buffer_removal_time_length_minus_1, frame_presentation_time_length_minus_1")?;
-            }
-        }
-        let display_delay = r.flag("initial_display_delay_present_flag")?;
-        let points = r.read(5, "operating_points_cnt_minus_1")? + 1;
-        let (mut first_level, mut first_tier) = (0, 0);
-        for i in 0..points {
-            r.read(12, "operating_point_idc")?;
-            let l = r.read(5, "seq_level_idx")?;
-            let t = if l > 7 { r.read(1, "seq_tier")? } else { 0 };
-            if i == 0 {
-                (first_level, first_tier) = (l, t);
-            }
-            if decoder_model && r.flag("decoder_model_present_for_this_op")? {
-                r.read(buffer_delay_bits, "decoder_buffer_delay")?;
-                r.read(buffer_delay_bits, "encoder_buffer_delay")?;
-                r.flag("low_delay_mode_flag")?;
-            }
-            if display_delay && r.flag("initial_display_delay_present_for_this_op")? {
-                r.read(4, "initial_display_delay_minus_1")?;
-            }
-        }
-        (level, tier) = (first_level, first_tier);
-    }
-    let width_bits = r.read(4, "frame_width_bits_minus_1")? + 1;
-    let height_bits = r.read(4, "frame_height_bits_minus_1")? + 1;
-    r.read(width_bits, "max_frame_width_minus_1")?;
-    r.read(height_bits, "max_frame_height_minus_1")?;
-    if !reduced && r.flag("frame_id_numbers_present_flag")? {
-        r.read(7, "delta/additional frame id lengths")?;
-    }
-    r.read(3, "use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter")?;
-    if !reduced {
-        r.read(4, "interintra, masked compound, warped motion, dual filter")?;
-        let order_hint = r.flag("enable_order_hint")?;
-        if order_hint {
-            r.read(2, "enable_jnt_comp, enable_ref_frame_mvs")?;
-        }
-        let force_screen_content =
-            if r.flag("seq_choose_screen_content_tools")? { 2 } else { r.read(1, "seq_force_screen_content_tools")? };
-        if force_screen_content > 0 && !r.flag("seq_choose_integer_mv")? {
-            r.read(1, "seq_force_integer_mv")?;
-        }
-        if order_hint {
-            r.read(3, "order_hint_bits_minus_1")?;
-        }
-    }
-    r.read(3, "enable_superres, enable_cdef, enable_restoration")?;
-    // color_config (5.5.2).
-    let high_bitdepth = r.flag("high_bitdepth")?;
-    let twelve_bit = profile == 2 && high_bitdepth && r.flag("twelve_bit")?;
-    let mono = profile != 1 && r.flag("mono_chrome")?;
-    let (mut cp, mut tc, mut mc) = (2, 2, 2);
-    if r.flag("color_description_present_flag")? {
-        cp = r.read(8, "color_primaries")?;
-        tc = r.read(8, "transfer_characteristics")?;
-        mc = r.read(8, "matrix_coefficients")?;
-    }
-    let (ssx, ssy, mut position) = if mono {
-        (1, 1, 0)
-    } else if cp == 1 && tc == 13 && mc == 0 {
-        (0, 0, 0)
-    } else {
-        r.read(1, "color_range")?;
-        let (x, y) = match profile {
-            0 => (1, 1),
-            1 => (0, 0),
-            _ if twelve_bit => {
-                let x = r.read(1, "subsampling_x")?;
-                let y = if x == 1 { r.read(1, "subsampling_y")? } else { 0 };
-                (x, y)
-            }
-            _ => (1, 0),
-        };
-        (x, y, 0)
-    };
-    if !mono && ssx == 1 && ssy == 1 && !(cp == 1 && tc == 13 && mc == 0) {
-        position = r.read(2, "chroma_sample_position")?;
-    }
+    let Some((obu, payload_at)) = av1::sequence_header_obu(tu) else { return Ok(None) };
+    let h = av1::SequenceHeader::parse(&obu[payload_at..])?;
     let mut out = vec![
         0x81, // marker, version 1
-        ((profile as u8) << 5) | (level as u8 & 0x1f),
-        ((tier as u8) << 7)
-            | (u8::from(high_bitdepth) << 6)
-            | (u8::from(twelve_bit) << 5)
-            | (u8::from(mono) << 4)
-            | ((ssx as u8) << 3)
-            | ((ssy as u8) << 2)
-            | position as u8,
+        (h.profile << 5) | (h.level & 0x1f),
+        (h.tier << 7)
+            | (u8::from(h.high_bitdepth) << 6)
+            | (u8::from(h.twelve_bit) << 5)
+            | (u8::from(h.mono) << 4)
+            | (h.subsampling_x << 3)
+            | (h.subsampling_y << 2)
+            | h.chroma_sample_position,
         0, // no initial_presentation_delay
     ];
     // configOBUs: the sequence header with a size field (the record needs one).

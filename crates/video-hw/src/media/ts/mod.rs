@@ -51,6 +51,7 @@
 //! asked for, so memory stays within a small multiple of the file's size.
 
 mod adts;
+mod av1;
 mod es;
 mod opus;
 mod packet;
@@ -64,7 +65,9 @@ use tracing::debug;
 
 use super::detect::{DETECT_BYTES, ts_sync};
 use super::io::ByteSource;
-use super::types::{AudioCodec, AudioInfo, CodecConfig, Container, PacketEntry, Track, TrackCodec, TrackKind};
+use super::types::{
+    AudioCodec, AudioInfo, CodecConfig, Container, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
+};
 use super::{ContainerDemuxer, MediaPacket, PacketTable};
 use crate::codec::{Codec, Rational};
 use crate::error::{Error, Result};
@@ -118,6 +121,7 @@ impl TsDemuxer {
             let (kind, codec) = s.codec(pmt.registration);
             let form = match (&codec, kind) {
                 (TrackCodec::Video(c @ (Codec::H264 | Codec::Hevc)), _) => Form::Nal(*c),
+                (TrackCodec::Video(Codec::Av1), _) => Form::Av1,
                 (TrackCodec::Audio(AudioCodec::Aac), _) => Form::Adts,
                 (TrackCodec::Audio(AudioCodec::Opus), _) => Form::Opus,
                 (_, k) => Form::Whole { always_key: matches!(k, TrackKind::Audio | TrackKind::Subtitle) },
@@ -249,6 +253,7 @@ impl TsDemuxer {
                 track.frame_rate = f.frame_rate;
                 true
             }
+            Some(Form::Av1) => av1_facts(track, &p.data),
             Some(Form::Adts) => {
                 let Some(h) = stream.and_then(|s| s.first_adts) else { return false };
                 track.audio = Some(AudioInfo { sample_rate: h.sample_rate(), channels: h.channels() });
@@ -257,10 +262,20 @@ impl TsDemuxer {
             }
             Some(Form::Whole { .. }) if track.codec == TrackCodec::Other("ts-0x06".into()) => {
                 // Private data nothing names: what its first PES holds.
+                let i = self.streams.of_track(t).unwrap_or(0);
+                if av1::sniff(&p.data) {
+                    // As FFmpeg 5.1 to 8.1 write AV1: its later PES are read as AV1's.
+                    track.kind = TrackKind::Video;
+                    track.codec = TrackCodec::Video(Codec::Av1);
+                    self.streams.list[i].form = Form::Av1;
+                    if let Ok(tu) = av1::to_low_overhead(p.data.clone()) {
+                        av1_facts(track, &tu);
+                    }
+                    return true;
+                }
                 let Some(codec) = es::sniff_private(&p.data) else { return true };
                 track.kind = TrackKind::Audio;
                 track.codec = TrackCodec::Audio(codec);
-                let i = self.streams.of_track(t).unwrap_or(0);
                 if codec == AudioCodec::Aac {
                     // Its later PES are split into frames like any AAC's.
                     self.streams.list[i].form = Form::Adts;
@@ -375,6 +390,17 @@ impl TsDemuxer {
             .collect();
         result.map(|()| Tables { entries, damage })
     }
+}
+
+/// The size and frame rate an AV1 track's sequence header in `tu` states; false when the
+/// unit has none.
+fn av1_facts(track: &mut Track, tu: &[u8]) -> bool {
+    let Some(h) = crate::bitstream::av1::sequence_header(tu) else { return false };
+    track.video = Some(VideoInfo::of_av1(&h));
+    if let Some((num, den)) = h.frame_rate {
+        track.frame_rate = i64::try_from(den).ok().map(|den| reduce(i64::from(num), den));
+    }
+    true
 }
 
 /// `num/den` in lowest terms.

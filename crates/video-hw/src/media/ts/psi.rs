@@ -273,6 +273,8 @@ impl Stream {
             0x06 => {
                 if reg == Some(*b"Opus") {
                     audio(AudioCodec::Opus)
+                } else if self.registration.is_some_and(super::av1::is_av1_registration) {
+                    (Video, TrackCodec::Video(Codec::Av1))
                 } else if self.tags.contains(&0x6a) || self.registration == Some(*b"AC-3") {
                     audio(AudioCodec::Ac3)
                 } else if self.tags.contains(&0x7a) || self.registration == Some(*b"EAC3") {
@@ -332,10 +334,21 @@ mod tests {
         body.extend([0x06, 0xe1, 0x03, 0xf0, 0x03, 0x6a, 0x01, 0x00]);
         body.extend([0x06, 0xe1, 0x04, 0xf0, 0x06, 0x0a, 0x04, b'u', b'n', b'd', 0]);
         body.extend([0x99, 0xe1, 0x05, 0xf0, 0x00]);
+        // AV1: the registration descriptor, then the AV1 video descriptor.
+        body.extend([
+            0x06, 0xe1, 0x06, 0xf0, 0x0c, 0x05, 0x04, b'A', b'V', b'0', b'1', 0x80, 0x04, 0x81, 0x08, 0x0c, 0x00,
+        ]);
         let pmt = parse_pmt(&section(TABLE_PMT, 1, &body)).unwrap();
         let got: Vec<_> = pmt.streams.iter().map(|s| (s.pid, s.codec(None).1.name().to_string())).collect();
-        let want =
-            [(0x100, "h264"), (0x101, "aac"), (0x102, "opus"), (0x103, "ac3"), (0x104, "ts-0x06"), (0x105, "ts-0x99")];
+        let want = [
+            (0x100, "h264"),
+            (0x101, "aac"),
+            (0x102, "opus"),
+            (0x103, "ac3"),
+            (0x104, "ts-0x06"),
+            (0x105, "ts-0x99"),
+            (0x106, "av1"),
+        ];
         assert_eq!(got, want.map(|(p, n)| (p, n.to_string())));
         assert_eq!(pmt.streams[1].language.as_deref(), Some("eng"));
         assert_eq!(pmt.streams[4].language, None);

@@ -8,10 +8,12 @@ use std::collections::VecDeque;
 use tracing::debug;
 
 use super::adts::{self, AdtsHeader};
+use super::av1;
 use super::es;
 use super::opus;
 use super::packet::{TS_PACKET, parse_header};
 use super::pes::{Fed, MAX_PES, Pes, WRAP, unwrap};
+use crate::bitstream::packet::PacketPeek;
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::media::types::{MediaPacket, PacketEntry};
@@ -29,6 +31,9 @@ pub enum Form {
     Adts,
     /// Opus: one packet per access unit, control headers stripped.
     Opus,
+    /// AV1: one packet per PES, in the low-overhead format (see [`av1`]), keyframes
+    /// from the frame headers.
+    Av1,
     /// Anything else: one packet per PES.
     Whole {
         /// Every packet is a random access point (audio, subtitles); otherwise the
@@ -68,6 +73,10 @@ pub struct Stream {
     next_pts: Option<i64>,
     /// The first ADTS header seen (the track's configuration).
     pub first_adts: Option<AdtsHeader>,
+    /// AV1: access units that show no picture (a hidden frame the specification lets a
+    /// muxer put in a PES of its own), with the first one's timing and place, waiting to
+    /// join the next unit that shows one: a packet is a temporal unit, as elsewhere.
+    av1_pending: Option<(Meta, Vec<u8>)>,
 }
 
 impl Stream {
@@ -84,6 +93,7 @@ impl Stream {
             carry_meta: Meta::default(),
             next_pts: None,
             first_adts: None,
+            av1_pending: None,
         }
     }
 
@@ -95,6 +105,7 @@ impl Stream {
         self.reference = reference;
         self.carry.clear();
         self.next_pts = None;
+        self.av1_pending = None;
     }
 }
 
@@ -338,7 +349,8 @@ impl Streams {
             let table = self.out.table.is_some();
             let st = &mut self.list[i];
             let keep = match (st.form, table) {
-                (_, false) | (Form::Adts | Form::Opus, true) => usize::MAX,
+                // AV1's key frame test reads whole OBUs.
+                (_, false) | (Form::Adts | Form::Opus | Form::Av1, true) => usize::MAX,
                 (Form::Nal(_), true) => TABLE_KEEP,
                 (Form::Whole { .. }, true) => 0,
             };
@@ -371,6 +383,12 @@ impl Streams {
         for i in 0..self.list.len() {
             if self.list[i].open {
                 self.finish(i);
+            }
+            let st = &mut self.list[i];
+            if let Some((m, tu)) = st.av1_pending.take() {
+                // Hidden frames at the end: the decoder says that they show nothing.
+                let track = st.track;
+                self.out.emit(track, m, tu.len(), Bytes::Owned(tu));
             }
             let st = &mut self.list[i];
             if !st.carry.is_empty() {
@@ -420,6 +438,7 @@ impl Streams {
                 };
                 self.out.emit(track, m, size, data);
             }
+            Form::Av1 => self.finish_av1(i, m),
             Form::Whole { always_key } => {
                 m.keyframe = always_key || st.pes.random_access;
                 let data = if self.out.table.is_some() {
@@ -432,6 +451,44 @@ impl Streams {
             Form::Adts => self.split_frames(i, m, true),
             Form::Opus => self.split_frames(i, m, false),
         }
+    }
+
+    /// Gives out stream `i`'s AV1 PES as a low-overhead unit, joined to the next one when
+    /// it shows no picture.
+    fn finish_av1(&mut self, i: usize, mut m: Meta) {
+        let st = &mut self.list[i];
+        let (track, pos, random_access) = (st.track, st.pes.pos, st.pes.random_access);
+        let au = match av1::to_low_overhead(std::mem::take(&mut st.pes.data)) {
+            Ok(au) => au,
+            Err((at, why)) => {
+                // What waited for this unit goes out as it is.
+                if let Some((pm, tu)) = st.av1_pending.take() {
+                    self.out.emit(track, pm, tu.len(), Bytes::Owned(tu));
+                }
+                // The offset is the transport packet the PES starts in; its payload spans
+                // packets, so the place within it is given as a payload offset.
+                let what = format!("AV1 PES of track {track} starting at byte {pos}: {why} (payload byte {at})");
+                let e = super::malformed(pos, what);
+                self.out.queue.push_back(Queued::Item(Item::Damage(e)));
+                return;
+            }
+        };
+        let tu = match st.av1_pending.take() {
+            Some((first, mut tu)) => {
+                tu.extend_from_slice(&au);
+                m = Meta { pts: m.pts, ..first };
+                tu
+            }
+            None => au,
+        };
+        // A unit whose frame headers do not read is the decoder's to judge.
+        let info = PacketPeek::new(Codec::Av1).inspect(&tu);
+        if info.is_some_and(|i| !i.shown) && tu.len() < MAX_PES {
+            st.av1_pending = Some((m, tu));
+            return;
+        }
+        m.keyframe = info.map_or(random_access, |i| i.keyframe);
+        self.out.emit(track, m, tu.len(), Bytes::Owned(tu));
     }
 
     /// Gives out each frame of stream `i`'s PES (ADTS frames after what the last PES left
