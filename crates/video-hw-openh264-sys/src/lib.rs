@@ -31,3 +31,8 @@ pub const ASSEMBLY: &str = env!("VIDEO_HW_OPENH264_ASM");
 /// The patches applied to the sources, comma-separated file names without `.patch`
 /// (empty when built with `VIDEO_HW_OPENH264_PATCHES=none`).
 pub const PATCHES: &str = env!("VIDEO_HW_OPENH264_PATCHES");
+
+/// `ISVCEncoder::SetOption` id of the first IDR picture's lowest QP under rate control
+/// (an `int`, 0 for none), added by patch 0012 outside the public `ENCODER_OPTION` enum;
+/// refused (`cmInitParaError`) by a build without the patch.
+pub const ENCODER_OPTION_FIRST_IDR_QP_FLOOR: ENCODER_OPTION = 1000;

@@ -11,7 +11,8 @@
 //! | `RateControl::ConstQuality { q }` | `RC_OFF_MODE` at base QP `q` with adaptive quantisation on (P pictures vary around `q`); OpenH264 has no CRF-like mode |
 //! | `gop: Some(n)` / `None` | `uiIntraPeriod = n` (an IDR every `n` frames) / 0 (IDR on the first frame, on scene changes and when forced) |
 //! | `FrameOptions::force_keyframe` | `ForceIntraFrame(true)` before the frame (an IDR) |
-//! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi` (else OpenH264's default 0..51, narrowed internally by its rate control) |
+//! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi`; else 12..51 (OpenH264 turns a minimum of 0 into 12..42, and at 42 its rate control could not reach low rates: 720p camera footage asked for 500 kb/s came out at 611) |
+//! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr`](super::first_idr), patch 0012) |
 //! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate`; the SPS's VUI timing (patch 0005) |
 //! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline) |
 //! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile) |
@@ -179,7 +180,7 @@ pub(super) fn apply_config(p: &mut sys::SEncParamExt, config: &EncoderConfig) {
             p.sSpatialLayers[0].iDLayerQp = q as c_int;
         }
     }
-    let (lo, hi) = config.qp_range.unwrap_or((0, 51));
+    let (lo, hi) = config.qp_range.unwrap_or((12, 51));
     p.iMinQp = lo as c_int;
     p.iMaxQp = hi as c_int;
     let (complexity, cabac) = match config.preset {
@@ -406,6 +407,19 @@ impl EncoderBackend for OpenH264Encoder {
             let (u, v) = rest.split_at(cw * ch);
             SourcePicture { y, u, v, y_stride: w as usize, uv_stride: cw, width: w, height: h, timestamp_ms }
         };
+        if self.frames == 0 {
+            // Size the first IDR picture to the buffer (`first_idr.rs`); a trial that
+            // fails leaves OpenH264's own choice.
+            match super::first_idr::qp_floor(&self.config, &pic) {
+                Ok(Some(qp)) => {
+                    if let Err(e) = self.raw.set_first_idr_qp_floor(qp) {
+                        tracing::debug!(error = %e, "openh264 without patch 0012: no first IDR QP floor");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "openh264: no trial encode of the first picture"),
+            }
+        }
         let encoded = self.raw.encode(&pic)?;
         let packet = Self::packetize(&encoded, &self.config, &mut self.sent_parameter_sets, &mut self.parameter_sets);
         self.frames += 1;

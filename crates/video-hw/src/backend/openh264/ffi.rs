@@ -359,8 +359,8 @@ impl RawEncoder {
     fn set_option<T: Copy>(&mut self, option: sys::ENCODER_OPTION, value: T) -> Result<()> {
         let mut value = value;
         // SAFETY: OpenH264 reads one value of the option's type through the pointer; every
-        // caller passes the type the option is defined with (`int` for levels, formats
-        // and intervals, `SBitrateInfo` for bitrates, a function pointer for the trace
+        // caller passes the type the option is defined with (`int` for levels, formats,
+        // intervals and the first IDR QP floor, `SBitrateInfo` for bitrates, a function pointer for the trace
         // callback). The pointee is a live local.
         let rc =
             unsafe { (self.vtbl().SetOption.ok_or_else(missing)?)(self.ptr, option, (&mut value as *mut T).cast()) };
@@ -371,6 +371,11 @@ impl RawEncoder {
     pub fn set_bitrate(&mut self, bps: c_int, max: bool) -> Result<()> {
         let info = sys::SBitrateInfo { iLayer: sys::SPATIAL_LAYER_ALL, iBitrate: bps };
         self.set_option(if max { sys::ENCODER_OPTION_MAX_BITRATE } else { sys::ENCODER_OPTION_BITRATE }, info)
+    }
+
+    /// Codes the first IDR picture at `qp` or above under rate control (patch 0012).
+    pub fn set_first_idr_qp_floor(&mut self, qp: c_int) -> Result<()> {
+        self.set_option(sys::ENCODER_OPTION_FIRST_IDR_QP_FLOOR, qp)
     }
 
     /// Changes the IDR period (0 = first frame only).

@@ -11,6 +11,7 @@
 mod decoder;
 mod encoder;
 mod ffi;
+mod first_idr;
 mod pictures;
 mod probe;
 mod reorder;
