@@ -67,9 +67,37 @@ fn decoding_holds_no_more_memory_after_many_pictures() {
         for _ in 0..3 {
             pictures += decode(low_latency);
         }
-        let grown = LIVE.load(Ordering::Relaxed) - before;
         assert!(pictures > 500, "{pictures} pictures");
         // 48 bytes a picture was the leak; allow far less than one byte a picture.
-        assert!(grown < 256, "low latency {low_latency}: {grown} bytes more held after {pictures} pictures");
+        let grown = settled(before);
+        if grown >= 256 {
+            // rav1d's workers free their buffers as they wind down, after the session is
+            // gone: on a loaded machine (CI) megabytes can still be held for a moment. What
+            // is held for good does not grow with more pictures; a leak does.
+            let again = LIVE.load(Ordering::Relaxed);
+            let mut more = 0;
+            for _ in 0..3 {
+                more += decode(low_latency);
+            }
+            let grown_again = settled(again);
+            assert!(
+                grown_again < 256,
+                "low latency {low_latency}: {grown} bytes more held after {pictures} pictures, \
+                 and {grown_again} more after {more} more"
+            );
+        }
     }
+}
+
+/// The bytes held beyond `before`, once they stop falling (up to 2 s).
+fn settled(before: isize) -> isize {
+    let mut grown = LIVE.load(Ordering::Relaxed) - before;
+    for _ in 0..200 {
+        if grown < 256 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        grown = LIVE.load(Ordering::Relaxed) - before;
+    }
+    grown
 }
