@@ -80,7 +80,8 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let timebase = arrival.then_some(Rational::MPEG_90K);
     let mut job = EncodeJob::new(cfg, &args.output, timebase)
         .fragmented(args.fragmented)
-        .ring_depth(args.ring_depth.map(|d| d as usize));
+        .ring_depth(args.ring_depth.map(|d| d as usize))
+        .quality(args.encode.quality());
     let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
     let mut progress = Progress::new(quiet, "frames");
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
@@ -127,6 +128,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         encoder,
         bytes_out: bytes,
         damage: broken.as_ref().map(|e| e.to_string()),
+        quality: job.stats().and_then(|s| s.quality.clone()),
         ..Default::default()
     }
     .emit(args.json, quiet);

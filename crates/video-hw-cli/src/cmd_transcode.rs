@@ -161,6 +161,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         concealed: stats.concealed,
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
+        quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
     }
     .emit(args.json, quiet);
     decode_loop::verdict(end, &stats, frames)?;
@@ -181,7 +182,7 @@ pub(crate) fn first_job(
 ) -> EncodeJob {
     let fps = args.fps.or(rate);
     cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-    let job = EncodeJob::new(cfg.clone(), &args.output, timebase);
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase).quality(args.encode.quality());
     match audio.take() {
         Some((tracks, rx)) => job.with_audio(tracks, rx),
         None => job,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use video_hw::convert::{YuvMatrix, host_to_i420};
 use video_hw::frame::HostFrame;
-use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, Shutdown};
+use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, QualityOptions, Shutdown};
 use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
 
 use std::sync::mpsc::Receiver;
@@ -54,6 +54,8 @@ pub struct EncodeJob {
     fragmented: bool,
     /// Frames the ring between the reader and the encoder holds (`None`: the default, 8).
     ring_depth: Option<usize>,
+    /// What to measure of the output's quality (`--psnr`, `--ssim`).
+    quality: Option<QualityOptions>,
 }
 
 impl EncodeJob {
@@ -72,7 +74,14 @@ impl EncodeJob {
             audio: None,
             fragmented: false,
             ring_depth: None,
+            quality: None,
         }
+    }
+
+    /// Measures the output's quality against the pictures as they are encoded.
+    pub fn quality(mut self, quality: Option<QualityOptions>) -> Self {
+        self.quality = quality;
+        self
     }
 
     /// Frames the ring between the caller and the encoder's thread holds: what absorbs a
@@ -114,7 +123,7 @@ impl EncodeJob {
             (None, false) => Rational::MPEG_90K,
         };
         // A size change mid-stream reopens the encoder (Annex-B output; MP4 refuses it below).
-        let mut options = PipelineOptions::default().follow_size_changes(true);
+        let mut options = PipelineOptions::default().follow_size_changes(true).quality(self.quality);
         if let Some(depth) = self.ring_depth {
             // The packet queue must exceed the ring (PipelineOptions::input_depth).
             let packets = options.input_depth.max(depth + 4);

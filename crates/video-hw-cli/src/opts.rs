@@ -57,9 +57,23 @@ pub struct EncodeOpts {
     /// What to optimise for: hq, low-latency, ultra-low-latency, lossless.
     #[arg(long, value_parser = parse_tune)]
     pub tune: Option<Tuning>,
+    /// Measure the output's PSNR against the input (each packet is decoded in-process and
+    /// compared with its picture); the summary gives the means as x264 prints them (Y, U,
+    /// V, Avg, Global), `--json` carries them. 8-bit input only.
+    #[arg(long)]
+    pub psnr: bool,
+    /// Measure the output's luma SSIM against the input too (as x264's `--ssim`; implies
+    /// the PSNR figures).
+    #[arg(long)]
+    pub ssim: bool,
 }
 
 impl EncodeOpts {
+    /// What the encode pipeline measures of the output's quality (`--psnr`, `--ssim`).
+    pub fn quality(&self) -> Option<video_hw::pipeline::QualityOptions> {
+        (self.psnr || self.ssim).then_some(video_hw::pipeline::QualityOptions { psnr: true, ssim: self.ssim })
+    }
+
     /// The output codec: `--codec`, else the one the output name implies (IVF, raw OBU
     /// and WebM outputs: AV1, the one of them every build encodes), else H.264. A
     /// `--codec` that contradicts the output name is a usage error.

@@ -6,7 +6,41 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use video_hw::pipeline::QualityReport;
+use video_hw::quality::ssim_db;
+
 use crate::fallbacks::{self, Fallback};
+
+/// The quality figures of the summary line, as x264 prints them.
+fn quality_line(q: &QualityReport) -> Vec<String> {
+    let s = &q.summary;
+    let mut parts = Vec::new();
+    if let (Some(y), Some(u), Some(v), Some(avg), Some(global)) =
+        (s.psnr_y(), s.psnr_u(), s.psnr_v(), s.psnr_avg(), s.psnr_global())
+    {
+        parts.push(format!("PSNR Mean Y:{y:.3} U:{u:.3} V:{v:.3} Avg:{avg:.3} Global:{global:.3}"));
+    }
+    if let Some(ssim) = s.ssim_y() {
+        parts.push(format!("SSIM Mean Y:{ssim:.7} ({:.3}db)", ssim_db(ssim)));
+    }
+    if q.unmatched > 0 || q.note.is_some() || s.frames == 0 {
+        let why = q.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+        parts.push(format!("{} frame(s) measured, {} not{why}", s.frames, q.unmatched));
+    }
+    parts
+}
+
+/// The quality figures in `--json`.
+fn quality_json(q: &QualityReport) -> serde_json::Value {
+    let s = &q.summary;
+    json!({
+        "frames": s.frames,
+        "unmatched": q.unmatched,
+        "note": q.note,
+        "psnr": {"y": s.psnr_y(), "u": s.psnr_u(), "v": s.psnr_v(), "avg": s.psnr_avg(), "global": s.psnr_global()},
+        "ssim": s.ssim_y().map(|y| json!({"y": y, "db": ssim_db(y)})),
+    })
+}
 
 /// What a job did.
 #[derive(Debug, Default)]
@@ -39,6 +73,8 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Why the input stopped early or was damaged, when it was.
     pub damage: Option<String>,
+    /// The output's quality (`--psnr`, `--ssim`).
+    pub quality: Option<QualityReport>,
 }
 
 impl Summary {
@@ -80,6 +116,9 @@ impl Summary {
             }
         }
         parts.push(format!("{} bytes to {}", self.bytes_out, if self.output == "-" { "stdout" } else { &self.output }));
+        if let Some(q) = &self.quality {
+            parts.extend(quality_line(q));
+        }
         format!("video-hw: {}", parts.join("; "))
     }
 
@@ -103,6 +142,7 @@ impl Summary {
             "concealed": self.concealed,
             "bytes_out": self.bytes_out,
             "damage": self.damage,
+            "quality": self.quality.as_ref().map(quality_json),
         })
     }
 

@@ -112,6 +112,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         concealed: stats.concealed,
         bytes_out: bytes,
         damage: damage.as_ref().map(|e| e.to_string()),
+        quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
     }
     .emit(args.json, quiet);
     crate::decode_select::verdict(damage, stats.concealed, frames)

@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod packet;
 pub mod pipeline;
 mod probe;
+pub mod quality;
 pub mod reader;
 pub mod registry;
 mod timing;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::quality::{QualityMeter, QualityOptions, QualityReport};
 use super::ring::{Coalescer, Queue, RingConfig};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::avcc::DecoderConfigRecord;
@@ -13,7 +14,7 @@ use crate::encoder::{Encoder, EncoderStats};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 use crate::metrics::Telemetry;
-use crate::packet::Packet;
+use crate::packet::{Packet, PacketLayout};
 
 /// The ring of frames an encode worker takes its input from.
 type FrameQueue = Queue<(Frame, FrameOptions)>;
@@ -64,7 +65,9 @@ pub(super) struct Shared {
     description: Mutex<String>,
     final_stats: Mutex<Option<EncoderStats>>,
     final_record: Mutex<Option<DecoderConfigRecord>>,
+    final_quality: Mutex<Option<QualityReport>>,
     follow_size_changes: bool,
+    quality: Option<QualityOptions>,
 }
 
 /// An [`Encoder`] running on its own thread, fed through a [`FrameRing`]: take a
@@ -191,7 +194,9 @@ impl EncodePipeline {
             description: Mutex::new(description),
             final_stats: Mutex::new(None),
             final_record: Mutex::new(None),
+            final_quality: Mutex::new(None),
             follow_size_changes: options.follow_size_changes,
+            quality: options.quality,
         });
         let acquire_config = config.clone();
         let worker = {
@@ -206,9 +211,11 @@ impl EncodePipeline {
                         Session::SizedByFirstFrame(_) => None,
                     };
                     let mut sink = sink;
-                    let r = run(&mut encoder, &config, &ring, &mut sink, &shared);
+                    let mut meter = Meter::new(shared.quality.map(|q| QualityMeter::new(config.codec, q)));
+                    let r = run(&mut encoder, &config, &ring, &mut sink, &shared, &mut meter);
                     *shared.final_stats.lock() = encoder.as_ref().map(Encoder::stats);
                     *shared.final_record.lock() = encoder.as_ref().and_then(Encoder::config_record);
+                    *shared.final_quality.lock() = meter.meter.map(QualityMeter::finish);
                     r
                 },
                 move |r| {
@@ -363,6 +370,7 @@ impl EncodePipeline {
             timings: telemetry.map(|t| t.timings()).unwrap_or_default(),
             encoder: self.shared.final_stats.lock().clone(),
             config_record: self.shared.final_record.lock().clone(),
+            quality: self.shared.final_quality.lock().clone(),
             ..PipelineStats::default()
         };
         self.shared.status.fill(&mut stats);
@@ -451,6 +459,7 @@ fn run(
     ring: &FrameRing,
     sink: &mut Sink,
     shared: &Shared,
+    meter: &mut Meter,
 ) -> Result<()> {
     let status = &shared.status;
     let mut frames: u64 = 0;
@@ -492,6 +501,7 @@ fn run(
             tracing::debug!("encode pipeline: frame size {}x{}: reopening the encoder", c.width, c.height);
             enc.reconfigure(c, SwitchMode::DrainThenSwap).map_err(context)?;
         }
+        meter.source(&frame, options.pts);
         // An engine that is full answers `Backpressure`: take its output, then try again.
         let mut waits = 0;
         loop {
@@ -505,6 +515,7 @@ fn run(
                         coalescer.flush(q);
                     }
                     if let Some(p) = enc.reap_timeout(Duration::from_millis(10)).map_err(context)? {
+                        meter.packet(&p, enc);
                         if !sink.send(p, &mut coalescer, None)? {
                             return Ok(());
                         }
@@ -516,6 +527,7 @@ fn run(
         // The frame's buffer goes back to the ring now.
         drop(frame);
         while let Some(p) = enc.try_reap().map_err(|e| e.context(format!("encode pipeline, frame #{frames}")))? {
+            meter.packet(&p, enc);
             if !sink.send(p, &mut coalescer, Some(ring.queue()))? {
                 return Ok(());
             }
@@ -529,12 +541,40 @@ fn run(
     }
     if let Some(enc) = encoder {
         for p in enc.flush().map_err(|e| e.context(format!("encode pipeline, flush after {frames} frames")))? {
+            meter.packet(&p, enc);
             if !sink.send(p, &mut coalescer, None)? {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// The worker's quality meter, if asked for, with the encoder's configuration record
+/// (fetched once, for length-prefixed packets).
+struct Meter {
+    meter: Option<QualityMeter>,
+    record: Option<DecoderConfigRecord>,
+}
+
+impl Meter {
+    fn new(meter: Option<QualityMeter>) -> Self {
+        Meter { meter, record: None }
+    }
+
+    fn source(&mut self, frame: &Frame, pts: Option<i64>) {
+        if let Some(m) = self.meter.as_mut() {
+            m.push_source(frame, pts);
+        }
+    }
+
+    fn packet(&mut self, packet: &Packet, enc: &Encoder) {
+        let Some(m) = self.meter.as_mut() else { return };
+        if packet.layout == PacketLayout::LengthPrefixed && self.record.is_none() {
+            self.record = enc.config_record();
+        }
+        m.push_packet(packet, self.record.as_ref());
+    }
 }
 
 /// How many times a frame is offered again to an engine that answers `Backpressure`

@@ -90,6 +90,7 @@
 
 mod decode;
 mod encode;
+mod quality;
 pub mod ring;
 mod segmented;
 #[cfg(feature = "async")]
@@ -105,6 +106,7 @@ use parking_lot::Mutex;
 pub(crate) use decode::output_memory;
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
+pub use quality::{QualityMeter, QualityOptions, QualityReport};
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
 pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
 #[cfg(feature = "async")]
@@ -145,6 +147,11 @@ pub struct PipelineOptions {
     /// How long a blocking call of the caller's may wait (`None`: until the pipeline
     /// ends). The worker itself waits as long as it takes, unless cancelled.
     pub timeout: Option<Duration>,
+    /// Encode: measure the output's quality against the input as it is made (PSNR, and
+    /// SSIM when asked), by decoding each packet in this process ([`QualityMeter`]); the
+    /// means are in [`PipelineStats::quality`]. Costs a decode and a comparison per
+    /// frame. Default `None`.
+    pub quality: Option<QualityOptions>,
 }
 
 impl Default for PipelineOptions {
@@ -155,6 +162,7 @@ impl Default for PipelineOptions {
             memory: RingMemory::Auto,
             follow_size_changes: false,
             timeout: None,
+            quality: None,
         }
     }
 }
@@ -181,6 +189,12 @@ impl PipelineOptions {
     /// Sets whether an encode pipeline follows frame size changes.
     pub fn follow_size_changes(mut self, on: bool) -> Self {
         self.follow_size_changes = on;
+        self
+    }
+
+    /// Sets what an encode pipeline measures of its output's quality.
+    pub fn quality(mut self, quality: Option<QualityOptions>) -> Self {
+        self.quality = quality;
         self
     }
 
@@ -249,6 +263,9 @@ pub struct PipelineStats {
     /// Encode: the decoder configuration record (`avcC`/`hvcC`) of length-prefixed output,
     /// once the worker has finished.
     pub config_record: Option<crate::bitstream::avcc::DecoderConfigRecord>,
+    /// Encode with [`PipelineOptions::quality`]: the output's quality, once the worker
+    /// has finished.
+    pub quality: Option<QualityReport>,
 }
 
 // ---------------------------------------------------------------------------------------
