@@ -57,6 +57,11 @@ pub struct EncodeOpts {
     /// What to optimise for: hq, low-latency, ultra-low-latency, lossless.
     #[arg(long, value_parser = parse_tune)]
     pub tune: Option<Tuning>,
+    /// Frames the encoder may hold in flight before a submit waits for output (NVENC: the
+    /// input/output buffer pairs beyond B-frames and look-ahead; default 4). The
+    /// in-flight depth experiment of `scripts/bench_encode_quality.py` varies it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub in_flight: Option<u32>,
     /// Measure the output's PSNR against the input (each packet is decoded in-process and
     /// compared with its picture); the summary gives the means as x264 prints them (Y, U,
     /// V, Avg, Global), `--json` carries them. 8-bit input only.
@@ -121,6 +126,9 @@ impl EncodeOpts {
         }
         if let Some(t) = self.tune {
             cfg = cfg.tuning(t);
+        }
+        if let Some(n) = self.in_flight {
+            cfg.frames_in_flight = n;
         }
         // The size is a placeholder here: what is checked is the options themselves.
         cfg.validate().map_err(|e| usage(option_error(&e)))?;

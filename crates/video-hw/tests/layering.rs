@@ -24,8 +24,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
-    // Pure-Rust services the engines call: pixel conversion, metrics.
-    ("engine support", &["convert", "metrics"]),
+    // Pure-Rust services the engines call: pixel conversion, metrics; and picture quality
+    // (PSNR, SSIM), which the pipelines' quality meter calls.
+    ("engine support", &["convert", "metrics", "quality"]),
     ("backends", &["backend"]),
     // Which engines exist and their process-wide state.
     ("registry", &["registry", "diagnostics"]),

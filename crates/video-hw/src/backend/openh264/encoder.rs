@@ -231,6 +231,48 @@ pub(super) fn apply_config(p: &mut sys::SEncParamExt, config: &EncoderConfig) {
         layer.uiTransferCharacteristics = color.transfer.0;
         layer.uiColorMatrix = color.matrix.0;
     }
+    study_overrides(p, &std::env::var("VIDEO_HW_OPENH264_STUDY").unwrap_or_default());
+}
+
+/// Settings of the encoder-settings study (docs/openh264.md, "Settings study") from
+/// `VIDEO_HW_OPENH264_STUDY`: comma-separated `key=value` pairs, applied over the preset's
+/// settings: `tl` temporal layers (1-4), `bgd` background detection, `aq` adaptive
+/// quantisation, `scd` scene-change detection, `ltr` long-term references (0: off, else
+/// their count), `slices` (fixed slices, 1 = one thread), `complexity` (low, medium,
+/// high), `cabac`. A study aid, not a stable interface: unknown keys and values are
+/// ignored.
+fn study_overrides(p: &mut sys::SEncParamExt, spec: &str) {
+    for (key, value) in spec.split(',').filter_map(|kv| kv.split_once('=')) {
+        let n = value.trim().parse::<c_int>().ok();
+        let on = n.map(|n| n != 0);
+        match (key.trim(), n, on) {
+            ("tl", Some(n), _) if (1..=4).contains(&n) => p.iTemporalLayerNum = n,
+            ("bgd", _, Some(b)) => p.bEnableBackgroundDetection = b,
+            ("aq", _, Some(b)) => p.bEnableAdaptiveQuant = b,
+            ("scd", _, Some(b)) => p.bEnableSceneChangeDetect = b,
+            ("ltr", Some(n), _) if (0..=4).contains(&n) => {
+                p.bEnableLongTermReference = n > 0;
+                p.iLTRRefNum = n;
+            }
+            ("slices", Some(n), _) if (1..=4).contains(&n) => {
+                p.iMultipleThreadIdc = n as u16;
+                let slices = &mut p.sSpatialLayers[0].sSliceArgument;
+                slices.uiSliceMode = if n > 1 { sys::SM_FIXEDSLCNUM_SLICE } else { sys::SM_SINGLE_SLICE };
+                slices.uiSliceNum = n as u32;
+            }
+            ("complexity", _, _) => match value.trim() {
+                "low" => p.iComplexityMode = sys::LOW_COMPLEXITY,
+                "medium" => p.iComplexityMode = sys::MEDIUM_COMPLEXITY,
+                "high" => p.iComplexityMode = sys::HIGH_COMPLEXITY,
+                _ => {}
+            },
+            ("cabac", _, Some(b)) => {
+                p.iEntropyCodingModeFlag = c_int::from(b);
+                p.sSpatialLayers[0].uiProfileIdc = if b { sys::PRO_HIGH } else { sys::PRO_BASELINE };
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The NAL unit type and the payload (start code removed) of an Annex-B NAL unit.
