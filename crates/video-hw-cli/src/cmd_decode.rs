@@ -1,127 +1,19 @@
 //! `video-hw decode IN -o OUT`: a raw Annex-B stream, an MP4 or an IVF file to raw frames (or to
 //! ffmpeg-style frame checksums with `--framemd5`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
 use video_hw::pipeline::{SegmentedDecode, recommended_sessions};
-use video_hw::{DecoderConfig, EnginePreference, PixelFormat};
+use video_hw::{DecoderConfig, EnginePreference};
 
+use crate::decode_args::{DecodeArgs, Sessions};
 use crate::decode_loop;
 use crate::exit::{CliResult, usage};
 use crate::input::Source;
-use crate::opts::{EngineOpts, parse_output_format};
 use crate::output::FrameSink;
 use crate::progress::Progress;
 use crate::summary::Summary;
-use crate::transform_opts::TransformOpts;
-
-/// Arguments of `decode` (also read by [`crate::decode_select`]).
-#[derive(Args, Debug)]
-pub struct DecodeArgs {
-    /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
-    /// recognised from their content), an MP4/MOV file, or an IVF file (AV1, VP9; from its
-    /// `DKIF` signature). `-` reads stdin: Annex-B and IVF as they come, a container
-    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
-    pub(crate) input: PathBuf,
-    /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
-    #[arg(short, long, value_name = "OUT")]
-    pub(crate) output: PathBuf,
-    /// Pixel format of the output: yuv420p, nv12 (10-bit streams give yuv420p10le and
-    /// p010le), rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, or float RGB for
-    /// models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms (values
-    /// 0-1). RGB uses the stream's matrix, range and chroma siting.
-    #[arg(long, default_value = "yuv420p", value_parser = parse_output_format)]
-    pub(crate) pix_fmt: PixelFormat,
-    /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
-    #[arg(long)]
-    pub(crate) framemd5: bool,
-    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Decode with N sessions at once (1-64, or `auto`): the stream (raw Annex-B or MP4) is
-    /// read into memory, cut at its IDR pictures (and HEVC CRAs without RASL pictures) and
-    /// the pieces decoded side by side, frames written in order. With NVDEC one stream then
-    /// uses several decode engines (7 on an H200). `auto`: the measured best for the engine,
-    /// codec and size (NVDEC: one per engine; software: one per CPU thread).
-    ///
-    /// Without this option, an H.264/HEVC file (not stdin) that NVDEC decodes is read
-    /// through its frame index with the GOPs ahead decoding on `auto` sessions at once
-    /// (frames written in order, identical to one session's; the frames waiting bounded by
-    /// 4 GiB, or a GOP per session and two more where the frames wait in GPU memory);
-    /// anything else is decoded by one session.
-    #[arg(long, value_name = "N|auto", value_parser = parse_sessions)]
-    pub(crate) sessions: Option<Sessions>,
-    /// Bound on the frames that reading ahead (the default for a file NVDEC decodes) holds
-    /// decoded before they are written: `512m`, `16g` (default 4g). More lets more
-    /// sessions decode at once; the bound is counted in output frame bytes.
-    #[arg(long, value_name = "SIZE", value_parser = crate::opts::parse_bytes)]
-    pub(crate) read_ahead: Option<usize>,
-    /// Output only these frames, by presentation index (0 is the first frame shown), in
-    /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
-    /// from the random access point it depends on; a GOP is decoded once however many of
-    /// its frames are asked for. Needs a file (not stdin).
-    #[arg(long, value_name = "I,J,…", value_delimiter = ',', conflicts_with = "start")]
-    pub(crate) indices: Option<Vec<usize>>,
-    /// Start at the frame shown at this time (seconds from the start of the timeline the
-    /// container gives), decoding from the random access point it depends on. Needs a file.
-    #[arg(long, value_name = "SECONDS")]
-    pub(crate) start: Option<f64>,
-    /// Stop after N frames.
-    #[arg(long, value_name = "N")]
-    pub(crate) count: Option<u64>,
-    #[command(flatten)]
-    pub(crate) engine: EngineOpts,
-    #[command(flatten)]
-    pub(crate) transform: TransformOpts,
-}
-
-/// `--sessions`: a count, or `auto` (decided once the engine and the stream's size are known).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sessions {
-    /// This many sessions (1-64).
-    Count(u16),
-    /// [`video_hw::pipeline::recommended_sessions`] for the engine, codec and size.
-    Auto,
-}
-
-impl Sessions {
-    /// Whether a stream of `codec` is cut and decoded by several sessions: a count above 1
-    /// asks for it (and is refused for AV1/VP9, which cannot be cut here); `auto` does it
-    /// where it can and decodes AV1/VP9 with one session.
-    fn segmented(self, codec: video_hw::Codec) -> bool {
-        match self {
-            Sessions::Count(n) => n > 1,
-            Sessions::Auto => codec.is_nal_based(),
-        }
-    }
-}
-
-pub(crate) fn parse_sessions(s: &str) -> Result<Sessions, String> {
-    if s.eq_ignore_ascii_case("auto") {
-        return Ok(Sessions::Auto);
-    }
-    match s.parse::<u16>() {
-        Ok(n @ 1..=64) => Ok(Sessions::Count(n)),
-        _ => Err(format!("'{s}': a number of sessions from 1 to 64, or auto")),
-    }
-}
-
-impl DecodeArgs {
-    /// The summary's fields that come from the arguments and the clock.
-    pub(crate) fn summary(&self, codec_in: video_hw::Codec, started: Instant) -> Summary {
-        Summary {
-            job: "decode",
-            input: self.input.display().to_string(),
-            output: self.output.display().to_string(),
-            codec_in: Some(codec_in.to_string()),
-            elapsed: started.elapsed(),
-            ..Default::default()
-        }
-    }
-}
 
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {

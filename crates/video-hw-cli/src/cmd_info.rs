@@ -13,6 +13,7 @@ use video_hw::bitstream::summary::{StreamSummary, summarize};
 use video_hw::media::Container;
 
 use crate::exit;
+use crate::info_media::color_json;
 
 /// Arguments of `info`.
 #[derive(Args, Debug)]
@@ -66,16 +67,6 @@ pub fn run(args: &InfoArgs) -> video_hw::Result<ExitCode> {
         }
         None => Ok(ExitCode::SUCCESS),
     }
-}
-
-/// The JSON of a stream's parameter-set facts (shared with container inputs).
-pub fn color_json(c: &video_hw::ColorInfo) -> serde_json::Value {
-    json!({
-        "primaries": c.primaries.0,
-        "transfer": c.transfer.0,
-        "matrix": c.matrix.0,
-        "range": if c.range == video_hw::ColorRange::Full { "full" } else { "limited" },
-    })
 }
 
 fn print_summary(s: &StreamSummary, as_json: bool) {

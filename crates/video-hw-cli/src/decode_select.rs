@@ -14,7 +14,7 @@ use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, DecoderConfig, Error, Frame, Rational};
 
-use crate::cmd_decode::{DecodeArgs, Sessions};
+use crate::decode_args::{DecodeArgs, Sessions};
 use crate::exit::{CliResult, Failure, usage};
 use crate::output::FrameSink;
 use crate::summary::Summary;

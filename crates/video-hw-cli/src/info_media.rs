@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 use video_hw::media::{Demuxer, FrameIndex, Track, TrackKind};
 
-use crate::cmd_info::color_json;
 use crate::exit;
 
 /// What one track's index says (video tracks).
@@ -158,4 +157,14 @@ pub fn run(path: &Path, as_json: bool) -> video_hw::Result<ExitCode> {
         }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The JSON of a stream's parameter-set facts (raw streams' and containers').
+pub fn color_json(c: &video_hw::ColorInfo) -> serde_json::Value {
+    json!({
+        "primaries": c.primaries.0,
+        "transfer": c.transfer.0,
+        "matrix": c.matrix.0,
+        "range": if c.range == video_hw::ColorRange::Full { "full" } else { "limited" },
+    })
 }

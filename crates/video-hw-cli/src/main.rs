@@ -9,6 +9,7 @@ mod cmd_info;
 mod cmd_probe;
 mod cmd_transcode;
 mod cuda_env;
+mod decode_args;
 mod decode_loop;
 mod decode_select;
 mod encoding;
@@ -28,6 +29,7 @@ mod stage_table;
 mod summary;
 mod synthetic;
 mod transcode_ahead;
+mod transcode_args;
 mod transform_opts;
 mod y4m;
 
@@ -69,11 +71,11 @@ enum Command {
     /// Describe a raw H.264/HEVC stream from its headers (fast: no decoding).
     Info(cmd_info::InfoArgs),
     /// Decode a raw H.264/HEVC stream or an MP4 to raw frames (or frame checksums).
-    Decode(cmd_decode::DecodeArgs),
+    Decode(decode_args::DecodeArgs),
     /// Encode Y4M, raw YUV or a synthetic test pattern to H.264, HEVC or AV1 (raw or in a container).
     Encode(cmd_encode::EncodeArgs),
     /// Decode and re-encode in one pass.
-    Transcode(cmd_transcode::TranscodeArgs),
+    Transcode(transcode_args::TranscodeArgs),
 }
 
 fn main() -> ExitCode {

@@ -16,13 +16,13 @@ use video_hw::media::{Demuxer, MediaPacket};
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, DecoderConfig, EncoderConfig, Error};
 
-use crate::cmd_decode::Sessions;
-use crate::cmd_transcode::{AudioIn, TranscodeArgs, first_job};
+use crate::decode_args::Sessions;
 use crate::decode_select::{described, on_sessions, open_video, take_frames};
 use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
 use crate::input::Source;
 use crate::summary::Summary;
+use crate::transcode_args::{AudioIn, TranscodeArgs, first_job};
 
 /// Audio packets read ahead of the output at most (AAC: about 5 seconds).
 const AUDIO_AHEAD: usize = 256;

@@ -1,0 +1,75 @@
+//! The arguments of `transcode`, and how its encode job opens: what `cmd_transcode` and
+//! `transcode_ahead` share, below both.
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+
+use clap::Args;
+use video_hw::media::{MediaPacket, Track};
+use video_hw::{EncoderConfig, EnginePreference, Rational};
+
+use crate::decode_args::Sessions;
+use crate::encoding::EncodeJob;
+use crate::opts::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
+use crate::transform_opts::TransformOpts;
+
+/// Arguments of `transcode`.
+#[derive(Args, Debug)]
+pub struct TranscodeArgs {
+    /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
+    /// a raw H.264/HEVC Annex-B stream; `-` reads stdin: Annex-B and IVF as they come, a container
+    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
+    pub(crate) input: PathBuf,
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
+    /// .webm (WebM: VP9/AV1 with Opus), .ivf (IVF: AV1, no audio), or `-` (the raw stream on
+    /// stdout). A container output keeps
+    /// every audio track of the input, copied as it is.
+    #[arg(short, long, value_name = "OUT")]
+    pub(crate) output: PathBuf,
+    /// Leave the input's audio out of a container output.
+    #[arg(long)]
+    pub(crate) no_audio: bool,
+    /// Frame rate for rate control and timestamps (default: the stream's, else 25).
+    #[arg(long, value_parser = parse_fps)]
+    pub(crate) fps: Option<Rational>,
+    /// Decoder sessions (1-64, or `auto`). Without it, an H.264/HEVC file (not stdin) that
+    /// NVDEC decodes is read through its frame index with the GOPs ahead decoding on `auto`
+    /// sessions, one per NVDEC engine, the frames encoded in order; `1` decodes on one.
+    #[arg(long, value_name = "N|auto", value_parser = crate::decode_args::parse_sessions)]
+    pub(crate) sessions: Option<Sessions>,
+    /// Decoder engine (auto, nvdec, openh264, …); --backend picks the encoder's.
+    #[arg(long, default_value = "auto", value_name = "ENGINE", value_parser = parse_engine)]
+    pub(crate) decoder_backend: EnginePreference,
+    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) encode: EncodeOpts,
+    /// Encoder engine choice; --require-hardware and --device apply to both engines.
+    #[command(flatten)]
+    pub(crate) engine: EngineOpts,
+    /// A resized (or cropped) rendition: --size WxH (even sides, as encoders take 4:2:0).
+    #[command(flatten)]
+    pub(crate) transform: TransformOpts,
+}
+
+/// The input's audio tracks and where their packets arrive.
+pub(crate) type AudioIn = (Vec<Track>, Receiver<MediaPacket>);
+
+/// The encode job, opened at the first frame: at `--fps`, else `rate` (the stream's own,
+/// else the container's), else 25; copying the input's `audio` (taken) into a container.
+pub(crate) fn first_job(
+    args: &TranscodeArgs,
+    cfg: &mut EncoderConfig,
+    rate: Option<Rational>,
+    timebase: Option<Rational>,
+    audio: &mut Option<AudioIn>,
+) -> EncodeJob {
+    let fps = args.fps.or(rate);
+    cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase).quality(args.encode.quality());
+    match audio.take() {
+        Some((tracks, rx)) => job.with_audio(tracks, rx),
+        None => job,
+    }
+}
