@@ -125,9 +125,16 @@ def measure(clip, encoded, vmaf):
                  "csv=p=0", encoded]).stdout.split()
     frames = len(sizes)
     bits = sum(int(s) for s in sizes) * 8
-    lavfi = "[0:v][1:v]psnr;[0:v][1:v]ssim"
+    # Frames paired by their index, not their timestamps: a raw stream's are made up by
+    # the demuxer (with B-frames they start a frame or two late) and the filters' sync
+    # would then compare neighbouring frames.
+    n = 3 if vmaf else 2
+    outs_a = "".join(f"[a{i}]" for i in range(n))
+    outs_b = "".join(f"[b{i}]" for i in range(n))
+    lavfi = (f"[0:v]settb=1,setpts=N,split={n}{outs_a};[1:v]settb=1,setpts=N,split={n}{outs_b};"
+             "[a0][b0]psnr;[a1][b1]ssim")
     if vmaf:
-        lavfi += ";[0:v][1:v]libvmaf"
+        lavfi += ";[a2][b2]libvmaf"
     # AV1 through libdav1d: FFmpeg 5.1's native av1 decoder needs a hardware decoder.
     dec = ["-c:v", "libdav1d"] if encoded.endswith(".ivf") else []
     err = run(["ffmpeg", "-nostdin", "-hide_banner", *dec, "-i", encoded, "-i", clip["y4m"], "-lavfi", lavfi, "-f",

@@ -16,7 +16,14 @@ fn ffmpeg_figures(encoded: &std::path::Path, source: &std::path::Path) -> Option
         .arg(encoded)
         .arg("-i")
         .arg(source)
-        .args(["-lavfi", "[0:v][1:v]psnr;[0:v][1:v]ssim", "-f", "null", "-"])
+        // Frames paired by index (a raw stream's timestamps are the demuxer's guesses).
+        .args([
+            "-lavfi",
+            "[0:v]settb=1,setpts=N,split[a0][a1];[1:v]settb=1,setpts=N,split[b0][b1];[a0][b0]psnr;[a1][b1]ssim",
+            "-f",
+            "null",
+            "-",
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
