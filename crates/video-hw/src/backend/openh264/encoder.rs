@@ -14,10 +14,11 @@
 //! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi`; else 12..51 (OpenH264 turns a minimum of 0 into 12..42, and at 42 its rate control could not reach low rates: 720p camera footage asked for 500 kb/s came out at 611) |
 //! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr`](super::first_idr), patch 0012) |
 //! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate`; the SPS's VUI timing (patch 0005) |
-//! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline) |
-//! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile) |
-//! | `preset` Fast, Medium | `MEDIUM_COMPLEXITY`, CABAC |
-//! | `preset` Slow, Slower, Slowest | `HIGH_COMPLEXITY`, CABAC |
+//! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline), a slice per thread |
+//! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile), a slice per thread |
+//! | `preset` Fast | `MEDIUM_COMPLEXITY`, CABAC, a slice per thread |
+//! | `preset` Medium | `MEDIUM_COMPLEXITY`, CABAC, one slice |
+//! | `preset` Slow, Slower, Slowest | `HIGH_COMPLEXITY`, CABAC, one slice, background detection off |
 //! | `tuning` HighQuality, LowLatency | `CAMERA_VIDEO_REAL_TIME`, scene-change detection on (OpenH264 accepts only the real-time usage types) |
 //! | `tuning` UltraLowLatency | `CAMERA_VIDEO_REAL_TIME`, one reference frame, scene-change IDRs off |
 //! | `tuning` Lossless | `Unsupported` |
@@ -29,9 +30,11 @@
 //! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::convert`] |
 //! | input P010 / Yuv420p10 | `Unsupported` ("openh264 encodes 8-bit 4:2:0 only") |
 //!
-//! Threads: one per slice, up to 4 (and the CPU count, and `VIDEO_HW_OPENH264_THREADS`
-//! when set); each thread codes a fixed slice of the picture (load balancing off, so
-//! output is reproducible on a given machine).
+//! Threads: one per slice. The quality presets (Medium, the default, and slower) code one
+//! slice on one thread, as slices cost OpenH264 up to 43% more bits; the fast presets use
+//! up to 4 (the CPU count, `VIDEO_HW_OPENH264_THREADS` when set); `threads` sets the count.
+//! Each thread codes a fixed slice of the picture (load balancing off, so output is
+//! reproducible on a given machine). The slow presets also turn background detection off.
 //! `reconfigure` changes bitrate (same rate-control kind) and GOP in place; a new frame
 //! rate reopens (the SPS's VUI timing changes).
 
@@ -126,17 +129,24 @@ fn is_rgb(f: PixelFormat) -> bool {
     matches!(f, PixelFormat::Bgra | PixelFormat::Rgb24 | PixelFormat::RgbPlanar)
 }
 
-/// Encoder threads (= slices) for a picture of `height` lines: up to 4 and the CPU
-/// count, at least four macroblock rows per slice; `VIDEO_HW_OPENH264_THREADS=N` caps it
-/// (e.g. 1 for single-threaded benchmarks).
-fn thread_count(height: u32) -> u32 {
-    let mut cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
-    if let Some(cap) = std::env::var("VIDEO_HW_OPENH264_THREADS").ok().and_then(|v| v.parse::<u32>().ok()) {
-        cpus = cpus.min(cap.max(1));
-    }
-    // At least four macroblock rows per slice.
-    let by_rows = (height.div_ceil(16) / 4).max(1);
-    cpus.min(4).min(by_rows).max(1)
+/// Encoder threads (= slices): `config.threads` when given; else one for the quality
+/// presets (Medium and slower: slices cost quality, see [`apply_config`]) and, for the fast
+/// ones, up to 4 and the CPU count (`VIDEO_HW_OPENH264_THREADS=N` caps it); always at
+/// least four macroblock rows per slice.
+fn thread_count(config: &EncoderConfig) -> u32 {
+    let wanted = match config.threads {
+        Some(n) => n,
+        None if config.preset >= Preset::Medium => 1,
+        None => {
+            let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+            match std::env::var("VIDEO_HW_OPENH264_THREADS").ok().and_then(|v| v.parse::<u32>().ok()) {
+                Some(cap) => cpus.min(cap.max(1)),
+                None => cpus,
+            }
+        }
+    };
+    let by_rows = (config.height.div_ceil(16) / 4).max(1);
+    wanted.min(4).min(by_rows).max(1)
 }
 
 /// Fills OpenH264's parameters from `config` (see the module table).
@@ -201,8 +211,17 @@ pub(super) fn apply_config(p: &mut sys::SEncParamExt, config: &EncoderConfig) {
             p.bEnableSceneChangeDetect = true;
         }
     }
-    let threads = thread_count(config.height);
+    // Slices cost quality here: OpenH264's rate control spends the bits of each slice on
+    // its own, and 2 slices against 1 made 720p camera footage need up to 43% more bits
+    // (BD-rate, the settings study in docs/openh264.md). The quality presets code one
+    // slice on one thread; the fast ones keep a slice per thread for speed. An explicit
+    // thread count is the slice count.
+    let threads = thread_count(config);
     p.iMultipleThreadIdc = threads as u16;
+    // Background detection skips macroblocks it takes for static background; on camera
+    // footage that costs 3-8% more bits at the same quality (the study), so the slow
+    // presets look at every macroblock.
+    p.bEnableBackgroundDetection = config.preset < Preset::Slow;
     p.bUseLoadBalancing = false;
     p.iLoopFilterDisableIdc = 0;
 
