@@ -25,7 +25,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let cfg = DecoderConfig::new(src.codec());
     let cfg = args
         .transform
-        .apply(cfg, args.pix_fmt)
+        .apply(cfg, args.pix_fmt.request)
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
@@ -50,7 +50,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if sessions.segmented(src.codec()) {
         return run_segmented(args, quiet, started, src, cfg, dec, sessions);
     }
-    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar())?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar(), args.pix_fmt.exact)?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
     let shown = src.window();
@@ -108,7 +108,7 @@ fn run_segmented(
     let (data, broken) = src.into_annexb_bytes()?;
     let info = video_hw::bitstream::summary::summarize(&data[..], Some(codec_in)).ok().and_then(|s| s.info);
     let tb = decode_loop::frame_timebase(info.clone(), None);
-    let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, sar, args.pix_fmt.exact)?;
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
     let sessions = match sessions {
         Sessions::Count(n) => usize::from(n),

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use video_hw::PixelFormat;
 
-use crate::opts::{EngineOpts, parse_output_format};
+use crate::opts::EngineOpts;
+use crate::pix_names::OutFormat;
 use crate::summary::Summary;
 use crate::transform_opts::TransformOpts;
 
@@ -22,12 +22,14 @@ pub struct DecodeArgs {
     /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
-    /// Pixel format of the output: yuv420p, nv12 (10-bit streams give yuv420p10le and
-    /// p010le), rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, or float RGB for
-    /// models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms (values
-    /// 0-1). RGB uses the stream's matrix, range and chroma siting.
-    #[arg(long, default_value = "yuv420p", value_parser = parse_output_format)]
-    pub(crate) pix_fmt: PixelFormat,
+    /// Pixel format of the output, by ffmpeg's names and with ffmpeg's meaning: yuv420p and
+    /// nv12 are 8-bit (a 10-bit stream is rounded to 8 bits), yuv420p10le and p010le 10-bit,
+    /// gray and gray10le the luma plane in full range; yuv420p-auto and nv12-auto keep the
+    /// stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, and float
+    /// RGB for models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms
+    /// (values 0-1). RGB uses the stream's matrix, range and chroma siting.
+    #[arg(long, default_value = "yuv420p", value_parser = crate::pix_names::parse)]
+    pub(crate) pix_fmt: OutFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]
     pub(crate) framemd5: bool,

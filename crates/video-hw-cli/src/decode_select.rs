@@ -32,7 +32,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     let codec = track.codec.video().unwrap_or(Codec::H264);
     let cfg = args
         .transform
-        .apply(DecoderConfig::new(codec), args.pix_fmt)
+        .apply(DecoderConfig::new(codec), args.pix_fmt.request)
         .engine(args.engine.backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)
@@ -49,7 +49,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         reader = reader.read_ahead(bytes);
     }
     let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
-    let mut sink = FrameSink::create(&args.output, args.framemd5, sar)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, sar, args.pix_fmt.exact)?;
     let tb = crate::decode_loop::frame_timebase(stream_info, track.frame_rate);
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
     let mut write = |frame: &video_hw::Frame| -> video_hw::Result<()> {

@@ -238,19 +238,6 @@ pub fn parse_bitrate(s: &str) -> Result<u64, String> {
     Ok(bits.round() as u64)
 }
 
-/// Decoder output `--pix-fmt`: yuv420p (default), nv12, rgb24, bgra or gbrp. 10-bit
-/// streams give yuv420p10le for yuv420p and p010le for nv12.
-pub fn parse_output_format(s: &str) -> Result<PixelFormat, String> {
-    const NAMES: &str = "yuv420p, nv12, rgb24, bgr24, rgba, bgra, gbrp, bgrp, rgbf32, bgrf32, rgbpf32, \
-                         bgrpf32, rgbf16, bgrf16, rgbpf16, bgrpf16";
-    match s.parse::<PixelFormat>() {
-        // The depth follows the stream: yuv420p gives yuv420p10le for a 10-bit one.
-        Ok(f) if f.bit_depth() == 10 => Err(format!("'{s}': ask for yuv420p or nv12 (10-bit streams give {f})")),
-        Ok(f) => Ok(f),
-        Err(_) => Err(format!("unknown pixel format '{s}' ({NAMES})")),
-    }
-}
-
 /// Raw input `--pix-fmt` for `encode`: yuv420p (default), nv12, rgb24 or bgra.
 pub fn parse_input_format(s: &str) -> Result<PixelFormat, String> {
     match s.to_ascii_lowercase().as_str() {

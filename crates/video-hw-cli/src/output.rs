@@ -13,6 +13,7 @@ use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::framemd5::FrameMd5Writer;
+use crate::pix_names::{self, Exact};
 
 /// True for `-`.
 pub fn is_stdout(path: &Path) -> bool {
@@ -57,22 +58,22 @@ fn stdout_file() -> std::io::Result<File> {
     Ok(File::from(fd))
 }
 
-/// Decoded frames out: raw planes, or framemd5 lines.
-pub enum FrameSink {
+/// Where decoded frames go: raw planes, or framemd5 lines.
+enum FrameOut {
     /// Tightly packed planes, frame after frame.
-    Raw {
-        /// The output.
-        out: Box<dyn Write>,
-        /// Scratch buffer for one packed frame.
-        buf: Vec<u8>,
-    },
+    Raw(Box<dyn Write>),
     /// ffmpeg framemd5 lines.
-    Md5 {
-        /// The lines' writer.
-        md5: FrameMd5Writer<Box<dyn Write>>,
-        /// Scratch buffer for one packed frame.
-        buf: Vec<u8>,
-    },
+    Md5(FrameMd5Writer<Box<dyn Write>>),
+}
+
+/// Decoded frames out, in the form `--pix-fmt` names (converted to its stated depth).
+pub struct FrameSink {
+    out: FrameOut,
+    /// The stated-depth form to convert to, if any.
+    exact: Option<Exact>,
+    /// Scratch buffers: one packed frame, and its converted form.
+    buf: Vec<u8>,
+    converted: Vec<u8>,
 }
 
 /// `host`'s tightly packed bytes: its own memory when it is packed, else `buf` filled.
@@ -86,14 +87,16 @@ fn packed<'a>(host: &'a video_hw::frame::HostFrame, buf: &'a mut Vec<u8>) -> &'a
 }
 
 impl FrameSink {
-    /// Raw frames or checksums to `path`; `sar` is the framemd5 sample aspect ratio.
-    pub fn create(path: &Path, framemd5: bool, sar: Option<Rational>) -> Result<Self> {
+    /// Raw frames or checksums to `path`; `sar` is the framemd5 sample aspect ratio;
+    /// frames are converted to `exact` when given.
+    pub fn create(path: &Path, framemd5: bool, sar: Option<Rational>, exact: Option<Exact>) -> Result<Self> {
         let out = create(path)?;
-        Ok(if framemd5 {
-            FrameSink::Md5 { md5: FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))), buf: Vec::new() }
+        let out = if framemd5 {
+            FrameOut::Md5(FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))))
         } else {
-            FrameSink::Raw { out, buf: Vec::new() }
-        })
+            FrameOut::Raw(out)
+        };
+        Ok(FrameSink { out, exact, buf: Vec::new(), converted: Vec::new() })
     }
 
     /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written. A
@@ -101,24 +104,29 @@ impl FrameSink {
     /// its memory; others are packed into a scratch buffer first.
     pub fn write(&mut self, frame: &Frame, tb: Rational) -> Result<u64> {
         let host = frame.to_host()?;
-        match self {
-            FrameSink::Raw { out, buf } => {
-                let bytes = packed(&host, buf);
+        let mut bytes = packed(&host, &mut self.buf);
+        if let Some(exact) = self.exact.filter(|_| frame.format.is_yuv()) {
+            if pix_names::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)? {
+                bytes = &self.converted;
+            }
+        }
+        match &mut self.out {
+            FrameOut::Raw(out) => {
                 out.write_all(bytes)?;
                 Ok(bytes.len() as u64)
             }
-            FrameSink::Md5 { md5, buf } => {
+            FrameOut::Md5(md5) => {
                 let header = md5.ensure_header(frame.width, frame.height, tb)?;
-                Ok(header + md5.frame(packed(&host, buf))?)
+                Ok(header + md5.frame(bytes)?)
             }
         }
     }
 
     /// Flushes; a framemd5 output with no frame still gets its header (`width`x`height`).
     pub fn finish(self, width: u32, height: u32, tb: Rational) -> Result<()> {
-        match self {
-            FrameSink::Raw { mut out, .. } => Ok(out.flush()?),
-            FrameSink::Md5 { md5: mut w, .. } => {
+        match self.out {
+            FrameOut::Raw(mut out) => Ok(out.flush()?),
+            FrameOut::Md5(mut w) => {
                 w.ensure_header(width, height, tb)?;
                 w.finish()
             }

@@ -84,7 +84,7 @@ fn bad_transform_options_exit_2_before_any_frame() {
         vec!["--crop", "1,2,3"],
         vec!["--letterbox"],
         vec!["--scale-filter", "lanczos"],
-        vec!["--pix-fmt", "p010le"],
+        vec!["--pix-fmt", "yuv444p"],
         vec!["--pix-fmt", "rgb24", "--size", "20000x10"],
     ] {
         let mut cmd = vec!["decode", s(&input), "-o", s(&out), "-q"];

@@ -1,0 +1,111 @@
+//! `decode --pix-fmt` with ffmpeg's names and meaning (`src/pix_names.rs`), FFmpeg off
+//! (the built-in rav1d decodes the AV1 fixtures):
+//!
+//! * at the stream's own depth, `yuv420p10le`/`p010le` (10-bit file) and `yuv420p`/`nv12`
+//!   (8-bit file) equal the libdav1d references, as do `yuv420p-auto`/`nv12-auto`;
+//! * an 8-bit stream as `yuv420p10le`, `p010le` and `gray` equals ffmpeg's framemd5 of
+//!   the same file with the same `-pix_fmt`;
+//! * a 10-bit stream as `yuv420p`, `nv12` and `gray` is 8-bit (the frame sizes say so)
+//!   and, against ffmpeg's (which dithers where this rounds), at least 50 dB PSNR;
+//!   `gray10le` too.
+//!
+//! The comparisons with ffmpeg run where the ffmpeg tool is (CI installs it).
+
+mod util;
+
+use std::path::Path;
+use std::process::Command;
+
+use util::{expect_exit, frame_lines, testdata};
+
+const TEN: &str = "av1/svtav1-10bit-cars-320x240.ivf";
+const EIGHT: &str = "av1/libaom-kf8-cars-320x240.ivf";
+const PIXELS: usize = 320 * 240;
+
+fn run_builtin(args: &[&str]) -> std::process::Output {
+    util::run_env(args, &[("VIDEO_HW_FFMPEG_DIR", "none")])
+}
+
+fn md5s(text: &str) -> Vec<String> {
+    frame_lines(text).into_iter().map(|(_, md5)| md5).collect()
+}
+
+fn ours(file: &str, pix_fmt: &str, framemd5: bool) -> Vec<u8> {
+    let path = testdata(file);
+    let mut args = vec!["decode", util::s(&path), "--pix-fmt", pix_fmt, "-o", "-", "-q"];
+    if framemd5 {
+        args.push("--framemd5");
+    }
+    let out = run_builtin(&args);
+    expect_exit(&out, 0, &format!("{file} as {pix_fmt}"));
+    out.stdout
+}
+
+/// ffmpeg's decode of `file` (libdav1d) as `pix_fmt`: raw bytes, or framemd5 text.
+fn ffmpeg(file: &Path, pix_fmt: &str, framemd5: bool) -> Option<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-threads", "1", "-c:v", "libdav1d", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-pix_fmt", pix_fmt, "-f", if framemd5 { "framemd5" } else { "rawvideo" }, "-"])
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
+fn reference(file: &str, tag: &str) -> Vec<String> {
+    md5s(&std::fs::read_to_string(testdata(&format!("{file}.{tag}.framemd5"))).unwrap())
+}
+
+#[test]
+fn the_streams_own_depth_equals_the_references() {
+    for (file, pix_fmt, tag) in [
+        (TEN, "yuv420p10le", "yuv"),
+        (TEN, "p010le", "p010"),
+        (TEN, "yuv420p-auto", "yuv"),
+        (TEN, "nv12-auto", "p010"),
+        (EIGHT, "yuv420p", "yuv"),
+        (EIGHT, "nv12", "nv12"),
+        (EIGHT, "yuv420p-auto", "yuv"),
+    ] {
+        let got = md5s(&String::from_utf8_lossy(&ours(file, pix_fmt, true)));
+        assert_eq!(got, reference(file, tag), "{file} as {pix_fmt}");
+    }
+}
+
+#[test]
+fn an_8_bit_stream_widened_equals_ffmpeg() {
+    for pix_fmt in ["yuv420p10le", "p010le", "gray"] {
+        let got = md5s(&String::from_utf8_lossy(&ours(EIGHT, pix_fmt, true)));
+        assert_eq!(got.len(), 24, "{pix_fmt}");
+        match ffmpeg(&testdata(EIGHT), pix_fmt, true) {
+            Some(want) => assert_eq!(got, md5s(&String::from_utf8_lossy(&want)), "{EIGHT} as {pix_fmt}"),
+            None => eprintln!("note: no ffmpeg tool; {pix_fmt} checked for its frame count only"),
+        }
+    }
+}
+
+#[test]
+fn a_10_bit_stream_narrowed_is_8_bit_and_near_ffmpeg() {
+    // (name, bytes per frame, peak, bytes per sample)
+    for (pix_fmt, frame_bytes, peak, width) in [
+        ("yuv420p", PIXELS * 3 / 2, 255.0, 1),
+        ("nv12", PIXELS * 3 / 2, 255.0, 1),
+        ("gray", PIXELS, 255.0, 1),
+        ("gray10le", PIXELS * 2, 1023.0, 2),
+    ] {
+        let got = ours(TEN, pix_fmt, false);
+        assert_eq!(got.len(), 20 * frame_bytes, "{pix_fmt}: 20 frames of {frame_bytes} bytes");
+        let Some(want) = ffmpeg(&testdata(TEN), pix_fmt, false) else {
+            eprintln!("note: no ffmpeg tool; {pix_fmt} checked for its size only");
+            continue;
+        };
+        assert_eq!(want.len(), got.len(), "{pix_fmt}");
+        let sample = |b: &[u8], i: usize| -> f64 {
+            if width == 2 { f64::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])) } else { f64::from(b[i]) }
+        };
+        let n = got.len() / width;
+        let mse = (0..n).map(|i| (sample(&got, i) - sample(&want, i)).powi(2)).sum::<f64>() / n as f64;
+        let psnr = if mse == 0.0 { 99.0 } else { 10.0 * (peak * peak / mse).log10() };
+        assert!(psnr >= 50.0, "{pix_fmt}: {psnr:.1} dB against ffmpeg's");
+    }
+}
