@@ -126,11 +126,16 @@ class VideoDecoder:
             content.
         device: where frames land: ``"cpu"`` (host memory) or ``"cuda"``/``"cuda:N"``
             (GPU memory; decoded by NVDEC).
-        pixel_format: ``"rgb24"``, ``"bgr24"``, ``"rgba"``, ``"bgra"``, ``"nv12"`` or
-            ``"yuv420p"`` (10-bit video gives 16-bit samples). NV12 and YUV420P are one
-            ``(H*3/2, W)`` plane per frame. RGB uses the stream's colour matrix, range and
-            chroma siting (BT.709 from 720 lines up where the stream does not say, else
-            BT.601).
+        pixel_format: ffmpeg's names with ffmpeg's meaning: ``"rgb24"``, ``"bgr24"``,
+            ``"rgba"``, ``"bgra"``; ``"yuv420p"`` and ``"nv12"`` (8-bit: a 10-bit stream is
+            rounded to 8 bits), ``"yuv420p10le"`` and ``"p010le"`` (10-bit in uint16: an
+            8-bit stream widened as ffmpeg widens it), ``"gray"`` and ``"gray10le"`` (the
+            luma plane in full range, ``(H, W)``; host only); ``"yuv420p-auto"`` and
+            ``"nv12-auto"`` keep the stream's own depth. The YUV forms are one
+            ``(H*3/2, W)`` plane per frame; with ``device="cuda"`` the GPU makes them (NV12
+            of the stream's depth is NVDEC's own surface). RGB uses the stream's colour
+            matrix, range and chroma siting (BT.709 from 720 lines up where the stream does
+            not say, else BT.601).
         dimension_order: ``"NCHW"`` or ``"NHWC"`` for RGB: ``(3, H, W)`` or ``(H, W, 3)``.
         dtype: ``"uint8"``, ``"float16"`` or ``"float32"`` (RGB). Floats are in [0, 1],
             or normalised with ``mean`` and ``std``.

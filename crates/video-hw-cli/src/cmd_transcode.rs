@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use video_hw::{DecoderConfig, Engine, PixelFormat};
+use video_hw::{DecoderConfig, Engine};
 
 use crate::decode_args::Sessions;
 use crate::decode_loop;
@@ -27,7 +27,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     }
     let dec_cfg = args
         .transform
-        .apply(DecoderConfig::new(src.codec()), PixelFormat::Yuv420p)
+        .apply(DecoderConfig::new(src.codec()), args.decoder_format())
         .engine(args.decoder_backend)
         .require_hardware(args.engine.require_hardware)
         .device_index(args.engine.device)

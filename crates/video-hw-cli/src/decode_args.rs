@@ -7,9 +7,9 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::opts::EngineOpts;
-use crate::pix_names::OutFormat;
 use crate::summary::Summary;
 use crate::transform_opts::TransformOpts;
+use video_hw::pix_fmt::OutFormat;
 
 /// Arguments of `decode` (read by `cmd_decode` and `decode_select`).
 #[derive(Args, Debug)]
@@ -28,7 +28,7 @@ pub struct DecodeArgs {
     /// stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, and float
     /// RGB for models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms
     /// (values 0-1). RGB uses the stream's matrix, range and chroma siting.
-    #[arg(long, default_value = "yuv420p", value_parser = crate::pix_names::parse)]
+    #[arg(long, default_value = "yuv420p", value_parser = video_hw::pix_fmt::parse)]
     pub(crate) pix_fmt: OutFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]

@@ -2,13 +2,15 @@
 //! session). The encoder runs in an encode pipeline on its own thread; this thread
 //! converts pictures where needed, queues them (waiting while the pipeline's ring is full)
 //! and writes packets to the output as they come out. Pictures in another format than
-//! the first are converted with `video_hw::convert`.
+//! the first are converted with `video_hw::convert`; a depth named by `--pix-fmt` with
+//! `video_hw::pix_fmt`.
 
 use std::path::{Path, PathBuf};
 
 use video_hw::convert::{YuvMatrix, host_to_i420};
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, QualityOptions, Shutdown};
+use video_hw::pix_fmt::{self, Exact};
 use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
 
 use std::sync::mpsc::Receiver;
@@ -56,6 +58,8 @@ pub struct EncodeJob {
     ring_depth: Option<usize>,
     /// What to measure of the output's quality (`--psnr`, `--ssim`).
     quality: Option<QualityOptions>,
+    /// The form pictures are converted to before encoding (`--pix-fmt`).
+    exact: Option<Exact>,
 }
 
 impl EncodeJob {
@@ -75,7 +79,15 @@ impl EncodeJob {
             fragmented: false,
             ring_depth: None,
             quality: None,
+            exact: None,
         }
+    }
+
+    /// Converts each picture to `exact` (ffmpeg's meaning of its name: `yuv420p` is 8-bit)
+    /// before it is encoded; `None` encodes pictures at their own depth.
+    pub fn pix_fmt(mut self, exact: Option<Exact>) -> Self {
+        self.exact = exact;
+        self
     }
 
     /// Measures the output's quality against the pictures as they are encoded.
@@ -147,6 +159,10 @@ impl EncodeJob {
 
     /// Encodes one picture (queued to the encoder's thread; packets ready by then are written).
     pub fn push(&mut self, frame: Frame) -> Result<()> {
+        let frame = match self.exact {
+            Some(exact) if frame.format.is_yuv() => to_exact(frame, exact, &mut self.scratch)?,
+            _ => frame,
+        };
         if self.open.is_none() {
             self.open(&frame)?;
         }
@@ -209,6 +225,28 @@ pub fn finish_job(job: Option<&mut EncodeJob>) -> Result<(u64, Option<String>, u
         Some(job) => Ok((job.frames(), job.backend(), job.finish()?)),
         None => Ok((0, None, 0)),
     }
+}
+
+/// `frame` (4:2:0 of any depth and layout) as `exact` names it, in host memory.
+fn to_exact(frame: Frame, exact: Exact, scratch: &mut Vec<u8>) -> Result<Frame> {
+    let Some(format) = exact.format() else {
+        return Err(Error::invalid_input(format!("encoding {} pictures (no chroma)", exact.name())));
+    };
+    let host = frame.to_host()?;
+    scratch.clear();
+    host.write_packed(scratch);
+    let mut out = Vec::new();
+    if !pix_fmt::convert(frame.format, frame.width, frame.height, scratch, exact, &mut out)? {
+        if matches!(frame.data, FrameData::Host(_)) {
+            return Ok(frame);
+        }
+        out = std::mem::take(scratch);
+    }
+    let pixels = HostFrame::from_packed(format, frame.width, frame.height, out)?;
+    let mut converted = Frame::host(format, frame.width, frame.height, pixels);
+    converted.pts = frame.pts;
+    converted.color = frame.color;
+    Ok(converted)
 }
 
 /// `frame` in `want` (host memory), when it is not already: device frames are downloaded,

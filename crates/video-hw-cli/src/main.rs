@@ -24,7 +24,6 @@ mod metrics_http;
 mod net_in;
 mod opts;
 mod output;
-mod pix_names;
 mod progress;
 mod stage_table;
 mod summary;

@@ -13,7 +13,7 @@ use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::framemd5::FrameMd5Writer;
-use crate::pix_names::{self, Exact};
+use video_hw::pix_fmt::{self, Exact};
 
 /// True for `-`.
 pub fn is_stdout(path: &Path) -> bool {
@@ -106,7 +106,7 @@ impl FrameSink {
         let host = frame.to_host()?;
         let mut bytes = packed(&host, &mut self.buf);
         if let Some(exact) = self.exact.filter(|_| frame.format.is_yuv()) {
-            if pix_names::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)? {
+            if pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)? {
                 bytes = &self.converted;
             }
         }

@@ -6,7 +6,8 @@ use std::sync::mpsc::Receiver;
 
 use clap::Args;
 use video_hw::media::{MediaPacket, Track};
-use video_hw::{EncoderConfig, EnginePreference, Rational};
+use video_hw::pix_fmt::Exact;
+use video_hw::{EncoderConfig, EnginePreference, PixelFormat, Rational};
 
 use crate::decode_args::Sessions;
 use crate::encoding::EncodeJob;
@@ -51,6 +52,31 @@ pub struct TranscodeArgs {
     /// A resized (or cropped) rendition: --size WxH (even sides, as encoders take 4:2:0).
     #[command(flatten)]
     pub(crate) transform: TransformOpts,
+    /// The pictures the encoder takes, by ffmpeg's name and meaning: yuv420p or nv12
+    /// (8-bit: a 10-bit source rounded to 8 bits), yuv420p10le or p010le (10-bit: an
+    /// 8-bit source widened). Default: the source's own depth.
+    #[arg(long, value_name = "NAME", value_parser = parse_pix_fmt)]
+    pub(crate) pix_fmt: Option<Exact>,
+}
+
+/// `--pix-fmt` of `transcode`: a 4:2:0 name with a stated depth (`-auto`: the default).
+fn parse_pix_fmt(s: &str) -> Result<Exact, String> {
+    let name = video_hw::pix_fmt::parse(s)?;
+    match name.exact {
+        Some(e @ (Exact::Yuv420p | Exact::Nv12 | Exact::Yuv420p10 | Exact::P010)) => Ok(e),
+        _ => Err(format!("'{s}': the encoder takes yuv420p, nv12, yuv420p10le or p010le")),
+    }
+}
+
+impl TranscodeArgs {
+    /// What the decoder is asked for: planar or interleaved 4:2:0 as `--pix-fmt` names it
+    /// (the depth follows the stream; [`EncodeJob`] converts it to the named one).
+    pub(crate) fn decoder_format(&self) -> PixelFormat {
+        match self.pix_fmt {
+            Some(Exact::Nv12 | Exact::P010) => PixelFormat::Nv12,
+            _ => PixelFormat::Yuv420p,
+        }
+    }
 }
 
 /// The input's audio tracks and where their packets arrive.
@@ -67,7 +93,7 @@ pub(crate) fn first_job(
 ) -> EncodeJob {
     let fps = args.fps.or(rate);
     cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-    let job = EncodeJob::new(cfg.clone(), &args.output, timebase).quality(args.encode.quality());
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase).quality(args.encode.quality()).pix_fmt(args.pix_fmt);
     match audio.take() {
         Some((tracks, rx)) => job.with_audio(tracks, rx),
         None => job,

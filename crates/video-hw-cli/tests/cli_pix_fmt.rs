@@ -1,4 +1,4 @@
-//! `decode --pix-fmt` with ffmpeg's names and meaning (`src/pix_names.rs`), FFmpeg off
+//! `decode --pix-fmt` with ffmpeg's names and meaning (`video_hw::pix_fmt`, `crates/video-hw/src/pix_fmt.rs`), FFmpeg off
 //! (the built-in rav1d decodes the AV1 fixtures):
 //!
 //! * at the stream's own depth, `yuv420p10le`/`p010le` (10-bit file) and `yuv420p`/`nv12`
@@ -10,6 +10,9 @@
 //!   `gray10le` too.
 //!
 //! The comparisons with ffmpeg run where the ffmpeg tool is (CI installs it).
+//!
+//! `transcode --pix-fmt` sets the encoder's depth the same way: a 10-bit source encodes
+//! 8-bit with `yuv420p`, an 8-bit one 10-bit with `yuv420p10le`.
 
 mod util;
 
@@ -107,5 +110,56 @@ fn a_10_bit_stream_narrowed_is_8_bit_and_near_ffmpeg() {
         let mse = (0..n).map(|i| (sample(&got, i) - sample(&want, i)).powi(2)).sum::<f64>() / n as f64;
         let psnr = if mse == 0.0 { 99.0 } else { 10.0 * (peak * peak / mse).log10() };
         assert!(psnr >= 50.0, "{pix_fmt}: {psnr:.1} dB against ffmpeg's");
+    }
+}
+
+/// `file` decoded at its own depth: its size in 8-bit frames (twice the frame count for a
+/// 10-bit stream).
+fn eight_bit_frames_at_own_depth(file: &Path) -> usize {
+    let out = run_builtin(&["decode", util::s(file), "--pix-fmt", "yuv420p-auto", "-o", "-", "-q"]);
+    expect_exit(&out, 0, "decode at the stream's depth");
+    let frame = PIXELS * 3 / 2;
+    assert_eq!(out.stdout.len() % frame, 0);
+    out.stdout.len() / frame
+}
+
+#[test]
+fn transcode_pix_fmt_sets_the_encoders_depth() {
+    let dir = util::tmpdir("transcode-pix-fmt");
+    // A 10-bit source into OpenH264, which encodes 8-bit only: refused at its own depth,
+    // encoded as `yuv420p` (and `nv12`, the same pictures interleaved).
+    let narrow = dir.join("ten.h264");
+    let (ten, eight) = (testdata(TEN), testdata(EIGHT));
+    let args = ["transcode", util::s(&ten), "--codec", "h264", "-o", util::s(&narrow), "-q"];
+    let refused = run_builtin(&args);
+    assert_ne!(refused.status.code(), Some(0), "OpenH264 takes no 10-bit pictures");
+    for name in ["yuv420p", "nv12"] {
+        let mut with = args.to_vec();
+        with.extend(["--pix-fmt", name]);
+        expect_exit(&run_builtin(&with), 0, &format!("10-bit source as {name}"));
+        // 20 frames of one byte per sample: an 8-bit stream.
+        assert_eq!(eight_bit_frames_at_own_depth(&narrow), 20, "{name}");
+    }
+    // An 8-bit source encoded 10-bit by rav1e: two bytes per sample come back.
+    let wide = dir.join("eight.ivf");
+    let out = run_builtin(&[
+        "transcode",
+        util::s(&eight),
+        "--codec",
+        "av1",
+        "--preset",
+        "fastest",
+        "--pix-fmt",
+        "yuv420p10le",
+        "-o",
+        util::s(&wide),
+        "-q",
+    ]);
+    expect_exit(&out, 0, "8-bit source as yuv420p10le");
+    assert_eq!(eight_bit_frames_at_own_depth(&wide), 24 * 2, "a 10-bit stream");
+    // Names the encoders cannot take are refused as usage errors.
+    for name in ["gray", "rgb24", "yuv444p"] {
+        let out = run_builtin(&["transcode", util::s(&eight), "-o", util::s(&narrow), "--pix-fmt", name]);
+        expect_exit(&out, 2, &format!("--pix-fmt {name}"));
     }
 }

@@ -3,7 +3,8 @@
 //! Shapes (the pixel format and dimension order the decoder was opened with):
 //! - `nv12`, `yuv420p`: one `(H*3/2, W)` plane (luma rows, then the chroma rows), uint8
 //!   (uint16 for 10-bit); 1-D when the size is odd and the planes cannot stack that way;
-//! - `rgb24`: `(H, W, 3)` (NHWC) or `(3, H, W)` (NCHW); `bgra`: `(H, W, 4)`.
+//! - `rgb24`: `(H, W, 3)` (NHWC) or `(3, H, W)` (NCHW); `bgra`: `(H, W, 4)`;
+//! - `gray`, `gray10le`: `(H, W)`, uint8 or uint16.
 //!
 //! Batches add a first dimension `N`.
 
@@ -14,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::array::{Array, Owner, Place, compact_strides};
+use video_hw::pix_fmt::{self, Exact};
 use video_hw::{FrameData, PixelFormat, SampleType};
 
 /// The shape of one frame's pixels, and the element size.
@@ -31,12 +33,45 @@ pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: us
     (shape, elem)
 }
 
-/// A frame's pixels as an array over its own memory when they are packed, else over a
-/// packed copy. Host frames only; GPU frames go through [`crate::decoder`]'s batch path.
-pub fn host_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
+/// The shape and element of one frame converted to `exact`.
+fn exact_shape(exact: Exact, width: u32, height: u32, total_bytes: usize) -> (Vec<i64>, SampleType) {
+    let elem = if exact.bit_depth() > 8 { SampleType::U16 } else { SampleType::U8 };
+    match exact.format() {
+        Some(f) => frame_shape(f, width, height, total_bytes),
+        None => (vec![i64::from(height), i64::from(width)], elem),
+    }
+}
+
+/// `bytes` (one tightly packed frame of `frame`'s format) in `exact`'s form, when they
+/// are not in it already: `Some(converted)`.
+fn converted(frame: &video_hw::Frame, bytes: &[u8], exact: Option<Exact>) -> PyResult<Option<Vec<u8>>> {
+    let Some(exact) = exact.filter(|_| frame.format.is_yuv()) else { return Ok(None) };
+    let mut out = Vec::new();
+    let changed = pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut out)
+        .map_err(crate::errors::to_py)?;
+    Ok(changed.then_some(out))
+}
+
+/// A frame's pixels as an array over its own memory when they are packed (and in the
+/// form `exact` names, when it names one), else over a packed (converted) copy. Host
+/// frames only; GPU frames go through [`crate::decoder`]'s batch path.
+pub fn host_array(frame: Arc<video_hw::Frame>, exact: Option<Exact>) -> PyResult<Array> {
     let FrameData::Host(host) = &frame.data else {
         return Err(PyValueError::new_err("not a host frame"));
     };
+    if let Some(e) = exact {
+        let mut packed = Vec::new();
+        let bytes = if host.is_packed() {
+            host.as_bytes()
+        } else {
+            host.write_packed(&mut packed);
+            &packed
+        };
+        if let Some(out) = converted(&frame, bytes, Some(e))? {
+            let (shape, elem) = exact_shape(e, frame.width, frame.height, out.len());
+            return Ok(Array::from_bytes(out.into_boxed_slice(), shape, elem));
+        }
+    }
     let (shape, elem) = frame_shape(frame.format, frame.width, frame.height, host.as_bytes().len());
     if host.is_packed() {
         let ptr = host.as_bytes().as_ptr() as u64;
@@ -176,13 +211,16 @@ fn kwargs<'py>(
     Ok(d)
 }
 
-/// Stacks host frames (all of one format and size) into one array `(N, …)`.
-pub fn host_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
+/// Stacks host frames (all of one format and size) into one array `(N, …)`, each
+/// converted to `exact` where it names a form.
+pub fn host_batch(frames: &[Arc<video_hw::Frame>], exact: Option<Exact>) -> PyResult<Array> {
     let Some(first) = frames.first() else {
         return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
     let mut packed = Vec::new();
     let mut one = Vec::new();
+    // The form the frames were written in (all frames have one format, so one form).
+    let mut form = None;
     for f in frames {
         if (f.format, f.width, f.height) != (first.format, first.width, first.height) {
             return Err(PyValueError::new_err(format!(
@@ -193,9 +231,19 @@ pub fn host_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
         let host = f.to_host().map_err(crate::errors::to_py)?;
         one.clear();
         host.write_packed(&mut one);
-        packed.extend_from_slice(&one);
+        match converted(f, &one, exact)? {
+            Some(out) => {
+                packed.extend_from_slice(&out);
+                one = out;
+                form = exact;
+            }
+            None => packed.extend_from_slice(&one),
+        }
     }
-    let (mut shape, elem) = frame_shape(first.format, first.width, first.height, one.len());
+    let (mut shape, elem) = match form {
+        Some(e) => exact_shape(e, first.width, first.height, one.len()),
+        None => frame_shape(first.format, first.width, first.height, one.len()),
+    };
     shape.insert(0, frames.len() as i64);
     Ok(Array::from_bytes(packed.into_boxed_slice(), shape, elem))
 }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use video_hw::media::{Demuxer, FrameIndex};
 use video_hw::pipeline::recommended_sessions;
+use video_hw::pix_fmt::{self, Exact};
 use video_hw::reader::FrameReader;
 use video_hw::transform::{Filter, Transform};
 use video_hw::{Channels, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
@@ -28,14 +29,27 @@ pub struct NativeDecoder {
     skip: bool,
     /// Sessions the reader may use at once.
     sessions: usize,
+    /// The named form host frames are converted to (`yuv420p` is 8-bit, as in ffmpeg).
+    exact: Option<Exact>,
 }
 
 /// What `VideoDecoder` hands back: the output (pixel format) and the transform its
-/// options ask for.
+/// options ask for, and the form host frames are converted to after decoding.
 struct Shape {
     format: PixelFormat,
     transform: Option<Transform>,
+    /// A name with a stated depth (`yuv420p` is 8-bit): host frames are converted to it.
+    exact: Option<Exact>,
+    /// `device="cuda"` with such a name: the transform that makes it on the GPU, unless
+    /// the stream's own depth and layout are already it (see [`Shape::for_depth`]).
+    on_gpu: Option<Exact>,
+    /// No resize, crop or normalisation was asked for.
+    plain: bool,
 }
+
+/// The names `pixel_format` takes.
+const PIXEL_FORMATS: &str = "rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le, gray, gray10le, \
+                             yuv420p-auto or nv12-auto";
 
 /// The options that shape frames: `pixel_format`, `dimension_order`, `dtype`, `resize`,
 /// `crop`, `interpolation`, `mean`, `std`.
@@ -51,8 +65,9 @@ struct ShapeOptions<'a> {
 }
 
 impl ShapeOptions<'_> {
-    /// The format and transform; a value no layout has is refused here (by name).
-    fn resolve(&self) -> PyResult<Shape> {
+    /// The format and transform for frames on the host (`cuda` false) or the GPU; a value
+    /// no layout has is refused here (by name).
+    fn resolve(&self, cuda: bool) -> PyResult<Shape> {
         let planar = match self.dimension_order {
             "NCHW" => true,
             "NHWC" => false,
@@ -69,12 +84,7 @@ impl ShapeOptions<'_> {
             "bgr24" | "bgr" => Some(Channels::Bgr),
             "rgba" => Some(Channels::Rgba),
             "bgra" => Some(Channels::Bgra),
-            "nv12" | "yuv420p" => None,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "pixel_format '{other}': rgb24, bgr24, rgba, bgra, nv12 or yuv420p"
-                )));
-            }
+            _ => None,
         };
         let mut t = Transform::new().filter(filter);
         if let Some((x, y, w, h)) = self.crop {
@@ -86,34 +96,67 @@ impl ShapeOptions<'_> {
         if self.mean.is_some() || self.std.is_some() {
             t = t.normalize(self.mean.unwrap_or([0.0; 3]), self.std.unwrap_or([1.0; 3]));
         }
-        let format = match channels {
-            Some(c) => {
-                t = t.rgb(c, planar, sample);
-                t.validate().py_err()?;
-                t.output_format(PixelFormat::Nv12)
-            }
-            None if sample != SampleType::U8 => {
-                return Err(PyValueError::new_err(format!(
-                    "dtype '{}': {} frames are uint8",
-                    self.dtype, self.pixel_format
-                )));
-            }
-            None => {
-                t.validate().py_err()?;
-                if self.pixel_format == "nv12" { PixelFormat::Nv12 } else { PixelFormat::Yuv420p }
-            }
-        };
-        // What the engines make themselves needs no transform; anything else is one.
-        let engine_made = Output::engines_make_on_host(format);
         let plain = self.resize.is_none() && self.crop.is_none() && self.mean.is_none() && self.std.is_none();
-        let transform = if engine_made && plain {
-            None
-        } else if format.is_yuv() {
-            Some(t)
-        } else {
-            Some(t.format(format))
+        if let Some(c) = channels {
+            t = t.rgb(c, planar, sample);
+            t.validate().py_err()?;
+            let format = t.output_format(PixelFormat::Nv12);
+            // What the engines make themselves needs no transform; anything else is one.
+            let transform = (!(Output::engines_make_on_host(format) && plain)).then(|| t.format(format));
+            return Ok(Shape { format, transform, exact: None, on_gpu: None, plain });
+        }
+        // ffmpeg's YUV and grey names, with ffmpeg's meaning (video_hw::pix_fmt).
+        let name = match pix_fmt::parse(self.pixel_format) {
+            Ok(n) if n.request.is_yuv() => n,
+            _ => {
+                return Err(PyValueError::new_err(format!("pixel_format '{}': {PIXEL_FORMATS}", self.pixel_format)));
+            }
         };
-        Ok(Shape { format, transform })
+        if sample != SampleType::U8 {
+            return Err(PyValueError::new_err(format!(
+                "dtype '{}': {} frames are integers (uint8, or uint16 for 10-bit samples)",
+                self.dtype, self.pixel_format
+            )));
+        }
+        t.validate().py_err()?;
+        if !cuda {
+            // The engine's own YUV at the stream's depth (resized or cropped in it), then
+            // converted to the named form on the host.
+            let transform = (!plain).then_some(t);
+            return Ok(Shape { format: name.request, transform, exact: name.exact, on_gpu: None, plain });
+        }
+        match name.exact {
+            Some(e @ (Exact::Gray | Exact::Gray10)) => Err(PyValueError::new_err(format!(
+                "pixel_format '{}' is host output: ask for it with device=\"cpu\", or take the luma rows \
+                 of yuv420p on the GPU",
+                e.name()
+            ))),
+            // The GPU transform makes the named form (depth and layout) from NVDEC's surface.
+            Some(e) => Ok(Shape { format: name.request, transform: Some(t), exact: None, on_gpu: Some(e), plain }),
+            None => {
+                Ok(Shape { format: name.request, transform: (!plain).then_some(t), exact: None, on_gpu: None, plain })
+            }
+        }
+    }
+}
+
+impl Shape {
+    /// The format and transform for a stream of `depth` bits (`None`: not known before
+    /// decoding, as for VP9 and AV1). On the GPU, NVDEC's NV12 (P010 for 10-bit) is
+    /// handed over as it is when it already is the named form and nothing else is asked;
+    /// anything else runs the GPU transform.
+    fn for_depth(self, depth: Option<u8>) -> (PixelFormat, Option<Transform>) {
+        let Some(e) = self.on_gpu else { return (self.format, self.transform) };
+        let target = e.format().unwrap_or(PixelFormat::Yuv420p);
+        let native = match depth {
+            Some(8) => Some(PixelFormat::Nv12),
+            Some(10) => Some(PixelFormat::P010),
+            _ => None,
+        };
+        if native == Some(target) && self.plain {
+            return (PixelFormat::Nv12, None);
+        }
+        (target, Some(self.transform.unwrap_or_default().format(target)))
     }
 }
 
@@ -193,7 +236,7 @@ impl NativeDecoder {
     fn frame(&self, py: Python<'_>, f: usize, frame: Arc<video_hw::Frame>) -> PyResult<Frame> {
         let e = self.index.frames()[f];
         let data = match self.place {
-            Place::Cpu => host_array(frame)?,
+            Place::Cpu => host_array(frame, self.exact)?,
             Place::Cuda(_) => crate::batch::device_array(frame)?,
         };
         Ok(Frame {
@@ -222,7 +265,7 @@ impl NativeDecoder {
             frames.iter().zip(got).filter_map(|(&f, frame)| frame.map(|x| (f, x))).collect();
         let pixels: Vec<Arc<video_hw::Frame>> = kept.iter().map(|(_, x)| x.clone()).collect();
         let data = match self.place {
-            Place::Cpu => py.detach(|| host_batch(&pixels))?,
+            Place::Cpu => py.detach(|| host_batch(&pixels, self.exact))?,
             Place::Cuda(_) => py.detach(|| crate::batch::device_batch(&pixels))?,
         };
         let times = |g: &dyn Fn(usize) -> f64| PyList::new(py, kept.iter().map(|(f, _)| g(*f)));
@@ -269,10 +312,10 @@ impl NativeDecoder {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
         }
-        let shape =
-            ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }.resolve()?;
-        let format = shape.format;
         let place = self::place(device)?;
+        let shape = ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }
+            .resolve(matches!(place, Place::Cuda(_)))?;
+        let exact = shape.exact;
         if seek_mode != "exact" && seek_mode != "approximate" {
             return Err(PyValueError::new_err(format!("seek_mode '{seek_mode}': exact or approximate")));
         }
@@ -300,6 +343,7 @@ impl NativeDecoder {
                 })?;
                 let info = demuxer.stream_info(track)?;
                 let container = demuxer.container();
+                let (format, transform) = shape.for_depth(info.as_ref().map(|i| i.bit_depth_luma));
                 let output = match place {
                     Place::Cpu => Output::Host(format),
                     Place::Cuda(_) => Output::Cuda(format),
@@ -309,12 +353,12 @@ impl NativeDecoder {
                     .engine(preference)
                     .threads_opt(threads)
                     .film_grain(film_grain);
-                if let Some(t) = shape.transform {
-                    // Host YUV in; the transform makes `format`.
-                    let yuv = if format.is_yuv() { format } else { PixelFormat::Nv12 };
+                if let Some(t) = transform {
+                    // YUV in; the transform makes `format` (on the GPU, NVDEC's NV12).
                     config = config.transform(t).output(match place {
-                        Place::Cpu => Output::Host(yuv),
-                        Place::Cuda(_) => Output::Cuda(yuv),
+                        Place::Cpu if format.is_yuv() => Output::Host(format),
+                        Place::Cpu => Output::HOST_NV12,
+                        Place::Cuda(_) => Output::CUDA_NV12,
                     });
                 }
                 if let Place::Cuda(n) = place {
@@ -337,7 +381,15 @@ impl NativeDecoder {
         let metadata = crate::metadata::metadata(py, container, &index, info.as_ref())?;
         metadata.set_item("seek_mode", seek_mode)?;
         let sessions = reader.max_sessions();
-        Ok(NativeDecoder { reader: Mutex::new(reader), index, metadata: metadata.unbind(), place, skip, sessions })
+        Ok(NativeDecoder {
+            reader: Mutex::new(reader),
+            index,
+            metadata: metadata.unbind(),
+            place,
+            skip,
+            sessions,
+            exact,
+        })
     }
 
     fn __len__(&self) -> usize {

@@ -103,7 +103,7 @@ pub struct DecoderConfig {
     /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
     /// stay 10-bit). With NVDEC the transform runs on the GPU, from the decoder's own
     /// surface, for host output and for CUDA output (frames of the transform's format:
-    /// RGB, or NV12/P010).
+    /// RGB, NV12/P010 or planar YUV420P of 8 or 10 bits; with no format named, NV12/P010).
     pub transform: Option<Transform>,
     /// Start decoding as soon as this session's own decoder exists (NVDEC; other engines
     /// ignore it). By default a burst of NVDEC sessions no larger than the GPU's engines
@@ -237,15 +237,8 @@ impl DecoderConfig {
         check_timebase(self.timebase)?;
         if let Some(t) = &self.transform {
             t.validate()?;
-            if let (Output::Cuda(_), Some(f)) = (self.output, t.format_choice()) {
-                // CUDA output holds NV12/P010 or RGB frames (a planar YUV rendition is host only).
-                if f.is_yuv() && !matches!(f, crate::PixelFormat::Nv12 | crate::PixelFormat::P010) {
-                    return Err(Error::unsupported(
-                        format!("transform to {f} with CUDA output"),
-                        "CUDA frames are NV12, P010 or RGB: name one of those, or ask for host output",
-                    ));
-                }
-            }
+            // Any format with CUDA output: the GPU transform writes 4:2:0 in every layout
+            // and depth (NV12, P010, YUV420P of 8 or 10 bits) and every RGB format.
         }
         if let EnginePreference::Only(e) = self.engine {
             if !e.handles(crate::Direction::Decode) {

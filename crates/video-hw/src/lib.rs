@@ -50,6 +50,7 @@ pub mod media;
 pub mod metrics;
 pub mod packet;
 pub mod pipeline;
+pub mod pix_fmt;
 mod probe;
 pub mod quality;
 pub mod reader;

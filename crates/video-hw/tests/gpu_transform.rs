@@ -2,7 +2,8 @@
 //! frame's NV12/P010 planes) against the same float64 reference as the CPU path
 //! (`tests/transform.rs`): within 1 LSB for uint8 and 1e-3 for float, for every matrix ×
 //! range × bit depth, odd sizes, crops, both filters, letterboxes, chroma sitings and
-//! channel orders; and decoders that run it on NVDEC's own frames, host or CUDA output.
+//! channel orders; and decoders that run it on NVDEC's own frames, host or CUDA output
+//! (planar YUV in GPU memory too, checked against ffmpeg's bytes).
 //! Needs an NVIDIA GPU: `VIDEO_HW_TEST_GPU=1 cargo test -p video-hw --release --test
 //! gpu_transform`.
 
@@ -11,6 +12,7 @@ mod transform_ref;
 
 use transform_ref::*;
 use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
+use video_hw::pix_fmt::{self, Exact};
 use video_hw::transform::{Filter, Transform};
 use video_hw::{
     Channels, Codec, ColorInfo, ColorRange, DecoderConfig, Engine, EnginePreference, Frame, FrameData,
@@ -300,6 +302,43 @@ fn gpu_decoders_make_resized_yuv_on_the_gpu_as_the_cpu_path_does() {
                 let d = largest_code_difference(&host_bytes(g), &host_bytes(&cpu), cpu.format);
                 assert!(d <= 1, "{what} #{k}: GPU and CPU paths differ by {d} code values");
             }
+        }
+    }
+}
+
+#[test]
+fn gpu_decoders_give_planar_yuv_in_gpu_memory_as_ffmpeg_does() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    // A format with no resize: NVDEC's surface split into planes on the GPU. At the
+    // stream's depth the bytes are ffmpeg's (`-pix_fmt yuv420p` / `yuv420p10le`, the
+    // fixtures' `yuv` references); across depths they are ffmpeg's names' meaning
+    // (video_hw::pix_fmt: 8 → 10 bits is `x << 2`, equal; 10 → 8 rounds, within 1).
+    for (f, codec, data) in &nvdec_fixtures() {
+        let want = common::fixture_reference_md5s(f, "yuv");
+        let (same, other) = if f.bit_depth > 8 {
+            (PixelFormat::Yuv420p10, PixelFormat::Yuv420p)
+        } else {
+            (PixelFormat::Yuv420p, PixelFormat::Yuv420p10)
+        };
+        let got = decode(data, nvdec(*codec, Output::CUDA_NV12).transform(Transform::new().format(same)));
+        assert_eq!(got.len(), want.len(), "{}: frame count", f.rel);
+        for (k, g) in got.iter().enumerate() {
+            assert!(matches!(g.data, FrameData::Cuda(_)), "{} #{k}: in GPU memory", f.rel);
+            assert_eq!(g.format, same, "{} #{k}", f.rel);
+            assert_eq!(common::frame_md5(g).1, want[k], "{} #{k}: ffmpeg's {same} bytes", f.rel);
+        }
+        let across = decode(data, nvdec(*codec, Output::CUDA_NV12).transform(Transform::new().format(other)));
+        assert_eq!(across.len(), got.len(), "{}: frame count across depths", f.rel);
+        let exact = if other == PixelFormat::Yuv420p { Exact::Yuv420p } else { Exact::Yuv420p10 };
+        for (k, (a, g)) in across.iter().zip(&got).enumerate() {
+            let mut expect = Vec::new();
+            let src = host_bytes(g);
+            assert!(pix_fmt::convert(g.format, g.width, g.height, &src, exact, &mut expect).unwrap());
+            let d = largest_code_difference(&host_bytes(a), &expect, other);
+            let tolerance = if other == PixelFormat::Yuv420p { 1 } else { 0 };
+            assert!(d <= tolerance, "{} #{k}: {other} differs from ffmpeg's meaning by {d}", f.rel);
         }
     }
 }

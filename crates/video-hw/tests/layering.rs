@@ -24,9 +24,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
-    // Pure-Rust services the engines call: pixel conversion, metrics; and picture quality
+    // Pure-Rust services the engines call: pixel conversion (and ffmpeg's pixel-format
+    // names, with the depth conversions they mean), metrics; and picture quality
     // (PSNR, SSIM), which the pipelines' quality meter calls.
-    ("engine support", &["convert", "metrics", "quality"]),
+    ("engine support", &["convert", "pix_fmt", "metrics", "quality"]),
     ("backends", &["backend"]),
     // Which engines exist and their process-wide state.
     ("registry", &["registry", "diagnostics"]),

@@ -1,4 +1,5 @@
-//! `decode --pix-fmt` as ffmpeg users type it: ffmpeg's names, with ffmpeg's meaning. A
+//! Pixel formats as ffmpeg users type them (`video-hw decode --pix-fmt`, Python's
+//! `pixel_format`): ffmpeg's names, with ffmpeg's meaning. A
 //! YUV name states the depth: `yuv420p` and `nv12` are 8-bit, a 10-bit stream's samples
 //! then rounded to 8 bits; `yuv420p10le` and `p010le` are 10-bit, an 8-bit stream's
 //! samples widened as ffmpeg widens them (`x << 2` planar, `x · 257` in P010's 16-bit
@@ -6,13 +7,15 @@
 //! is. `yuv420p-auto` and `nv12-auto` keep the stream's own depth (what `yuv420p` meant
 //! before). The RGB and float names are the engines' own formats.
 //!
-//! Which bytes equal ffmpeg's (5.1, `-pix_fmt NAME`; tested in `tests/cli_pix_fmt.rs`):
+//! Which bytes equal ffmpeg's (5.1, `-pix_fmt NAME`; tested in the CLI's
+//! `tests/cli_pix_fmt.rs` and Python's `test_pix_fmt.py`):
 //! every name at the stream's own depth; `yuv420p10le`, `p010le` and `gray` from 8-bit
 //! streams. Not equal, within 1 of it (ffmpeg dithers, this rounds; ≥ 50 dB PSNR
 //! against ffmpeg's): 10-bit streams as `yuv420p`, `nv12` and `gray`, and `gray10le`
 //! (ffmpeg's scaler rounds its range expansion its own way).
 
-use video_hw::{Error, PixelFormat, Result};
+use crate::codec::PixelFormat;
+use crate::error::{Error, Result};
 
 /// A YUV form with a stated depth, which frames are converted to after decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +34,41 @@ pub enum Exact {
     Gray10,
 }
 
-/// What `--pix-fmt` asks for: the format to ask the decoder for (its depth follows the
+impl Exact {
+    /// ffmpeg's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exact::Yuv420p => "yuv420p",
+            Exact::Nv12 => "nv12",
+            Exact::Yuv420p10 => "yuv420p10le",
+            Exact::P010 => "p010le",
+            Exact::Gray => "gray",
+            Exact::Gray10 => "gray10le",
+        }
+    }
+
+    /// Bits per sample written.
+    pub fn bit_depth(self) -> u8 {
+        match self {
+            Exact::Yuv420p | Exact::Nv12 | Exact::Gray => 8,
+            Exact::Yuv420p10 | Exact::P010 | Exact::Gray10 => 10,
+        }
+    }
+
+    /// The library's format with these bytes; `None` for the luma-only forms, which no
+    /// engine makes (their bytes come from [`convert`] alone).
+    pub fn format(self) -> Option<PixelFormat> {
+        match self {
+            Exact::Yuv420p => Some(PixelFormat::Yuv420p),
+            Exact::Nv12 => Some(PixelFormat::Nv12),
+            Exact::Yuv420p10 => Some(PixelFormat::Yuv420p10),
+            Exact::P010 => Some(PixelFormat::P010),
+            Exact::Gray | Exact::Gray10 => None,
+        }
+    }
+}
+
+/// What a name asks for: the format to ask the decoder for (its depth follows the
 /// stream), and the stated-depth form frames are converted to, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutFormat {
@@ -41,11 +78,11 @@ pub struct OutFormat {
     pub exact: Option<Exact>,
 }
 
-/// Every name `--pix-fmt` takes.
-const NAMES: &str = "yuv420p, nv12, yuv420p10le, p010le, gray, gray10le, yuv420p-auto, nv12-auto, rgb24, bgr24, \
+/// Every name [`parse`] takes.
+pub const NAMES: &str = "yuv420p, nv12, yuv420p10le, p010le, gray, gray10le, yuv420p-auto, nv12-auto, rgb24, bgr24, \
                      rgba, bgra, gbrp, bgrp, rgbf32, bgrf32, rgbpf32, bgrpf32, rgbf16, bgrf16, rgbpf16, bgrpf16";
 
-/// Parses a `--pix-fmt` value.
+/// Parses a pixel-format name (case-insensitive); the error lists every name.
 pub fn parse(s: &str) -> std::result::Result<OutFormat, String> {
     let exact = |request, e| Ok(OutFormat { request, exact: Some(e) });
     match s.to_ascii_lowercase().as_str() {
