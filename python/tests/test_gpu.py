@@ -322,3 +322,44 @@ def test_encoder_takes_cuda_frames(tmp_path):
             enc.encode(frame.data)
     back = video_hw.VideoDecoder(out, pixel_format="nv12")
     assert len(back) == len(src)
+
+
+def framemd5s(path):
+    lines = pathlib.Path(path).read_text().splitlines()
+    return [line.split(",")[5].strip() for line in lines if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("name", ["h264-opengop.mkv", "hevc-opengop.mp4"])
+def test_yuv420p_in_gpu_memory_is_ffmpegs(cuda, name):
+    # Planar 4:2:0 made on the GPU from NVDEC's surface: ffmpeg's `-pix_fmt yuv420p` bytes.
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="yuv420p")
+    got = []
+    for frame in dec:
+        assert frame.data.device == "cuda:0"
+        plane = cuda.to_host(frame.data)
+        assert plane.dtype == np.uint8
+        got.append(md5(plane))
+    assert got == references(name)
+    batch = dec.get_frames_at([3, 0])
+    data = cuda.to_host(batch.data)
+    assert [md5(data[i]) for i in range(2)] == [references(name)[3], references(name)[0]]
+
+
+def test_a_10_bit_stream_on_the_gpu_by_name(cuda):
+    # ffmpeg's names on a 10-bit stream: yuv420p10le and p010le are its own samples
+    # (ffmpeg's bytes), yuv420p and nv12 are rounded to 8 bits (as on the CPU).
+    path = ROOT / "testdata" / "hevc" / "main10-mandelbrot-320x240.h265"
+    ten = [cuda.to_host(f.data) for f in video_hw.VideoDecoder(path, device="cuda", pixel_format="yuv420p10le")]
+    assert ten[0].dtype == np.uint16 and ten[0].shape == (360, 320)
+    assert [md5(p) for p in ten] == framemd5s(f"{path}.yuv.framemd5")
+    p010 = [cuda.to_host(f.data) for f in video_hw.VideoDecoder(path, device="cuda", pixel_format="p010le")]
+    assert [md5(p) for p in p010] == framemd5s(f"{path}.p010.framemd5")
+    eight = [cuda.to_host(f.data) for f in video_hw.VideoDecoder(path, device="cuda", pixel_format="yuv420p")]
+    host = [np.from_dlpack(f.data) for f in video_hw.VideoDecoder(path, device="cpu", pixel_format="yuv420p")]
+    assert len(eight) == len(host) == len(ten)
+    for g, h in zip(eight, host):
+        assert g.dtype == np.uint8 and np.abs(g.astype(np.int16) - h.astype(np.int16)).max() <= 1
+    nv12 = [cuda.to_host(f.data) for f in video_hw.VideoDecoder(path, device="cuda", pixel_format="nv12")]
+    assert nv12[0].dtype == np.uint8 and nv12[0].shape == (360, 320)
+    with pytest.raises(ValueError, match="host output"):
+        video_hw.VideoDecoder(path, device="cuda", pixel_format="gray")
