@@ -1,0 +1,210 @@
+//! Rate control of every software encoder on real camera footage
+//! (`testdata/real/camera-640x360.h264`, 3 s, made by `scripts/make-camera-clip.sh`): the
+//! built-in OpenH264 and rav1e, and through FFmpeg (where it is loaded) libx264, libx265
+//! and SVT-AV1.
+//!
+//! * CBR: the bitrate over the clip within ±5% of the target;
+//! * VBR: the average within ±10%, and no one-second window above the peak rate;
+//! * both: no overflow of the buffer the stream is meant to fit, one second at the peak
+//!   rate (the bitrate for CBR, the maximum for VBR; what the FFmpeg engines are given as
+//!   their VBV), checked as a leaky bucket drained at that rate; every frame coded (no
+//!   frame skipping), the first a key frame.
+//!
+//! Rates from 150 kb/s (0.02 bits per pixel; for OpenH264 the rate where the first IDR
+//! picture used to fill 1.6 buffers: `backend/openh264/first_idr.rs`) to 2 Mb/s.
+//!
+//! Held here (2026-11-25): OpenH264 CBR and VBR, libx264 CBR, libx265 CBR and VBR, rav1e
+//! VBR. Not yet held, measured on this clip and left out until fixed (`held` below): rav1e
+//! CBR (-9.8% at 300 kb/s, the buffer 1.05 full at 150 kb/s), libx264 VBR (-14% at
+//! 300/450 kb/s: x264's ABR undershoots a 3-second clip without B-frames), SVT-AV1 1.4
+//! (CBR +49% at 150 kb/s and -6% at 2 Mb/s; its VBR takes no peak above the average and
+//! overruns that as a one-second peak).
+
+mod common;
+
+use video_hw::frame::HostFrame;
+use video_hw::{
+    Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input,
+    Output, PixelFormat, RateControl, Rational,
+};
+
+const FPS: Rational = Rational { num: 30_000, den: 1001 };
+
+/// An encoder under test: its engine and codec, and its name in messages.
+#[derive(Clone, Copy)]
+struct Under {
+    engine: Engine,
+    codec: Codec,
+    name: &'static str,
+}
+
+const OPENH264: Under = Under { engine: Engine::OpenH264, codec: Codec::H264, name: "openh264" };
+const RAV1E: Under = Under { engine: Engine::Rav1e, codec: Codec::Av1, name: "rav1e" };
+const X264: Under = Under { engine: Engine::Ffmpeg, codec: Codec::H264, name: "libx264" };
+const X265: Under = Under { engine: Engine::Ffmpeg, codec: Codec::Hevc, name: "libx265" };
+const SVT: Under = Under { engine: Engine::Ffmpeg, codec: Codec::Av1, name: "svt-av1" };
+
+/// The encoders this machine has: the built-in ones, and FFmpeg's where it is loaded
+/// (`VIDEO_HW_REQUIRE_FFMPEG=1` makes its absence a failure).
+fn encoders() -> Vec<Under> {
+    let mut all = vec![OPENH264, RAV1E];
+    if common::ffmpeg_loaded() {
+        all.extend([X264, X265, SVT]);
+    }
+    all
+}
+
+/// Whether this engine's rate control is held to the targets in `mode` ("cbr" or "vbr");
+/// the module's doc gives the misses of the others.
+fn held(e: Under, mode: &str) -> bool {
+    matches!((e.name, mode), ("openh264" | "libx265", _) | ("libx264", "cbr") | ("rav1e", "vbr"))
+}
+
+/// The clip's 90 frames, decoded, checked against its reference.
+fn camera() -> Vec<Frame> {
+    let path = common::fixtures_dir().join("real/camera-640x360.h264");
+    let stream = std::fs::read(&path).expect("camera clip");
+    let only = EnginePreference::Only(Engine::OpenH264);
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P).engine(only)).unwrap();
+    dec.submit(Input::annexb(&stream, None)).unwrap();
+    let mut frames = Vec::new();
+    while let Some(f) = dec.try_reap().unwrap() {
+        frames.push(f);
+    }
+    frames.extend(dec.flush().unwrap());
+    let want: Vec<String> = common::read_framemd5(&path.with_file_name("camera-640x360.h264.yuv.framemd5"))
+        .into_iter()
+        .map(|r| r.md5)
+        .collect();
+    let got: Vec<String> = frames.iter().map(|f| common::frame_md5(f).1).collect();
+    assert_eq!(got, want, "the camera clip decodes to its reference");
+    frames
+}
+
+/// Each packet's size in bits, after encoding every frame with `rc` on `e` (its default
+/// preset).
+fn encode(e: Under, frames: &[Frame], rc: RateControl) -> Vec<u64> {
+    let config = EncoderConfig::new(e.codec, 640, 360)
+        .engine(EnginePreference::Only(e.engine))
+        .fps(FPS.num, FPS.den)
+        .rate_control(rc);
+    let mut enc = Encoder::open(config).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+    let rc = (e.name, rc);
+    let mut sizes = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let frame = Frame::host(
+            PixelFormat::Yuv420p,
+            640,
+            360,
+            HostFrame::from_packed(PixelFormat::Yuv420p, 640, 360, f.host_data().unwrap().as_bytes().to_vec()).unwrap(),
+        );
+        enc.submit(&frame, FrameOptions { pts: Some(i as i64), force_keyframe: false }).unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            if sizes.is_empty() {
+                assert!(p.keyframe, "{rc:?}: the first packet is not a key frame");
+            }
+            sizes.push(p.data.len() as u64 * 8);
+        }
+    }
+    sizes.extend(enc.flush().unwrap().iter().map(|p| p.data.len() as u64 * 8));
+    assert_eq!(sizes.len(), frames.len(), "{rc:?}: a frame was skipped");
+    sizes
+}
+
+/// The highest fullness of a leaky bucket of `buffer` bits drained at `rate` bit/s, as a
+/// share of the buffer.
+fn bucket_peak(sizes: &[u64], rate: f64, buffer: f64) -> f64 {
+    let fps = FPS.num as f64 / FPS.den as f64;
+    let mut fullness = 0.0f64;
+    let mut peak = 0.0f64;
+    for &s in sizes {
+        fullness += s as f64;
+        peak = peak.max(fullness);
+        fullness = (fullness - rate / fps).max(0.0);
+    }
+    peak / buffer
+}
+
+/// The most bits in any 30 consecutive frames (one second at 29.97 fps, rounded).
+fn max_second(sizes: &[u64]) -> u64 {
+    sizes.windows(30).map(|w| w.iter().sum()).max().unwrap_or(0)
+}
+
+/// Records `what` when `ok` is false: every engine and rate runs, then the test fails
+/// listing each miss.
+fn check(failed: &mut Vec<String>, ok: bool, what: String) {
+    if !ok {
+        failed.push(what);
+    }
+}
+
+fn average(sizes: &[u64]) -> f64 {
+    sizes.iter().sum::<u64>() as f64 / (sizes.len() as f64 * FPS.den as f64 / FPS.num as f64)
+}
+
+#[test]
+fn cbr_hits_its_target_and_fits_a_one_second_buffer() {
+    let frames = camera();
+    let mut failed = Vec::new();
+    for e in encoders().into_iter().filter(|e| held(*e, "cbr")) {
+        for rate in [150_000u64, 300_000, 600_000, 1_200_000, 2_000_000] {
+            let sizes = encode(e, &frames, RateControl::Cbr { bitrate: rate });
+            let avg = average(&sizes);
+            let err = avg / rate as f64 - 1.0;
+            let peak = bucket_peak(&sizes, rate as f64, rate as f64);
+            eprintln!(
+                "{} CBR {rate}: {avg:.0} bit/s ({:+.1}%), buffer peak {peak:.2}, first picture {:.2} of the buffer",
+                e.name,
+                err * 100.0,
+                sizes[0] as f64 / rate as f64
+            );
+            check(
+                &mut failed,
+                err.abs() <= 0.05,
+                format!("{} CBR {rate}: {avg:.0} bit/s is {:+.1}% off", e.name, err * 100.0),
+            );
+            check(
+                &mut failed,
+                peak <= 1.0,
+                format!("{} CBR {rate}: the one-second buffer overflows ({peak:.2} of it)", e.name),
+            );
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn vbr_averages_its_target_under_its_peak() {
+    let frames = camera();
+    let mut failed = Vec::new();
+    for e in encoders().into_iter().filter(|e| held(*e, "vbr")) {
+        for (avg_rate, max) in [(300_000u64, 450_000u64), (600_000, 1_200_000), (1_000_000, 1_500_000)] {
+            let sizes = encode(e, &frames, RateControl::Vbr { avg: avg_rate, max });
+            let avg = average(&sizes);
+            let err = avg / avg_rate as f64 - 1.0;
+            let second = max_second(&sizes);
+            let peak = bucket_peak(&sizes, max as f64, max as f64);
+            eprintln!(
+                "{} VBR {avg_rate}/{max}: {avg:.0} bit/s ({:+.1}%), busiest second {second} bits, buffer peak {peak:.2}",
+                e.name,
+                err * 100.0
+            );
+            check(
+                &mut failed,
+                err.abs() <= 0.10,
+                format!("{} VBR {avg_rate}: {avg:.0} bit/s is {:+.1}% off", e.name, err * 100.0),
+            );
+            check(
+                &mut failed,
+                second <= max,
+                format!("{} VBR {avg_rate}/{max}: a second of {second} bits is over the peak", e.name),
+            );
+            check(
+                &mut failed,
+                peak <= 1.0,
+                format!("{} VBR {avg_rate}/{max}: the one-second buffer overflows ({peak:.2} of it)", e.name),
+            );
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
