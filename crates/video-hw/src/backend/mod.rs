@@ -12,6 +12,7 @@ pub(crate) mod planar;
 pub(crate) mod probe_streams;
 pub(crate) mod rav1d;
 pub(crate) mod rav1e;
+pub(crate) mod reorder;
 pub(crate) mod threads;
 
 use std::time::Duration;

@@ -25,8 +25,8 @@ use video_hw_openh264_sys as sys;
 
 use super::ffi::RawDecoder;
 use super::pictures::{AuMeta, Outbox};
-use super::reorder::Placement;
 use crate::backend::DecoderBackend;
+use crate::backend::reorder::Placement;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::bitstream::h264::RecoveryStart;
 use crate::codec::Codec;

@@ -14,7 +14,6 @@ mod ffi;
 mod first_idr;
 mod pictures;
 mod probe;
-mod reorder;
 
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::config::{DecoderConfig, EncoderConfig};

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::ffi::DecodedPicture;
-use super::reorder::{Placement, Reorder};
+use crate::backend::reorder::{Placement, Reorder};
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};

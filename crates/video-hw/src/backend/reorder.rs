@@ -1,4 +1,7 @@
-//! Display order for the OpenH264 engine, kept on this side of the FFI.
+//! Display order kept on this side of an engine's FFI, for engines that hand pictures
+//! back in decoding order: OpenH264 (below) and VideoToolbox (whose own reordering,
+//! `kVTDecodeFrame_EnableTemporalProcessing`, is left off so that every picture comes
+//! back at once and in a known order).
 //!
 //! OpenH264 reorders pictures itself, but its reorder buffer is emptied without output
 //! whenever it reallocates its picture buffers (a new picture size, a new DPB size: its
@@ -19,7 +22,7 @@ use crate::frame::Frame;
 
 /// Where a decoded picture goes in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Placement {
+pub(crate) struct Placement {
     /// Picture order count; `None` when unknown (the picture is output at once).
     pub poc: Option<i32>,
     /// Every picture decoded before this one is output before it, and none after it
@@ -32,7 +35,7 @@ pub(super) struct Placement {
 
 /// Decoded pictures waiting for their turn in display order.
 #[derive(Default)]
-pub(super) struct Reorder {
+pub(crate) struct Reorder {
     /// Waiting pictures with their order count, in decoding order.
     held: Vec<(i32, Frame)>,
 }
