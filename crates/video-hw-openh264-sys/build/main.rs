@@ -8,7 +8,10 @@
 //! Environment: `VIDEO_HW_OPENH264_PATCHES=none` builds the unpatched sources (to check
 //! that a test fails without the patches); `VIDEO_HW_OPENH264_NO_ASM=1` or no nasm builds
 //! without assembly; `NASM` names the assembler; `VIDEO_HW_OPENH264_SYS2_DIR` points at
-//! the `openh264-sys2` package if cargo cannot say where it is.
+//! the `openh264-sys2` package if cargo cannot say where it is. `VIDEO_HW_CHECK_ONLY=1`
+//! compiles nothing (the patches are still applied and checked): for `cargo check` and
+//! `cargo clippy`, which link nothing, of targets without a C++ compiler here
+//! (`.ci/apple-check` type-checks macOS on Linux that way).
 
 mod asm;
 mod locate;
@@ -54,7 +57,13 @@ fn build() -> Result<(), String> {
     for path in ["build", "patches"] {
         println!("cargo:rerun-if-changed={path}");
     }
-    for var in ["VIDEO_HW_OPENH264_PATCHES", "VIDEO_HW_OPENH264_NO_ASM", "NASM", "VIDEO_HW_OPENH264_SYS2_DIR"] {
+    for var in [
+        "VIDEO_HW_OPENH264_PATCHES",
+        "VIDEO_HW_OPENH264_NO_ASM",
+        "NASM",
+        "VIDEO_HW_OPENH264_SYS2_DIR",
+        "VIDEO_HW_CHECK_ONLY",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
@@ -64,6 +73,14 @@ fn build() -> Result<(), String> {
 
     let (replaced, applied) = apply_patches(&codec, &out.join("patched"))?;
     println!("cargo:rustc-env=VIDEO_HW_OPENH264_PATCHES={}", applied.join(","));
+    if std::env::var("VIDEO_HW_CHECK_ONLY").as_deref() == Ok("1") {
+        // Nothing links in a check: no library, so no compiler for the target is needed.
+        println!(
+            "cargo:warning=VIDEO_HW_CHECK_ONLY=1: OpenH264 not compiled (type-checking only; this build cannot link)"
+        );
+        println!("cargo:rustc-env=VIDEO_HW_OPENH264_ASM=none");
+        return Ok(());
+    }
 
     let nasm = match asm::find() {
         Ok(n) => Some(n),
