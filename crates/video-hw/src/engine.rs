@@ -96,7 +96,9 @@ impl Engine {
         !matches!(self, Engine::Ffmpeg | Engine::Rav1d | Engine::Rav1e | Engine::OpenH264)
     }
 
-    /// Whether the engine runs through FFmpeg's libraries (loaded at run time).
+    /// Whether the engine runs through FFmpeg's libraries (loaded at run time), for some
+    /// codecs at least: VideoToolbox on Apple systems decodes VP9 and AV1 through FFmpeg
+    /// (H.264 and HEVC natively, unless `VIDEO_HW_VIDEOTOOLBOX=ffmpeg`).
     pub fn uses_ffmpeg(self) -> bool {
         matches!(self, Engine::Ffmpeg | Engine::Qsv | Engine::Vaapi | Engine::Amf)
             || (self == Engine::VideoToolbox && cfg!(target_vendor = "apple"))

@@ -14,6 +14,7 @@ pub(crate) mod rav1d;
 pub(crate) mod rav1e;
 pub(crate) mod reorder;
 pub(crate) mod threads;
+pub(crate) mod videotoolbox;
 
 use std::time::Duration;
 
