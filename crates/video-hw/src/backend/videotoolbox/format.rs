@@ -246,6 +246,25 @@ mod tests {
         assert!(sets.has(Kind::Vps) && sets.has(Kind::Sps) && sets.has(Kind::Pps));
     }
 
+    proptest::proptest! {
+        /// Any NAL units, damaged parameter sets included, split without a panic, and the
+        /// sets kept stay bounded.
+        #[test]
+        fn any_nal_units_split_without_panic(
+            nals in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 0..40),
+            hevc in proptest::bool::ANY,
+        ) {
+            let codec = if hevc { Codec::Hevc } else { Codec::H264 };
+            let refs: Vec<&[u8]> = nals.iter().map(|n| n.as_slice()).collect();
+            let mut sets = ParameterSets::default();
+            let unit = au(&refs);
+            let sample = split(codec, &unit, &mut sets).unwrap();
+            proptest::prop_assert!(sample.data.len() <= unit.data.len());
+            proptest::prop_assert!(sets.ordered().len() <= nals.len());
+            let _ = decode_format(codec, &sets, &unit);
+        }
+    }
+
     #[test]
     fn no_format_before_the_sets_and_the_stream_facts() {
         let mut sets = ParameterSets::default();
