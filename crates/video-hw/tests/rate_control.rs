@@ -13,9 +13,9 @@
 //! Rates from 150 kb/s (0.02 bits per pixel; for OpenH264 the rate where the first IDR
 //! picture used to fill 1.6 buffers: `backend/openh264/first_idr.rs`) to 2 Mb/s.
 //!
-//! Held here (2026-11-25): OpenH264, libx264 and libx265 CBR and VBR, rav1e VBR. Not yet
-//! held, measured on this clip and left out until fixed (`held` below): rav1e CBR (-9.8% at
-//! 300 kb/s, the buffer 1.05 full at 150 kb/s), SVT-AV1 1.4
+//! Held here (2026-11-25): OpenH264, libx264, libx265 and rav1e CBR and VBR, except
+//! rav1e's CBR buffer at 150 kb/s (1.2 times full: rav1e has no VBV, `buffer_held`). Not
+//! yet held, measured on this clip and left out until fixed (`held` below): SVT-AV1 1.4
 //! (CBR +49% at 150 kb/s and -6% at 2 Mb/s; its VBR takes no peak above the average and
 //! overruns that as a one-second peak).
 
@@ -56,7 +56,14 @@ fn encoders() -> Vec<Under> {
 /// Whether this engine's rate control is held to the targets in `mode` ("cbr" or "vbr");
 /// the module's doc gives the misses of the others.
 fn held(e: Under, mode: &str) -> bool {
-    matches!((e.name, mode), ("openh264" | "libx265" | "libx264", _) | ("rav1e", "vbr"))
+    matches!((e.name, mode), ("openh264" | "libx265" | "libx264" | "rav1e", _))
+}
+
+/// Whether this engine keeps a CBR stream inside its one-second buffer at `rate`: rav1e
+/// has no VBV (its reservoir only steers the average), and at 150 kb/s (0.02 bits per
+/// pixel) a stretch of the clip overfills the buffer 1.2 times.
+fn buffer_held(e: Under, rate: u64) -> bool {
+    !(e.name == "rav1e" && rate < 300_000)
 }
 
 /// The clip's 90 frames, decoded, checked against its reference.
@@ -164,7 +171,7 @@ fn cbr_hits_its_target_and_fits_a_one_second_buffer() {
             );
             check(
                 &mut failed,
-                peak <= 1.0,
+                peak <= 1.0 || !buffer_held(e, rate),
                 format!("{} CBR {rate}: the one-second buffer overflows ({peak:.2} of it)", e.name),
             );
         }
