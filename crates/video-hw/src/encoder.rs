@@ -65,6 +65,9 @@ struct PendingSwitch {
 pub struct Encoder {
     config: EncoderConfig,
     backend: Box<dyn EncoderBackend>,
+    /// Opens the engine session a drain-and-swap moves to: the registry's, except in tests
+    /// of an engine behind a fake vendor layer, which the registry cannot open.
+    reopen: Reopen,
     description: String,
     generation: u64,
     /// Generations handed out so far (a pending switch reserves one).
@@ -76,6 +79,9 @@ pub struct Encoder {
     stats: EncoderStats,
     telemetry: Arc<Telemetry>,
 }
+
+/// Opens a new engine session for a configuration (see [`Encoder::drain_then_swap`]).
+type Reopen = Arc<dyn Fn(&EncoderConfig) -> Result<Box<dyn EncoderBackend>> + Send + Sync>;
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +98,15 @@ impl Encoder {
     }
 
     pub(crate) fn with_backend(config: EncoderConfig, backend: Box<dyn EncoderBackend>) -> Self {
+        Self::with_backend_and_reopen(config, backend, Arc::new(|c| Registry::global().open_encoder(c)))
+    }
+
+    /// As [`with_backend`](Self::with_backend), with new sessions opened by `reopen`.
+    pub(crate) fn with_backend_and_reopen(
+        config: EncoderConfig,
+        backend: Box<dyn EncoderBackend>,
+        reopen: Reopen,
+    ) -> Self {
         let description = backend.describe();
         tracing::debug!(engine = backend.engine().name(), codec = config.codec.name(), "encoder opened: {description}");
         let telemetry = Telemetry::new(crate::Direction::Encode, config.codec, backend.engine());
@@ -99,6 +114,7 @@ impl Encoder {
             telemetry,
             config,
             backend,
+            reopen,
             description,
             generation: 0,
             last_generation: 0,
@@ -276,7 +292,7 @@ impl Encoder {
             // Keep the engine that runs now: a silent change of engine mid-stream would surprise.
             pinned.engine = crate::EnginePreference::Only(self.backend.engine());
         }
-        let new_backend = Registry::global().open_encoder(&pinned)?;
+        let new_backend = (self.reopen)(&pinned)?;
         let old = std::mem::replace(&mut self.backend, new_backend);
         let mut old = old;
         self.drained.extend(old.flush()?);

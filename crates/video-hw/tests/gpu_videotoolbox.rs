@@ -5,7 +5,9 @@
 //!
 //! Run on a Mac with `VIDEO_HW_TEST_GPU=1 cargo test --test gpu_videotoolbox`. Without
 //! that variable these tests only print a note; with it they fail where VideoToolbox does
-//! not work. On other systems there is no VideoToolbox: they print a note and pass.
+//! not work. On other systems there is no VideoToolbox to run: asked for there (the NVIDIA
+//! machines run every GPU test binary), the one test that runs checks that the engine is
+//! refused by name for every codec and direction, and the Mac tests say they did not run.
 //!
 //! Compiled for macOS in CI (`.ci/apple-check`), never run: docs/videotoolbox.md says what
 //! a first run is expected to show.
@@ -24,6 +26,29 @@ fn enabled() -> bool {
         return false;
     }
     common::gpu_tests_enabled()
+}
+
+/// Off macOS, asked for: VideoToolbox is listed by `probe` as not available ("only on
+/// macOS") for every codec and direction, and a session that names it is refused with
+/// `Unsupported` naming the engine, never opened on another engine.
+#[test]
+fn gpu_videotoolbox_is_refused_by_name_off_macos() {
+    if cfg!(target_vendor = "apple") || !common::gpu_tests_enabled() {
+        return;
+    }
+    let rows: Vec<_> =
+        video_hw::registry::probe_all(0).into_iter().filter(|r| r.engine == Engine::VideoToolbox).collect();
+    assert!(rows.len() >= 4, "probe lists VideoToolbox for H.264 and HEVC, decode and encode: {}", rows.len());
+    for r in &rows {
+        assert!(!r.available && r.reason.contains("only on macOS"), "{} {:?}: {}", r.codec, r.direction, r.reason);
+    }
+    let refused = Decoder::open(vt_decoder(Codec::H264, Output::HOST_NV12)).err().expect("no VideoToolbox decoder");
+    assert!(matches!(refused, video_hw::Error::Unsupported { .. }), "{refused}");
+    assert!(refused.to_string().contains("videotoolbox"), "{refused}");
+    let config = EncoderConfig::new(Codec::Hevc, 640, 360).engine(EnginePreference::Only(Engine::VideoToolbox));
+    let refused = Encoder::open(config).err().expect("no VideoToolbox encoder");
+    assert!(matches!(refused, video_hw::Error::Unsupported { .. }), "{refused}");
+    assert!(refused.to_string().contains("videotoolbox"), "{refused}");
 }
 
 fn vt_decoder(codec: Codec, output: Output) -> DecoderConfig {

@@ -345,3 +345,78 @@ fn dropped_frames_are_counted_and_errors_name_the_status() {
     let e = VtEncoder::open(Arc::new(fake), &config).err().unwrap().to_string();
     assert!(e.contains("VTCompressionSessionCreate") && e.contains("kVTCouldNotFindVideoEncoderErr"), "{e}");
 }
+
+/// The switch modes through the public session layer ([`crate::Encoder`]), as NVENC's tests
+/// run them: a bitrate change in place (generation 1, no new session), a frame-rate change
+/// held for the next keyframe of the GOP (generation 2 starts there, with a keyframe), and
+/// a size change that drains the session (its packets out with their old generation) and
+/// opens another on the same layer (generation 3, starting with a keyframe). Every frame
+/// comes out once, in order.
+#[test]
+fn switch_modes_through_the_session_layer_keep_every_frame_and_number_generations() {
+    use crate::config::SwitchMode;
+    let fake = FakeLayer::default();
+    let config = EncoderConfig::new(Codec::H264, 64, 64)
+        .input_format(PixelFormat::Nv12)
+        .rate_control(RateControl::Cbr { bitrate: 1_000_000 })
+        .gop(4);
+    let layer: Arc<dyn Layer> = Arc::new(fake.clone());
+    let backend = VtEncoder::open(layer.clone(), &config).unwrap();
+    let reopen = Arc::new(move |c: &EncoderConfig| {
+        VtEncoder::open(layer.clone(), c).map(|e| Box::new(e) as Box<dyn EncoderBackend>)
+    });
+    let mut enc = crate::Encoder::with_backend_and_reopen(config.clone(), Box::new(backend), reopen);
+    let mut packets = Vec::new();
+    let frame = |i: u8, size: u32| {
+        let mut host = HostFrame::new_packed(PixelFormat::Nv12, size, size);
+        host.as_bytes_mut()[0] = i;
+        Frame::host(PixelFormat::Nv12, size, size, host)
+    };
+    let submit = |enc: &mut crate::Encoder, i: u8, size: u32, packets: &mut Vec<crate::packet::Packet>| {
+        enc.submit(&frame(i, size), FrameOptions { pts: Some(i64::from(i)), force_keyframe: false }).unwrap();
+        while let Some(p) = enc.try_reap().unwrap() {
+            packets.push(p);
+        }
+    };
+    submit(&mut enc, 0, 64, &mut packets);
+    let lower = config.clone().rate_control(RateControl::Cbr { bitrate: 400_000 });
+    assert_eq!(enc.reconfigure(lower.clone(), SwitchMode::Immediate).unwrap(), 1);
+    submit(&mut enc, 1, 64, &mut packets);
+    assert_eq!(enc.reconfigure(lower.clone().fps(25, 1), SwitchMode::OnNextKeyframe).unwrap(), 2);
+    for i in 2..6 {
+        submit(&mut enc, i, 64, &mut packets);
+    }
+    let bigger = EncoderConfig { width: 96, height: 96, ..lower.clone().fps(25, 1) };
+    assert_eq!(enc.reconfigure(bigger, SwitchMode::DrainThenSwap).unwrap(), 3);
+    for i in 6..8 {
+        submit(&mut enc, i, 96, &mut packets);
+    }
+    packets.extend(enc.flush().unwrap());
+    let got: Vec<(u8, u64, bool)> = packets.iter().map(|p| (*p.data.last().unwrap(), p.generation, p.keyframe)).collect();
+    assert_eq!(
+        got,
+        [
+            (0, 0, true),
+            (1, 1, false),
+            (2, 1, false),
+            (3, 1, false),
+            // The GOP of 4 makes frame 4 a keyframe: the held switch starts there.
+            (4, 2, true),
+            (5, 2, false),
+            (6, 3, true),
+            (7, 3, false),
+        ]
+    );
+    assert_eq!(enc.stats().generation, 3);
+    let opens = fake.calls("open_encoder");
+    assert_eq!(opens, ["open_encoder 64x64 h264", "open_encoder 96x96 h264"], "one new session, for the size");
+    let sets = fake.calls("set ");
+    assert!(sets.contains(&"set AverageBitRate(400000)".to_string()), "{sets:?}");
+    assert!(sets.iter().any(|s| s.starts_with("set ExpectedFrameRate(25")), "{sets:?}");
+    // The drained session was completed (its frames out) before it was invalidated.
+    let log = fake.log.lock().clone();
+    let complete = log.iter().position(|l| l == "complete").expect("the old session completes");
+    let invalidate = log.iter().position(|l| l == "invalidate encoder").expect("and is invalidated");
+    assert!(complete < invalidate, "{log:?}");
+    assert!(fake.calls("encode 4").iter().all(|c| c.ends_with("key=true")), "{log:?}");
+}
