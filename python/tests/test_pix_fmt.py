@@ -107,6 +107,30 @@ def test_gray_is_the_luma_plane_in_full_range():
         assert b"".join(g.tobytes() for g in frames(EIGHT, "gray")) == want
 
 
+def test_gbrp_is_planar_rgb_in_ffmpegs_plane_order():
+    """``gbrp`` is ffmpeg's planar RGB: planes G, B, R, as (3, H, W) uint8, whatever the
+    dimension order; the same pixels as ``rgb24`` in NCHW (planes R, G, B), reordered."""
+    gbrp = frames(EIGHT, "gbrp", dimension_order="NHWC")
+    rgb = frames(EIGHT, "rgb24", dimension_order="NCHW")
+    assert len(gbrp) == len(rgb) == 24
+    assert gbrp[0].shape == (3, H, W) and gbrp[0].dtype == np.uint8
+    for g, r in zip(gbrp, rgb):
+        assert np.array_equal(g, r[[1, 2, 0]])
+    batch = np.from_dlpack(video_hw.VideoDecoder(EIGHT, pixel_format="gbrp", engine="rav1d").get_frames_at([3, 1]).data)
+    assert batch.shape == (2, 3, H, W)
+    assert np.array_equal(batch[0], gbrp[3]) and np.array_equal(batch[1], gbrp[1])
+    want = ffmpeg(EIGHT, "gbrp")
+    if want is not None:
+        # Another conversion than ffmpeg's swscale, but each plane in its place: a swapped
+        # plane would be far below this.
+        ours = np.concatenate([g.ravel() for g in gbrp]).astype(np.float64)
+        theirs = np.frombuffer(want, np.uint8).astype(np.float64)
+        mse = np.mean((ours - theirs) ** 2)
+        assert 10 * np.log10(255 * 255 / mse) >= 40
+    with pytest.raises(ValueError, match="host output"):
+        video_hw.VideoDecoder(EIGHT, pixel_format="gbrp", device="cuda")
+
+
 def test_batches_and_random_access_take_the_names_too():
     dec = video_hw.VideoDecoder(TEN, pixel_format="yuv420p", engine="rav1d")
     batch = np.from_dlpack(dec.get_frames_at([5, 0]).data)

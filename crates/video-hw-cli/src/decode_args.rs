@@ -25,7 +25,7 @@ pub struct DecodeArgs {
     /// Pixel format of the output, by ffmpeg's names and with ffmpeg's meaning: yuv420p and
     /// nv12 are 8-bit (a 10-bit stream is rounded to 8 bits), yuv420p10le and p010le 10-bit,
     /// gray and gray10le the luma plane in full range; yuv420p-auto and nv12-auto keep the
-    /// stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp (planar R, G, B), bgrp, and float
+    /// stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp (planar G, B, R, as ffmpeg), rgbp (planar R, G, B), bgrp, and float
     /// RGB for models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms
     /// (values 0-1). RGB uses the stream's matrix, range and chroma siting.
     #[arg(long, default_value = "yuv420p", value_parser = video_hw::pix_fmt::parse)]

@@ -105,7 +105,7 @@ impl FrameSink {
     pub fn write(&mut self, frame: &Frame, tb: Rational) -> Result<u64> {
         let host = frame.to_host()?;
         let mut bytes = packed(&host, &mut self.buf);
-        if let Some(exact) = self.exact.filter(|_| frame.format.is_yuv()) {
+        if let Some(exact) = self.exact.filter(|e| e.converts(frame.format)) {
             if pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)? {
                 bytes = &self.converted;
             }

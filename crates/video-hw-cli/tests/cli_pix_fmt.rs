@@ -9,6 +9,10 @@
 //!   and, against ffmpeg's (which dithers where this rounds), at least 50 dB PSNR;
 //!   `gray10le` too.
 //!
+//! * the RGB names (`rgb24`, `bgr24`, `rgba`, `bgra`, and `gbrp` in ffmpeg's plane order
+//!   G, B, R) are near ffmpeg's conversion of the same file: their bytes are not ffmpeg's
+//!   (another conversion), but a channel or plane in the wrong place would be far off.
+//!
 //! The comparisons with ffmpeg run where the ffmpeg tool is (CI installs it).
 //!
 //! `transcode --pix-fmt` sets the encoder's depth the same way: a 10-bit source encodes
@@ -110,6 +114,36 @@ fn a_10_bit_stream_narrowed_is_8_bit_and_near_ffmpeg() {
         let mse = (0..n).map(|i| (sample(&got, i) - sample(&want, i)).powi(2)).sum::<f64>() / n as f64;
         let psnr = if mse == 0.0 { 99.0 } else { 10.0 * (peak * peak / mse).log10() };
         assert!(psnr >= 50.0, "{pix_fmt}: {psnr:.1} dB against ffmpeg's");
+    }
+}
+
+/// PSNR of 8-bit `got` against `want` (same length).
+fn psnr8(got: &[u8], want: &[u8]) -> f64 {
+    let mse = got.iter().zip(want).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>() / got.len() as f64;
+    if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
+}
+
+#[test]
+fn rgb_names_are_near_ffmpegs_in_its_channel_and_plane_order() {
+    for (pix_fmt, bytes_per_pixel) in [("rgb24", 3), ("bgr24", 3), ("rgba", 4), ("bgra", 4), ("gbrp", 3)] {
+        let got = ours(EIGHT, pix_fmt, false);
+        assert_eq!(got.len(), 24 * PIXELS * bytes_per_pixel, "{pix_fmt}: 24 frames");
+        let Some(want) = ffmpeg(&testdata(EIGHT), pix_fmt, false) else {
+            eprintln!("note: no ffmpeg tool; {pix_fmt} checked for its size only");
+            continue;
+        };
+        assert_eq!(want.len(), got.len(), "{pix_fmt}");
+        let psnr = psnr8(&got, &want);
+        eprintln!("{pix_fmt}: {psnr:.1} dB against ffmpeg's");
+        assert!(psnr >= 40.0, "{pix_fmt}: {psnr:.1} dB against ffmpeg's");
+    }
+    // The planes of `gbrp` are those of `rgbp` (R, G, B) reordered.
+    let (gbrp, rgbp) = (ours(EIGHT, "gbrp", false), ours(EIGHT, "rgbp", false));
+    let frame = 3 * PIXELS;
+    for (g, r) in gbrp.chunks(frame).zip(rgbp.chunks(frame)) {
+        assert_eq!(g[..PIXELS], r[PIXELS..2 * PIXELS], "G first");
+        assert_eq!(g[PIXELS..2 * PIXELS], r[2 * PIXELS..], "then B");
+        assert_eq!(g[2 * PIXELS..], r[..PIXELS], "then R");
     }
 }
 

@@ -38,6 +38,7 @@ fn exact_shape(exact: Exact, width: u32, height: u32, total_bytes: usize) -> (Ve
     let elem = if exact.bit_depth() > 8 { SampleType::U16 } else { SampleType::U8 };
     match exact.format() {
         Some(f) => frame_shape(f, width, height, total_bytes),
+        None if exact == Exact::Gbrp => (vec![3, i64::from(height), i64::from(width)], elem),
         None => (vec![i64::from(height), i64::from(width)], elem),
     }
 }
@@ -45,7 +46,7 @@ fn exact_shape(exact: Exact, width: u32, height: u32, total_bytes: usize) -> (Ve
 /// `bytes` (one tightly packed frame of `frame`'s format) in `exact`'s form, when they
 /// are not in it already: `Some(converted)`.
 fn converted(frame: &video_hw::Frame, bytes: &[u8], exact: Option<Exact>) -> PyResult<Option<Vec<u8>>> {
-    let Some(exact) = exact.filter(|_| frame.format.is_yuv()) else { return Ok(None) };
+    let Some(exact) = exact.filter(|e| e.converts(frame.format)) else { return Ok(None) };
     let mut out = Vec::new();
     let changed = pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut out)
         .map_err(crate::errors::to_py)?;

@@ -48,8 +48,8 @@ struct Shape {
 }
 
 /// The names `pixel_format` takes.
-const PIXEL_FORMATS: &str = "rgb24, bgr24, rgba, bgra, yuv420p, nv12, yuv420p10le, p010le, gray, gray10le, \
-                             yuv420p-auto or nv12-auto";
+const PIXEL_FORMATS: &str = "rgb24, bgr24, rgba, bgra, gbrp, yuv420p, nv12, yuv420p10le, p010le, gray, \
+                             gray10le, yuv420p-auto or nv12-auto";
 
 /// The options that shape frames: `pixel_format`, `dimension_order`, `dtype`, `resize`,
 /// `crop`, `interpolation`, `mean`, `std`.
@@ -79,8 +79,18 @@ impl ShapeOptions<'_> {
             "area" => Filter::Area,
             other => return Err(PyValueError::new_err(format!("interpolation '{other}': bilinear or area"))),
         };
+        // ffmpeg's `gbrp`: planar RGB (whatever `dimension_order` says), its planes
+        // reordered to G, B, R on the host.
+        let gbrp = self.pixel_format == "gbrp";
+        if gbrp && (cuda || self.dtype != "uint8") {
+            return Err(PyValueError::new_err(
+                "pixel_format 'gbrp' is uint8 host output (ffmpeg's plane order G, B, R): ask for it with \
+                 device=\"cpu\", or for rgb24 with dimension_order=\"NCHW\" (planes R, G, B) on the GPU",
+            ));
+        }
+        let planar = planar || gbrp;
         let channels = match self.pixel_format {
-            "rgb24" | "rgb" => Some(Channels::Rgb),
+            "rgb24" | "rgb" | "gbrp" => Some(Channels::Rgb),
             "bgr24" | "bgr" => Some(Channels::Bgr),
             "rgba" => Some(Channels::Rgba),
             "bgra" => Some(Channels::Bgra),
@@ -103,7 +113,8 @@ impl ShapeOptions<'_> {
             let format = t.output_format(PixelFormat::Nv12);
             // What the engines make themselves needs no transform; anything else is one.
             let transform = (!(Output::engines_make_on_host(format) && plain)).then(|| t.format(format));
-            return Ok(Shape { format, transform, exact: None, on_gpu: None, plain });
+            let exact = gbrp.then_some(Exact::Gbrp);
+            return Ok(Shape { format, transform, exact, on_gpu: None, plain });
         }
         // ffmpeg's YUV and grey names, with ffmpeg's meaning (video_hw::pix_fmt).
         let name = match pix_fmt::parse(self.pixel_format) {

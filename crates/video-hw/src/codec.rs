@@ -200,7 +200,8 @@ impl PixelFormat {
             PixelFormat::Yuv420p10 => "yuv420p10le",
             PixelFormat::Bgra => "bgra",
             PixelFormat::Rgb24 => "rgb24",
-            PixelFormat::RgbPlanar => "gbrp",
+            // ffmpeg's planar RGB (`gbrp`) orders its planes G, B, R: this is R, G, B.
+            PixelFormat::RgbPlanar => "rgbp",
             PixelFormat::Bgr24 => "bgr24",
             PixelFormat::Rgba => "rgba",
             PixelFormat::BgrPlanar => "bgrp",
@@ -349,7 +350,7 @@ impl FromStr for PixelFormat {
             "yuv420p10" | "yuv420p10le" => PixelFormat::Yuv420p10,
             "bgra" => PixelFormat::Bgra,
             "rgb24" | "rgb" => PixelFormat::Rgb24,
-            "gbrp" | "rgbp" | "planar-rgb" => PixelFormat::RgbPlanar,
+            "rgbp" | "planar-rgb" => PixelFormat::RgbPlanar,
             "bgr24" | "bgr" => PixelFormat::Bgr24,
             "rgba" => PixelFormat::Rgba,
             "bgrp" => PixelFormat::BgrPlanar,

@@ -58,9 +58,9 @@ impl Output {
             Output::Host(f) if Output::engines_make_on_host(f) => Ok(()),
             Output::Cuda(P::Nv12 | P::Rgb24 | P::RgbPlanar) => Ok(()),
             Output::Host(f) => Err(Error::invalid_input(format!(
-                "host output format {f}: ask for nv12 or yuv420p (10-bit streams give p010 / yuv420p10), rgb24, gbrp or bgra"
+                "host output format {f}: ask for nv12 or yuv420p (10-bit streams give p010 / yuv420p10), rgb24, rgbp or bgra"
             ))),
-            Output::Cuda(f) => Err(Error::invalid_input(format!("CUDA output format {f}: use nv12, rgb24 or gbrp"))),
+            Output::Cuda(f) => Err(Error::invalid_input(format!("CUDA output format {f}: use nv12, rgb24 or rgbp"))),
         }
     }
 }
@@ -537,7 +537,7 @@ impl EncoderConfig {
         {
             return Err(Error::unsupported(
                 format!("input_format {}", self.input_format),
-                "encoders take nv12, yuv420p, p010le, yuv420p10le, rgb24, bgra or gbrp",
+                "encoders take nv12, yuv420p, p010le, yuv420p10le, rgb24, bgra or rgbp",
             ));
         }
         if matches!(

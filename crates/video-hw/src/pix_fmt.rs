@@ -5,7 +5,9 @@
 //! samples widened as ffmpeg widens them (`x << 2` planar, `x · 257` in P010's 16-bit
 //! words); `gray` and `gray10le` are the luma plane in full range, as ffmpeg's `gray`
 //! is. `yuv420p-auto` and `nv12-auto` keep the stream's own depth (what `yuv420p` meant
-//! before). The RGB and float names are the engines' own formats.
+//! before). `gbrp` is planar RGB in ffmpeg's plane order, G then B then R (the engines
+//! make planar R, G, B, named `rgbp`: the planes are reordered). The other RGB and float
+//! names are the engines' own formats.
 //!
 //! Which bytes equal ffmpeg's (5.1, `-pix_fmt NAME`; tested in the CLI's
 //! `tests/cli_pix_fmt.rs` and Python's `test_pix_fmt.py`):
@@ -32,6 +34,8 @@ pub enum Exact {
     Gray,
     /// `gray10le`: the luma plane, 10-bit full range.
     Gray10,
+    /// `gbrp`: planar 8-bit RGB in ffmpeg's order, the G plane, then B, then R.
+    Gbrp,
 }
 
 impl Exact {
@@ -44,26 +48,36 @@ impl Exact {
             Exact::P010 => "p010le",
             Exact::Gray => "gray",
             Exact::Gray10 => "gray10le",
+            Exact::Gbrp => "gbrp",
         }
     }
 
     /// Bits per sample written.
     pub fn bit_depth(self) -> u8 {
         match self {
-            Exact::Yuv420p | Exact::Nv12 | Exact::Gray => 8,
+            Exact::Yuv420p | Exact::Nv12 | Exact::Gray | Exact::Gbrp => 8,
             Exact::Yuv420p10 | Exact::P010 | Exact::Gray10 => 10,
         }
     }
 
-    /// The library's format with these bytes; `None` for the luma-only forms, which no
-    /// engine makes (their bytes come from [`convert`] alone).
+    /// The library's format with these bytes; `None` for the luma-only forms and `gbrp`,
+    /// which no engine makes (their bytes come from [`convert`] alone).
     pub fn format(self) -> Option<PixelFormat> {
         match self {
             Exact::Yuv420p => Some(PixelFormat::Yuv420p),
             Exact::Nv12 => Some(PixelFormat::Nv12),
             Exact::Yuv420p10 => Some(PixelFormat::Yuv420p10),
             Exact::P010 => Some(PixelFormat::P010),
-            Exact::Gray | Exact::Gray10 => None,
+            Exact::Gray | Exact::Gray10 | Exact::Gbrp => None,
+        }
+    }
+
+    /// True when [`convert`] makes this form from decoded pictures of `format`: YUV
+    /// pictures for the YUV and grey forms, planar R, G, B for `gbrp`.
+    pub fn converts(self, format: PixelFormat) -> bool {
+        match self {
+            Exact::Gbrp => format == PixelFormat::RgbPlanar,
+            _ => format.is_yuv(),
         }
     }
 }
@@ -80,7 +94,7 @@ pub struct OutFormat {
 
 /// Every name [`parse`] takes.
 pub const NAMES: &str = "yuv420p, nv12, yuv420p10le, p010le, gray, gray10le, yuv420p-auto, nv12-auto, rgb24, bgr24, \
-                     rgba, bgra, gbrp, bgrp, rgbf32, bgrf32, rgbpf32, bgrpf32, rgbf16, bgrf16, rgbpf16, bgrpf16";
+                     rgba, bgra, gbrp, rgbp, bgrp, rgbf32, bgrf32, rgbpf32, bgrpf32, rgbf16, bgrf16, rgbpf16, bgrpf16";
 
 /// Parses a pixel-format name (case-insensitive); the error lists every name.
 pub fn parse(s: &str) -> std::result::Result<OutFormat, String> {
@@ -92,6 +106,7 @@ pub fn parse(s: &str) -> std::result::Result<OutFormat, String> {
         "p010le" | "p010" => exact(PixelFormat::Nv12, Exact::P010),
         "gray" | "gray8" => exact(PixelFormat::Yuv420p, Exact::Gray),
         "gray10le" | "gray10" => exact(PixelFormat::Yuv420p, Exact::Gray10),
+        "gbrp" => exact(PixelFormat::RgbPlanar, Exact::Gbrp),
         "yuv420p-auto" => Ok(OutFormat { request: PixelFormat::Yuv420p, exact: None }),
         "nv12-auto" => Ok(OutFormat { request: PixelFormat::Nv12, exact: None }),
         other => match other.parse::<PixelFormat>() {
@@ -119,6 +134,19 @@ pub fn convert(
     use PixelFormat as P;
     let (w, h) = (width as usize, height as usize);
     let luma = w * h;
+    if exact == Exact::Gbrp {
+        // Planar R, G, B to ffmpeg's G, B, R.
+        if format != P::RgbPlanar || bytes.len() < 3 * luma {
+            return Err(Error::invalid_input(format!(
+                "--pix-fmt gbrp from a {format} picture of {} bytes ({width}x{height})",
+                bytes.len()
+            )));
+        }
+        out.clear();
+        out.extend_from_slice(&bytes[luma..3 * luma]);
+        out.extend_from_slice(&bytes[..luma]);
+        return Ok(true);
+    }
     let chroma = 2 * w.div_ceil(2) * h.div_ceil(2);
     let samples = luma + chroma;
     let wide = format.bit_depth() > 8;
@@ -156,6 +184,7 @@ pub fn convert(
             let sample = |i: usize| if wide { f64::from(ten(i)) } else { f64::from(bytes[i]) };
             out.extend((0..luma).map(|i| ((sample(i) - low) * 255.0 / span).round().clamp(0.0, 255.0) as u8));
         }
+        (Exact::Gbrp, _) => unreachable!("handled above"),
         (Exact::Gray10, _) => {
             let (low, span) = if wide { (64.0, 876.0) } else { (16.0, 219.0) };
             let sample = |i: usize| if wide { f64::from(ten(i)) } else { f64::from(bytes[i]) };
@@ -179,6 +208,8 @@ mod tests {
         assert_eq!(parse("P010LE").unwrap().request, PixelFormat::Nv12);
         assert_eq!(parse("yuv420p-auto").unwrap().exact, None);
         assert_eq!(parse("rgb24").unwrap().request, PixelFormat::Rgb24);
+        assert_eq!(parse("gbrp").unwrap(), OutFormat { request: PixelFormat::RgbPlanar, exact: Some(Exact::Gbrp) });
+        assert_eq!(parse("rgbp").unwrap(), OutFormat { request: PixelFormat::RgbPlanar, exact: None });
         assert!(parse("yuv444p").unwrap_err().contains("yuv420p10le"));
     }
 
@@ -202,5 +233,17 @@ mod tests {
         assert!(convert(PixelFormat::P010, 2, 2, &p010, Exact::Nv12, &mut out).unwrap());
         assert_eq!(out, [16, 235, 255, 0, 128, 128]);
         assert!(convert(PixelFormat::Yuv420p10, 2, 2, &ten[..4], Exact::Yuv420p, &mut out).is_err());
+    }
+
+    #[test]
+    fn gbrp_is_ffmpegs_plane_order() {
+        let mut out = Vec::new();
+        // 2x1 planar R, G, B.
+        let rgbp = [1u8, 2, 3, 4, 5, 6];
+        assert!(convert(PixelFormat::RgbPlanar, 2, 1, &rgbp, Exact::Gbrp, &mut out).unwrap());
+        assert_eq!(out, [3, 4, 5, 6, 1, 2]);
+        assert!(Exact::Gbrp.converts(PixelFormat::RgbPlanar) && !Exact::Gbrp.converts(PixelFormat::Rgb24));
+        assert!(!Exact::Yuv420p.converts(PixelFormat::RgbPlanar) && Exact::Yuv420p.converts(PixelFormat::Nv12));
+        assert!(convert(PixelFormat::Rgb24, 2, 1, &rgbp, Exact::Gbrp, &mut out).is_err());
     }
 }

@@ -302,7 +302,7 @@ impl CopyOut {
                 Some(f @ (PixelFormat::Nv12 | PixelFormat::P010 | PixelFormat::Yuv420p | PixelFormat::Yuv420p10)),
             ) => Ok((f, FrameData::Host(self.copy_to_host(surface, crop, f, bit_depth)?))),
             (_, Some(f)) => {
-                Err(Error::unsupported(format!("nvdec output {f}"), "ask for nv12, yuv420p, rgb24, gbrp or bgra"))
+                Err(Error::unsupported(format!("nvdec output {f}"), "ask for nv12, yuv420p, rgb24, rgbp or bgra"))
             }
         }
     }
