@@ -22,15 +22,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         return crate::decode_select::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
     let src = Source::open(&args.input)?;
-    let cfg = DecoderConfig::new(src.codec());
-    let cfg = args
-        .transform
-        .apply(cfg, args.pix_fmt.request)
-        .engine(args.engine.backend)
-        .require_hardware(args.engine.require_hardware)
-        .device_index(args.engine.device)
-        .timebase(src.timebase())
-        .threads_opt(args.engine.threads);
+    let cfg = args.decoder_config(src.codec(), src.timebase());
     crate::transform_opts::check_picture(&cfg, src.picture_size())?;
     if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::opts::EngineOpts;
 use crate::summary::Summary;
 use crate::transform_opts::TransformOpts;
+use video_hw::DecoderConfig;
 use video_hw::pix_fmt::OutFormat;
 
 /// Arguments of `decode` (read by `cmd_decode` and `decode_select`).
@@ -33,6 +34,11 @@ pub struct DecodeArgs {
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]
     pub(crate) framemd5: bool,
+    /// AV1: leave the film grain out (the pictures as coded, before the grain synthesis
+    /// the stream asks for; ffmpeg's `-export_side_data film_grain` with libdav1d). Grain is
+    /// applied by default, as dav1d and ffmpeg apply it.
+    #[arg(long)]
+    pub(crate) no_film_grain: bool,
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     pub(crate) json: bool,
@@ -105,6 +111,19 @@ pub(crate) fn parse_sessions(s: &str) -> Result<Sessions, String> {
 }
 
 impl DecodeArgs {
+    /// The decoder configuration these arguments ask for, for a stream of `codec` whose
+    /// timestamps count in `timebase`.
+    pub(crate) fn decoder_config(&self, codec: video_hw::Codec, timebase: video_hw::Rational) -> DecoderConfig {
+        self.transform
+            .apply(DecoderConfig::new(codec), self.pix_fmt.request)
+            .engine(self.engine.backend)
+            .require_hardware(self.engine.require_hardware)
+            .device_index(self.engine.device)
+            .timebase(timebase)
+            .threads_opt(self.engine.threads)
+            .film_grain(!self.no_film_grain)
+    }
+
     /// The summary's fields that come from the arguments and the clock.
     pub(crate) fn summary(&self, codec_in: video_hw::Codec, started: Instant) -> Summary {
         Summary {

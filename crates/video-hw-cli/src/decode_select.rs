@@ -12,7 +12,7 @@ use std::time::Instant;
 use video_hw::media::{Demuxer, Track};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
-use video_hw::{Codec, DecoderConfig, Error, Frame, Rational};
+use video_hw::{Codec, Error, Frame, Rational};
 
 use crate::decode_args::{DecodeArgs, Sessions};
 use crate::exit::{CliResult, Failure, usage};
@@ -30,14 +30,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     }
     let (mut demuxer, track) = open_video(&args.input)?;
     let codec = track.codec.video().unwrap_or(Codec::H264);
-    let cfg = args
-        .transform
-        .apply(DecoderConfig::new(codec), args.pix_fmt.request)
-        .engine(args.engine.backend)
-        .require_hardware(args.engine.require_hardware)
-        .device_index(args.engine.device)
-        .timebase(track.time_base)
-        .threads_opt(args.engine.threads);
+    let cfg = args.decoder_config(codec, track.time_base);
     cfg.validate().map_err(|e| match e {
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),

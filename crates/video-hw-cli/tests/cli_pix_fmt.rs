@@ -119,7 +119,8 @@ fn a_10_bit_stream_narrowed_is_8_bit_and_near_ffmpeg() {
 
 /// PSNR of 8-bit `got` against `want` (same length).
 fn psnr8(got: &[u8], want: &[u8]) -> f64 {
-    let mse = got.iter().zip(want).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>() / got.len() as f64;
+    let mse =
+        got.iter().zip(want).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>() / got.len() as f64;
     if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
 }
 

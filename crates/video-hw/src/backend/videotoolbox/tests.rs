@@ -392,7 +392,8 @@ fn switch_modes_through_the_session_layer_keep_every_frame_and_number_generation
         submit(&mut enc, i, 96, &mut packets);
     }
     packets.extend(enc.flush().unwrap());
-    let got: Vec<(u8, u64, bool)> = packets.iter().map(|p| (*p.data.last().unwrap(), p.generation, p.keyframe)).collect();
+    let got: Vec<(u8, u64, bool)> =
+        packets.iter().map(|p| (*p.data.last().unwrap(), p.generation, p.keyframe)).collect();
     assert_eq!(
         got,
         [
