@@ -82,18 +82,26 @@ fn every_fixture_decodes_exactly_with_rav1d() {
 }
 
 /// `--no-film-grain` gives the pictures before grain synthesis: libdav1d's with its grain
-/// left out; without it, the grain is applied.
+/// left out; without it, the grain is applied. On rav1d (FFmpeg off) and, where FFmpeg is
+/// loaded, on its libdav1d (which Auto picks first).
 #[test]
 fn film_grain_is_applied_unless_left_out() {
     let file = "av1/svtav1-filmgrain-cars-320x240.ivf";
-    for (extra, tag) in [(None, "yuv"), (Some("--no-film-grain"), "nograin.yuv")] {
-        let mut args = vec!["decode", "", "--framemd5", "-o", "-"];
-        let path = testdata(file);
-        args[1] = util::s(&path);
-        args.extend(extra);
-        let out = run_builtin(&args);
-        expect_exit(&out, 0, file);
-        assert_eq!(md5s(&String::from_utf8_lossy(&out.stdout)), reference(file, tag), "{file} {extra:?}");
+    let path = testdata(file);
+    let with_ffmpeg = util::ffmpeg_loaded();
+    for (engine, env) in [("rav1d", "none"), ("ffmpeg", "")] {
+        if engine == "ffmpeg" && !with_ffmpeg {
+            continue;
+        }
+        for (extra, tag) in [(None, "yuv"), (Some("--no-film-grain"), "nograin.yuv")] {
+            let mut args = vec!["decode", util::s(&path), "--backend", engine, "--framemd5", "-o", "-"];
+            args.extend(extra);
+            let env: Vec<(&str, &str)> = if env.is_empty() { vec![] } else { vec![("VIDEO_HW_FFMPEG_DIR", env)] };
+            let out = util::run_env(&args, &env);
+            expect_exit(&out, 0, file);
+            let got = md5s(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(got, reference(file, tag), "{file} on {engine} {extra:?}");
+        }
     }
 }
 

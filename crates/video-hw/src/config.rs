@@ -118,8 +118,9 @@ pub struct DecoderConfig {
     /// docs/ffmpeg.md). Hardware engines and OpenH264 ignore it.
     pub threads: Option<u32>,
     /// Apply AV1 film grain to output pictures, as the stream asks (default true). Off,
-    /// the pictures are the decoded ones before grain synthesis. The rav1d engine obeys
-    /// it; the others always apply the grain (libdav1d through FFmpeg, NVDEC).
+    /// the pictures are the decoded ones before grain synthesis: rav1d and FFmpeg's
+    /// libdav1d leave it out (FFmpeg exports it instead), libaom through FFmpeg refuses
+    /// to open. NVDEC applies the grain whatever this says.
     pub film_grain: bool,
 }
 

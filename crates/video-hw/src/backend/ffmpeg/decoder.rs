@@ -244,6 +244,18 @@ impl FfmpegDecoder {
             _ => Some(HwDevice::open(engine, &codec, name, config.device_index)?),
         };
         let mut ctx = CodecContext::new(codec).map_err(|e| common::backend_error(engine, "allocating a decoder", e))?;
+        if config.codec == Codec::Av1 && !config.film_grain {
+            // libdav1d and FFmpeg's own AV1 decoder leave the grain to the caller when it
+            // is exported (AV_CODEC_EXPORT_DATA_FILM_GRAIN); libaom always applies it.
+            if name == "libaom-av1" {
+                return Err(Error::unsupported(
+                    format!("AV1 without film grain on {engine}'s {name}"),
+                    "libaom applies the grain; libdav1d (FFmpeg) or rav1d leave it out",
+                ));
+            }
+            ctx.set_option("export_side_data", "film_grain")
+                .map_err(|e| common::backend_error(engine, &format!("leaving AV1 film grain out on {name}"), e))?;
+        }
         {
             // Cropping is done in frame_convert, to the exact sample.
             ctx.set_int(CtxInt::ApplyCropping, 0);
