@@ -327,14 +327,17 @@ done < "$MANIFEST"
 python3 "$ROOT/scripts/fixture-info.py" "$OUT" "$MANIFEST"
 
 mkdir -p "$TD"
-for d in h264 hevc mp4 real vp9; do
+for d in h264 hevc mp4 real; do
     rm -rf "${TD:?}/$d"
     cp -r "$OUT/$d" "$TD/$d"
 done
 # av1/ also holds the files of scripts/make-av1-fixtures.sh and the conformance vectors
-# (av1/conformance/, fetched, not made): replace only what this script makes.
-mkdir -p "$TD/av1"
-cp "$OUT"/av1/* "$TD/av1/"
+# (av1/conformance/, fetched, not made), vp9/ those of scripts/make-vp9-fixtures.sh (10-bit):
+# replace only what this script makes.
+for d in av1 vp9; do
+    mkdir -p "$TD/$d"
+    cp "$OUT/$d"/* "$TD/$d/"
+done
 cp "$OUT/fixtures.json" "$TD/fixtures.json"
 write_sums
 

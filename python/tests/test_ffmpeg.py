@@ -54,6 +54,20 @@ def test_every_codec_decodes_to_the_reference_frames(name):
     assert got == want
 
 
+@pytest.mark.parametrize("name", ["libvpx-10bit-cars-320x240.ivf", "libvpx-10bit-cars-320x240.webm"])
+@pytest.mark.parametrize("pixel_format, tag", [("yuv420p10le", "yuv"), ("p010le", "p010")])
+def test_vp9_10_bit_decodes_to_the_reference_frames(name, pixel_format, tag):
+    if not ffmpeg_loaded():
+        pytest.skip("no FFmpeg here")
+    path = ROOT / "testdata" / "vp9" / name
+    dec = video_hw.VideoDecoder(path, device="cpu", pixel_format=pixel_format)
+    lines = pathlib.Path(f"{path}.{tag}.framemd5").read_text().splitlines()
+    want = [l.split(",")[5].strip() for l in lines if l and not l.startswith("#")]
+    got = [hashlib.md5(np.ascontiguousarray(np.from_dlpack(f.data)).tobytes()).hexdigest() for f in dec]
+    assert len(got) == len(want) == 12
+    assert got == want
+
+
 def test_without_ffmpeg_hevc_is_refused_by_name():
     if os.environ.get("VIDEO_HW_FFMPEG_DIR", "").lower() != "none":
         pytest.skip("FFmpeg is not turned off in this run")

@@ -121,6 +121,25 @@ fn ivf_av1_and_vp9_decode_bit_exact() {
     }
 }
 
+/// VP9 Profile 2 (10-bit) in IVF and WebM, through libavcodec's vp9: yuv420p10le and
+/// p010le equal ffmpeg's framemd5 (header and every frame; the WebM's timebase is its own).
+#[test]
+fn vp9_10_bit_decodes_bit_exact_in_ivf_and_webm() {
+    if !util::need_ffmpeg() {
+        return;
+    }
+    for rel in ["vp9/libvpx-10bit-cars-320x240.ivf", "vp9/libvpx-10bit-cars-320x240.webm"] {
+        for (fmt, tag) in [("yuv420p10le", "yuv"), ("p010le", "p010")] {
+            let name = format!("{}-{tag}", rel.replace('/', "_"));
+            let (got, stderr) = framemd5(rel, &name, &["--pix-fmt", fmt]);
+            let want = std::fs::read_to_string(testdata(&format!("{rel}.{tag}.framemd5"))).unwrap();
+            assert_eq!(frame_lines(&got), frame_lines(&want), "{rel} as {fmt}");
+            assert!(stderr.contains("decoder ffmpeg vp9"), "{stderr}");
+            assert!(stderr.contains("decoded 12 frames"), "{stderr}");
+        }
+    }
+}
+
 #[test]
 fn truncated_ivf_keeps_the_frames_before_the_break() {
     if !util::need_ffmpeg() {
