@@ -532,7 +532,7 @@ fn host_frames_are_copied_with_the_buffer_pitch() {
 }
 
 #[test]
-fn host_frames_are_uploads_and_cuda_frames_are_not() {
+fn host_frames_are_uploads_cuda_frames_are_not_and_output_locks_are_timed() {
     use crate::engine::{Direction, Engine};
     use crate::metrics::{Scope, Stage, Telemetry};
     let fake = fake_with(Script::default());
@@ -548,7 +548,14 @@ fn host_frames_are_uploads_and_cuda_frames_are_not() {
     assert_eq!(t.stage(Stage::Upload).map(|s| s.count), Some(3), "{t:?}");
     assert_eq!(t.bytes_h2d, 3 * PixelFormat::Nv12.frame_size(W, H) as u64);
     assert_eq!(t.bytes_d2h, 0);
-    enc.flush().unwrap();
+    {
+        // Each output lock, timed on the reaper thread, is the session's `map` stage once
+        // its slot comes back (what `--stats` and the in-flight experiment read).
+        let _scope = Scope::enter(&telemetry);
+        assert_eq!(enc.flush().unwrap().len(), 3);
+    }
+    let t = telemetry.timings();
+    assert_eq!(t.stage(Stage::Map).map(|s| s.count), Some(3), "{t:?}");
 
     // CUDA input is copied device to device: no upload.
     let fake = fake_with(Script::default());

@@ -93,6 +93,10 @@ struct Job {
 struct Done {
     slot: usize,
     result: Result<Bitstream>,
+    /// How long `nvEncLockBitstream` (and the copy out) took on the reaper thread: the
+    /// wait for the GPU, recorded as the session's `map` stage when the slot comes back
+    /// (the reaper thread belongs to no session's metrics scope).
+    lock: Duration,
 }
 
 /// What a submitted frame needs on its packet.

@@ -26,13 +26,14 @@ pub(super) fn reaper(
     let entered = device.enter();
     let context_error = entered.as_ref().err().map(|e| e.to_string());
     for job in jobs {
+        let start = Instant::now();
         let result = match &context_error {
             Some(e) => Err(Error::backend("nvenc", "context", format!("reaper thread: {e}"))),
             None => api
                 .read_bitstream(encoder, job.output)
                 .map_err(|f| f.into_error(&gpu, api.driver_version(), Phase::Run)),
         };
-        if done.send(Done { slot: job.slot, result }).is_err() {
+        if done.send(Done { slot: job.slot, result, lock: start.elapsed() }).is_err() {
             break;
         }
     }
@@ -86,6 +87,7 @@ impl NvencEncoder {
     /// Takes back one slot from the reaper. Needs the context current.
     pub(super) fn take_done(&mut self, d: Done) -> Result<()> {
         self.in_reaper = self.in_reaper.saturating_sub(1);
+        crate::metrics::record_stage(crate::metrics::Stage::Map, d.lock);
         let unmapped = self.release(d.slot);
         let submitted_pts = self.dts.pop_front().flatten();
         let result = d.result.map(|out| {
