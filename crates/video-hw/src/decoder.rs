@@ -150,6 +150,18 @@ pub struct DecoderStats {
     pub timings: Timings,
 }
 
+/// How a submitted input's access units reach the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feeding {
+    /// Decoded and output (every ordinary submit).
+    Shown,
+    /// Decoded for the pictures that predict from it, output without pixels if the
+    /// engine can ([`DecoderBackend::decode_unshown`]).
+    Unshown,
+    /// Its headers only ([`DecoderBackend::decode_headers_only`]).
+    HeadersOnly,
+}
+
 /// A decode session.
 ///
 /// H.264 and HEVC streams may come in any [`Input`] form; AV1 and VP9 come packet by
@@ -185,8 +197,9 @@ pub struct Decoder {
     /// The engine outputs CUDA frames only for the transform (on the GPU), and the caller
     /// asked for host frames: each transformed frame is downloaded.
     download_transformed: bool,
-    /// Set during [`Decoder::submit_headers_only`].
-    headers_only: bool,
+    /// How the access units of the input being submitted are fed: set during
+    /// [`Decoder::submit_headers_only`] and [`Decoder::submit_unshown`].
+    feeding: Feeding,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -308,7 +321,7 @@ impl Decoder {
             opened: Instant::now(),
             transformer: None,
             download_transformed: false,
-            headers_only: false,
+            feeding: Feeding::Shown,
         }
     }
 
@@ -461,7 +474,11 @@ impl Decoder {
     fn decode_au(&mut self, au: &AccessUnit) -> Result<()> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
-        let r = if self.headers_only { self.backend.decode_headers_only(au) } else { self.backend.decode(au) };
+        let r = match self.feeding {
+            Feeding::Shown => self.backend.decode(au),
+            Feeding::Unshown => self.backend.decode_unshown(au),
+            Feeding::HeadersOnly => self.backend.decode_headers_only(au),
+        };
         let took = start.elapsed();
         self.stats.engine_time += took;
         self.telemetry.stage(Stage::Decode, took);
@@ -480,9 +497,21 @@ impl Decoder {
     /// (`reader::prune` works that out): the engine keeps its reference marking and may
     /// leave the picture undecoded and unshown (NVDEC does; the others decode it).
     pub(crate) fn submit_headers_only(&mut self, input: Input<'_>) -> Result<()> {
-        self.headers_only = true;
+        self.submit_fed(input, Feeding::HeadersOnly)
+    }
+
+    /// Submits `input` (one packet or access unit) whose picture must be decoded, since
+    /// later ones predict from it, but will not be taken: its frame may come out without
+    /// pixels, and no transform runs on it (random access reaching the frames asked for;
+    /// `reader::run`).
+    pub(crate) fn submit_unshown(&mut self, input: Input<'_>) -> Result<()> {
+        self.submit_fed(input, Feeding::Unshown)
+    }
+
+    fn submit_fed(&mut self, input: Input<'_>, feeding: Feeding) -> Result<()> {
+        self.feeding = feeding;
         let r = self.submit(input);
-        self.headers_only = false;
+        self.feeding = Feeding::Shown;
         r
     }
 
@@ -492,9 +521,13 @@ impl Decoder {
         tracing::debug!(error = %e, "decoder dropped damaged input");
     }
 
-    /// Runs the transform, if any, on a frame the engine output.
+    /// Runs the transform, if any, on a frame the engine output (not on one it gave
+    /// without pixels: an unshown picture's).
     fn transform(&mut self, frame: Frame) -> Result<Frame> {
         let Some(t) = &mut self.transformer else { return Ok(frame) };
+        if matches!(frame.data, crate::frame::FrameData::None) {
+            return Ok(frame);
+        }
         let mut out = t.apply(&frame)?;
         if self.download_transformed {
             if let crate::frame::FrameData::Cuda(c) = &out.data {

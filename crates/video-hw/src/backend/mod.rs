@@ -45,6 +45,16 @@ pub(crate) trait DecoderBackend: Send {
         self.decode(au)
     }
 
+    /// Decodes an access unit whose picture the caller needs decoded (later pictures
+    /// predict from it) but will not take: the engine may output its frame without pixels
+    /// ([`FrameData::None`](crate::frame::FrameData::None), in the metadata form of
+    /// [`Output::Metadata`](crate::config::Output::Metadata)), sparing the copy or colour
+    /// conversion of a frame that is dropped. Random access decodes many such pictures on
+    /// the way to the frames asked for. Engines that cannot tell decode it as usual.
+    fn decode_unshown(&mut self, au: &AccessUnit) -> Result<()> {
+        self.decode(au)
+    }
+
     /// A decoded frame if one is ready, without waiting.
     fn try_reap(&mut self) -> Result<Option<Frame>>;
 

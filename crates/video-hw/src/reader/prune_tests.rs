@@ -68,7 +68,7 @@ fn try_decode_all(index: &FrameIndex, packets: &Packets, wanted: &[usize]) -> Op
     let mut decoder = session(index.track().codec.video().unwrap_or(Codec::H264));
     let mut all: Packets = Vec::new();
     for p in packets {
-        all.push(RunPacket { number: p.number, data: p.data.clone(), decode: true });
+        all.push(RunPacket { number: p.number, data: p.data.clone(), decode: true, shown: true });
     }
     let frames = decode_run(&mut decoder, &feed, index, &all, wanted).ok()?;
     use md5::{Digest, Md5};
@@ -136,7 +136,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
                     damage(codec, &mut data, length_size);
                     tally.headers_only += 1;
                 }
-                damaged.push(RunPacket { number: p.number, data, decode: true });
+                damaged.push(RunPacket { number: p.number, data, decode: true, shown: true });
             }
             // A run the engine cannot decode alone as it decodes the stream straight (a
             // stream that changes size, Error_I_P.264) says nothing about what it skips.
@@ -159,7 +159,7 @@ fn check(path: &Path, sample: bool, tally: &mut Tally) -> bool {
                     if j == i {
                         damage(codec, &mut data, length_size);
                     }
-                    control.push(RunPacket { number: p.number, data, decode: true });
+                    control.push(RunPacket { number: p.number, data, decode: true, shown: true });
                 }
                 tally.controls += 1;
                 let got = decode_all(&index, &control, &run.frames);

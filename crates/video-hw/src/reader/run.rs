@@ -20,6 +20,10 @@ pub struct RunPacket {
     /// False for a reference picture no frame the run delivers depends on: fed for its
     /// headers only ([`Use::HeadersOnly`]).
     pub decode: bool,
+    /// True for a packet of a frame the run delivers; a decoded packet that is not (a
+    /// picture on the way to those) is fed unshown ([`Decoder::submit_unshown`]): its
+    /// frame may come out without pixels, sparing their copy and conversion.
+    pub shown: bool,
 }
 
 /// A run's packets, in decode order.
@@ -62,7 +66,12 @@ pub fn read_run(demuxer: &mut Demuxer, index: &FrameIndex, run: &Run, skip: &Ski
     }
     let uses = skip.uses(index.track().config.record(), &read, &wanted);
     let packets = read.into_iter().zip(uses).filter(|(_, u)| *u != Use::Leave);
-    Ok(packets.map(|((number, data), u)| RunPacket { number, data, decode: u == Use::Decode }).collect())
+    Ok(packets
+        .map(|((number, data), u)| {
+            let shown = wanted.binary_search(&number).is_ok();
+            RunPacket { number, data, decode: u == Use::Decode, shown }
+        })
+        .collect())
 }
 
 /// What a session needs to feed a track's packets.
@@ -84,15 +93,20 @@ impl Feed {
 
     /// Submits one packet, tagged with its decode-order number as its timestamp (frames
     /// come back with the tag of the packet that coded them); `decode` false feeds it for
-    /// its headers only. A damaged packet is the decoder's to conceal or drop; only engine
-    /// failures are returned.
-    pub fn submit(&self, decoder: &mut Decoder, k: usize, data: &[u8], decode: bool) -> Result<()> {
+    /// its headers only, `shown` false (a picture decoded for others only) unshown. A
+    /// damaged packet is the decoder's to conceal or drop; only engine failures are
+    /// returned.
+    pub fn submit(&self, decoder: &mut Decoder, k: usize, data: &[u8], decode: bool, shown: bool) -> Result<()> {
         let tag = Some(k as i64);
         let input = match &self.record {
             Some(record) => Input::LengthPrefixed { sample: data, record, pts: tag },
             None => Input::Packet { data, pts: tag },
         };
-        let fed = if decode { decoder.submit(input) } else { decoder.submit_headers_only(input) };
+        let fed = match (decode, shown) {
+            (false, _) => decoder.submit_headers_only(input),
+            (true, false) => decoder.submit_unshown(input),
+            (true, true) => decoder.submit(input),
+        };
         match fed {
             Ok(()) | Err(Error::InvalidBitstream { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -143,7 +157,7 @@ pub fn decode_run_with(
         if !wanted {
             break;
         }
-        feed.submit(decoder, p.number, &p.data, p.decode)?;
+        feed.submit(decoder, p.number, &p.data, p.decode, p.shown)?;
         while let Some(frame) = decoder.try_reap()? {
             give(frame, &mut wanted);
         }

@@ -246,7 +246,7 @@ impl FrameReader {
                 None => data,
             };
             self.stats.packets_decoded += 1;
-            self.feed.submit(&mut self.decoders[0], k, &data, true)?;
+            self.feed.submit(&mut self.decoders[0], k, &data, true, true)?;
             while let Some(frame) = self.decoders[0].try_reap()? {
                 self.keep(frame);
             }

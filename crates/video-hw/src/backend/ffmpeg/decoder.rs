@@ -188,6 +188,10 @@ struct AuMeta {
     /// decoder started at the stream's beginning outputs). H.264 pictures it does not
     /// show are not returned (see `FfmpegDecoder::start`).
     expect_output: bool,
+    /// The caller takes its frame's pixels: false for a picture decoded only for those
+    /// that predict from it (`decode_unshown`, `decode_headers_only`), whose frame comes
+    /// out without them (no copy, no conversion).
+    pixels: bool,
 }
 
 /// A libavcodec decode session.
@@ -415,6 +419,34 @@ impl FfmpegDecoder {
 
     /// Converts the decoder's current picture into a [`Frame`]; `None` for an H.264
     /// picture the stream does not show.
+    /// Sends one access unit; `pixels`: whether its frame is taken with its pixels.
+    fn send_unit(&mut self, au: &AccessUnit, pixels: bool) -> Result<()> {
+        // A unit with picture information has slices: only the others are looked into.
+        if au.data.is_empty() || (au.picture.is_none() && only_aud_and_sei(self.codec, &au.data)) {
+            return Ok(());
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let keyframe = au.is_keyframe();
+        if let Some(p) = au.picture {
+            let expect_output = match &mut self.start {
+                Some(start) => start.shows_picture(&p),
+                None => p.output && !p.second_field,
+            };
+            self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output, pixels });
+        }
+        let mut packet = AvPacket::copy(self.ff, &au.data)
+            .map_err(|e| common::backend_error(self.engine, "allocating a packet", e))?;
+        packet.set_pts(Some(id));
+        if keyframe {
+            packet.set_flags(PKT_FLAG_KEY);
+        }
+        let sent = self.send(&packet, au.offset);
+        self.forget_lost(id - LOST_AFTER);
+        sent?;
+        self.damage.take().map_or(Ok(()), Err)
+    }
+
     fn take_picture(&mut self) -> Result<Option<Frame>> {
         let meta = self.picture.pts().and_then(|id| self.pending.remove(&id));
         if self.start.is_some() && meta.is_some_and(|m| !m.expect_output) {
@@ -432,8 +464,10 @@ impl FfmpegDecoder {
         let vis = frame_convert::visible(&self.picture);
         let color = frame_convert::color_of(&self.picture);
         let raw_format = self.picture.format();
+        // A picture taken without its pixels comes out as its metadata form alone.
+        let output = if meta.is_none_or(|m| m.pixels) { self.output } else { Output::Metadata };
         let (format, data) = match self.hw_format {
-            Some(hw) if raw_format == hw => match self.output {
+            Some(hw) if raw_format == hw => match output {
                 Output::Metadata => {
                     let sw = self.decoder.int(CtxInt::SwPixFmt);
                     let depth = frame_convert::depth_of(self.ff, sw);
@@ -444,7 +478,7 @@ impl FfmpegDecoder {
                     frame_convert::to_output(&self.downloaded, vis, output, &color)?
                 }
             },
-            _ => frame_convert::to_output(&self.picture, vis, self.output, &color)?,
+            _ => frame_convert::to_output(&self.picture, vis, output, &color)?,
         };
         Ok(Some(Frame {
             format,
@@ -475,30 +509,16 @@ impl DecoderBackend for FfmpegDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        // A unit with picture information has slices: only the others are looked into.
-        if au.data.is_empty() || (au.picture.is_none() && only_aud_and_sei(self.codec, &au.data)) {
-            return Ok(());
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        let keyframe = au.is_keyframe();
-        if let Some(p) = au.picture {
-            let expect_output = match &mut self.start {
-                Some(start) => start.shows_picture(&p),
-                None => p.output && !p.second_field,
-            };
-            self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output });
-        }
-        let mut packet = AvPacket::copy(self.ff, &au.data)
-            .map_err(|e| common::backend_error(self.engine, "allocating a packet", e))?;
-        packet.set_pts(Some(id));
-        if keyframe {
-            packet.set_flags(PKT_FLAG_KEY);
-        }
-        let sent = self.send(&packet, au.offset);
-        self.forget_lost(id - LOST_AFTER);
-        sent?;
-        self.damage.take().map_or(Ok(()), Err)
+        self.send_unit(au, true)
+    }
+
+    fn decode_unshown(&mut self, au: &AccessUnit) -> Result<()> {
+        self.send_unit(au, false)
+    }
+
+    fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
+        // libavcodec decodes every picture it is given; what comes out is dropped.
+        self.send_unit(au, false)
     }
 
     fn take_stream_error(&mut self) -> Option<Error> {

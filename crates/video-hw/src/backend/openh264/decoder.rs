@@ -165,11 +165,16 @@ impl DecoderBackend for OpenH264Decoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        let info = au.stream.as_deref();
-        if let Some(info) = info {
-            check_stream(info)?;
-        }
-        self.decode_with(au, info)
+        self.decode_unit(au, true)
+    }
+
+    fn decode_unshown(&mut self, au: &AccessUnit) -> Result<()> {
+        self.decode_unit(au, false)
+    }
+
+    fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
+        // OpenH264 decodes every picture it is given; what comes out is dropped.
+        self.decode_unit(au, false)
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
@@ -198,9 +203,18 @@ impl DecoderBackend for OpenH264Decoder {
 }
 
 impl OpenH264Decoder {
+    /// Decodes an access unit; `pixels`: whether its picture is taken with its pixels.
+    fn decode_unit(&mut self, au: &AccessUnit, pixels: bool) -> Result<()> {
+        let info = au.stream.as_deref();
+        if let Some(info) = info {
+            check_stream(info)?;
+        }
+        self.decode_with(au, info, pixels)
+    }
+
     /// Decodes an access unit of a stream described by `info` (its active SPS, when
     /// known).
-    fn decode_with(&mut self, au: &AccessUnit, info: Option<&StreamInfo>) -> Result<()> {
+    fn decode_with(&mut self, au: &AccessUnit, info: Option<&StreamInfo>, pixels: bool) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
         let picture = au.picture;
@@ -223,6 +237,7 @@ impl OpenH264Decoder {
             place,
             offset: au.offset,
             concealed: false,
+            pixels,
         };
         self.out.expect(id, meta);
         let mut state = self.decode_call(Some(&au.data), id)?;
@@ -303,7 +318,7 @@ pub(super) mod tests {
         let mut frames = Vec::new();
         let mut errors = 0;
         for au in simple_access_units(stream) {
-            if dec.decode_with(&au, None).is_err() {
+            if dec.decode_with(&au, None, true).is_err() {
                 errors += 1;
             }
             while let Some(f) = dec.try_reap().unwrap() {

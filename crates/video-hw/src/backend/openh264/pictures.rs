@@ -31,6 +31,9 @@ pub(super) struct AuMeta {
     pub offset: u64,
     /// OpenH264 concealed macroblocks of the picture.
     pub concealed: bool,
+    /// The caller takes the picture's pixels: false for an access unit fed unshown or
+    /// for its headers only, whose frame comes out without them (no copy or conversion).
+    pub pixels: bool,
 }
 
 /// Pictures on their way out.
@@ -88,7 +91,8 @@ impl Outbox {
             self.concealed += 1;
             self.note(Error::invalid_bitstream(meta.offset, "openh264 concealed damaged macroblocks of this picture"));
         }
-        self.reorder.push(picture_to_frame(pic, &meta, self.output)?, meta.place, &mut self.ready);
+        let output = if meta.pixels { self.output } else { Output::Metadata };
+        self.reorder.push(picture_to_frame(pic, &meta, output)?, meta.place, &mut self.ready);
         Ok(())
     }
 

@@ -48,6 +48,9 @@ struct UnitMeta {
     pts: Option<i64>,
     keyframe: bool,
     offset: u64,
+    /// The caller takes the picture's pixels: false for a unit fed unshown or for its
+    /// headers only, whose frame comes out without them (no copy or conversion).
+    pixels: bool,
 }
 
 /// A rav1d decode session.
@@ -154,6 +157,54 @@ impl Rav1dDecoder {
 
     /// Takes one picture out if rav1d has one; a decode error it reports is noted
     /// against its unit (whose picture then will not come).
+    /// Sends one temporal unit; `pixels`: whether its picture is taken with its pixels.
+    fn decode_unit(&mut self, au: &AccessUnit, pixels: bool) -> Result<()> {
+        let id = self.next_id;
+
+        self.next_id += 1;
+        if au.data.is_empty() {
+            return self.damage.take().map_or(Ok(()), Err);
+        }
+        let meta = UnitMeta { pts: au.pts, keyframe: au.is_keyframe(), offset: au.offset, pixels };
+        let cleaned = super::guard::without_fatal_metadata(&au.data);
+        let bytes = cleaned.as_deref().unwrap_or(&au.data);
+        if bytes.is_empty() {
+            // Nothing but metadata rav1d would abort on: a unit that shows no picture.
+            self.note(Error::invalid_bitstream(au.offset, "rav1d: temporal unit showed no picture"));
+            return self.damage.take().map_or(Ok(()), Err);
+        }
+        let mut data = Data::new(bytes, id, au.offset)
+            .ok_or_else(|| Error::backend("rav1d", "dav1d_data_create", "out of memory"))?;
+        self.pending.insert(id, meta);
+        // dav1d's loop: offer the data; when the decoder holds output, take a picture and
+        // offer the rest again.
+        for _ in 0..MAX_ROUNDS {
+            match self.ctx.send(&mut data) {
+                Ok(Sent::Taken) if data.remaining() == 0 => {
+                    self.take_picture()?;
+                    if self.low_latency {
+                        self.wait_for(id)?;
+                    }
+                    return self.damage.take().map_or(Ok(()), Err);
+                }
+                Ok(Sent::Taken | Sent::Full) => {
+                    self.take_picture()?;
+                }
+                Err(code) => {
+                    // The unit is dropped: its picture will not come.
+                    self.pending.remove(&id);
+                    let e = self.decode_error(code, au.offset);
+                    if matches!(e, Error::Backend { .. }) {
+                        return Err(e);
+                    }
+                    self.note(e);
+                    return self.damage.take().map_or(Ok(()), Err);
+                }
+            }
+        }
+        Err(Error::backend("rav1d", "dav1d_send_data", "the decoder took neither the data nor gave a picture"))
+    }
+
     fn take_picture(&mut self) -> Result<bool> {
         match self.ctx.picture() {
             Ok(Some(p)) => {
@@ -194,7 +245,7 @@ impl Rav1dDecoder {
         let (width, height) = p.size();
         let depth = p.bit_depth();
         let color = color_of(p);
-        let (format, data) = if let Output::Metadata = self.output {
+        let (format, data) = if matches!(self.output, Output::Metadata) || meta.is_some_and(|m| !m.pixels) {
             (planar::metadata_format(depth), FrameData::None)
         } else {
             pixels(p, self.output, &color)?
@@ -280,49 +331,16 @@ impl DecoderBackend for Rav1dDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        let id = self.next_id;
-        self.next_id += 1;
-        if au.data.is_empty() {
-            return self.damage.take().map_or(Ok(()), Err);
-        }
-        let meta = UnitMeta { pts: au.pts, keyframe: au.is_keyframe(), offset: au.offset };
-        let cleaned = super::guard::without_fatal_metadata(&au.data);
-        let bytes = cleaned.as_deref().unwrap_or(&au.data);
-        if bytes.is_empty() {
-            // Nothing but metadata rav1d would abort on: a unit that shows no picture.
-            self.note(Error::invalid_bitstream(au.offset, "rav1d: temporal unit showed no picture"));
-            return self.damage.take().map_or(Ok(()), Err);
-        }
-        let mut data = Data::new(bytes, id, au.offset)
-            .ok_or_else(|| Error::backend("rav1d", "dav1d_data_create", "out of memory"))?;
-        self.pending.insert(id, meta);
-        // dav1d's loop: offer the data; when the decoder holds output, take a picture and
-        // offer the rest again.
-        for _ in 0..MAX_ROUNDS {
-            match self.ctx.send(&mut data) {
-                Ok(Sent::Taken) if data.remaining() == 0 => {
-                    self.take_picture()?;
-                    if self.low_latency {
-                        self.wait_for(id)?;
-                    }
-                    return self.damage.take().map_or(Ok(()), Err);
-                }
-                Ok(Sent::Taken | Sent::Full) => {
-                    self.take_picture()?;
-                }
-                Err(code) => {
-                    // The unit is dropped: its picture will not come.
-                    self.pending.remove(&id);
-                    let e = self.decode_error(code, au.offset);
-                    if matches!(e, Error::Backend { .. }) {
-                        return Err(e);
-                    }
-                    self.note(e);
-                    return self.damage.take().map_or(Ok(()), Err);
-                }
-            }
-        }
-        Err(Error::backend("rav1d", "dav1d_send_data", "the decoder took neither the data nor gave a picture"))
+        self.decode_unit(au, true)
+    }
+
+    fn decode_unshown(&mut self, au: &AccessUnit) -> Result<()> {
+        self.decode_unit(au, false)
+    }
+
+    fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
+        // rav1d decodes every frame it is given; what comes out is dropped.
+        self.decode_unit(au, false)
     }
 
     fn try_reap(&mut self) -> Result<Option<Frame>> {
