@@ -42,11 +42,11 @@ fn gpu_videotoolbox_is_refused_by_name_off_macos() {
     for r in &rows {
         assert!(!r.available && r.reason.contains("only on macOS"), "{} {:?}: {}", r.codec, r.direction, r.reason);
     }
-    let refused = Decoder::open(vt_decoder(Codec::H264, Output::HOST_NV12)).err().expect("no VideoToolbox decoder");
+    let refused = Decoder::open(vt_decoder(Codec::H264, Output::HOST_NV12)).expect_err("no VideoToolbox decoder");
     assert!(matches!(refused, video_hw::Error::Unsupported { .. }), "{refused}");
     assert!(refused.to_string().contains("videotoolbox"), "{refused}");
     let config = EncoderConfig::new(Codec::Hevc, 640, 360).engine(EnginePreference::Only(Engine::VideoToolbox));
-    let refused = Encoder::open(config).err().expect("no VideoToolbox encoder");
+    let refused = Encoder::open(config).expect_err("no VideoToolbox encoder");
     assert!(matches!(refused, video_hw::Error::Unsupported { .. }), "{refused}");
     assert!(refused.to_string().contains("videotoolbox"), "{refused}");
 }
