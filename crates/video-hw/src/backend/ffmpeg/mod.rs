@@ -17,7 +17,8 @@
 //! threads each session runs, so sessions share the cores), `probe_streams.rs` (the
 //! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
 //! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
-//!   table; `frame_upload.rs`: host frames into the encoder's format (and VA-API surfaces).
+//!   table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`: host frames into
+//!   the encoder's format (and VA-API surfaces).
 
 pub(crate) mod common;
 mod decode_hw;
