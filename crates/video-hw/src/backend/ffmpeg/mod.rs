@@ -18,7 +18,8 @@
 //! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
 //! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
 //!   table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`: host frames into
-//!   the encoder's format (and VA-API surfaces).
+//!   the encoder's format (and VA-API surfaces); `packetizer.rs`: parameter sets put where
+//!   the configuration asks.
 
 pub(crate) mod common;
 mod decode_hw;
@@ -27,6 +28,7 @@ pub(crate) mod encoder;
 pub(crate) mod encoder_options;
 mod frame_convert;
 pub(crate) mod frame_upload;
+mod packetizer;
 pub(crate) mod sys;
 
 use crate::codec::Codec;
