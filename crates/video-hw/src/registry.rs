@@ -183,6 +183,18 @@ pub fn add_ffmpeg_search_dir(dir: impl Into<std::path::PathBuf>) {
     crate::backend::ffmpeg::sys::load::add_search_dir(dir.into());
 }
 
+/// Test hook, not API (hidden from the docs; it may change or go at any time): from now on
+/// this process treats the FFmpeg encoders `names` (libavcodec's names, as `libsvtav1`) as
+/// absent from the loaded FFmpeg, replacing any earlier list, and forgets the probes made
+/// so far. An engine with several candidate encoders then takes the next, as it would with
+/// an FFmpeg built without them: FFmpeg's AV1 encode goes from libsvtav1 to libaom-av1.
+/// The tests use it to run libaom-av1 on machines whose FFmpeg has both.
+#[doc(hidden)]
+pub fn __hide_ffmpeg_encoders(names: &[&str]) {
+    crate::backend::ffmpeg::encoder_options::hide(names);
+    Registry::global().cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
 /// One line of `video-hw probe`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeReport {

@@ -1,8 +1,8 @@
-//! Encoding through libavcodec: libx264, libx265, libsvtav1 (engine `ffmpeg`) and the
-//! hardware encoders FFmpeg reaches (QSV, VA-API, VideoToolbox, AMF).
+//! Encoding through libavcodec: libx264, libx265, libsvtav1 or else libaom-av1 (engine
+//! `ffmpeg`) and the hardware encoders FFmpeg reaches (QSV, VA-API, VideoToolbox, AMF).
 //!
-//! - Which encoder, and how the neutral [`EncoderConfig`] becomes its options:
-//!   [`super::encoder_options`] (one table).
+//! - Which encoder (the first of an engine's candidates this FFmpeg has), and how the
+//!   neutral [`EncoderConfig`] becomes its options: [`super::encoder_options`] (one table).
 //! - Frames: converted into the encoder's software format, and for VA-API uploaded into
 //!   a surface of the encoder's `hw_frames_ctx` ([`super::frame_upload`]). QSV takes
 //!   system-memory NV12/P010 frames (qsvenc copies them into its surfaces) on a device
@@ -23,7 +23,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::common::{self, AvError, av_error};
-use super::encoder_options::{self, EncoderSpec, ForceKeyframe, FrameInput, Plan};
+use super::encoder_options::{self, Choice, EncoderSpec, ForceKeyframe, FrameInput, Plan};
 use super::frame_upload::{self, FrameWriter, HwDevice, HwFrames, Pixel};
 use super::packetizer::Packetizer;
 use super::sys::Ffmpeg;
@@ -43,7 +43,8 @@ use crate::probe::ProbeInfo;
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
     let ff = common::ffmpeg(format!("{codec} encode with {engine}"))?;
-    let spec = encoder_options::encoder_for(engine, codec)?;
+    let choice = choose(ff, engine, codec)?;
+    let spec = choice.spec;
     let mut config = EncoderConfig::new(codec, 320, 240)
         .engine(EnginePreference::Only(engine))
         .rate_control(RateControl::Cbr { bitrate: 1_000_000 })
@@ -61,7 +62,10 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
             return Err(Error::backend(engine, "probe", format!("{}: one frame gave no keyframe", spec.name)));
         }
     }
-    let mut notes = vec![format!("encoder {}", spec.name)];
+    let mut notes = vec![match choice.passed_over.as_slice() {
+        [] => format!("encoder {}", spec.name),
+        missing => format!("encoder {} ({} not in this FFmpeg build)", spec.name, missing.join(", ")),
+    }];
     if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
         notes.push(format!("no forced keyframes: {why}"));
     }
@@ -70,9 +74,17 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
 
 /// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
-    common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-    let spec = encoder_options::encoder_for(engine, config.codec)?;
+    let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
+    let spec = choose(ff, engine, config.codec)?.spec;
     Ok(Box::new(FfmpegEncoder::open_spec(engine, spec, config)?))
+}
+
+/// The encoder `engine` uses for `codec` with the FFmpeg `ff`: the first of its candidates
+/// that `ff` has and the test hook does not hide (`encoder_options::choose`).
+fn choose(ff: &'static Ffmpeg, engine: Engine, codec: Codec) -> Result<Choice> {
+    encoder_options::choose(engine, codec, &ff.libavcodec_version(), |name| {
+        !encoder_options::hidden(name) && AvCodec::encoder(ff, name).is_some()
+    })
 }
 
 /// Whether the shared library `name` can be loaded here.
@@ -298,12 +310,6 @@ impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
         let plan = encoder_options::plan(spec, config)?;
         let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-        if AvCodec::encoder(ff, spec.name).is_none() {
-            return Err(Error::unsupported(
-                format!("{} encode with {engine}", config.codec),
-                format!("encoder {} not in this FFmpeg build ({})", spec.name, ff.libavcodec_version()),
-            ));
-        }
         let node = check_runtime(engine, config)?;
         let hw_device = match (engine, node.as_deref()) {
             (Engine::Qsv, node) => Some(HwDevice::open(
@@ -537,7 +543,8 @@ mod tests {
                         cfg.qp_range = Some((10, 45));
                         cfg.lookahead =
                             Some(if spec.engine == Engine::Ffmpeg || spec.name == "h264_qsv" { 8 } else { 0 });
-                        if tuning == Tuning::HighQuality && spec.family != encoder_options::Family::SvtAv1 {
+                        let av1 = matches!(spec.family, encoder_options::Family::SvtAv1 | encoder_options::Family::Aom);
+                        if tuning == Tuning::HighQuality && !av1 {
                             cfg.b_frames = if spec.name == "hevc_amf" { 0 } else { 2 };
                         }
                         let Ok(plan) = encoder_options::plan(spec, &cfg) else { continue };

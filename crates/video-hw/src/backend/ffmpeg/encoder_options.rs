@@ -1,7 +1,8 @@
-//! The one table of the FFmpeg encode engine: which libavcodec encoder serves each
-//! engine and codec ([`ENCODERS`]), and how every neutral [`EncoderConfig`] setting
-//! becomes that encoder's `AVCodecContext` options and private `AVOptions` ([`plan`]),
-//! or a typed [`Error::Unsupported`] naming the encoder and the setting.
+//! The one table of the FFmpeg encode engine: which libavcodec encoders serve each
+//! engine and codec ([`ENCODERS`], in order of preference; [`choose`] takes the first the
+//! loaded FFmpeg has), and how every neutral [`EncoderConfig`] setting becomes that
+//! encoder's `AVCodecContext` options and private `AVOptions` ([`plan`]), or a typed
+//! [`Error::Unsupported`] naming the encoder and the setting.
 //!
 //! Everything is expressed as FFmpeg option names and values, exactly what `ffmpeg
 //! -c:v <encoder> -<name> <value>` would set (`b` is `-b:v`), so a [`Plan`] reads as an
@@ -9,35 +10,36 @@
 //! before `avcodec_open2`; an option this FFmpeg build lacks fails the open with
 //! `Unsupported` ("option 'forced_idr' (force keyframe) is not in this FFmpeg build").
 //!
-//! | setting | libx264 | libx265 | libsvtav1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
-//! |---|---|---|---|---|---|---|---|
-//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b (ABR held by a one-second VBV at the same rate) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1`, `vbv-init=0.95` (the VBV starts 95% full: at x265's 90% short clips ended 4-7% under) | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
-//! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max, `ratetol=0.1` (x264's default 1.0 ended short clips 7-16% under) | `b`=avg, `maxrate`=`bufsize`=max | `b`=avg, `rc=1`; max → Unsupported unless max = avg | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
-//! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
-//! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
-//! | `qp_range (lo, hi)` | `qmin`, `qmax` | `qpmin`, `qpmax` | `min-qp`, `max-qp` scaled to 0..63 | `qmin`, `qmax` | `qmin`, `qmax` | Unsupported | `qmin`, `qmax` |
-//! | `gop: Some(n)` | `g`=n, `keyint_min`=n, `sc_threshold 0` (an IDR exactly every n frames) | `g`, `keyint_min`, `scenecut=0` | `g`=n | `g`=n, `idr_interval 0` (av1_qsv: `g` only) | `g`=n, `idr_interval 0` | `g`=n | `g`=n |
-//! | `gop: None` | x264's default (250, scene cuts on) | x265's (250) | SVT's | the runtime's | FFmpeg's (120) | VideoToolbox's | AMF's |
-//! | always (keyframes are IDR) | closed GOP (x264 default) | `open-gop=0` | SVT default (key frames) | — | — | — | — |
-//! | `b_frames` n | `bf`=n | `bf`=n | n > 0 → Unsupported (no reordering exposed) | `bf`=n | `bf`=n | `bf`=n | H.264 `bf`=n; HEVC n > 0 → Unsupported |
-//! | `preset` Fastest … Slowest | `preset` ultrafast, veryfast, fast, medium, slow, slower, veryslow | same names | `preset` 12, 11, 10, 8, 6, 4, 2 | `preset` veryfast, faster, fast, medium, slow, slower, veryslow | `compression_level` 7 … 1 (driver quality level) | Fastest/Faster/Fast `realtime 1`, else default | `quality` speed, speed, balanced, balanced, quality, quality, quality |
-//! | `tuning` HighQuality | — | — | — | — | — | — | `usage transcoding` |
-//! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
-//! | `tuning` Lossless | `qp 0` (rate control not used) | `lossless=1` | Unsupported | Unsupported | Unsupported | Unsupported | Unsupported |
-//! | `lookahead: Some(n)` | `rc-lookahead`=n | `rc-lookahead`=n | `lookahead`=n | h264: `look_ahead 1`, `look_ahead_depth`=n; n = 0 nothing; HEVC/AV1 n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported |
-//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
-//! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | |
-//! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same |
-//! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | — | — | — | — |
-//! | `fps`, `timebase` | `AVCodecContext.framerate`, `.time_base` (fields, not options); x264 also `force-cfr=1`, so that its SPS's VUI timing states `fps` rather than the time base | | | | | | |
-//! | `frames_in_flight` | not used: encoding is synchronous, packets are drained after each frame | | | | | | |
-//! | `device_index` | — | — | — | `/dev/dri/renderD(128+i)` as the QSV child device | `/dev/dri/renderD(128+i)` | — | — |
+//! | setting | libx264 | libx265 | libsvtav1 | libaom-av1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
+//! |---|---|---|---|---|---|---|---|---|
+//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b (ABR held by a one-second VBV at the same rate) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1`, `vbv-init=0.95` (the VBV starts 95% full: at x265's 90% short clips ended 4-7% under) | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`minrate`=`maxrate`=`bufsize`=b (libaomenc picks CBR when `minrate` = `maxrate` = `b`) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
+//! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max, `ratetol=0.1` (x264's default 1.0 ended short clips 7-16% under) | `b`=avg, `maxrate`=`bufsize`=max | `b`=avg, `rc=1`; max → Unsupported unless max = avg | `b`=avg, `maxrate`=`bufsize`=max (in one pass the peak reaches libaom only as its buffer size) | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
+//! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | i = p = b: `b`=0, `crf`=`qmin`=`qmax`=p scaled to 0..63 (one quantizer for every frame); else Unsupported | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
+//! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `b`=0, `crf`=round(q·63/51) (libaom's constant-quality mode) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
+//! | `qp_range (lo, hi)` | `qmin`, `qmax` | `qpmin`, `qpmax` | `min-qp`, `max-qp` scaled to 0..63 | `qmin`, `qmax` scaled to 0..63; Unsupported with constant QP, or with a `crf` outside them | `qmin`, `qmax` | `qmin`, `qmax` | Unsupported | `qmin`, `qmax` |
+//! | `gop: Some(n)` | `g`=n, `keyint_min`=n, `sc_threshold 0` (an IDR exactly every n frames) | `g`, `keyint_min`, `scenecut=0` | `g`=n | `g`=n, `keyint_min`=n (a key frame exactly every n frames) | `g`=n, `idr_interval 0` (av1_qsv: `g` only) | `g`=n, `idr_interval 0` | `g`=n | `g`=n |
+//! | `gop: None` | x264's default (250, scene cuts on) | x265's (250) | SVT's | libaom's (scene cuts on) | the runtime's | FFmpeg's (120) | VideoToolbox's | AMF's |
+//! | always (keyframes are IDR) | closed GOP (x264 default) | `open-gop=0` | SVT default (key frames) | libaom default (key frames) | — | — | — | — |
+//! | `b_frames` n | `bf`=n | `bf`=n | n > 0 → Unsupported (no reordering exposed) | n > 0 → Unsupported (no reordering exposed) | `bf`=n | `bf`=n | `bf`=n | H.264 `bf`=n; HEVC n > 0 → Unsupported |
+//! | `preset` Fastest … Slowest | `preset` ultrafast, veryfast, fast, medium, slow, slower, veryslow | same names | `preset` 12, 11, 10, 8, 6, 4, 2 | `cpu-used` 8, 7, 6, 5, 4, 2, 1 (libaom 3.6 runs 7 and 8 as 6 in its good-quality usage) | `preset` veryfast, faster, fast, medium, slow, slower, veryslow | `compression_level` 7 … 1 (driver quality level) | Fastest/Faster/Fast `realtime 1`, else default | `quality` speed, speed, balanced, balanced, quality, quality, quality |
+//! | `tuning` HighQuality | — | — | — | — | — | — | — | `usage transcoding` |
+//! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `usage realtime`, `lag-in-frames 0` (unless `lookahead` is set) | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
+//! | `tuning` Lossless | `qp 0` (rate control not used) | `lossless=1` | Unsupported | `lossless=1` (rate control not used) | Unsupported | Unsupported | Unsupported | Unsupported |
+//! | `lookahead: Some(n)` | `rc-lookahead`=n | `rc-lookahead`=n | `lookahead`=n | `lag-in-frames`=n | h264: `look_ahead 1`, `look_ahead_depth`=n; n = 0 nothing; HEVC/AV1 n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported |
+//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I (libaomenc sets `AOM_EFLAG_FORCE_KF`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
+//! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | | |
+//! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same | same |
+//! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | same, and `row-mt 1` | — | — | — | — |
+//! | `fps`, `timebase` | `AVCodecContext.framerate`, `.time_base` (fields, not options); x264 also `force-cfr=1`, so that its SPS's VUI timing states `fps` rather than the time base | | | | | | | |
+//! | `frames_in_flight` | not used: encoding is synchronous, packets are drained after each frame | | | | | | | |
+//! | `device_index` | — | — | — | — | `/dev/dri/renderD(128+i)` as the QSV child device | `/dev/dri/renderD(128+i)` | — | — |
 //!
 //! x265 settings marked "through x265" go into one `x265-params` option (with
 //! `log-level=error`), x264's `force-cfr` and `ratetol` into `x264-params`, SVT-AV1's into
-//! `svtav1-params`.
+//! `svtav1-params`, libaom's `lossless` into `aom-params`.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use crate::codec::{Codec, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
 use crate::config::{EncoderConfig, Preset, RateControl, Tuning};
@@ -54,6 +56,8 @@ pub(crate) enum Family {
     X265,
     /// libsvtav1 (SVT-AV1).
     SvtAv1,
+    /// libaom-av1 (libaom, the AV1 reference encoder).
+    Aom,
     /// Intel Quick Sync Video (qsvenc).
     Qsv,
     /// VA-API (vaapi_encode).
@@ -95,11 +99,16 @@ const fn spec(name: &'static str, engine: Engine, codec: Codec, family: Family, 
     EncoderSpec { name, engine, codec, family, input, ten_bit }
 }
 
-/// Every encoder the engine knows, per engine and codec.
+/// Every encoder the engine knows, per engine and codec. Where a pair has several, they
+/// are its candidates in order of preference ([`choose`]).
 pub(crate) const ENCODERS: &[EncoderSpec] = &[
     spec("libx264", Engine::Ffmpeg, Codec::H264, Family::X264, true),
     spec("libx265", Engine::Ffmpeg, Codec::Hevc, Family::X265, true),
     spec("libsvtav1", Engine::Ffmpeg, Codec::Av1, Family::SvtAv1, true),
+    // For FFmpeg builds without SVT-AV1 (some distributions', some PyAV wheels'). libaom
+    // comes second: it is several times slower (8 frames of 320x240 at similar sizes, one
+    // thread, other work on the machine: 3.3 s at cpu-used 5, SVT-AV1's preset 8 0.6 s).
+    spec("libaom-av1", Engine::Ffmpeg, Codec::Av1, Family::Aom, true),
     spec("h264_qsv", Engine::Qsv, Codec::H264, Family::Qsv, false),
     spec("hevc_qsv", Engine::Qsv, Codec::Hevc, Family::Qsv, true),
     spec("av1_qsv", Engine::Qsv, Codec::Av1, Family::Qsv, true),
@@ -111,19 +120,59 @@ pub(crate) const ENCODERS: &[EncoderSpec] = &[
     spec("hevc_amf", Engine::Amf, Codec::Hevc, Family::Amf, false),
 ];
 
-/// The encoder of `engine` for `codec`, or why there is none.
-pub(crate) fn encoder_for(engine: Engine, codec: Codec) -> Result<&'static EncoderSpec> {
-    ENCODERS.iter().find(|s| s.engine == engine && s.codec == codec).ok_or_else(|| {
+/// The encoder chosen for an engine and codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Choice {
+    /// The first candidate the loaded FFmpeg has.
+    pub spec: &'static EncoderSpec,
+    /// The candidates before it, which it lacks (the probe names them).
+    pub passed_over: Vec<&'static str>,
+}
+
+/// The encoder of `engine` for `codec`: the first of its candidates ([`ENCODERS`] order)
+/// for which `present` (is this encoder in the loaded FFmpeg?) says yes, or why there is
+/// none. `build` names the loaded libavcodec in the error. A pure function of its inputs,
+/// so that every choice can be tested without the FFmpeg builds that would make it.
+pub(crate) fn choose(engine: Engine, codec: Codec, build: &str, present: impl Fn(&str) -> bool) -> Result<Choice> {
+    let what = format!("{codec} encode with {engine}");
+    let mut candidates = ENCODERS.iter().filter(|s| s.engine == engine && s.codec == codec).peekable();
+    if candidates.peek().is_none() {
         let known: Vec<&str> = ENCODERS.iter().filter(|s| s.engine == engine).map(|s| s.name).collect();
-        Error::unsupported(
-            format!("{codec} encode with {engine}"),
+        return Err(Error::unsupported(
+            what,
             if known.is_empty() {
                 format!("{engine} has no FFmpeg encoder")
             } else {
                 format!("video-hw drives no {codec} encoder of {engine} (it has {})", known.join(", "))
             },
-        )
-    })
+        ));
+    }
+    let mut passed_over = Vec::new();
+    for spec in candidates {
+        if present(spec.name) {
+            return Ok(Choice { spec, passed_over });
+        }
+        passed_over.push(spec.name);
+    }
+    let why = match passed_over.as_slice() {
+        [one] => format!("encoder {one} not in this FFmpeg build ({build})"),
+        all => format!("encoders {} not in this FFmpeg build ({build})", all.join(", ")),
+    };
+    Err(Error::unsupported(what, why))
+}
+
+/// Encoders treated as absent from the loaded FFmpeg: a test hook
+/// (`registry::__hide_ffmpeg_encoders`), empty otherwise.
+static HIDDEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Treats `names` as absent from the loaded FFmpeg from now on (replacing any earlier list).
+pub(crate) fn hide(names: &[&str]) {
+    *HIDDEN.lock().unwrap_or_else(|p| p.into_inner()) = names.iter().map(|n| n.to_string()).collect();
+}
+
+/// Whether `name` is hidden by [`hide`].
+pub(crate) fn hidden(name: &str) -> bool {
+    HIDDEN.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|n| n == name)
 }
 
 /// One option to set before `avcodec_open2`.
@@ -208,6 +257,12 @@ impl Builder {
 const X26X_PRESETS: [&str; 7] = ["ultrafast", "veryfast", "fast", "medium", "slow", "slower", "veryslow"];
 /// SVT-AV1 presets (0 slowest … 13 fastest) for Fastest … Slowest.
 const SVT_PRESETS: [u8; 7] = [12, 11, 10, 8, 6, 4, 2];
+/// libaom `cpu-used` (FFmpeg 5.1 takes 0 slowest … 8) for Fastest … Slowest. libaom 3.6's
+/// good-quality usage stops at 6: 7 and 8 gave the same bytes as 6 (8 frames of 320x240,
+/// 2026-11-25); they are faster only in its realtime usage (low-latency tuning: 1.76 s,
+/// 1.22 s, 1.10 s for 25 frames at 6, 7, 8). In one run of 8 frames: 1.8 s at 5 (the
+/// default, Medium), 5.5 s at 3, 13 s at 2, 20 s at 1 (FFmpeg's default).
+const AOM_CPU_USED: [u8; 7] = [8, 7, 6, 5, 4, 2, 1];
 /// qsvenc preset names for Fastest … Slowest.
 const QSV_PRESETS: [&str; 7] = ["veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 /// VA-API quality levels (`compression_level`, 1 best … 7 fastest on Intel) for Fastest … Slowest.
@@ -254,6 +309,7 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
     match fam {
         F::X264 | F::X265 => b.opt("preset", "preset", X26X_PRESETS[preset]),
         F::SvtAv1 => b.opt("preset", "preset", SVT_PRESETS[preset]),
+        F::Aom => b.opt("preset", "cpu-used", AOM_CPU_USED[preset]),
         F::Qsv => b.opt("preset", "preset", QSV_PRESETS[preset]),
         F::Vaapi => b.opt("preset", "compression_level", VAAPI_LEVELS[preset]),
         F::VideoToolbox => {
@@ -270,6 +326,13 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
         (Tuning::HighQuality, _) => {}
         (Tuning::LowLatency | Tuning::UltraLowLatency, F::X264 | F::X265) => b.opt("tuning", "tune", "zerolatency"),
         (Tuning::LowLatency | Tuning::UltraLowLatency, F::SvtAv1) => b.param("tuning", "pred-struct", 1),
+        (Tuning::LowLatency | Tuning::UltraLowLatency, F::Aom) => {
+            b.opt("tuning", "usage", "realtime");
+            // No frames held back for alt-ref selection, unless a look-ahead is asked for.
+            if config.lookahead.is_none() {
+                b.opt("tuning", "lag-in-frames", 0);
+            }
+        }
         (Tuning::LowLatency | Tuning::UltraLowLatency, F::Qsv | F::Vaapi) => b.opt("tuning", "async_depth", 1),
         (Tuning::LowLatency | Tuning::UltraLowLatency, F::VideoToolbox) => {
             if config.preset > Preset::Fast {
@@ -279,7 +342,7 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
         (Tuning::LowLatency, F::Amf) => b.opt("tuning", "usage", "lowlatency"),
         (Tuning::UltraLowLatency, F::Amf) => b.opt("tuning", "usage", "ultralowlatency"),
         (Tuning::Lossless, F::X264) => b.opt("tuning", "qp", 0),
-        (Tuning::Lossless, F::X265) => b.param("tuning", "lossless", 1),
+        (Tuning::Lossless, F::X265 | F::Aom) => b.param("tuning", "lossless", 1),
         (Tuning::Lossless, F::SvtAv1 | F::Qsv | F::Vaapi | F::VideoToolbox | F::Amf) => {
             return Err(b.unsupported("lossless tuning", format!("{name} has no lossless mode in FFmpeg 5.1")));
         }
@@ -305,6 +368,29 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
                 b.param("qp_range", "min-qp", av1_q(lo).max(1));
                 b.param("qp_range", "max-qp", av1_q(hi).max(1));
             }
+            F::Aom => {
+                let (qmin, qmax) = (av1_q(lo), av1_q(hi));
+                match (config.rate_control, lossless) {
+                    (_, true) => {}
+                    (RateControl::ConstQp { .. }, false) => {
+                        return Err(b.unsupported(
+                            "a QP range with constant QP",
+                            "libaom-av1's constant QP is qmin = qmax = the QP already",
+                        ));
+                    }
+                    // libaomenc refuses to open otherwise ("CQ level must be between
+                    // minimum and maximum quantizer").
+                    (RateControl::ConstQuality { q }, false) if !(qmin..=qmax).contains(&av1_q(q)) => {
+                        return Err(b.unsupported(
+                            format!("constant quality {q} (crf {}) outside the QP range {lo}..{hi}", av1_q(q)),
+                            format!("libaom-av1 needs its crf within qmin..qmax ({qmin}..{qmax})"),
+                        ));
+                    }
+                    _ => {}
+                }
+                b.opt("qp_range", "qmin", qmin);
+                b.opt("qp_range", "qmax", qmax);
+            }
             F::VideoToolbox => {
                 return Err(b.unsupported("a QP range", "videotoolbox takes no QP limits in FFmpeg 5.1"));
             }
@@ -322,6 +408,12 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
             b.opt("gop", "g", n);
             b.opt("gop", "keyint_min", n);
             b.param("gop", "scenecut", 0);
+        }
+        // libaomenc passes keyint_min on only when it equals g: then libaom's minimum and
+        // maximum key frame distances are both n, and no scene cut adds one.
+        (Some(n), F::Aom) => {
+            b.opt("gop", "g", n);
+            b.opt("gop", "keyint_min", n);
         }
         (Some(n), F::Qsv | F::Vaapi) => {
             b.opt("gop", "g", n);
@@ -346,7 +438,13 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
                 "AV1 has no B-frames; SVT-AV1 reorders inside its temporal units (use b_frames 0)",
             ));
         }
-        F::SvtAv1 => {}
+        F::Aom if config.b_frames > 0 => {
+            return Err(b.unsupported(
+                format!("{} B-frames", config.b_frames),
+                "AV1 has no B-frames; libaom reorders inside its temporal units (use b_frames 0)",
+            ));
+        }
+        F::SvtAv1 | F::Aom => {}
         F::Amf if spec.codec == Codec::Hevc && config.b_frames > 0 => {
             return Err(
                 b.unsupported(format!("{} B-frames", config.b_frames), "hevc_amf has no B-frames in FFmpeg 5.1")
@@ -362,6 +460,7 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
         (Some(n), F::X264) => b.opt("lookahead", "rc-lookahead", n),
         (Some(n), F::X265) => b.param("lookahead", "rc-lookahead", n),
         (Some(n), F::SvtAv1) => b.param("lookahead", "lookahead", n),
+        (Some(n), F::Aom) => b.opt("lookahead", "lag-in-frames", n),
         (Some(0), F::Qsv | F::Vaapi | F::VideoToolbox | F::Amf) => {}
         (Some(n), F::Qsv) if spec.codec == Codec::H264 => {
             b.opt("lookahead", "look_ahead", 1);
@@ -382,7 +481,8 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
             b.opt("force keyframe", "forced_idr", 1);
             ForceKeyframe::PictTypeI
         }
-        F::Vaapi | F::VideoToolbox => ForceKeyframe::PictTypeI,
+        // libaomenc turns a pict_type I frame into AOM_EFLAG_FORCE_KF (a key frame).
+        F::Vaapi | F::VideoToolbox | F::Aom => ForceKeyframe::PictTypeI,
         F::Amf => ForceKeyframe::Unsupported("FFmpeg 5.1's amfenc ignores pict_type (keyframes follow the GOP only)"),
         F::SvtAv1 => ForceKeyframe::Unsupported(
             "FFmpeg 5.1's libsvtav1 wrapper ignores pict_type (keyframes follow the GOP only)",
@@ -398,8 +498,14 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
     color(&mut b, &config.color);
 
     // Threads (software encoders).
-    if matches!(fam, F::X264 | F::X265 | F::SvtAv1) {
+    if matches!(fam, F::X264 | F::X265 | F::SvtAv1 | F::Aom) {
         b.opt("threads", "threads", software_threads(config.threads));
+    }
+    if fam == F::Aom {
+        // Threads across superblock rows as well as tiles: one 1080p tile column is
+        // otherwise one thread (libaom 3.6 turns it on by itself; said here for the reader
+        // of the options line and for builds that do not).
+        b.opt("threads", "row-mt", 1);
     }
 
     // Parameter lists and flags, last.
@@ -417,6 +523,7 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
         let opt = match fam {
             F::X264 => "x264-params",
             F::X265 => "x265-params",
+            F::Aom => "aom-params",
             _ => "svtav1-params",
         };
         b.opt("encoder parameters", opt, joined.join(":"));
@@ -457,6 +564,12 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 F::SvtAv1 => {
                     b.param("rate_control", "rc", 2);
                     b.param("rate_control", "pred-struct", 1);
+                }
+                // libaomenc asks libaom for CBR (AOM_CBR) when minrate = maxrate = b.
+                F::Aom => {
+                    b.opt("rate_control", "minrate", bitrate);
+                    b.opt("rate_control", "maxrate", bitrate);
+                    b.opt("rate_control", "bufsize", bitrate);
                 }
                 F::Qsv | F::Vaapi => {
                     b.opt("rate_control", "maxrate", bitrate);
@@ -541,6 +654,21 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                         "SVT-AV1 varies the QP over its prediction hierarchy; use constant quality (crf)",
                     ));
                 }
+                // libaom's quantizer range pinned to one value: every frame gets that
+                // quantizer; libaom has no per-frame-type offsets to give I and B their own.
+                F::Aom if i == p && qb == p => {
+                    let q = av1_q(p);
+                    b.opt("rate_control", "b", 0);
+                    b.opt("rate_control", "crf", q);
+                    b.opt("rate_control", "qmin", q);
+                    b.opt("rate_control", "qmax", q);
+                }
+                F::Aom => {
+                    return Err(b.unsupported(
+                        format!("constant QP with I {i}, P {p}, B {qb}"),
+                        "libaom-av1 takes one quantizer for every frame type (give i = p = b)",
+                    ));
+                }
                 F::VideoToolbox => {
                     return Err(b.unsupported("constant QP", "videotoolbox has no constant-QP mode in FFmpeg 5.1"));
                 }
@@ -549,6 +677,12 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
         RateControl::ConstQuality { q } => match fam {
             F::X264 | F::X265 => b.opt("rate_control", "crf", q),
             F::SvtAv1 => b.opt("rate_control", "crf", av1_q(q)),
+            // b 0 (also libaomenc's default) keeps libaom in constant quality (AOM_Q)
+            // rather than quality capped by a bitrate (AOM_CQ).
+            F::Aom => {
+                b.opt("rate_control", "b", 0);
+                b.opt("rate_control", "crf", av1_q(q));
+            }
             F::Qsv => b.opt("rate_control", "global_quality", q.max(1)),
             F::Vaapi => {
                 b.opt("rate_control", "rc_mode", "ICQ");

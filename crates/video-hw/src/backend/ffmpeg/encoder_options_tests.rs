@@ -19,17 +19,38 @@ fn unsupported(name: &str, config: &EncoderConfig) -> String {
     }
 }
 
+/// `choose` against FFmpeg builds described by the encoders they have.
+fn chosen(engine: Engine, codec: Codec, present: &[&str]) -> Result<Choice> {
+    choose(engine, codec, "libavcodec 59.37.100", |name| present.contains(&name))
+}
+
 #[test]
-fn every_engine_codec_pair_has_at_most_one_encoder() {
+fn the_first_candidate_this_ffmpeg_has_is_chosen() {
+    let all = ["libx264", "libx265", "libsvtav1", "libaom-av1", "h264_vaapi"];
+    // Only FFmpeg's AV1 has two candidates; every other pair has one.
     for (i, a) in ENCODERS.iter().enumerate() {
         for b in &ENCODERS[i + 1..] {
-            assert!((a.engine, a.codec) != (b.engine, b.codec), "{} and {}", a.name, b.name);
+            let pair = (a.engine, a.codec) == (b.engine, b.codec);
+            assert_eq!(pair, (a.name, b.name) == ("libsvtav1", "libaom-av1"), "{} and {}", a.name, b.name);
         }
     }
-    assert_eq!(encoder_for(Engine::Ffmpeg, Codec::H264).unwrap().name, "libx264");
-    let e = encoder_for(Engine::Ffmpeg, Codec::Vp9).unwrap_err();
-    assert!(e.to_string().contains("libx264, libx265, libsvtav1"), "{e}");
-    assert!(encoder_for(Engine::Nvenc, Codec::H264).is_err());
+    let c = chosen(Engine::Ffmpeg, Codec::Av1, &all).unwrap();
+    assert_eq!((c.spec.name, c.passed_over.as_slice()), ("libsvtav1", &[][..]));
+    // An FFmpeg without SVT-AV1 (some distributions', some PyAV wheels').
+    let c = chosen(Engine::Ffmpeg, Codec::Av1, &["libx264", "libaom-av1"]).unwrap();
+    assert_eq!((c.spec.name, c.spec.family), ("libaom-av1", Family::Aom));
+    assert_eq!(c.passed_over, ["libsvtav1"]);
+    // With neither, both are named, with the build.
+    let e = chosen(Engine::Ffmpeg, Codec::Av1, &["libx264"]).unwrap_err().to_string();
+    assert!(e.contains("encoders libsvtav1, libaom-av1 not in this FFmpeg build (libavcodec 59.37.100)"), "{e}");
+    // One candidate: the message the open and the probe always gave.
+    assert_eq!(chosen(Engine::Ffmpeg, Codec::H264, &all).unwrap().spec.name, "libx264");
+    let e = chosen(Engine::Vaapi, Codec::Hevc, &all).unwrap_err().to_string();
+    assert!(e.contains("encoder hevc_vaapi not in this FFmpeg build (libavcodec 59.37.100)"), "{e}");
+    // No candidate at all: what the engine does drive.
+    let e = chosen(Engine::Ffmpeg, Codec::Vp9, &all).unwrap_err();
+    assert!(e.to_string().contains("libx264, libx265, libsvtav1, libaom-av1"), "{e}");
+    assert!(chosen(Engine::Nvenc, Codec::H264, &all).unwrap_err().to_string().contains("no FFmpeg encoder"));
 }
 
 #[test]
@@ -150,4 +171,75 @@ fn every_encoder_plans_the_default_config() {
             plan(s, &EncoderConfig::new(s.codec, 320, 240).preset(preset)).unwrap();
         }
     }
+}
+
+#[test]
+fn aom_rate_control_and_quality_scale() {
+    let av1 = EncoderConfig::new(Codec::Av1, 320, 240);
+    let mut cbr = av1.clone().rate_control(RateControl::Cbr { bitrate: 400_000 }).gop(4);
+    cbr.threads = Some(1);
+    let p = plan(spec_named("libaom-av1"), &cbr).unwrap();
+    assert_eq!(
+        p.cli_args(),
+        "-c:v libaom-av1 -cpu-used 5 -b:v 400000 -minrate 400000 -maxrate 400000 -bufsize 400000 -g 4 \
+         -keyint_min 4 -threads 1 -row-mt 1 -flags +global_header"
+    );
+    assert_eq!(p.force_keyframe, ForceKeyframe::PictTypeI);
+    let vbr = av1.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 });
+    let p = plan(spec_named("libaom-av1"), &vbr).unwrap();
+    assert_eq!(
+        (p.get("b"), p.get("maxrate"), p.get("bufsize"), p.get("minrate")),
+        (Some("1000000"), Some("2000000"), Some("2000000"), None)
+    );
+    let cq = av1.clone().rate_control(RateControl::ConstQuality { q: 51 });
+    let p = plan(spec_named("libaom-av1"), &cq).unwrap();
+    assert_eq!((p.get("b"), p.get("crf")), (Some("0"), Some("63")));
+    // Constant QP: one quantizer, pinned by the range; I/P/B offsets are refused.
+    let cqp = av1.clone().rate_control(RateControl::ConstQp { i: 30, p: 30, b: 30 });
+    let p = plan(spec_named("libaom-av1"), &cqp).unwrap();
+    assert_eq!(
+        (p.get("crf"), p.get("qmin"), p.get("qmax"), p.get("b")),
+        (Some("37"), Some("37"), Some("37"), Some("0"))
+    );
+    let offsets = RateControl::ConstQp { i: 26, p: 30, b: 32 };
+    assert!(unsupported("libaom-av1", &av1.clone().rate_control(offsets)).contains("one quantizer"));
+    let mut ranged = cqp;
+    ranged.qp_range = Some((20, 40));
+    assert!(unsupported("libaom-av1", &ranged).contains("QP range"));
+    // A QP range on the 0..63 scale, which must hold the crf (libaomenc refuses otherwise).
+    let mut ranged = av1.clone().rate_control(RateControl::ConstQuality { q: 30 });
+    ranged.qp_range = Some((10, 40));
+    let p = plan(spec_named("libaom-av1"), &ranged).unwrap();
+    assert_eq!((p.get("qmin"), p.get("qmax"), p.get("crf")), (Some("12"), Some("49"), Some("37")));
+    ranged.qp_range = Some((35, 45));
+    assert!(unsupported("libaom-av1", &ranged).contains("outside the QP range"));
+}
+
+#[test]
+fn aom_presets_tunings_and_refusals() {
+    let av1 = EncoderConfig::new(Codec::Av1, 320, 240);
+    let cpu: Vec<String> = Preset::ALL
+        .iter()
+        .map(|&pr| {
+            plan(spec_named("libaom-av1"), &av1.clone().preset(pr)).unwrap().get("cpu-used").unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(cpu, ["8", "7", "6", "5", "4", "2", "1"]);
+    let ll = plan(spec_named("libaom-av1"), &av1.clone().tuning(Tuning::LowLatency)).unwrap();
+    assert_eq!((ll.get("usage"), ll.get("lag-in-frames")), (Some("realtime"), Some("0")));
+    // An explicit look-ahead wins over the low-latency default of none, set once.
+    let mut la = av1.clone().tuning(Tuning::UltraLowLatency);
+    la.lookahead = Some(12);
+    let p = plan(spec_named("libaom-av1"), &la).unwrap();
+    assert_eq!(p.options.iter().filter(|o| o.name == "lag-in-frames").count(), 1, "{}", p.cli_args());
+    assert_eq!(p.get("lag-in-frames"), Some("12"));
+    let lossless = plan(spec_named("libaom-av1"), &av1.clone().tuning(Tuning::Lossless)).unwrap();
+    assert_eq!((lossless.get("aom-params"), lossless.get("b"), lossless.get("crf")), (Some("lossless=1"), None, None));
+    assert!(unsupported("libaom-av1", &av1.clone().b_frames(1)).contains("B-frames"));
+    assert!(unsupported("libaom-av1", &av1.clone().layout(PacketLayout::LengthPrefixed)).contains("length-prefixed"));
+    // 10-bit input is taken (yuv420p10le); colour goes through the common options.
+    let mut ten = av1.input_format(PixelFormat::P010);
+    ten.color.primaries = ColorPrimaries(9);
+    let p = plan(spec_named("libaom-av1"), &ten).unwrap();
+    assert_eq!(p.get("color_primaries"), Some("9"));
 }

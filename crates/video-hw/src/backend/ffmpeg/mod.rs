@@ -3,8 +3,9 @@
 //! unavailable, with the reason, and the others run as before.
 //!
 //! One module serves several registry engines: [`Engine::Ffmpeg`] (software: libavcodec's
-//! h264/hevc/av1 decoders, libx264, libx265, libsvtav1), and the hardware families FFmpeg
-//! reaches — [`Engine::Qsv`], [`Engine::Vaapi`], [`Engine::VideoToolbox`], [`Engine::Amf`].
+//! h264/hevc/av1 decoders, libx264, libx265, libsvtav1 or else libaom-av1), and the
+//! hardware families FFmpeg reaches — [`Engine::Qsv`], [`Engine::Vaapi`],
+//! [`Engine::VideoToolbox`], [`Engine::Amf`].
 //! NVIDIA hardware is served by the native NVDEC/NVENC engines, which come first.
 //!
 //! - `sys/`: finding and loading the libraries, their entry points and per-major layouts.
@@ -16,10 +17,10 @@
 //! Shared with the other software engines, in `backend/`: `threads.rs` (how many
 //! threads each session runs, so sessions share the cores), `probe_streams.rs` (the
 //! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
-//! - `encoder.rs`: encoding; `encoder_options.rs`: the neutral-config → encoder-options
-//!   table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`: host frames into
-//!   the encoder's format (and VA-API surfaces); `packetizer.rs`: parameter sets put where
-//!   the configuration asks.
+//! - `encoder.rs`: encoding; `encoder_options.rs`: which encoder, and the neutral-config →
+//!   encoder-options table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`:
+//!   host frames into the encoder's format (and VA-API surfaces); `packetizer.rs`:
+//!   parameter sets put where the configuration asks.
 
 pub(crate) mod common;
 mod decode_hw;
