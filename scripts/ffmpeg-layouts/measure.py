@@ -8,6 +8,11 @@ bindgen at build time: it keeps one table per major (libavcodec 59-63), made her
     python3 scripts/ffmpeg-layouts/measure.py DIR59 DIR60 ... > \
         crates/video-hw/src/backend/ffmpeg/sys/layouts.rs
 
+or, to measure some majors again or add one and keep every other major's table of an
+existing file as it is (text unchanged, so its headers need not be at hand):
+
+    python3 scripts/ffmpeg-layouts/measure.py --onto layouts.rs DIR63 > new-layouts.rs
+
 Each DIR holds one FFmpeg version's installed headers (`libavcodec/`, `libavutil/`), e.g.
 Debian's libavcodec-dev/libavutil-dev unpacked (`dpkg-deb -x`). Each field is compiled on its
 own, so a field a major lacks (removed or not yet added) is measured as absent (`None`).
@@ -140,19 +145,57 @@ def struct_defs():
     return "\n".join(out)
 
 
+def read_generated(path):
+    """The per-major source lines and `Layout` blocks (text) of a file this script made."""
+    text = open(path).read()
+    sources, blocks = {}, {}
+    for line in text.splitlines():
+        m = re.match(r"//   libavcodec (\d+) / ", line)
+        if m:
+            sources[int(m.group(1))] = line[len("//   "):]
+    for m in re.finditer(r"(?ms)^    Layout \{\n.*?^    \},\n", text):
+        major = int(re.search(r"avcodec_major: (\d+),", m.group(0)).group(1))
+        blocks[major] = m.group(0)
+    if sorted(sources) != sorted(blocks) or not blocks:
+        sys.exit(f"{path}: not a file this script made (source lines and tables disagree)")
+    return sources, blocks
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--structs"]:
+    args = sys.argv[1:]
+    if args == ["--structs"]:
         print(struct_defs())
         sys.exit(0)
-    dirs = sys.argv[1:]
+    onto = None
+    if args[:1] == ["--onto"]:
+        if len(args) < 2:
+            sys.exit(__doc__)
+        onto, args = args[1], args[2:]
+    dirs = args
     if not dirs:
         sys.exit(__doc__)
-    layouts, sources = [], []
+    layouts, sources = [], {}
     for d in dirs:
         codec_major, util_major, tables = measure(d)
         layouts.append((codec_major, util_major, tables))
         src = os.path.join(d, "SOURCE.txt")
         origin = open(src).read().strip().splitlines()[0] if os.path.exists(src) else os.path.basename(d.rstrip("/"))
-        sources.append(f"libavcodec {codec_major} / libavutil {util_major}: {origin}")
+        sources[codec_major] = f"libavcodec {codec_major} / libavutil {util_major}: {origin}"
     layouts.sort()
-    print(rust(layouts, sources), end="")
+    if onto is None:
+        print(rust(layouts, [sources[m] for m, _, _ in layouts]), end="")
+        sys.exit(0)
+    # Majors measured now replace the file's; the others are kept as they are.
+    kept_sources, kept_blocks = read_generated(onto)
+    measured = {m: l for m, l in zip((l[0] for l in layouts), layouts)}
+    for major in measured:
+        kept_sources.pop(major, None)
+        kept_blocks.pop(major, None)
+    majors = sorted(set(kept_blocks) | set(measured))
+    all_sources = [kept_sources.get(m) or sources[m] for m in majors]
+    fresh = rust([measured[m] for m in sorted(measured)], [])
+    fresh_blocks = {m: b for m, b in ((int(re.search(r"avcodec_major: (\d+),", b).group(1)), b)
+                                       for b in re.findall(r"(?ms)^    Layout \{\n.*?^    \},\n", fresh))}
+    text = rust([], all_sources)
+    body = "".join(kept_blocks.get(m) or fresh_blocks[m] for m in majors)
+    print(text.replace("pub(crate) const LAYOUTS: &[Layout] = &[\n", "pub(crate) const LAYOUTS: &[Layout] = &[\n" + body), end="")
