@@ -169,7 +169,7 @@ pub struct FfmpegRuntime {
 
 /// Finds and loads FFmpeg (once per process) and says what was found. Searched in this
 /// order: `VIDEO_HW_FFMPEG_DIR` (`none` turns it off), the dynamic loader's search
-/// (`libavcodec.so.62` down to `.so.59`), then folders given to
+/// (`libavcodec.so.63` down to `.so.59`), then folders given to
 /// [`add_ffmpeg_search_dir`] (docs/ffmpeg.md).
 pub fn ffmpeg_runtime() -> FfmpegRuntime {
     let s = crate::backend::ffmpeg::sys::status();

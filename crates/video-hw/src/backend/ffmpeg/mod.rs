@@ -1,5 +1,5 @@
 //! The FFmpeg engine: FFmpeg's libavcodec in process, loaded at run time (any of FFmpeg
-//! 5.1 to 8.x; see `sys/`), in every build. Where no FFmpeg is found its engines are
+//! 5.1 to 9.x; see `sys/`), in every build. Where no FFmpeg is found its engines are
 //! unavailable, with the reason, and the others run as before.
 //!
 //! One module serves several registry engines: [`Engine::Ffmpeg`] (software: libavcodec's

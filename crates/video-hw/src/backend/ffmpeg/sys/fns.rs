@@ -2,7 +2,7 @@
 //!
 //! Only functions are declared here, never a struct: their fields are reached through the
 //! per-major offsets of [`super::layout`]. Every signature below is the same in libavcodec
-//! 59-62 and libavutil 57-60 (FFmpeg keeps function signatures stable; the few changed in
+//! 59-63 and libavutil 57-61 (FFmpeg keeps function signatures stable; the few changed in
 //! those majors are not used).
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
@@ -147,8 +147,8 @@ entry_points! {
         avcodec fn av_new_packet(*mut AVPacket, c_int) -> c_int;
     }
     optional {
-        // libavcodec 61.13 and later; older majors have AVCodec.pix_fmts instead (and the
-        // field goes in 63).
+        // libavcodec 61.13 and later; older majors have AVCodec.pix_fmts instead (the
+        // field is gone from 63 on, where this is the only way).
         avcodec fn avcodec_get_supported_config(*const AVCodecContext, *const AVCodec, c_int, c_uint, *mut *const c_void, *mut c_int) -> c_int;
         swscale fn sws_getContext(c_int, c_int, c_int, c_int, c_int, c_int, c_int, *mut c_void, *mut c_void, *const f64) -> *mut SwsContext;
         swscale fn sws_scale(*mut SwsContext, *const *const u8, *const c_int, c_int, c_int, *const *mut u8, *const c_int) -> c_int;

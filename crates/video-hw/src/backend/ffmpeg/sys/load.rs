@@ -3,7 +3,7 @@
 //! Where, in this order (the first set that loads wins; every place tried is reported by
 //! `video-hw probe`):
 //! 1. `VIDEO_HW_FFMPEG_DIR`: only that folder (`none` turns the FFmpeg engines off);
-//! 2. the dynamic loader's own search: `libavcodec.so.62` down to `.so.59`;
+//! 2. the dynamic loader's own search: `libavcodec.so.63` down to `.so.59`;
 //! 3. folders added by [`add_search_dir`]: the Python package adds the libraries a PyAV
 //!    wheel bundles (`site-packages/av.libs/`, names such as `libavcodec-1a2b3c4d.so.62`).
 //!
@@ -314,7 +314,7 @@ fn search_dir(dir: &Path, place: &str, tried: &mut Vec<String>) -> Option<Opened
     None
 }
 
-/// "libavcodec 59-62".
+/// "libavcodec 59-63, FFmpeg 5.x-9.x".
 pub(crate) fn known_range() -> String {
     let majors: Vec<u32> = Layout::known_majors().collect();
     match (majors.first(), majors.last()) {

@@ -1,5 +1,5 @@
 //! FFmpeg's libraries, loaded at run time: no header, pkg-config or library is needed to
-//! build, and one build runs with FFmpeg 5.1, 6.x, 7.x and 8.x (libavcodec 59-62).
+//! build, and one build runs with FFmpeg 5.1, 6.x, 7.x, 8.x and 9.x (libavcodec 59-63).
 //!
 //! - `load.rs`: where the libraries are looked for, and the checks before one is used.
 //! - `fns.rs`: the entry points, resolved once.
