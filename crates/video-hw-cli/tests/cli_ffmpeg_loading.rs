@@ -38,6 +38,15 @@ fn an_empty_folder_and_an_unknown_major_are_named() {
     std::fs::write(tmp.path().join("libavcodec.so.58"), b"not a library").unwrap();
     let (ok, text) = probe(tmp.path().to_str().unwrap());
     assert!(ok && text.contains("FFmpeg 4.x (libavcodec 58) is not a major this build knows"), "{text}");
+    // A major after the newest measured one (FFmpeg 9's 63) is refused the same way.
+    std::fs::remove_file(tmp.path().join("libavcodec.so.58")).unwrap();
+    std::fs::write(tmp.path().join("libavcodec.so.64"), b"not a library").unwrap();
+    let (ok, text) = probe(tmp.path().to_str().unwrap());
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("(libavcodec 64) is not a major this build knows (libavcodec 59-63, FFmpeg 5.x-9.x)"),
+        "{text}"
+    );
 }
 
 #[test]
