@@ -27,7 +27,7 @@ use crate::backend::nvidia::sys::cuvid::*;
 use crate::bitstream::access_unit::AccessUnit;
 use crate::bitstream::h264::RecoveryStart;
 use crate::codec::{
-    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics,
+    ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
@@ -56,6 +56,10 @@ struct PicRecord {
     /// Whether the reference decoder shows the picture (H.264: not the leading pictures of
     /// the recovery point a stream starts at, see `RecoveryStart`); others are dropped.
     show: bool,
+    /// The caller takes the picture's pixels: false for one decoded only for the pictures
+    /// that predict from it (`decode_unshown`), which is displayed as a frame without
+    /// pixels, never mapped or copied.
+    pixels: bool,
 }
 
 /// Everything the parser callbacks touch. Lives in a `Box` whose raw pointer is the
@@ -92,8 +96,9 @@ struct State {
     /// its own pts. (The parser's own timestamps come back sorted, in display order, not
     /// per picture: with B-frames they would give a picture another access unit's pts.)
     /// `decode` false: the picture is parsed for its reference marking only, neither
-    /// decoded nor shown (`decode_headers_only`).
-    current: (Option<i64>, bool, bool, bool),
+    /// decoded nor shown (`decode_headers_only`). Then whether its pixels are taken
+    /// (false: `decode_unshown`).
+    current: (Option<i64>, bool, bool, bool, bool),
     /// The first error raised inside a callback (callbacks can only return 0).
     error: Option<Error>,
     /// Pictures the hardware reported as damaged (concealed).
@@ -273,7 +278,7 @@ impl State {
             .au_crop
             .filter(|c| c.left + c.width <= dec.width && c.top + c.height <= dec.height && c.width > 0 && c.height > 0)
             .unwrap_or(self.crop);
-        let (pts, keyframe, show, decode) = self.current;
+        let (pts, keyframe, show, decode, pixels) = self.current;
         let mut record = PicRecord {
             generation: self.generation,
             crop,
@@ -282,6 +287,7 @@ impl State {
             pts,
             keyframe,
             show: show && decode,
+            pixels,
         };
         let second_field = pic.is_some_and(|p| p.field_pic_flag != 0 && p.second_field != 0);
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| self.pictures.get_mut(i)) {
@@ -290,6 +296,7 @@ impl State {
                 record.pts = first.pts;
                 record.keyframe = first.keyframe;
                 record.show = first.show;
+                record.pixels = first.pixels;
             }
             *slot = Some(record);
         }
@@ -316,12 +323,32 @@ impl State {
             pts: None,
             keyframe: false,
             show: true,
+            pixels: true,
         });
         if !record.show {
             tracing::trace!(
                 index = info.picture_index,
                 "not shown: a leading picture of the recovery point the stream starts at"
             );
+            return Ok(());
+        }
+        if !record.pixels {
+            // Decoded for the pictures that predict from it; no one takes its pixels.
+            let format = if record.bit_depth > 8 { PixelFormat::P010 } else { PixelFormat::Nv12 };
+            let frame = Frame {
+                format,
+                width: record.crop.width,
+                height: record.crop.height,
+                pts: record.pts,
+                keyframe: record.keyframe,
+                color: record.color,
+                data: FrameData::None,
+            };
+            if self.in_flight.is_empty() {
+                self.ready.push_back(frame);
+            } else {
+                self.in_flight.push_back((frame, None));
+            }
             return Ok(());
         }
         let dec = if record.generation == self.generation {
@@ -515,8 +542,9 @@ pub(crate) struct NvdecDecoder {
 unsafe impl Send for NvdecDecoder {}
 
 impl NvdecDecoder {
-    /// Parses one access unit; `decode` false leaves its picture undecoded and unshown.
-    fn feed(&mut self, au: &AccessUnit, decode: bool) -> Result<()> {
+    /// Parses one access unit; `decode` false leaves its picture undecoded and unshown,
+    /// `pixels` false decodes it but displays it without pixels.
+    fn feed(&mut self, au: &AccessUnit, decode: bool, pixels: bool) -> Result<()> {
         if au.data.is_empty() {
             return Ok(());
         }
@@ -538,7 +566,7 @@ impl NvdecDecoder {
             _ => true,
         };
         let state = self.state();
-        state.current = (au.pts, keyframe, show, decode);
+        state.current = (au.pts, keyframe, show, decode, pixels);
         state.au_crop = au_crop;
         let mut packet = CUVIDSOURCEDATAPACKET {
             flags: (CUVID_PKT_ENDOFPICTURE | CUVID_PKT_TIMESTAMP).into(),
@@ -608,7 +636,7 @@ impl NvdecDecoder {
             copy,
             ready: VecDeque::new(),
             in_flight: VecDeque::new(),
-            current: (None, false, true, true),
+            current: (None, false, true, true, true),
             error: None,
             damaged: 0,
             display_delay,
@@ -714,11 +742,15 @@ impl DecoderBackend for NvdecDecoder {
     }
 
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
-        self.feed(au, true)
+        self.feed(au, true, true)
+    }
+
+    fn decode_unshown(&mut self, au: &AccessUnit) -> Result<()> {
+        self.feed(au, true, false)
     }
 
     fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
-        self.feed(au, false)
+        self.feed(au, false, false)
     }
 
     fn concealed(&self) -> u64 {
