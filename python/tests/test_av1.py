@@ -26,7 +26,11 @@ REFERENCE_OF = {
     "libaom-kf8-cars-320x240-ffmpeg.ts": "libaom-kf8-cars-320x240.ivf",
     "aomenc-fwdkf-cars-320x240-split.ts": "aomenc-fwdkf-cars-320x240.ivf",
 }
-FILES = sorted(p.name[: -len(".yuv.framemd5")] for p in AV1.glob("*.yuv.framemd5")) + list(REFERENCE_OF)
+# A reference names its file ("x.ivf.yuv.framemd5"); one made another way than a straight
+# decode ("x.ivf.nograin.yuv.framemd5": film grain left out) names no file of its own.
+FILES = sorted(
+    n for n in (p.name[: -len(".yuv.framemd5")] for p in AV1.glob("*.yuv.framemd5")) if (AV1 / n).is_file()
+) + list(REFERENCE_OF)
 
 
 def ffmpeg_loaded():
