@@ -266,7 +266,9 @@ impl GpuTransformer {
             u_offset: offset(1) as i32,
             v_offset: offset(if interleaved { 1 } else { 2 }) as i32,
             gain: 2f32.powi(i32::from(od) - i32::from(sd)),
-            max_code: ((1u32 << od) - 1) as f32,
+            // Read only by the YUV stores (8 or 10 bits); float outputs give a depth of 16
+            // or 32, which a u32 cannot shift by.
+            max_code: ((1u64 << od) - 1) as f32,
             ..TransformParams::default()
         };
         Ok(Uploaded { key, _tables: tables, params })
