@@ -13,7 +13,6 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::observe::observe;
 
@@ -31,29 +30,6 @@ const W: u32 = 320;
 const H: u32 = 240;
 /// 90 kHz ticks per frame at 30 fps.
 const TICKS: i64 = 3000;
-
-/// The committed real clip (cars, 320x240) decoded to I420, played forward then
-/// backward, looped to `n` frames: real camera motion without a hard cut.
-fn clip(n: usize) -> Vec<Vec<u8>> {
-    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let base = FRAMES.get_or_init(|| {
-        let data = std::fs::read(common::fixtures_dir().join("real/cars-320x240.h264")).expect("fixture");
-        let cfg = DecoderConfig::new(Codec::H264)
-            .output(Output::HOST_YUV420P)
-            .engine(EnginePreference::Only(Engine::OpenH264));
-        let mut dec = Decoder::open(cfg).unwrap();
-        dec.submit(Input::annexb(&data, None)).unwrap();
-        let mut frames: Vec<Frame> = Vec::new();
-        while let Some(f) = dec.try_reap().unwrap() {
-            frames.push(f);
-        }
-        frames.extend(dec.flush().unwrap());
-        frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect()
-    });
-    let mut order: Vec<usize> = (0..base.len()).collect();
-    order.extend((1..base.len() - 1).rev());
-    (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
-}
 
 fn frame_of(i420: &[u8], format: PixelFormat) -> Frame {
     let host = match format {
@@ -211,7 +187,7 @@ fn x264_round_trip_through_openh264() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(60);
+    let frames = common::clip::cars_i420(60);
     let cfg = EncoderConfig::new(Codec::H264, W, H)
         .engine(FFMPEG)
         .rate_control(RateControl::Cbr { bitrate: 600_000 })
@@ -240,7 +216,7 @@ fn x265_round_trip_through_ffmpeg_cli() {
     if !ffmpeg_cli("the x265 round trip") {
         return;
     }
-    let frames = clip(40);
+    let frames = common::clip::cars_i420(40);
     // NV12 input: x265 takes planar only, so this also checks the conversion.
     let cfg = EncoderConfig::new(Codec::Hevc, W, H)
         .engine(FFMPEG)
@@ -282,7 +258,7 @@ fn cbr_bitrate_is_honoured() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(150);
+    let frames = common::clip::cars_i420(150);
     let seconds = frames.len() as f64 / 30.0;
     for (codec, bitrate) in
         [(Codec::H264, 400_000u64), (Codec::H264, 1_500_000), (Codec::Hevc, 300_000), (Codec::Hevc, 1_000_000)]
@@ -301,7 +277,7 @@ fn gop_and_forced_keyframes_are_idrs_where_asked() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(35);
+    let frames = common::clip::cars_i420(35);
     for codec in [Codec::H264, Codec::Hevc] {
         let cfg =
             EncoderConfig::new(codec, W, H).engine(FFMPEG).gop(10).rate_control(RateControl::ConstQuality { q: 26 });
@@ -323,7 +299,7 @@ fn b_frames_show_in_timestamps() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(30);
+    let frames = common::clip::cars_i420(30);
     for codec in [Codec::H264, Codec::Hevc] {
         let base =
             EncoderConfig::new(codec, W, H).engine(FFMPEG).gop(30).rate_control(RateControl::ConstQuality { q: 26 });
@@ -353,7 +329,7 @@ fn parameter_sets_repeated_or_once() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(25);
+    let frames = common::clip::cars_i420(25);
     for (codec, ps_types, idr) in [(Codec::H264, &[7u8, 8][..], 5u8), (Codec::Hevc, &[32, 33, 34][..], 19)] {
         let types = |p: &Packet| if codec == Codec::H264 { h264_types(&p.data) } else { hevc_types(&p.data) };
         for repeat in [true, false] {
@@ -386,7 +362,7 @@ fn length_prefixed_output_with_parameter_sets_out_of_band() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(20);
+    let frames = common::clip::cars_i420(20);
     let cfg = EncoderConfig::new(Codec::H264, W, H)
         .engine(FFMPEG)
         .gop(10)
@@ -433,7 +409,7 @@ fn x264_bitrate_reconfigures_in_place_and_preset_drains_and_swaps() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(120);
+    let frames = common::clip::cars_i420(120);
     let high = EncoderConfig::new(Codec::H264, W, H)
         .engine(FFMPEG)
         .gop(240)
@@ -476,7 +452,7 @@ fn svt_av1_encodes_and_refuses_forced_keyframes() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(12);
+    let frames = common::clip::cars_i420(12);
     let cfg =
         EncoderConfig::new(Codec::Av1, W, H).engine(FFMPEG).rate_control(RateControl::ConstQuality { q: 30 }).gop(6);
     let mut enc = match Encoder::open(cfg.clone()) {
@@ -627,7 +603,7 @@ fn encoders_dropped_without_flush_close() {
     if !common::need_ffmpeg() {
         return;
     }
-    let frames = clip(3);
+    let frames = common::clip::cars_i420(3);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for codec in [Codec::Av1, Codec::H264, Codec::Hevc] {

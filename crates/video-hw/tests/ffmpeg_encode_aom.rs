@@ -13,8 +13,6 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use video_hw::registry::{__hide_ffmpeg_encoders, probe};
 use video_hw::{
     Codec, Decoder, DecoderConfig, Direction, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions,
@@ -38,28 +36,6 @@ fn libaom() -> bool {
         eprintln!("note: this FFmpeg has no libaom-av1 ({}); this test checks nothing", report.reason);
     }
     report.available
-}
-
-/// The committed real clip (cars, 320x240) decoded to I420, forward then backward.
-fn clip(n: usize) -> Vec<Vec<u8>> {
-    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let base = FRAMES.get_or_init(|| {
-        let data = std::fs::read(common::fixtures_dir().join("real/cars-320x240.h264")).expect("fixture");
-        let cfg = DecoderConfig::new(Codec::H264)
-            .output(Output::HOST_YUV420P)
-            .engine(EnginePreference::Only(Engine::OpenH264));
-        let mut dec = Decoder::open(cfg).unwrap();
-        dec.submit(Input::annexb(&data, None)).unwrap();
-        let mut frames: Vec<Frame> = Vec::new();
-        while let Some(f) = dec.try_reap().unwrap() {
-            frames.push(f);
-        }
-        frames.extend(dec.flush().unwrap());
-        frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect()
-    });
-    let mut order: Vec<usize> = (0..base.len()).collect();
-    order.extend((1..base.len() - 1).rev());
-    (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
 }
 
 fn aom(rc: RateControl) -> EncoderConfig {
@@ -165,7 +141,7 @@ fn real_footage_round_trips_with_gop_and_forced_key_frames() {
     if !libaom() {
         return;
     }
-    let frames = clip(24);
+    let frames = common::clip::cars_i420(24);
     let cfg = aom(RateControl::Cbr { bitrate: 600_000 }).gop(10);
     let (packets, _) = encode(&cfg, &frames, &[]);
     assert_eq!(packets.len(), frames.len(), "one temporal unit per frame");
@@ -195,7 +171,7 @@ fn constant_qp_and_quality() {
     if !libaom() {
         return;
     }
-    let frames = clip(8);
+    let frames = common::clip::cars_i420(8);
     let mut last = (0usize, f64::MAX);
     for rc in [RateControl::ConstQp { i: 22, p: 22, b: 22 }, RateControl::ConstQuality { q: 34 }] {
         let (packets, _) = encode(&aom(rc), &frames, &[]);
@@ -215,7 +191,7 @@ fn ten_bit_input_low_latency_and_lossless() {
     if !libaom() {
         return;
     }
-    let frames = clip(6);
+    let frames = common::clip::cars_i420(6);
     // 10-bit (P010 in) gives a 10-bit stream (rav1d hands out yuv420p10) close to the source.
     let ten = aom(RateControl::ConstQuality { q: 22 }).input_format(PixelFormat::P010);
     let (packets, _) = encode(&ten, &frames, &[]);

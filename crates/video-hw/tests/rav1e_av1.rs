@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
     Input, Output, Packet, PixelFormat, Preset, RateControl, Tuning,
@@ -16,28 +14,6 @@ const W: u32 = 320;
 const H: u32 = 240;
 /// 90 kHz ticks per frame at 25 fps.
 const TICKS: i64 = 3600;
-
-/// The committed real clip (cars, 320x240) decoded to I420, forward then backward.
-fn clip(n: usize) -> Vec<Vec<u8>> {
-    static FRAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let base = FRAMES.get_or_init(|| {
-        let data = std::fs::read(common::fixtures_dir().join("real/cars-320x240.h264")).expect("fixture");
-        let cfg = DecoderConfig::new(Codec::H264)
-            .output(Output::HOST_YUV420P)
-            .engine(EnginePreference::Only(Engine::OpenH264));
-        let mut dec = Decoder::open(cfg).unwrap();
-        dec.submit(Input::annexb(&data, None)).unwrap();
-        let mut frames: Vec<Frame> = Vec::new();
-        while let Some(f) = dec.try_reap().unwrap() {
-            frames.push(f);
-        }
-        frames.extend(dec.flush().unwrap());
-        frames.iter().map(|f| f.host_data().unwrap().as_bytes().to_vec()).collect()
-    });
-    let mut order: Vec<usize> = (0..base.len()).collect();
-    order.extend((1..base.len() - 1).rev());
-    (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
-}
 
 fn rav1e(rc: RateControl) -> EncoderConfig {
     EncoderConfig::new(Codec::Av1, W, H)
@@ -131,7 +107,7 @@ fn kbps(packets: &[Packet], frames: usize) -> f64 {
 
 #[test]
 fn real_footage_round_trips_with_every_frame_and_good_quality() {
-    let frames = clip(30);
+    let frames = common::clip::cars_i420(30);
     let packets = encode(&rav1e(RateControl::Cbr { bitrate: 800_000 }), &frames, &[]);
     assert_eq!(packets.len(), frames.len(), "one temporal unit per frame");
     // Packets come in display order, each with its frame's pts.
@@ -147,7 +123,7 @@ fn real_footage_round_trips_with_every_frame_and_good_quality() {
 
 #[test]
 fn constant_quality_orders_size_and_quality() {
-    let frames = clip(12);
+    let frames = common::clip::cars_i420(12);
     let mut last = (0usize, f64::MAX);
     for q in [20u8, 35] {
         let packets = encode(&rav1e(RateControl::ConstQuality { q }), &frames, &[]);
@@ -163,7 +139,7 @@ fn constant_quality_orders_size_and_quality() {
 
 #[test]
 fn gop_and_forced_key_frames() {
-    let frames = clip(20);
+    let frames = common::clip::cars_i420(20);
     let mut cfg = rav1e(RateControl::ConstQuality { q: 30 });
     cfg.gop = Some(8);
     let packets = encode(&cfg, &frames, &[5]);
@@ -176,7 +152,7 @@ fn gop_and_forced_key_frames() {
 
 #[test]
 fn ten_bit_and_nv12_input_and_low_latency() {
-    let frames = clip(10);
+    let frames = common::clip::cars_i420(10);
     for (format, tuning) in [
         (PixelFormat::Yuv420p10, Tuning::HighQuality),
         (PixelFormat::P010, Tuning::UltraLowLatency),
@@ -217,7 +193,7 @@ fn other_codecs_and_outputs_are_refused() {
 /// at 2.9 Mb/s whatever the target until the engine lifted it.
 #[test]
 fn cbr_meets_low_and_high_targets() {
-    let frames = clip(50);
+    let frames = common::clip::cars_i420(50);
     for bitrate in [150_000u64, 1_500_000] {
         let packets = encode(&rav1e(RateControl::Cbr { bitrate }).preset(Preset::Fastest), &frames, &[]);
         let got = kbps(&packets, frames.len()) * 1000.0;
@@ -233,7 +209,7 @@ fn cbr_meets_low_and_high_targets() {
 #[test]
 fn a_switch_drains_and_opens_a_new_generation() {
     use video_hw::SwitchMode;
-    let frames = clip(16);
+    let frames = common::clip::cars_i420(16);
     let high = rav1e(RateControl::Cbr { bitrate: 1_500_000 }).preset(Preset::Fastest);
     let mut enc = Encoder::open(high.clone()).unwrap();
     let mut packets = Vec::new();

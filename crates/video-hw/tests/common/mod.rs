@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 #[path = "../../src/test_observe.rs"]
 pub mod observe;
 
+/// The committed real clip as I420 pictures, for the encoder tests.
+pub mod clip;
+
 /// Scratch folders and files that remove themselves.
 pub mod scratch;
 #[allow(unused_imports)] // not every test binary writes files
