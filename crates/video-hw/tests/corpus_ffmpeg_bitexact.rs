@@ -119,8 +119,8 @@ fn corpus_ffmpeg_bitexact() {
     streams.extend(common::clean_streams(&dir, "hevc"));
     let mut problems = Vec::new();
     let (mut exact, mut ten_bit, mut interlaced) = (0, 0, 0);
-    for s in &streams {
-        let found = check_stream(&s.rel, &s.path, s.bit_depth);
+    let found_per_stream = common::par_map(&streams, |s| check_stream(&s.rel, &s.path, s.bit_depth));
+    for (s, found) in streams.iter().zip(found_per_stream) {
         if found.is_empty() {
             exact += 1;
             ten_bit += usize::from(s.bit_depth > 8);

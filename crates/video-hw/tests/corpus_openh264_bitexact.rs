@@ -54,9 +54,9 @@ fn corpus_openh264_bitexact() {
     let Some(dir) = common::corpus_dir() else { return };
     let mut exact = Vec::new();
     let mut problems = Vec::new();
-    for s in common::clean_streams(&dir, "h264") {
-        let data = std::fs::read(&s.path).unwrap();
-        let got = decode(&data);
+    let streams = common::clean_streams(&dir, "h264");
+    let decoded = common::par_map(&streams, |s| decode(&std::fs::read(&s.path).unwrap()));
+    for (s, got) in streams.iter().zip(decoded) {
         if s.interlaced() {
             match &got.unsupported {
                 Some(why) if why.contains("interlaced") => {}

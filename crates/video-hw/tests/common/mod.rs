@@ -114,6 +114,38 @@ pub fn corpus_streams(dir: &Path) -> Vec<CorpusStream> {
     out
 }
 
+/// `f` over every item, on as many threads as the machine has cores (at most one per item),
+/// the results in the items' order; a panic in `f` is the caller's panic. The corpus tests
+/// decode one stream after another and each stream is independent: one thread per test
+/// left a core idle for the minute the longest of them takes.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break done };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, r) in done {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter().map(|r| r.expect("every item is mapped once")).collect()
+}
+
 /// The clean (not `bad/`) streams of one codec ("h264" or "hevc").
 pub fn clean_streams(dir: &Path, codec: &str) -> Vec<CorpusStream> {
     corpus_streams(dir).into_iter().filter(|s| !s.bad && s.codec.as_deref() == Some(codec)).collect()
