@@ -42,7 +42,8 @@ def test_round_trip_through_a_file(tmp_path, suffix):
 
 def test_packets_only_rgb_input_and_times():
     src = source_frames("rgb24", "NHWC")
-    enc = video_hw.Encoder(width=320, height=240, fps=29.97, pixel_format="rgb24", gop=30)
+    # No B-frames: packets come in display order (the default is the engine's own).
+    enc = video_hw.Encoder(width=320, height=240, fps=29.97, pixel_format="rgb24", gop=30, b_frames=0)
     packets = []
     for k, picture in enumerate(src[:40]):
         packets += enc.encode(picture, key_frame=(k == 10))
@@ -54,6 +55,24 @@ def test_packets_only_rgb_input_and_times():
     first = bytes(packets[0])
     assert first[:4] == b"\x00\x00\x00\x01" and len(packets[0]) == len(first)
     assert enc.close() == []  # closing twice is harmless
+
+
+def test_default_b_frames_are_the_engines_own():
+    # libx264 (Auto's choice where FFmpeg is loaded) codes B-frames by default, as the ffmpeg
+    # tool does; OpenH264 has none. Either way: every picture once, decode times rising.
+    src = source_frames("rgb24", "NHWC")
+    enc = video_hw.Encoder(width=320, height=240, fps=25, pixel_format="rgb24", gop=30)
+    packets = []
+    for picture in src[:30]:
+        packets += enc.encode(picture)
+    packets += enc.close()
+    assert len(packets) == 30
+    dts = [p.dts_seconds for p in packets]
+    pts = [p.pts_seconds for p in packets]
+    assert dts == sorted(dts) and len(set(dts)) == 30
+    assert all(abs(t - k / 25) < 1e-9 for k, t in enumerate(sorted(pts)))
+    if "libx264" in enc.backend:
+        assert pts != sorted(pts), "libx264's default B-frames reorder"
 
 
 def test_encoder_errors():

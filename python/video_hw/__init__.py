@@ -316,7 +316,8 @@ class Encoder:
             takes it; the embedded engine converts RGB itself).
         rate_control: ``"cbr"`` or ``"vbr"`` (``bitrate``, ``max_bitrate`` in bit/s) or
             ``"cqp"`` (``qp``).
-        gop: frames between key frames; ``b_frames``: consecutive B-frames.
+        gop: frames between key frames; ``b_frames``: consecutive B-frames (None: the
+            encoder's own default: libx264 3, libx265 4, none on the other engines).
         preset: ``"fastest"`` … ``"medium"`` … ``"slowest"``; ``tuning``: ``"hq"``,
             ``"low-latency"``, ``"ultra-low-latency"``, ``"lossless"``.
         engine: ``"auto"`` (NVENC where the GPU has it, else the embedded OpenH264),
@@ -344,7 +345,7 @@ class Encoder:
         max_bitrate: Optional[int] = None,
         qp: Optional[int] = None,
         gop: Optional[int] = None,
-        b_frames: int = 0,
+        b_frames: Optional[int] = None,
         preset: str = "medium",
         tuning: str = "hq",
         engine: str = "auto",

@@ -136,7 +136,7 @@ class NativeEncoder:
         max_bitrate: Optional[int],
         qp: Optional[int],
         gop: Optional[int],
-        b_frames: int,
+        b_frames: Optional[int],
         preset: str,
         tuning: str,
         engine: str,

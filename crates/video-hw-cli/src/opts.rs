@@ -48,9 +48,10 @@ pub struct EncodeOpts {
     /// Frames from one keyframe to the next (1 = all intra).
     #[arg(long, value_name = "FRAMES", value_parser = clap::value_parser!(u32).range(1..))]
     pub gop: Option<u32>,
-    /// Consecutive B-frames.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=16))]
-    pub bframes: u32,
+    /// Consecutive B-frames (0: none). Default: the encoder's own, as ffmpeg gives it
+    /// (libx264 3, libx265 4; none on NVENC, OpenH264, VideoToolbox and the AV1 encoders).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=16))]
+    pub bframes: Option<u32>,
     /// Speed/quality trade-off: fastest, faster, fast, medium, slow, slower, slowest (or p1..p7).
     #[arg(long, value_parser = parse_preset)]
     pub preset: Option<Preset>,
@@ -100,10 +101,9 @@ impl EncodeOpts {
     /// An encoder configuration for `codec` with these settings; settings that contradict
     /// each other (B-frames with a low-latency tuning, …) are usage errors.
     pub fn config(&self, codec: Codec, engine: &EngineOpts) -> CliResult<EncoderConfig> {
-        let mut cfg = EncoderConfig::new(codec, 64, 64)
-            .engine(engine.backend)
-            .require_hardware(engine.require_hardware)
-            .b_frames(self.bframes);
+        let mut cfg =
+            EncoderConfig::new(codec, 64, 64).engine(engine.backend).require_hardware(engine.require_hardware);
+        cfg.b_frames = self.bframes;
         cfg.device_index = engine.device;
         cfg.threads = engine.threads;
         cfg.rate_control = match (self.bitrate, self.max_bitrate, self.qp, self.quality) {

@@ -97,8 +97,14 @@ fn y4m_to_mp4_is_valid_and_decodes_back() {
     assert_eq!(packets.len(), 8);
     let keys: Vec<bool> = packets.iter().map(|p| p["flags"].as_str().unwrap().starts_with('K')).collect();
     assert_eq!(keys, [true, false, false, false, true, false, false, false], "stss: a keyframe every 4");
-    let pts: Vec<i64> = packets.iter().map(|p| p["pts"].as_i64().unwrap()).collect();
+    // Decode order: libx264 (Auto's choice where FFmpeg is loaded) codes B-frames by
+    // default, so presentation times may come out of order, each once, behind rising dts.
+    let dts: Vec<i64> = packets.iter().map(|p| p["dts"].as_i64().unwrap()).collect();
+    assert!(dts.windows(2).all(|w| w[1] > w[0]), "{dts:?}");
+    let mut pts: Vec<i64> = packets.iter().map(|p| p["pts"].as_i64().unwrap()).collect();
+    pts.sort_unstable();
     assert!(pts.windows(2).all(|w| w[1] > w[0]), "{pts:?}");
+    assert!(pts.iter().zip(&dts).all(|(p, d)| p >= d), "pts {pts:?} dts {dts:?}");
 }
 
 #[test]

@@ -191,7 +191,7 @@ impl NativeEncoder {
         max_bitrate: Option<u64>,
         qp: Option<u8>,
         gop: Option<u32>,
-        b_frames: u32,
+        b_frames: Option<u32>,
         preset: &str,
         tuning: &str,
         engine: &str,

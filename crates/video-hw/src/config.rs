@@ -402,8 +402,12 @@ pub struct EncoderConfig {
     pub rate_control: RateControl,
     /// Frames between keyframes (IDR); `None` for the engine's default.
     pub gop: Option<u32>,
-    /// Consecutive B-frames (0 = none).
-    pub b_frames: u32,
+    /// Consecutive B-frames (`Some(0)`: none). `None`: the engine's own default, which a
+    /// user of that encoder gets elsewhere: libx264's 3 and libx265's 4 (and FFmpeg's
+    /// default for its hardware encoders) through FFmpeg; none on NVENC, VideoToolbox and
+    /// OpenH264 (which has no B-frames), and none with a low-latency tuning. AV1 has no
+    /// B-frames. [`EncoderConfig::b_frame_count`] gives the count where the default is none.
+    pub b_frames: Option<u32>,
     /// Speed/quality trade-off.
     pub preset: Preset,
     /// What to optimise for.
@@ -434,7 +438,7 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
-    /// Defaults: 30 fps, I420 input, CBR 4 Mb/s, engine GOP, no B-frames, medium preset,
+    /// Defaults: 30 fps, I420 input, CBR 4 Mb/s, engine GOP, engine B-frames, medium preset,
     /// high-quality tuning, parameter sets repeated on IDR, Annex-B, automatic engine.
     pub fn new(codec: Codec, width: u32, height: u32) -> Self {
         EncoderConfig {
@@ -445,7 +449,7 @@ impl EncoderConfig {
             input_format: PixelFormat::Yuv420p,
             rate_control: RateControl::Cbr { bitrate: 4_000_000 },
             gop: None,
-            b_frames: 0,
+            b_frames: None,
             preset: Preset::Medium,
             tuning: Tuning::HighQuality,
             repeat_parameter_sets: true,
@@ -486,10 +490,16 @@ impl EncoderConfig {
         self
     }
 
-    /// Sets the number of consecutive B-frames.
+    /// Sets the number of consecutive B-frames (0: none), instead of the engine's default.
     pub fn b_frames(mut self, n: u32) -> Self {
-        self.b_frames = n;
+        self.b_frames = Some(n);
         self
+    }
+
+    /// The B-frames asked for, for an engine whose own default is none (NVENC,
+    /// VideoToolbox, OpenH264, the AV1 encoders): the count set, else 0.
+    pub fn b_frame_count(&self) -> u32 {
+        self.b_frames.unwrap_or(0)
     }
 
     /// Sets the preset.
@@ -572,13 +582,13 @@ impl EncoderConfig {
         if self.gop == Some(0) {
             return Err(Error::invalid_input("GOP length 0 (use 1 for all-intra)"));
         }
-        if self.b_frames > 16 {
-            return Err(Error::invalid_input(format!("{} B-frames (at most 16)", self.b_frames)));
+        if self.b_frame_count() > 16 {
+            return Err(Error::invalid_input(format!("{} B-frames (at most 16)", self.b_frame_count())));
         }
         if self.frames_in_flight == 0 || self.frames_in_flight > 64 {
             return Err(Error::invalid_input("frames in flight must be 1..=64"));
         }
-        if matches!(self.tuning, Tuning::LowLatency | Tuning::UltraLowLatency) && self.b_frames > 0 {
+        if matches!(self.tuning, Tuning::LowLatency | Tuning::UltraLowLatency) && self.b_frame_count() > 0 {
             return Err(Error::invalid_input("low-latency tunings take no B-frames"));
         }
         if let EnginePreference::Only(e) = self.engine {

@@ -470,18 +470,19 @@ impl EncoderBackend for FfmpegEncoder {
             return Ok(false);
         }
         let old = &self.config;
+        // CBR is x264's HRD signalled as CBR with filler (encoder_options), whose VBV x264
+        // does not let change once open: a change to or from it opens a new session.
+        if matches!(old.rate_control, RateControl::Cbr { .. }) || matches!(config.rate_control, RateControl::Cbr { .. })
+        {
+            return Ok(false);
+        }
         let mut rest = config.clone();
         rest.rate_control = old.rate_control;
         if rest != *old {
             return Ok(false);
         }
         let updates: Vec<(&str, String)> = match (old.rate_control, config.rate_control) {
-            (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Cbr { bitrate: avg })
-            | (RateControl::Cbr { .. } | RateControl::Vbr { .. }, RateControl::Vbr { avg, .. }) => {
-                let max = match config.rate_control {
-                    RateControl::Vbr { max, .. } => max,
-                    _ => avg,
-                };
+            (RateControl::Vbr { .. }, RateControl::Vbr { avg, max }) => {
                 vec![("b", avg.to_string()), ("maxrate", max.to_string()), ("bufsize", max.to_string())]
             }
             (RateControl::ConstQuality { .. }, RateControl::ConstQuality { q }) => vec![("crf", q.to_string())],
@@ -545,7 +546,7 @@ mod tests {
                             Some(if spec.engine == Engine::Ffmpeg || spec.name == "h264_qsv" { 8 } else { 0 });
                         let av1 = matches!(spec.family, encoder_options::Family::SvtAv1 | encoder_options::Family::Aom);
                         if tuning == Tuning::HighQuality && !av1 {
-                            cfg.b_frames = if spec.name == "hevc_amf" { 0 } else { 2 };
+                            cfg.b_frames = Some(if spec.name == "hevc_amf" { 0 } else { 2 });
                         }
                         let Ok(plan) = encoder_options::plan(spec, &cfg) else { continue };
                         let mut ctx = CodecContext::new(codec).unwrap();

@@ -12,7 +12,7 @@
 //!
 //! | setting | libx264 | libx265 | libsvtav1 | libaom-av1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
 //! |---|---|---|---|---|---|---|---|---|
-//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b (ABR held by a one-second VBV at the same rate) | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1`, `vbv-init=0.95` (the VBV starts 95% full: at x265's 90% short clips ended 4-7% under) | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`minrate`=`maxrate`=`bufsize`=b (libaomenc picks CBR when `minrate` = `maxrate` = `b`) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
+//! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b, `nal-hrd cbr` (filler up to the rate), `vbv-init=1.0` | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1`, `vbv-init=0.95` (the VBV starts 95% full: at x265's 90% short clips ended 4-7% under) | `b`=b, `rc=2` (CBR), low-delay `pred-struct=1` (SVT-AV1 1.x has CBR only there) | `b`=`minrate`=`maxrate`=`bufsize`=b (libaomenc picks CBR when `minrate` = `maxrate` = `b`) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
 //! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max, `ratetol=0.1` (x264's default 1.0 ended short clips 7-16% under) | `b`=avg, `maxrate`=`bufsize`=max | `b`=avg, `rc=1`; max → Unsupported unless max = avg | `b`=avg, `maxrate`=`bufsize`=max (in one pass the peak reaches libaom only as its buffer size) | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
 //! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | i = p = b: `b`=0, `crf`=`qmin`=`qmax`=p scaled to 0..63 (one quantizer for every frame); else Unsupported | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
 //! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `b`=0, `crf`=round(q·63/51) (libaom's constant-quality mode) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
@@ -21,6 +21,8 @@
 //! | `gop: None` | x264's default (250, scene cuts on) | x265's (250) | SVT's | libaom's (scene cuts on) | the runtime's | FFmpeg's (120) | VideoToolbox's | AMF's |
 //! | always (keyframes are IDR) | closed GOP (x264 default) | `open-gop=0` | SVT default (key frames) | libaom default (key frames) | — | — | — | — |
 //! | `b_frames` n | `bf`=n | `bf`=n | n > 0 → Unsupported (no reordering exposed) | n > 0 → Unsupported (no reordering exposed) | `bf`=n | `bf`=n | `bf`=n | H.264 `bf`=n; HEVC n > 0 → Unsupported |
+//! | `b_frames: None` | x264's default (3, adaptive, pyramid) | x265's (4) | none | none | FFmpeg's default | FFmpeg's default | FFmpeg's default | H.264 FFmpeg's default; HEVC none |
+//! | `b_frames: None` with a low-latency tuning | `bf`=0 | `bf`=0 | none | none | `bf`=0 | `bf`=0 | `bf`=0 | H.264 `bf`=0; HEVC none |
 //! | `preset` Fastest … Slowest | `preset` ultrafast, veryfast, fast, medium, slow, slower, veryslow | same names | `preset` 12, 11, 10, 8, 6, 4, 2 | `cpu-used` 8, 7, 6, 5, 4, 2, 1 (libaom 3.6 runs 7 and 8 as 6 in its good-quality usage) | `preset` veryfast, faster, fast, medium, slow, slower, veryslow | `compression_level` 7 … 1 (driver quality level) | Fastest/Faster/Fast `realtime 1`, else default | `quality` speed, speed, balanced, balanced, quality, quality, quality |
 //! | `tuning` HighQuality | — | — | — | — | — | — | — | `usage transcoding` |
 //! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `usage realtime`, `lag-in-frames 0` (unless `lookahead` is set) | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
@@ -432,26 +434,34 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
 
     // B-frames.
     match fam {
-        F::SvtAv1 if config.b_frames > 0 => {
+        F::SvtAv1 if config.b_frame_count() > 0 => {
             return Err(b.unsupported(
-                format!("{} B-frames", config.b_frames),
+                format!("{} B-frames", config.b_frame_count()),
                 "AV1 has no B-frames; SVT-AV1 reorders inside its temporal units (use b_frames 0)",
             ));
         }
-        F::Aom if config.b_frames > 0 => {
+        F::Aom if config.b_frame_count() > 0 => {
             return Err(b.unsupported(
-                format!("{} B-frames", config.b_frames),
+                format!("{} B-frames", config.b_frame_count()),
                 "AV1 has no B-frames; libaom reorders inside its temporal units (use b_frames 0)",
             ));
         }
         F::SvtAv1 | F::Aom => {}
-        F::Amf if spec.codec == Codec::Hevc && config.b_frames > 0 => {
-            return Err(
-                b.unsupported(format!("{} B-frames", config.b_frames), "hevc_amf has no B-frames in FFmpeg 5.1")
-            );
+        F::Amf if spec.codec == Codec::Hevc && config.b_frame_count() > 0 => {
+            return Err(b.unsupported(
+                format!("{} B-frames", config.b_frame_count()),
+                "hevc_amf has no B-frames in FFmpeg 5.1",
+            ));
         }
         F::Amf if spec.codec == Codec::Hevc => {}
-        _ => b.opt("b_frames", "bf", config.b_frames),
+        _ => match config.b_frames {
+            Some(n) => b.opt("b_frames", "bf", n),
+            // A low-latency tuning holds no picture back, whatever the encoder's default
+            // (libx264's zerolatency already means none; QSV's default lets the runtime pick).
+            None if matches!(config.tuning, Tuning::LowLatency | Tuning::UltraLowLatency) => b.opt("b_frames", "bf", 0),
+            // The encoder's own default, as the ffmpeg tool gives it (libx264 3, libx265 4).
+            None => {}
+        },
     }
 
     // Look-ahead.
@@ -550,15 +560,22 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 F::X264 => {
                     b.opt("rate_control", "maxrate", bitrate);
                     b.opt("rate_control", "bufsize", bitrate);
+                    // True CBR, as FFmpeg's guide gives it: HRD signalled as CBR, filler
+                    // data up to the rate, the buffer starting full. x264's ABR alone, with
+                    // its default B-frames and macroblock tree, ended 4-9% under the target
+                    // on the 3-second camera clip (150k-2M, 2026-11-25); with these, on it.
+                    b.opt("rate_control", "nal-hrd", "cbr");
+                    b.param("rate_control", "vbv-init", "1.0");
                 }
                 F::X265 => {
                     b.opt("rate_control", "maxrate", bitrate);
                     b.opt("rate_control", "bufsize", bitrate);
                     b.param("rate_control", "strict-cbr", 1);
-                    // The VBV starts 95% full, not x265's 90%: without B-frames (our
-                    // default) x265 ends 4-7% under the target on 3-second clips at 90%, and
-                    // 0.1-4.5% over it at 95% (2026-11-25: camera 640x360 at 150k-2M,
-                    // camera and flower 720p at 0.55-4.4M), the buffer half full at most.
+                    // The VBV starts 95% full, not x265's 90%: at 90% x265 ended 4-7% under
+                    // the target on 3-second clips without B-frames, and 0.1-4.5% over it at
+                    // 95% (2026-11-25: camera 640x360 at 150k-2M, camera and flower 720p at
+                    // 0.55-4.4M), the buffer half full at most; with x265's default 4
+                    // B-frames +0.3% to +1.9% on the camera clip.
                     b.param("rate_control", "vbv-init", "0.95");
                 }
                 F::SvtAv1 => {

@@ -77,9 +77,9 @@ pub(super) fn check_config(config: &EncoderConfig) -> Result<()> {
             "openh264 encodes H.264 only",
         ));
     }
-    if config.b_frames > 0 {
+    if config.b_frame_count() > 0 {
         return Err(Error::unsupported(
-            format!("{} B-frames with openh264", config.b_frames),
+            format!("{} B-frames with openh264", config.b_frame_count()),
             "openh264 has no B-frames",
         ));
     }

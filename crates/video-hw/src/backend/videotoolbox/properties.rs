@@ -148,7 +148,7 @@ pub(crate) fn for_config(config: &EncoderConfig) -> Result<Vec<Property>> {
     } else {
         p.push(Property::AllowOpenGop(false));
     }
-    p.push(Property::AllowFrameReordering(config.b_frames > 0));
+    p.push(Property::AllowFrameReordering(config.b_frame_count() > 0));
     if config.tuning == Tuning::UltraLowLatency {
         p.push(Property::MaxFrameDelayCount(0));
     }

@@ -176,9 +176,9 @@ fn check_caps(cfg: &EncoderConfig, caps: &Caps) -> Result<()> {
             format!("{mbs} macroblocks, NV_ENC_CAPS_MB_NUM_MAX is {} on this GPU", caps.max_mbs),
         );
     }
-    if cfg.b_frames > caps.max_bframes {
+    if cfg.b_frame_count() > caps.max_bframes {
         return refuse(
-            format!("{} B-frames with nvenc {codec}", cfg.b_frames),
+            format!("{} B-frames with nvenc {codec}", cfg.b_frame_count()),
             format!("NV_ENC_CAPS_NUM_MAX_BFRAMES is {} on this GPU", caps.max_bframes),
         );
     }
@@ -203,9 +203,9 @@ fn check_caps(cfg: &EncoderConfig, caps: &Caps) -> Result<()> {
                 "NV_ENC_CAPS_SUPPORT_LOOKAHEAD is 0 on this GPU".into(),
             );
         }
-        if n + cfg.b_frames > MAX_LOOKAHEAD_PLUS_B {
+        if n + cfg.b_frame_count() > MAX_LOOKAHEAD_PLUS_B {
             return refuse(
-                format!("look-ahead {n} with {} B-frames with nvenc", cfg.b_frames),
+                format!("look-ahead {n} with {} B-frames with nvenc", cfg.b_frame_count()),
                 format!("lookaheadDepth ranges 0..={} − B-frames", MAX_LOOKAHEAD_PLUS_B),
             );
         }
@@ -285,17 +285,17 @@ pub(crate) fn build_config(
     let gop = cfg.gop.unwrap_or(c.gopLength);
     c.gopLength = gop;
     if gop == 1 {
-        if cfg.b_frames > 0 {
+        if cfg.b_frame_count() > 0 {
             return Err(Error::invalid_input("B-frames need a GOP longer than 1 frame"));
         }
         c.frameIntervalP = 0;
     } else {
-        if gop == NVENC_INFINITE_GOPLENGTH && cfg.b_frames > 0 {
+        if gop == NVENC_INFINITE_GOPLENGTH && cfg.b_frame_count() > 0 {
             return Err(Error::invalid_input(
                 "NVENC takes no B-frames with an infinite GOP (the preset's default); set EncoderConfig::gop",
             ));
         }
-        c.frameIntervalP = i32::try_from(cfg.b_frames + 1).unwrap_or(i32::MAX);
+        c.frameIntervalP = i32::try_from(cfg.b_frame_count() + 1).unwrap_or(i32::MAX);
     }
 
     // Rate control.
@@ -365,7 +365,7 @@ pub(crate) fn build_config(
     }
 
     // Look-ahead.
-    let max_depth = MAX_LOOKAHEAD_PLUS_B.saturating_sub(cfg.b_frames);
+    let max_depth = MAX_LOOKAHEAD_PLUS_B.saturating_sub(cfg.b_frame_count());
     match cfg.lookahead {
         Some(n) => {
             rc.set_enableLookahead(u32::from(n > 0));
