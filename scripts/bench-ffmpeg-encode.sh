@@ -1,29 +1,42 @@
 #!/usr/bin/env bash
-# video-hw's FFmpeg engine (libx264 through libavcodec, `video-hw encode --backend ffmpeg`)
-# against the ffmpeg CLI encoding the same raw frames with the same libx264 settings.
+# video-hw's FFmpeg engine (libx264, libx265 or SVT-AV1 through libavcodec, `video-hw encode
+# --backend ffmpeg`) against the ffmpeg CLI encoding the same raw frames with the same settings.
 #
-#   scripts/bench-ffmpeg-x264.sh            1 warm-up + 5 measured runs of each, interleaved
-#   REPEATS=7 BITRATE=6M PRESET=fast scripts/bench-ffmpeg-x264.sh
+#   scripts/bench-ffmpeg-encode.sh          libx264, 1 warm-up + 5 measured runs of each, interleaved
+#   REPEATS=7 BITRATE=6M PRESET=fast scripts/bench-ffmpeg-encode.sh
+#   ENCODER=libx265 FRAMES=60 scripts/bench-ffmpeg-encode.sh
+#   ENCODER=libsvtav1 RATE="--quality 35" scripts/bench-ffmpeg-encode.sh
 #
+# RATE: video-hw's rate-control arguments (default `--bitrate $BITRATE`); each encoder gets
+# what video-hw's table makes of them (SVT-AV1's CBR, for one, is its low-delay structure;
+# `--quality` is its CRF).
 # Input: FRAMES (300) frames of 1920x1080 yuv420p made once by ffmpeg from the committed real
 # clip testdata/real/cars-320x240.h264 (forward/backward loop, upscaled, a panning crop,
 # temporal noise: the content scripts/make-bench-inputs.sh uses), kept as
 # bench/inputs/x264-bench-1080p-<FRAMES>.yuv (git-ignored).
 #
 # Identical settings: the ffmpeg CLI gets exactly the encoder options video-hw sets (read
-# from video-hw's own debug log line "ffmpeg encoder options: -c:v libx264 …", the
+# from video-hw's own debug log line "ffmpeg encoder options: -c:v ENCODER …", the
 # encoder_options.rs table rendered as ffmpeg arguments), so preset, rate control, GOP,
 # B-frames, threads and flags are the same. Both read the raw file and write an Annex-B
-# .h264 to the same temporary folder; wall time of the whole process (start to exit) is
+# stream (IVF for AV1) to the same temporary folder; wall time of the whole process (start to exit) is
 # measured for each run. Runs alternate (ours first on odd rounds, ffmpeg first on even).
 # Prints a markdown table (medians, ratio ours / ffmpeg) and writes it to
-# bench/results/ffmpeg-x264-DATE-COMMIT.md. Needs ffmpeg with libx264 and cargo.
+# bench/results/ffmpeg-ENCODER-DATE-COMMIT.md. Needs ffmpeg with that encoder, and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ENCODER=${ENCODER:-libx264}
+case $ENCODER in
+  libx264) CODEC=h264 EXT=h264 FMT=h264 ;;
+  libx265) CODEC=hevc EXT=h265 FMT=hevc ;;
+  libsvtav1 | libaom-av1) CODEC=av1 EXT=ivf FMT=ivf ;;
+  *) echo "ENCODER: libx264, libx265, libsvtav1 or libaom-av1" >&2; exit 2 ;;
+esac
 FRAMES=${FRAMES:-300}
 REPEATS=${REPEATS:-5}
 BITRATE=${BITRATE:-8M}
+read -r -a RATE_ARGS <<<"${RATE:---bitrate $BITRATE}"
 PRESET=${PRESET:-medium}
 GOP=${GOP:-60}
 SIZE=1920x1080
@@ -34,7 +47,7 @@ SRC=testdata/real/cars-320x240.h264
 
 command -v ffmpeg >/dev/null || { echo "ffmpeg not found (apt-get install ffmpeg)" >&2; exit 2; }
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
-grep -q ' libx264 ' <<<"$encoders" || { echo "this ffmpeg has no libx264" >&2; exit 2; }
+grep -q " $ENCODER " <<<"$encoders" || { echo "this ffmpeg has no $ENCODER" >&2; exit 2; }
 
 echo "building video-hw (release; FFmpeg is loaded at run time)…" >&2
 cargo build -q --release -p video-hw-cli
@@ -58,17 +71,17 @@ want=$((1920 * 1080 * 3 / 2 * FRAMES))
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-OURS=("$VH" encode "$RAW" --size "$SIZE" --fps "$FPS" --backend ffmpeg --bitrate "$BITRATE" --gop "$GOP"
-  --preset "$PRESET" -q -o "$WORK/ours.h264")
-# The options video-hw gives libx264 for this configuration (the last such line: the
+OURS=("$VH" encode "$RAW" --size "$SIZE" --fps "$FPS" --codec "$CODEC" --backend ffmpeg "${RATE_ARGS[@]}" --gop "$GOP"
+  --preset "$PRESET" -q -o "$WORK/ours.$EXT")
+# The options video-hw gives the encoder for this configuration (the last such line: the
 # registry's probe opens a small encoder first).
-ARGS=$(VIDEO_HW_LOG=video_hw=debug NO_COLOR=1 "$VH" encode --synthetic 2 --size "$SIZE" --fps "$FPS" --backend ffmpeg \
-  --bitrate "$BITRATE" --gop "$GOP" --preset "$PRESET" -q -o "$WORK/args.h264" 2>&1 |
-  sed 's/\x1b\[[0-9;]*m//g' | grep -o -- '-c:v libx264.*' | tail -1)
+ARGS=$(VIDEO_HW_LOG=video_hw=debug NO_COLOR=1 "$VH" encode --synthetic 2 --size "$SIZE" --fps "$FPS" --codec "$CODEC" \
+  --backend ffmpeg "${RATE_ARGS[@]}" --gop "$GOP" --preset "$PRESET" -q -o "$WORK/args.$EXT" 2>&1 |
+  sed 's/\x1b\[[0-9;]*m//g' | grep -o -- "-c:v $ENCODER.*" | tail -1)
 [[ -n $ARGS ]] || { echo "could not read video-hw's encoder options" >&2; exit 1; }
 read -r -a ARGV <<<"$ARGS"
 THEIRS=(ffmpeg -nostdin -hide_banner -loglevel error -y -f rawvideo -pix_fmt yuv420p -s "$SIZE" -r "$FPS" -i "$RAW"
-  "${ARGV[@]}" -f h264 "$WORK/ffmpeg.h264")
+  "${ARGV[@]}" -f "$FMT" "$WORK/ffmpeg.$EXT")
 
 echo "video-hw: ${OURS[*]}" >&2
 echo "ffmpeg:   ${THEIRS[*]}" >&2
@@ -105,26 +118,27 @@ co=$(median "${ours_cpu[@]}")
 ct=$(median "${theirs_cpu[@]}")
 ratio=$(awk -v a="$mo" -v b="$mt" 'BEGIN { printf "%.3f", a / b }')
 cpu_ratio=$(awk -v a="$co" -v b="$ct" 'BEGIN { printf "%.3f", a / b }')
-bytes_o=$(stat -c %s "$WORK/ours.h264")
-bytes_t=$(stat -c %s "$WORK/ffmpeg.h264")
-frames_o=$(ffprobe -v error -f h264 -i "$WORK/ours.h264" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
-frames_t=$(ffprobe -v error -f h264 -i "$WORK/ffmpeg.h264" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
-x264=$(strings "$WORK/ffmpeg.h264" | grep -o 'x264 - core [0-9]*' | head -1 || true)
+bytes_o=$(stat -c %s "$WORK/ours.$EXT")
+bytes_t=$(stat -c %s "$WORK/ffmpeg.$EXT")
+frames_o=$(ffprobe -v error -f "$FMT" -i "$WORK/ours.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
+frames_t=$(ffprobe -v error -f "$FMT" -i "$WORK/ffmpeg.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
+version=$(strings "$WORK/ffmpeg.$EXT" | grep -o -E 'x264 - core [0-9]*|x265 \(build [0-9]*\)' | head -1 || true)
+[[ $ENCODER == libsvtav1 ]] && version=$(ffmpeg -hide_banner -h encoder=libsvtav1 2>&1 | grep -o -m1 'SVT-AV1[^ ]* v[0-9.]*' || true)
 
 mkdir -p bench/results
 {
-  echo "# video-hw FFmpeg engine (libx264) vs the ffmpeg CLI, same settings"
+  echo "# video-hw FFmpeg engine ($ENCODER) vs the ffmpeg CLI, same settings"
   echo
-  echo "$FRAMES frames of ${SIZE} yuv420p (real clip upscaled, panned, with noise), $PRESET preset, CBR $BITRATE, GOP $GOP."
-  echo "Machine: $(nproc) CPU cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), ${x264:-x264}."
-  echo "Wall and CPU time of the whole process (start to exit, reading the raw file and writing .h264), 1 warm-up + $REPEATS runs each, interleaved; medians."
+  echo "$FRAMES frames of ${SIZE} yuv420p (real clip upscaled, panned, with noise), $PRESET preset, ${RATE_ARGS[*]}, GOP $GOP."
+  echo "Machine: $(nproc) CPU cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), ${version:-$ENCODER}."
+  echo "Wall and CPU time of the whole process (start to exit, reading the raw file and writing .$EXT), 1 warm-up + $REPEATS runs each, interleaved; medians."
   echo
   echo "| | median wall time (s) | wall runs (s) | median CPU time (s) | CPU runs (s) | fps (wall) | output bytes | frames |"
   echo "|---|---|---|---|---|---|---|---|"
   echo "| video-hw encode --backend ffmpeg | $mo | ${ours[*]} | $co | ${ours_cpu[*]} | $(awk -v f="$FRAMES" -v t="$mo" 'BEGIN { printf "%.1f", f / t }') | $bytes_o | $frames_o |"
-  echo "| ffmpeg -c:v libx264 | $mt | ${theirs[*]} | $ct | ${theirs_cpu[*]} | $(awk -v f="$FRAMES" -v t="$mt" 'BEGIN { printf "%.1f", f / t }') | $bytes_t | $frames_t |"
+  echo "| ffmpeg -c:v $ENCODER | $mt | ${theirs[*]} | $ct | ${theirs_cpu[*]} | $(awk -v f="$FRAMES" -v t="$mt" 'BEGIN { printf "%.1f", f / t }') | $bytes_t | $frames_t |"
   echo
-  echo "**Ratio video-hw / ffmpeg, median wall time: $ratio** (target ≤ 1.05); median CPU time (user + system): $cpu_ratio."
+  echo "**Ratio video-hw / ffmpeg, median wall time: $ratio** (target ≤ 1.05, i.e. fps ≥ 0.95x); median CPU time (user + system): $cpu_ratio."
   echo
   echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end. Other jobs on the"
   echo "machine stretch wall times (both tools alike, runs interleaved); CPU time is the steadier figure."
@@ -136,6 +150,6 @@ mkdir -p bench/results
   echo "${THEIRS[*]}" | sed "s#$WORK#\$TMP#g"
   echo '```'
   echo
-  echo "Output sizes differ slightly run to run: libx264 with VBV and frame threads is not"
-  echo "bit-exact between runs (the ffmpeg CLI neither)."
-} | tee "bench/results/ffmpeg-x264-$(date +%Y%m%d)-$(git rev-parse --short HEAD).md"
+  echo "Output sizes may differ slightly run to run: an encoder with VBV and frame threads is"
+  echo "not bit-exact between runs (the ffmpeg CLI neither)."
+} | tee "bench/results/ffmpeg-${ENCODER#lib}-$(date +%Y%m%d)-$(git rev-parse --short HEAD).md"
