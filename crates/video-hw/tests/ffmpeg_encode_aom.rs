@@ -203,7 +203,12 @@ fn ten_bit_input_low_latency_and_lossless() {
     let ll = aom(RateControl::Cbr { bitrate: 500_000 }).tuning(Tuning::LowLatency);
     let (packets, before_flush) = encode(&ll, &frames, &[]);
     assert_eq!((packets.len(), before_flush), (frames.len(), frames.len()), "no frame held back");
-    assert!(luma_psnr(&frames, &decode(&packets)) >= 33.0);
+    // 28.0 dB (2026-11-25): the first 0.24 s of a CBR stream whose buffer starts 60% full
+    // with its key frame capped (`backend/ffmpeg/aom.rs`); before those, libaom overspent
+    // its buffer (CBR 42-59% over the target below 1 Mb/s) and this was above 33 dB.
+    let db = luma_psnr(&frames, &decode(&packets));
+    eprintln!("libaom-av1 low latency CBR 500 kb/s, 6 frames: Y-PSNR {db:.2} dB");
+    assert!(db >= 27.0, "low latency: {db:.2} dB");
 
     // Lossless: every picture comes back bit for bit.
     let lossless = aom(RateControl::ConstQuality { q: 30 }).tuning(Tuning::Lossless);

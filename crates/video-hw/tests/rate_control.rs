@@ -1,7 +1,8 @@
 //! Rate control of every software encoder on real camera footage
 //! (`testdata/real/camera-640x360.h264`, 3 s, made by `scripts/make-camera-clip.sh`): the
-//! built-in OpenH264 and rav1e, and through FFmpeg (where it is loaded) libx264, libx265
-//! and SVT-AV1. rav1e runs on the whole 10 seconds of the same footage at 320x180
+//! built-in OpenH264 and rav1e, and through FFmpeg (where it is loaded) libx264, libx265,
+//! SVT-AV1 and libaom-av1 (the AV1 encoder where FFmpeg has no SVT-AV1; run here with
+//! SVT-AV1 hidden, where the FFmpeg has libaom). rav1e runs on the whole 10 seconds of the same footage at 320x180
 //! (`camera-10s-320x180.h264`), at the same bits per pixel: its rate control has no VBV
 //! and steers the average over a 1.5-second reservoir (a shorter one costs 1.5-2 dB,
 //! `backend/rav1e/encoder.rs`), which a 3-second clip is too short to show.
@@ -19,16 +20,18 @@
 //! The FFmpeg encoders run with their own default B-frames (libx264 3, libx265 4), as
 //! users get them.
 //!
-//! Held here (2026-11-25): OpenH264, libx264 and rav1e CBR and VBR, libx265 CBR; of
-//! rav1e's, the averages only (it has no VBV: `has_vbv`). Not yet held, measured and left
-//! out until fixed (`held` below):
+//! Held here (2026-11-25): OpenH264, libx264, rav1e, SVT-AV1 and libaom-av1 CBR and VBR,
+//! libx265 CBR; of rav1e's, the averages only (it has no VBV: `has_vbv`). SVT-AV1 1.x's CBR
+//! from 600 kb/s up (below, see the list). Not yet held, measured and left out until fixed
+//! (`held` below):
 //! * libx265 VBR: with its default 4 B-frames and cu-tree, x265's average-bitrate control
 //!   (no history at the start) ends 8-17% under the average on this 3-second clip at
 //!   300k-1M (the ffmpeg tool the same; without B-frames 2-7%); on the 10-second clip the
 //!   average holds (-1.5% to -7%) but a second ending at its IDR of frame 250 carries 1.27
 //!   times the peak at the lowest rate (the leaky bucket 0.85 full: within the VBV).
-//! * SVT-AV1 1.4 (CBR +49% at 150 kb/s and -6% at 2 Mb/s; its VBR takes no peak above the
-//!   average and overruns that as a one-second peak).
+//! * SVT-AV1 1.x CBR at 150 and 300 kb/s: +19% and +8% (the buffer 1.3 and 1.0 full), with
+//!   the buffer settings that hold 4.x (`backend/ffmpeg/svt.rs`): 1.x keeps three
+//!   hierarchical levels in low delay and its first base-layer frames overspend.
 
 mod common;
 
@@ -53,17 +56,31 @@ const RAV1E: Under = Under { engine: Engine::Rav1e, codec: Codec::Av1, name: "ra
 const X264: Under = Under { engine: Engine::Ffmpeg, codec: Codec::H264, name: "libx264" };
 const X265: Under = Under { engine: Engine::Ffmpeg, codec: Codec::Hevc, name: "libx265" };
 const SVT: Under = Under { engine: Engine::Ffmpeg, codec: Codec::Av1, name: "svt-av1" };
+const AOM: Under = Under { engine: Engine::Ffmpeg, codec: Codec::Av1, name: "libaom-av1" };
 
 /// FFmpeg's encoders, where it is loaded (`VIDEO_HW_REQUIRE_FFMPEG=1` makes its absence a
-/// failure).
+/// failure), libaom-av1 aside (see [`ffmpeg_encoders_hit_their_targets`]).
 fn ffmpeg_encoders() -> Vec<Under> {
     if common::ffmpeg_loaded() { vec![X264, X265, SVT] } else { Vec::new() }
 }
 
-/// Whether this engine's rate control is held to the targets in `mode` ("cbr" or "vbr");
-/// the module's doc gives the misses of the others.
-fn held(e: Under, mode: &str) -> bool {
-    matches!((e.name, mode), ("openh264" | "libx264" | "rav1e", _) | ("libx265", "cbr"))
+/// Whether this engine's rate control is held to the targets in `mode` ("cbr" or "vbr") at
+/// `rate`; the module's doc gives the misses of the others.
+fn held(e: Under, mode: &str, rate: u64) -> bool {
+    match (e.name, mode) {
+        ("openh264" | "libx264" | "rav1e" | "libaom-av1", _) | ("libx265", "cbr") | ("svt-av1", "vbr") => true,
+        ("svt-av1", "cbr") => svt_major().is_some_and(|m| m >= 4) || rate >= 600_000,
+        _ => false,
+    }
+}
+
+/// The major version of the SVT-AV1 loaded with FFmpeg (from its file name, as the
+/// library reads it: `libSvtAv1Enc.so.1.4.1`, PyAV's `libSvtAv1Enc-<hash>.so.4.1.0`).
+fn svt_major() -> Option<u32> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.rsplit('/').next())
+        .find_map(|f| f.strip_prefix("libSvtAv1Enc")?.split_once(".so.")?.1.split('.').next()?.parse().ok())
 }
 
 /// Whether this engine is given a buffer (a VBV) to keep its stream in: rav1e has none,
@@ -125,6 +142,8 @@ fn encode(e: Under, frames: &[Frame], rc: RateControl) -> Vec<u64> {
         .engine(EnginePreference::Only(e.engine))
         .fps(FPS.num, FPS.den)
         .rate_control(rc);
+    // One tick a frame: the pts below are frame numbers (libaom paces its rate by them).
+    config.timebase = Rational { num: FPS.den, den: FPS.num };
     if e.name == "rav1e" {
         config = config.preset(RAV1E_PRESET);
     }
@@ -194,9 +213,25 @@ fn cbr_rav1e_hits_its_target() {
     cbr_hits_its_target(&[RAV1E]);
 }
 
+/// FFmpeg's encoders, CBR then VBR; then libaom-av1, with SVT-AV1 hidden from the
+/// registry (process-wide: one test, so nothing else here opens an AV1 encoder meanwhile).
 #[test]
-fn cbr_ffmpeg_hits_its_target_and_fits_a_one_second_buffer() {
-    cbr_hits_its_target(&ffmpeg_encoders());
+fn ffmpeg_encoders_hit_their_targets() {
+    let encoders = ffmpeg_encoders();
+    cbr_hits_its_target(&encoders);
+    vbr_averages_its_target(&encoders);
+    if encoders.is_empty() {
+        return;
+    }
+    video_hw::registry::__hide_ffmpeg_encoders(&["libsvtav1"]);
+    let aom = video_hw::registry::probe(Engine::Ffmpeg, Codec::Av1, video_hw::Direction::Encode, 0);
+    if aom.available {
+        cbr_hits_its_target(&[AOM]);
+        vbr_averages_its_target(&[AOM]);
+    } else {
+        eprintln!("note: no libaom-av1 in this FFmpeg ({})", aom.reason);
+    }
+    video_hw::registry::__hide_ffmpeg_encoders(&[]);
 }
 
 #[test]
@@ -209,17 +244,15 @@ fn vbr_rav1e_averages_its_target() {
     vbr_averages_its_target(&[RAV1E]);
 }
 
-#[test]
-fn vbr_ffmpeg_averages_its_target_under_its_peak() {
-    vbr_averages_its_target(&ffmpeg_encoders());
-}
-
 /// CBR on each of `engines` held to its target (and its buffer, where it has a VBV).
 fn cbr_hits_its_target(engines: &[Under]) {
     let mut failed = Vec::new();
-    for &e in engines.iter().filter(|e| held(**e, "cbr")) {
+    for &e in engines {
         let frames = clip_for(e);
         for rate in [150_000u64, 300_000, 600_000, 1_200_000, 2_000_000] {
+            if !held(e, "cbr", rate) {
+                continue;
+            }
             let rate = scaled(rate, frames);
             let sizes = encode(e, frames, RateControl::Cbr { bitrate: rate });
             let avg = average(&sizes);
@@ -249,9 +282,12 @@ fn cbr_hits_its_target(engines: &[Under]) {
 /// VBR on each of `engines` held to its average (and its peak, where it has a VBV).
 fn vbr_averages_its_target(engines: &[Under]) {
     let mut failed = Vec::new();
-    for &e in engines.iter().filter(|e| held(**e, "vbr")) {
+    for &e in engines {
         let frames = clip_for(e);
         for (avg_rate, max) in [(300_000u64, 450_000u64), (600_000, 1_200_000), (1_000_000, 1_500_000)] {
+            if !held(e, "vbr", avg_rate) {
+                continue;
+            }
             let (avg_rate, max) = (scaled(avg_rate, frames), scaled(max, frames));
             let sizes = encode(e, frames, RateControl::Vbr { avg: avg_rate, max });
             let avg = average(&sizes);

@@ -144,8 +144,6 @@ fn unsupported_settings_are_named() {
     let mut qr = EncoderConfig::new(Codec::H264, 64, 64);
     qr.qp_range = Some((10, 40));
     assert!(unsupported("h264_videotoolbox", &qr).contains("QP"));
-    let vbr = RateControl::Vbr { avg: 1_000_000, max: 2_000_000 };
-    assert!(unsupported("libsvtav1", &av1.rate_control(vbr)).contains("peak"));
 }
 
 #[test]
@@ -153,9 +151,19 @@ fn svt_av1_rate_control_and_quality_scale() {
     let cfg = EncoderConfig::new(Codec::Av1, 64, 64).rate_control(RateControl::ConstQuality { q: 51 });
     assert_eq!(plan(spec_named("libsvtav1"), &cfg).unwrap().get("crf"), Some("63"));
     let cbr = EncoderConfig::new(Codec::Av1, 64, 64);
-    let p = plan(spec_named("libsvtav1"), &cbr).unwrap();
-    assert_eq!(p.get("svtav1-params"), Some("rc=2:pred-struct=1"));
+    let p = plan_with(spec_named("libsvtav1"), &cbr, Some(1)).unwrap();
+    assert_eq!(
+        p.get("svtav1-params"),
+        Some("rc=2:pred-struct=1:undershoot-pct=100:buf-initial-sz=800:buf-optimal-sz=900")
+    );
     assert!(matches!(p.force_keyframe, ForceKeyframe::Unsupported(_)));
+    let p = plan_with(spec_named("libsvtav1"), &cbr, Some(4)).unwrap();
+    assert!(p.get("svtav1-params").unwrap().contains(":rtc=1:hierarchical-levels=0:"), "{}", p.cli_args());
+    // VBR: CBR at the average in a buffer of (peak − average): 1 s × (2M − 1M) / 1M.
+    let vbr = cbr.rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 });
+    let p = plan_with(spec_named("libsvtav1"), &vbr, Some(1)).unwrap();
+    assert_eq!((p.get("b"), p.get("maxrate")), (Some("1000000"), None));
+    assert!(p.get("svtav1-params").unwrap().contains("rc=2:pred-struct=1:undershoot-pct=100:buf-sz=1000:"));
     let amf = plan(spec_named("h264_amf"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
     assert!(matches!(amf.force_keyframe, ForceKeyframe::Unsupported(_)));
     let vaapi = plan(spec_named("h264_vaapi"), &EncoderConfig::new(Codec::H264, 64, 64)).unwrap();
@@ -181,15 +189,17 @@ fn aom_rate_control_and_quality_scale() {
     let p = plan(spec_named("libaom-av1"), &cbr).unwrap();
     assert_eq!(
         p.cli_args(),
-        "-c:v libaom-av1 -cpu-used 5 -b:v 400000 -minrate 400000 -maxrate 400000 -bufsize 400000 -g 4 \
-         -keyint_min 4 -threads 1 -row-mt 1 -flags +global_header"
+        "-c:v libaom-av1 -cpu-used 5 -b:v 400000 -minrate 400000 -maxrate 400000 -bufsize 400000 \
+         -rc_init_occupancy 240000 -undershoot-pct 100 -lag-in-frames 0 -g 4 -keyint_min 4 -threads 1 -row-mt 1 \
+         -aom-params max-intra-rate=150 -flags +global_header"
     );
     assert_eq!(p.force_keyframe, ForceKeyframe::PictTypeI);
     let vbr = av1.clone().rate_control(RateControl::Vbr { avg: 1_000_000, max: 2_000_000 });
     let p = plan(spec_named("libaom-av1"), &vbr).unwrap();
+    // libaom's CBR at the average in a buffer of (peak − average).
     assert_eq!(
         (p.get("b"), p.get("maxrate"), p.get("bufsize"), p.get("minrate")),
-        (Some("1000000"), Some("2000000"), Some("2000000"), None)
+        (Some("1000000"), Some("1000000"), Some("1000000"), Some("1000000"))
     );
     let cq = av1.clone().rate_control(RateControl::ConstQuality { q: 51 });
     let p = plan(spec_named("libaom-av1"), &cq).unwrap();

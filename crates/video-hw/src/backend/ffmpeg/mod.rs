@@ -20,8 +20,10 @@
 //! - `encoder.rs`: encoding; `encoder_options.rs`: which encoder, and the neutral-config →
 //!   encoder-options table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`:
 //!   host frames into the encoder's format (and VA-API surfaces); `packetizer.rs`:
-//!   parameter sets put where the configuration asks.
+//!   parameter sets put where the configuration asks; `svt.rs`: SVT-AV1's rate control by
+//!   the version loaded; `aom.rs`: libaom's.
 
+mod aom;
 pub(crate) mod common;
 mod decode_hw;
 pub(crate) mod decoder;
@@ -30,6 +32,7 @@ pub(crate) mod encoder_options;
 mod frame_convert;
 pub(crate) mod frame_upload;
 mod packetizer;
+mod svt;
 pub(crate) mod sys;
 
 use crate::codec::Codec;
