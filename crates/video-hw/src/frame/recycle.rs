@@ -52,6 +52,15 @@ impl Recycled {
         }
     }
 
+    /// A buffer of `len` bytes for a picture to be written over whole: a recycled one
+    /// (holding an earlier picture's bytes), or new zeroed memory.
+    pub(crate) fn for_overwrite(len: usize) -> Recycled {
+        match enabled().then(|| take(len)).flatten() {
+            Some(v) => Recycled(v),
+            None => Recycled(vec![0; len]),
+        }
+    }
+
     /// The bytes, as a vector of the caller's (no longer recycled).
     pub(crate) fn into_vec(mut self) -> Vec<u8> {
         std::mem::take(&mut self.0)
