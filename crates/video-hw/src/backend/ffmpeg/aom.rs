@@ -18,15 +18,14 @@
 //! second: no second then carries more than the peak. On the clip at 300k/450k, 600k/1.2M
 //! and 1M/1.5M: −0.9%, +2.7%, +2.6%, busiest second 0.61-0.94 of the peak.
 
+/// Option names with their values.
+pub(crate) type Pairs = Vec<(&'static str, String)>;
+
 /// Options (`AVCodecContext` and libaomenc's own) and `aom-params` pairs for libaom's CBR
 /// at `rate` bit/s in a buffer of `buffer` bits; `lag_free`: whether the configuration
 /// leaves the look-ahead to the rate control (no look-ahead or low-latency tuning of its
 /// own, which set `lag-in-frames` themselves).
-pub(crate) fn cbr_options(
-    rate: u64,
-    buffer: u64,
-    lag_free: bool,
-) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+pub(crate) fn cbr_options(rate: u64, buffer: u64, lag_free: bool) -> (Pairs, Pairs) {
     let mut opts = vec![
         ("minrate", rate.to_string()),
         ("maxrate", rate.to_string()),
