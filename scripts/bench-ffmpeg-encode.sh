@@ -79,7 +79,8 @@ ARGS=$(VIDEO_HW_LOG=video_hw=debug NO_COLOR=1 "$VH" encode --synthetic 2 --size 
   --backend ffmpeg "${RATE_ARGS[@]}" --gop "$GOP" --preset "$PRESET" -q -o "$WORK/args.$EXT" 2>&1 |
   sed 's/\x1b\[[0-9;]*m//g' | grep -o -- "-c:v $ENCODER.*" | tail -1)
 [[ -n $ARGS ]] || { echo "could not read video-hw's encoder options" >&2; exit 1; }
-read -r -a ARGV <<<"$ARGS"
+# The log quotes a value as a shell would ('a=1:b=2'): split it as a shell does.
+mapfile -t ARGV < <(python3 -c 'import shlex, sys; print("\n".join(shlex.split(sys.argv[1])))' "$ARGS")
 THEIRS=(ffmpeg -nostdin -hide_banner -loglevel error -y -f rawvideo -pix_fmt yuv420p -s "$SIZE" -r "$FPS" -i "$RAW"
   "${ARGV[@]}" -f "$FMT" "$WORK/ffmpeg.$EXT")
 
@@ -122,8 +123,14 @@ bytes_o=$(stat -c %s "$WORK/ours.$EXT")
 bytes_t=$(stat -c %s "$WORK/ffmpeg.$EXT")
 frames_o=$(ffprobe -v error -f "$FMT" -i "$WORK/ours.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
 frames_t=$(ffprobe -v error -f "$FMT" -i "$WORK/ffmpeg.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
-version=$(strings "$WORK/ffmpeg.$EXT" | grep -o -E 'x264 - core [0-9]*|x265 \(build [0-9]*\)' | head -1 || true)
-[[ $ENCODER == libsvtav1 ]] && version=$(ffmpeg -hide_banner -h encoder=libsvtav1 2>&1 | grep -o -m1 'SVT-AV1[^ ]* v[0-9.]*' || true)
+# The encoder's version: x264 and x265 write it into the stream; for the others, the file
+# name of the library the ffmpeg tool loads (libSvtAv1Enc.so.1.4.1, libaom.so.3.6.0).
+version=$(strings "$WORK/ffmpeg.$EXT" | grep -o -m1 -E 'x264 - core [0-9]+|x265 \(build [0-9]+\) - [0-9.+]+' || true)
+if [[ -z $version ]]; then
+  lib=$( [[ $ENCODER == libsvtav1 ]] && echo libSvtAv1Enc || echo libaom)
+  version=$(ldd "$(command -v ffmpeg)" | grep -o -m1 "$lib[^ ]*" || true)
+  [[ -n $version ]] && version="$ENCODER ($(basename "$(readlink -f "$(ldd "$(command -v ffmpeg)" | grep -m1 "$lib" | awk '{print $3}')")"))"
+fi
 
 mkdir -p bench/results
 {
