@@ -13,7 +13,9 @@ pinned with --backend, so no fallback), and then measured:
     and its CPU seconds per frame (user + system of the child, resource.getrusage).
 
 The anchors, x264 `medium` and `veryfast`, run through the ffmpeg tool (libx264, -b:v = -maxrate
-= -bufsize at the target: a one-second VBV, as video-hw configures its engines; -crf for constant
+= -bufsize at the target: a one-second VBV; video-hw's engines get the same, `--bitrate R
+--max-bitrate R`, VBR with its peak at the average, not CBR, which libx264 pads to the rate
+with filler data; -crf for constant
 quality), in the same run. The report gives Bjontegaard delta rates (BD-rate: the average bitrate
 difference at equal quality, cubic fit of log-rate against quality over the overlapping quality
 range; negative = fewer bits) of every engine/preset against both anchors, on PSNR (average) and
@@ -195,7 +197,10 @@ def encode_video_hw(args, clip, engine, codec, preset, mode, value, out, study=N
     cmd = [args.video_hw, "encode", clip["y4m"], "-q", "--backend", engine, "--codec", codec, "--preset", preset,
            "-o", out]
     if mode == "rate":
-        cmd += ["--bitrate", str(value)]
+        # The average held by a one-second buffer at the target (VBR with its peak at the
+        # average): the anchors' setting. Not CBR: libx264's CBR pads to the rate with
+        # filler data (true CBR), bits that code nothing.
+        cmd += ["--bitrate", str(value), "--max-bitrate", str(value)]
     else:
         cmd += ["--quality", str(value)]
     if args.threads:
