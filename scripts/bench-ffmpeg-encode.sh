@@ -27,10 +27,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ENCODER=${ENCODER:-libx264}
+# LIB: the encoder's shared library, whose file name the report gives where the stream does
+# not name the encoder's version.
 case $ENCODER in
-  libx264) CODEC=h264 EXT=h264 FMT=h264 ;;
-  libx265) CODEC=hevc EXT=h265 FMT=hevc ;;
-  libsvtav1 | libaom-av1) CODEC=av1 EXT=ivf FMT=ivf ;;
+  libx264) CODEC=h264 EXT=h264 FMT=h264 LIB=libx264 ;;
+  libx265) CODEC=hevc EXT=h265 FMT=hevc LIB=libx265 ;;
+  libsvtav1) CODEC=av1 EXT=ivf FMT=ivf LIB=libSvtAv1Enc ;;
+  libaom-av1) CODEC=av1 EXT=ivf FMT=ivf LIB=libaom ;;
   *) echo "ENCODER: libx264, libx265, libsvtav1 or libaom-av1" >&2; exit 2 ;;
 esac
 FRAMES=${FRAMES:-300}
@@ -123,13 +126,12 @@ bytes_o=$(stat -c %s "$WORK/ours.$EXT")
 bytes_t=$(stat -c %s "$WORK/ffmpeg.$EXT")
 frames_o=$(ffprobe -v error -f "$FMT" -i "$WORK/ours.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
 frames_t=$(ffprobe -v error -f "$FMT" -i "$WORK/ffmpeg.$EXT" -count_packets -show_entries stream=nb_read_packets -of csv=p=0)
-# The encoder's version: x264 and x265 write it into the stream; for the others, the file
-# name of the library the ffmpeg tool loads (libSvtAv1Enc.so.1.4.1, libaom.so.3.6.0).
+# The encoder's version: x264 and x265 write it into the stream; otherwise the file name of
+# the library the ffmpeg tool loads (libSvtAv1Enc.so.1.4.1, libaom.so.3.6.0).
 version=$(strings "$WORK/ffmpeg.$EXT" | grep -o -m1 -E 'x264 - core [0-9]+|x265 \(build [0-9]+\) - [0-9.+]+' || true)
 if [[ -z $version ]]; then
-  lib=$( [[ $ENCODER == libsvtav1 ]] && echo libSvtAv1Enc || echo libaom)
-  version=$(ldd "$(command -v ffmpeg)" | grep -o -m1 "$lib[^ ]*" || true)
-  [[ -n $version ]] && version="$ENCODER ($(basename "$(readlink -f "$(ldd "$(command -v ffmpeg)" | grep -m1 "$lib" | awk '{print $3}')")"))"
+  lib_path=$(ldd "$(command -v ffmpeg)" | awk -v lib="$LIB" 'index($1, lib) == 1 { print $3; exit }')
+  [[ -n $lib_path ]] && version="$ENCODER ($(basename "$(readlink -f "$lib_path")"))"
 fi
 
 mkdir -p bench/results
