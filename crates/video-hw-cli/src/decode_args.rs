@@ -122,6 +122,8 @@ impl DecodeArgs {
             .timebase(timebase)
             .threads_opt(self.engine.threads)
             .film_grain(!self.no_film_grain)
+            // The frame sink writes and hashes strided planes as they are.
+            .lend_frames(true)
     }
 
     /// The summary's fields that come from the arguments and the clock.

@@ -24,7 +24,12 @@ pub fn line(index: u64, size: usize, md5: &str) -> String {
 
 /// MD5 of `bytes`, lower-case hex.
 pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Md5::digest(bytes))
+}
+
+/// Lower-case hex of a digest.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes frame checksums; the header goes out with the first frame (or at the end).
@@ -56,6 +61,21 @@ impl<W: Write> FrameMd5Writer<W> {
     /// Writes one frame's line for its packed bytes; returns the bytes written.
     pub fn frame(&mut self, packed: &[u8]) -> Result<u64> {
         let text = line(self.frames, packed.len(), &md5_hex(packed));
+        self.out.write_all(text.as_bytes())?;
+        self.frames += 1;
+        Ok(text.len() as u64)
+    }
+
+    /// Writes one frame's line for its packed bytes given as consecutive runs; returns
+    /// the bytes written.
+    pub fn frame_runs<'a>(&mut self, runs: impl Iterator<Item = &'a [u8]>) -> Result<u64> {
+        let mut md5 = Md5::new();
+        let mut size = 0;
+        for run in runs {
+            md5.update(run);
+            size += run.len();
+        }
+        let text = line(self.frames, size, &hex(&md5.finalize()));
         self.out.write_all(text.as_bytes())?;
         self.frames += 1;
         Ok(text.len() as u64)

@@ -60,6 +60,22 @@ pub fn host_array(frame: Arc<video_hw::Frame>, exact: Option<Exact>) -> PyResult
     let FrameData::Host(host) = &frame.data else {
         return Err(PyValueError::new_err("not a host frame"));
     };
+    if !host.is_packed() {
+        // A decoder's own buffer lent as it is (planes with padding rows between them):
+        // packed once, into a recycled buffer, which the array then lies over.
+        if let Ok(packed) = host.to_packed(frame.format, frame.width, frame.height) {
+            let f = video_hw::Frame {
+                format: frame.format,
+                width: frame.width,
+                height: frame.height,
+                pts: frame.pts,
+                keyframe: frame.keyframe,
+                color: frame.color,
+                data: FrameData::Host(packed.into_owned()),
+            };
+            return host_array(Arc::new(f), exact);
+        }
+    }
     if let Some(e) = exact {
         let mut packed = Vec::new();
         let bytes = if host.is_packed() {

@@ -80,6 +80,13 @@ impl Exact {
             _ => format.is_yuv(),
         }
     }
+
+    /// True when [`convert`] writes new bytes for pictures of `format`; false where it
+    /// keeps them as they are (a YUV form of the picture's own depth: its layout is the
+    /// one the decoder was asked for), or does not apply.
+    pub fn changes(self, format: PixelFormat) -> bool {
+        self.converts(format) && !(self.format().is_some() && format.bit_depth() == self.bit_depth())
+    }
 }
 
 /// What a name asks for: the format to ask the decoder for (its depth follows the
@@ -243,6 +250,14 @@ mod tests {
         assert!(convert(PixelFormat::RgbPlanar, 2, 1, &rgbp, Exact::Gbrp, &mut out).unwrap());
         assert_eq!(out, [3, 4, 5, 6, 1, 2]);
         assert!(Exact::Gbrp.converts(PixelFormat::RgbPlanar) && !Exact::Gbrp.converts(PixelFormat::Rgb24));
+        // `changes` says whether `convert` writes new bytes.
+        for exact in [Exact::Yuv420p, Exact::Nv12, Exact::Yuv420p10, Exact::P010, Exact::Gray, Exact::Gray10] {
+            for format in [PixelFormat::Yuv420p, PixelFormat::Nv12, PixelFormat::Yuv420p10, PixelFormat::P010] {
+                let bytes = vec![0u8; format.frame_size(4, 2)];
+                let wrote = convert(format, 4, 2, &bytes, exact, &mut Vec::new()).unwrap();
+                assert_eq!(exact.changes(format), wrote, "{exact:?} from {format}");
+            }
+        }
         assert!(!Exact::Yuv420p.converts(PixelFormat::RgbPlanar) && Exact::Yuv420p.converts(PixelFormat::Nv12));
         assert!(convert(PixelFormat::Rgb24, 2, 1, &rgbp, Exact::Gbrp, &mut out).is_err());
     }

@@ -47,7 +47,7 @@ impl Layout {
     }
 
     /// This crate's name for the same memory layout.
-    fn pixel_format(self) -> PixelFormat {
+    pub(crate) fn pixel_format(self) -> PixelFormat {
         match self {
             Layout::I420 => PixelFormat::Yuv420p,
             Layout::I420P10 => PixelFormat::Yuv420p10,
@@ -83,11 +83,13 @@ pub(crate) struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    fn luma_size(&self) -> (usize, usize) {
+    /// Visible luma columns and rows.
+    pub(crate) fn luma_size(&self) -> (usize, usize) {
         (self.width as usize, self.height as usize)
     }
 
-    fn chroma_size(&self) -> (usize, usize) {
+    /// Visible chroma columns and rows (4:2:0).
+    pub(crate) fn chroma_size(&self) -> (usize, usize) {
         ((self.width as usize).div_ceil(2), (self.height as usize).div_ceil(2))
     }
 

@@ -87,6 +87,7 @@ impl fmt::Debug for HostFrame {
         f.debug_struct("HostFrame")
             .field("bytes", &self.buffer.len())
             .field("pooled", &self.is_pooled())
+            .field("lent", &self.is_lent())
             .field("planes", &self.planes)
             .finish()
     }
@@ -131,6 +132,17 @@ enum Storage {
     Owned(Vec<u8>),
     Recycled(recycle::Recycled),
     Slot(Slot),
+    /// An engine's own reference-counted picture buffer, read-only while shared (the
+    /// engine may still predict from it): mutable access copies it first.
+    Lent(Box<dyn LentBytes>),
+}
+
+/// Bytes an engine lends to a [`HostFrame`] without a copy: its decoded picture's buffer,
+/// given back to the engine when the frame drops. The bytes must not change while the
+/// frame lives.
+pub(crate) trait LentBytes: Send + Sync {
+    /// The whole buffer.
+    fn bytes(&self) -> &[u8];
 }
 
 impl std::ops::Deref for Storage {
@@ -140,16 +152,22 @@ impl std::ops::Deref for Storage {
             Storage::Owned(v) => v,
             Storage::Recycled(r) => r.bytes(),
             Storage::Slot(s) => s.bytes(),
+            Storage::Lent(l) => l.bytes(),
         }
     }
 }
 
 impl std::ops::DerefMut for Storage {
     fn deref_mut(&mut self) -> &mut [u8] {
+        // Lent bytes are shared with their engine: writes go to a copy.
+        if let Storage::Lent(l) = self {
+            *self = Storage::Recycled(recycle::Recycled::copy_of(l.bytes()));
+        }
         match self {
             Storage::Owned(v) => v,
             Storage::Recycled(r) => r.bytes_mut(),
             Storage::Slot(s) => s.bytes_mut(),
+            Storage::Lent(_) => unreachable!("replaced by a copy above"),
         }
     }
 }
@@ -196,24 +214,45 @@ impl HostFrame {
     /// Wraps a buffer with explicit plane layouts; fails when a plane lies outside it
     /// or there are more than [`MAX_PLANES`].
     pub fn from_planes(buffer: Vec<u8>, planes: Vec<PlaneLayout>) -> Result<Self> {
-        if planes.len() > MAX_PLANES {
-            return Err(Error::invalid_input(format!("{} planes (at most {MAX_PLANES})", planes.len())));
+        let planes = checked_planes(buffer.len(), &planes)?;
+        Ok(HostFrame { buffer: Storage::Owned(buffer), planes })
+    }
+
+    /// A picture in an engine's own buffer, lent without a copy (see [`LentBytes`]);
+    /// fails as [`from_planes`](Self::from_planes) does.
+    pub(crate) fn lent(buffer: Box<dyn LentBytes>, planes: &[PlaneLayout]) -> Result<Self> {
+        let planes = checked_planes(buffer.bytes().len(), planes)?;
+        Ok(HostFrame { buffer: Storage::Lent(buffer), planes })
+    }
+
+    /// True when the bytes are an engine's own buffer, lent (see [`LentBytes`]).
+    pub(crate) fn is_lent(&self) -> bool {
+        matches!(self.buffer, Storage::Lent(_))
+    }
+
+    /// This picture tightly packed: itself when it is, else a packed copy in a recycled
+    /// buffer (for consumers that need one picture in one run of bytes).
+    pub fn to_packed(&self, format: PixelFormat, width: u32, height: u32) -> Result<std::borrow::Cow<'_, HostFrame>> {
+        if self.is_packed() {
+            return Ok(std::borrow::Cow::Borrowed(self));
         }
-        for (i, p) in planes.iter().enumerate() {
-            let end = p
-                .rows
-                .checked_sub(1)
-                .map(|r| r.checked_mul(p.stride).and_then(|x| x.checked_add(p.offset + p.row_bytes)))
-                .unwrap_or(Some(p.offset));
-            if p.stride < p.row_bytes || end.is_none_or(|e| e > buffer.len()) {
-                return Err(Error::invalid_input(format!("plane {i} does not fit its {} byte buffer", buffer.len())));
+        let (planes, bytes) = packed_planes(format, width, height);
+        if planes.len != self.planes.len
+            || planes.iter().zip(self.planes.iter()).any(|(a, b)| (a.row_bytes, a.rows) != (b.row_bytes, b.rows))
+        {
+            return Err(Error::invalid_input(format!(
+                "planes {:?} are not a {format} {width}x{height} picture",
+                self.planes
+            )));
+        }
+        let mut out = HostFrame { buffer: Storage::Recycled(recycle::Recycled::for_overwrite(bytes)), planes };
+        for i in 0..self.planes.len {
+            let p = out.planes.list[i];
+            for (r, row) in self.rows(i).enumerate() {
+                out.buffer[p.offset + r * p.stride..][..p.row_bytes].copy_from_slice(row);
             }
         }
-        let mut list = Planes::default();
-        for p in planes {
-            list.push(p);
-        }
-        Ok(HostFrame { buffer: Storage::Owned(buffer), planes: list })
+        Ok(std::borrow::Cow::Owned(out))
     }
 
     /// A tightly packed picture in a ring slot (the slot holds at least its bytes).
@@ -250,7 +289,7 @@ impl HostFrame {
     pub(crate) fn pinned_mut<T: 'static>(&mut self) -> Option<&mut T> {
         match &mut self.buffer {
             Storage::Slot(s) => s.pinned_mut(),
-            Storage::Owned(_) | Storage::Recycled(_) => None,
+            Storage::Owned(_) | Storage::Recycled(_) | Storage::Lent(_) => None,
         }
     }
 
@@ -328,8 +367,30 @@ impl HostFrame {
             Storage::Owned(v) => v,
             Storage::Recycled(r) => r.into_vec(),
             Storage::Slot(s) => s.bytes().to_vec(),
+            Storage::Lent(l) => l.bytes().to_vec(),
         }
     }
+}
+
+/// `planes` as a frame's list, or `InvalidInput` when one lies outside a `len` byte
+/// buffer or there are more than [`MAX_PLANES`].
+fn checked_planes(len: usize, planes: &[PlaneLayout]) -> Result<Planes> {
+    if planes.len() > MAX_PLANES {
+        return Err(Error::invalid_input(format!("{} planes (at most {MAX_PLANES})", planes.len())));
+    }
+    let mut list = Planes::default();
+    for (i, p) in planes.iter().enumerate() {
+        let end = p
+            .rows
+            .checked_sub(1)
+            .map(|r| r.checked_mul(p.stride).and_then(|x| x.checked_add(p.offset)?.checked_add(p.row_bytes)))
+            .unwrap_or(Some(p.offset));
+        if p.stride < p.row_bytes || end.is_none_or(|e| e > len) {
+            return Err(Error::invalid_input(format!("plane {i} does not fit its {len} byte buffer")));
+        }
+        list.push(*p);
+    }
+    Ok(list)
 }
 
 /// `InvalidInput` unless `len` bytes are exactly one tightly packed `format` picture.

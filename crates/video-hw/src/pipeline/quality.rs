@@ -199,6 +199,11 @@ impl QualityMeter {
             self.report.unmatched += 1;
             return;
         }
+        // A decoder may lend its own buffer, planes apart: measured packed.
+        let host = match host.to_packed(decoded.format, decoded.width, decoded.height) {
+            Ok(h) => h,
+            Err(e) => return self.note(&format!("a decoded picture: {e}")),
+        };
         let q = FrameQuality::measure(&src.i420, host.as_bytes(), src.width, src.height, self.options.ssim);
         self.report.summary.add(&q);
     }

@@ -33,6 +33,7 @@ use super::common::{self, AvError};
 use super::decode_hw::{self, HwDevice};
 use super::frame_convert;
 use super::sys::Ffmpeg;
+use super::sys::buffers;
 use super::sys::codec::{Codec as AvCodec, CodecContext, CtxInt, PKT_FLAG_KEY, Packet as AvPacket};
 use super::sys::frame::{FLAG_CORRUPT, Frame as AvFrame, IntField};
 use crate::backend::DecoderBackend;
@@ -133,6 +134,7 @@ fn probe_decoder(
     let frame = frames.first().ok_or_else(|| wrong("gave no picture"))?;
     let host = frame.host_data().ok_or_else(|| wrong("gave no pixels"))?;
     // Hardware decoders may round the flat picture by one.
+    let host = host.to_packed(frame.format, frame.width, frame.height)?;
     if !probe_streams::is_flat_picture(frame.width, frame.height, host.as_bytes(), 1) {
         return Err(wrong("decoded to the wrong picture"));
     }
@@ -207,6 +209,8 @@ pub(crate) struct FfmpegDecoder {
     /// "software" or the device opened.
     device_label: String,
     output: Output,
+    /// Frames may be the decoder's own buffers (`DecoderConfig::lend_frames`).
+    lend_frames: bool,
     next_id: i64,
     /// Access units sent whose picture has not come out yet, by packet id.
     pending: BTreeMap<i64, AuMeta>,
@@ -281,6 +285,11 @@ impl FfmpegDecoder {
                     ctx.set_int(CtxInt::ThreadCount, 1);
                 }
                 None => {
+                    // Pictures in buffers of ours, to be lent out without a copy; where
+                    // the decoder cannot, libavcodec's and a copy (the output is the same).
+                    if config.lend_frames {
+                        let _ = buffers::install(&mut ctx);
+                    }
                     ctx.set_int(CtxInt::ThreadCount, threads::session_threads(config.threads));
                     ctx.set_int(
                         CtxInt::ThreadType,
@@ -302,6 +311,7 @@ impl FfmpegDecoder {
             hw_format: hw.as_ref().map(HwDevice::pix_fmt),
             device_label: hw.as_ref().map_or_else(|| "software".to_string(), |d| d.label.clone()),
             output: config.output,
+            lend_frames: config.lend_frames,
             next_id: 0,
             pending: BTreeMap::new(),
             damage: None,
@@ -407,7 +417,8 @@ impl FfmpegDecoder {
             match self.decoder.receive_frame(&mut self.picture) {
                 Ok(()) => {
                     let frame = self.take_picture();
-                    // The picture was copied out; this releases the decoder's buffer.
+                    // The picture was copied out or lent (a reference of its own): this
+                    // drops the decoder's reference.
                     self.picture.unref();
                     self.ready.extend(frame?);
                 }
@@ -478,7 +489,11 @@ impl FfmpegDecoder {
                     frame_convert::to_output(&self.downloaded, vis, output, &color)?
                 }
             },
-            _ => frame_convert::to_output(&self.picture, vis, output, &color)?,
+            // The decoder's own buffer when it can be lent as it is, else a copy.
+            _ => match self.lend_frames.then(|| frame_convert::lend(&self.picture, vis, output)).flatten() {
+                Some(lent) => lent,
+                None => frame_convert::to_output(&self.picture, vis, output, &color)?,
+            },
         };
         Ok(Some(Frame {
             format,
@@ -545,7 +560,8 @@ impl DecoderBackend for FfmpegDecoder {
             match self.decoder.receive_frame(&mut self.picture) {
                 Ok(()) => {
                     let frame = self.take_picture();
-                    // The picture was copied out; this releases the decoder's buffer.
+                    // The picture was copied out or lent (a reference of its own): this
+                    // drops the decoder's reference.
                     self.picture.unref();
                     match frame {
                         Ok(f) => self.ready.extend(f),
@@ -597,6 +613,51 @@ mod tests {
             assert_eq!(info.device.as_deref(), Some("software"));
             assert!(info.driver.as_deref().is_some_and(|d| d.contains("libavcodec")), "{info:?}");
         }
+    }
+
+    #[test]
+    fn pictures_asked_in_their_own_layout_are_lent_without_a_copy() {
+        if crate::backend::ffmpeg::test_ffmpeg().is_none() {
+            return;
+        }
+        let lending = |codec: Codec, output: Output| {
+            let name = candidates(Engine::Ffmpeg, codec).unwrap()[0];
+            let config = DecoderConfig::new(codec).output(output).lend_frames(true);
+            FfmpegDecoder::open(Engine::Ffmpeg, name, &config).unwrap()
+        };
+        for codec in Codec::ALL {
+            // Not asked for: packed copies.
+            let mut dec = software(codec, Output::HOST_YUV420P);
+            dec.decode(&probe_access_unit(codec)).unwrap();
+            let mut frames: Vec<Frame> = dec.ready.drain(..).collect();
+            frames.extend(dec.flush().unwrap());
+            assert!(frames[0].host_data().unwrap().is_packed(), "{codec}");
+
+            let mut dec = lending(codec, Output::HOST_YUV420P);
+            dec.decode(&probe_access_unit(codec)).unwrap();
+            let mut frames: Vec<Frame> = dec.ready.drain(..).collect();
+            frames.extend(dec.flush().unwrap());
+            let f = &frames[0];
+            let host = f.host_data().unwrap();
+            // libdav1d allocates its own pictures, each in one buffer: lent too.
+            assert!(host.is_lent(), "{codec}: {host:?}");
+            let packed = host.to_packed(f.format, f.width, f.height).unwrap();
+            assert!(probe_streams::is_flat_picture(f.width, f.height, packed.as_bytes(), 1), "{codec}");
+            // Writing goes to a copy: the decoder's buffer is never changed.
+            let before = host.rows(0).next().unwrap().to_vec();
+            let lent_at = host.as_bytes().as_ptr();
+            let FrameData::Host(mut host) = frames.swap_remove(0).data else { unreachable!() };
+            host.row_mut(0, 0)[0] ^= 0xff;
+            assert!(!host.is_lent() && host.as_bytes().as_ptr() != lent_at);
+            assert_eq!(host.rows(0).next().unwrap()[1..], before[1..]);
+            assert_ne!(host.rows(0).next().unwrap()[0], before[0]);
+        }
+        // Another layout is a conversion, into memory of its own.
+        let mut dec = lending(Codec::Hevc, Output::HOST_NV12);
+        dec.decode(&probe_access_unit(Codec::Hevc)).unwrap();
+        let mut frames: Vec<Frame> = dec.ready.drain(..).collect();
+        frames.extend(dec.flush().unwrap());
+        assert!(!frames[0].host_data().unwrap().is_lent());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! first.
 
 use super::sys::Ffmpeg;
+use super::sys::buffers;
 use super::sys::frame::{Frame as AvFrame, IntField};
 pub(super) use crate::backend::planar::metadata_format;
 use crate::backend::planar::{self, Layout, Source};
@@ -19,7 +20,7 @@ use crate::codec::{
 use crate::config::Output;
 use crate::convert::PlaneRef;
 use crate::error::{Error, Result};
-use crate::frame::FrameData;
+use crate::frame::{FrameData, HostFrame, PlaneLayout};
 
 /// The displayed part of a decoded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,40 @@ pub(super) fn to_output(
         return Ok((metadata_format(layout.depth()), FrameData::None));
     }
     planar::to_output(&source_of(frame, layout, vis)?, output, color, "ffmpeg")
+}
+
+/// The picture as a frame over the decoder's own buffer, without a copy (see
+/// `sys/buffers.rs`), when `output` asks for its layout as it is and the buffer holds
+/// every plane; `None`: convert with [`to_output`].
+///
+/// Lent even where the thread produces into a frame ring whose slots may be page-locked:
+/// copying into a slot costs what it would save a consumer that uploads to a GPU (the
+/// driver stages ordinary memory with one copy), and most consumers never do.
+pub(super) fn lend(frame: &AvFrame, vis: Visible, output: Output) -> Option<(PixelFormat, FrameData)> {
+    let Output::Host(asked) = output else { return None };
+    let layout = layout_of(frame.format_name())?;
+    let target = output.format_for_depth(layout.depth()).unwrap_or(asked);
+    if target != layout.pixel_format() {
+        return None;
+    }
+    let lent = buffers::lend(frame)?;
+    let start = lent.start() as usize;
+    let src = source_of(frame, layout, vis).ok()?;
+    let (w, h) = src.luma_size();
+    let (cw, ch) = src.chroma_size();
+    let bps = layout.bytes_per_sample();
+    let mut planes = Vec::with_capacity(layout.plane_count());
+    for (i, p) in src.planes.iter().enumerate() {
+        let (row_bytes, rows) = match (i, layout) {
+            (0, _) => (w * bps, h),
+            (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
+            _ => (cw * bps, ch),
+        };
+        let offset = (p.data.as_ptr() as usize).checked_sub(start)?;
+        planes.push(PlaneLayout { offset, stride: p.stride, row_bytes, rows });
+    }
+    let host = HostFrame::lent(Box::new(lent), &planes).ok()?;
+    Some((target, FrameData::Host(host)))
 }
 
 /// Converts a picture of any layout to `yuv420p` (8-bit) or `yuv420p10le` (deeper)

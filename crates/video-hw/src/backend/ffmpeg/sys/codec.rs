@@ -174,6 +174,27 @@ impl Codec {
         self.ptr.as_ptr()
     }
 
+    /// `capabilities` (`AV_CODEC_CAP_*`; 0 where this major's table lacks it).
+    pub(crate) fn capabilities(&self) -> c_int {
+        match self.ff.layout.codec.capabilities {
+            // SAFETY: an int field of a static AVCodec of the loaded major.
+            Some(off) => unsafe { read::<c_int>(self.as_ptr().cast(), off) },
+            None => 0,
+        }
+    }
+
+    /// The codec's name ("hevc", "libdav1d", …).
+    pub(crate) fn name(&self) -> String {
+        let Some(off) = self.ff.layout.codec.name else { return String::new() };
+        // SAFETY: `name` of a static AVCodec: a static NUL-terminated string.
+        let p = unsafe { read::<*const std::ffi::c_char>(self.as_ptr().cast(), off) };
+        if p.is_null() {
+            return String::new();
+        }
+        // SAFETY: as above.
+        unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
     /// The hardware configurations the codec offers.
     pub(crate) fn hw_configs(&self) -> Vec<HwConfig> {
         let l = &self.ff.layout.hw_config;
@@ -274,6 +295,21 @@ impl CodecContext {
 
     fn base(&self) -> *mut c_void {
         self.ptr.as_ptr().cast()
+    }
+
+    /// The raw pointer, for writes of fields outside the layout tables (`buffers.rs`).
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut AVCodecContext {
+        self.ptr.as_ptr()
+    }
+
+    /// The codec the context was allocated for.
+    pub(crate) fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The FFmpeg the context belongs to.
+    pub(crate) fn ffmpeg(&self) -> &'static Ffmpeg {
+        self.ff
     }
 
     fn int_offset(&self, field: CtxInt) -> Option<usize> {

@@ -147,6 +147,15 @@ entry_points! {
         avcodec fn av_new_packet(*mut AVPacket, c_int) -> c_int;
     }
     optional {
+        // Decoded pictures in buffers of this crate's (`buffers.rs`); without any of
+        // these, libavcodec's own buffers are used and each picture is copied out.
+        avcodec fn avcodec_default_get_buffer2(*mut AVCodecContext, *mut AVFrame, c_int) -> c_int;
+        avcodec fn avcodec_default_execute(*mut AVCodecContext, *mut c_void, *mut c_void, *mut c_int, c_int, c_int) -> c_int;
+        avcodec fn avcodec_align_dimensions2(*mut AVCodecContext, *mut c_int, *mut c_int, *mut c_int);
+        avutil fn av_buffer_create(*mut u8, usize, Option<unsafe extern "C" fn(*mut c_void, *mut u8)>, *mut c_void, c_int) -> *mut AVBufferRef;
+        avutil fn av_frame_get_plane_buffer(*const AVFrame, c_int) -> *mut AVBufferRef;
+        avutil fn av_image_fill_linesizes(*mut c_int, c_int, c_int) -> c_int;
+        avutil fn av_image_fill_plane_sizes(*mut usize, c_int, c_int, *const isize) -> c_int;
         // libavcodec 61.13 and later; older majors have AVCodec.pix_fmts instead (the
         // field is gone from 63 on, where this is the only way).
         avcodec fn avcodec_get_supported_config(*const AVCodecContext, *const AVCodec, c_int, c_uint, *mut *const c_void, *mut c_int) -> c_int;
