@@ -22,11 +22,6 @@ pub fn line(index: u64, size: usize, md5: &str) -> String {
     format!("0, {index:>10}, {index:>10}, {:>8}, {size:>8}, {md5}\n", 1)
 }
 
-/// MD5 of `bytes`, lower-case hex.
-pub fn md5_hex(bytes: &[u8]) -> String {
-    hex(&Md5::digest(bytes))
-}
-
 /// Lower-case hex of a digest.
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -58,23 +53,14 @@ impl<W: Write> FrameMd5Writer<W> {
         Ok(text.len() as u64)
     }
 
-    /// Writes one frame's line for its packed bytes; returns the bytes written.
-    pub fn frame(&mut self, packed: &[u8]) -> Result<u64> {
-        let text = line(self.frames, packed.len(), &md5_hex(packed));
-        self.out.write_all(text.as_bytes())?;
-        self.frames += 1;
-        Ok(text.len() as u64)
-    }
-
-    /// Writes one frame's line for its packed bytes given as consecutive runs; returns
+    /// Writes one frame's line for its packed bytes, given as consecutive runs; returns
     /// the bytes written.
-    pub fn frame_runs<'a>(&mut self, runs: impl Iterator<Item = &'a [u8]>) -> Result<u64> {
+    pub fn frame(&mut self, runs: &[&[u8]]) -> Result<u64> {
         let mut md5 = Md5::new();
-        let mut size = 0;
         for run in runs {
             md5.update(run);
-            size += run.len();
         }
+        let size = runs.iter().map(|r| r.len()).sum();
         let text = line(self.frames, size, &hex(&md5.finalize()));
         self.out.write_all(text.as_bytes())?;
         self.frames += 1;
@@ -96,6 +82,6 @@ mod tests {
             super::line(0, 115200, "6be823af88d305c0d455100c0c0c7d68"),
             "0,          0,          0,        1,   115200, 6be823af88d305c0d455100c0c0c7d68\n"
         );
-        assert_eq!(super::md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(super::hex(&<md5::Md5 as md5::Digest>::digest(b"")), "d41d8cd98f00b204e9800998ecf8427e");
     }
 }

@@ -86,23 +86,11 @@ fn packed<'a>(host: &'a video_hw::frame::HostFrame, buf: &'a mut Vec<u8>) -> &'a
     buf
 }
 
-/// `host`'s tightly packed bytes as runs in its own memory: a plane whose rows follow
-/// each other (stride = row bytes) is one run, any other plane a run per row.
-fn runs(host: &video_hw::frame::HostFrame) -> impl Iterator<Item = &[u8]> {
-    let bytes = host.as_bytes();
-    (0..host.planes().len()).flat_map(move |i| {
-        let p = host.plane(i);
-        let whole = (p.stride == p.row_bytes).then(|| &bytes[p.offset..][..p.row_bytes * p.rows]);
-        let rows = whole.is_none().then(|| host.rows(i)).into_iter().flatten();
-        whole.into_iter().chain(rows)
-    })
-}
-
 /// Writes `runs` one after the other with vectored writes: a run the size of a plane then
 /// goes to the file as it is, not through the writer's buffer (which takes a copy of
 /// anything smaller than itself). Returns the bytes written.
-fn write_runs<'a>(out: &mut dyn Write, runs: impl Iterator<Item = &'a [u8]>) -> std::io::Result<u64> {
-    let mut slices: Vec<IoSlice<'a>> = runs.map(IoSlice::new).collect();
+fn write_runs(out: &mut dyn Write, runs: Vec<&[u8]>) -> std::io::Result<u64> {
+    let mut slices: Vec<IoSlice<'_>> = runs.into_iter().map(IoSlice::new).collect();
     let total: usize = slices.iter().map(|s| s.len()).sum();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
@@ -130,36 +118,23 @@ impl FrameSink {
     }
 
     /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written. A host
-    /// frame is written or hashed straight from its memory, run by run (a plane whose rows
-    /// follow each other is one run: a decoder's own buffer lent as it is, with padding
-    /// rows between the planes, costs no copy); one to convert is packed into a scratch
-    /// buffer first.
+    /// frame is written or hashed straight from its memory, run by run
+    /// ([`HostFrame::packed_runs`](video_hw::frame::HostFrame::packed_runs): a decoder's own
+    /// buffer lent as it is, with padding rows between the planes, costs no copy); one to
+    /// convert is packed into a scratch buffer first.
     pub fn write(&mut self, frame: &Frame, tb: Rational) -> Result<u64> {
         let host = frame.to_host()?;
-        let converts = self.exact.is_some_and(|e| e.changes(frame.format));
-        if !converts && !host.is_packed() {
-            return match &mut self.out {
-                FrameOut::Raw(out) => Ok(write_runs(out, runs(&host))?),
-                FrameOut::Md5(md5) => {
-                    let header = md5.ensure_header(frame.width, frame.height, tb)?;
-                    Ok(header + md5.frame_runs(runs(&host))?)
-                }
-            };
+        let mut converted = false;
+        if let Some(exact) = self.exact.filter(|e| e.changes(frame.format)) {
+            let bytes = packed(&host, &mut self.buf);
+            converted = pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)?;
         }
-        let mut bytes = packed(&host, &mut self.buf);
-        if let Some(exact) = self.exact.filter(|e| e.converts(frame.format)) {
-            if pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)? {
-                bytes = &self.converted;
-            }
-        }
+        let runs: Vec<&[u8]> = if converted { vec![&self.converted] } else { host.packed_runs().collect() };
         match &mut self.out {
-            FrameOut::Raw(out) => {
-                out.write_all(bytes)?;
-                Ok(bytes.len() as u64)
-            }
+            FrameOut::Raw(out) => Ok(write_runs(out, runs)?),
             FrameOut::Md5(md5) => {
                 let header = md5.ensure_header(frame.width, frame.height, tb)?;
-                Ok(header + md5.frame(bytes)?)
+                Ok(header + md5.frame(&runs)?)
             }
         }
     }

@@ -93,6 +93,18 @@ impl<'a> Source<'a> {
         ((self.width as usize).div_ceil(2), (self.height as usize).div_ceil(2))
     }
 
+    /// Bytes of one visible row of plane `i`, and its rows (UV interleaved in plane 1 of
+    /// the semi-planar layouts).
+    pub(crate) fn plane_extent(&self, i: usize) -> (usize, usize) {
+        let ((w, h), (cw, ch)) = (self.luma_size(), self.chroma_size());
+        let bps = self.layout.bytes_per_sample();
+        match (i, self.layout) {
+            (0, _) => (w * bps, h),
+            (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
+            _ => (cw * bps, ch),
+        }
+    }
+
     /// The 8-bit planar view (I420 sources only).
     fn i420(&self) -> Result<I420Ref<'a>> {
         I420Ref::new(self.planes[0], self.planes[1], self.planes[2], self.width, self.height)
@@ -165,7 +177,6 @@ pub(crate) fn metadata_format(depth: u8) -> PixelFormat {
 fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
     let (w, h) = src.luma_size();
     let (cw, ch) = src.chroma_size();
-    let bps = src.layout.bytes_per_sample();
     let is_rgb = matches!(target, PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar);
     let matrix = || {
         if is_rgb {
@@ -182,11 +193,7 @@ fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> R
         let planes = out.planes().to_vec();
         let buf = out.as_bytes_mut();
         for (i, (p, dst)) in src.planes.iter().zip(&planes).enumerate() {
-            let (row_bytes, rows) = match (i, src.layout) {
-                (0, _) => (w * bps, h),
-                (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
-                _ => (cw * bps, ch),
-            };
+            let (row_bytes, rows) = src.plane_extent(i);
             convert::copy_plane(*p, row_bytes, rows, &mut buf[dst.offset..])?;
         }
         return Ok(out);

@@ -245,14 +245,13 @@ impl HostFrame {
                 self.planes
             )));
         }
-        let mut out = HostFrame { buffer: Storage::Recycled(recycle::Recycled::for_overwrite(bytes)), planes };
-        for i in 0..self.planes.len {
-            let p = out.planes.list[i];
-            for (r, row) in self.rows(i).enumerate() {
-                out.buffer[p.offset + r * p.stride..][..p.row_bytes].copy_from_slice(row);
-            }
+        let mut buffer = recycle::Recycled::for_overwrite(bytes);
+        let mut at = 0;
+        for run in self.packed_runs() {
+            buffer.bytes_mut()[at..][..run.len()].copy_from_slice(run);
+            at += run.len();
         }
-        Ok(std::borrow::Cow::Owned(out))
+        Ok(std::borrow::Cow::Owned(HostFrame { buffer: Storage::Recycled(buffer), planes }))
     }
 
     /// A tightly packed picture in a ring slot (the slot holds at least its bytes).
@@ -347,16 +346,22 @@ impl HostFrame {
         offset == self.buffer.len()
     }
 
+    /// The tightly packed picture (rows without padding, planes in order) as runs of this
+    /// frame's own bytes: a plane whose rows follow each other (stride = row bytes) is one
+    /// run, any other plane a run per row.
+    pub fn packed_runs(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.planes.len()).flat_map(move |i| {
+            let p = self.planes[i];
+            let whole = (p.stride == p.row_bytes).then(|| &self.buffer[p.offset..][..p.row_bytes * p.rows]);
+            let rows = whole.is_none().then(|| self.rows(i)).into_iter().flatten();
+            whole.into_iter().chain(rows)
+        })
+    }
+
     /// Appends the tightly packed picture (rows without padding, planes in order) to `out`.
     pub fn write_packed(&self, out: &mut Vec<u8>) {
-        if self.is_packed() {
-            out.extend_from_slice(&self.buffer);
-            return;
-        }
-        for i in 0..self.planes.len() {
-            for row in self.rows(i) {
-                out.extend_from_slice(row);
-            }
+        for run in self.packed_runs() {
+            out.extend_from_slice(run);
         }
     }
 

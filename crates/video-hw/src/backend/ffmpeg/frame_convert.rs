@@ -20,7 +20,7 @@ use crate::codec::{
 use crate::config::Output;
 use crate::convert::PlaneRef;
 use crate::error::{Error, Result};
-use crate::frame::{FrameData, HostFrame, PlaneLayout};
+use crate::frame::{FrameData, HostFrame, LentBytes, PlaneLayout};
 
 /// The displayed part of a decoded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,18 +147,11 @@ pub(super) fn lend(frame: &AvFrame, vis: Visible, output: Output) -> Option<(Pix
         return None;
     }
     let lent = buffers::lend(frame)?;
-    let start = lent.start() as usize;
+    let start = lent.bytes().as_ptr() as usize;
     let src = source_of(frame, layout, vis).ok()?;
-    let (w, h) = src.luma_size();
-    let (cw, ch) = src.chroma_size();
-    let bps = layout.bytes_per_sample();
     let mut planes = Vec::with_capacity(layout.plane_count());
     for (i, p) in src.planes.iter().enumerate() {
-        let (row_bytes, rows) = match (i, layout) {
-            (0, _) => (w * bps, h),
-            (_, Layout::Nv12 | Layout::P010) => (2 * cw * bps, ch),
-            _ => (cw * bps, ch),
-        };
+        let (row_bytes, rows) = src.plane_extent(i);
         let offset = (p.data.as_ptr() as usize).checked_sub(start)?;
         planes.push(PlaneLayout { offset, stride: p.stride, row_bytes, rows });
     }

@@ -360,13 +360,6 @@ impl Drop for LentPicture {
     }
 }
 
-impl LentPicture {
-    /// Where the buffer starts.
-    pub(crate) fn start(&self) -> *const u8 {
-        self.data
-    }
-}
-
 /// A new reference to `frame`'s first buffer when every one of its planes lies in it
 /// (`None`: copy the picture instead).
 pub(crate) fn lend(frame: &Frame) -> Option<LentPicture> {
