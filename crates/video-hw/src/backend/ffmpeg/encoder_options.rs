@@ -13,7 +13,7 @@
 //! | setting | libx264 | libx265 | libsvtav1 | libaom-av1 | h264/hevc/av1_qsv | h264/hevc_vaapi | h264/hevc_videotoolbox | h264/hevc_amf |
 //! |---|---|---|---|---|---|---|---|---|
 //! | `Cbr { b }` | `b`=`maxrate`=`bufsize`=b, `nal-hrd cbr` (filler up to the rate), `vbv-init=1.0` | `b`=`maxrate`=`bufsize`=b, `strict-cbr=1`, `vbv-init=0.95` (the VBV starts 95% full: at x265's 90% short clips ended 4-7% under) | `b`=b, `rc=2` (CBR) in the low-delay `pred-struct=1` (SVT-AV1 has CBR only there), with buffer settings for the SVT-AV1 version loaded (`svt.rs`; a flat `rtc` structure from 4.0) | `b`=`minrate`=`maxrate`=`bufsize`=b (libaomenc picks CBR when `minrate` = `maxrate` = `b`), `rc_init_occupancy`=0.6·b, `undershoot-pct 100`, `lag-in-frames 0`, `max-intra-rate=150` (`aom.rs`) | `b`=`maxrate`=b, `bufsize`=b (qsvenc picks CBR) | `rc_mode CBR`, `b`=`maxrate`=`bufsize`=b | `b`=`maxrate`=b (average + data-rate limit; no strict CBR in 5.1) | `rc cbr`, `b`=`maxrate`=`bufsize`=b, `filler_data 1` |
-//! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max, `ratetol=0.1` (x264's default 1.0 ended short clips 7-16% under) | `b`=avg, `maxrate`=`bufsize`=max | CBR at avg as above, in a buffer of (max − avg) for one second (`svt.rs`: SVT's own VBR holds no peak) | libaom's CBR at avg as above, in a buffer of (max − avg) (`aom.rs`: its one-pass VBR overshot 20-60%) | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
+//! | `Vbr { avg, max }` | `b`=avg, `maxrate`=`bufsize`=max, `ratetol=0.1` (x264's default 1.0 ended short clips 7-16% under) | max > avg: CBR at avg as above (`strict-cbr=1`, `vbv-init=0.95`), `maxrate`=avg, `bufsize`=max − avg (x265's own VBR ended short clips 8-15% under, and let a second carry 1.47 times the peak); max = avg: `b`=`maxrate`=`bufsize`=avg | CBR at avg as above, in a buffer of (max − avg) for one second (`svt.rs`: SVT's own VBR holds no peak) | libaom's CBR at avg as above, in a buffer of (max − avg) (`aom.rs`: its one-pass VBR overshot 20-60%) | `b`=avg, `maxrate`=max, `bufsize`=max | `rc_mode VBR`, `b`, `maxrate`, `bufsize`=max | `b`=avg, `maxrate`=max | `rc vbr_peak`, `b`, `maxrate`, `bufsize`=max |
 //! | `ConstQp { i, p, b }` | `qp`=p, `i_qfactor`=2^((i−p)/6), `b_qfactor`=2^((b−p)/6) | `qp`=p, `ipratio`, `pbratio` (same ratios) | Unsupported (SVT varies QP over its hierarchy) | i = p = b: `b`=0, `crf`=`qmin`=`qmax`=p scaled to 0..63 (one quantizer for every frame); else Unsupported | `flags +qscale`, `global_quality`=p·118, `i_qfactor 1`, `i_qoffset`=i−p, `b_qfactor 1`, `b_qoffset`=b−p | `rc_mode CQP`, `qp`=p, I/B by qfactor 1 / qoffset as QSV | Unsupported | `rc cqp`, `qp_i`, `qp_p`, `qp_b` (H.264) |
 //! | `ConstQuality { q }` | `crf`=q | `crf`=q | `crf`=round(q·63/51) | `b`=0, `crf`=round(q·63/51) (libaom's constant-quality mode) | `global_quality`=max(q,1) (ICQ) | `rc_mode ICQ`, `global_quality`=max(q,1) | `flags +qscale`, `global_quality`=(100−q·100/51)·118 | Unsupported |
 //! | `qp_range (lo, hi)` | `qmin`, `qmax` | `qpmin`, `qpmax` | `min-qp`, `max-qp` scaled to 0..63 | `qmin`, `qmax` scaled to 0..63; Unsupported with constant QP, or with a `crf` outside them | `qmin`, `qmax` | `qmin`, `qmax` | Unsupported | `qmin`, `qmax` |
@@ -639,6 +639,21 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 // libaom's CBR at the average in a buffer of (peak − average) for one second
                 // (`aom.rs`: its one-pass VBR overshot the average by 20-60%).
                 F::Aom => aom_cbr(b, config, avg, if max > avg { max - avg } else { avg }),
+                // x265's strict CBR at the average in a buffer of (peak − average): no second
+                // can then carry more than the peak. Its own VBR (ABR under a VBV at the peak)
+                // ended 8-15% under the average on the 3-second camera clip (300k/450k,
+                // 600k/1.2M, 1M/1.5M; its ABR re-aims slowly, worse with B-frames and cu-tree),
+                // and on the 10-second one a second carried 1.47 times the peak at 300k/450k
+                // (2026-11-25, x265 3.5). This way: +0.4..+1.7% and +0.3..+2.8%, the busiest
+                // second 0.71-0.90 of the peak, at -0.4 dB (300k/450k, half a second of buffer)
+                // to +0.3 dB (600k/1.2M) for the same rate. With the peak at the average, the
+                // VBV at the average, as before (x265 takes that as CBR, not strict).
+                F::X265 if max > avg => {
+                    b.opt("rate_control", "maxrate", avg);
+                    b.opt("rate_control", "bufsize", max - avg);
+                    b.param("rate_control", "strict-cbr", 1);
+                    b.param("rate_control", "vbv-init", "0.95");
+                }
                 F::VideoToolbox => b.opt("rate_control", "maxrate", max),
                 _ => {
                     b.opt("rate_control", "maxrate", max);

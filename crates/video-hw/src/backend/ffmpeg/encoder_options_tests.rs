@@ -106,6 +106,21 @@ fn x265_parameters_are_collected() {
 }
 
 #[test]
+fn x265_vbr_is_strict_cbr_at_the_average_under_the_peak() {
+    let hevc = EncoderConfig::new(Codec::Hevc, 64, 64);
+    let vbr = hevc.clone().rate_control(RateControl::Vbr { avg: 600_000, max: 1_000_000 });
+    let p = plan(spec_named("libx265"), &vbr).unwrap();
+    // A (peak − average) buffer drained at the average: no second holds more than the peak.
+    assert_eq!((p.get("b"), p.get("maxrate"), p.get("bufsize")), (Some("600000"), Some("600000"), Some("400000")));
+    assert_eq!(p.get("x265-params"), Some("strict-cbr=1:vbv-init=0.95:open-gop=0:log-level=error"));
+    // The peak at the average: one second of VBV at it, as x265 takes a maxrate = bitrate.
+    let flat = hevc.rate_control(RateControl::Vbr { avg: 600_000, max: 600_000 });
+    let p = plan(spec_named("libx265"), &flat).unwrap();
+    assert_eq!((p.get("maxrate"), p.get("bufsize")), (Some("600000"), Some("600000")));
+    assert_eq!(p.get("x265-params"), Some("open-gop=0:log-level=error"));
+}
+
+#[test]
 fn low_latency_and_lossless() {
     let ll = EncoderConfig::new(Codec::H264, 64, 64).tuning(Tuning::LowLatency);
     assert_eq!(plan(spec_named("libx264"), &ll).unwrap().get("tune"), Some("zerolatency"));
