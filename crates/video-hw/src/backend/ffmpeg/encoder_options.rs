@@ -645,9 +645,10 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 // 600k/1.2M, 1M/1.5M; its ABR re-aims slowly, worse with B-frames and cu-tree),
                 // and on the 10-second one a second carried 1.47 times the peak at 300k/450k
                 // (2026-11-25, x265 3.5). This way: +0.4..+1.7% and +0.3..+2.8%, the busiest
-                // second 0.71-0.90 of the peak, at -0.4 dB (300k/450k, half a second of buffer)
-                // to +0.3 dB (600k/1.2M) for the same rate. With the peak at the average, the
-                // VBV at the average, as before (x265 takes that as CBR, not strict).
+                // second 0.71-0.90 of the peak; on 10 s 0.4 dB less for 6.6% more bits at
+                // 300k/450k (half a second of buffer), 0.3 dB more for 4.8% more at 600k/1.2M
+                // (docs/ffmpeg-encode.md). With the peak at the average, the VBV at the
+                // average, as before (x265 takes that as CBR, not strict).
                 F::X265 if max > avg => {
                     b.opt("rate_control", "maxrate", avg);
                     b.opt("rate_control", "bufsize", max - avg);
