@@ -20,14 +20,15 @@
 //! The FFmpeg encoders run with their own default B-frames (libx264 3, libx265 4), as
 //! users get them.
 //!
-//! Held here (2026-11-25): OpenH264, libx264, libx265, rav1e, SVT-AV1 and libaom-av1 CBR and
-//! VBR; of rav1e's, the averages only (it has no VBV: `has_vbv`). SVT-AV1 1.x's CBR from
-//! 600 kb/s up (below, see the list). libx265's VBR is its strict CBR at the average in a
-//! (peak − average) buffer (`encoder_options.rs`): its own ended 8-17% under the average on
-//! this clip. Not yet held, measured and left out until fixed (`held` below):
-//! * SVT-AV1 1.x CBR at 150 and 300 kb/s: +19% and +8% (the buffer 1.3 and 1.0 full), with
-//!   the buffer settings that hold 4.x (`backend/ffmpeg/svt.rs`): 1.x keeps three
-//!   hierarchical levels in low delay and its first base-layer frames overspend.
+//! Held here (2026-11-25): OpenH264, libx264, libx265, rav1e and libaom-av1 CBR and VBR; of
+//! rav1e's, the averages only (it has no VBV: `has_vbv`). libx265's VBR is its strict CBR at
+//! the average in a (peak − average) buffer (`encoder_options.rs`): its own ended 8-17% under
+//! the average on this clip. SVT-AV1 by its version (`held`, `backend/ffmpeg/svt.rs`): 4.x at
+//! every rate; before 4.0 the rates below about 0.09 bits per pixel are left out, measured and
+//! not held (its first base-layer pictures overspend: 1.4 CBR +19% and +8% at 150 and 300
+//! kb/s, the buffer 1.3 and 1.0 full; 3.1 +20% and +13%; 2.2 +27% to −2% over all five), and
+//! the encoder's description says so (`svt::rate_caveat`). CI loads 1.4 (Debian's FFmpeg
+//! 5.1) and 4.1 (PyAV's 8.1); 2.2 and 3.1 were run by hand (PyAV 14.2's and 16.0's FFmpeg).
 
 mod common;
 
@@ -64,8 +65,16 @@ fn ffmpeg_encoders() -> Vec<Under> {
 /// `rate`; the module's doc gives the misses of the others.
 fn held(e: Under, mode: &str, rate: u64) -> bool {
     match (e.name, mode) {
-        ("openh264" | "libx264" | "libx265" | "rav1e" | "libaom-av1", _) | ("svt-av1", "vbr") => true,
-        ("svt-av1", "cbr") => svt_major().is_some_and(|m| m >= 4) || rate >= 600_000,
+        ("openh264" | "libx264" | "libx265" | "rav1e" | "libaom-av1", _) => true,
+        // `backend/ffmpeg/svt.rs`: 4.x holds every rate. CBR: 1.x and 3.x from 0.09 bits per
+        // pixel (600 kb/s here), 2.x not for certain. VBR: 1.x every rate, 2.x and 3.x from
+        // 600 kb/s (at 300k/450k a second came to 1.03 and 1.05 times the peak).
+        ("svt-av1", mode) => match (svt_major(), mode) {
+            (Some(m), _) if m >= 4 => true,
+            (Some(2), "cbr") => false,
+            (Some(1) | None, "vbr") => true,
+            _ => rate >= 600_000,
+        },
         _ => false,
     }
 }
@@ -214,6 +223,9 @@ fn cbr_rav1e_hits_its_target() {
 #[test]
 fn ffmpeg_encoders_hit_their_targets() {
     let encoders = ffmpeg_encoders();
+    if !encoders.is_empty() {
+        svt_says_what_it_may_miss();
+    }
     cbr_hits_its_target(&encoders);
     vbr_averages_its_target(&encoders);
     if encoders.is_empty() {
@@ -228,6 +240,23 @@ fn ffmpeg_encoders_hit_their_targets() {
         eprintln!("note: no libaom-av1 in this FFmpeg ({})", aom.reason);
     }
     video_hw::registry::__hide_ffmpeg_encoders(&[]);
+}
+
+/// An SVT-AV1 before 4.0 given a bitrate target says, in the encoder's description, that it
+/// may miss it; 4.x and constant quality say nothing.
+fn svt_says_what_it_may_miss() {
+    let open = |rc| {
+        let config = EncoderConfig::new(Codec::Av1, 320, 240).engine(EnginePreference::Only(Engine::Ffmpeg));
+        Encoder::open(config.rate_control(rc)).map(|e| e.backend().to_string())
+    };
+    let Ok(cbr) = open(RateControl::Cbr { bitrate: 300_000 }) else { return };
+    if !cbr.contains("libsvtav1") {
+        return;
+    }
+    let caveat = "may miss bitrate targets";
+    assert_eq!(cbr.contains(caveat), svt_major().is_none_or(|m| m < 4), "{cbr}");
+    let crf = open(RateControl::ConstQuality { q: 30 }).unwrap();
+    assert!(!crf.contains(caveat), "{crf}");
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
     if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
         notes.push(format!("no forced keyframes: {why}"));
     }
+    // The probe encodes at a bitrate target: its caveat is the one bitrate targets carry.
+    notes.extend(enc.plan.caveat.clone());
     Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(ff.version_string()), notes })
 }
 
@@ -328,6 +330,9 @@ impl FfmpegEncoder {
             None => engine.name().to_string(),
         };
         tracing::debug!(encoder = spec.name, "ffmpeg encoder options: {}", plan.cli_args());
+        if let Some(caveat) = &plan.caveat {
+            tracing::warn!(encoder = spec.name, "{caveat}");
+        }
         let packetizer = Packetizer::new(config, &session.extradata);
         Ok(FfmpegEncoder {
             engine,
@@ -398,7 +403,10 @@ impl EncoderBackend for FfmpegEncoder {
 
     fn describe(&self) -> String {
         let version = super::sys::get().map(Ffmpeg::libavcodec_version).unwrap_or_default();
-        format!("{} {} ({}, {version})", self.engine, self.spec.name, self.device)
+        match &self.plan.caveat {
+            Some(caveat) => format!("{} {} ({}, {version}; {caveat})", self.engine, self.spec.name, self.device),
+            None => format!("{} {} ({}, {version})", self.engine, self.spec.name, self.device),
+        }
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {

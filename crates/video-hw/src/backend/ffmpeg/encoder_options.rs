@@ -206,6 +206,9 @@ pub(crate) struct Plan {
     pub options: Vec<Opt>,
     /// How a forced keyframe is made.
     pub force_keyframe: ForceKeyframe,
+    /// What this encoder may not hold of the configuration (an SVT-AV1 before 4.0 given a
+    /// bitrate target: `svt::rate_caveat`), for its description and the probe's notes.
+    pub caveat: Option<String>,
 }
 
 impl Plan {
@@ -549,7 +552,9 @@ pub(crate) fn plan_with(spec: &EncoderSpec, config: &EncoderConfig, svt_major: O
     }
     let flags: String = b.flags.iter().map(|f| format!("+{f}")).collect();
     b.opt("layout", "flags", flags);
-    Ok(Plan { spec: *spec, options: b.options, force_keyframe })
+    let bitrate_target = matches!(config.rate_control, RateControl::Cbr { .. } | RateControl::Vbr { .. });
+    let caveat = if fam == F::SvtAv1 && bitrate_target { super::svt::rate_caveat(b.svt_major) } else { None };
+    Ok(Plan { spec: *spec, options: b.options, force_keyframe, caveat })
 }
 
 /// libaom's CBR at `rate` in a buffer of `buffer` bits (CBR, and VBR as CBR: `aom.rs`).

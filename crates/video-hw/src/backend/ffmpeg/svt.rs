@@ -15,8 +15,19 @@
 //!   `hierarchical-levels=0`) with the buffer starting at 100 ms and aimed at 300 ms held
 //!   every rate within ±1.6% (buffer at most 0.54 full), at about 12% more CPU. 1.x's set
 //!   misses there and 4.x's on 1.x (+13% at 150k, −13% at 2M): the two need their own.
-//! * 2.x and 3.x (not measured here) get 1.x's set: `rtc` with a flat structure at the
-//!   default preset came with 4.0.
+//! * 3.x (3.1.0 from PyAV 16.0's FFmpeg 8.0, 2026-11-25) takes `rtc` and gets 4.x's set:
+//!   +20%, +13% at 150k and 300k, +0.7%, −2.3%, −4.0% from 600k up, where 1.x's set gave
+//!   +42%, +27%, +17.5%, +10%, +4.6%.
+//! * 2.x (2.2.0 from PyAV 14.2's FFmpeg 7.1) has no `rtc` (the key is ignored) and keeps
+//!   1.x's set: +27%, +12%, +8.3%, +5.6%, −2.1%. No buffer setting held it at both ends (a
+//!   sweep of six initial/optimal pairs: 150k always +12% or more, 2M −6% to −10% wherever
+//!   600k and 1.2M were within ±5%), and its threads make runs differ by a few percent.
+//!
+//! Before 4.0 a bitrate target below about 0.09 bits per pixel is not held, and 2.x misses
+//! above it too: the first base-layer pictures after the key frame overspend (at 150k on
+//! 1.4 the one after it took 0.93 s of the buffer, at quantizer index 180, while every other
+//! layer sat at 255, the most there is).
+//! [`rate_caveat`] says so where it applies.
 //!
 //! VBR: SVT-AV1's own (`rc=1`) keeps a 240-second buffer and takes a peak only in
 //! capped-CRF mode (3.x and later refuse a peak with `rc=1`), and its average missed by
@@ -53,7 +64,7 @@ fn major_of(file: &str) -> Option<u32> {
 /// CBR at the average with a buffer of `buffer_ms` (see the module's doc), on SVT-AV1 of
 /// `major` (`None`: unknown, 1.x's).
 pub(crate) fn rate_params(major: Option<u32>, buffer_ms: Option<u64>) -> Vec<(&'static str, String)> {
-    let flat = major.is_some_and(|m| m >= 4);
+    let flat = major.is_some_and(|m| m >= 3);
     let mut p = vec![("rc", "2".to_string()), ("pred-struct", "1".to_string())];
     if flat {
         p.push(("rtc", "1".to_string()));
@@ -83,6 +94,20 @@ pub(crate) fn rate_params(major: Option<u32>, buffer_ms: Option<u64>) -> Vec<(&'
     p
 }
 
+/// What a bitrate target on SVT-AV1 of `major` may miss (see the module's doc), for the
+/// encoder's description and the probe's notes; `None` from 4.0, which holds every target.
+pub(crate) fn rate_caveat(major: Option<u32>) -> Option<String> {
+    let version = match major {
+        Some(m) if m >= 4 => return None,
+        Some(m) => format!("SVT-AV1 {m}.x"),
+        None => "SVT-AV1 of unknown version".to_string(),
+    };
+    Some(format!(
+        "{version} may miss bitrate targets, most of all below about 0.09 bits per pixel \
+         (4.0 and later hold them; docs/ffmpeg-encode.md)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +128,8 @@ mod tests {
             join(rate_params(Some(1), None)),
             "rc=2:pred-struct=1:undershoot-pct=100:buf-initial-sz=800:buf-optimal-sz=900"
         );
-        assert_eq!(join(rate_params(None, None)), join(rate_params(Some(3), None)));
+        assert_eq!(join(rate_params(None, None)), join(rate_params(Some(2), None)));
+        assert_eq!(join(rate_params(Some(3), None)), join(rate_params(Some(4), None)));
         assert_eq!(
             join(rate_params(Some(4), None)),
             "rc=2:pred-struct=1:rtc=1:hierarchical-levels=0:undershoot-pct=100:buf-initial-sz=100:buf-optimal-sz=300"
@@ -114,5 +140,12 @@ mod tests {
         );
         assert!(join(rate_params(Some(4), Some(500))).ends_with("buf-sz=500:buf-initial-sz=50:buf-optimal-sz=150"));
         assert!(join(rate_params(Some(4), Some(5))).contains("buf-sz=20:buf-initial-sz=20:buf-optimal-sz=20"));
+    }
+
+    #[test]
+    fn versions_before_4_carry_a_caveat() {
+        assert_eq!(rate_caveat(Some(4)), None);
+        assert!(rate_caveat(Some(1)).unwrap().starts_with("SVT-AV1 1.x may miss bitrate targets"));
+        assert!(rate_caveat(None).unwrap().contains("unknown version"));
     }
 }
