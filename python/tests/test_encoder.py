@@ -89,3 +89,19 @@ def test_encoder_errors():
     enc.close()
     with pytest.raises(RuntimeError):
         enc.encode(np.zeros((360, 320), np.uint8))
+
+
+def test_ffmpeg_encoder_by_name():
+    # A name no engine drives is refused whatever is loaded; where FFmpeg has libx264, naming
+    # it opens it on the FFmpeg engine.
+    with pytest.raises(video_hw.VideoHwError) as e:
+        video_hw.Encoder(width=320, height=240, ffmpeg_encoder="nope")
+    assert e.value.kind == "unsupported" and "no FFmpeg encoder of that name" in str(e.value)
+    try:
+        enc = video_hw.Encoder(width=320, height=240, ffmpeg_encoder="libx264")
+    except video_hw.VideoHwError as e:
+        assert e.kind == "unsupported", e  # no FFmpeg here, or one without libx264
+        return
+    assert enc.backend.startswith("ffmpeg libx264"), enc.backend
+    enc.encode(np.zeros((360, 320), np.uint8))
+    assert len(enc.close()) == 1

@@ -323,6 +323,9 @@ class Encoder:
         engine: ``"auto"`` (NVENC where the GPU has it, else the embedded OpenH264),
             ``"nvenc"``, ``"openh264"``, ``"ffmpeg"``.
         device: ``"cpu"`` or ``"cuda:N"``: the GPU NVENC runs on and CUDA pictures come from.
+        ffmpeg_encoder: an FFmpeg encoder by name, as ``ffmpeg -c:v`` takes it
+            (``"libaom-av1"``, ``"libsvtav1"``, ``"libx265"``, …); only the engine that
+            drives it opens. None: the engine's own choice (for AV1, SVT-AV1 first).
 
     ``encode`` takes a numpy array (any C-ordered uint8 buffer), a ``video_hw`` frame or
     array, or a CUDA array (``__cuda_array_interface__``: CuPy, torch; copied from the GPU).
@@ -350,6 +353,7 @@ class Encoder:
         tuning: str = "hq",
         engine: str = "auto",
         device: str = "cpu",
+        ffmpeg_encoder: Optional[str] = None,
     ) -> None:
         gpu = 0 if device in ("cpu", "cuda") else int(device.split(":", 1)[1])
         self._native = NativeEncoder(
@@ -369,6 +373,7 @@ class Encoder:
             tuning=tuning,
             engine=engine,
             device=gpu,
+            ffmpeg_encoder=ffmpeg_encoder,
         )
 
     @property

@@ -141,6 +141,7 @@ class NativeEncoder:
         tuning: str,
         engine: str,
         device: int,
+        ffmpeg_encoder: Optional[str] = None,
     ) -> None: ...
     @property
     def backend(self) -> str: ...

@@ -58,6 +58,11 @@ pub struct EncodeOpts {
     /// What to optimise for: hq, low-latency, ultra-low-latency, lossless.
     #[arg(long, value_parser = parse_tune)]
     pub tune: Option<Tuning>,
+    /// The FFmpeg encoder by name, as `ffmpeg -c:v` takes it (libaom-av1, libsvtav1,
+    /// libx264, libx265, h264_qsv, …; `video-hw probe` names the default ones). Only the
+    /// engine that drives it opens: with `--backend auto`, that engine.
+    #[arg(long, value_name = "NAME")]
+    pub encoder: Option<String>,
     /// Frames the encoder may hold in flight before a submit waits for output (NVENC: the
     /// input/output buffer pairs beyond B-frames and look-ahead; default 4). The
     /// in-flight depth experiment of `scripts/bench_encode_quality.py` varies it.
@@ -130,6 +135,7 @@ impl EncodeOpts {
         if let Some(n) = self.in_flight {
             cfg.frames_in_flight = n;
         }
+        cfg.ffmpeg_encoder = self.encoder.clone();
         // The size is a placeholder here: what is checked is the options themselves.
         cfg.validate().map_err(|e| usage(option_error(&e)))?;
         Ok(cfg)

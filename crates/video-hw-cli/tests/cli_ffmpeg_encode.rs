@@ -2,7 +2,7 @@
 //! that need it check nothing where none is loaded, see `util::need_ffmpeg`):
 //! libx264 and libx265 through `--backend ffmpeg`, B-frames into MP4, and an explicit
 //! `--backend vaapi` that refuses with its reason (no render node; where no FFmpeg is
-//! loaded, why not) instead of falling back.
+//! loaded, why not) instead of falling back; an FFmpeg encoder named with `--encoder`.
 
 mod util;
 
@@ -191,4 +191,31 @@ fn explicit_vaapi_refuses_with_the_reason() {
         assert!(err.contains(&reason) || err.contains("not in this FFmpeg build"), "{engine}: {err}");
         assert!(!err.contains("falling back"), "an explicit engine never falls back: {err}");
     }
+}
+
+/// `--encoder NAME` opens that FFmpeg encoder (on its engine, with `--backend auto`), or
+/// exits 3 saying why not: a name of no engine, or an encoder of another codec.
+#[test]
+fn encoder_by_name() {
+    let dir = tmpdir("ffnamed");
+    let out = dir.join("o.ivf");
+    let err = expect_exit(&run(&["encode", "--synthetic", "2", "--encoder", "nope", "-o", s(&out)]), 3, "nope");
+    assert!(err.contains("video-hw drives no FFmpeg encoder of that name"), "{err}");
+    if !util::need_ffmpeg() {
+        return;
+    }
+    let err = expect_exit(&run(&["encode", "--synthetic", "2", "--encoder", "libx264", "-o", s(&out)]), 3, "libx264");
+    assert!(err.contains("not one of ffmpeg's av1 encoders"), "{err}");
+    let o =
+        run(&["encode", "--synthetic", "6", "--encoder", "libaom-av1", "--bitrate", "300k", "--json", "-o", s(&out)]);
+    if o.status.code() == Some(3) {
+        // An FFmpeg without libaom (PyAV 18's) says so.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("encoder libaom-av1 not in this FFmpeg build"), "{err}");
+        return;
+    }
+    expect_exit(&o, 0, "libaom-av1");
+    let v = summary(&o);
+    assert!(v["encoder"].as_str().is_some_and(|e| e.starts_with("ffmpeg libaom-av1")), "{v}");
+    assert_eq!(v["fallbacks"], serde_json::json!([]), "{v}");
 }

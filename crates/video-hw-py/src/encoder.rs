@@ -176,7 +176,7 @@ impl NativeEncoder {
     /// Opens an encoder (and the file at `path`, when given).
     #[new]
     #[pyo3(signature = (path, *, codec, width, height, fps, pixel_format, rate_control, bitrate, max_bitrate,
-        qp, gop, b_frames, preset, tuning, engine, device))]
+        qp, gop, b_frames, preset, tuning, engine, device, ffmpeg_encoder = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -196,6 +196,7 @@ impl NativeEncoder {
         tuning: &str,
         engine: &str,
         device: u32,
+        ffmpeg_encoder: Option<String>,
     ) -> PyResult<Self> {
         let codec: Codec = parse(codec)?;
         if fps.0 <= 0 || fps.1 <= 0 {
@@ -222,6 +223,7 @@ impl NativeEncoder {
         config.tuning = parse::<Tuning>(tuning)?;
         config.engine = parse::<EnginePreference>(engine)?;
         config.device_index = device;
+        config.ffmpeg_encoder = ffmpeg_encoder;
         // One tick a frame: packets' times are frame numbers over the rate.
         config.timebase = Rational::new(config.fps.den, config.fps.num);
         let open = py

@@ -451,6 +451,12 @@ pub struct EncoderConfig {
     /// Threads of a software encoder's session (libx264, libx265, SVT-AV1 through
     /// FFmpeg). `None`: the encoder's own default, shared between sessions open at once.
     pub threads: Option<u32>,
+    /// The FFmpeg encoder by name, as `ffmpeg -c:v` takes it (`libaom-av1`, `libsvtav1`,
+    /// `libx264`, `h264_qsv`, …): one of those video-hw drives, and only the engine that
+    /// drives it opens (with [`EnginePreference::Auto`], that engine; any other named
+    /// engine refuses). `None`: the engine's first encoder this FFmpeg has (for AV1,
+    /// SVT-AV1 before libaom-av1: docs/ffmpeg-encode.md).
+    pub ffmpeg_encoder: Option<String>,
 }
 
 impl EncoderConfig {
@@ -479,6 +485,7 @@ impl EncoderConfig {
             device_index: 0,
             timebase: Rational::MPEG_90K,
             threads: None,
+            ffmpeg_encoder: None,
         }
     }
 
@@ -545,6 +552,12 @@ impl EncoderConfig {
     /// Requires a hardware engine.
     pub fn require_hardware(mut self, on: bool) -> Self {
         self.require_hardware = on;
+        self
+    }
+
+    /// Names the FFmpeg encoder (see [`EncoderConfig::ffmpeg_encoder`]).
+    pub fn ffmpeg_encoder(mut self, name: impl Into<String>) -> Self {
+        self.ffmpeg_encoder = Some(name.into());
         self
     }
 

@@ -297,9 +297,14 @@ impl Registry {
         })
     }
 
-    /// Opens the engine an encoder configuration asks for.
+    /// Opens the engine an encoder configuration asks for. An FFmpeg encoder named in the
+    /// configuration (`ffmpeg_encoder`) opens only on the engine that drives it.
     pub fn open_encoder(&self, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
-        self.select(config.codec, Direction::Encode, config.engine, config.require_hardware, config.device_index, |e| {
+        let preference = match &config.ffmpeg_encoder {
+            Some(name) => named_encoder_engine(config, name)?,
+            None => config.engine,
+        };
+        self.select(config.codec, Direction::Encode, preference, config.require_hardware, config.device_index, |e| {
             e.open_encoder.map(|open| open(e.engine, config))
         })
     }
@@ -362,6 +367,26 @@ impl Registry {
             }
         }
         Err(Error::unsupported(job, format!("no engine can {direction} {codec} here — {}", reasons.join("; "))))
+    }
+}
+
+/// The engine an encoder configuration naming the FFmpeg encoder `name` opens on: the one
+/// that drives it, which the configuration's engine preference must allow.
+fn named_encoder_engine(config: &EncoderConfig, name: &str) -> Result<EnginePreference> {
+    use crate::backend::ffmpeg::encoder_options;
+    let what = format!("{} encode with {name}", config.codec);
+    let Some(engine) = encoder_options::engine_of(name) else {
+        let drives = encoder_options::names().join(", ");
+        return Err(Error::unsupported(
+            what,
+            format!("video-hw drives no FFmpeg encoder of that name (it drives {drives})"),
+        ));
+    };
+    match config.engine {
+        EnginePreference::Only(other) if other != engine => {
+            Err(Error::unsupported(what, format!("{name} is an encoder of {engine}, not of {other}")))
+        }
+        _ => Ok(EnginePreference::Only(engine)),
     }
 }
 
@@ -561,5 +586,18 @@ mod tests {
             r.open_decoder(&DecoderConfig::new(Codec::H264)).unwrap();
         }
         assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_named_ffmpeg_encoder_opens_only_on_its_engine() {
+        let av1 = EncoderConfig::new(Codec::Av1, 64, 64);
+        let named = |cfg: EncoderConfig, name: &str| named_encoder_engine(&cfg, name);
+        assert_eq!(named(av1.clone(), "libaom-av1").unwrap(), EnginePreference::Only(Engine::Ffmpeg));
+        assert_eq!(named(av1.clone(), "av1_qsv").unwrap(), EnginePreference::Only(Engine::Qsv));
+        let other = av1.clone().engine(EnginePreference::Only(Engine::Rav1e));
+        let e = named(other, "libaom-av1").unwrap_err().to_string();
+        assert!(e.contains("libaom-av1 is an encoder of ffmpeg, not of rav1e"), "{e}");
+        let e = named(av1, "libdav1d").unwrap_err().to_string();
+        assert!(e.contains("video-hw drives no FFmpeg encoder of that name"), "{e}");
     }
 }

@@ -21,6 +21,20 @@
 /// Option names with their values.
 pub(crate) type Pairs = Vec<(&'static str, String)>;
 
+/// Why libaom's CBR (which every bitrate target here is) must not open on the libavcodec of
+/// `avcodec_version` (`major << 16 | minor << 8 | micro`), if it must not. FFmpeg 7.1's
+/// libaomenc (libavcodec 61.19) writes the CBR rates into the coded-picture-buffer side
+/// data after that memory was freed: valgrind shows 8-byte writes into a freed 40-byte
+/// block in `avcodec_open2`, and the process aborts on a corrupted heap (PyAV 14.2's FFmpeg
+/// 7.1 with libaom 3.11, 2026-11-25; the same libaom under 7.0 and 8.0 is fine). Other
+/// 7.1.x point releases were not available to test, so every 61.19 is refused.
+pub(crate) fn cbr_refused(avcodec_version: u32) -> Option<&'static str> {
+    (avcodec_version >> 8 == (61 << 8 | 19)).then_some(
+        "FFmpeg 7.1's libaomenc corrupts the heap when it opens libaom's CBR (libavcodec 61.19); \
+         use constant quality with libaom-av1, or SVT-AV1",
+    )
+}
+
 /// Options (`AVCodecContext` and libaomenc's own) and `aom-params` pairs for libaom's CBR
 /// at `rate` bit/s in a buffer of `buffer` bits; `lag_free`: whether the configuration
 /// leaves the look-ahead to the rate control (no look-ahead or low-latency tuning of its
@@ -51,5 +65,15 @@ mod tests {
         assert_eq!((get("rc_init_occupancy"), get("lag-in-frames")), (Some("120000"), Some("0")));
         assert_eq!(params, [("max-intra-rate", "150".to_string())]);
         assert!(cbr_options(1, 1, false).0.iter().all(|(n, _)| *n != "lag-in-frames"));
+    }
+
+    #[test]
+    fn cbr_is_refused_on_ffmpeg_7_1_only() {
+        let v = |major: u32, minor: u32, micro: u32| major << 16 | minor << 8 | micro;
+        assert!(cbr_refused(v(61, 19, 100)).is_some_and(|why| why.contains("61.19")));
+        assert!(cbr_refused(v(61, 19, 101)).is_some());
+        for ok in [v(59, 37, 100), v(60, 31, 102), v(61, 3, 100), v(62, 11, 100)] {
+            assert_eq!(cbr_refused(ok), None);
+        }
     }
 }

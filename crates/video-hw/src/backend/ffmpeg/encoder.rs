@@ -43,11 +43,18 @@ use crate::probe::ProbeInfo;
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
     let ff = common::ffmpeg(format!("{codec} encode with {engine}"))?;
-    let choice = choose(ff, engine, codec)?;
+    let choice = choose(ff, engine, codec, None)?;
     let spec = choice.spec;
+    // A bitrate target, unless this encoder refuses them here (then its constant quality,
+    // and a note saying why).
+    let refused = refused_bitrate_target(ff, spec);
+    let rc = match refused {
+        Some(_) => RateControl::ConstQuality { q: 30 },
+        None => RateControl::Cbr { bitrate: 1_000_000 },
+    };
     let mut config = EncoderConfig::new(codec, 320, 240)
         .engine(EnginePreference::Only(engine))
-        .rate_control(RateControl::Cbr { bitrate: 1_000_000 })
+        .rate_control(rc)
         .input_format(if spec.input == FrameInput::VaapiSurfaces { PixelFormat::Nv12 } else { PixelFormat::Yuv420p });
     config.device_index = device;
     let mut enc = FfmpegEncoder::open_spec(engine, spec, &config)?;
@@ -71,22 +78,37 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
     }
     // The probe encodes at a bitrate target: its caveat is the one bitrate targets carry.
     notes.extend(enc.plan.caveat.clone());
+    notes.extend(refused.map(|why| format!("no bitrate targets: {why}")));
     Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(ff.version_string()), notes })
 }
 
 /// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
     let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-    let spec = choose(ff, engine, config.codec)?.spec;
-    Ok(Box::new(FfmpegEncoder::open_spec(engine, spec, config)?))
+    let spec = choose(ff, engine, config.codec, config.ffmpeg_encoder.as_deref())?.spec;
+    let enc = FfmpegEncoder::open_spec(engine, spec, config)?;
+    // Here, not in `open_spec`: the probe's encoder would say it on every probe.
+    if let Some(caveat) = &enc.plan.caveat {
+        tracing::warn!(encoder = spec.name, "{caveat}");
+    }
+    Ok(Box::new(enc))
 }
 
-/// The encoder `engine` uses for `codec` with the FFmpeg `ff`: the first of its candidates
-/// that `ff` has and the test hook does not hide (`encoder_options::choose`).
-fn choose(ff: &'static Ffmpeg, engine: Engine, codec: Codec) -> Result<Choice> {
-    encoder_options::choose(engine, codec, &ff.libavcodec_version(), |name| {
-        !encoder_options::hidden(name) && AvCodec::encoder(ff, name).is_some()
-    })
+/// The encoder `engine` uses for `codec` with the FFmpeg `ff`: the one `named`
+/// (`EncoderConfig::ffmpeg_encoder`), else the first of its candidates that `ff` has and
+/// the test hook does not hide (`encoder_options::choose`).
+fn choose(ff: &'static Ffmpeg, engine: Engine, codec: Codec, named: Option<&str>) -> Result<Choice> {
+    let present = |name: &str| !encoder_options::hidden(name) && AvCodec::encoder(ff, name).is_some();
+    match named {
+        Some(name) => encoder_options::choose_named(engine, codec, name, &ff.libavcodec_version(), present),
+        None => encoder_options::choose(engine, codec, &ff.libavcodec_version(), present),
+    }
+}
+
+/// Why `spec` must not open with a bitrate target on the FFmpeg `ff`, if it must not
+/// (FFmpeg 7.1's libaomenc: `aom::cbr_refused`).
+fn refused_bitrate_target(ff: &Ffmpeg, spec: &EncoderSpec) -> Option<&'static str> {
+    if spec.name == "libaom-av1" { super::aom::cbr_refused(ff.avcodec_version) } else { None }
 }
 
 /// Whether the shared library `name` can be loaded here.
@@ -312,6 +334,10 @@ impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
         let plan = encoder_options::plan(spec, config)?;
         let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
+        let bitrate_target = matches!(config.rate_control, RateControl::Cbr { .. } | RateControl::Vbr { .. });
+        if let (true, Some(why)) = (bitrate_target, refused_bitrate_target(ff, spec)) {
+            return Err(Error::unsupported(format!("{} encode with {engine} {}", config.codec, spec.name), why));
+        }
         let node = check_runtime(engine, config)?;
         let hw_device = match (engine, node.as_deref()) {
             (Engine::Qsv, node) => Some(HwDevice::open(
@@ -330,9 +356,6 @@ impl FfmpegEncoder {
             None => engine.name().to_string(),
         };
         tracing::debug!(encoder = spec.name, "ffmpeg encoder options: {}", plan.cli_args());
-        if let Some(caveat) = &plan.caveat {
-            tracing::warn!(encoder = spec.name, "{caveat}");
-        }
         let packetizer = Packetizer::new(config, &session.extradata);
         Ok(FfmpegEncoder {
             engine,
@@ -404,7 +427,7 @@ impl EncoderBackend for FfmpegEncoder {
     fn describe(&self) -> String {
         let version = super::sys::get().map(Ffmpeg::libavcodec_version).unwrap_or_default();
         match &self.plan.caveat {
-            Some(caveat) => format!("{} {} ({}, {version}; {caveat})", self.engine, self.spec.name, self.device),
+            Some(caveat) => format!("{} {} ({}, {version}) [{caveat}]", self.engine, self.spec.name, self.device),
             None => format!("{} {} ({}, {version})", self.engine, self.spec.name, self.device),
         }
     }

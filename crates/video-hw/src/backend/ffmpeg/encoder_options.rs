@@ -163,6 +163,43 @@ pub(crate) fn choose(engine: Engine, codec: Codec, build: &str, present: impl Fn
     Err(Error::unsupported(what, why))
 }
 
+/// The encoder named `name` (an [`EncoderConfig::ffmpeg_encoder`]) for `engine` and
+/// `codec`, if `present` says this FFmpeg has it; else why not: it is not one of the
+/// encoders `engine` drives for `codec` (they are listed), or this build lacks it.
+pub(crate) fn choose_named(
+    engine: Engine,
+    codec: Codec,
+    name: &str,
+    build: &str,
+    present: impl Fn(&str) -> bool,
+) -> Result<Choice> {
+    let what = format!("{codec} encode with {engine} {name}");
+    let Some(spec) = ENCODERS.iter().find(|s| s.engine == engine && s.codec == codec && s.name == name) else {
+        let drives: Vec<&str> =
+            ENCODERS.iter().filter(|s| s.engine == engine && s.codec == codec).map(|s| s.name).collect();
+        let why = if drives.is_empty() {
+            format!("{engine} drives no {codec} encoder")
+        } else {
+            format!("not one of {engine}'s {codec} encoders ({})", drives.join(", "))
+        };
+        return Err(Error::unsupported(what, why));
+    };
+    if !present(spec.name) {
+        return Err(Error::unsupported(what, format!("encoder {name} not in this FFmpeg build ({build})")));
+    }
+    Ok(Choice { spec, passed_over: Vec::new() })
+}
+
+/// The engine that drives the FFmpeg encoder `name`, if video-hw drives it at all.
+pub(crate) fn engine_of(name: &str) -> Option<Engine> {
+    ENCODERS.iter().find(|s| s.name == name).map(|s| s.engine)
+}
+
+/// Every FFmpeg encoder name video-hw drives, in [`ENCODERS`] order (for messages).
+pub(crate) fn names() -> Vec<&'static str> {
+    ENCODERS.iter().map(|s| s.name).collect()
+}
+
 /// Encoders treated as absent from the loaded FFmpeg: a test hook
 /// (`registry::__hide_ffmpeg_encoders`), empty otherwise.
 static HIDDEN: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -268,3 +268,17 @@ fn aom_presets_tunings_and_refusals() {
     let p = plan(spec_named("libaom-av1"), &ten).unwrap();
     assert_eq!(p.get("color_primaries"), Some("9"));
 }
+
+#[test]
+fn an_encoder_is_chosen_by_name_among_its_engines() {
+    let all = |_: &str| true;
+    let aom = choose_named(Engine::Ffmpeg, Codec::Av1, "libaom-av1", "test", all).unwrap();
+    assert_eq!((aom.spec.name, aom.passed_over.len()), ("libaom-av1", 0));
+    let e = choose_named(Engine::Ffmpeg, Codec::Av1, "libx264", "test", all).unwrap_err().to_string();
+    assert!(e.contains("not one of ffmpeg's av1 encoders (libsvtav1, libaom-av1)"), "{e}");
+    let e = choose_named(Engine::Ffmpeg, Codec::Av1, "libaom-av1", "test", |n| n != "libaom-av1").unwrap_err();
+    assert!(e.to_string().contains("encoder libaom-av1 not in this FFmpeg build (test)"), "{e}");
+    assert_eq!(engine_of("h264_qsv"), Some(Engine::Qsv));
+    assert_eq!(engine_of("libsvtav1"), Some(Engine::Ffmpeg));
+    assert_eq!(engine_of("libvpx-vp9"), None);
+}

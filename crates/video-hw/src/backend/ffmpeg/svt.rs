@@ -103,8 +103,8 @@ pub(crate) fn rate_caveat(major: Option<u32>) -> Option<String> {
         None => "SVT-AV1 of unknown version".to_string(),
     };
     Some(format!(
-        "{version} may miss bitrate targets, most of all below about 0.09 bits per pixel \
-         (4.0 and later hold them; docs/ffmpeg-encode.md)"
+        "{version} may miss bitrate targets, most of all below about 0.09 bits per pixel; \
+         4.0 and later hold them (docs/ffmpeg-encode.md)"
     ))
 }
 
