@@ -312,6 +312,13 @@ pub enum RateControl {
     },
 }
 
+impl RateControl {
+    /// Whether this aims at a bitrate (CBR or VBR), not at a quantiser or a quality.
+    pub fn targets_bitrate(&self) -> bool {
+        matches!(self, RateControl::Cbr { .. } | RateControl::Vbr { .. })
+    }
+}
+
 /// Speed/quality trade-off, mapped per engine (NVENC P1–P7, x264 presets, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Preset {

@@ -334,8 +334,7 @@ impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
         let plan = encoder_options::plan(spec, config)?;
         let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-        let bitrate_target = matches!(config.rate_control, RateControl::Cbr { .. } | RateControl::Vbr { .. });
-        if let (true, Some(why)) = (bitrate_target, refused_bitrate_target(ff, spec)) {
+        if let (true, Some(why)) = (config.rate_control.targets_bitrate(), refused_bitrate_target(ff, spec)) {
             return Err(Error::unsupported(format!("{} encode with {engine} {}", config.codec, spec.name), why));
         }
         let node = check_runtime(engine, config)?;

@@ -589,8 +589,11 @@ pub(crate) fn plan_with(spec: &EncoderSpec, config: &EncoderConfig, svt_major: O
     }
     let flags: String = b.flags.iter().map(|f| format!("+{f}")).collect();
     b.opt("layout", "flags", flags);
-    let bitrate_target = matches!(config.rate_control, RateControl::Cbr { .. } | RateControl::Vbr { .. });
-    let caveat = if fam == F::SvtAv1 && bitrate_target { super::svt::rate_caveat(b.svt_major) } else { None };
+    let caveat = if fam == F::SvtAv1 && config.rate_control.targets_bitrate() {
+        super::svt::rate_caveat(b.svt_major)
+    } else {
+        None
+    };
     Ok(Plan { spec: *spec, options: b.options, force_keyframe, caveat })
 }
 

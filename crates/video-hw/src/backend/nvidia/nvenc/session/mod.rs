@@ -478,9 +478,8 @@ impl EncoderBackend for NvencEncoder {
         }
         let kind = |rc: RateControl| std::mem::discriminant(&rc);
         let rc_kind_changed = kind(config.rate_control) != kind(old.rate_control);
-        let bitrate_changed = !rc_kind_changed
-            && config.rate_control != old.rate_control
-            && matches!(config.rate_control, RateControl::Cbr { .. } | RateControl::Vbr { .. });
+        let bitrate_changed =
+            !rc_kind_changed && config.rate_control != old.rate_control && config.rate_control.targets_bitrate();
         if (rc_kind_changed && !self.caps.dyn_rc_mode) || (bitrate_changed && !self.caps.dyn_bitrate) {
             return Ok(false);
         }
