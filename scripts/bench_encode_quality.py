@@ -76,9 +76,10 @@ ENGINES = {
     ("openh264", "h264"): ("openh264", ["fastest", "faster", "fast", "medium", "slow"]),
     ("ffmpeg", "h264"): ("libx264", ["faster", "medium", "slow"]),
     ("ffmpeg", "hevc"): ("libx265", ["faster", "medium", "slow"]),
-    ("ffmpeg", "av1"): ("svt-av1", ["faster", "medium", "slow"]),
-    # libaom-av1 by name (`--encoder`): FFmpeg's other AV1 encoder, which holds every bitrate
-    # target where an SVT-AV1 before 4.0 does not; `slow` (cpu-used 4) takes too long here.
+    # FFmpeg's two AV1 encoders by name (`--encoder`): unnamed, a bitrate target on an
+    # SVT-AV1 before 4.0 goes to libaom-av1, which holds every target where that SVT-AV1
+    # does not. libaom's `slow` (cpu-used 4) takes too long here.
+    ("ffmpeg/libsvtav1", "av1"): ("svt-av1", ["faster", "medium", "slow"]),
     ("ffmpeg/libaom-av1", "av1"): ("libaom-av1", ["faster", "medium"]),
     ("rav1e", "av1"): ("rav1e", ["fastest", "faster", "medium"]),
     **{(hw, codec): (f"{hw}-{codec}", HW_PRESETS)

@@ -624,9 +624,17 @@ fn encoders_dropped_without_flush_close() {
     let frames = common::clip::cars_i420(3);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for codec in [Codec::Av1, Codec::H264, Codec::Hevc] {
+        // Both AV1 encoders by name: a bitrate target (the default) may go to either.
+        let cases = [
+            (Codec::Av1, Some("libsvtav1")),
+            (Codec::Av1, Some("libaom-av1")),
+            (Codec::H264, None),
+            (Codec::Hevc, None),
+        ];
+        for (codec, name) in cases {
             for n in [0usize, 3] {
-                let cfg = EncoderConfig::new(codec, W, H).engine(FFMPEG);
+                let mut cfg = EncoderConfig::new(codec, W, H).engine(FFMPEG);
+                cfg.ffmpeg_encoder = name.map(String::from);
                 let Ok(mut enc) = Encoder::open(cfg) else { continue };
                 if n > 0 {
                     feed(&mut enc, &frames[..n], PixelFormat::Yuv420p, &[], |_, _| {});

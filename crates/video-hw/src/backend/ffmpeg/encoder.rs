@@ -76,8 +76,11 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
     if let ForceKeyframe::Unsupported(why) = &enc.plan.force_keyframe {
         notes.push(format!("no forced keyframes: {why}"));
     }
-    // The probe encodes at a bitrate target: its caveat is the one bitrate targets carry.
-    notes.extend(enc.plan.caveat.clone());
+    // The probe encodes at a bitrate target: what bitrate targets get is noted.
+    match holder_of_bitrate_targets(ff, spec) {
+        Some((holder, why)) => notes.push(format!("bitrate targets on {}: {why}", holder.name)),
+        None => notes.extend(enc.plan.caveat.clone()),
+    }
     notes.extend(refused.map(|why| format!("no bitrate targets: {why}")));
     Ok(ProbeInfo { device: Some(enc.device.clone()), driver: Some(ff.version_string()), notes })
 }
@@ -85,13 +88,41 @@ pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeIn
 /// Opens an encoder of the `engine` family for `config`.
 pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn EncoderBackend>> {
     let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-    let spec = choose(ff, engine, config.codec, config.ffmpeg_encoder.as_deref())?.spec;
-    let enc = FfmpegEncoder::open_spec(engine, spec, config)?;
+    let first = choose(ff, engine, config.codec, config.ffmpeg_encoder.as_deref())?.spec;
+    // A bitrate target goes to the encoder that holds it, unless one was named.
+    let swap = match (&config.ffmpeg_encoder, config.rate_control.targets_bitrate()) {
+        (None, true) => holder_of_bitrate_targets(ff, first),
+        _ => None,
+    };
+    let (spec, note) = match swap {
+        Some((holder, why)) => (holder, Some(format!("{} passed over: {why}", first.name))),
+        None => (first, None),
+    };
+    let mut enc = FfmpegEncoder::open_spec(engine, spec, config)?;
     // Here, not in `open_spec`: the probe's encoder would say it on every probe.
     if let Some(caveat) = &enc.plan.caveat {
         tracing::warn!(encoder = spec.name, "{caveat}");
     }
+    enc.note = note;
     Ok(Box::new(enc))
+}
+
+/// The encoder to take for a bitrate target instead of `first`, and why, where `first`
+/// may miss it and this FFmpeg has one that holds it: an SVT-AV1 older than 4.0
+/// (`svt::rate_caveat`) gives way to libaom-av1, which held every target measured
+/// (`aom.rs`), unless this FFmpeg refuses libaom's bitrate targets (`aom::cbr_refused`).
+/// libaom is about 3.4 times slower here (720p, preset medium): naming libsvtav1
+/// (`EncoderConfig::ffmpeg_encoder`) keeps SVT-AV1, with its caveat.
+fn holder_of_bitrate_targets(
+    ff: &'static Ffmpeg,
+    first: &'static EncoderSpec,
+) -> Option<(&'static EncoderSpec, String)> {
+    if first.name != "libsvtav1" {
+        return None;
+    }
+    let why = super::svt::rate_caveat(super::svt::loaded_major())?;
+    let aom = choose(ff, first.engine, first.codec, Some("libaom-av1")).ok()?.spec;
+    refused_bitrate_target(ff, aom).is_none().then_some((aom, why))
 }
 
 /// The encoder `engine` uses for `codec` with the FFmpeg `ff`: the one `named`
@@ -316,6 +347,8 @@ pub(crate) struct FfmpegEncoder {
     hw_device: Option<HwDevice>,
     /// Where it runs ("software", a render node).
     device: String,
+    /// Why this encoder and not the engine's first (`holder_of_bitrate_targets`).
+    note: Option<String>,
     packetizer: Packetizer,
     packets: VecDeque<Packet>,
     /// Generation of each frame in flight, by pts.
@@ -364,6 +397,7 @@ impl FfmpegEncoder {
             session,
             hw_device,
             device,
+            note: None,
             packetizer,
             packets: VecDeque::new(),
             generations: HashMap::new(),
@@ -425,8 +459,8 @@ impl EncoderBackend for FfmpegEncoder {
 
     fn describe(&self) -> String {
         let version = super::sys::get().map(Ffmpeg::libavcodec_version).unwrap_or_default();
-        match &self.plan.caveat {
-            Some(caveat) => format!("{} {} ({}, {version}) [{caveat}]", self.engine, self.spec.name, self.device),
+        match self.plan.caveat.as_ref().or(self.note.as_ref()) {
+            Some(said) => format!("{} {} ({}, {version}) [{said}]", self.engine, self.spec.name, self.device),
             None => format!("{} {} ({}, {version})", self.engine, self.spec.name, self.device),
         }
     }
