@@ -1,5 +1,7 @@
 //! Encoding through libavcodec: libx264, libx265, libsvtav1 or else libaom-av1 (engine
-//! `ffmpeg`) and the hardware encoders FFmpeg reaches (QSV, VA-API, VideoToolbox, AMF).
+//! `ffmpeg`; a bitrate target goes to libaom-av1 where the SVT-AV1 is older than 4.0, and
+//! `EncoderConfig::ffmpeg_encoder` names one) and the hardware encoders FFmpeg reaches (QSV,
+//! VA-API, VideoToolbox, AMF).
 //!
 //! - Which encoder (the first of an engine's candidates this FFmpeg has), and how the
 //!   neutral [`EncoderConfig`] becomes its options: [`super::encoder_options`] (one table).
