@@ -414,7 +414,7 @@ def main():
     for (engine, codec), (label, presets) in ENGINES.items():
         if (engine.partition("/")[0], codec) not in have:
             continue
-        if wanted and label not in wanted and engine not in wanted:
+        if wanted and label not in wanted and engine not in wanted and engine.partition("/")[0] not in wanted:
             continue
         for preset in presets[1:2] if args.quick and len(presets) > 1 else presets:
             plan.append((engine, codec, f"{label} {preset}", preset, None))

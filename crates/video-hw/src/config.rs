@@ -562,6 +562,13 @@ impl EncoderConfig {
         self
     }
 
+    /// Whether this configuration aims at a bitrate: a CBR or VBR target that the engine
+    /// codes to ([`RateControl::targets_bitrate`]), not with lossless tuning, which codes no
+    /// rate.
+    pub fn targets_bitrate(&self) -> bool {
+        self.rate_control.targets_bitrate() && self.tuning != Tuning::Lossless
+    }
+
     /// Names the FFmpeg encoder (see [`EncoderConfig::ffmpeg_encoder`]).
     pub fn ffmpeg_encoder(mut self, name: impl Into<String>) -> Self {
         self.ffmpeg_encoder = Some(name.into());

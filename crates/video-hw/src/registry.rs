@@ -95,7 +95,8 @@ fn videotoolbox_entry() -> EngineEntry {
             }
         }),
         open_encoder: Some(|e, c| {
-            if matches!(c.codec, Codec::H264 | Codec::Hevc) {
+            // A named FFmpeg encoder (h264_videotoolbox) is FFmpeg's, not the native engine.
+            if matches!(c.codec, Codec::H264 | Codec::Hevc) && c.ffmpeg_encoder.is_none() {
                 videotoolbox::open_encoder(c)
             } else {
                 ffmpeg::encoder::open(e, c)
@@ -375,13 +376,19 @@ impl Registry {
 fn named_encoder_engine(config: &EncoderConfig, name: &str) -> Result<EnginePreference> {
     use crate::backend::ffmpeg::encoder_options;
     let what = format!("{} encode with {name}", config.codec);
-    let Some(engine) = encoder_options::engine_of(name) else {
+    let Some((engine, codec)) = encoder_options::engine_of(name) else {
         let drives = encoder_options::names().join(", ");
         return Err(Error::unsupported(
             what,
             format!("video-hw drives no FFmpeg encoder of that name (it drives {drives})"),
         ));
     };
+    if codec != config.codec {
+        return Err(Error::unsupported(what, format!("{name} encodes {codec}, not {}", config.codec)));
+    }
+    if config.require_hardware && !engine.is_hardware() {
+        return Err(Error::unsupported(what, format!("{name} is software ({engine}), but hardware is required")));
+    }
     match config.engine {
         EnginePreference::Only(other) if other != engine => {
             Err(Error::unsupported(what, format!("{name} is an encoder of {engine}, not of {other}")))
@@ -597,7 +604,11 @@ mod tests {
         let other = av1.clone().engine(EnginePreference::Only(Engine::Rav1e));
         let e = named(other, "libaom-av1").unwrap_err().to_string();
         assert!(e.contains("libaom-av1 is an encoder of ffmpeg, not of rav1e"), "{e}");
-        let e = named(av1, "libdav1d").unwrap_err().to_string();
+        let e = named(av1.clone(), "libdav1d").unwrap_err().to_string();
         assert!(e.contains("video-hw drives no FFmpeg encoder of that name"), "{e}");
+        let e = named(av1.clone(), "libx264").unwrap_err().to_string();
+        assert!(e.contains("libx264 encodes h264, not av1"), "{e}");
+        let e = named(av1.require_hardware(true), "libaom-av1").unwrap_err().to_string();
+        assert!(e.contains("libaom-av1 is software (ffmpeg), but hardware is required"), "{e}");
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn Enc
     let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
     let first = choose(ff, engine, config.codec, config.ffmpeg_encoder.as_deref())?.spec;
     // A bitrate target goes to the encoder that holds it, unless one was named.
-    let swap = match (&config.ffmpeg_encoder, config.rate_control.targets_bitrate()) {
+    let swap = match (&config.ffmpeg_encoder, config.targets_bitrate()) {
         (None, true) => holder_of_bitrate_targets(ff, first),
         _ => None,
     };
@@ -110,11 +110,12 @@ pub(crate) fn open(engine: Engine, config: &EncoderConfig) -> Result<Box<dyn Enc
 }
 
 /// The encoder to take for a bitrate target instead of `first`, and why, where `first`
-/// may miss it and this FFmpeg has one that holds it: an SVT-AV1 older than 4.0
-/// (`svt::rate_caveat`) gives way to libaom-av1, which held every target measured
+/// may miss it and this FFmpeg has one that holds it: an SVT-AV1 known to be older than
+/// 4.0 (`svt::rate_caveat`) gives way to libaom-av1, which held every target measured
 /// (`aom.rs`), unless this FFmpeg refuses libaom's bitrate targets (`aom::cbr_refused`).
-/// libaom is about 3.4 times slower here (720p, preset medium): naming libsvtav1
-/// (`EncoderConfig::ffmpeg_encoder`) keeps SVT-AV1, with its caveat.
+/// An SVT-AV1 of unknown version (no `/proc/self/maps`, or linked into libavcodec) is
+/// kept, with its caveat: it may well be 4.x. libaom is about 3.3 times slower here (720p,
+/// preset medium): naming libsvtav1 (`EncoderConfig::ffmpeg_encoder`) keeps SVT-AV1.
 fn holder_of_bitrate_targets(
     ff: &'static Ffmpeg,
     first: &'static EncoderSpec,
@@ -122,7 +123,7 @@ fn holder_of_bitrate_targets(
     if first.name != "libsvtav1" {
         return None;
     }
-    let why = super::svt::rate_caveat(super::svt::loaded_major())?;
+    let why = super::svt::rate_caveat(Some(super::svt::loaded_major()?))?;
     let aom = choose(ff, first.engine, first.codec, Some("libaom-av1")).ok()?.spec;
     refused_bitrate_target(ff, aom).is_none().then_some((aom, why))
 }
@@ -369,7 +370,7 @@ impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
         let plan = encoder_options::plan(spec, config)?;
         let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
-        if let (true, Some(why)) = (config.rate_control.targets_bitrate(), refused_bitrate_target(ff, spec)) {
+        if let (true, Some(why)) = (config.targets_bitrate(), refused_bitrate_target(ff, spec)) {
             return Err(Error::unsupported(format!("{} encode with {engine} {}", config.codec, spec.name), why));
         }
         let node = check_runtime(engine, config)?;

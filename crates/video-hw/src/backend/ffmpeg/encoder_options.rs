@@ -190,9 +190,10 @@ pub(crate) fn choose_named(
     Ok(Choice { spec, passed_over: Vec::new() })
 }
 
-/// The engine that drives the FFmpeg encoder `name`, if video-hw drives it at all.
-pub(crate) fn engine_of(name: &str) -> Option<Engine> {
-    ENCODERS.iter().find(|s| s.name == name).map(|s| s.engine)
+/// The engine that drives the FFmpeg encoder `name` and the codec it encodes, if video-hw
+/// drives it at all.
+pub(crate) fn engine_of(name: &str) -> Option<(Engine, Codec)> {
+    ENCODERS.iter().find(|s| s.name == name).map(|s| (s.engine, s.codec))
 }
 
 /// Every FFmpeg encoder name video-hw drives, in [`ENCODERS`] order (for messages).
@@ -589,11 +590,7 @@ pub(crate) fn plan_with(spec: &EncoderSpec, config: &EncoderConfig, svt_major: O
     }
     let flags: String = b.flags.iter().map(|f| format!("+{f}")).collect();
     b.opt("layout", "flags", flags);
-    let caveat = if fam == F::SvtAv1 && config.rate_control.targets_bitrate() {
-        super::svt::rate_caveat(b.svt_major)
-    } else {
-        None
-    };
+    let caveat = if fam == F::SvtAv1 && config.targets_bitrate() { super::svt::rate_caveat(b.svt_major) } else { None };
     Ok(Plan { spec: *spec, options: b.options, force_keyframe, caveat })
 }
 
@@ -689,14 +686,17 @@ fn rate_control(b: &mut Builder, config: &EncoderConfig) -> Result<()> {
                 // ended 8-15% under the average on the 3-second camera clip (300k/450k,
                 // 600k/1.2M, 1M/1.5M; its ABR re-aims slowly, worse with B-frames and cu-tree),
                 // and on the 10-second one a second carried 1.47 times the peak at 300k/450k
-                // (2026-11-25, x265 3.5). This way: +0.4..+1.7% and +0.3..+2.8%, the busiest
-                // second 0.71-0.90 of the peak; on 10 s 0.4 dB less for 6.6% more bits at
+                // (2026-11-25, x265 3.5). This way, with the ffmpeg tool: +0.4..+1.7% (3 s) and
+                // +0.3..+2.8% (10 s), the busiest second 0.71-0.90 of the peak (the rate test:
+                // docs/ffmpeg-encode.md); on 10 s 0.4 dB less for 6.6% more bits at
                 // 300k/450k (half a second of buffer), 0.3 dB more for 4.8% more at 600k/1.2M
                 // (docs/ffmpeg-encode.md). With the peak at the average, the VBV at the
                 // average, as before (x265 takes that as CBR, not strict).
                 F::X265 if max > avg => {
                     b.opt("rate_control", "maxrate", avg);
-                    b.opt("rate_control", "bufsize", max - avg);
+                    // At least 50 ms: x265 takes the buffer in kbit, and under one kbit its
+                    // VBV (and strict CBR) would be off.
+                    b.opt("rate_control", "bufsize", (max - avg).max(avg / 20));
                     b.param("rate_control", "strict-cbr", 1);
                     b.param("rate_control", "vbv-init", "0.95");
                 }

@@ -278,7 +278,7 @@ fn an_encoder_is_chosen_by_name_among_its_engines() {
     assert!(e.contains("not one of ffmpeg's av1 encoders (libsvtav1, libaom-av1)"), "{e}");
     let e = choose_named(Engine::Ffmpeg, Codec::Av1, "libaom-av1", "test", |n| n != "libaom-av1").unwrap_err();
     assert!(e.to_string().contains("encoder libaom-av1 not in this FFmpeg build (test)"), "{e}");
-    assert_eq!(engine_of("h264_qsv"), Some(Engine::Qsv));
-    assert_eq!(engine_of("libsvtav1"), Some(Engine::Ffmpeg));
+    assert_eq!(engine_of("h264_qsv"), Some((Engine::Qsv, Codec::H264)));
+    assert_eq!(engine_of("libsvtav1"), Some((Engine::Ffmpeg, Codec::Av1)));
     assert_eq!(engine_of("libvpx-vp9"), None);
 }
