@@ -53,6 +53,37 @@ pub(crate) fn cbr_options(rate: u64, buffer: u64, lag_free: bool) -> (Pairs, Pai
     (opts, vec![("max-intra-rate", "150".to_string())])
 }
 
+/// The libaom loaded in this process (by libavcodec), as (major, minor), read from its file
+/// name (`libaom.so.3.6.0`, PyAV's `libaom-<hash>.so.3.2.0`); `None` where none is loaded
+/// or the platform has no `/proc/self/maps`.
+pub(crate) fn loaded_version() -> Option<(u32, u32)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|l| version_of(l.rsplit('/').next()?))
+}
+
+/// The (major, minor) version in a shared library's file name, where it is libaom's.
+fn version_of(file: &str) -> Option<(u32, u32)> {
+    if !(file.starts_with("libaom.so.") || file.starts_with("libaom-")) {
+        return None;
+    }
+    let (_, version) = file.split_once(".so.")?;
+    let mut parts = version.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// Why forced key frames cannot be made with look-ahead off (`lag-in-frames 0`, which
+/// bitrate targets and low latency set) on libaom `version`, if they cannot. libaom 3.2
+/// (PyAV 12.3's and 13.1's FFmpeg) ignores `AOM_EFLAG_FORCE_KF` there: a frame forced at
+/// 17 of 24 with a GOP of 10 gave key frames at 0, 10, 20, and with no GOP at 0 only,
+/// where 3.6 (Debian's FFmpeg 5.1) and 3.11 (PyAV 16.0's) gave 0, 10, 17, 18 (2026-11-25).
+/// Versions between 3.2 and 3.6 were not available to test: refused too.
+pub(crate) fn forced_key_frames_refused(version: Option<(u32, u32)>) -> Option<&'static str> {
+    version.is_some_and(|v| v < (3, 6)).then_some(
+        "libaom before 3.6 makes no forced key frame without look-ahead (bitrate targets and low latency \
+         run without it; key frames follow the GOP only)",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +106,17 @@ mod tests {
         for ok in [v(59, 37, 100), v(60, 31, 102), v(61, 3, 100), v(62, 11, 100)] {
             assert_eq!(cbr_refused(ok), None);
         }
+    }
+
+    #[test]
+    fn libaom_before_3_6_refuses_forced_key_frames_without_look_ahead() {
+        assert_eq!(version_of("libaom.so.3.6.0"), Some((3, 6)));
+        assert_eq!(version_of("libaom-e9efed4a.so.3.2.0"), Some((3, 2)));
+        assert_eq!(version_of("libavcodec.so.59.37.100"), None);
+        assert_eq!(version_of("libaomdec.so.1.0"), None);
+        assert!(forced_key_frames_refused(Some((3, 2))).is_some());
+        assert_eq!(forced_key_frames_refused(Some((3, 6))), None);
+        assert_eq!(forced_key_frames_refused(Some((3, 11))), None);
+        assert_eq!(forced_key_frames_refused(None), None);
     }
 }

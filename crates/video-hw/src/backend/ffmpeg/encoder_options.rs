@@ -28,7 +28,7 @@
 //! | `tuning` LowLatency / UltraLowLatency | `tune zerolatency` | `tune zerolatency` | `pred-struct=1` | `usage realtime`, `lag-in-frames 0` (unless `lookahead` is set) | `async_depth 1` | `async_depth 1` | `realtime 1` | `usage lowlatency` / `ultralowlatency` |
 //! | `tuning` Lossless | `qp 0` (rate control not used) | `lossless=1` | Unsupported | `lossless=1` (rate control not used) | Unsupported | Unsupported | Unsupported | Unsupported |
 //! | `lookahead: Some(n)` | `rc-lookahead`=n | `rc-lookahead`=n | `lookahead`=n | `lag-in-frames`=n | h264: `look_ahead 1`, `look_ahead_depth`=n; n = 0 nothing; HEVC/AV1 n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported | n > 0 → Unsupported |
-//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I (libaomenc sets `AOM_EFLAG_FORCE_KF`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
+//! | force keyframe | frame `pict_type` I, `forced-idr 1` | `pict_type` I, `forced-idr 1` | Unsupported after the first frame (FFmpeg 5.1's wrapper ignores `pict_type`) | `pict_type` I (libaomenc sets `AOM_EFLAG_FORCE_KF`); libaom before 3.6 with `lag-in-frames 0`: Unsupported after the first frame (it makes none: `aom.rs`) | `pict_type` I, `forced_idr 1` | `pict_type` I (vaapi_encode forces an IDR) | `pict_type` I (a forced key frame) | Unsupported after the first frame (amfenc of this era ignores `pict_type`) |
 //! | `repeat_parameter_sets`, `layout` | `flags +global_header` for every encoder: parameter sets from `extradata` (and any in band), re-inserted before keyframes by the packetizer as the config asks; LengthPrefixed: 4-byte lengths, parameter sets only out of band. AV1: sequence header OBUs the same way; LengthPrefixed → Unsupported | | | | | | | |
 //! | `color` | `color_primaries`, `color_trc`, `colorspace`, `color_range` (H.273 code points) when not unspecified/limited | same | same | same | same | same | same | same |
 //! | threads | `threads` auto (0), or `VIDEO_HW_FFMPEG_THREADS` | same | same | same, and `row-mt 1` | — | — | — | — |
@@ -267,7 +267,6 @@ impl Plan {
     }
 
     /// The value of option `name`, if the plan sets it.
-    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.options.iter().find(|o| o.name == name).map(|o| o.value.as_str())
     }
