@@ -57,18 +57,10 @@ pub(crate) fn cbr_options(rate: u64, buffer: u64, lag_free: bool) -> (Pairs, Pai
 /// name (`libaom.so.3.6.0`, PyAV's `libaom-<hash>.so.3.2.0`); `None` where none is loaded
 /// or the platform has no `/proc/self/maps`.
 pub(crate) fn loaded_version() -> Option<(u32, u32)> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines().find_map(|l| version_of(l.rsplit('/').next()?))
-}
-
-/// The (major, minor) version in a shared library's file name, where it is libaom's.
-fn version_of(file: &str) -> Option<(u32, u32)> {
-    if !(file.starts_with("libaom.so.") || file.starts_with("libaom-")) {
-        return None;
+    match super::common::loaded_library_version("libaom")?[..] {
+        [major, minor, ..] => Some((major, minor)),
+        _ => None,
     }
-    let (_, version) = file.split_once(".so.")?;
-    let mut parts = version.split('.');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 /// Why forced key frames cannot be made with look-ahead off (`lag-in-frames 0`, which
@@ -110,10 +102,6 @@ mod tests {
 
     #[test]
     fn libaom_before_3_6_refuses_forced_key_frames_without_look_ahead() {
-        assert_eq!(version_of("libaom.so.3.6.0"), Some((3, 6)));
-        assert_eq!(version_of("libaom-e9efed4a.so.3.2.0"), Some((3, 2)));
-        assert_eq!(version_of("libavcodec.so.59.37.100"), None);
-        assert_eq!(version_of("libaomdec.so.1.0"), None);
         assert!(forced_key_frames_refused(Some((3, 2))).is_some());
         assert_eq!(forced_key_frames_refused(Some((3, 6))), None);
         assert_eq!(forced_key_frames_refused(Some((3, 11))), None);

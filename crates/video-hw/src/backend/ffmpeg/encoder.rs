@@ -368,12 +368,7 @@ pub(crate) struct FfmpegEncoder {
 
 impl FfmpegEncoder {
     fn open_spec(engine: Engine, spec: &'static EncoderSpec, config: &EncoderConfig) -> Result<Self> {
-        let mut plan = encoder_options::plan(spec, config)?;
-        if spec.name == "libaom-av1" && plan.get("lag-in-frames") == Some("0") {
-            if let Some(why) = super::aom::forced_key_frames_refused(super::aom::loaded_version()) {
-                plan.force_keyframe = ForceKeyframe::Unsupported(why);
-            }
-        }
+        let plan = encoder_options::plan(spec, config)?;
         let ff = common::ffmpeg(format!("{} encode with {engine}", config.codec))?;
         if let (true, Some(why)) = (config.targets_bitrate(), refused_bitrate_target(ff, spec)) {
             return Err(Error::unsupported(format!("{} encode with {engine} {}", config.codec, spec.name), why));

@@ -338,7 +338,14 @@ pub(crate) fn software_threads(configured: Option<u32>) -> String {
 /// names the encoder and the setting it cannot honour.
 pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
     let svt_major = if spec.family == Family::SvtAv1 { super::svt::loaded_major() } else { None };
-    plan_with(spec, config, svt_major)
+    let mut plan = plan_with(spec, config, svt_major)?;
+    // The libaom loaded decides whether it makes forced key frames without look-ahead.
+    if spec.family == Family::Aom && plan.get("lag-in-frames") == Some("0") {
+        if let Some(why) = super::aom::forced_key_frames_refused(super::aom::loaded_version()) {
+            plan.force_keyframe = ForceKeyframe::Unsupported(why);
+        }
+    }
+    Ok(plan)
 }
 
 /// [`plan`] for the SVT-AV1 of major version `svt_major` (`None`: unknown).

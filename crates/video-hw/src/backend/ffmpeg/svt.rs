@@ -46,18 +46,8 @@ pub(crate) fn loaded_major() -> Option<u32> {
     if let Some(m) = FOUND.get() {
         return Some(*m);
     }
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    let major = maps.lines().find_map(|l| major_of(l.rsplit('/').next()?))?;
+    let major = super::common::loaded_library_version("libSvtAv1Enc")?[0];
     Some(*FOUND.get_or_init(|| major))
-}
-
-/// The major version in a shared library's file name, where it is SVT-AV1's encoder.
-fn major_of(file: &str) -> Option<u32> {
-    if !file.starts_with("libSvtAv1Enc") {
-        return None;
-    }
-    let (_, version) = file.split_once(".so.")?;
-    version.split('.').next()?.parse().ok()
 }
 
 /// The `svtav1-params` (key, value) pairs for a bitrate target: CBR at `rate`, or for VBR
@@ -111,15 +101,6 @@ pub(crate) fn rate_caveat(major: Option<u32>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_major_comes_from_the_file_name() {
-        assert_eq!(major_of("libSvtAv1Enc.so.1.4.1"), Some(1));
-        assert_eq!(major_of("libSvtAv1Enc-6a1b5f2e.so.4.1.0"), Some(4));
-        assert_eq!(major_of("libSvtAv1Enc.so.2"), Some(2));
-        assert_eq!(major_of("libavcodec.so.59.37.100"), None);
-        assert_eq!(major_of("libSvtAv1Dec.so.0.9"), None);
-    }
 
     #[test]
     fn each_major_gets_its_own_set() {
