@@ -64,15 +64,7 @@ pub fn host_array(frame: Arc<video_hw::Frame>, exact: Option<Exact>) -> PyResult
         // A decoder's own buffer lent as it is (planes with padding rows between them):
         // packed once, into a recycled buffer, which the array then lies over.
         if let Ok(packed) = host.to_packed(frame.format, frame.width, frame.height) {
-            let f = video_hw::Frame {
-                format: frame.format,
-                width: frame.width,
-                height: frame.height,
-                pts: frame.pts,
-                keyframe: frame.keyframe,
-                color: frame.color,
-                data: FrameData::Host(packed.into_owned()),
-            };
+            let f = frame.same_over(FrameData::Host(packed.into_owned()));
             return host_array(Arc::new(f), exact);
         }
     }
@@ -90,7 +82,9 @@ pub fn host_array(frame: Arc<video_hw::Frame>, exact: Option<Exact>) -> PyResult
         }
     }
     let (shape, elem) = frame_shape(frame.format, frame.width, frame.height, host.as_bytes().len());
-    if host.is_packed() {
+    // A frame the reader also keeps (to serve it again) is copied: an array lent over it
+    // could be written through, and the next request for the frame would see the writes.
+    if host.is_packed() && Arc::strong_count(&frame) == 1 {
         let ptr = host.as_bytes().as_ptr() as u64;
         let strides = compact_strides(&shape);
         return Ok(Array::new(Owner::Frame(frame.clone()), ptr, shape, strides, elem, Place::Cpu));
@@ -278,6 +272,10 @@ pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
     let p0 = cuda.plane_ptr(0).unwrap_or(0);
     let stacked = |i: usize, rows: i64| cuda.plane_ptr(i) == Some(p0 + (pitch * rows) as u64);
     let device = Place::Cuda(cuda.device_index());
+    if Arc::strong_count(&frame) > 1 {
+        // Kept by the reader too: a copy (see `host_array`).
+        return device_batch(std::slice::from_ref(&frame)).map(|a| a.squeeze_first());
+    }
     let own = |shape: Vec<i64>, strides: Vec<i64>| {
         Array::new(Owner::Frame(frame.clone()), p0, shape, strides, frame.format.sample_type(), device)
     };

@@ -435,6 +435,7 @@ impl NativeDecoder {
         d.set_item("packets_decoded", s.packets_decoded)?;
         d.set_item("packets_headers_only", s.packets_headers_only)?;
         d.set_item("frames_returned", s.frames_returned)?;
+        d.set_item("frames_kept", s.frames_kept)?;
         d.set_item("sessions", s.sessions)?;
         Ok(d)
     }
@@ -443,7 +444,7 @@ impl NativeDecoder {
     fn get_frame_at(&self, py: Python<'_>, index: i64) -> PyResult<Frame> {
         let f = self.frame_number(index)?;
         let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
-        self.frame(py, f, got[0].clone())
+        self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
     }
 
     /// The frames at `indices`, in the order given (repeats allowed), as one batch.
@@ -456,7 +457,7 @@ impl NativeDecoder {
     fn get_frame_played_at(&self, py: Python<'_>, seconds: f64) -> PyResult<Frame> {
         let f = self.frame_at_seconds(seconds)?;
         let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
-        self.frame(py, f, got[0].clone())
+        self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
     }
 
     /// The frames shown at each of `seconds`, in the order given.

@@ -251,3 +251,46 @@ fn corpus_random_access(files: Vec<(PathBuf, PathBuf)>, setup: impl Fn(FrameRead
     assert!(failures.is_empty(), "{} frames differ from the references:\n{}", failures.len(), failures.join("\n"));
     (checked, headers_only)
 }
+
+/// Decoder state kept between calls on NVDEC (`reader/live.rs`): `dec[i]` over every
+/// fixture (on one session and on four), ranges in chunks of 32 and `dec[i-1]` beside
+/// `dec[i]` give ffmpeg's reference frames, and a forward loop decodes each packet about
+/// once (the bound of `tests/reader_state.rs`).
+#[test]
+fn gpu_reader_state_kept_between_calls() {
+    let Some(_gpu) = common::gpu_test() else { return };
+    let mut checked = 0;
+    for path in fixtures() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(probe) = reader(&path, 1) else { continue };
+        let want = common::framemd5_hashes(&PathBuf::from(format!("{}.framemd5", path.display())));
+        let n = probe.len();
+        let index = probe.index();
+        let span = |f: usize| (index.last_packet(f) + 1 - index.start_packet(f)) as u64;
+        let bound = index.packets().len() as u64 + span(0) + span(1) + span(31.min(n - 1)) + span(63.min(n - 1)) + 16;
+        let md5 = |f: &video_hw::Frame| common::frame_md5(f).1;
+        for sessions in [1, 4] {
+            let mut r = reader(&path, sessions).unwrap();
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(&md5(&r.frames_at(&[i]).unwrap()[0]), w, "{name}: dec[{i}] on {sessions} sessions");
+            }
+            let s = r.stats();
+            assert!(s.packets_decoded <= bound, "{name}: dec[i] loop: {} packets, at most {bound}", s.packets_decoded);
+            assert!(s.runs <= 3, "{name}: dec[i] loop: {} runs", s.runs);
+        }
+        let mut r = reader(&path, 4).unwrap();
+        for start in (0..n).step_by(32) {
+            let got: Vec<String> = r.frames_in_range(start, start + 32, 1).unwrap().iter().map(|f| md5(f)).collect();
+            assert_eq!(got, want[start..(start + 32).min(n)].to_vec(), "{name}: chunk at {start}");
+        }
+        assert!(r.stats().packets_decoded <= bound, "{name}: chunks: {} packets", r.stats().packets_decoded);
+        let mut r = reader(&path, 1).unwrap();
+        for i in 1..n {
+            assert_eq!(md5(&r.frames_at(&[i - 1]).unwrap()[0]), want[i - 1], "{name}: dec[{}]", i - 1);
+            assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}]");
+        }
+        assert!(r.stats().frames_kept + 2 >= n as u64, "{name}: {} frames kept", r.stats().frames_kept);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} fixtures checked");
+}

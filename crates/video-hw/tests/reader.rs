@@ -6,61 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use video_hw::media::Demuxer;
 use video_hw::reader::FrameReader;
-use video_hw::{Codec, DecoderConfig, Engine, EnginePreference, Output, PixelFormat};
+use video_hw::{Codec, DecoderConfig, EnginePreference, Output, PixelFormat};
 
-/// The engine the tests decode with: FFmpeg's software decoders where FFmpeg is loaded
-/// (every codec, bit-exact with the references), OpenH264 where it is not (H.264 only).
-fn engine() -> Engine {
-    if common::ffmpeg_loaded() { Engine::Ffmpeg } else { Engine::OpenH264 }
-}
-
-fn decodable(codec: Codec) -> bool {
-    common::ffmpeg_loaded() || codec == Codec::H264
-}
-
-fn reader(path: &Path) -> FrameReader {
-    let d = Demuxer::open(path).unwrap();
-    let t = d.video_track().unwrap();
-    let codec = t.codec.video().unwrap();
-    let track = t.index;
-    let config =
-        DecoderConfig::new(codec).output(Output::Host(PixelFormat::Yuv420p)).engine(EnginePreference::Only(engine()));
-    FrameReader::new(d, track, config).unwrap()
-}
-
-/// Inputs: every container fixture, and the raw open-GOP streams.
-fn inputs() -> Vec<PathBuf> {
-    let root = common::repo_root().join("testdata");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root.join("media"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .map(|p| p.with_extension(""))
-        .collect();
-    v.push(root.join("h264/open-gop-cars-320x240.h264"));
-    v.push(root.join("hevc/open-gop-cra-rasl-cars-320x240.h265"));
-    v.push(root.join("h264/gop12-idr-cars-320x240.h264"));
-    v.sort();
-    v
-}
-
-fn md5(frame: &video_hw::Frame) -> String {
-    common::frame_md5(frame).1
-}
-
-/// Inputs the test engine cannot decode (OpenH264 decodes H.264 only).
-fn skip(path: &Path) -> bool {
-    let codec = Demuxer::open(path).unwrap().video_track().unwrap().codec.video().unwrap();
-    if !decodable(codec) {
-        eprintln!("note: {} not decoded by {:?} here", path.display(), engine());
-        return true;
-    }
-    false
-}
+use common::readers::{decodable, engine, inputs, md5, reader, skip};
 
 #[test]
 fn straight_decode_gives_every_indexed_frame() {
@@ -161,7 +113,9 @@ fn hevc_headers_only_pictures_are_counted_and_frames_unchanged() {
     let path = common::repo_root().join("testdata/media/hevc-ref1.mp4");
     let straight: Vec<String> = reader(&path).frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
     let mut r = reader(&path).headers_only(true);
-    for (k, want) in straight.iter().enumerate() {
+    // Last to first: each request jumps back, so each decodes from its random access point
+    // (a forward loop would go on from where the session is).
+    for (k, want) in straight.iter().enumerate().rev() {
         assert_eq!(&md5(&r.frames_at(&[k]).unwrap()[0]), want, "frame {k} alone");
     }
     let s = r.stats();

@@ -646,6 +646,19 @@ impl CudaFrame {
 }
 
 impl Frame {
+    /// The same frame's description (format, size, timestamp, colour) over other pixels.
+    pub fn same_over(&self, data: FrameData) -> Frame {
+        Frame {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            pts: self.pts,
+            keyframe: self.keyframe,
+            color: self.color,
+            data,
+        }
+    }
+
     /// A host frame.
     pub fn host(format: PixelFormat, width: u32, height: u32, data: HostFrame) -> Self {
         Frame::with_data(format, width, height, FrameData::Host(data))

@@ -25,12 +25,14 @@
 //! ```
 
 mod ahead;
+mod live;
 pub mod plan;
 mod prune;
 #[cfg(test)]
 mod prune_tests;
 mod run;
 mod sequential;
+mod store;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -44,11 +46,13 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
+use live::Live;
 use plan::{Run, plan};
 use prune::Skipper;
 use run::{Feed, Packets, decode_run, missing, read_run};
 use sequential::Cursor;
 pub use sequential::FramesFrom;
+use store::FrameStore;
 
 /// Most sessions one reader runs.
 pub const MAX_SESSIONS: usize = 64;
@@ -67,6 +71,9 @@ pub struct ReaderStats {
     pub packets_headers_only: u64,
     /// Frames handed out (a frame asked for twice in one call counts once).
     pub frames_returned: u64,
+    /// Frames handed out from those kept between calls, without decoding (decoded ahead
+    /// of the caller, or asked for again).
+    pub frames_kept: u64,
     /// Sessions opened.
     pub sessions: usize,
     /// Frames of sequential reading on several sessions that were held in device memory
@@ -100,6 +107,14 @@ pub struct FrameReader {
     idr_only: bool,
     /// Where sequential reading ([`next_frame`](Self::next_frame)) is.
     cursor: Option<Cursor>,
+    /// Where the first session is in the track, kept between calls (`live.rs`).
+    live: Option<Live>,
+    /// The packet the demuxer reads next, when known.
+    demuxer_at: Option<usize>,
+    /// Frames decoded ahead of the caller, and frames it may ask for again (`store.rs`).
+    store: FrameStore,
+    /// The highest frame of the last request: a request starting right after it follows on.
+    last_asked: Option<usize>,
     /// Bound on the frames decoded ahead of sequential reading on several sessions, when
     /// the caller set one.
     read_ahead_bytes: Option<usize>,
@@ -149,6 +164,7 @@ impl FrameReader {
             .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
         let feed = Feed::new(&index);
         let skip = Skipper::new(&index);
+        let store = FrameStore::new(frame_bytes(&index, &config));
         Ok(FrameReader {
             demuxer,
             index,
@@ -159,6 +175,10 @@ impl FrameReader {
             decoders: Vec::new(),
             idr_only: false,
             cursor: None,
+            live: None,
+            demuxer_at: None,
+            store,
+            last_asked: None,
             read_ahead_bytes: None,
             engine: None,
             stats: ReaderStats::default(),
@@ -262,16 +282,39 @@ impl FrameReader {
             return Err(Error::invalid_input(format!("frame {bad} of a track of {} frames", self.index.len())));
         }
         self.ensure_sessions(1)?;
-        // The first session is flushed between runs: sequential reading restarts where it was.
-        if let Some(c) = &mut self.cursor {
-            c.interrupted();
+        let mut wanted = frames.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let follows_on = wanted.first().is_some_and(|&f| self.follows_on(f));
+        self.store.requested(&wanted);
+        let mut got: HashMap<usize, Arc<Frame>> = HashMap::with_capacity(wanted.len());
+        for &f in &wanted {
+            if let Some(frame) = self.store.take(f) {
+                got.insert(f, frame);
+            }
         }
-        let index = &self.index;
-        let runs = plan(frames, |f| self.start_of(f), |f| index.last_packet(f));
-        let got = self.decode(&runs)?;
-        let by_frame: HashMap<usize, Arc<Frame>> = got.into_iter().map(|(f, frame)| (f, Arc::new(frame))).collect();
-        self.stats.frames_returned += by_frame.len() as u64;
-        Ok(frames.iter().map(|f| by_frame.get(f).cloned()).collect())
+        self.stats.frames_kept += self.store.take_hits();
+        let rest: Vec<usize> = wanted.iter().copied().filter(|f| !got.contains_key(f)).collect();
+        if !rest.is_empty() {
+            let index = &self.index;
+            let runs = plan(&rest, |f| self.start_of(f), |f| index.last_packet(f));
+            if self.sessions > 1 && runs.len() > 1 {
+                // Independent runs on several sessions at once; the first session's
+                // position is given up.
+                self.release_first()?;
+                got.extend(self.decode(&runs)?.into_iter().map(|(f, frame)| (f, Arc::new(frame))));
+            } else {
+                self.serve_on_first(&runs, follows_on, &mut got)?;
+            }
+            let missing: Vec<usize> = rest.into_iter().filter(|f| !got.contains_key(f)).collect();
+            if !missing.is_empty() {
+                self.decode_again_whole(&missing, &mut got)?;
+            }
+        }
+        self.last_asked = wanted.last().copied();
+        self.stats.frames_returned += got.len() as u64;
+        self.store.handed(got.iter().map(|(&f, frame)| (f, frame.clone())));
+        Ok(frames.iter().map(|f| got.get(f).cloned()).collect())
     }
 
     /// The frame shown at `seconds` (the one whose `[pts, pts + duration)` holds it).
@@ -344,23 +387,15 @@ impl FrameReader {
         if self.idr_only { self.index.start_packet_at_idr(f) } else { self.index.start_packet(f) }
     }
 
-    /// Decodes `runs`, on several sessions when there are several runs.
+    /// Decodes `runs` on several sessions at once, each run from its random access point
+    /// on a flushed session (which is flushed again at its end).
     fn decode(&mut self, runs: &[Run]) -> Result<Vec<(usize, Frame)>> {
         let sessions = self.sessions.min(runs.len()).max(1);
         self.ensure_sessions(sessions)?;
         self.stats.runs += runs.len() as u64;
+        self.demuxer_at = None;
         let (demuxer, index, feed, skip) = (&mut self.demuxer, &self.index, &self.feed, &self.skip);
         let stats = &mut self.stats;
-        if sessions == 1 {
-            let decoder = &mut self.decoders[0];
-            let mut out = Vec::new();
-            for run in runs {
-                let packets = read_run(demuxer, index, run, skip)?;
-                stats.count(&packets);
-                out.extend(decode_run(decoder, feed, index, &packets, &run.frames)?);
-            }
-            return Ok(out);
-        }
         // The file is read here, in decode order; the sessions decode on their threads.
         let (job_tx, job_rx) = sync_channel::<(Packets, &[usize])>(sessions * RUNS_AHEAD_PER_SESSION);
         let job_rx = std::sync::Mutex::new(job_rx);
@@ -414,4 +449,21 @@ impl FrameReader {
             }
         })
     }
+}
+
+/// The bytes one output frame of `index`'s track takes with `config` (estimated from the
+/// track's size).
+fn frame_bytes(index: &FrameIndex, config: &DecoderConfig) -> usize {
+    let (w, h) = index.track().video.as_ref().map_or((1920, 1080), |v| (v.width, v.height));
+    let (w, h) = config.transform.and_then(|t| t.output_size(w, h).ok()).unwrap_or((w, h));
+    let format = match config.output {
+        Output::Metadata => return 256,
+        Output::Host(f) | Output::Cuda(f) => config.transform.map_or(f, |t| t.output_format(f)),
+    };
+    (0..format.plane_count())
+        .map(|i| {
+            let (row, rows) = format.plane_size(i, w, h);
+            row * rows
+        })
+        .sum()
 }

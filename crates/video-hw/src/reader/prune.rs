@@ -92,6 +92,11 @@ impl Skipper {
         Skipper { codec, length_size: record.map(|r| r.length_size), headers_only }
     }
 
+    /// One that leaves nothing out: every packet of a run is decoded.
+    pub(crate) fn decode_all() -> Skipper {
+        Skipper { codec: None, length_size: None, headers_only: false }
+    }
+
     /// The same with feeding for headers only turned on or off whatever the setting.
     pub(crate) fn with_headers_only(self, on: bool) -> Skipper {
         Skipper { headers_only: on, ..self }

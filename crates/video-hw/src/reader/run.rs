@@ -35,6 +35,12 @@ pub type Packets = Vec<RunPacket>;
 /// their headers only. Damage the demuxer reports and goes on from (MPEG-TS) is skipped;
 /// the run ends early if the file does.
 pub fn read_run(demuxer: &mut Demuxer, index: &FrameIndex, run: &Run, skip: &Skipper) -> Result<Packets> {
+    read_run_to(demuxer, index, run, skip).map(|(packets, _)| packets)
+}
+
+/// [`read_run`], with the number of the packet the demuxer reads next (`run.end + 1`, or
+/// where the file ended).
+pub fn read_run_to(demuxer: &mut Demuxer, index: &FrameIndex, run: &Run, skip: &Skipper) -> Result<(Packets, usize)> {
     // A frame's packet, and its second field's where that is a packet of its own.
     let mut wanted: Vec<usize> =
         run.frames.iter().flat_map(|&f| index.frames()[f].packet as usize..=index.last_packet(f)).collect();
@@ -66,12 +72,13 @@ pub fn read_run(demuxer: &mut Demuxer, index: &FrameIndex, run: &Run, skip: &Ski
     }
     let uses = skip.uses(index.track().config.record(), &read, &wanted);
     let packets = read.into_iter().zip(uses).filter(|(_, u)| *u != Use::Leave);
-    Ok(packets
+    let packets = packets
         .map(|((number, data), u)| {
             let shown = wanted.binary_search(&number).is_ok();
             RunPacket { number, data, decode: u == Use::Decode, shown }
         })
-        .collect())
+        .collect();
+    Ok((packets, k))
 }
 
 /// What a session needs to feed a track's packets.

@@ -3,67 +3,38 @@
 //! cannot hold a borrow (a Python iterator) reads a file frame by frame. One session decodes
 //! as the frames are asked for; several decode the GOPs ahead at once ([`super::ahead`]).
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::FrameReader;
 use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
 use super::run::missing;
 use crate::config::Output;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameData};
 
-/// Where sequential reading is.
+/// Where sequential reading is. With one session it shares the session's position with
+/// random access (`live.rs`): iteration asks for its next frame as an index would.
 #[derive(Debug)]
 pub(super) struct Cursor {
     /// The next frame to hand out (presentation number).
     next: usize,
-    /// The next packet to feed (decode order).
-    next_packet: usize,
-    /// Where decoding started (its parameter sets go in front of it).
-    start: usize,
-    /// Decoded frames not handed out yet.
-    ready: VecDeque<(usize, Frame)>,
-    /// The demuxer is positioned at `next_packet`.
-    positioned: bool,
-    /// Every packet went in and the session was flushed.
-    flushed: bool,
-    /// Random access used the session meanwhile: decoding restarts at `next`.
-    interrupted: bool,
+    /// Reading ended early (a session failed).
+    done: bool,
     /// The sessions decoding ahead, when the reader has several.
     ahead: Option<ReadAhead>,
 }
 
-impl Cursor {
-    /// Random access used the session (flushing it) since the last frame.
-    pub(super) fn interrupted(&mut self) {
-        self.interrupted = true;
-    }
-}
-
 impl FrameReader {
     /// Positions sequential reading at presentation index `first`: the next
-    /// [`next_frame`](Self::next_frame) decodes from the random access point it depends on.
+    /// [`next_frame`](Self::next_frame) gives that frame, going on from where the session
+    /// is when that is ahead and close, else decoding from the random access point it
+    /// depends on.
     pub fn seek_frame(&mut self, first: usize) -> Result<()> {
         if first >= self.index.len() {
             return Err(Error::invalid_input(format!("frame {first} of a track of {} frames", self.index.len())));
         }
         self.ensure_sessions(1)?;
-        if self.cursor.as_ref().is_some_and(|c| !c.flushed && !c.interrupted) {
-            // Leave nothing of the last position in the session.
-            self.decoders[0].flush()?;
-        }
-        let start = self.start_of(first);
-        self.stats.runs += 1;
-        self.cursor = Some(Cursor {
-            next: first,
-            next_packet: start,
-            start,
-            ready: VecDeque::new(),
-            positioned: false,
-            flushed: false,
-            interrupted: false,
-            ahead: None,
-        });
+        self.cursor = Some(Cursor { next: first, done: false, ahead: None });
         Ok(())
     }
 
@@ -71,53 +42,60 @@ impl FrameReader {
     /// put reading (the first frame if it was never called); `Ok(None)` after the last.
     /// Random access calls in between do not lose the position.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
-        match &self.cursor {
-            None => self.seek_frame(0)?,
-            Some(c) if c.interrupted => {
-                let next = c.next;
-                if next >= self.index.len() {
-                    return Ok(None);
-                }
-                self.seek_frame(next)?;
-            }
-            Some(_) => {}
+        if self.cursor.is_none() {
+            self.seek_frame(0)?;
         }
         if self.sessions > 1 {
             return self.next_read_ahead();
         }
-        if let Err(e) = self.fill() {
-            // The session failed (not the file): reading ends here.
-            let len = self.index.len();
-            if let Some(c) = &mut self.cursor {
-                c.flushed = true;
-                c.ready.clear();
-                c.next = len;
-            }
-            return Err(e);
+        let Some(c) = self.cursor.as_ref() else { return Ok(None) };
+        let next = c.next;
+        if c.done || next >= self.index.len() {
+            return Ok(None);
         }
+        let got = self.frames_at_or_missing(&[next]);
+        let len = self.index.len();
         let Some(c) = self.cursor.as_mut() else { return Ok(None) };
-        // A frame of the index that did not come out (the file is damaged there) is an
-        // error, once; reading goes on after it at the next call.
-        let lost = match c.ready.front() {
-            Some(&(f, _)) if f > c.next => Some(c.next),
-            Some(_) => None,
-            None if c.next < self.index.len() => Some(c.next),
-            None => return Ok(None),
-        };
-        if let Some(lost) = lost {
-            c.next = lost + 1;
-            return Err(missing(&self.index, lost));
+        match got {
+            Ok(mut frames) => {
+                c.next = next + 1;
+                match frames.pop().flatten() {
+                    Some(frame) => self.owned(next, frame).map(Some),
+                    // A frame the file's damage kept from decoding is an error, once;
+                    // reading goes on after it at the next call.
+                    None => Err(missing(&self.index, next)),
+                }
+            }
+            // The session failed (not the file): reading ends here.
+            Err(e) => {
+                c.done = true;
+                c.next = len;
+                Err(e)
+            }
         }
-        let Some((f, frame)) = c.ready.pop_front() else { return Ok(None) };
-        c.next = f + 1;
-        self.stats.frames_returned += 1;
-        Ok(Some(frame))
+    }
+
+    /// Frame `f` as the caller's own: the store's copy is dropped, and a frame the caller
+    /// also holds from random access is copied (host) or decoded again (device).
+    fn owned(&mut self, f: usize, frame: Arc<Frame>) -> Result<Frame> {
+        self.store.forget(f);
+        let frame = match Arc::try_unwrap(frame) {
+            Ok(frame) => return Ok(frame),
+            Err(shared) => shared,
+        };
+        if let FrameData::Host(host) = &frame.data {
+            return Ok(frame.same_over(FrameData::Host(host.clone())));
+        }
+        drop(frame);
+        let again = self.frames_at_or_missing(&[f])?.pop().flatten().ok_or_else(|| missing(&self.index, f))?;
+        self.store.forget(f);
+        Arc::try_unwrap(again).map_err(|_| Error::invalid_input(format!("frame {f} is shared")))
     }
 
     /// [`next_frame`](Self::next_frame) with the GOPs ahead decoding on every session.
     fn next_read_ahead(&mut self) -> Result<Option<Frame>> {
         let Some(c) = self.cursor.as_ref() else { return Ok(None) };
-        if c.flushed || c.next >= self.index.len() {
+        if c.done || c.next >= self.index.len() {
             // The end: the sessions come back (their counts, concealed pictures among
             // them, are then in `stats`).
             self.stop_read_ahead()?;
@@ -125,6 +103,7 @@ impl FrameReader {
         }
         if c.ahead.is_none() {
             self.ensure_sessions(self.sessions)?;
+            self.release_first()?;
             let decoders = std::mem::take(&mut self.decoders);
             let frame_bytes = self.frame_bytes();
             let start_of = |f: usize| self.start_of(f);
@@ -158,7 +137,7 @@ impl FrameReader {
             // A frame lost to damage: reading goes on after it.
             Err(e @ Error::InvalidBitstream { .. }) => Err(e),
             Err(e) => {
-                c.flushed = true;
+                c.done = true;
                 self.stop_read_ahead()?;
                 Err(e)
             }
@@ -170,7 +149,8 @@ impl FrameReader {
     pub(super) fn stop_read_ahead(&mut self) -> Result<()> {
         let Some(c) = self.cursor.as_mut() else { return Ok(()) };
         let Some(ahead) = c.ahead.take() else { return Ok(()) };
-        c.interrupted();
+        // The read-ahead read the file: where the demuxer is is not known.
+        self.demuxer_at = None;
         let mut decoders = ahead.stop()?;
         self.decoders.append(&mut decoders);
         Ok(())
@@ -189,68 +169,6 @@ impl FrameReader {
                 row * rows
             })
             .sum()
-    }
-
-    /// Keeps a decoded frame that is at or after the cursor's next frame.
-    fn keep(&mut self, frame: Frame) {
-        let Some(c) = self.cursor.as_mut() else { return };
-        if let Some(f) = frame.pts.and_then(|t| self.index.frame_of_packet(t as usize)) {
-            if f >= c.next {
-                let mut frame = frame;
-                frame.pts = Some(self.index.frames()[f].pts);
-                c.ready.push_back((f, frame));
-            }
-        }
-    }
-
-    /// Feeds packets until a frame is ready or the track ends.
-    fn fill(&mut self) -> Result<()> {
-        let track = self.index.track().index;
-        let total = self.index.packets().len();
-        let mut errors = 0;
-        loop {
-            let Some(c) = self.cursor.as_mut() else { return Ok(()) };
-            if !c.ready.is_empty() || c.flushed {
-                return Ok(());
-            }
-            if !c.positioned {
-                let entry = self.index.packets()[c.start];
-                c.positioned = true;
-                self.demuxer.seek_to(track, &entry)?;
-            }
-            let (k, start) = (c.next_packet, c.start);
-            let packet = if k < total { self.demuxer.next_packet() } else { Ok(None) };
-            let data = match packet {
-                Ok(Some(p)) if p.track == track => p.data,
-                Ok(Some(_)) => continue,
-                Err(_) if errors < 1000 => {
-                    errors += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-                Ok(None) => {
-                    for frame in self.decoders[0].flush()? {
-                        self.keep(frame);
-                    }
-                    if let Some(c) = self.cursor.as_mut() {
-                        c.flushed = true;
-                    }
-                    return Ok(());
-                }
-            };
-            if let Some(c) = self.cursor.as_mut() {
-                c.next_packet += 1;
-            }
-            let data = match self.index.parameter_sets_at(k).filter(|_| k == start) {
-                Some(sets) => [&sets[..], &data[..]].concat(),
-                None => data,
-            };
-            self.stats.packets_decoded += 1;
-            self.feed.submit(&mut self.decoders[0], k, &data, true, true)?;
-            while let Some(frame) = self.decoders[0].try_reap()? {
-                self.keep(frame);
-            }
-        }
     }
 }
 

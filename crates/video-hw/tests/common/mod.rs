@@ -15,6 +15,9 @@ pub mod observe;
 /// The committed real clip as I420 pictures, for the encoder tests.
 pub mod clip;
 
+/// Readers over the fixtures, for the random-access tests.
+pub mod readers;
+
 /// Scratch folders and files that remove themselves.
 pub mod scratch;
 #[allow(unused_imports)] // not every test binary writes files

@@ -1,0 +1,164 @@
+//! Decoder state kept between calls (`reader/live.rs`, `reader/store.rs`): the loops people
+//! write — one frame at a time, ranges in chunks, looking back a frame, iteration mixed
+//! with indexing, random jumps — give the frames of a straight decode bit for bit, and the
+//! packets decoded are pinned: a forward loop decodes each packet about once (not from the
+//! key frame at every call), and a random jump costs no more than decoding from its random
+//! access point did.
+
+mod common;
+
+use std::path::Path;
+
+use common::readers::{inputs, md5, reader, skip};
+use video_hw::reader::FrameReader;
+
+/// Runs `check` on every input the test engine decodes, with its name and the frames of a
+/// straight decode (by hash).
+fn each_input(mut check: impl FnMut(&Path, &str, &[String])) {
+    for path in inputs() {
+        if skip(&path) {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let straight: Vec<String> = reader(&path).frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+        check(&path, &name, &straight);
+    }
+}
+
+/// Packets from frame `f`'s random access point to its last packet: what decoding `f`
+/// alone costs (the software engines start H.264 at IDR pictures).
+fn span(r: &FrameReader, f: usize) -> u64 {
+    let index = r.index();
+    let h264 = index.track().codec.video() == Some(video_hw::Codec::H264);
+    let start = if h264 { index.start_packet_at_idr(f) } else { index.start_packet(f) };
+    (index.last_packet(f) + 1 - start) as u64
+}
+
+/// The most packets a forward loop may decode: every packet once, the first request's run
+/// and the second's again (the first request, not known to start a loop, ends with a
+/// flush; the second starts the kept session), and a session's reorder delay at the end.
+fn forward_bound(r: &FrameReader, first: usize, second: usize) -> u64 {
+    r.index().packets().len() as u64 + span(r, first) + span(r, second) + 16
+}
+
+#[test]
+fn index_loop_decodes_each_packet_about_once() {
+    each_input(|path, name, want| {
+        for sessions in [1, 3] {
+            let mut r = reader(path).sessions(sessions);
+            for (i, w) in want.iter().enumerate() {
+                let f = r.frames_at(&[i]).unwrap();
+                assert_eq!(&md5(&f[0]), w, "{name}: dec[{i}] ({sessions} sessions)");
+                assert_eq!(f[0].pts, Some(r.index().frames()[i].pts), "{name}: pts of frame {i}");
+            }
+            let s = r.stats();
+            let bound = forward_bound(&r, 0, 1);
+            assert!(s.packets_decoded <= bound, "{name}: {} packets decoded, at most {bound}", s.packets_decoded);
+            assert!(s.runs <= 3, "{name}: {} runs from a random access point for a forward loop", s.runs);
+        }
+    });
+}
+
+#[test]
+fn ranges_in_chunks_decode_each_packet_about_once() {
+    each_input(|path, name, want| {
+        let n = want.len();
+        for chunk in [8, 32] {
+            let mut r = reader(path);
+            for start in (0..n).step_by(chunk) {
+                let got = r.frames_in_range(start, start + chunk, 1).unwrap();
+                let hashes: Vec<String> = got.iter().map(|f| md5(f)).collect();
+                assert_eq!(hashes, want[start..(start + chunk).min(n)].to_vec(), "{name}: chunk at {start}");
+            }
+            let s = r.stats();
+            let bound = forward_bound(&r, chunk.min(n) - 1, (2 * chunk).min(n) - 1);
+            assert!(
+                s.packets_decoded <= bound,
+                "{name}: chunks of {chunk}: {} packets, at most {bound}",
+                s.packets_decoded
+            );
+        }
+    });
+}
+
+/// Every second frame, then every third: the frames skipped are not converted, and the
+/// loop still goes on from where the session is.
+#[test]
+fn strided_loops_go_on() {
+    each_input(|path, name, want| {
+        for step in [2, 3] {
+            let mut r = reader(path);
+            for i in (0..want.len()).step_by(step) {
+                assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}], step {step}");
+            }
+            let bound = forward_bound(&r, 0, step);
+            let s = r.stats();
+            assert!(s.packets_decoded <= bound, "{name}: step {step}: {} packets, at most {bound}", s.packets_decoded);
+        }
+    });
+}
+
+/// `dec[i-1]` beside `dec[i]` (frame differences, optical flow): after the first look
+/// back, the frames handed out are kept, so nothing is decoded twice.
+#[test]
+fn looking_back_a_frame_is_served_from_the_kept_frames() {
+    each_input(|path, name, want| {
+        let mut r = reader(path);
+        for i in 1..want.len() {
+            let pair = [r.frames_at(&[i - 1]).unwrap(), r.frames_at(&[i]).unwrap()];
+            assert_eq!((md5(&pair[0][0]), md5(&pair[1][0])), (want[i - 1].clone(), want[i].clone()), "{name}: {i}");
+            // The same frame twice in a row.
+            assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}] again");
+        }
+        let s = r.stats();
+        // The first look back decodes from the random access point again; after it, all
+        // frames asked again come from the kept frames.
+        let bound = forward_bound(&r, 0, 1) + span(&r, 0) + span(&r, 1);
+        assert!(s.packets_decoded <= bound, "{name}: {} packets, at most {bound}", s.packets_decoded);
+        assert!(s.frames_kept >= 2 * (want.len() as u64 - 3), "{name}: {} frames from the kept ones", s.frames_kept);
+    });
+}
+
+/// Random frames one call at a time: exact, and each costs at most its decode from its
+/// random access point (as before the state was kept).
+#[test]
+fn random_jumps_cost_no_more_than_before() {
+    each_input(|path, name, want| {
+        let n = want.len();
+        let mut r = reader(path);
+        let mut x: u64 = 20261126;
+        let mut budget = 0;
+        for _ in 0..40 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let f = (x >> 33) as usize % n;
+            budget += span(&r, f) + 4;
+            assert_eq!(md5(&r.frames_at(&[f]).unwrap()[0]), want[f], "{name}: dec[{f}]");
+        }
+        let s = r.stats();
+        assert!(s.packets_decoded <= budget, "{name}: {} packets for 40 jumps, at most {budget}", s.packets_decoded);
+    });
+}
+
+/// Iteration, indexing and batches share one session: mixed, every frame is exact, and
+/// iteration goes on from its own place.
+#[test]
+fn iteration_mixed_with_indexing_is_exact() {
+    each_input(|path, name, want| {
+        let n = want.len();
+        if n < 40 {
+            return;
+        }
+        let mut r = reader(path);
+        r.seek_frame(5).unwrap();
+        let mut seq: Vec<String> = (0..3).map(|_| md5(&r.next_frame().unwrap().unwrap())).collect();
+        // Ahead of iteration, behind it, a batch spanning it, then iteration again.
+        assert_eq!(md5(&r.frames_at(&[12]).unwrap()[0]), want[12], "{name}: ahead");
+        assert_eq!(md5(&r.frames_at(&[2]).unwrap()[0]), want[2], "{name}: behind");
+        let batch: Vec<String> = r.frames_at(&[9, 7, 30]).unwrap().iter().map(|f| md5(f)).collect();
+        assert_eq!(batch, vec![want[9].clone(), want[7].clone(), want[30].clone()], "{name}: batch");
+        seq.extend((0..10).map(|_| md5(&r.next_frame().unwrap().unwrap())));
+        assert_eq!(seq, want[5..18].to_vec(), "{name}: iteration from 5");
+        let rest: Vec<String> = r.frames_from_index(n - 6).unwrap().map(|f| md5(&f.unwrap())).collect();
+        assert_eq!(rest, want[n - 6..].to_vec(), "{name}: the last frames");
+    });
+}
