@@ -172,9 +172,11 @@ def make_inputs(d):
         out = os.path.join(d, name)
         if os.path.exists(out):
             continue
+        # Tagged BT.709 (matrix, primaries, transfer): both libraries then convert with it.
         subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                         f"testsrc2=size={size}:rate=30,noise=alls=12:allf=t", "-t", "12", "-pix_fmt", "yuv420p",
-                        "-c:v", "libx264", "-preset", "fast", "-b:v", rate, "-g", "250", out], check=True)
+                        "-c:v", "libx264", "-preset", "fast", "-b:v", rate, "-g", "250",
+                        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", out], check=True)
         print(out)
 
 

@@ -251,9 +251,10 @@ class VideoDecoder:
 
     @property
     def stats(self) -> dict:
-        """What the decoder did: runs, packets decoded, packets parsed for their headers only
-        (H.264 reference pictures no frame asked for needs; NVDEC does not decode them),
-        frames returned, sessions."""
+        """What the decoder did: runs (decodes from a random access point), packets decoded,
+        packets parsed for their headers only (H.264 reference pictures no frame asked for
+        needs; NVDEC does not decode them), frames returned, frames kept (served from the
+        frames decoded ahead or kept from an earlier call, without decoding), sessions."""
         return self._native.stats
 
     def get_frame_at(self, index: int) -> Frame:
