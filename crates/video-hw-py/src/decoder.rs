@@ -259,6 +259,13 @@ impl NativeDecoder {
         })
     }
 
+    /// Decodes frame `f` alone (with the GIL released). The reader's own reference is
+    /// moved out, not cloned, so the array lends the frame unless the reader keeps it.
+    fn single(&self, py: Python<'_>, f: usize) -> PyResult<Frame> {
+        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
+        self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
+    }
+
     /// Decodes `frames` (with the GIL released) and stacks them into a batch.
     fn batch(&self, py: Python<'_>, frames: Vec<usize>) -> PyResult<FrameBatch> {
         let skip = self.skip;
@@ -443,8 +450,7 @@ impl NativeDecoder {
     /// The frame at presentation index `index` (negative counts from the end).
     fn get_frame_at(&self, py: Python<'_>, index: i64) -> PyResult<Frame> {
         let f = self.frame_number(index)?;
-        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
-        self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
+        self.single(py, f)
     }
 
     /// The frames at `indices`, in the order given (repeats allowed), as one batch.
@@ -456,8 +462,7 @@ impl NativeDecoder {
     /// The frame shown at `seconds`.
     fn get_frame_played_at(&self, py: Python<'_>, seconds: f64) -> PyResult<Frame> {
         let f = self.frame_at_seconds(seconds)?;
-        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
-        self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
+        self.single(py, f)
     }
 
     /// The frames shown at each of `seconds`, in the order given.

@@ -38,16 +38,15 @@ use crate::frame::Frame;
 use crate::media::FrameIndex;
 
 /// Packets a request may start past the session's position and still be served by going
-/// on: decoding them costs about what a flush, a seek and the pictures lost in the
-/// session's reorder queue cost (measured: docs/media.md, "Decoder state between calls").
+/// on: decoding them is taken to cost about what a flush, a seek and the pictures lost in
+/// the session's reorder queue cost. A judgement, not yet a measured crossover (issue #56).
 const SEEK_GAP: usize = 8;
 /// Packets decoded past the last one a request needs before the frames that did not come
 /// out are taken from their random access point instead (a session holds at most 16
 /// pictures for reordering, and a frame-threaded FFmpeg session up to 16 more in flight).
 const REORDER_SLACK: usize = 48;
 
-/// [`SEEK_GAP`], or `VIDEO_HW_READER_SEEK_GAP` (for measuring the crossover;
-/// `scripts/bench_reader_state.py`).
+/// [`SEEK_GAP`], or `VIDEO_HW_READER_SEEK_GAP` (for measuring the crossover).
 pub(super) fn seek_gap() -> usize {
     static GAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *GAP.get_or_init(|| {
@@ -56,7 +55,7 @@ pub(super) fn seek_gap() -> usize {
 }
 
 /// Where the first session is in the track (see the module docs).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Live {
     /// The next packet to feed (decode order).
     next_packet: usize,
@@ -222,14 +221,7 @@ impl FrameReader {
         self.demuxer_at = Some(read_to);
         self.stats.count(&packets);
         self.stats.runs += 1;
-        let mut live = Live {
-            next_packet: read_to,
-            given: None,
-            without_pixels: BTreeSet::new(),
-            headers_only: None,
-            ended: false,
-            broken: false,
-        };
+        let mut live = Live { next_packet: read_to, ..Live::default() };
         // Pictures past the frames asked for are given with their pixels: a forward loop
         // asks for them next. Those fed without pixels, or left out, are noted.
         let mut fed = packets.iter().map(|p| p.number).peekable();
@@ -268,7 +260,7 @@ impl FrameReader {
         // A frame still not out: the flush gives what the session holds, as a run that
         // ends there does; what is still missing is missing.
         let r = self.settle_first(&want, got);
-        self.live = Some(Live { ended: true, ..Live::empty() });
+        self.live = Some(Live { ended: true, ..Live::default() });
         r
     }
 
@@ -306,7 +298,7 @@ impl FrameReader {
                 }
                 Ok(None) => {
                     let r = self.settle_first(&want, got);
-                    self.live = Some(Live { ended: true, ..Live::empty() });
+                    self.live = Some(Live { ended: true, ..Live::default() });
                     return r;
                 }
             };
@@ -365,18 +357,5 @@ impl FrameReader {
             live.broken = true;
         }
         self.demuxer_at = None;
-    }
-}
-
-impl Live {
-    fn empty() -> Live {
-        Live {
-            next_packet: 0,
-            given: None,
-            without_pixels: BTreeSet::new(),
-            headers_only: None,
-            ended: false,
-            broken: false,
-        }
     }
 }

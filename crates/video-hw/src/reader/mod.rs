@@ -45,6 +45,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
+use crate::transform::Transform;
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
 use live::Live;
 use plan::{Run, plan};
@@ -164,7 +165,7 @@ impl FrameReader {
             .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
         let feed = Feed::new(&index);
         let skip = Skipper::new(&index);
-        let store = FrameStore::new(frame_bytes(&index, &config));
+        let store = FrameStore::new(frame_bytes(&index, config.output, config.transform));
         Ok(FrameReader {
             demuxer,
             index,
@@ -451,14 +452,14 @@ impl FrameReader {
     }
 }
 
-/// The bytes one output frame of `index`'s track takes with `config` (estimated from the
-/// track's size).
-fn frame_bytes(index: &FrameIndex, config: &DecoderConfig) -> usize {
+/// The bytes one frame of `index`'s track takes as `output`, after `transform` if one is
+/// given (estimated from the track's size).
+fn frame_bytes(index: &FrameIndex, output: Output, transform: Option<Transform>) -> usize {
     let (w, h) = index.track().video.as_ref().map_or((1920, 1080), |v| (v.width, v.height));
-    let (w, h) = config.transform.and_then(|t| t.output_size(w, h).ok()).unwrap_or((w, h));
-    let format = match config.output {
+    let (w, h) = transform.and_then(|t| t.output_size(w, h).ok()).unwrap_or((w, h));
+    let format = match output {
         Output::Metadata => return 256,
-        Output::Host(f) | Output::Cuda(f) => config.transform.map_or(f, |t| t.output_format(f)),
+        Output::Host(f) | Output::Cuda(f) => transform.map_or(f, |t| t.output_format(f)),
     };
     (0..format.plane_count())
         .map(|i| {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::FrameReader;
 use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
 use super::run::missing;
-use crate::config::Output;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
@@ -156,19 +155,10 @@ impl FrameReader {
         Ok(())
     }
 
-    /// The bytes one output frame takes (estimated from the track's size).
+    /// The bytes one output frame takes before any transform (estimated from the track's
+    /// size): what a read-ahead job's frames are counted at.
     fn frame_bytes(&self) -> usize {
-        let (w, h) = self.index.track().video.as_ref().map_or((1920, 1080), |v| (v.width, v.height));
-        let format = match self.config.output {
-            Output::Metadata => return 256,
-            Output::Host(f) | Output::Cuda(f) => f,
-        };
-        (0..format.plane_count())
-            .map(|i| {
-                let (row, rows) = format.plane_size(i, w, h);
-                row * rows
-            })
-            .sum()
+        super::frame_bytes(&self.index, self.config.output, None)
     }
 }
 
