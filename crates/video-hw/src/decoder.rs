@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CodecConfig, MediaPacket, Track};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
+use crate::process::InProcess;
 use crate::registry::Registry;
 use crate::transform::Transformer;
 
@@ -185,7 +186,8 @@ enum Feeding {
 /// ```
 pub struct Decoder {
     config: DecoderConfig,
-    backend: Box<dyn DecoderBackend>,
+    /// The engine's session; leaked, not closed, if dropped in a child made by `fork`.
+    backend: InProcess<Box<dyn DecoderBackend>>,
     description: String,
     framing: Framing,
     last_record: Option<DecoderConfigRecord>,
@@ -200,6 +202,16 @@ pub struct Decoder {
     /// How the access units of the input being submitted are fed: set during
     /// [`Decoder::submit_headers_only`] and [`Decoder::submit_unshown`].
     feeding: Feeding,
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        // In a child made by `fork`: a GPU transform's kernels and buffers belong to the
+        // parent's CUDA context (the engine's session is leaked by `InProcess` likewise).
+        if !self.backend.process().is_current() {
+            std::mem::forget(self.transformer.take());
+        }
+    }
 }
 
 impl std::fmt::Debug for Decoder {
@@ -313,7 +325,7 @@ impl Decoder {
         Decoder {
             telemetry,
             config,
-            backend,
+            backend: InProcess::new(backend),
             description,
             framing,
             last_record: None,
@@ -333,6 +345,7 @@ impl Decoder {
     /// stays usable, recovering at the next random access point. Engine failures
     /// (device lost, …) are returned as they are.
     pub fn submit(&mut self, input: Input<'_>) -> Result<()> {
+        self.backend.process().check("a decoder")?;
         self.telemetry.started();
         let base = self.stats.bytes_in;
         let assembler = match &mut self.framing {
@@ -553,6 +566,7 @@ impl Decoder {
     pub fn try_reap(&mut self) -> Result<Option<Frame>> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
+        self.backend.process().check("a decoder")?;
         let f = self.backend.try_reap()?.map(|f| self.transform(f)).transpose()?;
         Ok(self.count(f, start))
     }
@@ -561,6 +575,7 @@ impl Decoder {
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Frame>> {
         let _scope = Scope::enter(&self.telemetry);
         let start = Instant::now();
+        self.backend.process().check("a decoder")?;
         let f = self.backend.reap_timeout(timeout)?.map(|f| self.transform(f)).transpose()?;
         Ok(self.count(f, start))
     }
@@ -568,6 +583,7 @@ impl Decoder {
     /// Ends the stream: decodes what is still buffered and returns every remaining
     /// frame in output order. The session can take a new stream afterwards.
     pub fn flush(&mut self) -> Result<Vec<Frame>> {
+        self.backend.process().check("a decoder")?;
         self.telemetry.started();
         if let Framing::Nal(assembler) = &mut self.framing {
             assembler.finish();

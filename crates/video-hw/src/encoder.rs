@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
 use crate::packet::{Packet, PacketLayout};
+use crate::process::InProcess;
 use crate::registry::Registry;
 
 /// Counters of an encode session.
@@ -64,7 +65,8 @@ struct PendingSwitch {
 /// ```
 pub struct Encoder {
     config: EncoderConfig,
-    backend: Box<dyn EncoderBackend>,
+    /// The engine's session; leaked, not closed, if dropped in a child made by `fork`.
+    backend: InProcess<Box<dyn EncoderBackend>>,
     /// Opens the engine session a drain-and-swap moves to: the registry's, except in tests
     /// of an engine behind a fake vendor layer, which the registry cannot open.
     reopen: Reopen,
@@ -113,7 +115,7 @@ impl Encoder {
         Encoder {
             telemetry,
             config,
-            backend,
+            backend: InProcess::new(backend),
             reopen,
             description,
             generation: 0,
@@ -155,6 +157,7 @@ impl Encoder {
     /// unreaped; the frame is then not taken: reap ([`reap_timeout`](Self::reap_timeout))
     /// and submit it again.
     pub fn submit(&mut self, frame: &Frame, options: FrameOptions) -> Result<()> {
+        self.backend.process().check("an encoder")?;
         self.check_frame(frame)?;
         let mut options = options;
         if options.pts.is_none() {
@@ -202,6 +205,7 @@ impl Encoder {
 
     /// A packet if one is ready, without waiting.
     pub fn try_reap(&mut self) -> Result<Option<Packet>> {
+        self.backend.process().check("an encoder")?;
         let start = Instant::now();
         if let Some(p) = self.drained.pop_front() {
             return Ok(self.count(Some(p), start));
@@ -213,6 +217,7 @@ impl Encoder {
 
     /// Waits up to `timeout` for a packet.
     pub fn reap_timeout(&mut self, timeout: Duration) -> Result<Option<Packet>> {
+        self.backend.process().check("an encoder")?;
         let start = Instant::now();
         if let Some(p) = self.drained.pop_front() {
             return Ok(self.count(Some(p), start));
@@ -224,6 +229,7 @@ impl Encoder {
 
     /// Ends the stream: returns every packet still held, in order.
     pub fn flush(&mut self) -> Result<Vec<Packet>> {
+        self.backend.process().check("an encoder")?;
         let mut out: Vec<Packet> = self.drained.drain(..).collect();
         {
             let _scope = Scope::enter(&self.telemetry);
@@ -249,6 +255,7 @@ impl Encoder {
     ///
     /// A failed reconfiguration leaves the current session running and returns the error.
     pub fn reconfigure(&mut self, config: EncoderConfig, mode: SwitchMode) -> Result<u64> {
+        self.backend.process().check("an encoder")?;
         config.validate()?;
         if config.codec != self.config.codec {
             return Err(Error::invalid_input("reconfigure cannot change the codec; open a new encoder"));
@@ -293,7 +300,7 @@ impl Encoder {
             pinned.engine = crate::EnginePreference::Only(self.backend.engine());
         }
         let new_backend = (self.reopen)(&pinned)?;
-        let old = std::mem::replace(&mut self.backend, new_backend);
+        let old = std::mem::replace(&mut self.backend, InProcess::new(new_backend));
         let mut old = old;
         self.drained.extend(old.flush()?);
         self.description = self.backend.describe();

@@ -52,6 +52,7 @@ pub mod packet;
 pub mod pipeline;
 pub mod pix_fmt;
 mod probe;
+pub mod process;
 pub mod quality;
 pub mod reader;
 pub mod registry;

@@ -23,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::process::Process;
 
 /// A job for a worker thread.
 type Job = Box<dyn FnOnce() + Send>;
@@ -118,7 +119,7 @@ impl Pool {
                     .map_err(|e| Error::from(e).context(format!("starting a {name} thread")))?;
             }
         }
-        Ok(Worker { done })
+        Ok(Worker { done, process: Process::current() })
     }
 
     /// A worker thread: runs `first`, then each job handed to it while it waits, until it
@@ -245,13 +246,19 @@ type Outcome<T> = std::thread::Result<T>;
 /// between threads (`Sync`), which a channel's receiver is not.
 pub(crate) struct Worker<T = ()> {
     done: Arc<(Mutex<Option<Outcome<T>>>, Condvar)>,
+    /// The process whose thread runs the job.
+    process: Process,
 }
 
 impl<T> Worker<T> {
     /// Waits until the job has returned (everything it owned but its result dropped) or
     /// panicked, as `JoinHandle::join` does (thread-local destructors aside: the thread
-    /// goes on).
+    /// goes on). In a child made by `fork` since the job started, the thread that runs it
+    /// is not there: the outcome is an error at once, never a wait.
     pub fn join(self) -> Outcome<T> {
+        if let Err(e) = self.process.check("a worker thread's job") {
+            return Err(Box::new(e.to_string()));
+        }
         let (lock, cv) = &*self.done;
         let mut done = lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {

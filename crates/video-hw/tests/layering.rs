@@ -20,7 +20,19 @@ const LAYERS: &[(&str, &[&str])] = &[
     // transform is one too (`DecoderConfig` carries it); its CPU path needs only frames.
     (
         "plain types",
-        &["error", "codec", "engine", "probe", "timing", "worker_threads", "packet", "config", "frame", "transform"],
+        &[
+            "error",
+            "codec",
+            "engine",
+            "probe",
+            "process",
+            "timing",
+            "worker_threads",
+            "packet",
+            "config",
+            "frame",
+            "transform",
+        ],
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),

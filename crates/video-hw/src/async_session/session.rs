@@ -13,6 +13,7 @@ use super::worker::{Handles, session_gone};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::pipeline::ring::Queue;
+use crate::process::Process;
 
 /// A session running on its own thread: a [`Sink`] of `I` and a [`Stream`] of
 /// `Result<O>` (module docs: threads, backpressure, cancel safety).
@@ -30,6 +31,9 @@ pub struct SessionInput<I> {
     queue: Arc<Queue<I>>,
     /// What the session does ("decode", "encode"), for the error once it has ended.
     what: &'static str,
+    /// The process whose thread runs the session: a child made by `fork` has no such
+    /// thread, so there every call is an error and nothing waits.
+    process: Process,
 }
 
 /// The output half of an [`AsyncSession`]: a [`Stream`] of its output, or of the errors
@@ -38,6 +42,9 @@ pub struct SessionOutput<O> {
     queue: Arc<Queue<Result<O>>>,
     /// The input queue, cancelled with this half: a session nobody reads stops taking input.
     input: Arc<dyn Cancel>,
+    /// As the input half's; the error is given once, then the stream ends.
+    process: Process,
+    forked_told: bool,
 }
 
 /// The input queue as the output half sees it (it does not know the input type).
@@ -67,8 +74,13 @@ impl<I: Send + 'static, O> AsyncSession<I, O> {
     /// The async side of a session thread `spawn` started.
     pub(super) fn from_handles(handles: Handles<I, O>, what: &'static str, engine: Engine, backend: String) -> Self {
         AsyncSession {
-            output: SessionOutput { queue: handles.output, input: handles.input.clone() },
-            input: SessionInput { queue: handles.input, what },
+            output: SessionOutput {
+                queue: handles.output,
+                input: handles.input.clone(),
+                process: Process::current(),
+                forked_told: false,
+            },
+            input: SessionInput { queue: handles.input, what, process: Process::current() },
             engine,
             backend,
         }
@@ -94,10 +106,14 @@ impl<I> Sink<I> for SessionInput<I> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Err(e) = self.process.check("an async session") {
+            return Poll::Ready(Err(e));
+        }
         self.queue.poll_push_ready(cx).map_err(|_| session_gone(self.what))
     }
 
     fn start_send(self: Pin<&mut Self>, item: I) -> Result<()> {
+        self.process.check("an async session")?;
         // On failure the item is dropped here, on the caller's side.
         self.queue.push_now(item).map_err(|_| session_gone(self.what))
     }
@@ -108,6 +124,7 @@ impl<I> Sink<I> for SessionInput<I> {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.process.check("an async session")?;
         // The thread drains what is queued, then the engine; the stream ends after that.
         self.queue.close();
         Poll::Ready(Ok(()))
@@ -116,6 +133,11 @@ impl<I> Sink<I> for SessionInput<I> {
 
 impl<I> Drop for SessionInput<I> {
     fn drop(&mut self) {
+        if !self.process.is_current() {
+            // A forked child: the queue is the parent's session's, and its lock may have been
+            // held by the parent's session thread at the fork.
+            return;
+        }
         // No more input can come: as `close`.
         self.queue.close();
     }
@@ -124,7 +146,12 @@ impl<I> Drop for SessionInput<I> {
 impl<O> Stream for SessionOutput<O> {
     type Item = Result<O>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<O>>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<O>>> {
+        if let Err(e) = self.process.check("an async session") {
+            // No thread of this process will ever fill the queue: say so once, then end.
+            let told = std::mem::replace(&mut self.forked_told, true);
+            return Poll::Ready((!told).then_some(Err(e)));
+        }
         // The queue is only cancelled by this half's drop, so its errors cannot be seen here.
         self.queue.poll_pop(cx).map(|r| r.ok().flatten())
     }
@@ -132,6 +159,9 @@ impl<O> Stream for SessionOutput<O> {
 
 impl<O> Drop for SessionOutput<O> {
     fn drop(&mut self) {
+        if !self.process.is_current() {
+            return; // as the input half's
+        }
         // Nobody reads: the session thread's next hand-over fails and it ends, dropping
         // the engine there; input it had not taken is dropped.
         drop(self.queue.cancel());

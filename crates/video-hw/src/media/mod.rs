@@ -35,6 +35,7 @@
 mod annexb;
 mod detect;
 mod facts;
+mod file;
 pub mod index;
 pub mod io;
 mod ivf;
@@ -107,7 +108,8 @@ impl Demuxer {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
             .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
-        Self::from_reader(file)
+        // Positioned reads: a process forked from this one shares the open file.
+        Self::from_reader(file::PositionedFile::new(file))
     }
 
     /// Opens a container held by `reader` (a file, `Cursor<Vec<u8>>`, …).

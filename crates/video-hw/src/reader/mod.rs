@@ -45,6 +45,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{Demuxer, FrameIndex};
+use crate::process::Process;
 use crate::transform::Transform;
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
 use live::Live;
@@ -123,6 +124,9 @@ pub struct FrameReader {
     /// read-ahead threads).
     engine: Option<(Engine, String)>,
     stats: ReaderStats,
+    /// The process the sessions were opened in: in a child made by `fork` since, they are
+    /// forgotten and opened again ([`after_fork`](Self::after_fork)).
+    process: Process,
 }
 
 impl std::fmt::Debug for FrameReader {
@@ -183,6 +187,7 @@ impl FrameReader {
             read_ahead_bytes: None,
             engine: None,
             stats: ReaderStats::default(),
+            process: Process::current(),
         })
     }
 
@@ -365,7 +370,31 @@ impl FrameReader {
         })
     }
 
+    /// In a child made by `fork` since the sessions were opened (a DataLoader worker given
+    /// a reader its parent opened): the sessions, the read-ahead on their threads and the
+    /// frames kept for the caller are the parent's. They are forgotten, not closed (closing
+    /// waits on threads the child does not have; the memory is a copy the child never
+    /// touches again), and the next call opens sessions of its own. The index, the demuxer
+    /// (its file reads give their offsets: `media/file.rs`) and the sequential position stay.
+    fn after_fork(&mut self) {
+        if self.process.is_current() {
+            return;
+        }
+        self.process = Process::current();
+        std::mem::forget(std::mem::take(&mut self.decoders));
+        if let Some(c) = self.cursor.as_mut() {
+            c.forget_read_ahead();
+        }
+        let bytes = frame_bytes(&self.index, self.config.output, self.config.transform);
+        std::mem::forget(std::mem::replace(&mut self.store, FrameStore::new(bytes)));
+        self.live = None;
+        self.demuxer_at = None;
+        self.last_asked = None;
+        self.stats.sessions = 0;
+    }
+
     pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
+        self.after_fork();
         self.stop_read_ahead()?;
         while self.decoders.len() < n {
             // The caller waits on these sessions' frames (the read-ahead's first GOP gates
@@ -449,6 +478,14 @@ impl FrameReader {
                 None => Ok(out),
             }
         })
+    }
+}
+
+impl Drop for FrameReader {
+    fn drop(&mut self) {
+        // A reader dropped in a forked child (a DataLoader worker ending) must not join the
+        // parent's read-ahead threads.
+        self.after_fork();
     }
 }
 

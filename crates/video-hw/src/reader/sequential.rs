@@ -23,6 +23,14 @@ pub(super) struct Cursor {
     ahead: Option<ReadAhead>,
 }
 
+impl Cursor {
+    /// Leaves the read-ahead (the parent's, in a child made by `fork`) without stopping it:
+    /// stopping joins threads this process does not have.
+    pub(super) fn forget_read_ahead(&mut self) {
+        std::mem::forget(self.ahead.take());
+    }
+}
+
 impl FrameReader {
     /// Positions sequential reading at presentation index `first`: the next
     /// [`next_frame`](Self::next_frame) gives that frame, going on from where the session
@@ -41,6 +49,7 @@ impl FrameReader {
     /// put reading (the first frame if it was never called); `Ok(None)` after the last.
     /// Random access calls in between do not lose the position.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        self.after_fork();
         if self.cursor.is_none() {
             self.seek_frame(0)?;
         }
