@@ -316,6 +316,56 @@ def test_workers_after_the_parent_used_the_gpu():
     assert q.get(timeout=5) == want
 
 
+def _use_parent_decoders(q, on_gpu, on_host):
+    out = {}
+    try:
+        on_gpu[5]
+        out["cuda"] = "decoded"
+    except video_hw.VideoHwError as e:
+        out["cuda"] = f"{type(e).__name__}: {e}"
+    # The parent decoded these host frames on NVDEC; the child's own sessions cannot use
+    # CUDA, so they decode on an engine that needs none (visibly: a fallback warning).
+    out["host"] = [md5(np.asarray(on_host[k])) for k in (5, 50, 6)]
+    q.put(out)
+
+
+def _spawned_pickled(q, dec):
+    q.put(md5(nv12_to_yuv420p(Cuda().to_host(dec[5]), 320, 240)))
+
+
+def test_decoders_opened_before_the_workers_start():
+    import multiprocessing
+    import pickle
+
+    want = references("h264-aac.mp4")
+    on_gpu = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device="cuda", pixel_format="nv12")
+    on_host = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", pixel_format="yuv420p")
+    on_gpu[0], on_host[0]  # both decoded in the parent: its CUDA context and sessions exist
+    fork = multiprocessing.get_context("fork")
+    q = fork.Queue()
+    p = fork.Process(target=_use_parent_decoders, args=(q, on_gpu, on_host))
+    p.start()
+    out = q.get(timeout=120)
+    p.join(60)
+    assert p.exitcode == 0
+    # GPU frames cannot be had in a forked child: an error that names the way out, at once.
+    assert out["cuda"].startswith("UnsupportedError") and "spawn" in out["cuda"], out
+    assert out["host"] == [want[k] for k in (5, 50, 6)]
+    # Pickled to a spawned worker, the GPU decoder opens again there, on its own context.
+    spawn = multiprocessing.get_context("spawn")
+    q = spawn.Queue()
+    p = spawn.Process(target=_spawned_pickled, args=(q, on_gpu))
+    p.start()
+    assert q.get(timeout=120) == want[5]
+    p.join(60)
+    assert p.exitcode == 0
+    copy = pickle.loads(pickle.dumps(on_gpu))
+    assert md5(nv12_to_yuv420p(Cuda().to_host(copy[7]), 320, 240)) == want[7]
+    # The parent's decoders go on.
+    assert md5(nv12_to_yuv420p(Cuda().to_host(on_gpu[6]), 320, 240)) == want[6]
+    assert md5(np.asarray(on_host[51])) == want[51]
+
+
 def test_torch_takes_gpu_frames_without_a_copy_if_installed(cuda):
     torch = pytest.importorskip("torch")
     name = "hevc-opengop.mp4"

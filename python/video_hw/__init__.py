@@ -193,6 +193,29 @@ class VideoDecoder:
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
+        # What pickling needs to open the decoder again in another process (spawn,
+        # forkserver, Ray, multiprocessing.Pool): the path as given (bytes and file objects
+        # travel as the bytes the decoder read) and the options.
+        self._path = source if isinstance(source, (str, os.PathLike)) else None
+        self._options = dict(
+            device=device,
+            pixel_format=pixel_format,
+            dimension_order=dimension_order,
+            seek_mode=seek_mode,
+            sessions=sessions,
+            engine=engine,
+            on_error=on_error,
+            stream_index=stream_index,
+            read_ahead_bytes=read_ahead_bytes,
+            dtype=dtype,
+            resize=resize,
+            crop=crop,
+            interpolation=interpolation,
+            mean=mean,
+            std=std,
+            threads=threads,
+            film_grain=film_grain,
+        )
         self._native = NativeDecoder(
             source,
             device=device,
@@ -281,6 +304,19 @@ class VideoDecoder:
     def __repr__(self) -> str:
         m = self.metadata
         return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, dict]]:
+        """Pickles as its source and options: the receiving process (a ``spawn`` or
+        ``forkserver`` DataLoader worker, a ``multiprocessing.Pool``, Ray) opens it again,
+        with sessions of its own. A path travels as the path (the receiver must see the same
+        file); bytes and file objects travel as the bytes read."""
+        source = self._path if self._path is not None else self._native.source_bytes()
+        return (_reopen_decoder, (source, dict(self._options)))
+
+
+def _reopen_decoder(source: Source, options: dict) -> VideoDecoder:
+    """A pickled ``VideoDecoder`` opened again (see ``VideoDecoder.__reduce__``)."""
+    return VideoDecoder(source, **options)
 
 
 def _rate(fps: Union[int, float, str, Tuple[int, int]]) -> Tuple[int, int]:

@@ -2,7 +2,9 @@
 //! access through the library's frame index and [`FrameReader`]; the Python class
 //! `video_hw.VideoDecoder` wraps it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -22,6 +24,11 @@ use crate::errors::{IntoPy, to_py};
 #[pyclass(module = "video_hw._video_hw")]
 pub struct NativeDecoder {
     reader: Mutex<FrameReader>,
+    /// The process whose thread last took `reader`'s lock: in a child made by `fork` while
+    /// a thread of the parent held it, the lock never frees ([`NativeDecoder::lock`]).
+    holder: AtomicU32,
+    /// What was opened, kept for pickling (bytes are shared with the demuxer, not copied).
+    source: Source,
     index: Arc<FrameIndex>,
     metadata: Py<PyDict>,
     place: Place,
@@ -185,23 +192,37 @@ fn place(device: &str) -> PyResult<Place> {
 }
 
 /// What `source` is: a path, bytes in memory, or a file object read whole.
+#[derive(Clone)]
 enum Source {
     Path(std::path::PathBuf),
-    Bytes(Vec<u8>),
+    Bytes(Arc<[u8]>),
 }
+
+impl Source {
+    fn demuxer(&self) -> video_hw::Result<Demuxer> {
+        match self {
+            Source::Path(p) => Demuxer::open(p),
+            Source::Bytes(b) => Demuxer::from_reader(std::io::Cursor::new(b.clone())),
+        }
+    }
+}
+
+/// How long a thread waits for a decoder whose lock the parent process held when it
+/// forked, in case the holder is a thread of this process that has not yet said so.
+const FORKED_LOCK_GRACE: Duration = Duration::from_millis(200);
 
 fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Source::Bytes(b.as_bytes().to_vec()));
+        return Ok(Source::Bytes(b.as_bytes().into()));
     }
     if obj.hasattr("read")? {
         // A file object: its bytes are read once, whole (the demuxers read out of order).
         let data = obj.call_method0("read")?;
-        return Ok(Source::Bytes(data.extract::<Vec<u8>>()?));
+        return Ok(Source::Bytes(data.extract::<Vec<u8>>()?.into()));
     }
     if let Ok(b) = obj.extract::<Vec<u8>>() {
         if !obj.is_instance_of::<pyo3::types::PyString>() {
-            return Ok(Source::Bytes(b));
+            return Ok(Source::Bytes(b.into()));
         }
     }
     let os = obj.py().import("os")?;
@@ -212,8 +233,41 @@ fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
 }
 
 impl NativeDecoder {
-    fn lock(&self) -> MutexGuard<'_, FrameReader> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    /// The reader, for one call. The reader itself notices a fork and opens sessions of its
+    /// own in the child; what it cannot survive is its lock held at the fork by another of
+    /// the parent's threads (a decoder in use while the process forked): that thread does
+    /// not exist in the child, so the lock never frees. That is an error here, not a hang.
+    fn lock(&self) -> video_hw::Result<MutexGuard<'_, FrameReader>> {
+        let here = std::process::id();
+        let started = Instant::now();
+        loop {
+            match self.reader.try_lock() {
+                Ok(guard) => return Ok(self.held(guard, here)),
+                Err(TryLockError::Poisoned(p)) => return Ok(self.held(p.into_inner(), here)),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if self.holder.load(Ordering::Acquire) == here {
+                // Another thread of this process decodes: wait for it.
+                let guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+                return Ok(self.held(guard, here));
+            }
+            // Held, by the parent's last holder as far as is known: a thread of this process
+            // may have just taken it and not yet said so. Past a grace period, it is the
+            // parent's, and lost.
+            if started.elapsed() > FORKED_LOCK_GRACE {
+                return Err(video_hw::Error::unsupported(
+                    "a decoder that another thread was using when this process was made by fork",
+                    "its state stayed with that thread in the parent: open the decoder in this \
+                     process (in the DataLoader worker), or fork only while no thread decodes",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn held<'a>(&self, guard: MutexGuard<'a, FrameReader>, here: u32) -> MutexGuard<'a, FrameReader> {
+        self.holder.store(here, Ordering::Release);
+        guard
     }
 
     /// `i` as an index into the frames (negative counts from the end). Past the end of a
@@ -262,7 +316,7 @@ impl NativeDecoder {
     /// Decodes frame `f` alone (with the GIL released). The reader's own reference is
     /// moved out, not cloned, so the array lends the frame unless the reader keeps it.
     fn single(&self, py: Python<'_>, f: usize) -> PyResult<Frame> {
-        let got = py.detach(|| self.lock().frames_at(&[f])).py_err()?;
+        let got = py.detach(|| self.lock()?.frames_at(&[f])).py_err()?;
         self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
     }
 
@@ -271,7 +325,7 @@ impl NativeDecoder {
         let skip = self.skip;
         let got = py
             .detach(|| {
-                let mut r = self.lock();
+                let mut r = self.lock()?;
                 if skip {
                     r.frames_at_or_missing(&frames)
                 } else {
@@ -346,10 +400,7 @@ impl NativeDecoder {
         let src = self::source(source)?;
         let (reader, container, info) = py
             .detach(|| -> video_hw::Result<_> {
-                let mut demuxer = match src {
-                    Source::Path(p) => Demuxer::open(p)?,
-                    Source::Bytes(b) => Demuxer::from_bytes(b)?,
-                };
+                let mut demuxer = src.demuxer()?;
                 let track = match stream_index {
                     Some(i) => i,
                     None => demuxer.video_track().map(|t| t.index).ok_or_else(|| {
@@ -401,6 +452,8 @@ impl NativeDecoder {
         let sessions = reader.max_sessions();
         Ok(NativeDecoder {
             reader: Mutex::new(reader),
+            holder: AtomicU32::new(std::process::id()),
+            source: src,
             index,
             metadata: metadata.unbind(),
             place,
@@ -414,6 +467,15 @@ impl NativeDecoder {
         self.index.len()
     }
 
+    /// The bytes decoded, when the source was bytes or a file object (None for a path):
+    /// what a pickled decoder carries.
+    fn source_bytes<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        match &self.source {
+            Source::Bytes(b) => Some(PyBytes::new(py, b)),
+            Source::Path(_) => None,
+        }
+    }
+
     /// The video's metadata (a dict; `video_hw.VideoMetadata` on the Python side).
     #[getter]
     fn metadata(&self, py: Python<'_>) -> Py<PyDict> {
@@ -422,8 +484,8 @@ impl NativeDecoder {
 
     /// The engine that decodes, described.
     #[getter]
-    fn backend(&self) -> Option<String> {
-        self.lock().backend().map(str::to_string)
+    fn backend(&self) -> PyResult<Option<String>> {
+        Ok(self.lock().py_err()?.backend().map(str::to_string))
     }
 
     /// Sessions the decoder may run at once (GOPs decoding in parallel).
@@ -436,7 +498,7 @@ impl NativeDecoder {
     /// only (H.264 reference pictures no frame asked for needs), frames returned, sessions.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.lock().stats();
+        let s = self.lock().py_err()?.stats();
         let d = PyDict::new(py);
         d.set_item("runs", s.runs)?;
         d.set_item("packets_decoded", s.packets_decoded)?;
@@ -485,7 +547,7 @@ impl NativeDecoder {
     /// Positions sequential reading (`next_frame`) at presentation index `index`.
     fn seek(&self, py: Python<'_>, index: i64) -> PyResult<()> {
         let f = self.frame_number(index)?;
-        py.detach(|| self.lock().seek_frame(f)).py_err()
+        py.detach(|| self.lock()?.seek_frame(f)).py_err()
     }
 
     /// The next frame of sequential reading, or None after the last. A frame the file's
@@ -495,7 +557,7 @@ impl NativeDecoder {
         let skip = self.skip;
         let next = py
             .detach(|| -> video_hw::Result<_> {
-                let mut r = self.lock();
+                let mut r = self.lock()?;
                 let frame = loop {
                     match r.next_frame() {
                         Err(video_hw::Error::InvalidBitstream { .. }) if skip => continue,
