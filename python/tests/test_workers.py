@@ -183,6 +183,56 @@ def test_a_decoder_busy_in_another_thread_at_the_fork_never_hangs_the_child():
         t.join()
 
 
+def _many_in_child(q):
+    try:
+        names = ["h264-aac.mp4", "h264-aac.ts", "h264-opengop.mkv"]
+        batches = video_hw.decode_many([MEDIA / n for n in names], [[3, 60], [0, 99], [50]], pixel_format="yuv420p")
+        q.put([[md5(x) for x in np.from_dlpack(b.data)] for b in batches])
+    except Exception as e:  # the parent reports it
+        q.put(repr(e))
+
+
+def test_decode_many_in_a_forked_child_after_the_parent_used_it():
+    names = ["h264-aac.mp4", "h264-aac.ts", "h264-opengop.mkv"]
+    want = [[3, 60], [0, 99], [50]]
+    # The parent ran decode_many (its threads, its decoders kept for reuse) before forking.
+    parent = video_hw.decode_many([MEDIA / n for n in names], want, pixel_format="yuv420p")
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_many_in_child, args=(q,))
+    p.start()
+    got = q.get(timeout=TIMEOUT)
+    p.join(TIMEOUT)
+    assert p.exitcode == 0
+    assert got == [[md5(x) for x in np.from_dlpack(b.data)] for b in parent]
+
+
+def _encode_in_child(q, enc, picture):
+    try:
+        enc.encode(picture)
+        q.put("encoded")
+    except video_hw.VideoHwError as e:
+        q.put(f"{type(e).__name__}: {e}")
+
+
+def test_an_encoder_used_in_a_forked_child_is_a_clear_error():
+    enc = video_hw.Encoder(width=64, height=48, fps=25)
+    picture = np.full((72, 64), 128, np.uint8)
+    enc.encode(picture)
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_encode_in_child, args=(q, enc, picture))
+    p.start()
+    got = q.get(timeout=TIMEOUT)
+    p.join(TIMEOUT)
+    assert p.exitcode == 0
+    assert got.startswith("UnsupportedError") and "fork" in got and "spawn" in got, got
+    # The parent's encoder goes on.
+    enc.encode(picture)
+    enc.close()
+    assert enc.stats["frames_in"] == 2
+
+
 @pytest.mark.parametrize(
     "options",
     [

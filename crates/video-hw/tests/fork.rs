@@ -57,6 +57,8 @@ const LIMIT: Duration = Duration::from_secs(90);
 fn sessions_across_fork() {
     reader_opened_in_the_parent_works_in_the_child();
     decoder_and_encoder_used_in_the_child_are_clear_errors();
+    #[cfg(feature = "async")]
+    async_session_in_the_child_ends_with_an_error();
 }
 
 fn reader_opened_in_the_parent_works_in_the_child() {
@@ -123,4 +125,25 @@ fn decoder_and_encoder_used_in_the_child_are_clear_errors() {
         ok
     });
     assert!(ok, "a session used in a forked child was not refused with the fork named");
+}
+
+/// An async session's thread is the parent's: in the child its stream gives the error once
+/// and ends, and its sink refuses, instead of waiting for ever.
+#[cfg(feature = "async")]
+fn async_session_in_the_child_ends_with_an_error() {
+    use futures::{SinkExt, StreamExt};
+    use video_hw::async_session::{AsyncDecoder, AsyncInput};
+    let stream = std::fs::read(common::repo_root().join("testdata/h264/gop12-idr-cars-320x240.h264")).unwrap();
+    let config = DecoderConfig::new(Codec::H264).output(Output::Host(PixelFormat::Yuv420p));
+    let (mut input, mut frames) = AsyncDecoder::open(config, 4).unwrap().split();
+    futures::executor::block_on(input.send(AsyncInput::annexb(stream[..4096].to_vec(), None))).unwrap();
+    let ok = in_child(LIMIT, move || {
+        futures::executor::block_on(async {
+            let first = frames.next().await;
+            let ok = matches!(&first, Some(Err(e)) if e.to_string().contains("fork"));
+            ok && frames.next().await.is_none()
+                && input.send(AsyncInput::annexb(stream[4096..].to_vec(), None)).await.is_err()
+        })
+    });
+    assert!(ok, "an async session in a forked child did not end with the fork named");
 }
