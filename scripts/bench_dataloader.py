@@ -27,6 +27,18 @@ Contenders and patterns (a fresh process for each, each run):
 Each library's best pattern (lowest median) is compared: ratio = torchcodec's best time /
 video_hw's best (above 1: video_hw faster).
 
+With --device cuda (an NVIDIA GPU; PyNvVideoCodec is the peer) the frames are decoded in the
+training process, where they are used (a CUDA tensor does not cross to a worker process
+cheaply); the DataLoader hands out each batch's files and frame indices:
+  video_hw    main_many  decode_many(files, indices, device="cuda", pixel_format="rgb24",
+                         resize) per batch: resize fused into the GPU conversion
+  pynvvideocodec main_threads  NVIDIA's way for many files: one thread per NVDEC engine, each
+                         with a SimpleDecoder reconfigured from file to file, RGB in device
+                         memory, get_batch_frames_by_index, then resized by torch on the GPU
+                         (F.interpolate, bilinear) before the decoder's next call
+Both give (batch, frames, 3, size, size) uint8 CUDA tensors; work time ends after a
+torch.cuda.synchronize().
+
 Timing: whole-process wall time (time.perf_counter here around the child's launch and exit:
 Python start, imports, the DataLoader's workers' start and the epoch) is the figure of
 record; the child also reports its work time (the Dataset's construction to the last batch).
@@ -56,6 +68,9 @@ PATTERNS = {
     "video_hw": ("per_item", "per_item1", "in_init"),
     "torchcodec": ("per_item", "per_item_approx", "in_init"),
 }
+GPU_PATTERNS = {"video_hw": ("main_many",), "pynvvideocodec": ("main_threads",)}
+# PyNvVideoCodec's threads: one per NVDEC engine of an H200, as NVIDIA's benchmark.
+PYNVC_THREADS = 7
 
 
 # ---- the datasets (run in the children; module level so spawn workers can import them) ------
@@ -116,6 +131,103 @@ class TorchCodecSet:
         return dec.get_frames_at(indices).data
 
 
+class Jobs:
+    """The GPU runs' DataLoader items: a file and its frame indices (decoded in the main
+    process, a batch at a time)."""
+
+    def __init__(self, items):
+        self.jobs = items.jobs
+
+    def __len__(self):
+        return len(self.jobs)
+
+    def __getitem__(self, i):
+        return self.jobs[i]
+
+
+def _jobs_batch(items):
+    return items
+
+
+class VideoHwGpu:
+    def __init__(self, size):
+        import video_hw
+
+        self.vh, self.size = video_hw, size
+
+    def batch(self, jobs):
+        import torch
+
+        got = self.vh.decode_many(
+            [p for p, _ in jobs], [i for _, i in jobs], device="cuda", pixel_format="rgb24", resize=(self.size, self.size)
+        )
+        return torch.stack([torch.from_dlpack(b.data) for b in got])
+
+
+class PyNvcGpu:
+    def __init__(self, size):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        import PyNvVideoCodec as nvc
+        import torch
+
+        self.nvc, self.size, self.torch = nvc, size, torch
+        self.local = threading.local()
+        self.pool = ThreadPoolExecutor(max_workers=PYNVC_THREADS)
+
+    def one(self, job):
+        import torch.nn.functional as F
+
+        torch = self.torch
+        path, indices = job
+        local = self.local
+        if not hasattr(local, "dec"):
+            local.stream = torch.cuda.Stream()
+            local.dec = self.nvc.SimpleDecoder(
+                path, gpu_id=0, use_device_memory=True, output_color_type=self.nvc.OutputColorType.RGB,
+                cuda_stream=local.stream.cuda_stream,
+            )
+        else:
+            local.dec.reconfigure_decoder(path)
+        frames = local.dec.get_batch_frames_by_index(indices)
+        with torch.cuda.stream(local.stream):
+            # (N, H, W, 3) -> (N, 3, size, size), done before the decoder's next call reuses
+            # the frames' memory.
+            x = torch.stack([torch.from_dlpack(f) for f in frames]).permute(0, 3, 1, 2).float()
+            y = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+            out = y.round_().clamp_(0, 255).to(torch.uint8)
+        local.stream.synchronize()
+        return out
+
+    def batch(self, jobs):
+        return self.torch.stack(list(self.pool.map(self.one, jobs)))
+
+
+def gpu_child(a):
+    """One GPU contender: the DataLoader gives jobs, the main process decodes them."""
+    import torch
+
+    clips = clip_files(a.clips)
+    start = time.perf_counter()
+    items = Items(clips, a.frames, a.stride, a.clip_frames)
+    loader = torch.utils.data.DataLoader(Jobs(items), batch_size=8, num_workers=0, collate_fn=_jobs_batch)
+    who = (VideoHwGpu if a.child == "video_hw" else PyNvcGpu)(a.size)
+    frames = 0
+    digest = hashlib.md5()
+    for jobs in loader:
+        batch = who.batch(jobs)
+        frames += batch.shape[0] * batch.shape[1]
+        if a.digest:
+            digest.update(batch.cpu().numpy().tobytes())
+    torch.cuda.synchronize()
+    work_s = time.perf_counter() - start
+    out = {"work_s": work_s, "import_s": 0.0, "frames": frames, "shape": list(batch.shape)}
+    if a.digest:
+        out["md5"] = digest.hexdigest()
+    print(json.dumps(out), flush=True)
+
+
 def dataset(who, pattern, a, clips):
     items = Items(clips, a.frames, a.stride, a.clip_frames)
     return (VideoHwSet if who == "video_hw" else TorchCodecSet)(items, a.size, pattern)
@@ -132,6 +244,8 @@ def child(a):
     import faulthandler
 
     faulthandler.dump_traceback_later(max(a.child_timeout - 10, 5), exit=True)
+    if a.device == "cuda":
+        return gpu_child(a)
     t = time.perf_counter()
     import torch
 
@@ -159,7 +273,7 @@ def run_child(a, who, pattern, digest=False):
     cmd = [sys.executable, HERE, "--child", who, "--pattern", pattern, "--clips", a.clips]
     cmd += ["--workers", str(a.workers), "--method", a.method, "--frames", str(a.frames)]
     cmd += ["--stride", str(a.stride), "--size", str(a.size), "--clip-frames", str(a.clip_frames)]
-    cmd += ["--child-timeout", str(a.child_timeout)] + (["--digest"] if digest else [])
+    cmd += ["--child-timeout", str(a.child_timeout), "--device", a.device] + (["--digest"] if digest else [])
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.child_timeout + 30)
     wall = time.perf_counter() - t
@@ -193,9 +307,10 @@ def check_same_pictures(a):
 # ---- inputs ----------------------------------------------------------------------------------
 
 
-def make_clips(out, n=200, distinct=20, seconds=10):
+def make_clips(out, n=200, distinct=20, seconds=10, noise=8):
     """`n` ten-second 640x360 25 fps H.264 MP4s (x264 veryfast, keyint 250, 3 B-frames):
-    `distinct` different noisy test patterns, each under several names."""
+    `distinct` different noisy test patterns, each under several names (less `noise`, fewer
+    bytes: the GPU machine's copy travels in a call of at most 64 MiB)."""
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp()
     try:
@@ -203,7 +318,7 @@ def make_clips(out, n=200, distinct=20, seconds=10):
         for k in range(distinct):
             src = os.path.join(tmp, f"d{k:02d}.mp4")
             pattern = ["testsrc2", "smptehdbars", "mandelbrot", "rgbtestsrc"][k % 4]
-            lavfi = f"{pattern}=size=640x360:rate=25,noise=alls={8 + k}:allf=t+u:all_seed={k},hue=h={17 * k}"
+            lavfi = f"{pattern}=size=640x360:rate=25,noise=alls={noise + k}:allf=t+u:all_seed={k},hue=h={17 * k}"
             subprocess.run(
                 ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", lavfi, "-t", str(seconds),
                  "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-bf", "3", "-pix_fmt", "yuv420p",
@@ -227,6 +342,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--method", default="fork", choices=["fork", "spawn", "forkserver"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--copies", type=int, default=200, help="with --clips-from: how many files to make")
+    ap.add_argument("--clips-from", help="make --clips by copying the files of this folder to --copies names")
+    ap.add_argument("--distinct", type=int, default=20, help="with --make-clips: distinct clips among the copies")
+    ap.add_argument("--noise", type=int, default=8, help="with --make-clips: the test pattern's noise strength")
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--stride", type=int, default=8)
     ap.add_argument("--size", type=int, default=224)
@@ -241,14 +361,21 @@ def main():
     ap.add_argument("--digest", action="store_true")
     a = ap.parse_args()
     if a.make_clips:
-        return make_clips(a.make_clips)
+        return make_clips(a.make_clips, n=a.copies, distinct=min(a.distinct, a.copies), noise=a.noise)
     if a.child:
         return child(a)
     if a.self_test:
         tmp = tempfile.mkdtemp()
         make_clips(tmp, n=4, distinct=2, seconds=3)
         a.clips, a.runs, a.clip_frames = tmp, 1, 75
-    runs = [(w, p) for w, ps in PATTERNS.items() for p in ps]
+    if a.clips_from:
+        # The GPU machine has no ffmpeg: the distinct clips travel, the copies are made there.
+        os.makedirs(a.clips, exist_ok=True)
+        src = clip_files(a.clips_from)
+        for i in range(a.copies):
+            shutil.copy(src[i % len(src)], os.path.join(a.clips, f"c{i:03d}.mp4"))
+    table = GPU_PATTERNS if a.device == "cuda" else PATTERNS
+    runs = [(w, p) for w, ps in table.items() for p in ps]
     if a.only:
         runs = [tuple(x.split(":")) for x in a.only.split(",")]
     if a.method != "fork":
@@ -257,10 +384,10 @@ def main():
 
     # Same frames within each library, whatever the pattern (one digest run each).
     digests = {r: run_child(a, *r, digest=True)["md5"] for r in runs}
-    for who in PATTERNS:
+    for who in table:
         got = {digests[r] for r in runs if r[0] == who}
         assert len(got) <= 1, f"{who}: the patterns gave different pixels: {got}"
-    psnr = check_same_pictures(a) if {w for w, _ in runs} == set(PATTERNS) else None
+    psnr = check_same_pictures(a) if a.device == "cpu" and {w for w, _ in runs} == set(PATTERNS) else None
 
     results = {r: [] for r in runs}
     for k in range(a.runs + 1):
@@ -276,7 +403,9 @@ def main():
 
     lines = [
         f"DataLoader, {len(clip_files(a.clips))} clips x {a.frames} frames (stride {a.stride}), "
-        f"resized to {a.size}x{a.size} RGB, batch 8, {a.workers} workers ({a.method}); "
+        f"resized to {a.size}x{a.size} RGB, batch 8, "
+        + (f"{a.workers} workers ({a.method}); " if a.device == "cpu" else "decoded in the main process on the GPU; ")
+        + 
         f"medians of {a.runs} runs; whole-process wall time (time.perf_counter around each child)",
         "",
         "| library | pattern | wall s | work s | frames |",
@@ -285,15 +414,16 @@ def main():
     for r in runs:
         lines.append(f"| {r[0]} | {r[1]} | {med(r, 'wall_s'):.3f} | {med(r, 'work_s'):.3f} | {results[r][0]['frames']} |")
     best = {}
-    for who in PATTERNS:
+    for who in table:
         mine = [r for r in runs if r[0] == who]
         if mine:
             best[who] = min(mine, key=lambda r: med(r, "wall_s"))
     if len(best) == 2:
-        v, t = best["video_hw"], best["torchcodec"]
+        peer = [w for w in table if w != "video_hw"][0]
+        v, t = best["video_hw"], best[peer]
         lines += [
             "",
-            f"Best of each: video_hw {v[1]} {med(v, 'wall_s'):.3f} s, torchcodec {t[1]} {med(t, 'wall_s'):.3f} s: "
+            f"Best of each: video_hw {v[1]} {med(v, 'wall_s'):.3f} s, {peer} {t[1]} {med(t, 'wall_s'):.3f} s: "
             f"**{med(t, 'wall_s') / med(v, 'wall_s'):.2f}x** in whole-process wall time, "
             f"{med(t, 'work_s') / med(v, 'work_s'):.2f}x in work time",
         ]

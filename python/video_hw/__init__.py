@@ -193,31 +193,11 @@ class VideoDecoder:
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
-        # What pickling needs to open the decoder again in another process (spawn,
-        # forkserver, Ray, multiprocessing.Pool): the path as given (bytes and file objects
-        # travel as the bytes the decoder read) and the options.
+        # The options, kept for pickling: the receiving process (spawn, forkserver, Ray,
+        # multiprocessing.Pool) opens the decoder again from them and the path as given
+        # (bytes and file objects travel as the bytes the decoder read).
         self._path = source if isinstance(source, (str, os.PathLike)) else None
         self._options = dict(
-            device=device,
-            pixel_format=pixel_format,
-            dimension_order=dimension_order,
-            seek_mode=seek_mode,
-            sessions=sessions,
-            engine=engine,
-            on_error=on_error,
-            stream_index=stream_index,
-            read_ahead_bytes=read_ahead_bytes,
-            dtype=dtype,
-            resize=resize,
-            crop=crop,
-            interpolation=interpolation,
-            mean=mean,
-            std=std,
-            threads=threads,
-            film_grain=film_grain,
-        )
-        self._native = NativeDecoder(
-            source,
             device=device,
             pixel_format=pixel_format,
             dimension_order=dimension_order,
@@ -236,6 +216,7 @@ class VideoDecoder:
             threads=threads,
             film_grain=film_grain,
         )
+        self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
 
     def __len__(self) -> int:
