@@ -15,6 +15,7 @@ CuPy take them as they are.
 from __future__ import annotations
 
 import fractions
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ from ._video_hw import (
     ffmpeg_info,
     release_cached_decoders,
 )
+from . import _ranges
 
 
 def _pyav_libraries() -> Optional[str]:
@@ -120,7 +122,8 @@ class VideoDecoder:
     """One video track of a file, bytes or binary file object, with exact random access.
 
     Args:
-        source: a path, ``bytes`` (or ``bytearray``/``memoryview``), or a binary file
+        source: a path, ``bytes`` (or ``bytearray``/``memoryview``), a ``torch.Tensor``
+            of encoded bytes (1-D uint8, as torchcodec takes it), or a binary file
             object (read whole). MP4/MOV (fragmented too), Matroska, WebM, MPEG-TS,
             M2TS, IVF, or a raw H.264/HEVC stream; the container is found from the
             content.
@@ -193,6 +196,8 @@ class VideoDecoder:
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
+        elif _is_torch_tensor(source):
+            source = _tensor_bytes(source)
         # The options, kept for pickling: the receiving process (spawn, forkserver, Ray,
         # multiprocessing.Pool) opens the decoder again from them and the path as given
         # (bytes and file objects travel as the bytes the decoder read).
@@ -218,19 +223,26 @@ class VideoDecoder:
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
+        self._times: Optional[_ranges.Times] = None
 
     def __len__(self) -> int:
         return len(self._native)
 
     def __getitem__(self, key: Union[int, slice]) -> Array:
-        """The pixels of frame ``key`` (an ``Array``), or of a slice of frames (a batch
-        ``Array`` with a first dimension N)."""
+        """The pixels of frame ``key`` (an ``Array``; negative counts from the end), or of
+        a slice of frames (a batch ``Array`` with a first dimension N), as torchcodec's
+        ``decoder[key]``. Where torchcodec fails (a negative step, ``stop`` before
+        ``start``), this gives what a Python list would: the frames in reverse, or none."""
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
             if step < 0:
                 return self._native.get_frames_at(list(range(start, stop, step))).data
+            if stop <= start:
+                return self._empty_batch().data
             return self._native.get_frames_in_range(start, stop, step).data
-        return self._native.get_frame_at(int(key)).data
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return self._native.get_frame_at(int(key)).data
+        raise TypeError(f"Unsupported key type: {type(key)}. Supported types are int and slice.")
 
     def __iter__(self) -> Iterator[Frame]:
         """Every frame in presentation order. With several sessions the GOPs ahead decode
@@ -282,6 +294,61 @@ class VideoDecoder:
         """Frames ``start, start + step, ...`` below ``stop``."""
         return self._native.get_frames_in_range(start, stop, step)
 
+    def frame_times(self) -> Tuple[List[float], List[float]]:
+        """Every frame's pts and duration in seconds, in presentation order (read from the
+        frame index: nothing is decoded)."""
+        t = self._frame_times()
+        return list(t.pts), list(t.durations)
+
+    def _frame_times(self) -> _ranges.Times:
+        if self._times is None:
+            pts, durations = self._native.frame_times()
+            m = self.metadata
+            begin = m.begin_stream_seconds if m.begin_stream_seconds is not None else 0.0
+            end = m.end_stream_seconds if m.end_stream_seconds is not None else 0.0
+            self._times = _ranges.Times(pts, durations, begin, end)
+        return self._times
+
+    def get_frames_played_in_range(
+        self, start_seconds: float, stop_seconds: float, fps: Optional[float] = None
+    ) -> FrameBatch:
+        """The frames played in ``[start_seconds, stop_seconds)``, as torchcodec gives them:
+        from the frame shown at ``start_seconds`` (it may have begun before) to the last
+        whose pts is below ``stop_seconds``; none when the two are equal.
+
+        With ``fps``, the range is resampled to that rate: ``round((stop - start) * fps)``
+        frames, the i-th the one shown at ``start + i / fps`` (frames repeat or drop), each
+        with that time as its pts and ``1 / fps`` as its duration. Every frame is decoded
+        once however often it repeats.
+
+        Raises ``ValueError`` (torchcodec's messages) when ``start > stop``, when ``start``
+        lies outside ``[begin_stream_seconds, end_stream_seconds)``, when ``stop`` is past
+        ``end_stream_seconds``, or when ``fps`` is not positive."""
+        times = self._frame_times()
+        start, stop = float(start_seconds), float(stop_seconds)
+        if fps is None:
+            frames = times.in_range(start, stop)
+            return self._native.get_frames_at(frames) if frames else self._empty_batch()
+        frames, pts, step = times.resampled(start, stop, float(fps))
+        if not frames:
+            return self._empty_batch()
+        batch = self._native.get_frames_at(frames)
+        return FrameBatch(batch.data, pts, [step] * len(pts), list(batch.indices))
+
+    def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
+        """Every frame (or the whole stream resampled to ``fps``): the range from
+        ``begin_stream_seconds`` to ``end_stream_seconds``."""
+        times = self._frame_times()
+        return self.get_frames_played_in_range(times.begin, times.end, fps)
+
+    def _empty_batch(self) -> FrameBatch:
+        """A batch of no frames, its data shaped ``(0, …)`` as a frame of this decoder is."""
+        data = self._native.get_frames_at([]).data
+        shape = _frame_shape(self._options, self.metadata)
+        if shape is not None:
+            data = data.reshape([0, *shape])
+        return FrameBatch(data, [], [], [])
+
     def __repr__(self) -> str:
         m = self.metadata
         return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
@@ -293,6 +360,41 @@ class VideoDecoder:
         file); bytes and file objects travel as the bytes read."""
         source = self._path if self._path is not None else self._native.source_bytes()
         return (_reopen_decoder, (source, dict(self._options)))
+
+
+def _is_torch_tensor(obj: Any) -> bool:
+    """A ``torch.Tensor``, told without importing torch."""
+    return type(obj).__module__.startswith("torch") and hasattr(obj, "numpy") and hasattr(obj, "dtype")
+
+
+def _tensor_bytes(tensor: Any) -> bytes:
+    """The encoded bytes a ``torch.Tensor`` holds (uint8, 1-D, as torchcodec takes them)."""
+    if str(tensor.dtype) != "torch.uint8" or tensor.dim() != 1:
+        raise ValueError(
+            f"source: a tensor of encoded bytes must be 1-D uint8, got {tensor.dtype} of shape {tuple(tensor.shape)}"
+        )
+    return tensor.detach().cpu().contiguous().numpy().tobytes()
+
+
+def _frame_shape(options: dict, metadata: VideoMetadata) -> Optional[Tuple[int, ...]]:
+    """The shape of one frame as the decoder hands it back, from its options (for empty
+    batches); None where it cannot be told before decoding (odd-sized YUV)."""
+    if options.get("resize") is not None:
+        w, h = options["resize"]
+    elif options.get("crop") is not None:
+        w, h = options["crop"][2], options["crop"][3]
+    else:
+        w, h = metadata.width, metadata.height
+    if w is None or h is None:
+        return None
+    fmt = options["pixel_format"]
+    channels = {"rgb24": 3, "rgb": 3, "bgr24": 3, "bgr": 3, "rgba": 4, "bgra": 4, "gbrp": 3}.get(fmt)
+    if channels is not None:
+        planar = options["dimension_order"] == "NCHW" or fmt == "gbrp"
+        return (channels, h, w) if planar else (h, w, channels)
+    if fmt in ("gray", "gray10le"):
+        return (h, w)
+    return (h + (h + 1) // 2, w) if w % 2 == 0 else None
 
 
 def _reopen_decoder(source: Source, options: dict) -> VideoDecoder:
@@ -567,3 +669,8 @@ def decode_many(
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)
+
+
+# Imported last: the samplers take FrameBatch from the native module and decoders as
+# arguments, so `video_hw.samplers` is there after `import video_hw`.
+from . import samplers  # noqa: E402

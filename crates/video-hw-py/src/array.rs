@@ -278,6 +278,25 @@ impl Array {
         Ok(d)
     }
 
+    /// The same memory with another shape (no copy), as `numpy.reshape` of a contiguous
+    /// array: the array must be compact row-major (every batch is) and `shape` must hold
+    /// as many elements. The samplers split a batch `(N, …)` into `(clips, frames, …)`
+    /// this way, on the host and on the GPU alike.
+    fn reshape(&self, shape: Vec<i64>) -> PyResult<Array> {
+        let count = |s: &[i64]| s.iter().product::<i64>();
+        if shape.iter().any(|&d| d < 0) || count(&shape) != count(&self.shape) {
+            return Err(PyValueError::new_err(format!(
+                "cannot reshape an array of shape {:?} into {:?}",
+                self.shape, shape
+            )));
+        }
+        if count(&self.shape) > 0 && self.strides != compact_strides(&self.shape) {
+            return Err(PyValueError::new_err("reshape: the array is not compact (a strided view); copy it first"));
+        }
+        let strides = compact_strides(&shape);
+        Ok(Array { owner: self.owner.clone(), ptr: self.ptr, shape, strides, elem: self.elem, place: self.place })
+    }
+
     /// A copy of the bytes, row-major (host arrays only; without NumPy).
     fn tobytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.host_bytes()?))

@@ -169,6 +169,22 @@ pub struct FrameBatch {
 
 #[pymethods]
 impl FrameBatch {
+    /// A batch made of parts: `data` (an `Array`), and `pts_seconds`, `duration_seconds`
+    /// and `indices` (lists; nested lists for a batch of clips). The time ranges resampled
+    /// with `fps` and the clip samplers build their results this way. `len` is the
+    /// length of `pts_seconds` (clips, for a batch of clips).
+    #[new]
+    fn py_new(
+        py: Python<'_>,
+        data: Py<Array>,
+        pts_seconds: Py<PyList>,
+        duration_seconds: Py<PyList>,
+        indices: Py<PyList>,
+    ) -> Self {
+        let len = pts_seconds.bind(py).len();
+        FrameBatch { data, pts_seconds, duration_seconds, indices, len }
+    }
+
     fn __len__(&self) -> usize {
         self.len
     }

@@ -476,6 +476,16 @@ impl NativeDecoder {
         }
     }
 
+    /// Every frame's presentation time and duration in seconds, in presentation order:
+    /// `(pts_seconds, duration_seconds)`, two lists read from the frame index (nothing is
+    /// decoded). The time ranges and samplers map seconds to frames with them.
+    fn frame_times<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+        let frames = self.index.frames();
+        let pts = PyList::new(py, frames.iter().map(|f| self.index.seconds(f.pts)))?;
+        let durations = PyList::new(py, frames.iter().map(|f| self.index.seconds(f.duration)))?;
+        Ok((pts, durations))
+    }
+
     /// The video's metadata (a dict; `video_hw.VideoMetadata` on the Python side).
     #[getter]
     fn metadata(&self, py: Python<'_>) -> Py<PyDict> {

@@ -1,0 +1,199 @@
+"""``torchcodec.decoders.VideoDecoder`` over video_hw: the same constructor and methods,
+frames as torch tensors (views of video_hw's arrays, no copy), and the errors torchcodec
+raises for indices and times outside the stream."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence
+
+import torch
+
+import video_hw
+
+from ._frame import Frame, FrameBatch, batch, frame, tensor
+
+__all__ = ["VideoDecoder", "VideoStreamMetadata"]
+
+
+@dataclass
+class VideoStreamMetadata:
+    """The stream's metadata under torchcodec's names (from video_hw's ``VideoMetadata``:
+    every value is from the frame index, so the ``_from_header`` and ``_from_content``
+    forms are the same)."""
+
+    codec: str
+    stream_index: int
+    width: Optional[int]
+    height: Optional[int]
+    num_frames: int
+    average_fps: Optional[float]
+    duration_seconds: Optional[float]
+    begin_stream_seconds: float
+    end_stream_seconds: Optional[float]
+    rotation: Optional[int]
+    bit_rate: Optional[float] = None
+
+    @property
+    def num_frames_from_content(self) -> int:
+        return self.num_frames
+
+    @property
+    def num_frames_from_header(self) -> int:
+        return self.num_frames
+
+    @property
+    def begin_stream_seconds_from_content(self) -> float:
+        return self.begin_stream_seconds
+
+    @property
+    def end_stream_seconds_from_content(self) -> Optional[float]:
+        return self.end_stream_seconds
+
+    @property
+    def duration_seconds_from_header(self) -> Optional[float]:
+        return self.duration_seconds
+
+    @property
+    def average_fps_from_header(self) -> Optional[float]:
+        return self.average_fps
+
+
+def _device(device: Any) -> str:
+    if device is None:
+        return "cpu"
+    d = str(device)
+    return "cuda:0" if d == "cuda" else d
+
+
+def _dtype(output_dtype: Any) -> str:
+    if output_dtype is None or output_dtype == torch.uint8:
+        return "uint8"
+    if output_dtype == torch.float32:
+        return "float32"
+    raise ValueError(f"output_dtype {output_dtype}: torch.uint8 or torch.float32")
+
+
+class VideoDecoder:
+    """torchcodec's ``VideoDecoder`` (see its docs) over ``video_hw.VideoDecoder``.
+
+    ``transforms`` and ``custom_frame_mappings`` are not supported (``NotImplementedError``):
+    use video_hw's ``resize``/``crop`` options on ``video_hw.VideoDecoder``. Options
+    video_hw has and torchcodec lacks go through ``**video_hw_options``."""
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        stream_index: Optional[int] = None,
+        dimension_order: str = "NCHW",
+        num_ffmpeg_threads: int = 1,
+        device: Any = None,
+        seek_mode: str = "exact",
+        transforms: Optional[Sequence[Any]] = None,
+        output_dtype: Any = torch.uint8,
+        custom_frame_mappings: Any = None,
+        **video_hw_options: Any,
+    ) -> None:
+        if seek_mode not in ("exact", "approximate"):
+            raise ValueError(f"Invalid seek mode ({seek_mode}). Supported values are exact, approximate.")
+        if dimension_order not in ("NCHW", "NHWC"):
+            raise ValueError(f"Invalid dimension order ({dimension_order}). Supported values are NCHW, NHWC.")
+        if num_ffmpeg_threads is None:
+            raise ValueError(f"{num_ffmpeg_threads = } should be an int.")
+        if transforms:
+            raise NotImplementedError("transforms: use video_hw.VideoDecoder's resize and crop options")
+        if custom_frame_mappings is not None:
+            raise NotImplementedError("custom_frame_mappings: video_hw indexes every file exactly itself")
+        self._decoder = video_hw.VideoDecoder(
+            source,
+            stream_index=stream_index,
+            dimension_order=dimension_order,
+            device=_device(device),
+            seek_mode=seek_mode,
+            threads=num_ffmpeg_threads or None,
+            dtype=_dtype(output_dtype),
+            **video_hw_options,
+        )
+        m = self._decoder.metadata
+        self.stream_index = m.stream_index
+        self.metadata = VideoStreamMetadata(
+            codec=m.codec,
+            stream_index=m.stream_index,
+            width=m.width,
+            height=m.height,
+            num_frames=m.num_frames,
+            average_fps=m.average_fps,
+            duration_seconds=m.duration_seconds,
+            begin_stream_seconds=m.begin_stream_seconds or 0.0,
+            end_stream_seconds=m.end_stream_seconds,
+            rotation=m.rotation,
+        )
+
+    def __len__(self) -> int:
+        return len(self._decoder)
+
+    def __getitem__(self, key: Any) -> torch.Tensor:
+        """Frame ``key`` or a slice of frames as a tensor."""
+        if isinstance(key, slice):
+            if key.step is not None and key.step <= 0:
+                raise RuntimeError("Step must be greater than 0")
+        elif not isinstance(key, numbers.Integral):
+            raise TypeError(f"Unsupported key type: {type(key)}. Supported types are int and slice.")
+        return tensor(self._decoder[key])
+
+    def get_frame_at(self, index: int) -> Frame:
+        """The frame at ``index`` (negative counts from the end)."""
+        return frame(self._decoder.get_frame_at(int(index)))
+
+    def get_frames_at(self, indices: Any) -> FrameBatch:
+        """The frames at ``indices`` (a list or a tensor), in that order."""
+        return batch(self._decoder.get_frames_at(_ints(indices)))
+
+    def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
+        """Frames ``start, start + step, …`` below ``stop`` (Python slice bounds)."""
+        start, stop, step = slice(start, stop, step).indices(len(self))
+        if step <= 0:
+            raise RuntimeError(f"Step must be greater than 0; is {step}")
+        return batch(self._decoder.get_frames_in_range(start, stop, step))
+
+    def get_frame_played_at(self, seconds: float) -> Frame:
+        """The frame shown at ``seconds`` (until the next frame's pts)."""
+        times = self._decoder._frame_times()
+        times.check_played_at(float(seconds))
+        return frame(self._decoder.get_frame_at(times.played_at(float(seconds))))
+
+    def get_frames_played_at(self, seconds: Any) -> FrameBatch:
+        """The frames shown at each of ``seconds`` (a list or a tensor)."""
+        times = self._decoder._frame_times()
+        wanted = [float(s) for s in (seconds.tolist() if hasattr(seconds, "tolist") else seconds)]
+        for s in wanted:
+            if not times.begin <= s < times.end:
+                raise RuntimeError(
+                    f"frame pts is {s}; must be greater than or equal to {times.begin} and less than {times.end}."
+                )
+        return batch(self._decoder.get_frames_at([times.played_at(s) for s in wanted]))
+
+    def get_frames_played_in_range(
+        self, start_seconds: float, stop_seconds: float, fps: Optional[float] = None
+    ) -> FrameBatch:
+        """See ``video_hw.VideoDecoder.get_frames_played_in_range``."""
+        if fps is not None and not fps > 0:
+            # torchcodec checks the range first (ValueError), then fps (RuntimeError).
+            # An empty range returns before the rate is looked at.
+            self._decoder._frame_times().check_range(float(start_seconds), float(stop_seconds))
+            if start_seconds != stop_seconds:
+                raise RuntimeError(f"fps must be positive, got {fps}")
+        return batch(self._decoder.get_frames_played_in_range(start_seconds, stop_seconds, fps))
+
+    def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
+        """Every frame, or the whole stream resampled to ``fps``."""
+        m = self.metadata
+        return self.get_frames_played_in_range(m.begin_stream_seconds, m.end_stream_seconds, fps)
+
+
+def _ints(indices: Any) -> List[int]:
+    if hasattr(indices, "tolist"):
+        indices = indices.tolist()
+    return [int(i) for i in indices]
