@@ -319,7 +319,11 @@ impl Track {
 
     /// Seconds of a timestamp in this track's time base.
     pub fn seconds(&self, ts: i64) -> f64 {
-        ts as f64 * self.time_base.as_f64()
+        // (ts * num) / den, as FFmpeg's tools and torchcodec compute it: one rounding where
+        // `ts * num` is exact, so 1400 in 1/1000 is 1.4, not 1400 * 0.001 =
+        // 1.4000000000000001 (which would put a frame starting at 1.4 s after 1.4 s).
+        let Rational { num, den } = self.time_base;
+        if den == 0 { 0.0 } else { ts as f64 * num as f64 / den as f64 }
     }
 
     /// True when a frame with timestamp `pts` is shown (inside [`window`](Self::window)).
