@@ -51,6 +51,9 @@ use crate::error::{Error, Result};
 
 mod apply;
 mod plan;
+pub(crate) mod rgb;
+#[cfg(test)]
+mod rgb_tests;
 
 /// The largest output side a transform makes (as decoders' largest pictures).
 pub const MAX_SIDE: u32 = 16384;
