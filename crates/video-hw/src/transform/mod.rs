@@ -52,6 +52,7 @@ use crate::error::{Error, Result};
 mod apply;
 mod plan;
 pub(crate) mod rgb;
+mod rgb_pairs;
 #[cfg(test)]
 mod rgb_tests;
 

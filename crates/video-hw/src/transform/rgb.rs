@@ -19,6 +19,7 @@ use half::f16;
 
 use super::Rect;
 use super::plan::Coeffs;
+use super::rgb_pairs::Pairs;
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
@@ -197,6 +198,8 @@ struct Scratch {
     /// One source chroma row, under the output.
     chroma: Vec<u16>,
     rgb: [Vec<i32>; 3],
+    /// 8-bit R, G, B of the row.
+    rgb8: [Vec<u8>; 3],
 }
 
 impl Scratch {
@@ -207,6 +210,7 @@ impl Scratch {
             cr: vec![0; w + 2],
             chroma: vec![0; w / 2 + 2],
             rgb: [vec![0; w], vec![0; w], vec![0; w]],
+            rgb8: [vec![0; w], vec![0; w], vec![0; w]],
         }
     }
 }
@@ -221,6 +225,19 @@ pub(crate) fn convert(
     color: &ColorInfo,
     format: PixelFormat,
     norm: (f32, [f32; 3], [f32; 3]),
+) -> Result<HostFrame> {
+    convert_with(src, rect, color, format, norm, true)
+}
+
+/// [`convert`], with the one-pass path allowed (where it applies) or not (the tests hold
+/// the two paths to the same bytes).
+pub(super) fn convert_with(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+    one_pass: bool,
 ) -> Result<HostFrame> {
     src.check()?;
     let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
@@ -247,7 +264,9 @@ pub(crate) fn convert(
     let mut out = HostFrame::for_output(format, rect.width, rect.height);
     let (w, h) = (rect.width as usize, rect.height as usize);
     let buf = out.as_bytes_mut();
-    let job = Job { src, rect, fixed, layout, twice_oy };
+    let q = Pairs::new(&coeffs, src.depth);
+    let pairs = one_pass && pairs_for(src, rect, &q, &layout);
+    let job = Job { src, rect, fixed, q, layout, twice_oy, pairs };
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
@@ -285,12 +304,43 @@ struct Job<'a> {
     layout: Layout,
     /// Chroma siting: twice its vertical offset in luma samples.
     twice_oy: i64,
+    /// The arithmetic of 8-bit output (`rgb_pairs.rs`).
+    q: Pairs,
+    /// Whether the one-pass path for 8-bit 4:2:0 to packed 8-bit RGB applies.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code, reason = "x86-64 only"))]
+    pairs: bool,
+}
+
+/// The one-pass path (`rgb_pairs.rs`) where it applies: 8-bit 4:2:0 bytes, luma in a plane of
+/// its own, an even left edge, packed 8-bit RGB out, and a CPU with AVX-512 (where it is
+/// vectorised well; elsewhere the general path is faster).
+fn pairs_for(src: &YuvSource<'_>, rect: Rect, q: &Pairs, layout: &Layout) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = src.planes.iter().all(|p| p.store == Store::U8) && src.planes[0].step == 1;
+        let shape = src.depth == 8 && src.half_width && src.half_height && rect.x % 2 == 0;
+        let out = layout.format.sample_type() == SampleType::U8
+            && !layout.planar
+            && matches!(layout.positions, [0, 1, 2] | [2, 1, 0]);
+        if bytes && shape && out && q.pairs() && std::arch::is_x86_feature_detected!("avx512bw") {
+            return true;
+        }
+    }
+    let _ = (src, rect, q, layout);
+    false
 }
 
 impl Job<'_> {
     /// Output rows `first..end` into `buf`: the rows of each plane (one for packed output),
     /// from row `first` on, in the order of the planes in memory.
     fn rows(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.pairs {
+            // SAFETY: `pairs` is only set where the CPU was seen to have AVX-512 BW
+            // (`pairs_for`), all `rows_pairs` asks of its caller.
+            unsafe { self.rows_pairs(first, end, buf[0]) };
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU was just seen to have AVX2, all `rows_avx2` asks of its caller.
@@ -306,6 +356,41 @@ impl Job<'_> {
         self.rows_body(first, end, buf);
     }
 
+    /// Packed rows through the one-pass path (`rgb_pairs.rs`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512bw")]
+    fn rows_pairs(&self, first: usize, end: usize, buf: &mut [u8]) {
+        let pairs = &self.q;
+        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+        let src = self.src;
+        let (_, ch) = src.chroma_size();
+        let (k0, n) = (x0 / 2, w.div_ceil(2));
+        let (mut u, mut v) = (vec![0u8; n], vec![0u8; n]);
+        let l = &self.layout;
+        let row_bytes = w * l.channels;
+        for i in first..end {
+            let sy = self.rect.y as usize + i;
+            let y = &src.planes[0].row(sy)[x0..x0 + w];
+            let row = nearest(sy, self.twice_oy, ch);
+            for (plane, out) in [(&src.planes[1], &mut u), (&src.planes[2], &mut v)] {
+                let r = plane.row(row);
+                if plane.step == 1 {
+                    out.copy_from_slice(&r[k0..k0 + n]);
+                } else {
+                    let span = &r[k0 * plane.step..(k0 + n) * plane.step];
+                    out.iter_mut().zip(span.chunks_exact(plane.step)).for_each(|(o, s)| *o = s[plane.phase]);
+                }
+            }
+            let o = &mut buf[(i - first) * row_bytes..][..row_bytes];
+            match (l.channels, l.positions) {
+                (3, [0, 1, 2]) => pairs.row::<3, 0, 1, 2>(y, &u, &v, o),
+                (3, _) => pairs.row::<3, 2, 1, 0>(y, &u, &v, o),
+                (_, [0, 1, 2]) => pairs.row::<4, 0, 1, 2>(y, &u, &v, o),
+                _ => pairs.row::<4, 2, 1, 0>(y, &u, &v, o),
+            }
+        }
+    }
+
     fn rows_portable(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
         self.rows_body(first, end, buf);
     }
@@ -317,10 +402,23 @@ impl Job<'_> {
         let l = &self.layout;
         let size = l.format.bytes_per_sample();
         let row_bytes = if l.planar { w * size } else { w * l.channels * size };
+        let bytes = l.format.sample_type() == SampleType::U8;
         for i in first..end {
             self.source_row(i, &mut s);
-            self.matrix_row(&mut s);
             let at = (i - first) * row_bytes;
+            if bytes {
+                let [r, g, b] = &mut s.rgb8;
+                self.q.pixels(&s.y, &s.cb[..w], &s.cr[..w], [r, g, b]);
+                if l.planar {
+                    for (c, values) in s.rgb8.iter().enumerate() {
+                        buf[l.positions[c]][at..][..row_bytes].copy_from_slice(values);
+                    }
+                } else {
+                    self.write_bytes(&s, &mut buf[0][at..][..row_bytes]);
+                }
+                continue;
+            }
+            self.matrix_row(&mut s);
             if l.planar {
                 for (c, values) in s.rgb.iter().enumerate() {
                     self.write_plane(c, values, &mut buf[l.positions[c]][at..][..row_bytes]);
@@ -362,7 +460,8 @@ impl Job<'_> {
         }
     }
 
-    /// R, G, B of the row (× 2^20, on the 0–255 scale, unclamped) into `s.rgb`.
+    /// R, G, B of the row (× 2^20, on the 0–255 scale, unclamped) into `s.rgb`, for float
+    /// output (8-bit output takes `rgb_pairs.rs`'s arithmetic).
     #[inline(always)]
     fn matrix_row(&self, s: &mut Scratch) {
         let f = self.fixed;
@@ -389,44 +488,50 @@ impl Job<'_> {
         }
     }
 
-    /// One packed output row.
+    /// One packed 8-bit output row from `s.rgb8`.
     #[inline(always)]
-    fn write_packed(&self, s: &Scratch, row: &mut [u8]) {
+    fn write_bytes(&self, s: &Scratch, row: &mut [u8]) {
         let l = &self.layout;
-        let [r, g, b] = &s.rgb;
+        let [r, g, b] = &s.rgb8;
         let [pr, pg, pb] = l.positions;
         // Channel orders as constants, so that each loop stores to fixed offsets (the
         // compiler then vectorises the interleave).
-        match (l.format.sample_type(), l.channels, l.positions) {
-            (SampleType::U8, 3, [0, 1, 2]) => pack::<3, 0, 1, 2>(row, r, g, b),
-            (SampleType::U8, 3, [2, 1, 0]) => pack::<3, 2, 1, 0>(row, r, g, b),
-            (SampleType::U8, 4, [0, 1, 2]) => pack::<4, 0, 1, 2>(row, r, g, b),
-            (SampleType::U8, 4, [2, 1, 0]) => pack::<4, 2, 1, 0>(row, r, g, b),
-            (SampleType::U8, n, _) => {
+        match (l.channels, l.positions) {
+            (3, [0, 1, 2]) => pack::<3, 0, 1, 2>(row, r, g, b),
+            (3, [2, 1, 0]) => pack::<3, 2, 1, 0>(row, r, g, b),
+            (4, [0, 1, 2]) => pack::<4, 0, 1, 2>(row, r, g, b),
+            (4, [2, 1, 0]) => pack::<4, 2, 1, 0>(row, r, g, b),
+            (n, _) => {
                 for (((px, &r), &g), &b) in row.chunks_exact_mut(n).zip(r).zip(g).zip(b) {
                     px.fill(255);
-                    (px[pr], px[pg], px[pb]) = (to_u8(r), to_u8(g), to_u8(b));
-                }
-            }
-            (sample, _, _) => {
-                let size = sample.size();
-                for (((px, &r), &g), &b) in row.chunks_exact_mut(3 * size).zip(r).zip(g).zip(b) {
-                    for (c, (v, pos)) in [(r, pr), (g, pg), (b, pb)].into_iter().enumerate() {
-                        let value = to_unit(v) * l.mul[c] + l.add[c];
-                        put_float(sample, &mut px[pos * size..][..size], value);
-                    }
+                    (px[pr], px[pg], px[pb]) = (r, g, b);
                 }
             }
         }
     }
 
-    /// One row of the plane of channel `c` (R, G, B) of a planar output.
+    /// One packed float output row.
+    #[inline(always)]
+    fn write_packed(&self, s: &Scratch, row: &mut [u8]) {
+        let l = &self.layout;
+        let [r, g, b] = &s.rgb;
+        let [pr, pg, pb] = l.positions;
+        let sample = l.format.sample_type();
+        let size = sample.size();
+        for (((px, &r), &g), &b) in row.chunks_exact_mut(3 * size).zip(r).zip(g).zip(b) {
+            for (c, (v, pos)) in [(r, pr), (g, pg), (b, pb)].into_iter().enumerate() {
+                let value = to_unit(v) * l.mul[c] + l.add[c];
+                put_float(sample, &mut px[pos * size..][..size], value);
+            }
+        }
+    }
+
+    /// One row of the plane of channel `c` (R, G, B) of a planar float output.
     #[inline(always)]
     fn write_plane(&self, c: usize, values: &[i32], row: &mut [u8]) {
         let l = &self.layout;
         let (mul, add) = (l.mul[c], l.add[c]);
         match l.format.sample_type() {
-            SampleType::U8 => row.iter_mut().zip(values).for_each(|(o, &v)| *o = to_u8(v)),
             SampleType::F32 => {
                 for (o, &v) in row.chunks_exact_mut(4).zip(values) {
                     o.copy_from_slice(&(to_unit(v) * mul + add).to_ne_bytes());
@@ -461,26 +566,15 @@ fn nearest(y: usize, twice_offset: i64, count: usize) -> usize {
 /// One packed 8-bit row of `N` channels, R, G and B at `R`, `G`, `B` (alpha, where there is
 /// one, at the remaining place, opaque).
 #[inline(always)]
-fn pack<const N: usize, const R: usize, const G: usize, const B: usize>(
-    row: &mut [u8],
-    r: &[i32],
-    g: &[i32],
-    b: &[i32],
-) {
+fn pack<const N: usize, const R: usize, const G: usize, const B: usize>(row: &mut [u8], r: &[u8], g: &[u8], b: &[u8]) {
     for (((px, &r), &g), &b) in row.chunks_exact_mut(N).zip(r).zip(g).zip(b) {
-        px[R] = to_u8(r);
-        px[G] = to_u8(g);
-        px[B] = to_u8(b);
+        px[R] = r;
+        px[G] = g;
+        px[B] = b;
         if N == 4 {
             px[6 - R - G - B] = 255;
         }
     }
-}
-
-/// A fixed-point channel value to its 8-bit code, rounded half up, clamped.
-#[inline(always)]
-fn to_u8(v: i32) -> u8 {
-    ((v + (1 << (SHIFT - 1))) >> SHIFT).clamp(0, 255) as u8
 }
 
 /// A fixed-point channel value to [0, 1].
