@@ -292,6 +292,49 @@ fn main() {
     };
     let rgb = |t: Transform| t.rgb(Channels::Rgb, false, SampleType::U8);
     let cases = vec![
+        // At the source's size: the conversion every host path shares (transform/rgb.rs).
+        Case {
+            name: "1080p yuv420p → rgb24",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: rgb(Transform::new()),
+            peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p nv12 → bgr24",
+            format: PixelFormat::Nv12,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Bgr, false, SampleType::U8),
+            peer: ("bgr24", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p → rgba",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgba, false, SampleType::U8),
+            peer: ("rgba", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p → planar rgb (peer: gbrp)",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgb, true, SampleType::U8),
+            peer: ("gbrp", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p nv12 → planar float32 (peer: gbrpf32le)",
+            format: PixelFormat::Nv12,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgb, true, SampleType::F32),
+            peer: ("gbrpf32le", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p10le → rgb24",
+            format: PixelFormat::Yuv420p10,
+            size: (1920, 1080),
+            transform: rgb(Transform::new()),
+            peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
+        },
         Case {
             name: "1080p yuv420p → 224×224 rgb24, bilinear",
             format: PixelFormat::Yuv420p,
