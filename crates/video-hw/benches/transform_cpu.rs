@@ -9,7 +9,9 @@
 //!
 //! Each case converts a 1080p (or 4K) picture many times with both, alternating rounds so
 //! both see the same machine state; the clock is `std::time::Instant` (monotonic wall time)
-//! around each conversion on one thread. The table gives medians per conversion and the
+//! around each conversion. swscale runs on one thread; ours on the calling thread, except
+//! that a conversion at the source's size splits a large picture into bands of rows on up
+//! to all the cores (`transform/rgb.rs`). The table gives medians per conversion and the
 //! ratio ours / swscale (below 1.0: ours is faster). The run of record is written to
 //! `bench/results/transform-cpu-DATE-COMMIT.md`.
 
@@ -292,6 +294,49 @@ fn main() {
     };
     let rgb = |t: Transform| t.rgb(Channels::Rgb, false, SampleType::U8);
     let cases = vec![
+        // At the source's size: the conversion every host path shares (transform/rgb.rs).
+        Case {
+            name: "1080p yuv420p → rgb24",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: rgb(Transform::new()),
+            peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p nv12 → bgr24",
+            format: PixelFormat::Nv12,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Bgr, false, SampleType::U8),
+            peer: ("bgr24", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p → rgba",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgba, false, SampleType::U8),
+            peer: ("rgba", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p → planar rgb (peer: gbrp)",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgb, true, SampleType::U8),
+            peer: ("gbrp", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p nv12 → planar float32 (peer: gbrpf32le)",
+            format: PixelFormat::Nv12,
+            size: (1920, 1080),
+            transform: Transform::new().rgb(Channels::Rgb, true, SampleType::F32),
+            peer: ("gbrpf32le", 1920, 1080, SWS_BILINEAR),
+        },
+        Case {
+            name: "1080p yuv420p10le → rgb24",
+            format: PixelFormat::Yuv420p10,
+            size: (1920, 1080),
+            transform: rgb(Transform::new()),
+            peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
+        },
         Case {
             name: "1080p yuv420p → 224×224 rgb24, bilinear",
             format: PixelFormat::Yuv420p,
@@ -334,10 +379,12 @@ fn main() {
     let (date, commit) = common::date_and_commit();
     let mut table = format!(
         "# CPU transform against swscale ({date}, commit {commit})\n\n\
-         `cargo bench -p video-hw --bench transform_cpu`; one thread, wall clock \
+         `cargo bench -p video-hw --bench transform_cpu`; swscale on one thread, ours with its bands of rows \
+         on the cores at the source's size ({} cores here), wall clock \
          (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} \
          ({}, as the FFmpeg engines load it).\n\n\
          | conversion | ours (ms) | swscale (ms) | ours / swscale |\n|---|---|---|---|\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
         api.avutil_major(),
         api.swscale.display()
     );

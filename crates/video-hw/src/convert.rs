@@ -4,10 +4,11 @@
 //! signals.
 //!
 //! Everything works on 8-bit samples; chroma is 4:2:0 and odd sizes round chroma up
-//! the way [`PixelFormat::plane_size`] does. YUV → RGB takes each chroma sample for its
-//! 2×2 luma block (nearest neighbour); RGB → YUV averages each 2×2 block. Arithmetic is
-//! fixed point (14 fractional bits) and rounds to nearest, so results are reproducible
-//! on every platform.
+//! the way [`PixelFormat::plane_size`] does. YUV → RGB is the conversion every host path
+//! of the crate shares (`transform::rgb`): chroma interpolated bilinearly at its siting
+//! (the codecs' default, "left", for [`i420_to_host`]; the stream's with [`i420_to_rgb`]),
+//! fixed point, rounded once. RGB → YUV averages each 2×2 block, in fixed point (14
+//! fractional bits) rounded to nearest. Results are reproducible on every platform.
 //!
 //! ```
 //! use video_hw::convert::{host_to_i420, i420_to_host, I420Ref, YuvMatrix};
@@ -32,6 +33,8 @@
 use crate::codec::{ColorInfo, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
+use crate::transform::Rect;
+use crate::transform::rgb;
 
 /// Fractional bits of the fixed-point coefficients.
 const SHIFT: u32 = 14;
@@ -51,6 +54,11 @@ impl<'a> PlaneRef<'a> {
     /// A plane over `data` with rows `stride` bytes apart.
     pub fn new(data: &'a [u8], stride: usize) -> Self {
         PlaneRef { data, stride }
+    }
+
+    /// The plane as the YUV → RGB conversion reads it (8-bit samples, one component).
+    pub(crate) fn as_source(self) -> rgb::Src<'a> {
+        rgb::Src { data: self.data, offset: 0, stride: self.stride, store: rgb::Store::U8, step: 1, phase: 0 }
     }
 
     /// Checks that `rows` rows of `row_bytes` fit.
@@ -146,6 +154,9 @@ impl<'a> I420Ref<'a> {
 /// ICtCp, …) are `Unsupported`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YuvMatrix {
+    /// The matrix (H.273 code point) and range the coefficients are for.
+    code: MatrixCoefficients,
+    range: ColorRange,
     identity: bool,
     full_range: bool,
     /// Luma scale (RGB from Y), × 2^14.
@@ -186,6 +197,8 @@ impl YuvMatrix {
         let fx = |v: f64| (v * ONE).round() as i32;
         if matrix.0 == 0 {
             return Ok(YuvMatrix {
+                code: matrix,
+                range,
                 identity: true,
                 full_range,
                 y_mul: fx(ys),
@@ -206,6 +219,8 @@ impl YuvMatrix {
         }
         let kg = 1.0 - kr - kb;
         Ok(YuvMatrix {
+            code: matrix,
+            range,
             identity: false,
             full_range,
             y_mul: fx(ys),
@@ -245,8 +260,9 @@ impl YuvMatrix {
         if self.full_range { (0, 128) } else { (16, 128) }
     }
 
-    /// One pixel to (R, G, B).
-    #[inline(always)]
+    /// One pixel to (R, G, B), chroma as it is (the tests' check of the coefficients;
+    /// pictures convert through `transform::rgb`).
+    #[cfg(test)]
     fn rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
         let (yo, co) = self.offsets();
         let yy = (y as i32 - yo) * self.y_mul + HALF;
@@ -261,79 +277,6 @@ impl YuvMatrix {
             clamp8((yy - self.g_cb * u - self.g_cr * v) >> SHIFT),
             clamp8((yy + self.b_cb * u) >> SHIFT),
         ]
-    }
-
-    /// The chroma terms of one 4:2:0 chroma sample: what R, G and B add to the luma term.
-    #[inline(always)]
-    fn chroma_terms(&self, cb: u8, cr: u8) -> (i32, i32, i32) {
-        let (_, co) = self.offsets();
-        let (u, v) = (cb as i32 - co, cr as i32 - co);
-        (self.r_cr * v, -(self.g_cb * u + self.g_cr * v), self.b_cb * u)
-    }
-
-    /// One row of 4:2:0 samples (`y` of the row's width, `u`/`v` of half of it, rounded
-    /// up) to planar R, G and B rows, as [`rgb`](Self::rgb) gives each pixel (nearest
-    /// chroma sample). Pixels go two at a time per chroma sample, through slices the
-    /// compiler sees the ends of: about five times the speed of a call per pixel.
-    fn row_planar(&self, y: &[u8], u: &[u8], v: &[u8], out: [&mut [u8]; 3]) {
-        let [red, green, blue] = out;
-        if self.identity {
-            for (x, &yv) in y.iter().enumerate() {
-                [red[x], green[x], blue[x]] = self.rgb(yv, u[x / 2], v[x / 2]);
-            }
-            return;
-        }
-        let (yo, _) = self.offsets();
-        let (y_mul, n) = (self.y_mul, y.len());
-        let luma = |s: u8| (s as i32 - yo) * y_mul + HALF;
-        let pairs = y.chunks_exact(2).zip(u.iter().zip(v));
-        let outs = red.chunks_exact_mut(2).zip(green.chunks_exact_mut(2)).zip(blue.chunks_exact_mut(2));
-        for ((ys, (&cb, &cr)), ((rs, gs), bs)) in pairs.zip(outs) {
-            let (tr, tg, tb) = self.chroma_terms(cb, cr);
-            for k in 0..2 {
-                let l = luma(ys[k]);
-                rs[k] = clamp8((l + tr) >> SHIFT);
-                gs[k] = clamp8((l + tg) >> SHIFT);
-                bs[k] = clamp8((l + tb) >> SHIFT);
-            }
-        }
-        if n % 2 == 1 {
-            let x = n - 1;
-            [red[x], green[x], blue[x]] = self.rgb(y[x], u[x / 2], v[x / 2]);
-        }
-    }
-
-    /// [`row_planar`](Self::row_planar) into one packed row: RGB24, or BGRA (alpha 255).
-    fn row_packed(&self, y: &[u8], u: &[u8], v: &[u8], out: &mut [u8], bgra: bool) {
-        let bpp = if bgra { 4 } else { 3 };
-        let put = |px: &mut [u8], [r, g, b]: [u8; 3]| {
-            if bgra {
-                px.copy_from_slice(&[b, g, r, 255]);
-            } else {
-                px.copy_from_slice(&[r, g, b]);
-            }
-        };
-        if self.identity {
-            for (x, px) in out.chunks_exact_mut(bpp).take(y.len()).enumerate() {
-                put(px, self.rgb(y[x], u[x / 2], v[x / 2]));
-            }
-            return;
-        }
-        let (yo, _) = self.offsets();
-        let (y_mul, n) = (self.y_mul, y.len());
-        let luma = |s: u8| (s as i32 - yo) * y_mul + HALF;
-        let pairs = y.chunks_exact(2).zip(u.iter().zip(v));
-        for ((ys, (&cb, &cr)), two) in pairs.zip(out.chunks_exact_mut(2 * bpp)) {
-            let (tr, tg, tb) = self.chroma_terms(cb, cr);
-            for (k, px) in two.chunks_exact_mut(bpp).enumerate() {
-                let l = luma(ys[k]);
-                put(px, [clamp8((l + tr) >> SHIFT), clamp8((l + tg) >> SHIFT), clamp8((l + tb) >> SHIFT)]);
-            }
-        }
-        if n % 2 == 1 {
-            let x = n - 1;
-            put(&mut out[x * bpp..(x + 1) * bpp], self.rgb(y[x], u[x / 2], v[x / 2]));
-        }
     }
 
     /// Luma of one RGB pixel.
@@ -428,29 +371,11 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
             copy_plane(src.y, w, h, &mut buf[planes[0].offset..])?;
             interleave_uv(src.u, src.v, cw, ch, &mut buf[planes[1].offset..])?;
         }
-        PixelFormat::Rgb24 | PixelFormat::Bgra => {
-            let bpp = if format == PixelFormat::Rgb24 { 3 } else { 4 };
-            let bgra = format == PixelFormat::Bgra;
-            src.y.check("Y", w, h)?;
-            src.u.check("U", cw, ch)?;
-            src.v.check("V", cw, ch)?;
-            for (r, out_row) in buf.chunks_exact_mut((w * bpp).max(1)).take(h).enumerate() {
-                let (yr, ur, vr) = (src.y.row(r, w), src.u.row(r / 2, cw), src.v.row(r / 2, cw));
-                matrix.row_packed(yr, ur, vr, out_row, bgra);
-            }
-        }
-        PixelFormat::RgbPlanar => {
-            src.y.check("Y", w, h)?;
-            src.u.check("U", cw, ch)?;
-            src.v.check("V", cw, ch)?;
-            let (rp, rest) = buf.split_at_mut(w * h);
-            let (gp, bp) = rest.split_at_mut(w * h);
-            let rows =
-                rp.chunks_exact_mut(w.max(1)).zip(gp.chunks_exact_mut(w.max(1))).zip(bp.chunks_exact_mut(w.max(1)));
-            for (r, ((red, green), blue)) in rows.take(h).enumerate() {
-                let (yr, ur, vr) = (src.y.row(r, w), src.u.row(r / 2, cw), src.v.row(r / 2, cw));
-                matrix.row_planar(yr, ur, vr, [red, green, blue]);
-            }
+        PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar => {
+            // The codecs' default chroma siting (left): the caller who knows the stream's
+            // calls `i420_to_rgb`.
+            let color = ColorInfo { matrix: matrix.code, range: matrix.range, ..ColorInfo::default() };
+            return i420_to_rgb(src, format, &color);
         }
         other => {
             return Err(Error::unsupported(
@@ -460,6 +385,25 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
         }
     }
     Ok(out)
+}
+
+/// Converts an I420 picture to RGB of any 8-bit or float [`PixelFormat`] (packed or
+/// planar, any channel order), with `color`'s matrix (an unspecified one chosen by height,
+/// as [`YuvMatrix::for_color`] does), range and chroma siting: chroma is interpolated at
+/// its signalled position, as every host path of this crate does (docs/transforms.md).
+pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+    let plane = PlaneRef::as_source;
+    let source = rgb::YuvSource {
+        planes: [plane(src.y), plane(src.u), plane(src.v)],
+        depth: 8,
+        half_width: true,
+        half_height: true,
+        width: src.width,
+        height: src.height,
+    };
+    let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
+    let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
+    rgb::convert(&source, whole, &color, format, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
 }
 
 /// Converts a host picture of `format` (`Yuv420p`, `Nv12`, `Rgb24`, `Bgra`,
@@ -694,49 +638,5 @@ mod tests {
         let mut out = Vec::new();
         assert!(host_to_i420(&f, PixelFormat::Rgb24, 4, 4, &bt(1, ColorRange::Limited), &mut out).is_err());
         assert!(host_to_i420(&f, PixelFormat::Nv12, 2, 2, &bt(1, ColorRange::Limited), &mut out).is_err());
-    }
-}
-
-#[cfg(test)]
-mod row_tests {
-    use super::*;
-    use crate::codec::MatrixCoefficients;
-
-    /// The row kernels give what [`YuvMatrix::rgb`] gives pixel by pixel, for odd and even
-    /// widths, every format, matrix (identity too) and range.
-    #[test]
-    fn row_kernels_equal_the_per_pixel_conversion() {
-        let mut x: u32 = 20261126;
-        let mut noise = || {
-            x = x.wrapping_mul(1664525).wrapping_add(1013904223);
-            (x >> 24) as u8
-        };
-        for (w, h) in [(16usize, 4usize), (7, 5), (1, 1), (33, 3)] {
-            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-            let y: Vec<u8> = (0..w * h).map(|_| noise()).collect();
-            let u: Vec<u8> = (0..cw * ch).map(|_| noise()).collect();
-            let v: Vec<u8> = (0..cw * ch).map(|_| noise()).collect();
-            let src = I420Ref::packed(&y, &u, &v, w as u32, h as u32).unwrap();
-            for code in [0, 1, 5, 9] {
-                for range in [ColorRange::Limited, ColorRange::Full] {
-                    let m = YuvMatrix::new(MatrixCoefficients(code), range).unwrap();
-                    let want = |r: usize, c: usize| m.rgb(y[r * w + c], u[r / 2 * cw + c / 2], v[r / 2 * cw + c / 2]);
-                    let planar = i420_to_host(&src, PixelFormat::RgbPlanar, &m).unwrap();
-                    let rgb = i420_to_host(&src, PixelFormat::Rgb24, &m).unwrap();
-                    let bgra = i420_to_host(&src, PixelFormat::Bgra, &m).unwrap();
-                    let (p, q, b) = (planar.as_bytes(), rgb.as_bytes(), bgra.as_bytes());
-                    for r in 0..h {
-                        for c in 0..w {
-                            let [red, green, blue] = want(r, c);
-                            let i = r * w + c;
-                            let at = format!("{w}x{h} matrix {code} {range:?} pixel ({c}, {r})");
-                            assert_eq!([p[i], p[w * h + i], p[2 * w * h + i]], [red, green, blue], "planar {at}");
-                            assert_eq!(q[3 * i..3 * i + 3], [red, green, blue], "rgb24 {at}");
-                            assert_eq!(b[4 * i..4 * i + 4], [blue, green, red, 255], "bgra {at}");
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -2,17 +2,21 @@
 //! pixels a session asked for ([`Output`]): shared by the engines that decode on the CPU
 //! (libavcodec, rav1d).
 //!
-//! Four source layouts are read directly: planar 8-bit (`yuv420p`), planar 16-bit words
-//! holding 10-bit values in their low bits (`yuv420p10le`, also dav1d's layout), and the
-//! semi-planar `nv12` / `p010le` that hardware decoders download. The caller points
-//! [`Source`] at the visible rectangle (crop applied). RGB output of a 10-bit picture is
-//! made from its samples rounded to 8 bits.
+//! Four 4:2:0 source layouts are read directly: planar 8-bit (`yuv420p`), planar 16-bit
+//! words holding 10-bit values in their low bits (`yuv420p10le`, also dav1d's layout), and
+//! the semi-planar `nv12` / `p010le` that hardware decoders download; for RGB output also
+//! planar 4:2:2 and 4:4:4 at 8 and 10 bits, converted at their full chroma resolution. The
+//! caller points [`Source`] at the visible rectangle (crop applied). RGB is made by the
+//! conversion every host path shares (`transform::rgb`: chroma at its siting, 10-bit
+//! samples as they are).
 
 use crate::codec::{ColorInfo, MatrixCoefficients as M, PixelFormat};
 use crate::config::Output;
 use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame};
+use crate::transform::Rect;
+use crate::transform::rgb::{self, Src, Store, YuvSource};
 
 /// How the samples of a source picture lie in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +29,18 @@ pub(crate) enum Layout {
     Nv12,
     /// Y plane and interleaved UV plane, 16-bit words with the value in the high 10 bits.
     P010,
+    /// Three planes, chroma of half the width (4:2:2) or full size (4:4:4, `full` true),
+    /// 8-bit samples or (`wide`) 16-bit words holding the value in their low bits. Read
+    /// for RGB output only (no output format of this crate keeps that chroma).
+    Planar { full: bool, wide: bool },
 }
 
 impl Layout {
     /// Bits per sample.
     pub(crate) fn depth(self) -> u8 {
         match self {
-            Layout::I420 | Layout::Nv12 => 8,
-            Layout::I420P10 | Layout::P010 => 10,
+            Layout::I420 | Layout::Nv12 | Layout::Planar { wide: false, .. } => 8,
+            Layout::I420P10 | Layout::P010 | Layout::Planar { wide: true, .. } => 10,
         }
     }
 
@@ -43,28 +51,39 @@ impl Layout {
 
     /// Planes: three for planar layouts, two for semi-planar ones.
     pub(crate) fn plane_count(self) -> usize {
-        if matches!(self, Layout::I420 | Layout::I420P10) { 3 } else { 2 }
+        if matches!(self, Layout::Nv12 | Layout::P010) { 2 } else { 3 }
     }
 
-    /// This crate's name for the same memory layout.
-    pub(crate) fn pixel_format(self) -> PixelFormat {
+    /// Whether chroma has half the columns, and half the rows, of luma.
+    pub(crate) fn halves(self) -> (bool, bool) {
         match self {
+            Layout::Planar { full, .. } => (!full, false),
+            _ => (true, true),
+        }
+    }
+
+    /// This crate's name for the same memory layout (none for 4:2:2 and 4:4:4).
+    pub(crate) fn pixel_format(self) -> Option<PixelFormat> {
+        Some(match self {
             Layout::I420 => PixelFormat::Yuv420p,
             Layout::I420P10 => PixelFormat::Yuv420p10,
             Layout::Nv12 => PixelFormat::Nv12,
             Layout::P010 => PixelFormat::P010,
-        }
+            Layout::Planar { .. } => return None,
+        })
     }
 
     /// Byte offset of visible sample (`left`, `top`) in plane `i` with rows `stride` bytes
-    /// apart: chroma planes have half the rows and (planar) half the columns of luma; an
-    /// interleaved UV pair is as wide as two luma samples.
+    /// apart: chroma planes have half the rows and (planar) half the columns of luma where
+    /// [`halves`](Self::halves) says; an interleaved UV pair is as wide as two luma samples.
     pub(crate) fn offset(self, i: usize, left: u32, top: u32, stride: usize) -> usize {
         let bps = self.bytes_per_sample();
+        let (hx, hy) = self.halves();
+        let (cx, cy) = (left as usize >> u32::from(hx), top as usize >> u32::from(hy));
         let (x, y) = match i {
             0 => (left as usize * bps, top as usize),
-            _ if self.plane_count() == 3 => ((left as usize >> 1) * bps, top as usize >> 1),
-            _ => ((left as usize >> 1) * 2 * bps, top as usize >> 1),
+            _ if self.plane_count() == 3 => (cx * bps, cy),
+            _ => (cx * 2 * bps, cy),
         };
         y * stride + x
     }
@@ -88,9 +107,11 @@ impl<'a> Source<'a> {
         (self.width as usize, self.height as usize)
     }
 
-    /// Visible chroma columns and rows (4:2:0).
+    /// Visible chroma columns and rows.
     pub(crate) fn chroma_size(&self) -> (usize, usize) {
-        ((self.width as usize).div_ceil(2), (self.height as usize).div_ceil(2))
+        let (hx, hy) = self.layout.halves();
+        let (w, h) = (self.width as usize, self.height as usize);
+        (if hx { w.div_ceil(2) } else { w }, if hy { h.div_ceil(2) } else { h })
     }
 
     /// Bytes of one visible row of plane `i`, and its rows (UV interleaved in plane 1 of
@@ -140,7 +161,7 @@ impl<'a> Source<'a> {
                 read(self.planes[1], cw, ch, 2, 0, 6)?,
                 read(self.planes[1], cw, ch, 2, 1, 6)?,
             ]),
-            Layout::I420 | Layout::Nv12 => Err(Error::backend("decoder", "frame", "not a 10-bit picture")),
+            _ => Err(Error::backend("decoder", "frame", "not a 4:2:0 10-bit picture")),
         }
     }
 }
@@ -177,18 +198,11 @@ pub(crate) fn metadata_format(depth: u8) -> PixelFormat {
 fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
     let (w, h) = src.luma_size();
     let (cw, ch) = src.chroma_size();
-    let is_rgb = matches!(target, PixelFormat::Rgb24 | PixelFormat::Bgra | PixelFormat::RgbPlanar);
-    let matrix = || {
-        if is_rgb {
-            YuvMatrix::for_color(color, src.height)
-        } else {
-            // Not used for YUV outputs.
-            YuvMatrix::new(M::BT709, color.range)
-        }
-    };
-
+    if !target.is_yuv() {
+        return rgb_of(src, target, color);
+    }
     // Same layout: plain row copies.
-    if target == src.layout.pixel_format() {
+    if Some(target) == src.layout.pixel_format() {
         let mut out = HostFrame::for_output(target, src.width, src.height);
         let planes = out.planes().to_vec();
         let buf = out.as_bytes_mut();
@@ -198,10 +212,11 @@ fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> R
         }
         return Ok(out);
     }
-
+    // Not used for YUV outputs.
+    let matrix = YuvMatrix::new(M::BT709, color.range)?;
     match src.layout {
         // Software decoders' 8-bit output: every 8-bit target.
-        Layout::I420 => convert::i420_to_host(&src.i420()?, target, &matrix()?),
+        Layout::I420 => convert::i420_to_host(&src.i420()?, target, &matrix),
         Layout::Nv12 => {
             let mut planar = vec![0u8; w * h + 2 * cw * ch];
             let (y, rest) = planar.split_at_mut(w * h);
@@ -209,21 +224,48 @@ fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> R
             convert::copy_plane(src.planes[0], w, h, y)?;
             convert::deinterleave_uv(src.planes[1], cw, ch, u, v)?;
             let (y, u, v) = (&planar[..w * h], &planar[w * h..w * h + cw * ch], &planar[w * h + cw * ch..]);
-            convert::i420_to_host(&I420Ref::packed(y, u, v, src.width, src.height)?, target, &matrix()?)
+            convert::i420_to_host(&I420Ref::packed(y, u, v, src.width, src.height)?, target, &matrix)
         }
         Layout::I420P10 | Layout::P010 => {
             let [y, u, v] = src.unpack16()?;
             match target {
                 PixelFormat::Yuv420p10 | PixelFormat::P010 => Ok(pack10(&y, &u, &v, src.width, src.height, target)),
                 _ => {
-                    // 8-bit targets (RGB): round the samples to 8 bits first.
+                    // 8-bit YUV targets: the samples rounded to 8 bits.
                     let to8 = |p: &[u16]| p.iter().map(|&s| ((s + 2) >> 2).min(255) as u8).collect::<Vec<u8>>();
                     let (y, u, v) = (to8(&y), to8(&u), to8(&v));
-                    convert::i420_to_host(&I420Ref::packed(&y, &u, &v, src.width, src.height)?, target, &matrix()?)
+                    convert::i420_to_host(&I420Ref::packed(&y, &u, &v, src.width, src.height)?, target, &matrix)
                 }
             }
         }
+        Layout::Planar { .. } => {
+            Err(Error::unsupported(format!("{target} output of a 4:2:2 or 4:4:4 picture"), "RGB output"))
+        }
     }
+}
+
+/// `src` to the RGB `target` through the conversion every host path shares, from the
+/// samples as they are (10-bit ones, full-resolution chroma).
+fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+    let store = match src.layout {
+        Layout::I420 | Layout::Nv12 | Layout::Planar { wide: false, .. } => Store::U8,
+        Layout::I420P10 | Layout::Planar { wide: true, .. } => Store::U16Low,
+        Layout::P010 => Store::U16High,
+    };
+    let plane = |i: usize, step: usize, phase: usize| {
+        let p = src.planes[i];
+        Src { data: p.data, offset: 0, stride: p.stride, store, step, phase }
+    };
+    let planes = match src.layout.plane_count() {
+        2 => [plane(0, 1, 0), plane(1, 2, 0), plane(1, 2, 1)],
+        _ => [plane(0, 1, 0), plane(1, 1, 0), plane(2, 1, 0)],
+    };
+    let (half_width, half_height) = src.layout.halves();
+    let source =
+        YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
+    let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
+    let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
+    rgb::convert(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
 }
 
 /// Packs 10-bit sample values as `yuv420p10le` (value in the low bits) or `p010le`

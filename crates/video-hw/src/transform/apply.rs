@@ -10,38 +10,10 @@ use half::f16;
 
 use super::Transform;
 use super::plan::{AxisTaps, Plan};
+use super::rgb::{self, Src, Store, YuvSource};
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData, HostFrame};
-
-/// How source samples are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Store {
-    U8,
-    /// 16-bit little-endian words, value in the low bits (yuv420p10le).
-    U16Low,
-    /// 16-bit little-endian words, value in the high bits (p010le).
-    U16High,
-}
-
-/// One source plane: rows, and where along a row the samples of one component are.
-#[derive(Clone, Copy)]
-struct Src<'a> {
-    data: &'a [u8],
-    offset: usize,
-    stride: usize,
-    store: Store,
-    /// Samples of this component are `step` samples apart starting at `phase` (2 and
-    /// 0/1 for the interleaved UV plane of NV12/P010).
-    step: usize,
-    phase: usize,
-}
-
-impl Src<'_> {
-    fn row(&self, r: usize) -> &[u8] {
-        &self.data[self.offset + r * self.stride..]
-    }
-}
 
 /// Filters source row `r` of `src` along x with `taps` into `out` (one value per output column).
 fn hpass(src: &Src<'_>, r: usize, taps: &AxisTaps, out: &mut [f32]) {
@@ -116,7 +88,7 @@ fn component_row(src: &Src<'_>, cache: &mut RowCache, x: &AxisTaps, y: &AxisTaps
 }
 
 /// The source planes of a host YUV frame: (Y, Cb, Cr).
-fn source_planes<'a>(format: PixelFormat, host: &'a HostFrame) -> Result<[Src<'a>; 3]> {
+pub(super) fn source_planes<'a>(format: PixelFormat, host: &'a HostFrame) -> Result<[Src<'a>; 3]> {
     let data = host.as_bytes();
     let store = match format {
         PixelFormat::Nv12 | PixelFormat::Yuv420p => Store::U8,
@@ -227,6 +199,26 @@ impl RgbWriter {
 pub(super) fn run(t: &Transform, plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Result<HostFrame> {
     check_source(plan, host, width, height)?;
     let [y, cb, cr] = source_planes(plan.source, host)?;
+    let crop = t.crop_for(width, height)?;
+    let same_size = (plan.width, plan.height) == (crop.width, crop.height) && t.letterbox_pad().is_none();
+    if !plan.output.is_yuv() && same_size {
+        // No resampling of luma: the conversion every host path shares (`rgb.rs`), which
+        // gives what the plan below gives (within 1 LSB), faster.
+        let src = YuvSource {
+            planes: [y, cb, cr],
+            depth: plan.source.bit_depth(),
+            half_width: true,
+            half_height: true,
+            width,
+            height,
+        };
+        return rgb::convert(&src, crop, &plan.color, plan.output, t.normalization());
+    }
+    run_plan(t, plan, [y, cb, cr])
+}
+
+/// Runs `plan` through its taps (resampling), whatever the sizes.
+pub(super) fn run_plan(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3]) -> Result<HostFrame> {
     let mut out = HostFrame::for_output(plan.output, plan.width, plan.height);
     if plan.output.is_yuv() {
         run_yuv(plan, [y, cb, cr], &mut out);

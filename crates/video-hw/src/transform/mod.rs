@@ -51,6 +51,10 @@ use crate::error::{Error, Result};
 
 mod apply;
 mod plan;
+pub(crate) mod rgb;
+mod rgb_pairs;
+#[cfg(test)]
+mod rgb_tests;
 
 /// The largest output side a transform makes (as decoders' largest pictures).
 pub const MAX_SIDE: u32 = 16384;

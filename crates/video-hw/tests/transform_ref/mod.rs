@@ -187,17 +187,38 @@ pub fn to_rgb(y: f64, cb: f64, cr: f64, matrix: u8, range: ColorRange, depth: u8
     [r, g, b]
 }
 
-/// The reference RGB output: (R, G, B) in [0, 1] per output pixel, row by row.
+/// The chroma sample nearest luma sample `x` along an axis where chroma sample `k` sits at
+/// `2k + off`; halfway between two, the earlier one; clamped to `0..n`.
+pub fn nearest_chroma(x: usize, off: f64, n: usize) -> usize {
+    let p = (x as f64 - off) / 2.0;
+    ((p - 0.5).ceil().max(0.0) as usize).min(n - 1)
+}
+
+/// The reference RGB output: (R, G, B) in [0, 1] per output pixel, row by row. With
+/// `nearest`, an output of the crop's size (no letterbox) takes each pixel's nearest chroma
+/// sample at the siting (the host conversion's rule) instead of interpolating.
 pub fn reference_rgb(
     src: &Source,
     spec: &Spec,
     matrix: u8,
     range: ColorRange,
     siting: ChromaLocation,
+    nearest: bool,
 ) -> Vec<[f64; 3]> {
     let (cw, ch) = (src.w.div_ceil(2), src.h.div_ceil(2));
     let off = siting.offset();
     let mut out = Vec::new();
+    let (x0, y0, w, h) = spec.crop;
+    if nearest && spec.out == (w, h) && spec.letterbox.is_none() {
+        for y in y0..y0 + h {
+            for x in x0..x0 + w {
+                let k = nearest_chroma(y, off.1, ch) * cw + nearest_chroma(x, off.0, cw);
+                let [luma, cb, cr] = [&src.planes[0][y * src.w + x], &src.planes[1][k], &src.planes[2][k]];
+                out.push(to_rgb(*luma, *cb, *cr, matrix, range, src.depth).map(|c| c.clamp(0.0, 1.0)));
+            }
+        }
+        return out;
+    }
     for oy in 0..spec.out.1 {
         for ox in 0..spec.out.0 {
             let y = sample(spec, &src.planes[0], src.w, src.h, 1.0, (0.0, 0.0), ox, oy, 1.0, (0.0, 0.0));
@@ -259,6 +280,9 @@ pub fn check_rgb_on(
     norm: ([f64; 3], [f64; 3], f64),
 ) -> f64 {
     let mut out = t.apply(&place(src.frame(format, color))).unwrap_or_else(|e| panic!("{what}: {e}"));
+    // The host conversion at the source's size takes each pixel's nearest chroma sample;
+    // the GPU path interpolates at every size.
+    let nearest = !matches!(out.data, FrameData::Cuda(_));
     if let FrameData::Cuda(c) = &out.data {
         out.data = FrameData::Host(c.download().unwrap_or_else(|e| panic!("{what}: download: {e}")));
     }
@@ -266,7 +290,7 @@ pub fn check_rgb_on(
     assert_eq!(out.pts, Some(42), "{what}");
     let mut resolved = t.color_for(&color);
     resolved.matrix = resolved.effective_matrix(src.h as u32);
-    let reference = reference_rgb(src, spec, resolved.matrix.0, resolved.range, resolved.chroma_location);
+    let reference = reference_rgb(src, spec, resolved.matrix.0, resolved.range, resolved.chroma_location, nearest);
     let float = out.format.sample_type() != SampleType::U8;
     let (mean, std, scale) = norm;
     let mut worst: f64 = 0.0;

@@ -5,9 +5,10 @@
 //!
 //! Sources read directly (by `backend/planar.rs`, shared with rav1d): `yuv420p` /
 //! `yuvj420p` and `yuv420p10le` (libavcodec's software decoders), `nv12` and `p010le`
-//! (pictures downloaded from hardware). Any other layout (4:0:0, 4:2:2, 4:4:4, 12-bit,
-//! …) goes through swscale to `yuv420p`, or `yuv420p10le` when deeper than 8 bits,
-//! first.
+//! (pictures downloaded from hardware); for RGB output also 4:2:2 and 4:4:4 at 8 and 10
+//! bits, at full chroma resolution. Any other layout (4:0:0, 12-bit, …, and 4:2:2 / 4:4:4
+//! for YUV output) goes through swscale to `yuv420p`, or `yuv420p10le` when deeper than 8
+//! bits, first.
 
 use super::sys::Ffmpeg;
 use super::sys::buffers;
@@ -87,6 +88,10 @@ fn layout_of(format: &str) -> Option<Layout> {
         "yuv420p10le" => Layout::I420P10,
         "nv12" => Layout::Nv12,
         "p010le" => Layout::P010,
+        "yuv422p" | "yuvj422p" => Layout::Planar { full: false, wide: false },
+        "yuv444p" | "yuvj444p" => Layout::Planar { full: true, wide: false },
+        "yuv422p10le" => Layout::Planar { full: false, wide: true },
+        "yuv444p10le" => Layout::Planar { full: true, wide: true },
         _ => return None,
     })
 }
@@ -115,7 +120,11 @@ pub(super) fn to_output(
     output: Output,
     color: &ColorInfo,
 ) -> Result<(PixelFormat, FrameData)> {
-    let Some(layout) = layout_of(frame.format_name()) else {
+    // 4:2:2 and 4:4:4 are read directly for RGB output (at full chroma resolution), and
+    // go through swscale to 4:2:0 for YUV output, which has no such layout here.
+    let rgb_out = matches!(output, Output::Host(f) if !f.is_yuv());
+    let layout = layout_of(frame.format_name()).filter(|l| rgb_out || l.pixel_format().is_some());
+    let Some(layout) = layout else {
         // Anything else goes through swscale first (4:2:2, 4:4:4, 4:0:0, 12-bit, …).
         let depth = depth_of(frame.ffmpeg(), frame.format());
         if let Output::Metadata = output {
@@ -143,7 +152,7 @@ pub(super) fn lend(frame: &AvFrame, vis: Visible, output: Output) -> Option<(Pix
     let Output::Host(asked) = output else { return None };
     let layout = layout_of(frame.format_name())?;
     let target = output.format_for_depth(layout.depth()).unwrap_or(asked);
-    if target != layout.pixel_format() {
+    if Some(target) != layout.pixel_format() {
         return None;
     }
     let lent = buffers::lend(frame)?;

@@ -135,14 +135,14 @@ fn picture_to_frame(pic: &DecodedPicture<'_>, meta: &AuMeta, output: Output) -> 
                 pic.width,
                 pic.height,
             )?;
-            let matrix = match format {
-                PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra => {
-                    YuvMatrix::for_color(&meta.color, pic.height)?
-                }
-                // Not used for YUV outputs.
-                _ => YuvMatrix::new(crate::codec::MatrixCoefficients::BT709, meta.color.range)?,
+            let data = if format.is_yuv() {
+                // The matrix is not used for YUV outputs.
+                let matrix = YuvMatrix::new(crate::codec::MatrixCoefficients::BT709, meta.color.range)?;
+                convert::i420_to_host(&src, format, &matrix)?
+            } else {
+                convert::i420_to_rgb(&src, format, &meta.color)?
             };
-            (format, FrameData::Host(convert::i420_to_host(&src, format, &matrix)?))
+            (format, FrameData::Host(data))
         }
         Output::Cuda(f) => {
             return Err(Error::unsupported(

@@ -1,0 +1,593 @@
+//! YUV → RGB on the CPU at the source's own size: the one conversion every host path uses
+//! (the engines' plain RGB output, `convert::i420_to_host`, and a transform that crops but
+//! does not resize), so that a frame comes out the same whichever way it was asked for.
+//!
+//! What it computes is what the transform path's plan computes at the same size
+//! (`plan.rs`): chroma interpolated bilinearly at its siting (4:2:0 and 4:2:2; 4:4:4 is
+//! read as it is, at full resolution), from the source's own samples (10-bit ones are not
+//! rounded to 8 bits first), through the H.273 equations of [`Coeffs`]. The chroma
+//! positions fall on quarter samples, so the interpolation is exact in integers (4
+//! fractional bits); the matrix is applied in fixed point (20 fractional bits) and rounded once. The
+//! result is within 1 LSB of the `f32` plan (`tests/transform.rs` checks it) and
+//! bit-identical across platforms.
+//!
+//! Speed: rows are processed through slices the compiler can vectorise (widening reads,
+//! one pass per row for each step), with an AVX2 build of the row loop chosen at run time
+//! on x86-64, and large pictures are split into bands of rows across threads.
+
+use half::f16;
+
+use super::Rect;
+use super::plan::Coeffs;
+use super::rgb_pairs::Pairs;
+use crate::codec::{ColorInfo, PixelFormat, SampleType};
+use crate::error::{Error, Result};
+use crate::frame::HostFrame;
+
+/// How the samples of a plane are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    /// One byte per sample.
+    U8,
+    /// 16-bit little-endian words, value in the low bits (yuv420p10le).
+    U16Low,
+    /// 16-bit little-endian words, value in the high 10 bits (p010le).
+    U16High,
+}
+
+impl Store {
+    fn bytes(self) -> usize {
+        if self == Store::U8 { 1 } else { 2 }
+    }
+}
+
+/// One source plane: rows, and where along a row the samples of one component are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Src<'a> {
+    /// The bytes the plane lies in.
+    pub data: &'a [u8],
+    /// Where its first row starts.
+    pub offset: usize,
+    /// Bytes from one row to the next.
+    pub stride: usize,
+    /// How samples are stored.
+    pub store: Store,
+    /// Samples of this component are `step` samples apart starting at `phase` (2 and
+    /// 0/1 for the interleaved UV plane of NV12/P010).
+    pub step: usize,
+    /// See `step`.
+    pub phase: usize,
+}
+
+impl Src<'_> {
+    /// Row `r` from its first byte to the end of the data.
+    pub(crate) fn row(&self, r: usize) -> &[u8] {
+        &self.data[self.offset + r * self.stride..]
+    }
+
+    /// Whether `cols` samples of this component on each of `rows` rows lie in the data.
+    fn fits(&self, cols: usize, rows: usize) -> bool {
+        if cols == 0 || rows == 0 {
+            return true;
+        }
+        let row_bytes = ((cols - 1) * self.step + self.phase + 1) * self.store.bytes();
+        let need = self.stride.checked_mul(rows - 1).and_then(|n| n.checked_add(self.offset + row_bytes));
+        need.is_some_and(|n| n <= self.data.len())
+    }
+
+    /// Samples `first..first + out.len()` of row `r`, as values (inlined, so that it is
+    /// compiled for the row loop's instruction set).
+    #[inline(always)]
+    fn read(&self, r: usize, first: usize, out: &mut [u16]) {
+        let row = self.row(r);
+        let (step, phase, n) = (self.step, self.phase, out.len());
+        match (self.store, step) {
+            (Store::U8, 1) => out.iter_mut().zip(&row[first..first + n]).for_each(|(o, &s)| *o = u16::from(s)),
+            (Store::U8, _) => {
+                let span = &row[first * step..(first + n) * step];
+                out.iter_mut().zip(span.chunks_exact(step)).for_each(|(o, s)| *o = u16::from(s[phase]));
+            }
+            (store, _) => {
+                let shift = if store == Store::U16High { 6 } else { 0 };
+                let span = &row[2 * first * step..2 * (first + n) * step];
+                out.iter_mut()
+                    .zip(span.chunks_exact(2 * step))
+                    .for_each(|(o, s)| *o = u16::from_le_bytes([s[2 * phase], s[2 * phase + 1]]) >> shift);
+            }
+        }
+    }
+}
+
+/// A decoded YUV picture as the conversion reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct YuvSource<'a> {
+    /// Y, Cb, Cr.
+    pub planes: [Src<'a>; 3],
+    /// Bits per sample (8 or 10).
+    pub depth: u8,
+    /// Chroma has half the columns (4:2:0, 4:2:2).
+    pub half_width: bool,
+    /// Chroma has half the rows (4:2:0).
+    pub half_height: bool,
+    /// Picture width (interpolation clamps at the picture's edges).
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+}
+
+impl YuvSource<'_> {
+    fn chroma_size(&self) -> (usize, usize) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        (if self.half_width { w.div_ceil(2) } else { w }, if self.half_height { h.div_ceil(2) } else { h })
+    }
+
+    fn check(&self) -> Result<()> {
+        let (cw, ch) = self.chroma_size();
+        let luma = self.planes[0].fits(self.width as usize, self.height as usize);
+        if !luma || !self.planes[1].fits(cw, ch) || !self.planes[2].fits(cw, ch) {
+            return Err(Error::invalid_input(format!(
+                "a {}x{} picture's planes are smaller than the picture",
+                self.width, self.height
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Fractional bits of the fixed-point matrix.
+const SHIFT: u32 = 20;
+
+/// The matrix in fixed point, on code values, giving R, G, B on the 0–255 scale × 2^20.
+#[derive(Debug, Clone, Copy)]
+struct Fixed {
+    identity: bool,
+    y: i32,
+    rv: i32,
+    gu: i32,
+    gv: i32,
+    bu: i32,
+    /// What each channel adds (the offsets folded in), without rounding.
+    k: [i32; 3],
+}
+
+impl Fixed {
+    fn new(c: &Coeffs) -> Fixed {
+        let one = f64::from(1u32 << SHIFT);
+        let fx = |v: f64| (v * one).round() as i32;
+        let (yo, ys, co, cs) = (f64::from(c.y_off), f64::from(c.y_scale), f64::from(c.c_off), f64::from(c.c_scale));
+        let y = 255.0 * ys;
+        if c.k.is_none() {
+            // Identity (GBR): every channel scaled as luma.
+            let k = fx(-yo * y);
+            return Fixed { identity: true, y: fx(y), rv: fx(y), gu: 0, gv: 0, bu: fx(y), k: [k; 3] };
+        }
+        let (rv, gu, gv, bu) = c.rgb_factors();
+        let s = 255.0 * cs;
+        let (rv, gu, gv, bu) = (f64::from(rv) * s, f64::from(gu) * s, f64::from(gv) * s, f64::from(bu) * s);
+        let ky = -yo * y;
+        Fixed {
+            identity: false,
+            y: fx(y),
+            rv: fx(rv),
+            gu: fx(gu),
+            gv: fx(gv),
+            bu: fx(bu),
+            k: [fx(ky - rv * co), fx(ky - (gu + gv) * co), fx(ky - bu * co)],
+        }
+    }
+}
+
+/// What the output looks like.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    format: PixelFormat,
+    /// Channels per pixel (3 or 4) and where R, G, B go.
+    channels: usize,
+    positions: [usize; 3],
+    planar: bool,
+    /// Float output: value = v01 · mul[c] + add[c].
+    mul: [f32; 3],
+    add: [f32; 3],
+}
+
+/// Work rows of one band.
+struct Scratch {
+    y: Vec<u16>,
+    cb: Vec<u16>,
+    cr: Vec<u16>,
+    /// One source chroma row, under the output.
+    chroma: Vec<u16>,
+    rgb: [Vec<i32>; 3],
+    /// 8-bit R, G, B of the row.
+    rgb8: [Vec<u8>; 3],
+}
+
+impl Scratch {
+    fn new(w: usize) -> Scratch {
+        Scratch {
+            y: vec![0; w],
+            cb: vec![0; w + 2],
+            cr: vec![0; w + 2],
+            chroma: vec![0; w / 2 + 2],
+            rgb: [vec![0; w], vec![0; w], vec![0; w]],
+            rgb8: [vec![0; w], vec![0; w], vec![0; w]],
+        }
+    }
+}
+
+/// Converts `rect` of `src` (chroma interpolated at `color`'s siting; the matrix already
+/// resolved) to a new host frame of the RGB `format`; float formats are normalised with
+/// `(scale, mean, std)` as [`Transform::normalization`](super::Transform::normalization)
+/// gives them.
+pub(crate) fn convert(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+) -> Result<HostFrame> {
+    convert_with(src, rect, color, format, norm, true)
+}
+
+/// [`convert`], with the one-pass path allowed (where it applies) or not (the tests hold
+/// the two paths to the same bytes).
+pub(super) fn convert_with(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+    one_pass: bool,
+) -> Result<HostFrame> {
+    src.check()?;
+    let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
+    if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
+        return Err(Error::invalid_input("conversion rectangle outside the picture"));
+    }
+    let Some((channels, planar)) = format.rgb_layout() else {
+        return Err(Error::unsupported(format!("YUV to {format}"), "not an RGB format"));
+    };
+    let coeffs = Coeffs::new(color, src.depth)?;
+    let fixed = Fixed::new(&coeffs);
+    let (scale, mean, std) = norm;
+    let layout = Layout {
+        format,
+        channels: channels.count(),
+        positions: channels.rgb_positions(),
+        planar,
+        mul: [0, 1, 2].map(|c| 255.0 * scale / std[c]),
+        add: [0, 1, 2].map(|c| -mean[c] / std[c]),
+    };
+
+    let (_, oy) = color.chroma_location.offset();
+    let twice_oy = (2.0 * oy) as i64;
+    let mut out = HostFrame::for_output(format, rect.width, rect.height);
+    let (w, h) = (rect.width as usize, rect.height as usize);
+    let buf = out.as_bytes_mut();
+    let q = Pairs::new(&coeffs, src.depth);
+    let pairs = one_pass && pairs_for(src, rect, &q, &layout);
+    let job = Job { src, rect, fixed, q, layout, twice_oy, pairs };
+    // Bands of rows on the cores for pictures large enough that a band is worth a thread
+    // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
+    let min_rows = (65_536 / w.max(1)).max(8);
+    let threads = threads().min(h / min_rows).max(1);
+    let band = h.div_ceil(threads);
+    let planes = if planar { 3 } else { 1 };
+    let plane_bytes = buf.len() / planes;
+    let band_bytes = band * (plane_bytes / h.max(1));
+    // Band b's rows of every plane, in the order of the planes in memory.
+    let mut bands: Vec<Vec<&mut [u8]>> = (0..threads).map(|_| Vec::with_capacity(planes)).collect();
+    for plane in buf.chunks_mut(plane_bytes.max(1)) {
+        for (b, part) in plane.chunks_mut(band_bytes.max(1)).enumerate() {
+            bands[b].push(part);
+        }
+    }
+    let mut bands = bands.into_iter().enumerate();
+    let Some((_, first)) = bands.next() else { return Ok(out) };
+    std::thread::scope(|s| {
+        for (b, mut part) in bands {
+            let job = &job;
+            s.spawn(move || job.rows(b * band, (b * band + band).min(h), &mut part));
+        }
+        // The first band on the calling thread.
+        let mut first = first;
+        job.rows(0, band.min(h), &mut first);
+    });
+    Ok(out)
+}
+
+/// One conversion, for any band of its rows.
+struct Job<'a> {
+    src: &'a YuvSource<'a>,
+    rect: Rect,
+    fixed: Fixed,
+    layout: Layout,
+    /// Chroma siting: twice its vertical offset in luma samples.
+    twice_oy: i64,
+    /// The arithmetic of 8-bit output (`rgb_pairs.rs`).
+    q: Pairs,
+    /// Whether the one-pass path for 8-bit 4:2:0 to packed 8-bit RGB applies.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code, reason = "x86-64 only"))]
+    pairs: bool,
+}
+
+/// The one-pass path (`rgb_pairs.rs`) where it applies: 8-bit 4:2:0 bytes, luma in a plane of
+/// its own, an even left edge, packed 8-bit RGB out, and a CPU with AVX-512 (where it is
+/// vectorised well; elsewhere the general path is faster).
+fn pairs_for(src: &YuvSource<'_>, rect: Rect, q: &Pairs, layout: &Layout) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = src.planes.iter().all(|p| p.store == Store::U8) && src.planes[0].step == 1;
+        let shape = src.depth == 8 && src.half_width && src.half_height && rect.x % 2 == 0;
+        let out = layout.format.sample_type() == SampleType::U8
+            && !layout.planar
+            && matches!(layout.positions, [0, 1, 2] | [2, 1, 0]);
+        if bytes && shape && out && q.pairs() && std::arch::is_x86_feature_detected!("avx512bw") {
+            return true;
+        }
+    }
+    let _ = (src, rect, q, layout);
+    false
+}
+
+impl Job<'_> {
+    /// Output rows `first..end` into `buf`: the rows of each plane (one for packed output),
+    /// from row `first` on, in the order of the planes in memory.
+    fn rows(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.pairs {
+            // SAFETY: `pairs` is only set where the CPU was seen to have AVX-512 BW
+            // (`pairs_for`), all `rows_pairs` asks of its caller.
+            unsafe { self.rows_pairs(first, end, buf[0]) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU was just seen to have AVX2, all `rows_avx2` asks of its caller.
+            unsafe { self.rows_avx2(first, end, buf) };
+            return;
+        }
+        self.rows_portable(first, end, buf);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn rows_avx2(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        self.rows_body(first, end, buf);
+    }
+
+    /// Packed rows through the one-pass path (`rgb_pairs.rs`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512bw")]
+    fn rows_pairs(&self, first: usize, end: usize, buf: &mut [u8]) {
+        let pairs = &self.q;
+        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+        let src = self.src;
+        let (_, ch) = src.chroma_size();
+        let (k0, n) = (x0 / 2, w.div_ceil(2));
+        let (mut u, mut v) = (vec![0u8; n], vec![0u8; n]);
+        let l = &self.layout;
+        let row_bytes = w * l.channels;
+        for i in first..end {
+            let sy = self.rect.y as usize + i;
+            let y = &src.planes[0].row(sy)[x0..x0 + w];
+            let row = nearest(sy, self.twice_oy, ch);
+            for (plane, out) in [(&src.planes[1], &mut u), (&src.planes[2], &mut v)] {
+                let r = plane.row(row);
+                if plane.step == 1 {
+                    out.copy_from_slice(&r[k0..k0 + n]);
+                } else {
+                    let span = &r[k0 * plane.step..(k0 + n) * plane.step];
+                    out.iter_mut().zip(span.chunks_exact(plane.step)).for_each(|(o, s)| *o = s[plane.phase]);
+                }
+            }
+            let o = &mut buf[(i - first) * row_bytes..][..row_bytes];
+            match (l.channels, l.positions) {
+                (3, [0, 1, 2]) => pairs.row::<3, 0, 1, 2>(y, &u, &v, o),
+                (3, _) => pairs.row::<3, 2, 1, 0>(y, &u, &v, o),
+                (_, [0, 1, 2]) => pairs.row::<4, 0, 1, 2>(y, &u, &v, o),
+                _ => pairs.row::<4, 2, 1, 0>(y, &u, &v, o),
+            }
+        }
+    }
+
+    fn rows_portable(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        self.rows_body(first, end, buf);
+    }
+
+    #[inline(always)]
+    fn rows_body(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        let w = self.rect.width as usize;
+        let mut s = Scratch::new(w);
+        let l = &self.layout;
+        let size = l.format.bytes_per_sample();
+        let row_bytes = if l.planar { w * size } else { w * l.channels * size };
+        let bytes = l.format.sample_type() == SampleType::U8;
+        for i in first..end {
+            self.source_row(i, &mut s);
+            let at = (i - first) * row_bytes;
+            if bytes {
+                let [r, g, b] = &mut s.rgb8;
+                self.q.pixels(&s.y, &s.cb[..w], &s.cr[..w], [r, g, b]);
+                if l.planar {
+                    for (c, values) in s.rgb8.iter().enumerate() {
+                        buf[l.positions[c]][at..][..row_bytes].copy_from_slice(values);
+                    }
+                } else {
+                    self.write_bytes(&s, &mut buf[0][at..][..row_bytes]);
+                }
+                continue;
+            }
+            self.matrix_row(&mut s);
+            if l.planar {
+                for (c, values) in s.rgb.iter().enumerate() {
+                    self.write_plane(c, values, &mut buf[l.positions[c]][at..][..row_bytes]);
+                }
+            } else {
+                self.write_packed(&s, &mut buf[0][at..][..row_bytes]);
+            }
+        }
+    }
+
+    /// Luma and chroma (at full resolution) of output row `i` into `s.y`, `s.cb`, `s.cr`.
+    #[inline(always)]
+    fn source_row(&self, i: usize, s: &mut Scratch) {
+        let src = self.src;
+        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+        let sy = self.rect.y as usize + i;
+        src.planes[0].read(sy, x0, &mut s.y);
+        let (_, ch) = src.chroma_size();
+        let row = if src.half_height { nearest(sy, self.twice_oy, ch) } else { sy };
+        // Chroma columns under the output: every pixel's nearest sample at the siting,
+        // which along a row is the pair's own for both horizontal sitings (co-sited: on
+        // the left pixel; centred: between the two).
+        let (k0, k1) = if src.half_width { (x0 / 2, (x0 + w - 1) / 2) } else { (x0, x0 + w - 1) };
+        let n = k1 - k0 + 1;
+        for (c, plane) in [(0usize, &src.planes[1]), (1, &src.planes[2])] {
+            let out = if c == 0 { &mut s.cb } else { &mut s.cr };
+            if !src.half_width {
+                plane.read(row, k0, &mut out[..w]);
+                continue;
+            }
+            plane.read(row, k0, &mut s.chroma[..n]);
+            for (o, &v) in out[..2 * n].chunks_exact_mut(2).zip(&s.chroma[..n]) {
+                o[0] = v;
+                o[1] = v;
+            }
+            if x0 % 2 == 1 {
+                out.copy_within(1..=w, 0);
+            }
+        }
+    }
+
+    /// R, G, B of the row (× 2^20, on the 0–255 scale, unclamped) into `s.rgb`, for float
+    /// output (8-bit output takes `rgb_pairs.rs`'s arithmetic).
+    #[inline(always)]
+    fn matrix_row(&self, s: &mut Scratch) {
+        let f = self.fixed;
+        let [r, g, b] = &mut s.rgb;
+        let w = s.y.len();
+        let (ys, us, vs) = (&s.y[..w], &s.cb[..w], &s.cr[..w]);
+        if f.identity {
+            for ((((r, g), b), &y), (&u, &v)) in
+                r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()).zip(ys).zip(us.iter().zip(vs))
+            {
+                *r = i32::from(v) * f.rv + f.k[0];
+                *g = i32::from(y) * f.y + f.k[1];
+                *b = i32::from(u) * f.bu + f.k[2];
+            }
+            return;
+        }
+        for ((((r, g), b), &y), (&u, &v)) in
+            r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()).zip(ys).zip(us.iter().zip(vs))
+        {
+            let (y, u, v) = (i32::from(y) * f.y, i32::from(u), i32::from(v));
+            *r = y + v * f.rv + f.k[0];
+            *g = y + u * f.gu + v * f.gv + f.k[1];
+            *b = y + u * f.bu + f.k[2];
+        }
+    }
+
+    /// One packed 8-bit output row from `s.rgb8`.
+    #[inline(always)]
+    fn write_bytes(&self, s: &Scratch, row: &mut [u8]) {
+        let l = &self.layout;
+        let [r, g, b] = &s.rgb8;
+        let [pr, pg, pb] = l.positions;
+        // Channel orders as constants, so that each loop stores to fixed offsets (the
+        // compiler then vectorises the interleave).
+        match (l.channels, l.positions) {
+            (3, [0, 1, 2]) => pack::<3, 0, 1, 2>(row, r, g, b),
+            (3, [2, 1, 0]) => pack::<3, 2, 1, 0>(row, r, g, b),
+            (4, [0, 1, 2]) => pack::<4, 0, 1, 2>(row, r, g, b),
+            (4, [2, 1, 0]) => pack::<4, 2, 1, 0>(row, r, g, b),
+            (n, _) => {
+                for (((px, &r), &g), &b) in row.chunks_exact_mut(n).zip(r).zip(g).zip(b) {
+                    px.fill(255);
+                    (px[pr], px[pg], px[pb]) = (r, g, b);
+                }
+            }
+        }
+    }
+
+    /// One packed float output row.
+    #[inline(always)]
+    fn write_packed(&self, s: &Scratch, row: &mut [u8]) {
+        let l = &self.layout;
+        let [r, g, b] = &s.rgb;
+        let [pr, pg, pb] = l.positions;
+        let sample = l.format.sample_type();
+        let size = sample.size();
+        for (((px, &r), &g), &b) in row.chunks_exact_mut(3 * size).zip(r).zip(g).zip(b) {
+            for (c, (v, pos)) in [(r, pr), (g, pg), (b, pb)].into_iter().enumerate() {
+                let value = to_unit(v) * l.mul[c] + l.add[c];
+                put_float(sample, &mut px[pos * size..][..size], value);
+            }
+        }
+    }
+
+    /// One row of the plane of channel `c` (R, G, B) of a planar float output.
+    #[inline(always)]
+    fn write_plane(&self, c: usize, values: &[i32], row: &mut [u8]) {
+        let l = &self.layout;
+        let (mul, add) = (l.mul[c], l.add[c]);
+        match l.format.sample_type() {
+            SampleType::F32 => {
+                for (o, &v) in row.chunks_exact_mut(4).zip(values) {
+                    o.copy_from_slice(&(to_unit(v) * mul + add).to_ne_bytes());
+                }
+            }
+            sample => {
+                for (o, &v) in row.chunks_exact_mut(2).zip(values) {
+                    put_float(sample, o, to_unit(v) * mul + add);
+                }
+            }
+        }
+    }
+}
+
+/// The threads one conversion may use: the cores, at most 8 (beyond that a band is
+/// bound by memory, not arithmetic).
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// The chroma row nearest luma row `y` for a siting `twice_offset` / 2 luma samples below
+/// the first row: chroma row `k` sits at `2k + offset`, and a luma row halfway between two
+/// takes the earlier one (what swscale's 4:2:0 → RGB does for the usual sitings, where every
+/// pixel of a 2×2 block shares its chroma sample). Clamped to `0..count`.
+#[inline(always)]
+fn nearest(y: usize, twice_offset: i64, count: usize) -> usize {
+    // In quarter chroma samples: position q = 2y − 2·offset; nearest = ⌈q/4 − ½⌉.
+    let q = 2 * y as i64 - twice_offset;
+    (q + 1).div_euclid(4).clamp(0, count as i64 - 1) as usize
+}
+
+/// One packed 8-bit row of `N` channels, R, G and B at `R`, `G`, `B` (alpha, where there is
+/// one, at the remaining place, opaque).
+#[inline(always)]
+fn pack<const N: usize, const R: usize, const G: usize, const B: usize>(row: &mut [u8], r: &[u8], g: &[u8], b: &[u8]) {
+    for (((px, &r), &g), &b) in row.chunks_exact_mut(N).zip(r).zip(g).zip(b) {
+        px[R] = r;
+        px[G] = g;
+        px[B] = b;
+        if N == 4 {
+            px[6 - R - G - B] = 255;
+        }
+    }
+}
+
+/// A fixed-point channel value to [0, 1].
+#[inline(always)]
+fn to_unit(v: i32) -> f32 {
+    (v as f32 * (1.0 / (255.0 * (1u32 << SHIFT) as f32))).clamp(0.0, 1.0)
+}
+
+#[inline(always)]
+fn put_float(sample: SampleType, out: &mut [u8], v: f32) {
+    if sample == SampleType::F32 {
+        out.copy_from_slice(&v.to_ne_bytes());
+    } else {
+        out.copy_from_slice(&f16::from_f32(v).to_ne_bytes());
+    }
+}
