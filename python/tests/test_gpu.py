@@ -366,6 +366,29 @@ def test_decoders_opened_before_the_workers_start():
     assert md5(np.asarray(on_host[51])) == want[51]
 
 
+def test_samplers_and_time_ranges_in_gpu_memory(cuda):
+    from video_hw import samplers
+
+    name = "h264-aac.mp4"
+    want = references(name)
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12")
+    clips = samplers.clips_at_regular_indices(dec, num_clips=3, num_frames_per_clip=4, num_indices_between_frames=2)
+    # (clips, frames, H*3/2, W): the batch's GPU memory seen as clips, no copy.
+    assert tuple(clips.data.shape) == (3, 4, 360, 320)
+    host = cuda.to_host(clips.data)
+    got = [[md5(nv12_to_yuv420p(host[c][f], 320, 240)) for f in range(4)] for c in range(3)]
+    assert got == [[want[i] for i in row] for row in clips.indices]
+    timed = samplers.clips_at_random_timestamps(dec, num_clips=2, num_frames_per_clip=3, generator=7)
+    assert tuple(timed.data.shape) == (2, 3, 360, 320)
+    # Ten times a second from 1.01 s (between frame starts: 25 fps), frames repeated as needed.
+    span = dec.get_frames_played_in_range(1.01, 2.01, fps=10)
+    assert len(span) == 10
+    frames = cuda.to_host(span.data)
+    assert [md5(nv12_to_yuv420p(frames[k], 320, 240)) for k in range(10)] == [
+        want[int((1.01 + k / 10) * 25)] for k in range(10)
+    ]
+
+
 def test_torch_takes_gpu_frames_without_a_copy_if_installed(cuda):
     torch = pytest.importorskip("torch")
     name = "hevc-opengop.mp4"
