@@ -321,12 +321,12 @@ fn decode_all(path: &Path, codec: Codec, output: Output) -> Vec<video_hw::Frame>
 }
 
 #[test]
-fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
+fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion_within_1() {
     let Some(_turn) = common::gpu_test() else {
         return;
     };
     use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host};
-    let mut checked = 0;
+    let (mut checked, mut differing, mut bytes) = (0, 0usize, 0usize);
     for f in common::fixtures().into_iter().filter(|f| f.bit_depth == 8 && f.rel.contains("cars")) {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
         let yuv = decode_all(&f.path, codec, Output::HOST_YUV420P);
@@ -347,12 +347,23 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion() {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 got.write_packed(&mut a);
                 want.write_packed(&mut b);
-                assert!(a == b, "{} frame {i} {out:?}: GPU RGB differs from the CPU conversion", f.rel);
+                assert_eq!(a.len(), b.len(), "{} frame {i} {out:?}", f.rel);
+                // The CPU's 8-bit RGB arithmetic (16-bit lanes, `transform/rgb_pairs.rs`) and
+                // the kernels' (14-bit fixed point) are each within 1 LSB of a float64
+                // evaluation: they may differ by 1, never more.
+                let off = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+                let worst = a.iter().zip(&b).map(|(&x, &y)| x.abs_diff(y)).max().unwrap_or(0);
+                assert!(worst <= 1, "{} frame {i} {out:?}: GPU RGB {worst} from the CPU conversion", f.rel);
+                differing += off;
+                bytes += a.len();
                 checked += 1;
             }
         }
     }
-    eprintln!("nvdec RGB kernels: {checked} frames identical to the CPU conversion");
+    eprintln!(
+        "nvdec RGB kernels: {checked} frames within 1 of the CPU conversion; {differing} of {bytes} bytes ({:.3}%) differ by 1",
+        100.0 * differing as f64 / bytes.max(1) as f64
+    );
     assert!(checked > 100);
 }
 
