@@ -327,3 +327,18 @@ def test_bad_transform_options_name_the_option():
         assert e.value.option == option, (kw, str(e.value))
     with pytest.raises(ValueError):
         decoder(name, interpolation="lanczos")
+
+
+def test_the_default_stream_is_the_largest_as_ffmpeg_picks_it():
+    # Two video streams, the smaller first (testdata/streams/, scripts/make-stream-fixtures.sh).
+    import pickle
+
+    for name in ["two-video.mp4", "two-video.mkv"]:
+        path = ROOT / "testdata" / "streams" / name
+        dec = video_hw.VideoDecoder(path, pixel_format="yuv420p")
+        assert (dec.metadata.width, dec.metadata.height, len(dec)) == (96, 64, 5)
+        assert np.asarray(dec[4]).shape == (96, 96)  # (H*3/2, W)
+        small = 1 - dec.metadata.stream_index
+        other = video_hw.VideoDecoder(path, pixel_format="yuv420p", stream_index=small)
+        assert (other.metadata.width, np.asarray(other[0]).shape) == (64, (72, 64))
+        assert pickle.loads(pickle.dumps(other)).metadata.stream_index == small

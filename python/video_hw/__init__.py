@@ -159,7 +159,8 @@ class VideoDecoder:
         on_error: ``"raise"``: a frame the file's damage keeps from decoding raises
             ``InvalidBitstreamError`` (with ``offset``); ``"skip"``: such frames are left
             out of batches.
-        stream_index: the track to decode (default: the first video track).
+        stream_index: the track to decode (default: the largest video track, then the
+            first of those, as ffmpeg and torchcodec pick it).
         read_ahead_bytes: iteration with several sessions decodes the GOPs ahead at once
             (on NVDEC, one file then uses every engine); this bounds the frames held ahead
             of the reader (default 4 GiB; in GPU memory with ``device="cuda"``, and for

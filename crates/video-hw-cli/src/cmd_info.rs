@@ -1,5 +1,5 @@
 //! `video-hw info FILE`: what a file holds, from headers and container tables only (no
-//! decoding): the container, every track, and for the first video track the stream facts
+//! decoding): the container, every track, and for the default video track (the largest) the stream facts
 //! of its parameter sets and its frame and key frame counts (the frame index).
 
 use std::io::Read;

@@ -1,6 +1,6 @@
-//! `video-hw info` of a container: its tracks, and for the first video track the stream
+//! `video-hw info` of a container: its tracks, and for the default video track (the largest) the stream
 //! facts of its parameter sets and its frame index (frames, key frames), all without
-//! decoding. The JSON keeps the keys of a raw stream's `info` for the first video track
+//! decoding. The JSON keeps the keys of a raw stream's `info` for the default video track
 //! and adds `container` and `tracks`.
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
-//! from the content) read in chunks, or the first video track of a container the library
+//! from the content) read in chunks, or the default video track (the largest) of a container the library
 //! reads (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF; found from the
 //! content) fed packet by packet as the container gives it. `-` reads Annex-B or IVF from
 //! standard input (a container needs a file: it is read out of order). The source becomes
@@ -29,7 +29,7 @@ enum Kind {
         first: Option<Vec<u8>>,
         path: Option<PathBuf>,
     },
-    /// A container read by the library's demuxer: its first video track.
+    /// A container read by the library's demuxer: its default video track (the largest).
     Media {
         demuxer: Box<Demuxer>,
         track: Box<Track>,
@@ -206,7 +206,7 @@ impl Source {
         Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
     }
 
-    /// Picks the first video track the decoders know of an opened container (`name` says
+    /// Picks the default video track (the largest the decoders know) of an opened container (`name` says
     /// where it came from, for messages).
     fn open_demuxer(demuxer: Demuxer, name: &str, total: Option<u64>) -> CliResult<Source> {
         let Some(track) = demuxer.video_track().cloned() else {

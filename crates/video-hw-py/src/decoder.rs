@@ -353,7 +353,7 @@ impl NativeDecoder {
 
 #[pymethods]
 impl NativeDecoder {
-    /// Opens the first video track (or track `stream_index`) of `source`.
+    /// Opens the default video track, the largest (or track `stream_index`), of `source`.
     #[new]
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,

@@ -213,3 +213,28 @@ fn damaged_files_give_typed_errors() {
         }
     }
 }
+
+/// Two video streams, the smaller first (testdata/streams/, scripts/make-stream-fixtures.sh):
+/// the track opened by default is the larger, as ffmpeg and torchcodec pick it, in MP4 and
+/// Matroska; a reader of it decodes its pictures, and the other stays reachable by index.
+#[test]
+fn the_default_video_track_is_the_largest() {
+    use video_hw::reader::FrameReader;
+    use video_hw::{DecoderConfig, Output, PixelFormat};
+    for name in ["two-video.mp4", "two-video.mkv"] {
+        let path = common::repo_root().join("testdata/streams").join(name);
+        let d = Demuxer::open(&path).unwrap();
+        let videos: Vec<_> = d.tracks().iter().filter(|t| t.kind == TrackKind::Video).cloned().collect();
+        assert_eq!(videos.len(), 2, "{name}");
+        let small = videos.iter().find(|t| t.video.as_ref().unwrap().width == 64).unwrap().index;
+        let t = d.video_track().unwrap().clone();
+        assert_eq!((t.video.as_ref().unwrap().width, t.video.as_ref().unwrap().height), (96, 64), "{name}");
+        let mut r = FrameReader::open(&path, Output::Host(PixelFormat::Yuv420p)).unwrap();
+        assert_eq!(r.len(), 5, "{name}");
+        let f = r.frames_at(&[4]).unwrap();
+        assert_eq!((f[0].width, f[0].height), (96, 64), "{name}");
+        let config = DecoderConfig::new(video_hw::Codec::H264).output(Output::Host(PixelFormat::Yuv420p));
+        let mut other = FrameReader::new(Demuxer::open(&path).unwrap(), small, config).unwrap();
+        assert_eq!((other.frames_at(&[0]).unwrap()[0].width, other.len()), (64, 5), "{name}");
+    }
+}

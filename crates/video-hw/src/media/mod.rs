@@ -160,9 +160,20 @@ impl Demuxer {
         self.inner.tracks().get(index)
     }
 
-    /// The first video track whose codec the decoders know (H.264, HEVC, AV1, VP9).
+    /// The video track a reader opens by default: of the tracks whose codec the decoders
+    /// know (H.264, HEVC, AV1, VP9), the largest picture, and the first of those, as ffmpeg
+    /// and torchcodec pick theirs (a file with a thumbnail or a low-resolution rendition
+    /// first, as torchcodec's nasa_13013.mp4, gets its main picture). A track whose size the
+    /// container does not state counts as the smallest.
     pub fn video_track(&self) -> Option<&Track> {
-        self.tracks().iter().find(|t| t.kind == TrackKind::Video && t.codec.video().is_some())
+        let area = |t: &Track| t.video.as_ref().map_or(0, |v| u64::from(v.width) * u64::from(v.height));
+        let mut best: Option<&Track> = None;
+        for t in self.tracks().iter().filter(|t| t.kind == TrackKind::Video && t.codec.video().is_some()) {
+            if best.is_none_or(|b| area(t) > area(b)) {
+                best = Some(t);
+            }
+        }
+        best
     }
 
     /// The next packet of any track, in file order; `Ok(None)` at the end.

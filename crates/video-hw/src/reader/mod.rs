@@ -140,7 +140,7 @@ impl std::fmt::Debug for FrameReader {
 }
 
 impl FrameReader {
-    /// Opens the first video track of the file at `path`, with sessions that give `output`
+    /// Opens the default video track ([`Demuxer::video_track`]: the largest) of the file at `path`, with sessions that give `output`
     /// frames (the best engine for the track's codec).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
         let demuxer = Demuxer::open(path)?;
