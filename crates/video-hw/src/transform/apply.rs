@@ -129,44 +129,25 @@ fn check_source(plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Resul
 }
 
 /// Writes one output row of RGB values (each in [0, 1], clamped here) in the plan's format.
-struct RgbWriter {
-    format: PixelFormat,
-    channels: usize,
-    positions: [usize; 3],
-    planar: bool,
-    /// Float output: value = v01 · mul[c] + add[c] (channel c in R, G, B order).
-    mul: [f32; 3],
-    add: [f32; 3],
-}
+struct RgbWriter(rgb::Layout);
 
 impl RgbWriter {
     fn new(t: &Transform, plan: &Plan) -> Self {
-        let (channels, planar) = plan.output.rgb_layout().unwrap_or((crate::Channels::Rgb, false));
-        let (scale, mean, std) = t.normalization();
-        let mul = [0, 1, 2].map(|c| 255.0 * scale / std[c]);
-        let add = [0, 1, 2].map(|c| -mean[c] / std[c]);
-        RgbWriter {
-            format: plan.output,
-            channels: channels.count(),
-            positions: channels.rgb_positions(),
-            planar,
-            mul,
-            add,
-        }
+        RgbWriter(rgb::Layout::new(plan.output, t.normalization()))
     }
 
     /// Row `i` of a `width` × `height` output from clamped R, G, B rows.
     fn write(&self, buf: &mut [u8], width: usize, height: usize, i: usize, rgb: [&[f32]; 3]) {
-        let size = self.format.bytes_per_sample();
+        let size = self.0.format.bytes_per_sample();
         for (c, values) in rgb.iter().enumerate() {
-            let pos = self.positions[c];
-            let (start, step) = if self.planar {
+            let pos = self.0.positions[c];
+            let (start, step) = if self.0.planar {
                 ((pos * height + i) * width * size, size)
             } else {
-                ((i * width * self.channels + pos) * size, self.channels * size)
+                ((i * width * self.0.channels + pos) * size, self.0.channels * size)
             };
-            let (mul, add) = (self.mul[c], self.add[c]);
-            match self.format.sample_type() {
+            let (mul, add) = (self.0.mul[c], self.0.add[c]);
+            match self.0.format.sample_type() {
                 SampleType::U8 => {
                     for (k, &v) in values.iter().enumerate() {
                         buf[start + k * step] = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
@@ -187,7 +168,7 @@ impl RgbWriter {
                 SampleType::U16 => unreachable!("no 16-bit integer RGB format"),
             }
         }
-        if self.channels == 4 {
+        if self.0.channels == 4 {
             // Opaque alpha (8-bit packed only).
             let row = &mut buf[i * width * 4..][..width * 4];
             row.chunks_exact_mut(4).for_each(|px| px[3] = 255);

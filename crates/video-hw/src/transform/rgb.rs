@@ -177,17 +177,34 @@ impl Fixed {
     }
 }
 
-/// What the output looks like.
+/// What an RGB output looks like: this conversion's, and the resampling path's
+/// (`apply.rs`), which writes the same formats.
 #[derive(Debug, Clone, Copy)]
-struct Layout {
-    format: PixelFormat,
+pub(super) struct Layout {
+    pub(super) format: PixelFormat,
     /// Channels per pixel (3 or 4) and where R, G, B go.
-    channels: usize,
-    positions: [usize; 3],
-    planar: bool,
-    /// Float output: value = v01 · mul[c] + add[c].
-    mul: [f32; 3],
-    add: [f32; 3],
+    pub(super) channels: usize,
+    pub(super) positions: [usize; 3],
+    pub(super) planar: bool,
+    /// Float output: value = v01 · mul[c] + add[c] (channel c in R, G, B order).
+    pub(super) mul: [f32; 3],
+    pub(super) add: [f32; 3],
+}
+
+impl Layout {
+    /// `format` (packed RGB's layout if it is not an RGB format) with the normalisation
+    /// `(scale, mean, std)` of [`Transform::normalization`](super::Transform::normalization).
+    pub(super) fn new(format: PixelFormat, (scale, mean, std): (f32, [f32; 3], [f32; 3])) -> Layout {
+        let (channels, planar) = format.rgb_layout().unwrap_or((crate::codec::Channels::Rgb, false));
+        Layout {
+            format,
+            channels: channels.count(),
+            positions: channels.rgb_positions(),
+            planar,
+            mul: [0, 1, 2].map(|c| 255.0 * scale / std[c]),
+            add: [0, 1, 2].map(|c| -mean[c] / std[c]),
+        }
+    }
 }
 
 /// Work rows of one band.
@@ -244,20 +261,13 @@ pub(super) fn convert_with(
     if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
         return Err(Error::invalid_input("conversion rectangle outside the picture"));
     }
-    let Some((channels, planar)) = format.rgb_layout() else {
+    if format.rgb_layout().is_none() {
         return Err(Error::unsupported(format!("YUV to {format}"), "not an RGB format"));
-    };
+    }
+    let layout = Layout::new(format, norm);
+    let planar = layout.planar;
     let coeffs = Coeffs::new(color, src.depth)?;
     let fixed = Fixed::new(&coeffs);
-    let (scale, mean, std) = norm;
-    let layout = Layout {
-        format,
-        channels: channels.count(),
-        positions: channels.rgb_positions(),
-        planar,
-        mul: [0, 1, 2].map(|c| 255.0 * scale / std[c]),
-        add: [0, 1, 2].map(|c| -mean[c] / std[c]),
-    };
 
     let (_, oy) = color.chroma_location.offset();
     let twice_oy = (2.0 * oy) as i64;
