@@ -33,6 +33,7 @@
 //! Everything here is safe Rust over the bitstream layer; the sessions sit above it.
 
 mod annexb;
+mod audio_file;
 mod detect;
 mod facts;
 mod file;
@@ -44,13 +45,15 @@ mod mp4;
 pub mod mux;
 mod obu;
 mod obu_annexb;
+mod pcm;
 mod ts;
 mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{FrameIndex, IndexedFrame};
+pub use pcm::PcmFormat;
 pub use types::{
-    AudioCodec, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
+    AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
 };
 
 use std::io::{Read, Seek};
@@ -127,10 +130,23 @@ impl Demuxer {
             return Err(Error::invalid_input("empty input"));
         }
         let prefix = source.peek(DETECT_BYTES)?.to_vec();
+        // Audio-only files with a signature of their own first: a WAV's PCM can look like
+        // anything (a start code, a sync byte) to the video detectors.
+        if audio_file::has_signature(&prefix) {
+            source.seek(0);
+            if let Some(d) = audio_file::AudioFileDemuxer::open(source)? {
+                return Ok(Demuxer { inner: Box::new(d) });
+            }
+            return Err(Error::invalid_bitstream(0, "an audio file that Symphonia's readers could not open"));
+        }
         let Some(container) = detect(&prefix) else {
+            // Audio-only files last: Symphonia's probe reads them from their own signatures.
+            if let Some(d) = audio_file::AudioFileDemuxer::open(source)? {
+                return Ok(Demuxer { inner: Box::new(d) });
+            }
             return Err(Error::invalid_bitstream(
                 0,
-                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs)",
+                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs; WAV, FLAC, Ogg, MP3, ADTS AAC)",
             ));
         };
         source.seek(0);
@@ -141,6 +157,7 @@ impl Demuxer {
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),
+            Container::Audio(_) => return Err(Error::invalid_input("an audio-only file is not found by detect()")),
         };
         Ok(Demuxer { inner })
     }

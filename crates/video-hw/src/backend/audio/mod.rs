@@ -15,7 +15,7 @@ pub(crate) mod symphonia;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::media::{AudioCodec, CodecConfig};
+use crate::media::{AudioCodec, CodecConfig, PcmFormat};
 
 /// What an engine needs to open a track: the codec, the container's configuration and the
 /// container's facts.
@@ -31,19 +31,6 @@ pub(crate) struct AudioParams {
     pub channels: u16,
     /// PCM only: how the samples are stored.
     pub pcm: Option<PcmFormat>,
-}
-
-/// The storage of PCM samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PcmFormat {
-    /// Bits per sample (8, 16, 24, 32, 64).
-    pub bits: u16,
-    /// IEEE float samples.
-    pub float: bool,
-    /// Big-endian bytes.
-    pub big_endian: bool,
-    /// Signed integers (8-bit WAV is unsigned).
-    pub signed: bool,
 }
 
 /// Decoded samples: one `Vec<f32>` a channel, all of one length.
@@ -137,4 +124,13 @@ pub(crate) fn open_builtin(params: &AudioParams) -> Result<Box<dyn AudioEngine>>
         AudioCodec::Opus => Ok(Box::new(opus::OpusEngine::open(params)?)),
         _ => Ok(Box::new(symphonia::SymphoniaEngine::open(params)?)),
     }
+}
+
+/// Opens FFmpeg's decoder for `params`, where FFmpeg is loaded and has one.
+pub(crate) fn open_ffmpeg(params: &AudioParams) -> Result<Box<dyn AudioEngine>> {
+    let _ = params;
+    Err(crate::error::Error::Unsupported {
+        what: format!("{} audio decode with ffmpeg", params.codec.name()),
+        why: "unavailable: this build's FFmpeg engine decodes video only".into(),
+    })
 }

@@ -30,6 +30,8 @@ struct Head {
     mapping: Vec<u8>,
     /// Output gain in Q7.8 dB.
     gain: i16,
+    /// Channel mapping family (0: mono/stereo, 1: Vorbis order surround).
+    family: u8,
 }
 
 impl Head {
@@ -42,7 +44,7 @@ impl Head {
         let bad = |why: &str| Error::invalid_bitstream(0, format!("OpusHead: {why}"));
         if b.is_empty() {
             let ch = channels.clamp(1, 2);
-            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain: 0 });
+            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain: 0, family: 0 });
         }
         if b.len() < 19 || &b[..8] != b"OpusHead" {
             return Err(bad("shorter than 19 bytes or without its magic"));
@@ -56,13 +58,13 @@ impl Head {
             if ch > 2 {
                 return Err(bad("mapping family 0 with more than 2 channels"));
             }
-            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain });
+            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain, family: 0 });
         }
         if b.len() < 21 + ch as usize {
             return Err(bad("channel mapping table cut short"));
         }
         let (streams, coupled) = (b[19], b[20]);
-        Ok(Head { channels: ch, streams, coupled, mapping: b[21..21 + ch as usize].to_vec(), gain })
+        Ok(Head { channels: ch, streams, coupled, mapping: b[21..21 + ch as usize].to_vec(), gain, family: b[18] })
     }
 }
 
@@ -104,7 +106,8 @@ impl AudioEngine for OpusEngine {
         let n = usize::try_from(n).unwrap_or(0).min(MAX_FRAME);
         // The header's output gain (Q7.8 dB), applied as decoders must (RFC 7845 5.1).
         let gain = if self.head.gain == 0 { 1.0 } else { 10f32.powf(f32::from(self.head.gain) / (20.0 * 256.0)) };
-        for (c, dst) in out.channels.iter_mut().enumerate().take(ch) {
+        let order = ffmpeg_order(ch, self.head.family);
+        for (dst, &c) in out.channels.iter_mut().zip(order) {
             dst.extend(self.pcm[..n * ch].iter().skip(c).step_by(ch).map(|&s| f32::from(s) * (1.0 / 32768.0) * gain));
         }
         Ok(())
@@ -124,6 +127,31 @@ impl AudioEngine for OpusEngine {
 
     fn output(&self) -> (u32, u16) {
         (RATE, self.head.channels)
+    }
+}
+
+/// The Vorbis channel order of mapping family 1 (RFC 7845 5.1.1.2) in FFmpeg's order: output
+/// channel `i` is decoded channel `order[i]` (FFmpeg's `ff_vorbis_channel_layout_offsets`).
+fn ffmpeg_order(channels: usize, family: u8) -> &'static [usize] {
+    const IDENTITY: [usize; 255] = {
+        let mut a = [0usize; 255];
+        let mut i = 0;
+        while i < 255 {
+            a[i] = i;
+            i += 1;
+        }
+        a
+    };
+    if family != 1 {
+        return &IDENTITY[..channels.min(255)];
+    }
+    match channels {
+        3 => &[0, 2, 1],
+        5 => &[0, 2, 1, 3, 4],
+        6 => &[0, 2, 1, 5, 3, 4],
+        7 => &[0, 2, 1, 6, 5, 3, 4],
+        8 => &[0, 2, 1, 7, 5, 6, 3, 4],
+        n => &IDENTITY[..n.min(255)],
     }
 }
 

@@ -9,10 +9,10 @@ use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDe
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
 
-use super::{AudioEngine, AudioParams, PcmFormat, Planar, int_to_f32};
+use super::{AudioEngine, AudioParams, Planar, int_to_f32};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::media::{AudioCodec, CodecConfig};
+use crate::media::{AudioCodec, CodecConfig, PcmFormat};
 
 /// A Symphonia decoder, or the PCM reader, for one track.
 pub(crate) struct SymphoniaEngine {
