@@ -124,9 +124,12 @@ pub(crate) fn int_to_f32(x: i32, bits: u32) -> f32 {
 pub(crate) fn builtin_for(codec: AudioCodec) -> Option<Engine> {
     match codec {
         AudioCodec::Opus => Some(Engine::Ropus),
-        AudioCodec::Aac | AudioCodec::Mp3 | AudioCodec::Mp2 | AudioCodec::Flac | AudioCodec::Vorbis | AudioCodec::Pcm => {
-            Some(Engine::Symphonia)
-        }
+        AudioCodec::Aac
+        | AudioCodec::Mp3
+        | AudioCodec::Mp2
+        | AudioCodec::Flac
+        | AudioCodec::Vorbis
+        | AudioCodec::Pcm => Some(Engine::Symphonia),
         AudioCodec::Ac3 | AudioCodec::Eac3 => None,
     }
 }
