@@ -129,7 +129,7 @@ impl FfmpegAudioEngine {
                 format!("{} gave a frame of {} channels", self.name, info.channels),
             ));
         }
-        if out.len() > 0 && out.channels.len() != info.channels {
+        if !out.is_empty() && out.channels.len() != info.channels {
             return Err(Error::unsupported(
                 format!("ffmpeg {} audio", self.name),
                 format!("the channel count changed mid-stream ({} to {})", out.channels.len(), info.channels),

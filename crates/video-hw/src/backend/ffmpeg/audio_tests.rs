@@ -127,6 +127,9 @@ fn find_exact(got: &Planar, want: &[Vec<f32>]) -> Option<usize> {
     })
 }
 
+/// Splits a file of self-delimiting frames into packets.
+type Split = fn(&[u8]) -> Vec<Vec<u8>>;
+
 /// ADTS frames: the AudioSpecificConfig built from the first header, and each raw payload.
 fn adts(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
     let mut packets = Vec::new();
@@ -304,7 +307,7 @@ fn big_endian_pcm_matches_the_ffmpeg_tool_bit_exact() {
 #[test]
 fn mp3_mp2_ac3_eac3_match_the_ffmpeg_tool_bit_exact() {
     let Some(dir) = setup() else { return };
-    let cases: [(&str, AudioCodec, &[&str], fn(&[u8]) -> Vec<Vec<u8>>); 4] = [
+    let cases: [(&str, AudioCodec, &[&str], Split); 4] = [
         (
             "a.mp3",
             AudioCodec::Mp3,
