@@ -111,9 +111,12 @@ pub(crate) fn int_to_f32(x: i32, bits: u32) -> f32 {
 pub(crate) fn builtin_for(codec: AudioCodec) -> Option<Engine> {
     match codec {
         AudioCodec::Opus => Some(Engine::Ropus),
-        AudioCodec::Aac | AudioCodec::Mp3 | AudioCodec::Mp2 | AudioCodec::Flac | AudioCodec::Vorbis | AudioCodec::Pcm => {
-            Some(Engine::Symphonia)
-        }
+        AudioCodec::Aac
+        | AudioCodec::Mp3
+        | AudioCodec::Mp2
+        | AudioCodec::Flac
+        | AudioCodec::Vorbis
+        | AudioCodec::Pcm => Some(Engine::Symphonia),
         AudioCodec::Ac3 | AudioCodec::Eac3 => None,
     }
 }
@@ -128,9 +131,12 @@ pub(crate) fn open_builtin(params: &AudioParams) -> Result<Box<dyn AudioEngine>>
 
 /// Opens FFmpeg's decoder for `params`, where FFmpeg is loaded and has one.
 pub(crate) fn open_ffmpeg(params: &AudioParams) -> Result<Box<dyn AudioEngine>> {
-    let _ = params;
-    Err(crate::error::Error::Unsupported {
-        what: format!("{} audio decode with ffmpeg", params.codec.name()),
-        why: "unavailable: this build's FFmpeg engine decodes video only".into(),
-    })
+    if !crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(params.codec, params.pcm) {
+        let why = match crate::backend::ffmpeg::sys::get() {
+            Err(why) => format!("unavailable: {why}"),
+            Ok(_) => "unavailable: the loaded FFmpeg has no decoder for it".to_string(),
+        };
+        return Err(crate::error::Error::Unsupported { what: format!("{} audio decode with ffmpeg", params.codec.name()), why });
+    }
+    Ok(Box::new(crate::backend::ffmpeg::audio::FfmpegAudioEngine::open(params)?))
 }

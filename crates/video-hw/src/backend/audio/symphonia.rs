@@ -30,11 +30,16 @@ enum Inner {
 impl SymphoniaEngine {
     /// Opens the decoder for `params.codec`.
     pub(crate) fn open(params: &AudioParams) -> Result<Self> {
-        let unsupported = |why: String| Error::Unsupported { what: format!("{} audio decode", params.codec.name()), why };
+        let unsupported =
+            |why: String| Error::Unsupported { what: format!("{} audio decode", params.codec.name()), why };
         if params.codec == AudioCodec::Pcm {
             let pcm = params.pcm.ok_or_else(|| unsupported("the track does not say how its PCM is stored".into()))?;
             if !matches!((pcm.bits, pcm.float), (8 | 16 | 24 | 32, false) | (32 | 64, true)) {
-                return Err(unsupported(format!("{}-bit {} PCM", pcm.bits, if pcm.float { "float" } else { "integer" })));
+                return Err(unsupported(format!(
+                    "{}-bit {} PCM",
+                    pcm.bits,
+                    if pcm.float { "float" } else { "integer" }
+                )));
             }
             if params.channels == 0 || params.sample_rate == 0 {
                 return Err(unsupported("PCM without a channel count or sample rate".into()));
@@ -122,7 +127,8 @@ impl AudioEngine for SymphoniaEngine {
             }
             Inner::Decoder(d) => {
                 let p = Packet::new(0, Timestamp::new(0), Duration::new(0), packet.to_vec());
-                let buf = d.decode(&p).map_err(|e| Error::invalid_bitstream(0, format!("{}: {e}", self.codec.name())))?;
+                let buf =
+                    d.decode(&p).map_err(|e| Error::invalid_bitstream(0, format!("{}: {e}", self.codec.name())))?;
                 append(&buf, out);
                 self.rate = buf.spec().rate();
                 self.channels = buf.num_planes() as u16;
