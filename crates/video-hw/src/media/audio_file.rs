@@ -155,7 +155,7 @@ fn track_of(index: usize, t: &symphonia::core::formats::Track, p: &AudioCodecPar
         ids::CODEC_ID_MP3 => (AudioCodec::Mp3, CodecConfig::None),
         ids::CODEC_ID_MP2 | ids::CODEC_ID_MP1 => (AudioCodec::Mp2, CodecConfig::None),
         ids::CODEC_ID_FLAC => (AudioCodec::Flac, extra.map_or(CodecConfig::None, CodecConfig::Raw)),
-        ids::CODEC_ID_VORBIS => (AudioCodec::Vorbis, extra.map_or(CodecConfig::None, CodecConfig::Raw)),
+        ids::CODEC_ID_VORBIS => (AudioCodec::Vorbis, extra.map_or(CodecConfig::None, |e| CodecConfig::Raw(vorbis_xiph(&e)))),
         ids::CODEC_ID_PCM_U8 => pcm(8, false, false, false),
         ids::CODEC_ID_PCM_S8 => pcm(8, false, false, true),
         ids::CODEC_ID_PCM_S16LE => pcm(16, false, false, true),
@@ -181,6 +181,49 @@ fn track_of(index: usize, t: &symphonia::core::formats::Track, p: &AudioCodecPar
     track.language = t.language.clone();
     track.kind = TrackKind::Audio;
     track
+}
+
+/// Vorbis's headers as Matroska's CodecPrivate holds them, the form every Vorbis decoder
+/// here takes: Xiph lacing (`2`, the sizes of the first two headers, then the
+/// identification, comment and setup headers). Symphonia's Ogg reader gives the
+/// identification and setup headers back to back; an empty comment header goes between.
+fn vorbis_xiph(extra: &[u8]) -> Vec<u8> {
+    const IDENT: usize = 30;
+    if extra.first() == Some(&2) || extra.len() < IDENT || &extra[1..7] != b"vorbis" {
+        return extra.to_vec();
+    }
+    let (ident, rest) = extra.split_at(IDENT);
+    let comment: Vec<u8> = if rest.get(..7) == Some(b"\x03vorbis".as_slice()) {
+        // A comment header is there already: it ends where the setup header starts.
+        return match memchr::memmem::find(&rest[7..], b"\x05vorbis") {
+            Some(at) => lace(&[ident, &rest[..7 + at], &rest[7 + at..]]),
+            None => extra.to_vec(),
+        };
+    } else {
+        let mut c = b"\x03vorbis".to_vec();
+        c.extend_from_slice(&0u32.to_le_bytes()); // vendor string length
+        c.extend_from_slice(&0u32.to_le_bytes()); // user comments
+        c.push(1); // framing bit
+        c
+    };
+    lace(&[ident, &comment, rest])
+}
+
+/// Xiph lacing of `parts` (the last one's size implied).
+fn lace(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![(parts.len() - 1) as u8];
+    for p in &parts[..parts.len() - 1] {
+        let mut n = p.len();
+        while n >= 255 {
+            out.push(255);
+            n -= 255;
+        }
+        out.push(n as u8);
+    }
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
 }
 
 impl ContainerDemuxer for AudioFileDemuxer {

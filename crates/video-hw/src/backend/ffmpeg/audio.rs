@@ -50,6 +50,11 @@ impl FfmpegAudioEngine {
             ctx.set_extradata(&extra)
                 .map_err(|e| common::backend_error(Engine::Ffmpeg, &format!("giving {name} its extradata"), e))?;
         }
+        // Every engine gives the codec's priming samples and the session drops them (so
+        // that a seek can tell which samples are priming): libavcodec would drop Opus's
+        // pre-skip itself, which `skip_manual` leaves to the caller.
+        ctx.set_option("flags2", "+skip_manual")
+            .map_err(|e| common::backend_error(Engine::Ffmpeg, "setting flags2 +skip_manual", e))?;
         ctx.open().map_err(|e| common::av_error(Engine::Ffmpeg, &format!("opening libavcodec decoder {name}"), e))?;
         let frame = Frame::empty(ff).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a frame", e))?;
         // What the decoder says after opening (AAC, Opus, Vorbis and FLAC read it from
