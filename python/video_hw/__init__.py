@@ -43,6 +43,7 @@ from ._video_hw import (
     release_cached_decoders,
 )
 from . import _ranges
+from ._audio import AudioDecoder, AudioMetadata, AudioSamples
 
 
 def _pyav_libraries() -> Optional[str]:
@@ -69,6 +70,9 @@ if _pyav is not None:
 
 __all__ = [
     "Array",
+    "AudioDecoder",
+    "AudioMetadata",
+    "AudioSamples",
     "DecodeTimeoutError",
     "DeviceLostError",
     "Encoder",

@@ -18,6 +18,9 @@ use crate::summary::Summary;
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
+    if crate::cmd_decode_audio::wanted(args) {
+        return crate::cmd_decode_audio::run(args, quiet);
+    }
     if args.indices.is_some() || args.start.is_some() || args.count.is_some() {
         return crate::decode_select::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }

@@ -73,6 +73,23 @@ pub struct DecodeArgs {
     /// Stop after N frames.
     #[arg(long, value_name = "N")]
     pub(crate) count: Option<u64>,
+    /// Audio: write this track's samples (`wav`, or raw `f32le`/`s16le`) instead of frames, as
+    /// `ffmpeg -vn -f FORMAT` does. An output named `*.wav`, or an input with audio and no
+    /// video, writes audio too (f32le unless `.wav`).
+    #[arg(short = 'f', long, value_name = "FORMAT", value_enum)]
+    pub(crate) format: Option<crate::cmd_decode_audio::AudioFormat>,
+    /// Audio: the track to write, by its index in the file (default: the first audio track).
+    #[arg(long, value_name = "N")]
+    pub(crate) audio_stream: Option<usize>,
+    /// Audio: resample to this rate (Hz).
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=768_000))]
+    pub(crate) sample_rate: Option<u32>,
+    /// Audio: mix to this many channels.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) channels: Option<u16>,
+    /// Audio: write this many seconds from `--start` (default: to the end).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) duration: Option<f64>,
     #[command(flatten)]
     pub(crate) engine: EngineOpts,
     #[command(flatten)]

@@ -4,6 +4,7 @@
 //! input or bitstream, 1 anything else. Errors are one line on stderr.
 
 mod cmd_decode;
+mod cmd_decode_audio;
 mod cmd_encode;
 mod cmd_info;
 mod cmd_probe;

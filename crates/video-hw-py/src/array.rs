@@ -29,6 +29,8 @@ pub enum Owner {
     Bytes(Arc<Box<[u8]>>),
     /// Device memory this module allocated (a batch on the GPU).
     Device(Arc<video_hw::device_array::DeviceArray>),
+    /// Float samples the library decoded (audio), handed over without a copy.
+    Floats(Arc<Vec<f32>>),
 }
 
 /// Where an array's memory is.
@@ -77,6 +79,13 @@ impl Array {
         let strides = compact_strides(&shape);
         let ptr = bytes.as_ptr() as u64;
         Array::new(Owner::Bytes(Arc::new(bytes)), ptr, shape, strides, elem, Place::Cpu)
+    }
+
+    /// A compact row-major float32 array over all of `data` (host memory, no copy).
+    pub fn from_f32(data: Vec<f32>, shape: Vec<i64>) -> Array {
+        let strides = compact_strides(&shape);
+        let ptr = data.as_ptr() as u64;
+        Array::new(Owner::Floats(Arc::new(data)), ptr, shape, strides, SampleType::F32, Place::Cpu)
     }
 
     /// Bytes per element.

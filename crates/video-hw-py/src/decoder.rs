@@ -193,13 +193,15 @@ fn place(device: &str) -> PyResult<Place> {
 
 /// What `source` is: a path, bytes in memory, or a file object read whole.
 #[derive(Clone)]
-enum Source {
+pub(crate) enum Source {
+    /// A path.
     Path(std::path::PathBuf),
+    /// Bytes in memory.
     Bytes(Arc<[u8]>),
 }
 
 impl Source {
-    fn demuxer(&self) -> video_hw::Result<Demuxer> {
+    pub(crate) fn demuxer(&self) -> video_hw::Result<Demuxer> {
         match self {
             Source::Path(p) => Demuxer::open(p),
             Source::Bytes(b) => Demuxer::from_reader(std::io::Cursor::new(b.clone())),
@@ -211,7 +213,7 @@ impl Source {
 /// forked, in case the holder is a thread of this process that has not yet said so.
 const FORKED_LOCK_GRACE: Duration = Duration::from_millis(200);
 
-fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
+pub(crate) fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Source::Bytes(b.as_bytes().into()));
     }

@@ -7,6 +7,7 @@
 //! threads (each decoder serialises its own calls).
 
 mod array;
+mod audio;
 mod batch;
 mod decoder;
 mod encoder;
@@ -23,6 +24,7 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::Frame>()?;
     m.add_class::<batch::FrameBatch>()?;
     m.add_class::<decoder::NativeDecoder>()?;
+    m.add_class::<audio::NativeAudioDecoder>()?;
     m.add_class::<encoder::NativeEncoder>()?;
     m.add_class::<encoder::Packet>()?;
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;

@@ -413,7 +413,10 @@ pub(crate) fn open_audio_engine(
         EnginePreference::Only(e) if Some(e) == builtin => audio::open_builtin(params),
         EnginePreference::Only(e) => Err(Error::Unsupported {
             what: job,
-            why: format!("{e} does not decode it (audio engines: ffmpeg, {})", builtin.map_or("none built in", Engine::name)),
+            why: format!(
+                "{e} does not decode it (audio engines: ffmpeg, {})",
+                builtin.map_or("none built in", Engine::name)
+            ),
         }),
         EnginePreference::Auto => match audio::open_ffmpeg(params) {
             Ok(e) => Ok(e),

@@ -55,7 +55,13 @@ fn tool_libavcodec() -> Option<(u32, u32, u32)> {
     let out = Command::new("ffmpeg").arg("-version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.starts_with("libavcodec"))?;
-    let v: Vec<u32> = line.split('/').next()?.trim_start_matches("libavcodec").split('.').filter_map(|p| p.trim().parse().ok()).collect();
+    let v: Vec<u32> = line
+        .split('/')
+        .next()?
+        .trim_start_matches("libavcodec")
+        .split('.')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
     (v.len() == 3).then(|| (v[0], v[1], v[2]))
 }
 
@@ -101,25 +107,151 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "s16.wav", rate: 44100, channels: 2, args: &["-c:a", "pcm_s16le"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "u8-mono.wav", rate: 8000, channels: 1, args: &["-c:a", "pcm_u8"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "s24.wav", rate: 48000, channels: 2, args: &["-c:a", "pcm_s24le"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "f32.wav", rate: 48000, channels: 1, args: &["-c:a", "pcm_f32le"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "flac.flac", rate: 44100, channels: 2, args: &["-c:a", "flac"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "flac24.flac", rate: 96000, channels: 2, args: &["-c:a", "flac", "-sample_fmt", "s32"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "flac.mkv", rate: 48000, channels: 1, args: &["-c:a", "flac"], floor: f64::INFINITY, builtin: Some(Engine::Symphonia) },
-    Case { name: "aac.mp4", rate: 48000, channels: 2, args: &["-c:a", "aac"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "aac-mono.m4a", rate: 22050, channels: 1, args: &["-c:a", "aac"], floor: 60.0, builtin: Some(Engine::Symphonia) },
+    Case {
+        name: "s16.wav",
+        rate: 44100,
+        channels: 2,
+        args: &["-c:a", "pcm_s16le"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "u8-mono.wav",
+        rate: 8000,
+        channels: 1,
+        args: &["-c:a", "pcm_u8"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "s24.wav",
+        rate: 48000,
+        channels: 2,
+        args: &["-c:a", "pcm_s24le"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "f32.wav",
+        rate: 48000,
+        channels: 1,
+        args: &["-c:a", "pcm_f32le"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "flac.flac",
+        rate: 44100,
+        channels: 2,
+        args: &["-c:a", "flac"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "flac24.flac",
+        rate: 96000,
+        channels: 2,
+        args: &["-c:a", "flac", "-sample_fmt", "s32"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "flac.mkv",
+        rate: 48000,
+        channels: 1,
+        args: &["-c:a", "flac"],
+        floor: f64::INFINITY,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "aac.mp4",
+        rate: 48000,
+        channels: 2,
+        args: &["-c:a", "aac"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "aac-mono.m4a",
+        rate: 22050,
+        channels: 1,
+        args: &["-c:a", "aac"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
     Case { name: "aac-51.mp4", rate: 48000, channels: 6, args: &["-c:a", "aac"], floor: 60.0, builtin: None },
-    Case { name: "aac.mkv", rate: 44100, channels: 2, args: &["-c:a", "aac"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "aac.aac", rate: 16000, channels: 1, args: &["-c:a", "aac"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "aac.ts", rate: 48000, channels: 2, args: &["-c:a", "aac", "-f", "mpegts"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "mp3.mp3", rate: 44100, channels: 2, args: &["-c:a", "libmp3lame"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "vorbis.ogg", rate: 48000, channels: 2, args: &["-c:a", "libvorbis"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "vorbis.webm", rate: 44100, channels: 1, args: &["-c:a", "libvorbis"], floor: 60.0, builtin: Some(Engine::Symphonia) },
-    Case { name: "opus.webm", rate: 48000, channels: 2, args: &["-c:a", "libopus"], floor: 60.0, builtin: Some(Engine::Ropus) },
-    Case { name: "opus.ogg", rate: 48000, channels: 1, args: &["-c:a", "libopus"], floor: 60.0, builtin: Some(Engine::Ropus) },
-    Case { name: "opus-51.mkv", rate: 48000, channels: 6, args: &["-c:a", "libopus", "-mapping_family", "1"], floor: 60.0, builtin: Some(Engine::Ropus) },
+    Case {
+        name: "aac.mkv",
+        rate: 44100,
+        channels: 2,
+        args: &["-c:a", "aac"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "aac.aac",
+        rate: 16000,
+        channels: 1,
+        args: &["-c:a", "aac"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "aac.ts",
+        rate: 48000,
+        channels: 2,
+        args: &["-c:a", "aac", "-f", "mpegts"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "mp3.mp3",
+        rate: 44100,
+        channels: 2,
+        args: &["-c:a", "libmp3lame"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "vorbis.ogg",
+        rate: 48000,
+        channels: 2,
+        args: &["-c:a", "libvorbis"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "vorbis.webm",
+        rate: 44100,
+        channels: 1,
+        args: &["-c:a", "libvorbis"],
+        floor: 60.0,
+        builtin: Some(Engine::Symphonia),
+    },
+    Case {
+        name: "opus.webm",
+        rate: 48000,
+        channels: 2,
+        args: &["-c:a", "libopus"],
+        floor: 60.0,
+        builtin: Some(Engine::Ropus),
+    },
+    Case {
+        name: "opus.ogg",
+        rate: 48000,
+        channels: 1,
+        args: &["-c:a", "libopus"],
+        floor: 60.0,
+        builtin: Some(Engine::Ropus),
+    },
+    Case {
+        name: "opus-51.mkv",
+        rate: 48000,
+        channels: 6,
+        args: &["-c:a", "libopus", "-mapping_family", "1"],
+        floor: 60.0,
+        builtin: Some(Engine::Ropus),
+    },
 ];
 
 /// Decodes `path` with `engine`, compares with `want`; a failure's text, or `None`.
@@ -152,7 +284,14 @@ fn check(case: &Case, path: &Path, want: &[f32], engine: EnginePreference, floor
         eprintln!("  best alignment: ours shifted by {} samples", best_lag(want, &ours, got.channels));
     }
     if got.frames() != frames_want || got.channels != case.channels as usize {
-        Some(format!("{}: {} frames x {} channels, ffmpeg {} x {}", case.name, got.frames(), got.channels, frames_want, case.channels))
+        Some(format!(
+            "{}: {} frames x {} channels, ffmpeg {} x {}",
+            case.name,
+            got.frames(),
+            got.channels,
+            frames_want,
+            case.channels
+        ))
     } else if floor.is_infinite() && ours != want {
         Some(format!("{} ({}): not bit-exact (SNR {snr:.1} dB)", case.name, meta.engine))
     } else if snr < floor {
@@ -194,8 +333,13 @@ fn every_fixture_matches_ffmpegs_decode() {
         match case.builtin {
             Some(e) => failures.extend(check(case, &path, &want, EnginePreference::Only(e), case.floor)),
             None => {
-                let opts = AudioOptions { engine: EnginePreference::Only(Engine::Symphonia), ..AudioOptions::default() };
-                assert!(AudioDecoder::open(&path, opts).is_err(), "{}: the built-in engines say they cannot", case.name);
+                let opts =
+                    AudioOptions { engine: EnginePreference::Only(Engine::Symphonia), ..AudioOptions::default() };
+                assert!(
+                    AudioDecoder::open(&path, opts).is_err(),
+                    "{}: the built-in engines say they cannot",
+                    case.name
+                );
             }
         }
     }
@@ -214,4 +358,53 @@ fn a_named_engine_never_falls_back() {
     assert!(err.to_string().contains("ropus does not decode it"), "{err}");
     let opts = AudioOptions { engine: EnginePreference::Only(Engine::Symphonia), ..AudioOptions::default() };
     assert_eq!(AudioDecoder::open(&path, opts).unwrap().metadata().engine, Engine::Symphonia);
+}
+
+#[test]
+fn consecutive_ranges_give_the_samples_of_one_call() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for case in CASES.iter().filter(|c| c.builtin.is_some()) {
+        let path = make(dir.path(), case.name, case.rate, case.channels, case.args);
+        let whole = AudioDecoder::open(&path, AudioOptions::default()).unwrap().get_all_samples().unwrap();
+        let mut dec = AudioDecoder::open(&path, AudioOptions::default()).unwrap();
+        let mut t = dec.metadata().begin_stream_seconds;
+        let mut parts: Vec<Vec<f32>> = vec![Vec::new(); whole.channels];
+        // 0.1 s pieces: boundaries fall inside packets.
+        for _ in 0..1000 {
+            if dec.at_end() {
+                break;
+            }
+            let s = dec.get_samples_played_in_range(t, Some(t + 0.1)).unwrap();
+            for (c, p) in parts.iter_mut().enumerate() {
+                p.extend_from_slice(s.channel(c));
+            }
+            t += 0.1;
+        }
+        for (c, p) in parts.iter().enumerate() {
+            assert_eq!(p.as_slice(), whole.channel(c), "{}: channel {c} in pieces", case.name);
+        }
+    }
+}
+
+#[test]
+fn resampled_and_mixed_output_is_within_50_db_of_libswresample() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = make(dir.path(), "src.mp4", 48000, 2, &["-c:a", "aac"]);
+    let wav = make(dir.path(), "src.wav", 44100, 2, &["-c:a", "pcm_s16le"]);
+    for (path, rate, channels) in [(&src, 16000u32, 1u16), (&src, 44100, 2), (&wav, 22050, 1), (&wav, 48000, 2)] {
+        let want = reference(path, &["-ar", &rate.to_string(), "-ac", &channels.to_string()]);
+        let opts = AudioOptions { sample_rate: Some(rate), channels: Some(channels), ..AudioOptions::default() };
+        let got = AudioDecoder::open(path, opts).unwrap().get_all_samples().unwrap();
+        assert_eq!((got.sample_rate, got.channels), (rate, usize::from(channels)));
+        assert_eq!(got.frames(), want.len() / usize::from(channels), "{} at {rate} Hz: sample count", path.display());
+        let snr = snr_db(&want, &got.interleaved());
+        eprintln!("{} -> {rate} Hz {channels} ch: SNR {snr:.1} dB against libswresample", path.display());
+        assert!(snr >= 50.0, "{} -> {rate} Hz: SNR {snr:.1} dB", path.display());
+    }
 }

@@ -1,5 +1,6 @@
 """torchcodec's import paths and signatures over video_hw, for what video_hw has:
-``decoders.VideoDecoder``, ``samplers.*``, ``Frame`` and ``FrameBatch`` with torch tensors.
+``decoders.VideoDecoder``, ``decoders.AudioDecoder``, ``samplers.*``, ``Frame``,
+``FrameBatch`` and ``AudioSamples`` with torch tensors.
 
     from video_hw.torchcodec.decoders import VideoDecoder      # was: from torchcodec.decoders
     from video_hw.torchcodec.samplers import clips_at_regular_indices
@@ -11,6 +12,7 @@ them. Needs torch (imported here, not by ``video_hw`` itself).
 """
 
 from ._frame import Frame, FrameBatch
+from ._audio import AudioSamples
 from . import decoders, samplers  # noqa: E402
 
-__all__ = ["Frame", "FrameBatch", "decoders", "samplers"]
+__all__ = ["AudioSamples", "Frame", "FrameBatch", "decoders", "samplers"]

@@ -12,9 +12,10 @@ import torch
 
 import video_hw
 
+from ._audio import AudioDecoder, AudioStreamMetadata
 from ._frame import Frame, FrameBatch, batch, frame, tensor
 
-__all__ = ["VideoDecoder", "VideoStreamMetadata"]
+__all__ = ["AudioDecoder", "AudioStreamMetadata", "VideoDecoder", "VideoStreamMetadata"]
 
 
 @dataclass

@@ -14,13 +14,11 @@ use super::resample::Resampler;
 use super::{AudioMetadata, AudioOptions, AudioSamples, layout_name};
 use crate::backend::audio::{AudioEngine, AudioParams, Planar};
 use crate::codec::Rational;
+use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
 use crate::media::{AudioCodec, CodecConfig, Demuxer, PacketEntry, Track, TrackCodec, TrackKind};
 use crate::registry::open_audio_engine;
 
-/// Samples decoded ahead of what was asked are kept (for the next, later range) up to this
-/// many seconds; beyond, they are dropped so memory stays bounded.
-const KEEP_SECONDS: f64 = 4.0;
 /// A range starting this far past what is decoded seeks instead of decoding through.
 const SEEK_AHEAD_SECONDS: f64 = 8.0;
 
@@ -45,6 +43,14 @@ pub struct AudioDecoder {
     window: (i64, Option<i64>),
     /// Packets the engine could not decode (damage), counted and skipped.
     damaged: u64,
+    /// Samples the decoder gives before a packet's time (Opus pre-skip where the container
+    /// has no edit for it).
+    anchor_shift: i64,
+    /// Decoded samples kept before the end of the last range: what the next range's
+    /// resampling reads before its first sample (0 without resampling).
+    lookback: i64,
+    /// The end of the last range given out (native samples).
+    given_to: i64,
 }
 
 impl std::fmt::Debug for AudioDecoder {
@@ -98,7 +104,13 @@ impl AudioDecoder {
             CodecConfig::Pcm(f) => Some(f),
             _ => None,
         };
-        let params = AudioParams { codec, config: track.config.clone(), sample_rate: info.sample_rate, channels: info.channels, pcm };
+        let params = AudioParams {
+            codec,
+            config: track.config.clone(),
+            sample_rate: info.sample_rate,
+            channels: info.channels,
+            pcm,
+        };
         let engine = open_audio_engine(&params, options.engine)?;
         let (rate, channels) = engine.output();
         let rate = if rate == 0 { info.sample_rate } else { rate };
@@ -107,13 +119,22 @@ impl AudioDecoder {
             Some(w) => w,
             // Opus states its priming only in its header where the container has no edit
             // (Matroska, MPEG-TS): the first pre-skip samples are not shown, as in ffmpeg.
-            None => (first_index(&mut demuxer, &track, rate)? + opus_pre_skip(&track), None),
+            None => (first_index(&mut demuxer, &track, rate)?, None),
         };
+        // ...and its samples start that much before the first packet's time: the first one
+        // shown is at the packet's time, as ffmpeg places it.
+        let anchor_shift = if track.window.is_none() { opus_pre_skip(&track) } else { 0 };
         let codec_name = match (codec, pcm) {
             (AudioCodec::Pcm, Some(f)) => f.ffmpeg_name(),
             _ => codec.name().to_string(),
         };
         let begin = window.0 as f64 / f64::from(rate.max(1));
+        let lookback = match options.sample_rate {
+            // A range's native samples run a margin past its end, and the next range's start
+            // a margin before it (on the grid of `rate / gcd` samples).
+            Some(r) if r != rate => 2 * (Resampler::margin(rate, r) as i64 + i64::from(rate / gcd(rate, r)) + 1),
+            _ => 0,
+        };
         let meta = AudioMetadata {
             codec: codec_name,
             stream_index: track.index,
@@ -141,12 +162,21 @@ impl AudioDecoder {
             ended: false,
             window,
             damaged: 0,
+            anchor_shift,
+            lookback,
+            given_to: i64::MIN,
         })
     }
 
     /// What the track is and how it is decoded.
     pub fn metadata(&self) -> &AudioMetadata {
         &self.meta
+    }
+
+    /// Whether every sample of the track has been given out (the last range reached its
+    /// end).
+    pub fn at_end(&self) -> bool {
+        (self.ended && self.pending.is_empty()) || self.window.1.is_some_and(|w| self.given_to >= w)
     }
 
     /// Packets that could not be decoded (damage), skipped; their samples are missing.
@@ -170,11 +200,11 @@ impl AudioDecoder {
         let in_rate = self.meta.sample_rate.max(1);
         let out_rate = self.meta.output_sample_rate.max(1);
         let (mut samples, first_time) = if out_rate == in_rate {
-            let first = ((start * f64::from(in_rate)) - 1e-6).ceil() as i64;
-            let first = first.max(self.window.0);
-            let end = stop.map(|s| ((s * f64::from(in_rate)) - 1e-6).ceil() as i64);
+            // torchcodec's arithmetic: the sample nearest each time.
+            let first = sample_at(start, in_rate).max(self.window.0);
+            let end = stop.map(|s| sample_at(s, in_rate));
             let p = self.take_native(first, end)?;
-            (p, first as f64 / f64::from(in_rate))
+            (p, start.max(first as f64 / f64::from(in_rate)))
         } else {
             self.resampled_range(start, stop, in_rate, out_rate)?
         };
@@ -200,8 +230,8 @@ impl AudioDecoder {
         let (p_in, p_out) = (i64::from(in_rate / g), i64::from(out_rate / g));
         let t0 = ws as f64 / f64::from(in_rate);
         // Output indices, counted from the first shown sample.
-        let o0 = (((start - t0) * f64::from(out_rate)) - 1e-6).ceil().max(0.0) as i64;
-        let o1 = stop.map(|s| (((s - t0) * f64::from(out_rate)) - 1e-6).ceil().max(0.0) as i64);
+        let o0 = sample_at(start - t0, out_rate).max(0);
+        let o1 = stop.map(|s| sample_at(s - t0, out_rate).max(0));
         let margin = Resampler::margin(in_rate, out_rate) as i64;
         let u0 = ((o0 * p_in / p_out - margin).max(0) / p_in) * p_in;
         let u1 = o1.map(|o| o * p_in / p_out + margin + 1);
@@ -213,7 +243,7 @@ impl AudioDecoder {
         let from = (o0 - base).max(0) as usize;
         let to = o1.map_or(out.len(), |o| ((o - base).max(0) as usize).min(out.len()));
         let cut = Planar { channels: out.channels.iter().map(|c| c[from.min(to)..to].to_vec()).collect() };
-        Ok((cut, t0 + (base + from as i64) as f64 / f64::from(out_rate)))
+        Ok((cut, start.max(t0 + (base + from as i64) as f64 / f64::from(out_rate))))
     }
 
     /// Native samples with indices in `[first, end)` (`None`: to the end of the track),
@@ -227,15 +257,17 @@ impl AudioDecoder {
         let rate = f64::from(self.meta.sample_rate.max(1));
         let decoded_to = self.pending_start + self.pending.len() as i64;
         let behind = first < self.pending_start && self.next_index.is_some();
-        let far = first as f64 - decoded_to as f64 > SEEK_AHEAD_SECONDS * rate;
+        let far = self.next_index.is_some() && first as f64 - decoded_to as f64 > SEEK_AHEAD_SECONDS * rate;
         if behind || far || (self.next_index.is_none() && self.ended) {
             self.seek_before(first)?;
         }
         let mut out = Planar::with_channels(self.meta.channels as usize);
+        // Given out up to here (look-back samples stay pending after they are given out).
+        let mut copied = first;
         loop {
             // Give out what is pending inside the range.
             let p_end = self.pending_start + self.pending.len() as i64;
-            let lo = first.max(self.pending_start);
+            let lo = copied.max(self.pending_start);
             let hi = end.map_or(p_end, |e| e.min(p_end));
             if hi > lo {
                 let (a, b) = ((lo - self.pending_start) as usize, (hi - self.pending_start) as usize);
@@ -243,20 +275,22 @@ impl AudioDecoder {
                 for (o, c) in out.channels.iter_mut().zip(&self.pending.channels) {
                     o.extend_from_slice(&c[a..b]);
                 }
+                copied = hi;
             }
             if end.is_some_and(|e| p_end >= e) || self.ended {
                 break;
             }
-            // Drop what lies before the range (and before a later range could start).
-            let keep_from = first.max(p_end - (KEEP_SECONDS * rate) as i64).min(p_end);
-            self.drop_before(keep_from.max(hi));
+            // Drop what is given out, but for the look-back a next range may read.
+            self.drop_before(first.max(hi) - self.lookback);
             if !self.decode_next()? {
                 self.ended = true;
             }
         }
-        // Keep from the range's end on: the next consecutive range starts there.
+        self.given_to = copied;
+        // Keep from the range's end on (and what resampling the next range reads before
+        // it): the next consecutive range starts there.
         if let Some(e) = end {
-            self.drop_before(e);
+            self.drop_before(e - self.lookback);
         }
         Ok(out)
     }
@@ -290,6 +324,8 @@ impl AudioDecoder {
             let rate = self.meta.sample_rate;
             if self.next_index.is_none() {
                 let idx = packet.pts.map_or(0, |p| to_samples(p, self.track.time_base, rate));
+                // Only the stream's first packet carries the priming.
+                let idx = if idx <= self.window.0 { idx - self.anchor_shift } else { idx };
                 self.next_index = Some(idx);
                 if self.pending.is_empty() {
                     self.pending_start = idx;
@@ -360,8 +396,12 @@ impl AudioDecoder {
                 None => {}
             }
         }
-        self.engine.reset();
+        // A new engine rather than a reset one: decoders keep state a reset leaves (AAC's
+        // noise generator for PNS), and a fresh one decodes the start as the first pass did.
+        self.engine = open_audio_engine(&self.params, EnginePreference::Only(self.meta.engine))?;
         self.pending.clear();
+        // Nothing decoded yet: the first packet decoded sets where the samples start.
+        self.pending_start = i64::MIN / 4;
         self.next_index = None;
         self.ended = false;
         if at == 0 || table.is_empty() {
@@ -424,6 +464,12 @@ fn first_index(demuxer: &mut Demuxer, track: &Track, rate: u32) -> Result<i64> {
     }
     demuxer.rewind()?;
     Ok(found)
+}
+
+/// The index of the sample played at `seconds` at `rate`: the nearest, halves up, as
+/// torchcodec rounds (`floor(t * rate + 0.5)`).
+fn sample_at(seconds: f64, rate: u32) -> i64 {
+    (seconds * f64::from(rate) + 0.5).floor() as i64
 }
 
 fn gcd(a: u32, b: u32) -> u32 {

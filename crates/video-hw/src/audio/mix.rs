@@ -1,6 +1,7 @@
 //! Mixing to another channel count, with the coefficients libswresample uses by default:
-//! centre and surround channels at -3 dB into the fronts, LFE left out, the result scaled
-//! so that no output sums to more than full scale.
+//! centre and surround channels at -3 dB into the fronts, LFE left out. libswresample scales
+//! the matrix down only for integer output; for float output (ffmpeg's `-f f32le`,
+//! torchcodec) it does not, and neither is it scaled here.
 
 use crate::backend::audio::Planar;
 
@@ -76,15 +77,6 @@ fn matrix(from: usize, to: usize) -> Vec<Vec<f32>> {
             }
         }
     }
-    // Normalise as libswresample does: the largest row sum becomes at most 1.
-    let max = m.iter().map(|r| r.iter().map(|k| k.abs()).sum::<f32>()).fold(0.0f32, f32::max);
-    if max > 1.0 {
-        for r in &mut m {
-            for k in r.iter_mut() {
-                *k /= max;
-            }
-        }
-    }
     m
 }
 
@@ -93,16 +85,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stereo_to_mono_is_the_mean() {
+    fn stereo_to_mono_is_minus_3_db_each() {
         let p = Planar { channels: vec![vec![1.0, 0.0], vec![0.0, 1.0]] };
         let m = mix(&p, 1);
-        assert!((m.channels[0][0] - 0.5).abs() < 1e-6 && (m.channels[0][1] - 0.5).abs() < 1e-6);
+        assert!(m.channels[0].iter().all(|v| (v - M3DB).abs() < 1e-6));
     }
 
     #[test]
-    fn five_one_to_stereo_keeps_full_scale() {
-        let p = Planar { channels: vec![vec![1.0]; 6] };
-        let m = mix(&p, 2);
-        assert!(m.channels.iter().all(|c| c[0] <= 1.0 + 1e-6 && c[0] > 0.9));
+    fn five_one_to_stereo_drops_the_lfe() {
+        let mut p = Planar { channels: vec![vec![0.0]; 6] };
+        p.channels[3][0] = 1.0;
+        assert!(mix(&p, 2).channels.iter().all(|c| c[0] == 0.0));
     }
 }

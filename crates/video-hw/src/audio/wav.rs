@@ -50,18 +50,20 @@ impl<W: Write> WavWriter<W> {
     }
 }
 
-impl<W: Write + Seek> WavWriter<W> {
-    /// Flushes and writes the real sizes into the header.
-    pub fn finish_seekable(self, rate: u32) -> Result<W> {
-        let (format, channels) = (self.format, self.channels);
-        let (mut out, bytes) = self.finish()?;
-        let size = u32::try_from(bytes).unwrap_or(u32::MAX - 36);
-        out.seek(SeekFrom::Start(0))?;
-        out.write_all(&header(format, rate, channels, size))?;
-        out.seek(SeekFrom::End(0))?;
-        out.flush()?;
-        Ok(out)
-    }
+/// Writes the real sizes into the header of a finished WAV of `data_bytes` sample bytes
+/// (a file whose header went out before its length was known).
+pub fn fix_sizes<W: Write + Seek>(
+    mut out: W,
+    format: WavFormat,
+    rate: u32,
+    channels: u16,
+    data_bytes: u64,
+) -> Result<()> {
+    let size = u32::try_from(data_bytes).unwrap_or(u32::MAX - 36);
+    out.seek(SeekFrom::Start(0))?;
+    out.write_all(&header(format, rate, channels, size))?;
+    out.flush()?;
+    Ok(())
 }
 
 /// The 44-byte header (WAVE_FORMAT_PCM or WAVE_FORMAT_IEEE_FLOAT).

@@ -23,8 +23,8 @@ use super::types::{
     AudioCodec, AudioContainer, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind,
 };
 use super::{ContainerDemuxer, PacketTable};
-use crate::error::{Error, Result};
 use crate::codec::Rational;
+use crate::error::{Error, Result};
 
 /// True when `prefix` starts as a WAV (`RIFF….WAVE`), FLAC (`fLaC`), Ogg (`OggS`) or
 /// ID3-tagged (MP3) file does.
@@ -75,6 +75,9 @@ pub(crate) struct AudioFileDemuxer {
     peeked: Option<MediaPacket>,
     /// The first packet's timestamp: where a rewind seeks to.
     first_pts: i64,
+    /// Subtracted from each track's packet timestamps: Opus's pre-skip, so that the first
+    /// sample shown is at the first packet's time, as FFmpeg's Ogg demuxer places it.
+    shift: Vec<i64>,
 }
 
 impl AudioFileDemuxer {
@@ -114,27 +117,41 @@ impl AudioFileDemuxer {
         if tracks.is_empty() {
             return Err(Error::invalid_bitstream(0, "audio file without an audio track"));
         }
-        let mut d = AudioFileDemuxer { reader, container, tracks, ids, done: false, peeked: None, first_pts: 0 };
+        let shift = vec![0; tracks.len()];
+        let mut d = AudioFileDemuxer { reader, container, tracks, ids, done: false, peeked: None, first_pts: 0, shift };
         // Where the shown samples start depends on the first packet's timestamp: Symphonia
         // starts MP3 and Vorbis at minus the encoder delay, and Opus (whose pre-skip it
         // reports as the delay without decoding Opus) at 0.
         let first = d.next_packet()?;
         let first_pts = first.as_ref().and_then(|p| p.pts).unwrap_or(0);
-        let specs: Vec<_> = d.reader.tracks().iter().filter(|t| matches!(t.codec_params, Some(CodecParameters::Audio(_)))).map(|t| (t.delay, t.num_frames)).collect();
-        for (track, (delay, frames)) in d.tracks.iter_mut().zip(specs) {
+        let specs: Vec<_> = d
+            .reader
+            .tracks()
+            .iter()
+            .filter(|t| matches!(t.codec_params, Some(CodecParameters::Audio(_))))
+            .map(|t| (t.delay, t.num_frames))
+            .collect();
+        for ((track, (delay, frames)), shift) in d.tracks.iter_mut().zip(specs).zip(&mut d.shift) {
             let Some(delay) = delay else {
                 track.window = Some((first_pts, None));
                 continue;
             };
-            let start = first_pts + i64::from(delay);
-            let frames = frames.and_then(|n| i64::try_from(n).ok());
-            let end = match track.codec {
-                TrackCodec::Audio(AudioCodec::Opus) => frames.map(|n| first_pts + n),
-                _ => frames.map(|n| start + n),
-            };
-            track.window = Some((start, end));
+            let (delay, frames) = (i64::from(delay), frames.and_then(|n| i64::try_from(n).ok()));
+            track.window = Some(match track.codec {
+                // Opus counts its pre-skip in the granule positions: shown from the first
+                // packet's time once the packets are moved back by it.
+                TrackCodec::Audio(AudioCodec::Opus) => {
+                    *shift = delay;
+                    (first_pts, frames.map(|n| first_pts + n - delay))
+                }
+                _ => (first_pts + delay, frames.map(|n| first_pts + delay + n)),
+            });
         }
-        d.peeked = first;
+        d.peeked = first.map(|mut p| {
+            p.pts = p.pts.map(|t| t - d.shift[p.track]);
+            p.dts = p.pts;
+            p
+        });
         d.first_pts = first_pts;
         d.done = false;
         Ok(Some(d))
@@ -155,7 +172,9 @@ fn track_of(index: usize, t: &symphonia::core::formats::Track, p: &AudioCodecPar
         ids::CODEC_ID_MP3 => (AudioCodec::Mp3, CodecConfig::None),
         ids::CODEC_ID_MP2 | ids::CODEC_ID_MP1 => (AudioCodec::Mp2, CodecConfig::None),
         ids::CODEC_ID_FLAC => (AudioCodec::Flac, extra.map_or(CodecConfig::None, CodecConfig::Raw)),
-        ids::CODEC_ID_VORBIS => (AudioCodec::Vorbis, extra.map_or(CodecConfig::None, |e| CodecConfig::Raw(vorbis_xiph(&e)))),
+        ids::CODEC_ID_VORBIS => {
+            (AudioCodec::Vorbis, extra.map_or(CodecConfig::None, |e| CodecConfig::Raw(vorbis_xiph(&e))))
+        }
         ids::CODEC_ID_PCM_U8 => pcm(8, false, false, false),
         ids::CODEC_ID_PCM_S8 => pcm(8, false, false, true),
         ids::CODEC_ID_PCM_S16LE => pcm(16, false, false, true),
@@ -169,12 +188,21 @@ fn track_of(index: usize, t: &symphonia::core::formats::Track, p: &AudioCodecPar
         ids::CODEC_ID_PCM_F64LE => pcm(64, true, false, true),
         ids::CODEC_ID_PCM_F64BE => pcm(64, true, true, true),
         other => {
-            let mut track = Track::audio(index, AudioCodec::Pcm, CodecConfig::None, Rational::new(1, i64::from(rate.max(1))), rate, channels);
+            let mut track = Track::audio(
+                index,
+                AudioCodec::Pcm,
+                CodecConfig::None,
+                Rational::new(1, i64::from(rate.max(1))),
+                rate,
+                channels,
+            );
             track.codec = TrackCodec::Other(format!("symphonia-{other}"));
             return track;
         }
     };
-    let tb = t.time_base.map_or(Rational::new(1, i64::from(rate.max(1))), |tb| Rational::new(i64::from(tb.numer.get()), i64::from(tb.denom.get())));
+    let tb = t.time_base.map_or(Rational::new(1, i64::from(rate.max(1))), |tb| {
+        Rational::new(i64::from(tb.numer.get()), i64::from(tb.denom.get()))
+    });
     let mut track = Track::audio(index, codec, config, tb, rate, channels);
     track.id = u64::from(t.id);
     track.duration = t.num_frames.and_then(|n| i64::try_from(n).ok());
@@ -246,7 +274,7 @@ impl ContainerDemuxer for AudioFileDemuxer {
             match self.reader.next_packet() {
                 Ok(Some(p)) => {
                     let Some(track) = self.ids.iter().position(|&id| id == p.track_id) else { continue };
-                    let pts = p.pts.get();
+                    let pts = p.pts.get() - self.shift[track];
                     let mut m = MediaPacket::new(track, p.data.into_vec(), Some(pts), Some(pts), true);
                     m.duration = i64::try_from(p.dur.get()).ok();
                     m.seek = u64::try_from(pts).unwrap_or(0);

@@ -53,7 +53,8 @@ pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{FrameIndex, IndexedFrame};
 pub use pcm::PcmFormat;
 pub use types::{
-    AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
+    AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec,
+    TrackKind, VideoInfo,
 };
 
 use std::io::{Read, Seek};

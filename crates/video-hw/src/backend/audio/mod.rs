@@ -136,7 +136,10 @@ pub(crate) fn open_ffmpeg(params: &AudioParams) -> Result<Box<dyn AudioEngine>> 
             Err(why) => format!("unavailable: {why}"),
             Ok(_) => "unavailable: the loaded FFmpeg has no decoder for it".to_string(),
         };
-        return Err(crate::error::Error::Unsupported { what: format!("{} audio decode with ffmpeg", params.codec.name()), why });
+        return Err(crate::error::Error::Unsupported {
+            what: format!("{} audio decode with ffmpeg", params.codec.name()),
+            why,
+        });
     }
     Ok(Box::new(crate::backend::ffmpeg::audio::FfmpegAudioEngine::open(params)?))
 }

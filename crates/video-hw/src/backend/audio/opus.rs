@@ -44,7 +44,14 @@ impl Head {
         let bad = |why: &str| Error::invalid_bitstream(0, format!("OpusHead: {why}"));
         if b.is_empty() {
             let ch = channels.clamp(1, 2);
-            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain: 0, family: 0 });
+            return Ok(Head {
+                channels: ch,
+                streams: 1,
+                coupled: u8::from(ch == 2),
+                mapping: (0..ch as u8).collect(),
+                gain: 0,
+                family: 0,
+            });
         }
         if b.len() < 19 || &b[..8] != b"OpusHead" {
             return Err(bad("shorter than 19 bytes or without its magic"));
@@ -58,7 +65,14 @@ impl Head {
             if ch > 2 {
                 return Err(bad("mapping family 0 with more than 2 channels"));
             }
-            return Ok(Head { channels: ch, streams: 1, coupled: u8::from(ch == 2), mapping: (0..ch as u8).collect(), gain, family: 0 });
+            return Ok(Head {
+                channels: ch,
+                streams: 1,
+                coupled: u8::from(ch == 2),
+                mapping: (0..ch as u8).collect(),
+                gain,
+                family: 0,
+            });
         }
         if b.len() < 21 + ch as usize {
             return Err(bad("channel mapping table cut short"));
@@ -81,7 +95,10 @@ impl OpusEngine {
         )
         .map_err(|code| Error::Unsupported {
             what: "opus audio decode".into(),
-            why: format!("ropus refused the stream layout ({} channels, {} streams): code {code}", head.channels, head.streams),
+            why: format!(
+                "ropus refused the stream layout ({} channels, {} streams): code {code}",
+                head.channels, head.streams
+            ),
         })?;
         Ok(OpusEngine { decoder, pcm: vec![0; MAX_FRAME * head.channels as usize], head })
     }
@@ -99,10 +116,10 @@ impl AudioEngine for OpusEngine {
     fn decode(&mut self, packet: &[u8], out: &mut Planar) -> Result<()> {
         let ch = self.head.channels as usize;
         out.ensure_channels(ch);
-        let n = self
-            .decoder
-            .decode(Some(packet), packet.len() as i32, &mut self.pcm, MAX_FRAME as i32, false)
-            .map_err(|code| Error::invalid_bitstream(0, format!("opus packet of {} bytes: ropus code {code}", packet.len())))?;
+        let n =
+            self.decoder.decode(Some(packet), packet.len() as i32, &mut self.pcm, MAX_FRAME as i32, false).map_err(
+                |code| Error::invalid_bitstream(0, format!("opus packet of {} bytes: ropus code {code}", packet.len())),
+            )?;
         let n = usize::try_from(n).unwrap_or(0).min(MAX_FRAME);
         // The header's output gain (Q7.8 dB), applied as decoders must (RFC 7845 5.1).
         let gain = if self.head.gain == 0 { 1.0 } else { 10f32.powf(f32::from(self.head.gain) / (20.0 * 256.0)) };

@@ -11,16 +11,15 @@
 //! Each packet is sent and every frame it completes taken at once; a packet libavcodec
 //! refuses is an error for that packet only, and the decoder goes on with the next.
 
-
 use super::common::{self, AvError};
 use super::sys::audio::{AudioFields, FrameInfo, SampleFormat, SampleKind};
 use super::sys::codec::{Codec as AvCodec, CodecContext, Packet};
 use super::sys::frame::Frame;
 use super::sys::{self, Ffmpeg};
 use crate::backend::audio::{AudioEngine, AudioParams, Planar, int_to_f32, symphonia};
-use crate::media::PcmFormat;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::media::PcmFormat;
 use crate::media::{AudioCodec, CodecConfig};
 
 /// The FFmpeg audio engine: one libavcodec decoder opened for one track.

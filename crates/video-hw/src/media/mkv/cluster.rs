@@ -257,7 +257,11 @@ impl Scanner {
                     // A signed integer, big-endian, of `size` bytes.
                     let size = h.size.unwrap_or(0);
                     let v = read_uint(src, &h)?;
-                    discard_padding = if size == 0 || size >= 8 { v as i64 } else { ((v << (64 - 8 * size)) as i64) >> (64 - 8 * size) };
+                    discard_padding = if size == 0 || size >= 8 {
+                        v as i64
+                    } else {
+                        ((v << (64 - 8 * size)) as i64) >> (64 - 8 * size)
+                    };
                 }
                 _ => {}
             }

@@ -1,0 +1,125 @@
+"""``AudioDecoder``: the samples of an audio track as float32 ``(channels, samples)``
+arrays, with torchcodec's meaning (sample-accurate ranges, resampling, mixing)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+from ._video_hw import Array, NativeAudioDecoder
+
+__all__ = ["AudioDecoder", "AudioMetadata", "AudioSamples"]
+
+
+@dataclass(frozen=True)
+class AudioMetadata:
+    """What an audio track holds and how it is decoded."""
+
+    codec: str
+    """The codec, as ffprobe names it (``aac``, ``opus``, ``mp3``, ``pcm_s16le``, …)."""
+    stream_index: int
+    """The track's index in the file (ffmpeg's stream index)."""
+    sample_rate: int
+    """Samples per second of the track (before resampling)."""
+    num_channels: int
+    """Channels of the track (before mixing)."""
+    channel_layout: str
+    """The layout, as ffmpeg names it (``mono``, ``stereo``, ``5.1``, …)."""
+    duration_seconds: Optional[float]
+    """Duration from the container's header, where it states one."""
+    begin_stream_seconds: float
+    """Time of the first sample shown (priming dropped)."""
+    engine: str
+    """The engine that decodes: ``ffmpeg``, ``symphonia`` or ``ropus``."""
+    decoder: str
+    """What runs, e.g. ``symphonia aac``."""
+    output_sample_rate: int
+    """Rate of the samples handed back (``sample_rate=`` where given)."""
+    output_num_channels: int
+    """Channels of the samples handed back (``num_channels=`` where given)."""
+
+
+@dataclass(frozen=True)
+class AudioSamples:
+    """Decoded samples: ``data`` is float32 ``(channels, samples)`` in [-1, 1] (DLPack and
+    the array interface: ``np.from_dlpack(s.data)``, ``torch.from_dlpack(s.data)``)."""
+
+    data: Array
+    pts_seconds: float
+    """Time of the first sample."""
+    duration_seconds: float
+    sample_rate: int
+
+
+class AudioDecoder:
+    """One audio track of a file, bytes or binary file object.
+
+    Args:
+        source: a path, ``bytes`` (or ``bytearray``/``memoryview``), a ``torch.Tensor``
+            of encoded bytes, or a binary file object (read whole). MP4/MOV, fragmented
+            MP4, Matroska/WebM, MPEG-TS, and audio files: WAV, FLAC, Ogg (Vorbis, Opus),
+            MP3, ADTS AAC (``.aac``).
+        stream_index: the track (ffmpeg's stream index); default: the first audio track.
+        sample_rate: resample to this rate (default: the track's own).
+        num_channels: mix to this many channels (default: the track's own).
+        engine: ``"auto"`` (FFmpeg where it is found, else the built-in decoders, with a
+            warning), ``"ffmpeg"``, ``"symphonia"`` (AAC-LC, MP3, FLAC, Vorbis, PCM) or
+            ``"ropus"`` (Opus); a named engine never falls back.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        stream_index: Optional[int] = None,
+        sample_rate: Optional[int] = None,
+        num_channels: Optional[int] = None,
+        engine: str = "auto",
+    ) -> None:
+        if isinstance(source, (bytearray, memoryview)):
+            source = bytes(source)
+        elif type(source).__module__.startswith("torch") and hasattr(source, "numpy"):
+            source = source.contiguous().cpu().numpy().tobytes()
+        self._path = source if isinstance(source, (str, os.PathLike)) else None
+        self._options = dict(stream_index=stream_index, sample_rate=sample_rate, num_channels=num_channels, engine=engine)
+        self._native = NativeAudioDecoder(source, stream_index, sample_rate, num_channels, engine)
+        self.metadata = AudioMetadata(**self._native.metadata)
+        self.stream_index = self.metadata.stream_index
+
+    def get_all_samples(self) -> AudioSamples:
+        """Every sample of the track, as ffmpeg gives them (priming and padding dropped)."""
+        return self._samples(self.metadata.begin_stream_seconds, None)
+
+    def get_samples_played_in_range(self, start_seconds: float = 0.0, stop_seconds: Optional[float] = None) -> AudioSamples:
+        """The samples played in ``[start_seconds, stop_seconds)``, cut inside packets;
+        consecutive ranges give the samples one call for the whole would."""
+        if stop_seconds is not None and not start_seconds <= stop_seconds:
+            raise ValueError(
+                f"Invalid start seconds: {start_seconds}. It must be less than or equal to stop seconds ({stop_seconds})."
+            )
+        return self._samples(start_seconds, stop_seconds)
+
+    def _samples(self, start: float, stop: Optional[float]) -> AudioSamples:
+        data, pts, rate = self._native.samples(float(start), None if stop is None else float(stop))
+        frames = data.shape[1] if len(data.shape) == 2 else 0
+        return AudioSamples(data=data, pts_seconds=pts, duration_seconds=frames / rate if rate else 0.0, sample_rate=rate)
+
+    @property
+    def damaged_packets(self) -> int:
+        """Packets that could not be decoded (damage), skipped; their samples are missing."""
+        return self._native.damaged_packets
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return f"AudioDecoder({m.codec}, {m.sample_rate} Hz, {m.channel_layout}, engine={m.engine})"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, dict]]:
+        # Another process (spawn, DataLoader workers) opens the track again from the path
+        # or the bytes.
+        source = self._path if self._path is not None else self._native.source_bytes()
+        return (_reopen, (source, self._options))
+
+
+def _reopen(source: Any, options: dict) -> AudioDecoder:
+    return AudioDecoder(source, **options)
