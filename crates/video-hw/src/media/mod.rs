@@ -33,6 +33,7 @@
 //! Everything here is safe Rust over the bitstream layer; the sessions sit above it.
 
 mod annexb;
+pub mod audio;
 mod detect;
 mod facts;
 mod file;
