@@ -23,11 +23,13 @@ mod bits;
 mod itunes;
 mod layout;
 mod opus;
+mod track;
 
 pub use aac::{ADTS_MIN_HEADER, AdtsHeader, AudioSpecificConfig, SAMPLE_RATES, layout_of_config};
 pub use itunes::ItunSmpb;
 pub use layout::{ChannelLayout, ch, vorbis_order};
 pub use opus::OpusHead;
+pub(crate) use track::facts;
 
 #[cfg(test)]
 mod proptests {
