@@ -51,10 +51,37 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     if ts_packet_size(prefix).is_some() {
         return Some(Container::MpegTs);
     }
+    // Audio-only files whose samples can hold start-code-like bytes (PCM in a WAV file):
+    // never read as a raw video stream.
+    if audio_file(prefix).is_some() {
+        return None;
+    }
     if detect_codec(prefix).is_some() {
         return Some(Container::AnnexB);
     }
     None
+}
+
+/// The kind of audio-only file `prefix` starts, for files no demuxer here reads: WAV,
+/// Ogg, FLAC, MP3 (with an ID3v2 tag or a frame sync) and raw AAC in ADTS form.
+pub fn audio_file(prefix: &[u8]) -> Option<&'static str> {
+    if prefix.len() >= 12 && &prefix[..4] == b"RIFF" && &prefix[8..12] == b"WAVE" {
+        return Some("WAV audio file");
+    }
+    if prefix.starts_with(b"OggS") {
+        return Some("Ogg file");
+    }
+    if prefix.starts_with(b"fLaC") {
+        return Some("FLAC audio file");
+    }
+    if prefix.starts_with(b"ID3") {
+        return Some("MP3 (or other ID3-tagged) audio file");
+    }
+    match prefix {
+        [0xff, b, ..] if b & 0xf6 == 0xf0 => Some("raw AAC (ADTS) audio file"),
+        [0xff, b, ..] if b & 0xe0 == 0xe0 && b & 0x06 != 0 => Some("MPEG audio (MP3/MP2) file"),
+        _ => None,
+    }
 }
 
 /// The transport packet size (188, or 192 for M2TS) when `prefix` holds sync bytes

@@ -129,6 +129,9 @@ impl Demuxer {
         }
         let prefix = source.peek(DETECT_BYTES)?.to_vec();
         let Some(container) = detect(&prefix) else {
+            if let Some(kind) = detect::audio_file(&prefix) {
+                return Err(Error::unsupported(kind, "video-hw has no demuxer for it yet"));
+            }
             return Err(Error::invalid_bitstream(
                 0,
                 "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs)",

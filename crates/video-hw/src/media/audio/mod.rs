@@ -19,6 +19,7 @@
 //! ```
 
 mod aac;
+mod ac3;
 mod bits;
 mod itunes;
 mod layout;
@@ -26,6 +27,7 @@ mod opus;
 mod track;
 
 pub use aac::{ADTS_MIN_HEADER, AdtsHeader, AudioSpecificConfig, SAMPLE_RATES, layout_of_config};
+pub use ac3::Ac3Header;
 pub use itunes::ItunSmpb;
 pub use layout::{ChannelLayout, ch, vorbis_order};
 pub use opus::OpusHead;

@@ -37,7 +37,13 @@ pub(crate) fn facts(codec: &TrackCodec, config: &CodecConfig, rate: u32, channel
             None => fallback,
         },
         (AudioCodec::Flac, CodecConfig::Raw(b)) => match flac_streaminfo(b) {
-            Some((rate, channels)) => AudioInfo::new(codec, rate, channels),
+            Some((rate, channels, mask)) => {
+                let mut info = AudioInfo::new(codec, rate, channels);
+                if let Some(mask) = mask.filter(|m| m.count_ones() == u32::from(channels)) {
+                    info.layout = ChannelLayout::from_mask(mask);
+                }
+                info
+            }
             None => fallback,
         },
         _ => fallback,
@@ -55,8 +61,10 @@ fn vorbis_identification(b: &[u8]) -> Option<(u32, u16)> {
 }
 
 /// Rate and channels of the STREAMINFO block after a `fLaC` marker (Matroska's
-/// CodecPrivate of `A_FLAC`).
-fn flac_streaminfo(b: &[u8]) -> Option<(u32, u16)> {
+/// CodecPrivate of `A_FLAC`), and the channel mask a `WAVEFORMATEXTENSIBLE_CHANNEL_MASK`
+/// Vorbis comment gives (ffmpeg writes one for layouts other than FLAC's own, and its
+/// demuxers read it).
+fn flac_streaminfo(b: &[u8]) -> Option<(u32, u16, Option<u64>)> {
     let at = b.windows(4).position(|w| w == b"fLaC")?;
     // The block header (type 0 = STREAMINFO), then 10 bytes of block and frame sizes.
     let block = b.get(at + 4..at + 4 + 4 + 18)?;
@@ -66,7 +74,37 @@ fn flac_streaminfo(b: &[u8]) -> Option<(u32, u16)> {
     let s = &block[4 + 10..];
     let rate = (u32::from(s[0]) << 12) | (u32::from(s[1]) << 4) | (u32::from(s[2]) >> 4);
     let channels = u16::from((s[2] >> 1) & 7) + 1;
-    (rate > 0).then_some((rate, channels))
+    (rate > 0).then_some((rate, channels, flac_channel_mask(b.get(at + 4..)?)))
+}
+
+/// The `WAVEFORMATEXTENSIBLE_CHANNEL_MASK` of the VORBIS_COMMENT block among the FLAC
+/// metadata blocks of `b`.
+fn flac_channel_mask(mut b: &[u8]) -> Option<u64> {
+    let le32 = |b: &[u8], at: usize| b.get(at..at + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize);
+    loop {
+        let (&head, rest) = b.split_first()?;
+        let len = (usize::from(*rest.first()?) << 16) | (usize::from(*rest.get(1)?) << 8) | usize::from(*rest.get(2)?);
+        let body = b.get(4..4 + len)?;
+        if head & 0x7f == 4 {
+            let vendor = le32(body, 0)?;
+            let count = le32(body, 4 + vendor)?;
+            let mut at = 8 + vendor;
+            for _ in 0..count.min(body.len()) {
+                let n = le32(body, at)?;
+                let text = body.get(at + 4..at + 4 + n)?;
+                at += 4 + n;
+                let Some(v) = text.strip_prefix(b"WAVEFORMATEXTENSIBLE_CHANNEL_MASK=") else { continue };
+                let v = std::str::from_utf8(v).ok()?;
+                let v = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X"));
+                return u64::from_str_radix(v?, 16).ok();
+            }
+            return None;
+        }
+        if head & 0x80 != 0 {
+            return None;
+        }
+        b = &b[4 + len..];
+    }
 }
 
 #[cfg(test)]

@@ -287,6 +287,13 @@ impl TsDemuxer {
                 }
                 true
             }
+            _ if matches!(track.codec, TrackCodec::Audio(AudioCodec::Ac3 | AudioCodec::Eac3)) => {
+                let Ok(h) = crate::media::audio::Ac3Header::parse(&p.data) else { return false };
+                let layout = h.layout();
+                track.audio =
+                    Some(AudioInfo { sample_rate: h.sample_rate, channels: layout.channels, layout, gapless: None });
+                true
+            }
             _ if track.codec == TrackCodec::Audio(AudioCodec::Mp2) => {
                 let Some((layer, rate, channels)) = es::mpeg_audio_header(&p.data) else { return false };
                 if layer == 3 {
