@@ -212,6 +212,9 @@ impl AudioSpecificConfig {
             w.put(4, u32::from(config));
             put_rate(&mut w, self.output_rate);
             put_type(&mut w, self.object_type);
+            if self.object_type == 22 {
+                w.put(4, u32::from(config)); // extensionChannelConfiguration
+            }
         } else {
             put_type(&mut w, self.object_type);
             put_rate(&mut w, self.sample_rate);
