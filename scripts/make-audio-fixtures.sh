@@ -111,6 +111,29 @@ truncate_copy aac-stereo-48k.mkv truncated-aac-stereo-48k.mkv
 truncate_copy aac-stereo-44k.ts truncated-aac-stereo-44k.ts
 truncate_copy opus-stereo.webm truncated-opus-stereo.webm
 
+# Apple's gapless information: an iTunSMPB item (priming 1024, padding 832, 44100 samples)
+# added to a copy of the stereo MP4's moov, which ffmpeg writes last (so no offset moves).
+python3 - "$OUT/aac-stereo-44k.mp4" "$OUT/aac-stereo-44k-itunsmpb.mp4" <<'PY'
+import struct, sys
+def box(kind, body):
+    return struct.pack(">I", 8 + len(body)) + kind + body
+data = open(sys.argv[1], "rb").read()
+at = 0
+while at < len(data):
+    size, kind = struct.unpack(">I4s", data[at:at + 8])
+    if kind == b"moov":
+        assert at + size == len(data), "moov is not the last box"
+        break
+    at += size
+text = b" 00000000 00000400 00000340 000000000000AC44 00000000 00000000 00000000 00000000"
+item = box(b"mean", b"\0\0\0\0com.apple.iTunes") + box(b"name", b"\0\0\0\0iTunSMPB")
+item += box(b"data", b"\0\0\0\x01\0\0\0\0" + text)
+hdlr = box(b"hdlr", b"\0" * 8 + b"mdirappl" + b"\0" * 9)
+udta = box(b"udta", box(b"meta", b"\0\0\0\0" + hdlr + box(b"ilst", box(b"----", item))))
+moov = data[at:] + udta
+open(sys.argv[2], "wb").write(data[:at] + struct.pack(">I", len(moov)) + moov[4:])
+PY
+
 python3 "$ROOT/scripts/audio-reference.py" "$OUT"
 (cd "$OUT" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)
 "$ROOT/scripts/make-fixtures.sh" --sums

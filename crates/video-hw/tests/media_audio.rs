@@ -14,6 +14,7 @@ use std::process::Command;
 use common::read_all;
 use serde_json::Value;
 use video_hw::Error;
+use video_hw::media::audio::ItunSmpb;
 use video_hw::media::{Demuxer, Track, TrackKind};
 
 fn audio_dir() -> PathBuf {
@@ -205,4 +206,15 @@ fn cut_and_damaged_never_panic() {
             }
         }
     }
+}
+
+/// MP4 `iTunSMPB` gapless information reaches the track; files without it have none.
+#[test]
+fn itunes_gapless_information() {
+    let d = Demuxer::open(audio_dir().join("aac-stereo-44k-itunsmpb.mp4")).unwrap();
+    let a = d.tracks()[0].audio.unwrap();
+    assert_eq!(a.gapless, Some(ItunSmpb { priming: 1024, padding: 832, samples: 44100 }));
+    assert_eq!((a.sample_rate, a.channels), (44100, 2));
+    let d = Demuxer::open(audio_dir().join("aac-stereo-44k.mp4")).unwrap();
+    assert_eq!(d.tracks()[0].audio.unwrap().gapless, None);
 }

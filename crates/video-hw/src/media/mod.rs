@@ -24,6 +24,11 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 //!
+//! Audio tracks report what ffprobe reports ([`AudioInfo`]: the decoder's sample rate,
+//! channels and channel layout, from the codec configuration over the container's fields;
+//! MP4 `iTunSMPB` gapless information); the parsers behind them are in [`audio`]. WAV, Ogg,
+//! FLAC, MP3 and raw ADTS files have no demuxer here and are refused as unsupported.
+//!
 //! Damage: a demuxer returns every packet before the damage, then an
 //! [`Error::InvalidBitstream`] with the byte offset where it is (MPEG-TS resynchronises
 //! and goes on). Every size or count a file claims is checked against what the file
