@@ -32,6 +32,9 @@ STRUCTS = [
         "best_effort_timestamp", "flags", "color_range", "color_primaries", "color_trc",
         "colorspace", "chroma_location", "decode_error_flags", "hw_frames_ctx", "crop_top",
         "crop_bottom", "crop_left", "crop_right", "interlaced_frame", "top_field_first",
+        # Audio: the samples, their rate and channel layout (AVChannelLayout's members).
+        "nb_samples", "extended_data", "sample_rate", "ch_layout.order", "ch_layout.nb_channels",
+        "ch_layout.u.mask",
     ]),
     ("AVCodecContext", "codec_context", [
         "codec", "priv_data", "opaque", "bit_rate", "flags", "extradata", "extradata_size",
@@ -41,6 +44,9 @@ STRUCTS = [
         "apply_cropping", "max_pixels", "hw_device_ctx", "hw_frames_ctx", "color_range",
         "color_primaries", "color_trc", "colorspace", "chroma_sample_location", "profile",
         "level",
+        # Audio decoding: what the PCM decoders need set, what every decoder reports.
+        "sample_rate", "sample_fmt", "frame_size", "request_sample_fmt", "ch_layout.order",
+        "ch_layout.nb_channels", "ch_layout.u.mask",
     ]),
     ("AVPacket", "packet", ["buf", "pts", "dts", "data", "size", "flags", "duration"]),
     ("AVCodec", "codec", ["name", "long_name", "type", "id", "capabilities", "pix_fmts", "wrapper_name"]),
@@ -61,8 +67,14 @@ PRELUDE = """#include <stddef.h>
 """
 
 
-# C members whose names are Rust keywords, and the names the Rust tables give them.
-RUST_NAMES = {"type": "kind"}
+# C members whose names are Rust keywords or paths into a nested struct, and the names the
+# Rust tables give them.
+RUST_NAMES = {
+    "type": "kind",
+    "ch_layout.order": "ch_layout_order",
+    "ch_layout.nb_channels": "ch_layout_nb_channels",
+    "ch_layout.u.mask": "ch_layout_mask",
+}
 
 
 def rust_name(field):
@@ -161,6 +173,28 @@ def read_generated(path):
     return sources, blocks
 
 
+NOT_MEASURED = "// not measured: this major's headers were not at hand when the field was added"
+
+
+def complete_kept(block):
+    """A kept major's block with every field the script measures now: one the block lacks
+    (added to the script after that major was measured) is `None`, marked not measured, so
+    the engine refuses what needs it on that major rather than guess its offset. Returns the
+    block and whether anything was added."""
+    added = False
+    for struct, name, fields in STRUCTS:
+        m = re.search(rf"(?ms)^        {name}: \w+ \{{\n(.*?)^        \}},\n", block)
+        if m is None:
+            sys.exit(f"kept table of libavcodec block lacks {name}: measure that major again")
+        have = set(re.findall(r"^            (\w+):", m.group(1), re.M))
+        missing = [f for f in fields if rust_name(f) not in have]
+        if missing:
+            added = True
+            extra = "".join(f"            {rust_name(f)}: None, {NOT_MEASURED}\n" for f in missing)
+            block = block[:m.end(1)] + extra + block[m.end(1):]
+    return block, added
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args == ["--structs"]:
@@ -191,6 +225,10 @@ if __name__ == "__main__":
     for major in measured:
         kept_sources.pop(major, None)
         kept_blocks.pop(major, None)
+    for major in list(kept_blocks):
+        kept_blocks[major], added = complete_kept(kept_blocks[major])
+        if added and "later fields not measured" not in kept_sources[major]:
+            kept_sources[major] += " (later fields not measured: None)"
     majors = sorted(set(kept_blocks) | set(measured))
     all_sources = [kept_sources.get(m) or sources[m] for m in majors]
     fresh = rust([measured[m] for m in sorted(measured)], [])

@@ -420,6 +420,9 @@ impl Dimensions {
 /// use video_hw::Rational;
 /// let tb = Rational::new(1, 90_000);
 /// assert_eq!(tb.rescale(3003, Rational::new(1, 30_000)), 9009);
+/// // Negative values round as positive ones do (an MP4 edit's priming is exact).
+/// assert_eq!(Rational::new(1, 48_000).rescale(-1024, Rational::new(1, 48_000)), -1024);
+/// assert_eq!(Rational::new(1, 2).rescale(-1, Rational::new(1, 4)), 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rational {
@@ -446,7 +449,10 @@ impl Rational {
         if d == 0 {
             return 0;
         }
-        let q = (2 * n + d.signum() * d) / (2 * d);
+        // Halves round up, for negative values too: floor((2n + d) / 2d) with d made positive
+        // (integer division truncates toward zero, which put -1024/48000 at -1023 samples).
+        let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
+        let q = (2 * n + d).div_euclid(2 * d);
         q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
 

@@ -58,6 +58,11 @@ pub enum Engine {
     Rav1e,
     /// Cisco OpenH264, built in: the software default.
     OpenH264,
+    /// Symphonia's pure-Rust audio decoders, built in: AAC-LC, MP3, FLAC, Vorbis, PCM (audio
+    /// decode; [`crate::audio`]).
+    Symphonia,
+    /// ropus, libopus in Rust, built in: Opus (audio decode; [`crate::audio`]).
+    Ropus,
 }
 
 impl Engine {
@@ -75,6 +80,10 @@ impl Engine {
         Engine::OpenH264,
     ];
 
+    /// The engines that decode audio ([`crate::audio`]), best first; FFmpeg decodes audio
+    /// too and comes before them.
+    pub const AUDIO: [Engine; 2] = [Engine::Symphonia, Engine::Ropus];
+
     /// The lower-case name used on the command line, in logs and in metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -88,12 +97,17 @@ impl Engine {
             Engine::Rav1d => "rav1d",
             Engine::Rav1e => "rav1e",
             Engine::OpenH264 => "openh264",
+            Engine::Symphonia => "symphonia",
+            Engine::Ropus => "ropus",
         }
     }
 
     /// Whether the engine runs on dedicated hardware.
     pub fn is_hardware(self) -> bool {
-        !matches!(self, Engine::Ffmpeg | Engine::Rav1d | Engine::Rav1e | Engine::OpenH264)
+        !matches!(
+            self,
+            Engine::Ffmpeg | Engine::Rav1d | Engine::Rav1e | Engine::OpenH264 | Engine::Symphonia | Engine::Ropus
+        )
     }
 
     /// Whether the engine runs through FFmpeg's libraries (loaded at run time), for some
@@ -107,7 +121,7 @@ impl Engine {
     /// Whether the engine works in this direction at all.
     pub fn handles(self, direction: Direction) -> bool {
         match self {
-            Engine::Nvdec | Engine::Rav1d => direction == Direction::Decode,
+            Engine::Nvdec | Engine::Rav1d | Engine::Symphonia | Engine::Ropus => direction == Direction::Decode,
             Engine::Nvenc | Engine::Amf | Engine::Rav1e => direction == Direction::Encode,
             _ => true,
         }
@@ -124,8 +138,9 @@ impl FromStr for Engine {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.to_ascii_lowercase();
-        Engine::ALL.into_iter().find(|e| e.name() == lower).ok_or_else(|| {
-            let names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+        let all = Engine::ALL.into_iter().chain(Engine::AUDIO);
+        all.clone().find(|e| e.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = all.map(|e| e.name()).collect();
             Error::invalid_input(format!("unknown engine '{s}' (auto, {})", names.join(", ")))
         })
     }

@@ -34,6 +34,7 @@
 
 #[cfg(feature = "async")]
 pub mod async_session;
+pub mod audio;
 mod backend;
 pub mod bitstream;
 pub mod codec;

@@ -397,6 +397,39 @@ fn named_encoder_engine(config: &EncoderConfig, name: &str) -> Result<EnginePref
     }
 }
 
+/// Opens an audio decode engine for a track: FFmpeg's decoder where FFmpeg is loaded and has
+/// one for the codec (its samples are ffmpeg's own), else the built-in one. As for video,
+/// `Auto` falls back visibly (one WARN line and `video_hw_fallback_total`) and a named engine
+/// never falls back.
+pub(crate) fn open_audio_engine(
+    params: &crate::backend::audio::AudioParams,
+    preference: EnginePreference,
+) -> Result<Box<dyn crate::backend::audio::AudioEngine>> {
+    use crate::backend::audio;
+    let builtin = audio::builtin_for(params.codec);
+    let job = format!("{} audio decode", params.codec.name());
+    match preference {
+        EnginePreference::Only(Engine::Ffmpeg) => audio::open_ffmpeg(params),
+        EnginePreference::Only(e) if Some(e) == builtin => audio::open_builtin(params),
+        EnginePreference::Only(e) => Err(Error::Unsupported {
+            what: job,
+            why: format!(
+                "{e} does not decode it (audio engines: ffmpeg, {})",
+                builtin.map_or("none built in", Engine::name)
+            ),
+        }),
+        EnginePreference::Auto => match audio::open_ffmpeg(params) {
+            Ok(e) => Ok(e),
+            Err(why) => {
+                let Some(b) = builtin else { return Err(why) };
+                let engine = audio::open_builtin(params)?;
+                report_fallback(Engine::Ffmpeg, b, &why.to_string(), &job);
+                Ok(engine)
+            }
+        },
+    }
+}
+
 /// One WARN line and one metric increment for a fallback.
 fn report_fallback(from: Engine, to: Engine, why: &str, job: &str) {
     let code = why.split(':').next().unwrap_or("unavailable").to_string();

@@ -43,7 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("backends", &["backend"]),
     // Which engines exist and their process-wide state.
     ("registry", &["registry", "diagnostics"]),
-    ("sessions", &["decoder", "encoder", "device_array"]),
+    ("sessions", &["decoder", "encoder", "device_array", "audio"]),
     ("pipelines", &["pipeline"]),
     ("reader", &["reader"]),
     ("async sessions", &["async_session"]),

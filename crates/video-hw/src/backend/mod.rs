@@ -5,6 +5,7 @@
 //! A backend is a file or folder that can be deleted without touching the others,
 //! except for its line in `registry.rs`.
 
+pub(crate) mod audio;
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;

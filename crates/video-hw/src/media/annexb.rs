@@ -203,6 +203,7 @@ impl ContainerDemuxer for AnnexBDemuxer {
                 keyframe,
                 pos,
                 seek: pos,
+                discard_padding_ns: 0,
             }));
         }
     }

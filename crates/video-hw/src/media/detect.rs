@@ -53,7 +53,7 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     }
     // Audio-only files whose samples can hold start-code-like bytes (PCM in a WAV file):
     // never read as a raw video stream.
-    if audio_file(prefix).is_some() {
+    if audio_only_signature(prefix).is_some() {
         return None;
     }
     if detect_codec(prefix).is_some() {
@@ -62,9 +62,10 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     None
 }
 
-/// The kind of audio-only file `prefix` starts, for files no demuxer here reads: WAV,
-/// Ogg, FLAC, MP3 (with an ID3v2 tag or a frame sync) and raw AAC in ADTS form.
-pub fn audio_file(prefix: &[u8]) -> Option<&'static str> {
+/// The kind of audio-only file `prefix` starts (WAV, Ogg, FLAC, MP3 with an ID3v2 tag or
+/// a frame sync, raw AAC in ADTS form): `detect` leaves those to the audio file reader
+/// rather than take their samples for a raw video stream.
+pub fn audio_only_signature(prefix: &[u8]) -> Option<&'static str> {
     if prefix.len() >= 12 && &prefix[..4] == b"RIFF" && &prefix[8..12] == b"WAVE" {
         return Some("WAV audio file");
     }

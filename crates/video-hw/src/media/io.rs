@@ -51,6 +51,13 @@ impl ByteSource {
         Ok(ByteSource { inner, len, buf_start: 0, buf: Vec::new(), at: 0, inner_pos: 0, readahead: BUFFER })
     }
 
+    /// The reader, positioned at the start (for a parser of another crate's, such as the
+    /// audio-only files' demuxer).
+    pub(crate) fn into_inner(mut self) -> Result<Box<dyn ReadSeek>> {
+        self.inner.seek(SeekFrom::Start(0))?;
+        Ok(self.inner)
+    }
+
     /// The input's length in bytes.
     pub fn len(&self) -> u64 {
         self.len

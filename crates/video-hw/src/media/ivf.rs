@@ -101,6 +101,7 @@ impl IvfDemuxer {
             keyframe,
             pos,
             seek: pos,
+            discard_padding_ns: 0,
         }))
     }
 }

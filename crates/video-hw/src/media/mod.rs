@@ -26,8 +26,7 @@
 //!
 //! Audio tracks report what ffprobe reports ([`AudioInfo`]: the decoder's sample rate,
 //! channels and channel layout, from the codec configuration over the container's fields;
-//! MP4 `iTunSMPB` gapless information); the parsers behind them are in [`audio`]. WAV, Ogg,
-//! FLAC, MP3 and raw ADTS files have no demuxer here and are refused as unsupported.
+//! MP4 `iTunSMPB` gapless information); the parsers behind them are in [`audio`].
 //!
 //! Damage: a demuxer returns every packet before the damage, then an
 //! [`Error::InvalidBitstream`] with the byte offset where it is (MPEG-TS resynchronises
@@ -39,6 +38,7 @@
 
 mod annexb;
 pub mod audio;
+mod audio_file;
 mod detect;
 mod facts;
 mod file;
@@ -50,13 +50,16 @@ mod mp4;
 pub mod mux;
 mod obu;
 mod obu_annexb;
+mod pcm;
 mod ts;
 mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{FrameIndex, IndexedFrame};
+pub use pcm::PcmFormat;
 pub use types::{
-    AudioCodec, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo,
+    AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec,
+    TrackKind, VideoInfo,
 };
 
 use std::io::{Read, Seek};
@@ -133,13 +136,25 @@ impl Demuxer {
             return Err(Error::invalid_input("empty input"));
         }
         let prefix = source.peek(DETECT_BYTES)?.to_vec();
+        // Audio-only files with a signature of their own first: a WAV's PCM can look like
+        // anything (a start code, a sync byte) to the video detectors.
+        if audio_file::has_signature(&prefix) {
+            source.seek(0);
+            if let Some(mut d) = audio_file::AudioFileDemuxer::open(source)? {
+                d.set_wav_layout(&prefix);
+                return Ok(Demuxer { inner: Box::new(d) });
+            }
+            return Err(Error::invalid_bitstream(0, "an audio file that Symphonia's readers could not open"));
+        }
         let Some(container) = detect(&prefix) else {
-            if let Some(kind) = detect::audio_file(&prefix) {
-                return Err(Error::unsupported(kind, "video-hw has no demuxer for it yet"));
+            // Audio-only files last: Symphonia's probe reads them from their own signatures.
+            if let Some(mut d) = audio_file::AudioFileDemuxer::open(source)? {
+                d.set_wav_layout(&prefix);
+                return Ok(Demuxer { inner: Box::new(d) });
             }
             return Err(Error::invalid_bitstream(
                 0,
-                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs)",
+                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs; WAV, FLAC, Ogg, MP3, ADTS AAC)",
             ));
         };
         source.seek(0);
@@ -150,6 +165,7 @@ impl Demuxer {
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),
+            Container::Audio(_) => return Err(Error::invalid_input("an audio-only file is not found by detect()")),
         };
         Ok(Demuxer { inner })
     }

@@ -209,6 +209,7 @@ impl ObuDemuxer {
             keyframe,
             pos,
             seek: pos,
+            discard_padding_ns: 0,
         }))
     }
 }

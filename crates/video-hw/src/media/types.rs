@@ -23,11 +23,30 @@ pub enum Container {
     AnnexB,
     /// A raw AV1 stream of OBUs in the low-overhead format (section 5 of the spec).
     Obu,
+    /// An audio-only file: WAV, FLAC, Ogg (Vorbis, Opus, FLAC), MP3 or ADTS AAC, read by
+    /// Symphonia's demuxers.
+    Audio(AudioContainer),
+}
+
+/// The kinds of audio-only file ([`Container::Audio`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AudioContainer {
+    /// RIFF WAVE.
+    Wav,
+    /// Native FLAC.
+    Flac,
+    /// Ogg (Vorbis, Opus or FLAC inside).
+    Ogg,
+    /// MPEG audio frames (MP3, MP2).
+    Mp3,
+    /// AAC in ADTS frames (`.aac`).
+    Adts,
 }
 
 impl Container {
     /// The short name used in JSON and on the command line: `mp4`, `matroska`, `webm`,
-    /// `mpegts`, `ivf`, `annexb`, `obu`.
+    /// `mpegts`, `ivf`, `annexb`, `obu`; for audio-only files ffprobe's names: `wav`,
+    /// `flac`, `ogg`, `mp3`, `aac`.
     pub fn name(self) -> &'static str {
         match self {
             Container::Mp4 => "mp4",
@@ -37,6 +56,11 @@ impl Container {
             Container::Ivf => "ivf",
             Container::AnnexB => "annexb",
             Container::Obu => "obu",
+            Container::Audio(AudioContainer::Wav) => "wav",
+            Container::Audio(AudioContainer::Flac) => "flac",
+            Container::Audio(AudioContainer::Ogg) => "ogg",
+            Container::Audio(AudioContainer::Mp3) => "mp3",
+            Container::Audio(AudioContainer::Adts) => "aac",
         }
     }
 
@@ -48,7 +72,12 @@ impl Container {
     pub fn damage_skips(self) -> u32 {
         match self {
             Container::MpegTs | Container::AnnexB => 100_000,
-            Container::Mp4 | Container::Matroska | Container::WebM | Container::Ivf | Container::Obu => 0,
+            Container::Mp4
+            | Container::Matroska
+            | Container::WebM
+            | Container::Ivf
+            | Container::Obu
+            | Container::Audio(_) => 0,
         }
     }
 }
@@ -184,6 +213,8 @@ pub enum CodecConfig {
     OpusHead(Vec<u8>),
     /// Other bytes the container gives (Matroska CodecPrivate of another codec).
     Raw(Vec<u8>),
+    /// How a PCM track's samples are stored.
+    Pcm(super::pcm::PcmFormat),
 }
 
 impl CodecConfig {
@@ -325,6 +356,8 @@ impl Track {
         sample_rate: u32,
         channels: u16,
     ) -> Track {
+        // What the configuration says beats the arguments (as the demuxers report).
+        let audio = super::audio::facts(&TrackCodec::Audio(codec), &config, sample_rate, channels);
         Track {
             index,
             id: 0,
@@ -336,7 +369,7 @@ impl Track {
             packets: None,
             frame_rate: None,
             video: None,
-            audio: Some(AudioInfo::new(codec, sample_rate, channels)),
+            audio: Some(audio),
             language: None,
             window: None,
         }
@@ -384,13 +417,16 @@ pub struct MediaPacket {
     pub pos: u64,
     /// Where a demuxer seeks to read this packet again ([`PacketEntry::seek`]).
     pub(crate) seek: u64,
+    /// Decoded audio to drop from the packet's end, in nanoseconds (Matroska's
+    /// DiscardPadding: the encoder's padding after the last sample); 0 for none.
+    pub(crate) discard_padding_ns: i64,
 }
 
 impl MediaPacket {
     /// A packet made outside a demuxer (an encoder's output, for a
     /// [`Muxer`](super::mux::Muxer)): no duration, no file position.
     pub fn new(track: usize, data: Vec<u8>, pts: Option<i64>, dts: Option<i64>, keyframe: bool) -> Self {
-        MediaPacket { track, data, pts, dts, duration: None, keyframe, pos: 0, seek: 0 }
+        MediaPacket { track, data, pts, dts, duration: None, keyframe, pos: 0, seek: 0, discard_padding_ns: 0 }
     }
 
     /// The same packet with `duration`.

@@ -10,6 +10,7 @@
 //!
 //! - `sys/`: finding and loading the libraries, their entry points and per-major layouts.
 //! - `common.rs`: the loaded FFmpeg or why there is none, FFmpeg errors as this crate's.
+//! - `audio.rs`: audio decoding (every audio codec of the loaded libavcodec).
 //! - `decoder.rs`: decoding (software, and hardware through `hw_device_ctx`).
 //! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
 //!   pictures to this crate's frames.
@@ -24,6 +25,7 @@
 //!   the version loaded; `aom.rs`: libaom's.
 
 mod aom;
+pub(crate) mod audio;
 pub(crate) mod common;
 mod decode_hw;
 pub(crate) mod decoder;

@@ -31,7 +31,7 @@ pub use ac3::Ac3Header;
 pub use itunes::ItunSmpb;
 pub use layout::{ChannelLayout, ch, vorbis_order};
 pub use opus::OpusHead;
-pub(crate) use track::facts;
+pub(crate) use track::{facts, wav_layout};
 
 #[cfg(test)]
 mod proptests {

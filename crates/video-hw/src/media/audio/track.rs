@@ -107,6 +107,32 @@ fn flac_channel_mask(mut b: &[u8]) -> Option<u64> {
     }
 }
 
+/// The layout of a WAV file whose first bytes are `header`: the channel mask of a
+/// `WAVE_FORMAT_EXTENSIBLE` `fmt ` chunk when it names `channels` speakers, else
+/// unspecified, as FFmpeg's WAV demuxer sets it; `None` when `header` holds no `fmt `
+/// chunk.
+pub(crate) fn wav_layout(header: &[u8], channels: u16) -> Option<ChannelLayout> {
+    if header.len() < 12 || &header[..4] != b"RIFF" || &header[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12usize;
+    while let Some(chunk) = header.get(at..at + 8) {
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]) as usize;
+        if &chunk[..4] == b"fmt " {
+            let fmt = header.get(at + 8..at + 8 + size.min(40))?;
+            let tag = u16::from_le_bytes([*fmt.first()?, *fmt.get(1)?]);
+            let mask = fmt.get(20..24).map(|m| u64::from(u32::from_le_bytes([m[0], m[1], m[2], m[3]])));
+            return Some(match (tag, mask) {
+                (0xfffe, Some(m)) if m != 0 && m.count_ones() == u32::from(channels) => ChannelLayout::from_mask(m),
+                _ => ChannelLayout::unspecified(channels),
+            });
+        }
+        // Chunks are padded to an even size.
+        at = at.checked_add(8)?.checked_add(size)?.checked_add(size & 1)?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

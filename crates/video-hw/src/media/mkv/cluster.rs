@@ -52,6 +52,8 @@ pub struct BlockInfo {
     pub keyframe: bool,
     /// The BlockGroup's BlockDuration, in ticks.
     pub duration: Option<u64>,
+    /// The BlockGroup's DiscardPadding: nanoseconds of decoded audio to drop at its end.
+    pub discard_padding: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -211,6 +213,7 @@ impl Scanner {
                             timestamp: c.timestamp.saturating_add(i64::from(timecode)),
                             keyframe: flags & 0x80 != 0,
                             duration: None,
+                            discard_padding: 0,
                         }));
                     }
                 }
@@ -235,7 +238,7 @@ impl Scanner {
         let end = g.end().unwrap_or(g.data());
         let mut pos = g.data();
         let mut block: Option<(Header, u64, i16)> = None;
-        let (mut duration, mut referenced) = (None, false);
+        let (mut duration, mut referenced, mut discard_padding) = (None, false, 0i64);
         while pos < end {
             let h = read_header(src, pos)?;
             check_fits(&h, Some(end), "BlockGroup")?;
@@ -250,6 +253,16 @@ impl Scanner {
                 },
                 ebml::BLOCK_DURATION => duration = Some(read_uint(src, &h)?),
                 ebml::REFERENCE_BLOCK => referenced = true,
+                ebml::DISCARD_PADDING => {
+                    // A signed integer, big-endian, of `size` bytes.
+                    let size = h.size.unwrap_or(0);
+                    let v = read_uint(src, &h)?;
+                    discard_padding = if size == 0 || size >= 8 {
+                        v as i64
+                    } else {
+                        ((v << (64 - 8 * size)) as i64) >> (64 - 8 * size)
+                    };
+                }
                 _ => {}
             }
             pos = child_end;
@@ -262,6 +275,7 @@ impl Scanner {
             timestamp: c.timestamp.saturating_add(i64::from(timecode)),
             keyframe: !referenced,
             duration,
+            discard_padding,
         }))
     }
 

@@ -82,6 +82,8 @@ pub const BLOCK_GROUP: u32 = 0xA0;
 pub const BLOCK: u32 = 0xA1;
 /// A BlockGroup's duration, in ticks.
 pub const BLOCK_DURATION: u32 = 0x9B;
+/// Nanoseconds of audio to drop from the end of a BlockGroup's frame (Opus end padding).
+pub const DISCARD_PADDING: u32 = 0x75A2;
 /// A frame the block refers to (so not a keyframe).
 pub const REFERENCE_BLOCK: u32 = 0xFB;
 /// The index of keyframes.

@@ -357,6 +357,8 @@ impl ContainerDemuxer for MkvDemuxer {
                         keyframe: e.keyframe,
                         pos: e.pos,
                         seek: e.seek,
+                        // The group's padding ends its last frame.
+                        discard_padding_ns: if k + 1 == p.frames.len() { block.discard_padding } else { 0 },
                     }));
                 }
                 // Keep the frame list's allocation for the next block.

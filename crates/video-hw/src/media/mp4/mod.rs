@@ -331,6 +331,7 @@ impl ContainerDemuxer for Mp4Demuxer {
             keyframe: e.keyframe,
             pos: e.pos,
             seek: e.seek,
+            discard_padding_ns: 0,
         }))
     }
 

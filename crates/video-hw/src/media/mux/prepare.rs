@@ -229,7 +229,7 @@ mod tests {
     use super::*;
 
     fn pkt(pts: Option<i64>, dts: Option<i64>) -> MediaPacket {
-        MediaPacket { track: 0, data: vec![1], pts, dts, duration: None, keyframe: false, pos: 0, seek: 0 }
+        MediaPacket::new(0, vec![1], pts, dts, false)
     }
 
     fn input() -> TrackInput {

@@ -177,6 +177,7 @@ impl FrameRun {
             keyframe: true,
             pos: m.pos,
             seek: m.pos,
+            discard_padding_ns: 0,
         })
     }
 }
@@ -241,6 +242,7 @@ impl Output {
             keyframe: m.keyframe,
             pos: m.pos,
             seek: m.pos,
+            discard_padding_ns: 0,
         })));
     }
 

@@ -24,6 +24,8 @@ impl AvError {
     pub(crate) const EAGAIN: AvError = AvError(-libc_errno::EAGAIN);
     /// `AVERROR(ENOMEM)`.
     pub(crate) const ENOMEM: AvError = AvError(-libc_errno::ENOMEM);
+    /// `AVERROR(ENOSYS)`: what this build cannot do on the loaded major.
+    pub(crate) const ENOSYS: AvError = AvError(-libc_errno::ENOSYS);
     /// `AVERROR(EINVAL)`.
     pub(crate) const EINVAL: AvError = AvError(-libc_errno::EINVAL);
     /// `AVERROR_EOF`.
@@ -169,6 +171,20 @@ impl Codec {
             .map(|ptr| Codec { ptr, ff })
     }
 
+    /// `id` (`AVCodecID`; `None` where this major's table lacks it).
+    pub(crate) fn id(&self) -> Option<c_int> {
+        let off = self.ff.layout.codec.id?;
+        // SAFETY: an enum (int) field of a static AVCodec of the loaded major.
+        Some(unsafe { read::<c_int>(self.as_ptr().cast(), off) })
+    }
+
+    /// The decoder `avcodec_find_decoder` picks for codec id `id` (the first registered
+    /// that is not experimental), as the ffmpeg tool picks one when told no name.
+    pub(crate) fn default_decoder(ff: &'static Ffmpeg, id: c_int) -> Option<Codec> {
+        // SAFETY: a lookup by id; returns a static codec or null.
+        NonNull::new(unsafe { (ff.fns.avcodec_find_decoder)(id) }.cast_mut()).map(|ptr| Codec { ptr, ff })
+    }
+
     /// The raw pointer.
     pub(crate) fn as_ptr(&self) -> *const AVCodec {
         self.ptr.as_ptr()
@@ -297,6 +313,11 @@ impl CodecContext {
         self.ptr.as_ptr().cast()
     }
 
+    /// The raw pointer, for reads of fields outside this file (`audio.rs`).
+    pub(crate) fn as_ptr(&self) -> *const AVCodecContext {
+        self.ptr.as_ptr()
+    }
+
     /// The raw pointer, for writes of fields outside the layout tables (`buffers.rs`).
     pub(crate) fn as_mut_ptr(&mut self) -> *mut AVCodecContext {
         self.ptr.as_ptr()
@@ -403,6 +424,31 @@ impl CodecContext {
                 write::<Option<GetFormat>>(self.base(), g, Some(callback));
             }
         }
+    }
+
+    /// Gives the context a copy of `data` as its `extradata` (before opening), with the
+    /// zeroed padding libavcodec's bitstream readers may read past the end.
+    pub(crate) fn set_extradata(&mut self, data: &[u8]) -> Result<(), AvError> {
+        /// `AV_INPUT_BUFFER_PADDING_SIZE`, 64 in every supported major.
+        const PADDING: usize = 64;
+        let l = &self.ff.layout.codec_context;
+        let (Some(d), Some(n)) = (l.extradata, l.extradata_size) else { return Err(AvError::ENOSYS) };
+        let size = c_int::try_from(data.len()).map_err(|_| AvError::EINVAL)?;
+        // SAFETY: an allocation of libavutil's, freed by avcodec_free_context with the
+        // context.
+        let p = unsafe { (self.ff.fns.av_mallocz)(data.len() + PADDING) }.cast::<u8>();
+        if p.is_null() {
+            return Err(AvError::ENOMEM);
+        }
+        // SAFETY: `p` holds `data.len() + PADDING` bytes; the context is owned here and
+        // unopened, its `extradata` null (set once), so the pointer and size are set
+        // together and the context owns the buffer from here on.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len());
+            write::<*mut u8>(self.base(), d, p);
+            write::<c_int>(self.base(), n, size);
+        }
+        Ok(())
     }
 
     /// `extradata` (empty if none).

@@ -107,6 +107,7 @@ entry_points! {
         avutil fn avutil_version() -> c_uint;
         avutil fn av_version_info() -> *const c_char;
         avutil fn av_log_set_level(c_int);
+        avutil fn av_mallocz(usize) -> *mut c_void;
         avutil fn av_strerror(c_int, *mut c_char, usize) -> c_int;
         avutil fn av_frame_alloc() -> *mut AVFrame;
         avutil fn av_frame_free(*mut *mut AVFrame);
@@ -131,6 +132,7 @@ entry_points! {
         avutil fn av_hwframe_transfer_data(*mut AVFrame, *const AVFrame, c_int) -> c_int;
         avcodec fn avcodec_version() -> c_uint;
         avcodec fn avcodec_find_decoder_by_name(*const c_char) -> *const AVCodec;
+        avcodec fn avcodec_find_decoder(c_int) -> *const AVCodec;
         avcodec fn avcodec_find_encoder_by_name(*const c_char) -> *const AVCodec;
         avcodec fn avcodec_alloc_context3(*const AVCodec) -> *mut AVCodecContext;
         avcodec fn avcodec_free_context(*mut *mut AVCodecContext);

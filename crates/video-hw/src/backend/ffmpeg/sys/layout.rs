@@ -51,7 +51,7 @@ impl Layout {
     }
 
     /// The `AVCodecContext` fields that are also options, with the option's name.
-    pub(crate) fn option_fields(&self) -> [(&'static str, Option<usize>); 14] {
+    pub(crate) fn option_fields(&self) -> [(&'static str, Option<usize>); 19] {
         let c = &self.codec_context;
         [
             ("b", c.bit_rate),
@@ -68,6 +68,12 @@ impl Layout {
             ("pixel_format", c.pix_fmt),
             ("color_range", c.color_range),
             ("colorspace", c.colorspace),
+            ("ar", c.sample_rate),
+            ("sample_fmt", c.sample_fmt),
+            ("frame_size", c.frame_size),
+            ("request_sample_fmt", c.request_sample_fmt),
+            // The option is the whole AVChannelLayout, whose first member is `order`.
+            ("ch_layout", c.ch_layout_order),
         ]
     }
 }
@@ -146,6 +152,18 @@ pub(crate) struct FrameLayout {
     pub interlaced_frame: Option<usize>,
     /// `AVFrame::top_field_first`.
     pub top_field_first: Option<usize>,
+    /// `AVFrame::nb_samples`.
+    pub nb_samples: Option<usize>,
+    /// `AVFrame::extended_data`.
+    pub extended_data: Option<usize>,
+    /// `AVFrame::sample_rate`.
+    pub sample_rate: Option<usize>,
+    /// `AVFrame::ch_layout.order`.
+    pub ch_layout_order: Option<usize>,
+    /// `AVFrame::ch_layout.nb_channels`.
+    pub ch_layout_nb_channels: Option<usize>,
+    /// `AVFrame::ch_layout.u.mask`.
+    pub ch_layout_mask: Option<usize>,
 }
 
 /// Offsets in `AVCodecContext` (bytes; `None`: not in this major).
@@ -221,6 +239,20 @@ pub(crate) struct CodecContextLayout {
     pub profile: Option<usize>,
     /// `AVCodecContext::level`.
     pub level: Option<usize>,
+    /// `AVCodecContext::sample_rate`.
+    pub sample_rate: Option<usize>,
+    /// `AVCodecContext::sample_fmt`.
+    pub sample_fmt: Option<usize>,
+    /// `AVCodecContext::frame_size`.
+    pub frame_size: Option<usize>,
+    /// `AVCodecContext::request_sample_fmt`.
+    pub request_sample_fmt: Option<usize>,
+    /// `AVCodecContext::ch_layout.order`.
+    pub ch_layout_order: Option<usize>,
+    /// `AVCodecContext::ch_layout.nb_channels`.
+    pub ch_layout_nb_channels: Option<usize>,
+    /// `AVCodecContext::ch_layout.u.mask`.
+    pub ch_layout_mask: Option<usize>,
 }
 
 /// Offsets in `AVPacket` (bytes; `None`: not in this major).

@@ -5,6 +5,7 @@
 //! - `fns.rs`: the entry points, resolved once.
 //! - `layout.rs`, `layouts.rs`: where the fields used lie in each major's structs
 //!   (measured by the C compiler from each major's headers; `layouts.rs` is generated).
+//! - `audio.rs`: the audio fields of codec contexts and frames (rate, channels, samples).
 //! - `buffers.rs`: decoded pictures in buffers of this crate's, lent out without a copy.
 //! - `frame.rs`, `codec.rs`, `scale.rs`: small owners of FFmpeg objects (frames, packets,
 //!   codec contexts, scalers) that free them on drop and read their fields through the
@@ -12,6 +13,7 @@
 //!
 //! The loaded libraries stay loaded for the life of the process.
 
+pub(crate) mod audio;
 pub(crate) mod buffers;
 pub(crate) mod codec;
 pub(crate) mod fns;

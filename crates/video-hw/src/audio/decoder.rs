@@ -1,0 +1,437 @@
+//! [`AudioDecoder`]: one audio track of a file, decoded to planar `f32` and cut to the
+//! sample.
+//!
+//! Samples sit on one timeline, counted in the track's own rate from the time of the
+//! packet where decoding started: sample `n` is played at `n / rate` seconds. A packet's
+//! samples follow the previous packet's (ffmpeg concatenates decoded audio the same way),
+//! and a seek re-anchors the count at the timestamp of the packet decoding restarts from.
+//! Priming and padding are the samples outside the track's presentation window.
+
+use std::path::Path;
+
+use super::mix::mix;
+use super::resample::Resampler;
+use super::{AudioMetadata, AudioOptions, AudioSamples, layout_name};
+use crate::backend::audio::{AudioEngine, AudioParams, Planar};
+use crate::codec::Rational;
+use crate::error::{Error, Result};
+use crate::media::{AudioCodec, CodecConfig, Demuxer, PacketEntry, Track, TrackCodec, TrackKind};
+use crate::registry::open_audio_engine;
+
+/// Samples decoded ahead of what was asked are kept (for the next, later range) up to this
+/// many seconds; beyond, they are dropped so memory stays bounded.
+const KEEP_SECONDS: f64 = 4.0;
+/// A range starting this far past what is decoded seeks instead of decoding through.
+const SEEK_AHEAD_SECONDS: f64 = 8.0;
+
+/// Decodes one audio track of a file.
+pub struct AudioDecoder {
+    demuxer: Demuxer,
+    track: Track,
+    params: AudioParams,
+    engine: Box<dyn AudioEngine>,
+    meta: AudioMetadata,
+    options: AudioOptions,
+    /// The track's packets (made on the first seek).
+    table: Option<Vec<PacketEntry>>,
+    /// Decoded samples not yet given out, with the index of the first.
+    pending: Planar,
+    pending_start: i64,
+    /// The index the next decoded sample gets (`None`: anchor at the next packet's pts).
+    next_index: Option<i64>,
+    /// The demuxer has no more packets of the track.
+    ended: bool,
+    /// The shown window in sample indices: `[start, end)`.
+    window: (i64, Option<i64>),
+    /// Packets the engine could not decode (damage), counted and skipped.
+    damaged: u64,
+}
+
+impl std::fmt::Debug for AudioDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioDecoder").field("metadata", &self.meta).finish()
+    }
+}
+
+impl AudioDecoder {
+    /// Opens the audio track of the file at `path` that `options` names (the first one by
+    /// default).
+    pub fn open(path: impl AsRef<Path>, options: AudioOptions) -> Result<Self> {
+        Self::with_demuxer(Demuxer::open(path)?, options)
+    }
+
+    /// Opens the audio track of a file held in memory.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>, options: AudioOptions) -> Result<Self> {
+        Self::with_demuxer(Demuxer::from_bytes(bytes)?, options)
+    }
+
+    /// Opens the audio track of an open demuxer.
+    pub fn with_demuxer(demuxer: Demuxer, options: AudioOptions) -> Result<Self> {
+        let track = match options.stream_index {
+            Some(i) => {
+                let t = demuxer.track(i).ok_or_else(|| {
+                    Error::invalid_input(format!("no stream {i}: the file has {} streams", demuxer.tracks().len()))
+                })?;
+                if t.kind != TrackKind::Audio {
+                    return Err(Error::invalid_input(format!("stream {i} is {}, not audio", t.kind.name())));
+                }
+                t.clone()
+            }
+            None => demuxer
+                .tracks()
+                .iter()
+                .find(|t| t.kind == TrackKind::Audio)
+                .cloned()
+                .ok_or_else(|| Error::invalid_input("the file has no audio stream"))?,
+        };
+        let TrackCodec::Audio(codec) = track.codec else {
+            return Err(Error::Unsupported {
+                what: format!("audio stream {} of codec '{}'", track.index, track.codec.name()),
+                why: "no engine knows this codec".into(),
+            });
+        };
+        if options.sample_rate == Some(0) || options.channels == Some(0) {
+            return Err(Error::invalid_input("sample_rate and num_channels must be positive"));
+        }
+        let info = track.audio.unwrap_or_default();
+        let pcm = match track.config {
+            CodecConfig::Pcm(f) => Some(f),
+            _ => None,
+        };
+        let params = AudioParams {
+            codec,
+            config: track.config.clone(),
+            sample_rate: info.sample_rate,
+            channels: info.channels,
+            pcm,
+        };
+        let engine = open_audio_engine(&params, options.engine)?;
+        let (rate, channels) = engine.output();
+        let rate = if rate == 0 { info.sample_rate } else { rate };
+        let mut demuxer = demuxer;
+        let window = match window_in_samples(&track, rate) {
+            Some(w) => w,
+            // Opus states its priming only in its header where the container has no edit
+            // (Matroska, MPEG-TS): the first pre-skip samples are not shown, as in ffmpeg.
+            None => (first_index(&mut demuxer, &track, rate)? + opus_pre_skip(&track), None),
+        };
+        let codec_name = match (codec, pcm) {
+            (AudioCodec::Pcm, Some(f)) => f.ffmpeg_name(),
+            _ => codec.name().to_string(),
+        };
+        let begin = window.0 as f64 / f64::from(rate.max(1));
+        let meta = AudioMetadata {
+            codec: codec_name,
+            stream_index: track.index,
+            sample_rate: rate,
+            channels,
+            layout: layout_name(channels),
+            duration_seconds: track.duration.map(|d| track.seconds(d)).filter(|d| *d > 0.0),
+            begin_stream_seconds: begin,
+            engine: engine.engine(),
+            decoder: engine.describe(),
+            output_sample_rate: options.sample_rate.unwrap_or(rate),
+            output_channels: options.channels.unwrap_or(channels),
+        };
+        Ok(AudioDecoder {
+            demuxer,
+            track,
+            params,
+            engine,
+            meta,
+            options,
+            table: None,
+            pending: Planar::default(),
+            pending_start: 0,
+            next_index: None,
+            ended: false,
+            window,
+            damaged: 0,
+        })
+    }
+
+    /// What the track is and how it is decoded.
+    pub fn metadata(&self) -> &AudioMetadata {
+        &self.meta
+    }
+
+    /// Packets that could not be decoded (damage), skipped; their samples are missing.
+    pub fn damaged_packets(&self) -> u64 {
+        self.damaged
+    }
+
+    /// Every sample of the track, as ffmpeg gives them (priming and padding dropped).
+    pub fn get_all_samples(&mut self) -> Result<AudioSamples> {
+        let begin = self.window.0 as f64 / f64::from(self.meta.sample_rate.max(1));
+        self.get_samples_played_in_range(begin, None)
+    }
+
+    /// The samples played from `start` up to `stop` seconds (`None`: the end), cut inside
+    /// packets: a sample at time `t` is in when `start <= t < stop`. Asking for consecutive
+    /// ranges gives the samples one call for the whole would.
+    pub fn get_samples_played_in_range(&mut self, start: f64, stop: Option<f64>) -> Result<AudioSamples> {
+        if !start.is_finite() || stop.is_some_and(|s| !s.is_finite() || s < start) {
+            return Err(Error::invalid_input(format!("invalid range: start {start}, stop {stop:?}")));
+        }
+        let in_rate = self.meta.sample_rate.max(1);
+        let out_rate = self.meta.output_sample_rate.max(1);
+        let (mut samples, first_time) = if out_rate == in_rate {
+            let first = ((start * f64::from(in_rate)) - 1e-6).ceil() as i64;
+            let first = first.max(self.window.0);
+            let end = stop.map(|s| ((s * f64::from(in_rate)) - 1e-6).ceil() as i64);
+            let p = self.take_native(first, end)?;
+            (p, first as f64 / f64::from(in_rate))
+        } else {
+            self.resampled_range(start, stop, in_rate, out_rate)?
+        };
+        if let Some(n) = self.options.channels
+            && usize::from(n) != samples.channels.len()
+        {
+            samples = mix(&samples, usize::from(n));
+        }
+        let channels = samples.channels.len();
+        let mut data = Vec::with_capacity(channels * samples.len());
+        for c in &samples.channels {
+            data.extend_from_slice(c);
+        }
+        Ok(AudioSamples { data, channels, sample_rate: out_rate, pts_seconds: first_time })
+    }
+
+    /// A range at another rate: the native samples around it, from a point on the grid where
+    /// input and output samples coincide (so that every call resamples with the same phase),
+    /// resampled, then cut.
+    fn resampled_range(&mut self, start: f64, stop: Option<f64>, in_rate: u32, out_rate: u32) -> Result<(Planar, f64)> {
+        let ws = self.window.0;
+        let g = gcd(in_rate, out_rate);
+        let (p_in, p_out) = (i64::from(in_rate / g), i64::from(out_rate / g));
+        let t0 = ws as f64 / f64::from(in_rate);
+        // Output indices, counted from the first shown sample.
+        let o0 = (((start - t0) * f64::from(out_rate)) - 1e-6).ceil().max(0.0) as i64;
+        let o1 = stop.map(|s| (((s - t0) * f64::from(out_rate)) - 1e-6).ceil().max(0.0) as i64);
+        let margin = Resampler::margin(in_rate, out_rate) as i64;
+        let u0 = ((o0 * p_in / p_out - margin).max(0) / p_in) * p_in;
+        let u1 = o1.map(|o| o * p_in / p_out + margin + 1);
+        let native = self.take_native(ws + u0, u1.map(|u| ws + u))?;
+        let at_end = u1.is_none() || native.len() < (u1.unwrap_or(0) - u0) as usize;
+        let mut r = Resampler::new(in_rate, out_rate, native.channels.len().max(1))?;
+        let out = r.process_all(&native, at_end)?;
+        let base = u0 * p_out / p_in;
+        let from = (o0 - base).max(0) as usize;
+        let to = o1.map_or(out.len(), |o| ((o - base).max(0) as usize).min(out.len()));
+        let cut = Planar { channels: out.channels.iter().map(|c| c[from.min(to)..to].to_vec()).collect() };
+        Ok((cut, t0 + (base + from as i64) as f64 / f64::from(out_rate)))
+    }
+
+    /// Native samples with indices in `[first, end)` (`None`: to the end of the track),
+    /// clipped to the shown window.
+    fn take_native(&mut self, first: i64, end: Option<i64>) -> Result<Planar> {
+        let first = first.max(self.window.0);
+        let end = match (end, self.window.1) {
+            (Some(e), Some(w)) => Some(e.min(w)),
+            (e, w) => e.or(w),
+        };
+        let rate = f64::from(self.meta.sample_rate.max(1));
+        let decoded_to = self.pending_start + self.pending.len() as i64;
+        let behind = first < self.pending_start && self.next_index.is_some();
+        let far = first as f64 - decoded_to as f64 > SEEK_AHEAD_SECONDS * rate;
+        if behind || far || (self.next_index.is_none() && self.ended) {
+            self.seek_before(first)?;
+        }
+        let mut out = Planar::with_channels(self.meta.channels as usize);
+        loop {
+            // Give out what is pending inside the range.
+            let p_end = self.pending_start + self.pending.len() as i64;
+            let lo = first.max(self.pending_start);
+            let hi = end.map_or(p_end, |e| e.min(p_end));
+            if hi > lo {
+                let (a, b) = ((lo - self.pending_start) as usize, (hi - self.pending_start) as usize);
+                out.ensure_channels(self.pending.channels.len());
+                for (o, c) in out.channels.iter_mut().zip(&self.pending.channels) {
+                    o.extend_from_slice(&c[a..b]);
+                }
+            }
+            if end.is_some_and(|e| p_end >= e) || self.ended {
+                break;
+            }
+            // Drop what lies before the range (and before a later range could start).
+            let keep_from = first.max(p_end - (KEEP_SECONDS * rate) as i64).min(p_end);
+            self.drop_before(keep_from.max(hi));
+            if !self.decode_next()? {
+                self.ended = true;
+            }
+        }
+        // Keep from the range's end on: the next consecutive range starts there.
+        if let Some(e) = end {
+            self.drop_before(e);
+        }
+        Ok(out)
+    }
+
+    /// Drops pending samples before index `i`.
+    fn drop_before(&mut self, i: i64) {
+        let n = (i - self.pending_start).clamp(0, self.pending.len() as i64) as usize;
+        if n > 0 {
+            for c in &mut self.pending.channels {
+                c.drain(..n);
+            }
+            self.pending_start += n as i64;
+        }
+    }
+
+    /// Decodes the track's next packet into `pending`; false at the end of the track.
+    fn decode_next(&mut self) -> Result<bool> {
+        loop {
+            let packet = match self.demuxer.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                // Damage in the container: the samples before it stand, counted.
+                Err(_) => {
+                    self.damaged += 1;
+                    break;
+                }
+            };
+            if packet.track != self.track.index {
+                continue;
+            }
+            let rate = self.meta.sample_rate;
+            if self.next_index.is_none() {
+                let idx = packet.pts.map_or(0, |p| to_samples(p, self.track.time_base, rate));
+                self.next_index = Some(idx);
+                if self.pending.is_empty() {
+                    self.pending_start = idx;
+                }
+            }
+            let before = self.pending.len();
+            if self.engine.decode(&packet.data, &mut self.pending).is_err() {
+                self.damaged += 1;
+                continue;
+            }
+            self.fix_channels();
+            if packet.discard_padding_ns > 0 {
+                // The encoder's padding after the last sample (Matroska's DiscardPadding).
+                let drop = (packet.discard_padding_ns as i128 * i128::from(rate) / 1_000_000_000) as usize;
+                let keep = self.pending.len().saturating_sub(drop).max(before);
+                for c in &mut self.pending.channels {
+                    c.truncate(keep);
+                }
+            }
+            let got = (self.pending.len() - before) as i64;
+            if got == 0 && self.pending.is_empty() {
+                // A header-only packet (Vorbis's first) or a decoder's start-up: the samples
+                // start at the first packet that gives some.
+                self.next_index = None;
+                continue;
+            }
+            self.next_index = self.next_index.map(|i| i + got);
+            if got > 0 {
+                return Ok(true);
+            }
+        }
+        let before = self.pending.len();
+        self.engine.flush(&mut self.pending)?;
+        self.fix_channels();
+        self.next_index = self.next_index.map(|i| i + (self.pending.len() - before) as i64);
+        Ok(false)
+    }
+
+    /// The channel count can change with the first packet (AAC with a PCE, SBR): the
+    /// metadata follows what the engine gives.
+    fn fix_channels(&mut self) {
+        let n = self.pending.channels.len() as u16;
+        if n != 0 && n != self.meta.channels {
+            self.meta.channels = n;
+            self.meta.layout = layout_name(n);
+            if self.options.channels.is_none() {
+                self.meta.output_channels = n;
+            }
+        }
+    }
+
+    /// Restarts decoding at a packet early enough that sample `index` comes out as a
+    /// continuous decode gives it: pre-roll packets before it prime the decoder.
+    fn seek_before(&mut self, index: i64) -> Result<()> {
+        if self.table.is_none() {
+            let t = self.demuxer.packet_table(self.track.index)?;
+            self.table = Some(t.entries);
+        }
+        let table = self.table.as_deref().unwrap_or(&[]);
+        let rate = self.meta.sample_rate;
+        let preroll = preroll_samples(self.params.codec, rate);
+        let target = index - preroll;
+        let mut at = 0usize;
+        for (i, e) in table.iter().enumerate() {
+            match e.pts {
+                Some(p) if to_samples(p, self.track.time_base, rate) <= target => at = i,
+                Some(_) => break,
+                None => {}
+            }
+        }
+        self.engine.reset();
+        self.pending.clear();
+        self.next_index = None;
+        self.ended = false;
+        if at == 0 || table.is_empty() {
+            self.demuxer.rewind()?;
+        } else {
+            let entry = table[at].clone();
+            self.demuxer.seek_to(self.track.index, &entry)?;
+        }
+        Ok(())
+    }
+}
+
+/// The samples before the one asked for that a restarted decoder needs to reproduce it:
+/// MDCT codecs need the previous block's overlap, MP3 its bit reservoir, Opus about 80 ms
+/// to converge (RFC 7845 section 4.6).
+fn preroll_samples(codec: AudioCodec, rate: u32) -> i64 {
+    match codec {
+        AudioCodec::Pcm | AudioCodec::Flac => 0,
+        AudioCodec::Opus => i64::from(rate) * 80 / 1000,
+        AudioCodec::Mp3 | AudioCodec::Mp2 => 1152 * 10,
+        AudioCodec::Aac | AudioCodec::Ac3 | AudioCodec::Eac3 | AudioCodec::Vorbis => 2048 * 2,
+    }
+}
+
+/// A timestamp in `tb` as a sample index at `rate`.
+fn to_samples(ts: i64, tb: Rational, rate: u32) -> i64 {
+    Rational::new(1, i64::from(rate.max(1))).rescale(ts, tb)
+}
+
+/// The track's shown window in sample indices, where the container states one.
+fn window_in_samples(track: &Track, rate: u32) -> Option<(i64, Option<i64>)> {
+    let (s, e) = track.window?;
+    Some((to_samples(s, track.time_base, rate), e.map(|e| to_samples(e, track.time_base, rate))))
+}
+
+/// The Opus header's pre-skip, in samples at 48 kHz (0 for other codecs).
+fn opus_pre_skip(track: &Track) -> i64 {
+    match (&track.codec, &track.config) {
+        (TrackCodec::Audio(AudioCodec::Opus), CodecConfig::OpusHead(h)) if h.len() >= 12 => {
+            i64::from(u16::from_le_bytes([h[10], h[11]]))
+        }
+        _ => 0,
+    }
+}
+
+/// The index of the track's first sample: its first packet's timestamp (read, then the
+/// demuxer rewound). A track whose packets carry none starts at 0.
+fn first_index(demuxer: &mut Demuxer, track: &Track, rate: u32) -> Result<i64> {
+    let mut found = 0;
+    // Bounded: a file whose first packets are all of other tracks starts at 0.
+    for _ in 0..10_000 {
+        match demuxer.next_packet() {
+            Ok(Some(p)) if p.track == track.index => {
+                found = p.pts.map_or(0, |p| to_samples(p, track.time_base, rate));
+                break;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    demuxer.rewind()?;
+    Ok(found)
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}

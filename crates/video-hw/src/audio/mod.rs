@@ -1,0 +1,145 @@
+//! Audio decode: the samples of any audio track this crate demuxes (MP4/MOV, fragmented
+//! MP4, Matroska/WebM, MPEG-TS) and of audio-only files (WAV, FLAC, Ogg, MP3, ADTS AAC),
+//! as `f32` in [-1, 1], sample-accurate.
+//!
+//! ```no_run
+//! use video_hw::audio::{AudioDecoder, AudioOptions};
+//!
+//! let mut dec = AudioDecoder::open("clip.mp4", AudioOptions::default())?;
+//! println!("{} Hz, {} channels, {}", dec.metadata().sample_rate, dec.metadata().channels, dec.metadata().engine);
+//! let all = dec.get_all_samples()?;             // every sample, as ffmpeg gives them
+//! let cut = dec.get_samples_played_in_range(1.0, Some(2.5))?; // trimmed inside packets
+//! assert_eq!(cut.channels, all.channels);
+//! # Ok::<(), video_hw::Error>(())
+//! ```
+//!
+//! Engines: FFmpeg's decoder where FFmpeg is found at run time (every codec it has; its
+//! samples are ffmpeg's own), else the built-in ones that need no system library:
+//! Symphonia (AAC-LC, MP3, FLAC, Vorbis, PCM) and ropus (Opus). The fallback is visible, and
+//! [`AudioOptions::engine`] set to one engine refuses any other. What each engine decodes:
+//! docs/audio.md.
+//!
+//! Priming and padding are dropped as ffmpeg drops them: the MP4 edit list, Opus pre-skip,
+//! MP3's encoder delay. Resampling ([`AudioOptions::sample_rate`]) and mixing
+//! ([`AudioOptions::channels`]) run after decoding.
+
+mod decoder;
+mod mix;
+mod resample;
+pub mod wav;
+
+pub use decoder::AudioDecoder;
+
+use crate::engine::{Engine, EnginePreference};
+
+/// How an [`AudioDecoder`] opens its track and what it gives.
+#[derive(Debug, Clone, Default)]
+pub struct AudioOptions {
+    /// The track, by its index in the file ([`Demuxer::tracks`](crate::media::Demuxer::tracks),
+    /// ffmpeg's stream index); `None`: the first audio track.
+    pub stream_index: Option<usize>,
+    /// Resample to this rate; `None`: the track's own.
+    pub sample_rate: Option<u32>,
+    /// Mix to this many channels (1 and 2 from any layout, more by the default layout);
+    /// `None`: the track's own.
+    pub channels: Option<u16>,
+    /// Which engine decodes: `Auto` (FFmpeg, else the built-in one, visibly) or one engine
+    /// that never falls back.
+    pub engine: EnginePreference,
+}
+
+/// What a track holds and how it is decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioMetadata {
+    /// The codec's short name, as ffprobe gives it (`aac`, `opus`, `mp3`, `flac`, `pcm_s16le`, …).
+    pub codec: String,
+    /// The track's index in the file.
+    pub stream_index: usize,
+    /// Samples per second of the decoded track (before any resampling).
+    pub sample_rate: u32,
+    /// Channels of the decoded track (before any mixing).
+    pub channels: u16,
+    /// The channel layout, as ffmpeg names it (`mono`, `stereo`, `5.1`, …).
+    pub layout: String,
+    /// Duration in seconds, from the container's header where it states one.
+    pub duration_seconds: Option<f64>,
+    /// The time of the first sample shown, in seconds.
+    pub begin_stream_seconds: f64,
+    /// The engine that decodes it.
+    pub engine: Engine,
+    /// What runs, e.g. "symphonia aac".
+    pub decoder: String,
+    /// Rate of the samples this decoder gives (the resampled rate where one was asked).
+    pub output_sample_rate: u32,
+    /// Channels of the samples this decoder gives (after mixing).
+    pub output_channels: u16,
+}
+
+/// Decoded samples: planar `f32`, one row a channel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AudioSamples {
+    /// `channels` rows of `frames` samples each, row after row.
+    pub data: Vec<f32>,
+    /// Channels (rows).
+    pub channels: usize,
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// The time of the first sample, in seconds.
+    pub pts_seconds: f64,
+}
+
+impl AudioSamples {
+    /// Samples per channel.
+    pub fn frames(&self) -> usize {
+        self.data.len().checked_div(self.channels).unwrap_or(0)
+    }
+
+    /// The duration, in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        if self.sample_rate == 0 { 0.0 } else { self.frames() as f64 / f64::from(self.sample_rate) }
+    }
+
+    /// Channel `c`'s samples.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let n = self.frames();
+        &self.data[c * n..(c + 1) * n]
+    }
+
+    /// The samples interleaved (`ffmpeg -f f32le`'s order).
+    pub fn interleaved(&self) -> Vec<f32> {
+        let n = self.frames();
+        let mut out = Vec::with_capacity(self.data.len());
+        for i in 0..n {
+            for c in 0..self.channels {
+                out.push(self.data[c * n + i]);
+            }
+        }
+        out
+    }
+
+    /// The samples interleaved as signed 16-bit integers, rounded and clipped as
+    /// libswresample converts float to s16.
+    pub fn interleaved_s16(&self) -> Vec<i16> {
+        self.interleaved().into_iter().map(f32_to_s16).collect()
+    }
+}
+
+/// libswresample's float to s16: `lrintf(x * 32768)` clipped to the range.
+pub fn f32_to_s16(x: f32) -> i16 {
+    (x * 32768.0).round_ties_even().clamp(-32768.0, 32767.0) as i16
+}
+
+/// The channel layout ffmpeg gives a decoded track of `channels` channels by default.
+pub(crate) fn layout_name(channels: u16) -> String {
+    match channels {
+        1 => "mono".into(),
+        2 => "stereo".into(),
+        3 => "2.1".into(),
+        4 => "4.0".into(),
+        5 => "5.0".into(),
+        6 => "5.1".into(),
+        7 => "6.1".into(),
+        8 => "7.1".into(),
+        n => format!("{n} channels"),
+    }
+}
