@@ -275,14 +275,12 @@ fn extension_tail(b: &mut Bits<'_>, sbr: &mut bool, ps: &mut bool, ext_rate: &mu
         return Ok(());
     }
     let ext = object_type(b)?;
-    if ext == 5 || ext == 22 {
-        if b.flag("sbrPresentFlag")? {
-            let rate = frequency(b)?;
-            *sbr = true;
-            *ext_rate = Some(rate);
-            if ext == 5 && b.left() >= 12 && b.read(11, "syncExtensionType")? == 0x548 {
-                *ps = b.flag("psPresentFlag")?;
-            }
+    if (ext == 5 || ext == 22) && b.flag("sbrPresentFlag")? {
+        let rate = frequency(b)?;
+        *sbr = true;
+        *ext_rate = Some(rate);
+        if ext == 5 && b.left() >= 12 && b.read(11, "syncExtensionType")? == 0x548 {
+            *ps = b.flag("psPresentFlag")?;
         }
     }
     Ok(())
