@@ -165,7 +165,13 @@ impl Demuxer {
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),
-            Container::Audio(_) => return Err(Error::invalid_input("an audio-only file is not found by detect()")),
+            // Signatures `audio_file` does not check first (ADTS, MP3 without an ID3 tag).
+            Container::Audio(_) => match audio_file::AudioFileDemuxer::open(source)? {
+                Some(d) => Box::new(d),
+                None => {
+                    return Err(Error::invalid_bitstream(0, "an audio file that Symphonia's readers could not open"));
+                }
+            },
         };
         Ok(Demuxer { inner })
     }
