@@ -21,6 +21,7 @@ for t in "$@"; do
         h264_sps | h264_pps | hevc_vps | hevc_sps | hevc_pps) max_len=1024 ;;
         h264_slice_header | hevc_slice_header) max_len=2048 ;;
         avcc) max_len=4096 ;;
+        audio_adts | audio_asc | audio_opus_head) max_len=512 ;;
         split_consistency) max_len=8192 ;;
         demux_mkv) max_len=65536 ;;
         demux_ts) max_len=65536 ;;

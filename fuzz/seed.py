@@ -27,6 +27,13 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      the first four, as many as fit in 16 KiB
                                                      and in 64 KiB, and a window from the
                                                      middle after the first unit
+  audio_adts                                         ADTS frames' starts (.aac files, AAC in
+                                                     .ts files): the 16 bytes at each of the
+                                                     first 8 sync words
+  audio_asc                                          AudioSpecificConfigs of MP4 esds boxes,
+                                                     and a few written by hand (HE-AAC,
+                                                     HE-AAC v2, a PCE, an escaped type)
+  audio_opus_head                                    every OpusHead in any file (WebM, Ogg)
   demux_obu                                          OBU streams (.obu files, Annex B ones whole,
                                                      AV1 IVF packets concatenated): the first
                                                      64 KiB (whole when shorter) and the
@@ -259,15 +266,56 @@ def av1_seeds(seeds, name, units):
         seeds.add("demux_obu", b"".join(units[:2])[:AV1_MAX])
 
 
+# AudioSpecificConfigs no fixture holds: HE-AAC (explicit, AOT 5, 24 -> 48 kHz stereo),
+# HE-AAC v2 (AOT 29, mono), backward-compatible SBR+PS signalling after an LC config, an
+# LC config with a program_config_element (front SCE + CPE, back CPE, LFE), an escaped
+# object type with an explicit rate, 960-sample frames.
+ASC_SEEDS = ["2b118800", "eb098800", "131056e59d4880", "118004c8050001190000", "f83e00607220", "1234"]
+
+
+def audio_seeds(seeds, data, low):
+    """Seeds for the audio header targets from any file."""
+    at = 0
+    for _ in range(4):
+        at = data.find(b"OpusHead", at)
+        if at < 0:
+            break
+        seeds.add("audio_opus_head", data[at : at + 8 + 11 + 2 + 8])
+        at += 8
+    if low.endswith((".aac",) + TS_EXT):
+        at, found = 0, 0
+        while found < 8:
+            at = data.find(b"\xff", at)
+            if at < 0 or at + 7 > len(data):
+                break
+            if data[at + 1] & 0xF6 == 0xF0:
+                seeds.add("audio_adts", data[at : at + 16])
+                found += 1
+            at += 1
+    if low.endswith((".mp4", ".m4a")):
+        # ffmpeg writes descriptor lengths in 4 bytes: DecoderSpecificInfo is
+        # 05 80 80 80 <len> <config>.
+        for esds in mp4_boxes(data, [b"esds"]):
+            at = esds.find(b"\x05\x80\x80\x80")
+            if at >= 0 and at + 5 < len(esds):
+                n = esds[at + 4]
+                seeds.add("audio_asc", esds[at + 5 : at + 5 + n])
+
+
 def main():
     out, dirs = sys.argv[1], sys.argv[2:]
     seeds = Seeds(out)
+    for h in ASC_SEEDS:
+        seeds.add("audio_asc", bytes.fromhex(h))
     streams = 0
     for top in dirs:
         for root, _, files in os.walk(top):
             for name in sorted(files):
                 path = os.path.join(root, name)
                 low = name.lower()
+                if low.endswith((".aac", ".mp4", ".m4a", ".webm", ".mkv", ".ogg") + TS_EXT):
+                    with open(path, "rb") as f:
+                        audio_seeds(seeds, f.read(), low)
                 if low.endswith(H264_EXT) or low.endswith(HEVC_EXT):
                     with open(path, "rb") as f:
                         data = f.read()

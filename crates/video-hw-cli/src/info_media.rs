@@ -83,6 +83,11 @@ pub fn run(path: &Path, as_json: bool) -> video_hw::Result<ExitCode> {
             if let Some(a) = t.audio {
                 v["sample_rate"] = json!(a.sample_rate);
                 v["channels"] = json!(a.channels);
+                v["channel_layout"] = json!(a.layout.name());
+                if let Some(g) = a.gapless {
+                    v["priming"] = json!(g.priming);
+                    v["padding"] = json!(g.padding);
+                }
             }
             if t.kind != TrackKind::Video || c.is_none() {
                 v["duration"] = json!(t.duration.map(|d| t.seconds(d)));
@@ -141,7 +146,10 @@ pub fn run(path: &Path, as_json: bool) -> video_hw::Result<ExitCode> {
                 }
             }
             if let Some(a) = t.audio {
-                line += &format!(", {} Hz, {} channel(s)", a.sample_rate, a.channels);
+                line += &format!(", {} Hz, {} channel(s) ({})", a.sample_rate, a.channels, a.layout);
+                if let Some(g) = a.gapless {
+                    line += &format!(", gapless: {} priming, {} padding samples", g.priming, g.padding);
+                }
             }
             if let Some(lang) = &t.language {
                 line += &format!(" [{lang}]");

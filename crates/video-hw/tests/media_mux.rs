@@ -155,8 +155,11 @@ fn read_with_ffprobe(path: &Path) -> Media {
                 rotation: 0,
                 sample_aspect: None,
             }),
-            audio: (kind == TrackKind::Audio)
-                .then(|| AudioInfo { sample_rate: num("sample_rate") as u32, channels: num("channels") as u16 }),
+            audio: (kind == TrackKind::Audio).then(|| AudioInfo {
+                sample_rate: num("sample_rate") as u32,
+                channels: num("channels") as u16,
+                ..AudioInfo::default()
+            }),
             language: s["tags"]["language"].as_str().filter(|l| *l != "und").map(str::to_string),
             window: None,
         });

@@ -81,6 +81,20 @@ pub(crate) struct AudioFileDemuxer {
 }
 
 impl AudioFileDemuxer {
+    /// A WAV file's channel layout as FFmpeg reads it from the header (`header`, the
+    /// file's first bytes): the `WAVE_FORMAT_EXTENSIBLE` channel mask, or unspecified
+    /// without one (Symphonia assumes a layout; ffprobe says `unknown`).
+    pub(crate) fn set_wav_layout(&mut self, header: &[u8]) {
+        if self.container != Container::Audio(AudioContainer::Wav) {
+            return;
+        }
+        for a in self.tracks.iter_mut().filter_map(|t| t.audio.as_mut()) {
+            if let Some(layout) = super::audio::wav_layout(header, a.channels) {
+                a.layout = layout;
+            }
+        }
+    }
+
     /// Opens `source` if Symphonia knows its format; `Ok(None)` when it does not.
     pub(crate) fn open(source: ByteSource) -> Result<Option<Self>> {
         let len = source.len();

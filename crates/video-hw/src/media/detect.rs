@@ -1,6 +1,6 @@
 //! Which container a file is, from its first bytes (never from its name).
 
-use super::types::Container;
+use super::types::{AudioContainer, Container};
 use crate::bitstream::detect::detect_codec;
 
 /// Bytes [`detect`] looks at (at most; fewer for short files).
@@ -14,8 +14,9 @@ const MP4_FIRST_BOXES: [&[u8; 4]; 12] =
 ///
 /// Order matters where signatures could collide: the fixed magic numbers (IVF, EBML)
 /// first, then ISO-BMFF box types, then the transport-stream sync pattern (which needs
-/// several packets to agree), and raw Annex-B H.264/HEVC last (any file has start-code
-/// like bytes somewhere, so it needs plausible NAL units).
+/// several packets to agree), then audio-only files by their signatures
+/// ([`Container::Audio`]: WAV, Ogg, FLAC, MP3, ADTS), and raw Annex-B H.264/HEVC last
+/// (any file has start-code like bytes somewhere, so it needs plausible NAL units).
 ///
 /// ```
 /// use video_hw::media::{Container, detect};
@@ -51,10 +52,38 @@ pub fn detect(prefix: &[u8]) -> Option<Container> {
     if ts_packet_size(prefix).is_some() {
         return Some(Container::MpegTs);
     }
+    // Audio-only files, whose samples can hold start-code-like bytes (PCM in a WAV file):
+    // never read as a raw video stream.
+    if let Some(kind) = audio_only_signature(prefix) {
+        return Some(Container::Audio(kind));
+    }
     if detect_codec(prefix).is_some() {
         return Some(Container::AnnexB);
     }
     None
+}
+
+/// The kind of audio-only file `prefix` starts (WAV, Ogg, FLAC, MP3 with an ID3v2 tag or
+/// a frame sync, raw AAC in ADTS form): [`detect`] names these rather than take their
+/// samples for a raw video stream, and the demuxer reads them with Symphonia's readers.
+pub fn audio_only_signature(prefix: &[u8]) -> Option<AudioContainer> {
+    if prefix.len() >= 12 && &prefix[..4] == b"RIFF" && &prefix[8..12] == b"WAVE" {
+        return Some(AudioContainer::Wav);
+    }
+    if prefix.starts_with(b"OggS") {
+        return Some(AudioContainer::Ogg);
+    }
+    if prefix.starts_with(b"fLaC") {
+        return Some(AudioContainer::Flac);
+    }
+    if prefix.starts_with(b"ID3") {
+        return Some(AudioContainer::Mp3);
+    }
+    match prefix {
+        [0xff, b, ..] if b & 0xf6 == 0xf0 => Some(AudioContainer::Adts),
+        [0xff, b, ..] if b & 0xe0 == 0xe0 && b & 0x06 != 0 => Some(AudioContainer::Mp3),
+        _ => None,
+    }
 }
 
 /// The transport packet size (188, or 192 for M2TS) when `prefix` holds sync bytes
@@ -157,6 +186,19 @@ mod tests {
         let mut v = vec![0u8; 1000];
         v[0] = 0x47;
         assert_eq!(ts_sync(&v), None);
+    }
+
+    #[test]
+    fn audio_files() {
+        assert_eq!(detect(b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0"), Some(Container::Audio(AudioContainer::Wav)));
+        // PCM samples that look like start codes do not make it a raw stream.
+        let mut wav = b"RIFF\0\0\0\0WAVEdata".to_vec();
+        wav.extend([0, 0, 0, 1, 0x67, 0x42, 0, 0x1e, 0, 0, 0, 1, 0x68]);
+        assert_eq!(detect(&wav), Some(Container::Audio(AudioContainer::Wav)));
+        assert_eq!(detect(&[0xff, 0xf1, 0x50, 0x80]), Some(Container::Audio(AudioContainer::Adts)));
+        assert_eq!(detect(&[0xff, 0xfb, 0x90, 0x64]), Some(Container::Audio(AudioContainer::Mp3)));
+        assert_eq!(detect(b"OggS\0\x02"), Some(Container::Audio(AudioContainer::Ogg)));
+        assert_eq!(detect(b"fLaC\0\0\0\x22"), Some(Container::Audio(AudioContainer::Flac)));
     }
 
     #[test]

@@ -24,6 +24,10 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 //!
+//! Audio tracks report what ffprobe reports ([`AudioInfo`]: the decoder's sample rate,
+//! channels and channel layout, from the codec configuration over the container's fields;
+//! MP4 `iTunSMPB` gapless information); the parsers behind them are in [`audio`].
+//!
 //! Damage: a demuxer returns every packet before the damage, then an
 //! [`Error::InvalidBitstream`] with the byte offset where it is (MPEG-TS resynchronises
 //! and goes on). Every size or count a file claims is checked against what the file
@@ -33,6 +37,7 @@
 //! Everything here is safe Rust over the bitstream layer; the sessions sit above it.
 
 mod annexb;
+pub mod audio;
 mod audio_file;
 mod detect;
 mod facts;
@@ -135,14 +140,16 @@ impl Demuxer {
         // anything (a start code, a sync byte) to the video detectors.
         if audio_file::has_signature(&prefix) {
             source.seek(0);
-            if let Some(d) = audio_file::AudioFileDemuxer::open(source)? {
+            if let Some(mut d) = audio_file::AudioFileDemuxer::open(source)? {
+                d.set_wav_layout(&prefix);
                 return Ok(Demuxer { inner: Box::new(d) });
             }
             return Err(Error::invalid_bitstream(0, "an audio file that Symphonia's readers could not open"));
         }
         let Some(container) = detect(&prefix) else {
             // Audio-only files last: Symphonia's probe reads them from their own signatures.
-            if let Some(d) = audio_file::AudioFileDemuxer::open(source)? {
+            if let Some(mut d) = audio_file::AudioFileDemuxer::open(source)? {
+                d.set_wav_layout(&prefix);
                 return Ok(Demuxer { inner: Box::new(d) });
             }
             return Err(Error::invalid_bitstream(
@@ -158,7 +165,13 @@ impl Demuxer {
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),
             Container::MpegTs => Box::new(ts::TsDemuxer::open(source)?),
-            Container::Audio(_) => return Err(Error::invalid_input("an audio-only file is not found by detect()")),
+            // Signatures `audio_file` does not check first (ADTS, MP3 without an ID3 tag).
+            Container::Audio(_) => match audio_file::AudioFileDemuxer::open(source)? {
+                Some(d) => Box::new(d),
+                None => {
+                    return Err(Error::invalid_bitstream(0, "an audio file that Symphonia's readers could not open"));
+                }
+            },
         };
         Ok(Demuxer { inner })
     }

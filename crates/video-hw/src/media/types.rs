@@ -249,13 +249,38 @@ impl VideoInfo {
     }
 }
 
-/// Facts of an audio track.
+/// Facts of an audio track, as ffprobe reports them (`sample_rate`, `channels`,
+/// `channel_layout`): from the codec's configuration where the container keeps one (AAC's
+/// AudioSpecificConfig, Opus's header, Vorbis's identification header) over the
+/// container's own fields, which can be wrong (an MP4 sample entry says 2 channels for
+/// mono AAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AudioInfo {
-    /// Samples per second.
+    /// Samples per second the decoder outputs (HE-AAC: after SBR; Opus: 48000).
     pub sample_rate: u32,
-    /// Channels.
+    /// Channels the decoder outputs.
     pub channels: u16,
+    /// Their layout, as FFmpeg's decoder gives it; where the stream says no more than
+    /// the count, the codec's usual order for that count
+    /// ([`ChannelLayout::for_codec`](super::audio::ChannelLayout::for_codec)).
+    pub layout: super::audio::ChannelLayout,
+    /// Gapless information from an MP4's `iTunSMPB` metadata (Apple's encoders write
+    /// it): samples of priming to drop at the start and of padding at the end. `None`
+    /// when the file has none (ffmpeg writes an edit list instead, which
+    /// [`Track::window`] and the packet timestamps already apply).
+    pub gapless: Option<super::audio::ItunSmpb>,
+}
+
+impl AudioInfo {
+    /// Facts with the codec's usual layout for `channels` and no gapless information.
+    pub fn new(codec: AudioCodec, sample_rate: u32, channels: u16) -> AudioInfo {
+        AudioInfo {
+            sample_rate,
+            channels,
+            layout: super::audio::ChannelLayout::for_codec(codec, channels),
+            gapless: None,
+        }
+    }
 }
 
 /// One track of a container.
@@ -331,6 +356,8 @@ impl Track {
         sample_rate: u32,
         channels: u16,
     ) -> Track {
+        // What the configuration says beats the arguments (as the demuxers report).
+        let audio = super::audio::facts(&TrackCodec::Audio(codec), &config, sample_rate, channels);
         Track {
             index,
             id: 0,
@@ -342,7 +369,7 @@ impl Track {
             packets: None,
             frame_rate: None,
             video: None,
-            audio: Some(AudioInfo { sample_rate, channels }),
+            audio: Some(audio),
             language: None,
             window: None,
         }

@@ -92,9 +92,6 @@ pub(crate) trait AudioEngine: Send {
         Ok(())
     }
 
-    /// Forgets the state of earlier packets (after a seek).
-    fn reset(&mut self);
-
     /// The rate and channel count of the samples it gives (known before the first packet
     /// for every codec here but AAC with SBR, where the first packet may change it).
     fn output(&self) -> (u32, u16);

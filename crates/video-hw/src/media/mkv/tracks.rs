@@ -6,7 +6,7 @@ use super::ebml::{self, Children, float, malformed, string, uint};
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, Rational};
 use crate::error::Result;
-use crate::media::types::{AudioCodec, AudioInfo, CodecConfig, Track, TrackCodec, TrackKind, VideoInfo};
+use crate::media::types::{AudioCodec, CodecConfig, Track, TrackCodec, TrackKind, VideoInfo};
 
 /// Nanoseconds per tick when `Info` does not say (1 ms).
 pub const DEFAULT_TIMESTAMP_SCALE: u64 = 1_000_000;
@@ -249,12 +249,13 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
         None => codec(&e.codec_id, private.as_ref().map(|(p, at)| (p.as_slice(), *at)))?,
     };
     let video = (kind == TrackKind::Video).then(|| video_info(&e));
-    let audio = (kind == TrackKind::Audio).then(|| AudioInfo {
-        sample_rate: e
+    let audio = (kind == TrackKind::Audio).then(|| {
+        let rate = e
             .sampling
             .filter(|f| f.is_finite() && *f > 0.0 && *f < f64::from(u32::MAX))
-            .map_or(8000, |f| f.round() as u32),
-        channels: e.channels.map_or(1, |c| c.min(u64::from(u16::MAX)) as u16),
+            .map_or(8000, |f| f.round() as u32);
+        let channels = e.channels.map_or(1, |c| c.min(u64::from(u16::MAX)) as u16);
+        crate::media::audio::facts(&codec, &config, rate, channels)
     });
     let frame_rate = match (kind, e.default_duration) {
         (TrackKind::Video, Some(d)) if d <= i64::MAX as u64 => Some(reduce(1_000_000_000, d as i64)),
@@ -406,7 +407,7 @@ mod tests {
             el(ebml::TRACK_NUMBER, &[2]),
             el(ebml::TRACK_TYPE, &[2]),
             el(ebml::CODEC_ID, b"A_AAC"),
-            el(ebml::CODEC_PRIVATE, &[0x11, 0x90]),
+            el(ebml::CODEC_PRIVATE, &[0x11, 0xb0]), // AAC LC, 48 kHz, 5.1
             el(ebml::LANGUAGE, b"fre"),
             el(ebml::LANGUAGE_BCP47, b"fr-CA"),
             el(
@@ -430,8 +431,8 @@ mod tests {
         assert_eq!((v.video.unwrap().width, v.video.unwrap().height), (720, 480));
         let a = &t[1].track;
         assert_eq!(a.codec, TrackCodec::Audio(AudioCodec::Aac));
-        assert_eq!(a.config, CodecConfig::AudioSpecificConfig(vec![0x11, 0x90]));
-        assert_eq!(a.audio, Some(AudioInfo { sample_rate: 48000, channels: 6 }));
+        assert_eq!(a.config, CodecConfig::AudioSpecificConfig(vec![0x11, 0xb0]));
+        assert_eq!(a.audio, Some(crate::media::AudioInfo::new(AudioCodec::Aac, 48000, 6)));
         assert_eq!(a.language.as_deref(), Some("fr-CA"));
         let s = &t[2].track;
         assert_eq!((s.kind, s.codec.name(), s.index), (TrackKind::Subtitle, "ass", 2));

@@ -14,6 +14,7 @@
 
 mod boxes;
 mod fragments;
+mod metadata;
 mod moov;
 mod sample_entry;
 mod tables;
@@ -21,7 +22,7 @@ mod tables;
 use std::collections::HashMap;
 
 use super::io::ByteSource;
-use super::types::{Container, MediaPacket, PacketEntry, Track, TrackKind, VideoInfo};
+use super::types::{AudioInfo, Container, MediaPacket, PacketEntry, Track, TrackKind, VideoInfo};
 use super::{ContainerDemuxer, PacketTable};
 use crate::codec::Rational;
 use crate::error::{Error, Result};
@@ -227,7 +228,9 @@ impl Mp4Demuxer {
                 packets: Some(list.len() as u64),
                 frame_rate,
                 video,
-                audio: entry.audio,
+                // The movie's gapless information is the audio's (Apple writes one
+                // audio track per file with it).
+                audio: entry.audio.map(|a| AudioInfo { gapless: movie.gapless, ..a }),
                 language: trak.language,
                 window,
             });

@@ -65,6 +65,8 @@ pub struct Movie {
     pub traks: Vec<TrakInfo>,
     /// Fragment defaults by `track_ID`; present only in fragmented files.
     pub trex: Option<HashMap<u32, TrackDefaults>>,
+    /// The movie's iTunes gapless information (`udta/meta/ilst`, `iTunSMPB`).
+    pub gapless: Option<crate::media::audio::ItunSmpb>,
 }
 
 /// Reads a `moov` body (its bytes start at file offset `r.offset()`).
@@ -73,6 +75,7 @@ pub fn parse_moov(r: Reader<'_>, file_len: u64) -> Result<Movie> {
     let mut timescale = 0;
     let mut traks = Vec::new();
     let mut trex = None;
+    let mut gapless = None;
     for child in r.children() {
         let (h, mut body) = child?;
         match &h.kind {
@@ -83,6 +86,7 @@ pub fn parse_moov(r: Reader<'_>, file_len: u64) -> Result<Movie> {
                 timescale = body.u32("mvhd timescale")?;
             }
             b"trak" => traks.push(parse_trak(body, file_len)?),
+            b"udta" => gapless = gapless.or(super::metadata::gapless(body)),
             b"mvex" => {
                 let mut map = HashMap::new();
                 for c in body.children() {
@@ -110,7 +114,7 @@ pub fn parse_moov(r: Reader<'_>, file_len: u64) -> Result<Movie> {
     if traks.is_empty() {
         return Err(malformed(at, "moov without a track"));
     }
-    Ok(Movie { timescale, traks, trex })
+    Ok(Movie { timescale, traks, trex, gapless })
 }
 
 /// Finds the boxes on `path` below `r` (e.g. `mdia/minf/stbl`).

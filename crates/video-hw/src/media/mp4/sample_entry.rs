@@ -151,7 +151,7 @@ fn audio(format: FourCc, mut r: Reader<'_>) -> Result<SampleEntry> {
             _ => {}
         }
     }
-    let audio = AudioInfo { sample_rate, channels };
+    let audio = crate::media::audio::facts(&codec, &config, sample_rate, channels);
     Ok(SampleEntry { format, codec, config, video: None, audio: Some(audio) })
 }
 

@@ -3,89 +3,11 @@
 //! straight into MP4 or Matroska, and builds the AudioSpecificConfig those need from
 //! the first header.
 
-/// Samples per second by `sampling_frequency_index` (13..=15 are reserved or explicit,
-/// which ADTS cannot carry).
-const SAMPLE_RATES: [u32; 13] =
-    [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+pub use crate::media::audio::{ADTS_MIN_HEADER as MIN_HEADER, AdtsHeader};
 
-/// The shortest header (without CRC).
-pub const MIN_HEADER: usize = 7;
-
-/// One ADTS header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AdtsHeader {
-    /// `profile` (the MPEG-4 audio object type minus one: 1 = AAC LC).
-    pub profile: u8,
-    /// `sampling_frequency_index` (< 13).
-    pub sampling_index: u8,
-    /// `channel_configuration` (0: given by a program config element in the frame).
-    pub channel_config: u8,
-    /// The whole frame's length, header included.
-    pub frame_len: usize,
-    /// The header's length: 7, or 9 with a CRC.
-    pub header_len: usize,
-    /// `number_of_raw_data_blocks_in_frame` (0: one block of 1024 samples).
-    pub raw_blocks: u8,
-}
-
-impl AdtsHeader {
-    /// Reads the header at the start of `b`; `None` unless it is one (sync word, layer 0,
-    /// a sampling index ADTS allows, a frame length that holds the header).
-    pub fn parse(b: &[u8]) -> Option<AdtsHeader> {
-        if b.len() < MIN_HEADER || b[0] != 0xff || b[1] & 0xf6 != 0xf0 {
-            return None;
-        }
-        let protection_absent = b[1] & 1 != 0;
-        let sampling_index = (b[2] >> 2) & 0x0f;
-        if usize::from(sampling_index) >= SAMPLE_RATES.len() {
-            return None;
-        }
-        let frame_len = (usize::from(b[3] & 3) << 11) | (usize::from(b[4]) << 3) | usize::from(b[5] >> 5);
-        let header_len = if protection_absent { 7 } else { 9 };
-        if frame_len <= header_len {
-            return None;
-        }
-        Some(AdtsHeader {
-            profile: b[2] >> 6,
-            sampling_index,
-            channel_config: ((b[2] & 1) << 2) | (b[3] >> 6),
-            frame_len,
-            header_len,
-            raw_blocks: b[6] & 3,
-        })
-    }
-
-    /// Samples per second.
-    pub fn sample_rate(&self) -> u32 {
-        SAMPLE_RATES[usize::from(self.sampling_index)]
-    }
-
-    /// Channels (configuration 7 is 7.1; 0 leaves the count to the frame: reported as 0).
-    pub fn channels(&self) -> u16 {
-        match self.channel_config {
-            7 => 8,
-            c => u16::from(c),
-        }
-    }
-
-    /// Samples per channel in the frame (1024 per raw data block).
-    pub fn samples(&self) -> u32 {
-        1024 * (u32::from(self.raw_blocks) + 1)
-    }
-
-    /// The frame's duration in 90 kHz ticks.
-    pub fn duration_90k(&self) -> i64 {
-        ticks(self.samples(), self.sample_rate())
-    }
-
-    /// The 2-byte AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1): audio object type,
-    /// sampling frequency index, channel configuration, then GASpecificConfig's three
-    /// flags at 0 (1024-sample frames, no core coder, no extension).
-    pub fn audio_specific_config(&self) -> [u8; 2] {
-        let aot = u16::from(self.profile) + 1;
-        let v = (aot << 11) | (u16::from(self.sampling_index) << 7) | (u16::from(self.channel_config) << 3);
-        v.to_be_bytes()
-    }
+/// A frame's duration in 90 kHz ticks.
+pub fn duration_90k(h: &AdtsHeader) -> i64 {
+    ticks(h.samples(), h.sample_rate)
 }
 
 /// `samples` at `rate` in 90 kHz ticks, rounded to nearest.
@@ -102,11 +24,11 @@ pub fn find_sync(b: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(k) = b.get(i..).and_then(|t| memchr::memchr(0xff, t)) {
         let at = i + k;
-        match AdtsHeader::parse(&b[at..]) {
-            Some(_) => return at,
+        match AdtsHeader::read(&b[at..]) {
+            Ok(_) => return at,
             // A sync-like start too short to read: it may go on in the next PES.
-            None if b.len() - at < MIN_HEADER && b.get(at + 1).is_none_or(|&x| x & 0xf6 == 0xf0) => return at,
-            None => i = at + 1,
+            Err(_) if b.len() - at < MIN_HEADER && b.get(at + 1).is_none_or(|&x| x & 0xf6 == 0xf0) => return at,
+            Err(_) => i = at + 1,
         }
     }
     b.len()
@@ -129,10 +51,10 @@ pub fn next_frame(b: &[u8], at: &mut usize) -> Option<Frame> {
         *at = b.len();
         return None;
     }
-    if AdtsHeader::parse(&b[*at..]).is_none() {
+    if AdtsHeader::read(&b[*at..]).is_err() {
         *at = find_sync(b, *at);
     }
-    match b.get(*at..).and_then(AdtsHeader::parse) {
+    match b.get(*at..).and_then(|t| AdtsHeader::read(t).ok()) {
         Some(h) if h.frame_len <= b.len() - *at => {
             let f = Frame { start: *at, header: h };
             *at += h.frame_len;
@@ -170,12 +92,12 @@ mod tests {
     fn header_and_config() {
         let f = frame(&[1, 2, 3]);
         let h = AdtsHeader::parse(&f).unwrap();
-        assert_eq!((h.profile, h.sample_rate(), h.channels(), h.frame_len, h.header_len), (1, 48000, 2, 10, 7));
+        assert_eq!((h.object_type, h.sample_rate, h.channels(), h.frame_len, h.header_len), (2, 48000, 2, 10, 7));
         assert_eq!(h.audio_specific_config(), [0x11, 0x90]);
-        assert_eq!(h.duration_90k(), 1920);
+        assert_eq!(duration_90k(&h), 1920);
         assert_eq!(ticks(1024, 44100), 2090);
-        assert!(AdtsHeader::parse(&f[..6]).is_none());
-        assert!(AdtsHeader::parse(&[0xff, 0xf1, 0x3c, 0x80, 0, 0x20, 0]).is_none(), "sampling index 15");
+        assert!(AdtsHeader::parse(&f[..6]).is_err());
+        assert!(AdtsHeader::parse(&[0xff, 0xf1, 0x3c, 0x80, 0, 0x20, 0]).is_err(), "sampling index 15");
     }
 
     #[test]

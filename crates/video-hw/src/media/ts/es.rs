@@ -181,9 +181,9 @@ pub fn mpeg_audio_header(b: &[u8]) -> Option<(u8, u32, u16)> {
 /// row, or one that fills the PES), AC-3 or E-AC-3 (sync word 0x0B77, told apart by
 /// `bsid`). Blu-ray muxers, ffmpeg's M2TS mode among them, write AAC this way.
 pub fn sniff_private(data: &[u8]) -> Option<AudioCodec> {
-    if let Some(h) = AdtsHeader::parse(data) {
+    if let Ok(h) = AdtsHeader::read(data) {
         let next = data.get(h.frame_len..).unwrap_or(&[]);
-        if next.is_empty() && data.len() == h.frame_len || AdtsHeader::parse(next).is_some() {
+        if next.is_empty() && data.len() == h.frame_len || AdtsHeader::read(next).is_ok() {
             return Some(AudioCodec::Aac);
         }
     }

@@ -132,8 +132,9 @@ impl TsDemuxer {
                 (codec == TrackCodec::Audio(AudioCodec::Opus)).then(|| s.opus_channels.and_then(opus::opus_head));
             let (config, audio) = match opus_head.flatten() {
                 Some(head) => {
-                    let info = AudioInfo { sample_rate: 48_000, channels: u16::from(head[9]) };
-                    (CodecConfig::OpusHead(head), Some(info))
+                    let config = CodecConfig::OpusHead(head);
+                    let info = crate::media::audio::facts(&codec, &config, 48_000, 0);
+                    (config, Some(info))
                 }
                 None => (CodecConfig::None, None),
             };
@@ -256,8 +257,7 @@ impl TsDemuxer {
             Some(Form::Av1) => av1_facts(track, &p.data),
             Some(Form::Adts) => {
                 let Some(h) = stream.and_then(|s| s.first_adts) else { return false };
-                track.audio = Some(AudioInfo { sample_rate: h.sample_rate(), channels: h.channels() });
-                track.config = CodecConfig::AudioSpecificConfig(h.audio_specific_config().to_vec());
+                adts_facts(track, &h);
                 true
             }
             Some(Form::Whole { .. }) if track.codec == TrackCodec::Other("ts-0x06".into()) => {
@@ -279,13 +279,19 @@ impl TsDemuxer {
                 if codec == AudioCodec::Aac {
                     // Its later PES are split into frames like any AAC's.
                     self.streams.list[i].form = Form::Adts;
-                    if let Some(h) = adts::AdtsHeader::parse(&p.data) {
-                        track.audio = Some(AudioInfo { sample_rate: h.sample_rate(), channels: h.channels() });
-                        track.config = CodecConfig::AudioSpecificConfig(h.audio_specific_config().to_vec());
+                    if let Ok(h) = adts::AdtsHeader::read(&p.data) {
+                        adts_facts(track, &h);
                     }
                 } else {
                     self.streams.list[i].form = Form::Whole { always_key: true };
                 }
+                true
+            }
+            _ if matches!(track.codec, TrackCodec::Audio(AudioCodec::Ac3 | AudioCodec::Eac3)) => {
+                let Ok(h) = crate::media::audio::Ac3Header::parse(&p.data) else { return false };
+                let layout = h.layout();
+                track.audio =
+                    Some(AudioInfo { sample_rate: h.sample_rate, channels: layout.channels, layout, gapless: None });
                 true
             }
             _ if track.codec == TrackCodec::Audio(AudioCodec::Mp2) => {
@@ -293,7 +299,7 @@ impl TsDemuxer {
                 if layer == 3 {
                     track.codec = TrackCodec::Audio(AudioCodec::Mp3);
                 }
-                track.audio = Some(AudioInfo { sample_rate: rate, channels });
+                track.audio = Some(AudioInfo::new(AudioCodec::Mp3, rate, channels));
                 true
             }
             _ => true,
@@ -510,3 +516,10 @@ impl ContainerDemuxer for TsDemuxer {
 
 #[cfg(test)]
 mod tests;
+
+/// An AAC track's configuration and facts from its first ADTS header: the
+/// AudioSpecificConfig MP4 and Matroska need, and what it says of rate and channels.
+fn adts_facts(track: &mut Track, h: &adts::AdtsHeader) {
+    track.config = CodecConfig::AudioSpecificConfig(h.audio_specific_config());
+    track.audio = Some(crate::media::audio::facts(&track.codec, &track.config, h.sample_rate, h.channels()));
+}

@@ -134,7 +134,7 @@ fn next_unit(adts_frames: bool, b: &[u8], at: &mut usize) -> Option<(usize, std:
     if adts_frames {
         let f = adts::next_frame(b, at)?;
         let h = f.header;
-        Some((f.start, f.start + h.header_len..f.start + h.frame_len, h.duration_90k()))
+        Some((f.start, f.start + h.header_len..f.start + h.frame_len, adts::duration_90k(&h)))
     } else {
         let u = opus::next_unit(b, at)?;
         let body = u.body..u.body + u.len;
@@ -514,7 +514,7 @@ impl Streams {
         let mut frames = 0usize;
         while let Some((start, body, dur)) = next_unit(adts_frames, &buf, &mut at) {
             if adts_frames && st.first_adts.is_none() {
-                st.first_adts = AdtsHeader::parse(&buf[start..]);
+                st.first_adts = AdtsHeader::read(&buf[start..]).ok();
             }
             let fm = if start < carried { &mut carry_end } else { &mut end_meta };
             let pts = fm.pts;
