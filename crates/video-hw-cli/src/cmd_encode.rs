@@ -87,7 +87,8 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
     // the frames before it are encoded and the output is closed properly; then exit 4.
     let mut broken = None;
-    loop {
+    // SIGINT/SIGTERM: no more input; the frames read are encoded and the output finished.
+    while crate::signals::requested().is_none() {
         match src.next_frame() {
             Ok(Some(mut frame)) => {
                 if arrival {
@@ -132,6 +133,9 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         ..Default::default()
     }
     .emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     match broken {
         Some(e) => Err(e.into()),
         None => Ok(ExitCode::SUCCESS),

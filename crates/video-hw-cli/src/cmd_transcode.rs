@@ -116,8 +116,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
         quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        interrupted: None,
     }
     .emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     decode_loop::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,7 @@ mod net_in;
 mod opts;
 mod output;
 mod progress;
+mod signals;
 mod stage_table;
 mod summary;
 mod synthetic;
@@ -110,6 +111,9 @@ fn main() -> ExitCode {
         stage_table::enable();
     }
     exit::quiet_panics();
+    if matches!(cli.command, Command::Decode(_) | Command::Encode(_) | Command::Transcode(_)) {
+        signals::install(cli.quiet);
+    }
     let run = std::panic::catch_unwind(|| match &cli.command {
         Command::Probe(args) => cmd_probe::run(args).map_err(exit::Failure::from),
         Command::Info(args) => cmd_info::run(args).map_err(exit::Failure::from),
