@@ -9,7 +9,8 @@ use clap::Args;
 use video_hw::{PixelFormat, Rational};
 
 use crate::encoding::EncodeJob;
-use crate::exit::{CliResult, usage};
+use crate::exit::CliResult;
+use crate::fragment_opts::FragmentOpts;
 use crate::frames_in::{FrameSource, FrameSourceSpec};
 use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
 use crate::progress::Progress;
@@ -26,10 +27,8 @@ pub struct EncodeArgs {
     /// AV1), .ivf (IVF: AV1), .obu (raw AV1 OBUs), or `-` (the raw stream on stdout).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
-    /// Write fragmented MP4: a fragment per key frame, each complete when written, so a
-    /// reader can play the file while it grows (and `-o -` streams it to stdout).
-    #[arg(long)]
-    fragmented: bool,
+    #[command(flatten)]
+    frag: FragmentOpts,
     /// Frame timestamps: `input` (frame number / frame rate) or `arrival` (when each frame
     /// arrived, from the first; for live input whose sender paces the frames).
     #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
@@ -72,14 +71,12 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         format: args.pix_fmt,
     })?;
     cfg.fps = src.fps;
-    if args.fragmented && !is_mp4_or_stdout(&args.output) {
-        return Err(usage("--fragmented writes MP4: name the output .mp4/.m4v/.mov, or - for stdout"));
-    }
+    args.frag.check(&args.output)?;
     // Arrival times are kept in 90 kHz ticks (MPEG's clock; whole milliseconds fit).
     let arrival = args.timestamps == "arrival";
     let timebase = arrival.then_some(Rational::MPEG_90K);
     let mut job = EncodeJob::new(cfg, &args.output, timebase)
-        .fragmented(args.fragmented)
+        .fragmented(&args.frag)
         .ring_depth(args.ring_depth.map(|d| d as usize))
         .quality(args.encode.quality());
     let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
@@ -140,13 +137,4 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         Some(e) => Err(e.into()),
         None => Ok(ExitCode::SUCCESS),
     }
-}
-
-/// Whether `--fragmented` can write to `path`: an MP4 name, or stdout.
-fn is_mp4_or_stdout(path: &std::path::Path) -> bool {
-    path.as_os_str() == "-"
-        || path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ["mp4", "m4v", "mov"].contains(&e.to_ascii_lowercase().as_str()))
 }

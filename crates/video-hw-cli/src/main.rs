@@ -15,6 +15,7 @@ mod decode_select;
 mod encoding;
 mod exit;
 mod fallbacks;
+mod fragment_opts;
 mod framemd5;
 mod frames_in;
 mod info_media;

@@ -203,7 +203,9 @@ pub fn layout_for(_path: &Path) -> PacketLayout {
 impl PacketSink {
     /// The sink for `path` (`-` is stdout): `format` (see [`container_for`]; the video as
     /// track 0, then `audio`'s tracks copied from the source), Annex-B for `None`. Only
-    /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards).
+    /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards);
+    /// its fragments last at most `frag_duration`.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         path: &Path,
         format: Option<MuxFormat>,
@@ -212,6 +214,7 @@ impl PacketSink {
         timebase: Rational,
         fps: Rational,
         audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
+        frag_duration: Option<std::time::Duration>,
     ) -> Result<Self> {
         let Some(format) = format else { return Ok(PacketSink::AnnexB(create(path)?)) };
         let mut video = Track::video(0, codec, timebase, width, height);
@@ -235,6 +238,10 @@ impl PacketSink {
             Muxer::streaming(Box::new(std::io::stdout()), format, &tracks)?
         } else {
             Muxer::create(path, format, &tracks)?
+        };
+        let muxer = match frag_duration {
+            Some(d) => muxer.fragment_duration(d),
+            None => muxer,
         };
         Ok(PacketSink::Mux { muxer: Box::new(muxer), audio: feed })
     }

@@ -48,7 +48,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     let codec_in = src.codec();
     let container_rate = src.frame_rate();
     let timebase = (src.container() != "annexb").then(|| src.timebase());
-    let container_out = crate::output::container_for(&args.output).is_some();
+    let container_out = args.container_out();
     let audio_tracks = if args.no_audio || !container_out { Vec::new() } else { src.audio_tracks() };
     drop(src);
 
