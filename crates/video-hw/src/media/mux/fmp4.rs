@@ -77,6 +77,8 @@ pub(crate) struct FragmentWriter {
     video: Option<usize>,
     /// The longest a fragment may last (`None`: cut at key frames only).
     max_duration: Option<std::time::Duration>,
+    /// The end of the header and the fragments handed to the output whole.
+    durable: Option<u64>,
 }
 
 impl FragmentWriter {
@@ -92,6 +94,7 @@ impl FragmentWriter {
             last_duration: vec![None; tracks],
             video: None,
             max_duration: None,
+            durable: None,
         }
     }
 
@@ -173,6 +176,7 @@ impl FragmentWriter {
             run.data.clear();
         }
         sink.flush()?; // a live reader gets each fragment whole and at once
+        self.durable = Some(sink.pos());
         self.samples = 0;
         self.bytes = 0;
         self.started_at = None;
@@ -243,7 +247,9 @@ impl ContainerWriter for FragmentWriter {
             })
         })?;
         sink.write(&b.buf)?;
-        sink.flush()
+        sink.flush()?;
+        self.durable = Some(sink.pos());
+        Ok(())
     }
 
     fn packet(&mut self, sink: &mut Sink, tracks: &[OutTrack], e: Emitted) -> Result<()> {
@@ -313,5 +319,9 @@ impl ContainerWriter for FragmentWriter {
 
     fn set_fragment_duration(&mut self, max: std::time::Duration) {
         self.max_duration = Some(max);
+    }
+
+    fn durable(&self) -> Option<u64> {
+        self.durable
     }
 }

@@ -270,6 +270,10 @@ pub(crate) trait ContainerWriter: Send {
     fn finish(&mut self, sink: &mut Sink, tracks: &[OutTrack]) -> Result<()>;
     /// Bounds a fragment's duration (fragmented MP4; the other containers have none).
     fn set_fragment_duration(&mut self, _max: std::time::Duration) {}
+    /// See [`Muxer::durable_len`].
+    fn durable(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Writes a container: tracks first, then packets of any track, then
@@ -377,6 +381,18 @@ impl Muxer {
     pub fn fragment_duration(mut self, max: std::time::Duration) -> Self {
         self.writer.set_fragment_duration(max);
         self
+    }
+
+    /// How much of the output is a readable file on its own, should nothing after it be
+    /// kept (a write failed: disk full; the process was killed): for fragmented MP4 the
+    /// header and every fragment written whole, for Matroska/WebM the header and every
+    /// cluster closed (an unknown-size segment, no cues), each handed to the output in
+    /// full as it is done. `None` where no prefix is readable yet, or ever: plain MP4
+    /// writes its index last, IVF's header counts the frames at the end. Counted from
+    /// where the output was when the muxer took it; a caller that owns the file truncates
+    /// it to this after a failed write, dropping the muxer first.
+    pub fn durable_len(&self) -> Option<u64> {
+        self.writer.durable()
     }
 
     fn slot(&self, index: usize) -> Result<usize> {
