@@ -62,11 +62,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Timestamps travel from a container input to the output; Annex-B input has none.
     let timebase = (src.container() != "annexb").then(|| src.timebase());
     // The input's audio goes into a container output, copied; it is read with the video.
-    let audio_tracks = if args.no_audio || !args.container_out() {
-        Vec::new()
-    } else {
-        src.audio_tracks()
-    };
+    let audio_tracks = if args.no_audio || !args.container_out() { Vec::new() } else { src.audio_tracks() };
     let (tap, audio_rx) = if audio_tracks.is_empty() {
         (None, None)
     } else {

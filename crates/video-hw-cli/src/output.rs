@@ -179,9 +179,9 @@ impl FrameSink {
         let runs: Vec<&[u8]> = if converted { vec![&self.converted] } else { host.packed_runs().collect() };
         let written = match &mut self.out {
             FrameOut::Raw(out) => write_runs(out, runs).map_err(video_hw::Error::from),
-            FrameOut::Md5(md5) => md5
-                .ensure_header(frame.width, frame.height, tb)
-                .and_then(|header| Ok(header + md5.frame(&runs)?)),
+            FrameOut::Md5(md5) => {
+                md5.ensure_header(frame.width, frame.height, tb).and_then(|header| Ok(header + md5.frame(&runs)?))
+            }
         };
         drop(host);
         match written {
