@@ -11,7 +11,7 @@ use video_hw::{PixelFormat, Rational};
 use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
 use crate::fragment_opts::FragmentOpts;
-use crate::frames_in::{FrameSource, FrameSourceSpec};
+use crate::frames_in::{FrameSource, FrameSourceSpec, FramesAhead, Next};
 use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
 use crate::progress::Progress;
 use crate::summary::Summary;
@@ -63,7 +63,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
-    let mut src = FrameSource::open(&FrameSourceSpec {
+    let src = FrameSource::open(&FrameSourceSpec {
         path: args.input.as_deref(),
         synthetic: args.synthetic,
         size: args.size,
@@ -84,9 +84,17 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
     // the frames before it are encoded and the output is closed properly; then exit 4.
     let mut broken = None;
+    let (width, height, total) = (src.width, src.height, src.total);
+    let mut frames_in = FramesAhead::spawn(src)?;
     // SIGINT/SIGTERM: no more input; the frames read are encoded and the output finished.
+    // The input is read on a thread of its own, so that a live input sending nothing does
+    // not hold the stop (the wait below is the longest a signal waits to be seen).
     while crate::signals::requested().is_none() {
-        match src.next_frame() {
+        let next = match frames_in.next(std::time::Duration::from_millis(50)) {
+            Next::Read(next) => next,
+            Next::Waiting => continue,
+        };
+        match next {
             Ok(Some(mut frame)) => {
                 if arrival {
                     let t0 = *first_arrival.get_or_insert_with(Instant::now);
@@ -98,13 +106,13 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
                 job.push(frame)?
             }
             Ok(None) => break,
-            Err(e) if src.frames_read() > 0 => {
+            Err(e) if frames_in.frames_read() > 0 => {
                 broken = Some(e);
                 break;
             }
             Err(e) => return Err(e.into()),
         }
-        progress.update(src.frames_read(), src.total, src.frames_read());
+        progress.update(frames_in.frames_read(), total, frames_in.frames_read());
     }
     progress.finish();
     let (frames, encoder) = (job.frames(), job.backend());
@@ -120,7 +128,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         },
         output: args.output.display().to_string(),
         codec_out: Some(codec.to_string()),
-        size: Some((src.width, src.height)),
+        size: Some((width, height)),
         frames,
         elapsed: started.elapsed(),
         encoder,

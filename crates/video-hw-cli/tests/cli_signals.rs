@@ -127,30 +127,59 @@ fn sigkill_leaves_a_fragmented_mp4_playable() {
     }
 }
 
-/// A job blocked reading stdin (a live sender that sends nothing): `encode -` with the Y4M
-/// header and one frame written, the output opened; the pipe is kept open.
-fn blocked_encode(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, std::process::ChildStdin) {
+/// `encode -` with the Y4M header and one frame written and the pipe kept open (a live
+/// sender that sends nothing more), once the output is opened.
+fn waiting_encode(dir: &Path) -> (std::process::Child, std::process::ChildStdin, std::path::PathBuf) {
     let out = dir.join("out.mp4");
-    let mut child = spawn(&["encode", "-", "-o", s(&out)], env, Stdio::piped());
+    let mut child = spawn(&["encode", "-", "-o", s(&out)], &[], Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"YUV4MPEG2 W64 H48 F25:1 Ip A1:1 C420jpeg\nFRAME\n").unwrap();
     stdin.write_all(&[128u8; 64 * 48 * 3 / 2]).unwrap();
     stdin.flush().unwrap();
     // The MP4 is created (empty) when the encoder opens at the first frame.
     wait_for_file(&out, 0);
+    (child, stdin, out)
+}
+
+#[test]
+fn sigint_while_a_live_input_sends_nothing_finishes_the_output() {
+    let dir = tmpdir("sigint-live");
+    let (child, _stdin, out) = waiting_encode(&dir);
+    let sent = Instant::now();
+    send_signal(child.id(), "INT");
+    let got = wait_child(child, "encode");
+    assert!(sent.elapsed() < Duration::from_secs(10), "ended {:?} after the signal", sent.elapsed());
+    let (code, _, stderr) = parts(&got);
+    assert_eq!(code, 130, "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT: 1 frames written"), "{stderr}");
+    reads_back(&out, 1);
+}
+
+/// `decode -` of a raw H.264 stream whose sender stops sending without closing the pipe:
+/// the read blocks on the decode pipeline's thread, which a signal cannot interrupt (the
+/// stop then waits for the grace, or a second signal).
+fn blocked_decode(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, std::process::ChildStdin) {
+    let out = dir.join("out.yuv");
+    let mut child = spawn(&["decode", "-", "-o", s(&out)], env, Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(util::testdata("h264/gop12-idr-cars-320x240.h264")).unwrap()).unwrap();
+    stdin.flush().unwrap();
+    // Its handlers in, then time to read what was sent and block on the pipe.
+    util::wait_for_handlers(child.id());
+    std::thread::sleep(Duration::from_millis(500));
     (child, stdin)
 }
 
 #[test]
 fn a_second_signal_ends_the_process_at_once() {
     let dir = tmpdir("second-signal");
-    let (mut child, _stdin) = blocked_encode(&dir, &[("VIDEO_HW_STOP_GRACE", "120")]);
+    let (mut child, _stdin) = blocked_decode(&dir, &[("VIDEO_HW_STOP_GRACE", "120")]);
     send_signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(300));
     assert!(child.try_wait().unwrap().is_none(), "still waiting on its input after the first signal");
     let sent = Instant::now();
     send_signal(child.id(), "TERM");
-    let out = wait_child(child, "encode");
+    let out = wait_child(child, "decode");
     assert!(sent.elapsed() < Duration::from_secs(10), "ended {:?} after the second signal", sent.elapsed());
     assert_eq!(out.status.code(), Some(143), "{}", parts(&out).2);
 }
@@ -158,10 +187,10 @@ fn a_second_signal_ends_the_process_at_once() {
 #[test]
 fn a_stop_that_cannot_finish_is_bounded() {
     let dir = tmpdir("stop-grace");
-    let (child, _stdin) = blocked_encode(&dir, &[("VIDEO_HW_STOP_GRACE", "0.5")]);
+    let (child, _stdin) = blocked_decode(&dir, &[("VIDEO_HW_STOP_GRACE", "0.5")]);
     let sent = Instant::now();
     send_signal(child.id(), "INT");
-    let out = wait_child(child, "encode");
+    let out = wait_child(child, "decode");
     assert!(sent.elapsed() < Duration::from_secs(20), "ended {:?} after the signal", sent.elapsed());
     let (code, _, stderr) = parts(&out);
     assert_eq!(code, 130, "{stderr}");

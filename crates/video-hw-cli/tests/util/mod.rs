@@ -309,3 +309,26 @@ pub fn ffprobe_frames(path: &Path) -> Option<u64> {
     let v = ffprobe_json(path, &["-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames"]);
     v["streams"][0]["nb_read_frames"].as_str().and_then(|n| n.parse().ok())
 }
+
+/// Waits until process `pid` catches SIGINT and SIGTERM (its handlers installed: Linux's
+/// `SigCgt` in /proc), at most 60 s; where /proc does not say, waits a second.
+pub fn wait_for_handlers(pid: u32) {
+    let want = (1u64 << (2 - 1)) | (1u64 << (15 - 1));
+    let start = std::time::Instant::now();
+    loop {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            return;
+        };
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & want == want {
+            return;
+        }
+        assert!(start.elapsed().as_secs() < 60, "process {pid} never caught SIGINT and SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
