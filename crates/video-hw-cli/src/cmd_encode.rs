@@ -11,7 +11,7 @@ use video_hw::{PixelFormat, Rational};
 use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
 use crate::fragment_opts::FragmentOpts;
-use crate::frames_in::{FrameSource, FrameSourceSpec, FramesAhead, Next};
+use crate::frames_in::{FrameSource, FrameSourceSpec, FramesAhead};
 use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
 use crate::progress::Progress;
 use crate::summary::Summary;
@@ -90,10 +90,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // The input is read on a thread of its own, so that a live input sending nothing does
     // not hold the stop (the wait below is the longest a signal waits to be seen).
     while crate::signals::requested().is_none() {
-        let next = match frames_in.next(std::time::Duration::from_millis(50)) {
-            Next::Read(next) => next,
-            Next::Waiting => continue,
-        };
+        let Some(next) = frames_in.next(std::time::Duration::from_millis(50)) else { continue };
         match next {
             Ok(Some(mut frame)) => {
                 if arrival {

@@ -159,14 +159,6 @@ pub struct FramesAhead {
     read: u64,
 }
 
-/// What [`FramesAhead::next`] gives.
-pub enum Next {
-    /// A picture, or the end of the input, or why it broke.
-    Read(Result<Option<Frame>>),
-    /// Nothing came within the wait (ask again, or stop).
-    Waiting,
-}
-
 impl FramesAhead {
     /// Reads `src` on a thread until its end, its first error, or until this is dropped.
     pub fn spawn(mut src: FrameSource) -> Result<Self> {
@@ -183,17 +175,18 @@ impl FramesAhead {
         Ok(FramesAhead { rx, read: 0 })
     }
 
-    /// The next picture, waiting at most `wait`. A reader thread gone without a word
-    /// (it cannot be: it sends its end) reads as the end.
-    pub fn next(&mut self, wait: std::time::Duration) -> Next {
+    /// The next picture (or the end of the input, or why it broke), waiting at most
+    /// `wait`; `None` when nothing came meanwhile (ask again, or stop). A reader thread gone
+    /// without a word (it cannot be: it sends its end) reads as the end.
+    pub fn next(&mut self, wait: std::time::Duration) -> Option<Result<Option<Frame>>> {
         use std::sync::mpsc::RecvTimeoutError;
         match self.rx.recv_timeout(wait) {
             Ok(next) => {
                 self.read += u64::from(matches!(next, Ok(Some(_))));
-                Next::Read(next)
+                Some(next)
             }
-            Err(RecvTimeoutError::Timeout) => Next::Waiting,
-            Err(RecvTimeoutError::Disconnected) => Next::Read(Ok(None)),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Ok(None)),
         }
     }
 

@@ -58,14 +58,16 @@ impl Small {
             Small::Tmpfs(_) => run(args),
             Small::Limited(_) => {
                 let script = r#"trap '' XFSZ; ulimit -f 512; exec "$0" "$@""#;
-                let out = Command::new("sh")
+                let child = Command::new("sh")
                     .args(["-c", script, env!("CARGO_BIN_EXE_video-hw")])
                     .args(args)
                     .env_remove("VIDEO_HW_LOG")
                     .stdin(Stdio::null())
-                    .output()
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
                     .unwrap();
-                out
+                wait_child(child, args[0])
             }
         }
     }
