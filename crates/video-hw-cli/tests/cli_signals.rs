@@ -20,12 +20,21 @@ fn summary(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("summary JSON: {e}: {}", parts(out).2))
 }
 
-/// Runs `args` (writing `output`), sends `signal` once `output` holds `bytes`, and
-/// returns what the job said; checks the exit status and the summary's interruption.
-fn interrupted(args: &[&str], output: &Path, bytes: u64, signal: &str, code: i32) -> (Output, u64) {
+/// Sends `signal` to `pid` while it is paused (SIGSTOP, then SIGCONT): the signal is
+/// handled the moment it runs again, wherever it was, however fast the job runs here.
+fn signal_paused(pid: u32, signal: &str) {
+    send_signal(pid, "STOP");
+    send_signal(pid, signal);
+    send_signal(pid, "CONT");
+}
+
+/// Runs `args` (writing `output`), sends `signal` once `output` exists (the job's first
+/// frames are through), and returns what the job said; checks the exit status and the
+/// summary's interruption.
+fn interrupted(args: &[&str], output: &Path, signal: &str, code: i32) -> (Output, u64) {
     let child = spawn(args, &[], Stdio::null());
-    wait_for_file(output, bytes);
-    send_signal(child.id(), signal);
+    wait_for_file(output, 0);
+    signal_paused(child.id(), signal);
     let out = wait_child(child, args[0]);
     let (got, _, stderr) = parts(&out);
     assert_eq!(got, code, "{args:?}: exit {got}: {stderr}");
@@ -55,7 +64,7 @@ fn sigint_mid_transcode_finishes_the_mp4() {
     let out = dir.join("out.mp4");
     let input = long_mp4();
     let args = ["transcode", s(&input), "-o", s(&out), "--codec", "h264", "--json"];
-    let (_, frames) = interrupted(&args, &out, 1, "INT", 130);
+    let (_, frames) = interrupted(&args, &out, "INT", 130);
     reads_back(&out, frames);
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.windows(4).any(|w| w == b"moov"), "the moov was written");
@@ -67,7 +76,7 @@ fn sigterm_mid_transcode_finishes_the_matroska_with_cues() {
     let out = dir.join("out.mkv");
     let input = long_mp4();
     let args = ["transcode", s(&input), "-o", s(&out), "--codec", "h264", "--json"];
-    let (_, frames) = interrupted(&args, &out, 1, "TERM", 143);
+    let (_, frames) = interrupted(&args, &out, "TERM", 143);
     reads_back(&out, frames);
     // Cues (0x1C53BB6B), written at the end.
     assert!(std::fs::read(&out).unwrap().windows(4).any(|w| w == [0x1c, 0x53, 0xbb, 0x6b]), "cues");
@@ -79,7 +88,7 @@ fn sigterm_mid_decode_keeps_whole_raw_frames() {
     let out = dir.join("out.yuv");
     let input = long_mp4();
     let args = ["decode", s(&input), "-o", s(&out), "--json"];
-    let (_, frames) = interrupted(&args, &out, 1, "TERM", 143);
+    let (_, frames) = interrupted(&args, &out, "TERM", 143);
     assert_eq!(std::fs::metadata(&out).unwrap().len(), frames * 320 * 240 * 3 / 2, "whole frames, all flushed");
 }
 
@@ -98,7 +107,7 @@ fn sigint_mid_fragmented_stream_to_stdout() {
         .spawn()
         .unwrap();
     wait_for_file(&out, 1);
-    send_signal(child.id(), "INT");
+    signal_paused(child.id(), "INT");
     let stderr = child.stderr.take().unwrap();
     let text = std::io::read_to_string(stderr).unwrap();
     let status = child.wait().unwrap();
