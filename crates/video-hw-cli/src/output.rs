@@ -335,7 +335,10 @@ impl PacketSink {
         let done = match std::mem::replace(&mut self.out, PacketOut::Failed) {
             PacketOut::AnnexB(mut out, _) => out.flush().map_err(video_hw::Error::from),
             PacketOut::Mux { mut muxer, audio } => {
-                let rest = audio.as_ref().map(AudioFeed::rest).unwrap_or_default();
+                // After SIGINT/SIGTERM the audio's reader may be blocked on its input: what
+                // came is written, nothing is waited for.
+                let stopped = crate::signals::requested().is_some();
+                let rest = audio.as_ref().map(|a| if stopped { a.ready() } else { a.rest() }).unwrap_or_default();
                 match rest.into_iter().try_for_each(|a| muxer.write(a)) {
                     Ok(()) => muxer.finish().map(|_| ()),
                     Err(e) => {

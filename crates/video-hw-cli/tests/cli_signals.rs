@@ -28,12 +28,12 @@ fn signal_paused(pid: u32, signal: &str) {
     send_signal(pid, "CONT");
 }
 
-/// Runs `args` (writing `output`), sends `signal` once `output` exists (the job's first
-/// frames are through), and returns what the job said; checks the exit status and the
-/// summary's interruption.
-fn interrupted(args: &[&str], output: &Path, signal: &str, code: i32) -> (Output, u64) {
+/// Runs `args` (writing `output`), sends `signal` once `output` holds `bytes` (an
+/// encoder's output exists from its first frame; raw frames are buffered, 1 MiB), and
+/// returns what the job said; checks the exit status and the summary's interruption.
+fn interrupted(args: &[&str], output: &Path, bytes: u64, signal: &str, code: i32) -> (Output, u64) {
     let child = spawn(args, &[], Stdio::null());
-    wait_for_file(output, 0);
+    wait_for_file(output, bytes);
     signal_paused(child.id(), signal);
     let out = wait_child(child, args[0]);
     let (got, _, stderr) = parts(&out);
@@ -64,7 +64,7 @@ fn sigint_mid_transcode_finishes_the_mp4() {
     let out = dir.join("out.mp4");
     let input = long_mp4();
     let args = ["transcode", s(&input), "-o", s(&out), "--codec", "h264", "--json"];
-    let (_, frames) = interrupted(&args, &out, "INT", 130);
+    let (_, frames) = interrupted(&args, &out, 0, "INT", 130);
     reads_back(&out, frames);
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.windows(4).any(|w| w == b"moov"), "the moov was written");
@@ -76,7 +76,7 @@ fn sigterm_mid_transcode_finishes_the_matroska_with_cues() {
     let out = dir.join("out.mkv");
     let input = long_mp4();
     let args = ["transcode", s(&input), "-o", s(&out), "--codec", "h264", "--json"];
-    let (_, frames) = interrupted(&args, &out, "TERM", 143);
+    let (_, frames) = interrupted(&args, &out, 0, "TERM", 143);
     reads_back(&out, frames);
     // Cues (0x1C53BB6B), written at the end.
     assert!(std::fs::read(&out).unwrap().windows(4).any(|w| w == [0x1c, 0x53, 0xbb, 0x6b]), "cues");
@@ -88,7 +88,7 @@ fn sigterm_mid_decode_keeps_whole_raw_frames() {
     let out = dir.join("out.yuv");
     let input = long_mp4();
     let args = ["decode", s(&input), "-o", s(&out), "--json"];
-    let (_, frames) = interrupted(&args, &out, "TERM", 143);
+    let (_, frames) = interrupted(&args, &out, 1, "TERM", 143);
     assert_eq!(std::fs::metadata(&out).unwrap().len(), frames * 320 * 240 * 3 / 2, "whole frames, all flushed");
 }
 
@@ -164,9 +164,10 @@ fn sigint_while_a_live_input_sends_nothing_finishes_the_output() {
     reads_back(&out, 1);
 }
 
-/// `decode -` of a raw H.264 stream whose sender stops sending without closing the pipe:
-/// the read blocks on the decode pipeline's thread, which a signal cannot interrupt (the
-/// stop then waits for the grace, or a second signal).
+/// `decode -` of a raw H.264 stream whose sender sends less than the 256 KiB the input is
+/// probed with and then nothing, the pipe kept open: the job blocks in that read before
+/// it starts, which no signal interrupts (the stop then waits for the grace, or a second
+/// signal).
 fn blocked_decode(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, std::process::ChildStdin) {
     let out = dir.join("out.yuv");
     let mut child = spawn(&["decode", "-", "-o", s(&out)], env, Stdio::piped());
@@ -204,4 +205,31 @@ fn a_stop_that_cannot_finish_is_bounded() {
     let (code, _, stderr) = parts(&out);
     assert_eq!(code, 130, "{stderr}");
     assert!(stderr.contains("did not finish within 0.5 s of SIGINT"), "{stderr}");
+}
+
+#[test]
+fn sigint_while_stdin_sends_nothing_finishes_the_decode() {
+    let dir = tmpdir("sigint-stdin");
+    let out = dir.join("out.yuv");
+    let args = ["decode", "-", "-o", s(&out), "--json"];
+    let mut child = spawn(&args, &[("VIDEO_HW_STOP_GRACE", "60")], Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    // Ten copies of a short stream (620 KiB), then nothing: the decode pipeline's thread
+    // blocks reading the pipe, with every frame before decoded.
+    let clip = std::fs::read(util::testdata("h264/gop12-idr-cars-320x240.h264")).unwrap();
+    stdin.write_all(&clip.repeat(10)).unwrap();
+    stdin.flush().unwrap();
+    wait_for_file(&out, 1);
+    let sent = Instant::now();
+    send_signal(child.id(), "INT");
+    let got = wait_child(child, "decode");
+    assert!(sent.elapsed() < Duration::from_secs(20), "ended {:?} after the signal", sent.elapsed());
+    drop(stdin);
+    let (code, _, stderr) = parts(&got);
+    assert_eq!(code, 130, "{stderr}");
+    let json = summary(&got);
+    assert_eq!(json["interrupted"], "SIGINT", "{json}");
+    let frames = json["frames"].as_u64().unwrap();
+    assert!(frames > 0, "{frames}");
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), frames * 320 * 240 * 3 / 2, "whole frames, all flushed");
 }
