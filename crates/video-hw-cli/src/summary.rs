@@ -166,7 +166,10 @@ impl Summary {
             if this.output == "-" {
                 eprintln!("{text}");
             } else {
-                println!("{text}");
+                // Not println!: a reader of stdout that is gone must not turn the end of a
+                // finished job into a panic.
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{text}");
             }
         } else if !quiet {
             eprintln!("{}", this.line(&fallbacks));
