@@ -81,6 +81,9 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         ..args.summary(codec_in, started)
     };
     summary.emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     decode_loop::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -113,12 +116,21 @@ fn run_segmented(
         }
     };
     let decode = SegmentedDecode::new(cfg.engine(EnginePreference::Only(engine))).sessions(sessions);
-    let stats = decode.run(&[&data[..]], |_, frame| {
+    let run = decode.run(&[&data[..]], |_, frame| {
+        if crate::signals::requested().is_some() {
+            // Ends the run: the frames written so far are the output, finished below.
+            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "stopped by a signal").into());
+        }
         size.get_or_insert((frame.width, frame.height));
         bytes += sink.write(&frame, tb)?;
         frames += 1;
         Ok(())
-    })?;
+    });
+    let stats = match run {
+        Ok(stats) => stats,
+        Err(_) if crate::signals::requested().is_some() => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
     let (w, h) = size.or_else(|| info.map(|i| (i.dimensions.width(), i.dimensions.height()))).unwrap_or((0, 0));
     sink.finish(w, h, tb)?;
     let stream = stats.streams.first().cloned().unwrap_or_default();
@@ -133,6 +145,9 @@ fn run_segmented(
         ..args.summary(codec_in, started)
     };
     summary.emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     let decoder_stats = video_hw::DecoderStats {
         dropped: stream.dropped,
         concealed: stream.concealed,

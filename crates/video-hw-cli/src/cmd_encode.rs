@@ -9,8 +9,9 @@ use clap::Args;
 use video_hw::{PixelFormat, Rational};
 
 use crate::encoding::EncodeJob;
-use crate::exit::{CliResult, usage};
-use crate::frames_in::{FrameSource, FrameSourceSpec};
+use crate::exit::CliResult;
+use crate::fragment_opts::FragmentOpts;
+use crate::frames_in::{FrameSource, FrameSourceSpec, FramesAhead};
 use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
 use crate::progress::Progress;
 use crate::summary::Summary;
@@ -26,10 +27,8 @@ pub struct EncodeArgs {
     /// AV1), .ivf (IVF: AV1), .obu (raw AV1 OBUs), or `-` (the raw stream on stdout).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
-    /// Write fragmented MP4: a fragment per key frame, each complete when written, so a
-    /// reader can play the file while it grows (and `-o -` streams it to stdout).
-    #[arg(long)]
-    fragmented: bool,
+    #[command(flatten)]
+    frag: FragmentOpts,
     /// Frame timestamps: `input` (frame number / frame rate) or `arrival` (when each frame
     /// arrived, from the first; for live input whose sender paces the frames).
     #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
@@ -64,7 +63,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
-    let mut src = FrameSource::open(&FrameSourceSpec {
+    let src = FrameSource::open(&FrameSourceSpec {
         path: args.input.as_deref(),
         synthetic: args.synthetic,
         size: args.size,
@@ -72,14 +71,12 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         format: args.pix_fmt,
     })?;
     cfg.fps = src.fps;
-    if args.fragmented && !is_mp4_or_stdout(&args.output) {
-        return Err(usage("--fragmented writes MP4: name the output .mp4/.m4v/.mov, or - for stdout"));
-    }
+    args.frag.check(&args.output)?;
     // Arrival times are kept in 90 kHz ticks (MPEG's clock; whole milliseconds fit).
     let arrival = args.timestamps == "arrival";
     let timebase = arrival.then_some(Rational::MPEG_90K);
     let mut job = EncodeJob::new(cfg, &args.output, timebase)
-        .fragmented(args.fragmented)
+        .fragmented(&args.frag)
         .ring_depth(args.ring_depth.map(|d| d as usize))
         .quality(args.encode.quality());
     let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
@@ -87,8 +84,14 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
     // the frames before it are encoded and the output is closed properly; then exit 4.
     let mut broken = None;
-    loop {
-        match src.next_frame() {
+    let (width, height, total) = (src.width, src.height, src.total);
+    let mut frames_in = FramesAhead::spawn(src)?;
+    // SIGINT/SIGTERM: no more input; the frames read are encoded and the output finished.
+    // The input is read on a thread of its own, so that a live input sending nothing does
+    // not hold the stop (the wait below is the longest a signal waits to be seen).
+    while crate::signals::requested().is_none() {
+        let Some(next) = frames_in.next(std::time::Duration::from_millis(50)) else { continue };
+        match next {
             Ok(Some(mut frame)) => {
                 if arrival {
                     let t0 = *first_arrival.get_or_insert_with(Instant::now);
@@ -100,13 +103,13 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
                 job.push(frame)?
             }
             Ok(None) => break,
-            Err(e) if src.frames_read() > 0 => {
+            Err(e) if frames_in.frames_read() > 0 => {
                 broken = Some(e);
                 break;
             }
             Err(e) => return Err(e.into()),
         }
-        progress.update(src.frames_read(), src.total, src.frames_read());
+        progress.update(frames_in.frames_read(), total, frames_in.frames_read());
     }
     progress.finish();
     let (frames, encoder) = (job.frames(), job.backend());
@@ -122,7 +125,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         },
         output: args.output.display().to_string(),
         codec_out: Some(codec.to_string()),
-        size: Some((src.width, src.height)),
+        size: Some((width, height)),
         frames,
         elapsed: started.elapsed(),
         encoder,
@@ -132,17 +135,11 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         ..Default::default()
     }
     .emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     match broken {
         Some(e) => Err(e.into()),
         None => Ok(ExitCode::SUCCESS),
     }
-}
-
-/// Whether `--fragmented` can write to `path`: an MP4 name, or stdout.
-fn is_mp4_or_stdout(path: &std::path::Path) -> bool {
-    path.as_os_str() == "-"
-        || path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ["mp4", "m4v", "mov"].contains(&e.to_ascii_lowercase().as_str()))
 }

@@ -21,6 +21,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
+    args.frag.check(&args.output)?;
     let src = Source::open(&args.input)?;
     if let Some((w, h)) = args.transform.size.filter(|(w, h)| w % 2 != 0 || h % 2 != 0) {
         return Err(usage(format!("--size {w}x{h}: encoders take 4:2:0 pictures, with an even width and height")));
@@ -61,11 +62,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // Timestamps travel from a container input to the output; Annex-B input has none.
     let timebase = (src.container() != "annexb").then(|| src.timebase());
     // The input's audio goes into a container output, copied; it is read with the video.
-    let audio_tracks = if args.no_audio || crate::output::container_for(&args.output).is_none() {
-        Vec::new()
-    } else {
-        src.audio_tracks()
-    };
+    let audio_tracks = if args.no_audio || !args.container_out() { Vec::new() } else { src.audio_tracks() };
     let (tap, audio_rx) = if audio_tracks.is_empty() {
         (None, None)
     } else {
@@ -116,8 +113,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
         quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        interrupted: None,
     }
     .emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     decode_loop::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,8 +3,9 @@
 //! keeping account of damage, so that a stream that breaks midway still yields every
 //! frame before the break and the job ends with exit 4 saying what was lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use video_hw::bitstream::access_unit::StreamInfo;
 use video_hw::pipeline::{DecodePipeline, PipelineOptions, PipelineStats, Shutdown};
@@ -60,9 +61,18 @@ pub fn with_note(e: Error, note: &str) -> Error {
     }
 }
 
+/// How long the job waits for a frame at a time: how soon it sees a stop.
+const POLL: Duration = Duration::from_millis(100);
+/// After SIGINT/SIGTERM, how long without a frame before the pipeline is given up on: its
+/// thread is blocked reading an input that sends nothing (stdin, a pipe), which no signal
+/// interrupts; the frames received are the output, which is then finished.
+const STUCK: Duration = Duration::from_secs(1);
+
 /// A decode running in a pipeline.
 pub struct Decoding {
     pipeline: DecodePipeline,
+    /// Given up on after a stop (see [`STUCK`]): not drained, not joined.
+    abandoned: AtomicBool,
     position: Arc<AtomicU64>,
     total: Option<u64>,
     broken: Arc<Mutex<Option<Error>>>,
@@ -83,7 +93,7 @@ impl Decoding {
         let broken = Arc::new(Mutex::new(None));
         let inputs = src.into_inputs(position.clone(), broken.clone(), audio);
         let pipeline = DecodePipeline::spawn(dec, PipelineOptions::default(), Some(Box::new(inputs)))?;
-        Ok(Decoding { pipeline, position, total, broken, headers })
+        Ok(Decoding { pipeline, abandoned: AtomicBool::new(false), position, total, broken, headers })
     }
 
     /// The engine that runs, described.
@@ -99,6 +109,13 @@ impl Decoding {
     /// Ends the pipeline (everything was received) and returns its figures; the
     /// decoder's counters are in `decoder`.
     pub fn finish(self) -> CliResult<(PipelineStats, DecoderStats)> {
+        if self.abandoned.load(Ordering::Relaxed) {
+            // Its thread is blocked in a read that never returns: draining or dropping the
+            // pipeline would join it and wait with it. The process ends right after the
+            // job, which ends the thread; its figures are lost with it.
+            std::mem::forget(self.pipeline);
+            return Ok((PipelineStats::default(), DecoderStats::default()));
+        }
         let report = self.pipeline.shutdown(Shutdown::Drain)?;
         let stats = report.stats.decoder.clone().unwrap_or_default();
         Ok((report.stats, stats))
@@ -112,14 +129,24 @@ pub fn run(
     mut on_frame: impl FnMut(&Decoding, Frame) -> CliResult<()>,
 ) -> CliResult<DecodeEnd> {
     let mut frames = 0;
+    let (mut last_frame, mut stop_seen) = (Instant::now(), None);
     loop {
-        match d.pipeline.recv() {
+        match d.pipeline.recv_timeout(POLL) {
             Ok(Some(frame)) => {
                 on_frame(d, frame)?;
                 frames += 1;
+                last_frame = Instant::now();
                 progress.update(d.position.load(Ordering::Relaxed), d.total, frames);
             }
             Ok(None) => break,
+            Err(Error::Timeout(_)) => {
+                // Stopped (the input no longer read), and nothing in flight comes out.
+                let stopped = crate::signals::requested().map(|_| *stop_seen.get_or_insert_with(Instant::now));
+                if stopped.is_some_and(|at| at.elapsed() >= STUCK) && last_frame.elapsed() >= STUCK {
+                    d.abandoned.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
             Err(e) => return Err(prefer_input_error_of(&d.headers, e).into()),
         }
     }

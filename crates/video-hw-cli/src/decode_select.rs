@@ -103,6 +103,9 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
         ..args.summary(codec, started)
     };
     summary.emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     if frames == 0 && args.count == Some(0) && damage.is_none() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -163,7 +166,8 @@ pub fn take_frames(
 ) -> CliResult<(u64, u64, Option<Error>)> {
     let (mut taken, mut lost, mut damage) = (0u64, 0u64, None);
     for frame in frames {
-        if taken >= limit {
+        // SIGINT/SIGTERM: the frames taken so far are the output.
+        if taken >= limit || crate::signals::requested().is_some() {
             break;
         }
         match frame {

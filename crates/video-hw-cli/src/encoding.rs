@@ -19,6 +19,7 @@ use video_hw::media::{MediaPacket, Track};
 
 use video_hw::media::mux::MuxFormat;
 
+use crate::fragment_opts::FragmentOpts;
 use crate::output::{PacketSink, container_for, layout_for};
 
 /// A timebase for container output in which one frame is a whole number of ticks: 90 kHz when
@@ -54,6 +55,8 @@ pub struct EncodeJob {
     audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
     /// Write fragmented MP4 (to a file or to stdout) whatever the name says.
     fragmented: bool,
+    /// The longest fragment of fragmented MP4 (`None`: cut at key frames only).
+    frag_duration: Option<std::time::Duration>,
     /// Frames the ring between the reader and the encoder holds (`None`: the default, 8).
     ring_depth: Option<usize>,
     /// What to measure of the output's quality (`--psnr`, `--ssim`).
@@ -77,6 +80,7 @@ impl EncodeJob {
             stats: None,
             audio: None,
             fragmented: false,
+            frag_duration: None,
             ring_depth: None,
             quality: None,
             exact: None,
@@ -103,10 +107,12 @@ impl EncodeJob {
         self
     }
 
-    /// Writes fragmented MP4 (a `moof`+`mdat` per key frame, playable while it grows; to
-    /// stdout too) instead of what the output's name asks for.
-    pub fn fragmented(mut self, yes: bool) -> Self {
-        self.fragmented = yes;
+    /// Writes fragmented MP4 (a `moof`+`mdat` per key frame and at most every
+    /// `--frag-duration`, playable while it grows; to stdout too) instead of what the
+    /// output's name asks for, when `--fragmented` says so.
+    pub fn fragmented(mut self, opts: &FragmentOpts) -> Self {
+        self.fragmented = opts.fragmented;
+        self.frag_duration = Some(opts.frag_duration);
         self
     }
 
@@ -152,6 +158,7 @@ impl EncodeJob {
             cfg.timebase,
             cfg.fps,
             audio,
+            self.frag_duration,
         )?;
         self.open = Some(Open { pipeline, sink, size: (cfg.width, cfg.height), format: cfg.input_format });
         Ok(())

@@ -2,9 +2,22 @@
 
 use std::process::ExitCode;
 
+use crate::output_fault::Fault;
+
 /// Prints `error: …` as one line on stderr and returns the exit status for it:
-/// 3 unsupported, 4 invalid input or bitstream, 1 anything else.
-pub fn report(e: &video_hw::Error) -> ExitCode {
+/// 3 unsupported, 4 invalid input or bitstream, 5 an output that cannot be written, 6 out
+/// of space, 1 anything else; a reader of stdout that closed it ends the job with 0, saying
+/// so unless `quiet`.
+pub fn report(e: &video_hw::Error, quiet: bool) -> ExitCode {
+    if let Some(fault) = crate::output_fault::find(e) {
+        let text = one_line(&fault.to_string());
+        match fault.fault {
+            Fault::ReaderGone if quiet => {}
+            Fault::ReaderGone => eprintln!("video-hw: stopped: {text}"),
+            _ => eprintln!("video-hw: error: {text}"),
+        }
+        return ExitCode::from(fault.fault.exit_code());
+    }
     eprintln!("video-hw: error: {}", one_line(&e.to_string()));
     ExitCode::from(e.exit_code() as u8)
 }
@@ -55,13 +68,13 @@ pub fn usage(msg: impl Into<String>) -> Failure {
 }
 
 /// Prints a failure as one line on stderr and returns its exit status.
-pub fn report_failure(f: &Failure) -> ExitCode {
+pub fn report_failure(f: &Failure, quiet: bool) -> ExitCode {
     match f {
         Failure::Usage(msg) => {
             eprintln!("video-hw: error: {} (see --help)", one_line(msg));
             ExitCode::from(2)
         }
-        Failure::Video(e) => report(e),
+        Failure::Video(e) => report(e, quiet),
     }
 }
 

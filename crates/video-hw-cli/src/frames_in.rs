@@ -13,8 +13,8 @@ use crate::y4m::Y4mReader;
 
 /// Where pictures come from.
 enum Kind {
-    Y4m(Y4mReader<Box<dyn BufRead>>),
-    Raw(Box<dyn BufRead>),
+    Y4m(Y4mReader<Box<dyn BufRead + Send>>),
+    Raw(Box<dyn BufRead + Send>),
     Synthetic,
 }
 
@@ -68,7 +68,7 @@ impl FrameSource {
             ));
         }
         let path = spec.path.ok_or_else(|| usage("give an input file or --synthetic N"))?;
-        let (mut reader, len): (Box<dyn BufRead>, Option<u64>) = if path.as_os_str() == "-" {
+        let (mut reader, len): (Box<dyn BufRead + Send>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None)
         } else if let Some(stream) = crate::net_in::open(path)? {
             (Box::new(BufReader::with_capacity(1 << 20, stream)), None)
@@ -114,11 +114,6 @@ impl FrameSource {
         FrameSource { kind, width, height, fps, format, total, read: 0, buf: Vec::new() }
     }
 
-    /// Pictures read so far.
-    pub fn frames_read(&self) -> u64 {
-        self.read
-    }
-
     /// The next picture, or `None` at the end of the input.
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         let (w, h, format) = (self.width, self.height, self.format);
@@ -153,5 +148,50 @@ impl FrameSource {
         self.read += 1;
         let pixels = HostFrame::from_packed(format, w, h, std::mem::take(&mut self.buf))?;
         Ok(Some(Frame::host(format, w, h, pixels)))
+    }
+}
+
+/// Pictures read on a thread of their own, one ahead: the job's thread waits for the
+/// next with a timeout, so that SIGINT/SIGTERM end a job whose live input sends nothing
+/// (a read that blocks cannot be interrupted) with its output finished all the same.
+pub struct FramesAhead {
+    rx: std::sync::mpsc::Receiver<Result<Option<Frame>>>,
+    read: u64,
+}
+
+impl FramesAhead {
+    /// Reads `src` on a thread until its end, its first error, or until this is dropped.
+    pub fn spawn(mut src: FrameSource) -> Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new().name("encode-input".into()).spawn(move || {
+            loop {
+                let next = src.next_frame();
+                let last = !matches!(next, Ok(Some(_)));
+                if tx.send(next).is_err() || last {
+                    return;
+                }
+            }
+        })?;
+        Ok(FramesAhead { rx, read: 0 })
+    }
+
+    /// The next picture (or the end of the input, or why it broke), waiting at most
+    /// `wait`; `None` when nothing came meanwhile (ask again, or stop). A reader thread gone
+    /// without a word (it cannot be: it sends its end) reads as the end.
+    pub fn next(&mut self, wait: std::time::Duration) -> Option<Result<Option<Frame>>> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.rx.recv_timeout(wait) {
+            Ok(next) => {
+                self.read += u64::from(matches!(next, Ok(Some(_))));
+                Some(next)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Ok(None)),
+        }
+    }
+
+    /// Pictures received so far.
+    pub fn frames_read(&self) -> u64 {
+        self.read
     }
 }

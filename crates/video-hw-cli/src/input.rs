@@ -339,6 +339,8 @@ impl Source {
             None
         };
         std::iter::from_fn(move || match &mut kind {
+            // SIGINT/SIGTERM: no more input; what is in flight is drained and written.
+            _ if crate::signals::requested().is_some() => None,
             Kind::AnnexB { reader, first, .. } => {
                 let chunk = match first.take() {
                     Some(c) => c,

@@ -1,7 +1,9 @@
 //! `video-hw`: probe engines, inspect streams, decode, encode and transcode video.
 //!
-//! Exit status: 0 ok, 2 usage error, 3 unsupported (no engine can do the job), 4 invalid
-//! input or bitstream, 1 anything else. Errors are one line on stderr.
+//! Exit status: 0 ok (also when the reader of stdout closed it), 2 usage error, 3
+//! unsupported (no engine can do the job), 4 invalid input or bitstream, 5 an output that
+//! cannot be written, 6 out of space, 130/143 stopped by SIGINT/SIGTERM (the output
+//! finished), 1 anything else. Errors are one line on stderr (docs/reliability.md).
 
 mod cmd_decode;
 mod cmd_decode_audio;
@@ -16,6 +18,7 @@ mod decode_select;
 mod encoding;
 mod exit;
 mod fallbacks;
+mod fragment_opts;
 mod framemd5;
 mod frames_in;
 mod info_media;
@@ -25,7 +28,9 @@ mod metrics_http;
 mod net_in;
 mod opts;
 mod output;
+mod output_fault;
 mod progress;
+mod signals;
 mod stage_table;
 mod summary;
 mod synthetic;
@@ -99,7 +104,7 @@ fn main() -> ExitCode {
             Err(e) => {
                 let e =
                     video_hw::Error::Io(std::io::Error::new(e.kind(), format!("cannot serve metrics on {addr}: {e}")));
-                return exit::report(&e);
+                return exit::report(&e, cli.quiet);
             }
         },
         None => {
@@ -111,6 +116,9 @@ fn main() -> ExitCode {
         stage_table::enable();
     }
     exit::quiet_panics();
+    if matches!(cli.command, Command::Decode(_) | Command::Encode(_) | Command::Transcode(_)) {
+        signals::install(cli.quiet);
+    }
     let run = std::panic::catch_unwind(|| match &cli.command {
         Command::Probe(args) => cmd_probe::run(args).map_err(exit::Failure::from),
         Command::Info(args) => cmd_info::run(args).map_err(exit::Failure::from),
@@ -120,7 +128,7 @@ fn main() -> ExitCode {
     });
     match run {
         Ok(Ok(code)) => code,
-        Ok(Err(f)) => exit::report_failure(&f),
+        Ok(Err(f)) => exit::report_failure(&f, cli.quiet),
         Err(_) => {
             eprintln!("video-hw: error: internal error: {}", exit::one_line(&exit::last_panic()));
             ExitCode::from(1)

@@ -13,6 +13,7 @@ use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::framemd5::FrameMd5Writer;
+use crate::output_fault;
 use video_hw::pix_fmt::{self, Exact};
 
 /// True for `-`.
@@ -34,9 +35,43 @@ pub fn create(path: &Path) -> Result<Box<dyn Write>> {
         #[cfg(not(unix))]
         return Ok(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())));
     }
-    let f = File::create(path)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?;
+    let f = File::create(path).map_err(|e| output_fault::io(path, e))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+}
+
+/// Where whole units (frames, framemd5 lines, packets) of a file output end, so that a
+/// failed write can cut the file back to the last unit written in full (a partial frame
+/// would shift every later reader's frame grid). Ends older than the writer's buffer
+/// and then some are let go: the file cannot fall back further than what was buffered.
+struct WholeUnits {
+    path: std::path::PathBuf,
+    at: u64,
+    ends: std::collections::VecDeque<u64>,
+}
+
+impl WholeUnits {
+    /// Ends are kept for this many bytes back (eight times the writers' 1 MiB buffer).
+    const KEEP: u64 = 8 << 20;
+
+    fn new(path: &Path) -> Self {
+        WholeUnits { path: path.to_path_buf(), at: 0, ends: std::collections::VecDeque::from([0]) }
+    }
+
+    /// A unit of `bytes` was handed to the writer.
+    fn unit(&mut self, bytes: u64) {
+        self.at += bytes;
+        self.ends.push_back(self.at);
+        while self.ends.len() > 1 && self.ends[1] + Self::KEEP < self.at {
+            self.ends.pop_front();
+        }
+    }
+
+    /// After a failed write (its writer dropped): cuts the file to the last whole unit in it.
+    fn cut(&self) {
+        let Ok(len) = std::fs::metadata(&self.path).map(|m| m.len()) else { return };
+        let whole = self.ends.iter().copied().take_while(|&e| e <= len).last().unwrap_or(0);
+        output_fault::truncate(&self.path, whole);
+    }
 }
 
 /// Standard output as a file of its own (a duplicate of descriptor 1), so frames of
@@ -74,6 +109,9 @@ pub struct FrameSink {
     /// Scratch buffers: one packed frame, and its converted form.
     buf: Vec<u8>,
     converted: Vec<u8>,
+    /// The output's path, and the ends of its whole frames (lines).
+    path: std::path::PathBuf,
+    units: WholeUnits,
 }
 
 /// `host`'s tightly packed bytes: its own memory when it is packed, else `buf` filled.
@@ -114,7 +152,16 @@ impl FrameSink {
         } else {
             FrameOut::Raw(out)
         };
-        Ok(FrameSink { out, exact, buf: Vec::new(), converted: Vec::new() })
+        let units = WholeUnits::new(path);
+        Ok(FrameSink { out, exact, buf: Vec::new(), converted: Vec::new(), path: path.to_path_buf(), units })
+    }
+
+    /// A write failed: the writer is dropped (what it held is lost), the file cut to its
+    /// last whole frame, and the error typed as the output's fault.
+    fn failed(&mut self, e: video_hw::Error) -> video_hw::Error {
+        self.out = FrameOut::Raw(Box::new(std::io::sink()));
+        self.units.cut();
+        output_fault::video(&self.path, e)
     }
 
     /// Writes one frame; `tb` is the framemd5 timebase. Returns the bytes written. A host
@@ -130,31 +177,45 @@ impl FrameSink {
             converted = pix_fmt::convert(frame.format, frame.width, frame.height, bytes, exact, &mut self.converted)?;
         }
         let runs: Vec<&[u8]> = if converted { vec![&self.converted] } else { host.packed_runs().collect() };
-        match &mut self.out {
-            FrameOut::Raw(out) => Ok(write_runs(out, runs)?),
+        let written = match &mut self.out {
+            FrameOut::Raw(out) => write_runs(out, runs).map_err(video_hw::Error::from),
             FrameOut::Md5(md5) => {
-                let header = md5.ensure_header(frame.width, frame.height, tb)?;
-                Ok(header + md5.frame(&runs)?)
+                md5.ensure_header(frame.width, frame.height, tb).and_then(|header| Ok(header + md5.frame(&runs)?))
             }
+        };
+        drop(host);
+        match written {
+            Ok(bytes) => {
+                self.units.unit(bytes);
+                Ok(bytes)
+            }
+            Err(e) => Err(self.failed(e)),
         }
     }
 
     /// Flushes; a framemd5 output with no frame still gets its header (`width`x`height`).
-    pub fn finish(self, width: u32, height: u32, tb: Rational) -> Result<()> {
-        match self.out {
-            FrameOut::Raw(mut out) => Ok(out.flush()?),
-            FrameOut::Md5(mut w) => {
-                w.ensure_header(width, height, tb)?;
-                w.finish()
-            }
-        }
+    pub fn finish(mut self, width: u32, height: u32, tb: Rational) -> Result<()> {
+        let out = std::mem::replace(&mut self.out, FrameOut::Raw(Box::new(std::io::sink())));
+        let done = match out {
+            FrameOut::Raw(mut out) => out.flush().map_err(video_hw::Error::from),
+            FrameOut::Md5(mut w) => w.ensure_header(width, height, tb).and_then(|_| w.finish()),
+        };
+        done.map_err(|e| self.failed(e))
     }
 }
 
-/// Encoded packets out.
-pub enum PacketSink {
-    /// Annex-B bytes, packet after packet.
-    AnnexB(Box<dyn Write>),
+/// Encoded packets out. A write that fails leaves the output cut to what is readable
+/// (whole packets of Annex-B; the fragments or clusters written whole of fragmented MP4
+/// and Matroska: [`Muxer::durable_len`]) and the error typed as the output's fault.
+pub struct PacketSink {
+    path: std::path::PathBuf,
+    out: PacketOut,
+}
+
+/// Where a [`PacketSink`]'s packets go.
+enum PacketOut {
+    /// Annex-B bytes, packet after packet, and where the packets end.
+    AnnexB(Box<dyn Write>, WholeUnits),
     /// A container: the encoded video (track 0) and the audio copied from the source.
     Mux {
         /// The muxer.
@@ -162,6 +223,8 @@ pub enum PacketSink {
         /// Audio packets from the source, with their output track numbers.
         audio: Option<AudioFeed>,
     },
+    /// A write failed: nothing more is written.
+    Failed,
 }
 
 /// The source's audio packets on their way to the output (read on the decode pipeline's
@@ -203,7 +266,9 @@ pub fn layout_for(_path: &Path) -> PacketLayout {
 impl PacketSink {
     /// The sink for `path` (`-` is stdout): `format` (see [`container_for`]; the video as
     /// track 0, then `audio`'s tracks copied from the source), Annex-B for `None`. Only
-    /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards).
+    /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards);
+    /// its fragments last at most `frag_duration`.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         path: &Path,
         format: Option<MuxFormat>,
@@ -212,8 +277,10 @@ impl PacketSink {
         timebase: Rational,
         fps: Rational,
         audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
+        frag_duration: Option<std::time::Duration>,
     ) -> Result<Self> {
-        let Some(format) = format else { return Ok(PacketSink::AnnexB(create(path)?)) };
+        let sink = |out| PacketSink { path: path.to_path_buf(), out };
+        let Some(format) = format else { return Ok(sink(PacketOut::AnnexB(create(path)?, WholeUnits::new(path)))) };
         let mut video = Track::video(0, codec, timebase, width, height);
         video.frame_rate = Some(fps);
         let mut tracks = vec![video];
@@ -234,36 +301,79 @@ impl PacketSink {
             }
             Muxer::streaming(Box::new(std::io::stdout()), format, &tracks)?
         } else {
-            Muxer::create(path, format, &tracks)?
+            Muxer::create(path, format, &tracks).map_err(|e| output_fault::video(path, e))?
         };
-        Ok(PacketSink::Mux { muxer: Box::new(muxer), audio: feed })
+        let muxer = match frag_duration {
+            Some(d) => muxer.fragment_duration(d),
+            None => muxer,
+        };
+        Ok(sink(PacketOut::Mux { muxer: Box::new(muxer), audio: feed }))
     }
 
     /// Writes one packet (and the source's audio that came meanwhile).
     pub fn write(&mut self, p: &Packet) -> Result<()> {
-        match self {
-            PacketSink::AnnexB(out) => Ok(out.write_all(&p.data)?),
-            PacketSink::Mux { muxer, audio } => {
-                muxer.write(MediaPacket::new(0, p.data.clone(), p.pts, p.dts, p.keyframe))?;
-                for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
-                    muxer.write(a)?;
-                }
-                Ok(())
+        let written = match &mut self.out {
+            PacketOut::AnnexB(out, units) => {
+                out.write_all(&p.data).map(|()| units.unit(p.data.len() as u64)).map_err(video_hw::Error::from)
             }
-        }
+            PacketOut::Mux { muxer, audio } => {
+                muxer.write(MediaPacket::new(0, p.data.clone(), p.pts, p.dts, p.keyframe)).and_then(|()| {
+                    for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
+                        muxer.write(a)?;
+                    }
+                    Ok(())
+                })
+            }
+            PacketOut::Failed => return Err(failed_earlier()),
+        };
+        written.map_err(|e| self.failed(e))
     }
 
     /// Finishes the output: the rest of the audio (waiting for its reader to end), then the
     /// container's indexes.
-    pub fn finish(self) -> Result<()> {
-        match self {
-            PacketSink::AnnexB(mut out) => Ok(out.flush()?),
-            PacketSink::Mux { mut muxer, audio } => {
-                for a in audio.as_ref().map(AudioFeed::rest).unwrap_or_default() {
-                    muxer.write(a)?;
+    pub fn finish(mut self) -> Result<()> {
+        let done = match std::mem::replace(&mut self.out, PacketOut::Failed) {
+            PacketOut::AnnexB(mut out, _) => out.flush().map_err(video_hw::Error::from),
+            PacketOut::Mux { mut muxer, audio } => {
+                // After SIGINT/SIGTERM the audio's reader may be blocked on its input: what
+                // came is written, nothing is waited for.
+                let stopped = crate::signals::requested().is_some();
+                let rest = audio.as_ref().map(|a| if stopped { a.ready() } else { a.rest() }).unwrap_or_default();
+                match rest.into_iter().try_for_each(|a| muxer.write(a)) {
+                    Ok(()) => muxer.finish().map(|_| ()),
+                    Err(e) => {
+                        self.out = PacketOut::Mux { muxer, audio };
+                        Err(e)
+                    }
                 }
-                muxer.finish().map(|_| ())
             }
-        }
+            PacketOut::Failed => Err(failed_earlier()),
+        };
+        done.map_err(|e| self.failed(e))
     }
+
+    /// A write failed: the writer is dropped (what it held is lost), the file cut to what
+    /// is readable, and the error typed as the output's fault.
+    fn failed(&mut self, e: video_hw::Error) -> video_hw::Error {
+        match std::mem::replace(&mut self.out, PacketOut::Failed) {
+            PacketOut::AnnexB(out, units) => {
+                drop(out);
+                units.cut();
+            }
+            PacketOut::Mux { muxer, .. } => {
+                let keep = muxer.durable_len();
+                drop(muxer);
+                if let Some(len) = keep {
+                    output_fault::truncate(&self.path, len);
+                }
+            }
+            PacketOut::Failed => {}
+        }
+        output_fault::video(&self.path, e)
+    }
+}
+
+/// The error of a write after the output failed (the first failure is what is reported).
+fn failed_earlier() -> video_hw::Error {
+    video_hw::Error::Io(std::io::Error::other("the output failed earlier"))
 }

@@ -10,6 +10,7 @@ use video_hw::pipeline::QualityReport;
 use video_hw::quality::ssim_db;
 
 use crate::fallbacks::{self, Fallback};
+use crate::signals::Stop;
 
 /// The quality figures of the summary line, as x264 prints them.
 fn quality_line(q: &QualityReport) -> Vec<String> {
@@ -43,7 +44,7 @@ fn quality_json(q: &QualityReport) -> serde_json::Value {
 }
 
 /// What a job did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Summary {
     /// "decode", "encode" or "transcode".
     pub job: &'static str,
@@ -75,6 +76,9 @@ pub struct Summary {
     pub damage: Option<String>,
     /// The output's quality (`--psnr`, `--ssim`).
     pub quality: Option<QualityReport>,
+    /// The signal that ended the job early (its output finished all the same); filled by
+    /// [`emit`](Self::emit) when one came.
+    pub interrupted: Option<Stop>,
 }
 
 impl Summary {
@@ -116,6 +120,9 @@ impl Summary {
             }
         }
         parts.push(format!("{} bytes to {}", self.bytes_out, if self.output == "-" { "stdout" } else { &self.output }));
+        if let Some(stop) = self.interrupted {
+            parts.push(format!("interrupted by {}: {} frames written, the output finished", stop.name(), self.frames));
+        }
         if let Some(q) = &self.quality {
             parts.extend(quality_line(q));
         }
@@ -143,22 +150,29 @@ impl Summary {
             "bytes_out": self.bytes_out,
             "damage": self.damage,
             "quality": self.quality.as_ref().map(quality_json),
+            "interrupted": self.interrupted.map(Stop::name),
         })
     }
 
     /// Prints the summary: JSON with `json` (stdout, or stderr when the output is
     /// stdout), else one line on stderr unless `quiet`.
+    /// A job stopped by SIGINT/SIGTERM says so.
     pub fn emit(&self, json: bool, quiet: bool) {
         let fallbacks = fallbacks::seen();
+        let interrupted = Summary { interrupted: self.interrupted.or(crate::signals::requested()), ..self.clone() };
+        let this = &interrupted;
         if json {
-            let text = serde_json::to_string_pretty(&self.json(&fallbacks)).unwrap_or_default();
-            if self.output == "-" {
+            let text = serde_json::to_string_pretty(&this.json(&fallbacks)).unwrap_or_default();
+            if this.output == "-" {
                 eprintln!("{text}");
             } else {
-                println!("{text}");
+                // Not println!: a reader of stdout that is gone must not turn the end of a
+                // finished job into a panic.
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{text}");
             }
         } else if !quiet {
-            eprintln!("{}", self.line(&fallbacks));
+            eprintln!("{}", this.line(&fallbacks));
         }
     }
 }

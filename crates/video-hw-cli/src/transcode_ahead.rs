@@ -48,7 +48,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     let codec_in = src.codec();
     let container_rate = src.frame_rate();
     let timebase = (src.container() != "annexb").then(|| src.timebase());
-    let container_out = crate::output::container_for(&args.output).is_some();
+    let container_out = args.container_out();
     let audio_tracks = if args.no_audio || !container_out { Vec::new() } else { src.audio_tracks() };
     drop(src);
 
@@ -113,8 +113,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         bytes_out: bytes,
         damage: damage.as_ref().map(|e| e.to_string()),
         quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        interrupted: None,
     }
     .emit(args.json, quiet);
+    if let Some(code) = crate::signals::exit_status() {
+        return Ok(code);
+    }
     crate::decode_select::verdict(damage, stats.concealed, frames)
 }
 
@@ -124,7 +128,8 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
 fn read_audio(path: &std::path::Path, wanted: &[usize], tx: &SyncSender<MediaPacket>) {
     let Ok(mut demuxer) = Demuxer::open(path) else { return };
     let mut errors = 0u32;
-    loop {
+    // On SIGINT/SIGTERM the video stops where it is: so does its audio.
+    while crate::signals::requested().is_none() {
         match demuxer.next_packet() {
             Ok(Some(packet)) => {
                 if wanted.contains(&packet.track) && tx.send(packet).is_err() {

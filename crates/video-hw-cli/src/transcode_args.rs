@@ -11,6 +11,7 @@ use video_hw::{EncoderConfig, EnginePreference, PixelFormat, Rational};
 
 use crate::decode_args::Sessions;
 use crate::encoding::EncodeJob;
+use crate::fragment_opts::FragmentOpts;
 use crate::opts::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
 use crate::transform_opts::TransformOpts;
 
@@ -27,6 +28,9 @@ pub struct TranscodeArgs {
     /// every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
+    /// Fragmented MP4 output (`--fragmented`, `--frag-duration`).
+    #[command(flatten)]
+    pub(crate) frag: FragmentOpts,
     /// Leave the input's audio out of a container output.
     #[arg(long)]
     pub(crate) no_audio: bool,
@@ -69,6 +73,12 @@ fn parse_pix_fmt(s: &str) -> Result<Exact, String> {
 }
 
 impl TranscodeArgs {
+    /// Whether the output is a container (and so keeps the input's audio): its name says
+    /// so, or `--fragmented`.
+    pub(crate) fn container_out(&self) -> bool {
+        self.frag.fragmented || crate::output::container_for(&self.output).is_some()
+    }
+
     /// What the decoder is asked for: planar or interleaved 4:2:0 as `--pix-fmt` names it
     /// (the depth follows the stream; [`EncodeJob`] converts it to the named one).
     pub(crate) fn decoder_format(&self) -> PixelFormat {
@@ -93,7 +103,10 @@ pub(crate) fn first_job(
 ) -> EncodeJob {
     let fps = args.fps.or(rate);
     cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-    let job = EncodeJob::new(cfg.clone(), &args.output, timebase).quality(args.encode.quality()).pix_fmt(args.pix_fmt);
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase)
+        .quality(args.encode.quality())
+        .pix_fmt(args.pix_fmt)
+        .fragmented(&args.frag);
     match audio.take() {
         Some((tracks, rx)) => job.with_audio(tracks, rx),
         None => job,

@@ -209,10 +209,10 @@ fn bad_inputs_exit_4_with_one_line() {
 }
 
 #[test]
-fn an_output_that_cannot_be_written_exits_1() {
+fn an_output_that_cannot_be_written_exits_5() {
     let input = testdata(BIT_EXACT[0]);
-    let e = expect_exit(&run(&["decode", s(&input), "-o", "/nonexistent-dir/out.yuv"]), 1, "unwritable");
-    assert!(e.contains("cannot create /nonexistent-dir/out.yuv"), "{e}");
+    let e = expect_exit(&run(&["decode", s(&input), "-o", "/nonexistent-dir/out.yuv"]), 5, "unwritable");
+    assert!(e.contains("output /nonexistent-dir/out.yuv: cannot write"), "{e}");
 }
 
 #[test]

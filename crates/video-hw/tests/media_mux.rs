@@ -500,6 +500,40 @@ fn streaming_outputs_demux() {
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
 }
 
+/// Fragmented MP4 with a bounded fragment duration: fragments are cut between key frames
+/// (more of them than key frames), every sample keeps its own sync flag, and the file reads
+/// back packet for packet (and plays in ffmpeg where it is installed).
+#[test]
+fn fragments_bounded_by_duration() {
+    let Some(src) = read(&media("media/h264-aac.mp4")) else { return };
+    let src = av_only(src);
+    let path = temp("bounded.mp4");
+    let mut m = Muxer::create(&path, MuxFormat::FragmentedMp4, &src.tracks)
+        .unwrap()
+        .fragment_duration(std::time::Duration::from_millis(200));
+    for p in &src.packets {
+        m.write(p.clone()).unwrap();
+    }
+    m.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let moofs = bytes.windows(4).filter(|w| w == b"moof").count();
+    let video = src.tracks.iter().find(|t| t.kind == TrackKind::Video).unwrap();
+    let packets = src.of(video.index);
+    let keys = packets.iter().filter(|p| p.keyframe).count();
+    let first = packets.iter().filter_map(|p| p.pts).min().unwrap();
+    let last = packets.iter().filter_map(|p| p.pts).max().unwrap();
+    let seconds = (last - first) as f64 * video.time_base.as_f64();
+    assert!(moofs > keys, "{moofs} fragments for {keys} key frames");
+    assert!(moofs as f64 >= seconds / 0.2, "{moofs} fragments over {seconds:.2} s");
+    if let Some(back) = read(&path) {
+        compare("fragments of 200 ms", &src, &back, 0.0015);
+    }
+    if has_ffprobe() {
+        probe_output("fragments of 200 ms", &path, MuxFormat::FragmentedMp4, &src);
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
 fn video_track(index: usize) -> Track {
     let mut t = Track::video(index, Codec::H264, Rational::new(1, 1000), 320, 240);
     t.config = CodecConfig::Nal(DecoderConfigRecord::h264(

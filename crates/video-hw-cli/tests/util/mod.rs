@@ -228,3 +228,107 @@ pub fn any_available(codec: &str, direction: &str) -> bool {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("probe JSON");
     v.as_array().unwrap().iter().any(|r| r["codec"] == codec && r["direction"] == direction && r["available"] == true)
 }
+
+/// A 600-frame 320x240 H.264 MP4 (20 s at 30 fps; a few seconds to transcode), made once
+/// per build with `video-hw encode --synthetic` under the tests' temporary directory: long
+/// enough for the tests that stop, kill or cut a job while it runs.
+pub fn long_mp4() -> PathBuf {
+    static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MADE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("long-320x240-600.mp4");
+        if !path.is_file() {
+            // Made beside and renamed: test binaries running at once never see half a file.
+            let part = path.with_extension(format!("{}.mp4", std::process::id()));
+            let out = run(&["encode", "--synthetic", "600", "--size", "320x240", "-o", s(&part), "-q"]);
+            assert!(out.status.success(), "making {}: {}", part.display(), String::from_utf8_lossy(&out.stderr));
+            std::fs::rename(&part, &path).unwrap();
+        }
+        path
+    })
+    .clone()
+}
+
+/// Starts `video-hw` with `args` (stdout and stderr piped, stdin null unless `stdin`).
+pub fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(args)
+        .env_remove("VIDEO_HW_LOG")
+        .envs(env.iter().copied())
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn video-hw")
+}
+
+/// Waits for a child [`spawn`] started, within [`RUN_LIMIT`], collecting its output.
+pub fn wait_child(child: std::process::Child, what: &str) -> Output {
+    wait_bounded(child, &[what])
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`, `STOP`, `CONT`) to `pid` with kill(1).
+pub fn send_signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().is_ok_and(|s| s.success());
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+/// Waits until `path` exists and holds at least `bytes`, at most 60 s (panics then).
+pub fn wait_for_file(path: &Path, bytes: u64) {
+    let start = std::time::Instant::now();
+    while !std::fs::metadata(path).is_ok_and(|m| m.len() >= bytes) {
+        assert!(start.elapsed().as_secs() < 60, "{} never reached {bytes} bytes", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The video packets the crate's own demuxer reads from `path` before its end or its first
+/// error, and that error.
+pub fn demuxed_frames(path: &Path) -> (u64, Option<video_hw::Error>) {
+    let mut d = match video_hw::media::Demuxer::open(path) {
+        Ok(d) => d,
+        Err(e) => return (0, Some(e)),
+    };
+    let Some(video) = d.tracks().iter().find(|t| t.kind == video_hw::media::TrackKind::Video).map(|t| t.index) else {
+        return (0, None);
+    };
+    let mut n = 0;
+    loop {
+        match d.next_packet() {
+            Ok(Some(p)) => n += u64::from(p.track == video),
+            Ok(None) => return (n, None),
+            Err(e) => return (n, Some(e)),
+        }
+    }
+}
+
+/// The frames ffprobe decodes from the first video stream of `path` (`None`: no ffprobe).
+pub fn ffprobe_frames(path: &Path) -> Option<u64> {
+    if !ffprobe() {
+        return None;
+    }
+    let v = ffprobe_json(path, &["-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames"]);
+    v["streams"][0]["nb_read_frames"].as_str().and_then(|n| n.parse().ok())
+}
+
+/// Waits until process `pid` catches SIGINT and SIGTERM (its handlers installed: Linux's
+/// `SigCgt` in /proc), at most 60 s; where /proc does not say, waits a second.
+pub fn wait_for_handlers(pid: u32) {
+    let want = (1u64 << (2 - 1)) | (1u64 << (15 - 1));
+    let start = std::time::Instant::now();
+    loop {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            return;
+        };
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & want == want {
+            return;
+        }
+        assert!(start.elapsed().as_secs() < 60, "process {pid} never caught SIGINT and SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -2,8 +2,14 @@
 //! `moof`+`mdat` per fragment. Nothing is ever patched, so the output may be a stream.
 //!
 //! A fragment starts at each key frame of the first video track (or about every 2 s
-//! when there is no video, or when the held fragment passes 32 MiB); it is held in memory
-//! until the next one starts, because the `moof` giving its samples' sizes comes first.
+//! when there is no video, or when the held fragment passes 32 MiB), and when it would
+//! last longer than the muxer's fragment duration, if one is set
+//! ([`Muxer::fragment_duration`](super::Muxer::fragment_duration)): then a fragment may
+//! start on a frame that is not a key frame, which its `trun` flags say (each sample's
+//! flags are its own: only key frames are sync samples). A fragment is held in memory
+//! until the next one starts, because the `moof` giving its samples' sizes comes first;
+//! each is flushed to the output whole, so a process killed while writing leaves a file
+//! that plays up to its last complete fragment.
 //! Each `traf` has a `tfhd` with default-base-is-moof, a `tfdt` (version 1) and a `trun`
 //! (version 1: signed composition offsets) with the data offset and every sample's
 //! duration, size, flags and composition offset.
@@ -69,6 +75,10 @@ pub(crate) struct FragmentWriter {
     samples: usize,
     last_duration: Vec<Option<i64>>,
     video: Option<usize>,
+    /// The longest a fragment may last (`None`: cut at key frames only).
+    max_duration: Option<std::time::Duration>,
+    /// The end of the header and the fragments handed to the output whole.
+    durable: Option<u64>,
 }
 
 impl FragmentWriter {
@@ -83,7 +93,19 @@ impl FragmentWriter {
             samples: 0,
             last_duration: vec![None; tracks],
             video: None,
+            max_duration: None,
+            durable: None,
         }
+    }
+
+    /// True when the packet at `dts` (in `tb`) would make the held fragment last longer
+    /// than [`max_duration`](Self::max_duration).
+    fn too_long(&self, dts: i64, tb: Rational) -> bool {
+        let (Some(max), Some((start, start_tb))) = (self.max_duration, self.started_at) else { return false };
+        // In microseconds of the held fragment's time base (whole ticks, rounded).
+        let us = i64::try_from(max.as_micros()).unwrap_or(i64::MAX);
+        let limit = start.saturating_add(start_tb.rescale(us, Rational::new(1, 1_000_000)).max(1));
+        cmp_time(dts, tb, limit, start_tb).is_ge()
     }
 
     fn flush(&mut self, sink: &mut Sink, tracks: &[OutTrack]) -> Result<()> {
@@ -154,6 +176,7 @@ impl FragmentWriter {
             run.data.clear();
         }
         sink.flush()?; // a live reader gets each fragment whole and at once
+        self.durable = Some(sink.pos());
         self.samples = 0;
         self.bytes = 0;
         self.started_at = None;
@@ -224,7 +247,9 @@ impl ContainerWriter for FragmentWriter {
             })
         })?;
         sink.write(&b.buf)?;
-        sink.flush()
+        sink.flush()?;
+        self.durable = Some(sink.pos());
+        Ok(())
     }
 
     fn packet(&mut self, sink: &mut Sink, tracks: &[OutTrack], e: Emitted) -> Result<()> {
@@ -254,7 +279,7 @@ impl ContainerWriter for FragmentWriter {
                 let limit = d.saturating_add(tb.rescale(SECONDS_WITHOUT_VIDEO, Rational::new(1, 1)));
                 cmp_time(e.packet.dts, t.time_base, limit, tb).is_ge()
             }),
-        };
+        } || self.too_long(e.packet.dts, t.time_base);
         if cut {
             self.flush(sink, tracks)?;
         }
@@ -290,5 +315,13 @@ impl ContainerWriter for FragmentWriter {
 
     fn finish(&mut self, sink: &mut Sink, tracks: &[OutTrack]) -> Result<()> {
         self.flush(sink, tracks)
+    }
+
+    fn set_fragment_duration(&mut self, max: std::time::Duration) {
+        self.max_duration = Some(max);
+    }
+
+    fn durable(&self) -> Option<u64> {
+        self.durable
     }
 }

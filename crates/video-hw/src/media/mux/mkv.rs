@@ -72,6 +72,8 @@ pub(crate) struct MkvWriter {
     video: Option<usize>,
     last_ts: Vec<Option<i64>>,
     last_duration: Vec<Option<i64>>,
+    /// The end of the last cluster closed and handed to the output.
+    durable: Option<u64>,
 }
 
 impl MkvWriter {
@@ -90,6 +92,7 @@ impl MkvWriter {
             video: None,
             last_ts: vec![None; tracks],
             last_duration: vec![None; tracks],
+            durable: None,
         }
     }
 
@@ -117,9 +120,11 @@ impl MkvWriter {
         if let Some(c) = self.cluster.take() {
             if sink.is_seekable() {
                 sink.patch(c.at + 4, &size8(sink.pos() - c.data_at)?)?;
-            } else {
-                sink.flush()?; // a live reader gets each cluster whole and at once
             }
+            // A live reader gets each cluster whole and at once; a file killed or out of
+            // space is readable up to it.
+            sink.flush()?;
+            self.durable = Some(sink.pos());
         }
         Ok(())
     }
@@ -307,6 +312,10 @@ impl ContainerWriter for MkvWriter {
         self.last_ts[slot] = Some(ts);
         self.end_ms = self.end_ms.max(ts + duration_ms.unwrap_or(0));
         Ok(())
+    }
+
+    fn durable(&self) -> Option<u64> {
+        self.durable
     }
 
     fn finish(&mut self, sink: &mut Sink, _tracks: &[OutTrack]) -> Result<()> {

@@ -89,7 +89,8 @@ pub enum MuxFormat {
     /// Needs a seekable output.
     Mp4,
     /// Fragmented MP4: an empty `moov`, then a `moof`+`mdat` per fragment (one per video
-    /// key frame, or about every 2 s without video). Plays while it is written.
+    /// key frame, or about every 2 s without video; no longer than
+    /// [`Muxer::fragment_duration`] when set). Plays while it is written.
     FragmentedMp4,
     /// Matroska (`.mkv`).
     Matroska,
@@ -267,6 +268,12 @@ pub(crate) trait ContainerWriter: Send {
     fn packet(&mut self, sink: &mut Sink, tracks: &[OutTrack], e: Emitted) -> Result<()>;
     /// Writes what is left (tables, indexes, sizes).
     fn finish(&mut self, sink: &mut Sink, tracks: &[OutTrack]) -> Result<()>;
+    /// Bounds a fragment's duration (fragmented MP4; the other containers have none).
+    fn set_fragment_duration(&mut self, _max: std::time::Duration) {}
+    /// See [`Muxer::durable_len`].
+    fn durable(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Writes a container: tracks first, then packets of any track, then
@@ -364,6 +371,28 @@ impl Muxer {
             started: false,
             scratch: Vec::new(),
         })
+    }
+
+    /// Fragmented MP4: a fragment lasts at most `max` (of decode time), cut there even
+    /// between key frames (its first sample is then not a sync sample, and says so), so
+    /// that a reader, or what is left when the writer is killed, lags by at most `max`.
+    /// Without it fragments are cut at the first video track's key frames only. Other
+    /// formats ignore it. A zero `max` is taken as one tick.
+    pub fn fragment_duration(mut self, max: std::time::Duration) -> Self {
+        self.writer.set_fragment_duration(max);
+        self
+    }
+
+    /// How much of the output is a readable file on its own, should nothing after it be
+    /// kept (a write failed: disk full; the process was killed): for fragmented MP4 the
+    /// header and every fragment written whole, for Matroska/WebM the header and every
+    /// cluster closed (an unknown-size segment, no cues), each handed to the output in
+    /// full as it is done. `None` where no prefix is readable yet, or ever: plain MP4
+    /// writes its index last, IVF's header counts the frames at the end. Counted from
+    /// where the output was when the muxer took it; a caller that owns the file truncates
+    /// it to this after a failed write, dropping the muxer first.
+    pub fn durable_len(&self) -> Option<u64> {
+        self.writer.durable()
     }
 
     fn slot(&self, index: usize) -> Result<usize> {
