@@ -109,10 +109,10 @@ pub fn truncate(path: &Path, len: u64) {
     if crate::output::is_stdout(path) {
         return;
     }
-    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) {
-        if f.metadata().is_ok_and(|m| m.is_file() && m.len() > len) {
-            let _ = f.set_len(len);
-        }
+    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path)
+        && f.metadata().is_ok_and(|m| m.is_file() && m.len() > len)
+    {
+        let _ = f.set_len(len);
     }
 }
 

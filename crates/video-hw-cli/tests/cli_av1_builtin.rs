@@ -290,7 +290,7 @@ fn encode_av1_to_mp4_is_decoded_whole_by_ffmpeg_at_35_db_or_more() {
     let (w, h) = (640usize, 360usize);
     let frame = w * h * 3 / 2;
     let frames = source.len() / frame;
-    assert!(frames >= 60 && source.len() % frame == 0, "{frames} source frames");
+    assert!(frames >= 60 && source.len().is_multiple_of(frame), "{frames} source frames");
     let (yuv, mp4) = (dir.join("camera.yuv"), dir.join("x.mp4"));
     std::fs::write(&yuv, &source).unwrap();
     let args = [

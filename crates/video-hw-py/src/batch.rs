@@ -27,7 +27,7 @@ pub fn frame_shape(format: PixelFormat, width: u32, height: u32, total_bytes: us
         Some((channels, false)) => vec![h, w, channels.count() as i64],
         Some((_, true)) => vec![3, h, w],
         // Luma rows then chroma rows, stacked as one plane when they are as wide.
-        None if w > 0 && elements % w == 0 && width % 2 == 0 => vec![elements / w, w],
+        None if w > 0 && elements % w == 0 && width.is_multiple_of(2) => vec![elements / w, w],
         None => vec![elements],
     };
     (shape, elem)
@@ -301,7 +301,9 @@ pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
         PixelFormat::RgbPlanar if stacked(1, h) && stacked(2, 2 * h) => {
             return Ok(own(vec![3, h, w], vec![pitch * h, pitch, 1]));
         }
-        PixelFormat::Nv12 | PixelFormat::P010 if stacked(1, h) && frame.width % 2 == 0 && pitch % item == 0 => {
+        PixelFormat::Nv12 | PixelFormat::P010
+            if stacked(1, h) && frame.width.is_multiple_of(2) && pitch % item == 0 =>
+        {
             return Ok(own(vec![h + (h + 1) / 2, w], vec![pitch / item, 1]));
         }
         _ => {}

@@ -222,10 +222,10 @@ pub(crate) fn source(obj: &Bound<'_, PyAny>) -> PyResult<Source> {
         let data = obj.call_method0("read")?;
         return Ok(Source::Bytes(data.extract::<Vec<u8>>()?.into()));
     }
-    if let Ok(b) = obj.extract::<Vec<u8>>() {
-        if !obj.is_instance_of::<pyo3::types::PyString>() {
-            return Ok(Source::Bytes(b.into()));
-        }
+    if let Ok(b) = obj.extract::<Vec<u8>>()
+        && !obj.is_instance_of::<pyo3::types::PyString>()
+    {
+        return Ok(Source::Bytes(b.into()));
     }
     let os = obj.py().import("os")?;
     match os.call_method1("fspath", (obj,)) {

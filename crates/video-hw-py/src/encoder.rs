@@ -89,10 +89,10 @@ fn pixels(py: Python<'_>, frame: &Bound<'_, PyAny>, device: u32) -> PyResult<Vec
         Ok(f) => f.borrow().data.bind(py).clone().into_any(),
         Err(_) => frame.clone(),
     };
-    if let Ok(a) = frame.cast::<Array>() {
-        if a.get().place() == Place::Cpu {
-            return a.get().host_bytes();
-        }
+    if let Ok(a) = frame.cast::<Array>()
+        && a.get().place() == Place::Cpu
+    {
+        return a.get().host_bytes();
     }
     if let Ok(cai) = frame.getattr("__cuda_array_interface__") {
         return download(py, &cai, device);

@@ -48,13 +48,13 @@ fn load_frames(width: u32, height: u32) -> (Vec<Vec<u8>>, String) {
             .args(["-pix_fmt", "yuv420p", "-f", "rawvideo"])
             .arg(&out)
             .status();
-        if status.is_ok_and(|s| s.success()) {
-            if let Ok(data) = std::fs::read(&out) {
-                let _ = std::fs::remove_file(&out);
-                let frames = split(data);
-                if !frames.is_empty() {
-                    return (frames, format!("cars_320x240 scaled to {width}x{height}"));
-                }
+        if status.is_ok_and(|s| s.success())
+            && let Ok(data) = std::fs::read(&out)
+        {
+            let _ = std::fs::remove_file(&out);
+            let frames = split(data);
+            if !frames.is_empty() {
+                return (frames, format!("cars_320x240 scaled to {width}x{height}"));
             }
         }
     }

@@ -597,7 +597,7 @@ impl EncoderConfig {
         if matches!(
             self.input_format,
             PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::Yuv420p10 | PixelFormat::P010
-        ) && (self.width % 2 != 0 || self.height % 2 != 0)
+        ) && (!self.width.is_multiple_of(2) || !self.height.is_multiple_of(2))
         {
             return Err(Error::invalid_input(format!(
                 "4:2:0 input needs even width and height, got {}x{}",
@@ -617,10 +617,10 @@ impl EncoderConfig {
             }
             _ => {}
         }
-        if let Some((lo, hi)) = self.qp_range {
-            if lo > hi || hi > 51 {
-                return Err(Error::invalid_input(format!("QP range {lo}..{hi} (0 ≤ min ≤ max ≤ 51)")));
-            }
+        if let Some((lo, hi)) = self.qp_range
+            && (lo > hi || hi > 51)
+        {
+            return Err(Error::invalid_input(format!("QP range {lo}..{hi} (0 ≤ min ≤ max ≤ 51)")));
         }
         if self.gop == Some(0) {
             return Err(Error::invalid_input("GOP length 0 (use 1 for all-intra)"));

@@ -542,10 +542,10 @@ impl Decoder {
             return Ok(frame);
         }
         let mut out = t.apply(&frame)?;
-        if self.download_transformed {
-            if let crate::frame::FrameData::Cuda(c) = &out.data {
-                out.data = crate::frame::FrameData::Host(c.download()?);
-            }
+        if self.download_transformed
+            && let crate::frame::FrameData::Cuda(c) = &out.data
+        {
+            out.data = crate::frame::FrameData::Host(c.download()?);
         }
         Ok(out)
     }
@@ -682,16 +682,16 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
     let Some(mut transform) = config.transform else { return Ok((config.clone(), None)) };
     let mut engine = config.clone();
     engine.transform = None;
-    if let (None, Output::Host(f)) = (transform.format_choice(), config.output) {
-        if !f.is_yuv() {
-            transform = transform.format(f);
-        }
+    if let (None, Output::Host(f)) = (transform.format_choice(), config.output)
+        && !f.is_yuv()
+    {
+        transform = transform.format(f);
     }
     // Transforms read YUV: the engine converts nothing itself when RGB comes out.
-    if let Output::Host(f) = config.output {
-        if !f.is_yuv() || transform.format_choice().is_some_and(|f| !f.is_yuv()) {
-            engine.output = Output::HOST_NV12;
-        }
+    if let Output::Host(f) = config.output
+        && (!f.is_yuv() || transform.format_choice().is_some_and(|f| !f.is_yuv()))
+    {
+        engine.output = Output::HOST_NV12;
     }
     if let Output::Cuda(f) = config.output {
         // CUDA output: the transform runs on the GPU. An RGB output format is the transform's;

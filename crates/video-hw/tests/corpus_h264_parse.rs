@@ -57,12 +57,11 @@ fn first_picture_info(data: &[u8]) -> Option<StreamInfo> {
     let mut splitter = AnnexBSplitter::new();
     let mut info = None;
     let mut look = |nal: video_hw::bitstream::annexb::NalRef<'_>| {
-        if info.is_none() {
-            if let Ok(i) = parser.inspect(nal.data) {
-                if i.picture.is_some() {
-                    info = parser.stream_info();
-                }
-            }
+        if info.is_none()
+            && let Ok(i) = parser.inspect(nal.data)
+            && i.picture.is_some()
+        {
+            info = parser.stream_info();
         }
     };
     splitter.push(data, None, &mut look).ok()?;

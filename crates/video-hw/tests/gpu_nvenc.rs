@@ -52,10 +52,10 @@ fn picture(i: u32) -> Frame {
 fn encode(enc: &mut Encoder, frames: &[Frame], switch: Option<EncoderConfig>) -> Vec<Packet> {
     let mut packets = Vec::new();
     for (i, f) in frames.iter().enumerate() {
-        if i == frames.len() / 2 {
-            if let Some(cfg) = &switch {
-                assert_eq!(enc.reconfigure(cfg.clone(), SwitchMode::Immediate).expect("reconfigure"), 1);
-            }
+        if i == frames.len() / 2
+            && let Some(cfg) = &switch
+        {
+            assert_eq!(enc.reconfigure(cfg.clone(), SwitchMode::Immediate).expect("reconfigure"), 1);
         }
         let opts = FrameOptions { pts: Some(i as i64 * 3000), force_keyframe: false };
         loop {

@@ -167,7 +167,7 @@ fn cuda_ring_stress_round_trips_every_frame_once_in_order() {
         let c = frame.cuda_data().expect("a CUDA frame");
         assert!(c.is_pooled());
         assert_eq!(c.download().unwrap().as_bytes(), pattern(next, w, h).as_bytes(), "frame {next}");
-        if next % 7 == 0 {
+        if next.is_multiple_of(7) {
             std::thread::sleep(Duration::from_micros(500));
         }
         next += 1;

@@ -83,11 +83,10 @@ proptest! {
             }
         }
         for nal in &nals {
-            if let Ok(info) = p.inspect(nal) {
-                if let Some(pic) = info.picture {
+            if let Ok(info) = p.inspect(nal)
+                && let Some(pic) = info.picture {
                     prop_assert!(pic.poc.is_some());
                 }
-            }
             let _ = p.stream_info();
         }
         p.reset();

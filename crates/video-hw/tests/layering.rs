@@ -216,10 +216,10 @@ fn drop_test_items(code: &mut String) -> BTreeSet<String> {
         let item = code[attr_end..end.min(code.len())].to_string();
         let words: Vec<&str> =
             item.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
-        if let Some(k) = words.iter().position(|w| *w == "mod") {
-            if let Some(name) = words.get(k + 1) {
-                test_mods.insert(name.to_string());
-            }
+        if let Some(k) = words.iter().position(|w| *w == "mod")
+            && let Some(name) = words.get(k + 1)
+        {
+            test_mods.insert(name.to_string());
         }
         let blanked: String =
             code[at..end.min(code.len())].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();

@@ -126,10 +126,10 @@ fn every_fixture_matches_ffmpeg() {
                 // Where the audio starts against the video, as ffprobe's start_time.
                 let first = mine.iter().filter_map(|p| p.pts).min().map(|p| t.seconds(p));
                 let want = s["start_time"].as_str().and_then(|v| v.parse::<f64>().ok());
-                if let (Some(a), Some(b)) = (first, want) {
-                    if (a - b).abs() > 0.03 {
-                        bad.push(format!("{name}: audio starts at {a:.3} s, ffprobe says {b:.3} s"));
-                    }
+                if let (Some(a), Some(b)) = (first, want)
+                    && (a - b).abs() > 0.03
+                {
+                    bad.push(format!("{name}: audio starts at {a:.3} s, ffprobe says {b:.3} s"));
                 }
             }
         }

@@ -300,7 +300,7 @@ fn flipped_bytes_never_panic() {
         let mut bytes = clean.clone();
         for _ in 0..(1 + round % 40) {
             let r = next() as usize;
-            let at = if r % 2 == 0 {
+            let at = if r.is_multiple_of(2) {
                 (r >> 8) % bytes.len()
             } else {
                 ((r >> 8) % (bytes.len() / 188)) * 188 + (r >> 40) % 16

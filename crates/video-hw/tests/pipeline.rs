@@ -70,7 +70,7 @@ fn ring_stress_with_random_delays_keeps_every_frame_once_in_order() {
         std::thread::spawn(move || {
             let mut rng = Rng(0x1234_5678);
             for i in 0..N {
-                if rng.next() % 4 == 0 {
+                if rng.next().is_multiple_of(4) {
                     std::thread::sleep(rng.delay(200));
                 }
                 ring.push(stamped(&ring, i), Some(LIMIT)).expect("push");
@@ -84,7 +84,7 @@ fn ring_stress_with_random_delays_keeps_every_frame_once_in_order() {
         assert_eq!(frame.pts, Some(expected), "lost, duplicated or reordered");
         assert_eq!(stamp_of(&frame), expected, "pixels do not belong to their frame");
         expected += 1;
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             std::thread::sleep(rng.delay(200));
         }
         assert!(start.elapsed() < LIMIT, "stress test ran too long");
@@ -109,7 +109,7 @@ fn ring_stress_many_producers_and_consumers_lose_and_duplicate_nothing() {
             std::thread::spawn(move || {
                 let mut rng = Rng(77 + p as u64);
                 for i in 0..PER {
-                    if rng.next() % 8 == 0 {
+                    if rng.next().is_multiple_of(8) {
                         std::thread::sleep(rng.delay(100));
                     }
                     ring.push(stamped(&ring, p * PER + i), Some(LIMIT)).expect("push");
@@ -131,7 +131,7 @@ fn ring_stress_many_producers_and_consumers_lose_and_duplicate_nothing() {
                     assert!(v > last[p], "reordered: {v} after {}", last[p]);
                     last[p] = v;
                     seen.push(v);
-                    if rng.next() % 8 == 0 {
+                    if rng.next().is_multiple_of(8) {
                         std::thread::sleep(rng.delay(100));
                     }
                 }

@@ -292,10 +292,10 @@ pub(crate) fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Args
         return Err("cut needs --out FILE".into());
     }
     if a.mode == Mode::Soak {
-        if let Some(c) = a.corrupt_session() {
-            if c >= a.streams() {
-                return Err(format!("--corrupt {c}: only {} sessions", a.streams()));
-            }
+        if let Some(c) = a.corrupt_session()
+            && c >= a.streams()
+        {
+            return Err(format!("--corrupt {c}: only {} sessions", a.streams()));
         }
         if a.corrupt_session().is_some() && a.streams() < 2 {
             return Err("soak with a corrupt session needs --streams >= 2".into());

@@ -18,10 +18,10 @@ pub(crate) fn keyframe_offsets(data: &[u8], codec: Codec) -> Result<Vec<usize>, 
     let mut out = Vec::new();
     let mut take = |asm: &mut AccessUnitAssembler| {
         while let Some(item) = asm.pop() {
-            if let Ok(au) = item {
-                if au.is_keyframe() {
-                    out.push(start_code_before(data, au.offset as usize));
-                }
+            if let Ok(au) = item
+                && au.is_keyframe()
+            {
+                out.push(start_code_before(data, au.offset as usize));
             }
         }
     };
@@ -57,15 +57,15 @@ pub(crate) fn cut_point(
 ) -> Option<usize> {
     let starts: Vec<usize> = keyframes.iter().copied().filter(|&k| k > 0 && k < len).collect();
     let mut cut = len;
-    if let Some(g) = gops {
-        if let Some(&k) = starts.get(g.max(1) - 1) {
-            cut = k;
-        }
+    if let Some(g) = gops
+        && let Some(&k) = starts.get(g.max(1) - 1)
+    {
+        cut = k;
     }
-    if let Some(max) = max_bytes {
-        if cut > max {
-            cut = starts.iter().copied().rfind(|&k| k <= max).or(starts.first().copied()).unwrap_or(len);
-        }
+    if let Some(max) = max_bytes
+        && cut > max
+    {
+        cut = starts.iter().copied().rfind(|&k| k <= max).or(starts.first().copied()).unwrap_or(len);
     }
     (cut < len).then_some(cut)
 }

@@ -407,7 +407,7 @@ impl AudioDecoder {
         if at == 0 || table.is_empty() {
             self.demuxer.rewind()?;
         } else {
-            let entry = table[at].clone();
+            let entry = table[at];
             self.demuxer.seek_to(self.track.index, &entry)?;
         }
         Ok(())

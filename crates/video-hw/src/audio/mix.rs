@@ -57,7 +57,8 @@ fn matrix(from: usize, to: usize) -> Vec<Vec<f32>> {
             }
         }
         (_, 2) => {
-            for c in 0..from {
+            let (left, right) = m.split_at_mut(1);
+            for (c, (l_k, r_k)) in left[0].iter_mut().zip(right[0].iter_mut()).enumerate() {
                 let (l, r) = match c {
                     0 => (1.0, 0.0),
                     1 => (0.0, 1.0),
@@ -66,8 +67,8 @@ fn matrix(from: usize, to: usize) -> Vec<Vec<f32>> {
                     c if c % 2 == 0 => (M3DB, 0.0),
                     _ => (0.0, M3DB),
                 };
-                m[0][c] = l;
-                m[1][c] = r;
+                *l_k = l;
+                *r_k = r;
             }
         }
         _ => {

@@ -52,8 +52,8 @@ fn alignment(from: u32, to: u32) -> Result<(usize, usize)> {
     // A line through the middle: `out[k] = g * (k * step + f)`, the filter's gain `g` near 1.
     let m = (hi - lo) as f64;
     let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
-    for k in lo..hi {
-        let (x, y) = (k as f64 * step, f64::from(o[k]));
+    for (k, &v) in o.iter().enumerate().take(hi).skip(lo) {
+        let (x, y) = (k as f64 * step, f64::from(v));
         sx += x;
         sy += y;
         sxx += x * x;

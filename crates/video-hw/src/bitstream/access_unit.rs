@@ -516,11 +516,11 @@ impl Grouper {
             }
         }
         let au = self.current.get_or_insert_with(|| AccessUnit { offset: nal.offset, ..AccessUnit::default() });
-        if let Some(p) = info.picture {
-            if au.picture.is_none() {
-                au.picture = Some(p);
-                au.stream = self.current_info.clone();
-            }
+        if let Some(p) = info.picture
+            && au.picture.is_none()
+        {
+            au.picture = Some(p);
+            au.stream = self.current_info.clone();
         }
         if self.overflowed {
             return;
@@ -552,10 +552,10 @@ impl Grouper {
     }
 
     fn close_current(&mut self) {
-        if let Some(au) = self.current.take() {
-            if au.nal_count > 0 {
-                self.out.push_back(Ok(au));
-            }
+        if let Some(au) = self.current.take()
+            && au.nal_count > 0
+        {
+            self.out.push_back(Ok(au));
         }
     }
 }

@@ -168,7 +168,7 @@ impl HevcNalHeader {
 /// non-reference types up to 14): no picture of the same temporal sub-layer predicts from
 /// it, so in a stream of one sub-layer none does.
 pub fn hevc_is_sub_layer_non_reference(nal_unit_type: u8) -> bool {
-    nal_unit_type <= 14 && nal_unit_type % 2 == 0
+    nal_unit_type <= 14 && nal_unit_type.is_multiple_of(2)
 }
 
 /// HEVC `nal_unit_type` values (Table 7-1).

@@ -228,7 +228,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
-                if x % 7 == 0 { 0 } else { x as u8 }
+                if x.is_multiple_of(7) { 0 } else { x as u8 }
             })
             .collect();
         for codec in [Codec::H264, Codec::Hevc] {

@@ -47,10 +47,10 @@ impl HostBuffer {
     /// `len` zeroed bytes: page-locked from `pinned` when it is given and it gives them,
     /// ordinary otherwise.
     pub(crate) fn zeroed(len: usize, pinned: Option<PinnedAlloc>) -> HostBuffer {
-        if let Some(alloc) = pinned.filter(|_| len > 0) {
-            if let Some(p) = alloc(len) {
-                return HostBuffer::Pinned(p);
-            }
+        if let Some(alloc) = pinned.filter(|_| len > 0)
+            && let Some(p) = alloc(len)
+        {
+            return HostBuffer::Pinned(p);
         }
         HostBuffer::Heap(vec![0; len].into_boxed_slice())
     }

@@ -124,10 +124,10 @@ struct Staged {
 impl Staged {
     /// Starts the copy of a CUDA frame (making the copy queue for its GPU at the first).
     fn start(&mut self, frame: Frame) -> Result<()> {
-        if self.staging.is_none() {
-            if let FrameData::Cuda(cuda) = &frame.data {
-                self.staging = Some(cuda.host_staging()?);
-            }
+        if self.staging.is_none()
+            && let FrameData::Cuda(cuda) = &frame.data
+        {
+            self.staging = Some(cuda.host_staging()?);
         }
         match &mut self.staging {
             Some(staging) => staging.start(frame, self.format),

@@ -344,10 +344,10 @@ impl FrameReader {
             }
         }
         // Frames fed without pixels that the session has long passed will not come out.
-        if let Some(live) = self.live.as_mut() {
-            if let Some(g) = live.given {
-                live.without_pixels.retain(|&j| j + 2 * REORDER_SLACK > g);
-            }
+        if let Some(live) = self.live.as_mut()
+            && let Some(g) = live.given
+        {
+            live.without_pixels.retain(|&j| j + 2 * REORDER_SLACK > g);
         }
         Ok(())
     }

@@ -133,12 +133,12 @@ pub fn decode_run(
 ) -> Result<Vec<(usize, Frame)>> {
     let mut out = Vec::with_capacity(wanted.len());
     decode_run_with(decoder, feed, packets, |packet, frame| {
-        if let Some(f) = index.frame_of_packet(packet) {
-            if wanted.binary_search(&f).is_ok() {
-                let mut frame = frame;
-                frame.pts = Some(index.frames()[f].pts);
-                out.push((f, frame));
-            }
+        if let Some(f) = index.frame_of_packet(packet)
+            && wanted.binary_search(&f).is_ok()
+        {
+            let mut frame = frame;
+            frame.pts = Some(index.frames()[f].pts);
+            out.push((f, frame));
         }
         true
     })?;

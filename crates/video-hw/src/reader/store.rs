@@ -50,10 +50,10 @@ impl FrameStore {
     /// Notes a request for `frames` (sorted, distinct): a request at or before a frame
     /// already handed out turns on keeping the frames handed out.
     pub fn requested(&mut self, frames: &[usize]) {
-        if let (Some(&first), Some(h)) = (frames.first(), self.highest_handed) {
-            if first <= h {
-                self.keep_handed = true;
-            }
+        if let (Some(&first), Some(h)) = (frames.first(), self.highest_handed)
+            && first <= h
+        {
+            self.keep_handed = true;
         }
         if let Some(&last) = frames.last() {
             self.at = last;

@@ -295,18 +295,18 @@ impl Transform {
     /// first sequence header, before any frame of that size is output).
     pub fn validate(&self) -> Result<()> {
         let side = |v: u32| (1..=MAX_SIDE).contains(&v);
-        if let Some(c) = self.crop {
-            if !side(c.width) || !side(c.height) {
-                return Err(Error::invalid_option(
-                    "transform.crop",
-                    format!("{}x{} (each side 1..={MAX_SIDE})", c.width, c.height),
-                ));
-            }
+        if let Some(c) = self.crop
+            && (!side(c.width) || !side(c.height))
+        {
+            return Err(Error::invalid_option(
+                "transform.crop",
+                format!("{}x{} (each side 1..={MAX_SIDE})", c.width, c.height),
+            ));
         }
-        if let Some((w, h)) = self.size {
-            if !side(w) || !side(h) {
-                return Err(Error::invalid_option("transform.size", format!("{w}x{h} (each side 1..={MAX_SIDE})")));
-            }
+        if let Some((w, h)) = self.size
+            && (!side(w) || !side(h))
+        {
+            return Err(Error::invalid_option("transform.size", format!("{w}x{h} (each side 1..={MAX_SIDE})")));
         }
         if self.letterbox.is_some() && self.size.is_none() {
             return Err(Error::invalid_option("transform.letterbox", "letterboxing needs an output size (resize)"));
@@ -332,28 +332,29 @@ impl Transform {
                 ),
             ));
         }
-        if let Some(s) = self.scale {
-            if !s.is_finite() || s == 0.0 {
-                return Err(Error::invalid_option("transform.scale", format!("{s} (finite, not zero)")));
-            }
+        if let Some(s) = self.scale
+            && (!s.is_finite() || s == 0.0)
+        {
+            return Err(Error::invalid_option("transform.scale", format!("{s} (finite, not zero)")));
         }
-        if let Some(m) = self.mean {
-            if m.iter().any(|v| !v.is_finite()) {
-                return Err(Error::invalid_option("transform.mean", format!("{m:?} (finite values)")));
-            }
+        if let Some(m) = self.mean
+            && m.iter().any(|v| !v.is_finite())
+        {
+            return Err(Error::invalid_option("transform.mean", format!("{m:?} (finite values)")));
         }
-        if let Some(s) = self.std {
-            if s.iter().any(|v| !v.is_finite() || *v == 0.0) {
-                return Err(Error::invalid_option("transform.std", format!("{s:?} (finite, not zero)")));
-            }
+        if let Some(s) = self.std
+            && s.iter().any(|v| !v.is_finite() || *v == 0.0)
+        {
+            return Err(Error::invalid_option("transform.std", format!("{s:?} (finite, not zero)")));
         }
-        if let Some(m) = self.matrix {
-            if m.0 != 0 && m.kr_kb().is_none() {
-                return Err(Error::invalid_option(
-                    "transform.matrix",
-                    format!("matrix coefficients {} (BT.601, BT.709, BT.2020, FCC, SMPTE 240M or identity)", m.0),
-                ));
-            }
+        if let Some(m) = self.matrix
+            && m.0 != 0
+            && m.kr_kb().is_none()
+        {
+            return Err(Error::invalid_option(
+                "transform.matrix",
+                format!("matrix coefficients {} (BT.601, BT.709, BT.2020, FCC, SMPTE 240M or identity)", m.0),
+            ));
         }
         Ok(())
     }

@@ -328,7 +328,7 @@ fn pairs_for(src: &YuvSource<'_>, rect: Rect, q: &Pairs, layout: &Layout) -> boo
     #[cfg(target_arch = "x86_64")]
     {
         let bytes = src.planes.iter().all(|p| p.store == Store::U8) && src.planes[0].step == 1;
-        let shape = src.depth == 8 && src.half_width && src.half_height && rect.x % 2 == 0;
+        let shape = src.depth == 8 && src.half_width && src.half_height && rect.x.is_multiple_of(2);
         let out = layout.format.sample_type() == SampleType::U8
             && !layout.planar
             && matches!(layout.positions, [0, 1, 2] | [2, 1, 0]);

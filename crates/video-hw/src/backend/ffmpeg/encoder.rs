@@ -487,10 +487,8 @@ impl EncoderBackend for FfmpegEncoder {
             self.reopen()?;
         }
         let force = options.force_keyframe && self.frames > 0;
-        if force {
-            if let ForceKeyframe::Unsupported(why) = &self.plan.force_keyframe {
-                return Err(Error::unsupported(format!("a forced keyframe with {}", self.spec.name), why));
-            }
+        if force && let ForceKeyframe::Unsupported(why) = &self.plan.force_keyframe {
+            return Err(Error::unsupported(format!("a forced keyframe with {}", self.spec.name), why));
         }
         let host = frame.to_host()?;
         let pts = options.pts.unwrap_or_else(|| self.last_pts.map_or(0, |p| p + self.frame_ticks()));

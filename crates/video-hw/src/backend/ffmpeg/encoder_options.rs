@@ -340,10 +340,11 @@ pub(crate) fn plan(spec: &EncoderSpec, config: &EncoderConfig) -> Result<Plan> {
     let svt_major = if spec.family == Family::SvtAv1 { super::svt::loaded_major() } else { None };
     let mut plan = plan_with(spec, config, svt_major)?;
     // The libaom loaded decides whether it makes forced key frames without look-ahead.
-    if spec.family == Family::Aom && plan.get("lag-in-frames") == Some("0") {
-        if let Some(why) = super::aom::forced_key_frames_refused(super::aom::loaded_version()) {
-            plan.force_keyframe = ForceKeyframe::Unsupported(why);
-        }
+    if spec.family == Family::Aom
+        && plan.get("lag-in-frames") == Some("0")
+        && let Some(why) = super::aom::forced_key_frames_refused(super::aom::loaded_version())
+    {
+        plan.force_keyframe = ForceKeyframe::Unsupported(why);
     }
     Ok(plan)
 }

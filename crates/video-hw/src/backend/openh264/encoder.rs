@@ -95,7 +95,7 @@ pub(super) fn check_config(config: &EncoderConfig) -> Result<()> {
             ));
         }
     }
-    if config.width % 2 != 0 || config.height % 2 != 0 {
+    if !config.width.is_multiple_of(2) || !config.height.is_multiple_of(2) {
         return Err(Error::unsupported(
             format!("odd picture size {}x{} with openh264", config.width, config.height),
             "openh264 needs even width and height",

@@ -480,10 +480,10 @@ impl Drop for RawEncoder {
         // SAFETY: `ptr` is the live encoder from `WelsCreateSVCEncoder`; it is
         // uninitialised (when it was initialised) and destroyed exactly once, here.
         unsafe {
-            if self.initialised {
-                if let Some(uninit) = self.vtbl().Uninitialize {
-                    uninit(self.ptr);
-                }
+            if self.initialised
+                && let Some(uninit) = self.vtbl().Uninitialize
+            {
+                uninit(self.ptr);
             }
             sys::WelsDestroySVCEncoder(self.ptr);
         }

@@ -179,10 +179,10 @@ impl H264Parser {
             };
             if payload_type == 6 {
                 let mut p = r.clone();
-                if let Ok(cnt) = p.ue("recovery_frame_cnt") {
-                    if cnt < MAX_RECOVERY_FRAME_CNT {
-                        self.pending_recovery = Some(cnt);
-                    }
+                if let Ok(cnt) = p.ue("recovery_frame_cnt")
+                    && cnt < MAX_RECOVERY_FRAME_CNT
+                {
+                    self.pending_recovery = Some(cnt);
                 }
             }
             if r.skip(payload_size as u64 * 8, "sei_payload").is_err() {
@@ -223,10 +223,10 @@ impl H264Parser {
         let mmco5 = read_ref_syntax(&mut r, &sh, pps, sps).is_ok_and(|s| s.has_mmco5());
         let poc = self.poc.compute(&sh, sps, mmco5);
         let pairing = self.fields.next(sh.structure(), sh.frame_num, sh.is_idr(), sh.nal_ref_idc != 0);
-        if pairing.previous_unpaired {
-            if let Some(id) = self.waiting_field.take() {
-                self.queue.forget(id);
-            }
+        if pairing.previous_unpaired
+            && let Some(id) = self.waiting_field.take()
+        {
+            self.queue.forget(id);
         }
         let second_field = pairing.second;
         let sei_recovery_cnt = self.pending_recovery.take();
@@ -276,10 +276,10 @@ impl H264Parser {
         let sps_id = sps.sps_id;
 
         let sps_arc = &self.sps[pps.sps_id as usize];
-        if let Some(arc) = sps_arc {
-            if !self.active_sps.as_ref().is_some_and(|a| Arc::ptr_eq(a, arc)) {
-                self.active_sps = Some(arc.clone());
-            }
+        if let Some(arc) = sps_arc
+            && !self.active_sps.as_ref().is_some_and(|a| Arc::ptr_eq(a, arc))
+        {
+            self.active_sps = Some(arc.clone());
         }
         self.prev = Some((sh, poc_type));
         let starts = !self.au.open || self.au.has_vcl;
@@ -501,7 +501,7 @@ mod tests {
         }
         // num_ref_idx_active_override_flag = 0 for P slices, no list modification,
         // adaptive marking off (or the IDR flags), then some slice data.
-        if s.slice_type % 5 == 0 {
+        if s.slice_type.is_multiple_of(5) {
             w.flag(false);
             w.flag(false);
         }

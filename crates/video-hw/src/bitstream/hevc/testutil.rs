@@ -17,7 +17,7 @@ impl BitWriter {
     /// Appends the low `n` bits of `v`.
     pub fn u(&mut self, n: u32, v: u64) -> &mut Self {
         for i in (0..n).rev() {
-            if self.bits % 8 == 0 {
+            if self.bits.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if (v >> i) & 1 == 1 {
@@ -51,7 +51,7 @@ impl BitWriter {
     /// rbsp_trailing_bits(), then the bytes.
     pub fn finish(mut self) -> Vec<u8> {
         self.u(1, 1);
-        while self.bits % 8 != 0 {
+        while !self.bits.is_multiple_of(8) {
             self.u(1, 0);
         }
         self.bytes

@@ -352,10 +352,10 @@ fn scan_pictures(
             Ok(Some(p)) if p.track == track.index => {
                 // A packet without a readable picture shows nothing.
                 let pic = analyzer.packet(&p.data).unwrap_or_default();
-                if pic.random_access {
-                    if let Some(s) = analyzer.parameter_sets() {
-                        sets.insert(table.entries.len() as u32, s);
-                    }
+                if pic.random_access
+                    && let Some(s) = analyzer.parameter_sets()
+                {
+                    sets.insert(table.entries.len() as u32, s);
                 }
                 pictures.push(pic);
                 table.entries.push(p.entry());

@@ -433,7 +433,7 @@ pub fn parse_block_head(
         }
         _ => {
             let data = size.saturating_sub(at as u64);
-            if data % count as u64 != 0 {
+            if !data.is_multiple_of(count as u64) {
                 return Err(format!("{data} bytes do not split into {count} equal frames (fixed lacing)"));
             }
             if data < count as u64 {

@@ -178,10 +178,10 @@ fn find_headers(src: &mut ByteSource, seg: &SegmentBounds) -> Result<Headers> {
             read_level1(src, seg, &h, &mut found, &mut seeks)?;
         }
     }
-    if found.tracks.is_none() {
-        if let Some(c) = found.first_cluster {
-            walk(src, seg, c, false, &mut found, &mut seeks, &mut visited)?;
-        }
+    if found.tracks.is_none()
+        && let Some(c) = found.first_cluster
+    {
+        walk(src, seg, c, false, &mut found, &mut seeks, &mut visited)?;
     }
     Ok(found)
 }

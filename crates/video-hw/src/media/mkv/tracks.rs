@@ -232,10 +232,10 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
     match std::mem::take(&mut e.encoding) {
         Encoding::Plain => {}
         Encoding::Strip { settings, scope } => {
-            if scope & 2 != 0 {
-                if let Some((p, _)) = &mut private {
-                    p.splice(0..0, settings.iter().copied());
-                }
+            if scope & 2 != 0
+                && let Some((p, _)) = &mut private
+            {
+                p.splice(0..0, settings.iter().copied());
             }
             if scope & 1 != 0 {
                 strip = settings;

@@ -137,17 +137,16 @@ impl Mp4Demuxer {
             pos = end;
             // Fragments are placed as soon as the movie box is known (it comes first in
             // fragmented files; a stray moof before it waits).
-            if let Some(m) = &movie {
-                if let Some(defaults) = &m.trex {
-                    for (start, body_start, body) in moofs.drain(..) {
-                        let r = Reader::new(&body, body_start);
-                        if let Err(e) =
-                            parse_moof(r, start, file_len, defaults, &mut state, &mut frag_samples, MAX_SAMPLES)
-                        {
-                            damage.get_or_insert(Damage::of(&e));
-                            pos = file_len;
-                            break;
-                        }
+            if let Some(m) = &movie
+                && let Some(defaults) = &m.trex
+            {
+                for (start, body_start, body) in moofs.drain(..) {
+                    let r = Reader::new(&body, body_start);
+                    if let Err(e) = parse_moof(r, start, file_len, defaults, &mut state, &mut frag_samples, MAX_SAMPLES)
+                    {
+                        damage.get_or_insert(Damage::of(&e));
+                        pos = file_len;
+                        break;
                     }
                 }
             }

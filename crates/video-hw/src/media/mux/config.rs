@@ -172,13 +172,13 @@ pub(crate) fn nal_record_bytes(record: &DecoderConfigRecord) -> Result<Vec<u8>> 
     match record.codec {
         Codec::H264 => {
             let sps = record.parameter_sets.iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7));
-            if let Some(Ok(sps)) = sps.map(|n| crate::bitstream::h264::parse_sps(n)) {
-                if matches!(sps.profile_idc, 100 | 110 | 122 | 144) {
-                    out.push(0xfc | sps.chroma_format_idc);
-                    out.push(0xf8 | sps.bit_depth_luma.saturating_sub(8));
-                    out.push(0xf8 | sps.bit_depth_chroma.saturating_sub(8));
-                    out.push(0); // no SPS extensions
-                }
+            if let Some(Ok(sps)) = sps.map(|n| crate::bitstream::h264::parse_sps(n))
+                && matches!(sps.profile_idc, 100 | 110 | 122 | 144)
+            {
+                out.push(0xfc | sps.chroma_format_idc);
+                out.push(0xf8 | sps.bit_depth_luma.saturating_sub(8));
+                out.push(0xf8 | sps.bit_depth_chroma.saturating_sub(8));
+                out.push(0); // no SPS extensions
             }
         }
         Codec::Hevc => {
@@ -328,7 +328,7 @@ mod tests {
         bits += "000_000"; // sb, filter intra, edge; superres, cdef, restoration
         bits += "0_0_0_0_00"; // high_bitdepth, mono, desc, range, position
         bits.retain(|c| c != '_');
-        while bits.len() % 8 != 0 {
+        while !bits.len().is_multiple_of(8) {
             bits.push('0');
         }
         let payload: Vec<u8> = bits

@@ -138,12 +138,12 @@ impl TrackInput {
                 let Some(dts) = p.dts.or(p.pts) else {
                     return Err(self.err(format!("packet {} has no timestamp (the earlier ones had)", self.packets)));
                 };
-                if let Some(last) = self.last_dts {
-                    if dts <= last {
-                        return Err(self.err(format!(
+                if let Some(last) = self.last_dts
+                    && dts <= last
+                {
+                    return Err(self.err(format!(
                             "decode timestamp {dts} is not after the previous one ({last}): packets must come in decode order"
                         )));
-                    }
                 }
                 self.last_dts = Some(dts);
                 out.push(ready(p.pts.unwrap_or(dts), dts));

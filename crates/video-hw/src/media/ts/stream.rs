@@ -329,17 +329,17 @@ impl Streams {
         if !h.has_payload {
             return;
         }
-        if let Some(last) = st.cc {
-            if !h.discontinuity {
-                if h.cc == last {
-                    debug!(pos, pid, "MPEG-TS: duplicate packet dropped");
-                    return;
-                }
-                if h.cc != (last + 1) & 0x0f {
-                    // The PES still goes out whole as far as it came: decoders conceal.
-                    debug!(pos, pid, expected = (last + 1) & 0x0f, got = h.cc, "MPEG-TS: continuity gap");
-                    st.pes.damaged = true;
-                }
+        if let Some(last) = st.cc
+            && !h.discontinuity
+        {
+            if h.cc == last {
+                debug!(pos, pid, "MPEG-TS: duplicate packet dropped");
+                return;
+            }
+            if h.cc != (last + 1) & 0x0f {
+                // The PES still goes out whole as far as it came: decoders conceal.
+                debug!(pos, pid, expected = (last + 1) & 0x0f, got = h.cc, "MPEG-TS: continuity gap");
+                st.pes.damaged = true;
             }
         }
         st.cc = Some(h.cc);

@@ -203,12 +203,11 @@ fn ld_cache_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Ok(out) = std::process::Command::new("/sbin/ldconfig").arg("-p").output() {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some((_, path)) = line.rsplit_once("=> ") {
-                if let Some(parent) = Path::new(path.trim()).parent() {
-                    if !dirs.iter().any(|d| d == parent) {
-                        dirs.push(parent.to_path_buf());
-                    }
-                }
+            if let Some((_, path)) = line.rsplit_once("=> ")
+                && let Some(parent) = Path::new(path.trim()).parent()
+                && !dirs.iter().any(|d| d == parent)
+            {
+                dirs.push(parent.to_path_buf());
             }
         }
     }

@@ -340,18 +340,19 @@ impl CopyOut {
     /// slot would keep from the consumer a slot it could otherwise have.
     fn target(&self, format: PixelFormat, c: Crop, ring: bool) -> Result<Target> {
         let layout = DeviceLayout::of(format, c.width, c.height);
-        if ring && !self.pool.any_lent() {
-            if let Some(slot) = take_output_device_slot(self.device_index, layout.width_bytes, layout.rows) {
-                // Only CUDA memory of this session's context (the primary context of its
-                // GPU, as ring slots are) is written by the copies and kernels below.
-                let ours = slot.memory().and_then(|b| b.allocation::<DeviceBuffer>()).is_some_and(|b| {
-                    b.context().raw() == self.ctx.raw()
-                        && b.width_bytes() >= layout.width_bytes
-                        && b.height() >= layout.rows
-                });
-                if ours {
-                    return Ok(Target::Ring(slot));
-                }
+        if ring
+            && !self.pool.any_lent()
+            && let Some(slot) = take_output_device_slot(self.device_index, layout.width_bytes, layout.rows)
+        {
+            // Only CUDA memory of this session's context (the primary context of its
+            // GPU, as ring slots are) is written by the copies and kernels below.
+            let ours = slot.memory().and_then(|b| b.allocation::<DeviceBuffer>()).is_some_and(|b| {
+                b.context().raw() == self.ctx.raw()
+                    && b.width_bytes() >= layout.width_bytes
+                    && b.height() >= layout.rows
+            });
+            if ours {
+                return Ok(Target::Ring(slot));
             }
         }
         let buf = self.pool.take(layout.width_bytes, layout.rows)?;
@@ -470,20 +471,20 @@ impl CopyOut {
         if matches!(format, PixelFormat::Nv12 | PixelFormat::P010) {
             // A pipeline's page-locked ring slot: DMA straight into it, no staging copy.
             let mut out = HostFrame::for_output(format, c.width, c.height);
-            if out.as_bytes().len() == need {
-                if let Some(dst) = out.pinned_mut::<PinnedHostBuffer>() {
-                    // SAFETY: the copies write the frame's first `need` bytes of `dst`;
-                    // nothing reads or frees `dst` before `wait` below says they finished.
-                    let queued = unsafe { s.queue_packed_to_host(c, &self.stream, dst) };
-                    if let Err(e) = self.wait() {
-                        // The copies may still be running: never give this buffer back.
-                        std::mem::forget(out);
-                        return Err(e);
-                    }
-                    queued?;
-                    downloaded(start, need);
-                    return Ok(out);
+            if out.as_bytes().len() == need
+                && let Some(dst) = out.pinned_mut::<PinnedHostBuffer>()
+            {
+                // SAFETY: the copies write the frame's first `need` bytes of `dst`;
+                // nothing reads or frees `dst` before `wait` below says they finished.
+                let queued = unsafe { s.queue_packed_to_host(c, &self.stream, dst) };
+                if let Err(e) = self.wait() {
+                    // The copies may still be running: never give this buffer back.
+                    std::mem::forget(out);
+                    return Err(e);
                 }
+                queued?;
+                downloaded(start, need);
+                return Ok(out);
             }
         }
         if self.staging.as_ref().is_none_or(|b| b.len() < need) {

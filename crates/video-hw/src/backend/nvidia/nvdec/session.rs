@@ -195,24 +195,25 @@ impl State {
         };
 
         let pending = self.pictures.iter().flatten().any(|p| p.generation == self.generation);
-        if let Some(dec) = &mut self.decoder {
-            if dec.shape == shape && surfaces <= dec.surfaces {
-                if (dec.width, dec.height) == (w, h) {
-                    return Ok(dec.surfaces);
-                }
-                // Reconfigure in place only when no picture of the old size waits for
-                // display: its surface would change under it.
-                if !pending && w <= dec.max_width && h <= dec.max_height && dec.reconfigure(w, h)? {
-                    return Ok(dec.surfaces);
-                }
+        if let Some(dec) = &mut self.decoder
+            && dec.shape == shape
+            && surfaces <= dec.surfaces
+        {
+            if (dec.width, dec.height) == (w, h) {
+                return Ok(dec.surfaces);
+            }
+            // Reconfigure in place only when no picture of the old size waits for
+            // display: its surface would change under it.
+            if !pending && w <= dec.max_width && h <= dec.max_height && dec.reconfigure(w, h)? {
+                return Ok(dec.surfaces);
             }
         }
         // Shape changed or grew past the maximum: a new decoder object. The old one is
         // kept until the pictures it holds have been displayed.
-        if let Some(old) = self.decoder.take() {
-            if pending {
-                self.retired.push((self.generation, old));
-            }
+        if let Some(old) = self.decoder.take()
+            && pending
+        {
+            self.retired.push((self.generation, old));
         }
         let dec = match self.reuse_parked(shape, w, h, surfaces) {
             Some(dec) => dec,

@@ -96,10 +96,10 @@ pub(super) unsafe extern "C" fn encode(encoder: *mut c_void, params: *mut NV_ENC
             Some(o) if !o.in_use => {}
             _ => return NV_ENC_ERR_INVALID_PARAM,
         }
-        if let Some(status) = fk.script().encode.pop_front() {
-            if status != NV_ENC_SUCCESS {
-                return status;
-            }
+        if let Some(status) = fk.script().encode.pop_front()
+            && status != NV_ENC_SUCCESS
+        {
+            return status;
         }
         st.encoded.push(Encoded {
             timestamp: p.inputTimeStamp,

@@ -255,10 +255,10 @@ pub(super) unsafe extern "C" fn reconfigure(
             Ok(s) => s,
             Err(status) => return status,
         };
-        if let Some(status) = fk.script().reconfigure.pop_front() {
-            if status != NV_ENC_SUCCESS {
-                return status;
-            }
+        if let Some(status) = fk.script().reconfigure.pop_front()
+            && status != NV_ENC_SUCCESS
+        {
+            return status;
         }
         let mut st = fk.state();
         if st.initialized.as_ref().is_some_and(|i| i.b_frames != seen.b_frames) {

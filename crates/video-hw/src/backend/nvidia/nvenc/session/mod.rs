@@ -598,10 +598,10 @@ impl NvencEncoder {
             return;
         }
         for slot in std::mem::take(&mut self.slots) {
-            if let Some(m) = slot.mapped {
-                if let Err(f) = self.api.unmap(self.encoder, m) {
-                    tracing::warn!("nvEncUnmapInputResource: {}", super::api::status_name(f.status));
-                }
+            if let Some(m) = slot.mapped
+                && let Err(f) = self.api.unmap(self.encoder, m)
+            {
+                tracing::warn!("nvEncUnmapInputResource: {}", super::api::status_name(f.status));
             }
             if !slot.input.is_null() {
                 self.api.destroy_input_buffer(self.encoder, slot.input);
