@@ -289,8 +289,15 @@ impl ContainerDemuxer for AudioFileDemuxer {
                 Ok(Some(p)) => {
                     let Some(track) = self.ids.iter().position(|&id| id == p.track_id) else { continue };
                     let pts = p.pts.get() - self.shift[track];
+                    // The encoder's padding at the end, which Symphonia reads from the last
+                    // granule position (Ogg) or the LAME header (MP3), as a discard.
+                    let rate = self.tracks[track].audio.map_or(0, |a| a.sample_rate);
+                    let trim_end = p.trim_end.get();
                     let mut m = MediaPacket::new(track, p.data.into_vec(), Some(pts), Some(pts), true);
                     m.duration = i64::try_from(p.dur.get()).ok();
+                    if trim_end > 0 && rate > 0 {
+                        m.discard_padding_ns = (i128::from(trim_end) * 1_000_000_000 / i128::from(rate)) as i64;
+                    }
                     m.seek = u64::try_from(pts).unwrap_or(0);
                     return Ok(Some(m));
                 }

@@ -10,6 +10,7 @@
 //! libswresample converts them (`x / 2^(bits-1)`), so a lossless codec's samples equal
 //! `ffmpeg -f f32le`'s bit for bit.
 
+pub(crate) mod mpa;
 pub(crate) mod opus;
 pub(crate) mod symphonia;
 

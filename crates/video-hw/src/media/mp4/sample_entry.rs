@@ -148,6 +148,12 @@ fn audio(format: FourCc, mut r: Reader<'_>) -> Result<SampleEntry> {
                 }
             }
             b"dOps" => config = CodecConfig::OpusHead(opus_head(body)?),
+            // FLAC's `dfLa`: a full box (version, flags) around FLAC's metadata blocks, the
+            // first of them STREAMINFO; kept as the blocks, as Matroska keeps them.
+            b"dfLa" => {
+                let mut body = body;
+                config = CodecConfig::Raw(body.rest().get(4..).unwrap_or_default().to_vec());
+            }
             _ => {}
         }
     }
