@@ -8,25 +8,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::ValueEnum;
 use video_hw::audio::wav::{WavFormat, WavWriter};
 use video_hw::audio::{AudioDecoder, AudioOptions, AudioSamples};
 use video_hw::engine::{Engine, EnginePreference};
 use video_hw::media::{Demuxer, TrackKind};
 
-use crate::decode_args::DecodeArgs;
+use crate::decode_args::{AudioFormat, DecodeArgs};
 use crate::exit::{CliResult, usage};
-
-/// The audio outputs `-f` names, as ffmpeg's muxers do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AudioFormat {
-    /// RIFF WAVE, 16-bit (ffmpeg's default for `.wav`).
-    Wav,
-    /// Raw interleaved 32-bit float, little-endian.
-    F32le,
-    /// Raw interleaved signed 16-bit, little-endian.
-    S16le,
-}
 
 /// Seconds decoded per call: bounded memory for a track of any length.
 const CHUNK_SECONDS: f64 = 10.0;

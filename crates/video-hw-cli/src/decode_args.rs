@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::opts::EngineOpts;
 use crate::summary::Summary;
@@ -77,7 +77,7 @@ pub struct DecodeArgs {
     /// `ffmpeg -vn -f FORMAT` does. An output named `*.wav`, or an input with audio and no
     /// video, writes audio too (f32le unless `.wav`).
     #[arg(short = 'f', long, value_name = "FORMAT", value_enum)]
-    pub(crate) format: Option<crate::cmd_decode_audio::AudioFormat>,
+    pub(crate) format: Option<AudioFormat>,
     /// Audio: the track to write, by its index in the file (default: the first audio track).
     #[arg(long, value_name = "N")]
     pub(crate) audio_stream: Option<usize>,
@@ -94,6 +94,17 @@ pub struct DecodeArgs {
     pub(crate) engine: EngineOpts,
     #[command(flatten)]
     pub(crate) transform: TransformOpts,
+}
+
+/// The audio outputs `-f` names, as ffmpeg's muxers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AudioFormat {
+    /// RIFF WAVE, 16-bit (ffmpeg's default for `.wav`).
+    Wav,
+    /// Raw interleaved 32-bit float, little-endian.
+    F32le,
+    /// Raw interleaved signed 16-bit, little-endian.
+    S16le,
 }
 
 /// `--sessions`: a count, or `auto` (decided once the engine and the stream's size are known).

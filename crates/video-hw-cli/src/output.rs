@@ -16,10 +16,7 @@ use crate::framemd5::FrameMd5Writer;
 use crate::output_fault;
 use video_hw::pix_fmt::{self, Exact};
 
-/// True for `-`.
-pub fn is_stdout(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
+pub use crate::output_fault::is_stdout;
 
 /// The container the name asks for (`.mp4`/`.mov`/`.m4v` MP4, `.mkv` Matroska, `.webm`
 /// WebM); `None` for Annex-B output.

@@ -71,7 +71,7 @@ impl std::error::Error for OutputError {
 
 /// The name an output goes by in messages.
 fn name(path: &Path) -> String {
-    if crate::output::is_stdout(path) { "stdout".into() } else { path.display().to_string() }
+    if is_stdout(path) { "stdout".into() } else { path.display().to_string() }
 }
 
 /// `e`, an I/O error writing `path`, as that output's fault (an error already typed is
@@ -106,7 +106,7 @@ pub fn find(e: &video_hw::Error) -> Option<&OutputError> {
 /// output failed, which would make it unreadable. Errors are ignored: the file is then
 /// as the failure left it, and the failure is what is reported.
 pub fn truncate(path: &Path, len: u64) {
-    if crate::output::is_stdout(path) {
+    if is_stdout(path) {
         return;
     }
     if let Ok(f) = std::fs::OpenOptions::new().write(true).open(path)
@@ -114,6 +114,11 @@ pub fn truncate(path: &Path, len: u64) {
     {
         let _ = f.set_len(len);
     }
+}
+
+/// True for `-`.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 #[cfg(test)]
