@@ -84,6 +84,10 @@ pub fn run(path: &Path, as_json: bool) -> video_hw::Result<ExitCode> {
                 v["sample_rate"] = json!(a.sample_rate);
                 v["channels"] = json!(a.channels);
                 v["channel_layout"] = json!(a.layout.name());
+                v["decoder"] = match video_hw::audio::engine_for(t) {
+                    Ok(e) => json!(e.name()),
+                    Err(e) => json!(format!("none: {e}")),
+                };
                 if let Some(g) = a.gapless {
                     v["priming"] = json!(g.priming);
                     v["padding"] = json!(g.padding);
@@ -147,6 +151,10 @@ pub fn run(path: &Path, as_json: bool) -> video_hw::Result<ExitCode> {
             }
             if let Some(a) = t.audio {
                 line += &format!(", {} Hz, {} channel(s) ({})", a.sample_rate, a.channels, a.layout);
+                line += &match video_hw::audio::engine_for(t) {
+                    Ok(e) => format!(", decodes with {e}"),
+                    Err(e) => format!(", decodes with nothing here ({e})"),
+                };
                 if let Some(g) = a.gapless {
                     line += &format!(", gapless: {} priming, {} padding samples", g.priming, g.padding);
                 }

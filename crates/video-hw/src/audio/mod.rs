@@ -129,6 +129,36 @@ pub fn f32_to_s16(x: f32) -> i16 {
     (x * 32768.0).round_ties_even().clamp(-32768.0, 32767.0) as i16
 }
 
+/// The engine that would decode `track` (`auto`'s choice: FFmpeg where it has a decoder for
+/// the codec, else the built-in one), or why none would; for `video-hw info`.
+pub fn engine_for(track: &crate::media::Track) -> crate::error::Result<Engine> {
+    use crate::backend::audio::{AudioParams, builtin_for, open_builtin};
+    use crate::media::{CodecConfig, TrackCodec};
+    let TrackCodec::Audio(codec) = track.codec else {
+        return Err(crate::error::Error::invalid_input(format!("track {} is not audio", track.index)));
+    };
+    let info = track.audio.unwrap_or_default();
+    let pcm = match track.config {
+        CodecConfig::Pcm(f) => Some(f),
+        _ => None,
+    };
+    if crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(codec, pcm) {
+        return Ok(Engine::Ffmpeg);
+    }
+    let params = AudioParams {
+        codec,
+        config: track.config.clone(),
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        pcm,
+    };
+    open_builtin(&params)?;
+    builtin_for(codec).ok_or_else(|| crate::error::Error::Unsupported {
+        what: format!("{} audio decode", codec.name()),
+        why: "no engine".into(),
+    })
+}
+
 /// The channel layout ffmpeg gives a decoded track of `channels` channels by default.
 pub(crate) fn layout_name(channels: u16) -> String {
     match channels {

@@ -129,15 +129,13 @@ pub(crate) fn open_builtin(params: &AudioParams) -> Result<Box<dyn AudioEngine>>
 
 /// Opens FFmpeg's decoder for `params`, where FFmpeg is loaded and has one.
 pub(crate) fn open_ffmpeg(params: &AudioParams) -> Result<Box<dyn AudioEngine>> {
-    if !crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(params.codec, params.pcm) {
-        let why = match crate::backend::ffmpeg::sys::get() {
-            Err(why) => format!("unavailable: {why}"),
-            Ok(_) => "unavailable: the loaded FFmpeg has no decoder for it".to_string(),
-        };
+    if let Err(why) = crate::backend::ffmpeg::sys::get() {
         return Err(crate::error::Error::Unsupported {
             what: format!("{} audio decode with ffmpeg", params.codec.name()),
-            why,
+            why: format!("unavailable: {why}"),
         });
     }
+    // The engine's own refusal says why: no decoder for the codec, or a libavcodec major
+    // whose audio fields are not measured.
     Ok(Box::new(crate::backend::ffmpeg::audio::FfmpegAudioEngine::open(params)?))
 }
