@@ -398,9 +398,15 @@ impl AudioDecoder {
                 None => {}
             }
         }
-        // A new engine rather than a reset one: decoders keep state a reset leaves (AAC's
-        // noise generator for PNS), and a fresh one decodes the start as the first pass did.
-        self.engine = open_audio_engine(&self.params, EnginePreference::Only(self.meta.engine))?;
+        // Back to the start: a new engine rather than a reset one, as decoders keep state a
+        // reset leaves (AAC's noise generator for PNS), and a fresh one decodes the start as
+        // the first pass did. Into the middle, a reset (a decode from there differs from a
+        // continuous one in those last bits either way).
+        if at == 0 {
+            self.engine = open_audio_engine(&self.params, EnginePreference::Only(self.meta.engine))?;
+        } else {
+            self.engine.reset();
+        }
         self.pending.clear();
         // Nothing decoded yet: the first packet decoded sets where the samples start.
         self.pending_start = i64::MIN / 4;

@@ -93,6 +93,11 @@ pub(crate) trait AudioEngine: Send {
         Ok(())
     }
 
+    /// Forgets the state of earlier packets, for a seek into the middle of a track (cheaper
+    /// than opening the engine again). Engines whose state a flush leaves (AAC's noise
+    /// generator) then decode in their last bits unlike a decode from the start.
+    fn reset(&mut self);
+
     /// The rate and channel count of the samples it gives (known before the first packet
     /// for every codec here but AAC with SBR, where the first packet may change it).
     fn output(&self) -> (u32, u16);

@@ -130,6 +130,18 @@ impl AudioEngine for OpusEngine {
         Ok(())
     }
 
+    fn reset(&mut self) {
+        if let Ok(d) = OpusMSDecoder::new(
+            RATE as i32,
+            i32::from(self.head.channels),
+            i32::from(self.head.streams),
+            i32::from(self.head.coupled),
+            &self.head.mapping,
+        ) {
+            self.decoder = d;
+        }
+    }
+
     fn output(&self) -> (u32, u16) {
         (RATE, self.head.channels)
     }

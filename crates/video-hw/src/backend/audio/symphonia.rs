@@ -153,6 +153,12 @@ impl AudioEngine for SymphoniaEngine {
         }
     }
 
+    fn reset(&mut self) {
+        if let Inner::Decoder(d) = &mut self.inner {
+            d.reset();
+        }
+    }
+
     fn output(&self) -> (u32, u16) {
         (self.rate, self.channels)
     }

@@ -217,6 +217,10 @@ impl AudioEngine for FfmpegAudioEngine {
         drained
     }
 
+    fn reset(&mut self) {
+        self.ctx.flush();
+    }
+
     fn output(&self) -> (u32, u16) {
         (self.rate, self.channels)
     }
