@@ -180,7 +180,7 @@ impl Sink {
 /// per-value arrays is several times slower on a long track).
 fn le_bytes<T: Copy>(values: &[T], put: impl Fn(T, &mut [u8])) -> Vec<u8> {
     let width = std::mem::size_of::<T>();
-    let mut out = vec![0u8; values.len() * width];
+    let mut out = vec![0u8; std::mem::size_of_val(values)];
     for (v, b) in values.iter().zip(out.chunks_exact_mut(width)) {
         put(*v, b);
     }
