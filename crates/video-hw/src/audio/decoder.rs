@@ -100,17 +100,8 @@ impl AudioDecoder {
             return Err(Error::invalid_input("sample_rate and num_channels must be positive"));
         }
         let info = track.audio.unwrap_or_default();
-        let pcm = match track.config {
-            CodecConfig::Pcm(f) => Some(f),
-            _ => None,
-        };
-        let params = AudioParams {
-            codec,
-            config: track.config.clone(),
-            sample_rate: info.sample_rate,
-            channels: info.channels,
-            pcm,
-        };
+        let params = AudioParams::of_track(&track, codec);
+        let pcm = params.pcm;
         let engine = open_audio_engine(&params, options.engine)?;
         let (rate, channels) = engine.output();
         let rate = if rate == 0 { info.sample_rate } else { rate };

@@ -133,25 +133,14 @@ pub fn f32_to_s16(x: f32) -> i16 {
 /// the codec, else the built-in one), or why none would; for `video-hw info`.
 pub fn engine_for(track: &crate::media::Track) -> crate::error::Result<Engine> {
     use crate::backend::audio::{AudioParams, builtin_for, open_builtin};
-    use crate::media::{CodecConfig, TrackCodec};
+    use crate::media::TrackCodec;
     let TrackCodec::Audio(codec) = track.codec else {
         return Err(crate::error::Error::invalid_input(format!("track {} is not audio", track.index)));
     };
-    let info = track.audio.unwrap_or_default();
-    let pcm = match track.config {
-        CodecConfig::Pcm(f) => Some(f),
-        _ => None,
-    };
-    if crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(codec, pcm) {
+    let params = AudioParams::of_track(track, codec);
+    if crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(codec, params.pcm) {
         return Ok(Engine::Ffmpeg);
     }
-    let params = AudioParams {
-        codec,
-        config: track.config.clone(),
-        sample_rate: info.sample_rate,
-        channels: info.channels,
-        pcm,
-    };
     open_builtin(&params)?;
     builtin_for(codec).ok_or_else(|| crate::error::Error::Unsupported {
         what: format!("{} audio decode", codec.name()),

@@ -34,6 +34,19 @@ pub(crate) struct AudioParams {
     pub pcm: Option<PcmFormat>,
 }
 
+impl AudioParams {
+    /// The parameters of an audio track whose codec is `codec`: the container's rate,
+    /// channels and configuration (PCM's storage from [`CodecConfig::Pcm`]).
+    pub(crate) fn of_track(track: &crate::media::Track, codec: AudioCodec) -> AudioParams {
+        let info = track.audio.unwrap_or_default();
+        let pcm = match track.config {
+            CodecConfig::Pcm(f) => Some(f),
+            _ => None,
+        };
+        AudioParams { codec, config: track.config.clone(), sample_rate: info.sample_rate, channels: info.channels, pcm }
+    }
+}
+
 /// Decoded samples: one `Vec<f32>` a channel, all of one length.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Planar {
