@@ -4,7 +4,7 @@
 //! (ISO/IEC 13818-7 6.2, ISO/IEC 14496-3 1.A.2).
 
 use super::bits::{BitWriter, Bits};
-use super::layout::{ChannelLayout, ch::*};
+use super::layout::{ChannelLayout, LAYOUT_22_2, ch::*};
 use crate::error::{Error, Result};
 
 /// Samples per second by `samplingFrequencyIndex` (13 and 14 are reserved, 15 means an
@@ -30,31 +30,7 @@ pub fn layout_of_config(config: u8) -> Option<ChannelLayout> {
         7 => FL | FR | FC | LFE | BL | BR | FLC | FRC,
         11 => FL | FR | FC | LFE | BL | BR | BC,
         12 => FL | FR | FC | LFE | BL | BR | SL | SR,
-        13 => {
-            FL | FR
-                | FC
-                | LFE
-                | BL
-                | BR
-                | FLC
-                | FRC
-                | BC
-                | SL
-                | SR
-                | TC
-                | TFL
-                | TFC
-                | TFR
-                | TBL
-                | TBC
-                | TBR
-                | LFE2
-                | TSL
-                | TSR
-                | BFC
-                | BFL
-                | BFR
-        }
+        13 => LAYOUT_22_2,
         _ => return None,
     };
     Some(ChannelLayout::from_mask(mask))

@@ -71,6 +71,33 @@ pub mod ch {
 
 use ch::*;
 
+/// FFmpeg's 22.2 layout (`AV_CH_LAYOUT_22POINT2`), which AAC's channel configuration 13 also
+/// names.
+pub(crate) const LAYOUT_22_2: u64 = FL
+    | FR
+    | FC
+    | LFE
+    | BL
+    | BR
+    | FLC
+    | FRC
+    | BC
+    | SL
+    | SR
+    | TC
+    | TFL
+    | TFC
+    | TFR
+    | TBL
+    | TBC
+    | TBR
+    | LFE2
+    | TSL
+    | TSR
+    | BFC
+    | BFL
+    | BFR;
+
 /// The names of the speaker bits, lowest first, as `av_channel_layout_describe` writes
 /// them for a layout that has no standard name (`FL+FR+TC`).
 const CHANNEL_NAMES: [(u64, &str); 30] = [
@@ -138,32 +165,7 @@ const STANDARD: [(&str, u64); 29] = [
     ("octagonal", FL | FR | FC | BL | BR | BC | SL | SR),
     ("hexadecagonal", FL | FR | FC | BL | BR | BC | SL | SR | TFL | TFC | TFR | TBL | TBC | TBR | WL | WR),
     ("downmix", DL | DR),
-    (
-        "22.2",
-        FL | FR
-            | FC
-            | LFE
-            | BL
-            | BR
-            | FLC
-            | FRC
-            | BC
-            | SL
-            | SR
-            | TC
-            | TFL
-            | TFC
-            | TFR
-            | TBL
-            | TBC
-            | TBR
-            | LFE2
-            | TSL
-            | TSR
-            | BFC
-            | BFL
-            | BFR,
-    ),
+    ("22.2", LAYOUT_22_2),
 ];
 
 /// A channel layout: how many channels and, when known, which speaker each is.
