@@ -456,3 +456,65 @@ def test_a_10_bit_stream_on_the_gpu_by_name(cuda):
     assert nv12[0].dtype == np.uint8 and nv12[0].shape == (360, 320)
     with pytest.raises(ValueError, match="host output"):
         video_hw.VideoDecoder(path, device="cuda", pixel_format="gray")
+
+
+AV1 = ROOT / "testdata" / "media" / "av1-opus.webm"
+AV1_10BIT = ROOT / "testdata" / "av1" / "svtav1-10bit-cars-320x240.ivf"
+WIDE = ROOT / "testdata" / "fallback" / "h264-wide-4112x64.mp4"
+
+
+def nvdec_decodes(codec):
+    return any(
+        e["engine"] == "nvdec" and e["codec"] == codec and e["direction"] == "decode" and e["available"]
+        for e in video_hw.engines()
+    )
+
+
+@pytest.mark.parametrize(
+    "path,opts",
+    [
+        (AV1, dict(pixel_format="rgb24")),
+        (AV1, dict(pixel_format="nv12")),
+        (AV1, dict(pixel_format="rgb24", resize=(160, 90), dtype="float32")),
+        (AV1_10BIT, dict(pixel_format="rgb24", dimension_order="NHWC")),
+        (WIDE, dict(pixel_format="rgb24")),
+    ],
+    ids=["av1-rgb", "av1-nv12", "av1-resized-float", "av1-10bit-rgb", "h264-wider-than-nvdec"],
+)
+def test_cuda_decodes_what_nvdec_cannot_on_the_cpu(cuda, path, opts):
+    # device="cuda" on a stream NVDEC cannot take (AV1 on an H100/H200, H.264 past 4096
+    # pixels): a CPU engine decodes, the frames land in GPU memory, equal to device="cpu"'s
+    # (the GPU transform within 1 LSB / 1e-3), and the decoder says why, with one warning.
+    if path == AV1 and nvdec_decodes("av1"):
+        pytest.skip("this GPU's NVDEC decodes AV1: no fallback to check")
+    with pytest.warns(RuntimeWarning, match="nvdec"):
+        dev = video_hw.VideoDecoder(path, device="cuda", **opts)
+    assert dev.fallback is not None and "nvdec" in dev.fallback
+    assert "uploaded to GPU" in dev.backend
+    cpu = video_hw.VideoDecoder(path, **opts)
+    assert cpu.fallback is None
+    n = len(cpu)
+    assert len(dev) == n
+    idx = [n - 1, 0, n // 2, 1]
+    want = np.from_dlpack(cpu.get_frames_at(idx).data)
+    got = cuda.to_host(dev.get_frames_at(idx).data)
+    assert got.shape == want.shape
+    if "resize" in opts:
+        assert np.abs(got.astype(np.float64) - want).max() <= 1e-3
+    elif opts["pixel_format"] == "nv12":
+        assert np.array_equal(got, want)
+    else:
+        assert np.abs(got.astype(np.int16) - want).max() == 0
+    # Straight through in order: every frame, same count.
+    seen = sum(1 for _ in dev)
+    assert seen == n
+    from video_hw.torchcodec.decoders import VideoDecoder as TcDecoder
+
+    with pytest.warns(RuntimeWarning):
+        tc = TcDecoder(path, device="cuda")
+    assert bool(tc.cpu_fallback) and "Falling back" in str(tc.cpu_fallback)
+
+
+def test_cuda_with_nvdec_named_refuses_what_it_cannot_decode():
+    with pytest.raises(video_hw.UnsupportedError):
+        video_hw.VideoDecoder(WIDE, device="cuda", engine="nvdec")

@@ -18,6 +18,7 @@ import fractions
 import numbers
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -132,7 +133,10 @@ class VideoDecoder:
             M2TS, IVF, or a raw H.264/HEVC stream; the container is found from the
             content.
         device: where frames land: ``"cpu"`` (host memory) or ``"cuda"``/``"cuda:N"``
-            (GPU memory; decoded by NVDEC).
+            (GPU memory; decoded by NVDEC). A stream NVDEC cannot decode there (AV1 on an
+            H100 or H200, 4:4:4, a size past its limits) is decoded on the CPU and its frames
+            copied to the GPU, in the format asked for: ``fallback`` says why, and one
+            ``RuntimeWarning`` is given. ``engine="nvdec"`` refuses instead.
         pixel_format: ffmpeg's names with ffmpeg's meaning: ``"rgb24"``, ``"bgr24"``,
             ``"rgba"``, ``"bgra"``; ``"yuv420p"`` and ``"nv12"`` (8-bit: a 10-bit stream is
             rounded to 8 bits), ``"yuv420p10le"`` and ``"p010le"`` (10-bit in uint16: an
@@ -228,6 +232,12 @@ class VideoDecoder:
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
+        if self._native.fallback is not None:
+            warnings.warn(
+                f"video_hw: {self._native.fallback}; decoding with {self._native.backend}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._times: Optional[_ranges.Times] = None
 
     def __len__(self) -> int:
@@ -263,6 +273,13 @@ class VideoDecoder:
     def backend(self) -> Optional[str]:
         """The engine that decodes, described."""
         return self._native.backend
+
+    @property
+    def fallback(self) -> Optional[str]:
+        """Why the frames are not decoded where ``device`` asked, or None: with
+        ``device="cuda"``, a stream the GPU's decoder cannot take is decoded on the CPU and
+        its frames are copied to the GPU (``backend`` names the engine)."""
+        return self._native.fallback
 
     @property
     def max_sessions(self) -> int:

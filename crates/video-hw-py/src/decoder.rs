@@ -423,7 +423,9 @@ impl NativeDecoder {
                     .output(output)
                     .engine(preference)
                     .threads_opt(threads)
-                    .film_grain(film_grain);
+                    .film_grain(film_grain)
+                    // Known now, so an engine that cannot take the stream says so at open.
+                    .stream_format(info.as_ref().map(|i| i.format()));
                 if let Some(t) = transform {
                     // YUV in; the transform makes `format` (on the GPU, NVDEC's NV12).
                     config = config.transform(t).output(match place {
@@ -498,6 +500,14 @@ impl NativeDecoder {
     #[getter]
     fn backend(&self) -> PyResult<Option<String>> {
         Ok(self.lock().py_err()?.backend().map(str::to_string))
+    }
+
+    /// Why the frames are not decoded where `device` asked (None when they are): with
+    /// `device="cuda"`, a stream the GPU's decoder cannot take (AV1 on an H100 or H200) is
+    /// decoded on the CPU and its frames are copied to the GPU.
+    #[getter]
+    fn fallback(&self) -> PyResult<Option<String>> {
+        Ok(self.lock().py_err()?.fallback().map(str::to_string))
     }
 
     /// Sessions the decoder may run at once (GOPs decoding in parallel).

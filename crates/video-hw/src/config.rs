@@ -1,7 +1,7 @@
 //! Session configuration, validated once when a session opens.
 
 use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
-use crate::engine::{Engine, EnginePreference};
+use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
 use crate::packet::PacketLayout;
 use crate::transform::Transform;
@@ -131,6 +131,27 @@ pub struct DecoderConfig {
     /// other. It saves one copy of every picture (on 1080p HEVC, 2 threads, about 8% of the
     /// wall time: `video-hw decode` turns it on).
     pub lend_frames: bool,
+    /// What the stream is known to be before its first picture (from the container or
+    /// the parameter sets a reader read ahead), or None. Engines that decode only some
+    /// chroma formats, depths or sizes refuse a session they could not finish at open
+    /// (NVDEC otherwise finds out at the first sequence header), so that the registry
+    /// can pick another: with CUDA output, a CPU engine whose frames are uploaded.
+    pub stream: Option<StreamFormat>,
+}
+
+/// What an engine needs to know of a stream to tell whether it can decode it: see
+/// [`DecoderConfig::stream`] (a reader takes it from the parameter sets:
+/// [`StreamInfo::format`](crate::bitstream::access_unit::StreamInfo::format)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamFormat {
+    /// 0 = 4:0:0, 1 = 4:2:0, 2 = 4:2:2, 3 = 4:4:4 (the H.264/HEVC `chroma_format_idc`).
+    pub chroma_format_idc: u8,
+    /// Luma bit depth.
+    pub bit_depth: u8,
+    /// Coded width in pixels.
+    pub width: u32,
+    /// Coded height in pixels.
+    pub height: u32,
 }
 
 impl DecoderConfig {
@@ -151,7 +172,14 @@ impl DecoderConfig {
             threads: None,
             film_grain: true,
             lend_frames: false,
+            stream: None,
         }
+    }
+
+    /// Sets [`stream`](Self#structfield.stream).
+    pub fn stream_format(mut self, format: Option<StreamFormat>) -> Self {
+        self.stream = format;
+        self
     }
 
     /// Sets [`lend_frames`](Self#structfield.lend_frames).
@@ -265,10 +293,13 @@ impl DecoderConfig {
                 return Err(Error::invalid_input(format!("engine {e} is software but hardware is required")));
             }
         }
-        if matches!(self.output, Output::Cuda(_))
-            && matches!(self.engine, EnginePreference::Only(e) if e != Engine::Nvdec)
+        // CUDA output from an engine without CUDA frames of its own is its host frames,
+        // uploaded (`Registry::open_decoder`); none of them runs outside NVIDIA's world.
+        if let (Output::Cuda(_), EnginePreference::Only(e)) = (self.output, self.engine)
+            && e.is_hardware()
+            && !e.gives_cuda_frames()
         {
-            return Err(Error::invalid_input("CUDA output needs the nvdec engine"));
+            return Err(Error::invalid_input(format!("CUDA output with {e}: ask for nvdec, a CPU engine or auto")));
         }
         Ok(())
     }

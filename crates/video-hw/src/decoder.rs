@@ -639,6 +639,14 @@ impl Decoder {
         self.backend.engine()
     }
 
+    /// Why this session does not decode where its request preferred, or None. Set when
+    /// CUDA output was asked for a stream the GPU's decoder cannot take (AV1 on an H100 or
+    /// H200): a CPU engine decodes and its frames are uploaded (the WARN line and
+    /// `video_hw_fallback_total` say it too).
+    pub fn fallback(&self) -> Option<String> {
+        self.backend.fallback()
+    }
+
     /// The configuration the session was opened with (its output as last set).
     pub fn config(&self) -> &DecoderConfig {
         &self.config

@@ -110,6 +110,12 @@ impl Engine {
         )
     }
 
+    /// Whether the engine's own frames can be in CUDA device memory ([`crate::Output::Cuda`]).
+    /// Other engines give CUDA frames by an upload of their host frames.
+    pub fn gives_cuda_frames(self) -> bool {
+        self == Engine::Nvdec
+    }
+
     /// Whether the engine runs through FFmpeg's libraries (loaded at run time), for some
     /// codecs at least: VideoToolbox on Apple systems decodes VP9 and AV1 through FFmpeg
     /// (H.264 and HEVC natively, unless `VIDEO_HW_VIDEOTOOLBOX=ffmpeg`).

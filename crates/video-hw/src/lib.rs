@@ -68,7 +68,9 @@ pub use codec::{
     Channels, ChromaLocation, Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients,
     PixelFormat, Rational, SampleType, TransferCharacteristics,
 };
-pub use config::{DecoderConfig, EncoderConfig, FrameOptions, Output, Preset, RateControl, SwitchMode, Tuning};
+pub use config::{
+    DecoderConfig, EncoderConfig, FrameOptions, Output, Preset, RateControl, StreamFormat, SwitchMode, Tuning,
+};
 pub use decoder::{Decoder, DecoderStats, Input};
 pub use encoder::{Encoder, EncoderStats};
 pub use engine::{Direction, Engine, EnginePreference};

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::codec::Codec;
-use crate::config::{DecoderConfig, EncoderConfig};
+use crate::config::{DecoderConfig, EncoderConfig, Output};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
 pub use crate::probe::ProbeInfo;
@@ -292,7 +292,49 @@ impl Registry {
     }
 
     /// Opens the engine a decoder configuration asks for.
+    ///
+    /// CUDA output from an engine that decodes on the CPU: where a named engine has no
+    /// CUDA output of its own, and, with [`EnginePreference::Auto`] and hardware not
+    /// required, where no engine can give CUDA frames of the stream (AV1 on an H100 or
+    /// H200), a CPU engine decodes and its frames are uploaded to the GPU
+    /// (`backend::nvidia::host_upload`). That fallback is logged and counted like any
+    /// other, and the session says why (`Decoder::fallback`).
     pub fn open_decoder(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
+        let Output::Cuda(format) = config.output else { return self.open_decoder_direct(config) };
+        if let EnginePreference::Only(engine) = config.engine
+            && !engine.gives_cuda_frames()
+        {
+            let host = self.open_decoder_direct(&config.clone().output(Output::Host(format)))?;
+            return crate::backend::nvidia::host_upload::open(host, config.device_index, None);
+        }
+        let error = match self.open_decoder_direct(config) {
+            Ok(backend) => return Ok(backend),
+            Err(e) => e,
+        };
+        if config.engine != EnginePreference::Auto
+            || config.require_hardware
+            || !matches!(error, Error::Unsupported { .. })
+        {
+            return Err(error);
+        }
+        let job = format!("{} decode", config.codec);
+        let gpu = self.probe_one(Engine::Nvdec, config.codec, Direction::Decode, config.device_index);
+        let why = if gpu.available {
+            format!("nvdec could not open a session: {error}")
+        } else {
+            format!("nvdec cannot decode {}: {}", config.codec, gpu.reason)
+        };
+        let host = self.open_decoder_direct(&config.clone().output(Output::Host(format))).map_err(|e| {
+            Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and on the CPU: {e}"))
+        })?;
+        let to = host.engine();
+        let backend = crate::backend::nvidia::host_upload::open(host, config.device_index, Some(why.clone()))?;
+        report_fallback(Engine::Nvdec, to, &format!("unavailable: {why}"), &job);
+        Ok(backend)
+    }
+
+    /// Opens the engine a decoder configuration asks for, with the output it names.
+    fn open_decoder_direct(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
         self.select(config.codec, Direction::Decode, config.engine, config.require_hardware, config.device_index, |e| {
             e.open_decoder.map(|open| open(e.engine, config))
         })

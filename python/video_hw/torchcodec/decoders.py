@@ -76,6 +76,24 @@ def _dtype(output_dtype: Any) -> str:
     raise ValueError(f"output_dtype {output_dtype}: torch.uint8 or torch.float32")
 
 
+class CpuFallbackStatus:
+    """torchcodec's ``CpuFallbackStatus``: truthy when the decoder fell back to the CPU;
+    ``str()`` says why (or that it did not)."""
+
+    def __init__(self, reason: Optional[str], backend: Optional[str]) -> None:
+        self.status_known = True
+        self.reason = reason
+        self.backend = backend
+
+    def __bool__(self) -> bool:
+        return self.reason is not None
+
+    def __str__(self) -> str:
+        if self.reason is None:
+            return f"[{self.backend}] Fallback status: No fallback required"
+        return f"[{self.backend}] Fallback status: Falling back due to: {self.reason}"
+
+
 class VideoDecoder:
     """torchcodec's ``VideoDecoder`` (see its docs) over ``video_hw.VideoDecoder``.
 
@@ -131,6 +149,13 @@ class VideoDecoder:
             end_stream_seconds=m.end_stream_seconds,
             rotation=m.rotation,
         )
+
+    @property
+    def cpu_fallback(self) -> "CpuFallbackStatus":
+        """Whether the frames of a ``device="cuda"`` decoder are decoded on the CPU (and
+        copied to the GPU) because the GPU's decoder cannot take the stream: truthy then,
+        and ``str()`` says why."""
+        return CpuFallbackStatus(self._decoder.fallback, self._decoder.backend)
 
     def __len__(self) -> int:
         return len(self._decoder)

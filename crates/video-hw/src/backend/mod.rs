@@ -80,6 +80,13 @@ pub(crate) trait DecoderBackend: Send {
         0
     }
 
+    /// Why this session does not run on the engine its request preferred (a CPU engine
+    /// uploading frames for CUDA output because the GPU's decoder cannot take the stream),
+    /// or None.
+    fn fallback(&self) -> Option<String> {
+        None
+    }
+
     /// Gives the frames displayed from now on as `output` (validated by the caller).
     /// `bounded_by_caller`: the caller bounds the frames it holds itself, so the engine
     /// lifts its own bound on them (NVDEC refuses more than 4 GiB of CUDA frames held per

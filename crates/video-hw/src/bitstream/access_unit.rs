@@ -116,6 +116,16 @@ pub struct StreamInfo {
 }
 
 impl StreamInfo {
+    /// What an engine needs of it to tell whether it can decode the stream.
+    pub fn format(&self) -> crate::config::StreamFormat {
+        crate::config::StreamFormat {
+            chroma_format_idc: self.chroma_format_idc,
+            bit_depth: self.bit_depth_luma,
+            width: self.dimensions.coded_width,
+            height: self.dimensions.coded_height,
+        }
+    }
+
     /// "4:2:0" and friends.
     pub fn chroma_format_name(&self) -> &'static str {
         super::common::chroma_format_name(self.chroma_format_idc)

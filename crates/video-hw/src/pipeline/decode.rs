@@ -496,9 +496,10 @@ impl Drop for DecodePipeline {
 }
 
 /// The memory of the ring a `decoder` delivers into: for [`RingMemory::Auto`], device
-/// memory of its GPU when it is NVDEC with CUDA output; `memory` otherwise.
+/// memory of its GPU when it gives CUDA frames (NVDEC's own, or a CPU engine's uploaded);
+/// `memory` otherwise.
 pub(crate) fn output_memory(memory: RingMemory, decoder: &Decoder) -> RingMemory {
-    let cuda_output = matches!(decoder.config().output, Output::Cuda(_)) && decoder.engine() == Engine::Nvdec;
+    let cuda_output = matches!(decoder.config().output, Output::Cuda(_));
     match memory {
         RingMemory::Auto if cuda_output => RingMemory::Cuda { device: decoder.config().device_index },
         other => other,

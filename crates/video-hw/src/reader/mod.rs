@@ -123,6 +123,9 @@ pub struct FrameReader {
     /// The first session's engine and its description (kept while the sessions work on
     /// read-ahead threads).
     engine: Option<(Engine, String)>,
+    /// Why the first session decodes where the request did not prefer (see
+    /// [`Decoder::fallback`]).
+    fallback: Option<String>,
     stats: ReaderStats,
     /// The process the sessions were opened in: in a child made by `fork` since, they are
     /// forgotten and opened again ([`after_fork`](Self::after_fork)).
@@ -186,6 +189,7 @@ impl FrameReader {
             last_asked: None,
             read_ahead_bytes: None,
             engine: None,
+            fallback: None,
             stats: ReaderStats::default(),
             process: Process::current(),
         })
@@ -256,6 +260,13 @@ impl FrameReader {
     /// [`prepare`](Self::prepare)).
     pub fn backend(&self) -> Option<&str> {
         self.engine.as_ref().map(|(_, b)| b.as_str())
+    }
+
+    /// Why the sessions decode where the request did not prefer, or None (after a first
+    /// decode or [`prepare`](Self::prepare)): CUDA output of a stream the GPU's decoder
+    /// cannot take, decoded on the CPU and uploaded ([`Decoder::fallback`]).
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// Opens the first session now (it is otherwise opened by the first decode) and
@@ -405,7 +416,10 @@ impl FrameReader {
             // flushed, waits for the next recovery point): they start at IDRs. NVDEC's
             // parser starts at any I picture (tests/gpu_reader.rs).
             self.idr_only |= self.config.codec == crate::codec::Codec::H264 && decoder.engine() != Engine::Nvdec;
-            self.engine.get_or_insert_with(|| (decoder.engine(), decoder.backend().to_string()));
+            if self.engine.is_none() {
+                self.engine = Some((decoder.engine(), decoder.backend().to_string()));
+                self.fallback = decoder.fallback();
+            }
             self.decoders.push(decoder);
             self.stats.sessions = self.decoders.len();
         }

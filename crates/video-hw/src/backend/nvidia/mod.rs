@@ -14,6 +14,7 @@ pub(crate) mod cuda;
 pub(crate) mod device_frames;
 pub(crate) mod gpu_transform;
 pub(crate) mod host_mem;
+pub(crate) mod host_upload;
 pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;

@@ -5,7 +5,7 @@ mod creations;
 mod host_copy;
 mod hw;
 mod lent;
-mod output;
+pub(crate) mod output;
 pub(crate) mod parking;
 mod session;
 pub(crate) mod staging;

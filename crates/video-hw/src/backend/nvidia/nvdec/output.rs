@@ -464,6 +464,47 @@ impl CopyOut {
         Ok(self.lend(target, c, format))
     }
 
+    /// Copies a host picture (a CPU engine's frame) into a ring slot or a pool buffer of
+    /// the same format and size, planes one under the other, and waits: the CUDA frame a
+    /// session with CUDA output hands back when a CPU engine decodes for it
+    /// (`backend::nvidia::host_upload`).
+    pub fn upload(&mut self, host: &HostFrame, format: PixelFormat, width: u32, height: u32) -> Result<CudaFrame> {
+        let start = std::time::Instant::now();
+        let c = Crop { left: 0, top: 0, width, height };
+        let layout = DeviceLayout::of(format, width, height);
+        let target = self.target(format, c, true)?;
+        let target = settle(target, |(ptr, pitch)| {
+            let mut queued = Ok(());
+            for i in 0..layout.planes {
+                let (width_bytes, rows) = format.plane_size(i, width, height);
+                let plane = host.plane(i);
+                let dst =
+                    DeviceRegion { ptr: ptr + (pitch * layout.plane_rows[i]) as u64, pitch, width_bytes, height: rows };
+                let src = host.as_bytes().get(plane.offset..).unwrap_or_default();
+                // SAFETY: `dst` lies inside the target (at least the format's layout at its
+                // pitch: each plane's rows from `plane_rows`), device memory of this context
+                // (a pool buffer, or a ring slot checked by `target`) that is kept, and lent
+                // to no one, until `wait` below says the copies finished; `host` is borrowed
+                // for this whole call, so its bytes stay put until then.
+                queued = unsafe { self.stream.copy_from_host_async(src, plane.stride, dst) };
+                if queued.is_err() {
+                    break;
+                }
+            }
+            // Wait even when a copy was refused: the ones before it may be running.
+            match (queued, self.wait()) {
+                (_, Err(e @ Error::Timeout(_))) | (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+                (Ok(()), Ok(())) => Ok(()),
+            }
+        })?;
+        crate::metrics::record_copy(
+            crate::metrics::CopyDirection::HostToDevice,
+            (layout.width_bytes * layout.rows) as u64,
+        );
+        crate::metrics::record_stage(crate::metrics::Stage::Upload, start.elapsed());
+        Ok(self.lend(target, c, format))
+    }
+
     fn copy_to_host(&mut self, s: Surface, c: Crop, format: PixelFormat, bit_depth: u8) -> Result<HostFrame> {
         let start = std::time::Instant::now();
         let (luma, chroma) = (s.luma(c), s.chroma(c));

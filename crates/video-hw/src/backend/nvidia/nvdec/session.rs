@@ -20,7 +20,7 @@ use super::lent;
 use super::output::{CopyOut, Crop, Surface, kept_unless_timed_out};
 use super::parking;
 use crate::backend::DecoderBackend;
-use crate::backend::nvidia::cuda::{Context, CudaDriver, check_cuvid};
+use crate::backend::nvidia::cuda::{Context, CudaDriver, Device, check_cuvid};
 use crate::backend::nvidia::loader::CuvidApi;
 use crate::backend::nvidia::probe::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::sys::cuvid::*;
@@ -29,7 +29,7 @@ use crate::bitstream::h264::RecoveryStart;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
-use crate::config::{DecoderConfig, Output};
+use crate::config::{DecoderConfig, Output, StreamFormat};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
@@ -140,34 +140,14 @@ impl State {
     /// Sequence callback: a new or changed sequence. Returns the decode surfaces to use.
     fn on_sequence(&mut self, f: &CUVIDEOFORMAT) -> Result<u32> {
         let bit_depth = 8 + f.bit_depth_luma_minus8;
-        let caps = if f.chroma_format == cudaVideoChromaFormat_420 {
-            Some(decode_caps_of(self.ctx.device(), self.codec, bit_depth)?)
-        } else {
-            None
+        let format = StreamFormat {
+            chroma_format_idc: f.chroma_format as u8,
+            bit_depth,
+            width: f.coded_width,
+            height: f.coded_height,
         };
-        let gpu = format!("GPU {} ({})", self.device_index, self.device_name);
-        let Some(caps) = caps.filter(|c| c.supported) else {
-            return Err(Error::unsupported(
-                format!("nvdec {} {bit_depth}-bit {}", self.codec, chroma_name(f.chroma_format)),
-                format!("{gpu} NVDEC cannot decode it"),
-            ));
-        };
+        check_format(self.ctx.device(), self.device_index, &self.device_name, self.codec, format)?;
         let (w, h) = (f.coded_width, f.coded_height);
-        let mbs = (w.div_ceil(16) * h.div_ceil(16)) as u64;
-        if w > caps.max_width
-            || h > caps.max_height
-            || mbs > caps.max_mb_count as u64
-            || w < caps.min_width as u32
-            || h < caps.min_height as u32
-        {
-            return Err(Error::unsupported(
-                format!("nvdec {} {bit_depth}-bit at {w}x{h}", self.codec),
-                format!(
-                    "{gpu} decodes {} {bit_depth}-bit from {}x{} up to {}x{} ({} macroblocks)",
-                    self.codec, caps.min_width, caps.min_height, caps.max_width, caps.max_height, caps.max_mb_count
-                ),
-            ));
-        }
         let surface_format = if bit_depth > 8 { cudaVideoSurfaceFormat_P016 } else { cudaVideoSurfaceFormat_NV12 };
         let shape = Shape {
             codec: f.codec,
@@ -480,6 +460,40 @@ impl State {
     }
 }
 
+/// Whether GPU `device`'s NVDEC decodes `codec` streams of `format`: 4:2:0 of its bit
+/// depth, within the size limits its capabilities state. `Unsupported` names what and why.
+fn check_format(device: Device, index: u32, name: &str, codec: crate::Codec, format: StreamFormat) -> Result<()> {
+    let StreamFormat { chroma_format_idc, bit_depth, width: w, height: h } = format;
+    let caps = if u32::from(chroma_format_idc) == cudaVideoChromaFormat_420 {
+        Some(decode_caps_of(device, codec, bit_depth)?)
+    } else {
+        None
+    };
+    let gpu = format!("GPU {index} ({name})");
+    let Some(caps) = caps.filter(|c| c.supported) else {
+        return Err(Error::unsupported(
+            format!("nvdec {codec} {bit_depth}-bit {}", chroma_name(chroma_format_idc.into())),
+            format!("{gpu} NVDEC cannot decode it"),
+        ));
+    };
+    let mbs = (w.div_ceil(16) * h.div_ceil(16)) as u64;
+    if w > caps.max_width
+        || h > caps.max_height
+        || mbs > caps.max_mb_count as u64
+        || w < caps.min_width as u32
+        || h < caps.min_height as u32
+    {
+        return Err(Error::unsupported(
+            format!("nvdec {codec} {bit_depth}-bit at {w}x{h}"),
+            format!(
+                "{gpu} decodes {codec} {bit_depth}-bit from {}x{} up to {}x{} ({} macroblocks)",
+                caps.min_width, caps.min_height, caps.max_width, caps.max_height, caps.max_mb_count
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn chroma_name(c: cudaVideoChromaFormat) -> &'static str {
     ["4:0:0", "4:2:0", "4:2:2", "4:4:4"].get(c as usize).copied().unwrap_or("unknown chroma format")
 }
@@ -606,6 +620,11 @@ impl NvdecDecoder {
                 format!("nvdec {}", config.codec),
                 format!("GPU {} ({name}) NVDEC cannot decode {}", config.device_index, config.codec),
             ));
+        }
+        // A stream known before its first picture is checked now, so that the registry
+        // can pick another engine instead of this session failing at the first sequence.
+        if let Some(format) = config.stream {
+            check_format(device, config.device_index, &name, config.codec, format)?;
         }
         let cuvid = CuvidApi::get()?;
         // One shared (primary) context per GPU. A context per session
