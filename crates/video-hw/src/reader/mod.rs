@@ -164,6 +164,11 @@ impl FrameReader {
         if let (Some(t), Some(v)) = (config.transform, demuxer.track(track).and_then(|t| t.video)) {
             t.output_size(v.width, v.height)?;
         }
+        // CUDA output: an engine that cannot take the stream (NVDEC and a 4:4:4 or too wide
+        // one) must refuse at open, so that the registry decodes it elsewhere and uploads.
+        if config.stream.is_none() && matches!(config.output, Output::Cuda(_)) {
+            config.stream = demuxer.stream_info(track).ok().flatten().map(|i| i.format());
+        }
         let index = FrameIndex::build(&mut demuxer, track)?;
         config.codec = index
             .track()
