@@ -21,6 +21,9 @@ use crate::registry::open_audio_engine;
 
 /// A range starting this far past what is decoded seeks instead of decoding through.
 const SEEK_AHEAD_SECONDS: f64 = 8.0;
+/// The most samples per channel reserved ahead for a range (an hour at 48 kHz): a range's
+/// end is the caller's number, and a track may end long before it.
+const MAX_RESERVE_SAMPLES: usize = 48_000 * 3600;
 
 /// Decodes one audio track of a file.
 pub struct AudioDecoder {
@@ -31,7 +34,7 @@ pub struct AudioDecoder {
     meta: AudioMetadata,
     options: AudioOptions,
     /// The track's packets (made on the first seek).
-    table: Option<Vec<PacketEntry>>,
+    table: Option<SeekTable>,
     /// Decoded samples not yet given out, with the index of the first.
     pending: Planar,
     pending_start: i64,
@@ -205,9 +208,15 @@ impl AudioDecoder {
             samples = mix(&samples, usize::from(n));
         }
         let channels = samples.channels.len();
-        let mut data = Vec::with_capacity(channels * samples.len());
-        for c in &samples.channels {
-            data.extend_from_slice(c);
+        // The first channel's buffer becomes the result, the others appended to it: a large
+        // buffer grows in place (the allocator remaps its pages), so of a 10-minute stereo
+        // track only the second channel is copied, not both into new memory.
+        let frames = samples.len();
+        let mut planes = samples.channels.into_iter();
+        let mut data = planes.next().unwrap_or_default();
+        data.reserve_exact(frames * channels.saturating_sub(1));
+        for c in planes {
+            data.extend_from_slice(&c);
         }
         Ok(AudioSamples { data, channels, sample_rate: out_rate, pts_seconds: first_time })
     }
@@ -253,6 +262,11 @@ impl AudioDecoder {
             self.seek_before(first)?;
         }
         let mut out = Planar::with_channels(self.meta.channels as usize);
+        if let Some(e) = end {
+            // A known range: its buffers once, not grown packet by packet.
+            let n = usize::try_from(e - first).unwrap_or(0).min(MAX_RESERVE_SAMPLES);
+            out.channels.iter_mut().for_each(|c| c.reserve_exact(n));
+        }
         // Given out up to here (look-back samples stay pending after they are given out).
         let mut copied = first;
         loop {
@@ -375,20 +389,11 @@ impl AudioDecoder {
     fn seek_before(&mut self, index: i64) -> Result<()> {
         if self.table.is_none() {
             let t = self.demuxer.packet_table(self.track.index)?;
-            self.table = Some(t.entries);
+            self.table = Some(SeekTable::new(t.entries, self.track.time_base, self.meta.sample_rate));
         }
-        let table = self.table.as_deref().unwrap_or(&[]);
-        let rate = self.meta.sample_rate;
-        let preroll = preroll_samples(self.params.codec, rate);
-        let target = index - preroll;
-        let mut at = 0usize;
-        for (i, e) in table.iter().enumerate() {
-            match e.pts {
-                Some(p) if to_samples(p, self.track.time_base, rate) <= target => at = i,
-                Some(_) => break,
-                None => {}
-            }
-        }
+        let table = self.table.as_ref().map_or(&[][..], |t| &t.entries);
+        let preroll = preroll_samples(self.params.codec, self.meta.sample_rate);
+        let at = self.table.as_ref().map_or(0, |t| t.last_starting_by(index - preroll));
         // Back to the start: a new engine rather than a reset one, as decoders keep state a
         // reset leaves (AAC's noise generator for PNS), and a fresh one decodes the start as
         // the first pass did. Into the middle, a reset (a decode from there differs from a
@@ -410,6 +415,37 @@ impl AudioDecoder {
             self.demuxer.seek_to(self.track.index, &entry)?;
         }
         Ok(())
+    }
+}
+
+/// The track's packet table with each packet's first sample, for seeks.
+struct SeekTable {
+    entries: Vec<PacketEntry>,
+    /// `(entry, running maximum of the entries' first samples)` for the entries with a
+    /// timestamp, in table order: the maximum makes it sorted, so a seek is a binary search
+    /// (a 1-hour AAC track has 170,000 packets, and random ranges seek every time).
+    starts: Vec<(usize, i64)>,
+}
+
+impl SeekTable {
+    fn new(entries: Vec<PacketEntry>, time_base: Rational, rate: u32) -> SeekTable {
+        let mut high = i64::MIN;
+        let starts = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                high = high.max(to_samples(e.pts?, time_base, rate));
+                Some((i, high))
+            })
+            .collect();
+        SeekTable { entries, starts }
+    }
+
+    /// The entry to decode from for sample `target`: the last with a timestamp before the
+    /// first one starting past `target` (0 when none is).
+    fn last_starting_by(&self, target: i64) -> usize {
+        let past = self.starts.partition_point(|&(_, s)| s <= target);
+        past.checked_sub(1).map_or(0, |k| self.starts[k].0)
     }
 }
 

@@ -171,11 +171,18 @@ fn append_samples(fields: &AudioFields, frame: &Frame, info: &FrameInfo, fmt: Sa
 /// (8-bit ones less their 128 zero first).
 fn convert(bytes: &[u8], kind: SampleKind, step: usize, first: usize, dst: &mut Vec<f32>) {
     fn each<const N: usize>(bytes: &[u8], step: usize, first: usize, dst: &mut Vec<f32>, f: impl Fn([u8; N]) -> f32) {
-        dst.extend(bytes.chunks_exact(N).skip(first).step_by(step).map(|s| {
+        let sample = |s: &[u8]| {
             let mut a = [0u8; N];
             a.copy_from_slice(s);
             f(a)
-        }));
+        };
+        if step == 1 {
+            // Planar (every decoder of float planar output, AAC and Opus among them): a plain
+            // run the compiler vectorises, which `skip`/`step_by` keep it from.
+            dst.extend(bytes.get(first * N..).unwrap_or_default().chunks_exact(N).map(sample));
+        } else {
+            dst.extend(bytes.chunks_exact(N).skip(first).step_by(step).map(sample));
+        }
     }
     match kind {
         SampleKind::U8 => each(bytes, step, first, dst, |[b]| int_to_f32(i32::from(b) - 128, 8)),
