@@ -13,15 +13,6 @@ use serde_json::Value;
 use video_hw::audio::{AudioDecoder, AudioOptions};
 use video_hw::engine::{Engine, EnginePreference};
 
-/// Fixtures whose sample count differs from ffmpeg's and is not yet fixed: listed here so
-/// that the rest stays held, and printed on every run.
-const OPEN: &[(&str, &str)] = &[(
-    "vorbis-stereo-44k.ogg",
-    "Symphonia's Ogg reader starts this file's Vorbis at -128 where FFmpeg starts it at 0, so \
-     the end FFmpeg trims at the last granule is 128 samples earlier: 44100 samples here, 43972 \
-     in ffmpeg (the first 43972 are equal)",
-)];
-
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/audio")
 }
@@ -112,10 +103,6 @@ fn every_fixture_gives_ffmpegs_samples() {
                     continue;
                 }
                 let want = a["samples"].as_u64().unwrap() as usize;
-                if OPEN.iter().any(|(n, _)| n == name) && got.frames() != want {
-                    eprintln!("{name} ({engine:?}): {} samples, ffmpeg {want}: open (issue #58)", got.frames());
-                    continue;
-                }
                 if got.frames() != want || got.channels as u64 != channels {
                     failures.push(format!(
                         "{name} ({engine:?}): {} x {} samples, ffmpeg {want} x {channels}",

@@ -117,6 +117,32 @@ impl AudioSamples {
         out
     }
 
+    /// The samples interleaved (frame by frame, channels in order) into `buf`, replacing
+    /// what it held, as little-endian bytes: signed 16-bit (`s16`, converted as
+    /// [`f32_to_s16`]) or 32-bit float. For writers that reuse one buffer for chunk after
+    /// chunk: no vector of samples is made on the way.
+    pub fn interleave_le_into(&self, s16: bool, buf: &mut Vec<u8>) {
+        if s16 {
+            self.interleave_with(buf, |v, b: &mut [u8; 2]| *b = f32_to_s16(v).to_le_bytes());
+        } else {
+            self.interleave_with(buf, |v, b: &mut [u8; 4]| *b = v.to_le_bytes());
+        }
+    }
+
+    fn interleave_with<const W: usize>(&self, buf: &mut Vec<u8>, put: impl Fn(f32, &mut [u8; W])) {
+        let (frames, channels) = (self.frames(), self.channels.max(1));
+        buf.clear();
+        buf.resize(frames * channels * W, 0);
+        let planes: Vec<&[f32]> = self.data.chunks_exact(frames.max(1)).take(channels).collect();
+        for (i, frame) in buf.chunks_exact_mut(channels * W).enumerate() {
+            for (plane, b) in planes.iter().zip(frame.chunks_exact_mut(W)) {
+                if let Ok(b) = <&mut [u8; W]>::try_from(b) {
+                    put(plane[i], b);
+                }
+            }
+        }
+    }
+
     /// The samples interleaved as signed 16-bit integers, rounded and clipped as
     /// libswresample converts float to s16.
     pub fn interleaved_s16(&self) -> Vec<i16> {

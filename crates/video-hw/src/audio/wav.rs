@@ -22,24 +22,23 @@ pub struct WavWriter<W: Write> {
     format: WavFormat,
     channels: u16,
     data_bytes: u64,
+    /// The bytes of the chunk being written (kept from chunk to chunk).
+    buf: Vec<u8>,
 }
 
 impl<W: Write> WavWriter<W> {
     /// Writes the header for `channels` channels at `rate`.
     pub fn new(mut out: W, format: WavFormat, rate: u32, channels: u16) -> Result<Self> {
         out.write_all(&header(format, rate, channels, u32::MAX - 36))?;
-        Ok(WavWriter { out, format, channels, data_bytes: 0 })
+        Ok(WavWriter { out, format, channels, data_bytes: 0, buf: Vec::new() })
     }
 
     /// Appends samples (their channel count must be the header's).
     pub fn write(&mut self, s: &AudioSamples) -> Result<()> {
-        let bytes: Vec<u8> = match self.format {
-            WavFormat::S16 => s.interleaved_s16().iter().flat_map(|v| v.to_le_bytes()).collect(),
-            WavFormat::F32 => s.interleaved().iter().flat_map(|v| v.to_le_bytes()).collect(),
-        };
+        s.interleave_le_into(self.format == WavFormat::S16, &mut self.buf);
         debug_assert_eq!(s.channels, usize::from(self.channels));
-        self.out.write_all(&bytes)?;
-        self.data_bytes += bytes.len() as u64;
+        self.out.write_all(&self.buf)?;
+        self.data_bytes += self.buf.len() as u64;
         Ok(())
     }
 

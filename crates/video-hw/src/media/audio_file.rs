@@ -96,8 +96,9 @@ impl AudioFileDemuxer {
     }
 
     /// Opens `source` if Symphonia knows its format; `Ok(None)` when it does not.
-    pub(crate) fn open(source: ByteSource) -> Result<Option<Self>> {
+    pub(crate) fn open(mut source: ByteSource) -> Result<Option<Self>> {
         let len = source.len();
+        let one_audio_page = ogg_first_audio_page_is_last(source.peek(OGG_SCAN_BYTES)?);
         let src = Source { inner: Mutex::new(source.into_inner()?), len };
         let mss = MediaSourceStream::new(Box::new(src), MediaSourceStreamOptions::default());
         let reader = match symphonia::default::get_probe().probe(
@@ -145,6 +146,7 @@ impl AudioFileDemuxer {
             .filter(|t| matches!(t.codec_params, Some(CodecParameters::Audio(_))))
             .map(|t| (t.delay, t.num_frames))
             .collect();
+        let ogg = d.container == Container::Audio(AudioContainer::Ogg) && one_audio_page;
         for ((track, (delay, frames)), shift) in d.tracks.iter_mut().zip(specs).zip(&mut d.shift) {
             let Some(delay) = delay else {
                 track.window = Some((first_pts, None));
@@ -158,6 +160,13 @@ impl AudioFileDemuxer {
                     *shift = delay;
                     (first_pts, frames.map(|n| first_pts + n - delay))
                 }
+                // Ogg Vorbis whose audio is all on the stream's last page: FFmpeg's Ogg
+                // demuxer finds the start from the first audio page's granule position only
+                // when that page does not end the stream. Here it counts from 0 instead, with
+                // the first packet (which decodes to nothing) one block long, Symphonia's
+                // delay; its end trimming then cuts that many samples more off the end. The
+                // samples shown are FFmpeg's: the granule count less the delay.
+                TrackCodec::Audio(AudioCodec::Vorbis) if ogg => (first_pts + delay, frames.map(|n| first_pts + n)),
                 _ => (first_pts + delay, frames.map(|n| first_pts + delay + n)),
             });
         }
@@ -170,6 +179,34 @@ impl AudioFileDemuxer {
         d.done = false;
         Ok(Some(d))
     }
+}
+
+/// Bytes of an Ogg file's start looked at for its first audio page (headers with a large
+/// comment, cover art, may push it further: then the usual start is assumed).
+const OGG_SCAN_BYTES: usize = 64 << 10;
+
+/// Whether the first page of an Ogg file's first logical stream that ends an audio packet
+/// (granule position above 0) is also the stream's last page (end-of-stream flag): a file
+/// short enough for one audio page. False for anything else, Ogg or not.
+fn ogg_first_audio_page_is_last(prefix: &[u8]) -> bool {
+    let mut at = 0;
+    let mut serial = None;
+    while let Some(h) = prefix.get(at..at + 27) {
+        if &h[..4] != b"OggS" {
+            return false;
+        }
+        let flags = h[5];
+        let granule = i64::from_le_bytes(h[6..14].try_into().unwrap_or_default());
+        let this = u32::from_le_bytes(h[14..18].try_into().unwrap_or_default());
+        let segments = usize::from(h[26]);
+        let Some(lacing) = prefix.get(at + 27..at + 27 + segments) else { return false };
+        let body: usize = lacing.iter().map(|&l| usize::from(l)).sum();
+        if *serial.get_or_insert(this) == this && granule > 0 {
+            return flags & 0x04 != 0;
+        }
+        at += 27 + segments + body;
+    }
+    false
 }
 
 /// Our [`Track`] of a Symphonia track.
@@ -354,5 +391,38 @@ impl ContainerDemuxer for AudioFileDemuxer {
         }
         self.rewind()?;
         Ok(table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ogg_first_audio_page_is_last;
+
+    /// An Ogg page of stream `serial` with `flags`, `granule` and one packet of `body` bytes.
+    fn page(serial: u32, flags: u8, granule: i64, body: usize) -> Vec<u8> {
+        let mut p = b"OggS\0".to_vec();
+        p.push(flags);
+        p.extend(granule.to_le_bytes());
+        p.extend(serial.to_le_bytes());
+        p.extend([0; 8]); // sequence number, checksum (not looked at)
+        p.push(1);
+        p.push(body as u8);
+        p.extend(vec![0; body]);
+        p
+    }
+
+    #[test]
+    fn finds_whether_the_first_audio_page_ends_the_stream() {
+        let headers = [page(7, 2, 0, 30), page(7, 0, 0, 200)].concat();
+        let one = [headers.clone(), page(7, 4, 44100, 100)].concat();
+        let two = [headers.clone(), page(7, 0, 48704, 100), page(7, 4, 62400, 100)].concat();
+        assert!(ogg_first_audio_page_is_last(&one));
+        assert!(!ogg_first_audio_page_is_last(&two));
+        // Another stream's pages do not count; cut or foreign bytes say no.
+        let other = [headers.clone(), page(9, 4, 100, 10), page(7, 0, 48704, 100)].concat();
+        assert!(!ogg_first_audio_page_is_last(&other));
+        assert!(!ogg_first_audio_page_is_last(&one[..one.len() - 50][..40]));
+        assert!(!ogg_first_audio_page_is_last(b"RIFF\0\0\0\0WAVEfmt and more bytes than a header"));
+        assert!(!ogg_first_audio_page_is_last(&[]));
     }
 }
