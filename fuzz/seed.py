@@ -34,6 +34,7 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      and a few written by hand (HE-AAC,
                                                      HE-AAC v2, a PCE, an escaped type)
   audio_opus_head                                    every OpusHead in any file (WebM, Ogg)
+  audio_decode                                       testdata/audio's files, their first 64 KiB
   demux_obu                                          OBU streams (.obu files, Annex B ones whole,
                                                      AV1 IVF packets concatenated): the first
                                                      64 KiB (whole when shorter) and the
@@ -316,6 +317,9 @@ def main():
                 if low.endswith((".aac", ".mp4", ".m4a", ".webm", ".mkv", ".ogg") + TS_EXT):
                     with open(path, "rb") as f:
                         audio_seeds(seeds, f.read(), low)
+                if os.path.basename(root) == "audio" and not low.endswith((".json", "sums")):
+                    with open(path, "rb") as f:
+                        seeds.add("audio_decode", f.read(64 << 10))
                 if low.endswith(H264_EXT) or low.endswith(HEVC_EXT):
                     with open(path, "rb") as f:
                         data = f.read()

@@ -1,0 +1,23 @@
+//! Audio files and tracks on any bytes, decoded by the built-in engines: WAV, FLAC, Ogg
+//! (Vorbis, Opus; our first-page scan), MP3/MP2 (our frame splitter), ADTS, and the audio
+//! tracks of MP4, Matroska and MPEG-TS. Opening, every sample, a range after the end and a
+//! seek back never panic and never hang; damage ends a track early or is skipped, counted.
+//! FFmpeg is kept out (`fuzz/run.sh` sets `VIDEO_HW_FFMPEG_DIR=none` for this target): its
+//! decoders are not ours to fuzz.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use video_hw::audio::{AudioDecoder, AudioOptions};
+
+// Linked for its AddressSanitizer options (see `__asan_default_options` there).
+extern crate video_hw_fuzz;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(mut d) = AudioDecoder::from_bytes(data.to_vec(), AudioOptions::default()) else { return };
+    if let Ok(all) = d.get_all_samples() {
+        assert_eq!(all.data.len(), all.frames() * all.channels, "whole frames of every channel");
+        assert!(all.data.iter().all(|s| s.is_finite()), "finite samples");
+    }
+    let _ = d.get_samples_played_in_range(1.0e6, Some(1.0e6 + 1.0));
+    let _ = d.get_samples_played_in_range(0.0, Some(0.05));
+});
