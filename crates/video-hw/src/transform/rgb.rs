@@ -275,6 +275,30 @@ pub(crate) fn convert(
     format: PixelFormat,
     norm: (f32, [f32; 3], [f32; 3]),
 ) -> Result<HostFrame> {
+    convert_in(src, rect, color, format, norm, Spread::Cores)
+}
+
+/// Where one conversion's rows are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spread {
+    /// Large pictures in bands of rows on the cores (at most 8), the first on the calling
+    /// thread: for a caller whose cores are otherwise idle.
+    Cores,
+    /// All on the calling thread: for a caller whose other threads already keep the cores
+    /// busy (a software decoder's frame threads), where band threads would only take
+    /// turns with them and add their start and wait to every frame.
+    Caller,
+}
+
+/// [`convert`], its rows computed as `spread` says.
+pub(crate) fn convert_in(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+    spread: Spread,
+) -> Result<HostFrame> {
     src.check()?;
     let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
     if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
@@ -301,7 +325,8 @@ pub(crate) fn convert(
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
-    let threads = threads().min(h / min_rows).max(1);
+    let cores = if spread == Spread::Cores { threads() } else { 1 };
+    let threads = cores.min(h / min_rows).max(1);
     let band = h.div_ceil(threads);
     let planes = if planar { 3 } else { 1 };
     let plane_bytes = buf.len() / planes;
@@ -582,9 +607,11 @@ impl Job<'_> {
 }
 
 /// The threads one conversion may use: the cores, at most 8 (beyond that a band is
-/// bound by memory, not arithmetic).
+/// bound by memory, not arithmetic). Asked once: the answer can come from reading the
+/// cgroup's files, which is not free on every frame.
 fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
 }
 
 /// The chroma row nearest luma row `y` for a siting `twice_offset` / 2 luma samples below
