@@ -12,7 +12,7 @@
 //! Speed: a row goes through loops over contiguous slices (widening reads, luma terms,
 //! chroma terms once per chroma sample, the sums, the interleave of packed RGB), which the
 //! compiler vectorises; they are compiled for AVX2 and SSE4.1 besides the baseline on
-//! x86-64 and the build the CPU can run is chosen at run time ([`rows`]). Large pictures
+//! x86-64 and the build the CPU can run is chosen at run time (`rows`). Large pictures
 //! are split into bands of rows across threads.
 
 use half::f16;

@@ -116,7 +116,7 @@ impl Pairs {
         }
     }
 
-    /// [`combine`](Self::combine) written straight into a packed row of `N` bytes a pixel,
+    /// `combine` written straight into a packed row of `N` bytes a pixel,
     /// R, G, B at `R`, `G`, `B` (opaque alpha at the remaining place when `N` is 4); not
     /// for the identity matrix.
     #[inline(always)]
