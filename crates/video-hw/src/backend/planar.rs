@@ -10,13 +10,14 @@
 //! conversion every host path shares (`transform::rgb`: chroma at its siting, 10-bit
 //! samples as they are).
 
+use crate::backend::threads;
 use crate::codec::{ColorInfo, MatrixCoefficients as M, PixelFormat};
 use crate::config::Output;
 use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame};
 use crate::transform::Rect;
-use crate::transform::rgb::{self, Src, Store, YuvSource};
+use crate::transform::rgb::{self, Spread, Src, Store, YuvSource};
 
 /// How the samples of a source picture lie in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +266,13 @@ fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<Ho
         YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
     let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
     let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
-    rgb::convert(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
+    // An engine converts on its caller's thread while its own threads decode the next
+    // frames. Where a software session is open (libavcodec's frame threads, dav1d's: one
+    // per core) the cores are theirs, and band threads would only take turns with them at
+    // the same CPU cost plus a thread start and a wait on every frame, so the conversion
+    // stays on the calling thread; a hardware decoder leaves the cores to the bands.
+    let spread = if threads::open_sessions() > 0 { Spread::Caller } else { Spread::Cores };
+    rgb::convert_in(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]), spread)
 }
 
 /// Packs 10-bit sample values as `yuv420p10le` (value in the low bits) or `p010le`

@@ -48,6 +48,11 @@ fn share(sessions: usize, cores: usize) -> i32 {
     i32::try_from((cores / sessions).max(1)).unwrap_or(1)
 }
 
+/// Software sessions open now (each running its library's threads).
+pub(crate) fn open_sessions() -> usize {
+    OPEN.load(Ordering::Relaxed)
+}
+
 /// Logical cores of this machine (1 where unknown).
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

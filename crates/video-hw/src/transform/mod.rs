@@ -52,6 +52,8 @@ use crate::error::{Error, Result};
 mod apply;
 mod plan;
 pub(crate) mod rgb;
+#[cfg(test)]
+mod rgb_exact_tests;
 mod rgb_pairs;
 #[cfg(test)]
 mod rgb_tests;

@@ -2,18 +2,18 @@
 //! (the engines' plain RGB output, `convert::i420_to_host`, and a transform that crops but
 //! does not resize), so that a frame comes out the same whichever way it was asked for.
 //!
-//! What it computes is what the transform path's plan computes at the same size
-//! (`plan.rs`): chroma interpolated bilinearly at its siting (4:2:0 and 4:2:2; 4:4:4 is
-//! read as it is, at full resolution), from the source's own samples (10-bit ones are not
-//! rounded to 8 bits first), through the H.273 equations of [`Coeffs`]. The chroma
-//! positions fall on quarter samples, so the interpolation is exact in integers (4
-//! fractional bits); the matrix is applied in fixed point (20 fractional bits) and rounded once. The
-//! result is within 1 LSB of the `f32` plan (`tests/transform.rs` checks it) and
-//! bit-identical across platforms.
+//! What it computes: each pixel takes its nearest chroma sample at the stream's siting
+//! (4:2:0 and 4:2:2; 4:4:4 is read as it is, at full resolution), as swscale does, from the
+//! source's own samples (10-bit ones are not rounded to 8 bits first), through the H.273
+//! equations of [`Coeffs`]. 8-bit output is one expression in 16-bit lanes
+//! (`rgb_pairs.rs`), within 1 LSB of float64 and the same bytes on every path and CPU;
+//! float output applies the matrix in fixed point (20 fractional bits).
 //!
-//! Speed: rows are processed through slices the compiler can vectorise (widening reads,
-//! one pass per row for each step), with an AVX2 build of the row loop chosen at run time
-//! on x86-64, and large pictures are split into bands of rows across threads.
+//! Speed: a row goes through loops over contiguous slices (widening reads, luma terms,
+//! chroma terms once per chroma sample, the sums, the interleave of packed RGB), which the
+//! compiler vectorises; they are compiled for AVX2 and SSE4.1 besides the baseline on
+//! x86-64 and the build the CPU can run is chosen at run time (`rows`). Large pictures
+//! are split into bands of rows across threads.
 
 use half::f16;
 
@@ -75,26 +75,52 @@ impl Src<'_> {
         need.is_some_and(|n| n <= self.data.len())
     }
 
+    /// Samples `first..first + n` of row `r` as the bytes they are, where they are bytes
+    /// next to each other.
+    #[inline(always)]
+    fn bytes(&self, r: usize, first: usize, n: usize) -> Option<&[u8]> {
+        (self.store == Store::U8 && self.step == 1).then(|| &self.row(r)[first..first + n])
+    }
+
     /// Samples `first..first + out.len()` of row `r`, as values (inlined, so that it is
     /// compiled for the row loop's instruction set).
     #[inline(always)]
     fn read(&self, r: usize, first: usize, out: &mut [u16]) {
         let row = self.row(r);
-        let (step, phase, n) = (self.step, self.phase, out.len());
-        match (self.store, step) {
-            (Store::U8, 1) => out.iter_mut().zip(&row[first..first + n]).for_each(|(o, &s)| *o = u16::from(s)),
-            (Store::U8, _) => {
-                let span = &row[first * step..(first + n) * step];
-                out.iter_mut().zip(span.chunks_exact(step)).for_each(|(o, s)| *o = u16::from(s[phase]));
-            }
-            (store, _) => {
-                let shift = if store == Store::U16High { 6 } else { 0 };
-                let span = &row[2 * first * step..2 * (first + n) * step];
-                out.iter_mut()
-                    .zip(span.chunks_exact(2 * step))
-                    .for_each(|(o, s)| *o = u16::from_le_bytes([s[2 * phase], s[2 * phase + 1]]) >> shift);
+        let (step, n) = (self.step, out.len());
+        let bytes = self.store.bytes();
+        let span = &row[bytes * first * step..bytes * (first + n) * step];
+        let shift = if self.store == Store::U16High { 6 } else { 0 };
+        // The layouts there are (planes of their own, NV12/P010's interleaved pairs) with
+        // constant strides and places, so that each loop is a vectorisable shuffle rather
+        // than a gather of single samples.
+        match (self.store, step, self.phase) {
+            (Store::U8, 1, _) => samples::<1, 0, 1>(span, out, 0),
+            (Store::U8, 2, 0) => samples::<1, 0, 2>(span, out, 0),
+            (Store::U8, 2, _) => samples::<1, 1, 2>(span, out, 0),
+            (_, 1, _) => samples::<2, 0, 1>(span, out, shift),
+            (_, 2, 0) => samples::<2, 0, 2>(span, out, shift),
+            (_, 2, _) => samples::<2, 1, 2>(span, out, shift),
+            (_, _, phase) => {
+                for (o, s) in out.iter_mut().zip(span.chunks_exact(bytes * step)) {
+                    let s = &s[bytes * phase..][..bytes];
+                    *o = if bytes == 1 { u16::from(s[0]) } else { u16::from_le_bytes([s[0], s[1]]) >> shift };
+                }
             }
         }
+    }
+}
+
+/// Samples of `BYTES` bytes (16-bit ones little-endian, shifted right by `shift`), one at
+/// place `PHASE` of every `STEP`, from `span` into `out`.
+#[inline(always)]
+fn samples<const BYTES: usize, const PHASE: usize, const STEP: usize>(span: &[u8], out: &mut [u16], shift: u32) {
+    for (o, s) in out.iter_mut().zip(span.chunks_exact(BYTES * STEP)) {
+        *o = if BYTES == 1 {
+            u16::from(s[PHASE])
+        } else {
+            u16::from_le_bytes([s[2 * PHASE], s[2 * PHASE + 1]]) >> shift
+        };
     }
 }
 
@@ -215,6 +241,10 @@ struct Scratch {
     /// One source chroma row, under the output.
     chroma: Vec<u16>,
     rgb: [Vec<i32>; 3],
+    /// Chroma terms under each pixel (8-bit output), from the pair's left pixel on.
+    terms: [Vec<i16>; 3],
+    /// The source chroma row `terms` hold (4:2:0 reads each for two output rows).
+    terms_row: Option<usize>,
     /// 8-bit R, G, B of the row.
     rgb8: [Vec<u8>; 3],
 }
@@ -227,6 +257,8 @@ impl Scratch {
             cr: vec![0; w + 2],
             chroma: vec![0; w / 2 + 2],
             rgb: [vec![0; w], vec![0; w], vec![0; w]],
+            terms: [vec![0; w + 2], vec![0; w + 2], vec![0; w + 2]],
+            terms_row: None,
             rgb8: [vec![0; w], vec![0; w], vec![0; w]],
         }
     }
@@ -243,23 +275,37 @@ pub(crate) fn convert(
     format: PixelFormat,
     norm: (f32, [f32; 3], [f32; 3]),
 ) -> Result<HostFrame> {
-    convert_with(src, rect, color, format, norm, true)
+    convert_in(src, rect, color, format, norm, Spread::Cores)
 }
 
-/// [`convert`], with the one-pass path allowed (where it applies) or not (the tests hold
-/// the two paths to the same bytes).
-pub(super) fn convert_with(
+/// Where one conversion's rows are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spread {
+    /// Large pictures in bands of rows on the cores (at most 8), the first on the calling
+    /// thread: for a caller whose cores are otherwise idle.
+    Cores,
+    /// All on the calling thread: for a caller whose other threads already keep the cores
+    /// busy (a software decoder's frame threads), where band threads would only take
+    /// turns with them and add their start and wait to every frame.
+    Caller,
+}
+
+/// [`convert`], its rows computed as `spread` says.
+pub(crate) fn convert_in(
     src: &YuvSource<'_>,
     rect: Rect,
     color: &ColorInfo,
     format: PixelFormat,
     norm: (f32, [f32; 3], [f32; 3]),
-    one_pass: bool,
+    spread: Spread,
 ) -> Result<HostFrame> {
     src.check()?;
     let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
     if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
         return Err(Error::invalid_input("conversion rectangle outside the picture"));
+    }
+    if rect.width == 0 || rect.height == 0 {
+        return Err(Error::invalid_input(format!("an empty {}x{} conversion rectangle", rect.width, rect.height)));
     }
     if format.rgb_layout().is_none() {
         return Err(Error::unsupported(format!("YUV to {format}"), "not an RGB format"));
@@ -275,12 +321,12 @@ pub(super) fn convert_with(
     let (w, h) = (rect.width as usize, rect.height as usize);
     let buf = out.as_bytes_mut();
     let q = Pairs::new(&coeffs, src.depth);
-    let pairs = one_pass && pairs_for(src, rect, &q, &layout);
-    let job = Job { src, rect, fixed, q, layout, twice_oy, pairs };
+    let job = Job { src, rect, fixed, q, layout, twice_oy };
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
-    let threads = threads().min(h / min_rows).max(1);
+    let cores = if spread == Spread::Cores { threads() } else { 1 };
+    let threads = cores.min(h / min_rows).max(1);
     let band = h.div_ceil(threads);
     let planes = if planar { 3 } else { 1 };
     let plane_bytes = buf.len() / planes;
@@ -297,11 +343,11 @@ pub(super) fn convert_with(
     std::thread::scope(|s| {
         for (b, mut part) in bands {
             let job = &job;
-            s.spawn(move || job.rows(b * band, (b * band + band).min(h), &mut part));
+            s.spawn(move || rows(job, b * band, (b * band + band).min(h), &mut part));
         }
         // The first band on the calling thread.
         let mut first = first;
-        job.rows(0, band.min(h), &mut first);
+        rows(&job, 0, band.min(h), &mut first);
     });
     Ok(out)
 }
@@ -316,95 +362,20 @@ struct Job<'a> {
     twice_oy: i64,
     /// The arithmetic of 8-bit output (`rgb_pairs.rs`).
     q: Pairs,
-    /// Whether the one-pass path for 8-bit 4:2:0 to packed 8-bit RGB applies.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code, reason = "x86-64 only"))]
-    pairs: bool,
 }
 
-/// The one-pass path (`rgb_pairs.rs`) where it applies: 8-bit 4:2:0 bytes, luma in a plane of
-/// its own, an even left edge, packed 8-bit RGB out, and a CPU with AVX-512 (where it is
-/// vectorised well; elsewhere the general path is faster).
-fn pairs_for(src: &YuvSource<'_>, rect: Rect, q: &Pairs, layout: &Layout) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let bytes = src.planes.iter().all(|p| p.store == Store::U8) && src.planes[0].step == 1;
-        let shape = src.depth == 8 && src.half_width && src.half_height && rect.x.is_multiple_of(2);
-        let out = layout.format.sample_type() == SampleType::U8
-            && !layout.planar
-            && matches!(layout.positions, [0, 1, 2] | [2, 1, 0]);
-        if bytes && shape && out && q.pairs() && std::arch::is_x86_feature_detected!("avx512bw") {
-            return true;
-        }
-    }
-    let _ = (src, rect, q, layout);
-    false
+/// Output rows `first..end` of `job` into `buf`: the rows of each plane (one for packed
+/// output), from row `first` on, in the order of the planes in memory. Compiled for AVX2
+/// and for SSE4.1 on x86-64 besides the baseline (SSE2), the build the CPU can run chosen
+/// at run time (`multiversion`: the loops of `rgb_pairs.rs` and the interleave of packed
+/// RGB vectorise in 16-bit lanes and byte shuffles, which SSE2 lacks); aarch64's baseline
+/// has NEON.
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn rows<'a>(job: &Job<'a>, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+    job.rows_body(first, end, buf);
 }
 
 impl Job<'_> {
-    /// Output rows `first..end` into `buf`: the rows of each plane (one for packed output),
-    /// from row `first` on, in the order of the planes in memory.
-    fn rows(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.pairs {
-            // SAFETY: `pairs` is only set where the CPU was seen to have AVX-512 BW
-            // (`pairs_for`), all `rows_pairs` asks of its caller.
-            unsafe { self.rows_pairs(first, end, buf[0]) };
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU was just seen to have AVX2, all `rows_avx2` asks of its caller.
-            unsafe { self.rows_avx2(first, end, buf) };
-            return;
-        }
-        self.rows_portable(first, end, buf);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn rows_avx2(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
-        self.rows_body(first, end, buf);
-    }
-
-    /// Packed rows through the one-pass path (`rgb_pairs.rs`).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,avx512f,avx512bw")]
-    fn rows_pairs(&self, first: usize, end: usize, buf: &mut [u8]) {
-        let pairs = &self.q;
-        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
-        let src = self.src;
-        let (_, ch) = src.chroma_size();
-        let (k0, n) = (x0 / 2, w.div_ceil(2));
-        let (mut u, mut v) = (vec![0u8; n], vec![0u8; n]);
-        let l = &self.layout;
-        let row_bytes = w * l.channels;
-        for i in first..end {
-            let sy = self.rect.y as usize + i;
-            let y = &src.planes[0].row(sy)[x0..x0 + w];
-            let row = nearest(sy, self.twice_oy, ch);
-            for (plane, out) in [(&src.planes[1], &mut u), (&src.planes[2], &mut v)] {
-                let r = plane.row(row);
-                if plane.step == 1 {
-                    out.copy_from_slice(&r[k0..k0 + n]);
-                } else {
-                    let span = &r[k0 * plane.step..(k0 + n) * plane.step];
-                    out.iter_mut().zip(span.chunks_exact(plane.step)).for_each(|(o, s)| *o = s[plane.phase]);
-                }
-            }
-            let o = &mut buf[(i - first) * row_bytes..][..row_bytes];
-            match (l.channels, l.positions) {
-                (3, [0, 1, 2]) => pairs.row::<3, 0, 1, 2>(y, &u, &v, o),
-                (3, _) => pairs.row::<3, 2, 1, 0>(y, &u, &v, o),
-                (_, [0, 1, 2]) => pairs.row::<4, 0, 1, 2>(y, &u, &v, o),
-                _ => pairs.row::<4, 2, 1, 0>(y, &u, &v, o),
-            }
-        }
-    }
-
-    fn rows_portable(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
-        self.rows_body(first, end, buf);
-    }
-
     #[inline(always)]
     fn rows_body(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
         let w = self.rect.width as usize;
@@ -414,20 +385,12 @@ impl Job<'_> {
         let row_bytes = if l.planar { w * size } else { w * l.channels * size };
         let bytes = l.format.sample_type() == SampleType::U8;
         for i in first..end {
-            self.source_row(i, &mut s);
             let at = (i - first) * row_bytes;
             if bytes {
-                let [r, g, b] = &mut s.rgb8;
-                self.q.pixels(&s.y, &s.cb[..w], &s.cr[..w], [r, g, b]);
-                if l.planar {
-                    for (c, values) in s.rgb8.iter().enumerate() {
-                        buf[l.positions[c]][at..][..row_bytes].copy_from_slice(values);
-                    }
-                } else {
-                    self.write_bytes(&s, &mut buf[0][at..][..row_bytes]);
-                }
+                self.bytes_row(i, &mut s, buf, at..at + row_bytes);
                 continue;
             }
+            self.source_row(i, &mut s);
             self.matrix_row(&mut s);
             if l.planar {
                 for (c, values) in s.rgb.iter().enumerate() {
@@ -435,6 +398,93 @@ impl Job<'_> {
                 }
             } else {
                 self.write_packed(&s, &mut buf[0][at..][..row_bytes]);
+            }
+        }
+    }
+
+    /// 8-bit output row `i` into bytes `at` of each plane of `buf` (one for packed
+    /// output): the chroma terms of its chroma samples (each computed once, stored under
+    /// each pixel it serves, kept for the next row where it shares them), then each pixel's
+    /// luma term, the sums and their interleave in one loop (`rgb_pairs.rs`).
+    #[inline(always)]
+    fn bytes_row(&self, i: usize, s: &mut Scratch, buf: &mut [&mut [u8]], at: std::ops::Range<usize>) {
+        let src = self.src;
+        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+        let sy = self.rect.y as usize + i;
+        let (_, ch) = src.chroma_size();
+        let row = if src.half_height { nearest(sy, self.twice_oy, ch) } else { sy };
+        // Along a row every pixel's nearest chroma sample is its pair's (co-sited: on the
+        // left pixel; centred: between the two), so a sample's terms serve both pixels.
+        let (k0, n) = if src.half_width { (x0 / 2, (x0 + w - 1) / 2 - x0 / 2 + 1) } else { (x0, w) };
+        let [tr, tg, tb] = &mut s.terms;
+        if s.terms_row != Some(row) {
+            s.terms_row = Some(row);
+            let per = if src.half_width { 2 } else { 1 };
+            let t = [&mut tr[..per * n], &mut tg[..per * n], &mut tb[..per * n]];
+            match (src.planes[1].bytes(row, k0, n), src.planes[2].bytes(row, k0, n), src.half_width) {
+                (Some(u), Some(v), true) => self.q.chroma::<2, _>(u, v, t),
+                (Some(u), Some(v), false) => self.q.chroma::<1, _>(u, v, t),
+                _ => {
+                    src.planes[1].read(row, k0, &mut s.cb[..n]);
+                    src.planes[2].read(row, k0, &mut s.cr[..n]);
+                    if src.half_width {
+                        self.q.chroma::<2, _>(&s.cb[..n], &s.cr[..n], t);
+                    } else {
+                        self.q.chroma::<1, _>(&s.cb[..n], &s.cr[..n], t);
+                    }
+                }
+            }
+        }
+        // The terms start at the left pixel of the first pair; a crop at an odd column
+        // starts one in.
+        let skip = usize::from(src.half_width && x0 % 2 == 1);
+        let t = [&tr[skip..skip + w], &tg[skip..skip + w], &tb[skip..skip + w]];
+        // Bytes in planes of their own (yuv420p, NV12's luma) are read as they are; other
+        // layouts into 16-bit values first.
+        match src.planes[0].bytes(sy, x0, w) {
+            Some(y) => self.emit(y, t, &mut s.rgb8, buf, at),
+            None => {
+                src.planes[0].read(sy, x0, &mut s.y[..w]);
+                self.emit(&s.y[..w], t, &mut s.rgb8, buf, at);
+            }
+        }
+    }
+
+    /// A row of 8-bit output from its luma samples `y` and chroma terms `t` into bytes
+    /// `at` of `buf`'s planes. Packed RGB is written by the loop that computes it, the
+    /// channel order a constant so that the interleave vectorises (identity goes through
+    /// `rgb8`, planes of R, G, B).
+    #[inline(always)]
+    fn emit<T: Copy + Into<u16>>(
+        &self,
+        y: &[T],
+        t: [&[i16]; 3],
+        rgb8: &mut [Vec<u8>; 3],
+        buf: &mut [&mut [u8]],
+        at: std::ops::Range<usize>,
+    ) {
+        let (l, q) = (&self.layout, &self.q);
+        let w = y.len();
+        if l.planar {
+            // Plane `positions[c]` (in memory order) takes channel `c`.
+            let [p0, p1, p2] = buf else { return };
+            let mut planes = [Some(&mut p0[at.clone()]), Some(&mut p1[at.clone()]), Some(&mut p2[at])];
+            let mut take = |c: usize| planes.get_mut(l.positions[c]).and_then(Option::take);
+            if let (Some(r), Some(g), Some(b)) = (take(0), take(1), take(2)) {
+                q.combine(y, t, [r, g, b]);
+            }
+            return;
+        }
+        let row = &mut buf[0][at];
+        match (l.channels, l.positions, q.identity()) {
+            (3, [0, 1, 2], false) => q.combine_packed::<T, 3, 0, 1, 2>(y, t, row),
+            (3, [2, 1, 0], false) => q.combine_packed::<T, 3, 2, 1, 0>(y, t, row),
+            (4, [0, 1, 2], false) => q.combine_packed::<T, 4, 0, 1, 2>(y, t, row),
+            (4, [2, 1, 0], false) => q.combine_packed::<T, 4, 2, 1, 0>(y, t, row),
+            _ => {
+                let [r, g, b] = rgb8;
+                q.combine(y, t, [&mut r[..w], &mut g[..w], &mut b[..w]]);
+                self.write_bytes(rgb8, w, row);
             }
         }
     }
@@ -500,9 +550,9 @@ impl Job<'_> {
 
     /// One packed 8-bit output row from `s.rgb8`.
     #[inline(always)]
-    fn write_bytes(&self, s: &Scratch, row: &mut [u8]) {
+    fn write_bytes(&self, rgb8: &[Vec<u8>; 3], w: usize, row: &mut [u8]) {
         let l = &self.layout;
-        let [r, g, b] = &s.rgb8;
+        let [r, g, b] = rgb8.each_ref().map(|c| &c[..w]);
         let [pr, pg, pb] = l.positions;
         // Channel orders as constants, so that each loop stores to fixed offsets (the
         // compiler then vectorises the interleave).
@@ -557,9 +607,11 @@ impl Job<'_> {
 }
 
 /// The threads one conversion may use: the cores, at most 8 (beyond that a band is
-/// bound by memory, not arithmetic).
+/// bound by memory, not arithmetic). Asked once: the answer can come from reading the
+/// cgroup's files, which is not free on every frame.
 fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
 }
 
 /// The chroma row nearest luma row `y` for a siting `twice_offset` / 2 luma samples below

@@ -1,6 +1,4 @@
-//! The arithmetic of 8-bit RGB output (`rgb.rs`), in 16-bit lanes, and its one-pass form
-//! for the common case: 8-bit 4:2:0 to packed 8-bit RGB (RGB24, BGR24, RGBA, BGRA), 32
-//! pixels at a time, each chroma sample's terms computed once for its pair of pixels.
+//! The arithmetic of 8-bit RGB output (`rgb.rs`), in 16-bit lanes, a row at a time.
 //!
 //! Values are carried in 1/64 of an output code value: a sample enters as
 //! `(x − offset) << (14 − depth)` (at most 2^14 in magnitude), and a coefficient `c` (per
@@ -8,23 +6,16 @@
 //! `f = c − n` in 15 fractional bits (what a 16-bit high multiply takes). Each product is
 //! floored to 1/64, so the sum is within 3/64 + 1/128 of the exact value before the one
 //! rounding: within 1 LSB of a float64 evaluation (`rgb_tests.rs`). Sums saturate, which
-//! clamps as the rounding to 8 bits does. Every path that makes 8-bit RGB computes this
-//! same expression, so all of them, on every CPU, give the same bytes.
+//! clamps as the rounding to 8 bits does. Every 8-bit output computes this same
+//! expression, so every path, on every CPU, gives the same bytes (`rgb_exact_tests.rs`
+//! pins them against a scalar evaluation).
 //!
-//! The one-pass loop is written so that the compiler vectorises a whole chunk (16-bit
-//! multiplies, the pair duplication and the 3- or 4-way interleave as shuffles); that
-//! happens well with 512-bit vectors, so it is taken where the CPU has AVX-512 (BW), and
-//! the general path (rows of samples, then this arithmetic, then the interleave) elsewhere.
-
-#![cfg_attr(
-    not(target_arch = "x86_64"),
-    allow(dead_code, reason = "the one-pass form runs on x86-64 CPUs with AVX-512 only")
-)]
+//! A row goes through three loops over contiguous slices (luma terms; chroma terms, once
+//! per chroma sample and stored once per pixel; the sums and their rounding), each a plain
+//! loop that the compiler vectorises in 16-bit lanes for whichever instruction set the
+//! caller is compiled for (`rgb.rs` dispatches at run time).
 
 use super::plan::Coeffs;
-
-/// Chroma samples per chunk (twice as many pixels).
-const PAIRS: usize = 16;
 
 /// One coefficient as `(n, f)`: `c = n + f / 2^15`.
 type Coef = (i16, i16);
@@ -69,99 +60,94 @@ impl Pairs {
         }
     }
 
-    /// Whether the one-pass form applies (8-bit samples, not the identity matrix).
-    pub(super) fn pairs(&self) -> bool {
-        self.shift == 6 && !self.identity
+    /// A luma sample's term: `c_y · (y − offset)` plus half a code value for the rounding
+    /// (identity: any channel's).
+    #[inline(always)]
+    fn luma<T: Into<u16>>(&self, y: T) -> i16 {
+        term((y.into() as i16 - self.yo) << self.shift, self.y).saturating_add(32)
     }
 
-    /// One row of samples (`y`, `u`, `v` one per pixel, as values) to 8-bit R, G, B rows.
+    /// One row's chroma terms, `PER` copies of each sample's (2 where a sample serves a
+    /// pair of pixels): what R, G and B add to luma (identity: R from Cr and B from Cb,
+    /// scaled as luma, rounding included).
     #[inline(always)]
-    pub(super) fn pixels(&self, y: &[u16], u: &[u16], v: &[u16], [r, g, b]: [&mut [u8]; 3]) {
+    pub(super) fn chroma<const PER: usize, T: Copy + Into<u16>>(
+        &self,
+        u: &[T],
+        v: &[T],
+        [tr, tg, tb]: [&mut [i16]; 3],
+    ) {
         let sh = self.shift;
-        let rows = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
+        let out = tr.chunks_exact_mut(PER).zip(tg.chunks_exact_mut(PER)).zip(tb.chunks_exact_mut(PER));
         if self.identity {
-            for (((r, g), b), ((&y, &u), &v)) in rows.zip(y.iter().zip(u).zip(v)) {
-                let luma = |s: u16| term((s as i16 - self.yo) << sh, self.y).saturating_add(32);
-                (*r, *g, *b) = (code(luma(v)), code(luma(y)), code(luma(u)));
+            for (((tr, _), tb), (&u, &v)) in out.zip(u.iter().zip(v)) {
+                let (r, b) = (self.luma(v), self.luma(u));
+                for j in 0..PER {
+                    (tr[j], tb[j]) = (r, b);
+                }
             }
             return;
         }
-        for (((r, g), b), ((&y, &u), &v)) in rows.zip(y.iter().zip(u).zip(v)) {
-            let (u, v) = ((u as i16 - self.co) << sh, (v as i16 - self.co) << sh);
-            let l = term((y as i16 - self.yo) << sh, self.y).saturating_add(32);
-            *r = code(l.saturating_add(term(v, self.rv)));
-            *g = code(l.saturating_add(term(u, self.gu).wrapping_add(term(v, self.gv))));
-            *b = code(l.saturating_add(term(u, self.bu)));
+        for (((tr, tg), tb), (&u, &v)) in out.zip(u.iter().zip(v)) {
+            let (u, v) = ((u.into() as i16 - self.co) << sh, (v.into() as i16 - self.co) << sh);
+            let (r, g, b) = (term(v, self.rv), term(u, self.gu).wrapping_add(term(v, self.gv)), term(u, self.bu));
+            for j in 0..PER {
+                (tr[j], tg[j], tb[j]) = (r, g, b);
+            }
         }
     }
 
-    /// One row: `y` (the row's luma), `u`, `v` (its chroma, one sample per pair of pixels,
-    /// rounded up) into `out`, `N` bytes per pixel with R, G, B at `R`, `G`, `B` (and
-    /// opaque alpha at the remaining place when `N` is 4).
+    /// One row's 8-bit R, G, B from its luma samples `y` and the chroma terms under each
+    /// pixel (`chroma`).
     #[inline(always)]
-    pub(super) fn row<const N: usize, const R: usize, const G: usize, const B: usize>(
-        &self,
-        y: &[u8],
-        u: &[u8],
-        v: &[u8],
-        out: &mut [u8],
-    ) {
-        let w = y.len();
-        let full = w / (2 * PAIRS);
-        let (y_body, y_tail) = y.split_at(full * 2 * PAIRS);
-        let (out_body, out_tail) = out[..w * N].split_at_mut(full * 2 * PAIRS * N);
-        let chunks = out_body.chunks_exact_mut(2 * PAIRS * N).zip(y_body.chunks_exact(2 * PAIRS));
-        for (k, (o, ys)) in chunks.enumerate() {
-            let (us, vs) = (&u[k * PAIRS..][..PAIRS], &v[k * PAIRS..][..PAIRS]);
-            self.chunk::<N, R, G, B>(ys.try_into().unwrap_or(&[0; 2 * PAIRS]), us, vs, o);
-        }
-        if y_tail.is_empty() {
+    pub(super) fn combine<T: Copy + Into<u16>>(&self, y: &[T], [tr, tg, tb]: [&[i16]; 3], [r, g, b]: [&mut [u8]; 3]) {
+        let rows = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
+        if self.identity {
+            for (((r, g), b), ((&y, &tr), &tb)) in rows.zip(y.iter().zip(tr).zip(tb)) {
+                (*r, *g, *b) = (code(tr), code(self.luma(y)), code(tb));
+            }
             return;
         }
-        // The last pixels through a padded chunk.
-        let (mut ys, mut us, mut vs) = ([0u8; 2 * PAIRS], [0u8; PAIRS], [0u8; PAIRS]);
-        let n = y_tail.len();
-        let c = n.div_ceil(2);
-        ys[..n].copy_from_slice(y_tail);
-        us[..c].copy_from_slice(&u[full * PAIRS..][..c]);
-        vs[..c].copy_from_slice(&v[full * PAIRS..][..c]);
-        let mut o = [0u8; 2 * PAIRS * 4];
-        self.chunk::<N, R, G, B>(&ys, &us, &vs, &mut o[..2 * PAIRS * N]);
-        out_tail.copy_from_slice(&o[..n * N]);
+        for (((r, g), b), ((&y, &tr), (&tg, &tb))) in rows.zip(y.iter().zip(tr).zip(tg.iter().zip(tb))) {
+            let l = self.luma(y);
+            *r = code(l.saturating_add(tr));
+            *g = code(l.saturating_add(tg));
+            *b = code(l.saturating_add(tb));
+        }
     }
 
+    /// `combine` written straight into a packed row of `N` bytes a pixel,
+    /// R, G, B at `R`, `G`, `B` (opaque alpha at the remaining place when `N` is 4); not
+    /// for the identity matrix.
     #[inline(always)]
-    fn chunk<const N: usize, const R: usize, const G: usize, const B: usize>(
+    pub(super) fn combine_packed<
+        T: Copy + Into<u16>,
+        const N: usize,
+        const R: usize,
+        const G: usize,
+        const B: usize,
+    >(
         &self,
-        ys: &[u8; 2 * PAIRS],
-        us: &[u8],
-        vs: &[u8],
-        o: &mut [u8],
+        y: &[T],
+        [tr, tg, tb]: [&[i16]; 3],
+        out: &mut [u8],
     ) {
-        let (mut tr, mut tg, mut tb) = ([0i16; PAIRS], [0i16; PAIRS], [0i16; PAIRS]);
-        for i in 0..PAIRS {
-            let u = (i16::from(us[i]) - self.co) << 6;
-            let v = (i16::from(vs[i]) - self.co) << 6;
-            tr[i] = term(v, self.rv);
-            tg[i] = term(u, self.gu).wrapping_add(term(v, self.gv));
-            tb[i] = term(u, self.bu);
-        }
-        let (mut r, mut g, mut b) = ([0u8; 2 * PAIRS], [0u8; 2 * PAIRS], [0u8; 2 * PAIRS]);
-        for i in 0..2 * PAIRS {
-            // Half a code value (32/64) for the rounding.
-            let l = term((i16::from(ys[i]) - self.yo) << 6, self.y).saturating_add(32);
-            r[i] = code(l.saturating_add(tr[i / 2]));
-            g[i] = code(l.saturating_add(tg[i / 2]));
-            b[i] = code(l.saturating_add(tb[i / 2]));
-        }
-        for (i, px) in o.chunks_exact_mut(N).enumerate() {
-            px[R] = r[i];
-            px[G] = g[i];
-            px[B] = b[i];
+        let terms = tr.iter().zip(tg).zip(tb);
+        for ((px, &y), ((&tr, &tg), &tb)) in out.chunks_exact_mut(N).zip(y).zip(terms) {
+            let l = self.luma(y);
+            let (r, g, b) = (code(l.saturating_add(tr)), code(l.saturating_add(tg)), code(l.saturating_add(tb)));
+            px[R] = r;
+            px[G] = g;
+            px[B] = b;
             if N == 4 {
                 px[6 - R - G - B] = 255;
             }
         }
+    }
+
+    /// Whether this is the identity matrix (GBR).
+    pub(super) fn identity(&self) -> bool {
+        self.identity
     }
 }
 

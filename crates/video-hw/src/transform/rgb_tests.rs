@@ -231,28 +231,3 @@ fn bands_on_threads_equal_the_reference() {
     let t = Transform::new().rgb(Channels::Rgb, true, SampleType::F32);
     assert!(worst(t, PixelFormat::Nv12, &frame, w, h, &color) <= 1e-4);
 }
-
-/// The one-pass path (8-bit 4:2:0 to packed RGB, where the CPU has AVX-512) and the general
-/// path give the same bytes: every CPU converts a frame alike.
-#[test]
-fn the_one_pass_and_general_paths_give_the_same_bytes() {
-    for (format, seed) in [(PixelFormat::Yuv420p, 21), (PixelFormat::Nv12, 22)] {
-        for (w, h) in [(1, 1), (7, 5), (33, 9), (64, 3), (95, 4)] {
-            let frame = noise_frame(format, w, h, seed + w);
-            let planes = source_planes(format, &frame).unwrap();
-            let src = YuvSource { planes, depth: 8, half_width: true, half_height: true, width: w, height: h };
-            for matrix in [1u8, 5, 9] {
-                for range in [ColorRange::Limited, ColorRange::Full] {
-                    let color = ColorInfo { matrix: MatrixCoefficients(matrix), range, ..ColorInfo::default() };
-                    for out in [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Rgba, PixelFormat::Bgra] {
-                        let whole = Rect { x: 0, y: 0, width: w, height: h };
-                        let norm = Transform::new().normalization();
-                        let a = rgb::convert_with(&src, whole, &color, out, norm, true).unwrap();
-                        let b = rgb::convert_with(&src, whole, &color, out, norm, false).unwrap();
-                        assert_eq!(a.as_bytes(), b.as_bytes(), "{format} {w}x{h} matrix {matrix} {range:?} {out}");
-                    }
-                }
-            }
-        }
-    }
-}

@@ -1,0 +1,83 @@
+//! The YUV → RGB conversion alone (`transform/rgb.rs`), in process, at 1080p: medians of
+//! many conversions per case, for comparing builds of the conversion against each other.
+//!
+//! `cargo bench -p video-hw --bench rgb_convert [-- ROUNDS [NAME]]` (NAME: only the cases
+//! whose name contains it)
+//!
+//! The conversion splits a large picture into bands of rows on the cores the process may
+//! run on (`std::thread::available_parallelism`), so `taskset -c 0` measures it on one
+//! thread and `taskset -c 0,1` on two. Clock: `std::time::Instant` (monotonic wall time)
+//! around each conversion; the output buffer is recycled between conversions as in a
+//! decode loop. Nothing is written to bench/results: swscale's side is `transform_cpu`.
+
+use std::time::Instant;
+
+use video_hw::frame::HostFrame;
+use video_hw::transform::{Transform, Transformer};
+use video_hw::{Channels, Frame, PixelFormat, SampleType};
+
+/// A 1920×1080 picture of `format` with gradients and noise.
+fn picture(format: PixelFormat) -> Frame {
+    let (w, h) = (1920, 1080);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let ten = format.bit_depth() > 8;
+    let mut host = HostFrame::new_packed(format, w, h);
+    let planes: Vec<_> = host.planes().to_vec();
+    let bytes = host.as_bytes_mut();
+    for p in &planes {
+        for r in 0..p.rows {
+            for c in 0..p.row_bytes / if ten { 2 } else { 1 } {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let v = ((r * 3 + c * 2) as u64 % 200 + seed % 40) as u16;
+                let at = p.offset + r * p.stride + c * if ten { 2 } else { 1 };
+                if ten {
+                    bytes[at..at + 2].copy_from_slice(&(v * 4).to_le_bytes());
+                } else {
+                    bytes[at] = v as u8;
+                }
+            }
+        }
+    }
+    Frame::host(format, w, h, host)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(200);
+    let only = args.iter().find(|a| a.parse::<usize>().is_err());
+    let cases = [
+        ("yuv420p → rgb24", PixelFormat::Yuv420p, Channels::Rgb, false, SampleType::U8),
+        ("nv12 → bgr24", PixelFormat::Nv12, Channels::Bgr, false, SampleType::U8),
+        ("yuv420p → rgba", PixelFormat::Yuv420p, Channels::Rgba, false, SampleType::U8),
+        ("yuv420p → planar rgb", PixelFormat::Yuv420p, Channels::Rgb, true, SampleType::U8),
+        ("nv12 → planar f32", PixelFormat::Nv12, Channels::Rgb, true, SampleType::F32),
+        ("yuv420p10 → rgb24", PixelFormat::Yuv420p10, Channels::Rgb, false, SampleType::U8),
+    ];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("1080p conversions, {threads} core(s) usable, median of {rounds} (ms, Instant)");
+    for (name, format, channels, planar, sample) in cases {
+        if only.is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let frame = picture(format);
+        let mut t = Transformer::new(Transform::new().rgb(channels, planar, sample)).expect("valid transform");
+        for _ in 0..10 {
+            std::hint::black_box(t.apply(&frame).expect("transform"));
+        }
+        let times: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(t.apply(&frame).expect("transform"));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        println!("{name:24} {:.3}", median(times));
+    }
+}
