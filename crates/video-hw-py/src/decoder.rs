@@ -14,7 +14,7 @@ use video_hw::pipeline::recommended_sessions;
 use video_hw::pix_fmt::{self, Exact};
 use video_hw::reader::FrameReader;
 use video_hw::transform::{Filter, Transform};
-use video_hw::{Channels, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
+use video_hw::{Channels, ColorMatrix, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
 
 use crate::array::Place;
 use crate::batch::{Frame, FrameBatch, host_array, host_batch};
@@ -59,7 +59,7 @@ const PIXEL_FORMATS: &str = "rgb24, bgr24, rgba, bgra, gbrp, yuv420p, nv12, yuv4
                              gray10le, yuv420p-auto or nv12-auto";
 
 /// The options that shape frames: `pixel_format`, `dimension_order`, `dtype`, `resize`,
-/// `crop`, `interpolation`, `mean`, `std`.
+/// `crop`, `interpolation`, `mean`, `std`, `color_matrix`.
 struct ShapeOptions<'a> {
     pixel_format: &'a str,
     dimension_order: &'a str,
@@ -69,6 +69,7 @@ struct ShapeOptions<'a> {
     interpolation: &'a str,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
+    color_matrix: &'a str,
 }
 
 impl ShapeOptions<'_> {
@@ -103,7 +104,8 @@ impl ShapeOptions<'_> {
             "bgra" => Some(Channels::Bgra),
             _ => None,
         };
-        let mut t = Transform::new().filter(filter);
+        let matrix: ColorMatrix = self.color_matrix.parse().py_err()?;
+        let mut t = Transform::new().filter(filter).color_matrix(matrix);
         if let Some((x, y, w, h)) = self.crop {
             t = t.crop(x, y, w, h);
         }
@@ -118,8 +120,10 @@ impl ShapeOptions<'_> {
             t = t.rgb(c, planar, sample);
             t.validate().py_err()?;
             let format = t.output_format(PixelFormat::Nv12);
-            // What the engines make themselves needs no transform; anything else is one.
-            let transform = (!(Output::engines_make_on_host(format) && plain)).then(|| t.format(format));
+            // What the engines make themselves (with the default matrix rule) needs no
+            // transform; anything else is one.
+            let own = Output::engines_make_on_host(format) && plain && matrix == ColorMatrix::Auto;
+            let transform = (!own).then(|| t.format(format));
             let exact = gbrp.then_some(Exact::Gbrp);
             return Ok(Shape { format, transform, exact, on_gpu: None, plain });
         }
@@ -360,7 +364,7 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None, threads = None, film_grain = true))]
+        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -382,13 +386,15 @@ impl NativeDecoder {
         std: Option<[f32; 3]>,
         threads: Option<u32>,
         film_grain: bool,
+        color_matrix: &str,
     ) -> PyResult<Self> {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
         }
         let place = self::place(device)?;
-        let shape = ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }
-            .resolve(matches!(place, Place::Cuda(_)))?;
+        let shape =
+            ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std, color_matrix }
+                .resolve(matches!(place, Place::Cuda(_)))?;
         let exact = shape.exact;
         if seek_mode != "exact" && seek_mode != "approximate" {
             return Err(PyValueError::new_err(format!("seek_mode '{seek_mode}': exact or approximate")));

@@ -7,8 +7,8 @@ mod common;
 
 use video_hw::transform::{Filter, Transform};
 use video_hw::{
-    Channels, ChromaLocation, ColorInfo, ColorRange, Error, Frame, FrameData, MatrixCoefficients, PixelFormat,
-    SampleType,
+    Channels, ChromaLocation, ColorInfo, ColorMatrix, ColorRange, Error, Frame, FrameData, MatrixCoefficients,
+    PixelFormat, SampleType,
 };
 
 mod transform_ref;
@@ -162,11 +162,24 @@ fn identity_and_pure_crop_are_exact() {
 }
 
 #[test]
-fn unspecified_matrix_follows_the_height() {
-    let sd = Transform::new().plan(PixelFormat::Nv12, 1280, 719, &ColorInfo::default()).unwrap();
-    let hd = Transform::new().plan(PixelFormat::Nv12, 1280, 720, &ColorInfo::default()).unwrap();
-    assert_eq!(sd.color.matrix, MatrixCoefficients::SMPTE170M);
-    assert_eq!(hd.color.matrix, MatrixCoefficients::BT709);
+fn unspecified_matrix_is_bt601_unless_a_rule_says_otherwise() {
+    let untagged = ColorInfo::default();
+    let tagged = ColorInfo { matrix: MatrixCoefficients::BT709, ..untagged };
+    let matrix = |t: Transform, h: u32, c: &ColorInfo| t.plan(PixelFormat::Nv12, 1280, h, c).unwrap().color.matrix;
+    // The default is FFmpeg's: BT.601 at every size; tags are kept.
+    assert_eq!(matrix(Transform::new(), 719, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(Transform::new(), 720, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(Transform::new(), 720, &tagged), MatrixCoefficients::BT709);
+    // auto-hd: the players' size rule for untagged streams, tags kept.
+    let hd = Transform::new().color_matrix(ColorMatrix::AutoHd);
+    assert_eq!(matrix(hd, 719, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(hd, 720, &untagged), MatrixCoefficients::BT709);
+    let sd_tagged = ColorInfo { matrix: MatrixCoefficients::BT2020_NCL, ..untagged };
+    assert_eq!(matrix(hd, 480, &sd_tagged), MatrixCoefficients::BT2020_NCL);
+    // A named matrix overrides tags too (swscale's in_color_matrix).
+    let named = Transform::new().color_matrix("bt601".parse().unwrap());
+    assert_eq!(matrix(named, 1080, &tagged), MatrixCoefficients::SMPTE170M);
+    assert!("bt2021".parse::<ColorMatrix>().is_err());
     let forced = Transform::new().matrix(MatrixCoefficients::BT2020_NCL).range(ColorRange::Full);
     let p = forced.plan(PixelFormat::Nv12, 64, 64, &ColorInfo::default()).unwrap();
     assert_eq!((p.color.matrix, p.color.range), (MatrixCoefficients::BT2020_NCL, ColorRange::Full));

@@ -263,7 +263,7 @@ fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<Ho
     let (half_width, half_height) = src.layout.halves();
     let source =
         YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
-    let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
+    let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
     let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
     rgb::convert(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
 }

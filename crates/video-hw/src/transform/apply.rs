@@ -378,7 +378,7 @@ impl Transformer {
                 height,
                 pts: frame.pts,
                 keyframe: frame.keyframe,
-                color: self.transform.color_for(&frame.color),
+                color: self.transform.color_for(&frame.color, frame.height),
                 data: FrameData::None,
             });
         }

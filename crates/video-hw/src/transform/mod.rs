@@ -22,9 +22,10 @@
 //! Colour comes from the stream's [`ColorInfo`]: the matrix (BT.601, BT.709, BT.2020 NCL,
 //! FCC, SMPTE 240M, identity), the range (limited or full), the bit depth (8 or 10) and the
 //! chroma siting (4:2:0 chroma is interpolated at its signalled position, the codecs'
-//! default "left" where none is signalled). An unspecified matrix is BT.709 from 720 lines
-//! up and BT.601 below ([`ColorInfo::effective_matrix`]). [`Transform::matrix`],
-//! [`Transform::range`] and [`Transform::chroma_location`] override each.
+//! default "left" where none is signalled). An unspecified matrix is BT.601, as FFmpeg's
+//! swscale takes it ([`ColorMatrix::Auto`]); [`Transform::color_matrix`] chooses another
+//! rule or a fixed matrix, and [`Transform::matrix`], [`Transform::range`] and
+//! [`Transform::chroma_location`] override each.
 //!
 //! Accuracy: the CPU path computes in `f32` and equals a `f64` evaluation of the same
 //! definitions within 1 LSB for uint8 and 1e-3 for float output (`tests/transform.rs`
@@ -46,7 +47,9 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
-use crate::codec::{Channels, ChromaLocation, ColorInfo, ColorRange, MatrixCoefficients, PixelFormat, SampleType};
+use crate::codec::{
+    Channels, ChromaLocation, ColorInfo, ColorMatrix, ColorRange, MatrixCoefficients, PixelFormat, SampleType,
+};
 use crate::error::{Error, Result};
 
 mod apply;
@@ -96,7 +99,7 @@ pub struct Transform {
     scale: Option<f32>,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
-    matrix: Option<MatrixCoefficients>,
+    matrix: ColorMatrix,
     range: Option<ColorRange>,
     chroma_location: Option<ChromaLocation>,
     /// An RGB layout asked for that no pixel format has (kept so `validate` can name it).
@@ -111,7 +114,7 @@ impl Transform {
     ) -> (
         (Option<Rect>, Option<(u32, u32)>, Filter, Option<[u8; 3]>, Option<PixelFormat>),
         (Option<u32>, Option<[u32; 3]>, Option<[u32; 3]>),
-        (Option<MatrixCoefficients>, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
+        (ColorMatrix, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
     ) {
         (
             (self.crop, self.size, self.filter, self.letterbox, self.format),
@@ -158,7 +161,7 @@ impl Transform {
             scale: None,
             mean: None,
             std: None,
-            matrix: None,
+            matrix: ColorMatrix::Auto,
             range: None,
             chroma_location: None,
             impossible_rgb: None,
@@ -221,10 +224,22 @@ impl Transform {
         self
     }
 
-    /// Uses `matrix` instead of the stream's.
+    /// Uses `matrix` instead of the stream's (tagged or not): `color_matrix(ColorMatrix::Fixed(matrix))`.
     pub fn matrix(mut self, matrix: MatrixCoefficients) -> Self {
-        self.matrix = Some(matrix);
+        self.matrix = ColorMatrix::Fixed(matrix);
         self
+    }
+
+    /// How the YUV → RGB matrix is chosen (default [`ColorMatrix::Auto`]: the stream's,
+    /// BT.601 where it names none).
+    pub fn color_matrix(mut self, rule: ColorMatrix) -> Self {
+        self.matrix = rule;
+        self
+    }
+
+    /// The matrix rule set by [`color_matrix`](Self::color_matrix) or [`matrix`](Self::matrix).
+    pub fn color_matrix_rule(&self) -> ColorMatrix {
+        self.matrix
     }
 
     /// Uses `range` instead of the stream's.
@@ -347,7 +362,7 @@ impl Transform {
         {
             return Err(Error::invalid_option("transform.std", format!("{s:?} (finite, not zero)")));
         }
-        if let Some(m) = self.matrix
+        if let ColorMatrix::Fixed(m) = self.matrix
             && m.0 != 0
             && m.kr_kb().is_none()
         {
@@ -359,11 +374,11 @@ impl Transform {
         Ok(())
     }
 
-    /// The colour a frame described by `color` is converted with: the stream's, with the
-    /// overrides of this transform.
-    pub fn color_for(&self, color: &ColorInfo) -> ColorInfo {
+    /// The colour a frame described by `color`, `height` lines tall, is converted with:
+    /// the stream's, with the overrides of this transform, the matrix resolved.
+    pub fn color_for(&self, color: &ColorInfo, height: u32) -> ColorInfo {
         ColorInfo {
-            matrix: self.matrix.unwrap_or(color.matrix),
+            matrix: self.matrix.resolve(color, height),
             range: self.range.unwrap_or(color.range),
             chroma_location: self.chroma_location.unwrap_or(color.chroma_location),
             ..*color

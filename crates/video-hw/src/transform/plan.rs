@@ -69,7 +69,7 @@ pub struct Plan {
     /// Output height.
     pub height: u32,
     /// The colour conversion is done with (the stream's, overrides applied, the matrix
-    /// resolved from the height when unspecified).
+    /// resolved by the transform's [`ColorMatrix`](crate::ColorMatrix) rule).
     pub color: ColorInfo,
     /// Output luma (YUV) or output pixels (RGB) from the source's luma plane.
     pub luma: PlaneTaps,
@@ -254,8 +254,7 @@ impl Transform {
         let crop = self.crop_for(width, height)?;
         let (ow, oh) = self.output_size(width, height)?;
         let output = self.output_format(source);
-        let mut color = self.color_for(color);
-        color.matrix = color.effective_matrix(height);
+        let color = self.color_for(color, height);
         let content = match self.letterbox {
             None => Rect { x: 0, y: 0, width: ow, height: oh },
             Some(_) => {
