@@ -181,6 +181,10 @@ class VideoDecoder:
             names none BT.709 from 720 lines up, BT.601 below (what players assume);
             ``"bt601"``, ``"bt709"``, ``"bt2020"``: that matrix, whatever the stream says
             (as ffmpeg's ``in_color_matrix``). Range and chroma siting stay the stream's.
+        autorotate: turn frames as the container's display matrix asks (default), as
+            ffmpeg and torchcodec do: ``metadata.rotation`` degrees counter-clockwise, and
+            ``metadata.width``/``height`` are of the turned frames; ``crop`` and ``resize``
+            are of the turned picture. ``False`` keeps the coded orientation (and size).
     """
 
     def __init__(
@@ -205,6 +209,7 @@ class VideoDecoder:
         threads: Optional[int] = None,
         film_grain: bool = True,
         color_matrix: str = "auto",
+        autorotate: bool = True,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -233,6 +238,7 @@ class VideoDecoder:
             threads=threads,
             film_grain=film_grain,
             color_matrix=color_matrix,
+            autorotate=autorotate,
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)

@@ -80,6 +80,18 @@ impl TransformOpts {
     }
 }
 
+/// `cfg` (made by [`TransformOpts::apply`] for `pix_fmt`) with frames turned `degrees`
+/// counter-clockwise first (a container's display matrix): the transform turns them, and
+/// one that only turns is added where there was none.
+pub fn rotated(cfg: DecoderConfig, degrees: u16, pix_fmt: PixelFormat) -> DecoderConfig {
+    match (degrees, cfg.transform) {
+        (0, _) => cfg,
+        (r, Some(t)) => cfg.transform(t.rotate(r)),
+        (r, None) if pix_fmt.is_yuv() => cfg.output(Output::Host(pix_fmt)).transform(Transform::new().rotate(r)),
+        (r, None) => cfg.output(Output::HOST_NV12).transform(Transform::new().format(pix_fmt).rotate(r)),
+    }
+}
+
 /// Refuses, before decoding, a crop that does not fit a picture of `size` (where the
 /// container states it; else the first frame is checked by the decoder).
 pub fn check_picture(cfg: &DecoderConfig, size: Option<(u32, u32)>) -> video_hw::Result<()> {

@@ -364,7 +364,7 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto"))]
+        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto", autorotate = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -387,6 +387,7 @@ impl NativeDecoder {
         threads: Option<u32>,
         film_grain: bool,
         color_matrix: &str,
+        autorotate: bool,
     ) -> PyResult<Self> {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
@@ -406,7 +407,7 @@ impl NativeDecoder {
         };
         let preference: EnginePreference = engine.parse().py_err()?;
         let src = self::source(source)?;
-        let (reader, container, info) = py
+        let (reader, container, info, turn) = py
             .detach(|| -> video_hw::Result<_> {
                 let mut demuxer = src.demuxer()?;
                 let track = match stream_index {
@@ -421,6 +422,16 @@ impl NativeDecoder {
                 let info = demuxer.stream_info(track)?;
                 let container = demuxer.container();
                 let (format, transform) = shape.for_depth(info.as_ref().map(|i| i.bit_depth_luma));
+                // The container's display matrix, applied as ffmpeg and torchcodec apply it:
+                // the picture turned first (a crop and a resize are of the turned picture).
+                let turn =
+                    if autorotate { demuxer.track(track).and_then(|t| t.video).map_or(0, |v| v.rotation) } else { 0 };
+                let transform = match (turn, transform) {
+                    (0, t) => t,
+                    (r, Some(t)) => Some(t.rotate(r)),
+                    (r, None) if format.is_yuv() => Some(Transform::new().rotate(r)),
+                    (r, None) => Some(Transform::new().format(format).rotate(r)),
+                };
                 let output = match place {
                     Place::Cpu => Output::Host(format),
                     Place::Cuda(_) => Output::Cuda(format),
@@ -451,11 +462,17 @@ impl NativeDecoder {
                     Some(b) => reader.read_ahead(b),
                     None => reader,
                 };
-                Ok((reader, container, info))
+                Ok((reader, container, info, turn))
             })
             .py_err()?;
         let index = Arc::new(reader.index().clone());
         let metadata = crate::metadata::metadata(py, container, &index, info.as_ref())?;
+        if turn % 180 == 90 {
+            // The size of the frames handed back, as torchcodec reports it: turned.
+            let (w, h) = (metadata.get_item("width")?, metadata.get_item("height")?);
+            metadata.set_item("width", h)?;
+            metadata.set_item("height", w)?;
+        }
         metadata.set_item("seek_mode", seek_mode)?;
         let sessions = reader.max_sessions();
         Ok(NativeDecoder {

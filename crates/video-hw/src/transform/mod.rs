@@ -19,6 +19,10 @@
 //! 5. **normalise** (float output): `(v · scale − mean[c]) / std[c]` per channel, where `v`
 //!    is the channel on the 0–255 scale; the default scale `1/255` gives values in [0, 1].
 //!
+//! A [`rotate`](Transform::rotate) (a container's display matrix, as ffmpeg's autorotate
+//! applies it) turns the picture first: the crop and the size are then of the turned
+//! picture, and frames come out turned (see `rotate.rs` for how it is fused).
+//!
 //! Colour comes from the stream's [`ColorInfo`]: the matrix (BT.601, BT.709, BT.2020 NCL,
 //! FCC, SMPTE 240M, identity), the range (limited or full), the bit depth (8 or 10) and the
 //! chroma siting (4:2:0 chroma is interpolated at its signalled position, the codecs'
@@ -58,6 +62,7 @@ pub(crate) mod rgb;
 mod rgb_pairs;
 #[cfg(test)]
 mod rgb_tests;
+pub(crate) mod rotate;
 
 /// The largest output side a transform makes (as decoders' largest pictures).
 pub const MAX_SIDE: u32 = 16384;
@@ -102,6 +107,8 @@ pub struct Transform {
     matrix: ColorMatrix,
     range: Option<ColorRange>,
     chroma_location: Option<ChromaLocation>,
+    /// Degrees the picture is turned counter-clockwise before anything else.
+    rotation: u16,
     /// An RGB layout asked for that no pixel format has (kept so `validate` can name it).
     impossible_rgb: Option<(Channels, bool, SampleType)>,
 }
@@ -115,6 +122,7 @@ impl Transform {
         (Option<Rect>, Option<(u32, u32)>, Filter, Option<[u8; 3]>, Option<PixelFormat>),
         (Option<u32>, Option<[u32; 3]>, Option<[u32; 3]>),
         (ColorMatrix, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
+        u16,
     ) {
         (
             (self.crop, self.size, self.filter, self.letterbox, self.format),
@@ -124,6 +132,7 @@ impl Transform {
                 self.std.map(|s| s.map(f32::to_bits)),
             ),
             (self.matrix, self.range, self.chroma_location, self.impossible_rgb),
+            self.rotation,
         )
     }
 }
@@ -164,6 +173,7 @@ impl Transform {
             matrix: ColorMatrix::Auto,
             range: None,
             chroma_location: None,
+            rotation: 0,
             impossible_rgb: None,
         }
     }
@@ -254,6 +264,41 @@ impl Transform {
         self
     }
 
+    /// Turns the picture `degrees` counter-clockwise (0, 90, 180 or 270) before the other
+    /// steps, as a display matrix asks ([`crate::media::VideoInfo::rotation`]: ffmpeg's
+    /// autorotate and torchcodec turn frames by it). The crop and the output size are then
+    /// of the turned picture: a 90° turn of 1920×1080 gives 1080×1920.
+    pub fn rotate(mut self, degrees: u16) -> Self {
+        self.rotation = degrees;
+        self
+    }
+
+    /// Degrees the picture is turned counter-clockwise (0 when not turned).
+    pub fn rotation(&self) -> u16 {
+        self.rotation
+    }
+
+    /// Quarter turns counter-clockwise (0 for a rotation `validate` refuses).
+    fn quarter_turns(&self) -> u8 {
+        rotate::quarter_turns(self.rotation).unwrap_or(0)
+    }
+
+    /// This transform as it runs on a coded `width` × `height` picture: without the
+    /// rotation, its crop mapped back to the coded picture and its size turned with it.
+    pub(crate) fn coded(&self, width: u32, height: u32) -> Result<Transform> {
+        let q = self.quarter_turns();
+        if q == 0 {
+            return Ok(*self);
+        }
+        let (dw, dh) = rotate::displayed(q, width, height);
+        let crop = self.crop_for(dw, dh)?;
+        let mut t = *self;
+        t.rotation = 0;
+        t.crop = self.crop.map(|_| rotate::coded_rect(q, crop, width, height));
+        t.size = self.size.map(|(w, h)| rotate::displayed(q, w, h));
+        Ok(t)
+    }
+
     /// The crop, if any.
     pub fn crop_rect(&self) -> Option<Rect> {
         self.crop
@@ -284,15 +329,17 @@ impl Transform {
         self.format.unwrap_or(source)
     }
 
-    /// The output size for a displayed picture of `width` × `height`; fails when the
-    /// crop does not fit in it.
+    /// The output size for a decoded picture of `width` × `height` (turned first when
+    /// the transform rotates); fails when the crop does not fit in it.
     pub fn output_size(&self, width: u32, height: u32) -> Result<(u32, u32)> {
+        let (width, height) = rotate::displayed(self.quarter_turns(), width, height);
         let crop = self.crop_for(width, height)?;
         Ok(self.size.unwrap_or((crop.width, crop.height)))
     }
 
-    /// The crop for a `width` × `height` picture (the whole picture when none is set);
-    /// fails, naming the option, when it does not fit.
+    /// The crop for a `width` × `height` picture (the whole picture when none is set), in
+    /// the coordinates the crop is given in (the turned picture's when the transform
+    /// rotates); fails, naming the option, when it does not fit.
     pub fn crop_for(&self, width: u32, height: u32) -> Result<Rect> {
         let Some(c) = self.crop else { return Ok(Rect { x: 0, y: 0, width, height }) };
         let fits = |start: u32, len: u32, total: u32| start.checked_add(len).is_some_and(|end| end <= total);
@@ -361,6 +408,12 @@ impl Transform {
             && s.iter().any(|v| !v.is_finite() || *v == 0.0)
         {
             return Err(Error::invalid_option("transform.std", format!("{s:?} (finite, not zero)")));
+        }
+        if rotate::quarter_turns(self.rotation).is_none() {
+            return Err(Error::invalid_option(
+                "transform.rotate",
+                format!("{} degrees (0, 90, 180 or 270 counter-clockwise)", self.rotation),
+            ));
         }
         if let ColorMatrix::Fixed(m) = self.matrix
             && m.0 != 0
