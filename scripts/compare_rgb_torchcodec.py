@@ -6,7 +6,9 @@ and torch are not there.
     python3 scripts/compare_rgb_torchcodec.py [--out bench/results/rgb-vs-torchcodec-DATE-COMMIT.md]
         [FILE ...]
 
-For each file (default: testdata/colour/*.mp4 and testdata/av1/libaom-odd-317x179-cars.ivf),
+For each file (default: testdata/colour/*.mp4, including the untagged and tagged 1280x720
+streams, testdata/av1/libaom-odd-317x179-cars.ivf and testdata/media/h264-rotate90.mp4, whose
+frames both libraries turn as its display matrix asks),
 every frame is decoded by both libraries as RGB uint8 and compared: PSNR (peak 255) over the
 frame, lowest and mean over the frames, and the largest difference of one sample. video_hw
 also gives each frame through its other host paths (bgr24, an identity crop, a resize to the
@@ -75,7 +77,8 @@ def main():
     ap.add_argument("--out", help="write the table (markdown) here too")
     a = ap.parse_args()
     files = a.files or sorted(glob.glob(os.path.join(ROOT, "testdata/colour/*.mp4"))) + [
-        os.path.join(ROOT, "testdata/av1/libaom-odd-317x179-cars.ivf")
+        os.path.join(ROOT, "testdata/av1/libaom-odd-317x179-cars.ivf"),
+        os.path.join(ROOT, "testdata/media/h264-rotate90.mp4"),
     ]
     import torchcodec
     import video_hw

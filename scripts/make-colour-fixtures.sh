@@ -34,6 +34,16 @@ make yuv444p-testsrc2-96x64 PATTERN "format=yuv444p" yuv444p
 # 4:4:4 has no chroma subsampling, so H.264 takes an odd size (4:2:0 and 4:2:2 need even ones;
 # the odd-sized 4:2:0 stream is testdata/av1/libaom-odd-317x179-cars.ivf).
 make yuv444p-odd-testsrc2-65x49 PATTERN "format=yuv444p,crop=65:49:0:0" yuv444p
+# HD streams (720 lines, where players' size rule would pick BT.709): without a colour
+# description (x264 writes none unless asked), and the same pattern tagged BT.709. Untagged,
+# ffmpeg and torchcodec convert with BT.601, as video_hw does by default (docs/transforms.md).
+HD_CARS="scale=1280:720:flags=bicubic"
+make yuv420p-untagged-cars-1280x720 CARS "$HD_CARS" yuv420p
+HD_PATTERN=(-f lavfi -i testsrc2=size=1280x720:rate=25)
+make yuv420p-untagged-testsrc2-1280x720 HD_PATTERN "format=yuv420p" yuv420p
+TAGGED=(-colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv)
+"${FF[@]}" "${HD_PATTERN[@]}" -frames:v 3 -vf format=yuv420p -pix_fmt yuv420p "${X264[@]}" "${TAGGED[@]}" \
+    "${MUX[@]}" "$OUT/yuv420p-bt709-testsrc2-1280x720.mp4"
 
 "$ROOT/scripts/make-fixtures.sh" --sums
 ls -l "$OUT"

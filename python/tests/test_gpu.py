@@ -518,3 +518,27 @@ def test_cuda_decodes_what_nvdec_cannot_on_the_cpu(cuda, path, opts):
 def test_cuda_with_nvdec_named_refuses_what_it_cannot_decode():
     with pytest.raises(video_hw.UnsupportedError):
         video_hw.VideoDecoder(WIDE, device="cuda", engine="nvdec")
+
+
+def test_rotation_on_the_gpu_equals_the_cpu_path(cuda):
+    # h264-rotate90.mp4's display matrix turns it 90 degrees counter-clockwise: NVDEC's
+    # frames are turned by the GPU transform (stored turned by the kernel), as OpenH264's
+    # are on the CPU. RGB within 1 LSB; YUV (the GPU's rendition) sample for sample.
+    name = "h264-rotate90.mp4"
+    idx = [0, 5, 40, 99]
+    for opts, tolerance in (
+        (dict(pixel_format="rgb24", dimension_order="NHWC"), 1),
+        (dict(pixel_format="rgb24", crop=(10, 20, 200, 100), resize=(57, 33)), 1),
+        (dict(pixel_format="rgb24", dtype="float32"), 1e-3),
+        (dict(pixel_format="yuv420p"), 0),
+    ):
+        cpu = video_hw.VideoDecoder(MEDIA / name, engine="openh264", **opts)
+        expect = np.from_dlpack(cpu.get_frames_at(idx).data).astype(np.float64)
+        host = video_hw.VideoDecoder(MEDIA / name, engine="nvdec", **opts)
+        dev = video_hw.VideoDecoder(MEDIA / name, engine="nvdec", device="cuda", **opts)
+        assert (dev.metadata.width, dev.metadata.height) == (240, 320)
+        got_host = np.from_dlpack(host.get_frames_at(idx).data)
+        got_dev = cuda.to_host(dev.get_frames_at(idx).data)
+        assert got_dev.shape == expect.shape and got_host.shape == expect.shape, (opts, got_dev.shape)
+        assert np.abs(got_dev.astype(np.float64) - expect).max() <= tolerance, opts
+        assert np.abs(got_host.astype(np.float64) - expect).max() <= tolerance, opts

@@ -145,8 +145,9 @@ class VideoDecoder:
             ``"nv12-auto"`` keep the stream's own depth. The YUV forms are one
             ``(H*3/2, W)`` plane per frame; with ``device="cuda"`` the GPU makes them (NV12
             of the stream's depth is NVDEC's own surface). RGB uses the stream's colour
-            matrix, range and chroma siting (BT.709 from 720 lines up where the stream does
-            not say, else BT.601).
+            matrix, range and chroma siting; where the stream names no matrix, BT.601, as
+            FFmpeg (and so torchcodec, PyAV and ``ffmpeg -pix_fmt rgb24``) takes it (see
+            ``color_matrix``).
         dimension_order: ``"NCHW"`` or ``"NHWC"`` for RGB: ``(3, H, W)`` or ``(H, W, 3)``.
         dtype: ``"uint8"``, ``"float16"`` or ``"float32"`` (RGB). Floats are in [0, 1],
             or normalised with ``mean`` and ``std``.
@@ -179,6 +180,15 @@ class VideoDecoder:
         film_grain: apply AV1 film grain as the stream asks (default). ``False`` gives
             the pictures before grain synthesis (the built-in rav1d engine; the others
             always apply it).
+        color_matrix: the YUV -> RGB matrix. ``"auto"`` (default): the stream's, BT.601
+            where it names none (FFmpeg's rule); ``"auto-hd"``: the stream's, and where it
+            names none BT.709 from 720 lines up, BT.601 below (what players assume);
+            ``"bt601"``, ``"bt709"``, ``"bt2020"``: that matrix, whatever the stream says
+            (as ffmpeg's ``in_color_matrix``). Range and chroma siting stay the stream's.
+        autorotate: turn frames as the container's display matrix asks (default), as
+            ffmpeg and torchcodec do: ``metadata.rotation`` degrees counter-clockwise, and
+            ``metadata.width``/``height`` are of the turned frames; ``crop`` and ``resize``
+            are of the turned picture. ``False`` keeps the coded orientation (and size).
     """
 
     def __init__(
@@ -202,6 +212,8 @@ class VideoDecoder:
         std: Optional[Sequence[float]] = None,
         threads: Optional[int] = None,
         film_grain: bool = True,
+        color_matrix: str = "auto",
+        autorotate: bool = True,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -229,6 +241,8 @@ class VideoDecoder:
             std=None if std is None else [float(v) for v in std],
             threads=threads,
             film_grain=film_grain,
+            color_matrix=color_matrix,
+            autorotate=autorotate,
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)

@@ -39,6 +39,10 @@ pub struct DecodeArgs {
     /// applied by default, as dav1d and ffmpeg apply it.
     #[arg(long)]
     pub(crate) no_film_grain: bool,
+    /// Keep the coded orientation: by default frames are turned as the container's display
+    /// matrix asks (MP4 `tkhd`), as ffmpeg does (its `-noautorotate` turns that off).
+    #[arg(long)]
+    pub(crate) no_autorotate: bool,
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     pub(crate) json: bool,
@@ -140,10 +144,17 @@ pub(crate) fn parse_sessions(s: &str) -> Result<Sessions, String> {
 
 impl DecodeArgs {
     /// The decoder configuration these arguments ask for, for a stream of `codec` whose
-    /// timestamps count in `timebase`.
-    pub(crate) fn decoder_config(&self, codec: video_hw::Codec, timebase: video_hw::Rational) -> DecoderConfig {
-        self.transform
-            .apply(DecoderConfig::new(codec), self.pix_fmt.request)
+    /// timestamps count in `timebase` and whose container asks for `rotation` degrees
+    /// counter-clockwise (applied unless `--no-autorotate`).
+    pub(crate) fn decoder_config(
+        &self,
+        codec: video_hw::Codec,
+        timebase: video_hw::Rational,
+        rotation: u16,
+    ) -> DecoderConfig {
+        let cfg = self.transform.apply(DecoderConfig::new(codec), self.pix_fmt.request);
+        let turn = if self.no_autorotate { 0 } else { rotation };
+        crate::transform_opts::rotated(cfg, turn, self.pix_fmt.request)
             .engine(self.engine.backend)
             .require_hardware(self.engine.require_hardware)
             .device_index(self.engine.device)

@@ -30,7 +30,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     }
     let (mut demuxer, track) = open_video(&args.input)?;
     let codec = track.codec.video().unwrap_or(Codec::H264);
-    let cfg = args.decoder_config(codec, track.time_base);
+    let cfg = args.decoder_config(codec, track.time_base, track.video.map_or(0, |v| v.rotation));
     cfg.validate().map_err(|e| match e {
         Error::InvalidInput(why) => usage(why),
         other => Failure::Video(other),

@@ -266,7 +266,7 @@ fn conform(frame: &Frame, want: PixelFormat, scratch: &mut Vec<u8>) -> Result<Op
     let converted = if frame.format == want {
         host.into_owned()
     } else if want == PixelFormat::Yuv420p && frame.format.bit_depth() == 8 {
-        let matrix = YuvMatrix::for_color(&frame.color, frame.height)?;
+        let matrix = YuvMatrix::for_color(&frame.color)?;
         host_to_i420(&host, frame.format, frame.width, frame.height, &matrix, scratch)?;
         HostFrame::from_packed(want, frame.width, frame.height, std::mem::take(scratch))?
     } else {

@@ -293,6 +293,15 @@ impl Source {
         }
     }
 
+    /// Degrees counter-clockwise the container's display matrix turns the picture (0 where
+    /// it says nothing).
+    pub fn rotation(&self) -> u16 {
+        match &self.kind {
+            Kind::Media { track, .. } => track.video.map_or(0, |v| v.rotation),
+            _ => 0,
+        }
+    }
+
     /// The sample aspect ratio the stream states (H.264 VUI; 1:1 for AV1), if any.
     pub fn sar(&self) -> Option<Rational> {
         self.sar

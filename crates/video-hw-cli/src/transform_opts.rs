@@ -1,10 +1,10 @@
-//! `--size`, `--crop`, `--scale-filter` and `--letterbox` of `decode` and `transcode`: the
-//! library's [`Transform`] applied to every decoded frame, and `--pix-fmt` values that only
-//! a transform makes (bgr24, rgba, the float layouts).
+//! `--size`, `--crop`, `--scale-filter`, `--letterbox` and `--color-matrix` of `decode` and
+//! `transcode`: the library's [`Transform`] applied to every decoded frame, and `--pix-fmt`
+//! values that only a transform makes (bgr24, rgba, the float layouts).
 
 use clap::Args;
 use video_hw::transform::{Filter, Transform};
-use video_hw::{DecoderConfig, Output, PixelFormat};
+use video_hw::{ColorMatrix, DecoderConfig, Output, PixelFormat};
 
 use crate::opts::parse_dimensions;
 
@@ -25,6 +25,12 @@ pub struct TransformOpts {
     /// With --size: keep the aspect ratio, centred, with black bars.
     #[arg(long, requires = "size")]
     pub letterbox: bool,
+    /// The YUV -> RGB matrix of an RGB --pix-fmt: auto (default: the stream's, BT.601
+    /// where it names none, as ffmpeg), auto-hd (untagged: BT.709 from 720 lines up,
+    /// BT.601 below), or bt601, bt709, bt2020 (that matrix, whatever the stream says, as
+    /// ffmpeg's in_color_matrix). YUV output ignores it.
+    #[arg(long, value_name = "auto|auto-hd|bt601|bt709|bt2020", value_parser = parse_matrix)]
+    pub color_matrix: Option<ColorMatrix>,
 }
 
 impl TransformOpts {
@@ -53,9 +59,15 @@ impl TransformOpts {
 
     /// `cfg` with the output for `pix_fmt` and the transform: formats an engine outputs
     /// itself go to [`Output::Host`], the others (bgr24, rgba, float layouts) through a
-    /// transform, which the options may also ask for.
+    /// transform, which the options may also ask for (a matrix other than the default
+    /// rule, for RGB, is one).
     pub fn apply(&self, cfg: DecoderConfig, pix_fmt: PixelFormat) -> DecoderConfig {
-        let transform = match (self.transform(), Output::engines_make_on_host(pix_fmt)) {
+        let matrix = self.color_matrix.filter(|m| *m != ColorMatrix::Auto && !pix_fmt.is_yuv());
+        let geometry = match (self.transform(), matrix) {
+            (t, None) => t,
+            (t, Some(m)) => Some(t.unwrap_or_default().color_matrix(m)),
+        };
+        let transform = match (geometry, Output::engines_make_on_host(pix_fmt)) {
             (None, true) => return cfg.output(Output::Host(pix_fmt)),
             (None, false) => Transform::new().format(pix_fmt),
             (Some(t), true) if pix_fmt.is_yuv() => t,
@@ -65,6 +77,18 @@ impl TransformOpts {
         // engine decodes to `pix_fmt` and the transform keeps that format.
         let output = if pix_fmt.is_yuv() { Output::Host(pix_fmt) } else { Output::HOST_NV12 };
         cfg.output(output).transform(transform)
+    }
+}
+
+/// `cfg` (made by [`TransformOpts::apply`] for `pix_fmt`) with frames turned `degrees`
+/// counter-clockwise first (a container's display matrix): the transform turns them, and
+/// one that only turns is added where there was none.
+pub fn rotated(cfg: DecoderConfig, degrees: u16, pix_fmt: PixelFormat) -> DecoderConfig {
+    match (degrees, cfg.transform) {
+        (0, _) => cfg,
+        (r, Some(t)) => cfg.transform(t.rotate(r)),
+        (r, None) if pix_fmt.is_yuv() => cfg.output(Output::Host(pix_fmt)).transform(Transform::new().rotate(r)),
+        (r, None) => cfg.output(Output::HOST_NV12).transform(Transform::new().format(pix_fmt).rotate(r)),
     }
 }
 
@@ -88,6 +112,10 @@ fn parse_crop(s: &str) -> Result<(u32, u32, u32, u32), String> {
         [_, _, _, _] => Err(format!("{s}: the width and height must be 1..=16384")),
         _ => Err(format!("{s}: expected X,Y,WIDTH,HEIGHT, e.g. 0,140,1920,800")),
     }
+}
+
+fn parse_matrix(s: &str) -> Result<ColorMatrix, String> {
+    s.parse::<ColorMatrix>().map_err(|e| e.to_string())
 }
 
 fn parse_filter(s: &str) -> Result<Filter, String> {
@@ -118,6 +146,16 @@ mod tests {
         assert_eq!(cfg.output, Output::HOST_NV12);
         let cfg = opts.apply(DecoderConfig::new(Codec::H264), PixelFormat::Yuv420p);
         assert_eq!((cfg.output, cfg.transform.unwrap().format_choice()), (Output::HOST_YUV420P, None));
+        // A matrix other than the default makes RGB through a transform; YUV ignores it.
+        let bt709 = TransformOpts { color_matrix: Some("bt709".parse().unwrap()), ..Default::default() };
+        let cfg = bt709.apply(DecoderConfig::new(Codec::H264), PixelFormat::Rgb24);
+        let want = Transform::new().color_matrix(ColorMatrix::Fixed(video_hw::MatrixCoefficients::BT709));
+        assert_eq!((cfg.output, cfg.transform), (Output::HOST_NV12, Some(want.format(PixelFormat::Rgb24))));
+        let cfg = bt709.apply(DecoderConfig::new(Codec::H264), PixelFormat::Yuv420p);
+        assert_eq!((cfg.output, cfg.transform), (Output::HOST_YUV420P, None));
+        let auto = TransformOpts { color_matrix: Some(ColorMatrix::Auto), ..Default::default() };
+        let cfg = auto.apply(DecoderConfig::new(Codec::H264), PixelFormat::Rgb24);
+        assert_eq!((cfg.output, cfg.transform), (Output::HOST_RGB24, None));
     }
 
     #[test]
@@ -127,5 +165,7 @@ mod tests {
         assert!(parse_crop("1,2,3").is_err());
         assert!(parse_crop("1,2,0,4").is_err());
         assert!(parse_filter("lanczos").is_err());
+        assert!(parse_matrix("bt2021").is_err());
+        assert_eq!(parse_matrix("AUTO-HD"), Ok(ColorMatrix::AutoHd));
     }
 }

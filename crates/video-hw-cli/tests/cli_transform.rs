@@ -1,6 +1,7 @@
 //! `decode --size/--crop/--scale-filter/--letterbox` and the transform-only `--pix-fmt`
 //! values: the frames are the library's transform of the decoded ones, every frame comes
-//! out, and bad values exit 2 before any frame; `transcode --size` encodes a rendition.
+//! out, and bad values exit 2 before any frame; `transcode --size` encodes a rendition;
+//! `--color-matrix` (an untagged 720-line stream is BT.601 by default, as ffmpeg gives it).
 
 mod util;
 
@@ -117,4 +118,56 @@ fn transcode_size_encodes_a_rendition() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&p.stdout).trim(), format!("160,90,{FRAMES}"));
+}
+
+/// `ffmpeg -i file -pix_fmt rgb24` (swscale), when the tool is on the PATH.
+fn ffmpeg_rgb24(file: &std::path::Path) -> Option<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
+/// PSNR (peak 255) of two byte buffers of one size.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len(), "output size");
+    let se: f64 = a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum();
+    let mse = se / a.len() as f64;
+    if mse == 0.0 { 99.0 } else { 10.0 * (255.0 * 255.0 / mse).log10() }
+}
+
+#[test]
+fn decode_untagged_hd_to_rgb_as_ffmpeg_and_color_matrix_changes_it() {
+    let dir = tmpdir("color-matrix");
+    let input = testdata("colour/yuv420p-untagged-testsrc2-1280x720.mp4");
+    let decode = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec!["decode", s(&input), "-o", s(&out), "--pix-fmt", "rgb24", "-q"];
+        args.extend_from_slice(extra);
+        expect_exit(&run(&args), 0, name);
+        std::fs::read(&out).unwrap()
+    };
+    let default = decode("default.rgb", &[]);
+    assert_eq!(default.len(), 3 * 1280 * 720 * 3);
+    let bt601 = decode("bt601.rgb", &["--color-matrix", "bt601"]);
+    let bt709 = decode("bt709.rgb", &["--color-matrix", "bt709"]);
+    let auto_hd = decode("auto-hd.rgb", &["--color-matrix", "auto-hd"]);
+    let largest = |a: &[u8], b: &[u8]| a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
+    assert!(largest(&default, &bt601) <= 1, "default is BT.601 for an untagged stream");
+    assert!(largest(&default, &bt709) > 10, "--color-matrix bt709 changes the colours");
+    assert!(largest(&auto_hd, &bt709) <= 1, "auto-hd is BT.709 at 720 lines");
+    match ffmpeg_rgb24(&input) {
+        Some(reference) => {
+            let (ours, other) = (psnr(&default, &reference), psnr(&bt709, &reference));
+            assert!(ours >= 45.0, "{ours:.2} dB against ffmpeg -pix_fmt rgb24");
+            assert!(other < 40.0, "--color-matrix bt709 is as close to ffmpeg ({other:.2} dB)");
+        }
+        None => eprintln!("note: no ffmpeg tool on the PATH; not compared with it"),
+    }
+    let bad = run(&["decode", s(&input), "-o", s(&dir.join("x")), "--pix-fmt", "rgb24", "--color-matrix", "bt2021"]);
+    let err = expect_exit(&bad, 2, "a bad --color-matrix");
+    assert!(err.contains("auto-hd"), "{err}");
 }

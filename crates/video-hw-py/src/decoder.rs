@@ -14,7 +14,7 @@ use video_hw::pipeline::recommended_sessions;
 use video_hw::pix_fmt::{self, Exact};
 use video_hw::reader::FrameReader;
 use video_hw::transform::{Filter, Transform};
-use video_hw::{Channels, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
+use video_hw::{Channels, ColorMatrix, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
 
 use crate::array::Place;
 use crate::batch::{Frame, FrameBatch, host_array, host_batch};
@@ -59,7 +59,7 @@ const PIXEL_FORMATS: &str = "rgb24, bgr24, rgba, bgra, gbrp, yuv420p, nv12, yuv4
                              gray10le, yuv420p-auto or nv12-auto";
 
 /// The options that shape frames: `pixel_format`, `dimension_order`, `dtype`, `resize`,
-/// `crop`, `interpolation`, `mean`, `std`.
+/// `crop`, `interpolation`, `mean`, `std`, `color_matrix`.
 struct ShapeOptions<'a> {
     pixel_format: &'a str,
     dimension_order: &'a str,
@@ -69,6 +69,7 @@ struct ShapeOptions<'a> {
     interpolation: &'a str,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
+    color_matrix: &'a str,
 }
 
 impl ShapeOptions<'_> {
@@ -103,7 +104,8 @@ impl ShapeOptions<'_> {
             "bgra" => Some(Channels::Bgra),
             _ => None,
         };
-        let mut t = Transform::new().filter(filter);
+        let matrix: ColorMatrix = self.color_matrix.parse().py_err()?;
+        let mut t = Transform::new().filter(filter).color_matrix(matrix);
         if let Some((x, y, w, h)) = self.crop {
             t = t.crop(x, y, w, h);
         }
@@ -118,8 +120,10 @@ impl ShapeOptions<'_> {
             t = t.rgb(c, planar, sample);
             t.validate().py_err()?;
             let format = t.output_format(PixelFormat::Nv12);
-            // What the engines make themselves needs no transform; anything else is one.
-            let transform = (!(Output::engines_make_on_host(format) && plain)).then(|| t.format(format));
+            // What the engines make themselves (with the default matrix rule) needs no
+            // transform; anything else is one.
+            let own = Output::engines_make_on_host(format) && plain && matrix == ColorMatrix::Auto;
+            let transform = (!own).then(|| t.format(format));
             let exact = gbrp.then_some(Exact::Gbrp);
             return Ok(Shape { format, transform, exact, on_gpu: None, plain });
         }
@@ -360,7 +364,7 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None, threads = None, film_grain = true))]
+        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto", autorotate = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -382,13 +386,16 @@ impl NativeDecoder {
         std: Option<[f32; 3]>,
         threads: Option<u32>,
         film_grain: bool,
+        color_matrix: &str,
+        autorotate: bool,
     ) -> PyResult<Self> {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
         }
         let place = self::place(device)?;
-        let shape = ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std }
-            .resolve(matches!(place, Place::Cuda(_)))?;
+        let shape =
+            ShapeOptions { pixel_format, dimension_order, dtype, resize, crop, interpolation, mean, std, color_matrix }
+                .resolve(matches!(place, Place::Cuda(_)))?;
         let exact = shape.exact;
         if seek_mode != "exact" && seek_mode != "approximate" {
             return Err(PyValueError::new_err(format!("seek_mode '{seek_mode}': exact or approximate")));
@@ -400,7 +407,7 @@ impl NativeDecoder {
         };
         let preference: EnginePreference = engine.parse().py_err()?;
         let src = self::source(source)?;
-        let (reader, container, info) = py
+        let (reader, container, info, turn) = py
             .detach(|| -> video_hw::Result<_> {
                 let mut demuxer = src.demuxer()?;
                 let track = match stream_index {
@@ -415,6 +422,16 @@ impl NativeDecoder {
                 let info = demuxer.stream_info(track)?;
                 let container = demuxer.container();
                 let (format, transform) = shape.for_depth(info.as_ref().map(|i| i.bit_depth_luma));
+                // The container's display matrix, applied as ffmpeg and torchcodec apply it:
+                // the picture turned first (a crop and a resize are of the turned picture).
+                let turn =
+                    if autorotate { demuxer.track(track).and_then(|t| t.video).map_or(0, |v| v.rotation) } else { 0 };
+                let transform = match (turn, transform) {
+                    (0, t) => t,
+                    (r, Some(t)) => Some(t.rotate(r)),
+                    (r, None) if format.is_yuv() => Some(Transform::new().rotate(r)),
+                    (r, None) => Some(Transform::new().format(format).rotate(r)),
+                };
                 let output = match place {
                     Place::Cpu => Output::Host(format),
                     Place::Cuda(_) => Output::Cuda(format),
@@ -447,11 +464,17 @@ impl NativeDecoder {
                     Some(b) => reader.read_ahead(b),
                     None => reader,
                 };
-                Ok((reader, container, info))
+                Ok((reader, container, info, turn))
             })
             .py_err()?;
         let index = Arc::new(reader.index().clone());
         let metadata = crate::metadata::metadata(py, container, &index, info.as_ref())?;
+        if turn % 180 == 90 {
+            // The size of the frames handed back, as torchcodec reports it: turned.
+            let (w, h) = (metadata.get_item("width")?, metadata.get_item("height")?);
+            metadata.set_item("width", h)?;
+            metadata.set_item("height", w)?;
+        }
         metadata.set_item("seek_mode", seek_mode)?;
         let sessions = reader.max_sessions();
         Ok(NativeDecoder {

@@ -621,19 +621,91 @@ impl Default for ColorInfo {
 }
 
 impl ColorInfo {
-    /// The matrix to use for YUV → RGB: the signalled one; where the stream does not
-    /// say (unspecified or reserved), BT.709 for pictures 720 lines or taller and BT.601
-    /// below that, as ffmpeg's players and torchcodec assume.
-    pub fn effective_matrix(&self, height: u32) -> MatrixCoefficients {
-        match self.matrix {
-            MatrixCoefficients::UNSPECIFIED | MatrixCoefficients(3) => {
-                if height >= 720 {
-                    MatrixCoefficients::BT709
-                } else {
-                    MatrixCoefficients::SMPTE170M
-                }
-            }
-            m => m,
+    /// The matrix YUV ↔ RGB conversion uses by default ([`ColorMatrix::Auto`]): the
+    /// signalled one; where the stream does not say (unspecified or reserved), BT.601, as
+    /// FFmpeg's swscale (and so `ffmpeg -pix_fmt rgb24`, torchcodec, PyAV and decord) does.
+    pub fn effective_matrix(&self) -> MatrixCoefficients {
+        ColorMatrix::Auto.resolve(self, 0)
+    }
+
+    /// Whether the stream names no matrix (unspecified, or the reserved code point 3).
+    pub fn matrix_is_untagged(&self) -> bool {
+        matches!(self.matrix, MatrixCoefficients::UNSPECIFIED | MatrixCoefficients(3))
+    }
+}
+
+/// How the YUV → RGB matrix of a picture is chosen: the one rule every conversion of this
+/// crate (CPU, NVDEC kernels, transforms) resolves a matrix through. Parsed from
+/// `auto`, `auto-hd`, `bt601`, `bt709`, `bt2020` (Python's and the CLI's `color_matrix`).
+///
+/// | value | tagged stream | untagged stream |
+/// |---|---|---|
+/// | `Auto` (default) | its tag | BT.601 (FFmpeg's swscale) |
+/// | `AutoHd` | its tag | BT.709 from 720 lines up, BT.601 below (what players assume) |
+/// | `Fixed(m)` | `m` | `m` |
+///
+/// A named matrix overrides tags too, as swscale's `in_color_matrix` does: it is for
+/// streams whose tags are wrong as much as for untagged ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ColorMatrix {
+    /// The stream's matrix; BT.601 where it names none.
+    #[default]
+    Auto,
+    /// The stream's matrix; where it names none, BT.709 for pictures 720 lines or
+    /// taller and BT.601 below.
+    AutoHd,
+    /// This matrix, whatever the stream says.
+    Fixed(MatrixCoefficients),
+}
+
+impl ColorMatrix {
+    /// The matrix for a picture of `height` lines described by `color`.
+    pub fn resolve(self, color: &ColorInfo, height: u32) -> MatrixCoefficients {
+        match self {
+            ColorMatrix::Fixed(m) => m,
+            _ if !color.matrix_is_untagged() => color.matrix,
+            ColorMatrix::AutoHd if height >= 720 => MatrixCoefficients::BT709,
+            ColorMatrix::Auto | ColorMatrix::AutoHd => MatrixCoefficients::SMPTE170M,
         }
+    }
+
+    /// The name this parses from (`bt601`, …; an unnamed fixed code point as its number).
+    pub fn name(self) -> String {
+        match self {
+            ColorMatrix::Auto => "auto".into(),
+            ColorMatrix::AutoHd => "auto-hd".into(),
+            ColorMatrix::Fixed(MatrixCoefficients::SMPTE170M) => "bt601".into(),
+            ColorMatrix::Fixed(MatrixCoefficients::BT709) => "bt709".into(),
+            ColorMatrix::Fixed(MatrixCoefficients::BT2020_NCL) => "bt2020".into(),
+            ColorMatrix::Fixed(m) => m.0.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ColorMatrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for ColorMatrix {
+    type Err = crate::Error;
+
+    /// `auto`, `auto-hd`, `bt601` (also `smpte170m`, `bt470bg`), `bt709`, `bt2020`
+    /// (also `bt2020nc`), case-insensitive.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => ColorMatrix::Auto,
+            "auto-hd" | "auto_hd" => ColorMatrix::AutoHd,
+            "bt601" | "bt.601" | "smpte170m" | "bt470bg" => ColorMatrix::Fixed(MatrixCoefficients::SMPTE170M),
+            "bt709" | "bt.709" => ColorMatrix::Fixed(MatrixCoefficients::BT709),
+            "bt2020" | "bt.2020" | "bt2020nc" | "bt2020ncl" => ColorMatrix::Fixed(MatrixCoefficients::BT2020_NCL),
+            other => {
+                return Err(crate::Error::invalid_option(
+                    "color_matrix",
+                    format!("'{other}' (auto, auto-hd, bt601, bt709 or bt2020)"),
+                ));
+            }
+        })
     }
 }

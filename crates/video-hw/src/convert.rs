@@ -18,7 +18,7 @@
 //! // A 4x2 mid-grey picture in I420 …
 //! let (y, u, v) = (vec![126u8; 8], vec![128u8; 2], vec![128u8; 2]);
 //! let src = I420Ref::packed(&y, &u, &v, 4, 2)?;
-//! let matrix = YuvMatrix::for_color(&ColorInfo::default(), 2)?;
+//! let matrix = YuvMatrix::for_color(&ColorInfo::default())?;
 //! // … becomes RGB …
 //! let rgb = i420_to_host(&src, PixelFormat::Rgb24, &matrix)?;
 //! assert!(rgb.as_bytes().iter().all(|&c| c == 128));
@@ -149,9 +149,9 @@ impl<'a> I420Ref<'a> {
 /// | BT.2020 NCL / CL (9, 10; CL treated as NCL) | 0.2627 | 0.0593 |
 /// | identity / GBR (0) | Y = G, Cb = B, Cr = R | |
 ///
-/// Unspecified (2) and reserved (3) become BT.709 for pictures 720 lines or taller
-/// and BT.601 below that ([`ColorInfo::effective_matrix`]); other code points (YCgCo,
-/// ICtCp, …) are `Unsupported`.
+/// Unspecified (2) and reserved (3) become BT.601, as FFmpeg's swscale takes them
+/// ([`ColorInfo::effective_matrix`]; [`crate::ColorMatrix`] has the other rules); other
+/// code points (YCgCo, ICtCp, …) are `Unsupported`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YuvMatrix {
     /// The matrix (H.273 code point) and range the coefficients are for.
@@ -240,10 +240,10 @@ impl YuvMatrix {
         })
     }
 
-    /// Coefficients for a stream's colour description; an unspecified matrix is chosen
-    /// by picture height (BT.709 from 720 lines up, else BT.601).
-    pub fn for_color(color: &ColorInfo, height: u32) -> Result<Self> {
-        YuvMatrix::new(color.effective_matrix(height), color.range)
+    /// Coefficients for a stream's colour description; an unspecified matrix is BT.601
+    /// ([`ColorInfo::effective_matrix`], FFmpeg's rule).
+    pub fn for_color(color: &ColorInfo) -> Result<Self> {
+        YuvMatrix::new(color.effective_matrix(), color.range)
     }
 
     /// The YUV → RGB coefficients as the GPU kernel takes them: luma offset, luma scale,
@@ -388,8 +388,8 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
 }
 
 /// Converts an I420 picture to RGB of any 8-bit or float [`PixelFormat`] (packed or
-/// planar, any channel order), with `color`'s matrix (an unspecified one chosen by height,
-/// as [`YuvMatrix::for_color`] does), range and chroma siting: chroma is interpolated at
+/// planar, any channel order), with `color`'s matrix (an unspecified one is BT.601, as
+/// [`YuvMatrix::for_color`] takes it), range and chroma siting: chroma is interpolated at
 /// its signalled position, as every host path of this crate does (docs/transforms.md).
 pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
     let plane = PlaneRef::as_source;
@@ -401,7 +401,7 @@ pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) ->
         width: src.width,
         height: src.height,
     };
-    let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
+    let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
     let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
     rgb::convert(&source, whole, &color, format, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
 }
@@ -562,10 +562,13 @@ mod tests {
     }
 
     #[test]
-    fn unspecified_matrix_follows_height() {
+    fn unspecified_matrix_is_bt601_at_every_size() {
         let c = ColorInfo::default();
-        assert_eq!(YuvMatrix::for_color(&c, 480).unwrap(), bt(6, ColorRange::Limited));
-        assert_eq!(YuvMatrix::for_color(&c, 720).unwrap(), bt(1, ColorRange::Limited));
+        assert_eq!(YuvMatrix::for_color(&c).unwrap(), bt(6, ColorRange::Limited));
+        let reserved = ColorInfo { matrix: MatrixCoefficients(3), ..c };
+        assert_eq!(YuvMatrix::for_color(&reserved).unwrap(), bt(6, ColorRange::Limited));
+        let tagged = ColorInfo { matrix: MatrixCoefficients::BT709, ..c };
+        assert_eq!(YuvMatrix::for_color(&tagged).unwrap(), bt(1, ColorRange::Limited));
     }
 
     fn sample_i420(w: u32, h: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {

@@ -65,8 +65,8 @@ pub mod worker_threads;
 pub(crate) mod test_observe;
 
 pub use codec::{
-    Channels, ChromaLocation, Codec, ColorInfo, ColorPrimaries, ColorRange, Crop, Dimensions, MatrixCoefficients,
-    PixelFormat, Rational, SampleType, TransferCharacteristics,
+    Channels, ChromaLocation, Codec, ColorInfo, ColorMatrix, ColorPrimaries, ColorRange, Crop, Dimensions,
+    MatrixCoefficients, PixelFormat, Rational, SampleType, TransferCharacteristics,
 };
 pub use config::{
     DecoderConfig, EncoderConfig, FrameOptions, Output, Preset, RateControl, StreamFormat, SwitchMode, Tuning,

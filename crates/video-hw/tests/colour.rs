@@ -120,3 +120,81 @@ fn full_chroma_layouts_keep_their_resolution() {
         }
     }
 }
+
+/// Per-frame PSNR (peak 255) of RGB24 frames `ours` against `reference` (packed rgb24
+/// frames back to back), the lowest over the frames.
+fn lowest_psnr(ours: &[Arc<Frame>], reference: &[u8]) -> f64 {
+    let mut lowest = f64::INFINITY;
+    let mut at = 0;
+    for f in ours {
+        let n = (f.width * f.height) as usize;
+        let theirs = &reference[at..at + 3 * n];
+        at += 3 * n;
+        let mut se = 0.0;
+        for k in 0..n {
+            for (c, v) in pixel(f, k).into_iter().enumerate() {
+                se += (v - f64::from(theirs[3 * k + c])).powi(2);
+            }
+        }
+        let mse = se / (3 * n) as f64;
+        lowest = lowest.min(if mse == 0.0 { 99.0 } else { 10.0 * (255.0 * 255.0 / mse).log10() });
+    }
+    assert_eq!(at, reference.len(), "frame count against ffmpeg");
+    lowest
+}
+
+/// `ffmpeg -i path -pix_fmt rgb24` (swscale, as torchcodec and PyAV convert), when the
+/// ffmpeg tool is on the PATH.
+fn ffmpeg_rgb24(path: &PathBuf) -> Option<Vec<u8>> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-threads", "1", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
+/// Untagged streams convert with BT.601 at every size, as FFmpeg's swscale (and so
+/// `ffmpeg -pix_fmt rgb24`, torchcodec, PyAV) does; `color_matrix` rules change that; a
+/// tagged stream keeps its tag unless a matrix is named.
+#[test]
+fn untagged_hd_converts_with_bt601_as_ffmpeg_does() {
+    use video_hw::{ColorMatrix, MatrixCoefficients as M};
+    let rgb = |t: Transform| Some(t.rgb(Channels::Rgb, false, SampleType::U8));
+    let named = |m: M| rgb(Transform::new().matrix(m));
+    for name in ["colour/yuv420p-untagged-cars-1280x720.mp4", "colour/yuv420p-untagged-testsrc2-1280x720.mp4"] {
+        let path = fixture(name);
+        let plain = decode(&path, Output::HOST_RGB24, None);
+        assert_eq!((plain.len(), plain[0].width, plain[0].height), (3, 1280, 720), "{name}");
+        assert!(plain[0].color.matrix_is_untagged(), "{name}: the fixture is tagged");
+        let bt601 = decode(&path, Output::HOST_NV12, named(M::SMPTE170M));
+        let bt709 = decode(&path, Output::HOST_NV12, named(M::BT709));
+        let auto_hd = decode(&path, Output::HOST_NV12, rgb(Transform::new().color_matrix(ColorMatrix::AutoHd)));
+        assert!(largest_difference(&plain, &bt601) <= 1.0, "{name}: default is not BT.601");
+        let d = largest_difference(&plain, &bt709);
+        eprintln!("{name}: BT.601 and BT.709 differ by up to {d}");
+        assert!(d > 10.0, "{name}: BT.709 changes nothing ({d})");
+        assert_eq!(largest_difference(&auto_hd, &bt709), 0.0, "{name}: auto-hd is not BT.709 at 720 lines");
+        match ffmpeg_rgb24(&path) {
+            Some(reference) => {
+                let (ours, other) = (lowest_psnr(&plain, &reference), lowest_psnr(&bt709, &reference));
+                eprintln!("{name}: against ffmpeg -pix_fmt rgb24: {ours:.2} dB (BT.709: {other:.2} dB)");
+                assert!(ours >= 45.0, "{name}: {ours:.2} dB against ffmpeg");
+                assert!(other < 40.0, "{name}: BT.709 is as close to ffmpeg ({other:.2} dB)");
+            }
+            None => eprintln!("note: no ffmpeg tool on the PATH; {name} not compared with it"),
+        }
+    }
+    // Tagged BT.709: kept by default and by auto-hd; a named matrix overrides it.
+    let path = fixture("colour/yuv420p-bt709-testsrc2-1280x720.mp4");
+    let plain = decode(&path, Output::HOST_RGB24, None);
+    assert_eq!(plain[0].color.matrix, M::BT709);
+    assert!(largest_difference(&plain, &decode(&path, Output::HOST_NV12, named(M::BT709))) <= 1.0);
+    assert!(largest_difference(&plain, &decode(&path, Output::HOST_NV12, named(M::SMPTE170M))) > 10.0);
+    if let Some(reference) = ffmpeg_rgb24(&path) {
+        let db = lowest_psnr(&plain, &reference);
+        eprintln!("tagged BT.709 against ffmpeg -pix_fmt rgb24: {db:.2} dB");
+        assert!(db >= 45.0, "tagged BT.709: {db:.2} dB against ffmpeg");
+    }
+}

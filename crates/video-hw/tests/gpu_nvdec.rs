@@ -341,7 +341,7 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion_within_1() {
             for (i, (g, c)) in rgb.iter().zip(&yuv).enumerate() {
                 let host = c.host_data().unwrap();
                 let src = I420Ref::from_host(host, c.width, c.height).unwrap();
-                let m = YuvMatrix::for_color(&c.color, c.height).unwrap();
+                let m = YuvMatrix::for_color(&c.color).unwrap();
                 let want = i420_to_host(&src, format, &m).unwrap();
                 let got = g.to_host().unwrap();
                 let (mut a, mut b) = (Vec::new(), Vec::new());

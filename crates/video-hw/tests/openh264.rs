@@ -135,7 +135,7 @@ fn every_output_format_agrees_with_yuv420p() {
                 (Output::Host(f), FrameData::Host(got)) => {
                     assert_eq!(b.format, f);
                     let want = if f.is_yuv() {
-                        let matrix = YuvMatrix::for_color(&b.color, hh).unwrap();
+                        let matrix = YuvMatrix::for_color(&b.color).unwrap();
                         i420_to_host(&src, f, &matrix).unwrap()
                     } else {
                         i420_to_rgb(&src, f, &b.color).unwrap()
@@ -356,8 +356,9 @@ fn reconfigure_in_place_and_forced_keyframes_through_the_session() {
 fn corpus_colour_description_reaches_frames_and_rgb() {
     use video_hw::{ColorPrimaries, ColorRange, MatrixCoefficients, TransferCharacteristics};
     let Some(dir) = common::corpus_dir() else { return };
-    // A Canon camera IDR: full range, BT.601 matrix on a 1920x1088 picture (so the height
-    // rule would have picked BT.709), BT.709 primaries and transfer.
+    // A Canon camera IDR: full range, BT.601 matrix on a 1920x1088 picture (where the
+    // players' size rule, `ColorMatrix::AutoHd`, would pick BT.709 were it untagged), BT.709
+    // primaries and transfer.
     let stream = std::fs::read(dir.join("fate-suite/crop-to-container-dims-canon.h264")).unwrap();
     let yuv = decode_all(&stream, Output::HOST_YUV420P).unwrap();
     let rgb = decode_all(&stream, Output::HOST_RGB24).unwrap();

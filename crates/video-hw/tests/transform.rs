@@ -7,8 +7,8 @@ mod common;
 
 use video_hw::transform::{Filter, Transform};
 use video_hw::{
-    Channels, ChromaLocation, ColorInfo, ColorRange, Error, Frame, FrameData, MatrixCoefficients, PixelFormat,
-    SampleType,
+    Channels, ChromaLocation, ColorInfo, ColorMatrix, ColorRange, Error, Frame, FrameData, MatrixCoefficients,
+    PixelFormat, SampleType,
 };
 
 mod transform_ref;
@@ -162,11 +162,24 @@ fn identity_and_pure_crop_are_exact() {
 }
 
 #[test]
-fn unspecified_matrix_follows_the_height() {
-    let sd = Transform::new().plan(PixelFormat::Nv12, 1280, 719, &ColorInfo::default()).unwrap();
-    let hd = Transform::new().plan(PixelFormat::Nv12, 1280, 720, &ColorInfo::default()).unwrap();
-    assert_eq!(sd.color.matrix, MatrixCoefficients::SMPTE170M);
-    assert_eq!(hd.color.matrix, MatrixCoefficients::BT709);
+fn unspecified_matrix_is_bt601_unless_a_rule_says_otherwise() {
+    let untagged = ColorInfo::default();
+    let tagged = ColorInfo { matrix: MatrixCoefficients::BT709, ..untagged };
+    let matrix = |t: Transform, h: u32, c: &ColorInfo| t.plan(PixelFormat::Nv12, 1280, h, c).unwrap().color.matrix;
+    // The default is FFmpeg's: BT.601 at every size; tags are kept.
+    assert_eq!(matrix(Transform::new(), 719, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(Transform::new(), 720, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(Transform::new(), 720, &tagged), MatrixCoefficients::BT709);
+    // auto-hd: the players' size rule for untagged streams, tags kept.
+    let hd = Transform::new().color_matrix(ColorMatrix::AutoHd);
+    assert_eq!(matrix(hd, 719, &untagged), MatrixCoefficients::SMPTE170M);
+    assert_eq!(matrix(hd, 720, &untagged), MatrixCoefficients::BT709);
+    let sd_tagged = ColorInfo { matrix: MatrixCoefficients::BT2020_NCL, ..untagged };
+    assert_eq!(matrix(hd, 480, &sd_tagged), MatrixCoefficients::BT2020_NCL);
+    // A named matrix overrides tags too (swscale's in_color_matrix).
+    let named = Transform::new().color_matrix("bt601".parse().unwrap());
+    assert_eq!(matrix(named, 1080, &tagged), MatrixCoefficients::SMPTE170M);
+    assert!("bt2021".parse::<ColorMatrix>().is_err());
     let forced = Transform::new().matrix(MatrixCoefficients::BT2020_NCL).range(ColorRange::Full);
     let p = forced.plan(PixelFormat::Nv12, 64, 64, &ColorInfo::default()).unwrap();
     assert_eq!((p.color.matrix, p.color.range), (MatrixCoefficients::BT2020_NCL, ColorRange::Full));
@@ -281,4 +294,78 @@ fn decoders_apply_the_configured_transform_to_every_frame() {
     let rgb = Transform::new().resize(8, 8).rgb(Channels::Rgb, true, SampleType::F32);
     assert!(cuda.clone().transform(rgb).validate().is_ok(), "RGB with CUDA output");
     assert!(cuda.transform(Transform::new().resize(8, 8)).validate().is_ok(), "NV12 with CUDA output");
+}
+
+/// A packed `w` × `h` plane of `size`-byte samples turned `q` quarter turns counter-
+/// clockwise (numpy's `rot90(a, q)`), written from the definition.
+fn turned(p: &[u8], w: usize, h: usize, size: usize, q: u8) -> Vec<u8> {
+    let (dw, dh) = if q % 2 == 1 { (h, w) } else { (w, h) };
+    let mut out = Vec::with_capacity(p.len());
+    for y in 0..dh {
+        for x in 0..dw {
+            let (sx, sy) = match q {
+                1 => (w - 1 - y, x),
+                2 => (w - 1 - x, h - 1 - y),
+                3 => (y, h - 1 - x),
+                _ => (x, y),
+            };
+            out.extend_from_slice(&p[(sy * w + sx) * size..][..size]);
+        }
+    }
+    out
+}
+
+#[test]
+fn rotation_turns_the_output_and_crop_and_size_are_of_the_turned_picture() {
+    let (w, h) = (37u32, 23u32);
+    let src = Source::new(w as usize, h as usize, 8, 5);
+    let frame = src.frame(PixelFormat::Nv12, ColorInfo::default());
+    let bytes = |f: &Frame| {
+        let FrameData::Host(h) = &f.data else { panic!("host frame") };
+        let mut out = Vec::new();
+        h.write_packed(&mut out);
+        out
+    };
+    for q in 1..4u8 {
+        let (dw, dh) = if q % 2 == 1 { (h, w) } else { (w, h) };
+        // A crop of the turned picture, and the same rectangle of the coded one.
+        let (x, y, cw, ch) = (3u32, 2u32, dw - 7, dh - 4);
+        let coded_crop = match q {
+            1 => (w - y - ch, x, ch, cw),
+            2 => (w - x - cw, h - y - ch, cw, ch),
+            _ => (y, h - x - cw, ch, cw),
+        };
+        let turn_size = |(a, b): (u32, u32)| if q % 2 == 1 { (b, a) } else { (a, b) };
+        for (format, size, resize) in
+            [(PixelFormat::Rgb24, 3, None), (PixelFormat::Rgb24, 3, Some((19, 29))), (PixelFormat::Yuv420p, 1, None)]
+        {
+            let mut t = Transform::new().format(format).crop(x, y, cw, ch);
+            let c = coded_crop;
+            let mut coded = Transform::new().format(format).crop(c.0, c.1, c.2, c.3);
+            if let Some(s) = resize {
+                t = t.resize(s.0, s.1);
+                let (a, b) = turn_size(s);
+                coded = coded.resize(a, b);
+            }
+            let what = format!("{} degrees, {format}, resize {resize:?}", 90 * u16::from(q));
+            let got = t.rotate(90 * u16::from(q)).apply(&frame).unwrap();
+            let want = coded.apply(&frame).unwrap();
+            let (ow, oh) = resize.unwrap_or((cw, ch));
+            assert_eq!((got.width, got.height), (ow, oh), "{what}");
+            assert_eq!(t.rotate(90 * u16::from(q)).output_size(w, h).unwrap(), (ow, oh), "{what}");
+            let (uw, uh) = (want.width as usize, want.height as usize);
+            let want_bytes = bytes(&want);
+            let luma = turned(&want_bytes[..uw * uh * size], uw, uh, size, q);
+            let got_bytes = bytes(&got);
+            assert!(got_bytes[..uw * uh * size] == luma[..], "{what}");
+            if format == PixelFormat::Yuv420p {
+                let (cw2, ch2) = (uw.div_ceil(2), uh.div_ceil(2));
+                let cb = &want_bytes[uw * uh..uw * uh + cw2 * ch2];
+                assert!(got_bytes[uw * uh..uw * uh + cw2 * ch2] == turned(cb, cw2, ch2, 1, q)[..], "{what} Cb");
+            }
+        }
+    }
+    assert_eq!(option_of(Transform::new().rotate(45).validate().unwrap_err()), "transform.rotate");
+    // A crop that fits the coded picture but not the turned one is refused.
+    assert!(Transform::new().crop(0, 0, 37, 23).rotate(90).output_size(w, h).is_err());
 }

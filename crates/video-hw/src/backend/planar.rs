@@ -264,7 +264,7 @@ fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<Ho
     let (half_width, half_height) = src.layout.halves();
     let source =
         YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
-    let color = ColorInfo { matrix: color.effective_matrix(src.height), ..*color };
+    let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
     let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
     // An engine converts on its caller's thread while its own threads decode the next
     // frames. Where a software session is open (libavcodec's frame threads, dav1d's: one

@@ -234,8 +234,10 @@ pub struct VideoInfo {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Clockwise rotation to apply for display, in degrees: 0, 90, 180 or 270 (MP4
-    /// display matrix; Matroska's projection pose yaw is not read).
+    /// Degrees the picture is turned counter-clockwise for display: 0, 90, 180 or 270
+    /// (the MP4 display matrix's rotation as ffmpeg's `av_display_rotation_get` reads it and
+    /// torchcodec reports it; ffmpeg's autorotate turns frames by it; mirrored matrices
+    /// give their rotation only; Matroska's projection pose is not read).
     pub rotation: u16,
     /// Sample (pixel) aspect ratio, when the container states one.
     pub sample_aspect: Option<Rational>,

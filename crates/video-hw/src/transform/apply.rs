@@ -178,6 +178,15 @@ impl RgbWriter {
 
 /// Runs `plan` (of `t`) over a host frame, into a new host frame.
 pub(super) fn run(t: &Transform, plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Result<HostFrame> {
+    let out = run_coded(&t.coded(width, height)?, plan, host, width, height)?;
+    match plan.rotation {
+        0 => Ok(out),
+        q => super::rotate::turn(&out, plan.output, plan.width, plan.height, q),
+    }
+}
+
+/// [`run`] in the coded orientation (`t` without its rotation).
+fn run_coded(t: &Transform, plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Result<HostFrame> {
     check_source(plan, host, width, height)?;
     let [y, cb, cr] = source_planes(plan.source, host)?;
     let crop = t.crop_for(width, height)?;
@@ -378,7 +387,7 @@ impl Transformer {
                 height,
                 pts: frame.pts,
                 keyframe: frame.keyframe,
-                color: self.transform.color_for(&frame.color),
+                color: self.transform.color_for(&frame.color, frame.height),
                 data: FrameData::None,
             });
         }
@@ -389,10 +398,11 @@ impl Transformer {
             FrameData::Cuda(c) => FrameData::Cuda(c.owner.transform(c, &transform, plan)?),
             FrameData::None => FrameData::None,
         };
+        let (width, height) = plan.output_size();
         Ok(Frame {
             format: plan.output,
-            width: plan.width,
-            height: plan.height,
+            width,
+            height,
             pts: frame.pts,
             keyframe: frame.keyframe,
             color: plan.color,

@@ -19,12 +19,17 @@
 //! 5. **normalise** (float output): `(v · scale − mean[c]) / std[c]` per channel, where `v`
 //!    is the channel on the 0–255 scale; the default scale `1/255` gives values in [0, 1].
 //!
+//! A [`rotate`](Transform::rotate) (a container's display matrix, as ffmpeg's autorotate
+//! applies it) turns the picture first: the crop and the size are then of the turned
+//! picture, and frames come out turned (see `rotate.rs` for how it is fused).
+//!
 //! Colour comes from the stream's [`ColorInfo`]: the matrix (BT.601, BT.709, BT.2020 NCL,
 //! FCC, SMPTE 240M, identity), the range (limited or full), the bit depth (8 or 10) and the
 //! chroma siting (4:2:0 chroma is interpolated at its signalled position, the codecs'
-//! default "left" where none is signalled). An unspecified matrix is BT.709 from 720 lines
-//! up and BT.601 below ([`ColorInfo::effective_matrix`]). [`Transform::matrix`],
-//! [`Transform::range`] and [`Transform::chroma_location`] override each.
+//! default "left" where none is signalled). An unspecified matrix is BT.601, as FFmpeg's
+//! swscale takes it ([`ColorMatrix::Auto`]); [`Transform::color_matrix`] chooses another
+//! rule or a fixed matrix, and [`Transform::matrix`], [`Transform::range`] and
+//! [`Transform::chroma_location`] override each.
 //!
 //! Accuracy: the CPU path computes in `f32` and equals a `f64` evaluation of the same
 //! definitions within 1 LSB for uint8 and 1e-3 for float output (`tests/transform.rs`
@@ -46,7 +51,9 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
-use crate::codec::{Channels, ChromaLocation, ColorInfo, ColorRange, MatrixCoefficients, PixelFormat, SampleType};
+use crate::codec::{
+    Channels, ChromaLocation, ColorInfo, ColorMatrix, ColorRange, MatrixCoefficients, PixelFormat, SampleType,
+};
 use crate::error::{Error, Result};
 
 mod apply;
@@ -57,6 +64,7 @@ mod rgb_exact_tests;
 mod rgb_pairs;
 #[cfg(test)]
 mod rgb_tests;
+pub(crate) mod rotate;
 
 /// The largest output side a transform makes (as decoders' largest pictures).
 pub const MAX_SIDE: u32 = 16384;
@@ -98,9 +106,11 @@ pub struct Transform {
     scale: Option<f32>,
     mean: Option<[f32; 3]>,
     std: Option<[f32; 3]>,
-    matrix: Option<MatrixCoefficients>,
+    matrix: ColorMatrix,
     range: Option<ColorRange>,
     chroma_location: Option<ChromaLocation>,
+    /// Degrees the picture is turned counter-clockwise before anything else.
+    rotation: u16,
     /// An RGB layout asked for that no pixel format has (kept so `validate` can name it).
     impossible_rgb: Option<(Channels, bool, SampleType)>,
 }
@@ -113,7 +123,8 @@ impl Transform {
     ) -> (
         (Option<Rect>, Option<(u32, u32)>, Filter, Option<[u8; 3]>, Option<PixelFormat>),
         (Option<u32>, Option<[u32; 3]>, Option<[u32; 3]>),
-        (Option<MatrixCoefficients>, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
+        (ColorMatrix, Option<ColorRange>, Option<ChromaLocation>, Option<(Channels, bool, SampleType)>),
+        u16,
     ) {
         (
             (self.crop, self.size, self.filter, self.letterbox, self.format),
@@ -123,6 +134,7 @@ impl Transform {
                 self.std.map(|s| s.map(f32::to_bits)),
             ),
             (self.matrix, self.range, self.chroma_location, self.impossible_rgb),
+            self.rotation,
         )
     }
 }
@@ -160,9 +172,10 @@ impl Transform {
             scale: None,
             mean: None,
             std: None,
-            matrix: None,
+            matrix: ColorMatrix::Auto,
             range: None,
             chroma_location: None,
+            rotation: 0,
             impossible_rgb: None,
         }
     }
@@ -223,10 +236,22 @@ impl Transform {
         self
     }
 
-    /// Uses `matrix` instead of the stream's.
+    /// Uses `matrix` instead of the stream's (tagged or not): `color_matrix(ColorMatrix::Fixed(matrix))`.
     pub fn matrix(mut self, matrix: MatrixCoefficients) -> Self {
-        self.matrix = Some(matrix);
+        self.matrix = ColorMatrix::Fixed(matrix);
         self
+    }
+
+    /// How the YUV → RGB matrix is chosen (default [`ColorMatrix::Auto`]: the stream's,
+    /// BT.601 where it names none).
+    pub fn color_matrix(mut self, rule: ColorMatrix) -> Self {
+        self.matrix = rule;
+        self
+    }
+
+    /// The matrix rule set by [`color_matrix`](Self::color_matrix) or [`matrix`](Self::matrix).
+    pub fn color_matrix_rule(&self) -> ColorMatrix {
+        self.matrix
     }
 
     /// Uses `range` instead of the stream's.
@@ -239,6 +264,41 @@ impl Transform {
     pub fn chroma_location(mut self, location: ChromaLocation) -> Self {
         self.chroma_location = Some(location);
         self
+    }
+
+    /// Turns the picture `degrees` counter-clockwise (0, 90, 180 or 270) before the other
+    /// steps, as a display matrix asks ([`crate::media::VideoInfo::rotation`]: ffmpeg's
+    /// autorotate and torchcodec turn frames by it). The crop and the output size are then
+    /// of the turned picture: a 90° turn of 1920×1080 gives 1080×1920.
+    pub fn rotate(mut self, degrees: u16) -> Self {
+        self.rotation = degrees;
+        self
+    }
+
+    /// Degrees the picture is turned counter-clockwise (0 when not turned).
+    pub fn rotation(&self) -> u16 {
+        self.rotation
+    }
+
+    /// Quarter turns counter-clockwise (0 for a rotation `validate` refuses).
+    fn quarter_turns(&self) -> u8 {
+        rotate::quarter_turns(self.rotation).unwrap_or(0)
+    }
+
+    /// This transform as it runs on a coded `width` × `height` picture: without the
+    /// rotation, its crop mapped back to the coded picture and its size turned with it.
+    pub(crate) fn coded(&self, width: u32, height: u32) -> Result<Transform> {
+        let q = self.quarter_turns();
+        if q == 0 {
+            return Ok(*self);
+        }
+        let (dw, dh) = rotate::displayed(q, width, height);
+        let crop = self.crop_for(dw, dh)?;
+        let mut t = *self;
+        t.rotation = 0;
+        t.crop = self.crop.map(|_| rotate::coded_rect(q, crop, width, height));
+        t.size = self.size.map(|(w, h)| rotate::displayed(q, w, h));
+        Ok(t)
     }
 
     /// The crop, if any.
@@ -271,15 +331,17 @@ impl Transform {
         self.format.unwrap_or(source)
     }
 
-    /// The output size for a displayed picture of `width` × `height`; fails when the
-    /// crop does not fit in it.
+    /// The output size for a decoded picture of `width` × `height` (turned first when
+    /// the transform rotates); fails when the crop does not fit in it.
     pub fn output_size(&self, width: u32, height: u32) -> Result<(u32, u32)> {
+        let (width, height) = rotate::displayed(self.quarter_turns(), width, height);
         let crop = self.crop_for(width, height)?;
         Ok(self.size.unwrap_or((crop.width, crop.height)))
     }
 
-    /// The crop for a `width` × `height` picture (the whole picture when none is set);
-    /// fails, naming the option, when it does not fit.
+    /// The crop for a `width` × `height` picture (the whole picture when none is set), in
+    /// the coordinates the crop is given in (the turned picture's when the transform
+    /// rotates); fails, naming the option, when it does not fit.
     pub fn crop_for(&self, width: u32, height: u32) -> Result<Rect> {
         let Some(c) = self.crop else { return Ok(Rect { x: 0, y: 0, width, height }) };
         let fits = |start: u32, len: u32, total: u32| start.checked_add(len).is_some_and(|end| end <= total);
@@ -349,7 +411,13 @@ impl Transform {
         {
             return Err(Error::invalid_option("transform.std", format!("{s:?} (finite, not zero)")));
         }
-        if let Some(m) = self.matrix
+        if rotate::quarter_turns(self.rotation).is_none() {
+            return Err(Error::invalid_option(
+                "transform.rotate",
+                format!("{} degrees (0, 90, 180 or 270 counter-clockwise)", self.rotation),
+            ));
+        }
+        if let ColorMatrix::Fixed(m) = self.matrix
             && m.0 != 0
             && m.kr_kb().is_none()
         {
@@ -361,11 +429,11 @@ impl Transform {
         Ok(())
     }
 
-    /// The colour a frame described by `color` is converted with: the stream's, with the
-    /// overrides of this transform.
-    pub fn color_for(&self, color: &ColorInfo) -> ColorInfo {
+    /// The colour a frame described by `color`, `height` lines tall, is converted with:
+    /// the stream's, with the overrides of this transform, the matrix resolved.
+    pub fn color_for(&self, color: &ColorInfo, height: u32) -> ColorInfo {
         ColorInfo {
-            matrix: self.matrix.unwrap_or(color.matrix),
+            matrix: self.matrix.resolve(color, height),
             range: self.range.unwrap_or(color.range),
             chroma_location: self.chroma_location.unwrap_or(color.chroma_location),
             ..*color

@@ -64,12 +64,12 @@ pub struct Plan {
     pub source: PixelFormat,
     /// The output's pixel format.
     pub output: PixelFormat,
-    /// Output width.
+    /// Output width, before the output is turned ([`Plan::rotation`]).
     pub width: u32,
-    /// Output height.
+    /// Output height, before the output is turned.
     pub height: u32,
     /// The colour conversion is done with (the stream's, overrides applied, the matrix
-    /// resolved from the height when unspecified).
+    /// resolved by the transform's [`ColorMatrix`](crate::ColorMatrix) rule).
     pub color: ColorInfo,
     /// Output luma (YUV) or output pixels (RGB) from the source's luma plane.
     pub luma: PlaneTaps,
@@ -81,6 +81,16 @@ pub struct Plan {
     pub coeffs: Coeffs,
     /// The letterbox fill: R, G, B in [0, 1].
     pub pad: [f32; 3],
+    /// Quarter turns counter-clockwise the output is stored with (0-3): `width`, `height`
+    /// and the taps are of the unturned output, [`Plan::output_size`] of the turned one.
+    pub rotation: u8,
+}
+
+impl Plan {
+    /// The size of the frames this plan makes: `width` × `height`, turned.
+    pub fn output_size(&self) -> (u32, u32) {
+        super::rotate::displayed(self.rotation, self.width, self.height)
+    }
 }
 
 /// The arithmetic of YUV → RGB for one matrix, range and bit depth (H.273 equations).
@@ -245,6 +255,16 @@ impl Transform {
     /// colour `color`. Fails when the crop does not fit, the source is not 4:2:0 YUV, or
     /// an RGB output (or a letterbox fill) needs a matrix this crate does not know.
     pub fn plan(&self, source: PixelFormat, width: u32, height: u32, color: &ColorInfo) -> Result<Plan> {
+        if width == 0 || height == 0 {
+            return Err(Error::invalid_input(format!("transform of a {width}x{height} picture")));
+        }
+        let mut plan = self.coded(width, height)?.plan_coded(source, width, height, color)?;
+        plan.rotation = super::rotate::quarter_turns(self.rotation()).unwrap_or(0);
+        Ok(plan)
+    }
+
+    /// [`plan`](Self::plan) of this transform without its rotation.
+    fn plan_coded(&self, source: PixelFormat, width: u32, height: u32, color: &ColorInfo) -> Result<Plan> {
         if !source.is_yuv() {
             return Err(Error::unsupported(format!("transform from {source}"), "transforms take 4:2:0 YUV frames"));
         }
@@ -254,8 +274,7 @@ impl Transform {
         let crop = self.crop_for(width, height)?;
         let (ow, oh) = self.output_size(width, height)?;
         let output = self.output_format(source);
-        let mut color = self.color_for(color);
-        color.matrix = color.effective_matrix(height);
+        let color = self.color_for(color, height);
         let content = match self.letterbox {
             None => Rect { x: 0, y: 0, width: ow, height: oh },
             Some(_) => {
@@ -317,6 +336,7 @@ impl Transform {
             content,
             coeffs,
             pad,
+            rotation: 0,
         })
     }
 }

@@ -288,8 +288,7 @@ pub fn check_rgb_on(
     }
     assert_eq!((out.width as usize, out.height as usize), spec.out, "{what}");
     assert_eq!(out.pts, Some(42), "{what}");
-    let mut resolved = t.color_for(&color);
-    resolved.matrix = resolved.effective_matrix(src.h as u32);
+    let resolved = t.color_for(&color, src.h as u32);
     let reference = reference_rgb(src, spec, resolved.matrix.0, resolved.range, resolved.chroma_location, nearest);
     let float = out.format.sample_type() != SampleType::U8;
     let (mean, std, scale) = norm;

@@ -110,9 +110,7 @@ impl FrameWriter {
     /// [`choose_format`]'s answers); RGB input is converted with `color`'s matrix.
     pub fn new(input: PixelFormat, target: Pixel, width: u32, height: u32, color: &ColorInfo) -> Result<Self> {
         let matrix = match input {
-            PixelFormat::Bgra | PixelFormat::Rgb24 | PixelFormat::RgbPlanar => {
-                Some(YuvMatrix::new(color.effective_matrix(height), color.range)?)
-            }
+            PixelFormat::Bgra | PixelFormat::Rgb24 | PixelFormat::RgbPlanar => Some(YuvMatrix::for_color(color)?),
             _ => None,
         };
         let ff = common::ffmpeg(format!("{input} frames for an FFmpeg encoder"))?;
@@ -537,7 +535,7 @@ mod tests {
         let mut wtr = FrameWriter::new(PixelFormat::Rgb24, Pixel::YUV420P, w, h, &color).unwrap();
         let got = packed(wtr.write(&rgb).unwrap(), &[(8, 6), (4, 3), (4, 3)]);
         let mut want = Vec::new();
-        let m = YuvMatrix::new(color.effective_matrix(h), color.range).unwrap();
+        let m = YuvMatrix::for_color(&color).unwrap();
         convert::host_to_i420(&rgb, PixelFormat::Rgb24, w, h, &m, &mut want).unwrap();
         assert_eq!(got, want);
     }

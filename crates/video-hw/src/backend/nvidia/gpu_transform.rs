@@ -220,7 +220,9 @@ impl GpuTransformer {
         let positions = channels.rgb_positions();
         // A YUV rendition: its planes one under the other at one pitch, its depth change
         // and the letterbox fill in source code values, as the CPU path computes them.
-        let layout = DeviceLayout::of(plan.output, plan.width, plan.height);
+        // The output as stored: turned (`plan.width`/`height` are the kernel's unturned grid).
+        let (out_w, out_h) = plan.output_size();
+        let layout = DeviceLayout::of(plan.output, out_w, out_h);
         let row_bytes = layout.width_bytes;
         let (sd, od) = (plan.source.bit_depth(), plan.output.bit_depth());
         let yuv_store = match plan.output {
@@ -269,6 +271,8 @@ impl GpuTransformer {
             // Read only by the YUV stores (8 or 10 bits); float outputs give a depth of 16
             // or 32, which a u32 cannot shift by.
             max_code: ((1u64 << od) - 1) as f32,
+            rotate: i32::from(plan.rotation),
+            out_height: out_h as i32,
             ..TransformParams::default()
         };
         Ok(Uploaded { key, _tables: tables, params })
@@ -314,7 +318,8 @@ pub(crate) fn for_context(ctx: &Context) -> Result<Arc<GpuTransformer>> {
 
 /// The output's rows: (bytes per row, rows of all planes), planes one under the other.
 fn output_layout(plan: &Plan) -> (usize, usize) {
-    let layout = DeviceLayout::of(plan.output, plan.width, plan.height);
+    let (w, h) = plan.output_size();
+    let layout = DeviceLayout::of(plan.output, w, h);
     (layout.width_bytes, layout.rows)
 }
 
@@ -327,5 +332,5 @@ pub(crate) fn output_frame(
 ) -> CudaFrame {
     let ptr = buffer.ptr();
     let (pitch, _) = output_layout(plan);
-    CudaFrame::stacked(Box::new(buffer), (ptr, pitch), device_index, plan.output, (plan.width, plan.height), owner, 0)
+    CudaFrame::stacked(Box::new(buffer), (ptr, pitch), device_index, plan.output, plan.output_size(), owner, 0)
 }

@@ -33,7 +33,7 @@ pub(crate) struct DeviceTaps {
 }
 
 /// The parameters of `transform_rgb` and `transform_yuv` (`Params` in transform.cu: same
-/// field order, same C layout, 272 bytes).
+/// field order, same C layout, 280 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct TransformParams {
@@ -74,6 +74,10 @@ pub(crate) struct TransformParams {
     pub v_offset: i32,
     pub gain: f32,
     pub max_code: f32,
+    /// Quarter turns counter-clockwise each sample is stored with (0-3).
+    pub rotate: i32,
+    /// Rows of each output plane of planar RGB as stored (the turned output's height).
+    pub out_height: i32,
 }
 
 /// Coefficients of `YuvToRgb` in convert.cu (same field order, same C layout).

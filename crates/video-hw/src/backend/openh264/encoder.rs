@@ -120,7 +120,7 @@ fn bitrate(bps: u64) -> c_int {
 fn signalled_color(config: &EncoderConfig) -> ColorInfo {
     let mut color = config.color;
     if is_rgb(config.input_format) {
-        color.matrix = color.effective_matrix(config.height);
+        color.matrix = color.effective_matrix();
     }
     color
 }
@@ -584,6 +584,20 @@ mod tests {
             enc.submit(f, FrameOptions { pts: Some(i as i64 * 3000), force_keyframe: false }, 0).unwrap();
         }
         enc.flush().unwrap()
+    }
+
+    #[test]
+    fn rgb_input_is_converted_and_tagged_with_the_decoders_default_matrix() {
+        use crate::codec::MatrixCoefficients as M;
+        // Untagged HD from RGB: BT.601, the matrix every reader takes for an untagged
+        // stream, and signalled; a configured matrix is kept; YUV input signals as configured.
+        let rgb = EncoderConfig::new(Codec::H264, 1280, 720).input_format(PixelFormat::Rgb24);
+        assert_eq!(signalled_color(&rgb).matrix, M::SMPTE170M);
+        let mut tagged = rgb.clone();
+        tagged.color.matrix = M::BT709;
+        assert_eq!(signalled_color(&tagged).matrix, M::BT709);
+        let yuv = EncoderConfig::new(Codec::H264, 1280, 720);
+        assert_eq!(signalled_color(&yuv).matrix, M::UNSPECIFIED);
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn speed(preset: Preset) -> u8 {
 fn signalled_color(config: &EncoderConfig) -> ColorInfo {
     let mut color = config.color;
     if is_rgb(config.input_format) {
-        color.matrix = color.effective_matrix(config.height);
+        color.matrix = color.effective_matrix();
     }
     color
 }

@@ -48,6 +48,16 @@ pub const PIXEL_HEIGHT: u32 = 0xBA;
 pub const DISPLAY_WIDTH: u32 = 0x54B0;
 /// Display height.
 pub const DISPLAY_HEIGHT: u32 = 0x54BA;
+/// Video projection (a master: type, private data, pose).
+pub const PROJECTION: u32 = 0x7670;
+/// Projection type: 0 rectangular (flat), 1 equirectangular, 2 cubemap, 3 mesh.
+pub const PROJECTION_TYPE: u32 = 0x7671;
+/// Projection pose yaw, degrees (a float).
+pub const PROJECTION_POSE_YAW: u32 = 0x7673;
+/// Projection pose pitch, degrees (a float).
+pub const PROJECTION_POSE_PITCH: u32 = 0x7674;
+/// Projection pose roll, degrees counter-clockwise (a float).
+pub const PROJECTION_POSE_ROLL: u32 = 0x7675;
 /// Audio settings.
 pub const AUDIO: u32 = 0xE1;
 /// Samples per second (a float).

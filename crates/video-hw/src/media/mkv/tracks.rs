@@ -96,6 +96,8 @@ struct Entry<'a> {
     bcp47: Option<String>,
     pixel: (u64, u64),
     display: (Option<u64>, Option<u64>),
+    /// Degrees counter-clockwise from the video projection's pose (see `projection_rotation`).
+    rotation: u16,
     sampling: Option<f64>,
     channels: Option<u64>,
     encoding: Encoding,
@@ -152,6 +154,7 @@ fn parse_entry(data: &[u8], base: u64) -> Result<Entry<'_>> {
                         ebml::PIXEL_HEIGHT => e.pixel.1 = uint(body, at)?,
                         ebml::DISPLAY_WIDTH => e.display.0 = Some(uint(body, at)?),
                         ebml::DISPLAY_HEIGHT => e.display.1 = Some(uint(body, at)?),
+                        ebml::PROJECTION => e.rotation = projection_rotation(body, at)?,
                         _ => {}
                     }
                 }
@@ -171,6 +174,29 @@ fn parse_entry(data: &[u8], base: u64) -> Result<Entry<'_>> {
         }
     }
     Ok(e)
+}
+
+/// The rotation a video `Projection` asks for, in degrees counter-clockwise to the nearest
+/// quarter turn, as ffmpeg's Matroska demuxer makes a display matrix of it: a rectangular
+/// (flat) projection's `ProjectionPoseRoll` (counter-clockwise in the specification) when
+/// the pose has no pitch and no yaw. Anything else is 0: a 360° projection (not a display
+/// rotation), and a yaw of 180° (ffmpeg reads it as a mirror image, which is not applied).
+fn projection_rotation(data: &[u8], base: u64) -> Result<u16> {
+    let (mut kind, mut yaw, mut pitch, mut roll) = (0u64, 0.0f64, 0.0f64, 0.0f64);
+    for c in Children::new(data, base, ebml::PROJECTION) {
+        let (h, body, at) = c?;
+        match h.id {
+            ebml::PROJECTION_TYPE => kind = uint(body, at)?,
+            ebml::PROJECTION_POSE_YAW => yaw = float(body, at)?,
+            ebml::PROJECTION_POSE_PITCH => pitch = float(body, at)?,
+            ebml::PROJECTION_POSE_ROLL => roll = float(body, at)?,
+            _ => {}
+        }
+    }
+    if kind != 0 || yaw != 0.0 || pitch != 0.0 || !roll.is_finite() {
+        return Ok(0);
+    }
+    Ok((((roll / 90.0).round() as i64).rem_euclid(4) * 90) as u16)
 }
 
 /// ContentEncodings: one header-stripping encoding is undone here; anything else
@@ -311,7 +337,7 @@ fn video_info(e: &Entry<'_>) -> VideoInfo {
     VideoInfo {
         width: pw.min(u64::from(u32::MAX)) as u32,
         height: ph.min(u64::from(u32::MAX)) as u32,
-        rotation: 0,
+        rotation: e.rotation,
         sample_aspect,
     }
 }
@@ -382,6 +408,37 @@ mod tests {
         assert_eq!(SegmentInfo { timestamp_scale: 100_000, duration: None }.time_base(), Rational::new(1, 10_000));
         let bad = el(ebml::TIMESTAMP_SCALE, &[0]);
         assert!(parse_info(&bad, 0).is_err());
+    }
+
+    #[test]
+    fn a_flat_projections_roll_is_a_rotation() {
+        let f = |v: f64| v.to_be_bytes();
+        let rotation = |projection: &[Vec<u8>]| {
+            let video = entry(&[
+                el(ebml::TRACK_NUMBER, &[1]),
+                el(ebml::TRACK_TYPE, &[1]),
+                el(ebml::CODEC_ID, b"V_VP9"),
+                el(
+                    ebml::VIDEO,
+                    &[
+                        el(ebml::PIXEL_WIDTH, &[0x01, 0x40]),
+                        el(ebml::PIXEL_HEIGHT, &[0xf0]),
+                        el(ebml::PROJECTION, &projection.concat()),
+                    ]
+                    .concat(),
+                ),
+            ]);
+            let tracks = parse_tracks(&video, 0, &SegmentInfo::default()).unwrap();
+            tracks[0].track.video.unwrap().rotation
+        };
+        assert_eq!(rotation(&[el(ebml::PROJECTION_POSE_ROLL, &f(90.0))]), 90);
+        assert_eq!(rotation(&[el(ebml::PROJECTION_TYPE, &[0]), el(ebml::PROJECTION_POSE_ROLL, &f(-90.0))]), 270);
+        assert_eq!(rotation(&[el(ebml::PROJECTION_POSE_ROLL, &f(180.4))]), 180);
+        // Not a display rotation: a 360° projection, a mirrored pose, a pitch.
+        assert_eq!(rotation(&[el(ebml::PROJECTION_TYPE, &[1]), el(ebml::PROJECTION_POSE_ROLL, &f(90.0))]), 0);
+        assert_eq!(rotation(&[el(ebml::PROJECTION_POSE_YAW, &f(180.0)), el(ebml::PROJECTION_POSE_ROLL, &f(90.0))]), 0);
+        assert_eq!(rotation(&[el(ebml::PROJECTION_POSE_PITCH, &f(10.0))]), 0);
+        assert_eq!(rotation(&[]), 0);
     }
 
     #[test]

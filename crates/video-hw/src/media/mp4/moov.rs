@@ -220,9 +220,10 @@ fn language(packed: u16) -> Option<String> {
     (code.chars().all(|c| c.is_ascii_lowercase()) && code != "und").then_some(code)
 }
 
-/// Clockwise rotation of a display matrix, to the nearest quarter turn, as ffmpeg reads
-/// it: `rotate=90` is written as `{a, b, c, d} = {0, -1, 1, 0}` (x' = y, y' = -x in the
-/// file's row-vector convention).
+/// The rotation of a display matrix in degrees counter-clockwise, to the nearest quarter
+/// turn, as ffmpeg's `av_display_rotation_get` reads it (and torchcodec reports it):
+/// `{a, b, c, d} = {0, -1, 1, 0}` is 90, which ffmpeg's autorotate shows turned 90°
+/// counter-clockwise (ffmpeg 5.1 writes its `rotate=90` tag so).
 fn rotation(m: &[i32; 9]) -> u16 {
     let (a, b) = (f64::from(m[0]), f64::from(m[1]));
     if a == 0.0 && b == 0.0 {

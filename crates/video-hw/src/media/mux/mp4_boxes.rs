@@ -98,8 +98,8 @@ pub fn brands(tracks: &[OutTrack], fragmented: bool) -> Vec<&'static [u8; 4]> {
     v
 }
 
-/// A 3×3 display matrix (16.16, with 2.30 in the last column) rotating the picture
-/// `rotation` degrees clockwise, as ffmpeg writes it for its `rotate` metadata.
+/// A 3×3 display matrix (16.16, with 2.30 in the last column) whose rotation is
+/// `rotation` degrees counter-clockwise as the demuxer (and ffmpeg) read it back.
 fn matrix(rotation: u16) -> [i32; 9] {
     const ONE: i32 = 1 << 16;
     let (cos, sin) = match rotation {

@@ -54,6 +54,8 @@ struct Params {
     int u_offset, v_offset;        // bytes from dst to the Cb plane / the Cr plane (interleaved: v = u)
     float gain;                    // depth change: 2^(output depth - source depth)
     float max_code;                // largest output code value
+    int rotate;                    // quarter turns counter-clockwise each sample is stored with
+    int out_height;                // rows of each planar RGB output plane (the turned height)
 };
 
 DEVICE u32 tid_x() { return __nvvm_read_ptx_sreg_tid_x(); }
@@ -94,10 +96,29 @@ DEVICE float component(u64 plane, int pitch, int wide, int step, int phase, stru
 
 DEVICE float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
+// Where sample (ox, oy) of an unturned w x h plane is stored once the output is turned `q`
+// quarter turns counter-clockwise (numpy's rot90 with k = q; src/transform/rotate.rs).
+DEVICE void turned(int q, int w, int h, int ox, int oy, int* dx, int* dy) {
+    if (q == 1) {
+        *dx = oy;
+        *dy = w - 1 - ox;
+    } else if (q == 2) {
+        *dx = w - 1 - ox;
+        *dy = h - 1 - oy;
+    } else if (q == 3) {
+        *dx = h - 1 - oy;
+        *dy = ox;
+    } else {
+        *dx = ox;
+        *dy = oy;
+    }
+}
+
+// Stores component c of output pixel (ox, oy) (already turned: see `turned`).
 DEVICE void store(const struct Params* p, int ox, int oy, int c, float v) {
     int size = p->sample == 0 ? 1 : (p->sample == 1 ? 2 : 4);
     int pos = p->pos[c];
-    u64 at = p->planar ? p->dst + ((u64)pos * (u64)p->height + (u64)oy) * (u64)p->dst_pitch + (u64)ox * size
+    u64 at = p->planar ? p->dst + ((u64)pos * (u64)p->out_height + (u64)oy) * (u64)p->dst_pitch + (u64)ox * size
                        : p->dst + (u64)oy * (u64)p->dst_pitch + ((u64)ox * p->channels + pos) * size;
     float v01 = clamp01(v);
     if (p->sample == 0) {
@@ -138,11 +159,13 @@ KERNEL void transform_rgb(struct Params p) {
             b = yy + p.bu * u;
         }
     }
-    store(&p, ox, oy, 0, r);
-    store(&p, ox, oy, 1, g);
-    store(&p, ox, oy, 2, b);
+    int dx, dy;
+    turned(p.rotate, p.width, p.height, ox, oy, &dx, &dy);
+    store(&p, dx, dy, 0, r);
+    store(&p, dx, dy, 1, g);
+    store(&p, dx, dy, 2, b);
     if (p.channels == 4) {
-        *(u8*)(p.dst + (u64)oy * (u64)p.dst_pitch + (u64)ox * 4 + 3) = 255;
+        *(u8*)(p.dst + (u64)dy * (u64)p.dst_pitch + (u64)dx * 4 + 3) = 255;
     }
 }
 
@@ -159,7 +182,7 @@ KERNEL void transform_yuv(struct Params p) {
     }
     // Fields picked one by one with constant indices: indexing the parameter by the
     // component (p.pad[c], a whole Taps chosen at run time) made the compiler copy the
-    // 272-byte parameter block to local memory in every thread, 7x slower.
+    // 280-byte parameter block to local memory in every thread, 7x slower.
     struct Taps x, y;
     x.off = c == 0 ? p.lx.off : p.cx.off;
     x.idx = c == 0 ? p.lx.idx : p.cx.idx;
@@ -181,9 +204,11 @@ KERNEL void transform_yuv(struct Params p) {
     u32 code = (u32)q;
     int interleaved = p.yuv_store == 1 || p.yuv_store == 3;
     int wide_out = p.yuv_store >= 2;
-    u64 row = c == 0 ? p.dst + (u64)oy * (u64)p.dst_pitch
-                     : p.dst + (u64)(c == 2 && !interleaved ? p.v_offset : p.u_offset) + (u64)oy * (u64)p.chroma_pitch_out;
-    int col = (c == 0 || !interleaved) ? ox : 2 * ox + (c - 1);
+    int dx, dy;
+    turned(p.rotate, w, h, ox, oy, &dx, &dy);
+    u64 row = c == 0 ? p.dst + (u64)dy * (u64)p.dst_pitch
+                     : p.dst + (u64)(c == 2 && !interleaved ? p.v_offset : p.u_offset) + (u64)dy * (u64)p.chroma_pitch_out;
+    int col = (c == 0 || !interleaved) ? dx : 2 * dx + (c - 1);
     if (wide_out) {
         ((u16*)row)[col] = (u16)(p.yuv_store == 3 ? code << 6 : code);
     } else {

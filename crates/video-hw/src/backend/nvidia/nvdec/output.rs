@@ -371,10 +371,9 @@ impl CopyOut {
         ptr: u64,
         pitch: usize,
     ) -> Result<()> {
-        let [y_off, y_mul, r_cr, g_cb, g_cr, b_cb] =
-            YuvMatrix::for_color(color, c.height)?.fixed_point().ok_or_else(|| {
-                Error::unsupported("nvdec RGB output of identity-matrix (GBR) streams", "not implemented")
-            })?;
+        let [y_off, y_mul, r_cr, g_cb, g_cr, b_cb] = YuvMatrix::for_color(color)?.fixed_point().ok_or_else(|| {
+            Error::unsupported("nvdec RGB output of identity-matrix (GBR) streams", "not implemented")
+        })?;
         let coefficients = YuvToRgb { y_off, y_mul, r_cr, g_cb, g_cr, b_cb };
         let layout = match format {
             PixelFormat::Rgb24 => RgbLayout::Packed,
