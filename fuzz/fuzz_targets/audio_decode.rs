@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut d) = AudioDecoder::from_bytes(data.to_vec(), AudioOptions::default()) else { return };
     if let Ok(all) = d.get_all_samples() {
         assert_eq!(all.data.len(), all.frames() * all.channels, "whole frames of every channel");
-        assert!(all.data.iter().all(|s| s.is_finite()), "finite samples");
+        // Decoders make finite samples; float PCM is passed on as the file has it.
+        if !d.metadata().codec.starts_with("pcm_f") {
+            assert!(all.data.iter().all(|s| s.is_finite()), "finite samples");
+        }
     }
     let _ = d.get_samples_played_in_range(1.0e6, Some(1.0e6 + 1.0));
     let _ = d.get_samples_played_in_range(0.0, Some(0.05));
