@@ -131,6 +131,14 @@ pub struct DecoderConfig {
     /// other. It saves one copy of every picture (on 1080p HEVC, 2 threads, about 8% of the
     /// wall time: `video-hw decode` turns it on).
     pub lend_frames: bool,
+    /// The codec's out-of-band configuration, given to the FFmpeg engine's decoder as its
+    /// `extradata`, for the codecs only that engine decodes: MPEG-4 Part 2's
+    /// DecoderSpecificInfo (MP4 `esds`; Matroska CodecPrivate: the VOS and VOL headers),
+    /// a Matroska CodecPrivate or the bytes after a `V_MS/VFW/FOURCC` BITMAPINFOHEADER.
+    /// Readers set it from the track ([`Track::extradata`](crate::media::Track::extradata)).
+    /// H.264/HEVC records go through [`Input::length_prefixed`](crate::Input::length_prefixed)
+    /// instead; other engines ignore it.
+    pub extradata: Option<Vec<u8>>,
 }
 
 impl DecoderConfig {
@@ -151,7 +159,14 @@ impl DecoderConfig {
             threads: None,
             film_grain: true,
             lend_frames: false,
+            extradata: None,
         }
+    }
+
+    /// Sets [`extradata`](Self#structfield.extradata).
+    pub fn extradata(mut self, bytes: Option<Vec<u8>>) -> Self {
+        self.extradata = bytes.filter(|b| !b.is_empty());
+        self
     }
 
     /// Sets [`lend_frames`](Self#structfield.lend_frames).

@@ -39,6 +39,7 @@
 mod annexb;
 pub mod audio;
 mod audio_file;
+mod codec_ids;
 mod detect;
 mod facts;
 mod file;
@@ -205,6 +206,19 @@ impl Demuxer {
             }
         }
         best
+    }
+
+    /// Why there is no [`video_track`](Self::video_track): no video track at all, or
+    /// only video in codecs no engine here can be asked for (named as the container
+    /// names them: `V_THEORA`, `ts-0xea`, …).
+    pub fn no_video_error(&self) -> Error {
+        match self.tracks().iter().find(|t| t.kind == TrackKind::Video) {
+            Some(t) => Error::unsupported(
+                format!("{} video", t.codec),
+                format!("no engine decodes {}: this crate does not know the codec", t.codec),
+            ),
+            None => Error::unsupported("a file without a video track", "nothing to decode"),
+        }
     }
 
     /// The next packet of any track, in file order; `Ok(None)` at the end.

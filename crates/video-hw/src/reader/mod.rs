@@ -144,9 +144,7 @@ impl FrameReader {
     /// frames (the best engine for the track's codec).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
         let demuxer = Demuxer::open(path)?;
-        let track = demuxer
-            .video_track()
-            .ok_or_else(|| Error::unsupported("a file without a video track", "nothing to decode"))?;
+        let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
         let codec = track.codec.video().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
         let track = track.index;
         Self::new(demuxer, track, DecoderConfig::new(codec).output(output))
@@ -162,11 +160,13 @@ impl FrameReader {
             t.output_size(v.width, v.height)?;
         }
         let index = FrameIndex::build(&mut demuxer, track)?;
-        config.codec = index
-            .track()
-            .codec
-            .video()
-            .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
+        config.codec = index.track().codec.video().ok_or_else(|| {
+            Error::unsupported(
+                format!("{} video", index.track().codec),
+                format!("no engine decodes {}: this crate does not know the codec", index.track().codec),
+            )
+        })?;
+        config.extradata = index.track().extradata();
         let feed = Feed::new(&index);
         let skip = Skipper::new(&index);
         let store = FrameStore::new(frame_bytes(&index, config.output, config.transform));
