@@ -45,12 +45,16 @@ mkdir -p "$OUT"
 IN=(-threads 1 -r 25 -i "$CARS" -frames:v 30 -map 0:v:0 -an -map_metadata -1 -vf scale=160:120 -threads 1)
 BX=(-flags:v +bitexact -fflags +bitexact)
 
-# MPEG-2: B-frames (2 between references), a closed GOP of 12 (an I picture with the sequence
-# header repeated every 12 frames), in MPEG-TS (stream type 0x02) and the same packets in Matroska.
+# MPEG-2: B-frames (2 between references), closed GOPs (-g 12 gives an I picture, with the
+# sequence header repeated, every 10 frames), in MPEG-TS (stream type 0x02) and the same packets in Matroska.
 "${FF[@]}" "${IN[@]}" -c:v mpeg2video -pix_fmt yuv420p -q:v 6 -bf 2 -g 12 -sc_threshold 1000000000 -flags:v +cgop+bitexact \
     -fflags +bitexact -f mpegts "$OUT/mpeg2-cars-160x120.ts"
 "${FF[@]}" -i "$OUT/mpeg2-cars-160x120.ts" -map 0:v:0 -c copy -map_metadata -1 "${BX[@]}" \
     -f matroska "$OUT/mpeg2-cars-160x120.mkv"
+# The same with open GOPs (the B-pictures before each later I picture refer to the GOP before):
+# their random access starts at the I picture before.
+"${FF[@]}" "${IN[@]}" -c:v mpeg2video -pix_fmt yuv420p -q:v 6 -bf 2 -g 12 -sc_threshold 1000000000 \
+    "${BX[@]}" -f mpegts "$OUT/mpeg2-opengop-cars-160x120.ts"
 # MPEG-4 Part 2 (Simple/ASP): B-frames, closed GOPs of 12. In MP4 and Matroska the VOL headers
 # are out of band (esds DecoderSpecificInfo, CodecPrivate); in MPEG-TS (0x10) in band.
 "${FF[@]}" "${IN[@]}" -c:v mpeg4 -pix_fmt yuv420p -q:v 6 -bf 2 -g 12 -sc_threshold 1000000000 -flags:v +cgop+bitexact+global_header \
