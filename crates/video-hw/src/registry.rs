@@ -255,7 +255,8 @@ impl Registry {
         (*result).clone()
     }
 
-    /// Every engine × codec × direction with its availability.
+    /// Every engine × codec × direction with its availability ([`Codec::ALL`]; for the
+    /// FFmpeg engine's decode also [`Codec::FFMPEG_ONLY`]).
     pub fn probe_all(&self, device: u32) -> Vec<ProbeReport> {
         let mut out = Vec::new();
         for entry in &self.entries {
@@ -265,6 +266,12 @@ impl Registry {
                 }
                 for codec in Codec::ALL {
                     out.push(self.report(entry, codec, direction, device));
+                }
+                // The codecs only the FFmpeg engine decodes: one line each, there alone.
+                if entry.engine == Engine::Ffmpeg && direction == Direction::Decode {
+                    for codec in Codec::FFMPEG_ONLY {
+                        out.push(self.report(entry, codec, direction, device));
+                    }
                 }
             }
         }
