@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the fixtures of the codecs only the FFmpeg engine decodes, under testdata/codecs/
 # (see testdata/README.md, "Codec fixtures"): MPEG-2 video in MPEG-TS and Matroska, MPEG-4 Part 2
-# in MP4, Matroska and MPEG-TS, VP8 in WebM, MJPEG in Matroska and MOV, ProRes in MOV; each FILE
+# in MP4, Matroska and MPEG-TS, VP8 in WebM, MJPEG in Matroska and MOV, ProRes in MOV, FFV1 in
+# Matroska and MOV, HuffYUV (4:2:2, given as yuv420p through swscale) in Matroska; each FILE
 # with FILE.yuv.framemd5, ffmpeg's decode of it (yuv420p; ProRes, 10-bit 4:2:2, at yuv420p10le
 # through swscale's bicubic, as the FFmpeg engine converts it).
 #
@@ -31,7 +32,7 @@ case "${1:-}" in
 esac
 
 command -v ffmpeg >/dev/null || die "ffmpeg not found; install it with: apt-get install ffmpeg"
-for enc in mpeg2video mpeg4 libvpx mjpeg prores_ks; do
+for enc in mpeg2video mpeg4 libvpx mjpeg prores_ks ffv1 huffyuv; do
     grep -q " $enc " <<<"$(ffmpeg -hide_banner -encoders 2>/dev/null)" || die "this ffmpeg has no $enc encoder"
 done
 CARS=$TD/real/cars-320x240.h264
@@ -74,13 +75,23 @@ BX=(-flags:v +bitexact -fflags +bitexact)
 "${FF[@]}" "${IN[@]}" -frames:v 12 -c:v prores_ks -profile:v 0 -pix_fmt yuv422p10le "${BX[@]}" \
     -f mov "$OUT/prores-cars-160x120.mov"
 
+# Two of the codecs known by FFmpeg's name (Codec::Other), lossless and small (6 frames at
+# 96x72): FFV1 version 3 in Matroska (V_MS/VFW/FOURCC, its configuration after the
+# BITMAPINFOHEADER) and the same packets in MOV (configuration in 'glbl'); HuffYUV in Matroska
+# (V_MS/VFW/FOURCC). Both need the container's picture size before their first packet.
+OTHER_IN=(-threads 1 -r 25 -i "$CARS" -frames:v 6 -map 0:v:0 -an -map_metadata -1 -vf scale=96:72 -threads 1)
+"${FF[@]}" "${OTHER_IN[@]}" -c:v ffv1 -level 3 -slicecrc 1 -pix_fmt yuv420p "${BX[@]}" -f matroska \
+    "$OUT/ffv1-cars-96x72.mkv"
+"${FF[@]}" -i "$OUT/ffv1-cars-96x72.mkv" -map 0:v:0 -c copy -map_metadata -1 "${BX[@]}" -f mov "$OUT/ffv1-cars-96x72.mov"
+"${FF[@]}" "${OTHER_IN[@]}" -c:v huffyuv -pix_fmt yuv422p "${BX[@]}" -f matroska "$OUT/huffyuv-cars-96x72.mkv"
+
 reference() { # FILE PIXFMT
     "${FF[@]}" -threads 1 -flags unaligned -i "$1" -map 0:v:0 -fps_mode passthrough -autoscale 0 \
         -vf "scale=in_range=full:out_range=full,format=$2" -fflags +bitexact -f framemd5 "$1.yuv.framemd5"
 }
 for f in "$OUT"/*.ts "$OUT"/*.mkv "$OUT"/*.mp4 "$OUT"/*.webm "$OUT"/*.mov; do
     case "$f" in *prores*) reference "$f" yuv420p10le ;; *) reference "$f" yuv420p ;; esac
-    want=30; [[ $f == *prores* ]] && want=12
+    want=30; [[ $f == *prores* ]] && want=12; [[ $f == *96x72* ]] && want=6
     [[ $(grep -vc '^#' "$f.yuv.framemd5") == "$want" ]] || die "$f: the reference has no $want frames"
 done
 # The same packets decode to the same pictures in every container.
@@ -89,6 +100,7 @@ same() { cmp <(grep -v '^#' "$OUT/$1.yuv.framemd5" | cut -d, -f6) <(grep -v '^#'
 same mpeg2-cars-160x120.ts mpeg2-cars-160x120.mkv
 same mpeg4-cars-160x120.mp4 mpeg4-cars-160x120.mkv
 same mjpeg-cars-160x120.mkv mjpeg-cars-160x120.mov
+same ffv1-cars-96x72.mkv ffv1-cars-96x72.mov
 
 "$ROOT/scripts/make-fixtures.sh" --sums
 du -sh "$OUT"

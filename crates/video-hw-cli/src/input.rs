@@ -247,6 +247,15 @@ impl Source {
         }
     }
 
+    /// The picture size the container states, for the decoders that need it before their
+    /// first packet (`DecoderConfig::picture_size`).
+    pub fn stated_size(&self) -> Option<(u32, u32)> {
+        match &self.kind {
+            Kind::Media { track, .. } => track.video.map(|v| (v.width, v.height)),
+            _ => None,
+        }
+    }
+
     /// The container: `mp4`, `matroska`, `webm`, `mpegts`, `ivf` or `annexb`.
     pub fn container(&self) -> &'static str {
         match &self.kind {

@@ -139,6 +139,11 @@ pub struct DecoderConfig {
     /// H.264/HEVC records go through [`Input::length_prefixed`](crate::Input::length_prefixed)
     /// instead; other engines ignore it.
     pub extradata: Option<Vec<u8>>,
+    /// The picture size the container states, given to the FFmpeg engine's decoder before
+    /// it opens, for the codecs only that engine decodes: libavcodec's intra codecs
+    /// (`huffyuv`, `ffv1`, `utvideo`, …) refuse to open without it. Readers set it from
+    /// the track; other engines ignore it.
+    pub picture_size: Option<(u32, u32)>,
 }
 
 impl DecoderConfig {
@@ -160,7 +165,15 @@ impl DecoderConfig {
             film_grain: true,
             lend_frames: false,
             extradata: None,
+            picture_size: None,
         }
+    }
+
+    /// Sets [`picture_size`](Self#structfield.picture_size) (`None`, or a size with a zero
+    /// side, leaves it unset).
+    pub fn picture_size(mut self, size: Option<(u32, u32)>) -> Self {
+        self.picture_size = size.filter(|&(w, h)| w > 0 && h > 0);
+        self
     }
 
     /// Sets [`extradata`](Self#structfield.extradata).

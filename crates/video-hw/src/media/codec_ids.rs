@@ -88,14 +88,13 @@ pub(crate) fn fourcc(code: [u8; 4]) -> Option<Codec> {
     })
 }
 
-/// A `V_MS/VFW/FOURCC` CodecPrivate: a BITMAPINFOHEADER (`biSize`, then `biCompression`
-/// at byte 16), whose bytes past `biSize` are the codec's extradata. The codec and that
-/// extradata, or the FourCC as text where the table does not know it; `None` when the
-/// header is cut short.
+/// A `V_MS/VFW/FOURCC` CodecPrivate: a 40-byte BITMAPINFOHEADER (`biCompression` at byte
+/// 16) whose following bytes are the codec's extradata (writers count them in `biSize`,
+/// so it is not read). The codec and that extradata, or the FourCC as text where the table
+/// does not know it; `None` when the header is cut short.
 pub(crate) fn vfw(private: &[u8]) -> Option<(Result<Codec, String>, Vec<u8>)> {
-    let size = u32::from_le_bytes(private.get(..4)?.try_into().ok()?) as usize;
     let code: [u8; 4] = private.get(16..20)?.try_into().ok()?;
-    let extra = private.get(size.max(40)..).unwrap_or_default().to_vec();
+    let extra = private.get(40..).unwrap_or_default().to_vec();
     let codec = fourcc(code).ok_or_else(|| fourcc_text(&code));
     Some((codec, extra))
 }
@@ -143,9 +142,10 @@ mod tests {
         assert_eq!(vfw(&bih), Some((Ok(Codec::Mpeg4), vec![0, 0, 1, 0xb0])));
         bih[16..20].copy_from_slice(b"ABCD");
         assert_eq!(vfw(&bih).map(|v| v.0), Some(Err("ABCD".to_string())));
-        // Cut short, or a size past the end: no panic.
+        // Cut short: no panic; biSize (which writers make 40 + the extradata) is not read.
         assert_eq!(vfw(&bih[..10]), None);
+        assert_eq!(vfw(&bih[..30]).map(|v| v.1), Some(Vec::new()));
         bih[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(vfw(&bih).map(|v| v.1), Some(Vec::new()));
+        assert_eq!(vfw(&bih).map(|v| v.1), Some(vec![0, 0, 1, 0xb0]));
     }
 }

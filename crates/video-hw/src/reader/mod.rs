@@ -167,6 +167,7 @@ impl FrameReader {
             )
         })?;
         config.extradata = index.track().extradata();
+        config.picture_size = index.track().video.map(|v| (v.width, v.height)).filter(|&(w, h)| w > 0 && h > 0);
         let feed = Feed::new(&index);
         let skip = Skipper::new(&index);
         let store = FrameStore::new(frame_bytes(&index, config.output, config.transform));

@@ -327,6 +327,13 @@ impl FfmpegDecoder {
                 }
             }
         }
+        if let Some((w, h)) = config.picture_size.filter(|_| !config.codec.is_parsed()) {
+            // Larger than any picture is allowed here: left unset, the decoder reads its own.
+            if i64::from(w) * i64::from(h) <= MAX_PIXELS {
+                ctx.set_int(CtxInt::Width, w as i32);
+                ctx.set_int(CtxInt::Height, h as i32);
+            }
+        }
         if let Some(extra) = config.extradata.as_deref().filter(|_| !config.codec.is_parsed()) {
             ctx.set_extradata(extra)
                 .map_err(|e| common::backend_error(engine, &format!("giving {name} its extradata"), e))?;

@@ -102,6 +102,9 @@ fn visual(format: FourCc, mut r: Reader<'_>) -> Result<SampleEntry> {
                     config = dsi.map_or(CodecConfig::None, CodecConfig::Raw);
                 }
             }
+            // QuickTime's `glbl`: the global header (extradata) of a codec FFmpeg's muxer
+            // writes one for (FFV1, and others that keep their configuration out of band).
+            (b"glbl", TrackCodec::Video(c)) if !c.is_parsed() => config = CodecConfig::Raw(body.rest().to_vec()),
             (b"pasp", _) => {
                 let h_spacing = body.u32("pasp")?;
                 let v_spacing = body.u32("pasp")?;
