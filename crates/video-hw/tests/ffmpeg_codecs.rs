@@ -256,3 +256,33 @@ fn cut_or_damaged_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn packets_through_the_decoder_api() {
+    // Demuxer → Decoder with `Track::decoder_config` and `Input::from_media`, as the media
+    // module's example does: MPEG-4 Part 2 with its VOL headers out of band (esds), HuffYUV
+    // (configuration after the BITMAPINFOHEADER, size from the container).
+    if !common::need_ffmpeg() {
+        return;
+    }
+    for clip in CLIPS.iter().filter(|c| ["mpeg4-cars-160x120.mp4", "huffyuv-cars-96x72.mkv"].contains(&c.file)) {
+        let mut demuxer = Demuxer::open(path(clip)).unwrap();
+        let track = demuxer.video_track().unwrap().clone();
+        let config = track.decoder_config().unwrap().output(Output::HOST_YUV420P);
+        let mut dec = video_hw::Decoder::open(config).unwrap_or_else(|e| panic!("{}: {e}", clip.file));
+        let mut frames = Vec::new();
+        while let Some(p) = demuxer.next_packet().unwrap() {
+            if p.track == track.index {
+                dec.submit(video_hw::Input::from_media(&track, &p)).unwrap_or_else(|e| panic!("{}: {e}", clip.file));
+                while let Some(f) = dec.try_reap().unwrap() {
+                    frames.push(f);
+                }
+            }
+        }
+        frames.extend(dec.flush().unwrap());
+        let got: Vec<(usize, String)> = frames.iter().map(common::frame_md5).collect();
+        assert_eq!(got, reference(clip), "{}", clip.file);
+        let keys: Vec<usize> = frames.iter().enumerate().filter(|(_, f)| f.keyframe).map(|(i, _)| i).collect();
+        assert_eq!(keys, clip.keys, "{}: libavcodec's key flags", clip.file);
+    }
+}

@@ -9,11 +9,12 @@
 //!
 //! ```no_run
 //! use video_hw::media::Demuxer;
-//! use video_hw::{Decoder, DecoderConfig, Input};
+//! use video_hw::{Decoder, Input};
 //!
 //! let mut demuxer = Demuxer::open("clip.mkv")?;
 //! let track = demuxer.video_track().expect("a video track").clone();
-//! let mut decoder = Decoder::open(DecoderConfig::new(track.codec.video().unwrap()))?;
+//! // The codec, and what the codecs only the FFmpeg engine decodes need (extradata, size).
+//! let mut decoder = Decoder::open(track.decoder_config().expect("a codec the decoders know"))?;
 //! while let Some(packet) = demuxer.next_packet()? {
 //!     if packet.track == track.index {
 //!         decoder.submit(Input::from_media(&track, &packet))?;

@@ -145,9 +145,9 @@ impl FrameReader {
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
         let demuxer = Demuxer::open(path)?;
         let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
-        let codec = track.codec.video().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
+        let config = track.decoder_config().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
         let track = track.index;
-        Self::new(demuxer, track, DecoderConfig::new(codec).output(output))
+        Self::new(demuxer, track, config.output(output))
     }
 
     /// Reads track `track` of `demuxer` with sessions opened from `config` (its codec is
