@@ -336,7 +336,8 @@ def main():
                 elif low.endswith(TS_EXT):
                     with open(path, "rb") as f:
                         ts_seeds(seeds, f.read())
-                elif low.endswith(".mp4"):
+                elif low.endswith((".mp4", ".mov")):
+                    # (.mov: MJPEG and ProRes sample entries, testdata/codecs.)
                     with open(path, "rb") as f:
                         data = f.read()
                     for rec in mp4_boxes(data, [b"avcC", b"hvcC"]):

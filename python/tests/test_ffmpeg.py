@@ -76,3 +76,35 @@ def test_without_ffmpeg_hevc_is_refused_by_name():
         pytest.skip(f"another engine decodes HEVC here: {names}")
     with pytest.raises(video_hw.UnsupportedError, match="VIDEO_HW_FFMPEG_DIR=none"):
         video_hw.VideoDecoder(MEDIA / "hevc-aac.mkv", device="cpu")
+
+
+CODECS = ROOT / "testdata" / "codecs"
+
+
+@pytest.mark.parametrize(
+    "name, codec",
+    [("mpeg2-cars-160x120.ts", "mpeg2video"), ("mpeg4-cars-160x120.mp4", "mpeg4"), ("vp8-cars-160x120.webm", "vp8")],
+)
+def test_codecs_only_ffmpeg_decodes_are_exact_with_random_access(name, codec):
+    """MPEG-2, MPEG-4 Part 2 and VP8 (scripts/make-codec-fixtures.sh): every frame equal to
+    ffmpeg's, the exact count, frames by index out of order equal to those in order, and the
+    codec in the metadata; without FFmpeg, a refusal that names the codec."""
+    path = CODECS / name
+    if not ffmpeg_loaded():
+        if os.environ.get("VIDEO_HW_FFMPEG_DIR", "").lower() != "none":
+            pytest.skip("no FFmpeg here")
+        with pytest.raises(video_hw.UnsupportedError, match=codec):
+            dec = video_hw.VideoDecoder(path, device="cpu")
+            dec[0]
+        return
+    dec = video_hw.VideoDecoder(path, device="cpu", pixel_format="yuv420p")
+    assert dec.metadata.codec == codec
+    lines = pathlib.Path(f"{path}.yuv.framemd5").read_text().splitlines()
+    want = [l.split(",")[5].strip() for l in lines if l and not l.startswith("#")]
+    md5 = lambda a: hashlib.md5(np.ascontiguousarray(np.from_dlpack(a)).tobytes()).hexdigest()
+    got = [md5(f.data) for f in dec]
+    assert len(got) == len(want) == len(dec) == 30
+    assert got == want
+    fresh = video_hw.VideoDecoder(path, device="cpu", pixel_format="yuv420p")
+    for i in [17, 4, 29, 11]:
+        assert md5(fresh[i]) == want[i], f"{name}: frame {i} by random access"

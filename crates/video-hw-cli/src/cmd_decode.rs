@@ -25,7 +25,10 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         return crate::decode_select::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
     let src = Source::open(&args.input)?;
-    let cfg = args.decoder_config(src.codec(), src.timebase(), src.rotation());
+    let cfg = args
+        .decoder_config(src.codec(), src.timebase(), src.rotation())
+        .extradata(src.extradata())
+        .picture_size(src.stated_size());
     crate::transform_opts::check_picture(&cfg, src.picture_size())?;
     if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::input::NOT_NAL_STREAM));

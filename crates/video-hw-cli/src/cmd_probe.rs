@@ -128,7 +128,7 @@ pub fn run(args: &ProbeArgs) -> video_hw::Result<ExitCode> {
             println!("  searched {place}");
         }
         println!();
-        println!("{:<13} {:<5} {:<7} {:<10} DETAILS", "ENGINE", "CODEC", "DIR", "AVAILABLE");
+        println!("{:<13} {:<10} {:<7} {:<10} DETAILS", "ENGINE", "CODEC", "DIR", "AVAILABLE");
         for r in &reports {
             let mut details = Vec::new();
             if let Some(d) = &r.info.device {
@@ -141,7 +141,7 @@ pub fn run(args: &ProbeArgs) -> video_hw::Result<ExitCode> {
                 details.push(r.reason.clone());
             }
             println!(
-                "{:<13} {:<5} {:<7} {:<10} {}",
+                "{:<13} {:<10} {:<7} {:<10} {}",
                 r.engine.name(),
                 r.codec.name(),
                 r.direction.name(),

@@ -211,15 +211,14 @@ impl Source {
     fn open_demuxer(demuxer: Demuxer, name: &str, total: Option<u64>) -> CliResult<Source> {
         let Some(track) = demuxer.video_track().cloned() else {
             let what = demuxer.tracks().iter().map(|t| format!("{} {}", t.kind.name(), t.codec)).collect::<Vec<_>>();
-            return Err(Error::unsupported(
-                format!("{name}: no H.264, HEVC, AV1 or VP9 video track"),
-                format!(
-                    "the {} holds {}",
+            return Err(demuxer
+                .no_video_error()
+                .context(format!(
+                    "{name}: the {} holds {}",
                     demuxer.container(),
                     if what.is_empty() { "no track".into() } else { what.join(", ") }
-                ),
-            )
-            .into());
+                ))
+                .into());
         };
         let codec = track.codec.video().unwrap_or(Codec::H264);
         let stated = track.video.and_then(|v| v.sample_aspect).map(reduce);
@@ -237,6 +236,24 @@ impl Source {
     /// The stream's codec.
     pub fn codec(&self) -> Codec {
         self.codec
+    }
+
+    /// The decoder's extradata for a codec only the FFmpeg engine decodes
+    /// ([`Track::extradata`](video_hw::media::Track::extradata)); `None` otherwise.
+    pub fn extradata(&self) -> Option<Vec<u8>> {
+        match &self.kind {
+            Kind::Media { track, .. } => track.extradata(),
+            _ => None,
+        }
+    }
+
+    /// The picture size the container states, for the decoders that need it before their
+    /// first packet (`DecoderConfig::picture_size`).
+    pub fn stated_size(&self) -> Option<(u32, u32)> {
+        match &self.kind {
+            Kind::Media { track, .. } => track.video.map(|v| (v.width, v.height)),
+            _ => None,
+        }
     }
 
     /// The container: `mp4`, `matroska`, `webm`, `mpegts`, `ivf` or `annexb`.

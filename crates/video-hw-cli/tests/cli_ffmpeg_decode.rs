@@ -158,3 +158,47 @@ fn truncated_ivf_keeps_the_frames_before_the_break() {
     let got = frame_lines(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(got[..], frame_lines(&want)[..9]);
 }
+
+/// The codecs only the FFmpeg engine decodes (`testdata/codecs`): `decode` equals ffmpeg's
+/// framemd5 frame for frame (ProRes at 10 bits), with no fallback reported (no other
+/// engine takes them); `decode --start/--count` (through the frame index) gives the same
+/// frames; `info` and `probe` name them. Without FFmpeg, `decode` exits 3 naming the codec.
+#[test]
+fn codecs_only_ffmpeg_decodes() {
+    let clips = [
+        ("codecs/mpeg2-cars-160x120.ts", "mpeg2video", "yuv420p"),
+        ("codecs/mpeg4-cars-160x120.mkv", "mpeg4", "yuv420p"),
+        ("codecs/vp8-cars-160x120.webm", "vp8", "yuv420p"),
+        ("codecs/mjpeg-cars-160x120.mov", "mjpeg", "yuv420p"),
+        ("codecs/prores-cars-160x120.mov", "prores", "yuv420p10le"),
+    ];
+    for (rel, codec, fmt) in clips {
+        let o = run(&["info", "--json", s(&testdata(rel))]);
+        expect_exit(&o, 0, rel);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["tracks"][0]["codec"], codec, "{v}");
+        if !util::ffmpeg_loaded() {
+            let o = run(&["decode", s(&testdata(rel)), "--framemd5", "-o", "-"]);
+            let stderr = expect_exit(&o, 3, rel);
+            assert!(stderr.contains(&format!("no engine can decode {codec} here")), "{stderr}");
+            continue;
+        }
+        let name = rel.replace('/', "_");
+        let (got, stderr) = framemd5(rel, &name, &["--pix-fmt", fmt]);
+        let want = std::fs::read_to_string(testdata(&format!("{rel}.yuv.framemd5"))).unwrap();
+        assert_eq!(frame_lines(&got), frame_lines(&want), "{rel}");
+        assert!(stderr.contains(&format!("decoder ffmpeg {codec}")) || codec == "vp8", "{stderr}");
+        assert!(stderr.contains("no fallback") && !stderr.contains("falling back"), "{stderr}");
+        // Frames 7-11 through the index (a seek): the same lines as the reference's.
+        let (sel, _) = framemd5(rel, &format!("{name}-sel"), &["--pix-fmt", fmt, "--indices", "7,8,9,10,11", "-q"]);
+        assert_eq!(frame_lines(&sel), frame_lines(&want)[7..12].to_vec(), "{rel} frames 7-11");
+    }
+    if util::ffmpeg_loaded() {
+        let o = run(&["probe", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for codec in ["vp8", "mpeg2video", "mpeg4", "mjpeg", "prores"] {
+            let r = v.as_array().unwrap().iter().find(|r| r["engine"] == "ffmpeg" && r["codec"] == codec).cloned();
+            assert_eq!(r.as_ref().map(|r| r["available"].clone()), Some(serde_json::Value::Bool(true)), "{r:?}");
+        }
+    }
+}

@@ -412,12 +412,14 @@ impl NativeDecoder {
                 let mut demuxer = src.demuxer()?;
                 let track = match stream_index {
                     Some(i) => i,
-                    None => demuxer.video_track().map(|t| t.index).ok_or_else(|| {
-                        video_hw::Error::unsupported("a source without a video track", "nothing to decode")
-                    })?,
+                    None => demuxer.video_track().map(|t| t.index).ok_or_else(|| demuxer.no_video_error())?,
                 };
                 let codec = demuxer.track(track).and_then(|t| t.codec.video()).ok_or_else(|| {
-                    video_hw::Error::invalid_input(format!("stream {track} is not a video stream the decoders know"))
+                    let what = demuxer.track(track).map(|t| format!(" ({} {})", t.kind.name(), t.codec));
+                    video_hw::Error::invalid_input(format!(
+                        "stream {track}{} is not a video stream the decoders know",
+                        what.unwrap_or_default()
+                    ))
                 })?;
                 let info = demuxer.stream_info(track)?;
                 let container = demuxer.container();

@@ -6,12 +6,20 @@ use std::str::FromStr;
 
 /// A video compression standard.
 ///
+/// H.264, HEVC, AV1 and VP9 have parsers of their own here (`bitstream/`) and every
+/// engine that decodes them; the others are decoded by the FFmpeg engine alone, from the
+/// container's packets, wherever the loaded libavcodec has a decoder for them (see
+/// `docs/media.md`, "Codecs"). Their names are FFmpeg's (what `ffprobe` says).
+///
 /// ```
 /// use video_hw::Codec;
 /// assert_eq!("hevc".parse::<Codec>().unwrap(), Codec::Hevc);
 /// assert_eq!(Codec::H264.to_string(), "h264");
+/// assert_eq!("mpeg2".parse::<Codec>().unwrap().to_string(), "mpeg2video");
+/// assert_eq!("theora".parse::<Codec>().unwrap(), Codec::Other("theora"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Codec {
     /// H.264 / AVC.
     H264,
@@ -21,25 +29,86 @@ pub enum Codec {
     Av1,
     /// VP9.
     Vp9,
+    /// VP8 (FFmpeg engine only).
+    Vp8,
+    /// MPEG-2 video, H.262 (FFmpeg engine only; FFmpeg's `mpeg2video`).
+    Mpeg2,
+    /// MPEG-4 Part 2 Visual: Simple and Advanced Simple profiles, DivX, Xvid (FFmpeg engine
+    /// only; FFmpeg's `mpeg4`).
+    Mpeg4,
+    /// Motion JPEG (FFmpeg engine only).
+    Mjpeg,
+    /// Apple ProRes, every flavour (FFmpeg engine only).
+    ProRes,
+    /// Another codec, by FFmpeg's name for it (`mpeg1video`, `h263`, `theora`, `ffv1`, …):
+    /// the demuxers map the containers' identifiers of the codecs in [`Codec::OTHERS`] to
+    /// it, and the FFmpeg engine opens libavcodec's decoder of that name.
+    Other(&'static str),
 }
 
 impl Codec {
-    /// Every codec, in a stable order (used by `probe`).
+    /// The codecs every engine's probe knows (they have a parser and a probe keyframe of
+    /// their own here), in a stable order (used by `probe`).
     pub const ALL: [Codec; 4] = [Codec::H264, Codec::Hevc, Codec::Av1, Codec::Vp9];
 
-    /// The short lower-case name used on the command line and in JSON.
+    /// The named codecs only the FFmpeg engine decodes.
+    pub const FFMPEG_ONLY: [Codec; 5] = [Codec::Vp8, Codec::Mpeg2, Codec::Mpeg4, Codec::Mjpeg, Codec::ProRes];
+
+    /// FFmpeg's names of the codecs the demuxers know beyond the named ones
+    /// ([`Codec::Other`]); each is also the name of libavcodec's decoder.
+    pub const OTHERS: [&'static str; 16] = [
+        "mpeg1video",
+        "h263",
+        "h261",
+        "theora",
+        "ffv1",
+        "huffyuv",
+        "ffvhuff",
+        "utvideo",
+        "dnxhd",
+        "msmpeg4v2",
+        "msmpeg4v3",
+        "wmv1",
+        "wmv2",
+        "wmv3",
+        "vc1",
+        "rawvideo",
+    ];
+
+    /// The short lower-case name used on the command line and in JSON: FFmpeg's name of
+    /// the codec (`h264`, `hevc`, `av1`, `vp9`, `vp8`, `mpeg2video`, `mpeg4`, `mjpeg`,
+    /// `prores`, or an [`Other`](Codec::Other)'s own).
     pub fn name(self) -> &'static str {
         match self {
             Codec::H264 => "h264",
             Codec::Hevc => "hevc",
             Codec::Av1 => "av1",
             Codec::Vp9 => "vp9",
+            Codec::Vp8 => "vp8",
+            Codec::Mpeg2 => "mpeg2video",
+            Codec::Mpeg4 => "mpeg4",
+            Codec::Mjpeg => "mjpeg",
+            Codec::ProRes => "prores",
+            Codec::Other(name) => name,
         }
     }
 
     /// True for the codecs whose bitstreams are made of NAL units (H.264, HEVC).
     pub fn is_nal_based(self) -> bool {
         matches!(self, Codec::H264 | Codec::Hevc)
+    }
+
+    /// True for H.264, HEVC, AV1 and VP9, the codecs this crate parses and every engine
+    /// may decode; false for those only the FFmpeg engine decodes, from whole packets.
+    pub fn is_parsed(self) -> bool {
+        matches!(self, Codec::H264 | Codec::Hevc | Codec::Av1 | Codec::Vp9)
+    }
+
+    /// The codec FFmpeg calls `name` (its codec name, as `ffprobe` prints it), if it is
+    /// one of the named codecs or in [`Codec::OTHERS`].
+    pub fn from_ffmpeg_name(name: &str) -> Option<Codec> {
+        let named = Codec::ALL.into_iter().chain(Codec::FFMPEG_ONLY).find(|c| c.name() == name);
+        named.or_else(|| Codec::OTHERS.iter().find(|n| **n == name).map(|n| Codec::Other(n)))
     }
 }
 
@@ -52,12 +121,23 @@ impl fmt::Display for Codec {
 impl FromStr for Codec {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
+        let lower = s.to_ascii_lowercase();
+        match lower.as_str() {
             "h264" | "avc" | "h.264" | "264" => Ok(Codec::H264),
             "hevc" | "h265" | "h.265" | "265" => Ok(Codec::Hevc),
             "av1" => Ok(Codec::Av1),
             "vp9" => Ok(Codec::Vp9),
-            other => Err(crate::Error::invalid_input(format!("unknown codec '{other}' (h264, hevc, av1, vp9)"))),
+            "vp8" => Ok(Codec::Vp8),
+            "mpeg2" | "mpeg2video" | "h262" | "h.262" => Ok(Codec::Mpeg2),
+            "mpeg4" | "mpeg-4" | "xvid" | "divx" => Ok(Codec::Mpeg4),
+            "mjpeg" | "mjpg" => Ok(Codec::Mjpeg),
+            "prores" => Ok(Codec::ProRes),
+            other => Codec::from_ffmpeg_name(other).ok_or_else(|| {
+                crate::Error::invalid_input(format!(
+                    "unknown codec '{other}' (h264, hevc, av1, vp9, vp8, mpeg2, mpeg4, mjpeg, prores, {})",
+                    Codec::OTHERS.join(", ")
+                ))
+            }),
         }
     }
 }

@@ -137,6 +137,19 @@ pub struct DecoderConfig {
     /// (NVDEC otherwise finds out at the first sequence header), so that the registry
     /// can pick another: with CUDA output, a CPU engine whose frames are uploaded.
     pub stream: Option<StreamFormat>,
+    /// The codec's out-of-band configuration, given to the FFmpeg engine's decoder as its
+    /// `extradata`, for the codecs only that engine decodes: MPEG-4 Part 2's
+    /// DecoderSpecificInfo (MP4 `esds`; Matroska CodecPrivate: the VOS and VOL headers),
+    /// a Matroska CodecPrivate or the bytes after a `V_MS/VFW/FOURCC` BITMAPINFOHEADER.
+    /// Readers set it from the track ([`Track::extradata`](crate::media::Track::extradata)).
+    /// H.264/HEVC records go through [`Input::length_prefixed`](crate::Input::length_prefixed)
+    /// instead; other engines ignore it.
+    pub extradata: Option<Vec<u8>>,
+    /// The picture size the container states, given to the FFmpeg engine's decoder before
+    /// it opens, for the codecs only that engine decodes: libavcodec's intra codecs
+    /// (`huffyuv`, `ffv1`, `utvideo`, …) refuse to open without it. Readers set it from
+    /// the track; other engines ignore it.
+    pub picture_size: Option<(u32, u32)>,
 }
 
 /// What an engine needs to know of a stream to tell whether it can decode it: see
@@ -173,7 +186,22 @@ impl DecoderConfig {
             film_grain: true,
             lend_frames: false,
             stream: None,
+            extradata: None,
+            picture_size: None,
         }
+    }
+
+    /// Sets [`picture_size`](Self#structfield.picture_size) (`None`, or a size with a zero
+    /// side, leaves it unset).
+    pub fn picture_size(mut self, size: Option<(u32, u32)>) -> Self {
+        self.picture_size = size.filter(|&(w, h)| w > 0 && h > 0);
+        self
+    }
+
+    /// Sets [`extradata`](Self#structfield.extradata).
+    pub fn extradata(mut self, bytes: Option<Vec<u8>>) -> Self {
+        self.extradata = bytes.filter(|b| !b.is_empty());
+        self
     }
 
     /// Sets [`stream`](Self#structfield.stream).

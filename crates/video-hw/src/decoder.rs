@@ -93,7 +93,8 @@ impl<'a> Input<'a> {
     /// A demuxed packet of `track` in the form its container gives it: a length-prefixed
     /// sample with the track's `avcC`/`hvcC` record (MP4, Matroska), or a whole packet
     /// (an Annex-B access unit from MPEG-TS or a raw stream, an AV1 temporal unit, a VP9
-    /// frame). The packet's pts goes with it.
+    /// frame, a packet of a codec only the FFmpeg engine decodes, whose session was opened
+    /// with [`Track::decoder_config`]). The packet's pts goes with it.
     pub fn from_media(track: &'a Track, packet: &'a MediaPacket) -> Self {
         match (&track.config, track.codec.video()) {
             (CodecConfig::Nal(record), Some(Codec::H264 | Codec::Hevc)) => {

@@ -243,6 +243,9 @@ impl Registry {
         if let Err(reason) = &entry.built {
             return Err(reason.clone());
         }
+        if let Some(why) = unparsed_refusal(entry.engine, codec, direction) {
+            return Err(why);
+        }
         let key = (entry.engine, codec, direction, device);
         if let Some(hit) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return (**hit).clone();
@@ -252,7 +255,8 @@ impl Registry {
         (*result).clone()
     }
 
-    /// Every engine × codec × direction with its availability.
+    /// Every engine × codec × direction with its availability ([`Codec::ALL`]; for the
+    /// FFmpeg engine's decode also [`Codec::FFMPEG_ONLY`]).
     pub fn probe_all(&self, device: u32) -> Vec<ProbeReport> {
         let mut out = Vec::new();
         for entry in &self.entries {
@@ -262,6 +266,12 @@ impl Registry {
                 }
                 for codec in Codec::ALL {
                     out.push(self.report(entry, codec, direction, device));
+                }
+                // The codecs only the FFmpeg engine decodes: one line each, there alone.
+                if entry.engine == Engine::Ffmpeg && direction == Direction::Decode {
+                    for codec in Codec::FFMPEG_ONLY {
+                        out.push(self.report(entry, codec, direction, device));
+                    }
                 }
             }
         }
@@ -378,6 +388,11 @@ impl Registry {
         let mut best: Option<(Engine, String)> = None;
         for entry in self.candidates(direction) {
             let engine = entry.engine;
+            // Engines that never take this codec are no fallback "from", and the error
+            // names the codec instead of listing them.
+            if unparsed_refusal(engine, codec, direction).is_some() {
+                continue;
+            }
             if require_hardware && !engine.is_hardware() {
                 reasons.push(format!("{engine}: software, but hardware is required"));
                 continue;
@@ -409,7 +424,31 @@ impl Registry {
                 }
             }
         }
+        if !codec.is_parsed() {
+            let only = match direction {
+                Direction::Decode => "only the ffmpeg engine decodes it",
+                Direction::Encode => "it is decoded only, never encoded",
+            };
+            let why = if reasons.is_empty() { String::new() } else { format!(" — {}", reasons.join("; ")) };
+            return Err(Error::unsupported(job, format!("no engine can {direction} {codec} here: {only}{why}")));
+        }
         Err(Error::unsupported(job, format!("no engine can {direction} {codec} here — {}", reasons.join("; "))))
+    }
+}
+
+/// Why `engine` does not take `codec` in `direction` before any probe: the codecs this
+/// crate does not parse (VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes, others) are decoded by
+/// the FFmpeg engine alone, from whole container packets, and encoded by none. NVDEC and
+/// VA-API have decoders for some of them, not wired here (the reader's feed and their
+/// sessions' bookkeeping are written for the parsed codecs).
+fn unparsed_refusal(engine: Engine, codec: Codec, direction: Direction) -> Option<String> {
+    if codec.is_parsed() {
+        return None;
+    }
+    match direction {
+        Direction::Decode if engine == Engine::Ffmpeg => None,
+        Direction::Decode => Some(format!("{engine} does not decode {codec} (only the ffmpeg engine does)")),
+        Direction::Encode => Some(format!("{codec} is decoded only, never encoded")),
     }
 }
 

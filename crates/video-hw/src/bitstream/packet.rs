@@ -54,12 +54,14 @@ impl PacketPeek {
     }
 
     /// The packet's key-frame and show flags, or `None` when its headers cannot be read
-    /// (truncated, damaged, or not AV1/VP9).
+    /// (truncated, damaged, or not AV1/VP9/VP8; VP8: its frame tag alone).
     pub fn inspect(&mut self, data: &[u8]) -> Option<PacketInfo> {
         match self.codec {
             Codec::Av1 => self.av1(data),
             Codec::Vp9 => vp9(data),
-            Codec::H264 | Codec::Hevc => None,
+            Codec::Vp8 => vp8(data),
+            // H.264/HEVC go through the assembler; the other FFmpeg-only codecs are not parsed.
+            _ => None,
         }
     }
 
@@ -148,6 +150,16 @@ fn vp9(data: &[u8]) -> Option<PacketInfo> {
         info.keyframe |= key && shown;
     }
     (info.frames > 0).then_some(info)
+}
+
+/// A VP8 frame's tag (RFC 6386 9.1): the first byte's bit 0 is 0 for a key frame, bit 4 is
+/// `show_frame`; a key frame's start code (0x9d 0x01 0x2a) follows the 3-byte tag. The
+/// only VP8 bits read here: the FFmpeg engine decodes VP8 from whole packets.
+fn vp8(data: &[u8]) -> Option<PacketInfo> {
+    let tag = *data.first()?;
+    let shown = tag & 0x10 != 0;
+    let key = tag & 1 == 0 && data.get(3..6) == Some(&[0x9d, 0x01, 0x2a][..]);
+    Some(PacketInfo { keyframe: key && shown, shown, frames: 1, units: 1 })
 }
 
 /// The frames a superframe index lists, or `None` when the packet has no (usable) index.

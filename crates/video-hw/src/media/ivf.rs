@@ -36,7 +36,7 @@ impl IvfDemuxer {
         let codec = match &fourcc {
             b"AV01" => TrackCodec::Video(Codec::Av1),
             b"VP90" => TrackCodec::Video(Codec::Vp9),
-            b"VP80" => TrackCodec::Other("vp8".into()),
+            b"VP80" => TrackCodec::Video(Codec::Vp8),
             other => TrackCodec::Other(String::from_utf8_lossy(other).to_lowercase()),
         };
         let (den, num) = (u32_at(16), u32_at(20));

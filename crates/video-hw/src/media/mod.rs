@@ -9,11 +9,12 @@
 //!
 //! ```no_run
 //! use video_hw::media::Demuxer;
-//! use video_hw::{Decoder, DecoderConfig, Input};
+//! use video_hw::{Decoder, Input};
 //!
 //! let mut demuxer = Demuxer::open("clip.mkv")?;
 //! let track = demuxer.video_track().expect("a video track").clone();
-//! let mut decoder = Decoder::open(DecoderConfig::new(track.codec.video().unwrap()))?;
+//! // The codec, and what the codecs only the FFmpeg engine decodes need (extradata, size).
+//! let mut decoder = Decoder::open(track.decoder_config().expect("a codec the decoders know"))?;
 //! while let Some(packet) = demuxer.next_packet()? {
 //!     if packet.track == track.index {
 //!         decoder.submit(Input::from_media(&track, &packet))?;
@@ -39,6 +40,7 @@
 mod annexb;
 pub mod audio;
 mod audio_file;
+mod codec_ids;
 mod detect;
 mod facts;
 mod file;
@@ -205,6 +207,19 @@ impl Demuxer {
             }
         }
         best
+    }
+
+    /// Why there is no [`video_track`](Self::video_track): no video track at all, or
+    /// only video in codecs no engine here can be asked for (named as the container
+    /// names them: `V_THEORA`, `ts-0xea`, …).
+    pub fn no_video_error(&self) -> Error {
+        match self.tracks().iter().find(|t| t.kind == TrackKind::Video) {
+            Some(t) => Error::unsupported(
+                format!("{} video", t.codec),
+                format!("no engine decodes {}: this crate does not know the codec", t.codec),
+            ),
+            None => Error::unsupported("a file without a video track", "nothing to decode"),
+        }
     }
 
     /// The next packet of any track, in file order; `Ok(None)` at the end.

@@ -386,6 +386,30 @@ impl Track {
         if den == 0 { 0.0 } else { ts as f64 * num as f64 / den as f64 }
     }
 
+    /// The bytes the FFmpeg engine's decoder takes as `extradata` for a codec this crate
+    /// does not parse ([`Codec::is_parsed`]): the container's configuration as it stores
+    /// it ([`CodecConfig::Raw`]: MPEG-4 Part 2's DecoderSpecificInfo, a Matroska
+    /// CodecPrivate). `None` for the parsed codecs and where the container has none
+    /// (MPEG-2 and MPEG-4 in MPEG-TS carry their headers in band).
+    pub fn extradata(&self) -> Option<Vec<u8>> {
+        match (&self.config, self.codec.video()) {
+            (CodecConfig::Raw(bytes), Some(c)) if !c.is_parsed() && !bytes.is_empty() => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
+    /// A decoder configuration for this track: its codec, and for the codecs only the
+    /// FFmpeg engine decodes its [`extradata`](Self::extradata) and picture size. `None`
+    /// for a track in no codec the decoders know.
+    pub fn decoder_config(&self) -> Option<crate::config::DecoderConfig> {
+        let codec = self.codec.video()?;
+        Some(
+            crate::config::DecoderConfig::new(codec)
+                .extradata(self.extradata())
+                .picture_size(self.video.map(|v| (v.width, v.height))),
+        )
+    }
+
     /// True when a frame with timestamp `pts` is shown (inside [`window`](Self::window)).
     pub fn shows(&self, pts: i64) -> bool {
         match self.window {

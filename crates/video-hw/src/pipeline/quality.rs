@@ -53,7 +53,7 @@ fn software_decoder(codec: Codec) -> Result<Decoder> {
     let engines: &[Engine] = match codec {
         Codec::H264 => &[Engine::Ffmpeg, Engine::OpenH264],
         Codec::Av1 => &[Engine::Ffmpeg, Engine::Rav1d],
-        Codec::Hevc | Codec::Vp9 => &[Engine::Ffmpeg],
+        _ => &[Engine::Ffmpeg],
     };
     let mut last = None;
     for &engine in engines {

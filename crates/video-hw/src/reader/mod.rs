@@ -147,12 +147,10 @@ impl FrameReader {
     /// frames (the best engine for the track's codec).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
         let demuxer = Demuxer::open(path)?;
-        let track = demuxer
-            .video_track()
-            .ok_or_else(|| Error::unsupported("a file without a video track", "nothing to decode"))?;
-        let codec = track.codec.video().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
+        let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
+        let config = track.decoder_config().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
         let track = track.index;
-        Self::new(demuxer, track, DecoderConfig::new(codec).output(output))
+        Self::new(demuxer, track, config.output(output))
     }
 
     /// Reads track `track` of `demuxer` with sessions opened from `config` (its codec is
@@ -170,11 +168,14 @@ impl FrameReader {
             config.stream = demuxer.stream_info(track).ok().flatten().map(|i| i.format());
         }
         let index = FrameIndex::build(&mut demuxer, track)?;
-        config.codec = index
-            .track()
-            .codec
-            .video()
-            .ok_or_else(|| Error::unsupported(index.track().codec.to_string(), "no decoder for this codec"))?;
+        config.codec = index.track().codec.video().ok_or_else(|| {
+            Error::unsupported(
+                format!("{} video", index.track().codec),
+                format!("no engine decodes {}: this crate does not know the codec", index.track().codec),
+            )
+        })?;
+        config.extradata = index.track().extradata();
+        config.picture_size = index.track().video.map(|v| (v.width, v.height)).filter(|&(w, h)| w > 0 && h > 0);
         let feed = Feed::new(&index);
         let skip = Skipper::new(&index);
         let store = FrameStore::new(frame_bytes(&index, config.output, config.transform));

@@ -34,9 +34,11 @@ fn device_type(ff: &Ffmpeg, engine: Engine) -> Option<c_int> {
 }
 
 /// The libavcodec decoder a hardware engine runs for `codec`: the native decoders with
-/// a hardware accelerator (VA-API, VideoToolbox), or the `*_qsv` wrappers.
-pub(super) fn decoder_name(engine: Engine, codec: Codec) -> &'static str {
-    match (engine, codec) {
+/// a hardware accelerator (VA-API, VideoToolbox), or the `*_qsv` wrappers. `None` for the
+/// codecs only the software engine decodes (VA-API has MPEG-2 and VP8 profiles, but they
+/// are not wired: the registry gives hardware engines the parsed codecs only).
+pub(super) fn decoder_name(engine: Engine, codec: Codec) -> Option<&'static str> {
+    Some(match (engine, codec) {
         (Engine::Qsv, Codec::H264) => "h264_qsv",
         (Engine::Qsv, Codec::Hevc) => "hevc_qsv",
         (Engine::Qsv, Codec::Av1) => "av1_qsv",
@@ -45,7 +47,8 @@ pub(super) fn decoder_name(engine: Engine, codec: Codec) -> &'static str {
         (_, Codec::Hevc) => "hevc",
         (_, Codec::Av1) => "av1",
         (_, Codec::Vp9) => "vp9",
-    }
+        _ => return None,
+    })
 }
 
 /// An opened hardware device and the surface format the decoder will produce on it.

@@ -66,6 +66,21 @@ const MAX_PIXELS: i64 = 8192 * 8192;
 pub(crate) fn probe(engine: Engine, codec: Codec, device: u32) -> Result<ProbeInfo> {
     let ff = common::ffmpeg(format!("{engine} {codec} decode"))?;
     let mut reasons = Vec::new();
+    if !codec.is_parsed() {
+        // No probe keyframe for these: libavcodec having the decoder is the answer (it
+        // decodes in software, with no device to fail).
+        return match candidates(engine, codec)?.into_iter().find(|n| AvCodec::decoder(ff, n).is_some()) {
+            Some(name) => Ok(ProbeInfo {
+                device: Some("software".into()),
+                driver: Some(ff.version_string()),
+                notes: vec![format!("libavcodec decoder {name}; {codec} input: whole packets from the container")],
+            }),
+            None => Err(Error::unsupported(
+                format!("{engine} {codec} decode"),
+                format!("decoder {} not in this FFmpeg build", codec.name()),
+            )),
+        };
+    }
     for name in candidates(engine, codec)? {
         match probe_decoder(ff, engine, codec, name, device) {
             Ok(info) => return Ok(info),
@@ -99,7 +114,19 @@ fn candidates(engine: Engine, codec: Codec) -> Result<Vec<&'static str>> {
         (Engine::Ffmpeg, Codec::Vp9) => vec!["vp9"],
         // libavcodec's native av1 decoder needs a hardware accelerator.
         (Engine::Ffmpeg, Codec::Av1) => vec!["libdav1d", "libaom-av1"],
-        (Engine::Vaapi | Engine::Qsv | Engine::VideoToolbox, c) => vec![decode_hw::decoder_name(engine, c)],
+        // libavcodec's native VP8 decoder, else libvpx's.
+        (Engine::Ffmpeg, Codec::Vp8) => vec!["vp8", "libvpx"],
+        // The codecs only this engine decodes: libavcodec's decoder of FFmpeg's own name.
+        (Engine::Ffmpeg, c) => vec![c.name()],
+        (Engine::Vaapi | Engine::Qsv | Engine::VideoToolbox, c) => match decode_hw::decoder_name(engine, c) {
+            Some(name) => vec![name],
+            None => {
+                return Err(Error::unsupported(
+                    format!("{engine} {c} decode"),
+                    format!("{engine} decodes h264, hevc, av1 and vp9 only (the ffmpeg engine decodes {c})"),
+                ));
+            }
+        },
         (other, _) => {
             return Err(Error::unsupported(format!("{other} decode"), format!("{other} does not decode")));
         }
@@ -152,6 +179,8 @@ fn probe_access_unit(codec: Codec) -> AccessUnit {
         Codec::Hevc => &probe_streams::HEVC,
         Codec::Av1 => &probe_streams::AV1,
         Codec::Vp9 => &probe_streams::VP9,
+        // `probe` asks libavcodec for the others' decoders instead.
+        _ => &[],
     };
     AccessUnit {
         data: data.to_vec(),
@@ -297,6 +326,17 @@ impl FfmpegDecoder {
                     );
                 }
             }
+        }
+        if let Some((w, h)) = config.picture_size.filter(|_| !config.codec.is_parsed()) {
+            // Larger than any picture is allowed here: left unset, the decoder reads its own.
+            if i64::from(w) * i64::from(h) <= MAX_PIXELS {
+                ctx.set_int(CtxInt::Width, w as i32);
+                ctx.set_int(CtxInt::Height, h as i32);
+            }
+        }
+        if let Some(extra) = config.extradata.as_deref().filter(|_| !config.codec.is_parsed()) {
+            ctx.set_extradata(extra)
+                .map_err(|e| common::backend_error(engine, &format!("giving {name} its extradata"), e))?;
         }
         ctx.open().map_err(|e| common::backend_error(engine, &format!("opening libavcodec decoder {name}"), e))?;
         let decoder = ctx;
@@ -500,7 +540,12 @@ impl FfmpegDecoder {
             width: vis.width,
             height: vis.height,
             pts: meta.and_then(|m| m.pts),
-            keyframe: meta.map_or_else(|| self.picture.is_key(), |m| m.keyframe),
+            // The codecs this crate does not parse have no keyframe flag of their own on the
+            // way in: libavcodec's says (an I picture for MPEG-1/2/4, every JPEG).
+            keyframe: match meta {
+                Some(m) if self.codec.is_parsed() => m.keyframe,
+                _ => self.picture.is_key(),
+            },
             color,
             data,
         }))

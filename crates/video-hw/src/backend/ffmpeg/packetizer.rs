@@ -89,7 +89,7 @@ impl Packetizer {
         match self.codec {
             Codec::H264 => b & 0x1f,
             Codec::Hevc => (b >> 1) & 0x3f,
-            Codec::Av1 | Codec::Vp9 => (b >> 3) & 0x0f,
+            _ => (b >> 3) & 0x0f,
         }
     }
 
@@ -99,7 +99,7 @@ impl Packetizer {
             Codec::H264 => matches!(t, 7 | 8),
             Codec::Hevc => matches!(t, 32..=34),
             Codec::Av1 => t == 1,
-            Codec::Vp9 => false,
+            _ => false,
         }
     }
 
@@ -110,7 +110,7 @@ impl Packetizer {
             Codec::H264 => t == 9,
             Codec::Hevc => t == 35,
             Codec::Av1 => t == 2,
-            Codec::Vp9 => false,
+            _ => false,
         }
     }
 

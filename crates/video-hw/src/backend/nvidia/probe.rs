@@ -6,7 +6,8 @@ use super::cuda::{CudaDriver, Device, DriverVersion, check_cuvid};
 use super::loader::CuvidApi;
 use super::sys::cuvid::{
     CUVIDDECODECAPS, cudaVideoChromaFormat, cudaVideoChromaFormat_420, cudaVideoCodec, cudaVideoCodec_AV1,
-    cudaVideoCodec_H264, cudaVideoCodec_HEVC, cudaVideoCodec_VP9, cudaVideoSurfaceFormat_NV12,
+    cudaVideoCodec_H264, cudaVideoCodec_HEVC, cudaVideoCodec_JPEG, cudaVideoCodec_MPEG2, cudaVideoCodec_MPEG4,
+    cudaVideoCodec_NumCodecs, cudaVideoCodec_VP8, cudaVideoCodec_VP9, cudaVideoSurfaceFormat_NV12,
     cudaVideoSurfaceFormat_P016, cudaVideoSurfaceFormat_YUV444, cudaVideoSurfaceFormat_YUV444_16Bit,
 };
 use crate::{Codec, Error, Result};
@@ -18,6 +19,14 @@ pub(crate) fn cuvid_codec(codec: Codec) -> cudaVideoCodec {
         Codec::Hevc => cudaVideoCodec_HEVC,
         Codec::Vp9 => cudaVideoCodec_VP9,
         Codec::Av1 => cudaVideoCodec_AV1,
+        // The registry gives NVDEC only the four codecs above (`Codec::is_parsed`): the
+        // reader's feed and the session's bookkeeping are written for them. These are
+        // the driver's ids of the others, for the day they are wired.
+        Codec::Vp8 => cudaVideoCodec_VP8,
+        Codec::Mpeg2 => cudaVideoCodec_MPEG2,
+        Codec::Mpeg4 => cudaVideoCodec_MPEG4,
+        Codec::Mjpeg => cudaVideoCodec_JPEG,
+        Codec::ProRes | Codec::Other(_) => cudaVideoCodec_NumCodecs,
     }
 }
 

@@ -6,6 +6,7 @@ use super::ebml::{self, Children, float, malformed, string, uint};
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, Rational};
 use crate::error::Result;
+use crate::media::codec_ids;
 use crate::media::types::{AudioCodec, CodecConfig, Track, TrackCodec, TrackKind, VideoInfo};
 
 /// Nanoseconds per tick when `Info` does not say (1 ms).
@@ -358,7 +359,14 @@ fn codec(id: &str, private: Option<(&[u8], u64)>) -> Result<(TrackCodec, CodecCo
         "V_MPEGH/ISO/HEVC" => Ok((TrackCodec::Video(Codec::Hevc), nal(Codec::Hevc)?)),
         "V_AV1" => Ok((TrackCodec::Video(Codec::Av1), bytes(CodecConfig::Av1C))),
         "V_VP9" => Ok((TrackCodec::Video(Codec::Vp9), raw())),
-        "V_VP8" => Ok((TrackCodec::Other("vp8".into()), raw())),
+        // A Video for Windows BITMAPINFOHEADER: its FourCC names the codec, the bytes after
+        // it are the extradata.
+        "V_MS/VFW/FOURCC" => Ok(match private.and_then(|(p, _)| codec_ids::vfw(p)) {
+            Some((Ok(c), extra)) if !c.is_parsed() => (TrackCodec::Video(c), CodecConfig::Raw(extra)),
+            Some((Ok(c), _)) => (TrackCodec::Other(format!("V_MS/VFW/FOURCC {c}")), raw()),
+            Some((Err(fourcc), _)) => (TrackCodec::Other(format!("V_MS/VFW/FOURCC {fourcc}")), raw()),
+            None => (TrackCodec::Other(id.to_string()), raw()),
+        }),
         "A_OPUS" => audio(AudioCodec::Opus, bytes(CodecConfig::OpusHead)),
         "A_AC3" => audio(AudioCodec::Ac3, raw()),
         "A_EAC3" => audio(AudioCodec::Eac3, raw()),
@@ -373,7 +381,12 @@ fn codec(id: &str, private: Option<(&[u8], u64)>) -> Result<(TrackCodec, CodecCo
         "S_TEXT/WEBVTT" => Ok((TrackCodec::Other("webvtt".into()), raw())),
         "S_VOBSUB" => Ok((TrackCodec::Other("dvd_subtitle".into()), raw())),
         "S_HDMV/PGS" => Ok((TrackCodec::Other("hdmv_pgs_subtitle".into()), raw())),
-        other => Ok((TrackCodec::Other(other.to_string()), raw())),
+        // The codecs only the FFmpeg engine decodes: CodecPrivate is the decoder's extradata
+        // (MPEG-4 Part 2's VOS and VOL headers; MPEG-1/2 carry theirs in band too).
+        other => match codec_ids::matroska(other) {
+            Some(c) => Ok((TrackCodec::Video(c), raw())),
+            None => Ok((TrackCodec::Other(other.to_string()), raw())),
+        },
     }
 }
 

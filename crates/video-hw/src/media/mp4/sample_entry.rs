@@ -5,6 +5,7 @@ use super::boxes::{FourCc, Reader, fourcc_name, malformed};
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, Rational};
 use crate::error::Result;
+use crate::media::codec_ids;
 use crate::media::types::{AudioCodec, AudioInfo, CodecConfig, TrackCodec, VideoInfo};
 
 /// What the first sample description of a track says.
@@ -40,6 +41,7 @@ fn parse_entry(format: FourCc, r: Reader<'_>) -> Result<SampleEntry> {
     match &format {
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"vp08" | b"mp4v" | b"jpeg" | b"mjpa" | b"apcn"
         | b"apch" | b"apcs" | b"apco" | b"ap4h" | b"dvh1" | b"dvhe" | b"dva1" | b"dvav" | b"s263" => visual(format, r),
+        f if codec_ids::mp4_sample_entry(f).is_some() => visual(format, r),
         b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b".mp3" | b"lpcm" | b"sowt" | b"twos" | b"in24" | b"in32"
         | b"fl32" | b"fl64" | b"raw " | b"ulaw" | b"alaw" | b"samr" | b"sawb" => audio(format, r),
         _ => Ok(SampleEntry {
@@ -64,8 +66,13 @@ fn visual(format: FourCc, mut r: Reader<'_>) -> Result<SampleEntry> {
         b"hvc1" | b"hev1" | b"dvh1" | b"dvhe" => TrackCodec::Video(Codec::Hevc),
         b"av01" => TrackCodec::Video(Codec::Av1),
         b"vp09" => TrackCodec::Video(Codec::Vp9),
-        other => TrackCodec::Other(fourcc_name(other)),
+        // The codec is the `esds` object type's (below); MPEG-4 Part 2 until it says.
+        b"mp4v" => TrackCodec::Video(Codec::Mpeg4),
+        other => {
+            codec_ids::mp4_sample_entry(other).map_or_else(|| TrackCodec::Other(fourcc_name(other)), TrackCodec::Video)
+        }
     };
+    let mut codec = codec;
     let mut config = CodecConfig::None;
     for child in r.children() {
         let (h, mut body) = child?;
@@ -83,6 +90,21 @@ fn visual(format: FourCc, mut r: Reader<'_>) -> Result<SampleEntry> {
             }
             (b"av1C", _) => config = CodecConfig::Av1C(body.rest().to_vec()),
             (b"vpcC", _) => config = CodecConfig::VpcC(body.rest().to_vec()),
+            // MPEG-4 Part 2 (or MPEG-1/2, MJPEG) in `mp4v`: the object type names the codec,
+            // the DecoderSpecificInfo (VOS and VOL headers) is the decoder's extradata.
+            (b"esds", _) if &format == b"mp4v" => {
+                if let Some((object_type, dsi)) = es_decoder_config(body)? {
+                    codec = match codec_ids::mp4_object_type(object_type) {
+                        Some(c) if c.is_parsed() => TrackCodec::Other(format!("mp4v-0x{object_type:02x}")),
+                        Some(c) => TrackCodec::Video(c),
+                        None => TrackCodec::Other(format!("mp4v-0x{object_type:02x}")),
+                    };
+                    config = dsi.map_or(CodecConfig::None, CodecConfig::Raw);
+                }
+            }
+            // QuickTime's `glbl`: the global header (extradata) of a codec FFmpeg's muxer
+            // writes one for (FFV1, and others that keep their configuration out of band).
+            (b"glbl", TrackCodec::Video(c)) if !c.is_parsed() => config = CodecConfig::Raw(body.rest().to_vec()),
             (b"pasp", _) => {
                 let h_spacing = body.u32("pasp")?;
                 let v_spacing = body.u32("pasp")?;
@@ -179,11 +201,30 @@ fn descriptor<'a>(r: &mut Reader<'a>) -> Result<(u8, Reader<'a>)> {
 
 /// `esds`: the ES descriptor's decoder configuration gives the codec (object type) and
 /// the decoder-specific info (AAC's AudioSpecificConfig).
-fn esds(mut r: Reader<'_>, codec: &mut TrackCodec, config: &mut CodecConfig) -> Result<()> {
+fn esds(r: Reader<'_>, codec: &mut TrackCodec, config: &mut CodecConfig) -> Result<()> {
+    let Some((object_type, dsi)) = es_decoder_config(r)? else { return Ok(()) };
+    *codec = match object_type {
+        0x40 | 0x66 | 0x67 | 0x68 => TrackCodec::Audio(AudioCodec::Aac),
+        0x69 | 0x6b => TrackCodec::Audio(AudioCodec::Mp3),
+        0xa5 => TrackCodec::Audio(AudioCodec::Ac3),
+        0xa6 => TrackCodec::Audio(AudioCodec::Eac3),
+        0xad => TrackCodec::Audio(AudioCodec::Opus),
+        other => TrackCodec::Other(format!("mp4a-0x{other:02x}")),
+    };
+    if let (TrackCodec::Audio(AudioCodec::Aac), Some(dsi)) = (&*codec, dsi) {
+        *config = CodecConfig::AudioSpecificConfig(dsi);
+    }
+    Ok(())
+}
+
+/// An `esds` box's ES_Descriptor: the DecoderConfigDescriptor's `objectTypeIndication`
+/// and the DecoderSpecificInfo's bytes, if it has one; `None` when the box holds no
+/// ES_Descriptor or no DecoderConfigDescriptor.
+fn es_decoder_config(mut r: Reader<'_>) -> Result<Option<(u8, Option<Vec<u8>>)>> {
     r.full_box("esds")?;
     let (tag, mut es) = descriptor(&mut r)?;
     if tag != 0x03 {
-        return Ok(());
+        return Ok(None);
     }
     es.skip(2, "ES_ID")?;
     let flags = es.u8("ES flags")?;
@@ -203,24 +244,17 @@ fn esds(mut r: Reader<'_>, codec: &mut TrackCodec, config: &mut CodecConfig) -> 
             continue;
         }
         let object_type = dc.u8("objectTypeIndication")?;
-        *codec = match object_type {
-            0x40 | 0x66 | 0x67 | 0x68 => TrackCodec::Audio(AudioCodec::Aac),
-            0x69 | 0x6b => TrackCodec::Audio(AudioCodec::Mp3),
-            0xa5 => TrackCodec::Audio(AudioCodec::Ac3),
-            0xa6 => TrackCodec::Audio(AudioCodec::Eac3),
-            0xad => TrackCodec::Audio(AudioCodec::Opus),
-            other => TrackCodec::Other(format!("mp4a-0x{other:02x}")),
-        };
         dc.skip(12, "DecoderConfigDescriptor")?;
+        let mut dsi = None;
         while dc.remaining() > 0 {
-            let (tag, mut dsi) = descriptor(&mut dc)?;
-            if tag == 0x05 && *codec == TrackCodec::Audio(AudioCodec::Aac) {
-                *config = CodecConfig::AudioSpecificConfig(dsi.rest().to_vec());
+            let (tag, mut body) = descriptor(&mut dc)?;
+            if tag == 0x05 && dsi.is_none() {
+                dsi = Some(body.rest().to_vec());
             }
         }
-        break;
+        return Ok(Some((object_type, dsi)));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `dOps` (big-endian) as the Ogg `OpusHead` packet (little-endian) that Matroska and

@@ -32,6 +32,9 @@ fn nal_units(au: &[u8]) -> impl Iterator<Item = &[u8]> {
 ///
 /// `None` when `au` holds no slice (a prefix cut before it).
 pub fn is_keyframe(codec: Codec, au: &[u8]) -> Option<bool> {
+    if matches!(codec, Codec::Mpeg2 | Codec::Mpeg4 | Codec::Other("mpeg1video")) {
+        return mpeg_video_keyframe(codec == Codec::Mpeg4, au);
+    }
     let finder = memmem::Finder::new(&[0u8, 0, 1]);
     let mut recovery = false;
     let mut at = 0;
@@ -62,6 +65,51 @@ pub fn is_keyframe(codec: Codec, au: &[u8]) -> Option<bool> {
         }
     }
     None
+}
+
+/// Whether an MPEG-1/2 or MPEG-4 Part 2 access unit is a random access point: its first
+/// picture is intra coded (MPEG-1/2: `picture_coding_type` 1 in the picture header,
+/// start code 0x00; MPEG-4: `vop_coding_type` 0 in the VOP header, 0xB6) and the headers
+/// a decoder starting there needs come before it (a sequence header, 0xB3; a video object
+/// layer, 0x20-0x2F), as MPEG-TS muxers repeat them at each GOP. `None` when the unit
+/// ends before its first picture header.
+fn mpeg_video_keyframe(mpeg4: bool, au: &[u8]) -> Option<bool> {
+    let mut headers = false;
+    for i in memmem::find_iter(au, &[0u8, 0, 1]) {
+        let code = *au.get(i + 3)?;
+        match (mpeg4, code) {
+            (false, 0xb3) | (true, 0x20..=0x2f) => headers = true,
+            // temporal_reference (10 bits), then picture_coding_type (3 bits).
+            (false, 0x00) => return au.get(i + 5).map(|b| headers && (b >> 3) & 7 == 1),
+            (true, 0xb6) => return au.get(i + 4).map(|b| headers && b >> 6 == 0),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The size, aspect ratio and frame rate of an MPEG-1/2 sequence header (start code
+/// 0xB3) in `au`: 12-bit width and height, then `aspect_ratio_information` and
+/// `frame_rate_code` (ISO/IEC 13818-2 6.2.2.1; the sequence extension's high bits, for
+/// pictures of 4096 or more, are not read). `None` without one.
+fn mpeg2_sequence_facts(au: &[u8]) -> Option<VideoFacts> {
+    let i = memmem::find_iter(au, &[0u8, 0, 1, 0xb3]).next()?;
+    let h = au.get(i + 4..i + 8)?;
+    let width = (u32::from(h[0]) << 4) | u32::from(h[1] >> 4);
+    let height = (u32::from(h[1] & 0x0f) << 8) | u32::from(h[2]);
+    let frame_rate = match h[3] & 0x0f {
+        1 => Some(Rational::new(24000, 1001)),
+        2 => Some(Rational::new(24, 1)),
+        3 => Some(Rational::new(25, 1)),
+        4 => Some(Rational::new(30000, 1001)),
+        5 => Some(Rational::new(30, 1)),
+        6 => Some(Rational::new(50, 1)),
+        7 => Some(Rational::new(60000, 1001)),
+        8 => Some(Rational::new(60, 1)),
+        _ => None,
+    };
+    (width > 0 && height > 0)
+        .then_some(VideoFacts { info: VideoInfo { width, height, rotation: 0, sample_aspect: None }, frame_rate })
 }
 
 /// True when an H.264 SEI payload (after the NAL header) holds a recovery point message
@@ -104,6 +152,12 @@ pub struct VideoFacts {
 /// The facts of the first SPS in `au` that parses (HEVC: with the VPS before it, if
 /// any, for its timing); `None` when the access unit has none.
 pub fn video_facts(codec: Codec, au: &[u8]) -> Option<VideoFacts> {
+    match codec {
+        Codec::Mpeg2 | Codec::Other("mpeg1video") => return mpeg2_sequence_facts(au),
+        // MPEG-4 Part 2's VOL is not read: its size comes from the decoded pictures.
+        Codec::Mpeg4 => return None,
+        _ => {}
+    }
     let mut vps = None;
     for nal in nal_units(au) {
         let nal = strip_zeros(nal);
@@ -224,6 +278,27 @@ mod tests {
         assert!(!key(Codec::H264, &[0x65, 0x88]));
         // A prefix cut before the first slice cannot tell.
         assert_eq!(is_keyframe(Codec::H264, &[0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x06, 0x05]), None);
+    }
+
+    #[test]
+    fn mpeg_video_keyframes() {
+        // Sequence header (352x288, 25 fps), GOP, I picture.
+        let i_pic = [0, 0, 1, 0xb3, 0x16, 0x01, 0x20, 0x13, 0, 0, 1, 0xb8, 0, 0, 1, 0x00, 0x00, 0x0f, 0xff];
+        assert!(key(Codec::Mpeg2, &i_pic));
+        let facts = video_facts(Codec::Mpeg2, &i_pic).unwrap();
+        assert_eq!((facts.info.width, facts.info.height, facts.frame_rate), (352, 288, Some(Rational::new(25, 1))));
+        // A P picture (type 2), and an I picture without a sequence header before it.
+        assert!(!key(Codec::Mpeg2, &[0, 0, 1, 0x00, 0x00, 0x17, 0xff]));
+        assert!(!key(Codec::Mpeg2, &[0, 0, 1, 0x00, 0x00, 0x0f, 0xff]));
+        // MPEG-4: VOL then an I-VOP; a P-VOP.
+        assert!(key(Codec::Mpeg4, &[0, 0, 1, 0x20, 0x08, 0, 0, 1, 0xb6, 0x10]));
+        assert!(!key(Codec::Mpeg4, &[0, 0, 1, 0x20, 0x08, 0, 0, 1, 0xb6, 0x50]));
+        // Cut anywhere: no answer or an answer, never a panic.
+        for n in 0..i_pic.len() {
+            let _ = is_keyframe(Codec::Mpeg2, &i_pic[..n]);
+            let _ = video_facts(Codec::Mpeg2, &i_pic[..n]);
+        }
+        assert_eq!(is_keyframe(Codec::Mpeg2, &i_pic[..17]), None);
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl TsDemuxer {
             }
             let (kind, codec) = s.codec(pmt.registration);
             let form = match (&codec, kind) {
-                (TrackCodec::Video(c @ (Codec::H264 | Codec::Hevc)), _) => Form::Nal(*c),
+                (TrackCodec::Video(c @ (Codec::H264 | Codec::Hevc | Codec::Mpeg2 | Codec::Mpeg4)), _) => Form::Nal(*c),
+                (TrackCodec::Video(c @ Codec::Other("mpeg1video")), _) => Form::Nal(*c),
                 (TrackCodec::Video(Codec::Av1), _) => Form::Av1,
                 (TrackCodec::Audio(AudioCodec::Aac), _) => Form::Adts,
                 (TrackCodec::Audio(AudioCodec::Opus), _) => Form::Opus,

@@ -287,8 +287,13 @@ impl Stream {
                     (Data, TrackCodec::Other(raw))
                 }
             }
-            // MPEG-1/2 video, MPEG-4 part 2, MVC, VC-1, AVS, Dirac, AV1 in private form.
-            0x01 | 0x02 | 0x10 | 0x20 | 0x42 | 0xd1 | 0xea => (Video, TrackCodec::Other(raw)),
+            // MPEG-1/2 video, MPEG-4 Part 2: decoded by the FFmpeg engine, their headers in band.
+            0x01 | 0x02 | 0x10 => match crate::media::codec_ids::ts_stream_type(self.stream_type) {
+                Some(c) => (Video, TrackCodec::Video(c)),
+                None => (Video, TrackCodec::Other(raw)),
+            },
+            // MVC, VC-1, AVS, Dirac, AV1 in private form.
+            0x20 | 0x42 | 0xd1 | 0xea => (Video, TrackCodec::Other(raw)),
             // Blu-ray and ATSC audio (LPCM, DTS, TrueHD, DTS-HD, secondary audio).
             0x80 | 0x82..=0x86 | 0xa1 | 0xa2 => (Audio, TrackCodec::Other(raw)),
             // Blu-ray presentation and text subtitles.

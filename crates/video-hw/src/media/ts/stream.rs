@@ -25,7 +25,8 @@ const MAX_CARRY: usize = 1 << 13;
 /// How a stream's PES become packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
-    /// H.264/HEVC: one packet per PES (an Annex-B access unit), keyframes from NAL types.
+    /// Start-code video, H.264/HEVC and MPEG-1/2/4 Part 2: one packet per PES (an access
+    /// unit), keyframes from NAL unit types or picture headers ([`es::is_keyframe`]).
     Nal(Codec),
     /// AAC in ADTS: one packet per frame, headers stripped.
     Adts,

@@ -27,6 +27,7 @@ pub(crate) fn codec_guid(codec: Codec) -> std::result::Result<GUID, &'static str
         Codec::Hevc => Ok(NV_ENC_CODEC_HEVC_GUID),
         Codec::Av1 => Err("AV1 encode is not in NVENC API 11.1, the version this build speaks (it needs API 12.0)"),
         Codec::Vp9 => Err("NVENC has no VP9 encoder"),
+        _ => Err("NVENC encodes H.264 and HEVC only"),
     }
 }
 
