@@ -193,3 +193,21 @@ fn garbage_and_cut_bytes_never_panic() {
         }
     }
 }
+
+/// Inputs the fuzzer (fuzz/fuzz_targets/audio_decode.rs) found to make a built-in engine
+/// panic: each decodes, or ends, with a typed error; nothing panics past the engine.
+#[test]
+fn fuzzed_inputs_that_made_an_engine_panic_are_damage() {
+    for (name, engine) in [("flac-predictor-overflow.bin", Engine::Symphonia)] {
+        let bytes = std::fs::read(dir().join("fuzz").join(name)).unwrap();
+        let opts = AudioOptions { engine: EnginePreference::Only(engine), ..AudioOptions::default() };
+        let got = AudioDecoder::from_bytes(bytes, opts).and_then(|mut d| {
+            let s = d.get_all_samples()?;
+            Ok((s.frames(), d.damaged_packets()))
+        });
+        eprintln!("{name}: {got:?}");
+        if let Ok((_, damaged)) = got {
+            assert!(damaged > 0, "{name}: the failing packet is counted as damage");
+        }
+    }
+}

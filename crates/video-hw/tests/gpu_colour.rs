@@ -96,7 +96,8 @@ fn gpu_untagged_hd_converts_with_bt601_on_nvdec() {
         let gpu_601 = packed(&decode(&path, nvdec, Output::CUDA_RGB24, named(M::SMPTE170M)));
         let gpu_709 = packed(&decode(&path, nvdec, Output::CUDA_RGB24, named(M::BT709)));
         let gpu_tag = if tag == M::BT709 { &gpu_709 } else { &gpu_601 };
-        for (what, output) in [("GPU transform, host", Output::HOST_RGB24), ("GPU transform, cuda", Output::CUDA_RGB24)] {
+        for (what, output) in [("GPU transform, host", Output::HOST_RGB24), ("GPU transform, cuda", Output::CUDA_RGB24)]
+        {
             let got = packed(&decode(&path, nvdec, output, Some(resize)));
             let (d, p) = (largest_difference(&got, gpu_tag), psnr(&got, &cpu));
             println!("{name}: {what}: {d} from the kernel with matrix {} named, {p:.1} dB from the CPU", tag.0);

@@ -116,10 +116,19 @@ impl AudioEngine for OpusEngine {
     fn decode(&mut self, packet: &[u8], out: &mut Planar) -> Result<()> {
         let ch = self.head.channels as usize;
         out.ensure_channels(ch);
-        let n =
-            self.decoder.decode(Some(packet), packet.len() as i32, &mut self.pcm, MAX_FRAME as i32, false).map_err(
-                |code| Error::invalid_bitstream(0, format!("opus packet of {} bytes: ropus code {code}", packet.len())),
-            )?;
+        // A port of C may panic where the C had undefined behaviour on crafted input: such a
+        // packet is damage, and the decoder starts again for the next one.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.decoder.decode(Some(packet), packet.len() as i32, &mut self.pcm, MAX_FRAME as i32, false)
+        }));
+        let what = || format!("opus packet of {} bytes", packet.len());
+        let n = match decoded {
+            Ok(r) => r.map_err(|code| Error::invalid_bitstream(0, format!("{}: ropus code {code}", what())))?,
+            Err(_) => {
+                self.reset();
+                return Err(Error::invalid_bitstream(0, format!("{}: the decoder failed on it", what())));
+            }
+        };
         let n = usize::try_from(n).unwrap_or(0).min(MAX_FRAME);
         // The header's output gain (Q7.8 dB), applied as decoders must (RFC 7845 5.1).
         let gain = if self.head.gain == 0 { 1.0 } else { 10f32.powf(f32::from(self.head.gain) / (20.0 * 256.0)) };

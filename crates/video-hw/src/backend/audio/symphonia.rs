@@ -142,11 +142,27 @@ impl AudioEngine for SymphoniaEngine {
                 };
                 for piece in pieces {
                     let p = Packet::new(0, Timestamp::new(0), Duration::new(0), piece.to_vec());
-                    let buf =
-                        d.decode(&p).map_err(|e| Error::invalid_bitstream(0, format!("{}: {e}", self.codec.name())))?;
-                    append(&buf, out);
-                    self.rate = buf.spec().rate();
-                    self.channels = buf.num_planes() as u16;
+                    // Symphonia's decoders can panic on crafted packets (FLAC's predictor
+                    // overflows where overflow checks are on, found by fuzz/audio_decode):
+                    // such a packet is damage, and the decoder is reset for the next one.
+                    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        d.decode(&p).map(|buf| {
+                            append(&buf, out);
+                            (buf.spec().rate(), buf.num_planes() as u16)
+                        })
+                    }));
+                    let name = self.codec.name();
+                    match decoded {
+                        Ok(Ok((rate, channels))) => (self.rate, self.channels) = (rate, channels),
+                        Ok(Err(e)) => return Err(Error::invalid_bitstream(0, format!("{name}: {e}"))),
+                        Err(_) => {
+                            d.reset();
+                            return Err(Error::invalid_bitstream(
+                                0,
+                                format!("{name}: the decoder failed on this packet"),
+                            ));
+                        }
+                    }
                 }
                 Ok(())
             }
