@@ -195,10 +195,14 @@ fn garbage_and_cut_bytes_never_panic() {
 }
 
 /// Inputs the fuzzer (fuzz/fuzz_targets/audio_decode.rs) found to make a built-in engine
-/// panic: each decodes, or ends, with a typed error; nothing panics past the engine.
+/// panic (testdata/audio/fuzz/), with the engine.
+const FUZZED: &[(&str, Engine)] = &[("flac-predictor-overflow.bin", Engine::Symphonia)];
+
+/// Each input [`FUZZED`] lists decodes, or ends, with a typed error; nothing panics past the
+/// engine.
 #[test]
 fn fuzzed_inputs_that_made_an_engine_panic_are_damage() {
-    for (name, engine) in [("flac-predictor-overflow.bin", Engine::Symphonia)] {
+    for &(name, engine) in FUZZED {
         let bytes = std::fs::read(dir().join("fuzz").join(name)).unwrap();
         let opts = AudioOptions { engine: EnginePreference::Only(engine), ..AudioOptions::default() };
         let got = AudioDecoder::from_bytes(bytes, opts).and_then(|mut d| {
