@@ -338,7 +338,8 @@ impl Registry {
             Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and on the CPU: {e}"))
         })?;
         let to = host.engine();
-        let backend = crate::backend::nvidia::host_upload::open(host, config.device_index, Some(why.clone()))?;
+        let backend = crate::backend::nvidia::host_upload::open(host, config.device_index, Some(why.clone()))
+            .map_err(|e| Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and {e}")))?;
         report_fallback(Engine::Nvdec, to, &format!("unavailable: {why}"), &job);
         Ok(backend)
     }

@@ -44,7 +44,7 @@ pub(crate) fn open(
     device_index: u32,
     why: Option<String>,
 ) -> Result<Box<dyn DecoderBackend>> {
-    let what = || format!("{} frames uploaded to GPU {device_index}", inner.engine());
+    let what = || format!("CUDA frames of {} (uploaded to GPU {device_index})", inner.engine());
     let driver = CudaDriver::get().map_err(|e| Error::unsupported(what(), e.to_string()))?;
     let count = driver.device_count()?;
     if device_index >= count {
