@@ -107,7 +107,9 @@ fn codec_type(codec: Codec) -> Option<CMVideoCodecType> {
     match codec {
         Codec::H264 => Some(kCMVideoCodecType_H264),
         Codec::Hevc => Some(kCMVideoCodecType_HEVC),
-        Codec::Av1 | Codec::Vp9 => None,
+        // AV1 and VP9 go through FFmpeg on Apple systems; the codecs only FFmpeg decodes
+        // too (VideoToolbox's MPEG-2/MPEG-4/ProRes decoders are not driven here).
+        _ => None,
     }
 }
 
