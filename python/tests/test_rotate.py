@@ -12,20 +12,10 @@ import numpy as np
 import pytest
 
 import video_hw
+from _engines import cpu_engine
 
 FILE = pathlib.Path(__file__).resolve().parents[2] / "testdata" / "media" / "h264-rotate90.mp4"
 
-
-def cpu_engine():
-    """The CPU engine these CPU tests decode with: on a machine with a GPU, "auto" picks NVDEC,
-    whose same-size transforms interpolate chroma where the CPU's take the nearest sample
-    (issue #56's GPU port), so colours there are compared in test_gpu.py instead."""
-    names = {
-        e["engine"]
-        for e in video_hw.engines()
-        if e["codec"] == "h264" and e["direction"] == "decode" and e["available"]
-    }
-    return "ffmpeg" if "ffmpeg" in names else "openh264"
 
 
 def frames(**kw):

@@ -67,6 +67,23 @@ pub(crate) fn copy_desc(src: DeviceRegion, dst: &mut [u8], dst_pitch: usize) -> 
     })
 }
 
+/// A `CUDA_MEMCPY2D` from host `src` (rows `src_pitch` apart) into device `dst` after
+/// checking that the rows lie inside `src` (the twin of [`copy_desc`]).
+pub(crate) fn upload_desc(src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<CUDA_MEMCPY2D> {
+    check_host_rows(&dst, src.len(), src_pitch, (src_pitch, dst.pitch))?;
+    Ok(CUDA_MEMCPY2D {
+        srcMemoryType: CU_MEMORYTYPE_HOST,
+        srcHost: src.as_ptr().cast::<c_void>(),
+        srcPitch: src_pitch,
+        dstMemoryType: CU_MEMORYTYPE_DEVICE,
+        dstDevice: dst.ptr,
+        dstPitch: dst.pitch,
+        WidthInBytes: dst.width_bytes,
+        Height: dst.height,
+        ..CUDA_MEMCPY2D::default()
+    })
+}
+
 /// Copies `src` into `dst` (rows `dst_pitch` apart) and waits for the copy. Device
 /// addresses are the driver's to validate; the host side is bounds-checked here.
 pub(crate) fn copy_to_host(ctx: &Context, src: DeviceRegion, dst: &mut [u8], dst_pitch: usize) -> Result<()> {
@@ -81,18 +98,7 @@ pub(crate) fn copy_to_host(ctx: &Context, src: DeviceRegion, dst: &mut [u8], dst
 /// and waits for the copy. The host side is bounds-checked here; device addresses are
 /// the driver's to validate.
 pub(crate) fn copy_from_host(ctx: &Context, src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<()> {
-    check_host_rows(&dst, src.len(), src_pitch, (src_pitch, dst.pitch))?;
-    let desc = CUDA_MEMCPY2D {
-        srcMemoryType: CU_MEMORYTYPE_HOST,
-        srcHost: src.as_ptr().cast::<c_void>(),
-        srcPitch: src_pitch,
-        dstMemoryType: CU_MEMORYTYPE_DEVICE,
-        dstDevice: dst.ptr,
-        dstPitch: dst.pitch,
-        WidthInBytes: dst.width_bytes,
-        Height: dst.height,
-        ..CUDA_MEMCPY2D::default()
-    };
+    let desc = upload_desc(src, src_pitch, dst)?;
     let _current = ctx.push()?;
     // SAFETY: `desc` reads only inside `src` (checked above), which the borrow keeps
     // alive for this synchronous call.

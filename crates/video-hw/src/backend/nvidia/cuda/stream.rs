@@ -4,8 +4,7 @@ use std::fmt;
 use std::ptr;
 
 use super::super::sys::cuda::{
-    CU_EVENT_DISABLE_TIMING, CU_MEMORYTYPE_DEVICE, CU_MEMORYTYPE_HOST, CU_STREAM_NON_BLOCKING, CUDA_ERROR_NOT_READY,
-    CUDA_MEMCPY2D, CUevent, CUstream,
+    CU_EVENT_DISABLE_TIMING, CU_STREAM_NON_BLOCKING, CUDA_ERROR_NOT_READY, CUevent, CUstream,
 };
 use super::*;
 use crate::{Error, Result};
@@ -130,18 +129,7 @@ impl Stream {
     /// used by no other work, until the copy has finished; `src` must stay alive and
     /// unchanged until then too (a page-locked `src` is read by the copy itself).
     pub(crate) unsafe fn copy_from_host_async(&self, src: &[u8], src_pitch: usize, dst: DeviceRegion) -> Result<()> {
-        check_host_rows(&dst, src.len(), src_pitch, (src_pitch, dst.pitch))?;
-        let desc = CUDA_MEMCPY2D {
-            srcMemoryType: CU_MEMORYTYPE_HOST,
-            srcHost: src.as_ptr().cast::<std::ffi::c_void>(),
-            srcPitch: src_pitch,
-            dstMemoryType: CU_MEMORYTYPE_DEVICE,
-            dstDevice: dst.ptr,
-            dstPitch: dst.pitch,
-            WidthInBytes: dst.width_bytes,
-            Height: dst.height,
-            ..CUDA_MEMCPY2D::default()
-        };
+        let desc = upload_desc(src, src_pitch, dst)?;
         let _current = self.ctx.push()?;
         // SAFETY: `desc` reads only inside `src` (checked above); the caller keeps `src`
         // and `dst` alive and untouched until the stream has run the copy.
