@@ -25,8 +25,11 @@ use video_hw::SampleType;
 pub enum Owner {
     /// A decoded frame (its own buffer, host or device).
     Frame(Arc<video_hw::Frame>),
-    /// Host bytes this module allocated (a batch, a frame repacked).
+    /// Host bytes this module allocated (a frame repacked or converted).
     Bytes(Arc<Box<[u8]>>),
+    /// Host memory from the library's buffer pool (a batch), back to the pool when the
+    /// last consumer lets go of it.
+    Pooled(Arc<video_hw::HostBuffer>),
     /// Device memory this module allocated (a batch on the GPU).
     Device(Arc<video_hw::device_array::DeviceArray>),
     /// Float samples the library decoded (audio), handed over without a copy.
@@ -79,6 +82,13 @@ impl Array {
         let strides = compact_strides(&shape);
         let ptr = bytes.as_ptr() as u64;
         Array::new(Owner::Bytes(Arc::new(bytes)), ptr, shape, strides, elem, Place::Cpu)
+    }
+
+    /// A compact row-major array over all of `buffer` (host memory from the pool).
+    pub fn from_pooled(buffer: video_hw::HostBuffer, shape: Vec<i64>, elem: SampleType) -> Array {
+        let strides = compact_strides(&shape);
+        let ptr = buffer.as_slice().as_ptr() as u64;
+        Array::new(Owner::Pooled(Arc::new(buffer)), ptr, shape, strides, elem, Place::Cpu)
     }
 
     /// A compact row-major float32 array over all of `data` (host memory, no copy).

@@ -75,5 +75,5 @@ pub use decoder::{Decoder, DecoderStats, Input};
 pub use encoder::{Encoder, EncoderStats};
 pub use engine::{Direction, Engine, EnginePreference};
 pub use error::{Error, Result};
-pub use frame::{CudaFrame, Frame, FrameData, HostFrame};
+pub use frame::{CudaFrame, Frame, FrameData, HostBuffer, HostFrame};
 pub use packet::{Packet, PacketLayout};

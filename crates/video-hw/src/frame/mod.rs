@@ -9,6 +9,8 @@ pub(crate) mod memory;
 pub(crate) mod output;
 pub(crate) mod pool;
 pub(crate) mod recycle;
+
+pub use recycle::HostBuffer;
 pub(crate) mod staging;
 
 use memory::DeviceLayout;
