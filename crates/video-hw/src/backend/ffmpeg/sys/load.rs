@@ -106,7 +106,7 @@ pub(crate) fn search() -> Search {
         return Search { opened, tried, disabled: None };
     }
     let majors: Vec<u32> = Layout::known_majors().collect();
-    // The loader's folders, read once (`ldconfig -p`) for every major, and only if needed.
+    // The loader's folders, read once (its configuration files) for every major, and only if needed.
     let mut loader_dirs = None;
     for &major in majors.iter().rev() {
         let name = soname("avcodec", major);
@@ -184,7 +184,11 @@ fn loader_finds(name: &str, dirs: &mut Option<Vec<PathBuf>>) -> bool {
         let places = dirs.get_or_insert_with(|| {
             let paths = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
             let mut places: Vec<PathBuf> = paths.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
-            places.extend(ld_cache_dirs());
+            for d in ld_conf_dirs(Path::new("/etc/ld.so.conf"), 0).into_iter().chain(default_dirs()) {
+                if !places.contains(&d) {
+                    places.push(d);
+                }
+            }
             places
         });
         places.iter().any(|d| d.join(name).exists())
@@ -196,35 +200,69 @@ fn loader_finds(name: &str, dirs: &mut Option<Vec<PathBuf>>) -> bool {
     }
 }
 
-/// The folders of the loader's cache and its default search (Debian's multiarch folders
-/// included), read from `ldconfig -p`'s file list where possible.
+/// The folders a loader configuration file names (`/etc/ld.so.conf` and the files its
+/// `include` lines name, as ldconfig reads them), read directly: running `ldconfig -p`
+/// took a process of its own, 10-40 ms of every process's first open.
 #[cfg(target_os = "linux")]
-fn ld_cache_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(out) = std::process::Command::new("/sbin/ldconfig").arg("-p").output() {
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some((_, path)) = line.rsplit_once("=> ")
-                && let Some(parent) = Path::new(path.trim()).parent()
-                && !dirs.iter().any(|d| d == parent)
-            {
-                dirs.push(parent.to_path_buf());
+fn ld_conf_dirs(file: &Path, depth: u32) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    // Includes nest rarely; a loop of them ends here.
+    let Ok(text) = std::fs::read_to_string(file) else { return dirs };
+    if depth > 4 {
+        return dirs;
+    }
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(pattern) = line.strip_prefix("include").filter(|r| r.starts_with([' ', '\t'])) {
+            for f in conf_glob(pattern.trim(), file.parent().unwrap_or(Path::new("/"))) {
+                dirs.extend(ld_conf_dirs(&f, depth + 1));
             }
-        }
-    }
-    for d in ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"] {
-        let d = PathBuf::from(d);
-        if !dirs.contains(&d) {
-            dirs.push(d);
-        }
-    }
-    let arch = std::env::consts::ARCH;
-    for d in [format!("/usr/lib/{arch}-linux-gnu"), format!("/lib/{arch}-linux-gnu")] {
-        let d = PathBuf::from(d);
-        if !dirs.contains(&d) {
-            dirs.push(d);
+        } else if line.starts_with('/') {
+            dirs.push(PathBuf::from(line));
         }
     }
     dirs
+}
+
+/// The files an `include` pattern names: a path, or `*` within its last part (the form
+/// distributions use: `/etc/ld.so.conf.d/*.conf`), in name order, as ldconfig reads them.
+#[cfg(target_os = "linux")]
+fn conf_glob(pattern: &str, base: &Path) -> Vec<PathBuf> {
+    let path = base.join(pattern);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let Some((head, tail)) = name.split_once('*') else { return vec![path.clone()] };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.len() >= head.len() + tail.len() && n.starts_with(head) && n.ends_with(tail))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The loader's default folders (Debian's multiarch folders included).
+#[cfg(target_os = "linux")]
+fn default_dirs() -> Vec<PathBuf> {
+    let arch = std::env::consts::ARCH;
+    [
+        format!("/usr/lib/{arch}-linux-gnu"),
+        format!("/lib/{arch}-linux-gnu"),
+        "/usr/lib".into(),
+        "/lib".into(),
+        "/usr/lib64".into(),
+        "/lib64".into(),
+        "/usr/local/lib".into(),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .collect()
 }
 
 /// A library set to try.
@@ -330,7 +368,23 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
         paths.push(set.avutil.clone());
     }
     paths.push(set.avcodec.clone());
-    loads_in_child(&paths)?;
+    // One child loads the whole set, libswscale included (each child costs a fork and a
+    // load of FFmpeg's hundred-odd dependencies, the most of a first open's time); only
+    // when that fails is the set tried again without libswscale, which is optional.
+    let with_swscale = set.swscale.as_ref().map(|p| paths.iter().cloned().chain([p.clone()]).collect::<Vec<_>>());
+    let swscale_loads = match &with_swscale {
+        Some(all) => match loads_in_child(all) {
+            Ok(()) => true,
+            Err(_) => {
+                loads_in_child(&paths)?;
+                false
+            }
+        },
+        None => {
+            loads_in_child(&paths)?;
+            false
+        }
+    };
     let open = |p: &Path| -> Result<Library, String> {
         // SAFETY: loading runs the library's initialisers; a child process has just
         // loaded the same files without crashing (`loads_in_child`), and FFmpeg's
@@ -343,13 +397,7 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
     let avutil = open(&set.avutil)?;
     let avcodec = open(&set.avcodec)?;
     // libswscale is optional: a failure only leaves odd pixel layouts unconverted.
-    let swscale = set.swscale.as_ref().and_then(|p| {
-        let mut with_deps = set.preload.clone();
-        with_deps.push(p.clone());
-        loads_in_child(&with_deps).ok()?;
-        // SAFETY: as above; its child load succeeded.
-        unsafe { Library::new(p) }.ok()
-    });
+    let swscale = set.swscale.as_ref().filter(|_| swscale_loads).and_then(|p| open(p).ok());
     Ok(Opened {
         avcodec,
         avutil,
@@ -491,5 +539,24 @@ mod tests {
         for m in Layout::known_majors() {
             assert!(companion_majors(m).is_some(), "{m}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_loader_configuration_is_read_with_its_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("conf.d")).unwrap();
+        std::fs::write(d.join("ld.so.conf"), "# comment\n/opt/first\ninclude conf.d/*.conf\n").unwrap();
+        std::fs::write(d.join("conf.d/b.conf"), "/opt/b # trailing\n").unwrap();
+        std::fs::write(d.join("conf.d/a.conf"), "/opt/a\ninclude ../ld.so.conf\n").unwrap();
+        std::fs::write(d.join("conf.d/skip.txt"), "/opt/not-read\n").unwrap();
+        let dirs = ld_conf_dirs(&d.join("ld.so.conf"), 0);
+        // Files in name order; an include loop ends at the depth limit, never recursing forever.
+        assert_eq!(dirs[0], PathBuf::from("/opt/first"));
+        assert_eq!(dirs[1], PathBuf::from("/opt/a"));
+        assert!(dirs.contains(&PathBuf::from("/opt/b")));
+        assert!(!dirs.contains(&PathBuf::from("/opt/not-read")));
+        assert!(ld_conf_dirs(&d.join("missing.conf"), 0).is_empty());
     }
 }
