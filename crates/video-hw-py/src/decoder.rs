@@ -552,6 +552,7 @@ impl NativeDecoder {
         d.set_item("packets_headers_only", s.packets_headers_only)?;
         d.set_item("frames_returned", s.frames_returned)?;
         d.set_item("frames_kept", s.frames_kept)?;
+        d.set_item("frames_read_ahead", s.frames_read_ahead)?;
         d.set_item("sessions", s.sessions)?;
         Ok(d)
     }

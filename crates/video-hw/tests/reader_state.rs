@@ -83,6 +83,58 @@ fn ranges_in_chunks_decode_each_packet_about_once() {
 
 /// Every second frame, then every third: the frames skipped are not converted, and the
 /// loop still goes on from where the session is.
+/// On several sessions, a loop over the file (one frame or a chunk at a time) has the GOPs
+/// after the first session's decoded at once on the others: frames exact, nothing decoded
+/// twice, and a jump back in the middle of it served as before.
+#[test]
+fn loops_on_several_sessions_read_the_next_gops_ahead() {
+    each_input(|path, name, want| {
+        let n = want.len();
+        let gops = {
+            let r = reader(path);
+            let starts: std::collections::BTreeSet<usize> = (0..n).map(|f| span_start(&r, f)).collect();
+            starts.len()
+        };
+        for chunk in [1, 8] {
+            let mut r = reader(path).sessions(3);
+            for start in (0..n).step_by(chunk) {
+                let got: Vec<String> =
+                    r.frames_in_range(start, start + chunk, 1).unwrap().iter().map(|f| md5(f)).collect();
+                assert_eq!(got, want[start..(start + chunk).min(n)].to_vec(), "{name}: chunk of {chunk} at {start}");
+            }
+            let s = r.stats();
+            if gops > 1 && n > 2 * chunk + 2 {
+                assert!(s.frames_read_ahead > 0, "{name}: chunks of {chunk}: no frame was read ahead ({gops} GOPs)");
+            }
+            let bound = forward_bound(&r, chunk.min(n) - 1, (2 * chunk).min(n) - 1);
+            assert!(
+                s.packets_decoded <= bound,
+                "{name}: chunks of {chunk}: {} packets, at most {bound}",
+                s.packets_decoded
+            );
+        }
+        // A look back in the middle of a loop stops the read-ahead (what it decoded is
+        // dropped) and is served as before; the loop then goes on, exact.
+        if n > 20 {
+            let mut r = reader(path).sessions(3);
+            for i in 0..n {
+                assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}]");
+                if i == n / 2 {
+                    assert_eq!(md5(&r.frames_at(&[3]).unwrap()[0]), want[3], "{name}: back to 3");
+                    assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: again at {i}");
+                }
+            }
+        }
+    });
+}
+
+/// The packet frame `f` decodes from (its random access point, at an IDR for H.264).
+fn span_start(r: &FrameReader, f: usize) -> usize {
+    let index = r.index();
+    let h264 = index.track().codec.video() == Some(video_hw::Codec::H264);
+    if h264 { index.start_packet_at_idr(f) } else { index.start_packet(f) }
+}
+
 #[test]
 fn strided_loops_go_on() {
     each_input(|path, name, want| {

@@ -416,6 +416,12 @@ impl ReadAhead {
         }
     }
 
+    /// Makes the jobs the budget allows now, so the sessions start decoding before the
+    /// reader takes a frame (the index calls' read-ahead, `sequential_index.rs`).
+    pub fn top_up_now(&mut self, src: &mut Source<'_>) -> Result<()> {
+        self.top_up(src)
+    }
+
     /// Makes jobs for the frames ahead while a worker could take one and they fit the budget.
     fn top_up(&mut self, src: &mut Source<'_>) -> Result<()> {
         let (index, start_of) = (src.index, src.start_of);

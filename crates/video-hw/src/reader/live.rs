@@ -107,6 +107,13 @@ fn take(
     }
 }
 
+impl Live {
+    /// The packet the session reads next, while it can go on (not ended, not broken).
+    pub(super) fn going_on_at(&self) -> Option<usize> {
+        (!self.ended && !self.broken).then_some(self.next_packet)
+    }
+}
+
 impl FrameReader {
     /// Serves `runs` (planned for frames the store does not hold) on the first session,
     /// going on from where it is wherever that is exact and cheaper (module docs).
@@ -200,6 +207,9 @@ impl FrameReader {
     /// The first session is about to be used by other work (runs on several sessions, the
     /// read-ahead): it is flushed, and its position and the demuxer's forgotten.
     pub(super) fn release_first(&mut self) -> Result<()> {
+        // The sessions of the index calls' read-ahead come back first: whoever gives up the
+        // first session's position wants every session.
+        self.stop_sequential()?;
         let mut none = HashMap::new();
         let r = self.settle_first(&Want { frames: &[], last: 0 }, &mut none);
         self.demuxer_at = None;

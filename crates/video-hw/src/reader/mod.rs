@@ -32,6 +32,7 @@ mod prune;
 mod prune_tests;
 mod run;
 mod sequential;
+mod sequential_index;
 mod store;
 
 use std::collections::HashMap;
@@ -54,6 +55,7 @@ use prune::Skipper;
 use run::{Feed, Packets, decode_run, missing, read_run};
 use sequential::Cursor;
 pub use sequential::FramesFrom;
+use sequential_index::SeqAhead;
 use store::FrameStore;
 
 /// Most sessions one reader runs.
@@ -81,6 +83,9 @@ pub struct ReaderStats {
     /// Frames of sequential reading on several sessions that were held in device memory
     /// and copied to host memory as they were handed out (host NV12, YUV420P and RGB on NVDEC).
     pub frames_staged: u64,
+    /// Frames of index calls walking the file in order that the other sessions decoded
+    /// ahead, while the first went on with its GOP (`sequential_index.rs`).
+    pub frames_read_ahead: u64,
     /// Pictures the engines found damaged and concealed themselves (NVDEC), summed over the
     /// sessions the reader holds (those of a read-ahead once it has stopped).
     pub concealed: u64,
@@ -109,6 +114,9 @@ pub struct FrameReader {
     idr_only: bool,
     /// Where sequential reading ([`next_frame`](Self::next_frame)) is.
     cursor: Option<Cursor>,
+    /// The sessions reading ahead of index calls that walk the file in order
+    /// (`sequential_index.rs`).
+    seq: Option<SeqAhead>,
     /// Where the first session is in the track, kept between calls (`live.rs`).
     live: Option<Live>,
     /// The packet the demuxer reads next, when known.
@@ -189,6 +197,7 @@ impl FrameReader {
             decoders: Vec::new(),
             idr_only: false,
             cursor: None,
+            seq: None,
             live: None,
             demuxer_at: None,
             store,
@@ -318,6 +327,7 @@ impl FrameReader {
         }
         self.stats.frames_kept += self.store.take_hits();
         let rest: Vec<usize> = wanted.iter().copied().filter(|f| !got.contains_key(f)).collect();
+        let rest = self.take_sequential(&wanted, rest, &mut got)?;
         if !rest.is_empty() {
             let index = &self.index;
             let runs = plan(&rest, |f| self.start_of(f), |f| index.last_packet(f));
@@ -402,6 +412,7 @@ impl FrameReader {
         if let Some(c) = self.cursor.as_mut() {
             c.forget_read_ahead();
         }
+        self.forget_sequential();
         let bytes = frame_bytes(&self.index, self.config.output, self.config.transform);
         std::mem::forget(std::mem::replace(&mut self.store, FrameStore::new(bytes)));
         self.live = None;
@@ -413,6 +424,11 @@ impl FrameReader {
     pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
         self.after_fork();
         self.stop_read_ahead()?;
+        if n > 1 {
+            // Work for every session (iteration's read-ahead, runs at once) takes back
+            // those the index calls' read-ahead holds.
+            self.stop_sequential()?;
+        }
         while self.decoders.len() < n {
             // The caller waits on these sessions' frames (the read-ahead's first GOP gates
             // every frame after it): each starts once its own decoder exists.

@@ -20,7 +20,7 @@ pub(super) struct Cursor {
     /// Reading ended early (a session failed).
     done: bool,
     /// The sessions decoding ahead, when the reader has several.
-    ahead: Option<ReadAhead>,
+    pub(super) ahead: Option<ReadAhead>,
 }
 
 impl Cursor {
