@@ -271,3 +271,25 @@ fn workers_opening_at_once_all_read_a_whole_index() {
     let (_, used) = open(&c.file, Some(&c.cache));
     assert_eq!(used, CacheUse::Hit);
 }
+
+#[test]
+fn every_container_fixture_reads_back_the_same_index_and_frames() {
+    // An explicit directory saves every container's index (tables too): each fixture's
+    // index read back equals the one built, and the frames from it are the same.
+    for src in common::readers::inputs() {
+        if common::readers::skip(&src) {
+            continue;
+        }
+        let name = src.file_name().unwrap().to_string_lossy().into_owned();
+        let c = case(&src);
+        let (mut plain, _) = open(&c.file, None);
+        let frames = asked(plain.index());
+        let want = md5s(&mut plain, &frames);
+        let (_, used) = open(&c.file, Some(&c.cache));
+        assert_eq!(used, CacheUse::Built { stale: None, stored: true }, "{name}: cold");
+        let (mut warm, used) = open(&c.file, Some(&c.cache));
+        assert_eq!(used, CacheUse::Hit, "{name}: warm");
+        same_index(plain.index(), warm.index(), &name);
+        assert_eq!(md5s(&mut warm, &frames), want, "{name}: frames, warm cache");
+    }
+}
