@@ -390,3 +390,42 @@ pub(crate) fn prune(dir: &Path, limit: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_directory_drops_its_oldest_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        for i in 0..8u64 {
+            let p = dir.path().join(format!("{i:016x}.{EXTENSION}"));
+            std::fs::write(&p, vec![0u8; 1000]).unwrap();
+            let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+            f.set_modified(now - Duration::from_secs(100 - i)).unwrap();
+        }
+        // Not ours: kept whatever its size.
+        std::fs::write(dir.path().join("other.bin"), vec![0u8; 5000]).unwrap();
+        prune(dir.path(), 8000);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 9, "under the limit: nothing goes");
+        prune(dir.path(), 7999);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        left.sort();
+        // Down to three quarters of the limit (5,999 bytes): the oldest go until 5 are left.
+        assert_eq!(left.len(), 6, "{left:?}");
+        assert!(left.contains(&"other.bin".to_string()));
+        assert!(left.contains(&format!("{:016x}.{EXTENSION}", 7)), "the newest stays: {left:?}");
+        assert!(!left.contains(&format!("{:016x}.{EXTENSION}", 0)), "the oldest goes: {left:?}");
+    }
+
+    #[test]
+    fn settings_by_name() {
+        assert_eq!(IndexCache::parse("off"), IndexCache::Off);
+        assert_eq!(IndexCache::parse(" 0 "), IndexCache::Off);
+        assert_eq!(IndexCache::parse("AUTO"), IndexCache::Auto);
+        assert_eq!(IndexCache::parse("beside"), IndexCache::Beside);
+        assert_eq!(IndexCache::parse("/tmp/x"), IndexCache::Dir("/tmp/x".into()));
+    }
+}
