@@ -123,6 +123,20 @@ class VideoMetadata:
     seek_mode: str
 
 
+def _index_cache_setting(value: Union[None, bool, str, "os.PathLike[str]"]) -> Optional[str]:
+    """``VideoDecoder(index_cache=...)`` as the native decoder reads it: a name or a
+    directory (a path object is always a directory, made absolute)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.path.abspath(os.fspath(value))
+    raise TypeError("index_cache: None, a bool, 'auto', 'on', 'off', 'beside' or a directory")
+
+
 class VideoDecoder:
     """One video track of a file, bytes or binary file object, with exact random access.
 
@@ -189,6 +203,18 @@ class VideoDecoder:
             ffmpeg and torchcodec do: ``metadata.rotation`` degrees counter-clockwise, and
             ``metadata.width``/``height`` are of the turned frames; ``crop`` and ``resize``
             are of the turned picture. ``False`` keeps the coded orientation (and size).
+        index_cache: where the frame index is saved and read back, so that a file whose
+            index is a scan (MPEG-TS, raw streams) is scanned once, not in every process,
+            DataLoader worker and epoch. ``None`` (default): the ``VIDEO_HW_INDEX_CACHE``
+            environment variable, else ``"auto"``: ``$XDG_CACHE_HOME/video-hw/index`` (or
+            ``~/.cache/video-hw/index``) for files that need the scan. ``True``/``"on"``:
+            that directory for every container; a directory (``str`` or path); ``"beside"``:
+            ``<file>.vhidx`` next to the file; ``False``/``"off"``: never. A saved index is
+            tagged with the file's path, size, modification time, inode and a hash of its
+            first and last 64 KiB, and with the library's version: any difference, or
+            damage, and it is built again and replaced, never used. ``stats["index_cache"]``
+            says what happened: ``"hit"``, ``"built"``, ``"remade"`` or ``"off"``. Sources
+            that are bytes are never cached.
     """
 
     def __init__(
@@ -214,6 +240,7 @@ class VideoDecoder:
         film_grain: bool = True,
         color_matrix: str = "auto",
         autorotate: bool = True,
+        index_cache: Union[None, bool, str, "os.PathLike[str]"] = None,
     ) -> None:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
@@ -243,6 +270,7 @@ class VideoDecoder:
             film_grain=film_grain,
             color_matrix=color_matrix,
             autorotate=autorotate,
+            index_cache=_index_cache_setting(index_cache),
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
@@ -306,7 +334,10 @@ class VideoDecoder:
         """What the decoder did: runs (decodes from a random access point), packets decoded,
         packets parsed for their headers only (H.264 reference pictures no frame asked for
         needs; NVDEC does not decode them), frames returned, frames kept (served from the
-        frames decoded ahead or kept from an earlier call, without decoding), sessions."""
+        frames decoded ahead or kept from an earlier call, without decoding), sessions, and
+        ``index_cache``: what the index cache did at open (``"hit"``: the saved index was
+        read, the file not scanned; ``"built"``; ``"remade"``: a saved one was stale or
+        damaged; ``"off"``)."""
         return self._native.stats
 
     def get_frame_at(self, index: int) -> Frame:

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
-use video_hw::media::{Demuxer, FrameIndex};
+use video_hw::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::pix_fmt::{self, Exact};
 use video_hw::reader::FrameReader;
@@ -38,6 +38,8 @@ pub struct NativeDecoder {
     sessions: usize,
     /// The named form host frames are converted to (`yuv420p` is 8-bit, as in ffmpeg).
     exact: Option<Exact>,
+    /// What the index cache did at open: `off`, `hit`, `built` or `remade`.
+    index_cache: &'static str,
 }
 
 /// What `VideoDecoder` hands back: the output (pixel format) and the transform its
@@ -364,7 +366,8 @@ impl NativeDecoder {
     #[pyo3(signature = (source, *, device = "cpu", pixel_format = "rgb24", dimension_order = "NCHW",
         seek_mode = "exact", sessions = None, engine = "auto", on_error = "raise", stream_index = None,
         read_ahead_bytes = None, dtype = "uint8", resize = None, crop = None, interpolation = "bilinear",
-        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto", autorotate = true))]
+        mean = None, std = None, threads = None, film_grain = true, color_matrix = "auto", autorotate = true,
+        index_cache = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -388,6 +391,7 @@ impl NativeDecoder {
         film_grain: bool,
         color_matrix: &str,
         autorotate: bool,
+        index_cache: Option<String>,
     ) -> PyResult<Self> {
         if threads == Some(0) {
             return Err(PyValueError::new_err("threads must be at least 1 (None: the default)"));
@@ -407,7 +411,9 @@ impl NativeDecoder {
         };
         let preference: EnginePreference = engine.parse().py_err()?;
         let src = self::source(source)?;
-        let (reader, container, info, turn) = py
+        // `None`: the process-wide default (VIDEO_HW_INDEX_CACHE, else `auto`).
+        let cache = index_cache.as_deref().map_or_else(IndexCache::from_env, IndexCache::parse);
+        let (reader, container, info, turn, used) = py
             .detach(|| -> video_hw::Result<_> {
                 let mut demuxer = src.demuxer()?;
                 let track = match stream_index {
@@ -456,7 +462,15 @@ impl NativeDecoder {
                 if let Place::Cuda(n) = place {
                     config = config.device_index(n);
                 }
-                let mut reader = FrameReader::new(demuxer, track, config)?;
+                // A path's index is read from the cache where a saved one matches the file
+                // (no scan), and saved after it is built; bytes have no identity to key it.
+                let (mut reader, used) = match &src {
+                    Source::Path(p) => {
+                        let (index, used) = cache.index(&mut demuxer, track, p)?;
+                        (FrameReader::with_index(demuxer, index, config)?, used)
+                    }
+                    Source::Bytes(_) => (FrameReader::new(demuxer, track, config)?, CacheUse::Off),
+                };
                 let engine = reader.prepare()?;
                 let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));
                 let gpu = if let Place::Cuda(n) = place { n } else { 0 };
@@ -466,7 +480,7 @@ impl NativeDecoder {
                     Some(b) => reader.read_ahead(b),
                     None => reader,
                 };
-                Ok((reader, container, info, turn))
+                Ok((reader, container, info, turn, used))
             })
             .py_err()?;
         let index = Arc::new(reader.index().clone());
@@ -489,6 +503,7 @@ impl NativeDecoder {
             skip,
             sessions,
             exact,
+            index_cache: used.name(),
         })
     }
 
@@ -554,6 +569,7 @@ impl NativeDecoder {
         d.set_item("frames_kept", s.frames_kept)?;
         d.set_item("frames_read_ahead", s.frames_read_ahead)?;
         d.set_item("sessions", s.sessions)?;
+        d.set_item("index_cache", self.index_cache)?;
         Ok(d)
     }
 

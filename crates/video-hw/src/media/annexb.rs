@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::io::ByteSource;
 use super::types::{CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec, TrackKind, VideoInfo};
-use super::{ContainerDemuxer, PacketTable};
+use super::{ContainerDemuxer, PacketTable, SeekPoints};
 use crate::bitstream::access_unit::{AccessUnit, AccessUnitAssembler};
 use crate::bitstream::detect::detect_codec;
 use crate::bitstream::nal::is_parameter_set;
@@ -226,6 +226,19 @@ impl ContainerDemuxer for AnnexBDemuxer {
         let prefix = self.at_keyframes.range(..=target).next_back().map(|(_, s)| s.clone()).unwrap_or_default();
         self.in_order = false;
         self.restart(target, &prefix)
+    }
+
+    fn seek_points(&self) -> Option<SeekPoints> {
+        let at = self.at_keyframes.iter().map(|(&k, s)| (k, s.clone())).collect();
+        Some(SeekPoints { known_until: self.known_until, at })
+    }
+
+    fn restore_seek_points(&mut self, points: SeekPoints) {
+        // Only ever more than this demuxer knows: a saved index of the whole file.
+        if points.known_until > self.known_until {
+            self.at_keyframes.extend(points.at);
+            self.known_until = points.known_until;
+        }
     }
 
     fn rewind(&mut self) -> Result<()> {

@@ -57,7 +57,7 @@ mod ts;
 mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
-pub use index::{FrameIndex, IndexedFrame};
+pub use index::{CacheUse, FrameIndex, IndexCache, IndexedFrame};
 pub use pcm::PcmFormat;
 pub use types::{
     AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec,
@@ -95,6 +95,25 @@ pub(crate) trait ContainerDemuxer: Send {
     fn rewind(&mut self) -> Result<()>;
     /// `track`'s packets in decode order; reading restarts from the first packet after.
     fn packet_table(&mut self, track: usize) -> Result<PacketTable>;
+    /// What reading the file in order taught this demuxer that its seeks need, saved with
+    /// a frame index ([`index::IndexCache`]); `None` where a seek needs nothing learnt.
+    fn seek_points(&self) -> Option<SeekPoints> {
+        None
+    }
+    /// Takes back what [`seek_points`](Self::seek_points) gave, from a saved index of the
+    /// same file, so that seeks do not read the file in order again to learn it.
+    fn restore_seek_points(&mut self, _points: SeekPoints) {}
+}
+
+/// What a demuxer learnt by reading a whole file in order that its seeks need: for a raw
+/// H.264/HEVC stream, the parameter sets in force at each key frame (by file offset) and
+/// how far the file was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SeekPoints {
+    /// Reading in order got this far (file offset of the last packet read).
+    pub known_until: u64,
+    /// The parameter sets (Annex-B) in force at each key frame, by file offset, ascending.
+    pub at: Vec<(u64, std::sync::Arc<Vec<u8>>)>,
 }
 
 /// Reads a container: its tracks and its packets.
@@ -254,5 +273,15 @@ impl Demuxer {
             return Err(Error::invalid_input(format!("no track {track} (the file has {})", self.tracks().len())));
         }
         self.inner.packet_table(track)
+    }
+
+    /// See [`ContainerDemuxer::seek_points`].
+    pub(crate) fn seek_points(&self) -> Option<SeekPoints> {
+        self.inner.seek_points()
+    }
+
+    /// See [`ContainerDemuxer::restore_seek_points`].
+    pub(crate) fn restore_seek_points(&mut self, points: SeekPoints) {
+        self.inner.restore_seek_points(points)
     }
 }

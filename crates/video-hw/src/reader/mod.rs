@@ -45,7 +45,7 @@ use crate::decoder::Decoder;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::media::{Demuxer, FrameIndex};
+use crate::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use crate::process::Process;
 use crate::transform::Transform;
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
@@ -138,6 +138,8 @@ pub struct FrameReader {
     /// The process the sessions were opened in: in a child made by `fork` since, they are
     /// forgotten and opened again ([`after_fork`](Self::after_fork)).
     process: Process,
+    /// Whether the index came from a cache ([`open_with_cache`](Self::open_with_cache)).
+    index_cache: CacheUse,
 }
 
 impl std::fmt::Debug for FrameReader {
@@ -153,29 +155,66 @@ impl std::fmt::Debug for FrameReader {
 impl FrameReader {
     /// Opens the default video track ([`Demuxer::video_track`]: the largest) of the file at `path`, with sessions that give `output`
     /// frames (the best engine for the track's codec).
+    ///
+    /// The index is read from, and saved to, the process-wide default cache
+    /// ([`IndexCache::from_env`]; see [`open_with_cache`](Self::open_with_cache)).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
-        let demuxer = Demuxer::open(path)?;
+        Self::open_with_cache(path, output, &IndexCache::from_env())
+    }
+
+    /// [`open`](Self::open), with the frame index read from and saved to `cache`
+    /// ([`IndexCache`]: a directory, beside the file, or off). A saved index that does not
+    /// match the file as it is now is built again and replaced;
+    /// [`index_cache`](Self::index_cache) says what happened.
+    pub fn open_with_cache(path: impl AsRef<Path>, output: Output, cache: &IndexCache) -> Result<Self> {
+        let path = path.as_ref();
+        let mut demuxer = Demuxer::open(path)?;
         let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
         let config = track.decoder_config().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
         let track = track.index;
-        Self::new(demuxer, track, config.output(output))
+        let config = config.output(output);
+        Self::check_crop(&demuxer, track, &config)?;
+        let (index, used) = cache.index(&mut demuxer, track, path)?;
+        let mut reader = Self::with_index(demuxer, index, config)?;
+        reader.index_cache = used;
+        Ok(reader)
     }
 
     /// Reads track `track` of `demuxer` with sessions opened from `config` (its codec is
     /// replaced by the track's). Builds the track's index (see [`FrameIndex::build`]). A
     /// transform whose crop does not fit the picture the track states is refused first.
-    pub fn new(mut demuxer: Demuxer, track: usize, mut config: DecoderConfig) -> Result<Self> {
-        // A crop outside the picture is refused now, before the file is indexed, where the
-        // container states the size.
+    pub fn new(mut demuxer: Demuxer, track: usize, config: DecoderConfig) -> Result<Self> {
+        Self::check_crop(&demuxer, track, &config)?;
+        let index = FrameIndex::build(&mut demuxer, track)?;
+        Self::with_index(demuxer, index, config)
+    }
+
+    /// A crop outside the picture is refused before the file is indexed, where the
+    /// container states the size.
+    fn check_crop(demuxer: &Demuxer, track: usize, config: &DecoderConfig) -> Result<()> {
         if let (Some(t), Some(v)) = (config.transform, demuxer.track(track).and_then(|t| t.video)) {
             t.output_size(v.width, v.height)?;
         }
+        Ok(())
+    }
+
+    /// [`new`](Self::new) with the track's index already made: built from `demuxer`
+    /// ([`FrameIndex::build`]) or read from a cache ([`IndexCache::index`]). The track is
+    /// the index's; `demuxer` must be the one the index was made from or read for.
+    pub fn with_index(mut demuxer: Demuxer, index: FrameIndex, mut config: DecoderConfig) -> Result<Self> {
+        let track = index.track().index;
+        if demuxer.track(track).is_none_or(|t| t.codec != index.track().codec) {
+            return Err(Error::invalid_input(format!(
+                "the index is of track {track}, which this demuxer does not have"
+            )));
+        }
+        Self::check_crop(&demuxer, track, &config)?;
         // CUDA output: an engine that cannot take the stream (NVDEC and a 4:4:4 or too wide
         // one) must refuse at open, so that the registry decodes it elsewhere and uploads.
         if config.stream.is_none() && matches!(config.output, Output::Cuda(_)) {
             config.stream = demuxer.stream_info(track).ok().flatten().map(|i| i.format());
+            demuxer.rewind()?;
         }
-        let index = FrameIndex::build(&mut demuxer, track)?;
         config.codec = index.track().codec.video().ok_or_else(|| {
             Error::unsupported(
                 format!("{} video", index.track().codec),
@@ -207,6 +246,7 @@ impl FrameReader {
             fallback: None,
             stats: ReaderStats::default(),
             process: Process::current(),
+            index_cache: CacheUse::Off,
         })
     }
 
@@ -251,7 +291,13 @@ impl FrameReader {
         self
     }
 
-    /// The track's index.
+    /// What the index cache did when the reader was opened ([`CacheUse::Off`] unless it
+    /// was opened through one).
+    pub fn index_cache(&self) -> &CacheUse {
+        &self.index_cache
+    }
+
+    /// The track's frame index.
     pub fn index(&self) -> &FrameIndex {
         &self.index
     }

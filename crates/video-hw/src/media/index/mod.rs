@@ -17,6 +17,8 @@
 //! Frame counts equal `ffprobe -count_frames` on the fixtures (`tests/media_index.rs`).
 
 mod analysis;
+mod cache;
+mod persist;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use super::{Container, Demuxer, PacketTable};
 use crate::codec::{Codec, Rational};
 use crate::error::{Error, Result};
 use analysis::{Analyzer, PacketPicture, starts_with_idr};
+pub use cache::{CacheUse, INDEX_CACHE_ENV, IndexCache, MAX_CACHE_BYTES, RACY_SECONDS};
 
 /// Packets of an MP4/Matroska H.264/HEVC track read from the start to settle which of the
 /// first pictures are shown (up to the second random access point).
