@@ -1,18 +1,18 @@
-//! The arguments of `decode`, and `--sessions`, which `transcode` takes too: what
-//! `cmd_decode` and `decode_select` (and the transcode modules) share, below all of them.
+//! The arguments of `decode`, and `--sessions`, which `transcode` takes too: what the
+//! decode command's routes (and the transcode command's) share, below all of them.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use crate::opts::EngineOpts;
-use crate::summary::Summary;
-use crate::transform_opts::TransformOpts;
+use crate::options::common::EngineOpts;
+use crate::options::transform::TransformOpts;
+use crate::report::summary::Summary;
 use video_hw::DecoderConfig;
 use video_hw::pix_fmt::OutFormat;
 
-/// Arguments of `decode` (read by `cmd_decode` and `decode_select`).
+/// Arguments of `decode` (read by `commands::decode` and its routes).
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
     /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
@@ -62,7 +62,7 @@ pub struct DecodeArgs {
     /// Bound on the frames that reading ahead (the default for a file NVDEC decodes) holds
     /// decoded before they are written: `512m`, `16g` (default 4g). More lets more
     /// sessions decode at once; the bound is counted in output frame bytes.
-    #[arg(long, value_name = "SIZE", value_parser = crate::opts::parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::options::common::parse_bytes)]
     pub(crate) read_ahead: Option<usize>,
     /// Output only these frames, by presentation index (0 is the first frame shown), in
     /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
@@ -154,7 +154,7 @@ impl DecodeArgs {
     ) -> DecoderConfig {
         let cfg = self.transform.apply(DecoderConfig::new(codec), self.pix_fmt.request);
         let turn = if self.no_autorotate { 0 } else { rotation };
-        crate::transform_opts::rotated(cfg, turn, self.pix_fmt.request)
+        crate::options::transform::rotated(cfg, turn, self.pix_fmt.request)
             .engine(self.engine.backend)
             .require_hardware(self.engine.require_hardware)
             .device_index(self.engine.device)

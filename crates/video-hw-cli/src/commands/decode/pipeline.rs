@@ -12,8 +12,8 @@ use video_hw::pipeline::{DecodePipeline, PipelineOptions, PipelineStats, Shutdow
 use video_hw::{Decoder, DecoderConfig, DecoderStats, Error, Frame, Rational};
 
 use crate::exit::{CliResult, Failure, usage};
-use crate::input::{HeaderCheck, Source};
-use crate::progress::Progress;
+use crate::io::input::{HeaderCheck, Source};
+use crate::report::progress::Progress;
 
 /// How the input ended.
 #[derive(Debug, Default)]
@@ -86,7 +86,11 @@ impl Decoding {
     }
 
     /// [`start`](Self::start), sending the packets of `audio`'s tracks there as they are read.
-    pub fn start_with_audio(src: Source, dec: Decoder, audio: Option<crate::input::AudioTap>) -> CliResult<Decoding> {
+    pub fn start_with_audio(
+        src: Source,
+        dec: Decoder,
+        audio: Option<crate::io::input::AudioTap>,
+    ) -> CliResult<Decoding> {
         let headers = src.header_check();
         let (done, total) = src.progress();
         let position = Arc::new(AtomicU64::new(done));
@@ -188,6 +192,6 @@ pub fn frame_timebase(info: Option<StreamInfo>, container_rate: Option<Rational>
     info.and_then(|i| i.frame_rate)
         .or(container_rate)
         .filter(|r| r.num > 0 && r.den > 0)
-        .map(|r| crate::input::reduce(Rational::new(r.den, r.num)))
+        .map(|r| crate::io::input::reduce(Rational::new(r.den, r.num)))
         .unwrap_or(Rational::new(1, 25))
 }
