@@ -8,7 +8,6 @@
 mod commands;
 mod exit;
 mod io;
-mod ivfin;
 mod options;
 mod process_env;
 mod report;
