@@ -48,13 +48,18 @@ struct Cli {
 enum Command {
     /// Show every engine x codec x direction and whether it is available here, and why.
     Probe(commands::probe::ProbeArgs),
-    /// Describe a raw H.264/HEVC stream from its headers (fast: no decoding).
+    /// Describe what a file holds from its headers and tables (fast: no decoding): the
+    /// container, its tracks, and the default video track's stream facts and frame counts.
     Info(commands::info::InfoArgs),
-    /// Decode a raw H.264/HEVC stream or an MP4 to raw frames (or frame checksums).
+    /// Decode video from a container (MP4/MOV, Matroska/WebM, MPEG-TS, IVF) or a raw
+    /// H.264/HEVC/AV1 stream to raw frames or framemd5 checksums; or audio to WAV or raw
+    /// samples.
     Decode(options::decode::DecodeArgs),
-    /// Encode Y4M, raw YUV or a synthetic test pattern to H.264, HEVC or AV1 (raw or in a container).
+    /// Encode Y4M, raw YUV (a file, stdin or tcp://) or a synthetic test pattern to H.264, HEVC
+    /// or AV1 (raw, or in MP4, Matroska, WebM or IVF).
     Encode(options::encode::EncodeArgs),
-    /// Decode and re-encode in one pass.
+    /// Decode and re-encode in one pass: any input `decode` reads to H.264, HEVC or AV1 (raw,
+    /// or in MP4, Matroska, WebM or IVF, the input's audio copied).
     Transcode(options::transcode::TranscodeArgs),
 }
 

@@ -14,14 +14,15 @@ use crate::options::transform::TransformOpts;
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
-    /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
-    /// a raw H.264/HEVC Annex-B stream; `-` reads stdin: Annex-B and IVF as they come, a container
-    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
+    /// Input: any video `decode` reads, recognised from its content (MP4/MOV, fragmented MP4,
+    /// Matroska, WebM, MPEG-TS, M2TS, IVF, raw AV1 OBUs, raw H.264/HEVC Annex-B; H.264, HEVC,
+    /// AV1, VP9, and with FFmpeg VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes); `-` reads stdin:
+    /// Annex-B and IVF as they come, another container after spooling it to a temporary file.
     pub(crate) input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
-    /// .webm (WebM: VP9/AV1 with Opus), .ivf (IVF: AV1, no audio), or `-` (the raw stream on
-    /// stdout). A container output keeps
-    /// every audio track of the input, copied as it is.
+    /// .webm (WebM: AV1, with Opus audio), .ivf (IVF: AV1, no audio), .obu (raw AV1 OBUs), or
+    /// `-` (the raw stream on stdout; fragmented MP4 with --fragmented). A container output
+    /// keeps every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
     /// Fragmented MP4 output (`--fragmented`, `--frag-duration`).
