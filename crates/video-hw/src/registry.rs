@@ -344,6 +344,57 @@ impl Registry {
         Ok(backend)
     }
 
+    /// The engine [`Registry::open_decoder`] would open for `config`, from the probes alone
+    /// (cached per process): nothing is opened. The engine named by
+    /// [`EnginePreference::Only`], else the first in order whose probe takes the codec (with
+    /// CUDA output, the first that gives CUDA frames, then, hardware not required, a CPU
+    /// engine whose frames would be uploaded). An engine whose probe passes may still refuse
+    /// a stream when it opens (a profile or size its hardware lacks) and `open_decoder` then
+    /// falls back to the next: this is the engine that would be tried first.
+    pub fn decode_engine(&self, config: &DecoderConfig) -> Result<Engine> {
+        let (codec, device) = (config.codec, config.device_index);
+        let job = format!("{codec} decode");
+        let takes = |entry: &EngineEntry| -> std::result::Result<(), String> {
+            if entry.open_decoder.is_none() {
+                return Err(format!("{} cannot decode", entry.engine));
+            }
+            self.probe(entry, codec, Direction::Decode, device).map(|_| ())
+        };
+        if let EnginePreference::Only(engine) = config.engine {
+            let what = format!("{job} with {engine}");
+            let entry = self
+                .candidates(Direction::Decode)
+                .find(|e| e.engine == engine)
+                .ok_or_else(|| Error::unsupported(what.clone(), format!("{engine} cannot decode")))?;
+            return takes(entry).map(|()| engine).map_err(|why| Error::unsupported(what, why));
+        }
+        let cuda = matches!(config.output, Output::Cuda(_));
+        let first = self.candidates(Direction::Decode).filter(|e| !cuda || e.engine.gives_cuda_frames());
+        let uploaded = self
+            .candidates(Direction::Decode)
+            .filter(|e| cuda && !config.require_hardware && !e.engine.gives_cuda_frames());
+        let mut reasons = Vec::new();
+        for entry in first.chain(uploaded) {
+            let engine = entry.engine;
+            if unparsed_refusal(engine, codec, Direction::Decode).is_some() {
+                continue;
+            }
+            if config.require_hardware && !engine.is_hardware() {
+                reasons.push(format!("{engine}: software, but hardware is required"));
+                continue;
+            }
+            if let Err(why) = &entry.built {
+                reasons.push(format!("{engine}: {why}"));
+                continue;
+            }
+            match takes(entry) {
+                Ok(()) => return Ok(engine),
+                Err(why) => reasons.push(format!("{engine}: {why}")),
+            }
+        }
+        Err(Error::unsupported(job, format!("no engine can decode {codec} here — {}", reasons.join("; "))))
+    }
+
     /// Opens the engine a decoder configuration asks for, with the output it names.
     fn open_decoder_direct(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
         self.select(config.codec, Direction::Decode, config.engine, config.require_hardware, config.device_index, |e| {
@@ -573,6 +624,22 @@ pub fn probe(engine: Engine, codec: Codec, direction: Direction, device_index: u
     Registry::global().probe_one(engine, codec, direction, device_index)
 }
 
+/// The engine that would decode `config`, from the engines' probes alone (nothing is
+/// opened; [`Decoder::open`](crate::Decoder::open) may still fall back past it where the
+/// engine refuses the stream when it opens). Where a caller's route depends on the engine
+/// (several NVDEC sessions, say), this asks before opening one.
+///
+/// ```no_run
+/// use video_hw::{Codec, DecoderConfig, Engine};
+///
+/// let engine = video_hw::registry::decode_engine(&DecoderConfig::new(Codec::Hevc))?;
+/// if engine == Engine::Nvdec { /* one session per NVDEC engine */ }
+/// # Ok::<(), video_hw::Error>(())
+/// ```
+pub fn decode_engine(config: &DecoderConfig) -> Result<Engine> {
+    Registry::global().decode_engine(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,6 +696,37 @@ mod tests {
             Registry::new(vec![entry(Engine::Nvdec, failing_probe), entry(Engine::OpenH264, ok_probe)], PROBE_TIMEOUT);
         let b = r.open_decoder(&DecoderConfig::new(Codec::H264)).unwrap();
         assert_eq!(b.engine(), Engine::OpenH264);
+    }
+
+    #[test]
+    fn decode_engine_asks_the_probes_and_opens_nothing() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static OPENED: AtomicUsize = AtomicUsize::new(0);
+        let counting = |engine, probe| EngineEntry {
+            open_decoder: Some(|engine, _| {
+                OPENED.fetch_add(1, Ordering::SeqCst);
+                Ok(Box::new(NullDecoder(engine)) as Box<dyn DecoderBackend>)
+            }),
+            ..entry(engine, probe)
+        };
+        let r = Registry::new(
+            vec![counting(Engine::Nvdec, failing_probe), counting(Engine::OpenH264, ok_probe)],
+            PROBE_TIMEOUT,
+        );
+        let auto = DecoderConfig::new(Codec::H264);
+        assert_eq!(r.decode_engine(&auto).unwrap(), Engine::OpenH264);
+        assert_eq!(r.open_decoder(&auto).unwrap().engine(), r.decode_engine(&auto).unwrap());
+        let only = auto.clone().engine(EnginePreference::Only(Engine::Nvdec));
+        assert!(r.decode_engine(&only).unwrap_err().to_string().contains("libcuda.so.1 not found"));
+        let e = r.decode_engine(&auto.clone().require_hardware(true)).unwrap_err().to_string();
+        assert!(e.contains("nvdec: libcuda.so.1 not found") && e.contains("hardware is required"), "{e}");
+        // CUDA output: NVDEC first; without it, the CPU engine whose frames are uploaded.
+        let ok = Registry::new(vec![entry(Engine::OpenH264, ok_probe), entry(Engine::Nvdec, ok_probe)], PROBE_TIMEOUT);
+        let cuda = auto.clone().output(Output::Cuda(crate::PixelFormat::Nv12));
+        assert_eq!(ok.decode_engine(&cuda).unwrap(), Engine::Nvdec);
+        assert_eq!(ok.decode_engine(&auto).unwrap(), Engine::OpenH264);
+        assert_eq!(r.decode_engine(&cuda).unwrap(), Engine::OpenH264);
+        assert_eq!(OPENED.load(Ordering::SeqCst), 1, "only the open_decoder call above opened");
     }
 
     #[test]

@@ -34,21 +34,23 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if matches!(args.sessions, Some(Sessions::Count(n)) if n > 1) && !src.codec().is_nal_based() {
         return Err(usage(crate::io::input::NOT_NAL_STREAM));
     }
-    let dec = pipeline::open_decoder(&src, cfg.clone())?;
+    // The route depends on the engine, which the registry names without opening one.
+    let engine = pipeline::decode_engine(&src, &cfg)?;
     if args.sessions.is_none()
         && args.input.as_os_str() != "-"
         && src.codec().is_nal_based()
-        && dec.engine() == video_hw::Engine::Nvdec
+        && engine == video_hw::Engine::Nvdec
     {
         // One NVDEC session is paced by one engine of several: a file read through its
         // index decodes the GOPs ahead on the others (`FrameReader`'s read-ahead).
-        drop((dec, src));
+        drop(src);
         return indexed::run(args, quiet, started, Sessions::Auto);
     }
     let sessions = args.sessions.unwrap_or(Sessions::Count(1));
     if sessions.segmented(src.codec()) {
-        return segmented::run(args, quiet, started, src, cfg, dec, sessions);
+        return segmented::run(args, quiet, started, src, cfg, engine, sessions);
     }
+    let dec = pipeline::open_decoder(&src, cfg.clone())?;
     let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar(), args.pix_fmt.exact)?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use video_hw::bitstream::access_unit::StreamInfo;
 use video_hw::pipeline::{DecodePipeline, PipelineOptions, PipelineStats, Shutdown};
-use video_hw::{Decoder, DecoderConfig, DecoderStats, Error, Frame, Rational};
+use video_hw::{Decoder, DecoderConfig, DecoderStats, Engine, Error, Frame, Rational};
 
 use crate::exit::{CliResult, Failure, usage};
 use crate::io::input::{HeaderCheck, Source};
@@ -28,14 +28,27 @@ pub struct DecodeEnd {
 /// as `--backend`, software with `--require-hardware`) are usage errors; when no engine
 /// can decode the stream but its headers are broken anyway, the input is reported (exit 4).
 pub fn open_decoder(src: &Source, cfg: DecoderConfig) -> CliResult<Decoder> {
-    cfg.validate().map_err(|e| match e {
-        Error::InvalidInput(why) => usage(why),
-        other => Failure::Video(other),
-    })?;
+    validate(&cfg)?;
     match Decoder::open(cfg) {
         Ok(dec) => Ok(dec),
         Err(e) => Err(prefer_input_error(src, e).into()),
     }
+}
+
+/// The engine that would decode `src` with `cfg`, asked of the registry from the engines'
+/// probes without opening a decoder (the route of a job depends on it: NVDEC reads a file
+/// ahead on several sessions). Errors as [`open_decoder`]'s.
+pub fn decode_engine(src: &Source, cfg: &DecoderConfig) -> CliResult<Engine> {
+    validate(cfg)?;
+    video_hw::registry::decode_engine(cfg).map_err(|e| prefer_input_error(src, e).into())
+}
+
+/// Options that make no sense for decoding are usage errors (exit 2).
+fn validate(cfg: &DecoderConfig) -> CliResult<()> {
+    cfg.validate().map_err(|e| match e {
+        Error::InvalidInput(why) => usage(why),
+        other => Failure::Video(other),
+    })
 }
 
 /// When an engine refuses the stream (`Unsupported`) but the stream's headers are broken

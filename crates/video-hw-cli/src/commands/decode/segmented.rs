@@ -16,18 +16,16 @@ use crate::options::decode::{DecodeArgs, Sessions};
 use crate::report::summary::Summary;
 
 /// `decode --sessions N`: the whole stream through a [`SegmentedDecode`] of N sessions of
-/// the engine `probe` opened (so every piece is decoded by the same engine).
+/// `engine` (so every piece is decoded by the same engine).
 pub fn run(
     args: &DecodeArgs,
     quiet: bool,
     started: Instant,
     src: Source,
     cfg: DecoderConfig,
-    probe: video_hw::Decoder,
+    engine: video_hw::Engine,
     sessions: Sessions,
 ) -> CliResult<ExitCode> {
-    let engine = probe.engine();
-    drop(probe);
     let codec_in = src.codec();
     let sar = src.sar();
     let (data, broken) = src.into_annexb_bytes()?;

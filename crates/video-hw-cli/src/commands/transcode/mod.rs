@@ -47,19 +47,20 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
             return Err(usage(crate::io::input::NOT_NAL_STREAM));
         }
     }
-    let dec = pipeline::open_decoder(&src, dec_cfg.clone())?;
+    // The route depends on the engine, which the registry names without opening one.
+    let engine = pipeline::decode_engine(&src, &dec_cfg)?;
     let read_ahead = match args.sessions {
         Some(s) => s != Sessions::Count(1),
-        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && dec.engine() == Engine::Nvdec,
+        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && engine == Engine::Nvdec,
     };
     if read_ahead {
         // One NVDEC session is paced by one engine of several: the file is read through its
         // index with the GOPs ahead decoding on the others.
-        drop(dec);
         let sessions = args.sessions.unwrap_or(Sessions::Auto);
         let job = read_ahead::Job { encoder: cfg, decoder: dec_cfg, sessions, codec_out: codec, started };
         return read_ahead::run(args, quiet, src, job);
     }
+    let dec = pipeline::open_decoder(&src, dec_cfg.clone())?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
     let shown = src.window();
