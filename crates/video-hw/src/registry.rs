@@ -74,7 +74,7 @@ pub(crate) fn ffmpeg_entry(engine: Engine, decodes: bool) -> EngineEntry {
 #[cfg(target_vendor = "apple")]
 fn videotoolbox_entry() -> EngineEntry {
     use crate::backend::{ffmpeg, videotoolbox};
-    if std::env::var("VIDEO_HW_VIDEOTOOLBOX").is_ok_and(|v| v.eq_ignore_ascii_case("ffmpeg")) {
+    if crate::env::settings().videotoolbox_through_ffmpeg {
         return ffmpeg_entry(Engine::VideoToolbox, true);
     }
     EngineEntry {

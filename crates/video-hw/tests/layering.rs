@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "plain types",
         &[
             "error",
+            "env",
             "codec",
             "engine",
             "probe",

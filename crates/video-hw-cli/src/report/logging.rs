@@ -1,6 +1,7 @@
 //! Diagnostics on stderr: the `tracing` subscriber the job logs through.
 
-/// Diagnostics on stderr, one line each. At the default levels (warn, error) a line is
+/// Diagnostics on stderr, one line each, and the `VIDEO_HW_*` values that were not used
+/// ([`video_hw::env`]). At the default levels (warn, error) a line is
 /// the level and the message (the registry's fallback WARN names from, to and why in its
 /// message); at info and below the structured fields follow.
 pub fn init(level: &str, quiet: bool) {
@@ -8,7 +9,13 @@ pub fn init(level: &str, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::fmt::format::debug_fn;
     let level = if quiet { "error" } else { level };
-    let filter = EnvFilter::try_from_env("VIDEO_HW_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // `VIDEO_HW_LOG` (tracing directives) over `--log-level`; one that does not parse is
+    // ignored, as before.
+    let filter = video_hw::env::settings()
+        .log
+        .as_deref()
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -21,5 +28,9 @@ pub fn init(level: &str, quiet: bool) {
         let _ = builder.fmt_fields(message_only).try_init();
     } else {
         let _ = builder.try_init();
+    }
+    // The environment was read above, before there was a subscriber to hear its warnings.
+    for problem in &video_hw::env::settings().problems {
+        tracing::warn!("{problem}");
     }
 }
