@@ -50,8 +50,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("async sessions", &["async_session"]),
 ];
 
-/// Modules compiled only for tests (checked like test code: not at all).
-const TEST_ONLY: &[&str] = &["test_observe"];
+/// Modules compiled only for tests (checked like test code: not at all); `registry_tests`
+/// is `registry`'s `tests` module, in a file of its own (`#[path]`).
+const TEST_ONLY: &[&str] = &["test_observe", "registry_tests"];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
