@@ -11,7 +11,7 @@
 # which knob matters, in few device minutes.
 #
 # usage: scripts/nvdec-ablation.sh [--reps R] [--frames F] [--streams "1 7 14"]
-#            [--envs "- VIDEO_HW_NVDEC_COPY_THREAD=0 VIDEO_HW_NVDEC_CONTEXT=own"] [--delays "4"]
+#            [--envs "- VIDEO_HW_NVDEC_LEND=0 VIDEO_HW_NVDEC_CONTEXT=own"] [--delays "4"]
 #            [--ttff] [--bench-args "--stagger-ms 20"] INPUT...
 # --envs: settings to compare, each VAR=VALUE[,VAR=VALUE] or - for the defaults. Knobs the
 #   library reads for this: VIDEO_HW_NVDEC_CONTEXT=own (a context per session),

@@ -76,11 +76,7 @@ pub fn requested() -> Option<Stop> {
 /// seconds (fractions allowed), default 10. Draining a decoder's or an encoder's queue and
 /// writing an index take well under a second; the bound is for a read that never returns.
 pub fn grace() -> Duration {
-    std::env::var("VIDEO_HW_STOP_GRACE")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(Duration::from_secs(10), Duration::from_secs_f64)
+    video_hw::env::settings().stop_grace.unwrap_or(Duration::from_secs(10))
 }
 
 /// Installs the handlers (once; later calls do nothing). Where they cannot be installed

@@ -1,7 +1,7 @@
 //! FFmpeg found at run time: the libraries `VIDEO_HW_FFMPEG_DIR` names are refused with the
 //! reason in `video-hw probe`, never with a crash, when their major is unknown, when they
 //! report another version than their file name, or when loading them crashes; `none`
-//! turns the FFmpeg engines off.
+//! turns the FFmpeg engines off, and an empty value is unset.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,32 @@ fn none_turns_the_ffmpeg_engines_off() {
     assert!(ok, "{text}");
     assert!(text.starts_with("FFmpeg: turned off by VIDEO_HW_FFMPEG_DIR=none"), "{text}");
     assert!(text.lines().any(|l| l.starts_with("ffmpeg ") && l.contains("turned off")), "{text}");
+}
+
+/// An empty value is unset (docs/environment.md): the search is the one without the
+/// variable (it used to search the folder "" and find nothing). A value of another variable
+/// that does not parse is named in one warning and the default kept.
+#[test]
+fn an_empty_value_is_unset_and_a_bad_one_is_named() {
+    let unset = Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .arg("probe")
+        .env_remove("VIDEO_HW_FFMPEG_DIR")
+        .output()
+        .expect("video-hw runs");
+    let unset = String::from_utf8_lossy(&unset.stdout).into_owned();
+    let (ok, empty) = probe("");
+    assert!(ok, "{empty}");
+    assert_eq!(empty.lines().next(), unset.lines().next(), "{empty}");
+    assert!(!empty.contains("VIDEO_HW_FFMPEG_DIR="), "{empty}");
+    let out = Command::new(env!("CARGO_BIN_EXE_video-hw"))
+        .args(["probe", "--json"])
+        .env("VIDEO_HW_FFMPEG_DIR", "none")
+        .env("VIDEO_HW_STOP_GRACE", "soon")
+        .output()
+        .expect("video-hw runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("VIDEO_HW_STOP_GRACE=soon: not seconds (0 or more); 10 seconds instead"), "{stderr}");
 }
 
 #[test]

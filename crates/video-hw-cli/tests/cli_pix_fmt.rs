@@ -13,6 +13,10 @@
 //!   G, B, R) are near ffmpeg's conversion of the same file: their bytes are not ffmpeg's
 //!   (another conversion), but a channel or plane in the wrong place would be far off.
 //!
+//! * with no `--pix-fmt`, the output is the stream's own format, as ffmpeg's default:
+//!   its framemd5 equals `ffmpeg -i FILE -f framemd5 -` on 8- and 10-bit AV1, H.264, HEVC
+//!   and VP9 fixtures.
+//!
 //! The comparisons with ffmpeg run where the ffmpeg tool is (CI installs it).
 //!
 //! `transcode --pix-fmt` sets the encoder's depth the same way: a 10-bit source encodes
@@ -197,4 +201,62 @@ fn transcode_pix_fmt_sets_the_encoders_depth() {
         let out = run_builtin(&["transcode", util::s(&eight), "-o", util::s(&narrow), "--pix-fmt", name]);
         expect_exit(&out, 2, &format!("--pix-fmt {name}"));
     }
+}
+
+/// The frame lines of framemd5 `text` as they are (stream, dts, pts, duration, size, MD5).
+fn whole_frame_lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_owned).collect()
+}
+
+/// `ffmpeg -i FILE -f framemd5 -` (ffmpeg's default pixel format: the stream's own), its
+/// frame lines; `None` where the ffmpeg tool is missing.
+fn ffmpeg_default_framemd5(file: &Path) -> Option<Vec<String>> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .ok()?;
+    out.status.success().then(|| whole_frame_lines(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// With no `--pix-fmt`, `decode --framemd5` writes the stream's own format, as ffmpeg does:
+/// yuv420p for 8-bit streams, yuv420p10le for 10-bit ones, frame for frame equal to
+/// `ffmpeg -i FILE -f framemd5 -` (timestamps, sizes and MD5s). The built-in engines (rav1d, OpenH264)
+/// run with FFmpeg off; HEVC, VP9 and 10-bit H.264 need the FFmpeg engine. All the files
+/// are 320x240.
+#[test]
+fn the_default_is_the_streams_own_format_as_ffmpegs() {
+    let builtin = [(EIGHT, 8), (TEN, 10), ("h264/cbp-cavlc-cars-320x240.h264", 8)];
+    let with_ffmpeg = [
+        ("hevc/main10-mandelbrot-320x240.h265", 10),
+        ("h264/high10-mandelbrot-320x240.h264", 10),
+        ("vp9/libvpx-10bit-cars-320x240.ivf", 10),
+        ("vp9/libvpx-10bit-cars-320x240.webm", 10),
+        ("hevc/main-bframes-cars-320x240.h265", 8),
+    ];
+    let no_ffmpeg: &[(&str, &str)] = &[("VIDEO_HW_FFMPEG_DIR", "none")];
+    let runs = builtin.iter().map(|&(f, b)| (f, b, no_ffmpeg));
+    let runs = runs.chain(with_ffmpeg.iter().filter(|_| util::ffmpeg_loaded()).map(|&(f, b)| (f, b, &[][..])));
+    let tool = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
+    for (file, bits, env) in runs {
+        let path = testdata(file);
+        let out = util::run_env(&["decode", util::s(&path), "--framemd5", "-o", "-", "-q"], env);
+        expect_exit(&out, 0, file);
+        let got = frame_lines(&String::from_utf8_lossy(&out.stdout));
+        let frame = PIXELS * 3 / 2 * if bits == 10 { 2 } else { 1 };
+        assert!(!got.is_empty() && got.iter().all(|(size, _)| *size == frame.to_string()), "{file}: {got:?}");
+        if tool {
+            let want = ffmpeg_default_framemd5(&path).unwrap_or_else(|| panic!("ffmpeg could not decode {file}"));
+            let got = whole_frame_lines(&String::from_utf8_lossy(&out.stdout));
+            assert_eq!(got, want, "{file}: the default output against ffmpeg's");
+        }
+    }
+    // `--pix-fmt yuv420p` still means 8 bits.
+    let ten = testdata(TEN);
+    let args = ["decode", util::s(&ten), "--pix-fmt", "yuv420p", "--framemd5", "-o", "-", "-q"];
+    let out = util::run_env(&args, no_ffmpeg);
+    expect_exit(&out, 0, "10-bit as yuv420p");
+    let got = frame_lines(&String::from_utf8_lossy(&out.stdout));
+    assert!(got.len() == 20 && got.iter().all(|(size, _)| *size == (PIXELS * 3 / 2).to_string()), "{got:?}");
 }

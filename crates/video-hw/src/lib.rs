@@ -45,6 +45,7 @@ pub mod device_array;
 pub mod diagnostics;
 pub mod encoder;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod frame;
 pub mod media;

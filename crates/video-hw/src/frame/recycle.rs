@@ -17,7 +17,7 @@
 //! by a frame of exactly its size. `VIDEO_HW_HOST_RECYCLE=0` turns recycling off (for
 //! same-build comparisons).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// The most bytes of free buffers kept for reuse.
 pub const KEPT_BYTES: usize = 512 << 20;
@@ -31,8 +31,7 @@ struct Kept {
 static KEPT: Mutex<Kept> = Mutex::new(Kept { buffers: Vec::new(), bytes: 0 });
 
 fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("VIDEO_HW_HOST_RECYCLE").map_or(true, |v| v.trim() != "0"))
+    crate::env::settings().host_recycle
 }
 
 /// A buffer that goes back to the recycling pool when dropped.

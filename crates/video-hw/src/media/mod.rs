@@ -58,6 +58,7 @@ mod types;
 
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{CacheUse, FrameIndex, IndexCache, IndexedFrame};
+pub use ivf::{IvfHeader, IvfStream};
 pub use pcm::PcmFormat;
 pub use types::{
     AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec,

@@ -178,7 +178,7 @@ pub(super) fn device_held(
     start_of: &dyn Fn(usize) -> usize,
     frame_bytes: usize,
 ) -> Option<DeviceHeld> {
-    if std::env::var("VIDEO_HW_READ_AHEAD_DEVICE").is_ok_and(|v| v.trim() == "0") {
+    if !crate::env::settings().read_ahead_device {
         return None;
     }
     let config = decoders.first()?.config();

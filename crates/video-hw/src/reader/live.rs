@@ -48,10 +48,7 @@ const REORDER_SLACK: usize = 48;
 
 /// [`SEEK_GAP`], or `VIDEO_HW_READER_SEEK_GAP` (for measuring the crossover).
 pub(super) fn seek_gap() -> usize {
-    static GAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *GAP.get_or_init(|| {
-        std::env::var("VIDEO_HW_READER_SEEK_GAP").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(SEEK_GAP)
-    })
+    crate::env::settings().reader_seek_gap.unwrap_or(SEEK_GAP)
 }
 
 /// Where the first session is in the track (see the module docs).

@@ -25,9 +25,7 @@ use crate::media::FrameIndex;
 /// than decoded: yes (H.264 and HEVC, the codecs with a tracker) unless
 /// `VIDEO_HW_READER_HEADERS_ONLY=0`, for measuring what leaving them undecoded gains.
 fn headers_only_enabled(codec: Codec) -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let on = *ON.get_or_init(|| std::env::var("VIDEO_HW_READER_HEADERS_ONLY").map_or(true, |v| v.trim() != "0"));
-    on && matches!(codec, Codec::H264 | Codec::Hevc)
+    crate::env::settings().reader_headers_only && matches!(codec, Codec::H264 | Codec::Hevc)
 }
 
 /// The reference tracker of a run's codec.

@@ -329,9 +329,7 @@ fn qp_ratio(delta: i32) -> String {
 /// Encoder threads: the configuration's count, else `VIDEO_HW_FFMPEG_THREADS` when set,
 /// else `auto` (0; the encoder shares the cores with other sessions, see `threads.rs`).
 pub(crate) fn software_threads(configured: Option<u32>) -> String {
-    configured
-        .or_else(|| std::env::var("VIDEO_HW_FFMPEG_THREADS").ok().and_then(|v| v.trim().parse::<u32>().ok()))
-        .map_or_else(|| "0".to_string(), |n| n.to_string())
+    configured.or(crate::env::settings().ffmpeg_threads).map_or_else(|| "0".to_string(), |n| n.to_string())
 }
 
 /// Maps `config` onto the options of `spec` (see the module table); `Unsupported`

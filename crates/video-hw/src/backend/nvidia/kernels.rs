@@ -150,9 +150,9 @@ impl Kernels {
 
     fn load(ctx: &Context) -> Result<Kernels> {
         let api = CudaApi::get()?;
-        let text = match std::env::var_os("VIDEO_HW_CUDA_PTX") {
-            Some(path) => std::fs::read_to_string(&path)
-                .map_err(|e| Error::invalid_input(format!("VIDEO_HW_CUDA_PTX={}: {e}", path.to_string_lossy())))?,
+        let text = match &crate::env::settings().cuda_ptx {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| Error::invalid_input(format!("VIDEO_HW_CUDA_PTX={}: {e}", path.display())))?,
             None => PTX.to_owned(),
         };
         let _current = ctx.push()?;

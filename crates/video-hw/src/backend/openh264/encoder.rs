@@ -139,7 +139,7 @@ fn thread_count(config: &EncoderConfig) -> u32 {
         None if config.preset >= Preset::Medium => 1,
         None => {
             let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
-            match std::env::var("VIDEO_HW_OPENH264_THREADS").ok().and_then(|v| v.parse::<u32>().ok()) {
+            match crate::env::settings().openh264_threads {
                 Some(cap) => cpus.min(cap.max(1)),
                 None => cpus,
             }
@@ -250,7 +250,7 @@ pub(super) fn apply_config(p: &mut sys::SEncParamExt, config: &EncoderConfig) {
         layer.uiTransferCharacteristics = color.transfer.0;
         layer.uiColorMatrix = color.matrix.0;
     }
-    study_overrides(p, &std::env::var("VIDEO_HW_OPENH264_STUDY").unwrap_or_default());
+    study_overrides(p, &crate::env::settings().openh264_study);
 }
 
 /// Settings of the encoder-settings study (docs/openh264.md, "Settings study") from

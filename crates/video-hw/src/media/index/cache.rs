@@ -99,12 +99,12 @@ impl IndexCache {
     /// The process-wide default: [`INDEX_CACHE_ENV`] read as [`IndexCache::parse`] reads
     /// a setting, [`IndexCache::Auto`] where it is unset.
     pub fn from_env() -> IndexCache {
-        match std::env::var_os(INDEX_CACHE_ENV) {
-            Some(v) if !v.is_empty() => match v.to_str() {
+        match crate::env::settings().index_cache.clone() {
+            Some(v) => match v.to_str() {
                 Some(s) => IndexCache::parse(s),
                 None => IndexCache::Dir(PathBuf::from(v)),
             },
-            _ => IndexCache::Auto,
+            None => IndexCache::Auto,
         }
     }
 

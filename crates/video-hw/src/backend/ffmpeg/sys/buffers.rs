@@ -79,7 +79,7 @@ static DIRECT: OnceLock<Result<Direct, String>> = OnceLock::new();
 /// Own picture buffers for the loaded FFmpeg, or why not.
 pub(crate) fn direct(ff: &'static Ffmpeg) -> Result<&'static Direct, &'static str> {
     let found = DIRECT.get_or_init(|| {
-        if std::env::var("VIDEO_HW_FFMPEG_DIRECT").is_ok_and(|v| v.trim() == "0") {
+        if !crate::env::settings().ffmpeg_direct {
             return Err("turned off (VIDEO_HW_FFMPEG_DIRECT=0)".into());
         }
         discover(ff)

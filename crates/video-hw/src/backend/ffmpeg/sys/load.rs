@@ -2,7 +2,8 @@
 //!
 //! Where, in this order (the first set that loads wins; every place tried is reported by
 //! `video-hw probe`):
-//! 1. `VIDEO_HW_FFMPEG_DIR`: only that folder (`none` turns the FFmpeg engines off);
+//! 1. `VIDEO_HW_FFMPEG_DIR`: only that folder (`none` or `off` turns the FFmpeg engines
+//!    off; empty is unset; read by [`crate::env`]);
 //! 2. the dynamic loader's own search: `libavcodec.so.63` down to `.so.59`;
 //! 3. folders added by [`add_search_dir`]: the Python package adds the libraries a PyAV
 //!    wheel bundles (`site-packages/av.libs/`, names such as `libavcodec-1a2b3c4d.so.62`).
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use libloading::Library;
 
 use super::layout::Layout;
+use crate::env::FfmpegSearch;
 
 /// The environment variable naming the folder FFmpeg's libraries are taken from, or
 /// `none` to turn the FFmpeg engines off.
@@ -92,18 +94,20 @@ pub(crate) struct Search {
 /// Runs the search (see the module's documentation).
 pub(crate) fn search() -> Search {
     let mut tried = Vec::new();
-    if let Some(value) = std::env::var_os(DIR_ENV) {
-        let text = value.to_string_lossy().trim().to_string();
-        if text.eq_ignore_ascii_case("none") || text.eq_ignore_ascii_case("off") {
-            let why = format!("turned off by {DIR_ENV}={text}");
+    match &crate::env::settings().ffmpeg_dir {
+        FfmpegSearch::System => {}
+        FfmpegSearch::Off => {
+            let why = format!("turned off by {DIR_ENV}=none");
             return Search { opened: None, tried: vec![why.clone()], disabled: Some(why) };
         }
-        let place = format!("{DIR_ENV}={text}");
-        let opened = search_dir(Path::new(&value), &place, &mut tried);
-        if opened.is_none() && tried.is_empty() {
-            tried.push(format!("{place}: no libavcodec there"));
+        FfmpegSearch::Dir(dir) => {
+            let place = format!("{DIR_ENV}={}", dir.display());
+            let opened = search_dir(dir, &place, &mut tried);
+            if opened.is_none() && tried.is_empty() {
+                tried.push(format!("{place}: no libavcodec there"));
+            }
+            return Search { opened, tried, disabled: None };
         }
-        return Search { opened, tried, disabled: None };
     }
     let majors: Vec<u32> = Layout::known_majors().collect();
     // The loader's folders, read once (its configuration files) for every major, and only if needed.

@@ -192,7 +192,7 @@ impl Ffmpeg {
     /// library must not write to stderr, and every failure reaches the caller as a typed
     /// error anyway.
     fn init_logging(&self) {
-        let level = std::env::var(LOG_ENV).ok().and_then(|v| log_level(&v)).unwrap_or(-8);
+        let level = crate::env::settings().ffmpeg_log.unwrap_or(-8);
         // SAFETY: sets a global integer in libavutil.
         unsafe { (self.fns.av_log_set_level)(level) };
     }
@@ -266,21 +266,6 @@ impl Ffmpeg {
 }
 
 /// The environment variable that sets FFmpeg's own log level (`quiet`, `error`,
-/// `warning`, `info`, `verbose`, `debug`, `trace`); FFmpeg then logs to stderr itself.
+/// `warning`, `info`, `verbose`, `debug`, `trace`; read by [`crate::env`]); FFmpeg then
+/// logs to stderr itself. Named in messages.
 pub(crate) const LOG_ENV: &str = "VIDEO_HW_FFMPEG_LOG";
-
-/// FFmpeg's log level by its `-loglevel` name.
-fn log_level(name: &str) -> Option<c_int> {
-    Some(match name.trim().to_ascii_lowercase().as_str() {
-        "quiet" => -8,
-        "panic" => 0,
-        "fatal" => 8,
-        "error" => 16,
-        "warning" => 24,
-        "info" => 32,
-        "verbose" => 40,
-        "debug" => 48,
-        "trace" => 56,
-        _ => return None,
-    })
-}

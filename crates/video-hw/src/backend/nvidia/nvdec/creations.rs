@@ -26,7 +26,7 @@
 //! with the barrier and ~255 ms without, and ended in ~1.66 s instead of ~1.90 s (H200,
 //! 2026-11-22).
 
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// GPUs tracked (device ordinals are taken modulo this).
@@ -70,12 +70,11 @@ pub(crate) enum BarrierRule {
 /// The barrier rule in force: [`BarrierRule::FitsEngines`] unless
 /// `VIDEO_HW_NVDEC_CREATE_BARRIER` says `0` or `all`.
 pub(crate) fn barrier_rule() -> BarrierRule {
-    static RULE: OnceLock<BarrierRule> = OnceLock::new();
-    *RULE.get_or_init(|| match std::env::var("VIDEO_HW_NVDEC_CREATE_BARRIER").as_deref().map(str::trim) {
-        Ok("0") => BarrierRule::Off,
-        Ok("all") => BarrierRule::All,
-        _ => BarrierRule::FitsEngines,
-    })
+    match crate::env::settings().nvdec_create_barrier {
+        crate::env::CreateBarrier::Off => BarrierRule::Off,
+        crate::env::CreateBarrier::All => BarrierRule::All,
+        crate::env::CreateBarrier::FitsEngines => BarrierRule::FitsEngines,
+    }
 }
 
 /// Called before a session's first picture on `device`, whose codec has `engines` NVDEC

@@ -29,7 +29,6 @@
 //! The rest — low latency, no output surface to spare, slots turned off — takes the
 //! copy-out that waits (`output::CopyOut::copy`).
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -67,13 +66,13 @@ pub(crate) fn set_slots(slots: Option<usize>) {
 
 /// The slots a session keeps for frames of `frame_bytes`.
 fn slots_for(frame_bytes: usize) -> usize {
-    static FROM_ENV: OnceLock<Option<usize>> = OnceLock::new();
     let set = SLOTS_SET.load(Ordering::Relaxed);
     if set != usize::MAX {
         return set;
     }
-    let env = FROM_ENV.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_HOST_SLOTS").ok()?.trim().parse().ok());
-    env.unwrap_or_else(|| (SLOT_BYTES / frame_bytes.max(1)).clamp(MIN_SLOTS, MAX_SLOTS))
+    crate::env::settings()
+        .nvdec_host_slots
+        .unwrap_or_else(|| (SLOT_BYTES / frame_bytes.max(1)).clamp(MIN_SLOTS, MAX_SLOTS))
 }
 
 /// Where a host frame's bytes are copied to.

@@ -39,13 +39,7 @@ const EXTRA_SURFACES: u32 = 2;
 /// [`EXTRA_SURFACES`], or `VIDEO_HW_NVDEC_EXTRA_SURFACES` (0..=8) for measuring what the
 /// surface count costs (a decoder's memory and creation time; scripts/nvdec-ablation.sh).
 fn extra_surfaces() -> u32 {
-    static EXTRA: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *EXTRA.get_or_init(|| {
-        std::env::var("VIDEO_HW_NVDEC_EXTRA_SURFACES")
-            .ok()
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .map_or(EXTRA_SURFACES, |n| n.min(8))
-    })
+    crate::env::settings().nvdec_extra_surfaces.map_or(EXTRA_SURFACES, |n| n.min(8))
 }
 
 /// NVDEC's limit on decode surfaces.
@@ -326,7 +320,7 @@ mod tests {
 
     #[test]
     fn decode_surfaces_add_the_display_delay_and_room_for_a_copy_within_nvdecs_limit() {
-        if std::env::var_os("VIDEO_HW_NVDEC_EXTRA_SURFACES").is_some() {
+        if crate::env::settings().nvdec_extra_surfaces.is_some() {
             return; // the figures below are the default's
         }
         assert_eq!(decode_surfaces(6, 4), 12, "the parser's 6, 4 held back, 2 for the copy-out");

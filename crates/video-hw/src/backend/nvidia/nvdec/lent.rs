@@ -30,8 +30,7 @@ use super::hw::DecoderObject;
 /// `VIDEO_HW_NVDEC_LEND=0`, which copies every picture out (for measuring what lending
 /// saves, scripts/nvdec-ablation.sh).
 pub(crate) fn lending_enabled() -> bool {
-    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_LEND").map_or(true, |v| v.trim() != "0"))
+    crate::env::settings().nvdec_lend
 }
 
 /// A mapped output surface lent to a CUDA frame; unmapped when dropped.

@@ -125,8 +125,7 @@ pub(crate) fn note_open_sessions(gpu: u32, open: usize) {
 /// (0 turns parking off); 0 when there is no closer thread to retire them; else
 /// [`default_keep`].
 pub(crate) fn kept_per_gpu(gpu: u32, engines: u8) -> usize {
-    static KEEP: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-    let set = *KEEP.get_or_init(|| std::env::var("VIDEO_HW_NVDEC_KEEP").ok().and_then(|v| v.trim().parse().ok()));
+    let set = crate::env::settings().nvdec_keep;
     if !super::closer::running() {
         return 0;
     }

@@ -631,9 +631,9 @@ impl NvdecDecoder {
         // (`VIDEO_HW_NVDEC_CONTEXT=own`, for measurements: scripts/nvdec-ablation.sh) was
         // measured at 0.71x the throughput with 7 sessions and 0.57x with 14, and adds
         // ~100 ms of creation to every open (bench/results/nvdec-ablation.md).
-        let ctx = match std::env::var("VIDEO_HW_NVDEC_CONTEXT").as_deref() {
-            Ok("own") => device.own_context()?,
-            _ => device.primary_context()?,
+        let ctx = match crate::env::settings().nvdec_context {
+            crate::env::NvdecContext::Own => device.own_context()?,
+            crate::env::NvdecContext::Shared => device.primary_context()?,
         };
         let copy = call_times::SESSION_SETUP.time(|| CopyOut::new(&ctx, config.device_index))?;
         let display_delay =

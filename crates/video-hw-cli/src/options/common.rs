@@ -6,6 +6,7 @@ use clap::Args;
 use video_hw::{Codec, EncoderConfig, EnginePreference, PixelFormat, Preset, RateControl, Rational, Tuning};
 
 use crate::exit::{CliResult, usage};
+use crate::io::y4m::MAX_RATE_TERM;
 
 /// Which engine runs a job.
 #[derive(Args, Debug, Clone)]
@@ -202,9 +203,6 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     }
     Ok((w, h))
 }
-
-/// Largest numerator or denominator of a frame rate.
-pub const MAX_RATE_TERM: i64 = 1 << 30;
 
 /// `--fps`: `25`, `29.97`, `30000/1001`; positive, at most 1000.
 pub fn parse_fps(s: &str) -> Result<Rational, String> {

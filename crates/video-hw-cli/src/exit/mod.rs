@@ -1,15 +1,17 @@
 //! Mapping errors to exit statuses and one-line messages.
 
+pub mod output_fault;
+
 use std::process::ExitCode;
 
-use crate::output_fault::Fault;
+use output_fault::Fault;
 
 /// Prints `error: …` as one line on stderr and returns the exit status for it:
 /// 3 unsupported, 4 invalid input or bitstream, 5 an output that cannot be written, 6 out
 /// of space, 1 anything else; a reader of stdout that closed it ends the job with 0, saying
 /// so unless `quiet`.
 pub fn report(e: &video_hw::Error, quiet: bool) -> ExitCode {
-    if let Some(fault) = crate::output_fault::find(e) {
+    if let Some(fault) = output_fault::find(e) {
         let text = one_line(&fault.to_string());
         match fault.fault {
             Fault::ReaderGone if quiet => {}
@@ -98,4 +100,21 @@ pub fn quiet_panics() {
 /// The message of the last panic (empty if none).
 pub fn last_panic() -> String {
     LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Help and version go to stdout (exit 0); a usage error is one line on stderr (exit 2).
+pub fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    let text = e.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("usage error");
+    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("video-hw: error: {} (see --help)", one_line(msg));
+    ExitCode::from(2)
 }

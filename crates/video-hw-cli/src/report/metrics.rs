@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::fallbacks::FallbackRecorder;
+use crate::report::fallbacks::FallbackRecorder;
 
 /// Bucket bounds of `video_hw_stage_seconds` (10 µs … 1 s).
 const STAGE_BUCKETS: &[f64] = &[0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0];

@@ -1,31 +1,28 @@
-//! The arguments of `transcode`, and how its encode job opens: what `cmd_transcode` and
-//! `transcode_ahead` share, below both.
+//! The arguments of `transcode` (read by the command and its read-ahead route).
 
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 
 use clap::Args;
-use video_hw::media::{MediaPacket, Track};
 use video_hw::pix_fmt::Exact;
-use video_hw::{EncoderConfig, EnginePreference, PixelFormat, Rational};
+use video_hw::{EnginePreference, PixelFormat, Rational};
 
-use crate::decode_args::Sessions;
-use crate::encoding::EncodeJob;
-use crate::fragment_opts::FragmentOpts;
-use crate::opts::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
-use crate::transform_opts::TransformOpts;
+use crate::options::common::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
+use crate::options::decode::Sessions;
+use crate::options::fragment::FragmentOpts;
+use crate::options::transform::TransformOpts;
 
 /// Arguments of `transcode`.
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
-    /// Input: a container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or
-    /// a raw H.264/HEVC Annex-B stream; `-` reads stdin: Annex-B and IVF as they come, a container
-    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
+    /// Input: any video `decode` reads, recognised from its content (MP4/MOV, fragmented MP4,
+    /// Matroska, WebM, MPEG-TS, M2TS, IVF, raw AV1 OBUs, raw H.264/HEVC Annex-B; H.264, HEVC,
+    /// AV1, VP9, and with FFmpeg VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes); `-` reads stdin:
+    /// Annex-B and IVF as they come, another container after spooling it to a temporary file.
     pub(crate) input: PathBuf,
     /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4, moov first), .mkv (Matroska),
-    /// .webm (WebM: VP9/AV1 with Opus), .ivf (IVF: AV1, no audio), or `-` (the raw stream on
-    /// stdout). A container output keeps
-    /// every audio track of the input, copied as it is.
+    /// .webm (WebM: AV1, with Opus audio), .ivf (IVF: AV1, no audio), .obu (raw AV1 OBUs), or
+    /// `-` (the raw stream on stdout; fragmented MP4 with --fragmented). A container output
+    /// keeps every audio track of the input, copied as it is.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
     /// Fragmented MP4 output (`--fragmented`, `--frag-duration`).
@@ -40,7 +37,7 @@ pub struct TranscodeArgs {
     /// Decoder sessions (1-64, or `auto`). Without it, an H.264/HEVC file (not stdin) that
     /// NVDEC decodes is read through its frame index with the GOPs ahead decoding on `auto`
     /// sessions, one per NVDEC engine, the frames encoded in order; `1` decodes on one.
-    #[arg(long, value_name = "N|auto", value_parser = crate::decode_args::parse_sessions)]
+    #[arg(long, value_name = "N|auto", value_parser = crate::options::decode::parse_sessions)]
     pub(crate) sessions: Option<Sessions>,
     /// Decoder engine (auto, nvdec, openh264, …); --backend picks the encoder's.
     #[arg(long, default_value = "auto", value_name = "ENGINE", value_parser = parse_engine)]
@@ -76,39 +73,15 @@ impl TranscodeArgs {
     /// Whether the output is a container (and so keeps the input's audio): its name says
     /// so, or `--fragmented`.
     pub(crate) fn container_out(&self) -> bool {
-        self.frag.fragmented || crate::output::container_for(&self.output).is_some()
+        self.frag.fragmented || crate::io::output::container_for(&self.output).is_some()
     }
 
     /// What the decoder is asked for: planar or interleaved 4:2:0 as `--pix-fmt` names it
-    /// (the depth follows the stream; [`EncodeJob`] converts it to the named one).
+    /// (the depth follows the stream; the encode job converts it to the named one).
     pub(crate) fn decoder_format(&self) -> PixelFormat {
         match self.pix_fmt {
             Some(Exact::Nv12 | Exact::P010) => PixelFormat::Nv12,
             _ => PixelFormat::Yuv420p,
         }
-    }
-}
-
-/// The input's audio tracks and where their packets arrive.
-pub(crate) type AudioIn = (Vec<Track>, Receiver<MediaPacket>);
-
-/// The encode job, opened at the first frame: at `--fps`, else `rate` (the stream's own,
-/// else the container's), else 25; copying the input's `audio` (taken) into a container.
-pub(crate) fn first_job(
-    args: &TranscodeArgs,
-    cfg: &mut EncoderConfig,
-    rate: Option<Rational>,
-    timebase: Option<Rational>,
-    audio: &mut Option<AudioIn>,
-) -> EncodeJob {
-    let fps = args.fps.or(rate);
-    cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-    let job = EncodeJob::new(cfg.clone(), &args.output, timebase)
-        .quality(args.encode.quality())
-        .pix_fmt(args.pix_fmt)
-        .fragmented(&args.frag);
-    match audio.take() {
-        Some((tracks, rx)) => job.with_audio(tracks, rx),
-        None => job,
     }
 }

@@ -13,12 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use video_hw::bitstream::avcc::DecoderConfigRecord;
 use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
-use video_hw::media::{Container, Demuxer, Track};
+use video_hw::media::{Container, Demuxer, IvfStream, Track};
 use video_hw::pipeline::DecodeInput;
 use video_hw::{Codec, Error, Rational, Result};
 
 use crate::exit::{CliResult, usage};
-use crate::ivfin;
 
 /// Bytes of Annex-B handed to the decoder at a time.
 const CHUNK: usize = 256 << 10;
@@ -34,11 +33,8 @@ enum Kind {
         demuxer: Box<Demuxer>,
         track: Box<Track>,
     },
-    /// IVF from standard input (files go through the demuxer).
-    Ivf {
-        reader: Box<dyn Read + Send>,
-        timebase: Rational,
-    },
+    /// IVF from standard input (files go through the demuxer), read front to back.
+    Ivf(Box<IvfStream<Box<dyn Read + Send>>>),
 }
 
 /// A stream to decode.
@@ -145,7 +141,7 @@ impl Source {
                 }
             }
             Kind::Media { .. } => Err(usage(NOT_NAL_STREAM)),
-            Kind::Ivf { .. } => Err(usage(NOT_NAL_STREAM)),
+            Kind::Ivf(_) => Err(usage(NOT_NAL_STREAM)),
         }
     }
 
@@ -165,15 +161,20 @@ impl Source {
         }
         match video_hw::media::detect(&first) {
             Some(Container::Ivf) if stdin => {
-                let header = ivfin::parse_header(&first)?;
-                let skip = header.header_len.min(first.len());
-                let rest = first[skip..].to_vec();
-                let reader = Box::new(std::io::Cursor::new(rest).chain(reader));
-                let kind = Kind::Ivf { reader, timebase: header.timebase };
+                let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first).chain(reader));
+                let stream = IvfStream::new(reader).map_err(|e| e.context("IVF from stdin"))?;
+                let Some(codec) = stream.header().codec.video() else {
+                    return Err(Error::invalid_input(format!(
+                        "IVF from stdin with FourCC '{}': no video codec the decoders know (AV01, VP90, VP80)",
+                        stream.header().codec
+                    ))
+                    .into());
+                };
                 // AV1 states no aspect ratio; libdav1d derives it from the render size, 1:1
                 // unless the render size differs from the frame size (rare; not read here).
-                let sar = (header.codec == Codec::Av1).then(|| Rational::new(1, 1));
-                return Ok(Source { kind, codec: header.codec, position: skip as u64, total, sar });
+                let sar = (codec == Codec::Av1).then(|| Rational::new(1, 1));
+                let position = stream.position();
+                return Ok(Source { kind: Kind::Ivf(Box::new(stream)), codec, position, total, sar });
             }
             Some(c) if stdin && c != Container::AnnexB => {
                 // A container is read out of order (an MP4's index may come last, after its
@@ -260,7 +261,7 @@ impl Source {
     pub fn container(&self) -> &'static str {
         match &self.kind {
             Kind::Media { demuxer, .. } => demuxer.container().name(),
-            Kind::Ivf { .. } => "ivf",
+            Kind::Ivf(_) => "ivf",
             Kind::AnnexB { .. } => "annexb",
         }
     }
@@ -270,7 +271,7 @@ impl Source {
     pub fn timebase(&self) -> Rational {
         match &self.kind {
             Kind::Media { track, .. } => track.time_base,
-            Kind::Ivf { timebase, .. } => *timebase,
+            Kind::Ivf(stream) => stream.header().time_base,
             Kind::AnnexB { .. } => Rational::MPEG_90K,
         }
     }
@@ -280,7 +281,7 @@ impl Source {
     pub fn frame_rate(&self) -> Option<Rational> {
         match &self.kind {
             Kind::Media { track, .. } => track.frame_rate,
-            Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
+            Kind::AnnexB { .. } | Kind::Ivf(_) => None,
         }
     }
 
@@ -335,7 +336,7 @@ impl Source {
     pub fn header_check(&self) -> HeaderCheck {
         let path = match &self.kind {
             Kind::AnnexB { path, .. } => path.clone(),
-            Kind::Media { .. } | Kind::Ivf { .. } => None,
+            Kind::Media { .. } | Kind::Ivf(_) => None,
         };
         HeaderCheck { path, codec: self.codec }
     }
@@ -355,7 +356,7 @@ impl Source {
         let mut kind = self.kind;
         let record = match &kind {
             Kind::Media { track, .. } => DecodeInput::track_record(track),
-            Kind::AnnexB { .. } | Kind::Ivf { .. } => None,
+            Kind::AnnexB { .. } | Kind::Ivf(_) => None,
         };
         let mut errors = 0u32;
         let mut consumed = self.position;
@@ -410,18 +411,14 @@ impl Source {
                 position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
                 return Some(Ok(DecodeInput::from_media(record.as_ref(), packet)));
             },
-            Kind::Ivf { reader, .. } => {
-                let mut data = Vec::new();
-                match ivfin::read_packet(&mut **reader, &mut data) {
-                    Ok(None) => None,
-                    Err(e) => stop(e),
-                    Ok(Some((pts, bytes))) => {
-                        consumed += bytes;
-                        position.store(consumed, Ordering::Relaxed);
-                        Some(Ok(DecodeInput::Packet { data, pts: Some(pts) }))
-                    }
+            Kind::Ivf(stream) => match stream.next_packet() {
+                Ok(None) => None,
+                Err(e) => stop(e),
+                Ok(Some(packet)) => {
+                    position.store(stream.position(), Ordering::Relaxed);
+                    Some(Ok(DecodeInput::Packet { data: packet.data, pts: packet.pts }))
                 }
-            }
+            },
         })
     }
 }

@@ -2,19 +2,23 @@
 //! needed), from any container or raw stream to Annex-B or a container (MP4, Matroska,
 //! WebM) that keeps the source's audio tracks, copied untouched.
 
+pub mod read_ahead;
+
 use std::process::ExitCode;
+use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
-use video_hw::{DecoderConfig, Engine};
+use video_hw::media::{MediaPacket, Track};
+use video_hw::{DecoderConfig, EncoderConfig, Engine, Rational};
 
-use crate::decode_args::Sessions;
-use crate::decode_loop;
-use crate::encoding::EncodeJob;
+use crate::commands::decode::pipeline;
+use crate::commands::encode::job::EncodeJob;
 use crate::exit::{CliResult, usage};
-use crate::input::Source;
-use crate::progress::Progress;
-use crate::summary::Summary;
-use crate::transcode_args::{TranscodeArgs, first_job};
+use crate::io::input::Source;
+use crate::options::decode::Sessions;
+use crate::options::transcode::TranscodeArgs;
+use crate::report::progress::Progress;
+use crate::report::summary::Summary;
 
 /// Runs `transcode`.
 pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
@@ -34,28 +38,29 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .device_index(args.engine.device)
         .timebase(src.timebase())
         .threads_opt(args.engine.threads);
-    crate::transform_opts::check_picture(&dec_cfg, src.picture_size())?;
+    crate::options::transform::check_picture(&dec_cfg, src.picture_size())?;
     if args.sessions.is_some_and(|s| s != Sessions::Count(1)) {
         if args.input.as_os_str() == "-" {
             return Err(usage("--sessions reads the input through its frame index: a file, not stdin"));
         }
         if !src.codec().is_nal_based() {
-            return Err(usage(crate::input::NOT_NAL_STREAM));
+            return Err(usage(crate::io::input::NOT_NAL_STREAM));
         }
     }
-    let dec = decode_loop::open_decoder(&src, dec_cfg.clone())?;
+    // The route depends on the engine, which the registry names without opening one.
+    let engine = pipeline::decode_engine(&src, &dec_cfg)?;
     let read_ahead = match args.sessions {
         Some(s) => s != Sessions::Count(1),
-        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && dec.engine() == Engine::Nvdec,
+        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && engine == Engine::Nvdec,
     };
     if read_ahead {
         // One NVDEC session is paced by one engine of several: the file is read through its
         // index with the GOPs ahead decoding on the others.
-        drop(dec);
         let sessions = args.sessions.unwrap_or(Sessions::Auto);
-        let job = crate::transcode_ahead::Job { encoder: cfg, decoder: dec_cfg, sessions, codec_out: codec, started };
-        return crate::transcode_ahead::run(args, quiet, src, job);
+        let job = read_ahead::Job { encoder: cfg, decoder: dec_cfg, sessions, codec_out: codec, started };
+        return read_ahead::run(args, quiet, src, job);
     }
+    let dec = pipeline::open_decoder(&src, dec_cfg.clone())?;
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
     let shown = src.window();
@@ -67,16 +72,19 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         (None, None)
     } else {
         let (tx, rx) = std::sync::mpsc::channel();
-        (Some(crate::input::AudioTap { tracks: audio_tracks.iter().map(|t| t.index).collect(), packets: tx }), Some(rx))
+        (
+            Some(crate::io::input::AudioTap { tracks: audio_tracks.iter().map(|t| t.index).collect(), packets: tx }),
+            Some(rx),
+        )
     };
     let mut audio = audio_rx.map(|rx| (audio_tracks, rx));
     // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
     // the two overlap; this thread converts pictures where needed and writes packets.
-    let decoding = decode_loop::Decoding::start_with_audio(src, dec, tap)?;
+    let decoding = pipeline::Decoding::start_with_audio(src, dec, tap)?;
     let mut job: Option<EncodeJob> = None;
     let mut progress = Progress::new(quiet, "bytes");
     let mut size = None;
-    let end = decode_loop::run(&decoding, &mut progress, |d, frame| {
+    let end = pipeline::run(&decoding, &mut progress, |d, frame| {
         // Pre-roll an MP4 edit list skips is decoded, not encoded.
         if !shown.shows(frame.pts) {
             return Ok(());
@@ -91,12 +99,12 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     })?;
     let decoder = decoding.backend().to_string();
     let (decode_stats, stats) = decoding.finish()?;
-    let (frames, encoder, bytes) = crate::encoding::finish_job(job.as_mut())?;
+    let (frames, encoder, bytes) = crate::commands::encode::job::finish_job(job.as_mut())?;
     let mut tables = vec![("decode", &decode_stats)];
     if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
         tables.push(("encode", encode_stats));
     }
-    crate::stage_table::emit(&tables);
+    crate::report::stats::emit(&tables);
     Summary {
         job: "transcode",
         input: args.input.display().to_string(),
@@ -119,6 +127,30 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if let Some(code) = crate::signals::exit_status() {
         return Ok(code);
     }
-    decode_loop::verdict(end, &stats, frames)?;
+    pipeline::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The input's audio tracks and where their packets arrive.
+pub(crate) type AudioIn = (Vec<Track>, Receiver<MediaPacket>);
+
+/// The encode job, opened at the first frame: at `--fps`, else `rate` (the stream's own,
+/// else the container's), else 25; copying the input's `audio` (taken) into a container.
+pub(crate) fn first_job(
+    args: &TranscodeArgs,
+    cfg: &mut EncoderConfig,
+    rate: Option<Rational>,
+    timebase: Option<Rational>,
+    audio: &mut Option<AudioIn>,
+) -> EncodeJob {
+    let fps = args.fps.or(rate);
+    cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
+    let job = EncodeJob::new(cfg.clone(), &args.output, timebase)
+        .quality(args.encode.quality())
+        .pix_fmt(args.pix_fmt)
+        .fragmented(&args.frag);
+    match audio.take() {
+        Some((tracks, rx)) => job.with_audio(tracks, rx),
+        None => job,
+    }
 }

@@ -9,6 +9,9 @@ use std::io::{BufRead, Read};
 
 use video_hw::{Error, PixelFormat, Rational, Result};
 
+/// Largest numerator or denominator of a frame rate.
+pub const MAX_RATE_TERM: i64 = 1 << 30;
+
 /// Longest header line read.
 const MAX_HEADER: usize = 4096;
 /// Longest `FRAME` line read (the marker and its optional parameters).
@@ -131,7 +134,7 @@ pub fn parse_header(line: &[u8]) -> Result<Y4mHeader> {
             "F" => {
                 let (n, d) = parse_ratio(value).ok_or_else(|| bad(format!("bad frame rate '{token}'")))?;
                 let r = Rational::new(n, d);
-                let max = crate::opts::MAX_RATE_TERM;
+                let max = MAX_RATE_TERM;
                 if n <= 0 || d <= 0 || n > max || d > max || r.as_f64() > 1000.0 {
                     return Err(bad(format!("frame rate '{token}' (positive, at most 1000)")));
                 }

@@ -1,62 +1,19 @@
 //! `video-hw encode IN -o OUT`: pictures (Y4M, raw YUV, or the synthetic pattern) to an
 //! H.264/HEVC stream (`.h264`/`.h265`, or `-` for stdout) or an MP4 file.
 
-use std::path::PathBuf;
+pub mod job;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
-use video_hw::{PixelFormat, Rational};
+use video_hw::Rational;
 
-use crate::encoding::EncodeJob;
 use crate::exit::CliResult;
-use crate::fragment_opts::FragmentOpts;
-use crate::frames_in::{FrameSource, FrameSourceSpec, FramesAhead};
-use crate::opts::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
-use crate::progress::Progress;
-use crate::summary::Summary;
-
-/// Arguments of `encode`.
-#[derive(Args, Debug)]
-pub struct EncodeArgs {
-    /// Input: a .y4m file, or headerless raw frames (give --size and --fps); `-` reads stdin,
-    /// `tcp://HOST:PORT` connects to a sender, `tcp-listen://HOST:PORT` waits for one.
-    #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
-    input: Option<PathBuf>,
-    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), .mkv (Matroska), .webm (WebM:
-    /// AV1), .ivf (IVF: AV1), .obu (raw AV1 OBUs), or `-` (the raw stream on stdout).
-    #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
-    #[command(flatten)]
-    frag: FragmentOpts,
-    /// Frame timestamps: `input` (frame number / frame rate) or `arrival` (when each frame
-    /// arrived, from the first; for live input whose sender paces the frames).
-    #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
-    timestamps: String,
-    /// Frames the ring between the input and the encoder holds (default 8): the buffer that
-    /// absorbs a live sender's bursts. `--stats` shows its depth, peak and waits.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
-    ring_depth: Option<u32>,
-    /// Encode N frames of a moving test pattern made in-process instead of reading input.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
-    synthetic: Option<u64>,
-    /// Picture size of raw input or of the synthetic pattern (default 640x360).
-    #[arg(long, value_name = "WxH", value_parser = parse_size)]
-    size: Option<(u32, u32)>,
-    /// Frame rate (raw input needs it; overrides a y4m header's; synthetic default 30).
-    #[arg(long, value_parser = parse_fps)]
-    fps: Option<Rational>,
-    /// Pixel format of raw input: yuv420p (default), nv12, rgb24 or bgra.
-    #[arg(long, value_parser = parse_input_format)]
-    pix_fmt: Option<PixelFormat>,
-    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    encode: EncodeOpts,
-    #[command(flatten)]
-    engine: EngineOpts,
-}
+use crate::io::pictures::{FrameSource, FrameSourceSpec, FramesAhead};
+use crate::options::encode::EncodeArgs;
+use crate::report::progress::Progress;
+use crate::report::summary::Summary;
+use job::EncodeJob;
 
 /// Runs `encode`.
 pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
@@ -115,7 +72,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let (frames, encoder) = (job.frames(), job.backend());
     let bytes = job.finish()?;
     if let Some(stats) = job.stats() {
-        crate::stage_table::emit(&[("encode", stats)]);
+        crate::report::stats::emit(&[("encode", stats)]);
     }
     Summary {
         job: "encode",

@@ -6,7 +6,7 @@ use clap::Args;
 use video_hw::transform::{Filter, Transform};
 use video_hw::{ColorMatrix, DecoderConfig, Output, PixelFormat};
 
-use crate::opts::parse_dimensions;
+use crate::options::common::parse_dimensions;
 
 /// The transform options.
 #[derive(Args, Debug, Clone, Default)]

@@ -1,35 +1,41 @@
-//! The arguments of `decode`, and `--sessions`, which `transcode` takes too: what
-//! `cmd_decode` and `decode_select` (and the transcode modules) share, below all of them.
+//! The arguments of `decode`, and `--sessions`, which `transcode` takes too: what the
+//! decode command's routes (and the transcode command's) share, below all of them.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use crate::opts::EngineOpts;
-use crate::summary::Summary;
-use crate::transform_opts::TransformOpts;
+use crate::options::common::EngineOpts;
+use crate::options::transform::TransformOpts;
+use crate::report::summary::Summary;
 use video_hw::DecoderConfig;
 use video_hw::pix_fmt::OutFormat;
 
-/// Arguments of `decode` (read by `cmd_decode` and `decode_select`).
+/// Arguments of `decode` (read by `commands::decode` and its routes).
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// Input: a raw H.264/HEVC Annex-B stream (.h264/.264/.h265/.hevc/…; other names are
-    /// recognised from their content), an MP4/MOV file, or an IVF file (AV1, VP9; from its
-    /// `DKIF` signature). `-` reads stdin: Annex-B and IVF as they come, a container
-    /// (MP4, Matroska, MPEG-TS) after spooling it to a temporary file.
+    /// Input, recognised from its content: a container (MP4/MOV, fragmented MP4, Matroska,
+    /// WebM, MPEG-TS, M2TS, IVF), a raw H.264/HEVC Annex-B stream (the codec from the name,
+    /// .h264/.264/.h265/.hevc, else from the content), a raw AV1 OBU stream, or an audio file
+    /// (WAV, FLAC, Ogg, MP3, AAC: written as audio). Video: H.264, HEVC, AV1, VP9; with FFmpeg
+    /// also VP8, MPEG-2, MPEG-4 Part 2, MJPEG and ProRes. `-` reads stdin: Annex-B and IVF as
+    /// they come, another container after spooling it to a temporary file (audio needs a file).
     pub(crate) input: PathBuf,
-    /// Output: raw frames, one after the other (or frame checksums with --framemd5); `-` for stdout.
+    /// Output: raw frames, tightly packed, one after the other (or ffmpeg's framemd5 lines
+    /// with --framemd5; audio with -f or a .wav name); `-` for stdout.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: PathBuf,
-    /// Pixel format of the output, by ffmpeg's names and with ffmpeg's meaning: yuv420p and
-    /// nv12 are 8-bit (a 10-bit stream is rounded to 8 bits), yuv420p10le and p010le 10-bit,
-    /// gray and gray10le the luma plane in full range; yuv420p-auto and nv12-auto keep the
-    /// stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp (planar G, B, R, as ffmpeg), rgbp (planar R, G, B), bgrp, and float
-    /// RGB for models: rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms
-    /// (values 0-1). RGB uses the stream's matrix, range and chroma siting.
-    #[arg(long, default_value = "yuv420p", value_parser = video_hw::pix_fmt::parse)]
+    /// Pixel format of the output, by ffmpeg's names and with ffmpeg's meaning. Default: the
+    /// stream's own, as ffmpeg's (yuv420p for an 8-bit stream, yuv420p10le for a 10-bit one;
+    /// the engines give 4:2:0 only, so a 4:2:2 or 4:4:4 stream comes out converted to 4:2:0).
+    /// yuv420p and nv12 are 8-bit (a 10-bit stream is rounded to 8 bits), yuv420p10le and
+    /// p010le 10-bit, gray and gray10le the luma plane in full range; yuv420p-auto (the
+    /// default) and nv12-auto keep the stream's depth. Also rgb24, bgr24, rgba, bgra, gbrp
+    /// (planar G, B, R, as ffmpeg), rgbp (planar R, G, B), bgrp, and float RGB for models:
+    /// rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms (values 0-1). RGB
+    /// uses the stream's matrix, range and chroma siting.
+    #[arg(long, value_name = "NAME", default_value = "yuv420p-auto", hide_default_value = true, value_parser = video_hw::pix_fmt::parse)]
     pub(crate) pix_fmt: OutFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]
@@ -62,7 +68,7 @@ pub struct DecodeArgs {
     /// Bound on the frames that reading ahead (the default for a file NVDEC decodes) holds
     /// decoded before they are written: `512m`, `16g` (default 4g). More lets more
     /// sessions decode at once; the bound is counted in output frame bytes.
-    #[arg(long, value_name = "SIZE", value_parser = crate::opts::parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::options::common::parse_bytes)]
     pub(crate) read_ahead: Option<usize>,
     /// Output only these frames, by presentation index (0 is the first frame shown), in
     /// the order given (repeats allowed): `--indices 250,3,99`. Each is decoded exactly,
@@ -154,7 +160,7 @@ impl DecodeArgs {
     ) -> DecoderConfig {
         let cfg = self.transform.apply(DecoderConfig::new(codec), self.pix_fmt.request);
         let turn = if self.no_autorotate { 0 } else { rotation };
-        crate::transform_opts::rotated(cfg, turn, self.pix_fmt.request)
+        crate::options::transform::rotated(cfg, turn, self.pix_fmt.request)
             .engine(self.engine.backend)
             .require_hardware(self.engine.require_hardware)
             .device_index(self.engine.device)

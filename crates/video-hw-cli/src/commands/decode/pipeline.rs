@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use video_hw::bitstream::access_unit::StreamInfo;
 use video_hw::pipeline::{DecodePipeline, PipelineOptions, PipelineStats, Shutdown};
-use video_hw::{Decoder, DecoderConfig, DecoderStats, Error, Frame, Rational};
+use video_hw::{Decoder, DecoderConfig, DecoderStats, Engine, Error, Frame, Rational};
 
 use crate::exit::{CliResult, Failure, usage};
-use crate::input::{HeaderCheck, Source};
-use crate::progress::Progress;
+use crate::io::input::{HeaderCheck, Source};
+use crate::report::progress::Progress;
 
 /// How the input ended.
 #[derive(Debug, Default)]
@@ -28,14 +28,27 @@ pub struct DecodeEnd {
 /// as `--backend`, software with `--require-hardware`) are usage errors; when no engine
 /// can decode the stream but its headers are broken anyway, the input is reported (exit 4).
 pub fn open_decoder(src: &Source, cfg: DecoderConfig) -> CliResult<Decoder> {
-    cfg.validate().map_err(|e| match e {
-        Error::InvalidInput(why) => usage(why),
-        other => Failure::Video(other),
-    })?;
+    validate(&cfg)?;
     match Decoder::open(cfg) {
         Ok(dec) => Ok(dec),
         Err(e) => Err(prefer_input_error(src, e).into()),
     }
+}
+
+/// The engine that would decode `src` with `cfg`, asked of the registry from the engines'
+/// probes without opening a decoder (the route of a job depends on it: NVDEC reads a file
+/// ahead on several sessions). Errors as [`open_decoder`]'s.
+pub fn decode_engine(src: &Source, cfg: &DecoderConfig) -> CliResult<Engine> {
+    validate(cfg)?;
+    video_hw::registry::decode_engine(cfg).map_err(|e| prefer_input_error(src, e).into())
+}
+
+/// Options that make no sense for decoding are usage errors (exit 2).
+fn validate(cfg: &DecoderConfig) -> CliResult<()> {
+    cfg.validate().map_err(|e| match e {
+        Error::InvalidInput(why) => usage(why),
+        other => Failure::Video(other),
+    })
 }
 
 /// When an engine refuses the stream (`Unsupported`) but the stream's headers are broken
@@ -86,7 +99,11 @@ impl Decoding {
     }
 
     /// [`start`](Self::start), sending the packets of `audio`'s tracks there as they are read.
-    pub fn start_with_audio(src: Source, dec: Decoder, audio: Option<crate::input::AudioTap>) -> CliResult<Decoding> {
+    pub fn start_with_audio(
+        src: Source,
+        dec: Decoder,
+        audio: Option<crate::io::input::AudioTap>,
+    ) -> CliResult<Decoding> {
         let headers = src.header_check();
         let (done, total) = src.progress();
         let position = Arc::new(AtomicU64::new(done));
@@ -188,6 +205,6 @@ pub fn frame_timebase(info: Option<StreamInfo>, container_rate: Option<Rational>
     info.and_then(|i| i.frame_rate)
         .or(container_rate)
         .filter(|r| r.num > 0 && r.den > 0)
-        .map(|r| crate::input::reduce(Rational::new(r.den, r.num)))
+        .map(|r| crate::io::input::reduce(Rational::new(r.den, r.num)))
         .unwrap_or(Rational::new(1, 25))
 }

@@ -16,13 +16,14 @@ use video_hw::media::{Demuxer, MediaPacket};
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, DecoderConfig, EncoderConfig, Error};
 
-use crate::decode_args::Sessions;
-use crate::decode_select::{described, on_sessions, open_video, take_frames};
-use crate::encoding::EncodeJob;
+use super::{AudioIn, first_job};
+use crate::commands::decode::indexed::{described, on_sessions, open_video, take_frames};
+use crate::commands::encode::job::EncodeJob;
 use crate::exit::CliResult;
-use crate::input::Source;
-use crate::summary::Summary;
-use crate::transcode_args::{AudioIn, TranscodeArgs, first_job};
+use crate::io::input::Source;
+use crate::options::decode::Sessions;
+use crate::options::transcode::TranscodeArgs;
+use crate::report::summary::Summary;
 
 /// Audio packets read ahead of the output at most (AAC: about 5 seconds).
 const AUDIO_AHEAD: usize = 256;
@@ -92,9 +93,9 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     if damage.is_none() {
         damage = reader.index().damage_error();
     }
-    let (frames, encoder, bytes) = crate::encoding::finish_job(job.as_mut())?;
+    let (frames, encoder, bytes) = crate::commands::encode::job::finish_job(job.as_mut())?;
     if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
-        crate::stage_table::emit(&[("encode", encode_stats)]);
+        crate::report::stats::emit(&[("encode", encode_stats)]);
     }
     let stats = reader.stats();
     Summary {
@@ -119,7 +120,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
     if let Some(code) = crate::signals::exit_status() {
         return Ok(code);
     }
-    crate::decode_select::verdict(damage, stats.concealed, frames)
+    crate::commands::decode::indexed::verdict(damage, stats.concealed, frames)
 }
 
 /// Sends the packets of the `wanted` tracks of the file at `path`, in file order, going on

@@ -14,10 +14,10 @@ use video_hw::pipeline::recommended_sessions;
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, Error, Frame, Rational};
 
-use crate::decode_args::{DecodeArgs, Sessions};
 use crate::exit::{CliResult, Failure, usage};
-use crate::output::FrameSink;
-use crate::summary::Summary;
+use crate::io::output::FrameSink;
+use crate::options::decode::{DecodeArgs, Sessions};
+use crate::report::summary::Summary;
 
 /// Runs `decode` with `--indices`, `--start` or `--count`, or a whole file read ahead on
 /// several sessions (`sessions`).
@@ -43,7 +43,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     }
     let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
     let mut sink = FrameSink::create(&args.output, args.framemd5, sar, args.pix_fmt.exact)?;
-    let tb = crate::decode_loop::frame_timebase(stream_info, track.frame_rate);
+    let tb = crate::commands::decode::pipeline::frame_timebase(stream_info, track.frame_rate);
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
     let mut write = |frame: &video_hw::Frame| -> video_hw::Result<()> {
         size.get_or_insert((frame.width, frame.height));
@@ -122,7 +122,7 @@ pub fn verdict(damage: Option<Error>, concealed: u64, frames: u64) -> CliResult<
     if concealed > 0 {
         let e = Error::invalid_bitstream(0, "damaged input");
         let note = format!("{concealed} damaged picture(s) concealed by the decoder; {frames} frame(s) written");
-        return Err(crate::decode_loop::with_note(e, &note).into());
+        return Err(crate::commands::decode::pipeline::with_note(e, &note).into());
     }
     if frames == 0 {
         return Err(Error::invalid_bitstream(0, "no picture could be decoded from the input").into());

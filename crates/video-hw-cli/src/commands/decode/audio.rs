@@ -13,8 +13,8 @@ use video_hw::audio::{AudioDecoder, AudioOptions, AudioSamples};
 use video_hw::engine::{Engine, EnginePreference};
 use video_hw::media::{Demuxer, TrackKind};
 
-use crate::decode_args::{AudioFormat, DecodeArgs};
 use crate::exit::{CliResult, usage};
+use crate::options::decode::{AudioFormat, DecodeArgs};
 
 /// Seconds decoded per call: bounded memory for a track of any length, in buffers small
 /// enough to stay in the caches and in the heap (10 s chunks were mapped and unmapped anew

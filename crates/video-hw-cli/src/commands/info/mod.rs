@@ -2,6 +2,8 @@
 //! decoding): the container, every track, and for the default video track (the largest) the stream facts
 //! of its parameter sets and its frame and key frame counts (the frame index).
 
+pub mod container;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,14 +15,15 @@ use video_hw::bitstream::summary::{StreamSummary, summarize};
 use video_hw::media::Container;
 
 use crate::exit;
-use crate::info_media::color_json;
+use container::color_json;
 
 /// Arguments of `info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// A container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF) or a raw
-    /// H.264/HEVC Annex-B stream, recognised from its content. `-` reads a raw stream from
-    /// standard input.
+    /// A container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF), a raw AV1
+    /// OBU stream, an audio file (WAV, FLAC, Ogg, MP3, AAC) or a raw H.264/HEVC Annex-B
+    /// stream, recognised from its content. `-` reads a raw H.264/HEVC stream from standard
+    /// input.
     file: PathBuf,
     /// Print JSON.
     #[arg(long)]
@@ -44,7 +47,7 @@ pub fn run(args: &InfoArgs) -> video_hw::Result<ExitCode> {
         let mut head = Vec::new();
         exit::open_input(&args.file)?.take(video_hw::media::DETECT_BYTES as u64).read_to_end(&mut head)?;
         match video_hw::media::detect(&head) {
-            Some(c) if c != Container::AnnexB => return crate::info_media::run(&args.file, args.json),
+            Some(c) if c != Container::AnnexB => return container::run(&args.file, args.json),
             _ => {}
         }
     }

@@ -8,8 +8,8 @@ use video_hw::frame::HostFrame;
 use video_hw::{Error, Frame, PixelFormat, Rational, Result};
 
 use crate::exit::{CliResult, usage};
-use crate::synthetic;
-use crate::y4m::Y4mReader;
+use crate::io::synthetic;
+use crate::io::y4m::Y4mReader;
 
 /// Where pictures come from.
 enum Kind {
@@ -70,7 +70,7 @@ impl FrameSource {
         let path = spec.path.ok_or_else(|| usage("give an input file or --synthetic N"))?;
         let (mut reader, len): (Box<dyn BufRead + Send>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None)
-        } else if let Some(stream) = crate::net_in::open(path)? {
+        } else if let Some(stream) = crate::io::net::open(path)? {
             (Box::new(BufReader::with_capacity(1 << 20, stream)), None)
         } else {
             let file = crate::exit::open_input(path)?;

@@ -9,7 +9,7 @@ use serde_json::json;
 use video_hw::pipeline::QualityReport;
 use video_hw::quality::ssim_db;
 
-use crate::fallbacks::{self, Fallback};
+use crate::report::fallbacks::{self, Fallback};
 use crate::signals::Stop;
 
 /// The quality figures of the summary line, as x264 prints them.

@@ -2,6 +2,8 @@
 //! (Annex-B, or a container written by the library's muxer: MP4, Matroska, WebM, with the
 //! source's audio copied in). `-` is standard output.
 
+pub mod framemd5;
+
 use std::fs::File;
 use std::io::{BufWriter, IoSlice, Write};
 use std::path::Path;
@@ -12,11 +14,11 @@ use video_hw::media::mux::{MuxFormat, Muxer};
 use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
-use crate::framemd5::FrameMd5Writer;
-use crate::output_fault;
+use crate::exit::output_fault;
+use framemd5::FrameMd5Writer;
 use video_hw::pix_fmt::{self, Exact};
 
-pub use crate::output_fault::is_stdout;
+pub use crate::exit::output_fault::is_stdout;
 
 /// The container the name asks for (`.mp4`/`.mov`/`.m4v` MP4, `.mkv` Matroska, `.webm`
 /// WebM); `None` for Annex-B output.
@@ -225,7 +227,7 @@ enum PacketOut {
 }
 
 /// The source's audio packets on their way to the output (read on the decode pipeline's
-/// thread with the video, or by a reader of their own: `transcode_ahead`).
+/// thread with the video, or by a reader of their own: `commands::transcode::read_ahead`).
 pub struct AudioFeed {
     /// Packets from the source, numbered as the source's tracks.
     pub packets: Receiver<MediaPacket>,

@@ -19,8 +19,8 @@ use video_hw::media::{MediaPacket, Track};
 
 use video_hw::media::mux::MuxFormat;
 
-use crate::fragment_opts::FragmentOpts;
-use crate::output::{PacketSink, container_for, layout_for};
+use crate::io::output::{PacketSink, container_for, layout_for};
+use crate::options::fragment::FragmentOpts;
 
 /// A timebase for container output in which one frame is a whole number of ticks: 90 kHz when
 /// it can be, else a multiple of the rate's numerator (at least 1000 ticks per second).

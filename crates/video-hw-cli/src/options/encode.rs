@@ -1,0 +1,51 @@
+//! The arguments of `encode`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use video_hw::{PixelFormat, Rational};
+
+use crate::options::common::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
+use crate::options::fragment::FragmentOpts;
+
+/// Arguments of `encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Input: a .y4m file, or headerless raw frames (give --size and --fps); `-` reads stdin,
+    /// `tcp://HOST:PORT` connects to a sender, `tcp-listen://HOST:PORT` waits for one.
+    #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    pub(crate) input: Option<PathBuf>,
+    /// Output: .h264/.h265 (Annex-B), .mp4/.mov/.m4v (MP4), .mkv (Matroska), .webm (WebM:
+    /// AV1), .ivf (IVF: AV1), .obu (raw AV1 OBUs), or `-` (the raw stream on stdout).
+    #[arg(short, long, value_name = "OUT")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) frag: FragmentOpts,
+    /// Frame timestamps: `input` (frame number / frame rate) or `arrival` (when each frame
+    /// arrived, from the first; for live input whose sender paces the frames).
+    #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
+    pub(crate) timestamps: String,
+    /// Frames the ring between the input and the encoder holds (default 8): the buffer that
+    /// absorbs a live sender's bursts. `--stats` shows its depth, peak and waits.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(crate) ring_depth: Option<u32>,
+    /// Encode N frames of a moving test pattern made in-process instead of reading input.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub(crate) synthetic: Option<u64>,
+    /// Picture size of raw input or of the synthetic pattern (default 640x360).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub(crate) size: Option<(u32, u32)>,
+    /// Frame rate (raw input needs it; overrides a y4m header's; synthetic default 30).
+    #[arg(long, value_parser = parse_fps)]
+    pub(crate) fps: Option<Rational>,
+    /// Pixel format of raw input: yuv420p (default), nv12, rgb24 or bgra.
+    #[arg(long, value_parser = parse_input_format)]
+    pub(crate) pix_fmt: Option<PixelFormat>,
+    /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) encode: EncodeOpts,
+    #[command(flatten)]
+    pub(crate) engine: EngineOpts,
+}
