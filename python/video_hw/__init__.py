@@ -389,6 +389,19 @@ class VideoDecoder:
         m = self.metadata
         return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
 
+    def close(self) -> None:
+        """Closes the decoder: its sessions and the frames it keeps for later calls are
+        freed (once a call in progress on another thread ends). Frames and batches already
+        handed out stay valid: their pixels are their own. Any later call raises
+        ``ValueError``; closing again does nothing."""
+        self._native = _CLOSED
+
+    def __enter__(self) -> "VideoDecoder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def __reduce__(self) -> Tuple[Any, Tuple[Any, dict]]:
         """Pickles as its source and options: the receiving process (a ``spawn`` or
         ``forkserver`` DataLoader worker, a ``multiprocessing.Pool``, Ray) opens it again,
@@ -396,6 +409,20 @@ class VideoDecoder:
         file); bytes and file objects travel as the bytes read."""
         source = self._path if self._path is not None else self._native.source_bytes()
         return (_reopen_decoder, (source, dict(self._options)))
+
+
+class _Closed:
+    """What a closed ``VideoDecoder`` holds instead of its native decoder: every use is
+    a ``ValueError`` that says so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ValueError(f"the VideoDecoder is closed ({name})")
+
+    def __len__(self) -> int:
+        raise ValueError("the VideoDecoder is closed")
+
+
+_CLOSED = _Closed()
 
 
 def _is_torch_tensor(obj: Any) -> bool:
@@ -663,11 +690,34 @@ def decode_many(
                 return None
             raise
 
+    # Ctrl-C (or any exception) in the calling thread stops the decoders at work on the
+    # pool's threads part-way (their `interrupt`) and the files not started: without it,
+    # leaving the pool would wait for every file to be decoded. A decoder is noted before
+    # `stopping` is read, so that one opened as the pool stops is stopped too.
+    busy: set = set()
+    busy_lock = threading.Lock()
+    stopping = threading.Event()
+
     def frames(i: int, dec: Optional[VideoDecoder]) -> Optional[FrameBatch]:
         if dec is None:
             return None
-        wanted = range(len(dec)) if indices is None else indices[i]
-        return dec.get_frames_at(list(wanted))
+        with busy_lock:
+            busy.add(dec)
+        try:
+            if stopping.is_set():
+                return None
+            wanted = range(len(dec)) if indices is None else indices[i]
+            return dec.get_frames_at(list(wanted))
+        finally:
+            with busy_lock:
+                busy.discard(dec)
+
+    def stop_all() -> None:
+        stopping.set()
+        with busy_lock:
+            for dec in busy:
+                if not isinstance(dec._native, _Closed):
+                    dec._native.interrupt()
 
     # The first file tells the engine's measured best session count (opening reads its
     # index; no decoder is made before it decodes).
@@ -700,8 +750,15 @@ def decode_many(
             _NVDEC_RAMP.file_done()
             return batch
 
-        with ThreadPoolExecutor(max_workers=n) as pool:
+        pool = ThreadPoolExecutor(max_workers=n)
+        try:
             return list(pool.map(one, range(len(sources))))
+        except BaseException:
+            stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)
