@@ -21,8 +21,9 @@ use crate::batch::{Frame, FrameBatch, host_array, host_batch};
 use crate::errors::{IntoPy, to_py};
 use crate::interrupt::Stoppable;
 
-/// The decoder behind `video_hw.VideoDecoder`.
-#[pyclass(module = "video_hw._video_hw")]
+/// The decoder behind `video_hw.VideoDecoder`. Weakly referable, so that a test (or a
+/// pool) can see it freed.
+#[pyclass(module = "video_hw._video_hw", weakref)]
 pub struct NativeDecoder {
     reader: Mutex<FrameReader>,
     /// The process whose thread last took `reader`'s lock: in a child made by `fork` while
