@@ -21,10 +21,15 @@ What is measured (Linux: /proc):
   harness's after every CLI round.
 
 The bound (after a warm-up of ``--warmup`` seconds, default a fifth of the run, at most 60 s):
-- RSS (and GPU memory): the median of the samples in the last window must be within 2 %
-  of the median of the first window after the warm-up. A window is a tenth of the samples
-  after the warm-up (at least 3). Medians of windows, not single samples: one sample taken
-  mid-batch holds that batch's frames; a leak moves every sample of the window.
+- RSS (and GPU memory): the median of the last window must be within 2 % of the median of
+  the first window after the warm-up. A window is a tenth of the values after the warm-up
+  (at least 3). RSS is judged at rest (after each round, its decoders closed and collected:
+  what the process keeps), GPU memory on the periodic samples. Medians of windows, not
+  single values: a leak moves every value of the window, the allocator's ups and downs
+  (a freed batch not yet given back) do not.
+- each CLI job's peak RSS: the same rule (each run is a process of its own: a later run
+  that needs more is what it would catch). The harness's own RSS is reported, not judged
+  (it holds every sample it records).
 - descriptors and threads: zero leaked. The lowest quiescent count of the last window must
   not exceed the highest of the first window after the warm-up (a leak of one per round
   raises the floor; a count that only varies with what is in flight does not).
@@ -247,13 +252,41 @@ def windows(values, warmup_end, times):
     return after[:size], after[-size:]
 
 
-def check(samples, rest, warmup_end, bound=RSS_BOUND):
+def slope(values, times, warmup_end):
+    """The least-squares slope of ``values`` (bytes) after the warm-up, in MiB per hour:
+    reported beside the bound, so that a long run shows a slow drift the windows' medians
+    would call noise."""
+    pts = [(t, v) for t, v in zip(times, values) if t >= warmup_end and v is not None]
+    if len(pts) < 3:
+        return None
+    mt = statistics.fmean(t for t, _ in pts)
+    mv = statistics.fmean(v for _, v in pts)
+    den = sum((t - mt) ** 2 for t, _ in pts)
+    if not den:
+        return None
+    return round(sum((t - mt) * (v - mv) for t, v in pts) / den * 3600 / 2**20, 2)
+
+
+def check(samples, rest, cli, warmup_end, bound=RSS_BOUND):
     """The bound (module docs) on the samples: (figures, failures). ``samples`` and
-    ``rest`` map a process name to rows of dicts with "t" and the counts."""
+    ``rest`` map a process name to rows of dicts with "t" and the counts; ``cli`` is the
+    CLI runs' rows ("t", "job", "peak_rss")."""
     figures, failures = {}, []
     for name, rows in samples.items():
-        times = [r["t"] for r in rows]
+        if name == "harness":
+            # Reported, not judged: the harness holds every sample it records.
+            values = [r["rss"] for r in rows]
+            first, last = windows(values, warmup_end, [r["t"] for r in rows])
+            if first:
+                a, b = statistics.median(first), statistics.median(last)
+                figures["harness_rss"] = {"warmup": a, "end": b, "growth": (b - a) / a, "judged": False}
+            continue
         for key in ("rss", "gpu"):
+            # RSS at rest where the process reports it (after each round, decoders closed
+            # and collected): what is kept, without the frames of a batch in flight.
+            if key == "rss" and any(r.get("rss") is not None for r in rest.get(name, [])):
+                rows = rest[name]
+            times = [r["t"] for r in rows]
             values = [r.get(key) for r in rows]
             if all(v is None for v in values):
                 continue
@@ -263,12 +296,22 @@ def check(samples, rest, warmup_end, bound=RSS_BOUND):
                 continue
             a, b = statistics.median(first), statistics.median(last)
             growth = (b - a) / a if a else 0.0
-            figures[f"{name}_{key}"] = {"warmup": a, "end": b, "growth": growth}
+            figures[f"{name}_{key}"] = {"warmup": a, "end": b, "growth": growth, "slope_mib_per_hour": slope(values, times, warmup_end)}
             if growth > bound:
                 failures.append(
                     f"{name} {key} grew {growth:.1%} after the warm-up ({a / 2**20:.1f} MiB -> {b / 2**20:.1f} MiB; "
                     f"bound {bound:.0%}, medians of the first and last windows)"
                 )
+    # Each CLI job's peak RSS (a process per run, so growth here is a run that needs more).
+    for job in sorted({r["job"] for r in cli}):
+        rows = [r for r in cli if r["job"] == job]
+        first, last = windows([r["peak_rss"] for r in rows], warmup_end, [r["t"] for r in rows])
+        if not first:
+            continue
+        a, b = statistics.median(first), statistics.median(last)
+        figures[f"cli_{job}_peak_rss"] = {"warmup": a, "end": b, "growth": (b - a) / a}
+        if (b - a) / a > bound:
+            failures.append(f"video-hw {job}'s peak RSS grew {(b - a) / a:.1%} after the warm-up (bound {bound:.0%})")
     for name, rows in rest.items():
         times = [r["t"] for r in rows]
         for key in ("fds", "threads"):
@@ -479,7 +522,7 @@ def main():
         t.join(timeout=300)
     if worker.returncode not in (0, None):
         problems.append(f"the Python worker exited {worker.returncode} (its traceback is above)")
-    figures, failures = check(samples, rest, warmup_end)
+    figures, failures = check(samples, rest, cli_rows, warmup_end)
     failures = problems + failures
     write_csv(args.out / "samples.csv", [dict(r, process=n) for n, rows in samples.items() for r in rows],
               ["process", "t", "rss", "fds", "threads", "gpu"])
@@ -508,8 +551,14 @@ def main():
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"soak: {summary['seconds']} s, jobs {json.dumps(totals)}")
     for name, f in figures.items():
-        shown = {k: (f"{v / 2**20:.1f} MiB" if "rss" in name or "gpu" in name else v) if k != "growth" else f"{v:+.2%}"
-                 for k, v in f.items()}
+        def fmt(k, v, name=name):
+            if k == "growth":
+                return f"{v:+.2%}"
+            if isinstance(v, bool) or v is None or k.startswith("slope") or not ("rss" in name or "gpu" in name):
+                return v
+            return f"{v / 2**20:.1f} MiB"
+
+        shown = {k: fmt(k, v) for k, v in f.items()}
         print(f"  {name}: {shown}")
     if failures:
         for f in failures:
