@@ -350,6 +350,10 @@ def plot(out, samples, rest, warmup_end, t0):
             pts = [((r["t"] - t0) / 60, r[key] * scale) for r in rows if r.get(key) is not None]
             if pts:
                 lines.append((name, [p[0] for p in pts], [p[1] for p in pts]))
+            # What the bound judges: RSS at rest, after each round.
+            rest_pts = [((r["t"] - t0) / 60, r[key] * scale) for r in rest.get(name, []) if r.get(key) is not None]
+            if key == "rss" and name == "worker" and rest_pts:
+                lines.append((f"{name} at rest (judged)", [p[0] for p in rest_pts], [p[1] for p in rest_pts]))
         if lines:
             series.append((title, lines))
     for key, title in (("fds", "descriptors at rest"), ("threads", "threads at rest")):

@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -752,7 +753,15 @@ def decode_many(
 
         pool = ThreadPoolExecutor(max_workers=n)
         try:
-            return list(pool.map(one, range(len(sources))))
+            futures = [pool.submit(one, i) for i in range(len(sources))]
+            # Waited on in steps: a signal the kernel hands to one of the pool's threads
+            # (it may pick any thread of the process) does not wake a lock wait of the main
+            # thread, so Ctrl-C would wait for a file to finish; between the steps Python
+            # runs its handlers.
+            pending = set(futures)
+            while pending:
+                _, pending = futures_wait(pending, timeout=0.05)
+            return [f.result() for f in futures]
         except BaseException:
             stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
