@@ -13,6 +13,7 @@ import hashlib
 import os
 import pathlib
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -552,3 +553,108 @@ def test_rotation_on_the_gpu_turns_the_frames(cuda):
         # 25 dB on this saturated pattern (the interpolated chroma at its edges); a picture
         # turned the wrong way is under 10 dB.
         assert 10 * math.log10(peak**2 / max(mse, 1e-12)) >= 20, opts
+
+
+# Run in a fresh interpreter (this one has used CUDA through the tests above): the parent
+# uses CUDA through torch only, never through video_hw, then forks.
+_TORCH_THEN_FORK = r"""
+import hashlib, multiprocessing, sys, time
+import numpy as np
+import torch
+import video_hw
+
+clip = sys.argv[1]
+use_cuda = sys.argv[2] == "1"
+if use_cuda:
+    torch.zeros(1, device="cuda")  # the parent's CUDA context, made by torch
+
+def child(q):
+    out = {}
+    start = time.monotonic()
+    try:
+        video_hw.VideoDecoder(clip, device="cuda", pixel_format="nv12")[0]
+        out["cuda"] = "decoded"
+    except video_hw.VideoHwError as e:
+        out["cuda"] = f"{type(e).__name__}: {e}"
+    out["cuda_seconds"] = time.monotonic() - start
+    d = video_hw.VideoDecoder(clip, pixel_format="yuv420p")
+    out["cpu"] = hashlib.md5(np.ascontiguousarray(np.asarray(d[0])).tobytes()).hexdigest()
+    q.put(out)
+
+if __name__ == "__main__":
+    fork = multiprocessing.get_context("fork")
+    q = fork.Queue()
+    p = fork.Process(target=child, args=(q,))
+    p.start()
+    out = q.get(timeout=120)
+    p.join(60)
+    print(repr(out))
+"""
+
+
+def _torch_then_fork(use_cuda):
+    import ast
+    import subprocess
+    import sys
+
+    import importlib.util
+
+    # These run with VIDEO_HW_TEST_GPU=1: a missing torch fails them, it does not skip.
+    assert importlib.util.find_spec("torch") is not None, "torch is needed to make the parent's CUDA context"
+    r = subprocess.run(
+        [sys.executable, "-c", _TORCH_THEN_FORK, str(MEDIA / "h264-aac.mp4"), "1" if use_cuda else "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    return ast.literal_eval(r.stdout.strip().splitlines()[-1])
+
+
+def test_torch_cuda_then_fork_is_a_clear_error_in_the_child():
+    """The parent made a CUDA context with torch (not video_hw) before forking, as a
+    training script does before its DataLoader's fork workers start: in the child, a GPU
+    decoder is refused at once with an error that names spawn (the driver is not called),
+    and CPU decoding works."""
+    out = _torch_then_fork(use_cuda=True)
+    want = references("h264-aac.mp4")[0]
+    assert out["cuda"].startswith("UnsupportedError") and "spawn" in out["cuda"], out
+    assert out["cuda_seconds"] < 5, out
+    assert out["cpu"] == want
+
+
+def test_torch_imported_without_cuda_then_fork_decodes_on_the_gpu():
+    """No false alarm: a parent that imported torch but made no CUDA context leaves the
+    child free to use the GPU."""
+    out = _torch_then_fork(use_cuda=False)
+    assert out["cuda"] == "decoded", out
+    assert out["cpu"] == references("h264-aac.mp4")[0]
+
+
+def test_ctrl_c_during_a_gpu_batch():
+    """SIGINT during a long batch decoded by NVDEC: KeyboardInterrupt within a second, and
+    the decoder gives the right frames afterwards."""
+    import signal
+
+    name = "h264-aac.mp4"
+    want = references(name)
+    dec = video_hw.VideoDecoder(MEDIA / name, device="cuda", pixel_format="nv12", sessions=1, autorotate=False)
+    # Many requests of every frame (each a separate run from the key frame: repeats in one
+    # call are decoded once, so the batch is a list of calls).
+    sent = {}
+
+    def fire():
+        sent["t"] = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(0.2, fire)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(10000):
+                dec.get_frames_at(list(range(0, 100)))
+    finally:
+        timer.cancel()
+    assert time.monotonic() - sent["t"] < 1.0
+    data = Cuda().to_host(dec.get_frames_at([7, 60]).data)
+    assert [md5(nv12_to_yuv420p(data[i], 320, 240)) for i in range(2)] == [want[7], want[60]]

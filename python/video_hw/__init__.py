@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -420,6 +421,19 @@ class VideoDecoder:
         m = self.metadata
         return f"VideoDecoder({m.codec} {m.width}x{m.height}, {m.num_frames} frames, {m.container})"
 
+    def close(self) -> None:
+        """Closes the decoder: its sessions and the frames it keeps for later calls are
+        freed (once a call in progress on another thread ends). Frames and batches already
+        handed out stay valid: their pixels are their own. Any later call raises
+        ``ValueError``; closing again does nothing."""
+        self._native = _CLOSED
+
+    def __enter__(self) -> "VideoDecoder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def __reduce__(self) -> Tuple[Any, Tuple[Any, dict]]:
         """Pickles as its source and options: the receiving process (a ``spawn`` or
         ``forkserver`` DataLoader worker, a ``multiprocessing.Pool``, Ray) opens it again,
@@ -427,6 +441,20 @@ class VideoDecoder:
         file); bytes and file objects travel as the bytes read."""
         source = self._path if self._path is not None else self._native.source_bytes()
         return (_reopen_decoder, (source, dict(self._options)))
+
+
+class _Closed:
+    """What a closed ``VideoDecoder`` holds instead of its native decoder: every use is
+    a ``ValueError`` that says so."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ValueError(f"the VideoDecoder is closed ({name})")
+
+    def __len__(self) -> int:
+        raise ValueError("the VideoDecoder is closed")
+
+
+_CLOSED = _Closed()
 
 
 def _is_torch_tensor(obj: Any) -> bool:
@@ -694,11 +722,34 @@ def decode_many(
                 return None
             raise
 
+    # Ctrl-C (or any exception) in the calling thread stops the decoders at work on the
+    # pool's threads part-way (their `interrupt`) and the files not started: without it,
+    # leaving the pool would wait for every file to be decoded. A decoder is noted before
+    # `stopping` is read, so that one opened as the pool stops is stopped too.
+    busy: set = set()
+    busy_lock = threading.Lock()
+    stopping = threading.Event()
+
     def frames(i: int, dec: Optional[VideoDecoder]) -> Optional[FrameBatch]:
         if dec is None:
             return None
-        wanted = range(len(dec)) if indices is None else indices[i]
-        return dec.get_frames_at(list(wanted))
+        with busy_lock:
+            busy.add(dec)
+        try:
+            if stopping.is_set():
+                return None
+            wanted = range(len(dec)) if indices is None else indices[i]
+            return dec.get_frames_at(list(wanted))
+        finally:
+            with busy_lock:
+                busy.discard(dec)
+
+    def stop_all() -> None:
+        stopping.set()
+        with busy_lock:
+            for dec in busy:
+                if not isinstance(dec._native, _Closed):
+                    dec._native.interrupt()
 
     # The first file tells the engine's measured best session count (opening reads its
     # index; no decoder is made before it decodes).
@@ -731,8 +782,23 @@ def decode_many(
             _NVDEC_RAMP.file_done()
             return batch
 
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(one, range(len(sources))))
+        pool = ThreadPoolExecutor(max_workers=n)
+        try:
+            futures = [pool.submit(one, i) for i in range(len(sources))]
+            # Waited on in steps: a signal the kernel hands to one of the pool's threads
+            # (it may pick any thread of the process) does not wake a lock wait of the main
+            # thread, so Ctrl-C would wait for a file to finish; between the steps Python
+            # runs its handlers.
+            pending = set(futures)
+            while pending:
+                _, pending = futures_wait(pending, timeout=0.05)
+            return [f.result() for f in futures]
+        except BaseException:
+            stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)

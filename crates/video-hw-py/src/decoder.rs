@@ -19,9 +19,11 @@ use video_hw::{Channels, ColorMatrix, DecoderConfig, EnginePreference, Output, P
 use crate::array::Place;
 use crate::batch::{Frame, FrameBatch, host_array, host_batch};
 use crate::errors::{IntoPy, to_py};
+use crate::interrupt::Stoppable;
 
-/// The decoder behind `video_hw.VideoDecoder`.
-#[pyclass(module = "video_hw._video_hw")]
+/// The decoder behind `video_hw.VideoDecoder`. Weakly referable, so that a test (or a
+/// pool) can see it freed.
+#[pyclass(module = "video_hw._video_hw", weakref)]
 pub struct NativeDecoder {
     reader: Mutex<FrameReader>,
     /// The process whose thread last took `reader`'s lock: in a child made by `fork` while
@@ -40,6 +42,8 @@ pub struct NativeDecoder {
     exact: Option<Exact>,
     /// What the index cache did at open: `off`, `hit`, `built` or `remade`.
     index_cache: &'static str,
+    /// Ctrl-C and [`NativeDecoder::interrupt`] stop a call part-way (`interrupt.rs`).
+    stoppable: Stoppable,
 }
 
 /// What `VideoDecoder` hands back: the output (pixel format) and the transform its
@@ -324,23 +328,24 @@ impl NativeDecoder {
     /// Decodes frame `f` alone (with the GIL released). The reader's own reference is
     /// moved out, not cloned, so the array lends the frame unless the reader keeps it.
     fn single(&self, py: Python<'_>, f: usize) -> PyResult<Frame> {
-        let got = py.detach(|| self.lock()?.frames_at(&[f])).py_err()?;
+        let got = self.stoppable.run(py, || self.lock(), |r| r.frames_at(&[f]))?;
         self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
     }
 
     /// Decodes `frames` (with the GIL released) and stacks them into a batch.
     fn batch(&self, py: Python<'_>, frames: Vec<usize>) -> PyResult<FrameBatch> {
         let skip = self.skip;
-        let got = py
-            .detach(|| {
-                let mut r = self.lock()?;
+        let got = self.stoppable.run(
+            py,
+            || self.lock(),
+            |r| {
                 if skip {
                     r.frames_at_or_missing(&frames)
                 } else {
                     r.frames_at(&frames).map(|v| v.into_iter().map(Some).collect())
                 }
-            })
-            .py_err()?;
+            },
+        )?;
         let kept: Vec<(usize, Arc<video_hw::Frame>)> =
             frames.iter().zip(got).filter_map(|(&f, frame)| frame.map(|x| (f, x))).collect();
         let pixels: Vec<Arc<video_hw::Frame>> = kept.iter().map(|(_, x)| x.clone()).collect();
@@ -504,7 +509,15 @@ impl NativeDecoder {
             sessions,
             exact,
             index_cache: used.name(),
+            stoppable: Stoppable::default(),
         })
+    }
+
+    /// Stops the call in progress on another thread (it raises `VideoHwError`, kind
+    /// `closed`), or if none is in progress the next call: `decode_many` stops its
+    /// workers' decoders with it. The decoder stays usable.
+    fn interrupt(&self) {
+        self.stoppable.stop();
     }
 
     fn __len__(&self) -> usize {

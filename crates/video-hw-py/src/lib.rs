@@ -12,6 +12,7 @@ mod batch;
 mod decoder;
 mod encoder;
 mod errors;
+mod interrupt;
 mod metadata;
 
 use pyo3::prelude::*;
@@ -20,6 +21,9 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // From now on a forked child (a DataLoader worker) knows whether its parent had used
+    // CUDA, and refuses it with a clear error instead of calling the driver.
+    video_hw::process::watch_forks();
     m.add_class::<array::Array>()?;
     m.add_class::<batch::Frame>()?;
     m.add_class::<batch::FrameBatch>()?;

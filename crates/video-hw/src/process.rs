@@ -14,7 +14,86 @@
 //! [`FrameReader`](crate::reader::FrameReader), which can open sessions again from its
 //! frame index, does so by itself in the child.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::error::{Error, Result};
+
+/// Set in a child made by `fork` after [`watch_forks`]: this process is one.
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// Set in the parent just before each `fork` (so the child inherits it): the CUDA driver
+/// library was loaded then.
+static CUDA_AT_FORK: AtomicBool = AtomicBool::new(false);
+
+/// Starts noting forks (once per process; later calls do nothing): afterwards a child made
+/// by `fork` knows it is one ([`forked_child`]) and whether its parent had loaded the CUDA
+/// driver when it forked ([`cuda_loaded_before_fork`]).
+///
+/// Why: a parent that used CUDA through another library (`torch.cuda`) before its
+/// DataLoader forked leaves the child a driver that must not be touched (its calls fail,
+/// or wait on the parent's threads). The child then refuses CUDA with an error that says
+/// to start workers with `spawn`, without calling the driver. The Python module calls this
+/// when it is imported; the CUDA driver's first use calls it too.
+pub fn watch_forks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    #[cfg(unix)]
+    ONCE.call_once(|| {
+        // SAFETY: the handlers are plain functions that only load and store atomics (and,
+        // in the parent before the fork, ask the loader whether a library is loaded).
+        unsafe { libc::pthread_atfork(Some(before_fork), None, Some(in_child)) };
+    });
+    #[cfg(not(unix))]
+    ONCE.call_once(|| {});
+}
+
+#[cfg(unix)]
+unsafe extern "C" fn before_fork() {
+    CUDA_AT_FORK.store(library_loaded(c"libcuda.so.1") || library_loaded(c"libcuda.so"), Ordering::SeqCst);
+}
+
+#[cfg(unix)]
+unsafe extern "C" fn in_child() {
+    FORKED.store(true, Ordering::SeqCst);
+}
+
+/// Whether the dynamic library `name` is loaded in this process (without loading it).
+#[cfg(unix)]
+pub(crate) fn library_loaded(name: &std::ffi::CStr) -> bool {
+    // SAFETY: RTLD_NOLOAD only looks the name up; the handle, when there is one, holds a
+    // reference that is given back at once.
+    unsafe {
+        let h = libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
+        if h.is_null() {
+            return false;
+        }
+        libc::dlclose(h);
+        true
+    }
+}
+
+/// True in a child made by `fork` (and not since replaced by `exec`) after [`watch_forks`]
+/// was called in an ancestor.
+pub fn forked_child() -> bool {
+    FORKED.load(Ordering::SeqCst)
+}
+
+/// True in a child made by `fork` whose parent had loaded the CUDA driver when it forked
+/// (it had used CUDA, through this library or another).
+pub fn cuda_loaded_before_fork() -> bool {
+    forked_child() && CUDA_AT_FORK.load(Ordering::SeqCst)
+}
+
+/// The error for CUDA in a child forked after its parent loaded the driver.
+pub fn cuda_after_fork_error() -> Error {
+    Error::unsupported(
+        format!(
+            "CUDA in process {}, made by fork after its parent had loaded the CUDA driver (torch.cuda or a GPU \
+             decoder used before the DataLoader's workers started)",
+            std::process::id()
+        ),
+        "CUDA does not survive fork: start workers with the 'spawn' or 'forkserver' method \
+         (multiprocessing_context=\"spawn\" for a DataLoader), or decode on the CPU in forked workers",
+    )
+}
 
 /// The process something was made in (its pid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +188,35 @@ impl<T> Drop for InProcess<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_forked_child_knows_it_is_one_and_whether_cuda_was_loaded() {
+        watch_forks();
+        assert!(!forked_child() && !cuda_loaded_before_fork());
+        // The look-up the handler makes before the fork: libc is loaded here; the CUDA
+        // driver is not on a machine without a GPU (where it is, the answer is true only
+        // once something loaded it).
+        assert!(library_loaded(c"libc.so.6"));
+        let cuda_here = library_loaded(c"libcuda.so.1");
+        // SAFETY: the child calls only async-signal-safe functions and the atomics' loads
+        // before `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ok = forked_child() && cuda_loaded_before_fork() == cuda_here;
+            // SAFETY: ends the child without running the test harness's exit handlers.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just made; the out-pointer is a live local.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child saw the wrong state: {status}");
+        // The parent is not a forked child.
+        assert!(!forked_child());
+        let e = cuda_after_fork_error().to_string();
+        assert!(e.contains("fork") && e.contains("spawn") && e.starts_with("unsupported"), "{e}");
+    }
 
     #[test]
     fn current_is_current_and_another_is_refused_with_the_way_out() {

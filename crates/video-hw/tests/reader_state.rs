@@ -214,3 +214,42 @@ fn iteration_mixed_with_indexing_is_exact() {
         assert_eq!(rest, want[n - 6..].to_vec(), "{name}: the last frames");
     });
 }
+
+/// A call stopped part-way by the caller's check (`reader/interrupt.rs`) returns
+/// `Error::Closed`, and the reader then gives the frames of a straight decode, on one
+/// session (stopped in the first session's run or while it goes on) and on three (stopped
+/// while runs decode on the sessions' threads).
+#[test]
+fn a_stopped_call_leaves_the_reader_exact() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut stopped = 0;
+    each_input(|path, name, want| {
+        let all: Vec<usize> = (0..want.len()).collect();
+        for sessions in [1, 3] {
+            for after in [1, 5, 40] {
+                let mut r = reader(path).sessions(sessions);
+                // A forward request first, so the next one goes on from the kept session.
+                r.frames_at(&[0]).unwrap();
+                let asked = Arc::new(AtomicUsize::new(0));
+                let counter = asked.clone();
+                r.set_interrupt(Some(Box::new(move || counter.fetch_add(1, Ordering::SeqCst) + 1 >= after)));
+                // The first check stops the call at once; a later one only if the call
+                // asks that often before it is done (the three-session path asks per run
+                // and every 10 ms of waiting), which the inputs' 100 frames mostly do.
+                match r.frames_at(&all[1..]) {
+                    Err(video_hw::Error::Closed(_)) => stopped += 1,
+                    Err(e) => panic!("{name}: {e}"),
+                    Ok(_) => assert!(after > 1, "{name}: the first check said stop and the call went on"),
+                }
+                r.set_interrupt(None);
+                let got: Vec<String> = r.frames_at(&all).unwrap().iter().map(|f| md5(f)).collect();
+                assert_eq!(got, want, "{name}: after a call stopped at check {after} ({sessions} sessions)");
+                let again = r.frames_at(&[want.len() / 2]).unwrap();
+                assert_eq!(md5(&again[0]), want[want.len() / 2], "{name}: a frame asked again");
+            }
+        }
+    });
+    assert!(stopped > 0, "no call was stopped");
+}

@@ -252,6 +252,7 @@ impl FrameReader {
         }
         self.live = Some(live);
         for p in &packets {
+            self.stop_if_asked()?;
             if let Err(e) = self.feed.submit(&mut self.decoders[0], p.number, &p.data, p.decode, p.shown) {
                 self.break_first();
                 return Err(e);
@@ -285,6 +286,7 @@ impl FrameReader {
             if frames.iter().all(|f| got.contains_key(f)) {
                 return Ok(());
             }
+            self.stop_if_asked()?;
             let Some(live) = self.live.as_mut() else { return Ok(()) };
             let k = live.next_packet;
             if live.ended || live.broken || k > need_end + REORDER_SLACK {
@@ -355,6 +357,16 @@ impl FrameReader {
             && let Some(g) = live.given
         {
             live.without_pixels.retain(|&j| j + 2 * REORDER_SLACK > g);
+        }
+        Ok(())
+    }
+
+    /// Stops the call when the caller asks (interrupt.rs): the first session, stopped
+    /// part-way, is flushed before its next use.
+    fn stop_if_asked(&mut self) -> Result<()> {
+        if self.interrupt_asked() {
+            self.break_first();
+            return Err(super::interrupted());
         }
         Ok(())
     }

@@ -25,6 +25,7 @@
 //! ```
 
 mod ahead;
+mod interrupt;
 mod live;
 pub mod plan;
 mod prune;
@@ -38,7 +39,8 @@ mod store;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::sync_channel;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, TrySendError, channel, sync_channel};
 
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;
@@ -49,6 +51,7 @@ use crate::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use crate::process::Process;
 use crate::transform::Transform;
 pub use ahead::DEFAULT_READ_AHEAD_BYTES;
+pub use interrupt::{Interrupt, interrupted};
 use live::Live;
 use plan::{Run, plan};
 use prune::Skipper;
@@ -140,6 +143,8 @@ pub struct FrameReader {
     process: Process,
     /// Whether the index came from a cache ([`open_with_cache`](Self::open_with_cache)).
     index_cache: CacheUse,
+    /// The caller's check that stops a call part-way, when it set one (`interrupt.rs`).
+    interrupt: Option<Interrupt>,
 }
 
 impl std::fmt::Debug for FrameReader {
@@ -247,6 +252,7 @@ impl FrameReader {
             stats: ReaderStats::default(),
             process: Process::current(),
             index_cache: CacheUse::Off,
+            interrupt: None,
         })
     }
 
@@ -506,33 +512,67 @@ impl FrameReader {
         self.ensure_sessions(sessions)?;
         self.stats.runs += runs.len() as u64;
         self.demuxer_at = None;
+        // The caller's check is asked here, on the calling thread; the sessions on their
+        // threads see only `stop` (interrupt.rs).
+        let mut check = self.interrupt.take();
+        let polling = check.is_some();
+        let mut asked = || check.as_mut().is_some_and(|c| c());
+        let stop = AtomicBool::new(false);
         let (demuxer, index, feed, skip) = (&mut self.demuxer, &self.index, &self.feed, &self.skip);
         let stats = &mut self.stats;
         // The file is read here, in decode order; the sessions decode on their threads.
         let (job_tx, job_rx) = sync_channel::<(Packets, &[usize])>(sessions * RUNS_AHEAD_PER_SESSION);
         let job_rx = std::sync::Mutex::new(job_rx);
-        std::thread::scope(|scope| {
+        // Each session says when it is done, so that the wait for them can ask the check.
+        let (done_tx, done_rx) = channel::<()>();
+        let out = std::thread::scope(|scope| {
             let workers: Vec<_> = self.decoders[..sessions]
                 .iter_mut()
                 .map(|decoder| {
-                    let job_rx = &job_rx;
+                    let (job_rx, stop, done_tx) = (&job_rx, &stop, done_tx.clone());
                     scope.spawn(move || -> Result<Vec<(usize, Frame)>> {
+                        let _done = Done(done_tx);
                         let mut out = Vec::new();
                         loop {
                             let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                             let Ok((packets, wanted)) = job else { return Ok(out) };
-                            out.extend(decode_run(decoder, feed, index, &packets, wanted)?);
+                            if stop.load(Ordering::Relaxed) {
+                                continue;
+                            }
+                            out.extend(decode_run(decoder, feed, index, &packets, wanted, Some(stop))?);
                         }
                     })
                 })
                 .collect();
+            drop(done_tx);
             let mut read_error = None;
-            for run in runs {
+            'runs: for run in runs {
+                if asked() {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
                 match read_run(demuxer, index, run, skip) {
                     Ok(packets) => {
                         stats.count(&packets);
-                        if job_tx.send((packets, &run.frames[..])).is_err() {
-                            break;
+                        let mut job = (packets, &run.frames[..]);
+                        if !polling {
+                            if job_tx.send(job).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        // A full queue is waited on in steps, asking the check between them.
+                        loop {
+                            match job_tx.try_send(job) {
+                                Ok(()) => break,
+                                Err(TrySendError::Disconnected(_)) => break 'runs,
+                                Err(TrySendError::Full(j)) => job = j,
+                            }
+                            if asked() {
+                                stop.store(true, Ordering::Relaxed);
+                                break 'runs;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(1));
                         }
                     }
                     Err(e) => {
@@ -542,6 +582,19 @@ impl FrameReader {
                 }
             }
             drop(job_tx);
+            // Until every session is done, the check is asked every POLL.
+            let mut running = workers.len();
+            while running > 0 {
+                match done_rx.recv_timeout(interrupt::POLL) {
+                    Ok(()) => running -= 1,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if asked() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
             let mut out = Vec::new();
             let mut first_error = read_error;
             for w in workers {
@@ -557,9 +610,22 @@ impl FrameReader {
             }
             match first_error {
                 Some(e) => Err(e),
+                None if stop.load(Ordering::Relaxed) => Err(interrupted()),
                 None => Ok(out),
             }
-        })
+        });
+        self.interrupt = check;
+        out
+    }
+}
+
+/// Tells the calling thread that a session of [`FrameReader::decode`] is done (when its
+/// thread ends, however it ends).
+struct Done(std::sync::mpsc::Sender<()>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reading a run's packets from the file and decoding them on one session.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::Run;
 use super::prune::{Skipper, Use};
@@ -123,13 +124,15 @@ impl Feed {
 
 /// Decodes a run's `packets` on `decoder` and returns the frames among `wanted`
 /// (presentation numbers, ascending) with their container timestamps, as (number, frame).
-/// The session is flushed at the end, ready for the next run.
+/// The session is flushed at the end, ready for the next run. Once `stop` is set, the
+/// rest of the run is not fed (the caller is stopping the call: interrupt.rs).
 pub fn decode_run(
     decoder: &mut Decoder,
     feed: &Feed,
     index: &FrameIndex,
     packets: &Packets,
     wanted: &[usize],
+    stop: Option<&AtomicBool>,
 ) -> Result<Vec<(usize, Frame)>> {
     let mut out = Vec::with_capacity(wanted.len());
     decode_run_with(decoder, feed, packets, |packet, frame| {
@@ -140,7 +143,7 @@ pub fn decode_run(
             frame.pts = Some(index.frames()[f].pts);
             out.push((f, frame));
         }
-        true
+        !stop.is_some_and(|s| s.load(Ordering::Relaxed))
     })?;
     Ok(out)
 }

@@ -112,6 +112,11 @@ impl FrameReader {
         let last = *mine.last().unwrap_or(&0);
         let result = (|| -> Result<()> {
             loop {
+                // Ctrl-C and the like (interrupt.rs) stop the call between frames; the
+                // read-ahead is stopped with it and the reader stays usable.
+                if self.interrupt_asked() {
+                    return Err(super::interrupted());
+                }
                 let (index, idr_only) = (&self.index, self.idr_only);
                 let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
                 let Some(s) = self.seq.as_mut() else { return Ok(()) };

@@ -75,6 +75,12 @@ impl CudaDriver {
     /// time; the outcome, success or failure, is remembered.
     pub(crate) fn get() -> Result<&'static CudaDriver> {
         static DRIVER: OnceLock<Result<CudaDriver>> = OnceLock::new();
+        crate::process::watch_forks();
+        // A child forked after its parent loaded the driver (torch.cuda, say, before a
+        // DataLoader's workers started) must not call it: say why, without touching it.
+        if DRIVER.get().is_none() && crate::process::cuda_loaded_before_fork() {
+            return Err(crate::process::cuda_after_fork_error());
+        }
         let r = DRIVER.get_or_init(|| {
             let api = CudaApi::get()?;
             // SAFETY: cuInit takes a flags word (must be 0) and no pointers.
