@@ -95,7 +95,7 @@ impl Drop for Recycled {
 ///
 /// Why: a batch of 32 RGB 1080p frames is 200 MB, past the allocator's own reuse (glibc
 /// maps and unmaps anything over 32 MB), and faulting it in cost about as much CPU as the
-/// RGB conversion of its frames. The pool keeps at most [`KEPT_BYTES`] of free buffers
+/// RGB conversion of its frames. The pool keeps at most 512 MiB of free buffers
 /// (shared with the frames'); `VIDEO_HW_HOST_RECYCLE=0` turns it off.
 #[derive(Debug)]
 pub struct HostBuffer(Recycled);
