@@ -17,12 +17,16 @@ import numpy as np
 import pytest
 
 import video_hw
+from _engines import cpu_engine
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "testdata" / "media"
 CLIP = MEDIA / "h264-aac.mp4"
 # A hang fails the test within this, instead of holding CI.
 TIMEOUT = 120
+# These are the CPU path's tests (on a machine with a GPU, "auto" would pick NVDEC, whose RGB
+# is made on the GPU with other rounding; after a fork, a child may not use the parent's CUDA).
+ENGINE = cpu_engine()
 
 
 def md5(a):
@@ -31,7 +35,7 @@ def md5(a):
 
 @pytest.fixture(scope="module")
 def reference():
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", sessions=1)
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE, sessions=1)
     return [md5(np.asarray(dec[i])) for i in range(len(dec))]
 
 
@@ -39,7 +43,7 @@ def reference():
 def test_one_decoder_from_8_threads(reference, sessions):
     """``dec[i]`` and ``get_frames_at`` from 8 threads at once on one decoder: its calls
     are serialised (one at a time, in some order), so every frame is right, and all end."""
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", sessions=sessions)
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE, sessions=sessions)
     n = len(dec)
     wrong, errors = [], []
 
@@ -74,7 +78,7 @@ def test_one_decoder_from_8_threads(reference, sessions):
 def test_frames_outlive_their_decoder(reference):
     """Frames and batches lend the decoder's pixels (DLPack, the array interface): after the
     decoder is dropped and collected, they still hold the right pixels."""
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24")
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE)
     single = dec[10]
     frame = dec.get_frame_at(20)
     batch = dec.get_frames_at([30, 31, 99])
@@ -96,7 +100,7 @@ def test_close_with_frames_in_flight(reference):
     """``close()`` mid-iteration and with frames held: the frames stay right, the native
     decoder (its sessions, the frames kept for later calls) is freed, and any later use
     says the decoder is closed."""
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", sessions=3)
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE, sessions=3)
     held = []
     for k, frame in enumerate(dec):
         held.append(frame)
@@ -117,7 +121,7 @@ def test_close_with_frames_in_flight(reference):
     assert native() is None, "closing left the native decoder alive"
     assert [md5(np.from_dlpack(f.data)) for f in held] == reference[:41]
     # As a context manager.
-    with video_hw.VideoDecoder(CLIP, pixel_format="rgb24") as d:
+    with video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE) as d:
         kept = d.get_frames_at([5, 6])
     with pytest.raises(ValueError):
         d[0]
@@ -127,7 +131,7 @@ def test_close_with_frames_in_flight(reference):
 def test_close_while_another_thread_decodes(reference):
     """Closed while a call runs on another thread: that call finishes with the right
     frames (the native decoder lives until it returns), then the decoder is closed."""
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", sessions=1)
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE, sessions=1)
     out = {}
     call = dec._native.get_frames_at  # the call in progress holds its decoder, as Python does
 
@@ -148,9 +152,9 @@ def _child_after_fork(q, dec):
     out = {}
     try:
         out["inherited"] = md5(np.asarray(dec[60]))
-        fresh = video_hw.VideoDecoder(CLIP, pixel_format="rgb24")
+        fresh = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE)
         out["fresh"] = md5(np.asarray(fresh[61]))
-        out["many"] = md5(np.from_dlpack(video_hw.decode_many([CLIP], [[62]], pixel_format="rgb24")[0].data)[0])
+        out["many"] = md5(np.from_dlpack(video_hw.decode_many([CLIP], [[62]], pixel_format="rgb24", engine=ENGINE)[0].data)[0])
     except Exception as e:  # noqa: BLE001 (sent to the parent)
         out["error"] = repr(e)
     q.put(out)
@@ -159,7 +163,7 @@ def _child_after_fork(q, dec):
 def test_cpu_decoding_after_fork(reference):
     """The CPU path in a child made by fork after the parent decoded (its sessions and
     FFmpeg's threads exist): the inherited decoder, a new one, and decode_many all work."""
-    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", sessions=2)
+    dec = video_hw.VideoDecoder(CLIP, pixel_format="rgb24", engine=ENGINE, sessions=2)
     dec.get_frames_at([0, 50, 99])
     fork = multiprocessing.get_context("fork")
     q = fork.Queue()

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// Set in a child made by `fork` after [`watch_forks`]: this process is one.
 static FORKED: AtomicBool = AtomicBool::new(false);
 /// Set in the parent just before each `fork` (so the child inherits it): the CUDA driver
-/// library was loaded then.
+/// was loaded and initialised then.
 static CUDA_AT_FORK: AtomicBool = AtomicBool::new(false);
 
 /// Starts noting forks (once per process; later calls do nothing): afterwards a child made
@@ -38,7 +38,8 @@ pub fn watch_forks() {
     #[cfg(unix)]
     ONCE.call_once(|| {
         // SAFETY: the handlers are plain functions that only load and store atomics (and,
-        // in the parent before the fork, ask the loader whether a library is loaded).
+        // in the parent before the fork, ask the loader whether the CUDA driver is loaded
+        // and the driver whether it was initialised: `cuda_initialised`).
         unsafe { libc::pthread_atfork(Some(before_fork), None, Some(in_child)) };
     });
     #[cfg(not(unix))]
@@ -47,27 +48,47 @@ pub fn watch_forks() {
 
 #[cfg(unix)]
 unsafe extern "C" fn before_fork() {
-    CUDA_AT_FORK.store(library_loaded(c"libcuda.so.1") || library_loaded(c"libcuda.so"), Ordering::SeqCst);
+    CUDA_AT_FORK.store(cuda_initialised(), Ordering::SeqCst);
+}
+
+/// Whether the CUDA driver is loaded in this process and initialised (`cuInit` called, by
+/// this library or another): only then is the child's CUDA unusable. A driver only loaded
+/// is not: `import torch` loads libcuda without initialising it, and a DataLoader's forked
+/// workers may then use the GPU themselves.
+#[cfg(unix)]
+fn cuda_initialised() -> bool {
+    /// `CUDA_ERROR_NOT_INITIALIZED`: what the driver answers before `cuInit`.
+    const NOT_INITIALIZED: libc::c_int = 3;
+    for name in [c"libcuda.so.1", c"libcuda.so"] {
+        // SAFETY: RTLD_NOLOAD only looks the name up (nothing is loaded or initialised);
+        // the handle, when there is one, is given back below.
+        let h = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD) };
+        if h.is_null() {
+            continue;
+        }
+        // SAFETY: `h` is a live handle; dlsym only looks a symbol up.
+        let sym = unsafe { libc::dlsym(h, c"cuDeviceGetCount".as_ptr()) };
+        let initialised = if sym.is_null() {
+            // A library without the call: assume the worst.
+            true
+        } else {
+            // SAFETY: `cuDeviceGetCount` is `CUresult cuDeviceGetCount(int *count)` in every
+            // driver since CUDA 2; it only writes the count, and answers NOT_INITIALIZED
+            // before `cuInit` without touching any context.
+            let count: extern "C" fn(*mut libc::c_int) -> libc::c_int = unsafe { std::mem::transmute(sym) };
+            let mut n: libc::c_int = 0;
+            count(&mut n) != NOT_INITIALIZED
+        };
+        // SAFETY: gives back the reference RTLD_NOLOAD took.
+        unsafe { libc::dlclose(h) };
+        return initialised;
+    }
+    false
 }
 
 #[cfg(unix)]
 unsafe extern "C" fn in_child() {
     FORKED.store(true, Ordering::SeqCst);
-}
-
-/// Whether the dynamic library `name` is loaded in this process (without loading it).
-#[cfg(unix)]
-pub(crate) fn library_loaded(name: &std::ffi::CStr) -> bool {
-    // SAFETY: RTLD_NOLOAD only looks the name up; the handle, when there is one, holds a
-    // reference that is given back at once.
-    unsafe {
-        let h = libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
-        if h.is_null() {
-            return false;
-        }
-        libc::dlclose(h);
-        true
-    }
 }
 
 /// True in a child made by `fork` (and not since replaced by `exec`) after [`watch_forks`]
@@ -76,8 +97,8 @@ pub fn forked_child() -> bool {
     FORKED.load(Ordering::SeqCst)
 }
 
-/// True in a child made by `fork` whose parent had loaded the CUDA driver when it forked
-/// (it had used CUDA, through this library or another).
+/// True in a child made by `fork` whose parent had loaded and initialised the CUDA driver
+/// when it forked (it had used CUDA, through this library or another).
 pub fn cuda_loaded_before_fork() -> bool {
     forked_child() && CUDA_AT_FORK.load(Ordering::SeqCst)
 }
@@ -194,11 +215,10 @@ mod tests {
     fn a_forked_child_knows_it_is_one_and_whether_cuda_was_loaded() {
         watch_forks();
         assert!(!forked_child() && !cuda_loaded_before_fork());
-        // The look-up the handler makes before the fork: libc is loaded here; the CUDA
-        // driver is not on a machine without a GPU (where it is, the answer is true only
-        // once something loaded it).
-        assert!(library_loaded(c"libc.so.6"));
-        let cuda_here = library_loaded(c"libcuda.so.1");
+        // The question the handler asks before the fork: on a machine without a GPU the
+        // driver is not loaded (where it is, the answer is true only once something
+        // initialised it).
+        let cuda_here = cuda_initialised();
         // SAFETY: the child calls only async-signal-safe functions and the atomics' loads
         // before `_exit`.
         let pid = unsafe { libc::fork() };
