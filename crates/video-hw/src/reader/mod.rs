@@ -502,7 +502,7 @@ impl FrameReader {
 
     /// The packet decoding starts at for frame `f` on this reader's engine.
     pub(crate) fn start_of(&self, f: usize) -> usize {
-        if self.idr_only { self.index.start_packet_at_idr(f) } else { self.index.start_packet(f) }
+        start_packet(&self.index, self.idr_only, f)
     }
 
     /// Decodes `runs` on several sessions at once, each run from its random access point
@@ -635,6 +635,13 @@ impl Drop for FrameReader {
         // parent's read-ahead threads.
         self.after_fork();
     }
+}
+
+/// The packet decoding of frame `f` of `index` starts at: its random access point, or its
+/// IDR picture for an engine that starts H.264 only there (`idr_only`). A free function, so
+/// that code holding other fields of the reader mutably (the read-aheads' sources) can ask.
+pub(super) fn start_packet(index: &FrameIndex, idr_only: bool, f: usize) -> usize {
+    if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) }
 }
 
 /// The bytes one frame of `index`'s track takes as `output`, after `transform` if one is

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::FrameReader;
 use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
 use super::run::missing;
+use super::start_packet;
+use crate::decoder::Decoder;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
@@ -113,18 +115,14 @@ impl FrameReader {
             self.ensure_sessions(self.sessions)?;
             self.release_first()?;
             let decoders = std::mem::take(&mut self.decoders);
-            let frame_bytes = self.frame_bytes();
-            let start_of = |f: usize| self.start_of(f);
-            let held = device_held(&decoders, &self.index, &start_of, frame_bytes);
-            let default_budget = held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget);
-            let budget = self.read_ahead_bytes.unwrap_or(default_budget);
-            let (feed, format) = (&self.feed, held.map(|h| h.format));
+            let first = self.cursor.as_ref().map_or(0, |c| c.next);
+            let ahead = self.start_read_ahead(decoders, first);
             if let Some(c) = self.cursor.as_mut() {
-                c.ahead = Some(ReadAhead::start(decoders, feed, c.next, budget, frame_bytes, format));
+                c.ahead = Some(ahead);
             }
         }
         let (index, idr_only) = (&self.index, self.idr_only);
-        let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
+        let start_of = |f: usize| start_packet(index, idr_only, f);
         let Some(c) = self.cursor.as_mut() else { return Ok(None) };
         let Some(ahead) = c.ahead.as_mut() else { return Ok(None) };
         let mut src =
@@ -162,6 +160,17 @@ impl FrameReader {
         let mut decoders = ahead.stop()?;
         self.decoders.append(&mut decoders);
         Ok(())
+    }
+
+    /// A read-ahead on `decoders` from frame `first` (iteration's and the index calls'):
+    /// frames held in device memory where they can be ([`device_held`]), within the
+    /// caller's bound or the default one.
+    pub(super) fn start_read_ahead(&self, decoders: Vec<Decoder>, first: usize) -> ReadAhead {
+        let frame_bytes = self.frame_bytes();
+        let start_of = |f: usize| self.start_of(f);
+        let held = device_held(&decoders, &self.index, &start_of, frame_bytes);
+        let budget = self.read_ahead_bytes.unwrap_or(held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget));
+        ReadAhead::start(decoders, &self.feed, first, budget, frame_bytes, held.map(|h| h.format))
     }
 
     /// The bytes one output frame takes before any transform (estimated from the track's

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
+use super::ahead::{ReadAhead, Source};
+use super::start_packet;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -91,14 +92,10 @@ impl FrameReader {
             return Ok(());
         }
         let decoders = self.decoders.split_off(1);
-        let frame_bytes = super::frame_bytes(&self.index, self.config.output, None);
-        let start_of = |f: usize| self.start_of(f);
-        let held = device_held(&decoders, &self.index, &start_of, frame_bytes);
-        let budget = self.read_ahead_bytes.unwrap_or(held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget));
-        let mut ahead = ReadAhead::start(decoders, &self.feed, from, budget, frame_bytes, held.map(|h| h.format));
+        let mut ahead = self.start_read_ahead(decoders, from);
         // The jobs are made now, so the sessions decode while the first one goes on.
         let (index, idr_only) = (&self.index, self.idr_only);
-        let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
+        let start_of = |f: usize| start_packet(index, idr_only, f);
         let mut src =
             Source { demuxer: &mut self.demuxer, index, skip: &self.skip, start_of: &start_of, stats: &mut self.stats };
         let primed = ahead.top_up_now(&mut src);
@@ -118,7 +115,7 @@ impl FrameReader {
                     return Err(super::interrupted());
                 }
                 let (index, idr_only) = (&self.index, self.idr_only);
-                let start_of = |f: usize| if idr_only { index.start_packet_at_idr(f) } else { index.start_packet(f) };
+                let start_of = |f: usize| start_packet(index, idr_only, f);
                 let Some(s) = self.seq.as_mut() else { return Ok(()) };
                 if s.next > last {
                     return Ok(());
