@@ -271,11 +271,13 @@ pub fn host_batch(frames: &[Arc<video_hw::Frame>], exact: Option<Exact>) -> PyRe
                 host.write_packed(&mut scratch);
                 &scratch
             };
+            // Already in that form (a YUV form of the picture's own depth): `None`, and the
+            // picture's own bytes go into the batch below, with no copy in between.
             let out = converted(f, bytes, exact)?;
             if out.is_some() {
                 form = exact;
             }
-            Some(out.unwrap_or_else(|| bytes.to_vec()))
+            out
         } else {
             None
         };
