@@ -512,6 +512,40 @@ fn gpu_nvdec_reuses_parked_decoders_bitexact() {
     base.assert_restored("decoder reuse");
 }
 
+/// A session dropped in the middle of its stream (a data loader's clip read up to its last
+/// wanted frame) still holds pictures the parser had not displayed: once the hardware is
+/// done with them its decoder is parked like a flushed session's, and the next session
+/// takes it instead of creating one, and decodes bit-exact on it.
+#[test]
+fn gpu_nvdec_a_session_dropped_mid_stream_parks_its_decoder() {
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    let base = common::GpuBaseline::take();
+    let f = an_8bit_hevc_fixture();
+    let want = nv12_reference_md5s(&f);
+    let data = std::fs::read(&f.path).unwrap();
+    let config = nvdec(Codec::Hevc, Output::Cuda(PixelFormat::Nv12));
+    let times = video_hw::diagnostics::nvdec_setup_times;
+    // Half the stream, no flush: pictures decoded and not displayed when it is dropped.
+    let mut d = video_hw::Decoder::open(config.clone()).expect("nvdec opens");
+    d.submit(video_hw::Input::annexb(&data[..data.len() / 2], None)).expect("decodes");
+    let mut taken = 0;
+    while d.try_reap().unwrap().is_some() {
+        taken += 1;
+    }
+    assert!(taken > 0 && taken < want.len(), "{taken} of {} frames before the drop", want.len());
+    drop(d);
+    assert!(video_hw::diagnostics::wait_for_nvdec_closes(std::time::Duration::from_secs(20)));
+    let (reused0, created0) = (times().reuse_decoder.calls, times().create_decoder.calls);
+    let got = nv12_md5s(&f, config).unwrap();
+    let (reused, created) = (times().reuse_decoder.calls - reused0, times().create_decoder.calls - created0);
+    eprintln!("{}: {taken} frames then dropped; the next session reused {reused}, created {created}", f.rel);
+    assert_eq!(got, want, "{}", f.rel);
+    assert_eq!((reused, created), (1, 0), "the next session should take the parked decoder");
+    base.assert_restored("mid-stream park");
+}
+
 #[test]
 fn gpu_nvdec_prepare_sets_up_cuda_without_a_decoder_and_sessions_decode_after_it() {
     let Some(_turn) = common::gpu_test() else {

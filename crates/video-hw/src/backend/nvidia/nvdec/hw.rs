@@ -282,6 +282,21 @@ impl HwDecoder {
         Ok(Mapped { dec: self, ptr, pitch: pitch as usize })
     }
 
+    /// Whether the hardware finished decoding picture `index`: `Some(true)` once it is
+    /// decoded without errors, `Some(false)` while it is still decoding, `None` when the
+    /// driver cannot tell (no `cuvidGetDecodeStatus`, a failed call) or the picture failed.
+    pub fn decode_finished(&self, index: i32) -> Option<bool> {
+        let status_fn = self.obj.cuvid.cuvidGetDecodeStatus?;
+        let mut status = CUVIDGETDECODESTATUS::default();
+        // SAFETY: `raw` is live; `status` is a live, zeroed out-struct.
+        let r = call_times::DECODE_STATUS.time(|| unsafe { status_fn(self.obj.raw, index, &mut status) });
+        match (r, status.decodeStatus) {
+            (0, s) if s == cuvidDecodeStatus_Success => Some(true),
+            (0, s) if s == cuvidDecodeStatus_InProgress => Some(false),
+            _ => None,
+        }
+    }
+
     /// Whether the hardware reported picture `index` as decoded with errors (concealed
     /// or not); false when the driver cannot tell.
     pub fn had_errors(&self, index: i32) -> bool {

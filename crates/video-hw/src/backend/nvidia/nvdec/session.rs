@@ -38,6 +38,10 @@ use crate::frame::{Frame, FrameData};
 /// latency: the copy-out of picture N then maps a surface decoded long ago instead of
 /// waiting for the hardware, so decode and copy-out overlap (NVIDIA suggests 2..4).
 const DEFAULT_DISPLAY_DELAY: u32 = 4;
+/// The longest a closing session waits for the pictures it decoded and did not display to
+/// finish decoding, so that its decoder object can be parked (a picture takes ~1-2 ms; a
+/// session holds at most a DPB's worth plus the display delay).
+const UNDISPLAYED_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Host frames whose copies may run at once while the session decodes on (each holds an
 /// output surface mapped until its copy is done; see `host_copy`).
 const MAX_IN_FLIGHT: usize = 3;
@@ -119,9 +123,9 @@ struct State {
 }
 
 impl Drop for State {
-    /// A session that ended cleanly — no call failed and every picture it decoded was
-    /// displayed — leaves its decoder object for the next session (`parking`); anything
-    /// else is destroyed.
+    /// A session that ended cleanly — no call failed, and every picture it decoded was
+    /// displayed or has finished decoding — leaves its decoder object for the next session
+    /// (`parking`); anything else is destroyed.
     fn drop(&mut self) {
         // Copies into host frames must finish before their memory and surfaces go.
         for (_, flight) in self.in_flight.drain(..) {
@@ -129,7 +133,7 @@ impl Drop for State {
                 tracing::debug!("host copy at session close: {e}");
             }
         }
-        let clean = !self.poisoned && self.pictures.iter().all(Option::is_none);
+        let clean = !self.poisoned && self.undisplayed_pictures_finished();
         if let Some(dec) = self.decoder.take().filter(|_| clean) {
             parking::park(dec, self.engines);
         }
@@ -137,6 +141,40 @@ impl Drop for State {
 }
 
 impl State {
+    /// Whether every picture of the current decoder object that was decoded and not
+    /// displayed has finished decoding, waiting up to [`UNDISPLAYED_WAIT`] for them.
+    ///
+    /// Why: a session dropped in the middle of its stream — a data loader's clip read up to
+    /// its last wanted frame, an index loop's reader closed mid-GOP — still holds pictures
+    /// the parser had not displayed yet. Once the hardware is done with them nothing refers
+    /// to them (the parser is gone, no surface of theirs is mapped), so the decoder object
+    /// may serve the next session as a flushed one does, instead of that session creating
+    /// one (~40-60 ms on an H100, on its first frame's path) while this one is destroyed
+    /// (~60-85 ms on the closer thread). A picture the hardware failed, or a driver that
+    /// cannot tell, keeps the old rule: the object is destroyed.
+    fn undisplayed_pictures_finished(&self) -> bool {
+        let pending: Vec<i32> = (self.pictures.iter().enumerate())
+            .filter(|(_, p)| p.is_some_and(|p| p.generation == self.generation))
+            .map(|(i, _)| i as i32)
+            .collect();
+        if pending.is_empty() {
+            return true;
+        }
+        let Some(dec) = &self.decoder else { return false };
+        let deadline = std::time::Instant::now() + UNDISPLAYED_WAIT;
+        pending.into_iter().all(|index| {
+            loop {
+                match dec.decode_finished(index) {
+                    Some(true) => break true,
+                    Some(false) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_micros(200))
+                    }
+                    _ => break false,
+                }
+            }
+        })
+    }
+
     /// Sequence callback: a new or changed sequence. Returns the decode surfaces to use.
     fn on_sequence(&mut self, f: &CUVIDEOFORMAT) -> Result<u32> {
         let bit_depth = 8 + f.bit_depth_luma_minus8;
