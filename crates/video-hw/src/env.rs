@@ -67,6 +67,9 @@ pub struct Settings {
     /// `VIDEO_HW_FFMPEG_DIRECT`: FFmpeg decoders write into buffers the library lends
     /// (default on; `0` copies out of FFmpeg's own).
     pub ffmpeg_direct: bool,
+    /// `VIDEO_HW_FFMPEG_CHECK_CACHE`: a library set a child process loaded cleanly is
+    /// remembered on disk, so later processes skip that child (default on).
+    pub ffmpeg_check_cache: bool,
     /// `VIDEO_HW_HOST_RECYCLE`: host frame memory is recycled (default on).
     pub host_recycle: bool,
     /// `VIDEO_HW_NVDEC_KEEP`: NVDEC decoders kept open per GPU for reuse (`0`: none;
@@ -124,6 +127,17 @@ pub fn settings() -> &'static Settings {
         }
         s
     })
+}
+
+/// This library's folder in the user's cache: `$XDG_CACHE_HOME/video-hw`, else
+/// `~/.cache/video-hw` (`%LOCALAPPDATA%\video-hw` on Windows); `None` where none of these
+/// is set. Frame indexes (`media::IndexCache`) and FFmpeg load checks are kept under it.
+/// (Not `VIDEO_HW_*` variables: the platform's own, read as every program reads them.)
+pub fn cache_home() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base =
+        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache"))).or_else(|| var("LOCALAPPDATA"))?;
+    Some(base.join("video-hw"))
 }
 
 /// One variable's value as read: `None` when unset or empty.
@@ -210,6 +224,7 @@ impl Settings {
             r.parsed("VIDEO_HW_FFMPEG_LOG", "an FFmpeg log level (quiet … trace)", "quiet", ffmpeg_log_level);
         let ffmpeg_threads = r.number("VIDEO_HW_FFMPEG_THREADS", "auto");
         let ffmpeg_direct = r.switch("VIDEO_HW_FFMPEG_DIRECT", true);
+        let ffmpeg_check_cache = r.switch("VIDEO_HW_FFMPEG_CHECK_CACHE", true);
         let host_recycle = r.switch("VIDEO_HW_HOST_RECYCLE", true);
         let nvdec_keep = r.number("VIDEO_HW_NVDEC_KEEP", "the measured default");
         let nvdec_host_slots = r.number("VIDEO_HW_NVDEC_HOST_SLOTS", "slots by frame size");
@@ -252,6 +267,7 @@ impl Settings {
             ffmpeg_log,
             ffmpeg_threads,
             ffmpeg_direct,
+            ffmpeg_check_cache,
             host_recycle,
             nvdec_keep,
             nvdec_host_slots,
@@ -280,6 +296,7 @@ pub const VARIABLES: &[&str] = &[
     "VIDEO_HW_FFMPEG_LOG",
     "VIDEO_HW_FFMPEG_THREADS",
     "VIDEO_HW_FFMPEG_DIRECT",
+    "VIDEO_HW_FFMPEG_CHECK_CACHE",
     "VIDEO_HW_HOST_RECYCLE",
     "VIDEO_HW_NVDEC_KEEP",
     "VIDEO_HW_NVDEC_HOST_SLOTS",

@@ -125,10 +125,7 @@ impl IndexCache {
     /// `~/.cache/video-hw/index` (`%LOCALAPPDATA%\video-hw\index` on Windows); `None`
     /// where none of these is set.
     pub fn default_dir() -> Option<PathBuf> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let base =
-            var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache"))).or_else(|| var("LOCALAPPDATA"))?;
-        Some(base.join("video-hw").join("index"))
+        Some(crate::env::cache_home()?.join("index"))
     }
 
     /// The index of `track` of `demuxer`, opened on the file at `path`: read from the

@@ -11,7 +11,9 @@
 //! A set is refused, with the reason, when its libavcodec major is not one of the layout
 //! tables, when libavutil of the matching major is missing, when a library reports
 //! another version than its file name says, or when loading it in a child process
-//! crashes or hangs (so a broken library is a refusal, never a crash of this process).
+//! crashes or hangs (so a broken library is a refusal, never a crash of this process). A
+//! set that loaded cleanly in a child is remembered on disk (`load_verdict`), and later
+//! processes load it without the child.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -377,15 +379,15 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
     // when that fails is the set tried again without libswscale, which is optional.
     let with_swscale = set.swscale.as_ref().map(|p| paths.iter().cloned().chain([p.clone()]).collect::<Vec<_>>());
     let swscale_loads = match &with_swscale {
-        Some(all) => match loads_in_child(all) {
+        Some(all) => match checked_in_child(all) {
             Ok(()) => true,
             Err(_) => {
-                loads_in_child(&paths)?;
+                checked_in_child(&paths)?;
                 false
             }
         },
         None => {
-            loads_in_child(&paths)?;
+            checked_in_child(&paths)?;
             false
         }
     };
@@ -411,6 +413,17 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
         major: set.major,
         place: place.to_string(),
     })
+}
+
+/// [`loads_in_child`], unless a child loaded the same set cleanly before (in this or an
+/// earlier process: `load_verdict`), which is then remembered.
+fn checked_in_child(paths: &[PathBuf]) -> Result<(), String> {
+    if super::load_verdict::known_good(paths) {
+        return Ok(());
+    }
+    loads_in_child(paths)?;
+    super::load_verdict::remember_good(paths);
+    Ok(())
 }
 
 /// How long a child may take to load a library set.

@@ -22,6 +22,7 @@ pub(crate) mod layout;
 #[rustfmt::skip]
 mod layouts;
 pub(crate) mod load;
+mod load_verdict;
 mod needed;
 pub(crate) mod scale;
 
