@@ -152,3 +152,35 @@ fn damaged_files_hand_out_their_errors_in_their_place_when_staged() {
     }
     assert!(with_errors >= 1, "no damaged file gave an error in place of a frame");
 }
+
+/// Jobs are whole groups of frames (those decoding from one random access point) of at
+/// least `MIN_JOB_FRAMES`, except that a group long enough alone is never joined to the
+/// short groups before it.
+#[test]
+fn jobs_keep_short_groups_together_and_long_groups_apart() {
+    let min = super::MIN_JOB_FRAMES;
+    // Groups: 28 frames, 249, 34, 4 (a 1080p file's IDR layout), as start packets.
+    let starts = |f: usize| match f {
+        0..28 => 0,
+        28..277 => 28,
+        277..311 => 277,
+        _ => 311,
+    };
+    let jobs = |n: usize| {
+        let (mut from, mut out) = (0, Vec::new());
+        while from < n {
+            let (frames, end) = super::job_end(n, from, &starts);
+            assert_eq!(frames, (from..end).collect::<Vec<_>>());
+            out.push((from, end));
+            from = end;
+        }
+        out
+    };
+    // The short first group is a job alone (the long one after it is another); the two
+    // short groups at the end go together.
+    assert_eq!(jobs(315), vec![(0, 28), (28, 277), (277, 315)]);
+    // Short groups are joined until the job has the minimum.
+    let every_10 = |f: usize| f / 10 * 10;
+    let (frames, end) = super::job_end(100, 0, &every_10);
+    assert_eq!((frames.len(), end), (min.div_ceil(10) * 10, min.div_ceil(10) * 10));
+}
