@@ -51,7 +51,10 @@ fn one_stream_over_three_sessions_gives_the_frames_of_one_session() {
         let expected_segments = if rel.contains("gop12") { 12 } else { 3 };
         assert_eq!(stats.segments, expected_segments, "{rel}");
         assert_eq!(stats.streams[0].frames as usize, want.len());
-        assert_eq!(stats.sessions, 3, "{rel}");
+        // Sessions open as their threads take a first segment: on a loaded machine a thread
+        // may start after the others took every segment, and opens none.
+        assert!((1..=3).contains(&stats.sessions), "{rel}: {} sessions", stats.sessions);
+        assert_eq!(stats.session_backends.len(), stats.sessions, "{rel}");
         assert!(stats.streams[0].first_error.is_none(), "{rel}: {:?}", stats.streams[0].first_error);
         eprintln!(
             "{rel}: {} frames, {} segments, {} sessions ({})",

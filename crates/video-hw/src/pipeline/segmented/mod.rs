@@ -104,7 +104,8 @@ pub struct SegmentedStats {
     pub streams: Vec<SegmentedStreamStats>,
     /// Segments decoded, all streams together.
     pub segments: usize,
-    /// Sessions opened.
+    /// Sessions opened: at most the sessions asked for; a session's thread opens it when it
+    /// takes its first segment, so one that found every segment taken opens none.
     pub sessions: usize,
     /// The engine of the first session opened, described.
     pub backend: String,
