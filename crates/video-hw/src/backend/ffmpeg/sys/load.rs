@@ -187,22 +187,44 @@ fn loader_finds(name: &str, dirs: &mut Option<Vec<PathBuf>>) -> bool {
         if loaded {
             return true;
         }
-        let places = dirs.get_or_insert_with(|| {
-            let paths = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-            let mut places: Vec<PathBuf> = paths.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
-            for d in ld_conf_dirs(Path::new("/etc/ld.so.conf"), 0).into_iter().chain(default_dirs()) {
-                if !places.contains(&d) {
-                    places.push(d);
-                }
-            }
-            places
-        });
+        let places = dirs.get_or_insert_with(loader_dirs);
         places.iter().any(|d| d.join(name).exists())
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (name, dirs);
         true
+    }
+}
+
+/// The folders the dynamic loader searches, in its order: `LD_LIBRARY_PATH`, then those
+/// its configuration names, then its defaults.
+#[cfg(target_os = "linux")]
+fn loader_dirs() -> Vec<PathBuf> {
+    let paths = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+    let mut places: Vec<PathBuf> = paths.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
+    for d in ld_conf_dirs(Path::new("/etc/ld.so.conf"), 0).into_iter().chain(default_dirs()) {
+        if !places.contains(&d) {
+            places.push(d);
+        }
+    }
+    places
+}
+
+/// The file a library path stands for: itself when it names a folder, else (a bare name
+/// the loader searches for) the first of the loader's folders that holds it; `None` where
+/// that is not known (then no verdict about the set is trusted or kept).
+fn file_of(path: &Path) -> Option<PathBuf> {
+    if path.is_absolute() {
+        return Some(path.to_path_buf());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        loader_dirs().into_iter().map(|d| d.join(path)).find(|p| p.is_file())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
     }
 }
 
@@ -418,11 +440,15 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
 /// [`loads_in_child`], unless a child loaded the same set cleanly before (in this or an
 /// earlier process: `load_verdict`), which is then remembered.
 fn checked_in_child(paths: &[PathBuf]) -> Result<(), String> {
-    if super::load_verdict::known_good(paths) {
+    // The verdict is about files: bare names (the loader's own search) are resolved first.
+    let files: Option<Vec<PathBuf>> = paths.iter().map(|p| file_of(p)).collect();
+    if files.as_deref().is_some_and(super::load_verdict::known_good) {
         return Ok(());
     }
     loads_in_child(paths)?;
-    super::load_verdict::remember_good(paths);
+    if let Some(files) = files {
+        super::load_verdict::remember_good(&files);
+    }
     Ok(())
 }
 
@@ -575,5 +601,15 @@ mod tests {
         assert!(dirs.contains(&PathBuf::from("/opt/b")));
         assert!(!dirs.contains(&PathBuf::from("/opt/not-read")));
         assert!(ld_conf_dirs(&d.join("missing.conf"), 0).is_empty());
+    }
+
+    /// A verdict is kept about files: a bare name is the file the loader would find.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn bare_names_resolve_to_the_loader_s_file() {
+        let libc = file_of(Path::new("libc.so.6")).expect("the loader finds libc.so.6");
+        assert!(libc.is_absolute() && libc.is_file(), "{}", libc.display());
+        assert_eq!(file_of(&libc), Some(libc.clone()));
+        assert_eq!(file_of(Path::new("libno-such-library.so.1")), None);
     }
 }
