@@ -44,7 +44,7 @@ from ._video_hw import (
     ffmpeg_info,
     release_cached_decoders,
 )
-from . import _ranges
+from . import _ranges, _sources
 from ._audio import AudioDecoder, AudioMetadata, AudioSamples
 
 
@@ -252,6 +252,8 @@ class VideoDecoder:
             source = bytes(source)
         elif _is_torch_tensor(source):
             source = _tensor_bytes(source)
+        elif _sources.is_file_object(source):
+            source = _sources.file_bytes(source)
         # The options, kept for pickling: the receiving process (spawn, forkserver, Ray,
         # multiprocessing.Pool) opens the decoder again from them and the path as given
         # (bytes and file objects travel as the bytes the decoder read).
