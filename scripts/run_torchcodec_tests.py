@@ -8,7 +8,7 @@ It copies the checkout's ``test/`` folder (their tests, utils and resource files
 temporary folder, writes beside it a stand-in package named ``torchcodec`` that re-exports
 ``video_hw.torchcodec`` (and the few internals their test helpers import: the sampler
 policies and clip builders from ``video_hw.samplers``, the FFmpeg version from
-``video_hw.ffmpeg_info``), and runs pytest there with the stand-in first on the path, so
+``video_hw.ffmpeg_info``, the metadata base class ``_core._metadata.StreamMetadata``), and runs pytest there with the stand-in first on the path, so
 ``import torchcodec`` in their tests imports video_hw. Default tests: test_samplers.py and
 test_decoders.py. Prints pytest's summary; the temporary folder is removed afterwards.
 Needs torch and an installed video_hw (the real torchcodec need not be installed).
@@ -25,13 +25,14 @@ import textwrap
 STAND_IN = {
     "__init__.py": """
         # Stand-in for torchcodec: video_hw's compat module (scripts/run_torchcodec_tests.py).
-        from video_hw.torchcodec import Frame, FrameBatch
+        from video_hw.torchcodec import AudioSamples, Frame, FrameBatch
         from . import _core, decoders, samplers
         __version__ = "video_hw"
     """,
     "_core/__init__.py": """
         import re
         import video_hw
+        from video_hw.torchcodec import _metadata
 
         def get_ffmpeg_library_versions():
             summary = video_hw.ffmpeg_info().get("summary") or ""
@@ -39,15 +40,10 @@ STAND_IN = {
             return {"ffmpeg_version": m.group(1) if m else "0.0"}
     """,
     "decoders/__init__.py": """
-        from video_hw.torchcodec.decoders import VideoDecoder, VideoStreamMetadata
+        from video_hw.torchcodec.decoders import (
+            AudioDecoder, AudioStreamMetadata, VideoDecoder, VideoStreamMetadata,
+        )
         from . import _video_decoder
-
-        class AudioDecoder:  # video_hw has no audio decode yet: its tests fail, the rest run
-            def __init__(self, *args, **kwargs):
-                raise NotImplementedError("video_hw has no AudioDecoder yet")
-
-        class AudioStreamMetadata:
-            pass
 
         def set_cuda_backend(*args, **kwargs):
             raise NotImplementedError("video_hw has no CUDA backends to choose from")

@@ -258,6 +258,61 @@ def test_decode_many_in_order():
     assert video_hw.release_cached_decoders() == 0
 
 
+def test_decode_many_says_which_files_fell_back(monkeypatch):
+    import warnings
+
+    names = ["h264-aac.mp4", "h264-aac.ts", "h264-opengop.mkv"]
+    want = [[3, 60], [0, 99], [50]]
+    # On the CPU nothing falls back: every batch (and a sampler's, and a time range's) says
+    # None, and no warning is given.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batches = video_hw.decode_many([MEDIA / n for n in names], want, pixel_format="yuv420p")
+        clips = video_hw.samplers.clips_at_regular_indices(decoder(names[0]), num_clips=2, num_frames_per_clip=3)
+        ranged = decoder(names[0]).get_frames_played_in_range(0.0, 1.0, fps=5)
+    assert [b.fallback for b in batches] == [None] * 3
+    assert clips.fallback is None and ranged.fallback is None
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+    # A decoder that fell back (simulated: only a GPU machine has one; test_gpu.py runs the
+    # real AV1 case): its batch carries the reason, the others None, with one warning for
+    # the call however many decoders were opened for that file.
+    reason = "nvdec cannot decode av1 on this GPU (simulated)"
+    real = video_hw.NativeDecoder
+
+    class FellBack:
+        def __init__(self, source, **kw):
+            self._inner = real(source, **kw)
+            self.fallback = reason if str(source).endswith(".ts") else None
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def __len__(self):
+            return len(self._inner)
+
+        def get_frames_at(self, indices):
+            b = self._inner.get_frames_at(indices)
+            return video_hw.FrameBatch(b.data, b.pts_seconds, b.duration_seconds, b.indices, self.fallback)
+
+    expected = {n: [md5(np.asarray(decoder(n)[k])) for k in idx] for n, idx in zip(names, want)}
+    monkeypatch.setattr(video_hw, "NativeDecoder", FellBack)
+    for order in (names, names[1:] + names[:1]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = video_hw.decode_many([MEDIA / n for n in order], [want[names.index(n)] for n in order], pixel_format="yuv420p")
+        assert [b.fallback for b in got] == [reason if n.endswith(".ts") else None for n in order]
+        warned = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert len(warned) == 1 and "1 of 3 files" in warned[0] and reason in warned[0], warned
+        assert [w.filename for w in caught] == [__file__]
+        for n, b in zip(order, got):
+            assert [md5(f) for f in np.from_dlpack(b.data)] == expected[n]
+    # A decoder opened alone still warns for itself.
+    with pytest.warns(RuntimeWarning, match="simulated"):
+        alone = video_hw.VideoDecoder(MEDIA / names[1], pixel_format="yuv420p")
+    assert alone.fallback == reason and alone.get_frames_at([0]).fallback == reason
+
+
 def test_decode_many_ramp_widens_running_calls_at_the_threshold(monkeypatch):
     monkeypatch.delenv("VIDEO_HW_DECODE_MANY_RAMP", raising=False)
     ramp = video_hw._Ramp()

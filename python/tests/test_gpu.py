@@ -518,6 +518,37 @@ def test_cuda_decodes_what_nvdec_cannot_on_the_cpu(cuda, path, opts):
     assert bool(tc.cpu_fallback) and "Falling back" in str(tc.cpu_fallback)
 
 
+def test_decode_many_says_which_files_fell_back_on_the_gpu(cuda):
+    # device="cuda" in decode_many over an AV1 file (NVDEC of an H100/H200 has no AV1) and
+    # H.264 files: the AV1 file decodes on the CPU, its frames land in GPU memory equal to
+    # device="cpu"'s, its batch says why (the others None), and the call warns once.
+    import warnings
+
+    if nvdec_decodes("av1"):
+        pytest.skip("this GPU's NVDEC decodes AV1: no fallback to check")
+    paths = [MEDIA / "h264-aac.mp4", AV1, MEDIA / "hevc-aac.mkv", AV1]
+    idx = [[1, 2], [0, 5, 3], [50], [7]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batches = video_hw.decode_many(paths, idx, device="cuda", pixel_format="rgb24")
+    warned = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(warned) == 1 and "2 of 4 files" in warned[0] and "nvdec" in warned[0], warned
+    assert [b.fallback is not None for b in batches] == [False, True, False, True]
+    assert "nvdec" in batches[1].fallback
+    for path, want, b in zip(paths, idx, batches):
+        cpu = np.from_dlpack(video_hw.VideoDecoder(path, pixel_format="rgb24").get_frames_at(want).data)
+        got = cuda.to_host(b.data)
+        assert got.shape == cpu.shape, path.name
+        # The CPU engine's RGB is uploaded as it is; NVDEC's RGB kernel is within 1 of it.
+        worst = int(np.abs(got.astype(np.int16) - cpu).max())
+        assert worst <= (0 if b.fallback else 1), (path.name, worst)
+    # A sampler over a decoder that fell back says so too.
+    with pytest.warns(RuntimeWarning):
+        dec = video_hw.VideoDecoder(AV1, device="cuda")
+    clips = video_hw.samplers.clips_at_regular_indices(dec, num_clips=2, num_frames_per_clip=3)
+    assert clips.fallback == dec.fallback is not None
+
+
 def test_cuda_with_nvdec_named_refuses_what_it_cannot_decode():
     with pytest.raises(video_hw.UnsupportedError):
         video_hw.VideoDecoder(WIDE, device="cuda", engine="nvdec")

@@ -60,3 +60,58 @@ def test_samplers_return_5d_batches():
     a = clips_at_random_timestamps(d, num_clips=2, num_frames_per_clip=2)
     torch.manual_seed(0)
     assert torch.equal(clips_at_random_timestamps(d, num_clips=2, num_frames_per_clip=2).pts_seconds, a.pts_seconds)
+
+
+def test_nchw_frames_are_channels_last_views_as_torchcodec_gives_them():
+    path = str(MEDIA / "h264-vfr.mkv")
+    nchw, nhwc = VideoDecoder(path), VideoDecoder(path, dimension_order="NHWC")
+    m = nchw.metadata
+    f = nchw.get_frame_at(3).data
+    assert f.shape == (3, m.height, m.width) and f[None].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(f, nhwc.get_frame_at(3).data.permute(2, 0, 1))
+    b = nchw.get_frames_at([1, 7]).data
+    assert b.is_contiguous(memory_format=torch.channels_last) and torch.equal(b, nhwc.get_frames_at([1, 7]).data.permute(0, 3, 1, 2))
+    assert torch.equal(nchw[2:5], nhwc[2:5].permute(0, 3, 1, 2))
+    c = clips_at_regular_indices(nchw, num_clips=2, num_frames_per_clip=3)
+    assert c.data.shape == (2, 3, 3, m.height, m.width)
+    assert torch.equal(c.data, clips_at_regular_indices(nhwc, num_clips=2, num_frames_per_clip=3).data.permute(0, 1, 4, 2, 3))
+
+
+def test_sources_and_index_errors_as_torchcodec():
+    import io
+
+    path = MEDIA / "h264-vfr.mkv"
+
+    class Reader:  # read(size) only, as torchcodec's file-like protocol has it
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, size):
+            return self.f.read(size)
+
+        def seek(self, offset, whence):
+            return self.f.seek(offset, whence)
+
+    with open(path, "rb") as raw:
+        d = VideoDecoder(Reader(raw))
+    assert len(d) == len(VideoDecoder(str(path)))
+    assert torch.equal(d[4], VideoDecoder(io.BytesIO(path.read_bytes()))[4])
+    with pytest.raises(TypeError, match="Unknown source type"):
+        VideoDecoder(123)
+    with open(path, "r") as text, pytest.raises(TypeError, match="binary reading"):
+        VideoDecoder(text)
+    with pytest.raises(ValueError, match="No valid stream found"):
+        VideoDecoder(str(path), stream_index=40)
+    n = len(d)
+    with pytest.raises(IndexError, match=f"Invalid frame index={n}.*must be less than {n}"):
+        d[n]
+    with pytest.raises(IndexError, match="negative indices must have an absolute value less than the number of frames"):
+        d.get_frames_at([-n - 1])
+    with pytest.raises(RuntimeError, match="Expected a value of type"):
+        d.get_frames_at([0.5])
+    assert len(d.get_frames_at(torch.tensor([0.0, 2.0]))) == 2
+    end = d.metadata.end_stream_seconds
+    with pytest.raises(RuntimeError, match="must be greater than or equal to"):
+        d.get_frames_played_at([-1])
+    with pytest.raises(RuntimeError, match="must be less than"):
+        d.get_frames_played_at([end])

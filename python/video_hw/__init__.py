@@ -44,7 +44,7 @@ from ._video_hw import (
     ffmpeg_info,
     release_cached_decoders,
 )
-from . import _ranges
+from . import _ranges, _sources
 from ._audio import AudioDecoder, AudioMetadata, AudioSamples
 
 
@@ -136,6 +136,11 @@ def _index_cache_setting(value: Union[None, bool, str, "os.PathLike[str]"]) -> O
     if isinstance(value, os.PathLike):
         return os.path.abspath(os.fspath(value))
     raise TypeError("index_cache: None, a bool, 'auto', 'on', 'off', 'beside' or a directory")
+
+
+# Set on a thread that opens decoders for ``decode_many``, which gives one warning for the
+# whole call instead of one per file.
+_QUIET_FALLBACK = threading.local()
 
 
 class VideoDecoder:
@@ -247,6 +252,8 @@ class VideoDecoder:
             source = bytes(source)
         elif _is_torch_tensor(source):
             source = _tensor_bytes(source)
+        elif _sources.is_file_object(source):
+            source = _sources.file_bytes(source)
         # The options, kept for pickling: the receiving process (spawn, forkserver, Ray,
         # multiprocessing.Pool) opens the decoder again from them and the path as given
         # (bytes and file objects travel as the bytes the decoder read).
@@ -275,7 +282,7 @@ class VideoDecoder:
         )
         self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
-        if self._native.fallback is not None:
+        if self._native.fallback is not None and not getattr(_QUIET_FALLBACK, "on", False):
             warnings.warn(
                 f"video_hw: {self._native.fallback}; decoding with {self._native.backend}",
                 RuntimeWarning,
@@ -401,7 +408,7 @@ class VideoDecoder:
         if not frames:
             return self._empty_batch()
         batch = self._native.get_frames_at(frames)
-        return FrameBatch(batch.data, pts, [step] * len(pts), list(batch.indices))
+        return FrameBatch(batch.data, pts, [step] * len(pts), list(batch.indices), batch.fallback)
 
     def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
         """Every frame (or the whole stream resampled to ``fps``): the range from
@@ -415,7 +422,7 @@ class VideoDecoder:
         shape = _frame_shape(self._options, self.metadata)
         if shape is not None:
             data = data.reshape([0, *shape])
-        return FrameBatch(data, [], [], [])
+        return FrameBatch(data, [], [], [], self.fallback)
 
     def __repr__(self) -> str:
         m = self.metadata
@@ -698,6 +705,11 @@ def decode_many(
     ``on_error="skip"`` a file that cannot
     be opened (missing, damaged beyond reading, unsupported) gives ``None`` in its place
     instead of an error.
+
+    With ``device="cuda"``, a file the GPU's decoder cannot take (AV1 on an H100 or H200) is
+    decoded on the CPU and its frames copied to the GPU, as ``VideoDecoder`` does: that
+    file's batch says why in ``fallback`` (None for the others), and the call gives one
+    ``RuntimeWarning`` however many files fell back.
     """
     if indices is not None and len(indices) != len(sources):
         raise ValueError("indices needs one list of frames per source")
@@ -716,7 +728,15 @@ def decode_many(
             args = dict(decoder_args, device=devices[i % len(devices)])
             if sessions is not None:
                 args.setdefault("sessions", sessions)
-            return VideoDecoder(sources[i], **args)
+            _QUIET_FALLBACK.on = True
+            try:
+                dec = VideoDecoder(sources[i], **args)
+            finally:
+                _QUIET_FALLBACK.on = False
+            if dec.fallback is not None:
+                with busy_lock:
+                    fell_back.append((i, dec.fallback, dec.backend))
+            return dec
         except (VideoHwError, OSError):
             if skip:
                 return None
@@ -729,6 +749,8 @@ def decode_many(
     busy: set = set()
     busy_lock = threading.Lock()
     stopping = threading.Event()
+    # (file, reason, backend) of each decoder that fell back, for the call's one warning.
+    fell_back: List[Tuple[int, str, Optional[str]]] = []
 
     def frames(i: int, dec: Optional[VideoDecoder]) -> Optional[FrameBatch]:
         if dec is None:
@@ -792,7 +814,9 @@ def decode_many(
             pending = set(futures)
             while pending:
                 _, pending = futures_wait(pending, timeout=0.05)
-            return [f.result() for f in futures]
+            results = [f.result() for f in futures]
+            _warn_fallbacks(fell_back, len(sources))
+            return results
         except BaseException:
             stop_all()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -802,6 +826,21 @@ def decode_many(
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)
+
+
+def _warn_fallbacks(fell_back: List[Tuple[int, str, Optional[str]]], files: int) -> None:
+    """``decode_many``'s one warning for the files decoded on the CPU for the GPU (the
+    first file, opened twice when there are several, is counted once)."""
+    if not fell_back:
+        return
+    first, reason, backend = min(fell_back)
+    count = len({i for i, _, _ in fell_back})
+    warnings.warn(
+        f"video_hw: {count} of {files} files fell back, the first (file {first}): {reason}; "
+        f"decoding with {backend}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 # Imported last: the samplers take FrameBatch from the native module and decoders as

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ._video_hw import Array, NativeAudioDecoder
+from . import _sources
 
 __all__ = ["AudioDecoder", "AudioMetadata", "AudioSamples"]
 
@@ -81,6 +82,8 @@ class AudioDecoder:
             source = bytes(source)
         elif type(source).__module__.startswith("torch") and hasattr(source, "numpy"):
             source = source.contiguous().cpu().numpy().tobytes()
+        elif _sources.is_file_object(source):
+            source = _sources.file_bytes(source)
         self._path = source if isinstance(source, (str, os.PathLike)) else None
         self._options = dict(stream_index=stream_index, sample_rate=sample_rate, num_channels=num_channels, engine=engine)
         self._native = NativeAudioDecoder(source, stream_index, sample_rate, num_channels, engine)

@@ -70,7 +70,17 @@ class FrameBatch:
     pts_seconds: List[float]
     duration_seconds: List[float]
     indices: List[int]
-    def __init__(self, data: Array, pts_seconds: List[Any], duration_seconds: List[Any], indices: List[Any]) -> None:
+    fallback: Optional[str]
+    """Why the frames were not decoded where ``device`` asked (decoded on the CPU and
+    copied to the GPU), or None."""
+    def __init__(
+        self,
+        data: Array,
+        pts_seconds: List[Any],
+        duration_seconds: List[Any],
+        indices: List[Any],
+        fallback: Optional[str] = None,
+    ) -> None:
         """A batch made of parts (nested lists for a batch of clips)."""
         ...
     def __len__(self) -> int: ...

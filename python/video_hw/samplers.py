@@ -312,7 +312,13 @@ def _decode_clips(decoder: Any, clips: List[List[int]]) -> FrameBatch:
     def nest(values: List[Any]) -> List[List[Any]]:
         return [values[c * per : (c + 1) * per] for c in range(n)]
 
-    return FrameBatch(data, nest(list(batch.pts_seconds)), nest(list(batch.duration_seconds)), nest(list(batch.indices)))
+    return FrameBatch(
+        data,
+        nest(list(batch.pts_seconds)),
+        nest(list(batch.duration_seconds)),
+        nest(list(batch.indices)),
+        batch.fallback,
+    )
 
 
 def clips_at_random_indices(

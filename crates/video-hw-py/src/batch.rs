@@ -164,6 +164,10 @@ pub struct FrameBatch {
     /// Presentation indices in the file.
     #[pyo3(get)]
     pub indices: Py<PyList>,
+    /// Why these frames were not decoded where the decoder's `device` asked (a stream the
+    /// GPU's decoder cannot take, decoded on the CPU and copied to the GPU), or None.
+    #[pyo3(get)]
+    pub fallback: Option<String>,
     pub len: usize,
 }
 
@@ -172,17 +176,20 @@ impl FrameBatch {
     /// A batch made of parts: `data` (an `Array`), and `pts_seconds`, `duration_seconds`
     /// and `indices` (lists; nested lists for a batch of clips). The time ranges resampled
     /// with `fps` and the clip samplers build their results this way. `len` is the
-    /// length of `pts_seconds` (clips, for a batch of clips).
+    /// length of `pts_seconds` (clips, for a batch of clips). `fallback` is the
+    /// decoder's, where the parts come from one that fell back.
     #[new]
+    #[pyo3(signature = (data, pts_seconds, duration_seconds, indices, fallback = None))]
     fn py_new(
         py: Python<'_>,
         data: Py<Array>,
         pts_seconds: Py<PyList>,
         duration_seconds: Py<PyList>,
         indices: Py<PyList>,
+        fallback: Option<String>,
     ) -> Self {
         let len = pts_seconds.bind(py).len();
-        FrameBatch { data, pts_seconds, duration_seconds, indices, len }
+        FrameBatch { data, pts_seconds, duration_seconds, indices, fallback, len }
     }
 
     fn __len__(&self) -> usize {

@@ -335,15 +335,17 @@ impl NativeDecoder {
     /// Decodes `frames` (with the GIL released) and stacks them into a batch.
     fn batch(&self, py: Python<'_>, frames: Vec<usize>) -> PyResult<FrameBatch> {
         let skip = self.skip;
-        let got = self.stoppable.run(
+        // The fallback is read under the same lock as the frames (it is fixed at open).
+        let (got, fallback) = self.stoppable.run(
             py,
             || self.lock(),
             |r| {
-                if skip {
-                    r.frames_at_or_missing(&frames)
+                let got = if skip {
+                    r.frames_at_or_missing(&frames)?
                 } else {
-                    r.frames_at(&frames).map(|v| v.into_iter().map(Some).collect())
-                }
+                    r.frames_at(&frames)?.into_iter().map(Some).collect()
+                };
+                Ok((got, r.fallback().map(str::to_string)))
             },
         )?;
         let kept: Vec<(usize, Arc<video_hw::Frame>)> =
@@ -359,6 +361,7 @@ impl NativeDecoder {
             pts_seconds: times(&|f| self.index.seconds(self.index.frames()[f].pts))?.unbind(),
             duration_seconds: times(&|f| self.index.seconds(self.index.frames()[f].duration))?.unbind(),
             indices: PyList::new(py, kept.iter().map(|(f, _)| *f))?.unbind(),
+            fallback,
             len: kept.len(),
         })
     }

@@ -158,6 +158,37 @@ fn every_fixture_gives_ffmpegs_samples() {
 }
 
 #[test]
+fn every_track_starts_where_ffprobe_says() {
+    // ffprobe's start_time (6 decimals) against begin_stream_seconds: TS tracks at 1.4 s,
+    // audio after the video, and Opus in Matroska at -0.007 s (its CodecDelay, by which
+    // FFmpeg's demuxer moves the track back; the first sample stays the one at 0).
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (name, facts) in reference()["files"].as_object().unwrap() {
+        for a in facts["audio"].as_array().unwrap() {
+            let Some(start) = a["start_time"].as_str().and_then(|s| s.parse::<f64>().ok()) else { continue };
+            let opts =
+                AudioOptions { stream_index: Some(a["index"].as_u64().unwrap() as usize), ..AudioOptions::default() };
+            let Ok(mut dec) = AudioDecoder::open(dir().join(name), opts) else { continue };
+            let ours = dec.metadata().begin_stream_seconds;
+            if (ours - start).abs() > 5e-7 + 1e-9 {
+                failures.push(format!("{name}: begins at {ours}, ffprobe says {start}"));
+            }
+            if name.contains("opus") && start < 0.0 {
+                // The samples themselves still start at 0, as ffmpeg's and torchcodec's.
+                let all = dec.get_all_samples().unwrap();
+                assert_eq!(all.pts_seconds, 0.0, "{name}");
+                let from_begin = dec.get_samples_played_in_range(ours, None).unwrap();
+                assert_eq!(from_begin.data, all.data, "{name}: the range from the begin time is every sample");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked} tracks checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn a_track_that_is_not_audio_is_refused() {
     let opts = AudioOptions { stream_index: Some(0), ..AudioOptions::default() };
     let err = AudioDecoder::open(dir().join("av-audio-late.mp4"), opts).unwrap_err();
@@ -198,7 +229,12 @@ fn garbage_and_cut_bytes_never_panic() {
 
 /// Inputs the fuzzer (fuzz/fuzz_targets/audio_decode.rs) found to make a built-in engine
 /// panic (testdata/audio/fuzz/), with the engine.
-const FUZZED: &[(&str, Engine)] = &[("flac-predictor-overflow.bin", Engine::Symphonia)];
+const FUZZED: &[(&str, Engine)] = &[
+    ("flac-predictor-overflow.bin", Engine::Symphonia),
+    // Found by the 5-minute run of 2026-11-26 (minimised): the predictor overflow again
+    // (`lpc_predict::<8>`), through the FLAC track of a Matroska file.
+    ("flac-predictor-overflow-2.bin", Engine::Symphonia),
+];
 
 /// Each input [`FUZZED`] lists decodes, or ends, with a typed error; nothing panics past the
 /// engine.

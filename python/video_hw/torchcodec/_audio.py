@@ -11,7 +11,9 @@ import torch
 
 import video_hw
 
+from . import _source
 from ._frame import tensor
+from ._metadata import StreamMetadata
 
 __all__ = ["AudioDecoder", "AudioSamples", "AudioStreamMetadata"]
 
@@ -31,7 +33,7 @@ class AudioSamples:
 
 
 @dataclass
-class AudioStreamMetadata:
+class AudioStreamMetadata(StreamMetadata):
     """The stream's metadata under torchcodec's names."""
 
     codec: str
@@ -64,9 +66,14 @@ class AudioDecoder:
         sample_rate: Optional[int] = None,
         num_channels: Optional[int] = None,
     ) -> None:
-        self._dec = video_hw.AudioDecoder(
-            source, stream_index=stream_index, sample_rate=sample_rate, num_channels=num_channels
-        )
+        try:
+            self._dec = video_hw.AudioDecoder(
+                _source.checked(source), stream_index=stream_index, sample_rate=sample_rate, num_channels=num_channels
+            )
+        except video_hw.InvalidInputError as e:
+            if stream_index is not None:
+                raise ValueError(f"No valid stream found in input file for stream_index={stream_index}: {e}") from e
+            raise
         m = self._dec.metadata
         self.stream_index = m.stream_index
         self.metadata = AudioStreamMetadata(

@@ -75,21 +75,24 @@ class FrameBatch:
         return _describe(self)
 
 
-def tensor(array: Any) -> torch.Tensor:
-    """A video_hw ``Array`` as a torch tensor over the same memory."""
-    return torch.from_dlpack(array)
+def tensor(array: Any, nchw: bool = False) -> torch.Tensor:
+    """A video_hw ``Array`` as a torch tensor over the same memory. ``nchw``: the array
+    is interleaved RGB (``…, H, W, C``) and is handed out as ``…, C, H, W``, a view in
+    ``torch.channels_last`` memory: what torchcodec's NCHW frames are."""
+    t = torch.from_dlpack(array)
+    return t.movedim(-1, -3) if nchw else t
 
 
-def frame(f: Any) -> Frame:
+def frame(f: Any, nchw: bool = False) -> Frame:
     """A video_hw ``Frame`` as torchcodec's."""
-    return Frame(tensor(f.data), f.pts_seconds, f.duration_seconds)
+    return Frame(tensor(f.data, nchw), f.pts_seconds, f.duration_seconds)
 
 
-def batch(b: Any) -> FrameBatch:
+def batch(b: Any, nchw: bool = False) -> FrameBatch:
     """A video_hw ``FrameBatch`` (frames or clips) as torchcodec's."""
     f64 = torch.float64
     return FrameBatch(
-        tensor(b.data),
+        tensor(b.data, nchw),
         torch.tensor(list(b.pts_seconds), dtype=f64),
         torch.tensor(list(b.duration_seconds), dtype=f64),
     )

@@ -12,14 +12,19 @@ import torch
 
 import video_hw
 
+from . import _source
 from ._audio import AudioDecoder, AudioStreamMetadata
 from ._frame import Frame, FrameBatch, batch, frame, tensor
+from ._metadata import StreamMetadata
 
 __all__ = ["AudioDecoder", "AudioStreamMetadata", "VideoDecoder", "VideoStreamMetadata"]
 
+# The pixel formats whose frames have a dimension order (interleaved or planar RGB).
+_RGB = ("rgb24", "bgr24", "rgba", "bgra")
+
 
 @dataclass
-class VideoStreamMetadata:
+class VideoStreamMetadata(StreamMetadata):
     """The stream's metadata under torchcodec's names (from video_hw's ``VideoMetadata``:
     every value is from the frame index, so the ``_from_header`` and ``_from_content``
     forms are the same)."""
@@ -125,16 +130,24 @@ class VideoDecoder:
             raise NotImplementedError("transforms: use video_hw.VideoDecoder's resize and crop options")
         if custom_frame_mappings is not None:
             raise NotImplementedError("custom_frame_mappings: video_hw indexes every file exactly itself")
-        self._decoder = video_hw.VideoDecoder(
-            source,
-            stream_index=stream_index,
-            dimension_order=dimension_order,
-            device=_device(device),
-            seek_mode=seek_mode,
-            threads=num_ffmpeg_threads or None,
-            dtype=_dtype(output_dtype),
-            **video_hw_options,
-        )
+        # torchcodec's NCHW frames are views of interleaved (NHWC) pixels, in
+        # torch.channels_last memory: the frames are made interleaved and turned as views.
+        self._nchw = dimension_order == "NCHW" and video_hw_options.get("pixel_format", "rgb24") in _RGB
+        try:
+            self._decoder = video_hw.VideoDecoder(
+                _source.checked(source),
+                stream_index=stream_index,
+                dimension_order="NHWC" if self._nchw else dimension_order,
+                device=_device(device),
+                seek_mode=seek_mode,
+                threads=num_ffmpeg_threads or None,
+                dtype=_dtype(output_dtype),
+                **video_hw_options,
+            )
+        except video_hw.InvalidInputError as e:
+            if stream_index is not None:
+                raise ValueError(f"No valid stream found in input file for stream_index={stream_index}: {e}") from e
+            raise
         m = self._decoder.metadata
         self.stream_index = m.stream_index
         self.metadata = VideoStreamMetadata(
@@ -167,39 +180,59 @@ class VideoDecoder:
                 raise RuntimeError("Step must be greater than 0")
         elif not isinstance(key, numbers.Integral):
             raise TypeError(f"Unsupported key type: {type(key)}. Supported types are int and slice.")
-        return tensor(self._decoder[key])
+        else:
+            self._check_index(int(key))
+        return tensor(self._decoder[key], self._nchw)
+
+    def _check_index(self, index: int) -> None:
+        """torchcodec's ``IndexError`` for a frame index outside the stream."""
+        n = len(self)
+        if index < -n:
+            raise IndexError(
+                f"Invalid frame index={index} for stream_index={self.stream_index}; negative indices must have "
+                "an absolute value less than the number of frames, and the number of frames must be known."
+            )
+        if index >= n:
+            raise IndexError(f"Invalid frame index={index} for stream_index={self.stream_index}; must be less than {n}")
 
     def get_frame_at(self, index: int) -> Frame:
         """The frame at ``index`` (negative counts from the end)."""
-        return frame(self._decoder.get_frame_at(int(index)))
+        self._check_index(int(index))
+        return frame(self._decoder.get_frame_at(int(index)), self._nchw)
 
     def get_frames_at(self, indices: Any) -> FrameBatch:
         """The frames at ``indices`` (a list or a tensor), in that order."""
-        return batch(self._decoder.get_frames_at(_ints(indices)))
+        wanted = _ints(indices)
+        for i in wanted:
+            self._check_index(i)
+        return batch(self._decoder.get_frames_at(wanted), self._nchw)
 
     def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
         """Frames ``start, start + step, …`` below ``stop`` (Python slice bounds)."""
         start, stop, step = slice(start, stop, step).indices(len(self))
         if step <= 0:
             raise RuntimeError(f"Step must be greater than 0; is {step}")
-        return batch(self._decoder.get_frames_in_range(start, stop, step))
+        return batch(self._decoder.get_frames_in_range(start, stop, step), self._nchw)
 
     def get_frame_played_at(self, seconds: float) -> Frame:
         """The frame shown at ``seconds`` (until the next frame's pts)."""
         times = self._decoder._frame_times()
         times.check_played_at(float(seconds))
-        return frame(self._decoder.get_frame_at(times.played_at(float(seconds))))
+        return frame(self._decoder.get_frame_at(times.played_at(float(seconds))), self._nchw)
 
     def get_frames_played_at(self, seconds: Any) -> FrameBatch:
         """The frames shown at each of ``seconds`` (a list or a tensor)."""
         times = self._decoder._frame_times()
-        wanted = [float(s) for s in (seconds.tolist() if hasattr(seconds, "tolist") else seconds)]
+        values = seconds.tolist() if hasattr(seconds, "tolist") else seconds
+        if not all(isinstance(s, numbers.Real) for s in values):
+            raise RuntimeError(f"Expected a value of type 'List[float]' for argument 'timestamps' but found {values!r}")
+        wanted = [float(s) for s in values]
         for s in wanted:
-            if not times.begin <= s < times.end:
-                raise RuntimeError(
-                    f"frame pts is {s}; must be greater than or equal to {times.begin} and less than {times.end}."
-                )
-        return batch(self._decoder.get_frames_at([times.played_at(s) for s in wanted]))
+            if s < times.begin:
+                raise RuntimeError(f"frame pts is {s}; must be greater than or equal to {times.begin}.")
+            if s >= times.end:
+                raise RuntimeError(f"frame pts is {s}; must be less than {times.end}.")
+        return batch(self._decoder.get_frames_at([times.played_at(s) for s in wanted]), self._nchw)
 
     def get_frames_played_in_range(
         self, start_seconds: float, stop_seconds: float, fps: Optional[float] = None
@@ -211,7 +244,7 @@ class VideoDecoder:
             self._decoder._frame_times().check_range(float(start_seconds), float(stop_seconds))
             if start_seconds != stop_seconds:
                 raise RuntimeError(f"fps must be positive, got {fps}")
-        return batch(self._decoder.get_frames_played_in_range(start_seconds, stop_seconds, fps))
+        return batch(self._decoder.get_frames_played_in_range(start_seconds, stop_seconds, fps), self._nchw)
 
     def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
         """Every frame, or the whole stream resampled to ``fps``."""
@@ -220,6 +253,11 @@ class VideoDecoder:
 
 
 def _ints(indices: Any) -> List[int]:
+    if isinstance(indices, torch.Tensor):
+        indices = indices.to(torch.int64)
     if hasattr(indices, "tolist"):
         indices = indices.tolist()
+    if not all(isinstance(i, numbers.Integral) for i in indices):
+        # What torchcodec's operator raises for anything but integers.
+        raise RuntimeError(f"Expected a value of type 'List[int]' for argument 'frame_indices' but found {indices!r}")
     return [int(i) for i in indices]

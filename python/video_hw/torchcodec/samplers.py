@@ -22,6 +22,11 @@ def _inner(decoder: Any) -> Any:
     return getattr(decoder, "_decoder", decoder)
 
 
+def _nchw(decoder: Any) -> bool:
+    """Whether the compat decoder hands its interleaved frames out as NCHW views."""
+    return bool(getattr(decoder, "_nchw", False))
+
+
 def clips_at_random_indices(
     decoder: Any,
     *,
@@ -34,7 +39,7 @@ def clips_at_random_indices(
     generator: Any = None,
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_random_indices``."""
-    return batch(_s.clips_at_random_indices(_inner(decoder), **_args(locals())))
+    return batch(_s.clips_at_random_indices(_inner(decoder), **_args(locals())), _nchw(decoder))
 
 
 def clips_at_regular_indices(
@@ -48,7 +53,7 @@ def clips_at_regular_indices(
     policy: str = "repeat_last",
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_regular_indices``."""
-    return batch(_s.clips_at_regular_indices(_inner(decoder), **_args(locals())))
+    return batch(_s.clips_at_regular_indices(_inner(decoder), **_args(locals())), _nchw(decoder))
 
 
 def clips_at_random_timestamps(
@@ -63,7 +68,7 @@ def clips_at_random_timestamps(
     generator: Any = None,
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_random_timestamps``."""
-    return batch(_s.clips_at_random_timestamps(_inner(decoder), **_args(locals())))
+    return batch(_s.clips_at_random_timestamps(_inner(decoder), **_args(locals())), _nchw(decoder))
 
 
 def clips_at_regular_timestamps(
@@ -77,7 +82,7 @@ def clips_at_regular_timestamps(
     policy: str = "repeat_last",
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_regular_timestamps``."""
-    return batch(_s.clips_at_regular_timestamps(_inner(decoder), **_args(locals())))
+    return batch(_s.clips_at_regular_timestamps(_inner(decoder), **_args(locals())), _nchw(decoder))
 
 
 def _args(names: dict) -> dict:

@@ -16,7 +16,7 @@ use crate::backend::audio::{AudioEngine, AudioParams, Planar};
 use crate::codec::Rational;
 use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
-use crate::media::{AudioCodec, CodecConfig, Demuxer, PacketEntry, Track, TrackCodec, TrackKind};
+use crate::media::{AudioCodec, AudioInfo, CodecConfig, Demuxer, PacketEntry, Track, TrackCodec, TrackKind};
 use crate::registry::open_audio_engine;
 
 /// A range starting this far past what is decoded seeks instead of decoding through.
@@ -122,7 +122,7 @@ impl AudioDecoder {
             (AudioCodec::Pcm, Some(f)) => f.ffmpeg_name(),
             _ => codec.name().to_string(),
         };
-        let begin = window.0 as f64 / f64::from(rate.max(1));
+        let begin = stream_start(&track, &info, window.0, rate);
         let lookback = match options.sample_rate {
             // A range's native samples run a margin past its end, and the next range's start
             // a margin before it (on the grid of `rate / gcd` samples).
@@ -470,6 +470,21 @@ fn to_samples(ts: i64, tb: Rational, rate: u32) -> i64 {
 fn window_in_samples(track: &Track, rate: u32) -> Option<(i64, Option<i64>)> {
     let (s, e) = track.window?;
     Some((to_samples(s, track.time_base, rate), e.map(|e| to_samples(e, track.time_base, rate))))
+}
+
+/// Where the track starts, in seconds, as ffprobe and torchcodec report it: its first
+/// shown sample's time, less the container's CodecDelay (Matroska) rounded to the track's
+/// time base, by which FFmpeg's demuxer moves the track's timestamps back (an Opus track
+/// ffmpeg wrote starts at -0.007 s; its first sample is still the one at 0).
+fn stream_start(track: &Track, info: &AudioInfo, first: i64, rate: u32) -> f64 {
+    let rate = rate.max(1);
+    if info.codec_delay_ns == 0 || track.window.is_some() {
+        return first as f64 / f64::from(rate);
+    }
+    let nanos = Rational::new(1, 1_000_000_000);
+    let delay = track.time_base.rescale(i64::try_from(info.codec_delay_ns).unwrap_or(i64::MAX), nanos);
+    let first = track.time_base.rescale(first, Rational::new(1, i64::from(rate)));
+    track.seconds(first.saturating_sub(delay))
 }
 
 /// The Opus header's pre-skip, in samples at 48 kHz (0 for other codecs).

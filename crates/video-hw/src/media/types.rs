@@ -271,6 +271,11 @@ pub struct AudioInfo {
     /// when the file has none (ffmpeg writes an edit list instead, which
     /// [`Track::window`] and the packet timestamps already apply).
     pub gapless: Option<super::audio::ItunSmpb>,
+    /// The container's CodecDelay in nanoseconds (Matroska; 0 where it states none):
+    /// FFmpeg's demuxer moves the track's timestamps back by it (rounded to the track's
+    /// time base), so ffprobe's start time of an Opus track in Matroska is that much
+    /// before its first block, while its first sample shown is at the block's time.
+    pub codec_delay_ns: u64,
 }
 
 impl AudioInfo {
@@ -281,6 +286,7 @@ impl AudioInfo {
             channels,
             layout: super::audio::ChannelLayout::for_codec(codec, channels),
             gapless: None,
+            codec_delay_ns: 0,
         }
     }
 }

@@ -15,20 +15,36 @@ use crate::media::types::{AudioCodec, AudioInfo, CodecConfig, TrackCodec};
 /// values (the decoder will say what is wrong).
 pub(crate) fn facts(codec: &TrackCodec, config: &CodecConfig, rate: u32, channels: u16) -> AudioInfo {
     let TrackCodec::Audio(codec) = *codec else {
-        return AudioInfo { sample_rate: rate, channels, layout: ChannelLayout::unspecified(channels), gapless: None };
+        return AudioInfo {
+            sample_rate: rate,
+            channels,
+            layout: ChannelLayout::unspecified(channels),
+            gapless: None,
+            codec_delay_ns: 0,
+        };
     };
     let fallback = AudioInfo::new(codec, rate, channels);
     match (codec, config) {
         (AudioCodec::Aac, CodecConfig::AudioSpecificConfig(b)) => match AudioSpecificConfig::parse(b) {
-            Ok(c) if c.channels > 0 && c.output_rate > 0 => {
-                AudioInfo { sample_rate: c.output_rate, channels: c.channels, layout: c.layout, gapless: None }
-            }
+            Ok(c) if c.channels > 0 && c.output_rate > 0 => AudioInfo {
+                sample_rate: c.output_rate,
+                channels: c.channels,
+                layout: c.layout,
+                gapless: None,
+                codec_delay_ns: 0,
+            },
             // Channel configuration 0 without a PCE, or a reserved one: the rate stands.
             Ok(c) if c.output_rate > 0 => AudioInfo { sample_rate: c.output_rate, ..fallback },
             _ => fallback,
         },
         (AudioCodec::Opus, CodecConfig::OpusHead(b)) => match OpusHead::parse(b) {
-            Ok(h) => AudioInfo { sample_rate: 48_000, channels: h.channels, layout: h.layout(), gapless: None },
+            Ok(h) => AudioInfo {
+                sample_rate: 48_000,
+                channels: h.channels,
+                layout: h.layout(),
+                gapless: None,
+                codec_delay_ns: 0,
+            },
             Err(_) => AudioInfo { sample_rate: 48_000, ..fallback },
         },
         (AudioCodec::Opus, _) => AudioInfo { sample_rate: 48_000, ..fallback },

@@ -7,7 +7,7 @@ use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, Rational};
 use crate::error::Result;
 use crate::media::codec_ids;
-use crate::media::types::{AudioCodec, CodecConfig, Track, TrackCodec, TrackKind, VideoInfo};
+use crate::media::types::{AudioCodec, AudioInfo, CodecConfig, Track, TrackCodec, TrackKind, VideoInfo};
 
 /// Nanoseconds per tick when `Info` does not say (1 ms).
 pub const DEFAULT_TIMESTAMP_SCALE: u64 = 1_000_000;
@@ -101,6 +101,8 @@ struct Entry<'a> {
     rotation: u16,
     sampling: Option<f64>,
     channels: Option<u64>,
+    /// CodecDelay, nanoseconds.
+    codec_delay: u64,
     encoding: Encoding,
 }
 
@@ -145,6 +147,7 @@ fn parse_entry(data: &[u8], base: u64) -> Result<Entry<'_>> {
             ebml::CODEC_ID => e.codec_id = string(body),
             ebml::CODEC_PRIVATE => e.private = Some((body, at)),
             ebml::DEFAULT_DURATION => e.default_duration = Some(uint(body, at)?).filter(|&d| d > 0),
+            ebml::CODEC_DELAY => e.codec_delay = uint(body, at)?,
             ebml::LANGUAGE => e.language = Some(string(body)),
             ebml::LANGUAGE_BCP47 => e.bcp47 = Some(string(body)),
             ebml::VIDEO => {
@@ -282,7 +285,7 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
             .filter(|f| f.is_finite() && *f > 0.0 && *f < f64::from(u32::MAX))
             .map_or(8000, |f| f.round() as u32);
         let channels = e.channels.map_or(1, |c| c.min(u64::from(u16::MAX)) as u16);
-        crate::media::audio::facts(&codec, &config, rate, channels)
+        AudioInfo { codec_delay_ns: e.codec_delay, ..crate::media::audio::facts(&codec, &config, rate, channels) }
     });
     let frame_rate = match (kind, e.default_duration) {
         (TrackKind::Video, Some(d)) if d <= i64::MAX as u64 => Some(reduce(1_000_000_000, d as i64)),

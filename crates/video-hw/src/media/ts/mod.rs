@@ -291,8 +291,13 @@ impl TsDemuxer {
             _ if matches!(track.codec, TrackCodec::Audio(AudioCodec::Ac3 | AudioCodec::Eac3)) => {
                 let Ok(h) = crate::media::audio::Ac3Header::parse(&p.data) else { return false };
                 let layout = h.layout();
-                track.audio =
-                    Some(AudioInfo { sample_rate: h.sample_rate, channels: layout.channels, layout, gapless: None });
+                track.audio = Some(AudioInfo {
+                    sample_rate: h.sample_rate,
+                    channels: layout.channels,
+                    layout,
+                    gapless: None,
+                    codec_delay_ns: 0,
+                });
                 true
             }
             _ if track.codec == TrackCodec::Audio(AudioCodec::Mp2) => {
