@@ -38,9 +38,12 @@ fn follows_exactly(fixture: &str, name: &str, frames: usize) {
     std::fs::write(&growing, b"").unwrap();
     let followed = dir.join("followed.framemd5");
     let args = ["decode", s(&growing), "-o", s(&followed), "--framemd5", "--follow", "--timeout", "1.5", "--json"];
-    let child = spawn(&args, &[], Stdio::null());
-    // 2999 bytes every 15 ms: chunks cut packets, boxes and NAL units at odd places.
-    write_slowly(&growing, &data, 2999, Duration::from_millis(15));
+    // The log says each time the reading caught up with the writing.
+    let child = spawn(&args, &[("VIDEO_HW_LOG", "debug")], Stdio::null());
+    util::wait_for_handlers(child.id());
+    // 2999 bytes every 40 ms (about 3 s for the file): chunks cut packets, boxes and NAL
+    // units at odd places.
+    write_slowly(&growing, &data, 2999, Duration::from_millis(40));
     let written = Instant::now();
     let result = wait_child(child, "decode --follow");
     let stderr = expect_exit(&result, 0, "decode --follow");
@@ -49,6 +52,9 @@ fn follows_exactly(fixture: &str, name: &str, frames: usize) {
     assert!(after >= Duration::from_millis(1400) && after < Duration::from_secs(15), "{after:?}: {stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(summary["frames"], frames as u64, "{summary}");
+    // It read while the file grew: it caught up with the writer many times.
+    let waits = stderr.matches("waiting for it to grow").count();
+    assert!(waits >= 5, "{name}: caught up with the writer {waits} times: {stderr}");
     let reference = whole(&growing, &dir.join("whole.framemd5"));
     let got = std::fs::read_to_string(&followed).unwrap();
     assert_eq!(frame_lines(&got).len(), frames, "{name}: frames followed");

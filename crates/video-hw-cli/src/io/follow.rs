@@ -77,12 +77,14 @@ pub fn wait_for_len(file: &File, want: u64, timeout: Duration) -> u64 {
 pub struct GrowingFile {
     file: File,
     timeout: Duration,
+    /// The file's name, for the log.
+    name: String,
 }
 
 impl GrowingFile {
-    /// Reads `file` from its current position on.
-    pub fn new(file: File, timeout: Duration) -> Self {
-        GrowingFile { file, timeout }
+    /// Reads `file` (named `path`) from its current position on.
+    pub fn new(file: File, path: &Path, timeout: Duration) -> Self {
+        GrowingFile { file, timeout, name: path.display().to_string() }
     }
 }
 
@@ -95,6 +97,7 @@ impl Read for GrowingFile {
                 return Ok(n);
             }
             let at = self.file.stream_position()?;
+            tracing::debug!("{}: at its end (byte {at}); waiting for it to grow", self.name);
             if !wait_for_growth(&self.file, at, self.timeout) {
                 return Ok(0);
             }
@@ -191,6 +194,7 @@ impl FollowState {
     /// At the end of what `demuxer` read: waits for the file to grow and opens it again
     /// at the held packet; or, when it stopped growing, hands on the rest.
     fn grown(&mut self, demuxer: &mut Demuxer) -> Result<()> {
+        tracing::debug!("{}: at the end of what was read; waiting for it to grow", self.path.display());
         let waited = self.opened.elapsed();
         if waited < REOPEN_EVERY && !sleep_unless_stopped(REOPEN_EVERY - waited) {
             // A signal: the job stops; the held packet may be cut short, so it is left.

@@ -233,7 +233,7 @@ impl Source {
                 }
                 Ok(src)
             }
-            _ => Self::annexb(path, Box::new(GrowingFile::new(file, timeout)), first, None, true),
+            _ => Self::annexb(path, Box::new(GrowingFile::new(file, path, timeout)), first, None, true),
         }
     }
 
