@@ -41,9 +41,9 @@ fn follows_exactly(fixture: &str, name: &str, frames: usize) {
     // The log says each time the reading caught up with the writing.
     let child = spawn(&args, &[("VIDEO_HW_LOG", "debug")], Stdio::null());
     util::wait_for_handlers(child.id());
-    // 2999 bytes every 40 ms (about 3 s for the file): chunks cut packets, boxes and NAL
-    // units at odd places.
-    write_slowly(&growing, &data, 2999, Duration::from_millis(40));
+    // The file in 40 chunks of an odd size, one every 40 ms (1.6 s): they cut packets,
+    // boxes and NAL units at odd places.
+    write_slowly(&growing, &data, (data.len() / 40) | 1, Duration::from_millis(40));
     let written = Instant::now();
     let result = wait_child(child, "decode --follow");
     let stderr = expect_exit(&result, 0, "decode --follow");
@@ -54,7 +54,7 @@ fn follows_exactly(fixture: &str, name: &str, frames: usize) {
     assert_eq!(summary["frames"], frames as u64, "{summary}");
     // It read while the file grew: it caught up with the writer many times.
     let waits = stderr.matches("waiting for it to grow").count();
-    assert!(waits >= 5, "{name}: caught up with the writer {waits} times: {stderr}");
+    assert!(waits >= 3, "{name}: caught up with the writer {waits} times: {stderr}");
     let reference = whole(&growing, &dir.join("whole.framemd5"));
     let got = std::fs::read_to_string(&followed).unwrap();
     assert_eq!(frame_lines(&got).len(), frames, "{name}: frames followed");
