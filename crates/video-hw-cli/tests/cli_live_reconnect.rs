@@ -202,3 +202,27 @@ fn reconnect_and_timeout_need_a_network_input() {
         expect_exit(&util::run(&["encode", "tcp://127.0.0.1:9", "-o", s(&out), "--timeout", bad]), 2, bad);
     }
 }
+
+#[test]
+fn waiting_for_the_first_sender_is_bounded_and_stoppable() {
+    let dir = tmpdir("live-first-sender");
+    let out = dir.join("none.mp4");
+    // Nobody comes within --timeout: exit 7, nothing written.
+    let addr = format!("tcp-listen://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let result = util::run(&["encode", &addr, "-o", s(&out), "--timeout", "1"]);
+    let stderr = expect_exit(&result, 7, "no first sender");
+    assert!(stderr.contains("no sender within 1 s (--timeout)"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(!out.exists());
+    // Nor without --timeout: SIGINT ends the wait at once (it is polled), exit 130.
+    let addr = format!("tcp-listen://127.0.0.1:{}", free_port());
+    let child = spawn(&["encode", &addr, "-o", s(&out)], &[], Stdio::null());
+    util::wait_for_handlers(child.id());
+    let sent = Instant::now();
+    send_signal(child.id(), "INT");
+    let result = wait_child(child, "encode tcp-listen:// waiting");
+    assert!(sent.elapsed() < Duration::from_secs(3), "ended {:?} after SIGINT", sent.elapsed());
+    assert_eq!(parts(&result).0, 130, "{}", parts(&result).2);
+    assert!(!out.exists());
+}
