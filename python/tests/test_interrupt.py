@@ -138,3 +138,45 @@ def test_interrupt_from_another_thread(clips):
     assert e.value.kind == "closed"
     assert time.monotonic() - start < DELAY + LATENCY
     check_still_decodes(dec, path)
+
+
+@pytest.fixture(scope="module")
+def long_audio(tmp_path_factory):
+    """Half an hour of a mono 48 kHz tone in FLAC (small: the tone compresses well)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg CLI makes this file")
+    path = tmp_path_factory.mktemp("interrupt-audio") / "tone.flac"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1800",
+         "-c:a", "flac", str(path)],
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
+@pytest.mark.parametrize("sample_rate", [None, 44100])
+def test_ctrl_c_during_an_audio_range(long_audio, sample_rate):
+    """``AudioDecoder`` ranges decode between checks too (natively and resampled); the
+    decoder gives the same samples afterwards, behind and ahead of where it stopped."""
+    dec = video_hw.AudioDecoder(long_audio, sample_rate=sample_rate)
+    latency = interrupted(dec.get_all_samples)
+    assert latency < LATENCY, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
+    fresh = video_hw.AudioDecoder(long_audio, sample_rate=sample_rate)
+    for start, stop in ((10.0, 11.0), (1700.0, 1701.5)):
+        got = dec.get_samples_played_in_range(start, stop)
+        want = fresh.get_samples_played_in_range(start, stop)
+        assert got.pts_seconds == want.pts_seconds
+        assert md5(np.from_dlpack(got.data)) == md5(np.from_dlpack(want.data))
+
+
+def test_ctrl_c_during_a_batch_assembly(clips):
+    """One frame asked for many times: decoded once, then converted into the batch many
+    times (the assembly, not the decode, takes the time); the assembly stops too."""
+    path = clips["gop30"]
+    dec = video_hw.VideoDecoder(path, pixel_format="gbrp", sessions=1)
+    latency = interrupted(lambda: dec.get_frames_at([3] * 1500))
+    assert latency < LATENCY, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
+    fresh = video_hw.VideoDecoder(path, pixel_format="gbrp", sessions=1)
+    batch = np.from_dlpack(dec.get_frames_at([3, 3, 40]).data)
+    assert [md5(batch[i]) for i in range(3)] == [md5(fresh[3]), md5(fresh[3]), md5(fresh[40])]

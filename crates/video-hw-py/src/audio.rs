@@ -12,6 +12,7 @@ use video_hw::engine::EnginePreference;
 use crate::array::Array;
 use crate::decoder::{Source, source};
 use crate::errors::{IntoPy, to_py};
+use crate::interrupt::Stoppable;
 
 /// How long a call waits for a decoder another thread is using before it says so: a lock
 /// held when the process forked never frees in the child.
@@ -22,6 +23,8 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 pub struct NativeAudioDecoder {
     decoder: Mutex<AudioDecoder>,
     source: Source,
+    /// Ctrl-C stops a long range between packets (`interrupt.rs`).
+    stoppable: Stoppable,
 }
 
 impl NativeAudioDecoder {
@@ -63,7 +66,7 @@ impl NativeAudioDecoder {
         let options = AudioOptions { stream_index, sample_rate, channels: num_channels, engine };
         let s = src.clone();
         let decoder = py.detach(move || AudioDecoder::with_demuxer(s.demuxer()?, options)).py_err()?;
-        Ok(NativeAudioDecoder { decoder: Mutex::new(decoder), source: src })
+        Ok(NativeAudioDecoder { decoder: Mutex::new(decoder), source: src, stoppable: Stoppable::default() })
     }
 
     /// The track's metadata as a dict.
@@ -89,7 +92,15 @@ impl NativeAudioDecoder {
     /// `data` a float32 `(channels, samples)` array.
     #[pyo3(signature = (start, stop=None))]
     fn samples(&self, py: Python<'_>, start: f64, stop: Option<f64>) -> PyResult<(Array, f64, u32)> {
-        let s = py.detach(|| self.lock()?.get_samples_played_in_range(start, stop)).py_err()?;
+        // Stoppable between packets: Ctrl-C raises KeyboardInterrupt within a fraction of
+        // a second, and the decoder gives the same samples afterwards.
+        let s = self.stoppable.run_with(py, |check| {
+            let mut decoder = self.lock().map_err(to_py)?;
+            decoder.set_interrupt(Some(check));
+            let got = decoder.get_samples_played_in_range(start, stop);
+            decoder.set_interrupt(None);
+            got.map_err(to_py)
+        })?;
         let (channels, frames) = (s.channels as i64, s.frames() as i64);
         let (pts, rate) = (s.pts_seconds, s.sample_rate);
         Ok((Array::from_f32(s.data, vec![channels, frames]), pts, rate))

@@ -252,7 +252,14 @@ fn kwargs<'py>(
 /// frame written straight into its place: a batch of 32 1080p RGB frames is 200 MB, and
 /// packing each frame into a scratch buffer, growing the batch by doubling and having the
 /// kernel fault in fresh pages every call cost more CPU than the RGB conversion itself.
-pub fn host_batch(frames: &[Arc<video_hw::Frame>], exact: Option<Exact>) -> PyResult<Array> {
+///
+/// `stop` is asked before each frame (Ctrl-C: `interrupt.rs`); true ends the call with
+/// [`stopped`](crate::interrupt::stopped).
+pub fn host_batch(
+    frames: &[Arc<video_hw::Frame>],
+    exact: Option<Exact>,
+    stop: &mut dyn FnMut() -> bool,
+) -> PyResult<Array> {
     let Some(first) = frames.first() else {
         return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
@@ -263,6 +270,9 @@ pub fn host_batch(frames: &[Arc<video_hw::Frame>], exact: Option<Exact>) -> PyRe
     let mut form = None;
     let mut one = 0;
     for (i, f) in frames.iter().enumerate() {
+        if stop() {
+            return Err(crate::interrupt::stopped());
+        }
         if (f.format, f.width, f.height) != (first.format, first.width, first.height) {
             return Err(PyValueError::new_err(format!(
                 "frames of different sizes or formats ({}x{} {} and {}x{} {}) cannot form one batch: ask for them apart",

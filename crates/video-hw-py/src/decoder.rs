@@ -352,7 +352,8 @@ impl NativeDecoder {
             frames.iter().zip(got).filter_map(|(&f, frame)| frame.map(|x| (f, x))).collect();
         let pixels: Vec<Arc<video_hw::Frame>> = kept.iter().map(|(_, x)| x.clone()).collect();
         let data = match self.place {
-            Place::Cpu => py.detach(|| host_batch(&pixels, self.exact))?,
+            // A batch of hundreds of large RGB frames takes a while to convert: stoppable too.
+            Place::Cpu => self.stoppable.run_with(py, |mut check| host_batch(&pixels, self.exact, &mut *check))?,
             Place::Cuda(_) => py.detach(|| crate::batch::device_batch(&pixels))?,
         };
         let times = |g: &dyn Fn(usize) -> f64| PyList::new(py, kept.iter().map(|(f, _)| g(*f)));

@@ -1,5 +1,6 @@
-//! Ctrl-C during a call that decodes with the GIL released, and stopping such a call from
-//! another thread (`decode_many` shutting down).
+//! Ctrl-C during a call that decodes with the GIL released (frames, a batch's assembly
+//! into one array, a range of audio samples), and stopping such a call from another
+//! thread (`decode_many` shutting down).
 //!
 //! Why: Python runs a signal's handler (the `KeyboardInterrupt` of SIGINT) only on its
 //! main thread, between bytecodes; a call that decodes hundreds of frames with the GIL
@@ -45,15 +46,27 @@ impl Stoppable {
         lock: impl FnOnce() -> video_hw::Result<std::sync::MutexGuard<'r, FrameReader>> + Send,
         work: impl FnOnce(&mut FrameReader) -> video_hw::Result<T> + Send,
     ) -> PyResult<T> {
-        let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
-        let check = self.check(on_main_thread(py), raised.clone());
-        let got = py.detach(move || {
-            let mut reader = lock()?;
+        self.run_with(py, move |check| {
+            let mut reader = lock().map_err(to_py)?;
             reader.set_interrupt(Some(check));
             let got = work(&mut reader);
             reader.set_interrupt(None);
-            got
-        });
+            got.map_err(to_py)
+        })
+    }
+
+    /// Runs `work` with the GIL released, handing it the check to ask between its steps
+    /// (true: stop, returning any error; module docs). What a signal's handler raised is
+    /// what the call raises; a call stopped by [`stop`](Self::stop) raises the error
+    /// `work` returned ([`stopped`] for one of its own).
+    pub(crate) fn run_with<T: Send>(
+        &self,
+        py: Python<'_>,
+        work: impl FnOnce(Interrupt) -> PyResult<T> + Send,
+    ) -> PyResult<T> {
+        let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
+        let check = self.check(on_main_thread(py), raised.clone());
+        let got = py.detach(move || work(check));
         // The flag is spent by the call that saw it (or that ended as it was set).
         self.stop.store(false, Ordering::Release);
         // What a handler raised is raised, whatever the call returned: it was taken from
@@ -61,8 +74,7 @@ impl Stoppable {
         let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (got, pending) {
             (_, Some(e)) => Err(e),
-            (Ok(v), None) => Ok(v),
-            (Err(e), None) => Err(to_py(e)),
+            (got, None) => got,
         }
     }
 
@@ -87,6 +99,12 @@ impl Stoppable {
             })
         })
     }
+}
+
+/// The error of a step stopped by its check (replaced by what a signal's handler raised,
+/// where one did).
+pub(crate) fn stopped() -> PyErr {
+    to_py(video_hw::Error::Closed("interrupted: the caller stopped the call".into()))
 }
 
 /// Whether this is Python's main thread, the one its signal handlers run on.

@@ -8,7 +8,7 @@ use output_fault::Fault;
 
 /// Prints `error: …` as one line on stderr and returns the exit status for it:
 /// 3 unsupported, 4 invalid input or bitstream, 5 an output that cannot be written, 6 out
-/// of space, 1 anything else; a reader of stdout that closed it ends the job with 0, saying
+/// of space, 7 an input that went silent past `--timeout`, 1 anything else; a reader of stdout that closed it ends the job with 0, saying
 /// so unless `quiet`.
 pub fn report(e: &video_hw::Error, quiet: bool) -> ExitCode {
     if let Some(fault) = output_fault::find(e) {
@@ -21,6 +21,9 @@ pub fn report(e: &video_hw::Error, quiet: bool) -> ExitCode {
         return ExitCode::from(fault.fault.exit_code());
     }
     eprintln!("video-hw: error: {}", one_line(&e.to_string()));
+    if matches!(e, video_hw::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut) {
+        return ExitCode::from(7);
+    }
     ExitCode::from(e.exit_code() as u8)
 }
 

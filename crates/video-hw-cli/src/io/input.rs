@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use video_hw::bitstream::avcc::DecoderConfigRecord;
 use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
@@ -18,6 +19,7 @@ use video_hw::pipeline::DecodeInput;
 use video_hw::{Codec, Error, Rational, Result};
 
 use crate::exit::{CliResult, usage};
+use crate::io::follow::{self, FollowState, GrowingFile};
 
 /// Bytes of Annex-B handed to the decoder at a time.
 const CHUNK: usize = 256 << 10;
@@ -27,11 +29,15 @@ enum Kind {
         reader: Box<dyn Read + Send>,
         first: Option<Vec<u8>>,
         path: Option<PathBuf>,
+        /// `--follow`: the reader waits at the end; each read hands on what is there.
+        follow: bool,
     },
     /// A container read by the library's demuxer: its default video track (the largest).
     Media {
         demuxer: Box<Demuxer>,
         track: Box<Track>,
+        /// `--follow`: read again as the file grows (video only).
+        follow: Option<Box<FollowState>>,
     },
     /// IVF from standard input (files go through the demuxer), read front to back.
     Ivf(Box<IvfStream<Box<dyn Read + Send>>>),
@@ -92,6 +98,19 @@ fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64)> {
     Ok((file, len))
 }
 
+/// One read of at most `n` bytes (fewer when fewer are there; none at the end).
+fn read_some(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0; n];
+    let got = loop {
+        match r.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    buf.truncate(got);
+    Ok(buf)
+}
+
 fn read_chunk(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(n);
     r.take(n as u64).read_to_end(&mut buf)?;
@@ -114,7 +133,7 @@ impl Source {
                 reader.read_to_end(&mut data).map_err(Error::from)?;
                 Ok((data, None))
             }
-            Kind::Media { mut demuxer, track } if track.codec.video().is_some_and(Codec::is_nal_based) => {
+            Kind::Media { mut demuxer, track, .. } if track.codec.video().is_some_and(Codec::is_nal_based) => {
                 let record = track.config.record();
                 let mut data = record.map(DecoderConfigRecord::parameter_sets_annexb).unwrap_or_default();
                 loop {
@@ -191,6 +210,42 @@ impl Source {
             }
             _ => {}
         }
+        Self::annexb(path, reader, first, total, false)
+    }
+
+    /// Opens `path`, a file that may still be being written, to be read as it grows
+    /// (`decode --follow`; see [`crate::io::follow`]): raw Annex-B, or a container
+    /// (MPEG-TS, fragmented MP4) whose video packets are read again past each end. Waits
+    /// for its first bytes, and for its headers, while it grows.
+    pub fn open_followed(path: &Path, timeout: Duration) -> CliResult<Source> {
+        let file = crate::exit::open_input(path)?;
+        if follow::wait_for_len(&file, follow::FIRST_BYTES, timeout) == 0 {
+            let e = format!("{}: empty input (and it did not grow within {} s)", path.display(), timeout.as_secs_f64());
+            return Err(Error::invalid_input(e).into());
+        }
+        let first = read_chunk(&mut &file, CHUNK)?;
+        match video_hw::media::detect(&first) {
+            Some(c) if c != Container::AnnexB => {
+                let demuxer = follow::open_demuxer(path, &file, timeout).map_err(|e| e.context(path.display()))?;
+                let mut src = Self::open_demuxer(demuxer, &path.display().to_string(), None)?;
+                if let Kind::Media { track, follow, .. } = &mut src.kind {
+                    *follow = Some(Box::new(FollowState::new(path, file, track.index, timeout)));
+                }
+                Ok(src)
+            }
+            _ => Self::annexb(path, Box::new(GrowingFile::new(file, path, timeout)), first, None, true),
+        }
+    }
+
+    /// A raw Annex-B stream whose first bytes, `first`, were read from `reader`.
+    fn annexb(
+        path: &Path,
+        reader: Box<dyn Read + Send>,
+        first: Vec<u8>,
+        total: Option<u64>,
+        follow: bool,
+    ) -> CliResult<Source> {
+        let stdin = path.as_os_str() == "-";
         if is_mp4_name(path) {
             return Err(Error::invalid_input(format!("{}: not an MP4 file", path.display())).into());
         }
@@ -204,7 +259,7 @@ impl Source {
         let codec = codec_from_extension(path).unwrap_or(found);
         let sar = (codec == Codec::H264).then(|| h264_sar(annexb_nals(&first).iter().map(|n| &n[..]))).flatten();
         let path = (!stdin).then(|| path.to_path_buf());
-        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path }, codec, position: 0, total, sar })
+        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path, follow }, codec, position: 0, total, sar })
     }
 
     /// Picks the default video track (the largest the decoders know) of an opened container (`name` says
@@ -230,7 +285,7 @@ impl Source {
             Codec::Av1 => Some(Rational::new(1, 1)),
             _ => stated,
         };
-        let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track) };
+        let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track), follow: None };
         Ok(Source { kind, codec, position: 0, total, sar })
     }
 
@@ -368,13 +423,16 @@ impl Source {
         std::iter::from_fn(move || match &mut kind {
             // SIGINT/SIGTERM: no more input; what is in flight is drained and written.
             _ if crate::signals::requested().is_some() => None,
-            Kind::AnnexB { reader, first, .. } => {
-                let chunk = match first.take() {
-                    Some(c) => c,
-                    None => match read_chunk(&mut **reader, CHUNK) {
-                        Ok(c) => c,
-                        Err(e) => return stop(e.into()),
-                    },
+            Kind::AnnexB { reader, first, follow, .. } => {
+                let read = match first.take() {
+                    Some(c) => Ok(c),
+                    // A followed file: what is there (the read waits only at the end).
+                    None if *follow => read_some(&mut **reader, CHUNK),
+                    None => read_chunk(&mut **reader, CHUNK),
+                };
+                let chunk = match read {
+                    Ok(c) => c,
+                    Err(e) => return stop(e.into()),
                 };
                 if chunk.is_empty() {
                     return None;
@@ -383,7 +441,19 @@ impl Source {
                 position.store(consumed, Ordering::Relaxed);
                 Some(Ok(DecodeInput::annexb(chunk, None)))
             }
-            Kind::Media { demuxer, track } => loop {
+            Kind::Media { demuxer, follow: Some(follow), .. } => loop {
+                match follow.next(demuxer)? {
+                    Ok(packet) => {
+                        position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
+                        return Some(Ok(DecodeInput::from_media(record.as_ref(), packet)));
+                    }
+                    // Damage inside the file (see io::follow): kept, and reading goes on.
+                    Err(e) => {
+                        broken.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    }
+                }
+            },
+            Kind::Media { demuxer, track, .. } => loop {
                 let packet = match demuxer.next_packet() {
                     Ok(Some(p)) => p,
                     Ok(None) => return None,

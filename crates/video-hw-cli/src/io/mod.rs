@@ -2,6 +2,7 @@
 //! pictures to encode (Y4M, raw frames, the network, a synthetic pattern), and the outputs
 //! (raw frames, framemd5 lines, Annex-B, containers).
 
+pub mod follow;
 pub mod input;
 pub mod net;
 pub mod output;

@@ -204,6 +204,14 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// A positive number of seconds (`--timeout`): `2`, `0.5`; at most a day.
+pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("'{s}' is not a number of seconds (more than 0, at most 86400)")),
+    }
+}
+
 /// `--fps`: `25`, `29.97`, `30000/1001`; positive, at most 1000.
 pub fn parse_fps(s: &str) -> Result<Rational, String> {
     let bad = || format!("'{s}' is not a frame rate (25, 29.97 or 30000/1001)");

@@ -100,6 +100,17 @@ pub struct DecodeArgs {
     /// Audio: write this many seconds from `--start` (default: to the end).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) duration: Option<f64>,
+    /// Read a file that is still being written, like `tail -f`: at its end, wait for it to
+    /// grow and go on. Raw H.264/HEVC Annex-B, MPEG-TS and fragmented MP4 (a plain MP4 is
+    /// read once its `moov` is written). Ends when the file has not grown for --timeout
+    /// seconds (default 10; exit 0, the frames exactly those of the finished file), or at
+    /// SIGINT/SIGTERM (the output finished, exit 130/143). Not with stdin, --sessions,
+    /// --indices/--start/--count or audio.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// With --follow: end after SECONDS without growth (default 10).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::options::common::parse_seconds, requires = "follow")]
+    pub(crate) timeout: Option<std::time::Duration>,
     #[command(flatten)]
     pub(crate) engine: EngineOpts,
     #[command(flatten)]

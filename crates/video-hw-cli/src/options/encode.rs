@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use video_hw::{PixelFormat, Rational};
 
-use crate::options::common::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_size};
+use crate::options::common::{EncodeOpts, EngineOpts, parse_fps, parse_input_format, parse_seconds, parse_size};
 use crate::options::fragment::FragmentOpts;
 
 /// Arguments of `encode`.
@@ -25,6 +25,20 @@ pub struct EncodeArgs {
     /// arrived, from the first; for live input whose sender paces the frames).
     #[arg(long, value_name = "input|arrival", default_value = "input", value_parser = ["input", "arrival"])]
     pub(crate) timestamps: String,
+    /// With a network input (`tcp://`, `tcp-listen://`): when the sender goes (closes the
+    /// connection, drops, stalls past --timeout, or breaks off inside a frame, which is
+    /// dropped), wait for the next sender and go on with the same output, its frames
+    /// following the last one written (`tcp-listen://` accepts the next; `tcp://` connects
+    /// again, retrying with a backoff up to 2 s). Each reconnect is logged and counted in
+    /// the summary. The input ends at SIGINT/SIGTERM, or when no sender comes within
+    /// --timeout.
+    #[arg(long)]
+    pub(crate) reconnect: bool,
+    /// With a network input: end the input after SECONDS without a byte from the sender,
+    /// or without a sender (as a disconnect: the output finished; then exit 7 unless
+    /// --reconnect waits for the next sender).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub(crate) timeout: Option<std::time::Duration>,
     /// Frames the ring between the input and the encoder holds (default 8): the buffer that
     /// absorbs a live sender's bursts. `--stats` shows its depth, peak and waits.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]

@@ -74,6 +74,9 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Why the input stopped early or was damaged, when it was.
     pub damage: Option<String>,
+    /// Senders of a network input that came after the first (`--reconnect`); `None` for
+    /// other inputs.
+    pub reconnects: Option<u64>,
     /// The output's quality (`--psnr`, `--ssim`).
     pub quality: Option<QualityReport>,
     /// The signal that ended the job early (its output finished all the same); filled by
@@ -119,6 +122,9 @@ impl Summary {
                 parts.push(format!("{} damaged picture(s) concealed by the decoder", self.concealed));
             }
         }
+        if let Some(n) = self.reconnects.filter(|&n| n > 0) {
+            parts.push(format!("{n} reconnect(s)"));
+        }
         parts.push(format!("{} bytes to {}", self.bytes_out, if self.output == "-" { "stdout" } else { &self.output }));
         if let Some(stop) = self.interrupted {
             parts.push(format!("interrupted by {}: {} frames written, the output finished", stop.name(), self.frames));
@@ -149,6 +155,7 @@ impl Summary {
             "concealed": self.concealed,
             "bytes_out": self.bytes_out,
             "damage": self.damage,
+            "reconnects": self.reconnects,
             "quality": self.quality.as_ref().map(quality_json),
             "interrupted": self.interrupted.map(Stop::name),
         })

@@ -54,7 +54,14 @@ pub struct AudioDecoder {
     lookback: i64,
     /// The end of the last range given out (native samples).
     given_to: i64,
+    /// Asked between packets: true stops the call ([`set_interrupt`](Self::set_interrupt)).
+    interrupt: Option<AudioInterrupt>,
 }
+
+/// A check an [`AudioDecoder`] asks between the packets it decodes: true stops the call
+/// (the Python package runs Ctrl-C's handler in it). The same form as the video reader's
+/// `reader::Interrupt`.
+pub type AudioInterrupt = Box<dyn FnMut() -> bool + Send>;
 
 impl std::fmt::Debug for AudioDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,7 +166,16 @@ impl AudioDecoder {
             anchor_shift,
             lookback,
             given_to: i64::MIN,
+            interrupt: None,
         })
+    }
+
+    /// Sets (or with `None` removes) the check asked between packets. A call it stops
+    /// returns [`Error::Closed`]; the decoder stays usable, and later ranges hold the same
+    /// samples as if nothing had been stopped (the samples decoded so far stay pending,
+    /// their indices known; a range behind them seeks).
+    pub fn set_interrupt(&mut self, check: Option<AudioInterrupt>) {
+        self.interrupt = check;
     }
 
     /// What the track is and how it is decoded.
@@ -287,6 +303,11 @@ impl AudioDecoder {
             }
             // Drop what is given out, but for the look-back a next range may read.
             self.drop_before(first.max(hi) - self.lookback);
+            if self.interrupt.as_mut().is_some_and(|check| check()) {
+                return Err(Error::Closed(
+                    "interrupted: the caller stopped the call before its samples were all decoded".into(),
+                ));
+            }
             if !self.decode_next()? {
                 self.ended = true;
             }

@@ -28,7 +28,7 @@ mod mix;
 mod resample;
 pub mod wav;
 
-pub use decoder::AudioDecoder;
+pub use decoder::{AudioDecoder, AudioInterrupt};
 
 use crate::engine::{Engine, EnginePreference};
 

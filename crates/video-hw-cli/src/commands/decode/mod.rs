@@ -19,6 +19,9 @@ use crate::report::summary::Summary;
 /// Runs `decode`.
 pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
+    if args.follow {
+        return followed(args, quiet, started);
+    }
     if audio::wanted(args) {
         return audio::run(args, quiet);
     }
@@ -26,6 +29,33 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
         return indexed::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
     let src = Source::open(&args.input)?;
+    decode_with_one_pipeline(args, quiet, started, src)
+}
+
+/// `decode --follow` (see `io::follow`): one session, the file read as it grows.
+fn followed(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitCode> {
+    if args.input.as_os_str() == "-" {
+        return Err(usage("--follow reads a file (stdin ends when its writer closes it)"));
+    }
+    if args.sessions.is_some() || args.indices.is_some() || args.start.is_some() || args.count.is_some() {
+        return Err(usage("--follow reads the file front to back: not with --sessions, --indices, --start or --count"));
+    }
+    if audio::wanted(args) {
+        return Err(usage("--follow decodes video"));
+    }
+    let timeout = args.timeout.unwrap_or(crate::io::follow::DEFAULT_TIMEOUT);
+    let src = match Source::open_followed(&args.input, timeout) {
+        // Stopped while waiting for the file's first bytes: nothing was written.
+        Err(_) if crate::signals::requested().is_some() => {
+            return Ok(crate::signals::exit_status().unwrap_or(ExitCode::FAILURE));
+        }
+        other => other?,
+    };
+    decode_with_one_pipeline(args, quiet, started, src)
+}
+
+/// Decodes `src` on a decode pipeline (one session unless `--sessions` cuts the stream).
+fn decode_with_one_pipeline(args: &DecodeArgs, quiet: bool, started: Instant, src: Source) -> CliResult<ExitCode> {
     let cfg = args
         .decoder_config(src.codec(), src.timebase(), src.rotation())
         .extradata(src.extradata())
@@ -37,6 +67,7 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     // The route depends on the engine, which the registry names without opening one.
     let engine = pipeline::decode_engine(&src, &cfg)?;
     if args.sessions.is_none()
+        && !args.follow
         && args.input.as_os_str() != "-"
         && src.codec().is_nal_based()
         && engine == video_hw::Engine::Nvdec

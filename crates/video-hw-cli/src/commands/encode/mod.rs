@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use video_hw::Rational;
 
-use crate::exit::CliResult;
+use crate::exit::{CliResult, usage};
+use crate::io::net::LiveOpts;
 use crate::io::pictures::{FrameSource, FrameSourceSpec, FramesAhead};
 use crate::options::encode::EncodeArgs;
 use crate::report::progress::Progress;
@@ -20,13 +21,29 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
-    let src = FrameSource::open(&FrameSourceSpec {
+    let live = LiveOpts { reconnect: args.reconnect, timeout: args.timeout };
+    let network = args.input.as_ref().and_then(|p| p.to_str()).is_some_and(|p| p.starts_with("tcp"));
+    if (live.reconnect || live.timeout.is_some()) && !network {
+        return Err(usage("--reconnect and --timeout take a network input (tcp://, tcp-listen://)"));
+    }
+    let opened = FrameSource::open(&FrameSourceSpec {
         path: args.input.as_deref(),
         synthetic: args.synthetic,
         size: args.size,
         fps: args.fps,
         format: args.pix_fmt,
-    })?;
+        live,
+    });
+    let src = match opened {
+        // Stopped while waiting for the first sender: nothing was written.
+        Err(_) if crate::signals::requested().is_some() => {
+            return Ok(crate::signals::exit_status().unwrap_or(ExitCode::FAILURE));
+        }
+        other => other?,
+    };
+    // One frame's duration in 90 kHz ticks: where a reconnected sender's first arrival
+    // time goes after the last frame's.
+    let frame_ticks = (90_000 * src.fps.den / src.fps.num.max(1)).max(1);
     cfg.fps = src.fps;
     args.frag.check(&args.output)?;
     // Arrival times are kept in 90 kHz ticks (MPEG's clock; whole milliseconds fit).
@@ -36,7 +53,8 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         .fragmented(&args.frag)
         .ring_depth(args.ring_depth.map(|d| d as usize))
         .quality(args.encode.quality());
-    let (mut first_arrival, mut last_pts) = (None::<Instant>, -1i64);
+    // Arrival times: ticks since the current sender's first frame, from `base`.
+    let (mut first_arrival, mut last_pts, mut base, mut sender) = (None::<Instant>, -1i64, 0i64, 1u64);
     let mut progress = Progress::new(quiet, "frames");
     // Input that breaks (a sender gone mid-frame, a truncated file) ends the job after
     // the frames before it are encoded and the output is closed properly; then exit 4.
@@ -51,9 +69,16 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         match next {
             Ok(Some(mut frame)) => {
                 if arrival {
+                    if frames_in.sender() != sender {
+                        // A new sender (--reconnect): its frames follow the last one
+                        // written by one frame, not by the time without a sender.
+                        sender = frames_in.sender();
+                        first_arrival = None;
+                        base = last_pts + frame_ticks;
+                    }
                     let t0 = *first_arrival.get_or_insert_with(Instant::now);
                     // Strictly increasing, whatever the clock's resolution.
-                    let ticks = (t0.elapsed().as_secs_f64() * 90_000.0) as i64;
+                    let ticks = base + (t0.elapsed().as_secs_f64() * 90_000.0) as i64;
                     last_pts = ticks.max(last_pts + 1);
                     frame.pts = Some(last_pts);
                 }
@@ -68,6 +93,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         }
         progress.update(frames_in.frames_read(), total, frames_in.frames_read());
     }
+    let reconnects = frames_in.sender().saturating_sub(1);
     progress.finish();
     let (frames, encoder) = (job.frames(), job.backend());
     let bytes = job.finish()?;
@@ -88,6 +114,7 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
         encoder,
         bytes_out: bytes,
         damage: broken.as_ref().map(|e| e.to_string()),
+        reconnects: network.then_some(reconnects),
         quality: job.stats().and_then(|s| s.quality.clone()),
         ..Default::default()
     }

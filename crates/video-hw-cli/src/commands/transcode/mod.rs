@@ -121,6 +121,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         bytes_out: bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
         quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        reconnects: None,
         interrupted: None,
     }
     .emit(args.json, quiet);

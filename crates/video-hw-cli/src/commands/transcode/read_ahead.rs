@@ -114,6 +114,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool, src: Source, job: Job) -> CliResul
         bytes_out: bytes,
         damage: damage.as_ref().map(|e| e.to_string()),
         quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        reconnects: None,
         interrupted: None,
     }
     .emit(args.json, quiet);
