@@ -36,7 +36,11 @@ impl fmt::Display for Direction {
 /// Intel QSV, VA-API, VideoToolbox, AMD AMF, then software (FFmpeg's libavcodec / x264 / x265
 /// where FFmpeg is found at run time, else the built-in rav1d and rav1e for AV1 and
 /// OpenH264 for H.264).
+///
+/// Non-exhaustive: engines are added (docs/adding-an-engine.md), and a match on this enum
+/// outside the crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Engine {
     /// NVIDIA NVDEC, through the Video Codec SDK (decode).
     Nvdec,

@@ -125,6 +125,7 @@ pub const MAX_CAPACITY: usize = 1024;
 /// # Ok::<(), video_hw::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RingMemory {
     /// Host memory: page-locked (pinned) when a CUDA driver and GPU are present, ordinary
     /// memory otherwise. In [`PipelineOptions`](super::PipelineOptions), `Auto` also
