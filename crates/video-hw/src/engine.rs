@@ -67,6 +67,9 @@ pub enum Engine {
     Symphonia,
     /// ropus, libopus in Rust, built in: Opus (audio decode; [`crate::audio`]).
     Ropus,
+    /// The toy GPU engine of the crate's unit tests (`backend/toy/`); no part of the library.
+    #[cfg(test)]
+    Toy,
 }
 
 impl Engine {
@@ -103,6 +106,8 @@ impl Engine {
             Engine::OpenH264 => "openh264",
             Engine::Symphonia => "symphonia",
             Engine::Ropus => "ropus",
+            #[cfg(test)]
+            Engine::Toy => "toy",
         }
     }
 

@@ -18,6 +18,8 @@ pub(crate) mod rav1d;
 pub(crate) mod rav1e;
 pub(crate) mod reorder;
 pub(crate) mod threads;
+#[cfg(test)]
+pub(crate) mod toy;
 pub(crate) mod videotoolbox;
 
 use std::time::Duration;

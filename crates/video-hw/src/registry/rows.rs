@@ -25,6 +25,8 @@ pub(crate) fn descriptor(engine: Engine) -> &'static EngineDescriptor {
         Engine::OpenH264 => &openh264::DESCRIPTOR,
         Engine::Symphonia => &audio::SYMPHONIA,
         Engine::Ropus => &audio::ROPUS,
+        #[cfg(test)]
+        Engine::Toy => &crate::backend::toy::DESCRIPTOR,
     }
 }
 
@@ -161,6 +163,14 @@ pub(super) fn builtin_entries() -> Vec<EngineEntry> {
             |_, c, d, i| openh264::probe(c, d, i),
             Some(|_, c| openh264::open_decoder(c)),
             Some(|_, c| openh264::open_encoder(c)),
+        ),
+        // The unit tests' toy GPU engine (by name only: `Auto` never picks it).
+        #[cfg(test)]
+        EngineEntry::of(
+            &crate::backend::toy::DESCRIPTOR,
+            |_, c, d, i| crate::backend::toy::probe(c, d, i),
+            Some(|_, c| crate::backend::toy::open_decoder(c)),
+            None,
         ),
     ]
 }
