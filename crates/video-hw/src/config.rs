@@ -7,7 +7,10 @@ use crate::packet::PacketLayout;
 use crate::transform::Transform;
 
 /// What a decoder hands back.
+///
+/// Non-exhaustive: device memory of other APIs may be added beside CUDA's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Output {
     /// Frame metadata only (timestamps, sizes, keyframe flags), no pixels.
     Metadata,

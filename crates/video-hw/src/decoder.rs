@@ -236,20 +236,21 @@ impl Decoder {
         // (or the open failed and the place is given back).
         let claim = config
             .spread_over_gpus
-            .then(|| crate::backend::nvidia::nvdec::claim_least_busy_gpu(config.codec))
-            .flatten();
+            .then(crate::registry::placement)
+            .flatten()
+            .and_then(|placement| (placement.claim)(config.codec));
         if let Some(claim) = &claim {
-            config.device_index = claim.gpu();
+            config.device_index = claim.device();
         }
         let framing = Framing::for_codec(config.codec)?;
         let (engine_config, mut transformer) = split_transform(&config)?;
         let mut backend = Registry::global().open_decoder(&engine_config)?;
         let mut download_transformed = false;
         if let Some((on_gpu, planar)) = gpu_transform_config(&engine_config, transformer.as_ref(), backend.engine()) {
-            // NVDEC runs the transform on the GPU from its own surface (one kernel launch)
-            // instead of copying NV12 out for the CPU. The session has no decoder
-            // object yet (it makes one at the stream's first sequence), so reopening costs
-            // little; a failure keeps the CPU path.
+            // An engine that transforms on its device (NVDEC: from its own surface, one
+            // kernel launch) does so instead of copying NV12 out for the CPU. The session
+            // has no decoder object yet (it makes one at the stream's first sequence), so
+            // reopening costs little; a failure keeps the CPU path.
             match Registry::global().open_decoder(&on_gpu) {
                 Ok(b) => {
                     backend = b;
@@ -296,8 +297,10 @@ impl Decoder {
     /// # Ok::<(), video_hw::Error>(())
     /// ```
     pub fn prepare(config: &DecoderConfig) -> Result<String> {
-        let gpus =
-            if config.spread_over_gpus { crate::backend::nvidia::nvdec::gpus_decoding(config.codec) } else { vec![] };
+        let gpus = match crate::registry::placement() {
+            Some(placement) if config.spread_over_gpus => (placement.devices)(config.codec),
+            _ => vec![],
+        };
         if gpus.len() < 2 {
             let session = Decoder::open(config.clone())?;
             return Ok(session.backend().to_owned());
@@ -714,27 +717,28 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
 }
 
 /// The configuration that moves a transform from host frames onto the GPU, when `engine`
-/// (opened with `engine_config`) is NVDEC with host output; and whether the transformer
-/// must then make planar YUV of the source's depth (the caller asked for host YUV420P, which
-/// NVDEC made itself on the CPU path, and the transform names no format).
+/// (opened with `engine_config`, host output) transforms on its device (NVDEC); and whether
+/// the transformer must then make planar YUV of the source's depth (the caller asked for
+/// host YUV420P, which the engine made itself on the CPU path, and the transform names no
+/// format).
 fn gpu_transform_config(
     engine_config: &DecoderConfig,
     t: Option<&Transformer>,
     engine: Engine,
 ) -> Option<(DecoderConfig, bool)> {
     let Output::Host(host) = engine_config.output else { return None };
-    if engine != Engine::Nvdec {
+    if !crate::registry::descriptor(engine).transforms_on_device {
         return None;
     }
     let planar = match t?.transform().format_choice() {
         Some(_) => false,
-        // NVDEC's host NV12 is NV12 or P010 by depth, as its CUDA frames are.
+        // The engine's host NV12 is NV12 or P010 by depth, as its device frames are.
         None if host == crate::codec::PixelFormat::Nv12 => false,
         None if host == crate::codec::PixelFormat::Yuv420p => true,
         None => return None,
     };
     let mut cfg = engine_config.clone();
     cfg.output = Output::CUDA_NV12;
-    cfg.engine = crate::engine::EnginePreference::Only(Engine::Nvdec);
+    cfg.engine = crate::engine::EnginePreference::Only(engine);
     Some((cfg, planar))
 }

@@ -36,7 +36,11 @@ impl fmt::Display for Direction {
 /// Intel QSV, VA-API, VideoToolbox, AMD AMF, then software (FFmpeg's libavcodec / x264 / x265
 /// where FFmpeg is found at run time, else the built-in rav1d and rav1e for AV1 and
 /// OpenH264 for H.264).
+///
+/// Non-exhaustive: engines are added (docs/adding-an-engine.md), and a match on this enum
+/// outside the crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Engine {
     /// NVIDIA NVDEC, through the Video Codec SDK (decode).
     Nvdec,
@@ -63,6 +67,9 @@ pub enum Engine {
     Symphonia,
     /// ropus, libopus in Rust, built in: Opus (audio decode; [`crate::audio`]).
     Ropus,
+    /// The toy GPU engine of the crate's unit tests (`backend/toy/`); no part of the library.
+    #[cfg(test)]
+    Toy,
 }
 
 impl Engine {
@@ -99,39 +106,13 @@ impl Engine {
             Engine::OpenH264 => "openh264",
             Engine::Symphonia => "symphonia",
             Engine::Ropus => "ropus",
+            #[cfg(test)]
+            Engine::Toy => "toy",
         }
     }
 
-    /// Whether the engine runs on dedicated hardware.
-    pub fn is_hardware(self) -> bool {
-        !matches!(
-            self,
-            Engine::Ffmpeg | Engine::Rav1d | Engine::Rav1e | Engine::OpenH264 | Engine::Symphonia | Engine::Ropus
-        )
-    }
-
-    /// Whether the engine's own frames can be in CUDA device memory ([`crate::Output::Cuda`]).
-    /// Other engines give CUDA frames by an upload of their host frames.
-    pub fn gives_cuda_frames(self) -> bool {
-        self == Engine::Nvdec
-    }
-
-    /// Whether the engine runs through FFmpeg's libraries (loaded at run time), for some
-    /// codecs at least: VideoToolbox on Apple systems decodes VP9 and AV1 through FFmpeg
-    /// (H.264 and HEVC natively, unless `VIDEO_HW_VIDEOTOOLBOX=ffmpeg`).
-    pub fn uses_ffmpeg(self) -> bool {
-        matches!(self, Engine::Ffmpeg | Engine::Qsv | Engine::Vaapi | Engine::Amf)
-            || (self == Engine::VideoToolbox && cfg!(target_vendor = "apple"))
-    }
-
-    /// Whether the engine works in this direction at all.
-    pub fn handles(self, direction: Direction) -> bool {
-        match self {
-            Engine::Nvdec | Engine::Rav1d | Engine::Symphonia | Engine::Ropus => direction == Direction::Decode,
-            Engine::Nvenc | Engine::Amf | Engine::Rav1e => direction == Direction::Encode,
-            _ => true,
-        }
-    }
+    // What an engine is and can do (`is_hardware`, `handles`, `uses_ffmpeg`,
+    // `gives_cuda_frames`) is its descriptor's to say: those methods are in `registry/rows.rs`.
 }
 
 impl fmt::Display for Engine {

@@ -50,9 +50,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("async sessions", &["async_session"]),
 ];
 
-/// Modules compiled only for tests (checked like test code: not at all); `registry_tests`
-/// is `registry`'s `tests` module, in a file of its own (`#[path]`).
-const TEST_ONLY: &[&str] = &["test_observe", "registry_tests"];
+/// Modules compiled only for tests (checked like test code: not at all).
+const TEST_ONLY: &[&str] = &["test_observe"];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -413,6 +412,87 @@ fn no_module_names_a_higher_layer() {
     }
     assert!(checked > 500, "only {checked} references found: the scanner is broken");
     assert!(problems.is_empty(), "{} upward or unplaced reference(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+/// The hardware engines: named only by their own folders in `backend/`, the registry's
+/// rows and the enum itself. Everything else asks the engine's descriptor.
+const HARDWARE_ENGINES: &[&str] = &["Nvdec", "Nvenc", "Qsv", "Vaapi", "VideoToolbox", "Amf"];
+
+/// The software engines, likewise; the files listed in [`SOFTWARE_NAMED_IN`] still name
+/// some (a list that may only shrink).
+const SOFTWARE_ENGINES: &[&str] = &["Ffmpeg", "Rav1d", "Rav1e", "OpenH264", "Symphonia", "Ropus"];
+
+/// Files outside `backend/` that still name a software engine: the registry's choice of
+/// the FFmpeg engine for codecs only it decodes and for audio, the audio session's report of
+/// the engine FFmpeg decodes with, and the quality meter's reference decoders.
+const SOFTWARE_NAMED_IN: &[&str] = &["registry/mod.rs", "audio/mod.rs", "pipeline/quality.rs"];
+
+/// Where an engine may be named: its folder (`backend/`), the registry's rows, and the
+/// enum's own file.
+fn may_name_engines(rel: &str) -> bool {
+    rel.starts_with("backend/") || rel == "registry/rows.rs" || rel == "engine.rs"
+}
+
+/// No file outside `backend/` and the registry's rows names an engine (`Engine::Nvdec`,
+/// `crate::Engine::Vaapi`, …): a generic layer asks the engine's descriptor what it can do
+/// (docs/adding-an-engine.md). Test code is exempt (files of test-only modules, and items
+/// under `#[cfg(test)]`): tests pick engines by name.
+#[test]
+fn only_backends_and_registry_rows_name_engines() {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut test_only: BTreeSet<Vec<String>> = TEST_ONLY.iter().map(|m| vec![m.to_string()]).collect();
+    let mut texts = BTreeMap::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap().to_path_buf();
+        let module = module_of(&rel);
+        let mut code = strip(&std::fs::read_to_string(f).unwrap());
+        for child in drop_test_items(&mut code) {
+            let mut m = module.clone();
+            m.push(child);
+            test_only.insert(m);
+        }
+        texts.insert(rel, (module, code));
+    }
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for (rel, (module, code)) in &texts {
+        let name = rel.to_string_lossy().replace('\\', "/");
+        // `x_tests.rs` files are test modules declared by path (`#[cfg(test)] #[path =
+        // "x_tests.rs"] mod tests;`), which the module names above do not match.
+        let by_path = name.ends_with("_tests.rs");
+        if by_path || (1..=module.len()).any(|n| test_only.contains(&module[..n])) {
+            continue;
+        }
+        let b = code.as_bytes();
+        let mut from = 0;
+        while let Some(at) = code[from..].find("Engine::").map(|n| from + n) {
+            from = at + "Engine::".len();
+            // `Engine::X`, not `SomeEngine::X`.
+            if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+                continue;
+            }
+            let variant: String = code[from..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let hardware = HARDWARE_ENGINES.contains(&variant.as_str());
+            let software = SOFTWARE_ENGINES.contains(&variant.as_str());
+            if hardware || software {
+                seen += 1;
+            }
+            let allowed = may_name_engines(&name) || (software && SOFTWARE_NAMED_IN.contains(&name.as_str()));
+            if (hardware || software) && !allowed {
+                let line = code[..at].matches('\n').count() + 1;
+                problems.push(format!("src/{name}:{line}: names Engine::{variant}: ask its descriptor instead"));
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} engine names found: the scanner is broken");
+    assert!(
+        problems.is_empty(),
+        "{} engine name(s) outside backend/ and the registry rows:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]

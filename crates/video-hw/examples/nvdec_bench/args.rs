@@ -198,6 +198,8 @@ pub(crate) fn output_name(o: Output) -> String {
         Output::Metadata => "metadata".into(),
         Output::Cuda(f) => format!("cuda-{}", pixel_name(f)),
         Output::Host(f) => format!("host-{}", pixel_name(f)),
+        // A kind of output this driver does not know: named as the library prints it.
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 

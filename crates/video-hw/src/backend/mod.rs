@@ -3,9 +3,12 @@
 //! fallback policy; [`crate::registry`] knows which backends exist.
 //!
 //! A backend is a file or folder that can be deleted without touching the others,
-//! except for its line in `registry.rs`.
+//! except for its row in `registry/rows.rs` (and its name in [`Engine`]). Each says what
+//! it is and can do in its descriptor (`descriptor.rs`); the generic layers ask that
+//! instead of naming engines (docs/adding-an-engine.md).
 
 pub(crate) mod audio;
+pub(crate) mod descriptor;
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;
@@ -15,6 +18,8 @@ pub(crate) mod rav1d;
 pub(crate) mod rav1e;
 pub(crate) mod reorder;
 pub(crate) mod threads;
+#[cfg(test)]
+pub(crate) mod toy;
 pub(crate) mod videotoolbox;
 
 use std::time::Duration;

@@ -453,9 +453,8 @@ fn join(name: &'static str, handle: Option<Worker>) -> Result<()> {
     }
 }
 
-/// A GPU utilisation sampler for sessions on NVIDIA engines, while the pipeline runs.
+/// A utilisation sampler of device `device` while the pipeline runs, for engines whose
+/// descriptor has one (the NVIDIA engines: NVML, every second).
 fn gpu_sampler(engine: crate::Engine, device: u32) -> Option<crate::metrics::GpuSampler> {
-    matches!(engine, crate::Engine::Nvdec | crate::Engine::Nvenc)
-        .then(|| crate::metrics::GpuSampler::start(device, Duration::from_secs(1)))
-        .flatten()
+    crate::registry::descriptor(engine).sampler.and_then(|start| start(device))
 }

@@ -32,7 +32,6 @@ use super::run::{Feed, Packets, decode_run_with, missing, read_run};
 use crate::codec::PixelFormat;
 use crate::config::Output;
 use crate::decoder::Decoder;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::staging::HostStaging;
 use crate::frame::{Frame, FrameData};
@@ -189,11 +188,16 @@ pub(super) fn device_held(
             ) if config.transform.is_none() => f,
             _ => return None,
         };
-    if !decoders.iter().all(|d| d.engine() == Engine::Nvdec) {
+    let on_device = |d: &Decoder| {
+        let descriptor = crate::registry::descriptor(d.engine());
+        descriptor.device.filter(|_| descriptor.reads_ahead_on_device)
+    };
+    let device = on_device(decoders.first()?)?;
+    if !decoders.iter().all(|d| on_device(d).is_some()) {
         return None;
     }
     let job_bytes = longest_job(index, start_of).saturating_mul(frame_bytes);
-    let free = crate::backend::nvidia::device_frames::free_memory(config.device_index).unwrap_or(0);
+    let free = (device.free_memory)(config.device_index).unwrap_or(0);
     let quarter = usize::try_from(free / 4).unwrap_or(usize::MAX);
     if job_bytes > DEVICE_JOB_BYTES.min(quarter) {
         return None;

@@ -32,7 +32,6 @@ use super::plan::{Run, plan};
 use super::prune::Skipper;
 use super::run::read_run_to;
 use super::store::FrameStore;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::FrameIndex;
@@ -222,8 +221,11 @@ impl FrameReader {
         let want = Want { frames: &run.frames, last: run.frames.last().copied().unwrap_or(0) };
         self.settle_first(&want, got)?;
         self.demuxer_at = None;
-        let nvdec = self.engine.as_ref().is_some_and(|(e, _)| *e == Engine::Nvdec);
-        let skip = if keep && nvdec { self.skip.with_headers_only(false) } else { self.skip };
+        // An engine that leaves headers-only pictures undecoded (NVDEC) could not decode on
+        // from them.
+        let skips =
+            self.engine.as_ref().is_some_and(|(e, _)| crate::registry::descriptor(*e).skips_headers_only_pictures);
+        let skip = if keep && skips { self.skip.with_headers_only(false) } else { self.skip };
         let (mut packets, read_to) = read_run_to(&mut self.demuxer, &self.index, run, &skip)?;
         self.demuxer_at = Some(read_to);
         self.stats.count(&packets);
@@ -246,7 +248,7 @@ impl FrameReader {
             if !p.decode || !p.shown {
                 live.without_pixels.extend(frame);
             }
-            if !p.decode && nvdec {
+            if !p.decode && skips {
                 live.headers_only = Some(p.number);
             }
         }

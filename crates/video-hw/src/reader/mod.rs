@@ -487,9 +487,10 @@ impl FrameReader {
             let decoder = Decoder::open(self.config.clone().start_at_once(true))?;
             // The software engines output nothing when decoding starts at an H.264 recovery
             // point rather than an IDR (OpenH264 waits for an IDR; FFmpeg's h264 decoder,
-            // flushed, waits for the next recovery point): they start at IDRs. NVDEC's
-            // parser starts at any I picture (tests/gpu_reader.rs).
-            self.idr_only |= self.config.codec == crate::codec::Codec::H264 && decoder.engine() != Engine::Nvdec;
+            // flushed, waits for the next recovery point): they start at IDRs. The engine's
+            // descriptor says which start anywhere (NVDEC's parser: at any I picture).
+            self.idr_only |= self.config.codec == crate::codec::Codec::H264
+                && !crate::registry::descriptor(decoder.engine()).starts_at_recovery_point;
             if self.engine.is_none() {
                 self.engine = Some((decoder.engine(), decoder.backend().to_string()));
                 self.fallback = decoder.fallback();

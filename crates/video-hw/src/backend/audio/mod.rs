@@ -14,9 +14,18 @@ pub(crate) mod mpa;
 pub(crate) mod opus;
 pub(crate) mod symphonia;
 
+use crate::backend::descriptor::EngineDescriptor;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::media::{AudioCodec, CodecConfig, PcmFormat};
+
+/// Symphonia: software, audio decode only.
+pub(crate) static SYMPHONIA: EngineDescriptor =
+    EngineDescriptor { encodes: false, ..EngineDescriptor::software(Engine::Symphonia) };
+
+/// ropus: software, audio decode only.
+pub(crate) static ROPUS: EngineDescriptor =
+    EngineDescriptor { encodes: false, ..EngineDescriptor::software(Engine::Ropus) };
 
 /// What an engine needs to open a track: the codec, the container's configuration and the
 /// container's facts.

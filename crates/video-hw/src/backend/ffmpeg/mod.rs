@@ -37,6 +37,7 @@ mod packetizer;
 mod svt;
 pub(crate) mod sys;
 
+use crate::backend::descriptor::EngineDescriptor;
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
 use crate::error::Result;
@@ -49,6 +50,30 @@ pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: 
         Direction::Encode => encoder::probe(engine, codec, device),
     }
 }
+
+/// CPU threads an FFmpeg software decoder of this crate uses at most (frame threading with
+/// libavcodec's automatic count, which stops at 16).
+const THREADS_PER_SESSION: usize = 16;
+
+/// FFmpeg's software codecs: each session threads over up to 16 CPU threads, so one
+/// session per 16.
+pub(crate) static FFMPEG: EngineDescriptor = EngineDescriptor {
+    uses_ffmpeg: true,
+    sessions: |ask| ask.cpus / THREADS_PER_SESSION.min(ask.cpus.max(1)),
+    ..EngineDescriptor::software(Engine::Ffmpeg)
+};
+
+/// Intel Quick Sync Video through FFmpeg.
+pub(crate) static QSV: EngineDescriptor =
+    EngineDescriptor { uses_ffmpeg: true, ..EngineDescriptor::hardware(Engine::Qsv) };
+
+/// VA-API through FFmpeg.
+pub(crate) static VAAPI: EngineDescriptor =
+    EngineDescriptor { uses_ffmpeg: true, ..EngineDescriptor::hardware(Engine::Vaapi) };
+
+/// AMD AMF through FFmpeg: encode only.
+pub(crate) static AMF: EngineDescriptor =
+    EngineDescriptor { uses_ffmpeg: true, decodes: false, ..EngineDescriptor::hardware(Engine::Amf) };
 
 /// The loaded FFmpeg for unit tests: `None` (the test then checks nothing) where none is
 /// found or `VIDEO_HW_FFMPEG_DIR=none` turns it off, unless `VIDEO_HW_REQUIRE_FFMPEG=1`

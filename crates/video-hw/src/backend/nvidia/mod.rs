@@ -11,7 +11,9 @@
 
 pub(crate) mod call_times;
 pub(crate) mod cuda;
+pub(crate) mod descriptor;
 pub(crate) mod device_frames;
+pub(crate) mod diagnostics;
 pub(crate) mod gpu_transform;
 pub(crate) mod host_mem;
 pub(crate) mod host_upload;

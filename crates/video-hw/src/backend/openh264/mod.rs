@@ -15,11 +15,17 @@ mod first_idr;
 mod pictures;
 mod probe;
 
+use crate::backend::descriptor::EngineDescriptor;
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::config::{DecoderConfig, EncoderConfig};
 use crate::error::Result;
 
 pub(crate) use probe::probe;
+
+/// OpenH264: software; each session decodes on one thread, so one session per CPU thread.
+/// It waits for an IDR after a flush, so decoding starts at IDRs.
+pub(crate) static DESCRIPTOR: EngineDescriptor =
+    EngineDescriptor { sessions: |ask| ask.cpus, ..EngineDescriptor::software(crate::engine::Engine::OpenH264) };
 
 /// "openh264 2.7.0 (software)".
 pub(crate) fn describe() -> String {

@@ -13,6 +13,7 @@ mod ffi;
 mod guard;
 
 use crate::backend::DecoderBackend;
+use crate::backend::descriptor::EngineDescriptor;
 use crate::backend::probe_streams;
 use crate::bitstream::access_unit::{AccessUnit, PictureInfo};
 use crate::codec::Codec;
@@ -20,6 +21,10 @@ use crate::config::{DecoderConfig, Output};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
 use crate::probe::ProbeInfo;
+
+/// rav1d: software, decode only.
+pub(crate) static DESCRIPTOR: EngineDescriptor =
+    EngineDescriptor { encodes: false, ..EngineDescriptor::software(crate::engine::Engine::Rav1d) };
 
 /// "rav1d, dav1d 966d63c1 in Rust (software, built in)": rav1d reports the dav1d
 /// release it ports (a git hash where it has none).

@@ -6,12 +6,17 @@
 mod encoder;
 
 use crate::backend::EncoderBackend;
+use crate::backend::descriptor::EngineDescriptor;
 use crate::codec::{Codec, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, RateControl};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 use crate::probe::ProbeInfo;
+
+/// rav1e: software, encode only.
+pub(crate) static DESCRIPTOR: EngineDescriptor =
+    EngineDescriptor { decodes: false, ..EngineDescriptor::software(crate::engine::Engine::Rav1e) };
 
 /// "rav1e (software, built in)".
 pub(crate) fn describe() -> String {

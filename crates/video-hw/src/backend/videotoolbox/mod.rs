@@ -36,6 +36,7 @@ mod timing;
 
 use std::sync::Arc;
 
+use crate::backend::descriptor::EngineDescriptor;
 use crate::backend::{DecoderBackend, EncoderBackend, probe_streams};
 use crate::bitstream::access_unit::AccessUnitAssembler;
 use crate::codec::Codec;
@@ -61,6 +62,13 @@ fn apple() -> Option<Arc<dyn Layer>> {
 fn layer() -> Result<Arc<dyn Layer>> {
     apple().ok_or_else(|| Error::unsupported("videotoolbox", "VideoToolbox exists only on Apple systems"))
 }
+
+/// VideoToolbox: hardware, host frames; on Apple systems VP9 and AV1 (and every codec with
+/// `VIDEO_HW_VIDEOTOOLBOX=ffmpeg`) go through FFmpeg.
+pub(crate) static DESCRIPTOR: EngineDescriptor = EngineDescriptor {
+    uses_ffmpeg: cfg!(target_vendor = "apple"),
+    ..EngineDescriptor::hardware(crate::engine::Engine::VideoToolbox)
+};
 
 /// Opens a native VideoToolbox decoder (the registry's entry point on Apple systems).
 pub(crate) fn open_decoder(config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {

@@ -79,8 +79,8 @@
 //! (`frame/pool.rs`, beside the frames whose storage they are, because engines take
 //! their output frames from it without knowing of pipelines). The ring hands the pool its
 //! allocators: page-locked host memory and device buffers (a small allocator trait) from
-//! the NVIDIA backend (`backend/nvidia/host_mem.rs`, `device_frames.rs`), a fake device
-//! in the tests.
+//! the device hooks of the engine whose frames are in device memory (the registry's
+//! `device_hooks`: CUDA's, in `backend/nvidia/`), a fake device in the tests.
 //!
 //! Locking is `parking_lot`'s `Mutex` and `Condvar`: one short critical section per
 //! operation, timed waits, and no poisoning (a panicking thread cannot wedge the other
@@ -93,7 +93,7 @@ use std::time::Duration;
 use crate::codec::PixelFormat;
 use crate::config::FrameOptions;
 use crate::error::{Error, Result};
-use crate::frame::memory::{DeviceAllocator, PinnedAlloc, PinnedMemory};
+use crate::frame::memory::DeviceAllocator;
 use crate::frame::pool::FrameSlots;
 use crate::frame::{Frame, FrameData, HostFrame};
 
@@ -125,6 +125,7 @@ pub const MAX_CAPACITY: usize = 1024;
 /// # Ok::<(), video_hw::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RingMemory {
     /// Host memory: page-locked (pinned) when a CUDA driver and GPU are present, ordinary
     /// memory otherwise. In [`PipelineOptions`](super::PipelineOptions), `Auto` also
@@ -288,10 +289,16 @@ impl FrameRing {
     pub fn with_config(config: RingConfig) -> Result<FrameRing> {
         config.validate()?;
         if let RingMemory::Cuda { device } = config.memory {
-            let alloc = crate::backend::nvidia::device_frames::ring_allocator(device)?;
+            let hooks = crate::registry::device_hooks().ok_or_else(|| {
+                Error::unsupported(
+                    format!("device-memory frame ring on GPU {device}"),
+                    "no engine of this build has device frames",
+                )
+            })?;
+            let alloc = (hooks.allocator)(device)?;
             return FrameRing::with_allocator(config, alloc);
         }
-        let pin = (config.memory == RingMemory::Auto).then_some(pinned_host as PinnedAlloc);
+        let pin = crate::registry::device_hooks().filter(|_| config.memory == RingMemory::Auto).map(|h| h.pinned_host);
         let slots = FrameSlots::host(&config.name, config.slots, pin);
         Ok(FrameRing::build(config, slots))
     }
@@ -528,13 +535,4 @@ impl FrameRing {
     pub(crate) fn frame_slots(&self) -> &Arc<FrameSlots> {
         &self.inner.slots
     }
-}
-
-/// Page-locked host memory for [`RingMemory::Auto`] rings: the NVIDIA backend's
-/// allocator (`cuMemAllocHost` in the primary context of GPU 0), `None` without a CUDA
-/// driver. Handed to the frame pool as a function, so frames need nothing from the
-/// backend (see `frame/memory.rs`).
-fn pinned_host(len: usize) -> Option<Box<dyn PinnedMemory>> {
-    let buffer = crate::backend::nvidia::host_mem::alloc(len)?;
-    Some(Box::new(buffer))
 }

@@ -28,6 +28,7 @@ impl DecoderBackend for NullDecoder {
 fn entry(engine: Engine, probe: ProbeFn) -> EngineEntry {
     EngineEntry {
         engine,
+        descriptor: descriptor(engine),
         built: Ok(()),
         probe,
         open_decoder: Some(|engine, _| Ok(Box::new(NullDecoder(engine)) as Box<dyn DecoderBackend>)),

@@ -11,12 +11,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::backend::descriptor::{DeviceHooks, EngineDescriptor, Placement};
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::codec::Codec;
 use crate::config::{DecoderConfig, EncoderConfig, Output};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
 pub use crate::probe::ProbeInfo;
+
+mod rows;
+use rows::builtin_entries;
+pub(crate) use rows::descriptor;
+#[cfg(test)]
+pub(crate) use rows::ffmpeg_entry;
 
 /// How long a probe may take before its engine is declared unavailable.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,6 +38,8 @@ type OpenEncoderFn = fn(Engine, &EncoderConfig) -> Result<Box<dyn EncoderBackend
 #[derive(Clone)]
 pub(crate) struct EngineEntry {
     pub engine: Engine,
+    /// What the engine is and can do (its own folder says it).
+    pub descriptor: &'static EngineDescriptor,
     /// `Err(reason)` when this build cannot run the engine at all.
     pub built: std::result::Result<(), String>,
     pub probe: ProbeFn,
@@ -45,113 +54,13 @@ impl EngineEntry {
     pub fn not_built(engine: Engine, reason: impl Into<String>) -> Self {
         EngineEntry {
             engine,
+            descriptor: descriptor(engine),
             built: Err(reason.into()),
             probe: |_, _, _, _| Err(Error::unsupported("engine", "not built")),
             open_decoder: None,
             open_encoder: None,
         }
     }
-}
-
-/// An FFmpeg-based engine: libavcodec through `engine`'s hardware (or software for
-/// [`Engine::Ffmpeg`]); `decodes` is false for the encode-only families (AMF). FFmpeg is
-/// loaded at run time: where it is missing, the probe says so.
-pub(crate) fn ffmpeg_entry(engine: Engine, decodes: bool) -> EngineEntry {
-    EngineEntry {
-        engine,
-        built: Ok(()),
-        probe: crate::backend::ffmpeg::probe,
-        open_decoder: decodes.then_some(crate::backend::ffmpeg::decoder::open as OpenDecoderFn),
-        open_encoder: Some(crate::backend::ffmpeg::encoder::open),
-    }
-}
-
-/// VideoToolbox on Apple systems. H.264 and HEVC go to the native engine
-/// (`backend/videotoolbox/`: its own sessions, changes in place, generations), VP9 and AV1
-/// to FFmpeg's VideoToolbox hardware decoding, which the native engine does not cover.
-/// `VIDEO_HW_VIDEOTOOLBOX=ffmpeg` sends every codec through FFmpeg, the path before the
-/// native engine: a way back while the native engine has not yet run on a Mac in CI.
-#[cfg(target_vendor = "apple")]
-fn videotoolbox_entry() -> EngineEntry {
-    use crate::backend::{ffmpeg, videotoolbox};
-    if crate::env::settings().videotoolbox_through_ffmpeg {
-        return ffmpeg_entry(Engine::VideoToolbox, true);
-    }
-    EngineEntry {
-        engine: Engine::VideoToolbox,
-        built: Ok(()),
-        probe: |e, c, d, i| {
-            if matches!(c, Codec::H264 | Codec::Hevc) {
-                videotoolbox::probe(c, d, i)
-            } else {
-                ffmpeg::probe(e, c, d, i)
-            }
-        },
-        open_decoder: Some(|e, c| {
-            if matches!(c.codec, Codec::H264 | Codec::Hevc) {
-                videotoolbox::open_decoder(c)
-            } else {
-                ffmpeg::decoder::open(e, c)
-            }
-        }),
-        open_encoder: Some(|e, c| {
-            // A named FFmpeg encoder (h264_videotoolbox) is FFmpeg's, not the native engine.
-            if matches!(c.codec, Codec::H264 | Codec::Hevc) && c.ffmpeg_encoder.is_none() {
-                videotoolbox::open_encoder(c)
-            } else {
-                ffmpeg::encoder::open(e, c)
-            }
-        }),
-    }
-}
-
-/// The engines of this build, best first.
-fn builtin_entries() -> Vec<EngineEntry> {
-    vec![
-        EngineEntry {
-            engine: Engine::Nvdec,
-            built: Ok(()),
-            probe: |_, c, d, i| crate::backend::nvidia::nvdec::probe(c, d, i),
-            open_decoder: Some(|_, c| crate::backend::nvidia::nvdec::open(c)),
-            open_encoder: None,
-        },
-        EngineEntry {
-            engine: Engine::Nvenc,
-            built: Ok(()),
-            probe: |_, c, d, i| crate::backend::nvidia::nvenc::probe(c, d, i),
-            open_decoder: None,
-            open_encoder: Some(|_, c| crate::backend::nvidia::nvenc::open(c)),
-        },
-        ffmpeg_entry(Engine::Qsv, true),
-        ffmpeg_entry(Engine::Vaapi, true),
-        #[cfg(target_vendor = "apple")]
-        videotoolbox_entry(),
-        #[cfg(not(target_vendor = "apple"))]
-        EngineEntry::not_built(Engine::VideoToolbox, "only on macOS"),
-        ffmpeg_entry(Engine::Amf, false),
-        ffmpeg_entry(Engine::Ffmpeg, true),
-        EngineEntry {
-            engine: Engine::Rav1d,
-            built: Ok(()),
-            probe: |_, c, d, i| crate::backend::rav1d::probe(c, d, i),
-            open_decoder: Some(|_, c| crate::backend::rav1d::open_decoder(c)),
-            open_encoder: None,
-        },
-        EngineEntry {
-            engine: Engine::Rav1e,
-            built: Ok(()),
-            probe: |_, c, d, i| crate::backend::rav1e::probe(c, d, i),
-            open_decoder: None,
-            open_encoder: Some(|_, c| crate::backend::rav1e::open_encoder(c)),
-        },
-        EngineEntry {
-            engine: Engine::OpenH264,
-            built: Ok(()),
-            probe: |_, c, d, i| crate::backend::openh264::probe(c, d, i),
-            open_decoder: Some(|_, c| crate::backend::openh264::open_decoder(c)),
-            open_encoder: Some(|_, c| crate::backend::openh264::open_encoder(c)),
-        },
-    ]
 }
 
 /// The FFmpeg the FFmpeg engines run with: where it was found, or why there is none.
@@ -307,15 +216,21 @@ impl Registry {
     /// CUDA output of its own, and, with [`EnginePreference::Auto`] and hardware not
     /// required, where no engine can give CUDA frames of the stream (AV1 on an H100 or
     /// H200), a CPU engine decodes and its frames are uploaded to the GPU
-    /// (`backend::nvidia::host_upload`). That fallback is logged and counted like any
+    /// (the device hooks' `upload` of the engine that gives CUDA frames). That fallback is logged and counted like any
     /// other, and the session says why (`Decoder::fallback`).
     pub fn open_decoder(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
         let Output::Cuda(format) = config.output else { return self.open_decoder_direct(config) };
+        let job = format!("{} decode", config.codec);
+        // The engine whose device memory CUDA frames are in, and its upload of host frames.
+        let device = self.device_entry().and_then(|e| e.descriptor.device.map(|hooks| (e.engine, hooks)));
         if let EnginePreference::Only(engine) = config.engine
             && !engine.gives_cuda_frames()
         {
+            let Some((_, hooks)) = device else {
+                return Err(Error::unsupported(format!("{job} into CUDA memory"), "no engine here has device frames"));
+            };
             let host = self.open_decoder_direct(&config.clone().output(Output::Host(format)))?;
-            return crate::backend::nvidia::host_upload::open(host, config.device_index, None);
+            return (hooks.upload)(host, config.device_index, None);
         }
         let error = match self.open_decoder_direct(config) {
             Ok(backend) => return Ok(backend),
@@ -327,21 +242,28 @@ impl Registry {
         {
             return Err(error);
         }
-        let job = format!("{} decode", config.codec);
-        let gpu = self.probe_one(Engine::Nvdec, config.codec, Direction::Decode, config.device_index);
+        let Some((gpu_engine, hooks)) = device else { return Err(error) };
+        let gpu = self.probe_one(gpu_engine, config.codec, Direction::Decode, config.device_index);
         let why = if gpu.available {
-            format!("nvdec could not open a session: {error}")
+            format!("{gpu_engine} could not open a session: {error}")
         } else {
-            format!("nvdec cannot decode {}: {}", config.codec, gpu.reason)
+            format!("{gpu_engine} cannot decode {}: {}", config.codec, gpu.reason)
         };
         let host = self.open_decoder_direct(&config.clone().output(Output::Host(format))).map_err(|e| {
             Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and on the CPU: {e}"))
         })?;
         let to = host.engine();
-        let backend = crate::backend::nvidia::host_upload::open(host, config.device_index, Some(why.clone()))
+        let backend = (hooks.upload)(host, config.device_index, Some(why.clone()))
             .map_err(|e| Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and {e}")))?;
-        report_fallback(Engine::Nvdec, to, &format!("unavailable: {why}"), &job);
+        report_fallback(gpu_engine, to, &format!("unavailable: {why}"), &job);
         Ok(backend)
+    }
+
+    /// The first decode engine, best first, whose frames can be in device memory and that
+    /// `Auto` may pick: the one CUDA output is asked of, whose device hooks upload a CPU
+    /// engine's frames.
+    fn device_entry(&self) -> Option<&EngineEntry> {
+        self.candidates(Direction::Decode).find(|e| e.descriptor.device.is_some() && !e.descriptor.by_name_only)
     }
 
     /// The engine [`Registry::open_decoder`] would open for `config`, from the probes alone
@@ -369,10 +291,9 @@ impl Registry {
             return takes(entry).map(|()| engine).map_err(|why| Error::unsupported(what, why));
         }
         let cuda = matches!(config.output, Output::Cuda(_));
-        let first = self.candidates(Direction::Decode).filter(|e| !cuda || e.engine.gives_cuda_frames());
-        let uploaded = self
-            .candidates(Direction::Decode)
-            .filter(|e| cuda && !config.require_hardware && !e.engine.gives_cuda_frames());
+        let auto = || self.candidates(Direction::Decode).filter(|e| !e.descriptor.by_name_only);
+        let first = auto().filter(|e| !cuda || e.engine.gives_cuda_frames());
+        let uploaded = auto().filter(|e| cuda && !config.require_hardware && !e.engine.gives_cuda_frames());
         let mut reasons = Vec::new();
         for entry in first.chain(uploaded) {
             let engine = entry.engine;
@@ -438,7 +359,7 @@ impl Registry {
         let mut reasons: Vec<String> = Vec::new();
         // The best engine this build has: the one a fallback is "from".
         let mut best: Option<(Engine, String)> = None;
-        for entry in self.candidates(direction) {
+        for entry in self.candidates(direction).filter(|e| !e.descriptor.by_name_only) {
             let engine = entry.engine;
             // Engines that never take this codec are no fallback "from", and the error
             // names the codec instead of listing them.
@@ -601,6 +522,19 @@ fn run_probe(
     }
 }
 
+/// The device hooks of the best engine whose frames can be in device memory (CUDA's
+/// today): what device-memory frame rings, page-locked host buffers and reads ahead on the
+/// device use. `None` where no engine of this build has device frames.
+pub(crate) fn device_hooks() -> Option<&'static DeviceHooks> {
+    Registry::global().device_entry().and_then(|e| e.descriptor.device)
+}
+
+/// How the best decode engine that spreads sessions over several devices does it
+/// ([`DecoderConfig::spread_over_gpus`]); `None` where none does.
+pub(crate) fn placement() -> Option<&'static Placement> {
+    Registry::global().candidates(Direction::Decode).find_map(|e| e.descriptor.placement)
+}
+
 /// Every engine × codec × direction of this build with its availability (the data of
 /// `video-hw probe`). Probes run once per process and are cached.
 pub fn probe_all(device_index: u32) -> Vec<ProbeReport> {
@@ -641,5 +575,4 @@ pub fn decode_engine(config: &DecoderConfig) -> Result<Engine> {
 }
 
 #[cfg(test)]
-#[path = "registry_tests.rs"]
 mod tests;
