@@ -149,10 +149,16 @@ const DEFAULT_KEEP: usize = 4;
 /// Parks `dec` for a later session, or destroys it (here) when its GPU, which has
 /// `engines` NVDEC engines, has enough parked (or parking is off).
 pub(crate) fn park(dec: HwDecoder, engines: u8) {
-    let limit = kept_per_gpu(dec.home().0, engines);
-    let refused = pool().park(dec, limit, Instant::now());
     // Dropped after the lock is released: a destroy takes ~25 ms.
-    drop(refused);
+    drop(try_park(dec, engines));
+}
+
+/// Parks `dec` for a later session; gives it back when its GPU, which has `engines` NVDEC
+/// engines, has enough parked (or parking is off), for the caller to destroy where it
+/// likes (a closing session: on the closer thread).
+pub(crate) fn try_park(dec: HwDecoder, engines: u8) -> Option<HwDecoder> {
+    let limit = kept_per_gpu(dec.home().0, engines);
+    pool().park(dec, limit, Instant::now())
 }
 
 /// A parked decoder for a sequence of `shape` at `width` x `height` needing `surfaces`

@@ -127,20 +127,36 @@ impl Drop for State {
     /// displayed or has finished decoding — leaves its decoder object for the next session
     /// (`parking`); anything else is destroyed.
     fn drop(&mut self) {
+        // Parked already when the session was dropped (`park_if_clean`), unless it was not
+        // clean: then the decoder object goes with the rest, here on the closer thread.
+        self.park_if_clean();
+    }
+}
+
+impl State {
+    /// Parks the decoder object for the next session if the session ended cleanly (no call
+    /// failed; every picture decoded was displayed or has finished decoding), once the
+    /// copies into host frames still running are done (their surfaces must not be reused
+    /// before). Called where the session is dropped, before the rest goes to the closer
+    /// thread: a reader opened right after (a data loader's next clip, the next pass of a
+    /// loop) then finds the decoder parked, where, parked by the closer thread behind other
+    /// destroys, it was sometimes not there yet and a new one was created on the next
+    /// frame's path (45-60 ms on an H100). A decoder the pool refuses stays for the closer.
+    fn park_if_clean(&mut self) {
         // Copies into host frames must finish before their memory and surfaces go.
         for (_, flight) in self.in_flight.drain(..) {
             if let Some(Err(e)) = flight.map(|f| f.finish(&mut self.host)) {
                 tracing::debug!("host copy at session close: {e}");
             }
         }
-        let clean = !self.poisoned && self.undisplayed_pictures_finished();
-        if let Some(dec) = self.decoder.take().filter(|_| clean) {
-            parking::park(dec, self.engines);
+        if self.decoder.is_none() || self.poisoned || !self.undisplayed_pictures_finished() {
+            return;
+        }
+        if let Some(dec) = self.decoder.take() {
+            self.decoder = parking::try_park(dec, self.engines);
         }
     }
-}
 
-impl State {
     /// Whether every picture of the current decoder object that was decoded and not
     /// displayed has finished decoding, waiting up to [`UNDISPLAYED_WAIT`] for them.
     ///
@@ -869,6 +885,9 @@ impl Drop for NvdecDecoder {
             let mut state = unsafe { Box::from_raw(self.state) };
             // Not decoding any more, whenever the closer gets to the rest.
             state.decoding = None;
+            // The decoder object, if the session ended cleanly, is parked now, so a session
+            // opened right after finds it.
+            state.park_if_clean();
             // Decoder, stream, event and frames are destroyed on the closer thread: the
             // caller does not wait 25-230 ms for cuvidDestroyDecoder.
             super::closer::close(state);
