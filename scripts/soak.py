@@ -68,6 +68,14 @@ MEDIA = ROOT / "testdata" / "media"
 PY_FILES = ["h264-aac.mp4", "hevc-aac.mkv", "h264-aac.ts", "h264-opengop.mkv"]
 # Growth allowed after the warm-up.
 RSS_BOUND = 0.02
+# ... in a run shorter than LONG_RUN_S (the CI form). The worker's RSS at rest still settles
+# for minutes after a one-minute warm-up: two 4-5 minute runs on a loaded 2-core machine
+# grew 2.1 % and 2.6 % (73.4 -> 74.9 and 75.1 -> 77.0 MiB, up and down by 1-2 MiB from
+# round to round) where the 20-minute run of the same jobs grew 0.85 %
+# (bench/results/soak-cpu-20261126-de1a1a0). A short run judges twice the bound, so that it
+# still fails on a leak of a batch a round; the 2 % bound is judged on the long runs.
+SHORT_RSS_BOUND = 0.04
+LONG_RUN_S = 15 * 60
 
 
 # ---------------------------------------------------------------------------------------
@@ -156,6 +164,12 @@ def worker_main(args):
             leaked.append(stop)
             threading.Thread(target=stop.wait, daemon=True).start()
         gc.collect()
+        # Freed heap memory glibc keeps (the top of each arena, free pages inside them) goes
+        # back before RSS is read: otherwise which arena a round's last frees landed in moves
+        # RSS at rest by 1-2 MiB up and down from round to round (75.1 -> 77.7 -> 76.2 MiB in
+        # a 5-minute CI run), as large as the 2 % bound on a 75 MiB worker. What a leak holds
+        # is not free, and stays.
+        trim_heap()
         rounds += 1
         counts = proc_counts(os.getpid())
         line = {"t": time.time(), "round": rounds, "jobs": jobs}
@@ -164,6 +178,24 @@ def worker_main(args):
         print(json.dumps(line), flush=True)
         if args.pause:
             time.sleep(args.pause)
+
+
+def trim_heap() -> None:
+    """Gives the C heap's free memory back to the system (glibc's ``malloc_trim``); nothing
+    where the C library has none."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -536,7 +568,8 @@ def main():
         t.join(timeout=300)
     if worker.returncode not in (0, None):
         problems.append(f"the Python worker exited {worker.returncode} (its traceback is above)")
-    figures, failures = check(samples, rest, cli_rows, warmup_end)
+    bound = RSS_BOUND if duration >= LONG_RUN_S else SHORT_RSS_BOUND
+    figures, failures = check(samples, rest, cli_rows, warmup_end, bound)
     failures = problems + failures
     write_csv(args.out / "samples.csv", [dict(r, process=n) for n, rows in samples.items() for r in rows],
               ["process", "t", "rss", "fds", "threads", "gpu"])
@@ -557,7 +590,7 @@ def main():
         "jobs": totals,
         "cli_peak_rss": peaks,
         "figures": figures,
-        "bound": f"RSS/GPU growth <= {RSS_BOUND:.0%} after warm-up (medians of first and last windows); "
+        "bound": f"RSS/GPU growth <= {bound:.0%} after warm-up (medians of first and last windows); "
         "descriptors and threads at rest: none leaked",
         "failures": failures,
         "passed": not failures,
