@@ -163,13 +163,16 @@ fn every_track_starts_where_ffprobe_says() {
     // audio after the video, and Opus in Matroska at -0.007 s (its CodecDelay, by which
     // FFmpeg's demuxer moves the track back; the first sample stays the one at 0).
     let mut checked = 0;
-    let mut failures = Vec::new();
+    let (mut failures, mut unopened) = (Vec::new(), Vec::new());
     for (name, facts) in reference()["files"].as_object().unwrap() {
         for a in facts["audio"].as_array().unwrap() {
             let Some(start) = a["start_time"].as_str().and_then(|s| s.parse::<f64>().ok()) else { continue };
             let opts =
                 AudioOptions { stream_index: Some(a["index"].as_u64().unwrap() as usize), ..AudioOptions::default() };
-            let Ok(mut dec) = AudioDecoder::open(dir().join(name), opts) else { continue };
+            let Ok(mut dec) = AudioDecoder::open(dir().join(name), opts) else {
+                unopened.push(name.clone());
+                continue;
+            };
             let ours = dec.metadata().begin_stream_seconds;
             if (ours - start).abs() > 5e-7 + 1e-9 {
                 failures.push(format!("{name}: begins at {ours}, ffprobe says {start}"));
@@ -184,7 +187,11 @@ fn every_track_starts_where_ffprobe_says() {
             checked += 1;
         }
     }
-    assert!(checked >= 30, "{checked} tracks checked");
+    // 29 of the 35 open with the built-in engines alone (not AC-3, 5.1 AAC or 5.1 Vorbis),
+    // and with PyAV's FFmpeg 8 (whose audio the FFmpeg engine does not take yet); all 35
+    // with Debian's FFmpeg 5.1.
+    eprintln!("{checked} tracks checked; not opened here: {unopened:?}");
+    assert!(checked >= 29, "{checked} tracks checked; not opened: {unopened:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
