@@ -345,20 +345,17 @@ fn root_reexports(lib: &str) -> HashMap<String, String> {
     map
 }
 
-#[test]
-fn no_module_names_a_higher_layer() {
-    let src = src_dir();
-    let layer_of: HashMap<&str, usize> =
-        LAYERS.iter().enumerate().flat_map(|(i, (_, mods))| mods.iter().map(move |m| (*m, i))).collect();
-    let reexports = root_reexports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
-
+/// Every source file of the library under `src`, by path: its module path and its code with
+/// comments, strings and test-only items taken out; and the modules compiled only for
+/// tests (those named in `TEST_ONLY` and the `#[cfg(test)]` items found on the way).
+#[allow(clippy::type_complexity)]
+fn library_sources(src: &Path) -> (BTreeMap<PathBuf, (Vec<String>, String)>, BTreeSet<Vec<String>>) {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    // First pass: which modules are compiled only for tests.
+    rust_files(src, &mut files);
     let mut texts = BTreeMap::new();
     let mut test_only: BTreeSet<Vec<String>> = TEST_ONLY.iter().map(|m| vec![m.to_string()]).collect();
     for f in &files {
-        let rel = f.strip_prefix(&src).unwrap().to_path_buf();
+        let rel = f.strip_prefix(src).unwrap().to_path_buf();
         let module = module_of(&rel);
         let mut code = strip(&std::fs::read_to_string(f).unwrap());
         for child in drop_test_items(&mut code) {
@@ -368,6 +365,17 @@ fn no_module_names_a_higher_layer() {
         }
         texts.insert(rel, (module, code));
     }
+    (texts, test_only)
+}
+
+#[test]
+fn no_module_names_a_higher_layer() {
+    let src = src_dir();
+    let layer_of: HashMap<&str, usize> =
+        LAYERS.iter().enumerate().flat_map(|(i, (_, mods))| mods.iter().map(move |m| (*m, i))).collect();
+    let reexports = root_reexports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+
+    let (texts, test_only) = library_sources(&src);
 
     let mut problems = Vec::new();
     let mut checked = 0;
@@ -440,21 +448,7 @@ fn may_name_engines(rel: &str) -> bool {
 #[test]
 fn only_backends_and_registry_rows_name_engines() {
     let src = src_dir();
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let mut test_only: BTreeSet<Vec<String>> = TEST_ONLY.iter().map(|m| vec![m.to_string()]).collect();
-    let mut texts = BTreeMap::new();
-    for f in &files {
-        let rel = f.strip_prefix(&src).unwrap().to_path_buf();
-        let module = module_of(&rel);
-        let mut code = strip(&std::fs::read_to_string(f).unwrap());
-        for child in drop_test_items(&mut code) {
-            let mut m = module.clone();
-            m.push(child);
-            test_only.insert(m);
-        }
-        texts.insert(rel, (module, code));
-    }
+    let (texts, test_only) = library_sources(&src);
     let mut problems = Vec::new();
     let mut seen = 0;
     for (rel, (module, code)) in &texts {
