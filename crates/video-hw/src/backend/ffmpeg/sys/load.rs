@@ -213,17 +213,19 @@ fn loader_dirs() -> Vec<PathBuf> {
 
 /// The file a library path stands for: itself when it names a folder, else (a bare name
 /// the loader searches for) the first of the loader's folders that holds it; `None` where
-/// that is not known (then no verdict about the set is trusted or kept).
-fn file_of(path: &Path) -> Option<PathBuf> {
+/// that is not known (then no verdict about the set is trusted or kept). `dirs` caches the
+/// loader's folders between calls, as for [`loader_finds`].
+fn file_of(path: &Path, dirs: &mut Option<Vec<PathBuf>>) -> Option<PathBuf> {
     if path.is_absolute() {
         return Some(path.to_path_buf());
     }
     #[cfg(target_os = "linux")]
     {
-        loader_dirs().into_iter().map(|d| d.join(path)).find(|p| p.is_file())
+        dirs.get_or_insert_with(loader_dirs).iter().map(|d| d.join(path)).find(|p| p.is_file())
     }
     #[cfg(not(target_os = "linux"))]
     {
+        let _ = dirs;
         None
     }
 }
@@ -441,7 +443,8 @@ fn open_set(set: &Candidate, place: &str) -> Result<Opened, String> {
 /// earlier process: `load_verdict`), which is then remembered.
 fn checked_in_child(paths: &[PathBuf]) -> Result<(), String> {
     // The verdict is about files: bare names (the loader's own search) are resolved first.
-    let files: Option<Vec<PathBuf>> = paths.iter().map(|p| file_of(p)).collect();
+    let mut dirs = None;
+    let files: Option<Vec<PathBuf>> = paths.iter().map(|p| file_of(p, &mut dirs)).collect();
     if files.as_deref().is_some_and(super::load_verdict::known_good) {
         return Ok(());
     }
@@ -607,9 +610,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn bare_names_resolve_to_the_loader_s_file() {
-        let libc = file_of(Path::new("libc.so.6")).expect("the loader finds libc.so.6");
+        let mut dirs = None;
+        let libc = file_of(Path::new("libc.so.6"), &mut dirs).expect("the loader finds libc.so.6");
         assert!(libc.is_absolute() && libc.is_file(), "{}", libc.display());
-        assert_eq!(file_of(&libc), Some(libc.clone()));
-        assert_eq!(file_of(Path::new("libno-such-library.so.1")), None);
+        assert_eq!(file_of(&libc, &mut dirs), Some(libc.clone()));
+        assert_eq!(file_of(Path::new("libno-such-library.so.1"), &mut dirs), None);
     }
 }
