@@ -211,7 +211,7 @@ pub(super) fn device_held(
 fn longest_job(index: &FrameIndex, start_of: &dyn Fn(usize) -> usize) -> usize {
     let (mut longest, mut from) = (0, 0);
     while from < index.len() {
-        let (frames, end) = job_frames(index, from, start_of);
+        let (frames, end) = job_frames(index.len(), from, start_of);
         longest = longest.max(frames.len());
         from = end;
     }
@@ -430,7 +430,7 @@ impl ReadAhead {
     fn top_up(&mut self, src: &mut Source<'_>) -> Result<()> {
         let (index, start_of) = (src.index, src.start_of);
         while self.next_job < index.len() && self.in_flight.len() < 2 * self.sessions {
-            let (frames, end) = job_frames(index, self.next_job, start_of);
+            let (frames, end) = job_frames(index.len(), self.next_job, start_of);
             let bytes = frames.len().saturating_mul(self.frame_bytes);
             if !self.in_flight.is_empty() && self.held.saturating_add(bytes) > self.budget {
                 return Ok(());
@@ -504,18 +504,13 @@ impl Drop for ReadAhead {
     }
 }
 
-/// The frames of the job starting at frame `from`: whole groups of frames that decode from
+/// The frames of the job starting at frame `from` of `n`: whole groups of frames that decode from
 /// the same random access point, until the job has [`MIN_JOB_FRAMES`]; and the frame after.
 /// A group that is long enough to be a job alone is never joined to the short ones before
 /// it: it starts a job of its own, so another session decodes it while this job's short
 /// groups decode (a 28-frame GOP before a 249-frame one kept a 1080p file's first 277 frames
 /// on one NVDEC engine).
-fn job_frames(index: &FrameIndex, from: usize, start_of: &dyn Fn(usize) -> usize) -> (Vec<usize>, usize) {
-    job_end(index.len(), from, start_of)
-}
-
-/// [`job_frames`] over `n` frames.
-fn job_end(n: usize, from: usize, start_of: &dyn Fn(usize) -> usize) -> (Vec<usize>, usize) {
+fn job_frames(n: usize, from: usize, start_of: &dyn Fn(usize) -> usize) -> (Vec<usize>, usize) {
     let mut end = from;
     while end < n {
         let start = start_of(end);

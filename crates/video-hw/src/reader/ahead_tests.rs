@@ -169,7 +169,7 @@ fn jobs_keep_short_groups_together_and_long_groups_apart() {
     let jobs = |n: usize| {
         let (mut from, mut out) = (0, Vec::new());
         while from < n {
-            let (frames, end) = super::job_end(n, from, &starts);
+            let (frames, end) = super::job_frames(n, from, &starts);
             assert_eq!(frames, (from..end).collect::<Vec<_>>());
             out.push((from, end));
             from = end;
@@ -181,6 +181,6 @@ fn jobs_keep_short_groups_together_and_long_groups_apart() {
     assert_eq!(jobs(315), vec![(0, 28), (28, 277), (277, 315)]);
     // Short groups are joined until the job has the minimum.
     let every_10 = |f: usize| f / 10 * 10;
-    let (frames, end) = super::job_end(100, 0, &every_10);
+    let (frames, end) = super::job_frames(100, 0, &every_10);
     assert_eq!((frames.len(), end), (min.div_ceil(10) * 10, min.div_ceil(10) * 10));
 }
