@@ -123,13 +123,12 @@ struct State {
 }
 
 impl Drop for State {
-    /// A session that ended cleanly — no call failed, and every picture it decoded was
-    /// displayed or has finished decoding — leaves its decoder object for the next session
-    /// (`parking`); anything else is destroyed.
+    /// The host copies still running finish before their memory and surfaces go. The
+    /// decoder object, if the session ended cleanly, was parked where the session was
+    /// dropped (`park_if_clean`); otherwise it is destroyed with the rest, here (on the
+    /// closer thread).
     fn drop(&mut self) {
-        // Parked already when the session was dropped (`park_if_clean`), unless it was not
-        // clean: then the decoder object goes with the rest, here on the closer thread.
-        self.park_if_clean();
+        self.finish_host_copies();
     }
 }
 
@@ -143,17 +142,21 @@ impl State {
     /// destroys, it was sometimes not there yet and a new one was created on the next
     /// frame's path (45-60 ms on an H100). A decoder the pool refuses stays for the closer.
     fn park_if_clean(&mut self) {
-        // Copies into host frames must finish before their memory and surfaces go.
-        for (_, flight) in self.in_flight.drain(..) {
-            if let Some(Err(e)) = flight.map(|f| f.finish(&mut self.host)) {
-                tracing::debug!("host copy at session close: {e}");
-            }
-        }
+        self.finish_host_copies();
         if self.decoder.is_none() || self.poisoned || !self.undisplayed_pictures_finished() {
             return;
         }
         if let Some(dec) = self.decoder.take() {
             self.decoder = parking::try_park(dec, self.engines);
+        }
+    }
+
+    /// Waits for the copies into host frames still running (a closing session's).
+    fn finish_host_copies(&mut self) {
+        for (_, flight) in self.in_flight.drain(..) {
+            if let Some(Err(e)) = flight.map(|f| f.finish(&mut self.host)) {
+                tracing::debug!("host copy at session close: {e}");
+            }
         }
     }
 
