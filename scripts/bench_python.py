@@ -4,6 +4,10 @@ loading, frames left in GPU memory, in the same run, interleaved.
 
     python3 scripts/bench_python.py --long LONG.mp4 --seq SEQ.mp4 --clips DIR [--runs 5]
         [--patterns uniform,clips,sequential,single] [--formats rgb,nv12] [--out DIR]
+        [--contenders video_hw,pynvc,video_hw@2G,...]
+
+A contender ``video_hw@SIZE`` is video_hw with ``decode_many(max_gpu_memory=SIZE)`` (``@none``:
+no budget): several of them give the curve of speed against the GPU memory budget.
 
 Patterns (one fresh process per contender, pattern, format and run), each contender its
 own documented way:
@@ -25,7 +29,10 @@ each batch's time (clips: the batches after the first show the pace of a running
 loader), with the GPU synchronised (cuCtxSynchronize) after every call for both
 contenders. CPU: the child's user + system time (getrusage), as cores busy (CPU seconds /
 wall seconds). GPU memory: peak device memory in use during the child minus before it
-(NVML, sampled every 5 ms).
+(NVML, sampled every 5 ms); for video_hw also that peak less the batches it had handed out
+at the time (`video_hw.gpu_memory()["delivered"]`, sampled with it in the child: what it
+held for its own work, comparable to PyNvVideoCodec's, whose frames live in its decoders'
+memory and are overwritten by the next call), and the library's own ledger (peak, by use).
 
 Checked outside the timed runs: both contenders return the same frames for the uniform,
 clips and single patterns (MD5 of the NV12 bytes) and the same number for sequential.
@@ -143,11 +150,13 @@ class VideoHw:
     name = "video_hw"
     hasher = None
 
-    def __init__(self, fmt):
+    def __init__(self, fmt, budget=None):
         import video_hw
 
         self.vh = video_hw
         self.args = {"device": "cuda", "pixel_format": "rgb24" if fmt == "rgb" else "nv12", "dimension_order": "NHWC"}
+        # decode_many's budget: None leaves the default; "none" is no budget (0).
+        self.many_args = {} if budget is None else {"max_gpu_memory": 0 if budget == "none" else budget}
 
     def open(self, path):
         return self.vh.VideoDecoder(path, **self.args)
@@ -161,7 +170,7 @@ class VideoHw:
 
     def clips(self, jobs):
         """One batch of clips from many files: decode_many, the package's way for that."""
-        batches = self.vh.decode_many([p for p, _ in jobs], [i for _, i in jobs], **self.args)
+        batches = self.vh.decode_many([p for p, _ in jobs], [i for _, i in jobs], **self.args, **self.many_args)
         return [row for b in batches for row in _rows(b.data, len(b))]
 
     def sequential(self, dec, on_batch):
@@ -239,19 +248,24 @@ class PyNvc:
             n += len(frames)
 
 
+class _Row:
+    """Frame k of a video_hw batch, as a view (for hashing). A class of the module: one
+    made inside ``_rows`` held the batch through its ``__init__``'s closure, and a class is
+    freed only by the cycle collector, so each batch outlived its use (the GPU memory peak
+    counted two batches)."""
+
+    def __init__(self, array, k):
+        self.owner = array  # the batch's memory lives while a view of it does
+        cai = dict(array.__cuda_array_interface__)
+        shape, strides = cai["shape"], cai["strides"]
+        cai["shape"], cai["strides"] = shape[1:], strides[1:]
+        cai["data"] = (cai["data"][0] + k * strides[0], False)
+        self.__cuda_array_interface__ = cai
+
+
 def _rows(array, n):
     """A video_hw batch as n per-frame views (for hashing), without copying."""
-
-    class One:
-        def __init__(self, k):
-            self.owner = array  # the batch's memory lives while a view of it does
-            cai = dict(array.__cuda_array_interface__)
-            shape, strides = cai["shape"], cai["strides"]
-            cai["shape"], cai["strides"] = shape[1:], strides[1:]
-            cai["data"] = (cai["data"][0] + k * strides[0], False)
-            self.__cuda_array_interface__ = cai
-
-    return [One(k) for k in range(n)]
+    return [_Row(array, k) for k in range(n)]
 
 
 def child(a):
@@ -259,8 +273,27 @@ def child(a):
 
     # A child that hangs shows where (every thread's stack) before the parent gives up on it.
     faulthandler.dump_traceback_later(a.child_timeout - 10, exit=True)
-    contender = (VideoHw if a.child == "video_hw" else PyNvc)(a.format)
+    who, _, budget = a.child.partition("@")
+    contender = VideoHw(a.format, budget or None) if who == "video_hw" else PyNvc(a.format)
     cuda = Cuda()
+    # NVML used less the batches handed out, sampled together (video_hw; module docs).
+    own = {"base": None, "peak": 0, "ledger": None}
+    sampling = threading.Event()
+    if who == "video_hw":
+        nvml = Nvml()
+        own["base"] = nvml.used()
+
+        def sample():
+            vh = contender.vh
+            while not sampling.is_set():
+                used = nvml.used()
+                led = vh.gpu_memory(0)
+                own["peak"] = max(own["peak"], used - led["delivered"])
+                if own["ledger"] is None or led["in_use"] >= own["ledger"]["in_use"]:
+                    own["ledger"] = led
+                time.sleep(0.005)
+
+        threading.Thread(target=sample, daemon=True).start()
     if a.md5:
         contender.hasher = cuda
     plan = json.loads(a.plan)
@@ -299,7 +332,19 @@ def child(a):
         dec = contender.open(a.seq)
         contender.sequential(dec, done)
     total = sum(batch_s)
-    print(json.dumps({"first_batch_s": first, "frames": frames, "md5": md5s, "batch_s": batch_s, "work_s": total}))
+    sampling.set()
+    extra = {}
+    if own["base"] is not None:
+        led = contender.vh.gpu_memory(0)
+        extra = {
+            "gpu_own_mib": (own["peak"] - own["base"]) / 2**20,
+            "ledger_peak_mib": led["peak"] / 2**20,
+            "ledger_peak_delivered_mib": led["peak_with_delivered"] / 2**20,
+            "ledger_at_peak": own["ledger"],
+            "waits": led["waits"],
+            "waited_s": led["waited_seconds"],
+        }
+    print(json.dumps({"first_batch_s": first, "frames": frames, "md5": md5s, "batch_s": batch_s, "work_s": total, **extra}))
 
 
 # ---- the parent ---------------------------------------------------------------------------
@@ -443,14 +488,18 @@ def main():
     def med(rs, k):
         return statistics.median(r[k] for r in rs)
 
+    def opt(rs, k):
+        vals = [r[k] for r in rs if k in r]
+        return f"{statistics.median(vals):.0f}" if vals else "-"
+
     # The pace once running: clips, the median batch after the first; the other patterns,
     # opening the file to the last frame (process start-up, imports and CUDA excluded).
     def pace(pattern, r):
         return statistics.median(r["batch_s"][1:]) if pattern == "clips" else r["work_s"]
 
     lines = [
-        "| pattern | format | frames | contender | wall s | vs video_hw | first batch s | pace s | vs video_hw | CPU cores | GPU MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pattern | format | frames | contender | wall s | vs video_hw | first batch s | pace s | vs video_hw | CPU cores | GPU MiB | less batches MiB | ledger peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, by in results.items():
         pattern, fmt = key.split("/")
@@ -462,7 +511,8 @@ def main():
             rp = f"{p / statistics.median(pace(pattern, r) for r in base):.2f}x" if base else "-"
             lines.append(
                 f"| {pattern} | {fmt} | {rs[0]['frames']} | {who} | {w:.3f} | {rw} | {med(rs, 'first_batch_s'):.3f} | "
-                f"{p:.3f} | {rp} | {med(rs, 'cpu_s') / w:.2f} | {med(rs, 'gpu_mib'):.0f} |"
+                f"{p:.3f} | {rp} | {med(rs, 'cpu_s') / w:.2f} | {med(rs, 'gpu_mib'):.0f} | "
+                f"{opt(rs, 'gpu_own_mib')} | {opt(rs, 'ledger_peak_mib')} |"
             )
     table = "\n".join(lines)
     print(table)

@@ -42,8 +42,12 @@ from ._video_hw import (
     add_ffmpeg_search_dir,
     engines,
     ffmpeg_info,
+    gpu_memory,
     release_cached_decoders,
+    reset_gpu_memory_peak,
+    set_max_gpu_memory,
 )
+from ._video_hw import parse_gpu_budget as _parse_gpu_budget
 from . import _ranges, _sources
 from ._audio import AudioDecoder, AudioMetadata, AudioSamples
 
@@ -92,7 +96,10 @@ __all__ = [
     "decode_many",
     "engines",
     "ffmpeg_info",
+    "gpu_memory",
     "release_cached_decoders",
+    "reset_gpu_memory_peak",
+    "set_max_gpu_memory",
 ]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Any]
@@ -345,8 +352,14 @@ class VideoDecoder:
         frames decoded ahead or kept from an earlier call, without decoding), sessions, and
         ``index_cache``: what the index cache did at open (``"hit"``: the saved index was
         read, the file not scanned; ``"built"``; ``"remade"``: a saved one was stale or
-        damaged; ``"off"``)."""
-        return self._native.stats
+        damaged; ``"off"``). On a GPU, ``gpu_memory``: the GPU's figures as
+        ``video_hw.gpu_memory()`` gives them (what this process's sessions hold, by use, the
+        peak and the budget)."""
+        stats = self._native.stats
+        device = str(self._options.get("device", "cpu"))
+        if device.startswith("cuda"):
+            stats["gpu_memory"] = gpu_memory(int(device.partition(":")[2] or 0))
+        return stats
 
     def get_frame_at(self, index: int) -> Frame:
         """The frame at presentation index ``index`` (negative counts from the end)."""
@@ -689,6 +702,7 @@ def decode_many(
     indices: Optional[Sequence[Sequence[int]]] = None,
     *,
     workers: Optional[int] = None,
+    max_gpu_memory: Union[None, int, str] = None,
     **decoder_args: Any,
 ) -> List[Optional[FrameBatch]]:
     """Decodes frames of many files at once and returns one batch per source, in order.
@@ -710,6 +724,15 @@ def decode_many(
     decoded on the CPU and its frames copied to the GPU, as ``VideoDecoder`` does: that
     file's batch says why in ``fallback`` (None for the others), and the call gives one
     ``RuntimeWarning`` however many files fell back.
+
+    GPU memory: with ``device="cuda"`` each file is a job of the GPU memory budget
+    (``max_gpu_memory``: bytes or a size such as ``"2G"``, 0 for none; None: the process's,
+    from ``set_max_gpu_memory`` or ``VIDEO_HW_MAX_GPU_MEMORY``, else
+    :data:`DECODE_MANY_GPU_MEMORY`, none by default).
+    A file starts only while the memory the library holds (decoders, frames, pools; not
+    the batches already returned) and what the files in flight may still take leave room
+    for it, so past the budget files wait rather than fail; one file alone always runs.
+    ``gpu_memory()`` gives the figures.
     """
     if indices is not None and len(indices) != len(sources):
         raise ValueError("indices needs one list of frames per source")
@@ -752,6 +775,19 @@ def decode_many(
     # (file, reason, backend) of each decoder that fell back, for the call's one warning.
     fell_back: List[Tuple[int, str, Optional[str]]] = []
 
+    # The GPU memory budget of the files (None: the process's, else the default) and what
+    # each file reserves: the most one file of this call held so far, or an estimate
+    # before one finished.
+    budget = _parse_gpu_budget(max_gpu_memory) if cuda else None
+    if cuda and budget is None and gpu_memory(0)["limit"] is None:
+        budget = DECODE_MANY_GPU_MEMORY  # (0 is no budget, as None)
+    learned = [0]
+
+    def reserve_for(dec: VideoDecoder, count: int) -> int:
+        if learned[0]:
+            return learned[0]
+        return _file_estimate(dec, count)
+
     def frames(i: int, dec: Optional[VideoDecoder]) -> Optional[FrameBatch]:
         if dec is None:
             return None
@@ -760,8 +796,14 @@ def decode_many(
         try:
             if stopping.is_set():
                 return None
-            wanted = range(len(dec)) if indices is None else indices[i]
-            return dec.get_frames_at(list(wanted))
+            wanted = list(range(len(dec)) if indices is None else indices[i])
+            if not cuda or isinstance(dec._native, _Closed):
+                return dec.get_frames_at(wanted)
+            batch = dec._native.get_frames_at_admitted(wanted, reserve_for(dec, len(wanted)), budget)
+            peak = dec._native.last_job_peak
+            with busy_lock:
+                learned[0] = max(learned[0], peak)
+            return batch
         finally:
             with busy_lock:
                 busy.discard(dec)
@@ -826,6 +868,21 @@ def decode_many(
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)
+
+
+#: The GPU memory budget of ``decode_many`` where none is set (bytes): see ``decode_many``.
+DECODE_MANY_GPU_MEMORY: Optional[int] = None
+
+
+def _file_estimate(dec: "VideoDecoder", frames: int) -> int:
+    """What one file of ``decode_many`` may hold on the GPU before one was measured: its
+    decoder's surfaces (~24 pictures of NV12) and its frames twice (decoded, then packed into
+    the batch)."""
+    m = dec.metadata
+    w, h = m.width or 1920, m.height or 1080
+    fmt = dec._options.get("pixel_format", "rgb24")
+    per_frame = w * h * (4 if fmt in ("rgba", "bgra") else 3 if fmt not in ("nv12", "yuv420p") else 1.5)
+    return int(24 * w * h * 1.5 + 2 * frames * per_frame)
 
 
 def _warn_fallbacks(fell_back: List[Tuple[int, str, Optional[str]]], files: int) -> None:

@@ -1,6 +1,6 @@
 """Type stubs of the native module (built from crates/video-hw-py)."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -149,6 +149,9 @@ class NativeDecoder:
     def stats(self) -> Dict[str, Any]: ...
     def get_frame_at(self, index: int) -> Frame: ...
     def get_frames_at(self, indices: List[int]) -> FrameBatch: ...
+    def get_frames_at_admitted(self, indices: List[int], reserve: int, budget: Optional[int] = None) -> FrameBatch: ...
+    @property
+    def last_job_peak(self) -> int: ...
     def get_frame_played_at(self, seconds: float) -> Frame: ...
     def get_frames_played_at(self, seconds: List[float]) -> FrameBatch: ...
     def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch: ...
@@ -193,6 +196,21 @@ class NativeEncoder:
     def stats(self) -> Dict[str, int]: ...
     def encode(self, frame: Any, frame_number: Optional[int] = None, key_frame: bool = False) -> List[Packet]: ...
     def close(self) -> List[Packet]: ...
+
+def gpu_memory(device: int = 0) -> Dict[str, Any]:
+    """GPU ``device``'s memory as this process's sessions hold it: ``in_use`` and ``peak``
+    (bytes counted against the budget), ``delivered`` and ``peak_with_delivered`` (batches
+    handed out), ``by_use``, ``limit``, ``waits`` and ``waited_seconds``."""
+
+def reset_gpu_memory_peak(device: int = 0) -> None:
+    """Starts GPU ``device``'s peaks again from what is held now."""
+
+def set_max_gpu_memory(limit: Union[None, int, str]) -> None:
+    """The GPU memory budget of this process's sessions, every GPU: bytes or a size
+    (``"8G"``); 0 for none; None: ``VIDEO_HW_MAX_GPU_MEMORY``'s, or none."""
+
+def parse_gpu_budget(value: Union[None, int, str]) -> Optional[int]:
+    """A size as ``max_gpu_memory=`` takes it, in bytes."""
 
 def release_cached_decoders() -> int:
     """Destroys the NVDEC decoders kept for reuse after their sessions closed (GPU memory

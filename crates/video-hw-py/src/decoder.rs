@@ -44,6 +44,8 @@ pub struct NativeDecoder {
     index_cache: &'static str,
     /// Ctrl-C and [`NativeDecoder::interrupt`] stop a call part-way (`interrupt.rs`).
     stoppable: Stoppable,
+    /// The most GPU memory the last call run as a job of the budget held (bytes).
+    last_job_peak: std::sync::atomic::AtomicU64,
 }
 
 /// What `VideoDecoder` hands back: the output (pixel format) and the transform its
@@ -332,22 +334,37 @@ impl NativeDecoder {
         self.frame(py, f, got.into_iter().next().ok_or_else(|| PyIndexError::new_err("no frame"))?)
     }
 
-    /// Decodes `frames` (with the GIL released) and stacks them into a batch.
-    fn batch(&self, py: Python<'_>, frames: Vec<usize>) -> PyResult<FrameBatch> {
+    /// Decodes `frames` (with the GIL released) and stacks them into a batch. With
+    /// `admission` (`(reserve, budget)`, on a GPU) the decode is a job of
+    /// `video_hw::gpu_memory`: it waits until `reserve` bytes fit the budget, and its
+    /// device memory counts towards it (what `decode_many` runs each file as).
+    fn batch(&self, py: Python<'_>, frames: Vec<usize>, admission: Option<(u64, Option<u64>)>) -> PyResult<FrameBatch> {
         let skip = self.skip;
+        let device = match self.place {
+            Place::Cuda(d) => Some(d),
+            Place::Cpu => None,
+        };
         // The fallback is read under the same lock as the frames (it is fixed at open).
-        let (got, fallback) = self.stoppable.run(
-            py,
-            || self.lock(),
-            |r| {
-                let got = if skip {
-                    r.frames_at_or_missing(&frames)?
-                } else {
-                    r.frames_at(&frames)?.into_iter().map(Some).collect()
-                };
-                Ok((got, r.fallback().map(str::to_string)))
-            },
-        )?;
+        let (got, fallback, job) = self.stoppable.run_with(py, |mut check| {
+            let job = match (device, admission) {
+                (Some(d), Some((reserve, budget))) => Some(
+                    video_hw::gpu_memory::admit(d, reserve, budget, &mut *check)
+                        .ok_or_else(crate::interrupt::stopped)?,
+                ),
+                _ => None,
+            };
+            let _counted = job.as_ref().map(video_hw::gpu_memory::Job::enter);
+            let mut r = self.lock().map_err(crate::errors::to_py)?;
+            r.set_interrupt(Some(check));
+            let got = if skip {
+                r.frames_at_or_missing(&frames)
+            } else {
+                r.frames_at(&frames).map(|v| v.into_iter().map(Some).collect())
+            };
+            r.set_interrupt(None);
+            let got = got.map_err(crate::errors::to_py)?;
+            Ok((got, r.fallback().map(str::to_string), job))
+        })?;
         let kept: Vec<(usize, Arc<video_hw::Frame>)> =
             frames.iter().zip(got).filter_map(|(&f, frame)| frame.map(|x| (f, x))).collect();
         let pixels: Vec<Arc<video_hw::Frame>> = kept.iter().map(|(_, x)| x.clone()).collect();
@@ -364,6 +381,13 @@ impl NativeDecoder {
             indices: PyList::new(py, kept.iter().map(|(f, _)| *f))?.unbind(),
             fallback,
             len: kept.len(),
+        })
+        .inspect(|_| {
+            if let Some(job) = job {
+                // The frames are gone by now (moved into the batch or dropped): the job's
+                // peak is what the next file of the same kind reserves.
+                self.last_job_peak.store(job.peak(), std::sync::atomic::Ordering::Relaxed);
+            }
         })
     }
 }
@@ -514,6 +538,7 @@ impl NativeDecoder {
             exact,
             index_cache: used.name(),
             stoppable: Stoppable::default(),
+            last_job_peak: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -599,7 +624,28 @@ impl NativeDecoder {
     /// The frames at `indices`, in the order given (repeats allowed), as one batch.
     fn get_frames_at(&self, py: Python<'_>, indices: Vec<i64>) -> PyResult<FrameBatch> {
         let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;
-        self.batch(py, frames)
+        self.batch(py, frames, None)
+    }
+
+    /// `get_frames_at` as a job of the GPU memory budget (`decode_many`'s files): it waits
+    /// until `reserve` bytes fit `budget` (None: the process's) beside the jobs in flight.
+    #[pyo3(signature = (indices, reserve, budget = None))]
+    fn get_frames_at_admitted(
+        &self,
+        py: Python<'_>,
+        indices: Vec<i64>,
+        reserve: u64,
+        budget: Option<u64>,
+    ) -> PyResult<FrameBatch> {
+        let frames = indices.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<_>>>()?;
+        self.batch(py, frames, Some((reserve, budget)))
+    }
+
+    /// The most GPU memory the last admitted call's decode held at once (bytes; 0 before
+    /// one): what a file like it reserves.
+    #[getter]
+    fn last_job_peak(&self) -> u64 {
+        self.last_job_peak.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The frame shown at `seconds`.
@@ -611,7 +657,7 @@ impl NativeDecoder {
     /// The frames shown at each of `seconds`, in the order given.
     fn get_frames_played_at(&self, py: Python<'_>, seconds: Vec<f64>) -> PyResult<FrameBatch> {
         let frames = seconds.into_iter().map(|t| self.frame_at_seconds(t)).collect::<PyResult<Vec<_>>>()?;
-        self.batch(py, frames)
+        self.batch(py, frames, None)
     }
 
     /// Frames `start, start + step, …` below `stop`.
@@ -622,7 +668,7 @@ impl NativeDecoder {
         }
         let n = self.index.len() as i64;
         let (start, stop) = (start.clamp(0, n), stop.clamp(0, n));
-        self.batch(py, (start..stop).step_by(step as usize).map(|i| i as usize).collect())
+        self.batch(py, (start..stop).step_by(step as usize).map(|i| i as usize).collect(), None)
     }
 
     /// Positions sequential reading (`next_frame`) at presentation index `index`.

@@ -12,6 +12,7 @@ mod batch;
 mod decoder;
 mod encoder;
 mod errors;
+mod gpu_memory;
 mod interrupt;
 mod metadata;
 
@@ -32,6 +33,10 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoder::NativeEncoder>()?;
     m.add_class::<encoder::Packet>()?;
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory::gpu_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory::reset_gpu_memory_peak, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory::set_max_gpu_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory::parse_gpu_budget, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::ffmpeg_info, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::add_ffmpeg_search_dir, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::release_cached_decoders, m)?)?;

@@ -4,6 +4,7 @@
 use crate::backend::nvidia::cuda::{CudaDriver, DeviceBuffer, DeviceRegion, copy_device, copy_to_host};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
+use crate::gpu_memory::MemoryUse;
 
 /// Linear device memory on one GPU, in its primary context (where NVDEC's frames are).
 /// Freed when dropped.
@@ -25,7 +26,7 @@ impl DeviceArray {
     /// `bytes` of device memory on GPU `device`.
     pub fn new(device: u32, bytes: usize) -> Result<DeviceArray> {
         let ctx = CudaDriver::get()?.device(device)?.primary_context()?;
-        Ok(DeviceArray { buf: DeviceBuffer::alloc(&ctx, bytes.max(1))?, device, len: bytes })
+        Ok(DeviceArray { buf: DeviceBuffer::alloc(&ctx, bytes.max(1), MemoryUse::Delivered)?, device, len: bytes })
     }
 
     /// The device address of the first byte.

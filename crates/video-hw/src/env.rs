@@ -113,6 +113,9 @@ pub struct Settings {
     /// `VIDEO_HW_STOP_GRACE`: seconds the `video-hw` command takes to finish after SIGINT or
     /// SIGTERM (fractions allowed; `None`: 10).
     pub stop_grace: Option<Duration>,
+    /// `VIDEO_HW_MAX_GPU_MEMORY`: the GPU memory budget of this process's sessions
+    /// ([`crate::gpu_memory`]; bytes, `K`/`M`/`G` binary suffixes; `None`: unbounded).
+    pub max_gpu_memory: Option<u64>,
     /// One line per variable whose value was not used, and why.
     pub problems: Vec<String>,
 }
@@ -127,6 +130,29 @@ pub fn settings() -> &'static Settings {
         }
         s
     })
+}
+
+/// A byte count as people write it: digits, optionally followed by `K`, `M`, `G` or `T`
+/// (powers of 1024; `KiB`, `MB`... read the same, and `B` alone is bytes), or `none`
+/// (0: no bound). `None` for anything else or a count that overflows.
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "none" {
+        return Some(0);
+    }
+    let digits = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().trim_end_matches('b').trim_end_matches('i') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok()?;
+    let bytes = value * 2f64.powi(shift);
+    (value.is_finite() && value >= 0.0 && bytes < u64::MAX as f64).then_some(bytes.round() as u64)
 }
 
 /// This library's folder in the user's cache: `$XDG_CACHE_HOME/video-hw`, else
@@ -259,6 +285,11 @@ impl Settings {
         let reader_seek_gap = r.number("VIDEO_HW_READER_SEEK_GAP", "the built-in gap");
         let index_cache = r.raw("VIDEO_HW_INDEX_CACHE");
         let log = r.text("VIDEO_HW_LOG");
+        let max_gpu_memory = r
+            .parsed("VIDEO_HW_MAX_GPU_MEMORY", "bytes (8G, 512M, 0 or none)", "no budget", |v| {
+                parse_bytes(v).map(|b| (b > 0).then_some(b))
+            })
+            .flatten();
         let stop_grace = r.parsed("VIDEO_HW_STOP_GRACE", "seconds (0 or more)", "10 seconds", |v| {
             v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9).map(Duration::from_secs_f64)
         });
@@ -285,6 +316,7 @@ impl Settings {
             index_cache,
             log,
             stop_grace,
+            max_gpu_memory,
             problems: r.problems,
         }
     }

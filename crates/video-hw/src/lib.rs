@@ -48,6 +48,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod frame;
+pub mod gpu_memory;
 pub mod media;
 pub mod metrics;
 pub mod packet;

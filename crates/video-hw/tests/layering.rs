@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "packet",
             "config",
             "frame",
+            "gpu_memory",
             "transform",
         ],
     ),

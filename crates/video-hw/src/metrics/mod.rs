@@ -17,6 +17,9 @@
 //! | `video_hw_bytes_copied_total` | counter | `direction` (h2d/d2h), `codec`, `backend` |
 //! | `video_hw_fallback_total` | counter | `from`, `to`, `reason` |
 //! | `video_hw_gpu_utilization` | gauge (percent) | `kind` (decoder/encoder/sm), `device` |
+//! | `video_hw_gpu_memory_bytes` | gauge (bytes this process's sessions hold, [`crate::gpu_memory`]) | `use`, `device` |
+//! | `video_hw_gpu_memory_peak_bytes` | gauge (the most held at once, batches handed out aside) | `device` |
+//! | `video_hw_gpu_memory_limit_bytes` | gauge (the budget; absent when unbounded) | `device` |
 //!
 //! `backend` is the engine that actually runs (`nvdec`, `openh264`, …). Stages are
 //! listed by [`Stage`]. GPU utilisation comes from NVML where `libnvidia-ml.so.1` is
@@ -47,6 +50,12 @@ pub const BYTES_COPIED_TOTAL: &str = "video_hw_bytes_copied_total";
 pub const FALLBACK_TOTAL: &str = "video_hw_fallback_total";
 /// `video_hw_gpu_utilization`.
 pub const GPU_UTILIZATION: &str = "video_hw_gpu_utilization";
+/// `video_hw_gpu_memory_bytes`.
+pub const GPU_MEMORY: &str = "video_hw_gpu_memory_bytes";
+/// `video_hw_gpu_memory_peak_bytes`.
+pub const GPU_MEMORY_PEAK: &str = "video_hw_gpu_memory_peak_bytes";
+/// `video_hw_gpu_memory_limit_bytes`.
+pub const GPU_MEMORY_LIMIT: &str = "video_hw_gpu_memory_limit_bytes";
 
 /// Registers a description and unit for every metric with the installed recorder
 /// (optional; exporters show them as `# HELP` lines).
@@ -59,6 +68,24 @@ pub fn describe() {
     describe_counter!(BYTES_COPIED_TOTAL, Unit::Bytes, "Bytes copied between host and device memory");
     describe_counter!(FALLBACK_TOTAL, Unit::Count, "Sessions that fell back from the best engine to another");
     describe_gauge!(GPU_UTILIZATION, Unit::Percent, "GPU engine utilisation read from NVML");
+    describe_gauge!(GPU_MEMORY, Unit::Bytes, "GPU memory this process's sessions hold, by use");
+    describe_gauge!(GPU_MEMORY_PEAK, Unit::Bytes, "The most GPU memory held at once (batches handed out aside)");
+    describe_gauge!(GPU_MEMORY_LIMIT, Unit::Bytes, "The GPU memory budget of this process's sessions");
+}
+
+/// Sets the `video_hw_gpu_memory_*` gauges of GPU `device` from [`crate::gpu_memory`]'s
+/// ledger (what [`GpuSampler`] does every period) and returns the figures.
+pub fn gpu_memory(device: u32) -> crate::gpu_memory::GpuMemory {
+    let m = crate::gpu_memory::usage(device);
+    let label = device.to_string();
+    for (use_, bytes) in &m.by_use {
+        ::metrics::gauge!(GPU_MEMORY, "use" => use_.name(), "device" => label.clone()).set(*bytes as f64);
+    }
+    ::metrics::gauge!(GPU_MEMORY_PEAK, "device" => label.clone()).set(m.peak as f64);
+    if let Some(limit) = m.limit {
+        ::metrics::gauge!(GPU_MEMORY_LIMIT, "device" => label).set(limit as f64);
+    }
+    m
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +577,7 @@ pub fn gpu_utilization(device: u32) -> Option<GpuUtilization> {
     Some(GpuUtilization { decoder: u.decoder, encoder: u.encoder, sm: u.sm })
 }
 
-/// A thread that reads [`gpu_utilization`] every `period` until dropped (the drop stops
+/// A thread that reads [`gpu_utilization`] and [`gpu_memory`] every `period` until dropped (the drop stops
 /// and joins it).
 ///
 /// ```
@@ -587,6 +614,7 @@ impl GpuSampler {
                     let _ = cv.wait_for(&mut stopped, period);
                     if !*stopped {
                         gpu_utilization(device);
+                        gpu_memory(device);
                     }
                 }
             })

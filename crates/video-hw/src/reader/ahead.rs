@@ -198,7 +198,11 @@ pub(super) fn device_held(
     }
     let job_bytes = longest_job(index, start_of).saturating_mul(frame_bytes);
     let free = (device.free_memory)(config.device_index).unwrap_or(0);
-    let quarter = usize::try_from(free / 4).unwrap_or(usize::MAX);
+    // Within the GPU memory budget too, where one is set: what it leaves beside what the
+    // process holds now.
+    let left = crate::gpu_memory::limit(config.device_index)
+        .map_or(u64::MAX, |l| l.saturating_sub(crate::gpu_memory::usage(config.device_index).in_use));
+    let quarter = usize::try_from((free / 4).min(left)).unwrap_or(usize::MAX);
     if job_bytes > DEVICE_JOB_BYTES.min(quarter) {
         return None;
     }

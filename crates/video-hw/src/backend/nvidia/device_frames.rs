@@ -6,6 +6,7 @@
 //! their GPU, the context NVDEC and NVENC sessions use, so an engine can write a slot
 //! (NVDEC copy-out) or read it (NVENC staging) without any peer mapping.
 
+use crate::gpu_memory::MemoryUse;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -131,7 +132,7 @@ impl DeviceAllocator for RingAllocator {
     }
 
     fn alloc(&self, width_bytes: usize, rows: usize) -> Result<DeviceBlock> {
-        let buf = DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?;
+        let buf = DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows, MemoryUse::Frames)?;
         Ok(DeviceBlock { ptr: buf.ptr(), pitch: buf.pitch(), width_bytes, rows, buffer: Some(Box::new(buf)) })
     }
 

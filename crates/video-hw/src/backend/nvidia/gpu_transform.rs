@@ -15,6 +15,7 @@
 //! an allocation per frame ran 7 HEVC streams with a 224×224 transform at 85% of the
 //! decode-only rate, and one frame of 1080p → 224×224 at 13,300 frames/s (H200).
 
+use crate::gpu_memory::MemoryUse;
 use std::sync::{Arc, Mutex};
 
 use super::cuda::{Context, DeviceBuffer, Event, PerContext, Stream, copy_from_host};
@@ -89,6 +90,10 @@ impl PooledBuffer {
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         let Some(b) = self.buffer.take() else { return };
+        // Past the GPU memory budget the buffer is freed rather than kept for reuse.
+        if crate::gpu_memory::over_budget(b.context().device().ordinal()) {
+            return;
+        }
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         let bytes = b.width_bytes();
         let kept = pool.entry(bytes).or_default();
@@ -130,7 +135,7 @@ impl GpuTransformer {
         let kept = self.pool.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&bytes).and_then(Vec::pop);
         let buffer = match kept {
             Some(b) => b,
-            None => DeviceBuffer::alloc(&self.ctx, bytes)?,
+            None => DeviceBuffer::alloc(&self.ctx, bytes, MemoryUse::Transforms)?,
         };
         Ok(PooledBuffer { buffer: Some(buffer), pool: self.pool.clone() })
     }
@@ -205,7 +210,7 @@ impl GpuTransformer {
         for a in axes {
             at.push(append_axis(&mut bytes, a));
         }
-        let tables = DeviceBuffer::alloc(&self.ctx, bytes.len())?;
+        let tables = DeviceBuffer::alloc(&self.ctx, bytes.len(), MemoryUse::Transforms)?;
         copy_from_host(&self.ctx, &bytes, bytes.len(), tables.region())?;
         let base = tables.ptr();
         let taps = |(off, idx, w): (usize, usize, usize)| DeviceTaps {

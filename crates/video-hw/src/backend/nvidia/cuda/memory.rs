@@ -7,6 +7,7 @@ use std::ptr::{self, NonNull};
 
 use super::super::sys::cuda::{CU_MEMORYTYPE_DEVICE, CU_MEMORYTYPE_HOST, CUDA_MEMCPY2D, CUdeviceptr};
 use super::*;
+use crate::gpu_memory::{self, Charge, MemoryUse};
 use crate::{Error, Result};
 
 /// A 2-D region of device memory: `height` rows of `width_bytes`, `pitch` bytes apart.
@@ -141,13 +142,15 @@ pub(crate) fn copy_device(ctx: &Context, src: DeviceRegion, dst: DeviceRegion) -
 }
 
 /// Device memory: `height` rows of at least `width_bytes`, `pitch` bytes apart (a
-/// linear allocation is one row). Freed on drop.
+/// linear allocation is one row). Freed on drop. Counted in [`crate::gpu_memory`] under
+/// the use it was made for while it lives.
 pub(crate) struct DeviceBuffer {
     ctx: Context,
     ptr: CUdeviceptr,
     pitch: usize,
     width_bytes: usize,
     height: usize,
+    charge: Charge,
 }
 
 impl fmt::Debug for DeviceBuffer {
@@ -161,8 +164,8 @@ impl fmt::Debug for DeviceBuffer {
 }
 
 impl DeviceBuffer {
-    /// Allocates `bytes` of linear device memory.
-    pub(crate) fn alloc(ctx: &Context, bytes: usize) -> Result<DeviceBuffer> {
+    /// Allocates `bytes` of linear device memory for `use_`.
+    pub(crate) fn alloc(ctx: &Context, bytes: usize, use_: MemoryUse) -> Result<DeviceBuffer> {
         if bytes == 0 {
             return Err(Error::invalid_input("zero-sized device allocation"));
         }
@@ -170,12 +173,18 @@ impl DeviceBuffer {
         let mut ptr: CUdeviceptr = 0;
         // SAFETY: the out-pointer is a live local; the context is current.
         check(unsafe { (ctx.api().cuMemAlloc_v2)(&mut ptr, bytes) }, "cuMemAlloc")?;
-        Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch: bytes, width_bytes: bytes, height: 1 })
+        let charge = gpu_memory::charge(ctx.device().ordinal(), use_, bytes as u64);
+        Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch: bytes, width_bytes: bytes, height: 1, charge })
     }
 
-    /// Allocates `height` rows of `width_bytes` with the pitch the driver picks for
-    /// fast 2-D access (what NVDEC output copies and NVENC input want).
-    pub(crate) fn alloc_pitched(ctx: &Context, width_bytes: usize, height: usize) -> Result<DeviceBuffer> {
+    /// Allocates `height` rows of `width_bytes` for `use_` with the pitch the driver picks
+    /// for fast 2-D access (what NVDEC output copies and NVENC input want).
+    pub(crate) fn alloc_pitched(
+        ctx: &Context,
+        width_bytes: usize,
+        height: usize,
+        use_: MemoryUse,
+    ) -> Result<DeviceBuffer> {
         if width_bytes == 0 || height == 0 {
             return Err(Error::invalid_input(format!("zero-sized pitched allocation {width_bytes}x{height}")));
         }
@@ -186,7 +195,13 @@ impl DeviceBuffer {
         let r = super::super::call_times::ALLOC
             .time(|| unsafe { (ctx.api().cuMemAllocPitch_v2)(&mut ptr, &mut pitch, width_bytes, height, 16) });
         check(r, "cuMemAllocPitch")?;
-        Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch, width_bytes, height })
+        let charge = gpu_memory::charge(ctx.device().ordinal(), use_, (pitch * height) as u64);
+        Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch, width_bytes, height, charge })
+    }
+
+    /// Counts this buffer under another use from now on (a batch handed to the caller).
+    pub(crate) fn count_as(&mut self, use_: MemoryUse) {
+        self.charge.move_to(use_);
     }
 
     /// The device address.

@@ -119,7 +119,8 @@ fn gpu_smoke_when_available() {
     assert!(info.free > 0 && info.free <= info.total, "{info:?}");
 
     let (width, height) = (100usize, 7usize);
-    let buf = DeviceBuffer::alloc_pitched(&ctx, width, height).expect("cuMemAllocPitch");
+    let buf = DeviceBuffer::alloc_pitched(&ctx, width, height, crate::gpu_memory::MemoryUse::Staging)
+        .expect("cuMemAllocPitch");
     assert!(buf.pitch() >= width);
     let pattern: Vec<u8> = (0..buf.pitch() * height).map(|i| (i % 251) as u8).collect();
     {

@@ -29,6 +29,7 @@
 //! The rest — low latency, no output surface to spare, slots turned off — takes the
 //! copy-out that waits (`output::CopyOut::copy`).
 
+use crate::gpu_memory::MemoryUse;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -402,7 +403,7 @@ impl HostCopies {
                     return Err(e);
                 }
             }
-            self.scratch = Some(DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?);
+            self.scratch = Some(DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows, MemoryUse::Staging)?);
         }
         Ok(self.scratch.as_ref().expect("allocated above"))
     }

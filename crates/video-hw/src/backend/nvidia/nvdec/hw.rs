@@ -32,6 +32,31 @@ fn output_surfaces(width: u32, height: u32, bit_depth_minus8: u32) -> u32 {
     1 + (LENDABLE_BYTES / picture).clamp(1, MAX_LENDABLE) as u32
 }
 
+/// Bytes of one surface of `shape` at `width` x `height` as NVDEC lays it out (the coded
+/// size rounded up to its macroblock/CTB grid, luma and chroma planes, 16-bit samples above
+/// 8 bits): what a decoder's memory is estimated from where it cannot be measured.
+fn surface_bytes(shape: Shape, width: u32, height: u32) -> u64 {
+    let (w, h) = (u64::from(width.next_multiple_of(64)), u64::from(height.next_multiple_of(64)));
+    let chroma_planes_x2 = match shape.chroma {
+        c if c == cudaVideoChromaFormat_444 => 4,
+        c if c == cudaVideoChromaFormat_422 => 2,
+        c if c == cudaVideoChromaFormat_Monochrome => 0,
+        _ => 1,
+    };
+    let sample = if shape.bit_depth_minus8 > 0 { 2 } else { 1 };
+    w * h * sample * (2 + chroma_planes_x2) / 2
+}
+
+/// What a decoder's creation took from the GPU's free memory where that was measured and is
+/// plausible (another thread's allocation or free in between can skew it: then, or beyond a
+/// quarter to four times the estimate, the estimate).
+fn measured_or(measured: Option<u64>, estimate: u64) -> u64 {
+    match measured {
+        Some(m) if m >= estimate / 4 && m <= estimate.saturating_mul(4) => m,
+        _ => estimate,
+    }
+}
+
 /// Extra decode surfaces beyond the parser's minimum and the display delay: room for
 /// the copy-out of one picture while the next ones decode.
 const EXTRA_SURFACES: u32 = 2;
@@ -76,6 +101,8 @@ pub(crate) struct DecoderObject {
     lent: AtomicU32,
     /// Output surfaces the decoder was created with.
     output_surfaces: u32,
+    /// Its surfaces' device memory, counted in `crate::gpu_memory` while it lives.
+    _charge: crate::gpu_memory::Charge,
 }
 
 // SAFETY: the handle is an opaque driver object. Decode, status and map calls on it are made
@@ -210,14 +237,20 @@ impl HwDecoder {
         let _pending = creations::pending(device);
         let _turn = creations::turn(device);
         let mut raw: CUvideodecoder = ptr::null_mut();
+        let free_before = ctx.mem_info().ok().map(|m| m.free);
         // SAFETY: `info` is a fully initialised create-info (layout checked by the sys
         // layout test); the out-pointer is a live local; the context is current.
         let r = call_times::CREATE_DECODER.time(|| unsafe { (cuvid.cuvidCreateDecoder)(&mut raw, &mut info) });
         check_cuvid(r, "cuvidCreateDecoder")?;
+        let free_after = ctx.mem_info().ok().map(|m| m.free);
         if raw.is_null() {
             return Err(Error::backend("nvdec", "null decoder", "cuvidCreateDecoder returned no decoder"));
         }
         LIVE_DECODERS.fetch_add(1, Ordering::SeqCst);
+        let estimate = surface_bytes(shape, width, height) * u64::from(surfaces + output_surfaces);
+        let bytes = measured_or(free_before.zip(free_after).map(|(b, a)| b.saturating_sub(a)), estimate);
+        tracing::debug!(width, height, surfaces, output_surfaces, bytes, estimate, "NVDEC decoder memory");
+        let _charge = crate::gpu_memory::charge(device, crate::gpu_memory::MemoryUse::Decoders, bytes);
         let obj = DecoderObject {
             raw,
             cuvid,
@@ -225,6 +258,7 @@ impl HwDecoder {
             mapping: Mutex::new(()),
             lent: AtomicU32::new(0),
             output_surfaces,
+            _charge,
         };
         Ok(HwDecoder { obj: Arc::new(obj), shape, width, height, max_width: width, max_height: height, surfaces })
     }

@@ -7,6 +7,7 @@
 //! one copy out of the mapped surface writes the ring's memory directly; otherwise a
 //! buffer of this session's pool, which takes it back when the frame is dropped.
 
+use crate::gpu_memory::MemoryUse;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -165,7 +166,7 @@ impl DevicePool {
             Some(b) => b,
             None => {
                 drop(free);
-                DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows)?
+                DeviceBuffer::alloc_pitched(&self.ctx, width_bytes, rows, MemoryUse::Frames)?
             }
         };
         self.lent.fetch_add(buf.pitch() * buf.height(), Ordering::SeqCst);
@@ -184,6 +185,10 @@ impl DevicePool {
         self.lent.fetch_sub(buf.pitch() * buf.height(), Ordering::SeqCst);
         self.lent_count.fetch_sub(1, Ordering::SeqCst);
         let keep = self.peak_count.load(Ordering::SeqCst).max(MIN_FREE_BUFFERS);
+        // Past the GPU memory budget a buffer is freed rather than kept for reuse.
+        if crate::gpu_memory::over_budget(self.ctx.device().ordinal()) {
+            return;
+        }
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         if free.len() < keep {
             free.push(buf);

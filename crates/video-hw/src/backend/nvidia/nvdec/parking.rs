@@ -157,6 +157,10 @@ pub(crate) fn park(dec: HwDecoder, engines: u8) {
 /// engines, has enough parked (or parking is off), for the caller to destroy where it
 /// likes (a closing session: on the closer thread).
 pub(crate) fn try_park(dec: HwDecoder, engines: u8) -> Option<HwDecoder> {
+    // Past the GPU memory budget a decoder is not kept: its surfaces go back now.
+    if crate::gpu_memory::over_budget(dec.home().0) {
+        return Some(dec);
+    }
     let limit = kept_per_gpu(dec.home().0, engines);
     pool().park(dec, limit, Instant::now())
 }

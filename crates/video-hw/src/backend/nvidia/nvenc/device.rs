@@ -10,6 +10,7 @@
 //! microseconds of device bandwidth per frame. Each surface is registered with
 //! `nvEncRegisterResource` once (cached by device pointer) and unregistered at close.
 
+use crate::gpu_memory::MemoryUse;
 use std::ffi::c_void;
 use std::time::Duration;
 
@@ -101,7 +102,7 @@ impl Device {
         let rows = surface_rows(format, height);
         match self {
             Device::Cuda(c) => {
-                let buf = DeviceBuffer::alloc_pitched(&c.ctx, width_bytes, rows)?;
+                let buf = DeviceBuffer::alloc_pitched(&c.ctx, width_bytes, rows, MemoryUse::Encoders)?;
                 Ok(Surface { ptr: buf.ptr(), pitch: buf.pitch(), _buf: Some(buf) })
             }
             #[cfg(test)]
