@@ -345,6 +345,15 @@ pub fn admit(device: u32, reserve: u64, budget: Option<u64>, stop: &mut dyn FnMu
             wake();
             return None;
         }
+        if first && started.is_none() {
+            // No room: what is kept only for reuse goes first (its owners free it outside
+            // the ledger's lock), then the fit is asked again.
+            drop(a);
+            reclaim(device);
+            a = l.admissions.lock().unwrap_or_else(|p| p.into_inner());
+            started = Some(Instant::now());
+            continue;
+        }
         started.get_or_insert_with(Instant::now);
         a = l.changed.wait_timeout(a, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
     }
@@ -403,6 +412,31 @@ impl Drop for Entered {
     fn drop(&mut self) {
         let before = self.before.take();
         CURRENT.with(|c| *c.borrow_mut() = before);
+    }
+}
+
+/// What an engine that keeps memory only for reuse (parked decoders) registers, to let it
+/// go on GPU `device` when a job must wait for room ([`add_reclaimer`]).
+pub type Reclaim = fn(u32);
+
+fn reclaimers() -> &'static Mutex<Vec<Reclaim>> {
+    static RECLAIMERS: Mutex<Vec<Reclaim>> = Mutex::new(Vec::new());
+    &RECLAIMERS
+}
+
+/// Registers `f`, called (without any lock of the ledger held) when a job on a GPU finds
+/// no room: memory kept for reuse goes before work waits. Registering twice is once.
+pub fn add_reclaimer(f: Reclaim) {
+    let mut list = reclaimers().lock().unwrap_or_else(|p| p.into_inner());
+    if !list.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+        list.push(f);
+    }
+}
+
+fn reclaim(device: u32) {
+    let list = reclaimers().lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for f in list {
+        f(device);
     }
 }
 

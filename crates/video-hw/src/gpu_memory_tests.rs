@@ -122,3 +122,26 @@ fn byte_counts_read_as_people_write_them() {
     assert_eq!(parse_bytes("lots"), None);
     assert_eq!(parse_bytes("-1G"), None);
 }
+
+static RECLAIMED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_reclaim(device: u32) {
+    if device == 8 {
+        RECLAIMED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_job_that_finds_no_room_has_memory_kept_for_reuse_let_go_first() {
+    add_reclaimer(count_reclaim);
+    add_reclaimer(count_reclaim);
+    let held = admit(8, 900, Some(1000), &mut || false).unwrap();
+    let before = RECLAIMED.load(Ordering::SeqCst);
+    let asked = AtomicUsize::new(0);
+    let mut stop = || asked.fetch_add(1, Ordering::SeqCst) >= 1;
+    assert!(admit(8, 500, Some(1000), &mut stop).is_none());
+    // Asked before the wait (once per wait; registered twice, it is kept once, though
+    // function addresses are not guaranteed unique, so only "asked" is pinned).
+    assert!(RECLAIMED.load(Ordering::SeqCst) > before);
+    drop(held);
+}

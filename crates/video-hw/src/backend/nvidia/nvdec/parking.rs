@@ -157,10 +157,12 @@ pub(crate) fn park(dec: HwDecoder, engines: u8) {
 /// engines, has enough parked (or parking is off), for the caller to destroy where it
 /// likes (a closing session: on the closer thread).
 pub(crate) fn try_park(dec: HwDecoder, engines: u8) -> Option<HwDecoder> {
-    // Past the GPU memory budget a decoder is not kept: its surfaces go back now.
+    // Past the GPU memory budget a decoder is not kept: its surfaces go back now. And a
+    // job that finds no room under the budget has the parked ones let go first.
     if crate::gpu_memory::over_budget(dec.home().0) {
         return Some(dec);
     }
+    crate::gpu_memory::add_reclaimer(release_on_gpu);
     let limit = kept_per_gpu(dec.home().0, engines);
     pool().park(dec, limit, Instant::now())
 }
@@ -184,6 +186,34 @@ pub(crate) fn release_expired() {
     let _releasing = releasing();
     let expired = pool().expired(Instant::now(), IDLE);
     drop(expired);
+}
+
+/// Parked this long unused, a decoder is no longer waiting for the next file of a
+/// running job (`decode_many` takes one back within milliseconds): under memory pressure it
+/// goes.
+const PRESSURE_IDLE: Duration = Duration::from_millis(500);
+
+/// Destroys the decoders parked on GPU `gpu` for [`PRESSURE_IDLE`] or longer (a job there
+/// found no room under the GPU memory budget; `crate::gpu_memory::add_reclaimer`). Those
+/// parked just now stay: the files in flight take them back.
+fn release_on_gpu(gpu: u32) {
+    let _releasing = releasing();
+    let mine = {
+        let mut p = pool();
+        let now = Instant::now();
+        let idle = p.expired(now, PRESSURE_IDLE);
+        let (mine, others): (Vec<_>, Vec<_>) = idle.into_iter().partition(|d| d.home().0 == gpu);
+        for d in others {
+            // Another GPU's: parked again (its idle clock restarts, which only keeps it longer).
+            let _ = p.park(d, usize::MAX, now);
+        }
+        mine
+    };
+    if super::closer::forked_child() {
+        std::mem::forget(mine);
+    } else {
+        drop(mine);
+    }
 }
 
 /// Destroys every parked decoder (after any expiry under way); how many there were.
