@@ -6,7 +6,11 @@
   process (`video-hw decode F -f f32le -o /dev/null` vs `ffmpeg -i F -f f32le -y /dev/null`);
 - 1,000 one-second ranges at random starts of a 1-hour AAC file, one decoder each side.
 
-Clock: time.perf_counter (in process) and the wall time of each process. Medians of --runs.
+Clocks: wall (time.perf_counter, in process; each process's wall time) and CPU time
+(getrusage: user + system, of this process for in-process jobs, of the children for whole
+processes). Medians of --runs. On a machine shared with other work the wall times are
+noisy (they count time waiting for a core); the CPU times are the steadier figure, and
+the ratios are given for both.
 
     python3 scripts/bench_audio.py --cli target/release/video-hw --runs 5 --out bench/results/NAME
 """
@@ -15,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,13 +34,25 @@ def make(path, seconds, args):
     return path
 
 
-def timed(fn, runs):
-    out = []
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn, runs, who=resource.RUSAGE_SELF):
+    """Medians of `runs` calls of `fn`: (wall seconds, CPU seconds of `who`)."""
+    wall, used = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        c, t = cpu(who), time.perf_counter()
         fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
+        wall.append(time.perf_counter() - t)
+        used.append(cpu(who) - c)
+    return statistics.median(wall), statistics.median(used)
+
+
+def row(job, engine, ours, peer, theirs):
+    return dict(job=job, engine=engine, ours_s=ours[0], ours_cpu_s=ours[1], peer=peer, peer_s=theirs[0],
+                peer_cpu_s=theirs[1], ratio=theirs[0] / ours[0], cpu_ratio=theirs[1] / ours[1])
 
 
 def main():
@@ -60,10 +77,11 @@ def main():
         ours = timed(lambda: video_hw.AudioDecoder(path).get_all_samples(), a.runs)
         theirs = timed(lambda: TcDecoder(path).get_all_samples(), a.runs)
         engine = video_hw.AudioDecoder(path).metadata.engine
-        cli = timed(lambda: subprocess.run([a.cli, "-q", "decode", path, "-f", "f32le", "-o", "/dev/null"], check=True), a.runs)
-        ff = timed(lambda: subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, "-f", "f32le", "/dev/null"], check=True), a.runs)
-        rows.append(dict(job=f"{name} all samples, in process", engine=engine, ours_s=ours, peer="torchcodec", peer_s=theirs, ratio=theirs / ours))
-        rows.append(dict(job=f"{name} to f32le, whole process", engine=engine, ours_s=cli, peer="ffmpeg", peer_s=ff, ratio=ff / cli))
+        kids = resource.RUSAGE_CHILDREN
+        cli = timed(lambda: subprocess.run([a.cli, "-q", "decode", path, "-f", "f32le", "-o", "/dev/null"], check=True), a.runs, kids)
+        ff = timed(lambda: subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, "-f", "f32le", "/dev/null"], check=True), a.runs, kids)
+        rows.append(row(f"{name} all samples, in process", engine, ours, "torchcodec", theirs))
+        rows.append(row(f"{name} to f32le, whole process", engine, cli, "ffmpeg", ff))
     rng = random.Random(1)
     starts = [rng.uniform(0, 3598) for _ in range(a.ranges)]
 
@@ -73,15 +91,23 @@ def main():
 
     ours = timed(lambda: ranges(video_hw.AudioDecoder(hour)), max(1, a.runs // 2))
     theirs = timed(lambda: ranges(TcDecoder(hour)), max(1, a.runs // 2))
-    rows.append(dict(job=f"{a.ranges} one-second ranges of a 1-hour AAC file", engine=video_hw.AudioDecoder(hour).metadata.engine, ours_s=ours, peer="torchcodec", peer_s=theirs, ratio=theirs / ours))
-    lines = ["| job | engine | video_hw (s) | peer | peer (s) | ratio |", "|---|---|---|---|---|---|"]
+    engine = video_hw.AudioDecoder(hour).metadata.engine
+    rows.append(row(f"{a.ranges} one-second ranges of a 1-hour AAC file", engine, ours, "torchcodec", theirs))
+    lines = [
+        "| job | engine | video_hw CPU (s) | peer | peer CPU (s) | CPU ratio | video_hw wall (s, noisy) | peer wall (s, noisy) | wall ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['job']} | {r['engine']} | {r['ours_s']:.3f} | {r['peer']} | {r['peer_s']:.3f} | {r['ratio']:.2f}x |")
+        lines.append(
+            f"| {r['job']} | {r['engine']} | {r['ours_cpu_s']:.3f} | {r['peer']} | {r['peer_cpu_s']:.3f} | {r['cpu_ratio']:.2f}x"
+            f" | {r['ours_s']:.3f} | {r['peer_s']:.3f} | {r['ratio']:.2f}x |"
+        )
     text = "\n".join(lines)
     print(text)
     if a.out:
         with open(a.out + ".json", "w") as f:
-            json.dump(dict(rows=rows, runs=a.runs, python=sys.version, ffmpeg=video_hw.ffmpeg_info().get("summary")), f, indent=1)
+            load = os.getloadavg()
+            json.dump(dict(rows=rows, runs=a.runs, python=sys.version, ffmpeg=video_hw.ffmpeg_info().get("summary"), loadavg=load), f, indent=1)
         with open(a.out + ".md", "w") as f:
             f.write(text + "\n")
 

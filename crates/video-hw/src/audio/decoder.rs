@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use super::memory::{PlanarOut, reserve_samples};
 use super::mix::mix;
 use super::resample::Resampler;
 use super::{AudioMetadata, AudioOptions, AudioSamples, layout_name};
@@ -24,6 +25,25 @@ const SEEK_AHEAD_SECONDS: f64 = 8.0;
 /// The most samples per channel reserved ahead for a range (an hour at 48 kHz): a range's
 /// end is the caller's number, and a track may end long before it.
 const MAX_RESERVE_SAMPLES: usize = 48_000 * 3600;
+/// A range at least this long (samples per channel; 22 s at 48 kHz) is written to its
+/// result as it is decoded, not gathered whole in `pending` first.
+const SPILL_FROM_SAMPLES: usize = 1 << 20;
+/// How many samples `pending` gathers before they move to such a result (256 KiB a
+/// channel: they are still in the caches when copied).
+const SPILL_SAMPLES: usize = 1 << 16;
+/// Samples reserved past a range's end: its last packet's samples run past it (the
+/// longest frames of the codecs here: Vorbis and AAC with SBR, 8192 and 2048).
+const PACKET_SLACK: usize = 8192;
+
+/// A long range's result while it is decoded ([`AudioDecoder::spill`]): made at the first
+/// samples, when the channel count is known.
+struct Sink {
+    /// Room per channel.
+    cap: usize,
+    out: Option<PlanarOut>,
+    /// The index of the result's first sample.
+    start: Option<i64>,
+}
 
 /// Decodes one audio track of a file.
 pub struct AudioDecoder {
@@ -54,6 +74,9 @@ pub struct AudioDecoder {
     lookback: i64,
     /// The end of the last range given out (native samples).
     given_to: i64,
+    /// After a seek: the timestamp of the packet decoding restarts at and its first
+    /// sample's index, where the packet table knows it exactly.
+    seek_anchor: Option<(Option<i64>, i64)>,
     /// Asked between packets: true stops the call ([`set_interrupt`](Self::set_interrupt)).
     interrupt: Option<AudioInterrupt>,
 }
@@ -166,6 +189,7 @@ impl AudioDecoder {
             anchor_shift,
             lookback,
             given_to: i64::MIN,
+            seek_anchor: None,
             interrupt: None,
         })
     }
@@ -209,30 +233,27 @@ impl AudioDecoder {
         }
         let in_rate = self.meta.sample_rate.max(1);
         let out_rate = self.meta.output_sample_rate.max(1);
-        let (mut samples, first_time) = if out_rate == in_rate {
+        let (samples, first_time) = if out_rate == in_rate {
             // torchcodec's arithmetic: the sample nearest each time.
             let first = sample_at(start, in_rate).max(self.window.0);
             let end = stop.map(|s| sample_at(s, in_rate));
-            let p = self.take_native(first, end)?;
-            (p, start.max(first as f64 / f64::from(in_rate)))
+            let (data, channels) = self.take_native_flat(first, end)?;
+            let time = start.max(first as f64 / f64::from(in_rate));
+            match self.options.channels.map(usize::from) {
+                Some(n) if n != channels => (mix(&Planar::from_flat(&data, channels), n), time),
+                _ => return Ok(AudioSamples { data, channels, sample_rate: out_rate, pts_seconds: time }),
+            }
         } else {
-            self.resampled_range(start, stop, in_rate, out_rate)?
+            let (p, time) = self.resampled_range(start, stop, in_rate, out_rate)?;
+            match self.options.channels.map(usize::from) {
+                Some(n) if n != p.channels.len() => (mix(&p, n), time),
+                _ => (p, time),
+            }
         };
-        if let Some(n) = self.options.channels
-            && usize::from(n) != samples.channels.len()
-        {
-            samples = mix(&samples, usize::from(n));
-        }
         let channels = samples.channels.len();
-        // The first channel's buffer becomes the result, the others appended to it: a large
-        // buffer grows in place (the allocator remaps its pages), so of a 10-minute stereo
-        // track only the second channel is copied, not both into new memory.
-        let frames = samples.len();
-        let mut planes = samples.channels.into_iter();
-        let mut data = planes.next().unwrap_or_default();
-        data.reserve_exact(frames * channels.saturating_sub(1));
-        for c in planes {
-            data.extend_from_slice(&c);
+        let mut data = Vec::with_capacity(samples.len() * channels);
+        for c in &samples.channels {
+            data.extend_from_slice(c);
         }
         Ok(AudioSamples { data, channels, sample_rate: out_rate, pts_seconds: first_time })
     }
@@ -262,47 +283,62 @@ impl AudioDecoder {
         Ok((cut, start.max(t0 + (base + from as i64) as f64 / f64::from(out_rate))))
     }
 
-    /// Native samples with indices in `[first, end)` (`None`: to the end of the track),
-    /// clipped to the shown window.
-    fn take_native(&mut self, first: i64, end: Option<i64>) -> Result<Planar> {
+    /// The range `[first, end)` (`None`: to the end of the track) clipped to the shown
+    /// window.
+    fn clip(&self, first: i64, end: Option<i64>) -> (i64, Option<i64>) {
         let first = first.max(self.window.0);
         let end = match (end, self.window.1) {
             (Some(e), Some(w)) => Some(e.min(w)),
             (e, w) => e.or(w),
         };
+        (first, end)
+    }
+
+    /// Decodes until `pending` holds every sample of `[first, end)` that the track has
+    /// (`first` and `end` already clipped), seeking first where the range is behind or far
+    /// ahead. Decoded samples accumulate in `pending` itself, whose memory is kept from
+    /// call to call, and a range is copied out of it once; with a `sink`, they move on to
+    /// their place in the result every [`SPILL_SAMPLES`] ([`spill`](Self::spill)).
+    fn gather(&mut self, first: i64, end: Option<i64>, mut sink: Option<&mut Sink>) -> Result<()> {
         let rate = f64::from(self.meta.sample_rate.max(1));
         let decoded_to = self.pending_start + self.pending.len() as i64;
         let behind = first < self.pending_start && self.next_index.is_some();
         let far = self.next_index.is_some() && first as f64 - decoded_to as f64 > SEEK_AHEAD_SECONDS * rate;
-        if behind || far || (self.next_index.is_none() && self.ended) {
+        // Nothing decoded yet (a new decoder's first range): far into the track seeks too,
+        // rather than decoding everything before it (half an hour of a random range in a
+        // 1-hour file was most of 1,000 ranges' time).
+        let far_first =
+            self.next_index.is_none() && !self.ended && first as f64 - self.window.0 as f64 > SEEK_AHEAD_SECONDS * rate;
+        if behind || far || far_first || (self.next_index.is_none() && self.ended) {
             self.seek_before(first)?;
         }
-        let mut out = Planar::with_channels(self.meta.channels as usize);
-        if let Some(e) = end {
-            // A known range: its buffers once, not grown packet by packet.
-            let n = usize::try_from(e - first).unwrap_or(0).min(MAX_RESERVE_SAMPLES);
-            out.channels.iter_mut().for_each(|c| c.reserve_exact(n));
-        }
-        // Given out up to here (look-back samples stay pending after they are given out).
-        let mut copied = first;
+        // Room for the whole range at once, not grown packet by packet (a track's end is
+        // known from the container's duration where it states one, or its edit); made
+        // once the engine's first samples say how many channels there are.
+        let mut room = end
+            .or_else(|| self.track_end_estimate())
+            .and_then(|e| usize::try_from(e - first.max(self.pending_start)).ok())
+            .map(|n| n.min(if sink.is_some() { SPILL_SAMPLES } else { MAX_RESERVE_SAMPLES }) + PACKET_SLACK);
         loop {
-            // Give out what is pending inside the range.
-            let p_end = self.pending_start + self.pending.len() as i64;
-            let lo = copied.max(self.pending_start);
-            let hi = end.map_or(p_end, |e| e.min(p_end));
-            if hi > lo {
-                let (a, b) = ((lo - self.pending_start) as usize, (hi - self.pending_start) as usize);
-                out.ensure_channels(self.pending.channels.len());
-                for (o, c) in out.channels.iter_mut().zip(&self.pending.channels) {
-                    o.extend_from_slice(&c[a..b]);
+            if !self.pending.channels.is_empty()
+                && let Some(n) = room.take()
+            {
+                for c in &mut self.pending.channels {
+                    reserve_samples(c, n);
                 }
-                copied = hi;
             }
+            // What is before the range is not needed, but for the look-back a next
+            // range's resampling reads.
+            self.drop_before(first - self.lookback);
+            if let Some(s) = sink.as_deref_mut()
+                && self.pending.len() >= SPILL_SAMPLES
+            {
+                self.spill(s, first, end);
+            }
+            let p_end = self.pending_start + self.pending.len() as i64;
             if end.is_some_and(|e| p_end >= e) || self.ended {
-                break;
+                return Ok(());
             }
-            // Drop what is given out, but for the look-back a next range may read.
-            self.drop_before(first.max(hi) - self.lookback);
             if self.interrupt.as_mut().is_some_and(|check| check()) {
                 return Err(Error::Closed(
                     "interrupted: the caller stopped the call before its samples were all decoded".into(),
@@ -312,13 +348,107 @@ impl AudioDecoder {
                 self.ended = true;
             }
         }
-        self.given_to = copied;
-        // Keep from the range's end on (and what resampling the next range reads before
-        // it): the next consecutive range starts there.
-        if let Some(e) = end {
-            self.drop_before(e - self.lookback);
+    }
+
+    /// Moves the pending samples of `[first, end)` to the result `sink` builds: `pending`
+    /// stays small (and in the caches), and each sample is copied once, to where it ends
+    /// up.
+    fn spill(&mut self, sink: &mut Sink, first: i64, end: Option<i64>) {
+        let (a, b, lo) = self.pending_part(first, end);
+        if b <= a {
+            return;
         }
+        let channels = self.channel_count();
+        let out = sink.out.get_or_insert_with(|| PlanarOut::new(channels, sink.cap));
+        sink.start.get_or_insert(lo);
+        out.push(&self.pending.channels, a, b);
+        self.drop_before(lo + (b - a) as i64);
+    }
+
+    /// The sample index the track ends at, as far as the container tells: its edit's end,
+    /// or its stated duration (a guess for reserving memory only).
+    fn track_end_estimate(&self) -> Option<i64> {
+        self.window.1.or_else(|| {
+            let d = self.track.duration.filter(|d| *d > 0)?;
+            Some(self.window.0 + to_samples(d, self.track.time_base, self.meta.sample_rate))
+        })
+    }
+
+    /// The part of `pending` in `[first, end)` (clipped): the offsets into it, and the
+    /// index its first sample has.
+    fn pending_part(&self, first: i64, end: Option<i64>) -> (usize, usize, i64) {
+        let p_end = self.pending_start + self.pending.len() as i64;
+        // (A range past the end of what there is: empty, at the end.)
+        let lo = first.max(self.pending_start).min(p_end);
+        let hi = end.map_or(p_end, |e| e.min(p_end)).max(lo);
+        ((lo - self.pending_start) as usize, (hi - self.pending_start) as usize, lo)
+    }
+
+    /// After a range up to `end` is given out: keep from its end on (and what resampling
+    /// the next range reads before it), where the next consecutive range starts.
+    fn given_out(&mut self, to: i64, end: Option<i64>) {
+        self.given_to = to;
+        self.drop_before(end.unwrap_or(to) - self.lookback);
+    }
+
+    /// The channels a range has: the engine's, or the metadata's before it gave any.
+    fn channel_count(&self) -> usize {
+        match self.pending.channels.len() {
+            0 => usize::from(self.meta.channels),
+            n => n,
+        }
+    }
+
+    /// Native samples with indices in `[first, end)` (`None`: to the end of the track),
+    /// clipped to the shown window, as planar buffers (for resampling and mixing).
+    fn take_native(&mut self, first: i64, end: Option<i64>) -> Result<Planar> {
+        let (first, end) = self.clip(first, end);
+        self.gather(first, end, None)?;
+        let (a, b, lo) = self.pending_part(first, end);
+        let mut out = Planar { channels: self.pending.channels.iter().map(|c| c[a..b].to_vec()).collect() };
+        out.ensure_channels(self.channel_count());
+        self.given_out(lo + (b - a) as i64, end);
         Ok(out)
+    }
+
+    /// Native samples with indices in `[first, end)` (`None`: to the end of the track),
+    /// clipped to the shown window, as one buffer of the channels one after another, and
+    /// the channel count. A short range is copied once from `pending`, into memory of its
+    /// exact size; a long one (a whole track) goes to its place in the result as it is
+    /// decoded ([`PlanarOut`]).
+    fn take_native_flat(&mut self, first: i64, end: Option<i64>) -> Result<(Vec<f32>, usize)> {
+        let (first, end) = self.clip(first, end);
+        // The result's length: exact where the range or the track's edit ends it, else
+        // the container's duration with room for a guess a little short.
+        let exact = end.is_some();
+        let length = end.or_else(|| self.track_end_estimate()).map(|e| e - first);
+        // (To the end of a track of unknown length: room for 4M samples, then doubled.)
+        let spill = self.lookback == 0 && length.is_none_or(|n| n >= SPILL_FROM_SAMPLES as i64);
+        if spill {
+            let n = length.map_or(4 * SPILL_FROM_SAMPLES, |n| usize::try_from(n).unwrap_or(0)).min(MAX_RESERVE_SAMPLES);
+            let mut sink = Sink { cap: if exact { n } else { n + PACKET_SLACK }, out: None, start: None };
+            self.gather(first, end, Some(&mut sink))?;
+            self.spill(&mut sink, first, end);
+            let channels = self.channel_count();
+            let (data, to) = match sink.out {
+                Some(out) => {
+                    let to = sink.start.unwrap_or(first) + out.frames() as i64;
+                    (out.finish(), to)
+                }
+                None => (Vec::new(), first),
+            };
+            self.given_out(to, end);
+            return Ok((data, channels));
+        }
+        self.gather(first, end, None)?;
+        let channels = self.channel_count();
+        let (a, b, lo) = self.pending_part(first, end);
+        let mut data = Vec::with_capacity((b - a) * channels);
+        for c in &self.pending.channels {
+            data.extend_from_slice(&c[a..b]);
+        }
+        self.given_out(lo + (b - a) as i64, end);
+        Ok((data, channels))
     }
 
     /// Drops pending samples before index `i`.
@@ -349,9 +479,16 @@ impl AudioDecoder {
             }
             let rate = self.meta.sample_rate;
             if self.next_index.is_none() {
-                let idx = packet.pts.map_or(0, |p| to_samples(p, self.track.time_base, rate));
-                // Only the stream's first packet carries the priming.
-                let idx = if idx <= self.window.0 { idx - self.anchor_shift } else { idx };
+                let idx = match self.seek_anchor.take() {
+                    // The packet a seek restarted at, where the table knows its first
+                    // sample better than its timestamp does.
+                    Some((pts, idx)) if pts == packet.pts => idx,
+                    _ => {
+                        let idx = packet.pts.map_or(0, |p| to_samples(p, self.track.time_base, rate));
+                        // Only the stream's first packet carries the priming.
+                        if idx <= self.window.0 { idx - self.anchor_shift } else { idx }
+                    }
+                };
                 self.next_index = Some(idx);
                 if self.pending.is_empty() {
                     self.pending_start = idx;
@@ -395,6 +532,13 @@ impl AudioDecoder {
     /// The channel count can change with the first packet (AAC with a PCE, SBR): the
     /// metadata follows what the engine gives.
     fn fix_channels(&mut self) {
+        // Damage can leave channels of unequal length (a packet of fewer channels than the
+        // last): every channel is held to the first one's length, padded with silence or
+        // cut, so that ranges cut every channel alike.
+        let len = self.pending.len();
+        for c in &mut self.pending.channels {
+            c.resize(len, 0.0);
+        }
         let n = self.pending.channels.len() as u16;
         if n != 0 && n != self.meta.channels {
             self.meta.channels = n;
@@ -410,11 +554,14 @@ impl AudioDecoder {
     fn seek_before(&mut self, index: i64) -> Result<()> {
         if self.table.is_none() {
             let t = self.demuxer.packet_table(self.track.index)?;
-            self.table = Some(SeekTable::new(t.entries, self.track.time_base, self.meta.sample_rate));
+            self.table =
+                Some(SeekTable::new(t.entries, self.track.time_base, self.meta.sample_rate, self.anchor_shift));
         }
         let table = self.table.as_ref().map_or(&[][..], |t| &t.entries);
-        let preroll = preroll_samples(self.params.codec, self.meta.sample_rate);
-        let at = self.table.as_ref().map_or(0, |t| t.last_starting_by(index - preroll));
+        let at = self.table.as_ref().map_or(0, |t| match preroll(self.params.codec, self.meta.sample_rate) {
+            Preroll::Packets(n) => t.packets_before(index, n),
+            Preroll::Samples(n) => t.last_starting_by(index - n),
+        });
         // Back to the start: a new engine rather than a reset one, as decoders keep state a
         // reset leaves (AAC's noise generator for PNS), and a fresh one decodes the start as
         // the first pass did. Into the middle, a reset (a decode from there differs from a
@@ -429,11 +576,14 @@ impl AudioDecoder {
         self.pending_start = i64::MIN / 4;
         self.next_index = None;
         self.ended = false;
+        self.seek_anchor = None;
         if at == 0 || table.is_empty() {
             self.demuxer.rewind()?;
         } else {
             let entry = table[at];
             self.demuxer.seek_to(self.track.index, &entry)?;
+            let first = self.table.as_ref().and_then(|t| t.first_sample(at));
+            self.seek_anchor = first.map(|i| (entry.pts, i));
         }
         Ok(())
     }
@@ -446,12 +596,17 @@ struct SeekTable {
     /// timestamp, in table order: the maximum makes it sorted, so a seek is a binary search
     /// (a 1-hour AAC track has 170,000 packets, and random ranges seek every time).
     starts: Vec<(usize, i64)>,
+    /// The first samples come from the packets' constant length, not their coarse
+    /// timestamps ([`SeekTable::on_grid`]).
+    grid: bool,
 }
 
 impl SeekTable {
-    fn new(entries: Vec<PacketEntry>, time_base: Rational, rate: u32) -> SeekTable {
+    /// The table of `entries`; `shift`: the samples the first packet gives before its
+    /// timestamp (Opus pre-skip where the container has no edit for it).
+    fn new(entries: Vec<PacketEntry>, time_base: Rational, rate: u32, shift: i64) -> SeekTable {
         let mut high = i64::MIN;
-        let starts = entries
+        let mut starts: Vec<(usize, i64)> = entries
             .iter()
             .enumerate()
             .filter_map(|(i, e)| {
@@ -459,26 +614,81 @@ impl SeekTable {
                 Some((i, high))
             })
             .collect();
-        SeekTable { entries, starts }
+        // Samples per tick of the timestamps: above 1, a timestamp says only roughly where
+        // a packet's samples start.
+        let tick = (i128::from(rate) * i128::from(time_base.num)).checked_div(i128::from(time_base.den)).unwrap_or(0);
+        let grid = tick > 1 && starts.len() == entries.len() && Self::on_grid(&mut starts, tick as i64, shift);
+        SeekTable { entries, starts, grid }
+    }
+
+    /// Timestamps coarser than a sample (Matroska's milliseconds: 48 samples at 48 kHz,
+    /// and its muxers round the Opus codec delay in) place a packet's samples only to a
+    /// tick; decoding places them exactly, each packet's after the last's. Where every
+    /// packet holds the same number of samples (AAC, Opus, MP3 and AC-3 frames of one
+    /// size), every timestamp within a tick of that grid, and a packet is much longer
+    /// than a tick, packet `k`'s first sample is the first packet's plus `k` packets':
+    /// `starts` is set to that, as a decode from the start counts. Else false.
+    fn on_grid(starts: &mut [(usize, i64)], tick: i64, shift: i64) -> bool {
+        let (Some(&(_, s0)), Some(&(_, last))) = (starts.first(), starts.last()) else { return false };
+        let n = starts.len() as i64;
+        if n < 3 {
+            return false;
+        }
+        let d = (last - s0 + (n - 1) / 2) / (n - 1);
+        if d <= 4 * (tick + 1) {
+            return false;
+        }
+        let fits = starts.iter().enumerate().all(|(k, &(_, s))| (s - (s0 + k as i64 * d)).abs() <= tick + 1);
+        if fits {
+            for (k, st) in starts.iter_mut().enumerate() {
+                st.1 = s0 - shift + k as i64 * d;
+            }
+        }
+        fits
+    }
+
+    /// The first sample of entry `at`, where the table knows it better than the entry's
+    /// timestamp (on a grid; with timestamps as fine as samples, the timestamp is exact).
+    fn first_sample(&self, at: usize) -> Option<i64> {
+        // On a grid every entry has a timestamp: entry `at` is start `at`.
+        if self.grid { self.starts.get(at).map(|s| s.1) } else { None }
     }
 
     /// The entry to decode from for sample `target`: the last with a timestamp before the
     /// first one starting past `target` (0 when none is).
     fn last_starting_by(&self, target: i64) -> usize {
+        self.packets_before(target, 0)
+    }
+
+    /// The entry `back` packets (with a timestamp) before the one holding sample `target`
+    /// (0 when there are not so many).
+    fn packets_before(&self, target: i64, back: usize) -> usize {
         let past = self.starts.partition_point(|&(_, s)| s <= target);
-        past.checked_sub(1).map_or(0, |k| self.starts[k].0)
+        past.checked_sub(1 + back).map_or(0, |k| self.starts[k].0)
     }
 }
 
-/// The samples before the one asked for that a restarted decoder needs to reproduce it:
-/// MDCT codecs need the previous block's overlap, MP3 its bit reservoir, Opus about 80 ms
-/// to converge (RFC 7845 section 4.6).
-fn preroll_samples(codec: AudioCodec, rate: u32) -> i64 {
+/// What a restarted decoder decodes before the packet holding the sample asked for.
+enum Preroll {
+    /// This many packets.
+    Packets(usize),
+    /// The packets from the one holding the sample this many samples before.
+    Samples(i64),
+}
+
+/// What a restarted decoder needs before the sample asked for to reproduce it: AAC and
+/// AC-3 the previous frame's overlap, so one packet (of any frame size: HE-AAC's are
+/// 2048 samples, AAC-LC's 1024); Vorbis one long block (up to 4096 samples, in blocks of
+/// two sizes); MP3 its bit reservoir (up to 511 bytes back, several frames at low rates);
+/// Opus about 80 ms to converge (RFC 7845 section 4.6). Every packet more is decoded by
+/// every seek: a one-second range of AAC is 47 packets.
+fn preroll(codec: AudioCodec, rate: u32) -> Preroll {
     match codec {
-        AudioCodec::Pcm | AudioCodec::Flac => 0,
-        AudioCodec::Opus => i64::from(rate) * 80 / 1000,
-        AudioCodec::Mp3 | AudioCodec::Mp2 => 1152 * 10,
-        AudioCodec::Aac | AudioCodec::Ac3 | AudioCodec::Eac3 | AudioCodec::Vorbis => 2048 * 2,
+        AudioCodec::Pcm | AudioCodec::Flac => Preroll::Samples(0),
+        AudioCodec::Aac | AudioCodec::Ac3 | AudioCodec::Eac3 => Preroll::Packets(1),
+        AudioCodec::Opus => Preroll::Samples(i64::from(rate) * 80 / 1000),
+        AudioCodec::Mp3 | AudioCodec::Mp2 => Preroll::Samples(1152 * 10),
+        AudioCodec::Vorbis => Preroll::Samples(4096),
     }
 }
 

@@ -24,6 +24,7 @@
 //! ([`AudioOptions::channels`]) run after decoding.
 
 mod decoder;
+mod memory;
 mod mix;
 mod resample;
 pub mod wav;
@@ -129,15 +130,33 @@ impl AudioSamples {
         }
     }
 
-    fn interleave_with<const W: usize>(&self, buf: &mut Vec<u8>, put: impl Fn(f32, &mut [u8; W])) {
+    fn interleave_with<const W: usize>(&self, buf: &mut Vec<u8>, put: impl Fn(f32, &mut [u8; W]) + Copy) {
         let (frames, channels) = (self.frames(), self.channels.max(1));
-        buf.clear();
+        // Every byte is written below: a buffer already this long (the chunk before) is not
+        // cleared first (zeroing it was as long as filling it).
+        buf.truncate(frames * channels * W);
         buf.resize(frames * channels * W, 0);
         let planes: Vec<&[f32]> = self.data.chunks_exact(frames.max(1)).take(channels).collect();
-        for (i, frame) in buf.chunks_exact_mut(channels * W).enumerate() {
-            for (plane, b) in planes.iter().zip(frame.chunks_exact_mut(W)) {
-                if let Ok(b) = <&mut [u8; W]>::try_from(b) {
-                    put(plane[i], b);
+        // Mono and stereo as loops over whole frames, which the compiler vectorises; more
+        // channels a channel at a time into its column.
+        match planes[..] {
+            [mono] => {
+                for (b, &v) in buf.chunks_exact_mut(W).zip(mono) {
+                    put_at(put, v, b);
+                }
+            }
+            [left, right] => {
+                for (b, (&l, &r)) in buf.chunks_exact_mut(2 * W).zip(left.iter().zip(right)) {
+                    let (bl, br) = b.split_at_mut(W);
+                    put_at(put, l, bl);
+                    put_at(put, r, br);
+                }
+            }
+            _ => {
+                for (c, plane) in planes.iter().enumerate() {
+                    for (frame, &v) in buf.chunks_exact_mut(channels * W).zip(plane.iter()) {
+                        put_at(put, v, &mut frame[c * W..(c + 1) * W]);
+                    }
                 }
             }
         }
@@ -147,6 +166,14 @@ impl AudioSamples {
     /// libswresample converts float to s16.
     pub fn interleaved_s16(&self) -> Vec<i16> {
         self.interleaved().into_iter().map(f32_to_s16).collect()
+    }
+}
+
+/// Writes sample `v` into `b` (exactly `W` bytes) with `put`.
+#[inline(always)]
+fn put_at<const W: usize>(put: impl Fn(f32, &mut [u8; W]), v: f32, b: &mut [u8]) {
+    if let Ok(b) = <&mut [u8; W]>::try_from(b) {
+        put(v, b);
     }
 }
 
@@ -186,5 +213,28 @@ pub(crate) fn layout_name(channels: u16) -> String {
         7 => "6.1".into(),
         8 => "7.1".into(),
         n => format!("{n} channels"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaving_to_bytes_matches_interleaved_for_every_channel_count() {
+        for channels in [1usize, 2, 3, 6] {
+            let frames = 5;
+            let data: Vec<f32> = (0..channels * frames).map(|i| i as f32 / 64.0 - 0.4).collect();
+            let s = AudioSamples { data, channels, sample_rate: 8000, pts_seconds: 0.0 };
+            let mut buf = vec![7u8; 3];
+            s.interleave_le_into(false, &mut buf);
+            let want: Vec<u8> = s.interleaved().iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(buf, want, "{channels} channels, f32");
+            // Reused, longer than needed: shortened, every byte rewritten.
+            buf.resize(want.len() * 3, 9);
+            s.interleave_le_into(true, &mut buf);
+            let want: Vec<u8> = s.interleaved_s16().iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(buf, want, "{channels} channels, s16");
+        }
     }
 }

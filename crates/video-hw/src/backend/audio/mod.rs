@@ -69,6 +69,12 @@ impl Planar {
         Planar { channels: vec![Vec::new(); n] }
     }
 
+    /// Planar buffers from `channels` rows laid one after another in `data`.
+    pub(crate) fn from_flat(data: &[f32], channels: usize) -> Planar {
+        let frames = data.len().checked_div(channels).unwrap_or(0);
+        Planar { channels: (0..channels).map(|c| data[c * frames..(c + 1) * frames].to_vec()).collect() }
+    }
+
     /// Samples per channel.
     pub(crate) fn len(&self) -> usize {
         self.channels.first().map_or(0, Vec::len)

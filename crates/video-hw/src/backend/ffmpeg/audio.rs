@@ -32,6 +32,9 @@ pub(crate) struct FfmpegAudioEngine {
     ff: &'static Ffmpeg,
     rate: u32,
     channels: u16,
+    /// The packet each one's bytes are sent in (one `AVPacket` for the track, not one
+    /// allocated and freed per packet).
+    packet: Packet,
 }
 
 impl FfmpegAudioEngine {
@@ -56,12 +59,13 @@ impl FfmpegAudioEngine {
             .map_err(|e| common::backend_error(Engine::Ffmpeg, "setting flags2 +skip_manual", e))?;
         ctx.open().map_err(|e| common::av_error(Engine::Ffmpeg, &format!("opening libavcodec decoder {name}"), e))?;
         let frame = Frame::empty(ff).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a frame", e))?;
+        let packet = Packet::empty(ff).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a packet", e))?;
         // What the decoder says after opening (AAC, Opus, Vorbis and FLAC read it from
         // the extradata); what the container says where it is silent until the first frame.
         let (rate, channels) = fields.rate_and_channels(&ctx);
         let rate = if rate > 0 { rate } else { params.sample_rate };
         let channels = if channels > 0 { channels } else { params.channels };
-        Ok(FfmpegAudioEngine { ctx, frame, fields, name, ff, rate, channels })
+        Ok(FfmpegAudioEngine { ctx, frame, fields, name, ff, rate, channels, packet })
     }
 
     /// Turns a libavcodec failure on a packet into a typed error: damaged input is a
@@ -81,15 +85,15 @@ impl FfmpegAudioEngine {
         }
     }
 
-    /// Sends `packet` (`None`: the end of the stream), taking frames first whenever the
-    /// decoder asks for it.
-    fn send(&mut self, packet: Option<&Packet>, bytes: usize, out: &mut Planar) -> Result<()> {
+    /// Sends the packet in `self.packet` (`filled` false: the end of the stream), taking
+    /// frames first whenever the decoder asks for it.
+    fn send(&mut self, filled: bool, bytes: usize, out: &mut Planar) -> Result<()> {
         for _ in 0..3 {
-            match self.ctx.send_packet(packet) {
+            match self.ctx.send_packet(filled.then_some(&self.packet)) {
                 Ok(()) => return self.receive_all(bytes, out),
                 Err(AvError::EAGAIN) => self.receive_all(bytes, out)?,
                 // Already drained: nothing more comes out.
-                Err(AvError::EOF) if packet.is_none() => return Ok(()),
+                Err(AvError::EOF) if !filled => return Ok(()),
                 Err(e) => {
                     let err = self.error(e, bytes);
                     // Frames finished before the failure are still good.
@@ -211,13 +215,12 @@ impl AudioEngine for FfmpegAudioEngine {
             // An empty packet would mean the end of the stream to libavcodec.
             return Ok(());
         }
-        let p = Packet::copy(self.ff, packet)
-            .map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a packet", e))?;
-        self.send(Some(&p), packet.len(), out)
+        self.packet.fill(packet).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a packet", e))?;
+        self.send(true, packet.len(), out)
     }
 
     fn flush(&mut self, out: &mut Planar) -> Result<()> {
-        let drained = self.send(None, 0, out);
+        let drained = self.send(false, 0, out);
         // A drained decoder takes no more packets until flushed: ready it for a later
         // seek's packets.
         self.ctx.flush();

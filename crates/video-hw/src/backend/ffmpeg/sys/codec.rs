@@ -559,16 +559,26 @@ impl Packet {
 
     /// A packet holding a copy of `data`.
     pub(crate) fn copy(ff: &'static Ffmpeg, data: &[u8]) -> Result<Packet, AvError> {
-        let p = Packet::empty(ff)?;
+        let mut p = Packet::empty(ff)?;
+        p.fill(data)?;
+        Ok(p)
+    }
+
+    /// Makes this packet hold a copy of `data` alone, in a buffer of its own (what it held
+    /// before is released: a decoder that kept a reference keeps its own). For a loop that
+    /// sends packet after packet through one `AVPacket` rather than allocating each.
+    pub(crate) fn fill(&mut self, data: &[u8]) -> Result<(), AvError> {
         let n = c_int::try_from(data.len()).map_err(|_| AvError::EINVAL)?;
-        // SAFETY: a fresh packet; av_new_packet allocates `n` bytes plus padding.
-        check(unsafe { (ff.fns.av_new_packet)(p.ptr.as_ptr(), n) })?;
-        let dst = p.data_ptr();
+        self.unref();
+        // SAFETY: a live, blank packet (just unreferenced); av_new_packet allocates `n`
+        // bytes plus padding.
+        check(unsafe { (self.ff.fns.av_new_packet)(self.ptr.as_ptr(), n) })?;
+        let dst = self.data_ptr();
         if !data.is_empty() && !dst.is_null() {
             // SAFETY: `dst` holds at least `n` bytes, allocated just above.
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
         }
-        Ok(p)
+        Ok(())
     }
 
     fn base(&self) -> *mut c_void {
