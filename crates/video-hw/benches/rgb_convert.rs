@@ -6,8 +6,9 @@
 //!
 //! The conversion splits a large picture into bands of rows on the cores the process may
 //! run on (`std::thread::available_parallelism`), so `taskset -c 0` measures it on one
-//! thread and `taskset -c 0,1` on two. Clock: `std::time::Instant` (monotonic wall time)
-//! around each conversion; the output buffer is recycled between conversions as in a
+//! thread and `taskset -c 0,1` on two. Clocks: `std::time::Instant` (monotonic wall time)
+//! and the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`, every thread) around each
+//! conversion; the output buffer is recycled between conversions as in a
 //! decode loop. Nothing is written to bench/results: swscale's side is `transform_cpu`.
 
 use std::time::Instant;
@@ -43,6 +44,21 @@ fn picture(format: PixelFormat) -> Frame {
     Frame::host(format, w, h, host)
 }
 
+/// CPU time of the whole process (every thread), in ms (NaN where there is no such clock).
+#[cfg(not(unix))]
+fn cpu_ms() -> f64 {
+    f64::NAN
+}
+
+/// CPU time of the whole process (every thread), in ms.
+#[cfg(unix)]
+fn cpu_ms() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write; the clock id is a constant Linux defines.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 * 1e-6
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -61,7 +77,7 @@ fn main() {
         ("yuv420p10 → rgb24", PixelFormat::Yuv420p10, Channels::Rgb, false, SampleType::U8),
     ];
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("1080p conversions, {threads} core(s) usable, median of {rounds} (ms, Instant)");
+    println!("1080p conversions, {threads} core(s) usable, median of {rounds} (ms: wall (Instant), CPU (process))");
     for (name, format, channels, planar, sample) in cases {
         if only.is_some_and(|o| !name.contains(o.as_str())) {
             continue;
@@ -71,13 +87,14 @@ fn main() {
         for _ in 0..10 {
             std::hint::black_box(t.apply(&frame).expect("transform"));
         }
-        let times: Vec<f64> = (0..rounds)
+        let (times, cpu): (Vec<f64>, Vec<f64>) = (0..rounds)
             .map(|_| {
-                let start = Instant::now();
+                let (start, c) = (Instant::now(), cpu_ms());
                 std::hint::black_box(t.apply(&frame).expect("transform"));
-                start.elapsed().as_secs_f64() * 1e3
+                let c = cpu_ms() - c;
+                (start.elapsed().as_secs_f64() * 1e3, c)
             })
-            .collect();
-        println!("{name:24} {:.3}", median(times));
+            .unzip();
+        println!("{name:24} wall {:.3}  CPU {:.3}", median(times), median(cpu));
     }
 }

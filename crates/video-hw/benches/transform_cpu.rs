@@ -8,8 +8,9 @@
 //! measures nothing.
 //!
 //! Each case converts a 1080p (or 4K) picture many times with both, alternating rounds so
-//! both see the same machine state; the clock is `std::time::Instant` (monotonic wall time)
-//! around each conversion. swscale runs on one thread; ours on the calling thread, except
+//! both see the same machine state; the clocks are `std::time::Instant` (monotonic wall time)
+//! and the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`, all its threads; what a shared
+//! machine's other work disturbs less) around each conversion. swscale runs on one thread; ours on the calling thread, except
 //! that a conversion at the source's size splits a large picture into bands of rows on up
 //! to all the cores (`transform/rgb.rs`). The table gives medians per conversion and the
 //! ratio ours / swscale (below 1.0: ours is faster). The run of record is written to
@@ -270,6 +271,21 @@ fn picture(api: &sws::Api, format: PixelFormat, w: u32, h: u32) -> (Frame, sws::
     (Frame::host(format, w, h, host), av_frame, av_format)
 }
 
+/// CPU time of the whole process (every thread), in ms (NaN where there is no such clock).
+#[cfg(not(unix))]
+fn cpu_ms() -> f64 {
+    f64::NAN
+}
+
+/// CPU time of the whole process (every thread), in ms.
+#[cfg(unix)]
+fn cpu_ms() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write; the clock id is a constant Linux defines.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 * 1e-6
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -381,9 +397,10 @@ fn main() {
         "# CPU transform against swscale ({date}, commit {commit})\n\n\
          `cargo bench -p video-hw --bench transform_cpu`; swscale on one thread, ours with its bands of rows \
          on the cores at the source's size ({} cores here), wall clock \
-         (`Instant`) per conversion, medians of {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} \
-         ({}, as the FFmpeg engines load it).\n\n\
-         | conversion | ours (ms) | swscale (ms) | ours / swscale |\n|---|---|---|---|\n",
+         (`Instant`) and the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`) per conversion, medians of \
+         {ROUNDS} alternating rounds of {PER_ROUND}; libavutil {} ({}, as the FFmpeg engines load it).\n\n\
+         | conversion | ours, wall (ms) | swscale, wall (ms) | ours / swscale, wall | ours, CPU (ms) | \
+         swscale, CPU (ms) | ours / swscale, CPU |\n|---|---|---|---|---|---|---|\n",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         api.avutil_major(),
         api.swscale.display()
@@ -395,21 +412,28 @@ fn main() {
         let pix = api.pix_fmt(pix);
         let mut scaler = sws::Scaler::new(&api, (av_format, case.size.0, case.size.1), (pix, w, h), flags);
         let mut out = sws::Picture::new(&api, pix, w, h);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut a, mut b, mut ca, mut cb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             for _ in 0..PER_ROUND {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 std::hint::black_box(ours.apply(&frame).expect("transform"));
+                ca.push(cpu_ms() - c);
                 a.push(t.elapsed().as_secs_f64() * 1e3);
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 scaler.run(&av_frame, &mut out);
                 std::hint::black_box(&out);
+                cb.push(cpu_ms() - c);
                 b.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
         let _ = ColorInfo::default();
-        let (ma, mb) = (median(a), median(b));
-        let line = format!("| {} | {ma:.3} | {mb:.3} | {:.2}x |\n", case.name, ma / mb);
+        let (ma, mb, mca, mcb) = (median(a), median(b), median(ca), median(cb));
+        let line = format!(
+            "| {} | {ma:.3} | {mb:.3} | {:.2}x | {mca:.3} | {mcb:.3} | {:.2}x |\n",
+            case.name,
+            ma / mb,
+            mca / mcb
+        );
         print!("{line}");
         table.push_str(&line);
     }

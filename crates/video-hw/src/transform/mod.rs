@@ -59,6 +59,10 @@ use crate::error::{Error, Result};
 mod apply;
 mod plan;
 pub(crate) mod rgb;
+#[cfg(target_arch = "x86_64")]
+mod rgb_avx2;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod rgb_avx2_tests;
 #[cfg(test)]
 mod rgb_exact_tests;
 mod rgb_pairs;

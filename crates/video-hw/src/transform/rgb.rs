@@ -9,16 +9,23 @@
 //! (`rgb_pairs.rs`), within 1 LSB of float64 and the same bytes on every path and CPU;
 //! float output applies the matrix in fixed point (20 fractional bits).
 //!
-//! Speed: a row goes through loops over contiguous slices (widening reads, luma terms,
-//! chroma terms once per chroma sample, the sums, the interleave of packed RGB), which the
-//! compiler vectorises; they are compiled for AVX2 and SSE4.1 besides the baseline on
-//! x86-64 and the build the CPU can run is chosen at run time (`rows`). Large pictures
-//! are split into bands of rows across threads.
+//! Speed: on x86-64 CPUs with AVX2, 8-bit output from 8-bit 4:2:0/4:2:2 sources (planar
+//! or NV12) goes through an explicit AVX2 kernel (`rgb_avx2.rs`, chosen once per
+//! conversion by `Kernel::for_job`) for the first 32·⌊w/32⌋ pixels of each row, two rows
+//! at a time where they share a chroma row; it computes the same bytes as the portable
+//! loops (`rgb_avx2_tests.rs`). Everything else (and the rest of each row) goes through
+//! loops over contiguous slices (widening reads, luma terms, chroma terms once per chroma
+//! sample, the sums, the interleave of packed RGB), which the compiler vectorises; they
+//! are compiled for AVX2 and SSE4.1 besides the baseline on x86-64 and the build the CPU
+//! can run is chosen at run time (`rows`). Large pictures are split into bands of rows
+//! across threads.
 
 use half::f16;
 
 use super::Rect;
 use super::plan::Coeffs;
+#[cfg(target_arch = "x86_64")]
+use super::rgb_avx2::Kernel;
 use super::rgb_pairs::Pairs;
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
@@ -299,6 +306,40 @@ pub(crate) fn convert_in(
     norm: (f32, [f32; 3], [f32; 3]),
     spread: Spread,
 ) -> Result<HostFrame> {
+    convert_with(src, rect, color, format, norm, spread, true)
+}
+
+/// [`convert`] through the portable loops alone, without the AVX2 kernel (for the tests
+/// that hold the kernel to them).
+#[cfg(test)]
+pub(crate) fn convert_portable(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+) -> Result<HostFrame> {
+    convert_with(src, rect, color, format, norm, Spread::Cores, false)
+}
+
+/// Whether the AVX2 kernel converts (part of) `rect` of `src` to `format` on this CPU.
+#[cfg(test)]
+pub(crate) fn kernel_applies(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo, format: PixelFormat) -> bool {
+    let layout = Layout::new(format, (1.0 / 255.0, [0.0; 3], [1.0; 3]));
+    Coeffs::new(color, src.depth)
+        .is_ok_and(|c| Kernel::for_job(src, rect, &layout, &Pairs::new(&c, src.depth)).is_some())
+}
+
+/// [`convert_in`], with the AVX2 kernel where it applies and `kernel` allows it.
+fn convert_with(
+    src: &YuvSource<'_>,
+    rect: Rect,
+    color: &ColorInfo,
+    format: PixelFormat,
+    norm: (f32, [f32; 3], [f32; 3]),
+    spread: Spread,
+    kernel: bool,
+) -> Result<HostFrame> {
     src.check()?;
     let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
     if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
@@ -321,7 +362,8 @@ pub(crate) fn convert_in(
     let (w, h) = (rect.width as usize, rect.height as usize);
     let buf = out.as_bytes_mut();
     let q = Pairs::new(&coeffs, src.depth);
-    let job = Job { src, rect, fixed, q, layout, twice_oy };
+    let fast = if kernel { Kernel::for_job(src, rect, &layout, &q) } else { None };
+    let job = Job { src, rect, fixed, q, layout, twice_oy, fast };
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
@@ -362,6 +404,24 @@ struct Job<'a> {
     twice_oy: i64,
     /// The arithmetic of 8-bit output (`rgb_pairs.rs`).
     q: Pairs,
+    /// The AVX2 kernel for the first pixels of each row, where it applies.
+    fast: Option<Kernel>,
+}
+
+/// Where there is no AVX2 kernel: never made.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+enum Kernel {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Kernel {
+    fn for_job(_: &YuvSource<'_>, _: Rect, _: &Layout, _: &Pairs) -> Option<Kernel> {
+        None
+    }
+
+    fn pixels(&self) -> usize {
+        match *self {}
+    }
 }
 
 /// Output rows `first..end` of `job` into `buf`: the rows of each plane (one for packed
@@ -384,10 +444,21 @@ impl Job<'_> {
         let size = l.format.bytes_per_sample();
         let row_bytes = if l.planar { w * size } else { w * l.channels * size };
         let bytes = l.format.sample_type() == SampleType::U8;
-        for i in first..end {
+        let mut i = first;
+        while i < end {
             let at = (i - first) * row_bytes;
             if bytes {
-                self.bytes_row(i, &mut s, buf, at..at + row_bytes);
+                // The kernel takes two rows at once where they share their chroma row;
+                // the portable loops do the rest of them (all of a row it did not take).
+                let (rows, from) = match self.fast {
+                    Some(k) => self.kernel_rows(&k, i, end, buf, at, row_bytes).map_or((1, 0), |n| (n, k.pixels())),
+                    None => (1, 0),
+                };
+                for r in i..i + rows {
+                    let at = (r - first) * row_bytes;
+                    self.bytes_row(r, &mut s, buf, at..at + row_bytes, from);
+                }
+                i += rows;
                 continue;
             }
             self.source_row(i, &mut s);
@@ -399,17 +470,86 @@ impl Job<'_> {
             } else {
                 self.write_packed(&s, &mut buf[0][at..][..row_bytes]);
             }
+            i += 1;
         }
     }
 
-    /// 8-bit output row `i` into bytes `at` of each plane of `buf` (one for packed
-    /// output): the chroma terms of its chroma samples (each computed once, stored under
-    /// each pixel it serves, kept for the next row where it shares them), then each pixel's
-    /// luma term, the sums and their interleave in one loop (`rgb_pairs.rs`).
+    /// Rows `i` and `i + 1` (where it is below `end` and shares row `i`'s chroma row), or
+    /// row `i` alone, through the kernel: their first `k.pixels()` pixels into `buf`, row
+    /// `i` at bytes `at` of each plane. Returns how many rows it took (`None`: none, where
+    /// the planes are not what `Kernel::for_job` saw, which does not happen).
     #[inline(always)]
-    fn bytes_row(&self, i: usize, s: &mut Scratch, buf: &mut [&mut [u8]], at: std::ops::Range<usize>) {
+    fn kernel_rows(
+        &self,
+        k: &Kernel,
+        i: usize,
+        end: usize,
+        buf: &mut [&mut [u8]],
+        at: usize,
+        row_bytes: usize,
+    ) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use super::rgb_avx2::Out;
+            let src = self.src;
+            let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+            let (_, ch) = src.chroma_size();
+            let chroma_row = |r: usize| {
+                let sy = self.rect.y as usize + r;
+                if src.half_height { nearest(sy, self.twice_oy, ch) } else { sy }
+            };
+            let row = chroma_row(i);
+            let rows = if i + 1 < end && chroma_row(i + 1) == row { 2 } else { 1 };
+            let luma = [0, 1].map(|d| src.planes[0].bytes(self.rect.y as usize + i + d.min(rows - 1), x0, w));
+            let [Some(y0), Some(y1)] = luma else { return None };
+            let (k0, n) = (x0 / 2, w.div_ceil(2));
+            let chroma = if k.interleaved() {
+                [&src.planes[1].row(row)[2 * k0..2 * (k0 + n)], &[][..]]
+            } else {
+                let plane = |i: usize| &src.planes[i].row(row)[k0..k0 + n];
+                [plane(1), plane(2)]
+            };
+            let span = at..at + rows * row_bytes;
+            let mut out = if self.layout.planar {
+                // Each plane's two rows, in R, G, B order.
+                let [p0, p1, p2] = buf else { return None };
+                let mut planes = [Some(&mut p0[span.clone()]), Some(&mut p1[span.clone()]), Some(&mut p2[span])];
+                let pos = self.layout.positions;
+                let mut take = |c: usize| planes.get_mut(pos[c]).and_then(Option::take);
+                let (Some(r), Some(g), Some(b)) = (take(0), take(1), take(2)) else { return None };
+                let (r0, r1) = r.split_at_mut(row_bytes.min(r.len()));
+                let (g0, g1) = g.split_at_mut(row_bytes.min(g.len()));
+                let (b0, b1) = b.split_at_mut(row_bytes.min(b.len()));
+                [Out::Planar([r0, g0, b0]), Out::Planar([r1, g1, b1])]
+            } else {
+                let (o0, o1) = buf[0][span].split_at_mut(row_bytes);
+                [Out::Packed(o0), Out::Packed(o1)]
+            };
+            k.run(&[y0, y1][..rows], chroma, &mut out[..rows]).then_some(rows)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (k, i, end, buf, at, row_bytes);
+            None
+        }
+    }
+
+    /// 8-bit output row `i` from its pixel `from` on (those before it are the kernel's)
+    /// into bytes `at` of each plane of `buf` (one for packed output): the chroma terms of
+    /// its chroma samples (each computed once, stored under each pixel it serves, kept
+    /// for the next row where it shares them), then each pixel's luma term, the sums and
+    /// their interleave in one loop (`rgb_pairs.rs`).
+    #[inline(always)]
+    fn bytes_row(&self, i: usize, s: &mut Scratch, buf: &mut [&mut [u8]], at: std::ops::Range<usize>, from: usize) {
         let src = self.src;
-        let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
+        let width = self.rect.width as usize;
+        if from >= width {
+            return;
+        }
+        // The kernel leaves an even number of pixels from an even column (`Kernel`), so
+        // the rest starts at the left pixel of a chroma pair as the whole row does.
+        let (x0, w) = (self.rect.x as usize + from, width - from);
+        let at = at.start + from * (at.len() / width)..at.end;
         let sy = self.rect.y as usize + i;
         let (_, ch) = src.chroma_size();
         let row = if src.half_height { nearest(sy, self.twice_oy, ch) } else { sy };

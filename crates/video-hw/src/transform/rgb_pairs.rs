@@ -149,6 +149,16 @@ impl Pairs {
     pub(super) fn identity(&self) -> bool {
         self.identity
     }
+
+    /// The constants of the AVX2 kernel (`rgb_avx2.rs`), where it computes this same
+    /// expression: 8-bit samples, a non-identity matrix, the bounds it checks.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn fast(&self) -> Option<super::rgb_avx2::Fast> {
+        if self.identity {
+            return None;
+        }
+        super::rgb_avx2::Fast::new(self.shift, self.y, [self.rv, self.gu, self.gv, self.bu], self.yo, self.co)
+    }
 }
 
 /// `c · x` in 1/64 units, `x` already in them (at most 2^14 in magnitude).

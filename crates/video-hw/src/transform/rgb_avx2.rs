@@ -1,0 +1,369 @@
+//! 8-bit RGB output from 8-bit 4:2:0 and 4:2:2 sources in AVX2 registers: the same
+//! expression as `rgb_pairs.rs` (bit for bit, `rgb_avx2_tests.rs`), 32 pixels of one or
+//! two luma rows at a time.
+//!
+//! Why explicit vectors: the portable row loops, vectorised by the compiler, took
+//! 0.59-0.64 ms per 1080p yuv420p → RGB24 conversion on one core of the 2-core AMD EPYC
+//! (`cargo bench --bench rgb_convert`), this kernel 0.42-0.44 in the same runs. Here the
+//! chroma terms of 16 chroma samples are computed in registers and serve the 32 pixels
+//! under them on both rows of a 4:2:0 pair (no row of terms written and read back), the
+//! luma term is two shifts, a high multiply and an add (the luma factor's integer part
+//! is 1 for every matrix and range), the rounding half is added once per chroma sample
+//! instead of per pixel, and the lanes stay in the order the byte pack leaves them, so
+//! that no cross-lane permute comes before the interleave.
+//!
+//! What it covers (else `Kernel::for_job` says no and the portable loops run):
+//! 8-bit luma in a plane of its own, chroma in two planes or interleaved (NV12), half the
+//! columns, a non-identity matrix, output packed RGB/BGR (3 bytes), RGBA/BGRA (4) or
+//! three planes. It converts the first `32 · ⌊w / 32⌋` pixels of a row; the caller does
+//! the rest with the portable loops.
+//!
+//! Exactness of the folded rounding half: the reference adds 32 to the luma term with
+//! saturation and then the chroma term with saturation. With the luma factor's integer
+//! part 1 and a sample within 0–255, the luma term is within ±32,640 and adding 32 never
+//! saturates; with every chroma factor (G's two together) below 3.5 in magnitude, a
+//! chroma term is within ±28,672 and adding 32 never wraps. Then
+//! `sat(sat(l + 32) + t) = sat(l + (t + 32))`; `Fast::new` checks both bounds.
+
+use std::arch::x86_64::*;
+
+use super::Rect;
+use super::rgb::{Layout, Src, Store, YuvSource};
+use super::rgb_pairs::Pairs;
+use crate::codec::SampleType;
+
+/// The expression's constants for one matrix and range at 8 bits (`rgb_pairs.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fast {
+    /// Luma offset.
+    pub yo: i16,
+    /// Chroma offset.
+    pub co: i16,
+    /// The fraction of the luma factor (its integer part is 1).
+    pub yf: i16,
+    /// Chroma factors as (integer, fraction in 15 bits).
+    pub rv: (i16, i16),
+    pub gu: (i16, i16),
+    pub gv: (i16, i16),
+    pub bu: (i16, i16),
+}
+
+impl Fast {
+    /// The constants, where the folded rounding is exact (module docs): `shift` 6 (8-bit
+    /// samples), the luma factor's integer part 1, chroma factors below 3.5.
+    pub(super) fn new(shift: u32, y: (i16, i16), [rv, gu, gv, bu]: [(i16, i16); 4], yo: i16, co: i16) -> Option<Fast> {
+        let value = |(n, f): (i16, i16)| f64::from(n) + f64::from(f) / 32768.0;
+        let small = value(rv).abs() < 3.5 && value(bu).abs() < 3.5 && value(gu).abs() + value(gv).abs() < 3.5;
+        (shift == 6 && y.0 == 1 && small && (0..=255).contains(&yo) && (0..=255).contains(&co)).then_some(Fast {
+            yo,
+            co,
+            yf: y.1,
+            rv,
+            gu,
+            gv,
+            bu,
+        })
+    }
+}
+
+/// Where the chroma samples of one row are.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Chroma<'a> {
+    /// Cb and Cr in planes of their own, from the first sample the row needs.
+    Planar(&'a [u8], &'a [u8]),
+    /// Cb, Cr pairs (NV12), from the first pair the row needs.
+    Interleaved(&'a [u8]),
+}
+
+/// Where one output row goes.
+pub(super) enum Out<'a> {
+    /// Packed, `N` bytes a pixel, R, G, B at `pos` (alpha, where `N` is 4, opaque).
+    Packed(&'a mut [u8]),
+    /// R, G and B planes.
+    Planar([&'a mut [u8]; 3]),
+}
+
+/// The output layouts, as a constant of the kernel.
+pub(super) const RGB: u8 = 0;
+/// B, G, R.
+pub(super) const BGR: u8 = 1;
+/// R, G, B, opaque alpha.
+pub(super) const RGBA: u8 = 2;
+/// B, G, R, opaque alpha.
+pub(super) const BGRA: u8 = 3;
+/// R, G, B planes.
+pub(super) const PLANES: u8 = 4;
+
+/// The AVX2 kernel (`rgb_avx2.rs`) for one conversion: its constants, the chroma layout,
+/// and how many pixels of each row it converts (a multiple of 32; the portable loops do
+/// the rest).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Kernel {
+    k: Fast,
+    /// Cb, Cr interleaved in one plane (NV12).
+    interleaved: bool,
+    /// The output layout, as `rgb_avx2`'s constants.
+    layout: u8,
+    /// Pixels of each row the kernel converts.
+    pixels: usize,
+}
+
+impl Kernel {
+    /// The kernel where the CPU has AVX2 and the job is what it covers: 8-bit luma in a
+    /// plane of its own, 8-bit chroma at half the columns in two planes or interleaved,
+    /// a crop starting at an even column, 8-bit packed RGB/BGR/RGBA/BGRA or planar
+    /// output, a matrix `Pairs::fast` accepts, a row of at least 32 pixels.
+    pub(super) fn for_job(src: &YuvSource<'_>, rect: Rect, layout: &Layout, q: &Pairs) -> Option<Kernel> {
+        let [y, u, v] = &src.planes;
+        let byte_plane = |p: &Src<'_>| p.store == Store::U8 && p.step == 1;
+        let interleaved = u.store == Store::U8
+            && (u.step, u.phase, v.step, v.phase) == (2, 0, 2, 1)
+            && std::ptr::eq(u.data, v.data)
+            && (u.offset, u.stride) == (v.offset, v.stride);
+        let out = match (layout.planar, layout.channels, layout.positions) {
+            (true, _, _) if layout.format.sample_type() == SampleType::U8 => PLANES,
+            (false, 3, [0, 1, 2]) => RGB,
+            (false, 3, [2, 1, 0]) => BGR,
+            (false, 4, [0, 1, 2]) => RGBA,
+            (false, 4, [2, 1, 0]) => BGRA,
+            _ => return None,
+        };
+        let pixels = rect.width as usize / 32 * 32;
+        let fits = byte_plane(y) && (interleaved || (byte_plane(u) && byte_plane(v)));
+        if !fits || !src.half_width || rect.x % 2 == 1 || pixels == 0 || layout.format.sample_type() != SampleType::U8 {
+            return None;
+        }
+        let k = q.fast()?;
+        is_x86_feature_detected!("avx2").then_some(Kernel { k, interleaved, layout: out, pixels })
+    }
+
+    /// The first `self.pixels` pixels of the luma rows `luma` (one or two, sharing the
+    /// chroma samples `chroma` from the first one they need) into `out`.
+    /// Whether it did (it checks its slices; `false` leaves the rows to the portable loops).
+    pub(super) fn run(&self, luma: &[&[u8]], chroma: [&[u8]; 2], out: &mut [Out<'_>]) -> bool {
+        let c = if self.interleaved { Chroma::Interleaved(chroma[0]) } else { Chroma::Planar(chroma[0], chroma[1]) };
+        // SAFETY: `for_job` made this kernel only where `is_x86_feature_detected!("avx2")`
+        // said the CPU has AVX2, which is all `rows` needs besides its arguments (which it
+        // checks itself).
+        let done = unsafe {
+            match self.layout {
+                RGB => rows::<RGB>(&self.k, luma, c, out),
+                BGR => rows::<BGR>(&self.k, luma, c, out),
+                RGBA => rows::<RGBA>(&self.k, luma, c, out),
+                BGRA => rows::<BGRA>(&self.k, luma, c, out),
+                _ => rows::<PLANES>(&self.k, luma, c, out),
+            }
+        };
+        done == self.pixels
+    }
+
+    /// Pixels of each row the kernel converts.
+    pub(super) fn pixels(&self) -> usize {
+        self.pixels
+    }
+
+    /// Whether Cb and Cr are interleaved in one plane (NV12).
+    pub(super) fn interleaved(&self) -> bool {
+        self.interleaved
+    }
+}
+
+/// Converts the first `32 · ⌊w / 32⌋` pixels of each luma row in `luma` (one or two rows of
+/// `w` samples that share the chroma row `chroma`) into `out` (one per luma row, laid out
+/// as `LAYOUT`); returns how many pixels of each row it converted (0 where the slices are
+/// too short for what their lengths promise, which the caller never passes).
+///
+/// Calling it is `unsafe` where AVX2 is not known at compile time: the caller checks that
+/// the CPU has it (`is_x86_feature_detected!("avx2")`).
+#[target_feature(enable = "avx2")]
+pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
+    let Some(w) = luma.first().map(|y| y.len()) else { return 0 };
+    let n = w / 32 * 32;
+    let per = match LAYOUT {
+        RGB | BGR => 3,
+        RGBA | BGRA => 4,
+        _ => 1,
+    };
+    // Every slice the loop reads or writes holds what `n` pixels need.
+    let chroma_ok = match chroma {
+        Chroma::Planar(u, v) => u.len() >= n / 2 && v.len() >= n / 2,
+        Chroma::Interleaved(uv) => uv.len() >= n,
+    };
+    let out_ok = out.iter().all(|o| match o {
+        Out::Packed(row) => LAYOUT != PLANES && row.len() >= n * per,
+        Out::Planar(p) => LAYOUT == PLANES && p.iter().all(|p| p.len() >= n),
+    });
+    if n == 0 || !chroma_ok || !out_ok || luma.len() != out.len() || luma.len() > 2 || luma.iter().any(|y| y.len() < n)
+    {
+        return 0;
+    }
+    let set = |(n, f): (i16, i16)| (_mm256_set1_epi16(n), _mm256_set1_epi16(f));
+    let (rvn, rvf) = set(k.rv);
+    let (gun, guf) = set(k.gu);
+    let (gvn, gvf) = set(k.gv);
+    let (bun, buf) = set(k.bu);
+    let (yo, co, yf) = (_mm256_set1_epi16(k.yo), _mm256_set1_epi16(k.co), _mm256_set1_epi16(k.yf));
+    let (half, zero, low) = (_mm256_set1_epi16(32), _mm256_setzero_si256(), _mm256_set1_epi16(0xff));
+    let masks = interleave_masks(LAYOUT == BGR);
+    let mut i = 0;
+    while i < n {
+        let c = i / 2;
+        // 16 chroma samples as 16-bit lanes (0–7 in the low half, 8–15 in the high one).
+        // SAFETY (loads): `c + 16 ≤ n / 2` samples (`2c + 32 ≤ n` bytes interleaved) lie in
+        // the slices, checked above.
+        let (u, v) = match chroma {
+            Chroma::Planar(u, v) => unsafe {
+                (
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(u.as_ptr().add(c).cast())),
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128(v.as_ptr().add(c).cast())),
+                )
+            },
+            Chroma::Interleaved(uv) => {
+                let pairs = unsafe { _mm256_loadu_si256(uv.as_ptr().add(2 * c).cast()) };
+                (_mm256_and_si256(pairs, low), _mm256_srli_epi16(pairs, 8))
+            }
+        };
+        let (u, v) = (_mm256_slli_epi16(_mm256_sub_epi16(u, co), 6), _mm256_slli_epi16(_mm256_sub_epi16(v, co), 6));
+        // Each term twice, for the two pixels of its pair, in the order the luma bytes
+        // unpack to: `a` holds pixels 0–7 and 16–23, `b` pixels 8–15 and 24–31.
+        let twice = |t: __m256i| {
+            let t = _mm256_add_epi16(t, half);
+            (_mm256_unpacklo_epi16(t, t), _mm256_unpackhi_epi16(t, t))
+        };
+        let (ra, rb) = twice(term(v, rvn, rvf));
+        let (ga, gb) = twice(_mm256_add_epi16(term(u, gun, guf), term(v, gvn, gvf)));
+        let (ba, bb) = twice(term(u, bun, buf));
+        for (y, o) in luma.iter().zip(out.iter_mut()) {
+            // SAFETY: `i + 32 ≤ n ≤ y.len()`.
+            let y = unsafe { _mm256_loadu_si256(y.as_ptr().add(i).cast()) };
+            let luma = |y: __m256i| {
+                let x = _mm256_sub_epi16(y, yo);
+                _mm256_add_epi16(_mm256_mulhi_epi16(_mm256_slli_epi16(x, 7), yf), _mm256_slli_epi16(x, 6))
+            };
+            let (la, lb) = (luma(_mm256_unpacklo_epi8(y, zero)), luma(_mm256_unpackhi_epi8(y, zero)));
+            // 32 bytes of one channel, pixels 0–31 in order (the pack undoes the unpack).
+            let channel = |a: __m256i, b: __m256i| {
+                let a = _mm256_srai_epi16(_mm256_adds_epi16(la, a), 6);
+                _mm256_packus_epi16(a, _mm256_srai_epi16(_mm256_adds_epi16(lb, b), 6))
+            };
+            let (r, g, b) = (channel(ra, rb), channel(ga, gb), channel(ba, bb));
+            // SAFETY (stores): `i + 32 ≤ n` pixels of `per` bytes, or of each plane, fit
+            // the rows, checked above.
+            match o {
+                Out::Packed(row) if LAYOUT == RGB || LAYOUT == BGR => unsafe {
+                    store3(row.as_mut_ptr().add(3 * i), r, g, b, &masks)
+                },
+                Out::Packed(row) => {
+                    let (first, third) = if LAYOUT == RGBA { (r, b) } else { (b, r) };
+                    unsafe { store4(row.as_mut_ptr().add(4 * i), first, g, third) }
+                }
+                Out::Planar([pr, pg, pb]) => unsafe {
+                    _mm256_storeu_si256(pr.as_mut_ptr().add(i).cast(), r);
+                    _mm256_storeu_si256(pg.as_mut_ptr().add(i).cast(), g);
+                    _mm256_storeu_si256(pb.as_mut_ptr().add(i).cast(), b);
+                },
+            }
+        }
+        i += 32;
+    }
+    n
+}
+
+/// `c · x` in 1/64 units (`rgb_pairs.rs`'s `term`): the fraction's high product plus the
+/// integer part's low one.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn term(x: __m256i, n: __m256i, f: __m256i) -> __m256i {
+    _mm256_add_epi16(_mm256_mulhi_epi16(_mm256_add_epi16(x, x), f), _mm256_mullo_epi16(x, n))
+}
+
+/// Byte shuffles that spread 16 bytes of each channel over the 48 bytes of 16 packed
+/// pixels: `[k][c]` picks channel `c`'s bytes of output block `k` (R, G, B order; `bgr`
+/// swaps the places of R and B); -1 leaves a byte zero.
+const fn shuffles(bgr: bool) -> [[[i8; 16]; 3]; 3] {
+    let mut m = [[[-1i8; 16]; 3]; 3];
+    let mut k = 0;
+    while k < 3 {
+        let mut c = 0;
+        while c < 3 {
+            let place = if bgr { 2 - c } else { c };
+            let mut j = 0;
+            while j < 16 {
+                let byte = 16 * k + j;
+                if byte % 3 == place {
+                    m[k][c][j] = (byte / 3) as i8;
+                }
+                j += 1;
+            }
+            c += 1;
+        }
+        k += 1;
+    }
+    m
+}
+
+/// [`shuffles`] for RGB and for BGR.
+const SHUFFLES: [[[[i8; 16]; 3]; 3]; 2] = [shuffles(false), shuffles(true)];
+
+/// [`shuffles`] in registers, each in both 128-bit halves.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn interleave_masks(bgr: bool) -> [[__m256i; 3]; 3] {
+    let m = &SHUFFLES[usize::from(bgr)];
+    // SAFETY: each mask is 16 bytes.
+    let load = |m: &[i8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
+    [
+        [load(&m[0][0]), load(&m[0][1]), load(&m[0][2])],
+        [load(&m[1][0]), load(&m[1][1]), load(&m[1][2])],
+        [load(&m[2][0]), load(&m[2][1]), load(&m[2][2])],
+    ]
+}
+
+/// 32 packed 3-byte pixels from 32 bytes of each channel.
+///
+/// # Safety
+///
+/// `dst` writable for 96 bytes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store3(dst: *mut u8, r: __m256i, g: __m256i, b: __m256i, m: &[[__m256i; 3]; 3]) {
+    // Each 128-bit half interleaves its own 16 pixels: half 0 of the three blocks is
+    // pixels 0–15, half 1 pixels 16–31.
+    let block = |k: usize| {
+        let rg = _mm256_or_si256(_mm256_shuffle_epi8(r, m[k][0]), _mm256_shuffle_epi8(g, m[k][1]));
+        _mm256_or_si256(rg, _mm256_shuffle_epi8(b, m[k][2]))
+    };
+    let (o0, o1, o2) = (block(0), block(1), block(2));
+    // SAFETY: 96 bytes from `dst` are writable (the caller's promise).
+    unsafe {
+        _mm256_storeu_si256(dst.cast(), _mm256_permute2x128_si256(o0, o1, 0x20));
+        _mm256_storeu_si256(dst.add(32).cast(), _mm256_permute2x128_si256(o2, o0, 0x30));
+        _mm256_storeu_si256(dst.add(64).cast(), _mm256_permute2x128_si256(o1, o2, 0x31));
+    }
+}
+
+/// 32 packed 4-byte pixels (`first`, G, `third`, 255) from 32 bytes of each channel.
+///
+/// # Safety
+///
+/// `dst` writable for 128 bytes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store4(dst: *mut u8, first: __m256i, g: __m256i, third: __m256i) {
+    let opaque = _mm256_set1_epi8(-1);
+    // Halves: pixels 0–7 | 16–23 (lo) and 8–15 | 24–31 (hi).
+    let (fg_lo, fg_hi) = (_mm256_unpacklo_epi8(first, g), _mm256_unpackhi_epi8(first, g));
+    let (ta_lo, ta_hi) = (_mm256_unpacklo_epi8(third, opaque), _mm256_unpackhi_epi8(third, opaque));
+    // Pixels 0–3 | 16–19, 4–7 | 20–23, 8–11 | 24–27, 12–15 | 28–31.
+    let p0 = _mm256_unpacklo_epi16(fg_lo, ta_lo);
+    let p1 = _mm256_unpackhi_epi16(fg_lo, ta_lo);
+    let p2 = _mm256_unpacklo_epi16(fg_hi, ta_hi);
+    let p3 = _mm256_unpackhi_epi16(fg_hi, ta_hi);
+    // SAFETY: 128 bytes from `dst` are writable (the caller's promise).
+    unsafe {
+        _mm256_storeu_si256(dst.cast(), _mm256_permute2x128_si256(p0, p1, 0x20));
+        _mm256_storeu_si256(dst.add(32).cast(), _mm256_permute2x128_si256(p2, p3, 0x20));
+        _mm256_storeu_si256(dst.add(64).cast(), _mm256_permute2x128_si256(p0, p1, 0x31));
+        _mm256_storeu_si256(dst.add(96).cast(), _mm256_permute2x128_si256(p2, p3, 0x31));
+    }
+}
