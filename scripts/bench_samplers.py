@@ -10,7 +10,9 @@ against a PyNvVideoCodec loop that decodes the same clips' frames.
 
 Inputs (scripts/make-python-bench-inputs.sh, by stream copy of a 30 s 1080p25 x264 source,
 a key frame every 10 s, B-frames): DIR/long.mp4, 10 minutes of 1080p (15,000 frames), and
-DIR/clips/, 200 ten-second 1080p files.
+DIR/clips/, 200 ten-second 1080p files. Where DIR/ra-1080p-30s.mp4 exists, --make-inputs
+only stream-copies it (no encoder needed): a GPU machine is given that 7.5 MB source alone
+and makes the 670 MB of inputs itself.
 
 Cases, RGB uint8 (clips, frames, 3, H, W) as torch tensors:
   long   one decoder over long.mp4, one sampler call: 8 clips of 16 frames

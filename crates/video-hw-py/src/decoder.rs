@@ -599,7 +599,8 @@ impl NativeDecoder {
     }
 
     /// What the decoder did so far: runs, packets decoded, packets parsed for their headers
-    /// only (H.264 reference pictures no frame asked for needs), frames returned, sessions.
+    /// only (H.264 and HEVC reference pictures no frame asked for needs) and the pictures
+    /// among them the engine left undecoded, frames returned, sessions.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.lock().py_err()?.stats();
@@ -607,6 +608,7 @@ impl NativeDecoder {
         d.set_item("runs", s.runs)?;
         d.set_item("packets_decoded", s.packets_decoded)?;
         d.set_item("packets_headers_only", s.packets_headers_only)?;
+        d.set_item("pictures_left_out", s.pictures_left_out)?;
         d.set_item("frames_returned", s.frames_returned)?;
         d.set_item("frames_kept", s.frames_kept)?;
         d.set_item("frames_read_ahead", s.frames_read_ahead)?;

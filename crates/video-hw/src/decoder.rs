@@ -143,6 +143,9 @@ pub struct DecoderStats {
     /// only when the picture is displayed, so it counts it here alone. The CLI exits with
     /// status 4 (damaged input) when this is not zero.
     pub concealed: u64,
+    /// Pictures given for their headers only that the engine left undecoded (the FFmpeg
+    /// engine's count; random access feeds such pictures, `FrameReader`).
+    pub left_out: u64,
     /// Time spent inside the engine's decode calls.
     pub engine_time: Duration,
     /// When the session was opened → when its first frame came out.
@@ -626,7 +629,12 @@ impl Decoder {
 
     /// Counters and timings so far.
     pub fn stats(&self) -> DecoderStats {
-        DecoderStats { timings: self.telemetry.timings(), concealed: self.backend.concealed(), ..self.stats.clone() }
+        DecoderStats {
+            timings: self.telemetry.timings(),
+            concealed: self.backend.concealed(),
+            left_out: self.backend.left_out(),
+            ..self.stats.clone()
+        }
     }
 
     pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {

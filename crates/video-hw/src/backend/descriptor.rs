@@ -40,6 +40,11 @@ pub(crate) struct EngineDescriptor {
     /// unshown, so pictures after it cannot be had by decoding on from it: a reader that
     /// will decode on feeds such pictures whole.
     pub skips_headers_only_pictures: bool,
+    /// A picture given for its headers only still enters the engine's decoded picture
+    /// buffer, marked as the stream marks it (NVDEC's parser). Where not (libavcodec
+    /// leaves such a picture out of its buffer), a reader feeds so only the pictures whose
+    /// leaving out changes no picture it decodes (`reader::prune`).
+    pub keeps_headers_only_references: bool,
     /// Runs a decoder's transform (resize, colour conversion) on its own device frames
     /// when opened with device output, rather than have the CPU transform host frames.
     pub transforms_on_device: bool,
@@ -126,6 +131,7 @@ impl EngineDescriptor {
             by_name_only: false,
             starts_at_recovery_point: false,
             skips_headers_only_pictures: false,
+            keeps_headers_only_references: false,
             transforms_on_device: false,
             reads_ahead_on_device: false,
             device: None,

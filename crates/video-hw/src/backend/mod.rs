@@ -85,6 +85,13 @@ pub(crate) trait DecoderBackend: Send {
         0
     }
 
+    /// Pictures given for their headers only ([`Self::decode_headers_only`]) that the
+    /// engine left undecoded so far (the FFmpeg engine counts them; NVDEC leaves every
+    /// one out).
+    fn left_out(&self) -> u64 {
+        0
+    }
+
     /// Why this session does not run on the engine its request preferred (a CPU engine
     /// uploading frames for CUDA output because the GPU's decoder cannot take the stream),
     /// or None.

@@ -24,7 +24,7 @@ mod vui;
 
 pub use parser::H264Parser;
 pub use pps::{Pps, parse_pps};
-pub use refs::{PictureRefs, RefTracker};
+pub use refs::{LIST_END, PictureRefs, RefTracker};
 pub use slice::{SliceHeader, SliceType, parse_slice_header};
 pub use sps::{MAX_PICTURE_SIDE, MAX_REF_FRAMES_IN_POC_CYCLE, Sps, parse_sps};
 pub(crate) use start::RecoveryStart;

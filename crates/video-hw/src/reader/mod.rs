@@ -74,7 +74,8 @@ pub struct ReaderStats {
     /// Packets decoded.
     pub packets_decoded: u64,
     /// Packets fed for their headers only: H.264 and HEVC reference pictures that no frame
-    /// asked for depends on. NVDEC leaves their decoding out; the other engines decode them.
+    /// asked for depends on. NVDEC and the FFmpeg engine leave their decoding out
+    /// (`pictures_left_out`); the other engines decode them.
     pub packets_headers_only: u64,
     /// Frames handed out (a frame asked for twice in one call counts once).
     pub frames_returned: u64,
@@ -92,6 +93,10 @@ pub struct ReaderStats {
     /// Pictures the engines found damaged and concealed themselves (NVDEC), summed over the
     /// sessions the reader holds (those of a read-ahead once it has stopped).
     pub concealed: u64,
+    /// Pictures fed for their headers only that the engines left undecoded, summed over
+    /// the sessions the reader holds: the FFmpeg engine leaves out H.264 and HEVC ones
+    /// (`packets_headers_only` counts those fed).
+    pub pictures_left_out: u64,
 }
 
 impl ReaderStats {
@@ -320,7 +325,9 @@ impl FrameReader {
 
     /// What was done so far.
     pub fn stats(&self) -> ReaderStats {
-        ReaderStats { concealed: self.decoders.iter().map(|d| d.stats().concealed).sum(), ..self.stats }
+        let (concealed, pictures_left_out) =
+            self.decoders.iter().map(|d| d.stats()).fold((0, 0), |(c, l), s| (c + s.concealed, l + s.left_out));
+        ReaderStats { concealed, pictures_left_out, ..self.stats }
     }
 
     /// The engine of the first session, described (after a first decode or
@@ -492,6 +499,8 @@ impl FrameReader {
             self.idr_only |= self.config.codec == crate::codec::Codec::H264
                 && !crate::registry::descriptor(decoder.engine()).starts_at_recovery_point;
             if self.engine.is_none() {
+                let keeps = crate::registry::descriptor(decoder.engine()).keeps_headers_only_references;
+                self.skip = self.skip.for_engine_keeping_references(keeps);
                 self.engine = Some((decoder.engine(), decoder.backend().to_string()));
                 self.fallback = decoder.fallback();
             }

@@ -193,8 +193,8 @@ pub fn described(reader: &FrameReader) -> Option<String> {
     let stats = reader.stats();
     reader.backend().map(|b| {
         format!(
-            "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only over {} session(s)",
-            stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.sessions
+            "{b}, {} run(s), {} packet(s) decoded and {} needed for their headers only ({} left undecoded) over {} session(s)",
+            stats.runs, stats.packets_decoded, stats.packets_headers_only, stats.pictures_left_out, stats.sessions
         )
     })
 }

@@ -20,6 +20,16 @@
 //! (or after the flush, through `take_stream_error`), with the offending unit's offset.
 //! The concealed pictures themselves are still returned, as the ffmpeg tool shows them.
 //!
+//! A picture given for its headers only (`decode_headers_only`) is left out by the
+//! software engine for H.264 and HEVC: `skip_frame` is set to `AVDISCARD_ALL` for its
+//! packet alone (frame threads copy it from the context as each packet is handed to a
+//! thread, `update_context_from_user`). libavcodec then decodes nothing of it: the H.264
+//! decoder checks `skip_frame` after reading the slice header but before the picture
+//! enters the decoded picture buffer, so its `frame_num` becomes a gap the decoder fills
+//! with a frame of its own; the HEVC decoder skips every NAL unit of the packet. The
+//! reader feeds so only pictures whose leaving out changes no picture it decodes
+//! (`reader::prune`); nothing comes out of them, and nothing is expected to.
+//!
 //! Software decoders use frame and slice threads; low-latency mode uses slice threads
 //! only (frame threads hold one picture per thread), and still reorders as the stream
 //! needs (libavcodec's `LOW_DELAY` flag would drop B-pictures instead).
@@ -247,6 +257,8 @@ pub(crate) struct FfmpegDecoder {
     damage: Option<Error>,
     /// Pictures output with concealed errors so far.
     concealed: u64,
+    /// Pictures given for their headers only and left undecoded so far.
+    left_out: u64,
     /// H.264: which pictures the reference decoder shows. The parser's
     /// `PictureInfo::output` models it (with the recovery point start rule of the
     /// demuxers), and pictures it does not show are dropped: strict compliance outputs
@@ -356,6 +368,7 @@ impl FfmpegDecoder {
             pending: BTreeMap::new(),
             damage: None,
             concealed: 0,
+            left_out: 0,
             start: (config.codec == Codec::H264).then(RecoveryStart::default),
             ready: VecDeque::new(),
             picture: frame("picture")?,
@@ -472,6 +485,18 @@ impl FfmpegDecoder {
     /// picture the stream does not show.
     /// Sends one access unit; `pixels`: whether its frame is taken with its pixels.
     fn send_unit(&mut self, au: &AccessUnit, pixels: bool) -> Result<()> {
+        self.send_unit_as(au, pixels, false)
+    }
+
+    /// Whether a picture given for its headers only is left undecoded: by the software
+    /// decoders of H.264 and HEVC (see the module docs).
+    fn leaves_out(&self) -> bool {
+        self.engine == Engine::Ffmpeg && matches!(self.codec, Codec::H264 | Codec::Hevc)
+    }
+
+    /// [`Self::send_unit`]; `left_out`: libavcodec skips the whole packet
+    /// (`skip_frame` = `AVDISCARD_ALL` for it alone), and no picture is expected of it.
+    fn send_unit_as(&mut self, au: &AccessUnit, pixels: bool, left_out: bool) -> Result<()> {
         // A unit with picture information has slices: only the others are looked into.
         if au.data.is_empty() || (au.picture.is_none() && only_aud_and_sei(self.codec, &au.data)) {
             return Ok(());
@@ -480,10 +505,13 @@ impl FfmpegDecoder {
         self.next_id += 1;
         let keyframe = au.is_keyframe();
         if let Some(p) = au.picture {
-            let expect_output = match &mut self.start {
+            // The recovery start model sees the picture even when it is left out: it
+            // follows the stream's order counts, as the decoder's output does.
+            let shows = match &mut self.start {
                 Some(start) => start.shows_picture(&p),
                 None => p.output && !p.second_field,
             };
+            let expect_output = shows && !left_out;
             self.pending.insert(id, AuMeta { pts: au.pts, keyframe, offset: au.offset, expect_output, pixels });
         }
         let mut packet = AvPacket::copy(self.ff, &au.data)
@@ -492,10 +520,25 @@ impl FfmpegDecoder {
         if keyframe {
             packet.set_flags(PKT_FLAG_KEY);
         }
-        let sent = self.send(&packet, au.offset);
+        let sent = if left_out {
+            self.set_skip_frame("all")?;
+            let sent = self.send(&packet, au.offset);
+            self.set_skip_frame("default")?;
+            self.left_out += 1;
+            sent
+        } else {
+            self.send(&packet, au.offset)
+        };
         self.forget_lost(id - LOST_AFTER);
         sent?;
         self.damage.take().map_or(Ok(()), Err)
+    }
+
+    /// Sets `skip_frame` (an `AVDiscard` by its option name) for the packets sent next.
+    fn set_skip_frame(&mut self, value: &str) -> Result<()> {
+        self.decoder
+            .set_option("skip_frame", value)
+            .map_err(|e| common::backend_error(self.engine, &format!("setting skip_frame to {value}"), e))
     }
 
     fn take_picture(&mut self) -> Result<Option<Frame>> {
@@ -577,8 +620,14 @@ impl DecoderBackend for FfmpegDecoder {
     }
 
     fn decode_headers_only(&mut self, au: &AccessUnit) -> Result<()> {
-        // libavcodec decodes every picture it is given; what comes out is dropped.
-        self.send_unit(au, false)
+        // A key frame (IDR, IRAP) resets the decoder's buffer: always decoded. Where the
+        // picture is not left out, what comes out is dropped.
+        let left_out = self.leaves_out() && !au.is_keyframe();
+        self.send_unit_as(au, false, left_out)
+    }
+
+    fn left_out(&self) -> u64 {
+        self.left_out
     }
 
     fn take_stream_error(&mut self) -> Option<Error> {

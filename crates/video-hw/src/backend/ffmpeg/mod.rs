@@ -56,9 +56,11 @@ pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: 
 const THREADS_PER_SESSION: usize = 16;
 
 /// FFmpeg's software codecs: each session threads over up to 16 CPU threads, so one
-/// session per 16.
+/// session per 16. H.264 and HEVC pictures given for their headers only are left out
+/// (`skip_frame`), out of the decoded picture buffer too (decoder.rs).
 pub(crate) static FFMPEG: EngineDescriptor = EngineDescriptor {
     uses_ffmpeg: true,
+    skips_headers_only_pictures: true,
     sessions: |ask| ask.cpus / THREADS_PER_SESSION.min(ask.cpus.max(1)),
     ..EngineDescriptor::software(Engine::Ffmpeg)
 };

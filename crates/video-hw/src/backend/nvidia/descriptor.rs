@@ -17,6 +17,8 @@ pub(crate) static NVDEC: EngineDescriptor = EngineDescriptor {
     // NVIDIA's parser starts at any I picture (tests/gpu_reader.rs).
     starts_at_recovery_point: true,
     skips_headers_only_pictures: true,
+    // Its parser reads the slice headers of every picture given and marks it.
+    keeps_headers_only_references: true,
     transforms_on_device: true,
     reads_ahead_on_device: true,
     device: Some(&CUDA),

@@ -123,6 +123,10 @@ impl DecoderBackend for HostUpload {
         self.inner.concealed()
     }
 
+    fn left_out(&self) -> u64 {
+        self.inner.left_out()
+    }
+
     fn set_output(&mut self, output: Output, bounded_by_caller: bool) -> Result<()> {
         match output {
             Output::Cuda(f) => {

@@ -220,4 +220,8 @@ impl DecoderBackend for ToyDecoder {
     fn concealed(&self) -> u64 {
         self.inner.concealed()
     }
+
+    fn left_out(&self) -> u64 {
+        self.inner.left_out()
+    }
 }

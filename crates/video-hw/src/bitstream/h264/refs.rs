@@ -15,6 +15,14 @@
 //! pictures, gaps in `frame_num`, a list naming a picture the model has not got) is an
 //! error, and the caller decodes
 //! everything as before: a wrong answer would change pixels, a refusal only costs time.
+//!
+//! [`RefTracker::filling_gaps`] models instead a decoder that leaves some reference
+//! pictures out altogether (libavcodec given them with `skip_frame`): their `frame_num`
+//! is then a gap, which libavcodec fills with frames of its own (8.2.5.2, with the order
+//! count of the frame before plus 2), and the order counts after them come from the
+//! reference pictures it did decode. The reader compares each decoded picture's lists
+//! and order count under that model with the stream's ([`RefTracker::last_picture`]),
+//! and leaves a picture out only where they agree.
 
 use std::sync::Arc;
 
@@ -36,12 +44,66 @@ pub struct RefTracker {
     poc: PocState,
     dpb: Dpb,
     pictures: usize,
+    /// Gaps in `frame_num` are filled as libavcodec does (see the module docs).
+    fill_gaps: bool,
+    /// The last picture's reference lists, slice by slice, each list ended by
+    /// [`LIST_END`], and its order count.
+    last: (Vec<usize>, i32),
 }
+
+/// Ends each list in [`RefTracker::last_picture`]'s lists.
+pub const LIST_END: usize = usize::MAX;
+
+/// The first number of the frames that fill gaps in `frame_num` (counting down): no
+/// picture of the stream has one.
+const GAP_FRAMES: usize = usize::MAX / 2;
 
 impl RefTracker {
     /// A tracker that knows no parameter sets yet.
     pub fn new() -> RefTracker {
         RefTracker { sps: vec![None; 32], pps: vec![None; 256], ..RefTracker::default() }
+    }
+
+    /// A tracker of a decoder that is given only some of the reference pictures: it fills
+    /// the gaps in `frame_num` they leave as libavcodec does (see the module docs).
+    pub fn filling_gaps() -> RefTracker {
+        RefTracker { fill_gaps: true, ..RefTracker::new() }
+    }
+
+    /// The reference lists of the last picture taken, slice by slice, each list (the
+    /// pictures in index order; fill frames numbered from `usize::MAX / 2` down) ended by
+    /// [`LIST_END`]; and its order count.
+    pub fn last_picture(&self) -> (&[usize], i32) {
+        (&self.last.0, self.last.1)
+    }
+
+    /// Whether a picture can be left out of a decoder modelled by [`Self::filling_gaps`]
+    /// (then it is not given to the tracker either):
+    /// a non-IDR frame of a stream with order count type 0 (the model's reach), in an
+    /// access unit of slices, delimiters and SEI only (libavcodec reads parameter sets
+    /// even in pictures it skips, but the model would not). `nals`: the access unit.
+    pub fn can_leave_out<'a>(&self, nals: impl IntoIterator<Item = &'a [u8]>) -> bool {
+        let mut slice = None;
+        for nal in nals {
+            let Ok(header) = H264NalHeader::parse(nal) else { return false };
+            match header.nal_unit_type {
+                h264_type::SLICE => {
+                    slice.get_or_insert((nal, header));
+                }
+                // SEI, access unit delimiter.
+                6 | 9 => {}
+                _ => return false,
+            }
+        }
+        let Some((nal, header)) = slice else { return false };
+        let mut r = BitReader::new(nal);
+        if r.skip(8, "nal_unit_header").is_err() {
+            return false;
+        }
+        match read_slice_header_in(&mut r, header, &self.sps, &self.pps) {
+            Ok((sh, _, sps)) => !sh.field_pic && sps.pic_order_cnt_type == 0 && self.pictures > 0,
+            Err(_) => false,
+        }
     }
 
     /// Takes the NAL units of one access unit (parameter sets are kept for the slices
@@ -72,7 +134,9 @@ impl RefTracker {
         }
         let Some(current) = picture else { return Ok(None) };
         self.dpb.mark(&current)?;
+        self.last.1 = current.poc;
         let mut refs = current.refs;
+        refs.retain(|&r| r != LIST_END);
         refs.sort_unstable();
         refs.dedup();
         self.pictures += 1;
@@ -111,9 +175,13 @@ impl RefTracker {
                     self.dpb.clear();
                 } else if self.pictures == 0 {
                     return Err(Error::unsupported("reference tracking from a non-IDR picture", "starts at IDRs only"));
+                } else if self.fill_gaps {
+                    let max_refs = u32::from(sps.max_num_ref_frames).max(1);
+                    self.dpb.fill_gap(sh.frame_num as u32, max_frame_num, max_refs)?;
                 } else {
                     self.dpb.gap(sh.frame_num as u32, max_frame_num)?;
                 }
+                self.last.0.clear();
                 let poc = self.poc.compute(&sh, sps, syntax.has_mmco5());
                 picture.insert(Current {
                     picture: self.pictures,
@@ -130,6 +198,7 @@ impl RefTracker {
         };
         let kind = sh.kind();
         let lists = self.dpb.lists(current, kind, &syntax)?;
+        self.last.0.extend(&lists);
         current.refs.extend(lists);
         Ok(())
     }
@@ -185,6 +254,32 @@ impl Dpb {
         Err(Error::unsupported("reference tracking over a gap in frame_num", "decoders fill gaps their own way"))
     }
 
+    /// Fills the gap in `frame_num` before `frame_num` as libavcodec does (`h264_field_start`):
+    /// a frame per missing number, marked by the sliding window, with the order count of
+    /// the latest short-term frame plus 2. Gaps longer than the buffer, which libavcodec
+    /// shortens, and gaps with no short-term frame before them are refused.
+    fn fill_gap(&mut self, frame_num: u32, max_frame_num: u32, max_refs: u32) -> Result<()> {
+        let mut prev = self.prev_ref_frame_num;
+        if frame_num == prev {
+            return Ok(());
+        }
+        let missing = (frame_num + max_frame_num - prev - 1) % max_frame_num;
+        if missing > max_refs {
+            return Err(Error::unsupported("reference tracking over a gap in frame_num", "longer than the buffer"));
+        }
+        for _ in 0..missing {
+            prev = (prev + 1) % max_frame_num;
+            let poc = self.held.iter().rev().find(|h| h.long.is_none()).map(|h| h.poc).ok_or_else(|| {
+                Error::unsupported("reference tracking over a gap in frame_num", "no short-term frame before it")
+            })?;
+            self.slide(prev, max_frame_num, max_refs)?;
+            let picture = GAP_FRAMES - prev as usize;
+            self.held.push(Held { picture, frame_num: prev, poc: poc.wrapping_add(2), long: None });
+            self.prev_ref_frame_num = prev;
+        }
+        Ok(())
+    }
+
     /// `FrameNumWrap` (= `PicNum` for frames) of a short-term frame seen from `frame_num`.
     fn pic_num(h: &Held, frame_num: u32, max_frame_num: u32) -> i64 {
         if h.frame_num > frame_num { h.frame_num as i64 - max_frame_num as i64 } else { h.frame_num as i64 }
@@ -232,6 +327,7 @@ impl Dpb {
         for (list, mut l) in initial.into_iter().enumerate() {
             let active = syntax.active[list] as usize;
             if active == 0 {
+                out.push(LIST_END);
                 continue;
             }
             l.truncate(active);
@@ -263,6 +359,7 @@ impl Dpb {
             }
             l.truncate(active);
             out.extend(l.iter().map(|&i| self.held[i].picture));
+            out.push(LIST_END);
         }
         Ok(out)
     }
@@ -405,6 +502,7 @@ mod tests {
                 self.dpb.lists(&cur, kind, &RefSyntax { active, modifications, marking: Marking::None }).unwrap();
             self.dpb.mark(&cur).unwrap();
             self.n += 1;
+            refs.retain(|&r| r != LIST_END);
             refs.sort_unstable();
             refs.dedup();
             refs
@@ -510,6 +608,23 @@ mod tests {
         let syntax = RefSyntax { active: [1, 0], modifications: [vec![(0, 4)], vec![]], marking: Marking::None };
         assert!(m.dpb.lists(&cur, SliceType::P, &syntax).is_err());
         assert!(m.dpb.mark(&cur).is_err());
+    }
+
+    #[test]
+    fn gaps_are_filled_as_libavcodec_fills_them() {
+        // I0 P8 B4(ref) b2 b6 P16 with B4 left out: P16 finds a gap at frame_num 2,
+        // filled with a frame of order count 8 + 2, which P16's default list puts first.
+        let mut m = Model::new(4);
+        m.picture(SliceType::I, 0, 0, [0, 0], Marking::Idr { long_term: false });
+        m.picture(SliceType::P, 1, 8, [1, 0], SW);
+        m.dpb.fill_gap(3, 16, 4).unwrap();
+        let fill = m.dpb.held.last().copied().unwrap();
+        assert_eq!((fill.frame_num, fill.poc), (2, 10));
+        assert!(fill.picture >= GAP_FRAMES - 16);
+        m.n += 1;
+        assert_eq!(m.picture(SliceType::P, 3, 16, [2, 0], SW), vec![1, fill.picture]);
+        // A gap longer than the buffer is not modelled.
+        assert!(m.dpb.fill_gap(12, 16, 4).is_err());
     }
 
     #[test]

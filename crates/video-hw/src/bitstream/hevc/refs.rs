@@ -33,12 +33,32 @@ pub struct RefTracker {
     dpb: Vec<(i32, usize)>,
     /// Pictures numbered so far.
     pictures: usize,
+    /// The last picture's order count.
+    last_poc: i32,
 }
+
+/// The number the buffer gives a picture left out ([`RefTracker::leave_out`]): no picture
+/// of the stream has it.
+const LEFT_OUT: usize = usize::MAX - 1;
 
 impl RefTracker {
     /// A tracker that knows no parameter sets yet.
     pub fn new() -> RefTracker {
         RefTracker::default()
+    }
+
+    /// Takes a picture of order count `poc` that the decoder is not given (libavcodec
+    /// with `skip_frame`): a later picture whose reference picture set names it is an
+    /// error. libavcodec 5.1 makes such a picture up (grey) and decodes on; later ones
+    /// (`add_candidate_ref`, FFmpeg 7.1 and 8) refuse the picture naming it, even among
+    /// the pictures kept only for later ones.
+    pub fn leave_out(&mut self, poc: i32) {
+        self.dpb.push((poc, LEFT_OUT));
+    }
+
+    /// The order count of the last picture taken.
+    pub fn last_poc(&self) -> i32 {
+        self.last_poc
     }
 
     /// Takes the NAL units of one access unit (base layer; parameter sets are kept for the
@@ -97,6 +117,12 @@ impl RefTracker {
         for (i, (delta, used)) in st.s0().chain(st.s1()).enumerate() {
             let want = poc.wrapping_add(delta);
             match self.dpb.iter().find(|(p, _)| *p == want) {
+                Some(&(_, LEFT_OUT)) => {
+                    return Err(Error::unsupported(
+                        "tracking HEVC references",
+                        format!("picture {poc} names picture {want}, which the decoder was not given"),
+                    ));
+                }
                 Some(&entry) => {
                     kept.push(entry);
                     if used {
@@ -145,6 +171,7 @@ impl RefTracker {
         }
         let picture = self.pictures;
         self.pictures += 1;
+        self.last_poc = poc;
         kept.push((poc, picture));
         self.dpb = kept;
         refs.sort_unstable();
