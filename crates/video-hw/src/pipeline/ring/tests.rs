@@ -222,7 +222,12 @@ fn device_acquire_blocks_times_out_and_wakes_on_cancel() {
         let ring = ring.clone();
         std::thread::spawn(move || ring.acquire_cuda(PixelFormat::Nv12, 16, 16, None).map(|_| ()))
     };
-    std::thread::sleep(Duration::from_millis(20));
+    // Cancelled once it waits (its wait counted): a fixed sleep lost that race on a loaded
+    // machine, and the cancel then came before the wait.
+    let waiting = Instant::now();
+    while ring.stats().producer_waits < 3 && waiting.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     ring.cancel();
     assert!(matches!(blocked.join().unwrap(), Err(Error::Closed(_))));
     assert!(matches!(ring.try_acquire_cuda(PixelFormat::Nv12, 16, 16), Err(Error::Closed(_))));
