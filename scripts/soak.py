@@ -52,6 +52,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -130,7 +131,7 @@ def worker_main(args):
     if args.jobs != "none":
         import video_hw  # noqa: F811 (imported here: --jobs none needs no package)
 
-        files = [MEDIA / f for f in PY_FILES]
+        files = [Path(args.media) / f for f in PY_FILES]
         opts = dict(device=args.device, pixel_format="rgb24")
     rounds = 0
     while time.time() < args.until:
@@ -234,10 +235,10 @@ def run_child(cmd, timeout, feed=None):
     return p.returncode, time.monotonic() - start, usage.ru_maxrss * 1024, tail
 
 
-def cli_round(cli, device, tmp, frames):
+def cli_round(cli, device, tmp, frames, media):
     """One round of the CLI jobs; a list of (job, exit code, seconds, peak RSS, stderr)."""
     out = []
-    src = MEDIA / "h264-aac.mp4"
+    src = Path(media) / "h264-aac.mp4"
     # On the GPU the decodes are NVDEC's (named: auto would fall back to the CPU quietly).
     gpu = device == "cuda"
     raw = tmp / "decoded.yuv"
@@ -468,6 +469,7 @@ def main():
     ap.add_argument("--default-allocator", action="store_true",
                     help="leave glibc's dynamic mmap threshold in the worker (see main())")
     ap.add_argument("--inject-leak", choices=["rss", "fd", "thread"], help="leak on purpose in the worker (self-test)")
+    ap.add_argument("--media", help=argparse.SUPPRESS)  # the worker's copy of the inputs
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--until", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -485,12 +487,19 @@ def main():
         if cli is None:
             sys.exit("no video-hw binary: build it (cargo build -p video-hw-cli) or pass --cli")
     args.out.mkdir(parents=True, exist_ok=True)
+    # The inputs are copied out of the tree first: a run of hours must not depend on the
+    # checkout staying as it is (the GPU machine's tool copies the tree again at each call,
+    # and a 20-minute run lost its inputs for a moment at 611 s).
+    media = Path(tempfile.mkdtemp(prefix="soak-media-"))
+    for f in PY_FILES:
+        shutil.copy2(MEDIA / f, media / f)
+    args.media = str(media)
     t0 = time.time()
     until = t0 + duration
     warmup_end = t0 + warmup
     worker_cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--until", str(until),
                   "--device", args.device, "--jobs", "none" if args.jobs == "none" else "python",
-                  "--pause", str(args.pause)]
+                  "--pause", str(args.pause), "--media", args.media]
     if args.inject_leak:
         worker_cmd += ["--inject-leak", args.inject_leak]
     # glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB):
@@ -536,7 +545,7 @@ def main():
         frames = y4m(50)
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             while time.time() < until - 5:
-                for job, code, secs, peak, err in cli_round(cli, args.device, Path(tmp), frames):
+                for job, code, secs, peak, err in cli_round(cli, args.device, Path(tmp), frames, args.media):
                     cli_rows.append({"t": time.time(), "job": job, "exit": code, "seconds": round(secs, 3), "peak_rss": peak})
                     totals[job] = totals.get(job, 0) + 1
                     if code != 0:
@@ -568,6 +577,7 @@ def main():
         t.join(timeout=300)
     if worker.returncode not in (0, None):
         problems.append(f"the Python worker exited {worker.returncode} (its traceback is above)")
+    shutil.rmtree(args.media, ignore_errors=True)
     bound = RSS_BOUND if duration >= LONG_RUN_S else SHORT_RSS_BOUND
     figures, failures = check(samples, rest, cli_rows, warmup_end, bound)
     failures = problems + failures
