@@ -447,5 +447,4 @@ pub fn over_budget(device: u32) -> bool {
 }
 
 #[cfg(test)]
-#[path = "gpu_memory_tests.rs"]
 mod tests;
