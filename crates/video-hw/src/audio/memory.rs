@@ -6,7 +6,9 @@
 //! pages (2 MiB), where the kernel offers them for memory that asks (`madvise` mode, a
 //! common default), cut the faults 500-fold. Elsewhere the advice is ignored.
 
-/// Buffers from this size on are advised as huge pages (smaller ones gain little).
+/// Buffers from this size on are advised as huge pages (smaller ones gain little). Linux
+/// only, as the advice is.
+#[cfg(target_os = "linux")]
 const HUGE_FROM_BYTES: usize = 8 << 20;
 
 /// A planar result written as it is decoded: `channels` rows of up to `cap` samples in one
