@@ -199,11 +199,6 @@ impl DeviceBuffer {
         Ok(DeviceBuffer { ctx: ctx.clone(), ptr, pitch, width_bytes, height, charge })
     }
 
-    /// Counts this buffer under another use from now on (a batch handed to the caller).
-    pub(crate) fn count_as(&mut self, use_: MemoryUse) {
-        self.charge.move_to(use_);
-    }
-
     /// The device address.
     pub(crate) fn ptr(&self) -> CUdeviceptr {
         self.ptr
