@@ -316,11 +316,14 @@ def check(samples, rest, cli, warmup_end, bound=RSS_BOUND):
             continue
         for key in ("rss", "gpu"):
             # RSS at rest where the process reports it (after each round, decoders closed
-            # and collected): what is kept, without the frames of a batch in flight.
+            # and collected): what is kept, without the frames of a batch in flight. GPU
+            # memory from the periodic samples (`judged` keeps `rows` for it: reassigning
+            # `rows` here once hid the GPU figure behind the rest rows, which have none).
+            judged = rows
             if key == "rss" and any(r.get("rss") is not None for r in rest.get(name, [])):
-                rows = rest[name]
-            times = [r["t"] for r in rows]
-            values = [r.get(key) for r in rows]
+                judged = rest[name]
+            times = [r["t"] for r in judged]
+            values = [r.get(key) for r in judged]
             if all(v is None for v in values):
                 continue
             first, last = windows(values, warmup_end, times)

@@ -42,3 +42,21 @@ def test_a_leak_fails_the_soak_and_a_flat_run_passes(tmp_path):
         assert not summary["passed"]
         assert any(words in f for f in summary["failures"]), summary["failures"]
         assert words in stderr
+
+
+def test_gpu_memory_is_judged_beside_rss_at_rest():
+    # GPU memory comes from the periodic samples, RSS from the rows at rest: both judged.
+    # (A loop variable once swapped the samples for the rest rows, which carry no GPU
+    # figure, so a GPU leak passed unseen.)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("soak", SOAK)
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    mib = 2**20
+    samples = {"worker": [{"t": t, "rss": 100 * mib, "fds": 5, "threads": 3, "gpu": (500 + 2 * t) * mib} for t in range(100)]}
+    rest = {"worker": [{"t": t, "rss": 100 * mib, "fds": 5, "threads": 3} for t in range(0, 100, 2)]}
+    figures, failures = soak.check(samples, rest, [], 10, bound=0.02)
+    assert "worker_gpu" in figures and figures["worker_gpu"]["growth"] > 0.2, figures
+    assert any("worker gpu grew" in f for f in failures), failures
+    assert "worker_rss" in figures and not any("worker rss" in f for f in failures), failures
