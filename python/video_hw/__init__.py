@@ -445,6 +445,8 @@ class VideoDecoder:
         handed out stay valid: their pixels are their own. Any later call raises
         ``ValueError``; closing again does nothing."""
         self._native = _CLOSED
+        # The samplers' audio tracks of this file (``samplers``' ``audio=``).
+        self.__dict__.pop("_audio_tracks", None)
 
     def __enter__(self) -> "VideoDecoder":
         return self

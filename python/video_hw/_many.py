@@ -9,6 +9,7 @@ from concurrent.futures import wait as futures_wait
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from . import (
+    _audio,
     FrameBatch,
     Source,
     VideoDecoder,
@@ -86,6 +87,7 @@ def decode_many(
     *,
     workers: Optional[int] = None,
     max_gpu_memory: Union[None, int, str] = None,
+    audio: Any = None,
     **decoder_args: Any,
 ) -> List[Optional[FrameBatch]]:
     """Decodes frames of many files at once and returns one batch per source, in order.
@@ -116,12 +118,20 @@ def decode_many(
     the batches already returned) and what the files in flight may still take leave room
     for it, so past the budget files wait rather than fail; one file alone always runs.
     ``gpu_memory()`` gives the figures.
+
+    Sound: with ``audio=True`` (or a dict of ``AudioDecoder``'s options: ``stream_index``,
+    ``sample_rate``, ``num_channels``, ``engine``) each batch's ``audio`` is an
+    ``AudioSamples``: the samples played from the earliest frame asked for to the end of
+    the latest (sample-accurate, as ``AudioDecoder.get_samples_played_in_range`` gives
+    them), cut to the track; None for a file with no audio track. The sound is decoded
+    on the same threads, after the file's frames.
     """
     if indices is not None and len(indices) != len(sources):
         raise ValueError("indices needs one list of frames per source")
     if not sources:
         return []
     skip = decoder_args.get("on_error") == "skip"
+    sound = _audio.audio_options(audio)
     # Several devices: the files go to them in turn.
     devices = decoder_args.pop("device", "cpu")
     devices = [devices] if isinstance(devices, str) else list(devices)
@@ -183,12 +193,13 @@ def decode_many(
                 return None
             wanted = list(range(len(dec)) if indices is None else indices[i])
             if not cuda or isinstance(dec._native, _Closed):
-                return dec.get_frames_at(wanted)
-            batch = dec._native.get_frames_at_admitted(wanted, reserve_for(dec, len(wanted)), budget)
-            peak = dec._native.last_job_peak
-            with busy_lock:
-                learned[0] = max(learned[0], peak)
-            return batch
+                batch = dec.get_frames_at(wanted)
+            else:
+                batch = dec._native.get_frames_at_admitted(wanted, reserve_for(dec, len(wanted)), budget)
+                peak = dec._native.last_job_peak
+                with busy_lock:
+                    learned[0] = max(learned[0], peak)
+            return batch if sound is None else _with_sound(dec, batch, sound, skip)
         finally:
             with busy_lock:
                 busy.discard(dec)
@@ -253,6 +264,24 @@ def decode_many(
     finally:
         if gate is not None:
             _NVDEC_RAMP.close(gate)
+
+
+def _with_sound(dec: "VideoDecoder", batch: FrameBatch, options: dict, skip: bool) -> Optional[FrameBatch]:
+    """``batch`` with the sound of its frames (``decode_many``'s ``audio=``). The audio track
+    is opened from what the video decoder read (a file object given is read once). A
+    track that fails gives None for the file under ``on_error="skip"``, as a file that
+    fails to open does, and raises otherwise: never frames with their sound quietly gone."""
+    if len(batch) == 0:
+        return batch
+    try:
+        source = dec._path if dec._path is not None else dec._native.source_bytes()
+        track = _audio.open_track(source, options)
+        samples = None if track is None else _audio.samples_with(track, batch.pts_seconds, batch.duration_seconds)
+    except (VideoHwError, OSError):
+        if skip:
+            return None
+        raise
+    return FrameBatch(batch.data, batch.pts_seconds, batch.duration_seconds, batch.indices, batch.fallback, samples)
 
 
 def _file_estimate(dec: "VideoDecoder", frames: int) -> int:

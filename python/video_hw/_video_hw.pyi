@@ -73,6 +73,9 @@ class FrameBatch:
     fallback: Optional[str]
     """Why the frames were not decoded where ``device`` asked (decoded on the CPU and
     copied to the GPU), or None."""
+    audio: Any
+    """The sound played with the frames where ``audio=`` asked for it: an ``AudioSamples``
+    (``decode_many``), a list of them, one per clip (the samplers), or None."""
     def __init__(
         self,
         data: Array,
@@ -80,6 +83,7 @@ class FrameBatch:
         duration_seconds: List[Any],
         indices: List[Any],
         fallback: Optional[str] = None,
+        audio: Any = None,
     ) -> None:
         """A batch made of parts (nested lists for a batch of clips)."""
         ...

@@ -12,6 +12,13 @@ need is decoded once, on the decoder's sessions. The result is a ``FrameBatch`` 
 is the batch of all frames seen as ``(clips, frames, …)`` (the same memory, on the CPU or
 the GPU) and whose ``pts_seconds``, ``duration_seconds`` and ``indices`` are nested lists.
 
+With ``audio=True`` (or a dict of ``AudioDecoder``'s options: ``stream_index``,
+``sample_rate``, ``num_channels``, ``engine``), the batch's ``audio`` is a list with one
+``AudioSamples`` per clip: the samples played from the clip's earliest frame's time to the
+end of its latest frame (sample-accurate, the same samples ``AudioDecoder`` gives for that
+range), cut to the track; None when the file has no audio track. The audio decoder is
+opened once per video decoder and options, and kept with it.
+
 The regular samplers pick the frames torchcodec 0.17 picks: their clip starts are computed
 with torch's own ``linspace`` and ``arange`` arithmetic (``video_hw._torch_numerics``),
 without torch. The random ones draw from ``generator``: a ``torch.Generator``, an int seed
@@ -25,7 +32,7 @@ import random
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
-from . import _torch_numerics
+from . import _audio, _torch_numerics
 from ._video_hw import FrameBatch
 
 __all__ = [
@@ -302,8 +309,10 @@ def _time_clips(
 # The samplers
 
 
-def _decode_clips(decoder: Any, clips: List[List[int]]) -> FrameBatch:
-    """Every clip's frames in one call (each GOP decoded once), seen as (clips, frames, …)."""
+def _decode_clips(decoder: Any, clips: List[List[int]], audio: Any = None) -> FrameBatch:
+    """Every clip's frames in one call (each GOP decoded once), seen as (clips, frames, …);
+    with ``audio``, each clip's sound beside them (the module's docs)."""
+    options = _audio.audio_options(audio)
     flat = [i for clip in clips for i in clip]
     batch = decoder.get_frames_at(flat)
     n, per = len(clips), len(clips[0])
@@ -312,13 +321,25 @@ def _decode_clips(decoder: Any, clips: List[List[int]]) -> FrameBatch:
     def nest(values: List[Any]) -> List[List[Any]]:
         return [values[c * per : (c + 1) * per] for c in range(n)]
 
-    return FrameBatch(
-        data,
-        nest(list(batch.pts_seconds)),
-        nest(list(batch.duration_seconds)),
-        nest(list(batch.indices)),
-        batch.fallback,
-    )
+    pts, durations = nest(list(batch.pts_seconds)), nest(list(batch.duration_seconds))
+    sound = None
+    if options is not None:
+        track = _audio_track(decoder, options)
+        if track is not None:
+            sound = [_audio.samples_with(track, p, d) for p, d in zip(pts, durations)]
+    return FrameBatch(data, pts, durations, nest(list(batch.indices)), batch.fallback, sound)
+
+
+def _audio_track(decoder: Any, options: dict) -> Any:
+    """The audio decoder of ``decoder``'s file for these options, opened once and kept
+    with the video decoder (an epoch's calls reuse it; ``close()`` drops it), or None
+    when the file has no audio track."""
+    key = tuple(sorted(options.items()))
+    kept = decoder.__dict__.setdefault("_audio_tracks", {})
+    if key not in kept:
+        source = decoder._path if decoder._path is not None else decoder._native.source_bytes()
+        kept[key] = _audio.open_track(source, options)
+    return kept[key]
 
 
 def clips_at_random_indices(
@@ -331,6 +352,7 @@ def clips_at_random_indices(
     sampling_range_end: Optional[int] = None,
     policy: str = "repeat_last",
     generator: Any = None,
+    audio: Any = None,
 ) -> FrameBatch:
     """``num_clips`` clips starting at random indices in ``[sampling_range_start,
     sampling_range_end)``, each of ``num_frames_per_clip`` frames ``num_indices_between_frames``
@@ -349,7 +371,7 @@ def clips_at_random_indices(
         policy=policy,
         generator=generator,
     )
-    return _decode_clips(decoder, clips)
+    return _decode_clips(decoder, clips, audio)
 
 
 def clips_at_regular_indices(
@@ -361,6 +383,7 @@ def clips_at_regular_indices(
     sampling_range_start: int = 0,
     sampling_range_end: Optional[int] = None,
     policy: str = "repeat_last",
+    audio: Any = None,
 ) -> FrameBatch:
     """As ``clips_at_random_indices``, with the clips' starts equally spaced over the
     sampling range (torch's ``linspace`` to int; more clips than starts repeat starts):
@@ -375,7 +398,7 @@ def clips_at_regular_indices(
         sampling_range_end=sampling_range_end,
         policy=policy,
     )
-    return _decode_clips(decoder, clips)
+    return _decode_clips(decoder, clips, audio)
 
 
 def _frames_played(decoder: Any, clips: List[List[float]]) -> List[List[int]]:
@@ -394,6 +417,7 @@ def clips_at_random_timestamps(
     sampling_range_end: Optional[float] = None,
     policy: str = "repeat_last",
     generator: Any = None,
+    audio: Any = None,
 ) -> FrameBatch:
     """``num_clips`` clips starting at random times in ``[sampling_range_start,
     sampling_range_end)`` (default: the stream's start, and an end that keeps every clip's
@@ -413,7 +437,7 @@ def clips_at_random_timestamps(
         policy=policy,
         generator=generator,
     )
-    return _decode_clips(decoder, _frames_played(decoder, clips))
+    return _decode_clips(decoder, _frames_played(decoder, clips), audio)
 
 
 def clips_at_regular_timestamps(
@@ -425,6 +449,7 @@ def clips_at_regular_timestamps(
     sampling_range_start: Optional[float] = None,
     sampling_range_end: Optional[float] = None,
     policy: str = "repeat_last",
+    audio: Any = None,
 ) -> FrameBatch:
     """Clips starting every ``seconds_between_clip_starts`` over the sampling range (the
     starts torchcodec computes, to the last bit); the rest as
@@ -441,4 +466,4 @@ def clips_at_regular_timestamps(
         sampling_range_end=sampling_range_end,
         policy=policy,
     )
-    return _decode_clips(decoder, _frames_played(decoder, clips))
+    return _decode_clips(decoder, _frames_played(decoder, clips), audio)

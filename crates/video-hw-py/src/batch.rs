@@ -168,6 +168,11 @@ pub struct FrameBatch {
     /// GPU's decoder cannot take, decoded on the CPU and copied to the GPU), or None.
     #[pyo3(get)]
     pub fallback: Option<String>,
+    /// The sound played with these frames, where it was asked for (`audio=` of
+    /// `decode_many` and the samplers): an `AudioSamples`, a list of them (one per clip),
+    /// or None.
+    #[pyo3(get)]
+    pub audio: Option<Py<PyAny>>,
     pub len: usize,
 }
 
@@ -177,9 +182,10 @@ impl FrameBatch {
     /// and `indices` (lists; nested lists for a batch of clips). The time ranges resampled
     /// with `fps` and the clip samplers build their results this way. `len` is the
     /// length of `pts_seconds` (clips, for a batch of clips). `fallback` is the
-    /// decoder's, where the parts come from one that fell back.
+    /// decoder's, where the parts come from one that fell back. `audio`: the sound of
+    /// the frames (see the attribute), None by default.
     #[new]
-    #[pyo3(signature = (data, pts_seconds, duration_seconds, indices, fallback = None))]
+    #[pyo3(signature = (data, pts_seconds, duration_seconds, indices, fallback = None, audio = None))]
     fn py_new(
         py: Python<'_>,
         data: Py<Array>,
@@ -187,9 +193,12 @@ impl FrameBatch {
         duration_seconds: Py<PyList>,
         indices: Py<PyList>,
         fallback: Option<String>,
+        audio: Option<Py<PyAny>>,
     ) -> Self {
         let len = pts_seconds.bind(py).len();
-        FrameBatch { data, pts_seconds, duration_seconds, indices, fallback, len }
+        // None from Python arrives as Some(None): keep one spelling of "no audio".
+        let audio = audio.filter(|a| !a.is_none(py));
+        FrameBatch { data, pts_seconds, duration_seconds, indices, fallback, audio, len }
     }
 
     fn __len__(&self) -> usize {

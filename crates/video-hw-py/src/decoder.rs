@@ -380,6 +380,7 @@ impl NativeDecoder {
             duration_seconds: times(&|f| self.index.seconds(self.index.frames()[f].duration))?.unbind(),
             indices: PyList::new(py, kept.iter().map(|(f, _)| *f))?.unbind(),
             fallback,
+            audio: None,
             len: kept.len(),
         })
         .inspect(|_| {
