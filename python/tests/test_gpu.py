@@ -244,6 +244,29 @@ def test_decode_many_on_the_gpu(cuda):
     assert md5(nv12_to_yuv420p(cuda.to_host(again[0].data)[0], 320, 240)) == references(names[0])[1]
 
 
+def test_decode_many_and_samplers_on_the_gpu_with_sound(cuda):
+    """``audio=`` beside frames in GPU memory: the frames the same as without it, the
+    sound (host memory) exactly ``AudioDecoder``'s samples for each span."""
+    from video_hw import samplers
+
+    path = MEDIA / "h264-aac.mp4"
+    track = video_hw.AudioDecoder(path)
+
+    def same_sound(got, pts, durations):
+        want = track.get_samples_played_in_range(min(pts), max(p + d for p, d in zip(pts, durations)))
+        np.testing.assert_array_equal(np.from_dlpack(got.data), np.from_dlpack(want.data))
+
+    (b,) = video_hw.decode_many([path], [[3, 40, 41]], device="cuda", pixel_format="nv12", audio=True)
+    data = cuda.to_host(b.data)
+    want = references("h264-aac.mp4")
+    assert [md5(nv12_to_yuv420p(data[i], 320, 240)) for i in range(3)] == [want[k] for k in (3, 40, 41)]
+    same_sound(b.audio, list(b.pts_seconds), list(b.duration_seconds))
+    dec = video_hw.VideoDecoder(path, device="cuda", pixel_format="nv12")
+    clips = samplers.clips_at_regular_indices(dec, num_clips=3, num_frames_per_clip=4, audio=True)
+    for sound, pts, durations in zip(clips.audio, clips.pts_seconds, clips.duration_seconds):
+        same_sound(sound, pts, durations)
+
+
 def test_decode_many_over_two_gpus():
     """``device=["cuda:0", "cuda:1"]``: the files go to the GPUs in turn, each batch in its
     GPU's memory, with the reference frames. Needs two GPUs (skipped with one)."""
