@@ -29,14 +29,16 @@ enum Kind {
         reader: Box<dyn Read + Send>,
         first: Option<Vec<u8>>,
         path: Option<PathBuf>,
-        /// `--follow`: the reader waits at the end; each read hands on what is there.
-        follow: bool,
+        /// Each read hands on what is there, not a whole chunk: `--follow` (the reader
+        /// waits at the end) and stdin with `--timeout` (bytes before a stall are kept).
+        as_it_comes: bool,
     },
     /// A container read by the library's demuxer: its default video track (the largest).
     Media {
         demuxer: Box<Demuxer>,
         track: Box<Track>,
-        /// `--follow`: read again as the file grows (video only).
+        /// `--follow`: read again as the file grows (the video, and the audio a transcode
+        /// copies).
         follow: Option<Box<FollowState>>,
     },
     /// IVF from standard input (files go through the demuxer), read front to back.
@@ -164,17 +166,29 @@ impl Source {
         }
     }
 
-    /// Opens `path` (`-` for stdin) and finds out what it holds.
-    pub fn open(path: &Path) -> CliResult<Source> {
+    /// Opens `path` (`-` for stdin) and finds out what it holds. With `timeout`, stdin's sender may be silent for at most that
+    /// long at a time (`io::stdin`): then the input ends with a `TimedOut` error (exit 7)
+    /// after the frames before it. Raw Annex-B is then handed on as it comes, so that
+    /// nothing received before a stall is held back.
+    pub fn open(path: &Path, timeout: Option<Duration>) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";
         let (mut reader, total): (Box<dyn Read + Send>, Option<u64>) = if stdin {
-            (Box::new(std::io::stdin()), None)
+            (crate::io::stdin::open(timeout).map_err(Error::from)?, None)
         } else {
             let f = crate::exit::open_input(path)?;
             let len = f.metadata().ok().map(|m| m.len());
             (Box::new(f), len)
         };
-        let first = read_chunk(&mut *reader, CHUNK)?;
+        let first = if timeout.is_some() {
+            // What came before a stall is kept; the stall is the next read's error.
+            let (first, stalled) = crate::io::stdin::read_upto(&mut *reader, CHUNK)?;
+            if stalled.is_some() {
+                reader = Box::new(crate::io::stdin::ErrorNext { error: stalled, inner: reader });
+            }
+            first
+        } else {
+            read_chunk(&mut *reader, CHUNK)?
+        };
         if first.is_empty() {
             return Err(Error::invalid_input(format!("{}: empty input", path.display())).into());
         }
@@ -210,12 +224,12 @@ impl Source {
             }
             _ => {}
         }
-        Self::annexb(path, reader, first, total, false)
+        Self::annexb(path, reader, first, total, timeout.is_some())
     }
 
     /// Opens `path`, a file that may still be being written, to be read as it grows
-    /// (`decode --follow`; see [`crate::io::follow`]): raw Annex-B, or a container
-    /// (MPEG-TS, fragmented MP4) whose video packets are read again past each end. Waits
+    /// (`decode --follow`, `transcode --follow`; see [`crate::io::follow`]): raw Annex-B,
+    /// or a container (MPEG-TS, fragmented MP4) whose packets are read again past each end. Waits
     /// for its first bytes, and for its headers, while it grows.
     pub fn open_followed(path: &Path, timeout: Duration) -> CliResult<Source> {
         let file = crate::exit::open_input(path)?;
@@ -226,7 +240,8 @@ impl Source {
         let first = read_chunk(&mut &file, CHUNK)?;
         match video_hw::media::detect(&first) {
             Some(c) if c != Container::AnnexB => {
-                let demuxer = follow::open_demuxer(path, &file, timeout).map_err(|e| e.context(path.display()))?;
+                let demuxer =
+                    follow::open_demuxer_with_facts(path, &file, timeout).map_err(|e| e.context(path.display()))?;
                 let mut src = Self::open_demuxer(demuxer, &path.display().to_string(), None)?;
                 if let Kind::Media { track, follow, .. } = &mut src.kind {
                     *follow = Some(Box::new(FollowState::new(path, file, track.index, timeout)));
@@ -243,7 +258,7 @@ impl Source {
         reader: Box<dyn Read + Send>,
         first: Vec<u8>,
         total: Option<u64>,
-        follow: bool,
+        as_it_comes: bool,
     ) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";
         if is_mp4_name(path) {
@@ -259,7 +274,13 @@ impl Source {
         let codec = codec_from_extension(path).unwrap_or(found);
         let sar = (codec == Codec::H264).then(|| h264_sar(annexb_nals(&first).iter().map(|n| &n[..]))).flatten();
         let path = (!stdin).then(|| path.to_path_buf());
-        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path, follow }, codec, position: 0, total, sar })
+        Ok(Source {
+            kind: Kind::AnnexB { reader, first: Some(first), path, as_it_comes },
+            codec,
+            position: 0,
+            total,
+            sar,
+        })
     }
 
     /// Picks the default video track (the largest the decoders know) of an opened container (`name` says
@@ -409,6 +430,10 @@ impl Source {
         audio: Option<AudioTap>,
     ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
         let mut kind = self.kind;
+        if let (Kind::Media { follow: Some(follow), .. }, Some(tap)) = (&mut kind, &audio) {
+            // A followed file's audio is read by the same re-opened demuxer, each packet once.
+            follow.also(&tap.tracks);
+        }
         let record = match &kind {
             Kind::Media { track, .. } => DecodeInput::track_record(track),
             Kind::AnnexB { .. } | Kind::Ivf(_) => None,
@@ -423,11 +448,11 @@ impl Source {
         std::iter::from_fn(move || match &mut kind {
             // SIGINT/SIGTERM: no more input; what is in flight is drained and written.
             _ if crate::signals::requested().is_some() => None,
-            Kind::AnnexB { reader, first, follow, .. } => {
+            Kind::AnnexB { reader, first, as_it_comes, .. } => {
                 let read = match first.take() {
                     Some(c) => Ok(c),
-                    // A followed file: what is there (the read waits only at the end).
-                    None if *follow => read_some(&mut **reader, CHUNK),
+                    // What is there (a followed file's read waits only at its end).
+                    None if *as_it_comes => read_some(&mut **reader, CHUNK),
                     None => read_chunk(&mut **reader, CHUNK),
                 };
                 let chunk = match read {
@@ -441,8 +466,14 @@ impl Source {
                 position.store(consumed, Ordering::Relaxed);
                 Some(Ok(DecodeInput::annexb(chunk, None)))
             }
-            Kind::Media { demuxer, follow: Some(follow), .. } => loop {
+            Kind::Media { demuxer, track, follow: Some(follow) } => loop {
                 match follow.next(demuxer)? {
+                    Ok(packet) if packet.track != track.index => {
+                        if let Some(tap) = audio.as_ref() {
+                            // The reader of the other end may be gone (an output failed): fine.
+                            let _ = tap.packets.send(packet);
+                        }
+                    }
                     Ok(packet) => {
                         position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
                         return Some(Ok(DecodeInput::from_media(record.as_ref(), packet)));
