@@ -1,7 +1,8 @@
 //! `--timeout` on stdin: a sender on a pipe that stalls (sends part of its stream, then
 //! nothing, the pipe kept open) ends `decode -`, `transcode -` and `encode -` like a
 //! network sender that stalls: every whole frame received is written, the output finished
-//! and readable, one error line naming the timeout, exit 7. A stop while waiting on the
+//! and readable, one error line naming the timeout, exit 7 (a container, spooled to a
+//! temporary file first, is read as far as it came). A stop while waiting on the
 //! silent pipe is seen at once (poll(2) in waits of 50 ms), and the frames the decoder
 //! held are drained, not lost.
 #![cfg(unix)]
@@ -72,6 +73,34 @@ fn transcode_of_a_stalled_stdin_finishes_the_container() {
     if let Some(n) = util::ffprobe_frames(&out) {
         assert_eq!(n, reference.len() as u64, "frames ffprobe decodes");
     }
+}
+
+#[test]
+fn a_container_on_a_stalled_stdin_decodes_what_came() {
+    // A container on stdin is spooled to a temporary file first; a stall ends the spooling
+    // and what came is read as a cut file: its frames written, then exit 7.
+    let dir = tmpdir("stdin-stall-ts");
+    let out = dir.join("out.framemd5");
+    let data = std::fs::read(testdata("media/h264-aac.ts")).unwrap();
+    let reference = frame_lines(&std::fs::read_to_string(testdata("media/h264-aac.ts.framemd5")).unwrap());
+    let args = ["decode", "-", "-o", s(&out), "--framemd5", "--timeout", "1", "--json"];
+    let (child, stdin) = stalled_sender(&args, &data[..data.len() / 2]);
+    let result = wait_child(child, "decode - --timeout (MPEG-TS)");
+    drop(stdin);
+    let stderr = expect_exit(&result, 7, "a stalled stdin");
+    assert!(stderr.contains("stdin: no byte from the sender for 1 s (--timeout)"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let frames = summary["frames"].as_u64().unwrap() as usize;
+    assert!(frames > 20 && frames < reference.len(), "{summary}");
+    // Exactly what a decode of the cut file gives (its last PES, cut short, decoded as
+    // far as it goes), every frame before it the finished file's.
+    let cut = dir.join("half.ts");
+    std::fs::write(&cut, &data[..data.len() / 2]).unwrap();
+    let cut_out = dir.join("cut.framemd5");
+    let _ = util::run(&["decode", s(&cut), "-o", s(&cut_out), "--framemd5", "-q"]);
+    let got = frame_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(got, frame_lines(&std::fs::read_to_string(&cut_out).unwrap()), "a decode of the cut file");
+    assert_eq!(got[..frames - 1], reference[..frames - 1], "the frames of the finished file");
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub struct Source {
     position: u64,
     total: Option<u64>,
     sar: Option<Rational>,
+    /// A container spooled from stdin whose sender stalled past `--timeout`: the error
+    /// that ends the input after what came (reported as the input's break).
+    stalled: Option<Error>,
 }
 
 /// The sample aspect ratio of the first H.264 SPS among `nals` (VUI), if it gives one.
@@ -85,19 +88,32 @@ fn is_mp4_name(path: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "mov" | "m4v" | "3gp"))
 }
 
-/// Reads up to `n` bytes (fewer only at the end of the input).
 /// Copies `first` and the rest of `rest` into an anonymous temporary file (removed when
-/// closed) and rewinds it; its length in bytes.
-fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64)> {
-    use std::io::{Seek, SeekFrom, Write};
+/// closed) and rewinds it; its length in bytes, and the `--timeout` error that ended the
+/// copy early (a sender that stalled: what came is kept, to be read as a cut file).
+fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64, Option<Error>)> {
+    use std::io::{ErrorKind, Seek, SeekFrom, Write};
     let io = |e: std::io::Error| {
         Error::Io(std::io::Error::new(e.kind(), format!("spooling stdin to a temporary file: {e}")))
     };
     let mut file = tempfile::tempfile().map_err(io)?;
     file.write_all(&first).map_err(io)?;
-    let len = first.len() as u64 + std::io::copy(rest, &mut file).map_err(io)?;
+    let mut len = first.len() as u64;
+    let mut buf = vec![0u8; 256 << 10];
+    let stalled = loop {
+        match rest.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => {
+                file.write_all(&buf[..n]).map_err(io)?;
+                len += n as u64;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::TimedOut => break Some(Error::Io(e)),
+            Err(e) => return Err(io(e).into()),
+        }
+    };
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    Ok((file, len))
+    Ok((file, len, stalled))
 }
 
 /// One read of at most `n` bytes (fewer when fewer are there; none at the end).
@@ -207,15 +223,22 @@ impl Source {
                 // unless the render size differs from the frame size (rare; not read here).
                 let sar = (codec == Codec::Av1).then(|| Rational::new(1, 1));
                 let position = stream.position();
-                return Ok(Source { kind: Kind::Ivf(Box::new(stream)), codec, position, total, sar });
+                return Ok(Source { kind: Kind::Ivf(Box::new(stream)), codec, position, total, sar, stalled: None });
             }
             Some(c) if stdin && c != Container::AnnexB => {
                 // A container is read out of order (an MP4's index may come last, after its
                 // samples), so stdin goes to an anonymous temporary file first: on disk, not
                 // in memory, and gone when the job ends.
-                let (spool, len) = spool(first, &mut *reader)?;
-                let demuxer = Demuxer::from_reader(spool).map_err(|e| e.context(format!("{c} from stdin")))?;
-                return Self::open_demuxer(demuxer, "stdin", Some(len));
+                let (spool, len, stalled) = spool(first, &mut *reader)?;
+                let demuxer = match Demuxer::from_reader(spool) {
+                    Ok(d) => d,
+                    // Cut by a stall before its headers (an MP4 whose moov comes last): the
+                    // stall is what went wrong.
+                    Err(e) => return Err(stalled.unwrap_or_else(|| e.context(format!("{c} from stdin"))).into()),
+                };
+                let mut src = Self::open_demuxer(demuxer, "stdin", Some(len))?;
+                src.stalled = stalled;
+                return Ok(src);
             }
             Some(c) if c != Container::AnnexB => {
                 drop(reader);
@@ -279,6 +302,7 @@ impl Source {
             codec,
             position: 0,
             total,
+            stalled: None,
             sar,
         })
     }
@@ -307,7 +331,7 @@ impl Source {
             _ => stated,
         };
         let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track), follow: None };
-        Ok(Source { kind, codec, position: 0, total, sar })
+        Ok(Source { kind, codec, position: 0, total, sar, stalled: None })
     }
 
     /// The stream's codec.
@@ -440,6 +464,9 @@ impl Source {
         };
         let mut errors = 0u32;
         let mut consumed = self.position;
+        // A spooled container cut by a stalled sender: its end (or the damage the cut
+        // leaves) is the stall.
+        let mut stalled = self.stalled;
         let broken_at = broken.clone();
         let stop = move |e: Error| {
             *broken_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -487,7 +514,8 @@ impl Source {
             Kind::Media { demuxer, track, .. } => loop {
                 let packet = match demuxer.next_packet() {
                     Ok(Some(p)) => p,
-                    Ok(None) => return None,
+                    // A stall cut the file: that, not the cut it leaves, ended the input.
+                    Ok(None) => return stalled.take().and_then(&stop),
                     Err(e) => {
                         // MPEG-TS resynchronises after damage: go on, keeping the first error.
                         let goes_on = errors < demuxer.container().damage_skips();
@@ -498,6 +526,9 @@ impl Source {
                         }
                         if goes_on {
                             continue;
+                        }
+                        if let Some(e) = stalled.take() {
+                            *slot = Some(e);
                         }
                         return None;
                     }
