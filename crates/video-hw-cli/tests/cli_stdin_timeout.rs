@@ -104,6 +104,26 @@ fn a_container_on_a_stalled_stdin_decodes_what_came() {
 }
 
 #[test]
+fn ivf_on_a_stalled_stdin_keeps_the_whole_frames() {
+    // IVF from stdin is read as it comes (not spooled): the frames before the one the
+    // stall cut, each the stream's own.
+    let dir = tmpdir("stdin-stall-ivf");
+    let out = dir.join("out.framemd5");
+    let data = std::fs::read(testdata("av1/aomenc-fwdkf-cars-320x240.ivf")).unwrap();
+    let reference =
+        frame_lines(&std::fs::read_to_string(testdata("av1/aomenc-fwdkf-cars-320x240.ivf.yuv.framemd5")).unwrap());
+    let args = ["decode", "-", "-o", s(&out), "--framemd5", "--timeout", "1", "--json"];
+    let (child, stdin) = stalled_sender(&args, &data[..data.len() * 2 / 3]);
+    let result = wait_child(child, "decode - --timeout (IVF)");
+    drop(stdin);
+    let stderr = expect_exit(&result, 7, "a stalled stdin");
+    assert!(stderr.contains("stdin: no byte from the sender for 1 s (--timeout)"), "{stderr}");
+    let got = frame_lines(&std::fs::read_to_string(&out).unwrap());
+    assert!(got.len() > 5 && got.len() < reference.len(), "{} frames", got.len());
+    assert_eq!(got[..], reference[..got.len()]);
+}
+
+#[test]
 fn encode_of_a_stalled_stdin_keeps_the_whole_frames() {
     let dir = tmpdir("stdin-stall-encode");
     let out = dir.join("out.mp4");
