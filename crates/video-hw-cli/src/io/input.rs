@@ -252,9 +252,10 @@ impl Source {
 
     /// Opens `path`, a file that may still be being written, to be read as it grows
     /// (`decode --follow`, `transcode --follow`; see [`crate::io::follow`]): raw Annex-B,
-    /// or a container (MPEG-TS, fragmented MP4) whose packets are read again past each end. Waits
-    /// for its first bytes, and for its headers, while it grows.
-    pub fn open_followed(path: &Path, timeout: Duration) -> CliResult<Source> {
+    /// or a container (MPEG-TS, fragmented MP4) whose packets are read again past each end.
+    /// Waits for its first bytes, and for its headers, while it grows; with `audio` (a
+    /// transcode copies it) also for its audio tracks' facts.
+    pub fn open_followed(path: &Path, timeout: Duration, audio: bool) -> CliResult<Source> {
         let file = crate::exit::open_input(path)?;
         if follow::wait_for_len(&file, follow::FIRST_BYTES, timeout) == 0 {
             let e = format!("{}: empty input (and it did not grow within {} s)", path.display(), timeout.as_secs_f64());
@@ -263,8 +264,12 @@ impl Source {
         let first = read_chunk(&mut &file, CHUNK)?;
         match video_hw::media::detect(&first) {
             Some(c) if c != Container::AnnexB => {
-                let demuxer =
-                    follow::open_demuxer_with_facts(path, &file, timeout).map_err(|e| e.context(path.display()))?;
+                let demuxer = if audio {
+                    follow::open_demuxer_with_facts(path, &file, timeout)
+                } else {
+                    follow::open_demuxer(path, &file, timeout)
+                };
+                let demuxer = demuxer.map_err(|e| e.context(path.display()))?;
                 let mut src = Self::open_demuxer(demuxer, &path.display().to_string(), None)?;
                 if let Kind::Media { track, follow, .. } = &mut src.kind {
                     *follow = Some(Box::new(FollowState::new(path, file, track.index, timeout)));

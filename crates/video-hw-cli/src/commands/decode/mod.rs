@@ -47,7 +47,7 @@ fn followed(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitC
         return Err(usage("--follow decodes video"));
     }
     let timeout = args.timeout.unwrap_or(crate::io::follow::DEFAULT_TIMEOUT);
-    let src = match Source::open_followed(&args.input, timeout) {
+    let src = match Source::open_followed(&args.input, timeout, false) {
         // Stopped while waiting for the file's first bytes: nothing was written.
         Err(_) if crate::signals::requested().is_some() => {
             return Ok(crate::signals::exit_status().unwrap_or(ExitCode::FAILURE));

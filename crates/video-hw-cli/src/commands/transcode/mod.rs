@@ -156,7 +156,8 @@ fn open_input(args: &TranscodeArgs) -> CliResult<Option<Source>> {
         return Err(usage("--follow reads the file front to back on one session: not with --sessions"));
     }
     let timeout = args.timeout.unwrap_or(crate::io::follow::DEFAULT_TIMEOUT);
-    match Source::open_followed(&args.input, timeout) {
+    let audio = !args.no_audio && args.container_out();
+    match Source::open_followed(&args.input, timeout, audio) {
         Err(_) if crate::signals::requested().is_some() => Ok(None),
         other => other.map(Some),
     }
