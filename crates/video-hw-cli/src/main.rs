@@ -3,7 +3,7 @@
 //! Exit status: 0 ok (also when the reader of stdout closed it), 2 usage error, 3
 //! unsupported (no engine can do the job), 4 invalid input or bitstream, 5 an output that
 //! cannot be written, 6 out of space, 7 a live input silent past `--timeout` (no byte from
-//! its sender, or no sender), 130/143 stopped by SIGINT/SIGTERM (the output
+//! its sender, a network one or stdin, or no sender), 130/143 stopped by SIGINT/SIGTERM (the output
 //! finished), 1 anything else. Errors are one line on stderr (docs/reliability.md).
 
 mod commands;

@@ -23,6 +23,8 @@ use std::time::Duration;
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// The signal that asked the job to stop (0: none).
 static WHICH: AtomicUsize = AtomicUsize::new(0);
+/// The notice that the output is being finished was printed (or is not to be: `-q`).
+static ANNOUNCED: AtomicBool = AtomicBool::new(false);
 
 /// A signal that ends a job cleanly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +70,24 @@ pub fn exit_status() -> Option<std::process::ExitCode> {
 }
 
 /// The signal that asked the job to stop, once one came.
+///
+/// The first call that sees it prints the notice `video-hw: SIGINT: finishing the output`
+/// (unless `-q`): the job acts on a stop only through this call, so the notice comes
+/// before anything the stop changes (the summary, the exit). The handlers' own thread
+/// prints it too, whichever comes first: on a loaded machine that thread may not run
+/// before a job that stops fast has ended, and the notice would be lost.
 pub fn requested() -> Option<Stop> {
-    Stop::from_signal(WHICH.load(Ordering::SeqCst) as i32)
+    let stop = Stop::from_signal(WHICH.load(Ordering::SeqCst) as i32)?;
+    announce(stop);
+    Some(stop)
+}
+
+/// Prints the notice that the job is finishing its output, once.
+fn announce(stop: Stop) {
+    // A load first: this runs in every loop that reads input.
+    if !ANNOUNCED.load(Ordering::Relaxed) && !ANNOUNCED.swap(true, Ordering::SeqCst) {
+        eprintln!("video-hw: {}: finishing the output (a second signal stops at once)", stop.name());
+    }
 }
 
 /// How long the job may take to finish after the first signal: `VIDEO_HW_STOP_GRACE`
@@ -86,6 +104,8 @@ pub fn install(quiet: bool) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        // Quiet: the notice counts as printed.
+        ANNOUNCED.store(quiet, Ordering::SeqCst);
         let registered = || -> std::io::Result<()> {
             for sig in [SIGINT, SIGTERM] {
                 let status = 128 + sig;
@@ -98,9 +118,7 @@ pub fn install(quiet: bool) {
             std::thread::Builder::new().name("signals".into()).spawn(move || {
                 let Some(sig) = signals.forever().next() else { return };
                 let stop = Stop::from_signal(sig).unwrap_or(Stop::Terminate);
-                if !quiet {
-                    eprintln!("video-hw: {}: finishing the output (a second signal stops at once)", stop.name());
-                }
+                announce(stop);
                 let grace = grace();
                 std::thread::sleep(grace);
                 eprintln!(

@@ -1,7 +1,8 @@
 //! `video-hw decode` (and `transcode`) on a real GPU: a file NVDEC decodes is read by default with the GOPs
 //! ahead decoding on several sessions; its output must be identical to one session's
 //! (`--sessions=1`), frame for frame, and equal to ffmpeg's references where the fixture
-//! has them; a damaged file still gives the frames before the damage and exits 4.
+//! has them; a damaged file still gives the frames before the damage and exits 4;
+//! `transcode --follow` on NVDEC (one session) gives a transcode of the finished file.
 //!
 //! Run with `VIDEO_HW_TEST_GPU=1 cargo test -p video-hw-cli --test gpu_cli`; without that
 //! variable the tests only print a note; with it and no GPU they fail.
@@ -265,4 +266,52 @@ fn decode_size_on_nvdec_resizes_on_the_gpu_as_the_cpu_path_does() {
         let worst = gpu.iter().zip(&cpu).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
         assert!(worst <= 1, "{extra:?}: GPU and CPU paths differ by {worst}");
     }
+}
+
+/// `transcode --follow` on NVDEC (which reads a finished file ahead on several sessions by
+/// default; a followed one on one session): a TS with AAC written in 40 chunks while it
+/// is read gives, track by track, the packets of a transcode of the finished file.
+#[test]
+fn transcode_follow_on_nvdec_equals_the_finished_file() {
+    if !gpu_tests_enabled() {
+        return;
+    }
+    let dir = util::tmpdir("gpu-cli-follow");
+    let data = std::fs::read(util::testdata("media/h264-aac.ts")).unwrap();
+    let growing = dir.join("growing.ts");
+    std::fs::write(&growing, b"").unwrap();
+    let out = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let common = ["--codec", "h264", "--backend", "openh264", "--decoder-backend", "nvdec", "-q"];
+    let child = Command::new(bin())
+        .arg("transcode")
+        .arg(&growing)
+        .args(["-o", &out("followed.mkv"), "--follow", "--timeout", "1.5"])
+        .args(common)
+        .spawn()
+        .expect("run video-hw");
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&growing).unwrap();
+        for part in data.chunks((data.len() / 40) | 1) {
+            f.write_all(part).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+    }
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(0), "transcode --follow on nvdec");
+    let o = Command::new(bin()).arg("transcode").arg(&growing).args(["-o", &out("whole.mkv")]).args(common).output();
+    assert_eq!(o.unwrap().status.code(), Some(0), "transcode of the finished file");
+    // Each track's packets: (track, pts, bytes).
+    let packets = |name: &str| {
+        let mut d = video_hw::media::Demuxer::open(dir.join(name)).unwrap();
+        let mut all = Vec::new();
+        while let Some(p) = d.next_packet().unwrap() {
+            all.push((p.track, p.pts, p.data));
+        }
+        all.sort_by_key(|p| p.0);
+        all
+    };
+    let (got, want) = (packets("followed.mkv"), packets("whole.mkv"));
+    assert!(want.iter().filter(|p| p.0 != want[0].0).count() > 0, "the output has audio");
+    assert!(got == want, "followed: {} packets, the finished file's transcode: {}", got.len(), want.len());
 }

@@ -6,18 +6,22 @@
 //!   decoder's splitter takes NAL units cut anywhere, so bytes go to it as they come.
 //! - A container (MPEG-TS, fragmented MP4): the library's demuxer reads a file as it stood
 //!   when opened. At its end [`FollowState`] waits for growth, opens the file again and
-//!   seeks to the first video packet not yet handed on. The last video packet read before
-//!   an end is held back until the next one comes: MPEG-TS gives out its last PES at the
-//!   end of the file whole or not (a PES ends where the next begins), so only a packet
-//!   with one after it is known whole. An error at the end (a cut last TS packet, a
-//!   fragment whose bytes are not all there yet) is the writer not being done: it counts
-//!   only when it is still there once the file stopped growing. The packets handed on
-//!   are then exactly those of a read of the finished file.
+//!   seeks to the first packet not yet handed on, of the video track and of the audio
+//!   tracks a transcode copies. The last packet of each of those tracks read before an
+//!   end is held back until the next one of its track comes: MPEG-TS gives out its last
+//!   PES at the end of the file whole or not (a PES ends where the next begins), so only a
+//!   packet with one after it is known whole. After a re-open the packets of every track
+//!   come again from the earliest held one on; those already handed on (at or before the
+//!   last one of their track, by file position and, for the AAC frames of one PES, time)
+//!   are passed over, so each packet goes out once. An error at the end (a cut last TS
+//!   packet, a fragment whose bytes are not all there yet) is the writer not being done:
+//!   it counts only when it is still there once the file stopped growing. The packets
+//!   handed on are then exactly those of a read of the finished file.
 //!
 //! Waits are polls in sleeps of at most [`MAX_NAP`] that look at the signals between
 //! them; a container is opened again at most every [`REOPEN_EVERY`] (each open reads its
 //! headers: an MP4's fragment headers, a TS file's first 4 MiB and last 2 MiB). Nothing is
-//! buffered while waiting but the one packet held back.
+//! buffered while waiting but the one packet held back per track.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -25,7 +29,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use video_hw::media::{Demuxer, MediaPacket};
+use video_hw::media::{Demuxer, MediaPacket, TrackKind};
 use video_hw::{Error, Result};
 
 /// `--timeout` when `--follow` is given without it.
@@ -118,17 +122,50 @@ pub fn open_demuxer(path: &Path, file: &File, timeout: Duration) -> Result<Demux
     }
 }
 
+/// Where a packet lies, to tell whether it was handed on before a re-open: its file
+/// position, then its time (the AAC frames of one MPEG-TS PES share a position).
+fn place(p: &MediaPacket) -> (u64, i64) {
+    (p.pos, p.pts.unwrap_or(i64::MIN))
+}
+
+/// Bytes past which a container's headers are read whole: what MPEG-TS probes for each
+/// track's facts (an AAC track's configuration is in its first ADTS header).
+const FACTS_WITHIN: u64 = 4 << 20;
+
+/// [`open_demuxer`], then again as the file grows while a track's facts are not all
+/// there yet: an MPEG-TS audio track is known from its first frame, which the first bytes
+/// may not hold yet (a transcode copies the audio with its configuration). Stops once
+/// the file is past [`FACTS_WITHIN`] or stopped growing.
+pub fn open_demuxer_with_facts(path: &Path, file: &File, timeout: Duration) -> Result<Demuxer> {
+    loop {
+        let len = len_of(file);
+        let demuxer = open_demuxer(path, file, timeout)?;
+        let missing = demuxer.tracks().iter().any(|t| t.kind == TrackKind::Audio && t.audio.is_none());
+        if !missing || len >= FACTS_WITHIN || !wait_for_growth(file, len, timeout) {
+            return Ok(demuxer);
+        }
+        tracing::debug!("{}: an audio track's facts are not written yet; waiting for more", path.display());
+        if !sleep_unless_stopped(REOPEN_EVERY) {
+            return Ok(demuxer);
+        }
+    }
+}
+
 /// How a followed container goes on past the end it was opened with (module docs).
 pub struct FollowState {
     path: PathBuf,
     file: File,
     timeout: Duration,
-    /// The video track's index.
-    track: usize,
-    /// The last video packet read: handed on once the next one comes (or at the end).
-    held: Option<MediaPacket>,
-    /// An error read since the last video packet: damage if packets follow, else the end
-    /// of what is written so far.
+    /// The tracks handed on: the video track, then the audio tracks a transcode copies.
+    tracks: Vec<usize>,
+    /// Per track (as `tracks`): the last packet read, handed on once the next one of its
+    /// track comes (or at the end).
+    held: Vec<Option<MediaPacket>>,
+    /// Per track: where the last packet handed on lies ([`place`]); packets read again
+    /// after a re-open up to there are passed over.
+    handed: Vec<Option<(u64, i64)>>,
+    /// An error read since the last packet: damage if packets follow, else the end of
+    /// what is written so far.
     pending: Option<Error>,
     /// What goes out next, in order.
     ready: VecDeque<Result<MediaPacket>>,
@@ -141,15 +178,16 @@ pub struct FollowState {
 }
 
 impl FollowState {
-    /// Follows `path` (its `file` open for its length), whose demuxer is open on track
-    /// `track`.
+    /// Follows `path` (its `file` open for its length), whose demuxer is open, for the
+    /// packets of track `track` (the video).
     pub fn new(path: &Path, file: File, track: usize, timeout: Duration) -> Self {
         FollowState {
             path: path.to_path_buf(),
             file,
             timeout,
-            track,
-            held: None,
+            tracks: vec![track],
+            held: vec![None],
+            handed: vec![None],
             pending: None,
             ready: VecDeque::new(),
             finished: false,
@@ -159,8 +197,19 @@ impl FollowState {
         }
     }
 
-    /// The next video packet, or damage (an error, after which reading goes on), or
-    /// `None` at the end: the file stopped growing, or a signal came.
+    /// Hands on the packets of `tracks` too (the audio a transcode copies), each once.
+    pub fn also(&mut self, tracks: &[usize]) {
+        for &t in tracks {
+            if !self.tracks.contains(&t) {
+                self.tracks.push(t);
+                self.held.push(None);
+                self.handed.push(None);
+            }
+        }
+    }
+
+    /// The next packet of the tracks followed, or damage (an error, after which reading
+    /// goes on), or `None` at the end: the file stopped growing, or a signal came.
     pub fn next(&mut self, demuxer: &mut Demuxer) -> Option<Result<MediaPacket>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
@@ -170,11 +219,18 @@ impl FollowState {
                 return None;
             }
             match demuxer.next_packet() {
-                Ok(Some(p)) if p.track != self.track => {}
                 Ok(Some(p)) => {
+                    let Some(i) = self.tracks.iter().position(|&t| t == p.track) else { continue };
+                    if self.handed[i].is_some_and(|at| place(&p) <= at) {
+                        // Read again after a re-open: it went out before.
+                        continue;
+                    }
                     // An error with a packet after it was damage inside the file.
                     self.ready.extend(self.pending.take().map(Err));
-                    self.ready.extend(self.held.replace(p).map(Ok));
+                    if let Some(before) = self.held[i].replace(p) {
+                        self.handed[i] = Some(place(&before));
+                        self.ready.push_back(Ok(before));
+                    }
                 }
                 Err(e) => {
                     self.ready.extend(self.pending.replace(e).map(Err));
@@ -192,12 +248,12 @@ impl FollowState {
     }
 
     /// At the end of what `demuxer` read: waits for the file to grow and opens it again
-    /// at the held packet; or, when it stopped growing, hands on the rest.
+    /// at the earliest held packet; or, when it stopped growing, hands on the rest.
     fn grown(&mut self, demuxer: &mut Demuxer) -> Result<()> {
         tracing::debug!("{}: at the end of what was read; waiting for it to grow", self.path.display());
         let waited = self.opened.elapsed();
         if waited < REOPEN_EVERY && !sleep_unless_stopped(REOPEN_EVERY - waited) {
-            // A signal: the job stops; the held packet may be cut short, so it is left.
+            // A signal: the job stops; the held packets may be cut short, so they are left.
             self.finished = true;
             return Ok(());
         }
@@ -210,27 +266,34 @@ impl FollowState {
             return Ok(());
         }
         self.seen = len_of(&self.file);
+        // Every packet not handed on lies at or after the earliest one held: the packets
+        // before it of every track went out, and those after it come again, read whole.
+        let from = self.held.iter().flatten().min_by_key(|p| p.pos);
         tracing::debug!(
             "{}: grew to {} bytes; read again from the packet at byte {:?}",
             self.path.display(),
             self.seen,
-            self.held.as_ref().map(|p| p.pos)
+            from.map(|p| p.pos)
         );
         let mut again =
             Demuxer::open(&self.path).map_err(|e| e.context(format!("{} read again", self.path.display())))?;
         self.opened = Instant::now();
-        if let Some(p) = self.held.take() {
-            again.seek_to(self.track, &p.entry())?;
+        if let Some(p) = from {
+            again.seek_to(p.track, &p.entry())?;
         }
+        self.held.iter_mut().for_each(|h| *h = None);
         self.pending = None;
         *demuxer = again;
         Ok(())
     }
 
-    /// The file stopped growing: the held packet is the last, then what ended the read.
+    /// The file stopped growing: the held packets are the last (in file order), then what
+    /// ended the read.
     fn finish(&mut self) {
         self.finished = true;
-        self.ready.extend(self.held.take().map(Ok));
+        let mut last: Vec<MediaPacket> = self.held.iter_mut().filter_map(Option::take).collect();
+        last.sort_by_key(place);
+        self.ready.extend(last.into_iter().map(Ok));
         self.ready.extend(self.pending.take().map(Err));
     }
 }

@@ -29,14 +29,16 @@ enum Kind {
         reader: Box<dyn Read + Send>,
         first: Option<Vec<u8>>,
         path: Option<PathBuf>,
-        /// `--follow`: the reader waits at the end; each read hands on what is there.
-        follow: bool,
+        /// Each read hands on what is there, not a whole chunk: `--follow` (the reader
+        /// waits at the end) and stdin with `--timeout` (bytes before a stall are kept).
+        as_it_comes: bool,
     },
     /// A container read by the library's demuxer: its default video track (the largest).
     Media {
         demuxer: Box<Demuxer>,
         track: Box<Track>,
-        /// `--follow`: read again as the file grows (video only).
+        /// `--follow`: read again as the file grows (the video, and the audio a transcode
+        /// copies).
         follow: Option<Box<FollowState>>,
     },
     /// IVF from standard input (files go through the demuxer), read front to back.
@@ -50,6 +52,9 @@ pub struct Source {
     position: u64,
     total: Option<u64>,
     sar: Option<Rational>,
+    /// A container spooled from stdin whose sender stalled past `--timeout`: the error
+    /// that ends the input after what came (reported as the input's break).
+    stalled: Option<Error>,
 }
 
 /// The sample aspect ratio of the first H.264 SPS among `nals` (VUI), if it gives one.
@@ -83,19 +88,32 @@ fn is_mp4_name(path: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "mov" | "m4v" | "3gp"))
 }
 
-/// Reads up to `n` bytes (fewer only at the end of the input).
 /// Copies `first` and the rest of `rest` into an anonymous temporary file (removed when
-/// closed) and rewinds it; its length in bytes.
-fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64)> {
-    use std::io::{Seek, SeekFrom, Write};
+/// closed) and rewinds it; its length in bytes, and the `--timeout` error that ended the
+/// copy early (a sender that stalled: what came is kept, to be read as a cut file).
+fn spool(first: Vec<u8>, rest: &mut dyn Read) -> CliResult<(File, u64, Option<Error>)> {
+    use std::io::{ErrorKind, Seek, SeekFrom, Write};
     let io = |e: std::io::Error| {
         Error::Io(std::io::Error::new(e.kind(), format!("spooling stdin to a temporary file: {e}")))
     };
     let mut file = tempfile::tempfile().map_err(io)?;
     file.write_all(&first).map_err(io)?;
-    let len = first.len() as u64 + std::io::copy(rest, &mut file).map_err(io)?;
+    let mut len = first.len() as u64;
+    let mut buf = vec![0u8; 256 << 10];
+    let stalled = loop {
+        match rest.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => {
+                file.write_all(&buf[..n]).map_err(io)?;
+                len += n as u64;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::TimedOut => break Some(Error::Io(e)),
+            Err(e) => return Err(io(e).into()),
+        }
+    };
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    Ok((file, len))
+    Ok((file, len, stalled))
 }
 
 /// One read of at most `n` bytes (fewer when fewer are there; none at the end).
@@ -164,17 +182,29 @@ impl Source {
         }
     }
 
-    /// Opens `path` (`-` for stdin) and finds out what it holds.
-    pub fn open(path: &Path) -> CliResult<Source> {
+    /// Opens `path` (`-` for stdin) and finds out what it holds. With `timeout`, stdin's sender may be silent for at most that
+    /// long at a time (`io::stdin`): then the input ends with a `TimedOut` error (exit 7)
+    /// after the frames before it. Raw Annex-B is then handed on as it comes, so that
+    /// nothing received before a stall is held back.
+    pub fn open(path: &Path, timeout: Option<Duration>) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";
         let (mut reader, total): (Box<dyn Read + Send>, Option<u64>) = if stdin {
-            (Box::new(std::io::stdin()), None)
+            (crate::io::stdin::open(timeout).map_err(Error::from)?, None)
         } else {
             let f = crate::exit::open_input(path)?;
             let len = f.metadata().ok().map(|m| m.len());
             (Box::new(f), len)
         };
-        let first = read_chunk(&mut *reader, CHUNK)?;
+        let first = if timeout.is_some() {
+            // What came before a stall is kept; the stall is the next read's error.
+            let (first, stalled) = crate::io::stdin::read_upto(&mut *reader, CHUNK)?;
+            if stalled.is_some() {
+                reader = Box::new(crate::io::stdin::ErrorNext { error: stalled, inner: reader });
+            }
+            first
+        } else {
+            read_chunk(&mut *reader, CHUNK)?
+        };
         if first.is_empty() {
             return Err(Error::invalid_input(format!("{}: empty input", path.display())).into());
         }
@@ -193,15 +223,22 @@ impl Source {
                 // unless the render size differs from the frame size (rare; not read here).
                 let sar = (codec == Codec::Av1).then(|| Rational::new(1, 1));
                 let position = stream.position();
-                return Ok(Source { kind: Kind::Ivf(Box::new(stream)), codec, position, total, sar });
+                return Ok(Source { kind: Kind::Ivf(Box::new(stream)), codec, position, total, sar, stalled: None });
             }
             Some(c) if stdin && c != Container::AnnexB => {
                 // A container is read out of order (an MP4's index may come last, after its
                 // samples), so stdin goes to an anonymous temporary file first: on disk, not
                 // in memory, and gone when the job ends.
-                let (spool, len) = spool(first, &mut *reader)?;
-                let demuxer = Demuxer::from_reader(spool).map_err(|e| e.context(format!("{c} from stdin")))?;
-                return Self::open_demuxer(demuxer, "stdin", Some(len));
+                let (spool, len, stalled) = spool(first, &mut *reader)?;
+                let demuxer = match Demuxer::from_reader(spool) {
+                    Ok(d) => d,
+                    // Cut by a stall before its headers (an MP4 whose moov comes last): the
+                    // stall is what went wrong.
+                    Err(e) => return Err(stalled.unwrap_or_else(|| e.context(format!("{c} from stdin"))).into()),
+                };
+                let mut src = Self::open_demuxer(demuxer, "stdin", Some(len))?;
+                src.stalled = stalled;
+                return Ok(src);
             }
             Some(c) if c != Container::AnnexB => {
                 drop(reader);
@@ -210,14 +247,15 @@ impl Source {
             }
             _ => {}
         }
-        Self::annexb(path, reader, first, total, false)
+        Self::annexb(path, reader, first, total, timeout.is_some())
     }
 
     /// Opens `path`, a file that may still be being written, to be read as it grows
-    /// (`decode --follow`; see [`crate::io::follow`]): raw Annex-B, or a container
-    /// (MPEG-TS, fragmented MP4) whose video packets are read again past each end. Waits
-    /// for its first bytes, and for its headers, while it grows.
-    pub fn open_followed(path: &Path, timeout: Duration) -> CliResult<Source> {
+    /// (`decode --follow`, `transcode --follow`; see [`crate::io::follow`]): raw Annex-B,
+    /// or a container (MPEG-TS, fragmented MP4) whose packets are read again past each end.
+    /// Waits for its first bytes, and for its headers, while it grows; with `audio` (a
+    /// transcode copies it) also for its audio tracks' facts.
+    pub fn open_followed(path: &Path, timeout: Duration, audio: bool) -> CliResult<Source> {
         let file = crate::exit::open_input(path)?;
         if follow::wait_for_len(&file, follow::FIRST_BYTES, timeout) == 0 {
             let e = format!("{}: empty input (and it did not grow within {} s)", path.display(), timeout.as_secs_f64());
@@ -226,7 +264,12 @@ impl Source {
         let first = read_chunk(&mut &file, CHUNK)?;
         match video_hw::media::detect(&first) {
             Some(c) if c != Container::AnnexB => {
-                let demuxer = follow::open_demuxer(path, &file, timeout).map_err(|e| e.context(path.display()))?;
+                let demuxer = if audio {
+                    follow::open_demuxer_with_facts(path, &file, timeout)
+                } else {
+                    follow::open_demuxer(path, &file, timeout)
+                };
+                let demuxer = demuxer.map_err(|e| e.context(path.display()))?;
                 let mut src = Self::open_demuxer(demuxer, &path.display().to_string(), None)?;
                 if let Kind::Media { track, follow, .. } = &mut src.kind {
                     *follow = Some(Box::new(FollowState::new(path, file, track.index, timeout)));
@@ -243,7 +286,7 @@ impl Source {
         reader: Box<dyn Read + Send>,
         first: Vec<u8>,
         total: Option<u64>,
-        follow: bool,
+        as_it_comes: bool,
     ) -> CliResult<Source> {
         let stdin = path.as_os_str() == "-";
         if is_mp4_name(path) {
@@ -259,7 +302,14 @@ impl Source {
         let codec = codec_from_extension(path).unwrap_or(found);
         let sar = (codec == Codec::H264).then(|| h264_sar(annexb_nals(&first).iter().map(|n| &n[..]))).flatten();
         let path = (!stdin).then(|| path.to_path_buf());
-        Ok(Source { kind: Kind::AnnexB { reader, first: Some(first), path, follow }, codec, position: 0, total, sar })
+        Ok(Source {
+            kind: Kind::AnnexB { reader, first: Some(first), path, as_it_comes },
+            codec,
+            position: 0,
+            total,
+            stalled: None,
+            sar,
+        })
     }
 
     /// Picks the default video track (the largest the decoders know) of an opened container (`name` says
@@ -286,7 +336,7 @@ impl Source {
             _ => stated,
         };
         let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track), follow: None };
-        Ok(Source { kind, codec, position: 0, total, sar })
+        Ok(Source { kind, codec, position: 0, total, sar, stalled: None })
     }
 
     /// The stream's codec.
@@ -409,12 +459,19 @@ impl Source {
         audio: Option<AudioTap>,
     ) -> impl Iterator<Item = Result<DecodeInput>> + Send + 'static {
         let mut kind = self.kind;
+        if let (Kind::Media { follow: Some(follow), .. }, Some(tap)) = (&mut kind, &audio) {
+            // A followed file's audio is read by the same re-opened demuxer, each packet once.
+            follow.also(&tap.tracks);
+        }
         let record = match &kind {
             Kind::Media { track, .. } => DecodeInput::track_record(track),
             Kind::AnnexB { .. } | Kind::Ivf(_) => None,
         };
         let mut errors = 0u32;
         let mut consumed = self.position;
+        // A spooled container cut by a stalled sender: its end (or the damage the cut
+        // leaves) is the stall.
+        let mut stalled = self.stalled;
         let broken_at = broken.clone();
         let stop = move |e: Error| {
             *broken_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -423,11 +480,11 @@ impl Source {
         std::iter::from_fn(move || match &mut kind {
             // SIGINT/SIGTERM: no more input; what is in flight is drained and written.
             _ if crate::signals::requested().is_some() => None,
-            Kind::AnnexB { reader, first, follow, .. } => {
+            Kind::AnnexB { reader, first, as_it_comes, .. } => {
                 let read = match first.take() {
                     Some(c) => Ok(c),
-                    // A followed file: what is there (the read waits only at the end).
-                    None if *follow => read_some(&mut **reader, CHUNK),
+                    // What is there (a followed file's read waits only at its end).
+                    None if *as_it_comes => read_some(&mut **reader, CHUNK),
                     None => read_chunk(&mut **reader, CHUNK),
                 };
                 let chunk = match read {
@@ -441,8 +498,14 @@ impl Source {
                 position.store(consumed, Ordering::Relaxed);
                 Some(Ok(DecodeInput::annexb(chunk, None)))
             }
-            Kind::Media { demuxer, follow: Some(follow), .. } => loop {
+            Kind::Media { demuxer, track, follow: Some(follow) } => loop {
                 match follow.next(demuxer)? {
+                    Ok(packet) if packet.track != track.index => {
+                        if let Some(tap) = audio.as_ref() {
+                            // The reader of the other end may be gone (an output failed): fine.
+                            let _ = tap.packets.send(packet);
+                        }
+                    }
                     Ok(packet) => {
                         position.store(packet.pos + packet.data.len() as u64, Ordering::Relaxed);
                         return Some(Ok(DecodeInput::from_media(record.as_ref(), packet)));
@@ -456,7 +519,8 @@ impl Source {
             Kind::Media { demuxer, track, .. } => loop {
                 let packet = match demuxer.next_packet() {
                     Ok(Some(p)) => p,
-                    Ok(None) => return None,
+                    // A stall cut the file: that, not the cut it leaves, ended the input.
+                    Ok(None) => return stalled.take().and_then(&stop),
                     Err(e) => {
                         // MPEG-TS resynchronises after damage: go on, keeping the first error.
                         let goes_on = errors < demuxer.container().damage_skips();
@@ -467,6 +531,9 @@ impl Source {
                         }
                         if goes_on {
                             continue;
+                        }
+                        if let Some(e) = stalled.take() {
+                            *slot = Some(e);
                         }
                         return None;
                     }

@@ -53,7 +53,7 @@ pub struct FrameSourceSpec<'a> {
     pub fps: Option<Rational>,
     /// `--pix-fmt` (raw input).
     pub format: Option<PixelFormat>,
-    /// `--reconnect`, `--timeout` (network input only).
+    /// `--reconnect` (network input only), `--timeout` (network input and stdin).
     pub live: LiveOpts,
 }
 
@@ -78,7 +78,9 @@ impl FrameSource {
         let path = spec.path.ok_or_else(|| usage("give an input file or --synthetic N"))?;
         let mut live = None;
         let (mut reader, len): (Box<dyn BufRead + Send>, Option<u64>) = if path.as_os_str() == "-" {
-            (Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())), None)
+            // With --timeout a sender silent that long ends the input as a network one.
+            let stdin = crate::io::stdin::open(spec.live.timeout).map_err(Error::from)?;
+            (Box::new(BufReader::with_capacity(1 << 20, stdin)), None)
         } else if let Some((input, stream)) = crate::io::net::open(path, spec.live)? {
             live = Some(input);
             (Box::new(BufReader::with_capacity(1 << 20, stream)), None)

@@ -108,8 +108,10 @@ pub struct DecodeArgs {
     /// --indices/--start/--count or audio.
     #[arg(long)]
     pub(crate) follow: bool,
-    /// With --follow: end after SECONDS without growth (default 10).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::options::common::parse_seconds, requires = "follow")]
+    /// With --follow: end after SECONDS without growth (default 10). With stdin (`-`): end
+    /// the input after SECONDS without a byte from its sender, as a disconnect (the frames
+    /// received written, the output finished, then exit 7).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::options::common::parse_seconds)]
     pub(crate) timeout: Option<std::time::Duration>,
     #[command(flatten)]
     pub(crate) engine: EngineOpts,

@@ -34,9 +34,10 @@ pub struct EncodeArgs {
     /// --timeout.
     #[arg(long)]
     pub(crate) reconnect: bool,
-    /// With a network input: end the input after SECONDS without a byte from the sender,
-    /// or without a sender (as a disconnect: the output finished; then exit 7 unless
-    /// --reconnect waits for the next sender).
+    /// With a network input or stdin (`-`): end the input after SECONDS without a byte
+    /// from the sender, or without a sender (as a disconnect: the output finished with
+    /// every whole frame received; then exit 7 unless --reconnect waits for the next
+    /// sender of a network input).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub(crate) timeout: Option<std::time::Duration>,
     /// Frames the ring between the input and the encoder holds (default 8): the buffer that

@@ -42,6 +42,19 @@ pub struct TranscodeArgs {
     /// Decoder engine (auto, nvdec, openh264, …); --backend picks the encoder's.
     #[arg(long, default_value = "auto", value_name = "ENGINE", value_parser = parse_engine)]
     pub(crate) decoder_backend: EnginePreference,
+    /// Read a file that is still being written, like `tail -f`: at its end, wait for it to
+    /// grow and go on, the video and the audio copied each read once. MPEG-TS, fragmented
+    /// MP4 (a plain MP4 once its `moov` is written) and raw H.264/HEVC Annex-B. Ends when
+    /// the file has not grown for --timeout seconds (default 10; the output then as a
+    /// transcode of the finished file), or at SIGINT/SIGTERM (the output finished, exit
+    /// 130/143). One decoder session; not with stdin or --sessions.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// With --follow: end after SECONDS without growth (default 10). With stdin (`-`): end
+    /// the input after SECONDS without a byte from its sender, as a disconnect (the output
+    /// finished with every frame received, then exit 7).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::options::common::parse_seconds)]
+    pub(crate) timeout: Option<std::time::Duration>,
     /// Print the summary as JSON (on stdout; on stderr when the output is stdout).
     #[arg(long)]
     pub(crate) json: bool,

@@ -22,13 +22,16 @@ pub fn run(args: &DecodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if args.follow {
         return followed(args, quiet, started);
     }
+    if args.timeout.is_some() && args.input.as_os_str() != "-" {
+        return Err(usage("--timeout takes --follow, or stdin (`-`) as the input"));
+    }
     if audio::wanted(args) {
         return audio::run(args, quiet);
     }
     if args.indices.is_some() || args.start.is_some() || args.count.is_some() {
         return indexed::run(args, quiet, started, args.sessions.unwrap_or(Sessions::Count(1)));
     }
-    let src = Source::open(&args.input)?;
+    let src = Source::open(&args.input, args.timeout)?;
     decode_with_one_pipeline(args, quiet, started, src)
 }
 
@@ -44,7 +47,7 @@ fn followed(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitC
         return Err(usage("--follow decodes video"));
     }
     let timeout = args.timeout.unwrap_or(crate::io::follow::DEFAULT_TIMEOUT);
-    let src = match Source::open_followed(&args.input, timeout) {
+    let src = match Source::open_followed(&args.input, timeout, false) {
         // Stopped while waiting for the file's first bytes: nothing was written.
         Err(_) if crate::signals::requested().is_some() => {
             return Ok(crate::signals::exit_status().unwrap_or(ExitCode::FAILURE));

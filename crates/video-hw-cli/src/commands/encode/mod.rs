@@ -23,8 +23,12 @@ pub fn run(args: &EncodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let mut cfg = args.encode.config(codec, &args.engine)?;
     let live = LiveOpts { reconnect: args.reconnect, timeout: args.timeout };
     let network = args.input.as_ref().and_then(|p| p.to_str()).is_some_and(|p| p.starts_with("tcp"));
-    if (live.reconnect || live.timeout.is_some()) && !network {
-        return Err(usage("--reconnect and --timeout take a network input (tcp://, tcp-listen://)"));
+    let stdin = args.input.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    if live.reconnect && !network {
+        return Err(usage("--reconnect takes a network input (tcp://, tcp-listen://)"));
+    }
+    if live.timeout.is_some() && !network && !stdin {
+        return Err(usage("--timeout takes a live input: stdin (`-`) or the network (tcp://, tcp-listen://)"));
     }
     let opened = FrameSource::open(&FrameSourceSpec {
         path: args.input.as_deref(),

@@ -1,6 +1,7 @@
 //! `video-hw transcode IN -o OUT`: decode and encode in one pass (pictures converted as
 //! needed), from any container or raw stream to Annex-B or a container (MP4, Matroska,
-//! WebM) that keeps the source's audio tracks, copied untouched.
+//! WebM) that keeps the source's audio tracks, copied untouched. `--follow` reads a file
+//! still being written, its audio with its video (`io::follow`).
 
 pub mod read_ahead;
 
@@ -26,7 +27,10 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let codec = args.encode.codec_for(&args.output)?;
     let mut cfg = args.encode.config(codec, &args.engine)?;
     args.frag.check(&args.output)?;
-    let src = Source::open(&args.input)?;
+    let Some(src) = open_input(args)? else {
+        // Stopped while waiting for a followed file's first bytes: nothing was written.
+        return Ok(crate::signals::exit_status().unwrap_or(ExitCode::FAILURE));
+    };
     if let Some((w, h)) = args.transform.size.filter(|(w, h)| w % 2 != 0 || h % 2 != 0) {
         return Err(usage(format!("--size {w}x{h}: encoders take 4:2:0 pictures, with an even width and height")));
     }
@@ -51,7 +55,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let engine = pipeline::decode_engine(&src, &dec_cfg)?;
     let read_ahead = match args.sessions {
         Some(s) => s != Sessions::Count(1),
-        None => args.input.as_os_str() != "-" && src.codec().is_nal_based() && engine == Engine::Nvdec,
+        None => !args.follow && args.input.as_os_str() != "-" && src.codec().is_nal_based() && engine == Engine::Nvdec,
     };
     if read_ahead {
         // One NVDEC session is paced by one engine of several: the file is read through its
@@ -130,6 +134,33 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     }
     pipeline::verdict(end, &stats, frames)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the input: a file, stdin (`--timeout` bounding its sender's silences), or with
+/// `--follow` a file still being written (`io::follow`). `None` when a signal came while
+/// a followed file had not yet its first bytes.
+fn open_input(args: &TranscodeArgs) -> CliResult<Option<Source>> {
+    let stdin = args.input.as_os_str() == "-";
+    if !args.follow {
+        if args.timeout.is_some() && !stdin {
+            return Err(usage("--timeout takes --follow, or stdin (`-`) as the input"));
+        }
+        return Source::open(&args.input, args.timeout).map(Some);
+    }
+    if stdin {
+        return Err(usage(
+            "--follow reads a file (stdin ends when its writer closes it; --timeout bounds its silences)",
+        ));
+    }
+    if args.sessions.is_some_and(|s| s != Sessions::Count(1)) {
+        return Err(usage("--follow reads the file front to back on one session: not with --sessions"));
+    }
+    let timeout = args.timeout.unwrap_or(crate::io::follow::DEFAULT_TIMEOUT);
+    let audio = !args.no_audio && args.container_out();
+    match Source::open_followed(&args.input, timeout, audio) {
+        Err(_) if crate::signals::requested().is_some() => Ok(None),
+        other => other.map(Some),
+    }
 }
 
 /// The input's audio tracks and where their packets arrive.
