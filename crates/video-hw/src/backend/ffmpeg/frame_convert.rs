@@ -15,6 +15,7 @@ use super::sys::buffers;
 use super::sys::frame::{Frame as AvFrame, IntField};
 pub(super) use crate::backend::planar::metadata_format;
 use crate::backend::planar::{self, Layout, Source};
+use crate::backend::threads;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
@@ -138,7 +139,7 @@ pub(super) fn to_output(
     if let Output::Metadata = output {
         return Ok((metadata_format(layout.depth()), FrameData::None));
     }
-    planar::to_output(&source_of(frame, layout, vis)?, output, color, "ffmpeg")
+    planar::to_output(&source_of(frame, layout, vis)?, output, color, threads::conversion_spread(), "ffmpeg")
 }
 
 /// The picture as a frame over the decoder's own buffer, without a copy (see

@@ -318,7 +318,13 @@ fn pixels(p: &Picture, output: Output, color: &ColorInfo) -> Result<(PixelFormat
         PlaneRef::new(chroma_planes[0].0, chroma_planes[0].1),
         PlaneRef::new(chroma_planes[1].0, chroma_planes[1].1),
     ];
-    planar::to_output(&Source { layout, planes, width: w, height: h }, output, color, "rav1d")
+    planar::to_output(
+        &Source { layout, planes, width: w, height: h },
+        output,
+        color,
+        threads::conversion_spread(),
+        "rav1d",
+    )
 }
 
 impl DecoderBackend for Rav1dDecoder {
