@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use video_hw::frame::HostFrame;
-use video_hw::transform::{Transform, Transformer};
+use video_hw::pixels::transform::{Transform, Transformer};
 use video_hw::{Channels, Frame, PixelFormat, SampleType};
 
 /// A 1920×1080 picture of `format` with gradients and noise.

@@ -21,7 +21,7 @@ mod common;
 use std::time::Instant;
 
 use video_hw::frame::HostFrame;
-use video_hw::transform::{Filter, Transform, Transformer};
+use video_hw::pixels::transform::{Filter, Transform, Transformer};
 use video_hw::{Channels, ColorInfo, Frame, PixelFormat, SampleType};
 
 const ROUNDS: usize = 15;

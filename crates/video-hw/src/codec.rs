@@ -147,7 +147,7 @@ impl FromStr for Codec {
 /// The YUV formats are what engines decode to and encode from. The RGB formats are
 /// conversions of those: 8-bit ones from any engine's output, and 8-bit, float16 and
 /// float32 ones (planar or interleaved, RGB or BGR order) from a
-/// [`Transform`](crate::transform::Transform).
+/// [`Transform`](crate::pixels::transform::Transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PixelFormat {

@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CodecConfig, MediaPacket, Track};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
+use crate::pixels::transform::Transformer;
 use crate::process::InProcess;
 use crate::registry::Registry;
-use crate::transform::Transformer;
 
 /// What can be submitted to a [`Decoder`].
 ///

@@ -39,7 +39,6 @@ mod backend;
 pub mod bitstream;
 pub mod codec;
 pub mod config;
-pub mod convert;
 pub mod decoder;
 pub mod device_array;
 pub mod diagnostics;
@@ -53,18 +52,24 @@ pub mod media;
 pub mod metrics;
 pub mod packet;
 pub mod pipeline;
-pub mod pix_fmt;
+pub mod pixels;
 mod probe;
 pub mod process;
 pub mod quality;
 pub mod reader;
 pub mod registry;
 mod timing;
-pub mod transform;
 pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(test)]
 pub(crate) mod test_observe;
+
+/// Moved to [`pixels::convert`]; kept for a release.
+pub use pixels::convert;
+/// Moved to [`pixels::pix_fmt`]; kept for a release.
+pub use pixels::pix_fmt;
+/// Moved to [`pixels::transform`]; kept for a release.
+pub use pixels::transform;
 
 pub use codec::{
     Channels, ChromaLocation, Codec, ColorInfo, ColorMatrix, ColorPrimaries, ColorRange, Crop, Dimensions,

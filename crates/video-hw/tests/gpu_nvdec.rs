@@ -325,7 +325,7 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion_within_1() {
     let Some(_turn) = common::gpu_test() else {
         return;
     };
-    use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host};
+    use video_hw::pixels::convert::{I420Ref, YuvMatrix, i420_to_host};
     let (mut checked, mut differing, mut bytes) = (0, 0usize, 0usize);
     for f in common::fixtures().into_iter().filter(|f| f.bit_depth == 8 && f.rel.contains("cars")) {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first, and the top-level modules of `src/` in each.
 const LAYERS: &[(&str, &[&str])] = &[
     // Plain types: what every layer speaks (and the memory frames are lent from). The
-    // transform is one too (`DecoderConfig` carries it); its CPU path needs only frames.
+    // pixels are too: the transform (`DecoderConfig` carries it) needs only frames, and
+    // the conversions and ffmpeg's pixel-format names only frames and codecs.
     (
         "plain types",
         &[
@@ -33,15 +34,14 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "frame",
             "gpu_memory",
-            "transform",
+            "pixels",
         ],
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
-    // Pure-Rust services the engines call: pixel conversion (and ffmpeg's pixel-format
-    // names, with the depth conversions they mean), metrics; and picture quality
-    // (PSNR, SSIM), which the pipelines' quality meter calls.
-    ("engine support", &["convert", "pix_fmt", "metrics", "quality"]),
+    // Pure-Rust services the engines call: metrics; and picture quality (PSNR, SSIM),
+    // which the pipelines' quality meter calls.
+    ("engine support", &["metrics", "quality"]),
     ("backends", &["backend"]),
     // Which engines exist and their process-wide state.
     ("registry", &["registry", "diagnostics"]),

@@ -12,7 +12,6 @@ pub(crate) mod descriptor;
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;
-pub(crate) mod planar;
 pub(crate) mod probe_streams;
 pub(crate) mod rav1d;
 pub(crate) mod rav1e;

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::transform::rgb::Spread;
+use crate::pixels::transform::rgb::Spread;
 
 /// Software sessions open now.
 static OPEN: AtomicUsize = AtomicUsize::new(0);

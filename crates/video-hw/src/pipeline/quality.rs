@@ -13,12 +13,12 @@ use std::collections::VecDeque;
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::config::{DecoderConfig, Output};
-use crate::convert::{YuvMatrix, host_to_i420};
 use crate::decoder::{Decoder, Input};
 use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
+use crate::pixels::convert::{YuvMatrix, host_to_i420};
 use crate::quality::{FrameQuality, QualitySummary};
 
 /// Source pictures kept waiting for their decoded picture at most: past this the oldest

@@ -13,16 +13,16 @@
 use super::sys::Ffmpeg;
 use super::sys::buffers;
 use super::sys::frame::{Frame as AvFrame, IntField};
-pub(super) use crate::backend::planar::metadata_format;
-use crate::backend::planar::{self, Layout, Source};
 use crate::backend::threads;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
 use crate::config::Output;
-use crate::convert::PlaneRef;
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame, LentBytes, PlaneLayout};
+use crate::pixels::convert::PlaneRef;
+pub(super) use crate::pixels::planar::metadata_format;
+use crate::pixels::planar::{self, Layout, Source};
 
 /// The displayed part of a decoded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

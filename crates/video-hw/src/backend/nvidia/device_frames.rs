@@ -44,8 +44,8 @@ impl DeviceFrameOwner for Downloader {
     fn transform(
         &self,
         frame: &CudaFrame,
-        transform: &crate::transform::Transform,
-        plan: &crate::transform::Plan,
+        transform: &crate::pixels::transform::Transform,
+        plan: &crate::pixels::transform::Plan,
     ) -> Result<CudaFrame> {
         let out = super::gpu_transform::for_context(&self.ctx)?.run(transform, plan, frame)?;
         let owner: Arc<dyn DeviceFrameOwner> = Arc::new(Downloader::new(&self.ctx));

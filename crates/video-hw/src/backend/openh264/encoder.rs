@@ -27,7 +27,7 @@
 //! | `repeat_parameter_sets` | Annex-B: SPS/PPS before every IDR (OpenH264 always makes them), or only before the first when false |
 //! | `layout` LengthPrefixed | 4-byte lengths; SPS/PPS only in [`parameter_sets`](crate::backend::EncoderBackend::parameter_sets) |
 //! | `lookahead`, `frames_in_flight`, `device_index` | not used (no look-ahead; encoding is synchronous) |
-//! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::convert`] |
+//! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::pixels::convert`] |
 //! | input P010 / Yuv420p10 | `Unsupported` ("openh264 encodes 8-bit 4:2:0 only") |
 //!
 //! Threads: one per slice. The quality presets (Medium, the default, and slower) code one
@@ -47,11 +47,11 @@ use super::ffi::{EncodedFrame, RawEncoder, SourcePicture};
 use crate::backend::EncoderBackend;
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat, Rational};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
-use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
+use crate::pixels::convert::{self, YuvMatrix};
 
 /// Level 5.2's frame size limit in macroblocks, the largest OpenH264 encodes.
 const MAX_FRAME_MBS: u64 = 36_864;

@@ -17,7 +17,6 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::ffi::{ChromaLayout, Context, Data, Picture, Sent, Settings};
-use crate::backend::planar::{self, Layout, Source};
 use crate::backend::{DecoderBackend, threads};
 use crate::bitstream::access_unit::AccessUnit;
 use crate::codec::{
@@ -25,10 +24,11 @@ use crate::codec::{
     TransferCharacteristics,
 };
 use crate::config::{DecoderConfig, Output};
-use crate::convert::PlaneRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
+use crate::pixels::convert::PlaneRef;
+use crate::pixels::planar::{self, Layout, Source};
 
 /// The largest picture a stream may declare (8192 x 8192 luma samples), as for the
 /// other software engines: a damaged header cannot make rav1d allocate more.

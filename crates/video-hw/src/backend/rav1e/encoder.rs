@@ -17,7 +17,7 @@
 //! | `tuning` UltraLowLatency | `low_latency` and the shortest look-ahead rav1e has (one frame of RDO look-ahead; its scene-cut look-ahead stays): each packet comes four frames after its frame |
 //! | `b_frames` | not used: AV1 has no B-frames; rav1e reorders (hidden frames) unless low latency |
 //! | `color` | the sequence header's colour description and range, when specified |
-//! | input Yuv420p / Nv12 / RGB | 8-bit 4:2:0 (NV12 and RGB converted with [`crate::convert`]) |
+//! | input Yuv420p / Nv12 / RGB | 8-bit 4:2:0 (NV12 and RGB converted with [`crate::pixels::convert`]) |
 //! | input Yuv420p10 / P010 | 10-bit 4:2:0 |
 //! | threads | [`DecoderConfig::threads`](crate::DecoderConfig::threads)' rule: alone, every core (0: rav1e's choice); sessions at once share them |
 //!
@@ -37,11 +37,11 @@ use video_hw_rav1e::{Encoder as Ctx, Received};
 use crate::backend::{EncoderBackend, threads};
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
-use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData, HostFrame};
 use crate::packet::Packet;
+use crate::pixels::convert::{self, YuvMatrix};
 
 /// AV1's largest picture side in rav1e (16-bit sizes in the sequence header).
 const MAX_SIDE: u32 = 65_536;

@@ -24,16 +24,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::DecoderBackend;
-use crate::backend::planar::{self, Source};
 use crate::backend::reorder::{Placement, Reorder};
 use crate::backend::threads;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::codec::{Codec, Rational};
 use crate::config::{DecoderConfig, Output};
-use crate::convert::PlaneRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::pixels::convert::PlaneRef;
+use crate::pixels::planar::{self, Source};
 
 use super::api::{DecodeFormat, DecodeSession, Decoded, Layer, Picture, SampleTiming};
 use super::format::{self, ParameterSets};

@@ -12,11 +12,11 @@
 
 use crate::codec::{ColorInfo, MatrixCoefficients as M, PixelFormat};
 use crate::config::Output;
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame};
-use crate::transform::Rect;
-use crate::transform::rgb::{self, Spread, Src, Store, YuvSource};
+use crate::pixels::convert::{self, I420Ref, PlaneRef, YuvMatrix};
+use crate::pixels::transform::Rect;
+use crate::pixels::transform::rgb::{self, Spread, Src, Store, YuvSource};
 
 /// How the samples of a source picture lie in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,13 @@
+//! Pixels: ffmpeg's names for the formats frames are in and the depth each name means
+//! ([`pix_fmt`]), the conversions between formats ([`convert`]), a software decoder's
+//! planes to the output a session asked for (`planar`), and the CPU transforms of decoded
+//! frames: crop, resize, rotate, RGB and normalisation ([`transform`]).
+//!
+//! A plain-types layer (`tests/layering.rs`): everything here needs only frames, codecs
+//! and errors, so the sessions' configuration can carry a transform and every engine can
+//! convert.
+
+pub mod convert;
+pub mod pix_fmt;
+pub(crate) mod planar;
+pub mod transform;
