@@ -58,7 +58,6 @@ pub mod process;
 pub mod quality;
 pub mod reader;
 pub mod registry;
-mod timing;
 pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(test)]

@@ -28,7 +28,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "engine",
             "probe",
             "process",
-            "timing",
             "worker_threads",
             "packet",
             "config",

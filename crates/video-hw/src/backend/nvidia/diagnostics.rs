@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::backend::nvidia::call_time_records::{NvdecCallTimes, NvdecSetupTimes};
 use crate::error::Result;
-use crate::timing::{NvdecCallTimes, NvdecSetupTimes};
 
 /// NVDEC decoder objects alive in this process: those of open sessions, of dropped
 /// sessions not yet destroyed, and those kept for reuse (see [`wait_for_nvdec_closes`]).

@@ -9,6 +9,7 @@
 #![allow(dead_code, reason = "the FFI wrappers and capability records cover more than the engines use")]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
+pub(crate) mod call_time_records;
 pub(crate) mod call_times;
 pub(crate) mod cuda;
 pub(crate) mod descriptor;

@@ -183,7 +183,7 @@ pub(crate) fn set_host_slots(slots: Option<usize>) {
 }
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
-pub(crate) fn call_times() -> crate::timing::NvdecCallTimes {
+pub(crate) fn call_times() -> crate::backend::nvidia::call_time_records::NvdecCallTimes {
     super::call_times::snapshot()
 }
 
