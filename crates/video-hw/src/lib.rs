@@ -37,7 +37,6 @@ pub mod async_session;
 pub mod audio;
 mod backend;
 pub mod bitstream;
-pub mod codec;
 pub mod config;
 pub mod decoder;
 pub mod device_array;
@@ -50,18 +49,20 @@ pub mod frame;
 pub mod gpu_memory;
 pub mod media;
 pub mod metrics;
-pub mod packet;
 pub mod pipeline;
 pub mod pixels;
-mod probe;
 pub mod process;
 pub mod quality;
 pub mod reader;
+mod records;
 pub mod registry;
 pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(test)]
 pub(crate) mod test_observe;
+
+// The plain records, grouped in records/, at the paths they have always had.
+pub use records::{codec, packet};
 
 /// Moved to [`pixels::convert`]; kept for a release.
 pub use pixels::convert;

@@ -55,7 +55,7 @@ use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// An access unit whose picture has not come out after this many later access units
 /// never will: libavcodec holds at most 16 reordered pictures plus one per frame thread

@@ -39,7 +39,7 @@ use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 use crate::packet::Packet;
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.

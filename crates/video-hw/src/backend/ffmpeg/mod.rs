@@ -41,7 +41,7 @@ use crate::backend::descriptor::EngineDescriptor;
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
 use crate::error::Result;
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// Probes `engine` (one of the FFmpeg families) for `codec` in `direction`.
 pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo> {

@@ -19,7 +19,7 @@ use crate::codec::Codec;
 use crate::config::DecoderConfig;
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// NVDEC decoder objects alive in this process (those parked for reuse included).
 pub(crate) fn live_decoders() -> usize {
