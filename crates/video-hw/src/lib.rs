@@ -52,7 +52,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod pixels;
 pub mod process;
-pub mod quality;
 pub mod reader;
 mod records;
 pub mod registry;
@@ -68,6 +67,8 @@ pub use records::{codec, packet};
 pub use pixels::convert;
 /// Moved to [`pixels::pix_fmt`]; kept for a release.
 pub use pixels::pix_fmt;
+/// Moved to [`pixels::quality`]; kept for a release.
+pub use pixels::quality;
 /// Moved to [`pixels::transform`]; kept for a release.
 pub use pixels::transform;
 

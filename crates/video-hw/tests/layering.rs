@@ -25,9 +25,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),
-    // Pure-Rust services the engines call: metrics; and picture quality (PSNR, SSIM),
-    // which the pipelines' quality meter calls.
-    ("engine support", &["metrics", "quality"]),
+    // Pure-Rust services the engines call: metrics.
+    ("engine support", &["metrics"]),
     ("backends", &["backend"]),
     // Which engines exist and their process-wide state.
     ("registry", &["registry", "diagnostics"]),
