@@ -18,7 +18,7 @@ use super::super::cuda::{
 };
 use super::super::device_frames::{Downloader, downloaded};
 use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
-use super::lent::LentSurface;
+use super::zero_copy_frames::LentSurface;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::error::{Error, Result};
