@@ -16,7 +16,7 @@ pub(crate) mod probe_streams;
 pub(crate) mod rav1d;
 pub(crate) mod rav1e;
 pub(crate) mod reorder;
-pub(crate) mod threads;
+pub(crate) mod software_threads;
 #[cfg(test)]
 pub(crate) mod toy;
 pub(crate) mod videotoolbox;

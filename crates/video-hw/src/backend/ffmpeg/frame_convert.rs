@@ -13,7 +13,7 @@
 use super::sys::Ffmpeg;
 use super::sys::buffers;
 use super::sys::frame::{Frame as AvFrame, IntField};
-use crate::backend::threads;
+use crate::backend::software_threads;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
@@ -139,7 +139,7 @@ pub(super) fn to_output(
     if let Output::Metadata = output {
         return Ok((metadata_format(layout.depth()), FrameData::None));
     }
-    planar::to_output(&source_of(frame, layout, vis)?, output, color, threads::conversion_spread(), "ffmpeg")
+    planar::to_output(&source_of(frame, layout, vis)?, output, color, software_threads::conversion_spread(), "ffmpeg")
 }
 
 /// The picture as a frame over the decoder's own buffer, without a copy (see

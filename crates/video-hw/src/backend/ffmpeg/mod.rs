@@ -15,9 +15,10 @@
 //! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
 //!   pictures to this crate's frames.
 //!
-//! Shared with the other software engines, in `backend/`: `threads.rs` (how many
-//! threads each session runs, so sessions share the cores), `probe_streams.rs` (the
-//! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
+//! Shared with the other software engines: `backend/software_threads.rs` (how many
+//! threads each session runs, so sessions share the cores), `backend/probe_streams.rs`
+//! (the one-frame probe keyframes) and `pixels/planar.rs` (decoded planes to the output
+//! format).
 //! - `encoder.rs`: encoding; `encoder_options.rs`: which encoder, and the neutral-config →
 //!   encoder-options table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`:
 //!   host frames into the encoder's format (and VA-API surfaces); `packetizer.rs`:

@@ -145,7 +145,7 @@ pub struct GpuSummary {
 
 /// Every NVIDIA GPU with its NVDEC limits; `Unsupported` without the driver.
 pub fn gpus() -> Result<Vec<GpuSummary>> {
-    let gpus = super::probe::probe_gpus()?;
+    let gpus = super::gpu_caps::probe_gpus()?;
     Ok(gpus
         .into_iter()
         .map(|g| {

@@ -12,7 +12,7 @@
 //! | `gop: Some(n)` / `None` | `uiIntraPeriod = n` (an IDR every `n` frames) / 0 (IDR on the first frame, on scene changes and when forced) |
 //! | `FrameOptions::force_keyframe` | `ForceIntraFrame(true)` before the frame (an IDR) |
 //! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi`; else 12..51 (OpenH264 turns a minimum of 0 into 12..42, and at 42 its rate control could not reach low rates: 720p camera footage asked for 500 kb/s came out at 611) |
-//! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr`](super::first_idr), patch 0012) |
+//! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr_qp`](super::first_idr_qp), patch 0012) |
 //! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate`; the SPS's VUI timing (patch 0005) |
 //! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline), a slice per thread |
 //! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile), a slice per thread |
@@ -469,9 +469,9 @@ impl EncoderBackend for OpenH264Encoder {
             SourcePicture { y, u, v, y_stride: w as usize, uv_stride: cw, width: w, height: h, timestamp_ms }
         };
         if self.frames == 0 {
-            // Size the first IDR picture to the buffer (`first_idr.rs`); a trial that
+            // Size the first IDR picture to the buffer (`first_idr_qp.rs`); a trial that
             // fails leaves OpenH264's own choice.
-            match super::first_idr::qp_floor(&self.config, &pic) {
+            match super::first_idr_qp::qp_floor(&self.config, &pic) {
                 Ok(Some(qp)) => {
                     if let Err(e) = self.raw.set_first_idr_qp_floor(qp) {
                         tracing::debug!(error = %e, "openh264 without patch 0012: no first IDR QP floor");

@@ -34,7 +34,7 @@ use video_hw_rav1e::rav1e::prelude::{
 };
 use video_hw_rav1e::{Encoder as Ctx, Received};
 
-use crate::backend::{EncoderBackend, threads};
+use crate::backend::{EncoderBackend, software_threads};
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
 use crate::engine::Engine;
@@ -65,7 +65,7 @@ pub(crate) struct Rav1eEncoder {
     /// The sequence header OBU of the first key frame.
     sequence_header: Option<Vec<u8>>,
     /// Counts this session among those sharing the cores.
-    _session: threads::Session,
+    _session: software_threads::Session,
 }
 
 /// Whether `format` is an input of 10-bit samples.
@@ -211,7 +211,7 @@ fn rav1e_config(config: &EncoderConfig) -> Result<Config> {
     if config.tuning == Tuning::UltraLowLatency {
         enc.speed_settings.rdo_lookahead_frames = 1;
     }
-    let threads = threads::session_threads(config.threads).max(0) as usize;
+    let threads = software_threads::session_threads(config.threads).max(0) as usize;
     let cfg = Config::new().with_encoder_config(enc).with_threads(threads);
     cfg.validate().map_err(|e| Error::invalid_input(format!("rav1e refuses the configuration: {e}")))?;
     Ok(cfg)
@@ -256,7 +256,7 @@ impl Rav1eEncoder {
             scratch: Vec::new(),
             packets: VecDeque::new(),
             sequence_header: None,
-            _session: threads::Session::start(),
+            _session: software_threads::Session::start(),
         })
     }
 

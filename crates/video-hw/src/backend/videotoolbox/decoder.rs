@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::DecoderBackend;
 use crate::backend::reorder::{Placement, Reorder};
-use crate::backend::threads;
+use crate::backend::software_threads;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::codec::{Codec, Rational};
 use crate::config::{DecoderConfig, Output};
@@ -255,7 +255,7 @@ impl VtDecoder {
         let source = Source { layout: picture.layout, planes, width, height };
         let color = meta.stream.color;
         let (format, data) =
-            planar::to_output(&source, self.output, &color, threads::conversion_spread(), "videotoolbox")?;
+            planar::to_output(&source, self.output, &color, software_threads::conversion_spread(), "videotoolbox")?;
         Ok(Frame { format, width, height, pts: meta.pts, keyframe: meta.keyframe, color, data })
     }
 

@@ -13,7 +13,7 @@ mod zero_copy_frames;
 use std::sync::atomic::Ordering;
 
 use super::cuda::CudaDriver;
-use super::probe::{decode_caps_of, kernel_driver_version};
+use super::gpu_caps::{decode_caps_of, kernel_driver_version};
 use crate::backend::DecoderBackend;
 use crate::codec::Codec;
 use crate::config::DecoderConfig;
