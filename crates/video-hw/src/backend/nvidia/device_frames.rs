@@ -93,7 +93,7 @@ impl DeviceFrameOwner for Downloader {
 }
 
 /// Bytes of device memory free on GPU `device` now (`None` without a CUDA driver or that
-/// GPU): what a reader may hold frames in (`reader::ahead`).
+/// GPU): what a reader may hold frames in (`reader::read_ahead`).
 pub(crate) fn free_memory(device: u32) -> Option<u64> {
     let ctx = CudaDriver::get().ok()?.device(device).ok()?.primary_context().ok()?;
     ctx.mem_info().ok().map(|m| m.free)
