@@ -1,4 +1,4 @@
-//! The YUV → RGB conversion alone (`transform/rgb.rs`), in process, at 1080p: medians of
+//! The YUV → RGB conversion alone (`pixels/transform/rgb.rs`), in process, at 1080p: medians of
 //! many conversions per case, for comparing builds of the conversion against each other.
 //!
 //! `cargo bench -p video-hw --bench rgb_convert [-- ROUNDS [NAME]]` (NAME: only the cases

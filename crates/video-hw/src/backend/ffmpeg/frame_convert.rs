@@ -3,7 +3,7 @@
 //! `-flags unaligned` does), the pixel format the session asked for, and the colour
 //! description.
 //!
-//! Sources read directly (by `backend/planar.rs`, shared with rav1d): `yuv420p` /
+//! Sources read directly (by `pixels/planar.rs`, shared with rav1d): `yuv420p` /
 //! `yuvj420p` and `yuv420p10le` (libavcodec's software decoders), `nv12` and `p010le`
 //! (pictures downloaded from hardware); for RGB output also 4:2:2 and 4:4:4 at 8 and 10
 //! bits, at full chroma resolution. Any other layout (4:0:0, 12-bit, …, and 4:2:2 / 4:4:4
