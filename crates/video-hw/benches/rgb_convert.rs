@@ -1,4 +1,4 @@
-//! The YUV → RGB conversion alone (`transform/rgb.rs`), in process, at 1080p: medians of
+//! The YUV → RGB conversion alone (`pixels/transform/rgb.rs`), in process, at 1080p: medians of
 //! many conversions per case, for comparing builds of the conversion against each other.
 //!
 //! `cargo bench -p video-hw --bench rgb_convert [-- ROUNDS [NAME]]` (NAME: only the cases
@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use video_hw::frame::HostFrame;
-use video_hw::transform::{Transform, Transformer};
+use video_hw::pixels::transform::{Transform, Transformer};
 use video_hw::{Channels, Frame, PixelFormat, SampleType};
 
 /// A 1920×1080 picture of `format` with gradients and noise.

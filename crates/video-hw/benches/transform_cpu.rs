@@ -12,7 +12,7 @@
 //! and the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`, all its threads; what a shared
 //! machine's other work disturbs less) around each conversion. swscale runs on one thread; ours on the calling thread, except
 //! that a conversion at the source's size splits a large picture into bands of rows on up
-//! to all the cores (`transform/rgb.rs`). The table gives medians per conversion and the
+//! to all the cores (`pixels/transform/rgb.rs`). The table gives medians per conversion and the
 //! ratio ours / swscale (below 1.0: ours is faster). The run of record is written to
 //! `bench/results/transform-cpu-DATE-COMMIT.md`.
 
@@ -21,7 +21,7 @@ mod common;
 use std::time::Instant;
 
 use video_hw::frame::HostFrame;
-use video_hw::transform::{Filter, Transform, Transformer};
+use video_hw::pixels::transform::{Filter, Transform, Transformer};
 use video_hw::{Channels, ColorInfo, Frame, PixelFormat, SampleType};
 
 const ROUNDS: usize = 15;
@@ -310,7 +310,7 @@ fn main() {
     };
     let rgb = |t: Transform| t.rgb(Channels::Rgb, false, SampleType::U8);
     let cases = vec![
-        // At the source's size: the conversion every host path shares (transform/rgb.rs).
+        // At the source's size: the conversion every host path shares (pixels/transform/rgb.rs).
         Case {
             name: "1080p yuv420p → rgb24",
             format: PixelFormat::Yuv420p,

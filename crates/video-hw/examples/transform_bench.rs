@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
-use video_hw::transform::{Filter, Transform, Transformer};
+use video_hw::pixels::transform::{Filter, Transform, Transformer};
 use video_hw::{Channels, Frame, FrameData, PixelFormat, SampleType};
 
 struct Case {

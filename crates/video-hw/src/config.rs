@@ -4,7 +4,7 @@ use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
 use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
 use crate::packet::PacketLayout;
-use crate::transform::Transform;
+use crate::pixels::transform::Transform;
 
 /// What a decoder hands back.
 ///
@@ -101,7 +101,7 @@ pub struct DecoderConfig {
     /// Timebase of the timestamps given to `submit` and returned on frames.
     pub timebase: Rational,
     /// Crop, resize, colour conversion and normalisation applied to every frame (see
-    /// [`crate::transform`]). Frames then come out in the transform's format, or where
+    /// [`crate::pixels::transform`]). Frames then come out in the transform's format, or where
     /// it names none, in `output`'s: `output(Output::HOST_RGB24)` with a resize gives
     /// resized RGB, `Output::HOST_YUV420P` a resized 4:2:0 rendition (10-bit streams
     /// stay 10-bit). With NVDEC the transform runs on the GPU, from the decoder's own

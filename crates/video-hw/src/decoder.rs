@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CodecConfig, MediaPacket, Track};
 use crate::metrics::{Scope, Stage, Telemetry, Timings};
+use crate::pixels::transform::Transformer;
 use crate::process::InProcess;
 use crate::registry::Registry;
-use crate::transform::Transformer;
 
 /// What can be submitted to a [`Decoder`].
 ///
@@ -523,7 +523,7 @@ impl Decoder {
     /// Submits `input` (one packet or access unit) whose picture must be decoded, since
     /// later ones predict from it, but will not be taken: its frame may come out without
     /// pixels, and no transform runs on it (random access reaching the frames asked for;
-    /// `reader::run`).
+    /// `reader::run_decode`).
     pub(crate) fn submit_unshown(&mut self, input: Input<'_>) -> Result<()> {
         self.submit_fed(input, Feeding::Unshown)
     }
@@ -666,7 +666,7 @@ impl Decoder {
 
     /// Gives the frames the engine displays from now on as `output`: how a reader that
     /// holds decoded frames ahead of its caller keeps them in device memory and copies
-    /// each to the host only when it is taken (`reader::ahead`). `bounded_by_caller`: the
+    /// each to the host only when it is taken (`reader::read_ahead`). `bounded_by_caller`: the
     /// caller bounds the frames it holds, and the engine's own bound is lifted until the
     /// next call. Refused (`Unsupported`) by engines that give one kind of frame per
     /// session, and for a session with a transform (its engine output was chosen for the

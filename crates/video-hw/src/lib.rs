@@ -37,9 +37,7 @@ pub mod async_session;
 pub mod audio;
 mod backend;
 pub mod bitstream;
-pub mod codec;
 pub mod config;
-pub mod convert;
 pub mod decoder;
 pub mod device_array;
 pub mod diagnostics;
@@ -51,20 +49,28 @@ pub mod frame;
 pub mod gpu_memory;
 pub mod media;
 pub mod metrics;
-pub mod packet;
 pub mod pipeline;
-pub mod pix_fmt;
-mod probe;
+pub mod pixels;
 pub mod process;
-pub mod quality;
 pub mod reader;
+mod records;
 pub mod registry;
-mod timing;
-pub mod transform;
 pub mod worker_threads;
 // Used by the FFmpeg engine's fallback unit test (and by path from tests/common).
 #[cfg(test)]
 pub(crate) mod test_observe;
+
+// The plain records, grouped in records/, at the paths they have always had.
+pub use records::{codec, packet};
+
+/// Moved to [`pixels::convert`]; kept for a release.
+pub use pixels::convert;
+/// Moved to [`pixels::pix_fmt`]; kept for a release.
+pub use pixels::pix_fmt;
+/// Moved to [`pixels::quality`]; kept for a release.
+pub use pixels::quality;
+/// Moved to [`pixels::transform`]; kept for a release.
+pub use pixels::transform;
 
 pub use codec::{
     Channels, ChromaLocation, Codec, ColorInfo, ColorMatrix, ColorPrimaries, ColorRange, Crop, Dimensions,

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use video_hw::media::Demuxer;
+use video_hw::pixels::transform::Transform;
 use video_hw::reader::FrameReader;
-use video_hw::transform::Transform;
 use video_hw::{Channels, DecoderConfig, EnginePreference, Frame, FrameData, Output, PixelFormat, SampleType};
 
 fn fixture(name: &str) -> PathBuf {

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use video_hw::media::Demuxer;
+use video_hw::pixels::transform::Transform;
 use video_hw::reader::FrameReader;
-use video_hw::transform::Transform;
 use video_hw::{
     Channels, ColorMatrix, DecoderConfig, Engine, EnginePreference, Frame, MatrixCoefficients as M, Output,
     PixelFormat, SampleType,

@@ -325,7 +325,7 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion_within_1() {
     let Some(_turn) = common::gpu_test() else {
         return;
     };
-    use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host};
+    use video_hw::pixels::convert::{I420Ref, YuvMatrix, i420_to_host};
     let (mut checked, mut differing, mut bytes) = (0, 0usize, 0usize);
     for f in common::fixtures().into_iter().filter(|f| f.bit_depth == 8 && f.rel.contains("cars")) {
         let codec = if f.codec == "h264" { Codec::H264 } else { Codec::Hevc };
@@ -348,7 +348,7 @@ fn gpu_nvdec_rgb_kernels_match_the_cpu_conversion_within_1() {
                 got.write_packed(&mut a);
                 want.write_packed(&mut b);
                 assert_eq!(a.len(), b.len(), "{} frame {i} {out:?}", f.rel);
-                // The CPU's 8-bit RGB arithmetic (16-bit lanes, `transform/rgb_pairs.rs`) and
+                // The CPU's 8-bit RGB arithmetic (16-bit lanes, `pixels/transform/rgb_pairs.rs`) and
                 // the kernels' (14-bit fixed point) are each within 1 LSB of a float64
                 // evaluation: they may differ by 1, never more.
                 let off = a.iter().zip(&b).filter(|(x, y)| x != y).count();

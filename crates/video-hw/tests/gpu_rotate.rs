@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use video_hw::media::Demuxer;
+use video_hw::pixels::transform::Transform;
 use video_hw::reader::FrameReader;
-use video_hw::transform::Transform;
 use video_hw::{Channels, DecoderConfig, Engine, EnginePreference, Frame, Output, PixelFormat, SampleType};
 
 /// Every frame of `path` on `engine`, with `output` and `transform`.

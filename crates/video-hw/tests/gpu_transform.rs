@@ -12,8 +12,8 @@ mod transform_ref;
 
 use transform_ref::*;
 use video_hw::pipeline::{FrameRing, RingConfig, RingMemory};
-use video_hw::pix_fmt::{self, Exact};
-use video_hw::transform::{Filter, Transform};
+use video_hw::pixels::pix_fmt::{self, Exact};
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{
     Channels, Codec, ColorInfo, ColorRange, DecoderConfig, Engine, EnginePreference, Frame, FrameData,
     MatrixCoefficients, Output, PixelFormat, SampleType,
@@ -314,7 +314,7 @@ fn gpu_decoders_give_planar_yuv_in_gpu_memory_as_ffmpeg_does() {
     // A format with no resize: NVDEC's surface split into planes on the GPU. At the
     // stream's depth the bytes are ffmpeg's (`-pix_fmt yuv420p` / `yuv420p10le`, the
     // fixtures' `yuv` references); across depths they are ffmpeg's names' meaning
-    // (video_hw::pix_fmt: 8 → 10 bits is `x << 2`, equal; 10 → 8 rounds, within 1).
+    // (video_hw::pixels::pix_fmt: 8 → 10 bits is `x << 2`, equal; 10 → 8 rounds, within 1).
     for (f, codec, data) in &nvdec_fixtures() {
         let want = common::fixture_reference_md5s(f, "yuv");
         let (same, other) = if f.bit_depth > 8 {

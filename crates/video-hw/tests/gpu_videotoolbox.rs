@@ -210,9 +210,9 @@ fn gpu_videotoolbox_encodes_h264_and_hevc_at_the_rate_asked_and_changes_it_in_pl
         }
         decoded.extend(dec.flush().unwrap());
         assert_eq!(decoded.len(), 60, "{codec}: every frame decodes back");
-        let mut quality = video_hw::quality::QualitySummary::default();
+        let mut quality = video_hw::pixels::quality::QualitySummary::default();
         for (src, out) in frames.iter().zip(&decoded) {
-            let q = video_hw::quality::FrameQuality::measure(
+            let q = video_hw::pixels::quality::FrameQuality::measure(
                 src.host_data().unwrap().as_bytes(),
                 out.host_data().unwrap().as_bytes(),
                 640,

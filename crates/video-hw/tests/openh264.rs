@@ -5,8 +5,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use video_hw::convert::{I420Ref, YuvMatrix, i420_to_host, i420_to_rgb};
 use video_hw::frame::HostFrame;
+use video_hw::pixels::convert::{I420Ref, YuvMatrix, i420_to_host, i420_to_rgb};
 use video_hw::registry::probe_all;
 use video_hw::{
     Codec, Decoder, DecoderConfig, Direction, Encoder, EncoderConfig, Engine, EnginePreference, Error, Frame,

@@ -7,7 +7,7 @@ mod common;
 
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, QualityOptions, Shutdown};
-use video_hw::quality::{FrameQuality, QualitySummary};
+use video_hw::pixels::quality::{FrameQuality, QualitySummary};
 use video_hw::{
     Codec, Decoder, DecoderConfig, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input, Output,
     PacketLayout, PixelFormat, RateControl,

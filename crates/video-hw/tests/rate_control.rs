@@ -16,7 +16,7 @@
 //!   frame skipping), the first a key frame.
 //!
 //! Rates from 150 kb/s (0.02 bits per pixel; for OpenH264 the rate where the first IDR
-//! picture used to fill 1.6 buffers: `backend/openh264/first_idr.rs`) to 2 Mb/s.
+//! picture used to fill 1.6 buffers: `backend/openh264/first_idr_qp.rs`) to 2 Mb/s.
 //!
 //! The FFmpeg encoders run with their own default B-frames (libx264 3, libx265 4), as
 //! users get them.

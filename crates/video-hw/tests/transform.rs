@@ -1,11 +1,11 @@
 //! Transforms on the CPU against a float64 reference written from the definitions in
-//! `video_hw::transform`'s documentation: within 1 LSB for uint8 and 1e-3 for float, for
+//! `video_hw::pixels::transform`'s documentation: within 1 LSB for uint8 and 1e-3 for float, for
 //! every matrix × range × bit depth, odd sizes, crops, both filters, letterboxes, chroma
 //! sitings and YUV renditions; and bad options refused at configuration by name.
 
 mod common;
 
-use video_hw::transform::{Filter, Transform};
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{
     Channels, ChromaLocation, ColorInfo, ColorMatrix, ColorRange, Error, Frame, FrameData, MatrixCoefficients,
     PixelFormat, SampleType,

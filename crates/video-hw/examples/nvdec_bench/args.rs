@@ -131,9 +131,9 @@ impl Args {
             .low_latency(self.low_latency);
         let c = match self.resize {
             Some((w, h)) => c.transform(
-                video_hw::transform::Transform::new()
+                video_hw::pixels::transform::Transform::new()
                     .resize(w, h)
-                    .filter(video_hw::transform::Filter::Area)
+                    .filter(video_hw::pixels::transform::Filter::Area)
                     .rgb(video_hw::Channels::Rgb, true, video_hw::SampleType::F32)
                     .normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
             ),

@@ -12,12 +12,11 @@ pub(crate) mod descriptor;
 pub(crate) mod ffmpeg;
 pub(crate) mod nvidia;
 pub(crate) mod openh264;
-pub(crate) mod planar;
 pub(crate) mod probe_streams;
 pub(crate) mod rav1d;
 pub(crate) mod rav1e;
 pub(crate) mod reorder;
-pub(crate) mod threads;
+pub(crate) mod software_threads;
 #[cfg(test)]
 pub(crate) mod toy;
 pub(crate) mod videotoolbox;

@@ -436,8 +436,8 @@ pub(crate) trait DeviceFrameOwner: Send + Sync {
     fn transform(
         &self,
         frame: &CudaFrame,
-        transform: &crate::transform::Transform,
-        plan: &crate::transform::Plan,
+        transform: &crate::pixels::transform::Transform,
+        plan: &crate::pixels::transform::Plan,
     ) -> Result<CudaFrame> {
         let _ = (frame, transform, plan);
         Err(Error::unsupported("transform of this CUDA frame", "its engine has no GPU transform"))

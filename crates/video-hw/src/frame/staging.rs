@@ -1,6 +1,6 @@
 //! Copying CUDA frames to host memory in the order they come, several copies running at
 //! once: how a reader that keeps decoded frames in device memory hands each one to its
-//! caller in host memory only when the caller takes it (`reader::ahead`).
+//! caller in host memory only when the caller takes it (`reader::read_ahead`).
 //!
 //! Why a trait here: the frame layer sits below the engines, and only the NVIDIA backend
 //! can queue device-to-host copies; a CUDA frame's owner makes the staging for its GPU

@@ -42,7 +42,6 @@ pub mod audio;
 mod audio_file;
 mod codec_ids;
 mod detect;
-mod facts;
 mod file;
 pub mod index;
 pub mod io;
@@ -53,6 +52,7 @@ pub mod mux;
 mod obu;
 mod obu_annexb;
 mod pcm;
+mod stream_info;
 mod ts;
 mod types;
 

@@ -1,7 +1,7 @@
 //! [`QualityMeter`]: the objective quality of an encode, measured as it runs. Each source
 //! picture is kept (as 8-bit I420) until the encoder's packet for it has been decoded by
 //! a software decoder of the same codec in this process; the two are then compared
-//! ([`crate::quality`]). Pictures are matched by timestamp (in order when they have
+//! ([`crate::pixels::quality`]). Pictures are matched by timestamp (in order when they have
 //! none). What the encoder's own reconstruction would give is the same picture: H.264,
 //! HEVC and AV1 decoding is exact.
 //!
@@ -13,13 +13,13 @@ use std::collections::VecDeque;
 use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::config::{DecoderConfig, Output};
-use crate::convert::{YuvMatrix, host_to_i420};
 use crate::decoder::{Decoder, Input};
 use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
-use crate::quality::{FrameQuality, QualitySummary};
+use crate::pixels::convert::{YuvMatrix, host_to_i420};
+use crate::pixels::quality::{FrameQuality, QualitySummary};
 
 /// Source pictures kept waiting for their decoded picture at most: past this the oldest
 /// is counted as unmatched (an encoder holds fewer: B-frames plus look-ahead).

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use super::FrameReader;
 use super::plan::{Run, plan};
 use super::prune::Skipper;
-use super::run::read_run_to;
+use super::run_decode::read_run_to;
 use super::store::FrameStore;
 use crate::error::{Error, Result};
 use crate::frame::Frame;

@@ -24,14 +24,14 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
-mod ahead;
 mod interrupt;
 mod live;
 pub mod plan;
 mod prune;
 #[cfg(test)]
 mod prune_tests;
-mod run;
+mod read_ahead;
+mod run_decode;
 mod sequential;
 mod sequential_index;
 mod store;
@@ -48,14 +48,14 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
+use crate::pixels::transform::Transform;
 use crate::process::Process;
-use crate::transform::Transform;
-pub use ahead::DEFAULT_READ_AHEAD_BYTES;
 pub use interrupt::{Interrupt, interrupted};
 use live::Live;
 use plan::{Run, plan};
 use prune::Skipper;
-use run::{Feed, Packets, decode_run, missing, read_run};
+pub use read_ahead::DEFAULT_READ_AHEAD_BYTES;
+use run_decode::{Feed, Packets, decode_run, missing, read_run};
 use sequential::Cursor;
 pub use sequential::FramesFrom;
 use sequential_index::SeqAhead;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::plan::plan;
 use super::prune::Skipper;
-use super::run::{Feed, Packets, RunPacket, decode_run, read_run};
+use super::run_decode::{Feed, Packets, RunPacket, decode_run, read_run};
 use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;

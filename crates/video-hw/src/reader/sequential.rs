@@ -1,13 +1,13 @@
 //! Reading frames in presentation order from any frame on, as they are asked for: the
 //! reader keeps its position between calls ([`FrameReader::next_frame`]), so a caller that
 //! cannot hold a borrow (a Python iterator) reads a file frame by frame. One session decodes
-//! as the frames are asked for; several decode the GOPs ahead at once ([`super::ahead`]).
+//! as the frames are asked for; several decode the GOPs ahead at once ([`super::read_ahead`]).
 
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
-use super::run::missing;
+use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
+use super::run_decode::missing;
 use super::start_packet;
 use crate::decoder::Decoder;
 use crate::error::{Error, Result};

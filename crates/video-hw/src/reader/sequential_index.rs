@@ -1,6 +1,6 @@
 //! Index calls that walk the file in order (`dec[i]` in a loop, ranges in chunks) on a
 //! reader with several sessions: the GOPs after the one the first session is in decode at
-//! once on the other sessions, as iteration's read-ahead does ([`super::ahead`]).
+//! once on the other sessions, as iteration's read-ahead does ([`super::read_ahead`]).
 //!
 //! Why: one session is paced by one engine (one NVDEC: ~630 frames/s of 1080p H.264 on an
 //! H100), so an index loop over a file ran at one engine's pace where iteration, reading
@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::ahead::{ReadAhead, Source};
+use super::read_ahead::{ReadAhead, Source};
 use super::start_packet;
 use crate::error::{Error, Result};
 use crate::frame::Frame;

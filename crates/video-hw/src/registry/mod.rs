@@ -17,7 +17,7 @@ use crate::codec::Codec;
 use crate::config::{DecoderConfig, EncoderConfig, Output};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
-pub use crate::probe::ProbeInfo;
+pub use crate::records::probe_info::ProbeInfo;
 
 mod rows;
 use rows::builtin_entries;

@@ -1,5 +1,5 @@
 //! The float64 reference of the transform tests, written from the definitions in
-//! `video_hw::transform`'s documentation (kept apart from the library's plan code), and
+//! `video_hw::pixels::transform`'s documentation (kept apart from the library's plan code), and
 //! the check that holds a transform's output to it: `tests/transform.rs` runs it on the
 //! CPU path, `tests/gpu_transform.rs` on the GPU path.
 
@@ -7,7 +7,7 @@
 
 use super::common::XorShift;
 use video_hw::frame::HostFrame;
-use video_hw::transform::Transform;
+use video_hw::pixels::transform::Transform;
 use video_hw::{ChromaLocation, ColorInfo, ColorRange, Frame, FrameData, MatrixCoefficients, PixelFormat, SampleType};
 
 /// A source picture as code values: Y (w × h), Cb and Cr (ceil(w/2) × ceil(h/2)).
@@ -329,7 +329,7 @@ pub fn crop_area_letterbox_and_siting(
     stretched: PixelFormat,
 ) {
     use video_hw::Channels;
-    use video_hw::transform::Filter;
+    use video_hw::pixels::transform::Filter;
     let mean = [0.485f32, 0.456, 0.406];
     let std = [0.229f32, 0.224, 0.225];
     let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);

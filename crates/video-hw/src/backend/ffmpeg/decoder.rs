@@ -47,7 +47,7 @@ use super::sys::buffers;
 use super::sys::codec::{Codec as AvCodec, CodecContext, CtxInt, PKT_FLAG_KEY, Packet as AvPacket};
 use super::sys::frame::{FLAG_CORRUPT, Frame as AvFrame, IntField};
 use crate::backend::DecoderBackend;
-use crate::backend::{probe_streams, threads};
+use crate::backend::{probe_streams, software_threads};
 use crate::bitstream::access_unit::{AccessUnit, PictureInfo};
 use crate::bitstream::h264::RecoveryStart;
 use crate::codec::Codec;
@@ -55,7 +55,7 @@ use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// An access unit whose picture has not come out after this many later access units
 /// never will: libavcodec holds at most 16 reordered pictures plus one per frame thread
@@ -272,7 +272,7 @@ pub(crate) struct FfmpegDecoder {
     downloaded: AvFrame,
     ff: &'static Ffmpeg,
     /// Counts this session among those sharing the cores (software only matters).
-    _session: threads::Session,
+    _session: software_threads::Session,
 }
 
 impl FfmpegDecoder {
@@ -331,7 +331,7 @@ impl FfmpegDecoder {
                     if config.lend_frames {
                         let _ = buffers::install(&mut ctx);
                     }
-                    ctx.set_int(CtxInt::ThreadCount, threads::session_threads(config.threads));
+                    ctx.set_int(CtxInt::ThreadCount, software_threads::session_threads(config.threads));
                     ctx.set_int(
                         CtxInt::ThreadType,
                         if config.low_latency { THREAD_SLICE } else { THREAD_FRAME | THREAD_SLICE },
@@ -374,7 +374,7 @@ impl FfmpegDecoder {
             picture: frame("picture")?,
             downloaded: frame("download")?,
             ff,
-            _session: threads::Session::start(),
+            _session: software_threads::Session::start(),
         })
     }
 

@@ -32,14 +32,14 @@ use super::sys::Ffmpeg;
 use super::sys::codec::{Codec as AvCodec, CodecContext, CtxInt, PKT_FLAG_KEY, Packet as AvPacket};
 use super::sys::frame::IntField;
 use crate::backend::EncoderBackend;
-use crate::backend::threads;
+use crate::backend::software_threads;
 use crate::codec::{Codec, PixelFormat, Rational};
 use crate::config::{EncoderConfig, FrameOptions, RateControl};
 use crate::engine::{Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 use crate::packet::Packet;
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// Whether `engine` can encode `codec` here: the encoder is in this FFmpeg build, what
 /// it needs is present (render node, runtime), and one 320x240 frame encodes to a keyframe.
@@ -272,7 +272,7 @@ impl Session {
         // With no count asked for, a session opened while others run takes its share of
         // the cores instead of the encoder's automatic one thread per core.
         if plan.options.iter().any(|o| o.name == "threads" && o.value == "0") {
-            let n = threads::session_threads(None);
+            let n = software_threads::session_threads(None);
             if n > 0 {
                 ctx.set_option("threads", &n.to_string()).map_err(|e| av_error(engine, name, e))?;
             }
@@ -363,7 +363,7 @@ pub(crate) struct FfmpegEncoder {
     flushed: bool,
     pkt: AvPacket,
     /// Counts this session among those sharing the cores.
-    _session: threads::Session,
+    _session: software_threads::Session,
 }
 
 impl FfmpegEncoder {
@@ -409,7 +409,7 @@ impl FfmpegEncoder {
             last_pts: None,
             flushed: false,
             pkt: AvPacket::empty(ff).map_err(|e| av_error(engine, "av_packet_alloc", e))?,
-            _session: threads::Session::start(),
+            _session: software_threads::Session::start(),
         })
     }
 

@@ -327,7 +327,7 @@ fn qp_ratio(delta: i32) -> String {
 }
 
 /// Encoder threads: the configuration's count, else `VIDEO_HW_FFMPEG_THREADS` when set,
-/// else `auto` (0; the encoder shares the cores with other sessions, see `threads.rs`).
+/// else `auto` (0; the encoder shares the cores with other sessions, see `software_threads.rs`).
 pub(crate) fn software_threads(configured: Option<u32>) -> String {
     configured.or(crate::env::settings().ffmpeg_threads).map_or_else(|| "0".to_string(), |n| n.to_string())
 }

@@ -3,7 +3,7 @@
 //! `-flags unaligned` does), the pixel format the session asked for, and the colour
 //! description.
 //!
-//! Sources read directly (by `backend/planar.rs`, shared with rav1d): `yuv420p` /
+//! Sources read directly (by `pixels/planar.rs`, shared with rav1d): `yuv420p` /
 //! `yuvj420p` and `yuv420p10le` (libavcodec's software decoders), `nv12` and `p010le`
 //! (pictures downloaded from hardware); for RGB output also 4:2:2 and 4:4:4 at 8 and 10
 //! bits, at full chroma resolution. Any other layout (4:0:0, 12-bit, …, and 4:2:2 / 4:4:4
@@ -13,15 +13,16 @@
 use super::sys::Ffmpeg;
 use super::sys::buffers;
 use super::sys::frame::{Frame as AvFrame, IntField};
-pub(super) use crate::backend::planar::metadata_format;
-use crate::backend::planar::{self, Layout, Source};
+use crate::backend::software_threads;
 use crate::codec::{
     ChromaLocation, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat, TransferCharacteristics,
 };
 use crate::config::Output;
-use crate::convert::PlaneRef;
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame, LentBytes, PlaneLayout};
+use crate::pixels::convert::PlaneRef;
+pub(super) use crate::pixels::planar::metadata_format;
+use crate::pixels::planar::{self, Layout, Source};
 
 /// The displayed part of a decoded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub(super) fn to_output(
     if let Output::Metadata = output {
         return Ok((metadata_format(layout.depth()), FrameData::None));
     }
-    planar::to_output(&source_of(frame, layout, vis)?, output, color, "ffmpeg")
+    planar::to_output(&source_of(frame, layout, vis)?, output, color, software_threads::conversion_spread(), "ffmpeg")
 }
 
 /// The picture as a frame over the decoder's own buffer, without a copy (see

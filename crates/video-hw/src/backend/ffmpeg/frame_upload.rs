@@ -12,10 +12,10 @@ use super::sys::fns::AVBufferRef;
 use super::sys::frame::Frame as AvFrame;
 use super::sys::layout::write;
 use crate::codec::{ColorInfo, PixelFormat};
-use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
+use crate::pixels::convert::{self, YuvMatrix};
 
 /// The software pixel formats frames are handed to encoders in (FFmpeg's numbers for them
 /// differ between majors: [`Pixel::value`] looks them up by name).

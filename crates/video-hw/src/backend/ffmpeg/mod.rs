@@ -15,9 +15,10 @@
 //! - `decode_hw.rs`: the hardware devices of decoding; `frame_convert.rs`: decoded
 //!   pictures to this crate's frames.
 //!
-//! Shared with the other software engines, in `backend/`: `threads.rs` (how many
-//! threads each session runs, so sessions share the cores), `probe_streams.rs` (the
-//! one-frame probe keyframes) and `planar.rs` (decoded planes to the output format).
+//! Shared with the other software engines: `backend/software_threads.rs` (how many
+//! threads each session runs, so sessions share the cores), `backend/probe_streams.rs`
+//! (the one-frame probe keyframes) and `pixels/planar.rs` (decoded planes to the output
+//! format).
 //! - `encoder.rs`: encoding; `encoder_options.rs`: which encoder, and the neutral-config →
 //!   encoder-options table (its tests in `encoder_options_tests.rs`); `frame_upload.rs`:
 //!   host frames into the encoder's format (and VA-API surfaces); `packetizer.rs`:
@@ -41,7 +42,7 @@ use crate::backend::descriptor::EngineDescriptor;
 use crate::codec::Codec;
 use crate::engine::{Direction, Engine};
 use crate::error::Result;
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// Probes `engine` (one of the FFmpeg families) for `codec` in `direction`.
 pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: u32) -> Result<ProbeInfo> {

@@ -19,7 +19,7 @@ pub(crate) fn set_cpu_timing(on: bool) {
 
 /// The calling thread's CPU time when CPU timing is on.
 fn cpu_now() -> Option<Duration> {
-    if CPU_TIMING.load(Ordering::Relaxed) { crate::timing::thread_cpu_time() } else { None }
+    if CPU_TIMING.load(Ordering::Relaxed) { crate::backend::nvidia::call_time_records::thread_cpu_time() } else { None }
 }
 
 /// Runs `f`: its result, how long it took and, while CPU timing is on, the CPU time the
@@ -71,14 +71,14 @@ impl Counter {
         self.nanos.fetch_add(nanos, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.longest_nanos.fetch_max(nanos, Ordering::Relaxed);
-        if took > crate::timing::CallTime::LONG {
+        if took > crate::backend::nvidia::call_time_records::CallTime::LONG {
             self.long_calls.fetch_add(1, Ordering::Relaxed);
             self.long_nanos.fetch_add(nanos, Ordering::Relaxed);
         }
     }
 
-    fn read(&self) -> crate::timing::CallTime {
-        crate::timing::CallTime {
+    fn read(&self) -> crate::backend::nvidia::call_time_records::CallTime {
+        crate::backend::nvidia::call_time_records::CallTime {
             calls: self.calls.load(Ordering::Relaxed),
             total: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
             cpu: Duration::from_nanos(self.cpu_nanos.load(Ordering::Relaxed)),
@@ -170,8 +170,8 @@ pub(crate) static DESTROY_DECODER: Counter = Counter::new();
 pub(crate) static CLOSE: Counter = Counter::new();
 
 /// The throughput counters now.
-pub(crate) fn snapshot() -> crate::timing::NvdecCallTimes {
-    crate::timing::NvdecCallTimes {
+pub(crate) fn snapshot() -> crate::backend::nvidia::call_time_records::NvdecCallTimes {
+    crate::backend::nvidia::call_time_records::NvdecCallTimes {
         parse: PARSE.read(),
         decode_picture: DECODE_PICTURE.read(),
         map: MAP.read(),
@@ -187,8 +187,8 @@ pub(crate) fn snapshot() -> crate::timing::NvdecCallTimes {
 }
 
 /// The set-up and tear-down counters now.
-pub(crate) fn setup() -> crate::timing::NvdecSetupTimes {
-    crate::timing::NvdecSetupTimes {
+pub(crate) fn setup() -> crate::backend::nvidia::call_time_records::NvdecSetupTimes {
+    crate::backend::nvidia::call_time_records::NvdecSetupTimes {
         cuda_load: super::loader::CudaApi::load_time(),
         cuda_init: CUDA_INIT.read(),
         cuda_init_cpu: CUDA_INIT.read_cpu(),
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_counter_keeps_its_longest_call_and_the_calls_over_the_long_mark() {
         let c = Counter::new();
-        let long = crate::timing::CallTime::LONG;
+        let long = crate::backend::nvidia::call_time_records::CallTime::LONG;
         c.add(Duration::from_micros(30));
         c.add(long * 3);
         c.add(long);

@@ -44,8 +44,8 @@ impl DeviceFrameOwner for Downloader {
     fn transform(
         &self,
         frame: &CudaFrame,
-        transform: &crate::transform::Transform,
-        plan: &crate::transform::Plan,
+        transform: &crate::pixels::transform::Transform,
+        plan: &crate::pixels::transform::Plan,
     ) -> Result<CudaFrame> {
         let out = super::gpu_transform::for_context(&self.ctx)?.run(transform, plan, frame)?;
         let owner: Arc<dyn DeviceFrameOwner> = Arc::new(Downloader::new(&self.ctx));
@@ -93,7 +93,7 @@ impl DeviceFrameOwner for Downloader {
 }
 
 /// Bytes of device memory free on GPU `device` now (`None` without a CUDA driver or that
-/// GPU): what a reader may hold frames in (`reader::ahead`).
+/// GPU): what a reader may hold frames in (`reader::read_ahead`).
 pub(crate) fn free_memory(device: u32) -> Option<u64> {
     let ctx = CudaDriver::get().ok()?.device(device).ok()?.primary_context().ok()?;
     ctx.mem_info().ok().map(|m| m.free)

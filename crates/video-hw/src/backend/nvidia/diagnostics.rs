@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::backend::nvidia::call_time_records::{NvdecCallTimes, NvdecSetupTimes};
 use crate::error::Result;
-use crate::timing::{NvdecCallTimes, NvdecSetupTimes};
 
 /// NVDEC decoder objects alive in this process: those of open sessions, of dropped
 /// sessions not yet destroyed, and those kept for reuse (see [`wait_for_nvdec_closes`]).
@@ -34,14 +34,14 @@ pub fn nvdec_sessions() -> usize {
 /// // now nvdec_sessions() counts only open sessions
 /// ```
 pub fn wait_for_nvdec_closes(timeout: Duration) -> bool {
-    super::nvdec::closer::wait_idle(timeout)
+    super::nvdec::background_close::wait_idle(timeout)
 }
 
 /// Destroys the NVDEC decoder objects kept for reuse (see [`wait_for_nvdec_closes`]) on
 /// this thread; how many there were. Frees their device memory at once (~100 MiB each at
 /// 1080p); otherwise each goes after 5 s unused.
 pub fn release_parked_nvdec_decoders() -> usize {
-    super::nvdec::parking::release_all()
+    super::nvdec::decoder_reuse::release_all()
 }
 
 /// Sets how many page-locked host frames each NVDEC session opened from now on keeps for
@@ -145,7 +145,7 @@ pub struct GpuSummary {
 
 /// Every NVIDIA GPU with its NVDEC limits; `Unsupported` without the driver.
 pub fn gpus() -> Result<Vec<GpuSummary>> {
-    let gpus = super::probe::probe_gpus()?;
+    let gpus = super::gpu_caps::probe_gpus()?;
     Ok(gpus
         .into_iter()
         .map(|g| {

@@ -24,7 +24,7 @@ use crate::codec::{PixelFormat, SampleType};
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
 use crate::frame::{CudaFrame, DeviceFrameOwner};
-use crate::transform::{AxisTaps, Plan, Transform};
+use crate::pixels::transform::{AxisTaps, Plan, Transform};
 
 /// The longest one frame's transform may take before it counts as a device failure.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -9,11 +9,13 @@
 #![allow(dead_code, reason = "the FFI wrappers and capability records cover more than the engines use")]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
+pub(crate) mod call_time_records;
 pub(crate) mod call_times;
 pub(crate) mod cuda;
 pub(crate) mod descriptor;
 pub(crate) mod device_frames;
 pub(crate) mod diagnostics;
+pub(crate) mod gpu_caps;
 pub(crate) mod gpu_transform;
 pub(crate) mod host_mem;
 pub(crate) mod host_upload;
@@ -21,5 +23,4 @@ pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;
 pub(crate) mod nvenc;
-pub(crate) mod probe;
 pub(crate) mod sys;

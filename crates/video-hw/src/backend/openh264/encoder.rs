@@ -12,7 +12,7 @@
 //! | `gop: Some(n)` / `None` | `uiIntraPeriod = n` (an IDR every `n` frames) / 0 (IDR on the first frame, on scene changes and when forced) |
 //! | `FrameOptions::force_keyframe` | `ForceIntraFrame(true)` before the frame (an IDR) |
 //! | `qp_range: Some((lo, hi))` | `iMinQp = lo`, `iMaxQp = hi`; else 12..51 (OpenH264 turns a minimum of 0 into 12..42, and at 42 its rate control could not reach low rates: 720p camera footage asked for 500 kb/s came out at 611) |
-//! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr`](super::first_idr), patch 0012) |
+//! | first frame, `Cbr`/`Vbr` | a trial encode sizes the first IDR picture to half a one-second buffer at the peak rate ([`first_idr_qp`](super::first_idr_qp), patch 0012) |
 //! | `fps` | `fMaxFrameRate` and the layer's `fFrameRate`; the SPS's VUI timing (patch 0005) |
 //! | `preset` Fastest | `LOW_COMPLEXITY`, CAVLC (Constrained Baseline), a slice per thread |
 //! | `preset` Faster | `LOW_COMPLEXITY`, CABAC (High profile), a slice per thread |
@@ -27,7 +27,7 @@
 //! | `repeat_parameter_sets` | Annex-B: SPS/PPS before every IDR (OpenH264 always makes them), or only before the first when false |
 //! | `layout` LengthPrefixed | 4-byte lengths; SPS/PPS only in [`parameter_sets`](crate::backend::EncoderBackend::parameter_sets) |
 //! | `lookahead`, `frames_in_flight`, `device_index` | not used (no look-ahead; encoding is synchronous) |
-//! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::convert`] |
+//! | input Yuv420p / Nv12 / Bgra / Rgb24 / RgbPlanar | I420 natively / converted with [`crate::pixels::convert`] |
 //! | input P010 / Yuv420p10 | `Unsupported` ("openh264 encodes 8-bit 4:2:0 only") |
 //!
 //! Threads: one per slice. The quality presets (Medium, the default, and slower) code one
@@ -47,11 +47,11 @@ use super::ffi::{EncodedFrame, RawEncoder, SourcePicture};
 use crate::backend::EncoderBackend;
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat, Rational};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
-use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
+use crate::pixels::convert::{self, YuvMatrix};
 
 /// Level 5.2's frame size limit in macroblocks, the largest OpenH264 encodes.
 const MAX_FRAME_MBS: u64 = 36_864;
@@ -469,9 +469,9 @@ impl EncoderBackend for OpenH264Encoder {
             SourcePicture { y, u, v, y_stride: w as usize, uv_stride: cw, width: w, height: h, timestamp_ms }
         };
         if self.frames == 0 {
-            // Size the first IDR picture to the buffer (`first_idr.rs`); a trial that
+            // Size the first IDR picture to the buffer (`first_idr_qp.rs`); a trial that
             // fails leaves OpenH264's own choice.
-            match super::first_idr::qp_floor(&self.config, &pic) {
+            match super::first_idr_qp::qp_floor(&self.config, &pic) {
                 Ok(Some(qp)) => {
                     if let Err(e) = self.raw.set_first_idr_qp_floor(qp) {
                         tracing::debug!(error = %e, "openh264 without patch 0012: no first IDR QP floor");

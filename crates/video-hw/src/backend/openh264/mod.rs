@@ -11,16 +11,16 @@
 mod decoder;
 mod encoder;
 mod ffi;
-mod first_idr;
+mod first_idr_qp;
+mod one_frame_probe;
 mod pictures;
-mod probe;
 
 use crate::backend::descriptor::EngineDescriptor;
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::config::{DecoderConfig, EncoderConfig};
 use crate::error::Result;
 
-pub(crate) use probe::probe;
+pub(crate) use one_frame_probe::probe;
 
 /// OpenH264: software; each session decodes on one thread, so one session per CPU thread.
 /// It waits for an IDR after a flush, so decoding starts at IDRs.

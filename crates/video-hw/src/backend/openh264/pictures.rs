@@ -10,9 +10,9 @@ use super::ffi::DecodedPicture;
 use crate::backend::reorder::{Placement, Reorder};
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
+use crate::pixels::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 
 /// What the session knows about an access unit until its picture comes out.
 #[derive(Debug, Clone, Copy)]

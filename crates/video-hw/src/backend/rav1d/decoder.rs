@@ -17,18 +17,18 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::ffi::{ChromaLayout, Context, Data, Picture, Sent, Settings};
-use crate::backend::planar::{self, Layout, Source};
-use crate::backend::{DecoderBackend, threads};
+use crate::backend::{DecoderBackend, software_threads};
 use crate::bitstream::access_unit::AccessUnit;
 use crate::codec::{
     ChromaLocation, Codec, ColorInfo, ColorPrimaries, ColorRange, MatrixCoefficients, PixelFormat,
     TransferCharacteristics,
 };
 use crate::config::{DecoderConfig, Output};
-use crate::convert::PlaneRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
+use crate::pixels::convert::PlaneRef;
+use crate::pixels::planar::{self, Layout, Source};
 
 /// The largest picture a stream may declare (8192 x 8192 luma samples), as for the
 /// other software engines: a damaged header cannot make rav1d allocate more.
@@ -68,7 +68,7 @@ pub(crate) struct Rav1dDecoder {
     /// Each unit's picture leaves before `decode` returns.
     low_latency: bool,
     /// Counts this session among those sharing the cores.
-    _session: threads::Session,
+    _session: software_threads::Session,
 }
 
 impl Rav1dDecoder {
@@ -86,8 +86,8 @@ impl Rav1dDecoder {
         // is what one thread, or a frame delay of 1, gives; so a session always has two
         // threads or more and a delay of 0 (rav1d's choice: 2 or more contexts from 2
         // threads) or 2.
-        let asked = threads::session_threads(config.threads);
-        let threads = if asked > 0 { asked as u32 } else { threads::cores() as u32 }.max(MIN_THREADS);
+        let asked = software_threads::session_threads(config.threads);
+        let threads = if asked > 0 { asked as u32 } else { software_threads::cores() as u32 }.max(MIN_THREADS);
         let settings = Settings {
             threads,
             // Low latency: two contexts, but one unit in flight at a time (`decode`
@@ -107,7 +107,7 @@ impl Rav1dDecoder {
             ready: VecDeque::new(),
             settings,
             low_latency: config.low_latency,
-            _session: threads::Session::start(),
+            _session: software_threads::Session::start(),
         })
     }
 
@@ -318,7 +318,13 @@ fn pixels(p: &Picture, output: Output, color: &ColorInfo) -> Result<(PixelFormat
         PlaneRef::new(chroma_planes[0].0, chroma_planes[0].1),
         PlaneRef::new(chroma_planes[1].0, chroma_planes[1].1),
     ];
-    planar::to_output(&Source { layout, planes, width: w, height: h }, output, color, "rav1d")
+    planar::to_output(
+        &Source { layout, planes, width: w, height: h },
+        output,
+        color,
+        software_threads::conversion_spread(),
+        "rav1d",
+    )
 }
 
 impl DecoderBackend for Rav1dDecoder {

@@ -20,7 +20,7 @@ use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// rav1d: software, decode only.
 pub(crate) static DESCRIPTOR: EngineDescriptor =

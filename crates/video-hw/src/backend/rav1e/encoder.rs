@@ -17,7 +17,7 @@
 //! | `tuning` UltraLowLatency | `low_latency` and the shortest look-ahead rav1e has (one frame of RDO look-ahead; its scene-cut look-ahead stays): each packet comes four frames after its frame |
 //! | `b_frames` | not used: AV1 has no B-frames; rav1e reorders (hidden frames) unless low latency |
 //! | `color` | the sequence header's colour description and range, when specified |
-//! | input Yuv420p / Nv12 / RGB | 8-bit 4:2:0 (NV12 and RGB converted with [`crate::convert`]) |
+//! | input Yuv420p / Nv12 / RGB | 8-bit 4:2:0 (NV12 and RGB converted with [`crate::pixels::convert`]) |
 //! | input Yuv420p10 / P010 | 10-bit 4:2:0 |
 //! | threads | [`DecoderConfig::threads`](crate::DecoderConfig::threads)' rule: alone, every core (0: rav1e's choice); sessions at once share them |
 //!
@@ -34,14 +34,14 @@ use video_hw_rav1e::rav1e::prelude::{
 };
 use video_hw_rav1e::{Encoder as Ctx, Received};
 
-use crate::backend::{EncoderBackend, threads};
+use crate::backend::{EncoderBackend, software_threads};
 use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
-use crate::convert::{self, YuvMatrix};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData, HostFrame};
 use crate::packet::Packet;
+use crate::pixels::convert::{self, YuvMatrix};
 
 /// AV1's largest picture side in rav1e (16-bit sizes in the sequence header).
 const MAX_SIDE: u32 = 65_536;
@@ -65,7 +65,7 @@ pub(crate) struct Rav1eEncoder {
     /// The sequence header OBU of the first key frame.
     sequence_header: Option<Vec<u8>>,
     /// Counts this session among those sharing the cores.
-    _session: threads::Session,
+    _session: software_threads::Session,
 }
 
 /// Whether `format` is an input of 10-bit samples.
@@ -211,7 +211,7 @@ fn rav1e_config(config: &EncoderConfig) -> Result<Config> {
     if config.tuning == Tuning::UltraLowLatency {
         enc.speed_settings.rdo_lookahead_frames = 1;
     }
-    let threads = threads::session_threads(config.threads).max(0) as usize;
+    let threads = software_threads::session_threads(config.threads).max(0) as usize;
     let cfg = Config::new().with_encoder_config(enc).with_threads(threads);
     cfg.validate().map_err(|e| Error::invalid_input(format!("rav1e refuses the configuration: {e}")))?;
     Ok(cfg)
@@ -256,7 +256,7 @@ impl Rav1eEncoder {
             scratch: Vec::new(),
             packets: VecDeque::new(),
             sequence_header: None,
-            _session: threads::Session::start(),
+            _session: software_threads::Session::start(),
         })
     }
 

@@ -12,7 +12,7 @@ use crate::config::{EncoderConfig, FrameOptions, RateControl};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// rav1e: software, encode only.
 pub(crate) static DESCRIPTOR: EngineDescriptor =

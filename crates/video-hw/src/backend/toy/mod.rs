@@ -25,7 +25,7 @@ use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
 use crate::frame::{CudaFrame, DeviceFrameOwner, Frame, FrameData, HostFrame};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use crate::backend::planar::Layout;
 use crate::codec::Codec;
+use crate::pixels::planar::Layout;
 
 use super::outbox::Outbox;
 use super::properties::Property;

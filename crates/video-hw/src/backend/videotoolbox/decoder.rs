@@ -24,15 +24,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::DecoderBackend;
-use crate::backend::planar::{self, Source};
 use crate::backend::reorder::{Placement, Reorder};
+use crate::backend::software_threads;
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::codec::{Codec, Rational};
 use crate::config::{DecoderConfig, Output};
-use crate::convert::PlaneRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::pixels::convert::PlaneRef;
+use crate::pixels::planar::{self, Source};
 
 use super::api::{DecodeFormat, DecodeSession, Decoded, Layer, Picture, SampleTiming};
 use super::format::{self, ParameterSets};
@@ -253,7 +254,8 @@ impl VtDecoder {
         }
         let source = Source { layout: picture.layout, planes, width, height };
         let color = meta.stream.color;
-        let (format, data) = planar::to_output(&source, self.output, &color, "videotoolbox")?;
+        let (format, data) =
+            planar::to_output(&source, self.output, &color, software_threads::conversion_spread(), "videotoolbox")?;
         Ok(Frame { format, width, height, pts: meta.pts, keyframe: meta.keyframe, color, data })
     }
 

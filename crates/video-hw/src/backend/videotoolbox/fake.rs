@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use crate::backend::planar::Layout;
 use crate::codec::Codec;
+use crate::pixels::planar::Layout;
 
 use super::api::{
     DecodeFormat, DecodeSession, Decoded, EncodeSession, EncodeSetup, Encoded, EncodedSample, EncoderInfo,

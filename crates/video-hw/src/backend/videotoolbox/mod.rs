@@ -43,7 +43,7 @@ use crate::codec::Codec;
 use crate::config::{DecoderConfig, EncoderConfig, Output};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 use api::Layer;
 

@@ -1,6 +1,6 @@
 //! One NVDEC decoder object (`CUvideodecoder`): creation sized from the parser's
 //! sequence format, reconfiguration on a resolution change, picture decode, and
-//! mapping decoded surfaces for copy-out or for lending to the caller (`lent`).
+//! mapping decoded surfaces for copy-out or for lending to the caller (`zero_copy_frames`).
 
 use crate::backend::nvidia::call_times;
 use std::ptr;
@@ -10,21 +10,21 @@ use std::sync::{Arc, Mutex};
 use super::super::cuda::{Context, check_cuvid};
 use super::super::loader::CuvidApi;
 use super::super::sys::cuvid::*;
-use super::creations;
+use super::decoder_creation;
 use crate::error::{Error, Result};
 
 /// NVDEC decoder objects alive in this process (for leak checks).
 pub(crate) static LIVE_DECODERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Device memory the output surfaces a decoder may lend to the caller take at most
-/// (`lent`): 7 surfaces of an 8-bit 1080p picture (3 MiB each), 2 at 4K.
+/// (`zero_copy_frames`): 7 surfaces of an 8-bit 1080p picture (3 MiB each), 2 at 4K.
 const LENDABLE_BYTES: u64 = 24 << 20;
 /// The most output surfaces a decoder lends at once.
 const MAX_LENDABLE: u64 = 7;
 
 /// Output surfaces of a decoder for `width` x `height` pictures of `bit_depth_minus8`:
 /// how many mapped pictures may exist at once. One is always kept for the copy-out; the
-/// others may be lent to the caller as CUDA frames (`lent`), so that a caller that holds a
+/// others may be lent to the caller as CUDA frames (`zero_copy_frames`), so that a caller that holds a
 /// few frames (a 64 KiB submit of a 1080p stream gives ~5) costs no copies.
 fn output_surfaces(width: u32, height: u32, bit_depth_minus8: u32) -> u32 {
     let bytes_per_sample = if bit_depth_minus8 > 0 { 2 } else { 1 };
@@ -88,7 +88,7 @@ pub(crate) struct Shape {
 }
 
 /// The driver's decoder handle, shared by the [`HwDecoder`] that decodes with it and the
-/// frames lent from its output surfaces (`lent::LentSurface`): destroyed (with its context
+/// frames lent from its output surfaces (`zero_copy_frames::LentSurface`): destroyed (with its context
 /// current) once the last of them is gone, so a lent frame never outlives its surface.
 pub(crate) struct DecoderObject {
     raw: CUvideodecoder,
@@ -124,12 +124,12 @@ impl DecoderObject {
         self.lent.load(Ordering::SeqCst)
     }
 
-    /// Counts a surface lent out (`lent::LentSurface::new`).
+    /// Counts a surface lent out (`zero_copy_frames::LentSurface::new`).
     pub fn add_lent(&self) {
         self.lent.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Counts a lent surface back (`lent::LentSurface`'s drop, after the unmap).
+    /// Counts a lent surface back (`zero_copy_frames::LentSurface`'s drop, after the unmap).
     pub fn remove_lent(&self) {
         self.lent.fetch_sub(1, Ordering::SeqCst);
     }
@@ -193,8 +193,8 @@ pub(crate) struct Mapped<'a> {
 impl Mapped<'_> {
     /// Hands the mapping to a frame: the surface stays mapped, and its decoder alive,
     /// until the returned lease is dropped.
-    pub fn lend(self) -> super::lent::LentSurface {
-        let lease = super::lent::LentSurface::new(self.dec.obj.clone(), self.ptr);
+    pub fn lend(self) -> super::zero_copy_frames::LentSurface {
+        let lease = super::zero_copy_frames::LentSurface::new(self.dec.obj.clone(), self.ptr);
         std::mem::forget(self);
         lease
     }
@@ -234,8 +234,8 @@ impl HwDecoder {
         info.display_area.bottom = clamp_short(height);
         let _current = ctx.push()?;
         let device = ctx.device().ordinal();
-        let _pending = creations::pending(device);
-        let _turn = creations::turn(device);
+        let _pending = decoder_creation::pending(device);
+        let _turn = decoder_creation::turn(device);
         let mut raw: CUvideodecoder = ptr::null_mut();
         let free_before = ctx.mem_info().ok().map(|m| m.free);
         // SAFETY: `info` is a fully initialised create-info (layout checked by the sys

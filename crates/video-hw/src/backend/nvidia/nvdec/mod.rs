@@ -1,25 +1,25 @@
 //! The NVDEC decode engine: registry glue (probe, open) over [`session`].
 
-pub(crate) mod closer;
-mod creations;
+pub(crate) mod background_close;
+mod decoder_creation;
+pub(crate) mod decoder_reuse;
 mod host_copy;
 mod hw;
-mod lent;
 pub(crate) mod output;
-pub(crate) mod parking;
 mod session;
 pub(crate) mod staging;
+mod zero_copy_frames;
 
 use std::sync::atomic::Ordering;
 
 use super::cuda::CudaDriver;
-use super::probe::{decode_caps_of, kernel_driver_version};
+use super::gpu_caps::{decode_caps_of, kernel_driver_version};
 use crate::backend::DecoderBackend;
 use crate::codec::Codec;
 use crate::config::DecoderConfig;
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// NVDEC decoder objects alive in this process (those parked for reuse included).
 pub(crate) fn live_decoders() -> usize {
@@ -78,12 +78,12 @@ fn release_claim(gpu: u32) {
     }
 }
 
-/// Counts a session opened on `gpu` (and tells `parking` how many are open at once); the
+/// Counts a session opened on `gpu` (and tells `decoder_reuse` how many are open at once); the
 /// place this thread claimed there (if any) is now the session's.
 fn session_counted(gpu: u32) {
     if let Some(n) = SESSIONS_PER_GPU.get(gpu as usize) {
         let open = n.fetch_add(1, Ordering::SeqCst) + 1;
-        parking::note_open_sessions(gpu, open);
+        decoder_reuse::note_open_sessions(gpu, open);
     }
     release_claim(gpu);
 }
@@ -183,7 +183,7 @@ pub(crate) fn set_host_slots(slots: Option<usize>) {
 }
 
 /// Time spent in NVDEC driver calls so far (see `diagnostics::nvdec_call_times`).
-pub(crate) fn call_times() -> crate::timing::NvdecCallTimes {
+pub(crate) fn call_times() -> crate::backend::nvidia::call_time_records::NvdecCallTimes {
     super::call_times::snapshot()
 }
 

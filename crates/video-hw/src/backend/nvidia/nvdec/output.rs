@@ -18,15 +18,15 @@ use super::super::cuda::{
 };
 use super::super::device_frames::{Downloader, downloaded};
 use super::super::kernels::{Kernels, RgbLayout, YuvToRgb};
-use super::lent::LentSurface;
+use super::zero_copy_frames::LentSurface;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
-use crate::convert::YuvMatrix;
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
 use crate::frame::output::{has_output_ring, take_output_device_slot, take_output_slot};
 use crate::frame::pool::DeviceSlot;
 use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
+use crate::pixels::convert::YuvMatrix;
 
 /// The longest a copy-out may take before the device is declared stuck.
 pub(crate) const COPY_TIMEOUT: Duration = Duration::from_secs(10);

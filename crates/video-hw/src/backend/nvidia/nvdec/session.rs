@@ -13,16 +13,16 @@ use std::collections::VecDeque;
 use std::ffi::{c_int, c_void};
 use std::ptr;
 
-use super::creations;
+use super::decoder_creation;
+use super::decoder_reuse;
 use super::host_copy::{HostCopies, InFlight};
 use super::hw::{HwDecoder, Shape, decode_surfaces};
-use super::lent;
 use super::output::{CopyOut, Crop, Surface, kept_unless_timed_out};
-use super::parking;
+use super::zero_copy_frames;
 use crate::backend::DecoderBackend;
 use crate::backend::nvidia::cuda::{Context, CudaDriver, Device, check_cuvid};
+use crate::backend::nvidia::gpu_caps::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::loader::CuvidApi;
-use crate::backend::nvidia::probe::{cuvid_codec, decode_caps_of};
 use crate::backend::nvidia::sys::cuvid::*;
 use crate::bitstream::access_unit::AccessUnit;
 use crate::bitstream::h264::RecoveryStart;
@@ -113,10 +113,10 @@ struct State {
     /// handed to another session.
     poisoned: bool,
     /// Counts the session as decoding on its GPU from its first picture (it waited at the
-    /// creation barrier before it, see `creations`) until the stream is flushed or the
+    /// creation barrier before it, see `decoder_creation`) until the stream is flushed or the
     /// session dropped.
-    decoding: Option<creations::DecodingGuard>,
-    /// NVDEC engines of the GPU that decode the codec (how many decoders `parking` keeps).
+    decoding: Option<decoder_creation::DecodingGuard>,
+    /// NVDEC engines of the GPU that decode the codec (how many decoders `decoder_reuse` keeps).
     engines: u8,
     /// The session does not wait at the creation barrier (`DecoderConfig::start_at_once`).
     start_at_once: bool,
@@ -147,7 +147,7 @@ impl State {
             return;
         }
         if let Some(dec) = self.decoder.take() {
-            self.decoder = parking::try_park(dec, self.engines);
+            self.decoder = decoder_reuse::try_park(dec, self.engines);
         }
     }
 
@@ -262,11 +262,11 @@ impl State {
         Ok(n)
     }
 
-    /// A decoder another session of this GPU and context parked (see `parking`) that fits
+    /// A decoder another session of this GPU and context parked (see `decoder_reuse`) that fits
     /// a sequence of `shape` at `w` x `h`, moved to that size.
     fn reuse_parked(&self, shape: Shape, w: u32, h: u32, surfaces: u32) -> Option<HwDecoder> {
         let started = std::time::Instant::now();
-        let mut dec = parking::take(parking::home_of(&self.ctx), shape, w, h, surfaces)?;
+        let mut dec = decoder_reuse::take(decoder_reuse::home_of(&self.ctx), shape, w, h, surfaces)?;
         if (dec.width, dec.height) != (w, h) {
             match dec.reconfigure(w, h) {
                 Ok(true) => {}
@@ -287,8 +287,12 @@ impl State {
             self.decoder.as_ref().ok_or_else(|| Error::backend("nvdec", "no decoder", "picture before sequence"))?;
         if self.decoding.is_none() {
             let at_once = self.start_at_once;
-            self.decoding =
-                Some(creations::start_decoding(self.device_index, self.engines, creations::BARRIER_WAIT, at_once));
+            self.decoding = Some(decoder_creation::start_decoding(
+                self.device_index,
+                self.engines,
+                decoder_creation::BARRIER_WAIT,
+                at_once,
+            ));
         }
         // SAFETY: the parser passes valid parameters for the duration of the callback.
         let pic = unsafe { params.as_ref() };
@@ -418,8 +422,8 @@ impl State {
             chroma_offset: dec.chroma_offset(mapped.pitch),
             bytes_per_sample: if record.bit_depth > 8 { 2 } else { 1 },
         };
-        let lend_as =
-            CopyOut::lend_format(self.output, record.bit_depth).filter(|_| lent::lending_enabled() && dec.can_lend());
+        let lend_as = CopyOut::lend_format(self.output, record.bit_depth)
+            .filter(|_| zero_copy_frames::lending_enabled() && dec.can_lend());
         // Host YUV frames are copied without waiting, into page-locked memory, when the
         // caller did not ask for low latency (a frame would wait for the next call).
         let host_as = HostCopies::format(self.output, record.bit_depth).filter(|_| self.display_delay > 0);
@@ -893,7 +897,7 @@ impl Drop for NvdecDecoder {
             state.park_if_clean();
             // Decoder, stream, event and frames are destroyed on the closer thread: the
             // caller does not wait 25-230 ms for cuvidDestroyDecoder.
-            super::closer::close(state);
+            super::background_close::close(state);
         });
     }
 }

@@ -34,7 +34,7 @@ use crate::codec::Codec;
 use crate::config::EncoderConfig;
 use crate::engine::Direction;
 use crate::error::{Error, Result};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// CUDA errors say "nvdec" (the loader's name for the CUDA library); here they are nvenc's.
 fn as_nvenc(e: Error) -> Error {

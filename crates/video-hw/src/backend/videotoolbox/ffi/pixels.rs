@@ -17,7 +17,7 @@ use objc2_core_video::{
 };
 use objc2_video_toolbox::kVTParameterErr;
 
-use crate::backend::planar::Layout;
+use crate::pixels::planar::Layout;
 
 use super::super::api::{InputPicture, OsStatus, Picture, VtPixels};
 use super::cf;

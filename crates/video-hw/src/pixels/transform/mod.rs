@@ -36,7 +36,7 @@
 //! checks every matrix × range × bit depth, odd sizes, crops and letterboxes).
 //!
 //! ```
-//! use video_hw::transform::{Filter, Transform};
+//! use video_hw::pixels::transform::{Filter, Transform};
 //! use video_hw::{Channels, PixelFormat, SampleType};
 //!
 //! // 224×224 planar RGB float32, normalised as ImageNet models expect.

@@ -126,7 +126,7 @@ pub(crate) fn note_open_sessions(gpu: u32, open: usize) {
 /// [`default_keep`].
 pub(crate) fn kept_per_gpu(gpu: u32, engines: u8) -> usize {
     let set = crate::env::settings().nvdec_keep;
-    if !super::closer::running() {
+    if !super::background_close::running() {
         return 0;
     }
     let peak = PEAK_SESSIONS.get(gpu as usize).map_or(0, |p| p.load(Ordering::Relaxed));
@@ -209,7 +209,7 @@ fn release_on_gpu(gpu: u32) {
         }
         mine
     };
-    if super::closer::forked_child() {
+    if super::background_close::forked_child() {
         std::mem::forget(mine);
     } else {
         drop(mine);
@@ -221,7 +221,7 @@ pub(crate) fn release_all() -> usize {
     let _releasing = releasing();
     let all = pool().drain();
     let n = all.len();
-    if n > 0 && super::closer::forked_child() {
+    if n > 0 && super::background_close::forked_child() {
         // A child forked after its parent parked these: they are the parent's, and the
         // driver does not work here. Forgotten, not destroyed.
         std::mem::forget(all);

@@ -11,7 +11,7 @@
 //! fractional bits) rounded to nearest. Results are reproducible on every platform.
 //!
 //! ```
-//! use video_hw::convert::{host_to_i420, i420_to_host, I420Ref, YuvMatrix};
+//! use video_hw::pixels::convert::{host_to_i420, i420_to_host, I420Ref, YuvMatrix};
 //! use video_hw::frame::HostFrame;
 //! use video_hw::{ColorInfo, PixelFormat};
 //!
@@ -33,8 +33,8 @@
 use crate::codec::{ColorInfo, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
-use crate::transform::Rect;
-use crate::transform::rgb;
+use crate::pixels::transform::Rect;
+use crate::pixels::transform::rgb;
 
 /// Fractional bits of the fixed-point coefficients.
 const SHIFT: u32 = 14;

@@ -11,7 +11,7 @@ use crate::config::{DecoderConfig, Output};
 use crate::frame::staging::HostStaging;
 use crate::media::{Demuxer, FrameIndex};
 use crate::reader::prune::Skipper;
-use crate::reader::run::Feed;
+use crate::reader::run_decode::Feed;
 
 /// Hands frames back unchanged, in the order queued.
 struct Fifo {

@@ -23,7 +23,7 @@
 
 use std::sync::Arc;
 
-use super::closer;
+use super::background_close;
 use super::hw::DecoderObject;
 
 /// Whether CUDA frames may be lent in the decoder's output surfaces: on unless
@@ -50,8 +50,8 @@ impl LentSurface {
 impl Drop for LentSurface {
     fn drop(&mut self) {
         let Some(obj) = self.obj.take() else { return };
-        if closer::exiting() {
-            // A driver call beside the driver's own teardown can hang (see `closer`): the
+        if background_close::exiting() {
+            // A driver call beside the driver's own teardown can hang (see `background_close`): the
             // driver frees what the process leaves.
             std::mem::forget(obj);
             return;
@@ -62,7 +62,7 @@ impl Drop for LentSurface {
         // not on the caller's thread that dropped the frame. `into_inner`, not `try_unwrap`:
         // of frames dropped at once on several threads, exactly one gets the object.
         if let Some(last) = Arc::into_inner(obj) {
-            closer::close(Box::new(last));
+            background_close::close(Box::new(last));
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::config::{DecoderConfig, EncoderConfig, FrameOptions, Output};
 use crate::engine::Direction;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
-use crate::probe::ProbeInfo;
+use crate::records::probe_info::ProbeInfo;
 
 /// A 16x16 Constrained Baseline IDR (SPS, PPS, IDR slice) of the colour #336699, made
 /// with `ffmpeg -f lavfi -i color=c=0x336699:s=16x16 -frames:v 1 -c:v libx264

@@ -19,7 +19,7 @@
 //! order of registration, so ours runs first.
 //!
 //! The thread also destroys, once a second, the decoders parked for reuse that waited too
-//! long (`parking`).
+//! long (`decoder_reuse`).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,17 +43,17 @@ static EXITING: AtomicBool = AtomicBool::new(false);
 /// How often the closer thread destroys parked decoders that waited too long.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Destroys the parked decoders that waited [`super::parking::IDLE`], counted as pending so
+/// Destroys the parked decoders that waited [`super::decoder_reuse::IDLE`], counted as pending so
 /// that the exit handler waits for them, and never once the process is exiting.
 fn release_expired_parked() {
-    if super::parking::parked() == 0 {
+    if super::decoder_reuse::parked() == 0 {
         return;
     }
     // Counted before the exit flag is read: either the exit handler sees this destroy
     // pending and waits, or this sees the flag and starts none.
     PENDING.fetch_add(1, Ordering::SeqCst);
     if !EXITING.load(Ordering::SeqCst) {
-        super::parking::release_expired();
+        super::decoder_reuse::release_expired();
     }
     PENDING.fetch_sub(1, Ordering::SeqCst);
 }

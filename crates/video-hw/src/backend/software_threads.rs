@@ -10,6 +10,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::pixels::transform::rgb::Spread;
+
 /// Software sessions open now.
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
@@ -49,8 +51,18 @@ fn share(sessions: usize, cores: usize) -> i32 {
 }
 
 /// Software sessions open now (each running its library's threads).
-pub(crate) fn open_sessions() -> usize {
+fn open_sessions() -> usize {
     OPEN.load(Ordering::Relaxed)
+}
+
+/// Where a software engine's RGB conversion of a decoded picture runs. An engine converts
+/// on its caller's thread while its own threads decode the next frames. Where a software
+/// session is open (libavcodec's frame threads, dav1d's: one per core) the cores are
+/// theirs, and band threads would only take turns with them at the same CPU cost plus a
+/// thread start and a wait on every frame, so the conversion stays on the calling thread;
+/// a hardware decoder leaves the cores to the bands.
+pub(crate) fn conversion_spread() -> Spread {
+    if open_sessions() > 0 { Spread::Caller } else { Spread::Cores }
 }
 
 /// Logical cores of this machine (1 where unknown).

@@ -10,7 +10,7 @@
 //!   filter do, so the figures agree with theirs. Also given in dB: `-10 log10(1 - SSIM)`.
 //!
 //! ```
-//! use video_hw::quality::{FrameQuality, QualitySummary};
+//! use video_hw::pixels::quality::{FrameQuality, QualitySummary};
 //! let a = vec![128u8; 16 * 16 * 3 / 2];
 //! let mut b = a.clone();
 //! b[0] = 138; // one luma sample 10 off

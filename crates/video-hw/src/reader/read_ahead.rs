@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use super::plan::plan;
 use super::prune::Skipper;
-use super::run::{Feed, Packets, decode_run_with, missing, read_run};
+use super::run_decode::{Feed, Packets, decode_run_with, missing, read_run};
 use crate::codec::PixelFormat;
 use crate::config::Output;
 use crate::decoder::Decoder;
@@ -551,5 +551,5 @@ fn work(mut decoder: Decoder, feed: &Feed, jobs: &Mutex<Receiver<Job>>) -> Decod
 }
 
 #[cfg(test)]
-#[path = "ahead_tests.rs"]
+#[path = "read_ahead_tests.rs"]
 mod tests;

@@ -10,14 +10,13 @@
 //! conversion every host path shares (`transform::rgb`: chroma at its siting, 10-bit
 //! samples as they are).
 
-use crate::backend::threads;
 use crate::codec::{ColorInfo, MatrixCoefficients as M, PixelFormat};
 use crate::config::Output;
-use crate::convert::{self, I420Ref, PlaneRef, YuvMatrix};
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame};
-use crate::transform::Rect;
-use crate::transform::rgb::{self, Spread, Src, Store, YuvSource};
+use crate::pixels::convert::{self, I420Ref, PlaneRef, YuvMatrix};
+use crate::pixels::transform::Rect;
+use crate::pixels::transform::rgb::{self, Spread, Src, Store, YuvSource};
 
 /// How the samples of a source picture lie in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,12 +167,14 @@ impl<'a> Source<'a> {
 }
 
 /// Converts `src` to the pixels `output` asks for; `color` is the picture's colour
-/// description (for RGB output), `engine` names the engine in refusals. Returns the
-/// frame's format and data.
+/// description (for RGB output), `spread` where an RGB conversion runs (the engine's
+/// choice: it knows whether its own threads hold the cores), `engine` names the engine in
+/// refusals. Returns the frame's format and data.
 pub(crate) fn to_output(
     src: &Source<'_>,
     output: Output,
     color: &ColorInfo,
+    spread: Spread,
     engine: &str,
 ) -> Result<(PixelFormat, FrameData)> {
     let asked = match output {
@@ -187,7 +188,7 @@ pub(crate) fn to_output(
         }
     };
     let target = output.format_for_depth(src.layout.depth()).unwrap_or(asked);
-    Ok((target, FrameData::Host(convert_source(src, target, color)?)))
+    Ok((target, FrameData::Host(convert_source(src, target, color, spread)?)))
 }
 
 /// The format a metadata-only frame reports: the planar layout at `depth`.
@@ -196,11 +197,11 @@ pub(crate) fn metadata_format(depth: u8) -> PixelFormat {
 }
 
 /// Writes `src` as a tightly packed `target` picture.
-fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo, spread: Spread) -> Result<HostFrame> {
     let (w, h) = src.luma_size();
     let (cw, ch) = src.chroma_size();
     if !target.is_yuv() {
-        return rgb_of(src, target, color);
+        return rgb_of(src, target, color, spread);
     }
     // Same layout: plain row copies.
     if Some(target) == src.layout.pixel_format() {
@@ -246,8 +247,8 @@ fn convert_source(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> R
 }
 
 /// `src` to the RGB `target` through the conversion every host path shares, from the
-/// samples as they are (10-bit ones, full-resolution chroma).
-fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+/// samples as they are (10-bit ones, full-resolution chroma), on the threads `spread` says.
+fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo, spread: Spread) -> Result<HostFrame> {
     let store = match src.layout {
         Layout::I420 | Layout::Nv12 | Layout::Planar { wide: false, .. } => Store::U8,
         Layout::I420P10 | Layout::Planar { wide: true, .. } => Store::U16Low,
@@ -266,12 +267,6 @@ fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo) -> Result<Ho
         YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
     let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
     let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
-    // An engine converts on its caller's thread while its own threads decode the next
-    // frames. Where a software session is open (libavcodec's frame threads, dav1d's: one
-    // per core) the cores are theirs, and band threads would only take turns with them at
-    // the same CPU cost plus a thread start and a wait on every frame, so the conversion
-    // stays on the calling thread; a hardware decoder leaves the cores to the bands.
-    let spread = if threads::open_sessions() > 0 { Spread::Caller } else { Spread::Cores };
     rgb::convert_in(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]), spread)
 }
 
@@ -346,7 +341,7 @@ mod tests {
     fn ten_bit_becomes_p010_and_back() {
         let data = planes(Layout::I420P10, 4, 2, |p, x, _| (p * 300 + x) as u16);
         let src = source(Layout::I420P10, &data, 4, 2);
-        let (fmt, data) = to_output(&src, Output::HOST_NV12, &ColorInfo::default(), "test").unwrap();
+        let (fmt, data) = to_output(&src, Output::HOST_NV12, &ColorInfo::default(), Spread::Caller, "test").unwrap();
         assert_eq!(fmt, PixelFormat::P010);
         let FrameData::Host(h) = data else { panic!() };
         let y: Vec<u16> = h.as_bytes()[..16].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
@@ -354,7 +349,7 @@ mod tests {
         let uv: Vec<u16> = h.as_bytes()[16..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]]) >> 6).collect();
         assert_eq!(uv, [300, 600, 301, 601]);
 
-        let (fmt, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), "test").unwrap();
+        let (fmt, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), Spread::Caller, "test").unwrap();
         assert_eq!(fmt, PixelFormat::Yuv420p10);
         let FrameData::Host(h) = data else { panic!() };
         assert_eq!(h.as_bytes().len(), 2 * (8 + 2 + 2));
@@ -368,10 +363,10 @@ mod tests {
             _ => 120,
         });
         let src = source(Layout::Nv12, &data, 4, 2);
-        let (_, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), "test").unwrap();
+        let (_, data) = to_output(&src, Output::HOST_YUV420P, &ColorInfo::default(), Spread::Caller, "test").unwrap();
         let FrameData::Host(h) = data else { panic!() };
         assert_eq!(h.as_bytes(), &[100, 100, 100, 100, 100, 100, 100, 100, 110, 110, 120, 120]);
-        let (fmt, _) = to_output(&src, Output::HOST_RGB24, &ColorInfo::default(), "test").unwrap();
+        let (fmt, _) = to_output(&src, Output::HOST_RGB24, &ColorInfo::default(), Spread::Caller, "test").unwrap();
         assert_eq!(fmt, PixelFormat::Rgb24);
     }
 
@@ -386,7 +381,7 @@ mod tests {
     fn cuda_output_is_refused() {
         let data = planes(Layout::I420, 2, 2, |_, _, _| 0);
         let src = source(Layout::I420, &data, 2, 2);
-        let e = to_output(&src, Output::CUDA_NV12, &ColorInfo::default(), "rav1d").unwrap_err();
+        let e = to_output(&src, Output::CUDA_NV12, &ColorInfo::default(), Spread::Caller, "rav1d").unwrap_err();
         assert!(e.to_string().contains("rav1d decodes to host memory only"), "{e}");
     }
 }

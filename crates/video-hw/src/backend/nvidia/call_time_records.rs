@@ -1,7 +1,7 @@
 //! What NVDEC driver calls cost this process: plain records the NVIDIA backend fills
-//! (`backend/nvidia/call_times.rs`) and [`crate::diagnostics`] hands out (re-exported
-//! there), and the thread CPU clock both read. They live below the backends so that the
-//! backends need nothing from the diagnostics module above them.
+//! (`call_times.rs`) and [`crate::diagnostics`] hands out (re-exported there), and the
+//! thread CPU clock both read. They are the NVIDIA engine's own, so they live in its
+//! folder; the diagnostics module, above the backends, names them here.
 
 use std::time::Duration;
 
