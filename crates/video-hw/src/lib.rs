@@ -42,6 +42,7 @@ pub mod config;
 pub mod convert;
 pub mod decoder;
 pub mod device_array;
+pub mod device_choice;
 pub mod diagnostics;
 pub mod encoder;
 pub mod engine;

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "frame",
             "gpu_memory",
+            "device_choice",
             "transform",
         ],
     ),
