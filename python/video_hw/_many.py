@@ -18,6 +18,7 @@ from . import (
     _QUIET_FALLBACK,
     gpu_memory,
 )
+from ._video_hw import device_engine
 
 
 class _Ramp:
@@ -107,6 +108,11 @@ def decode_many(
     decoded on the CPU and its frames copied to the GPU, as ``VideoDecoder`` does: that
     file's batch says why in ``fallback`` (None for the others), and the call gives one
     ``RuntimeWarning`` however many files fell back.
+
+    With ``device="auto"`` (or ``"auto:cuda"``) each file is decided on its own, from the
+    frames asked of it: its batch's decoder was routed by the cost model as
+    ``VideoDecoder(device="auto")`` routes a call (the files' batches are where the device
+    says, whichever side decoded them).
 
     GPU memory: with ``device="cuda"`` each file is a job of the GPU memory budget
     (``max_gpu_memory``: bytes or a size such as ``"2G"``, 0 for none; None: the process's,
@@ -211,6 +217,11 @@ def decode_many(
     del probe
     if workers:
         n, gate = workers, None
+    elif any(str(d).startswith("auto") for d in devices) and device_engine() is not None:
+        # Files may go to either side: as many at once as the GPU has engines (7 on an
+        # H100 or H200), or the CPU side's own count where that is more.
+        n = max(engine_sessions, 7) * len(devices)
+        gate = None
     elif cuda:
         n = 2 * engine_sessions * len(devices)
         gate = _NVDEC_RAMP.open(engine_sessions * len(devices), n)
