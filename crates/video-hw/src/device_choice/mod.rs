@@ -283,7 +283,7 @@ impl CostModel {
     /// Decides `job` (see the module's documentation).
     pub fn choose(&self, job: &Job, cpu: &CpuSide, gpu: &GpuSide) -> Choice {
         let s = self.state();
-        let cpu_s = cpu.decodes.then(|| cpu_estimate(&s.rates, job, cpu));
+        let cpu_s = cpu.decodes.then(|| cpu_estimate(&s.rates, job, cpu, gpu, s.gpu_used));
         let gpu_can = gpu.present && gpu.decodes != Some(false);
         let gpu_s = gpu_can.then(|| gpu_estimate(&s.rates, job, gpu, s.gpu_used));
         let estimate = Estimate { cpu_s, gpu_s };
@@ -336,24 +336,34 @@ pub fn choose(job: &Job, cpu: &CpuSide, gpu: &GpuSide) -> Choice {
 
 /// The CPU's estimate: a session, the packets over the threads the job can keep busy
 /// (frame threads work on consecutive pictures, so a job of few packets uses few), RGB
-/// conversion, and the upload where frames must land on the GPU.
-fn cpu_estimate(rates: &Rates, job: &Job, cpu: &CpuSide) -> f64 {
+/// conversion, and the upload where frames must land on the GPU (which needs CUDA started
+/// and a context, as the GPU side does).
+fn cpu_estimate(rates: &Rates, job: &Job, cpu: &CpuSide, gpu: &GpuSide, gpu_used: bool) -> f64 {
     let threads = f64::from(cpu.threads.max(1)).min(job.packets.max(1) as f64);
     let rate = rates.pixels_per_s[0][codec_slot(job.codec)];
-    fixed::CPU_SESSION_S
+    let start = if job.output == Processor::Gpu { device_start(gpu, gpu_used) } else { 0.0 };
+    start
+        + fixed::CPU_SESSION_S
         + job.packets as f64 * job.pixels() / (rate * threads)
         + output_cost(Processor::Cpu, job, threads)
+}
+
+/// Starting the device where the process has not: `cuInit` unless CUDA is started, the
+/// primary context unless this library's GPU side has run (retained where another library
+/// made it).
+fn device_start(gpu: &GpuSide, gpu_used: bool) -> f64 {
+    match (gpu.cuda_started, gpu_used) {
+        (_, true) => 0.0,
+        (true, false) => fixed::CONTEXT_RETAIN_S,
+        (false, false) => fixed::CUDA_INIT_S + fixed::CONTEXT_S,
+    }
 }
 
 /// The GPU's estimate: CUDA's start and the context where they are not paid, a session
 /// where the job has none, the first-frame latency, the packets over the engines the
 /// job's runs can keep busy, and the copy to the host where frames must land there.
 fn gpu_estimate(rates: &Rates, job: &Job, gpu: &GpuSide, gpu_used: bool) -> f64 {
-    let start = match (gpu.cuda_started, gpu_used) {
-        (_, true) => 0.0,
-        (true, false) => fixed::CONTEXT_RETAIN_S,
-        (false, false) => fixed::CUDA_INIT_S + fixed::CONTEXT_S,
-    };
+    let start = device_start(gpu, gpu_used);
     let session = match (gpu.session_open, gpu_used) {
         (true, _) => 0.0,
         (false, true) => fixed::GPU_SESSION_WARM_S,

@@ -139,3 +139,13 @@ fn a_slow_cpu_learned_moves_the_choice_to_the_gpu() {
     assert!(after.estimate.cpu_s.unwrap() > before.estimate.cpu_s.unwrap() * 5.0);
     assert_eq!(after.processor, Processor::Gpu, "{after:?}");
 }
+
+#[test]
+fn frames_wanted_on_the_gpu_cost_the_cpu_side_the_device_start_too() {
+    // One frame, CUDA not started, frames to land on the GPU: both sides pay CUDA's start,
+    // so it decides nothing; the CPU still wins (no session, no first-frame latency).
+    let one = Job { output: Processor::Gpu, ..job(Codec::Hevc, 1280, 720, 31, 1, 1) };
+    let c = CostModel::default().choose(&one, &cpu(), &gpu_cold());
+    assert_eq!(c.processor, Processor::Cpu, "{c:?}");
+    assert!(c.estimate.cpu_s.unwrap() > fixed::CUDA_INIT_S + fixed::CONTEXT_S, "{c:?}");
+}
