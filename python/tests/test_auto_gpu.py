@@ -104,9 +104,10 @@ def test_auto_cuda_lands_in_gpu_memory_either_way(monkeypatch, name):
         batch = auto.get_frames_at([0, 7, 3])
         assert batch.data.device == "cuda:0", (forced, batch.data.device)
         assert auto.stats["device_choice"]["device"] == forced
-        cpu = np.from_dlpack(video_hw.VideoDecoder(MEDIA / name, engine="software" if forced == "cpu" else "nvdec",
-                                                   pixel_format="rgb24").get_frames_at([0, 7, 3]).data)
-        assert np.abs(host(batch.data).astype(np.int16) - cpu).max() <= 1
+        engine = "software" if forced == "cpu" else "nvdec"
+        same = video_hw.VideoDecoder(MEDIA / name, engine=engine, pixel_format="rgb24")
+        want = np.from_dlpack(same.get_frames_at([0, 7, 3]).data)
+        assert np.abs(host(batch.data).astype(np.int16) - want).max() <= 1
 
 
 def test_av1_where_nvdec_has_none_is_the_cpu_silently():
@@ -165,8 +166,8 @@ def test_decode_many_auto_decides_per_file_and_gives_the_same_frames():
     before = dict(_auto.CHOICES)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        batches = video_hw.decode_many([MEDIA / n for n in names], picks, device="auto", pixel_format="yuv420p",
-                                       autorotate=False)
+        paths = [MEDIA / n for n in names]
+        batches = video_hw.decode_many(paths, picks, device="auto", pixel_format="yuv420p", autorotate=False)
     decided = sum(_auto.CHOICES.values()) - sum(before.values())
     assert decided >= len(names)
     for name, want, b in zip(names, picks, batches):
