@@ -100,3 +100,19 @@ def test_software_engine_opens_a_cpu_engine():
     dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", engine="software", pixel_format="yuv420p")
     assert "nvdec" not in (dec.backend or "").lower()
     assert len(dec.get_frames_at([0, 1])) == 2
+
+
+@no_gpu
+def test_samplers_take_an_auto_decoder():
+    from video_hw import samplers
+
+    def clips(device):
+        dec = video_hw.VideoDecoder(MEDIA / "h264-aac.mp4", device=device, pixel_format="rgb24")
+        got = samplers.clips_at_regular_indices(dec, num_clips=4, num_frames_per_clip=3, num_indices_between_frames=2)
+        return dec, got
+
+    auto, a = clips("auto")
+    _, c = clips("cpu")
+    assert md5(np.from_dlpack(a.data)) == md5(np.from_dlpack(c.data))
+    assert list(a.pts_seconds) == list(c.pts_seconds)
+    assert auto.stats["device_choice"]["device"] == "cpu"
