@@ -95,6 +95,12 @@ class _AutoNative:
         threads = self._options.get("threads")
         self._threads = int(threads * max(1, self._primary.max_sessions)) if threads else (os.cpu_count() or 1)
 
+    def share(self, files_at_once: int) -> None:
+        """This decoder is one of ``files_at_once`` decoding at once (``decode_many``): the CPU
+        side's threads are that share of the machine's."""
+        if not self._options.get("threads"):
+            self._threads = max(1, (os.cpu_count() or 1) // max(1, files_at_once))
+
     def _cpu_device(self) -> str:
         return "cpu" if self._output == "cpu" else f"cuda:{self._gpu_index}"
 
@@ -130,6 +136,7 @@ class _AutoNative:
                 session_open=self._gpu_used,
                 cpu_decodes=True,
                 threads=self._threads,
+                sessions=self._options.get("sessions"),
             )
         if choice["device"] == "cuda" and self._gpu is None:
             try:

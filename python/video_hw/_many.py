@@ -18,6 +18,7 @@ from . import (
     _QUIET_FALLBACK,
     gpu_memory,
 )
+from ._auto import _AutoNative
 from ._video_hw import device_engine
 
 
@@ -188,6 +189,9 @@ def decode_many(
             if stopping.is_set():
                 return None
             wanted = list(range(len(dec)) if indices is None else indices[i])
+            if isinstance(dec._native, _AutoNative):
+                # The CPU's threads are shared by the files decoding at once.
+                dec._native.share(n)
             if not cuda or isinstance(dec._native, _Closed):
                 return dec.get_frames_at(wanted)
             batch = dec._native.get_frames_at_admitted(wanted, reserve_for(dec, len(wanted)), budget)

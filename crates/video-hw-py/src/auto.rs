@@ -40,10 +40,12 @@ fn job(args: &JobArgs) -> PyResult<Job> {
 /// Decides one job: `job` (see `JobArgs`), on GPU `device`, `session_open` when the
 /// decoder already has a GPU session, `cpu_decodes` when a software engine decodes the
 /// stream, with `threads` CPU worker threads. The GPU's engine is asked whether it decodes
-/// the stream only where the GPU would otherwise win (asking starts CUDA). Returns
+/// the stream only where the GPU would otherwise win (asking starts CUDA). `sessions`, where
+/// given, caps the GPU engines the job may use (a decoder of one session, as `decode_many`
+/// opens each file's, uses one). Returns
 /// `{"device", "why", "estimate_s": {"cpu", "cuda"}, "gpu": {...the facts}}`.
 #[pyfunction]
-#[pyo3(signature = (job_args, *, device, session_open, cpu_decodes, threads))]
+#[pyo3(signature = (job_args, *, device, session_open, cpu_decodes, threads, sessions = None))]
 pub fn device_choice<'py>(
     py: Python<'py>,
     job_args: JobArgs,
@@ -51,13 +53,15 @@ pub fn device_choice<'py>(
     session_open: bool,
     cpu_decodes: bool,
     threads: u32,
+    sessions: Option<u32>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let job = job(&job_args)?;
     let cpu = CpuSide { decodes: cpu_decodes, threads };
     let (choice, gpu) = py.detach(|| {
-        let facts = |ask| GpuSide {
-            session_open,
-            ..video_hw::registry::gpu_side(job.codec, job.width, job.height, device, ask)
+        let facts = |ask| {
+            let side = video_hw::registry::gpu_side(job.codec, job.width, job.height, device, ask);
+            let engines = sessions.map_or(side.engines, |n| side.engines.min(n.max(1)));
+            GpuSide { session_open, engines, ..side }
         };
         let gpu = facts(false);
         let choice = choose(&job, &cpu, &gpu);
