@@ -161,7 +161,13 @@ class VideoDecoder:
             (GPU memory; decoded by NVDEC). A stream NVDEC cannot decode there (AV1 on an
             H100 or H200, 4:4:4, a size past its limits) is decoded on the CPU and its frames
             copied to the GPU, in the format asked for: ``fallback`` says why, and one
-            ``RuntimeWarning`` is given. ``engine="nvdec"`` refuses instead.
+            ``RuntimeWarning`` is given. ``engine="nvdec"`` refuses instead. ``"auto"``:
+            each call is decoded where the library's cost model estimates it faster, on
+            the CPU (a software engine) or the GPU (its engine, frames converted there and
+            copied to the host); the frames land in host memory either way
+            (``"auto:cuda"``/``"auto:cuda:N"``: in GPU memory either way). ``backend`` and
+            ``stats["device_choice"]`` say which side ran the last call and why (see
+            docs/python.md, "device='auto'").
         pixel_format: ffmpeg's names with ffmpeg's meaning: ``"rgb24"``, ``"bgr24"``,
             ``"rgba"``, ``"bgra"``; ``"yuv420p"`` and ``"nv12"`` (8-bit: a 10-bit stream is
             rounded to 8 bits), ``"yuv420p10le"`` and ``"p010le"`` (10-bit in uint16: an
@@ -189,7 +195,8 @@ class VideoDecoder:
         sessions: decode sessions for random access (independent GOPs decode at once;
             with NVDEC one per engine is best). Default: the measured best for the engine.
         engine: ``"auto"`` (the best on the machine, NVDEC where there is a GPU),
-            ``"nvdec"``, ``"ffmpeg"``, ``"rav1d"`` (AV1, built in) or ``"openh264"``.
+            ``"nvdec"``, ``"ffmpeg"``, ``"rav1d"`` (AV1, built in) or ``"openh264"``;
+            ``"software"``: the best engine that decodes the stream on the CPU.
         on_error: ``"raise"``: a frame the file's damage keeps from decoding raises
             ``InvalidBitstreamError`` (with ``offset``); ``"skip"``: such frames are left
             out of batches.
@@ -285,7 +292,12 @@ class VideoDecoder:
             autorotate=autorotate,
             index_cache=_index_cache_setting(index_cache),
         )
-        self._native = NativeDecoder(source, **self._options)
+        if str(device).startswith("auto"):
+            from ._auto import _AutoNative
+
+            self._native = _AutoNative(source, self._options)
+        else:
+            self._native = NativeDecoder(source, **self._options)
         self.metadata = VideoMetadata(**self._native.metadata)
         if self._native.fallback is not None and not getattr(_QUIET_FALLBACK, "on", False):
             warnings.warn(
@@ -352,7 +364,9 @@ class VideoDecoder:
         read, the file not scanned; ``"built"``; ``"remade"``: a saved one was stale or
         damaged; ``"off"``). On a GPU, ``gpu_memory``: the GPU's figures as
         ``video_hw.gpu_memory()`` gives them (what this process's sessions hold, by use, the
-        peak and the budget)."""
+        peak and the budget). With ``device="auto"``, ``device_choice``: the last call's
+        choice (``device``, ``why``, ``estimate_s`` of each side, the GPU's facts) and
+        ``device_choices``: the calls decided for each side."""
         stats = self._native.stats
         device = str(self._options.get("device", "cpu"))
         if device.startswith("cuda"):

@@ -19,6 +19,8 @@ from . import (
     _QUIET_FALLBACK,
     gpu_memory,
 )
+from ._auto import _AutoNative
+from ._video_hw import device_engine
 
 
 class _Ramp:
@@ -110,6 +112,11 @@ def decode_many(
     file's batch says why in ``fallback`` (None for the others), and the call gives one
     ``RuntimeWarning`` however many files fell back.
 
+    With ``device="auto"`` (or ``"auto:cuda"``) each file is decided on its own, from the
+    frames asked of it: its batch's decoder was routed by the cost model as
+    ``VideoDecoder(device="auto")`` routes a call (the files' batches are where the device
+    says, whichever side decoded them).
+
     GPU memory: with ``device="cuda"`` each file is a job of the GPU memory budget
     (``max_gpu_memory``: bytes or a size such as ``"2G"``, 0 for none; None: the process's,
     from ``set_max_gpu_memory`` or ``VIDEO_HW_MAX_GPU_MEMORY``, else
@@ -192,6 +199,9 @@ def decode_many(
             if stopping.is_set():
                 return None
             wanted = list(range(len(dec)) if indices is None else indices[i])
+            if isinstance(dec._native, _AutoNative):
+                # The CPU's threads are shared by the files decoding at once.
+                dec._native.share(n)
             if not cuda or isinstance(dec._native, _Closed):
                 batch = dec.get_frames_at(wanted)
             else:
@@ -222,6 +232,11 @@ def decode_many(
     del probe
     if workers:
         n, gate = workers, None
+    elif any(str(d).startswith("auto") for d in devices) and device_engine() is not None:
+        # Files may go to either side: as many at once as the GPU has engines (7 on an
+        # H100 or H200), or the CPU side's own count where that is more.
+        n = max(engine_sessions, 7) * len(devices)
+        gate = None
     elif cuda:
         n = 2 * engine_sessions * len(devices)
         gate = _NVDEC_RAMP.open(engine_sessions * len(devices), n)

@@ -443,7 +443,10 @@ impl NativeDecoder {
             "skip" => true,
             other => return Err(PyValueError::new_err(format!("on_error '{other}': raise or skip"))),
         };
-        let preference: EnginePreference = engine.parse().py_err()?;
+        // "software": the best engine that decodes the stream on the CPU (the CPU side of
+        // `device="auto"`), known once the codec is.
+        let software = engine == "software";
+        let preference: EnginePreference = if software { EnginePreference::Auto } else { engine.parse().py_err()? };
         let src = self::source(source)?;
         // `None`: the process-wide default (VIDEO_HW_INDEX_CACHE, else `auto`).
         let cache = index_cache.as_deref().map_or_else(IndexCache::from_env, IndexCache::parse);
@@ -462,6 +465,17 @@ impl NativeDecoder {
                     ))
                 })?;
                 let info = demuxer.stream_info(track)?;
+                let preference = if software {
+                    let engine = video_hw::registry::software_decode_engine(codec).ok_or_else(|| {
+                        video_hw::Error::unsupported(
+                            format!("{codec} decode on the CPU"),
+                            "no software engine here decodes it",
+                        )
+                    })?;
+                    EnginePreference::Only(engine)
+                } else {
+                    preference
+                };
                 let container = demuxer.container();
                 let (format, transform) = shape.for_depth(info.as_ref().map(|i| i.bit_depth_luma));
                 // The container's display matrix, applied as ffmpeg and torchcodec apply it:
@@ -591,6 +605,13 @@ impl NativeDecoder {
     #[getter]
     fn fallback(&self) -> PyResult<Option<String>> {
         Ok(self.lock().py_err()?.fallback().map(str::to_string))
+    }
+
+    /// What decoding `frames` takes where none is kept: `(runs, packets)` from the frame
+    /// index's GOP layout (`device="auto"` estimates its costs from them).
+    fn decode_work(&self, frames: Vec<i64>) -> PyResult<(usize, usize)> {
+        let frames = frames.into_iter().map(|i| self.frame_number(i)).collect::<PyResult<Vec<usize>>>()?;
+        Ok(self.lock().py_err()?.decode_work(&frames))
     }
 
     /// Sessions the decoder may run at once (GOPs decoding in parallel).

@@ -8,6 +8,7 @@
 
 mod array;
 mod audio;
+mod auto;
 mod batch;
 mod decoder;
 mod encoder;
@@ -40,6 +41,11 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decoder::ffmpeg_info, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::add_ffmpeg_search_dir, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::release_cached_decoders, m)?)?;
+    m.add_function(wrap_pyfunction!(auto::device_choice, m)?)?;
+    m.add_function(wrap_pyfunction!(auto::observe_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(auto::device_rates, m)?)?;
+    m.add_function(wrap_pyfunction!(auto::software_engine, m)?)?;
+    m.add_function(wrap_pyfunction!(auto::device_engine, m)?)?;
     errors::register(m)?;
     Ok(())
 }

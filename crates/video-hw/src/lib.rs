@@ -40,6 +40,7 @@ pub mod bitstream;
 pub mod config;
 pub mod decoder;
 pub mod device_array;
+pub mod device_choice;
 pub mod diagnostics;
 pub mod encoder;
 pub mod engine;

@@ -86,6 +86,20 @@ fn cuda_initialised() -> bool {
     false
 }
 
+/// Whether CUDA is started in this process (the driver loaded and `cuInit` called, by this
+/// library or another: torch): a GPU job then pays no `cuInit` (`device_choice`). Asked
+/// without loading or initialising anything.
+pub fn cuda_started() -> bool {
+    #[cfg(unix)]
+    {
+        cuda_initialised()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 #[cfg(unix)]
 unsafe extern "C" fn in_child() {
     FORKED.store(true, Ordering::SeqCst);

@@ -21,7 +21,19 @@ const LAYERS: &[(&str, &[&str])] = &[
     // the conversions and ffmpeg's pixel-format names only frames and codecs.
     (
         "plain types",
-        &["error", "env", "records", "engine", "process", "worker_threads", "config", "frame", "gpu_memory", "pixels"],
+        &[
+            "error",
+            "env",
+            "records",
+            "engine",
+            "process",
+            "worker_threads",
+            "config",
+            "frame",
+            "gpu_memory",
+            "device_choice",
+            "pixels",
+        ],
     ),
     ("bitstream", &["bitstream"]),
     ("media", &["media"]),

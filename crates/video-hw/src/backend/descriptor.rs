@@ -69,6 +69,10 @@ pub(crate) type UploadFn = fn(Box<dyn DecoderBackend>, u32, Option<String>) -> R
 
 /// The hooks of an engine whose frames can live in device memory.
 pub(crate) struct DeviceHooks {
+    /// Whether the device's driver is within reach (`Err(why)` where it is not), asked
+    /// cheaply: its library loads; nothing is initialised (`device="auto"` asks it before
+    /// deciding whether starting the device is worth it).
+    pub present: fn() -> std::result::Result<(), String>,
     /// Bytes free on device `index` now (`None` without a driver or that device).
     pub free_memory: fn(u32) -> Option<u64>,
     /// Device memory of device `index` for a frame ring's slots.

@@ -364,6 +364,17 @@ impl FrameReader {
         frames.iter().zip(got).map(|(&f, frame)| frame.ok_or_else(|| missing(&self.index, f))).collect()
     }
 
+    /// What decoding `frames` (presentation indices) takes where none is kept from an
+    /// earlier call, from the frame index's GOP layout: `(runs, packets)`, the independent
+    /// runs from a random access point and the packets they feed (the least the GOP
+    /// structure allows; `device="auto"` estimates its costs from them). Indices past the
+    /// end are left out.
+    pub fn decode_work(&self, frames: &[usize]) -> (usize, usize) {
+        let frames: Vec<usize> = frames.iter().copied().filter(|&f| f < self.index.len()).collect();
+        let runs = plan(&frames, |f| self.start_of(f), |f| self.index.last_packet(f));
+        (runs.len(), runs.iter().map(Run::packets).sum())
+    }
+
     /// [`frames_at`](Self::frames_at), with `None` for each frame the decoder could not
     /// give (the file is damaged there) instead of an error: for callers that skip
     /// damage. Errors that are not about the file (an index past the end, a device

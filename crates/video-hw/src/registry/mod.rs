@@ -19,7 +19,9 @@ use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
 pub use crate::records::probe_info::ProbeInfo;
 
+mod device_facts;
 mod rows;
+pub use device_facts::{device_decode_engine, gpu_side, software_decode_engine};
 use rows::builtin_entries;
 pub(crate) use rows::descriptor;
 #[cfg(test)]

@@ -35,11 +35,17 @@ pub(crate) static NVENC: EngineDescriptor =
 /// CUDA device memory: the driver's free memory, ring slots, page-locked host memory and
 /// the upload of a CPU engine's frames.
 static CUDA: DeviceHooks = DeviceHooks {
+    present: cuda_present,
     free_memory: super::device_frames::free_memory,
     allocator: super::device_frames::ring_allocator,
     pinned_host,
     upload: super::host_upload::open,
 };
+
+/// Whether `libcuda.so.1` loads (its entry points resolved; `cuInit` is not called).
+fn cuda_present() -> std::result::Result<(), String> {
+    super::loader::CudaApi::get().map(|_| ()).map_err(|e| e.to_string())
+}
 
 /// NVDEC sessions placed on the least busy GPU.
 static SPREAD: Placement = Placement { claim: claim_gpu, devices: super::nvdec::gpus_decoding };

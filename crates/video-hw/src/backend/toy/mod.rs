@@ -41,6 +41,7 @@ pub(crate) static DESCRIPTOR: EngineDescriptor = EngineDescriptor {
 /// The toy device: plenty of free memory, no ring slots, no page-locked memory and no
 /// upload of other engines' frames (nothing asks for them: `Auto` never reaches it).
 static TOY_DEVICE: DeviceHooks = DeviceHooks {
+    present: || Ok(()),
     free_memory: |_| Some(1 << 30),
     allocator: |device| {
         Err(Error::unsupported(format!("a frame ring on toy device {device}"), "the toy device lends no ring slots"))
