@@ -140,6 +140,8 @@ def main():
                 samples = {d: {"in": [], "whole": [], "choices": []} for d in devices}
                 for run in range(a.runs):
                     for d in devices:
+                        if "error" in samples[d]:
+                            continue  # this side cannot run the cell; the others still do
                         spec = {
                             "job": job,
                             "folder": folder,
@@ -156,7 +158,6 @@ def main():
                                 samples[d]["whole"].append(whole)
                         except RuntimeError as e:
                             samples[d]["error"] = str(e).splitlines()[-1][:300]
-                            break
                 for d in devices:
                     s = samples[d]
                     cell["devices"][d] = {

@@ -119,8 +119,13 @@ def test_av1_where_nvdec_has_none_is_the_cpu_silently():
         auto.get_frames_at(list(range(len(auto))))
     choice = auto.stats["device_choice"]
     assert choice["device"] == "cpu", choice
-    assert "cannot decode av1" in choice["why"], choice["why"]
-    assert choice["gpu"]["decodes"] is False and choice["estimate_s"]["cuda"] is None
+    if choice["gpu"]["decodes"] is None:
+        # The CPU was estimated faster before the GPU's engine was asked (asking starts
+        # CUDA, which this process had not): the GPU's lack of AV1 never came into it.
+        assert "not asked" in choice["why"], choice["why"]
+    else:
+        assert "cannot decode av1" in choice["why"], choice["why"]
+        assert choice["gpu"]["decodes"] is False and choice["estimate_s"]["cuda"] is None
 
 
 def test_one_frame_in_a_cold_process_is_the_cpu_and_starts_no_cuda():
