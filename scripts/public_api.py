@@ -90,18 +90,17 @@ def lines_of(doc):
                 defined = original(target)
                 if defined and defined != here:
                     note = f" (re-export of {defined})"
-                out.add(f"{here} {tk}{note}")
-                if tk == "module":
-                    walk(target, here, seen)
-                else:
-                    members(t, here)
+                enter(target, t, here, f"{tk}{note}", seen)
                 continue
-            here = f"{path}::{item['name']}"
-            out.add(f"{here} {kind}")
-            if kind == "module":
-                walk(item_id, here, seen)
-            else:
-                members(item, here)
+            enter(item_id, item, f"{path}::{item['name']}", kind, seen)
+
+    def enter(item_id, item, here, label, seen):
+        """Lists ``item`` at ``here``, then what it holds (a module's items, a type's members)."""
+        out.add(f"{here} {label}")
+        if kind_of(item) == "module":
+            walk(item_id, here, seen)
+        else:
+            members(item, here)
 
     root = doc["root"]
     walk(root, index[str(root)]["name"], frozenset())
