@@ -143,7 +143,8 @@ pub struct Choice {
 /// worker thread, on the GPU per decode engine.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rates {
-    /// `[processor][codec]`, in the order of [`codec_slot`].
+    /// `[processor][codec]`: processor 0 the CPU, 1 the GPU; codecs H.264, HEVC, AV1, VP9,
+    /// then every other codec.
     pub pixels_per_s: [[f64; CODECS]; 2],
 }
 
