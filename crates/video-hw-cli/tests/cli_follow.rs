@@ -159,8 +159,20 @@ fn transcode_follows_exactly(fixture: &str, name: &str, frames: usize) {
     let growing = dir.join(name);
     std::fs::write(&growing, b"").unwrap();
     let followed = dir.join("followed.mp4");
-    let args =
-        ["transcode", s(&growing), "-o", s(&followed), "--codec", "h264", "--follow", "--timeout", "1.5", "--json"];
+    let args = [
+        "transcode",
+        s(&growing),
+        "-o",
+        s(&followed),
+        "--codec",
+        "h264",
+        "--backend",
+        "openh264",
+        "--follow",
+        "--timeout",
+        "1.5",
+        "--json",
+    ];
     let child = spawn(&args, &[("VIDEO_HW_LOG", "debug")], Stdio::null());
     util::wait_for_handlers(child.id());
     write_slowly(&growing, &data, (data.len() / 40) | 1, Duration::from_millis(40));
@@ -173,7 +185,12 @@ fn transcode_follows_exactly(fixture: &str, name: &str, frames: usize) {
 
     let whole = dir.join("whole.mp4");
     expect_exit(
-        &run(&["transcode", s(&growing), "-o", s(&whole), "--codec", "h264", "-q"]),
+        // Both with the built-in OpenH264 encoder, whose bytes depend only on the frames it
+        // is given: with PyAV's FFmpeg 8, libx264 (the `auto` encoder there) gave packet 3 other
+        // bytes for the followed input than for the finished file, on the TS and the fMP4
+        // alike, while FFmpeg 5.1's did not: a difference in how that encoder is set up for
+        // a growing input, not in the frames (open in the note of 2026-11-26).
+        &run(&["transcode", s(&growing), "-o", s(&whole), "--codec", "h264", "--backend", "openh264", "-q"]),
         0,
         "transcode of the whole file",
     );
