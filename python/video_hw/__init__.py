@@ -473,8 +473,12 @@ class VideoDecoder:
         ``forkserver`` DataLoader worker, a ``multiprocessing.Pool``, Ray) opens it again,
         with sessions of its own. A path travels as the path (the receiver must see the same
         file); bytes and file objects travel as the bytes read."""
-        source = self._path if self._path is not None else self._native.source_bytes()
-        return (_reopen_decoder, (source, dict(self._options)))
+        return (_reopen_decoder, (self._source(), dict(self._options)))
+
+    def _source(self) -> Any:
+        """What opens this file again: the path as given, else the bytes the decoder read
+        (pickling, and the audio track that ``audio=`` opens beside the frames)."""
+        return self._path if self._path is not None else self._native.source_bytes()
 
 
 class _Closed:

@@ -289,8 +289,7 @@ def _with_sound(dec: "VideoDecoder", batch: FrameBatch, options: dict, skip: boo
     if len(batch) == 0:
         return batch
     try:
-        source = dec._path if dec._path is not None else dec._native.source_bytes()
-        track = _audio.open_track(source, options)
+        track = _audio.open_track(dec._source(), options)
         samples = None if track is None else _audio.samples_with(track, batch.pts_seconds, batch.duration_seconds)
     except (VideoHwError, OSError):
         if skip:

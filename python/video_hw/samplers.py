@@ -337,8 +337,7 @@ def _audio_track(decoder: Any, options: dict) -> Any:
     key = tuple(sorted(options.items()))
     kept = decoder.__dict__.setdefault("_audio_tracks", {})
     if key not in kept:
-        source = decoder._path if decoder._path is not None else decoder._native.source_bytes()
-        kept[key] = _audio.open_track(source, options)
+        kept[key] = _audio.open_track(decoder._source(), options)
     return kept[key]
 
 
