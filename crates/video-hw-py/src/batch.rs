@@ -344,7 +344,7 @@ pub fn host_batch(
 /// says (RGB rows; NV12 chroma right under the luma), else over a packed copy in new
 /// device memory.
 pub fn device_array(frame: Arc<video_hw::Frame>) -> PyResult<Array> {
-    let FrameData::Cuda(cuda) = &frame.data else {
+    let FrameData::Device(cuda) = &frame.data else {
         return Err(PyValueError::new_err("not a GPU frame"));
     };
     let (w, h) = (i64::from(frame.width), i64::from(frame.height));
@@ -382,7 +382,7 @@ pub fn device_batch(frames: &[Arc<video_hw::Frame>]) -> PyResult<Array> {
     let Some(first) = frames.first() else {
         return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
-    let FrameData::Cuda(c0) = &first.data else {
+    let FrameData::Device(c0) = &first.data else {
         return Err(PyValueError::new_err("not a GPU frame"));
     };
     let one = DeviceArray::packed_size(first);

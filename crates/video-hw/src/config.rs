@@ -3,12 +3,14 @@
 use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
 use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
+use crate::frame::DeviceApi;
 use crate::packet::PacketLayout;
 use crate::pixels::transform::Transform;
 
 /// What a decoder hands back.
 ///
-/// Non-exhaustive: device memory of other APIs may be added beside CUDA's.
+/// Non-exhaustive. Device memory is named by its API ([`DeviceApi`]), so memory of
+/// another API is a new `DeviceApi`, not a new variant here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Output {
@@ -17,11 +19,39 @@ pub enum Output {
     /// Pixels in host memory in this format: `Nv12`, `Yuv420p`, `Rgb24`, `RgbPlanar` or
     /// `Bgra`. For 10-bit streams `Nv12` becomes `P010` and `Yuv420p` becomes `Yuv420p10`.
     Host(PixelFormat),
-    /// Pixels in CUDA device memory: `Nv12` (`P010` for 10-bit), `Rgb24` or `RgbPlanar`.
-    Cuda(PixelFormat),
+    /// Pixels in the memory of a device of this API, in this format: for CUDA `Nv12`
+    /// (`P010` for 10-bit), `Rgb24` or `RgbPlanar`. [`Output::Cuda`] builds the CUDA one.
+    Device(DeviceApi, PixelFormat),
 }
 
 impl Output {
+    /// Pixels in CUDA device memory in `format`: `Output::Device(DeviceApi::Cuda, format)`.
+    ///
+    /// Named like the variant it was before device output named its API, so that code
+    /// that builds `Output::Cuda(format)` reads and compiles as it did (code that
+    /// matched on that variant matches `Output::Device(DeviceApi::Cuda, format)` now).
+    #[allow(non_snake_case)]
+    pub const fn Cuda(format: PixelFormat) -> Output {
+        Output::Device(DeviceApi::Cuda, format)
+    }
+
+    /// The device API frames will be in, for device output.
+    pub fn device_api(self) -> Option<DeviceApi> {
+        match self {
+            Output::Device(api, _) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The pixel format asked for (None for metadata), before a 10-bit stream widens it
+    /// ([`format_for_depth`](Self::format_for_depth)).
+    pub fn format(self) -> Option<PixelFormat> {
+        match self {
+            Output::Metadata => None,
+            Output::Host(f) | Output::Device(_, f) => Some(f),
+        }
+    }
+
     /// Host NV12 (P010 for 10-bit streams).
     pub const HOST_NV12: Output = Output::Host(PixelFormat::Nv12);
     /// Host planar YUV 4:2:0.
@@ -35,10 +65,7 @@ impl Output {
 
     /// The pixel format frames will have for a stream of `bit_depth` (None for metadata).
     pub fn format_for_depth(self, bit_depth: u8) -> Option<PixelFormat> {
-        let f = match self {
-            Output::Metadata => return None,
-            Output::Host(f) | Output::Cuda(f) => f,
-        };
+        let f = self.format()?;
         Some(match (f, bit_depth > 8) {
             (PixelFormat::Nv12, true) => PixelFormat::P010,
             (PixelFormat::Yuv420p, true) => PixelFormat::Yuv420p10,
@@ -59,11 +86,13 @@ impl Output {
         match self {
             Output::Metadata => Ok(()),
             Output::Host(f) if Output::engines_make_on_host(f) => Ok(()),
-            Output::Cuda(P::Nv12 | P::Rgb24 | P::RgbPlanar) => Ok(()),
+            Output::Device(_, P::Nv12 | P::Rgb24 | P::RgbPlanar) => Ok(()),
             Output::Host(f) => Err(Error::invalid_input(format!(
                 "host output format {f}: ask for nv12 or yuv420p (10-bit streams give p010 / yuv420p10), rgb24, rgbp or bgra"
             ))),
-            Output::Cuda(f) => Err(Error::invalid_input(format!("CUDA output format {f}: use nv12, rgb24 or rgbp"))),
+            Output::Device(api, f) => {
+                Err(Error::invalid_input(format!("{api} output format {f}: use nv12, rgb24 or rgbp")))
+            }
         }
     }
 }
@@ -324,13 +353,16 @@ impl DecoderConfig {
                 return Err(Error::invalid_input(format!("engine {e} is software but hardware is required")));
             }
         }
-        // CUDA output from an engine without CUDA frames of its own is its host frames,
-        // uploaded (`Registry::open_decoder`); none of them runs outside NVIDIA's world.
-        if let (Output::Cuda(_), EnginePreference::Only(e)) = (self.output, self.engine)
+        // Device output from an engine without frames of that API is its host frames,
+        // uploaded (`Registry::open_decoder`): a CPU engine's are, but a hardware engine
+        // of another device's world is refused rather than copied through the host.
+        if let (Output::Device(api, _), EnginePreference::Only(e)) = (self.output, self.engine)
             && e.is_hardware()
-            && !e.gives_cuda_frames()
+            && e.device_api() != Some(api)
         {
-            return Err(Error::invalid_input(format!("CUDA output with {e}: ask for nvdec, a CPU engine or auto")));
+            return Err(Error::invalid_input(format!(
+                "{api} output with {e}: ask for an engine with {api} frames, a CPU engine or auto"
+            )));
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use crate::bitstream::access_unit::{AccessUnit, AccessUnitAssembler, PictureInfo
 use crate::bitstream::annexb::{NalRef, split_all};
 use crate::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals};
 use crate::bitstream::packet::PacketPeek;
-use crate::codec::Codec;
+use crate::codec::{Codec, PixelFormat};
 use crate::config::{DecoderConfig, Output};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -550,7 +550,7 @@ impl Decoder {
         }
         let mut out = t.apply(&frame)?;
         if self.download_transformed
-            && let crate::frame::FrameData::Cuda(c) = &out.data
+            && let crate::frame::FrameData::Device(c) = &out.data
         {
             out.data = crate::frame::FrameData::Host(c.download()?);
         }
@@ -713,13 +713,13 @@ fn split_transform(config: &DecoderConfig) -> Result<(DecoderConfig, Option<Tran
     {
         engine.output = Output::HOST_NV12;
     }
-    if let Output::Cuda(f) = config.output {
-        // CUDA output: the transform runs on the GPU. An RGB output format is the transform's;
-        // with NV12 it follows the source (NV12, or P010 for 10-bit).
+    if let Output::Device(api, f) = config.output {
+        // Device output: the transform runs on the device. An RGB output format is the
+        // transform's; with NV12 it follows the source (NV12, or P010 for 10-bit).
         if transform.format_choice().is_none() && !f.is_yuv() {
             transform = transform.format(f);
         }
-        engine.output = Output::CUDA_NV12;
+        engine.output = Output::Device(api, PixelFormat::Nv12);
     }
     Ok((engine, Some(Transformer::new(transform)?)))
 }

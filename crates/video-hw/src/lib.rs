@@ -84,5 +84,5 @@ pub use decoder::{Decoder, DecoderStats, Input};
 pub use encoder::{Encoder, EncoderStats};
 pub use engine::{Direction, Engine, EnginePreference};
 pub use error::{Error, Result};
-pub use frame::{CudaFrame, Frame, FrameData, HostBuffer, HostFrame};
+pub use frame::{CudaFrame, DeviceApi, DeviceFrame, Frame, FrameData, HostBuffer, HostFrame};
 pub use packet::{Packet, PacketLayout};

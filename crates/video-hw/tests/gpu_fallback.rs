@@ -65,7 +65,7 @@ fn check_against_cpu(path: &Path, format: PixelFormat, fallback: bool, reference
     let asked = [n - 1, 0, n / 2, n / 2, 1.min(n - 1)];
     let mut r = reader(path, Output::Cuda(format), EnginePreference::Auto, 3).unwrap();
     for f in r.frames_at(&asked).unwrap().iter().zip(asked) {
-        assert!(matches!(f.0.data, video_hw::frame::FrameData::Cuda(_)), "{name}: frame {} in GPU memory", f.1);
+        assert!(matches!(f.0.data, video_hw::frame::FrameData::Device(_)), "{name}: frame {} in GPU memory", f.1);
         assert_eq!(common::frame_md5(f.0).1, want[f.1], "{name}: frame {} by random access", f.1);
     }
     eprintln!("{name}: {n} {format} frames through {backend}");

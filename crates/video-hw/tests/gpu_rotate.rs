@@ -63,7 +63,7 @@ fn gpu_rotation_in_the_transform_kernels_equals_the_cpu_path() {
             let t = t.rotate(90 * q);
             let cpu = decode(&path, EnginePreference::Auto, Output::HOST_NV12, t);
             let host_output = match output {
-                Output::Cuda(f) if !f.is_yuv() => Output::Host(*f),
+                Output::Device(_, f) if !f.is_yuv() => Output::Host(*f),
                 _ => Output::HOST_NV12,
             };
             for out in [*output, host_output] {

@@ -112,7 +112,7 @@ fn gpu_transform_rgba_and_bgra_are_opaque() {
             norm,
         );
         let out = t.apply(&place(src.frame(PixelFormat::Nv12, ColorInfo::default()))).unwrap();
-        let FrameData::Cuda(c) = &out.data else { panic!("the GPU path gives a CUDA frame") };
+        let FrameData::Device(c) = &out.data else { panic!("the GPU path gives a CUDA frame") };
         assert!(c.download().unwrap().as_bytes().chunks_exact(4).all(|px| px[3] == 255));
     }
 }
@@ -135,7 +135,7 @@ fn decode(data: &[u8], config: DecoderConfig) -> Vec<Frame> {
 fn host_bytes(f: &Frame) -> Vec<u8> {
     match &f.data {
         FrameData::Host(h) => h.as_bytes().to_vec(),
-        FrameData::Cuda(c) => c.download().unwrap().as_bytes().to_vec(),
+        FrameData::Device(c) => c.download().unwrap().as_bytes().to_vec(),
         _ => panic!("a frame with pixels"),
     }
 }
@@ -203,7 +203,7 @@ fn gpu_decoders_transform_nvdec_frames_on_the_gpu_as_the_cpu_path_does() {
             assert_eq!(cuda.len(), plain.len(), "{what}: frame count, CUDA output");
             for (k, ((p, h), c)) in plain.iter().zip(&host).zip(&cuda).enumerate() {
                 let cpu = t.apply(p).unwrap();
-                assert!(matches!(c.data, FrameData::Cuda(_)), "{what}: CUDA output stays on the GPU");
+                assert!(matches!(c.data, FrameData::Device(_)), "{what}: CUDA output stays on the GPU");
                 assert!(matches!(h.data, FrameData::Host(_)), "{what}: host output");
                 assert_eq!(
                     (h.format, h.width, h.height, h.pts),
@@ -263,7 +263,7 @@ fn gpu_transform_yuv_renditions_equal_the_cpu_path() {
                 let host = src.frame(source, ColorInfo::default());
                 let cpu = t.apply(&host).unwrap_or_else(|e| panic!("{what}: CPU: {e}"));
                 let gpu = t.apply(&upload(&ring, host)).unwrap_or_else(|e| panic!("{what}: GPU: {e}"));
-                assert!(matches!(gpu.data, FrameData::Cuda(_)), "{what}: made on the GPU");
+                assert!(matches!(gpu.data, FrameData::Device(_)), "{what}: made on the GPU");
                 assert_eq!((gpu.format, gpu.width, gpu.height), (cpu.format, cpu.width, cpu.height), "{what}");
                 let d = largest_code_difference(&host_bytes(&gpu), &host_bytes(&cpu), output);
                 assert!(d <= 1, "{what}: GPU and CPU differ by {d} code values");
@@ -293,7 +293,7 @@ fn gpu_decoders_make_resized_yuv_on_the_gpu_as_the_cpu_path_does() {
                 };
                 let want = if output == Output::HOST_YUV420P { t.format(planar) } else { t };
                 let cpu = want.apply(p).unwrap();
-                assert_eq!(matches!(g.data, FrameData::Cuda(_)), output == Output::CUDA_NV12, "{what} #{k}: where");
+                assert_eq!(matches!(g.data, FrameData::Device(_)), output == Output::CUDA_NV12, "{what} #{k}: where");
                 assert_eq!(
                     (g.format, g.width, g.height, g.pts),
                     (cpu.format, cpu.width, cpu.height, cpu.pts),
@@ -325,7 +325,7 @@ fn gpu_decoders_give_planar_yuv_in_gpu_memory_as_ffmpeg_does() {
         let got = decode(data, nvdec(*codec, Output::CUDA_NV12).transform(Transform::new().format(same)));
         assert_eq!(got.len(), want.len(), "{}: frame count", f.rel);
         for (k, g) in got.iter().enumerate() {
-            assert!(matches!(g.data, FrameData::Cuda(_)), "{} #{k}: in GPU memory", f.rel);
+            assert!(matches!(g.data, FrameData::Device(_)), "{} #{k}: in GPU memory", f.rel);
             assert_eq!(g.format, same, "{} #{k}", f.rel);
             assert_eq!(common::frame_md5(g).1, want[k], "{} #{k}: ffmpeg's {same} bytes", f.rel);
         }

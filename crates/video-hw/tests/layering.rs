@@ -437,14 +437,8 @@ fn no_module_names_a_higher_layer() {
 /// rows and the enum itself. Everything else asks the engine's descriptor.
 const HARDWARE_ENGINES: &[&str] = &["Nvdec", "Nvenc", "Qsv", "Vaapi", "VideoToolbox", "Amf"];
 
-/// The software engines, likewise; the files listed in [`SOFTWARE_NAMED_IN`] still name
-/// some (a list that may only shrink).
+/// The software engines, likewise (audio's included).
 const SOFTWARE_ENGINES: &[&str] = &["Ffmpeg", "Rav1d", "Rav1e", "OpenH264", "Symphonia", "Ropus"];
-
-/// Files outside `backend/` that still name a software engine: the registry's choice of
-/// the FFmpeg engine for codecs only it decodes and for audio, the audio session's report of
-/// the engine FFmpeg decodes with, and the quality meter's reference decoders.
-const SOFTWARE_NAMED_IN: &[&str] = &["registry/mod.rs", "audio/mod.rs", "pipeline/quality.rs"];
 
 /// Where an engine may be named: its folder (`backend/`), the registry's rows, and the
 /// enum's own file.
@@ -484,8 +478,7 @@ fn only_backends_and_registry_rows_name_engines() {
             if hardware || software {
                 seen += 1;
             }
-            let allowed = may_name_engines(&name) || (software && SOFTWARE_NAMED_IN.contains(&name.as_str()));
-            if (hardware || software) && !allowed {
+            if (hardware || software) && !may_name_engines(&name) {
                 let line = code[..at].matches('\n').count() + 1;
                 problems.push(format!("src/{name}:{line}: names Engine::{variant}: ask its descriptor instead"));
             }

@@ -196,7 +196,7 @@ pub(crate) fn parse_output(s: &str) -> Result<Output, String> {
 pub(crate) fn output_name(o: Output) -> String {
     match o {
         Output::Metadata => "metadata".into(),
-        Output::Cuda(f) => format!("cuda-{}", pixel_name(f)),
+        Output::Device(_, f) => format!("cuda-{}", pixel_name(f)),
         Output::Host(f) => format!("host-{}", pixel_name(f)),
         // A kind of output this driver does not know: named as the library prints it.
         other => format!("{other:?}").to_lowercase(),

@@ -208,7 +208,7 @@ pub(crate) fn sample_min_free(device: u32, stop: &AtomicBool, period: Duration) 
 pub(crate) fn run(a: &Args) -> Result<(Value, bool), String> {
     let inputs: Vec<InputFile> = a.inputs.iter().map(|p| load_input(p)).collect::<Result<_, _>>()?;
     let n = a.streams();
-    let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Cuda(_));
+    let uses_gpu = a.engine == EnginePreference::Only(Engine::Nvdec) || matches!(a.output, Output::Device(..));
     let stop = AtomicBool::new(false);
     let session_input = |i: usize| &inputs[i % inputs.len()];
     video_hw::diagnostics::set_nvdec_cpu_timing(a.cpu_split);

@@ -185,20 +185,11 @@ pub fn f32_to_s16(x: f32) -> i16 {
 /// The engine that would decode `track` (`auto`'s choice: FFmpeg where it has a decoder for
 /// the codec, else the built-in one), or why none would; for `video-hw info`.
 pub fn engine_for(track: &crate::media::Track) -> crate::error::Result<Engine> {
-    use crate::backend::audio::{AudioParams, builtin_for, open_builtin};
     use crate::media::TrackCodec;
     let TrackCodec::Audio(codec) = track.codec else {
         return Err(crate::error::Error::invalid_input(format!("track {} is not audio", track.index)));
     };
-    let params = AudioParams::of_track(track, codec);
-    if crate::backend::ffmpeg::audio::ffmpeg_has_audio_decoder(codec, params.pcm) {
-        return Ok(Engine::Ffmpeg);
-    }
-    open_builtin(&params)?;
-    builtin_for(codec).ok_or_else(|| crate::error::Error::Unsupported {
-        what: format!("{} audio decode", codec.name()),
-        why: "no engine".into(),
-    })
+    crate::registry::audio_engine_for(&crate::backend::audio::AudioParams::of_track(track, codec))
 }
 
 /// The channel layout ffmpeg gives a decoded track of `channels` channels by default.

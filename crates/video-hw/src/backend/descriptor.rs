@@ -11,9 +11,11 @@
 use std::sync::Arc;
 
 use super::DecoderBackend;
+use super::audio::{AudioEngine, AudioParams};
 use crate::codec::Codec;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::frame::DeviceApi;
 use crate::frame::memory::{DeviceAllocator, PinnedAlloc};
 use crate::metrics::GpuSampler;
 
@@ -51,7 +53,7 @@ pub(crate) struct EngineDescriptor {
     /// A reader may keep frames read ahead in the engine's device memory and copy each to
     /// the host when it is taken (the session switches output with `set_output`).
     pub reads_ahead_on_device: bool,
-    /// The engine's own frames can be in device memory (`Output::Cuda`), and the hooks for
+    /// The engine's own frames can be in device memory (`Output::Device`), and the hooks for
     /// that memory; `None` for engines whose frames are host memory only.
     pub device: Option<&'static DeviceHooks>,
     /// Places sessions across several devices (`DecoderConfig::spread_over_gpus`).
@@ -61,6 +63,22 @@ pub(crate) struct EngineDescriptor {
     /// Starts sampling the utilisation of device `index` while a pipeline runs on the
     /// engine (`None` from the hook where the device cannot be sampled).
     pub sampler: Option<fn(u32) -> Option<GpuSampler>>,
+    /// Decodes the codecs this crate does not parse ([`Codec::is_parsed`] false: VP8,
+    /// MPEG-2, MPEG-4 Part 2, MJPEG, ProRes, …) from whole container packets.
+    pub decodes_whole_packets: bool,
+    /// Decodes audio tracks, and how; `None` for video-only engines.
+    pub audio: Option<&'static AudioHooks>,
+}
+
+/// How an engine decodes audio. Engines are asked in the registry's order (the order of
+/// [`Engine::ALL`], then [`Engine::AUDIO`]).
+pub(crate) struct AudioHooks {
+    /// Whether the engine has a decoder for the track (cheap: nothing is opened; for an
+    /// engine loaded at run time, whether the loaded library has one).
+    pub takes: fn(&AudioParams) -> bool,
+    /// Opens a decoder for the track, or says why it cannot (a codec not its own, a
+    /// library not loaded, a configuration it refuses).
+    pub open: fn(&AudioParams) -> Result<Box<dyn AudioEngine>>,
 }
 
 /// Wraps a host-memory decoder so that its frames come out in device memory (see
@@ -69,6 +87,8 @@ pub(crate) type UploadFn = fn(Box<dyn DecoderBackend>, u32, Option<String>) -> R
 
 /// The hooks of an engine whose frames can live in device memory.
 pub(crate) struct DeviceHooks {
+    /// Whose memory the engine's device frames are in.
+    pub api: DeviceApi,
     /// Whether the device's driver is within reach (`Err(why)` where it is not), asked
     /// cheaply: its library loads; nothing is initialised (`device="auto"` asks it before
     /// deciding whether starting the device is worth it).
@@ -142,6 +162,8 @@ impl EngineDescriptor {
             placement: None,
             sessions: four_sessions,
             sampler: None,
+            decodes_whole_packets: false,
+            audio: None,
         }
     }
 

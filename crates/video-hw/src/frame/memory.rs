@@ -14,7 +14,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use super::{CudaFrame, DeviceFrameOwner};
+use super::{DeviceFrame, DeviceFrameOwner};
 use crate::codec::PixelFormat;
 use crate::error::Result;
 
@@ -131,7 +131,21 @@ pub(crate) trait DeviceAllocator: Send + Sync {
     /// Copies the picture of `src` (a CUDA frame on the same GPU) into `dst` (same
     /// format and size), device to device, and waits until it is done (after the
     /// frame's ready event, if it has one). `Error::Timeout`: the copy may still run.
-    fn copy_frame(&self, src: &CudaFrame, dst: &CudaFrame) -> Result<()>;
+    fn copy_frame(&self, src: &DeviceFrame, dst: &DeviceFrame) -> Result<()>;
+
+    /// `bytes` of linear memory handed to the caller for good
+    /// ([`crate::device_array::DeviceArray`]: counted as delivered, never against a
+    /// budget); `pitch` is `bytes`, one row.
+    fn alloc_delivered(&self, bytes: usize) -> Result<DeviceBlock>;
+
+    /// Copies `rows` rows of `row_bytes` bytes from `src` to `dst` (device addresses of
+    /// this device, each with its pitch), device to device, and waits until it is done.
+    fn copy_rows(&self, src: (u64, usize), dst: (u64, usize), row_bytes: usize, rows: usize) -> Result<()>;
+
+    /// Copies `rows` rows of `row_bytes` bytes at `src` (a device address of this device
+    /// and its pitch; memory of another library too) tightly packed into `out`, and waits.
+    /// `out` holds `rows * row_bytes` bytes (checked by the caller).
+    fn download_rows(&self, src: (u64, usize), row_bytes: usize, rows: usize, out: &mut [u8]) -> Result<()>;
 }
 
 /// How a `format` picture lies in one pitched device allocation: its planes one under

@@ -1,4 +1,6 @@
-//! Decoded pictures and pictures to encode, in host memory or in device (CUDA) memory.
+//! Decoded pictures and pictures to encode, in host memory or in a device's memory (CUDA
+//! today; the shape is the device API plus the pixel format, so that another API's memory
+//! is one more [`DeviceApi`], not another set of types).
 
 use std::fmt;
 
@@ -35,13 +37,39 @@ pub struct Frame {
     pub data: FrameData,
 }
 
+/// The programming interface a device's memory belongs to: what a [`DeviceFrame`]'s
+/// pointers and handles mean, and what [`crate::Output::Device`] asks an engine for.
+///
+/// Non-exhaustive: Vulkan, Metal or VA-API memory would be further variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceApi {
+    /// NVIDIA CUDA: pointers are `CUdeviceptr`, streams `CUstream`, events `CUevent`.
+    Cuda,
+    /// The toy engine's pretend device (unit tests only): that an engine of another
+    /// device API comes in without the generic layers naming it.
+    #[cfg(test)]
+    Toy,
+}
+
+impl fmt::Display for DeviceApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceApi::Cuda => "CUDA",
+            #[cfg(test)]
+            DeviceApi::Toy => "toy",
+        })
+    }
+}
+
 /// Where a frame's pixels live.
 #[non_exhaustive]
 pub enum FrameData {
     /// In host memory.
     Host(HostFrame),
-    /// In CUDA device memory (decoder output with [`crate::Output::Cuda`]).
-    Cuda(CudaFrame),
+    /// In a device's memory (decoder output with [`crate::Output::Device`]); which API's
+    /// memory is [`DeviceFrame::api`].
+    Device(DeviceFrame),
     /// No pixels: the session was opened with [`crate::Output::Metadata`].
     None,
 }
@@ -50,7 +78,7 @@ impl fmt::Debug for FrameData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FrameData::Host(h) => f.debug_tuple("Host").field(&h.planes).finish(),
-            FrameData::Cuda(c) => f.debug_tuple("Cuda").field(c).finish(),
+            FrameData::Device(c) => f.debug_tuple("Device").field(c).finish(),
             FrameData::None => f.write_str("None"),
         }
     }
@@ -423,30 +451,33 @@ fn packed_planes(format: PixelFormat, width: u32, height: u32) -> (Planes, usize
 
 /// What a device-memory frame needs from the engine that owns its memory.
 pub(crate) trait DeviceFrameOwner: Send + Sync {
+    /// Whose memory the frames are in.
+    fn api(&self) -> DeviceApi;
+
     /// Copies the frame to host memory (tightly packed).
-    fn download(&self, frame: &CudaFrame) -> Result<HostFrame>;
+    fn download(&self, frame: &DeviceFrame) -> Result<HostFrame>;
 
     /// Copies `host` (planes of the frame's format and size, checked) into the frame.
-    fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
+    fn upload(&self, frame: &DeviceFrame, host: &HostFrame) -> Result<()> {
         let _ = (frame, host);
-        Err(Error::unsupported("uploading into this CUDA frame", "its memory is read-only here"))
+        Err(Error::unsupported("uploading into this device frame", "its memory is read-only here"))
     }
 
     /// Runs `plan` (of `transform`) over the frame on its GPU, into new device memory.
     fn transform(
         &self,
-        frame: &CudaFrame,
+        frame: &DeviceFrame,
         transform: &crate::pixels::transform::Transform,
         plan: &crate::pixels::transform::Plan,
-    ) -> Result<CudaFrame> {
+    ) -> Result<DeviceFrame> {
         let _ = (frame, transform, plan);
-        Err(Error::unsupported("transform of this CUDA frame", "its engine has no GPU transform"))
+        Err(Error::unsupported("transform of this device frame", "its engine has no GPU transform"))
     }
 
     /// A [`staging::HostStaging`] for frames of this owner's GPU.
     fn host_staging(&self) -> Result<Box<dyn staging::HostStaging>> {
         Err(Error::unsupported(
-            "copying this CUDA frame to host memory in the background",
+            "copying this device frame to host memory in the background",
             "its engine has no copy queue",
         ))
     }
@@ -464,9 +495,10 @@ pub(crate) fn check_host_planes(host: &HostFrame, format: PixelFormat, width: u3
     }
 }
 
-/// A picture in CUDA device memory, lent from the decoder's pool or from a slot of a
-/// device-memory [`FrameRing`](crate::pipeline::FrameRing): it goes back where it came
-/// from when dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
+/// A picture in a device's memory ([`api`](Self::api) says whose: CUDA today), lent from
+/// the decoder's pool or from a slot of a device-memory
+/// [`FrameRing`](crate::pipeline::FrameRing): it goes back where it came from when
+/// dropped. Wait on [`ready_event`](Self::ready_event) (or synchronise
 /// [`cuda_stream`](Self::cuda_stream)) before reading it from another stream, and let your
 /// own GPU work on it finish before dropping it: its memory is reused at once.
 ///
@@ -474,7 +506,7 @@ pub(crate) fn check_host_planes(host: &HostFrame, format: PixelFormat, width: u3
 /// other in a single allocation, luma first. Chroma is right below luma, except in a
 /// frame NVDEC lends in its own output surface, where the rows up to the coded height lie
 /// between them: find each plane with [`plane_ptr`](Self::plane_ptr).
-pub struct CudaFrame {
+pub struct DeviceFrame {
     pub(crate) device_index: u32,
     pub(crate) device_ptr: u64,
     pub(crate) pitch: usize,
@@ -490,9 +522,14 @@ pub struct CudaFrame {
     pub(crate) lease: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
-impl fmt::Debug for CudaFrame {
+/// The CUDA name of [`DeviceFrame`], from before device frames named their API: kept for
+/// a release.
+pub type CudaFrame = DeviceFrame;
+
+impl fmt::Debug for DeviceFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CudaFrame")
+        f.debug_struct("DeviceFrame")
+            .field("api", &self.api())
             .field("device", &self.device_index)
             .field("ptr", &format_args!("{:#x}", self.device_ptr))
             .field("pitch", &self.pitch)
@@ -501,7 +538,7 @@ impl fmt::Debug for CudaFrame {
     }
 }
 
-impl CudaFrame {
+impl DeviceFrame {
     /// A `format` picture in a device slot of a ring (planes one under the other, as
     /// [`DeviceLayout`] says), produced on `stream`
     /// (0: complete when handed out). The slot goes back to its ring when the frame drops.
@@ -513,9 +550,9 @@ impl CudaFrame {
         height: u32,
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
-    ) -> CudaFrame {
+    ) -> DeviceFrame {
         let memory = slot.memory().map_or((0, 0), |b| (b.ptr, b.pitch));
-        CudaFrame::stacked(Box::new(slot), memory, device_index, format, (width, height), owner, stream)
+        DeviceFrame::stacked(Box::new(slot), memory, device_index, format, (width, height), owner, stream)
     }
 
     /// A `format` picture at `ptr` with rows of `pitch` bytes, planes one under the other
@@ -529,9 +566,9 @@ impl CudaFrame {
         (width, height): (u32, u32),
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
-    ) -> CudaFrame {
+    ) -> DeviceFrame {
         let layout = DeviceLayout::of(format, width, height);
-        CudaFrame {
+        DeviceFrame {
             device_index,
             device_ptr: ptr,
             pitch,
@@ -558,8 +595,8 @@ impl CudaFrame {
         size: (u32, u32),
         owner: std::sync::Arc<dyn DeviceFrameOwner>,
         stream: usize,
-    ) -> CudaFrame {
-        let mut frame = CudaFrame::stacked(lease, (ptr, pitch), device_index, format, size, owner, stream);
+    ) -> DeviceFrame {
+        let mut frame = DeviceFrame::stacked(lease, (ptr, pitch), device_index, format, size, owner, stream);
         frame.plane_offsets = [0, chroma_offset, 0];
         frame
     }
@@ -576,12 +613,17 @@ impl CudaFrame {
         self.slot().is_some()
     }
 
+    /// The programming interface the memory, pointers and handles belong to.
+    pub fn api(&self) -> DeviceApi {
+        self.owner.api()
+    }
+
     /// Index of the GPU the memory is on.
     pub fn device_index(&self) -> u32 {
         self.device_index
     }
 
-    /// Device pointer (`CUdeviceptr`) of plane `i`.
+    /// Device pointer of plane `i` (a `CUdeviceptr` for [`DeviceApi::Cuda`]).
     pub fn plane_ptr(&self, i: usize) -> Option<u64> {
         (i < self.plane_count).then(|| self.device_ptr + self.plane_offsets[i] as u64)
     }
@@ -592,13 +634,14 @@ impl CudaFrame {
     }
 
     /// The `CUstream` the frame was produced on, as a raw handle (a decoder's: valid while
-    /// that decoder is open).
+    /// that decoder is open); the API's stream or queue for another [`DeviceApi`].
     pub fn cuda_stream(&self) -> usize {
         self.stream
     }
 
     /// A `CUevent` recorded after the frame was written, as a raw handle (0 when the
-    /// frame was complete before it was handed out).
+    /// frame was complete before it was handed out); the API's fence for another
+    /// [`DeviceApi`].
     pub fn ready_event(&self) -> usize {
         self.event
     }
@@ -667,8 +710,8 @@ impl Frame {
     }
 
     /// A frame in device memory.
-    pub(crate) fn cuda(format: PixelFormat, width: u32, height: u32, data: CudaFrame) -> Self {
-        Frame::with_data(format, width, height, FrameData::Cuda(data))
+    pub(crate) fn device(format: PixelFormat, width: u32, height: u32, data: DeviceFrame) -> Self {
+        Frame::with_data(format, width, height, FrameData::Device(data))
     }
 
     /// A frame of `data` without timestamp, keyframe flag or colour information.
@@ -676,20 +719,30 @@ impl Frame {
         Frame { format, width, height, pts: None, keyframe: false, color: ColorInfo::default(), data }
     }
 
-    /// The device pixels, if the frame is in CUDA memory.
-    pub fn cuda_data(&self) -> Option<&CudaFrame> {
+    /// The device pixels, if the frame is in a device's memory (any [`DeviceApi`]).
+    pub fn device_data(&self) -> Option<&DeviceFrame> {
         match &self.data {
-            FrameData::Cuda(c) => Some(c),
+            FrameData::Device(c) => Some(c),
             _ => None,
         }
     }
 
-    /// The device pixels, mutably (to [`upload`](CudaFrame::upload) into them).
-    pub fn cuda_data_mut(&mut self) -> Option<&mut CudaFrame> {
+    /// The device pixels, mutably (to [`upload`](DeviceFrame::upload) into them).
+    pub fn device_data_mut(&mut self) -> Option<&mut DeviceFrame> {
         match &mut self.data {
-            FrameData::Cuda(c) => Some(c),
+            FrameData::Device(c) => Some(c),
             _ => None,
         }
+    }
+
+    /// The device pixels, if the frame is in CUDA memory.
+    pub fn cuda_data(&self) -> Option<&DeviceFrame> {
+        self.device_data().filter(|d| d.api() == DeviceApi::Cuda)
+    }
+
+    /// The CUDA pixels, mutably (to [`upload`](DeviceFrame::upload) into them).
+    pub fn cuda_data_mut(&mut self) -> Option<&mut DeviceFrame> {
+        self.device_data_mut().filter(|d| d.api() == DeviceApi::Cuda)
     }
 
     /// The host pixels, if the frame is in host memory.
@@ -705,7 +758,7 @@ impl Frame {
     pub fn to_host(&self) -> Result<std::borrow::Cow<'_, HostFrame>> {
         match &self.data {
             FrameData::Host(h) => Ok(std::borrow::Cow::Borrowed(h)),
-            FrameData::Cuda(c) => Ok(std::borrow::Cow::Owned(c.download()?)),
+            FrameData::Device(c) => Ok(std::borrow::Cow::Owned(c.download()?)),
             FrameData::None => Err(Error::invalid_input("frame carries no pixels (metadata-only output)")),
         }
     }

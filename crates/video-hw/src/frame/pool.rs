@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::memory::{DeviceAllocator, DeviceBlock, DeviceLayout, HostBuffer, PinnedAlloc};
-use super::{CudaFrame, DeviceFrameOwner, HostFrame};
+use super::{DeviceFrame, DeviceFrameOwner, HostFrame};
 use crate::codec::PixelFormat;
 use crate::error::{Error, Result};
 
@@ -231,7 +231,7 @@ impl SlotMemory for DeviceBlock {
     }
 }
 
-/// A device allocation lent by a ring (the lease of a ring-backed [`CudaFrame`]).
+/// A device allocation lent by a ring (the lease of a ring-backed [`DeviceFrame`]).
 pub(crate) type DeviceSlot = Lease<DeviceBlock>;
 
 /// Checks a picture size and gives its tightly packed byte count.
@@ -426,17 +426,17 @@ impl DeviceSlots {
         width: u32,
         height: u32,
         wait_for: Option<Option<Duration>>,
-    ) -> Result<Option<CudaFrame>> {
+    ) -> Result<Option<DeviceFrame>> {
         frame_bytes(format, width, height)?;
         let layout = DeviceLayout::of(format, width, height);
         let size = (layout.width_bytes, layout.rows);
         let slot = self.pool.take(size, wait_for, || self.alloc.alloc(size.0, size.1))?;
         let index = self.alloc.device_index();
-        Ok(slot.map(|slot| CudaFrame::in_slot(slot, index, format, width, height, self.owner.clone(), 0)))
+        Ok(slot.map(|slot| DeviceFrame::in_slot(slot, index, format, width, height, self.owner.clone(), 0)))
     }
 
     /// Whether `frame` is in one of these slots.
-    pub(crate) fn owns(&self, frame: &CudaFrame) -> bool {
+    pub(crate) fn owns(&self, frame: &DeviceFrame) -> bool {
         frame.slot().is_some_and(|s| s.is_from(&self.pool))
     }
 }

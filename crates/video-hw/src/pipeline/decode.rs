@@ -10,12 +10,12 @@ use super::ring::{Coalescer, Queue, RingConfig, RingMemory};
 use super::{Drained, FrameRing, PipelineOptions, PipelineStats, Shutdown, Status};
 use crate::bitstream::access_unit::StreamInfo;
 use crate::bitstream::avcc::DecoderConfigRecord;
-use crate::config::{DecoderConfig, FrameOptions, Output};
+use crate::config::{DecoderConfig, FrameOptions};
 use crate::decoder::{Decoder, DecoderStats, Input};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::Frame;
 use crate::frame::output::OutputScope;
+use crate::frame::{DeviceApi, Frame};
 use crate::media::{MediaPacket, Track};
 use crate::metrics::Telemetry;
 
@@ -499,7 +499,7 @@ impl Drop for DecodePipeline {
 /// memory of its GPU when it gives CUDA frames (NVDEC's own, or a CPU engine's uploaded);
 /// `memory` otherwise.
 pub(crate) fn output_memory(memory: RingMemory, decoder: &Decoder) -> RingMemory {
-    let cuda_output = matches!(decoder.config().output, Output::Cuda(_));
+    let cuda_output = decoder.config().output.device_api() == Some(DeviceApi::Cuda);
     match memory {
         RingMemory::Auto if cuda_output => RingMemory::Cuda { device: decoder.config().device_index },
         other => other,

@@ -14,7 +14,7 @@ use crate::bitstream::avcc::DecoderConfigRecord;
 use crate::codec::{Codec, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::{Decoder, Input};
-use crate::engine::{Engine, EnginePreference};
+use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 use crate::packet::{Packet, PacketLayout};
@@ -46,17 +46,12 @@ pub struct QualityReport {
     pub note: Option<String>,
 }
 
-/// A decoder of `codec` with host I420 output, on a software engine (each is exact), tried
-/// one by one with no fallback: the measurement is no engine choice of the job's and must
-/// not show as one.
+/// A decoder of `codec` with host I420 output, on a software engine (each is exact), the
+/// registry's in order, tried one by one with no fallback: the measurement is no engine
+/// choice of the job's and must not show as one.
 fn software_decoder(codec: Codec) -> Result<Decoder> {
-    let engines: &[Engine] = match codec {
-        Codec::H264 => &[Engine::Ffmpeg, Engine::OpenH264],
-        Codec::Av1 => &[Engine::Ffmpeg, Engine::Rav1d],
-        _ => &[Engine::Ffmpeg],
-    };
     let mut last = None;
-    for &engine in engines {
+    for engine in crate::registry::software_decode_engines(codec) {
         let config = DecoderConfig::new(codec).output(Output::HOST_YUV420P).engine(EnginePreference::Only(engine));
         match Decoder::open(config) {
             Ok(d) => return Ok(d),

@@ -180,7 +180,7 @@ pub(crate) fn to_output(
     let asked = match output {
         Output::Host(f) => f,
         Output::Metadata => return Ok((metadata_format(src.layout.depth()), FrameData::None)),
-        Output::Cuda(_) => {
+        Output::Device(..) => {
             return Err(Error::unsupported(
                 format!("{output:?} output with {engine}"),
                 format!("{engine} decodes to host memory only"),

@@ -219,9 +219,10 @@ impl FrameReader {
             )));
         }
         Self::check_crop(&demuxer, track, &config)?;
-        // CUDA output: an engine that cannot take the stream (NVDEC and a 4:4:4 or too wide
-        // one) must refuse at open, so that the registry decodes it elsewhere and uploads.
-        if config.stream.is_none() && matches!(config.output, Output::Cuda(_)) {
+        // Device output: an engine that cannot take the stream (a 4:4:4 or too wide one
+        // on a GPU decoder) must refuse at open, so that the registry decodes it elsewhere
+        // and uploads.
+        if config.stream.is_none() && matches!(config.output, Output::Device(..)) {
             config.stream = demuxer.stream_info(track).ok().flatten().map(|i| i.format());
             demuxer.rewind()?;
         }
@@ -672,7 +673,7 @@ fn frame_bytes(index: &FrameIndex, output: Output, transform: Option<Transform>)
     let (w, h) = transform.and_then(|t| t.output_size(w, h).ok()).unwrap_or((w, h));
     let format = match output {
         Output::Metadata => return 256,
-        Output::Host(f) | Output::Cuda(f) => transform.map_or(f, |t| t.output_format(f)),
+        Output::Host(f) | Output::Device(_, f) => transform.map_or(f, |t| t.output_format(f)),
     };
     (0..format.plane_count())
         .map(|i| {

@@ -124,7 +124,7 @@ impl Staged {
     /// Starts the copy of a CUDA frame (making the copy queue for its GPU at the first).
     fn start(&mut self, frame: Frame) -> Result<()> {
         if self.staging.is_none()
-            && let FrameData::Cuda(cuda) = &frame.data
+            && let FrameData::Device(cuda) = &frame.data
         {
             self.staging = Some(cuda.host_staging()?);
         }
@@ -345,7 +345,7 @@ impl ReadAhead {
         let next = match got {
             // Once the staging exists every frame goes through it (the sessions all give
             // CUDA frames then), so the order is the staging's.
-            Ok(Some((f, frame))) if staged.staging.is_some() || matches!(frame.data, FrameData::Cuda(_)) => {
+            Ok(Some((f, frame))) if staged.staging.is_some() || matches!(frame.data, FrameData::Device(_)) => {
                 match staged.start(frame) {
                     Ok(()) => Next::Copying(f),
                     Err(e) => Next::Given(Box::new(Err(e))),

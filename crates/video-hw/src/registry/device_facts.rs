@@ -7,6 +7,7 @@ use crate::backend::descriptor::SessionsAsk;
 use crate::codec::Codec;
 use crate::device_choice::GpuSide;
 use crate::engine::{Direction, Engine};
+use crate::frame::DeviceApi;
 
 use super::Registry;
 
@@ -18,17 +19,24 @@ const ENGINES_UNASKED: u32 = 4;
 /// the engines' probes (cached per process); `None` where none does. Python's
 /// `engine="software"`, and the CPU side of `device="auto"`.
 pub fn software_decode_engine(codec: Codec) -> Option<Engine> {
+    software_decode_engines(codec).into_iter().next()
+}
+
+/// Every software engine that `Auto` may pick and whose probe takes `codec`, best first
+/// (probes are cached per process).
+pub fn software_decode_engines(codec: Codec) -> Vec<Engine> {
     let reg = Registry::global();
     reg.candidates(Direction::Decode)
         .filter(|e| !e.descriptor.hardware && !e.descriptor.by_name_only && e.open_decoder.is_some())
-        .find(|e| reg.probe(e, codec, Direction::Decode, 0).is_ok())
+        .filter(|e| reg.probe(e, codec, Direction::Decode, 0).is_ok())
         .map(|e| e.engine)
+        .collect()
 }
 
-/// The engine with device frames (the one CUDA output is asked of), where it is built and
-/// its driver loads (nothing is started); `None` otherwise.
+/// The engine with CUDA device frames (the one CUDA output is asked of), where it is
+/// built and its driver loads (nothing is started); `None` otherwise.
 pub fn device_decode_engine() -> Option<Engine> {
-    let entry = Registry::global().device_entry()?;
+    let entry = Registry::global().device_entry(DeviceApi::Cuda)?;
     let hooks = entry.descriptor.device?;
     (entry.built.is_ok() && (hooks.present)().is_ok()).then_some(entry.engine)
 }
@@ -42,7 +50,8 @@ pub fn device_decode_engine() -> Option<Engine> {
 pub fn gpu_side(codec: Codec, width: u32, height: u32, device: u32, ask: bool) -> GpuSide {
     let reg = Registry::global();
     let mut side = GpuSide { cuda_started: crate::process::cuda_started(), ..GpuSide::default() };
-    let Some((entry, hooks)) = reg.device_entry().and_then(|e| e.descriptor.device.map(|h| (e, h))) else {
+    let Some((entry, hooks)) = reg.device_entry(DeviceApi::Cuda).and_then(|e| e.descriptor.device.map(|h| (e, h)))
+    else {
         side.why_not = Some("no engine of this build decodes into device memory".into());
         return side;
     };

@@ -11,17 +11,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::backend::descriptor::{DeviceHooks, EngineDescriptor, Placement};
+use crate::backend::descriptor::{AudioHooks, DeviceHooks, EngineDescriptor, Placement};
 use crate::backend::{DecoderBackend, EncoderBackend};
 use crate::codec::Codec;
 use crate::config::{DecoderConfig, EncoderConfig, Output};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
+use crate::frame::DeviceApi;
 pub use crate::records::probe_info::ProbeInfo;
 
 mod device_facts;
 mod rows;
-pub use device_facts::{device_decode_engine, gpu_side, software_decode_engine};
+pub use device_facts::{device_decode_engine, gpu_side, software_decode_engine, software_decode_engines};
 use rows::builtin_entries;
 pub(crate) use rows::descriptor;
 #[cfg(test)]
@@ -178,8 +179,9 @@ impl Registry {
                 for codec in Codec::ALL {
                     out.push(self.report(entry, codec, direction, device));
                 }
-                // The codecs only the FFmpeg engine decodes: one line each, there alone.
-                if entry.engine == Engine::Ffmpeg && direction == Direction::Decode {
+                // The codecs only engines that decode whole packets take: one line each,
+                // there alone.
+                if entry.descriptor.decodes_whole_packets && direction == Direction::Decode {
                     for codec in Codec::FFMPEG_ONLY {
                         out.push(self.report(entry, codec, direction, device));
                     }
@@ -214,22 +216,26 @@ impl Registry {
 
     /// Opens the engine a decoder configuration asks for.
     ///
-    /// CUDA output from an engine that decodes on the CPU: where a named engine has no
-    /// CUDA output of its own, and, with [`EnginePreference::Auto`] and hardware not
-    /// required, where no engine can give CUDA frames of the stream (AV1 on an H100 or
-    /// H200), a CPU engine decodes and its frames are uploaded to the GPU
-    /// (the device hooks' `upload` of the engine that gives CUDA frames). That fallback is logged and counted like any
-    /// other, and the session says why (`Decoder::fallback`).
+    /// Device output from an engine that decodes on the CPU: where a named engine has no
+    /// frames of that device API of its own, and, with [`EnginePreference::Auto`] and
+    /// hardware not required, where no engine can give device frames of the stream (AV1
+    /// on an H100 or H200), a CPU engine decodes and its frames are uploaded to the
+    /// device (the device hooks' `upload` of the engine whose frames are in that API's
+    /// memory). That fallback is logged and counted like any other, and the session says
+    /// why (`Decoder::fallback`).
     pub fn open_decoder(&self, config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
-        let Output::Cuda(format) = config.output else { return self.open_decoder_direct(config) };
+        let Output::Device(api, format) = config.output else { return self.open_decoder_direct(config) };
         let job = format!("{} decode", config.codec);
-        // The engine whose device memory CUDA frames are in, and its upload of host frames.
-        let device = self.device_entry().and_then(|e| e.descriptor.device.map(|hooks| (e.engine, hooks)));
+        // The engine whose device memory the frames are in, and its upload of host frames.
+        let device = self.device_entry(api).and_then(|e| e.descriptor.device.map(|hooks| (e.engine, hooks)));
         if let EnginePreference::Only(engine) = config.engine
-            && !engine.gives_cuda_frames()
+            && engine.device_api() != Some(api)
         {
             let Some((_, hooks)) = device else {
-                return Err(Error::unsupported(format!("{job} into CUDA memory"), "no engine here has device frames"));
+                return Err(Error::unsupported(
+                    format!("{job} into {api} memory"),
+                    "no engine here has such device frames",
+                ));
             };
             let host = self.open_decoder_direct(&config.clone().output(Output::Host(format)))?;
             return (hooks.upload)(host, config.device_index, None);
@@ -252,20 +258,20 @@ impl Registry {
             format!("{gpu_engine} cannot decode {}: {}", config.codec, gpu.reason)
         };
         let host = self.open_decoder_direct(&config.clone().output(Output::Host(format))).map_err(|e| {
-            Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and on the CPU: {e}"))
+            Error::unsupported(format!("{job} into {api} memory"), format!("{why}; and on the CPU: {e}"))
         })?;
         let to = host.engine();
         let backend = (hooks.upload)(host, config.device_index, Some(why.clone()))
-            .map_err(|e| Error::unsupported(format!("{job} into CUDA memory"), format!("{why}; and {e}")))?;
+            .map_err(|e| Error::unsupported(format!("{job} into {api} memory"), format!("{why}; and {e}")))?;
         report_fallback(gpu_engine, to, &format!("unavailable: {why}"), &job);
         Ok(backend)
     }
 
-    /// The first decode engine, best first, whose frames can be in device memory and that
-    /// `Auto` may pick: the one CUDA output is asked of, whose device hooks upload a CPU
-    /// engine's frames.
-    fn device_entry(&self) -> Option<&EngineEntry> {
-        self.candidates(Direction::Decode).find(|e| e.descriptor.device.is_some() && !e.descriptor.by_name_only)
+    /// The first decode engine, best first, whose frames can be in `api`'s device memory
+    /// and that `Auto` may pick: the one such output is asked of, whose device hooks
+    /// upload a CPU engine's frames.
+    fn device_entry(&self, api: DeviceApi) -> Option<&EngineEntry> {
+        self.candidates(Direction::Decode).find(|e| e.engine.device_api() == Some(api) && !e.descriptor.by_name_only)
     }
 
     /// The engine [`Registry::open_decoder`] would open for `config`, from the probes alone
@@ -292,10 +298,11 @@ impl Registry {
                 .ok_or_else(|| Error::unsupported(what.clone(), format!("{engine} cannot decode")))?;
             return takes(entry).map(|()| engine).map_err(|why| Error::unsupported(what, why));
         }
-        let cuda = matches!(config.output, Output::Cuda(_));
+        let api = config.output.device_api();
+        let own_frames = |e: &&EngineEntry| api.is_none() || e.engine.device_api() == api;
         let auto = || self.candidates(Direction::Decode).filter(|e| !e.descriptor.by_name_only);
-        let first = auto().filter(|e| !cuda || e.engine.gives_cuda_frames());
-        let uploaded = auto().filter(|e| cuda && !config.require_hardware && !e.engine.gives_cuda_frames());
+        let first = auto().filter(own_frames);
+        let uploaded = auto().filter(|e| api.is_some() && !config.require_hardware && !own_frames(e));
         let mut reasons = Vec::new();
         for entry in first.chain(uploaded) {
             let engine = entry.engine;
@@ -412,17 +419,21 @@ impl Registry {
 }
 
 /// Why `engine` does not take `codec` in `direction` before any probe: the codecs this
-/// crate does not parse (VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes, others) are decoded by
-/// the FFmpeg engine alone, from whole container packets, and encoded by none. NVDEC and
-/// VA-API have decoders for some of them, not wired here (the reader's feed and their
-/// sessions' bookkeeping are written for the parsed codecs).
+/// crate does not parse (VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes, others) are decoded
+/// only by engines that decode whole container packets (the FFmpeg engine), and encoded by
+/// none. NVDEC and VA-API have decoders for some of them, not wired here (the reader's feed
+/// and their sessions' bookkeeping are written for the parsed codecs).
 fn unparsed_refusal(engine: Engine, codec: Codec, direction: Direction) -> Option<String> {
     if codec.is_parsed() {
         return None;
     }
     match direction {
-        Direction::Decode if engine == Engine::Ffmpeg => None,
-        Direction::Decode => Some(format!("{engine} does not decode {codec} (only the ffmpeg engine does)")),
+        Direction::Decode if descriptor(engine).decodes_whole_packets => None,
+        Direction::Decode => {
+            let whole: Vec<&str> =
+                Engine::ALL.into_iter().filter(|e| descriptor(*e).decodes_whole_packets).map(Engine::name).collect();
+            Some(format!("{engine} does not decode {codec} (only {} does)", whole.join(", ")))
+        }
         Direction::Encode => Some(format!("{codec} is decoded only, never encoded")),
     }
 }
@@ -453,37 +464,73 @@ fn named_encoder_engine(config: &EncoderConfig, name: &str) -> Result<EnginePref
     }
 }
 
-/// Opens an audio decode engine for a track: FFmpeg's decoder where FFmpeg is loaded and has
-/// one for the codec (its samples are ffmpeg's own), else the built-in one. As for video,
-/// `Auto` falls back visibly (one WARN line and `video_hw_fallback_total`) and a named engine
-/// never falls back.
+/// The engines that decode audio, best first, with their hooks: the registry's order
+/// ([`Engine::ALL`], then [`Engine::AUDIO`]), so FFmpeg's decoders (whose samples are
+/// ffmpeg's own) come before the built-in ones.
+fn audio_engines() -> impl Iterator<Item = (Engine, &'static AudioHooks)> {
+    Engine::ALL.into_iter().chain(Engine::AUDIO).filter_map(|e| descriptor(e).audio.map(|hooks| (e, hooks)))
+}
+
+/// Opens an audio decode engine for a track: the first engine in order (FFmpeg's, where it
+/// is loaded and has a decoder for the codec, then the built-in one of the codec). As for
+/// video, `Auto` falls back visibly from the first engine to the one that opened (one WARN
+/// line and `video_hw_fallback_total`), and a named engine never falls back.
 pub(crate) fn open_audio_engine(
     params: &crate::backend::audio::AudioParams,
     preference: EnginePreference,
 ) -> Result<Box<dyn crate::backend::audio::AudioEngine>> {
-    use crate::backend::audio;
-    let builtin = audio::builtin_for(params.codec);
     let job = format!("{} audio decode", params.codec.name());
-    match preference {
-        EnginePreference::Only(Engine::Ffmpeg) => audio::open_ffmpeg(params),
-        EnginePreference::Only(e) if Some(e) == builtin => audio::open_builtin(params),
-        EnginePreference::Only(e) => Err(Error::Unsupported {
-            what: job,
-            why: format!(
-                "{e} does not decode it (audio engines: ffmpeg, {})",
-                builtin.map_or("none built in", Engine::name)
-            ),
-        }),
-        EnginePreference::Auto => match audio::open_ffmpeg(params) {
-            Ok(e) => Ok(e),
-            Err(why) => {
-                let Some(b) = builtin else { return Err(why) };
-                let engine = audio::open_builtin(params)?;
-                report_fallback(Engine::Ffmpeg, b, &why.to_string(), &job);
-                Ok(engine)
+    if let EnginePreference::Only(e) = preference {
+        return match audio_engines().find(|(x, _)| *x == e) {
+            // The engine's own refusal says why (a codec not its own, a library not loaded).
+            Some((_, hooks)) => (hooks.open)(params),
+            None => {
+                let names: Vec<&str> = audio_engines().map(|(e, _)| e.name()).collect();
+                Err(Error::Unsupported {
+                    what: job,
+                    why: format!("{e} does not decode it (audio engines: {})", names.join(", ")),
+                })
             }
-        },
+        };
     }
+    // The first engine is always asked (its refusal is the fallback's reason); the later
+    // ones only where they have a decoder for the codec.
+    let mut first: Option<(Engine, Error)> = None;
+    let mut last = None;
+    for (engine, hooks) in audio_engines() {
+        if first.is_some() && !(hooks.takes)(params) {
+            continue;
+        }
+        match (hooks.open)(params) {
+            Ok(opened) => {
+                if let Some((from, why)) = &first {
+                    report_fallback(*from, engine, &why.to_string(), &job);
+                }
+                return Ok(opened);
+            }
+            Err(e) if first.is_none() => first = Some((engine, e)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .or(first.map(|(_, e)| e))
+        .unwrap_or_else(|| Error::unsupported(job, "no engine of this build decodes audio")))
+}
+
+/// The engine that would decode a track (`Auto`'s choice: the first that has a decoder
+/// for it and opens), or why none would; for `video-hw info`.
+pub(crate) fn audio_engine_for(params: &crate::backend::audio::AudioParams) -> Result<Engine> {
+    let mut why = None;
+    for (engine, hooks) in audio_engines().filter(|(_, hooks)| (hooks.takes)(params)) {
+        match (hooks.open)(params) {
+            Ok(_) => return Ok(engine),
+            Err(e) => why = Some(e),
+        }
+    }
+    Err(why.unwrap_or_else(|| Error::Unsupported {
+        what: format!("{} audio decode", params.codec.name()),
+        why: "no engine".into(),
+    }))
 }
 
 /// One WARN line and one metric increment for a fallback.
@@ -524,11 +571,11 @@ fn run_probe(
     }
 }
 
-/// The device hooks of the best engine whose frames can be in device memory (CUDA's
-/// today): what device-memory frame rings, page-locked host buffers and reads ahead on the
-/// device use. `None` where no engine of this build has device frames.
+/// The device hooks of the best engine whose frames can be in CUDA memory: what
+/// device-memory frame rings (`RingMemory::Cuda`), page-locked host buffers and reads
+/// ahead on the device use. `None` where no engine of this build has CUDA frames.
 pub(crate) fn device_hooks() -> Option<&'static DeviceHooks> {
-    Registry::global().device_entry().and_then(|e| e.descriptor.device)
+    Registry::global().device_entry(DeviceApi::Cuda).and_then(|e| e.descriptor.device)
 }
 
 /// How the best decode engine that spreads sessions over several devices does it

@@ -37,10 +37,16 @@ impl Engine {
         descriptor(self).hardware
     }
 
+    /// The device API the engine's own frames can be in ([`crate::Output::Device`]), if
+    /// any. Other engines give device frames by an upload of their host frames.
+    pub fn device_api(self) -> Option<crate::frame::DeviceApi> {
+        descriptor(self).device.map(|hooks| hooks.api)
+    }
+
     /// Whether the engine's own frames can be in CUDA device memory ([`crate::Output::Cuda`]).
     /// Other engines give CUDA frames by an upload of their host frames.
     pub fn gives_cuda_frames(self) -> bool {
-        descriptor(self).device.is_some()
+        self.device_api() == Some(crate::frame::DeviceApi::Cuda)
     }
 
     /// Whether the engine runs through FFmpeg's libraries (loaded at run time), for some

@@ -282,8 +282,8 @@ pub fn check_rgb_on(
     let mut out = t.apply(&place(src.frame(format, color))).unwrap_or_else(|e| panic!("{what}: {e}"));
     // The host conversion at the source's size takes each pixel's nearest chroma sample;
     // the GPU path interpolates at every size.
-    let nearest = !matches!(out.data, FrameData::Cuda(_));
-    if let FrameData::Cuda(c) = &out.data {
+    let nearest = !matches!(out.data, FrameData::Device(_));
+    if let FrameData::Device(c) = &out.data {
         out.data = FrameData::Host(c.download().unwrap_or_else(|e| panic!("{what}: download: {e}")));
     }
     assert_eq!((out.width as usize, out.height as usize), spec.out, "{what}");

@@ -14,18 +14,41 @@ pub(crate) mod mpa;
 pub(crate) mod opus;
 pub(crate) mod symphonia;
 
-use crate::backend::descriptor::EngineDescriptor;
+use crate::backend::descriptor::{AudioHooks, EngineDescriptor};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::media::{AudioCodec, CodecConfig, PcmFormat};
 
 /// Symphonia: software, audio decode only.
-pub(crate) static SYMPHONIA: EngineDescriptor =
-    EngineDescriptor { encodes: false, ..EngineDescriptor::software(Engine::Symphonia) };
+pub(crate) static SYMPHONIA: EngineDescriptor = EngineDescriptor {
+    encodes: false,
+    audio: Some(&AudioHooks {
+        takes: |p| builtin_for(p.codec) == Some(Engine::Symphonia),
+        open: |p| open_own(Engine::Symphonia, p),
+    }),
+    ..EngineDescriptor::software(Engine::Symphonia)
+};
 
 /// ropus: software, audio decode only.
-pub(crate) static ROPUS: EngineDescriptor =
-    EngineDescriptor { encodes: false, ..EngineDescriptor::software(Engine::Ropus) };
+pub(crate) static ROPUS: EngineDescriptor = EngineDescriptor {
+    encodes: false,
+    audio: Some(&AudioHooks {
+        takes: |p| builtin_for(p.codec) == Some(Engine::Ropus),
+        open: |p| open_own(Engine::Ropus, p),
+    }),
+    ..EngineDescriptor::software(Engine::Ropus)
+};
+
+/// Opens the built-in `engine` for `params`, refusing a codec that is another's.
+fn open_own(engine: Engine, params: &AudioParams) -> Result<Box<dyn AudioEngine>> {
+    if builtin_for(params.codec) != Some(engine) {
+        return Err(crate::error::Error::unsupported(
+            format!("{} audio decode", params.codec.name()),
+            format!("{engine} does not decode it"),
+        ));
+    }
+    open_builtin(params)
+}
 
 /// What an engine needs to open a track: the codec, the container's configuration and the
 /// container's facts.

@@ -280,9 +280,9 @@ impl FfmpegDecoder {
     /// hardware engines).
     pub(crate) fn open(engine: Engine, name: &'static str, config: &DecoderConfig) -> Result<Self> {
         let ff = common::ffmpeg(format!("{engine} {} decode", config.codec))?;
-        if let Output::Cuda(f) = config.output {
+        if let Output::Device(api, f) = config.output {
             return Err(Error::unsupported(
-                format!("CUDA {f} output with {engine}"),
+                format!("{api} {f} output with {engine}"),
                 format!("{engine} decodes to host memory only"),
             ));
         }

@@ -59,8 +59,16 @@ const THREADS_PER_SESSION: usize = 16;
 /// FFmpeg's software codecs: each session threads over up to 16 CPU threads, so one
 /// session per 16. H.264 and HEVC pictures given for their headers only are left out
 /// (`skip_frame`), out of the decoded picture buffer too (decoder.rs).
+/// Audio through libavcodec: every codec the loaded FFmpeg has a decoder for.
+static FFMPEG_AUDIO: crate::backend::descriptor::AudioHooks = crate::backend::descriptor::AudioHooks {
+    takes: |p| audio::ffmpeg_has_audio_decoder(p.codec, p.pcm),
+    open: crate::backend::audio::open_ffmpeg,
+};
+
 pub(crate) static FFMPEG: EngineDescriptor = EngineDescriptor {
     uses_ffmpeg: true,
+    decodes_whole_packets: true,
+    audio: Some(&FFMPEG_AUDIO),
     skips_headers_only_pictures: true,
     sessions: |ask| ask.cpus / THREADS_PER_SESSION.min(ask.cpus.max(1)),
     ..EngineDescriptor::software(Engine::Ffmpeg)

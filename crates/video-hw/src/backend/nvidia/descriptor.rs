@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::backend::descriptor::{DeviceClaim, DeviceHooks, EngineDescriptor, Placement, SessionsAsk};
 use crate::engine::Engine;
+use crate::frame::DeviceApi;
 use crate::frame::memory::PinnedMemory;
 use crate::metrics::GpuSampler;
 
@@ -35,6 +36,7 @@ pub(crate) static NVENC: EngineDescriptor =
 /// CUDA device memory: the driver's free memory, ring slots, page-locked host memory and
 /// the upload of a CPU engine's frames.
 static CUDA: DeviceHooks = DeviceHooks {
+    api: DeviceApi::Cuda,
     present: cuda_present,
     free_memory: super::device_frames::free_memory,
     allocator: super::device_frames::ring_allocator,

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::cuda::{
-    Context, CudaDriver, DeviceBuffer, DeviceRegion, Event, Stream, check, copy_from_host, copy_to_host,
+    Context, CudaDriver, DeviceBuffer, DeviceRegion, Event, Stream, check, copy_device, copy_from_host, copy_to_host,
 };
 use super::sys::cuda::CUevent;
 use crate::error::{Error, Result};
 use crate::frame::memory::{DeviceAllocator, DeviceBlock};
-use crate::frame::{CudaFrame, DeviceFrameOwner, HostFrame};
+use crate::frame::{DeviceApi, DeviceFrame, DeviceFrameOwner, HostFrame};
 use crate::metrics::{CopyDirection, Stage, record_copy, record_stage};
 
 /// The longest a device-to-device copy of one frame may take.
@@ -41,18 +41,22 @@ impl Downloader {
 }
 
 impl DeviceFrameOwner for Downloader {
+    fn api(&self) -> DeviceApi {
+        DeviceApi::Cuda
+    }
+
     fn transform(
         &self,
-        frame: &CudaFrame,
+        frame: &DeviceFrame,
         transform: &crate::pixels::transform::Transform,
         plan: &crate::pixels::transform::Plan,
-    ) -> Result<CudaFrame> {
+    ) -> Result<DeviceFrame> {
         let out = super::gpu_transform::for_context(&self.ctx)?.run(transform, plan, frame)?;
         let owner: Arc<dyn DeviceFrameOwner> = Arc::new(Downloader::new(&self.ctx));
         Ok(super::gpu_transform::output_frame(out, plan, frame.device_index(), owner))
     }
 
-    fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
+    fn download(&self, frame: &DeviceFrame) -> Result<HostFrame> {
         let (w, h) = frame.size();
         let format = frame.format();
         let start = Instant::now();
@@ -76,7 +80,7 @@ impl DeviceFrameOwner for Downloader {
         Ok(Box::new(super::nvdec::staging::Staging::new(&self.ctx)?))
     }
 
-    fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
+    fn upload(&self, frame: &DeviceFrame, host: &HostFrame) -> Result<()> {
         let (w, h) = frame.size();
         let format = frame.format();
         for (i, plane) in host.planes().iter().enumerate() {
@@ -140,7 +144,7 @@ impl DeviceAllocator for RingAllocator {
         self.owner.clone()
     }
 
-    fn copy_frame(&self, src: &CudaFrame, dst: &CudaFrame) -> Result<()> {
+    fn copy_frame(&self, src: &DeviceFrame, dst: &DeviceFrame) -> Result<()> {
         let mut copier = self.copier.lock().unwrap_or_else(|p| p.into_inner());
         if copier.is_none() {
             *copier = Some((Stream::new(&self.ctx)?, Event::new(&self.ctx)?));
@@ -148,12 +152,26 @@ impl DeviceAllocator for RingAllocator {
         let Some((stream, done)) = copier.as_ref() else { unreachable!("made above") };
         copy_frame_on(stream, done, src, dst)
     }
+
+    fn alloc_delivered(&self, bytes: usize) -> Result<DeviceBlock> {
+        let buf = DeviceBuffer::alloc(&self.ctx, bytes.max(1), MemoryUse::Delivered)?;
+        Ok(DeviceBlock { ptr: buf.ptr(), pitch: bytes, width_bytes: bytes, rows: 1, buffer: Some(Box::new(buf)) })
+    }
+
+    fn copy_rows(&self, src: (u64, usize), dst: (u64, usize), row_bytes: usize, rows: usize) -> Result<()> {
+        let region = |(ptr, pitch): (u64, usize)| DeviceRegion { ptr, pitch, width_bytes: row_bytes, height: rows };
+        copy_device(&self.ctx, region(src), region(dst))
+    }
+
+    fn download_rows(&self, (ptr, pitch): (u64, usize), row_bytes: usize, rows: usize, out: &mut [u8]) -> Result<()> {
+        copy_to_host(&self.ctx, DeviceRegion { ptr, pitch, width_bytes: row_bytes, height: rows }, out, row_bytes)
+    }
 }
 
 /// Copies the picture of `src` into `dst` plane by plane on `stream`, after `src`'s
 /// ready event, and waits (with `done`) until the copies finished. Both frames must be
 /// device memory of `stream`'s context (this crate's CUDA frames on its GPU are).
-fn copy_frame_on(stream: &Stream, done: &Event, src: &CudaFrame, dst: &CudaFrame) -> Result<()> {
+fn copy_frame_on(stream: &Stream, done: &Event, src: &DeviceFrame, dst: &DeviceFrame) -> Result<()> {
     let format = src.format();
     let (width, height) = src.size();
     if (dst.format(), dst.size()) != (format, (width, height)) || src.device_index() != dst.device_index() {

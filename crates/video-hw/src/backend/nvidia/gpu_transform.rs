@@ -23,7 +23,7 @@ use super::kernels::{DeviceTaps, Kernels, TransformParams};
 use crate::codec::{PixelFormat, SampleType};
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
-use crate::frame::{CudaFrame, DeviceFrameOwner};
+use crate::frame::{DeviceFrame, DeviceFrameOwner};
 use crate::pixels::transform::{AxisTaps, Plan, Transform};
 
 /// The longest one frame's transform may take before it counts as a device failure.
@@ -143,7 +143,7 @@ impl GpuTransformer {
     /// Runs `plan` (of `transform`) over `frame` into device memory: the output picture,
     /// its planes one under the other at one pitch (`output_layout`), complete when this
     /// returns.
-    pub(crate) fn run(&self, transform: &Transform, plan: &Plan, frame: &CudaFrame) -> Result<PooledBuffer> {
+    pub(crate) fn run(&self, transform: &Transform, plan: &Plan, frame: &DeviceFrame) -> Result<PooledBuffer> {
         let mut worker = self.worker()?;
         let out = self.run_on(&mut worker, transform, plan, frame);
         if worker.stuck {
@@ -159,7 +159,7 @@ impl GpuTransformer {
         out
     }
 
-    fn run_on(&self, w: &mut Worker, transform: &Transform, plan: &Plan, frame: &CudaFrame) -> Result<PooledBuffer> {
+    fn run_on(&self, w: &mut Worker, transform: &Transform, plan: &Plan, frame: &DeviceFrame) -> Result<PooledBuffer> {
         if !matches!(frame.format(), PixelFormat::Nv12 | PixelFormat::P010) {
             return Err(Error::unsupported(
                 format!("GPU transform from CUDA {}", frame.format()),
@@ -334,8 +334,8 @@ pub(crate) fn output_frame(
     plan: &Plan,
     device_index: u32,
     owner: Arc<dyn DeviceFrameOwner>,
-) -> CudaFrame {
+) -> DeviceFrame {
     let ptr = buffer.ptr();
     let (pitch, _) = output_layout(plan);
-    CudaFrame::stacked(Box::new(buffer), (ptr, pitch), device_index, plan.output, plan.output_size(), owner, 0)
+    DeviceFrame::stacked(Box::new(buffer), (ptr, pitch), device_index, plan.output, plan.output_size(), owner, 0)
 }

@@ -21,7 +21,7 @@ use crate::bitstream::access_unit::AccessUnit;
 use crate::config::Output;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameData};
+use crate::frame::{DeviceApi, Frame, FrameData};
 
 /// A CPU engine whose host frames are handed back as CUDA frames on one GPU.
 pub(crate) struct HostUpload {
@@ -66,7 +66,7 @@ impl HostUpload {
         }
         if let FrameData::Host(host) = &frame.data {
             let cuda = self.copy.upload(host, frame.format, frame.width, frame.height)?;
-            frame.data = FrameData::Cuda(cuda);
+            frame.data = FrameData::Device(cuda);
         }
         Ok(frame)
     }
@@ -129,7 +129,7 @@ impl DecoderBackend for HostUpload {
 
     fn set_output(&mut self, output: Output, bounded_by_caller: bool) -> Result<()> {
         match output {
-            Output::Cuda(f) => {
+            Output::Device(DeviceApi::Cuda, f) => {
                 self.inner.set_output(Output::Host(f), bounded_by_caller)?;
                 self.copy.set_bounded_by_caller(bounded_by_caller);
                 self.upload = true;

@@ -105,9 +105,9 @@ pub(super) fn check_config(codec: Codec, output: Output) -> Result<()> {
     if codec != Codec::H264 {
         return Err(Error::unsupported(format!("{codec} decode with openh264"), "openh264 decodes H.264 only"));
     }
-    if let Output::Cuda(f) = output {
+    if let Output::Device(api, f) = output {
         return Err(Error::unsupported(
-            format!("CUDA {f} output with openh264"),
+            format!("{api} {f} output with openh264"),
             "openh264 decodes to host memory only",
         ));
     }

@@ -144,9 +144,9 @@ fn picture_to_frame(pic: &DecodedPicture<'_>, meta: &AuMeta, output: Output) -> 
             };
             (format, FrameData::Host(data))
         }
-        Output::Cuda(f) => {
+        Output::Device(api, f) => {
             return Err(Error::unsupported(
-                format!("CUDA {f} output with openh264"),
+                format!("{api} {f} output with openh264"),
                 "openh264 decodes to host memory only",
             ));
         }

@@ -77,8 +77,11 @@ impl Rav1dDecoder {
         if config.codec != Codec::Av1 {
             return Err(Error::unsupported(format!("{} decode with rav1d", config.codec), "rav1d decodes AV1 only"));
         }
-        if let Output::Cuda(f) = config.output {
-            return Err(Error::unsupported(format!("CUDA {f} output with rav1d"), "rav1d decodes to host memory only"));
+        if let Output::Device(api, f) = config.output {
+            return Err(Error::unsupported(
+                format!("{api} {f} output with rav1d"),
+                "rav1d decodes to host memory only",
+            ));
         }
         // rav1d 1.1.0 aborts the process on any frame decode error when it has one frame
         // context (memorysafety/rav1d issue 1497: its error path unwraps a header its

@@ -4,7 +4,9 @@
 //! [`FrameReader`](crate::reader::FrameReader) like a real one.
 //!
 //! Its "device" is host memory behind fake device addresses (as the frame ring's fake
-//! device does): a frame asked for in CUDA memory is the OpenH264 engine's host frame,
+//! device does): a frame asked for in the toy device's memory
+//! (`Output::Device(DeviceApi::Toy, _)`, an API of its own, so the generic layers are
+//! seen to take a device that is not CUDA) is the OpenH264 engine's host frame,
 //! copied into a device allocation of the toy's, pitched and stacked as a device frame of
 //! this crate is; downloading it reads the allocation back. So its frames must equal
 //! OpenH264's bit for bit, and its device memory must all be given back.
@@ -24,7 +26,7 @@ use crate::config::{DecoderConfig, Output};
 use crate::engine::{Direction, Engine, EnginePreference};
 use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
-use crate::frame::{CudaFrame, DeviceFrameOwner, Frame, FrameData, HostFrame};
+use crate::frame::{DeviceApi, DeviceFrame, DeviceFrameOwner, Frame, FrameData, HostFrame};
 use crate::records::probe_info::ProbeInfo;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ pub(crate) static DESCRIPTOR: EngineDescriptor = EngineDescriptor {
 /// The toy device: plenty of free memory, no ring slots, no page-locked memory and no
 /// upload of other engines' frames (nothing asks for them: `Auto` never reaches it).
 static TOY_DEVICE: DeviceHooks = DeviceHooks {
+    api: DeviceApi::Toy,
     present: || Ok(()),
     free_memory: |_| Some(1 << 30),
     allocator: |device| {
@@ -61,10 +64,10 @@ pub(crate) fn probe(codec: Codec, direction: Direction, device: u32) -> Result<P
 }
 
 /// Opens a session: OpenH264 decoding to host memory, its frames moved to the toy device
-/// when the configuration asks for device (CUDA) output.
+/// when the configuration asks for output in the toy device's memory.
 pub(crate) fn open_decoder(config: &DecoderConfig) -> Result<Box<dyn DecoderBackend>> {
     let (host_output, device) = match config.output {
-        Output::Cuda(format) => (Output::Host(format), Some(ToyMemory::default())),
+        Output::Device(DeviceApi::Toy, format) => (Output::Host(format), Some(ToyMemory::default())),
         other => (other, None),
     };
     let inner = super::openh264::open_decoder(&DecoderConfig {
@@ -123,7 +126,11 @@ impl ToyMemory {
 struct ToyOwner(Arc<ToyMemory>);
 
 impl DeviceFrameOwner for ToyOwner {
-    fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
+    fn api(&self) -> DeviceApi {
+        DeviceApi::Toy
+    }
+
+    fn download(&self, frame: &DeviceFrame) -> Result<HostFrame> {
         let blocks = self.0.blocks.lock().unwrap_or_else(|p| p.into_inner());
         let (width, height) = frame.size();
         let format = frame.format();
@@ -176,8 +183,8 @@ impl ToyDecoder {
         let lease = Box::new(ToyLease { memory: memory.clone(), ptr });
         let owner = Arc::new(ToyOwner(memory.clone()));
         let size = (frame.width, frame.height);
-        let data = CudaFrame::stacked(lease, (ptr, pitch), self.device_index, frame.format, size, owner, 0);
-        Ok(frame.same_over(FrameData::Cuda(data)))
+        let data = DeviceFrame::stacked(lease, (ptr, pitch), self.device_index, frame.format, size, owner, 0);
+        Ok(frame.same_over(FrameData::Device(data)))
     }
 }
 

@@ -8,13 +8,16 @@ use crate::codec::{Codec, PixelFormat};
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::{Decoder, Input};
 use crate::engine::{Direction, Engine, EnginePreference};
-use crate::frame::{Frame, FrameData};
+use crate::frame::{DeviceApi, Frame, FrameData};
 use crate::media::Demuxer;
 use crate::reader::FrameReader;
 
 fn media(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media").join(name)
 }
+
+/// NV12 in the toy device's memory.
+const TOY_NV12: Output = Output::Device(DeviceApi::Toy, PixelFormat::Nv12);
 
 fn only(engine: Engine, output: Output) -> DecoderConfig {
     DecoderConfig::new(Codec::H264).engine(EnginePreference::Only(engine)).output(output)
@@ -49,18 +52,19 @@ fn the_toy_engine_decodes_device_frames_bit_exact_with_the_engine_it_wraps() {
     for name in ["h264-aac.mp4", "h264-ref2.mkv"] {
         let (reference, engine) = decode_all(name, only(Engine::OpenH264, Output::HOST_NV12));
         assert_eq!(engine, Engine::OpenH264);
-        let (toy, engine) = decode_all(name, only(Engine::Toy, Output::CUDA_NV12));
+        let (toy, engine) = decode_all(name, only(Engine::Toy, TOY_NV12));
         assert_eq!(engine, Engine::Toy, "{name}");
         assert!(!reference.is_empty(), "{name}: no frames");
         assert_eq!(toy.len(), reference.len(), "{name}: frame count");
         for (i, (t, r)) in toy.iter().zip(&reference).enumerate() {
-            let FrameData::Cuda(device) = &t.data else { panic!("{name} frame {i}: not a device frame") };
+            let FrameData::Device(device) = &t.data else { panic!("{name} frame {i}: not a device frame") };
+            assert_eq!(device.api(), DeviceApi::Toy, "{name} frame {i}");
             assert_eq!(device.format(), PixelFormat::Nv12);
             assert_eq!((t.pts, t.keyframe, t.width, t.height), (r.pts, r.keyframe, r.width, r.height), "{name} {i}");
             assert!(pixels(t) == pixels(r), "{name} frame {i}: pixels differ");
         }
         let memory = toy.iter().find_map(|f| match &f.data {
-            FrameData::Cuda(c) => {
+            FrameData::Device(c) => {
                 c.lease.as_ref().and_then(|l| l.downcast_ref::<super::ToyLease>()).map(|l| l.memory.clone())
             }
             _ => None,
@@ -105,10 +109,17 @@ fn auto_never_picks_the_toy_engine_and_it_says_what_it_is() {
     assert_ne!(crate::registry::decode_engine(&auto).unwrap(), Engine::Toy);
     let cuda = auto.clone().output(Output::CUDA_NV12);
     assert_ne!(crate::registry::decode_engine(&cuda).ok(), Some(Engine::Toy));
-    assert!(Engine::Toy.is_hardware() && Engine::Toy.gives_cuda_frames());
+    let toy_output = auto.clone().output(TOY_NV12);
+    assert_ne!(crate::registry::decode_engine(&toy_output).ok(), Some(Engine::Toy));
+    assert!(Engine::Toy.is_hardware() && Engine::Toy.device_api() == Some(DeviceApi::Toy));
+    assert!(!Engine::Toy.gives_cuda_frames());
     assert!(Engine::Toy.handles(Direction::Decode) && !Engine::Toy.handles(Direction::Encode));
     assert!(crate::registry::probe(Engine::Toy, Codec::H264, Direction::Decode, 0).available);
     assert!(!crate::registry::probe(Engine::Toy, Codec::Hevc, Direction::Decode, 0).available);
-    // Named, it opens; CUDA output with it needs no upload.
-    assert_eq!(crate::registry::decode_engine(&only(Engine::Toy, Output::CUDA_NV12)).unwrap(), Engine::Toy);
+    // Named, it opens; output in its device's memory needs no upload.
+    assert_eq!(crate::registry::decode_engine(&only(Engine::Toy, TOY_NV12)).unwrap(), Engine::Toy);
+    // CUDA output asked of it is refused when the configuration is checked: a hardware
+    // engine of another device's world is not copied through the host.
+    let err = only(Engine::Toy, Output::CUDA_NV12).validate().unwrap_err();
+    assert!(err.to_string().contains("CUDA output with toy"), "{err}");
 }

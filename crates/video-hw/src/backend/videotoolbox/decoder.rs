@@ -99,7 +99,7 @@ impl VtDecoder {
                 "this engine decodes H.264 and HEVC (VP9 and AV1 through the FFmpeg engine)",
             ));
         }
-        if let Output::Cuda(_) = config.output {
+        if let Output::Device(..) = config.output {
             return Err(Error::unsupported(
                 format!("{:?} output with videotoolbox", config.output),
                 "videotoolbox decodes to host memory",

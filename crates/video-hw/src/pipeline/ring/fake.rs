@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::codec::PixelFormat;
 use crate::error::{Error, Result};
 use crate::frame::memory::{DeviceAllocator, DeviceBlock, DeviceLayout};
-use crate::frame::{CudaFrame, DeviceFrameOwner, HostFrame};
+use crate::frame::{DeviceApi, DeviceFrame, DeviceFrameOwner, HostFrame};
 
 /// Allocations by base address.
 type Memory = Arc<Mutex<BTreeMap<u64, Vec<u8>>>>;
@@ -49,7 +49,7 @@ impl FakeDevice {
     }
 
     /// Writes the packed picture `pixels` into `frame`'s planes.
-    pub(crate) fn fill(&self, frame: &CudaFrame, pixels: &[u8]) {
+    pub(crate) fn fill(&self, frame: &DeviceFrame, pixels: &[u8]) {
         let (w, h) = frame.size();
         let mut at = 0;
         for i in 0..frame.format().plane_count() {
@@ -63,20 +63,20 @@ impl FakeDevice {
     }
 
     /// `frame`'s planes, packed.
-    pub(crate) fn read(&self, frame: &CudaFrame) -> Vec<u8> {
+    pub(crate) fn read(&self, frame: &DeviceFrame) -> Vec<u8> {
         read(&self.memory, frame)
     }
 
     /// A frame in fake device memory of no ring's (as an engine's own pool lends).
-    pub(crate) fn loose_frame(self: &Arc<Self>, format: PixelFormat, width: u32, height: u32) -> CudaFrame {
+    pub(crate) fn loose_frame(self: &Arc<Self>, format: PixelFormat, width: u32, height: u32) -> DeviceFrame {
         let layout = DeviceLayout::of(format, width, height);
         let block = self.alloc(layout.width_bytes, layout.rows).unwrap();
         let memory = (block.ptr, block.pitch);
-        CudaFrame::stacked(Box::new(block), memory, self.index, format, (width, height), self.owner(), 0)
+        DeviceFrame::stacked(Box::new(block), memory, self.index, format, (width, height), self.owner(), 0)
     }
 }
 
-fn read(memory: &Memory, frame: &CudaFrame) -> Vec<u8> {
+fn read(memory: &Memory, frame: &DeviceFrame) -> Vec<u8> {
     let (w, h) = frame.size();
     let mut out = Vec::new();
     for i in 0..frame.format().plane_count() {
@@ -91,12 +91,16 @@ fn read(memory: &Memory, frame: &CudaFrame) -> Vec<u8> {
 struct Downloads(Memory);
 
 impl DeviceFrameOwner for Downloads {
-    fn download(&self, frame: &CudaFrame) -> Result<HostFrame> {
+    fn api(&self) -> DeviceApi {
+        DeviceApi::Cuda
+    }
+
+    fn download(&self, frame: &DeviceFrame) -> Result<HostFrame> {
         let (w, h) = frame.size();
         HostFrame::from_packed(frame.format(), w, h, read(&self.0, frame))
     }
 
-    fn upload(&self, frame: &CudaFrame, host: &HostFrame) -> Result<()> {
+    fn upload(&self, frame: &DeviceFrame, host: &HostFrame) -> Result<()> {
         for (i, plane) in host.planes().iter().enumerate() {
             let rows: Vec<&[u8]> = host.rows(i).collect();
             access(&self.0, frame.plane_ptr(i).unwrap(), frame.pitch(), plane.row_bytes, plane.rows, |r, row| {
@@ -128,11 +132,32 @@ impl DeviceAllocator for FakeDevice {
         Arc::new(Downloads(self.memory.clone()))
     }
 
-    fn copy_frame(&self, src: &CudaFrame, dst: &CudaFrame) -> Result<()> {
+    fn copy_frame(&self, src: &DeviceFrame, dst: &DeviceFrame) -> Result<()> {
         assert_eq!((src.format(), src.size()), (dst.format(), dst.size()));
         let pixels = self.read(src);
         self.fill(dst, &pixels);
         self.copies.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn alloc_delivered(&self, bytes: usize) -> Result<DeviceBlock> {
+        let block = self.alloc(bytes.max(1), 1)?;
+        Ok(DeviceBlock { pitch: bytes, width_bytes: bytes, ..block })
+    }
+
+    fn copy_rows(&self, src: (u64, usize), dst: (u64, usize), row_bytes: usize, rows: usize) -> Result<()> {
+        let mut read = vec![0; row_bytes * rows];
+        self.download_rows(src, row_bytes, rows, &mut read)?;
+        access(&self.memory, dst.0, dst.1, row_bytes, rows, |r, row| {
+            row.copy_from_slice(&read[r * row_bytes..][..row_bytes]);
+        });
+        Ok(())
+    }
+
+    fn download_rows(&self, (ptr, pitch): (u64, usize), row_bytes: usize, rows: usize, out: &mut [u8]) -> Result<()> {
+        access(&self.memory, ptr, pitch, row_bytes, rows, |r, row| {
+            out[r * row_bytes..][..row_bytes].copy_from_slice(row);
+        });
         Ok(())
     }
 }

@@ -352,8 +352,8 @@ impl FrameRing {
     /// `timeout` (forever for `None`) while every buffer is lent out.
     ///
     /// The planes lie one under the other in one pitched allocation
-    /// ([`CudaFrame::plane_ptr`](crate::frame::CudaFrame::plane_ptr),
-    /// [`CudaFrame::pitch`](crate::frame::CudaFrame::pitch)); their contents are
+    /// ([`DeviceFrame::plane_ptr`](crate::frame::DeviceFrame::plane_ptr),
+    /// [`DeviceFrame::pitch`](crate::frame::DeviceFrame::pitch)); their contents are
     /// unspecified (an earlier frame's pixels). Write them from CUDA code of your own, finish that
     /// work (synchronise your stream), set the frame's `pts`, and
     /// [`push`](Self::push) it. Dropping the frame — here, or after whoever pops it is
@@ -385,14 +385,14 @@ impl FrameRing {
     ) -> Result<Frame> {
         let cuda = self.inner.slots.device_slots()?.lease(format, width, height, Some(timeout))?;
         let cuda = cuda.ok_or(Error::Timeout(Duration::ZERO))?;
-        Ok(Frame::cuda(format, width, height, cuda))
+        Ok(Frame::device(format, width, height, cuda))
     }
 
     /// Like [`acquire_cuda`](Self::acquire_cuda) but never waits: `Ok(None)` when every
     /// buffer is lent out.
     pub fn try_acquire_cuda(&self, format: PixelFormat, width: u32, height: u32) -> Result<Option<Frame>> {
         let cuda = self.inner.slots.device_slots()?.lease(format, width, height, None)?;
-        Ok(cuda.map(|c| Frame::cuda(format, width, height, c)))
+        Ok(cuda.map(|c| Frame::device(format, width, height, c)))
     }
 
     /// `frame`, in a slot of this ring: a CUDA frame on this device-memory ring's GPU
@@ -411,7 +411,7 @@ impl FrameRing {
         before_waiting: impl FnOnce(),
     ) -> Result<Frame> {
         let FrameSlots::Device(d) = &*self.inner.slots else { return Ok(frame) };
-        let FrameData::Cuda(src) = &frame.data else { return Ok(frame) };
+        let FrameData::Device(src) = &frame.data else { return Ok(frame) };
         if src.device_index() != d.alloc.device_index() || d.owns(src) {
             return Ok(frame);
         }
@@ -434,7 +434,7 @@ impl FrameRing {
             Err(e) => return Err(e),
         }
         d.adopted.fetch_add(1, Ordering::Relaxed);
-        Ok(Frame { data: FrameData::Cuda(copy), ..frame })
+        Ok(Frame { data: FrameData::Device(copy), ..frame })
     }
 
     /// [`adopt_with`](Self::adopt_with) with nothing to do before waiting.

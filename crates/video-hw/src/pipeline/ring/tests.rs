@@ -327,7 +327,7 @@ fn adopt_copies_loose_cuda_frames_into_slots() {
     let pixels = pattern(PixelFormat::Nv12.frame_size(w, h), 9);
     let loose = fake.loose_frame(PixelFormat::Nv12, w, h);
     fake.fill(&loose, &pixels);
-    let mut frame = Frame::cuda(PixelFormat::Nv12, w, h, loose);
+    let mut frame = Frame::device(PixelFormat::Nv12, w, h, loose);
     (frame.pts, frame.keyframe) = (Some(42), true);
     let adopted = ring.adopt(frame, None).unwrap();
     assert_eq!((adopted.pts, adopted.keyframe, adopted.width), (Some(42), true, w));
@@ -343,18 +343,18 @@ fn adopt_copies_loose_cuda_frames_into_slots() {
     assert!(ring.adopt(host, None).unwrap().host_data().is_some());
     // So do CUDA frames of another GPU.
     let other = FakeDevice::new(1);
-    let far = Frame::cuda(PixelFormat::Nv12, w, h, other.loose_frame(PixelFormat::Nv12, w, h));
+    let far = Frame::device(PixelFormat::Nv12, w, h, other.loose_frame(PixelFormat::Nv12, w, h));
     assert!(!ring.adopt(far, None).unwrap().cuda_data().unwrap().is_pooled());
     assert_eq!(ring.stats().adopted, 1);
     // With every slot held, adopting waits (here: times out), and a cancel ends it.
     let _held = ring.acquire_cuda(PixelFormat::Nv12, w, h, None).unwrap();
-    let loose = Frame::cuda(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
+    let loose = Frame::device(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
     let e = ring.adopt(loose, Some(Duration::from_millis(20))).unwrap_err();
     assert!(matches!(e, Error::Timeout(_)), "{e}");
     let blocked = {
         let (ring, fake) = (ring.clone(), fake.clone());
         std::thread::spawn(move || {
-            let loose = Frame::cuda(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
+            let loose = Frame::device(PixelFormat::Nv12, w, h, fake.loose_frame(PixelFormat::Nv12, w, h));
             ring.adopt(loose, None).map(|_| ())
         })
     };

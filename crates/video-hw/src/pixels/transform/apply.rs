@@ -395,7 +395,7 @@ impl Transformer {
         let plan = self.plan_for(frame.format, frame.width, frame.height, &frame.color)?;
         let data = match &frame.data {
             FrameData::Host(host) => FrameData::Host(run(&transform, plan, host, frame.width, frame.height)?),
-            FrameData::Cuda(c) => FrameData::Cuda(c.owner.transform(c, &transform, plan)?),
+            FrameData::Device(c) => FrameData::Device(c.owner.transform(c, &transform, plan)?),
             FrameData::None => FrameData::None,
         };
         let (width, height) = plan.output_size();

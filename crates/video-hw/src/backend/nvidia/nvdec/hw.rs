@@ -142,7 +142,7 @@ impl DecoderObject {
         // SAFETY: `ptr` came from cuvidMapVideoFrame64 on this live decoder and is unmapped
         // exactly once (its owner calls this from its drop). Our copies from it finished (a
         // timed-out one leaks the mapping instead); a lent frame's caller finished its own GPU
-        // reads before dropping the frame, as `CudaFrame`'s documentation asks. The stream the
+        // reads before dropping the frame, as `DeviceFrame`'s documentation asks. The stream the
         // surface was mapped on may be gone by now (its session closed): the unmap does not
         // use it.
         let r = call_times::UNMAP.time(|| unsafe { (self.cuvid.cuvidUnmapVideoFrame64)(self.raw, ptr) });

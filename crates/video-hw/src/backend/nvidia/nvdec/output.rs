@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::frame::memory::DeviceLayout;
 use crate::frame::output::{has_output_ring, take_output_device_slot, take_output_slot};
 use crate::frame::pool::DeviceSlot;
-use crate::frame::{CudaFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
+use crate::frame::{DeviceApi, DeviceFrame, DeviceFrameOwner, FrameData, HostFrame, PlaneLayout};
 use crate::pixels::convert::YuvMatrix;
 
 /// The longest a copy-out may take before the device is declared stuck.
@@ -280,10 +280,13 @@ impl CopyOut {
         let format = output.format_for_depth(bit_depth);
         match (output, format) {
             (Output::Metadata, _) | (_, None) => Ok((PixelFormat::Nv12, FrameData::None)),
-            (Output::Cuda(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
+            (
+                Output::Device(DeviceApi::Cuda, _),
+                Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra)),
+            ) => {
                 let target = self.target(f, crop, true)?;
                 let target = settle(target, |(ptr, pitch)| self.rgb_on_device(surface, crop, f, color, ptr, pitch))?;
-                Ok((f, FrameData::Cuda(self.lend(target, crop, f))))
+                Ok((f, FrameData::Device(self.lend(target, crop, f))))
             }
             (Output::Host(_), Some(f @ (PixelFormat::Rgb24 | PixelFormat::RgbPlanar | PixelFormat::Bgra))) => {
                 // Scratch device memory of the session's own (the frame goes to the host).
@@ -299,8 +302,8 @@ impl CopyOut {
                 downloaded(start, row_bytes * rows);
                 Ok((f, FrameData::Host(host)))
             }
-            (Output::Cuda(_), Some(f @ (PixelFormat::Nv12 | PixelFormat::P010))) => {
-                Ok((f, FrameData::Cuda(self.copy_to_device(surface, crop, f)?)))
+            (Output::Device(DeviceApi::Cuda, _), Some(f @ (PixelFormat::Nv12 | PixelFormat::P010))) => {
+                Ok((f, FrameData::Device(self.copy_to_device(surface, crop, f)?)))
             }
             (
                 Output::Host(_),
@@ -318,21 +321,36 @@ impl CopyOut {
     /// slot then).
     pub fn lend_format(output: Output, bit_depth: u8) -> Option<PixelFormat> {
         let format = output.format_for_depth(bit_depth)?;
-        let lendable = matches!(output, Output::Cuda(_)) && matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
+        let lendable = matches!(output, Output::Device(DeviceApi::Cuda, _))
+            && matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
         (lendable && !has_output_ring()).then_some(format)
     }
 
     /// A CUDA frame in the mapped surface itself: waits for the map's post-processing
     /// (queued on [`stream`](Self::stream)), as for a copy-out, so the frame is complete
     /// when handed out; the surface is unmapped when the frame drops.
-    pub fn frame_in_surface(&self, lease: LentSurface, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
+    pub fn frame_in_surface(
+        &self,
+        lease: LentSurface,
+        s: Surface,
+        c: Crop,
+        format: PixelFormat,
+    ) -> Result<DeviceFrame> {
         // After a timeout the post-processing may still write the surface: it is never
         // unmapped, which leaks the decoder object too (the device is stuck).
         let (lease, ()) = kept_unless_timed_out(lease, self.wait())?;
         let (luma, chroma) = (s.luma(c), s.chroma(c));
         let planes = (luma.ptr, s.pitch, (chroma.ptr - luma.ptr) as usize);
         let (stream, size) = (self.stream.raw() as usize, (c.width, c.height));
-        Ok(CudaFrame::two_planes(Box::new(lease), planes, self.device_index, format, size, self.owner.clone(), stream))
+        Ok(DeviceFrame::two_planes(
+            Box::new(lease),
+            planes,
+            self.device_index,
+            format,
+            size,
+            self.owner.clone(),
+            stream,
+        ))
     }
 
     /// Device memory for a `format` picture of the crop's size, planes one under the
@@ -410,16 +428,16 @@ impl CopyOut {
     }
 
     /// Wraps device memory holding a finished `format` picture as a CUDA frame.
-    fn lend(&self, target: Target, c: Crop, format: PixelFormat) -> CudaFrame {
+    fn lend(&self, target: Target, c: Crop, format: PixelFormat) -> DeviceFrame {
         let stream = self.stream.raw() as usize;
         match target {
             Target::Ring(slot) => {
-                CudaFrame::in_slot(slot, self.device_index, format, c.width, c.height, self.owner.clone(), stream)
+                DeviceFrame::in_slot(slot, self.device_index, format, c.width, c.height, self.owner.clone(), stream)
             }
             Target::Pool(lease) => {
                 let memory = lease.buf.as_ref().map_or((0, 0), |b| (b.ptr(), b.pitch()));
                 let (size, owner) = ((c.width, c.height), self.owner.clone());
-                CudaFrame::stacked(Box::new(lease), memory, self.device_index, format, size, owner, stream)
+                DeviceFrame::stacked(Box::new(lease), memory, self.device_index, format, size, owner, stream)
             }
         }
     }
@@ -437,7 +455,7 @@ impl CopyOut {
 
     /// Copies the visible rectangle into a ring slot or a pool buffer, luma with chroma
     /// right below it, and waits: one device-to-device copy of the picture's bytes.
-    fn copy_to_device(&mut self, s: Surface, c: Crop, format: PixelFormat) -> Result<CudaFrame> {
+    fn copy_to_device(&mut self, s: Surface, c: Crop, format: PixelFormat) -> Result<DeviceFrame> {
         let luma = s.luma(c);
         let chroma = s.chroma(c);
         let target = self.target(format, c, true)?;
@@ -472,7 +490,7 @@ impl CopyOut {
     /// the same format and size, planes one under the other, and waits: the CUDA frame a
     /// session with CUDA output hands back when a CPU engine decodes for it
     /// (`backend::nvidia::host_upload`).
-    pub fn upload(&mut self, host: &HostFrame, format: PixelFormat, width: u32, height: u32) -> Result<CudaFrame> {
+    pub fn upload(&mut self, host: &HostFrame, format: PixelFormat, width: u32, height: u32) -> Result<DeviceFrame> {
         let start = std::time::Instant::now();
         let c = Crop { left: 0, top: 0, width, height };
         let layout = DeviceLayout::of(format, width, height);

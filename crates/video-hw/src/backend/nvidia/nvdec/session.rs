@@ -438,7 +438,7 @@ impl State {
                 let in_surface = || {
                     call_times::LENT.time(|| self.copy.frame_in_surface(mapped.lend(), surface, record.crop, format))
                 };
-                (format, FrameData::Cuda(call_times::COPY.time(in_surface)?))
+                (format, FrameData::Device(call_times::COPY.time(in_surface)?))
             }
             (None, Some((format, dest))) => {
                 let (stream, crop, depth) = (self.copy.stream(), record.crop, record.bit_depth);

@@ -20,7 +20,7 @@ use crate::codec::PixelFormat;
 use crate::config::Output;
 use crate::error::{Error, Result};
 use crate::frame::staging::HostStaging;
-use crate::frame::{CudaFrame, Frame, FrameData};
+use crate::frame::{DeviceFrame, Frame, FrameData};
 
 /// The staging of one GPU's frames (its primary context).
 pub(crate) struct Staging {
@@ -46,7 +46,7 @@ impl Staging {
 }
 
 /// The mapped-surface view of a two-plane CUDA frame (luma, then chroma further on).
-fn surface_of(frame: &CudaFrame) -> Result<Surface> {
+fn surface_of(frame: &DeviceFrame) -> Result<Surface> {
     let bytes_per_sample = match frame.format() {
         PixelFormat::Nv12 => 1,
         PixelFormat::P010 => 2,
@@ -65,7 +65,7 @@ fn surface_of(frame: &CudaFrame) -> Result<Surface> {
 
 impl HostStaging for Staging {
     fn start(&mut self, mut frame: Frame, format: PixelFormat) -> Result<()> {
-        let FrameData::Cuda(cuda) = std::mem::replace(&mut frame.data, FrameData::None) else {
+        let FrameData::Device(cuda) = std::mem::replace(&mut frame.data, FrameData::None) else {
             return Err(Error::invalid_input("staging a frame that is not in CUDA memory"));
         };
         if cuda.ready_event() != 0 {

@@ -18,7 +18,7 @@ use super::super::cuda::{Context, CudaDriver, CurrentGuard, DeviceBuffer, Device
 use super::super::sys::cuda::CUevent;
 use crate::codec::PixelFormat;
 use crate::error::{Error, Result};
-use crate::frame::CudaFrame;
+use crate::frame::DeviceFrame;
 
 /// How long staging one frame may take.
 const COPY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,7 +115,7 @@ impl Device {
 
     /// Copies `frame` into `dst` on the device and waits for the copy (after waiting for
     /// the frame's ready event, if it has one).
-    pub(crate) fn stage(&self, frame: &CudaFrame, dst: &Surface) -> Result<()> {
+    pub(crate) fn stage(&self, frame: &DeviceFrame, dst: &Surface) -> Result<()> {
         let (width, height) = frame.size();
         let format = frame.format();
         let plane = |i: usize| -> Result<(DeviceRegion, DeviceRegion)> {
@@ -172,7 +172,7 @@ impl Device {
 }
 
 /// Checks that a CUDA frame can be staged for a session on GPU `device_index`.
-pub(crate) fn check_cuda_frame(frame: &CudaFrame, device_index: u32) -> Result<()> {
+pub(crate) fn check_cuda_frame(frame: &DeviceFrame, device_index: u32) -> Result<()> {
     if frame.device_index() != device_index {
         return Err(Error::invalid_input(format!(
             "CUDA frame on GPU {}, the encoder runs on GPU {device_index}",

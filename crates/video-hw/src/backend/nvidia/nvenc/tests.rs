@@ -15,7 +15,7 @@ use crate::codec::{Codec, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, SwitchMode};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
-use crate::frame::{CudaFrame, DeviceFrameOwner, Frame, FrameData, HostFrame};
+use crate::frame::{DeviceApi, DeviceFrame, DeviceFrameOwner, Frame, FrameData, HostFrame};
 use crate::packet::{Packet, PacketLayout};
 
 const GPU: &str = "GPU 0 (Fake GPU)";
@@ -573,14 +573,18 @@ fn host_frames_are_uploads_cuda_frames_are_not_and_output_locks_are_timed() {
 /// A CUDA frame's owner for tests (never downloaded).
 struct NoDownload;
 impl DeviceFrameOwner for NoDownload {
-    fn download(&self, _: &CudaFrame) -> Result<HostFrame> {
+    fn api(&self) -> DeviceApi {
+        DeviceApi::Cuda
+    }
+
+    fn download(&self, _: &DeviceFrame) -> Result<HostFrame> {
         Err(Error::unsupported("download", "test frame"))
     }
 }
 
 fn cuda_frame(format: PixelFormat, ptr: u64, device_index: u32) -> Frame {
     let pitch = 1024;
-    let data = FrameData::Cuda(CudaFrame {
+    let data = FrameData::Device(DeviceFrame {
         device_index,
         device_ptr: ptr,
         pitch,

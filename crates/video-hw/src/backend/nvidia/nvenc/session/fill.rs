@@ -9,7 +9,7 @@ use super::super::input::{locked_len, write_host_frame};
 use super::*;
 use crate::codec::{Codec, PixelFormat};
 use crate::error::{Error, Result};
-use crate::frame::{CudaFrame, HostFrame};
+use crate::frame::{DeviceFrame, HostFrame};
 
 /// The NVENC buffer format a CUDA frame of `f` is registered as.
 pub(super) fn device_format(f: PixelFormat) -> Option<NV_ENC_BUFFER_FORMAT> {
@@ -51,7 +51,7 @@ impl NvencEncoder {
     pub(super) fn fill_device(
         &mut self,
         slot: usize,
-        frame: &CudaFrame,
+        frame: &DeviceFrame,
     ) -> Result<(Handle, NV_ENC_BUFFER_FORMAT, u32)> {
         let format = frame.format();
         let Some(nv_format) = device_format(format) else {

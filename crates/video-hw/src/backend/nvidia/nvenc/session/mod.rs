@@ -338,7 +338,7 @@ impl EncoderBackend for NvencEncoder {
         };
         let filled = match &frame.data {
             FrameData::Host(h) => self.fill_host(slot, h),
-            FrameData::Cuda(cf) => self.fill_device(slot, cf),
+            FrameData::Device(cf) => self.fill_device(slot, cf),
             FrameData::None => Err(Error::invalid_input("frame carries no pixels")),
         };
         let (input, format, pitch) = match filled {
