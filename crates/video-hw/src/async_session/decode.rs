@@ -11,6 +11,7 @@ use crate::config::DecoderConfig;
 use crate::decoder::Decoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::pipeline::ring::MAX_CAPACITY;
 use crate::pipeline::{DecodeInput, DecodePipeline, InputSink, PipelineOptions, RingMemory};
 
 /// An input item: input for the engine, or a drain marker. Kept for a release; use
@@ -66,7 +67,7 @@ impl AsyncSession<AsyncInput, Frame> {
     }
 
     /// Runs an open `decoder` in a pipeline whose input queue and output ring hold `depth`
-    /// items each (at least 1), its ring's memory [`RingMemory::Auto`].
+    /// items each (1 to [`MAX_CAPACITY`]), its ring's memory [`RingMemory::Auto`].
     pub fn new(decoder: Decoder, depth: usize) -> Result<Self> {
         Self::with_memory(decoder, depth, RingMemory::Auto)
     }
@@ -74,7 +75,7 @@ impl AsyncSession<AsyncInput, Frame> {
     /// As [`new`](Self::new), with the ring's buffers in `memory`
     /// ([`PipelineOptions::memory`]).
     pub fn with_memory(decoder: Decoder, depth: usize, memory: RingMemory) -> Result<Self> {
-        let depth = depth.max(1);
+        let depth = depth.clamp(1, MAX_CAPACITY);
         let options = PipelineOptions::default().queue_depth(depth).input_depth(depth).memory(memory);
         let pipeline = DecodePipeline::spawn(decoder, options, None)?;
         let sink = Items(pipeline.input_sink()?);

@@ -12,6 +12,7 @@ use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::packet::Packet;
+use crate::pipeline::ring::MAX_CAPACITY;
 use crate::pipeline::{EncodePipeline, FrameSink, PipelineOptions, RingMemory};
 
 /// A frame to encode and its options (a frame alone converts, with its own pts). Kept for
@@ -50,10 +51,10 @@ impl AsyncSession<EncodeItem, Packet> {
         Self::new(Encoder::open(config)?, depth)
     }
 
-    /// Runs an open `encoder` in a pipeline whose input ring holds `depth` frames (at
-    /// least 1).
+    /// Runs an open `encoder` in a pipeline whose input ring holds `depth` frames (1 to
+    /// [`MAX_CAPACITY`]).
     pub fn new(encoder: Encoder, depth: usize) -> Result<Self> {
-        let depth = depth.max(1);
+        let depth = depth.clamp(1, MAX_CAPACITY);
         // The frames come from the caller: the ring's own buffers are never lent, so they
         // need no page-locking.
         let options = PipelineOptions::default().queue_depth(depth).input_depth(depth).memory(RingMemory::Pageable);
