@@ -1,5 +1,5 @@
-//! What the async surface costs per frame over the blocking API (feature `async`):
-//! `cargo bench -p video-hw --features async --bench async_overhead`.
+//! What the async surface costs per frame over the blocking API:
+//! `cargo bench -p video-hw --bench async_overhead`.
 //!
 //! Two workloads, both OpenH264 to host yuv420p:
 //! - `64x64`: 600 frames the bench encodes itself (OpenH264, a moving pattern). A frame
@@ -16,7 +16,9 @@
 //! - `blocking, thread of its own`: the same on a thread spawned for the run, as a tokio
 //!   service runs a blocking session (`spawn_blocking`): what moving the engine off the
 //!   caller's thread costs by itself (memory arenas, caches, scheduling);
-//! - `AsyncDecoder`: fed and drained by one `futures::executor` thread (depth 8);
+//! - `AsyncDecoder`: fed and drained by one `futures::executor` thread (depth 8); since
+//!   2026-11-27 the old name's wrapper over a `DecodePipeline`'s handles, so the next row
+//!   but one plus the wrapper (and its drains between streams);
 //! - `DecodePipeline`, blocking: `submit` from one thread, `recv` on another;
 //! - `DecodePipeline`, async: its sink fed and its stream drained on one executor thread.
 //!

@@ -1,15 +1,15 @@
-//! A live ingest server on the async sessions (feature `async`): it accepts any number of
+//! A live ingest server on the pipelines' async handles: it accepts any number of
 //! senders at once, each streaming Y4M (4:2:0) over TCP, encodes each with its own encoder
 //! (the registry's choice; a fallback is logged) and writes one fragmented MP4 per sender,
 //! playable while it grows and closed properly when the sender leaves, mid-frame or not.
 //!
 //! ```sh
-//! cargo run --release -p video-hw --features async --example ingest -- 127.0.0.1:9000 /tmp/ingest
+//! cargo run --release -p video-hw --example ingest -- 127.0.0.1:9000 /tmp/ingest
 //! ffmpeg -re -f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -f yuv4mpegpipe tcp://127.0.0.1:9000
 //! ```
 //!
 //! Per sender: a task reads frames (awaiting the socket) and sends them into an
-//! `AsyncEncoder` (awaiting its backpressure); a second task takes the packets and hands
+//! `EncodePipeline`'s frame sink (awaiting its backpressure); a second task takes the packets and hands
 //! them to a muxer thread (file writes block, so they stay off the runtime).
 
 use std::path::{Path, PathBuf};
@@ -19,10 +19,10 @@ use std::sync::{Arc, mpsc};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use video_hw::async_session::{AsyncEncoder, EncodeItem};
 use video_hw::media::mux::{MuxFormat, Muxer};
 use video_hw::media::{MediaPacket, Track};
-use video_hw::{Codec, EncoderConfig, Error, Frame, HostFrame, PixelFormat, Rational, Result};
+use video_hw::pipeline::{EncodePipeline, PipelineOptions, Shutdown};
+use video_hw::{Codec, EncoderConfig, Error, Frame, FrameOptions, HostFrame, PixelFormat, Rational, Result};
 
 /// What one sender's stream declares (its Y4M header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,11 +98,12 @@ async fn ingest(socket: TcpStream, path: &Path) -> Result<u64> {
     config.fps = header.fps;
     config.timebase = timebase;
     // Opening an engine blocks (a driver, a library): off the runtime's threads.
-    let encoder = tokio::task::spawn_blocking(move || AsyncEncoder::open(config, 8))
+    let options = PipelineOptions::default().queue_depth(8);
+    let pipeline = tokio::task::spawn_blocking(move || EncodePipeline::open(config, options))
         .await
         .map_err(|e| Error::invalid_input(format!("encoder task: {e}")))??;
-    eprintln!("ingest: {}: {}x{} at {} fps on {}", path.display(), w, h, header.fps, encoder.backend());
-    let (mut frames_in, mut packets_out) = encoder.split();
+    eprintln!("ingest: {}: {}x{} at {} fps on {}", path.display(), w, h, header.fps, pipeline.backend());
+    let (mut frames_in, mut packets_out) = (pipeline.frame_sink(), pipeline.packet_stream()?);
 
     // The muxer on a thread of its own: file writes block.
     let mut track = Track::video(0, Codec::H264, timebase, w, h);
@@ -131,31 +132,40 @@ async fn ingest(socket: TcpStream, path: &Path) -> Result<u64> {
     let frames = async move {
         let mut count = 0u64;
         let mut marker = Vec::new();
-        let broken = loop {
-            marker.clear();
-            if reader.read_until(b'\n', &mut marker).await? == 0 {
-                break None;
+        let read = async {
+            loop {
+                marker.clear();
+                if reader.read_until(b'\n', &mut marker).await? == 0 {
+                    return Ok::<Option<Error>, Error>(None);
+                }
+                if !marker.starts_with(b"FRAME") {
+                    return Ok(Some(Error::invalid_input(format!("frame {count}: no FRAME marker"))));
+                }
+                let mut data = vec![0u8; frame_bytes];
+                if let Err(e) = reader.read_exact(&mut data).await {
+                    return Ok(Some(Error::invalid_input(format!("frame {count}: the sender left mid-frame ({e})"))));
+                }
+                let mut frame =
+                    Frame::host(PixelFormat::Yuv420p, w, h, HostFrame::from_packed(PixelFormat::Yuv420p, w, h, data)?);
+                frame.pts = Some(count as i64 * 90_000 * header.fps.den / header.fps.num);
+                // `pts: None` takes the frame's.
+                frames_in.send((frame, FrameOptions::default())).await?;
+                count += 1;
             }
-            if !marker.starts_with(b"FRAME") {
-                break Some(Error::invalid_input(format!("frame {count}: no FRAME marker")));
-            }
-            let mut data = vec![0u8; frame_bytes];
-            if let Err(e) = reader.read_exact(&mut data).await {
-                break Some(Error::invalid_input(format!("frame {count}: the sender left mid-frame ({e})")));
-            }
-            let mut frame =
-                Frame::host(PixelFormat::Yuv420p, w, h, HostFrame::from_packed(PixelFormat::Yuv420p, w, h, data)?);
-            frame.pts = Some(count as i64 * 90_000 * header.fps.den / header.fps.num);
-            frames_in.send(EncodeItem::from(frame)).await?;
-            count += 1;
         };
-        // Drains the encoder: its last packets come out, then the packet stream ends.
+        let broken = read.await;
+        // Always, whatever the reading met: drains the encoder, whose last packets come
+        // out, then the packet stream ends (dropping the sink would not end the input).
         frames_in.close().await?;
-        Ok::<_, Error>((count, broken))
+        Ok::<_, Error>((count, broken?))
     };
     let (read, written) = futures::future::join(frames, packets).await;
     let (count, broken) = read?;
     written?;
+    // Both streams have ended, so the worker has (joining it blocks: off the runtime).
+    tokio::task::spawn_blocking(move || pipeline.shutdown(Shutdown::Drain))
+        .await
+        .map_err(|e| Error::invalid_input(format!("encoder task: {e}")))??;
     tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| Error::invalid_input(format!("muxer task: {e}")))?

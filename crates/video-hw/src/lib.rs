@@ -32,7 +32,6 @@
 //! AVCC/HVCC conversion, all in safe Rust.
 #![warn(missing_docs)]
 
-#[cfg(feature = "async")]
 pub mod async_session;
 pub mod audio;
 mod backend;

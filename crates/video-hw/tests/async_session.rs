@@ -1,9 +1,9 @@
-//! The async sessions (feature `async`) under three executors: tokio's multi-thread and
+//! The old async names (`async_session`, kept for a release as wrappers over the pipelines'
+//! handles) under three executors: tokio's multi-thread and
 //! current-thread runtimes and `futures::executor`. Frames must equal the blocking API's,
 //! bit for bit and in number; a full pipeline must make the sink pending without spinning;
 //! items the sink accepted are decoded even when their send futures are dropped; dropped
 //! sessions end their threads, and a session after another runs on the thread kept from it.
-#![cfg(feature = "async")]
 
 mod common;
 #[path = "common/streams.rs"]

@@ -57,7 +57,6 @@ const LIMIT: Duration = Duration::from_secs(90);
 fn sessions_across_fork() {
     reader_opened_in_the_parent_works_in_the_child();
     decoder_and_encoder_used_in_the_child_are_clear_errors();
-    #[cfg(feature = "async")]
     async_session_in_the_child_ends_with_an_error();
 }
 
@@ -129,7 +128,6 @@ fn decoder_and_encoder_used_in_the_child_are_clear_errors() {
 
 /// An async session's thread is the parent's: in the child its stream gives the error once
 /// and ends, and its sink refuses, instead of waiting for ever.
-#[cfg(feature = "async")]
 fn async_session_in_the_child_ends_with_an_error() {
     use futures::{SinkExt, StreamExt};
     use video_hw::async_session::{AsyncDecoder, AsyncInput};

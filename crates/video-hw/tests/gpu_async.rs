@@ -1,9 +1,8 @@
-//! The async surface on NVDEC (feature `async`): `AsyncDecoder` and a `DecodePipeline`'s
+//! The async surface on NVDEC: `AsyncDecoder` (the old name) and a `DecodePipeline`'s
 //! sink and stream, with host NV12 and CUDA output, against the blocking decoder, bit for
 //! bit and frame for frame; CUDA frames come from the session's device ring and go back to
-//! it. Run with `VIDEO_HW_TEST_GPU=1 cargo test --features async --test gpu_async`;
+//! it. Run with `VIDEO_HW_TEST_GPU=1 cargo test --release --test gpu_async`;
 //! without that variable these tests only print a note; with it and no GPU they fail.
-#![cfg(feature = "async")]
 
 mod common;
 #[path = "common/streams.rs"]

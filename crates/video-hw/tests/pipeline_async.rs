@@ -1,10 +1,9 @@
-//! The pipelines' async surface (feature `async`): `DecodePipeline::input_sink` /
+//! The pipelines' async surface (the crate's one; in every build): `DecodePipeline::input_sink` /
 //! `frame_stream`, `EncodePipeline::frame_sink` / `packet_stream`, `Transcode::finished`,
 //! under tokio (multi-thread and current-thread) and `futures::executor`. Frames and
 //! packets must equal the blocking API's, bit for bit and in number; a full pipeline makes
 //! the sink pending without spinning; the worker's error ends the stream after the frames
 //! made before it; a dropped pipeline ends its handles.
-#![cfg(feature = "async")]
 
 mod common;
 #[path = "common/streams.rs"]
@@ -95,6 +94,26 @@ fn decode_pipeline_under_current_thread_and_futures_executors() {
         let got = futures::executor::block_on(feed_and_take(p.input_sink().unwrap(), p.frame_stream(), items.clone()));
         assert_eq!(got, want, "futures executor, depth {depth}");
     }
+}
+
+#[test]
+fn a_flush_between_two_streams_gives_both_whole_through_the_sink_and_submit() {
+    let _turn = one_at_a_time();
+    let items = packets();
+    let want = md5s(&blocking_frames(&items));
+    // The file twice with a drain between: the second pass decodes as a new stream.
+    let mut twice = items.clone();
+    twice.push(DecodeInput::Flush);
+    twice.extend(items);
+    let p = DecodePipeline::open(config(), options(3)).unwrap();
+    let got = futures::executor::block_on(feed_and_take(p.input_sink().unwrap(), p.frame_stream(), twice.clone()));
+    assert_eq!(got.len(), 2 * want.len());
+    assert_eq!((&got[..want.len()], &got[want.len()..]), (&want[..], &want[..]));
+    // The blocking calls take the same marker, and a source may yield it.
+    let p = DecodePipeline::open_with_source(config(), options(3), twice.into_iter().map(Ok)).unwrap();
+    let got: Vec<String> = p.frames().map(|f| common::frame_md5(&f.unwrap()).1).collect();
+    assert_eq!(got.len(), 2 * want.len());
+    assert_eq!((&got[..want.len()], &got[want.len()..]), (&want[..], &want[..]));
 }
 
 #[test]

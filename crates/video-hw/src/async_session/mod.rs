@@ -1,25 +1,22 @@
-//! Async sessions (feature `async`): a [`Decoder`](crate::Decoder) as a [`Sink`] of
-//! packets and a [`Stream`] of frames ([`AsyncDecoder`]), an [`Encoder`](crate::Encoder) as a
-//! `Sink` of frames and a `Stream` of packets ([`AsyncEncoder`]).
+//! The old async names, kept for a release: use the pipelines' handles
+//! instead ([`DecodePipeline::input_sink`](crate::pipeline::DecodePipeline::input_sink) /
+//! [`frame_stream`](crate::pipeline::DecodePipeline::frame_stream),
+//! [`EncodePipeline::frame_sink`](crate::pipeline::EncodePipeline::frame_sink) /
+//! [`packet_stream`](crate::pipeline::EncodePipeline::packet_stream); docs/async.md).
 //!
-//! Runtime-agnostic: only the `futures` traits and channels are used, so the sessions run
-//! under tokio (either flavour), async-std, smol or `futures::executor`, and no task of the
-//! caller's runtime ever blocks. Each session runs its engine on a thread of its own, the
-//! engine calls being blocking (a GPU copy, a software decode of a picture); two bounded
-//! channels connect it to the async side.
+//! [`AsyncDecoder`] and [`AsyncEncoder`] are a [`DecodePipeline`](crate::pipeline::DecodePipeline)
+//! or [`EncodePipeline`](crate::pipeline::EncodePipeline) and its two handles in one value:
+//! no engine code of their own. What they keep of their old behaviour:
 //!
-//! Backpressure: the channels are bounded (`depth` items each). When the consumer does not
-//! take frames, the session thread waits on a full output channel, stops taking input, and
-//! the input channel fills: the sink's `poll_ready` is then pending until there is room —
-//! a waker is registered, nothing spins.
+//! - `depth` sets both the input queue and the output ring of the pipeline.
+//! - Dropping the input half ([`SessionInput`]) ends the input, as closing it does; the
+//!   stream then ends after the engine is drained.
+//! - Dropping the output half ([`SessionOutput`]), or the whole session, cancels the
+//!   pipeline without waiting for its thread, which drops the engine when it stops.
 //!
-//! Cancel safety: an item the sink accepted (`start_send` returned) is processed even if
-//! the future that sent it is dropped before its flush. Closing the sink (`close()`, or
-//! dropping the sender half) ends the stream after the engine is drained: every frame of
-//! the accepted input comes out, then the stream ends. Dropping the session (or the stream
-//! half) shuts the engine down on its thread without blocking the caller; what was still
-//! inside is dropped with it. [`live_sessions`] counts the threads still running, for leak
-//! checks.
+//! One change: damaged input is no longer an item of the decoder's stream. As in every
+//! pipeline, the decoder drops it and goes on; the first such error is kept in the
+//! pipeline's figures (`PipelineStats::bitstream_error`).
 //!
 //! ```no_run
 //! # async fn example(packets: Vec<Vec<u8>>) -> video_hw::Result<()> {
@@ -52,11 +49,16 @@
 mod decode;
 mod encode;
 mod session;
-mod worker;
 
 pub use decode::{AsyncDecoder, AsyncInput, DecodeSink, DecodeStream};
 pub use encode::{AsyncEncoder, EncodeItem, EncodeSink, EncodeStream};
 pub use session::{AsyncSession, SessionInput, SessionOutput};
-pub use worker::live_sessions;
 
-pub use futures::{Sink, Stream};
+pub use futures_core::Stream;
+pub use futures_sink::Sink;
+
+/// Pipeline workers still running. Kept for a release; use
+/// [`pipeline::running_workers`](crate::pipeline::running_workers), which this is.
+pub fn live_sessions() -> usize {
+    crate::pipeline::running_workers()
+}

@@ -1,22 +1,19 @@
-//! The async side shared by the decoder and the encoder: a session as a [`Sink`] of its
-//! input and a [`Stream`] of its output, and the two halves [`split`](AsyncSession::split)
-//! gives. [`AsyncDecoder`](super::AsyncDecoder) and [`AsyncEncoder`](super::AsyncEncoder)
-//! are this type for their items.
+//! [`AsyncSession`]: a pipeline and its two async handles in one value, and the two halves
+//! [`split`](AsyncSession::split) gives. Kept for a release; use the pipelines' handles.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::{Sink, Stream};
+use futures_core::Stream;
+use futures_sink::Sink;
 
-use super::worker::{Handles, session_gone};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::pipeline::ring::Queue;
-use crate::process::Process;
+use crate::pipeline::{DecodePipeline, EncodePipeline};
+use crate::process::InProcess;
 
-/// A session running on its own thread: a [`Sink`] of `I` and a [`Stream`] of
-/// `Result<O>` (module docs: threads, backpressure, cancel safety).
+/// A pipeline behind a [`Sink`] of `I` and a [`Stream`] of `Result<O>`. Kept for a
+/// release; use the pipelines' handles (module docs).
 #[derive(Debug)]
 pub struct AsyncSession<I, O> {
     input: SessionInput<I>,
@@ -25,62 +22,68 @@ pub struct AsyncSession<I, O> {
     backend: String,
 }
 
-/// The input half of an [`AsyncSession`]: a [`Sink`] of its items. Closing it (or
-/// dropping it) drains the engine and ends the output stream.
+/// The input half of an [`AsyncSession`]: the pipeline's sink. Closing it (or dropping it)
+/// ends the input; the output stream ends after the engine is drained.
 pub struct SessionInput<I> {
-    queue: Arc<Queue<I>>,
-    /// What the session does ("decode", "encode"), for the error once it has ended.
-    what: &'static str,
-    /// The process whose thread runs the session: a child made by `fork` has no such
-    /// thread, so there every call is an error and nothing waits.
-    process: Process,
+    sink: Pin<Box<dyn Sink<I, Error = Error> + Send + Sync>>,
 }
 
-/// The output half of an [`AsyncSession`]: a [`Stream`] of its output, or of the errors
-/// the session met. Dropping it shuts the session down.
+/// The output half of an [`AsyncSession`]: the pipeline's stream. Dropping it cancels the
+/// pipeline.
 pub struct SessionOutput<O> {
-    queue: Arc<Queue<Result<O>>>,
-    /// The input queue, cancelled with this half: a session nobody reads stops taking input.
-    input: Arc<dyn Cancel>,
-    /// As the input half's; the error is given once, then the stream ends.
-    process: Process,
-    forked_told: bool,
+    stream: Pin<Box<dyn Stream<Item = Result<O>> + Send + Sync>>,
+    /// Dropped after the stream: cancels the pipeline (leaked in a child made by `fork`,
+    /// whose queues may have been locked by the parent's threads at the fork).
+    _pipeline: InProcess<Cancel>,
 }
 
-/// The input queue as the output half sees it (it does not know the input type).
-trait Cancel: Send + Sync {
-    fn cancel_all(&self);
+/// The pipeline a session runs, cancelled without waiting when dropped.
+pub(super) enum Cancel {
+    Decode(Option<DecodePipeline>),
+    Encode(Option<EncodePipeline>),
 }
 
-impl<I: Send> Cancel for Queue<I> {
-    fn cancel_all(&self) {
-        drop(self.cancel());
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        match self {
+            Cancel::Decode(p) => {
+                if let Some(p) = p.take() {
+                    p.cancel_detached();
+                }
+            }
+            Cancel::Encode(p) => {
+                if let Some(p) = p.take() {
+                    p.cancel_detached();
+                }
+            }
+        }
     }
 }
 
 impl<I> std::fmt::Debug for SessionInput<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionInput").field("what", &self.what).field("queued", &self.queue.depth()).finish()
+        f.write_str("SessionInput")
     }
 }
 
 impl<O> std::fmt::Debug for SessionOutput<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionOutput").field("queued", &self.queue.depth()).finish()
+        f.write_str("SessionOutput")
     }
 }
 
-impl<I: Send + 'static, O> AsyncSession<I, O> {
-    /// The async side of a session thread `spawn` started.
-    pub(super) fn from_handles(handles: Handles<I, O>, what: &'static str, engine: Engine, backend: String) -> Self {
+impl<I, O> AsyncSession<I, O> {
+    /// A session of a pipeline's two handles (`sink` ends the input when dropped).
+    pub(super) fn from_parts(
+        sink: impl Sink<I, Error = Error> + Send + Sync + 'static,
+        stream: impl Stream<Item = Result<O>> + Send + Sync + 'static,
+        pipeline: Cancel,
+        engine: Engine,
+        backend: String,
+    ) -> Self {
         AsyncSession {
-            output: SessionOutput {
-                queue: handles.output,
-                input: handles.input.clone(),
-                process: Process::current(),
-                forked_told: false,
-            },
-            input: SessionInput { queue: handles.input, what, process: Process::current() },
+            input: SessionInput { sink: Box::pin(sink) },
+            output: SessionOutput { stream: Box::pin(stream), _pipeline: InProcess::new(pipeline) },
             engine,
             backend,
         }
@@ -105,41 +108,20 @@ impl<I: Send + 'static, O> AsyncSession<I, O> {
 impl<I> Sink<I> for SessionInput<I> {
     type Error = Error;
 
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Err(e) = self.process.check("an async session") {
-            return Poll::Ready(Err(e));
-        }
-        self.queue.poll_push_ready(cx).map_err(|_| session_gone(self.what))
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.sink.as_mut().poll_ready(cx)
     }
 
-    fn start_send(self: Pin<&mut Self>, item: I) -> Result<()> {
-        self.process.check("an async session")?;
-        // On failure the item is dropped here, on the caller's side.
-        self.queue.push_now(item).map_err(|_| session_gone(self.what))
+    fn start_send(mut self: Pin<&mut Self>, item: I) -> Result<()> {
+        self.sink.as_mut().start_send(item)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
-        // An accepted item is in the queue, which the session thread empties by itself.
-        Poll::Ready(Ok(()))
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.sink.as_mut().poll_flush(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.process.check("an async session")?;
-        // The thread drains what is queued, then the engine; the stream ends after that.
-        self.queue.close();
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<I> Drop for SessionInput<I> {
-    fn drop(&mut self) {
-        if !self.process.is_current() {
-            // A forked child: the queue is the parent's session's, and its lock may have been
-            // held by the parent's session thread at the fork.
-            return;
-        }
-        // No more input can come: as `close`.
-        self.queue.close();
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.sink.as_mut().poll_close(cx)
     }
 }
 
@@ -147,30 +129,11 @@ impl<O> Stream for SessionOutput<O> {
     type Item = Result<O>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<O>>> {
-        if let Err(e) = self.process.check("an async session") {
-            // No thread of this process will ever fill the queue: say so once, then end.
-            let told = std::mem::replace(&mut self.forked_told, true);
-            return Poll::Ready((!told).then_some(Err(e)));
-        }
-        // The queue is only cancelled by this half's drop, so its errors cannot be seen here.
-        self.queue.poll_pop(cx).map(|r| r.ok().flatten())
-    }
-}
-
-impl<O> Drop for SessionOutput<O> {
-    fn drop(&mut self) {
-        if !self.process.is_current() {
-            return; // as the input half's
-        }
-        // Nobody reads: the session thread's next hand-over fails and it ends, dropping
-        // the engine there; input it had not taken is dropped.
-        drop(self.queue.cancel());
-        self.input.cancel_all();
+        self.stream.as_mut().poll_next(cx)
     }
 }
 
 // The whole session is both: its halves need no split for one task that feeds and takes.
-// (The halves hold `Arc`s only, so they are `Unpin`.)
 impl<I, O> Sink<I> for AsyncSession<I, O> {
     type Error = Error;
 

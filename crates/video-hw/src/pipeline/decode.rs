@@ -60,6 +60,10 @@ pub enum DecodeInput {
         /// Its timestamp.
         pts: Option<i64>,
     },
+    /// Drain: every frame of the input before it comes out before any frame after it, and
+    /// the decoder then takes a new stream (as [`Decoder::flush`]); for one pipeline
+    /// decoding several streams one after the other.
+    Flush,
 }
 
 impl DecodeInput {
@@ -138,6 +142,8 @@ impl DecodeInput {
                 decoder.submit(Input::length_prefixed(sample, record, *pts))
             }
             DecodeInput::Packet { data, pts } => decoder.submit(Input::packet(data, *pts)),
+            // The worker drains the decoder itself (`run`): it delivers the frames.
+            DecodeInput::Flush => Err(Error::invalid_input("a flush is the pipeline worker's to carry out")),
         }
     }
 }
@@ -466,15 +472,21 @@ impl DecodePipeline {
     }
 
     /// The input queue `submit` feeds (`None` for a pipeline reading its own source).
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn input_queue(&self) -> Option<&Arc<Queue<DecodeInput>>> {
         self.input.as_ref()
     }
 
     /// What the caller side and the worker share.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Cancels the pipeline without waiting for its worker, which stops at its next step
+    /// and drops the decoder on its own thread: for a drop in async code, which must not
+    /// block.
+    pub(crate) fn cancel_detached(mut self) {
+        self.cancel();
+        drop(self.worker.take());
     }
 
     fn cancel(&self) {
@@ -540,6 +552,12 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
         };
         inputs += 1;
         coalescer.started();
+        if input == DecodeInput::Flush {
+            if !drain(decoder, ring, shared, &mut coalescer, inputs)? {
+                return Ok(());
+            }
+            continue;
+        }
         match input.submit_to(decoder) {
             Ok(()) => {}
             Err(e @ Error::InvalidBitstream { .. }) => status.note_bitstream_error(e),
@@ -552,9 +570,25 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
             }
         }
     }
-    coalescer.flush(output);
-    if status.is_cancelled() {
+    if !drain(decoder, ring, shared, &mut coalescer, inputs)? {
         return Ok(());
+    }
+    broken.map_or(Ok(()), Err)
+}
+
+/// Flushes the decoder and delivers every frame it still held (at the end of the input, or
+/// for a [`DecodeInput::Flush`]); `Ok(false)` when cancelled or the consumer went away.
+fn drain(
+    decoder: &mut Decoder,
+    ring: &FrameRing,
+    shared: &Shared,
+    coalescer: &mut Coalescer,
+    inputs: u64,
+) -> Result<bool> {
+    let status = &shared.status;
+    coalescer.flush(ring.queue());
+    if status.is_cancelled() {
+        return Ok(false);
     }
     let frames = match decoder.flush() {
         Ok(frames) => frames,
@@ -566,11 +600,11 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
     };
     publish_stream_info(decoder, shared);
     for frame in frames {
-        if !deliver(ring, frame, &mut coalescer, None)? {
-            return Ok(());
+        if !deliver(ring, frame, coalescer, None)? {
+            return Ok(false);
         }
     }
-    broken.map_or(Ok(()), Err)
+    Ok(true)
 }
 
 /// Makes the decoder's stream facts visible to the caller (before the frames they describe).

@@ -416,15 +416,21 @@ impl EncodePipeline {
     }
 
     /// The queue `recv_packet` reads (`None` for a pipeline with a packet sink).
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn packet_queue(&self) -> Option<&Arc<Queue<Packet>>> {
         self.packets.as_ref()
     }
 
     /// What the caller side and the worker share.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(super) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Cancels the pipeline without waiting for its worker, which stops at its next step
+    /// and drops the encoder on its own thread: for a drop in async code, which must not
+    /// block.
+    pub(crate) fn cancel_detached(mut self) {
+        self.cancel();
+        drop(self.worker.take());
     }
 
     fn cancel(&self) {

@@ -31,16 +31,18 @@
 //!
 //! # Async
 //!
-//! With the feature `async`, the pipelines have handles that poll their queues instead of
-//! blocking on them, so a task of any executor (tokio, async-std, smol,
-//! `futures::executor`) feeds a pipeline and takes its output while the engine runs on the
-//! pipeline's own thread:
+//! The pipelines have handles that poll their queues instead of blocking on them, so a task
+//! of any executor (tokio, async-std, smol, `futures::executor`) feeds a pipeline and takes
+//! its output while the engine runs on the pipeline's own thread. They are the crate's one
+//! async surface, in every build (the traits are `futures-core`'s `Stream` and
+//! `futures-sink`'s `Sink`, which every executor's ecosystem accepts):
 //!
-//! - `DecodePipeline::input_sink`: a `Sink` of [`DecodeInput`];
-//!   `DecodePipeline::frame_stream`: a `Stream` of frames.
-//! - `EncodePipeline::frame_sink`: a `Sink` of `(Frame, FrameOptions)`;
-//!   `EncodePipeline::packet_stream`: a `Stream` of packets.
-//! - `Transcode::finished`: a future that is ready when both sides have finished.
+//! - [`DecodePipeline::input_sink`]: a `Sink` of [`DecodeInput`] (with
+//!   [`DecodeInput::Flush`] to drain between two streams);
+//!   [`DecodePipeline::frame_stream`]: a `Stream` of frames.
+//! - [`EncodePipeline::frame_sink`]: a `Sink` of `(Frame, FrameOptions)`;
+//!   [`EncodePipeline::packet_stream`]: a `Stream` of packets.
+//! - [`Transcode::finished`]: a future that is ready when both sides have finished.
 //!
 //! The handles own what they poll (the pipeline's queues are shared), so they move into
 //! tasks of their own while the pipeline itself stays where its figures and
@@ -54,12 +56,14 @@
 //!   [`end_input`](DecodePipeline::end_input): the worker finishes what is queued, flushes
 //!   and ends the stream. Dropping a handle neither ends the input nor cancels the
 //!   pipeline; dropping (or shutting down) the pipeline does, and the handles then end.
+//!   Dropping a pipeline waits for its worker to stop at its next step.
 //! - Errors: the worker's error is the stream's last item, after the output made before
-//!   it; a sink fails with it once the worker has stopped on one.
+//!   it; a sink fails with it once the worker has stopped on one. In a child made by
+//!   `fork`, where the worker thread is not, a handle fails (a stream once, then ends).
+//! - Figures: the pipeline's [`stats`](DecodePipeline::stats) count what the handles
+//!   moved; [`running_workers`] counts the worker threads still running.
 //!
 //! ```no_run
-//! # fn main() {}
-//! # #[cfg(feature = "async")]
 //! # async fn example(chunks: Vec<Vec<u8>>) -> video_hw::Result<()> {
 //! use futures::{SinkExt, StreamExt};
 //! use video_hw::pipeline::{DecodeInput, DecodePipeline, PipelineOptions, Shutdown};
@@ -93,23 +97,19 @@ mod encode;
 mod quality;
 pub mod ring;
 mod segmented;
-#[cfg(feature = "async")]
 mod stream;
 mod transcode;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-#[cfg(feature = "async")]
-pub(crate) use decode::output_memory;
 pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
 pub use quality::{QualityMeter, QualityOptions, QualityReport};
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
 pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
-#[cfg(feature = "async")]
 pub use stream::{FrameSink, FrameStream, InputSink, PacketStream, TranscodeFinished};
 pub use transcode::{Transcode, TranscodeStats};
 
@@ -117,6 +117,7 @@ use crate::decoder::DecoderStats;
 use crate::encoder::EncoderStats;
 use crate::error::{Error, Result};
 use crate::metrics::{LatencyHistogram, Timings};
+use crate::process::Process;
 use crate::worker_threads::Worker;
 
 /// How a pipeline is set up.
@@ -327,6 +328,9 @@ pub(crate) struct Status {
     bitstream_error: Mutex<Option<String>>,
     /// The first damaged-input error itself, until taken.
     damage: Mutex<Option<Error>>,
+    /// The process whose thread runs the worker: in a child made by `fork` there is no
+    /// such thread, so the async handles fail there instead of waiting for ever.
+    process: Process,
 }
 
 impl Status {
@@ -340,6 +344,7 @@ impl Status {
             arrivals: Mutex::new(Arrivals::new()),
             bitstream_error: Mutex::new(None),
             damage: Mutex::new(None),
+            process: Process::current(),
         }
     }
 
@@ -358,7 +363,6 @@ impl Status {
     }
 
     /// `Ready` once the worker has finished; else the task is woken when it does.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     fn poll_finished(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         let mut f = self.finished.lock();
         if f.at.is_some() {
@@ -425,6 +429,16 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Pipeline workers running now.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Pipeline workers (decode, encode, each side of a transcode) still running in this
+/// process, each holding an engine session until it ends: for checking that dropped or
+/// cancelled pipelines, and their async handles, shut down.
+pub fn running_workers() -> usize {
+    RUNNING.load(Ordering::SeqCst)
+}
+
 /// Starts `body` on a worker thread (a kept one if one waits, see
 /// [`crate::worker_threads`]; named `video-hw-NAME` while it runs); a panic in it becomes
 /// [`Error::Panicked`]. `done` runs on the thread afterwards with the outcome (it must not
@@ -434,7 +448,8 @@ fn spawn_worker(
     body: impl FnOnce() -> Result<()> + Send + 'static,
     done: impl FnOnce(Result<()>) + Send + 'static,
 ) -> Result<Worker> {
-    crate::worker_threads::spawn(&format!("video-hw-{name}"), move || {
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    let spawned = crate::worker_threads::spawn(&format!("video-hw-{name}"), move || {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
             // What the panicking code left on this thread is unknown: the thread ends
             // rather than run the next pipeline.
@@ -442,7 +457,13 @@ fn spawn_worker(
             Err(Error::Panicked(format!("{name} worker: {}", panic_message(payload.as_ref()))))
         });
         done(r);
-    })
+        // After `done`: what the worker owned (its engine session) is gone by now.
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    });
+    if spawned.is_err() {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+    spawned
 }
 
 /// Joins a worker; a panic that escaped `done` (never expected) becomes an error.

@@ -1,6 +1,8 @@
-//! The pipelines' async surface (feature `async`): handles that poll a pipeline's queues
-//! instead of blocking on them, so a task of any executor feeds a pipeline and takes its
-//! output while the engine runs on the pipeline's own thread.
+//! The pipelines' async surface, the crate's only one: handles that poll a pipeline's
+//! queues instead of blocking on them, so a task of any executor feeds a pipeline and takes
+//! its output while the engine runs on the pipeline's own thread. The traits are those of
+//! `futures-core` and `futures-sink` (what `futures`, tokio, async-std and smol use), so
+//! the handles need no feature and no runtime.
 //!
 //! - [`DecodePipeline::input_sink`]: a [`Sink`] of [`DecodeInput`];
 //!   [`DecodePipeline::frame_stream`]: a [`Stream`] of frames.
@@ -15,8 +17,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::stream::FusedStream;
-use futures::{Sink, Stream};
+use futures_core::Stream;
+use futures_core::stream::FusedStream;
+use futures_sink::Sink;
 
 use super::decode::{DecodeInput, DecodePipeline};
 use super::encode::EncodePipeline;
@@ -115,6 +118,32 @@ impl Transcode {
     }
 }
 
+impl InputSink {
+    /// Ends the input, as closing the sink does; nothing in a child made by `fork` (the
+    /// queue's lock may have been held by the parent's worker at the fork). For handles
+    /// whose drop ends the input.
+    pub(crate) fn end_input(&self) {
+        if self.shared.status.process.is_current() {
+            self.queue.close();
+        }
+    }
+}
+
+impl FrameSink {
+    /// As [`InputSink::end_input`].
+    pub(crate) fn end_input(&self) {
+        if self.shared.status.process.is_current() {
+            self.ring.close();
+        }
+    }
+}
+
+/// `Ok` in the process the pipeline was started in; in a child made by `fork` since, the
+/// error that says so (no worker thread is there to serve a handle).
+fn in_process(status: &Status) -> Result<()> {
+    status.process.check("an async pipeline handle")
+}
+
 /// A sink's error for a queue that refused an item: the worker's error if it stopped on
 /// one, else `e` (closed after the end of input).
 fn refused(status: &Status, e: Error) -> Error {
@@ -126,11 +155,20 @@ fn refused(status: &Status, e: Error) -> Error {
 
 /// A stream's next item from a queue poll: the item, or at the end the worker's error
 /// once (then the end).
-fn next_item<T>(status: &Status, polled: Poll<Result<Option<T>>>, done: &mut bool) -> Poll<Option<Result<T>>> {
+fn next_item<T>(
+    status: &Status,
+    poll: impl FnOnce() -> Poll<Result<Option<T>>>,
+    done: &mut bool,
+) -> Poll<Option<Result<T>>> {
     if *done {
         return Poll::Ready(None);
     }
-    let item = match polled {
+    if let Err(e) = in_process(status) {
+        // No thread of this process will ever fill the queue: say so once, then end.
+        *done = true;
+        return Poll::Ready(Some(Err(e)));
+    }
+    let item = match poll() {
         Poll::Pending => return Poll::Pending,
         Poll::Ready(Ok(Some(item))) => return Poll::Ready(Some(Ok(item))),
         Poll::Ready(Ok(None)) => status.take_error(),
@@ -144,10 +182,12 @@ impl Sink<DecodeInput> for InputSink {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        in_process(&self.shared.status)?;
         self.queue.poll_push_ready(cx).map_err(|e| refused(&self.shared.status, e))
     }
 
     fn start_send(self: Pin<&mut Self>, item: DecodeInput) -> Result<()> {
+        in_process(&self.shared.status)?;
         self.queue.push_now(item).map_err(|(e, _)| refused(&self.shared.status, e))
     }
 
@@ -157,6 +197,7 @@ impl Sink<DecodeInput> for InputSink {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        in_process(&self.shared.status)?;
         self.queue.close();
         Poll::Ready(Ok(()))
     }
@@ -167,8 +208,9 @@ impl Stream for FrameStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
         let this = &mut *self;
-        let polled = this.ring.queue().poll_pop(cx).map_ok(|item| item.map(|(frame, _)| frame));
-        let next = next_item(&this.shared.status, polled, &mut this.done);
+        let ring = &this.ring;
+        let poll = || ring.queue().poll_pop(cx).map_ok(|item| item.map(|(frame, _)| frame));
+        let next = next_item(&this.shared.status, poll, &mut this.done);
         if let Poll::Ready(Some(Ok(_))) = next {
             this.shared.status.arrivals.lock().tick();
         }
@@ -186,10 +228,12 @@ impl Sink<(Frame, FrameOptions)> for FrameSink {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        in_process(&self.shared.status)?;
         self.ring.queue().poll_push_ready(cx).map_err(|e| refused(&self.shared.status, e))
     }
 
     fn start_send(self: Pin<&mut Self>, item: (Frame, FrameOptions)) -> Result<()> {
+        in_process(&self.shared.status)?;
         // A refused frame is dropped here (a ring buffer goes back to the ring).
         self.ring.queue().push_now(item).map_err(|(e, _)| refused(&self.shared.status, e))
     }
@@ -199,6 +243,7 @@ impl Sink<(Frame, FrameOptions)> for FrameSink {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        in_process(&self.shared.status)?;
         self.ring.close();
         Poll::Ready(Ok(()))
     }
@@ -209,7 +254,8 @@ impl Stream for PacketStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Packet>>> {
         let this = &mut *self;
-        next_item(&this.shared.status, this.queue.poll_pop(cx), &mut this.done)
+        let queue = &this.queue;
+        next_item(&this.shared.status, || queue.poll_pop(cx), &mut this.done)
     }
 }
 

@@ -124,13 +124,11 @@ impl Transcode {
     }
 
     /// The decode side's status (for [`finished`](Self::finished)).
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(super) fn decode_status(&self) -> &super::Status {
         self.decode.status()
     }
 
     /// The encode side's status.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(super) fn encode_status(&self) -> &super::Status {
         self.encode.status()
     }

@@ -308,7 +308,6 @@ impl<T> Queue<T> {
 
     /// The async [`pop`](Self::pop): the oldest item, or `Pending` (the task is woken
     /// when an item comes or the queue ends) while the queue is open and empty.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
         let mut s = self.state.lock();
         if s.items.is_empty() && s.end == End::Open {
@@ -325,7 +324,6 @@ impl<T> Queue<T> {
     /// Whether an item can be pushed now without waiting: `Ready(Ok)` while the queue
     /// has room, `Ready(Err(Closed))` once it is closed or cancelled, else `Pending`
     /// (the task is woken once the queue has drained to half, or ends).
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn poll_push_ready(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let mut s = self.state.lock();
         if s.end != End::Open {
@@ -346,7 +344,6 @@ impl<T> Queue<T> {
     /// said there was room (a blocking producer racing the task may have taken it: the
     /// queue then holds one item over its capacity, which bounds it still). Fails with
     /// `Closed` once the queue is closed or cancelled, handing the item back.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn push_now(&self, item: T) -> std::result::Result<(), (Error, T)> {
         let s = self.state.lock();
         if s.end != End::Open {
