@@ -1,4 +1,4 @@
-//! `decode --pix-fmt` with ffmpeg's names and meaning (`video_hw::pix_fmt`, `crates/video-hw/src/pixels/pix_fmt.rs`), FFmpeg off
+//! `decode --pix-fmt` with ffmpeg's names and meaning (`video_hw::pixels::pix_fmt`, `crates/video-hw/src/pixels/pix_fmt.rs`), FFmpeg off
 //! (the built-in rav1d decodes the AV1 fixtures):
 //!
 //! * at the stream's own depth, `yuv420p10le`/`p010le` (10-bit file) and `yuv420p`/`nv12`

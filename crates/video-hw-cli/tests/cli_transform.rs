@@ -9,7 +9,7 @@ use std::process::Command;
 
 use util::*;
 use video_hw::frame::HostFrame;
-use video_hw::transform::{Filter, Transform};
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{Channels, Frame, FrameData, PixelFormat, SampleType};
 
 const INPUT: &str = "media/h264-aac.mp4";

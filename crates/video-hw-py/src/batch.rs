@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::array::{Array, Owner, Place, compact_strides};
-use video_hw::pix_fmt::{self, Exact};
+use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::{FrameData, PixelFormat, SampleType};
 
 /// The shape of one frame's pixels, and the element size.

@@ -11,9 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use video_hw::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use video_hw::pipeline::recommended_sessions;
-use video_hw::pix_fmt::{self, Exact};
+use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::reader::FrameReader;
-use video_hw::transform::{Filter, Transform};
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{Channels, ColorMatrix, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
 
 use crate::array::Place;
@@ -135,7 +135,7 @@ impl ShapeOptions<'_> {
             let exact = gbrp.then_some(Exact::Gbrp);
             return Ok(Shape { format, transform, exact, on_gpu: None, plain });
         }
-        // ffmpeg's YUV and grey names, with ffmpeg's meaning (video_hw::pix_fmt).
+        // ffmpeg's YUV and grey names, with ffmpeg's meaning (video_hw::pixels::pix_fmt).
         let name = match pix_fmt::parse(self.pixel_format) {
             Ok(n) if n.request.is_yuv() => n,
             _ => {

@@ -10,7 +10,7 @@ use crate::options::common::EngineOpts;
 use crate::options::transform::TransformOpts;
 use crate::report::summary::Summary;
 use video_hw::DecoderConfig;
-use video_hw::pix_fmt::OutFormat;
+use video_hw::pixels::pix_fmt::OutFormat;
 
 /// Arguments of `decode` (read by `commands::decode` and its routes).
 #[derive(Args, Debug)]
@@ -35,7 +35,7 @@ pub struct DecodeArgs {
     /// (planar G, B, R, as ffmpeg), rgbp (planar R, G, B), bgrp, and float RGB for models:
     /// rgbf32, bgrf32, rgbpf32 (planar, 3×H×W), bgrpf32 and the f16 forms (values 0-1). RGB
     /// uses the stream's matrix, range and chroma siting.
-    #[arg(long, value_name = "NAME", default_value = "yuv420p-auto", hide_default_value = true, value_parser = video_hw::pix_fmt::parse)]
+    #[arg(long, value_name = "NAME", default_value = "yuv420p-auto", hide_default_value = true, value_parser = video_hw::pixels::pix_fmt::parse)]
     pub(crate) pix_fmt: OutFormat,
     /// Write ffmpeg's framemd5 format (one MD5 per frame) instead of the frames.
     #[arg(long)]

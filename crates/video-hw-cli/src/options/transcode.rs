@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use video_hw::pix_fmt::Exact;
+use video_hw::pixels::pix_fmt::Exact;
 use video_hw::{EnginePreference, PixelFormat, Rational};
 
 use crate::options::common::{EncodeOpts, EngineOpts, parse_engine, parse_fps};
@@ -75,7 +75,7 @@ pub struct TranscodeArgs {
 
 /// `--pix-fmt` of `transcode`: a 4:2:0 name with a stated depth (`-auto`: the default).
 fn parse_pix_fmt(s: &str) -> Result<Exact, String> {
-    let name = video_hw::pix_fmt::parse(s)?;
+    let name = video_hw::pixels::pix_fmt::parse(s)?;
     match name.exact {
         Some(e @ (Exact::Yuv420p | Exact::Nv12 | Exact::Yuv420p10 | Exact::P010)) => Ok(e),
         _ => Err(format!("'{s}': the encoder takes yuv420p, nv12, yuv420p10le or p010le")),

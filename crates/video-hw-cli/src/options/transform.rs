@@ -3,7 +3,7 @@
 //! values that only a transform makes (bgr24, rgba, the float layouts).
 
 use clap::Args;
-use video_hw::transform::{Filter, Transform};
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{ColorMatrix, DecoderConfig, Output, PixelFormat};
 
 use crate::options::common::parse_dimensions;

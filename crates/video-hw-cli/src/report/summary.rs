@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use video_hw::pipeline::QualityReport;
-use video_hw::quality::ssim_db;
+use video_hw::pixels::quality::ssim_db;
 
 use crate::report::fallbacks::{self, Fallback};
 use crate::signals::Stop;

@@ -2,15 +2,15 @@
 //! session). The encoder runs in an encode pipeline on its own thread; this thread
 //! converts pictures where needed, queues them (waiting while the pipeline's ring is full)
 //! and writes packets to the output as they come out. Pictures in another format than
-//! the first are converted with `video_hw::convert`; a depth named by `--pix-fmt` with
-//! `video_hw::pix_fmt`.
+//! the first are converted with `video_hw::pixels::convert`; a depth named by `--pix-fmt` with
+//! `video_hw::pixels::pix_fmt`.
 
 use std::path::{Path, PathBuf};
 
-use video_hw::convert::{YuvMatrix, host_to_i420};
+use video_hw::pixels::convert::{YuvMatrix, host_to_i420};
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, QualityOptions, Shutdown};
-use video_hw::pix_fmt::{self, Exact};
+use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
 
 use std::sync::mpsc::Receiver;

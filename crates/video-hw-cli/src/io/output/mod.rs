@@ -16,7 +16,7 @@ use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::exit::output_fault;
 use framemd5::FrameMd5Writer;
-use video_hw::pix_fmt::{self, Exact};
+use video_hw::pixels::pix_fmt::{self, Exact};
 
 pub use crate::exit::output_fault::is_stdout;
 
