@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `video-hw transcode` of a 1080p H.264 MP4 (with AAC audio, copied) to MP4: whole-process
-# wall time, median of REPEATS (5) runs, for two builds of the CLI side by side (a change
+# wall time and CPU time (user + system), medians of REPEATS (5) runs, for two builds of the CLI side by side (a change
 # against its base), with the built-in OpenH264 encoder and with FFmpeg's (libx264).
 #
 #   scripts/bench-cli-transcode.sh BEFORE_BINARY AFTER_BINARY
@@ -9,7 +9,7 @@
 # The input, made once by ffmpeg (testsrc2 at 1920x1080, 30 fps, libx264 `fast`, an IDR every
 # 60 frames; a 440 Hz sine as AAC), is kept as bench/inputs/transcode-1080p-SECONDS.mp4
 # (git-ignored). Runs alternate between the two builds (the first on odd rounds, the second on
-# even). Prints a markdown table of the medians. Needs ffmpeg with libx264.
+# even). Prints a markdown table of the medians. Needs ffmpeg with libx264, GNU time and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,19 +28,19 @@ fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-# Seconds of wall time of one run of BINARY with the encoder ENGINE.
+# "WALL CPU" seconds of one run of BINARY with the encoder ENGINE: wall time of the whole
+# process, and its user + system CPU time (which other work on a shared machine disturbs less).
 run() {
-  local bin=$1 engine=$2 t0 t1
-  t0=$(date +%s.%N)
-  "$bin" -q transcode "$IN" -o "$OUT/out.mp4" --backend "$engine" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  local bin=$1 engine=$2
+  /usr/bin/time -f '%e %U %S' -o "$OUT/time" \
+    "$bin" -q transcode "$IN" -o "$OUT/out.mp4" --backend "$engine" >/dev/null 2>&1
+  awk '{printf "%s %.2f\n", $1, $2 + $3}' "$OUT/time"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "| encoder | before (s) | after (s) | after / before |"
-echo "|---|---|---|---|"
+echo "| encoder | wall before (s) | wall after (s) | after / before | CPU before (s) | CPU after (s) | after / before |"
+echo "|---|---|---|---|---|---|---|"
 for engine in openh264 ffmpeg; do
   # A warm-up of each (page cache, FFmpeg's libraries).
   run "$BEFORE" "$engine" >/dev/null
@@ -55,8 +55,11 @@ for engine in openh264 ffmpeg; do
       before+=("$(run "$BEFORE" "$engine")")
     fi
   done
-  b=$(printf '%s\n' "${before[@]}" | median)
-  a=$(printf '%s\n' "${after[@]}" | median)
-  printf '| %s | %.3f | %.3f | %.3f |\n' "$engine" "$b" "$a" "$(echo "$a / $b" | bc -l)"
-  echo "  runs before: ${before[*]}; after: ${after[*]}" >&2
+  bw=$(printf '%s\n' "${before[@]}" | cut -d' ' -f1 | median)
+  aw=$(printf '%s\n' "${after[@]}" | cut -d' ' -f1 | median)
+  bc_=$(printf '%s\n' "${before[@]}" | cut -d' ' -f2 | median)
+  ac_=$(printf '%s\n' "${after[@]}" | cut -d' ' -f2 | median)
+  printf '| %s | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f |\n' "$engine" "$bw" "$aw" "$(echo "$aw / $bw" | bc -l)" \
+    "$bc_" "$ac_" "$(echo "$ac_ / $bc_" | bc -l)"
+  echo "  $engine runs (wall cpu) before: ${before[*]// /\/}; after: ${after[*]// /\/}" >&2
 done

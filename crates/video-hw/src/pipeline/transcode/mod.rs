@@ -201,7 +201,8 @@ impl TranscodeBuilder {
 
     /// Starts both workers around an open `decoder`. Its worker pulls `source` (an error
     /// of the source ends the input: the frames before it are decoded and encoded, then
-    /// the transcode fails with it) and pushes the frames through the transform into the
+    /// the transcode fails with it and the output is not finished; a source that wants a
+    /// finished output after a break ends instead, keeping the error itself) and pushes the frames through the transform into the
     /// ring; the encoder's worker opens the encoder with the first frame, and hands the
     /// packets to `output`.
     pub fn start_with_decoder<I>(
@@ -239,7 +240,7 @@ impl TranscodeBuilder {
     /// `frames` and pushes them through the transform into the ring, the encoder's
     /// worker encodes them as [`start_with_decoder`](Self::start_with_decoder)'s does.
     /// An error of `frames` ends the input there: the frames before it are encoded, then
-    /// the transcode fails with it.
+    /// the transcode fails with it (the output not finished).
     pub fn start_from_frames<I>(self, frames: I, output: impl TranscodeOutput + 'static) -> Result<Transcode>
     where
         I: IntoIterator<Item = Result<Frame>>,
