@@ -12,8 +12,8 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use video_hw::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::pixels::pix_fmt::{self, Exact};
-use video_hw::reader::FrameReader;
 use video_hw::pixels::transform::{Filter, Transform};
+use video_hw::reader::FrameReader;
 use video_hw::{Channels, ColorMatrix, DecoderConfig, EnginePreference, Output, PixelFormat, SampleType};
 
 use crate::array::Place;

@@ -255,3 +255,95 @@ fn cuda_ring_bounds_device_memory_while_the_consumer_holds_frames() {
     assert!(s.queue.allocations <= slots as u64, "{:?}", s.queue);
     assert!(s.queue.adopted >= 1, "the frame made while every slot was held was copied into one: {:?}", s.queue);
 }
+
+/// `Transcode::builder` on the GPU: NVDEC's device frames go through the transform (on
+/// the decoder's thread) and the device ring to NVENC, untouched by the host; the packets
+/// copied beside them reach the output in order; the output decodes to every frame.
+#[test]
+fn transcode_builder_keeps_device_frames_from_nvdec_to_nvenc() {
+    use std::sync::{Arc, Mutex};
+    use video_hw::media::MediaPacket;
+    use video_hw::pipeline::{Transcode, TranscodeOutput};
+    use video_hw::{EncoderConfig, FrameData, Packet};
+
+    let Some(_turn) = common::gpu_test() else {
+        return;
+    };
+    // A GPU without an encoder (the H100 and H200): an NVENC transcode must refuse by
+    // name; the device-frame path itself is checked where NVENC exists.
+    let nvenc = video_hw::registry::probe(Engine::Nvenc, Codec::H264, video_hw::Direction::Encode, 0);
+    if !nvenc.available {
+        let job =
+            Transcode::builder(EncoderConfig::new(Codec::H264, 16, 16).engine(EnginePreference::Only(Engine::Nvenc)))
+                .start(nvdec_cuda(), source(), video_hw::pipeline::PacketFn::new(|_| Ok(())));
+        let refused = match job {
+            Err(e) => e,
+            Ok(job) => job.wait().expect_err("NVENC is absent, yet the transcode ran"),
+        };
+        assert!(refused.to_string().contains("nvenc"), "{refused}");
+        eprintln!("no NVENC here ({}): the device frames to NVENC are not exercised", nvenc.reason);
+        return;
+    }
+    #[derive(Default)]
+    struct Out {
+        started: Option<(u32, u32, PixelFormat)>,
+        stream: Vec<u8>,
+        copied: Vec<Option<i64>>,
+        finished: bool,
+    }
+    struct Shared(Arc<Mutex<Out>>);
+    impl TranscodeOutput for Shared {
+        fn start(&mut self, c: &EncoderConfig) -> video_hw::Result<()> {
+            self.0.lock().unwrap().started = Some((c.width, c.height, c.input_format));
+            Ok(())
+        }
+        fn packet(&mut self, p: Packet) -> video_hw::Result<()> {
+            self.0.lock().unwrap().stream.extend_from_slice(&p.data);
+            Ok(())
+        }
+        fn copied(&mut self, p: MediaPacket) -> video_hw::Result<()> {
+            self.0.lock().unwrap().copied.push(p.pts);
+            Ok(())
+        }
+        fn finish(&mut self) -> video_hw::Result<()> {
+            self.0.lock().unwrap().finished = true;
+            Ok(())
+        }
+    }
+    let out = Arc::new(Mutex::new(Out::default()));
+    let host_frames = Arc::new(Mutex::new(0u32));
+    let seen = host_frames.clone();
+    let mut builder =
+        Transcode::builder(EncoderConfig::new(Codec::H264, 16, 16).engine(EnginePreference::Only(Engine::Nvenc)))
+            .transform(move |frame| {
+                if matches!(frame.data, FrameData::Host(_)) {
+                    *seen.lock().unwrap() += 1;
+                }
+                Ok(Some(frame))
+            });
+    let copies = builder.copy_sender(None);
+    let mut inputs = source().into_iter().enumerate();
+    let fed = std::iter::from_fn(move || {
+        let (i, input) = inputs.next()?;
+        copies.send(MediaPacket::new(1, vec![0; 4], Some(i as i64), None, true)).unwrap();
+        Some(input)
+    });
+    let sent = source().len();
+    let job = builder.start(nvdec_cuda(), fed, Shared(out.clone())).unwrap();
+    let stats = job.wait().unwrap();
+    assert_eq!(stats.frames, FIXTURE_FRAMES as u64);
+    assert_eq!(*host_frames.lock().unwrap(), 0, "NVDEC's frames stay on the device");
+    assert_eq!(stats.decode.queue.device, Some(0), "a device ring: {:?}", stats.decode.queue);
+    let out = out.lock().unwrap();
+    assert_eq!(out.started.map(|s| (s.0, s.1)), Some((320, 240)));
+    assert!(out.finished);
+    assert_eq!(out.copied, (0..sent as i64).map(Some).collect::<Vec<_>>());
+    let mut dec = Decoder::open(DecoderConfig::new(Codec::H264).output(Output::HOST_YUV420P)).unwrap();
+    let mut frames = 0;
+    dec.submit(Input::annexb(&out.stream, None)).unwrap();
+    while dec.try_reap().unwrap().is_some() {
+        frames += 1;
+    }
+    frames += dec.flush().unwrap().len();
+    assert_eq!(frames, FIXTURE_FRAMES);
+}

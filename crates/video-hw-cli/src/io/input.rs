@@ -565,8 +565,8 @@ impl Source {
 pub struct AudioTap {
     /// The source tracks whose packets are sent.
     pub tracks: Vec<usize>,
-    /// Where they go.
-    pub packets: std::sync::mpsc::Sender<video_hw::media::MediaPacket>,
+    /// Where they go: the transcode's output.
+    pub packets: video_hw::pipeline::CopySender,
 }
 
 /// The presentation window of a container's video track: an MP4 edit list hides the

@@ -185,6 +185,17 @@ pub(crate) struct Shared {
     stream_info: Mutex<Option<StreamInfo>>,
 }
 
+impl Shared {
+    /// Stream facts from the decoder, once it has seen a sequence header.
+    pub(crate) fn stream_info(&self) -> Option<StreamInfo> {
+        self.stream_info.lock().clone()
+    }
+}
+
+/// What a [`super::Transcode`] does to each decoded frame on the decode worker, before it
+/// goes into the ring: the frame to pass on, or `None` to drop it.
+pub(crate) type FrameTransform = Box<dyn FnMut(Frame) -> Result<Option<Frame>> + Send>;
+
 /// A [`Decoder`] running on its own thread; decoded frames wait in a [`FrameRing`]
 /// until received. Feed it with [`submit`](Self::submit) (from another thread than the
 /// one receiving, or alternating with [`recv_timeout`](Self::recv_timeout)), or give it
@@ -269,15 +280,17 @@ impl DecodePipeline {
         let memory = output_memory(options.memory, &decoder);
         let ring =
             FrameRing::with_config(RingConfig::new(options.queue_depth).memory(memory).name("decode pipeline output"))?;
-        DecodePipeline::spawn_into(decoder, options, source, ring)
+        DecodePipeline::spawn_into(decoder, options, source, ring, None)
     }
 
-    /// Starts a worker that pushes its frames into `ring` (a [`super::Transcode`]'s).
+    /// Starts a worker that pushes its frames into `ring` (a [`super::Transcode`]'s),
+    /// each through `transform` first when there is one.
     pub(crate) fn spawn_into(
         decoder: Decoder,
         options: PipelineOptions,
         source: Option<Box<dyn Iterator<Item = Result<DecodeInput>> + Send>>,
         ring: FrameRing,
+        transform: Option<FrameTransform>,
     ) -> Result<Self> {
         options.validate()?;
         let telemetry = decoder.telemetry().clone();
@@ -309,7 +322,8 @@ impl DecodePipeline {
                 move || {
                     let mut decoder = decoder;
                     let mut source = source;
-                    let r = run(&mut decoder, &mut source, &ring, &shared);
+                    let mut transform = transform;
+                    let r = run(&mut decoder, &mut source, &ring, &shared, &mut transform);
                     *shared.final_stats.lock() = Some(decoder.stats());
                     r
                 },
@@ -471,6 +485,16 @@ impl DecodePipeline {
         &self.shared.status
     }
 
+    /// Lets the worker go without waiting for it (blocked in its source, which no signal
+    /// interrupts): it ends when its source returns, finding the ring closed. Its figures
+    /// stop at what they were.
+    pub(crate) fn detach(&mut self) {
+        self.shared.status.cancel();
+        // Seen as finished from now on (by `Transcode::finished` too).
+        self.shared.status.finish();
+        drop(self.worker.take());
+    }
+
     /// The input queue `submit` feeds (`None` for a pipeline reading its own source).
     pub(crate) fn input_queue(&self) -> Option<&Arc<Queue<DecodeInput>>> {
         self.input.as_ref()
@@ -526,7 +550,13 @@ pub(crate) fn rate(frames: u64, elapsed: Duration) -> f64 {
 /// The worker: input → decoder → ring, then flush. Returns quietly when cancelled or
 /// when the ring's consumer went away. A source error still flushes the decoder (the
 /// frames before the break come out) and is returned after.
-fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Shared) -> Result<()> {
+fn run(
+    decoder: &mut Decoder,
+    source: &mut Source,
+    ring: &FrameRing,
+    shared: &Shared,
+    transform: &mut Option<FrameTransform>,
+) -> Result<()> {
     let status = &shared.status;
     // Engines build host frames in the ring's free buffers.
     let _output = OutputScope::enter(ring.frame_slots());
@@ -553,7 +583,7 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
         inputs += 1;
         coalescer.started();
         if input == DecodeInput::Flush {
-            if !drain(decoder, ring, shared, &mut coalescer, inputs)? {
+            if !drain(decoder, ring, shared, &mut coalescer, transform, inputs)? {
                 return Ok(());
             }
             continue;
@@ -565,24 +595,27 @@ fn run(decoder: &mut Decoder, source: &mut Source, ring: &FrameRing, shared: &Sh
         }
         publish_stream_info(decoder, shared);
         while let Some(frame) = decoder.try_reap().map_err(|e| e.context(context(inputs)))? {
+            let Some(frame) = transformed(transform, frame)? else { continue };
             if !deliver(ring, frame, &mut coalescer, source.queue())? {
                 return Ok(());
             }
         }
     }
-    if !drain(decoder, ring, shared, &mut coalescer, inputs)? {
+    if !drain(decoder, ring, shared, &mut coalescer, transform, inputs)? {
         return Ok(());
     }
     broken.map_or(Ok(()), Err)
 }
 
-/// Flushes the decoder and delivers every frame it still held (at the end of the input, or
-/// for a [`DecodeInput::Flush`]); `Ok(false)` when cancelled or the consumer went away.
+/// Flushes the decoder and delivers every frame it still held, each through `transform`
+/// (at the end of the input, or for a [`DecodeInput::Flush`]); `Ok(false)` when cancelled
+/// or the consumer went away.
 fn drain(
     decoder: &mut Decoder,
     ring: &FrameRing,
     shared: &Shared,
     coalescer: &mut Coalescer,
+    transform: &mut Option<FrameTransform>,
     inputs: u64,
 ) -> Result<bool> {
     let status = &shared.status;
@@ -600,11 +633,20 @@ fn drain(
     };
     publish_stream_info(decoder, shared);
     for frame in frames {
+        let Some(frame) = transformed(transform, frame)? else { continue };
         if !deliver(ring, frame, coalescer, None)? {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// `frame` through `transform`, if there is one (its error as it is: the caller's own).
+fn transformed(transform: &mut Option<FrameTransform>, frame: Frame) -> Result<Option<Frame>> {
+    match transform {
+        Some(t) => t(frame),
+        None => Ok(Some(frame)),
+    }
 }
 
 /// Makes the decoder's stream facts visible to the caller (before the frames they describe).

@@ -56,6 +56,23 @@ pub(crate) enum Session {
     Open(Box<Encoder>),
     /// Opened on the first frame, with that frame's size and pixel format.
     SizedByFirstFrame(EncoderConfig),
+    /// Opened on the first frame as [`Session::SizedByFirstFrame`], with the hooks of a
+    /// [`super::Transcode`] around the opening.
+    SizedWith(EncoderConfig, OpenHooks),
+}
+
+/// Completes an encoder's configuration from its first frame.
+pub(crate) type ConfigureHook = Box<dyn FnOnce(&Frame, &mut EncoderConfig) -> Result<()> + Send>;
+/// Told the configuration an encoder opened with.
+pub(crate) type OpenedHook = Box<dyn FnOnce(&EncoderConfig) -> Result<()> + Send>;
+
+/// What a [`super::Transcode`] adds to the opening of an encoder sized by its first frame.
+pub(crate) struct OpenHooks {
+    /// Completes the configuration from the first frame (its size and format already set)
+    /// before the encoder opens.
+    pub(crate) configure: ConfigureHook,
+    /// Told the configuration the encoder opened with, before its first packet.
+    pub(crate) opened: OpenedHook,
 }
 
 /// What the caller side and the worker share.
@@ -183,7 +200,7 @@ impl EncodePipeline {
                 let sampler = super::gpu_sampler(e.engine(), e.config().device_index);
                 (e.config().clone(), Some(e.telemetry().clone()), e.backend().to_string(), sampler)
             }
-            Session::SizedByFirstFrame(c) => (c.clone(), None, String::new(), None),
+            Session::SizedByFirstFrame(c) | Session::SizedWith(c, _) => (c.clone(), None, String::new(), None),
         };
         if let Some(t) = &telemetry {
             set_depth_gauge(&ring, t);
@@ -206,13 +223,15 @@ impl EncodePipeline {
             super::spawn_worker(
                 "encode",
                 move || {
-                    let mut encoder = match session {
-                        Session::Open(e) => Some(*e),
-                        Session::SizedByFirstFrame(_) => None,
+                    let (mut encoder, mut hooks) = match session {
+                        Session::Open(e) => (Some(*e), None),
+                        Session::SizedByFirstFrame(_) => (None, None),
+                        Session::SizedWith(_, hooks) => (None, Some(hooks)),
                     };
                     let mut sink = sink;
                     let mut meter = Meter::new(shared.quality.map(|q| QualityMeter::new(config.codec, q)));
-                    let r = run(&mut encoder, &config, &ring, &mut sink, &shared, &mut meter);
+                    let mut opening = Opening { config: &config, hooks: &mut hooks };
+                    let r = run(&mut encoder, &mut opening, &ring, &mut sink, &shared, &mut meter);
                     *shared.final_stats.lock() = encoder.as_ref().map(Encoder::stats);
                     *shared.final_record.lock() = encoder.as_ref().and_then(Encoder::config_record);
                     *shared.final_quality.lock() = meter.meter.map(QualityMeter::finish);
@@ -461,7 +480,7 @@ fn set_depth_gauge(ring: &FrameRing, t: &Telemetry) {
 /// when the packet reader went away.
 fn run(
     encoder: &mut Option<Encoder>,
-    config: &EncoderConfig,
+    opening: &mut Opening<'_>,
     ring: &FrameRing,
     sink: &mut Sink,
     shared: &Shared,
@@ -492,7 +511,7 @@ fn run(
         let enc = match encoder {
             Some(e) => e,
             None => {
-                let e = open_for(config, &frame).map_err(|e| e.context("encode pipeline, opening the encoder"))?;
+                let e = opening.open(&frame)?;
                 set_depth_gauge(ring, e.telemetry());
                 *shared.telemetry.lock() = Some(e.telemetry().clone());
                 *shared.description.lock() = e.backend().to_string();
@@ -587,11 +606,27 @@ impl Meter {
 /// (10 ms of waiting for output each time) before the error is passed on.
 const BACKPRESSURE_RETRIES: u32 = 1000;
 
-/// Opens an encoder for `config` with `frame`'s size and pixel format.
-fn open_for(config: &EncoderConfig, frame: &Frame) -> Result<Encoder> {
-    let mut c = config.clone();
-    c.width = frame.width;
-    c.height = frame.height;
-    c.input_format = frame.format;
-    Encoder::open(c)
+/// How the worker opens an encoder sized by its first frame.
+struct Opening<'a> {
+    config: &'a EncoderConfig,
+    hooks: &'a mut Option<OpenHooks>,
+}
+
+impl Opening<'_> {
+    /// Opens an encoder for the configuration with `frame`'s size and pixel format (then
+    /// completed by the hooks, if any, which are told what opened).
+    fn open(&mut self, frame: &Frame) -> Result<Encoder> {
+        let mut c = self.config.clone();
+        c.width = frame.width;
+        c.height = frame.height;
+        c.input_format = frame.format;
+        let Some(hooks) = self.hooks.take() else {
+            return Encoder::open(c).map_err(|e| e.context("encode pipeline, opening the encoder"));
+        };
+        // A transcode's errors come back as they are (its caller's own, or the engine's).
+        (hooks.configure)(frame, &mut c)?;
+        let encoder = Encoder::open(c)?;
+        (hooks.opened)(encoder.config())?;
+        Ok(encoder)
+    }
 }

@@ -111,7 +111,9 @@ pub use quality::{QualityMeter, QualityOptions, QualityReport};
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
 pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
 pub use stream::{FrameSink, FrameStream, InputSink, PacketStream, TranscodeFinished};
-pub use transcode::{Transcode, TranscodeStats};
+pub use transcode::{
+    CopySender, FirstFrame, PacketFn, Transcode, TranscodeBuilder, TranscodeEnd, TranscodeOutput, TranscodeStats,
+};
 
 use crate::decoder::DecoderStats;
 use crate::encoder::EncoderStats;

@@ -57,7 +57,9 @@ fn prefer_input_error(src: &Source, e: Error) -> Error {
     prefer_input_error_of(&src.header_check(), e)
 }
 
-fn prefer_input_error_of(headers: &HeaderCheck, e: Error) -> Error {
+/// [`prefer_input_error`] with the input's [`HeaderCheck`] (once the source has gone to
+/// a pipeline).
+pub fn prefer_input_error_of(headers: &HeaderCheck, e: Error) -> Error {
     let Error::Unsupported { what, .. } = &e else { return e };
     match headers.header_error() {
         Some(bad) => with_note(bad, &format!("also unsupported here: {what}")),
@@ -75,11 +77,11 @@ pub fn with_note(e: Error, note: &str) -> Error {
 }
 
 /// How long the job waits for a frame at a time: how soon it sees a stop.
-const POLL: Duration = Duration::from_millis(100);
+pub(crate) const POLL: Duration = Duration::from_millis(100);
 /// After SIGINT/SIGTERM, how long without a frame before the pipeline is given up on: its
 /// thread is blocked reading an input that sends nothing (stdin, a pipe), which no signal
 /// interrupts; the frames received are the output, which is then finished.
-const STUCK: Duration = Duration::from_secs(1);
+pub(crate) const STUCK: Duration = Duration::from_secs(1);
 
 /// A decode running in a pipeline.
 pub struct Decoding {
@@ -95,20 +97,11 @@ pub struct Decoding {
 impl Decoding {
     /// Hands the source to a decode pipeline around `dec`.
     pub fn start(src: Source, dec: Decoder) -> CliResult<Decoding> {
-        Self::start_with_audio(src, dec, None)
-    }
-
-    /// [`start`](Self::start), sending the packets of `audio`'s tracks there as they are read.
-    pub fn start_with_audio(
-        src: Source,
-        dec: Decoder,
-        audio: Option<crate::io::input::AudioTap>,
-    ) -> CliResult<Decoding> {
         let headers = src.header_check();
         let (done, total) = src.progress();
         let position = Arc::new(AtomicU64::new(done));
         let broken = Arc::new(Mutex::new(None));
-        let inputs = src.into_inputs(position.clone(), broken.clone(), audio);
+        let inputs = src.into_inputs(position.clone(), broken.clone(), None);
         let pipeline = DecodePipeline::spawn(dec, PipelineOptions::default(), Some(Box::new(inputs)))?;
         Ok(Decoding { pipeline, abandoned: AtomicBool::new(false), position, total, broken, headers })
     }

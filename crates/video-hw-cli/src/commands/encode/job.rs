@@ -2,20 +2,14 @@
 //! session). The encoder runs in an encode pipeline on its own thread; this thread
 //! converts pictures where needed, queues them (waiting while the pipeline's ring is full)
 //! and writes packets to the output as they come out. Pictures in another format than
-//! the first are converted with `video_hw::pixels::convert`; a depth named by `--pix-fmt` with
-//! `video_hw::pixels::pix_fmt`.
+//! the first are converted with `video_hw::pixels::convert` (`transcode` uses [`conform`] too).
 
 use std::path::{Path, PathBuf};
 
-use video_hw::pixels::convert::{YuvMatrix, host_to_i420};
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, PipelineStats, QualityOptions, Shutdown};
-use video_hw::pixels::pix_fmt::{self, Exact};
+use video_hw::pixels::convert::{YuvMatrix, host_to_i420};
 use video_hw::{EncoderConfig, Error, Frame, FrameData, FrameOptions, PixelFormat, Rational, Result};
-
-use std::sync::mpsc::Receiver;
-
-use video_hw::media::{MediaPacket, Track};
 
 use video_hw::media::mux::MuxFormat;
 
@@ -51,8 +45,6 @@ pub struct EncodeJob {
     bytes: u64,
     scratch: Vec<u8>,
     stats: Option<PipelineStats>,
-    /// The source's audio to copy into a container output.
-    audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
     /// Write fragmented MP4 (to a file or to stdout) whatever the name says.
     fragmented: bool,
     /// The longest fragment of fragmented MP4 (`None`: cut at key frames only).
@@ -61,8 +53,6 @@ pub struct EncodeJob {
     ring_depth: Option<usize>,
     /// What to measure of the output's quality (`--psnr`, `--ssim`).
     quality: Option<QualityOptions>,
-    /// The form pictures are converted to before encoding (`--pix-fmt`).
-    exact: Option<Exact>,
 }
 
 impl EncodeJob {
@@ -78,20 +68,11 @@ impl EncodeJob {
             bytes: 0,
             scratch: Vec::new(),
             stats: None,
-            audio: None,
             fragmented: false,
             frag_duration: None,
             ring_depth: None,
             quality: None,
-            exact: None,
         }
-    }
-
-    /// Converts each picture to `exact` (ffmpeg's meaning of its name: `yuv420p` is 8-bit)
-    /// before it is encoded; `None` encodes pictures at their own depth.
-    pub fn pix_fmt(mut self, exact: Option<Exact>) -> Self {
-        self.exact = exact;
-        self
     }
 
     /// Measures the output's quality against the pictures as they are encoded.
@@ -121,13 +102,6 @@ impl EncodeJob {
         if self.fragmented { Some(MuxFormat::FragmentedMp4) } else { container_for(&self.output) }
     }
 
-    /// Copies `tracks` of the source (their packets arrive on `packets`) into the output,
-    /// after the video, when the output is a container.
-    pub fn with_audio(mut self, tracks: Vec<Track>, packets: Receiver<MediaPacket>) -> Self {
-        self.audio = Some((tracks, packets));
-        self
-    }
-
     /// Opens the encoder pipeline for pictures like `frame`, then the output.
     fn open(&mut self, frame: &Frame) -> Result<()> {
         let mut cfg = self.template.clone();
@@ -148,7 +122,6 @@ impl EncodeJob {
             options = options.queue_depth(depth).input_depth(packets);
         }
         let pipeline = EncodePipeline::open(cfg.clone(), options)?;
-        let audio = self.audio.take();
         let container = self.container();
         let sink = PacketSink::create(
             &self.output,
@@ -157,7 +130,7 @@ impl EncodeJob {
             (cfg.width, cfg.height),
             cfg.timebase,
             cfg.fps,
-            audio,
+            Vec::new(),
             self.frag_duration,
         )?;
         self.open = Some(Open { pipeline, sink, size: (cfg.width, cfg.height), format: cfg.input_format });
@@ -166,10 +139,6 @@ impl EncodeJob {
 
     /// Encodes one picture (queued to the encoder's thread; packets ready by then are written).
     pub fn push(&mut self, frame: Frame) -> Result<()> {
-        let frame = match self.exact {
-            Some(exact) if frame.format.is_yuv() => to_exact(frame, exact, &mut self.scratch)?,
-            _ => frame,
-        };
         if self.open.is_none() {
             self.open(&frame)?;
         }
@@ -224,41 +193,9 @@ impl EncodeJob {
     }
 }
 
-/// Finishes `job` if the output was started: its frames, its encoder's description and
-/// the bytes written; `(0, None, 0)` when no frame ever came.
-pub fn finish_job(job: Option<&mut EncodeJob>) -> Result<(u64, Option<String>, u64)> {
-    match job {
-        // Read before `finish`, which closes the encoder they describe.
-        Some(job) => Ok((job.frames(), job.backend(), job.finish()?)),
-        None => Ok((0, None, 0)),
-    }
-}
-
-/// `frame` (4:2:0 of any depth and layout) as `exact` names it, in host memory.
-fn to_exact(frame: Frame, exact: Exact, scratch: &mut Vec<u8>) -> Result<Frame> {
-    let Some(format) = exact.format() else {
-        return Err(Error::invalid_input(format!("encoding {} pictures (no chroma)", exact.name())));
-    };
-    let host = frame.to_host()?;
-    scratch.clear();
-    host.write_packed(scratch);
-    let mut out = Vec::new();
-    if !pix_fmt::convert(frame.format, frame.width, frame.height, scratch, exact, &mut out)? {
-        if matches!(frame.data, FrameData::Host(_)) {
-            return Ok(frame);
-        }
-        out = std::mem::take(scratch);
-    }
-    let pixels = HostFrame::from_packed(format, frame.width, frame.height, out)?;
-    let mut converted = Frame::host(format, frame.width, frame.height, pixels);
-    converted.pts = frame.pts;
-    converted.color = frame.color;
-    Ok(converted)
-}
-
 /// `frame` in `want` (host memory), when it is not already: device frames are downloaded,
 /// 8-bit formats converted to I420 when the encoder takes I420. `None` when usable as is.
-fn conform(frame: &Frame, want: PixelFormat, scratch: &mut Vec<u8>) -> Result<Option<Frame>> {
+pub(crate) fn conform(frame: &Frame, want: PixelFormat, scratch: &mut Vec<u8>) -> Result<Option<Frame>> {
     if frame.format == want && matches!(frame.data, FrameData::Host(_)) {
         return Ok(None);
     }

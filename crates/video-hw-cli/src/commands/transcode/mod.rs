@@ -1,31 +1,32 @@
 //! `video-hw transcode IN -o OUT`: decode and encode in one pass (pictures converted as
 //! needed), from any container or raw stream to Annex-B or a container (MP4, Matroska,
 //! WebM) that keeps the source's audio tracks, copied untouched. `--follow` reads a file
-//! still being written, its audio with its video (`io::follow`).
+//! still being written, its audio with its video (`io::follow`). Both routes run on the
+//! library's [`video_hw::pipeline::Transcode`] ([`job`] says what they hand it).
 
+pub mod job;
 pub mod read_ahead;
 
 use std::process::ExitCode;
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use video_hw::media::{MediaPacket, Track};
-use video_hw::{DecoderConfig, EncoderConfig, Engine, Rational};
+use video_hw::pipeline::TranscodeEnd;
+use video_hw::{DecoderConfig, Engine};
 
 use crate::commands::decode::pipeline;
-use crate::commands::encode::job::EncodeJob;
 use crate::exit::{CliResult, usage};
 use crate::io::input::Source;
 use crate::options::decode::Sessions;
 use crate::options::transcode::TranscodeArgs;
-use crate::report::progress::Progress;
 use crate::report::summary::Summary;
 
 /// Runs `transcode`.
 pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     let started = Instant::now();
     let codec = args.encode.codec_for(&args.output)?;
-    let mut cfg = args.encode.config(codec, &args.engine)?;
+    let cfg = args.encode.config(codec, &args.engine)?;
     args.frag.check(&args.output)?;
     let Some(src) = open_input(args)? else {
         // Stopped while waiting for a followed file's first bytes: nothing was written.
@@ -64,51 +65,39 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         let job = read_ahead::Job { encoder: cfg, decoder: dec_cfg, sessions, codec_out: codec, started };
         return read_ahead::run(args, quiet, src, job);
     }
-    let dec = pipeline::open_decoder(&src, dec_cfg.clone())?;
-    let container_rate = src.frame_rate();
+    let dec = pipeline::open_decoder(&src, dec_cfg)?;
     let codec_in = src.codec();
-    let shown = src.window();
     // Timestamps travel from a container input to the output; Annex-B input has none.
     let timebase = (src.container() != "annexb").then(|| src.timebase());
+    let mut builder = job::builder(args, cfg, src.frame_rate(), timebase, Some(src.window()), false);
     // The input's audio goes into a container output, copied; it is read with the video.
     let audio_tracks = if args.no_audio || !args.container_out() { Vec::new() } else { src.audio_tracks() };
-    let (tap, audio_rx) = if audio_tracks.is_empty() {
-        (None, None)
-    } else {
-        let (tx, rx) = std::sync::mpsc::channel();
-        (
-            Some(crate::io::input::AudioTap { tracks: audio_tracks.iter().map(|t| t.index).collect(), packets: tx }),
-            Some(rx),
-        )
-    };
-    let mut audio = audio_rx.map(|rx| (audio_tracks, rx));
-    // Decoding runs on the decode pipeline's thread, encoding on the encode pipeline's:
-    // the two overlap; this thread converts pictures where needed and writes packets.
-    let decoding = pipeline::Decoding::start_with_audio(src, dec, tap)?;
-    let mut job: Option<EncodeJob> = None;
-    let mut progress = Progress::new(quiet, "bytes");
-    let mut size = None;
-    let end = pipeline::run(&decoding, &mut progress, |d, frame| {
-        // Pre-roll an MP4 edit list skips is decoded, not encoded.
-        if !shown.shows(frame.pts) {
-            return Ok(());
-        }
-        let job = job.get_or_insert_with(|| {
-            let rate = d.stream_info().and_then(|i| i.frame_rate).or(container_rate);
-            first_job(args, &mut cfg, rate, timebase, &mut audio)
-        });
-        size.get_or_insert((frame.width, frame.height));
-        job.push(frame)?;
-        Ok(())
-    })?;
-    let decoder = decoding.backend().to_string();
-    let (decode_stats, stats) = decoding.finish()?;
-    let (frames, encoder, bytes) = crate::commands::encode::job::finish_job(job.as_mut())?;
-    let mut tables = vec![("decode", &decode_stats)];
-    if let Some(encode_stats) = job.as_ref().and_then(EncodeJob::stats) {
-        tables.push(("encode", encode_stats));
+    let tap = (!audio_tracks.is_empty()).then(|| crate::io::input::AudioTap {
+        tracks: audio_tracks.iter().map(|t| t.index).collect(),
+        packets: builder.copy_sender(None),
+    });
+    let headers = src.header_check();
+    let (done, total) = src.progress();
+    let position = Arc::new(AtomicU64::new(done));
+    let broken = Arc::new(Mutex::new(None));
+    let inputs = src.into_inputs(position.clone(), broken.clone(), tap);
+    // Decoding runs on the decoder's thread (the transform with it), encoding and writing
+    // on the encoder's: the library's transcode.
+    let output = job::Output::new(args, audio_tracks);
+    let transcode = builder.start_with_decoder(dec, inputs, output)?;
+    let decoder = transcode.decoder_backend().to_string();
+    let (end, size) = job::wait(transcode, quiet, || (position.load(Ordering::Relaxed), total));
+    let encoder = job::encoder_name(&end);
+    let TranscodeEnd { stats: all, decode_error, encode_error, damage } = end;
+    if let Some(e) = decode_error {
+        return Err(pipeline::prefer_input_error_of(&headers, e).into());
     }
-    crate::report::stats::emit(&tables);
+    if let Some(e) = encode_error {
+        return Err(e.into());
+    }
+    let stats = all.decode.decoder.clone().unwrap_or_default();
+    crate::report::stats::emit(&[("decode", &all.decode), ("encode", &all.encode)]);
+    let end = pipeline::DecodeEnd { damage, broken: broken.lock().unwrap_or_else(|p| p.into_inner()).take() };
     Summary {
         job: "transcode",
         input: args.input.display().to_string(),
@@ -116,15 +105,15 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
         codec_in: Some(codec_in.to_string()),
         codec_out: Some(codec.to_string()),
         size,
-        frames,
+        frames: all.frames,
         elapsed: started.elapsed(),
         decoder: Some(decoder),
         encoder,
         dropped: stats.dropped,
         concealed: stats.concealed,
-        bytes_out: bytes,
+        bytes_out: all.bytes,
         damage: end.broken.as_ref().or(end.damage.as_ref()).map(|e| e.to_string()),
-        quality: job.as_ref().and_then(EncodeJob::stats).and_then(|s| s.quality.clone()),
+        quality: all.encode.quality.clone(),
         reconnects: None,
         interrupted: None,
     }
@@ -132,7 +121,7 @@ pub fn run(args: &TranscodeArgs, quiet: bool) -> CliResult<ExitCode> {
     if let Some(code) = crate::signals::exit_status() {
         return Ok(code);
     }
-    pipeline::verdict(end, &stats, frames)?;
+    pipeline::verdict(end, &stats, all.frames)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -160,29 +149,5 @@ fn open_input(args: &TranscodeArgs) -> CliResult<Option<Source>> {
     match Source::open_followed(&args.input, timeout, audio) {
         Err(_) if crate::signals::requested().is_some() => Ok(None),
         other => other.map(Some),
-    }
-}
-
-/// The input's audio tracks and where their packets arrive.
-pub(crate) type AudioIn = (Vec<Track>, Receiver<MediaPacket>);
-
-/// The encode job, opened at the first frame: at `--fps`, else `rate` (the stream's own,
-/// else the container's), else 25; copying the input's `audio` (taken) into a container.
-pub(crate) fn first_job(
-    args: &TranscodeArgs,
-    cfg: &mut EncoderConfig,
-    rate: Option<Rational>,
-    timebase: Option<Rational>,
-    audio: &mut Option<AudioIn>,
-) -> EncodeJob {
-    let fps = args.fps.or(rate);
-    cfg.fps = fps.filter(|r| r.num > 0 && r.den > 0 && r.as_f64() <= 1000.0).unwrap_or(Rational::new(25, 1));
-    let job = EncodeJob::new(cfg.clone(), &args.output, timebase)
-        .quality(args.encode.quality())
-        .pix_fmt(args.pix_fmt)
-        .fragmented(&args.frag);
-    match audio.take() {
-        Some((tracks, rx)) => job.with_audio(tracks, rx),
-        None => job,
     }
 }

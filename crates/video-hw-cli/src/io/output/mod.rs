@@ -8,8 +8,6 @@ use std::fs::File;
 use std::io::{BufWriter, IoSlice, Write};
 use std::path::Path;
 
-use std::sync::mpsc::Receiver;
-
 use video_hw::media::mux::{MuxFormat, Muxer};
 use video_hw::media::{MediaPacket, Track};
 use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
@@ -26,13 +24,14 @@ pub fn container_for(path: &Path) -> Option<MuxFormat> {
     if is_stdout(path) { None } else { MuxFormat::from_path(path) }
 }
 
-/// Opens `path` for writing (`-` is stdout), buffered.
-pub fn create(path: &Path) -> Result<Box<dyn Write>> {
+/// Opens `path` for writing (`-` is stdout), buffered; it may move to another thread (a
+/// transcode writes on its encoder's).
+pub fn create(path: &Path) -> Result<Box<dyn Write + Send>> {
     if is_stdout(path) {
         #[cfg(unix)]
         return Ok(Box::new(BufWriter::with_capacity(1 << 20, stdout_file()?)));
         #[cfg(not(unix))]
-        return Ok(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())));
+        return Ok(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())));
     }
     let f = File::create(path).map_err(|e| output_fault::io(path, e))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
@@ -214,46 +213,16 @@ pub struct PacketSink {
 /// Where a [`PacketSink`]'s packets go.
 enum PacketOut {
     /// Annex-B bytes, packet after packet, and where the packets end.
-    AnnexB(Box<dyn Write>, WholeUnits),
-    /// A container: the encoded video (track 0) and the audio copied from the source.
+    AnnexB(Box<dyn Write + Send>, WholeUnits),
+    /// A container: the encoded video (track 0) and the tracks copied from the source.
     Mux {
         /// The muxer.
         muxer: Box<Muxer>,
-        /// Audio packets from the source, with their output track numbers.
-        audio: Option<AudioFeed>,
+        /// (source track, output track) for each track copied.
+        copied: Vec<(usize, usize)>,
     },
     /// A write failed: nothing more is written.
     Failed,
-}
-
-/// The source's audio packets on their way to the output (read on the decode pipeline's
-/// thread with the video, or by a reader of their own: `commands::transcode::read_ahead`).
-pub struct AudioFeed {
-    /// Packets from the source, numbered as the source's tracks.
-    pub packets: Receiver<MediaPacket>,
-    /// (source track, output track) for each track copied.
-    pub tracks: Vec<(usize, usize)>,
-}
-
-impl AudioFeed {
-    /// The packets waiting now, renumbered for the output.
-    fn ready(&self) -> Vec<MediaPacket> {
-        self.packets.try_iter().filter_map(|p| self.renumbered(p)).collect()
-    }
-
-    /// Every packet still to come, renumbered for the output: waits until the sender is
-    /// gone (the end of the source's reading), so that none sent after the last video
-    /// packet is lost.
-    fn rest(&self) -> Vec<MediaPacket> {
-        self.packets.iter().filter_map(|p| self.renumbered(p)).collect()
-    }
-
-    /// `p` numbered as the output's track it is copied to (`None`: a track not copied).
-    fn renumbered(&self, mut p: MediaPacket) -> Option<MediaPacket> {
-        let &(_, to) = self.tracks.iter().find(|(from, _)| *from == p.track)?;
-        p.track = to;
-        Some(p)
-    }
 }
 
 /// How the encoder lays out packets for `path`: Annex-B always (a container's muxer turns
@@ -264,7 +233,8 @@ pub fn layout_for(_path: &Path) -> PacketLayout {
 
 impl PacketSink {
     /// The sink for `path` (`-` is stdout): `format` (see [`container_for`]; the video as
-    /// track 0, then `audio`'s tracks copied from the source), Annex-B for `None`. Only
+    /// track 0, then the `copied` tracks of the source, whose packets come to
+    /// [`write_copied`](Self::write_copied)), Annex-B for `None`. Only
     /// fragmented MP4 goes to stdout as a container (nothing in it is patched afterwards);
     /// its fragments last at most `frag_duration`.
     #[allow(clippy::too_many_arguments)]
@@ -275,7 +245,7 @@ impl PacketSink {
         (width, height): (u32, u32),
         timebase: Rational,
         fps: Rational,
-        audio: Option<(Vec<Track>, Receiver<MediaPacket>)>,
+        copied: Vec<Track>,
         frag_duration: Option<std::time::Duration>,
     ) -> Result<Self> {
         let sink = |out| PacketSink { path: path.to_path_buf(), out };
@@ -283,15 +253,12 @@ impl PacketSink {
         let mut video = Track::video(0, codec, timebase, width, height);
         video.frame_rate = Some(fps);
         let mut tracks = vec![video];
-        let feed = audio.map(|(source_tracks, packets)| {
-            let mut map = Vec::new();
-            for t in source_tracks {
-                let to = tracks.len();
-                map.push((t.index, to));
-                tracks.push(Track { index: to, ..t });
-            }
-            AudioFeed { packets, tracks: map }
-        });
+        let mut map = Vec::new();
+        for t in copied {
+            let to = tracks.len();
+            map.push((t.index, to));
+            tracks.push(Track { index: to, ..t });
+        }
         let muxer = if is_stdout(path) {
             if format != MuxFormat::FragmentedMp4 {
                 return Err(video_hw::Error::invalid_input(format!(
@@ -306,46 +273,43 @@ impl PacketSink {
             Some(d) => muxer.fragment_duration(d),
             None => muxer,
         };
-        Ok(sink(PacketOut::Mux { muxer: Box::new(muxer), audio: feed }))
+        Ok(sink(PacketOut::Mux { muxer: Box::new(muxer), copied: map }))
     }
 
-    /// Writes one packet (and the source's audio that came meanwhile).
-    pub fn write(&mut self, p: &Packet) -> Result<()> {
+    /// Writes one packet of a track copied from the source (numbered as the source's
+    /// tracks; one not copied is left out).
+    pub fn write_copied(&mut self, mut p: MediaPacket) -> Result<()> {
         let written = match &mut self.out {
-            PacketOut::AnnexB(out, units) => {
-                out.write_all(&p.data).map(|()| units.unit(p.data.len() as u64)).map_err(video_hw::Error::from)
-            }
-            PacketOut::Mux { muxer, audio } => {
-                muxer.write(MediaPacket::new(0, p.data.clone(), p.pts, p.dts, p.keyframe)).and_then(|()| {
-                    for a in audio.as_ref().map(AudioFeed::ready).unwrap_or_default() {
-                        muxer.write(a)?;
-                    }
-                    Ok(())
-                })
-            }
+            PacketOut::Mux { muxer, copied } => match copied.iter().find(|(from, _)| *from == p.track) {
+                Some(&(_, to)) => {
+                    p.track = to;
+                    muxer.write(p)
+                }
+                None => Ok(()),
+            },
+            PacketOut::AnnexB(..) => Ok(()),
             PacketOut::Failed => return Err(failed_earlier()),
         };
         written.map_err(|e| self.failed(e))
     }
 
-    /// Finishes the output: the rest of the audio (waiting for its reader to end), then the
-    /// container's indexes.
+    /// Writes one encoded packet.
+    pub fn write(&mut self, p: &Packet) -> Result<()> {
+        let written = match &mut self.out {
+            PacketOut::AnnexB(out, units) => {
+                out.write_all(&p.data).map(|()| units.unit(p.data.len() as u64)).map_err(video_hw::Error::from)
+            }
+            PacketOut::Mux { muxer, .. } => muxer.write(MediaPacket::new(0, p.data.clone(), p.pts, p.dts, p.keyframe)),
+            PacketOut::Failed => return Err(failed_earlier()),
+        };
+        written.map_err(|e| self.failed(e))
+    }
+
+    /// Finishes the output: the container's indexes, or the Annex-B bytes flushed.
     pub fn finish(mut self) -> Result<()> {
         let done = match std::mem::replace(&mut self.out, PacketOut::Failed) {
             PacketOut::AnnexB(mut out, _) => out.flush().map_err(video_hw::Error::from),
-            PacketOut::Mux { mut muxer, audio } => {
-                // After SIGINT/SIGTERM the audio's reader may be blocked on its input: what
-                // came is written, nothing is waited for.
-                let stopped = crate::signals::requested().is_some();
-                let rest = audio.as_ref().map(|a| if stopped { a.ready() } else { a.rest() }).unwrap_or_default();
-                match rest.into_iter().try_for_each(|a| muxer.write(a)) {
-                    Ok(()) => muxer.finish().map(|_| ()),
-                    Err(e) => {
-                        self.out = PacketOut::Mux { muxer, audio };
-                        Err(e)
-                    }
-                }
-            }
+            PacketOut::Mux { muxer, .. } => muxer.finish().map(|_| ()),
             PacketOut::Failed => Err(failed_earlier()),
         };
         done.map_err(|e| self.failed(e))
