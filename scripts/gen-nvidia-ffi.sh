@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed NVIDIA FFI bindings under
-# crates/video-hw/src/backend/nvidia/sys/ from nv-codec-headers (the MIT-licensed
+# crates/video-hw-nvidia-sys/src/ from nv-codec-headers (the MIT-licensed
 # headers FFmpeg uses; Debian package libffmpeg-nvenc-dev):
 #
 #   cuda.rs             dynlink_cuda.h          CUDA driver API types + function-pointer typedefs
@@ -11,10 +11,10 @@
 #                                               and the values of the NVENC *_VER macros
 #
 # Only types, constants and function-pointer typedefs are generated: nothing links
-# against the NVIDIA libraries, they are opened at run time (see ../loader.rs).
+# against the NVIDIA libraries, they are opened at run time (crates/video-hw/src/backend/nvidia/loader.rs).
 #
 # What bindgen cannot express is hand-written next to the generated files and checked
-# by the layout test (sys/layout_tests.rs) against layout_expected.rs:
+# by the layout test (src/layout_tests.rs) against layout_expected.rs:
 #   nvenc_versions.rs   NVENCAPI_STRUCT_VERSION() and every NV_ENC_*_VER
 #   cuda_ext.rs         CUresult codes and driver entry points missing from the
 #                       (deliberately partial) dynlink_cuda.h
@@ -32,7 +32,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HDR=${FFNVCODEC_INCLUDE:-/usr/include/ffnvcodec}
-OUT=$ROOT/crates/video-hw/src/backend/nvidia/sys
+OUT=$ROOT/crates/video-hw-nvidia-sys/src
 BINDGEN=${BINDGEN:-bindgen}
 CC=${CC:-gcc}
 

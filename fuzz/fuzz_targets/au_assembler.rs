@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::Codec;
-use video_hw::bitstream::access_unit::{AccessUnit, AccessUnitAssembler, PictureInfo};
+use video_hw_bitstream::access_unit::{AccessUnit, AccessUnitAssembler, PictureInfo};
 use video_hw_fuzz::{bounded_allocations, uncounted};
+use video_hw_types::Codec;
 
 type Unit = (u64, usize, Vec<u8>, Option<PictureInfo>, bool);
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals, length_prefixed_to_annexb};
+use video_hw_bitstream::avcc::{DecoderConfigRecord, LengthPrefixedNals, length_prefixed_to_annexb};
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

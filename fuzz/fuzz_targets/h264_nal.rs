@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::access_unit::CodecParser;
-use video_hw::bitstream::annexb::split_all;
-use video_hw::bitstream::h264::H264Parser;
+use video_hw_bitstream::access_unit::CodecParser;
+use video_hw_bitstream::annexb::split_all;
+use video_hw_bitstream::h264::H264Parser;
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

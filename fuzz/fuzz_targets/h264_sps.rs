@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::h264::parse_sps;
+use video_hw_bitstream::h264::parse_sps;
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

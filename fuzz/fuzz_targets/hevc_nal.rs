@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::access_unit::CodecParser;
-use video_hw::bitstream::annexb::split_all;
-use video_hw::bitstream::hevc::HevcParser;
+use video_hw_bitstream::access_unit::CodecParser;
+use video_hw_bitstream::annexb::split_all;
+use video_hw_bitstream::hevc::HevcParser;
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::hevc::{Sps, parse_pps, parse_sps};
+use video_hw_bitstream::hevc::{Sps, parse_pps, parse_sps};
 use video_hw_fuzz::{HEVC_SPS, bounded_allocations, hex};
 
 static SPS: LazyLock<Vec<Sps>> =

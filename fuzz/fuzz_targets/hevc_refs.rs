@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::hevc::RefTracker;
+use video_hw_bitstream::hevc::RefTracker;
 use video_hw_fuzz::{bounded_allocations, check_ref_tracker};
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::hevc::parse_vps;
+use video_hw_bitstream::hevc::parse_vps;
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

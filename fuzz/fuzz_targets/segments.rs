@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::Codec;
-use video_hw::bitstream::segments::split_at_random_access;
+use video_hw_bitstream::segments::split_at_random_access;
 use video_hw_fuzz::bounded_allocations;
+use video_hw_types::Codec;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

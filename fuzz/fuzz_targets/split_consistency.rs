@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::bitstream::annexb::{AnnexBSplitter, split_all};
+use video_hw_bitstream::annexb::{AnnexBSplitter, split_all};
 use video_hw_fuzz::{bounded_allocations, uncounted};
 
 fn split(chunks: &[&[u8]]) -> Vec<(Vec<u8>, u64)> {

@@ -151,10 +151,10 @@ pub extern "C" fn __asan_default_options() -> *const std::ffi::c_char {
 /// pictures, ascending.
 pub fn check_ref_tracker(
     data: &[u8],
-    mut access_unit: impl FnMut(&[u8]) -> video_hw::Result<Option<video_hw::bitstream::refs::PictureRefs>>,
+    mut access_unit: impl FnMut(&[u8]) -> video_hw_types::Result<Option<video_hw_bitstream::refs::PictureRefs>>,
 ) {
     let mut pictures = 0;
-    for nal in video_hw::bitstream::annexb::split_all(data) {
+    for nal in video_hw_bitstream::annexb::split_all(data) {
         match access_unit(nal) {
             Ok(Some(p)) => {
                 assert_eq!(p.picture, pictures);

@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 use crate::frame::DeviceApi;
 use crate::packet::PacketLayout;
 use crate::pixels::transform::Transform;
+/// What an engine needs to know of a stream (in the plain-types crate, below the bitstream
+/// layer that reads it from the parameter sets).
+pub use video_hw_types::StreamFormat;
 
 /// What a decoder hands back.
 ///
@@ -182,21 +185,6 @@ pub struct DecoderConfig {
     /// (`huffyuv`, `ffv1`, `utvideo`, …) refuse to open without it. Readers set it from
     /// the track; other engines ignore it.
     pub picture_size: Option<(u32, u32)>,
-}
-
-/// What an engine needs to know of a stream to tell whether it can decode it: see
-/// [`DecoderConfig::stream`] (a reader takes it from the parameter sets:
-/// [`StreamInfo::format`](crate::bitstream::access_unit::StreamInfo::format)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StreamFormat {
-    /// 0 = 4:0:0, 1 = 4:2:0, 2 = 4:2:2, 3 = 4:4:4 (the H.264/HEVC `chroma_format_idc`).
-    pub chroma_format_idc: u8,
-    /// Luma bit depth.
-    pub bit_depth: u8,
-    /// Coded width in pixels.
-    pub width: u32,
-    /// Coded height in pixels.
-    pub height: u32,
 }
 
 impl DecoderConfig {

@@ -35,7 +35,6 @@
 pub mod async_session;
 pub mod audio;
 mod backend;
-pub mod bitstream;
 pub mod config;
 pub mod decoder;
 pub mod device_array;
@@ -44,7 +43,6 @@ pub mod diagnostics;
 pub mod encoder;
 pub mod engine;
 pub mod env;
-pub mod error;
 pub mod frame;
 pub mod gpu_memory;
 pub mod media;
@@ -60,8 +58,11 @@ pub mod worker_threads;
 #[cfg(test)]
 pub(crate) mod test_observe;
 
-// The plain records, grouped in records/, at the paths they have always had.
-pub use records::{codec, packet};
+// The bottom layers are crates of their own (so Cargo keeps them from naming anything
+// above), at the paths they have always had: the plain records (`crates/video-hw-types`)
+// and the bitstream layer (`crates/video-hw-bitstream`).
+pub use video_hw_bitstream as bitstream;
+pub use video_hw_types::{codec, error, packet};
 
 /// Moved to [`pixels::convert`]; kept for a release.
 pub use pixels::convert;

@@ -10,6 +10,12 @@
 //! above it (a backend's unit test through `Encoder`); they are no part of the library.
 //!
 //! A new top-level module must be placed in the table, or this test fails.
+//!
+//! The lowest layers are crates of their own ([`CRATES`]): the plain records
+//! (`crates/video-hw-types`: the error type, codecs, packets, pixel formats) and the
+//! bitstream layer (`crates/video-hw-bitstream`), re-exported by the library at their old
+//! paths. Cargo enforces their direction (a crate names only its dependencies); the test
+//! checks that their dependencies point down and that the library's table knows them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,10 +24,13 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // Plain types: what every layer speaks (and the memory frames are lent from). The
     // pixels are too: the transform (`DecoderConfig` carries it) needs only frames, and
-    // the conversions and ffmpeg's pixel-format names only frames and codecs.
+    // the conversions and ffmpeg's pixel-format names only frames and codecs. The records
+    // below all of them are the crate `video_hw_types` (re-exported as `error`, `codec`,
+    // `packet`, `pixels::format` and `config::StreamFormat`).
     (
         "plain types",
         &[
+            "video_hw_types",
             "error",
             "env",
             "records",
@@ -35,7 +44,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pixels",
         ],
     ),
-    ("bitstream", &["bitstream"]),
+    // The crate `video_hw_bitstream`, re-exported as `bitstream`.
+    ("bitstream", &["video_hw_bitstream", "bitstream"]),
     ("media", &["media"]),
     // Pure-Rust services the engines call: metrics.
     ("engine support", &["metrics"]),
@@ -46,6 +56,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pipelines", &["pipeline"]),
     ("reader", &["reader"]),
     ("async sessions", &["async_session"]),
+];
+
+/// The layers that are crates of their own, lowest first: the crate's folder under
+/// `crates/`, its layer in [`LAYERS`], and the names the library re-exports it by.
+const CRATES: &[(&str, &str, &[&str])] = &[
+    ("video-hw-types", "plain types", &["error", "codec", "packet"]),
+    ("video-hw-bitstream", "bitstream", &["bitstream"]),
 ];
 
 /// Modules compiled only for tests (checked like test code: not at all).
@@ -598,4 +615,67 @@ fn the_cli_crate_has_no_import_circle() {
         "import circles in the CLI crate:\n{}",
         circles.into_iter().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// The names of the workspace crates (`video-hw…`) in the `[dependencies]` of a
+/// `Cargo.toml` (not its dev-dependencies: doc examples may use the library above).
+fn workspace_dependencies(manifest: &str) -> BTreeSet<String> {
+    let mut deps = BTreeSet::new();
+    let mut in_deps = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]" || (line.starts_with("[target.") && line.ends_with(".dependencies]"));
+        } else if in_deps && line.starts_with("video-hw") {
+            let name: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            deps.insert(name);
+        }
+    }
+    deps
+}
+
+/// The bottom layers that are crates depend only on crates of lower layers, name nothing
+/// of the library (`video_hw::…`) outside comments and tests, are dependencies of the
+/// library, and are re-exported by it at the names [`CRATES`] lists.
+#[test]
+fn the_layer_crates_point_down() {
+    let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lib = strip(&std::fs::read_to_string(src_dir().join("lib.rs")).unwrap());
+    let ours = workspace_dependencies(&std::fs::read_to_string(crates_dir.join("video-hw/Cargo.toml")).unwrap());
+    let mut problems = Vec::new();
+    for (i, (name, layer, reexported_as)) in CRATES.iter().enumerate() {
+        assert!(LAYERS.iter().any(|(l, _)| l == layer), "{name}: no layer `{layer}` in LAYERS");
+        let manifest = std::fs::read_to_string(crates_dir.join(name).join("Cargo.toml")).unwrap();
+        let below: BTreeSet<String> = CRATES[..i].iter().map(|(n, ..)| n.to_string()).collect();
+        for dep in workspace_dependencies(&manifest) {
+            if !below.contains(&dep) {
+                problems.push(format!("crates/{name}/Cargo.toml depends on {dep}, which is not a layer below it"));
+            }
+        }
+        if !ours.contains(*name) {
+            problems.push(format!("crates/video-hw/Cargo.toml does not depend on {name}"));
+        }
+        let lib_name = name.replace('-', "_");
+        if !lib.contains(&lib_name) {
+            problems.push(format!("src/lib.rs does not re-export {lib_name}"));
+        }
+        for module in *reexported_as {
+            let module_file = src_dir().join(format!("{module}.rs"));
+            let module_dir = src_dir().join(module);
+            if module_file.exists() || module_dir.exists() {
+                problems.push(format!("src/{module}: still a module of the library, but {name} holds it"));
+            }
+        }
+        let (texts, test_only) = library_sources(&crates_dir.join(name).join("src"));
+        for (rel, (module, code)) in &texts {
+            if (1..=module.len()).any(|n| test_only.contains(&module[..n])) {
+                continue;
+            }
+            for (n, line) in code.lines().enumerate() {
+                if line.contains("video_hw::") {
+                    problems.push(format!("crates/{name}/src/{}:{}: names the library above it", rel.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

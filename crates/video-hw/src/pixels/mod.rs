@@ -10,7 +10,9 @@
 //! convert.
 
 pub mod convert;
-pub mod format;
+/// The pixel formats, in the plain-types crate (`crates/video-hw-types`), below the codecs
+/// that name them.
+pub use video_hw_types::pixels::format;
 pub mod pix_fmt;
 pub(crate) mod planar;
 pub mod quality;

@@ -1,8 +1,6 @@
-//! The plain records every layer speaks: codecs, stream geometry, timebases and colour
-//! ([`codec`]), encoded packets ([`packet`]), and what an engine's probe learnt
-//! (`probe_info`). The crate root names the public ones as it always has
-//! (`video_hw::codec`, `video_hw::packet`); this folder only groups their files.
+//! The plain records: what an engine's probe learnt (`probe_info`). The records every layer
+//! speaks, codecs, stream geometry, timebases and colour ([`crate::codec`]) and encoded
+//! packets ([`crate::packet`]), are in the plain-types crate (`crates/video-hw-types`),
+//! which the crate root re-exports at the paths they have always had.
 
-pub mod codec;
-pub mod packet;
 pub(crate) mod probe_info;

@@ -26,7 +26,10 @@ pub(crate) fn cuvid_codec(codec: Codec) -> cudaVideoCodec {
         Codec::Mpeg2 => cudaVideoCodec_MPEG2,
         Codec::Mpeg4 => cudaVideoCodec_MPEG4,
         Codec::Mjpeg => cudaVideoCodec_JPEG,
+        // `Codec` is `#[non_exhaustive]` (and defined in video-hw-types): a codec added
+        // there has no driver id until it is wired here.
         Codec::ProRes | Codec::Other(_) => cudaVideoCodec_NumCodecs,
+        _ => cudaVideoCodec_NumCodecs,
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::ffi::c_void;
 
-use super::super::super::sys::nvenc::*;
-use super::super::super::sys::nvenc_versions::*;
 use super::*;
 
 pub(super) unsafe extern "C" fn create_input(

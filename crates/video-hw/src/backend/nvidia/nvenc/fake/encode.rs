@@ -3,8 +3,6 @@
 
 use std::ffi::c_void;
 
-use super::super::super::sys::nvenc::*;
-use super::super::super::sys::nvenc_versions::*;
 use super::*;
 
 /// Annex-B bytes of a picture: parameter sets when asked, then one slice NAL unit whose

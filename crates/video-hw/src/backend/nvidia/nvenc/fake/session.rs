@@ -3,8 +3,6 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::super::super::sys::nvenc::*;
-use super::super::super::sys::nvenc_versions::*;
 use super::super::caps::same_guid;
 use super::super::config::{h264, hevc};
 use super::*;

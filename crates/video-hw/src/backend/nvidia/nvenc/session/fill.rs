@@ -1,8 +1,6 @@
 //! The input side of a session: a frame into a slot (host frames copied into an input
 //! buffer, CUDA frames staged and mapped), and the picture parameters of a submit.
 
-use super::super::super::sys::nvenc::*;
-use super::super::super::sys::nvenc_versions::*;
 use super::super::api::Handle;
 use super::super::device::check_cuda_frame;
 use super::super::input::{locked_len, write_host_frame};

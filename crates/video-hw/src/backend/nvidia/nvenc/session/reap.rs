@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use super::super::super::sys::nvenc::*;
 use super::super::api::{Api, Bitstream, Handle, Phase};
 use super::super::config::b_frames;
 use super::super::device::Device;
