@@ -408,14 +408,24 @@ impl Registry {
         }
         if !codec.is_parsed() {
             let only = match direction {
-                Direction::Decode => "only the ffmpeg engine decodes it",
-                Direction::Encode => "it is decoded only, never encoded",
+                Direction::Decode => format!("only {} decodes it", whole_packet_decoders()),
+                Direction::Encode => "it is decoded only, never encoded".to_string(),
             };
             let why = if reasons.is_empty() { String::new() } else { format!(" — {}", reasons.join("; ")) };
             return Err(Error::unsupported(job, format!("no engine can {direction} {codec} here: {only}{why}")));
         }
         Err(Error::unsupported(job, format!("no engine can {direction} {codec} here — {}", reasons.join("; "))))
     }
+}
+
+/// The engines that decode whole container packets, for messages: "the ffmpeg engine".
+fn whole_packet_decoders() -> String {
+    let names: Vec<String> = Engine::ALL
+        .into_iter()
+        .filter(|e| descriptor(*e).decodes_whole_packets)
+        .map(|e| format!("the {e} engine"))
+        .collect();
+    if names.is_empty() { "no engine of this build".into() } else { names.join(" or ") }
 }
 
 /// Why `engine` does not take `codec` in `direction` before any probe: the codecs this
@@ -429,11 +439,7 @@ fn unparsed_refusal(engine: Engine, codec: Codec, direction: Direction) -> Optio
     }
     match direction {
         Direction::Decode if descriptor(engine).decodes_whole_packets => None,
-        Direction::Decode => {
-            let whole: Vec<&str> =
-                Engine::ALL.into_iter().filter(|e| descriptor(*e).decodes_whole_packets).map(Engine::name).collect();
-            Some(format!("{engine} does not decode {codec} (only {} does)", whole.join(", ")))
-        }
+        Direction::Decode => Some(format!("{engine} does not decode {codec} (only {} does)", whole_packet_decoders())),
         Direction::Encode => Some(format!("{codec} is decoded only, never encoded")),
     }
 }
