@@ -582,7 +582,7 @@ fn run(
         };
         inputs += 1;
         coalescer.started();
-        if input == DecodeInput::Flush {
+        if matches!(input, DecodeInput::Flush) {
             if !drain(decoder, ring, shared, &mut coalescer, transform, inputs)? {
                 return Ok(());
             }

@@ -47,7 +47,11 @@ fn open_own(engine: Engine, params: &AudioParams) -> Result<Box<dyn AudioEngine>
             format!("{engine} does not decode it"),
         ));
     }
-    open_builtin(params)
+    if engine == Engine::Ropus {
+        Ok(Box::new(opus::OpusEngine::open(params)?))
+    } else {
+        Ok(Box::new(symphonia::SymphoniaEngine::open(params)?))
+    }
 }
 
 /// What an engine needs to open a track: the codec, the container's configuration and the
@@ -172,14 +176,6 @@ pub(crate) fn builtin_for(codec: AudioCodec) -> Option<Engine> {
         | AudioCodec::Vorbis
         | AudioCodec::Pcm => Some(Engine::Symphonia),
         AudioCodec::Ac3 | AudioCodec::Eac3 => None,
-    }
-}
-
-/// Opens a built-in engine for `params`.
-pub(crate) fn open_builtin(params: &AudioParams) -> Result<Box<dyn AudioEngine>> {
-    match params.codec {
-        AudioCodec::Opus => Ok(Box::new(opus::OpusEngine::open(params)?)),
-        _ => Ok(Box::new(symphonia::SymphoniaEngine::open(params)?)),
     }
 }
 
