@@ -32,7 +32,7 @@ def test_fixture_has_ffmpegs_sample_count_and_facts(name, ref):
         dec = video_hw.AudioDecoder(str(AUDIO / name), stream_index=ref["index"])
     except video_hw.UnsupportedError as e:
         # No FFmpeg here and no built-in decoder for the codec (AC-3, 5.1 AAC).
-        assert video_hw.ffmpeg_info()["loaded"] is False or "not measured" in str(e)
+        assert video_hw.ffmpeg_info()["loaded"] is False
         pytest.skip(str(e))
     m = dec.metadata
     assert (m.sample_rate, m.num_channels, m.stream_index) == (ref["sample_rate"], ref["channels"], ref["index"])

@@ -52,11 +52,15 @@ impl FfmpegAudioEngine {
             ctx.set_extradata(&extra)
                 .map_err(|e| common::backend_error(Engine::Ffmpeg, &format!("giving {name} its extradata"), e))?;
         }
-        // Every engine gives the codec's priming samples and the session drops them (so
-        // that a seek can tell which samples are priming): libavcodec would drop Opus's
-        // pre-skip itself, which `skip_manual` leaves to the caller.
-        ctx.set_option("flags2", "+skip_manual")
-            .map_err(|e| common::backend_error(Engine::Ffmpeg, "setting flags2 +skip_manual", e))?;
+        // Every engine gives Opus's pre-skip and the session drops it (so that a seek can
+        // tell which samples are priming): libavcodec would drop it itself, which
+        // `skip_manual` leaves to the caller. Other codecs keep libavcodec's own skipping:
+        // from FFmpeg 8 on, the Vorbis decoder asks to skip its first frame's samples
+        // rather than withholding the frame as 5.1 does (128 samples more without it).
+        if params.codec == AudioCodec::Opus {
+            ctx.set_option("flags2", "+skip_manual")
+                .map_err(|e| common::backend_error(Engine::Ffmpeg, "setting flags2 +skip_manual", e))?;
+        }
         ctx.open().map_err(|e| common::av_error(Engine::Ffmpeg, &format!("opening libavcodec decoder {name}"), e))?;
         let frame = Frame::empty(ff).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a frame", e))?;
         let packet = Packet::empty(ff).map_err(|e| common::backend_error(Engine::Ffmpeg, "allocating a packet", e))?;

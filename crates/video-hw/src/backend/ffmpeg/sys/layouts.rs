@@ -2,7 +2,7 @@
 //   libavcodec 59 / libavutil 57: Debian 12 libavcodec-dev/libavutil-dev 7:5.1.9-0+deb12u1
 //   libavcodec 60 / libavutil 58: FFmpeg 6.1 release headers (libavcodec 60.31.102 / libavutil 58.29.100), as installed by a 6.1 build, from FFmpeg.AutoGen's git at ec2b258
 //   libavcodec 61 / libavutil 59: Debian 13 libavcodec-dev/libavutil-dev 7:7.1.5-0+deb13u1
-//   libavcodec 62 / libavutil 60: FFmpeg master at libavcodec 62.23.103 / libavutil 60.24.100 (after 8.0), an FFmpeg source tree of 2026-02-07 (later fields not measured: None)
+//   libavcodec 62 / libavutil 60: FFmpeg master at libavcodec 62.23.103 / libavutil 60.24.100 (after 8.0), an FFmpeg source tree of 2026-02-07; its audio fields added by hand (comments on them; README)
 //   libavcodec 63 / libavutil 61: Debian unstable libavcodec-dev/libavutil-dev 7:9.0.2-4
 // Do not edit: run the script again (scripts/ffmpeg-layouts/README.md).
 
@@ -452,12 +452,12 @@ pub(crate) const LAYOUTS: &[Layout] = &[
             crop_right: Some(368),
             interlaced_frame: None,
             top_field_first: None,
-            nb_samples: None, // not measured: this major's headers were not at hand when the field was added
-            extended_data: None, // not measured: this major's headers were not at hand when the field was added
-            sample_rate: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_order: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_nb_channels: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_mask: None, // not measured: this major's headers were not at hand when the field was added
+            nb_samples: Some(112), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
+            extended_data: Some(96), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
+            sample_rate: Some(180), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
+            ch_layout_order: Some(384), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
+            ch_layout_nb_channels: Some(388), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
+            ch_layout_mask: Some(392), // 63's, checked on libavutil 60.26 (check_audio_fields.py)
         },
         codec_context: CodecContextLayout {
             struct_size: 864,
@@ -495,13 +495,13 @@ pub(crate) const LAYOUTS: &[Layout] = &[
             chroma_sample_location: Some(160),
             profile: Some(688),
             level: Some(692),
-            sample_rate: None, // not measured: this major's headers were not at hand when the field was added
-            sample_fmt: None, // not measured: this major's headers were not at hand when the field was added
-            frame_size: None, // not measured: this major's headers were not at hand when the field was added
-            request_sample_fmt: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_order: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_nb_channels: None, // not measured: this major's headers were not at hand when the field was added
-            ch_layout_mask: None, // not measured: this major's headers were not at hand when the field was added
+            sample_rate: Some(344), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            sample_fmt: Some(348), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            frame_size: Some(376), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            request_sample_fmt: Some(392), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            ch_layout_order: Some(352), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            ch_layout_nb_channels: Some(356), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
+            ch_layout_mask: Some(360), // 63's, checked on libavcodec 62.28 (check_audio_fields.py)
         },
         packet: PacketLayout {
             struct_size: 104,
