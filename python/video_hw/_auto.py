@@ -14,7 +14,6 @@ them), ``"auto:cuda"``/``"auto:cuda:N"`` GPU frames (the CPU's are uploaded).
 
 import bisect
 import os
-import re
 import threading
 import time
 from typing import Any, List, Optional, Sequence, Tuple
@@ -97,8 +96,8 @@ class _AutoNative:
 
     def _cpu_parallelism(self) -> int:
         """Threads the CPU side really keeps busy: its sessions times each one's threads
-        (FFmpeg's frame threads, as its backend names them; one for engines that decode a
-        session on one thread, as OpenH264), at most the machine's cores. The machine's core
+        (the engine's own figure: FFmpeg's frame or slice threads; one for engines that
+        decode a session on one thread, as OpenH264), at most the machine's cores. The machine's core
         count alone was the first guess, and on a 16-core GPU machine whose CPU engine was
         OpenH264 (2 sessions) it put the CPU 4.5x faster than it ran, so auto kept the
         CPU for a whole file the GPU decoded 3x faster (bench/results/auto-grid-h100-*)."""
@@ -109,8 +108,7 @@ class _AutoNative:
         sessions = max(1, self._cpu.max_sessions)
         if threads:
             return max(1, min(cores, int(threads) * sessions))
-        m = re.search(r"(\d+) frame threads", self._cpu.backend or "")
-        per_session = int(m.group(1)) if m else 1
+        per_session = self._cpu.decode_threads or 1
         return max(1, min(cores, per_session * sessions))
 
     def share(self, files_at_once: int) -> None:

@@ -599,6 +599,14 @@ impl NativeDecoder {
         Ok(self.lock().py_err()?.backend().map(str::to_string))
     }
 
+    /// Threads each session keeps busy decoding, once the first is open (FFmpeg's frame
+    /// or slice threads; 1 for engines that decode on one thread or on the GPU): times
+    /// `max_sessions`, the cores this decoder can keep busy (`device="auto"` weighs them).
+    #[getter]
+    fn decode_threads(&self) -> PyResult<Option<u32>> {
+        Ok(self.lock().py_err()?.decode_threads())
+    }
+
     /// Why the frames are not decoded where `device` asked (None when they are): with
     /// `device="cuda"`, a stream the GPU's decoder cannot take (AV1 on an H100 or H200) is
     /// decoded on the CPU and its frames are copied to the GPU.

@@ -651,6 +651,13 @@ impl Decoder {
         self.backend.engine()
     }
 
+    /// Threads this session keeps busy decoding: FFmpeg's frame or slice threads where
+    /// they run, else 1 (engines that decode on one thread, or on a device). What a caller
+    /// weighing CPU time against another device counts as this session's parallelism.
+    pub fn threads(&self) -> u32 {
+        self.backend.threads()
+    }
+
     /// Why this session does not decode where its request preferred, or None. Set when
     /// CUDA output was asked for a stream the GPU's decoder cannot take (AV1 on an H100 or
     /// H200): a CPU engine decodes and its frames are uploaded (the WARN line and

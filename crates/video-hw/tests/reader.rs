@@ -357,3 +357,33 @@ fn corpus_random_access_matches_the_references() {
     assert!(checked >= 20, "only {checked} corpus streams decode straight to their references");
     assert!(mmco5, "MR2_TANDBERG_E.264 was not checked");
 }
+
+/// The reader says how many threads each session keeps busy, from the engine itself: the
+/// FFmpeg engine's frame threads as asked, one for OpenH264 (one thread a session), and
+/// nothing before a session is open. `device="auto"` in Python weighs the CPU by it.
+#[test]
+fn decode_threads_are_the_engines_own_figure() {
+    let path = common::media("h264-aac.mp4");
+    let open = |engine: video_hw::Engine, threads: Option<u32>| {
+        let d = Demuxer::open(&path).unwrap();
+        let track = d.video_track().unwrap().index;
+        let config = DecoderConfig::new(Codec::H264)
+            .output(Output::Host(PixelFormat::Yuv420p))
+            .engine(EnginePreference::Only(engine))
+            .threads_opt(threads);
+        FrameReader::new(d, track, config).unwrap()
+    };
+    let mut r = open(video_hw::Engine::OpenH264, None);
+    assert_eq!(r.decode_threads(), None, "before a session is open");
+    r.prepare().unwrap();
+    assert_eq!(r.decode_threads(), Some(1), "OpenH264: one thread a session");
+    if !common::need_ffmpeg() {
+        return;
+    }
+    for (threads, want) in [(Some(1), 1), (Some(3), 3)] {
+        let mut r = open(video_hw::Engine::Ffmpeg, threads);
+        r.prepare().unwrap();
+        assert_eq!(r.decode_threads(), Some(want), "FFmpeg with threads {threads:?}");
+        assert!(r.backend().unwrap().contains(&format!("{want} frame threads")) == (want > 1));
+    }
+}

@@ -91,6 +91,12 @@ pub(crate) trait DecoderBackend: Send {
         0
     }
 
+    /// Threads one session of this engine keeps busy decoding: FFmpeg's frame or slice
+    /// threads; 1 for an engine that decodes on one thread or on a device.
+    fn threads(&self) -> u32 {
+        1
+    }
+
     /// Why this session does not run on the engine its request preferred (a CPU engine
     /// uploading frames for CUDA output because the GPU's decoder cannot take the stream),
     /// or None.

@@ -139,6 +139,8 @@ pub struct FrameReader {
     /// The first session's engine and its description (kept while the sessions work on
     /// read-ahead threads).
     engine: Option<(Engine, String)>,
+    /// Threads the first session keeps busy ([`Decoder::threads`]), once it is open.
+    threads: Option<u32>,
     /// Why the first session decodes where the request did not prefer (see
     /// [`Decoder::fallback`]).
     fallback: Option<String>,
@@ -255,6 +257,7 @@ impl FrameReader {
             read_ahead_bytes: None,
             engine: None,
             fallback: None,
+            threads: None,
             stats: ReaderStats::default(),
             process: Process::current(),
             index_cache: CacheUse::Off,
@@ -335,6 +338,13 @@ impl FrameReader {
     /// [`prepare`](Self::prepare)).
     pub fn backend(&self) -> Option<&str> {
         self.engine.as_ref().map(|(_, b)| b.as_str())
+    }
+
+    /// Threads each session keeps busy decoding ([`Decoder::threads`]; after a first decode
+    /// or [`prepare`](Self::prepare)): with [`max_sessions`](Self::max_sessions), how many
+    /// cores the reader can keep busy at once.
+    pub fn decode_threads(&self) -> Option<u32> {
+        self.threads
     }
 
     /// Why the sessions decode where the request did not prefer, or None (after a first
@@ -515,6 +525,7 @@ impl FrameReader {
                 self.skip = self.skip.for_engine_keeping_references(keeps);
                 self.engine = Some((decoder.engine(), decoder.backend().to_string()));
                 self.fallback = decoder.fallback();
+                self.threads = Some(decoder.threads());
             }
             self.decoders.push(decoder);
             self.stats.sessions = self.decoders.len();

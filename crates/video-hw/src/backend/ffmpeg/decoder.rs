@@ -611,6 +611,14 @@ impl DecoderBackend for FfmpegDecoder {
         )
     }
 
+    fn threads(&self) -> u32 {
+        let (kind, count) = (self.decoder.int(CtxInt::ActiveThreadType), self.decoder.int(CtxInt::ThreadCount));
+        match kind {
+            THREAD_FRAME | THREAD_SLICE => u32::try_from(count).unwrap_or(1).max(1),
+            _ => 1,
+        }
+    }
+
     fn decode(&mut self, au: &AccessUnit) -> Result<()> {
         self.send_unit(au, true)
     }
