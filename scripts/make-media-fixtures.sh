@@ -8,7 +8,7 @@
 #   scripts/make-media-fixtures.sh --check   verify testdata/ against testdata/SHA256SUMS (no regeneration)
 #
 # Needs ffmpeg + ffprobe (5.1 or newer) built with libx264, libx265, libvpx, libsvtav1, libopus
-# (Debian/Ubuntu: apt-get install ffmpeg) and python3. Deterministic like scripts/make-fixtures.sh:
+# (Debian/Ubuntu: apt-get install ffmpeg), mkvmerge (apt-get install mkvtoolnix) and python3. Deterministic like scripts/make-fixtures.sh:
 # single-threaded encoders, -bitexact encoders and muxers, no global metadata, fixed noise seeds;
 # two runs with the same ffmpeg give byte-identical files. Touches only testdata/media/ (and
 # SHA256SUMS, through scripts/make-fixtures.sh --sums).
@@ -31,6 +31,7 @@ install_hint="install it with: apt-get install ffmpeg   (Debian/Ubuntu; ffmpeg 5
 command -v ffmpeg >/dev/null || die "ffmpeg not found; $install_hint"
 command -v ffprobe >/dev/null || die "ffprobe not found; $install_hint"
 command -v python3 >/dev/null || die "python3 not found (apt-get install python3)"
+command -v mkvmerge >/dev/null || die "mkvmerge not found (apt-get install mkvtoolnix): it writes the Matroska rotation fixture"
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
 for lib in libx264 libx265 libsvtav1 libvpx-vp9 libopus aac srt; do
     grep -q " $lib " <<<"$encoders" || die "this ffmpeg has no $lib encoder; $install_hint"
@@ -187,6 +188,10 @@ EDIT_SS=1.28
 # 13. display matrix rotation (ffmpeg 5.1: the "rotate" tag becomes the tkhd matrix)
 "${FF[@]}" -i h264-aac.mp4 -map 0 -c copy "${MUX[@]}" "${LANG_VA[@]}" "${MP4[@]}" -metadata:s:v:0 rotate=90 \
     -movflags +faststart h264-rotate90.mp4
+# 13b. the same turn in Matroska: a flat Projection whose ProjectionPoseRoll is 90 (ffmpeg reads it
+#      as the display matrix of 13); mkvmerge, as ffmpeg 5.1's Matroska muxer writes no Projection
+#      for a display matrix. --deterministic: byte-identical runs.
+mkvmerge -q --deterministic 1 -o h264-rotate90.mkv --projection-type 0:0 --projection-pose-roll 0:90 h264-rotate90.mp4
 # 14a. resolution change 320x240 -> 160x120 -> 320x240 mid-stream (new SPS at each change)
 "${FF[@]}" -f concat -safe 0 -i "$S/parts.txt" -map 0:v -c copy "${MUX[@]}" -f mpegts h264-reschange.ts
 
@@ -247,12 +252,12 @@ echo "make-media-fixtures: h264-noidr.ts starts at access unit $NOIDR_K of $NOID
 
 GOOD=(h264-aac.mp4 h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 hevc-aac.mkv vp9-opus.webm av1-opus.webm
       h264-aac.ts hevc-aac.m2ts h264-wrap.ts h264-vfr.mp4 h264-vfr.mkv h264-editlist.mp4 hevc-opengop.mp4
-      h264-opengop.mkv h264-rotate90.mp4 h264-reschange.ts h264-noidr.ts h264-ref1.mp4 h264-ref2.mkv
+      h264-opengop.mkv h264-rotate90.mp4 h264-rotate90.mkv h264-reschange.ts h264-noidr.ts h264-ref1.mp4 h264-ref2.mkv
       hevc-ref1.mp4)
 
 # --- references and facts -----------------------------------------------------------------------
 # The same decode as reference() in scripts/make-fixtures.sh, of the first video stream, plus
-# -noautorotate: the frames as decoded; the display matrix of h264-rotate90.mp4 stays metadata.
+# -noautorotate: the frames as decoded; the display matrix of h264-rotate90.{mp4,mkv} stays metadata.
 for f in "${GOOD[@]}"; do
     "${FF[@]}" -threads 1 -flags unaligned -noautorotate -i "$f" -map 0:v:0 -fps_mode passthrough -autoscale 0 \
         -vf scale=in_range=full:out_range=full,format=yuv420p -fflags +bitexact -f framemd5 "$f.framemd5"
@@ -264,7 +269,7 @@ hashes() { grep -v '^#' "$1.framemd5" | awk -F', *' '{ print $6 }' | sed -n "${2
 same() { # FILE REFERENCE-FILE [FIRST-LINE-OF-REFERENCE]
     [[ $(hashes "$1") == "$(hashes "$2" "${3:-1}")" ]] || die "$1 does not decode to the frames of $2${3:+ from frame $(($3 - 1))}"
 }
-for f in h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 h264-aac.ts h264-wrap.ts h264-rotate90.mp4; do same "$f" h264-aac.mp4; done
+for f in h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 h264-aac.ts h264-wrap.ts h264-rotate90.mp4 h264-rotate90.mkv; do same "$f" h264-aac.mp4; done
 same hevc-aac.m2ts hevc-aac.mkv
 same h264-vfr.mkv h264-vfr.mp4
 same h264-editlist.mp4 h264-aac.mp4 33        # display frames 32-99

@@ -36,7 +36,7 @@ pub const CODEC_PRIVATE: u32 = 0x63A2;
 pub const DEFAULT_DURATION: u32 = 0x23_E383;
 /// ISO 639-2 language.
 pub const LANGUAGE: u32 = 0x22_B59C;
-/// BCP 47 language (wins over `Language`).
+/// BCP 47 language (read where `Language` is absent or "und": `tracks::language`).
 pub const LANGUAGE_BCP47: u32 = 0x22_B59D;
 /// Video settings.
 pub const VIDEO: u32 = 0xE0;

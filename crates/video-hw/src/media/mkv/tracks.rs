@@ -314,12 +314,21 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
     })
 }
 
-/// `LanguageBCP47` when present, else `Language`, whose default is `eng` (the
-/// Matroska default, as ffprobe reports it); never "und".
+/// The track's language as ffprobe reports it: `Language` (ISO 639-2, the code MP4 and
+/// MPEG-TS give too), whose default is `eng`. `LanguageBCP47` where `Language` is "und" (a
+/// muxer, ours included, that writes a tag with no ISO 639-2 code says "und" there) or
+/// absent, except that an English tag with `Language` absent is that default: mkvmerge
+/// writes `LanguageBCP47` for every track and leaves `Language` out where it is `eng`.
+/// (The specification lets BCP 47 win where both are set; a language in the same code as
+/// ffmpeg's and the other containers' is what callers compare.) Never "und".
 fn language(bcp47: Option<String>, iso: Option<String>) -> Option<String> {
-    let tag = match bcp47 {
-        Some(t) => t,
-        None => iso.unwrap_or_else(|| "eng".to_string()),
+    let english = |b: &str| b == "en" || b.starts_with("en-");
+    let tag = match (iso, bcp47) {
+        (Some(i), _) if !i.is_empty() && i != "und" => i,
+        (None, Some(b)) if english(&b) => "eng".to_string(),
+        (_, Some(b)) => b,
+        (Some(i), None) => i,
+        (None, None) => "eng".to_string(),
     };
     (!tag.is_empty() && tag != "und").then_some(tag)
 }
@@ -506,7 +515,7 @@ mod tests {
         assert_eq!(a.codec, TrackCodec::Audio(AudioCodec::Aac));
         assert_eq!(a.config, CodecConfig::AudioSpecificConfig(vec![0x11, 0xb0]));
         assert_eq!(a.audio, Some(crate::media::AudioInfo::new(AudioCodec::Aac, 48000, 6)));
-        assert_eq!(a.language.as_deref(), Some("fr-CA"));
+        assert_eq!(a.language.as_deref(), Some("fre"), "Language first, as ffprobe");
         let s = &t[2].track;
         assert_eq!((s.kind, s.codec.name(), s.index), (TrackKind::Subtitle, "ass", 2));
         // No Language element: the Matroska default.
@@ -551,5 +560,16 @@ mod tests {
         ]);
         let err = parse_tracks(&e, 1000, &SegmentInfo::default()).unwrap_err();
         assert!(matches!(err, crate::Error::InvalidBitstream { offset, .. } if offset >= 1000), "{err}");
+    }
+
+    #[test]
+    fn language_is_iso_639_2_first_then_bcp47() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(language(s("en"), s("eng")), s("eng"), "both: ffprobe's");
+        assert_eq!(language(s("en"), None), s("eng"), "mkvmerge leaves the default out");
+        assert_eq!(language(s("fr-CA"), s("und")), s("fr-CA"), "our muxer: und, then the tag");
+        assert_eq!(language(s("de"), None), s("de"));
+        assert_eq!(language(None, None), s("eng"), "Matroska's default");
+        assert_eq!(language(None, s("und")), None);
     }
 }
