@@ -80,11 +80,11 @@ def plan(a):
 
 
 class VideoHw:
-    def __init__(self, a):
+    def __init__(self, a, **extra):
         import video_hw
 
         self.vh, self.a = video_hw, a
-        self.kw = {"device": a.device, "pixel_format": "rgb24", "seek_mode": "exact"}
+        self.kw = {"device": a.device, "pixel_format": "rgb24", "seek_mode": "exact", **extra}
         if a.threads:
             self.kw["threads"] = a.threads
 
@@ -184,7 +184,10 @@ def check(a, peer):
         for sampler in a.samplers:
             a.case, a.sampler = case, sampler
             mine, theirs = contender(a, "video_hw"), contender(a, peer)
-            worst, same_pts, calls = math.inf, True, plan(a)[:20]
+            # PyNvVideoCodec converts untagged HD with BT.709: the same frames converted so
+            # too say whether the matrix is the whole difference.
+            as_709 = VideoHw(a, color_matrix="bt709") if peer == "pynvc" else None
+            worst, worst_709, same_pts, calls = math.inf, math.inf, True, plan(a)[:20]
             for path, num_clips in calls:
                 torch.manual_seed(SEED)
                 x, px = mine.clips(path, num_clips, sampler)
@@ -194,8 +197,14 @@ def check(a, peer):
                 if py is not None:
                     same_pts &= all(abs(p - q) < 1e-6 for cp, cq in zip(px, py) for p, q in zip(cp, cq))
                 worst = min(worst, min(psnr(x[i, j], y[i, j]) for i in range(x.shape[0]) for j in range(x.shape[1])))
+                if as_709 is not None:
+                    torch.manual_seed(SEED)
+                    z = torch.from_dlpack(as_709.clips(path, num_clips, sampler)[0]).cpu()
+                    worst_709 = min(worst_709, min(psnr(z[i, j], y[i, j]) for i in range(z.shape[0]) for j in range(z.shape[1])))
             key = f"{case}/{sampler}"
             out[key] = {"calls": len(calls), "same_pts": same_pts, "lowest_psnr_db": round(worst, 2)}
+            if as_709 is not None:
+                out[key]["lowest_psnr_db_as_bt709"] = round(worst_709, 2)
             if not same_pts or worst < SAME_FRAME_DB[peer]:
                 out[key]["mismatch"] = True
     return out
