@@ -355,6 +355,14 @@ class VideoDecoder:
         return self._native.max_sessions
 
     @property
+    def decode_threads(self) -> Optional[int]:
+        """Threads each decode session keeps busy, from the engine (FFmpeg's frame or slice
+        threads; 1 for engines that decode on one thread or on the GPU), once the first
+        session is open (None before). Times ``max_sessions``: the cores this decoder can
+        keep busy."""
+        return self._native.decode_threads
+
+    @property
     def stats(self) -> dict:
         """What the decoder did: runs (decodes from a random access point), packets decoded,
         packets parsed for their headers only (H.264 reference pictures no frame asked for
