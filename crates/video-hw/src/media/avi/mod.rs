@@ -160,25 +160,31 @@ fn vop_type(data: &[u8]) -> Option<u8> {
 }
 
 /// Presentation times of an MPEG-4 Part 2 stream's packets from their decode times and
-/// VOP types: each I/P/S-VOP shows after the B-VOPs that follow it in decode order, so
-/// the presentation order is the decode order with every anchor moved past its B-VOPs;
-/// the k-th shown picture takes the k-th decode time.
+/// VOP types, as ffmpeg gives them: each I/P/S-VOP shows after the B-VOPs that follow it
+/// in decode order, so the presentation order is the decode order with every anchor moved
+/// past its B-VOPs; with B-VOPs the decoder holds one picture back, and the k-th shown
+/// picture takes the decode time of packet k + 1 (a B-VOP's own), without them its own.
 fn reorder_vops(kinds: &[Option<u8>], dts: &[i64]) -> Vec<i64> {
+    if !kinds.contains(&Some(2)) {
+        return dts.to_vec();
+    }
     let mut shown: Vec<usize> = Vec::with_capacity(kinds.len());
     let mut anchor: Option<usize> = None;
     for (i, k) in kinds.iter().enumerate() {
         if *k == Some(2) {
             shown.push(i);
-        } else {
-            if let Some(a) = anchor.replace(i) {
-                shown.push(a);
-            }
+        } else if let Some(a) = anchor.replace(i) {
+            shown.push(a);
         }
     }
     shown.extend(anchor);
     let mut pts = vec![0; kinds.len()];
     for (rank, &i) in shown.iter().enumerate() {
-        pts[i] = dts[rank];
+        pts[i] = match dts.get(rank + 1) {
+            Some(&t) => t,
+            // The last picture: one slot after the last decode time.
+            None => dts[rank].saturating_add(1),
+        };
     }
     pts
 }
