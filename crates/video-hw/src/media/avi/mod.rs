@@ -109,6 +109,8 @@ fn layout(src: &mut ByteSource) -> Result<Layout> {
 
 /// The streams of the `hdrl` list's children in `[start, end)`.
 fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
+    // A list shorter than its own type holds nothing.
+    let end = end.max(start);
     if end - start > MAX_HEADER_LIST {
         return Err(Error::invalid_bitstream(start, format!("malformed AVI: a header list of {} bytes", end - start)));
     }
@@ -237,7 +239,7 @@ impl AviDemuxer {
             let s = c.stream as usize;
             let st = &streams[s];
             let t = clock[s];
-            let duration = if st.sample_size > 0 { i64::from(c.size / st.sample_size) } else { 1 };
+            let duration = c.size.checked_div(st.sample_size).map_or(1, i64::from);
             clock[s] += duration;
             slots[s] += 1;
             if c.size == 0 {

@@ -118,8 +118,7 @@ fn tracks_timestamps_and_key_flags_from_the_index() {
         );
         let (packets, damage) = read_all(&mut d);
         assert!(damage.is_none());
-        let got: Vec<(usize, Option<i64>, Option<i64>, usize, bool)> =
-            packets.iter().map(|p| (p.track, p.pts, p.duration, p.data.len(), p.keyframe)).collect();
+        let got: Vec<_> = packets.iter().map(|p| (p.track, p.pts, p.duration, p.data.len(), p.keyframe)).collect();
         // The empty chunk holds frame slot 1; audio counts samples (2 bytes each).
         // Without an index, MJPEG pictures are all key frames.
         assert_eq!(
@@ -224,12 +223,15 @@ fn damage_gives_the_packets_before_and_a_typed_error() {
             Err(e) => assert!(matches!(e, Error::InvalidBitstream { .. } | Error::InvalidInput { .. }), "{cut}: {e}"),
         }
     }
-    // Lying sizes everywhere in the header: no panic.
-    for at in (4..whole.len().min(400)).step_by(4) {
-        let mut f = whole.clone();
-        f[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        if let Ok(mut d) = Demuxer::from_bytes(f) {
-            let _ = read_all(&mut d);
+    // Lying sizes everywhere in the header, too large or too small: no panic.
+    for at in 4..whole.len().min(400) {
+        for size in [u32::MAX, 0, 3] {
+            let mut f = whole.clone();
+            f[at..at + 4].copy_from_slice(&size.to_le_bytes());
+            if let Ok(mut d) = Demuxer::from_bytes(f) {
+                let _ = read_all(&mut d);
+                let _ = d.packet_table(0);
+            }
         }
     }
 }
