@@ -26,7 +26,7 @@ for t in "$@"; do
         split_consistency) max_len=8192 ;;
         demux_mkv) max_len=65536 ;;
         demux_ts) max_len=65536 ;;
-        demux_mp4) max_len=131072 ;;
+        demux_mp4 | demux_avi) max_len=131072 ;;
         demux_raw) max_len=32768 ;;
         *) max_len=16384 ;;
     esac

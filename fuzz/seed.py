@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets from real streams (run by fuzz/seed.sh).
 
 Reads every Annex-B stream under the given folders (.h264/.264/.jsv are H.264,
-.h265/.265 HEVC), every .mp4, every .mkv/.webm and every .ts/.m2ts, and writes one file per seed, named by its SHA-1, into
+.h265/.265 HEVC), every .mp4, every .mkv/.webm, every .ts/.m2ts and every .avi, and writes one file per seed, named by its SHA-1, into
 OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
 
   h264_sps, h264_pps, hevc_vps, hevc_sps, hevc_pps   one parameter-set NAL unit
@@ -17,6 +17,7 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      the PAT and PMT, and windows that start
                                                      mid-packet)
   demux_mp4                                          whole MP4 files up to 128 KiB
+  demux_avi                                          whole AVI files up to 128 KiB
   demux_raw                                          IVF files' first 32 KiB, raw streams'
                                                      first 32 KiB
   openh264_decode                                    H.264 streams' first 256 KiB (whole
@@ -336,6 +337,11 @@ def main():
                 elif low.endswith(TS_EXT):
                     with open(path, "rb") as f:
                         ts_seeds(seeds, f.read())
+                elif low.endswith(".avi"):
+                    # Whole files (the fixtures are under 128 KiB, the fuzzing length): the
+                    # idx1 index comes last; damaged files too.
+                    with open(path, "rb") as f:
+                        seeds.add("demux_avi", f.read(128 << 10))
                 elif low.endswith((".mp4", ".mov")):
                     # (.mov: MJPEG and ProRes sample entries, testdata/codecs.)
                     with open(path, "rb") as f:

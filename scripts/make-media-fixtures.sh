@@ -33,7 +33,7 @@ command -v ffprobe >/dev/null || die "ffprobe not found; $install_hint"
 command -v python3 >/dev/null || die "python3 not found (apt-get install python3)"
 command -v mkvmerge >/dev/null || die "mkvmerge not found (apt-get install mkvtoolnix): it writes the Matroska rotation fixture"
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)
-for lib in libx264 libx265 libsvtav1 libvpx-vp9 libopus aac srt; do
+for lib in libx264 libx265 libsvtav1 libvpx-vp9 libopus aac srt mpeg4 mjpeg libmp3lame; do
     grep -q " $lib " <<<"$encoders" || die "this ffmpeg has no $lib encoder; $install_hint"
 done
 echo "make-media-fixtures: $(ffmpeg -hide_banner -version | sed -n 1p)"
@@ -250,10 +250,22 @@ NOIDR_PTS=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts -of cs
     -bsf:v "noise=drop='lt(n,$NOIDR_K)'" -bsf:a "noise=drop='lt(pts,$NOIDR_PTS)'" -f mpegts h264-noidr.ts
 echo "make-media-fixtures: h264-noidr.ts starts at access unit $NOIDR_K of $NOIDR_AUS (non-IDR I-picture with SPS/PPS and recovery point SEI)"
 
+# 15. AVI (ffmpeg's AVI muxer; no timestamps of its own): the MP4's H.264 (made Annex-B, parameter
+#     sets before each IDR) and AAC by stream copy, where the copy's 1/50 s clock leaves an empty
+#     chunk between frames; MPEG-4 Part 2 with 2 B-frames and MP3 (50 frames); MJPEG and 16-bit PCM
+#     (10 frames, 8 kHz mono: small).
+"${FF[@]}" -i h264-aac.mp4 -map 0 -c copy -bsf:v h264_mp4toannexb "${MUX[@]}" h264-aac.avi
+"${FF[@]}" -threads 1 -f lavfi -i "$SRC" -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=2" \
+    -map 0:v -map 1:a -map_metadata -1 -frames:v 50 -pix_fmt yuv420p -threads 1 -c:v mpeg4 -bf 2 -g 25 -q:v 14 \
+    -flags:v +bitexact -ac 2 -c:a libmp3lame -b:a 32k -flags:a +bitexact -fflags +bitexact mpeg4-mp3.avi
+"${FF[@]}" -threads 1 -f lavfi -i "$SRC" -f lavfi -i "sine=frequency=440:sample_rate=8000:duration=0.4" \
+    -map 0:v -map 1:a -map_metadata -1 -frames:v 10 -pix_fmt yuvj420p -threads 1 -c:v mjpeg -q:v 20 \
+    -flags:v +bitexact -ac 1 -c:a pcm_s16le -fflags +bitexact mjpeg-pcm.avi
+
 GOOD=(h264-aac.mp4 h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 hevc-aac.mkv vp9-opus.webm av1-opus.webm
       h264-aac.ts hevc-aac.m2ts h264-wrap.ts h264-vfr.mp4 h264-vfr.mkv h264-editlist.mp4 hevc-opengop.mp4
       h264-opengop.mkv h264-rotate90.mp4 h264-rotate90.mkv h264-reschange.ts h264-noidr.ts h264-ref1.mp4 h264-ref2.mkv
-      hevc-ref1.mp4)
+      hevc-ref1.mp4 h264-aac.avi mpeg4-mp3.avi mjpeg-pcm.avi)
 
 # --- references and facts -----------------------------------------------------------------------
 # The same decode as reference() in scripts/make-fixtures.sh, of the first video stream, plus
@@ -269,7 +281,7 @@ hashes() { grep -v '^#' "$1.framemd5" | awk -F', *' '{ print $6 }' | sed -n "${2
 same() { # FILE REFERENCE-FILE [FIRST-LINE-OF-REFERENCE]
     [[ $(hashes "$1") == "$(hashes "$2" "${3:-1}")" ]] || die "$1 does not decode to the frames of $2${3:+ from frame $(($3 - 1))}"
 }
-for f in h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 h264-aac.ts h264-wrap.ts h264-rotate90.mp4 h264-rotate90.mkv; do same "$f" h264-aac.mp4; done
+for f in h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 h264-aac.avi h264-aac.ts h264-wrap.ts h264-rotate90.mp4 h264-rotate90.mkv; do same "$f" h264-aac.mp4; done
 same hevc-aac.m2ts hevc-aac.mkv
 same h264-vfr.mkv h264-vfr.mp4
 same h264-editlist.mp4 h264-aac.mp4 33        # display frames 32-99
@@ -331,6 +343,13 @@ for k in (n // 2, n // 2 + 1, n // 2 + 5):
     d[k * 188] = 0x00
 write("bad/badsync.ts", d)
 
+# bad/truncated.avi: h264-aac.avi cut in the middle of its movi list (the idx1 after it is lost,
+# so the chunks are found by walking their headers up to the cut)
+d = open("h264-aac.avi", "rb").read()
+movi = d.find(b"movi")
+assert d[movi - 8:movi - 4] == b"LIST"
+write("bad/truncated.avi", d[:movi + struct.unpack("<I", d[movi - 4:movi])[0] // 2])
+
 # Matroska: EBML element walk
 def vint(d, o):
     b = d[o]; n = 1
@@ -382,6 +401,7 @@ damaged truncated.mp4 h264-aac.mp4
 damaged absurd-stsz.mp4 h264-aac.mp4
 damaged frag-outside.mp4 h264-aac-frag.mp4
 damaged badsync.ts h264-aac.ts
+damaged truncated.avi h264-aac.avi
 damaged truncated.mkv hevc-aac.mkv
 damaged lying-size.mkv h264-opengop.mkv
 

@@ -18,7 +18,7 @@ import video_hw
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "testdata" / "media"
-H264 = ["h264-aac.mp4", "h264-aac-frag.mp4", "h264-aac.ts", "h264-opengop.mkv", "h264-vfr.mkv", "h264-editlist.mp4"]
+H264 = ["h264-aac.mp4", "h264-aac-frag.mp4", "h264-aac.ts", "h264-opengop.mkv", "h264-vfr.mkv", "h264-editlist.mp4", "h264-aac.avi"]
 
 
 def facts(name):

@@ -155,7 +155,7 @@ class VideoDecoder:
         source: a path, ``bytes`` (or ``bytearray``/``memoryview``), a ``torch.Tensor``
             of encoded bytes (1-D uint8, as torchcodec takes it), or a binary file
             object (read whole). MP4/MOV (fragmented too), Matroska, WebM, MPEG-TS,
-            M2TS, IVF, or a raw H.264/HEVC stream; the container is found from the
+            M2TS, AVI, IVF, or a raw H.264/HEVC stream; the container is found from the
             content.
         device: where frames land: ``"cpu"`` (host memory) or ``"cuda"``/``"cuda:N"``
             (GPU memory; decoded by NVDEC). A stream NVDEC cannot decode there (AV1 on an

@@ -52,7 +52,7 @@ enum Command {
     /// Describe what a file holds from its headers and tables (fast: no decoding): the
     /// container, its tracks, and the default video track's stream facts and frame counts.
     Info(commands::info::InfoArgs),
-    /// Decode video from a container (MP4/MOV, Matroska/WebM, MPEG-TS, IVF) or a raw
+    /// Decode video from a container (MP4/MOV, Matroska/WebM, MPEG-TS, AVI, IVF) or a raw
     /// H.264/HEVC/AV1 stream to raw frames or framemd5 checksums; or audio to WAV or raw
     /// samples.
     Decode(options::decode::DecodeArgs),

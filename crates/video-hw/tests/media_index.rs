@@ -44,7 +44,11 @@ fn frame_counts_and_times_match_ffprobe() {
         let theirs = facts["video_frames"].as_array().unwrap();
         assert_eq!(theirs.len(), index.len(), "{name}");
         for (k, (ours, f)) in index.frames().iter().zip(theirs).enumerate() {
-            let pts = f["pts"].as_i64().unwrap();
+            // AVI has no presentation times: ffprobe shows none (ours: chunk slots).
+            let Some(pts) = f["pts"].as_i64() else {
+                assert_eq!(index.container(), Container::Avi, "{name}: frame {k} without pts");
+                continue;
+            };
             let same = if ts { (ours.pts - pts).rem_euclid(1 << 33) == 0 } else { ours.pts == pts };
             assert!(same, "{name}: frame {k}: pts {} != ffprobe {pts}", ours.pts);
         }

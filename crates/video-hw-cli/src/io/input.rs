@@ -1,6 +1,6 @@
 //! Streams to decode: raw Annex-B (`.h264`, `.h265`, …; the codec from the name, else
 //! from the content) read in chunks, or the default video track (the largest) of a container the library
-//! reads (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF; found from the
+//! reads (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, AVI, IVF; found from the
 //! content) fed packet by packet as the container gives it. `-` reads Annex-B or IVF from
 //! standard input (a container needs a file: it is read out of order). The source becomes
 //! the input of a decode pipeline ([`Source::into_inputs`]), read on the pipeline's thread.

@@ -16,7 +16,7 @@ use video_hw::pixels::pix_fmt::OutFormat;
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
     /// Input, recognised from its content: a container (MP4/MOV, fragmented MP4, Matroska,
-    /// WebM, MPEG-TS, M2TS, IVF), a raw H.264/HEVC Annex-B stream (the codec from the name,
+    /// WebM, MPEG-TS, M2TS, AVI, IVF), a raw H.264/HEVC Annex-B stream (the codec from the name,
     /// .h264/.264/.h265/.hevc, else from the content), a raw AV1 OBU stream, or an audio file
     /// (WAV, FLAC, Ogg, MP3, AAC: written as audio). Video: H.264, HEVC, AV1, VP9; with FFmpeg
     /// also VP8, MPEG-2, MPEG-4 Part 2, MJPEG and ProRes. `-` reads stdin: Annex-B and IVF as

@@ -15,7 +15,7 @@ use crate::options::transform::TransformOpts;
 #[derive(Args, Debug)]
 pub struct TranscodeArgs {
     /// Input: any video `decode` reads, recognised from its content (MP4/MOV, fragmented MP4,
-    /// Matroska, WebM, MPEG-TS, M2TS, IVF, raw AV1 OBUs, raw H.264/HEVC Annex-B; H.264, HEVC,
+    /// Matroska, WebM, MPEG-TS, M2TS, AVI, IVF, raw AV1 OBUs, raw H.264/HEVC Annex-B; H.264, HEVC,
     /// AV1, VP9, and with FFmpeg VP8, MPEG-2, MPEG-4 Part 2, MJPEG, ProRes); `-` reads stdin:
     /// Annex-B and IVF as they come, another container after spooling it to a temporary file.
     pub(crate) input: PathBuf,

@@ -23,11 +23,16 @@ const MP4_FIRST_BOXES: [&[u8; 4]; 12] =
 /// assert_eq!(detect(b"DKIF\0\0\x20\0AV01"), Some(Container::Ivf));
 /// assert_eq!(detect(&[0x1a, 0x45, 0xdf, 0xa3, 0x80]), Some(Container::Matroska));
 /// assert_eq!(detect(b"\0\0\0\x18ftypisom"), Some(Container::Mp4));
+/// assert_eq!(detect(b"RIFF\0\0\0\0AVI LIST"), Some(Container::Avi));
 /// assert_eq!(detect(b"hello"), None);
 /// ```
 pub fn detect(prefix: &[u8]) -> Option<Container> {
     if prefix.starts_with(b"DKIF") {
         return Some(Container::Ivf);
+    }
+    // RIFF holds AVI and WAV alike: the form type tells them apart.
+    if prefix.len() >= 12 && &prefix[..4] == b"RIFF" && &prefix[8..12] == b"AVI " {
+        return Some(Container::Avi);
     }
     if prefix.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
         return Some(if ebml_doc_type(prefix).as_deref() == Some(b"webm") {

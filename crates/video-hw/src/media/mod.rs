@@ -1,7 +1,7 @@
 //! Containers: open a file or any `Read + Seek`, find its tracks, read its packets.
 //!
 //! The container is found from the content, never the name ([`detect`]): MP4/MOV
-//! (fragmented too), Matroska and WebM, MPEG-TS and M2TS, IVF, and raw H.264/HEVC
+//! (fragmented too), Matroska and WebM, MPEG-TS and M2TS, AVI, IVF, and raw H.264/HEVC
 //! Annex-B streams. A [`Demuxer`] gives the [`Track`]s (codec, configuration, time base,
 //! duration, frame rate, size, rotation, language) and the [`MediaPacket`]s of every
 //! track in file order, each with its timestamps as the container has them (B-frames:
@@ -40,6 +40,7 @@
 mod annexb;
 pub mod audio;
 mod audio_file;
+mod avi;
 mod codec_ids;
 mod detect;
 mod file;
@@ -176,13 +177,14 @@ impl Demuxer {
             }
             return Err(Error::invalid_bitstream(
                 0,
-                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, IVF, H.264/HEVC Annex-B, AV1 OBUs; WAV, FLAC, Ogg, MP3, ADTS AAC)",
+                "not a container or stream video-hw reads (MP4/MOV, Matroska/WebM, MPEG-TS/M2TS, AVI, IVF, H.264/HEVC Annex-B, AV1 OBUs; WAV, FLAC, Ogg, MP3, ADTS AAC)",
             ));
         };
         source.seek(0);
         let inner: Box<dyn ContainerDemuxer> = match container {
             Container::Mp4 => Box::new(mp4::Mp4Demuxer::open(source)?),
             Container::Ivf => Box::new(ivf::IvfDemuxer::open(source)?),
+            Container::Avi => Box::new(avi::AviDemuxer::open(source)?),
             Container::Obu => Box::new(obu::ObuDemuxer::open(source)?),
             Container::AnnexB => Box::new(annexb::AnnexBDemuxer::open(source)?),
             Container::Matroska | Container::WebM => Box::new(mkv::MkvDemuxer::open(source)?),

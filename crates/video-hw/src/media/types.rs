@@ -19,6 +19,9 @@ pub enum Container {
     MpegTs,
     /// IVF (AV1, VP9 and VP8 packets with a 12-byte header each).
     Ivf,
+    /// AVI (RIFF `AVI `, with OpenDML `AVIX` follow-on lists): no timestamps of its own,
+    /// chunk `k` of a stream is at `k` in the stream's time base.
+    Avi,
     /// A raw H.264 or HEVC elementary stream in Annex-B form (start codes).
     AnnexB,
     /// A raw AV1 stream of OBUs in the low-overhead format (section 5 of the spec).
@@ -45,7 +48,7 @@ pub enum AudioContainer {
 
 impl Container {
     /// The short name used in JSON and on the command line: `mp4`, `matroska`, `webm`,
-    /// `mpegts`, `ivf`, `annexb`, `obu`; for audio-only files ffprobe's names: `wav`,
+    /// `mpegts`, `avi`, `ivf`, `annexb`, `obu`; for audio-only files ffprobe's names: `wav`,
     /// `flac`, `ogg`, `mp3`, `aac`.
     pub fn name(self) -> &'static str {
         match self {
@@ -54,6 +57,7 @@ impl Container {
             Container::WebM => "webm",
             Container::MpegTs => "mpegts",
             Container::Ivf => "ivf",
+            Container::Avi => "avi",
             Container::AnnexB => "annexb",
             Container::Obu => "obu",
             Container::Audio(AudioContainer::Wav) => "wav",
@@ -76,6 +80,7 @@ impl Container {
             | Container::Matroska
             | Container::WebM
             | Container::Ivf
+            | Container::Avi
             | Container::Obu
             | Container::Audio(_) => 0,
         }

@@ -20,7 +20,7 @@ use container::color_json;
 /// Arguments of `info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// A container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, IVF), a raw AV1
+    /// A container (MP4/MOV, fragmented MP4, Matroska, WebM, MPEG-TS, M2TS, AVI, IVF), a raw AV1
     /// OBU stream, an audio file (WAV, FLAC, Ogg, MP3, AAC) or a raw H.264/HEVC Annex-B
     /// stream, recognised from its content. `-` reads a raw H.264/HEVC stream from standard
     /// input.
