@@ -22,8 +22,9 @@
 //! non-temporal stores, around the caches. In `video-hw decode --pix-fmt rgb24` the output
 //! buffer is the same every frame (the host buffer pool), but the decode between two
 //! conversions evicts it, so each ordinary store first read its line back from memory;
-//! the kernel took 0.87 ms of CPU a frame there and 0.76 with streaming stores
-//! (`scripts/bench_rgb_convert.py`, same run, 2026-11-27; bench/results/rgb-convert-cli-*).
+//! the conversion took 0.77-0.87 ms of CPU a frame there and 0.71-0.76 with streaming
+//! stores (`scripts/bench_rgb_convert.py`, three runs alternating both builds, 2026-11-27:
+//! bench/results/rgb-convert-cli-20261127-1882e59.md).
 //!
 //! Exactness of the folded rounding half: the reference adds 32 to the luma term with
 //! saturation and then the chroma term with saturation. With the luma factor's integer
@@ -362,7 +363,7 @@ unsafe fn store3<const STREAM: bool>(dst: *mut u8, r: __m256i, g: __m256i, b: __
         _mm256_or_si256(rg, _mm256_shuffle_epi8(b, m[k][2]))
     };
     let (o0, o1, o2) = (block(0), block(1), block(2));
-    if STREAM && (dst as usize) % 16 == 0 {
+    if STREAM && dst.cast::<__m128i>().is_aligned() {
         // SAFETY: 96 bytes from `dst` are writable (the caller's promise), and `dst` is
         // 16-byte aligned as `_mm_stream_si128` needs (checked just above).
         unsafe {
