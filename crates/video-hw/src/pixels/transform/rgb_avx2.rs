@@ -18,14 +18,6 @@
 //! three planes. It converts the first `32 · ⌊w / 32⌋` pixels of a row; the caller does
 //! the rest with the portable loops.
 //!
-//! Stores: packed RGB/BGR pictures of 4 MiB or more (1080p RGB24 is 6 MB) are written with
-//! non-temporal stores, around the caches. In `video-hw decode --pix-fmt rgb24` the output
-//! buffer is the same every frame (the host buffer pool), but the decode between two
-//! conversions evicts it, so each ordinary store first read its line back from memory;
-//! the conversion took 0.77-0.87 ms of CPU a frame there and 0.71-0.76 with streaming
-//! stores (`scripts/bench_rgb_convert.py`, three runs alternating both builds, 2026-11-27:
-//! bench/results/rgb-convert-cli-20261127-1882e59.md).
-//!
 //! Exactness of the folded rounding half: the reference adds 32 to the luma term with
 //! saturation and then the chroma term with saturation. With the luma factor's integer
 //! part 1 and a sample within 0–255, the luma term is within ±32,640 and adding 32 never
@@ -114,14 +106,7 @@ pub(super) struct Kernel {
     layout: u8,
     /// Pixels of each row the kernel converts.
     pixels: usize,
-    /// Packed 3-byte output past [`STREAM_BYTES`]: stored around the caches.
-    stream: bool,
 }
-
-/// Packed RGB/BGR output at least this large is written with non-temporal stores: a
-/// picture this size leaves the writing core's L2 before anyone reads it, and streaming
-/// it saves reading each output line in before it is overwritten.
-const STREAM_BYTES: usize = 4 << 20;
 
 impl Kernel {
     /// The kernel where the CPU has AVX2 and the job is what it covers: 8-bit luma in a
@@ -149,8 +134,7 @@ impl Kernel {
             return None;
         }
         let k = q.fast()?;
-        let stream = matches!(out, RGB | BGR) && rect.width as usize * rect.height as usize * 3 >= STREAM_BYTES;
-        is_x86_feature_detected!("avx2").then_some(Kernel { k, interleaved, layout: out, pixels, stream })
+        is_x86_feature_detected!("avx2").then_some(Kernel { k, interleaved, layout: out, pixels })
     }
 
     /// The first `self.pixels` pixels of the luma rows `luma` (one or two, sharing the
@@ -162,14 +146,12 @@ impl Kernel {
         // said the CPU has AVX2, which is all `rows` needs besides its arguments (which it
         // checks itself).
         let done = unsafe {
-            match (self.layout, self.stream) {
-                (RGB, true) => rows::<RGB, true>(&self.k, luma, c, out),
-                (BGR, true) => rows::<BGR, true>(&self.k, luma, c, out),
-                (RGB, false) => rows::<RGB, false>(&self.k, luma, c, out),
-                (BGR, false) => rows::<BGR, false>(&self.k, luma, c, out),
-                (RGBA, _) => rows::<RGBA, false>(&self.k, luma, c, out),
-                (BGRA, _) => rows::<BGRA, false>(&self.k, luma, c, out),
-                _ => rows::<PLANES, false>(&self.k, luma, c, out),
+            match self.layout {
+                RGB => rows::<RGB>(&self.k, luma, c, out),
+                BGR => rows::<BGR>(&self.k, luma, c, out),
+                RGBA => rows::<RGBA>(&self.k, luma, c, out),
+                BGRA => rows::<BGRA>(&self.k, luma, c, out),
+                _ => rows::<PLANES>(&self.k, luma, c, out),
             }
         };
         done == self.pixels
@@ -194,12 +176,7 @@ impl Kernel {
 /// Calling it is `unsafe` where AVX2 is not known at compile time: the caller checks that
 /// the CPU has it (`is_x86_feature_detected!("avx2")`).
 #[target_feature(enable = "avx2")]
-pub(super) fn rows<const LAYOUT: u8, const STREAM: bool>(
-    k: &Fast,
-    luma: &[&[u8]],
-    chroma: Chroma<'_>,
-    out: &mut [Out<'_>],
-) -> usize {
+pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
     let Some(w) = luma.first().map(|y| y.len()) else { return 0 };
     let n = w / 32 * 32;
     let per = match LAYOUT {
@@ -274,7 +251,7 @@ pub(super) fn rows<const LAYOUT: u8, const STREAM: bool>(
             // the rows, checked above.
             match o {
                 Out::Packed(row) if LAYOUT == RGB || LAYOUT == BGR => unsafe {
-                    store3::<STREAM>(row.as_mut_ptr().add(3 * i), r, g, b, &masks)
+                    store3(row.as_mut_ptr().add(3 * i), r, g, b, &masks)
                 },
                 Out::Packed(row) => {
                     let (first, third) = if LAYOUT == RGBA { (r, b) } else { (b, r) };
@@ -288,11 +265,6 @@ pub(super) fn rows<const LAYOUT: u8, const STREAM: bool>(
             }
         }
         i += 32;
-    }
-    if STREAM {
-        // Non-temporal stores are weakly ordered: done before the caller's ordinary
-        // stores and before the frame goes to another thread.
-        _mm_sfence();
     }
     n
 }
@@ -347,15 +319,14 @@ fn interleave_masks(bgr: bool) -> [[__m256i; 3]; 3] {
     ]
 }
 
-/// 32 packed 3-byte pixels from 32 bytes of each channel; with `STREAM`, by non-temporal
-/// stores where `dst` is 16-byte aligned (the caller fences after its rows).
+/// 32 packed 3-byte pixels from 32 bytes of each channel.
 ///
 /// # Safety
 ///
 /// `dst` writable for 96 bytes.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn store3<const STREAM: bool>(dst: *mut u8, r: __m256i, g: __m256i, b: __m256i, m: &[[__m256i; 3]; 3]) {
+unsafe fn store3(dst: *mut u8, r: __m256i, g: __m256i, b: __m256i, m: &[[__m256i; 3]; 3]) {
     // Each 128-bit half interleaves its own 16 pixels: half 0 of the three blocks is
     // pixels 0–15, half 1 pixels 16–31.
     let block = |k: usize| {
@@ -363,19 +334,6 @@ unsafe fn store3<const STREAM: bool>(dst: *mut u8, r: __m256i, g: __m256i, b: __
         _mm256_or_si256(rg, _mm256_shuffle_epi8(b, m[k][2]))
     };
     let (o0, o1, o2) = (block(0), block(1), block(2));
-    if STREAM && dst.cast::<__m128i>().is_aligned() {
-        // SAFETY: 96 bytes from `dst` are writable (the caller's promise), and `dst` is
-        // 16-byte aligned as `_mm_stream_si128` needs (checked just above).
-        unsafe {
-            _mm_stream_si128(dst.cast(), _mm256_castsi256_si128(o0));
-            _mm_stream_si128(dst.add(16).cast(), _mm256_castsi256_si128(o1));
-            _mm_stream_si128(dst.add(32).cast(), _mm256_castsi256_si128(o2));
-            _mm_stream_si128(dst.add(48).cast(), _mm256_extracti128_si256(o0, 1));
-            _mm_stream_si128(dst.add(64).cast(), _mm256_extracti128_si256(o1, 1));
-            _mm_stream_si128(dst.add(80).cast(), _mm256_extracti128_si256(o2, 1));
-        }
-        return;
-    }
     // SAFETY: 96 bytes from `dst` are writable (the caller's promise).
     unsafe {
         _mm256_storeu_si256(dst.cast(), _mm256_permute2x128_si256(o0, o1, 0x20));
