@@ -145,7 +145,7 @@ fn the_avx2_kernel_in_bands_equals_the_portable_loops() {
         height: h,
     };
     let color = ColorInfo { matrix: MatrixCoefficients::BT709, ..ColorInfo::default() };
-    for format in [PixelFormat::Rgb24, PixelFormat::Bgra, PixelFormat::RgbPlanar] {
+    for format in [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Bgra, PixelFormat::RgbPlanar] {
         same_both_ways(&src, Rect { x: 0, y: 0, width: w, height: h }, &color, format, "1080p");
     }
 }

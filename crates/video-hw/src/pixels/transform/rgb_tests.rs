@@ -231,3 +231,42 @@ fn bands_on_threads_equal_the_reference() {
     let t = Transform::new().rgb(Channels::Rgb, true, SampleType::F32);
     assert!(worst(t, PixelFormat::Nv12, &frame, w, h, &color) <= 1e-4);
 }
+
+/// A stream of frames converted to RGB writes each into the buffer of the frame before it
+/// once the caller has dropped that one (the host buffer pool, `frame/recycle.rs`): no new
+/// memory to fault in and no zeroing per frame, and no bytes of the earlier picture left.
+#[test]
+fn a_stream_of_conversions_reuses_the_dropped_output_buffer() {
+    use super::Transformer;
+    use crate::frame::{Frame, FrameData};
+    // A size no other test converts (the pool is process-wide and tests run at once).
+    let (w, h) = (1102, 38);
+    let frame = |seed| Frame {
+        format: PixelFormat::Yuv420p,
+        width: w,
+        height: h,
+        pts: Some(i64::from(seed)),
+        keyframe: true,
+        color: ColorInfo::default(),
+        data: FrameData::Host(noise_frame(PixelFormat::Yuv420p, w, h, seed)),
+    };
+    let bytes = |f: &Frame| match &f.data {
+        FrameData::Host(host) => host.as_bytes().to_vec(),
+        _ => panic!("a host frame"),
+    };
+    let address = |f: &Frame| match &f.data {
+        FrameData::Host(host) => host.as_bytes().as_ptr() as usize,
+        _ => panic!("a host frame"),
+    };
+    let mut t = Transformer::new(Transform::new().format(PixelFormat::Rgb24)).expect("valid");
+    let first = t.apply(&frame(1)).expect("converts");
+    let first_at = address(&first);
+    drop(first);
+    let second = t.apply(&frame(2)).expect("converts");
+    assert_eq!(address(&second), first_at, "the second frame is written into the first one's buffer");
+    // Held while the same picture converts again: that one takes new memory, and both
+    // hold the same bytes (nothing of the first picture was left in the reused buffer).
+    let again = t.apply(&frame(2)).expect("converts");
+    assert_ne!(address(&again), first_at);
+    assert_eq!(bytes(&second), bytes(&again));
+}
