@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Usage: python3 scripts/pynvc_colour.py FILE (an 8-bit 4:2:0 H.264 of 300+ frames; PyNvVideoCodec on
 PYTHONPATH, a GPU). Which conversion PyNvVideoCodec's RGB is: video_hw's exact YUV of the same frames
-converted in numpy (BT.601 / BT.709, limited range; chroma nearest or bilinear at
+converted in numpy (BT.601 / BT.709, limited or full range; chroma nearest or bilinear at
 MPEG-2 siting) against PyNvVideoCodec's RGBP, PSNR per variant."""
 import math, sys
 import numpy as np
@@ -17,7 +17,7 @@ v = video_hw.VideoDecoder(path, device="cpu", pixel_format="yuv420p", engine="so
 yuv = [np.from_dlpack(v[i]).astype(np.float64) for i in idx]
 h = theirs[0].shape[1]; w = theirs[0].shape[2]
 M = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
-def conv(f, kr, kb, chroma):
+def conv(f, kr, kb, chroma, full=False):
     y = f[:h]; u = f[h:h + h // 4].reshape(h // 2, w // 2); vv = f[h + h // 4:].reshape(h // 2, w // 2)
     if chroma == "nearest":
         U = np.repeat(np.repeat(u, 2, 0), 2, 1); V = np.repeat(np.repeat(vv, 2, 0), 2, 1)
@@ -29,11 +29,16 @@ def conv(f, kr, kb, chroma):
             return out
         U, V = up(u), up(vv)
     kg = 1 - kr - kb
-    Y = (y - 16) * 255 / 219; Cb = (U - 128) * 255 / 224; Cr = (V - 128) * 255 / 224
+    if full:
+        Y, Cb, Cr = y, U - 128, V - 128
+    else:
+        Y = (y - 16) * 255 / 219; Cb = (U - 128) * 255 / 224; Cr = (V - 128) * 255 / 224
     r = Y + 2 * (1 - kr) * Cr; b = Y + 2 * (1 - kb) * Cb; g = (Y - kr * r - kb * b) / kg
     return np.clip(np.round(np.stack([r, g, b])), 0, 255)
 def psnr(a, b):
     m = float(np.mean((a - b) ** 2)); return 99.0 if m == 0 else 10 * math.log10(255 ** 2 / m)
 for name, (kr, kb) in M.items():
     for chroma in ("nearest", "bilinear"):
-        print(f"{name} {chroma}: lowest {min(psnr(conv(f, kr, kb, chroma), t) for f, t in zip(yuv, theirs)):.2f} dB")
+        for full in (False, True):
+            got = min(psnr(conv(f, kr, kb, chroma, full), t) for f, t in zip(yuv, theirs))
+            print(f"{name} {'full' if full else 'limited'} {chroma}: lowest {got:.2f} dB")
