@@ -193,6 +193,11 @@ struct Axis {
     src_off: f64,
     src_samples: usize,
     area: bool,
+    /// Chroma read for RGB pixels at the source's scale: each pixel takes the chroma
+    /// sample nearest to it at the siting (the earlier one where it lies halfway), the
+    /// conversion every same-size path runs (`rgb.rs`; docs/transforms.md, "Chroma"), so
+    /// that the taps (the GPU's transform kernel, a letterbox) give the same colours.
+    nearest: bool,
 }
 
 impl Axis {
@@ -238,6 +243,12 @@ impl Axis {
             let p = plane(to_src(centre) - 0.5).clamp(lo, hi);
             let i0 = p.floor();
             let f = p - i0;
+            if self.nearest {
+                t.index.push(if f > 0.5 { (i0 + 1.0).min(hi) } else { i0 } as u32);
+                t.weight.push(1.0);
+                t.offsets.push(t.index.len() as u32);
+                continue;
+            }
             t.index.push(i0 as u32);
             t.weight.push((1.0 - f) as f32);
             if f > 0.0 {
@@ -317,6 +328,7 @@ impl Transform {
                 src_off: if chroma_src { off } else { 0.0 },
                 src_samples: samples(full, chroma_src),
                 area,
+                nearest: rgb_out && chroma_src && src_len == content_len,
             }
             .taps()
         };

@@ -270,3 +270,31 @@ fn a_stream_of_conversions_reuses_the_dropped_output_buffer() {
     assert_ne!(address(&again), first_at);
     assert_eq!(bytes(&second), bytes(&again));
 }
+
+/// The taps at the source's scale read chroma as the shared conversion does (each pixel's
+/// nearest sample at the siting), so the paths that run the taps there (the GPU's
+/// transform kernel, a letterboxed frame) give its colours: `run_plan` against
+/// `rgb::convert`, within 1 LSB, every siting, crops at odd offsets included.
+#[test]
+fn the_taps_at_the_same_size_give_the_shared_conversion() {
+    let (w, h) = (23, 17);
+    for format in [PixelFormat::Nv12, PixelFormat::Yuv420p] {
+        let frame = noise_frame(format, w, h, 5);
+        for siting in SITINGS {
+            for matrix in [MatrixCoefficients::BT709, MatrixCoefficients(6)] {
+                let color = ColorInfo { chroma_location: siting, matrix, ..ColorInfo::default() };
+                for (x, y, cw, ch) in [(0, 0, 23, 17), (1, 1, 5, 3), (2, 3, 21, 14)] {
+                    let t = Transform::new().crop(x, y, cw, ch).rgb(Channels::Rgb, false, SampleType::U8);
+                    let plan = t.plan(format, w, h, &color).unwrap();
+                    let planes = source_planes(format, &frame).unwrap();
+                    let taps = super::apply::run_plan(&t, &plan, planes).unwrap();
+                    let src = YuvSource { planes, depth: 8, half_width: true, half_height: true, width: w, height: h };
+                    let crop = t.crop_for(w, h).unwrap();
+                    let shared = rgb::convert(&src, crop, &plan.color, plan.output, t.normalization()).unwrap();
+                    let d = taps.as_bytes().iter().zip(shared.as_bytes()).map(|(a, b)| a.abs_diff(*b)).max();
+                    assert!(d <= Some(1), "{format} {siting:?} {matrix:?} crop {x},{y} {cw}x{ch}: {d:?} LSB");
+                }
+            }
+        }
+    }
+}
