@@ -385,9 +385,8 @@ impl FfmpegDecoder {
 
     /// ", 3 frame threads" (empty for one thread).
     fn threads_note(&self) -> String {
-        let (kind, count) = (self.decoder.int(CtxInt::ActiveThreadType), self.decoder.int(CtxInt::ThreadCount));
-        match (kind, count) {
-            (_, 0 | 1) => String::new(),
+        match (self.decoder.int(CtxInt::ActiveThreadType), DecoderBackend::threads(self)) {
+            (_, 1) => String::new(),
             (THREAD_FRAME, n) => format!(", {n} frame threads"),
             (THREAD_SLICE, n) => format!(", {n} slice threads"),
             _ => String::new(),

@@ -35,7 +35,7 @@ pub(super) fn stream_of(id: [u8; 4]) -> Option<u32> {
     Some(u32::from(id[0] - b'0') * 10 + u32::from(id[1] - b'0'))
 }
 
-fn le32(b: &[u8]) -> u32 {
+pub(super) fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 

@@ -37,13 +37,17 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     b.get(i..i + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// Reduces `num/den` (both positive).
-fn reduce(num: i64, den: i64) -> Rational {
-    fn gcd(a: i64, b: i64) -> i64 {
+/// `num/den` reduced, when both are positive and it fits (i128: a frame rate scaled by
+/// counts of chunks).
+pub(super) fn reduced(num: i128, den: i128) -> Option<Rational> {
+    fn gcd(a: i128, b: i128) -> i128 {
         if b == 0 { a } else { gcd(b, a % b) }
     }
-    let g = gcd(num, den).max(1);
-    Rational::new(num / g, den / g)
+    if num <= 0 || den <= 0 {
+        return None;
+    }
+    let g = gcd(num, den);
+    Some(Rational::new(i64::try_from(num / g).ok()?, i64::try_from(den / g).ok()?))
 }
 
 /// The stream a `strh` and `strf` describe, as track `index`.
@@ -51,8 +55,8 @@ pub(super) fn stream(index: usize, strh: &[u8], strf: &[u8]) -> Stream {
     let kind_code: [u8; 4] = strh.get(..4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]);
     let (scale, rate) = (u32_at(strh, 20), u32_at(strh, 24));
     let sample_size = if strh.len() >= STRH_LEN { u32_at(strh, 44) } else { 0 };
-    let valid = scale > 0 && rate > 0;
-    let time_base = if valid { reduce(i64::from(scale), i64::from(rate)) } else { Rational::new(1, 25) };
+    // Both zero-checked by `reduced`: a stream without them gets 1/25 and no rate.
+    let time_base = reduced(scale.into(), rate.into()).unwrap_or(Rational::new(1, 25));
     let (kind, codec, config, video, audio, reorder_vops, nal) = match &kind_code {
         b"vids" => {
             let (codec, config) = video_codec(strf);
@@ -91,7 +95,7 @@ pub(super) fn stream(index: usize, strh: &[u8], strf: &[u8]) -> Stream {
         language: None,
         window: None,
     };
-    let rate = valid.then(|| reduce(i64::from(rate), i64::from(scale)));
+    let rate = reduced(rate.into(), scale.into());
     Stream { track, sample_size, rate, reorder_vops, nal }
 }
 

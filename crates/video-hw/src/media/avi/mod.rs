@@ -19,10 +19,10 @@ mod header;
 use super::io::{ByteSource, truncated};
 use super::types::{Container, MediaPacket, PacketEntry, Track, TrackKind};
 use super::{ContainerDemuxer, PacketTable};
-use crate::codec::{Codec, Rational};
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 use chunks::{Chunk, HEADER};
-use header::Stream;
+use header::{Stream, reduced};
 
 /// The most streams an AVI names (chunk ids number them with two digits).
 const MAX_STREAMS: usize = 100;
@@ -119,13 +119,13 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at + 12 <= list.len() && out.len() < MAX_STREAMS {
-        let size = u32::from_le_bytes([list[at + 4], list[at + 5], list[at + 6], list[at + 7]]) as usize;
+        let size = chunks::le32(&list[at + 4..]) as usize;
         let body = &list[at + 8..(at + 8).saturating_add(size).min(list.len())];
         if &list[at..at + 4] == b"LIST" && body.starts_with(b"strl") {
             let (mut strh, mut strf): (&[u8], &[u8]) = (&[], &[]);
             let mut k = 4;
             while k + 8 <= body.len() {
-                let n = u32::from_le_bytes([body[k + 4], body[k + 5], body[k + 6], body[k + 7]]) as usize;
+                let n = chunks::le32(&body[k + 4..]) as usize;
                 let sub = &body[k + 8..(k + 8).saturating_add(n).min(body.len())];
                 match &body[k..k + 4] {
                     b"strh" => strh = sub,
@@ -234,6 +234,8 @@ impl AviDemuxer {
         let mut clock = vec![0i64; streams.len()];
         let mut slots = vec![0i64; streams.len()];
         let mut shown = vec![0i64; streams.len()];
+        // Each MPEG-4 stream's VOP types, in its packets' order.
+        let mut vops: Vec<Vec<Option<u8>>> = vec![Vec::new(); streams.len()];
         let mut packets = Vec::with_capacity(found.len());
         for c in found {
             let s = c.stream as usize;
@@ -246,30 +248,31 @@ impl AviDemuxer {
                 continue;
             }
             shown[s] += 1;
-            let key = match (st.track.kind, c.key) {
-                (TrackKind::Video, None) => {
-                    // Read a little of the picture; a chunk past the file's end is damage
-                    // that reading reports.
-                    let n = u64::from(c.size).min(SNIFF_BYTES).min(src.len().saturating_sub(c.pos));
-                    src.seek(c.pos);
-                    sniff_key(st.track.codec.video(), &src.read_vec(n, "an AVI chunk")?)
-                }
-                (TrackKind::Video, Some(k)) => k,
+            let video = st.track.kind == TrackKind::Video;
+            // The picture's first bytes, read once where its key flag or (MPEG-4) its VOP
+            // type is needed; a chunk past the file's end is damage that reading reports.
+            let head = if video && (c.key.is_none() || st.reorder_vops) {
+                let n = u64::from(c.size).min(SNIFF_BYTES).min(src.len().saturating_sub(c.pos));
+                src.seek(c.pos);
+                Some(src.read_vec(n, "an AVI chunk")?)
+            } else {
+                None
+            };
+            let key = match (&head, c.key) {
+                (_, Some(k)) if video => k,
+                (Some(head), None) => sniff_key(st.track.codec.video(), head),
                 _ => true,
             };
+            if st.reorder_vops {
+                vops[s].push(head.as_deref().and_then(vop_type));
+            }
             let pts = if st.nal { None } else { Some(t) };
             packets.push(Packet { chunk: *c, dts: t, pts, duration, key });
         }
         // MPEG-4 Part 2: presentation times from the VOP types.
         for s in (0..streams.len()).filter(|&s| streams[s].reorder_vops) {
             let mine: Vec<usize> = (0..packets.len()).filter(|&i| packets[i].chunk.stream as usize == s).collect();
-            let mut kinds = Vec::with_capacity(mine.len());
-            for &i in &mine {
-                let c = packets[i].chunk;
-                let n = u64::from(c.size).min(SNIFF_BYTES).min(src.len().saturating_sub(c.pos));
-                src.seek(c.pos);
-                kinds.push(vop_type(&src.read_vec(n, "an AVI chunk")?));
-            }
+            let kinds = std::mem::take(&mut vops[s]);
             let dts: Vec<i64> = mine.iter().map(|&i| packets[i].dts).collect();
             for (&i, pts) in mine.iter().zip(reorder_vops(&kinds, &dts)) {
                 packets[i].pts = Some(pts);
@@ -333,18 +336,6 @@ impl AviDemuxer {
             seek: i as u64,
         }
     }
-}
-
-/// `num/den` reduced, when it fits.
-fn reduced(num: i128, den: i128) -> Option<Rational> {
-    fn gcd(a: i128, b: i128) -> i128 {
-        if b == 0 { a } else { gcd(b, a % b) }
-    }
-    if num <= 0 || den <= 0 {
-        return None;
-    }
-    let g = gcd(num, den);
-    Some(Rational::new(i64::try_from(num / g).ok()?, i64::try_from(den / g).ok()?))
 }
 
 impl ContainerDemuxer for AviDemuxer {

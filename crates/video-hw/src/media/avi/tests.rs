@@ -2,6 +2,7 @@
 //! MPEG-4 reordering, OpenDML follow-on lists, and damage.
 
 use super::*;
+use crate::codec::Rational;
 use crate::media::Demuxer;
 use crate::media::types::TrackCodec;
 
