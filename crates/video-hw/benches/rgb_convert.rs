@@ -97,4 +97,44 @@ fn main() {
             .unzip();
         println!("{name:24} wall {:.3}  CPU {:.3}", median(times), median(cpu));
     }
+    if only.is_none_or(|o| "bands".contains(o.as_str())) {
+        bands(rounds);
+    }
+}
+
+/// yuv420p → rgb24 whole and in bands of 256 KiB (`rgb_bands`, each band read once as a
+/// writer would), from a source in the caches (the same picture each time) and from one
+/// that has left them (16 pictures, 48 MB, taken in turn, as a decoder's output is).
+fn bands(rounds: usize) {
+    use video_hw::pixels::transform::rgb_bands;
+    let pictures: Vec<Frame> = (0..16).map(|_| picture(PixelFormat::Yuv420p)).collect();
+    let mut t = Transformer::new(Transform::new().format(PixelFormat::Rgb24)).expect("valid transform");
+    let (mut scratch, mut sum) = (Vec::new(), 0u64);
+    for (name, cold, banded) in [
+        ("whole, warm", false, false),
+        ("bands, warm", false, true),
+        ("whole, cold", true, false),
+        ("bands, cold", true, true),
+    ] {
+        let (times, cpu): (Vec<f64>, Vec<f64>) = (0..rounds)
+            .map(|i| {
+                let frame = &pictures[if cold { i % pictures.len() } else { 0 }];
+                let (start, c) = (Instant::now(), cpu_ms());
+                if banded {
+                    rgb_bands(frame, PixelFormat::Rgb24, 256 << 10, &mut scratch, &mut |b| {
+                        // What a writer does: read the band (one byte a cache line suffices).
+                        sum += b.iter().step_by(64).map(|&v| u64::from(v)).sum::<u64>();
+                        Ok(())
+                    })
+                    .expect("bands");
+                } else {
+                    std::hint::black_box(t.apply(frame).expect("transform"));
+                }
+                let c = cpu_ms() - c;
+                (start.elapsed().as_secs_f64() * 1e3, c)
+            })
+            .unzip();
+        println!("rgb24 {name:18} wall {:.3}  CPU {:.3}", median(times), median(cpu));
+    }
+    std::hint::black_box(sum);
 }

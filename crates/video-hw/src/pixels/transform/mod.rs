@@ -63,9 +63,11 @@ pub(crate) mod rgb;
 mod rgb_avx2;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod rgb_avx2_tests;
+mod rgb_bands;
 #[cfg(test)]
 mod rgb_exact_tests;
 mod rgb_pairs;
+mod rgb_source;
 #[cfg(test)]
 mod rgb_tests;
 pub(crate) mod rotate;
@@ -452,3 +454,4 @@ impl Transform {
 
 pub use apply::Transformer;
 pub use plan::{AxisTaps, Coeffs, Plan, PlaneTaps};
+pub use rgb_bands::{rgb_bands, writes_in_bands};

@@ -31,141 +31,7 @@ use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
 
-/// How the samples of a plane are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Store {
-    /// One byte per sample.
-    U8,
-    /// 16-bit little-endian words, value in the low bits (yuv420p10le).
-    U16Low,
-    /// 16-bit little-endian words, value in the high 10 bits (p010le).
-    U16High,
-}
-
-impl Store {
-    fn bytes(self) -> usize {
-        if self == Store::U8 { 1 } else { 2 }
-    }
-}
-
-/// One source plane: rows, and where along a row the samples of one component are.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Src<'a> {
-    /// The bytes the plane lies in.
-    pub data: &'a [u8],
-    /// Where its first row starts.
-    pub offset: usize,
-    /// Bytes from one row to the next.
-    pub stride: usize,
-    /// How samples are stored.
-    pub store: Store,
-    /// Samples of this component are `step` samples apart starting at `phase` (2 and
-    /// 0/1 for the interleaved UV plane of NV12/P010).
-    pub step: usize,
-    /// See `step`.
-    pub phase: usize,
-}
-
-impl Src<'_> {
-    /// Row `r` from its first byte to the end of the data.
-    pub(crate) fn row(&self, r: usize) -> &[u8] {
-        &self.data[self.offset + r * self.stride..]
-    }
-
-    /// Whether `cols` samples of this component on each of `rows` rows lie in the data.
-    fn fits(&self, cols: usize, rows: usize) -> bool {
-        if cols == 0 || rows == 0 {
-            return true;
-        }
-        let row_bytes = ((cols - 1) * self.step + self.phase + 1) * self.store.bytes();
-        let need = self.stride.checked_mul(rows - 1).and_then(|n| n.checked_add(self.offset + row_bytes));
-        need.is_some_and(|n| n <= self.data.len())
-    }
-
-    /// Samples `first..first + n` of row `r` as the bytes they are, where they are bytes
-    /// next to each other.
-    #[inline(always)]
-    fn bytes(&self, r: usize, first: usize, n: usize) -> Option<&[u8]> {
-        (self.store == Store::U8 && self.step == 1).then(|| &self.row(r)[first..first + n])
-    }
-
-    /// Samples `first..first + out.len()` of row `r`, as values (inlined, so that it is
-    /// compiled for the row loop's instruction set).
-    #[inline(always)]
-    fn read(&self, r: usize, first: usize, out: &mut [u16]) {
-        let row = self.row(r);
-        let (step, n) = (self.step, out.len());
-        let bytes = self.store.bytes();
-        let span = &row[bytes * first * step..bytes * (first + n) * step];
-        let shift = if self.store == Store::U16High { 6 } else { 0 };
-        // The layouts there are (planes of their own, NV12/P010's interleaved pairs) with
-        // constant strides and places, so that each loop is a vectorisable shuffle rather
-        // than a gather of single samples.
-        match (self.store, step, self.phase) {
-            (Store::U8, 1, _) => samples::<1, 0, 1>(span, out, 0),
-            (Store::U8, 2, 0) => samples::<1, 0, 2>(span, out, 0),
-            (Store::U8, 2, _) => samples::<1, 1, 2>(span, out, 0),
-            (_, 1, _) => samples::<2, 0, 1>(span, out, shift),
-            (_, 2, 0) => samples::<2, 0, 2>(span, out, shift),
-            (_, 2, _) => samples::<2, 1, 2>(span, out, shift),
-            (_, _, phase) => {
-                for (o, s) in out.iter_mut().zip(span.chunks_exact(bytes * step)) {
-                    let s = &s[bytes * phase..][..bytes];
-                    *o = if bytes == 1 { u16::from(s[0]) } else { u16::from_le_bytes([s[0], s[1]]) >> shift };
-                }
-            }
-        }
-    }
-}
-
-/// Samples of `BYTES` bytes (16-bit ones little-endian, shifted right by `shift`), one at
-/// place `PHASE` of every `STEP`, from `span` into `out`.
-#[inline(always)]
-fn samples<const BYTES: usize, const PHASE: usize, const STEP: usize>(span: &[u8], out: &mut [u16], shift: u32) {
-    for (o, s) in out.iter_mut().zip(span.chunks_exact(BYTES * STEP)) {
-        *o = if BYTES == 1 {
-            u16::from(s[PHASE])
-        } else {
-            u16::from_le_bytes([s[2 * PHASE], s[2 * PHASE + 1]]) >> shift
-        };
-    }
-}
-
-/// A decoded YUV picture as the conversion reads it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct YuvSource<'a> {
-    /// Y, Cb, Cr.
-    pub planes: [Src<'a>; 3],
-    /// Bits per sample (8 or 10).
-    pub depth: u8,
-    /// Chroma has half the columns (4:2:0, 4:2:2).
-    pub half_width: bool,
-    /// Chroma has half the rows (4:2:0).
-    pub half_height: bool,
-    /// Picture width (interpolation clamps at the picture's edges).
-    pub width: u32,
-    /// Picture height.
-    pub height: u32,
-}
-
-impl YuvSource<'_> {
-    fn chroma_size(&self) -> (usize, usize) {
-        let (w, h) = (self.width as usize, self.height as usize);
-        (if self.half_width { w.div_ceil(2) } else { w }, if self.half_height { h.div_ceil(2) } else { h })
-    }
-
-    fn check(&self) -> Result<()> {
-        let (cw, ch) = self.chroma_size();
-        let luma = self.planes[0].fits(self.width as usize, self.height as usize);
-        if !luma || !self.planes[1].fits(cw, ch) || !self.planes[2].fits(cw, ch) {
-            return Err(Error::invalid_input(format!(
-                "a {}x{} picture's planes are smaller than the picture",
-                self.width, self.height
-            )));
-        }
-        Ok(())
-    }
-}
+pub(crate) use super::rgb_source::{Src, Store, YuvSource};
 
 /// Fractional bits of the fixed-point matrix.
 const SHIFT: u32 = 20;
@@ -340,37 +206,17 @@ fn convert_with(
     spread: Spread,
     kernel: bool,
 ) -> Result<HostFrame> {
-    src.check()?;
-    let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
-    if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
-        return Err(Error::invalid_input("conversion rectangle outside the picture"));
-    }
-    if rect.width == 0 || rect.height == 0 {
-        return Err(Error::invalid_input(format!("an empty {}x{} conversion rectangle", rect.width, rect.height)));
-    }
-    if format.rgb_layout().is_none() {
-        return Err(Error::unsupported(format!("YUV to {format}"), "not an RGB format"));
-    }
-    let layout = Layout::new(format, norm);
-    let planar = layout.planar;
-    let coeffs = Coeffs::new(color, src.depth)?;
-    let fixed = Fixed::new(&coeffs);
-
-    let (_, oy) = color.chroma_location.offset();
-    let twice_oy = (2.0 * oy) as i64;
+    let job = Job::new(src, rect, color, format, norm, kernel)?;
     let mut out = HostFrame::for_output(format, rect.width, rect.height);
     let (w, h) = (rect.width as usize, rect.height as usize);
     let buf = out.as_bytes_mut();
-    let q = Pairs::new(&coeffs, src.depth);
-    let fast = if kernel { Kernel::for_job(src, rect, &layout, &q) } else { None };
-    let job = Job { src, rect, fixed, q, layout, twice_oy, fast };
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
     let cores = if spread == Spread::Cores { threads() } else { 1 };
     let threads = cores.min(h / min_rows).max(1);
     let band = h.div_ceil(threads);
-    let planes = if planar { 3 } else { 1 };
+    let planes = if job.layout.planar { 3 } else { 1 };
     let plane_bytes = buf.len() / planes;
     let band_bytes = band * (plane_bytes / h.max(1));
     // Band b's rows of every plane, in the order of the planes in memory.
@@ -395,7 +241,7 @@ fn convert_with(
 }
 
 /// One conversion, for any band of its rows.
-struct Job<'a> {
+pub(super) struct Job<'a> {
     src: &'a YuvSource<'a>,
     rect: Rect,
     fixed: Fixed,
@@ -433,6 +279,51 @@ impl Kernel {
 #[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
 fn rows<'a>(job: &Job<'a>, first: usize, end: usize, buf: &mut [&mut [u8]]) {
     job.rows_body(first, end, buf);
+}
+
+impl<'a> Job<'a> {
+    /// The checks every conversion makes (the planes hold the picture, `rect` lies in it,
+    /// `format` is RGB), and its job; the AVX2 kernel where it applies and `kernel` allows.
+    pub(super) fn new(
+        src: &'a YuvSource<'a>,
+        rect: Rect,
+        color: &ColorInfo,
+        format: PixelFormat,
+        norm: (f32, [f32; 3], [f32; 3]),
+        kernel: bool,
+    ) -> Result<Job<'a>> {
+        src.check()?;
+        let fits = |a: u32, n: u32, total: u32| a.checked_add(n).is_some_and(|e| e <= total);
+        if !fits(rect.x, rect.width, src.width) || !fits(rect.y, rect.height, src.height) {
+            return Err(Error::invalid_input("conversion rectangle outside the picture"));
+        }
+        if rect.width == 0 || rect.height == 0 {
+            return Err(Error::invalid_input(format!("an empty {}x{} conversion rectangle", rect.width, rect.height)));
+        }
+        if format.rgb_layout().is_none() {
+            return Err(Error::unsupported(format!("YUV to {format}"), "not an RGB format"));
+        }
+        let layout = Layout::new(format, norm);
+        let coeffs = Coeffs::new(color, src.depth)?;
+        let fixed = Fixed::new(&coeffs);
+        let (_, oy) = color.chroma_location.offset();
+        let twice_oy = (2.0 * oy) as i64;
+        let q = Pairs::new(&coeffs, src.depth);
+        let fast = if kernel { Kernel::for_job(src, rect, &layout, &q) } else { None };
+        Ok(Job { src, rect, fixed, q, layout, twice_oy, fast })
+    }
+
+    /// Output rows `first..end` into `buf` (see [`rows`]).
+    pub(super) fn rows(&self, first: usize, end: usize, buf: &mut [&mut [u8]]) {
+        rows(self, first, end, buf);
+    }
+
+    /// Bytes of one output row of one plane (of the picture, for packed output).
+    pub(super) fn row_bytes(&self) -> usize {
+        let l = &self.layout;
+        let size = l.format.bytes_per_sample();
+        if l.planar { self.rect.width as usize * size } else { self.rect.width as usize * l.channels * size }
+    }
 }
 
 impl Job<'_> {
