@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use video_hw::bitstream::access_unit::StreamInfo;
 use video_hw::bitstream::avcc::DecoderConfigRecord;
 use video_hw::bitstream::detect::{codec_from_extension, detect_codec};
 use video_hw::media::{Container, Demuxer, IvfStream, Track};
@@ -337,6 +338,28 @@ impl Source {
         };
         let kind = Kind::Media { demuxer: Box::new(demuxer), track: Box::new(track), follow: None };
         Ok(Source { kind, codec, position: 0, total, sar, stalled: None })
+    }
+
+    /// The facts of an H.264/HEVC stream from its parameter sets (chroma format, depth):
+    /// a container's from its first picture (read again from the start afterwards), a raw
+    /// stream's from the bytes read at open. `None` for other codecs, for a file followed
+    /// as it grows, and where the headers are not in those first bytes.
+    pub fn stream_info(&mut self) -> Option<StreamInfo> {
+        use video_hw::bitstream::access_unit::AccessUnitAssembler;
+        use video_hw::bitstream::annexb::NalRef;
+        match &mut self.kind {
+            Kind::Media { demuxer, track, follow: None } => demuxer.stream_info(track.index).ok().flatten(),
+            Kind::AnnexB { first: Some(first), .. } if self.codec.is_nal_based() => {
+                let mut asm = AccessUnitAssembler::new(self.codec).ok()?.collect_data(false);
+                for nal in annexb_nals(first) {
+                    asm.push_nal(NalRef { data: &nal, offset: 0, pts: None });
+                }
+                asm.end_access_unit();
+                while asm.pop().is_some() {}
+                asm.first_stream_info().cloned()
+            }
+            _ => None,
+        }
     }
 
     /// The stream's codec.

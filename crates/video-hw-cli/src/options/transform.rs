@@ -92,6 +92,41 @@ pub fn rotated(cfg: DecoderConfig, degrees: u16, pix_fmt: PixelFormat) -> Decode
     }
 }
 
+/// Where the frame sink can make the packed 8-bit RGB `cfg` asks for itself, band by band
+/// (`FrameSink::rgb_in_bands`: each band written while it is in the cache, instead of a
+/// whole picture written to memory and read back), `cfg` set to have the engine give YUV,
+/// and the format for the sink; else `cfg` as it is and `None`. Only where the bytes are
+/// the same as the engine's own: a plain conversion (no crop, resize, turn or matrix
+/// override), an engine that decodes on the CPU (its RGB is the library's shared host
+/// conversion; a GPU engine makes RGB on its device), and a stream `stream` says is 4:2:0
+/// of 8 or 10 bits (the YUV the engine then gives; `None`, as for codecs whose headers
+/// this crate does not read, keeps the engine's conversion).
+pub fn rgb_in_sink(
+    cfg: DecoderConfig,
+    stream: Option<&video_hw::bitstream::access_unit::StreamInfo>,
+) -> (DecoderConfig, Option<PixelFormat>) {
+    let asked = match (cfg.output, cfg.transform) {
+        (Output::Host(f), None) => f,
+        (Output::HOST_NV12, Some(t)) => match t.format_choice() {
+            Some(f) if t == Transform::new().format(f) => f,
+            _ => return (cfg, None),
+        },
+        _ => return (cfg, None),
+    };
+    let packed_bytes =
+        video_hw::pixels::transform::writes_in_bands(asked) && asked.sample_type() == video_hw::pixels::SampleType::U8;
+    let plain_420 = stream
+        .is_some_and(|s| s.chroma_format_idc == 1 && s.bit_depth_luma <= 10 && s.bit_depth_chroma == s.bit_depth_luma);
+    let on_cpu = video_hw::registry::decode_engine(&cfg).is_ok_and(|e| !e.is_hardware());
+    if !(packed_bytes && plain_420 && on_cpu) {
+        return (cfg, None);
+    }
+    tracing::debug!("{asked}: made by the frame sink from the engine's YUV, a band of rows at a time");
+    let mut cfg = cfg.output(Output::HOST_YUV420P);
+    cfg.transform = None;
+    (cfg, Some(asked))
+}
+
 /// Refuses, before decoding, a crop that does not fit a picture of `size` (where the
 /// container states it; else the first frame is checked by the decoder).
 pub fn check_picture(cfg: &DecoderConfig, size: Option<(u32, u32)>) -> video_hw::Result<()> {

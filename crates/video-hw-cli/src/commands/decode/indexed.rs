@@ -37,12 +37,16 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     })?;
     // The framemd5 time base as one session gives it: the stream's own rate (VUI) first.
     let stream_info = demuxer.stream_info(track.index).ok().flatten();
+    let (cfg, bands) = match args.pix_fmt.exact {
+        None => crate::options::transform::rgb_in_sink(cfg, stream_info.as_ref()),
+        Some(_) => (cfg, None),
+    };
     let mut reader = on_sessions(FrameReader::new(demuxer, track.index, cfg)?, sessions, &track, args.engine.device)?;
     if let Some(bytes) = args.read_ahead {
         reader = reader.read_ahead(bytes);
     }
     let sar = track.video.and_then(|v| v.sample_aspect).or((codec == Codec::Av1).then(|| Rational::new(1, 1)));
-    let mut sink = FrameSink::create(&args.output, args.framemd5, sar, args.pix_fmt.exact)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, sar, args.pix_fmt.exact)?.rgb_in_bands(bands);
     let tb = crate::commands::decode::pipeline::frame_timebase(stream_info, track.frame_rate);
     let (mut frames, mut bytes, mut size) = (0u64, 0u64, None);
     let mut write = |frame: &video_hw::Frame| -> video_hw::Result<()> {

@@ -58,7 +58,7 @@ fn followed(args: &DecodeArgs, quiet: bool, started: Instant) -> CliResult<ExitC
 }
 
 /// Decodes `src` on a decode pipeline (one session unless `--sessions` cuts the stream).
-fn decode_with_one_pipeline(args: &DecodeArgs, quiet: bool, started: Instant, src: Source) -> CliResult<ExitCode> {
+fn decode_with_one_pipeline(args: &DecodeArgs, quiet: bool, started: Instant, mut src: Source) -> CliResult<ExitCode> {
     let cfg = args
         .decoder_config(src.codec(), src.timebase(), src.rotation())
         .extradata(src.extradata())
@@ -84,8 +84,12 @@ fn decode_with_one_pipeline(args: &DecodeArgs, quiet: bool, started: Instant, sr
     if sessions.segmented(src.codec()) {
         return segmented::run(args, quiet, started, src, cfg, engine, sessions);
     }
+    let (cfg, bands) = match args.pix_fmt.exact {
+        None => crate::options::transform::rgb_in_sink(cfg, src.stream_info().as_ref()),
+        Some(_) => (cfg, None),
+    };
     let dec = pipeline::open_decoder(&src, cfg.clone())?;
-    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar(), args.pix_fmt.exact)?;
+    let mut sink = FrameSink::create(&args.output, args.framemd5, src.sar(), args.pix_fmt.exact)?.rgb_in_bands(bands);
     let container_rate = src.frame_rate();
     let codec_in = src.codec();
     let shown = src.window();

@@ -27,6 +27,26 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// One frame's checksum, made piece by piece, and its size.
+#[derive(Default)]
+pub struct Hash {
+    md5: Md5,
+    size: usize,
+}
+
+impl Hash {
+    /// Nothing hashed yet.
+    pub fn new() -> Self {
+        Hash::default()
+    }
+
+    /// Hashes the frame's next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.md5.update(bytes);
+        self.size += bytes.len();
+    }
+}
+
 /// Writes frame checksums; the header goes out with the first frame (or at the end).
 pub struct FrameMd5Writer<W: Write> {
     out: W,
@@ -56,12 +76,17 @@ impl<W: Write> FrameMd5Writer<W> {
     /// Writes one frame's line for its packed bytes, given as consecutive runs; returns
     /// the bytes written.
     pub fn frame(&mut self, runs: &[&[u8]]) -> Result<u64> {
-        let mut md5 = Md5::new();
+        let mut hash = Hash::new();
         for run in runs {
-            md5.update(run);
+            hash.update(run);
         }
-        let size = runs.iter().map(|r| r.len()).sum();
-        let text = line(self.frames, size, &hex(&md5.finalize()));
+        self.frame_hashed(hash)
+    }
+
+    /// Writes one frame's line for bytes already hashed (given to `hash` piece by piece);
+    /// returns the bytes written.
+    pub fn frame_hashed(&mut self, hash: Hash) -> Result<u64> {
+        let text = line(self.frames, hash.size, &hex(&hash.md5.finalize()));
         self.out.write_all(text.as_bytes())?;
         self.frames += 1;
         Ok(text.len() as u64)

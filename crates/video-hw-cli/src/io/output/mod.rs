@@ -14,7 +14,9 @@ use video_hw::{Codec, Frame, Packet, PacketLayout, Rational, Result};
 
 use crate::exit::output_fault;
 use framemd5::FrameMd5Writer;
+use video_hw::PixelFormat;
 use video_hw::pixels::pix_fmt::{self, Exact};
+use video_hw::pixels::transform::rgb_bands;
 
 pub use crate::exit::output_fault::is_stdout;
 
@@ -27,14 +29,19 @@ pub fn container_for(path: &Path) -> Option<MuxFormat> {
 /// Opens `path` for writing (`-` is stdout), buffered; it may move to another thread (a
 /// transcode writes on its encoder's).
 pub fn create(path: &Path) -> Result<Box<dyn Write + Send>> {
+    Ok(Box::new(buffered(path)?))
+}
+
+/// [`create`]'s writer as its own type, whose file a caller may write past the buffer.
+fn buffered(path: &Path) -> Result<BufWriter<Box<dyn Write + Send>>> {
     if is_stdout(path) {
         #[cfg(unix)]
-        return Ok(Box::new(BufWriter::with_capacity(1 << 20, stdout_file()?)));
+        return Ok(BufWriter::with_capacity(1 << 20, Box::new(stdout_file()?)));
         #[cfg(not(unix))]
-        return Ok(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())));
+        return Ok(BufWriter::with_capacity(1 << 20, Box::new(std::io::stdout())));
     }
     let f = File::create(path).map_err(|e| output_fault::io(path, e))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+    Ok(BufWriter::with_capacity(1 << 20, Box::new(f)))
 }
 
 /// Where whole units (frames, framemd5 lines, packets) of a file output end, so that a
@@ -93,8 +100,9 @@ fn stdout_file() -> std::io::Result<File> {
 
 /// Where decoded frames go: raw planes, or framemd5 lines.
 enum FrameOut {
-    /// Tightly packed planes, frame after frame.
-    Raw(Box<dyn Write>),
+    /// Tightly packed planes, frame after frame (a band of RGB rows goes to the file
+    /// past the buffer, which would only copy it).
+    Raw(BufWriter<Box<dyn Write + Send>>),
     /// ffmpeg framemd5 lines.
     Md5(FrameMd5Writer<Box<dyn Write>>),
 }
@@ -110,6 +118,9 @@ pub struct FrameSink {
     /// The output's path, and the ends of its whole frames (lines).
     path: std::path::PathBuf,
     units: WholeUnits,
+    /// Packed RGB this sink makes itself from YUV frames, band by band, and the band.
+    rgb_bands: Option<PixelFormat>,
+    band: Vec<u8>,
 }
 
 /// `host`'s tightly packed bytes: its own memory when it is packed, else `buf` filled.
@@ -144,20 +155,58 @@ impl FrameSink {
     /// Raw frames or checksums to `path`; `sar` is the framemd5 sample aspect ratio;
     /// frames are converted to `exact` when given.
     pub fn create(path: &Path, framemd5: bool, sar: Option<Rational>, exact: Option<Exact>) -> Result<Self> {
-        let out = create(path)?;
         let out = if framemd5 {
-            FrameOut::Md5(FrameMd5Writer::new(out, sar.unwrap_or(Rational::new(0, 1))))
+            FrameOut::Md5(FrameMd5Writer::new(create(path)?, sar.unwrap_or(Rational::new(0, 1))))
         } else {
-            FrameOut::Raw(out)
+            FrameOut::Raw(buffered(path)?)
         };
         let units = WholeUnits::new(path);
-        Ok(FrameSink { out, exact, buf: Vec::new(), converted: Vec::new(), path: path.to_path_buf(), units })
+        let (buf, converted, band) = (Vec::new(), Vec::new(), Vec::new());
+        Ok(FrameSink { out, exact, buf, converted, path: path.to_path_buf(), units, rgb_bands: None, band })
+    }
+
+    /// Has the sink convert the YUV frames it is given to the packed RGB `format` itself, a
+    /// band of rows at a time, each written or hashed while it is in the cache
+    /// ([`rgb_bands`]; see `options::transform::rgb_in_sink` for when the bytes are the
+    /// engine's own). Frames in any other format are written as they are.
+    pub fn rgb_in_bands(mut self, format: Option<PixelFormat>) -> Self {
+        self.rgb_bands = format;
+        self
+    }
+
+    /// Writes (or hashes) `frame` converted to `format` band by band; returns the bytes
+    /// written.
+    fn write_bands(&mut self, frame: &Frame, format: PixelFormat, tb: Rational) -> Result<u64> {
+        // A band of this size stays in a core's L2 cache between its conversion and its
+        // write (256 KiB; L2 is 512 KiB to 2 MiB on the CPUs of the last years).
+        const BAND_BYTES: usize = 256 << 10;
+        let (mut size, band) = (0u64, &mut self.band);
+        match &mut self.out {
+            FrameOut::Raw(out) => {
+                out.flush()?;
+                let file = out.get_mut();
+                rgb_bands(frame, format, BAND_BYTES, band, &mut |b| {
+                    size += b.len() as u64;
+                    Ok(file.write_all(b)?)
+                })?;
+                Ok(size)
+            }
+            FrameOut::Md5(md5) => {
+                let header = md5.ensure_header(frame.width, frame.height, tb)?;
+                let mut hash = framemd5::Hash::new();
+                rgb_bands(frame, format, BAND_BYTES, band, &mut |b| {
+                    hash.update(b);
+                    Ok(())
+                })?;
+                Ok(header + md5.frame_hashed(hash)?)
+            }
+        }
     }
 
     /// A write failed: the writer is dropped (what it held is lost), the file cut to its
     /// last whole frame, and the error typed as the output's fault.
     fn failed(&mut self, e: video_hw::Error) -> video_hw::Error {
-        self.out = FrameOut::Raw(Box::new(std::io::sink()));
+        self.out = FrameOut::Raw(BufWriter::new(Box::new(std::io::sink())));
         self.units.cut();
         output_fault::video(&self.path, e)
     }
@@ -168,6 +217,15 @@ impl FrameSink {
     /// buffer lent as it is, with padding rows between the planes, costs no copy); one to
     /// convert is packed into a scratch buffer first.
     pub fn write(&mut self, frame: &Frame, tb: Rational) -> Result<u64> {
+        if let Some(format) = self.rgb_bands.filter(|_| frame.format.is_yuv()) {
+            return match self.write_bands(frame, format, tb) {
+                Ok(bytes) => {
+                    self.units.unit(bytes);
+                    Ok(bytes)
+                }
+                Err(e) => Err(self.failed(e)),
+            };
+        }
         let host = frame.to_host()?;
         let mut converted = false;
         if let Some(exact) = self.exact.filter(|e| e.changes(frame.format)) {
@@ -193,7 +251,7 @@ impl FrameSink {
 
     /// Flushes; a framemd5 output with no frame still gets its header (`width`x`height`).
     pub fn finish(mut self, width: u32, height: u32, tb: Rational) -> Result<()> {
-        let out = std::mem::replace(&mut self.out, FrameOut::Raw(Box::new(std::io::sink())));
+        let out = std::mem::replace(&mut self.out, FrameOut::Raw(BufWriter::new(Box::new(std::io::sink()))));
         let done = match out {
             FrameOut::Raw(mut out) => out.flush().map_err(video_hw::Error::from),
             FrameOut::Md5(mut w) => w.ensure_header(width, height, tb).and_then(|_| w.finish()),
