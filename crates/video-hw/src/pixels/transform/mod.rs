@@ -63,6 +63,8 @@ pub(crate) mod rgb;
 mod rgb_avx2;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod rgb_avx2_tests;
+#[cfg(target_arch = "x86_64")]
+mod rgb_avx512;
 mod rgb_bands;
 #[cfg(test)]
 mod rgb_exact_tests;

@@ -106,6 +106,25 @@ pub(super) struct Kernel {
     layout: u8,
     /// Pixels of each row the kernel converts.
     pixels: usize,
+    /// The CPU has AVX-512 F, BW and VBMI: `rgb_avx512.rs` converts the first
+    /// 64 · ⌊w / 64⌋ pixels, this kernel the next 32 where there are.
+    wide: bool,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests on this thread use the AVX2 kernel alone, where the CPU has AVX-512 too (so that
+    /// both kernels are held to the portable loops on such a CPU).
+    pub(super) static AVX2_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether conversions may use the AVX-512 kernel here.
+fn wide_allowed() -> bool {
+    #[cfg(test)]
+    if AVX2_ONLY.with(|c| c.get()) {
+        return false;
+    }
+    super::rgb_avx512::available()
 }
 
 impl Kernel {
@@ -134,7 +153,7 @@ impl Kernel {
             return None;
         }
         let k = q.fast()?;
-        is_x86_feature_detected!("avx2").then_some(Kernel { k, interleaved, layout: out, pixels })
+        is_x86_feature_detected!("avx2").then(|| Kernel { k, interleaved, layout: out, pixels, wide: wide_allowed() })
     }
 
     /// The first `self.pixels` pixels of the luma rows `luma` (one or two, sharing the
@@ -142,10 +161,42 @@ impl Kernel {
     /// Whether it did (it checks its slices; `false` leaves the rows to the portable loops).
     pub(super) fn run(&self, luma: &[&[u8]], chroma: [&[u8]; 2], out: &mut [Out<'_>]) -> bool {
         let c = if self.interleaved { Chroma::Interleaved(chroma[0]) } else { Chroma::Planar(chroma[0], chroma[1]) };
+        let wide = if self.wide { self.run_wide(luma, c, out) } else { 0 };
+        if wide == 0 {
+            return self.run_narrow(luma, c, out) == self.pixels;
+        }
+        if wide == self.pixels {
+            return true;
+        }
+        // The pixels from `wide` on: the next 32 where there are.
+        let c = match c {
+            Chroma::Planar(u, v) => Chroma::Planar(&u[wide / 2..], &v[wide / 2..]),
+            Chroma::Interleaved(uv) => Chroma::Interleaved(&uv[wide..]),
+        };
+        let per = if matches!(self.layout, RGBA | BGRA) { 4 } else { 3 };
+        /// `o` from pixel `from` on (`per` bytes a pixel when packed).
+        fn rest<'a>(o: &'a mut Out<'_>, from: usize, per: usize) -> Out<'a> {
+            match o {
+                Out::Packed(row) => Out::Packed(&mut row[from * per..]),
+                Out::Planar([r, g, b]) => Out::Planar([&mut r[from..], &mut g[from..], &mut b[from..]]),
+            }
+        }
+        let done = match (luma, out) {
+            ([y], [a]) => self.run_narrow(&[&y[wide..]], c, &mut [rest(a, wide, per)]),
+            ([y0, y1], [a, b]) => {
+                self.run_narrow(&[&y0[wide..], &y1[wide..]], c, &mut [rest(a, wide, per), rest(b, wide, per)])
+            }
+            _ => 0,
+        };
+        wide + done == self.pixels
+    }
+
+    /// The AVX2 kernel over the first 32 · ⌊w / 32⌋ pixels; returns how many it did.
+    fn run_narrow(&self, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
         // SAFETY: `for_job` made this kernel only where `is_x86_feature_detected!("avx2")`
         // said the CPU has AVX2, which is all `rows` needs besides its arguments (which it
         // checks itself).
-        let done = unsafe {
+        unsafe {
             match self.layout {
                 RGB => rows::<RGB>(&self.k, luma, c, out),
                 BGR => rows::<BGR>(&self.k, luma, c, out),
@@ -153,8 +204,24 @@ impl Kernel {
                 BGRA => rows::<BGRA>(&self.k, luma, c, out),
                 _ => rows::<PLANES>(&self.k, luma, c, out),
             }
-        };
-        done == self.pixels
+        }
+    }
+
+    /// The AVX-512 kernel over the first 64 · ⌊w / 64⌋ pixels; returns how many it did.
+    fn run_wide(&self, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
+        use super::rgb_avx512::rows as wide;
+        // SAFETY: `wide` is set only where `rgb_avx512::available` said the CPU has
+        // AVX-512 F, BW and VBMI, which is all its `rows` needs besides its arguments
+        // (which it checks itself).
+        unsafe {
+            match self.layout {
+                RGB => wide::<RGB>(&self.k, luma, c, out),
+                BGR => wide::<BGR>(&self.k, luma, c, out),
+                RGBA => wide::<RGBA>(&self.k, luma, c, out),
+                BGRA => wide::<BGRA>(&self.k, luma, c, out),
+                _ => wide::<PLANES>(&self.k, luma, c, out),
+            }
+        }
     }
 
     /// Pixels of each row the kernel converts.

@@ -1,8 +1,9 @@
-//! The AVX2 kernel (`rgb_avx2.rs`) against the portable loops (`rgb_pairs.rs`), bit for
-//! bit, on random planes: the conversion run with and without the kernel on the same
-//! picture, for 8-bit planar and NV12 sources, odd and even sizes (rows shorter than,
-//! equal to and longer than the kernel's 32 pixels, odd heights, odd crops), every
-//! matrix and range the kernel takes, each siting and every 8-bit output it writes.
+//! The AVX2 kernel (`rgb_avx2.rs`) and the AVX-512 one (`rgb_avx512.rs`, where the CPU has
+//! it) against the portable loops (`rgb_pairs.rs`), bit for bit, on random planes: the
+//! conversion run with and without the kernels on the same picture, for 8-bit planar and
+//! NV12 sources, odd and even sizes (rows shorter than, equal to and longer than the
+//! kernels' 32 and 64 pixels, odd heights, odd crops), every matrix and range the kernels
+//! take, each siting and every 8-bit output they write; once with the AVX2 kernel alone.
 //! `rgb_exact_tests.rs` pins both against a scalar evaluation pixel by pixel.
 
 use super::Rect;
@@ -36,6 +37,22 @@ fn same_both_ways(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo, format: Pi
 
 #[test]
 fn the_avx2_kernel_equals_the_portable_loops_bit_for_bit() {
+    super::rgb_avx2::AVX2_ONLY.with(|c| c.set(true));
+    kernels_equal_the_portable_loops();
+    super::rgb_avx2::AVX2_ONLY.with(|c| c.set(false));
+}
+
+/// On a CPU with AVX-512 F, BW and VBMI, the AVX-512 kernel (and the AVX2 one after it for
+/// a row's next 32 pixels); elsewhere the AVX2 kernel again.
+#[test]
+fn the_avx512_kernel_equals_the_portable_loops_bit_for_bit() {
+    if !super::rgb_avx512::available() {
+        eprintln!("note: this CPU has no AVX-512 VBMI; the AVX2 kernel was compared instead");
+    }
+    kernels_equal_the_portable_loops();
+}
+
+fn kernels_equal_the_portable_loops() {
     let colors = [
         (1u8, ColorRange::Limited),
         (1, ColorRange::Full),
@@ -58,7 +75,7 @@ fn the_avx2_kernel_equals_the_portable_loops_bit_for_bit() {
         PixelFormat::RgbPlanar,
         PixelFormat::BgrPlanar,
     ];
-    let sizes = [(31u32, 3u32), (32, 2), (33, 5), (64, 4), (95, 7), (130, 6), (257, 9)];
+    let sizes = [(31u32, 3u32), (32, 2), (33, 5), (64, 4), (95, 7), (100, 3), (130, 6), (200, 4), (257, 9)];
     let avx2 = is_x86_feature_detected!("avx2");
     let mut seed = 0;
     // (interleaved chroma, 10-bit samples in the low bits, half the rows)
@@ -145,7 +162,8 @@ fn the_avx2_kernel_in_bands_equals_the_portable_loops() {
         height: h,
     };
     let color = ColorInfo { matrix: MatrixCoefficients::BT709, ..ColorInfo::default() };
-    for format in [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Bgra, PixelFormat::RgbPlanar] {
+    for format in [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Rgba, PixelFormat::Bgra, PixelFormat::RgbPlanar]
+    {
         same_both_ways(&src, Rect { x: 0, y: 0, width: w, height: h }, &color, format, "1080p");
     }
 }
