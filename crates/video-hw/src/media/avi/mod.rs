@@ -53,6 +53,9 @@ pub(crate) struct AviDemuxer {
     next: usize,
     /// Set once reading reported damage.
     done: bool,
+    /// Some `movi` list was walked (no index of the file's covered it): a saved frame
+    /// index spares later opens that walk.
+    walked: bool,
 }
 
 /// The top-level lists of the file.
@@ -201,6 +204,7 @@ impl AviDemuxer {
         let streams = streams(&mut src, start, end)?;
         let mut found = Vec::new();
         let mut damage = None;
+        let mut walked = false;
         for (n, &(movi, start, end)) in l.movi.iter().enumerate() {
             // The legacy index covers the first movi list only.
             let indexed = match (n, l.idx1) {
@@ -210,6 +214,7 @@ impl AviDemuxer {
             match indexed {
                 Some(c) => found.extend(c),
                 None => {
+                    walked = true;
                     if let Some(e) = chunks::walk_movi(&mut src, start, end, &mut found) {
                         damage = Some(e);
                         break;
@@ -225,7 +230,7 @@ impl AviDemuxer {
             Some(other) => return Err(other),
             None => None,
         };
-        Ok(AviDemuxer { src, tracks, packets, damage, next: 0, done: false })
+        Ok(AviDemuxer { src, tracks, packets, damage, next: 0, done: false, walked })
     }
 
     /// Every non-empty chunk as a packet with its timestamps and key flag; the tracks with
@@ -377,6 +382,10 @@ impl ContainerDemuxer for AviDemuxer {
         self.next = 0;
         self.done = false;
         Ok(())
+    }
+
+    fn located_by_scan(&self) -> bool {
+        self.walked
     }
 
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {
