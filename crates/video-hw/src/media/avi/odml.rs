@@ -84,6 +84,15 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The `movi` list whose children hold a chunk header ending at `pos` (the lists come
+    /// in file order: a binary search, so that many lists cost no more than a few).
+    fn list_of(&self, pos: u64) -> Option<usize> {
+        let header = pos.checked_sub(HEADER)?;
+        let after = self.movi.partition_point(|&(start, _)| start <= header);
+        let list = after.checked_sub(1)?;
+        (pos <= self.movi[list].1).then_some(list)
+    }
+
     /// The chunks a standard index (`bytes`, its payload at `at`) of `stream` lists, in
     /// file order from `next` on (where the stream's previous chunk's payload ends, plus
     /// a header; moved past each chunk).
@@ -112,7 +121,7 @@ impl Reader<'_> {
             };
             // Its header inside a movi list (an empty chunk may end one; a chunk past a cut
             // file's end is kept: reading it reports the damage, as with idx1).
-            let Some(list) = self.movi.iter().position(|&(s, e)| pos - HEADER >= s && pos <= e) else {
+            let Some(list) = self.list_of(pos) else {
                 return Err(malformed(entry_at, format!("an entry at {pos}, in no movi list")));
             };
             self.covered[list] += 1;
