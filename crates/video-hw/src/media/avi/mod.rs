@@ -143,6 +143,8 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<(Vec<Stream>, V
         let body = &list[at + 8..(at + 8).saturating_add(size).min(list.len())];
         if &list[at..at + 4] == b"LIST" && body.starts_with(b"strl") {
             let (mut strh, mut strf): (&[u8], &[u8]) = (&[], &[]);
+            // A stream's first `indx` only (a second would list its chunks twice).
+            let mut indexed = false;
             let mut k = 4;
             while k + 8 <= body.len() {
                 let n = chunks::le32(&body[k + 4..]) as usize;
@@ -150,12 +152,10 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<(Vec<Stream>, V
                 match &body[k..k + 4] {
                     b"strh" => strh = sub,
                     b"strf" => strf = sub,
-                    b"indx" => {
-                        // A stream's first only (a second would list its chunks twice).
-                        if indexes.last().is_none_or(|i: &SuperIndex| i.stream as usize != out.len()) {
-                            let at = start + (at + 8 + k + 8) as u64;
-                            indexes.push(SuperIndex { stream: out.len() as u32, at, bytes: sub.to_vec() });
-                        }
+                    b"indx" if !indexed => {
+                        indexed = true;
+                        let at = start + (at + 8 + k + 8) as u64;
+                        indexes.push(SuperIndex { stream: out.len() as u32, at, bytes: sub.to_vec() });
                     }
                     _ => {}
                 }

@@ -301,7 +301,9 @@ fn with_odml(avi: &[u8]) -> Vec<u8> {
     let top = top_level(avi);
     let movi = top.iter().find(|c| &c.0 == b"LIST" && &avi[c.1 + 8..c.1 + 12] == b"movi").unwrap().1 + 8;
     let idx1 = top.iter().find(|c| &c.0 == b"idx1").unwrap();
-    let mut streams: Vec<([u8; 4], Vec<(u32, u32, bool)>)> = Vec::new();
+    // Each stream's chunk id and (payload offset from the movi FourCC, size, key).
+    type Entries = ([u8; 4], Vec<(u32, u32, bool)>);
+    let mut streams: Vec<Entries> = Vec::new();
     for e in avi[idx1.1 + 8..idx1.1 + 8 + idx1.2].chunks_exact(16) {
         let id: [u8; 4] = e[..4].try_into().unwrap();
         let Some(s) = chunks::stream_of(id) else { continue };
@@ -339,8 +341,10 @@ fn with_odml(avi: &[u8]) -> Vec<u8> {
     f
 }
 
-/// What a packet is, but for its file offset's source: everything a decoder sees.
-fn packets_of(d: AviDemuxer) -> Vec<(usize, Vec<u8>, Option<i64>, Option<i64>, bool, u64)> {
+/// A packet as (track, data, pts, dts, key, pos): everything a decoder sees, and where.
+type Seen = (usize, Vec<u8>, Option<i64>, Option<i64>, bool, u64);
+
+fn packets_of(d: AviDemuxer) -> Vec<Seen> {
     let mut d = Demuxer { inner: Box::new(d) };
     let (packets, damage) = read_all(&mut d);
     assert!(damage.is_none(), "{damage:?}");
@@ -387,7 +391,7 @@ fn opendml_indexes_give_the_packets_idx1_and_the_walk_give() {
         assert_eq!(packets_of(d), want, "{name}: OpenDML without idx1");
         let d = open(&no_idx1, false);
         assert_eq!(d.located, Located::Walk, "{name}");
-        let strip = |v: Vec<(usize, Vec<u8>, Option<i64>, Option<i64>, bool, u64)>| {
+        let strip = |v: Vec<Seen>| {
             v.into_iter().map(|(t, data, pts, dts, _, pos)| (t, data, pts, dts, pos)).collect::<Vec<_>>()
         };
         assert_eq!(strip(packets_of(d)), strip(want.clone()), "{name}: walked");
