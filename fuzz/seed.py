@@ -17,7 +17,9 @@ OUT/<target>/ in the input format each target expects (see fuzz/src/lib.rs):
                                                      the PAT and PMT, and windows that start
                                                      mid-packet)
   demux_mp4                                          whole MP4 files up to 128 KiB
-  demux_avi                                          whole AVI files up to 128 KiB
+  demux_avi                                          whole AVI files up to 128 KiB, and
+                                                     each with an OpenDML index made from
+                                                     its idx1 (with and without the idx1)
   demux_raw                                          IVF files' first 32 KiB, raw streams'
                                                      first 32 KiB
   openh264_decode                                    H.264 streams' first 256 KiB (whole
@@ -304,6 +306,52 @@ def audio_seeds(seeds, data, low):
                 seeds.add("audio_asc", esds[at + 5 : at + 5 + n])
 
 
+def avi_odml(data):
+    """An ffmpeg AVI (a JUNK chunk reserved in each strl for an OpenDML super index) with
+    an OpenDML index made from its idx1: one standard index (ix##) per stream appended to
+    the RIFF list, each strl's JUNK made the stream's indx pointing at it; None where the
+    file is not of that shape. The library's lib tests make the same (media/avi/tests.rs)."""
+    top, at = [], 12
+    while at + 8 <= len(data):
+        size = struct.unpack_from("<I", data, at + 4)[0]
+        top.append((data[at : at + 4], at, size))
+        at += 8 + size + (size & 1)
+    movi = next((a + 8 for i, a, _ in top if i == b"LIST" and data[a + 8 : a + 12] == b"movi"), None)
+    idx1 = next(((a, s) for i, a, s in top if i == b"idx1"), None)
+    if movi is None or idx1 is None or idx1[0] + 8 + idx1[1] > len(data):
+        return None
+    streams = {}
+    for e in range(idx1[0] + 8, idx1[0] + 8 + idx1[1] - 15, 16):
+        cid = data[e : e + 4]
+        if not cid[:2].isdigit() or cid[2:] == b"pc":
+            continue
+        flags, off, size = struct.unpack_from("<III", data, e + 4)
+        streams.setdefault(int(cid[:2]), (cid, []))[1].append((off + 8, size, flags & 0x10))
+    out = bytearray(data)
+    ix_at = {}
+    for s, (cid, entries) in sorted(streams.items()):
+        body = struct.pack("<HBBI4sQI", 2, 0, 1, len(entries), cid, movi, 0)
+        body += b"".join(struct.pack("<II", o, n | (0 if k else 1 << 31)) for o, n, k in entries)
+        ix_at[s] = (len(out), len(body) + 8, len(entries), cid)
+        out += b"ix" + cid[:2] + struct.pack("<I", len(body)) + body
+    struct.pack_into("<I", out, 4, len(out) - 8)
+    s, at = 0, 0
+    while (strl := out.find(b"strlstrh", at)) >= 0:
+        end = strl + struct.unpack_from("<I", out, strl - 4)[0]
+        junk = out.find(b"JUNK", strl, end)
+        if junk < 0 or s not in ix_at:
+            return None
+        n = struct.unpack_from("<I", out, junk + 4)[0]
+        pos, size, count, cid = ix_at[s]
+        indx = struct.pack("<HBBI4s12xQII", 4, 0, 0, 1, cid, pos, size, count)
+        if n < len(indx):
+            return None
+        out[junk : junk + 4] = b"indx"
+        out[junk + 8 : junk + 8 + n] = indx + bytes(n - len(indx))
+        s, at = s + 1, end
+    return bytes(out) if s == len(streams) else None
+
+
 def main():
     out, dirs = sys.argv[1], sys.argv[2:]
     seeds = Seeds(out)
@@ -341,7 +389,14 @@ def main():
                     # Whole files (the fixtures are under 128 KiB, the fuzzing length): the
                     # idx1 index comes last; damaged files too.
                     with open(path, "rb") as f:
-                        seeds.add("demux_avi", f.read(128 << 10))
+                        data = f.read()
+                    seeds.add("demux_avi", data[: 128 << 10])
+                    odml = avi_odml(data)
+                    if odml is not None:
+                        seeds.add("demux_avi", odml[: 128 << 10])
+                        # Without the idx1: only the OpenDML index (or the walk).
+                        i = odml.rfind(b"idx1")
+                        seeds.add("demux_avi", (odml[:i] + b"JUNK" + odml[i + 4 :])[: 128 << 10])
                 elif low.endswith((".mp4", ".mov")):
                     # (.mov: MJPEG and ProRes sample entries, testdata/codecs.)
                     with open(path, "rb") as f:

@@ -240,6 +240,59 @@ impl Rational {
     pub fn as_f64(self) -> f64 {
         if self.den == 0 { 0.0 } else { self.num as f64 / self.den as f64 }
     }
+
+    /// This value in lowest terms, its sign on the numerator and its denominator positive:
+    /// `-6/-4` is `3/2`, `6/-4` is `-3/2`, `0/-5` is `0/1`.
+    ///
+    /// A zero denominator (`x/0`, `0/0`: no value) is returned as it is. So is the one kind
+    /// of value whose positive-denominator form does not fit `i64`: `i64::MIN` over a
+    /// negative odd number, or an odd number over `i64::MIN` (2^63 has no `i64`; such terms
+    /// have no common factor, so they are already in lowest terms, only the sign's place
+    /// differs). [`Rational::reduced_from_i128`] is the checked form.
+    ///
+    /// ```
+    /// use video_hw::Rational;
+    /// assert_eq!(Rational::new(60_000, 2_002).reduced(), Rational::new(30_000, 1_001));
+    /// assert_eq!(Rational::new(6, -4).reduced(), Rational::new(-3, 2));
+    /// assert_eq!(Rational::new(7, 0).reduced(), Rational::new(7, 0));
+    /// ```
+    pub fn reduced(self) -> Rational {
+        Self::reduced_from_i128(self.num.into(), self.den.into()).unwrap_or(self)
+    }
+
+    /// `num/den` in lowest terms as [`Rational::reduced`] gives it (sign on the numerator,
+    /// denominator positive), from wider terms (a rate scaled by counts): `None` when `den`
+    /// is zero or the reduced terms do not fit `i64`.
+    ///
+    /// ```
+    /// use video_hw::Rational;
+    /// let wide = i128::from(i64::MAX) * 3;
+    /// assert_eq!(Rational::reduced_from_i128(wide, 6), Some(Rational::new(i64::MAX, 2)));
+    /// assert_eq!(Rational::reduced_from_i128(wide, 5), None);
+    /// assert_eq!(Rational::reduced_from_i128(1, 0), None);
+    /// ```
+    pub fn reduced_from_i128(num: i128, den: i128) -> Option<Rational> {
+        if den == 0 {
+            return None;
+        }
+        // Magnitudes in u128 so that neither i128::MIN nor i64::MIN needs an `abs` that
+        // overflows; the sign goes back on at the end.
+        let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
+        let g = gcd_u128(n, d);
+        let (n, d) = (n / g, d / g);
+        let n = i128::try_from(n).ok()?;
+        let n = if (num < 0) != (den < 0) { -n } else { n };
+        Some(Rational::new(i64::try_from(n).ok()?, i64::try_from(d).ok()?))
+    }
+}
+
+/// The greatest common divisor of `a` and `b` (Euclid's), at least 1: `gcd(0, 0)` is 1 so
+/// that dividing by it is always defined.
+fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
 }
 
 impl fmt::Display for Rational {
@@ -487,5 +540,70 @@ impl FromStr for ColorMatrix {
                 ));
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rational;
+
+    fn r(num: i64, den: i64) -> Rational {
+        Rational::new(num, den)
+    }
+
+    #[test]
+    fn reduced_puts_the_sign_on_the_numerator() {
+        assert_eq!(r(6, 4).reduced(), r(3, 2));
+        assert_eq!(r(-6, 4).reduced(), r(-3, 2));
+        assert_eq!(r(6, -4).reduced(), r(-3, 2));
+        assert_eq!(r(-6, -4).reduced(), r(3, 2));
+        assert_eq!(r(30_000, 1_001).reduced(), r(30_000, 1_001));
+        assert_eq!(r(1, 1).reduced(), r(1, 1));
+    }
+
+    #[test]
+    fn reduced_zero_numerator_and_denominator() {
+        assert_eq!(r(0, 5).reduced(), r(0, 1));
+        assert_eq!(r(0, -5).reduced(), r(0, 1));
+        // No value: left as it is.
+        assert_eq!(r(0, 0).reduced(), r(0, 0));
+        assert_eq!(r(7, 0).reduced(), r(7, 0));
+        assert_eq!(r(-7, 0).reduced(), r(-7, 0));
+        assert_eq!(Rational::reduced_from_i128(0, 0), None);
+        assert_eq!(Rational::reduced_from_i128(3, 0), None);
+        assert_eq!(Rational::reduced_from_i128(0, -9), Some(r(0, 1)));
+    }
+
+    #[test]
+    fn reduced_i64_min_does_not_overflow() {
+        assert_eq!(r(i64::MIN, i64::MIN).reduced(), r(1, 1));
+        assert_eq!(r(i64::MIN, 2).reduced(), r(i64::MIN / 2, 1));
+        assert_eq!(r(i64::MIN, -2).reduced(), r(1 << 62, 1));
+        assert_eq!(r(4, i64::MIN).reduced(), r(-1, 1 << 61));
+        assert_eq!(r(i64::MIN, 1).reduced(), r(i64::MIN, 1));
+        assert_eq!(r(0, i64::MIN).reduced(), r(0, 1));
+        // 2^63 has no i64: these are in lowest terms already and stay as they are.
+        assert_eq!(r(i64::MIN, -1).reduced(), r(i64::MIN, -1));
+        assert_eq!(r(i64::MIN, -3).reduced(), r(i64::MIN, -3));
+        assert_eq!(r(1, i64::MIN).reduced(), r(1, i64::MIN));
+        assert_eq!(r(-3, i64::MIN).reduced(), r(-3, i64::MIN));
+        assert_eq!(Rational::reduced_from_i128(i64::MIN.into(), -1), None);
+        assert_eq!(Rational::reduced_from_i128(1, i64::MIN.into()), None);
+        assert_eq!(Rational::reduced_from_i128(i128::MIN, i128::MIN), Some(r(1, 1)));
+        assert_eq!(Rational::reduced_from_i128(i128::MIN, 1), None);
+        assert_eq!(Rational::reduced_from_i128(i128::MIN, -(1 << 70)), Some(r(1 << 57, 1)));
+    }
+
+    #[test]
+    fn reduced_large_values() {
+        assert_eq!(r(i64::MAX, i64::MAX).reduced(), r(1, 1));
+        assert_eq!(r(i64::MAX - 1, 2).reduced(), r(i64::MAX / 2, 1));
+        assert_eq!(r(-i64::MAX, i64::MAX).reduced(), r(-1, 1));
+        // 2^31 - 1 is prime: nothing to take out.
+        assert_eq!(r(i64::MAX, 2_147_483_647).reduced(), r(i64::MAX, 2_147_483_647));
+        let (a, b) = (i128::from(i64::MAX) * 1_000_000_007, i128::from(i64::MAX - 1) * 1_000_000_007);
+        assert_eq!(Rational::reduced_from_i128(a, b), Some(r(i64::MAX, i64::MAX - 1)));
+        assert_eq!(Rational::reduced_from_i128(-a, b), Some(r(-i64::MAX, i64::MAX - 1)));
+        assert_eq!(Rational::reduced_from_i128(a * 2, 1_000_000_007), None);
     }
 }

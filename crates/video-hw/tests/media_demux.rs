@@ -11,8 +11,8 @@ use common::{rational, read_all};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use video_hw::Error;
 use video_hw::media::{Container, Demuxer, MediaPacket, TrackKind};
-use video_hw::{Error, Rational};
 
 fn media_dir() -> PathBuf {
     common::repo_root().join("testdata/media")
@@ -35,14 +35,6 @@ fn fixtures() -> Vec<(PathBuf, Value)> {
 
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
-}
-
-fn reduce(r: Rational) -> (i64, i64) {
-    fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a.abs() } else { gcd(b, a % b) }
-    }
-    let g = gcd(r.num, r.den).max(1);
-    (r.num / g, r.den / g)
 }
 
 #[test]
@@ -73,7 +65,11 @@ fn tracks_match_ffprobe() {
                 _ => t.codec.name().to_string(),
             };
             assert_eq!(codec, s["codec_name"].as_str().unwrap(), "{what}: codec");
-            assert_eq!(reduce(t.time_base), reduce(rational(s["time_base"].as_str().unwrap())), "{what}: time base");
+            assert_eq!(
+                t.time_base.reduced(),
+                rational(s["time_base"].as_str().unwrap()).reduced(),
+                "{what}: time base"
+            );
             let lang = s["language"].as_str().filter(|l| *l != "und");
             assert_eq!(t.language.as_deref(), lang, "{what}: language");
             if let Some(v) = t.video {

@@ -62,7 +62,7 @@ pub struct Source {
 fn h264_sar<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Option<Rational> {
     let sps = nals.into_iter().find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
     let (w, h) = video_hw::bitstream::h264::parse_sps(sps).ok()?.vui?.sar?;
-    (w > 0 && h > 0).then(|| reduce(Rational::new(w as i64, h as i64)))
+    (w > 0 && h > 0).then(|| Rational::new(w as i64, h as i64).reduced())
 }
 
 /// The NAL units of an Annex-B prefix (the last one may be cut short).
@@ -74,13 +74,10 @@ fn annexb_nals(prefix: &[u8]) -> Vec<Vec<u8>> {
     nals
 }
 
-/// `num/den` in lowest terms.
+/// `num/den` in lowest terms ([`Rational::reduced`]; kept by this name for the callers
+/// that use it).
 pub fn reduce(r: Rational) -> Rational {
-    fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a.abs().max(1) } else { gcd(b, a % b) }
-    }
-    let g = gcd(r.num, r.den);
-    Rational::new(r.num / g, r.den / g)
+    r.reduced()
 }
 
 fn is_mp4_name(path: &Path) -> bool {

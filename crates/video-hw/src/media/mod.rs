@@ -105,6 +105,12 @@ pub(crate) trait ContainerDemuxer: Send {
     /// Takes back what [`seek_points`](Self::seek_points) gave, from a saved index of the
     /// same file, so that seeks do not read the file in order again to learn it.
     fn restore_seek_points(&mut self, _points: SeekPoints) {}
+    /// Whether this file's packets were found by reading through it rather than from tables
+    /// it holds: a saved frame index then spares later opens that scan, so
+    /// [`index::IndexCache::Auto`] saves one. The files without tables by default.
+    fn located_by_scan(&self) -> bool {
+        matches!(self.container(), Container::MpegTs | Container::AnnexB | Container::Obu)
+    }
 }
 
 /// What a demuxer learnt by reading a whole file in order that its seeks need: for a raw
@@ -286,5 +292,10 @@ impl Demuxer {
     /// See [`ContainerDemuxer::restore_seek_points`].
     pub(crate) fn restore_seek_points(&mut self, points: SeekPoints) {
         self.inner.restore_seek_points(points)
+    }
+
+    /// See [`ContainerDemuxer::located_by_scan`].
+    pub(crate) fn located_by_scan(&self) -> bool {
+        self.inner.located_by_scan()
     }
 }

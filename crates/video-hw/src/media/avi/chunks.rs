@@ -1,7 +1,7 @@
-//! The chunks of an AVI file's `movi` lists: from the legacy `idx1` index where the file
-//! has a usable one, otherwise (and for OpenDML's `RIFF AVIX` follow-on lists, whose
-//! `indx` super indexes are not read) from a walk over the chunk headers that skips the
-//! payloads.
+//! The chunks of an AVI file's `movi` lists where no OpenDML index gives them
+//! ([`super::odml`]): from the legacy `idx1` index where the file has a usable one,
+//! otherwise (and for OpenDML's `RIFF AVIX` follow-on lists) from a walk over the chunk
+//! headers that skips the payloads.
 
 use crate::error::{Error, Result};
 use crate::media::io::{ByteSource, truncated};

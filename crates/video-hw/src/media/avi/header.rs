@@ -38,16 +38,12 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
 }
 
 /// `num/den` reduced, when both are positive and it fits (i128: a frame rate scaled by
-/// counts of chunks).
+/// counts of chunks). A zero from the header (no scale or rate given) is no value.
 pub(super) fn reduced(num: i128, den: i128) -> Option<Rational> {
-    fn gcd(a: i128, b: i128) -> i128 {
-        if b == 0 { a } else { gcd(b, a % b) }
-    }
     if num <= 0 || den <= 0 {
         return None;
     }
-    let g = gcd(num, den);
-    Some(Rational::new(i64::try_from(num / g).ok()?, i64::try_from(den / g).ok()?))
+    Rational::reduced_from_i128(num, den)
 }
 
 /// The stream a `strh` and `strf` describe, as track `index`.

@@ -1,7 +1,8 @@
 //! AVI (RIFF `AVI `): the header list's streams ([`header`]), then the packets of the
-//! `movi` list in file order, located by the legacy `idx1` index or by a walk over the
-//! chunk headers ([`chunks`]); OpenDML's follow-on `RIFF AVIX` lists are walked too (their
-//! `indx` super indexes are not read).
+//! `movi` lists in file order, located by OpenDML's indexes where every stream has one
+//! ([`odml`]: they cover the follow-on `RIFF AVIX` lists too), else by the legacy `idx1`
+//! index (the first `movi` list) and a walk over the chunk headers of the rest
+//! ([`chunks`]). A damaged index is passed over for the next way.
 //!
 //! AVI stores no timestamps: chunk `k` of a stream is at `k` in its time base
 //! (`dwScale/dwRate`), counting the empty chunks a muxer writes to skip a frame slot
@@ -15,6 +16,7 @@
 
 mod chunks;
 mod header;
+mod odml;
 
 use super::io::{ByteSource, truncated};
 use super::types::{Container, MediaPacket, PacketEntry, Track, TrackKind};
@@ -23,6 +25,8 @@ use crate::codec::Codec;
 use crate::error::{Error, Result};
 use chunks::{Chunk, HEADER};
 use header::{Stream, reduced};
+use odml::SuperIndex;
+use tracing::debug;
 
 /// The most streams an AVI names (chunk ids number them with two digits).
 const MAX_STREAMS: usize = 100;
@@ -53,6 +57,20 @@ pub(crate) struct AviDemuxer {
     next: usize,
     /// Set once reading reported damage.
     done: bool,
+    /// How the packets were found.
+    located: Located,
+}
+
+/// How an AVI's packets were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Located {
+    /// From the OpenDML indexes.
+    OpenDml,
+    /// From `idx1`, which covers the one `movi` list the file has.
+    Idx1,
+    /// Some `movi` list was walked (no index covered it): a saved frame index spares later
+    /// opens that walk.
+    Walk,
 }
 
 /// The top-level lists of the file.
@@ -107,8 +125,9 @@ fn layout(src: &mut ByteSource) -> Result<Layout> {
     Ok(l)
 }
 
-/// The streams of the `hdrl` list's children in `[start, end)`.
-fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
+/// The streams of the `hdrl` list's children in `[start, end)`, and the OpenDML `indx` of
+/// those that have one.
+fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<(Vec<Stream>, Vec<SuperIndex>)> {
     // A list shorter than its own type holds nothing.
     let end = end.max(start);
     if end - start > MAX_HEADER_LIST {
@@ -117,12 +136,15 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
     src.seek(start);
     let list = src.read_vec(end - start, "the AVI header list")?;
     let mut out = Vec::new();
+    let mut indexes = Vec::new();
     let mut at = 0usize;
     while at + 12 <= list.len() && out.len() < MAX_STREAMS {
         let size = chunks::le32(&list[at + 4..]) as usize;
         let body = &list[at + 8..(at + 8).saturating_add(size).min(list.len())];
         if &list[at..at + 4] == b"LIST" && body.starts_with(b"strl") {
             let (mut strh, mut strf): (&[u8], &[u8]) = (&[], &[]);
+            // A stream's first `indx` only (a second would list its chunks twice).
+            let mut indexed = false;
             let mut k = 4;
             while k + 8 <= body.len() {
                 let n = chunks::le32(&body[k + 4..]) as usize;
@@ -130,6 +152,11 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
                 match &body[k..k + 4] {
                     b"strh" => strh = sub,
                     b"strf" => strf = sub,
+                    b"indx" if !indexed => {
+                        indexed = true;
+                        let at = start + (at + 8 + k + 8) as u64;
+                        indexes.push(SuperIndex { stream: out.len() as u32, at, bytes: sub.to_vec() });
+                    }
                     _ => {}
                 }
                 k = (k + 8).saturating_add(n).saturating_add(n & 1);
@@ -138,7 +165,7 @@ fn streams(src: &mut ByteSource, start: u64, end: u64) -> Result<Vec<Stream>> {
         }
         at = (at + 8).saturating_add(size).saturating_add(size & 1);
     }
-    Ok(out)
+    Ok((out, indexes))
 }
 
 /// Whether a video chunk's first bytes start a picture decoding can begin at, where no
@@ -192,16 +219,36 @@ fn reorder_vops(kinds: &[Option<u8>], dts: &[i64]) -> Vec<i64> {
 }
 
 impl AviDemuxer {
-    /// Reads the header list and locates every packet (from `idx1`, or a walk).
-    pub fn open(mut src: ByteSource) -> Result<Self> {
+    /// Reads the header list and locates every packet (from the OpenDML indexes, `idx1`,
+    /// or a walk).
+    pub fn open(src: ByteSource) -> Result<Self> {
+        Self::open_with(src, true)
+    }
+
+    /// [`open`](Self::open), passing over the OpenDML indexes unless `odml` (the tests
+    /// compare both ways on one file).
+    fn open_with(mut src: ByteSource, odml: bool) -> Result<Self> {
         let l = layout(&mut src)?;
         let Some((start, end)) = l.hdrl else {
             return Err(Error::invalid_bitstream(12, "malformed AVI: no header list (LIST hdrl)"));
         };
-        let streams = streams(&mut src, start, end)?;
-        let mut found = Vec::new();
+        let (streams, indexes) = streams(&mut src, start, end)?;
+        let lists: Vec<(u64, u64)> = l.movi.iter().map(|&(_, start, end)| (start, end)).collect();
+        let from_odml = match odml.then(|| odml::chunks(&mut src, &indexes, streams.len(), &lists)) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                debug!(error = %e, "AVI: the OpenDML index is not used; reading idx1 or walking the movi lists");
+                None
+            }
+            None => None,
+        };
         let mut damage = None;
-        for (n, &(movi, start, end)) in l.movi.iter().enumerate() {
+        let (mut found, mut located) = match from_odml {
+            Some(c) => (c, Located::OpenDml),
+            None => (Vec::new(), Located::Idx1),
+        };
+        let walk_from = if located == Located::OpenDml { l.movi.len() } else { 0 };
+        for (n, &(movi, start, end)) in l.movi.iter().enumerate().skip(walk_from) {
             // The legacy index covers the first movi list only.
             let indexed = match (n, l.idx1) {
                 (0, Some((at, size))) => chunks::from_idx1(&mut src, at, size, movi)?,
@@ -210,6 +257,7 @@ impl AviDemuxer {
             match indexed {
                 Some(c) => found.extend(c),
                 None => {
+                    located = Located::Walk;
                     if let Some(e) = chunks::walk_movi(&mut src, start, end, &mut found) {
                         damage = Some(e);
                         break;
@@ -225,7 +273,7 @@ impl AviDemuxer {
             Some(other) => return Err(other),
             None => None,
         };
-        Ok(AviDemuxer { src, tracks, packets, damage, next: 0, done: false })
+        Ok(AviDemuxer { src, tracks, packets, damage, next: 0, done: false, located })
     }
 
     /// Every non-empty chunk as a packet with its timestamps and key flag; the tracks with
@@ -377,6 +425,10 @@ impl ContainerDemuxer for AviDemuxer {
         self.next = 0;
         self.done = false;
         Ok(())
+    }
+
+    fn located_by_scan(&self) -> bool {
+        self.located == Located::Walk
     }
 
     fn packet_table(&mut self, track: usize) -> Result<PacketTable> {

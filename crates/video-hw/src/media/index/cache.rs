@@ -1,6 +1,7 @@
 //! Frame indexes saved once and read back by later opens of the same file: in other
 //! processes, DataLoader workers and later epochs, the scan that MPEG-TS and raw streams
-//! need (every packet read and its picture parsed) is then skipped.
+//! need (every packet read and its picture parsed), or the walk of an AVI without an
+//! index, is then skipped.
 //!
 //! An index is saved in a cache directory, under a name made from the file's canonical
 //! path and track, or beside the file (`<file>.vhidx`) on request. It is tagged with the
@@ -53,8 +54,9 @@ pub enum IndexCache {
     Off,
     /// The default: the default directory ([`IndexCache::default_dir`]), for files whose
     /// index is a scan of the whole file (MPEG-TS and M2TS, raw H.264/HEVC and AV1
-    /// streams). Files with tables (MP4, Matroska, IVF) are indexed from them as fast as a
-    /// saved index reads, so none is saved for them.
+    /// streams, an AVI whose `movi` list was walked for want of an index of its own).
+    /// Files with tables (MP4, Matroska, IVF, an AVI with its index) are indexed from them
+    /// as fast as a saved index reads, so none is saved for them.
     #[default]
     Auto,
     /// In this directory (made if missing), for every container.
@@ -68,7 +70,7 @@ pub enum IndexCache {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheUse {
     /// Not used: off, a source that is not a file, or under [`IndexCache::Auto`] a
-    /// container indexed from its tables.
+    /// file indexed from its tables.
     Off,
     /// The index was read from the cache; the file was not scanned.
     Hit,
@@ -134,9 +136,21 @@ impl IndexCache {
     /// as after a build. Nothing about the cache is ever an error: an unreadable or
     /// unwritable place means the index is built (and [`CacheUse`] says so).
     pub fn index(&self, demuxer: &mut Demuxer, track: usize, path: &Path) -> Result<(FrameIndex, CacheUse)> {
+        self.index_in(demuxer, track, path, IndexCache::default_dir)
+    }
+
+    /// [`index`](Self::index), with [`IndexCache::Auto`]'s directory from `auto_dir` (the
+    /// tests give a scratch folder, not the user's cache).
+    pub(crate) fn index_in(
+        &self,
+        demuxer: &mut Demuxer,
+        track: usize,
+        path: &Path,
+        auto_dir: impl FnOnce() -> Option<PathBuf>,
+    ) -> Result<(FrameIndex, CacheUse)> {
         let container = demuxer.container();
-        let Some(place) = self.place(path, track, demuxer.video_track().map(|t| t.index) == Some(track), container)
-        else {
+        let default_track = demuxer.video_track().map(|t| t.index) == Some(track);
+        let Some(place) = self.place(path, track, default_track, demuxer.located_by_scan(), auto_dir) else {
             return Ok((FrameIndex::build(demuxer, track)?, CacheUse::Off));
         };
         let Some(t) = demuxer.track(track).cloned() else {
@@ -193,8 +207,16 @@ impl IndexCache {
     }
 
     /// The saved index's file for `track` of the file at `path`, if this setting saves one
-    /// for `container`.
-    fn place(&self, path: &Path, track: usize, default_track: bool, container: Container) -> Option<PathBuf> {
+    /// for a file whose packets were (`scanned`) or were not found by a scan; `auto_dir`
+    /// gives [`IndexCache::Auto`]'s directory.
+    fn place(
+        &self,
+        path: &Path,
+        track: usize,
+        default_track: bool,
+        scanned: bool,
+        auto_dir: impl FnOnce() -> Option<PathBuf>,
+    ) -> Option<PathBuf> {
         let canonical = std::fs::canonicalize(path).ok()?;
         let in_dir = |dir: &Path| {
             let mut key = canonical.as_os_str().as_encoded_bytes().to_vec();
@@ -204,9 +226,7 @@ impl IndexCache {
         };
         match self {
             IndexCache::Off => None,
-            IndexCache::Auto => matches!(container, Container::MpegTs | Container::AnnexB | Container::Obu)
-                .then(|| IndexCache::default_dir().map(|d| in_dir(&d)))
-                .flatten(),
+            IndexCache::Auto => scanned.then(|| auto_dir().map(|d| in_dir(&d))).flatten(),
             IndexCache::Dir(d) => Some(in_dir(d)),
             IndexCache::Beside => {
                 let mut name = canonical.into_os_string();
@@ -415,6 +435,70 @@ mod tests {
         assert!(left.contains(&"other.bin".to_string()));
         assert!(left.contains(&format!("{:016x}.{EXTENSION}", 7)), "the newest stays: {left:?}");
         assert!(!left.contains(&format!("{:016x}.{EXTENSION}", 0)), "the oldest goes: {left:?}");
+    }
+
+    /// An AVI fixture copied into `dir` (an hour old), its `idx1` renamed `JUNK` when
+    /// `cut_idx1` (so that its open walks the `movi` list).
+    fn avi_copy(dir: &Path, cut_idx1: bool) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media/h264-aac.avi");
+        let mut bytes = std::fs::read(src).unwrap();
+        if cut_idx1 {
+            let at = bytes.windows(4).rposition(|w| w == b"idx1").unwrap();
+            bytes[at..at + 4].copy_from_slice(b"JUNK");
+        }
+        let file = dir.join(if cut_idx1 { "walked.avi" } else { "indexed.avi" });
+        std::fs::write(&file, &bytes).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(3600)).unwrap();
+        file
+    }
+
+    /// The default video track's index of `file` under [`IndexCache::Auto`], its directory
+    /// `cache`.
+    fn auto(file: &Path, cache: &Path) -> (FrameIndex, CacheUse) {
+        let mut d = Demuxer::open(file).unwrap();
+        let track = d.video_track().unwrap().index;
+        IndexCache::Auto.index_in(&mut d, track, file, || Some(cache.to_path_buf())).unwrap()
+    }
+
+    #[test]
+    fn auto_saves_an_avi_index_only_where_the_movi_list_was_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let walked = avi_copy(dir.path(), true);
+        assert!(Demuxer::open(&walked).unwrap().located_by_scan());
+        let (built, used) = auto(&walked, &cache);
+        assert_eq!(used, CacheUse::Built { stale: None, stored: true }, "no idx1: saved");
+        let (back, used) = auto(&walked, &cache);
+        assert_eq!(used, CacheUse::Hit, "no idx1: read back");
+        assert_eq!(back.frames(), built.frames());
+        assert_eq!(back.packets(), built.packets());
+        assert!(built.len() > 10, "{} frames", built.len());
+
+        // The same size and modification time, other content (a byte of the JUNK before
+        // the movi list): only the content hash tells, and the index is made again.
+        let before = std::fs::metadata(&walked).unwrap().modified().unwrap();
+        let mut bytes = std::fs::read(&walked).unwrap();
+        let junk = bytes.windows(4).position(|w| w == b"JUNK").unwrap();
+        bytes[junk + 8] ^= 0x5a;
+        std::fs::write(&walked, &bytes).unwrap();
+        std::fs::OpenOptions::new().write(true).open(&walked).unwrap().set_modified(before).unwrap();
+        let (again, used) = auto(&walked, &cache);
+        match &used {
+            CacheUse::Built { stale: Some(why), stored: true } => assert!(why.contains("content"), "{why}"),
+            other => panic!("changed file: {other:?}"),
+        }
+        assert_eq!(again.frames(), built.frames());
+        assert_eq!(auto(&walked, &cache).1, CacheUse::Hit, "the remade index is saved");
+
+        // With its idx1 the file's own index is read as fast: nothing saved.
+        let indexed = avi_copy(dir.path(), false);
+        assert!(!Demuxer::open(&indexed).unwrap().located_by_scan());
+        let before = std::fs::read_dir(&cache).unwrap().count();
+        let (from_idx1, used) = auto(&indexed, &cache);
+        assert_eq!(used, CacheUse::Off, "idx1: not saved");
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), before, "nothing written for it");
+        assert_eq!(from_idx1.len(), built.len(), "idx1 and the walk index the same frames");
     }
 
     #[test]

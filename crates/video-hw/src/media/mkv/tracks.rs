@@ -35,7 +35,7 @@ impl Default for SegmentInfo {
 impl SegmentInfo {
     /// The unit of every track's timestamps: one tick, `TimestampScale` nanoseconds.
     pub fn time_base(&self) -> Rational {
-        reduce(self.timestamp_scale as i64, 1_000_000_000)
+        Rational::new(self.timestamp_scale as i64, 1_000_000_000).reduced()
     }
 
     /// `ns` nanoseconds in ticks, rounded to the nearest.
@@ -288,7 +288,7 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
         AudioInfo { codec_delay_ns: e.codec_delay, ..crate::media::audio::facts(&codec, &config, rate, channels) }
     });
     let frame_rate = match (kind, e.default_duration) {
-        (TrackKind::Video, Some(d)) if d <= i64::MAX as u64 => Some(reduce(1_000_000_000, d as i64)),
+        (TrackKind::Video, Some(d)) if d <= i64::MAX as u64 => Some(Rational::new(1_000_000_000, d as i64).reduced()),
         _ => None,
     };
     Ok(TrackSpec {
@@ -343,9 +343,9 @@ fn video_info(e: &Entry<'_>) -> VideoInfo {
     let sample_aspect = if num == 0 || den == 0 || num == den {
         None
     } else {
-        let g = gcd128(num, den);
-        let (n, d) = (num / g, den / g);
-        (n <= i64::MAX as u128 && d <= i64::MAX as u128).then(|| Rational::new(n as i64, d as i64))
+        // Products past i128 (sizes past 2^63) give no ratio, as reduced ones past i64 do.
+        let wide = |v: u128| i128::try_from(v).ok();
+        wide(num).zip(wide(den)).and_then(|(n, d)| Rational::reduced_from_i128(n, d))
     };
     VideoInfo {
         width: pw.min(u64::from(u32::MAX)) as u32,
@@ -400,16 +400,6 @@ fn codec(id: &str, private: Option<(&[u8], u64)>) -> Result<(TrackCodec, CodecCo
             None => Ok((TrackCodec::Other(other.to_string()), raw())),
         },
     }
-}
-
-fn gcd128(a: u128, b: u128) -> u128 {
-    if b == 0 { a.max(1) } else { gcd128(b, a % b) }
-}
-
-/// `num/den` in lowest terms (both positive).
-pub fn reduce(num: i64, den: i64) -> Rational {
-    let g = gcd128(num.unsigned_abs().into(), den.unsigned_abs().into()) as i64;
-    Rational::new(num / g, den / g)
 }
 
 #[cfg(test)]
@@ -507,7 +497,7 @@ mod tests {
             (v.kind, v.codec.clone(), v.language.clone()),
             (TrackKind::Video, TrackCodec::Video(Codec::Vp9), None)
         );
-        assert_eq!(v.frame_rate, Some(reduce(1_000_000_000, 41_708_333)));
+        assert_eq!(v.frame_rate, Some(Rational::new(1_000_000_000, 41_708_333).reduced()));
         // 720x480 shown as 640x480: SAR 8:9.
         assert_eq!(v.video.unwrap().sample_aspect, Some(Rational::new(8, 9)));
         assert_eq!((v.video.unwrap().width, v.video.unwrap().height), (720, 480));

@@ -212,7 +212,7 @@ impl Mp4Demuxer {
             };
             let frame_rate = match (trak.kind, duration) {
                 (TrackKind::Video, Some(d)) if d > 0 && !shown.is_empty() => {
-                    Some(reduce(Rational::new(shown.len() as i64 * i64::from(trak.timescale), d)))
+                    Some(Rational::new(shown.len() as i64 * i64::from(trak.timescale), d).reduced())
                 }
                 _ => None,
             };
@@ -257,15 +257,6 @@ impl Mp4Demuxer {
             seek: i as u64,
         }
     }
-}
-
-/// `r` in lowest terms.
-fn reduce(r: Rational) -> Rational {
-    fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a.abs().max(1) } else { gcd(b, a % b) }
-    }
-    let g = gcd(r.num, r.den);
-    Rational::new(r.num / g, r.den / g)
 }
 
 /// The timestamp shift and presentation window an edit list gives (see the module docs).

@@ -238,7 +238,7 @@ impl TsDemuxer {
             if track.kind == TrackKind::Video && track.frame_rate.is_none() {
                 // No VUI timing: the smallest step between decode times.
                 let step = d.windows(2).map(|w| w[1] - w[0]).filter(|&s| s > 0).min();
-                track.frame_rate = step.map(|s| reduce(90_000, s));
+                track.frame_rate = step.map(|s| Rational::new(90_000, s).reduced());
             }
         }
         Ok(first_pts)
@@ -410,18 +410,9 @@ fn av1_facts(track: &mut Track, tu: &[u8]) -> bool {
     let Some(h) = crate::bitstream::av1::sequence_header(tu) else { return false };
     track.video = Some(VideoInfo::of_av1(&h));
     if let Some((num, den)) = h.frame_rate {
-        track.frame_rate = i64::try_from(den).ok().map(|den| reduce(i64::from(num), den));
+        track.frame_rate = i64::try_from(den).ok().map(|den| Rational::new(i64::from(num), den).reduced());
     }
     true
-}
-
-/// `num/den` in lowest terms.
-fn reduce(num: i64, den: i64) -> Rational {
-    fn gcd(a: i64, b: i64) -> i64 {
-        if b == 0 { a.abs().max(1) } else { gcd(b, a % b) }
-    }
-    let g = gcd(num, den);
-    Rational::new(num / g, den / g)
 }
 
 /// Reads packets from `first` until the PAT and the PMT of its first program are found.
