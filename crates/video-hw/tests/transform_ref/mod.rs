@@ -280,9 +280,10 @@ pub fn check_rgb_on(
     norm: ([f64; 3], [f64; 3], f64),
 ) -> f64 {
     let mut out = t.apply(&place(src.frame(format, color))).unwrap_or_else(|e| panic!("{what}: {e}"));
-    // The host conversion at the source's size takes each pixel's nearest chroma sample;
-    // the GPU path interpolates at every size.
-    let nearest = !matches!(out.data, FrameData::Device(_));
+    // At the source's size every conversion, on the host and on the GPU, takes each
+    // pixel's nearest chroma sample at the stream's siting (the GPU plan's chroma taps are
+    // single along an axis at the source's scale); a resize interpolates.
+    let nearest = true;
     if let FrameData::Device(c) = &out.data {
         out.data = FrameData::Host(c.download().unwrap_or_else(|e| panic!("{what}: download: {e}")));
     }
