@@ -72,6 +72,12 @@ _pyav = _pyav_libraries()
 if _pyav is not None:
     add_ffmpeg_search_dir(_pyav)
 
+# FFmpeg's libraries are loaded now, at import, as torchcodec loads them: their dlopen
+# (libavcodec and the hundred libraries Debian's links, 13-16 ms) then falls on the import,
+# not on the first decoder's open. VIDEO_HW_FFMPEG_DIR=none leaves them unloaded; folders
+# given to add_ffmpeg_search_dir after this are no longer searched.
+ffmpeg_info()
+
 __all__ = [
     "Array",
     "AudioDecoder",

@@ -227,7 +227,9 @@ def ffmpeg_info() -> Dict[str, Any]:
     ...
 
 def add_ffmpeg_search_dir(path: str) -> None:
-    """Adds a folder to search for FFmpeg's libraries (before FFmpeg is first used)."""
+    """Adds a folder to search for FFmpeg's libraries before FFmpeg is first used; ``import
+    video_hw`` loads FFmpeg, so a folder added after the import is not searched (set
+    ``VIDEO_HW_FFMPEG_DIR`` before the import instead)."""
     ...
 
 def engines() -> List[Dict[str, Any]]:
