@@ -74,12 +74,6 @@ fn annexb_nals(prefix: &[u8]) -> Vec<Vec<u8>> {
     nals
 }
 
-/// `num/den` in lowest terms ([`Rational::reduced`]; kept by this name for the callers
-/// that use it).
-pub fn reduce(r: Rational) -> Rational {
-    r.reduced()
-}
-
 fn is_mp4_name(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -325,7 +319,7 @@ impl Source {
                 .into());
         };
         let codec = track.codec.video().unwrap_or(Codec::H264);
-        let stated = track.video.and_then(|v| v.sample_aspect).map(reduce);
+        let stated = track.video.and_then(|v| v.sample_aspect).map(Rational::reduced);
         let sar = match codec {
             Codec::H264 => {
                 stated.or_else(|| track.config.record().and_then(|r| h264_sar(r.parameter_sets.iter().map(|p| &p[..]))))

@@ -198,6 +198,6 @@ pub fn frame_timebase(info: Option<StreamInfo>, container_rate: Option<Rational>
     info.and_then(|i| i.frame_rate)
         .or(container_rate)
         .filter(|r| r.num > 0 && r.den > 0)
-        .map(|r| crate::io::input::reduce(Rational::new(r.den, r.num)))
+        .map(|r| Rational::new(r.den, r.num).reduced())
         .unwrap_or(Rational::new(1, 25))
 }
