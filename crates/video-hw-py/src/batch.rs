@@ -272,72 +272,125 @@ pub fn host_batch(
     let Some(first) = frames.first() else {
         return Ok(Array::from_bytes(Vec::new().into_boxed_slice(), vec![0], SampleType::U8));
     };
-    let mut buffer: Option<video_hw::HostBuffer> = None;
+    if let Some(f) = frames.iter().find(|f| (f.format, f.width, f.height) != (first.format, first.width, first.height))
+    {
+        return Err(PyValueError::new_err(format!(
+            "frames of different sizes or formats ({}x{} {} and {}x{} {}) cannot form one batch: ask for them apart",
+            first.width, first.height, first.format, f.width, f.height, f.format
+        )));
+    }
+    if stop() {
+        return Err(crate::interrupt::stopped());
+    }
+    // The first frame tells the size of one in the form it is written in (all frames have
+    // one format, so one form).
     let mut scratch = Vec::new();
-    // The form the frames were written in (all frames have one format, so one form), and
-    // one frame's size in it.
-    let mut form = None;
-    let mut one = 0;
-    for (i, f) in frames.iter().enumerate() {
-        if stop() {
-            return Err(crate::interrupt::stopped());
+    let bytes = FrameBytes::of(first, exact, &mut scratch)?;
+    let (one, mut converted) = (bytes.len(), bytes.is_converted());
+    let mut buffer = video_hw::HostBuffer::for_overwrite(one * frames.len());
+    let mut places = buffer.as_mut_slice().chunks_exact_mut(one.max(1));
+    bytes.copy_into(places.next().expect("room for the first frame"));
+    let rest: Vec<(usize, &mut [u8])> = places.enumerate().map(|(i, d)| (i + 1, d)).collect();
+    // The copies of a large batch on two threads: the decoder's threads are idle by now,
+    // and one thread copying 22 MB (32 frames of 640x360 RGB) took about 3 ms of every
+    // call of `get_frames_in_range` (python-loops-cpu-20261127-89801dd).
+    let mut mine = rest;
+    let theirs =
+        if one * frames.len() >= (4 << 20) && cores() > 1 { mine.split_off(mine.len() / 2) } else { Vec::new() };
+    let copy = |part: &mut dyn Iterator<Item = (usize, &mut [u8])>, stop: &mut dyn FnMut() -> bool| {
+        let (mut scratch, mut any) = (Vec::new(), false);
+        for (i, dest) in part {
+            if stop() {
+                return Err(crate::interrupt::stopped());
+            }
+            let bytes = FrameBytes::of(&frames[i], exact, &mut scratch)?;
+            if bytes.len() != one {
+                return Err(PyValueError::new_err(format!(
+                    "frame {i} of the batch is {} bytes where the first is {one}: ask for them apart",
+                    bytes.len()
+                )));
+            }
+            any |= bytes.is_converted();
+            bytes.copy_into(dest);
         }
-        if (f.format, f.width, f.height) != (first.format, first.width, first.height) {
-            return Err(PyValueError::new_err(format!(
-                "frames of different sizes or formats ({}x{} {} and {}x{} {}) cannot form one batch: ask for them apart",
-                first.width, first.height, first.format, f.width, f.height, f.format
-            )));
-        }
+        Ok::<bool, PyErr>(any)
+    };
+    let (theirs_converted, mine_converted) = std::thread::scope(|s| {
+        let other = (!theirs.is_empty()).then(|| s.spawn(|| copy(&mut theirs.into_iter(), &mut || false)));
+        let mine = copy(&mut mine.into_iter(), stop);
+        let theirs =
+            other.map_or(Ok(false), |h| h.join().unwrap_or_else(|_| Err(PyValueError::new_err("a batch copy failed"))));
+        (theirs, mine)
+    });
+    converted |= theirs_converted? | mine_converted?;
+    let form = converted.then_some(exact).flatten();
+    let (mut shape, elem) = match form {
+        Some(e) => exact_shape(e, first.width, first.height, one),
+        None => frame_shape(first.format, first.width, first.height, one),
+    };
+    shape.insert(0, frames.len() as i64);
+    Ok(Array::from_pooled(buffer, shape, elem))
+}
+
+/// One frame's bytes as a batch takes them: converted to the batch's form, or the
+/// frame's own packed runs (no copy before the one into the batch).
+enum FrameBytes<'a> {
+    Converted(Vec<u8>),
+    Runs(std::borrow::Cow<'a, video_hw::frame::HostFrame>),
+}
+
+impl<'a> FrameBytes<'a> {
+    /// `f`'s bytes, converted to `exact` where that changes them (`scratch` packs a
+    /// padded picture first).
+    fn of(f: &'a video_hw::Frame, exact: Option<Exact>, scratch: &mut Vec<u8>) -> PyResult<FrameBytes<'a>> {
         let host = f.to_host().map_err(crate::errors::to_py)?;
-        let converted_bytes = if exact.is_some_and(|e| e.converts(f.format)) {
+        if exact.is_some_and(|e| e.converts(f.format)) {
             let bytes = if host.is_packed() {
                 host.as_bytes()
             } else {
                 scratch.clear();
-                host.write_packed(&mut scratch);
-                &scratch
+                host.write_packed(scratch);
+                scratch
             };
             // Already in that form (a YUV form of the picture's own depth): `None`, and the
-            // picture's own bytes go into the batch below, with no copy in between.
-            let out = converted(f, bytes, exact)?;
-            if out.is_some() {
-                form = exact;
+            // picture's own bytes go into the batch, with no copy in between.
+            if let Some(out) = converted(f, bytes, exact)? {
+                return Ok(FrameBytes::Converted(out));
             }
-            out
-        } else {
-            None
-        };
-        let len = match &converted_bytes {
-            Some(b) => b.len(),
-            None => host.packed_runs().map(<[u8]>::len).sum(),
-        };
-        if i == 0 {
-            one = len;
-            buffer = Some(video_hw::HostBuffer::for_overwrite(one * frames.len()));
         }
-        if len != one {
-            return Err(PyValueError::new_err(format!(
-                "frame {i} of the batch is {len} bytes where the first is {one}: ask for them apart"
-            )));
+        Ok(FrameBytes::Runs(host))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            FrameBytes::Converted(b) => b.len(),
+            FrameBytes::Runs(h) => h.packed_runs().map(<[u8]>::len).sum(),
         }
-        let dest = &mut buffer.as_mut().expect("made at the first frame").as_mut_slice()[i * one..][..one];
-        match &converted_bytes {
-            Some(b) => dest.copy_from_slice(b),
-            None => {
+    }
+
+    fn is_converted(&self) -> bool {
+        matches!(self, FrameBytes::Converted(_))
+    }
+
+    /// Copies the bytes into `dest` (their size).
+    fn copy_into(&self, dest: &mut [u8]) {
+        match self {
+            FrameBytes::Converted(b) => dest.copy_from_slice(b),
+            FrameBytes::Runs(h) => {
                 let mut at = 0;
-                for run in host.packed_runs() {
+                for run in h.packed_runs() {
                     dest[at..at + run.len()].copy_from_slice(run);
                     at += run.len();
                 }
             }
         }
     }
-    let (mut shape, elem) = match form {
-        Some(e) => exact_shape(e, first.width, first.height, one),
-        None => frame_shape(first.format, first.width, first.height, one),
-    };
-    shape.insert(0, frames.len() as i64);
-    Ok(Array::from_pooled(buffer.expect("made at the first frame"), shape, elem))
+}
+
+/// The cores this process may run on.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// A GPU frame's pixels: over the frame's own memory where its planes lie as the shape
