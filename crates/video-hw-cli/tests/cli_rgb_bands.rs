@@ -70,7 +70,7 @@ fn check(rel: &str, banded: bool) {
     ] {
         let want = library(&file, format);
         let frame_bytes = (v.width * v.height) as usize * channels;
-        assert!(!want.is_empty() && want.len() % frame_bytes == 0, "{rel}: {} bytes", want.len());
+        assert!(!want.is_empty() && want.len().is_multiple_of(frame_bytes), "{rel}: {} bytes", want.len());
         let frames = want.len() / frame_bytes;
         let plain = cli(&file, name, &[]);
         assert!(plain == want, "{rel} as {name}: {} bytes against the library's {}", plain.len(), want.len());
