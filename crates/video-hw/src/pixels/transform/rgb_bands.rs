@@ -14,7 +14,7 @@ use super::apply::source_planes;
 use super::rgb::{Job, YuvSource};
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::error::{Error, Result};
-use crate::frame::Frame;
+use crate::frame::{Frame, HostFrame};
 
 /// Whether [`rgb_bands`] writes `format`: packed RGB (`rgb24`, `bgr24`, `rgba`, `bgra` and
 /// the packed float forms), whose rows follow each other in one plane.
@@ -41,17 +41,7 @@ pub fn rgb_bands(
         return Err(Error::unsupported(format!("{format} in bands"), "planar or YUV output"));
     }
     let host = frame.to_host()?;
-    let [y, cb, cr] = source_planes(frame.format, &host)?;
-    let src = YuvSource {
-        planes: [y, cb, cr],
-        depth: frame.format.bit_depth(),
-        half_width: true,
-        half_height: true,
-        width: frame.width,
-        height: frame.height,
-    };
-    let color = ColorInfo { matrix: frame.color.effective_matrix(), ..frame.color };
-    let whole = Rect { x: 0, y: 0, width: frame.width, height: frame.height };
+    let (src, color, whole) = as_engines_convert(frame, &host)?;
     let job = Job::new(&src, whole, &color, format, (1.0 / 255.0, [0.0; 3], [1.0; 3]), true)?;
     let row_bytes = job.row_bytes();
     let h = frame.height as usize;
@@ -70,11 +60,27 @@ pub fn rgb_bands(
     Ok(())
 }
 
+/// `frame`'s planes (in `host`, its host memory) as the conversion reads them, its colour
+/// with the matrix resolved as the engines resolve it, and its whole rectangle.
+fn as_engines_convert<'a>(frame: &Frame, host: &'a HostFrame) -> Result<(YuvSource<'a>, ColorInfo, Rect)> {
+    let [y, cb, cr] = source_planes(frame.format, host)?;
+    let src = YuvSource {
+        planes: [y, cb, cr],
+        depth: frame.format.bit_depth(),
+        half_width: true,
+        half_height: true,
+        width: frame.width,
+        height: frame.height,
+    };
+    let color = ColorInfo { matrix: frame.color.effective_matrix(), ..frame.color };
+    Ok((src, color, Rect { x: 0, y: 0, width: frame.width, height: frame.height }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::{ChromaLocation, MatrixCoefficients};
-    use crate::frame::{FrameData, HostFrame};
+    use crate::frame::FrameData;
 
     /// A `format` picture of `w`×`h` with every byte of its planes set from a simple hash.
     fn picture(format: PixelFormat, w: u32, h: u32, color: ColorInfo) -> Frame {
@@ -97,17 +103,7 @@ mod tests {
     /// What an engine's own RGB output of `frame` is: the whole-picture conversion.
     fn whole(frame: &Frame, format: PixelFormat) -> Vec<u8> {
         let host = frame.to_host().unwrap();
-        let [y, cb, cr] = source_planes(frame.format, &host).unwrap();
-        let src = YuvSource {
-            planes: [y, cb, cr],
-            depth: frame.format.bit_depth(),
-            half_width: true,
-            half_height: true,
-            width: frame.width,
-            height: frame.height,
-        };
-        let color = ColorInfo { matrix: frame.color.effective_matrix(), ..frame.color };
-        let rect = Rect { x: 0, y: 0, width: frame.width, height: frame.height };
+        let (src, color, rect) = as_engines_convert(frame, &host).unwrap();
         let norm = (1.0 / 255.0, [0.0; 3], [1.0; 3]);
         super::super::rgb::convert(&src, rect, &color, format, norm).unwrap().as_bytes().to_vec()
     }
