@@ -297,27 +297,47 @@ pub fn host_batch(
     let mut mine = rest;
     let theirs =
         if one * frames.len() >= (4 << 20) && cores() > 1 { mine.split_off(mine.len() / 2) } else { Vec::new() };
+    // Set when either half stops (Ctrl-C seen by this thread, or an error): the other half
+    // then stops before its next frame, so a stop takes effect within a frame's copy.
+    let halt = std::sync::atomic::AtomicBool::new(false);
     let copy = |part: &mut dyn Iterator<Item = (usize, &mut [u8])>, stop: &mut dyn FnMut() -> bool| {
         let (mut scratch, mut any) = (Vec::new(), false);
-        for (i, dest) in part {
-            if stop() {
-                return Err(crate::interrupt::stopped());
+        let result = (|| {
+            for (i, dest) in part {
+                if halt.load(std::sync::atomic::Ordering::Relaxed) || stop() {
+                    return Err(crate::interrupt::stopped());
+                }
+                let bytes = FrameBytes::of(&frames[i], exact, &mut scratch)?;
+                if bytes.len() != one {
+                    return Err(PyValueError::new_err(format!(
+                        "frame {i} of the batch is {} bytes where the first is {one}: ask for them apart",
+                        bytes.len()
+                    )));
+                }
+                any |= bytes.is_converted();
+                bytes.copy_into(dest);
             }
-            let bytes = FrameBytes::of(&frames[i], exact, &mut scratch)?;
-            if bytes.len() != one {
-                return Err(PyValueError::new_err(format!(
-                    "frame {i} of the batch is {} bytes where the first is {one}: ask for them apart",
-                    bytes.len()
-                )));
-            }
-            any |= bytes.is_converted();
-            bytes.copy_into(dest);
+            Ok::<bool, PyErr>(any)
+        })();
+        if result.is_err() {
+            halt.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok::<bool, PyErr>(any)
+        result
     };
     let (theirs_converted, mine_converted) = std::thread::scope(|s| {
         let other = (!theirs.is_empty()).then(|| s.spawn(|| copy(&mut theirs.into_iter(), &mut || false)));
         let mine = copy(&mut mine.into_iter(), stop);
+        // This thread's half is done: it goes on asking `stop` (only this thread can) while
+        // the other half finishes, and passes a stop on.
+        if let Some(h) = &other {
+            while !h.is_finished() {
+                if stop() {
+                    halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         let theirs =
             other.map_or(Ok(false), |h| h.join().unwrap_or_else(|_| Err(PyValueError::new_err("a batch copy failed"))));
         (theirs, mine)
