@@ -100,10 +100,11 @@ pub fn rotated(cfg: DecoderConfig, degrees: u16, pix_fmt: PixelFormat) -> Decode
 /// override), an engine that decodes on the CPU (its RGB is the library's shared host
 /// conversion; a GPU engine makes RGB on its device), and a stream `stream` says is 4:2:0
 /// of 8 or 10 bits (the YUV the engine then gives; `None`, as for codecs whose headers
-/// this crate does not read, keeps the engine's conversion).
+/// this crate does not read, keeps the engine's conversion). `stream` is asked last, only
+/// where the rest holds: a container's answer reads the file's first packets.
 pub fn rgb_in_sink(
     cfg: DecoderConfig,
-    stream: Option<&video_hw::bitstream::access_unit::StreamInfo>,
+    stream: impl FnOnce() -> Option<video_hw::bitstream::access_unit::StreamInfo>,
 ) -> (DecoderConfig, Option<PixelFormat>) {
     let asked = match (cfg.output, cfg.transform) {
         (Output::Host(f), None) => f,
@@ -115,10 +116,13 @@ pub fn rgb_in_sink(
     };
     let packed_bytes =
         video_hw::pixels::transform::writes_in_bands(asked) && asked.sample_type() == video_hw::pixels::SampleType::U8;
-    let plain_420 = stream
-        .is_some_and(|s| s.chroma_format_idc == 1 && s.bit_depth_luma <= 10 && s.bit_depth_chroma == s.bit_depth_luma);
-    let on_cpu = video_hw::registry::decode_engine(&cfg).is_ok_and(|e| !e.is_hardware());
-    if !(packed_bytes && plain_420 && on_cpu) {
+    let on_cpu = || video_hw::registry::decode_engine(&cfg).is_ok_and(|e| !e.is_hardware());
+    let plain_420 = || {
+        stream().is_some_and(|s| {
+            s.chroma_format_idc == 1 && s.bit_depth_luma <= 10 && s.bit_depth_chroma == s.bit_depth_luma
+        })
+    };
+    if !(packed_bytes && on_cpu() && plain_420()) {
         return (cfg, None);
     }
     tracing::debug!("{asked}: made by the frame sink from the engine's YUV, a band of rows at a time");

@@ -38,7 +38,7 @@ pub fn run(args: &DecodeArgs, quiet: bool, started: Instant, sessions: Sessions)
     // The framemd5 time base as one session gives it: the stream's own rate (VUI) first.
     let stream_info = demuxer.stream_info(track.index).ok().flatten();
     let (cfg, bands) = match args.pix_fmt.exact {
-        None => crate::options::transform::rgb_in_sink(cfg, stream_info.as_ref()),
+        None => crate::options::transform::rgb_in_sink(cfg, || stream_info.clone()),
         Some(_) => (cfg, None),
     };
     let mut reader = on_sessions(FrameReader::new(demuxer, track.index, cfg)?, sessions, &track, args.engine.device)?;

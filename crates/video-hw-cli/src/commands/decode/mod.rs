@@ -85,7 +85,7 @@ fn decode_with_one_pipeline(args: &DecodeArgs, quiet: bool, started: Instant, mu
         return segmented::run(args, quiet, started, src, cfg, engine, sessions);
     }
     let (cfg, bands) = match args.pix_fmt.exact {
-        None => crate::options::transform::rgb_in_sink(cfg, src.stream_info().as_ref()),
+        None => crate::options::transform::rgb_in_sink(cfg, || src.stream_info()),
         Some(_) => (cfg, None),
     };
     let dec = pipeline::open_decoder(&src, cfg.clone())?;
