@@ -510,27 +510,68 @@ impl FrameReader {
             // those the index calls' read-ahead holds.
             self.stop_sequential()?;
         }
-        while self.decoders.len() < n {
-            // The caller waits on these sessions' frames (the read-ahead's first GOP gates
-            // every frame after it): each starts once its own decoder exists.
-            let decoder = Decoder::open(self.config.clone().start_at_once(true))?;
-            // The software engines output nothing when decoding starts at an H.264 recovery
-            // point rather than an IDR (OpenH264 waits for an IDR; FFmpeg's h264 decoder,
-            // flushed, waits for the next recovery point): they start at IDRs. The engine's
-            // descriptor says which start anywhere (NVDEC's parser: at any I picture).
-            self.idr_only |= self.config.codec == crate::codec::Codec::H264
-                && !crate::registry::descriptor(decoder.engine()).starts_at_recovery_point;
-            if self.engine.is_none() {
-                let keeps = crate::registry::descriptor(decoder.engine()).keeps_headers_only_references;
-                self.skip = self.skip.for_engine_keeping_references(keeps);
-                self.engine = Some((decoder.engine(), decoder.backend().to_string()));
-                self.fallback = decoder.fallback();
-                self.threads = Some(decoder.threads());
+        // The first session alone: what it opens on says how the reader starts runs.
+        if self.decoders.is_empty() && n > 0 {
+            let decoder = Decoder::open(self.session_config())?;
+            self.add_session(decoder);
+        }
+        // The rest at once, each on a thread of its own: an NVDEC session takes
+        // milliseconds to make, and the caller waits for all of them (a batch over several
+        // GOPs is shared out once they exist).
+        let missing = n.saturating_sub(self.decoders.len());
+        if missing > 0 {
+            let config = self.session_config();
+            let opened: Vec<Result<Decoder>> = if missing == 1 {
+                vec![Decoder::open(config)]
+            } else {
+                std::thread::scope(|scope| {
+                    let opening: Vec<_> = (0..missing).map(|_| scope.spawn(|| Decoder::open(config.clone()))).collect();
+                    opening
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|_| Err(Error::Panicked("opening a session".into()))))
+                        .collect()
+                })
+            };
+            let mut failed = None;
+            for got in opened {
+                match got {
+                    Ok(decoder) => self.add_session(decoder),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
             }
-            self.decoders.push(decoder);
-            self.stats.sessions = self.decoders.len();
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// The configuration of the reader's sessions. The caller waits on these sessions'
+    /// frames (a read-ahead's first GOP gates every frame after it): each starts once its
+    /// own decoder exists.
+    fn session_config(&self) -> DecoderConfig {
+        self.config.clone().start_at_once(true)
+    }
+
+    /// Takes `decoder` as one of the reader's sessions (the first tells the reader's facts).
+    fn add_session(&mut self, decoder: Decoder) {
+        // The software engines output nothing when decoding starts at an H.264 recovery
+        // point rather than an IDR (OpenH264 waits for an IDR; FFmpeg's h264 decoder,
+        // flushed, waits for the next recovery point): they start at IDRs. The engine's
+        // descriptor says which start anywhere (NVDEC's parser: at any I picture).
+        self.idr_only |= self.config.codec == crate::codec::Codec::H264
+            && !crate::registry::descriptor(decoder.engine()).starts_at_recovery_point;
+        if self.engine.is_none() {
+            let keeps = crate::registry::descriptor(decoder.engine()).keeps_headers_only_references;
+            self.skip = self.skip.for_engine_keeping_references(keeps);
+            self.engine = Some((decoder.engine(), decoder.backend().to_string()));
+            self.fallback = decoder.fallback();
+            self.threads = Some(decoder.threads());
+        }
+        self.decoders.push(decoder);
+        self.stats.sessions = self.decoders.len();
     }
 
     /// The packet decoding starts at for frame `f` on this reader's engine.

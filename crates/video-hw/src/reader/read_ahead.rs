@@ -23,6 +23,7 @@
 //! (bench/results/host-default-20261122-2581d58.md, host-device-held-20261123-d2f3328.md).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +31,7 @@ use super::plan::plan;
 use super::prune::Skipper;
 use super::run_decode::{Feed, Packets, decode_run_with, missing, read_run};
 use crate::codec::PixelFormat;
-use crate::config::Output;
+use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;
 use crate::error::{Error, Result};
 use crate::frame::staging::HostStaging;
@@ -56,6 +57,23 @@ const DEVICE_JOB_BYTES: usize = 2 << 30;
 /// Frames already decoded whose copies to the host are queued ahead of the one the
 /// caller takes.
 const STAGED_AHEAD: usize = 8;
+
+/// A session of a read-ahead: one the reader has, or one its worker opens.
+///
+/// Why the worker: an NVDEC session takes milliseconds to make, and a loop by index
+/// starts the read-ahead at its second call, when the reader's first session is going on
+/// with its GOP. Made there, six sessions cost the caller ~20 ms between two frames
+/// (bench/results/gpu-loops-timeline-h200-20261127-92e9941: frame 0 to 1 took 33 ms
+/// against PyNvVideoCodec's 14); made by their workers, they are made at once, while the
+/// first session decodes the frames the caller asks for next.
+pub(super) enum Session {
+    /// A session the reader had (boxed: a session and a configuration are both large).
+    Open(Box<Decoder>),
+    /// A session to open with this configuration (the reader's, its engine pinned to the
+    /// first session's, so that every session gives the same frames and starts at the
+    /// same points).
+    ToOpen(Box<DecoderConfig>),
+}
 
 /// Runs of one job, each with the packets (decode order) of the frames it delivers.
 struct Job {
@@ -88,7 +106,9 @@ pub(super) struct Source<'a> {
 /// The workers and the jobs in flight of one sequential read.
 pub(super) struct ReadAhead {
     jobs: Option<Sender<Job>>,
-    workers: Vec<Worker<Decoder>>,
+    /// Each worker gives its session back when it stops (none where it could not open
+    /// one).
+    workers: Vec<Worker<Option<Decoder>>>,
     in_flight: VecDeque<InFlight>,
     /// The first frame no job was made for yet.
     next_job: usize,
@@ -160,10 +180,11 @@ pub(super) struct DeviceHeld {
     pub default_budget: usize,
 }
 
-/// Whether the frames of a read of `index` with `decoders` are held in device memory (see
-/// [`Staged`]): the caller asked for host NV12, YUV420P, RGB24 or planar RGB without a
-/// transform, every session is NVDEC's, and the longest job fits [`DEVICE_JOB_BYTES`] and a
-/// quarter of the GPU's free memory.
+/// Whether the frames of a read of `index` on `sessions` sessions are held in device memory
+/// (see [`Staged`]): the caller asked for host NV12, YUV420P, RGB24 or planar RGB without a
+/// transform, every session is NVDEC's (`decoders`: those open, the first session among
+/// them; the sessions still to open are pinned to its engine), and the longest job fits
+/// [`DEVICE_JOB_BYTES`] and a quarter of the GPU's free memory.
 /// `VIDEO_HW_READ_AHEAD_DEVICE=0` holds them in host memory (for measuring the
 /// difference).
 ///
@@ -172,7 +193,8 @@ pub(super) struct DeviceHeld {
 /// 1080p GOPs of 250 frames kept 5 of the H200's 7 engines busy), within a quarter of the
 /// GPU's free memory, and never below [`DEFAULT_READ_AHEAD_BYTES`] unless that quarter is.
 pub(super) fn device_held(
-    decoders: &[Decoder],
+    decoders: &[&Decoder],
+    sessions: usize,
     index: &FrameIndex,
     start_of: &dyn Fn(usize) -> usize,
     frame_bytes: usize,
@@ -206,7 +228,7 @@ pub(super) fn device_held(
     if job_bytes > DEVICE_JOB_BYTES.min(quarter) {
         return None;
     }
-    let wanted = job_bytes.saturating_mul(decoders.len() + 2).max(DEFAULT_READ_AHEAD_BYTES);
+    let wanted = job_bytes.saturating_mul(sessions + 2).max(DEFAULT_READ_AHEAD_BYTES);
     Some(DeviceHeld { format, default_budget: wanted.min(quarter) })
 }
 
@@ -223,18 +245,29 @@ fn longest_job(index: &FrameIndex, start_of: &dyn Fn(usize) -> usize) -> usize {
 }
 
 impl ReadAhead {
-    /// Starts a worker on each of `decoders`, reading from frame `first`. With
-    /// `device_held` (the format from [`device_held`]) the sessions give CUDA frames while
-    /// they read ahead, and the reader copies each to the host in that format as it takes it.
+    /// Starts a worker on each of `sessions`, reading from frame `first` (those to open are
+    /// opened by their workers). With `device_held` (the format from [`device_held`]) the
+    /// sessions give CUDA frames while they read ahead, and the reader copies each to the
+    /// host in that format as it takes it.
     pub fn start(
-        mut decoders: Vec<Decoder>,
+        sessions: Vec<Session>,
         feed: &Feed,
         first: usize,
         budget: usize,
         frame_bytes: usize,
         device_held: Option<PixelFormat>,
     ) -> ReadAhead {
+        let (mut open, to_open): (Vec<Decoder>, Vec<Box<DecoderConfig>>) =
+            sessions.into_iter().fold((Vec::new(), Vec::new()), |(mut open, mut to_open), s| {
+                match s {
+                    Session::Open(d) => open.push(*d),
+                    Session::ToOpen(c) => to_open.push(c),
+                }
+                (open, to_open)
+            });
         let mut staged = None;
+        // What the sessions the workers open switch to, as the open ones did.
+        let mut switch_to = None;
         if let Some(format) = device_held {
             // The budget bounds the frames held, so the sessions' own bound is lifted.
             // RGB is made on the GPU either way; YUV comes as NV12 (P010) and is made
@@ -243,29 +276,47 @@ impl ReadAhead {
                 PixelFormat::Rgb24 | PixelFormat::RgbPlanar => format,
                 _ => PixelFormat::Nv12,
             };
-            let switched = decoders.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(on_gpu), true));
+            let switched = open.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(on_gpu), true));
             match switched {
                 Ok(()) => {
+                    switch_to = Some(on_gpu);
                     staged =
                         Some(Staged { format, staging: None, handed_out: 0, switched: true, queue: VecDeque::new() })
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "read-ahead frames stay in host memory");
-                    restore_output(&mut decoders, format);
+                    restore_output(&mut open, format);
                 }
             }
         }
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        // Workers that may still take jobs: the last one whose session cannot open answers
+        // every job with its error rather than leaving the jobs to no one.
+        let live = Arc::new(AtomicUsize::new(open.len() + to_open.len()));
+        let sessions =
+            open.into_iter().map(|d| Session::Open(Box::new(d))).chain(to_open.into_iter().map(Session::ToOpen));
         // Kept threads where they wait (crate::worker_threads). A session whose thread
         // cannot start is dropped; with none started, the first job cannot be queued and
         // reading ends with the error that stopped them.
         let mut start_error = None;
-        let workers: Vec<Worker<Decoder>> = decoders
-            .into_iter()
-            .filter_map(|decoder| {
-                let (rx, feed) = (rx.clone(), feed.clone());
-                worker_threads::spawn("video-hw-read-ahead", move || work(decoder, &feed, &rx))
+        let workers: Vec<Worker<Option<Decoder>>> = sessions
+            .filter_map(|session| {
+                let (rx, feed, mine) = (rx.clone(), feed.clone(), live.clone());
+                let started = worker_threads::spawn("video-hw-read-ahead", move || {
+                    let decoder = match session {
+                        Session::Open(d) => *d,
+                        Session::ToOpen(config) => match open_session(config, switch_to) {
+                            Ok(d) => d,
+                            Err(e) => return without_session(e, &mine, &rx),
+                        },
+                    };
+                    Some(work(decoder, &feed, &rx))
+                });
+                if started.is_err() {
+                    live.fetch_sub(1, Ordering::AcqRel);
+                }
+                started
                     .inspect_err(|e| tracing::warn!(error = %e, "a read-ahead session did not start"))
                     .map_err(|e| {
                         start_error.get_or_insert(e);
@@ -473,7 +524,9 @@ impl ReadAhead {
         let mut lost = false;
         for w in self.workers.drain(..) {
             match w.join() {
-                Ok(d) => decoders.push(d),
+                Ok(Some(d)) => decoders.push(d),
+                // Its session never opened (the error went to the jobs it took, if any).
+                Ok(None) => {}
                 Err(_) => lost = true,
             }
         }
@@ -531,6 +584,33 @@ fn job_frames(n: usize, from: usize, start_of: &dyn Fn(usize) -> usize) -> (Vec<
         }
     }
     ((from..end).collect(), end)
+}
+
+/// Opens a read-ahead session on its worker's thread, giving CUDA frames in `switch_to`
+/// when the reader's open sessions were switched to them.
+fn open_session(config: Box<DecoderConfig>, switch_to: Option<PixelFormat>) -> Result<Decoder> {
+    let mut decoder = Decoder::open(*config)?;
+    if let Some(on_gpu) = switch_to {
+        decoder.set_output(Output::Cuda(on_gpu), true)?;
+    }
+    Ok(decoder)
+}
+
+/// A worker whose session did not open: it stops, and the other workers take the jobs;
+/// the last worker left answers each job with the error instead, so the reader gets an
+/// error rather than frames that never come. Gives no session back.
+fn without_session(e: Error, live: &AtomicUsize, jobs: &Mutex<Receiver<Job>>) -> Option<Decoder> {
+    tracing::warn!(error = %e, "a read-ahead session did not open");
+    if live.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return None;
+    }
+    let mut first = Some(e);
+    loop {
+        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(job) = job else { return None };
+        let e = first.take().unwrap_or_else(|| Error::backend("read-ahead", "open", "no read-ahead session opened"));
+        let _ = job.out.send(Err(e));
+    }
 }
 
 /// A worker: decodes jobs until the reader stops, then gives its session back.

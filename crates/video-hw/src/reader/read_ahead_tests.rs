@@ -48,17 +48,17 @@ fn open(name: &str) -> Open {
     Open { demuxer, index, feed, skip }
 }
 
-fn sessions(n: usize) -> Vec<Decoder> {
-    (0..n)
-        .map(|_| {
-            // The embedded engine whatever the build has (FFmpeg conceals damage that
-            // OpenH264 reports as lost frames, which the damage test needs).
-            let config = DecoderConfig::new(crate::Codec::H264)
-                .output(Output::HOST_YUV420P)
-                .engine(crate::EnginePreference::Only(crate::Engine::OpenH264));
-            Decoder::open(config).unwrap()
-        })
-        .collect()
+/// The configuration of the tests' sessions: the embedded engine whatever the build has
+/// (FFmpeg conceals damage that OpenH264 reports as lost frames, which the damage test
+/// needs).
+fn config() -> DecoderConfig {
+    DecoderConfig::new(crate::Codec::H264)
+        .output(Output::HOST_YUV420P)
+        .engine(crate::EnginePreference::Only(crate::Engine::OpenH264))
+}
+
+fn sessions(n: usize) -> Vec<Session> {
+    (0..n).map(|_| Session::Open(Box::new(Decoder::open(config()).unwrap()))).collect()
 }
 
 /// What reading hands out: each frame's number and pixels, or the error in its place.
@@ -68,7 +68,7 @@ type Got = Vec<std::result::Result<(usize, Vec<u8>), String>>;
 /// reading was, and the sessions.
 fn read(
     o: &mut Open,
-    decoders: Vec<Decoder>,
+    decoders: Vec<Session>,
     first: usize,
     staged: bool,
     stop_after: usize,
@@ -124,7 +124,8 @@ fn a_staged_read_stopped_halfway_restarts_where_it_was_with_nothing_lost() {
         // stop; the position says where reading goes on.
         let (head, at, _, decoders) = read(&mut o, sessions(3), 0, true, stop);
         assert_eq!(at, stop, "position after {stop} frames");
-        let (tail, end, _, _) = read(&mut o, decoders, at, true, usize::MAX);
+        let (tail, end, _, _) =
+            read(&mut o, decoders.into_iter().map(|d| Session::Open(Box::new(d))).collect(), at, true, usize::MAX);
         assert_eq!(end, n);
         let joined: Got = head.into_iter().chain(tail).collect();
         assert_eq!(joined, all, "stopped after {stop} frames, then read on");
@@ -151,6 +152,54 @@ fn damaged_files_hand_out_their_errors_in_their_place_when_staged() {
         with_errors += usize::from(plain.iter().any(|g| g.is_err()));
     }
     assert!(with_errors >= 1, "no damaged file gave an error in place of a frame");
+}
+
+/// Sessions the workers open themselves (the index calls' read-ahead opens all but the
+/// reader's first that way) give what open ones give, and come back at the stop.
+#[test]
+fn sessions_opened_by_their_workers_read_as_open_ones_do() {
+    for name in ["h264-aac.mp4", "h264-reschange.ts"] {
+        let mut o = open(name);
+        let (plain, _, _, _) = read(&mut o, sessions(3), 0, false, usize::MAX);
+        let mixed = vec![
+            Session::ToOpen(Box::new(config())),
+            Session::Open(Box::new(Decoder::open(config()).unwrap())),
+            Session::ToOpen(Box::new(config())),
+        ];
+        let (got, at, _, back) = read(&mut o, mixed, 0, false, usize::MAX);
+        assert_eq!(got, plain, "{name}: sessions opened by the workers against open ones");
+        assert_eq!(at, o.index.len());
+        assert_eq!(back.len(), 3, "{name}: every session comes back");
+        let (got, _, _, back) =
+            read(&mut o, (0..2).map(|_| Session::ToOpen(Box::new(config()))).collect(), 0, true, 40);
+        assert_eq!(got[..], plain[..40], "{name}: only sessions to open, staged, stopped early");
+        assert_eq!(back.len(), 2);
+    }
+}
+
+/// A session that cannot open leaves the jobs to the others; when none opens, reading
+/// ends with the error, at once, never waiting for frames that no session decodes.
+#[test]
+fn sessions_that_do_not_open_leave_the_work_to_others_or_end_reading_with_their_error() {
+    // A software engine with hardware required: refused on every machine.
+    let refused = || config().require_hardware(true);
+    assert!(Decoder::open(refused()).is_err(), "the test's refused configuration opens");
+    let mut o = open("h264-aac.mp4");
+    let (plain, _, _, _) = read(&mut o, sessions(2), 0, false, usize::MAX);
+    let some = vec![
+        Session::ToOpen(Box::new(refused())),
+        Session::ToOpen(Box::new(config())),
+        Session::ToOpen(Box::new(refused())),
+    ];
+    let (got, _, _, back) = read(&mut o, some, 0, false, usize::MAX);
+    assert_eq!(got, plain, "one session of three opened: it reads everything");
+    assert_eq!(back.len(), 1, "only the session that opened comes back");
+    let none = vec![Session::ToOpen(Box::new(refused())), Session::ToOpen(Box::new(refused()))];
+    let started = std::time::Instant::now();
+    let (got, _, _, back) = read(&mut o, none, 0, false, 3);
+    assert!(back.is_empty());
+    assert!(!got.is_empty() && got.iter().all(|g| g.is_err()), "no session: errors, not frames: {got:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "no session: reading ended at once");
 }
 
 /// Jobs are whole groups of frames (those decoding from one random access point) of at

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Source, device_held};
+use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Session, Source, device_held};
 use super::run_decode::missing;
 use super::start_packet;
 use crate::decoder::Decoder;
@@ -112,11 +112,11 @@ impl FrameReader {
             return Ok(None);
         }
         if c.ahead.is_none() {
-            self.ensure_sessions(self.sessions)?;
+            self.ensure_sessions(1)?;
             self.release_first()?;
             let decoders = std::mem::take(&mut self.decoders);
             let first = self.cursor.as_ref().map_or(0, |c| c.next);
-            let ahead = self.start_read_ahead(decoders, first);
+            let ahead = self.start_read_ahead(decoders, self.sessions, first);
             if let Some(c) = self.cursor.as_mut() {
                 c.ahead = Some(ahead);
             }
@@ -159,18 +159,36 @@ impl FrameReader {
         self.demuxer_at = None;
         let mut decoders = ahead.stop()?;
         self.decoders.append(&mut decoders);
+        self.stats.sessions = self.decoders.len();
         Ok(())
     }
 
-    /// A read-ahead on `decoders` from frame `first` (iteration's and the index calls'):
+    /// A read-ahead on `sessions` sessions from frame `first` (iteration's and the index
+    /// calls'): `decoders` (at least one, unless the reader's first session is open) and as
+    /// many more as it takes, opened by the read-ahead's workers ([`Session::ToOpen`]);
     /// frames held in device memory where they can be ([`device_held`]), within the
     /// caller's bound or the default one.
-    pub(super) fn start_read_ahead(&self, decoders: Vec<Decoder>, first: usize) -> ReadAhead {
+    pub(super) fn start_read_ahead(&mut self, decoders: Vec<Decoder>, sessions: usize, first: usize) -> ReadAhead {
         let frame_bytes = self.frame_bytes();
         let start_of = |f: usize| self.start_of(f);
-        let held = device_held(&decoders, &self.index, &start_of, frame_bytes);
+        // The sessions to open are the first one's kind: their engine is pinned to it.
+        let like: Option<&Decoder> = decoders.first().or(self.decoders.first());
+        let held = like.and_then(|first| {
+            let open: Vec<&Decoder> = std::iter::once(first).chain(decoders.iter().skip(1)).collect();
+            device_held(&open, sessions.max(decoders.len()), &self.index, &start_of, frame_bytes)
+        });
+        let to_open = if like.is_some() { sessions.saturating_sub(decoders.len()) } else { 0 };
+        let config = like.map(|d| self.session_config().engine(crate::engine::EnginePreference::Only(d.engine())));
         let budget = self.read_ahead_bytes.unwrap_or(held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget));
-        ReadAhead::start(decoders, &self.feed, first, budget, frame_bytes, held.map(|h| h.format))
+        let sessions: Vec<Session> = decoders
+            .into_iter()
+            .map(|d| Session::Open(Box::new(d)))
+            .chain(
+                config.into_iter().flat_map(|c| std::iter::repeat_n(c, to_open)).map(|c| Session::ToOpen(Box::new(c))),
+            )
+            .collect();
+        self.stats.sessions = sessions.len() + self.decoders.len();
+        ReadAhead::start(sessions, &self.feed, first, budget, frame_bytes, held.map(|h| h.format))
     }
 
     /// The bytes one output frame takes before any transform (estimated from the track's

@@ -87,12 +87,11 @@ impl FrameReader {
         if from >= n {
             return Ok(());
         }
-        self.ensure_sessions(self.sessions)?;
-        if self.decoders.len() < 2 {
-            return Ok(());
-        }
+        // The first session goes on with its GOP; the others are opened by the
+        // read-ahead's workers, so the caller does not wait for them (`Session`).
+        self.ensure_sessions(1)?;
         let decoders = self.decoders.split_off(1);
-        let mut ahead = self.start_read_ahead(decoders, from);
+        let mut ahead = self.start_read_ahead(decoders, self.sessions - 1, from);
         // The jobs are made now, so the sessions decode while the first one goes on.
         let (index, idr_only) = (&self.index, self.idr_only);
         let start_of = |f: usize| start_packet(index, idr_only, f);
@@ -158,6 +157,7 @@ impl FrameReader {
         self.demuxer_at = None;
         let mut decoders = s.ahead.stop()?;
         self.decoders.append(&mut decoders);
+        self.stats.sessions = self.decoders.len();
         Ok(())
     }
 
