@@ -89,24 +89,40 @@ fn pass(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut per_call = Vec::new();
     let mut first = None;
     let mut got = 0;
-    let mut timed = |t: Instant, frames: usize, first: &mut Option<Duration>| {
+    // What the first calls did: runs started, packets decoded, decoder objects created
+    // and the time spent waiting at the creation barrier, after each.
+    let mut early: Vec<String> = Vec::new();
+    let mut timed = |t: Instant, frames: usize, first: &mut Option<Duration>, reader: &FrameReader| {
         per_call.push(t.elapsed());
         got += frames;
         first.get_or_insert(t0.elapsed());
+        if early.len() < 4 {
+            let (st, su) = (reader.stats(), video_hw::diagnostics::nvdec_setup_times());
+            early.push(format!(
+                "{:.1}ms runs={} packets={} sessions={} created={} reused={} barrier={:.1}ms",
+                ms(t.elapsed()),
+                st.runs,
+                st.packets_decoded,
+                st.sessions,
+                su.create_decoder.calls - setup0.create_decoder.calls,
+                su.reuse_decoder.calls - setup0.reuse_decoder.calls,
+                ms(su.creation_barrier.total.saturating_sub(setup0.creation_barrier.total)),
+            ));
+        }
     };
     match a.pattern.as_str() {
         "index" => {
             for i in 0..n {
                 let t = Instant::now();
                 let f = reader.frames_at(&[i])?;
-                timed(t, f.len(), &mut first);
+                timed(t, f.len(), &mut first, &reader);
             }
         }
         "chunks" => {
             for s in (0..n).step_by(32) {
                 let t = Instant::now();
                 let f = reader.frames_in_range(s, (s + 32).min(n), 1)?;
-                timed(t, f.len(), &mut first);
+                timed(t, f.len(), &mut first, &reader);
             }
         }
         _ => {
@@ -114,11 +130,15 @@ fn pass(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             for _ in 0..n {
                 let t = Instant::now();
                 let Some(_f) = reader.next_frame()? else { break };
-                timed(t, 1, &mut first);
+                drop(_f);
+                timed(t, 1, &mut first, &reader);
             }
         }
     }
     let work = t0.elapsed();
+    for (i, e) in early.iter().enumerate() {
+        println!("  call {i}: {e}");
+    }
     let stats = reader.stats();
     drop(reader);
     let calls = video_hw::diagnostics::nvdec_call_times();

@@ -35,10 +35,31 @@ fn span(r: &FrameReader, f: usize) -> u64 {
 }
 
 /// The most packets a forward loop may decode: every packet once, the first request's run
-/// and the second's again (the first request, not known to start a loop, ends with a
-/// flush; the second starts the kept session), and a session's reorder delay at the end.
+/// and the second's again (where going on cannot serve the second: the first request's
+/// session is kept, see `a_loops_second_call_goes_on_from_the_first`), and a session's
+/// reorder delay at the end.
 fn forward_bound(r: &FrameReader, first: usize, second: usize) -> u64 {
     r.index().packets().len() as u64 + span(r, first) + span(r, second) + 16
+}
+
+/// The first request of a reader keeps its session (it is most often a loop's first):
+/// the second call goes on from it instead of decoding the GOP again from its key frame.
+#[test]
+fn a_loops_second_call_goes_on_from_the_first() {
+    each_input(|path, name, want| {
+        if want.len() < 3 {
+            return;
+        }
+        let mut r = reader(path);
+        for (i, w) in want.iter().enumerate().take(3) {
+            let f = r.frames_at(&[i]).unwrap();
+            assert_eq!(&md5(&f[0]), w, "{name}: dec[{i}]");
+        }
+        let s = r.stats();
+        assert_eq!(s.runs, 1, "{name}: dec[0], dec[1], dec[2] started {} runs", s.runs);
+        let bound = span(&r, 2) + 16;
+        assert!(s.packets_decoded <= bound, "{name}: {} packets for three frames, at most {bound}", s.packets_decoded);
+    });
 }
 
 #[test]

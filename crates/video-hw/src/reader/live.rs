@@ -113,9 +113,10 @@ impl Live {
 impl FrameReader {
     /// Serves `runs` (planned for frames the store does not hold) on the first session,
     /// going on from where it is wherever that is exact and cheaper (module docs).
-    /// `follows_on`: the request starts a little after the last one (a forward loop), so
-    /// the session is kept where its last run ends; a request that jumps decodes its runs
-    /// as before, each ending with a flush, and costs no more than it did.
+    /// `follows_on`: the request starts a little after the last one (a forward loop), or
+    /// is the reader's first, so the session is kept where its last run ends; a request
+    /// that jumps decodes its runs as before, each ending with a flush, and costs no more
+    /// than it did.
     pub(super) fn serve_on_first(
         &mut self,
         runs: &[Run],
