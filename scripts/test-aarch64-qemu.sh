@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 (NEON) YUV → RGB kernel's tests, run for real on an x86-64 Linux host under
 # QEMU user emulation: cross-compiled for aarch64-unknown-linux-gnu, each test binary run by
-# `qemu-aarch64` against Debian's aarch64 libc (docs/transforms.md, "The CPU kernels").
+# `qemu-aarch64` against Debian's aarch64 libc (docs/transforms.md, "Speed (CPU)").
 #
 #   scripts/test-aarch64-qemu.sh               # the conversion's tests: pixels::transform
 #   scripts/test-aarch64-qemu.sh pixels::      # any filter of the library's unit tests
@@ -13,15 +13,15 @@
 #
 # Needs (Debian 12): `apt-get install -y qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu`
 # and `rustup target add aarch64-unknown-linux-gnu`. The build scripts' C and C++ (OpenH264's
-# C++ and its aarch64 assembly, through the `cc` crate) are compiled by the cross gcc/g++
+# C++ and its aarch64 NEON assembly, through the `cc` crate) are compiled by the cross gcc/g++
 # named below; `--no-default-features` leaves the `asm` feature off, so rav1d and rav1e
-# assemble nothing (their Rust code paths run). FFmpeg is loaded at run time and is absent
-# under QEMU, so its engine's tests do not run here (the filter keeps to the library's own
-# conversion).
+# assemble nothing (their Rust code paths run). Its own target directory (`CARGO_TARGET_DIR`,
+# default target/aarch64-qemu) keeps the cross build apart from the host's: the first build
+# takes about 10 minutes on 2 cores, later ones recompile the library alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter=${1:-pixels::transform}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-aarch64}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/aarch64-qemu}
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
