@@ -34,6 +34,12 @@ use crate::codec::SampleType;
 /// a multiple of it.
 pub(super) const STEP: usize = arch::STEP;
 
+/// Whether this CPU can run its architecture's kernel (x86-64: AVX2; aarch64: always).
+#[cfg(test)]
+pub(super) fn cpu_has_one() -> bool {
+    arch::cpu().is_some()
+}
+
 /// The expression's constants for one matrix and range at 8 bits (`rgb_pairs.rs`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fast {

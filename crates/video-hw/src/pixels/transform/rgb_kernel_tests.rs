@@ -65,14 +65,6 @@ fn the_neon_kernel_equals_the_portable_loops_bit_for_bit() {
     kernels_equal_the_portable_loops();
 }
 
-/// Whether this CPU has the explicit kernel of its architecture.
-fn cpu_has_a_kernel() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return is_x86_feature_detected!("avx2");
-    #[cfg(target_arch = "aarch64")]
-    return true;
-}
-
 fn kernels_equal_the_portable_loops() {
     let colors = [
         (1u8, ColorRange::Limited),
@@ -110,7 +102,7 @@ fn kernels_equal_the_portable_loops() {
         (200, 4),
         (257, 9),
     ];
-    let has_kernel = cpu_has_a_kernel();
+    let has_kernel = super::rgb_kernel::cpu_has_one();
     let mut seed = 0;
     // (interleaved chroma, 10-bit samples in the low bits, half the rows)
     for (interleaved, ten, half_height) in
