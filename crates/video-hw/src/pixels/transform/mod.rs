@@ -61,13 +61,17 @@ mod plan;
 pub(crate) mod rgb;
 #[cfg(target_arch = "x86_64")]
 mod rgb_avx2;
-#[cfg(all(test, target_arch = "x86_64"))]
-mod rgb_avx2_tests;
 #[cfg(target_arch = "x86_64")]
 mod rgb_avx512;
 mod rgb_bands;
 #[cfg(test)]
 mod rgb_exact_tests;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod rgb_kernel;
+#[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod rgb_kernel_tests;
+#[cfg(target_arch = "aarch64")]
+mod rgb_neon;
 mod rgb_pairs;
 mod rgb_source;
 #[cfg(test)]

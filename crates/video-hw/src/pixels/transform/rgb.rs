@@ -9,11 +9,14 @@
 //! (`rgb_pairs.rs`), within 1 LSB of float64 and the same bytes on every path and CPU;
 //! float output applies the matrix in fixed point (20 fractional bits).
 //!
-//! Speed: on x86-64 CPUs with AVX2, 8-bit output from 8-bit 4:2:0/4:2:2 sources (planar
-//! or NV12) goes through an explicit AVX2 kernel (`rgb_avx2.rs`, chosen once per
-//! conversion by `Kernel::for_job`) for the first 32·⌊w/32⌋ pixels of each row, two rows
-//! at a time where they share a chroma row; it computes the same bytes as the portable
-//! loops (`rgb_avx2_tests.rs`). Everything else (and the rest of each row) goes through
+//! Speed: 8-bit output from 8-bit 4:2:0/4:2:2 sources (planar or NV12) goes through an
+//! explicit kernel (`rgb_kernel.rs`, chosen once per conversion by `Kernel::for_job`) for
+//! the first pixels of each row, two rows at a time where they share a chroma row: on
+//! x86-64 CPUs with AVX2, `rgb_avx2.rs` (and `rgb_avx512.rs` where the CPU has AVX-512
+//! VBMI), 32·⌊w/32⌋ pixels; on aarch64, `rgb_neon.rs`, 16·⌊w/16⌋ (run under QEMU user
+//! emulation, bit-exact to the portable loops; speed never measured on aarch64
+//! hardware). They compute the same bytes as the portable loops (`rgb_kernel_tests.rs`).
+//! Everything else (and the rest of each row) goes through
 //! loops over contiguous slices (widening reads, luma terms, chroma terms once per chroma
 //! sample, the sums, the interleave of packed RGB), which the compiler vectorises; they
 //! are compiled for AVX2 and SSE4.1 besides the baseline on x86-64 and the build the CPU
@@ -24,8 +27,8 @@ use half::f16;
 
 use super::Rect;
 use super::plan::Coeffs;
-#[cfg(target_arch = "x86_64")]
-use super::rgb_avx2::Kernel;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+use super::rgb_kernel::Kernel;
 use super::rgb_pairs::Pairs;
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
@@ -175,8 +178,8 @@ pub(crate) fn convert_in(
     convert_with(src, rect, color, format, norm, spread, true)
 }
 
-/// [`convert`] through the portable loops alone, without the AVX2 kernel (for the tests
-/// that hold the kernel to them).
+/// [`convert`] through the portable loops alone, without the explicit kernel (for the
+/// tests that hold the kernels to them).
 #[cfg(test)]
 pub(crate) fn convert_portable(
     src: &YuvSource<'_>,
@@ -188,7 +191,7 @@ pub(crate) fn convert_portable(
     convert_with(src, rect, color, format, norm, Spread::Cores, false)
 }
 
-/// Whether the AVX2 kernel converts (part of) `rect` of `src` to `format` on this CPU.
+/// Whether the explicit kernel (`rgb_kernel.rs`) converts (part of) `rect` of `src` to `format` on this CPU.
 #[cfg(test)]
 pub(crate) fn kernel_applies(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo, format: PixelFormat) -> bool {
     let layout = Layout::new(format, (1.0 / 255.0, [0.0; 3], [1.0; 3]));
@@ -196,7 +199,7 @@ pub(crate) fn kernel_applies(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo,
         .is_ok_and(|c| Kernel::for_job(src, rect, &layout, &Pairs::new(&c, src.depth)).is_some())
 }
 
-/// [`convert_in`], with the AVX2 kernel where it applies and `kernel` allows it.
+/// [`convert_in`], with the explicit kernel where it applies and `kernel` allows it.
 fn convert_with(
     src: &YuvSource<'_>,
     rect: Rect,
@@ -250,16 +253,17 @@ pub(super) struct Job<'a> {
     twice_oy: i64,
     /// The arithmetic of 8-bit output (`rgb_pairs.rs`).
     q: Pairs,
-    /// The AVX2 kernel for the first pixels of each row, where it applies.
+    /// The explicit kernel (`rgb_kernel.rs`) for the first pixels of each row, where it
+    /// applies.
     fast: Option<Kernel>,
 }
 
-/// Where there is no AVX2 kernel: never made.
-#[cfg(not(target_arch = "x86_64"))]
+/// Where there is no explicit kernel (neither x86-64 nor aarch64): never made.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[derive(Debug, Clone, Copy)]
 enum Kernel {}
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 impl Kernel {
     fn for_job(_: &YuvSource<'_>, _: Rect, _: &Layout, _: &Pairs) -> Option<Kernel> {
         None
@@ -283,7 +287,8 @@ fn rows<'a>(job: &Job<'a>, first: usize, end: usize, buf: &mut [&mut [u8]]) {
 
 impl<'a> Job<'a> {
     /// The checks every conversion makes (the planes hold the picture, `rect` lies in it,
-    /// `format` is RGB), and its job; the AVX2 kernel where it applies and `kernel` allows.
+    /// `format` is RGB), and its job; the explicit kernel where it applies and `kernel`
+    /// allows.
     pub(super) fn new(
         src: &'a YuvSource<'a>,
         rect: Rect,
@@ -379,9 +384,9 @@ impl Job<'_> {
         at: usize,
         row_bytes: usize,
     ) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         {
-            use super::rgb_avx2::Out;
+            use super::rgb_kernel::Out;
             let src = self.src;
             let (x0, w) = (self.rect.x as usize, self.rect.width as usize);
             let (_, ch) = src.chroma_size();
@@ -418,7 +423,7 @@ impl Job<'_> {
             };
             k.run(&[y0, y1][..rows], chroma, &mut out[..rows]).then_some(rows)
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
             let _ = (k, i, end, buf, at, row_bytes);
             None

@@ -1,5 +1,5 @@
 //! 8-bit RGB output from 8-bit 4:2:0 and 4:2:2 sources in AVX2 registers: the same
-//! expression as `rgb_pairs.rs` (bit for bit, `rgb_avx2_tests.rs`), 32 pixels of one or
+//! expression as `rgb_pairs.rs` (bit for bit, `rgb_kernel_tests.rs`), 32 pixels of one or
 //! two luma rows at a time.
 //!
 //! Why explicit vectors: the portable row loops, vectorised by the compiler, took
@@ -12,103 +12,29 @@
 //! instead of per pixel, and the lanes stay in the order the byte pack leaves them, so
 //! that no cross-lane permute comes before the interleave.
 //!
-//! What it covers (else `Kernel::for_job` says no and the portable loops run):
-//! 8-bit luma in a plane of its own, chroma in two planes or interleaved (NV12), half the
-//! columns, a non-identity matrix, output packed RGB/BGR (3 bytes), RGBA/BGRA (4) or
-//! three planes. It converts the first `32 · ⌊w / 32⌋` pixels of a row; the caller does
-//! the rest with the portable loops.
-//!
-//! Exactness of the folded rounding half: the reference adds 32 to the luma term with
-//! saturation and then the chroma term with saturation. With the luma factor's integer
-//! part 1 and a sample within 0–255, the luma term is within ±32,640 and adding 32 never
-//! saturates; with every chroma factor (G's two together) below 3.5 in magnitude, a
-//! chroma term is within ±28,672 and adding 32 never wraps. Then
-//! `sat(sat(l + 32) + t) = sat(l + (t + 32))`; `Fast::new` checks both bounds.
+//! What it covers: the jobs `rgb_kernel.rs` takes (`Kernel::for_job`, shared with the
+//! NEON kernel), where the CPU has AVX2. It converts the first `32 · ⌊w / 32⌋` pixels of a
+//! row; the caller does the rest with the portable loops. The rounding half is folded into
+//! the chroma terms as `rgb_kernel.rs` explains.
 
 use std::arch::x86_64::*;
 
-use super::Rect;
-use super::rgb::{Layout, Src, Store, YuvSource};
-use super::rgb_pairs::Pairs;
-use crate::codec::SampleType;
+use super::rgb_kernel::{BGR, BGRA, Chroma, Fast, Out, PLANES, RGB, RGBA, bytes_per_pixel, slices_hold};
 
-/// The expression's constants for one matrix and range at 8 bits (`rgb_pairs.rs`).
+/// Pixels [`rows`] converts at a time.
+pub(super) const STEP: usize = 32;
+
+/// What this CPU offers the kernels, found once per conversion.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Fast {
-    /// Luma offset.
-    pub yo: i16,
-    /// Chroma offset.
-    pub co: i16,
-    /// The fraction of the luma factor (its integer part is 1).
-    pub yf: i16,
-    /// Chroma factors as (integer, fraction in 15 bits).
-    pub rv: (i16, i16),
-    pub gu: (i16, i16),
-    pub gv: (i16, i16),
-    pub bu: (i16, i16),
-}
-
-impl Fast {
-    /// The constants, where the folded rounding is exact (module docs): `shift` 6 (8-bit
-    /// samples), the luma factor's integer part 1, chroma factors below 3.5.
-    pub(super) fn new(shift: u32, y: (i16, i16), [rv, gu, gv, bu]: [(i16, i16); 4], yo: i16, co: i16) -> Option<Fast> {
-        let value = |(n, f): (i16, i16)| f64::from(n) + f64::from(f) / 32768.0;
-        let small = value(rv).abs() < 3.5 && value(bu).abs() < 3.5 && value(gu).abs() + value(gv).abs() < 3.5;
-        (shift == 6 && y.0 == 1 && small && (0..=255).contains(&yo) && (0..=255).contains(&co)).then_some(Fast {
-            yo,
-            co,
-            yf: y.1,
-            rv,
-            gu,
-            gv,
-            bu,
-        })
-    }
-}
-
-/// Where the chroma samples of one row are.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Chroma<'a> {
-    /// Cb and Cr in planes of their own, from the first sample the row needs.
-    Planar(&'a [u8], &'a [u8]),
-    /// Cb, Cr pairs (NV12), from the first pair the row needs.
-    Interleaved(&'a [u8]),
-}
-
-/// Where one output row goes.
-pub(super) enum Out<'a> {
-    /// Packed, `N` bytes a pixel, R, G, B at `pos` (alpha, where `N` is 4, opaque).
-    Packed(&'a mut [u8]),
-    /// R, G and B planes.
-    Planar([&'a mut [u8]; 3]),
-}
-
-/// The output layouts, as a constant of the kernel.
-pub(super) const RGB: u8 = 0;
-/// B, G, R.
-pub(super) const BGR: u8 = 1;
-/// R, G, B, opaque alpha.
-pub(super) const RGBA: u8 = 2;
-/// B, G, R, opaque alpha.
-pub(super) const BGRA: u8 = 3;
-/// R, G, B planes.
-pub(super) const PLANES: u8 = 4;
-
-/// The AVX2 kernel (`rgb_avx2.rs`) for one conversion: its constants, the chroma layout,
-/// and how many pixels of each row it converts (a multiple of 32; the portable loops do
-/// the rest).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Kernel {
-    k: Fast,
-    /// Cb, Cr interleaved in one plane (NV12).
-    interleaved: bool,
-    /// The output layout, as `rgb_avx2`'s constants.
-    layout: u8,
-    /// Pixels of each row the kernel converts.
-    pixels: usize,
+pub(super) struct Cpu {
     /// The CPU has AVX-512 F, BW and VBMI: `rgb_avx512.rs` converts the first
     /// 64 · ⌊w / 64⌋ pixels, this kernel the next 32 where there are.
     wide: bool,
+}
+
+/// The kernels this CPU can run, where it has AVX2.
+pub(super) fn cpu() -> Option<Cpu> {
+    is_x86_feature_detected!("avx2").then(|| Cpu { wide: wide_allowed() })
 }
 
 #[cfg(test)]
@@ -127,111 +53,67 @@ fn wide_allowed() -> bool {
     super::rgb_avx512::available()
 }
 
-impl Kernel {
-    /// The kernel where the CPU has AVX2 and the job is what it covers: 8-bit luma in a
-    /// plane of its own, 8-bit chroma at half the columns in two planes or interleaved,
-    /// a crop starting at an even column, 8-bit packed RGB/BGR/RGBA/BGRA or planar
-    /// output, a matrix `Pairs::fast` accepts, a row of at least 32 pixels.
-    pub(super) fn for_job(src: &YuvSource<'_>, rect: Rect, layout: &Layout, q: &Pairs) -> Option<Kernel> {
-        let [y, u, v] = &src.planes;
-        let byte_plane = |p: &Src<'_>| p.store == Store::U8 && p.step == 1;
-        let interleaved = u.store == Store::U8
-            && (u.step, u.phase, v.step, v.phase) == (2, 0, 2, 1)
-            && std::ptr::eq(u.data, v.data)
-            && (u.offset, u.stride) == (v.offset, v.stride);
-        let out = match (layout.planar, layout.channels, layout.positions) {
-            (true, _, _) if layout.format.sample_type() == SampleType::U8 => PLANES,
-            (false, 3, [0, 1, 2]) => RGB,
-            (false, 3, [2, 1, 0]) => BGR,
-            (false, 4, [0, 1, 2]) => RGBA,
-            (false, 4, [2, 1, 0]) => BGRA,
-            _ => return None,
-        };
-        let pixels = rect.width as usize / 32 * 32;
-        let fits = byte_plane(y) && (interleaved || (byte_plane(u) && byte_plane(v)));
-        if !fits || !src.half_width || rect.x % 2 == 1 || pixels == 0 || layout.format.sample_type() != SampleType::U8 {
-            return None;
-        }
-        let k = q.fast()?;
-        is_x86_feature_detected!("avx2").then(|| Kernel { k, interleaved, layout: out, pixels, wide: wide_allowed() })
+/// The first `32 · ⌊w / 32⌋` pixels of the luma rows `luma` (one or two, sharing the
+/// chroma samples `c`) into `out`, laid out as `layout`: the AVX-512 kernel's part first
+/// where `cpu` has it. Returns how many pixels of each row were converted.
+pub(super) fn convert(cpu: Cpu, layout: u8, k: &Fast, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
+    let wide = if cpu.wide { run_wide(layout, k, luma, c, out) } else { 0 };
+    if wide == 0 {
+        return run_narrow(layout, k, luma, c, out);
     }
-
-    /// The first `self.pixels` pixels of the luma rows `luma` (one or two, sharing the
-    /// chroma samples `chroma` from the first one they need) into `out`.
-    /// Whether it did (it checks its slices; `false` leaves the rows to the portable loops).
-    pub(super) fn run(&self, luma: &[&[u8]], chroma: [&[u8]; 2], out: &mut [Out<'_>]) -> bool {
-        let c = if self.interleaved { Chroma::Interleaved(chroma[0]) } else { Chroma::Planar(chroma[0], chroma[1]) };
-        let wide = if self.wide { self.run_wide(luma, c, out) } else { 0 };
-        if wide == 0 {
-            return self.run_narrow(luma, c, out) == self.pixels;
-        }
-        if wide == self.pixels {
-            return true;
-        }
-        // The pixels from `wide` on: the next 32 where there are.
-        let c = match c {
-            Chroma::Planar(u, v) => Chroma::Planar(&u[wide / 2..], &v[wide / 2..]),
-            Chroma::Interleaved(uv) => Chroma::Interleaved(&uv[wide..]),
-        };
-        let per = if matches!(self.layout, RGBA | BGRA) { 4 } else { 3 };
-        /// `o` from pixel `from` on (`per` bytes a pixel when packed).
-        fn rest<'a>(o: &'a mut Out<'_>, from: usize, per: usize) -> Out<'a> {
-            match o {
-                Out::Packed(row) => Out::Packed(&mut row[from * per..]),
-                Out::Planar([r, g, b]) => Out::Planar([&mut r[from..], &mut g[from..], &mut b[from..]]),
-            }
-        }
-        let done = match (luma, out) {
-            ([y], [a]) => self.run_narrow(&[&y[wide..]], c, &mut [rest(a, wide, per)]),
-            ([y0, y1], [a, b]) => {
-                self.run_narrow(&[&y0[wide..], &y1[wide..]], c, &mut [rest(a, wide, per), rest(b, wide, per)])
-            }
-            _ => 0,
-        };
-        wide + done == self.pixels
-    }
-
-    /// The AVX2 kernel over the first 32 · ⌊w / 32⌋ pixels; returns how many it did.
-    fn run_narrow(&self, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
-        // SAFETY: `for_job` made this kernel only where `is_x86_feature_detected!("avx2")`
-        // said the CPU has AVX2, which is all `rows` needs besides its arguments (which it
-        // checks itself).
-        unsafe {
-            match self.layout {
-                RGB => rows::<RGB>(&self.k, luma, c, out),
-                BGR => rows::<BGR>(&self.k, luma, c, out),
-                RGBA => rows::<RGBA>(&self.k, luma, c, out),
-                BGRA => rows::<BGRA>(&self.k, luma, c, out),
-                _ => rows::<PLANES>(&self.k, luma, c, out),
-            }
+    // The pixels from `wide` on: the next 32 where there are.
+    let c = match c {
+        Chroma::Planar(u, v) => Chroma::Planar(&u[wide / 2..], &v[wide / 2..]),
+        Chroma::Interleaved(uv) => Chroma::Interleaved(&uv[wide..]),
+    };
+    let per = bytes_per_pixel(layout);
+    /// `o` from pixel `from` on (`per` bytes a pixel when packed).
+    fn rest<'a>(o: &'a mut Out<'_>, from: usize, per: usize) -> Out<'a> {
+        match o {
+            Out::Packed(row) => Out::Packed(&mut row[from * per..]),
+            Out::Planar([r, g, b]) => Out::Planar([&mut r[from..], &mut g[from..], &mut b[from..]]),
         }
     }
+    let done = match (luma, out) {
+        ([y], [a]) => run_narrow(layout, k, &[&y[wide..]], c, &mut [rest(a, wide, per)]),
+        ([y0, y1], [a, b]) => {
+            run_narrow(layout, k, &[&y0[wide..], &y1[wide..]], c, &mut [rest(a, wide, per), rest(b, wide, per)])
+        }
+        _ => 0,
+    };
+    wide + done
+}
 
-    /// The AVX-512 kernel over the first 64 · ⌊w / 64⌋ pixels; returns how many it did.
-    fn run_wide(&self, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
-        use super::rgb_avx512::rows as wide;
-        // SAFETY: `wide` is set only where `rgb_avx512::available` said the CPU has
-        // AVX-512 F, BW and VBMI, which is all its `rows` needs besides its arguments
-        // (which it checks itself).
-        unsafe {
-            match self.layout {
-                RGB => wide::<RGB>(&self.k, luma, c, out),
-                BGR => wide::<BGR>(&self.k, luma, c, out),
-                RGBA => wide::<RGBA>(&self.k, luma, c, out),
-                BGRA => wide::<BGRA>(&self.k, luma, c, out),
-                _ => wide::<PLANES>(&self.k, luma, c, out),
-            }
+/// The AVX2 kernel over the first 32 · ⌊w / 32⌋ pixels; returns how many it did.
+fn run_narrow(layout: u8, k: &Fast, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
+    // SAFETY: a `Cpu` is made only where `is_x86_feature_detected!("avx2")` said the CPU
+    // has AVX2 (`cpu`), which is all `rows` needs besides its arguments (which it checks
+    // itself).
+    unsafe {
+        match layout {
+            RGB => rows::<RGB>(k, luma, c, out),
+            BGR => rows::<BGR>(k, luma, c, out),
+            RGBA => rows::<RGBA>(k, luma, c, out),
+            BGRA => rows::<BGRA>(k, luma, c, out),
+            _ => rows::<PLANES>(k, luma, c, out),
         }
     }
+}
 
-    /// Pixels of each row the kernel converts.
-    pub(super) fn pixels(&self) -> usize {
-        self.pixels
-    }
-
-    /// Whether Cb and Cr are interleaved in one plane (NV12).
-    pub(super) fn interleaved(&self) -> bool {
-        self.interleaved
+/// The AVX-512 kernel over the first 64 · ⌊w / 64⌋ pixels; returns how many it did.
+fn run_wide(layout: u8, k: &Fast, luma: &[&[u8]], c: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
+    use super::rgb_avx512::rows as wide;
+    // SAFETY: `wide` is set only where `rgb_avx512::available` said the CPU has
+    // AVX-512 F, BW and VBMI, which is all its `rows` needs besides its arguments
+    // (which it checks itself).
+    unsafe {
+        match layout {
+            RGB => wide::<RGB>(k, luma, c, out),
+            BGR => wide::<BGR>(k, luma, c, out),
+            RGBA => wide::<RGBA>(k, luma, c, out),
+            BGRA => wide::<BGRA>(k, luma, c, out),
+            _ => wide::<PLANES>(k, luma, c, out),
+        }
     }
 }
 
@@ -246,22 +128,8 @@ impl Kernel {
 pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
     let Some(w) = luma.first().map(|y| y.len()) else { return 0 };
     let n = w / 32 * 32;
-    let per = match LAYOUT {
-        RGB | BGR => 3,
-        RGBA | BGRA => 4,
-        _ => 1,
-    };
     // Every slice the loop reads or writes holds what `n` pixels need.
-    let chroma_ok = match chroma {
-        Chroma::Planar(u, v) => u.len() >= n / 2 && v.len() >= n / 2,
-        Chroma::Interleaved(uv) => uv.len() >= n,
-    };
-    let out_ok = out.iter().all(|o| match o {
-        Out::Packed(row) => LAYOUT != PLANES && row.len() >= n * per,
-        Out::Planar(p) => LAYOUT == PLANES && p.iter().all(|p| p.len() >= n),
-    });
-    if n == 0 || !chroma_ok || !out_ok || luma.len() != out.len() || luma.len() > 2 || luma.iter().any(|y| y.len() < n)
-    {
+    if n == 0 || !slices_hold(n, LAYOUT, luma, chroma, out) {
         return 0;
     }
     let set = |(n, f): (i16, i16)| (_mm256_set1_epi16(n), _mm256_set1_epi16(f));

@@ -1,6 +1,6 @@
 //! The AVX2 kernel's conversion (`rgb_avx2.rs`) in AVX-512 registers, 64 pixels of one or two
 //! luma rows at a time, for CPUs with AVX-512 F, BW and VBMI (Intel since Ice Lake, AMD since
-//! Zen 4): the same expression lane for lane, so the same bytes (`rgb_avx2_tests.rs` holds
+//! Zen 4): the same expression lane for lane, so the same bytes (`rgb_kernel_tests.rs` holds
 //! both kernels to the portable loops).
 //!
 //! Why: the arithmetic was not what held the AVX2 kernel back; packing three channels into
@@ -10,11 +10,11 @@
 //! and the wider registers halve the rest of the instructions.
 //!
 //! It converts the first `64 · ⌊w / 64⌋` pixels of each row; the AVX2 kernel does the next
-//! 32 where there are, and the portable loops the rest (`Kernel::run`).
+//! 32 where there are, and the portable loops the rest (`rgb_avx2::convert`).
 
 use std::arch::x86_64::*;
 
-use super::rgb_avx2::{BGR, BGRA, Chroma, Fast, Out, PLANES, RGB, RGBA};
+use super::rgb_kernel::{BGR, BGRA, Chroma, Fast, Out, RGB, slices_hold};
 
 /// Whether the CPU has what [`rows`] needs.
 pub(super) fn available() -> bool {
@@ -83,22 +83,8 @@ const PACKED4: ([[u8; 64]; 4], [u64; 4], u64) = packed4();
 pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_>, out: &mut [Out<'_>]) -> usize {
     let Some(w) = luma.first().map(|y| y.len()) else { return 0 };
     let n = w / 64 * 64;
-    let per = match LAYOUT {
-        RGB | BGR => 3,
-        RGBA | BGRA => 4,
-        _ => 1,
-    };
     // Every slice the loop reads or writes holds what `n` pixels need.
-    let chroma_ok = match chroma {
-        Chroma::Planar(u, v) => u.len() >= n / 2 && v.len() >= n / 2,
-        Chroma::Interleaved(uv) => uv.len() >= n,
-    };
-    let out_ok = out.iter().all(|o| match o {
-        Out::Packed(row) => LAYOUT != PLANES && row.len() >= n * per,
-        Out::Planar(p) => LAYOUT == PLANES && p.iter().all(|p| p.len() >= n),
-    });
-    if n == 0 || !chroma_ok || !out_ok || luma.len() != out.len() || luma.len() > 2 || luma.iter().any(|y| y.len() < n)
-    {
+    if n == 0 || !slices_hold(n, LAYOUT, luma, chroma, out) {
         return 0;
     }
     let set = |(n, f): (i16, i16)| (_mm512_set1_epi16(n), _mm512_set1_epi16(f));

@@ -150,14 +150,15 @@ impl Pairs {
         self.identity
     }
 
-    /// The constants of the AVX2 kernel (`rgb_avx2.rs`), where it computes this same
-    /// expression: 8-bit samples, a non-identity matrix, the bounds it checks.
-    #[cfg(target_arch = "x86_64")]
-    pub(super) fn fast(&self) -> Option<super::rgb_avx2::Fast> {
+    /// The constants of the explicit kernels (`rgb_kernel.rs`: AVX2 and AVX-512 on x86-64,
+    /// NEON on aarch64), where they compute this same expression: 8-bit samples, a
+    /// non-identity matrix, the bounds they check.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    pub(super) fn fast(&self) -> Option<super::rgb_kernel::Fast> {
         if self.identity {
             return None;
         }
-        super::rgb_avx2::Fast::new(self.shift, self.y, [self.rv, self.gu, self.gv, self.bu], self.yo, self.co)
+        super::rgb_kernel::Fast::new(self.shift, self.y, [self.rv, self.gu, self.gv, self.bu], self.yo, self.co)
     }
 }
 

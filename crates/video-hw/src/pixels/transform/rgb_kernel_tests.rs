@@ -1,13 +1,17 @@
-//! The AVX2 kernel (`rgb_avx2.rs`) and the AVX-512 one (`rgb_avx512.rs`, where the CPU has
-//! it) against the portable loops (`rgb_pairs.rs`), bit for bit, on random planes: the
-//! conversion run with and without the kernels on the same picture, for 8-bit planar and
-//! NV12 sources, odd and even sizes (rows shorter than, equal to and longer than the
-//! kernels' 32 and 64 pixels, odd heights, odd crops), every matrix and range the kernels
-//! take, each siting and every 8-bit output they write; once with the AVX2 kernel alone.
-//! `rgb_exact_tests.rs` pins both against a scalar evaluation pixel by pixel.
+//! The explicit kernels (`rgb_kernel.rs`) against the portable loops (`rgb_pairs.rs`), bit
+//! for bit, on random planes: on x86-64 the AVX2 kernel (`rgb_avx2.rs`) and the AVX-512 one
+//! (`rgb_avx512.rs`, where the CPU has it), on aarch64 the NEON one (`rgb_neon.rs`, run
+//! under QEMU user emulation by `scripts/test-aarch64-qemu.sh`). The conversion is run with
+//! and without the kernel on the same picture, for 8-bit planar and NV12 sources (and
+//! 10-bit ones, which the kernels leave to the loops), odd and even sizes (rows shorter
+//! than, equal to and longer than the kernels' 16, 32 and 64 pixels, odd heights, odd
+//! crops), every matrix and range the kernels take, each siting and every 8-bit output
+//! they write; on x86-64 once with the AVX2 kernel alone. `rgb_exact_tests.rs` pins the
+//! conversion against a scalar evaluation pixel by pixel.
 
 use super::Rect;
 use super::rgb::{self, Src, Store, YuvSource};
+use super::rgb_kernel::STEP;
 use crate::codec::{ChromaLocation, ColorInfo, ColorRange, MatrixCoefficients, PixelFormat};
 
 /// Random bytes, a run of extremes among them (for the saturation and clamping).
@@ -35,6 +39,7 @@ fn same_both_ways(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo, format: Pi
     assert!(fast.as_bytes() == portable.as_bytes(), "{what} {rect:?} {color:?} {format}");
 }
 
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn the_avx2_kernel_equals_the_portable_loops_bit_for_bit() {
     super::rgb_avx2::AVX2_ONLY.with(|c| c.set(true));
@@ -44,11 +49,19 @@ fn the_avx2_kernel_equals_the_portable_loops_bit_for_bit() {
 
 /// On a CPU with AVX-512 F, BW and VBMI, the AVX-512 kernel (and the AVX2 one after it for
 /// a row's next 32 pixels); elsewhere the AVX2 kernel again.
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn the_avx512_kernel_equals_the_portable_loops_bit_for_bit() {
     if !super::rgb_avx512::available() {
         eprintln!("note: this CPU has no AVX-512 VBMI; the AVX2 kernel was compared instead");
     }
+    kernels_equal_the_portable_loops();
+}
+
+/// The NEON kernel (aarch64, where every CPU has it).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn the_neon_kernel_equals_the_portable_loops_bit_for_bit() {
     kernels_equal_the_portable_loops();
 }
 
@@ -75,8 +88,21 @@ fn kernels_equal_the_portable_loops() {
         PixelFormat::RgbPlanar,
         PixelFormat::BgrPlanar,
     ];
-    let sizes = [(31u32, 3u32), (32, 2), (33, 5), (64, 4), (95, 7), (100, 3), (130, 6), (200, 4), (257, 9)];
-    let avx2 = is_x86_feature_detected!("avx2");
+    let sizes = [
+        (15u32, 3u32),
+        (16, 2),
+        (19, 3),
+        (31, 3),
+        (32, 2),
+        (33, 5),
+        (64, 4),
+        (95, 7),
+        (100, 3),
+        (130, 6),
+        (200, 4),
+        (257, 9),
+    ];
+    let has_kernel = super::rgb_kernel::cpu_has_one();
     let mut seed = 0;
     // (interleaved chroma, 10-bit samples in the low bits, half the rows)
     for (interleaved, ten, half_height) in
@@ -133,7 +159,8 @@ fn kernels_equal_the_portable_loops() {
                             same_both_ways(&src, rect, &color, format, &what);
                             // Where it should, the kernel did run (the comparison is not
                             // of the portable loops with themselves).
-                            let expected = avx2 && !ten && matrix != 0 && rect.x % 2 == 0 && rect.width >= 32;
+                            let expected =
+                                has_kernel && !ten && matrix != 0 && rect.x % 2 == 0 && rect.width as usize >= STEP;
                             assert_eq!(
                                 rgb::kernel_applies(&src, rect, &color, format),
                                 expected,
@@ -149,7 +176,7 @@ fn kernels_equal_the_portable_loops() {
 
 /// A 1080p picture in bands of rows on threads, kernel against portable loops.
 #[test]
-fn the_avx2_kernel_in_bands_equals_the_portable_loops() {
+fn the_kernel_in_bands_equals_the_portable_loops() {
     let (w, h) = (1920u32, 1080u32);
     let data = noise(1920 * 1080 * 3 / 2, 99);
     let plane = |offset: usize, stride: usize| Src { data: &data, offset, stride, store: Store::U8, step: 1, phase: 0 };
