@@ -11,7 +11,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use video_hw::media::Demuxer;
+use video_hw::media::{Demuxer, TrackDecoderConfig};
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, Error, Output, PixelFormat};
 

@@ -9,12 +9,12 @@
 //!
 //! ```no_run
 //! use video_hw::media::Demuxer;
-//! use video_hw::{Decoder, Input};
+//! use video_hw::{Decoder, DecoderConfig, Input};
 //!
 //! let mut demuxer = Demuxer::open("clip.mkv")?;
 //! let track = demuxer.video_track().expect("a video track").clone();
 //! // The codec, and what the codecs only the FFmpeg engine decodes need (extradata, size).
-//! let mut decoder = Decoder::open(track.decoder_config().expect("a codec the decoders know"))?;
+//! let mut decoder = Decoder::open(DecoderConfig::for_track(&track).expect("a codec the decoders know"))?;
 //! while let Some(packet) = demuxer.next_packet()? {
 //!     if packet.track == track.index {
 //!         decoder.submit(Input::from_media(&track, &packet))?;
@@ -61,6 +61,8 @@ pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{CacheUse, FrameIndex, IndexCache, IndexedFrame};
 pub use ivf::{IvfHeader, IvfStream};
 pub use pcm::PcmFormat;
+// Moves to the library's side of the re-export with the crate split.
+pub use crate::config::TrackDecoderConfig;
 pub use types::{
     AudioCodec, AudioContainer, AudioInfo, CodecConfig, Container, MediaPacket, PacketEntry, Track, TrackCodec,
     TrackKind, VideoInfo,

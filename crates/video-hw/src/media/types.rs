@@ -409,18 +409,6 @@ impl Track {
         }
     }
 
-    /// A decoder configuration for this track: its codec, and for the codecs only the
-    /// FFmpeg engine decodes its [`extradata`](Self::extradata) and picture size. `None`
-    /// for a track in no codec the decoders know.
-    pub fn decoder_config(&self) -> Option<crate::config::DecoderConfig> {
-        let codec = self.codec.video()?;
-        Some(
-            crate::config::DecoderConfig::new(codec)
-                .extradata(self.extradata())
-                .picture_size(self.video.map(|v| (v.width, v.height))),
-        )
-    }
-
     /// True when a frame with timestamp `pts` is shown (inside [`window`](Self::window)).
     pub fn shows(&self, pts: i64) -> bool {
         match self.window {

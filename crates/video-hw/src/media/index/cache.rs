@@ -17,8 +17,10 @@
 //! saved: a second write within the file system's timestamp tick would leave size and
 //! time as they were, and its content could change outside the hashed ends.
 
+use std::ffi::OsString;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::debug;
@@ -30,6 +32,32 @@ use crate::media::{Container, Demuxer};
 
 /// The environment variable that sets the process-wide default ([`IndexCache::from_env`]).
 pub const INDEX_CACHE_ENV: &str = "VIDEO_HW_INDEX_CACHE";
+
+/// Where [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's
+/// defaults. This crate reads no environment: the library (`video_hw`), whose `env` module
+/// is the one reader of the `VIDEO_HW_*` variables, installs its readers here
+/// ([`install_environment`]) when it reads its settings. Until then the setting is unset
+/// and there is no default directory.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheEnvironment {
+    /// The raw value of [`INDEX_CACHE_ENV`] (`None`: unset or empty).
+    pub setting: fn() -> Option<OsString>,
+    /// [`IndexCache::Auto`]'s directory (`None`: none is known).
+    pub default_dir: fn() -> Option<PathBuf>,
+}
+
+static ENVIRONMENT: OnceLock<CacheEnvironment> = OnceLock::new();
+
+/// Installs the process's [`CacheEnvironment`]; the first call wins (the library makes it
+/// when it first reads its settings).
+pub fn install_environment(environment: CacheEnvironment) {
+    let _ = ENVIRONMENT.set(environment);
+}
+
+/// The installed [`CacheEnvironment`], or one where nothing is set.
+fn environment() -> CacheEnvironment {
+    ENVIRONMENT.get().copied().unwrap_or(CacheEnvironment { setting: || None, default_dir: || None })
+}
 
 /// Bytes hashed at each end of a file for its fingerprint.
 const FINGERPRINT_BYTES: u64 = 64 * 1024;
@@ -99,9 +127,11 @@ impl CacheUse {
 
 impl IndexCache {
     /// The process-wide default: [`INDEX_CACHE_ENV`] read as [`IndexCache::parse`] reads
-    /// a setting, [`IndexCache::Auto`] where it is unset.
+    /// a setting, [`IndexCache::Auto`] where it is unset. The variable is read by the
+    /// library (`video_hw::env`, the one reader of `VIDEO_HW_*` variables) and handed here
+    /// through [`CacheEnvironment`]; before the library has installed it, unset.
     pub fn from_env() -> IndexCache {
-        match crate::env::settings().index_cache.clone() {
+        match (environment().setting)() {
             Some(v) => match v.to_str() {
                 Some(s) => IndexCache::parse(s),
                 None => IndexCache::Dir(PathBuf::from(v)),
@@ -125,9 +155,10 @@ impl IndexCache {
 
     /// The default directory: `$XDG_CACHE_HOME/video-hw/index`, else
     /// `~/.cache/video-hw/index` (`%LOCALAPPDATA%\video-hw\index` on Windows); `None`
-    /// where none of these is set.
+    /// where none of these is set. The library (`video_hw::env`) reads these and hands the
+    /// directory here through [`CacheEnvironment`]; before it has, `None`.
     pub fn default_dir() -> Option<PathBuf> {
-        Some(crate::env::cache_home()?.join("index"))
+        (environment().default_dir)()
     }
 
     /// The index of `track` of `demuxer`, opened on the file at `path`: read from the
@@ -139,9 +170,10 @@ impl IndexCache {
         self.index_in(demuxer, track, path, IndexCache::default_dir)
     }
 
-    /// [`index`](Self::index), with [`IndexCache::Auto`]'s directory from `auto_dir` (the
-    /// tests give a scratch folder, not the user's cache).
-    pub(crate) fn index_in(
+    /// [`index`](Self::index), with [`IndexCache::Auto`]'s directory from `auto_dir`
+    /// instead of [`IndexCache::default_dir`] (the library passes its own, read from the
+    /// environment; the tests a scratch folder, not the user's cache).
+    pub fn index_in(
         &self,
         demuxer: &mut Demuxer,
         track: usize,

@@ -28,7 +28,9 @@ use super::{Container, Demuxer, PacketTable};
 use crate::codec::{Codec, Rational};
 use crate::error::{Error, Result};
 use analysis::{Analyzer, PacketPicture, starts_with_idr};
-pub use cache::{CacheUse, INDEX_CACHE_ENV, IndexCache, MAX_CACHE_BYTES, RACY_SECONDS};
+pub use cache::{
+    CacheEnvironment, CacheUse, INDEX_CACHE_ENV, IndexCache, MAX_CACHE_BYTES, RACY_SECONDS, install_environment,
+};
 
 /// Packets of an MP4/Matroska H.264/HEVC track read from the start to settle which of the
 /// first pictures are shown (up to the second random access point).
