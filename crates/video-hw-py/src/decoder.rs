@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
-use video_hw::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
+use video_hw::media::{CacheUse, Demuxer, FrameIndex};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::pixels::transform::{Filter, Transform};

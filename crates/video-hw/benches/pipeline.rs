@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use video_hw::frame::HostFrame;
-use video_hw::media::TrackDecoderConfig;
 use video_hw::pipeline::{DecodeInput, FrameRing, PipelineOptions, RingConfig, RingMemory, Transcode};
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, Input,

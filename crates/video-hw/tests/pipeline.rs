@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use video_hw::frame::HostFrame;
-use video_hw::media::TrackDecoderConfig;
 use video_hw::pipeline::{
     DecodeInput, DecodePipeline, EncodePipeline, FrameRing, PipelineOptions, RingConfig, RingMemory, Shutdown,
     Transcode,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use video_hw::frame::HostFrame;
-use video_hw::media::{MediaPacket, TrackDecoderConfig};
+use video_hw::media::MediaPacket;
 use video_hw::pipeline::{DecodeInput, Transcode, TranscodeOutput};
 use video_hw::{
     Codec, Decoder, DecoderConfig, EncoderConfig, Engine, EnginePreference, Error, Frame, Input, Output, Packet,
