@@ -449,7 +449,7 @@ impl NativeDecoder {
         let preference: EnginePreference = if software { EnginePreference::Auto } else { engine.parse().py_err()? };
         let src = self::source(source)?;
         // `None`: the process-wide default (VIDEO_HW_INDEX_CACHE, else `auto`).
-        let cache = video_hw::env::index_cache(index_cache.as_deref());
+        let cache = video_hw::media::index_cache(index_cache.as_deref());
         let (reader, container, info, turn, used) = py
             .detach(|| -> video_hw::Result<_> {
                 let mut demuxer = src.demuxer()?;

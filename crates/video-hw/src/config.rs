@@ -4,7 +4,6 @@ use crate::codec::{Codec, ColorInfo, PixelFormat, Rational};
 use crate::engine::EnginePreference;
 use crate::error::{Error, Result};
 use crate::frame::DeviceApi;
-use crate::media::Track;
 use crate::packet::PacketLayout;
 use crate::pixels::transform::Transform;
 /// What an engine needs to know of a stream (in the plain-types crate, below the bitstream
@@ -188,33 +187,7 @@ pub struct DecoderConfig {
     pub picture_size: Option<(u32, u32)>,
 }
 
-/// [`DecoderConfig::for_track`] as a method of the track, as it was one before the
-/// demuxers became a crate of their own (`video-hw-media`, which knows no decoder):
-/// `track.decoder_config()` with this trait in scope (`use video_hw::media::TrackDecoderConfig`).
-pub trait TrackDecoderConfig {
-    /// A decoder configuration for this track ([`DecoderConfig::for_track`]).
-    fn decoder_config(&self) -> Option<DecoderConfig>;
-}
-
-impl TrackDecoderConfig for Track {
-    fn decoder_config(&self) -> Option<DecoderConfig> {
-        DecoderConfig::for_track(self)
-    }
-}
-
 impl DecoderConfig {
-    /// A decoder configuration for a demuxer's track: its codec, and for the codecs only
-    /// the FFmpeg engine decodes its [`extradata`](Track::extradata) and picture size.
-    /// `None` for a track in no codec the decoders know.
-    pub fn for_track(track: &Track) -> Option<Self> {
-        let codec = track.codec.video()?;
-        Some(
-            DecoderConfig::new(codec)
-                .extradata(track.extradata())
-                .picture_size(track.video.map(|v| (v.width, v.height))),
-        )
-    }
-
     /// Defaults: host NV12 output, automatic engine, GPU 0, 90 kHz timebase.
     pub fn new(codec: Codec) -> Self {
         DecoderConfig {

@@ -128,23 +128,8 @@ pub fn settings() -> &'static Settings {
         for p in &s.problems {
             tracing::warn!("{p}");
         }
-        // The media crate reads no environment: its frame-index cache takes its defaults
-        // from here (`IndexCache::from_env`, `IndexCache::default_dir`).
-        crate::media::index::install_environment(crate::media::index::CacheEnvironment {
-            setting: || settings().index_cache.clone(),
-            default_dir: index_dir,
-        });
         s
     })
-}
-
-/// The frame-index cache setting: `setting` read as [`IndexCache::parse`] reads one, or
-/// where `None` the process-wide default ([`Settings::index_cache`], `auto` where unset).
-///
-/// [`IndexCache::parse`]: crate::media::IndexCache::parse
-pub fn index_cache(setting: Option<&str>) -> crate::media::IndexCache {
-    settings();
-    setting.map_or_else(crate::media::IndexCache::from_env, crate::media::IndexCache::parse)
 }
 
 /// Where frame indexes are saved by default (`IndexCache::Auto`, and `on`): `index` in

@@ -47,7 +47,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The crate `video_hw_bitstream`, re-exported as `bitstream`.
     ("bitstream", &["video_hw_bitstream", "bitstream"]),
     // The crate `video_hw_media`, re-exported as `media`.
-    ("media", &["video_hw_media", "media"]),
+    // with what the library adds to it (`media_glue`: a track's decoder configuration, the
+    // index cache's defaults from `env`).
+    ("media", &["video_hw_media", "media", "media_glue"]),
     // Pure-Rust services the engines call: metrics.
     ("engine support", &["metrics"]),
     ("backends", &["backend"]),

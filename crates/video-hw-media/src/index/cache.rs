@@ -36,8 +36,10 @@ pub const INDEX_CACHE_ENV: &str = "VIDEO_HW_INDEX_CACHE";
 /// Where [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's
 /// defaults. This crate reads no environment: the library (`video_hw`), whose `env` module
 /// is the one reader of the `VIDEO_HW_*` variables, installs its readers here
-/// ([`install_environment`]) when it reads its settings. Until then the setting is unset
-/// and there is no default directory.
+/// ([`install_environment`]) before it resolves a cache setting
+/// (`video_hw::media::index_cache`, `FrameReader::open`; a program may call
+/// `video_hw::media::install_cache_environment` first). Until then the setting is unset and
+/// there is no default directory.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheEnvironment {
     /// The raw value of [`INDEX_CACHE_ENV`] (`None`: unset or empty).
@@ -48,8 +50,8 @@ pub struct CacheEnvironment {
 
 static ENVIRONMENT: OnceLock<CacheEnvironment> = OnceLock::new();
 
-/// Installs the process's [`CacheEnvironment`]; the first call wins (the library makes it
-/// when it first reads its settings).
+/// Installs the process's [`CacheEnvironment`]; the first call wins (the library makes it,
+/// see [`CacheEnvironment`]).
 pub fn install_environment(environment: CacheEnvironment) {
     let _ = ENVIRONMENT.set(environment);
 }

@@ -171,7 +171,7 @@ impl FrameReader {
     /// The index is read from, and saved to, the process-wide default cache
     /// ([`IndexCache::from_env`]; see [`open_with_cache`](Self::open_with_cache)).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
-        Self::open_with_cache(path, output, &crate::env::index_cache(None))
+        Self::open_with_cache(path, output, &crate::media_glue::index_cache(None))
     }
 
     /// [`open`](Self::open), with the frame index read from and saved to `cache`
