@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::media::audio::{AdtsHeader, AudioSpecificConfig};
+use video_hw_media::audio::{AdtsHeader, AudioSpecificConfig};
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::media::Demuxer;
+use video_hw_media::Demuxer;
 
 // Linked for its AddressSanitizer options (see `__asan_default_options` there).
 extern crate video_hw_fuzz;

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::media::{Container, DETECT_BYTES, Demuxer, FrameIndex, TrackKind, detect};
+use video_hw_media::{Container, DETECT_BYTES, Demuxer, FrameIndex, TrackKind, detect};
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::media::{Container, DETECT_BYTES, Demuxer, FrameIndex, detect};
+use video_hw_media::{Container, DETECT_BYTES, Demuxer, FrameIndex, detect};
 use video_hw_fuzz::{bounded_allocations, uncounted};
 
 fuzz_target!(|data: &[u8]| {

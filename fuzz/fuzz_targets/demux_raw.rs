@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use video_hw::media::{Container, DETECT_BYTES, Demuxer, FrameIndex, detect};
+use video_hw_media::{Container, DETECT_BYTES, Demuxer, FrameIndex, detect};
 use video_hw_fuzz::bounded_allocations;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
-use video_hw::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
+use video_hw::media::{CacheUse, Demuxer, FrameIndex};
 use video_hw::pipeline::recommended_sessions;
 use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::pixels::transform::{Filter, Transform};
@@ -449,7 +449,7 @@ impl NativeDecoder {
         let preference: EnginePreference = if software { EnginePreference::Auto } else { engine.parse().py_err()? };
         let src = self::source(source)?;
         // `None`: the process-wide default (VIDEO_HW_INDEX_CACHE, else `auto`).
-        let cache = index_cache.as_deref().map_or_else(IndexCache::from_env, IndexCache::parse);
+        let cache = video_hw::media::index_cache(index_cache.as_deref());
         let (reader, container, info, turn, used) = py
             .detach(|| -> video_hw::Result<_> {
                 let mut demuxer = src.demuxer()?;

@@ -94,7 +94,7 @@ impl<'a> Input<'a> {
     /// sample with the track's `avcC`/`hvcC` record (MP4, Matroska), or a whole packet
     /// (an Annex-B access unit from MPEG-TS or a raw stream, an AV1 temporal unit, a VP9
     /// frame, a packet of a codec only the FFmpeg engine decodes, whose session was opened
-    /// with [`Track::decoder_config`]). The packet's pts goes with it.
+    /// with [`DecoderConfig::for_track`](crate::DecoderConfig::for_track)). The packet's pts goes with it.
     pub fn from_media(track: &'a Track, packet: &'a MediaPacket) -> Self {
         match (&track.config, track.codec.video()) {
             (CodecConfig::Nal(record), Some(Codec::H264 | Codec::Hevc)) => {

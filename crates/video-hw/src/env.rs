@@ -132,6 +132,12 @@ pub fn settings() -> &'static Settings {
     })
 }
 
+/// Where frame indexes are saved by default (`IndexCache::Auto`, and `on`): `index` in
+/// [`cache_home`].
+pub fn index_dir() -> Option<PathBuf> {
+    Some(cache_home()?.join("index"))
+}
+
 /// A byte count as people write it: digits, optionally followed by `K`, `M`, `G` or `T`
 /// (powers of 1024; `KiB`, `MB`... read the same, and `B` alone is bytes), or `none`
 /// (0: no bound). `None` for anything else or a count that overflows.

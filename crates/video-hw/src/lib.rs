@@ -45,7 +45,7 @@ pub mod engine;
 pub mod env;
 pub mod frame;
 pub mod gpu_memory;
-pub mod media;
+mod media_glue;
 pub mod metrics;
 pub mod pipeline;
 pub mod pixels;
@@ -60,9 +60,23 @@ pub(crate) mod test_observe;
 
 // The bottom layers are crates of their own (so Cargo keeps them from naming anything
 // above), at the paths they have always had: the plain records (`crates/video-hw-types`)
-// and the bitstream layer (`crates/video-hw-bitstream`).
+// and the bitstream layer (`crates/video-hw-bitstream`), and the containers
+// (`crates/video-hw-media`).
 pub use video_hw_bitstream as bitstream;
 pub use video_hw_types::{codec, error, packet};
+
+/// Containers: demuxers (MP4/MOV, Matroska/WebM, MPEG-TS, AVI, IVF, raw streams, audio
+/// files), muxers and the frame index with its cache. Everything here is the crate
+/// `video-hw-media` (`crates/video-hw-media`), but for what needs the library: a track's
+/// decoder configuration ([`TrackDecoderConfig`](media::TrackDecoderConfig),
+/// `track.decoder_config()`) and the index cache's defaults from the environment
+/// ([`index_cache`](media::index_cache)).
+pub mod media {
+    #[doc(inline)]
+    pub use video_hw_media::*;
+
+    pub use crate::media_glue::{TrackDecoderConfig, index_cache, install_cache_environment};
+}
 
 /// Moved to [`pixels::convert`]; kept for a release.
 pub use pixels::convert;

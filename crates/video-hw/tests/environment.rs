@@ -69,7 +69,7 @@ fn names(text: &str) -> BTreeSet<String> {
 #[test]
 fn only_env_rs_reads_the_environment() {
     let mut sources = Vec::new();
-    for krate in ["video-hw", "video-hw-cli", "video-hw-py"] {
+    for krate in ["video-hw", "video-hw-media", "video-hw-cli", "video-hw-py"] {
         files(&root().join("crates").join(krate).join("src"), &[".rs"], &mut sources);
     }
     assert!(sources.len() > 100, "{} files: the scan is broken", sources.len());

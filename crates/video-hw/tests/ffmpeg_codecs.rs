@@ -11,7 +11,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use video_hw::media::Demuxer;
+use video_hw::media::{Demuxer, TrackDecoderConfig};
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, Error, Output, PixelFormat};
 
@@ -259,7 +259,7 @@ fn cut_or_damaged_files_never_panic() {
 
 #[test]
 fn packets_through_the_decoder_api() {
-    // Demuxer → Decoder with `Track::decoder_config` and `Input::from_media`, as the media
+    // Demuxer → Decoder with `track.decoder_config()` (`TrackDecoderConfig`) and `Input::from_media`, as the media
     // module's example does: MPEG-4 Part 2 with its VOL headers out of band (esds), HuffYUV
     // (configuration after the BITMAPINFOHEADER, size from the container).
     if !common::need_ffmpeg() {

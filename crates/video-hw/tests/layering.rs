@@ -12,9 +12,9 @@
 //! A new top-level module must be placed in the table, or this test fails.
 //!
 //! The lowest layers are crates of their own ([`CRATES`]): the plain records
-//! (`crates/video-hw-types`: the error type, codecs, packets, pixel formats) and the
-//! bitstream layer (`crates/video-hw-bitstream`), re-exported by the library at their old
-//! paths. Cargo enforces their direction (a crate names only its dependencies); the test
+//! (`crates/video-hw-types`: the error type, codecs, packets, pixel formats), the
+//! bitstream layer (`crates/video-hw-bitstream`) and the containers
+//! (`crates/video-hw-media`), re-exported by the library at their old paths. Cargo enforces their direction (a crate names only its dependencies); the test
 //! checks that their dependencies point down and that the library's table knows them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -46,7 +46,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // The crate `video_hw_bitstream`, re-exported as `bitstream`.
     ("bitstream", &["video_hw_bitstream", "bitstream"]),
-    ("media", &["media"]),
+    // The crate `video_hw_media`, re-exported as `media`.
+    // with what the library adds to it (`media_glue`: a track's decoder configuration, the
+    // index cache's defaults from `env`).
+    ("media", &["video_hw_media", "media", "media_glue"]),
     // Pure-Rust services the engines call: metrics.
     ("engine support", &["metrics"]),
     ("backends", &["backend"]),
@@ -63,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 const CRATES: &[(&str, &str, &[&str])] = &[
     ("video-hw-types", "plain types", &["error", "codec", "packet"]),
     ("video-hw-bitstream", "bitstream", &["bitstream"]),
+    ("video-hw-media", "media", &["media"]),
 ];
 
 /// Modules compiled only for tests (checked like test code: not at all).

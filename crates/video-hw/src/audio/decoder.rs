@@ -500,11 +500,11 @@ impl AudioDecoder {
                 continue;
             }
             self.fix_channels();
-            if packet.discard_padding_ns > 0 {
+            if packet.discard_padding_ns() > 0 {
                 // The encoder's padding after the last sample (Matroska's DiscardPadding).
                 // To the nearest sample, as FFmpeg's Matroska demuxer rescales it.
                 let drop =
-                    ((packet.discard_padding_ns as i128 * i128::from(rate) + 500_000_000) / 1_000_000_000) as usize;
+                    ((packet.discard_padding_ns() as i128 * i128::from(rate) + 500_000_000) / 1_000_000_000) as usize;
                 let keep = self.pending.len().saturating_sub(drop).max(before);
                 for c in &mut self.pending.channels {
                     c.truncate(keep);

@@ -171,7 +171,7 @@ impl FrameReader {
     /// The index is read from, and saved to, the process-wide default cache
     /// ([`IndexCache::from_env`]; see [`open_with_cache`](Self::open_with_cache)).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
-        Self::open_with_cache(path, output, &IndexCache::from_env())
+        Self::open_with_cache(path, output, &crate::media_glue::index_cache(None))
     }
 
     /// [`open`](Self::open), with the frame index read from and saved to `cache`
@@ -182,11 +182,12 @@ impl FrameReader {
         let path = path.as_ref();
         let mut demuxer = Demuxer::open(path)?;
         let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
-        let config = track.decoder_config().ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
+        let config =
+            DecoderConfig::for_track(track).ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
         let track = track.index;
         let config = config.output(output);
         Self::check_crop(&demuxer, track, &config)?;
-        let (index, used) = cache.index(&mut demuxer, track, path)?;
+        let (index, used) = cache.index_in(&mut demuxer, track, path, crate::env::index_dir)?;
         let mut reader = Self::with_index(demuxer, index, config)?;
         reader.index_cache = used;
         Ok(reader)
