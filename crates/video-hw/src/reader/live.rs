@@ -114,7 +114,8 @@ impl FrameReader {
     /// Serves `runs` (planned for frames the store does not hold) on the first session,
     /// going on from where it is wherever that is exact and cheaper (module docs).
     /// `follows_on`: the request starts a little after the last one (a forward loop), or
-    /// is the reader's first, so the session is kept where its last run ends; a request
+    /// is the reader's first on a session that is not frame-threaded, so the session is
+    /// kept where its last run ends; a request
     /// that jumps decodes its runs as before, each ending with a flush, and costs no more
     /// than it did.
     pub(super) fn serve_on_first(

@@ -399,11 +399,14 @@ impl FrameReader {
         let mut wanted = frames.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
-        // The first request of a reader keeps its session too: it is most often the
-        // first of a loop (`dec[0]`, then `dec[1]`), and ended with a flush, the next call
-        // decoded its GOP again from the key frame (on the H200 24 ms of the loop's
-        // second call, on this CPU the I picture's whole decode again; reader_loops).
-        let follows_on = self.last_asked.is_none() || wanted.first().is_some_and(|&f| self.follows_on(f));
+        // The first request of a reader keeps its session too, where that costs nothing:
+        // it is most often the first of a loop (`dec[0]`, then `dec[1]`), and ended with a
+        // flush, the next call decoded its GOP again from the key frame (on the H200 24 ms
+        // of the loop's second call; reader_loops). Not on frame-threaded sessions: their
+        // first frame comes out only after a frame a thread, which tripled the CPU's
+        // first frame (0.068 s to 0.158 s, 1080p, 3 FFmpeg frame threads).
+        let first_keeps = self.last_asked.is_none() && self.threads.is_none_or(|t| t <= 1);
+        let follows_on = first_keeps || wanted.first().is_some_and(|&f| self.follows_on(f));
         self.store.requested(&wanted);
         let mut got: HashMap<usize, Arc<Frame>> = HashMap::with_capacity(wanted.len());
         for &f in &wanted {
