@@ -115,9 +115,8 @@ impl FrameReader {
     /// going on from where it is wherever that is exact and cheaper (module docs).
     /// `follows_on`: the request starts a little after the last one (a forward loop), or
     /// is the reader's first on a session that is not frame-threaded, so the session is
-    /// kept where its last run ends; a request
-    /// that jumps decodes its runs as before, each ending with a flush, and costs no more
-    /// than it did.
+    /// kept where its last run ends; a request that jumps decodes its runs as before, each
+    /// ending with a flush, and costs no more than it did.
     pub(super) fn serve_on_first(
         &mut self,
         runs: &[Run],

@@ -156,7 +156,7 @@ impl Staged {
 }
 
 /// Gives `decoders` host frames in `format` again.
-fn restore_output(decoders: &mut [Decoder], format: PixelFormat) {
+fn restore_output<'a>(decoders: impl IntoIterator<Item = &'a mut Decoder>, format: PixelFormat) {
     for d in decoders {
         if let Err(e) = d.set_output(Output::Host(format), false) {
             tracing::warn!(error = %e, "a read-ahead session keeps giving CUDA frames");
@@ -257,14 +257,7 @@ impl ReadAhead {
         frame_bytes: usize,
         device_held: Option<PixelFormat>,
     ) -> ReadAhead {
-        let (mut open, to_open): (Vec<Decoder>, Vec<Box<DecoderConfig>>) =
-            sessions.into_iter().fold((Vec::new(), Vec::new()), |(mut open, mut to_open), s| {
-                match s {
-                    Session::Open(d) => open.push(*d),
-                    Session::ToOpen(c) => to_open.push(c),
-                }
-                (open, to_open)
-            });
+        let mut sessions = sessions;
         let mut staged = None;
         // What the sessions the workers open switch to, as the open ones did.
         let mut switch_to = None;
@@ -276,7 +269,7 @@ impl ReadAhead {
                 PixelFormat::Rgb24 | PixelFormat::RgbPlanar => format,
                 _ => PixelFormat::Nv12,
             };
-            let switched = open.iter_mut().try_for_each(|d| d.set_output(Output::Cuda(on_gpu), true));
+            let switched = open_ones(&mut sessions).try_for_each(|d| d.set_output(Output::Cuda(on_gpu), true));
             match switched {
                 Ok(()) => {
                     switch_to = Some(on_gpu);
@@ -285,7 +278,7 @@ impl ReadAhead {
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "read-ahead frames stay in host memory");
-                    restore_output(&mut open, format);
+                    restore_output(open_ones(&mut sessions), format);
                 }
             }
         }
@@ -293,14 +286,13 @@ impl ReadAhead {
         let rx = Arc::new(Mutex::new(rx));
         // Workers that may still take jobs: the last one whose session cannot open answers
         // every job with its error rather than leaving the jobs to no one.
-        let live = Arc::new(AtomicUsize::new(open.len() + to_open.len()));
-        let sessions =
-            open.into_iter().map(|d| Session::Open(Box::new(d))).chain(to_open.into_iter().map(Session::ToOpen));
+        let live = Arc::new(AtomicUsize::new(sessions.len()));
         // Kept threads where they wait (crate::worker_threads). A session whose thread
         // cannot start is dropped; with none started, the first job cannot be queued and
         // reading ends with the error that stopped them.
         let mut start_error = None;
         let workers: Vec<Worker<Option<Decoder>>> = sessions
+            .into_iter()
             .filter_map(|session| {
                 let (rx, feed, mine) = (rx.clone(), feed.clone(), live.clone());
                 let started = worker_threads::spawn("video-hw-read-ahead", move || {
@@ -584,6 +576,15 @@ fn job_frames(n: usize, from: usize, start_of: &dyn Fn(usize) -> usize) -> (Vec<
         }
     }
     ((from..end).collect(), end)
+}
+
+/// The sessions of `sessions` the reader had (switched to CUDA frames and back on the
+/// caller's thread; the others switch as their workers open them).
+fn open_ones(sessions: &mut [Session]) -> impl Iterator<Item = &mut Decoder> {
+    sessions.iter_mut().filter_map(|s| match s {
+        Session::Open(d) => Some(&mut **d),
+        Session::ToOpen(_) => None,
+    })
 }
 
 /// Opens a read-ahead session on its worker's thread, giving CUDA frames in `switch_to`

@@ -171,14 +171,15 @@ impl FrameReader {
     pub(super) fn start_read_ahead(&mut self, decoders: Vec<Decoder>, sessions: usize, first: usize) -> ReadAhead {
         let frame_bytes = self.frame_bytes();
         let start_of = |f: usize| self.start_of(f);
-        // The sessions to open are the first one's kind: their engine is pinned to it.
-        let like: Option<&Decoder> = decoders.first().or(self.decoders.first());
-        let held = like.and_then(|first| {
-            let open: Vec<&Decoder> = std::iter::once(first).chain(decoders.iter().skip(1)).collect();
-            device_held(&open, sessions.max(decoders.len()), &self.index, &start_of, frame_bytes)
-        });
+        // The sessions open: those given, else the reader's first (the index calls'
+        // read-ahead goes on beside it). The sessions to open are its kind: their engine is
+        // pinned to the first's.
+        let open: Vec<&Decoder> =
+            if decoders.is_empty() { self.decoders.first().into_iter().collect() } else { decoders.iter().collect() };
+        let held = device_held(&open, sessions.max(decoders.len()), &self.index, &start_of, frame_bytes);
+        let like = open.first().map(|d| d.engine());
         let to_open = if like.is_some() { sessions.saturating_sub(decoders.len()) } else { 0 };
-        let config = like.map(|d| self.session_config().engine(crate::engine::EnginePreference::Only(d.engine())));
+        let config = like.map(|e| self.session_config().engine(crate::engine::EnginePreference::Only(e)));
         let budget = self.read_ahead_bytes.unwrap_or(held.map_or(DEFAULT_READ_AHEAD_BYTES, |h| h.default_budget));
         let sessions: Vec<Session> = decoders
             .into_iter()
