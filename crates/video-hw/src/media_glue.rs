@@ -43,8 +43,8 @@ impl DecoderConfig {
 
 /// Hands the process's index-cache defaults to the media crate: `VIDEO_HW_INDEX_CACHE`
 /// ([`Settings::index_cache`](crate::env::Settings::index_cache)) and the default folder
-/// ([`crate::env::index_dir`]), which `IndexCache::from_env`, `IndexCache::default_dir`,
-/// `IndexCache::parse("on")` and `IndexCache::Auto` use from then on. The first call
+/// ([`crate::env::index_dir`]), which `IndexCache::parse("on")` and `IndexCache::Auto`
+/// (and the deprecated `IndexCache::from_env` and `IndexCache::default_dir`) use from then on. The first call
 /// counts; [`index_cache`] and `FrameReader::open` make it.
 pub fn install_cache_environment() {
     install_environment(CacheEnvironment {
@@ -58,5 +58,5 @@ pub fn install_cache_environment() {
 /// after [`install_cache_environment`].
 pub fn index_cache(setting: Option<&str>) -> IndexCache {
     install_cache_environment();
-    setting.map_or_else(IndexCache::from_env, IndexCache::parse)
+    setting.map_or_else(|| IndexCache::from_value(crate::env::settings().index_cache.as_deref()), IndexCache::parse)
 }

@@ -17,7 +17,7 @@
 //! saved: a second write within the file system's timestamp tick would leave size and
 //! time as they were, and its content could change outside the hashed ends.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -30,11 +30,12 @@ use super::persist::{self, FORMAT_VERSION};
 use crate::{Container, Demuxer};
 use video_hw_types::error::Result;
 
-/// The environment variable that sets the process-wide default ([`IndexCache::from_env`]).
+/// The environment variable that sets the process-wide default (read by the library:
+/// `video_hw::media::index_cache(None)`).
 pub const INDEX_CACHE_ENV: &str = "VIDEO_HW_INDEX_CACHE";
 
-/// Where [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's
-/// defaults. This crate reads no environment: the library (`video_hw`), whose `env` module
+/// Where [`IndexCache::Auto`], `IndexCache::parse("on")` and the deprecated
+/// [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's defaults. This crate reads no environment: the library (`video_hw`), whose `env` module
 /// is the one reader of the `VIDEO_HW_*` variables, installs its readers here
 /// ([`install_environment`]) before it resolves a cache setting
 /// (`video_hw::media::index_cache`, `FrameReader::open`; a program may call
@@ -61,6 +62,11 @@ fn environment() -> CacheEnvironment {
     ENVIRONMENT.get().copied().unwrap_or(CacheEnvironment { setting: || None, default_dir: || None })
 }
 
+/// [`IndexCache::Auto`]'s directory as installed ([`CacheEnvironment::default_dir`]).
+fn installed_default_dir() -> Option<PathBuf> {
+    (environment().default_dir)()
+}
+
 /// Bytes hashed at each end of a file for its fingerprint.
 const FINGERPRINT_BYTES: u64 = 64 * 1024;
 
@@ -82,7 +88,7 @@ const EXTENSION: &str = "vhidx";
 pub enum IndexCache {
     /// Never read or saved.
     Off,
-    /// The default: the default directory ([`IndexCache::default_dir`]), for files whose
+    /// The default: the default directory (`video_hw::env::index_dir()`), for files whose
     /// index is a scan of the whole file (MPEG-TS and M2TS, raw H.264/HEVC and AV1
     /// streams, an AVI whose `movi` list was walked for want of an index of its own).
     /// Files with tables (MP4, Matroska, IVF, an AVI with its index) are indexed from them
@@ -128,12 +134,21 @@ impl CacheUse {
 }
 
 impl IndexCache {
-    /// The process-wide default: [`INDEX_CACHE_ENV`] read as [`IndexCache::parse`] reads
-    /// a setting, [`IndexCache::Auto`] where it is unset. The variable is read by the
-    /// library (`video_hw::env`, the one reader of `VIDEO_HW_*` variables) and handed here
-    /// through [`CacheEnvironment`]; before the library has installed it, unset.
+    /// The process-wide default: [`INDEX_CACHE_ENV`] read as [`IndexCache::from_value`]
+    /// reads it. The variable is read by the library (`video_hw::env`, the one reader of
+    /// `VIDEO_HW_*` variables) and handed here through [`CacheEnvironment`]; before the
+    /// library has installed it, this is `Auto` whatever the variable says, which is why
+    /// it is deprecated.
+    #[deprecated(note = "sees VIDEO_HW_INDEX_CACHE only after the library installed it; use `video_hw::media::index_cache(None)`")]
     pub fn from_env() -> IndexCache {
-        match (environment().setting)() {
+        IndexCache::from_value((environment().setting)().as_deref())
+    }
+
+    /// The setting an [`INDEX_CACHE_ENV`] value names: [`IndexCache::parse`] of it,
+    /// a directory where it is not UTF-8, and [`IndexCache::Auto`] where it is unset
+    /// (`None`). Reads no environment.
+    pub fn from_value(value: Option<&OsStr>) -> IndexCache {
+        match value {
             Some(v) => match v.to_str() {
                 Some(s) => IndexCache::parse(s),
                 None => IndexCache::Dir(PathBuf::from(v)),
@@ -149,18 +164,20 @@ impl IndexCache {
         match s.trim().to_ascii_lowercase().as_str() {
             "off" | "0" | "false" | "no" | "none" => IndexCache::Off,
             "auto" => IndexCache::Auto,
-            "on" | "1" | "true" | "yes" => IndexCache::default_dir().map_or(IndexCache::Off, IndexCache::Dir),
+            "on" | "1" | "true" | "yes" => installed_default_dir().map_or(IndexCache::Off, IndexCache::Dir),
             "beside" => IndexCache::Beside,
             _ => IndexCache::Dir(PathBuf::from(s)),
         }
     }
 
     /// The default directory: `$XDG_CACHE_HOME/video-hw/index`, else
-    /// `~/.cache/video-hw/index` (`%LOCALAPPDATA%\video-hw\index` on Windows); `None`
+    /// `~/.cache/video-hw/index` (`%LOCALAPPDATA%\\video-hw\\index` on Windows); `None`
     /// where none of these is set. The library (`video_hw::env`) reads these and hands the
-    /// directory here through [`CacheEnvironment`]; before it has, `None`.
+    /// directory here through [`CacheEnvironment`]; before it has, `None`, which is why it
+    /// is deprecated.
+    #[deprecated(note = "is None until the library installed the environment; use `video_hw::env::index_dir()`")]
     pub fn default_dir() -> Option<PathBuf> {
-        (environment().default_dir)()
+        installed_default_dir()
     }
 
     /// The index of `track` of `demuxer`, opened on the file at `path`: read from the
@@ -169,11 +186,11 @@ impl IndexCache {
     /// as after a build. Nothing about the cache is ever an error: an unreadable or
     /// unwritable place means the index is built (and [`CacheUse`] says so).
     pub fn index(&self, demuxer: &mut Demuxer, track: usize, path: &Path) -> Result<(FrameIndex, CacheUse)> {
-        self.index_in(demuxer, track, path, IndexCache::default_dir)
+        self.index_in(demuxer, track, path, installed_default_dir)
     }
 
     /// [`index`](Self::index), with [`IndexCache::Auto`]'s directory from `auto_dir`
-    /// instead of [`IndexCache::default_dir`] (the library passes its own, read from the
+    /// instead of the installed default directory (the library passes its own, read from the
     /// environment; the tests a scratch folder, not the user's cache).
     pub fn index_in(
         &self,
@@ -542,5 +559,18 @@ mod tests {
         assert_eq!(IndexCache::parse("AUTO"), IndexCache::Auto);
         assert_eq!(IndexCache::parse("beside"), IndexCache::Beside);
         assert_eq!(IndexCache::parse("/tmp/x"), IndexCache::Dir("/tmp/x".into()));
+    }
+
+    #[test]
+    fn a_variables_value_names_a_setting() {
+        assert_eq!(IndexCache::from_value(None), IndexCache::Auto);
+        assert_eq!(IndexCache::from_value(Some(OsStr::new("off"))), IndexCache::Off);
+        assert_eq!(IndexCache::from_value(Some(OsStr::new("beside"))), IndexCache::Beside);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let not_utf8 = OsStr::from_bytes(b"/tmp/\xff");
+            assert_eq!(IndexCache::from_value(Some(not_utf8)), IndexCache::Dir(PathBuf::from(not_utf8)));
+        }
     }
 }

@@ -169,7 +169,8 @@ impl FrameReader {
     /// frames (the best engine for the track's codec).
     ///
     /// The index is read from, and saved to, the process-wide default cache
-    /// ([`IndexCache::from_env`]; see [`open_with_cache`](Self::open_with_cache)).
+    /// ([`video_hw::media::index_cache(None)`](crate::media::index_cache): `VIDEO_HW_INDEX_CACHE`,
+    /// `auto` where unset; see [`open_with_cache`](Self::open_with_cache)).
     pub fn open(path: impl AsRef<Path>, output: Output) -> Result<Self> {
         Self::open_with_cache(path, output, &crate::media_glue::index_cache(None))
     }
