@@ -66,6 +66,14 @@ mod stream_info;
 mod ts;
 mod types;
 
+/// Helpers for tests of the containers (the `test-support` feature; never in a release
+/// build): an AVI given an OpenDML index made from its `idx1`.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::avi::opendml_copy::with_opendml_index;
+}
+
 pub use detect::{DETECT_BYTES, detect, ts_packet_size};
 pub use index::{CacheUse, FrameIndex, IndexCache, IndexedFrame};
 pub use ivf::{IvfHeader, IvfStream};

@@ -14,77 +14,12 @@ use video_hw::{Codec, DecoderConfig, Engine, EnginePreference, Output, PixelForm
 
 use std::path::{Path, PathBuf};
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-/// An ffmpeg AVI (which reserves a `JUNK` chunk in each `strl` for an OpenDML super index)
-/// located by an OpenDML index alone: one standard index (`ix##`) per stream made from
-/// its `idx1` and appended to the RIFF list, each `strl`'s `JUNK` made the stream's `indx`
-/// pointing at it, the `idx1` renamed `JUNK` (as media/avi/tests.rs's `with_odml` makes
-/// them, whose tests check the demuxer takes that index).
-fn odml_only(avi: &[u8]) -> Vec<u8> {
-    let mut top = Vec::new();
-    let mut at = 12;
-    while at + 8 <= avi.len() {
-        top.push((&avi[at..at + 4], at, le32(avi, at + 4) as usize));
-        at += 8 + top.last().unwrap().2 + (top.last().unwrap().2 & 1);
-    }
-    let movi = top.iter().find(|c| c.0 == b"LIST" && &avi[c.1 + 8..c.1 + 12] == b"movi").unwrap().1 + 8;
-    let idx1 = *top.iter().find(|c| c.0 == b"idx1").unwrap();
-    let mut streams: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for e in avi[idx1.1 + 8..idx1.1 + 8 + idx1.2].chunks_exact(16) {
-        let s = usize::from(e[0] - b'0') * 10 + usize::from(e[1] - b'0');
-        if streams.len() <= s {
-            streams.resize(s + 1, (e[..4].to_vec(), Vec::new()));
-        }
-        let delta = if le32(e, 4) & 0x10 != 0 { 0 } else { 1 << 31 };
-        streams[s].1.extend((le32(e, 8) + 8).to_le_bytes());
-        streams[s].1.extend((le32(e, 12) | delta).to_le_bytes());
-    }
-    let mut f = avi.to_vec();
-    f[idx1.1..idx1.1 + 4].copy_from_slice(b"JUNK");
-    let mut ix_at = Vec::new();
-    for (id, entries) in &streams {
-        let mut ix = [b"ix", &id[..2]].concat();
-        ix.extend((24 + entries.len() as u32).to_le_bytes());
-        ix.extend([2, 0, 0, 1]);
-        ix.extend((entries.len() as u32 / 8).to_le_bytes());
-        ix.extend(id);
-        ix.extend((movi as u64).to_le_bytes());
-        ix.extend([0; 4]);
-        ix.extend(entries);
-        ix_at.push((f.len() as u64, ix.len() as u32, entries.len() as u32 / 8));
-        f.extend(ix);
-    }
-    let riff = (f.len() - 8) as u32;
-    f[4..8].copy_from_slice(&riff.to_le_bytes());
-    let (mut s, mut at) = (0, 0);
-    while let Some(p) = f[at..].windows(8).position(|w| w == b"strlstrh") {
-        let strl = at + p;
-        let end = strl + le32(&f, strl - 4) as usize;
-        let junk = strl + f[strl..end].windows(4).position(|w| w == b"JUNK").unwrap();
-        f[junk..junk + 4].copy_from_slice(b"indx");
-        let (pos, size, count) = ix_at[s];
-        let mut indx = vec![4, 0, 0, 0];
-        indx.extend(1u32.to_le_bytes());
-        indx.extend(&streams[s].0);
-        indx.extend([0; 12]);
-        indx.extend(pos.to_le_bytes());
-        indx.extend(size.to_le_bytes());
-        indx.extend(count.to_le_bytes());
-        f[junk + 8..junk + 8 + indx.len()].copy_from_slice(&indx);
-        (s, at) = (s + 1, end);
-    }
-    assert_eq!(s, streams.len());
-    f
-}
-
 /// Each clip's fixture, and its copy located only by an OpenDML index (in `dir`).
 fn variants(clip: &Clip, dir: &Path) -> [(String, PathBuf); 2] {
     let fixture = common::media(clip.file);
     let copy = dir.join(format!("odml-{}", clip.file));
-    std::fs::write(&copy, odml_only(&std::fs::read(&fixture).unwrap())).unwrap();
+    std::fs::write(&copy, video_hw_media::test_support::with_opendml_index(&std::fs::read(&fixture).unwrap(), false))
+        .unwrap();
     [(clip.file.to_string(), fixture), (format!("{} (OpenDML index only)", clip.file), copy)]
 }
 

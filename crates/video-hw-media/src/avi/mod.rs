@@ -450,5 +450,7 @@ impl ContainerDemuxer for AviDemuxer {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod opendml_copy;
 #[cfg(test)]
 mod tests;

@@ -1,20 +1,11 @@
 //! The AVI demuxer on files built here: the index or a walk, timestamps, key frames,
 //! MPEG-4 reordering, OpenDML follow-on lists, and damage.
 
+use super::opendml_copy::{chunk, le32_at, standard_index, super_index, with_opendml_index};
 use super::*;
 use crate::Demuxer;
 use crate::types::TrackCodec;
 use video_hw_types::codec::Rational;
-
-fn chunk(id: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut c = id.to_vec();
-    c.extend((payload.len() as u32).to_le_bytes());
-    c.extend(payload);
-    if payload.len() % 2 == 1 {
-        c.push(0);
-    }
-    c
-}
 
 fn list(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut inner = kind.to_vec();
@@ -242,102 +233,6 @@ fn wav_is_not_avi() {
     assert!(e.to_string().contains("hdrl"), "{e}");
 }
 
-fn le32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-/// The top-level chunks under `RIFF AVI ` (id, offset of the header, payload size).
-fn top_level(f: &[u8]) -> Vec<([u8; 4], usize, usize)> {
-    let mut out = Vec::new();
-    let mut at = 12;
-    while at + 8 <= f.len() {
-        let size = le32_at(f, at + 4) as usize;
-        out.push((f[at..at + 4].try_into().unwrap(), at, size));
-        at += 8 + size + (size & 1);
-    }
-    out
-}
-
-/// An OpenDML standard index (`ix##` chunk) of chunk id `id`: entries (offset from
-/// `base`, size, key).
-fn standard_index(id: &[u8; 4], base: u64, entries: &[(u32, u32, bool)]) -> Vec<u8> {
-    let mut b = vec![2, 0, 0, 1];
-    b.extend((entries.len() as u32).to_le_bytes());
-    b.extend(id);
-    b.extend(base.to_le_bytes());
-    b.extend([0; 4]);
-    for &(off, size, key) in entries {
-        b.extend(off.to_le_bytes());
-        b.extend((size | if key { 0 } else { 1 << 31 }).to_le_bytes());
-    }
-    chunk(&[b"ix", &id[..2]].concat(), &b)
-}
-
-/// An OpenDML super index (`indx` payload of `len` bytes, zero-padded) of chunk id `id`
-/// listing standard indexes at (file offset, chunk bytes, duration).
-fn super_index(id: &[u8; 4], entries: &[(u64, u32, u32)], len: usize) -> Vec<u8> {
-    let mut b = vec![4, 0, 0, 0];
-    b.extend((entries.len() as u32).to_le_bytes());
-    b.extend(id);
-    b.extend([0; 12]);
-    for &(at, size, duration) in entries {
-        b.extend(at.to_le_bytes());
-        b.extend(size.to_le_bytes());
-        b.extend(duration.to_le_bytes());
-    }
-    assert!(b.len() <= len);
-    b.resize(len, 0);
-    b
-}
-
-/// An ffmpeg AVI (which reserves a `JUNK` chunk in each `strl` for an OpenDML super
-/// index) given an OpenDML index made from its `idx1`: one standard index per stream
-/// appended after `idx1` (offsets from the `movi` FourCC), each `strl`'s `JUNK` made the
-/// stream's `indx` pointing at it.
-fn with_odml(avi: &[u8]) -> Vec<u8> {
-    let top = top_level(avi);
-    let movi = top.iter().find(|c| &c.0 == b"LIST" && &avi[c.1 + 8..c.1 + 12] == b"movi").unwrap().1 + 8;
-    let idx1 = top.iter().find(|c| &c.0 == b"idx1").unwrap();
-    // Each stream's chunk id and (payload offset from the movi FourCC, size, key).
-    type Entries = ([u8; 4], Vec<(u32, u32, bool)>);
-    let mut streams: Vec<Entries> = Vec::new();
-    for e in avi[idx1.1 + 8..idx1.1 + 8 + idx1.2].chunks_exact(16) {
-        let id: [u8; 4] = e[..4].try_into().unwrap();
-        let Some(s) = chunks::stream_of(id) else { continue };
-        let s = s as usize;
-        if streams.len() <= s {
-            streams.resize(s + 1, (id, Vec::new()));
-        }
-        // idx1 offsets point at the chunk header; a standard index's at its payload.
-        streams[s].1.push((le32_at(e, 8) + 8, le32_at(e, 12), le32_at(e, 4) & 0x10 != 0));
-    }
-    let mut f = avi.to_vec();
-    let mut ix_at = Vec::new();
-    for (id, entries) in &streams {
-        let ix = standard_index(id, movi as u64, entries);
-        ix_at.push((f.len() as u64, ix.len() as u32, entries.len() as u32));
-        f.extend(ix);
-    }
-    let riff = (f.len() - 8) as u32;
-    f[4..8].copy_from_slice(&riff.to_le_bytes());
-    // Each strl's JUNK, in order: the n-th is stream n's.
-    let mut s = 0;
-    let mut at = 0;
-    while let Some(p) = f[at..].windows(8).position(|w| w == b"strlstrh") {
-        let strl = at + p;
-        let end = strl + le32_at(&f, strl - 4) as usize;
-        let junk = strl + f[strl..end].windows(4).position(|w| w == b"JUNK").unwrap();
-        let len = le32_at(&f, junk + 4) as usize;
-        f[junk..junk + 4].copy_from_slice(b"indx");
-        let indx = super_index(&streams[s].0, &[ix_at[s]], len);
-        f[junk + 8..junk + 8 + len].copy_from_slice(&indx);
-        s += 1;
-        at = end;
-    }
-    assert_eq!(s, streams.len());
-    f
-}
-
 /// A packet as (track, data, pts, dts, key, pos): everything a decoder sees, and where.
 type Seen = (usize, Vec<u8>, Option<i64>, Option<i64>, bool, u64);
 
@@ -371,7 +266,7 @@ fn opendml_indexes_give_the_packets_idx1_and_the_walk_give() {
         let d = open(&plain, true);
         assert_eq!(d.located, Located::Idx1, "{name}: ffmpeg writes no OpenDML index in small files");
         let want = packets_of(d);
-        let odml = with_odml(&plain);
+        let odml = with_opendml_index(&plain, true);
         let d = open(&odml, true);
         assert_eq!(d.located, Located::OpenDml, "{name}");
         assert_eq!(packets_of(d), want, "{name}: OpenDML");
@@ -380,9 +275,7 @@ fn opendml_indexes_give_the_packets_idx1_and_the_walk_give() {
         assert_eq!(packets_of(d), want, "{name}: idx1 beside OpenDML");
         // Without idx1: OpenDML still, and the walk finds the same packets (key flags
         // then from the bitstream).
-        let mut no_idx1 = odml.clone();
-        let at = top_level(&no_idx1).iter().find(|c| &c.0 == b"idx1").unwrap().1;
-        no_idx1[at..at + 4].copy_from_slice(b"JUNK");
+        let no_idx1 = with_opendml_index(&plain, false);
         let d = open(&no_idx1, true);
         assert_eq!(d.located, Located::OpenDml, "{name}");
         assert_eq!(packets_of(d), want, "{name}: OpenDML without idx1");
@@ -405,7 +298,7 @@ fn opendml_indexes_give_the_packets_idx1_and_the_walk_give() {
 fn a_damaged_opendml_index_is_passed_over() {
     let (name, plain) = fixtures().swap_remove(0);
     let want = packets_of(open(&plain, true));
-    let good = with_odml(&plain);
+    let good = with_opendml_index(&plain, true);
     let indx = good.windows(4).position(|w| w == b"indx").unwrap() + 8;
     let ix = good.windows(4).rposition(|w| w == b"ix00").unwrap() + 8;
     let n = le32_at(&good, ix + 4) as usize;

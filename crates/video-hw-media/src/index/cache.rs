@@ -139,7 +139,9 @@ impl IndexCache {
     /// `VIDEO_HW_*` variables) and handed here through [`CacheEnvironment`]; before the
     /// library has installed it, this is `Auto` whatever the variable says, which is why
     /// it is deprecated.
-    #[deprecated(note = "sees VIDEO_HW_INDEX_CACHE only after the library installed it; use `video_hw::media::index_cache(None)`")]
+    #[deprecated(
+        note = "sees VIDEO_HW_INDEX_CACHE only after the library installed it; use `video_hw::media::index_cache(None)`"
+    )]
     pub fn from_env() -> IndexCache {
         IndexCache::from_value((environment().setting)().as_deref())
     }
