@@ -33,7 +33,6 @@
 use crate::codec::{ColorInfo, ColorRange, MatrixCoefficients, PixelFormat};
 use crate::error::{Error, Result};
 use crate::frame::HostFrame;
-use crate::pixels::transform::Rect;
 use crate::pixels::transform::rgb;
 
 /// Fractional bits of the fixed-point coefficients.
@@ -401,9 +400,7 @@ pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) ->
         width: src.width,
         height: src.height,
     };
-    let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
-    let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
-    rgb::convert(&source, whole, &color, format, (1.0 / 255.0, [0.0; 3], [1.0; 3]))
+    rgb::convert_whole(&source, color, format, rgb::Spread::Cores)
 }
 
 /// Converts a host picture of `format` (`Yuv420p`, `Nv12`, `Rgb24`, `Bgra`,

@@ -15,7 +15,6 @@ use crate::config::Output;
 use crate::error::{Error, Result};
 use crate::frame::{FrameData, HostFrame};
 use crate::pixels::convert::{self, I420Ref, PlaneRef, YuvMatrix};
-use crate::pixels::transform::Rect;
 use crate::pixels::transform::rgb::{self, Spread, Src, Store, YuvSource};
 
 /// How the samples of a source picture lie in memory.
@@ -265,9 +264,7 @@ fn rgb_of(src: &Source<'_>, target: PixelFormat, color: &ColorInfo, spread: Spre
     let (half_width, half_height) = src.layout.halves();
     let source =
         YuvSource { planes, depth: src.layout.depth(), half_width, half_height, width: src.width, height: src.height };
-    let color = ColorInfo { matrix: color.effective_matrix(), ..*color };
-    let whole = Rect { x: 0, y: 0, width: src.width, height: src.height };
-    rgb::convert_in(&source, whole, &color, target, (1.0 / 255.0, [0.0; 3], [1.0; 3]), spread)
+    rgb::convert_whole(&source, color, target, spread)
 }
 
 /// Packs 10-bit sample values as `yuv420p10le` (value in the low bits) or `p010le`

@@ -154,6 +154,29 @@ pub(crate) fn convert(
     convert_in(src, rect, color, format, norm, Spread::Cores)
 }
 
+/// The normalisation of an engine's own RGB output: float formats scaled to [0, 1], no
+/// mean subtracted, no deviation divided.
+pub(crate) const UNNORMALISED: (f32, [f32; 3], [f32; 3]) = (1.0 / 255.0, [0.0; 3], [1.0; 3]);
+
+/// How the engines convert a whole `width`×`height` picture: `color` with its matrix
+/// resolved as they resolve it ([`ColorInfo::effective_matrix`]: unspecified is BT.601),
+/// and the whole rectangle.
+pub(crate) fn as_engines(color: &ColorInfo, width: u32, height: u32) -> (ColorInfo, Rect) {
+    (ColorInfo { matrix: color.effective_matrix(), ..*color }, Rect { x: 0, y: 0, width, height })
+}
+
+/// The whole of `src` to a new host frame of the RGB `format`, as the engines give their
+/// own RGB output ([`as_engines`], [`UNNORMALISED`]), its rows computed as `spread` says.
+pub(crate) fn convert_whole(
+    src: &YuvSource<'_>,
+    color: &ColorInfo,
+    format: PixelFormat,
+    spread: Spread,
+) -> Result<HostFrame> {
+    let (color, whole) = as_engines(color, src.width, src.height);
+    convert_in(src, whole, &color, format, UNNORMALISED, spread)
+}
+
 /// Where one conversion's rows are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Spread {
@@ -194,7 +217,7 @@ pub(crate) fn convert_portable(
 /// Whether the explicit kernel (`rgb_kernel.rs`) converts (part of) `rect` of `src` to `format` on this CPU.
 #[cfg(test)]
 pub(crate) fn kernel_applies(src: &YuvSource<'_>, rect: Rect, color: &ColorInfo, format: PixelFormat) -> bool {
-    let layout = Layout::new(format, (1.0 / 255.0, [0.0; 3], [1.0; 3]));
+    let layout = Layout::new(format, UNNORMALISED);
     Coeffs::new(color, src.depth)
         .is_ok_and(|c| Kernel::for_job(src, rect, &layout, &Pairs::new(&c, src.depth)).is_some())
 }

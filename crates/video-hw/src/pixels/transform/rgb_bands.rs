@@ -9,10 +9,9 @@
 //! every host path shares (`rgb.rs`), so a frame written in bands equals the engine's own
 //! RGB output of it.
 
-use super::Rect;
 use super::apply::source_planes;
-use super::rgb::{Job, YuvSource};
-use crate::codec::{ColorInfo, PixelFormat};
+use super::rgb::{Job, UNNORMALISED, YuvSource, as_engines};
+use crate::codec::PixelFormat;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, HostFrame};
 
@@ -41,8 +40,9 @@ pub fn rgb_bands(
         return Err(Error::unsupported(format!("{format} in bands"), "planar or YUV output"));
     }
     let host = frame.to_host()?;
-    let (src, color, whole) = as_engines_convert(frame, &host)?;
-    let job = Job::new(&src, whole, &color, format, (1.0 / 255.0, [0.0; 3], [1.0; 3]), true)?;
+    let src = source_of(frame, &host)?;
+    let (color, whole) = as_engines(&frame.color, frame.width, frame.height);
+    let job = Job::new(&src, whole, &color, format, UNNORMALISED, true)?;
     let row_bytes = job.row_bytes();
     let h = frame.height as usize;
     // Even bands keep each pair of rows that shares a chroma row together (the AVX2 kernel
@@ -60,26 +60,23 @@ pub fn rgb_bands(
     Ok(())
 }
 
-/// `frame`'s planes (in `host`, its host memory) as the conversion reads them, its colour
-/// with the matrix resolved as the engines resolve it, and its whole rectangle.
-fn as_engines_convert<'a>(frame: &Frame, host: &'a HostFrame) -> Result<(YuvSource<'a>, ColorInfo, Rect)> {
+/// `frame`'s planes (in `host`, its host memory) as the conversion reads them.
+fn source_of<'a>(frame: &Frame, host: &'a HostFrame) -> Result<YuvSource<'a>> {
     let [y, cb, cr] = source_planes(frame.format, host)?;
-    let src = YuvSource {
+    Ok(YuvSource {
         planes: [y, cb, cr],
         depth: frame.format.bit_depth(),
         half_width: true,
         half_height: true,
         width: frame.width,
         height: frame.height,
-    };
-    let color = ColorInfo { matrix: frame.color.effective_matrix(), ..frame.color };
-    Ok((src, color, Rect { x: 0, y: 0, width: frame.width, height: frame.height }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{ChromaLocation, MatrixCoefficients};
+    use crate::codec::{ChromaLocation, ColorInfo, MatrixCoefficients};
     use crate::frame::FrameData;
 
     /// A `format` picture of `w`×`h` with every byte of its planes set from a simple hash.
@@ -103,9 +100,11 @@ mod tests {
     /// What an engine's own RGB output of `frame` is: the whole-picture conversion.
     fn whole(frame: &Frame, format: PixelFormat) -> Vec<u8> {
         let host = frame.to_host().unwrap();
-        let (src, color, rect) = as_engines_convert(frame, &host).unwrap();
-        let norm = (1.0 / 255.0, [0.0; 3], [1.0; 3]);
-        super::super::rgb::convert(&src, rect, &color, format, norm).unwrap().as_bytes().to_vec()
+        let src = source_of(frame, &host).unwrap();
+        super::super::rgb::convert_whole(&src, &frame.color, format, super::super::rgb::Spread::Cores)
+            .unwrap()
+            .as_bytes()
+            .to_vec()
     }
 
     #[test]
