@@ -168,20 +168,6 @@ fn loops_on_several_sessions_read_the_next_gops_ahead() {
     });
 }
 
-/// A reader's first call at frame 0 starts the read-ahead at once only on hardware sessions
-/// (`may_open_a_loop` in reader/sequential_index.rs; tests/gpu_reader.rs checks NVDEC): on
-/// the software engines here it would take the cores from the first frame, so the sessions
-/// stay one until the loop's second call.
-#[test]
-fn a_first_call_on_software_sessions_starts_no_read_ahead() {
-    assert!(!common::readers::engine().is_hardware(), "the test engine is software");
-    each_input(|path, name, want| {
-        let mut r = reader(path).sessions(3);
-        assert_eq!(md5(&r.frames_at(&[0]).unwrap()[0]), want[0], "{name}: dec[0]");
-        assert_eq!(r.stats().sessions, 1, "{name}: sessions after the first call");
-    });
-}
-
 /// The packet frame `f` decodes from (its random access point, at an IDR for H.264).
 fn span_start(r: &FrameReader, f: usize) -> usize {
     let index = r.index();

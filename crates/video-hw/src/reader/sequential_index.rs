@@ -8,9 +8,8 @@
 //! (bench/results/gpu/loops-h100-20261126-db164b6/report.md).
 //!
 //! How: when a call asks for the frames right after the last call's (the second call of a
-//! loop; on hardware sessions already a reader's first call at frame 0, see
-//! `may_open_a_loop`), the first session goes on with its GOP as before (`live.rs`), and a
-//! read-ahead starts on the other sessions at the next GOP: nothing is decoded twice. Calls whose frames
+//! loop), the first session goes on with its GOP as before (`live.rs`), and a read-ahead
+//! starts on the other sessions at the next GOP: nothing is decoded twice. Calls whose frames
 //! reach that GOP take them from the read-ahead in order. Anything else (a jump, a look
 //! back, a stride) stops the read-ahead and is served as before; so do iteration and a batch
 //! spread over several GOPs, which take the sessions back. The first session and the
@@ -60,12 +59,7 @@ impl FrameReader {
                 self.stop_sequential()?;
                 return Ok(rest);
             }
-        } else if self.sessions > 1
-            && contiguous
-            && (follows || self.may_open_a_loop(first, last))
-            && !rest.is_empty()
-            && !self.reading_ahead()
-        {
+        } else if self.sessions > 1 && contiguous && follows && !rest.is_empty() && !self.reading_ahead() {
             self.start_sequential(last)?;
         }
         let Some(from) = self.seq.as_ref().map(|s| s.from) else { return Ok(rest) };
@@ -74,24 +68,6 @@ impl FrameReader {
             self.take_from_ahead(&mine, got)?;
         }
         Ok(before)
-    }
-
-    /// Whether a reader's first call starts the read-ahead at once, as a loop's second call
-    /// does: a call at the track's first frame, inside its first GOP (most often the first
-    /// of a loop), on sessions that each have an engine of their own (hardware).
-    ///
-    /// Why: the read-ahead's sessions make their decoders when they are given their first
-    /// GOP (an NVDEC decoder: 39-48 ms on an H200). Started at the loop's second call, that
-    /// wait came after the first GOP: on a 640x360 file with a key frame every ~110 frames,
-    /// 300 frames of `dec[i]` took 0.137 s from the constructor against 0.041 s once the
-    /// decoders were made (bench/results/gpu-h200-20261127-6915467). Started with the first
-    /// call, the decoders are made while the first session decodes frame 0. Not for
-    /// software sessions: they would take the cores from the first frame's decode.
-    fn may_open_a_loop(&self, first: usize, last: usize) -> bool {
-        self.last_asked.is_none()
-            && first == 0
-            && self.start_of(last) == self.start_of(0)
-            && self.decoders.first().is_some_and(|d| d.engine().is_hardware())
     }
 
     /// Whether iteration's read-ahead holds the sessions.
