@@ -35,7 +35,8 @@ use video_hw_types::error::Result;
 pub const INDEX_CACHE_ENV: &str = "VIDEO_HW_INDEX_CACHE";
 
 /// Where [`IndexCache::Auto`], `IndexCache::parse("on")` and the deprecated
-/// [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's defaults. This crate reads no environment: the library (`video_hw`), whose `env` module
+/// [`IndexCache::from_env`] and [`IndexCache::default_dir`] get the process's defaults.
+/// This crate reads no environment: the library (`video_hw`), whose `env` module
 /// is the one reader of the `VIDEO_HW_*` variables, installs its readers here
 /// ([`install_environment`]) before it resolves a cache setting
 /// (`video_hw::media::index_cache`, `FrameReader::open`; a program may call
