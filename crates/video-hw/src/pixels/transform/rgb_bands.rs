@@ -27,8 +27,8 @@ pub fn writes_in_bands(format: PixelFormat) -> bool {
 /// in order; `scratch` holds a band and may be reused from frame to frame. The bands
 /// together are the bytes a software engine's own `Output::Host(format)` gives for the same
 /// picture: the same conversion, its matrix resolved as the engines resolve it
-/// ([`ColorInfo::effective_matrix`]). An error from `each` ends the conversion and is
-/// returned.
+/// ([`ColorInfo::effective_matrix`](crate::codec::ColorInfo::effective_matrix)). An error
+/// from `each` ends the conversion and is returned.
 pub fn rgb_bands(
     frame: &Frame,
     format: PixelFormat,
