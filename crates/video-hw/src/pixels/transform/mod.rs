@@ -452,9 +452,11 @@ impl Transform {
         }
     }
 
-    /// `(scale, mean, std)` of float output, defaults filled in.
+    /// `(scale, mean, std)` of float output, defaults filled in (the defaults are the
+    /// engines' own RGB output's: float values in [0, 1]).
     pub fn normalization(&self) -> (f32, [f32; 3], [f32; 3]) {
-        (self.scale.unwrap_or(1.0 / 255.0), self.mean.unwrap_or([0.0; 3]), self.std.unwrap_or([1.0; 3]))
+        let (scale, mean, std) = rgb::UNNORMALISED;
+        (self.scale.unwrap_or(scale), self.mean.unwrap_or(mean), self.std.unwrap_or(std))
     }
 }
 
