@@ -44,8 +44,8 @@ impl DecoderConfig {
 /// Hands the process's index-cache defaults to the media crate: `VIDEO_HW_INDEX_CACHE`
 /// ([`Settings::index_cache`](crate::env::Settings::index_cache)) and the default folder
 /// ([`crate::env::index_dir`]), which `IndexCache::parse("on")` and `IndexCache::Auto`
-/// (and the deprecated `IndexCache::from_env` and `IndexCache::default_dir`) use from then on. The first call
-/// counts; [`index_cache`] and `FrameReader::open` make it.
+/// (and the deprecated `IndexCache::from_env` and `IndexCache::default_dir`) use from then
+/// on. The first call counts; [`index_cache`] and `FrameReader::open` make it.
 pub fn install_cache_environment() {
     install_environment(CacheEnvironment {
         setting: || crate::env::settings().index_cache.clone(),

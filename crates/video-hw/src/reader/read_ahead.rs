@@ -250,14 +250,13 @@ impl ReadAhead {
     /// sessions give CUDA frames while they read ahead, and the reader copies each to the
     /// host in that format as it takes it.
     pub fn start(
-        sessions: Vec<Session>,
+        mut sessions: Vec<Session>,
         feed: &Feed,
         first: usize,
         budget: usize,
         frame_bytes: usize,
         device_held: Option<PixelFormat>,
     ) -> ReadAhead {
-        let mut sessions = sessions;
         let mut staged = None;
         // What the sessions the workers open switch to, as the open ones did.
         let mut switch_to = None;
