@@ -63,6 +63,12 @@ def ranges_of(starts_seed, count):
     return [rng.uniform(0, 3598) for _ in range(count)]
 
 
+def play_ranges(dec, starts):
+    """One-second ranges from each start, one call each (the ranges job)."""
+    for s in starts:
+        dec.get_samples_played_in_range(s, s + 1.0)
+
+
 def child(who, job, path, count):
     """One Python job in this process, as a whole-process run times it."""
     if who == "video_hw":
@@ -75,8 +81,7 @@ def child(who, job, path, count):
     if job == "all":
         dec.get_all_samples()
     else:
-        for s in ranges_of(1, count):
-            dec.get_samples_played_in_range(s, s + 1.0)
+        play_ranges(dec, ranges_of(1, count))
 
 
 def main():
@@ -109,13 +114,8 @@ def main():
         rows.append(row(f"{name} all samples, in process", engine, ours, "torchcodec", theirs))
         rows.append(row(f"{name} to f32le, whole process", engine, cli, "ffmpeg", ff))
     starts = ranges_of(1, a.ranges)
-
-    def ranges(dec):
-        for s in starts:
-            dec.get_samples_played_in_range(s, s + 1.0)
-
-    ours = timed(lambda: ranges(video_hw.AudioDecoder(hour)), max(1, a.runs // 2))
-    theirs = timed(lambda: ranges(TcDecoder(hour)), max(1, a.runs // 2))
+    ours = timed(lambda: play_ranges(video_hw.AudioDecoder(hour), starts), max(1, a.runs // 2))
+    theirs = timed(lambda: play_ranges(TcDecoder(hour), starts), max(1, a.runs // 2))
     engine = video_hw.AudioDecoder(hour).metadata.engine
     rows.append(row(f"{a.ranges} one-second ranges of a 1-hour AAC file", engine, ours, "torchcodec", theirs))
     # The Python jobs again, each a whole process (the interpreter, the imports and the job).
