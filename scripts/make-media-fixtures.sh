@@ -261,6 +261,12 @@ echo "make-media-fixtures: h264-noidr.ts starts at access unit $NOIDR_K of $NOID
 "${FF[@]}" -threads 1 -f lavfi -i "$SRC" -f lavfi -i "sine=frequency=440:sample_rate=8000:duration=0.4" \
     -map 0:v -map 1:a -map_metadata -1 -frames:v 10 -pix_fmt yuvj420p -threads 1 -c:v mjpeg -q:v 20 \
     -flags:v +bitexact -ac 1 -c:a pcm_s16le -fflags +bitexact mjpeg-pcm.avi
+# DivX's packed bitstream (Xvid with 2 B-frames packs each B-VOP into its anchor's chunk and leaves
+# an N-VOP in its slot; user data DivX503b1393p says so), 50 frames, and MP3. Not in GOOD: its
+# facts' packets are the packed chunks, ours are unpacked (one VOP each, as mpeg4_unpack_bframes).
+"${FF[@]}" -threads 1 -f lavfi -i "$SRC" -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=2" \
+    -map 0:v -map 1:a -map_metadata -1 -frames:v 50 -pix_fmt yuv420p -threads 1 -c:v libxvid -bf 2 -g 25 -q:v 8 \
+    -vtag XVID -ac 2 -c:a libmp3lame -b:a 32k -flags:a +bitexact -fflags +bitexact mpeg4-packed.avi
 
 GOOD=(h264-aac.mp4 h264-aac-frag.mp4 h264-aac-frag-sidx.mp4 hevc-aac.mkv vp9-opus.webm av1-opus.webm
       h264-aac.ts hevc-aac.m2ts h264-wrap.ts h264-vfr.mp4 h264-vfr.mkv h264-editlist.mp4 hevc-opengop.mp4
@@ -275,6 +281,10 @@ for f in "${GOOD[@]}"; do
         -vf scale=in_range=full:out_range=full,format=yuv420p -fflags +bitexact -f framemd5 "$f.framemd5"
     python3 "$ROOT/scripts/media-facts.py" "$f" "$f.framemd5" > "$f.json"
 done
+# The packed AVI's frames (the same decode: ffmpeg's decoder unpacks it itself).
+"${FF[@]}" -threads 1 -flags unaligned -i mpeg4-packed.avi -map 0:v:0 -fps_mode passthrough -autoscale 0 \
+    -vf scale=in_range=full:out_range=full,format=yuv420p -fflags +bitexact -f framemd5 mpeg4-packed.avi.framemd5
+grep -q 'DivX503b1393p' mpeg4-packed.avi || die "mpeg4-packed.avi: the encoder did not mark its bitstream packed"
 
 # The same packets in other containers decode to the same frames (hash column of the framemd5s).
 hashes() { grep -v '^#' "$1.framemd5" | awk -F', *' '{ print $6 }' | sed -n "${2:-1},\$p"; }

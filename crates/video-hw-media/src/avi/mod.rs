@@ -9,7 +9,8 @@
 //! (which carry no packet, as ffmpeg skips them); a constant-rate audio stream
 //! (`dwSampleSize` > 0) counts samples instead. Video packets come in decode order: MPEG-4
 //! Part 2's presentation times follow its VOP types (a B-VOP shows before the I/P-VOP
-//! sent ahead of it; packed bitstreams, two VOPs in one chunk, are not unpacked), H.264
+//! sent ahead of it; DivX's packed bitstreams, two VOPs in one chunk, are unpacked into one
+//! VOP a packet first, as ffmpeg's `mpeg4_unpack_bframes` does: [`packed`]), H.264
 //! and HEVC (Annex-B in AVI) have none, and the frame index orders their pictures by
 //! their order counts. Key frames come from `idx1`'s `AVIIF_KEYFRAME` flags, or without
 //! an index from the bitstream (an IDR, an I-VOP; every picture of intra-only codecs).
@@ -17,6 +18,7 @@
 mod chunks;
 mod header;
 mod odml;
+mod packed;
 
 use super::io::{ByteSource, truncated};
 use super::types::{Container, MediaPacket, PacketEntry, Track, TrackKind};
@@ -284,6 +286,8 @@ impl AviDemuxer {
         let mut shown = vec![0i64; streams.len()];
         // Each MPEG-4 stream's VOP types, in its packets' order.
         let mut vops: Vec<Vec<Option<u8>>> = vec![Vec::new(); streams.len()];
+        // Each MPEG-4 stream: whether its user data says its bitstream is packed.
+        let mut packed = vec![false; streams.len()];
         let mut packets = Vec::with_capacity(found.len());
         for c in found {
             let s = c.stream as usize;
@@ -313,9 +317,13 @@ impl AviDemuxer {
             };
             if st.reorder_vops {
                 vops[s].push(head.as_deref().and_then(vop_type));
+                packed[s] |= head.as_deref().is_some_and(packed::marked);
             }
             let pts = if st.nal { None } else { Some(t) };
             packets.push(Packet { chunk: *c, dts: t, pts, duration, key });
+        }
+        for s in (0..streams.len()).filter(|&s| packed[s]) {
+            Self::unpack(src, &mut packets, s, &mut vops[s])?;
         }
         // MPEG-4 Part 2: presentation times from the VOP types.
         for s in (0..streams.len()).filter(|&s| streams[s].reorder_vops) {
@@ -348,6 +356,32 @@ impl AviDemuxer {
             })
             .collect();
         Ok((tracks, packets))
+    }
+
+    /// Stream `s`'s packets (one a non-empty chunk, with their VOP types in `kinds`) made
+    /// one VOP each: a chunk with two gives its first in its own slot, and its second in the
+    /// next one-VOP chunk's ([`packed::unpack`]). Packets keep their slot's timestamps.
+    fn unpack(src: &mut ByteSource, packets: &mut [Packet], s: usize, kinds: &mut [Option<u8>]) -> Result<()> {
+        let mine: Vec<usize> = (0..packets.len()).filter(|&i| packets[i].chunk.stream as usize == s).collect();
+        let chunks: Vec<Chunk> = mine.iter().map(|&i| packets[i].chunk).collect();
+        let keys: Vec<bool> = mine.iter().map(|&i| packets[i].key).collect();
+        let pieces = packed::pieces(src, &chunks.iter().map(|c| (c.pos, c.size)).collect::<Vec<_>>())?;
+        let was = kinds.to_vec();
+        for (k, give) in packed::unpack(&pieces).into_iter().enumerate() {
+            let p = &mut packets[mine[k]];
+            match give {
+                packed::Give::Whole => {}
+                packed::Give::First(n) => p.chunk.size = n,
+                packed::Give::Kept { from, at, len } => {
+                    p.chunk = Chunk { pos: chunks[from].pos + u64::from(at), size: len, ..chunks[from] };
+                    // A chunk's second VOP (a B-VOP) is no key frame; a whole chunk kept for
+                    // the next slot keeps what it was.
+                    (p.key, kinds[k]) =
+                        if at == 0 { (keys[from], was[from]) } else { (false, pieces[from].second_kind) };
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The packet at `i`, read from the file.

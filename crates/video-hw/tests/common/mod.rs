@@ -157,6 +157,8 @@ pub fn clean_streams(dir: &Path, codec: &str) -> Vec<CorpusStream> {
 /// One line of a framemd5 file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameMd5 {
+    /// Presentation time in the stream's time base (column 2).
+    pub pts: i64,
     /// Frame size in bytes (column 5).
     pub size: usize,
     /// MD5 of the frame's planes, lower-case hex (column 6).
@@ -170,7 +172,11 @@ pub fn read_framemd5(path: &Path) -> Vec<FrameMd5> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.split(',').map(str::trim).collect();
-            FrameMd5 { size: cols[4].parse().expect("size column"), md5: cols[5].to_string() }
+            FrameMd5 {
+                pts: cols[1].parse().expect("pts column"),
+                size: cols[4].parse().expect("size column"),
+                md5: cols[5].to_string(),
+            }
         })
         .collect()
 }
