@@ -7,6 +7,11 @@ CPU decode of the same frames where torchcodec is installed, and against video_h
     python3 scripts/bench_cuda_fallback.py --file av1-1080p.mp4 [--runs 5] [--frames 300]
     python3 scripts/bench_cuda_fallback.py --make-input DIR    # a 1080p AV1 MP4 (ffmpeg, SVT-AV1)
 
+Contenders: video_hw-cuda, video_hw-cpu (the engine the library picks: FFmpeg's libdav1d where
+FFmpeg is found, else the built-in rav1d), video_hw-cuda-builtin (the same with
+VIDEO_HW_FFMPEG_DIR=none: rav1d), torchcodec (CPU; its FFmpeg's libdav1d). After the timed runs,
+frames 0, the middle and the last of video_hw-cuda and torchcodec are compared (PSNR, RGB).
+
 Work: every frame of the first --frames, in order (`for frame in dec`; torchcodec: ranges of 32),
 RGB uint8 (3, H, W); with device="cuda" the frames are in GPU memory and the GPU is synchronised
 at the end. torch, and for device="cuda" its CUDA context, are set up before the work is timed
@@ -32,7 +37,7 @@ def child(a):
     # CUDA context) is set up before the work is timed.
     import torch
 
-    if a.contender == "video_hw-cuda":
+    if a.contender.startswith("video_hw-cuda"):
         torch.zeros(1, device="cuda")
     if a.contender == "torchcodec":
         from torchcodec.decoders import VideoDecoder as TcDecoder
@@ -46,7 +51,7 @@ def child(a):
         for start in range(0, n, 32):
             got += len(dec.get_frames_in_range(start, min(start + 32, n)).data)
     else:
-        device = "cuda" if a.contender == "video_hw-cuda" else "cpu"
+        device = "cuda" if a.contender.startswith("video_hw-cuda") else "cpu"
         import warnings
 
         with warnings.catch_warnings():
@@ -64,6 +69,35 @@ def child(a):
     print(json.dumps({"frames": got, "import_s": t1 - t0, "work_s": t2 - t1, **extra}))
 
 
+def check(a):
+    """Frames 0, the middle and the last of video_hw (device="cuda") and torchcodec: PSNR of
+    their RGB, in one process."""
+    import warnings
+
+    import torch
+    from torchcodec.decoders import VideoDecoder as TcDecoder
+
+    import video_hw
+
+    tc = TcDecoder(a.file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ours = video_hw.VideoDecoder(a.file, device="cuda", pixel_format="rgb24")
+    n = min(a.frames, len(tc))
+    assert len(ours) == len(tc), f"frame counts: video_hw {len(ours)}, torchcodec {len(tc)}"
+    worst = float("inf")
+    for i in (0, n // 2, n - 1):
+        x = torch.as_tensor(ours[i], device="cuda").cpu().double()
+        y = tc[i].double()
+        assert x.shape == y.shape, f"frame {i}: shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        mse = float(((x - y) ** 2).mean())
+        psnr = float("inf") if mse == 0 else 10 * __import__("math").log10(255 * 255 / mse)
+        worst = min(worst, psnr)
+        print(f"  frame {i}: PSNR {psnr:.2f} dB, largest difference {int((x - y).abs().max())}")
+    print(f"frames checked: video_hw (device=cuda, {ours.backend}) against torchcodec, lowest {worst:.2f} dB;"
+          f" {len(ours)} frames both")
+
+
 def make_input(d):
     os.makedirs(d, exist_ok=True)
     out = os.path.join(d, "av1-1080p.mp4")
@@ -79,7 +113,8 @@ def main():
     p.add_argument("--file")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--frames", type=int, default=300)
-    p.add_argument("--contenders", default="video_hw-cuda,video_hw-cpu,torchcodec")
+    p.add_argument("--contenders", default="video_hw-cuda,video_hw-cuda-builtin,video_hw-cpu,torchcodec")
+    p.add_argument("--check", action="store_true", help="only compare frames with torchcodec's")
     p.add_argument("--make-input")
     p.add_argument("--child", action="store_true")
     p.add_argument("--contender")
@@ -88,6 +123,8 @@ def main():
         return make_input(a.make_input)
     if a.child:
         return child(a)
+    if a.check:
+        return check(a)
     contenders = [c for c in a.contenders.split(",") if c]
     try:
         import torchcodec  # noqa: F401
@@ -101,21 +138,22 @@ def main():
         for c in order:
             t0 = time.perf_counter()
             cmd = [sys.executable, HERE, "--child", "--contender", c, "--file", a.file, "--frames", str(a.frames)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            env = dict(os.environ)
+            if c.endswith("-builtin"):
+                env["VIDEO_HW_FFMPEG_DIR"] = "none"
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
             t = time.perf_counter() - t0
             r = json.loads(out.strip().splitlines()[-1])
             info[c] = r
             if run > 0:
                 wall[c].append(t)
                 work[c].append(r["work_s"])
-    print(f"file {a.file}, {info[contenders[0]]['frames']} frames, medians of {a.runs} runs")
+    print(f"file {a.file}, {info[contenders[0]]['frames']} frames, medians of {a.runs} runs (time.perf_counter)")
     for c in contenders:
-        print(f"  {c:14s} wall {statistics.median(wall[c]):7.3f} s  work {statistics.median(work[c]):7.3f} s"
+        print(f"  {c:21s} wall {statistics.median(wall[c]):7.3f} s  work {statistics.median(work[c]):7.3f} s"
               f"  backend: {info[c].get('backend')}  fallback: {info[c].get('fallback')}")
-    base = "video_hw-cuda"
-    for peer in contenders:
-        if peer == base or base not in contenders:
-            continue
+    for base, peer in [(b, p) for b in contenders if b.startswith("video_hw-cuda") for p in contenders
+                       if not p.startswith("video_hw-cuda")]:
         print(f"  {base} vs {peer}: wall {statistics.median(wall[peer]) / statistics.median(wall[base]):.2f}x,"
               f" work {statistics.median(work[peer]) / statistics.median(work[base]):.2f}x (above 1: {base} faster)")
 
