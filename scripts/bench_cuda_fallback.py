@@ -9,7 +9,8 @@ CPU decode of the same frames where torchcodec is installed, and against video_h
 
 Contenders: video_hw-cuda, video_hw-cpu (the engine the library picks: FFmpeg's libdav1d where
 FFmpeg is found, else the built-in rav1d), video_hw-cuda-builtin (the same with
-VIDEO_HW_FFMPEG_DIR=none: rav1d), torchcodec (CPU; its FFmpeg's libdav1d). After the timed runs,
+VIDEO_HW_FFMPEG_DIR=none: rav1d), torchcodec (CPU; its FFmpeg's libdav1d on one thread, its
+default), torchcodec-threads (num_ffmpeg_threads=0: FFmpeg's choice). After the timed runs,
 frames 0, the middle and the last of video_hw-cuda and torchcodec are compared (PSNR, RGB).
 
 Work: every frame of the first --frames, in order (`for frame in dec`; torchcodec: ranges of 32),
@@ -39,14 +40,15 @@ def child(a):
 
     if a.contender.startswith("video_hw-cuda"):
         torch.zeros(1, device="cuda")
-    if a.contender == "torchcodec":
+    if a.contender.startswith("torchcodec"):
         from torchcodec.decoders import VideoDecoder as TcDecoder
     else:
         import video_hw
     t1 = time.perf_counter()
     got = 0
-    if a.contender == "torchcodec":
-        dec = TcDecoder(a.file)
+    if a.contender.startswith("torchcodec"):
+        # torchcodec decodes on one FFmpeg thread unless told; -threads: FFmpeg's choice (0).
+        dec = TcDecoder(a.file, num_ffmpeg_threads=0 if a.contender.endswith("-threads") else 1)
         n = min(a.frames, len(dec))
         for start in range(0, n, 32):
             got += len(dec.get_frames_in_range(start, min(start + 32, n)).data)
@@ -113,7 +115,8 @@ def main():
     p.add_argument("--file")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--frames", type=int, default=300)
-    p.add_argument("--contenders", default="video_hw-cuda,video_hw-cuda-builtin,video_hw-cpu,torchcodec")
+    p.add_argument("--contenders",
+                   default="video_hw-cuda,video_hw-cuda-builtin,video_hw-cpu,torchcodec,torchcodec-threads")
     p.add_argument("--check", action="store_true", help="only compare frames with torchcodec's")
     p.add_argument("--make-input")
     p.add_argument("--child", action="store_true")
@@ -129,7 +132,7 @@ def main():
     try:
         import torchcodec  # noqa: F401
     except Exception:
-        contenders = [c for c in contenders if c != "torchcodec"]
+        contenders = [c for c in contenders if not c.startswith("torchcodec")]
     wall = {c: [] for c in contenders}
     work = {c: [] for c in contenders}
     info = {}
