@@ -57,8 +57,8 @@ pub(crate) fn probe(engine: Engine, codec: Codec, direction: Direction, device: 
 const THREADS_PER_SESSION: usize = 16;
 
 /// FFmpeg's software codecs: each session threads over up to 16 CPU threads, so one
-/// session per 16. H.264 and HEVC pictures given for their headers only are left out
-/// (`skip_frame`), out of the decoded picture buffer too (decoder.rs).
+/// session per 16 ([`sessions`]). H.264 and HEVC pictures given for their headers only are
+/// left out (`skip_frame`), out of the decoded picture buffer too (decoder.rs).
 /// Audio through libavcodec: every codec the loaded FFmpeg has a decoder for.
 static FFMPEG_AUDIO: crate::backend::descriptor::AudioHooks = crate::backend::descriptor::AudioHooks {
     takes: |p| audio::ffmpeg_has_audio_decoder(p.codec, p.pcm),
@@ -70,9 +70,22 @@ pub(crate) static FFMPEG: EngineDescriptor = EngineDescriptor {
     decodes_whole_packets: true,
     audio: Some(&FFMPEG_AUDIO),
     skips_headers_only_pictures: true,
-    sessions: |ask| ask.cpus / THREADS_PER_SESSION.min(ask.cpus.max(1)),
+    sessions,
     ..EngineDescriptor::software(Engine::Ffmpeg)
 };
+
+/// Sessions of FFmpeg's software decoders: one per 16 CPU threads, where libavcodec's own
+/// frame threads keep a session's cores busy; for AV1, rav1d's four. FFmpeg decodes AV1
+/// through libdav1d, whose own threads run one session as rav1d runs one: on a single-tile
+/// 1080p stream it kept 2.3 of an H200 machine's 16 cores busy (240 fps), where four
+/// sessions over the stream's GOPs decode it 2x faster (bench/results/gpu/
+/// av1-sessions-20261127-01dfa17.txt).
+fn sessions(ask: &crate::backend::descriptor::SessionsAsk) -> usize {
+    if ask.codec == Codec::Av1 {
+        return crate::backend::descriptor::four_sessions(ask);
+    }
+    ask.cpus / THREADS_PER_SESSION.min(ask.cpus.max(1))
+}
 
 /// Intel Quick Sync Video through FFmpeg.
 pub(crate) static QSV: EngineDescriptor =

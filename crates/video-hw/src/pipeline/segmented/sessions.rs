@@ -12,8 +12,9 @@ use super::MAX_SESSIONS;
 /// of `width` x `height` whose sessions run on `engine`, on device `device_index` for a
 /// hardware engine, as the engine recommends: NVDEC one per NVDEC engine of that GPU; for
 /// OpenH264, whose session decodes on one thread, one per CPU thread; for FFmpeg's software
-/// decoders, which thread each session over up to 16 CPU threads, one per 16; 4 for other
-/// engines and when the GPU's engines cannot be counted. Always within `1..=MAX_SESSIONS`.
+/// decoders, which thread each session over up to 16 CPU threads, one per 16 (AV1, through
+/// libdav1d's own threads, 4 as rav1d); 4 for other engines and when the GPU's engines
+/// cannot be counted. Always within `1..=MAX_SESSIONS`.
 ///
 /// ```
 /// use video_hw::pipeline::{SegmentedDecode, recommended_sessions};
@@ -56,5 +57,14 @@ mod tests {
         assert_eq!(sessions_for(Engine::Ffmpeg, &ask(64)), 4);
         assert_eq!(sessions_for(Engine::Ffmpeg, &ask(0)), 1);
         assert_eq!(sessions_for(Engine::VideoToolbox, &ask(64)), 4);
+    }
+
+    #[test]
+    fn av1_through_ffmpeg_runs_as_many_sessions_as_rav1d() {
+        for cpus in [2, 16, 64] {
+            let av1 = SessionsAsk { codec: Codec::Av1, ..ask(cpus) };
+            assert_eq!(sessions_for(Engine::Ffmpeg, &av1), sessions_for(Engine::Rav1d, &av1), "{cpus} CPU threads");
+            assert_eq!(sessions_for(Engine::Ffmpeg, &av1), 4);
+        }
     }
 }
