@@ -77,9 +77,9 @@ pub(crate) static FFMPEG: EngineDescriptor = EngineDescriptor {
 /// Sessions of FFmpeg's software decoders: one per 16 CPU threads, where libavcodec's own
 /// frame threads keep a session's cores busy; for AV1, rav1d's four. FFmpeg decodes AV1
 /// through libdav1d, whose own threads run one session as rav1d runs one: on a single-tile
-/// 1080p stream it kept 2.3 of an H200 machine's 16 cores busy (240 fps), where four
-/// sessions over the stream's GOPs decode it 2x faster (bench/results/gpu/
-/// av1-sessions-20261127-01dfa17.txt).
+/// 1080p stream it kept 2.3 of an H200 machine's 16 cores busy (240 fps,
+/// bench/results/gpu/av1-sessions-20261127-01dfa17.txt); four sessions over the stream's
+/// GOPs decode it 2x faster (av1-sessions-after-20261127-affc11d.txt there).
 fn sessions(ask: &crate::backend::descriptor::SessionsAsk) -> usize {
     if ask.codec == Codec::Av1 {
         return crate::backend::descriptor::four_sessions(ask);
