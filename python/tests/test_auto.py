@@ -116,3 +116,31 @@ def test_samplers_take_an_auto_decoder():
     assert md5(np.from_dlpack(a.data)) == md5(np.from_dlpack(c.data))
     assert list(a.pts_seconds) == list(c.pts_seconds)
     assert auto.stats["device_choice"]["device"] == "cpu"
+
+
+def test_a_gpu_file_without_room_in_the_budget_spills_to_the_cpu_only_when_that_is_close():
+    from video_hw._auto import spill_when_full
+
+    gpu = {"device": "cuda", "why": "estimated faster", "estimate_s": {"cpu": 0.5, "cuda": 0.3}}
+    # Room, or no CPU engine, or a CPU choice already: the choice stands.
+    assert spill_when_full(gpu, room=True, cpu_decodes=True) is gpu
+    assert spill_when_full(gpu, room=False, cpu_decodes=False) is gpu
+    cpu = dict(gpu, device="cpu")
+    assert spill_when_full(cpu, room=False, cpu_decodes=True) is cpu
+    # No room: the CPU within twice the GPU takes the file, and says why.
+    spilled = spill_when_full(gpu, room=False, cpu_decodes=True)
+    assert spilled["device"] == "cpu" and "no room" in spilled["why"], spilled
+    assert spilled["estimate_s"] == gpu["estimate_s"]
+    # A CPU more than twice slower: the file waits for the GPU.
+    slow = dict(gpu, estimate_s={"cpu": 0.61, "cuda": 0.3})
+    assert spill_when_full(slow, room=False, cpu_decodes=True) is slow
+    # Without both estimates nothing is compared.
+    unknown = dict(gpu, estimate_s={"cpu": None, "cuda": 0.3})
+    assert spill_when_full(unknown, room=False, cpu_decodes=True) is unknown
+
+
+def test_the_budget_room_check_admits_when_nothing_is_in_flight():
+    from video_hw._video_hw import _gpu_memory_would_admit
+
+    assert _gpu_memory_would_admit(10 << 30, 1 << 20) is True
+    assert _gpu_memory_would_admit(1, None, 3) is True

@@ -1,6 +1,8 @@
 """The GPU memory budget on an NVIDIA GPU: what the sessions hold is counted by use and given
 back, ``decode_many`` under ``max_gpu_memory`` waits rather than fails, stays within the
-budget, and gives the same frames; the process-wide budget holds across 8 threads.
+budget, and gives the same frames; the process-wide budget holds across 8 threads; under
+``device="auto:cuda"`` the files sent to the GPU are jobs of the budget, and one that would
+wait goes to the CPU where the model's estimates are close.
 
 These run when ``VIDEO_HW_TEST_GPU=1`` and then fail, not skip, without a usable GPU:
 
@@ -127,3 +129,53 @@ def test_a_budget_is_read_as_people_write_it():
         assert video_hw.gpu_memory()["limit"] == 2 << 30
     finally:
         video_hw.set_max_gpu_memory(None)
+
+
+def one_file_peak():
+    """What one of JOBS' files takes at most on the GPU, measured."""
+    with video_hw.VideoDecoder(JOBS[0][0], device="cuda", pixel_format="rgb24", sessions=1) as dec:
+        dec._native.get_frames_at_admitted(JOBS[0][1], 1 << 20, 0)
+        one = dec._native.last_job_peak
+    video_hw.release_cached_decoders()
+    assert one > 0
+    return one
+
+
+def decode_auto(**kw):
+    return video_hw.decode_many(
+        [p for p, _ in JOBS], [i for _, i in JOBS], device="auto:cuda", pixel_format="rgb24", dimension_order="NHWC", **kw
+    )
+
+
+def test_auto_cuda_files_on_the_gpu_are_jobs_of_the_budget(monkeypatch):
+    want = digests(decode(max_gpu_memory=0))
+    one = one_file_peak()
+    budget = 3 * one + 64 * 2**20
+    # Every file to the GPU (the model not asked), so that they must share the budget.
+    monkeypatch.setenv("VIDEO_HW_AUTO", "cuda")
+    video_hw.reset_gpu_memory_peak()
+    waits = video_hw.gpu_memory()["waits"]
+    got = decode_auto(max_gpu_memory=budget, workers=8)
+    figures = video_hw.gpu_memory()
+    assert digests(got) == want
+    assert figures["waits"] > waits, figures
+    assert figures["peak"] <= budget + one, (budget, one, figures)
+
+
+def test_auto_cuda_sends_a_file_to_the_cpu_when_the_budget_has_no_room_and_the_cpu_is_close(monkeypatch):
+    from video_hw import _auto
+
+    paths, picks = [p for p, _ in JOBS], [i for _, i in JOBS]
+    want = digests(video_hw.decode_many(paths, picks, device="cuda", pixel_format="yuv420p", max_gpu_memory=0))
+
+    def gpu_but_close(*args, **kwargs):
+        return {"device": "cuda", "why": "test", "estimate_s": {"cpu": 0.2, "cuda": 0.15}, "gpu": {"engines": 7}}
+
+    monkeypatch.setattr(_auto, "device_choice", gpu_but_close)
+    monkeypatch.setattr(_auto, "_gpu_memory_would_admit", lambda *a: False)
+    before = dict(_auto.CHOICES)
+    got = video_hw.decode_many(paths, picks, device="auto:cuda", pixel_format="yuv420p", max_gpu_memory="1M", workers=4)
+    # H.264 goes to the CPU; HEVC too where a CPU engine decodes it (else the GPU, waiting).
+    assert _auto.CHOICES["cpu"] > before["cpu"], (before, _auto.CHOICES)
+    # YUV is the same bytes from either side.
+    assert digests(got) == want

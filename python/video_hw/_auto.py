@@ -21,8 +21,10 @@ from typing import Any, List, Optional, Sequence, Tuple
 from ._video_hw import (
     NativeDecoder,
     UnsupportedError,
+    _gpu_memory_would_admit,
     device_choice,
     device_engine,
+    gpu_memory,
     observe_decode,
 )
 
@@ -33,6 +35,25 @@ _CHOICES_LOCK = threading.Lock()
 
 _RGB = {"rgb24": 3, "rgb": 3, "bgr24": 3, "bgr": 3, "gbrp": 3, "rgba": 4, "bgra": 4}
 _DTYPE_BYTES = {"uint8": 1, "float16": 2, "float32": 4}
+
+
+def spill_when_full(choice: dict, room: bool, cpu_decodes: bool) -> dict:
+    """The choice for one of ``decode_many``'s files under a GPU memory budget: where the model
+    picked the GPU but the budget has no ``room`` for the file now, the file would wait for
+    the files ahead of it to finish; the CPU takes it instead where its estimate is within
+    twice the GPU's (the GPU's time plus about one file's wait). Otherwise the choice stands
+    (and the GPU file waits its turn)."""
+    if choice.get("device") != "cuda" or room or not cpu_decodes:
+        return choice
+    est = choice.get("estimate_s") or {}
+    cpu, cuda = est.get("cpu"), est.get("cuda")
+    if cpu is None or cuda is None or cpu > 2 * cuda:
+        return choice
+    return dict(
+        choice,
+        device="cpu",
+        why=f"the GPU memory budget has no room for the file now; the CPU's {cpu:.3f} s is within twice the GPU's {cuda:.3f} s",
+    )
 
 
 def parse_auto(device: str) -> Optional[Tuple[str, int]]:
@@ -81,6 +102,7 @@ class _AutoNative:
         self._iterating: Optional[NativeDecoder] = None
         self._choice: Optional[dict] = None
         self._choices = {"cpu": 0, "cuda": 0}
+        self._last_job_peak = 0
         self._times: Optional[List[float]] = None
         m = self._primary.metadata
         self._codec = m["codec"]
@@ -136,8 +158,13 @@ class _AutoNative:
         job = (self._codec, w, h, packets, runs, len(frames), self._output, self._bytes_per_pixel, self._rgb)
         return job, runs, packets
 
-    def _pick(self, frames: Sequence[int]) -> Tuple[NativeDecoder, Optional[tuple], dict]:
-        """The decoder for a call asking ``frames``, the job as the model saw it and the choice."""
+    def _pick(
+        self, frames: Sequence[int], admission: Optional[Tuple[int, Optional[int]]] = None
+    ) -> Tuple[NativeDecoder, Optional[tuple], dict]:
+        """The decoder for a call asking ``frames``, the job as the model saw it and the choice.
+        With ``admission`` (``(reserve, budget)``: a file of ``decode_many`` under the GPU
+        memory budget), a GPU choice whose file would wait for room may go to the CPU
+        (:func:`spill_when_full`)."""
         job, runs, packets = self._job(frames)
         forced = os.environ.get("VIDEO_HW_AUTO", "").strip()
         if forced == "cuda" and self._gpu_engine is not None or forced == "cpu" and self._cpu is not None:
@@ -156,6 +183,10 @@ class _AutoNative:
             )
             if self._cpu is None:
                 choice = dict(choice, device="cuda", why=f"no CPU engine decodes the stream: {self._cpu_error}")
+            elif admission is not None and self._output == "cuda":
+                reserve, budget = admission
+                room = _gpu_memory_would_admit(reserve, budget, self._gpu_index)
+                choice = spill_when_full(choice, room, cpu_decodes=True)
         if choice["device"] == "cuda" and self._gpu is None:
             try:
                 self._gpu = self._open_gpu()
@@ -198,6 +229,35 @@ class _AutoNative:
         self._observe(dec, job, choice, time.perf_counter() - started)
         self._last = dec
         return out
+
+    def get_frames_at_admitted(self, indices: List[int], reserve: int, budget: Optional[int]) -> Any:
+        """``get_frames_at`` as one of ``decode_many``'s files under the GPU memory budget: a
+        GPU call whose frames land in GPU memory is a job of the budget (it waits for room, as
+        ``device="cuda"`` files do, unless :func:`spill_when_full` sends it to the CPU); a CPU
+        call is not. A call that waited for room does not teach the model (its time is not the
+        decode's)."""
+        dec, job, choice = self._pick(indices, (reserve, budget))
+        admitted = dec is self._gpu and self._output == "cuda"
+        waits = gpu_memory(self._gpu_index)["waits"] if admitted else 0
+        started = time.perf_counter()
+        if admitted:
+            out = dec.get_frames_at_admitted(indices, reserve, budget)
+            self._last_job_peak = dec.last_job_peak
+        else:
+            out = dec.get_frames_at(indices)
+            self._last_job_peak = 0
+        seconds = time.perf_counter() - started
+        if admitted and gpu_memory(self._gpu_index)["waits"] != waits:
+            # Some job waited meanwhile (perhaps this one): not a decode's time.
+            job = None
+        self._observe(dec, job, choice, seconds)
+        self._last = dec
+        return out
+
+    @property
+    def last_job_peak(self) -> int:
+        """The most GPU memory the last admitted call held at once (0 for a CPU call)."""
+        return self._last_job_peak
 
     def _frames_at_seconds(self, seconds: Sequence[float]) -> List[int]:
         if self._times is None:

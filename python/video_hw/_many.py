@@ -117,13 +117,17 @@ def decode_many(
     ``VideoDecoder(device="auto")`` routes a call (the files' batches are where the device
     says, whichever side decoded them).
 
-    GPU memory: with ``device="cuda"`` each file is a job of the GPU memory budget
+    GPU memory: with ``device="cuda"`` each file is a job of the GPU memory budget, and
+    with ``device="auto:cuda"`` each file the model sends to the GPU
     (``max_gpu_memory``: bytes or a size such as ``"2G"``, 0 for none; None: the process's,
     from ``set_max_gpu_memory`` or ``VIDEO_HW_MAX_GPU_MEMORY``, else
     :data:`DECODE_MANY_GPU_MEMORY`, none by default).
     A file starts only while the memory the library holds (decoders, frames, pools; not
     the batches already returned) and what the files in flight may still take leave room
     for it, so past the budget files wait rather than fail; one file alone always runs.
+    Under ``"auto:cuda"`` a file the model sent to the GPU that would wait for room goes to
+    the CPU instead where the CPU's estimate is within twice the GPU's
+    (``stats["device_choice"]["why"]`` says so).
     ``gpu_memory()`` gives the figures.
 
     Sound: with ``audio=True`` (or a dict of ``AudioDecoder``'s options: ``stream_index``,
@@ -145,6 +149,8 @@ def decode_many(
     if not devices:
         raise ValueError("device: a device name or a list of them")
     cuda = all(str(d).startswith("cuda") for d in devices)
+    # Files that device="auto:cuda" sends to the GPU are jobs of the budget too.
+    auto_gpu = any(str(d).startswith("auto:cuda") for d in devices) and device_engine() is not None
 
     def open_one(i: int, sessions: Optional[int]) -> Optional[VideoDecoder]:
         try:
@@ -178,8 +184,9 @@ def decode_many(
     # The GPU memory budget of the files (None: the process's, else the default) and what
     # each file reserves: the most one file of this call held so far, or an estimate
     # before one finished.
-    budget = _parse_gpu_budget(max_gpu_memory) if cuda else None
-    if cuda and budget is None and gpu_memory(0)["limit"] is None:
+    budgeted = cuda or auto_gpu
+    budget = _parse_gpu_budget(max_gpu_memory) if budgeted else None
+    if budgeted and budget is None and gpu_memory(0)["limit"] is None:
         from . import DECODE_MANY_GPU_MEMORY  # read at each call: settable on the package
 
         budget = DECODE_MANY_GPU_MEMORY  # (0 is no budget, as None)
@@ -202,9 +209,12 @@ def decode_many(
             if isinstance(dec._native, _AutoNative):
                 # The CPU's threads are shared by the files decoding at once.
                 dec._native.share(n)
-            if not cuda or isinstance(dec._native, _Closed):
+            admitted = cuda or budgeted and isinstance(dec._native, _AutoNative)
+            if not admitted or isinstance(dec._native, _Closed):
                 batch = dec.get_frames_at(wanted)
             else:
+                # An auto file the model sends to the CPU is not a job of the budget (its
+                # peak is 0 and teaches the reservation nothing).
                 batch = dec._native.get_frames_at_admitted(wanted, reserve_for(dec, len(wanted)), budget)
                 peak = dec._native.last_job_peak
                 with busy_lock:

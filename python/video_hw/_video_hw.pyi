@@ -211,6 +211,9 @@ def gpu_memory(device: int = 0) -> Dict[str, Any]:
 def reset_gpu_memory_peak(device: int = 0) -> None:
     """Starts GPU ``device``'s peaks again from what is held now."""
 
+def _gpu_memory_would_admit(reserve: int, budget: Optional[int] = None, device: int = 0) -> bool:
+    """Whether a job reserving ``reserve`` bytes would start at once under ``budget``."""
+
 def set_max_gpu_memory(limit: Union[None, int, str]) -> None:
     """The GPU memory budget of this process's sessions, every GPU: bytes or a size
     (``"8G"``); 0 for none; None: ``VIDEO_HW_MAX_GPU_MEMORY``'s, or none."""

@@ -37,6 +37,15 @@ pub fn reset_gpu_memory_peak(device: u32) {
     video_hw::gpu_memory::reset_peak(device);
 }
 
+/// Whether a job reserving `reserve` bytes on GPU `device` would start at once under
+/// `budget` (bytes; None: the process's; 0: none): `device="auto"` asks it before it routes
+/// a file of `decode_many` to a GPU whose budget may be full (private to the package).
+#[pyfunction(name = "_gpu_memory_would_admit")]
+#[pyo3(signature = (reserve, budget = None, device = 0))]
+pub fn gpu_memory_would_admit(reserve: u64, budget: Option<u64>, device: u32) -> bool {
+    video_hw::gpu_memory::would_admit_now(device, reserve, budget)
+}
+
 /// Reads a budget as Python callers give it: bytes (int), a string (`"8G"`, `"512M"`), or
 /// None (none set here).
 pub fn budget_bytes(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {

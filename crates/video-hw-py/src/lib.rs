@@ -36,6 +36,7 @@ fn _video_hw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decoder::engines, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory::gpu_memory, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory::reset_gpu_memory_peak, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory::gpu_memory_would_admit, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory::set_max_gpu_memory, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory::parse_gpu_budget, m)?)?;
     m.add_function(wrap_pyfunction!(decoder::ffmpeg_info, m)?)?;

@@ -369,6 +369,25 @@ pub fn admit(device: u32, reserve: u64, budget: Option<u64>, stop: &mut dyn FnMu
     Some(Job { gpu, state })
 }
 
+/// Whether a job reserving `reserve` bytes on GPU `device` would be admitted at once by
+/// [`admit`] under `budget` (read as [`admit`] reads it): no job waiting, and none in flight
+/// or room beside them. A snapshot: what `device="auto"` asks before it routes a file to a
+/// GPU whose budget may be full.
+pub fn would_admit_now(device: u32, reserve: u64, budget: Option<u64>) -> bool {
+    let gpu = slot(device);
+    let l = ledger();
+    let Some(budget) = budget.or_else(|| limit(device)).filter(|b| *b > 0) else { return true };
+    let a = l.admissions.lock().unwrap_or_else(|p| p.into_inner());
+    if !a[gpu].queue.is_empty() {
+        return false;
+    }
+    if a[gpu].in_flight.is_empty() {
+        return true;
+    }
+    let promised: u64 = a[gpu].in_flight.iter().map(|j| j.unused()).sum();
+    l.gpus[gpu].budgeted().saturating_add(promised).saturating_add(reserve) <= budget
+}
+
 impl Job {
     /// Counts the device allocations this thread makes, until the guard drops, towards
     /// this job.

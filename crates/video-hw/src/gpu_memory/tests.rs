@@ -145,3 +145,39 @@ fn a_job_that_finds_no_room_has_memory_kept_for_reuse_let_go_first() {
     assert!(RECLAIMED.load(Ordering::SeqCst) > before);
     drop(held);
 }
+
+#[test]
+fn would_admit_now_reads_the_room_admit_would_find() {
+    let gpu = 13;
+    let budget = Some(1000);
+    // Nothing in flight: any job, however large; no budget: always.
+    assert!(would_admit_now(gpu, 5000, budget));
+    assert!(would_admit_now(gpu, 5000, Some(0)));
+    // One job of 600 in flight: 400 are left beside it.
+    let first = admit(gpu, 600, budget, &mut || false).unwrap();
+    assert!(would_admit_now(gpu, 400, budget));
+    assert!(!would_admit_now(gpu, 401, budget));
+    assert!(would_admit_now(gpu, 401, Some(0)));
+    // The answer and admit agree: a job of 401 would wait.
+    let waited = Arc::new(AtomicBool::new(false));
+    let t = {
+        let waited = waited.clone();
+        std::thread::spawn(move || {
+            let mut asked = 0;
+            let job = admit(gpu, 401, budget, &mut || {
+                asked += 1;
+                waited.store(true, Ordering::SeqCst);
+                false
+            });
+            drop(job);
+            asked
+        })
+    };
+    std::thread::sleep(Duration::from_millis(150));
+    // A job queued before it: nothing else goes first.
+    assert!(!would_admit_now(gpu, 1, budget));
+    drop(first);
+    assert!(t.join().unwrap() > 0);
+    assert!(waited.load(Ordering::SeqCst));
+    assert!(would_admit_now(gpu, 1000, budget));
+}
