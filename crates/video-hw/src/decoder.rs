@@ -652,7 +652,8 @@ impl Decoder {
     }
 
     /// Threads this session keeps busy decoding: FFmpeg's frame or slice threads where
-    /// they run, else 1 (engines that decode on one thread, or on a device). What a caller
+    /// they run, a decoder's own threads (dav1d's, in rav1d or FFmpeg's libdav1d), else 1
+    /// (engines that decode on one thread, or on a device). What a caller
     /// weighing CPU time against another device counts as this session's parallelism.
     pub fn threads(&self) -> u32 {
         self.backend.threads()

@@ -387,3 +387,31 @@ fn decode_threads_are_the_engines_own_figure() {
         assert!(r.backend().unwrap().contains(&format!("{want} frame threads")) == (want > 1));
     }
 }
+
+#[test]
+fn av1_decoders_count_their_own_threads() {
+    // dav1d runs its own worker threads, in rav1d and in FFmpeg's libdav1d: a session keeps
+    // as many busy as it was given, not one (what device="auto" weighs the CPU side by).
+    let path = common::media("av1-opus.webm");
+    let open = |engine: video_hw::Engine, threads: u32| {
+        let d = Demuxer::open(&path).unwrap();
+        let track = d.video_track().unwrap().index;
+        let config = DecoderConfig::new(Codec::Av1)
+            .output(Output::Host(PixelFormat::Yuv420p))
+            .engine(EnginePreference::Only(engine))
+            .threads_opt(Some(threads));
+        let mut r = FrameReader::new(d, track, config).unwrap();
+        r.prepare().unwrap();
+        (r.decode_threads(), r.backend().unwrap().to_string())
+    };
+    assert_eq!(open(video_hw::Engine::Rav1d, 3).0, Some(3));
+    if !common::need_ffmpeg() {
+        return;
+    }
+    let (threads, backend) = open(video_hw::Engine::Ffmpeg, 3);
+    if backend.contains("libdav1d") {
+        assert_eq!(threads, Some(3), "{backend}");
+    } else {
+        eprintln!("note: FFmpeg decodes AV1 here with {backend}, not libdav1d");
+    }
+}

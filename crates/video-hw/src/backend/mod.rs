@@ -92,7 +92,8 @@ pub(crate) trait DecoderBackend: Send {
     }
 
     /// Threads one session of this engine keeps busy decoding: FFmpeg's frame or slice
-    /// threads; 1 for an engine that decodes on one thread or on a device.
+    /// threads, or the threads a decoder runs itself (dav1d's, in rav1d or through FFmpeg's
+    /// libdav1d); 1 for an engine that decodes on one thread or on a device.
     fn threads(&self) -> u32 {
         1
     }

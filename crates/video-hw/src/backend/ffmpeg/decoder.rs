@@ -66,6 +66,9 @@ const LOST_AFTER: i64 = 128;
 const THREAD_FRAME: i32 = 1;
 /// `FF_THREAD_SLICE`: decode the slices of one picture at once.
 const THREAD_SLICE: i32 = 2;
+/// `AV_CODEC_CAP_OTHER_THREADS`: the decoder threads itself (libdav1d), outside libavcodec's
+/// frame and slice threads.
+const CAP_OTHER_THREADS: i32 = 1 << 15;
 
 /// The largest picture a stream may declare (8192 x 8192 luma samples): a damaged
 /// header cannot make libavcodec allocate more.
@@ -614,6 +617,12 @@ impl DecoderBackend for FfmpegDecoder {
         let (kind, count) = (self.decoder.int(CtxInt::ActiveThreadType), self.decoder.int(CtxInt::ThreadCount));
         match kind {
             THREAD_FRAME | THREAD_SLICE => u32::try_from(count).unwrap_or(1).max(1),
+            // A decoder that runs threads of its own (libdav1d) is handed the context's
+            // count: 0 lets it take one per core, as dav1d does.
+            _ if self.decoder.codec().capabilities() & CAP_OTHER_THREADS != 0 => match u32::try_from(count) {
+                Ok(n) if n > 0 => n,
+                _ => u32::try_from(software_threads::cores()).unwrap_or(1).max(1),
+            },
             _ => 1,
         }
     }

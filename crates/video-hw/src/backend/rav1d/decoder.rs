@@ -335,6 +335,11 @@ impl DecoderBackend for Rav1dDecoder {
         Engine::Rav1d
     }
 
+    fn threads(&self) -> u32 {
+        // dav1d's own worker threads, as the session opened with them.
+        self.settings.threads.max(1)
+    }
+
     fn describe(&self) -> String {
         format!("{}{}", super::describe(), self.settings_note())
     }
