@@ -296,3 +296,39 @@ fn gpu_reader_state_kept_between_calls() {
     }
     assert!(checked >= 10, "only {checked} fixtures checked");
 }
+
+/// The library's `device="auto"` reader ([`video_hw::reader::AutoReader`]) on the GPU: sent
+/// there, its frames are NVDEC's and equal the CPU side's and ffmpeg's (yuv420p); with the
+/// GPU reader open, the model's own choice for the whole file reports both estimates.
+#[test]
+fn gpu_auto_reader_sends_calls_to_the_gpu_and_stays_exact() {
+    use video_hw::device_choice::Processor;
+    use video_hw::reader::AutoReader;
+    let Some(_gpu) = common::gpu_test() else { return };
+    let path = common::media("h264-aac.mp4");
+    let md5s = |frames: Vec<std::sync::Arc<video_hw::Frame>>| -> Vec<String> {
+        frames.iter().map(|f| common::frame_md5(f).1).collect()
+    };
+    let mut r = AutoReader::open(&path, PixelFormat::Yuv420p).unwrap().force(Some(Processor::Gpu));
+    let asked: Vec<usize> = (0..r.len()).collect();
+    let on_gpu = md5s(r.frames_at(&asked).unwrap());
+    assert_eq!(r.last_choice().unwrap().processor, Processor::Gpu);
+    assert!(r.backend().starts_with("auto -> cuda: "), "{}", r.backend());
+    assert_eq!(r.calls(), (0, 1));
+    let mut c = AutoReader::open(&path, PixelFormat::Yuv420p).unwrap().force(Some(Processor::Cpu));
+    let on_cpu = md5s(c.frames_at(&asked).unwrap());
+    assert_eq!(on_gpu, on_cpu);
+    let mut reference = path.clone().into_os_string();
+    reference.push(".framemd5");
+    let want: Vec<String> =
+        common::read_framemd5(std::path::Path::new(&reference)).into_iter().map(|f| f.md5).collect();
+    assert_eq!(on_gpu, want);
+    // Random access on the GPU side too.
+    let picks = [97, 3, 50, 3, 0];
+    let got = md5s(r.frames_at(&picks).unwrap());
+    assert_eq!(got, picks.iter().map(|&i| want[i].clone()).collect::<Vec<_>>());
+    let mut m = r.force(None);
+    m.frames_at(&asked).unwrap();
+    let choice = m.last_choice().unwrap();
+    assert!(choice.estimate.gpu_s.is_some() && choice.estimate.cpu_s.is_some(), "{choice:?}");
+}

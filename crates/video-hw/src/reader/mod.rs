@@ -24,6 +24,7 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
+mod auto;
 mod interrupt;
 mod live;
 pub mod plan;
@@ -50,6 +51,7 @@ use crate::frame::Frame;
 use crate::media::{CacheUse, Demuxer, FrameIndex, IndexCache};
 use crate::pixels::transform::Transform;
 use crate::process::Process;
+pub use auto::AutoReader;
 pub use interrupt::{Interrupt, interrupted};
 use live::Live;
 use plan::{Run, plan};
