@@ -101,6 +101,10 @@ pub struct Settings {
     /// `VIDEO_HW_READ_AHEAD_DEVICE`: read-ahead frames wait in GPU memory where they can
     /// (default on).
     pub read_ahead_device: bool,
+    /// `VIDEO_HW_AUTO`: `cpu` or `cuda` sends every call of a `device="auto"` reader
+    /// (`reader::AutoReader`) to that side without asking the cost model (`None`: the model
+    /// decides). Python's `device="auto"` reads the variable itself, at each call.
+    pub auto_side: Option<crate::device_choice::Processor>,
     /// `VIDEO_HW_READER_SEEK_GAP`: frames past which the reader seeks instead of decoding on.
     pub reader_seek_gap: Option<usize>,
     /// `VIDEO_HW_INDEX_CACHE`: where frame indexes are saved and read back (`off`,
@@ -288,6 +292,13 @@ impl Settings {
             .unwrap_or(false);
         let reader_headers_only = r.switch("VIDEO_HW_READER_HEADERS_ONLY", true);
         let read_ahead_device = r.switch("VIDEO_HW_READ_AHEAD_DEVICE", true);
+        let auto_side = r.parsed("VIDEO_HW_AUTO", "cpu or cuda", "the cost model's choice", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "cpu" => Some(crate::device_choice::Processor::Cpu),
+                "cuda" => Some(crate::device_choice::Processor::Gpu),
+                _ => None,
+            }
+        });
         let reader_seek_gap = r.number("VIDEO_HW_READER_SEEK_GAP", "the built-in gap");
         let index_cache = r.raw("VIDEO_HW_INDEX_CACHE");
         let log = r.text("VIDEO_HW_LOG");
@@ -318,6 +329,7 @@ impl Settings {
             videotoolbox_through_ffmpeg,
             reader_headers_only,
             read_ahead_device,
+            auto_side,
             reader_seek_gap,
             index_cache,
             log,

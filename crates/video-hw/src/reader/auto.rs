@@ -79,15 +79,6 @@ impl std::fmt::Debug for AutoReader {
     }
 }
 
-/// `VIDEO_HW_AUTO`: a side forced, or none.
-fn forced() -> Option<Processor> {
-    match std::env::var("VIDEO_HW_AUTO").ok()?.trim() {
-        "cpu" => Some(Processor::Cpu),
-        "cuda" => Some(Processor::Gpu),
-        _ => None,
-    }
-}
-
 impl AutoReader {
     /// Opens the default video track of the file at `path` on the CPU's best engine for
     /// its codec, frames in host memory as `format`. Fails as [`FrameReader::open`] does,
@@ -105,7 +96,7 @@ impl AutoReader {
         let engine = registry::software_decode_engine(codec)
             .ok_or_else(|| Error::unsupported(codec.to_string(), "no software engine decodes it here"))?;
         let cpu = open_reader(&path, None, format, engine, device)?;
-        let force = forced();
+        let force = crate::env::settings().auto_side;
         Ok(AutoReader { path, format, device, cpu, gpu: None, gpu_refused: None, last: None, calls: [0; 2], force })
     }
 
