@@ -82,6 +82,11 @@ pub fn with_opendml_index(avi: &[u8], keep_idx1: bool) -> Vec<u8> {
         if streams.len() <= s {
             streams.resize(s + 1, (id, Vec::new()));
         }
+        // A stream's id is its own first entry's (where a later stream's entry came first,
+        // the slots the resize made hold that stream's id).
+        if streams[s].1.is_empty() {
+            streams[s].0 = id;
+        }
         // idx1 offsets point at the chunk header; a standard index's at its payload.
         streams[s].1.push((le32_at(e, 8) + 8, le32_at(e, 12), le32_at(e, 4) & 0x10 != 0));
     }

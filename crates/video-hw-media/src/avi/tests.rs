@@ -256,7 +256,7 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
         .collect();
     out.sort();
-    assert_eq!(out.len(), 3, "the AVI fixtures");
+    assert_eq!(out.len(), 4, "the AVI fixtures");
     out
 }
 
