@@ -319,8 +319,7 @@ impl std::fmt::Debug for Job {
 pub fn admit(device: u32, reserve: u64, budget: Option<u64>, stop: &mut dyn FnMut() -> bool) -> Option<Job> {
     let gpu = slot(device);
     let l = ledger();
-    // `Some(0)`: no budget for this job, whatever the process's.
-    let budget = budget.or_else(|| limit(device)).filter(|b| *b > 0);
+    let budget = job_budget(device, budget);
     let state = Arc::new(JobState { reserved: reserve, used: AtomicU64::new(0), peak: AtomicU64::new(0) });
     let mut a = l.admissions.lock().unwrap_or_else(|p| p.into_inner());
     let ticket = a[gpu].next_ticket;
@@ -329,14 +328,7 @@ pub fn admit(device: u32, reserve: u64, budget: Option<u64>, stop: &mut dyn FnMu
     let mut started: Option<Instant> = None;
     loop {
         let first = a[gpu].queue.front() == Some(&ticket);
-        let fits = |a: &Admissions| match budget {
-            None => true,
-            Some(b) => {
-                let promised: u64 = a.in_flight.iter().map(|j| j.unused()).sum();
-                l.gpus[gpu].budgeted().saturating_add(promised).saturating_add(reserve) <= b
-            }
-        };
-        if first && (a[gpu].in_flight.is_empty() || fits(&a[gpu])) {
+        if first && (a[gpu].in_flight.is_empty() || fits(l, gpu, &a[gpu], reserve, budget)) {
             break;
         }
         if stop() {
@@ -376,16 +368,23 @@ pub fn admit(device: u32, reserve: u64, budget: Option<u64>, stop: &mut dyn FnMu
 pub fn would_admit_now(device: u32, reserve: u64, budget: Option<u64>) -> bool {
     let gpu = slot(device);
     let l = ledger();
-    let Some(budget) = budget.or_else(|| limit(device)).filter(|b| *b > 0) else { return true };
+    let Some(budget) = job_budget(device, budget) else { return true };
     let a = l.admissions.lock().unwrap_or_else(|p| p.into_inner());
-    if !a[gpu].queue.is_empty() {
-        return false;
-    }
-    if a[gpu].in_flight.is_empty() {
-        return true;
-    }
-    let promised: u64 = a[gpu].in_flight.iter().map(|j| j.unused()).sum();
-    l.gpus[gpu].budgeted().saturating_add(promised).saturating_add(reserve) <= budget
+    a[gpu].queue.is_empty() && (a[gpu].in_flight.is_empty() || fits(l, gpu, &a[gpu], reserve, Some(budget)))
+}
+
+/// A job's budget on GPU `device`: its own, else the process's ([`limit`]); `Some(0)` is no
+/// budget for this job, whatever the process's.
+fn job_budget(device: u32, budget: Option<u64>) -> Option<u64> {
+    budget.or_else(|| limit(device)).filter(|b| *b > 0)
+}
+
+/// Whether `reserve` more bytes fit `budget` on GPU `gpu` beside what it holds and what the
+/// jobs in flight (`a`) may still take of their reservations.
+fn fits(l: &Ledger, gpu: usize, a: &Admissions, reserve: u64, budget: Option<u64>) -> bool {
+    let Some(b) = budget else { return true };
+    let promised: u64 = a.in_flight.iter().map(|j| j.unused()).sum();
+    l.gpus[gpu].budgeted().saturating_add(promised).saturating_add(reserve) <= b
 }
 
 impl Job {
