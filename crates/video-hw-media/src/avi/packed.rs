@@ -65,7 +65,7 @@ pub(super) fn piece(data: &[u8]) -> Piece {
     let first = starts.next();
     let second = starts.next();
     let vops = u8::from(first.is_some()) + u8::from(second.is_some());
-    let second_kind = second.and_then(|s| data.get(s + 4)).map(|b| b >> 6);
+    let second_kind = second.and_then(|s| super::vop_type(&data[s..]));
     Piece { size: data.len() as u32, vops, second: second.map(|s| s as u32), second_kind }
 }
 
