@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::codec::Codec;
 use crate::config::{DecoderConfig, Output};
 use crate::device_choice::{Choice, CostModel, CpuSide, Estimate, GpuSide, Job, Processor};
 use crate::engine::{Engine, EnginePreference};
@@ -27,23 +28,22 @@ use crate::registry;
 
 use super::FrameReader;
 
-/// A reader of `path`'s default video track on `engine`, frames in host memory as
-/// `format`, with `index` where one is made already (else read from, or saved to, the
-/// process's index cache as [`FrameReader::open`] does).
+/// A reader of `path`'s default video track on the engine `engine` names for its codec,
+/// frames in host memory as `format`, with `index` where one is made already (else read
+/// from, or saved to, the process's index cache as [`FrameReader::open`] does).
 fn open_reader(
     path: &Path,
     index: Option<FrameIndex>,
     format: PixelFormat,
-    engine: Engine,
+    engine: impl FnOnce(Codec) -> Result<Engine>,
     device: u32,
 ) -> Result<FrameReader> {
     let mut demuxer = Demuxer::open(path)?;
     let track = demuxer.video_track().ok_or_else(|| demuxer.no_video_error())?;
-    let config = DecoderConfig::for_track(track)
-        .ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?
-        .output(Output::Host(format))
-        .engine(EnginePreference::Only(engine))
-        .device_index(device);
+    let config =
+        DecoderConfig::for_track(track).ok_or_else(|| Error::unsupported(track.codec.to_string(), "no decoder"))?;
+    let engine = engine(config.codec)?;
+    let config = config.output(Output::Host(format)).engine(EnginePreference::Only(engine)).device_index(device);
     let track = track.index;
     let index = match index {
         Some(i) => i,
@@ -90,12 +90,11 @@ impl AutoReader {
     /// [`open`](Self::open), with GPU `device` as the GPU side.
     pub fn open_on(path: impl AsRef<Path>, format: PixelFormat, device: u32) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let codec = Demuxer::open(&path)?.video_track().and_then(|t| t.codec.video()).ok_or_else(|| {
-            Error::unsupported(path.display().to_string(), "no video track of a codec this crate knows")
-        })?;
-        let engine = registry::software_decode_engine(codec)
-            .ok_or_else(|| Error::unsupported(codec.to_string(), "no software engine decodes it here"))?;
-        let cpu = open_reader(&path, None, format, engine, device)?;
+        let software = |codec: Codec| {
+            registry::software_decode_engine(codec)
+                .ok_or_else(|| Error::unsupported(codec.to_string(), "no software engine decodes it here"))
+        };
+        let cpu = open_reader(&path, None, format, software, device)?;
         let force = crate::env::settings().auto_side;
         Ok(AutoReader { path, format, device, cpu, gpu: None, gpu_refused: None, last: None, calls: [0; 2], force })
     }
@@ -132,10 +131,9 @@ impl AutoReader {
         };
         let warm = !on_gpu || self.calls[1] > 0;
         let started = Instant::now();
-        let got = if on_gpu {
-            self.gpu.as_mut().map_or_else(|| self.cpu.frames_at(frames), |g| g.frames_at(frames))?
-        } else {
-            self.cpu.frames_at(frames)?
+        let got = match self.gpu.as_mut().filter(|_| on_gpu) {
+            Some(gpu) => gpu.frames_at(frames)?,
+            None => self.cpu.frames_at(frames)?,
         };
         let seconds = started.elapsed().as_secs_f64();
         let model = CostModel::global();
@@ -194,8 +192,8 @@ impl AutoReader {
         }
     }
 
-    fn codec(&self) -> crate::codec::Codec {
-        self.cpu.index().track().codec.video().unwrap_or(crate::codec::Codec::H264)
+    fn codec(&self) -> Codec {
+        self.cpu.index().track().codec.video().unwrap_or(Codec::H264)
     }
 
     /// The track's picture size (1920x1080 where the container does not say).
@@ -253,7 +251,7 @@ impl AutoReader {
         if self.gpu.is_none() && self.gpu_refused.is_none() {
             let engine = registry::device_decode_engine()?;
             let index = Some(self.cpu.index().clone());
-            match open_reader(&self.path, index, self.format, engine, self.device) {
+            match open_reader(&self.path, index, self.format, |_| Ok(engine), self.device) {
                 Ok(r) => self.gpu = Some(r),
                 Err(e) => self.gpu_refused = Some(e.to_string()),
             }
