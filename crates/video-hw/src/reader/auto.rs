@@ -121,7 +121,7 @@ impl AutoReader {
     /// the side the model picks for them; see [`FrameReader::frames_at`].
     pub fn frames_at(&mut self, frames: &[usize]) -> Result<Vec<Arc<Frame>>> {
         let job = self.job(frames);
-        let choice = self.choose(&job);
+        let (choice, gpu_engines) = self.choose(&job);
         let on_gpu = choice.processor == Processor::Gpu && self.gpu_reader().is_some();
         let choice = if choice.processor == Processor::Gpu && !on_gpu {
             let why = self.gpu_refused.clone().unwrap_or_default();
@@ -139,7 +139,7 @@ impl AutoReader {
         let model = CostModel::global();
         if warm {
             let parallel = if on_gpu {
-                self.gpu_engines().min(u32::try_from(job.runs.max(1)).unwrap_or(u32::MAX))
+                gpu_engines.min(u32::try_from(job.runs.max(1)).unwrap_or(u32::MAX))
             } else {
                 self.cpu_threads().min(u32::try_from(job.packets.max(1)).unwrap_or(u32::MAX))
             };
@@ -215,34 +215,33 @@ impl AutoReader {
         u32::try_from((self.cpu.max_sessions().max(1) * per).min(cores)).unwrap_or(1)
     }
 
-    fn gpu_engines(&self) -> u32 {
-        let (w, h) = self.size();
-        registry::gpu_side(self.codec(), w, h, self.device, false).engines.max(1)
-    }
-
-    /// The model's choice for `job` (or the forced side).
-    fn choose(&self, job: &Job) -> Choice {
+    /// The model's choice for `job` (or the forced side), and the GPU engines the facts it
+    /// read gave (what a GPU call's rate is observed over).
+    fn choose(&self, job: &Job) -> (Choice, u32) {
+        let (w, h) = (job.width, job.height);
+        let facts =
+            |ask| GpuSide { session_open: self.gpu.is_some(), ..registry::gpu_side(job.codec, w, h, self.device, ask) };
         if let Some(p) = self.force {
             let gpu_can = registry::device_decode_engine().is_some() && self.gpu_refused.is_none();
             if p == Processor::Cpu || gpu_can {
-                return Choice {
+                let choice = Choice {
                     processor: p,
                     why: format!("VIDEO_HW_AUTO={}", p.name()),
                     estimate: Estimate::default(),
                     needs_probe: false,
                 };
+                return (choice, facts(false).engines.max(1));
             }
         }
         let cpu = CpuSide { decodes: true, threads: self.cpu_threads() };
-        let (w, h) = (job.width, job.height);
-        let facts =
-            |ask| GpuSide { session_open: self.gpu.is_some(), ..registry::gpu_side(job.codec, w, h, self.device, ask) };
         let model = CostModel::global();
-        let choice = model.choose(job, &cpu, &facts(false));
+        let gpu = facts(false);
+        let choice = model.choose(job, &cpu, &gpu);
         if !choice.needs_probe || self.gpu_refused.is_some() {
-            return choice;
+            return (choice, gpu.engines.max(1));
         }
-        model.choose(job, &cpu, &facts(true))
+        let gpu = facts(true);
+        (model.choose(job, &cpu, &gpu), gpu.engines.max(1))
     }
 
     /// The GPU side's reader, opened at its first call on the CPU reader's index (None
