@@ -23,6 +23,7 @@ the child) and the child's work time (opening the file to the last frame). Media
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -93,7 +94,7 @@ def check(a):
         y = tc[i].double()
         assert x.shape == y.shape, f"frame {i}: shapes {tuple(x.shape)} and {tuple(y.shape)}"
         mse = float(((x - y) ** 2).mean())
-        psnr = float("inf") if mse == 0 else 10 * __import__("math").log10(255 * 255 / mse)
+        psnr = float("inf") if mse == 0 else 10 * math.log10(255 * 255 / mse)
         worst = min(worst, psnr)
         print(f"  frame {i}: PSNR {psnr:.2f} dB, largest difference {int((x - y).abs().max())}")
     print(f"frames checked: video_hw (device=cuda, {ours.backend}) against torchcodec, lowest {worst:.2f} dB;"
