@@ -391,6 +391,17 @@ pub fn i420_to_host(src: &I420Ref<'_>, format: PixelFormat, matrix: &YuvMatrix) 
 /// [`YuvMatrix::for_color`] takes it), range and chroma siting: chroma is interpolated at
 /// its signalled position, as every host path of this crate does (docs/transforms.md).
 pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) -> Result<HostFrame> {
+    i420_to_rgb_spread(src, format, color, rgb::Spread::Cores)
+}
+
+/// [`i420_to_rgb`], its rows computed as `spread` says (a decoder's session converting
+/// beside others takes its share of the cores).
+pub(crate) fn i420_to_rgb_spread(
+    src: &I420Ref<'_>,
+    format: PixelFormat,
+    color: &ColorInfo,
+    spread: rgb::Spread,
+) -> Result<HostFrame> {
     let plane = PlaneRef::as_source;
     let source = rgb::YuvSource {
         planes: [plane(src.y), plane(src.u), plane(src.v)],
@@ -400,7 +411,7 @@ pub fn i420_to_rgb(src: &I420Ref<'_>, format: PixelFormat, color: &ColorInfo) ->
         width: src.width,
         height: src.height,
     };
-    rgb::convert_whole(&source, color, format, rgb::Spread::Cores)
+    rgb::convert_whole(&source, color, format, spread)
 }
 
 /// Converts a host picture of `format` (`Yuv420p`, `Nv12`, `Rgb24`, `Bgra`,

@@ -25,8 +25,8 @@ use video_hw_openh264_sys as sys;
 
 use super::ffi::RawDecoder;
 use super::pictures::{AuMeta, Outbox};
-use crate::backend::DecoderBackend;
 use crate::backend::reorder::Placement;
+use crate::backend::{DecoderBackend, software_threads};
 use crate::bitstream::access_unit::{AccessUnit, StreamInfo};
 use crate::bitstream::h264::RecoveryStart;
 use crate::codec::Codec;
@@ -54,6 +54,9 @@ pub(crate) struct OpenH264Decoder {
     after_memory_reset: bool,
     /// Which pictures are shown when the stream starts at a recovery point.
     start: RecoveryStart,
+    /// Counts the session among the software sessions open (the cores they share: its RGB
+    /// conversion's bands, libavcodec's threads).
+    _session: software_threads::Session,
 }
 
 impl OpenH264Decoder {
@@ -67,6 +70,7 @@ impl OpenH264Decoder {
             out: Outbox::new(config.output),
             after_memory_reset: false,
             start: RecoveryStart::default(),
+            _session: software_threads::Session::start(),
         })
     }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::ffi::DecodedPicture;
 use crate::backend::reorder::{Placement, Reorder};
+use crate::backend::software_threads;
 use crate::codec::{ColorInfo, PixelFormat};
 use crate::config::Output;
 use crate::error::{Error, Result};
@@ -140,7 +141,7 @@ fn picture_to_frame(pic: &DecodedPicture<'_>, meta: &AuMeta, output: Output) -> 
                 let matrix = YuvMatrix::new(crate::codec::MatrixCoefficients::BT709, meta.color.range)?;
                 convert::i420_to_host(&src, format, &matrix)?
             } else {
-                convert::i420_to_rgb(&src, format, &meta.color)?
+                convert::i420_to_rgb_spread(&src, format, &meta.color, software_threads::single_thread_spread())?
             };
             (format, FrameData::Host(data))
         }

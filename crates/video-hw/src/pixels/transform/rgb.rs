@@ -187,6 +187,10 @@ pub(crate) enum Spread {
     /// busy (a software decoder's frame threads), where band threads would only take
     /// turns with them and add their start and wait to every frame.
     Caller,
+    /// In bands on at most this many threads (the calling thread one of them; at most
+    /// [`Cores`](Spread::Cores)' count): for one of several single-threaded sessions
+    /// converting at once, each taking its share of the cores.
+    Bands(usize),
 }
 
 /// [`convert`], its rows computed as `spread` says.
@@ -239,7 +243,11 @@ fn convert_with(
     // Bands of rows on the cores for pictures large enough that a band is worth a thread
     // (about 0.1 ms of work per band); each band writes only its own rows of each plane.
     let min_rows = (65_536 / w.max(1)).max(8);
-    let cores = if spread == Spread::Cores { threads() } else { 1 };
+    let cores = match spread {
+        Spread::Cores => threads(),
+        Spread::Caller => 1,
+        Spread::Bands(n) => n.clamp(1, threads()),
+    };
     let threads = cores.min(h / min_rows).max(1);
     let band = h.div_ceil(threads);
     let planes = if job.layout.planar { 3 } else { 1 };
