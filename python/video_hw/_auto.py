@@ -115,6 +115,7 @@ class _AutoNative:
         self._bytes_per_pixel = per_pixel * _DTYPE_BYTES.get(self._options.get("dtype", "uint8"), 1) * scale
         self._rgb = fmt in _RGB
         self._threads = self._cpu_parallelism()
+        self._cpu_sessions = self._sessions_among(self._threads)
 
     def _cpu_parallelism(self) -> int:
         """Threads the CPU side really keeps busy: its sessions times each one's threads
@@ -133,12 +134,19 @@ class _AutoNative:
         per_session = self._cpu.decode_threads or 1
         return max(1, min(cores, per_session * sessions))
 
+    def _sessions_among(self, threads: int) -> int:
+        """The CPU side's sessions (independent runs decoding at once), at most its threads."""
+        if self._cpu is None:
+            return 1
+        return max(1, min(threads, self._cpu.max_sessions))
+
     def share(self, files_at_once: int) -> None:
         """This decoder is one of ``files_at_once`` decoding at once (``decode_many``): the CPU
         side's threads are that share of the machine's (at most what its engine keeps busy)."""
         if not self._options.get("threads"):
             cores = os.cpu_count() or 1
             self._threads = max(1, min(self._cpu_parallelism(), cores // max(1, files_at_once)))
+            self._cpu_sessions = self._sessions_among(self._threads)
 
     def _cpu_device(self) -> str:
         return "cpu" if self._output == "cpu" else f"cuda:{self._gpu_index}"
@@ -152,20 +160,24 @@ class _AutoNative:
 
     # -- the choice ------------------------------------------------------------------------
 
-    def _job(self, frames: Sequence[int]) -> Tuple[tuple, int, int]:
-        runs, packets = self._primary.decode_work(list(frames))
+    def _job(self, frames: Sequence[int], work: Optional[Tuple[int, int]] = None) -> Tuple[tuple, int, int]:
+        runs, packets = work if work is not None else self._primary.decode_work(list(frames))
         w, h = self._size
         job = (self._codec, w, h, packets, runs, len(frames), self._output, self._bytes_per_pixel, self._rgb)
         return job, runs, packets
 
     def _pick(
-        self, frames: Sequence[int], admission: Optional[Tuple[int, Optional[int]]] = None
+        self,
+        frames: Sequence[int],
+        admission: Optional[Tuple[int, Optional[int]]] = None,
+        work: Optional[Tuple[int, int]] = None,
     ) -> Tuple[NativeDecoder, Optional[tuple], dict]:
         """The decoder for a call asking ``frames``, the job as the model saw it and the choice.
         With ``admission`` (``(reserve, budget)``: a file of ``decode_many`` under the GPU
         memory budget), a GPU choice whose file would wait for room may go to the CPU
-        (:func:`spill_when_full`)."""
-        job, runs, packets = self._job(frames)
+        (:func:`spill_when_full`). ``work``: the job's ``(runs, packets)`` where they are not
+        ``decode_work``'s (an iteration's)."""
+        job, runs, packets = self._job(frames, work)
         forced = os.environ.get("VIDEO_HW_AUTO", "").strip()
         if forced == "cuda" and self._gpu_engine is not None or forced == "cpu" and self._cpu is not None:
             # Measuring or testing one side: the model is not asked.
@@ -180,6 +192,7 @@ class _AutoNative:
                 cpu_decodes=self._cpu is not None,
                 threads=self._threads,
                 sessions=self._options.get("sessions"),
+                cpu_sessions=self._cpu_sessions,
             )
             if self._cpu is None:
                 choice = dict(choice, device="cuda", why=f"no CPU engine decodes the stream: {self._cpu_error}")
@@ -219,7 +232,8 @@ class _AutoNative:
         if dec is self._gpu:
             parallel = min(int((choice.get("gpu") or {}).get("engines") or 1), max(1, runs))
         else:
-            parallel = min(self._threads, max(1, packets))
+            # The threads the model counted for the job (its runs on the sessions).
+            parallel = int(choice.get("cpu_parallel") or min(self._threads, max(1, packets)))
         observe_decode(choice["device"], job, max(1, parallel), seconds)
 
     def _run(self, frames: Sequence[int], call: str, *args: Any) -> Any:
@@ -287,8 +301,11 @@ class _AutoNative:
     def seek(self, index: int) -> None:
         # An iteration: every frame from `index` on is the job.
         n = len(self._primary)
-        first = index if index >= 0 else index + n
-        dec, _job, _choice = self._pick(list(range(max(0, first), n)))
+        first = max(0, index if index >= 0 else index + n)
+        # An iteration reads the GOPs ahead on several sessions at once: its runs are those
+        # pieces, not decode_work's one run of the whole stretch.
+        work = self._primary.sequential_work(first) if first < n else (0, 0)
+        dec, _job, _choice = self._pick(list(range(first, n)), work=work)
         if dec is self._gpu:
             self._gpu_used = True
         self._iterating = self._last = dec

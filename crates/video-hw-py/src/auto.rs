@@ -39,13 +39,16 @@ fn job(args: &JobArgs) -> PyResult<Job> {
 
 /// Decides one job: `job` (see `JobArgs`), on GPU `device`, `session_open` when the
 /// decoder already has a GPU session, `cpu_decodes` when a software engine decodes the
-/// stream, with `threads` CPU worker threads. The GPU's engine is asked whether it decodes
-/// the stream only where the GPU would otherwise win (asking starts CUDA). `sessions`, where
-/// given, caps the GPU engines the job may use (a decoder of one session, as `decode_many`
-/// opens each file's, uses one). Returns
-/// `{"device", "why", "estimate_s": {"cpu", "cuda"}, "gpu": {...the facts}}`.
+/// stream, with `threads` CPU worker threads over `cpu_sessions` sessions (default 1). The
+/// GPU's engine is asked whether it decodes the stream only where the GPU would otherwise
+/// win (asking starts CUDA). `sessions`, where given, caps the GPU engines the job may use
+/// (a decoder of one session, as `decode_many` opens each file's, uses one). Returns
+/// `{"device", "why", "estimate_s": {"cpu", "cuda"}, "cpu_parallel", "gpu": {...the facts}}`,
+/// `cpu_parallel` being the threads the CPU side keeps busy on the job (what a CPU call's
+/// rate is observed over).
 #[pyfunction]
-#[pyo3(signature = (job_args, *, device, session_open, cpu_decodes, threads, sessions = None))]
+#[pyo3(signature = (job_args, *, device, session_open, cpu_decodes, threads, sessions = None, cpu_sessions = None))]
+#[allow(clippy::too_many_arguments, reason = "keyword arguments of a Python function")]
 pub fn device_choice<'py>(
     py: Python<'py>,
     job_args: JobArgs,
@@ -54,9 +57,10 @@ pub fn device_choice<'py>(
     cpu_decodes: bool,
     threads: u32,
     sessions: Option<u32>,
+    cpu_sessions: Option<u32>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let job = job(&job_args)?;
-    let cpu = CpuSide { decodes: cpu_decodes, threads };
+    let cpu = CpuSide { decodes: cpu_decodes, threads, sessions: cpu_sessions.unwrap_or(1) };
     let (choice, gpu) = py.detach(|| {
         let facts = |ask| {
             let side = video_hw::registry::gpu_side(job.codec, job.width, job.height, device, ask);
@@ -78,6 +82,7 @@ pub fn device_choice<'py>(
     estimate.set_item("cpu", choice.estimate.cpu_s)?;
     estimate.set_item("cuda", choice.estimate.gpu_s)?;
     d.set_item("estimate_s", estimate)?;
+    d.set_item("cpu_parallel", cpu.parallel(&job))?;
     let g = PyDict::new(py);
     g.set_item("present", gpu.present)?;
     g.set_item("decodes", gpu.decodes)?;

@@ -622,6 +622,14 @@ impl NativeDecoder {
         Ok(self.lock().py_err()?.decode_work(&frames))
     }
 
+    /// What iterating from presentation index `first` to the end takes: `(pieces, packets)`,
+    /// the pieces being the GOPs ahead that several sessions decode at once;
+    /// `device="auto"` weighs an iteration by it.
+    fn sequential_work(&self, first: i64) -> PyResult<(usize, usize)> {
+        let f = self.frame_number(first)?;
+        Ok(self.lock().py_err()?.sequential_work(f))
+    }
+
     /// Sessions the decoder may run at once (GOPs decoding in parallel).
     #[getter]
     fn max_sessions(&self) -> usize {

@@ -92,6 +92,28 @@ pub struct CpuSide {
     pub decodes: bool,
     /// Worker threads the decode may use (sessions × threads each).
     pub threads: u32,
+    /// Sessions among those threads: independent runs decode on that many at once, and
+    /// each run on its session's share of the threads (FFmpeg's frame threads work on
+    /// consecutive pictures of one run; an OpenH264 session decodes on one thread).
+    pub sessions: u32,
+}
+
+impl CpuSide {
+    /// Threads this side keeps busy on `job`: its runs on as many sessions at once, each on
+    /// its session's share of the threads, which a run of few packets cannot all use (frame
+    /// threads work on consecutive pictures). One run on OpenH264 (one thread a session) is
+    /// one thread however many sessions there are: counting the machine's threads for it
+    /// put one 4K frame at a few ms of a 16-core CPU. Also what a finished CPU job's rate is
+    /// observed over.
+    pub fn parallel(&self, job: &Job) -> u32 {
+        let threads = self.threads.max(1);
+        let sessions = self.sessions.clamp(1, threads);
+        let per_session = threads / sessions;
+        let runs = job.runs.max(1);
+        let packets_a_run = job.packets.max(1).div_ceil(runs);
+        let at_once = u64::from(sessions).min(runs);
+        u32::try_from(at_once * u64::from(per_session).min(packets_a_run)).unwrap_or(u32::MAX).max(1)
+    }
 }
 
 /// What the GPU side can do for a job. Asking whether its engine decodes the stream starts
@@ -184,7 +206,9 @@ pub mod fixed {
     /// Retaining a primary context another library of the process made.
     pub const CONTEXT_RETAIN_S: f64 = 0.03;
     /// Creating a decoder session (`cuvidCreateDecoder` 40-75 ms) the first time in the
-    /// process; later ones mostly take a parked decoder.
+    /// process, for each session the job opens: the creations do not overlap (iterating a
+    /// file on an H200's 7 engines took 0.34 s more with no decoder parked than with 7
+    /// parked, ~48 ms each); later jobs mostly take parked decoders.
     pub const GPU_SESSION_S: f64 = 0.06;
     /// A session where the process's GPU side already runs (a parked decoder, reused).
     pub const GPU_SESSION_WARM_S: f64 = 0.005;
@@ -192,8 +216,11 @@ pub mod fixed {
     pub const GPU_FIRST_FRAME_S: f64 = 0.004;
     /// Opening a software decoder session.
     pub const CPU_SESSION_S: f64 = 0.004;
-    /// Copies between host and device memory, bytes per second (pinned, PCIe 4/5).
-    pub const COPY_BYTES_PER_S: f64 = 10e9;
+    /// Copies between host and device memory, bytes per second (pinned, PCIe 5 on an H100
+    /// or H200: iterating 1,200 frames of 720p RGB, 3.3 GB, from NVDEC to the host took
+    /// 0.17 s with the decoders warm on an H200, decode included;
+    /// bench/results/auto-grid-h200-20261127-*).
+    pub const COPY_BYTES_PER_S: f64 = 20e9;
     /// YUV to RGB on the CPU, pixels per second per thread.
     pub const CPU_RGB_PIXELS_PER_S: f64 = 400e6;
 }
@@ -340,7 +367,7 @@ pub fn choose(job: &Job, cpu: &CpuSide, gpu: &GpuSide) -> Choice {
 /// conversion, and the upload where frames must land on the GPU (which needs CUDA started
 /// and a context, as the GPU side does).
 fn cpu_estimate(rates: &Rates, job: &Job, cpu: &CpuSide, gpu: &GpuSide, gpu_used: bool) -> f64 {
-    let threads = f64::from(cpu.threads.max(1)).min(job.packets.max(1) as f64);
+    let threads = f64::from(cpu.parallel(job));
     let rate = rates.pixels_per_s[0][codec_slot(job.codec)];
     let start = if job.output == Processor::Gpu { device_start(gpu, gpu_used) } else { 0.0 };
     start
@@ -360,17 +387,18 @@ fn device_start(gpu: &GpuSide, gpu_used: bool) -> f64 {
     }
 }
 
-/// The GPU's estimate: CUDA's start and the context where they are not paid, a session
-/// where the job has none, the first-frame latency, the packets over the engines the
-/// job's runs can keep busy, and the copy to the host where frames must land there.
+/// The GPU's estimate: CUDA's start and the context where they are not paid, the sessions
+/// the job opens where it has none (one per engine its runs keep busy), the first-frame
+/// latency, the packets over those engines, and the copy to the host where frames must
+/// land there.
 fn gpu_estimate(rates: &Rates, job: &Job, gpu: &GpuSide, gpu_used: bool) -> f64 {
     let start = device_start(gpu, gpu_used);
+    let engines = f64::from(gpu.engines.max(1)).min(job.runs.max(1) as f64);
     let session = match (gpu.session_open, gpu_used) {
         (true, _) => 0.0,
-        (false, true) => fixed::GPU_SESSION_WARM_S,
-        (false, false) => fixed::GPU_SESSION_S,
+        (false, true) => fixed::GPU_SESSION_WARM_S * engines,
+        (false, false) => fixed::GPU_SESSION_S * engines,
     };
-    let engines = f64::from(gpu.engines.max(1)).min(job.runs.max(1) as f64);
     let rate = rates.pixels_per_s[1][codec_slot(job.codec)];
     start
         + session

@@ -10,7 +10,7 @@ fn job(codec: Codec, width: u32, height: u32, packets: u64, runs: u64, frames: u
 }
 
 fn cpu() -> CpuSide {
-    CpuSide { decodes: true, threads: 16 }
+    CpuSide { decodes: true, threads: 16, sessions: 1 }
 }
 
 /// A GPU of 7 engines that decodes the stream, CUDA not started.
@@ -76,7 +76,7 @@ fn no_gpu_is_the_cpu() {
 fn no_cpu_engine_is_the_gpu() {
     let c = CostModel::default().choose(
         &job(Codec::Hevc, 1280, 720, 31, 1, 1),
-        &CpuSide { decodes: false, threads: 16 },
+        &CpuSide { decodes: false, threads: 16, sessions: 1 },
         &gpu_cold(),
     );
     assert_eq!(c.processor, Processor::Gpu);
@@ -92,7 +92,10 @@ fn cuda_started_and_a_session_open_make_short_jobs_the_gpus() {
     assert_eq!(model.choose(&clip, &cpu(), &gpu_cold()).processor, Processor::Cpu);
     model.gpu_used();
     let warm = GpuSide { cuda_started: true, session_open: true, ..gpu_cold() };
-    assert_eq!(model.choose(&clip, &CpuSide { decodes: true, threads: 2 }, &warm).processor, Processor::Gpu);
+    assert_eq!(
+        model.choose(&clip, &CpuSide { decodes: true, threads: 2, sessions: 1 }, &warm).processor,
+        Processor::Gpu
+    );
 }
 
 #[test]
@@ -131,7 +134,7 @@ fn a_slow_cpu_learned_moves_the_choice_to_the_gpu() {
     let model = CostModel::default();
     let job = job(Codec::H264, 1920, 1080, 120, 2, 120);
     let gpu = GpuSide { cuda_started: true, ..gpu_cold() };
-    let cpu = CpuSide { decodes: true, threads: 2 };
+    let cpu = CpuSide { decodes: true, threads: 2, sessions: 1 };
     let before = model.choose(&job, &cpu, &gpu);
     let slow = 20.0 * job.packets as f64 * 1920.0 * 1080.0 / (Rates::PRIOR.pixels_per_s[0][0] * 2.0);
     model.observe(Processor::Cpu, &job, 2, slow);
@@ -148,4 +151,41 @@ fn frames_wanted_on_the_gpu_cost_the_cpu_side_the_device_start_too() {
     let c = CostModel::default().choose(&one, &cpu(), &gpu_cold());
     assert_eq!(c.processor, Processor::Cpu, "{c:?}");
     assert!(c.estimate.cpu_s.unwrap() > fixed::CUDA_INIT_S + fixed::CONTEXT_S, "{c:?}");
+}
+
+#[test]
+fn the_cpus_parallelism_is_its_runs_on_sessions_and_each_runs_threads() {
+    let openh264 = CpuSide { decodes: true, threads: 16, sessions: 16 };
+    let ffmpeg = CpuSide { decodes: true, threads: 16, sessions: 1 };
+    // One frame: one run of 16 packets. One OpenH264 session decodes it on one thread;
+    // FFmpeg's frame threads work on its 16 pictures.
+    let one = job(Codec::H264, 3840, 2160, 16, 1, 1);
+    assert_eq!((openh264.parallel(&one), ffmpeg.parallel(&one)), (1, 16));
+    // A file read ahead in 25 jobs: every OpenH264 session busy.
+    let file = job(Codec::H264, 1280, 720, 1_200, 25, 1_200);
+    assert_eq!(openh264.parallel(&file), 16);
+    // Four sessions of four threads, two runs of 3 packets: 2 runs x 3 threads.
+    let four = CpuSide { decodes: true, threads: 16, sessions: 4 };
+    assert_eq!(four.parallel(&job(Codec::H264, 1280, 720, 6, 2, 2)), 6);
+    // Nonsense counts stay at least one thread.
+    assert_eq!(CpuSide { decodes: true, threads: 0, sessions: 0 }.parallel(&one), 1);
+    // One 4K frame on OpenH264 is estimated as one thread's work, not sixteen's.
+    let m = CostModel::default();
+    let gpu = GpuSide { cuda_started: true, ..gpu_cold() };
+    let (a, b) = (m.choose(&one, &openh264, &gpu), m.choose(&one, &ffmpeg, &gpu));
+    assert!(a.estimate.cpu_s.unwrap() > 5.0 * b.estimate.cpu_s.unwrap(), "{a:?} {b:?}");
+}
+
+#[test]
+fn a_cold_gpu_pays_a_decoder_for_each_engine_the_job_uses() {
+    let m = CostModel::default();
+    let gpu = GpuSide { cuda_started: true, ..gpu_cold() };
+    let one_run = m.choose(&job(Codec::Hevc, 1280, 720, 8, 1, 8), &cpu(), &gpu).estimate.gpu_s.unwrap();
+    let seven = m.choose(&job(Codec::Hevc, 1280, 720, 56, 7, 56), &cpu(), &gpu).estimate.gpu_s.unwrap();
+    // Seven runs decode at once on seven engines (the same time each), but open seven decoders.
+    assert!(seven - one_run > 6.0 * fixed::GPU_SESSION_S * 0.99, "{one_run} {seven}");
+    // With the process's GPU side warm, decoders are parked: a few ms each.
+    m.gpu_used();
+    let warm = m.choose(&job(Codec::Hevc, 1280, 720, 56, 7, 56), &cpu(), &gpu).estimate.gpu_s.unwrap();
+    assert!(warm < seven - 6.0 * fixed::GPU_SESSION_S, "{warm} {seven}");
 }

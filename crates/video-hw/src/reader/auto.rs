@@ -141,7 +141,7 @@ impl AutoReader {
             let parallel = if on_gpu {
                 gpu_engines.min(u32::try_from(job.runs.max(1)).unwrap_or(u32::MAX))
             } else {
-                self.cpu_threads().min(u32::try_from(job.packets.max(1)).unwrap_or(u32::MAX))
+                self.cpu_side().parallel(&job)
             };
             model.observe(choice.processor, &job, parallel.max(1), seconds);
         } else {
@@ -207,12 +207,13 @@ impl AutoReader {
             .unwrap_or((1920, 1080))
     }
 
-    /// Threads the CPU side keeps busy: its sessions times each one's threads, at most the
-    /// machine's cores.
-    fn cpu_threads(&self) -> u32 {
+    /// The CPU side: its sessions times each one's threads, at most the machine's cores.
+    fn cpu_side(&self) -> CpuSide {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let per = self.cpu.decode_threads().unwrap_or(1).max(1) as usize;
-        u32::try_from((self.cpu.max_sessions().max(1) * per).min(cores)).unwrap_or(1)
+        let sessions = self.cpu.max_sessions().max(1);
+        let threads = u32::try_from((sessions * per).min(cores)).unwrap_or(1);
+        CpuSide { decodes: true, threads, sessions: u32::try_from(sessions).unwrap_or(1) }
     }
 
     /// The model's choice for `job` (or the forced side), and the GPU engines the facts it
@@ -233,7 +234,7 @@ impl AutoReader {
                 return (choice, facts(false).engines.max(1));
             }
         }
-        let cpu = CpuSide { decodes: true, threads: self.cpu_threads() };
+        let cpu = self.cpu_side();
         let model = CostModel::global();
         let gpu = facts(false);
         let choice = model.choose(job, &cpu, &gpu);

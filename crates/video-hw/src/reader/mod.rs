@@ -390,6 +390,21 @@ impl FrameReader {
         (runs.len(), runs.iter().map(Run::packets).sum())
     }
 
+    /// What reading on from frame `first` to the end costs ([`next_frame`](Self::next_frame)
+    /// after [`seek_frame`](Self::seek_frame)): the independent pieces of the stretch (the
+    /// GOPs ahead that a reader of several sessions decodes at once; one of one session
+    /// decodes them one after the other) and the packets. [`decode_work`](Self::decode_work)
+    /// of the same frames gives one run, what one session does, and made `device="auto"`
+    /// count one GPU engine for a whole file that the GPU reads on seven.
+    pub fn sequential_work(&self, first: usize) -> (usize, usize) {
+        let n = self.index.len();
+        if first >= n {
+            return (0, 0);
+        }
+        let packets = self.decode_work(&(first..n).collect::<Vec<_>>()).1;
+        (read_ahead::jobs_from(n, first, &|f| self.start_of(f)), packets)
+    }
+
     /// [`frames_at`](Self::frames_at), with `None` for each frame the decoder could not
     /// give (the file is damaged there) instead of an error: for callers that skip
     /// damage. Errors that are not about the file (an index past the end, a device

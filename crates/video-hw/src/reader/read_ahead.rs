@@ -244,6 +244,17 @@ fn longest_job(index: &FrameIndex, start_of: &dyn Fn(usize) -> usize) -> usize {
     longest
 }
 
+/// The jobs a read-ahead from frame `first` of `n` makes: the independent pieces its
+/// sessions decode at once.
+pub(super) fn jobs_from(n: usize, first: usize, start_of: &dyn Fn(usize) -> usize) -> usize {
+    let (mut jobs, mut from) = (0, first);
+    while from < n {
+        from = job_frames(n, from, start_of).1;
+        jobs += 1;
+    }
+    jobs
+}
+
 impl ReadAhead {
     /// Starts a worker on each of `sessions`, reading from frame `first` (those to open are
     /// opened by their workers). With `device_held` (the format from [`device_held`]) the

@@ -228,6 +228,10 @@ fn jobs_keep_short_groups_together_and_long_groups_apart() {
     // The short first group is a job alone (the long one after it is another); the two
     // short groups at the end go together.
     assert_eq!(jobs(315), vec![(0, 28), (28, 277), (277, 315)]);
+    // What device="auto" counts for an iteration: the jobs from where it starts.
+    assert_eq!(super::jobs_from(315, 0, &starts), 3);
+    assert_eq!(super::jobs_from(315, 30, &starts), 2);
+    assert_eq!(super::jobs_from(315, 315, &starts), 0);
     // Short groups are joined until the job has the minimum.
     let every_10 = |f: usize| f / 10 * 10;
     let (frames, end) = super::job_frames(100, 0, &every_10);
