@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -101,7 +102,22 @@ def child(spec):
 def measure(spec):
     """Runs one child; its in-process seconds, its whole-process seconds and its report."""
     t = time.perf_counter()
-    p = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True)
+    # start_new_session: a timeout that kills this script kills no child (the timed
+    # processes are short); the child is killed with its group where this script is
+    # interrupted, so it does not load the machine for the next measurement.
+    p = subprocess.Popen(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = p.communicate()
+    except BaseException:
+        os.killpg(p.pid, 9)
+        raise
+    p = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     whole = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"{spec}: {p.stderr[-2000:]}")
@@ -124,6 +140,9 @@ def main():
     a = ap.parse_args()
     if a.child:
         return child(json.loads(a.child))
+    # A `timeout` around the script ends it with SIGTERM: as an exception, so that the
+    # measurement running is killed too and the cells done are kept (written after each).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     import video_hw
     from video_hw._video_hw import device_engine
@@ -181,10 +200,17 @@ def main():
                     cell[f"ratio_{key}"] = auto / min(fixed) if fixed and auto else None
                 rows.append(cell)
                 print(line(cell, devices), flush=True)
-    record = {
+                save(a, record(a, video_hw.__version__, gpu_engine, rows), devices)
+    worst = [c[k] for c in rows for k in ("ratio_in_process_s", "ratio_whole_process_s") if c.get(k)]
+    print(f"worst auto / min(fixed): {max(worst):.3f}" if worst else "no ratios")
+
+
+def record(a, version, gpu_engine, rows):
+    """The record of the cells measured so far."""
+    return {
         "machine": platform.node(),
         "python": platform.python_version(),
-        "video_hw": video_hw.__version__,
+        "video_hw": version,
         "gpu_engine": gpu_engine,
         "output": a.output,
         "runs": a.runs,
@@ -192,13 +218,15 @@ def main():
         "command": " ".join(sys.argv),
         "cells": rows,
     }
-    worst = [c[k] for c in rows for k in ("ratio_in_process_s", "ratio_whole_process_s") if c.get(k)]
-    print(f"worst auto / min(fixed): {max(worst):.3f}" if worst else "no ratios")
+
+
+def save(a, rec, devices):
+    """Writes OUT.json and OUT.md (after every cell: a run cut short keeps what it did)."""
     if a.out:
         with open(a.out + ".json", "w") as f:
-            json.dump(record, f, indent=1)
+            json.dump(rec, f, indent=1)
         with open(a.out + ".md", "w") as f:
-            f.write(markdown(record, devices))
+            f.write(markdown(rec, devices))
 
 
 def line(c, devices):

@@ -197,12 +197,16 @@ impl Rates {
 /// Fixed costs, seconds (measured on an H100: bench/results/first-frame-h100-20261126-d79b59b
 /// and the NVDEC call times).
 pub mod fixed {
-    /// `cuInit` in a process that has not started CUDA.
-    pub const CUDA_INIT_S: f64 = 0.15;
+    /// `cuInit` in a process that has not started CUDA, with the driver's libraries loaded
+    /// (95-220 ms measured alone; the whole start counts more, below).
+    pub const CUDA_INIT_S: f64 = 0.25;
     /// The primary context, made or retained, where this process's library has not used
     /// the GPU yet (with CUDA started by torch, retaining its context is cheaper: counted
-    /// as [`CONTEXT_RETAIN_S`]).
-    pub const CONTEXT_S: f64 = 0.14;
+    /// as [`CONTEXT_RETAIN_S`]). With [`CUDA_INIT_S`] and a session, what one frame on the
+    /// GPU costs a fresh process more than on the CPU: 0.57 s on an H100 and on an H200
+    /// (bench/results/auto-grid-h100-20261126-f5f9b6f, auto-grid-h200-*); 0.29 s counted
+    /// here put a 4K frame of a fresh process on the GPU at 0.71 s against the CPU's 0.42 s.
+    pub const CONTEXT_S: f64 = 0.2;
     /// Retaining a primary context another library of the process made.
     pub const CONTEXT_RETAIN_S: f64 = 0.03;
     /// Creating a decoder session (`cuvidCreateDecoder` 40-75 ms) the first time in the
