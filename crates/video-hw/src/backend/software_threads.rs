@@ -6,10 +6,7 @@
 //! A lone software session lets its library choose (thread count 0: libavcodec takes one
 //! thread per core plus one for frame threads, at most 16, exactly as the ffmpeg tool
 //! does; dav1d one per core). While `n`
-//! software sessions are open, a new one takes `cores / n` threads rounded up (at least
-//! one): rounded down, 7 sessions of 2 threads left 2 of 16 cores idle, and
-//! `decode_many(device="auto")` over AV1 clips on the H200 machine ran 10 % behind 4
-//! sessions of 4 (bench/results/auto-grid-h200-*). A
+//! software sessions are open, a new one takes `cores / n` threads (at least one). A
 //! count the caller sets (`DecoderConfig::threads`, `EncoderConfig::threads`, the CLI's
 //! `--threads`, Python's `threads=`) is used as it is.
 
@@ -47,13 +44,12 @@ pub(crate) fn session_threads(requested: Option<u32>) -> i32 {
     share(OPEN.load(Ordering::Relaxed) + 1, cores())
 }
 
-/// The share of `cores` for one of `sessions` sessions, rounded up so that no core is left
-/// idle (0: libavcodec decides).
+/// The share of `cores` for one of `sessions` sessions (0: libavcodec decides).
 fn share(sessions: usize, cores: usize) -> i32 {
     if sessions <= 1 {
         return 0;
     }
-    i32::try_from(cores.div_ceil(sessions).max(1)).unwrap_or(1)
+    i32::try_from((cores / sessions).max(1)).unwrap_or(1)
 }
 
 /// Software sessions open now (each running its library's threads).
@@ -100,8 +96,7 @@ mod tests {
     fn sessions_share_the_cores() {
         assert_eq!(share(1, 16), 0);
         assert_eq!(share(2, 16), 8);
-        assert_eq!(share(3, 16), 6);
-        assert_eq!(share(7, 16), 3);
+        assert_eq!(share(3, 16), 5);
         assert_eq!(share(32, 16), 1);
         assert_eq!(session_threads(Some(3)), 3);
         assert_eq!(session_threads(Some(0)), 1);
