@@ -128,6 +128,37 @@ def test_av1_where_nvdec_has_none_is_the_cpu_silently():
         assert choice["gpu"]["decodes"] is False and choice["estimate_s"]["cuda"] is None
 
 
+def test_a_refusal_of_nvdec_is_known_to_the_next_process_without_starting_cuda(tmp_path):
+    if nvdec_decodes("av1"):
+        pytest.skip("this GPU's NVDEC decodes AV1")
+    # A cache folder of its own. A fresh process weighing a whole 1080p AV1 file (where the
+    # GPU would win) asks NVDEC, which starts CUDA, and NVDEC refuses: remembered. The next
+    # fresh process knows it and starts nothing.
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    code = (
+        "import json\n"
+        "from video_hw._video_hw import device_choice\n"
+        "job = ('av1', 1920, 1080, 18000, 300, 18000, 'cpu', 3.0, True)\n"
+        "c = device_choice(job, device=0, session_open=False, cpu_decodes=True, threads=16)\n"
+        "late = device_choice(job, device=0, session_open=False, cpu_decodes=True, threads=16)\n"
+        "print(json.dumps([c, late['gpu']['cuda_started']]))\n"
+    )
+
+    def fresh():
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    choice, started = fresh()
+    assert choice["device"] == "cpu" and choice["gpu"]["decodes"] is False, choice
+    assert "cannot decode av1" in choice["why"] and "earlier process" not in choice["why"], choice["why"]
+    assert started is True, "asking NVDEC starts CUDA"
+    assert any((tmp_path / "video-hw" / "nvdec-refusals").iterdir()), "the refusal was not written"
+    choice, started = fresh()
+    assert choice["device"] == "cpu" and choice["gpu"]["decodes"] is False, choice
+    assert "cannot decode av1" in choice["why"] and "earlier process" in choice["why"], choice["why"]
+    assert started is False, "knowing the refusal started CUDA"
+
+
 def test_one_frame_in_a_cold_process_is_the_cpu_and_starts_no_cuda():
     code = (
         "import json, video_hw\n"

@@ -93,6 +93,10 @@ pub(crate) struct DeviceHooks {
     /// cheaply: its library loads; nothing is initialised (`device="auto"` asks it before
     /// deciding whether starting the device is worth it).
     pub present: fn() -> std::result::Result<(), String>,
+    /// Why the engine does not decode `codec` here, where that is known without starting
+    /// the device (an earlier process on this machine and driver found it: `device="auto"`
+    /// then weighs no GPU, and starts nothing to ask); `None` where not known.
+    pub known_refusal: fn(Codec) -> Option<String>,
     /// Bytes free on device `index` now (`None` without a driver or that device).
     pub free_memory: fn(u32) -> Option<u64>,
     /// Device memory of device `index` for a frame ring's slots.

@@ -61,6 +61,12 @@ pub fn gpu_side(codec: Codec, width: u32, height: u32, device: u32, ask: bool) -
     }
     side.present = true;
     side.engines = ENGINES_UNASKED;
+    if let Some(why) = (hooks.known_refusal)(codec) {
+        // An earlier process asked, on this machine and driver: nothing to start.
+        side.decodes = Some(false);
+        side.why_not = Some(format!("{} cannot decode {codec}: {why} (known from an earlier process)", entry.engine));
+        return side;
+    }
     if !ask {
         return side;
     }

@@ -38,6 +38,7 @@ pub(crate) static NVENC: EngineDescriptor =
 static CUDA: DeviceHooks = DeviceHooks {
     api: DeviceApi::Cuda,
     present: cuda_present,
+    known_refusal: super::refusals::known,
     free_memory: super::device_frames::free_memory,
     allocator: super::device_frames::ring_allocator,
     pinned_host,

@@ -23,6 +23,7 @@ pub(crate) mod kernels;
 pub(crate) mod loader;
 pub(crate) mod nvdec;
 pub(crate) mod nvenc;
+pub(crate) mod refusals;
 /// The generated FFI declarations, in their own crate (`crates/video-hw-nvidia-sys`), at
 /// the path the engines have always named them by.
 pub(crate) use video_hw_nvidia_sys as sys;

@@ -45,6 +45,7 @@ pub(crate) static DESCRIPTOR: EngineDescriptor = EngineDescriptor {
 static TOY_DEVICE: DeviceHooks = DeviceHooks {
     api: DeviceApi::Toy,
     present: || Ok(()),
+    known_refusal: |_| None,
     free_memory: |_| Some(1 << 30),
     allocator: |device| {
         Err(Error::unsupported(format!("a frame ring on toy device {device}"), "the toy device lends no ring slots"))

@@ -206,7 +206,11 @@ pub(crate) fn probe(codec: Codec, direction: Direction, device: u32) -> Result<P
         other => other,
     })?;
     if !c8.supported {
-        return Err(Error::unsupported("nvdec", format!("{label}: NVDEC has no {codec} decode")));
+        let why = format!("{label}: NVDEC has no {codec} decode");
+        // Every process on this machine and driver would learn the same, each starting CUDA
+        // to ask (device="auto" reads it before asking).
+        crate::backend::nvidia::refusals::remember(codec, &why);
+        return Err(Error::unsupported("nvdec", why));
     }
     let notes = vec![format!(
         "{} NVDEC engine(s); 8-bit up to {}x{} (10-bit and other codecs: `video-hw probe --gpus`)",
