@@ -50,6 +50,7 @@ mod annexb;
 pub mod audio;
 mod audio_file;
 mod avi;
+pub mod cache_file;
 mod codec_ids;
 mod detect;
 mod file;

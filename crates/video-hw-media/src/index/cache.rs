@@ -18,7 +18,7 @@
 //! time as they were, and its content could change outside the hashed ends.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,6 +27,7 @@ use tracing::debug;
 
 use super::FrameIndex;
 use super::persist::{self, FORMAT_VERSION};
+use crate::cache_file::write_atomic;
 use crate::{Container, Demuxer};
 use video_hw_types::error::Result;
 
@@ -404,26 +405,6 @@ fn fingerprint(file: &mut std::fs::File, len: u64) -> std::io::Result<u64> {
     file.seek(SeekFrom::Start(tail))?;
     (&mut *file).take(FINGERPRINT_BYTES).read_to_end(&mut buf)?;
     Ok(persist::checksum(&buf))
-}
-
-/// Writes `bytes` to `place` through a temporary file in the same directory renamed over
-/// it (readers see the old file or the new one whole).
-fn write_atomic(place: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = place.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = place.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.flush()?;
-        std::fs::rename(&tmp, place)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 /// Keeps a cache directory under `limit` bytes: past it, the oldest saved indexes go

@@ -55,14 +55,8 @@ fn known_in(dir: &Path, machine: u64, codec: Codec) -> Option<String> {
 }
 
 fn remember_in(dir: &Path, machine: u64, codec: Codec, why: &str) {
-    let k = key(machine, codec);
-    if why.is_empty() || std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    // Written beside and renamed, so a reader never sees half a reason.
-    let tmp = dir.join(format!(".{k}.{}", std::process::id()));
-    if std::fs::write(&tmp, why).is_ok() && std::fs::rename(&tmp, dir.join(&k)).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if !why.is_empty() {
+        let _ = video_hw_media::cache_file::write_atomic(&dir.join(key(machine, codec)), why.as_bytes());
     }
 }
 

@@ -46,16 +46,9 @@ fn known_good_in(dir: &Path, paths: &[PathBuf]) -> bool {
 
 fn remember_good_in(dir: &Path, paths: &[PathBuf]) {
     let Some(k) = key(paths) else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    // The libraries' names as content, for whoever looks; written beside and renamed, so
-    // a reader never sees half a file (only the name matters to us anyway).
+    // The libraries' names as content, for whoever looks (only the name matters to us).
     let text: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
-    let tmp = dir.join(format!(".{k}.{}", std::process::id()));
-    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, dir.join(&k)).is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    let _ = video_hw_media::cache_file::write_atomic(&dir.join(k), text.as_bytes());
 }
 
 /// The hash naming `paths`' verdict, or `None` when a library cannot be looked at (then
