@@ -102,22 +102,12 @@ def child(spec):
 def measure(spec):
     """Runs one child; its in-process seconds, its whole-process seconds and its report."""
     t = time.perf_counter()
-    # start_new_session: a timeout that kills this script kills no child (the timed
-    # processes are short); the child is killed with its group where this script is
-    # interrupted, so it does not load the machine for the next measurement.
-    p = subprocess.Popen(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    # The child in a session of its own, out of reach of a signal to this script's group;
+    # where this script is interrupted (SIGTERM is an exception here, see main), `run`
+    # kills it, so it does not load the machine for the next measurement.
+    p = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, start_new_session=True
     )
-    try:
-        out, err = p.communicate()
-    except BaseException:
-        os.killpg(p.pid, 9)
-        raise
-    p = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     whole = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"{spec}: {p.stderr[-2000:]}")
