@@ -77,10 +77,13 @@ pub(crate) fn single_thread_spread() -> Spread {
     Spread::Bands(bands(cores(), open_sessions()))
 }
 
-/// Band threads for one of `open` single-threaded sessions on `cores` cores (at least one:
-/// the calling thread).
+/// Band threads for one of `open` single-threaded sessions on `cores` cores: its
+/// [`share`] (every core for a lone one; at least one, the calling thread).
 fn bands(cores: usize, open: usize) -> usize {
-    (cores / open.max(1)).max(1)
+    match share(open, cores) {
+        0 => cores.max(1),
+        n => usize::try_from(n).unwrap_or(1),
+    }
 }
 
 /// Logical cores of this machine (1 where unknown).
