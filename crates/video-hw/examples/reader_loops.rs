@@ -85,6 +85,21 @@ fn pass(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         reader = reader.sessions(n);
     }
     let opened = t0.elapsed();
+    // What the Python constructor adds to the open: the first session made at once, and the
+    // driver's setup calls it made.
+    let t = Instant::now();
+    reader.prepare()?;
+    let prepared = t.elapsed();
+    let su = video_hw::diagnostics::nvdec_setup_times();
+    println!(
+        "  prepare={:.1}ms | {} | {} | {} | {} | {}",
+        ms(prepared),
+        spent("context", setup0.context, su.context),
+        spent("caps", setup0.decoder_caps, su.decoder_caps),
+        spent("session_setup", setup0.session_setup, su.session_setup),
+        spent("parser", setup0.create_parser, su.create_parser),
+        spent("alloc", setup0.alloc, su.alloc),
+    );
     let n = a.frames.min(reader.len());
     let mut per_call = Vec::new();
     let mut first = None;
@@ -198,7 +213,9 @@ fn main() {
     }
     let s = video_hw::diagnostics::nvdec_setup_times();
     println!(
-        "setup: cuda_init={:?} context={:?} create_decoder {}x{:?} reuse {}x{:?} barrier {}x{:?} alloc {}x{:?}",
+        "setup: cuda_load={:?} cuvid_load={:?} cuda_init={:?} context={:?} create_decoder {}x{:?} reuse {}x{:?} barrier {}x{:?} alloc {}x{:?}",
+        s.cuda_load,
+        s.cuvid_load,
         s.cuda_init,
         s.context.total,
         s.create_decoder.calls,
