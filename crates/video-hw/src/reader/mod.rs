@@ -646,7 +646,7 @@ impl FrameReader {
                 .collect();
             drop(done_tx);
             let mut read_error = None;
-            'runs: for run in runs {
+            'runs: for run in plan::longest_first(runs) {
                 if asked() {
                     stop.store(true, Ordering::Relaxed);
                     break;
