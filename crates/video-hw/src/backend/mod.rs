@@ -27,8 +27,8 @@ use crate::EncoderConfig;
 use crate::bitstream::access_unit::AccessUnit;
 use crate::config::FrameOptions;
 use crate::engine::Engine;
-use crate::error::Result;
-use crate::frame::Frame;
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameData, HostFrame};
 use crate::packet::Packet;
 
 /// A decode engine fed with whole access units (Annex-B, 4-byte start codes).
@@ -158,4 +158,30 @@ pub(crate) trait EncoderBackend: Send {
     fn gop_length(&self) -> Option<u32> {
         None
     }
+}
+
+/// The check an encode engine's `submit` makes: `frame` has the pixel format and size the
+/// encoder was opened with (`Encoder` checks the same before it calls an engine; an engine
+/// keeps its own check, being what writes into buffers of that size).
+pub(crate) fn check_encoder_input(config: &EncoderConfig, frame: &Frame) -> Result<()> {
+    if frame.format != config.input_format || (frame.width, frame.height) != (config.width, config.height) {
+        return Err(Error::invalid_input(format!(
+            "frame is {} {}x{}, the encoder was opened for {} {}x{}",
+            frame.format, frame.width, frame.height, config.input_format, config.width, config.height
+        )));
+    }
+    Ok(())
+}
+
+/// [`check_encoder_input`] for an engine that encodes host frames only (`engine`, its name
+/// in the error): the frame's host planes.
+pub(crate) fn host_encoder_input<'a>(config: &EncoderConfig, frame: &'a Frame, engine: &str) -> Result<&'a HostFrame> {
+    let FrameData::Host(host) = &frame.data else {
+        return Err(Error::unsupported(
+            format!("device-memory input with {engine}"),
+            format!("{engine} encodes host frames only"),
+        ));
+    };
+    check_encoder_input(config, frame)?;
+    Ok(host)
 }

@@ -469,20 +469,7 @@ impl EncoderBackend for FfmpegEncoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        if frame.format != self.config.input_format
-            || (frame.width, frame.height) != (self.config.width, self.config.height)
-        {
-            return Err(Error::invalid_input(format!(
-                "frame is {} {}x{}, the {} encoder was opened for {} {}x{}",
-                frame.format,
-                frame.width,
-                frame.height,
-                self.spec.name,
-                self.config.input_format,
-                self.config.width,
-                self.config.height
-            )));
-        }
+        crate::backend::check_encoder_input(&self.config, frame)?;
         if self.flushed {
             self.reopen()?;
         }

@@ -49,7 +49,7 @@ use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat, Rational};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameData};
+use crate::frame::Frame;
 use crate::packet::{Packet, PacketLayout};
 use crate::pixels::convert::{self, YuvMatrix};
 
@@ -419,22 +419,7 @@ impl EncoderBackend for OpenH264Encoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        let FrameData::Host(host) = &frame.data else {
-            return Err(Error::unsupported("device-memory input with openh264", "openh264 encodes host frames only"));
-        };
-        if frame.format != self.config.input_format
-            || (frame.width, frame.height) != (self.config.width, self.config.height)
-        {
-            return Err(Error::invalid_input(format!(
-                "frame is {} {}x{}, the encoder was opened for {} {}x{}",
-                frame.format,
-                frame.width,
-                frame.height,
-                self.config.input_format,
-                self.config.width,
-                self.config.height
-            )));
-        }
+        let host = crate::backend::host_encoder_input(&self.config, frame, "openh264")?;
         let (w, h) = (frame.width, frame.height);
         let (cw, ch) = ((w as usize).div_ceil(2), (h as usize).div_ceil(2));
         let timestamp_ms = self.timestamp_ms(options.pts);

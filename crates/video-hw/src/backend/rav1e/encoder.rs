@@ -39,7 +39,7 @@ use crate::codec::{Codec, ColorInfo, ColorRange, PixelFormat};
 use crate::config::{EncoderConfig, FrameOptions, Preset, RateControl, Tuning};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameData, HostFrame};
+use crate::frame::{Frame, HostFrame};
 use crate::packet::Packet;
 use crate::pixels::convert::{self, YuvMatrix};
 
@@ -344,22 +344,7 @@ impl EncoderBackend for Rav1eEncoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        let FrameData::Host(host) = &frame.data else {
-            return Err(Error::unsupported("device-memory input with rav1e", "rav1e encodes host frames only"));
-        };
-        if frame.format != self.config.input_format
-            || (frame.width, frame.height) != (self.config.width, self.config.height)
-        {
-            return Err(Error::invalid_input(format!(
-                "frame is {} {}x{}, the encoder was opened for {} {}x{}",
-                frame.format,
-                frame.width,
-                frame.height,
-                self.config.input_format,
-                self.config.width,
-                self.config.height
-            )));
-        }
+        let host = crate::backend::host_encoder_input(&self.config, frame, "rav1e")?;
         if self.ctx.is_none() {
             self.ctx = Some(open_ctx(&self.config)?);
         }

@@ -313,13 +313,7 @@ impl EncoderBackend for NvencEncoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        let c = &self.config;
-        if frame.format != c.input_format || (frame.width, frame.height) != (c.width, c.height) {
-            return Err(Error::invalid_input(format!(
-                "frame is {} {}x{}, the encoder was opened for {} {}x{}",
-                frame.format, frame.width, frame.height, c.input_format, c.width, c.height
-            )));
-        }
+        crate::backend::check_encoder_input(&self.config, frame)?;
         if self.ended {
             self.restart()?;
         }
