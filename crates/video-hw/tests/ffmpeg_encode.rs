@@ -14,6 +14,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::clip::{H, W, luma_psnr};
 use common::observe::observe;
 
 use video_hw::bitstream::annexb::split_all;
@@ -26,8 +27,6 @@ use video_hw::{
 };
 
 const FFMPEG: EnginePreference = EnginePreference::Only(Engine::Ffmpeg);
-const W: u32 = 320;
-const H: u32 = 240;
 /// 90 kHz ticks per frame at 30 fps.
 const TICKS: i64 = 3000;
 
@@ -89,18 +88,6 @@ fn feed(
 
 fn stream(packets: &[Packet]) -> Vec<u8> {
     packets.iter().flat_map(|p| p.data.iter().copied()).collect()
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-    if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
-}
-
-/// Average luma PSNR of decoded I420 frames against the sources.
-fn luma_psnr(sources: &[Vec<u8>], decoded: &[Vec<u8>]) -> f64 {
-    assert_eq!(sources.len(), decoded.len(), "frame count");
-    let y = (W * H) as usize;
-    sources.iter().zip(decoded).map(|(a, b)| psnr(&a[..y], &b[..y])).sum::<f64>() / sources.len() as f64
 }
 
 fn openh264_decode(annexb: &[u8]) -> Vec<Vec<u8>> {

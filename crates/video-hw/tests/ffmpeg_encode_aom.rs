@@ -13,14 +13,14 @@
 
 mod common;
 
+use common::clip::{H, W, luma_psnr, rav1d_i420};
+
 use video_hw::registry::{__hide_ffmpeg_encoders, probe};
 use video_hw::{
-    Codec, Decoder, DecoderConfig, Direction, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions,
-    HostFrame, Input, Output, Packet, PixelFormat, Preset, RateControl, Tuning,
+    Codec, Direction, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame, Packet,
+    PixelFormat, Preset, RateControl, Tuning,
 };
 
-const W: u32 = 320;
-const H: u32 = 240;
 /// 90 kHz ticks per frame at 25 fps.
 const TICKS: i64 = 3600;
 
@@ -90,41 +90,6 @@ fn encode(config: &EncoderConfig, frames: &[Vec<u8>], force: &[usize]) -> (Vec<P
     (packets, before_flush)
 }
 
-/// Decodes the packets with the built-in rav1d to I420 (10-bit output rounded to 8 bits).
-fn decode(packets: &[Packet]) -> Vec<Vec<u8>> {
-    let cfg = DecoderConfig::new(Codec::Av1).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::Rav1d));
-    let mut dec = Decoder::open(cfg).unwrap();
-    let mut frames = Vec::new();
-    for p in packets {
-        dec.submit(Input::packet(&p.data, p.pts.unwrap_or(0))).unwrap();
-        while let Some(f) = dec.try_reap().unwrap() {
-            frames.push(f);
-        }
-    }
-    frames.extend(dec.flush().unwrap());
-    frames
-        .iter()
-        .map(|f| {
-            let b = f.host_data().unwrap().as_bytes();
-            if f.format == PixelFormat::Yuv420p10 {
-                b.chunks_exact(2).map(|s| ((u16::from_le_bytes([s[0], s[1]]) + 2) >> 2).min(255) as u8).collect()
-            } else {
-                b.to_vec()
-            }
-        })
-        .collect()
-}
-
-fn luma_psnr(sources: &[Vec<u8>], decoded: &[Vec<u8>]) -> f64 {
-    assert_eq!(sources.len(), decoded.len(), "frame count");
-    let y = (W * H) as usize;
-    let psnr = |a: &[u8], b: &[u8]| {
-        let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-        if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
-    };
-    sources.iter().zip(decoded).map(|(a, b)| psnr(&a[..y], &b[..y])).sum::<f64>() / sources.len() as f64
-}
-
 fn keyframe_indices(packets: &[Packet]) -> Vec<i64> {
     let mut keys: Vec<i64> = packets.iter().filter(|p| p.keyframe).map(|p| p.pts.unwrap() / TICKS).collect();
     keys.sort();
@@ -155,7 +120,7 @@ fn real_footage_round_trips_with_gop_and_forced_key_frames() {
     assert_eq!(packets.len(), frames.len(), "one temporal unit per frame");
     assert!(packets.iter().all(|p| p.dts == p.pts && p.codec == Codec::Av1));
     assert_eq!(keyframe_indices(&packets), [0, 10, 20], "a key frame every 10 frames");
-    let db = luma_psnr(&frames, &decode(&packets));
+    let db = luma_psnr(&frames, &rav1d_i420(&packets));
     let bits = packets.iter().map(|p| p.data.len() * 8).sum::<usize>() as f64;
     eprintln!("libaom-av1 CBR 600 kb/s 320x240: {:.0} kb/s, Y-PSNR {db:.2} dB", bits / (24.0 / 25.0) / 1000.0);
     assert!(db >= 35.0, "{db:.2} dB");
@@ -179,11 +144,11 @@ fn real_footage_round_trips_with_gop_and_forced_key_frames() {
     let (packets, _) = encode(&cfg, &frames, &[17]);
     let keys = keyframe_indices(&packets);
     assert!(keys.starts_with(&[0]) && keys.contains(&17), "{keys:?}");
-    assert!(luma_psnr(&frames, &decode(&packets)) >= 35.0);
+    assert!(luma_psnr(&frames, &rav1d_i420(&packets)) >= 35.0);
     // Decoding starts there (its packet carries the sequence header again) and gives every
     // frame from it on.
     let at = packets.iter().position(|p| p.pts == Some(17 * TICKS)).unwrap();
-    let db = luma_psnr(&frames[17..], &decode(&packets[at..]));
+    let db = luma_psnr(&frames[17..], &rav1d_i420(&packets[at..]));
     assert!(db >= 35.0, "from the forced key frame: {db:.2} dB");
 }
 
@@ -197,7 +162,7 @@ fn constant_qp_and_quality() {
     for rc in [RateControl::ConstQp { i: 22, p: 22, b: 22 }, RateControl::ConstQuality { q: 34 }] {
         let (packets, _) = encode(&aom(rc), &frames, &[]);
         let size: usize = packets.iter().map(|p| p.data.len()).sum();
-        let db = luma_psnr(&frames, &decode(&packets));
+        let db = luma_psnr(&frames, &rav1d_i420(&packets));
         eprintln!("libaom-av1 {rc:?}: {size} bytes, Y-PSNR {db:.2} dB");
         assert!(size < last.0 || last.0 == 0, "{rc:?}: {size} bytes after {last:?}");
         assert!(db < last.1 && db >= 32.0, "{rc:?}: {db:.2} dB after {last:?}");
@@ -216,7 +181,7 @@ fn ten_bit_input_low_latency_and_lossless() {
     // 10-bit (P010 in) gives a 10-bit stream (rav1d hands out yuv420p10) close to the source.
     let ten = aom(RateControl::ConstQuality { q: 22 }).input_format(PixelFormat::P010);
     let (packets, _) = encode(&ten, &frames, &[]);
-    let db = luma_psnr(&frames, &decode(&packets));
+    let db = luma_psnr(&frames, &rav1d_i420(&packets));
     eprintln!("libaom-av1 10-bit CRF 27: Y-PSNR {db:.2} dB");
     assert!(db >= 38.0, "10-bit: {db:.2} dB");
 
@@ -227,12 +192,12 @@ fn ten_bit_input_low_latency_and_lossless() {
     // 28.0 dB (2026-11-25): the first 0.24 s of a CBR stream whose buffer starts 60% full
     // with its key frame capped (`backend/ffmpeg/aom.rs`); before those, libaom overspent
     // its buffer (CBR 42-59% over the target below 1 Mb/s) and this was above 33 dB.
-    let db = luma_psnr(&frames, &decode(&packets));
+    let db = luma_psnr(&frames, &rav1d_i420(&packets));
     eprintln!("libaom-av1 low latency CBR 500 kb/s, 6 frames: Y-PSNR {db:.2} dB");
     assert!(db >= 27.0, "low latency: {db:.2} dB");
 
     // Lossless: every picture comes back bit for bit.
     let lossless = aom(RateControl::ConstQuality { q: 30 }).tuning(Tuning::Lossless);
     let (packets, _) = encode(&lossless, &frames[..3], &[]);
-    assert!(decode(&packets) == frames[..3], "lossless: the pictures differ");
+    assert!(rav1d_i420(&packets) == frames[..3], "lossless: the pictures differ");
 }

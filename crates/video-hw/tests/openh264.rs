@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::clip::psnr;
+
 use std::path::PathBuf;
 
 use video_hw::frame::HostFrame;
@@ -39,11 +41,6 @@ fn decode_all(stream: &[u8], output: Output) -> Result<Vec<Frame>, Error> {
     }
     frames.extend(dec.flush()?);
     Ok(frames)
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-    if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
 }
 
 #[test]

@@ -5,13 +5,13 @@
 
 mod common;
 
+use common::clip::{H, W, luma_psnr, rav1d_i420};
+
 use video_hw::{
     Codec, Decoder, DecoderConfig, Encoder, EncoderConfig, Engine, EnginePreference, Frame, FrameOptions, HostFrame,
-    Input, Output, Packet, PixelFormat, Preset, RateControl, Tuning,
+    Packet, PixelFormat, Preset, RateControl, Tuning,
 };
 
-const W: u32 = 320;
-const H: u32 = 240;
 /// 90 kHz ticks per frame at 25 fps.
 const TICKS: i64 = 3600;
 
@@ -65,41 +65,6 @@ fn encode(config: &EncoderConfig, frames: &[Vec<u8>], force: &[usize]) -> Vec<Pa
     packets
 }
 
-/// Decodes the packets with rav1d to I420 (8-bit; 10-bit output rounded to 8 bits).
-fn decode(packets: &[Packet]) -> Vec<Vec<u8>> {
-    let cfg = DecoderConfig::new(Codec::Av1).output(Output::HOST_YUV420P).engine(EnginePreference::Only(Engine::Rav1d));
-    let mut dec = Decoder::open(cfg).unwrap();
-    let mut frames = Vec::new();
-    for p in packets {
-        dec.submit(Input::packet(&p.data, p.pts.unwrap_or(0))).unwrap();
-        while let Some(f) = dec.try_reap().unwrap() {
-            frames.push(f);
-        }
-    }
-    frames.extend(dec.flush().unwrap());
-    frames
-        .iter()
-        .map(|f| {
-            let b = f.host_data().unwrap().as_bytes();
-            if f.format == PixelFormat::Yuv420p10 {
-                b.chunks_exact(2).map(|s| ((u16::from_le_bytes([s[0], s[1]]) + 2) >> 2).min(255) as u8).collect()
-            } else {
-                b.to_vec()
-            }
-        })
-        .collect()
-}
-
-fn luma_psnr(sources: &[Vec<u8>], decoded: &[Vec<u8>]) -> f64 {
-    assert_eq!(sources.len(), decoded.len(), "frame count");
-    let y = (W * H) as usize;
-    let psnr = |a: &[u8], b: &[u8]| {
-        let mse = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-        if mse == 0.0 { 99.0 } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
-    };
-    sources.iter().zip(decoded).map(|(a, b)| psnr(&a[..y], &b[..y])).sum::<f64>() / sources.len() as f64
-}
-
 fn kbps(packets: &[Packet], frames: usize) -> f64 {
     let bits = packets.iter().map(|p| p.data.len() as f64 * 8.0).sum::<f64>();
     bits / (frames as f64 / 25.0) / 1000.0
@@ -115,7 +80,7 @@ fn real_footage_round_trips_with_every_frame_and_good_quality() {
     assert_eq!(pts, (0..30).map(|i| Some(i * TICKS)).collect::<Vec<_>>());
     assert!(packets.iter().all(|p| p.dts == p.pts && p.codec == Codec::Av1));
     assert!(packets[0].keyframe && packets[0].data.starts_with(&[0x12, 0x00]), "a temporal delimiter first");
-    let db = luma_psnr(&frames, &decode(&packets));
+    let db = luma_psnr(&frames, &rav1d_i420(&packets));
     let rate = kbps(&packets, frames.len());
     eprintln!("rav1e 800 kb/s CBR: {rate:.0} kb/s, {db:.2} dB");
     assert!(db >= 35.0, "{db:.2} dB");
@@ -128,7 +93,7 @@ fn constant_quality_orders_size_and_quality() {
     for q in [20u8, 35] {
         let packets = encode(&rav1e(RateControl::ConstQuality { q }), &frames, &[]);
         let size: usize = packets.iter().map(|p| p.data.len()).sum();
-        let db = luma_psnr(&frames, &decode(&packets));
+        let db = luma_psnr(&frames, &rav1d_i420(&packets));
         eprintln!("rav1e q {q}: {size} bytes, {db:.2} dB");
         if last.0 > 0 {
             assert!(size < last.0 && db < last.1, "q {q}: {size} bytes {db:.2} dB after {last:?}");
@@ -147,7 +112,7 @@ fn gop_and_forced_key_frames() {
     // Forced at 5; the GOP counts on from the last key frame.
     assert!(keys.starts_with(&[0, 5]), "{keys:?}");
     assert!(keys.len() >= 3, "{keys:?}");
-    assert_eq!(decode(&packets).len(), frames.len());
+    assert_eq!(rav1d_i420(&packets).len(), frames.len());
 }
 
 #[test]
@@ -174,7 +139,7 @@ fn ten_bit_and_nv12_input_and_low_latency() {
             }
         }
         packets.extend(enc.flush().unwrap());
-        let db = luma_psnr(&frames, &decode(&packets));
+        let db = luma_psnr(&frames, &rav1d_i420(&packets));
         eprintln!("rav1e {format} {tuning:?}: {db:.2} dB");
         assert!(db >= 35.0, "{format}: {db:.2} dB");
     }
@@ -230,5 +195,5 @@ fn a_switch_drains_and_opens_a_new_generation() {
     let generations: Vec<u64> = packets.iter().map(|p| p.generation).collect();
     assert_eq!(generations, [[0u64; 8], [1; 8]].concat());
     assert!(packets[8].keyframe, "the new encoder starts with a key frame");
-    assert_eq!(decode(&packets).len(), 16);
+    assert_eq!(rav1d_i420(&packets).len(), 16);
 }
