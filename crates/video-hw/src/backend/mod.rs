@@ -162,11 +162,12 @@ pub(crate) trait EncoderBackend: Send {
 
 /// The check an encode engine's `submit` makes: `frame` has the pixel format and size the
 /// encoder was opened with (`Encoder` checks the same before it calls an engine; an engine
-/// keeps its own check, being what writes into buffers of that size).
-pub(crate) fn check_encoder_input(config: &EncoderConfig, frame: &Frame) -> Result<()> {
+/// keeps its own check, being what writes into buffers of that size). `encoder` names it
+/// in the error (the engine, or FFmpeg's encoder).
+pub(crate) fn check_encoder_input(config: &EncoderConfig, frame: &Frame, encoder: &str) -> Result<()> {
     if frame.format != config.input_format || (frame.width, frame.height) != (config.width, config.height) {
         return Err(Error::invalid_input(format!(
-            "frame is {} {}x{}, the encoder was opened for {} {}x{}",
+            "frame is {} {}x{}, the {encoder} encoder was opened for {} {}x{}",
             frame.format, frame.width, frame.height, config.input_format, config.width, config.height
         )));
     }
@@ -182,6 +183,6 @@ pub(crate) fn host_encoder_input<'a>(config: &EncoderConfig, frame: &'a Frame, e
             format!("{engine} encodes host frames only"),
         ));
     };
-    check_encoder_input(config, frame)?;
+    check_encoder_input(config, frame, engine)?;
     Ok(host)
 }

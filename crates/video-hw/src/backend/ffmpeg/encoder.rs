@@ -469,7 +469,7 @@ impl EncoderBackend for FfmpegEncoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        crate::backend::check_encoder_input(&self.config, frame)?;
+        crate::backend::check_encoder_input(&self.config, frame, self.spec.name)?;
         if self.flushed {
             self.reopen()?;
         }

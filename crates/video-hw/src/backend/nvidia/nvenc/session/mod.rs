@@ -313,7 +313,7 @@ impl EncoderBackend for NvencEncoder {
     }
 
     fn submit(&mut self, frame: &Frame, options: FrameOptions, generation: u64) -> Result<()> {
-        crate::backend::check_encoder_input(&self.config, frame)?;
+        crate::backend::check_encoder_input(&self.config, frame, "nvenc")?;
         if self.ended {
             self.restart()?;
         }
