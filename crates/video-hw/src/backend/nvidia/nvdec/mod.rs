@@ -6,6 +6,7 @@ pub(crate) mod decoder_reuse;
 mod host_copy;
 mod hw;
 pub(crate) mod output;
+mod parser_state;
 mod session;
 pub(crate) mod staging;
 mod zero_copy_frames;
