@@ -32,6 +32,7 @@ mod decode_hw;
 pub(crate) mod decoder;
 pub(crate) mod encoder;
 pub(crate) mod encoder_options;
+mod encoder_rate;
 mod frame_convert;
 pub(crate) mod frame_upload;
 mod packetizer;
