@@ -60,7 +60,7 @@ pub fn plan(frames: &[usize], start_of: impl Fn(usize) -> usize, end_of: impl Fn
 /// packets long by where it starts in its GOP, finish after the longest run, not after a
 /// short one and a long one back to back. (Sessions also come free one at a time at the
 /// start, as the driver makes their decoders one by one: the first free takes the longest.)
-pub fn longest_first(runs: &[Run]) -> Vec<&Run> {
+pub(crate) fn longest_first(runs: &[Run]) -> Vec<&Run> {
     let mut order: Vec<&Run> = runs.iter().collect();
     order.sort_by_key(|r| std::cmp::Reverse(r.packets()));
     order
