@@ -190,6 +190,47 @@ fn strided_loops_go_on() {
     });
 }
 
+/// Strides longer than the reader's seek gap (8 packets): a jump that crosses into a GOP
+/// restarts at its key frame, and the session is kept where the next jump of the same stride
+/// lands in that GOP, so the jumps after it go on: each packet is still decoded about once.
+#[test]
+fn strided_loops_past_the_seek_gap_keep_the_session_within_a_gop() {
+    each_input(|path, name, want| {
+        for step in [11, 17, 23] {
+            if step >= want.len() {
+                continue;
+            }
+            let mut r = reader(path);
+            for i in (0..want.len()).step_by(step) {
+                assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}], step {step}");
+            }
+            let bound = forward_bound(&r, 0, step);
+            let s = r.stats();
+            assert!(s.packets_decoded <= bound, "{name}: step {step}: {} packets, at most {bound}", s.packets_decoded);
+        }
+        // The decision itself: a jump into a GOP past the seek gap starts a run there; the
+        // next jump of the same stride, inside that GOP, goes on from it (no new run).
+        let r = reader(path);
+        let n = want.len();
+        let key = (13..n).find(|&k| {
+            span_start(&r, k) > span_start(&r, k - 1)
+                && span_start(&r, k - 12) < span_start(&r, k)
+                && k + 25 < n
+                && span_start(&r, k + 25) == span_start(&r, k)
+        });
+        let Some(k) = key else { return };
+        let (m, first) = (k - 12, k + 1);
+        let next = first + (first - m);
+        let mut r = reader(path);
+        for f in [m, first] {
+            assert_eq!(md5(&r.frames_at(&[f]).unwrap()[0]), want[f], "{name}: dec[{f}]");
+        }
+        let runs = r.stats().runs;
+        assert_eq!(md5(&r.frames_at(&[next]).unwrap()[0]), want[next], "{name}: dec[{next}]");
+        assert_eq!(r.stats().runs, runs, "{name}: dec[{m}], dec[{first}] (GOP at {k}), dec[{next}] started a run");
+    });
+}
+
 /// `dec[i-1]` beside `dec[i]` (frame differences, optical flow): after the first look
 /// back, the frames handed out are kept, so nothing is decoded twice.
 #[test]

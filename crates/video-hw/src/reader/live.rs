@@ -160,11 +160,25 @@ impl FrameReader {
         r
     }
 
-    /// Whether a request for `first` (its lowest frame) follows on from the last request:
-    /// it is ahead of it and starts within [`seek_gap`] packets of its last packet.
-    pub(super) fn follows_on(&self, first: usize) -> bool {
+    /// Whether a request for `first` to `last` (its lowest and highest frames) follows on
+    /// from the last request, so that the session is kept where it ends: it is ahead of it
+    /// and starts within [`seek_gap`] packets of its last packet (a forward loop), or it
+    /// jumps ahead by a stride that, taken once more from `last`, lands in the GOP `last`
+    /// is in (a strided loop in long GOPs: the next call goes on instead of starting again
+    /// at the key frame). A jump whose next one would land past the GOP ends with a flush,
+    /// as a single lookup does: kept, the session would decode pictures after the frame
+    /// that nothing takes (bench/results/seek-gap-20261128-7fdf4de).
+    pub(super) fn follows_on(&self, first: usize, last: usize) -> bool {
+        let n = self.index.len();
         self.last_asked.is_some_and(|m| {
-            first > m && m < self.index.len() && self.start_of(first) <= self.index.last_packet(m) + seek_gap()
+            if first <= m || m >= n {
+                return false;
+            }
+            if self.start_of(first) <= self.index.last_packet(m) + seek_gap() {
+                return true;
+            }
+            let next = last + (first - m);
+            next < n && self.start_of(next) == self.start_of(last)
         })
     }
 

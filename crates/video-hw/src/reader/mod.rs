@@ -424,7 +424,7 @@ impl FrameReader {
         // first frame comes out only after a frame a thread, which tripled the CPU's
         // first frame (0.068 s to 0.158 s, 1080p, 3 FFmpeg frame threads).
         let first_keeps = self.last_asked.is_none() && self.threads.is_none_or(|t| t <= 1);
-        let follows_on = first_keeps || wanted.first().is_some_and(|&f| self.follows_on(f));
+        let follows_on = first_keeps || wanted.first().zip(wanted.last()).is_some_and(|(&f, &l)| self.follows_on(f, l));
         self.store.requested(&wanted);
         let mut got: HashMap<usize, Arc<Frame>> = HashMap::with_capacity(wanted.len());
         for &f in &wanted {
