@@ -116,10 +116,11 @@ impl Live {
 impl FrameReader {
     /// Serves `runs` (planned for frames the store does not hold) on the first session,
     /// going on from where it is wherever that is exact and cheaper (module docs).
-    /// `follows_on`: the request starts a little after the last one (a forward loop), or
-    /// is the reader's first on a session that is not frame-threaded, so the session is
-    /// kept where its last run ends; a request that jumps decodes its runs as before, each
-    /// ending with a flush, and costs no more than it did.
+    /// `follows_on`: the request starts a little after the last one (a forward loop), jumps
+    /// ahead by a stride whose next step stays in its GOP, or is the reader's first on a
+    /// session that is not frame-threaded ([`follows_on`](Self::follows_on)), so the session
+    /// is kept where its last run ends; a request that jumps otherwise decodes its runs as
+    /// before, each ending with a flush, and costs no more than it did.
     pub(super) fn serve_on_first(
         &mut self,
         runs: &[Run],
