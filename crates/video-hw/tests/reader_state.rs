@@ -175,28 +175,12 @@ fn span_start(r: &FrameReader, f: usize) -> usize {
     if h264 { index.start_packet_at_idr(f) } else { index.start_packet(f) }
 }
 
+/// Strided loops, short strides and strides longer than the reader's seek gap (8 packets):
+/// each packet is still decoded about once.
 #[test]
 fn strided_loops_go_on() {
     each_input(|path, name, want| {
-        for step in [2, 3] {
-            let mut r = reader(path);
-            for i in (0..want.len()).step_by(step) {
-                assert_eq!(md5(&r.frames_at(&[i]).unwrap()[0]), want[i], "{name}: dec[{i}], step {step}");
-            }
-            let bound = forward_bound(&r, 0, step);
-            let s = r.stats();
-            assert!(s.packets_decoded <= bound, "{name}: step {step}: {} packets, at most {bound}", s.packets_decoded);
-        }
-    });
-}
-
-/// Strides longer than the reader's seek gap (8 packets): a jump that crosses into a GOP
-/// restarts at its key frame, and the session is kept where the next jump of the same stride
-/// lands in that GOP, so the jumps after it go on: each packet is still decoded about once.
-#[test]
-fn strided_loops_past_the_seek_gap_keep_the_session_within_a_gop() {
-    each_input(|path, name, want| {
-        for step in [11, 17, 23] {
+        for step in [2, 3, 11, 17, 23] {
             if step >= want.len() {
                 continue;
             }
@@ -208,8 +192,16 @@ fn strided_loops_past_the_seek_gap_keep_the_session_within_a_gop() {
             let s = r.stats();
             assert!(s.packets_decoded <= bound, "{name}: step {step}: {} packets, at most {bound}", s.packets_decoded);
         }
-        // The decision itself: a jump into a GOP past the seek gap starts a run there; the
-        // next jump of the same stride, inside that GOP, goes on from it (no new run).
+    });
+}
+
+/// A strided loop's jump into a GOP past the seek gap starts a run at its key frame, and the
+/// session is kept where the next jump of the same stride lands in that GOP: that jump goes
+/// on from it (no new run).
+#[test]
+fn a_jump_into_a_gop_the_next_stride_stays_in_keeps_its_session() {
+    let mut checked = 0;
+    each_input(|path, name, want| {
         let r = reader(path);
         let n = want.len();
         let key = (13..n).find(|&k| {
@@ -228,7 +220,10 @@ fn strided_loops_past_the_seek_gap_keep_the_session_within_a_gop() {
         let runs = r.stats().runs;
         assert_eq!(md5(&r.frames_at(&[next]).unwrap()[0]), want[next], "{name}: dec[{next}]");
         assert_eq!(r.stats().runs, runs, "{name}: dec[{m}], dec[{first}] (GOP at {k}), dec[{next}] started a run");
+        checked += 1;
     });
+    // h264-ref1.mp4 (GOPs of 50 frames) has such a GOP, and every engine decodes it.
+    assert!(checked > 0, "no fixture has a GOP long enough for the check");
 }
 
 /// `dec[i-1]` beside `dec[i]` (frame differences, optical flow): after the first look
