@@ -168,7 +168,7 @@ impl FrameReader {
     /// is in (a strided loop in long GOPs: the next call goes on instead of starting again
     /// at the key frame). A jump whose next one would land past the GOP ends with a flush,
     /// as a single lookup does: kept, the session would decode pictures after the frame
-    /// that nothing takes (bench/results/seek-gap-20261128-7fdf4de).
+    /// that nothing takes (bench/results/strided-keep-20261128-7811408).
     pub(super) fn follows_on(&self, first: usize, last: usize) -> bool {
         let n = self.index.len();
         self.last_asked.is_some_and(|m| {

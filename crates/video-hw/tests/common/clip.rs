@@ -28,7 +28,7 @@ pub fn cars_i420(n: usize) -> Vec<Vec<u8>> {
     (0..n).map(|i| base[order[i % order.len()]].clone()).collect()
 }
 
-/// The clip's size.
+/// The clip's width.
 pub const W: u32 = 320;
 /// The clip's height.
 pub const H: u32 = 240;
