@@ -6,7 +6,7 @@ against a PyNvVideoCodec loop that decodes the same clips' frames.
     python3 scripts/bench_samplers.py --make-inputs DIR       # long.mp4 + clips/ (ffmpeg)
     python3 scripts/bench_samplers.py --inputs DIR [--device cpu|cuda] [--runs 5]
         [--cases long,clips] [--samplers regular,random] [--clip-files 200] [--threads N]
-        [--out DIR]
+        [--out DIR] [--baseline DIR]
 
 Inputs (scripts/make-python-bench-inputs.sh, by stream copy of a 30 s 1080p25 x264 source,
 a key frame every 10 s, B-frames): DIR/long.mp4, 10 minutes of 1080p (15,000 frames), and
@@ -34,6 +34,10 @@ run to run; run 0 warms the page cache and is not counted; medians of --runs.
   CPU            the child's user + system seconds over each pass (resource.getrusage, all
                  threads): less affected by a loaded machine than the wall clocks
 Ratio = peer / video_hw (above 1: video_hw faster).
+
+--baseline DIR adds a third contender in the same runs: video_hw imported from DIR (an
+extracted wheel of another build, put first on the child's PYTHONPATH), so a change is
+measured against the build before it beside the peer; its rows say baseline / video_hw.
 
 Frames are checked outside the timed runs, in one process running both: every clip's pts
 equal (so the same frames were picked; on the GPU the indices are the same by construction),
@@ -211,13 +215,16 @@ def check(a, peer):
 
 
 def run_child(a, name, case, sampler):
-    cmd = [sys.executable, HERE, "--child", name, "--case", case, "--sampler", sampler, "--inputs", a.inputs,
+    env = None
+    if name == "baseline":
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [a.baseline, os.environ.get("PYTHONPATH")])))
+    cmd = [sys.executable, HERE, "--child", "video_hw" if name == "baseline" else name, "--case", case, "--sampler", sampler, "--inputs", a.inputs,
            "--device", a.device, "--clip-files", str(a.clip_files)]
     if a.threads:
         cmd += ["--threads", str(a.threads)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
@@ -244,6 +251,7 @@ def main():
     ap.add_argument("--threads", type=int)
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--baseline")
     ap.add_argument("--make-inputs")
     ap.add_argument("--child")
     ap.add_argument("--case")
@@ -255,7 +263,7 @@ def main():
         return child(a)
     a.cases, a.samplers = a.cases.split(","), a.samplers.split(",")
     peer = "torchcodec" if a.device == "cpu" else "pynvc"
-    names = ["video_hw", peer]
+    names = ["video_hw", peer] + (["baseline"] if a.baseline else [])
     load = os.getloadavg()
     rows, raw = [], []
     for case in a.cases:
@@ -282,6 +290,11 @@ def main():
                   f"warm {v['warm']:.3f}/{p['warm']:.3f} ({p['warm'] / v['warm']:.2f}x), "
                   f"warm CPU {v['warm_cpu']:.2f}/{p['warm_cpu']:.2f} s ({p['warm_cpu'] / v['warm_cpu']:.2f}x)",
                   flush=True)
+            if a.baseline:
+                b = med["baseline"]
+                print(f"{case} {sampler}: baseline wall {b['wall']:.2f} s ({b['wall'] / v['wall']:.2f}x of video_hw's), "
+                      f"work {b['work']:.3f} ({b['work'] / v['work']:.2f}x), warm {b['warm']:.3f} "
+                      f"({b['warm'] / v['warm']:.2f}x)", flush=True)
     end_load = os.getloadavg()
     # The frames are checked after the timed runs, in this process: decoders made here
     # before them (with read-ahead threads decoding up to their budget) took cores from the
@@ -300,6 +313,12 @@ def main():
         for k, fmt in (("wall", ".2f"), ("wall_cpu", ".2f"), ("work", ".3f"), ("warm", ".3f"), ("warm_cpu", ".2f")):
             cells += [f"{v[k]:{fmt}} / {p[k]:{fmt}}", f"{p[k] / v[k]:.2f}x"]
         lines.append(f"| {case} | {sampler} | {v['frames']} / {p['frames']} | " + " | ".join(cells) + " |")
+        if a.baseline:
+            b, cells = med["baseline"], []
+            for k, fmt in (("wall", ".2f"), ("wall_cpu", ".2f"), ("work", ".3f"), ("warm", ".3f"), ("warm_cpu", ".2f")):
+                cells += [f"{v[k]:{fmt}} / {b[k]:{fmt}}", f"{b[k] / v[k]:.2f}x"]
+            lines.append(f"| {case} | {sampler}, against the baseline build | {v['frames']} / {b['frames']} | "
+                         + " | ".join(cells) + " |")
     lines += ["", "Frames check: " + json.dumps(checked)]
     table = "\n".join(lines)
     print(table)

@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! reader_loops FILE [--output cuda-rgb24|cuda-nv12|host-rgb24|host-yuv420p] [--frames 300]
-//!              [--loop index|chunks|iterate] [--sessions N] [--passes 2]
+//!              [--loop index|chunks|iterate|clips] [--sessions N] [--passes 2]
 //! ```
+//!
+//! `clips` is one call for the frames of 8 clips of 16 frames at evenly spaced starts over
+//! the whole file (the regular clip sampler's layout; `--frames` is not used): the runs
+//! of several GOPs decoded at once on the reader's sessions.
 //!
 //! Each pass opens a new reader over FILE (the first pass includes the process's one-time
 //! start) and runs the loop over the first `--frames` frames, dropping each frame at once
@@ -59,7 +63,7 @@ fn parse() -> Result<Args, String> {
         }
     }
     if a.file.is_empty() {
-        return Err("usage: reader_loops FILE [--output ...] [--frames N] [--loop index|chunks|iterate]".into());
+        return Err("usage: reader_loops FILE [--output ...] [--frames N] [--loop index|chunks|iterate|clips]".into());
     }
     Ok(a)
 }
@@ -126,6 +130,15 @@ fn pass(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     match a.pattern.as_str() {
+        "clips" => {
+            let (clips, len) = (8, 16);
+            let span = reader.len().saturating_sub(len);
+            let frames: Vec<usize> =
+                (0..clips).flat_map(|c| (0..len).map(move |k| c * span / (clips - 1) + k)).collect();
+            let t = Instant::now();
+            let f = reader.frames_at(&frames)?;
+            timed(t, f.len(), &mut first, &reader);
+        }
         "index" => {
             for i in 0..n {
                 let t = Instant::now();

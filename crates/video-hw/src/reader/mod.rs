@@ -24,6 +24,7 @@
 //! # Ok::<(), video_hw::Error>(())
 //! ```
 
+mod at_once;
 mod auto;
 mod interrupt;
 mod live;
@@ -40,8 +41,6 @@ mod store;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, TrySendError, channel, sync_channel};
 
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;
@@ -57,7 +56,7 @@ use live::Live;
 use plan::{Run, plan};
 use prune::Skipper;
 pub use read_ahead::DEFAULT_READ_AHEAD_BYTES;
-use run_decode::{Feed, Packets, decode_run, missing, read_run};
+use run_decode::{Feed, Packets, missing};
 use sequential::Cursor;
 pub use sequential::FramesFrom;
 use sequential_index::SeqAhead;
@@ -65,8 +64,6 @@ use store::FrameStore;
 
 /// Most sessions one reader runs.
 pub const MAX_SESSIONS: usize = 64;
-/// Runs read ahead per session while they decode.
-const RUNS_AHEAD_PER_SESSION: usize = 2;
 
 /// What a [`FrameReader`] has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -363,7 +360,7 @@ impl FrameReader {
     /// ([`recommended_sessions`](crate::pipeline::recommended_sessions)).
     pub fn prepare(&mut self) -> Result<Engine> {
         if self.engine.is_none() {
-            self.ensure_sessions(1)?;
+            self.ensure_first_session()?;
         }
         self.engine.as_ref().map(|(e, _)| *e).ok_or_else(|| Error::invalid_input("no session"))
     }
@@ -413,7 +410,7 @@ impl FrameReader {
         if let Some(&bad) = frames.iter().find(|&&f| f >= self.index.len()) {
             return Err(Error::invalid_input(format!("frame {bad} of a track of {} frames", self.index.len())));
         }
-        self.ensure_sessions(1)?;
+        self.ensure_first_session()?;
         let mut wanted = frames.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
@@ -528,48 +525,17 @@ impl FrameReader {
         self.stats.sessions = 0;
     }
 
-    pub(crate) fn ensure_sessions(&mut self, n: usize) -> Result<()> {
+    /// Takes back the sessions iteration's read-ahead holds and opens the first session
+    /// where there is none: what every call that decodes needs. The sessions past the
+    /// first are opened by the calls that run on them (`at_once.rs`, `read_ahead.rs`), each
+    /// on the thread that then decodes on it.
+    pub(crate) fn ensure_first_session(&mut self) -> Result<()> {
         self.after_fork();
         self.stop_read_ahead()?;
-        if n > 1 {
-            // Work for every session (iteration's read-ahead, runs at once) takes back
-            // those the index calls' read-ahead holds.
-            self.stop_sequential()?;
-        }
         // The first session alone: what it opens on says how the reader starts runs.
-        if self.decoders.is_empty() && n > 0 {
+        if self.decoders.is_empty() {
             let decoder = Decoder::open(self.session_config())?;
             self.add_session(decoder);
-        }
-        // The rest at once, each on a thread of its own: an NVDEC session takes
-        // milliseconds to make, and the caller waits for all of them (a batch over several
-        // GOPs is shared out once they exist).
-        let missing = n.saturating_sub(self.decoders.len());
-        if missing > 0 {
-            let config = self.session_config();
-            let opened: Vec<Result<Decoder>> = if missing == 1 {
-                vec![Decoder::open(config)]
-            } else {
-                std::thread::scope(|scope| {
-                    let opening: Vec<_> = (0..missing).map(|_| scope.spawn(|| Decoder::open(config.clone()))).collect();
-                    opening
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|_| Err(Error::Panicked("opening a session".into()))))
-                        .collect()
-                })
-            };
-            let mut failed = None;
-            for got in opened {
-                match got {
-                    Ok(decoder) => self.add_session(decoder),
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
-                }
-            }
-            if let Some(e) = failed {
-                return Err(e);
-            }
         }
         Ok(())
     }
@@ -603,129 +569,6 @@ impl FrameReader {
     /// The packet decoding starts at for frame `f` on this reader's engine.
     pub(crate) fn start_of(&self, f: usize) -> usize {
         start_packet(&self.index, self.idr_only, f)
-    }
-
-    /// Decodes `runs` on several sessions at once, each run from its random access point
-    /// on a flushed session (which is flushed again at its end).
-    fn decode(&mut self, runs: &[Run]) -> Result<Vec<(usize, Frame)>> {
-        let sessions = self.sessions.min(runs.len()).max(1);
-        self.ensure_sessions(sessions)?;
-        self.stats.runs += runs.len() as u64;
-        self.demuxer_at = None;
-        // The caller's check is asked here, on the calling thread; the sessions on their
-        // threads see only `stop` (interrupt.rs).
-        let mut check = self.interrupt.take();
-        let polling = check.is_some();
-        let mut asked = || check.as_mut().is_some_and(|c| c());
-        let stop = AtomicBool::new(false);
-        let (demuxer, index, feed, skip) = (&mut self.demuxer, &self.index, &self.feed, &self.skip);
-        let stats = &mut self.stats;
-        // The file is read here, in decode order; the sessions decode on their threads.
-        let (job_tx, job_rx) = sync_channel::<(Packets, &[usize])>(sessions * RUNS_AHEAD_PER_SESSION);
-        let job_rx = std::sync::Mutex::new(job_rx);
-        // Each session says when it is done, so that the wait for them can ask the check.
-        let (done_tx, done_rx) = channel::<()>();
-        let out = std::thread::scope(|scope| {
-            let workers: Vec<_> = self.decoders[..sessions]
-                .iter_mut()
-                .map(|decoder| {
-                    let (job_rx, stop, done_tx) = (&job_rx, &stop, done_tx.clone());
-                    scope.spawn(move || -> Result<Vec<(usize, Frame)>> {
-                        let _done = Done(done_tx);
-                        let mut out = Vec::new();
-                        loop {
-                            let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                            let Ok((packets, wanted)) = job else { return Ok(out) };
-                            if stop.load(Ordering::Relaxed) {
-                                continue;
-                            }
-                            out.extend(decode_run(decoder, feed, index, &packets, wanted, Some(stop))?);
-                        }
-                    })
-                })
-                .collect();
-            drop(done_tx);
-            let mut read_error = None;
-            'runs: for run in plan::longest_first(runs) {
-                if asked() {
-                    stop.store(true, Ordering::Relaxed);
-                    break;
-                }
-                match read_run(demuxer, index, run, skip) {
-                    Ok(packets) => {
-                        stats.count(&packets);
-                        let mut job = (packets, &run.frames[..]);
-                        if !polling {
-                            if job_tx.send(job).is_err() {
-                                break;
-                            }
-                            continue;
-                        }
-                        // A full queue is waited on in steps, asking the check between them.
-                        loop {
-                            match job_tx.try_send(job) {
-                                Ok(()) => break,
-                                Err(TrySendError::Disconnected(_)) => break 'runs,
-                                Err(TrySendError::Full(j)) => job = j,
-                            }
-                            if asked() {
-                                stop.store(true, Ordering::Relaxed);
-                                break 'runs;
-                            }
-                            std::thread::sleep(std::time::Duration::from_millis(1));
-                        }
-                    }
-                    Err(e) => {
-                        read_error = Some(e);
-                        break;
-                    }
-                }
-            }
-            drop(job_tx);
-            // Until every session is done, the check is asked every POLL.
-            let mut running = workers.len();
-            while running > 0 {
-                match done_rx.recv_timeout(interrupt::POLL) {
-                    Ok(()) => running -= 1,
-                    Err(RecvTimeoutError::Timeout) => {
-                        if asked() {
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
-            let mut out = Vec::new();
-            let mut first_error = read_error;
-            for w in workers {
-                match w.join() {
-                    Ok(Ok(frames)) => out.extend(frames),
-                    Ok(Err(e)) => {
-                        first_error.get_or_insert(e);
-                    }
-                    Err(_) => {
-                        first_error.get_or_insert(Error::Panicked("a frame reader session".into()));
-                    }
-                }
-            }
-            match first_error {
-                Some(e) => Err(e),
-                None if stop.load(Ordering::Relaxed) => Err(interrupted()),
-                None => Ok(out),
-            }
-        });
-        self.interrupt = check;
-        out
-    }
-}
-
-/// Tells the calling thread that a session of [`FrameReader::decode`] is done (when its
-/// thread ends, however it ends).
-struct Done(std::sync::mpsc::Sender<()>);
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
     }
 }
 

@@ -70,7 +70,7 @@ fn try_decode_all(index: &FrameIndex, packets: &Packets, wanted: &[usize]) -> Op
     for p in packets {
         all.push(RunPacket { number: p.number, data: p.data.clone(), decode: true, shown: true });
     }
-    let frames = decode_run(&mut decoder, &feed, index, &all, wanted, None).ok()?;
+    let frames = decode_run(&mut decoder, &feed, index, &all, wanted, None, || {}).ok()?;
     use md5::{Digest, Md5};
     let hex = |b: &[u8]| Md5::digest(b).iter().map(|b| format!("{b:02x}")).collect::<String>();
     Some(frames.into_iter().map(|(k, f)| (k, hex(f.to_host().unwrap().as_bytes()))).collect())

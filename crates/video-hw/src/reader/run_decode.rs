@@ -126,6 +126,10 @@ impl Feed {
 /// (presentation numbers, ascending) with their container timestamps, as (number, frame).
 /// The session is flushed at the end, ready for the next run. Once `stop` is set, the
 /// rest of the run is not fed (the caller is stopping the call: interrupt.rs).
+///
+/// `first_fed` is called once the run's first packet is fed (on NVDEC the session has
+/// made its decoder by then: `at_once.rs` makes new sessions' decoders one at a time with
+/// it).
 pub fn decode_run(
     decoder: &mut Decoder,
     feed: &Feed,
@@ -133,9 +137,10 @@ pub fn decode_run(
     packets: &Packets,
     wanted: &[usize],
     stop: Option<&AtomicBool>,
+    first_fed: impl FnOnce(),
 ) -> Result<Vec<(usize, Frame)>> {
     let mut out = Vec::with_capacity(wanted.len());
-    decode_run_with(decoder, feed, packets, |packet, frame| {
+    feed_run(decoder, feed, packets, first_fed, |packet, frame| {
         if let Some(f) = index.frame_of_packet(packet)
             && wanted.binary_search(&f).is_ok()
         {
@@ -155,6 +160,34 @@ pub fn decode_run_with(
     decoder: &mut Decoder,
     feed: &Feed,
     packets: &Packets,
+    emit: impl FnMut(usize, Frame) -> bool,
+) -> Result<()> {
+    feed_run(decoder, feed, packets, || {}, emit)
+}
+
+/// [`decode_run_with`], calling `first_fed` once the first packet is fed (or the run
+/// ends, where it has none or feeding it failed).
+fn feed_run(
+    decoder: &mut Decoder,
+    feed: &Feed,
+    packets: &Packets,
+    first_fed: impl FnOnce(),
+    mut emit: impl FnMut(usize, Frame) -> bool,
+) -> Result<()> {
+    let mut first_fed = Some(first_fed);
+    let result = feed_all(decoder, feed, packets, &mut first_fed, &mut emit);
+    if let Some(f) = first_fed.take() {
+        f();
+    }
+    result
+}
+
+/// The body of [`feed_run`].
+fn feed_all(
+    decoder: &mut Decoder,
+    feed: &Feed,
+    packets: &Packets,
+    first_fed: &mut Option<impl FnOnce()>,
     mut emit: impl FnMut(usize, Frame) -> bool,
 ) -> Result<()> {
     let mut wanted = true;
@@ -168,6 +201,9 @@ pub fn decode_run_with(
             break;
         }
         feed.submit(decoder, p.number, &p.data, p.decode, p.shown)?;
+        if let Some(f) = first_fed.take() {
+            f();
+        }
         while let Some(frame) = decoder.try_reap()? {
             give(frame, &mut wanted);
         }

@@ -42,7 +42,7 @@ impl FrameReader {
         if first >= self.index.len() {
             return Err(Error::invalid_input(format!("frame {first} of a track of {} frames", self.index.len())));
         }
-        self.ensure_sessions(1)?;
+        self.ensure_first_session()?;
         self.cursor = Some(Cursor { next: first, done: false, ahead: None });
         Ok(())
     }
@@ -112,7 +112,7 @@ impl FrameReader {
             return Ok(None);
         }
         if c.ahead.is_none() {
-            self.ensure_sessions(1)?;
+            self.ensure_first_session()?;
             self.release_first()?;
             let decoders = std::mem::take(&mut self.decoders);
             let first = self.cursor.as_ref().map_or(0, |c| c.next);

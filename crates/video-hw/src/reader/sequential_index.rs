@@ -89,7 +89,7 @@ impl FrameReader {
         }
         // The first session goes on with its GOP; the others are opened by the
         // read-ahead's workers, so the caller does not wait for them (`Session`).
-        self.ensure_sessions(1)?;
+        self.ensure_first_session()?;
         let decoders = self.decoders.split_off(1);
         let mut ahead = self.start_read_ahead(decoders, self.sessions - 1, from);
         // The jobs are made now, so the sessions decode while the first one goes on.
