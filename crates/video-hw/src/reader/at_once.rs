@@ -10,7 +10,7 @@
 //! did not depend on when its decoder would exist: the first call of a reader over eight
 //! clips of a 10-minute 1080p file took ~400 ms, of which ~360 ms was seven creations one
 //! after the other (H200, `examples/reader_loops --loop clips`;
-//! bench/results/runs-at-once-20261128). Now the longest runs go to the sessions whose
+//! bench/results/runs-at-once-h200-20261128-5eb1926). Now the longest runs go to the sessions whose
 //! decoders come first, sessions that come free take the next runs, and a new session
 //! whose turn comes when no run is left makes no decoder. A worker whose session cannot be
 //! opened leaves the runs to the others (a warning, not an error: the call needs one).
