@@ -13,6 +13,7 @@ and rotating the order each round:
   video-hw-1-wait, video-hw-wait   the same as video-hw-1 / video-hw with
                 VIDEO_HW_NVDEC_HOST_SLOTS=0: every frame copied while the session waits, as
                 before host copies overlapped decoding (what that change brings, same build)
+  baseline      the default with the binary given by --baseline (another build, same runs)
   CONTENDER@VAR=VALUE   any of the above with VAR=VALUE in its environment
   video-hw-hostheld   the default with VIDEO_HW_READ_AHEAD_DEVICE=0: the frames read ahead
                 held in host memory, as before they were held in device memory and copied
@@ -41,9 +42,13 @@ import sys
 import time
 
 BLOCK = 8 << 20
+# The --baseline binary (the contender "baseline").
+BASELINE = [None]
 
 
 def command(contender, exe, src, fmt, dest):
+    if contender.startswith("baseline"):
+        contender, exe = "video-hw" + contender[len("baseline"):], BASELINE[0]
     if contender.startswith("video-hw"):
         cmd = [exe, "decode", src, "-o", dest, "--pix-fmt", fmt, "--backend", "nvdec", "-q"]
         if contender.startswith("video-hw-1"):
@@ -110,9 +115,11 @@ def main():
     ap.add_argument("--dests", default="null,pipe")  # and "file": a file in --file-dir, removed after each run
     ap.add_argument("--file-dir", default="/tmp")
     ap.add_argument("--contenders", default="video-hw-1,video-hw,ffmpeg")
+    ap.add_argument("--baseline")
     ap.add_argument("--out")
     a = ap.parse_args()
     contenders = a.contenders.split(",")
+    BASELINE[0] = a.baseline
     inputs = []
     for src in a.input:
         # Equality first, on the input itself.
