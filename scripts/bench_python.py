@@ -4,10 +4,12 @@ loading, frames left in GPU memory, in the same run, interleaved.
 
     python3 scripts/bench_python.py --long LONG.mp4 --seq SEQ.mp4 --clips DIR [--runs 5]
         [--patterns uniform,clips,sequential,single] [--formats rgb,nv12] [--out DIR]
-        [--contenders video_hw,pynvc,video_hw@2G,...]
+        [--contenders video_hw,pynvc,video_hw@2G,...] [--baseline DIR]
 
 A contender ``video_hw@SIZE`` is video_hw with ``decode_many(max_gpu_memory=SIZE)`` (``@none``:
-no budget): several of them give the curve of speed against the GPU memory budget.
+no budget): several of them give the curve of speed against the GPU memory budget. The
+contender ``baseline`` is video_hw imported from ``--baseline DIR`` (an extracted wheel of
+another build, first on the child's PYTHONPATH): a change against the build before it.
 
 Patterns (one fresh process per contender, pattern, format and run), each contender its
 own documented way:
@@ -366,7 +368,7 @@ class Nvml:
         return m.used
 
 
-def measure(cmd, nvml, timeout):
+def measure(cmd, nvml, timeout, env=None):
     base = nvml.used()
     peak = [base]
     stop = threading.Event()
@@ -381,7 +383,7 @@ def measure(cmd, nvml, timeout):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         stop.set()
         sampler.join()
@@ -428,6 +430,7 @@ def main():
     ap.add_argument("--formats", default="rgb,nv12")
     ap.add_argument("--contenders", default="video_hw,pynvc")
     ap.add_argument("--out", default=os.environ.get("OUT", "/tmp"))
+    ap.add_argument("--baseline", help="an extracted wheel of another build: the contender 'baseline'")
     ap.add_argument("--child-timeout", type=int, default=120, help="seconds a child may take")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--pattern", help=argparse.SUPPRESS)
@@ -446,19 +449,23 @@ def main():
     formats = a.formats.split(",")
 
     def cmd(who, pattern, fmt, md5=False):
-        c = [sys.executable, HERE, "--child", who, "--pattern", pattern, "--format", fmt, "--plan", json.dumps(plan)]
+        child = "video_hw" if who == "baseline" else who
+        c = [sys.executable, HERE, "--child", child, "--pattern", pattern, "--format", fmt, "--plan", json.dumps(plan)]
         c += ["--long", a.long, "--seq", a.seq, "--clips", a.clips, "--child-timeout", str(a.child_timeout)]
         return c + (["--md5"] if md5 else [])
 
-    def timed(c):
-        r = measure(c, nvml, a.child_timeout)
+    def timed(c, who):
+        env = None
+        if who == "baseline":
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [a.baseline, os.environ.get("PYTHONPATH")])))
+        r = measure(c, nvml, a.child_timeout, env)
         if "error" in r:
             print(f"FAILED {' '.join(c[3:8])}: {r['error']}\n{r['stderr']}", file=sys.stderr)
         return r
 
     checks = {}
     for pattern in patterns:
-        got = {who: timed(cmd(who, pattern, "nv12", md5=pattern != "sequential")) for who in contenders}
+        got = {who: timed(cmd(who, pattern, "nv12", md5=pattern != "sequential"), who) for who in contenders}
         ref = got[contenders[0]]
 
         def verdict(g):
@@ -476,7 +483,7 @@ def main():
             for fmt in formats:
                 order = contenders if run % 2 == 0 else contenders[::-1]
                 for who in order:
-                    r = timed(cmd(who, pattern, fmt))
+                    r = timed(cmd(who, pattern, fmt), who)
                     with open(os.path.join(a.out, "bench-python-raw.jsonl"), "a") as raw:
                         raw.write(json.dumps({"run": run, "pattern": pattern, "format": fmt, "who": who, **r}) + "\n")
                     if "error" in r:
