@@ -42,6 +42,7 @@ enum Slot<'a> {
 
 /// What a worker gives back: the frames it decoded, the session it opened (to be kept by
 /// the reader), and the engine failure that stopped it.
+#[derive(Default)]
 struct Worked {
     frames: Vec<(usize, Frame)>,
     opened: Option<Decoder>,
@@ -148,7 +149,7 @@ impl FrameReader {
             }
             let worked: Vec<Result<Worked>> = workers
                 .into_iter()
-                .map(|w| w.join().unwrap_or_else(|_| Err(Error::Panicked("a frame reader session".into()))))
+                .map(|w| w.join().map_err(|_| Error::Panicked("a frame reader session".into())))
                 .collect();
             (worked, read_error)
         });
@@ -194,20 +195,19 @@ fn work(
     creating: &Mutex<()>,
     stop: &AtomicBool,
     _done: Done,
-) -> Result<Worked> {
+) -> Worked {
     let next = || jobs.lock().unwrap_or_else(|p| p.into_inner()).recv().ok();
-    let none = |opened| Ok(Worked { frames: Vec::new(), opened, failed: None });
     let mut opened = None;
     let (decoder, mut turn) = match slot {
         Slot::Open(d) => (d, None),
         // A call already stopping needs no new session.
-        Slot::ToOpen(_) if stop.load(Ordering::Relaxed) => return none(None),
+        Slot::ToOpen(_) if stop.load(Ordering::Relaxed) => return Worked::default(),
         Slot::ToOpen(config) => match Decoder::open(*config) {
             Ok(d) => (opened.insert(d), Some(creating)),
             Err(e) => {
                 // The sessions that did open take the runs.
                 tracing::warn!(error = %e, "a frame reader session did not open; the others decode its runs");
-                return none(None);
+                return Worked::default();
             }
         },
     };
@@ -229,7 +229,7 @@ fn work(
             }
         }
     }
-    Ok(Worked { frames, opened, failed })
+    Worked { frames, opened, failed }
 }
 
 /// Tells the calling thread that a session of [`FrameReader::decode`] is done (when its

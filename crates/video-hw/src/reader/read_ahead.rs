@@ -633,7 +633,7 @@ fn work(mut decoder: Decoder, feed: &Feed, jobs: &Mutex<Receiver<Job>>) -> Decod
             let emit = |packet: usize, frame: Frame| {
                 wanted.binary_search(&packet).is_err() || job.out.send(Ok((packet, frame))).is_ok()
             };
-            if let Err(e) = decode_run_with(&mut decoder, feed, packets, emit) {
+            if let Err(e) = decode_run_with(&mut decoder, feed, packets, || {}, emit) {
                 let _ = job.out.send(Err(e));
                 break;
             }

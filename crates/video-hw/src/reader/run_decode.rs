@@ -127,9 +127,9 @@ impl Feed {
 /// The session is flushed at the end, ready for the next run. Once `stop` is set, the
 /// rest of the run is not fed (the caller is stopping the call: interrupt.rs).
 ///
-/// `first_fed` is called once the run's first packet is fed (on NVDEC the session has
-/// made its decoder by then: `at_once.rs` makes new sessions' decoders one at a time with
-/// it).
+/// `first_fed` is called once the run's first packet is fed, or dropped uncalled where the
+/// run ends before (on NVDEC the session has made its decoder by then: `at_once.rs` makes
+/// new sessions' decoders one at a time with it).
 pub fn decode_run(
     decoder: &mut Decoder,
     feed: &Feed,
@@ -140,7 +140,7 @@ pub fn decode_run(
     first_fed: impl FnOnce(),
 ) -> Result<Vec<(usize, Frame)>> {
     let mut out = Vec::with_capacity(wanted.len());
-    feed_run(decoder, feed, packets, first_fed, |packet, frame| {
+    decode_run_with(decoder, feed, packets, first_fed, |packet, frame| {
         if let Some(f) = index.frame_of_packet(packet)
             && wanted.binary_search(&f).is_ok()
         {
@@ -155,19 +155,10 @@ pub fn decode_run(
 
 /// Decodes a run's `packets` on `decoder`, handing each frame with the decode-order
 /// number of the packet that coded it to `emit`, until the run ends or `emit` returns
-/// false (the rest is not fed). The session is flushed at the end either way.
+/// false (the rest is not fed). The session is flushed at the end either way. `first_fed`
+/// is called once the first packet is fed; where the run ends before that, it is dropped
+/// uncalled (what it holds is released either way).
 pub fn decode_run_with(
-    decoder: &mut Decoder,
-    feed: &Feed,
-    packets: &Packets,
-    emit: impl FnMut(usize, Frame) -> bool,
-) -> Result<()> {
-    feed_run(decoder, feed, packets, || {}, emit)
-}
-
-/// [`decode_run_with`], calling `first_fed` once the first packet is fed (or the run
-/// ends, where it has none or feeding it failed).
-fn feed_run(
     decoder: &mut Decoder,
     feed: &Feed,
     packets: &Packets,
@@ -175,21 +166,6 @@ fn feed_run(
     mut emit: impl FnMut(usize, Frame) -> bool,
 ) -> Result<()> {
     let mut first_fed = Some(first_fed);
-    let result = feed_all(decoder, feed, packets, &mut first_fed, &mut emit);
-    if let Some(f) = first_fed.take() {
-        f();
-    }
-    result
-}
-
-/// The body of [`feed_run`].
-fn feed_all(
-    decoder: &mut Decoder,
-    feed: &Feed,
-    packets: &Packets,
-    first_fed: &mut Option<impl FnOnce()>,
-    mut emit: impl FnMut(usize, Frame) -> bool,
-) -> Result<()> {
     let mut wanted = true;
     let mut give = |frame: Frame, wanted: &mut bool| {
         if let (true, Some(tag)) = (*wanted, frame.pts) {
