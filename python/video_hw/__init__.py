@@ -199,7 +199,10 @@ class VideoDecoder:
             the container's tables where it has them; MPEG-TS and raw streams are
             scanned), so both are exact.
         sessions: decode sessions for random access (independent GOPs decode at once;
-            with NVDEC one per engine is best). Default: the measured best for the engine.
+            with NVDEC one per engine is best). Default: the measured best for the engine,
+            and with FFmpeg on the CPU, a call's independent GOPs (a sampler's clips) on
+            sessions of their own, one per CPU thread at most, each on its share of the
+            cores. A count given runs every call on that many.
         engine: ``"auto"`` (the best on the machine, NVDEC where there is a GPU),
             ``"nvdec"``, ``"ffmpeg"``, ``"rav1d"`` (AV1, built in) or ``"openh264"``;
             ``"software"``: the best engine that decodes the stream on the CPU.

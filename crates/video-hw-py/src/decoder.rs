@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use video_hw::media::{CacheUse, Demuxer, FrameIndex};
-use video_hw::pipeline::recommended_sessions;
+use video_hw::pipeline::{recommended_run_sessions, recommended_sessions};
 use video_hw::pixels::pix_fmt::{self, Exact};
 use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::reader::FrameReader;
@@ -523,7 +523,14 @@ impl NativeDecoder {
                 let (w, h) = info.as_ref().map_or((1920, 1080), |i| (i.dimensions.width(), i.dimensions.height()));
                 let gpu = if let Place::Cuda(n) = place { n } else { 0 };
                 let n = sessions.unwrap_or_else(|| recommended_sessions(engine, codec, w, h, gpu).max(1));
-                let reader = reader.sessions(n);
+                // `sessions=` given: every call runs on that many. Otherwise a call's
+                // independent runs may have sessions of their own (FFmpeg's software
+                // decoders: one per CPU thread).
+                let runs = match sessions {
+                    Some(_) => 0,
+                    None => recommended_run_sessions(engine, codec, w, h, gpu).unwrap_or(0),
+                };
+                let reader = reader.sessions(n).run_sessions(runs);
                 let reader = match read_ahead_bytes {
                     Some(b) => reader.read_ahead(b),
                     None => reader,

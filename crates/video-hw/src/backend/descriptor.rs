@@ -60,6 +60,10 @@ pub(crate) struct EngineDescriptor {
     pub placement: Option<&'static Placement>,
     /// How many sessions of this engine a segmented decode or a reader should run.
     pub sessions: fn(&SessionsAsk) -> usize,
+    /// Sessions of their own for the independent runs of one reader call (a sampler's
+    /// clips, frames from several GOPs), where sessions of their own run them faster than
+    /// the reader's [`sessions`](Self::sessions); `None`: they run on the reader's.
+    pub run_sessions: fn(&SessionsAsk) -> Option<usize>,
     /// Starts sampling the utilisation of device `index` while a pipeline runs on the
     /// engine (`None` from the hook where the device cannot be sampled).
     pub sampler: Option<fn(u32) -> Option<GpuSampler>>,
@@ -165,6 +169,7 @@ impl EngineDescriptor {
             device: None,
             placement: None,
             sessions: four_sessions,
+            run_sessions: |_| None,
             sampler: None,
             decodes_whole_packets: false,
             audio: None,

@@ -109,7 +109,9 @@ pub use decode::{DecodeInput, DecodePipeline};
 pub use encode::EncodePipeline;
 pub use quality::{QualityMeter, QualityOptions, QualityReport};
 pub use ring::{FrameRing, HostMemory, RingConfig, RingMemory, RingStats};
-pub use segmented::{SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_sessions};
+pub use segmented::{
+    SegmentFrame, SegmentedDecode, SegmentedStats, SegmentedStreamStats, recommended_run_sessions, recommended_sessions,
+};
 pub use stream::{FrameSink, FrameStream, InputSink, PacketStream, TranscodeFinished};
 pub use transcode::{
     CopySender, FirstFrame, PacketFn, Transcode, TranscodeBuilder, TranscodeEnd, TranscodeOutput, TranscodeStats,

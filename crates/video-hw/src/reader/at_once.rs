@@ -51,16 +51,32 @@ struct Worked {
 
 impl FrameReader {
     /// Decodes `runs` on several sessions at once, each run from its random access point
-    /// on a flushed session (which is flushed again at its end).
+    /// on a flushed session (which is flushed again at its end): the reader's sessions, or
+    /// where [`run_sessions`](FrameReader::run_sessions) is above them, sessions of the
+    /// runs' own, each with its share of the cores.
     pub(super) fn decode(&mut self, runs: &[Run]) -> Result<Vec<(usize, Frame)>> {
-        let sessions = self.sessions.min(runs.len()).max(1);
+        let own = self.run_sessions > self.sessions;
+        let sessions = if own { self.run_sessions } else { self.sessions }.min(runs.len()).max(1);
         // Work for every session takes back those the index calls' read-ahead holds.
         if sessions > 1 {
             self.stop_sequential()?;
         }
         self.ensure_first_session()?;
-        let have = self.decoders.len().min(sessions);
-        let config = self.session_config();
+        let config = if own {
+            // Of the first session's engine, as a read-ahead's sessions are; the cores
+            // shared by the sessions of this call (fixed once opened).
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let share = u32::try_from((cores / sessions).max(1)).unwrap_or(1);
+            let config = self.session_config().threads(self.config.threads.unwrap_or(share));
+            match self.engine.as_ref() {
+                Some((engine, _)) => config.engine(crate::engine::EnginePreference::Only(*engine)),
+                None => config,
+            }
+        } else {
+            self.session_config()
+        };
+        let pool = if own { &mut self.run_decoders } else { &mut self.decoders };
+        let have = pool.len().min(sessions);
         self.stats.runs += runs.len() as u64;
         self.demuxer_at = None;
         // The caller's check is asked here, on the calling thread; the sessions on their
@@ -79,7 +95,7 @@ impl FrameReader {
         let creating = Mutex::new(());
         // Each session says when it is done, so that the wait for them can ask the check.
         let (done_tx, done_rx) = channel::<()>();
-        let slots = self.decoders[..have]
+        let slots = pool[..have]
             .iter_mut()
             .map(Slot::Open)
             .chain((have..sessions).map(|_| Slot::ToOpen(Box::new(config.clone()))));
@@ -161,7 +177,12 @@ impl FrameReader {
                 Ok(w) => {
                     out.extend(w.frames);
                     if let Some(d) = w.opened {
-                        self.add_session(d);
+                        if own {
+                            self.run_decoders.push(d);
+                            self.stats.sessions = self.sessions_held();
+                        } else {
+                            self.add_session(d);
+                        }
                     }
                     if let Some(e) = w.failed {
                         first_error.get_or_insert(e);

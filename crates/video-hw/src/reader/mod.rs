@@ -116,6 +116,11 @@ pub struct FrameReader {
     skip: Skipper,
     sessions: usize,
     decoders: Vec<Decoder>,
+    /// Sessions of their own for a call's independent runs ([`run_sessions`](Self::run_sessions));
+    /// 0: the runs decode on `decoders`.
+    run_sessions: usize,
+    /// The sessions opened for runs at once, where `run_sessions` is set (`at_once.rs`).
+    run_decoders: Vec<Decoder>,
     /// The engine can start H.264 decoding only at IDR pictures (the software engines),
     /// not at every random access point.
     idr_only: bool,
@@ -248,6 +253,8 @@ impl FrameReader {
             skip,
             sessions: 1,
             decoders: Vec::new(),
+            run_sessions: 0,
+            run_decoders: Vec::new(),
             idr_only: false,
             cursor: None,
             seq: None,
@@ -276,6 +283,22 @@ impl FrameReader {
     /// [`read_ahead`](Self::read_ahead) bytes of frames the caller has not reached.
     pub fn sessions(mut self, n: usize) -> Self {
         self.sessions = n.clamp(1, MAX_SESSIONS);
+        self
+    }
+
+    /// Decodes the independent runs of one call (a sampler's clips, frames from several
+    /// GOPs) on up to `n` sessions of their own rather than on the reader's
+    /// [`sessions`](Self::sessions) (0, the default, or `n` not above them: on those). Each
+    /// such session runs its share of the cores (the cores over the sessions the call
+    /// uses, at least one thread; the configuration's `threads` where set), and is kept for
+    /// the next calls. For software engines whose one session runs frame threads over the
+    /// cores: a short run from a key frame fills and drains them, and the cores idle while
+    /// one session converts its pictures; several sessions of fewer threads keep the cores
+    /// busy ([`recommended_run_sessions`](crate::pipeline::recommended_run_sessions) gives
+    /// the engine's count). Calls of one run (`dec[i]`, ranges, iteration) stay on the first
+    /// session.
+    pub fn run_sessions(mut self, n: usize) -> Self {
+        self.run_sessions = n.min(MAX_SESSIONS);
         self
     }
 
@@ -330,8 +353,12 @@ impl FrameReader {
 
     /// What was done so far.
     pub fn stats(&self) -> ReaderStats {
-        let (concealed, pictures_left_out) =
-            self.decoders.iter().map(|d| d.stats()).fold((0, 0), |(c, l), s| (c + s.concealed, l + s.left_out));
+        let (concealed, pictures_left_out) = self
+            .decoders
+            .iter()
+            .chain(&self.run_decoders)
+            .map(|d| d.stats())
+            .fold((0, 0), |(c, l), s| (c + s.concealed, l + s.left_out));
         ReaderStats { concealed, pictures_left_out, ..self.stats }
     }
 
@@ -435,7 +462,7 @@ impl FrameReader {
         if !rest.is_empty() {
             let index = &self.index;
             let runs = plan(&rest, |f| self.start_of(f), |f| index.last_packet(f));
-            if self.sessions > 1 && runs.len() > 1 {
+            if self.sessions.max(self.run_sessions) > 1 && runs.len() > 1 {
                 // Independent runs on several sessions at once; the first session's
                 // position is given up.
                 self.release_first()?;
@@ -513,6 +540,7 @@ impl FrameReader {
         }
         self.process = Process::current();
         std::mem::forget(std::mem::take(&mut self.decoders));
+        std::mem::forget(std::mem::take(&mut self.run_decoders));
         if let Some(c) = self.cursor.as_mut() {
             c.forget_read_ahead();
         }
@@ -563,7 +591,12 @@ impl FrameReader {
             self.threads = Some(decoder.threads());
         }
         self.decoders.push(decoder);
-        self.stats.sessions = self.decoders.len();
+        self.stats.sessions = self.sessions_held();
+    }
+
+    /// The sessions the reader holds: its own and those of runs at once.
+    fn sessions_held(&self) -> usize {
+        self.decoders.len() + self.run_decoders.len()
     }
 
     /// The packet decoding starts at for frame `f` on this reader's engine.

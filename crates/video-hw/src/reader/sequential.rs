@@ -159,7 +159,7 @@ impl FrameReader {
         self.demuxer_at = None;
         let mut decoders = ahead.stop()?;
         self.decoders.append(&mut decoders);
-        self.stats.sessions = self.decoders.len();
+        self.stats.sessions = self.sessions_held();
         Ok(())
     }
 
@@ -188,7 +188,7 @@ impl FrameReader {
                 config.into_iter().flat_map(|c| std::iter::repeat_n(c, to_open)).map(|c| Session::ToOpen(Box::new(c))),
             )
             .collect();
-        self.stats.sessions = sessions.len() + self.decoders.len();
+        self.stats.sessions = sessions.len() + self.sessions_held();
         ReadAhead::start(sessions, &self.feed, first, budget, frame_bytes, held.map(|h| h.format))
     }
 

@@ -157,7 +157,7 @@ impl FrameReader {
         self.demuxer_at = None;
         let mut decoders = s.ahead.stop()?;
         self.decoders.append(&mut decoders);
-        self.stats.sessions = self.decoders.len();
+        self.stats.sessions = self.sessions_held();
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use video_hw::media::{Demuxer, Track};
-use video_hw::pipeline::recommended_sessions;
+use video_hw::pipeline::{recommended_run_sessions, recommended_sessions};
 use video_hw::reader::FrameReader;
 use video_hw::{Codec, Error, Frame, Rational};
 
@@ -147,16 +147,18 @@ pub fn open_video(path: &Path) -> CliResult<(Demuxer, Track)> {
 /// `reader` set to decode on `sessions` (`auto`: the measured best for its engine, the
 /// track's codec and size on GPU `device`).
 pub fn on_sessions(mut reader: FrameReader, sessions: Sessions, track: &Track, device: u32) -> CliResult<FrameReader> {
-    let n = match sessions {
-        Sessions::Count(n) => usize::from(n),
+    let (n, runs) = match sessions {
+        Sessions::Count(n) => (usize::from(n), 0),
         Sessions::Auto => {
             let (w, h) = track.video.map_or((1920, 1080), |v| (v.width, v.height));
             let codec = track.codec.video().unwrap_or(Codec::H264);
             // The reader's first session tells the engine (and is kept for decoding).
-            recommended_sessions(reader.prepare()?, codec, w, h, device)
+            let engine = reader.prepare()?;
+            let runs = recommended_run_sessions(engine, codec, w, h, device).unwrap_or(0);
+            (recommended_sessions(engine, codec, w, h, device), runs)
         }
     };
-    Ok(reader.sessions(n))
+    Ok(reader.sessions(n).run_sessions(runs))
 }
 
 /// Hands the frames of `frames` to `take`, `limit` at most. A frame lost to damage is an

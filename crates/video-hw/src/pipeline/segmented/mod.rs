@@ -25,7 +25,7 @@ use crate::config::DecoderConfig;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use delivery::{Delivery, deliver};
-pub use sessions::recommended_sessions;
+pub use sessions::{recommended_run_sessions, recommended_sessions};
 use worker::{Job, Message, Shared, Worker};
 
 /// Most sessions one [`SegmentedDecode`] runs.

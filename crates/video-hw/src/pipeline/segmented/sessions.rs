@@ -35,6 +35,30 @@ fn sessions_for(engine: Engine, ask: &SessionsAsk) -> usize {
     (crate::registry::descriptor(engine).sessions)(ask).clamp(1, MAX_SESSIONS)
 }
 
+/// The sessions of their own that the independent runs of one
+/// [`FrameReader`](crate::reader::FrameReader) call (a sampler's clips, frames from several
+/// GOPs) should decode on ([`FrameReader::run_sessions`](crate::reader::FrameReader::run_sessions)),
+/// as `engine` recommends for `codec` streams of `width` x `height`: FFmpeg's software
+/// decoders one per CPU thread (a session of frame threads decoding short runs one after
+/// the other leaves cores idle), except AV1; `None` where the runs are best on the reader's
+/// own [`recommended_sessions`] (NVDEC, OpenH264, the AV1 engines, the hardware engines).
+/// Within `1..=MAX_SESSIONS` where given.
+pub fn recommended_run_sessions(
+    engine: Engine,
+    codec: Codec,
+    width: u32,
+    height: u32,
+    device_index: u32,
+) -> Option<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    run_sessions_for(engine, &SessionsAsk { codec, width, height, device: device_index, cpus })
+}
+
+/// [`recommended_run_sessions`] with the machine's facts given.
+fn run_sessions_for(engine: Engine, ask: &SessionsAsk) -> Option<usize> {
+    (crate::registry::descriptor(engine).run_sessions)(ask).map(|n| n.clamp(1, MAX_SESSIONS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +81,18 @@ mod tests {
         assert_eq!(sessions_for(Engine::Ffmpeg, &ask(64)), 4);
         assert_eq!(sessions_for(Engine::Ffmpeg, &ask(0)), 1);
         assert_eq!(sessions_for(Engine::VideoToolbox, &ask(64)), 4);
+    }
+
+    #[test]
+    fn ffmpeg_runs_get_sessions_of_their_own_except_av1() {
+        assert_eq!(run_sessions_for(Engine::Ffmpeg, &ask(2)), Some(2));
+        assert_eq!(run_sessions_for(Engine::Ffmpeg, &ask(16)), Some(16));
+        assert_eq!(run_sessions_for(Engine::Ffmpeg, &ask(0)), Some(1));
+        assert_eq!(run_sessions_for(Engine::Ffmpeg, &ask(500)), Some(MAX_SESSIONS));
+        assert_eq!(run_sessions_for(Engine::Ffmpeg, &SessionsAsk { codec: Codec::Av1, ..ask(16) }), None);
+        for engine in [Engine::OpenH264, Engine::Nvdec, Engine::Rav1d, Engine::VideoToolbox] {
+            assert_eq!(run_sessions_for(engine, &ask(16)), None, "{engine:?}");
+        }
     }
 
     #[test]
