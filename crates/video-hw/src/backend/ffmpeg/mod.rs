@@ -96,7 +96,7 @@ fn sessions(ask: &crate::backend::descriptor::SessionsAsk) -> usize {
 /// 16 frames of a 10-minute 1080p H.264 file took 1.95-2.01 s (regular) and 2.11-2.21 s
 /// (random) there, against 1.38-1.48 s and 1.78-1.95 s on two sessions of one thread each
 /// (`scripts/sampler_passes.py --sessions 2 --threads 1`, first passes, two processes
-/// each; bench/results/run-sessions-cpu-*). AV1 keeps the reader's sessions (libdav1d's
+/// each; bench/results/run-sessions-cpu-20261128-d100752). AV1 keeps the reader's sessions (libdav1d's
 /// own threads, as [`sessions`]).
 fn run_sessions(ask: &crate::backend::descriptor::SessionsAsk) -> Option<usize> {
     (ask.codec != Codec::Av1).then_some(ask.cpus)
