@@ -90,14 +90,15 @@ fn sessions(ask: &crate::backend::descriptor::SessionsAsk) -> usize {
 }
 
 /// Sessions for the independent runs of one reader call (a sampler's clips): one per CPU
-/// thread, each given its share of the cores by the reader. A run of a clip is short (75-95
-/// packets from its key frame), and one session of frame threads decoding the runs one
-/// after the other keeps the cores busy only part of the time: on the 2-core VM, 8 clips x
-/// 16 frames of a 10-minute 1080p H.264 file took 1.95-2.01 s (regular) and 2.11-2.21 s
-/// (random) there, against 1.38-1.48 s and 1.78-1.95 s on two sessions of one thread each
-/// (`scripts/sampler_passes.py --sessions 2 --threads 1`, first passes, two processes
-/// each; bench/results/run-sessions-cpu-20261128-d100752). AV1 keeps the reader's sessions (libdav1d's
-/// own threads, as [`sessions`]).
+/// thread, each given its share of the cores by the reader. A clip's run is short (75-95
+/// packets from its key frame here), and one session of frame threads decoding the runs
+/// one after the other keeps the cores busy only part of the time: on the 2-core VM, 8
+/// clips x 16 frames of a 10-minute 1080p H.264 file took 1.95-2.01 s (regular) and
+/// 2.11-2.21 s (random) on it, against 1.38-1.48 s and 1.78-1.95 s on two sessions of one
+/// thread each (`scripts/sampler_passes.py --sessions 2 --threads 1`, first passes, two
+/// processes each); the sampler bench: 1.28x / 1.27x faster
+/// (bench/results/run-sessions-cpu-20261128-d100752). AV1 keeps the reader's sessions
+/// (libdav1d's own threads, as [`sessions`]).
 fn run_sessions(ask: &crate::backend::descriptor::SessionsAsk) -> Option<usize> {
     (ask.codec != Codec::Av1).then_some(ask.cpus)
 }
