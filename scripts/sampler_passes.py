@@ -4,7 +4,7 @@ the first call of a process pays (CUDA's start, NVDEC decoders made) and what th
 do once decoders are kept for reuse (issue #57's first pass against its warm pass).
 
     python3 scripts/sampler_passes.py FILE [regular|random] [--passes 4] [--device cuda]
-        [--sessions N] [--threads N]
+        [--sessions N] [--threads N] [--engine E]
 
 Each pass: VideoDecoder(FILE, device=D, pixel_format="rgb24", seek_mode="exact"), one
 clips_at_{regular,random}_indices call of 8 clips x 16 frames (torch's generator seeded the
@@ -26,6 +26,7 @@ def main():
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--engine", help="the decoder's engine= (on a GPU machine, --device cpu still decodes on NVDEC unless ffmpeg or software is named)")
     a = ap.parse_args()
     import torch
 
@@ -33,7 +34,7 @@ def main():
     from video_hw import samplers
 
     fn = samplers.clips_at_regular_indices if a.sampler == "regular" else samplers.clips_at_random_indices
-    own = {k: v for k, v in (("sessions", a.sessions), ("threads", a.threads)) if v is not None}
+    own = {k: v for k, v in (("sessions", a.sessions), ("threads", a.threads), ("engine", a.engine)) if v is not None}
     for p in range(a.passes):
         torch.manual_seed(1234)
         t, c = time.perf_counter(), time.process_time()
@@ -45,7 +46,7 @@ def main():
         s = dec.stats
         keys = ("sessions", "runs", "packets_decoded")
         wall, cpu = time.perf_counter() - t, time.process_time() - c
-        print(f"pass {p}: {wall:.3f} s, CPU {cpu:.3f} s", {k: s.get(k) for k in keys}, flush=True)
+        print(f"pass {p}: {wall:.3f} s, CPU {cpu:.3f} s", {k: s.get(k) for k in keys}, dec.backend, flush=True)
         del dec, batch, x
 
 
