@@ -64,6 +64,10 @@ pub(crate) struct EngineDescriptor {
     /// clips, frames from several GOPs), where sessions of their own run them faster than
     /// the reader's [`sessions`](Self::sessions); `None`: they run on the reader's.
     pub run_sessions: fn(&SessionsAsk) -> Option<usize>,
+    /// Its sessions take their share of the cores when they open
+    /// (`software_threads::session_threads`): one opened beside other sessions runs fewer
+    /// threads for good (a reader opens it again where those closed before it decoded).
+    pub threads_by_share: bool,
     /// Starts sampling the utilisation of device `index` while a pipeline runs on the
     /// engine (`None` from the hook where the device cannot be sampled).
     pub sampler: Option<fn(u32) -> Option<GpuSampler>>,
@@ -170,6 +174,7 @@ impl EngineDescriptor {
             placement: None,
             sessions: four_sessions,
             run_sessions: |_| None,
+            threads_by_share: true,
             sampler: None,
             decodes_whole_packets: false,
             audio: None,
@@ -179,6 +184,6 @@ impl EngineDescriptor {
     /// A hardware engine without device frames of its own (FFmpeg's hardware families,
     /// VideoToolbox): as [`software`](Self::software), but hardware.
     pub(crate) const fn hardware(engine: Engine) -> EngineDescriptor {
-        EngineDescriptor { hardware: true, ..EngineDescriptor::software(engine) }
+        EngineDescriptor { hardware: true, threads_by_share: false, ..EngineDescriptor::software(engine) }
     }
 }

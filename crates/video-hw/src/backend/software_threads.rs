@@ -53,8 +53,16 @@ fn share(sessions: usize, cores: usize) -> i32 {
 }
 
 /// Software sessions open now (each running its library's threads).
-fn open_sessions() -> usize {
+pub(crate) fn open_sessions() -> usize {
     OPEN.load(Ordering::Relaxed)
+}
+
+/// Whether a session opened by the share rule while `open_then` software sessions were
+/// open (itself not counted) would get more threads if it were opened again now, with
+/// `open_now` open (itself counted): the others closed since.
+pub(crate) fn share_grew(open_then: usize, open_now: usize) -> bool {
+    let (then, now) = (share(open_then + 1, cores()), share(open_now, cores()));
+    then != 0 && (now == 0 || now > then)
 }
 
 /// Where a software engine's RGB conversion of a decoded picture runs. An engine converts
@@ -103,6 +111,17 @@ mod tests {
         assert_eq!(share(32, 16), 1);
         assert_eq!(session_threads(Some(3)), 3);
         assert_eq!(session_threads(Some(0)), 1);
+    }
+
+    #[test]
+    fn a_share_grows_when_the_others_closed() {
+        // Meaningful only on more than one core: one core gives every session one thread.
+        if cores() < 2 {
+            return;
+        }
+        assert!(share_grew(1, 1), "opened beside one, alone now");
+        assert!(!share_grew(0, 1), "opened alone: libavcodec's own count already");
+        assert!(!share_grew(1, 2), "the other is still open");
     }
 
     #[test]

@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::backend::software_threads;
 use crate::config::{DecoderConfig, Output};
 use crate::decoder::Decoder;
 use crate::engine::Engine;
@@ -145,6 +146,9 @@ pub struct FrameReader {
     engine: Option<(Engine, String)>,
     /// Threads the first session keeps busy ([`Decoder::threads`]), once it is open.
     threads: Option<u32>,
+    /// The software sessions open beside the first session when it was opened with its
+    /// share of the cores, until it decodes (`reopen_first_if_starved`).
+    opened_beside: Option<usize>,
     /// Why the first session decodes where the request did not prefer (see
     /// [`Decoder::fallback`]).
     fallback: Option<String>,
@@ -266,6 +270,7 @@ impl FrameReader {
             engine: None,
             fallback: None,
             threads: None,
+            opened_beside: None,
             stats: ReaderStats::default(),
             process: Process::current(),
             index_cache: CacheUse::Off,
@@ -562,9 +567,43 @@ impl FrameReader {
         self.stop_read_ahead()?;
         // The first session alone: what it opens on says how the reader starts runs.
         if self.decoders.is_empty() {
+            let beside = software_threads::open_sessions();
             let decoder = Decoder::open(self.session_config())?;
+            let shared = crate::registry::descriptor(decoder.engine()).threads_by_share;
+            self.opened_beside = (shared && self.config.threads.is_none()).then_some(beside);
             self.add_session(decoder);
+        } else if let Some(beside) = self.opened_beside {
+            self.reopen_first_if_starved(beside)?;
         }
+        Ok(())
+    }
+
+    /// A first session opened beside other software sessions runs its share of the cores
+    /// for good (`backend/software_threads.rs`): the loop that opens the next file's decoder
+    /// before the last one is dropped (`dec = VideoDecoder(f)` in Python) gave every file's
+    /// session one thread on two cores, and a clip of 16 frames from each of 20 files took
+    /// 1.9-2.0 s where 1.3-1.4 s with the last decoder dropped first (2-core VM; bench/results/
+    /// reopen-first-session-cpu-20261128-*). Where the others have closed before this reader
+    /// decoded anything, the session is opened again, and gets the share it would get now.
+    fn reopen_first_if_starved(&mut self, beside: usize) -> Result<()> {
+        let untouched = self.stats.packets_decoded + self.stats.packets_headers_only == 0
+            && self.decoders.len() == 1
+            && self.run_decoders.is_empty()
+            && self.live.is_none();
+        if !untouched {
+            self.opened_beside = None;
+            return Ok(());
+        }
+        if !software_threads::share_grew(beside, software_threads::open_sessions()) {
+            return Ok(());
+        }
+        self.opened_beside = None;
+        let engine = self.decoders[0].engine();
+        // Closed first: open, it would be counted against the new one.
+        self.decoders.clear();
+        let decoder = Decoder::open(self.session_config().engine(crate::engine::EnginePreference::Only(engine)))?;
+        self.threads = Some(decoder.threads());
+        self.decoders.push(decoder);
         Ok(())
     }
 

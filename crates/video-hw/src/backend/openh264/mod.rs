@@ -24,8 +24,12 @@ pub(crate) use one_frame_probe::probe;
 
 /// OpenH264: software; each session decodes on one thread, so one session per CPU thread.
 /// It waits for an IDR after a flush, so decoding starts at IDRs.
-pub(crate) static DESCRIPTOR: EngineDescriptor =
-    EngineDescriptor { sessions: |ask| ask.cpus, ..EngineDescriptor::software(crate::engine::Engine::OpenH264) };
+pub(crate) static DESCRIPTOR: EngineDescriptor = EngineDescriptor {
+    sessions: |ask| ask.cpus,
+    // One thread a session, whatever is open.
+    threads_by_share: false,
+    ..EngineDescriptor::software(crate::engine::Engine::OpenH264)
+};
 
 /// "openh264 2.7.0 (software)".
 pub(crate) fn describe() -> String {
