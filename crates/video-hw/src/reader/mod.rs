@@ -581,10 +581,10 @@ impl FrameReader {
     /// A first session opened beside other software sessions runs its share of the cores
     /// for good (`backend/software_threads.rs`): the loop that opens the next file's decoder
     /// before the last one is dropped (`dec = VideoDecoder(f)` in Python) gave every file's
-    /// session one thread on two cores, and a clip of 16 frames from each of 20 files took
-    /// 1.9-2.0 s where 1.3-1.4 s with the last decoder dropped first (2-core VM; bench/results/
-    /// reopen-first-session-cpu-20261128-*). Where the others have closed before this reader
-    /// decoded anything, the session is opened again, and gets the share it would get now.
+    /// session one thread on two cores: a clip of 16 frames from each of 20 files took
+    /// 1.52-1.75 s, 1.14-1.46 s with the session opened again (2-core VM; bench/results/
+    /// reopen-first-session-cpu-20261128-05701d7). Where the others have closed before this
+    /// reader decoded anything, the session is opened again, with the share it gets now.
     fn reopen_first_if_starved(&mut self, beside: usize) -> Result<()> {
         let untouched = self.stats.packets_decoded + self.stats.packets_headers_only == 0
             && self.decoders.len() == 1
