@@ -11,7 +11,8 @@ open while the next opens; --drop-last deletes it first.
 Prints each pass's wall time (time.perf_counter: opening every file to the last clip in
 torch), the part spent opening decoders, and the last decoder's decode_threads (FFmpeg's
 frame threads: a session opened beside another gets its share of the cores). Run it with
-each build on PYTHONPATH, alternating, to compare builds (bench/results/reopen-first-session-cpu-20261128-05701d7).
+each build on PYTHONPATH, alternating, to compare builds
+(bench/results/reopen-first-session-cpu-20261128-05701d7).
 """
 import argparse
 import os
