@@ -6,7 +6,7 @@ replaces the last file's decoder only once the new one is made, so the last one 
 open while the next opens; --drop-last deletes it first.
 
     python3 scripts/clip_loop.py DIR [--files 20] [--passes 3] [--random] [--drop-last]
-        [--engine E] [--pixel-format rgb24]
+        [--engine E] [--pixel-format rgb24] [--threads N]
 
 Prints each pass's wall time (time.perf_counter: opening every file to the last clip in
 torch), the part spent opening decoders, and the last decoder's decode_threads (FFmpeg's
@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--drop-last", action="store_true")
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--pixel-format", default="rgb24")
+    ap.add_argument("--threads", type=int, help="the decoders' threads= (default: the library's)")
     a = ap.parse_args()
     import torch
 
@@ -37,6 +38,8 @@ def main():
     files = sorted(os.path.join(a.dir, f) for f in os.listdir(a.dir))[: a.files]
     sample = samplers.clips_at_random_indices if a.random else samplers.clips_at_regular_indices
     kw = dict(device="cpu", pixel_format=a.pixel_format, seek_mode="exact", engine=a.engine)
+    if a.threads:
+        kw["threads"] = a.threads
     for p in range(a.passes):
         torch.manual_seed(1234)
         opening = 0.0
