@@ -45,6 +45,7 @@ fn a_first_session_opened_beside_another_gets_the_cores_back_once_that_one_close
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let want = packed(&mut last, &[3, 20]);
     let alone = last.decode_threads().unwrap();
+    let described = last.backend().unwrap().to_string();
     if cores < 2 {
         eprintln!("one core: every session runs one thread; nothing to tell apart");
         return;
@@ -59,6 +60,7 @@ fn a_first_session_opened_beside_another_gets_the_cores_back_once_that_one_close
     drop(last);
     assert_eq!(packed(&mut next, &[3, 20]), want);
     assert_eq!(next.decode_threads(), Some(alone), "opened again once the other closed");
+    assert_eq!(next.backend(), Some(described.as_str()), "described with its threads");
 
     // Still open beside it: the share stays.
     let mut third = reader(None);

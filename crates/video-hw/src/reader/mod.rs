@@ -603,6 +603,8 @@ impl FrameReader {
         self.decoders.clear();
         let decoder = Decoder::open(self.session_config().engine(crate::engine::EnginePreference::Only(engine)))?;
         self.threads = Some(decoder.threads());
+        // Its description says its threads (`backend`).
+        self.engine = Some((decoder.engine(), decoder.backend().to_string()));
         self.decoders.push(decoder);
         Ok(())
     }
