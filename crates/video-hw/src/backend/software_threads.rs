@@ -45,7 +45,7 @@ pub(crate) fn session_threads(requested: Option<u32>) -> i32 {
 }
 
 /// The share of `cores` for one of `sessions` sessions (0: libavcodec decides).
-fn share(sessions: usize, cores: usize) -> i32 {
+pub(crate) fn share(sessions: usize, cores: usize) -> i32 {
     if sessions <= 1 {
         return 0;
     }

@@ -22,6 +22,7 @@ use std::sync::{Mutex, mpsc::Receiver};
 use super::plan::{self, Run};
 use super::run_decode::{Feed, Packets, decode_run, read_run};
 use super::{FrameReader, interrupt, interrupted};
+use crate::backend::software_threads;
 use crate::config::DecoderConfig;
 use crate::decoder::Decoder;
 use crate::error::{Error, Result};
@@ -65,8 +66,10 @@ impl FrameReader {
         let config = if own {
             // Of the first session's engine, as a read-ahead's sessions are; the cores
             // shared by the sessions of this call (fixed once opened).
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let share = u32::try_from((cores / sessions).max(1)).unwrap_or(1);
+            // (`sessions` is at least 2 here: one call's runs on one session stay on the
+            // reader's.)
+            let share = software_threads::share(sessions, software_threads::cores());
+            let share = u32::try_from(share).unwrap_or(1).max(1);
             let config = self.session_config().threads(self.config.threads.unwrap_or(share));
             match self.engine.as_ref() {
                 Some((engine, _)) => config.engine(crate::engine::EnginePreference::Only(*engine)),

@@ -26,8 +26,12 @@ use super::MAX_SESSIONS;
 /// # let _ = decode;
 /// ```
 pub fn recommended_sessions(engine: Engine, codec: Codec, width: u32, height: u32, device_index: u32) -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    sessions_for(engine, &SessionsAsk { codec, width, height, device: device_index, cpus })
+    sessions_for(engine, &machine_ask(codec, width, height, device_index))
+}
+
+/// What a session count is asked for on this machine (its CPU threads).
+fn machine_ask(codec: Codec, width: u32, height: u32, device: u32) -> SessionsAsk {
+    SessionsAsk { codec, width, height, device, cpus: crate::backend::software_threads::cores() }
 }
 
 /// [`recommended_sessions`] with the machine's facts given.
@@ -50,8 +54,7 @@ pub fn recommended_run_sessions(
     height: u32,
     device_index: u32,
 ) -> Option<usize> {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    run_sessions_for(engine, &SessionsAsk { codec, width, height, device: device_index, cpus })
+    run_sessions_for(engine, &machine_ask(codec, width, height, device_index))
 }
 
 /// [`recommended_run_sessions`] with the machine's facts given.
