@@ -2,7 +2,7 @@
 //! many conversions per case, for comparing builds of the conversion against each other.
 //!
 //! `cargo bench -p video-hw --bench rgb_convert [-- ROUNDS [NAME]]` (NAME: only the cases
-//! whose name contains it)
+//! whose name contains it; `bands` and `kernel` for the last two groups)
 //!
 //! The conversion splits a large picture into bands of rows on the cores the process may
 //! run on (`std::thread::available_parallelism`), so `taskset -c 0` measures it on one
@@ -19,7 +19,12 @@ use video_hw::{Channels, Frame, PixelFormat, SampleType};
 
 /// A 1920×1080 picture of `format` with gradients and noise.
 fn picture(format: PixelFormat) -> Frame {
-    let (w, h) = (1920, 1080);
+    picture_of(format, 1080)
+}
+
+/// A picture of `format`, 1920 pixels wide and `h` high, with gradients and noise.
+fn picture_of(format: PixelFormat, h: u32) -> Frame {
+    let w = 1920;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let ten = format.bit_depth() > 8;
     let mut host = HostFrame::new_packed(format, w, h);
@@ -100,6 +105,32 @@ fn main() {
     if only.is_none_or(|o| "bands".contains(o.as_str())) {
         bands(rounds);
     }
+    if only.is_none_or(|o| "kernel".contains(o.as_str())) {
+        in_cache(rounds);
+    }
+}
+
+/// yuv420p → rgb24 of a 1920×128 picture, whose source and output (~0.55 MB) stay in a
+/// core's L2: the kernel's own speed, with the memory's part left out, given per 1080p
+/// picture (×1080/128). Set `VIDEO_HW_RGB_KERNEL=avx2` to measure the AVX2 kernel on a CPU
+/// that has AVX-512 VBMI. The lowest time is printed beside the median: on a shared
+/// machine it is the steadier figure for comparing builds.
+fn in_cache(rounds: usize) {
+    let frame = picture_of(PixelFormat::Yuv420p, 128);
+    let mut t = Transformer::new(Transform::new().format(PixelFormat::Rgb24)).expect("valid transform");
+    for _ in 0..50 {
+        std::hint::black_box(t.apply(&frame).expect("transform"));
+    }
+    let per = 1080.0 / 128.0;
+    let times: Vec<f64> = (0..rounds * 10)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(t.apply(&frame).expect("transform"));
+            start.elapsed().as_secs_f64() * 1e3 * per
+        })
+        .collect();
+    let lowest = times.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("rgb24 kernel, in L2      wall {:.3}  lowest {lowest:.3}  (per 1080p picture)", median(times));
 }
 
 /// yuv420p → rgb24 whole and in bands of 256 KiB (`rgb_bands`, each band read once as a

@@ -51,6 +51,19 @@ pub enum NvdecContext {
     Own,
 }
 
+/// Which explicit YUV → RGB kernel the CPU conversions use (`VIDEO_HW_RGB_KERNEL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RgbKernel {
+    /// The widest this CPU runs: AVX-512 VBMI, else AVX2 on x86-64; NEON on aarch64 (the
+    /// default).
+    Widest,
+    /// AVX2 even where the CPU has AVX-512 (`avx2`): what a CPU without AVX-512 VBMI runs,
+    /// for measuring it on one that has it.
+    Avx2,
+    /// No explicit kernel: the portable loops alone (`portable`).
+    Portable,
+}
+
 /// Every variable's value, parsed. Field docs name the variable; docs/environment.md says
 /// what each is for and who reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +130,8 @@ pub struct Settings {
     /// `VIDEO_HW_STOP_GRACE`: seconds the `video-hw` command takes to finish after SIGINT or
     /// SIGTERM (fractions allowed; `None`: 10).
     pub stop_grace: Option<Duration>,
+    /// `VIDEO_HW_RGB_KERNEL`: `avx2` or `portable` narrows the CPU's RGB conversion kernel.
+    pub rgb_kernel: RgbKernel,
     /// `VIDEO_HW_MAX_GPU_MEMORY`: the GPU memory budget of this process's sessions
     /// ([`crate::gpu_memory`]; bytes, `K`/`M`/`G` binary suffixes; `None`: unbounded).
     pub max_gpu_memory: Option<u64>,
@@ -302,6 +317,15 @@ impl Settings {
         let reader_seek_gap = r.number("VIDEO_HW_READER_SEEK_GAP", "the built-in gap");
         let index_cache = r.raw("VIDEO_HW_INDEX_CACHE");
         let log = r.text("VIDEO_HW_LOG");
+        let rgb_kernel = r
+            .parsed("VIDEO_HW_RGB_KERNEL", "avx2 or portable", "the widest kernel", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "avx2" => Some(RgbKernel::Avx2),
+                    "portable" => Some(RgbKernel::Portable),
+                    _ => None,
+                }
+            })
+            .unwrap_or(RgbKernel::Widest);
         let max_gpu_memory = r
             .parsed("VIDEO_HW_MAX_GPU_MEMORY", "bytes (8G, 512M, 0 or none)", "no budget", |v| {
                 parse_bytes(v).map(|b| (b > 0).then_some(b))
@@ -334,6 +358,7 @@ impl Settings {
             index_cache,
             log,
             stop_grace,
+            rgb_kernel,
             max_gpu_memory,
             problems: r.problems,
         }
@@ -363,6 +388,7 @@ pub const VARIABLES: &[&str] = &[
     "VIDEO_HW_READER_SEEK_GAP",
     "VIDEO_HW_LOG",
     "VIDEO_HW_STOP_GRACE",
+    "VIDEO_HW_RGB_KERNEL",
 ];
 
 #[cfg(test)]
@@ -382,6 +408,7 @@ mod tests {
         assert!(s.ffmpeg_direct && s.host_recycle && s.nvdec_lend && s.reader_headers_only && s.read_ahead_device);
         assert_eq!((s.nvdec_context, s.nvdec_create_barrier), (NvdecContext::Shared, CreateBarrier::FitsEngines));
         assert!(!s.videotoolbox_through_ffmpeg && s.openh264_study.is_empty() && s.log.is_none());
+        assert_eq!(s.rgb_kernel, RgbKernel::Widest);
         assert!(s.problems.is_empty());
     }
 
@@ -415,6 +442,7 @@ mod tests {
             ("VIDEO_HW_READER_SEEK_GAP", "300"),
             ("VIDEO_HW_LOG", "video_hw=debug"),
             ("VIDEO_HW_STOP_GRACE", "0.5"),
+            ("VIDEO_HW_RGB_KERNEL", "AVX2"),
         ]);
         assert_eq!((s.ffmpeg_log, s.ffmpeg_threads, s.nvdec_keep), (Some(48), Some(4), Some(0)));
         assert!(!s.ffmpeg_direct && !s.host_recycle && !s.read_ahead_device);
@@ -424,6 +452,8 @@ mod tests {
         assert!(s.videotoolbox_through_ffmpeg);
         assert_eq!((s.reader_seek_gap, s.log.as_deref()), (Some(300), Some("video_hw=debug")));
         assert_eq!(s.stop_grace, Some(Duration::from_millis(500)));
+        assert_eq!(s.rgb_kernel, RgbKernel::Avx2);
+        assert_eq!(with(&[("VIDEO_HW_RGB_KERNEL", "portable")]).rgb_kernel, RgbKernel::Portable);
         assert!(s.problems.is_empty(), "{:?}", s.problems);
     }
 

@@ -50,7 +50,7 @@ fn wide_allowed() -> bool {
     if AVX2_ONLY.with(|c| c.get()) {
         return false;
     }
-    super::rgb_avx512::available()
+    crate::env::settings().rgb_kernel != crate::env::RgbKernel::Avx2 && super::rgb_avx512::available()
 }
 
 /// The first `32 · ⌊w / 32⌋` pixels of the luma rows `luma` (one or two, sharing the
@@ -139,7 +139,7 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
     let (bun, buf) = set(k.bu);
     let (yo, co, yf) = (_mm256_set1_epi16(k.yo), _mm256_set1_epi16(k.co), _mm256_set1_epi16(k.yf));
     let (half, zero, low) = (_mm256_set1_epi16(32), _mm256_setzero_si256(), _mm256_set1_epi16(0xff));
-    let masks = interleave_masks(LAYOUT == BGR);
+    let masks = interleave_masks();
     let mut i = 0;
     while i < n {
         let c = i / 2;
@@ -185,9 +185,8 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
             // SAFETY (stores): `i + 32 ≤ n` pixels of `per` bytes, or of each plane, fit
             // the rows, checked above.
             match o {
-                Out::Packed(row) if LAYOUT == RGB || LAYOUT == BGR => unsafe {
-                    store3(row.as_mut_ptr().add(3 * i), r, g, b, &masks)
-                },
+                Out::Packed(row) if LAYOUT == RGB => unsafe { store3(row.as_mut_ptr().add(3 * i), r, g, b, &masks) },
+                Out::Packed(row) if LAYOUT == BGR => unsafe { store3(row.as_mut_ptr().add(3 * i), b, g, r, &masks) },
                 Out::Packed(row) => {
                     let (first, third) = if LAYOUT == RGBA { (r, b) } else { (b, r) };
                     unsafe { store4(row.as_mut_ptr().add(4 * i), first, g, third) }
@@ -212,63 +211,82 @@ fn term(x: __m256i, n: __m256i, f: __m256i) -> __m256i {
     _mm256_add_epi16(_mm256_mulhi_epi16(_mm256_add_epi16(x, x), f), _mm256_mullo_epi16(x, n))
 }
 
-/// Byte shuffles that spread 16 bytes of each channel over the 48 bytes of 16 packed
-/// pixels: `[k][c]` picks channel `c`'s bytes of output block `k` (R, G, B order; `bgr`
-/// swaps the places of R and B); -1 leaves a byte zero.
-const fn shuffles(bgr: bool) -> [[[i8; 16]; 3]; 3] {
-    let mut m = [[[-1i8; 16]; 3]; 3];
-    let mut k = 0;
-    while k < 3 {
-        let mut c = 0;
-        while c < 3 {
-            let place = if bgr { 2 - c } else { c };
-            let mut j = 0;
-            while j < 16 {
-                let byte = 16 * k + j;
-                if byte % 3 == place {
-                    m[k][c][j] = (byte / 3) as i8;
-                }
-                j += 1;
-            }
-            c += 1;
+/// The byte shuffle that moves byte `i` of a channel to byte `(3i + place) mod 16`, for
+/// each place of a channel in a 3-byte pixel. Since 3 and 16 are coprime, this is a
+/// permutation, and it puts every byte where it lands within its 16-byte block of packed
+/// output: pixel `i`'s channel at `place` is output byte `3i + place`, in block
+/// `⌊(3i + place) / 16⌋` at `(3i + place) mod 16`. So each output block is, byte by byte,
+/// one of the three shuffled channels: block `k`'s byte `j` is of the channel at place
+/// `(16k + j) mod 3 = (k + j) mod 3` ([`THIRDS`] selects it).
+const fn spreads() -> [[i8; 16]; 3] {
+    let mut m = [[0i8; 16]; 3];
+    let mut place = 0;
+    while place < 3 {
+        let mut i = 0;
+        while i < 16 {
+            m[place][(3 * i + place) % 16] = i as i8;
+            i += 1;
         }
-        k += 1;
+        place += 1;
     }
     m
 }
 
-/// [`shuffles`] for RGB and for BGR.
-const SHUFFLES: [[[[i8; 16]; 3]; 3]; 2] = [shuffles(false), shuffles(true)];
+/// [`spreads`] for places 0, 1 and 2.
+const SPREADS: [[i8; 16]; 3] = spreads();
 
-/// [`shuffles`] in registers, each in both 128-bit halves.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn interleave_masks(bgr: bool) -> [[__m256i; 3]; 3] {
-    let m = &SHUFFLES[usize::from(bgr)];
-    // SAFETY: each mask is 16 bytes.
-    let load = |m: &[i8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
-    [
-        [load(&m[0][0]), load(&m[0][1]), load(&m[0][2])],
-        [load(&m[1][0]), load(&m[1][1]), load(&m[1][2])],
-        [load(&m[2][0]), load(&m[2][1]), load(&m[2][2])],
-    ]
+/// Blend masks: `[r]` has the high bit of byte `j` set where `j mod 3 = r`.
+const fn thirds() -> [[i8; 16]; 3] {
+    let mut m = [[0i8; 16]; 3];
+    let mut j = 0;
+    while j < 16 {
+        m[j % 3][j] = -1;
+        j += 1;
+    }
+    m
 }
 
-/// 32 packed 3-byte pixels from 32 bytes of each channel.
+/// [`thirds`] for residues 0, 1 and 2.
+const THIRDS: [[i8; 16]; 3] = thirds();
+
+/// The constants of [`store3`] in registers, each in both 128-bit halves: [`SPREADS`], then
+/// [`THIRDS`].
+#[target_feature(enable = "avx2")]
+#[inline]
+fn interleave_masks() -> [[__m256i; 3]; 2] {
+    // SAFETY: each mask is 16 bytes.
+    let load = |m: &[i8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
+    [[load(&SPREADS[0]), load(&SPREADS[1]), load(&SPREADS[2])], [load(&THIRDS[0]), load(&THIRDS[1]), load(&THIRDS[2])]]
+}
+
+/// 32 packed 3-byte pixels from 32 bytes of each channel, in the order they take in a
+/// pixel (R, G, B for RGB; B, G, R for BGR).
+///
+/// Why this way: one shuffle per channel and two blends per 16 bytes of output
+/// ([`spreads`]), where shuffling each channel into each block took nine shuffles and six
+/// ORs per 48 bytes; the shuffle ports are what bounds this kernel.
 ///
 /// # Safety
 ///
 /// `dst` writable for 96 bytes.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn store3(dst: *mut u8, r: __m256i, g: __m256i, b: __m256i, m: &[[__m256i; 3]; 3]) {
+unsafe fn store3(dst: *mut u8, first: __m256i, second: __m256i, third: __m256i, m: &[[__m256i; 3]; 2]) {
+    let [spread, third_of] = m;
     // Each 128-bit half interleaves its own 16 pixels: half 0 of the three blocks is
     // pixels 0–15, half 1 pixels 16–31.
-    let block = |k: usize| {
-        let rg = _mm256_or_si256(_mm256_shuffle_epi8(r, m[k][0]), _mm256_shuffle_epi8(g, m[k][1]));
-        _mm256_or_si256(rg, _mm256_shuffle_epi8(b, m[k][2]))
-    };
-    let (o0, o1, o2) = (block(0), block(1), block(2));
+    let (a, b, c) = (
+        _mm256_shuffle_epi8(first, spread[0]),
+        _mm256_shuffle_epi8(second, spread[1]),
+        _mm256_shuffle_epi8(third, spread[2]),
+    );
+    // Block k: place (k + j) mod 3 at byte j, so the second channel where j mod 3 is
+    // (1 - k) mod 3 and the third where it is (2 - k) mod 3.
+    let block =
+        |second_at: __m256i, third_at: __m256i| _mm256_blendv_epi8(_mm256_blendv_epi8(a, b, second_at), c, third_at);
+    let o0 = block(third_of[1], third_of[2]);
+    let o1 = block(third_of[0], third_of[1]);
+    let o2 = block(third_of[2], third_of[0]);
     // SAFETY: 96 bytes from `dst` are writable (the caller's promise).
     unsafe {
         _mm256_storeu_si256(dst.cast(), _mm256_permute2x128_si256(o0, o1, 0x20));

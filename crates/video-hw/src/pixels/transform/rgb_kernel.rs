@@ -170,6 +170,9 @@ impl Kernel {
             return None;
         }
         let k = q.fast()?;
+        if crate::env::settings().rgb_kernel == crate::env::RgbKernel::Portable {
+            return None;
+        }
         let cpu = arch::cpu()?;
         Some(Kernel { k, interleaved, layout: out, pixels, cpu })
     }
