@@ -10,6 +10,7 @@ use half::f16;
 
 use super::Transform;
 use super::plan::{AxisTaps, Plan};
+use super::resample::{RowTaps, Scratch};
 use super::rgb::{self, Src, Store, YuvSource};
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
@@ -49,11 +50,15 @@ fn bars(taps: &AxisTaps) -> Vec<usize> {
 struct RowCache {
     rows: Vec<(usize, Vec<f32>)>,
     width: usize,
+    /// The x taps in the form the row pass runs fast (`resample.rs`), where they fit it.
+    uniform: Option<RowTaps>,
+    scratch: Scratch,
 }
 
 impl RowCache {
-    fn new(capacity: usize, width: usize) -> Self {
-        RowCache { rows: Vec::with_capacity(capacity.max(1)), width }
+    fn new(capacity: usize, width: usize, x: &AxisTaps) -> Self {
+        let uniform = RowTaps::new(x);
+        RowCache { rows: Vec::with_capacity(capacity.max(1)), width, uniform, scratch: Scratch::default() }
     }
 
     /// Row `r` of `src` filtered along x; computed when not cached. Output rows move down
@@ -70,7 +75,11 @@ impl RowCache {
             self.rows[k].0 = r;
             k
         };
-        hpass(src, r, taps, &mut self.rows[k].1);
+        let out = &mut self.rows[k].1;
+        match &self.uniform {
+            Some(u) => u.pass(src, r, taps, &mut self.scratch, out),
+            None => hpass(src, r, taps, out),
+        }
         &self.rows[k].1
     }
 }
@@ -224,9 +233,9 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
     let c = plan.coeffs;
     let (rv, gu, gv, bu) = c.rgb_factors();
     let mut caches = [
-        RowCache::new(plan.luma.y.max_taps() + 1, w),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w),
+        RowCache::new(plan.luma.y.max_taps() + 1, w, &plan.luma.x),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x),
     ];
     let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
@@ -286,7 +295,7 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     ];
     for (src, taps, plane, pad_value, phase, step) in jobs {
         let (w, h) = (taps.x.len(), taps.y.len());
-        let mut cache = RowCache::new(taps.y.max_taps() + 1, w);
+        let mut cache = RowCache::new(taps.y.max_taps() + 1, w, &taps.x);
         let mut row = vec![0.0f32; w];
         let bars_x = bars(&taps.x);
         for i in 0..h {

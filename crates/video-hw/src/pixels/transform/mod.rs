@@ -58,6 +58,7 @@ use crate::error::{Error, Result};
 
 mod apply;
 mod plan;
+mod resample;
 pub(crate) mod rgb;
 #[cfg(target_arch = "x86_64")]
 mod rgb_avx2;
