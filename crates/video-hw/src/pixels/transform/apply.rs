@@ -145,9 +145,36 @@ impl RgbWriter {
         RgbWriter(rgb::Layout::new(plan.output, t.normalization()))
     }
 
-    /// Row `i` of a `width` × `height` output from clamped R, G, B rows.
-    fn write(&self, buf: &mut [u8], width: usize, height: usize, i: usize, rgb: [&[f32]; 3]) {
+    /// Row `i` of a `width` × `height` output from clamped R, G, B rows; `bytes` is scratch.
+    ///
+    /// Each channel's values are quantised in a loop of their own (one the compiler
+    /// vectorises), and packed 8-bit pixels are then put together byte by byte: written
+    /// in place one channel at a time, three strided passes took most of a resize to RGB24.
+    fn write(&self, buf: &mut [u8], width: usize, height: usize, i: usize, rgb: [&[f32]; 3], bytes: &mut [Vec<u8>; 3]) {
         let size = self.0.format.bytes_per_sample();
+        // The value is within 0.5..=255.5 (NaN aside, which both casts make 0), where a
+        // cast through i32 truncates as the cast to u8 does, and vectorises.
+        let quantise = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as i32 as u8;
+        if self.0.format.sample_type() == SampleType::U8 && !self.0.planar {
+            for (b, values) in bytes.iter_mut().zip(rgb) {
+                b.resize(width, 0);
+                for (o, &v) in b.iter_mut().zip(values) {
+                    *o = quantise(v);
+                }
+            }
+            let ch = self.0.channels;
+            let [p0, p1, p2] = self.0.positions;
+            let row = &mut buf[i * width * ch..][..width * ch];
+            let [r, g, b] = bytes;
+            for (((px, &r), &g), &b) in row.chunks_exact_mut(ch).zip(r.iter()).zip(g.iter()).zip(b.iter()) {
+                (px[p0], px[p1], px[p2]) = (r, g, b);
+                if ch == 4 {
+                    // Opaque alpha (8-bit packed only).
+                    px[3] = 255;
+                }
+            }
+            return;
+        }
         for (c, values) in rgb.iter().enumerate() {
             let pos = self.0.positions[c];
             let (start, step) = if self.0.planar {
@@ -156,31 +183,17 @@ impl RgbWriter {
                 ((i * width * self.0.channels + pos) * size, self.0.channels * size)
             };
             let (mul, add) = (self.0.mul[c], self.0.add[c]);
+            let out = buf[start..].chunks_mut(step).take(width);
             match self.0.format.sample_type() {
-                SampleType::U8 => {
-                    for (k, &v) in values.iter().enumerate() {
-                        buf[start + k * step] = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
-                    }
-                }
-                SampleType::F32 => {
-                    for (k, &v) in values.iter().enumerate() {
-                        let o = start + k * step;
-                        buf[o..o + 4].copy_from_slice(&(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes());
-                    }
-                }
-                SampleType::F16 => {
-                    for (k, &v) in values.iter().enumerate() {
-                        let o = start + k * step;
-                        buf[o..o + 2].copy_from_slice(&f16::from_f32(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes());
-                    }
-                }
+                SampleType::U8 => out.zip(values.iter()).for_each(|(o, &v)| o[0] = quantise(v)),
+                SampleType::F32 => out
+                    .zip(values.iter())
+                    .for_each(|(o, &v)| o[..4].copy_from_slice(&(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes())),
+                SampleType::F16 => out.zip(values.iter()).for_each(|(o, &v)| {
+                    o[..2].copy_from_slice(&f16::from_f32(v.clamp(0.0, 1.0) * mul + add).to_ne_bytes())
+                }),
                 SampleType::U16 => unreachable!("no 16-bit integer RGB format"),
             }
-        }
-        if self.0.channels == 4 {
-            // Opaque alpha (8-bit packed only).
-            let row = &mut buf[i * width * 4..][..width * 4];
-            row.chunks_exact_mut(4).for_each(|px| px[3] = 255);
         }
     }
 }
@@ -240,37 +253,45 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
     let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let buf = out.as_bytes_mut();
-    let mut bar = vec![false; w];
-    bars(&plan.luma.x).into_iter().for_each(|j| bar[j] = true);
+    let mut bytes = [Vec::with_capacity(w), Vec::with_capacity(w), Vec::with_capacity(w)];
+    let bars = bars(&plan.luma.x);
     for i in 0..h {
         let [ry, rcb, rcr] = &mut rows;
-        let in_picture = !plan.luma.y.taps(i).0.is_empty();
-        if in_picture {
+        let [r, g, b] = &mut rgb;
+        if plan.luma.y.taps(i).0.is_empty() {
+            r.fill(plan.pad[0]);
+            g.fill(plan.pad[1]);
+            b.fill(plan.pad[2]);
+        } else {
             component_row(&y, &mut caches[0], &plan.luma.x, &plan.luma.y, i, ry);
             component_row(&cb, &mut caches[1], &plan.chroma.x, &plan.chroma.y, i, rcb);
             component_row(&cr, &mut caches[2], &plan.chroma.x, &plan.chroma.y, i, rcr);
-        }
-        let [r, g, b] = &mut rgb;
-        for j in 0..w {
-            if !in_picture || bar[j] {
-                (r[j], g[j], b[j]) = (plan.pad[0], plan.pad[1], plan.pad[2]);
-                continue;
-            }
-            let yy = (ry[j] - c.y_off) * c.y_scale;
+            // Whole rows with no branch inside, so that the loops are vectorised (the same
+            // operations on each value, so the same values).
+            let (r, g, b) = (&mut r[..w], &mut g[..w], &mut b[..w]);
+            let (ry, rcb, rcr) = (&ry[..w], &rcb[..w], &rcr[..w]);
             if c.k.is_none() {
                 // Identity (GBR): every channel scaled as luma.
-                r[j] = (rcr[j] - c.y_off) * c.y_scale;
-                g[j] = yy;
-                b[j] = (rcb[j] - c.y_off) * c.y_scale;
-                continue;
+                for j in 0..w {
+                    r[j] = (rcr[j] - c.y_off) * c.y_scale;
+                    g[j] = (ry[j] - c.y_off) * c.y_scale;
+                    b[j] = (rcb[j] - c.y_off) * c.y_scale;
+                }
+            } else {
+                for j in 0..w {
+                    let yy = (ry[j] - c.y_off) * c.y_scale;
+                    let u = (rcb[j] - c.c_off) * c.c_scale;
+                    let v = (rcr[j] - c.c_off) * c.c_scale;
+                    r[j] = yy + rv * v;
+                    g[j] = yy + gu * u + gv * v;
+                    b[j] = yy + bu * u;
+                }
             }
-            let u = (rcb[j] - c.c_off) * c.c_scale;
-            let v = (rcr[j] - c.c_off) * c.c_scale;
-            r[j] = yy + rv * v;
-            g[j] = yy + gu * u + gv * v;
-            b[j] = yy + bu * u;
+            for &j in &bars {
+                (r[j], g[j], b[j]) = (plan.pad[0], plan.pad[1], plan.pad[2]);
+            }
         }
-        writer.write(buf, w, h, i, [r, g, b]);
+        writer.write(buf, w, h, i, [r, g, b], &mut bytes);
     }
 }
 
@@ -284,7 +305,9 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let planes: Vec<_> = out.planes().to_vec();
     let format = plan.output;
     let buf = out.as_bytes_mut();
-    let quantise = |v: f32| (v * gain + 0.5).clamp(0.0, max) as u16;
+    // Within 0..=max (NaN aside, which both casts make 0), a cast through i32 truncates
+    // as the cast to u16 does, and vectorises.
+    let quantise = |v: f32| (v * gain + 0.5).clamp(0.0, max) as i32 as u16;
     let interleaved = matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
     let step = if interleaved { 2 } else { 1 };
     // (source, taps, output plane, padding value, first sample) per component.
@@ -307,9 +330,14 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
             }
             let out_row = &mut buf[plane.offset + i * plane.stride..];
             match format {
-                PixelFormat::Nv12 | PixelFormat::Yuv420p => {
-                    for (o, &v) in out_row.iter_mut().skip(phase).step_by(step).zip(&row) {
+                PixelFormat::Nv12 | PixelFormat::Yuv420p if step == 1 => {
+                    for (o, &v) in out_row.iter_mut().zip(&row) {
                         *o = quantise(v) as u8;
+                    }
+                }
+                PixelFormat::Nv12 | PixelFormat::Yuv420p => {
+                    for (o, &v) in out_row.chunks_exact_mut(step).zip(&row) {
+                        o[phase] = quantise(v) as u8;
                     }
                 }
                 _ => {
