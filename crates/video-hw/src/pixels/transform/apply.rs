@@ -10,7 +10,7 @@ use half::f16;
 
 use super::Transform;
 use super::plan::{AxisTaps, Plan};
-use super::resample::{RowTaps, Scratch};
+use super::resample::{RowTaps, Scratch, vertical_first};
 use super::rgb::{self, Src, Store, YuvSource};
 use crate::codec::{ColorInfo, PixelFormat, SampleType};
 use crate::error::{Error, Result};
@@ -52,13 +52,22 @@ struct RowCache {
     width: usize,
     /// The x taps in the form the row pass runs fast (`resample.rs`), where they fit it.
     uniform: Option<RowTaps>,
+    /// Output rows sum their source rows first, then take the x pass (`resample.rs`).
+    vertical_first: bool,
     scratch: Scratch,
 }
 
 impl RowCache {
-    fn new(capacity: usize, width: usize, x: &AxisTaps) -> Self {
+    fn new(capacity: usize, width: usize, x: &AxisTaps, y: &AxisTaps) -> Self {
         let uniform = RowTaps::new(x);
-        RowCache { rows: Vec::with_capacity(capacity.max(1)), width, uniform, scratch: Scratch::default() }
+        let vertical_first = uniform.is_some() && vertical_first(y);
+        RowCache {
+            rows: Vec::with_capacity(capacity.max(1)),
+            width,
+            uniform,
+            vertical_first,
+            scratch: Scratch::default(),
+        }
     }
 
     /// Row `r` of `src` filtered along x; computed when not cached. Output rows move down
@@ -84,8 +93,15 @@ impl RowCache {
     }
 }
 
-/// Output row `i` of one component: the vertical taps over the x-filtered source rows.
+/// Output row `i` of one component: the vertical taps over the x-filtered source rows (or,
+/// where the plane shrinks along y, the x pass over the vertical taps' sum: `resample.rs`).
 fn component_row(src: &Src<'_>, cache: &mut RowCache, x: &AxisTaps, y: &AxisTaps, i: usize, out: &mut [f32]) {
+    if cache.vertical_first
+        && let Some(u) = &cache.uniform
+    {
+        u.rows_then_pass(src, y.taps(i), x, &mut cache.scratch, out);
+        return;
+    }
     out.iter_mut().for_each(|v| *v = 0.0);
     let (rows, weights) = y.taps(i);
     for (&r, &w) in rows.iter().zip(weights) {
@@ -246,9 +262,9 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
     let c = plan.coeffs;
     let (rv, gu, gv, bu) = c.rgb_factors();
     let mut caches = [
-        RowCache::new(plan.luma.y.max_taps() + 1, w, &plan.luma.x),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x),
+        RowCache::new(plan.luma.y.max_taps() + 1, w, &plan.luma.x, &plan.luma.y),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y),
     ];
     let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
@@ -318,7 +334,7 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     ];
     for (src, taps, plane, pad_value, phase, step) in jobs {
         let (w, h) = (taps.x.len(), taps.y.len());
-        let mut cache = RowCache::new(taps.y.max_taps() + 1, w, &taps.x);
+        let mut cache = RowCache::new(taps.y.max_taps() + 1, w, &taps.x, &taps.y);
         let mut row = vec![0.0f32; w];
         let bars_x = bars(&taps.x);
         for i in 0..h {

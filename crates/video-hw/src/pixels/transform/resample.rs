@@ -16,7 +16,7 @@
 //! the row's samples, the whole plane does.
 
 use super::plan::AxisTaps;
-use super::rgb::{Src, Store};
+use super::rgb::Src;
 
 /// Taps past which the uniform form is not used (a shrink by more than ~60x, where the
 /// padding could cost more than the indexing saves).
@@ -69,6 +69,8 @@ impl RowTaps {
             let Some(&first) = idx.first() else { continue };
             if !uniform[j] {
                 listed.push(j);
+                let (a, b) = idx.iter().fold((usize::MAX, 0), |(a, b), &i| (a.min(i as usize), b.max(i as usize + 1)));
+                (lo, hi) = (lo.min(a), hi.max(b));
                 continue;
             }
             // The window starts at the first tap, or earlier where it would pass the
@@ -95,12 +97,45 @@ impl RowTaps {
     /// row's samples.
     pub(super) fn pass(&self, src: &Src<'_>, r: usize, taps: &AxisTaps, scratch: &mut Scratch, out: &mut [f32]) {
         let Scratch { samples, values } = scratch;
-        samples.resize(self.span, 0);
+        self.read(src, r, samples);
         values.resize(self.span, 0.0);
-        src.read(r, self.lo, samples);
         for (v, &s) in values.iter_mut().zip(samples.iter()) {
             *v = f32::from(s);
         }
+        self.filter(values, taps, out);
+    }
+
+    /// The sum over `rows` (source row, weight) of each row's samples times its weight, in
+    /// the order given, into `out` filtered along x: a resize's output row with the
+    /// vertical pass first (see [`vertical_first`]).
+    pub(super) fn rows_then_pass(
+        &self,
+        src: &Src<'_>,
+        rows: (&[u32], &[f32]),
+        taps: &AxisTaps,
+        scratch: &mut Scratch,
+        out: &mut [f32],
+    ) {
+        let Scratch { samples, values } = scratch;
+        values.clear();
+        values.resize(self.span, 0.0);
+        for (&r, &w) in rows.0.iter().zip(rows.1) {
+            self.read(src, r as usize, samples);
+            for (v, &s) in values.iter_mut().zip(samples.iter()) {
+                *v += w * f32::from(s);
+            }
+        }
+        self.filter(values, taps, out);
+    }
+
+    /// The samples of row `r` the pass reads.
+    fn read(&self, src: &Src<'_>, r: usize, samples: &mut Vec<u16>) {
+        samples.resize(self.span, 0);
+        src.read(r, self.lo, samples);
+    }
+
+    /// `values` (samples `lo..lo + span` of a row) filtered along x into `out`.
+    fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32]) {
         match self.k {
             1 => dots::<1>(values, &self.start, &self.weight, out),
             2 => dots::<2>(values, &self.start, &self.weight, out),
@@ -110,9 +145,21 @@ impl RowTaps {
         }
         for &j in &self.listed {
             let (idx, w) = taps.taps(j);
-            out[j] = idx.iter().zip(w).map(|(&i, &w)| w * sample(src, r, i as usize)).sum();
+            out[j] = idx.iter().zip(w).map(|(&i, &w)| w * values[i as usize - self.lo]).sum();
         }
     }
+}
+
+/// Whether a plane's output rows are better made with the vertical pass first: each output
+/// row sums its source rows over the span the horizontal taps read (contiguous, vectorised
+/// multiply-adds), then takes one horizontal pass, instead of a horizontal pass per source
+/// row (gathers of each tap's sample) summed afterwards. So where the plane shrinks along y:
+/// fewer output rows than source rows read. The sums then run in the other order, which
+/// gives values within `f32` rounding of the first order's (both within 1 LSB of a `f64`
+/// evaluation, `tests/transform.rs`), not the same bits.
+pub(super) fn vertical_first(y: &AxisTaps) -> bool {
+    let (lo, hi) = y.index.iter().fold((u32::MAX, 0), |(a, b), &i| (a.min(i), b.max(i + 1)));
+    lo < hi && y.len() < (hi - lo) as usize
 }
 
 /// Buffers a row pass reuses.
@@ -120,17 +167,6 @@ impl RowTaps {
 pub(super) struct Scratch {
     samples: Vec<u16>,
     values: Vec<f32>,
-}
-
-/// Sample `i` of row `r` of `src`, as the plan's list reads it.
-fn sample(src: &Src<'_>, r: usize, i: usize) -> f32 {
-    let row = src.row(r);
-    let k = i * src.step + src.phase;
-    match src.store {
-        Store::U8 => f32::from(row[k]),
-        Store::U16Low => f32::from(u16::from_le_bytes([row[2 * k], row[2 * k + 1]])),
-        Store::U16High => f32::from(u16::from_le_bytes([row[2 * k], row[2 * k + 1]]) >> 6),
-    }
 }
 
 /// `out[j] = Σ_t w(j, t) · values[start[j] + t]` for `t` in `0..K`, summed in order of
