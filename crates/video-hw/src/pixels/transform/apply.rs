@@ -1,10 +1,11 @@
 //! The CPU path: runs a [`Plan`] over a host frame in one pass per output row.
 //!
-//! Resampling is separable and horizontal first: each source row an output row needs is
-//! filtered along x once (kept in a small cache, since neighbouring output rows share
-//! source rows when upscaling), then the output row is the weighted sum of those rows.
-//! Shrinking 1080p to 224×224 with bilinear so touches 2 × 224 samples per source row
-//! read instead of whole rows. The colour conversion and output write follow per row.
+//! Resampling is separable. Where a plane does not shrink along y, horizontal first: each
+//! source row an output row needs is filtered along x once (kept in a small cache, since
+//! neighbouring output rows share source rows when upscaling), then the output row is the
+//! weighted sum of those rows. Where it shrinks along y, vertical first: each output row sums
+//! its source rows and takes one x pass (`resample.rs` says why). The colour conversion and
+//! output write follow per row.
 
 use half::f16;
 

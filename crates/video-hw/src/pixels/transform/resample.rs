@@ -14,6 +14,9 @@
 //! it was. An output sample whose taps do not rise strictly (a source index twice, which
 //! edge clamping can give) keeps the plan's own list; where `K` is above [`MOST_TAPS`] or
 //! the row's samples, the whole plane does.
+//!
+//! The same form serves a plane that shrinks along y the other way round
+//! ([`vertical_first`]): the source rows summed first, one x pass per output row.
 
 use super::plan::AxisTaps;
 use super::rgb::Src;
