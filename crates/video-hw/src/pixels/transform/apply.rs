@@ -322,9 +322,7 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let planes: Vec<_> = out.planes().to_vec();
     let format = plan.output;
     let buf = out.as_bytes_mut();
-    // Within 0..=max (NaN aside, which both casts make 0), a cast through i32 truncates
-    // as the cast to u16 does, and vectorises.
-    let quantise = |v: f32| (v * gain + 0.5).clamp(0.0, max) as i32 as u16;
+    let quantise = |v: f32| (v * gain + 0.5).clamp(0.0, max) as u16;
     let interleaved = matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
     let step = if interleaved { 2 } else { 1 };
     // (source, taps, output plane, padding value, first sample) per component.
@@ -347,14 +345,9 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
             }
             let out_row = &mut buf[plane.offset + i * plane.stride..];
             match format {
-                PixelFormat::Nv12 | PixelFormat::Yuv420p if step == 1 => {
-                    for (o, &v) in out_row.iter_mut().zip(&row) {
-                        *o = quantise(v) as u8;
-                    }
-                }
                 PixelFormat::Nv12 | PixelFormat::Yuv420p => {
-                    for (o, &v) in out_row.chunks_exact_mut(step).zip(&row) {
-                        o[phase] = quantise(v) as u8;
+                    for (o, &v) in out_row.iter_mut().skip(phase).step_by(step).zip(&row) {
+                        *o = quantise(v) as u8;
                     }
                 }
                 _ => {
