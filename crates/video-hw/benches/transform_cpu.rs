@@ -1,6 +1,7 @@
 //! The CPU transform against FFmpeg's swscale, in one run, on the same pictures.
 //!
-//! `cargo bench -p video-hw --bench transform_cpu`
+//! `cargo bench -p video-hw --bench transform_cpu [-- TEXT]` (TEXT: only the cases whose name
+//! holds it, with no record written)
 //!
 //! swscale is the libswscale the FFmpeg engines load at run time (the search of
 //! docs/ffmpeg.md: `VIDEO_HW_FFMPEG_DIR`, the loader's search, …), called through its C
@@ -392,6 +393,11 @@ fn main() {
             peer: ("rgb24", 1920, 1080, SWS_BILINEAR),
         },
     ];
+    // `cargo bench --bench transform_cpu -- TEXT` measures the cases whose name holds TEXT
+    // (and writes no record: a record holds every case).
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let cases: Vec<Case> =
+        cases.into_iter().filter(|c| only.as_ref().is_none_or(|o| c.name.contains(o.as_str()))).collect();
     let (date, commit) = common::date_and_commit();
     let mut table = format!(
         "# CPU transform against swscale ({date}, commit {commit})\n\n\
@@ -437,5 +443,7 @@ fn main() {
         print!("{line}");
         table.push_str(&line);
     }
-    common::write_record("transform-cpu", &date, &commit, &table);
+    if only.is_none() {
+        common::write_record("transform-cpu", &date, &commit, &table);
+    }
 }

@@ -17,6 +17,13 @@
 //!
 //! The same form serves a plane that shrinks along y the other way round
 //! ([`vertical_first`]): the source rows summed first, one x pass per output row.
+//!
+//! How it runs fast (each step the same values): on x86-64 the x pass takes four output
+//! samples at a time with SSE, a window of four values per load and a 4×4 transpose per
+//! four slots ([`dots`]); windows wider than 4 are padded to whole blocks of 4 slots so
+//! that the loop over them unrolls. The vertical sums take 16 columns at a time over all
+//! their rows ([`weighted_sum`]), reading 8-bit planes where they lie. Measured by
+//! `cargo bench -p video-hw --bench transform_cpu` (records in bench/results).
 
 use super::plan::AxisTaps;
 use super::rgb::Src;
@@ -28,7 +35,9 @@ const MOST_TAPS: usize = 64;
 /// One plane's horizontal taps in the uniform form (module docs).
 #[derive(Debug, Clone)]
 pub(super) struct RowTaps {
-    /// Taps (slots) per output sample.
+    /// Slots per output sample: the widest window of taps, made a whole number of blocks
+    /// of 4 above 4 (the filter then runs a constant number of whole blocks; a slot past
+    /// the window weighs 0, module docs).
     k: usize,
     /// The first source sample the row pass reads; `start` counts from it.
     lo: usize,
@@ -57,11 +66,12 @@ impl RowTaps {
             [_] => 1,
             [] => 0,
         };
-        let k = (0..n).filter(|&j| uniform[j]).map(span_of).max()?;
+        let window = (0..n).filter(|&j| uniform[j]).map(span_of).max()?;
         let samples = taps.index.iter().max().map(|&i| i as usize + 1)?;
-        if k == 0 || k > MOST_TAPS || k > samples {
+        if window == 0 || window > MOST_TAPS || window > samples {
             return None;
         }
+        let k = if window <= 4 { window } else { window.next_multiple_of(4) };
         let groups = n.div_ceil(4);
         let mut start = vec![0u32; 4 * groups];
         let mut weight = vec![0f32; 4 * groups * k];
@@ -78,12 +88,12 @@ impl RowTaps {
             }
             // The window starts at the first tap, or earlier where it would pass the
             // highest index (its slots before the first tap weigh 0).
-            let s = (first as usize).min(samples - k);
+            let s = (first as usize).min(samples - window);
             start[j] = s as u32;
             for (&i, &wt) in idx.iter().zip(w) {
                 weight[((j / 4) * k + (i as usize - s)) * 4 + j % 4] = wt;
             }
-            (lo, hi) = (lo.min(s), hi.max(s + k));
+            (lo, hi) = (lo.min(s), hi.max(s + window));
         }
         if hi == 0 {
             return None;
@@ -101,10 +111,13 @@ impl RowTaps {
     pub(super) fn pass(&self, src: &Src<'_>, r: usize, taps: &AxisTaps, scratch: &mut Scratch, out: &mut [f32]) {
         let Scratch { samples, values } = scratch;
         self.read(src, r, samples);
-        values.resize(self.span, 0.0);
+        values.resize(self.span + 3, 0.0);
         for (v, &s) in values.iter_mut().zip(samples.iter()) {
             *v = f32::from(s);
         }
+        // What the windows read past the row: slots of weight 0, whose products are +0.0
+        // only where the value is finite.
+        values[self.span..].fill(0.0);
         self.filter(values, taps, out);
     }
 
@@ -120,13 +133,22 @@ impl RowTaps {
         out: &mut [f32],
     ) {
         let Scratch { samples, values } = scratch;
+        let span = self.span;
+        // Every row's samples first, then the sums a block of columns at a time over all
+        // the rows: the block's sums stay in registers instead of going through memory
+        // once per row.
         values.clear();
-        values.resize(self.span, 0.0);
-        for (&r, &w) in rows.0.iter().zip(rows.1) {
-            self.read(src, r as usize, samples);
-            for (v, &s) in values.iter_mut().zip(samples.iter()) {
-                *v += w * f32::from(s);
+        values.resize(span + 3, 0.0);
+        if src.bytes(0, self.lo, span).is_some() {
+            // Bytes next to each other: summed where they lie.
+            weighted_sum(|k| src.bytes(rows.0[k] as usize, self.lo, span).expect("bytes"), rows.1, &mut values[..span]);
+        } else {
+            samples.resize(span * rows.0.len(), 0);
+            for (&r, staged) in rows.0.iter().zip(samples.chunks_exact_mut(span)) {
+                src.read(r as usize, self.lo, staged);
             }
+            let samples = &samples[..];
+            weighted_sum(|k| &samples[k * span..][..span], rows.1, &mut values[..span]);
         }
         self.filter(values, taps, out);
     }
@@ -139,12 +161,17 @@ impl RowTaps {
 
     /// `values` (samples `lo..lo + span` of a row) filtered along x into `out`.
     fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32]) {
+        // A constant `k` for the usual sizes, so that the loop over slots unrolls.
+        let (start, weight) = (&self.start[..], &self.weight[..]);
         match self.k {
-            1 => dots::<1>(values, &self.start, &self.weight, out),
-            2 => dots::<2>(values, &self.start, &self.weight, out),
-            3 => dots::<3>(values, &self.start, &self.weight, out),
-            4 => dots::<4>(values, &self.start, &self.weight, out),
-            k => dots_of(k, values, &self.start, &self.weight, out),
+            1 => dots(1, values, start, weight, out),
+            2 => dots(2, values, start, weight, out),
+            3 => dots(3, values, start, weight, out),
+            4 => dots(4, values, start, weight, out),
+            8 => dots(8, values, start, weight, out),
+            12 => dots(12, values, start, weight, out),
+            16 => dots(16, values, start, weight, out),
+            k => dots(k, values, start, weight, out),
         }
         for &j in &self.listed {
             let (idx, w) = taps.taps(j);
@@ -165,6 +192,36 @@ pub(super) fn vertical_first(y: &AxisTaps) -> bool {
     lo < hi && y.len() < (hi - lo) as usize
 }
 
+/// Columns summed at a time by [`weighted_sum`]: sixteen sums fill four SSE registers
+/// (two AVX ones).
+const BLOCK: usize = 16;
+
+/// `out[i] = Σ_k weight[k] · row(k)[i]`, summed in order of `k` from 0.0 (`row(k)`: the
+/// samples of row `k`, at least `out.len()`).
+#[inline(always)]
+fn weighted_sum<'a, T: Copy + Into<f32> + 'a>(row: impl Fn(usize) -> &'a [T], weight: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let mut first = 0;
+    for o in out.chunks_exact_mut(BLOCK) {
+        let mut acc = [0.0f32; BLOCK];
+        for (k, &w) in weight.iter().enumerate() {
+            let x: &[T; BLOCK] = row(k)[first..][..BLOCK].try_into().expect("a block");
+            for l in 0..BLOCK {
+                acc[l] += w * x[l].into();
+            }
+        }
+        o.copy_from_slice(&acc);
+        first += BLOCK;
+    }
+    for (i, o) in out[first..n].iter_mut().enumerate() {
+        let mut acc = 0.0f32;
+        for (k, &w) in weight.iter().enumerate() {
+            acc += w * row(k)[first + i].into();
+        }
+        *o = acc;
+    }
+}
+
 /// Buffers a row pass reuses.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
@@ -172,51 +229,70 @@ pub(super) struct Scratch {
     values: Vec<f32>,
 }
 
-/// `out[j] = Σ_t w(j, t) · values[start[j] + t]` for `t` in `0..K`, summed in order of
-/// `t`, one output sample after the other: for a few taps, where a sample's chain of
-/// additions is short.
+/// `out[j] = Σ_t w(j, t) · values[start[j] + t]` for `t` in `0..k`, summed in order of
+/// `t` from 0.0, four output samples at a time: on x86-64, each output's window of four
+/// values is one load, and a 4×4 transpose turns four windows into the values of one slot
+/// for four outputs, which multiply the slot's four weights (their layout,
+/// [`RowTaps::weight`]) in one instruction. `values` holds 3 values past the last window
+/// (a window read whole where `k` is not a multiple of 4).
 #[inline(always)]
-fn dots<const K: usize>(values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     for (g, (o, s)) in out.chunks_mut(4).zip(start.chunks_exact(4)).enumerate() {
-        let w = &weight[4 * g * K..][..4 * K];
-        for (l, (o, &s)) in o.iter_mut().zip(s).enumerate() {
-            let v = &values[s as usize..][..K];
-            let mut acc = 0.0f32;
-            for t in 0..K {
-                acc += w[4 * t + l] * v[t];
-            }
-            *o = acc;
+        let acc = group(k, values, s, &weight[4 * g * k..][..4 * k]);
+        // A whole group's four as one copy of known size (not a call to `memcpy`).
+        match <&mut [f32; 4]>::try_from(&mut *o) {
+            Ok(o) => *o = acc,
+            Err(_) => o.copy_from_slice(&acc[..o.len()]),
         }
     }
 }
 
-/// [`dots`] for many taps (a `k` known at run time only): four output samples at a time,
-/// so that four chains of additions run side by side (one output's chain alone waits on
-/// each addition's latency) and each slot's four weights are one load (the weights'
-/// layout, [`RowTaps::weight`]); each sample is still summed in order of `t`.
-fn dots_of(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
-    let group = |g: usize| {
-        let v: [&[f32]; 4] = std::array::from_fn(|l| &values[start[4 * g + l] as usize..][..k]);
-        let w = &weight[4 * g * k..][..4 * k];
-        let mut acc = [0.0f32; 4];
-        for t in 0..k {
-            let wt = &w[4 * t..4 * t + 4];
-            for l in 0..4 {
-                acc[l] += wt[l] * v[l][t];
+/// One group of [`dots`]: four outputs whose windows start at `s`, their weights `w`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let load = |v: &[f32]| -> __m128 {
+        let v: &[f32; 4] = v[..4].try_into().expect("four values");
+        // SAFETY: reads the four `f32` of `v`; SSE is part of x86-64 itself.
+        unsafe { _mm_loadu_ps(v.as_ptr()) }
+    };
+    let mut out = [0.0f32; 4];
+    // SAFETY: SSE is part of x86-64 itself (the intrinsics are `unsafe` for the target
+    // features they name, which every x86-64 CPU has); the loads are `load`'s, bounds
+    // checked, and the store writes the four `f32` of `out`.
+    unsafe {
+        let mut acc = _mm_setzero_ps();
+        for t in (0..k).step_by(4) {
+            let row = |l: usize| load(&values[s[l] as usize + t..]);
+            let (a, b, c, d) = (row(0), row(1), row(2), row(3));
+            let (ab_lo, cd_lo) = (_mm_unpacklo_ps(a, b), _mm_unpacklo_ps(c, d));
+            let (ab_hi, cd_hi) = (_mm_unpackhi_ps(a, b), _mm_unpackhi_ps(c, d));
+            let slots = [
+                _mm_movelh_ps(ab_lo, cd_lo),
+                _mm_movehl_ps(cd_lo, ab_lo),
+                _mm_movelh_ps(ab_hi, cd_hi),
+                _mm_movehl_ps(cd_hi, ab_hi),
+            ];
+            for (u, &v) in slots.iter().enumerate().take(k - t) {
+                acc = _mm_add_ps(acc, _mm_mul_ps(load(&w[4 * (t + u)..]), v));
             }
         }
-        acc
-    };
-    let mut chunks = out.chunks_exact_mut(4);
-    let mut g = 0;
-    for o in &mut chunks {
-        o.copy_from_slice(&group(g));
-        g += 1;
+        _mm_storeu_ps(out.as_mut_ptr(), acc);
     }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        let acc = group(g);
-        let n = rest.len();
-        rest.copy_from_slice(&acc[..n]);
+    out
+}
+
+/// One group of [`dots`], portably: each output's sum in order of `t`, four side by side.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
+    let v: [&[f32]; 4] = std::array::from_fn(|l| &values[s[l] as usize..][..k]);
+    let mut acc = [0.0f32; 4];
+    for t in 0..k {
+        for l in 0..4 {
+            acc[l] += w[4 * t + l] * v[l][t];
+        }
     }
+    acc
 }

@@ -92,14 +92,34 @@ impl Src<'_> {
 
 /// Samples of `BYTES` bytes (16-bit ones little-endian, shifted right by `shift`), one at
 /// place `PHASE` of every `STEP`, from `span` into `out`.
+///
+/// Interleaved pairs are read as words twice a sample's size, the sample taken by a mask or
+/// a shift of each: the compiler vectorises that as a load and one operation, where picking
+/// every other byte had become one insert per sample.
 #[inline(always)]
 fn samples<const BYTES: usize, const PHASE: usize, const STEP: usize>(span: &[u8], out: &mut [u16], shift: u32) {
-    for (o, s) in out.iter_mut().zip(span.chunks_exact(BYTES * STEP)) {
-        *o = if BYTES == 1 {
-            u16::from(s[PHASE])
-        } else {
-            u16::from_le_bytes([s[2 * PHASE], s[2 * PHASE + 1]]) >> shift
-        };
+    match (BYTES, STEP) {
+        (1, 2) => {
+            for (o, s) in out.iter_mut().zip(span.chunks_exact(2)) {
+                let pair = u16::from_le_bytes([s[0], s[1]]);
+                *o = if PHASE == 0 { pair & 0xff } else { pair >> 8 };
+            }
+        }
+        (2, 2) => {
+            for (o, s) in out.iter_mut().zip(span.chunks_exact(4)) {
+                let pair = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                *o = (if PHASE == 0 { pair & 0xffff } else { pair >> 16 }) as u16 >> shift;
+            }
+        }
+        _ => {
+            for (o, s) in out.iter_mut().zip(span.chunks_exact(BYTES * STEP)) {
+                *o = if BYTES == 1 {
+                    u16::from(s[PHASE])
+                } else {
+                    u16::from_le_bytes([s[2 * PHASE], s[2 * PHASE + 1]]) >> shift
+                };
+            }
+        }
     }
 }
 
