@@ -60,7 +60,8 @@ pub enum RgbKernel {
     /// AVX2 even where the CPU has AVX-512 (`avx2`): what a CPU without AVX-512 VBMI runs,
     /// for measuring it on one that has it.
     Avx2,
-    /// No explicit kernel: the portable loops alone (`portable`).
+    /// No explicit kernel: the portable loops alone, and resizes in their baseline build,
+    /// not their AVX2 one (`portable`).
     Portable,
 }
 

@@ -22,7 +22,9 @@
 //! samples at a time with SSE, a window of four values per load and a 4×4 transpose per
 //! four slots ([`dots`]); windows wider than 4 are padded to whole blocks of 4 slots so
 //! that the loop over them unrolls. The vertical sums take 16 columns at a time over all
-//! their rows ([`weighted_sum`]), reading 8-bit planes where they lie. Measured by
+//! their rows ([`weighted_sum`]), reading 8-bit planes where they lie. The row passes are
+//! `#[inline(always)]` so that they are compiled into each build of `apply.rs`'s
+//! `run_plan` (the AVX2 one where the CPU has it). Measured by
 //! `cargo bench -p video-hw --bench transform_cpu` (records in bench/results).
 
 use super::plan::AxisTaps;
@@ -108,6 +110,7 @@ impl RowTaps {
     /// Filters source row `r` of `src` along x into `out` (one value per output sample),
     /// with `taps` (the plan's list, for the samples that keep it); `scratch` holds the
     /// row's samples.
+    #[inline(always)]
     pub(super) fn pass(&self, src: &Src<'_>, r: usize, taps: &AxisTaps, scratch: &mut Scratch, out: &mut [f32]) {
         let Scratch { samples, values } = scratch;
         self.read(src, r, samples);
@@ -124,6 +127,7 @@ impl RowTaps {
     /// The sum over `rows` (source row, weight) of each row's samples times its weight, in
     /// the order given, into `out` filtered along x: a resize's output row with the
     /// vertical pass first (see [`vertical_first`]).
+    #[inline(always)]
     pub(super) fn rows_then_pass(
         &self,
         src: &Src<'_>,
@@ -154,12 +158,14 @@ impl RowTaps {
     }
 
     /// The samples of row `r` the pass reads.
+    #[inline(always)]
     fn read(&self, src: &Src<'_>, r: usize, samples: &mut Vec<u16>) {
         samples.resize(self.span, 0);
         src.read(r, self.lo, samples);
     }
 
     /// `values` (samples `lo..lo + span` of a row) filtered along x into `out`.
+    #[inline(always)]
     fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32]) {
         // A constant `k` for the usual sizes, so that the loop over slots unrolls.
         let (start, weight) = (&self.start[..], &self.weight[..]);
