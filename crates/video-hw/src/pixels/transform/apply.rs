@@ -364,21 +364,6 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let shift = if format == PixelFormat::P010 { 6 } else { 0 };
     let writer = YuvWriter { gain, max, shift, wide: od > 8 };
     let mut codes = [Vec::new(), Vec::new()];
-    // A component's output row `i` (filtered, bars filled) into `row`.
-    let fill = |src: &Src<'_>,
-                taps: &super::plan::PlaneTaps,
-                cache: &mut RowCache,
-                pad: f32,
-                bars: &[usize],
-                i: usize,
-                row: &mut [f32]| {
-        if taps.y.taps(i).0.is_empty() {
-            row.fill(pad);
-        } else {
-            component_row(src, cache, &taps.x, &taps.y, i, row);
-            bars.iter().for_each(|&j| row[j] = pad);
-        }
-    };
     let cache_for =
         |taps: &super::plan::PlaneTaps| RowCache::new(taps.y.max_taps() + 1, taps.x.len(), &taps.x, &taps.y);
     // Luma, and planar chroma: a plane per component.
@@ -394,7 +379,7 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
         let mut row = vec![0.0f32; w];
         let bars_x = bars(&taps.x);
         for i in 0..h {
-            fill(&src, taps, &mut cache, pad_value, &bars_x, i, &mut row);
+            padded_row(&src, taps, &mut cache, pad_value, &bars_x, i, &mut row);
             writer.quantise(&row, &mut codes[0]);
             writer.put(&mut buf[plane.offset + i * plane.stride..], &codes[0]);
         }
@@ -411,10 +396,29 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let plane = planes[1];
     for i in 0..h {
         for (c, src) in [cb, cr].iter().enumerate() {
-            fill(src, taps, &mut caches[c], pad[1 + c], &bars_x, i, &mut rows[c]);
+            padded_row(src, taps, &mut caches[c], pad[1 + c], &bars_x, i, &mut rows[c]);
             writer.quantise(&rows[c], &mut codes[c]);
         }
         writer.put_pairs(&mut buf[plane.offset + i * plane.stride..], &codes[0], &codes[1]);
+    }
+}
+
+/// A component's output row `i` (filtered, the columns `bars` filled with `pad`) into `row`.
+#[inline(always)]
+fn padded_row(
+    src: &Src<'_>,
+    taps: &super::plan::PlaneTaps,
+    cache: &mut RowCache,
+    pad: f32,
+    bars: &[usize],
+    i: usize,
+    row: &mut [f32],
+) {
+    if taps.y.taps(i).0.is_empty() {
+        row.fill(pad);
+    } else {
+        component_row(src, cache, &taps.x, &taps.y, i, row);
+        bars.iter().for_each(|&j| row[j] = pad);
     }
 }
 
