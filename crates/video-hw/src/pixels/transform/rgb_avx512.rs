@@ -14,6 +14,7 @@
 
 use std::arch::x86_64::*;
 
+use super::rgb_avx2::packed_at;
 use super::rgb_kernel::{BGR, BGRA, Chroma, Fast, Out, RGB, slices_hold};
 
 /// Whether the CPU has what [`rows`] needs.
@@ -24,9 +25,9 @@ pub(super) fn available() -> bool {
 }
 
 /// For each of the three 64-byte blocks of 64 packed 3-byte pixels: the byte of the two
-/// channel registers each output byte takes (pixel `p` of the first register is `p`, of
-/// the second `64 + p`; a third-channel byte names its pixel, taken by the masked permute),
-/// and which bytes are of the third channel.
+/// channel registers each output byte takes (pixel `p` of the first register is byte
+/// [`packed_at`]`(p)`, of the second `64 +` that; a third-channel byte names its pixel's
+/// byte, taken by the masked permute), and which bytes are of the third channel.
 const fn packed3() -> ([[u8; 64]; 3], [u64; 3]) {
     let (mut idx, mut third) = ([[0u8; 64]; 3], [0u64; 3]);
     let mut m = 0;
@@ -34,7 +35,7 @@ const fn packed3() -> ([[u8; 64]; 3], [u64; 3]) {
         let mut j = 0;
         while j < 64 {
             let q = 64 * m + j;
-            let (pixel, channel) = ((q / 3) as u8, q % 3);
+            let (pixel, channel) = (packed_at(q / 3) as u8, q % 3);
             idx[m][j] = if channel == 1 { 64 + pixel } else { pixel };
             if channel == 2 {
                 third[m] |= 1 << j;
@@ -54,7 +55,7 @@ const fn packed4() -> ([[u8; 64]; 4], [u64; 4], u64) {
         let mut j = 0;
         while j < 64 {
             let q = 64 * m + j;
-            let (pixel, channel) = ((q / 4) as u8, q % 4);
+            let (pixel, channel) = (packed_at(q / 4) as u8, q % 4);
             idx[m][j] = if channel == 1 { 64 + pixel } else { pixel };
             if channel == 2 {
                 third[m] |= 1 << j;
@@ -69,8 +70,20 @@ const fn packed4() -> ([[u8; 64]; 4], [u64; 4], u64) {
     (idx, third, alpha)
 }
 
+/// The byte permute that puts a channel's 64 pixels back in order (planar output).
+const fn in_order() -> [u8; 64] {
+    let mut idx = [0u8; 64];
+    let mut p = 0;
+    while p < 64 {
+        idx[p] = packed_at(p) as u8;
+        p += 1;
+    }
+    idx
+}
+
 const PACKED3: ([[u8; 64]; 3], [u64; 3]) = packed3();
 const PACKED4: ([[u8; 64]; 4], [u64; 4], u64) = packed4();
+const IN_ORDER: [u8; 64] = in_order();
 
 /// Converts the first `64 · ⌊w / 64⌋` pixels of each luma row in `luma` (one or two rows of
 /// `w` samples that share the chroma row `chroma`) into `out` (one per luma row, laid out as
@@ -93,11 +106,12 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
     let (gvn, gvf) = set(k.gv);
     let (bun, buf) = set(k.bu);
     let (yo, co, yf) = (_mm512_set1_epi16(k.yo), _mm512_set1_epi16(k.co), _mm512_set1_epi16(k.yf));
-    let (half, zero, low) = (_mm512_set1_epi16(32), _mm512_setzero_si512(), _mm512_set1_epi16(0xff));
+    let (half, low) = (_mm512_set1_epi16(32), _mm512_set1_epi16(0xff));
     // SAFETY: each table is 64 bytes.
     let load = |t: &[u8; 64]| unsafe { _mm512_loadu_si512(t.as_ptr().cast()) };
     let idx3 = [load(&PACKED3.0[0]), load(&PACKED3.0[1]), load(&PACKED3.0[2])];
     let idx4 = [load(&PACKED4.0[0]), load(&PACKED4.0[1]), load(&PACKED4.0[2]), load(&PACKED4.0[3])];
+    let order = load(&IN_ORDER);
     let mut i = 0;
     while i < n {
         let c = i / 2;
@@ -117,16 +131,11 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
             }
         };
         let (u, v) = (_mm512_slli_epi16(_mm512_sub_epi16(u, co), 6), _mm512_slli_epi16(_mm512_sub_epi16(v, co), 6));
-        // Each term twice, for the two pixels of its pair, in the order the luma bytes
-        // unpack to within each 128-bit lane: `a` holds pixels 16k..16k+7 of lane k, `b`
-        // pixels 16k+8..16k+15.
-        let twice = |t: __m512i| {
-            let t = _mm512_add_epi16(t, half);
-            (_mm512_unpacklo_epi16(t, t), _mm512_unpackhi_epi16(t, t))
-        };
-        let (ra, rb) = twice(term(v, rvn, rvf));
-        let (ga, gb) = twice(_mm512_add_epi16(term(u, gun, guf), term(v, gvn, gvf)));
-        let (ba, bb) = twice(term(u, bun, buf));
+        // Lane j of a term serves the even pixel 2j and the odd pixel 2j + 1 of its
+        // 128-bit lane, which is where the luma's even and odd samples land below.
+        let r_term = _mm512_add_epi16(term(v, rvn, rvf), half);
+        let g_term = _mm512_add_epi16(_mm512_add_epi16(term(u, gun, guf), term(v, gvn, gvf)), half);
+        let b_term = _mm512_add_epi16(term(u, bun, buf), half);
         for (y, o) in luma.iter().zip(out.iter_mut()) {
             // SAFETY: `i + 64 ≤ n ≤ y.len()`.
             let y = unsafe { _mm512_loadu_si512(y.as_ptr().add(i).cast()) };
@@ -134,13 +143,14 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
                 let x = _mm512_sub_epi16(y, yo);
                 _mm512_add_epi16(_mm512_mulhi_epi16(_mm512_slli_epi16(x, 7), yf), _mm512_slli_epi16(x, 6))
             };
-            let (la, lb) = (luma(_mm512_unpacklo_epi8(y, zero)), luma(_mm512_unpackhi_epi8(y, zero)));
-            // 64 bytes of one channel, pixels 0–63 in order (the pack undoes the unpack).
-            let channel = |a: __m512i, b: __m512i| {
-                let a = _mm512_srai_epi16(_mm512_adds_epi16(la, a), 6);
-                _mm512_packus_epi16(a, _mm512_srai_epi16(_mm512_adds_epi16(lb, b), 6))
+            let (even, odd) = (luma(_mm512_and_si512(y, low)), luma(_mm512_srli_epi16(y, 8)));
+            // 64 bytes of one channel, laid out as [`packed_at`] says (the permutes below
+            // take each pixel from there).
+            let channel = |t: __m512i| {
+                let e = _mm512_srai_epi16(_mm512_adds_epi16(even, t), 6);
+                _mm512_packus_epi16(e, _mm512_srai_epi16(_mm512_adds_epi16(odd, t), 6))
             };
-            let (r, g, b) = (channel(ra, rb), channel(ga, gb), channel(ba, bb));
+            let (r, g, b) = (channel(r_term), channel(g_term), channel(b_term));
             let (first, third) = if LAYOUT == BGR || LAYOUT == BGRA { (b, r) } else { (r, b) };
             // SAFETY (stores): `i + 64 ≤ n` pixels of `per` bytes, or of each plane, fit the
             // rows, checked above.
@@ -162,9 +172,9 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
                     }
                 }
                 Out::Planar([pr, pg, pb]) => unsafe {
-                    _mm512_storeu_si512(pr.as_mut_ptr().add(i).cast(), r);
-                    _mm512_storeu_si512(pg.as_mut_ptr().add(i).cast(), g);
-                    _mm512_storeu_si512(pb.as_mut_ptr().add(i).cast(), b);
+                    _mm512_storeu_si512(pr.as_mut_ptr().add(i).cast(), _mm512_permutexvar_epi8(order, r));
+                    _mm512_storeu_si512(pg.as_mut_ptr().add(i).cast(), _mm512_permutexvar_epi8(order, g));
+                    _mm512_storeu_si512(pb.as_mut_ptr().add(i).cast(), _mm512_permutexvar_epi8(order, b));
                 },
             }
         }
