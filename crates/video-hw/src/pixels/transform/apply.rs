@@ -261,17 +261,11 @@ fn run_coded(t: &Transform, plan: &Plan, host: &HostFrame, width: u32, height: u
 /// one), so the same bytes; a test holds the two builds to each other.
 pub(super) fn run_plan(t: &Transform, plan: &Plan, srcs: [Src<'_>; 3]) -> Result<HostFrame> {
     #[cfg(target_arch = "x86_64")]
-    if avx2_allowed() {
+    if super::rgb_avx2::avx2_allowed() {
         // SAFETY: the CPU has AVX2 (`avx2_allowed` checked).
         return unsafe { run_plan_avx2(t, plan, srcs) };
     }
     run_plan_here(t, plan, srcs)
-}
-
-/// Whether resizes run their AVX2 build (see [`run_plan`]).
-#[cfg(target_arch = "x86_64")]
-fn avx2_allowed() -> bool {
-    std::is_x86_feature_detected!("avx2") && crate::env::settings().rgb_kernel != crate::env::RgbKernel::Portable
 }
 
 /// [`run_plan_here`] compiled for AVX2 (everything it calls is inlined into it).

@@ -36,9 +36,15 @@ pub(super) struct Cpu {
     wide: bool,
 }
 
-/// The kernels this CPU can run, where it has AVX2.
+/// The kernels this CPU can run, where it has AVX2 and may use it ([`avx2_allowed`]).
 pub(super) fn cpu() -> Option<Cpu> {
-    is_x86_feature_detected!("avx2").then(|| Cpu { wide: wide_allowed() })
+    avx2_allowed().then(|| Cpu { wide: wide_allowed() })
+}
+
+/// Whether the CPU paths may use AVX2: the CPU has it and `VIDEO_HW_RGB_KERNEL` does not
+/// say `portable`. Both this kernel and the resize's AVX2 build (`apply::run_plan`) ask it.
+pub(super) fn avx2_allowed() -> bool {
+    is_x86_feature_detected!("avx2") && crate::env::settings().rgb_kernel != crate::env::RgbKernel::Portable
 }
 
 #[cfg(test)]

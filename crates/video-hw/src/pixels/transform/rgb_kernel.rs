@@ -34,7 +34,8 @@ use crate::codec::SampleType;
 /// a multiple of it.
 pub(super) const STEP: usize = arch::STEP;
 
-/// Whether this CPU can run its architecture's kernel (x86-64: AVX2; aarch64: always).
+/// Whether this CPU can run its architecture's kernel (x86-64: AVX2; aarch64: always) and
+/// `VIDEO_HW_RGB_KERNEL` lets it.
 #[cfg(test)]
 pub(super) fn cpu_has_one() -> bool {
     arch::cpu().is_some()
@@ -170,9 +171,6 @@ impl Kernel {
             return None;
         }
         let k = q.fast()?;
-        if crate::env::settings().rgb_kernel == crate::env::RgbKernel::Portable {
-            return None;
-        }
         let cpu = arch::cpu()?;
         Some(Kernel { k, interleaved, layout: out, pixels, cpu })
     }

@@ -34,9 +34,10 @@ pub(super) const STEP: usize = 16;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Cpu;
 
-/// The kernel, which every aarch64 CPU can run.
+/// The kernel, which every aarch64 CPU can run, unless `VIDEO_HW_RGB_KERNEL` says
+/// `portable`.
 pub(super) fn cpu() -> Option<Cpu> {
-    Some(Cpu)
+    (crate::env::settings().rgb_kernel != crate::env::RgbKernel::Portable).then_some(Cpu)
 }
 
 /// The first `16 · ⌊w / 16⌋` pixels of the luma rows `luma` (one or two, sharing the
