@@ -232,19 +232,21 @@ pub(super) const fn packed_at(p: usize) -> usize {
     p / 16 * 16 + p % 16 / 2 + 8 * (p % 2)
 }
 
-/// The byte shuffle that puts a half's 16 pixels of a channel back in order.
-const fn in_order() -> [i8; 16] {
-    let mut m = [0i8; 16];
-    let mut i = 0;
-    while i < 16 {
-        m[i] = packed_at(i) as i8;
-        i += 1;
+/// The byte shuffle (or permute) that puts `N` pixels of a channel back in order: byte `p`
+/// takes the byte at [`packed_at`]`(p)`. Here `N` is 16 (a 128-bit half), in
+/// `rgb_avx512.rs` 64.
+pub(super) const fn in_order<const N: usize>() -> [u8; N] {
+    let mut m = [0u8; N];
+    let mut p = 0;
+    while p < N {
+        m[p] = packed_at(p) as u8;
+        p += 1;
     }
     m
 }
 
-/// [`in_order`]'s mask.
-const IN_ORDER: [i8; 16] = in_order();
+/// [`in_order`]'s mask for a 128-bit half.
+const IN_ORDER: [u8; 16] = in_order::<16>();
 
 /// The byte shuffle that moves pixel `i` of a channel (at [`packed_at`]`(i)`) to byte
 /// `(3i + place) mod 16`, for each place of a channel in a 3-byte pixel. Since 3 and 16

@@ -14,7 +14,7 @@
 
 use std::arch::x86_64::*;
 
-use super::rgb_avx2::packed_at;
+use super::rgb_avx2::{in_order, packed_at};
 use super::rgb_kernel::{BGR, BGRA, Chroma, Fast, Out, RGB, slices_hold};
 
 /// Whether the CPU has what [`rows`] needs.
@@ -70,20 +70,10 @@ const fn packed4() -> ([[u8; 64]; 4], [u64; 4], u64) {
     (idx, third, alpha)
 }
 
-/// The byte permute that puts a channel's 64 pixels back in order (planar output).
-const fn in_order() -> [u8; 64] {
-    let mut idx = [0u8; 64];
-    let mut p = 0;
-    while p < 64 {
-        idx[p] = packed_at(p) as u8;
-        p += 1;
-    }
-    idx
-}
-
 const PACKED3: ([[u8; 64]; 3], [u64; 3]) = packed3();
 const PACKED4: ([[u8; 64]; 4], [u64; 4], u64) = packed4();
-const IN_ORDER: [u8; 64] = in_order();
+/// The byte permute that puts a channel's 64 pixels back in order (planar output).
+const IN_ORDER: [u8; 64] = in_order::<64>();
 
 /// Converts the first `64 · ⌊w / 64⌋` pixels of each luma row in `luma` (one or two rows of
 /// `w` samples that share the chroma row `chroma`) into `out` (one per luma row, laid out as
