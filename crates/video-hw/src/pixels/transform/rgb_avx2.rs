@@ -14,7 +14,8 @@
 //! samples are split by masking and shifting (not unpacked), so a chroma sample's terms
 //! serve its two pixels where they lie without being doubled, and the packing's byte
 //! shuffles put the pixels in order ([`packed_at`]): five shuffles fewer per 32 pixels,
-//! 5-6 % of the kernel's time on the 2-core Xeon VM (2026-11-28).
+//! 4-6 % of the kernel's time on the 2-core Xeon VM (2026-11-28,
+//! bench/results/rgb-kernel-even-odd-20261128-a28e6fe).
 //!
 //! What it covers: the jobs `rgb_kernel.rs` takes (`Kernel::for_job`, shared with the
 //! NEON kernel), where the CPU has AVX2. It converts the first `32 · ⌊w / 32⌋` pixels of a
