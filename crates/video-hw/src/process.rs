@@ -13,13 +13,22 @@
 //! again, while closing it would wait on threads that do not exist. A
 //! [`FrameReader`](crate::reader::FrameReader), which can open sessions again from its
 //! frame index, does so by itself in the child.
+//!
+//! A process-wide lock that worker threads take often (the recycled frame buffers') is a
+//! [`ProcessMutex`]: a child has its own, never the parent's copy that a thread which no
+//! longer exists may hold.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 
 /// Set in a child made by `fork` after [`watch_forks`]: this process is one.
 static FORKED: AtomicBool = AtomicBool::new(false);
+/// How many `fork`s deep this process is below the first that called [`watch_forks`]
+/// (0 there; a child's is its parent's plus one): which of a [`ProcessMutex`]'s mutexes is
+/// this process's.
+static FORK_DEPTH: AtomicUsize = AtomicUsize::new(0);
 /// Set in the parent just before each `fork` (so the child inherits it): the CUDA driver
 /// was loaded and initialised then.
 static CUDA_AT_FORK: AtomicBool = AtomicBool::new(false);
@@ -103,6 +112,7 @@ pub fn cuda_started() -> bool {
 #[cfg(unix)]
 unsafe extern "C" fn in_child() {
     FORKED.store(true, Ordering::SeqCst);
+    FORK_DEPTH.fetch_add(1, Ordering::SeqCst);
 }
 
 /// True in a child made by `fork` (and not since replaced by `exec`) after [`watch_forks`]
@@ -220,6 +230,50 @@ impl<T> Drop for InProcess<T> {
     }
 }
 
+/// Fork depths that have a [`ProcessMutex`] of their own (a DataLoader worker is 1 deep, a
+/// worker's own fork 2).
+pub const FORK_DEPTHS: usize = 8;
+
+/// A mutex of which each process has its own: in a child made by `fork` it starts again
+/// from `init` instead of being the parent's copy.
+///
+/// Why: a process-wide mutex that the parent's worker threads take all the time (the pool
+/// of recycled frame buffers, taken for every decoded frame) is, at the instant of a fork,
+/// often held by one of them. The child gets the memory with the lock taken and without
+/// the thread that would let it go, so its first use of the mutex waits forever: a
+/// DataLoader worker forked while the parent's read-ahead decoded hung so. Here a child
+/// never touches the parent's mutex (or what it guarded, a copy that stays behind unused):
+/// it takes the one for its own fork depth, made on first use.
+///
+/// Processes [`FORK_DEPTHS`] or more forks deep have none ([`lock`] gives
+/// `None`); its users then do without what it guards (a cache, a pool) rather than risk it.
+///
+/// [`lock`]: ProcessMutex::lock
+pub struct ProcessMutex<T> {
+    /// The mutex of the processes at each fork depth. A process at depth d inherits only
+    /// from ancestors at depths below d, none of which touched slot d: it is unmade, or
+    /// made by this process.
+    by_depth: [OnceLock<Mutex<T>>; FORK_DEPTHS],
+    init: fn() -> T,
+}
+
+impl<T> ProcessMutex<T> {
+    /// A mutex whose value, in each process that takes it, starts as `init()`.
+    pub const fn new(init: fn() -> T) -> Self {
+        ProcessMutex { by_depth: [const { OnceLock::new() }; FORK_DEPTHS], init }
+    }
+
+    /// This process's value, locked (a lock poisoned by a panic is taken as is: the values
+    /// kept here stay whole between statements), or `None` in a process too many forks deep.
+    pub fn lock(&self) -> Option<MutexGuard<'_, T>> {
+        // Forks are counted only once the handler is in: before the first value is made.
+        watch_forks();
+        let slot = self.by_depth.get(FORK_DEPTH.load(Ordering::SeqCst))?;
+        let mutex = slot.get_or_init(|| Mutex::new((self.init)()));
+        Some(mutex.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +304,45 @@ mod tests {
         assert!(!forked_child());
         let e = cuda_after_fork_error().to_string();
         assert!(e.contains("fork") && e.contains("spawn") && e.starts_with("unsupported"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_child_takes_its_own_process_mutex_while_a_parent_thread_holds_the_parent_one() {
+        static SHARED: ProcessMutex<u32> = ProcessMutex::new(|| 7);
+        *SHARED.lock().unwrap() = 9;
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        // A thread of the parent holds the lock across the fork, as a read-ahead worker
+        // taking a frame buffer does.
+        let holder = std::thread::spawn(move || {
+            let _guard = SHARED.lock();
+            held_tx.send(()).unwrap();
+            done_rx.recv().ok();
+        });
+        held_rx.recv().unwrap();
+        // SAFETY: the child only takes a mutex (through `Once`'s and `OnceLock`'s fast or
+        // first paths and the allocator, which glibc keeps usable after a fork), reads an
+        // integer and calls `alarm` and `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // SAFETY: a hang ends the child by SIGALRM, which the parent reads as failure.
+            unsafe { libc::alarm(20) };
+            let ok = SHARED.lock().is_some_and(|v| *v == 7);
+            // SAFETY: ends the child without running the test harness's exit handlers.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just made; the out-pointer is a live local.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        done_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child waited on the parent's lock or saw the parent's value: {status}"
+        );
+        assert_eq!(*SHARED.lock().unwrap(), 9, "the parent keeps its own");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! by a frame of exactly its size. `VIDEO_HW_HOST_RECYCLE=0` turns recycling off (for
 //! same-build comparisons).
 
-use std::sync::Mutex;
+use crate::process::ProcessMutex;
 
 /// The most bytes of free buffers kept for reuse.
 pub const KEPT_BYTES: usize = 512 << 20;
@@ -28,7 +28,9 @@ struct Kept {
     bytes: usize,
 }
 
-static KEPT: Mutex<Kept> = Mutex::new(Kept { buffers: Vec::new(), bytes: 0 });
+/// Per process: a parent's worker thread takes it for every frame, so at a `fork` it is
+/// often held, and a child (a DataLoader worker) that took the parent's copy waited forever.
+static KEPT: ProcessMutex<Kept> = ProcessMutex::new(|| Kept { buffers: Vec::new(), bytes: 0 });
 
 fn enabled() -> bool {
     crate::env::settings().host_recycle
@@ -80,7 +82,7 @@ impl Drop for Recycled {
         if v.is_empty() || !enabled() {
             return;
         }
-        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(mut kept) = KEPT.lock() else { return };
         if kept.bytes + v.len() <= KEPT_BYTES {
             kept.bytes += v.len();
             kept.buffers.push(v);
@@ -121,7 +123,7 @@ impl HostBuffer {
 /// A kept buffer of exactly `len` bytes (the most recently kept: its pages are the most
 /// likely still cached).
 fn take(len: usize) -> Option<Vec<u8>> {
-    let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+    let mut kept = KEPT.lock()?;
     let at = kept.buffers.iter().rposition(|v| v.len() == len)?;
     let v = kept.buffers.swap_remove(at);
     kept.bytes -= v.len();
@@ -130,7 +132,7 @@ fn take(len: usize) -> Option<Vec<u8>> {
 
 /// Frees every kept buffer (leak checks read memory as with nothing kept).
 pub(crate) fn release() {
-    let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(mut kept) = KEPT.lock() else { return };
     kept.buffers.clear();
     kept.bytes = 0;
 }
