@@ -234,6 +234,30 @@ fn reading_ahead_survives_random_access_and_drops() {
     }
 }
 
+/// A read-ahead opens no more sessions than it has jobs (GOPs, joined up to a few dozen
+/// frames) ahead, however many the reader may have: one past them would decode nothing and
+/// its making (~50 ms for a process's first NVDEC decoders) delayed a short file's first
+/// pass. Iteration and an index loop both.
+#[test]
+fn reading_ahead_opens_no_more_sessions_than_jobs_ahead() {
+    let path = common::repo_root().join("testdata/media/h264-aac.mp4");
+    let straight: Vec<String> = reader(&path).frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+    let mut r = reader(&path).sessions(64);
+    let jobs = r.sequential_work(0).0;
+    assert!((2..64).contains(&jobs), "{jobs} jobs: the file must have a few");
+    let got: Vec<String> = r.frames_from_index(0).unwrap().map(|f| md5(&f.unwrap())).collect();
+    assert_eq!(got, straight);
+    assert_eq!(r.stats().sessions, jobs, "iteration opened a session for each job, no more");
+    // `dec[i]` in a loop: the first session goes on with its GOP, the read-ahead takes the
+    // jobs after it.
+    let mut r = reader(&path).sessions(64);
+    for (i, want) in straight.iter().enumerate() {
+        assert_eq!(&md5(&r.frames_at(&[i]).unwrap()[0]), want, "frame {i}");
+    }
+    assert!(r.stats().frames_read_ahead > 0, "the loop read ahead");
+    assert!(r.stats().sessions <= jobs + 1, "{} sessions for {jobs} jobs", r.stats().sessions);
+}
+
 /// Damaged files: reading ahead reports each frame lost to the damage as an
 /// `InvalidBitstream` error and goes on, nothing hangs, and the result does not depend on
 /// how the jobs fell to the sessions (two runs with different session counts agree).

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Session, Source, device_held};
+use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Session, Source, device_held, jobs_from};
 use super::run_decode::missing;
 use super::start_packet;
 use crate::decoder::Decoder;
@@ -176,7 +176,13 @@ impl FrameReader {
         // pinned to the first's.
         let open: Vec<&Decoder> =
             if decoders.is_empty() { self.decoders.first().into_iter().collect() } else { decoders.iter().collect() };
-        let held = device_held(&open, sessions.max(decoders.len()), &self.index, &start_of, frame_bytes);
+        // No more sessions than jobs ahead: one past them would have nothing to decode, and
+        // making it is not free (a process's first NVDEC decoders take ~50 ms each, one at
+        // a time per GPU, beside the sessions decoding). A 360-frame 640x360 file read on
+        // the default 7 sessions made 6 for its 2-3 GOPs ahead.
+        let jobs = jobs_from(self.index.len(), first, &start_of).max(1);
+        let sessions = sessions.min(jobs).max(decoders.len());
+        let held = device_held(&open, sessions, &self.index, &start_of, frame_bytes);
         let like = open.first().map(|d| d.engine());
         let to_open = if like.is_some() { sessions.saturating_sub(decoders.len()) } else { 0 };
         let config = like.map(|e| self.session_config().engine(crate::engine::EnginePreference::Only(e)));
