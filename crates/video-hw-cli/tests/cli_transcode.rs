@@ -169,14 +169,8 @@ fn transcode_on_several_sessions_equals_one_session() {
             if sessions == "3" {
                 // At most 3, and no more than the read-ahead has jobs (a 30-frame file of one
                 // GOP is one job: one session).
-                let decoder = v["decoder"].as_str().unwrap_or_default();
-                let n: usize = decoder
-                    .split(" over ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
-                assert!((1..=3).contains(&n), "{what}: {decoder}");
+                let n = util::decoder_sessions(&v);
+                assert!((1..=3).contains(&n), "{what}: {}", v["decoder"]);
                 several += usize::from(n > 1);
             }
         }

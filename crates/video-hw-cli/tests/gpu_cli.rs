@@ -62,12 +62,6 @@ fn md5s(text: &str) -> Vec<String> {
     util::frame_lines(text).into_iter().map(|(_, md5)| md5).collect()
 }
 
-/// Sessions the summary's decoder line names ("… over N session(s)"), 1 when it names none.
-fn sessions(summary: &serde_json::Value) -> usize {
-    let d = summary["decoder"].as_str().unwrap_or_default();
-    d.split(" over ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(1)
-}
-
 fn inputs() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for dir in ["media", "mp4"] {
@@ -119,7 +113,7 @@ fn default_decode_reads_ahead_and_equals_one_session() {
         let (code, tight, summary_tight) = decode(&input, &["--read-ahead", "1"]);
         assert_eq!(code, 0, "{name}: --read-ahead 1: {summary_tight}");
         assert_eq!(tight, one, "{name}: frames, --read-ahead 1 against one session");
-        let n = sessions(&summary);
+        let n = util::decoder_sessions(&summary);
         if n > 1 {
             several += 1;
         }
@@ -214,7 +208,7 @@ fn default_transcode_reads_ahead_and_equals_one_session() {
         let (default, s_default) = run(&[], "default.h264");
         assert!(!one.is_empty(), "{name}");
         assert!(default == one, "{name}: the default's bytes differ from one session's ({s_default} / {s_one})");
-        let n = sessions(&s_default);
+        let n = util::decoder_sessions(&s_default);
         several += usize::from(n > 1);
         eprintln!("{name}: {} frames, default on {n} session(s): {}", s_default["frames"], s_default["decoder"]);
         if name.ends_with(".mp4") || name.ends_with(".mkv") {

@@ -154,6 +154,13 @@ pub fn frame_lines(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Sessions a `--json` summary's decoder line names ("… over N session(s)"), 1 when it
+/// names none.
+pub fn decoder_sessions(summary: &serde_json::Value) -> usize {
+    let d = summary["decoder"].as_str().unwrap_or_default();
+    d.split(" over ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(1)
+}
+
 /// True when ffprobe runs here (tests that use it say so and pass without it).
 pub fn ffprobe() -> bool {
     let ok = Command::new("ffprobe").arg("-version").output().is_ok_and(|o| o.status.success());
