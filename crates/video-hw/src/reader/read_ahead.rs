@@ -247,8 +247,14 @@ fn longest_job(index: &FrameIndex, start_of: &dyn Fn(usize) -> usize) -> usize {
 /// The jobs a read-ahead from frame `first` of `n` makes: the independent pieces its
 /// sessions decode at once.
 pub(super) fn jobs_from(n: usize, first: usize, start_of: &dyn Fn(usize) -> usize) -> usize {
+    jobs_from_at_most(n, first, start_of, usize::MAX)
+}
+
+/// [`jobs_from`], counted no further than `most`: what a read-ahead's start needs to size its
+/// sessions, without walking a long file's whole index each time it starts.
+pub(super) fn jobs_from_at_most(n: usize, first: usize, start_of: &dyn Fn(usize) -> usize, most: usize) -> usize {
     let (mut jobs, mut from) = (0, first);
-    while from < n {
+    while from < n && jobs < most {
         from = job_frames(n, from, start_of).1;
         jobs += 1;
     }

@@ -232,6 +232,9 @@ fn jobs_keep_short_groups_together_and_long_groups_apart() {
     assert_eq!(super::jobs_from(315, 0, &starts), 3);
     assert_eq!(super::jobs_from(315, 30, &starts), 2);
     assert_eq!(super::jobs_from(315, 315, &starts), 0);
+    // What a read-ahead's start counts: no further than the sessions it may open.
+    assert_eq!(super::jobs_from_at_most(315, 0, &starts, 2), 2);
+    assert_eq!(super::jobs_from_at_most(315, 0, &starts, 7), 3);
     // Short groups are joined until the job has the minimum.
     let every_10 = |f: usize| f / 10 * 10;
     let (frames, end) = super::job_frames(100, 0, &every_10);

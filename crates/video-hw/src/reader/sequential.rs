@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::FrameReader;
-use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Session, Source, device_held, jobs_from};
+use super::read_ahead::{DEFAULT_READ_AHEAD_BYTES, ReadAhead, Session, Source, device_held, jobs_from_at_most};
 use super::run_decode::missing;
 use super::start_packet;
 use crate::decoder::Decoder;
@@ -180,7 +180,7 @@ impl FrameReader {
         // making it is not free (a process's first NVDEC decoders take ~50 ms each, one at
         // a time per GPU, beside the sessions decoding). A 360-frame 640x360 file read on
         // the default 7 sessions made 6 for its 2-3 GOPs ahead.
-        let jobs = jobs_from(self.index.len(), first, &start_of).max(1);
+        let jobs = jobs_from_at_most(self.index.len(), first, &start_of, sessions).max(1);
         let sessions = sessions.min(jobs).max(decoders.len());
         let held = device_held(&open, sessions, &self.index, &start_of, frame_bytes);
         let like = open.first().map(|d| d.engine());
