@@ -65,22 +65,17 @@ const SVT: Under =
 const AOM: Under =
     Under { engine: Engine::Ffmpeg, codec: Codec::Av1, ffmpeg_encoder: Some("libaom-av1"), name: "libaom-av1" };
 
-/// FFmpeg's encoders, where it is loaded (`VIDEO_HW_REQUIRE_FFMPEG=1` makes its absence a
-/// failure), libaom-av1 aside (see [`ffmpeg_encoders_hit_their_targets`]).
-fn ffmpeg_encoders() -> Vec<Under> {
-    if !common::ffmpeg_loaded() {
-        return Vec::new();
-    }
-    // SVT-AV1 by name, where this FFmpeg has it (PyAV 12's and 13's have not).
+/// Whether FFmpeg is loaded with SVT-AV1 (PyAV 12's and 13's FFmpeg have none).
+fn svt_here() -> bool {
     let svt = EncoderConfig::new(Codec::Av1, 64, 64)
         .engine(EnginePreference::Only(Engine::Ffmpeg))
         .rate_control(RateControl::ConstQuality { q: 30 })
         .ffmpeg_encoder("libsvtav1");
     match Encoder::open(svt) {
-        Ok(_) => vec![X264, X265, SVT],
+        Ok(_) => true,
         Err(e) => {
             eprintln!("note: {e}");
-            vec![X264, X265]
+            false
         }
     }
 }
@@ -243,17 +238,42 @@ fn cbr_rav1e_hits_its_target() {
     cbr_hits_its_target(&[RAV1E]);
 }
 
-/// FFmpeg's encoders, CBR then VBR; then libaom-av1, named (`ffmpeg_encoder`), where this
-/// FFmpeg has it.
+// FFmpeg's encoders (where it is loaded: `VIDEO_HW_REQUIRE_FFMPEG=1` makes its absence a
+// failure), CBR then VBR, one test each so that they run side by side.
 #[test]
-fn ffmpeg_encoders_hit_their_targets() {
-    let encoders = ffmpeg_encoders();
-    if encoders.is_empty() {
+fn ffmpeg_libx264_hits_its_targets() {
+    if common::ffmpeg_loaded() {
+        cbr_hits_its_target(&[X264]);
+        vbr_averages_its_target(&[X264]);
+    }
+}
+
+#[test]
+fn ffmpeg_libx265_hits_its_targets() {
+    if common::ffmpeg_loaded() {
+        cbr_hits_its_target(&[X265]);
+        vbr_averages_its_target(&[X265]);
+    }
+}
+
+#[test]
+fn ffmpeg_svt_av1_hits_its_targets() {
+    if !common::ffmpeg_loaded() {
         return;
     }
     av1_bitrate_targets_go_to_the_encoder_that_holds_them();
-    cbr_hits_its_target(&encoders);
-    vbr_averages_its_target(&encoders);
+    if svt_here() {
+        cbr_hits_its_target(&[SVT]);
+        vbr_averages_its_target(&[SVT]);
+    }
+}
+
+/// libaom-av1, named (`ffmpeg_encoder`), where this FFmpeg has it.
+#[test]
+fn ffmpeg_libaom_av1_hits_its_targets() {
+    if !common::ffmpeg_loaded() {
+        return;
+    }
     let config = EncoderConfig::new(Codec::Av1, 320, 240).engine(EnginePreference::Only(Engine::Ffmpeg));
     match Encoder::open(config.ffmpeg_encoder("libaom-av1")) {
         Ok(_) => {
