@@ -243,16 +243,14 @@ fn cbr_rav1e_hits_its_target() {
 #[test]
 fn ffmpeg_libx264_hits_its_targets() {
     if common::ffmpeg_loaded() {
-        cbr_hits_its_target(&[X264]);
-        vbr_averages_its_target(&[X264]);
+        holds_its_targets(X264);
     }
 }
 
 #[test]
 fn ffmpeg_libx265_hits_its_targets() {
     if common::ffmpeg_loaded() {
-        cbr_hits_its_target(&[X265]);
-        vbr_averages_its_target(&[X265]);
+        holds_its_targets(X265);
     }
 }
 
@@ -263,8 +261,7 @@ fn ffmpeg_svt_av1_hits_its_targets() {
     }
     av1_bitrate_targets_go_to_the_encoder_that_holds_them();
     if svt_here() {
-        cbr_hits_its_target(&[SVT]);
-        vbr_averages_its_target(&[SVT]);
+        holds_its_targets(SVT);
     }
 }
 
@@ -276,10 +273,7 @@ fn ffmpeg_libaom_av1_hits_its_targets() {
     }
     let config = EncoderConfig::new(Codec::Av1, 320, 240).engine(EnginePreference::Only(Engine::Ffmpeg));
     match Encoder::open(config.ffmpeg_encoder("libaom-av1")) {
-        Ok(_) => {
-            cbr_hits_its_target(&[AOM]);
-            vbr_averages_its_target(&[AOM]);
-        }
+        Ok(_) => holds_its_targets(AOM),
         // Not in this build, or refused with a bitrate target (FFmpeg 7.1: `aom::cbr_refused`).
         Err(e @ video_hw::Error::Unsupported { .. }) => eprintln!("note: {e}"),
         Err(e) => panic!("libaom-av1: {e}"),
@@ -324,6 +318,12 @@ fn vbr_openh264_averages_its_target_under_its_peak() {
 #[test]
 fn vbr_rav1e_averages_its_target() {
     vbr_averages_its_target(&[RAV1E]);
+}
+
+/// CBR then VBR on `e`: what each FFmpeg encoder's test holds it to.
+fn holds_its_targets(e: Under) {
+    cbr_hits_its_target(&[e]);
+    vbr_averages_its_target(&[e]);
 }
 
 /// CBR on each of `engines` held to its target (and its buffer, where it has a VBV).
