@@ -5,7 +5,7 @@
 //! Ranges (`--start`, `--duration`) are slices of the whole decode, whatever the chunks the
 //! command decodes in.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
 //! libaom conformance vectors to their published md5s; random access gives a straight
 //! decode's frames; damaged files exit 4 with the frames before the damage.
 
-mod util;
+use crate::util;
 
 use std::process::Output;
 

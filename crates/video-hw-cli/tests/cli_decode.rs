@@ -3,7 +3,7 @@
 //! the summary, damage midway, and every exit status. `corpus_*` tests read the shared
 //! corpus.
 
-mod util;
+use crate::util;
 
 use util::{any_available, available, expect_exit, frame_lines, parts, run, run_stdin, s, testdata, tmpdir};
 

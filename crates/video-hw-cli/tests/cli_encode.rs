@@ -2,7 +2,7 @@
 //! (checked with ffprobe where it is installed, and by decoding it back) and stdout out;
 //! strict Y4M errors; every exit status.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

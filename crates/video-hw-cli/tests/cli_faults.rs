@@ -4,7 +4,7 @@
 //! line with its exit status, and the output is closed and readable up to the fault.
 #![cfg(unix)]
 
-mod util;
+use crate::util;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! time (each test checks nothing where none is loaded; see `util::need_ffmpeg`): HEVC decodes end to end with no GPU, bit-exact with the ffmpeg references
 //! of the fixtures, from Annex-B and from MP4, 8- and 10-bit; AV1 and VP9 from IVF.
 
-mod util;
+use crate::util;
 
 use util::{expect_exit, frame_lines, run, s, testdata, tmpdir};
 

@@ -4,7 +4,7 @@
 //! `--backend vaapi` that refuses with its reason (no render node; where no FFmpeg is
 //! loaded, why not) instead of falling back; an FFmpeg encoder named with `--encoder`.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

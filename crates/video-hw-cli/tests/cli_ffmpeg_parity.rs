@@ -5,7 +5,7 @@
 //! options: …"), on the same raw frames. libaom-av1 the same way, through the library in
 //! this process (see its test).
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::path::Path;

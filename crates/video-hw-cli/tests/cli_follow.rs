@@ -6,7 +6,7 @@
 //! video and audio, of a transcode of the finished file, each audio packet once.
 #![cfg(unix)]
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! delivers in bursts, into a fragmented MP4 (a file, or stdout) that is complete whenever
 //! the input stops; a sender gone mid-frame leaves every frame before it playable, exit 4.
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 //! back with the crate's demuxer, and with ffprobe where it is installed.
 #![cfg(unix)]
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

@@ -3,7 +3,7 @@
 //! (exact frames), and `transcode` into MP4, Matroska and WebM keeping the audio (or not,
 //! with `--no-audio`), checked with ffprobe where it is installed.
 
-mod util;
+use crate::util;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! `--metrics-addr` and `--stats`: an HTTP scrape during a running job returns the frame
 //! counter (loopback only, bounded in time), and the stage table at the end.
 
-mod util;
+use crate::util;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

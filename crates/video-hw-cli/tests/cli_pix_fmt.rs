@@ -22,7 +22,7 @@
 //! `transcode --pix-fmt` sets the encoder's depth the same way: a 10-bit source encodes
 //! 8-bit with `yuv420p`, an 8-bit one 10-bit with `yuv420p10le`.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

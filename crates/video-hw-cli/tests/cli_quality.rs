@@ -3,7 +3,7 @@
 //! global PSNR within 0.01 dB, luma SSIM within 1e-4); every frame is measured; the
 //! measurement's decoder is no fallback of the job's.
 
-mod util;
+use crate::util;
 
 use std::process::Command;
 

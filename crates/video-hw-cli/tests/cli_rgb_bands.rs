@@ -5,7 +5,7 @@
 //! (`--count`), written raw and as framemd5; and on the streams the sink leaves to the
 //! engine (4:2:2, 4:4:4) too.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! framemd5` (which autorotates) frame for frame, and RGB is within 45 dB of `ffmpeg -pix_fmt
 //! rgb24` (swscale's rounding, as for unturned frames: docs/transforms.md).
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

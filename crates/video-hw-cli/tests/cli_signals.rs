@@ -6,7 +6,7 @@
 //! checked with the crate's own demuxer, and with ffprobe where it is installed.
 #![cfg(unix)]
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::path::Path;

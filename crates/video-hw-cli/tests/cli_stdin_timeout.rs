@@ -7,7 +7,7 @@
 //! held are drained, not lost.
 #![cfg(unix)]
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::process::{ChildStdin, Stdio};

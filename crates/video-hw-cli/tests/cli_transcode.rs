@@ -2,7 +2,7 @@
 //! carried from an MP4 input, checked with ffprobe where installed), the README's main
 //! job, damage, and exit statuses.
 
-mod util;
+use crate::util;
 
 use util::{any_available, expect_exit, ffprobe, ffprobe_json, run, s, testdata, tmpdir};
 

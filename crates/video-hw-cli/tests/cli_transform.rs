@@ -3,7 +3,7 @@
 //! out, and bad values exit 2 before any frame; `transcode --size` encodes a rendition;
 //! `--color-matrix` (an untagged 720-line stream is BT.601 by default, as ffmpeg gives it).
 
-mod util;
+use crate::util;
 
 use std::process::Command;
 

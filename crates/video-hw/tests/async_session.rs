@@ -5,9 +5,8 @@
 //! items the sink accepted are decoded even when their send futures are dropped; dropped
 //! sessions end their threads, and a session after another runs on the thread kept from it.
 
-mod common;
-#[path = "common/streams.rs"]
-mod streams;
+use crate::common;
+use crate::streams;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

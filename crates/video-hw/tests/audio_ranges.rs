@@ -9,7 +9,7 @@
 //! The fixtures are made at test time with the `ffmpeg` tool; without it the tests say
 //! so and pass, unless `VIDEO_HW_REQUIRE_FFMPEG=1`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

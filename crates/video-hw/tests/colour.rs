@@ -3,7 +3,7 @@
 //! scaled back by 255 agrees within 1 LSB, on the colour fixtures (8-bit and 10-bit 4:2:0,
 //! an odd size); 4:2:2 and 4:4:4 pictures come out at their full chroma resolution.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Codec detection from content agrees with the corpus metadata on every stream
 //! (needs the shared corpus; see tests/common).
 
-mod common;
+use crate::common;
 
 use video_hw::bitstream::detect::detect_codec;
 

@@ -6,7 +6,7 @@
 //! interlaced. Also here: the damaged streams of `bad/` (typed errors only), Auto's
 //! choice of engine, and the probe's answers.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! corpus: output frame counts against ffmpeg's reference decodes, first-picture stream
 //! facts against ffprobe's metadata, and damaged input without panics.
 
-mod common;
+use crate::common;
 
 use common::XorShift;
 

@@ -1,7 +1,7 @@
 //! The HEVC parser against every HEVC stream of the shared corpus: access units, output
 //! pictures (compared with ffmpeg's reference decode), display size, profile and bit depth.
 
-mod common;
+use crate::common;
 
 use common::XorShift;
 

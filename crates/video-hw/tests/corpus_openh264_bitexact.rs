@@ -5,7 +5,7 @@
 //! fail). The one stream damaged by design must report its damage.
 //! Interlaced and 10-bit streams must be refused as unsupported.
 
-mod common;
+use crate::common;
 
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output};
 

@@ -5,7 +5,7 @@
 //! Where NVDEC is available (a GPU machine) it is picked and no fallback is reported.
 //! An explicit engine never reports a fallback.
 
-mod common;
+use crate::common;
 
 use common::observe::observe;
 use video_hw::registry::probe_all;

@@ -5,7 +5,7 @@
 //! bit-exact, with each packet's timestamp and key-frame flag. Damaged packets give typed
 //! errors, never a panic. H.264 access units go through `Input::packet` too.
 
-mod common;
+use crate::common;
 
 use common::XorShift;
 

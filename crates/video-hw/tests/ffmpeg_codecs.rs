@@ -7,7 +7,7 @@
 //! (`VIDEO_HW_FFMPEG_DIR=none`), each file gives a typed `Unsupported` error naming its
 //! codec, never "no video track" (and `need_ffmpeg` says the decode checks ran nowhere).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -9,7 +9,7 @@
 //! installed; CI installs it). libaom-av1, AV1's encoder where FFmpeg has no SVT-AV1, has
 //! its own file (`ffmpeg_encode_aom.rs`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

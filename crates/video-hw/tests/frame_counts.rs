@@ -9,7 +9,7 @@
 //! stream is listed, and a wrong count on an undamaged decode always fails. There is no
 //! list of known differences.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 //! index that is damaged in any way — truncated, bytes flipped, garbage — is built again,
 //! never trusted and never a panic; workers opening the same file at once all succeed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

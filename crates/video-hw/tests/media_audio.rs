@@ -6,7 +6,7 @@
 //! damaged and truncated files give packets and typed errors, never a panic. With ffprobe
 //! on the PATH the same facts are compared with a live ffprobe too.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -6,7 +6,7 @@
 //! bitstream, which the demuxer unpacks) and MJPEG with FFmpeg only. Their frames' pts are
 //! ffmpeg's. The audio tracks decode too (PCM and MP3 with the built-in engine).
 
-mod common;
+use crate::common;
 
 use video_hw::audio::{AudioDecoder, AudioOptions};
 use video_hw::media::{AudioCodec, Container, Demuxer, TrackCodec};

@@ -4,7 +4,7 @@
 //! video packet in file order (pts, dts, duration, key flag, byte position, size), packet
 //! counts per track, the packet tables, seeking to every key frame, and the damaged files.
 
-mod common;
+use crate::common;
 
 use common::{rational, read_all};
 

@@ -2,7 +2,7 @@
 //! what ffprobe shows, for every container fixture (`testdata/media/`) and every raw
 //! elementary stream (`testdata/h264`, `testdata/hevc`); lookups by time; start points.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 //! per track, packet tables, seeking to every packet, the damaged files, and decoding
 //! the video through `Input::from_media` to the reference frame MD5s.
 
-mod common;
+use crate::common;
 
 use video_hw::media::{Container, Demuxer, MediaPacket, TrackKind};
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, EnginePreference, Error, Input, Output};

@@ -9,7 +9,7 @@
 //! MPEG-TS) are read with ffprobe's packet dumps instead, as our demuxers give them:
 //! Matroska without decode timestamps, MPEG-TS as Annex-B with its ADTS headers removed.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

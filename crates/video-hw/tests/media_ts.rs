@@ -7,7 +7,7 @@
 //! file's first timestamp and goes past 2^33. So timestamps are compared modulo 2^33,
 //! and ours must be monotonic across the wrap.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use video_hw::media::{AudioCodec, CodecConfig, Container, Demuxer, MediaPacket, TrackCodec, TrackKind};

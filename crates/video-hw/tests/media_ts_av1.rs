@@ -7,7 +7,7 @@
 //! IVF's key frames, the size from the sequence header, a packet table that agrees and
 //! seeking to every key frame.
 
-mod common;
+use crate::common;
 
 use common::read_all;
 use video_hw::Codec;

@@ -1,7 +1,7 @@
 //! The OpenH264 engine through the public API: probe, output formats, timestamps,
 //! refusals with `Unsupported`, damaged input, and an encode → decode round trip.
 
-mod common;
+use crate::common;
 
 use common::clip::psnr;
 

@@ -6,7 +6,7 @@
 //! reallocated its picture buffers, so the engine reorders on its side, see
 //! `backend/openh264/reorder.rs`; a start at a recovery point needs OpenH264 patch 0002.)
 
-mod common;
+use crate::common;
 
 use video_hw::bitstream::annexb::split_all;
 use video_hw::bitstream::h264::{Pps, Sps, parse_pps, parse_sps};

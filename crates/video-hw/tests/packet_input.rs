@@ -3,7 +3,7 @@
 //! the built-in rav1d. VP9 has none without FFmpeg (or a GPU that decodes it), and the
 //! refusal names every engine and why (FFmpeg's reason: why none is loaded).
 
-mod common;
+use crate::common;
 
 use video_hw::{Codec, Decoder, DecoderConfig, Engine, Error, Output};
 

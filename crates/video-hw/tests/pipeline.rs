@@ -3,7 +3,7 @@
 //! worker panics, error propagation, and pipelines giving the same output as the
 //! sessions called directly.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

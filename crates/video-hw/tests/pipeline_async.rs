@@ -5,9 +5,8 @@
 //! the sink pending without spinning; the worker's error ends the stream after the frames
 //! made before it; a dropped pipeline ends its handles.
 
-mod common;
-#[path = "common/streams.rs"]
-mod streams;
+use crate::common;
+use crate::streams;
 
 use futures::{SinkExt, StreamExt};
 use video_hw::pipeline::{

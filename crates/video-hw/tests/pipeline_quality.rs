@@ -3,7 +3,7 @@
 //! encoder's configuration record), and the figures agree between the two (the same
 //! encode) and with a comparison made here from a decode of the output.
 
-mod common;
+use crate::common;
 
 use video_hw::frame::HostFrame;
 use video_hw::pipeline::{EncodePipeline, PipelineOptions, QualityOptions, Shutdown};

@@ -33,7 +33,7 @@
 //! `svt::rate_caveat`). CI loads 1.4 (Debian's FFmpeg 5.1) and 4.1 (PyAV's 8.1); 2.2 and 3.1
 //! were run by hand (PyAV 14.2's and 16.0's FFmpeg).
 
-mod common;
+use crate::common;
 
 use video_hw::frame::HostFrame;
 use video_hw::{

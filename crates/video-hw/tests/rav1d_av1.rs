@@ -5,7 +5,7 @@
 //! format, on one thread and several, in low-latency mode, and again after a flush.
 //! Damaged packets give typed errors and the frames before the damage.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

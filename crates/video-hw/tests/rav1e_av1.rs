@@ -3,7 +3,7 @@
 //! built-in rav1d, every frame back, at a sensible quality; rate control, GOP, forced
 //! key frames, 10-bit input, low latency and timestamps.
 
-mod common;
+use crate::common;
 
 use common::clip::{H, W, luma_psnr, rav1d_i420};
 

@@ -4,7 +4,7 @@
 //! of the whole file, and only the packets the GOP structure needs are decoded. The
 //! straight decode also equals ffmpeg's reference (`FILE.framemd5`), with either engine.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! be forced; a stream no software engine decodes is refused at open. On a GPU the same
 //! reader sends calls there: `tests/gpu_reader.rs`.
 
-mod common;
+use crate::common;
 
 use video_hw::device_choice::Processor;
 use video_hw::media::Demuxer;

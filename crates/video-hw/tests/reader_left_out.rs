@@ -12,7 +12,7 @@
 //! Run with `VIDEO_HW_FFMPEG_DIR` pointing at another FFmpeg (PyAV's FFmpeg 8 libraries)
 //! to check that one too.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

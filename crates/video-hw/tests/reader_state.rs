@@ -5,7 +5,7 @@
 //! key frame at every call), and a random jump costs no more than decoding from its random
 //! access point did.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //! These run on the build's software engine (OpenH264, or FFmpeg with the `ffmpeg`
 //! feature); `gpu_nvdec` runs the same comparison on NVDEC.
 
-mod common;
+use crate::common;
 
 use video_hw::pipeline::SegmentedDecode;
 use video_hw::{Codec, DecoderConfig, Error};

@@ -2,7 +2,7 @@
 //! (bytes and offsets) and the assembler the same access units (offsets, NAL counts,
 //! bytes, picture facts, timestamps of chunk starts aside), on the project's fixtures.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use video_hw::Codec;

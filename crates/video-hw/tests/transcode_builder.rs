@@ -3,7 +3,7 @@
 //! finished, frames decoded elsewhere, and the ways to end early (stop, abandon the
 //! input, cancel).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! every matrix × range × bit depth, odd sizes, crops, both filters, letterboxes, chroma
 //! sitings and YUV renditions; and bad options refused at configuration by name.
 
-mod common;
+use crate::common;
 
 use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{
