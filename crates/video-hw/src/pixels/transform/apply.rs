@@ -55,11 +55,13 @@ struct RowCache {
     uniform: Option<RowTaps>,
     /// Output rows sum their source rows first, then take the x pass (`resample.rs`).
     vertical_first: bool,
+    /// The AVX2 build: its vertical sums may use the AVX2 kernel (`fixed_sum.rs`).
+    avx2: bool,
     scratch: Scratch,
 }
 
 impl RowCache {
-    fn new(capacity: usize, width: usize, x: &AxisTaps, y: &AxisTaps) -> Self {
+    fn new(capacity: usize, width: usize, x: &AxisTaps, y: &AxisTaps, avx2: bool) -> Self {
         let uniform = RowTaps::new(x);
         let vertical_first = uniform.is_some() && vertical_first(y);
         RowCache {
@@ -67,6 +69,7 @@ impl RowCache {
             width,
             uniform,
             vertical_first,
+            avx2,
             scratch: Scratch::default(),
         }
     }
@@ -88,7 +91,7 @@ impl RowCache {
         };
         let out = &mut self.rows[k].1;
         match &self.uniform {
-            Some(u) => u.pass(src, r, taps, &mut self.scratch, out),
+            Some(u) => u.pass(src, r, taps, &mut self.scratch, out, self.avx2),
             None => hpass(src, r, taps, out),
         }
         &self.rows[k].1
@@ -102,7 +105,7 @@ fn component_row(src: &Src<'_>, cache: &mut RowCache, x: &AxisTaps, y: &AxisTaps
     if cache.vertical_first
         && let Some(u) = &cache.uniform
     {
-        u.rows_then_pass(src, y.taps(i), x, &mut cache.scratch, out);
+        u.rows_then_pass(src, y.taps(i), x, &mut cache.scratch, out, cache.avx2);
         return;
     }
     out.iter_mut().for_each(|v| *v = 0.0);
@@ -265,38 +268,39 @@ pub(super) fn run_plan(t: &Transform, plan: &Plan, srcs: [Src<'_>; 3]) -> Result
         // SAFETY: the CPU has AVX2 (`avx2_allowed` checked).
         return unsafe { run_plan_avx2(t, plan, srcs) };
     }
-    run_plan_here(t, plan, srcs)
+    run_plan_here(t, plan, srcs, false)
 }
 
 /// [`run_plan_here`] compiled for AVX2 (everything it calls is inlined into it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn run_plan_avx2(t: &Transform, plan: &Plan, srcs: [Src<'_>; 3]) -> Result<HostFrame> {
-    run_plan_here(t, plan, srcs)
+    run_plan_here(t, plan, srcs, true)
 }
 
-/// [`run_plan`]'s work, inlined into each build.
+/// [`run_plan`]'s work, inlined into each build; `avx2` in the AVX2 one (set only there:
+/// it lets the vertical sums call their AVX2 kernel).
 #[inline(always)]
-fn run_plan_here(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3]) -> Result<HostFrame> {
+fn run_plan_here(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], avx2: bool) -> Result<HostFrame> {
     let mut out = HostFrame::for_output(plan.output, plan.width, plan.height);
     if plan.output.is_yuv() {
-        run_yuv(plan, [y, cb, cr], &mut out);
+        run_yuv(plan, [y, cb, cr], &mut out, avx2);
     } else {
-        run_rgb(t, plan, [y, cb, cr], &mut out);
+        run_rgb(t, plan, [y, cb, cr], &mut out, avx2);
     }
     Ok(out)
 }
 
 #[inline(always)]
-fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
+fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame, avx2: bool) {
     let (w, h) = (plan.width as usize, plan.height as usize);
     let writer = RgbWriter::new(t, plan);
     let c = plan.coeffs;
     let (rv, gu, gv, bu) = c.rgb_factors();
     let mut caches = [
-        RowCache::new(plan.luma.y.max_taps() + 1, w, &plan.luma.x, &plan.luma.y),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y),
-        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y),
+        RowCache::new(plan.luma.y.max_taps() + 1, w, &plan.luma.x, &plan.luma.y, avx2),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y, avx2),
+        RowCache::new(plan.chroma.y.max_taps() + 1, w, &plan.chroma.x, &plan.chroma.y, avx2),
     ];
     let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut rgb = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
@@ -344,7 +348,7 @@ fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut Host
 }
 
 #[inline(always)]
-fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
+fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame, avx2: bool) {
     let (sd, od) = (plan.source.bit_depth(), plan.output.bit_depth());
     // Bit depth changes by shifting, as ffmpeg's format conversions do.
     let gain = 2f32.powi(i32::from(od) - i32::from(sd));
@@ -359,7 +363,7 @@ fn run_yuv(plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame) {
     let writer = YuvWriter { gain, max, shift, wide: od > 8 };
     let mut codes = [Vec::new(), Vec::new()];
     let cache_for =
-        |taps: &super::plan::PlaneTaps| RowCache::new(taps.y.max_taps() + 1, taps.x.len(), &taps.x, &taps.y);
+        |taps: &super::plan::PlaneTaps| RowCache::new(taps.y.max_taps() + 1, taps.x.len(), &taps.x, &taps.y, avx2);
     // Luma, and planar chroma: a plane per component.
     let planar = !matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
     let mut jobs = vec![(y, &plan.luma, planes[0], pad[0])];
@@ -646,7 +650,7 @@ mod tests {
                         ] {
                             let plan = t.plan(format, w, h, &ColorInfo::default()).expect("plan");
                             let srcs = || source_planes(format, &host).expect("planes");
-                            let here = run_plan_here(&t, &plan, srcs()).expect("baseline");
+                            let here = run_plan_here(&t, &plan, srcs(), false).expect("baseline");
                             // SAFETY: the CPU has AVX2 (checked above).
                             let wide = unsafe { run_plan_avx2(&t, &plan, srcs()) }.expect("AVX2");
                             assert!(here.as_bytes() == wide.as_bytes(), "{format} {w}x{h} -> {ow}x{oh} {filter:?}");

@@ -57,8 +57,11 @@ use crate::codec::{
 use crate::error::{Error, Result};
 
 mod apply;
+mod fixed_sum;
 mod plan;
 mod resample;
+#[cfg(target_arch = "x86_64")]
+mod resample_avx2;
 pub(crate) mod rgb;
 #[cfg(target_arch = "x86_64")]
 mod rgb_avx2;

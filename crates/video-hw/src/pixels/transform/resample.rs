@@ -20,13 +20,17 @@
 //!
 //! How it runs fast (each step the same values): on x86-64 the x pass takes four output
 //! samples at a time with SSE, a window of four values per load and a 4×4 transpose per
-//! four slots ([`dots`]); windows wider than 4 are padded to whole blocks of 4 slots so
-//! that the loop over them unrolls. The vertical sums take 64 columns at a time over all
-//! their rows ([`weighted_sum`]), reading 8-bit planes where they lie. The row passes are
-//! `#[inline(always)]` so that they are compiled into each build of `apply.rs`'s
-//! `run_plan` (the AVX2 one where the CPU has it). Measured by
+//! four slots ([`dots`]), eight at a time in AVX2's registers where the CPU has it
+//! (`resample_avx2.rs`); windows wider than 4 are padded to whole blocks of 4 slots so
+//! that the loop over them unrolls. The vertical sums are in fixed point where the weights
+//! allow it (`fixed_sum.rs`: exact, 16 products an instruction with AVX2), else in `f32`
+//! 64 columns at a time over all their rows ([`weighted_sum`]), reading 8-bit planes where
+//! they lie. The row passes are `#[inline(always)]` so that they are compiled into each
+//! build of `apply.rs`'s `run_plan` (the AVX2 one where the CPU has it; that build alone
+//! passes `avx2` down to the kernels). Measured by
 //! `cargo bench -p video-hw --bench transform_cpu` (records in bench/results).
 
+use super::fixed_sum::{MOST_TAPS as MOST_FIXED, fixed_sum, fixed_weights};
 use super::plan::AxisTaps;
 use super::rgb::Src;
 
@@ -111,8 +115,16 @@ impl RowTaps {
     /// with `taps` (the plan's list, for the samples that keep it); `scratch` holds the
     /// row's samples.
     #[inline(always)]
-    pub(super) fn pass(&self, src: &Src<'_>, r: usize, taps: &AxisTaps, scratch: &mut Scratch, out: &mut [f32]) {
-        let Scratch { samples, values } = scratch;
+    pub(super) fn pass(
+        &self,
+        src: &Src<'_>,
+        r: usize,
+        taps: &AxisTaps,
+        scratch: &mut Scratch,
+        out: &mut [f32],
+        avx2: bool,
+    ) {
+        let Scratch { samples, values, .. } = scratch;
         self.read(src, r, samples);
         values.resize(self.span + 3, 0.0);
         for (v, &s) in values.iter_mut().zip(samples.iter()) {
@@ -121,12 +133,14 @@ impl RowTaps {
         // What the windows read past the row: slots of weight 0, whose products are +0.0
         // only where the value is finite.
         values[self.span..].fill(0.0);
-        self.filter(values, taps, out);
+        self.filter(values, taps, out, avx2);
     }
 
-    /// The sum over `rows` (source row, weight) of each row's samples times its weight, in
-    /// the order given, into `out` filtered along x: a resize's output row with the
-    /// vertical pass first (see [`vertical_first`]).
+    /// The sum over `rows` (source row, weight) of each row's samples times its weight
+    /// into `out` filtered along x: a resize's output row with the vertical pass first
+    /// (see [`vertical_first`]). In fixed point where the weights allow it
+    /// ([`fixed_weights`]), with AVX2 where `avx2` says the CPU has it; else in `f32`, in
+    /// the order given.
     #[inline(always)]
     pub(super) fn rows_then_pass(
         &self,
@@ -135,15 +149,38 @@ impl RowTaps {
         taps: &AxisTaps,
         scratch: &mut Scratch,
         out: &mut [f32],
+        avx2: bool,
     ) {
-        let Scratch { samples, values } = scratch;
+        let Scratch { samples, values, fixed } = scratch;
         let span = self.span;
         // Every row's samples first, then the sums a block of columns at a time over all
         // the rows: the block's sums stay in registers instead of going through memory
         // once per row.
-        values.clear();
+        // Every sum below writes all of `values[..span]`: only the 3 past it are set here
+        // (a clear and a resize had filled the whole row with zeros first, per row).
         values.resize(span + 3, 0.0);
-        if src.bytes(0, self.lo, span).is_some() {
+        values[span..].fill(0.0);
+        if fixed_weights(rows.1, fixed) {
+            // The rows as slices (at most MOST_TAPS of them: `fixed_weights` refuses more).
+            let w = &fixed[..];
+            if src.bytes(0, self.lo, span).is_some() {
+                let mut r: [&[u8]; MOST_FIXED] = [&[]; MOST_FIXED];
+                for (slot, &i) in r.iter_mut().zip(rows.0) {
+                    *slot = src.bytes(i as usize, self.lo, span).expect("bytes");
+                }
+                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
+            } else {
+                samples.resize(span * rows.0.len(), 0);
+                for (&r, staged) in rows.0.iter().zip(samples.chunks_exact_mut(span)) {
+                    src.read(r as usize, self.lo, staged);
+                }
+                let mut r: [&[u16]; MOST_FIXED] = [&[]; MOST_FIXED];
+                for (slot, staged) in r.iter_mut().zip(samples.chunks_exact(span)) {
+                    *slot = staged;
+                }
+                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
+            }
+        } else if src.bytes(0, self.lo, span).is_some() {
             // Bytes next to each other: summed where they lie.
             weighted_sum(|k| src.bytes(rows.0[k] as usize, self.lo, span).expect("bytes"), rows.1, &mut values[..span]);
         } else {
@@ -154,7 +191,7 @@ impl RowTaps {
             let samples = &samples[..];
             weighted_sum(|k| &samples[k * span..][..span], rows.1, &mut values[..span]);
         }
-        self.filter(values, taps, out);
+        self.filter(values, taps, out, avx2);
     }
 
     /// The samples of row `r` the pass reads.
@@ -164,20 +201,36 @@ impl RowTaps {
         src.read(r, self.lo, samples);
     }
 
-    /// `values` (samples `lo..lo + span` of a row) filtered along x into `out`.
+    /// `values` (samples `lo..lo + span` of a row) filtered along x into `out`; eight
+    /// outputs at a time with AVX2 where `avx2` (the caller has checked the CPU).
     #[inline(always)]
-    fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32]) {
+    fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32], avx2: bool) {
         // A constant `k` for the usual sizes, so that the loop over slots unrolls.
         let (start, weight) = (&self.start[..], &self.weight[..]);
-        match self.k {
-            1 => dots(1, values, start, weight, out),
-            2 => dots(2, values, start, weight, out),
-            3 => dots(3, values, start, weight, out),
-            4 => dots(4, values, start, weight, out),
-            8 => dots(8, values, start, weight, out),
-            12 => dots(12, values, start, weight, out),
-            16 => dots(16, values, start, weight, out),
-            k => dots(k, values, start, weight, out),
+        #[cfg(target_arch = "x86_64")]
+        let wide = avx2;
+        #[cfg(not(target_arch = "x86_64"))]
+        let wide = {
+            let _ = avx2;
+            false
+        };
+        if wide {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `avx2` is set only where the CPU has AVX2 (`apply.rs`'s `run_plan`).
+            unsafe {
+                super::resample_avx2::dots(self.k, values, start, weight, out)
+            };
+        } else {
+            match self.k {
+                1 => dots(1, values, start, weight, out),
+                2 => dots(2, values, start, weight, out),
+                3 => dots(3, values, start, weight, out),
+                4 => dots(4, values, start, weight, out),
+                8 => dots(8, values, start, weight, out),
+                12 => dots(12, values, start, weight, out),
+                16 => dots(16, values, start, weight, out),
+                k => dots(k, values, start, weight, out),
+            }
         }
         for &j in &self.listed {
             let (idx, w) = taps.taps(j);
@@ -235,6 +288,8 @@ fn weighted_sum<'a, T: Copy + Into<f32> + 'a>(row: impl Fn(usize) -> &'a [T], we
 pub(super) struct Scratch {
     samples: Vec<u16>,
     values: Vec<f32>,
+    /// An output row's vertical weights in fixed point ([`fixed_weights`]).
+    fixed: Vec<i16>,
 }
 
 /// `out[j] = Σ_t w(j, t) · values[start[j] + t]` for `t` in `0..k`, summed in order of
@@ -244,7 +299,7 @@ pub(super) struct Scratch {
 /// [`RowTaps::weight`]) in one instruction. `values` holds 3 values past the last window
 /// (a window read whole where `k` is not a multiple of 4).
 #[inline(always)]
-fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+pub(super) fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     for (g, (o, s)) in out.chunks_mut(4).zip(start.chunks_exact(4)).enumerate() {
         let acc = group(k, values, s, &weight[4 * g * k..][..4 * k]);
         // A whole group's four as one copy of known size (not a call to `memcpy`).
@@ -258,7 +313,7 @@ fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]
 /// One group of [`dots`]: four outputs whose windows start at `s`, their weights `w`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
+pub(super) fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
     use std::arch::x86_64::*;
     let mut out = [0.0f32; 4];
     // SAFETY: SSE is part of x86-64 itself (the intrinsics are `unsafe` for the target
@@ -290,7 +345,7 @@ fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
 /// inlined (a closure had been left out of line in the AVX2 build, 11 % of a resize).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn load4(v: &[f32], at: usize) -> std::arch::x86_64::__m128 {
+pub(super) fn load4(v: &[f32], at: usize) -> std::arch::x86_64::__m128 {
     let v: &[f32; 4] = v[at..at + 4].try_into().expect("four values");
     // SAFETY: reads the four `f32` of `v`; SSE is part of x86-64 itself.
     unsafe { std::arch::x86_64::_mm_loadu_ps(v.as_ptr()) }
