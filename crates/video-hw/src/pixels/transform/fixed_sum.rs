@@ -153,25 +153,15 @@ fn pair(w: &[i16], k: usize) -> i32 {
     (i32::from(b) << 16) | i32::from(w[k] as u16)
 }
 
-/// Bytes `c..c + 32` of `row` in an AVX register (a function, not a closure, so that it is
-/// compiled with the kernel's AVX2 and inlined into it).
+/// The 32 bytes from sample `c` of `row` (32 bytes or 16 words) in an AVX register (a
+/// function, not a closure, so that it is compiled with the kernels' AVX2 and inlined).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn load32(row: &[u8], c: usize) -> std::arch::x86_64::__m256i {
-    let b: &[u8; 32] = row[c..c + 32].try_into().expect("32 bytes");
-    // SAFETY: reads the 32 bytes of `b`.
-    unsafe { std::arch::x86_64::_mm256_loadu_si256(b.as_ptr().cast()) }
-}
-
-/// Words `c..c + 16` of `row` in an AVX register.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-fn load16(row: &[u16], c: usize) -> std::arch::x86_64::__m256i {
-    let v: &[u16; 16] = row[c..c + 16].try_into().expect("16 words");
-    // SAFETY: reads the 16 words of `v`.
-    unsafe { std::arch::x86_64::_mm256_loadu_si256(v.as_ptr().cast()) }
+fn load<T: Sample>(row: &[T], c: usize) -> std::arch::x86_64::__m256i {
+    let s = &row[c..c + 32 / size_of::<T>()];
+    // SAFETY: reads the 32 bytes of `s` (`Sample` is `u8` or `u16`: plain bytes).
+    unsafe { std::arch::x86_64::_mm256_loadu_si256(s.as_ptr().cast()) }
 }
 
 /// The AVX2 kernel over bytes: 32 columns at a time, two rows at a time (their bytes
@@ -186,9 +176,9 @@ fn bytes_avx2(rows: &[&[u8]], w: &[i16], out: &mut [f32]) -> usize {
     for c in (0..n).step_by(32) {
         let mut acc = [_mm256_setzero_si256(); 4];
         for k in (0..w.len()).step_by(2) {
-            let a = load32(rows[k], c);
+            let a = load(rows[k], c);
             // A last odd row is paired with itself at weight 0.
-            let b = if k + 1 < w.len() { load32(rows[k + 1], c) } else { a };
+            let b = if k + 1 < w.len() { load(rows[k + 1], c) } else { a };
             let wp = _mm256_set1_epi32(pair(w, k));
             // Per 128-bit lane: columns 0-7 (16-23) of both rows interleaved, then 8-15 (24-31).
             let (lo, hi) = (_mm256_unpacklo_epi8(a, b), _mm256_unpackhi_epi8(a, b));
@@ -228,8 +218,8 @@ fn words_avx2(rows: &[&[u16]], w: &[i16], out: &mut [f32]) -> usize {
     for c in (0..n).step_by(16) {
         let mut acc = [_mm256_setzero_si256(); 2];
         for k in (0..w.len()).step_by(2) {
-            let a = load16(rows[k], c);
-            let b = if k + 1 < w.len() { load16(rows[k + 1], c) } else { a };
+            let a = load(rows[k], c);
+            let b = if k + 1 < w.len() { load(rows[k + 1], c) } else { a };
             let wp = _mm256_set1_epi32(pair(w, k));
             // Per lane: columns 0-3 (8-11) of both rows interleaved, then 4-7 (12-15).
             acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
