@@ -155,40 +155,35 @@ impl RowTaps {
         let span = self.span;
         // Every row's samples first, then the sums a block of columns at a time over all
         // the rows: the block's sums stay in registers instead of going through memory
-        // once per row.
-        // Every sum below writes all of `values[..span]`: only the 3 past it are set here
-        // (a clear and a resize had filled the whole row with zeros first, per row).
+        // once per row. Every sum below writes all of `values[..span]`: only the 3 past it
+        // are set here (a clear and a resize had filled the whole row with zeros first).
         values.resize(span + 3, 0.0);
         values[span..].fill(0.0);
-        if fixed_weights(rows.1, fixed) {
-            // The rows as slices (at most MOST_TAPS of them: `fixed_weights` refuses more).
-            let w = &fixed[..];
-            if src.bytes(0, self.lo, span).is_some() {
-                let mut r: [&[u8]; MOST_FIXED] = [&[]; MOST_FIXED];
-                for (slot, &i) in r.iter_mut().zip(rows.0) {
-                    *slot = src.bytes(i as usize, self.lo, span).expect("bytes");
-                }
-                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
-            } else {
-                samples.resize(span * rows.0.len(), 0);
-                for (&r, staged) in rows.0.iter().zip(samples.chunks_exact_mut(span)) {
-                    src.read(r as usize, self.lo, staged);
-                }
-                let mut r: [&[u16]; MOST_FIXED] = [&[]; MOST_FIXED];
-                for (slot, staged) in r.iter_mut().zip(samples.chunks_exact(span)) {
-                    *slot = staged;
-                }
-                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
-            }
-        } else if src.bytes(0, self.lo, span).is_some() {
-            // Bytes next to each other: summed where they lie.
-            weighted_sum(|k| src.bytes(rows.0[k] as usize, self.lo, span).expect("bytes"), rows.1, &mut values[..span]);
-        } else {
+        // Bytes next to each other are summed where they lie; other samples are staged,
+        // a row after another, as values.
+        let bytes = src.bytes(0, self.lo, span).is_some();
+        if !bytes {
             samples.resize(span * rows.0.len(), 0);
             for (&r, staged) in rows.0.iter().zip(samples.chunks_exact_mut(span)) {
                 src.read(r as usize, self.lo, staged);
             }
-            let samples = &samples[..];
+        }
+        let byte_row = |k: usize| src.bytes(rows.0[k] as usize, self.lo, span).expect("bytes");
+        let samples = &samples[..];
+        if fixed_weights(rows.1, fixed) {
+            // The rows as slices (at most MOST_TAPS of them: `fixed_weights` refuses more).
+            let w = &fixed[..];
+            if bytes {
+                let r: [&[u8]; MOST_FIXED] = std::array::from_fn(|k| if k < w.len() { byte_row(k) } else { &[] });
+                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
+            } else {
+                let r: [&[u16]; MOST_FIXED] =
+                    std::array::from_fn(|k| if k < w.len() { &samples[k * span..][..span] } else { &[] });
+                fixed_sum(&r[..w.len()], w, &mut values[..span], avx2);
+            }
+        } else if bytes {
+            weighted_sum(byte_row, rows.1, &mut values[..span]);
+        } else {
             weighted_sum(|k| &samples[k * span..][..span], rows.1, &mut values[..span]);
         }
         self.filter(values, taps, out, avx2);
@@ -205,32 +200,20 @@ impl RowTaps {
     /// outputs at a time with AVX2 where `avx2` (the caller has checked the CPU).
     #[inline(always)]
     fn filter(&self, values: &[f32], taps: &AxisTaps, out: &mut [f32], avx2: bool) {
-        // A constant `k` for the usual sizes, so that the loop over slots unrolls.
         let (start, weight) = (&self.start[..], &self.weight[..]);
         #[cfg(target_arch = "x86_64")]
-        let wide = avx2;
+        let done = avx2 && {
+            // SAFETY: `avx2` is set only where the CPU has AVX2 (`apply.rs`'s `run_plan`).
+            unsafe { super::resample_avx2::dots(self.k, values, start, weight, out) };
+            true
+        };
         #[cfg(not(target_arch = "x86_64"))]
-        let wide = {
+        let done = {
             let _ = avx2;
             false
         };
-        if wide {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `avx2` is set only where the CPU has AVX2 (`apply.rs`'s `run_plan`).
-            unsafe {
-                super::resample_avx2::dots(self.k, values, start, weight, out)
-            };
-        } else {
-            match self.k {
-                1 => dots(1, values, start, weight, out),
-                2 => dots(2, values, start, weight, out),
-                3 => dots(3, values, start, weight, out),
-                4 => dots(4, values, start, weight, out),
-                8 => dots(8, values, start, weight, out),
-                12 => dots(12, values, start, weight, out),
-                16 => dots(16, values, start, weight, out),
-                k => dots(k, values, start, weight, out),
-            }
+        if !done {
+            with_const_k!(self.k, dots(values, start, weight, out));
         }
         for &j in &self.listed {
             let (idx, w) = taps.taps(j);
@@ -292,6 +275,24 @@ pub(super) struct Scratch {
     fixed: Vec<i16>,
 }
 
+/// `$f(k, args…)` with `k` as a constant for the usual sizes, so that the loop over slots is
+/// unrolled in each (the x passes, `dots` here and in `resample_avx2.rs`), else as it is.
+macro_rules! with_const_k {
+    ($k:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $k {
+            1 => $f(1, $($arg),*),
+            2 => $f(2, $($arg),*),
+            3 => $f(3, $($arg),*),
+            4 => $f(4, $($arg),*),
+            8 => $f(8, $($arg),*),
+            12 => $f(12, $($arg),*),
+            16 => $f(16, $($arg),*),
+            k => $f(k, $($arg),*),
+        }
+    };
+}
+pub(super) use with_const_k;
+
 /// `out[j] = Σ_t w(j, t) · values[start[j] + t]` for `t` in `0..k`, summed in order of
 /// `t` from 0.0, four output samples at a time: on x86-64, each output's window of four
 /// values is one load, and a 4×4 transpose turns four windows into the values of one slot
@@ -299,7 +300,7 @@ pub(super) struct Scratch {
 /// [`RowTaps::weight`]) in one instruction. `values` holds 3 values past the last window
 /// (a window read whole where `k` is not a multiple of 4).
 #[inline(always)]
-pub(super) fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     for (g, (o, s)) in out.chunks_mut(4).zip(start.chunks_exact(4)).enumerate() {
         let acc = group(k, values, s, &weight[4 * g * k..][..4 * k]);
         // A whole group's four as one copy of known size (not a call to `memcpy`).

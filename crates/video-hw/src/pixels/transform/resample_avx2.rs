@@ -13,28 +13,16 @@
 
 use std::arch::x86_64::*;
 
-use super::resample::{group, load4};
+use super::resample::{group, load4, with_const_k};
 
-/// `resample.rs`'s `dots`, eight outputs at a time (the last one to seven as there). A
-/// constant `k` for the usual sizes, so that the loop over slots unrolls.
+/// `resample.rs`'s `dots`, eight outputs at a time (the last one to seven as there).
 ///
 /// # Safety
 /// The CPU must have AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
-    // SAFETY (each call): this function runs with AVX2, which `dots8` needs.
-    unsafe {
-        match k {
-            1 => dots8(1, values, start, weight, out),
-            2 => dots8(2, values, start, weight, out),
-            3 => dots8(3, values, start, weight, out),
-            4 => dots8(4, values, start, weight, out),
-            8 => dots8(8, values, start, weight, out),
-            12 => dots8(12, values, start, weight, out),
-            16 => dots8(16, values, start, weight, out),
-            k => dots8(k, values, start, weight, out),
-        }
-    }
+    // SAFETY: this function runs with AVX2, which `dots8` needs.
+    unsafe { with_const_k!(k, dots8(values, start, weight, out)) }
 }
 
 /// [`dots`] for one `k`: inlined into it (always, which a `#[target_feature]` function
