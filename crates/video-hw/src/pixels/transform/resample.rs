@@ -34,6 +34,11 @@ use super::fixed_sum::{MOST_TAPS as MOST_FIXED, fixed_sum, fixed_weights};
 use super::plan::AxisTaps;
 use super::rgb::Src;
 
+/// Values kept past a row's span, all 0: 3 for a window of four read whole where `k` is
+/// not a multiple of 4, 16 for the AVX2 pass's two registers of values from a group's first
+/// start (`resample_avx2.rs`'s `permuted`).
+const PAST: usize = 16;
+
 /// Taps past which the uniform form is not used (a shrink by more than ~60x, where the
 /// padding could cost more than the indexing saves).
 const MOST_TAPS: usize = 64;
@@ -57,6 +62,11 @@ pub(super) struct RowTaps {
     weight: Vec<f32>,
     /// Output samples that keep the plan's list (see the module docs), with it.
     listed: Vec<usize>,
+    /// Every whole group of eight outputs has its windows within the 16 values from its
+    /// first start: the AVX2 x pass picks each slot's values out of two registers
+    /// (`resample_avx2.rs`'s `permuted`).
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "AVX2 is x86-64's"))]
+    near8: bool,
 }
 
 impl RowTaps {
@@ -108,7 +118,10 @@ impl RowTaps {
         for s in &mut start {
             *s = s.saturating_sub(lo as u32);
         }
-        Some(RowTaps { k, lo, span: hi - lo, start, weight, listed })
+        // Compared unsigned, so that a start before the group's first (a bar's 0) fails.
+        let near8 = k <= 16
+            && start[..n / 8 * 8].chunks_exact(8).all(|s| s.iter().all(|&x| x.wrapping_sub(s[0]) as usize <= 16 - k));
+        Some(RowTaps { k, lo, span: hi - lo, start, weight, listed, near8 })
     }
 
     /// Filters source row `r` of `src` along x into `out` (one value per output sample),
@@ -126,7 +139,7 @@ impl RowTaps {
     ) {
         let Scratch { samples, values, .. } = scratch;
         self.read(src, r, samples);
-        values.resize(self.span + 3, 0.0);
+        values.resize(self.span + PAST, 0.0);
         for (v, &s) in values.iter_mut().zip(samples.iter()) {
             *v = f32::from(s);
         }
@@ -155,9 +168,10 @@ impl RowTaps {
         let span = self.span;
         // Every row's samples first, then the sums a block of columns at a time over all
         // the rows: the block's sums stay in registers instead of going through memory
-        // once per row. Every sum below writes all of `values[..span]`: only the 3 past it
-        // are set here (a clear and a resize had filled the whole row with zeros first).
-        values.resize(span + 3, 0.0);
+        // once per row. Every sum below writes all of `values[..span]`: only the `PAST`
+        // past it are set here (a clear and a resize had filled the whole row with zeros
+        // first).
+        values.resize(span + PAST, 0.0);
         values[span..].fill(0.0);
         // Bytes next to each other are summed where they lie; other samples are staged,
         // a row after another, as values.
@@ -204,7 +218,7 @@ impl RowTaps {
         #[cfg(target_arch = "x86_64")]
         let done = avx2 && {
             // SAFETY: `avx2` is set only where the CPU has AVX2 (`apply.rs`'s `run_plan`).
-            unsafe { super::resample_avx2::dots(self.k, values, start, weight, out) };
+            unsafe { super::resample_avx2::dots(self.k, self.near8, values, start, weight, out) };
             true
         };
         #[cfg(not(target_arch = "x86_64"))]
@@ -297,7 +311,7 @@ pub(super) use with_const_k;
 /// `t` from 0.0, four output samples at a time: on x86-64, each output's window of four
 /// values is one load, and a 4×4 transpose turns four windows into the values of one slot
 /// for four outputs, which multiply the slot's four weights (their layout,
-/// [`RowTaps::weight`]) in one instruction. `values` holds 3 values past the last window
+/// [`RowTaps::weight`]) in one instruction. `values` holds [`PAST`] values past the last window
 /// (a window read whole where `k` is not a multiple of 4).
 #[inline(always)]
 fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
