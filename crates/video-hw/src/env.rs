@@ -57,8 +57,9 @@ pub enum RgbKernel {
     /// The widest this CPU runs: AVX-512 VBMI, else AVX2 on x86-64; NEON on aarch64 (the
     /// default).
     Widest,
-    /// AVX2 even where the CPU has AVX-512 (`avx2`): what a CPU without AVX-512 VBMI runs,
-    /// for measuring it on one that has it.
+    /// AVX2 even where the CPU has AVX-512 (`avx2`): the RGB kernel, and the resize's x
+    /// pass and vertical sums, as a CPU without AVX-512 (VBMI for the RGB kernel) runs
+    /// them, for measuring that on one that has it.
     Avx2,
     /// No explicit kernel: the portable loops alone, and resizes in their baseline build,
     /// not their AVX2 one (`portable`).

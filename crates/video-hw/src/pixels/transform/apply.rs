@@ -696,9 +696,17 @@ mod tests {
                             let plan = t.plan(format, w, h, &ColorInfo::default()).expect("plan");
                             let srcs = || source_planes(format, &host).expect("planes");
                             let here = run_plan_here(&t, &plan, srcs(), false).expect("baseline");
-                            // SAFETY: the CPU has AVX2 (checked above).
-                            let wide = unsafe { run_plan_avx2(&t, &plan, srcs()) }.expect("AVX2");
-                            assert!(here.as_bytes() == wide.as_bytes(), "{format} {w}x{h} -> {ow}x{oh} {filter:?}");
+                            // With AVX-512 where the CPU has it, then held to AVX2 alone.
+                            for avx2_only in [false, true] {
+                                crate::pixels::transform::rgb_avx2::AVX2_ONLY.with(|c| c.set(avx2_only));
+                                // SAFETY: the CPU has AVX2 (checked above).
+                                let wide = unsafe { run_plan_avx2(&t, &plan, srcs()) }.expect("AVX2");
+                                assert!(
+                                    here.as_bytes() == wide.as_bytes(),
+                                    "{format} {w}x{h} -> {ow}x{oh} {filter:?}, AVX2 only: {avx2_only}"
+                                );
+                            }
+                            crate::pixels::transform::rgb_avx2::AVX2_ONLY.with(|c| c.set(false));
                             compared += 1;
                         }
                     }

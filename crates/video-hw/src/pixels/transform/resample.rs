@@ -292,16 +292,16 @@ pub(super) struct Scratch {
 /// `$f(k, args…)` with `k` as a constant for the usual sizes, so that the loop over slots is
 /// unrolled in each (the x passes, `dots` here and in `resample_avx2.rs`), else as it is.
 macro_rules! with_const_k {
-    ($k:expr, $f:ident($($arg:expr),* $(,)?)) => {
+    ($k:expr, $f:ident $(::<$g:tt>)? ($($arg:expr),* $(,)?)) => {
         match $k {
-            1 => $f(1, $($arg),*),
-            2 => $f(2, $($arg),*),
-            3 => $f(3, $($arg),*),
-            4 => $f(4, $($arg),*),
-            8 => $f(8, $($arg),*),
-            12 => $f(12, $($arg),*),
-            16 => $f(16, $($arg),*),
-            k => $f(k, $($arg),*),
+            1 => $f $(::<$g>)? (1, $($arg),*),
+            2 => $f $(::<$g>)? (2, $($arg),*),
+            3 => $f $(::<$g>)? (3, $($arg),*),
+            4 => $f $(::<$g>)? (4, $($arg),*),
+            8 => $f $(::<$g>)? (8, $($arg),*),
+            12 => $f $(::<$g>)? (12, $($arg),*),
+            16 => $f $(::<$g>)? (16, $($arg),*),
+            k => $f $(::<$g>)? (k, $($arg),*),
         }
     };
 }

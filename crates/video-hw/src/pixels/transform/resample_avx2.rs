@@ -17,23 +17,46 @@ use super::resample::{group, load4, with_const_k};
 
 /// `resample.rs`'s `dots`, eight outputs at a time (the last one to seven as there); `near`:
 /// every whole group of eight has its windows within the 16 values from its first start
-/// (`RowTaps::near8`), served by [`permuted`].
+/// (`RowTaps::near8`), served by [`permuted`], with AVX-512's two-register permute where
+/// the CPU has it ([`two_register_permute`]).
 ///
 /// # Safety
 /// The CPU must have AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn dots(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+    if near && two_register_permute() {
+        // SAFETY: the CPU has AVX-512 F and VL (checked just above).
+        return unsafe { dots_vl(k, values, start, weight, out) };
+    }
     // SAFETY: this function runs with AVX2, which `dots8` needs.
-    unsafe { with_const_k!(k, dots8(near, values, start, weight, out)) }
+    unsafe { with_const_k!(k, dots8::<false>(near, values, start, weight, out)) }
+}
+
+/// [`dots`] where every group is near and the CPU has AVX-512 F and VL.
+///
+/// # Safety
+/// The CPU must have AVX2, AVX-512 F and AVX-512 VL.
+#[target_feature(enable = "avx2,avx512f,avx512vl")]
+unsafe fn dots_vl(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+    // SAFETY: this function runs with what `dots8::<true>` needs.
+    unsafe { with_const_k!(k, dots8::<true>(true, values, start, weight, out)) }
+}
+
+/// Whether [`permuted`] may take each slot's values with one AVX-512 VL permute of two
+/// registers (`vpermt2ps`) instead of two AVX2 permutes and a blend: the CPU has AVX-512 F
+/// and VL, and `VIDEO_HW_RGB_KERNEL` does not hold the CPU paths to AVX2.
+fn two_register_permute() -> bool {
+    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") && super::rgb_avx2::avx512_allowed()
 }
 
 /// [`dots`] for one `k`: inlined into it (always, which a `#[target_feature]` function
-/// cannot be), so that it is compiled with its AVX2 and a constant `k`.
+/// cannot be), so that it is compiled with its AVX2 and a constant `k`; `VL`: [`permuted`]
+/// with AVX-512 VL.
 ///
 /// # Safety
-/// The CPU must have AVX2.
+/// The CPU must have AVX2, and AVX-512 F and VL where `VL`.
 #[inline(always)]
-unsafe fn dots8(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
+unsafe fn dots8<const VL: bool>(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     let pairs = out.len() / 8;
     // Groups 2p and 2p + 1: their eight outputs, their starts, and their weights (k slots of
     // four each), walked together (indexing each had cost six bounds checks a pair).
@@ -41,7 +64,7 @@ unsafe fn dots8(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f
     for ((o, s), w) in outs.zip(starts).zip(weight.chunks_exact(8 * k)) {
         // SAFETY: the CPU has AVX2 (the caller's); the store writes the eight `f32` of `o`.
         unsafe {
-            let acc = if near { permuted(k, values, s, w) } else { group8(k, values, s, w) };
+            let acc = if near { permuted::<VL>(k, values, s, w) } else { group8(k, values, s, w) };
             _mm256_storeu_ps(o.as_mut_ptr(), acc);
         }
     }
@@ -58,12 +81,12 @@ unsafe fn dots8(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f
 /// the eight picked out of them by two permutes and a blend, instead of a load of each
 /// window and transposes (twice the instructions: where the x pass of a 1080p → 720p resize
 /// spent its time, 2026-11-29). The same products, summed in the same order from 0.0 as
-/// [`group8`]: the same bits.
+/// [`group8`]: the same bits. `VL`: one AVX-512 VL permute of the two registers instead.
 ///
 /// # Safety
-/// The CPU must have AVX2.
+/// The CPU must have AVX2, and AVX-512 F and VL where `VL`.
 #[inline(always)]
-unsafe fn permuted(k: usize, values: &[f32], s: &[u32; 8], w: &[f32]) -> __m256 {
+unsafe fn permuted<const VL: bool>(k: usize, values: &[f32], s: &[u32; 8], w: &[f32]) -> __m256 {
     let first = s[0] as usize;
     let v: &[f32; 16] = values[first..first + 16].try_into().expect("16 values");
     // SAFETY: the CPU has AVX2 (the caller's); the loads read the eight `u32` of `s` and the
@@ -76,8 +99,12 @@ unsafe fn permuted(k: usize, values: &[f32], s: &[u32; 8], w: &[f32]) -> __m256 
             // Each window's slot t: at most 15 (`near8`), so bit 3 says which register
             // holds it; moved to the sign bit, it picks the permute of `hi` in the blend.
             let at = _mm256_add_epi32(rel, _mm256_set1_epi32(t as i32));
-            let from_hi = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(at));
-            let x = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, at), _mm256_permutevar8x32_ps(hi, at), from_hi);
+            let x = if VL {
+                _mm256_permutex2var_ps(lo, at, hi)
+            } else {
+                let from_hi = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(at));
+                _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, at), _mm256_permutevar8x32_ps(hi, at), from_hi)
+            };
             let wv = _mm256_set_m128(load4(w, 4 * k + 4 * t), load4(w, 4 * t));
             acc = _mm256_add_ps(acc, _mm256_mul_ps(wv, x));
         }

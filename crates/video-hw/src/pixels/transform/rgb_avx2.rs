@@ -50,18 +50,27 @@ pub(super) fn avx2_allowed() -> bool {
 
 #[cfg(test)]
 thread_local! {
-    /// Tests on this thread use the AVX2 kernel alone, where the CPU has AVX-512 too (so that
-    /// both kernels are held to the portable loops on such a CPU).
+    /// Tests on this thread use the AVX2 kernels alone (RGB, and the resize's x pass and
+    /// vertical sums), where the CPU has AVX-512 too (so that both are held to the portable
+    /// loops on such a CPU).
     pub(super) static AVX2_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether conversions may use the AVX-512 kernel here.
 fn wide_allowed() -> bool {
+    avx512_allowed() && super::rgb_avx512::available()
+}
+
+/// Whether the CPU paths may use AVX-512 where the CPU has what they need (each checks its
+/// own features): `VIDEO_HW_RGB_KERNEL` does not hold them to AVX2 (nor, in tests,
+/// [`AVX2_ONLY`]). The RGB kernel, the resize's x pass (`resample_avx2.rs`) and its vertical
+/// sums (`fixed_sum.rs`) ask it.
+pub(super) fn avx512_allowed() -> bool {
     #[cfg(test)]
     if AVX2_ONLY.with(|c| c.get()) {
         return false;
     }
-    crate::env::settings().rgb_kernel != crate::env::RgbKernel::Avx2 && super::rgb_avx512::available()
+    crate::env::settings().rgb_kernel != crate::env::RgbKernel::Avx2
 }
 
 /// The first `32 · ⌊w / 32⌋` pixels of the luma rows `luma` (one or two, sharing the
