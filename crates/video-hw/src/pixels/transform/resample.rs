@@ -21,8 +21,10 @@
 //! How it runs fast (each step the same values): on x86-64 the x pass takes four output
 //! samples at a time with SSE, a window of four values per load and a 4×4 transpose per
 //! four slots ([`dots`]), eight at a time in AVX2's registers where the CPU has it
-//! (`resample_avx2.rs`); windows wider than 4 are padded to whole blocks of 4 slots so
-//! that the loop over them unrolls. The vertical sums are in fixed point where the weights
+//! (`resample_avx2.rs`); windows wider than 4 are padded to an even number of slots, each
+//! such size a constant (`with_const_k!`) so that the loop over them unrolls, the last
+//! block of 4 transposed and multiplied only as far as its slots go (a window of 10 had
+//! been padded to 12). The vertical sums are in fixed point where the weights
 //! allow it (`fixed_sum.rs`: exact, 16 products an instruction with AVX2), else in `f32`
 //! 64 columns at a time over all their rows ([`weighted_sum`]), reading 8-bit planes where
 //! they lie. The row passes are `#[inline(always)]` so that they are compiled into each
@@ -46,9 +48,8 @@ const MOST_TAPS: usize = 64;
 /// One plane's horizontal taps in the uniform form (module docs).
 #[derive(Debug, Clone)]
 pub(super) struct RowTaps {
-    /// Slots per output sample: the widest window of taps, made a whole number of blocks
-    /// of 4 above 4 (the filter then runs a constant number of whole blocks; a slot past
-    /// the window weighs 0, module docs).
+    /// Slots per output sample: the widest window of taps, made even above 4 (one of the
+    /// constant sizes of `with_const_k!`; a slot past the window weighs 0, module docs).
     k: usize,
     /// The first source sample the row pass reads; `start` counts from it.
     lo: usize,
@@ -56,9 +57,9 @@ pub(super) struct RowTaps {
     span: usize,
     /// Per output sample, its first slot's source index less `lo`.
     start: Vec<u32>,
-    /// `k` weights per output sample, four output samples at a time: the weights of
-    /// samples `4g..4g + 4` at slot `t` are `weight[(g·k + t)·4..][..4]` (the last group
-    /// padded with weight 0).
+    /// `k` weights per output sample, eight output samples at a time: the weights of
+    /// samples `8p..8p + 8` at slot `t` are `weight[(p·k + t)·8..][..8]` (the last eight
+    /// padded with weight 0), one load for AVX2's eight and half of one for SSE's four.
     weight: Vec<f32>,
     /// Output samples that keep the plan's list (see the module docs), with it.
     listed: Vec<usize>,
@@ -87,10 +88,10 @@ impl RowTaps {
         if window == 0 || window > MOST_TAPS || window > samples {
             return None;
         }
-        let k = if window <= 4 { window } else { window.next_multiple_of(4) };
-        let groups = n.div_ceil(4);
-        let mut start = vec![0u32; 4 * groups];
-        let mut weight = vec![0f32; 4 * groups * k];
+        let k = if window <= 4 { window } else { window.next_multiple_of(2) };
+        let eights = n.div_ceil(8);
+        let mut start = vec![0u32; 8 * eights];
+        let mut weight = vec![0f32; 8 * eights * k];
         let mut listed = Vec::new();
         let (mut lo, mut hi) = (usize::MAX, 0);
         for j in 0..n {
@@ -107,7 +108,7 @@ impl RowTaps {
             let s = (first as usize).min(samples - window);
             start[j] = s as u32;
             for (&i, &wt) in idx.iter().zip(w) {
-                weight[((j / 4) * k + (i as usize - s)) * 4 + j % 4] = wt;
+                weight[((j / 8) * k + (i as usize - s)) * 8 + j % 8] = wt;
             }
             (lo, hi) = (lo.min(s), hi.max(s + window));
         }
@@ -298,8 +299,11 @@ macro_rules! with_const_k {
             2 => $f $(::<$g>)? (2, $($arg),*),
             3 => $f $(::<$g>)? (3, $($arg),*),
             4 => $f $(::<$g>)? (4, $($arg),*),
+            6 => $f $(::<$g>)? (6, $($arg),*),
             8 => $f $(::<$g>)? (8, $($arg),*),
+            10 => $f $(::<$g>)? (10, $($arg),*),
             12 => $f $(::<$g>)? (12, $($arg),*),
+            14 => $f $(::<$g>)? (14, $($arg),*),
             16 => $f $(::<$g>)? (16, $($arg),*),
             k => $f $(::<$g>)? (k, $($arg),*),
         }
@@ -316,7 +320,7 @@ pub(super) use with_const_k;
 #[inline(always)]
 fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     for (g, (o, s)) in out.chunks_mut(4).zip(start.chunks_exact(4)).enumerate() {
-        let acc = group(k, values, s, &weight[4 * g * k..][..4 * k]);
+        let acc = group(k, values, s, &weight[g / 2 * 8 * k..][..8 * k], g % 2);
         // A whole group's four as one copy of known size (not a call to `memcpy`).
         match <&mut [f32; 4]>::try_from(&mut *o) {
             Ok(o) => *o = acc,
@@ -325,10 +329,11 @@ fn dots(k: usize, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]
     }
 }
 
-/// One group of [`dots`]: four outputs whose windows start at `s`, their weights `w`.
+/// One group of [`dots`]: four outputs whose windows start at `s`, their weights half
+/// `half` of each slot's eight in `w` (their eight's, [`RowTaps::weight`]).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
+pub(super) fn group(k: usize, values: &[f32], s: &[u32], w: &[f32], half: usize) -> [f32; 4] {
     use std::arch::x86_64::*;
     let mut out = [0.0f32; 4];
     // SAFETY: SSE is part of x86-64 itself (the intrinsics are `unsafe` for the target
@@ -348,7 +353,7 @@ pub(super) fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] 
                 _mm_movehl_ps(cd_hi, ab_hi),
             ];
             for (u, &v) in slots.iter().enumerate().take(k - t) {
-                acc = _mm_add_ps(acc, _mm_mul_ps(load4(w, 4 * (t + u)), v));
+                acc = _mm_add_ps(acc, _mm_mul_ps(load4(w, 8 * (t + u) + 4 * half), v));
             }
         }
         _mm_storeu_ps(out.as_mut_ptr(), acc);
@@ -369,12 +374,12 @@ pub(super) fn load4(v: &[f32], at: usize) -> std::arch::x86_64::__m128 {
 /// One group of [`dots`], portably: each output's sum in order of `t`, four side by side.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn group(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> [f32; 4] {
+fn group(k: usize, values: &[f32], s: &[u32], w: &[f32], half: usize) -> [f32; 4] {
     let v: [&[f32]; 4] = std::array::from_fn(|l| &values[s[l] as usize..][..k]);
     let mut acc = [0.0f32; 4];
     for t in 0..k {
         for l in 0..4 {
-            acc[l] += w[4 * t + l] * v[l][t];
+            acc[l] += w[8 * t + 4 * half + l] * v[l][t];
         }
     }
     acc

@@ -59,7 +59,7 @@ fn two_register_permute() -> bool {
 unsafe fn dots8<const VL: bool>(k: usize, near: bool, values: &[f32], start: &[u32], weight: &[f32], out: &mut [f32]) {
     let pairs = out.len() / 8;
     // Groups 2p and 2p + 1: their eight outputs, their starts, and their weights (k slots of
-    // four each), walked together (indexing each had cost six bounds checks a pair).
+    // eight), walked together (indexing each had cost six bounds checks a pair).
     let (outs, starts) = (out.as_chunks_mut::<8>().0.iter_mut(), start.as_chunks::<8>().0);
     for ((o, s), w) in outs.zip(starts).zip(weight.chunks_exact(8 * k)) {
         // SAFETY: the CPU has AVX2 (the caller's); the store writes the eight `f32` of `o`.
@@ -71,7 +71,7 @@ unsafe fn dots8<const VL: bool>(k: usize, near: bool, values: &[f32], start: &[u
     // The last one to seven outputs: a group of four, then what is left.
     for (i, rest) in out[8 * pairs..].chunks_mut(4).enumerate() {
         let g = 2 * pairs + i;
-        let acc = group(k, values, &start[4 * g..][..4], &weight[4 * g * k..][..4 * k]);
+        let acc = group(k, values, &start[4 * g..][..4], &weight[8 * pairs * k..][..8 * k], i);
         rest.copy_from_slice(&acc[..rest.len()]);
     }
 }
@@ -90,7 +90,7 @@ unsafe fn permuted<const VL: bool>(k: usize, values: &[f32], s: &[u32; 8], w: &[
     let first = s[0] as usize;
     let v: &[f32; 16] = values[first..first + 16].try_into().expect("16 values");
     // SAFETY: the CPU has AVX2 (the caller's); the loads read the eight `u32` of `s` and the
-    // 16 `f32` of `v`, and the weights' are bounds checked (`load4`).
+    // 16 `f32` of `v`, and the weights' are bounds checked (`load8`).
     unsafe {
         let (lo, hi) = (_mm256_loadu_ps(v.as_ptr()), _mm256_loadu_ps(v.as_ptr().add(8)));
         let rel = _mm256_sub_epi32(_mm256_loadu_si256(s.as_ptr().cast()), _mm256_set1_epi32(first as i32));
@@ -105,8 +105,7 @@ unsafe fn permuted<const VL: bool>(k: usize, values: &[f32], s: &[u32; 8], w: &[
                 let from_hi = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(at));
                 _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, at), _mm256_permutevar8x32_ps(hi, at), from_hi)
             };
-            let wv = _mm256_set_m128(load4(w, 4 * k + 4 * t), load4(w, 4 * t));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(wv, x));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(load8(w, 8 * t), x));
         }
         acc
     }
@@ -136,10 +135,20 @@ unsafe fn group8(k: usize, values: &[f32], s: &[u32], w: &[f32]) -> __m256 {
                 _mm256_shuffle_ps::<0b11_10_11_10>(ab_hi, cd_hi),
             ];
             for (u, &v) in slots.iter().enumerate().take(k - t) {
-                let wv = _mm256_set_m128(load4(w, 4 * k + 4 * (t + u)), load4(w, 4 * (t + u)));
-                acc = _mm256_add_ps(acc, _mm256_mul_ps(wv, v));
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(load8(w, 8 * (t + u)), v));
             }
         }
         acc
     }
+}
+
+/// `v[at..at + 8]` in an AVX register: a slot's weights for eight outputs.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+unsafe fn load8(v: &[f32], at: usize) -> __m256 {
+    let v: &[f32; 8] = v[at..at + 8].try_into().expect("eight values");
+    // SAFETY: reads the eight `f32` of `v`; the CPU has AVX (the caller's).
+    unsafe { _mm256_loadu_ps(v.as_ptr()) }
 }
