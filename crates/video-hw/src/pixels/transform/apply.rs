@@ -159,12 +159,17 @@ fn check_source(plan: &Plan, host: &HostFrame, width: u32, height: u32) -> Resul
     Ok(())
 }
 
-/// Writes one output row of RGB values (each in [0, 1], clamped here) in the plan's format.
-struct RgbWriter(rgb::Layout);
+/// Writes one output row of RGB values (each in [0, 1], clamped here) in the plan's format;
+/// the flag: the CPU has AVX2 (set only in `run_plan`'s AVX2 build), and packed 3-byte rows
+/// go through `store_avx2.rs`.
+struct RgbWriter(
+    rgb::Layout,
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "AVX2 is x86-64's"))] bool,
+);
 
 impl RgbWriter {
-    fn new(t: &Transform, plan: &Plan) -> Self {
-        RgbWriter(rgb::Layout::new(plan.output, t.normalization()))
+    fn new(t: &Transform, plan: &Plan, avx2: bool) -> Self {
+        RgbWriter(rgb::Layout::new(plan.output, t.normalization()), avx2)
     }
 
     /// Row `i` of a `width` × `height` output from clamped R, G, B rows; `bytes` is scratch.
@@ -180,15 +185,18 @@ impl RgbWriter {
         #[expect(clippy::manual_clamp, reason = "NaN to 0, which clamp does not do")]
         let quantise = |v: f32| floor_code(v.max(0.0).min(1.0) * 255.0 + 0.5) as u8;
         if self.0.format.sample_type() == SampleType::U8 && !self.0.planar {
-            for (b, values) in bytes.iter_mut().zip(rgb) {
-                b.resize(width, 0);
-                for (o, &v) in b.iter_mut().zip(values) {
-                    *o = quantise(v);
-                }
-            }
             let ch = self.0.channels;
             let [p0, p1, p2] = self.0.positions;
             let row = &mut buf[i * width * ch..][..width * ch];
+            // The first pixels with AVX2 where it serves, the rest here.
+            let done = self.put_avx2(row, rgb);
+            for (b, values) in bytes.iter_mut().zip(rgb) {
+                b.resize(width - done, 0);
+                for (o, &v) in b.iter_mut().zip(&values[done..]) {
+                    *o = quantise(v);
+                }
+            }
+            let row = &mut row[done * ch..];
             let [r, g, b] = bytes;
             for (((px, &r), &g), &b) in row.chunks_exact_mut(ch).zip(r.iter()).zip(g.iter()).zip(b.iter()) {
                 (px[p0], px[p1], px[p2]) = (r, g, b);
@@ -291,10 +299,29 @@ fn run_plan_here(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], avx2: bo
     Ok(out)
 }
 
+impl RgbWriter {
+    /// The first pixels of a packed 3-byte row with AVX2 where the CPU has it; how many.
+    #[inline(always)]
+    fn put_avx2(&self, row: &mut [u8], rgb: [&[f32]; 3]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.1 && self.0.channels == 3 {
+            // The channels by their place in a pixel.
+            let mut by_place = rgb;
+            for (c, &p) in self.0.positions.iter().enumerate() {
+                by_place[p] = rgb[c];
+            }
+            // SAFETY: the flag is set only where the CPU has AVX2 (`run_plan`).
+            return unsafe { super::store_avx2::put_rgb24(row, by_place) };
+        }
+        let _ = (row, rgb);
+        0
+    }
+}
+
 #[inline(always)]
 fn run_rgb(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], out: &mut HostFrame, avx2: bool) {
     let (w, h) = (plan.width as usize, plan.height as usize);
-    let writer = RgbWriter::new(t, plan);
+    let writer = RgbWriter::new(t, plan, avx2);
     let c = plan.coeffs;
     let (rv, gu, gv, bu) = c.rgb_factors();
     let mut caches = [
@@ -435,7 +462,7 @@ pub(super) fn floor_code(x: f32) -> u32 {
 
 /// Writes YUV output rows: values quantised to code values, then stored as the format holds
 /// them. 8-bit rows are quantised and stored in one pass, with AVX2 where the CPU has it
-/// (`yuv_avx2.rs`), else in one loop that the compiler vectorises (pairs too: each pair one
+/// (`store_avx2.rs`), else in one loop that the compiler vectorises (pairs too: each pair one
 /// 2-byte store). 16-bit words go through a row of codes: quantising runs over a contiguous
 /// row (a loop the compiler vectorises), apart from the stores: one interleaved with the
 /// other's, it had been a scalar loop that took a third of a 1080p → 720p NV12 resize.
@@ -449,7 +476,7 @@ struct YuvWriter {
     /// 16-bit words (above 8 bits per sample).
     wide: bool,
     /// The CPU has AVX2 (set only in `run_plan`'s AVX2 build): 8-bit rows go through
-    /// `yuv_avx2.rs`.
+    /// `store_avx2.rs`.
     #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "AVX2 is x86-64's"))]
     avx2: bool,
 }
@@ -504,9 +531,9 @@ impl YuvWriter {
     fn put_avx2(&self, out: &mut [u8], row: &[f32]) -> usize {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            let q = super::yuv_avx2::Quantiser { gain: self.gain, max: self.max };
+            let q = super::store_avx2::Quantiser { gain: self.gain, max: self.max };
             // SAFETY: `avx2` is set only where the CPU has AVX2 (`run_plan`).
-            return unsafe { super::yuv_avx2::put(q, out, row) };
+            return unsafe { super::store_avx2::put(q, out, row) };
         }
         let _ = (out, row);
         0
@@ -517,9 +544,9 @@ impl YuvWriter {
     fn put_pairs_avx2(&self, out: &mut [u8], a: &[f32], b: &[f32]) -> usize {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            let q = super::yuv_avx2::Quantiser { gain: self.gain, max: self.max };
+            let q = super::store_avx2::Quantiser { gain: self.gain, max: self.max };
             // SAFETY: `avx2` is set only where the CPU has AVX2 (`run_plan`).
-            return unsafe { super::yuv_avx2::put_pairs(q, out, a, b) };
+            return unsafe { super::store_avx2::put_pairs(q, out, a, b) };
         }
         let _ = (out, a, b);
         0
@@ -689,6 +716,7 @@ mod tests {
                             base.format(PixelFormat::Yuv420p10),
                             base.format(PixelFormat::P010),
                             base.rgb(Channels::Rgb, false, SampleType::U8),
+                            base.rgb(Channels::Bgr, false, SampleType::U8),
                             base.rgb(Channels::Bgra, false, SampleType::U8).letterbox([9, 8, 7]),
                             base.rgb(Channels::Rgb, true, SampleType::F32).normalize([0.4; 3], [0.2; 3]),
                             base.crop(w / 8, h / 8, w / 2, h / 2).format(PixelFormat::Yuv420p),
@@ -713,6 +741,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 4 * 3 * 5 * 2 * 7);
+        assert_eq!(compared, 4 * 3 * 5 * 2 * 8);
     }
 }

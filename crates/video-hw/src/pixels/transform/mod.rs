@@ -82,7 +82,7 @@ mod rgb_source;
 mod rgb_tests;
 pub(crate) mod rotate;
 #[cfg(target_arch = "x86_64")]
-mod yuv_avx2;
+mod store_avx2;
 
 /// The largest output side a transform makes (as decoders' largest pictures).
 pub const MAX_SIDE: u32 = 16384;

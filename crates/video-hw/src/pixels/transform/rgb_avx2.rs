@@ -159,7 +159,7 @@ pub(super) fn rows<const LAYOUT: u8>(k: &Fast, luma: &[&[u8]], chroma: Chroma<'_
     let (bun, buf) = set(k.bu);
     let (yo, co, yf) = (_mm256_set1_epi16(k.yo), _mm256_set1_epi16(k.co), _mm256_set1_epi16(k.yf));
     let (half, low) = (_mm256_set1_epi16(32), _mm256_set1_epi16(0xff));
-    let masks = interleave_masks();
+    let masks = interleave_masks(false);
     let order = _mm256_broadcastsi128_si256(
         // SAFETY: `IN_ORDER` is 16 bytes.
         unsafe { _mm_loadu_si128(IN_ORDER.as_ptr().cast()) },
@@ -258,20 +258,21 @@ pub(super) const fn in_order<const N: usize>() -> [u8; N] {
 /// [`in_order`]'s mask for a 128-bit half.
 const IN_ORDER: [u8; 16] = in_order::<16>();
 
-/// The byte shuffle that moves pixel `i` of a channel (at [`packed_at`]`(i)`) to byte
+/// The byte shuffle that moves pixel `i` of a channel (at [`packed_at`]`(i)`, or at `i`
+/// where `natural`: channels in pixel order, as `store_avx2.rs` packs them) to byte
 /// `(3i + place) mod 16`, for each place of a channel in a 3-byte pixel. Since 3 and 16
 /// are coprime, this is a permutation, and it puts every byte where it lands within its
 /// 16-byte block of packed output: pixel `i`'s channel at `place` is output byte
 /// `3i + place`, in block `⌊(3i + place) / 16⌋` at `(3i + place) mod 16`. So each output
 /// block is, byte by byte, one of the three shuffled channels: block `k`'s byte `j` is of
 /// the channel at place `(16k + j) mod 3 = (k + j) mod 3` ([`THIRDS`] selects it).
-const fn spreads() -> [[i8; 16]; 3] {
+const fn spreads(natural: bool) -> [[i8; 16]; 3] {
     let mut m = [[0i8; 16]; 3];
     let mut place = 0;
     while place < 3 {
         let mut i = 0;
         while i < 16 {
-            m[place][(3 * i + place) % 16] = packed_at(i) as i8;
+            m[place][(3 * i + place) % 16] = if natural { i as i8 } else { packed_at(i) as i8 };
             i += 1;
         }
         place += 1;
@@ -279,8 +280,8 @@ const fn spreads() -> [[i8; 16]; 3] {
     m
 }
 
-/// [`spreads`] for places 0, 1 and 2.
-const SPREADS: [[i8; 16]; 3] = spreads();
+/// [`spreads`] for places 0, 1 and 2, in the kernels' order and in pixel order.
+const SPREADS: [[[i8; 16]; 3]; 2] = [spreads(false), spreads(true)];
 
 /// Blend masks: `[r]` has the high bit of byte `j` set where `j mod 3 = r`.
 const fn thirds() -> [[i8; 16]; 3] {
@@ -296,19 +297,21 @@ const fn thirds() -> [[i8; 16]; 3] {
 /// [`thirds`] for residues 0, 1 and 2.
 const THIRDS: [[i8; 16]; 3] = thirds();
 
-/// The constants of [`store3`] in registers, each in both 128-bit halves: [`SPREADS`], then
-/// [`THIRDS`].
+/// The constants of [`store3`] in registers, each in both 128-bit halves: [`SPREADS`] (in
+/// pixel order where `natural`), then [`THIRDS`].
 #[target_feature(enable = "avx2")]
 #[inline]
-fn interleave_masks() -> [[__m256i; 3]; 2] {
+pub(super) fn interleave_masks(natural: bool) -> [[__m256i; 3]; 2] {
     // SAFETY: each mask is 16 bytes.
     let load = |m: &[i8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
-    [[load(&SPREADS[0]), load(&SPREADS[1]), load(&SPREADS[2])], [load(&THIRDS[0]), load(&THIRDS[1]), load(&THIRDS[2])]]
+    let spread = &SPREADS[usize::from(natural)];
+    [[load(&spread[0]), load(&spread[1]), load(&spread[2])], [load(&THIRDS[0]), load(&THIRDS[1]), load(&THIRDS[2])]]
 }
 
 /// 32 packed 3-byte pixels from 32 bytes of each channel (each 128-bit half its even
-/// pixels, then its odd ones: [`packed_at`]), in the order they take in a pixel (R, G, B
-/// for RGB; B, G, R for BGR).
+/// pixels, then its odd ones: [`packed_at`], or in pixel order with the masks of
+/// `interleave_masks(true)`), in the order they take in a pixel (R, G, B for RGB; B, G, R
+/// for BGR).
 ///
 /// Why this way: one shuffle per channel and two blends per 16 bytes of output
 /// ([`spreads`]), where shuffling each channel into each block took nine shuffles and six
@@ -319,7 +322,7 @@ fn interleave_masks() -> [[__m256i; 3]; 2] {
 /// `dst` writable for 96 bytes.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn store3(dst: *mut u8, first: __m256i, second: __m256i, third: __m256i, m: &[[__m256i; 3]; 2]) {
+pub(super) unsafe fn store3(dst: *mut u8, first: __m256i, second: __m256i, third: __m256i, m: &[[__m256i; 3]; 2]) {
     let [spread, third_of] = m;
     // Each 128-bit half interleaves its own 16 pixels: half 0 of the three blocks is
     // pixels 0–15, half 1 pixels 16–31.

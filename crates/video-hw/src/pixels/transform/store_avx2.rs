@@ -1,16 +1,20 @@
-//! 8-bit YUV output rows of a resize (`apply.rs`'s `YuvWriter`) quantised and stored with
-//! AVX2: 32 values a register's worth at a time, planar or as NV12's interleaved pairs.
+//! 8-bit output rows of a resize (`apply.rs`'s writers) quantised and stored with AVX2, 32
+//! values a register's worth at a time: YUV planes, NV12's interleaved pairs, and packed
+//! 3-byte RGB.
 //!
-//! Why: the compiler's vectorising of the row loop converted and stored eight values at a
-//! time, with a shuffle and an extract for each eight; that step was a tenth of a
+//! Why: the compiler's vectorising of the YUV row loop converted and stored eight values at
+//! a time, with a shuffle and an extract for each eight; that step was a tenth of a
 //! 1080p → 720p NV12 resize's time (`perf` of `cargo bench --bench transform_cpu`,
 //! 2026-11-29). Here four registers of values go to one store of 32 bytes through three
-//! packs and one permute.
+//! packs and one permute. Packed RGB had been put together byte by byte, a third of the RGB
+//! writer's time in a 1080p → 224×224 area resize; here it is `rgb_avx2.rs`'s interleave.
 //!
-//! Exactness: each value is `(v · gain + 0.5)`, clamped to `[0, max]` (NaN to 0: `maxps`
-//! returns its second operand where the first is NaN, as `f32::max` returns the number),
-//! then truncated, which for a value in `[0, 2^23)` is the floor that `floor_code` gives: the
-//! same bytes as the portable loop (`apply.rs`'s tests hold the AVX2 build to the baseline).
+//! Exactness: a YUV value is `(v · gain + 0.5)` clamped to `[0, max]`, an RGB one
+//! `v` clamped to `[0, 1]`, times 255, plus 0.5 (NaN to 0 in both: `maxps` returns its
+//! second operand where the first is NaN, as `f32::max` returns the number), then
+//! truncated, which for a value in `[0, 2^23)` is the floor that `floor_code` gives: the
+//! same bytes as the portable loops (`apply.rs`'s tests hold the AVX2 build to the
+//! baseline).
 
 use std::arch::x86_64::*;
 
@@ -80,6 +84,53 @@ pub(super) unsafe fn put_pairs(q: Quantiser, out: &mut [u8], a: &[f32], b: &[f32
             _mm256_storeu_si256(o.as_mut_ptr().cast(), _mm256_permute4x64_epi64::<0b11_01_10_00>(words));
         }
         done += 16;
+    }
+    done
+}
+
+/// The RGB code of eight values: `⌊min(max(v, 0), 1) · 255 + 0.5⌋`.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+unsafe fn rgb_codes8(v: &[f32; 8]) -> __m256i {
+    // SAFETY: the CPU has AVX2 (the caller's); the load reads the eight `f32` of `v`.
+    unsafe {
+        let x = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(v.as_ptr()), _mm256_setzero_ps()), _mm256_set1_ps(1.0));
+        _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(255.0)), _mm256_set1_ps(0.5)))
+    }
+}
+
+/// 32 RGB codes of `v` in pixel order.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+unsafe fn rgb_bytes32(v: &[f32; 32]) -> __m256i {
+    let v: [&[f32; 8]; 4] = std::array::from_fn(|i| v[8 * i..][..8].try_into().expect("eight values"));
+    // SAFETY: the CPU has AVX2 (the caller's).
+    unsafe {
+        let (a, b, c, d) = (rgb_codes8(v[0]), rgb_codes8(v[1]), rgb_codes8(v[2]), rgb_codes8(v[3]));
+        let bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
+}
+
+/// The first `32 · ⌊n / 32⌋` pixels of a packed 3-byte RGB row into `out` from the values of
+/// the channels at places 0, 1 and 2 of a pixel (`n` the pixels all hold); returns how many
+/// pixels.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn put_rgb24(out: &mut [u8], [first, second, third]: [&[f32]; 3]) -> usize {
+    let masks = super::rgb_avx2::interleave_masks(true);
+    let mut done = 0;
+    let channels = first.as_chunks::<32>().0.iter().zip(second.as_chunks::<32>().0).zip(third.as_chunks::<32>().0);
+    for (o, ((a, b), c)) in out.as_chunks_mut::<96>().0.iter_mut().zip(channels) {
+        // SAFETY: the CPU has AVX2 (the caller's); `store3` writes the 96 bytes of `o`.
+        unsafe { super::rgb_avx2::store3(o.as_mut_ptr(), rgb_bytes32(a), rgb_bytes32(b), rgb_bytes32(c), &masks) };
+        done += 32;
     }
     done
 }
