@@ -49,19 +49,29 @@ unsafe fn codes8(q: Quantiser, v: &[f32; 8]) -> __m256i {
 pub(super) unsafe fn put(q: Quantiser, out: &mut [u8], row: &[f32]) -> usize {
     let mut done = 0;
     for (o, v) in out.as_chunks_mut::<32>().0.iter_mut().zip(row.as_chunks::<32>().0) {
-        let v: [&[f32; 8]; 4] = std::array::from_fn(|i| v[8 * i..][..8].try_into().expect("eight values"));
         // SAFETY: the CPU has AVX2 (the caller's); the store writes the 32 bytes of `o`.
-        unsafe {
-            let (a, b, c, d) = (codes8(q, v[0]), codes8(q, v[1]), codes8(q, v[2]), codes8(q, v[3]));
-            // Per 128-bit half: a's four, b's, c's, d's (the low half 0–3 of each, the high
-            // 4–7); the permute puts each register's eight together.
-            let bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
-            let ordered = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256(o.as_mut_ptr().cast(), ordered);
-        }
+        unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), bytes32(v, |v| codes8(q, v))) };
         done += 32;
     }
     done
+}
+
+/// The codes of 32 values (each code at most 255, `code` of eight at a time) as 32 bytes in
+/// order.
+///
+/// # Safety
+/// The CPU must have AVX2, and `code` must be safe to call with it.
+#[inline(always)]
+unsafe fn bytes32(v: &[f32; 32], code: impl Fn(&[f32; 8]) -> __m256i) -> __m256i {
+    let eight = |i: usize| -> &[f32; 8] { v[8 * i..][..8].try_into().expect("eight values") };
+    let (a, b, c, d) = (code(eight(0)), code(eight(1)), code(eight(2)), code(eight(3)));
+    // SAFETY: the CPU has AVX2 (the caller's).
+    unsafe {
+        // Per 128-bit half: a's four, b's, c's, d's (the low half 0–3 of each, the high
+        // 4–7); the permute puts each register's eight together.
+        let bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
 }
 
 /// The codes of the first `16 · ⌊n / 16⌋` values of `a` and `b` into `out` as pairs (a's
@@ -101,21 +111,6 @@ unsafe fn rgb_codes8(v: &[f32; 8]) -> __m256i {
     }
 }
 
-/// 32 RGB codes of `v` in pixel order.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[inline(always)]
-unsafe fn rgb_bytes32(v: &[f32; 32]) -> __m256i {
-    let v: [&[f32; 8]; 4] = std::array::from_fn(|i| v[8 * i..][..8].try_into().expect("eight values"));
-    // SAFETY: the CPU has AVX2 (the caller's).
-    unsafe {
-        let (a, b, c, d) = (rgb_codes8(v[0]), rgb_codes8(v[1]), rgb_codes8(v[2]), rgb_codes8(v[3]));
-        let bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
-        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
-    }
-}
-
 /// The first `32 · ⌊n / 32⌋` pixels of a packed 3-byte RGB row into `out` from the values of
 /// the channels at places 0, 1 and 2 of a pixel (`n` the pixels all hold); returns how many
 /// pixels.
@@ -129,7 +124,10 @@ pub(super) unsafe fn put_rgb24(out: &mut [u8], [first, second, third]: [&[f32]; 
     let channels = first.as_chunks::<32>().0.iter().zip(second.as_chunks::<32>().0).zip(third.as_chunks::<32>().0);
     for (o, ((a, b), c)) in out.as_chunks_mut::<96>().0.iter_mut().zip(channels) {
         // SAFETY: the CPU has AVX2 (the caller's); `store3` writes the 96 bytes of `o`.
-        unsafe { super::rgb_avx2::store3(o.as_mut_ptr(), rgb_bytes32(a), rgb_bytes32(b), rgb_bytes32(c), &masks) };
+        unsafe {
+            let channel = |v: &[f32; 32]| bytes32(v, |v| rgb_codes8(v));
+            super::rgb_avx2::store3(o.as_mut_ptr(), channel(a), channel(b), channel(c), &masks);
+        }
         done += 32;
     }
     done
