@@ -172,11 +172,29 @@ impl RgbWriter {
         RgbWriter(rgb::Layout::new(plan.output, t.normalization()), avx2)
     }
 
+    /// The first pixels of a packed 3-byte row with AVX2 where the CPU has it; how many.
+    #[inline(always)]
+    fn put_avx2(&self, row: &mut [u8], rgb: [&[f32]; 3]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.1 && self.0.channels == 3 {
+            // The channels by their place in a pixel.
+            let mut by_place = rgb;
+            for (c, &p) in self.0.positions.iter().enumerate() {
+                by_place[p] = rgb[c];
+            }
+            // SAFETY: the flag is set only where the CPU has AVX2 (`run_plan`).
+            return unsafe { super::store_avx2::put_rgb24(row, by_place) };
+        }
+        let _ = (row, rgb);
+        0
+    }
+
     /// Row `i` of a `width` × `height` output from clamped R, G, B rows; `bytes` is scratch.
     ///
-    /// Each channel's values are quantised in a loop of their own (one the compiler
-    /// vectorises), and packed 8-bit pixels are then put together byte by byte: written
-    /// in place one channel at a time, three strided passes took most of a resize to RGB24.
+    /// Packed 3-byte rows go through [`Self::put_avx2`] first where the CPU has AVX2; the
+    /// pixels it leaves have each channel's values quantised in a loop of their own (one the
+    /// compiler vectorises), and are then put together byte by byte: written in place one
+    /// channel at a time, three strided passes took most of a resize to RGB24.
     #[inline(always)]
     fn write(&self, buf: &mut [u8], width: usize, height: usize, i: usize, rgb: [&[f32]; 3], bytes: &mut [Vec<u8>; 3]) {
         let size = self.0.format.bytes_per_sample();
@@ -297,25 +315,6 @@ fn run_plan_here(t: &Transform, plan: &Plan, [y, cb, cr]: [Src<'_>; 3], avx2: bo
         run_rgb(t, plan, [y, cb, cr], &mut out, avx2);
     }
     Ok(out)
-}
-
-impl RgbWriter {
-    /// The first pixels of a packed 3-byte row with AVX2 where the CPU has it; how many.
-    #[inline(always)]
-    fn put_avx2(&self, row: &mut [u8], rgb: [&[f32]; 3]) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if self.1 && self.0.channels == 3 {
-            // The channels by their place in a pixel.
-            let mut by_place = rgb;
-            for (c, &p) in self.0.positions.iter().enumerate() {
-                by_place[p] = rgb[c];
-            }
-            // SAFETY: the flag is set only where the CPU has AVX2 (`run_plan`).
-            return unsafe { super::store_avx2::put_rgb24(row, by_place) };
-        }
-        let _ = (row, rgb);
-        0
-    }
 }
 
 #[inline(always)]
