@@ -51,6 +51,10 @@ fn decode_size_crop_and_format_give_the_transform_of_every_frame() {
             ),
         ),
         (
+            vec!["--pix-fmt", "bgr24", "--size", "50x31", "--scale-filter", "triangle"],
+            Transform::new().resize(50, 31).filter(Filter::Triangle).rgb(Channels::Bgr, false, SampleType::U8),
+        ),
+        (
             vec!["--pix-fmt", "yuv420p", "--size", "100x40", "--letterbox"],
             Transform::new().resize(100, 40).letterbox([0, 0, 0]).format(PixelFormat::Yuv420p),
         ),

@@ -93,7 +93,10 @@ impl ShapeOptions<'_> {
         let filter = match self.interpolation {
             "bilinear" => Filter::Bilinear,
             "area" => Filter::Area,
-            other => return Err(PyValueError::new_err(format!("interpolation '{other}': bilinear or area"))),
+            "triangle" => Filter::Triangle,
+            other => {
+                return Err(PyValueError::new_err(format!("interpolation '{other}': bilinear, area or triangle")));
+            }
         };
         // ffmpeg's `gbrp`: planar RGB (whatever `dimension_order` says), its planes
         // reordered to G, B, R on the host.

@@ -369,6 +369,14 @@ fn main() {
             peer: ("rgb24", 224, 224, SWS_AREA),
         },
         Case {
+            // swscale's bilinear widens with the shrink: this is the same filter.
+            name: "1080p yuv420p → 224×224 rgb24, triangle",
+            format: PixelFormat::Yuv420p,
+            size: (1920, 1080),
+            transform: rgb(Transform::new().resize(224, 224).filter(Filter::Triangle)),
+            peer: ("rgb24", 224, 224, SWS_BILINEAR),
+        },
+        Case {
             name: "1080p nv12 → 224×224 planar float32 normalised (peer: gbrpf32le)",
             format: PixelFormat::Nv12,
             size: (1920, 1080),

@@ -43,7 +43,7 @@ fn gpu_transform_every_matrix_range_and_depth_matches_the_reference() {
     let place = |f: Frame| upload(&ring, f);
     // Odd source and output sizes; downscale on one axis, upscale on the other.
     let (w, h) = (37, 23);
-    let spec = Spec { crop: (0, 0, w, h), out: (19, 31), area: false, letterbox: None };
+    let spec = Spec { crop: (0, 0, w, h), out: (19, 31), filter: Filter::Bilinear, letterbox: None };
     let identity = ([0.0; 3], [1.0; 3], 1.0 / 255.0);
     let mut worst = (0.0f64, 0.0f64);
     for (format, depth) in [(PixelFormat::Nv12, 8), (PixelFormat::P010, 10)] {
@@ -76,17 +76,20 @@ fn gpu_transform_crop_area_letterbox_normalise_and_siting_match_the_reference() 
         let src = Source::new(121, 67, depth, 3);
         crop_area_letterbox_and_siting(&place, &format!("GPU {format} "), &src, format, format);
     }
-    // What ML pipelines ask for: 1080p to 224×224, area, planar float32, normalised.
+    // What ML pipelines ask for: 1080p to 224×224, area or triangle (torchvision's
+    // antialiased resize: ~10 taps an axis), planar float32, normalised.
     let src = Source::new(1920, 1080, 8, 11);
-    let t = Transform::new()
-        .resize(224, 224)
-        .filter(Filter::Area)
-        .rgb(Channels::Rgb, true, SampleType::F32)
-        .normalize(mean, std);
-    let spec = Spec { crop: (0, 0, 1920, 1080), out: (224, 224), area: true, letterbox: None };
-    let worst =
-        check_rgb_on(&place, "GPU 1080p -> 224x224", &src, PixelFormat::Nv12, ColorInfo::default(), &t, &spec, norm);
-    println!("1080p -> 224x224 area float32: largest difference {worst:.2e}");
+    for filter in [Filter::Area, Filter::Triangle] {
+        let t = Transform::new()
+            .resize(224, 224)
+            .filter(filter)
+            .rgb(Channels::Rgb, true, SampleType::F32)
+            .normalize(mean, std);
+        let spec = Spec { crop: (0, 0, 1920, 1080), out: (224, 224), filter, letterbox: None };
+        let what = format!("GPU 1080p -> 224x224 {filter:?}");
+        let worst = check_rgb_on(&place, &what, &src, PixelFormat::Nv12, ColorInfo::default(), &t, &spec, norm);
+        println!("1080p -> 224x224 {filter:?} float32: largest difference {worst:.2e}");
+    }
 }
 
 #[test]
@@ -99,7 +102,7 @@ fn gpu_transform_rgba_and_bgra_are_opaque() {
     let src = Source::new(16, 10, 8, 9);
     for channels in [Channels::Rgba, Channels::Bgra] {
         let t = Transform::new().rgb(channels, false, SampleType::U8);
-        let spec = Spec { crop: (0, 0, 16, 10), out: (16, 10), area: false, letterbox: None };
+        let spec = Spec { crop: (0, 0, 16, 10), out: (16, 10), filter: Filter::Bilinear, letterbox: None };
         let norm = ([0.0; 3], [1.0; 3], 1.0);
         check_rgb_on(
             &place,

@@ -19,7 +19,7 @@ use transform_ref::*;
 fn every_matrix_range_and_depth_matches_the_reference() {
     // Odd source and output sizes; downscale on one axis, upscale on the other.
     let (w, h) = (37, 23);
-    let spec = Spec { crop: (0, 0, w, h), out: (19, 31), area: false, letterbox: None };
+    let spec = Spec { crop: (0, 0, w, h), out: (19, 31), filter: Filter::Bilinear, letterbox: None };
     let mut worst = (0.0f64, 0.0f64);
     for (format, depth) in
         [(PixelFormat::Nv12, 8), (PixelFormat::Yuv420p, 8), (PixelFormat::P010, 10), (PixelFormat::Yuv420p10, 10)]
@@ -52,7 +52,7 @@ fn rgba_and_bgra_are_opaque_and_full_size_without_resize() {
     let src = Source::new(16, 10, 8, 9);
     for channels in [Channels::Rgba, Channels::Bgra] {
         let t = Transform::new().rgb(channels, false, SampleType::U8);
-        let spec = Spec { crop: (0, 0, 16, 10), out: (16, 10), area: false, letterbox: None };
+        let spec = Spec { crop: (0, 0, 16, 10), out: (16, 10), filter: Filter::Bilinear, letterbox: None };
         check_rgb(
             &format!("{channels:?}"),
             &src,
@@ -97,12 +97,11 @@ fn yuv_renditions_match_the_reference_and_convert_depth() {
     ] {
         let src = Source::new(53, 31, from.bit_depth(), 11);
         let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
-        for area in [false, true] {
-            let filter = if area { Filter::Area } else { Filter::Bilinear };
+        for filter in [Filter::Bilinear, Filter::Area, Filter::Triangle] {
             let t = Transform::new().crop(1, 2, 50, 27).resize(22, 14).filter(filter).letterbox([0, 0, 0]).format(to);
             let out = t.apply(&src.frame(from, color)).unwrap();
             assert_eq!((out.format, out.width, out.height), (to, 22, 14));
-            let spec = Spec { crop: (1, 2, 50, 27), out: (22, 14), area, letterbox: Some([0, 0, 0]) };
+            let spec = Spec { crop: (1, 2, 50, 27), out: (22, 14), filter, letterbox: Some([0, 0, 0]) };
             let FrameData::Host(h) = &out.data else { panic!() };
             let gain = 2f64.powi(i32::from(to.bit_depth()) - i32::from(from.bit_depth()));
             let unit = f64::from(1u32 << (to.bit_depth() - 8));
@@ -130,7 +129,7 @@ fn yuv_renditions_match_the_reference_and_convert_depth() {
                     let want = want.map_or(if plane == 0 { 16.0 * unit } else { 128.0 * unit }, |v| (v * gain).round());
                     assert!(
                         (got - want).abs() <= 1.0,
-                        "{from}->{to} area {area} plane {plane} ({x}, {y}): {got} vs {want}"
+                        "{from}->{to} {filter:?} plane {plane} ({x}, {y}): {got} vs {want}"
                     );
                 }
             }

@@ -19,7 +19,9 @@ pub struct TransformOpts {
     /// Keep only the W×H rectangle at (X, Y) of each picture (before --size).
     #[arg(long, value_name = "X,Y,W,H", value_parser = parse_crop)]
     pub crop: Option<(u32, u32, u32, u32)>,
-    /// Resize filter: bilinear (default) or area (box average when shrinking).
+    /// Resize filter: bilinear (default), area (box average when shrinking) or triangle
+    /// (bilinear widened with the shrink: torchvision's antialiased resize, swscale's
+    /// bilinear).
     #[arg(long, value_name = "bilinear|area", value_parser = parse_filter)]
     pub scale_filter: Option<Filter>,
     /// With --size: keep the aspect ratio, centred, with black bars.
@@ -161,7 +163,8 @@ fn parse_filter(s: &str) -> Result<Filter, String> {
     match s.to_ascii_lowercase().as_str() {
         "bilinear" | "linear" => Ok(Filter::Bilinear),
         "area" | "box" => Ok(Filter::Area),
-        other => Err(format!("unknown filter '{other}' (bilinear, area)")),
+        "triangle" | "tent" | "antialias" => Ok(Filter::Triangle),
+        other => Err(format!("unknown filter '{other}' (bilinear, area, triangle)")),
     }
 }
 
@@ -204,6 +207,7 @@ mod tests {
         assert!(parse_crop("1,2,3").is_err());
         assert!(parse_crop("1,2,0,4").is_err());
         assert!(parse_filter("lanczos").is_err());
+        assert_eq!(parse_filter("Triangle"), Ok(Filter::Triangle));
         assert!(parse_matrix("bt2021").is_err());
         assert_eq!(parse_matrix("AUTO-HD"), Ok(ColorMatrix::AutoHd));
     }

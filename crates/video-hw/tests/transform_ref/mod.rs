@@ -7,7 +7,7 @@
 
 use super::common::XorShift;
 use video_hw::frame::HostFrame;
-use video_hw::pixels::transform::Transform;
+use video_hw::pixels::transform::{Filter, Transform};
 use video_hw::{ChromaLocation, ColorInfo, ColorRange, Frame, FrameData, MatrixCoefficients, PixelFormat, SampleType};
 
 /// A source picture as code values: Y (w × h), Cb and Cr (ceil(w/2) × ceil(h/2)).
@@ -70,7 +70,7 @@ impl Source {
 pub struct Spec {
     pub crop: (usize, usize, usize, usize),
     pub out: (usize, usize),
-    pub area: bool,
+    pub filter: Filter,
     pub letterbox: Option<[u8; 3]>,
 }
 
@@ -102,7 +102,7 @@ pub fn weights(
     sub: f64,
     off: f64,
     n: usize,
-    area: bool,
+    filter: Filter,
 ) -> Option<Vec<(usize, f64)>> {
     let (clo, clen) = content;
     if centre < clo || centre > clo + clen {
@@ -112,7 +112,24 @@ pub fn weights(
     let src = |x: f64| crop.0 + (x - clo) * r;
     let lo = ((crop.0 - off) / sub).floor().clamp(0.0, (n - 1) as f64);
     let hi = ((crop.0 + crop.1 - 1.0 - off) / sub).ceil().clamp(0.0, (n - 1) as f64);
-    if area && r > 1.0 {
+    // Triangle: the tent `1 - |d| / s` over plane samples, `s` the output's spacing in
+    // them, cut to the crop and normalised (torchvision's antialiased bilinear).
+    let s = 2.0 * half_width * r / sub;
+    if filter == Filter::Triangle && s > 1.0 {
+        let p = (src(centre) - 0.5 - off) / sub;
+        let mut out: Vec<(usize, f64)> = Vec::new();
+        for i in (lo as usize)..=(hi as usize) {
+            let w = 1.0 - (i as f64 - p).abs() / s;
+            if w > 0.0 {
+                out.push((i, w));
+            }
+        }
+        let total: f64 = out.iter().map(|&(_, w)| w).sum();
+        if total > 0.0 {
+            return Some(out.into_iter().map(|(i, w)| (i, w / total)).collect());
+        }
+    }
+    if filter == Filter::Area && r > 1.0 {
         // Integrate the box [a, b) over plane samples i spanning [i, i+1).
         let edge = |x: f64| (src(x) - off - 0.5) / sub + 0.5;
         let a = edge((centre - half_width).max(clo)).clamp(lo, hi + 1.0);
@@ -154,7 +171,7 @@ pub fn sample(
     // One axis: output sample `o` (siting `oo`) of the picture placed at `content`.
     let axis = |o: usize, oo: f64, content: (f64, f64), crop: (usize, usize), off: f64, n: usize| {
         let centre = osub * o as f64 + oo + 0.5;
-        weights(centre, osub / 2.0, content, (crop.0 as f64, crop.1 as f64), sub, off, n, spec.area)
+        weights(centre, osub / 2.0, content, (crop.0 as f64, crop.1 as f64), sub, off, n, spec.filter)
     };
     let wx = axis(ox, ooff.0, (cx, cw), (x0, w), off.0, pw)?;
     let wy = axis(oy, ooff.1, (cy, ch), (y0, h), off.1, ph)?;
@@ -319,7 +336,7 @@ pub fn check_rgb_on(
 
 pub const MATRICES: [u8; 8] = [0, 1, 4, 5, 6, 7, 9, 10];
 
-/// Crops, both filters, an upscale, letterboxes with normalised float16 BGR (source as
+/// Crops, the three filters, an upscale, letterboxes with normalised float16 BGR (source as
 /// `letterboxed`) and stretched planar uint8 BGR (source as `stretched`), for every chroma
 /// siting, each against the reference (`place` and `label` as in [`check_rgb_on`]).
 pub fn crop_area_letterbox_and_siting(
@@ -330,16 +347,21 @@ pub fn crop_area_letterbox_and_siting(
     stretched: PixelFormat,
 ) {
     use video_hw::Channels;
-    use video_hw::pixels::transform::Filter;
     let mean = [0.485f32, 0.456, 0.406];
     let std = [0.229f32, 0.224, 0.225];
     let norm = (mean.map(f64::from), std.map(f64::from), 1.0 / 255.0);
     for siting in [ChromaLocation::Left, ChromaLocation::Center, ChromaLocation::TopLeft, ChromaLocation::Bottom] {
         let color = ColorInfo { chroma_location: siting, ..ColorInfo::default() };
-        for (area, out) in [(true, (24, 17)), (false, (24, 17)), (true, (150, 40))] {
+        for (filter, out) in [
+            (Filter::Area, (24, 17)),
+            (Filter::Bilinear, (24, 17)),
+            (Filter::Triangle, (24, 17)),
+            (Filter::Triangle, (61, 45)),
+            (Filter::Area, (150, 40)),
+            (Filter::Triangle, (150, 40)),
+        ] {
             let crop = (5, 3, 101, 61);
-            let what = format!("{label}{siting:?} area {area} {out:?}");
-            let filter = if area { Filter::Area } else { Filter::Bilinear };
+            let what = format!("{label}{siting:?} {filter:?} {out:?}");
             let t = Transform::new()
                 .crop(5, 3, 101, 61)
                 .resize(out.0 as u32, out.1 as u32)
@@ -347,14 +369,14 @@ pub fn crop_area_letterbox_and_siting(
                 .letterbox([10, 20, 30])
                 .rgb(Channels::Bgr, false, SampleType::F16)
                 .normalize(mean, std);
-            let spec = Spec { crop, out, area, letterbox: Some([10, 20, 30]) };
+            let spec = Spec { crop, out, filter, letterbox: Some([10, 20, 30]) };
             check_rgb_on(place, &what, src, letterboxed, color, &t, &spec, norm);
             let t = Transform::new().crop(5, 3, 101, 61).resize(out.0 as u32, out.1 as u32).filter(filter).rgb(
                 Channels::Bgr,
                 true,
                 SampleType::U8,
             );
-            let spec = Spec { crop, out, area, letterbox: None };
+            let spec = Spec { crop, out, filter, letterbox: None };
             check_rgb_on(place, &what, src, stretched, color, &t, &spec, norm);
         }
     }

@@ -10,8 +10,9 @@
 //! 1. **crop** `(x, y, w, h)` of the displayed picture (in luma samples);
 //! 2. **resize** to `(w, h)`: [`Filter::Bilinear`] with half-pixel centres (the sampling
 //!    of OpenCV's `INTER_LINEAR`, torchvision's `antialias=False` and swscale's bilinear at
-//!    these sizes), or [`Filter::Area`], a box average over each output pixel's footprint
-//!    for an axis that shrinks (an axis that grows is bilinear);
+//!    these sizes), [`Filter::Area`], a box average over each output pixel's footprint
+//!    for an axis that shrinks, or [`Filter::Triangle`], bilinear widened with the shrink
+//!    (torchvision's antialiased bilinear); an axis that grows is bilinear with each;
 //! 3. **letterbox** (optional): the picture keeps its aspect ratio inside the output size,
 //!    centred, and the rest is filled with a colour;
 //! 4. **format**: 4:2:0 YUV of any depth (a resized rendition for an encoder), or RGB/BGR/
@@ -110,6 +111,13 @@ pub enum Filter {
     /// Box average of each output pixel's footprint on an axis that shrinks (no aliasing
     /// when downscaling a lot); bilinear on an axis that grows or keeps its size.
     Area,
+    /// Bilinear widened with the shrink (a tent filter `max(0, 1 − |d| / s)` over source
+    /// samples at distance `d` from the output sample's centre, `s` the output's spacing in
+    /// source samples, weights normalised over the picture) on an axis that shrinks;
+    /// bilinear on an axis that grows or keeps its size. What torchvision's `Resize` with
+    /// `antialias=True` (its default), PIL's bilinear and swscale's bilinear compute, so
+    /// frames resized here look like theirs (torchcodec's decoder `Resize` is swscale's).
+    Triangle,
 }
 
 /// A crop / resize / colour-conversion / normalisation chain for decoded frames. See the

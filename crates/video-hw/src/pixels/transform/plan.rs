@@ -192,7 +192,7 @@ struct Axis {
     src_sub: f64,
     src_off: f64,
     src_samples: usize,
-    area: bool,
+    filter: Filter,
     /// Chroma read for RGB pixels at the source's scale: each pixel takes the chroma
     /// sample nearest to it at the siting (the earlier one where it lies halfway), the
     /// conversion every same-size path runs (`rgb.rs`; docs/transforms.md, "Chroma"), so
@@ -219,7 +219,29 @@ impl Axis {
                 continue;
             }
             let to_src = |x: f64| self.src_lo + (x - self.content_lo) * r;
-            if self.area && r > 1.0 {
+            // The output's spacing in source plane samples: above 1 the axis shrinks in
+            // this plane.
+            let spacing = r * self.out_sub / self.src_sub;
+            if self.filter == Filter::Triangle && spacing > 1.0 {
+                // The tent over the plane samples within `spacing` of the centre, cut to
+                // the crop and normalised (torchvision's antialiased bilinear; PIL's).
+                let p = plane(to_src(centre) - 0.5);
+                let (first, last) = ((p - spacing).floor().max(lo), (p + spacing).ceil().min(hi));
+                let tent = |k: f64| (1.0 - (k - p).abs() / spacing).max(0.0);
+                let sum: f64 = (first as u32..=last as u32).map(|k| tent(f64::from(k))).sum();
+                if sum > 0.0 {
+                    for k in first as u32..=last as u32 {
+                        let w = tent(f64::from(k));
+                        if w > 0.0 {
+                            t.index.push(k);
+                            t.weight.push((w / sum) as f32);
+                        }
+                    }
+                    t.offsets.push(t.index.len() as u32);
+                    continue;
+                }
+            }
+            if self.filter == Filter::Area && r > 1.0 {
                 // Footprint in output edge coordinates, clipped to the picture, then in
                 // source plane edge coordinates (plane sample i spans [i, i+1)).
                 let a = (centre - self.out_sub / 2.0).max(self.content_lo);
@@ -306,7 +328,7 @@ impl Transform {
             }
         };
         let (cx, cy) = color.chroma_location.offset();
-        let area = self.filter == Filter::Area;
+        let filter = self.filter;
         let axis = |horizontal: bool, chroma_src: bool, chroma_out: bool| {
             let (out_len, content_lo, content_len, src_lo, src_len, full) = if horizontal {
                 (ow, content.x, content.width, crop.x, crop.width, width)
@@ -327,7 +349,7 @@ impl Transform {
                 src_sub: sub(chroma_src),
                 src_off: if chroma_src { off } else { 0.0 },
                 src_samples: samples(full, chroma_src),
-                area,
+                filter,
                 nearest: rgb_out && chroma_src && src_len == content_len,
             }
             .taps()
