@@ -26,7 +26,7 @@ STAND_IN = {
     "__init__.py": """
         # Stand-in for torchcodec: video_hw's compat module (scripts/run_torchcodec_tests.py).
         from video_hw.torchcodec import AudioSamples, Frame, FrameBatch
-        from . import _core, decoders, samplers
+        from . import _core, decoders, samplers, transforms
         __version__ = "video_hw"
     """,
     "_core/__init__.py": """
@@ -53,6 +53,9 @@ STAND_IN = {
 
         def _read_custom_frame_mappings(*args, **kwargs):
             raise NotImplementedError("custom_frame_mappings: video_hw indexes every file itself")
+    """,
+    "transforms/__init__.py": """
+        from video_hw.torchcodec.transforms import CenterCrop, DecoderTransform, RandomCrop, Resize
     """,
     "samplers/__init__.py": """
         from video_hw.torchcodec.samplers import (

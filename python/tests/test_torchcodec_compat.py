@@ -46,7 +46,7 @@ def test_errors_as_torchcodec():
         d.get_frames_played_in_range(0, 1, fps=0)
     with pytest.raises(ValueError, match="Invalid stop seconds"):
         d.get_frames_played_in_range(0, end + 1)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match="Unsupported transform"):
         VideoDecoder(str(MEDIA / "h264-vfr.mkv"), transforms=[object()])
 
 

@@ -189,10 +189,12 @@ class VideoDecoder:
         dtype: ``"uint8"``, ``"float16"`` or ``"float32"`` (RGB). Floats are in [0, 1],
             or normalised with ``mean`` and ``std``.
         resize: ``(width, height)`` of the frames handed back: bilinear with half-pixel
-            centres, or area averaging (``interpolation="area"``), in the same pass as the
-            colour conversion.
+            centres, area averaging (``interpolation="area"``) or bilinear widened with the
+            shrink (``interpolation="triangle"``), in the same pass as the colour conversion.
         crop: ``(x, y, width, height)`` kept of each picture, before ``resize``.
-        interpolation: ``"bilinear"`` or ``"area"`` (box average when shrinking).
+        interpolation: ``"bilinear"``, ``"area"`` (box average when shrinking) or
+            ``"triangle"`` (a tent as wide as the shrink: torchvision's ``Resize`` with
+            antialiasing, PIL's bilinear, swscale's bilinear; torchcodec's decoder ``Resize``).
         mean, std: per-channel (R, G, B) normalisation of float output:
             ``(value - mean) / std`` with values in [0, 1].
         seek_mode: ``"exact"`` or ``"approximate"``. Both use the file's frame index (from
@@ -269,12 +271,7 @@ class VideoDecoder:
         autorotate: bool = True,
         index_cache: Union[None, bool, str, "os.PathLike[str]"] = None,
     ) -> None:
-        if isinstance(source, (bytearray, memoryview)):
-            source = bytes(source)
-        elif _is_torch_tensor(source):
-            source = _tensor_bytes(source)
-        elif _sources.is_file_object(source):
-            source = _sources.file_bytes(source)
+        source = _sources.readable(source)
         # The options, kept for pickling: the receiving process (spawn, forkserver, Ray,
         # multiprocessing.Pool) opens the decoder again from them and the path as given
         # (bytes and file objects travel as the bytes the decoder read).
@@ -510,20 +507,6 @@ class _Closed:
 
 
 _CLOSED = _Closed()
-
-
-def _is_torch_tensor(obj: Any) -> bool:
-    """A ``torch.Tensor``, told without importing torch."""
-    return type(obj).__module__.startswith("torch") and hasattr(obj, "numpy") and hasattr(obj, "dtype")
-
-
-def _tensor_bytes(tensor: Any) -> bytes:
-    """The encoded bytes a ``torch.Tensor`` holds (uint8, 1-D, as torchcodec takes them)."""
-    if str(tensor.dtype) != "torch.uint8" or tensor.dim() != 1:
-        raise ValueError(
-            f"source: a tensor of encoded bytes must be 1-D uint8, got {tensor.dtype} of shape {tuple(tensor.shape)}"
-        )
-    return tensor.detach().cpu().contiguous().numpy().tobytes()
 
 
 def _frame_shape(options: dict, metadata: VideoMetadata) -> Optional[Tuple[int, ...]]:

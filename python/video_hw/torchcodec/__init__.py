@@ -1,6 +1,7 @@
 """torchcodec's import paths and signatures over video_hw, for what video_hw has:
-``decoders.VideoDecoder``, ``decoders.AudioDecoder``, ``samplers.*``, ``Frame``,
-``FrameBatch`` and ``AudioSamples`` with torch tensors.
+``decoders.VideoDecoder``, ``decoders.AudioDecoder``, ``samplers.*``, ``transforms.*``
+(the decoder transforms ``VideoDecoder(transforms=...)`` takes), ``Frame``, ``FrameBatch``
+and ``AudioSamples`` with torch tensors.
 
     from video_hw.torchcodec.decoders import VideoDecoder      # was: from torchcodec.decoders
     from video_hw.torchcodec.samplers import clips_at_regular_indices
@@ -13,6 +14,6 @@ them. Needs torch (imported here, not by ``video_hw`` itself).
 
 from ._frame import Frame, FrameBatch
 from ._audio import AudioSamples
-from . import decoders, samplers  # noqa: E402
+from . import decoders, samplers, transforms  # noqa: E402
 
-__all__ = ["AudioSamples", "Frame", "FrameBatch", "decoders", "samplers"]
+__all__ = ["AudioSamples", "Frame", "FrameBatch", "decoders", "samplers", "transforms"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional, Tuple
 
 import torch
 
@@ -75,24 +75,38 @@ class FrameBatch:
         return _describe(self)
 
 
-def tensor(array: Any, nchw: bool = False) -> torch.Tensor:
-    """A video_hw ``Array`` as a torch tensor over the same memory. ``nchw``: the array
-    is interleaved RGB (``…, H, W, C``) and is handed out as ``…, C, H, W``, a view in
-    ``torch.channels_last`` memory: what torchcodec's NCHW frames are."""
+@dataclass(frozen=True)
+class Layout:
+    """How a compat decoder hands video_hw's arrays out: ``nchw``, interleaved RGB
+    (``…, H, W, C``) turned to ``…, C, H, W`` as a view in ``torch.channels_last`` memory
+    (what torchcodec's NCHW frames are); ``window``, the ``(x, y, width, height)`` of each
+    picture kept (a crop after a resize, ``transforms.Plan.window``)."""
+
+    nchw: bool = False
+    window: Optional[Tuple[int, int, int, int]] = None
+
+
+def tensor(array: Any, layout: Layout = Layout()) -> torch.Tensor:
+    """A video_hw ``Array`` as a torch tensor, shaped by ``layout``: over the same memory
+    (no copy) unless it has a window, whose pixels are copied into a tensor of their own
+    (as torchcodec's frames are)."""
     t = torch.from_dlpack(array)
-    return t.movedim(-1, -3) if nchw else t
+    if layout.window is not None:
+        x, y, w, h = layout.window
+        t = t[..., y : y + h, x : x + w, :].contiguous()
+    return t.movedim(-1, -3) if layout.nchw else t
 
 
-def frame(f: Any, nchw: bool = False) -> Frame:
+def frame(f: Any, layout: Layout = Layout()) -> Frame:
     """A video_hw ``Frame`` as torchcodec's."""
-    return Frame(tensor(f.data, nchw), f.pts_seconds, f.duration_seconds)
+    return Frame(tensor(f.data, layout), f.pts_seconds, f.duration_seconds)
 
 
-def batch(b: Any, nchw: bool = False) -> FrameBatch:
+def batch(b: Any, layout: Layout = Layout()) -> FrameBatch:
     """A video_hw ``FrameBatch`` (frames or clips) as torchcodec's."""
     f64 = torch.float64
     return FrameBatch(
-        tensor(b.data, nchw),
+        tensor(b.data, layout),
         torch.tensor(list(b.pts_seconds), dtype=f64),
         torch.tensor(list(b.duration_seconds), dtype=f64),
     )

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 
 import video_hw
+from video_hw import _sources
 
 from . import _source
+from . import transforms as _transforms
 from ._audio import AudioDecoder, AudioStreamMetadata
-from ._frame import Frame, FrameBatch, batch, frame, tensor
+from ._frame import Frame, FrameBatch, Layout, batch, frame, tensor
 from ._metadata import StreamMetadata
 
 __all__ = ["AudioDecoder", "AudioStreamMetadata", "VideoDecoder", "VideoStreamMetadata"]
@@ -102,8 +104,9 @@ class CpuFallbackStatus:
 class VideoDecoder:
     """torchcodec's ``VideoDecoder`` (see its docs) over ``video_hw.VideoDecoder``.
 
-    ``transforms`` and ``custom_frame_mappings`` are not supported (``NotImplementedError``):
-    use video_hw's ``resize``/``crop`` options on ``video_hw.VideoDecoder``. Options
+    ``transforms`` takes torchcodec's decoder transforms and torchvision's ``v2.Resize``,
+    ``v2.CenterCrop`` and ``v2.RandomCrop`` (``video_hw.torchcodec.transforms``: how they
+    run). ``custom_frame_mappings`` is not supported (``NotImplementedError``). Options
     video_hw has and torchcodec lacks go through ``**video_hw_options``."""
 
     def __init__(
@@ -126,18 +129,23 @@ class VideoDecoder:
             raise ValueError(f"Invalid dimension order ({dimension_order}). Supported values are NCHW, NHWC.")
         if num_ffmpeg_threads is None:
             raise ValueError(f"{num_ffmpeg_threads = } should be an int.")
-        if transforms:
-            raise NotImplementedError("transforms: use video_hw.VideoDecoder's resize and crop options")
         if custom_frame_mappings is not None:
             raise NotImplementedError("custom_frame_mappings: video_hw indexes every file exactly itself")
         # torchcodec's NCHW frames are views of interleaved (NHWC) pixels, in
         # torch.channels_last memory: the frames are made interleaved and turned as views.
-        self._nchw = dimension_order == "NCHW" and video_hw_options.get("pixel_format", "rgb24") in _RGB
+        nchw = dimension_order == "NCHW" and video_hw_options.get("pixel_format", "rgb24") in _RGB
+        source = _source.checked(source)
+        window = None
         try:
+            if transforms:
+                chain = _transforms.decoder_transforms(transforms)
+                source, plan = _planned(source, chain, stream_index, video_hw_options)
+                video_hw_options.update(plan.options())
+                window = plan.window
             self._decoder = video_hw.VideoDecoder(
-                _source.checked(source),
+                source,
                 stream_index=stream_index,
-                dimension_order="NHWC" if self._nchw else dimension_order,
+                dimension_order="NHWC" if nchw else dimension_order,
                 device=_device(device),
                 seek_mode=seek_mode,
                 threads=num_ffmpeg_threads or None,
@@ -162,6 +170,7 @@ class VideoDecoder:
             end_stream_seconds=m.end_stream_seconds,
             rotation=m.rotation,
         )
+        self._layout = Layout(nchw, window)
 
     @property
     def cpu_fallback(self) -> "CpuFallbackStatus":
@@ -182,7 +191,7 @@ class VideoDecoder:
             raise TypeError(f"Unsupported key type: {type(key)}. Supported types are int and slice.")
         else:
             self._check_index(int(key))
-        return tensor(self._decoder[key], self._nchw)
+        return tensor(self._decoder[key], self._layout)
 
     def _check_index(self, index: int) -> None:
         """torchcodec's ``IndexError`` for a frame index outside the stream."""
@@ -198,27 +207,27 @@ class VideoDecoder:
     def get_frame_at(self, index: int) -> Frame:
         """The frame at ``index`` (negative counts from the end)."""
         self._check_index(int(index))
-        return frame(self._decoder.get_frame_at(int(index)), self._nchw)
+        return frame(self._decoder.get_frame_at(int(index)), self._layout)
 
     def get_frames_at(self, indices: Any) -> FrameBatch:
         """The frames at ``indices`` (a list or a tensor), in that order."""
         wanted = _ints(indices)
         for i in wanted:
             self._check_index(i)
-        return batch(self._decoder.get_frames_at(wanted), self._nchw)
+        return batch(self._decoder.get_frames_at(wanted), self._layout)
 
     def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
         """Frames ``start, start + step, …`` below ``stop`` (Python slice bounds)."""
         start, stop, step = slice(start, stop, step).indices(len(self))
         if step <= 0:
             raise RuntimeError(f"Step must be greater than 0; is {step}")
-        return batch(self._decoder.get_frames_in_range(start, stop, step), self._nchw)
+        return batch(self._decoder.get_frames_in_range(start, stop, step), self._layout)
 
     def get_frame_played_at(self, seconds: float) -> Frame:
         """The frame shown at ``seconds`` (until the next frame's pts)."""
         times = self._decoder._frame_times()
         times.check_played_at(float(seconds))
-        return frame(self._decoder.get_frame_at(times.played_at(float(seconds))), self._nchw)
+        return frame(self._decoder.get_frame_at(times.played_at(float(seconds))), self._layout)
 
     def get_frames_played_at(self, seconds: Any) -> FrameBatch:
         """The frames shown at each of ``seconds`` (a list or a tensor)."""
@@ -232,7 +241,7 @@ class VideoDecoder:
                 raise RuntimeError(f"frame pts is {s}; must be greater than or equal to {times.begin}.")
             if s >= times.end:
                 raise RuntimeError(f"frame pts is {s}; must be less than {times.end}.")
-        return batch(self._decoder.get_frames_at([times.played_at(s) for s in wanted]), self._nchw)
+        return batch(self._decoder.get_frames_at([times.played_at(s) for s in wanted]), self._layout)
 
     def get_frames_played_in_range(
         self, start_seconds: float, stop_seconds: float, fps: Optional[float] = None
@@ -244,12 +253,33 @@ class VideoDecoder:
             self._decoder._frame_times().check_range(float(start_seconds), float(stop_seconds))
             if start_seconds != stop_seconds:
                 raise RuntimeError(f"fps must be positive, got {fps}")
-        return batch(self._decoder.get_frames_played_in_range(start_seconds, stop_seconds, fps), self._nchw)
+        return batch(self._decoder.get_frames_played_in_range(start_seconds, stop_seconds, fps), self._layout)
 
     def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
         """Every frame, or the whole stream resampled to ``fps``."""
         m = self.metadata
         return self.get_frames_played_in_range(m.begin_stream_seconds, m.end_stream_seconds, fps)
+
+
+def _planned(source: Any, chain: List[Any], stream_index: Optional[int], options: dict) -> Tuple[Any, Any]:
+    """The transform chain's plan for ``source``, and the source to open (bytes where it
+    was a file object or a tensor and has to be read twice). Where the chain crops before
+    it resizes, the crop's place depends on the picture's size: the source is opened once
+    to read it (its index only: no frame is decoded)."""
+    for key in ("resize", "crop", "interpolation"):
+        if key in options:
+            raise ValueError(f"transforms and {key}=: give one or the other")
+    if options.get("pixel_format", "rgb24") not in _RGB:
+        raise ValueError(f"transforms need an RGB pixel format (rgb24, bgr24, rgba, bgra), not {options['pixel_format']}")
+    if not _transforms.needs_size(chain):
+        return source, _transforms.plan(chain, None, None)
+    source = _sources.readable(source)
+    kept = {k: options[k] for k in ("autorotate", "engine", "index_cache") if k in options}
+    probe = video_hw.VideoDecoder(source, stream_index=stream_index, device="cpu", **kept)
+    try:
+        return source, _transforms.plan(chain, probe.metadata.height, probe.metadata.width)
+    finally:
+        probe.close()
 
 
 def _ints(indices: Any) -> List[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .. import samplers as _s
-from ._frame import FrameBatch, batch
+from ._frame import FrameBatch, Layout, batch
 
 __all__ = [
     "clips_at_random_indices",
@@ -22,9 +22,9 @@ def _inner(decoder: Any) -> Any:
     return getattr(decoder, "_decoder", decoder)
 
 
-def _nchw(decoder: Any) -> bool:
-    """Whether the compat decoder hands its interleaved frames out as NCHW views."""
-    return bool(getattr(decoder, "_nchw", False))
+def _layout(decoder: Any) -> Layout:
+    """How the compat decoder hands its frames out (a plain video_hw decoder: as they are)."""
+    return getattr(decoder, "_layout", Layout())
 
 
 def clips_at_random_indices(
@@ -39,7 +39,7 @@ def clips_at_random_indices(
     generator: Any = None,
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_random_indices``."""
-    return batch(_s.clips_at_random_indices(_inner(decoder), **_args(locals())), _nchw(decoder))
+    return batch(_s.clips_at_random_indices(_inner(decoder), **_args(locals())), _layout(decoder))
 
 
 def clips_at_regular_indices(
@@ -53,7 +53,7 @@ def clips_at_regular_indices(
     policy: str = "repeat_last",
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_regular_indices``."""
-    return batch(_s.clips_at_regular_indices(_inner(decoder), **_args(locals())), _nchw(decoder))
+    return batch(_s.clips_at_regular_indices(_inner(decoder), **_args(locals())), _layout(decoder))
 
 
 def clips_at_random_timestamps(
@@ -68,7 +68,7 @@ def clips_at_random_timestamps(
     generator: Any = None,
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_random_timestamps``."""
-    return batch(_s.clips_at_random_timestamps(_inner(decoder), **_args(locals())), _nchw(decoder))
+    return batch(_s.clips_at_random_timestamps(_inner(decoder), **_args(locals())), _layout(decoder))
 
 
 def clips_at_regular_timestamps(
@@ -82,7 +82,7 @@ def clips_at_regular_timestamps(
     policy: str = "repeat_last",
 ) -> FrameBatch:
     """See ``video_hw.samplers.clips_at_regular_timestamps``."""
-    return batch(_s.clips_at_regular_timestamps(_inner(decoder), **_args(locals())), _nchw(decoder))
+    return batch(_s.clips_at_regular_timestamps(_inner(decoder), **_args(locals())), _layout(decoder))
 
 
 def _args(names: dict) -> dict:
