@@ -332,6 +332,9 @@ class _AutoNative:
     def frame_times(self) -> Any:
         return self._primary.frame_times()
 
+    def frame_ticks(self) -> Any:
+        return self._primary.frame_ticks()
+
     @property
     def metadata(self) -> dict:
         return self._primary.metadata

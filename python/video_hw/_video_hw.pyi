@@ -141,6 +141,10 @@ class NativeDecoder:
     def frame_times(self) -> Tuple[List[float], List[float]]:
         """Every frame's pts and duration in seconds, in presentation order."""
         ...
+    def frame_ticks(self) -> Tuple[List[int], Tuple[int, int]]:
+        """Every frame's pts in the track's time base, in presentation order, and the time
+        base as (num, den)."""
+        ...
     @property
     def metadata(self) -> Dict[str, Any]: ...
     @property

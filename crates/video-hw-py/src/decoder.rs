@@ -597,6 +597,14 @@ impl NativeDecoder {
         Ok((pts, durations))
     }
 
+    /// Every frame's presentation time in the track's time base, in presentation order,
+    /// and that time base as `(num, den)` (read from the frame index): what torchcodec's
+    /// `custom_frame_mappings` are checked against.
+    fn frame_ticks(&self) -> (Vec<i64>, (i64, i64)) {
+        let tb = self.index.time_base();
+        (self.index.frames().iter().map(|f| f.pts).collect(), (tb.num, tb.den))
+    }
+
     /// The video's metadata (a dict; `video_hw.VideoMetadata` on the Python side).
     #[getter]
     fn metadata(&self, py: Python<'_>) -> Py<PyDict> {

@@ -13,7 +13,7 @@ import torch
 import video_hw
 from video_hw import _sources
 
-from . import _source
+from . import _mappings, _source
 from . import transforms as _transforms
 from ._audio import AudioDecoder, AudioStreamMetadata
 from ._frame import Frame, FrameBatch, Layout, batch, frame, tensor
@@ -106,8 +106,9 @@ class VideoDecoder:
 
     ``transforms`` takes torchcodec's decoder transforms and torchvision's ``v2.Resize``,
     ``v2.CenterCrop`` and ``v2.RandomCrop`` (``video_hw.torchcodec.transforms``: how they
-    run). ``custom_frame_mappings`` is not supported (``NotImplementedError``). Options
-    video_hw has and torchcodec lacks go through ``**video_hw_options``."""
+    run). ``custom_frame_mappings`` are read as torchcodec reads them and checked against
+    the file's own index (``_mappings``: a mapping that disagrees raises ``ValueError``).
+    Options video_hw has and torchcodec lacks go through ``**video_hw_options``."""
 
     def __init__(
         self,
@@ -129,8 +130,12 @@ class VideoDecoder:
             raise ValueError(f"Invalid dimension order ({dimension_order}). Supported values are NCHW, NHWC.")
         if num_ffmpeg_threads is None:
             raise ValueError(f"{num_ffmpeg_threads = } should be an int.")
-        if custom_frame_mappings is not None:
-            raise NotImplementedError("custom_frame_mappings: video_hw indexes every file exactly itself")
+        if custom_frame_mappings is not None and seek_mode == "approximate":
+            raise ValueError(
+                "custom_frame_mappings is incompatible with seek_mode='approximate'. Leave seek_mode unspecified "
+                "to use custom frame mappings."
+            )
+        mapped = None if custom_frame_mappings is None else _mappings.read(custom_frame_mappings)
         # torchcodec's NCHW frames are views of interleaved (NHWC) pixels, in
         # torch.channels_last memory: the frames are made interleaved and turned as views.
         nchw = dimension_order == "NCHW" and video_hw_options.get("pixel_format", "rgb24") in _RGB
@@ -156,6 +161,8 @@ class VideoDecoder:
             if stream_index is not None:
                 raise ValueError(f"No valid stream found in input file for stream_index={stream_index}: {e}") from e
             raise
+        if mapped is not None:
+            _mappings.check(mapped, *self._decoder._native.frame_ticks())
         m = self._decoder.metadata
         self.stream_index = m.stream_index
         self.metadata = VideoStreamMetadata(
