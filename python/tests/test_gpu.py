@@ -171,6 +171,7 @@ def test_transforms_on_the_gpu_equal_the_cpu_path(cuda):
     for opts, tolerance in (
         (dict(pixel_format="rgb24", resize=(224, 224), interpolation="area", dtype="float32", mean=mean, std=std), 1e-3),
         (dict(pixel_format="bgr24", crop=(3, 5, 101, 77), resize=(57, 33), dimension_order="NHWC"), 1),
+        (dict(pixel_format="rgb24", crop=(10, 0, 300, 240), resize=(64, 48), interpolation="triangle"), 1),
     ):
         cpu = video_hw.VideoDecoder(MEDIA / name, engine="openh264", **opts)
         expect = np.from_dlpack(cpu.get_frames_at(idx).data).astype(np.float64)
@@ -429,6 +430,23 @@ def test_torch_takes_gpu_frames_without_a_copy_if_installed(cuda):
     frame = torch.from_dlpack(nv12.get_frame_at(33).data)
     want = references(name)[33]
     assert md5(nv12_to_yuv420p(frame.cpu().numpy(), 320, 240)) == want
+
+
+def test_torchcodec_transforms_on_the_gpu(cuda):
+    # torchcodec's decoder transforms with device="cuda": the chain runs in NVDEC's
+    # transform kernel (the crop after the resize on the GPU tensor), frames in GPU memory,
+    # within 1 LSB of the CPU path's.
+    torch = pytest.importorskip("torch")
+    from video_hw.torchcodec import transforms as T
+    from video_hw.torchcodec.decoders import VideoDecoder
+
+    name = "h264-opengop.mkv"
+    idx = [0, 5, 40, 99]
+    chain = [T.CenterCrop((200, 300)), T.Resize((120, 180)), T.CenterCrop((100, 150))]
+    gpu = VideoDecoder(str(MEDIA / name), device="cuda", transforms=chain).get_frames_at(idx).data
+    cpu = VideoDecoder(str(MEDIA / name), device="cpu", transforms=chain, engine="openh264").get_frames_at(idx).data
+    assert gpu.is_cuda and tuple(gpu.shape) == (4, 3, 100, 150) == tuple(cpu.shape)
+    assert (gpu.cpu().to(torch.int16) - cpu.to(torch.int16)).abs().max().item() <= 1
 
 
 def test_encoder_takes_cuda_frames(tmp_path):
