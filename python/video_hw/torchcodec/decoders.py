@@ -281,7 +281,7 @@ def _planned(source: Any, chain: List[Any], stream_index: Optional[int], options
     if not _transforms.needs_size(chain):
         return source, _transforms.plan(chain, None, None)
     source = _sources.readable(source)
-    kept = {k: options[k] for k in ("autorotate", "engine", "index_cache") if k in options}
+    kept = {k: options[k] for k in ("autorotate", "index_cache") if k in options}
     probe = video_hw.VideoDecoder(source, stream_index=stream_index, device="cpu", **kept)
     try:
         return source, _transforms.plan(chain, probe.metadata.height, probe.metadata.width)
