@@ -37,9 +37,10 @@ def main():
     version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0]
     files = {}
     for name in sorted(os.listdir(root)):
-        if name in ("reference.json", "SHA256SUMS"):
-            continue
         path = os.path.join(root, name)
+        # fuzz/ holds the fuzzers' finds, not fixtures of ffmpeg's.
+        if name in ("reference.json", "SHA256SUMS") or not os.path.isfile(path):
+            continue
         streams = []
         for n, s in enumerate(ffprobe_streams(path)):
             data, rc, err = decode(path, n)

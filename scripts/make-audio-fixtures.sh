@@ -16,8 +16,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$ROOT/testdata/audio
-rm -rf "$OUT"
+# Everything but fuzz/ (inputs the fuzzers found, kept as regression cases; not made here).
 mkdir -p "$OUT"
+find "$OUT" -mindepth 1 -maxdepth 1 ! -name fuzz -exec rm -rf {} +
 FF=(ffmpeg -nostdin -hide_banner -nostats -loglevel error -y -threads 1 -filter_threads 1)
 BITEXACT=(-map_metadata -1 -fflags +bitexact -flags:a +bitexact -flags:v +bitexact)
 
@@ -91,6 +92,20 @@ for ext in mp4 mkv; do
         "${BITEXACT[@]}" "$OUT/av-audio-late.$ext"
 done
 
+# Two AAC tracks, as torchcodec's nasa_13013.mp4 has: a first at 8 kHz, 24 kb/s, and a
+# second at 16 kHz, 64 kb/s, each from its own source (different tones), with 64x64 video.
+# In the MP4 both are marked default, and ffmpeg (av_find_best_stream) and torchcodec open
+# the one of the higher bit rate, the second; in the Matroska file only the second is
+# marked default, and they open it for that.
+# shellcheck disable=SC2046
+"${FF[@]}" "${VIDEO[@]}" $(src 8000 mono 1) $(src 16000 stereo 1) -map 0:v -map 1:a -map 2:a "${X264[@]}" \
+    -c:a aac -b:a:0 24k -b:a:1 64k -disposition:a:0 default -disposition:a:1 default "${BITEXACT[@]}" \
+    "$OUT/two-aac-tracks.mp4"
+# shellcheck disable=SC2046
+"${FF[@]}" "${VIDEO[@]}" $(src 8000 mono 1) $(src 16000 stereo 1) -map 0:v -map 1:a -map 2:a "${X264[@]}" \
+    -c:a aac -b:a:0 24k -b:a:1 64k -disposition:a:0 0 -disposition:a:1 default "${BITEXACT[@]}" \
+    "$OUT/two-aac-tracks.mkv"
+
 # Damage: 32 bytes of 0xA5 in the middle of the file (inside an AAC frame of the mdat, in
 # a Matroska block, in a TS packet's payload), and truncated copies (60% of the bytes).
 damage() {
@@ -135,7 +150,7 @@ open(sys.argv[2], "wb").write(data[:at] + struct.pack(">I", len(moov)) + moov[4:
 PY
 
 python3 "$ROOT/scripts/audio-reference.py" "$OUT"
-(cd "$OUT" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)
+(cd "$OUT" && find . -type f ! -name SHA256SUMS ! -path './fuzz/*' -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)
 "$ROOT/scripts/make-fixtures.sh" --sums
 du -sh "$OUT"
 ls -l "$OUT"

@@ -64,6 +64,16 @@ def test_resampling_and_mixing():
     assert dec.metadata.output_sample_rate == 16000 and dec.metadata.sample_rate == 44100
 
 
+def test_the_default_track_is_the_one_ffmpeg_and_torchcodec_open():
+    # Two AAC tracks (8 kHz at 24 kb/s, 16 kHz at 64 kb/s): both marked default in the MP4
+    # (the higher bit rate wins), only the second in the Matroska file.
+    for ext in ("mp4", "mkv"):
+        m = video_hw.AudioDecoder(str(AUDIO / f"two-aac-tracks.{ext}")).metadata
+        assert (m.stream_index, m.sample_rate, m.num_channels) == (2, 16000, 2), ext
+    m = video_hw.AudioDecoder(str(AUDIO / "two-aac-tracks.mp4"), stream_index=1).metadata
+    assert (m.stream_index, m.sample_rate) == (1, 8000)
+
+
 def test_a_video_stream_is_refused_and_pickling_reopens():
     with pytest.raises(video_hw.InvalidInputError):
         video_hw.AudioDecoder(str(AUDIO / "av-audio-late.mp4"), stream_index=0)

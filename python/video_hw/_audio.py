@@ -61,7 +61,9 @@ class AudioDecoder:
             of encoded bytes, or a binary file object (read whole). MP4/MOV, fragmented
             MP4, Matroska/WebM, MPEG-TS, and audio files: WAV, FLAC, Ogg (Vorbis, Opus),
             MP3, ADTS AAC (``.aac``).
-        stream_index: the track (ffmpeg's stream index); default: the first audio track.
+        stream_index: the track (ffmpeg's stream index); default: the one ffmpeg and
+            torchcodec open (of the tracks marked default, the highest bit rate, then the
+            first: docs/audio.md).
         sample_rate: resample to this rate (default: the track's own).
         num_channels: mix to this many channels (default: the track's own).
         engine: ``"auto"`` (FFmpeg where it is found, else the built-in decoders, with a
@@ -136,7 +138,7 @@ _AUDIO_KEYS = ("stream_index", "sample_rate", "num_channels", "engine")
 
 def audio_options(audio: Any) -> Optional[dict]:
     """``audio=`` as ``AudioDecoder``'s options: None when no sound is asked for (None or
-    False), ``{}`` for True (the first audio track as it is), else a dict of
+    False), ``{}`` for True (the default audio track as it is), else a dict of
     ``stream_index``, ``sample_rate``, ``num_channels`` and ``engine``."""
     if audio is None or audio is False:
         return None

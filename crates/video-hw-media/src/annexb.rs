@@ -81,6 +81,7 @@ impl AnnexBDemuxer {
             audio: None,
             language: None,
             window: None,
+            is_default: true,
         };
         src.seek(0);
         Ok(AnnexBDemuxer {

@@ -217,6 +217,7 @@ impl IvfDemuxer {
             audio: None,
             language: None,
             window: None,
+            is_default: true,
         };
         src.seek(header.header_len);
         Ok(IvfDemuxer { src, tracks: vec![track], header_len: header.header_len, peek, done: false })

@@ -255,6 +255,39 @@ impl Demuxer {
         best
     }
 
+    /// The index of the audio track a decoder opens by default: the one ffmpeg's
+    /// `av_find_best_stream` (and so torchcodec) picks. Tracks the container marks as
+    /// default ([`Track::is_default`]) come first; among those, the highest bit rate, then
+    /// the first. A track's bit rate is its bytes over its duration where the container's
+    /// tables list its packets (MP4, as FFmpeg computes an MP4 track's); where only a scan
+    /// could tell (Matroska, MPEG-TS; FFmpeg knows none there either unless tags state one),
+    /// the rates count as equal. `None` without audio.
+    pub fn audio_track(&mut self) -> Option<usize> {
+        let audio: Vec<usize> = self.tracks().iter().filter(|t| t.kind == TrackKind::Audio).map(|t| t.index).collect();
+        let rated = audio.len() > 1 && audio.iter().all(|&i| self.tracks()[i].packets.is_some());
+        // (marked default, bit rate): a later track replaces the best only where it ranks
+        // strictly higher, so the first of equals stays.
+        let mut best: Option<(usize, (u8, f64))> = None;
+        for i in audio {
+            let rank = (u8::from(self.tracks()[i].is_default), if rated { self.bit_rate(i) } else { 0.0 });
+            if best.is_none_or(|(_, b)| rank.0 > b.0 || (rank.0 == b.0 && rank.1 > b.1)) {
+                best = Some((i, rank));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Track `i`'s bytes over its duration, in bits per second, from its packet table; 0
+    /// where the track states no duration or its table cannot be read.
+    fn bit_rate(&mut self, i: usize) -> f64 {
+        let t = &self.tracks()[i];
+        let Some(seconds) = t.duration.filter(|&d| d > 0).map(|d| t.seconds(d)) else { return 0.0 };
+        match self.packet_table(i) {
+            Ok(table) => table.entries.iter().map(|e| e.size as f64).sum::<f64>() * 8.0 / seconds,
+            Err(_) => 0.0,
+        }
+    }
+
     /// Why there is no [`video_track`](Self::video_track): no video track at all, or
     /// only video in codecs no engine here can be asked for (named as the container
     /// names them: `V_THEORA`, `ts-0xea`, …).

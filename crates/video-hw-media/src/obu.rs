@@ -101,6 +101,7 @@ impl ObuDemuxer {
             audio: None,
             language: None,
             window: None,
+            is_default: true,
         };
         d.tracks.push(track);
         Ok(d)

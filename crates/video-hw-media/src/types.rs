@@ -333,6 +333,12 @@ pub struct Track {
     /// decoded (others may need them) but not shown. Set by MP4 edit lists that skip
     /// pre-roll or cut the end; the packets' timestamps already have the edit applied.
     pub window: Option<(i64, Option<i64>)>,
+    /// The container marks the track as one to play by default (MP4's `tkhd` enabled
+    /// flag, Matroska's `FlagDefault`, which is set where absent): ffmpeg's `default`
+    /// disposition, which its choice of a default stream weighs first
+    /// ([`Demuxer::audio_track`](super::Demuxer::audio_track)). True where the container has
+    /// no such mark (MPEG-TS, AVI, raw streams, audio files): every track stands equal.
+    pub is_default: bool,
 }
 
 impl Track {
@@ -356,6 +362,7 @@ impl Track {
             audio: None,
             language: None,
             window: None,
+            is_default: true,
         }
     }
 
@@ -385,6 +392,7 @@ impl Track {
             audio: Some(audio),
             language: None,
             window: None,
+            is_default: true,
         }
     }
 

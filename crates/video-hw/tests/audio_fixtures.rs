@@ -192,6 +192,26 @@ fn every_track_starts_where_ffprobe_says() {
 }
 
 #[test]
+fn the_default_track_is_the_one_ffmpeg_picks() {
+    // ffmpeg's av_find_best_stream, which torchcodec calls: tracks marked default first,
+    // then the highest bit rate. The MP4 marks both (the second has the higher rate), the
+    // Matroska file only the second; a file of one audio track opens it.
+    for (name, index, rate) in
+        [("two-aac-tracks.mp4", 2, 16000), ("two-aac-tracks.mkv", 2, 16000), ("av-audio-late.mp4", 1, 48000)]
+    {
+        let d = AudioDecoder::open(dir().join(name), AudioOptions::default()).unwrap();
+        assert_eq!((d.metadata().stream_index, d.metadata().sample_rate), (index, rate), "{name}");
+    }
+    let mut m = video_hw::media::Demuxer::open(dir().join("two-aac-tracks.mp4")).unwrap();
+    assert_eq!(m.audio_track(), Some(2));
+    assert!(m.tracks().iter().all(|t| t.is_default), "MP4's tkhd enabled flags");
+    let m = video_hw::media::Demuxer::open(dir().join("two-aac-tracks.mkv")).unwrap();
+    assert_eq!(m.tracks().iter().map(|t| t.is_default).collect::<Vec<_>>(), [false, false, true], "FlagDefault");
+    let mut m = video_hw::media::Demuxer::open(dir().join("aac-stereo-44k.ts")).unwrap();
+    assert_eq!(m.audio_track(), Some(0));
+}
+
+#[test]
 fn a_track_that_is_not_audio_is_refused() {
     let opts = AudioOptions { stream_index: Some(0), ..AudioOptions::default() };
     let err = AudioDecoder::open(dir().join("av-audio-late.mp4"), opts).unwrap_err();

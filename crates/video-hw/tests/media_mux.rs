@@ -162,6 +162,7 @@ fn read_with_ffprobe(path: &Path) -> Media {
             }),
             language: s["tags"]["language"].as_str().filter(|l| *l != "und").map(str::to_string),
             window: None,
+            is_default: true,
         });
     }
     let dump = ffprobe_json(&["-show_packets", "-show_data"], path);

@@ -88,7 +88,8 @@ pub struct DecodeArgs {
     /// video, writes audio too (f32le unless `.wav`).
     #[arg(short = 'f', long, value_name = "FORMAT", value_enum)]
     pub(crate) format: Option<AudioFormat>,
-    /// Audio: the track to write, by its index in the file (default: the first audio track).
+    /// Audio: the track to write, by its index in the file (default: the one ffmpeg picks:
+    /// of the tracks marked default, the highest bit rate, then the first).
     #[arg(long, value_name = "N")]
     pub(crate) audio_stream: Option<usize>,
     /// Audio: resample to this rate (Hz).

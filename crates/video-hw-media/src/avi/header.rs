@@ -90,6 +90,7 @@ pub(super) fn stream(index: usize, strh: &[u8], strf: &[u8]) -> Stream {
         audio,
         language: None,
         window: None,
+        is_default: true,
     };
     let rate = reduced(rate.into(), scale.into());
     Stream { track, sample_size, rate, reorder_vops, nal }

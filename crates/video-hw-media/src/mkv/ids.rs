@@ -36,6 +36,8 @@ pub const CODEC_PRIVATE: u32 = 0x63A2;
 pub const DEFAULT_DURATION: u32 = 0x23_E383;
 /// ISO 639-2 language.
 pub const LANGUAGE: u32 = 0x22_B59C;
+/// Whether a track is one to play by default (1 where absent).
+pub const FLAG_DEFAULT: u32 = 0x88;
 /// BCP 47 language (read where `Language` is absent or "und": `tracks::language`).
 pub const LANGUAGE_BCP47: u32 = 0x22_B59D;
 /// Video settings.

@@ -103,6 +103,8 @@ struct Entry<'a> {
     channels: Option<u64>,
     /// CodecDelay, nanoseconds.
     codec_delay: u64,
+    /// FlagDefault (1 where absent).
+    default: bool,
     encoding: Encoding,
 }
 
@@ -138,7 +140,7 @@ pub fn parse_tracks(data: &[u8], base: u64, info: &SegmentInfo) -> Result<Vec<Tr
 }
 
 fn parse_entry(data: &[u8], base: u64) -> Result<Entry<'_>> {
-    let mut e = Entry::default();
+    let mut e = Entry { default: true, ..Entry::default() };
     for child in Children::new(data, base, ebml::TRACK_ENTRY) {
         let (h, body, at) = child?;
         match h.id {
@@ -149,6 +151,7 @@ fn parse_entry(data: &[u8], base: u64) -> Result<Entry<'_>> {
             ebml::DEFAULT_DURATION => e.default_duration = Some(uint(body, at)?).filter(|&d| d > 0),
             ebml::CODEC_DELAY => e.codec_delay = uint(body, at)?,
             ebml::LANGUAGE => e.language = Some(string(body)),
+            ebml::FLAG_DEFAULT => e.default = uint(body, at)? != 0,
             ebml::LANGUAGE_BCP47 => e.bcp47 = Some(string(body)),
             ebml::VIDEO => {
                 for v in Children::new(body, at, ebml::VIDEO) {
@@ -307,6 +310,7 @@ fn build(mut e: Entry<'_>, index: usize, info: &SegmentInfo) -> Result<TrackSpec
             audio,
             language: language(e.bcp47, e.language),
             window: None,
+            is_default: e.default,
         },
         default_duration: e.default_duration,
         strip,

@@ -232,6 +232,7 @@ impl Mp4Demuxer {
                 audio: entry.audio.map(|a| AudioInfo { gapless: movie.gapless, ..a }),
                 language: trak.language,
                 window,
+                is_default: trak.enabled,
             });
             samples.push(list);
             shift.push(s);

@@ -46,6 +46,8 @@ pub struct TrakInfo {
     pub language: Option<String>,
     /// Clockwise display rotation in degrees (0, 90, 180, 270).
     pub rotation: u16,
+    /// The `tkhd` flags' `track_enabled` bit (ffmpeg's default disposition).
+    pub enabled: bool,
     /// Track header size (pixels), for visual tracks.
     pub width: u32,
     /// Track header height.
@@ -135,7 +137,7 @@ fn find<'a>(r: Reader<'a>, path: &[&[u8; 4]]) -> Result<Option<Reader<'a>>> {
 fn parse_trak(r: Reader<'_>, file_len: u64) -> Result<TrakInfo> {
     let at = r.offset();
     let mut tkhd = find(r, &[b"tkhd"])?.ok_or_else(|| malformed(at, "trak without tkhd"))?;
-    let (v, _) = tkhd.full_box("tkhd")?;
+    let (v, flags) = tkhd.full_box("tkhd")?;
     tkhd.u32_or_u64(v, "tkhd creation time")?;
     tkhd.u32_or_u64(v, "tkhd modification time")?;
     let id = tkhd.u32("tkhd track_ID")?;
@@ -188,6 +190,7 @@ fn parse_trak(r: Reader<'_>, file_len: u64) -> Result<TrakInfo> {
         duration: if duration == u64::from(u32::MAX) || duration == u64::MAX { 0 } else { duration },
         language,
         rotation: rotation(&matrix),
+        enabled: flags & 1 != 0,
         width,
         height,
         edits,

@@ -153,6 +153,7 @@ impl TsDemuxer {
                 audio,
                 language: s.language.clone(),
                 window: None,
+                is_default: true,
             });
             list.push((s.pid, Stream::new(index, form)));
         }

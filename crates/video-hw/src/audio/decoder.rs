@@ -93,8 +93,8 @@ impl std::fmt::Debug for AudioDecoder {
 }
 
 impl AudioDecoder {
-    /// Opens the audio track of the file at `path` that `options` names (the first one by
-    /// default).
+    /// Opens the audio track of the file at `path` that `options` names (by default the one
+    /// ffmpeg picks: [`Demuxer::audio_track`]).
     pub fn open(path: impl AsRef<Path>, options: AudioOptions) -> Result<Self> {
         Self::with_demuxer(Demuxer::open(path)?, options)
     }
@@ -105,7 +105,7 @@ impl AudioDecoder {
     }
 
     /// Opens the audio track of an open demuxer.
-    pub fn with_demuxer(demuxer: Demuxer, options: AudioOptions) -> Result<Self> {
+    pub fn with_demuxer(mut demuxer: Demuxer, options: AudioOptions) -> Result<Self> {
         let track = match options.stream_index {
             Some(i) => {
                 let t = demuxer.track(i).ok_or_else(|| {
@@ -116,12 +116,10 @@ impl AudioDecoder {
                 }
                 t.clone()
             }
-            None => demuxer
-                .tracks()
-                .iter()
-                .find(|t| t.kind == TrackKind::Audio)
-                .cloned()
-                .ok_or_else(|| Error::invalid_input("the file has no audio stream"))?,
+            None => {
+                let i = demuxer.audio_track().ok_or_else(|| Error::invalid_input("the file has no audio stream"))?;
+                demuxer.tracks()[i].clone()
+            }
         };
         let TrackCodec::Audio(codec) = track.codec else {
             return Err(Error::Unsupported {
@@ -138,7 +136,6 @@ impl AudioDecoder {
         let engine = open_audio_engine(&params, options.engine)?;
         let (rate, channels) = engine.output();
         let rate = if rate == 0 { info.sample_rate } else { rate };
-        let mut demuxer = demuxer;
         let window = match window_in_samples(&track, rate) {
             Some(w) => w,
             // Opus states its priming only in its header where the container has no edit

@@ -37,7 +37,8 @@ use crate::engine::{Engine, EnginePreference};
 #[derive(Debug, Clone, Default)]
 pub struct AudioOptions {
     /// The track, by its index in the file ([`Demuxer::tracks`](crate::media::Demuxer::tracks),
-    /// ffmpeg's stream index); `None`: the first audio track.
+    /// ffmpeg's stream index); `None`: the one ffmpeg picks
+    /// ([`Demuxer::audio_track`](crate::media::Demuxer::audio_track)).
     pub stream_index: Option<usize>,
     /// Resample to this rate; `None`: the track's own.
     pub sample_rate: Option<u32>,
