@@ -414,6 +414,11 @@ class VideoDecoder:
         t = self._frame_times()
         return list(t.pts), list(t.durations)
 
+    def _frame_ticks(self) -> Tuple[List[int], Tuple[int, int]]:
+        """Every frame's pts in the stream's time base, in presentation order, and that
+        time base as ``(num, den)`` (what torchcodec's ``custom_frame_mappings`` hold)."""
+        return self._native.frame_ticks()
+
     def _frame_times(self) -> _ranges.Times:
         if self._times is None:
             pts, durations = self._native.frame_times()

@@ -162,7 +162,7 @@ class VideoDecoder:
                 raise ValueError(f"No valid stream found in input file for stream_index={stream_index}: {e}") from e
             raise
         if mapped is not None:
-            _mappings.check(mapped, *self._decoder._native.frame_ticks())
+            _mappings.check(mapped, *self._decoder._frame_ticks())
         m = self._decoder.metadata
         self.stream_index = m.stream_index
         self.metadata = VideoStreamMetadata(
