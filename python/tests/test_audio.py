@@ -82,6 +82,31 @@ def test_a_video_stream_is_refused_and_pickling_reopens():
     assert np.array_equal(np.from_dlpack(again.get_all_samples().data), np.from_dlpack(dec.get_all_samples().data))
 
 
+def test_torchcodec_wav_decoder_reads_wav_only():
+    if os.environ.get("VIDEO_HW_TEST_TORCH") != "1":
+        pytest.importorskip("torch")
+    import io
+
+    import torch
+    from video_hw.torchcodec.decoders import WavDecoder
+
+    for name in ["pcm-s16-stereo-44k.wav", "pcm-s24-5.1-48k.wav", "pcm-f32-stereo-48k.wav", "pcm-u8-mono-8k.wav"]:
+        path = AUDIO / name
+        plain = np.from_dlpack(video_hw.AudioDecoder(str(path)).get_all_samples().data)
+        for source in (str(path), path.read_bytes(), io.BytesIO(path.read_bytes())):
+            dec = WavDecoder(source)
+            assert dec.stream_index == 0 and dec.metadata.stream_index == 0
+            s = dec.get_all_samples()
+            assert isinstance(s.data, torch.Tensor) and np.array_equal(s.data.numpy(), plain), name
+            r = dec.get_samples_played_in_range(0.1)
+            assert r.pts_seconds == pytest.approx(0.1, abs=1 / dec.metadata.sample_rate)
+    for name in ["flac-stereo-44k.flac", "aac-stereo-44k.mp4"]:
+        with pytest.raises(ValueError, match="not a WAV file"):
+            WavDecoder(str(AUDIO / name))
+    with pytest.raises(ValueError, match="not a WAV file"):
+        WavDecoder(b"RIFF")
+
+
 def test_torchcodec_compat_matches_torchcodec():
     if os.environ.get("VIDEO_HW_TEST_TORCH") != "1":
         pytest.importorskip("torch")

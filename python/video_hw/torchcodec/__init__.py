@@ -1,5 +1,5 @@
 """torchcodec's import paths and signatures over video_hw, for what video_hw has:
-``decoders.VideoDecoder``, ``decoders.AudioDecoder``, ``samplers.*``, ``transforms.*``
+``decoders.VideoDecoder``, ``decoders.AudioDecoder``, ``decoders.WavDecoder``, ``samplers.*``, ``transforms.*``
 (the decoder transforms ``VideoDecoder(transforms=...)`` takes), ``Frame``, ``FrameBatch``
 and ``AudioSamples`` with torch tensors.
 

@@ -11,11 +11,12 @@ import torch
 
 import video_hw
 
+from .. import _sources
 from . import _source
 from ._frame import tensor
 from ._metadata import StreamMetadata
 
-__all__ = ["AudioDecoder", "AudioSamples", "AudioStreamMetadata"]
+__all__ = ["AudioDecoder", "AudioSamples", "AudioStreamMetadata", "WavDecoder"]
 
 
 @dataclass
@@ -96,3 +97,21 @@ class AudioDecoder:
         return AudioSamples(
             data=tensor(s.data), pts_seconds=s.pts_seconds, duration_seconds=s.duration_seconds, sample_rate=s.sample_rate
         )
+
+
+class WavDecoder(AudioDecoder):
+    """``torchcodec.decoders.WavDecoder(source)``: an ``AudioDecoder`` for WAV files only
+    (RIFF/RF64 ``WAVE``; anything else is a ``ValueError``), of their one stream, without
+    resampling or mixing, samples as float in [-1, 1]. video_hw reads WAV with the same
+    decoders as every other audio (Symphonia's, or FFmpeg's where found), exact for PCM."""
+
+    def __init__(self, source: Any) -> None:
+        data = _sources.readable(_source.checked(source))
+        if isinstance(data, bytes):
+            head = data[:12]
+        else:
+            with open(data, "rb") as f:
+                head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            raise ValueError("WavDecoder: the source is not a WAV file (RIFF or RF64 with a WAVE form)")
+        super().__init__(data)

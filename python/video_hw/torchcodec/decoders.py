@@ -15,11 +15,11 @@ from video_hw import _sources
 
 from . import _mappings, _source
 from . import transforms as _transforms
-from ._audio import AudioDecoder, AudioStreamMetadata
+from ._audio import AudioDecoder, AudioStreamMetadata, WavDecoder
 from ._frame import Frame, FrameBatch, Layout, batch, frame, tensor
 from ._metadata import StreamMetadata
 
-__all__ = ["AudioDecoder", "AudioStreamMetadata", "VideoDecoder", "VideoStreamMetadata"]
+__all__ = ["AudioDecoder", "AudioStreamMetadata", "VideoDecoder", "VideoStreamMetadata", "WavDecoder"]
 
 # The pixel formats whose frames have a dimension order (interleaved or planar RGB).
 _RGB = ("rgb24", "bgr24", "rgba", "bgra")
