@@ -41,7 +41,7 @@ STAND_IN = {
     """,
     "decoders/__init__.py": """
         from video_hw.torchcodec.decoders import (
-            AudioDecoder, AudioStreamMetadata, VideoDecoder, VideoStreamMetadata,
+            AudioDecoder, AudioStreamMetadata, VideoDecoder, VideoStreamMetadata, WavDecoder,
         )
         from . import _video_decoder
 
