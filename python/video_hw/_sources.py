@@ -1,4 +1,5 @@
-"""Sources other than paths: file objects, buffers and tensors of encoded bytes, read\ninto bytes as torchcodec reads them."""
+"""Sources other than paths: file objects, buffers and tensors of encoded bytes, read
+into bytes as torchcodec reads them."""
 
 from __future__ import annotations
 

@@ -265,12 +265,12 @@ impl Demuxer {
     pub fn audio_track(&mut self) -> Option<usize> {
         let audio: Vec<usize> = self.tracks().iter().filter(|t| t.kind == TrackKind::Audio).map(|t| t.index).collect();
         let rated = audio.len() > 1 && audio.iter().all(|&i| self.tracks()[i].packets.is_some());
-        // (marked default, bit rate): a later track replaces the best only where it ranks
-        // strictly higher, so the first of equals stays.
-        let mut best: Option<(usize, (u8, f64))> = None;
+        // (marked default, bit rate), compared in that order: a later track replaces the
+        // best only where it ranks strictly higher, so the first of equals stays.
+        let mut best: Option<(usize, (bool, f64))> = None;
         for i in audio {
-            let rank = (u8::from(self.tracks()[i].is_default), if rated { self.bit_rate(i) } else { 0.0 });
-            if best.is_none_or(|(_, b)| rank.0 > b.0 || (rank.0 == b.0 && rank.1 > b.1)) {
+            let rank = (self.tracks()[i].is_default, if rated { self.bit_rate(i) } else { 0.0 });
+            if best.is_none_or(|(_, b)| rank > b) {
                 best = Some((i, rank));
             }
         }

@@ -140,13 +140,11 @@ def _from_torchvision(t: Any) -> DecoderTransform:
 class Plan:
     """A chain of transforms as video_hw runs it: ``crop`` (x, y, width, height) of the
     decoded picture, ``resize`` (width, height), then ``window`` (x, y, width, height)
-    kept of the resized picture; each None where the chain has none. ``size`` is the
-    frames' ``(height, width)``."""
+    kept of the resized picture; each None where the chain has none."""
 
     crop: Optional[Tuple[int, int, int, int]]
     resize: Optional[Tuple[int, int]]
     window: Optional[Tuple[int, int, int, int]]
-    size: Tuple[int, int]
 
     def options(self) -> dict:
         """``video_hw.VideoDecoder``'s options for the crop and the resize."""
@@ -167,11 +165,7 @@ def decoder_transforms(transforms: Sequence[Any]) -> List[DecoderTransform]:
 def needs_size(transforms: Sequence[DecoderTransform]) -> bool:
     """Whether ``plan`` needs the decoded picture's size: a crop comes before any resize
     (a crop's place, centred or drawn, depends on the picture it crops)."""
-    for t in transforms:
-        if isinstance(t, Resize):
-            return False
-        return True
-    return False
+    return bool(transforms) and not isinstance(transforms[0], Resize)
 
 
 def plan(transforms: Sequence[DecoderTransform], height: Optional[int], width: Optional[int]) -> Plan:
@@ -207,5 +201,4 @@ def plan(transforms: Sequence[DecoderTransform], height: Optional[int], width: O
             x0, y0 = (window[0], window[1]) if window else (0, 0)
             window = (x0 + left, y0 + top, cw, ch)
         h, w = ch, cw
-    assert h is not None and w is not None
-    return Plan(crop, resize, window, (h, w))
+    return Plan(crop, resize, window)
